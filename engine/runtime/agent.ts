@@ -1,0 +1,83 @@
+// The agent answers a transaction's open questions (`sys.fork`, `bag.take`).
+// Exploration and the agent panel plug in here; headless runs use the fair
+// scheduler below, and replay uses the choices the log recorded.
+import type { Choice } from './event.ts'
+
+export interface Agent {
+  /** Picks a value in 0..n-1 for the `index`-th choice of the transaction. */
+  choose(n: number, index: number): number
+}
+
+/** Thrown when replayed code asks a question the recording did not answer. */
+export class ChoiceMismatch extends Error {}
+
+/** Answers with recorded choices, in order, and insists the questions match. */
+export class ReplayAgent implements Agent {
+  constructor(private readonly choices: readonly Choice[]) {}
+  choose(n: number, index: number): number {
+    const c = this.choices[index]
+    if (!c) throw new ChoiceMismatch(`the code made choice #${index + 1} (among ${n}) that the recorded event does not have`)
+    if (c.n !== n) throw new ChoiceMismatch(`choice #${index + 1} was among ${c.n} when recorded, now among ${n}`)
+    return c.value
+  }
+}
+
+/**
+ * The fair scheduler's agent. Each choice starts from a pseudo-random pick
+ * (stable for a given seed, so runs repeat), and when the transaction aborts
+ * `next()` moves to the next untried sequence of choices, depth first. A step
+ * therefore only waits when every way it could go aborts — a philosopher who
+ * finds a fork taken does not stop the others from eating.
+ */
+export class FairAgent implements Agent {
+  private frames: { n: number; first: number; k: number }[] = []
+  private prefix: number[] = []
+  constructor(private readonly seed: number) {}
+
+  choose(n: number, index: number): number {
+    if (index < this.prefix.length) {
+      const frame = this.frames[index]!
+      if (frame.n === n) return this.prefix[index]!
+      // The tree changed shape under this prefix; start afresh from here.
+      this.frames.length = index
+      this.prefix.length = index
+    }
+    const first = mix(this.seed, index) % n
+    this.frames.push({ n, first, k: 0 })
+    this.prefix.push(first)
+    return first
+  }
+
+  /**
+   * Advances to the next untried sequence, given how many choices the last
+   * run made; false when every sequence was tried.
+   */
+  next(made: number): boolean {
+    if (this.frames.length > made) {
+      this.frames.length = made
+      this.prefix.length = made
+    }
+    while (this.frames.length) {
+      const top = this.frames[this.frames.length - 1]!
+      if (++top.k < top.n) {
+        this.prefix[this.frames.length - 1] = (top.first + top.k) % top.n
+        this.prefix.length = this.frames.length
+        return true
+      }
+      this.frames.pop()
+      this.prefix.pop()
+    }
+    return false
+  }
+}
+
+/** A 32-bit integer hash of two integers (murmur3's finaliser), for stable pseudo-random picks. */
+export function mix(a: number, b: number): number {
+  let h = (Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x165667b1, 0xc2b2ae35)) >>> 0
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  h ^= h >>> 16
+  return h >>> 0
+}

@@ -1,0 +1,462 @@
+// The engine API: open a notebook, run it as a loop of transactions, pause,
+// step, feed input, replace code, and hear about every event. The CLI and the
+// desktop app are thin layers over this.
+import { readFile } from 'node:fs/promises'
+import { basename } from 'node:path'
+import { parseNotebook, type Notebook } from './notebook.ts'
+import { compileNotebook, CompileError, type CompiledApp, type MethodName } from './compile.ts'
+import { Executor, LoadError, type AppVersion } from './executor.ts'
+import { FairAgent, mix } from './agent.ts'
+import { MemoryLog, type EventLog } from './log.ts'
+import { Transaction } from './transaction.ts'
+import type { Attempt, EventRecord, Read, SourceLocation, StateKind, TestFailure, Write } from './event.ts'
+import type { Json } from './values.ts'
+
+export interface EngineOptions {
+  /** Where the notebook came from, for messages and the default seed. */
+  path?: string
+  /** A transaction running longer than this is aborted (default 1000 ms). */
+  timeLimitMs?: number
+  /** Check every test after every commit (debug runs, `loom test`). */
+  checkTests?: boolean
+  /** 'real' (default), or 'virtual': time starts at `startTime` and jumps to the next awaited time when idle. */
+  clock?: 'real' | 'virtual'
+  startTime?: number
+  env?: Record<string, string>
+  args?: string[]
+  log?: EventLog
+  branch?: string
+  /** How many alternative choice sequences a step tries before it waits (default 64). */
+  maxAlternatives?: number
+}
+
+export type EngineStatus = 'ready' | 'running' | 'paused' | 'parked' | 'idle' | 'halted'
+
+export interface RunOptions {
+  /** Stop after this many committed steps. */
+  steps?: number
+  /** Stop when nothing can happen without input from outside (a step waiting on state or tty). */
+  untilIdle?: boolean
+}
+
+export interface RunSummary {
+  events: number
+  attempts: number
+  steps: number
+  status: EngineStatus
+}
+
+export interface EngineEvents {
+  event: EventRecord
+  tty: string
+  attempt: Attempt
+  test: TestFailure
+  status: EngineStatus
+}
+
+type Listener<T> = (value: T) => void
+
+/** Why the step (or start) is waiting. */
+interface Parked {
+  reads: Read[]
+  wakeAt: number
+  input: boolean
+  reason: string
+}
+
+/** Time spent in one batch before the loop yields to I/O; also the precision of the time limit. */
+const BATCH_MS = 10
+
+export class Engine {
+  private readonly exec: Executor
+  private readonly listeners: { [K in keyof EngineEvents]: Set<Listener<EngineEvents[K]>> } = {
+    event: new Set(), tty: new Set(), attempt: new Set(), test: new Set(), status: new Set(),
+  }
+  private readonly seedNumber: number
+  private readonly maxAlternatives: number
+  private readonly virtualClock: boolean
+  private virtualNow: number
+  private pending: { events: EventRecord[]; attempts: Attempt[]; failures: TestFailure[] } = { events: [], attempts: [], failures: [] }
+  private parked: Parked | null = null
+  private started = false
+  private halted = false
+  private running = false
+  private rounds = 0
+  private wakeUp: (() => void) | null = null
+  private timer: NodeJS.Timeout | null = null
+  private _status: EngineStatus = 'ready'
+  readonly testFailures: TestFailure[] = []
+
+  private constructor(private notebook: Notebook, private app: CompiledApp, readonly options: EngineOptions) {
+    const path = options.path ?? notebook.path
+    const seed = notebook.settings.seed !== undefined ? String(notebook.settings.seed) : `loom:${basename(path)}`
+    this.exec = new Executor(
+      { path, branch: options.branch ?? 'main', seed, env: options.env ?? {}, args: options.args ?? [], timeLimitMs: options.timeLimitMs ?? 1000 },
+      options.log ?? new MemoryLog(),
+    )
+    this.seedNumber = mix(hashString(seed), 0)
+    this.maxAlternatives = options.maxAlternatives ?? 64
+    this.virtualClock = options.clock === 'virtual'
+    this.virtualNow = options.startTime ?? 0
+  }
+
+  /** Opens a notebook file. Throws NotebookError or CompileError (with file, cell and line) for bad input. */
+  static async open(path: string, options: EngineOptions = {}): Promise<Engine> {
+    const text = await readFile(path, 'utf8')
+    return Engine.fromSource(text, { ...options, path })
+  }
+
+  static async fromSource(text: string, options: EngineOptions = {}): Promise<Engine> {
+    const notebook = parseNotebook(text, options.path ?? '<notebook>')
+    const app = await compileNotebook(notebook)
+    const engine = new Engine(notebook, app, options)
+    engine.loadInitial()
+    return engine
+  }
+
+  // ---- what is there to see ----------------------------------------------
+
+  get status(): EngineStatus {
+    return this._status
+  }
+  get codeHash(): string {
+    return this.app.codeHash
+  }
+  get head(): number {
+    return this.exec.head
+  }
+  get log(): EventLog {
+    return this.exec.log
+  }
+  /** Why the loop waits, when it does. */
+  get waiting(): string | null {
+    return this.parked?.reason ?? null
+  }
+
+  /** The committed state, by name. */
+  state(): Record<string, { kind: StateKind; value: Json }> {
+    return this.exec.store.snapshot()
+  }
+
+  events(from?: number, limit?: number): EventRecord[] {
+    return this.exec.log.events(from, limit)
+  }
+
+  attempts(limit?: number): Attempt[] {
+    return this.exec.log.attempts(limit)
+  }
+
+  on<K extends keyof EngineEvents>(type: K, fn: Listener<EngineEvents[K]>): () => void {
+    this.listeners[type].add(fn)
+    return () => this.listeners[type].delete(fn)
+  }
+
+  // ---- driving ----------------------------------------------------------
+
+  /** Runs the loop until it halts, is paused, reaches `steps`, or (with `untilIdle`) has nothing to do. */
+  async run(options: RunOptions = {}): Promise<RunSummary> {
+    const before = { events: this.head, attempts: this.attemptCount, steps: this.stepCount }
+    this.running = true
+    this.setStatus('running')
+    try {
+      while (this.running && !this.halted) {
+        const left = options.steps === undefined ? Infinity : options.steps - (this.stepCount - before.steps)
+        if (left <= 0) break
+        if (this.parked || !this.hasWork()) {
+          if (this.virtualClock && this.parked?.wakeAt) {
+            this.virtualNow = Math.max(this.virtualNow, this.parked.wakeAt)
+            this.unpark()
+            continue
+          }
+          if (options.untilIdle && !this.parked?.wakeAt) break
+          this.setStatus(this.parked ? 'parked' : 'idle')
+          await this.sleep()
+          if (this.running && !this.halted) this.setStatus('running')
+          continue
+        }
+        this.batch(left)
+        await new Promise<void>((resolve) => setImmediate(resolve))
+      }
+    } finally {
+      this.running = false
+      this.setStatus(this.halted ? 'halted' : this.parked ? 'parked' : this.hasWork() ? 'paused' : 'idle')
+    }
+    return {
+      events: this.head - before.events,
+      attempts: this.attemptCount - before.attempts,
+      steps: this.stepCount - before.steps,
+      status: this._status,
+    }
+  }
+
+  /** Stops the loop after the batch in progress. */
+  pause(): void {
+    this.running = false
+    this.wake()
+  }
+
+  /** Runs one transaction (start until it commits, then step). Returns its event, or null if it waits. */
+  step(): EventRecord | null {
+    if (this.halted || (!this.hasWork() && !this.parked)) return null
+    if (this.parked) this.unpark()
+    const head = this.head
+    this.batch(1)
+    const event = this.exec.log.events(head + 1, 1)[0]
+    this.setStatus(this.halted ? 'halted' : this.parked ? 'parked' : 'paused')
+    return event ?? null
+  }
+
+  /** Input for sys.tty.read. */
+  input(text: string): void {
+    this.exec.ttyIn += text
+    if (this.parked?.input) this.unpark()
+  }
+
+  /**
+   * Replaces the running app's code with a new notebook text. If it compiles
+   * and loads, a `code` event records the new code (and runs its `switch`);
+   * otherwise the old code keeps running and the error is returned.
+   */
+  async replaceCode(text: string): Promise<{ ok: true; event: EventRecord } | { ok: false; error: string }> {
+    let notebook: Notebook, app: CompiledApp
+    try {
+      notebook = parseNotebook(text, this.exec.config.path)
+      app = await compileNotebook(notebook)
+    } catch (err) {
+      return { ok: false, error: (err as Error).message }
+    }
+    if (app.codeHash === this.app.codeHash) return { ok: false, error: 'the code did not change' }
+    try {
+      const event = this.loadCode(app, true)
+      this.notebook = notebook
+      this.app = app
+      if (this.parked) this.unpark()
+      this.announce()
+      return { ok: true, event }
+    } catch (err) {
+      if (err instanceof LoadError || err instanceof CompileError) return { ok: false, error: err.message }
+      throw err
+    }
+  }
+
+  // ---- inside -----------------------------------------------------------
+
+  private version!: AppVersion
+  private attemptCount = 0
+  private stepCount = 0
+
+  private now(): number {
+    return this.exec.txTime(this.virtualClock ? this.virtualNow : Date.now())
+  }
+
+  private loadInitial(): void {
+    this.loadCode(this.app, false)
+    this.announce()
+  }
+
+  /** Loads code and commits its `code` event (with `switch` when replacing). Throws LoadError. */
+  private loadCode(app: CompiledApp, replacing: boolean): EventRecord {
+    const fn = this.exec.compile(app)
+    const limit = this.exec.config.timeLimitMs
+    const before = this.exec.store.cells.length
+    const loaded = this.exec.sandbox.run(() => this.exec.load(app, fn), limit)
+    if (!loaded.ok) {
+      this.exec.dropFresh(before)
+      throw new LoadError(`${app.path}: loading the notebook's cells ran past the time limit of ${limit} ms`)
+    }
+    const { version, declares } = loaded.value
+    const time = this.now()
+    const input: Json = replacing ? null : { env: this.exec.config.env, args: this.exec.config.args }
+    const sw = replacing ? version.methods.switch : undefined
+    const commit = () => {
+      let tx: Transaction
+      if (sw) {
+        tx = this.exec.executeMethod(version, 'code', 'switch', input, time, new FairAgent(this.seedNumber))
+        if (tx.failure) return { tx, event: null }
+      } else tx = new Transaction('code', null, input, time, new FairAgent(this.seedNumber))
+      return { tx, event: this.exec.commit(tx, app.codeHash, declares) }
+    }
+    const result = this.exec.sandbox.run(commit, limit + BATCH_MS)
+    if (!result.ok || !result.value.event) {
+      this.exec.cur = null
+      if (this.exec.committing) this.exec.finishCommit(this.exec.committing)
+      else {
+        this.exec.dropFresh(before)
+        const why = result.ok ? result.value.tx.failure!.reason : `ran past the time limit of ${limit} ms`
+        throw new LoadError(`${app.path}: the new code's switch() did not commit (${why}); the old code keeps running`)
+      }
+    }
+    this.version = version
+    const event = this.exec.log.events(this.head, 1)[0]!
+    this.pending.events.push(event)
+    return event
+  }
+
+  private get nextMethod(): MethodName | null {
+    if (!this.started) return this.version.methods.start ? 'start' : ((this.started = true), this.nextMethod)
+    return this.version.methods.step ? 'step' : null
+  }
+
+  private hasWork(): boolean {
+    return !this.halted && this.nextMethod !== null
+  }
+
+  /** Runs up to `max` step transactions in one time-limited batch, then tells the listeners. */
+  private batch(max: number): void {
+    const limit = this.exec.config.timeLimitMs
+    let done = 0
+    const work = () => {
+      const t0 = performance.now()
+      let n = 0
+      while (done < max && !this.halted && !this.parked) {
+        const method = this.nextMethod
+        if (!method) break
+        if (this.runMethod(method) && method === 'step') done++
+        if ((++n & 15) === 0 && performance.now() - t0 > BATCH_MS) break
+      }
+    }
+    const result = this.exec.sandbox.run(work, limit + BATCH_MS)
+    if (!result.ok) this.timedOut()
+    this.exec.log.flush()
+    this.announce()
+  }
+
+  /**
+   * Runs `method` until it commits or every way its choices could go has
+   * aborted; then it waits on everything those attempts read.
+   */
+  private runMethod(method: MethodName): boolean {
+    const agent = new FairAgent(mix(this.seedNumber, mix(this.head, this.rounds++)))
+    const reads: Read[] = []
+    let wakeAt = 0
+    let input = false
+    let reason = ''
+    for (let tries = 0; tries < this.maxAlternatives; tries++) {
+      const tx = this.exec.executeMethod(this.version, method === 'start' ? 'start' : 'step', method, null, this.now(), agent)
+      if (!tx.failure) {
+        this.commit(tx)
+        if (method === 'start') this.started = true
+        return true
+      }
+      this.recordAttempt(tx)
+      for (const r of tx.reads) reads.push(r)
+      if (tx.wakeAt && (!wakeAt || tx.wakeAt < wakeAt)) wakeAt = tx.wakeAt
+      input ||= tx.waitsForInput
+      reason ||= tx.failure.reason
+      if (!tx.choices.length || !agent.next(tx.choices.length)) break
+    }
+    this.park({ reads, wakeAt, input, reason })
+    return false
+  }
+
+  private commit(tx: Transaction): void {
+    const event = this.exec.commit(tx, this.app.codeHash)
+    this.afterCommit(event)
+    if (tx.halt) {
+      this.halted = true
+      this.afterCommit(this.exec.commitMarker('halt', this.app.codeHash, event.time))
+    }
+  }
+
+  private afterCommit(event: EventRecord): void {
+    this.pending.events.push(event)
+    if (event.kind === 'step') this.stepCount++
+    if (this.options.checkTests && this.version.tests.length) {
+      for (const failure of this.exec.checkTests(this.version, new FairAgent(this.seedNumber))) {
+        this.testFailures.push(failure)
+        this.pending.failures.push(failure)
+      }
+    }
+    // Something the waiting step read has changed: it may now get further.
+    if (this.parked && !this.exec.store.unchanged(this.parked.reads)) this.unpark()
+  }
+
+  private recordAttempt(tx: Transaction): void {
+    this.attemptCount++
+    this.pending.attempts.push(this.exec.attempt(tx))
+  }
+
+  /** The time limit cut the batch off: finish a half-done commit, or abort the transaction that overran. */
+  private timedOut(): void {
+    const limit = this.exec.config.timeLimitMs
+    const event = this.exec.committing
+    if (event) {
+      this.exec.finishCommit(event)
+      if (this.pending.events.at(-1) !== event) this.afterCommit(event)
+      return
+    }
+    const tx = this.exec.cur
+    this.exec.cur = null
+    if (!tx) return
+    tx.failure = { reason: `ran past its time limit of ${limit} ms`, aborted: false, location: this.methodLocation(tx.method) }
+    this.recordAttempt(tx)
+    if (tx.kind === 'test') {
+      const failure: TestFailure = { test: tx.method!, seq: this.head, message: tx.failure.reason, location: null, saw: {} }
+      this.testFailures.push(failure)
+      this.pending.failures.push(failure)
+    } else this.park({ reads: tx.reads, wakeAt: 0, input: false, reason: tx.failure.reason })
+  }
+
+  private methodLocation(method: string | null): SourceLocation | null {
+    const test = this.version.tests.find((t) => t.name === method)
+    return test?.at ?? this.version.app.methodAt[method as MethodName] ?? null
+  }
+
+  private park(parked: Parked): void {
+    this.parked = parked
+    if (parked.wakeAt && !this.virtualClock) {
+      if (this.timer) clearTimeout(this.timer)
+      const delay = Math.max(0, parked.wakeAt - Date.now())
+      this.timer = setTimeout(() => {
+        this.timer = null
+        if (this.parked === parked) this.unpark()
+      }, Math.min(delay, 2 ** 31 - 1))
+    }
+  }
+
+  private unpark(): void {
+    this.parked = null
+    if (this.timer) {
+      clearTimeout(this.timer)
+      this.timer = null
+    }
+    this.wake()
+  }
+
+  private sleep(): Promise<void> {
+    return new Promise((resolve) => (this.wakeUp = resolve))
+  }
+
+  private wake(): void {
+    const w = this.wakeUp
+    this.wakeUp = null
+    w?.()
+  }
+
+  private setStatus(status: EngineStatus): void {
+    if (status === this._status) return
+    this._status = status
+    for (const fn of this.listeners.status) fn(status)
+  }
+
+  /** Tells listeners what the last batch committed, in log order, after it is in the log. */
+  private announce(): void {
+    const { events, attempts, failures } = this.pending
+    if (!events.length && !attempts.length && !failures.length) return
+    this.pending = { events: [], attempts: [], failures: [] }
+    for (const a of attempts) for (const fn of this.listeners.attempt) fn(a)
+    for (const e of events) {
+      for (const fn of this.listeners.event) fn(e)
+      if (e.outputs.tty) for (const fn of this.listeners.tty) fn(e.outputs.tty)
+    }
+    for (const f of failures) for (const fn of this.listeners.test) fn(f)
+  }
+}
+
+function hashString(s: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193)
+  return h >>> 0
+}
+
+export type { Write }

@@ -1,0 +1,472 @@
+// The one way in: every transaction — start, step, http, a test check, a
+// code switch — runs through `execute` and, if it succeeds, `commit`.
+// The executor owns the sandbox, the store and the app's code versions.
+import { Sandbox, OP, SYS, type AppFunction, type HostApi } from './sandbox.ts'
+import { Store, VarCell, MapCell, QueueCell, BagCell, CounterCell, makeCell, type Cell } from './store.ts'
+import { Transaction, type Failure } from './transaction.ts'
+import { StableRandom } from './random.ts'
+import { plainValue, ValueError, type Json } from './values.ts'
+import { formatLocation, type CompiledApp, type MethodName, METHODS } from './compile.ts'
+import type { Agent } from './agent.ts'
+import type { EventLog } from './log.ts'
+import type { Attempt, EventKind, EventRecord, SourceLocation, StateKind, TestFailure, Write } from './event.ts'
+
+export interface ExecutorConfig {
+  path: string
+  branch: string
+  seed: string
+  env: Record<string, string>
+  args: string[]
+  timeLimitMs: number
+}
+
+/** A code version loaded into the sandbox. */
+export interface AppVersion {
+  app: CompiledApp
+  filename: string
+  methods: Partial<Record<MethodName, (...args: unknown[]) => unknown>>
+  tests: { name: string; property: () => unknown; at: SourceLocation | null }[]
+}
+
+/** A notebook whose code loaded but whose top level is wrong (duplicate state, a thrown error…). */
+export class LoadError extends Error {}
+
+interface Loading {
+  app: CompiledApp
+  filename: string
+  declared: Map<string, { kind: StateKind; at: SourceLocation | null }>
+  fresh: Cell[]
+  tests: AppVersion['tests']
+}
+
+const TEST_FAILED = 'returned false'
+
+export class Executor {
+  readonly store = new Store()
+  readonly sandbox: Sandbox
+  readonly random: StableRandom
+  version: AppVersion | null = null
+  /** The transaction running now; left set if the time limit cuts it off. */
+  cur: Transaction | null = null
+  /** An event being committed; left set if the time limit cuts the commit off, so it can be finished. */
+  committing: EventRecord | null = null
+  lastTime = 0
+  /** Tty input not yet consumed by a committed transaction. */
+  ttyIn = ''
+  private loading: Loading | null = null
+  private readonly apps = new Map<string, CompiledApp>()
+
+  constructor(readonly config: ExecutorConfig, readonly log: EventLog) {
+    this.random = new StableRandom(config.seed)
+    this.sandbox = new Sandbox(this.host())
+  }
+
+  get head(): number {
+    return this.log.head
+  }
+
+  // ---- code -------------------------------------------------------------
+
+  /**
+   * Loads compiled code into the sandbox: runs its top level (state
+   * declarations, tests) under the time limit. Call inside `sandbox.run`.
+   * Returns the version and the `declare` writes for state it adds.
+   */
+  load(app: CompiledApp, fn: AppFunction): { version: AppVersion; declares: Write[] } {
+    const filename = appFilename(app)
+    const loading: Loading = { app, filename, declared: new Map(), fresh: [], tests: [] }
+    this.loading = loading
+    const before = this.store.cells.length
+    try {
+      const exports = this.sandbox.instantiate(fn)
+      const methods: AppVersion['methods'] = {}
+      for (const name of METHODS) {
+        const m = exports[name]
+        if (m === undefined) continue
+        if (typeof m !== 'function') throw new LoadError(`${app.path}: the export '${name}' is not a function`)
+        methods[name] = m as (...args: unknown[]) => unknown
+      }
+      const declares: Write[] = loading.fresh.map((c) => ({ state: c.name, op: 'declare', kind: c.kind, value: c.value() }))
+      return { version: { app, filename, methods, tests: loading.tests }, declares }
+    } catch (err) {
+      this.dropFresh(before)
+      if (err instanceof LoadError) throw err
+      const { reason, location } = this.describe(err, app)
+      throw new LoadError(`${formatLocation(app.path, location)}: ${reason}`)
+    } finally {
+      this.loading = null
+    }
+  }
+
+  /** Forgets state added by a load that did not commit. */
+  dropFresh(length: number): void {
+    for (const cell of this.store.cells.splice(length)) this.store.byName.delete(cell.name)
+  }
+
+  compile(app: CompiledApp): AppFunction {
+    this.apps.set(appFilename(app), app)
+    return this.sandbox.compile(app.code, appFilename(app))
+  }
+
+  // ---- transactions -------------------------------------------------------
+
+  /** The time a transaction starting now gets: never earlier than the last event's. */
+  txTime(now: number): number {
+    return now > this.lastTime ? now : this.lastTime
+  }
+
+  /**
+   * Runs `method` of `version` as a transaction. Never throws for what cell
+   * code does: an abort or an exception becomes `tx.failure`. Call inside
+   * `sandbox.run`.
+   */
+  execute(version: AppVersion, kind: EventKind | 'test', method: string, fn: () => unknown, input: Json, time: number, agent: Agent): Transaction {
+    const tx = new Transaction(kind, method, input, time, agent)
+    this.cur = tx
+    try {
+      fn()
+    } catch (err) {
+      if (!tx.failure) tx.failure = { ...this.describe(err, version.app), aborted: false }
+    }
+    this.cur = null
+    if (!tx.failure) tx.seal()
+    return tx
+  }
+
+  /** Runs a method by name; a missing method is an error, not a wait. */
+  executeMethod(version: AppVersion, kind: EventKind, method: MethodName, input: Json, time: number, agent: Agent, arg?: unknown): Transaction {
+    const fn = version.methods[method]
+    if (!fn) throw new Error(`the app has no ${method}()`)
+    return this.execute(version, kind, method, () => fn(arg), input, time, agent)
+  }
+
+  /** Commits a successful transaction as the next event. Idempotent: see `finishCommit`. */
+  commit(tx: Transaction, codeHash: string, extraWrites?: Write[]): EventRecord {
+    const outputs: EventRecord['outputs'] = {}
+    if (tx.tty) outputs.tty = tx.tty
+    if (tx.logs) outputs.logs = tx.logs
+    if (tx.halt) outputs.halt = true
+    const event: EventRecord = {
+      branch: this.config.branch,
+      seq: this.head + 1,
+      kind: tx.kind as EventKind,
+      method: tx.method,
+      input: tx.ttyRead ? { ...(tx.input as object | null), tty: tx.ttyRead } : tx.input,
+      choices: tx.choices,
+      time: tx.time,
+      codeHash,
+      reads: tx.reads,
+      writes: extraWrites ? [...extraWrites, ...tx.writes] : tx.writes,
+      outputs,
+      parentHash: '',
+      hash: '',
+    }
+    this.finishCommit(event, tx.ttyRead.length)
+    return event
+  }
+
+  /**
+   * Applies an event and appends it to the log. Every part is idempotent, so
+   * if the time limit cuts this off half-way, calling it again completes it.
+   */
+  finishCommit(event: EventRecord, ttyUsed = 0): void {
+    this.committing = event
+    const ttyAfter = this.ttyIn.slice(ttyUsed)
+    this.store.apply(event.writes, event.seq)
+    this.log.append(event)
+    this.lastTime = event.time
+    this.ttyIn = ttyAfter
+    this.committing = null
+  }
+
+  /** Records an event the engine makes itself (a halt marker). */
+  commitMarker(kind: EventKind, codeHash: string, time: number): EventRecord {
+    const event: EventRecord = {
+      branch: this.config.branch, seq: this.head + 1, kind, method: null, input: null, choices: [], time, codeHash,
+      reads: [], writes: [], outputs: {}, parentHash: '', hash: '',
+    }
+    this.finishCommit(event)
+    return event
+  }
+
+  attempt(tx: Transaction): Attempt {
+    const f = tx.failure!
+    const attempt: Attempt = {
+      branch: this.config.branch, after: this.head, kind: tx.kind as EventKind, method: tx.method, time: tx.time,
+      choices: tx.choices, reads: tx.reads, reason: f.reason, aborted: f.aborted, location: f.location,
+    }
+    this.log.addAttempt(attempt)
+    return attempt
+  }
+
+  /** Checks every test against the committed state. Call inside `sandbox.run`. */
+  checkTests(version: AppVersion, agent: Agent): TestFailure[] {
+    const failures: TestFailure[] = []
+    for (const t of version.tests) {
+      let result: unknown
+      const tx = this.execute(version, 'test', t.name, () => (result = t.property()), null, this.lastTime, agent)
+      let message: string | null = null
+      if (tx.failure) message = tx.failure.reason
+      else if (result === false) message = TEST_FAILED
+      else if (result !== true) message = `returned ${describeValue(result)}; a test returns true when its invariant holds`
+      if (message === null) continue
+      const saw: Record<string, Json> = {}
+      for (const r of tx.reads) saw[r.state] = this.store.get(r.state)?.value() ?? null
+      failures.push({ test: t.name, seq: this.head, message, location: tx.failure?.location ?? t.at, saw })
+    }
+    return failures
+  }
+
+  // ---- errors -------------------------------------------------------------
+
+  /** What went wrong, in words, and where in the notebook (the innermost app frame of its stack). */
+  describe(err: unknown, app: CompiledApp): { reason: string; location: SourceLocation | null } {
+    let reason: string
+    let stack = ''
+    try {
+      if (err !== null && typeof err === 'object' && typeof (err as Error).message === 'string') {
+        const e = err as Error
+        reason = e.name && e.name !== 'Error' ? `${e.name}: ${e.message}` : e.message
+        stack = typeof e.stack === 'string' ? e.stack : ''
+      } else reason = `threw ${describeValue(err)}`
+    } catch {
+      reason = 'threw a value that cannot be described'
+    }
+    return { reason, location: this.locate(stack, app) }
+  }
+
+  locate(stack: string, fallback?: CompiledApp): SourceLocation | null {
+    for (const m of stack.matchAll(/(loom:app\/[0-9a-f]+\.js):(\d+):(\d+)/g)) {
+      const app = this.apps.get(m[1]!) ?? fallback
+      const at = app?.locate(Number(m[2]), Number(m[3]) - 1)
+      if (at) return at
+    }
+    return null
+  }
+
+  private here(): SourceLocation | null {
+    return this.locate(this.sandbox.error('').stack ?? '')
+  }
+
+  // ---- the host side of the sandbox's API ------------------------------------
+
+  private fail(tx: Transaction | null, failure: Failure): never {
+    if (tx && !tx.failure) tx.failure = failure
+    throw this.sandbox.error(failure.reason)
+  }
+
+  private tx(what: string): Transaction {
+    const tx = this.cur
+    if (tx) return tx
+    throw this.sandbox.error(`${what} can only be used inside a transaction (a method such as step, or a test), not at the top of a cell`)
+  }
+
+  private write(tx: Transaction, cell: Cell, value: unknown): Json {
+    if (tx.readOnly) this.fail(tx, { reason: `a test cannot change state (it wrote '${cell.name}')`, aborted: false, location: this.here() })
+    try {
+      return plainValue(value)
+    } catch (err) {
+      if (!(err instanceof ValueError)) throw err
+      return this.fail(tx, { reason: `state '${cell.name}': ${err.path ? err.message : err.problem}`, aborted: false, location: this.here() })
+    }
+  }
+
+  private key(tx: Transaction, cell: Cell, key: unknown): string {
+    if (typeof key === 'string') return key
+    return this.fail(tx, { reason: `map '${cell.name}': keys are strings, got ${describeValue(key)}`, aborted: false, location: this.here() })
+  }
+
+  /** An abort the API makes on the cell's behalf (an empty queue): a wait, like sys.abort. */
+  private wait(tx: Transaction, reason: string): never {
+    return this.fail(tx, { reason, aborted: true, location: this.here() })
+  }
+
+  private host(): HostApi {
+    const arr = <T>(items: T[]): T[] => this.sandbox.realm.Array.from(items) as T[]
+    return {
+      declare: (kind, name, initial) => this.declare(kind as StateKind, name, initial),
+      test: (name, property) => {
+        const loading = this.loading
+        if (!loading) throw this.sandbox.error('test() declares an invariant at the top of a cell, not inside a method')
+        if (typeof name !== 'string' || typeof property !== 'function') throw this.sandbox.error('test(name, property): a name and a function returning true when the invariant holds')
+        loading.tests.push({ name, property: property as () => unknown, at: this.here() })
+      },
+      call: (op, id, a, b) => {
+        const tx = this.tx('state')
+        const cell = this.store.cells[id]!
+        switch (op) {
+          case OP.varGet: return (cell as VarCell).get(tx)
+          case OP.varSet: return (cell as VarCell).set(tx, this.write(tx, cell, a))
+          case OP.mapGet: return (cell as MapCell).get(tx, this.key(tx, cell, a))
+          case OP.mapHas: return (cell as MapCell).has(tx, this.key(tx, cell, a))
+          case OP.mapSet: return (cell as MapCell).set(tx, this.key(tx, cell, a), this.write(tx, cell, b))
+          case OP.mapDelete:
+            if (tx.readOnly) this.write(tx, cell, null)
+            return (cell as MapCell).delete(tx, this.key(tx, cell, a))
+          case OP.mapKeys: return arr((cell as MapCell).view(tx).map((e) => e[0]))
+          case OP.mapValues: return arr((cell as MapCell).view(tx).map((e) => e[1]))
+          case OP.mapEntries: return arr((cell as MapCell).view(tx).map((e) => arr(e)))
+          case OP.mapSize: return (cell as MapCell).view(tx).length
+          case OP.queuePush: return (cell as QueueCell).push(tx, this.write(tx, cell, a))
+          case OP.queueTake: {
+            if (tx.readOnly) this.write(tx, cell, null)
+            const v = (cell as QueueCell).take(tx)
+            return v === undefined ? this.wait(tx, `queue '${cell.name}' is empty`) : v
+          }
+          case OP.queuePeek: return (cell as QueueCell).peek(tx)
+          case OP.queueSize: return (cell as QueueCell).size(tx)
+          case OP.queueItems: return arr((cell as QueueCell).items(tx))
+          case OP.bagPut: return (cell as BagCell).put(tx, this.write(tx, cell, a))
+          case OP.bagTake: {
+            if (tx.readOnly) this.write(tx, cell, null)
+            const v = (cell as BagCell).take(tx)
+            return v === undefined ? this.wait(tx, `bag '${cell.name}' is empty`) : v
+          }
+          case OP.bagSize: return (cell as BagCell).size(tx)
+          case OP.bagItems: return arr((cell as BagCell).items(tx))
+          case OP.counterAdd:
+            if (typeof a !== 'number' || !Number.isFinite(a)) this.fail(tx, { reason: `counter '${cell.name}': add(n) takes a finite number, got ${describeValue(a)}`, aborted: false, location: this.here() })
+            if (tx.readOnly) this.write(tx, cell, null)
+            return (cell as CounterCell).add(tx, a as number)
+          case OP.counterGet: return (cell as CounterCell).get(tx)
+        }
+        throw this.sandbox.error(`unknown state operation ${op}`)
+      },
+      sys: (op, a, b) => this.sys(op, a, b),
+    }
+  }
+
+  private sys(op: number, a: unknown, b: unknown): unknown {
+    // Configuration may be read while declaring state; everything else is a transaction's.
+    if (op === SYS.envGet) {
+      if (typeof a !== 'string') throw this.sandbox.error('sys.env.get(key): key is a string')
+      return Object.hasOwn(this.config.env, a) ? this.config.env[a] : undefined
+    }
+    if (op === SYS.args) return Object.freeze(this.sandbox.realm.Array.from(this.config.args))
+    const tx = this.tx('sys')
+    switch (op) {
+      case SYS.fork: {
+        if (!Number.isSafeInteger(a) || (a as number) < 1) this.fail(tx, { reason: `sys.fork(n): n is a whole number ≥ 1, got ${describeValue(a)}`, aborted: false, location: this.here() })
+        return a === 1 ? 0 : tx.choose(a as number)
+      }
+      case SYS.random: {
+        if (typeof a !== 'number' && typeof a !== 'string') this.fail(tx, { reason: `sys.random(index, n): index is a number or string, got ${describeValue(a)}`, aborted: false, location: this.here() })
+        if (!Number.isSafeInteger(b) || (b as number) < 1 || (b as number) > 2 ** 48) this.fail(tx, { reason: `sys.random(index, n): n is a whole number from 1 to 2^48, got ${describeValue(b)}`, aborted: false, location: this.here() })
+        return this.random.pick(a as number | string, b as number)
+      }
+      case SYS.now:
+        return tx.time
+      case SYS.await: {
+        if (typeof a !== 'number' || !Number.isFinite(a)) this.fail(tx, { reason: `sys.time.await(t): t is a time in ms since the epoch, got ${describeValue(a)}`, aborted: false, location: this.here() })
+        if (tx.time >= (a as number)) return undefined
+        tx.wakeAt = a as number
+        return this.wait(tx, `waiting until ${new Date(a as number).toISOString()}`)
+      }
+      case SYS.ttyWrite:
+        if (tx.readOnly) this.write(tx, { name: 'tty' } as Cell, null)
+        tx.tty += String(a)
+        return undefined
+      case SYS.ttyRead: {
+        if (!Number.isSafeInteger(a) || (a as number) < 1) this.fail(tx, { reason: `sys.tty.read(n): n is a whole number ≥ 1, got ${describeValue(a)}`, aborted: false, location: this.here() })
+        const n = a as number
+        const start = tx.ttyRead.length
+        if (this.ttyIn.length - start < n) {
+          tx.waitsForInput = true
+          return this.wait(tx, `waiting for ${n} character${n === 1 ? '' : 's'} of input`)
+        }
+        const text = this.ttyIn.slice(start, start + n)
+        tx.ttyRead += text
+        return text
+      }
+      case SYS.abort: {
+        const reason = a === undefined ? 'aborted' : typeof a === 'string' ? a : describeValue(a)
+        return this.wait(tx, reason)
+      }
+      case SYS.halt:
+        tx.halt = true
+        return undefined
+      case SYS.log: {
+        if (typeof a !== 'string') this.fail(tx, { reason: `sys.log(channel, message): channel is a string, got ${describeValue(a)}`, aborted: false, location: this.here() })
+        let message: Json
+        try {
+          message = plainValue(b)
+        } catch (err) {
+          if (!(err instanceof ValueError)) throw err
+          return this.fail(tx, { reason: `sys.log: the message: ${err.message}`, aborted: false, location: this.here() })
+        }
+        ;(tx.logs ??= []).push({ channel: a as string, message })
+        return undefined
+      }
+    }
+    throw this.sandbox.error(`unknown sys operation ${op}`)
+  }
+
+  private declare(kind: StateKind, name: unknown, initial: unknown): number {
+    const loading = this.loading
+    const at = this.here()
+    const where = formatLocation(this.config.path, at)
+    if (!loading) throw this.sandbox.error(`state.${kind}() declares state at the top of a cell, not inside a method`)
+    if (typeof name !== 'string' || !name) throw new LoadError(`${where}: state.${kind}(name, …) needs a name (a non-empty string)`)
+    const first = loading.declared.get(name)
+    if (first) {
+      throw new LoadError(`${where}: state '${name}' is declared twice: first at ${formatLocation(this.config.path, first.at)}; give each state its own name`)
+    }
+    loading.declared.set(name, { kind, at })
+    const existing = this.store.get(name)
+    if (existing) {
+      if (existing.kind !== kind) {
+        throw new LoadError(`${where}: state '${name}' is a ${existing.kind} in the running app but is declared here as a ${kind}; use a new name for the new kind`)
+      }
+      existing.declaredAt = at
+      return existing.id
+    }
+    let value: Json
+    try {
+      value = initialValue(kind, initial)
+    } catch (err) {
+      if (!(err instanceof ValueError)) throw err
+      throw new LoadError(`${where}: the initial value of state '${name}': ${err.message}`)
+    }
+    const cell = makeCell(kind, this.store.cells.length, name, at, value, this.head + 1)
+    this.store.add(cell)
+    loading.fresh.push(cell)
+    return cell.id
+  }
+}
+
+function initialValue(kind: StateKind, initial: unknown): Json {
+  switch (kind) {
+    case 'var':
+      if (initial === undefined) throw new ValueError('', 'state.var(name, initial) needs an initial value')
+      return plainValue(initial)
+    case 'map': {
+      if (initial === undefined) return {}
+      const v = plainValue(initial)
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ValueError('', 'a map starts from a plain object of entries')
+      return v
+    }
+    case 'queue':
+    case 'bag': {
+      if (initial === undefined) return []
+      const v = plainValue(initial)
+      if (!Array.isArray(v)) throw new ValueError('', `a ${kind} starts from an array of items`)
+      return v
+    }
+    case 'counter':
+      if (initial === undefined) return 0
+      if (typeof initial !== 'number' || !Number.isFinite(initial)) throw new ValueError('', 'a counter starts from a finite number')
+      return initial
+  }
+}
+
+export function appFilename(app: CompiledApp): string {
+  return `loom:app/${app.codeHash.slice(0, 16)}.js`
+}
+
+export function describeValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v)
+  if (typeof v === 'function') return 'a function'
+  if (Array.isArray(v)) return 'an array'
+  if (v === null || typeof v !== 'object') return String(v)
+  return 'an object'
+}

@@ -1,0 +1,237 @@
+// The sandbox: a node:vm context holding only `state`, `sys`, `test` and the
+// language's pure built-ins, frozen. Everything a cell can touch is created
+// inside the context, so no host object (and no host Function constructor)
+// is ever reachable from cell code.
+import vm from 'node:vm'
+import { registerRealm } from './values.ts'
+
+/**
+ * What the sandbox may ask of the host. Host functions are held in a closure
+ * inside the context and never handed to cell code; they signal failure by
+ * throwing errors made with the context's own Error (see `Sandbox.error`).
+ */
+export interface HostApi {
+  declare(kind: string, name: string, initial: unknown): number
+  call(op: number, id: number, a?: unknown, b?: unknown): unknown
+  sys(op: number, a?: unknown, b?: unknown): unknown
+  test(name: string, property: unknown): void
+}
+
+/** Operation codes shared with the in-context bridge below. */
+export const OP = {
+  varGet: 0, varSet: 1,
+  mapGet: 10, mapSet: 11, mapDelete: 12, mapHas: 13, mapKeys: 14, mapValues: 15, mapEntries: 16, mapSize: 17,
+  queuePush: 20, queueTake: 21, queuePeek: 22, queueSize: 23, queueItems: 24,
+  bagPut: 30, bagTake: 31, bagSize: 32, bagItems: 33,
+  counterAdd: 40, counterGet: 41,
+} as const
+
+export const SYS = {
+  fork: 0, random: 1, now: 2, await: 3, ttyWrite: 4, ttyRead: 5, envGet: 6, args: 7, abort: 8, halt: 9, log: 10,
+} as const
+
+// Runs once in every new context. Replaces what could observe the world with
+// functions that say what to use instead, builds the API over the host's two
+// functions, then freezes every intrinsic so that no transaction can leave a
+// trace outside state (a patched Array.prototype would survive an abort).
+const BOOTSTRAP = `(function (host, OP, SYS) {
+  "use strict";
+  const G = globalThis;
+  Error.stackTraceLimit = 30;
+  const instead = (what, use) => function () { throw new Error(what + " is not available in a Loom cell: " + use); };
+  const RealDate = Date;
+  function LoomDate(...args) {
+    if (!new.target) throw new Error("Date() is not available in a Loom cell: use sys.time.now() (the transaction's commit time)");
+    if (args.length === 0) throw new Error("new Date() is not available in a Loom cell: use new Date(sys.time.now())");
+    return Reflect.construct(RealDate, args, new.target);
+  }
+  Object.defineProperty(LoomDate, "prototype", { value: RealDate.prototype });
+  LoomDate.UTC = RealDate.UTC;
+  LoomDate.parse = RealDate.parse;
+  LoomDate.now = instead("Date.now()", "use sys.time.now() (the transaction's commit time)");
+  Object.defineProperty(RealDate.prototype, "constructor", { value: LoomDate });
+  G.Date = LoomDate;
+  Math.random = instead("Math.random()", "use sys.random(index, n) for a stable choice, or sys.fork(n) for a choice the agent makes");
+  for (const name of ["setTimeout", "setInterval", "setImmediate", "clearTimeout", "clearInterval", "clearImmediate", "queueMicrotask", "requestAnimationFrame"]) {
+    G[name] = instead(name + "()", "a transaction runs to completion; wait with sys.time.await(t) or by aborting until state changes");
+  }
+  G.WeakRef = instead("WeakRef", "it observes garbage collection, which replay cannot repeat");
+  G.FinalizationRegistry = instead("FinalizationRegistry", "it observes garbage collection, which replay cannot repeat");
+  G.SharedArrayBuffer = instead("SharedArrayBuffer", "state lives in state.* cells");
+  G.Atomics = undefined;
+  G.WebAssembly = undefined;
+  for (const name of ["require", "process", "module", "exports", "global", "Buffer", "fetch", "XMLHttpRequest", "WebSocket"]) {
+    Object.defineProperty(G, name, { get: instead(name, "a cell reaches the world only through sys (sys.tty, sys.log, sys.env, http)") });
+  }
+  const fmt = (a) => { if (typeof a === "string") return a; try { return JSON.stringify(a) ?? String(a); } catch { return String(a); } };
+  const logTo = (channel) => (...args) => { host.sys(SYS.log, channel, args.map(fmt).join(" ")); };
+  G.console = Object.freeze({ log: logTo("console"), info: logTo("console"), debug: logTo("console"), warn: logTo("warn"), error: logTo("error") });
+
+  const call = host.call, sysCall = host.sys;
+  const own = (arr) => Array.from(arr);
+  const makers = {
+    var: (id) => ({
+      get: () => call(OP.varGet, id),
+      set: (v) => { call(OP.varSet, id, v); },
+      update: (f) => { call(OP.varSet, id, f(call(OP.varGet, id))); },
+    }),
+    map: (id) => ({
+      get: (k) => call(OP.mapGet, id, k),
+      set: (k, v) => { call(OP.mapSet, id, k, v); },
+      delete: (k) => { call(OP.mapDelete, id, k); },
+      has: (k) => call(OP.mapHas, id, k),
+      keys: () => own(call(OP.mapKeys, id)),
+      values: () => own(call(OP.mapValues, id)),
+      entries: () => own(call(OP.mapEntries, id)).map(own),
+      size: () => call(OP.mapSize, id),
+    }),
+    queue: (id) => ({
+      push: (v) => { call(OP.queuePush, id, v); },
+      take: () => call(OP.queueTake, id),
+      peek: () => call(OP.queuePeek, id),
+      size: () => call(OP.queueSize, id),
+      items: () => own(call(OP.queueItems, id)),
+    }),
+    bag: (id) => ({
+      put: (v) => { call(OP.bagPut, id, v); },
+      take: () => call(OP.bagTake, id),
+      size: () => call(OP.bagSize, id),
+      items: () => own(call(OP.bagItems, id)),
+    }),
+    counter: (id) => ({
+      add: (n) => { call(OP.counterAdd, id, n); },
+      get: () => call(OP.counterGet, id),
+    }),
+  };
+  const declare = (kind) => (name, initial) => Object.freeze(makers[kind](host.declare(kind, name, initial)));
+  const state = Object.freeze({ var: declare("var"), map: declare("map"), queue: declare("queue"), bag: declare("bag"), counter: declare("counter") });
+  const sys = Object.freeze({
+    fork: (n) => sysCall(SYS.fork, n),
+    random: (index, n) => sysCall(SYS.random, index, n),
+    time: Object.freeze({ now: () => sysCall(SYS.now), await: (t) => { sysCall(SYS.await, t); } }),
+    tty: Object.freeze({ write: (text) => { sysCall(SYS.ttyWrite, text); }, read: (n) => sysCall(SYS.ttyRead, n) }),
+    env: Object.freeze({ get: (key) => sysCall(SYS.envGet, key), get args() { return sysCall(SYS.args); } }),
+    abort: (reason) => { sysCall(SYS.abort, reason); },
+    halt: () => { sysCall(SYS.halt); },
+    log: (channel, message) => { sysCall(SYS.log, channel, message); },
+  });
+  const test = (name, property) => { host.test(name, property); };
+  Object.defineProperty(G, "__loomEnter", { value: () => { host.enter(); } });
+
+  const seen = new Set();
+  const freeze = (o) => {
+    if ((typeof o !== "object" && typeof o !== "function") || o === null || seen.has(o)) return;
+    seen.add(o);
+    for (const key of Reflect.ownKeys(o)) {
+      const d = Object.getOwnPropertyDescriptor(o, key);
+      if (d && "value" in d) freeze(d.value);
+      else if (d) { freeze(d.get); freeze(d.set); }
+    }
+    freeze(Object.getPrototypeOf(o));
+    Object.freeze(o);
+  };
+  // The context's global object cannot be frozen; lock each of its properties
+  // instead (cells cannot name globalThis to add new ones: the compiler refuses it).
+  seen.add(G);
+  for (const key of Reflect.ownKeys(G)) {
+    const d = Object.getOwnPropertyDescriptor(G, key);
+    if ("value" in d) {
+      freeze(d.value);
+      Object.defineProperty(G, key, { value: d.value, writable: false, configurable: false, enumerable: d.enumerable });
+    } else {
+      freeze(d.get);
+      Object.defineProperty(G, key, { get: d.get, set: d.set, configurable: false, enumerable: d.enumerable });
+    }
+  }
+  freeze(Object.getPrototypeOf(G));
+  return { state, sys, test, Error, Array, JSON, objectProto: Object.prototype, arrayProto: Array.prototype };
+})`
+
+/** The constructors of the context's realm that the host uses to hand values in. */
+export interface Realm {
+  Error: ErrorConstructor
+  Array: ArrayConstructor
+  JSON: JSON
+}
+
+export type AppFunction = (state: unknown, sys: unknown, test: unknown) => Record<string, unknown>
+
+export type Outcome<T> = { ok: true; value: T } | { ok: false }
+
+export class Sandbox {
+  readonly realm: Realm
+  private readonly context: vm.Context
+  private readonly api: { state: unknown; sys: unknown; test: unknown }
+  private readonly entry = new vm.Script('__loomEnter()', { filename: 'loom:batch' })
+  private work: (() => unknown) | null = null
+  private result: unknown
+
+  constructor(host: HostApi) {
+    this.context = vm.createContext(Object.create(null), {
+      name: 'loom app',
+      codeGeneration: { strings: false, wasm: false },
+      microtaskMode: 'afterEvaluate',
+    })
+    const boot = new vm.Script(BOOTSTRAP, { filename: 'loom:bootstrap' }).runInContext(this.context)
+    const adopt = (err: unknown): unknown => (err instanceof Error ? this.error(err.message) : err)
+    // Host errors must not reach cell code: their constructor leads to the host's Function.
+    const bridge = {
+      declare: (kind: string, name: string, initial: unknown) => {
+        try { return host.declare(kind, name, initial) } catch (e) { throw adopt(e) }
+      },
+      call: (op: number, id: number, a?: unknown, b?: unknown) => {
+        try { return host.call(op, id, a, b) } catch (e) { throw adopt(e) }
+      },
+      sys: (op: number, a?: unknown, b?: unknown) => {
+        try { return host.sys(op, a, b) } catch (e) { throw adopt(e) }
+      },
+      test: (name: string, property: unknown) => {
+        try { host.test(name, property) } catch (e) { throw adopt(e) }
+      },
+      enter: () => {
+        const work = this.work
+        this.work = null // a cell calling __loomEnter() itself finds nothing to run
+        if (work) this.result = work()
+      },
+    }
+    const r = boot(bridge, OP, SYS)
+    registerRealm(r.objectProto, r.arrayProto)
+    this.realm = { Error: r.Error, Array: r.Array, JSON: r.JSON }
+    this.api = { state: r.state, sys: r.sys, test: r.test }
+  }
+
+  /**
+   * Runs `work` under a time limit. The limit covers everything `work` does,
+   * host code included, so one `runInContext` (≈100 µs) is paid per batch of
+   * transactions, not per transaction. `ok: false` when the limit cut it off.
+   */
+  run<T>(work: () => T, timeoutMs: number): Outcome<T> {
+    this.work = work
+    this.result = undefined
+    try {
+      this.entry.runInContext(this.context, { timeout: timeoutMs })
+      return { ok: true, value: this.result as T }
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') return { ok: false }
+      throw err
+    } finally {
+      this.work = null
+      this.result = undefined
+    }
+  }
+
+  /** Evaluates an app's module code to its module function (not yet called). */
+  compile(code: string, filename: string): AppFunction {
+    return new vm.Script(code, { filename }).runInContext(this.context) as AppFunction
+  }
+
+  /** Calls a module function: its top level declares state and tests. Call inside `run`. */
+  instantiate(fn: AppFunction): Record<string, unknown> {
+    return fn(this.api.state, this.api.sys, this.api.test)
+  }
+
+  /** An error made in the context's realm: safe to throw into cell code. */
+  error(message: string): Error {
+    return new this.realm.Error(message)
+  }
+}

@@ -1,0 +1,56 @@
+// One run of one method against the store: what it read, what it would
+// write, what it would output, and why it failed if it did. Nothing here
+// touches committed state; the engine commits or discards it.
+import type { Agent } from './agent.ts'
+import type { Cell, TxView } from './store.ts'
+import type { Choice, EventKind, LogLine, Read, SourceLocation, Write } from './event.ts'
+import type { Json } from './values.ts'
+
+export interface Failure {
+  reason: string
+  /** true for sys.abort (and the aborts the API makes, like an empty queue): a wait, not a bug. */
+  aborted: boolean
+  location: SourceLocation | null
+}
+
+let nextId = 1
+
+export class Transaction implements TxView {
+  readonly id = nextId++
+  readonly reads: Read[] = []
+  readonly touched: Cell[] = []
+  readonly choices: Choice[] = []
+  writes: Write[] = []
+  tty = ''
+  logs: LogLine[] | null = null
+  halt = false
+  /** Characters of tty input consumed, and the offset in the engine's input where they start. */
+  ttyRead = ''
+  failure: Failure | null = null
+  /** For a transaction that waits: the time it waits for (0: none), and whether it waits for tty input. */
+  wakeAt = 0
+  waitsForInput = false
+
+  constructor(
+    readonly kind: EventKind | 'test',
+    readonly method: string | null,
+    readonly input: Json,
+    readonly time: number,
+    private readonly agent: Agent,
+  ) {}
+
+  get readOnly(): boolean {
+    return this.kind === 'test'
+  }
+
+  choose(n: number): number {
+    const value = this.agent.choose(n, this.choices.length)
+    this.choices.push({ n, value })
+    return value
+  }
+
+  /** Collects the write set from every touched cell, in the order they were first written. */
+  seal(): void {
+    for (const cell of this.touched) for (const w of cell.writes(this)) this.writes.push(w)
+  }
+}

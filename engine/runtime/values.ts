@@ -1,0 +1,146 @@
+// Plain data: the only values state may hold. Validation freezes a value in
+// place, so what a transaction wrote can never change behind the log's back.
+import { types } from 'node:util'
+
+export type Json = null | boolean | number | string | readonly Json[] | { readonly [key: string]: Json }
+
+/** Why a value is not plain data, with the path inside it (`.a[2].b`). */
+export class ValueError extends Error {
+  constructor(readonly path: string, readonly problem: string) {
+    super(`${problem}${path ? ` at ${path}` : ''}`)
+  }
+}
+
+// Values already checked (and frozen) by a store: re-writing them costs nothing.
+const checked = new WeakSet<object>()
+
+/**
+ * The prototypes a plain object or array may have. Values are made in sandbox
+ * contexts as well as on the host, so each realm registers its intrinsics.
+ */
+const objectProtos = new Set<unknown>([Object.prototype, null])
+const arrayProtos = new Set<unknown>([Array.prototype])
+
+export function registerRealm(objectProto: object, arrayProto: object): void {
+  objectProtos.add(objectProto)
+  arrayProtos.add(arrayProto)
+}
+
+/**
+ * Checks that `value` is plain data and deep-freezes it. Returns the value to
+ * store (`-0` becomes `0`, since the log could not tell them apart).
+ * Throws ValueError naming the path of the first offending part.
+ */
+export function plainValue(value: unknown, path = ''): Json {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value
+    case 'number':
+      if (!Number.isFinite(value)) throw new ValueError(path, `${value} is not plain data (numbers must be finite)`)
+      return value === 0 ? 0 : value
+    case 'object':
+      if (value === null) return null
+      if (checked.has(value)) return value as Json
+      checkObject(value, path, [])
+      return value as Json
+    case 'undefined':
+      throw new ValueError(path, 'undefined is not plain data (use null, or leave the key out)')
+    case 'function':
+      throw new ValueError(path, 'a function is not plain data')
+    default:
+      throw new ValueError(path, `a ${typeof value} is not plain data`)
+  }
+}
+
+function checkObject(value: object, path: string, stack: object[]): void {
+  if (stack.includes(value)) throw new ValueError(path, 'a cycle is not plain data')
+  if (types.isProxy(value)) throw new ValueError(path, 'a Proxy is not plain data')
+  const proto = Object.getPrototypeOf(value)
+  const isArray = Array.isArray(value)
+  if (isArray ? !arrayProtos.has(proto) : !objectProtos.has(proto)) {
+    const name = describeProto(proto)
+    throw new ValueError(path, `${name} is not plain data (only null, booleans, finite numbers, strings, arrays and plain objects)`)
+  }
+  stack.push(value)
+  const keys = Object.getOwnPropertyNames(value)
+  if (Object.getOwnPropertySymbols(value).length > 0) throw new ValueError(path, 'a symbol key is not plain data')
+  if (isArray) {
+    const array = value as unknown[]
+    // `length` is the one extra own property an array has.
+    if (keys.length !== array.length + 1) throw new ValueError(path, 'an array with holes or extra properties is not plain data')
+    for (let i = 0; i < array.length; i++) {
+      const item = array[i]
+      const itemPath = `${path}[${i}]`
+      checkProperty(value, String(i), itemPath)
+      const fixed = plainChild(item, itemPath, stack)
+      if (fixed !== item) array[i] = fixed
+    }
+  } else {
+    const record = value as Record<string, unknown>
+    for (const key of keys) {
+      const keyPath = path + (/^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`)
+      checkProperty(value, key, keyPath)
+      const item = record[key]
+      const fixed = plainChild(item, keyPath, stack)
+      if (fixed !== item) record[key] = fixed
+    }
+  }
+  stack.pop()
+  Object.freeze(value)
+  checked.add(value)
+}
+
+function plainChild(item: unknown, path: string, stack: object[]): unknown {
+  if (typeof item === 'object' && item !== null) {
+    if (!checked.has(item)) checkObject(item, path, stack)
+    return item
+  }
+  return plainValue(item, path)
+}
+
+function checkProperty(owner: object, key: string, path: string): void {
+  const desc = Object.getOwnPropertyDescriptor(owner, key)
+  if (!desc || desc.get || desc.set) throw new ValueError(path, 'a getter or setter is not plain data')
+  if (!desc.enumerable) throw new ValueError(path, 'a hidden (non-enumerable) property is not plain data')
+}
+
+function describeProto(proto: unknown): string {
+  try {
+    const ctor = (proto as { constructor?: { name?: unknown } } | null)?.constructor
+    const name = typeof ctor?.name === 'string' && ctor.name ? ctor.name : 'an object with a custom prototype'
+    return /^[A-Z]/.test(name) ? `a ${name}` : name
+  } catch {
+    return 'an object with a custom prototype'
+  }
+}
+
+/** Marks a value that came from a trusted source (the log) as already checked. */
+export function trustValue<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !checked.has(value)) {
+    for (const child of Object.values(value)) trustValue(child)
+    Object.freeze(value)
+    checked.add(value)
+  }
+  return value
+}
+
+/** JSON with object keys sorted: equal values always encode to equal strings. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return value === undefined ? 'null' : JSON.stringify(value)
+  if (Array.isArray(value)) {
+    let out = '['
+    for (let i = 0; i < value.length; i++) out += (i ? ',' : '') + canonicalJson(value[i])
+    return out + ']'
+  }
+  const record = value as Record<string, unknown>
+  const keys = Object.keys(record).sort()
+  let out = '{'
+  let first = true
+  for (const key of keys) {
+    if (record[key] === undefined) continue
+    out += (first ? '' : ',') + JSON.stringify(key) + ':' + canonicalJson(record[key])
+    first = false
+  }
+  return out + '}'
+}
