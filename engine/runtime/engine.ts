@@ -128,6 +128,10 @@ export class Engine {
   get log(): EventLog {
     return this.exec.log
   }
+  /** How many tests the app declares. */
+  get testCount(): number {
+    return this.version.tests.length
+  }
   /** Why the loop waits, when it does. */
   get waiting(): string | null {
     return this.parked?.reason ?? null
@@ -161,7 +165,7 @@ export class Engine {
     try {
       while (this.running && !this.halted) {
         const left = options.steps === undefined ? Infinity : options.steps - (this.stepCount - before.steps)
-        if (left <= 0) break
+        if (left <= 0 && this.started) break
         if (this.parked || !this.hasWork()) {
           if (this.virtualClock && this.parked?.wakeAt) {
             this.virtualNow = Math.max(this.virtualNow, this.parked.wakeAt)
@@ -174,7 +178,7 @@ export class Engine {
           if (this.running && !this.halted) this.setStatus('running')
           continue
         }
-        this.batch(left)
+        this.batch(Math.max(0, left))
         await new Promise<void>((resolve) => setImmediate(resolve))
       }
     } finally {
@@ -274,7 +278,10 @@ export class Engine {
         tx = this.exec.executeMethod(version, 'code', 'switch', input, time, new FairAgent(this.seedNumber))
         if (tx.failure) return { tx, event: null }
       } else tx = new Transaction('code', null, input, time, new FairAgent(this.seedNumber))
-      return { tx, event: this.exec.commit(tx, app.codeHash, declares) }
+      const event = this.exec.commit(tx, app.codeHash, declares)
+      this.version = version
+      this.afterCommit(event)
+      return { tx, event }
     }
     const result = this.exec.sandbox.run(commit, limit + BATCH_MS)
     if (!result.ok || !result.value.event) {
@@ -287,9 +294,8 @@ export class Engine {
       }
     }
     this.version = version
-    const event = this.exec.log.events(this.head, 1)[0]!
-    this.pending.events.push(event)
-    return event
+    this.exec.log.flush()
+    return this.exec.log.events(this.head, 1)[0]!
   }
 
   private get nextMethod(): MethodName | null {
@@ -308,9 +314,9 @@ export class Engine {
     const work = () => {
       const t0 = performance.now()
       let n = 0
-      while (done < max && !this.halted && !this.parked) {
+      while (!this.halted && !this.parked) {
         const method = this.nextMethod
-        if (!method) break
+        if (!method || (done >= max && method === 'step')) break
         if (this.runMethod(method) && method === 'step') done++
         if ((++n & 15) === 0 && performance.now() - t0 > BATCH_MS) break
       }

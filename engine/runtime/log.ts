@@ -2,9 +2,9 @@
 // calls `flush` once per batch (group commit); the log seals events into the
 // hash chain. MemoryLog keeps everything in memory; the durable SQLite log
 // implements the same interface.
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { canonicalJson } from './values.ts'
-import type { Attempt, EventRecord } from './event.ts'
+import type { Attempt, EventRecord, Outputs, Write } from './event.ts'
 
 export interface EventLog {
   /** Seq of the last appended event (0 when empty). */
@@ -22,10 +22,63 @@ export interface EventLog {
 
 export const GENESIS_HASH = '0'.repeat(64)
 
-/** The hash of an event: sha256 of its parent's hash and the canonical encoding of everything else. */
+/**
+ * The canonical encoding of an event (everything but its hashes): fields in
+ * a fixed order, values with sorted keys, so equal events encode equally
+ * whatever order their objects were built in.
+ */
+export function encodeEvent(e: EventRecord): string {
+  let reads = '['
+  for (let i = 0; i < e.reads.length; i++) {
+    const r = e.reads[i]!
+    reads += `${i ? ',' : ''}{"state":${JSON.stringify(r.state)}${r.key === undefined ? '' : `,"key":${JSON.stringify(r.key)}`},"version":${r.version}}`
+  }
+  let choices = '['
+  for (let i = 0; i < e.choices.length; i++) choices += `${i ? ',' : ''}{"n":${e.choices[i]!.n},"value":${e.choices[i]!.value}}`
+  return (
+    `{"branch":${JSON.stringify(e.branch)},"seq":${e.seq},"kind":"${e.kind}","method":${JSON.stringify(e.method)}` +
+    `,"input":${canonicalJson(e.input)},"choices":${choices}],"time":${e.time},"codeHash":"${e.codeHash}"` +
+    `,"reads":${reads}],"writes":${encodeWrites(e.writes)},"outputs":${encodeOutputs(e.outputs)}}`
+  )
+}
+
+function encodeWrites(writes: readonly Write[]): string {
+  let out = '['
+  for (let i = 0; i < writes.length; i++) {
+    const w = writes[i]!
+    out += `${i ? ',' : ''}{"state":${JSON.stringify(w.state)},"op":"${w.op}"`
+    switch (w.op) {
+      case 'set':
+        out += `${'key' in w ? `,"key":${JSON.stringify(w.key)}` : ''},"value":${canonicalJson(w.value)}}`
+        break
+      case 'delete':
+        out += `,"key":${JSON.stringify(w.key)}}`
+        break
+      case 'queue':
+        out += `,"take":${w.take},"push":${canonicalJson(w.push)}}`
+        break
+      case 'bag':
+        out += `,"take":${JSON.stringify(w.take)},"put":${canonicalJson(w.put)}}`
+        break
+      case 'add':
+        out += `,"value":${w.value}}`
+        break
+      case 'declare':
+        out += `,"kind":"${w.kind}","value":${canonicalJson(w.value)}}`
+        break
+    }
+  }
+  return out + ']'
+}
+
+function encodeOutputs(o: Outputs): string {
+  if (o.tty === undefined && o.logs === undefined && o.http === undefined && o.halt === undefined) return '{}'
+  return canonicalJson(o)
+}
+
+/** The hash of an event: sha256 of its parent's hash and its canonical encoding. */
 export function eventHash(event: EventRecord, parentHash: string): string {
-  const { parentHash: _p, hash: _h, ...body } = event
-  return createHash('sha256').update(parentHash).update(canonicalJson(body)).digest('hex')
+  return hash('sha256', parentHash + encodeEvent(event), 'hex')
 }
 
 export class MemoryLog implements EventLog {

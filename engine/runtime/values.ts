@@ -125,9 +125,32 @@ export function trustValue<T>(value: T): T {
   return value
 }
 
+// Objects (deep) whose keys are already in sorted order: JSON.stringify encodes them canonically.
+const sortedDeep = new WeakSet<object>()
+
+function isSortedDeep(value: object): boolean {
+  if (sortedDeep.has(value)) return true
+  if (Array.isArray(value)) {
+    for (const item of value) if (typeof item === 'object' && item !== null && !isSortedDeep(item)) return false
+  } else {
+    let prev = ''
+    let first = true
+    for (const key in value) {
+      if (!first && key <= prev) return false
+      prev = key
+      first = false
+      const item = (value as Record<string, unknown>)[key]
+      if (typeof item === 'object' && item !== null && !isSortedDeep(item)) return false
+    }
+  }
+  if (Object.isFrozen(value)) sortedDeep.add(value)
+  return true
+}
+
 /** JSON with object keys sorted: equal values always encode to equal strings. */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return value === undefined ? 'null' : JSON.stringify(value)
+  if (isSortedDeep(value)) return JSON.stringify(value)
   if (Array.isArray(value)) {
     let out = '['
     for (let i = 0; i < value.length; i++) out += (i ? ',' : '') + canonicalJson(value[i])

@@ -1,0 +1,150 @@
+// `loom` on the command line: a thin layer over the engine API.
+// Exit codes (DESIGN §10): 0 ok, 1 a check failed, 2 bad usage or bad input.
+import { Engine, type EngineOptions } from '../runtime/engine.ts'
+import { NotebookError } from '../runtime/notebook.ts'
+import { CompileError, formatLocation } from '../runtime/compile.ts'
+import { LoadError } from '../runtime/executor.ts'
+import { parseArgs, UsageError, type Parsed } from './args.ts'
+
+const USAGE = `loom — notebooks that run as transaction loops
+
+usage:
+  loom run NB [--steps N] [--until-idle] [--time-limit MS] [--env K=V]... [--json] [-- ARGS...]
+      run the app headless; prints its tty output, then a summary
+  loom test NB [--steps N] [--json]
+      load, run start, check every test (after each of N steps with --steps)
+
+exit codes: 0 ok, 1 a check failed, 2 bad usage or bad input`
+
+export interface Io {
+  out: (text: string) => void
+  err: (text: string) => void
+  stdin: NodeJS.ReadableStream | null
+}
+
+const processIo: Io = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  stdin: process.stdin,
+}
+
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  let parsed: Parsed
+  try {
+    parsed = parseArgs(argv)
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`loom: ${err.message}\n\n${USAGE}\n`)
+      return 2
+    }
+    throw err
+  }
+  if (parsed.command === 'help') {
+    io.out(`${USAGE}\n`)
+    return 0
+  }
+  try {
+    switch (parsed.command) {
+      case 'run':
+        return await run(parsed, io)
+      case 'test':
+        return await test(parsed, io)
+    }
+  } catch (err) {
+    if (err instanceof NotebookError || err instanceof CompileError || err instanceof LoadError) {
+      io.err(`loom: ${err.message}\n`)
+      return 2
+    }
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      io.err(`loom: cannot read ${parsed.notebook}: no such file\n`)
+      return 2
+    }
+    throw err
+  }
+}
+
+function engineOptions(p: Parsed): EngineOptions {
+  return { timeLimitMs: p.timeLimit, env: p.env, args: p.args }
+}
+
+async function run(p: Parsed, io: Io): Promise<number> {
+  const engine = await Engine.open(p.notebook, engineOptions(p))
+  let tty = ''
+  engine.on('tty', (text) => (p.json ? (tty += text) : io.out(text)))
+
+  // Input for sys.tty.read comes from stdin; once it ends, a loop waiting for input is done.
+  let inputOpen = !!io.stdin && !p.untilIdle
+  let inputArrived: (() => void) | null = null
+  if (inputOpen && io.stdin) {
+    io.stdin.setEncoding?.('utf8')
+    io.stdin.on('data', (chunk: string | Buffer) => {
+      engine.input(String(chunk))
+      inputArrived?.()
+    })
+    io.stdin.on('end', () => {
+      inputOpen = false
+      inputArrived?.()
+    })
+    io.stdin.on('error', () => {
+      inputOpen = false
+      inputArrived?.()
+    })
+  }
+
+  const total = { events: engine.head, attempts: 0, steps: 0 }
+  for (;;) {
+    const left = p.steps === undefined ? undefined : p.steps - total.steps
+    const s = await engine.run({ steps: left, untilIdle: true })
+    total.attempts += s.attempts
+    total.steps += s.steps
+    if (s.status === 'halted' || (left !== undefined && total.steps >= p.steps!)) break
+    if (!inputOpen || !engine.waiting) break
+    // Idle: only more input can wake the app.
+    await new Promise<void>((resolve) => (inputArrived = resolve))
+    inputArrived = null
+  }
+  io.stdin?.removeAllListeners?.('data')
+  if (io.stdin && 'pause' in io.stdin) (io.stdin as NodeJS.ReadStream).pause()
+
+  const status = engine.status === 'parked' ? `waiting (${engine.waiting})` : engine.status
+  if (p.json) {
+    io.out(JSON.stringify({ events: engine.head, attempts: total.attempts, steps: total.steps, status: engine.status, waiting: engine.waiting, codeHash: engine.codeHash, tty, state: plainState(engine) }) + '\n')
+  } else {
+    io.err(`loom: ${plural(engine.head, "event")} committed, ${plural(total.attempts, "attempt")} aborted, ${status}\n`)
+  }
+  return 0
+}
+
+async function test(p: Parsed, io: Io): Promise<number> {
+  const engine = await Engine.open(p.notebook, { ...engineOptions(p), checkTests: true })
+  let failure = engine.testFailures[0]
+  if (!failure) {
+    const stop = engine.on('test', () => engine.pause())
+    await engine.run({ steps: p.steps ?? 0, untilIdle: true })
+    stop()
+    failure = engine.testFailures[0]
+  }
+  const tests = engine.testCount
+  if (p.json) {
+    io.out(JSON.stringify({ ok: !failure, tests, events: engine.head, failures: engine.testFailures }) + '\n')
+    return failure ? 1 : 0
+  }
+  if (!failure) {
+    io.out(`loom: ${tests} test${tests === 1 ? '' : 's'} passed after ${engine.head} events\n`)
+    return 0
+  }
+  const event = engine.events(failure.seq, 1)[0]
+  const what = event ? `event ${event.seq} (${event.kind}${event.method && event.method !== event.kind ? ` ${event.method}` : ''})` : `event ${failure.seq}`
+  io.err(`loom: test '${failure.test}' failed after ${what}: ${failure.message}\n`)
+  io.err(`  at ${formatLocation(p.notebook, failure.location)}\n`)
+  for (const [name, value] of Object.entries(failure.saw)) io.err(`  it saw ${name} = ${JSON.stringify(value)}\n`)
+  return 1
+}
+
+function plainState(engine: Engine): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(engine.state()).map(([k, v]) => [k, v.value]))
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`
+}

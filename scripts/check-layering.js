@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+// The layering rule of DESIGN §7, as a check that fails the build:
+// engine/ never imports DOM, Electron or renderer code; renderer/ never
+// imports Node built-ins or engine code other than the shared protocol.
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { builtinModules } from 'node:module'
+import { join, relative, resolve, dirname, sep } from 'node:path'
+
+const NODE_BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]))
+const BROWSER_ONLY = [/^electron(\/|$)/, /^monaco-editor/, /^d3(-|$)/, /^@xterm\//, /^y-monaco/, /^y-websocket/]
+
+const rules = {
+  engine: (spec, target) => {
+    if (BROWSER_ONLY.some((re) => re.test(spec))) return `imports '${spec}', which belongs to the desktop app or the renderer`
+    if (target && (inside(target, 'renderer') || inside(target, 'electron'))) return `imports '${spec}' from ${top(target)}/`
+    return null
+  },
+  renderer: (spec, target) => {
+    if (NODE_BUILTINS.has(spec)) return `imports the Node built-in '${spec}' (the renderer runs in a browser)`
+    if (/^electron(\/|$)/.test(spec)) return `imports '${spec}' (the renderer reaches Electron only through the preload bridge)`
+    if (target && inside(target, 'engine') && !inside(target, join('engine', 'protocol'))) return `imports engine code '${spec}' (only engine/protocol is shared)`
+    return null
+  },
+  electron: (spec, target) => {
+    if (target && inside(target, 'renderer')) return `imports renderer code '${spec}' (the window loads the renderer; it does not import it)`
+    return null
+  },
+}
+
+let root = process.cwd()
+function inside(file, dir) {
+  const rel = relative(join(root, dir), file)
+  return rel === '' || (!rel.startsWith('..') && !rel.startsWith(sep) && !rel.includes(':'))
+}
+function top(file) {
+  return relative(root, file).split(sep)[0]
+}
+
+function* files(dir) {
+  let names
+  try {
+    names = readdirSync(dir)
+  } catch {
+    return
+  }
+  for (const name of names) {
+    if (name === 'node_modules') continue
+    const path = join(dir, name)
+    if (statSync(path).isDirectory()) yield* files(path)
+    else if (/\.(ts|tsx|js|mjs|cjs)$/.test(name)) yield path
+  }
+}
+
+const IMPORT = /(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;(])import\s*['"]([^'"]+)['"]|\b(?:import|require)\s*\(\s*['"]([^'"]+)['"]\s*\)/g
+const DOM_GLOBALS = /\b(document|window|navigator|localStorage|HTMLElement)\s*[.[]/
+
+/** Returns the violations in the tree at `dir`, one line each. */
+export function checkLayering(dir) {
+  root = resolve(dir)
+  const problems = []
+  for (const [layer, rule] of Object.entries(rules)) {
+    for (const file of files(join(root, layer))) {
+      const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, '')
+      for (const m of text.matchAll(IMPORT)) {
+        const spec = m[1] ?? m[2] ?? m[3]
+        const target = spec.startsWith('.') ? resolve(dirname(file), spec) : null
+        const why = rule(spec, target)
+        const line = text.slice(0, m.index).split('\n').length
+        if (why) problems.push(`${relative(root, file)}:${line}: ${layer}/ ${why}`)
+      }
+      if (layer === 'engine') {
+        const m = DOM_GLOBALS.exec(text)
+        if (m) problems.push(`${relative(root, file)}:${text.slice(0, m.index).split('\n').length}: engine/ uses the DOM global '${m[1]}'`)
+      }
+    }
+  }
+  return problems
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const problems = checkLayering(process.argv[2] ?? process.cwd())
+  if (problems.length) {
+    console.error(`layering: ${problems.length} violation${problems.length === 1 ? '' : 's'} of DESIGN §7:\n${problems.join('\n')}`)
+    process.exit(1)
+  }
+  console.log('layering: engine/, renderer/ and electron/ import only what their layer may')
+}
