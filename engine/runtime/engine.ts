@@ -284,16 +284,20 @@ export class Engine {
       return { tx, event }
     }
     const result = this.exec.sandbox.run(commit, limit + BATCH_MS)
-    if (!result.ok || !result.value.event) {
+    const overran = result.ok ? null : this.exec.cur
+    if (overran?.kind === 'code' && !this.exec.committing) {
+      // The switch itself overran: the new code does not take over.
       this.exec.cur = null
-      if (this.exec.committing) this.exec.finishCommit(this.exec.committing)
-      else {
-        this.exec.dropFresh(before)
-        const why = result.ok ? result.value.tx.failure!.reason : `ran past the time limit of ${limit} ms`
-        throw new LoadError(`${app.path}: the new code's switch() did not commit (${why}); the old code keeps running`)
-      }
+      this.exec.dropFresh(before)
+      throw new LoadError(`${app.path}: the new code's switch() ran past the time limit of ${limit} ms; the old code keeps running`)
+    }
+    if (result.ok && !result.value.event) {
+      this.exec.dropFresh(before)
+      throw new LoadError(`${app.path}: the new code's switch() did not commit (${result.value.tx.failure!.reason}); the old code keeps running`)
     }
     this.version = version
+    // The commit or a test check after it was cut off: finish or record it.
+    if (!result.ok) this.timedOut()
     this.exec.log.flush()
     return this.exec.log.events(this.head, 1)[0]!
   }
@@ -357,13 +361,16 @@ export class Engine {
 
   private commit(tx: Transaction): void {
     const event = this.exec.commit(tx, this.app.codeHash)
-    this.afterCommit(event)
     if (tx.halt) {
       this.halted = true
-      this.afterCommit(this.exec.commitMarker('halt', this.app.codeHash, event.time))
-    }
+      const marker = this.exec.commitMarker('halt', this.app.codeHash, event.time)
+      this.pending.events.push(event)
+      if (event.kind === 'step') this.stepCount++
+      this.afterCommit(marker)
+    } else this.afterCommit(event)
   }
 
+  /** Announces an event and checks the tests on the state after it (which the time limit may cut off). */
   private afterCommit(event: EventRecord): void {
     this.pending.events.push(event)
     if (event.kind === 'step') this.stepCount++

@@ -1,0 +1,75 @@
+// `npm run bench [-- --json] [-- --quick]`: Loom's committed step transactions
+// per second on the counter sample, against a plain loop, Redux, and Redux DevTools' recorder.
+import { fastest, perSecond, type Repeat } from './timing.ts'
+import { instrumented, plainLoop, redux } from './baselines.ts'
+import { counterSource, loom } from './loom.ts'
+import { toJson, toTable, type Figures } from './report.ts'
+
+const USAGE = 'usage: npm run bench [-- --json] [-- --quick]'
+
+const args = process.argv.slice(2)
+for (const arg of args) {
+  if (arg === '--help' || arg === '-h') {
+    console.log(USAGE)
+    process.exit(0)
+  }
+  if (arg !== '--json' && arg !== '--quick') {
+    console.error(`unknown option ${arg}\n${USAGE}`)
+    process.exit(2)
+  }
+}
+const json = args.includes('--json')
+const quick = args.includes('--quick')
+
+const SIZES = [1_000, 10_000, 20_000]
+const HEADLINE = 200_000
+const PLAIN_OPS = 10_000_000
+const REDUX_OPS = HEADLINE
+const reps = quick ? 1 : 5
+const cheap: Repeat = { reps, budgetMs: 4_000 }
+/** The full-history recorder at 20k actions takes seconds per run. */
+const costly: Repeat = { reps: Math.min(reps, 3), budgetMs: 8_000 }
+
+const progress = (what: string) => json || process.stderr.write(`  measuring ${what}…\n`)
+
+const { text, from } = await counterSource()
+
+// Warm-up: get every code path compiled before anything is timed.
+progress('warm-up')
+for (let i = 0; i < 3; i++) {
+  plainLoop(PLAIN_OPS / 10)
+  redux(20_000)
+  instrumented(20_000, 50)
+  instrumented(2_000, undefined)
+  await loom(text, 20_000)
+}
+
+progress('plain loop, redux, redux + instrument (maxAge 50)')
+const plain = perSecond(PLAIN_OPS, await fastest(() => plainLoop(PLAIN_OPS), cheap))
+const bare = perSecond(REDUX_OPS, await fastest(() => redux(REDUX_OPS), cheap))
+const fifty = perSecond(REDUX_OPS, await fastest(() => instrumented(REDUX_OPS, 50), cheap))
+
+const instrumentFull: Record<string, number> = {}
+const loomOps: Record<string, number> = {}
+for (const size of SIZES) {
+  progress(`redux + instrument (full history) and loom at ${size.toLocaleString('en-US')}`)
+  instrumentFull[size] = perSecond(size, await fastest(() => instrumented(size, undefined), costly))
+  loomOps[size] = perSecond(size, await fastest(() => loom(text, size), cheap))
+}
+progress(`loom at ${HEADLINE.toLocaleString('en-US')}`)
+loomOps[HEADLINE] = perSecond(HEADLINE, await fastest(() => loom(text, HEADLINE), { reps, budgetMs: 10_000 }))
+
+const figures: Figures = {
+  sizes: SIZES,
+  headline: HEADLINE,
+  baselineOps: { plainLoop: PLAIN_OPS, redux: REDUX_OPS },
+  reps,
+  fullHistoryReps: costly.reps,
+  source: from,
+  loom: loomOps,
+  plainLoop: plain,
+  redux: bare,
+  instrument50: fifty,
+  instrumentFull,
+}
+console.log(json ? JSON.stringify(toJson(figures), null, 2) : toTable(figures))

@@ -1,0 +1,27 @@
+// Small notebooks for tests: one behaviour each, built from cell sources.
+import { Engine, type EngineOptions } from '../engine/runtime/engine.ts'
+
+/** A notebook whose cells are `cells` (id → source), in order. */
+export function notebook(cells: Record<string, string>, frontMatter = ''): string {
+  const fm = frontMatter ? `---\n${frontMatter}\n---\n` : ''
+  return fm + Object.entries(cells).map(([id, src]) => `Prose before ${id}.\n\n\`\`\`ts #${id}\n${src}\n\`\`\`\n`).join('\n')
+}
+
+export function open(cells: Record<string, string>, options: EngineOptions = {}, frontMatter = ''): Promise<Engine> {
+  return Engine.fromSource(notebook(cells, frontMatter), { path: 'test.loom.md', clock: 'virtual', startTime: 1_000_000, ...options })
+}
+
+/** Values made inside the sandbox have its realm's prototypes; compare them as plain JSON. */
+export function plain<T>(v: T): T {
+  return v === undefined ? v : JSON.parse(JSON.stringify(v))
+}
+
+/** The committed value of one state, as host-side plain data. */
+export function value(engine: Engine, name: string): unknown {
+  return plain(engine.state()[name]?.value)
+}
+
+/** The file line of `needle` inside the notebook built from `cells`. */
+export function lineOf(cells: Record<string, string>, needle: string, frontMatter = ''): number {
+  return notebook(cells, frontMatter).split('\n').findIndex((l) => l.includes(needle)) + 1
+}
