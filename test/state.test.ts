@@ -145,3 +145,33 @@ test('sys.abort that cell code catches still aborts the transaction', async () =
   assert.equal(value(e, 'v'), 0)
   assert.equal(e.attempts()[0]!.reason, 'really')
 })
+
+test('a parked step is not re-run until something it read changes (an idle loop does no work)', async () => {
+  const e = await open({
+    s: `const jobs = state.queue<string>('jobs')
+const other = state.var('other', 0)
+const done = state.var<string[]>('done', [])
+export function step() { done.set([...done.get(), jobs.take()]) }`,
+  })
+  await e.run({ untilIdle: true })
+  const ran = () => e.head + e.attempts().length
+  const before = ran()
+  // A change to state the step did not read does not wake it.
+  e.edit([{ state: 'other', set: 1 }])
+  const s = await e.run({ untilIdle: true })
+  assert.equal(s.attempts, 0)
+  assert.equal(ran(), before + 1, 'only the edit itself was committed')
+  // A push to the queue it read does.
+  e.edit([{ state: 'jobs', push: 'a' }])
+  await e.run({ untilIdle: true })
+  assert.deepEqual(value(e, 'done'), ['a'])
+  assert.deepEqual(e.events().map((x) => x.kind), ['code', 'edit', 'edit', 'step'])
+})
+
+test('an edit that does not fit the state is refused with the state name and commits nothing', async () => {
+  const e = await open({ s: `const q = state.queue('q')\nconst v = state.var('v', 0)` })
+  assert.throws(() => e.edit([{ state: 'q', set: 1 }]), /state 'q' is a queue: set needs a key/)
+  assert.throws(() => e.edit([{ state: 'v', set: { f: 1n } as never }]), /Do not know how to serialize a BigInt|not plain data/)
+  assert.throws(() => e.edit([{ state: 'nope', set: 1 }]), /there is no state 'nope'/)
+  assert.equal(e.head, 1)
+})

@@ -198,7 +198,9 @@ async function compileCell(cell: CodeCell, problems: Problem[]): Promise<CellRes
     }
   }
   for (const [name, e] of exports) {
-    if (!(METHODS as readonly string[]).includes(name)) {
+    if (name === 'default') {
+      problems.push({ message: `a cell cannot have a default export; export a method by name (${METHODS.join(', ')})`, location: e.at })
+    } else if (!(METHODS as readonly string[]).includes(name)) {
       problems.push({ message: `'${name}' is not a method an app can export; the methods are ${METHODS.join(', ')}`, location: e.at })
     }
   }

@@ -11,6 +11,7 @@ import { MemoryLog, type EventLog } from './log.ts'
 import { Transaction } from './transaction.ts'
 import type { Attempt, EventRecord, Read, SourceLocation, StateKind, TestFailure, Write } from './event.ts'
 import type { Json } from './values.ts'
+import type { Edit } from './executor.ts'
 
 export interface EngineOptions {
   /** Where the notebook came from, for messages and the default seed. */
@@ -214,6 +215,25 @@ export class Engine {
   input(text: string): void {
     this.exec.ttyIn += text
     if (this.parked?.input) this.unpark()
+  }
+
+  /**
+   * Changes state by hand (the projectional editor): one `edit` transaction,
+   * committed like any other, waking a step that waits on what it changes.
+   * Throws with the state name when an edit does not fit the state.
+   */
+  edit(changes: Edit[]): EventRecord {
+    if (!changes.length) throw new Error('edit: nothing to change')
+    const run = () => this.exec.execute(this.version, 'edit', 'edit', () => this.exec.applyEdits(changes), plainCopy(changes), this.now(), new FairAgent(this.seedNumber))
+    const result = this.exec.sandbox.run(run, this.exec.config.timeLimitMs + BATCH_MS)
+    if (!result.ok) throw new Error(`edit: ran past the time limit`)
+    const tx = result.value
+    if (tx.failure) throw new Error(`edit: ${tx.failure.reason}`)
+    const event = this.exec.commit(tx, this.app.codeHash)
+    this.afterCommit(event)
+    this.exec.log.flush()
+    this.announce()
+    return event
   }
 
   /**
@@ -466,10 +486,14 @@ export class Engine {
   }
 }
 
+function plainCopy(v: unknown): Json {
+  return JSON.parse(JSON.stringify(v)) as Json
+}
+
 function hashString(s: string): number {
   let h = 0x811c9dc5
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193)
   return h >>> 0
 }
 
-export type { Write }
+export type { Write, Edit }

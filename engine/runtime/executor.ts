@@ -28,6 +28,14 @@ export interface AppVersion {
   tests: { name: string; property: () => unknown; at: SourceLocation | null }[]
 }
 
+/** One change made by hand to one state (an `edit` event). */
+export type Edit =
+  | { state: string; key?: string; set: unknown }
+  | { state: string; key: string; delete: true }
+  | { state: string; push: unknown }
+  | { state: string; put: unknown }
+  | { state: string; add: number }
+
 /** A notebook whose code loaded but whose top level is wrong (duplicate state, a thrown error…). */
 export class LoadError extends Error {}
 
@@ -138,6 +146,38 @@ export class Executor {
     const fn = version.methods[method]
     if (!fn) throw new Error(`the app has no ${method}()`)
     return this.execute(version, kind, method, () => fn(arg), input, time, agent)
+  }
+
+  /**
+   * Applies hand-made changes inside the running (edit) transaction. Values
+   * are rebuilt in the sandbox's realm, as if a cell had written them.
+   */
+  applyEdits(changes: Edit[]): void {
+    const tx = this.tx('edit')
+    const realm = this.sandbox.realm.JSON
+    const inRealm = (v: unknown) => realm.parse(JSON.stringify(v) ?? 'null')
+    for (const c of changes) {
+      const cell = this.store.get(c.state)
+      if (!cell) this.fail(tx, { reason: `there is no state '${c.state}'`, aborted: false, location: null })
+      const wrong = (what: string) => this.fail(tx, { reason: `state '${c.state}' is a ${cell.kind}: ${what}`, aborted: false, location: null })
+      if ('set' in c) {
+        if (cell instanceof VarCell && c.key === undefined) cell.set(tx, this.write(tx, cell, inRealm(c.set)))
+        else if (cell instanceof MapCell && c.key !== undefined) cell.set(tx, this.key(tx, cell, c.key), this.write(tx, cell, inRealm(c.set)))
+        else wrong(c.key === undefined ? 'set needs a key' : 'it has no keys')
+      } else if ('delete' in c) {
+        if (cell instanceof MapCell) cell.delete(tx, this.key(tx, cell, c.key))
+        else wrong('only a map entry can be deleted')
+      } else if ('push' in c) {
+        if (cell instanceof QueueCell) cell.push(tx, this.write(tx, cell, inRealm(c.push)))
+        else wrong('only a queue takes push')
+      } else if ('put' in c) {
+        if (cell instanceof BagCell) cell.put(tx, this.write(tx, cell, inRealm(c.put)))
+        else wrong('only a bag takes put')
+      } else if ('add' in c) {
+        if (cell instanceof CounterCell && Number.isFinite(c.add)) cell.add(tx, c.add)
+        else wrong('only a counter takes add (a finite number)')
+      }
+    }
   }
 
   /** Commits a successful transaction as the next event. Idempotent: see `finishCommit`. */
