@@ -51,7 +51,7 @@ function* files(dir) {
   }
 }
 
-const IMPORT = /(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;(])import\s*['"]([^'"]+)['"]|\b(?:import|require)\s*\(\s*['"]([^'"]+)['"]\s*\)/g
+const IMPORT = /(?:^|[\s;])(?:import|export)\s+[\w*{}\s,$]*?\bfrom\s*['"]([^'"]+)['"]|(?:^|[\s;(])import\s*['"]([^'"]+)['"]|\b(?:import|require)\s*\(\s*['"]([^'"]+)['"]\s*\)/g
 const DOM_GLOBALS = /\b(document|window|navigator|localStorage|HTMLElement)\s*[.[]/
 
 /** Returns the violations in the tree at `dir`, one line each. */
@@ -65,7 +65,7 @@ export function checkLayering(dir) {
         const spec = m[1] ?? m[2] ?? m[3]
         const target = spec.startsWith('.') ? resolve(dirname(file), spec) : null
         const why = rule(spec, target)
-        const line = text.slice(0, m.index).split('\n').length
+        const line = text.slice(0, m.index + m[0].search(/\S/)).split('\n').length
         if (why) problems.push(`${relative(root, file)}:${line}: ${layer}/ ${why}`)
       }
       if (layer === 'engine') {

@@ -74,7 +74,7 @@ function checkObject(value: object, path: string, stack: object[]): void {
       const itemPath = `${path}[${i}]`
       checkProperty(value, String(i), itemPath)
       const fixed = plainChild(item, itemPath, stack)
-      if (fixed !== item) array[i] = fixed
+      if (!Object.is(fixed, item)) array[i] = fixed
     }
   } else {
     const record = value as Record<string, unknown>
@@ -83,7 +83,7 @@ function checkObject(value: object, path: string, stack: object[]): void {
       checkProperty(value, key, keyPath)
       const item = record[key]
       const fixed = plainChild(item, keyPath, stack)
-      if (fixed !== item) record[key] = fixed
+      if (!Object.is(fixed, item)) record[key] = fixed
     }
   }
   stack.pop()

@@ -1,0 +1,87 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { notebook } from './helpers.ts'
+
+const dir = mkdtempSync(join(tmpdir(), 'loom-cli-'))
+const loom = (args: string[], input = '') => spawnSync(process.execPath, ['bin/loom.js', ...args], { encoding: 'utf8', input })
+function file(name: string, cells: Record<string, string>): string {
+  const path = join(dir, name)
+  writeFileSync(path, notebook(cells))
+  return path
+}
+
+test('loom run prints the app\'s tty output as it commits, then a one-line summary', () => {
+  const r = loom(['run', 'samples/echo.loom.md'], 'abc\nxyz\n')
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(r.stdout, 'ABC\nXYZ\n')
+  assert.match(r.stderr, /^loom: 9 events committed, \d+ attempts? aborted, waiting \(waiting for 1 character of input\)\n$/)
+})
+
+test('loom run --steps N --json gives a machine-readable summary with the final state', () => {
+  const r = loom(['run', 'samples/counter.loom.md', '--steps', '25', '--json'])
+  assert.equal(r.status, 0, r.stderr)
+  const out = JSON.parse(r.stdout)
+  assert.equal(out.steps, 25)
+  assert.equal(out.events, 26)
+  assert.deepEqual(out.state, { count: 25 })
+  assert.match(out.codeHash, /^[0-9a-f]{64}$/)
+})
+
+test('loom run passes --env and the arguments after -- to sys.env', () => {
+  const nb = file('env.loom.md', { s: "const out = state.var<unknown>('out', null)\nexport function step() { out.set({ who: sys.env.get('WHO') ?? null, args: sys.env.args }); sys.halt() }" })
+  const r = loom(['run', nb, '--env', 'WHO=ann', '--json', '--', 'a', '--b'])
+  assert.equal(r.status, 0, r.stderr)
+  assert.deepEqual(JSON.parse(r.stdout).state.out, { who: 'ann', args: ['a', '--b'] })
+})
+
+test('loom test exits 1 naming the failed test, the event after which it failed, and the state it saw', () => {
+  const nb = file('fails.loom.md', {
+    s: "const n = state.var('n', 0)\nexport function step() { n.set(n.get() + 1) }\ntest('n stays small', () => n.get() < 3)",
+  })
+  const r = loom(['test', nb, '--steps', '10'])
+  assert.equal(r.status, 1)
+  assert.match(r.stderr, /^loom: test 'n stays small' failed after event 4 \(step\): returned false\n/)
+  assert.match(r.stderr, /at .*fails\.loom\.md:6 \(cell #s, line 3\)\n/)
+  assert.match(r.stderr, /it saw n = 3\n/)
+  const json = JSON.parse(loom(['test', nb, '--steps', '10', '--json']).stdout)
+  assert.equal(json.ok, false)
+  assert.equal(json.failures[0].seq, 4)
+})
+
+test('loom test passes when every test holds, and counts them', () => {
+  const r = loom(['test', 'samples/bank.loom.md', '--steps', '10'])
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(r.stdout, 'loom: 2 tests passed after 5 events\n')
+})
+
+test('bad input exits 2 with the file, cell and line', () => {
+  const nb = file('broken.loom.md', { a: 'const x = 1', b: 'export function step() {\n  x +\n}' })
+  const r = loom(['run', nb])
+  assert.equal(r.status, 2)
+  assert.match(r.stderr, /broken\.loom\.md:12 \(cell #b, line 3\): Unexpected "}"/)
+  const dup = join(dir, 'dup.loom.md')
+  writeFileSync(dup, '```ts #a\n```\n\n```ts #a\n```\n')
+  const d = loom(['test', dup])
+  assert.equal(d.status, 2)
+  assert.match(d.stderr, /dup\.loom\.md:4: duplicate cell id #a \(first used at line 1\)/)
+})
+
+test('bad usage exits 2 and says what is wrong', () => {
+  const cases: [string[], RegExp][] = [
+    [['frobnicate'], /unknown command 'frobnicate'/],
+    [['run'], /'loom run' needs a notebook/],
+    [['run', 'x.loom.md', '--steps', 'many'], /--steps takes a whole number ≥ 0, got 'many'/],
+    [['run', 'x.loom.md', '--fast'], /unknown option '--fast' for 'loom run'/],
+    [['run', join(dir, 'missing.loom.md')], /cannot read .*missing\.loom\.md: no such file/],
+  ]
+  for (const [args, message] of cases) {
+    const r = loom(args)
+    assert.equal(r.status, 2, args.join(' '))
+    assert.match(r.stderr, message)
+  }
+  assert.equal(loom(['help']).status, 0)
+})

@@ -1,0 +1,55 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { spawnSync } from 'node:child_process'
+// @ts-expect-error: a plain JS script shared with `npm test`
+import { checkLayering } from '../scripts/check-layering.js'
+
+function tree(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), 'loom-layers-'))
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(root, path, '..'), { recursive: true })
+    writeFileSync(join(root, path), text)
+  }
+  return root
+}
+
+test('this repository keeps its layers', () => {
+  assert.deepEqual(checkLayering('.'), [])
+})
+
+test('engine/ importing Electron, renderer code or the DOM fails the check, naming file and line', () => {
+  const root = tree({
+    'engine/runtime/a.ts': "import { x } from './b.ts'\nimport { app } from 'electron'\n",
+    'engine/runtime/b.ts': "export const x = 1\nimport { view } from '../../renderer/notebook/view.ts'\n",
+    'engine/replay/c.ts': 'export function f() {\n  return document.title\n}\n',
+    'renderer/notebook/view.ts': 'export const view = 1\n',
+  })
+  const problems: string[] = checkLayering(root)
+  assert.deepEqual(problems, [
+    "engine/replay/c.ts:2: engine/ uses the DOM global 'document'",
+    "engine/runtime/a.ts:2: engine/ imports 'electron', which belongs to the desktop app or the renderer",
+    "engine/runtime/b.ts:2: engine/ imports '../../renderer/notebook/view.ts' from renderer/",
+  ])
+})
+
+test('renderer/ importing Node built-ins or engine internals fails the check; the protocol is allowed', () => {
+  const root = tree({
+    'renderer/a.ts': "import fs from 'node:fs'\nimport { p } from '../engine/protocol/messages.ts'\nimport { Engine } from '../engine/runtime/engine.ts'\n",
+    'engine/protocol/messages.ts': 'export const p = 1\n',
+    'engine/runtime/engine.ts': 'export const Engine = 1\n',
+  })
+  assert.deepEqual(checkLayering(root), [
+    "renderer/a.ts:1: renderer/ imports the Node built-in 'node:fs' (the renderer runs in a browser)",
+    "renderer/a.ts:3: renderer/ imports engine code '../engine/runtime/engine.ts' (only engine/protocol is shared)",
+  ])
+})
+
+test('the check exits non-zero on a violation, so npm test fails', () => {
+  const root = tree({ 'engine/x.ts': "import 'electron'\n" })
+  const r = spawnSync(process.execPath, ['scripts/check-layering.js', root], { encoding: 'utf8' })
+  assert.equal(r.status, 1)
+  assert.match(r.stderr, /engine\/x.ts:1: engine\/ imports 'electron'/)
+})
