@@ -2,7 +2,7 @@
 // per second on the counter sample, against a plain loop, Redux, and Redux DevTools' recorder.
 import { fastest, perSecond, type Repeat } from './timing.ts'
 import { instrumented, plainLoop, redux } from './baselines.ts'
-import { counterSource, loom } from './loom.ts'
+import { counterSource, loom, loomPerCall } from './loom.ts'
 import { toJson, toTable, type Figures } from './report.ts'
 
 const USAGE = 'usage: npm run bench [-- --json] [-- --quick]'
@@ -59,6 +59,10 @@ for (const size of SIZES) {
 progress(`loom at ${HEADLINE.toLocaleString('en-US')}`)
 loomOps[HEADLINE] = perSecond(HEADLINE, await fastest(() => loom(text, HEADLINE), { reps, budgetMs: 10_000 }))
 
+progress('loom with one time-limited call per step')
+const PER_CALL_OPS = 5_000
+const perCall = perSecond(PER_CALL_OPS, await fastest(() => loomPerCall(text, PER_CALL_OPS), cheap))
+
 const figures: Figures = {
   sizes: SIZES,
   headline: HEADLINE,
@@ -71,5 +75,7 @@ const figures: Figures = {
   redux: bare,
   instrument50: fifty,
   instrumentFull,
+  loomPerCall: perCall,
+  perCallOps: PER_CALL_OPS,
 }
 console.log(json ? JSON.stringify(toJson(figures), null, 2) : toTable(figures))

@@ -175,3 +175,14 @@ test('an edit that does not fit the state is refused with the state name and com
   assert.throws(() => e.edit([{ state: 'nope', set: 1 }]), /there is no state 'nope'/)
   assert.equal(e.head, 1)
 })
+
+test('attempts are kept for debugging, bounded: the most recent ones', async () => {
+  const { MemoryLog } = await import('../engine/runtime/log.ts')
+  const log = new MemoryLog(5)
+  const e = await open({ s: `export function step() { sys.abort('choice ' + sys.fork(20)) }` }, { log })
+  await e.run({ untilIdle: true })
+  const kept = e.attempts()
+  assert.equal(kept.length, 5)
+  assert.equal(new Set(kept.map((a) => a.reason)).size, 5)
+  assert.ok(kept.every((a) => a.reason.startsWith('choice ') && a.aborted && a.location?.cell === 's'))
+})

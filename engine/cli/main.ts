@@ -1,9 +1,6 @@
 // `loom` on the command line: a thin layer over the engine API.
 // Exit codes (DESIGN §10): 0 ok, 1 a check failed, 2 bad usage or bad input.
-import { Engine, type EngineOptions } from '../runtime/engine.ts'
-import { NotebookError } from '../runtime/notebook.ts'
-import { CompileError, formatLocation } from '../runtime/compile.ts'
-import { LoadError } from '../runtime/executor.ts'
+import { Engine, NotebookError, CompileError, formatLocation, LoadError, type EngineOptions } from '../index.ts'
 import { parseArgs, UsageError, type Parsed } from './args.ts'
 
 const USAGE = `loom — notebooks that run as transaction loops

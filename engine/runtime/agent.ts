@@ -30,9 +30,17 @@ export class ReplayAgent implements Agent {
  * finds a fork taken does not stop the others from eating.
  */
 export class FairAgent implements Agent {
-  private frames: { n: number; first: number; k: number }[] = []
-  private prefix: number[] = []
-  constructor(private readonly seed: number) {}
+  private readonly frames: { n: number; first: number; k: number }[] = []
+  private readonly prefix: number[] = []
+  constructor(private seed: number) {}
+
+  /** Starts afresh with a new seed (one agent serves every step of a loop). */
+  reset(seed: number): this {
+    this.seed = seed
+    this.frames.length = 0
+    this.prefix.length = 0
+    return this
+  }
 
   choose(n: number, index: number): number {
     if (index < this.prefix.length) {

@@ -83,6 +83,7 @@ export class Engine {
   private halted = false
   private running = false
   private rounds = 0
+  private readonly stepAgent = new FairAgent(0)
   private wakeUp: (() => void) | null = null
   private timer: NodeJS.Timeout | null = null
   private _status: EngineStatus = 'ready'
@@ -356,7 +357,7 @@ export class Engine {
    * aborted; then it waits on everything those attempts read.
    */
   private runMethod(method: MethodName): boolean {
-    const agent = new FairAgent(mix(this.seedNumber, mix(this.head, this.rounds++)))
+    const agent = this.stepAgent.reset(mix(this.seedNumber, mix(this.head, this.rounds++)))
     const reads: Read[] = []
     let wakeAt = 0
     let input = false

@@ -48,6 +48,7 @@ interface Loading {
 }
 
 const TEST_FAILED = 'returned false'
+const NO_OUTPUTS: EventRecord['outputs'] = Object.freeze({})
 
 export class Executor {
   readonly store = new Store()
@@ -182,10 +183,13 @@ export class Executor {
 
   /** Commits a successful transaction as the next event. Idempotent: see `finishCommit`. */
   commit(tx: Transaction, codeHash: string, extraWrites?: Write[]): EventRecord {
-    const outputs: EventRecord['outputs'] = {}
-    if (tx.tty) outputs.tty = tx.tty
-    if (tx.logs) outputs.logs = tx.logs
-    if (tx.halt) outputs.halt = true
+    let outputs: EventRecord['outputs'] = NO_OUTPUTS
+    if (tx.tty || tx.logs || tx.halt) {
+      outputs = {}
+      if (tx.tty) outputs.tty = tx.tty
+      if (tx.logs) outputs.logs = tx.logs
+      if (tx.halt) outputs.halt = true
+    }
     const event: EventRecord = {
       branch: this.config.branch,
       seq: this.head + 1,

@@ -14,12 +14,14 @@ export interface Failure {
 }
 
 let nextId = 1
+const NO_CHOICES: Choice[] = Object.freeze([]) as unknown as Choice[]
 
 export class Transaction implements TxView {
   readonly id = nextId++
   readonly reads: Read[] = []
   readonly touched: Cell[] = []
-  readonly choices: Choice[] = []
+  /** Shared and empty until the first choice: most transactions make none. */
+  choices: Choice[] = NO_CHOICES
   writes: Write[] = []
   tty = ''
   logs: LogLine[] | null = null
@@ -45,6 +47,7 @@ export class Transaction implements TxView {
 
   choose(n: number): number {
     const value = this.agent.choose(n, this.choices.length)
+    if (this.choices === NO_CHOICES) this.choices = []
     this.choices.push({ n, value })
     return value
   }

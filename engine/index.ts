@@ -1,0 +1,15 @@
+// Loom's engine: what the CLI, the desktop app and tests may use. Everything
+// not exported here is internal to engine/.
+export { Engine } from './runtime/engine.ts'
+export type { EngineOptions, EngineStatus, EngineEvents, RunOptions, RunSummary, Edit } from './runtime/engine.ts'
+export { parseNotebook, serializeNotebook, setCellSource, NotebookError } from './runtime/notebook.ts'
+export type { Notebook, CodeCell, ProseBlock, Block, NotebookSettings } from './runtime/notebook.ts'
+export { compileNotebook, CompileError, formatLocation, METHODS } from './runtime/compile.ts'
+export type { CompiledApp, MethodName, Problem } from './runtime/compile.ts'
+export { LoadError } from './runtime/executor.ts'
+export { MemoryLog, GENESIS_HASH, eventHash, encodeEvent } from './runtime/log.ts'
+export type { EventLog } from './runtime/log.ts'
+export { ReplayAgent, FairAgent, ChoiceMismatch } from './runtime/agent.ts'
+export type { Agent } from './runtime/agent.ts'
+export type { Json } from './runtime/values.ts'
+export type * from './runtime/event.ts'
