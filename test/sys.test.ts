@@ -113,7 +113,7 @@ test('sys.env.get and sys.env.args come from the run configuration, which the fi
   await e.run({ untilIdle: true })
   assert.equal(value(e, 'limit'), 7)
   assert.deepEqual(value(e, 'out'), { missing: null, args: ['--fast', 'x'] })
-  assert.deepEqual(plain(e.events()[0]!.input), { env: { LIMIT: '7' }, args: ['--fast', 'x'] })
+  assert.deepEqual(plain(e.events()[0]!.input), { seed: 'loom:test.loom.md', env: { LIMIT: '7' }, args: ['--fast', 'x'] })
 })
 
 test('sys.halt stops the loop once its transaction commits, and the log ends with a halt event', async () => {

@@ -7,10 +7,12 @@ import { parseNotebook, type Notebook } from './notebook.ts'
 import { compileNotebook, CompileError, type CompiledApp, type MethodName } from './compile.ts'
 import { Executor, LoadError, type AppVersion } from './executor.ts'
 import { FairAgent, mix } from './agent.ts'
+import { canonicalJson } from './values.ts'
 import { MemoryLog, type EventLog } from './log.ts'
 import { Transaction } from './transaction.ts'
 import type { Attempt, EventRecord, Read, SourceLocation, StateKind, TestFailure, Write } from './event.ts'
 import type { Json } from './values.ts'
+import type { StoreSnapshot } from './store.ts'
 import type { Edit } from './executor.ts'
 
 export interface EngineOptions {
@@ -29,6 +31,17 @@ export interface EngineOptions {
   branch?: string
   /** How many alternative choice sequences a step tries before it waits (default 64). */
   maxAlternatives?: number
+  /** Continue a history: the state after the log's last event and what the engine needs to know of it. */
+  resume?: Resume
+}
+
+/** Where a resumed history stands (built from a durable log by engine/replay). */
+export interface Resume {
+  state: StoreSnapshot
+  last: EventRecord
+  /** The last `code` event: which code ran, and with which configuration. */
+  code: EventRecord
+  started: boolean
 }
 
 export type EngineStatus = 'ready' | 'running' | 'paused' | 'parked' | 'idle' | 'halted'
@@ -112,7 +125,9 @@ export class Engine {
     const notebook = parseNotebook(text, options.path ?? '<notebook>')
     const app = await compileNotebook(notebook)
     const engine = new Engine(notebook, app, options)
-    engine.loadInitial()
+    if (options.resume) engine.resume(options.resume)
+    else engine.loadCode(app, 'initial')
+    engine.announce()
     return engine
   }
 
@@ -232,7 +247,7 @@ export class Engine {
     if (tx.failure) throw new Error(`edit: ${tx.failure.reason}`)
     const event = this.exec.commit(tx, this.app.codeHash)
     this.afterCommit(event)
-    this.exec.log.flush()
+    this.flush()
     this.announce()
     return event
   }
@@ -252,7 +267,7 @@ export class Engine {
     }
     if (app.codeHash === this.app.codeHash) return { ok: false, error: 'the code did not change' }
     try {
-      const event = this.loadCode(app, true)
+      const event = this.loadCode(app, 'replace')!
       this.notebook = notebook
       this.app = app
       if (this.parked) this.unpark()
@@ -274,13 +289,24 @@ export class Engine {
     return this.exec.txTime(this.virtualClock ? this.virtualNow : Date.now())
   }
 
-  private loadInitial(): void {
-    this.loadCode(this.app, false)
-    this.announce()
+  /** Picks up a history where it stopped: its state, its time, and its code unless the notebook changed. */
+  private resume(r: Resume): void {
+    this.exec.restore(r.state, r.last.time)
+    this.started = r.started
+    this.halted = r.last.kind === 'halt'
+    const config = { seed: this.exec.config.seed, env: this.exec.config.env, args: this.exec.config.args }
+    const same = r.code.codeHash === this.app.codeHash && canonicalJson(r.code.input) === canonicalJson(config)
+    // New code (or a new configuration) is a code event; a halted app gets another chance with it.
+    if (!same) this.halted = false
+    this.loadCode(this.app, same ? 'resume' : 'replace')
   }
 
-  /** Loads code and commits its `code` event (with `switch` when replacing). Throws LoadError. */
-  private loadCode(app: CompiledApp, replacing: boolean): EventRecord {
+  /**
+   * Loads code and commits its `code` event (with `switch` when replacing);
+   * when resuming with the code that last ran, only loads it. Throws LoadError.
+   */
+  private loadCode(app: CompiledApp, mode: 'initial' | 'replace' | 'resume'): EventRecord | null {
+    const replacing = mode === 'replace'
     const fn = this.exec.compile(app)
     const limit = this.exec.config.timeLimitMs
     const before = this.exec.store.cells.length
@@ -290,8 +316,13 @@ export class Engine {
       throw new LoadError(`${app.path}: loading the notebook's cells ran past the time limit of ${limit} ms`)
     }
     const { version, declares } = loaded.value
+    if (mode === 'resume' && !declares.length) {
+      this.version = version
+      return null
+    }
+    this.exec.log.putCode?.({ codeHash: app.codeHash, path: app.path, code: app.code, sources: app.sources })
     const time = this.now()
-    const input: Json = replacing ? null : { env: this.exec.config.env, args: this.exec.config.args }
+    const input: Json = { seed: this.exec.config.seed, env: this.exec.config.env, args: this.exec.config.args }
     const sw = replacing ? version.methods.switch : undefined
     const commit = () => {
       let tx: Transaction
@@ -319,8 +350,14 @@ export class Engine {
     this.version = version
     // The commit or a test check after it was cut off: finish or record it.
     if (!result.ok) this.timedOut()
-    this.exec.log.flush()
+    this.flush()
     return this.exec.log.events(this.head, 1)[0]!
+  }
+
+  /** Makes everything committed so far durable (one group commit), and offers the log a snapshot. */
+  private flush(): void {
+    this.exec.log.flush()
+    this.exec.log.offerSnapshot?.(this.head, () => this.exec.store.serialize())
   }
 
   private get nextMethod(): MethodName | null {
@@ -348,7 +385,7 @@ export class Engine {
     }
     const result = this.exec.sandbox.run(work, limit + BATCH_MS)
     if (!result.ok) this.timedOut()
-    this.exec.log.flush()
+    this.flush()
     this.announce()
   }
 
@@ -473,7 +510,7 @@ export class Engine {
     for (const fn of this.listeners.status) fn(status)
   }
 
-  /** Tells listeners what the last batch committed, in log order, after it is in the log. */
+  /** Tells listeners what the last batch committed, in log order, after it is durable. */
   private announce(): void {
     const { events, attempts, failures } = this.pending
     if (!events.length && !attempts.length && !failures.length) return

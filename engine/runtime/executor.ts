@@ -2,10 +2,10 @@
 // code switch — runs through `execute` and, if it succeeds, `commit`.
 // The executor owns the sandbox, the store and the app's code versions.
 import { Sandbox, OP, SYS, type AppFunction, type HostApi } from './sandbox.ts'
-import { Store, VarCell, MapCell, QueueCell, BagCell, CounterCell, makeCell, type Cell } from './store.ts'
+import { Store, VarCell, MapCell, QueueCell, BagCell, CounterCell, makeCell, type Cell, type StoreSnapshot } from './store.ts'
 import { Transaction, type Failure } from './transaction.ts'
 import { StableRandom } from './random.ts'
-import { plainValue, ValueError, type Json } from './values.ts'
+import { plainValue, trustValue, ValueError, type Json } from './values.ts'
 import { formatLocation, type CompiledApp, type MethodName, METHODS } from './compile.ts'
 import type { Agent } from './agent.ts'
 import type { EventLog } from './log.ts'
@@ -53,7 +53,7 @@ const NO_OUTPUTS: EventRecord['outputs'] = Object.freeze({})
 export class Executor {
   readonly store = new Store()
   readonly sandbox: Sandbox
-  readonly random: StableRandom
+  random: StableRandom
   version: AppVersion | null = null
   /** The transaction running now; left set if the time limit cuts it off. */
   cur: Transaction | null = null
@@ -72,6 +72,12 @@ export class Executor {
 
   get head(): number {
     return this.log.head
+  }
+
+  /** Changes the configuration cells read (replay sets what each code event recorded). */
+  configure(config: Pick<ExecutorConfig, 'seed' | 'env' | 'args'>): void {
+    if (config.seed !== this.config.seed) this.random = new StableRandom(config.seed)
+    Object.assign(this.config, config)
   }
 
   // ---- code -------------------------------------------------------------
@@ -115,6 +121,16 @@ export class Executor {
   compile(app: CompiledApp): AppFunction {
     this.apps.set(appFilename(app), app)
     return this.sandbox.compile(app.code, appFilename(app))
+  }
+
+  /** Replaces the store with a snapshot's state (values rebuilt in the sandbox's realm) and sets the clock floor. */
+  restore(snapshot: StoreSnapshot, lastTime: number): void {
+    const realm = this.sandbox.realm.JSON
+    const fresh = Store.from(snapshot, (v) => trustValue(realm.parse(JSON.stringify(v)) as Json))
+    this.store.cells.length = 0
+    this.store.byName.clear()
+    for (const cell of fresh.cells) this.store.add(cell)
+    this.lastTime = lastTime
   }
 
   // ---- transactions -------------------------------------------------------

@@ -4,7 +4,8 @@
 // implements the same interface.
 import { hash } from 'node:crypto'
 import { canonicalJson } from './values.ts'
-import type { Attempt, EventRecord, Outputs, Write } from './event.ts'
+import type { Attempt, EventRecord } from './event.ts'
+import type { StoreSnapshot } from './store.ts'
 
 export interface EventLog {
   /** Seq of the last appended event (0 when empty). */
@@ -18,6 +19,10 @@ export interface EventLog {
   addAttempt(attempt: Attempt): void
   /** The most recent attempts, oldest first. */
   attempts(limit?: number): Attempt[]
+  /** Keeps a code version by its hash, so history replays with the code that ran it (durable logs). */
+  putCode?(code: { codeHash: string; path: string; code: string; sources: { id: string; line: number; source: string }[] }): void
+  /** Offered after each flush; a durable log keeps a snapshot every so many events. */
+  offerSnapshot?(seq: number, take: () => StoreSnapshot): void
 }
 
 export const GENESIS_HASH = '0'.repeat(64)
@@ -28,52 +33,66 @@ export const GENESIS_HASH = '0'.repeat(64)
  * whatever order their objects were built in.
  */
 export function encodeEvent(e: EventRecord): string {
-  let reads = '['
-  for (let i = 0; i < e.reads.length; i++) {
-    const r = e.reads[i]!
-    reads += `${i ? ',' : ''}{"state":${JSON.stringify(r.state)}${r.key === undefined ? '' : `,"key":${JSON.stringify(r.key)}`},"version":${r.version}}`
-  }
-  let choices = '['
-  for (let i = 0; i < e.choices.length; i++) choices += `${i ? ',' : ''}{"n":${e.choices[i]!.n},"value":${e.choices[i]!.value}}`
-  return (
-    `{"branch":${JSON.stringify(e.branch)},"seq":${e.seq},"kind":"${e.kind}","method":${JSON.stringify(e.method)}` +
-    `,"input":${canonicalJson(e.input)},"choices":${choices}],"time":${e.time},"codeHash":"${e.codeHash}"` +
-    `,"reads":${reads}],"writes":${encodeWrites(e.writes)},"outputs":${encodeOutputs(e.outputs)}}`
-  )
+  return encodeEventParts(e, Infinity).text
 }
 
-function encodeWrites(writes: readonly Write[]): string {
-  let out = '['
-  for (let i = 0; i < writes.length; i++) {
-    const w = writes[i]!
+/**
+ * The canonical encoding, and the [start, end) ranges of values at least
+ * `minCut` characters long — what a log may store once, by hash, elsewhere.
+ */
+export function encodeEventParts(e: EventRecord, minCut: number): { text: string; cuts: [number, number][] } {
+  const cuts: [number, number][] = []
+  let out = ''
+  const value = (v: unknown) => {
+    const json = canonicalJson(v)
+    if (json.length >= minCut) cuts.push([out.length, out.length + json.length])
+    out += json
+  }
+  out += `{"branch":${JSON.stringify(e.branch)},"seq":${e.seq},"kind":"${e.kind}","method":${JSON.stringify(e.method)},"input":`
+  value(e.input)
+  out += ',"choices":['
+  for (let i = 0; i < e.choices.length; i++) out += `${i ? ',' : ''}{"n":${e.choices[i]!.n},"value":${e.choices[i]!.value}}`
+  out += `],"time":${e.time},"codeHash":"${e.codeHash}","reads":[`
+  for (let i = 0; i < e.reads.length; i++) {
+    const r = e.reads[i]!
+    out += `${i ? ',' : ''}{"state":${JSON.stringify(r.state)}${r.key === undefined ? '' : `,"key":${JSON.stringify(r.key)}`},"version":${r.version}}`
+  }
+  out += '],"writes":['
+  for (let i = 0; i < e.writes.length; i++) {
+    const w = e.writes[i]!
     out += `${i ? ',' : ''}{"state":${JSON.stringify(w.state)},"op":"${w.op}"`
     switch (w.op) {
       case 'set':
-        out += `${'key' in w ? `,"key":${JSON.stringify(w.key)}` : ''},"value":${canonicalJson(w.value)}}`
+        out += `${'key' in w ? `,"key":${JSON.stringify(w.key)}` : ''},"value":`
+        value(w.value)
         break
       case 'delete':
-        out += `,"key":${JSON.stringify(w.key)}}`
+        out += `,"key":${JSON.stringify(w.key)}`
         break
       case 'queue':
-        out += `,"take":${w.take},"push":${canonicalJson(w.push)}}`
+        out += `,"take":${w.take},"push":`
+        value(w.push)
         break
       case 'bag':
-        out += `,"take":${JSON.stringify(w.take)},"put":${canonicalJson(w.put)}}`
+        out += `,"take":${JSON.stringify(w.take)},"put":`
+        value(w.put)
         break
       case 'add':
-        out += `,"value":${w.value}}`
+        out += `,"value":${w.value}`
         break
       case 'declare':
-        out += `,"kind":"${w.kind}","value":${canonicalJson(w.value)}}`
+        out += `,"kind":"${w.kind}","value":`
+        value(w.value)
         break
     }
+    out += '}'
   }
-  return out + ']'
-}
-
-function encodeOutputs(o: Outputs): string {
-  if (o.tty === undefined && o.logs === undefined && o.http === undefined && o.halt === undefined) return '{}'
-  return canonicalJson(o)
+  out += '],"outputs":'
+  const o = e.outputs
+  if (o.tty === undefined && o.logs === undefined && o.http === undefined && o.halt === undefined) out += '{}'
+  else value(o)
+  out += '}'
+  return { text: out, cuts }
 }
 
 /** The hash of an event: sha256 of its parent's hash and its canonical encoding. */

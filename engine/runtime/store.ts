@@ -354,8 +354,49 @@ export function makeCell(kind: StateKind, id: number, name: string, at: SourceLo
   }
 }
 
+/**
+ * One cell as stored in a snapshot: its value and every version a read can
+ * record, so that a transaction re-run from a snapshot reads exactly what it
+ * read the first time.
+ */
+export type CellSnapshot =
+  | { name: string; kind: 'var' | 'counter' | 'queue' | 'bag'; version: number; value: Json }
+  | { name: string; kind: 'map'; version: number; entries: [key: string, version: number, value?: Json][] }
+
+export type StoreSnapshot = CellSnapshot[]
+
+function snapshotOf(cell: Cell): CellSnapshot {
+  if (cell instanceof MapCell) {
+    const entries: [string, number, Json?][] = []
+    for (const [k, e] of cell.entries) entries.push(e.value === undefined ? [k, e.version] : [k, e.version, e.value])
+    return { name: cell.name, kind: 'map', version: cell.version, entries }
+  }
+  return { name: cell.name, kind: cell.kind as 'var', version: cell.versionOf(), value: cell.value() }
+}
+
+function cellFrom(s: CellSnapshot, id: number, load: (v: Json) => Json): Cell {
+  if (s.kind === 'map') {
+    const cell = new MapCell(id, s.name, null, {}, s.version)
+    for (const [k, version, value] of s.entries) cell.entries.set(k, { value: value === undefined ? undefined : load(value), version })
+    return cell
+  }
+  return makeCell(s.kind, id, s.name, null, load(s.value), s.version)
+}
+
 /** All state of one app, by name. */
 export class Store {
+  /** A store holding exactly the state of a snapshot; `load` brings each value into the realm that will read it. */
+  static from(snapshot: StoreSnapshot, load: (v: Json) => Json = (v) => v): Store {
+    const store = new Store()
+    for (const s of snapshot) store.add(cellFrom(s, store.cells.length, load))
+    return store
+  }
+
+  /** Everything needed to rebuild this store, versions included. */
+  serialize(): StoreSnapshot {
+    return this.cells.map(snapshotOf)
+  }
+
   readonly cells: Cell[] = []
   readonly byName = new Map<string, Cell>()
 

@@ -1,0 +1,327 @@
+// Replay: re-execute a branch's history with the code each event recorded and
+// check that every event comes out exactly as logged — the same reads,
+// writes, outputs and choices, and the same hash chain. Replay is verification.
+import { hash as digest } from 'node:crypto'
+import { Executor, type AppVersion } from '../runtime/executor.ts'
+import { compileNotebook, formatLocation, type CompiledApp, type MethodName } from '../runtime/compile.ts'
+import { ReplayAgent, ChoiceMismatch } from '../runtime/agent.ts'
+import type { EventLog } from '../runtime/log.ts'
+import { canonicalJson, trustValue, type Json } from '../runtime/values.ts'
+import type { Notebook } from '../runtime/notebook.ts'
+import type { EventRecord, SourceLocation } from '../runtime/event.ts'
+import type { Transaction } from '../runtime/transaction.ts'
+import type { Edit } from '../runtime/executor.ts'
+import { seekStore } from './seek.ts'
+import type { SqliteLog, StoredCode } from './sqliteLog.ts'
+
+export interface Divergence {
+  seq: number
+  kind: string
+  method: string | null
+  location: SourceLocation | null
+  /** What differed, in words. */
+  what: string
+}
+
+export interface VerifyResult {
+  ok: boolean
+  branch: string
+  /** Events checked (hash chain and re-execution). */
+  events: number
+  failure: Divergence | null
+}
+
+export interface VerifyOptions {
+  from?: number
+  to?: number
+  /** Also re-execute every event (default true); false checks only the hash chain, code and snapshots. */
+  execute?: boolean
+  onProgress?: (done: number, total: number) => void
+}
+
+/** Checks a branch of the log: its hash chain, its code and snapshots, and (by re-execution) every event's outcome. */
+export async function verifyBranch(log: SqliteLog, branch: string, options: VerifyOptions = {}): Promise<VerifyResult> {
+  const info = log.branchInfo(branch)
+  if (!info) throw new Error(`there is no branch '${branch}'`)
+  const from = Math.max(1, options.from ?? 1)
+  const to = Math.min(info.head, options.to ?? info.head)
+  const result = (failure: Divergence | null, events: number): VerifyResult => ({ ok: !failure, branch, events, failure })
+
+  // 1. The hash chain: every event's hash covers its parent's hash and its own bytes.
+  let parent = log.hashAt(branch, 0)
+  let checked = 0
+  for (const raw of log.raw(branch, 1, to)) {
+    let ok = digest('sha256', parent + raw.body, 'hex') === raw.hash
+    let head: { seq?: unknown; kind?: string; method?: string | null } = {}
+    try {
+      head = JSON.parse(raw.body)
+    } catch {
+      ok = false
+    }
+    if (!ok || head.seq !== raw.seq) {
+      return result({ seq: raw.seq, kind: head.kind ?? '?', method: head.method ?? null, location: null, what: `event ${raw.seq} of branch '${raw.branch}' does not match its hash: the log was changed after it was written` }, checked)
+    }
+    parent = raw.hash
+    checked++
+  }
+  // 2. Code versions and snapshots: stored by hash, so a changed byte shows.
+  const badCode = new Set<string>()
+  for (const c of log.codeBlobs()) if (c.actual !== c.codeHash) badCode.add(c.codeHash)
+  for (const b of ancestry(log, branch)) {
+    for (const s of log.snapshots(b)) {
+      if (!s.ok) return result({ seq: s.seq, kind: 'snapshot', method: null, location: null, what: `the snapshot of branch '${b}' after event ${s.seq} does not match its hash` }, checked)
+    }
+  }
+  if (options.execute === false) {
+    const first = badCode.size ? firstUse(log, branch, badCode, to) : null
+    return result(first, checked)
+  }
+  // 3. Re-execution, from the state before `from`, in time-limited batches.
+  const replayer = new Replayer(log, branch, from)
+  const total = to - from + 1
+  let done = 0
+  for (let s = from; s <= to; s += 1000) {
+    const events = log.eventsOf(branch, s, Math.min(1000, to - s + 1))
+    const bad = events.find((e) => badCode.has(e.codeHash))
+    const failure = await replayer.checkAll(bad ? events.slice(0, events.indexOf(bad)) : events)
+    if (failure) return result(failure, checked)
+    if (bad) return result({ seq: bad.seq, kind: bad.kind, method: bad.method, location: null, what: `the code this event ran (${bad.codeHash.slice(0, 12)}…) does not match its hash: the stored code was changed` }, checked)
+    done += events.length
+    options.onProgress?.(done, total)
+  }
+  return result(null, checked)
+}
+
+function ancestry(log: SqliteLog, branch: string): string[] {
+  const out: string[] = []
+  for (let b = log.branchInfo(branch); b; b = b.parent === null ? null : log.branchInfo(b.parent)) out.push(b.name)
+  return out
+}
+
+function firstUse(log: SqliteLog, branch: string, bad: Set<string>, to: number): Divergence | null {
+  for (let s = 1; s <= to; s += 1000) {
+    for (const e of log.eventsOf(branch, s, 1000)) {
+      if (bad.has(e.codeHash)) return { seq: e.seq, kind: e.kind, method: e.method, location: null, what: `the code this event ran does not match its hash: the stored code was changed` }
+    }
+  }
+  return null
+}
+
+/** A log that only counts: replay commits into it to keep the executor's seq in step. */
+class CountingLog implements EventLog {
+  constructor(public head: number) {}
+  append(e: EventRecord): void {
+    if (e.seq > this.head) this.head = e.seq
+  }
+  flush(): void {}
+  events(): EventRecord[] {
+    return []
+  }
+  addAttempt(): void {}
+  attempts() {
+    return []
+  }
+}
+
+/** Re-executes events one after another, each against the state the previous ones left. */
+export class Replayer {
+  readonly exec: Executor
+  private version: AppVersion | null = null
+  private readonly apps = new Map<string, CompiledApp>()
+
+  constructor(private readonly log: SqliteLog, readonly branch: string, from: number) {
+    const first = log.event(branch, 1)
+    const config = (first?.input ?? {}) as { env?: Record<string, string>; args?: string[] }
+    this.exec = new Executor(
+      { path: '<replay>', branch, seed: '', env: config.env ?? {}, args: config.args ?? [], timeLimitMs: 1000 },
+      new CountingLog(from - 1),
+    )
+    if (from > 1) {
+      const state = seekStore(log, { branch, seq: from - 1 }).serialize()
+      this.exec.restore(state, log.event(branch, from - 1)!.time)
+      this.pendingCode = log.lastOfKind(branch, 'code', from - 1)
+    }
+  }
+
+  /** A replay that starts mid-history first loads the code in force there. */
+  private pendingCode: number | null = null
+
+  /** A code event records the configuration the code ran with: seed, env and args. */
+  private configure(code: EventRecord): void {
+    const config = (code.input ?? {}) as { seed?: string; env?: Record<string, string>; args?: string[] }
+    this.exec.configure({ seed: config.seed ?? '', env: config.env ?? {}, args: config.args ?? [] })
+  }
+
+  /**
+   * Re-executes events in order, as few time-limited sandbox calls as
+   * possible; returns the first that differs from its record, or null.
+   */
+  async checkAll(events: EventRecord[]): Promise<Divergence | null> {
+    // Code is compiled outside the sandbox first (esbuild is asynchronous).
+    if (this.pendingCode !== null) {
+      const code = this.log.event(this.branch, this.pendingCode)!
+      this.pendingCode = null
+      if (!(await this.app(code.codeHash))) return this.differ(events[0] ?? code, null, `the log does not hold the code in force (${code.codeHash.slice(0, 12)}…)`)
+      const failure = this.loadVersion(code)
+      if (typeof failure === 'string') return this.differ(events[0] ?? code, null, failure)
+    }
+    let i = 0
+    while (i < events.length) {
+      let end = i
+      while (end < events.length && (events[end]!.kind !== 'code' || end === i)) end++
+      if (events[i]!.kind === 'code' && !(await this.app(events[i]!.codeHash))) {
+        return this.differ(events[i]!, null, `the log does not hold the code it ran (${events[i]!.codeHash.slice(0, 12)}…)`)
+      }
+      let at = i
+      let failure: Divergence | null = null
+      const out = this.exec.sandbox.run(() => {
+        for (; at < end && !failure; at++) failure = this.check(events[at]!)
+      }, this.exec.config.timeLimitMs * 2 + 10)
+      if (!out.ok) {
+        this.exec.cur = null
+        const e = events[Math.min(at, end - 1)]!
+        return this.differ(e, this.at(e), 'it committed when recorded; re-executed, it ran past the time limit')
+      }
+      if (failure) return failure
+      i = end
+    }
+    return null
+  }
+
+  /** Re-executes one event and compares it with the record. Call inside `sandbox.run`. */
+  private check(e: EventRecord): Divergence | null {
+    if (e.kind === 'code') return this.code(e)
+    if (e.kind === 'halt') return this.same(e, { reads: [], writes: [], outputs: {}, choices: [] }, null)
+    if (!this.version) return this.differ(e, null, 'there is no code event before it')
+    const version = this.version
+    const input = (e.input ?? null) as { tty?: string } | null
+    this.exec.ttyIn = input?.tty ?? ''
+    let tx: Transaction
+    if (e.kind === 'edit') {
+      tx = this.exec.execute(version, 'edit', 'edit', () => this.exec.applyEdits(e.input as unknown as Edit[]), e.input, e.time, new ReplayAgent(e.choices))
+    } else if (e.kind === 'start' || e.kind === 'step') {
+      if (!version.methods[e.method as MethodName]) return this.differ(e, null, `the code has no ${e.method}()`)
+      tx = this.exec.executeMethod(version, e.kind, e.method as MethodName, e.input, e.time, new ReplayAgent(e.choices))
+    } else {
+      return this.differ(e, null, `replay of ${e.kind} events is not supported by this version of Loom`)
+    }
+    return this.same(e, { reads: tx.reads, writes: tx.writes, outputs: outputsOf(tx), choices: tx.choices, failure: tx.failure }, tx.failure ? this.at(e) : null)
+  }
+
+  /** Loads the code a code event names (compiled already by `app`); returns why not, in words. */
+  private loadVersion(e: EventRecord): { version: AppVersion; declares: EventRecord['writes']; app: CompiledApp } | string {
+    const app = this.apps.get(e.codeHash)!
+    this.configure(e)
+    const fn = this.exec.compile(app)
+    let loaded
+    try {
+      loaded = this.exec.sandbox.run(() => this.exec.load(app, fn), this.exec.config.timeLimitMs)
+    } catch (err) {
+      return `its code does not load: ${(err as Error).message}`
+    }
+    if (!loaded.ok) return 'loading its code ran past the time limit'
+    this.version = loaded.value.version
+    return { ...loaded.value, app }
+  }
+
+  private code(e: EventRecord): Divergence | null {
+    const app = this.apps.get(e.codeHash)!
+    this.configure(e)
+    let loaded
+    try {
+      loaded = this.exec.load(app, this.exec.compile(app))
+    } catch (err) {
+      return this.differ(e, null, `its code does not load: ${(err as Error).message}`)
+    }
+    const { version, declares } = loaded
+    let tx: Transaction | null = null
+    if (e.method === 'switch') tx = this.exec.executeMethod(version, 'code', 'switch', e.input, e.time, new ReplayAgent(e.choices))
+    this.version = version
+    const outcome = tx
+      ? { reads: tx.reads, writes: [...declares, ...tx.writes], outputs: outputsOf(tx), choices: tx.choices, failure: tx.failure }
+      : { reads: [], writes: declares, outputs: {}, choices: [], failure: null }
+    return this.same(e, outcome, tx?.failure ? app.methodAt.switch ?? null : null)
+  }
+
+  private async app(codeHash: string): Promise<CompiledApp | null> {
+    let app = this.apps.get(codeHash)
+    if (!app) {
+      const stored = this.log.getCode(codeHash)
+      if (!stored) return null
+      app = await withLineMap(storedApp(stored))
+      this.apps.set(codeHash, app)
+    }
+    return app
+  }
+
+  /** Compares an outcome with the record; if equal, applies the recorded event to the state. */
+  private same(e: EventRecord, got: { reads: unknown; writes: unknown; outputs: unknown; choices: unknown; failure?: { reason: string; location: SourceLocation | null } | null }, at: SourceLocation | null): Divergence | null {
+    if (got.failure) return this.differ(e, got.failure.location ?? at, `it committed when recorded; re-executed, it aborts: ${got.failure.reason}`)
+    const out = got as { reads: EventRecord['reads']; writes: EventRecord['writes']; outputs: EventRecord['outputs']; choices: EventRecord['choices'] }
+    for (const field of ['choices', 'reads', 'writes', 'outputs'] as const) {
+      const recorded = canonicalJson(e[field])
+      const now = canonicalJson(field === 'outputs' ? outputsOf(out) : out[field])
+      if (recorded !== now) return this.differ(e, this.at(e), `its ${field} differ: recorded ${abbreviate(recorded)}, re-executed ${abbreviate(now)}`)
+    }
+    const realm = this.exec.sandbox.realm.JSON
+    const writes = e.writes.map((w) => trustValue(realm.parse(JSON.stringify(w))) as typeof w)
+    this.exec.finishCommit({ ...e, writes }, this.exec.ttyIn.length)
+    this.exec.lastTime = e.time
+    return null
+  }
+
+  private at(e: EventRecord): SourceLocation | null {
+    return this.version?.app.methodAt[e.method as MethodName] ?? null
+  }
+
+  private differ(e: EventRecord, location: SourceLocation | null, what: string): Divergence {
+    return { seq: e.seq, kind: e.kind, method: e.method, location, what }
+  }
+}
+
+function outputsOf(x: { tty?: string; logs?: unknown; halt?: boolean; outputs?: unknown }): Json {
+  if ('outputs' in x && x.outputs !== undefined) return x.outputs as Json
+  const o: Record<string, Json> = {}
+  if (x.tty) o.tty = x.tty
+  if (x.logs) o.logs = x.logs as Json
+  if (x.halt) o.halt = true
+  return o
+}
+
+function abbreviate(s: string): string {
+  return s.length > 200 ? `${s.slice(0, 200)}…` : s
+}
+
+/**
+ * Rebuilds a compiled app from stored code. The stored text runs as it is;
+ * recompiling the stored cells gives back the line map for messages when
+ * this esbuild produces the same text, and otherwise errors name no line.
+ */
+export function storedApp(stored: StoredCode): CompiledApp {
+  return {
+    path: stored.path,
+    codeHash: stored.codeHash,
+    code: stored.code,
+    methods: [],
+    methodAt: {},
+    sources: stored.sources,
+    locate: () => null,
+  }
+}
+
+/** Recompiles stored cells for their line map; used when messages should name cells and lines. */
+export async function withLineMap(app: CompiledApp): Promise<CompiledApp> {
+  const nb = { path: app.path, cells: app.sources.map((c) => ({ ...c, type: 'code' })) } as unknown as Notebook
+  try {
+    const again = await compileNotebook(nb)
+    return again.codeHash === app.codeHash ? again : app
+  } catch {
+    return app
+  }
+}
+
+/** "event 12 (step, cell #step line 4): what" — a divergence in the user's words. */
+export function describeDivergence(path: string, d: Divergence): string {
+  const what = d.method && d.method !== d.kind ? `${d.kind} ${d.method}` : d.kind
+  return `event ${d.seq} (${what})${d.location ? ` at ${formatLocation(path, d.location)}` : ''}: ${d.what}`
+}

@@ -1,0 +1,88 @@
+// Time travel: the state as it was after any event of any branch — one
+// snapshot load plus at most K write sets — and the difference between two
+// moments. Reads only the log, so the live branch keeps running meanwhile.
+import { Store } from '../runtime/store.ts'
+import { canonicalJson, type Json } from '../runtime/values.ts'
+import type { StateKind } from '../runtime/event.ts'
+import type { SqliteLog } from './sqliteLog.ts'
+
+/** Where in history: a branch and the seq of an event on it (0: before the first event). */
+export interface Moment {
+  branch: string
+  seq: number
+}
+
+/**
+ * The store as it was right after event `seq` of `branch`. `load` brings each
+ * value into the realm that will use it (the sandbox's, for re-execution).
+ */
+export function seekStore(log: SqliteLog, at: Moment, load?: (v: Json) => Json): Store {
+  const info = log.branchInfo(at.branch)
+  if (!info) throw new Error(`there is no branch '${at.branch}'`)
+  if (!Number.isSafeInteger(at.seq) || at.seq < 0 || at.seq > info.head) {
+    throw new Error(`branch '${at.branch}' has events 1..${info.head}; there is no event ${at.seq}`)
+  }
+  // The nearest snapshot on the branch that holds this moment, or on one of its ancestors.
+  let holder = log.ownerOf(at.branch, at.seq)
+  let snap = log.snapshotAt(holder, at.seq)
+  while (!snap) {
+    const b = log.branchInfo(holder)!
+    if (b.parent === null) break
+    holder = log.ownerOf(b.parent, b.forkSeq)
+    snap = log.snapshotAt(holder, b.forkSeq)
+  }
+  const store = snap ? Store.from(snap.state, load) : new Store()
+  const from = (snap?.seq ?? 0) + 1
+  for (let s = from; s <= at.seq; s += 1000) {
+    for (const e of log.eventsOf(at.branch, s, Math.min(1000, at.seq - s + 1))) {
+      store.apply(load ? e.writes.map((w) => importWrite(w, load)) : e.writes, e.seq)
+    }
+  }
+  return store
+}
+
+function importWrite<W extends { op: string }>(w: W, load: (v: Json) => Json): W {
+  const x = w as unknown as Record<string, Json>
+  if ('value' in x && w.op !== 'add') return { ...w, value: load(x.value!) }
+  if (w.op === 'queue') return { ...w, push: load(x.push!) }
+  if (w.op === 'bag') return { ...w, put: load(x.put!) }
+  return w
+}
+
+export type State = Record<string, { kind: StateKind; value: Json }>
+
+/** The state as it was right after event `seq` of `branch`, as plain data by name. */
+export function seek(log: SqliteLog, at: Moment): State {
+  return seekStore(log, at).snapshot()
+}
+
+export type Change =
+  | { state: string; change: 'added'; kind: StateKind; after: Json }
+  | { state: string; change: 'removed'; kind: StateKind; before: Json }
+  | { state: string; change: 'changed'; kind: StateKind; before: Json; after: Json; keys?: { key: string; before: Json | null; after: Json | null }[] }
+
+/** What changed between two moments (of the same or different branches): per state, and per key for maps. */
+export function diff(log: SqliteLog, a: Moment, b: Moment): Change[] {
+  return diffStates(seek(log, a), seek(log, b))
+}
+
+export function diffStates(before: State, after: State): Change[] {
+  const out: Change[] = []
+  for (const [name, x] of Object.entries(before)) {
+    const y = after[name]
+    if (!y) out.push({ state: name, change: 'removed', kind: x.kind, before: x.value })
+    else if (canonicalJson(x.value) !== canonicalJson(y.value)) {
+      const change: Change = { state: name, change: 'changed', kind: y.kind, before: x.value, after: y.value }
+      if (x.kind === 'map' && y.kind === 'map') {
+        const bx = x.value as Record<string, Json>
+        const by = y.value as Record<string, Json>
+        change.keys = [...new Set([...Object.keys(bx), ...Object.keys(by)])]
+          .filter((k) => canonicalJson(bx[k] ?? null) !== canonicalJson(by[k] ?? null) || (k in bx) !== (k in by))
+          .map((key) => ({ key, before: bx[key] ?? null, after: by[key] ?? null }))
+      }
+      out.push(change)
+    }
+  }
+  for (const [name, y] of Object.entries(after)) if (!before[name]) out.push({ state: name, change: 'added', kind: y.kind, after: y.value })
+  return out
+}

@@ -1,0 +1,44 @@
+// A notebook with its durable log: opens (or creates) NAME.loom.db beside the
+// notebook and starts an engine that continues the live branch where it stopped.
+import { Engine, type EngineOptions, type Resume } from '../runtime/engine.ts'
+import { SqliteLog } from './sqliteLog.ts'
+import { seekStore } from './seek.ts'
+
+/** `bank.loom.md` → `bank.loom.db`. */
+export function defaultDbPath(notebook: string): string {
+  return notebook.endsWith('.loom.md') ? notebook.slice(0, -'.md'.length) + '.db' : notebook + '.loom.db'
+}
+
+export interface Session {
+  engine: Engine
+  log: SqliteLog
+  /** Events found damaged at the log's tail and cut when it was opened. */
+  dropped: number
+}
+
+export async function openSession(notebook: string, options: EngineOptions & { db?: string; branch?: string } = {}): Promise<Session> {
+  const log = SqliteLog.open(options.db ?? defaultDbPath(notebook), { branch: options.branch })
+  try {
+    const engine = await Engine.open(notebook, { ...options, log, branch: log.branch, resume: resumeFrom(log) })
+    return { engine, log, dropped: log.droppedAtOpen }
+  } catch (err) {
+    log.db.close()
+    throw err
+  }
+}
+
+/** Where the log's branch stands, or undefined for an empty history. */
+export function resumeFrom(log: SqliteLog): Resume | undefined {
+  const head = log.head
+  if (head === 0) return undefined
+  const last = log.event(log.branch, head)!
+  const codeSeq = log.lastOfKind(log.branch, 'code', head)
+  const code = codeSeq ? log.event(log.branch, codeSeq) : null
+  if (!code) throw new Error(`${log.path}: branch '${log.branch}' has events but no code event`)
+  return {
+    state: seekStore(log, { branch: log.branch, seq: head }).serialize(),
+    last,
+    code,
+    started: log.lastOfKind(log.branch, 'start', head) !== null,
+  }
+}
