@@ -5,8 +5,8 @@ import { hash as digest } from 'node:crypto'
 import { Executor, type AppVersion } from '../runtime/executor.ts'
 import { compileNotebook, formatLocation, type CompiledApp, type MethodName } from '../runtime/compile.ts'
 import { ReplayAgent, ChoiceMismatch } from '../runtime/agent.ts'
-import type { EventLog } from '../runtime/log.ts'
-import { canonicalJson, trustValue, type Json } from '../runtime/values.ts'
+import { encodeEvent, type EventLog } from '../runtime/log.ts'
+import { canonicalJson, type Json } from '../runtime/values.ts'
 import type { Notebook } from '../runtime/notebook.ts'
 import type { EventRecord, SourceLocation } from '../runtime/event.ts'
 import type { Transaction } from '../runtime/transaction.ts'
@@ -47,47 +47,58 @@ export async function verifyBranch(log: SqliteLog, branch: string, options: Veri
   const to = Math.min(info.head, options.to ?? info.head)
   const result = (failure: Divergence | null, events: number): VerifyResult => ({ ok: !failure, branch, events, failure })
 
-  // 1. The hash chain: every event's hash covers its parent's hash and its own bytes.
-  let parent = log.hashAt(branch, 0)
-  let checked = 0
-  for (const raw of log.raw(branch, 1, to)) {
-    let ok = digest('sha256', parent + raw.body, 'hex') === raw.hash
-    let head: { seq?: unknown; kind?: string; method?: string | null } = {}
-    try {
-      head = JSON.parse(raw.body)
-    } catch {
-      ok = false
-    }
-    if (!ok || head.seq !== raw.seq) {
-      return result({ seq: raw.seq, kind: head.kind ?? '?', method: head.method ?? null, location: null, what: `event ${raw.seq} of branch '${raw.branch}' does not match its hash: the log was changed after it was written` }, checked)
-    }
-    parent = raw.hash
-    checked++
-  }
-  // 2. Code versions and snapshots: stored by hash, so a changed byte shows.
+  // Code versions and snapshots are stored by hash, so a changed byte shows.
   const badCode = new Set<string>()
   for (const c of log.codeBlobs()) if (c.actual !== c.codeHash) badCode.add(c.codeHash)
   for (const b of ancestry(log, branch)) {
     for (const s of log.snapshots(b)) {
-      if (!s.ok) return result({ seq: s.seq, kind: 'snapshot', method: null, location: null, what: `the snapshot of branch '${b}' after event ${s.seq} does not match its hash` }, checked)
+      if (!s.ok) return result({ seq: s.seq, kind: 'snapshot', method: null, location: null, what: `the snapshot of branch '${b}' after event ${s.seq} does not match its hash` }, 0)
     }
   }
-  if (options.execute === false) {
-    const first = badCode.size ? firstUse(log, branch, badCode, to) : null
-    return result(first, checked)
-  }
-  // 3. Re-execution, from the state before `from`, in time-limited batches.
-  const replayer = new Replayer(log, branch, from)
+  // One pass over the stored events: the hash chain (every hash covers its
+  // parent's hash and the event's bytes), then re-execution in batches.
+  const replayer = options.execute === false ? null : new Replayer(log, branch, from)
   const total = to - from + 1
+  let parent = log.hashAt(branch, 0)
+  let checked = 0
   let done = 0
-  for (let s = from; s <= to; s += 1000) {
-    const events = log.eventsOf(branch, s, Math.min(1000, to - s + 1))
-    const bad = events.find((e) => badCode.has(e.codeHash))
-    const failure = await replayer.checkAll(bad ? events.slice(0, events.indexOf(bad)) : events)
-    if (failure) return result(failure, checked)
-    if (bad) return result({ seq: bad.seq, kind: bad.kind, method: bad.method, location: null, what: `the code this event ran (${bad.codeHash.slice(0, 12)}…) does not match its hash: the stored code was changed` }, checked)
+  let events: EventRecord[] = []
+  let bodies: string[] = []
+  const run = async (): Promise<Divergence | null> => {
+    const failure = await replayer!.checkAll(events, bodies)
     done += events.length
+    events = []
+    bodies = []
     options.onProgress?.(done, total)
+    return failure
+  }
+  for (const raw of log.raw(branch, 1, to)) {
+    let e: EventRecord | null = null
+    try {
+      e = JSON.parse(raw.body) as EventRecord
+    } catch {
+      e = null
+    }
+    if (digest('sha256', parent + raw.body, 'hex') !== raw.hash || e?.seq !== raw.seq) {
+      return result({ seq: raw.seq, kind: e?.kind ?? '?', method: e?.method ?? null, location: null, what: `event ${raw.seq} of branch '${raw.branch}' does not match its hash: the log was changed after it was written` }, checked)
+    }
+    if (badCode.has(e.codeHash)) {
+      return result({ seq: e.seq, kind: e.kind, method: e.method, location: null, what: `the code this event ran (${e.codeHash.slice(0, 12)}…) does not match its hash: the stored code was changed` }, checked)
+    }
+    parent = e.hash = raw.hash
+    checked++
+    if (replayer && raw.seq >= from) {
+      events.push(e)
+      bodies.push(raw.body)
+      if (events.length === 2000) {
+        const failure = await run()
+        if (failure) return result(failure, checked)
+      }
+    }
+  }
+  if (replayer && events.length) {
+    const failure = await run()
+    if (failure) return result(failure, checked)
   }
   return result(null, checked)
 }
@@ -96,15 +107,6 @@ function ancestry(log: SqliteLog, branch: string): string[] {
   const out: string[] = []
   for (let b = log.branchInfo(branch); b; b = b.parent === null ? null : log.branchInfo(b.parent)) out.push(b.name)
   return out
-}
-
-function firstUse(log: SqliteLog, branch: string, bad: Set<string>, to: number): Divergence | null {
-  for (let s = 1; s <= to; s += 1000) {
-    for (const e of log.eventsOf(branch, s, 1000)) {
-      if (bad.has(e.codeHash)) return { seq: e.seq, kind: e.kind, method: e.method, location: null, what: `the code this event ran does not match its hash: the stored code was changed` }
-    }
-  }
-  return null
 }
 
 /** A log that only counts: replay commits into it to keep the executor's seq in step. */
@@ -156,7 +158,7 @@ export class Replayer {
    * Re-executes events in order, as few time-limited sandbox calls as
    * possible; returns the first that differs from its record, or null.
    */
-  async checkAll(events: EventRecord[]): Promise<Divergence | null> {
+  async checkAll(events: EventRecord[], bodies?: string[]): Promise<Divergence | null> {
     // Code is compiled outside the sandbox first (esbuild is asynchronous).
     if (this.pendingCode !== null) {
       const code = this.log.event(this.branch, this.pendingCode)!
@@ -175,7 +177,7 @@ export class Replayer {
       let at = i
       let failure: Divergence | null = null
       const out = this.exec.sandbox.run(() => {
-        for (; at < end && !failure; at++) failure = this.check(events[at]!)
+        for (; at < end && !failure; at++) failure = this.check(events[at]!, bodies?.[at])
       }, this.exec.config.timeLimitMs * 2 + 10)
       if (!out.ok) {
         this.exec.cur = null
@@ -189,7 +191,8 @@ export class Replayer {
   }
 
   /** Re-executes one event and compares it with the record. Call inside `sandbox.run`. */
-  private check(e: EventRecord): Divergence | null {
+  private check(e: EventRecord, body?: string): Divergence | null {
+    this.body = body ?? null
     if (e.kind === 'code') return this.code(e)
     if (e.kind === 'halt') return this.same(e, { reads: [], writes: [], outputs: {}, choices: [] }, null)
     if (!this.version) return this.differ(e, null, 'there is no code event before it')
@@ -255,17 +258,27 @@ export class Replayer {
   }
 
   /** Compares an outcome with the record; if equal, applies the recorded event to the state. */
-  private same(e: EventRecord, got: { reads: unknown; writes: unknown; outputs: unknown; choices: unknown; failure?: { reason: string; location: SourceLocation | null } | null }, at: SourceLocation | null): Divergence | null {
+  /** The stored encoding of the event being checked, when the caller has it. */
+  private body: string | null = null
+
+  /**
+   * Compares an outcome with the record — one string comparison of the two
+   * canonical encodings, field by field only to explain a difference — and
+   * if equal, applies it to the state.
+   */
+  private same(e: EventRecord, got: { reads: EventRecord['reads']; writes: EventRecord['writes']; outputs: Json; choices: EventRecord['choices']; failure?: { reason: string; location: SourceLocation | null } | null }, at: SourceLocation | null): Divergence | null {
     if (got.failure) return this.differ(e, got.failure.location ?? at, `it committed when recorded; re-executed, it aborts: ${got.failure.reason}`)
-    const out = got as { reads: EventRecord['reads']; writes: EventRecord['writes']; outputs: EventRecord['outputs']; choices: EventRecord['choices'] }
-    for (const field of ['choices', 'reads', 'writes', 'outputs'] as const) {
-      const recorded = canonicalJson(e[field])
-      const now = canonicalJson(field === 'outputs' ? outputsOf(out) : out[field])
-      if (recorded !== now) return this.differ(e, this.at(e), `its ${field} differ: recorded ${abbreviate(recorded)}, re-executed ${abbreviate(now)}`)
+    const again: EventRecord = { ...e, choices: got.choices, reads: got.reads, writes: got.writes, outputs: got.outputs as EventRecord['outputs'] }
+    if (encodeEvent(again) !== (this.body ?? encodeEvent(e))) {
+      for (const field of ['choices', 'reads', 'writes', 'outputs'] as const) {
+        const recorded = canonicalJson(e[field])
+        const now = canonicalJson(again[field])
+        if (recorded !== now) return this.differ(e, this.at(e), `its ${field} differ: recorded ${abbreviate(recorded)}, re-executed ${abbreviate(now)}`)
+      }
+      return this.differ(e, this.at(e), 'its encoding differs from the record')
     }
-    const realm = this.exec.sandbox.realm.JSON
-    const writes = e.writes.map((w) => trustValue(realm.parse(JSON.stringify(w))) as typeof w)
-    this.exec.finishCommit({ ...e, writes }, this.exec.ttyIn.length)
+    // The re-executed writes equal the recorded ones and are already the sandbox's values.
+    this.exec.finishCommit(again, this.exec.ttyIn.length)
     this.exec.lastTime = e.time
     return null
   }

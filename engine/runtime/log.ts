@@ -41,58 +41,74 @@ export function encodeEvent(e: EventRecord): string {
  * `minCut` characters long — what a log may store once, by hash, elsewhere.
  */
 export function encodeEventParts(e: EventRecord, minCut: number): { text: string; cuts: [number, number][] } {
-  const cuts: [number, number][] = []
-  let out = ''
-  const value = (v: unknown) => {
-    const json = canonicalJson(v)
-    if (json.length >= minCut) cuts.push([out.length, out.length + json.length])
-    out += json
-  }
-  out += `{"branch":${JSON.stringify(e.branch)},"seq":${e.seq},"kind":"${e.kind}","method":${JSON.stringify(e.method)},"input":`
-  value(e.input)
-  out += ',"choices":['
-  for (let i = 0; i < e.choices.length; i++) out += `${i ? ',' : ''}{"n":${e.choices[i]!.n},"value":${e.choices[i]!.value}}`
-  out += `],"time":${e.time},"codeHash":"${e.codeHash}","reads":[`
+  // Parts are joined once at the end (one flat string, cheap to hash); `big` marks values to cut.
+  const parts: string[] = []
+  const big: number[] = []
+  // Fixed-size fields first: the codeHash sits at a known place, before any user data.
+  parts.push(`{"branch":${JSON.stringify(e.branch)},"seq":${e.seq},"kind":"${e.kind}","codeHash":"${e.codeHash}","time":${e.time},"method":${JSON.stringify(e.method)},"input":`)
+  pushValue(parts, big, e.input, minCut)
+  let mid = ',"choices":['
+  for (let i = 0; i < e.choices.length; i++) mid += `${i ? ',' : ''}{"n":${e.choices[i]!.n},"value":${e.choices[i]!.value}}`
+  mid += '],"reads":['
+
   for (let i = 0; i < e.reads.length; i++) {
     const r = e.reads[i]!
-    out += `${i ? ',' : ''}{"state":${JSON.stringify(r.state)}${r.key === undefined ? '' : `,"key":${JSON.stringify(r.key)}`},"version":${r.version}}`
+    mid += `${i ? ',' : ''}{"state":${JSON.stringify(r.state)}${r.key === undefined ? '' : `,"key":${JSON.stringify(r.key)}`},"version":${r.version}}`
   }
-  out += '],"writes":['
+  parts.push(mid + '],"writes":[')
   for (let i = 0; i < e.writes.length; i++) {
     const w = e.writes[i]!
-    out += `${i ? ',' : ''}{"state":${JSON.stringify(w.state)},"op":"${w.op}"`
+    const head = `${i ? ',' : ''}{"state":${JSON.stringify(w.state)},"op":"${w.op}"`
     switch (w.op) {
       case 'set':
-        out += `${'key' in w ? `,"key":${JSON.stringify(w.key)}` : ''},"value":`
-        value(w.value)
+        parts.push(`${head}${'key' in w ? `,"key":${JSON.stringify(w.key)}` : ''},"value":`)
+        pushValue(parts, big, w.value, minCut)
         break
       case 'delete':
-        out += `,"key":${JSON.stringify(w.key)}`
+        parts.push(`${head},"key":${JSON.stringify(w.key)}`)
         break
       case 'queue':
-        out += `,"take":${w.take},"push":`
-        value(w.push)
+        parts.push(`${head},"take":${w.take},"push":`)
+        pushValue(parts, big, w.push, minCut)
         break
       case 'bag':
-        out += `,"take":${JSON.stringify(w.take)},"put":`
-        value(w.put)
+        parts.push(`${head},"take":${JSON.stringify(w.take)},"put":`)
+        pushValue(parts, big, w.put, minCut)
         break
       case 'add':
-        out += `,"value":${w.value}`
+        parts.push(`${head},"value":${w.value}`)
         break
       case 'declare':
-        out += `,"kind":"${w.kind}","value":`
-        value(w.value)
+        parts.push(`${head},"kind":"${w.kind}","value":`)
+        pushValue(parts, big, w.value, minCut)
         break
     }
-    out += '}'
+    parts.push('}')
   }
-  out += '],"outputs":'
+  parts.push('],"outputs":')
   const o = e.outputs
-  if (o.tty === undefined && o.logs === undefined && o.http === undefined && o.halt === undefined) out += '{}'
-  else value(o)
-  out += '}'
-  return { text: out, cuts }
+  if (o.tty === undefined && o.logs === undefined && o.http === undefined && o.halt === undefined) parts.push('{}')
+  else pushValue(parts, big, o, minCut)
+  parts.push('}')
+  const text = parts.join('')
+  const cuts: [number, number][] = []
+  if (big.length) {
+    let at = 0
+    for (let i = 0, b = 0; i < parts.length && b < big.length; i++) {
+      if (i === big[b]) {
+        cuts.push([at, at + parts[i]!.length])
+        b++
+      }
+      at += parts[i]!.length
+    }
+  }
+  return { text, cuts }
+}
+
+function pushValue(parts: string[], big: number[], v: unknown, minCut: number): void {
+  const json = canonicalJson(v)
+  if (json.length >= minCut) big.push(parts.length)
+  parts.push(json)
 }
 
 /** The hash of an event: sha256 of its parent's hash and its canonical encoding. */
