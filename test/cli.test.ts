@@ -15,14 +15,14 @@ function file(name: string, cells: Record<string, string>): string {
 }
 
 test('loom run prints the app\'s tty output as it commits, then a one-line summary', () => {
-  const r = loom(['run', 'samples/echo.loom.md'], 'abc\nxyz\n')
+  const r = loom(['run', 'samples/echo.loom.md', '--db', join(dir, 'echo.loom.db')], 'abc\nxyz\n')
   assert.equal(r.status, 0, r.stderr)
   assert.equal(r.stdout, 'ABC\nXYZ\n')
   assert.match(r.stderr, /^loom: 9 events committed, \d+ attempts? aborted, waiting \(waiting for 1 character of input\)\n$/)
 })
 
 test('loom run --steps N --json gives a machine-readable summary with the final state', () => {
-  const r = loom(['run', 'samples/counter.loom.md', '--steps', '25', '--json'])
+  const r = loom(['run', 'samples/counter.loom.md', '--steps', '25', '--json', '--db', join(dir, 'counter.loom.db')])
   assert.equal(r.status, 0, r.stderr)
   const out = JSON.parse(r.stdout)
   assert.equal(out.steps, 25)
@@ -75,6 +75,9 @@ test('bad usage exits 2 and says what is wrong', () => {
     [['frobnicate'], /unknown command 'frobnicate'/],
     [['run'], /'loom run' needs a notebook/],
     [['run', 'x.loom.md', '--steps', 'many'], /--steps takes a whole number ≥ 0, got 'many'/],
+    [['log'], /'loom log' needs a log \(a \.loom\.db file\)/],
+    [['log', join(dir, 'nothing.loom.db')], /nothing\.loom\.db: no such log/],
+    [['promote', 'x.loom.db', 'a', 'b'], /'loom promote' takes db and name; got also 'b'/],
     [['run', 'x.loom.md', '--fast'], /unknown option '--fast' for 'loom run'/],
     [['run', join(dir, 'missing.loom.md')], /cannot read .*missing\.loom\.md: no such file/],
   ]

@@ -2,70 +2,78 @@
 
 export class UsageError extends Error {}
 
+type Kind = 'flag' | 'count' | 'text' | 'env'
+
+/** Each command: its positional arguments and the options it takes. */
+const COMMANDS = {
+  run: { positional: ['notebook'], options: { db: 'text', branch: 'text', steps: 'count', 'until-idle': 'flag', 'time-limit': 'count', env: 'env', json: 'flag' } },
+  test: { positional: ['notebook'], options: { steps: 'count', 'time-limit': 'count', env: 'env', json: 'flag' } },
+  log: { positional: ['db'], options: { branch: 'text', from: 'count', limit: 'count', json: 'flag' } },
+  state: { positional: ['db'], options: { branch: 'text', at: 'count', json: 'flag' } },
+  replay: { positional: ['db'], options: { branch: 'text', from: 'count', to: 'count', verify: 'flag', json: 'flag' } },
+  fork: { positional: ['db'], options: { at: 'count', from: 'text', name: 'text', json: 'flag' } },
+  promote: { positional: ['db', 'name'], options: { json: 'flag' } },
+  branches: { positional: ['db'], options: { delete: 'text', json: 'flag' } },
+  export: { positional: ['db'], options: { branch: 'text', out: 'text' } },
+  import: { positional: ['db', 'file'], options: { name: 'text', json: 'flag' } },
+} satisfies Record<string, { positional: string[]; options: Record<string, Kind> }>
+
+export type Command = keyof typeof COMMANDS | 'help'
+
 export interface Parsed {
-  command: 'run' | 'test' | 'help'
-  notebook: string
-  steps?: number
-  untilIdle: boolean
-  json: boolean
-  timeLimit?: number
+  command: Command
+  /** Positional arguments by name (notebook, db, name, file). */
+  args: Record<string, string>
+  options: Record<string, string | number | boolean>
   env: Record<string, string>
-  args: string[]
+  /** What follows `--`: the app's own arguments (sys.env.args). */
+  rest: string[]
 }
 
-const COMMANDS = ['run', 'test']
-
 export function parseArgs(argv: string[]): Parsed {
-  const [command, ...rest] = argv
-  if (!command || command === 'help' || command === '--help' || command === '-h') {
-    return { command: 'help', notebook: '', untilIdle: false, json: false, env: {}, args: [] }
+  const [command, ...words] = argv
+  const p: Parsed = { command: 'help', args: {}, options: {}, env: {}, rest: [] }
+  if (!command || command === 'help' || command === '--help' || command === '-h') return p
+  if (!(command in COMMANDS)) throw new UsageError(`unknown command '${command}'`)
+  const spec = COMMANDS[command as keyof typeof COMMANDS]
+  p.command = command as Command
+  const positional: string[] = []
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!
+    if (word === '--') {
+      if (command !== 'run') throw new UsageError(`'loom ${command}' takes no app arguments after --`)
+      p.rest = words.slice(i + 1)
+      break
+    }
+    if (!word.startsWith('--')) {
+      positional.push(word)
+      continue
+    }
+    const name = word.slice(2)
+    const kind = (spec.options as Record<string, Kind>)[name]
+    if (!kind) throw new UsageError(`unknown option '${word}' for 'loom ${command}'`)
+    if (kind === 'flag') {
+      p.options[name] = true
+      continue
+    }
+    const value = words[++i]
+    if (value === undefined) throw new UsageError(`${word} needs a value`)
+    if (kind === 'count') {
+      if (!/^\d+$/.test(value)) throw new UsageError(`${word} takes a whole number ≥ 0, got '${value}'`)
+      p.options[name] = Number(value)
+    } else if (kind === 'env') {
+      const eq = value.indexOf('=')
+      if (eq <= 0) throw new UsageError(`${word} takes KEY=VALUE, got '${value}'`)
+      p.env[value.slice(0, eq)] = value.slice(eq + 1)
+    } else p.options[name] = value
   }
-  if (!COMMANDS.includes(command)) throw new UsageError(`unknown command '${command}'`)
-  const p: Parsed = { command: command as Parsed['command'], notebook: '', untilIdle: false, json: false, env: {}, args: [] }
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i]!
-    const value = (): string => {
-      const v = rest[++i]
-      if (v === undefined) throw new UsageError(`${arg} needs a value`)
-      return v
-    }
-    const count = (name: string, min: number): number => {
-      const v = value()
-      const n = Number(v)
-      if (!/^\d+$/.test(v) || n < min) throw new UsageError(`${name} takes a whole number ≥ ${min}, got '${v}'`)
-      return n
-    }
-    switch (arg) {
-      case '--':
-        p.args = rest.slice(i + 1)
-        i = rest.length
-        break
-      case '--steps':
-        p.steps = count('--steps', 0)
-        break
-      case '--until-idle':
-        if (command !== 'run') throw new UsageError(`--until-idle is an option of 'loom run'`)
-        p.untilIdle = true
-        break
-      case '--json':
-        p.json = true
-        break
-      case '--time-limit':
-        p.timeLimit = count('--time-limit', 1)
-        break
-      case '--env': {
-        const v = value()
-        const eq = v.indexOf('=')
-        if (eq <= 0) throw new UsageError(`--env takes KEY=VALUE, got '${v}'`)
-        p.env[v.slice(0, eq)] = v.slice(eq + 1)
-        break
-      }
-      default:
-        if (arg.startsWith('-')) throw new UsageError(`unknown option '${arg}' for 'loom ${command}'`)
-        if (p.notebook) throw new UsageError(`one notebook at a time (got '${p.notebook}' and '${arg}')`)
-        p.notebook = arg
-    }
+  const names = spec.positional
+  if (positional.length < names.length) {
+    const missing = names[positional.length]!
+    throw new UsageError(`'loom ${command}' needs ${missing === 'notebook' ? 'a notebook (a .loom.md file)' : missing === 'db' ? 'a log (a .loom.db file)' : `a ${missing}`}`)
   }
-  if (!p.notebook) throw new UsageError(`'loom ${command}' needs a notebook (a .loom.md file)`)
+  if (positional.length > names.length) throw new UsageError(`'loom ${command}' takes ${names.join(' and ')}; got also '${positional[names.length]}'`)
+  names.forEach((n, i) => (p.args[n] = positional[i]!))
+  if (p.options['time-limit'] === 0) throw new UsageError('--time-limit takes a whole number ≥ 1')
   return p
 }

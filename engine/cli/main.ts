@@ -2,14 +2,26 @@
 // Exit codes (DESIGN §10): 0 ok, 1 a check failed, 2 bad usage or bad input.
 import { Engine, NotebookError, CompileError, formatLocation, LoadError, type EngineOptions } from '../index.ts'
 import { parseArgs, UsageError, type Parsed } from './args.ts'
+import { openSession } from '../replay/session.ts'
+import { LogFormatError } from '../replay/sqliteLog.ts'
+import { history, HistoryError } from './history.ts'
 
 const USAGE = `loom — notebooks that run as transaction loops
 
 usage:
-  loom run NB [--steps N] [--until-idle] [--time-limit MS] [--env K=V]... [--json] [-- ARGS...]
-      run the app headless; prints its tty output, then a summary
+  loom run NB [--db F] [--branch B] [--steps N] [--until-idle] [--time-limit MS] [--env K=V]... [--json] [-- ARGS...]
+      run the app headless, logging to NAME.loom.db (or --db); a second run continues where it stopped
   loom test NB [--steps N] [--json]
-      load, run start, check every test (after each of N steps with --steps)
+      load, run start, check every test (after each of N steps with --steps); writes no log
+  loom log DB [--branch B] [--from S] [--limit N] [--json]      list events
+  loom state DB [--branch B] [--at S] [--json]                  the state after an event (default: the head)
+  loom replay DB [--branch B] [--from S] [--to S] [--verify] [--json]
+      re-execute history with the code each event recorded; --verify exits 1 at the first difference
+  loom fork DB --at S [--from B] --name N                        a branch that shares history up to event S
+  loom promote DB N                                              make branch N the live one
+  loom branches DB [--delete N] [--json]                         list (or delete) branches
+  loom export DB [--branch B] [--out FILE]                       a branch as portable JSON lines
+  loom import DB FILE [--name N]                                 add an exported branch, verified
 
 exit codes: 0 ok, 1 a check failed, 2 bad usage or bad input`
 
@@ -46,14 +58,17 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         return await run(parsed, io)
       case 'test':
         return await test(parsed, io)
+      default:
+        return await history(parsed, io)
     }
   } catch (err) {
-    if (err instanceof NotebookError || err instanceof CompileError || err instanceof LoadError) {
+    if (err instanceof NotebookError || err instanceof CompileError || err instanceof LoadError || err instanceof LogFormatError || err instanceof HistoryError) {
       io.err(`loom: ${err.message}\n`)
       return 2
     }
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      io.err(`loom: cannot read ${parsed.notebook}: no such file\n`)
+    const e = err as NodeJS.ErrnoException
+    if (e.code === 'ENOENT' || e.code === 'EISDIR' || e.code === 'EACCES') {
+      io.err(`loom: cannot read ${e.path ?? parsed.args.notebook ?? parsed.args.file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}\n`)
       return 2
     }
     throw err
@@ -61,13 +76,25 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
 }
 
 function engineOptions(p: Parsed): EngineOptions {
-  return { timeLimitMs: p.timeLimit, env: p.env, args: p.args }
+  return { timeLimitMs: p.options['time-limit'] as number | undefined, env: p.env, args: p.rest }
 }
 
 async function run(p: Parsed, io: Io): Promise<number> {
-  const engine = await Engine.open(p.notebook, engineOptions(p))
+  const json = !!p.options.json
+  const steps = p.options.steps as number | undefined
+  const untilIdle = !!p.options['until-idle']
+  const { engine, log, dropped, resumedAt } = await openSession(p.args.notebook!, { ...engineOptions(p), db: p.options.db as string | undefined, branch: p.options.branch as string | undefined })
+  if (dropped) io.err(`loom: ${log.path}: cut ${plural(dropped, 'unacknowledged event')} from a damaged tail\n`)
   let tty = ''
-  engine.on('tty', (text) => (p.json ? (tty += text) : io.out(text)))
+  engine.on('tty', (text) => (json ? (tty += text) : io.out(text)))
+  try {
+    return await loop(engine, { json, steps, untilIdle, resumedAt, tty: () => tty }, io)
+  } finally {
+    log.close()
+  }
+}
+
+async function loop(engine: Engine, p: { json: boolean; steps?: number; untilIdle: boolean; resumedAt: number; tty: () => string }, io: Io): Promise<number> {
 
   // Input for sys.tty.read comes from stdin; once it ends, a loop waiting for input is done.
   let inputOpen = !!io.stdin && !p.untilIdle
@@ -88,7 +115,7 @@ async function run(p: Parsed, io: Io): Promise<number> {
     })
   }
 
-  const total = { events: engine.head, attempts: 0, steps: 0 }
+  const total = { attempts: 0, steps: 0 }
   for (;;) {
     const left = p.steps === undefined ? undefined : p.steps - total.steps
     const s = await engine.run({ steps: left, untilIdle: true })
@@ -103,26 +130,28 @@ async function run(p: Parsed, io: Io): Promise<number> {
   io.stdin?.removeAllListeners?.('data')
   if (io.stdin && 'pause' in io.stdin) (io.stdin as NodeJS.ReadStream).pause()
 
-  const status = engine.status === 'parked' ? `waiting (${engine.waiting})` : engine.status
+  const status = engine.status === 'parked' ? `waiting (${engine.waiting})` : p.steps !== undefined && total.steps >= p.steps ? `stopped after ${plural(total.steps, 'step')}` : engine.status
+  const added = engine.head - p.resumedAt
   if (p.json) {
-    io.out(JSON.stringify({ events: engine.head, attempts: total.attempts, steps: total.steps, status: engine.status, waiting: engine.waiting, codeHash: engine.codeHash, tty, state: plainState(engine) }) + '\n')
+    io.out(JSON.stringify({ events: engine.head, added, attempts: total.attempts, steps: total.steps, status: engine.status, waiting: engine.waiting, codeHash: engine.codeHash, tty: p.tty(), state: plainState(engine) }) + '\n')
   } else {
-    io.err(`loom: ${plural(engine.head, "event")} committed, ${plural(total.attempts, "attempt")} aborted, ${status}\n`)
+    const continued = p.resumedAt ? ` (continued at event ${p.resumedAt})` : ''
+    io.err(`loom: ${plural(added, 'event')} committed${continued}, ${plural(total.attempts, 'attempt')} aborted, ${status}\n`)
   }
   return 0
 }
 
 async function test(p: Parsed, io: Io): Promise<number> {
-  const engine = await Engine.open(p.notebook, { ...engineOptions(p), checkTests: true })
+  const engine = await Engine.open(p.args.notebook!, { ...engineOptions(p), checkTests: true })
   let failure = engine.testFailures[0]
   if (!failure) {
     const stop = engine.on('test', () => engine.pause())
-    await engine.run({ steps: p.steps ?? 0, untilIdle: true })
+    await engine.run({ steps: (p.options.steps as number | undefined) ?? 0, untilIdle: true })
     stop()
     failure = engine.testFailures[0]
   }
   const tests = engine.testCount
-  if (p.json) {
+  if (p.options.json) {
     io.out(JSON.stringify({ ok: !failure, tests, events: engine.head, failures: engine.testFailures }) + '\n')
     return failure ? 1 : 0
   }
@@ -133,7 +162,7 @@ async function test(p: Parsed, io: Io): Promise<number> {
   const event = engine.events(failure.seq, 1)[0]
   const what = event ? `event ${event.seq} (${event.kind}${event.method && event.method !== event.kind ? ` ${event.method}` : ''})` : `event ${failure.seq}`
   io.err(`loom: test '${failure.test}' failed after ${what}: ${failure.message}\n`)
-  io.err(`  at ${formatLocation(p.notebook, failure.location)}\n`)
+  io.err(`  at ${formatLocation(p.args.notebook!, failure.location)}\n`)
   for (const [name, value] of Object.entries(failure.saw)) io.err(`  it saw ${name} = ${JSON.stringify(value)}\n`)
   return 1
 }
@@ -142,6 +171,6 @@ function plainState(engine: Engine): Record<string, unknown> {
   return Object.fromEntries(Object.entries(engine.state()).map(([k, v]) => [k, v.value]))
 }
 
-function plural(n: number, word: string): string {
+export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`
 }

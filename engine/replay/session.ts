@@ -12,6 +12,8 @@ export function defaultDbPath(notebook: string): string {
 export interface Session {
   engine: Engine
   log: SqliteLog
+  /** The head of the branch before this session: 0 for a new history. */
+  resumedAt: number
   /** Events found damaged at the log's tail and cut when it was opened. */
   dropped: number
 }
@@ -19,8 +21,9 @@ export interface Session {
 export async function openSession(notebook: string, options: EngineOptions & { db?: string; branch?: string } = {}): Promise<Session> {
   const log = SqliteLog.open(options.db ?? defaultDbPath(notebook), { branch: options.branch })
   try {
+    const resumedAt = log.head
     const engine = await Engine.open(notebook, { ...options, log, branch: log.branch, resume: resumeFrom(log) })
-    return { engine, log, dropped: log.droppedAtOpen }
+    return { engine, log, resumedAt, dropped: log.droppedAtOpen }
   } catch (err) {
     log.db.close()
     throw err

@@ -397,6 +397,20 @@ export class SqliteLog implements EventLog {
     return this.branchInfo(name)!
   }
 
+  /** A new branch with no parent (an imported history). */
+  createRoot(name: string): BranchInfo {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._\/-]*$/.test(name)) throw new Error(`'${name}' is not a branch name (letters, digits, . _ / -)`)
+    if (this.branchInfo(name)) throw new Error(`branch '${name}' already exists`)
+    this.db.prepare('INSERT INTO branches (name, parent, fork_seq, created) VALUES (?, NULL, 0, ?)').run(name, Date.now())
+    this.rows.delete(name)
+    return this.branchInfo(name)!
+  }
+
+  /** Forgets events appended but not yet flushed (they were never acknowledged). */
+  discardPending(): void {
+    this.pending = []
+  }
+
   /** Deletes a branch and its own events; one that others were forked from, or the live one, stays. */
   deleteBranch(name: string): void {
     if (!this.branchInfo(name)) throw new Error(`there is no branch '${name}'`)

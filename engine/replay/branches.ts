@@ -1,0 +1,104 @@
+// Branches as users handle them: fork at a moment, and move a branch between
+// logs as one portable JSON-lines file (Redux DevTools' export/import, but
+// verified: every event arrives with its hash and the import checks the chain).
+import { createReadStream } from 'node:fs'
+import { createInterface } from 'node:readline'
+import { encodeEvent, eventHash, GENESIS_HASH } from '../runtime/log.ts'
+import { Store } from '../runtime/store.ts'
+import type { EventRecord } from '../runtime/event.ts'
+import { seekStore } from './seek.ts'
+import { LogFormatError, type BranchInfo, type SqliteLog, type StoredCode } from './sqliteLog.ts'
+
+/** Forks `name` from `from` at `seq`: no event is copied; the new branch starts with a snapshot of that moment. */
+export function forkBranch(log: SqliteLog, name: string, from: string, seq: number): BranchInfo {
+  const info = log.fork(name, from, seq)
+  log.putSnapshot(name, seq, seekStore(log, { branch: from, seq }).serialize())
+  return info
+}
+
+export const EXPORT_FORMAT = 'loom-branch'
+export const EXPORT_VERSION = 1
+
+/** Writes `branch` (its whole history, ancestors' prefix included) as JSON lines. */
+export function* exportBranch(log: SqliteLog, branch: string): Generator<string> {
+  const info = log.branchInfo(branch)
+  if (!info) throw new Error(`there is no branch '${branch}'`)
+  yield JSON.stringify({ format: EXPORT_FORMAT, version: EXPORT_VERSION, branch, events: info.head, head: log.hashAt(branch, info.head) })
+  const codes = new Set<string>()
+  for (const e of log.iterate(branch, 1, info.head)) {
+    if (e.kind === 'code' && !codes.has(e.codeHash)) {
+      codes.add(e.codeHash)
+      const code = log.getCode(e.codeHash)
+      if (code) yield JSON.stringify({ code })
+    }
+    yield `{"hash":"${e.hash}","event":${encodeEvent(e)}}`
+  }
+}
+
+/**
+ * Imports an exported branch as a new root branch `name`, checking every
+ * event's hash on the way in. Nothing is kept unless the whole file is sound.
+ */
+export async function importBranch(log: SqliteLog, file: string, name?: string): Promise<BranchInfo> {
+  const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity })
+  type Header = { format?: string; version?: number; branch?: string; events?: number; head?: string }
+  let header: Header | null = null
+  let target = name
+  let parent = GENESIS_HASH
+  let seq = 0
+  let lineNo = 0
+  const previous = log.branch
+  const store = new Store()
+  let created: string | null = null
+  const bad = (what: string) => new LogFormatError(`${file}:${lineNo}: ${what}`)
+  try {
+    for await (const line of lines) {
+      lineNo++
+      if (!line.trim()) continue
+      let item: { code?: StoredCode; event?: EventRecord; hash?: string } & Header
+      try {
+        item = JSON.parse(line)
+      } catch {
+        throw bad('not JSON: this is not a Loom branch export')
+      }
+      if (!header) {
+        if (item.format !== EXPORT_FORMAT) throw bad('not a Loom branch export (loom export DB --branch B writes one)')
+        if ((item.version ?? 0) > EXPORT_VERSION) throw bad(`made by a newer Loom (export format ${item.version}); upgrade Loom to import it`)
+        header = item
+        target ??= item.branch
+        if (!target) throw bad('the export names no branch; give one with --name')
+        if (log.branchInfo(target)) throw bad(`branch '${target}' already exists in ${log.path}; import it under another name with --name`)
+        log.createRoot(target)
+        created = target
+        log.useBranch(target)
+        continue
+      }
+      if (item.code) {
+        log.putCode(item.code)
+        continue
+      }
+      const e = item.event
+      if (!e || typeof item.hash !== 'string') throw bad('expected an event line')
+      if (e.seq !== seq + 1) throw bad(`expected event ${seq + 1}, found ${e.seq}`)
+      if (eventHash(e, parent) !== item.hash) throw bad(`event ${e.seq} does not match its hash: the file was changed after it was exported`)
+      log.append(e)
+      store.apply(e.writes, e.seq)
+      parent = item.hash
+      seq = e.seq
+      if (seq % log.snapshotEvery === 0) log.putSnapshot(target!, seq, store.serialize())
+      else if (seq % 2000 === 0) log.flush()
+    }
+    if (!header) throw bad('empty file: not a Loom branch export')
+    if (header.events !== undefined && header.events !== seq) throw bad(`the export says ${header.events} events but holds ${seq}: it is truncated`)
+    if (header.head && seq && header.head !== parent) throw bad('the last event does not match the export\'s head hash')
+    log.flush()
+    log.useBranch(previous)
+    return log.branchInfo(target!)!
+  } catch (err) {
+    // Leave the log as it was: the half-imported branch goes.
+    log.discardPending()
+    log.useBranch(previous)
+    if (created) log.deleteBranch(created)
+    throw err
+  }
+}
