@@ -458,12 +458,18 @@ export class SqliteLog implements EventLog {
 
   /** Keeps a snapshot every `snapshotEvery` events of the branch being written. */
   offerSnapshot(seq: number, take: () => StoreSnapshot): void {
+    if (seq >= this.snapshotDue()) this.putSnapshot(this.branch, seq, take())
+  }
+
+  snapshotDue(): number {
     let last = this.lastSnapshot.get(this.branch)
     if (last === undefined) {
-      last = (this.db.prepare('SELECT max(seq) FROM snapshots WHERE branch = ?').pluck().get(this.branchId) as number | null) ?? 0
+      const own = this.db.prepare('SELECT max(seq) FROM snapshots WHERE branch = ?').pluck().get(this.branchId) as number | null
+      last = own ?? this.branchInfo(this.branch)!.forkSeq
       this.lastSnapshot.set(this.branch, last)
     }
-    if (seq - last >= this.snapshotEvery) this.putSnapshot(this.branch, seq, take())
+    // Snapshots land on multiples of K, so a seek applies fewer than K write sets.
+    return (Math.floor(last / this.snapshotEvery) + 1) * this.snapshotEvery
   }
 
   putSnapshot(branch: string, seq: number, state: StoreSnapshot): void {

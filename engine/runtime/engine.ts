@@ -373,6 +373,7 @@ export class Engine {
   private batch(max: number): void {
     const limit = this.exec.config.timeLimitMs
     let done = 0
+    const snapshotDue = this.exec.log.snapshotDue?.() ?? Infinity
     const work = () => {
       const t0 = performance.now()
       let n = 0
@@ -381,6 +382,8 @@ export class Engine {
         if (!method || (done >= max && method === 'step')) break
         if (this.runMethod(method) && method === 'step') done++
         if ((++n & 15) === 0 && performance.now() - t0 > BATCH_MS) break
+        // A durable log wants a snapshot every K events: end the batch there so it gets one.
+        if (this.head >= snapshotDue) break
       }
     }
     const result = this.exec.sandbox.run(work, limit + BATCH_MS)

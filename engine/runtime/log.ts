@@ -23,6 +23,8 @@ export interface EventLog {
   putCode?(code: { codeHash: string; path: string; code: string; sources: { id: string; line: number; source: string }[] }): void
   /** Offered after each flush; a durable log keeps a snapshot every so many events. */
   offerSnapshot?(seq: number, take: () => StoreSnapshot): void
+  /** The seq at which the log next wants a snapshot (a batch ends there). */
+  snapshotDue?(): number
 }
 
 export const GENESIS_HASH = '0'.repeat(64)
