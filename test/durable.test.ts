@@ -298,3 +298,29 @@ test('attempts are kept in the log, bounded', async () => {
   assert.equal(e.attempts().length, 10)
   log.close()
 })
+
+test('replay with new code re-runs the recorded inputs onto a new branch and says where outcomes first diverge', async () => {
+  const nb = nbFile({ s: "const n = state.var('n', 0)\nexport function step() { const i = sys.fork(2); n.set(n.get() + 1 + i); sys.tty.write(`${n.get()}`) }" })
+  const db = fresh()
+  const s = await openSession(nb, { db })
+  await s.engine.run({ steps: 20 })
+  s.engine.edit([{ state: 'n', set: 100 }])
+  await s.engine.run({ steps: 5 })
+  s.log.close()
+  // Same code: every outcome is the same, and the new branch verifies.
+  const same = JSON.parse(loom(['replay', db, '--code', nb, '--onto', 'same', '--json']).stdout)
+  assert.deepEqual([same.inputs, same.diverged, same.first], [26, 0, null])
+  assert.equal(loom(['replay', db, '--branch', 'same', '--verify']).status, 0)
+  // New code that counts differently from 10 on: the first divergence names the event and the writes.
+  const changed = join(dir, 'changed.loom.md')
+  writeFileSync(changed, notebook({ s: "const n = state.var('n', 0)\nexport function step() { const i = sys.fork(2); n.set(n.get() + 1 + i + (n.get() >= 10 ? 1 : 0)); sys.tty.write(`${n.get()}`) }" }))
+  const r = loom(['replay', db, '--code', changed, '--onto', 'changed', '--json'])
+  const out = JSON.parse(r.stdout)
+  const log = SqliteLog.open(db)
+  const recorded = log.eventsOf('main', 1, 100)
+  const firstAtTen = recorded.find((e) => e.kind === 'step' && (e.reads[0]!.version > 0) && Number(e.outputs.tty) - (e.choices[0]!.value + 1) >= 10)!
+  assert.equal(out.first.seq, firstAtTen.seq)
+  assert.match(out.first.what, /^its writes differ: recorded \[\{"op":"set","state":"n","value":\d+\}\], now \[\{"op":"set","state":"n","value":\d+\}\]$/)
+  assert.equal(log.branchInfo('changed')!.head, 27, 'the new branch holds the new outcomes')
+  log.close()
+})

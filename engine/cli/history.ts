@@ -5,6 +5,7 @@ import { SqliteLog, LogFormatError } from '../replay/sqliteLog.ts'
 import { seek } from '../replay/seek.ts'
 import { verifyBranch, describeDivergence } from '../replay/replay.ts'
 import { forkBranch, exportBranch, importBranch } from '../replay/branches.ts'
+import { replayWithCode } from '../replay/rerun.ts'
 import type { EventRecord } from '../runtime/event.ts'
 import type { Parsed } from './args.ts'
 import type { Io } from './main.ts'
@@ -55,6 +56,16 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
     }
     case 'replay': {
       const b = info()
+      const code = p.options.code as string | undefined
+      if (code) {
+        const onto = (p.options.onto as string | undefined) ?? freeName(log, `${branch}-replay`)
+        const r = await replayWithCode(log, branch, code, onto)
+        const text = r.first
+          ? `loom: re-ran ${r.inputs} recorded transactions of '${branch}' with ${code} onto branch '${onto}': ${r.diverged} came out differently; the first is event ${r.first.seq} (${r.first.kind}): ${r.first.what}\n`
+          : `loom: re-ran ${r.inputs} recorded transactions of '${branch}' with ${code} onto branch '${onto}': every outcome is the same\n`
+        out(r, text)
+        return 0
+      }
       const verify = !!p.options.verify
       const t0 = performance.now()
       const r = await verifyBranch(log, branch, { from: p.options.from as number | undefined, to: p.options.to as number | undefined })
@@ -115,6 +126,13 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
     }
   }
   throw new HistoryError(`unknown command ${p.command}`)
+}
+
+function freeName(log: SqliteLog, base: string): string {
+  for (let i = 1; ; i++) {
+    const name = i === 1 ? base : `${base}-${i}`
+    if (!log.branchInfo(name)) return name
+  }
 }
 
 function firstCodeHash(log: SqliteLog, branch: string): string {

@@ -17,6 +17,8 @@ usage:
   loom state DB [--branch B] [--at S] [--json]                  the state after an event (default: the head)
   loom replay DB [--branch B] [--from S] [--to S] [--verify] [--json]
       re-execute history with the code each event recorded; --verify exits 1 at the first difference
+  loom replay DB --code NB [--branch B] [--onto N]
+      re-run B's recorded transactions with NB's current code onto a new branch; report where outcomes diverge
   loom fork DB --at S [--from B] --name N                        a branch that shares history up to event S
   loom promote DB N                                              make branch N the live one
   loom branches DB [--delete N] [--json]                         list (or delete) branches

@@ -23,6 +23,21 @@ export class ReplayAgent implements Agent {
 }
 
 /**
+ * Answers with a recording where it still fits (same question at the same
+ * place) and fairly where it does not: how new code re-enacts an old history.
+ */
+export class PreferRecordedAgent implements Agent {
+  private readonly fair: FairAgent
+  constructor(private readonly choices: readonly Choice[], seed: number) {
+    this.fair = new FairAgent(seed)
+  }
+  choose(n: number, index: number): number {
+    const c = this.choices[index]
+    return c && c.n === n ? c.value : this.fair.choose(n, index)
+  }
+}
+
+/**
  * The fair scheduler's agent. Each choice starts from a pseudo-random pick
  * (stable for a given seed, so runs repeat), and when the transaction aborts
  * `next()` moves to the next untried sequence of choices, depth first. A step

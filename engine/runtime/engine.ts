@@ -6,7 +6,7 @@ import { basename } from 'node:path'
 import { parseNotebook, type Notebook } from './notebook.ts'
 import { compileNotebook, CompileError, type CompiledApp, type MethodName } from './compile.ts'
 import { Executor, LoadError, type AppVersion } from './executor.ts'
-import { FairAgent, mix } from './agent.ts'
+import { FairAgent, PreferRecordedAgent, mix } from './agent.ts'
 import { canonicalJson } from './values.ts'
 import { MemoryLog, type EventLog } from './log.ts'
 import { Transaction } from './transaction.ts'
@@ -231,6 +231,43 @@ export class Engine {
   input(text: string): void {
     this.exec.ttyIn += text
     if (this.parked?.input) this.unpark()
+  }
+
+  /**
+   * Re-enacts a recorded transaction with this engine's code: the same method
+   * (or edit), time, tty input and — where they still fit — choices. Commits
+   * it if it commits; returns the new event, or why it aborted.
+   */
+  reenact(e: EventRecord): { event: EventRecord | null; failure: string | null } {
+    const input = (e.input ?? null) as { tty?: string } | null
+    this.exec.ttyIn = input?.tty ?? ''
+    const time = this.exec.txTime(e.time)
+    const agent = new PreferRecordedAgent(e.choices, mix(this.seedNumber, e.seq))
+    const version = this.version
+    const run = (): Transaction | string => {
+      if (e.kind === 'edit') return this.exec.execute(version, 'edit', 'edit', () => this.exec.applyEdits(e.input as unknown as Edit[]), e.input, time, agent)
+      const method = e.method as MethodName
+      if ((e.kind !== 'step' && e.kind !== 'start') || !version.methods[method]) return `the code has no ${e.method ?? e.kind}()`
+      return this.exec.executeMethod(version, e.kind, method, e.input, time, agent)
+    }
+    const result = this.exec.sandbox.run(run, this.exec.config.timeLimitMs + BATCH_MS)
+    if (!result.ok) {
+      this.exec.cur = null
+      return { event: null, failure: `ran past the time limit of ${this.exec.config.timeLimitMs} ms` }
+    }
+    const tx = result.value
+    if (typeof tx === 'string') return { event: null, failure: tx }
+    if (tx.failure) {
+      this.recordAttempt(tx)
+      this.announce()
+      return { event: null, failure: tx.failure.reason }
+    }
+    if (e.kind === 'start') this.started = true
+    const event = this.exec.commit(tx, this.app.codeHash)
+    this.afterCommit(event)
+    this.flush()
+    this.announce()
+    return { event, failure: null }
   }
 
   /**

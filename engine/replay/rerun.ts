@@ -1,0 +1,68 @@
+// Replay with new code (Temporal's "replay new code against old histories",
+// but showing the difference instead of only failing): re-run a branch's
+// recorded inputs against a notebook's current code onto a new branch, and
+// report where the outcomes first diverge.
+import { Engine, type EngineOptions } from '../runtime/engine.ts'
+import { canonicalJson } from '../runtime/values.ts'
+import type { EventRecord } from '../runtime/event.ts'
+import type { SqliteLog } from './sqliteLog.ts'
+
+export interface Divergence {
+  /** The recorded event, and the new branch's event for it (null when it now aborts). */
+  seq: number
+  kind: string
+  method: string | null
+  now: number | null
+  what: string
+}
+
+export interface Rerun {
+  from: string
+  onto: string
+  /** Recorded transactions re-run. */
+  inputs: number
+  /** How many came out differently. */
+  diverged: number
+  first: Divergence | null
+}
+
+/** Re-runs `from`'s recorded transactions with `notebook`'s code onto a new branch `onto`. */
+export async function replayWithCode(log: SqliteLog, from: string, notebook: string, onto: string, options: EngineOptions = {}): Promise<Rerun> {
+  const info = log.branchInfo(from)
+  if (!info) throw new Error(`there is no branch '${from}'`)
+  const first = log.event(from, 1)
+  const previous = log.branch
+  log.fork(onto, from, 0)
+  log.useBranch(onto)
+  try {
+    const engine = await Engine.open(notebook, { ...options, log, branch: onto, clock: 'virtual', startTime: first?.time ?? 0 })
+    const result: Rerun = { from, onto, inputs: 0, diverged: 0, first: null }
+    for (const e of log.iterate(from, 1, info.head)) {
+      // The new code is in force throughout; code events and halts are not inputs.
+      if (e.kind === 'code' || e.kind === 'halt') continue
+      result.inputs++
+      const r = engine.reenact(e)
+      const what = r.event ? compare(e, r.event) : `it committed when recorded; with this code it aborts: ${r.failure}`
+      if (what) {
+        result.diverged++
+        result.first ??= { seq: e.seq, kind: e.kind, method: e.method, now: r.event?.seq ?? null, what }
+      }
+    }
+    return result
+  } finally {
+    log.useBranch(previous)
+  }
+}
+
+function compare(recorded: EventRecord, now: EventRecord): string | null {
+  for (const field of ['writes', 'outputs'] as const) {
+    const a = canonicalJson(recorded[field])
+    const b = canonicalJson(now[field])
+    if (a !== b) return `its ${field} differ: recorded ${short(a)}, now ${short(b)}`
+  }
+  return null
+}
+
+function short(s: string): string {
+  return s.length > 160 ? `${s.slice(0, 160)}…` : s
+}
