@@ -324,3 +324,20 @@ test('replay with new code re-runs the recorded inputs onto a new branch and say
   assert.equal(log.branchInfo('changed')!.head, 27, 'the new branch holds the new outcomes')
   log.close()
 })
+
+test('at open, a damaged tail (the last group commit) is cut, with a message saying how many events were dropped', async () => {
+  const nb = nbFile(COUNTER)
+  const db = fresh('tail')
+  const s = await openSession(nb, { db })
+  await s.engine.run({ steps: 1500 })
+  s.log.close()
+  const d = new Database(db)
+  const last = d.prepare('SELECT first, last FROM chunks ORDER BY first DESC LIMIT 1').get() as { first: number; last: number }
+  d.close()
+  flip(db, 'chunks', 'bodies', `first = ${last.first}`)
+  const r = loom(['run', nb, '--db', db, '--steps', '1', '--json'])
+  assert.equal(r.status, 0, r.stderr)
+  assert.match(r.stderr, new RegExp(`cut ${last.last - last.first + 1} unacknowledged events? from a damaged tail`))
+  assert.equal(JSON.parse(r.stdout).state.n, last.first - 1, 'the app continues from the last sound event (seq s holds n = s - 1)')
+  assert.equal(loom(['replay', db, '--verify']).status, 0)
+})
