@@ -4,7 +4,7 @@
 import { hash as digest } from 'node:crypto'
 import { Executor, type AppVersion } from '../runtime/executor.ts'
 import { compileNotebook, formatLocation, type CompiledApp, type MethodName } from '../runtime/compile.ts'
-import { ReplayAgent, ChoiceMismatch } from '../runtime/agent.ts'
+import { ReplayAgent } from '../runtime/agent.ts'
 import { encodeEvent, type EventLog } from '../runtime/log.ts'
 import { canonicalJson, type Json } from '../runtime/values.ts'
 import type { Notebook } from '../runtime/notebook.ts'

@@ -102,9 +102,9 @@ export class Engine {
   private _status: EngineStatus = 'ready'
   readonly testFailures: TestFailure[] = []
 
-  private constructor(private notebook: Notebook, private app: CompiledApp, readonly options: EngineOptions) {
-    const path = options.path ?? notebook.path
-    const seed = notebook.settings.seed !== undefined ? String(notebook.settings.seed) : `loom:${basename(path)}`
+  private constructor(private source: Notebook, private app: CompiledApp, readonly options: EngineOptions) {
+    const path = options.path ?? source.path
+    const seed = source.settings.seed !== undefined ? String(source.settings.seed) : `loom:${basename(path)}`
     this.exec = new Executor(
       { path, branch: options.branch ?? 'main', seed, env: options.env ?? {}, args: options.args ?? [], timeLimitMs: options.timeLimitMs ?? 1000 },
       options.log ?? new MemoryLog(),
@@ -135,6 +135,10 @@ export class Engine {
 
   get status(): EngineStatus {
     return this._status
+  }
+  /** The notebook whose code is running. */
+  get notebook(): Notebook {
+    return this.source
   }
   get codeHash(): string {
     return this.app.codeHash
@@ -305,7 +309,7 @@ export class Engine {
     if (app.codeHash === this.app.codeHash) return { ok: false, error: 'the code did not change' }
     try {
       const event = this.loadCode(app, 'replace')!
-      this.notebook = notebook
+      this.source = notebook
       this.app = app
       if (this.parked) this.unpark()
       this.announce()
