@@ -15,7 +15,8 @@ const FALLBACK = [
   '',
 ].join('\n')
 
-const SAMPLE = fileURLToPath(new URL('../samples/counter.loom.md', import.meta.url))
+/** The counter notebook on disk. */
+export const SAMPLE = fileURLToPath(new URL('../samples/counter.loom.md', import.meta.url))
 
 /** The counter notebook's text, and where it came from. */
 export async function counterSource(): Promise<{ text: string; from: string }> {

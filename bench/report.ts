@@ -68,9 +68,15 @@ export function toJson(f: Figures): object {
   }
 }
 
-const int = (n: number) => Math.round(n).toLocaleString('en-US')
-function times(r: number): string {
+export const int = (n: number) => Math.round(n).toLocaleString('en-US')
+export function times(r: number): string {
   return r >= 10 ? `${r.toFixed(0)}×` : r >= 1 ? `${r.toFixed(2)}×` : `${r.toPrecision(2)}×`
+}
+
+/** Rows as aligned text lines: the first column left-aligned, the others right-aligned. */
+export function columns(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)))
+  return rows.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('   '))
 }
 
 export function toTable(f: Figures): string {
@@ -85,8 +91,6 @@ export function toTable(f: Figures): string {
   }
   for (const size of [...f.sizes, f.headline]) rows.push(['loom, committed steps', int(size), int(f.loom[size]!), ''])
   rows.push(['loom, one time-limited call per step', int(f.perCallOps), int(f.loomPerCall), times(top / f.loomPerCall)])
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)))
-  const line = (row: string[]) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('   ')
   const cpu = cpus()
   const full = f.sizes.map((size) => `${int(size)}: ${times(r.instrumentFull[size]!)}`).join(', ')
   return [
@@ -94,8 +98,7 @@ export function toTable(f: Figures): string {
     `${cpu.length} × ${cpu[0]?.model ?? 'unknown cpu'}, node ${process.version}; best of up to ${f.reps} runs (${f.fullHistoryReps} for full history) within a time budget, fresh instance per run`,
     `"Loom ÷ it" compares Loom at ${int(f.headline)} steps, except full history, which compares Loom at the same size`,
     '',
-    line(rows[0]!),
-    ...rows.slice(1).map(line),
+    ...columns(rows),
     '',
     `target ${int(TARGET)} steps/s at ${int(f.headline)} steps: ${top >= TARGET ? 'met' : 'NOT met'} (${int(top)} steps/s)`,
     `beats the full-history recorder at every size: ${beatsFullHistory(f) ? 'yes' : 'NO'} (${full})`,

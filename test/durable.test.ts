@@ -341,3 +341,17 @@ test('at open, a damaged tail (the last group commit) is cut, with a message say
   assert.equal(JSON.parse(r.stdout).state.n, last.first - 1, 'the app continues from the last sound event (seq s holds n = s - 1)')
   assert.equal(loom(['replay', db, '--verify']).status, 0)
 })
+
+test('two runs writing one branch at once: the second writer is refused, and the log still verifies', async () => {
+  const nb = nbFile(COUNTER)
+  const db = fresh('two')
+  const one = await openSession(nb, { db })
+  const two = await openSession(nb, { db })
+  await one.engine.run({ steps: 10 })
+  await assert.rejects(two.engine.run({ steps: 10 }), /another process has written branch 'main' \(it is at event 11, this run expected 1\); run one loom per branch/)
+  one.log.close()
+  two.log.db.close()
+  const log = SqliteLog.open(db)
+  assert.equal((await verifyBranch(log, 'main')).ok, true)
+  log.close()
+})

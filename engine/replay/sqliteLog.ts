@@ -225,6 +225,11 @@ export class SqliteLog implements EventLog {
     }
     const branch = this.branchId
     this.db.transaction(() => {
+      // Two writers on one branch would fork its history silently: refuse instead.
+      const stored = (this.stmt.maxSeq.get(branch) as number | null) ?? this.branchInfo(this.branch)!.forkSeq
+      if (events.length && stored !== events[0]!.seq - 1) {
+        throw new LogFormatError(`${this.path}: another process has written branch '${this.branch}' (it is at event ${stored}, this run expected ${events[0]!.seq - 1}); run one loom per branch`)
+      }
       for (const [h, data] of blobs) this.stmt.blob.run(h, data)
       if (events.length) {
         this.stmt.insert.run(branch, events[0]!.seq, events[events.length - 1]!.seq, code, bodies.join('\n'), blobs.length ? JSON.stringify(refs) : null, hashes)
