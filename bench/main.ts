@@ -1,9 +1,11 @@
-// `npm run bench [-- --json] [-- --quick]`: Loom's committed step transactions
-// per second on the counter sample, against a plain loop, Redux, and Redux DevTools' recorder.
+// `npm run bench [-- --json] [-- --quick]`: Loom's committed step transactions per second on the counter
+// sample, against a plain loop, Redux and Redux DevTools' recorder; then its durable log against plain SQLite.
 import { fastest, perSecond, type Repeat } from './timing.ts'
 import { instrumented, plainLoop, redux } from './baselines.ts'
 import { counterSource, loom, loomPerCall } from './loom.ts'
 import { toJson, toTable, type Figures } from './report.ts'
+import { measureDurable } from './durableBench.ts'
+import { durableJson, durableTable } from './durableReport.ts'
 
 const USAGE = 'usage: npm run bench [-- --json] [-- --quick]'
 
@@ -78,4 +80,5 @@ const figures: Figures = {
   loomPerCall: perCall,
   perCallOps: PER_CALL_OPS,
 }
-console.log(json ? JSON.stringify(toJson(figures), null, 2) : toTable(figures))
+const durable = await measureDurable(quick, progress)
+console.log(json ? JSON.stringify({ ...toJson(figures), durable: durableJson(durable) }, null, 2) : `${toTable(figures)}\n\n${durableTable(durable)}`)

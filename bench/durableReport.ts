@@ -1,0 +1,113 @@
+// The durable-log figures (Loom's SQLite log against plain SQLite, and a long
+// history's seek, verify, size and heap) as a table section and as JSON.
+import type { Built } from './durable.ts'
+import type { Seeks } from './history.ts'
+import { columns, int, times } from './report.ts'
+
+export const TARGETS = { ratioToInsert: 3, seekP99Ms: 20, verifyEventsPerSecond: 100_000, heapGrowthMB: 50 }
+
+export interface DurableFigures {
+  reps: number
+  warmSteps: number
+  steps: number
+  stepsPerSecond: number
+  /** Plain SQLite rows per second, one transaction each, and how many rows were timed. */
+  sqlite: { insert: number; update: number; insertFullSync: number; rows: number; fullSyncRows: number }
+  history: Omit<Built, 'db'> & { bytesPerEvent: number; seek: Seeks; seekBudgetMs: number; verifyEventsPerSecond: number }
+}
+
+/** '100k', '1M', '1,000,001' → short labels for event counts. */
+function short(n: number): string {
+  if (n >= 1e6 && n % 1e6 <= 10) return `${Math.floor(n / 1e6)}M`
+  if (n >= 1e3 && n % 1e3 <= 10) return `${Math.floor(n / 1e3)}k`
+  return String(n)
+}
+
+function judge(d: DurableFigures) {
+  const h = d.history
+  const growth = h.heap.late.mb - h.heap.early.mb
+  return {
+    ratioToInsert: d.stepsPerSecond / d.sqlite.insert,
+    ratioToUpdate: d.stepsPerSecond / d.sqlite.update,
+    growth,
+    targets: {
+      ratio3x: d.stepsPerSecond / d.sqlite.insert >= TARGETS.ratioToInsert,
+      seekP99Under20ms: h.seek.p99Ms < TARGETS.seekP99Ms,
+      verify100k: h.verifyEventsPerSecond >= TARGETS.verifyEventsPerSecond,
+      memoryFlat: growth < TARGETS.heapGrowthMB,
+    },
+  }
+}
+
+const ms3 = (n: number) => Number(n.toFixed(3))
+const one = (n: number) => Number(n.toFixed(1))
+
+export function durableJson(d: DurableFigures): object {
+  const h = d.history
+  const j = judge(d)
+  return {
+    method: {
+      statistic: 'best',
+      reps: d.reps,
+      warmUpSteps: d.warmSteps,
+      steps: d.steps,
+      loomLog: 'SQLite WAL, synchronous=FULL: one transaction and fsync per group commit',
+      sqlite: 'better-sqlite3, WAL, synchronous=NORMAL (FULL for sqliteInsertFullSyncPerSecond), one autocommitted statement per transaction, fresh file',
+      sqliteRows: { normal: d.sqlite.rows, fullSync: d.sqlite.fullSyncRows },
+      seekBudgetMs: h.seekBudgetMs,
+      heapUsed: 'the whole bench process, read after garbage collection (heapCollected) while the history is built',
+      heapCollected: h.heap.collected,
+    },
+    stepsPerSecond: Math.round(d.stepsPerSecond),
+    sqliteInsertPerSecond: Math.round(d.sqlite.insert),
+    sqliteUpdatePerSecond: Math.round(d.sqlite.update),
+    sqliteInsertFullSyncPerSecond: Math.round(d.sqlite.insertFullSync),
+    ratioToInsert: Number(j.ratioToInsert.toPrecision(4)),
+    ratioToUpdate: Number(j.ratioToUpdate.toPrecision(4)),
+    history: {
+      events: h.events,
+      buildStepsPerSecond: Math.round(h.buildStepsPerSecond),
+      bytesPerEvent: one(h.bytesPerEvent),
+      seek: { count: h.seek.count, planned: h.seek.planned, p50Ms: ms3(h.seek.p50Ms), p99Ms: ms3(h.seek.p99Ms), maxMs: ms3(h.seek.maxMs) },
+      verifyEventsPerSecond: Math.round(h.verifyEventsPerSecond),
+      heapUsedMB: { [`at${short(h.heap.early.events)}`]: one(h.heap.early.mb), [`at${short(h.heap.late.events)}`]: one(h.heap.late.mb), growth: one(j.growth) },
+    },
+    targets: j.targets,
+  }
+}
+
+const met = (ok: boolean) => (ok ? 'met' : 'NOT met')
+
+export function durableTable(d: DurableFigures): string {
+  const h = d.history
+  const j = judge(d)
+  const s = d.sqlite
+  const rows: string[][] = [['scenario', 'ops', 'ops/s', 'Loom ÷ it']]
+  rows.push(['loom, durable committed steps (sync FULL: fsync per group commit)', int(d.steps), int(d.stepsPerSecond), ''])
+  rows.push(['sqlite, one INSERT per transaction (WAL, sync NORMAL)', int(s.rows), int(s.insert), times(j.ratioToInsert)])
+  rows.push(['sqlite, one UPDATE per transaction (WAL, sync NORMAL)', int(s.rows), int(s.update), times(j.ratioToUpdate)])
+  rows.push(['sqlite, one INSERT per transaction (WAL, sync FULL)', int(s.fullSyncRows), int(s.insertFullSync), times(d.stepsPerSecond / s.insertFullSync)])
+  rows.push(['loom, durable steps building the history below', int(h.steps), int(h.buildStepsPerSecond), ''])
+  const seeks = h.seek.count < h.seek.planned
+    ? `${int(h.seek.count)} of ${int(h.seek.planned)} planned seeks (stopped at the ${int(h.seekBudgetMs / 1000)} s budget)`
+    : `${int(h.seek.count)} seeks`
+  const early = `${h.heap.early.mb.toFixed(1)} MB at ${int(h.heap.early.events)} events`
+  const late = `${h.heap.late.mb.toFixed(1)} MB at ${int(h.heap.late.events)}`
+  const extra = int(h.heap.late.events - h.heap.early.events)
+  return [
+    `Durable log: counter sample on Loom's SQLite log; best of up to ${d.reps} fresh logs, ${int(d.warmSteps)} warm-up steps each; plain SQLite: better-sqlite3, fresh file, autocommit`,
+    '',
+    ...columns(rows),
+    '',
+    `history of ${int(h.events)} events (built with engine.run, then reopened read-only):`,
+    `  log size            ${h.bytesPerEvent.toFixed(1)} bytes/event (${(h.bytesPerEvent * h.events / 2 ** 20).toFixed(1)} MB)`,
+    `  seek p50/p99/max    ${h.seek.p50Ms.toFixed(2)} / ${h.seek.p99Ms.toFixed(2)} / ${h.seek.maxMs.toFixed(2)} ms over ${seeks} to seeded-random events`,
+    `  replay --verify     ${int(h.verifyEventsPerSecond)} events/s (hash chain + re-execution, ok)`,
+    `  heap used (process) ${early}, ${late} (growth ${j.growth.toFixed(1)} MB${h.heap.collected ? ', after gc' : ', gc not available: noisy'})`,
+    '',
+    `target durable steps ≥ ${TARGETS.ratioToInsert}× plain SQLite's one INSERT per transaction: ${met(j.targets.ratio3x)} (${times(j.ratioToInsert)})`,
+    `target seek p99 < ${TARGETS.seekP99Ms} ms at ${int(h.events)} events: ${met(j.targets.seekP99Under20ms)} (${h.seek.p99Ms.toFixed(2)} ms)`,
+    `target replay --verify ≥ ${int(TARGETS.verifyEventsPerSecond)} events/s: ${met(j.targets.verify100k)} (${int(h.verifyEventsPerSecond)} events/s)`,
+    `target heap flat (< ${TARGETS.heapGrowthMB} MB growth over ${extra} more events): ${met(j.targets.memoryFlat)} (${j.targets.memoryFlat ? 'flat, ' : ''}${j.growth >= 0 ? '+' : ''}${j.growth.toFixed(1)} MB)`,
+  ].join('\n')
+}
