@@ -146,9 +146,11 @@ export class SqliteLog implements EventLog {
       mark: db.prepare('INSERT OR IGNORE INTO marks (branch, seq, kind) VALUES (?, ?, ?)'),
       blob: db.prepare('INSERT OR IGNORE INTO blobs (hash, data) VALUES (?, ?)'),
       getBlob: db.prepare('SELECT data FROM blobs WHERE hash = ?').pluck(),
-      chunks: db.prepare('SELECT first, last, code, bodies, refs, hashes FROM chunks WHERE branch = ? AND last >= ? AND first <= ? ORDER BY first'),
+      // Chunks are disjoint and ordered: start from the one holding `from` (an index seek), not from the branch's first.
+      chunks: db.prepare(`SELECT first, last, code, bodies, refs, hashes FROM chunks WHERE branch = @branch AND first <= @to
+        AND first >= coalesce((SELECT first FROM chunks WHERE branch = @branch AND first <= @from ORDER BY first DESC LIMIT 1), 0) ORDER BY first`),
       hashOf: db.prepare('SELECT substr(hashes, (? - first) * 32 + 1, 32) FROM chunks WHERE branch = ? AND first <= ? ORDER BY first DESC LIMIT 1').pluck(),
-      maxSeq: db.prepare('SELECT max(last) FROM chunks WHERE branch = ?').pluck(),
+      maxSeq: db.prepare('SELECT last FROM chunks WHERE branch = ? ORDER BY first DESC LIMIT 1').pluck(),
       lastMark: db.prepare('SELECT max(seq) FROM marks WHERE branch = ? AND kind = ? AND seq BETWEEN ? AND ?').pluck(),
       attempt: db.prepare('INSERT INTO attempts (branch, data) VALUES (?, ?)'),
       trimAttempts: db.prepare('DELETE FROM attempts WHERE id <= (SELECT max(id) FROM attempts) - ?'),
@@ -293,7 +295,7 @@ export class SqliteLog implements EventLog {
       const id = this.idOf(b)
       // A page of chunks at a time, so a long history does not sit in memory.
       for (let s = a; s <= z; ) {
-        const rows = this.stmt.chunks.all(id, s, Math.min(z, s + 9999)) as { first: number; last: number; code: string; bodies: string; refs: string | null; hashes: Buffer }[]
+        const rows = this.stmt.chunks.all({ branch: id, from: s, to: Math.min(z, s + 9999) }) as { first: number; last: number; code: string; bodies: string; refs: string | null; hashes: Buffer }[]
         if (!rows.length) break
         for (const row of rows) {
           const bodies = row.bodies.split('\n')

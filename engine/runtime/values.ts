@@ -18,8 +18,9 @@ const checked = new WeakSet<object>()
  * The prototypes a plain object or array may have. Values are made in sandbox
  * contexts as well as on the host, so each realm registers its intrinsics.
  */
-const objectProtos = new Set<unknown>([Object.prototype, null])
-const arrayProtos = new Set<unknown>([Array.prototype])
+// Weak, so that a finished sandbox's realm can be collected.
+const objectProtos = new WeakSet<object>([Object.prototype])
+const arrayProtos = new WeakSet<object>([Array.prototype])
 
 export function registerRealm(objectProto: object, arrayProto: object): void {
   objectProtos.add(objectProto)
@@ -58,7 +59,7 @@ function checkObject(value: object, path: string, stack: object[]): void {
   if (types.isProxy(value)) throw new ValueError(path, 'a Proxy is not plain data')
   const proto = Object.getPrototypeOf(value)
   const isArray = Array.isArray(value)
-  if (isArray ? !arrayProtos.has(proto) : !objectProtos.has(proto)) {
+  if (isArray ? !arrayProtos.has(proto) : proto !== null && !objectProtos.has(proto)) {
     const name = describeProto(proto)
     throw new ValueError(path, `${name} is not plain data (only null, booleans, finite numbers, strings, arrays and plain objects)`)
   }
