@@ -63,6 +63,7 @@ export class SqliteLog implements EventLog {
   readonly droppedAtOpen: number
   private pending: EventRecord[] = []
   private pendingAttempts: Attempt[] = []
+  private pendingSnapshots: [seq: number, data: string, hash: string][] = []
   private headSeq!: number
   private headHash: string
   private readonly maxAttempts: number
@@ -153,6 +154,7 @@ export class SqliteLog implements EventLog {
       maxSeq: db.prepare('SELECT last FROM chunks WHERE branch = ? ORDER BY first DESC LIMIT 1').pluck(),
       lastMark: db.prepare('SELECT max(seq) FROM marks WHERE branch = ? AND kind = ? AND seq BETWEEN ? AND ?').pluck(),
       attempt: db.prepare('INSERT INTO attempts (branch, data) VALUES (?, ?)'),
+      snapshot: db.prepare('INSERT OR REPLACE INTO snapshots (branch, seq, data, hash) VALUES (?, ?, ?, ?)'),
       trimAttempts: db.prepare('DELETE FROM attempts WHERE id <= (SELECT max(id) FROM attempts) - ?'),
     }
   }
@@ -189,7 +191,8 @@ export class SqliteLog implements EventLog {
 
   /** Group commit: every pending event, sealed into the chain, as one row in one SQLite transaction. */
   flush(): void {
-    if (!this.pending.length && !this.pendingAttempts.length) return
+    if (!this.pending.length && !this.pendingAttempts.length && !this.pendingSnapshots.length) return
+    const snapshots = this.pendingSnapshots
     const events = this.pending
     const attempts = this.pendingAttempts
     let parent = this.headHash
@@ -237,11 +240,13 @@ export class SqliteLog implements EventLog {
         this.stmt.insert.run(branch, events[0]!.seq, events[events.length - 1]!.seq, code, bodies.join('\n'), blobs.length ? JSON.stringify(refs) : null, hashes)
       }
       for (const [seq, kind] of marks) this.stmt.mark.run(branch, seq, kind)
+      for (const [seq, data, hash] of snapshots) this.stmt.snapshot.run(branch, seq, data, hash)
       for (const a of attempts) this.stmt.attempt.run(a.branch, JSON.stringify(a))
       if (attempts.length) this.stmt.trimAttempts.run(this.maxAttempts)
     })()
     this.pending = []
     this.pendingAttempts = []
+    this.pendingSnapshots = []
     if (events.length) {
       this.headSeq = events[events.length - 1]!.seq
       this.headHash = parent
@@ -416,6 +421,7 @@ export class SqliteLog implements EventLog {
   /** Forgets events appended but not yet flushed (they were never acknowledged). */
   discardPending(): void {
     this.pending = []
+    this.pendingSnapshots = []
   }
 
   /** Deletes a branch and its own events; one that others were forked from, or the live one, stays. */
@@ -465,7 +471,11 @@ export class SqliteLog implements EventLog {
 
   /** Keeps a snapshot every `snapshotEvery` events of the branch being written. */
   offerSnapshot(seq: number, take: () => StoreSnapshot): void {
-    if (seq >= this.snapshotDue()) this.putSnapshot(this.branch, seq, take())
+    if (seq < this.snapshotDue()) return
+    // Written in the same transaction as the events up to `seq`, at the next flush.
+    const data = JSON.stringify(take())
+    this.pendingSnapshots.push([seq, data, digest('sha256', data, 'hex')])
+    this.lastSnapshot.set(this.branch, seq)
   }
 
   snapshotDue(): number {

@@ -395,10 +395,14 @@ export class Engine {
     return this.exec.log.events(this.head, 1)[0]!
   }
 
+  private offerSnapshot(): void {
+    this.exec.log.offerSnapshot?.(this.head, () => this.exec.store.serialize())
+  }
+
   /** Makes everything committed so far durable (one group commit), and offers the log a snapshot. */
   private flush(): void {
     this.exec.log.flush()
-    this.exec.log.offerSnapshot?.(this.head, () => this.exec.store.serialize())
+    this.offerSnapshot()
   }
 
   private get nextMethod(): MethodName | null {
@@ -414,7 +418,7 @@ export class Engine {
   private batch(max: number): void {
     const limit = this.exec.config.timeLimitMs
     let done = 0
-    const snapshotDue = this.exec.log.snapshotDue?.() ?? Infinity
+    let snapshotDue = this.exec.log.snapshotDue?.() ?? Infinity
     const work = () => {
       const t0 = performance.now()
       let n = 0
@@ -423,8 +427,11 @@ export class Engine {
         if (!method || (done >= max && method === 'step')) break
         if (this.runMethod(method) && method === 'step') done++
         if ((++n & 15) === 0 && performance.now() - t0 > BATCH_MS) break
-        // A durable log wants a snapshot every K events: end the batch there so it gets one.
-        if (this.head >= snapshotDue) break
+        // A durable log wants a snapshot every K events: it is written with the batch's events.
+        if (this.head >= snapshotDue) {
+          this.offerSnapshot()
+          snapshotDue = this.exec.log.snapshotDue!()
+        }
       }
     }
     const result = this.exec.sandbox.run(work, limit + BATCH_MS)
