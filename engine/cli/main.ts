@@ -123,8 +123,10 @@ async function loop(engine: Engine, p: { json: boolean; steps?: number; untilIdl
     const s = await engine.run({ steps: left, untilIdle: true })
     total.attempts += s.attempts
     total.steps += s.steps
-    if (s.status === 'halted' || (left !== undefined && total.steps >= p.steps!)) break
-    if (!inputOpen || !engine.waiting) break
+    if (s.status === 'halted' || s.status === 'idle' || (left !== undefined && total.steps >= p.steps!)) break
+    // Input arrived while the loop was stopping: run on.
+    if (!engine.waiting) continue
+    if (!inputOpen) break
     // Idle: only more input can wake the app.
     await new Promise<void>((resolve) => (inputArrived = resolve))
     inputArrived = null

@@ -19,7 +19,7 @@ export interface Session {
 }
 
 export async function openSession(notebook: string, options: EngineOptions & { db?: string; branch?: string } = {}): Promise<Session> {
-  const log = SqliteLog.open(options.db ?? defaultDbPath(notebook), { branch: options.branch })
+  const log = SqliteLog.open(options.db ?? defaultDbPath(notebook), { branch: options.branch, writerThread: true })
   try {
     const resumedAt = log.head
     const engine = await Engine.open(notebook, { ...options, log, branch: log.branch, resume: resumeFrom(log) })

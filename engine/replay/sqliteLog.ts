@@ -5,7 +5,10 @@
 import Database from 'better-sqlite3'
 import { hash as digest } from 'node:crypto'
 import { existsSync } from 'node:fs'
+import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
 import { encodeEventParts, GENESIS_HASH, type EventLog } from '../runtime/log.ts'
+import { writeChunk, expandBody, BLOB_MIN, ConflictError, type Chunk, type Written } from './chunk.ts'
+import type { Ack } from './logWriter.ts'
 import type { Attempt, EventRecord } from '../runtime/event.ts'
 import type { StoreSnapshot } from '../runtime/store.ts'
 
@@ -14,8 +17,6 @@ export const FORMAT_VERSION = 1
 const FORMAT = 'loom-log'
 /** Default K; see the bench's seek figures for how it was chosen. */
 export const SNAPSHOT_EVERY = 1000
-/** Values whose encoding is at least this long are stored once, by hash. */
-const BLOB_MIN = 1024
 
 /** A file that is not a Loom log, is damaged, or is from a newer Loom: exit 2, with what to do. */
 export class LogFormatError extends Error {}
@@ -51,6 +52,8 @@ export interface SqliteLogOptions {
   branch?: string
   maxAttempts?: number
   snapshotEvery?: number
+  /** Write group commits in a thread of their own, so the engine runs on meanwhile (loom run does). */
+  writerThread?: boolean
   /** fsync every group commit (default true): acknowledged events survive power loss, not only a crash. */
   fsync?: boolean
 }
@@ -64,8 +67,12 @@ export class SqliteLog implements EventLog {
   private pending: EventRecord[] = []
   private pendingAttempts: Attempt[] = []
   private pendingSnapshots: [seq: number, data: string, hash: string][] = []
-  private headSeq!: number
+  /** The last seq handed to be written, the last one known durable, and its hash. */
+  private sentSeq!: number
+  private ackedSeq = 0
   private headHash: string
+  private writer: { worker: Worker; port: MessagePort; signal: Int32Array; posted: number; waiting: { events: EventRecord[]; resolve: () => void; reject: (err: Error) => void; promise: Promise<void> }[] } | null = null
+  private failed: LogFormatError | null = null
   private readonly maxAttempts: number
   private readonly stmt: ReturnType<SqliteLog['prepare']>
   private readonly lastSnapshot = new Map<string, number>()
@@ -105,8 +112,9 @@ export class SqliteLog implements EventLog {
     if (!this.branchInfo(this.branch)) throw new LogFormatError(`${path}: there is no branch '${this.branch}'`)
     this.branchId = this.idOf(this.branch)
     this.droppedAtOpen = this.cutTornTails()
-    this.headSeq = this.branchInfo(this.branch)!.head
-    this.headHash = this.hashAt(this.branch, this.headSeq)
+    this.sentSeq = this.ackedSeq = this.branchInfo(this.branch)!.head
+    this.headHash = this.hashAt(this.branch, this.sentSeq)
+    if (options.writerThread) this.startWriter(options.fsync !== false)
   }
 
   private initialise(): void {
@@ -143,9 +151,6 @@ export class SqliteLog implements EventLog {
   private prepare() {
     const db = this.db
     return {
-      insert: db.prepare('INSERT INTO chunks (branch, first, last, code, bodies, refs, hashes) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-      mark: db.prepare('INSERT OR IGNORE INTO marks (branch, seq, kind) VALUES (?, ?, ?)'),
-      blob: db.prepare('INSERT OR IGNORE INTO blobs (hash, data) VALUES (?, ?)'),
       getBlob: db.prepare('SELECT data FROM blobs WHERE hash = ?').pluck(),
       // Chunks are disjoint and ordered: start from the one holding `from` (an index seek), not from the branch's first.
       chunks: db.prepare(`SELECT first, last, code, bodies, refs, hashes FROM chunks WHERE branch = @branch AND first <= @to
@@ -153,9 +158,6 @@ export class SqliteLog implements EventLog {
       hashOf: db.prepare('SELECT substr(hashes, (? - first) * 32 + 1, 32) FROM chunks WHERE branch = ? AND first <= ? ORDER BY first DESC LIMIT 1').pluck(),
       maxSeq: db.prepare('SELECT last FROM chunks WHERE branch = ? ORDER BY first DESC LIMIT 1').pluck(),
       lastMark: db.prepare('SELECT max(seq) FROM marks WHERE branch = ? AND kind = ? AND seq BETWEEN ? AND ?').pluck(),
-      attempt: db.prepare('INSERT INTO attempts (branch, data) VALUES (?, ?)'),
-      snapshot: db.prepare('INSERT OR REPLACE INTO snapshots (branch, seq, data, hash) VALUES (?, ?, ?, ?)'),
-      trimAttempts: db.prepare('DELETE FROM attempts WHERE id <= (SELECT max(id) FROM attempts) - ?'),
     }
   }
 
@@ -180,7 +182,7 @@ export class SqliteLog implements EventLog {
   // ---- EventLog ----------------------------------------------------------
 
   get head(): number {
-    return this.headSeq + this.pending.length
+    return this.sentSeq + this.pending.length
   }
 
   append(event: EventRecord): void {
@@ -189,67 +191,112 @@ export class SqliteLog implements EventLog {
     this.pending.push(event)
   }
 
-  /** Group commit: every pending event, sealed into the chain, as one row in one SQLite transaction. */
+  /**
+   * Group commit, synchronously: everything appended so far is durable when
+   * this returns (waiting first for chunks the writer thread still holds).
+   */
   flush(): void {
-    if (!this.pending.length && !this.pendingAttempts.length && !this.pendingSnapshots.length) return
-    const snapshots = this.pendingSnapshots
-    const events = this.pending
-    const attempts = this.pendingAttempts
-    let parent = this.headHash
-    const bodies: string[] = []
-    const hashes = Buffer.allocUnsafe(32 * events.length)
-    const refs: Record<number, [number, string][]> = {}
-    const blobs: [string, string][] = []
-    const marks: [number, string][] = []
-    const code = events.length ? events[events.length - 1]!.codeHash : ''
-    for (let i = 0; i < events.length; i++) {
-      const e = events[i]!
-      const { text, cuts } = encodeEventParts(e, BLOB_MIN)
-      const h = digest('sha256', parent + text, 'hex')
-      hashes.write(h, i * 32, 'hex')
-      e.parentHash = parent
-      e.hash = parent = h
-      if (e.kind !== 'step') marks.push([e.seq, e.kind])
-      let body = text
-      if (cuts.length) {
-        // Cut large values out, back to front so earlier offsets stay valid; `refs` says where they go back.
-        const list: [number, string][] = []
-        for (let c = cuts.length - 1; c >= 0; c--) {
-          const [a, b] = cuts[c]!
-          const piece = text.slice(a, b)
-          const ph = digest('sha256', piece, 'hex')
-          blobs.push([ph, piece])
-          body = body.slice(0, a) + body.slice(b)
-          list.unshift([a, ph])
-        }
-        refs[i] = list
-      }
-      // The chunk's code hash is stored once (most events of a chunk ran the same code).
-      if (e.codeHash === code) body = compactBody(body, code)
-      bodies.push(body)
+    this.drain()
+    const sealed = this.seal()
+    if (!sealed) return
+    const { chunk, events } = sealed
+    try {
+      const written = writeChunk(this.db, chunk, this.headHash)
+      this.acknowledge(events, written)
+    } catch (err) {
+      this.sentSeq = this.ackedSeq
+      throw err instanceof ConflictError ? new LogFormatError(err.message) : err
     }
-    const branch = this.branchId
-    this.db.transaction(() => {
-      // Two writers on one branch would fork its history silently: refuse instead.
-      const stored = (this.stmt.maxSeq.get(branch) as number | null) ?? this.branchInfo(this.branch)!.forkSeq
-      if (events.length && stored !== events[0]!.seq - 1) {
-        throw new LogFormatError(`${this.path}: another process has written branch '${this.branch}' (it is at event ${stored}, this run expected ${events[0]!.seq - 1}); run one loom per branch`)
-      }
-      for (const [h, data] of blobs) this.stmt.blob.run(h, data)
-      if (events.length) {
-        this.stmt.insert.run(branch, events[0]!.seq, events[events.length - 1]!.seq, code, bodies.join('\n'), blobs.length ? JSON.stringify(refs) : null, hashes)
-      }
-      for (const [seq, kind] of marks) this.stmt.mark.run(branch, seq, kind)
-      for (const [seq, data, hash] of snapshots) this.stmt.snapshot.run(branch, seq, data, hash)
-      for (const a of attempts) this.stmt.attempt.run(a.branch, JSON.stringify(a))
-      if (attempts.length) this.stmt.trimAttempts.run(this.maxAttempts)
-    })()
+  }
+
+  /**
+   * Group commit, pipelined: hands the batch to the writer thread and
+   * resolves when it is durable, so the caller can run the next batch
+   * meanwhile. Without a writer thread it is `flush()`.
+   */
+  flushAsync(): Promise<void> {
+    if (!this.writer) {
+      this.flush()
+      return Promise.resolve()
+    }
+    if (this.failed) return Promise.reject(this.failed)
+    const sealed = this.seal()
+    if (!sealed) return this.writer.waiting.at(-1)?.promise ?? Promise.resolve()
+    const { chunk, events } = sealed
+    let resolve!: () => void, reject!: (err: Error) => void
+    const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)))
+    this.writer.waiting.push({ events, resolve, reject, promise })
+    // Keep the process alive until the writer answers: an unanswered commit must not be dropped at exit.
+    this.writer.port.ref()
+    this.writer.posted++
+    this.writer.port.postMessage(chunk)
+    return promise
+  }
+
+  /** Seals pending events, snapshots and attempts into a chunk (null when there is nothing). */
+  private seal(): { chunk: Chunk; events: EventRecord[] } | null {
+    if (!this.pending.length && !this.pendingAttempts.length && !this.pendingSnapshots.length) return null
+    const events = this.pending
+    const texts: string[] = new Array(events.length)
+    const cuts: Chunk['cuts'] = new Array(events.length)
+    const kinds: string[] = new Array(events.length)
+    for (let i = 0; i < events.length; i++) {
+      const parts = encodeEventParts(events[i]!, BLOB_MIN)
+      texts[i] = parts.text
+      cuts[i] = parts.cuts.length ? parts.cuts : null
+      kinds[i] = events[i]!.kind
+    }
+    const first = events.length ? events[0]!.seq : this.sentSeq + 1
+    const chunk: Chunk = {
+      path: this.path, branch: this.branchId, branchName: this.branch, forkSeq: this.branchInfo(this.branch)!.forkSeq,
+      parent: this.ackedSeq === first - 1 ? this.headHash : null,
+      first, texts, cuts, kinds,
+      code: events.length ? events[events.length - 1]!.codeHash : '',
+      snapshots: this.pendingSnapshots,
+      attempts: this.pendingAttempts.map((a) => JSON.stringify(a)),
+      maxAttempts: this.maxAttempts,
+    }
+    if (events.length) this.sentSeq = events[events.length - 1]!.seq
     this.pending = []
     this.pendingAttempts = []
     this.pendingSnapshots = []
-    if (events.length) {
-      this.headSeq = events[events.length - 1]!.seq
-      this.headHash = parent
+    return { chunk, events }
+  }
+
+  /** Events are durable: give them their hashes (they are announced after this). */
+  private acknowledge(events: EventRecord[], written: Written): void {
+    let parent = written.parent
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!
+      e.parentHash = parent
+      e.hash = parent = written.hashes.toString('hex', i * 32, i * 32 + 32)
+    }
+    if (events.length && events[events.length - 1]!.seq > this.ackedSeq) {
+      this.ackedSeq = events[events.length - 1]!.seq
+      this.headHash = written.last
+    }
+  }
+
+  /** Blocks until the writer thread has written everything handed to it, and takes its answers. */
+  private drain(): void {
+    const w = this.writer
+    if (!w) return
+    waitFor(w.signal, w.posted)
+    for (let msg = receiveMessageOnPort(w.port); msg; msg = receiveMessageOnPort(w.port)) this.onAck(msg.message as Ack)
+    if (this.failed) throw this.failed
+  }
+
+  private onAck(ack: Ack): void {
+    const waiting = this.writer!.waiting.shift()!
+    if (!this.writer!.waiting.length) this.writer!.port.unref()
+    if (ack.ok) {
+      this.acknowledge(waiting.events, { hashes: Buffer.from(ack.hashes), parent: ack.parent, last: ack.last })
+      waiting.resolve()
+    } else {
+      // Nothing after a failed chunk can be written: the chain would have a hole.
+      this.failed ??= new LogFormatError(ack.error)
+      this.sentSeq = this.ackedSeq
+      waiting.reject(this.failed)
     }
   }
 
@@ -269,8 +316,40 @@ export class SqliteLog implements EventLog {
   }
 
   close(): void {
-    this.flush()
-    this.db.close()
+    try {
+      this.flush()
+    } finally {
+      if (this.writer) {
+        const { port, worker, signal, posted } = this.writer
+        this.writer = null
+        port.postMessage('close')
+        waitFor(signal, posted + 1, 5000)
+        port.close()
+        void worker.terminate()
+      }
+      this.db.close()
+    }
+  }
+
+  /** Starts the writer thread: group commits are then written beside the engine instead of in its way. */
+  private startWriter(fsync: boolean): void {
+    const { port1, port2 } = new MessageChannel()
+    const signal = new Int32Array(new SharedArrayBuffer(4))
+    const worker = new Worker(new URL('./logWriter.boot.js', import.meta.url), {
+      workerData: { path: this.path, fsync, port: port2, signal },
+      transferList: [port2],
+    })
+    worker.unref()
+    port1.on('message', (ack: Ack) => this.onAck(ack))
+    port1.unref()
+    const fail = (why: string) => {
+      this.failed ??= new LogFormatError(`${this.path}: the log writer stopped (${why}); nothing after the last acknowledged event was written`)
+      for (const w of this.writer?.waiting.splice(0) ?? []) w.reject(this.failed)
+      if (this.writer) this.writer.posted = Atomics.load(this.writer.signal, 0)
+    }
+    worker.on('error', (err) => fail(err.message))
+    worker.on('exit', (code) => this.writer && fail(`exit ${code}`))
+    this.writer = { worker, port: port1, signal, posted: 0, waiting: [] }
   }
 
   // ---- reading any branch ------------------------------------------------
@@ -377,7 +456,7 @@ export class SqliteLog implements EventLog {
   branchInfo(name: string): BranchInfo | null {
     const row = this.row(name)
     if (!row) return null
-    const head = name === this.branch && this.headSeq !== undefined ? this.head : ((this.stmt.maxSeq.get(row.id) as number | null) ?? row.forkSeq)
+    const head = name === this.branch && this.sentSeq !== undefined ? this.head : ((this.stmt.maxSeq.get(row.id) as number | null) ?? row.forkSeq)
     return { name: row.name, parent: row.parent, forkSeq: row.forkSeq, created: row.created, head }
   }
 
@@ -422,6 +501,7 @@ export class SqliteLog implements EventLog {
   discardPending(): void {
     this.pending = []
     this.pendingSnapshots = []
+    this.pendingAttempts = []
   }
 
   /** Deletes a branch and its own events; one that others were forked from, or the live one, stays. */
@@ -446,9 +526,9 @@ export class SqliteLog implements EventLog {
     if (!this.branchInfo(name)) throw new Error(`there is no branch '${name}'`)
     this.branch = name
     this.branchId = this.idOf(name)
-    this.headSeq = undefined as unknown as number
-    this.headSeq = this.branchInfo(name)!.head
-    this.headHash = this.hashAt(name, this.headSeq)
+    this.sentSeq = undefined as unknown as number
+    this.sentSeq = this.ackedSeq = this.branchInfo(name)!.head
+    this.headHash = this.hashAt(name, this.sentSeq)
   }
 
   // ---- code and snapshots ------------------------------------------------
@@ -554,16 +634,11 @@ export class SqliteLog implements EventLog {
   }
 }
 
-const CODE_FIELD = ',"codeHash":"'
-
-/** Leaves the code hash out of an encoding: `"codeHash":""` (a real one is never empty). */
-function compactBody(text: string, codeHash: string): string {
-  const at = text.indexOf(CODE_FIELD) + CODE_FIELD.length
-  return text.slice(0, at) + text.slice(at + codeHash.length)
-}
-
-/** Puts the chunk's code hash back where an encoding left it out. */
-function expandBody(body: string, codeHash: string): string {
-  const at = body.indexOf(CODE_FIELD) + CODE_FIELD.length
-  return body[at] === '"' ? body.slice(0, at) + codeHash + body.slice(at) : body
+/** Blocks until the writer thread has finished `count` jobs (or `ms` pass with no progress). */
+function waitFor(signal: Int32Array, count: number, ms = Infinity): void {
+  for (;;) {
+    const done = Atomics.load(signal, 0)
+    if (done >= count) return
+    if (Atomics.wait(signal, 0, done, Math.min(ms, 1000)) === 'timed-out' && ms !== Infinity) return
+  }
 }

@@ -183,6 +183,8 @@ export class Engine {
     const before = { events: this.head, attempts: this.attemptCount, steps: this.stepCount }
     this.running = true
     this.setStatus('running')
+    // Group commits still being made durable; the next batch runs meanwhile.
+    const inflight: Promise<void>[] = []
     try {
       while (this.running && !this.halted) {
         const left = options.steps === undefined ? Infinity : options.steps - (this.stepCount - before.steps)
@@ -194,15 +196,23 @@ export class Engine {
             continue
           }
           if (options.untilIdle && !this.parked?.wakeAt) break
+          await Promise.all(inflight.splice(0))
           this.setStatus(this.parked ? 'parked' : 'idle')
           await this.sleep()
           if (this.running && !this.halted) this.setStatus('running')
           continue
         }
-        this.batch(Math.max(0, left))
+        const durable = this.batch(Math.max(0, left), true)
+        if (durable) {
+          inflight.push(durable)
+          // At most two batches in the air: one being written, one being run.
+          if (inflight.length > 1) await inflight.shift()
+        }
         await new Promise<void>((resolve) => setImmediate(resolve))
       }
+      await Promise.all(inflight.splice(0))
     } finally {
+      await Promise.allSettled(inflight)
       this.running = false
       this.setStatus(this.halted ? 'halted' : this.parked ? 'parked' : this.hasWork() ? 'paused' : 'idle')
     }
@@ -414,8 +424,12 @@ export class Engine {
     return !this.halted && this.nextMethod !== null
   }
 
-  /** Runs up to `max` step transactions in one time-limited batch, then tells the listeners. */
-  private batch(max: number): void {
+  /**
+   * Runs up to `max` step transactions in one time-limited batch, then tells
+   * the listeners once it is durable. Pipelined (a log that can write in the
+   * background), it returns the promise of that instead of waiting.
+   */
+  private batch(max: number, pipelined = false): Promise<void> | void {
     const limit = this.exec.config.timeLimitMs
     let done = 0
     let snapshotDue = this.exec.log.snapshotDue?.() ?? Infinity
@@ -436,6 +450,13 @@ export class Engine {
     }
     const result = this.exec.sandbox.run(work, limit + BATCH_MS)
     if (!result.ok) this.timedOut()
+    const log = this.exec.log
+    if (pipelined && log.flushAsync) {
+      this.offerSnapshot()
+      const batch = this.pending
+      this.pending = { events: [], attempts: [], failures: [] }
+      return log.flushAsync().then(() => this.announce(batch))
+    }
     this.flush()
     this.announce()
   }
@@ -562,10 +583,10 @@ export class Engine {
   }
 
   /** Tells listeners what the last batch committed, in log order, after it is durable. */
-  private announce(): void {
-    const { events, attempts, failures } = this.pending
+  private announce(batch = this.pending): void {
+    const { events, attempts, failures } = batch
     if (!events.length && !attempts.length && !failures.length) return
-    this.pending = { events: [], attempts: [], failures: [] }
+    if (batch === this.pending) this.pending = { events: [], attempts: [], failures: [] }
     for (const a of attempts) for (const fn of this.listeners.attempt) fn(a)
     for (const e of events) {
       for (const fn of this.listeners.event) fn(e)

@@ -14,6 +14,8 @@ export interface EventLog {
   append(event: EventRecord): void
   /** Seals and keeps everything appended so far; events are acknowledged after this. */
   flush(): void
+  /** The same, written in the background: resolves when durable (a log without a writer thread just flushes). */
+  flushAsync?(): Promise<void>
   /** Events with seq in [from, from + limit). */
   events(from?: number, limit?: number): EventRecord[]
   addAttempt(attempt: Attempt): void

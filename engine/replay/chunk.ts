@@ -1,0 +1,114 @@
+// A group commit as it is written: the batch's events sealed into the hash
+// chain and stored as one row, with the marks, snapshots and attempts that
+// go with it, in one SQLite transaction. The same code writes on the main
+// thread (sync flushes) and in the log's writer thread (pipelined flushes).
+import type Database from 'better-sqlite3'
+import { hash as digest } from 'node:crypto'
+
+/** Values whose encoding is at least this long are stored once, by hash. */
+export const BLOB_MIN = 1024
+
+/** What the main thread hands over: everything plain, so it can cross to a worker. */
+export interface Chunk {
+  path: string
+  branch: number
+  branchName: string
+  forkSeq: number
+  /** The hash before the first event, when the sender knows it; null: continue from the writer's previous chunk. */
+  parent: string | null
+  first: number
+  /** The events' canonical encodings, and per event the [start, end) ranges of large values. */
+  texts: string[]
+  cuts: ([number, number][] | null)[]
+  kinds: string[]
+  /** The code hash most events ran: stored once per row. */
+  code: string
+  snapshots: [seq: number, data: string, hash: string][]
+  attempts: string[]
+  maxAttempts: number
+}
+
+export interface Written {
+  /** The hash before the first event, and each event's hash (32 bytes each). */
+  parent: string
+  hashes: Buffer
+  last: string
+}
+
+/** Raised when another process wrote the same branch meanwhile. */
+export class ConflictError extends Error {}
+
+const statements = new WeakMap<Database.Database, ReturnType<typeof prepare>>()
+
+function prepare(db: Database.Database) {
+  return {
+    insert: db.prepare('INSERT INTO chunks (branch, first, last, code, bodies, refs, hashes) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    mark: db.prepare('INSERT OR IGNORE INTO marks (branch, seq, kind) VALUES (?, ?, ?)'),
+    blob: db.prepare('INSERT OR IGNORE INTO blobs (hash, data) VALUES (?, ?)'),
+    last: db.prepare('SELECT last FROM chunks WHERE branch = ? ORDER BY first DESC LIMIT 1').pluck(),
+    snapshot: db.prepare('INSERT OR REPLACE INTO snapshots (branch, seq, data, hash) VALUES (?, ?, ?, ?)'),
+    attempt: db.prepare('INSERT INTO attempts (branch, data) VALUES (?, ?)'),
+    trimAttempts: db.prepare('DELETE FROM attempts WHERE id <= (SELECT max(id) FROM attempts) - ?'),
+  }
+}
+
+/** Writes one chunk in one transaction (one fsync with synchronous=FULL). */
+export function writeChunk(db: Database.Database, chunk: Chunk, parent: string): Written {
+  let stmt = statements.get(db)
+  if (!stmt) statements.set(db, (stmt = prepare(db)))
+  const n = chunk.texts.length
+  const hashes = Buffer.allocUnsafe(32 * n)
+  const bodies: string[] = new Array(n)
+  const refs: Record<number, [number, string][]> = {}
+  const blobs: [string, string][] = []
+  let h = parent
+  for (let i = 0; i < n; i++) {
+    const text = chunk.texts[i]!
+    h = digest('sha256', h + text, 'hex')
+    hashes.write(h, i * 32, 'hex')
+    let body = text
+    const cuts = chunk.cuts[i]
+    if (cuts) {
+      // Cut large values out, back to front so earlier offsets stay valid; `refs` says where they go back.
+      const list: [number, string][] = []
+      for (let c = cuts.length - 1; c >= 0; c--) {
+        const [a, b] = cuts[c]!
+        const piece = text.slice(a, b)
+        const ph = digest('sha256', piece, 'hex')
+        blobs.push([ph, piece])
+        body = body.slice(0, a) + body.slice(b)
+        list.unshift([a, ph])
+      }
+      refs[i] = list
+    }
+    bodies[i] = compactBody(body, chunk.code)
+  }
+  db.transaction(() => {
+    // Two writers on one branch would fork its history silently: refuse instead.
+    const stored = (stmt.last.get(chunk.branch) as number | null) ?? chunk.forkSeq
+    if (n && stored !== chunk.first - 1) {
+      throw new ConflictError(`${chunk.path}: another process has written branch '${chunk.branchName}' (it is at event ${stored}, this run expected ${chunk.first - 1}); run one loom per branch`)
+    }
+    for (const [bh, data] of blobs) stmt.blob.run(bh, data)
+    if (n) stmt.insert.run(chunk.branch, chunk.first, chunk.first + n - 1, chunk.code, bodies.join('\n'), blobs.length ? JSON.stringify(refs) : null, hashes)
+    for (let i = 0; i < n; i++) if (chunk.kinds[i] !== 'step') stmt.mark.run(chunk.branch, chunk.first + i, chunk.kinds[i])
+    for (const [seq, data, sh] of chunk.snapshots) stmt.snapshot.run(chunk.branch, seq, data, sh)
+    for (const a of chunk.attempts) stmt.attempt.run(chunk.branchName, a)
+    if (chunk.attempts.length) stmt.trimAttempts.run(chunk.maxAttempts)
+  })()
+  return { parent, hashes, last: h }
+}
+
+const CODE_FIELD = ',"codeHash":"'
+
+/** Leaves the code hash out of an encoding when it is the chunk's: `"codeHash":""` (a real one is never empty). */
+export function compactBody(text: string, codeHash: string): string {
+  const at = text.indexOf(CODE_FIELD) + CODE_FIELD.length
+  return text.startsWith(codeHash, at) ? text.slice(0, at) + text.slice(at + codeHash.length) : text
+}
+
+/** Puts the chunk's code hash back where an encoding left it out. */
+export function expandBody(body: string, codeHash: string): string {
+  const at = body.indexOf(CODE_FIELD) + CODE_FIELD.length
+  return body[at] === '"' ? body.slice(0, at) + codeHash + body.slice(at) : body
+}
