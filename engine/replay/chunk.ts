@@ -18,7 +18,9 @@ export interface Chunk {
   parent: string | null
   first: number
   /** The events' canonical encodings, and per event the [start, end) ranges of large values. */
-  texts: string[]
+  /** One per line: canonical JSON has no raw newline, and one string crosses to a thread cheaper than many. */
+  texts: string
+  count: number
   cuts: ([number, number][] | null)[]
   kinds: string[]
   /** The code hash most events ran: stored once per row. */
@@ -56,14 +58,15 @@ function prepare(db: Database.Database) {
 export function writeChunk(db: Database.Database, chunk: Chunk, parent: string): Written {
   let stmt = statements.get(db)
   if (!stmt) statements.set(db, (stmt = prepare(db)))
-  const n = chunk.texts.length
+  const n = chunk.count
+  const texts = n ? chunk.texts.split('\n') : []
   const hashes = Buffer.allocUnsafe(32 * n)
   const bodies: string[] = new Array(n)
   const refs: Record<number, [number, string][]> = {}
   const blobs: [string, string][] = []
   let h = parent
   for (let i = 0; i < n; i++) {
-    const text = chunk.texts[i]!
+    const text = texts[i]!
     h = digest('sha256', h + text, 'hex')
     hashes.write(h, i * 32, 'hex')
     let body = text

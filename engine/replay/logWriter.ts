@@ -37,7 +37,7 @@ port.on('message', (chunk: Chunk | 'close') => {
     const parent = chunk.parent ?? (previous && previous.seq === chunk.first - 1 ? previous.hash : null)
     if (parent === null) throw new Error(`log writer: no parent hash for event ${chunk.first}`)
     const written = writeChunk(db, chunk, parent)
-    last.set(chunk.branch, { seq: chunk.first + chunk.texts.length - 1, hash: written.last })
+    last.set(chunk.branch, { seq: chunk.first + chunk.count - 1, hash: written.last })
     ack = { ok: true, hashes: written.hashes, parent: written.parent, last: written.last }
   } catch (err) {
     last.delete(chunk.branch)

@@ -252,7 +252,7 @@ export class SqliteLog implements EventLog {
     const chunk: Chunk = {
       path: this.path, branch: this.branchId, branchName: this.branch, forkSeq: this.branchInfo(this.branch)!.forkSeq,
       parent: this.ackedSeq === first - 1 ? this.headHash : null,
-      first, texts, cuts, kinds,
+      first, texts: texts.join('\n'), count: texts.length, cuts, kinds,
       code: events.length ? events[events.length - 1]!.codeHash : '',
       snapshots: this.pendingSnapshots,
       attempts: this.pendingAttempts.map((a) => JSON.stringify(a)),

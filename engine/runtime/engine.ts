@@ -204,6 +204,8 @@ export class Engine {
         }
         const durable = this.batch(Math.max(0, left), true)
         if (durable) {
+          // Handled now (a failed write must not crash the process before the loop awaits it), thrown when awaited.
+          durable.catch(() => {})
           inflight.push(durable)
           // A few batches in the air keep both threads busy (measured: 2 leaves each ~20% idle).
           if (inflight.length > 3) await inflight.shift()
