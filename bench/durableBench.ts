@@ -17,7 +17,7 @@ export async function measureDurable(quick: boolean, progress: (what: string) =>
   const historySteps = quick ? 100_000 : 1_000_000
   const seeks = quick ? 1_000 : 10_000
   /** Seeking stops here even if not every planned seek is done, so the run stays bounded. */
-  const seekBudgetMs = quick ? 15_000 : 60_000
+  const seekBudgetMs = quick ? 15_000 : 120_000
   const dir = mkdtempSync(tmpdir() + '/loom-bench-')
   try {
     progress(`loom on its durable log, ${steps.toLocaleString('en-US')} steps`)

@@ -5,6 +5,8 @@
 import type Database from 'better-sqlite3'
 import { hash as digest } from 'node:crypto'
 
+/** Events per stored row (a group commit may span several rows). */
+const ROW_EVENTS = 1000
 /** Values whose encoding is at least this long are stored once, by hash. */
 export const BLOB_MIN = 1024
 
@@ -44,7 +46,7 @@ const statements = new WeakMap<Database.Database, ReturnType<typeof prepare>>()
 
 function prepare(db: Database.Database) {
   return {
-    insert: db.prepare('INSERT INTO chunks (branch, first, last, code, bodies, refs, hashes) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    insert: db.prepare('INSERT INTO chunks (branch, first, last, code, hashes, refs, bodies) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     mark: db.prepare('INSERT OR IGNORE INTO marks (branch, seq, kind) VALUES (?, ?, ?)'),
     blob: db.prepare('INSERT OR IGNORE INTO blobs (hash, data) VALUES (?, ?)'),
     last: db.prepare('SELECT last FROM chunks WHERE branch = ? ORDER BY first DESC LIMIT 1').pluck(),
@@ -93,7 +95,13 @@ export function writeChunk(db: Database.Database, chunk: Chunk, parent: string):
       throw new ConflictError(`${chunk.path}: another process has written branch '${chunk.branchName}' (it is at event ${stored}, this run expected ${chunk.first - 1}); run one loom per branch`)
     }
     for (const [bh, data] of blobs) stmt.blob.run(bh, data)
-    if (n) stmt.insert.run(chunk.branch, chunk.first, chunk.first + n - 1, chunk.code, bodies.join('\n'), blobs.length ? JSON.stringify(refs) : null, hashes)
+    // Rows of at most ROW_EVENTS events: a seek reads one or two rows, not a whole batch.
+    for (let a = 0; a < n; a += ROW_EVENTS) {
+      const b = Math.min(n, a + ROW_EVENTS)
+      let rowRefs: Record<number, [number, string][]> | null = null
+      if (blobs.length) for (let i = a; i < b; i++) if (refs[i]) (rowRefs ??= {})[i - a] = refs[i]!
+      stmt.insert.run(chunk.branch, chunk.first + a, chunk.first + b - 1, chunk.code, hashes.subarray(a * 32, b * 32), rowRefs ? JSON.stringify(rowRefs) : null, bodies.slice(a, b).join('\n'))
+    }
     for (let i = 0; i < n; i++) if (chunk.kinds[i] !== 'step') stmt.mark.run(chunk.branch, chunk.first + i, chunk.kinds[i])
     for (const [seq, data, sh] of chunk.snapshots) stmt.snapshot.run(chunk.branch, seq, data, sh)
     for (const a of chunk.attempts) stmt.attempt.run(chunk.branchName, a)

@@ -124,8 +124,9 @@ export class SqliteLog implements EventLog {
       CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE branches (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, parent TEXT, fork_seq INTEGER NOT NULL, created INTEGER NOT NULL);
       -- One row per group commit: the events' canonical encodings (one per line), their hashes (32 bytes each).
+      -- The bodies come last: reading a column after a large one walks its overflow pages.
       CREATE TABLE chunks (branch INTEGER NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL, code TEXT NOT NULL,
-        bodies TEXT NOT NULL, refs TEXT, hashes BLOB NOT NULL, PRIMARY KEY (branch, first)) WITHOUT ROWID;
+        hashes BLOB NOT NULL, refs TEXT, bodies TEXT NOT NULL, PRIMARY KEY (branch, first)) WITHOUT ROWID;
       -- The events of the rare kinds a resume looks for (code, start, halt), by seq.
       CREATE TABLE marks (branch INTEGER NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, PRIMARY KEY (branch, kind, seq)) WITHOUT ROWID;
       CREATE TABLE blobs (hash TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID;
