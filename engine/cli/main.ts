@@ -3,14 +3,16 @@
 import { Engine, NotebookError, CompileError, formatLocation, LoadError, type EngineOptions } from '../index.ts'
 import { parseArgs, UsageError, type Parsed } from './args.ts'
 import { openSession } from '../replay/session.ts'
+import { serveHttp, type RunningServer } from '../runtime/server.ts'
 import { LogFormatError } from '../replay/sqliteLog.ts'
 import { history, HistoryError } from './history.ts'
 
 const USAGE = `loom — notebooks that run as transaction loops
 
 usage:
-  loom run NB [--db F] [--branch B] [--steps N] [--until-idle] [--time-limit MS] [--env K=V]... [--json] [-- ARGS...]
-      run the app headless, logging to NAME.loom.db (or --db); a second run continues where it stopped
+  loom run NB [--db F] [--branch B] [--port P] [--steps N] [--until-idle] [--time-limit MS] [--env K=V]... [--json] [-- ARGS...]
+      run the app headless, logging to NAME.loom.db (or --db); a second run continues where it stopped;
+      with --port (or http: in the front matter) its http() method serves 127.0.0.1:P (0: any free port)
   loom test NB [--steps N] [--json]
       load, run start, check every test (after each of N steps with --steps); writes no log
   loom log DB [--branch B] [--from S] [--limit N] [--json]      list events
@@ -89,14 +91,27 @@ async function run(p: Parsed, io: Io): Promise<number> {
   if (dropped) io.err(`loom: ${log.path}: cut ${plural(dropped, 'unacknowledged event')} from a damaged tail\n`)
   let tty = ''
   engine.on('tty', (text) => (json ? (tty += text) : io.out(text)))
+  const port = (p.options.port as number | undefined) ?? engine.notebook.settings.http
+  let server: RunningServer | null = null
+  // Stopping by signal is a normal end: close the server, make everything durable, say where it stopped.
+  const onSignal = () => engine.pause()
   try {
-    return await loop(engine, { json, steps, untilIdle, resumedAt, tty: () => tty }, io)
+    if (port !== undefined) {
+      server = await serveHttp(engine, { port })
+      io.err(`loom: serving ${server.url}\n`)
+      process.once('SIGINT', onSignal)
+      process.once('SIGTERM', onSignal)
+    }
+    return await loop(engine, { json, steps, untilIdle, resumedAt, tty: () => tty, serving: !!server }, io)
   } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    await server?.close()
     log.close()
   }
 }
 
-async function loop(engine: Engine, p: { json: boolean; steps?: number; untilIdle: boolean; resumedAt: number; tty: () => string }, io: Io): Promise<number> {
+async function loop(engine: Engine, p: { json: boolean; steps?: number; untilIdle: boolean; resumedAt: number; tty: () => string; serving: boolean }, io: Io): Promise<number> {
 
   // Input for sys.tty.read comes from stdin; once it ends, a loop waiting for input is done.
   let inputOpen = !!io.stdin && !p.untilIdle
@@ -123,7 +138,15 @@ async function loop(engine: Engine, p: { json: boolean; steps?: number; untilIdl
     const s = await engine.run({ steps: left, untilIdle: true })
     total.attempts += s.attempts
     total.steps += s.steps
-    if (s.status === 'halted' || s.status === 'idle' || (left !== undefined && total.steps >= p.steps!)) break
+    if (s.status === 'halted' || (left !== undefined && total.steps >= p.steps!)) break
+    if (p.serving) {
+      // Serving HTTP: the app lives until it halts, reaches --steps, or the process is told to stop (which pauses it).
+      const more = await engine.run({ steps: left === undefined ? undefined : left - s.steps })
+      total.attempts += more.attempts
+      total.steps += more.steps
+      break
+    }
+    if (s.status === 'idle') break
     // Input arrived while the loop was stopping: run on.
     if (!engine.waiting) continue
     if (!inputOpen) break

@@ -11,6 +11,7 @@ import type { Notebook } from '../runtime/notebook.ts'
 import type { EventRecord, SourceLocation } from '../runtime/event.ts'
 import type { Transaction } from '../runtime/transaction.ts'
 import type { Edit } from '../runtime/executor.ts'
+import type { HttpRequest } from '../runtime/http.ts'
 import { seekStore } from './seek.ts'
 import type { SqliteLog, StoredCode } from './sqliteLog.ts'
 
@@ -202,6 +203,9 @@ export class Replayer {
     let tx: Transaction
     if (e.kind === 'edit') {
       tx = this.exec.execute(version, 'edit', 'edit', () => this.exec.applyEdits(e.input as unknown as Edit[]), e.input, e.time, new ReplayAgent(e.choices))
+    } else if (e.kind === 'http') {
+      if (!version.methods.http) return this.differ(e, null, 'the code has no http()')
+      tx = this.exec.executeHttp(version, e.input as unknown as HttpRequest, e.time, new ReplayAgent(e.choices))
     } else if (e.kind === 'start' || e.kind === 'step') {
       if (!version.methods[e.method as MethodName]) return this.differ(e, null, `the code has no ${e.method}()`)
       tx = this.exec.executeMethod(version, e.kind, e.method as MethodName, e.input, e.time, new ReplayAgent(e.choices))
@@ -292,11 +296,12 @@ export class Replayer {
   }
 }
 
-function outputsOf(x: { tty?: string; logs?: unknown; halt?: boolean; outputs?: unknown }): Json {
+function outputsOf(x: { tty?: string; logs?: unknown; http?: Json | null; halt?: boolean; outputs?: unknown }): Json {
   if ('outputs' in x && x.outputs !== undefined) return x.outputs as Json
   const o: Record<string, Json> = {}
   if (x.tty) o.tty = x.tty
   if (x.logs) o.logs = x.logs as Json
+  if (x.http) o.http = x.http
   if (x.halt) o.halt = true
   return o
 }

@@ -4,10 +4,11 @@
 import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { parseNotebook, type Notebook } from './notebook.ts'
-import { compileNotebook, CompileError, type CompiledApp, type MethodName } from './compile.ts'
+import { compileNotebook, CompileError, formatLocation, type CompiledApp, type MethodName } from './compile.ts'
 import { Executor, LoadError, type AppVersion } from './executor.ts'
 import { FairAgent, PreferRecordedAgent, mix } from './agent.ts'
 import { canonicalJson } from './values.ts'
+import type { HttpRequest, HttpResponse } from './http.ts'
 import { MemoryLog, type EventLog } from './log.ts'
 import { Transaction } from './transaction.ts'
 import type { Attempt, EventRecord, Read, SourceLocation, StateKind, TestFailure, Write } from './event.ts'
@@ -76,6 +77,18 @@ interface Parked {
   wakeAt: number
   input: boolean
   reason: string
+}
+
+interface WaitingRequest {
+  req: HttpRequest
+  resolve: (r: HttpResponse) => void
+  reads: Read[]
+  timer: NodeJS.Timeout | null
+  reason: string
+}
+
+function plainResponse(status: number, text: string): HttpResponse {
+  return { status, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: text + '\n' }
 }
 
 /** Time spent in one batch before the loop yields to I/O; also the precision of the time limit. */
@@ -250,6 +263,71 @@ export class Engine {
   }
 
   /**
+   * Serves one HTTP request as an `http` transaction. Resolves with the
+   * response once its event is durable. An aborted request waits for what
+   * it read to change and runs again, until `deadlineMs` (then 503); an
+   * exception is 500 at once. Never rejects for what the app does.
+   */
+  request(req: HttpRequest, deadlineMs = 10_000): Promise<HttpResponse> {
+    return new Promise((resolve) => {
+      const waiting: WaitingRequest = { req, resolve, reads: [], timer: null, reason: '' }
+      waiting.timer = setTimeout(() => {
+        this.waitingRequests.delete(waiting)
+        resolve(plainResponse(503, `the request waited ${deadlineMs} ms without committing: ${waiting.reason}`))
+      }, deadlineMs)
+      this.serve(waiting)
+    })
+  }
+
+  private readonly waitingRequests = new Set<WaitingRequest>()
+
+  /** Runs a request's transaction; commits it, parks it, or answers with an error. */
+  private serve(w: WaitingRequest): void {
+    this.waitingRequests.delete(w)
+    const version = this.version
+    if (!version.methods.http) return this.answer(w, plainResponse(404, 'this app has no http() method'))
+    const run = () => this.exec.executeHttp(version, w.req, this.now(), new FairAgent(mix(this.seedNumber, this.head)))
+    const result = this.exec.sandbox.run(run, this.exec.config.timeLimitMs + BATCH_MS)
+    if (!result.ok) {
+      this.exec.cur = null
+      return this.answer(w, plainResponse(500, `http() ran past its time limit of ${this.exec.config.timeLimitMs} ms`))
+    }
+    const tx = result.value
+    if (tx.failure) {
+      this.recordAttempt(tx)
+      this.announce()
+      if (!tx.failure.aborted) {
+        const where = tx.failure.location ? ` (${formatLocation(this.version.app.path, tx.failure.location)})` : ''
+        return this.answer(w, plainResponse(500, `${tx.failure.reason}${where}`))
+      }
+      // A wait: run again when something it read changes.
+      w.reads = tx.reads
+      w.reason = tx.failure.reason
+      this.waitingRequests.add(w)
+      return
+    }
+    const response = tx.http as unknown as HttpResponse
+    const event = this.exec.commit(tx, this.app.codeHash)
+    this.afterCommit(event)
+    const durable = this.exec.log.flushAsync ? this.exec.log.flushAsync() : (this.exec.log.flush(), Promise.resolve())
+    const batch = this.pending
+    this.pending = { events: [], attempts: [], failures: [] }
+    durable.then(
+      () => {
+        this.announce(batch)
+        this.answer(w, response)
+      },
+      (err: Error) => this.answer(w, plainResponse(503, `the log could not make the request durable: ${err.message}`)),
+    )
+  }
+
+  private answer(w: WaitingRequest, response: HttpResponse): void {
+    if (w.timer) clearTimeout(w.timer)
+    w.timer = null
+    w.resolve(response)
+  }
+
+  /**
    * Re-enacts a recorded transaction with this engine's code: the same method
    * (or edit), time, tty input and — where they still fit — choices. Commits
    * it if it commits; returns the new event, or why it aborted.
@@ -262,6 +340,7 @@ export class Engine {
     const version = this.version
     const run = (): Transaction | string => {
       if (e.kind === 'edit') return this.exec.execute(version, 'edit', 'edit', () => this.exec.applyEdits(e.input as unknown as Edit[]), e.input, time, agent)
+      if (e.kind === 'http') return version.methods.http ? this.exec.executeHttp(version, e.input as unknown as HttpRequest, time, agent) : 'the code has no http()'
       const method = e.method as MethodName
       if ((e.kind !== 'step' && e.kind !== 'start') || !version.methods[method]) return `the code has no ${e.method ?? e.kind}()`
       return this.exec.executeMethod(version, e.kind, method, e.input, time, agent)
@@ -514,6 +593,13 @@ export class Engine {
     }
     // Something the waiting step read has changed: it may now get further.
     if (this.parked && !this.exec.store.unchanged(this.parked.reads)) this.unpark()
+    // Likewise for requests waiting to commit (run again after this batch, in arrival order).
+    for (const w of this.waitingRequests) {
+      if (!this.exec.store.unchanged(w.reads)) {
+        this.waitingRequests.delete(w)
+        setImmediate(() => w.timer && this.serve(w))
+      }
+    }
   }
 
   private recordAttempt(tx: Transaction): void {

@@ -8,6 +8,7 @@ import { StableRandom } from './random.ts'
 import { plainValue, trustValue, ValueError, type Json } from './values.ts'
 import { formatLocation, type CompiledApp, type MethodName, METHODS } from './compile.ts'
 import type { Agent } from './agent.ts'
+import { toResponse, responseJson, type HttpRequest } from './http.ts'
 import type { EventLog } from './log.ts'
 import type { Attempt, EventKind, EventRecord, SourceLocation, StateKind, TestFailure, Write } from './event.ts'
 
@@ -197,13 +198,31 @@ export class Executor {
     }
   }
 
+  /**
+   * Runs `http(req)` as a transaction. The request reaches the cell as plain
+   * data of the sandbox's realm; what it returns becomes `tx.http` (checked),
+   * or the transaction fails with what is wrong with it. Call inside `sandbox.run`.
+   */
+  executeHttp(version: AppVersion, req: HttpRequest, time: number, agent: Agent): Transaction {
+    const input = JSON.parse(JSON.stringify(req)) as Json
+    const inRealm = trustValue(this.sandbox.realm.JSON.parse(JSON.stringify(req)) as Json)
+    let returned: unknown
+    const tx = this.execute(version, 'http', 'http', () => (returned = version.methods.http!(inRealm)), input, time, agent)
+    if (tx.failure) return tx
+    const response = toResponse(returned)
+    if (typeof response === 'string') tx.failure = { reason: response, aborted: false, location: version.app.methodAt.http ?? null }
+    else tx.http = responseJson(response)
+    return tx
+  }
+
   /** Commits a successful transaction as the next event. Idempotent: see `finishCommit`. */
   commit(tx: Transaction, codeHash: string, extraWrites?: Write[]): EventRecord {
     let outputs: EventRecord['outputs'] = NO_OUTPUTS
-    if (tx.tty || tx.logs || tx.halt) {
+    if (tx.tty || tx.logs || tx.halt || tx.http) {
       outputs = {}
       if (tx.tty) outputs.tty = tx.tty
       if (tx.logs) outputs.logs = tx.logs
+      if (tx.http) outputs.http = tx.http
       if (tx.halt) outputs.halt = true
     }
     const event: EventRecord = {

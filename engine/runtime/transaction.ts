@@ -26,6 +26,8 @@ export class Transaction implements TxView {
   tty = ''
   logs: LogLine[] | null = null
   halt = false
+  /** The response of an `http` transaction, an output like tty text. */
+  http: Json | null = null
   /** Characters of tty input consumed, and the offset in the engine's input where they start. */
   ttyRead = ''
   failure: Failure | null = null
