@@ -9,7 +9,7 @@ const SAMPLES = readdirSync('samples').filter((f) => f.endsWith('.loom.md')).sor
 const loom = (args: string[], input?: string) => spawnSync(process.execPath, ['bin/loom.js', ...args], { encoding: 'utf8', input: input ?? '' })
 
 /** What each sample must do, seen from outside, after `steps` steps (or until it halts or waits). */
-const EXPECT: Record<string, { input?: string; check: (e: Engine, tty: string) => void }> = {
+const EXPECT: Record<string, { input?: string; drive?: (e: Engine) => Promise<void>; check: (e: Engine, tty: string) => void }> = {
   'bank.loom.md': {
     check: (e, tty) => {
       assert.deepEqual(plain(e.state().accounts!.value), { alice: 115, bob: 20, carol: 15 })
@@ -26,6 +26,26 @@ const EXPECT: Record<string, { input?: string; check: (e: Engine, tty: string) =
       assert.equal(e.state().lines!.value, 2)
     },
   },
+  'jobs.loom.md': {
+    drive: async (e) => {
+      const call = (method: string, path: string, body = '', query: Record<string, string> = {}) => e.request({ method, path, query, headers: {}, body })
+      const posted = await call('POST', '/jobs', '{"n": 20000}')
+      assert.equal(posted.status, 303)
+      assert.equal(posted.headers.location, '/jobs/1')
+      assert.equal((await call('POST', '/jobs', '{"n": "lots"}')).status, 400)
+      // The waiting GET commits only once the worker has done the job.
+      const result = call('GET', '/jobs/1', '', { wait: '1' })
+      await e.run({ untilIdle: true })
+      const done = await result
+      assert.equal(done.status, 200)
+      assert.deepEqual(JSON.parse(done.body), { id: 1, n: 20000, status: 'done', primes: 2262 })
+    },
+    check: (e) => {
+      const kinds = e.events().map((x) => x.kind)
+      assert.deepEqual(kinds, ['code', 'http', 'http', 'step', 'http'], 'a 400 is a committed answer too')
+      assert.ok(e.attempts().some((a) => a.kind === 'http' && a.reason === 'job 1 is queued'))
+    },
+  },
   'philosophers.loom.md': {
     check: (e) => {
       assert.equal(e.status, 'paused', 'never deadlocks: 1000 steps all commit')
@@ -39,6 +59,23 @@ const EXPECT: Record<string, { input?: string; check: (e: Engine, tty: string) =
       assert.equal(tty, 'tick 1 (0 ms late)\ntick 2 (0 ms late)\ntick 3 (0 ms late)\n')
       const times = e.events().filter((x) => x.kind === 'step').map((x) => x.time)
       assert.deepEqual(times.map((t) => t - times[0]!), [0, 200, 400])
+    },
+  },
+  'todo.loom.md': {
+    drive: async (e) => {
+      const call = (method: string, path: string, body = '') => e.request({ method, path, query: {}, headers: {}, body })
+      assert.equal((await call('POST', '/todos', '{"title":"write docs"}')).status, 201)
+      assert.equal((await call('POST', '/todos', '{"title":"ship"}')).status, 201)
+      assert.equal((await call('POST', '/todos', 'not json')).status, 400)
+      assert.equal((await call('POST', '/todos/1/done')).status, 200)
+      assert.equal((await call('DELETE', '/todos/2')).status, 204)
+      const list = await call('GET', '/todos')
+      assert.deepEqual(JSON.parse(list.body), [{ id: 1, title: 'write docs', done: true }])
+      assert.match((await call('GET', '/')).body, /<title>Todo<\/title>/)
+    },
+    check: (e) => {
+      assert.equal(e.events().filter((x) => x.kind === 'http').length, 7)
+      assert.equal(e.state().nextId!.value, 3)
     },
   },
   'tictactoe.loom.md': {
@@ -57,6 +94,7 @@ async function runSample(file: string) {
   e.on('tty', (t) => (tty += t))
   if (EXPECT[file]?.input) e.input(EXPECT[file]!.input!)
   await e.run({ steps: 1000, untilIdle: true })
+  await EXPECT[file]?.drive?.(e)
   return { e, tty }
 }
 

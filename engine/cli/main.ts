@@ -2,6 +2,9 @@
 // Exit codes (DESIGN §10): 0 ok, 1 a check failed, 2 bad usage or bad input.
 import { Engine, NotebookError, CompileError, formatLocation, LoadError, type EngineOptions } from '../index.ts'
 import { parseArgs, UsageError, type Parsed } from './args.ts'
+import { watch, type FSWatcher } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { basename, dirname } from 'node:path'
 import { openSession } from '../replay/session.ts'
 import { serveHttp, type RunningServer } from '../runtime/server.ts'
 import { LogFormatError } from '../replay/sqliteLog.ts'
@@ -10,9 +13,10 @@ import { history, HistoryError } from './history.ts'
 const USAGE = `loom — notebooks that run as transaction loops
 
 usage:
-  loom run NB [--db F] [--branch B] [--port P] [--steps N] [--until-idle] [--time-limit MS] [--env K=V]... [--json] [-- ARGS...]
+  loom run NB [--db F] [--branch B] [--port P] [--watch] [--steps N] [--until-idle] [--time-limit MS] [--env K=V]... [--json] [-- ARGS...]
       run the app headless, logging to NAME.loom.db (or --db); a second run continues where it stopped;
-      with --port (or http: in the front matter) its http() method serves 127.0.0.1:P (0: any free port)
+      with --port (or http: in the front matter) its http() method serves 127.0.0.1:P (0: any free port);
+      with --watch, saving the notebook live-codes the running app (a code event; a broken change is refused)
   loom test NB [--steps N] [--json]
       load, run start, check every test (after each of N steps with --steps); writes no log
   loom log DB [--branch B] [--from S] [--limit N] [--json]      list events
@@ -93,19 +97,27 @@ async function run(p: Parsed, io: Io): Promise<number> {
   engine.on('tty', (text) => (json ? (tty += text) : io.out(text)))
   const port = (p.options.port as number | undefined) ?? engine.notebook.settings.http
   let server: RunningServer | null = null
+  let watcher: FSWatcher | null = null
   // Stopping by signal is a normal end: close the server, make everything durable, say where it stopped.
   const onSignal = () => engine.pause()
   try {
     if (port !== undefined) {
       server = await serveHttp(engine, { port })
       io.err(`loom: serving ${server.url}\n`)
+    }
+    if (p.options.watch) {
+      watcher = watchNotebook(p.args.notebook!, engine, io)
+      io.err(`loom: watching ${p.args.notebook} for changes\n`)
+    }
+    if (server || watcher) {
       process.once('SIGINT', onSignal)
       process.once('SIGTERM', onSignal)
     }
-    return await loop(engine, { json, steps, untilIdle, resumedAt, tty: () => tty, serving: !!server }, io)
+    return await loop(engine, { json, steps, untilIdle, resumedAt, tty: () => tty, serving: !!(server || watcher) }, io)
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+    watcher?.close()
     await server?.close()
     log.close()
   }
@@ -196,6 +208,35 @@ async function test(p: Parsed, io: Io): Promise<number> {
 
 function plainState(engine: Engine): Record<string, unknown> {
   return Object.fromEntries(Object.entries(engine.state()).map(([k, v]) => [k, v.value]))
+}
+
+/**
+ * Live coding from the editor of your choice: each save recompiles; a change
+ * that compiles becomes a code event, one that does not is refused and the
+ * old code keeps running.
+ */
+function watchNotebook(path: string, engine: Engine, io: Io): FSWatcher {
+  let timer: NodeJS.Timeout | null = null
+  let last = ''
+  const reload = async () => {
+    let text: string
+    try {
+      text = await readFile(path, 'utf8')
+    } catch {
+      return // mid-save (some editors replace the file): the next event brings it
+    }
+    if (text === last) return
+    last = text
+    const r = await engine.replaceCode(text)
+    if (r.ok) io.err(`loom: new code running from event ${r.event.seq} (${r.event.codeHash.slice(0, 12)})\n`)
+    else if (r.error !== 'the code did not change') io.err(`loom: the change was refused; the old code keeps running:\n${r.error}\n`)
+  }
+  // Watch the folder: editors that save by renaming would end a watch on the file itself.
+  return watch(dirname(path), (_event, name) => {
+    if (name !== basename(path)) return
+    if (timer) clearTimeout(timer)
+    timer = setTimeout(() => void reload(), 50)
+  })
 }
 
 export function plural(n: number, word: string): string {
