@@ -79,6 +79,13 @@ interface Parked {
   reason: string
 }
 
+/** A switch() that aborted: the new code waits for what it read to change. */
+class SwitchWaits extends LoadError {
+  constructor(message: string, readonly reads: Read[]) {
+    super(message)
+  }
+}
+
 interface WaitingRequest {
   req: HttpRequest
   resolve: (r: HttpResponse) => void
@@ -389,7 +396,7 @@ export class Engine {
    * and loads, a `code` event records the new code (and runs its `switch`);
    * otherwise the old code keeps running and the error is returned.
    */
-  async replaceCode(text: string): Promise<{ ok: true; event: EventRecord } | { ok: false; error: string }> {
+  async replaceCode(text: string): Promise<{ ok: true; event: EventRecord } | { ok: false; error: string; waiting?: true }> {
     let notebook: Notebook, app: CompiledApp
     try {
       notebook = parseNotebook(text, this.exec.config.path)
@@ -398,6 +405,18 @@ export class Engine {
       return { ok: false, error: (err as Error).message }
     }
     if (app.codeHash === this.app.codeHash) return { ok: false, error: 'the code did not change' }
+    this.pendingCode = null
+    const r = this.adopt(notebook, app)
+    if (r.ok || !r.waiting) return r
+    this.pendingCode = { notebook, app, reads: r.reads }
+    return { ok: false, error: r.error, waiting: true }
+  }
+
+  /** New code whose switch() aborted: it takes over when what the switch read changes. */
+  private pendingCode: { notebook: Notebook; app: CompiledApp; reads: Read[] } | null = null
+
+  /** Loads new code; its switch (if any) must commit for it to take over. */
+  private adopt(notebook: Notebook, app: CompiledApp): { ok: true; event: EventRecord } | { ok: false; error: string; waiting?: true; reads: Read[] } {
     try {
       const event = this.loadCode(app, 'replace')!
       this.source = notebook
@@ -406,9 +425,19 @@ export class Engine {
       this.announce()
       return { ok: true, event }
     } catch (err) {
-      if (err instanceof LoadError || err instanceof CompileError) return { ok: false, error: err.message }
+      if (err instanceof SwitchWaits) return { ok: false, error: err.message, waiting: true, reads: err.reads }
+      if (err instanceof LoadError || err instanceof CompileError) return { ok: false, error: err.message, reads: [] }
       throw err
     }
+  }
+
+  /** Tries pending code again; tells listeners through the code event when it takes over. */
+  private retryPendingCode(): void {
+    const pending = this.pendingCode
+    if (!pending) return
+    this.pendingCode = null
+    const r = this.adopt(pending.notebook, pending.app)
+    if (!r.ok && r.waiting) this.pendingCode = { ...pending, reads: r.reads }
   }
 
   // ---- inside -----------------------------------------------------------
@@ -477,7 +506,12 @@ export class Engine {
     }
     if (result.ok && !result.value.event) {
       this.exec.dropFresh(before)
-      throw new LoadError(`${app.path}: the new code's switch() did not commit (${result.value.tx.failure!.reason}); the old code keeps running`)
+      const failure = result.value.tx.failure!
+      this.recordAttempt(result.value.tx)
+      const message = `${app.path}: the new code's switch() did not commit (${failure.reason}); the old code keeps running`
+      // An abort is a wait: the change happens once what the switch read allows it.
+      if (failure.aborted) throw new SwitchWaits(`${message} until it can`, result.value.tx.reads)
+      throw new LoadError(message)
     }
     this.version = version
     // The commit or a test check after it was cut off: finish or record it.
@@ -593,6 +627,10 @@ export class Engine {
     }
     // Something the waiting step read has changed: it may now get further.
     if (this.parked && !this.exec.store.unchanged(this.parked.reads)) this.unpark()
+    if (this.pendingCode && !this.exec.store.unchanged(this.pendingCode.reads)) {
+      this.pendingCode.reads = []
+      setImmediate(() => this.retryPendingCode())
+    }
     // Likewise for requests waiting to commit (run again after this batch, in arrival order).
     for (const w of this.waitingRequests) {
       if (!this.exec.store.unchanged(w.reads)) {
