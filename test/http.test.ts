@@ -9,16 +9,17 @@ import { serveHttp } from '../engine/runtime/server.ts'
 import { SqliteLog } from '../engine/replay/sqliteLog.ts'
 import { verifyBranch } from '../engine/replay/replay.ts'
 import { notebook, lineOf } from './helpers.ts'
+import { reflection } from '../engine/replay/reflect.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'loom-http-'))
 let n = 0
 
-async function serve(cells: Record<string, string>, options: { deadlineMs?: number; headersTimeoutMs?: number; maxBody?: number } = {}) {
+async function serve(cells: Record<string, string>, options: { deadlineMs?: number; headersTimeoutMs?: number; maxBody?: number; sys?: boolean } = {}) {
   const nb = join(dir, `app-${++n}.loom.md`)
   writeFileSync(nb, notebook(cells))
   const db = join(dir, `app-${n}.loom.db`)
   const session = await openSession(nb, { db })
-  const server = await serveHttp(session.engine, { port: 0, ...options })
+  const server = await serveHttp(session.engine, { port: 0, ...options, reserved: options.sys ? reflection(session.engine, session.log, '/sys', 2000) : undefined })
   return {
     ...session, server, db, nb,
     async close() {
@@ -151,4 +152,34 @@ test('fuzz: seeded random requests always get an answer, and the log still verif
   const log = SqliteLog.open(app.db)
   assert.equal((await verifyBranch(log, 'main')).ok, true)
   log.close()
+})
+
+test('/sys on the same port shows the log, the state at any event, branches, attempts, and long-polls for new events', async () => {
+  const app = await serve({ ...LEDGER, more: "export function step() { sys.abort('idle') }" }, { sys: true })
+  const post = (client: string, n: number) => fetch(`${app.server.url}/log`, { method: 'POST', body: JSON.stringify({ client, n }) })
+  await post('a', 1)
+  await post('a', 2)
+  await app.engine.run({ untilIdle: true })
+  const sys = async (path: string): Promise<{ status: number; body: any }> => {
+    const res = await fetch(app.server.url + path)
+    return { status: res.status, body: await res.json() }
+  }
+  const log = await sys('/sys/log')
+  assert.deepEqual(log.body.map((e: { seq: number; kind: string }) => [e.seq, e.kind]), [[1, 'code'], [2, 'http'], [3, 'http']])
+  assert.deepEqual((await sys('/sys/state?at=2')).body, { branch: 'main', at: 2, state: { seen: { a: [1] } } })
+  assert.deepEqual((await sys('/sys/state')).body.state, { seen: { a: [1, 2] } })
+  assert.deepEqual((await sys('/sys/branches')).body.map((b: { name: string; head: number; live: boolean }) => [b.name, b.head, b.live]), [['main', 3, true]])
+  assert.ok((await sys('/sys/attempts')).body.some((a: { reason: string }) => a.reason === 'idle'))
+  // The reserved prefix never reaches the app; bad queries and writes are refused.
+  assert.equal((await sys('/sys/nothing')).status, 404)
+  assert.equal((await sys('/sys/log?limit=lots')).status, 400)
+  assert.equal((await fetch(`${app.server.url}/sys/log`, { method: 'POST' })).status, 405)
+  // Long poll: nothing after 3 yet, so it waits for the next event.
+  const polling = sys('/sys/events?after=3')
+  await new Promise((r) => setTimeout(r, 100))
+  await post('b', 1)
+  const next = await polling
+  assert.deepEqual(next.body.map((e: { seq: number }) => e.seq), [4])
+  assert.deepEqual((await sys('/sys/events?after=4&timeout=50')).body, [])
+  await app.close()
 })

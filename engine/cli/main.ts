@@ -7,15 +7,17 @@ import { readFile } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import { openSession } from '../replay/session.ts'
 import { serveHttp, type RunningServer } from '../runtime/server.ts'
+import { reflection } from '../replay/reflect.ts'
 import { LogFormatError } from '../replay/sqliteLog.ts'
 import { history, HistoryError } from './history.ts'
 
 const USAGE = `loom — notebooks that run as transaction loops
 
 usage:
-  loom run NB [--db F] [--branch B] [--port P] [--watch] [--steps N] [--until-idle] [--time-limit MS] [--env K=V]... [--json] [-- ARGS...]
+  loom run NB [--db F] [--branch B] [--port P] [--sys-prefix /P] [--watch] [--steps N] [--until-idle] [--time-limit MS] [--env K=V]... [--json] [-- ARGS...]
       run the app headless, logging to NAME.loom.db (or --db); a second run continues where it stopped;
-      with --port (or http: in the front matter) its http() method serves 127.0.0.1:P (0: any free port);
+      with --port (or http: in the front matter) its http() method serves 127.0.0.1:P (0: any free port),
+      and GET /sys/{log,state,branches,attempts,events} show its history (--sys-prefix moves them);
       with --watch, saving the notebook live-codes the running app (a code event; a broken change is refused)
   loom test NB [--steps N] [--json]
       load, run start, check every test (after each of N steps with --steps); writes no log
@@ -102,7 +104,7 @@ async function run(p: Parsed, io: Io): Promise<number> {
   const onSignal = () => engine.pause()
   try {
     if (port !== undefined) {
-      server = await serveHttp(engine, { port })
+      server = await serveHttp(engine, { port, reserved: reflection(engine, log, (p.options['sys-prefix'] as string | undefined) ?? '/sys') })
       io.err(`loom: serving ${server.url}\n`)
     }
     if (p.options.watch) {

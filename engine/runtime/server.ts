@@ -4,7 +4,7 @@
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Engine } from './engine.ts'
-import type { HttpRequest } from './http.ts'
+import type { HttpRequest, HttpResponse } from './http.ts'
 
 export interface HttpOptions {
   port: number
@@ -15,6 +15,8 @@ export interface HttpOptions {
   deadlineMs?: number
   /** How long a client may take to send its headers (default 10 s): slow clients are cut off. */
   headersTimeoutMs?: number
+  /** Requests it answers (the /sys reflection) never reach the app. */
+  reserved?: { handle(req: HttpRequest): Promise<HttpResponse> | null }
 }
 
 export interface RunningServer {
@@ -40,7 +42,8 @@ export function serveHttp(engine: Engine, options: HttpOptions): Promise<Running
           headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')])),
           body,
         }
-        return engine.request(request, options.deadlineMs).then((r) => {
+        const answer = options.reserved?.handle(request) ?? engine.request(request, options.deadlineMs)
+        return answer.then((r) => {
           res.writeHead(r.status, r.headers)
           res.end(r.body)
         })
