@@ -35,6 +35,7 @@ const EXPECT: Record<string, { input?: string; drive?: (e: Engine) => Promise<vo
       assert.equal((await call('POST', '/jobs', '{"n": "lots"}')).status, 400)
       // The waiting GET commits only once the worker has done the job.
       const result = call('GET', '/jobs/1', '', { wait: '1' })
+      await new Promise((resolve) => setImmediate(resolve))
       await e.run({ untilIdle: true })
       const done = await result
       assert.equal(done.status, 200)

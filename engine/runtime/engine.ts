@@ -282,49 +282,72 @@ export class Engine {
         this.waitingRequests.delete(waiting)
         resolve(plainResponse(503, `the request waited ${deadlineMs} ms without committing: ${waiting.reason}`))
       }, deadlineMs)
-      this.serve(waiting)
+      this.enqueue(waiting)
     })
   }
 
   private readonly waitingRequests = new Set<WaitingRequest>()
+  /** Requests that arrived since the last serving: they run together, in arrival order, and share one group commit. */
+  private readonly queuedRequests: WaitingRequest[] = []
 
-  /** Runs a request's transaction; commits it, parks it, or answers with an error. */
-  private serve(w: WaitingRequest): void {
-    this.waitingRequests.delete(w)
+  private enqueue(w: WaitingRequest): void {
+    this.queuedRequests.push(w)
+    if (this.queuedRequests.length === 1) setImmediate(() => this.serveQueued())
+  }
+
+  /** Runs every queued request as its own transaction in one time-limited batch; answers them once durable. */
+  private serveQueued(): void {
+    const queue = this.queuedRequests.splice(0)
     const version = this.version
-    if (!version.methods.http) return this.answer(w, plainResponse(404, 'this app has no http() method'))
-    const run = () => this.exec.executeHttp(version, w.req, this.now(), new FairAgent(mix(this.seedNumber, this.head)))
-    const result = this.exec.sandbox.run(run, this.exec.config.timeLimitMs + BATCH_MS)
-    if (!result.ok) {
-      this.exec.cur = null
-      return this.answer(w, plainResponse(500, `http() ran past its time limit of ${this.exec.config.timeLimitMs} ms`))
-    }
-    const tx = result.value
-    if (tx.failure) {
-      this.recordAttempt(tx)
-      this.announce()
-      if (!tx.failure.aborted) {
-        const where = tx.failure.location ? ` (${formatLocation(this.version.app.path, tx.failure.location)})` : ''
-        return this.answer(w, plainResponse(500, `${tx.failure.reason}${where}`))
+    const answers: [WaitingRequest, HttpResponse][] = []
+    let i = 0
+    const work = () => {
+      for (; i < queue.length; i++) {
+        const w = queue[i]!
+        if (!w.timer) continue // its deadline passed meanwhile
+        if (!version.methods.http) {
+          this.answer(w, plainResponse(404, 'this app has no http() method'))
+          continue
+        }
+        const tx = this.exec.executeHttp(version, w.req, this.now(), new FairAgent(mix(this.seedNumber, this.head)))
+        if (tx.failure) {
+          this.recordAttempt(tx)
+          if (!tx.failure.aborted) {
+            const where = tx.failure.location ? ` (${formatLocation(version.app.path, tx.failure.location)})` : ''
+            this.answer(w, plainResponse(500, `${tx.failure.reason}${where}`))
+          } else {
+            // A wait: run again when something it read changes.
+            w.reads = tx.reads
+            w.reason = tx.failure.reason
+            this.waitingRequests.add(w)
+          }
+          continue
+        }
+        this.afterCommit(this.exec.commit(tx, this.app.codeHash))
+        answers.push([w, tx.http as unknown as HttpResponse])
       }
-      // A wait: run again when something it read changes.
-      w.reads = tx.reads
-      w.reason = tx.failure.reason
-      this.waitingRequests.add(w)
-      return
     }
-    const response = tx.http as unknown as HttpResponse
-    const event = this.exec.commit(tx, this.app.codeHash)
-    this.afterCommit(event)
-    const durable = this.exec.log.flushAsync ? this.exec.log.flushAsync() : (this.exec.log.flush(), Promise.resolve())
+    while (i < queue.length) {
+      const result = this.exec.sandbox.run(work, this.exec.config.timeLimitMs + BATCH_MS)
+      if (!result.ok) {
+        // The request in progress overran; the ones before it are committed, the rest run on.
+        this.exec.cur = null
+        if (this.exec.committing) this.exec.finishCommit(this.exec.committing)
+        else this.answer(queue[i]!, plainResponse(500, `http() ran past its time limit of ${this.exec.config.timeLimitMs} ms`))
+        i++
+      }
+    }
     const batch = this.pending
     this.pending = { events: [], attempts: [], failures: [] }
+    const durable = this.exec.log.flushAsync ? this.exec.log.flushAsync() : (this.exec.log.flush(), Promise.resolve())
     durable.then(
       () => {
         this.announce(batch)
-        this.answer(w, response)
+        for (const [w, r] of answers) this.answer(w, r)
       },
-      (err: Error) => this.answer(w, plainResponse(503, `the log could not make the request durable: ${err.message}`)),
+      (err: Error) => {
+        for (const [w] of answers) this.answer(w, plainResponse(503, `the log could not make the request durable: ${err.message}`))
+      },
     )
   }
 
@@ -635,7 +658,7 @@ export class Engine {
     for (const w of this.waitingRequests) {
       if (!this.exec.store.unchanged(w.reads)) {
         this.waitingRequests.delete(w)
-        setImmediate(() => w.timer && this.serve(w))
+        if (w.timer) this.enqueue(w)
       }
     }
   }
