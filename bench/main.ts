@@ -3,6 +3,7 @@
 import { fastest, perSecond, type Repeat } from './timing.ts'
 import { instrumented, plainLoop, redux } from './baselines.ts'
 import { counterSource, loom, loomPerCall } from './loom.ts'
+import { measureHttp, httpTable } from './http.ts'
 import { toJson, toTable, type Figures } from './report.ts'
 import { measureDurable } from './durableBench.ts'
 import { durableJson, durableTable } from './durableReport.ts'
@@ -81,4 +82,6 @@ const figures: Figures = {
   perCallOps: PER_CALL_OPS,
 }
 const durable = await measureDurable(quick, progress)
-console.log(json ? JSON.stringify({ ...toJson(figures), durable: durableJson(durable) }, null, 2) : `${toTable(figures)}\n\n${durableTable(durable)}`)
+progress('HTTP: loom and a plain node server under autocannon')
+const http = await measureHttp(quick)
+console.log(json ? JSON.stringify({ ...toJson(figures), durable: durableJson(durable), http }, null, 2) : `${toTable(figures)}\n\n${durableTable(durable)}\n\n${httpTable(http)}`)
