@@ -290,9 +290,13 @@ export class Engine {
   /** Requests that arrived since the last serving: they run together, in arrival order, and share one group commit. */
   private readonly queuedRequests: WaitingRequest[] = []
 
+  /** True while a batch of requests is being made durable: new arrivals gather into the next batch meanwhile. */
+  private requestsInFlight = false
+
   private enqueue(w: WaitingRequest): void {
     this.queuedRequests.push(w)
-    if (this.queuedRequests.length === 1) setImmediate(() => this.serveQueued())
+    // Group commit for requests: under load they gather while the last batch is written; alone, one runs at once.
+    if (this.queuedRequests.length === 1 && !this.requestsInFlight) setImmediate(() => this.serveQueued())
   }
 
   /** Runs every queued request as its own transaction in one time-limited batch; answers them once durable. */
@@ -340,6 +344,7 @@ export class Engine {
     const batch = this.pending
     this.pending = { events: [], attempts: [], failures: [] }
     const durable = this.exec.log.flushAsync ? this.exec.log.flushAsync() : (this.exec.log.flush(), Promise.resolve())
+    this.requestsInFlight = true
     durable.then(
       () => {
         this.announce(batch)
@@ -348,7 +353,10 @@ export class Engine {
       (err: Error) => {
         for (const [w] of answers) this.answer(w, plainResponse(503, `the log could not make the request durable: ${err.message}`))
       },
-    )
+    ).finally(() => {
+      this.requestsInFlight = false
+      if (this.queuedRequests.length) this.serveQueued()
+    })
   }
 
   private answer(w: WaitingRequest, response: HttpResponse): void {
