@@ -54,3 +54,21 @@ export { cutOver as switch }`))
   assert.equal(e.events()[3]!.method, 'switch')
   assert.equal(value(e, 'ready'), true)
 })
+
+test('a request waiting under old code runs again with new code', async () => {
+  const e = await open({ api: "export function http() { sys.abort('closed until the next release') }" })
+  const waiting = e.request({ method: 'GET', path: '/', query: {}, headers: {}, body: '' })
+  await new Promise((resolve) => setImmediate(resolve))
+  const r = await e.replaceCode(notebook({ api: "export function http() { return { body: 'open now' } }" }))
+  assert.equal(r.ok, true)
+  assert.equal((await waiting).body, 'open now')
+})
+
+test('after the app halts, requests get 503', async () => {
+  const e = await open({ api: "const n = state.var('n', 0)\nexport function http() { n.set(1); sys.halt(); return { body: 'bye' } }" })
+  const call = () => e.request({ method: 'GET', path: '/', query: {}, headers: {}, body: '' })
+  assert.equal((await call()).body, 'bye')
+  const after = await call()
+  assert.equal(after.status, 503)
+  assert.match(after.body, /the app has halted/)
+})

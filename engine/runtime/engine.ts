@@ -309,6 +309,10 @@ export class Engine {
       for (; i < queue.length; i++) {
         const w = queue[i]!
         if (!w.timer) continue // its deadline passed meanwhile
+        if (this.halted) {
+          this.answer(w, plainResponse(503, 'the app has halted'))
+          continue
+        }
         if (!version.methods.http) {
           this.answer(w, plainResponse(404, 'this app has no http() method'))
           continue
@@ -327,7 +331,7 @@ export class Engine {
           }
           continue
         }
-        this.afterCommit(this.exec.commit(tx, this.app.codeHash))
+        this.commit(tx)
         answers.push([w, tx.http as unknown as HttpResponse])
       }
     }
@@ -396,11 +400,11 @@ export class Engine {
       return { event: null, failure: tx.failure.reason }
     }
     if (e.kind === 'start') this.started = true
-    const event = this.exec.commit(tx, this.app.codeHash)
-    this.afterCommit(event)
+    const head = this.head
+    this.commit(tx)
     this.flush()
     this.announce()
-    return { event, failure: null }
+    return { event: this.exec.log.events(head + 1, 1)[0]!, failure: null }
   }
 
   /**
@@ -453,6 +457,9 @@ export class Engine {
       this.source = notebook
       this.app = app
       if (this.parked) this.unpark()
+      // New code may answer differently: waiting requests run again with it.
+      for (const w of this.waitingRequests) this.enqueue(w)
+      this.waitingRequests.clear()
       this.announce()
       return { ok: true, event }
     } catch (err) {
