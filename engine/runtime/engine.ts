@@ -98,6 +98,9 @@ function plainResponse(status: number, text: string): HttpResponse {
   return { status, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: text + '\n' }
 }
 
+/** Batches of requests that may be waiting for durability at once. */
+const MAX_REQUEST_BATCHES = 2
+
 /** Time spent in one batch before the loop yields to I/O; also the precision of the time limit. */
 const BATCH_MS = 10
 
@@ -290,13 +293,13 @@ export class Engine {
   /** Requests that arrived since the last serving: they run together, in arrival order, and share one group commit. */
   private readonly queuedRequests: WaitingRequest[] = []
 
-  /** True while a batch of requests is being made durable: new arrivals gather into the next batch meanwhile. */
-  private requestsInFlight = false
+  /** Batches of requests being made durable; past a few, new arrivals gather into the next batch meanwhile. */
+  private requestsInFlight = 0
 
   private enqueue(w: WaitingRequest): void {
     this.queuedRequests.push(w)
     // Group commit for requests: under load they gather while the last batch is written; alone, one runs at once.
-    if (this.queuedRequests.length === 1 && !this.requestsInFlight) setImmediate(() => this.serveQueued())
+    if (this.queuedRequests.length === 1 && this.requestsInFlight < MAX_REQUEST_BATCHES) setImmediate(() => this.serveQueued())
   }
 
   /** Runs every queued request as its own transaction in one time-limited batch; answers them once durable. */
@@ -348,7 +351,7 @@ export class Engine {
     const batch = this.pending
     this.pending = { events: [], attempts: [], failures: [] }
     const durable = this.exec.log.flushAsync ? this.exec.log.flushAsync() : (this.exec.log.flush(), Promise.resolve())
-    this.requestsInFlight = true
+    this.requestsInFlight++
     durable.then(
       () => {
         this.announce(batch)
@@ -358,8 +361,8 @@ export class Engine {
         for (const [w] of answers) this.answer(w, plainResponse(503, `the log could not make the request durable: ${err.message}`))
       },
     ).finally(() => {
-      this.requestsInFlight = false
-      if (this.queuedRequests.length) this.serveQueued()
+      this.requestsInFlight--
+      if (this.queuedRequests.length && this.requestsInFlight < MAX_REQUEST_BATCHES) this.serveQueued()
     })
   }
 
