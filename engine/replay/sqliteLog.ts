@@ -284,7 +284,9 @@ export class SqliteLog implements EventLog {
   private drain(): void {
     const w = this.writer
     if (!w) return
-    waitFor(w.signal, w.posted)
+    if (!waitFor(w.signal, w.posted, 60_000)) {
+      this.failed ??= new LogFormatError(`${this.path}: the log writer has not answered for 60 s; nothing after event ${this.ackedSeq} is known to be durable`)
+    }
     for (let msg = receiveMessageOnPort(w.port); msg; msg = receiveMessageOnPort(w.port)) this.onAck(msg.message as Ack)
     if (this.failed) throw this.failed
   }
@@ -637,11 +639,14 @@ export class SqliteLog implements EventLog {
   }
 }
 
-/** Blocks until the writer thread has finished `count` jobs (or `ms` pass with no progress). */
-function waitFor(signal: Int32Array, count: number, ms = Infinity): void {
+/**
+ * Blocks until the writer thread has finished `count` jobs; false if it made
+ * no progress for `ms` (a writer that died cannot say so while we block).
+ */
+function waitFor(signal: Int32Array, count: number, ms: number): boolean {
   for (;;) {
     const done = Atomics.load(signal, 0)
-    if (done >= count) return
-    if (Atomics.wait(signal, 0, done, Math.min(ms, 1000)) === 'timed-out' && ms !== Infinity) return
+    if (done >= count) return true
+    if (Atomics.wait(signal, 0, done, ms) === 'timed-out') return false
   }
 }
