@@ -121,6 +121,7 @@ export class Engine {
   private rounds = 0
   private readonly stepAgent = new FairAgent(0)
   private wakeUp: (() => void) | null = null
+  private woken = false
   private timer: NodeJS.Timeout | null = null
   private _status: EngineStatus = 'ready'
   readonly testFailures: TestFailure[] = []
@@ -219,7 +220,11 @@ export class Engine {
             continue
           }
           if (options.untilIdle && !this.parked?.wakeAt) break
-          await Promise.all(inflight.splice(0))
+          if (inflight.length) {
+            // Let the last batches become durable, then look again: a wake may have come meanwhile.
+            await Promise.all(inflight.splice(0))
+            continue
+          }
           this.setStatus(this.parked ? 'parked' : 'idle')
           await this.sleep()
           if (this.running && !this.halted) this.setStatus('running')
@@ -734,13 +739,19 @@ export class Engine {
   }
 
   private sleep(): Promise<void> {
+    // A wake that came while nobody slept is not lost: the next sleep returns at once.
+    if (this.woken) {
+      this.woken = false
+      return Promise.resolve()
+    }
     return new Promise((resolve) => (this.wakeUp = resolve))
   }
 
   private wake(): void {
     const w = this.wakeUp
     this.wakeUp = null
-    w?.()
+    if (w) w()
+    else this.woken = true
   }
 
   private setStatus(status: EngineStatus): void {
