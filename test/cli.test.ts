@@ -88,3 +88,14 @@ test('bad usage exits 2 and says what is wrong', () => {
   }
   assert.equal(loom(['help']).status, 0)
 })
+
+test('a port in use is a clear error (exit 2), not a stack trace', async () => {
+  const { createServer } = await import('node:net')
+  const blocker = createServer()
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+  const port = (blocker.address() as { port: number }).port
+  const r = spawnSync(process.execPath, ['bin/loom.js', 'run', 'samples/todo.loom.md', '--port', String(port), '--db', join(dir, 'busy.loom.db')], { encoding: 'utf8' })
+  blocker.close()
+  assert.equal(r.status, 2)
+  assert.match(r.stderr, new RegExp(`port ${port} is in use; stop what uses it, or pick another with --port`))
+})

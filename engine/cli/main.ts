@@ -76,7 +76,11 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       io.err(`loom: ${err.message}\n`)
       return 2
     }
-    const e = err as NodeJS.ErrnoException
+    const e = err as NodeJS.ErrnoException & { port?: number }
+    if (e.code === 'EADDRINUSE') {
+      io.err(`loom: port ${e.port ?? ''} is in use; stop what uses it, or pick another with --port (0: any free port)\n`)
+      return 2
+    }
     if (e.code === 'ENOENT' || e.code === 'EISDIR' || e.code === 'EACCES') {
       io.err(`loom: cannot read ${e.path ?? parsed.args.notebook ?? parsed.args.file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}\n`)
       return 2
