@@ -204,10 +204,10 @@ export class Executor {
    * or the transaction fails with what is wrong with it. Call inside `sandbox.run`.
    */
   executeHttp(version: AppVersion, req: HttpRequest, time: number, agent: Agent): Transaction {
-    const input = JSON.parse(JSON.stringify(req)) as Json
+    // One copy, made in the sandbox's realm: the cell reads it and the event records it.
     const inRealm = trustValue(this.sandbox.realm.JSON.parse(JSON.stringify(req)) as Json)
     let returned: unknown
-    const tx = this.execute(version, 'http', 'http', () => (returned = version.methods.http!(inRealm)), input, time, agent)
+    const tx = this.execute(version, 'http', 'http', () => (returned = version.methods.http!(inRealm)), inRealm, time, agent)
     if (tx.failure) return tx
     const response = toResponse(returned)
     if (typeof response === 'string') tx.failure = { reason: response, aborted: false, location: version.app.methodAt.http ?? null }
