@@ -10,8 +10,6 @@ import { canonicalJson, type Json } from '../runtime/values.ts'
 import type { Notebook } from '../runtime/notebook.ts'
 import type { EventRecord, SourceLocation } from '../runtime/event.ts'
 import type { Transaction } from '../runtime/transaction.ts'
-import type { Edit } from '../runtime/executor.ts'
-import type { HttpRequest } from '../runtime/http.ts'
 import { seekStore } from './seek.ts'
 import type { SqliteLog, StoredCode } from './sqliteLog.ts'
 
@@ -197,21 +195,8 @@ export class Replayer {
     if (e.kind === 'code') return this.code(e)
     if (e.kind === 'halt') return this.same(e, { reads: [], writes: [], outputs: {}, choices: [] }, null)
     if (!this.version) return this.differ(e, null, 'there is no code event before it')
-    const version = this.version
-    const input = (e.input ?? null) as { tty?: string } | null
-    this.exec.ttyIn = input?.tty ?? ''
-    let tx: Transaction
-    if (e.kind === 'edit') {
-      tx = this.exec.execute(version, 'edit', 'edit', () => this.exec.applyEdits(e.input as unknown as Edit[]), e.input, e.time, new ReplayAgent(e.choices))
-    } else if (e.kind === 'http') {
-      if (!version.methods.http) return this.differ(e, null, 'the code has no http()')
-      tx = this.exec.executeHttp(version, e.input as unknown as HttpRequest, e.time, new ReplayAgent(e.choices))
-    } else if (e.kind === 'start' || e.kind === 'step') {
-      if (!version.methods[e.method as MethodName]) return this.differ(e, null, `the code has no ${e.method}()`)
-      tx = this.exec.executeMethod(version, e.kind, e.method as MethodName, e.input, e.time, new ReplayAgent(e.choices))
-    } else {
-      return this.differ(e, null, `replay of ${e.kind} events is not supported by this version of Loom`)
-    }
+    const tx = this.exec.reexecute(this.version, e, e.time, new ReplayAgent(e.choices))
+    if (typeof tx === 'string') return this.differ(e, null, tx)
     return this.same(e, { reads: tx.reads, writes: tx.writes, outputs: outputsOf(tx), choices: tx.choices, failure: tx.failure }, tx.failure ? this.at(e) : null)
   }
 

@@ -383,18 +383,10 @@ export class Engine {
    * it if it commits; returns the new event, or why it aborted.
    */
   reenact(e: EventRecord): { event: EventRecord | null; failure: string | null } {
-    const input = (e.input ?? null) as { tty?: string } | null
-    this.exec.ttyIn = input?.tty ?? ''
     const time = this.exec.txTime(e.time)
     const agent = new PreferRecordedAgent(e.choices, mix(this.seedNumber, e.seq))
     const version = this.version
-    const run = (): Transaction | string => {
-      if (e.kind === 'edit') return this.exec.execute(version, 'edit', 'edit', () => this.exec.applyEdits(e.input as unknown as Edit[]), e.input, time, agent)
-      if (e.kind === 'http') return version.methods.http ? this.exec.executeHttp(version, e.input as unknown as HttpRequest, time, agent) : 'the code has no http()'
-      const method = e.method as MethodName
-      if ((e.kind !== 'step' && e.kind !== 'start') || !version.methods[method]) return `the code has no ${e.method ?? e.kind}()`
-      return this.exec.executeMethod(version, e.kind, method, e.input, time, agent)
-    }
+    const run = () => this.exec.reexecute(version, e, time, agent)
     const result = this.exec.sandbox.run(run, this.exec.config.timeLimitMs + BATCH_MS)
     if (!result.ok) {
       this.exec.cur = null

@@ -215,6 +215,27 @@ export class Executor {
     return tx
   }
 
+  /**
+   * Runs a recorded transaction again — its method (or edit, or request),
+   * with its input and tty text — at `time`, answering choices through
+   * `agent`. Returns why it cannot run with this code, in words. Call inside `sandbox.run`.
+   */
+  reexecute(version: AppVersion, e: EventRecord, time: number, agent: Agent): Transaction | string {
+    this.ttyIn = (e.input as { tty?: string } | null)?.tty ?? ''
+    switch (e.kind) {
+      case 'edit':
+        return this.execute(version, 'edit', 'edit', () => this.applyEdits(e.input as unknown as Edit[]), e.input, time, agent)
+      case 'http':
+        return version.methods.http ? this.executeHttp(version, e.input as unknown as HttpRequest, time, agent) : 'the code has no http()'
+      case 'start':
+      case 'step':
+        if (!version.methods[e.method as MethodName]) return `the code has no ${e.method}()`
+        return this.executeMethod(version, e.kind, e.method as MethodName, e.input, time, agent)
+      default:
+        return `${e.kind} events are not re-executed by this version of Loom`
+    }
+  }
+
   /** Commits a successful transaction as the next event. Idempotent: see `finishCommit`. */
   commit(tx: Transaction, codeHash: string, extraWrites?: Write[]): EventRecord {
     let outputs: EventRecord['outputs'] = NO_OUTPUTS
