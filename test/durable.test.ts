@@ -25,6 +25,16 @@ function nbFile(cells: Record<string, string>, fm = ''): string {
   return path
 }
 
+/** A counter notebook and its log after `steps` steps, closed: the history most tests start from. */
+async function counterHistory(steps: number, name = 'app'): Promise<{ nb: string; db: string }> {
+  const nb = nbFile(COUNTER)
+  const db = fresh(name)
+  const s = await openSession(nb, { db })
+  await s.engine.run({ steps })
+  s.log.close()
+  return { nb, db }
+}
+
 const COUNTER = { c: "const n = state.var('n', 0)\nconst log = state.queue<number>('seen')\nexport function step() { const v = n.get() + 1; n.set(v); log.push(v); sys.tty.write(v + '\\n') }" }
 
 test('a second run of the same notebook continues the same history: no state is lost by stopping', async () => {
@@ -168,11 +178,7 @@ test('diff names what changed between two moments, per key for maps', async () =
 })
 
 test('branches: fork without copying, list, promote, delete only leaves; the live branch is where run continues', async () => {
-  const nb = nbFile(COUNTER)
-  const db = fresh()
-  const s = await openSession(nb, { db })
-  await s.engine.run({ steps: 10 })
-  s.log.close()
+  const { nb, db } = await counterHistory(10)
   assert.equal(loom(['fork', db, '--at', '4', '--name', 'try']).status, 0)
   assert.equal(loom(['fork', db, '--at', '2', '--from', 'try', '--name', 'inner']).status, 0)
   const rows = (Database as any)(db).prepare('SELECT count(*) FROM chunks WHERE branch = (SELECT id FROM branches WHERE name = ?)').pluck().get('try')
@@ -193,11 +199,7 @@ test('branches: fork without copying, list, promote, delete only leaves; the liv
 })
 
 test('export and import move a branch between logs, verified; a changed export is refused and nothing is kept', async () => {
-  const nb = nbFile(COUNTER)
-  const a = fresh('a')
-  const s = await openSession(nb, { db: a })
-  await s.engine.run({ steps: 2100 })
-  s.log.close()
+  const { nb, db: a } = await counterHistory(2100, 'a')
   const file = join(dir, 'main.jsonl')
   assert.equal(loom(['export', a, '--out', file]).status, 0)
   const b = fresh('b')
@@ -230,11 +232,7 @@ function flip(db: string, table: string, column: string, where: string): void {
 }
 
 test('one flipped byte in an event, a code blob or a snapshot fails --verify, naming the event', async () => {
-  const nb = nbFile(COUNTER)
-  const base = fresh('base')
-  const s = await openSession(nb, { db: base })
-  await s.engine.run({ steps: 1500 })
-  s.log.close()
+  const { db: base } = await counterHistory(1500, 'base')
   assert.equal(loom(['replay', base, '--verify']).status, 0)
   const cases: [string, string, string, RegExp][] = [
     ['chunks', 'bodies', 'first = 1', /verify failed at event \d+ .*does not match its hash: the log was changed after it was written/],
@@ -252,11 +250,7 @@ test('one flipped byte in an event, a code blob or a snapshot fails --verify, na
 })
 
 test('a truncated file and a file that is not a Loom log are clear errors (exit 2), never a stack trace', async () => {
-  const nb = nbFile(COUNTER)
-  const base = fresh('base')
-  const s = await openSession(nb, { db: base })
-  await s.engine.run({ steps: 3000 })
-  s.log.close()
+  const { db: base } = await counterHistory(3000, 'base')
   const bytes = readFileSync(base)
   const truncated = fresh('truncated')
   writeFileSync(truncated, bytes.subarray(0, Math.floor(bytes.length / 3)))
@@ -326,11 +320,7 @@ test('replay with new code re-runs the recorded inputs onto a new branch and say
 })
 
 test('at open, a damaged tail (the last group commit) is cut, with a message saying how many events were dropped', async () => {
-  const nb = nbFile(COUNTER)
-  const db = fresh('tail')
-  const s = await openSession(nb, { db })
-  await s.engine.run({ steps: 1500 })
-  s.log.close()
+  const { nb, db } = await counterHistory(1500, 'tail')
   const d = new Database(db)
   const last = d.prepare('SELECT first, last FROM chunks ORDER BY first DESC LIMIT 1').get() as { first: number; last: number }
   d.close()
