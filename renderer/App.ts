@@ -1,0 +1,223 @@
+// The window: top bar, notebook, state panel and terminal dock, wired to the
+// engine through one client. Every (re)connection re-reads everything, so the
+// UI never shows a state the engine does not have.
+import type { EngineClient } from '../engine/protocol/client.ts'
+import type { EventRecord, NotebookView as Notebook, StatusView } from '../engine/protocol/messages.ts'
+import type { Hello, LinkState } from './connection.ts'
+import { h } from './dom.ts'
+import { NotebookView } from './notebook/NotebookView.ts'
+import { StatePanel } from './state/StatePanel.ts'
+import { TerminalDock } from './terminal/TerminalDock.ts'
+import { Banner } from './Banner.ts'
+import { TopBar } from './TopBar.ts'
+
+/** How many past events' terminal output to show when the window opens. */
+const TTY_HISTORY = 1000
+
+export class App {
+  readonly element: HTMLElement
+  private readonly topBar: TopBar
+  private readonly banner = new Banner()
+  private readonly notebook: NotebookView
+  private readonly statePanel = new StatePanel()
+  private readonly dock = new TerminalDock()
+  private client: EngineClient | null = null
+  private unsubscribe: (() => void)[] = []
+  private status: StatusView | null = null
+  private nb: Notebook | null = null
+  /** The last event whose terminal output has been printed. */
+  private ttySeq = 0
+  private stateFetch: { running: boolean; again: boolean } = { running: false, again: false }
+
+  constructor() {
+    this.topBar = new TopBar({ runPause: () => void this.runPause(), step: () => void this.step(), save: () => void this.save() })
+    this.notebook = new NotebookView({
+      problem: (message) => this.banner.toast(message, 'error'),
+      edited: () => this.topBar.setDirty(true),
+    })
+    this.element = h('div.app', null,
+      this.topBar.element,
+      this.banner.element,
+      h('div.workspace', null,
+        h('div.notebook-scroll', null, this.notebook.element),
+        this.statePanel.element,
+      ),
+      this.dock.element,
+    )
+    window.addEventListener('keydown', (e) => this.shortcut(e), { capture: true })
+  }
+
+  link(state: LinkState): void {
+    this.topBar.setLink(state)
+    if (state.state === 'reconnecting') {
+      this.banner.show('link', 'warning', 'The connection to the engine was lost. Reconnecting…', state.reason)
+      this.topBar.setStatus(null)
+    } else if (state.state === 'open') this.banner.hide('link')
+  }
+
+  /** A new connection: subscribe, then show everything it says. */
+  async open(client: EngineClient, hello: Hello): Promise<void> {
+    for (const off of this.unsubscribe) off()
+    this.client = client
+    this.notebook.attach(client)
+    this.dock.attach(client)
+    const pending: EventRecord[] = []
+    let historyLoaded = false
+    this.unsubscribe = [
+      client.on('status', ({ status }) => this.setStatus(status)),
+      client.on('notebook', ({ notebook }) => this.showNotebook(notebook)),
+      client.on('events', ({ events }) => (historyLoaded ? this.onEvents(events) : pending.push(...events))),
+      client.on('attempt', ({ attempt }) => this.notebook.showAttempt(attempt)),
+      client.on('test', ({ failure }) => this.notebook.showTestFailure(failure)),
+      client.on('engineCrashed', ({ reason }) => this.crashed(reason)),
+    ]
+    const first = this.nb === null
+    this.showNotebook(hello.notebook)
+    this.setStatus(hello.status)
+    if (first) this.topBar.setDirty(false)
+    if (first) this.notebook.focusFirstCell()
+    await this.loadHistory(client, hello.status)
+    historyLoaded = true
+    this.onEvents(pending.filter((e) => e.seq > this.ttySeq))
+    this.refreshState()
+    try {
+      for (const a of await client.call('attempts', { limit: 50 })) if (a.after === hello.status.head) this.notebook.showAttempt(a)
+    } catch {
+      // attempts are a nicety; the app works without them
+    }
+  }
+
+  private async loadHistory(client: EngineClient, status: StatusView): Promise<void> {
+    if (status.head <= this.ttySeq || status.head === 0) return
+    const from = Math.max(this.ttySeq + 1, status.head - TTY_HISTORY + 1)
+    try {
+      const page = await client.call('log', { from, limit: TTY_HISTORY })
+      this.onEvents(page.events)
+    } catch (err) {
+      this.dock.note(`could not read the log: ${(err as Error).message}`)
+    }
+  }
+
+  private onEvents(events: EventRecord[]): void {
+    let codeChanged = false
+    for (const e of events) {
+      if (e.seq <= this.ttySeq) continue
+      this.ttySeq = e.seq
+      if (e.outputs.tty) this.dock.output(e.outputs.tty)
+      if (e.kind === 'code') codeChanged = true
+    }
+    if (codeChanged) this.notebook.clearRuntimeProblems()
+    if (events.length) this.refreshState()
+  }
+
+  private setStatus(status: StatusView): void {
+    const restarted = status.restarted && status.restarted !== this.status?.restarted
+    this.status = status
+    this.topBar.setStatus(status)
+    if (restarted) {
+      this.banner.show('crash', 'warning', 'The engine stopped unexpectedly and was restarted; the log is intact.', status.restarted)
+      void this.reload()
+    } else if (!status.restarted) this.banner.hide('crash')
+  }
+
+  private crashed(reason: string): void {
+    this.banner.show('crash', 'error', 'The engine stopped unexpectedly. Restarting it…', reason)
+    this.dock.note(`engine stopped: ${reason}; restarting`)
+    this.topBar.setStatus(null)
+  }
+
+  /** After an engine restart: the notebook, the run state and the state as the new engine has them. */
+  private async reload(): Promise<void> {
+    const client = this.client
+    if (!client) return
+    try {
+      this.showNotebook(await client.call('notebook', {}))
+      this.setStatus(await client.call('status', {}))
+      this.refreshState()
+    } catch (err) {
+      this.banner.toast(`Could not reload after the restart: ${(err as Error).message}`, 'error')
+    }
+  }
+
+  private showNotebook(nb: Notebook): void {
+    this.nb = nb
+    this.topBar.setNotebook(nb.path, nb.text)
+    this.topBar.setSaveEnabled(!nb.parseError)
+    this.notebook.render(nb)
+    if (nb.parseError) this.topBar.setStatus(null)
+  }
+
+  /** Reads the state at the head, at most one request at a time (events can arrive faster). */
+  private refreshState(): void {
+    const client = this.client
+    if (!client || this.nb?.parseError) return
+    if (this.stateFetch.running) {
+      this.stateFetch.again = true
+      return
+    }
+    this.stateFetch.running = true
+    client.call('state', {}).then(
+      (s) => {
+        this.statePanel.show(s.at, s.branch, s.values)
+        this.notebook.showValues(s.values)
+      },
+      () => {},
+    ).finally(() => {
+      this.stateFetch.running = false
+      if (this.stateFetch.again) {
+        this.stateFetch.again = false
+        this.refreshState()
+      }
+    })
+  }
+
+  private async runPause(): Promise<void> {
+    if (!this.client || !this.status) return
+    try {
+      this.setStatus(await this.client.call(this.topBar.running ? 'pause' : 'run', {}))
+    } catch (err) {
+      this.banner.toast((err as Error).message, 'error')
+    }
+  }
+
+  private async step(): Promise<void> {
+    if (!this.client || !this.status) return
+    try {
+      const { event, status } = await this.client.call('step', {})
+      this.setStatus(status)
+      if (!event) this.banner.toast(status.waiting ? `Nothing to step: ${status.waiting}` : 'Nothing to step: the app is waiting', 'info')
+    } catch (err) {
+      this.banner.toast((err as Error).message, 'error')
+    }
+  }
+
+  private async save(): Promise<void> {
+    if (!this.client) return
+    if (this.nb?.parseError) return this.banner.toast('This notebook does not parse; it is not saved, so the file keeps what you wrote.', 'error')
+    try {
+      await this.notebook.flush()
+      const { path, bytes } = await this.client.call('save', {})
+      this.topBar.setDirty(false)
+      this.banner.toast(`Saved ${path.split(/[\\/]/).pop()} (${bytes.toLocaleString()} bytes)`, 'info')
+    } catch (err) {
+      this.banner.toast(`Not saved: ${(err as Error).message}`, 'error')
+    }
+  }
+
+  private shortcut(e: KeyboardEvent): void {
+    const mod = e.ctrlKey || e.metaKey
+    if (mod && !e.altKey && e.key.toLowerCase() === 's') {
+      e.preventDefault()
+      e.stopPropagation()
+      void this.save()
+    } else if (e.key === 'F8' && !mod) {
+      e.preventDefault()
+      e.stopPropagation()
+      void this.runPause()
+    } else if (e.key === 'F10' && !mod) {
+      e.preventDefault()
+      e.stopPropagation()
+      void this.step()
+    }
+  }
+}

@@ -1,0 +1,40 @@
+// Messages that are not tied to a cell: banners that stay while their cause
+// lasts (a lost connection, a crashed engine) and toasts that fade.
+import { h } from './dom.ts'
+
+type Tone = 'info' | 'warning' | 'error'
+
+export class Banner {
+  readonly element: HTMLElement
+  private readonly toasts: HTMLElement
+  private readonly shown = new Map<string, HTMLElement>()
+
+  constructor() {
+    this.toasts = h('div.toasts', { 'aria-live': 'polite' })
+    this.element = h('div.banners', null, this.toasts)
+  }
+
+  show(key: string, tone: Tone, message: string, detail?: string): void {
+    const el = h(`div.banner.${tone}`, { role: 'alert', 'data-banner': key },
+      h(`span.codicon.codicon-${tone === 'info' ? 'info' : tone}`),
+      h('span.banner-text', null, message),
+      detail ? h('span.banner-detail', null, detail) : null,
+    )
+    const old = this.shown.get(key)
+    if (old) old.replaceWith(el)
+    else this.element.insertBefore(el, this.toasts)
+    this.shown.set(key, el)
+  }
+
+  hide(key: string): void {
+    this.shown.get(key)?.remove()
+    this.shown.delete(key)
+  }
+
+  toast(message: string, tone: Tone): void {
+    const el = h(`div.toast.${tone}`, { role: tone === 'error' ? 'alert' : 'status' }, h(`span.codicon.codicon-${tone === 'info' ? 'check' : tone}`), h('span', null, message))
+    this.toasts.append(el)
+    setTimeout(() => el.classList.add('leaving'), tone === 'error' ? 8000 : 3000)
+    setTimeout(() => el.remove(), tone === 'error' ? 8400 : 3400)
+  }
+}

@@ -1,0 +1,104 @@
+// The bar across the top: which notebook, what the app is doing, and the
+// controls people reach for (Run/Pause F8, Step F10, Save Ctrl/Cmd+S).
+import type { RunState, StatusView } from '../engine/protocol/messages.ts'
+import type { LinkState } from './connection.ts'
+import { h } from './dom.ts'
+
+export interface TopBarActions {
+  runPause(): void
+  step(): void
+  save(): void
+}
+
+const LABEL: Record<RunState, string> = { ready: 'Ready', running: 'Running', paused: 'Paused', parked: 'Parked', idle: 'Idle', halted: 'Halted' }
+const MAC = /Mac|iPhone|iPad/.test(navigator.platform)
+
+export class TopBar {
+  readonly element: HTMLElement
+  private readonly title: HTMLElement
+  private readonly path: HTMLElement
+  private readonly dirty: HTMLElement
+  private readonly pill: HTMLElement
+  private readonly pillText: HTMLElement
+  private readonly reason: HTMLElement
+  private readonly runButton: HTMLButtonElement
+  private readonly stepButton: HTMLButtonElement
+  private readonly saveButton: HTMLButtonElement
+  private readonly head: HTMLElement
+  private readonly link: HTMLElement
+  private status: StatusView | null = null
+
+  constructor(actions: TopBarActions) {
+    this.title = h('span.nb-title', null, 'Loom')
+    this.path = h('span.nb-path', null, '')
+    this.dirty = h('span.nb-dirty', { title: 'Unsaved changes', hidden: true }, '●')
+    this.pillText = h('span.pill-text', null, 'Connecting')
+    this.reason = h('span.pill-reason', null, '')
+    this.pill = h('span.run-pill', { 'data-state': 'connecting', role: 'status', 'aria-label': 'Run state' }, h('span.pill-dot'), this.pillText, this.reason)
+    const button = (cls: string, label: string, icon: string, key: string, onclick: () => void) =>
+      h(`button.tb-button.${cls}`, { type: 'button', title: `${label} (${key})`, onclick }, h(`span.codicon.codicon-${icon}`), h('span.tb-label', null, label)) as HTMLButtonElement
+    this.runButton = button('run', 'Run', 'debug-continue', 'F8', actions.runPause)
+    this.stepButton = button('step', 'Step', 'debug-step-over', 'F10', actions.step)
+    this.saveButton = button('save', 'Save', 'save', MAC ? '⌘S' : 'Ctrl+S', actions.save)
+    this.head = h('span.tb-meta', null, '')
+    this.link = h('span.link-state', { hidden: true, role: 'status' }, '')
+    this.element = h('header.topbar', null,
+      h('span.brand', null, h('span.brand-mark', { 'aria-hidden': 'true' }), 'Loom'),
+      h('span.tb-sep'),
+      h('span.nb-name', null, this.title, this.dirty, this.path),
+      this.pill,
+      h('span.tb-group', null, this.runButton, this.stepButton),
+      h('span.tb-spacer'),
+      this.link,
+      this.head,
+      this.saveButton,
+    )
+  }
+
+  setNotebook(path: string, text: string): void {
+    const file = path.split(/[\\/]/).pop() ?? path
+    const title = /^(?:\uFEFF)?---\r?\n[\s\S]*?^title:[ \t]*(.+?)[ \t]*$/m.exec(text)?.[1]?.replace(/^['"]|['"]$/g, '')
+    this.title.textContent = title ?? file
+    this.path.textContent = file
+    this.path.title = path
+    document.title = `${title ?? file} — Loom`
+  }
+
+  setStatus(status: StatusView | null): void {
+    this.status = status
+    const state = status?.state ?? 'stopped'
+    this.pill.dataset.state = state
+    this.pillText.textContent = status ? LABEL[status.state] : 'Not running'
+    const reason = status?.state === 'parked' && status.waiting ? status.waiting : ''
+    this.reason.textContent = reason ? `— ${reason}` : ''
+    this.pill.title = reason
+    const running = status?.state === 'running' || status?.state === 'parked' || status?.state === 'idle'
+    const runLabel = running ? 'Pause' : 'Run'
+    this.runButton.querySelector('.tb-label')!.textContent = runLabel
+    this.runButton.querySelector('.codicon')!.className = `codicon codicon-${running ? 'debug-pause' : 'debug-continue'}`
+    this.runButton.title = `${runLabel} (F8)`
+    this.runButton.disabled = !status || status.state === 'halted'
+    this.stepButton.disabled = !status || status.state === 'halted' || status.state === 'running'
+    this.head.textContent = status ? `${status.branch} · event ${status.head} · ${status.codeHash.slice(0, 7)}` : ''
+    this.head.title = status ? `branch ${status.branch}, ${status.head} events; running code ${status.codeHash}` : ''
+  }
+
+  get running(): boolean {
+    const s = this.status?.state
+    return s === 'running' || s === 'parked' || s === 'idle'
+  }
+
+  setDirty(dirty: boolean): void {
+    this.dirty.hidden = !dirty
+  }
+
+  setSaveEnabled(enabled: boolean): void {
+    this.saveButton.disabled = !enabled
+  }
+
+  setLink(link: LinkState): void {
+    this.link.hidden = link.state === 'open'
+    this.link.dataset.state = link.state
+    this.link.textContent = link.state === 'connecting' ? 'Connecting…' : link.state === 'reconnecting' ? `Reconnecting… (${link.reason})` : ''
+  }
+}

@@ -1,0 +1,29 @@
+// What the renderer's build provides beyond plain TypeScript.
+
+/** The text of notebook/loom-api.d.ts (the API inside cells), handed to Monaco as an extra library. */
+declare module 'loom:api-types' {
+  const text: string
+  export default text
+}
+
+/**
+ * engine/protocol's types reach engine/runtime/values.ts, which imports
+ * node:util for its own (engine-side) code. The renderer uses only types from
+ * there, so that module needs no real declarations here.
+ */
+declare module 'node:util' {
+  export const types: { [name: string]: (value: unknown) => boolean }
+}
+
+/** The preload bridge Electron exposes (absent in a browser). */
+interface LoomBridge {
+  send(message: unknown): void
+  onMessage(fn: (message: unknown) => void): (() => void) | void
+}
+
+interface Window {
+  loom?: LoomBridge
+}
+
+/** Stylesheets imported for their effect: the build gathers them into main.css. */
+declare module '*.css' {}

@@ -1,0 +1,276 @@
+// A code cell: its source in Monaco, live-coded into the running app as you
+// type (debounced; Shift+Enter applies at once), its problems at their lines,
+// and the live value of each state it declares beside the declaration.
+import type { CellView, EditResult, ProblemView, StateValue } from '../../engine/protocol/messages.ts'
+import { h } from '../dom.ts'
+import { preview } from '../state/jsonTree.ts'
+import { forgetCellNames, monaco, shareCellNames } from './monaco.ts'
+
+/** How long typing must pause before an edit is sent to the running app. */
+const EDIT_DELAY_MS = 400
+
+export interface CodeHost {
+  /** Sends a cell's new source to the engine (in order with every other edit). */
+  edit(cell: string, source: string): Promise<EditResult | null>
+  move(cell: string, by: -1 | 1): void
+  remove(cell: string): void
+}
+
+type CellState = 'live' | 'pending' | 'refused' | 'failed'
+
+export class CodeCell {
+  readonly element: HTMLElement
+  readonly kind = 'code'
+  readonly editor: monaco.editor.IStandaloneCodeEditor
+  private readonly model: monaco.editor.ITextModel
+  private readonly message: HTMLElement
+  private readonly badge: HTMLElement
+  private readonly values: monaco.editor.IEditorDecorationsCollection
+  private declares: string[]
+  private timer: ReturnType<typeof setTimeout> | null = null
+  /** The source the engine last accepted or sent: what the running app runs for this cell. */
+  private engineSource: string
+  /** Set while applying the engine's text to the model, so that it is not sent back as an edit. */
+  private applying = false
+  private compileProblems: ProblemView[] = []
+  private runtimeProblem: { message: string; line: number | null; kind: 'error' | 'test' } | null = null
+  private lastValues: Record<string, StateValue> = {}
+
+  constructor(readonly id: string, view: CellView, private readonly host: CodeHost) {
+    this.engineSource = view.source
+    this.declares = view.declares ?? []
+    const editorHost = h('div.cell-editor')
+    this.message = h('div.cell-message', { hidden: true, role: 'status' })
+    this.badge = h('span.cell-badge', null, '')
+    const tool = (icon: string, title: string, onclick: () => void) =>
+      h('button.icon-button', { type: 'button', title, 'aria-label': title, onclick }, h(`span.codicon.codicon-${icon}`))
+    let confirmDelete: ReturnType<typeof setTimeout> | null = null
+    const del = tool('trash', 'Delete cell', () => {
+      if (confirmDelete) return this.host.remove(this.id)
+      del.classList.add('confirm')
+      del.title = 'Click again to delete'
+      confirmDelete = setTimeout(() => {
+        confirmDelete = null
+        del.classList.remove('confirm')
+        del.title = 'Delete cell'
+      }, 2500)
+    })
+    this.element = h('div.cell.code-cell', { 'data-cell': id },
+      h('div.cell-head', null,
+        h('span.cell-id', null, `#${id}`),
+        this.badge,
+        h('span.cell-tools', null,
+          tool('play', 'Apply now (Shift+Enter)', () => void this.apply()),
+          tool('arrow-up', 'Move up', () => this.host.move(this.id, -1)),
+          tool('arrow-down', 'Move down', () => this.host.move(this.id, 1)),
+          del,
+        ),
+      ),
+      editorHost,
+      this.message,
+    )
+
+    this.model = monaco.editor.createModel(view.source, 'typescript', monaco.Uri.parse(`file:///cells/${encodeURIComponent(id)}.ts`))
+    this.editor = monaco.editor.create(editorHost, {
+      model: this.model,
+      theme: 'loom-dark',
+      automaticLayout: true,
+      minimap: { enabled: false },
+      scrollBeyondLastLine: false,
+      scrollbar: { vertical: 'hidden', alwaysConsumeMouseWheel: false, horizontalScrollbarSize: 8 },
+      overviewRulerLanes: 0,
+      hideCursorInOverviewRuler: true,
+      glyphMargin: false,
+      folding: false,
+      lineNumbersMinChars: 3,
+      lineDecorationsWidth: 10,
+      renderLineHighlight: 'line',
+      renderLineHighlightOnlyWhenFocus: true,
+      fontFamily: 'ui-monospace, "JetBrains Mono", "SF Mono", Menlo, Consolas, "DejaVu Sans Mono", monospace',
+      fontSize: 13,
+      lineHeight: 20,
+      tabSize: 2,
+      padding: { top: 10, bottom: 10 },
+      fixedOverflowWidgets: true,
+      stickyScroll: { enabled: false },
+      contextmenu: true,
+      ariaLabel: `Code cell ${id}`,
+    })
+    this.values = this.editor.createDecorationsCollection()
+    const fitHeight = () => {
+      editorHost.style.height = `${this.editor.getContentHeight()}px`
+    }
+    this.editor.onDidContentSizeChange(fitHeight)
+    fitHeight()
+    this.editor.addAction({
+      id: 'loom.applyCell',
+      label: 'Loom: Apply this cell to the running app now',
+      keybindings: [monaco.KeyMod.Shift | monaco.KeyCode.Enter],
+      run: () => void this.apply(),
+    })
+    this.model.onDidChangeContent(() => {
+      if (this.applying) return
+      this.setBadge('pending')
+      shareCellNames(this.id, this.model.getValue())
+      if (this.timer) clearTimeout(this.timer)
+      this.timer = setTimeout(() => void this.apply(), EDIT_DELAY_MS)
+      this.showValues(this.lastValues)
+    })
+    shareCellNames(this.id, view.source)
+    this.setBadge('live')
+  }
+
+  get source(): string {
+    return this.model.getValue()
+  }
+
+  /** True while the editor holds text the engine has not seen yet. */
+  get pending(): boolean {
+    return this.timer !== null
+  }
+
+  /** The engine's view of this cell changed (another window, a reload, an add or move). */
+  update(view: CellView): void {
+    this.declares = view.declares ?? this.declares
+    if (this.pending || view.source === this.engineSource) return
+    this.engineSource = view.source
+    if (view.source !== this.model.getValue()) {
+      this.applying = true
+      try {
+        this.model.pushEditOperations([], [{ range: this.model.getFullModelRange(), text: view.source }], () => null)
+      } finally {
+        this.applying = false
+      }
+      shareCellNames(this.id, view.source)
+    }
+  }
+
+  /** Sends the current text to the running app now. */
+  async apply(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    const source = this.model.getValue()
+    if (source === this.engineSource && this.compileProblems.length === 0) return this.setBadge('live')
+    this.setBadge('pending')
+    const result = await this.host.edit(this.id, source)
+    if (!result || this.model.getValue() !== source) return // a later edit is on its way
+    if (result.ok) {
+      this.engineSource = source
+      this.setCompileProblems([])
+    } else {
+      this.setCompileProblems(result.problems.filter((p) => !p.where?.cell || p.where.cell === this.id), result.waiting)
+    }
+  }
+
+  setCompileProblems(problems: ProblemView[], waiting = false): void {
+    this.compileProblems = problems
+    this.runtimeProblem = problems.length ? null : this.runtimeProblem
+    this.renderProblems()
+    if (!this.pending) this.setBadge(problems.length ? (waiting ? 'pending' : 'refused') : this.runtimeProblem ? 'failed' : 'live')
+  }
+
+  /** The cell's last runtime error (an exception or a failed test), or null to clear it. */
+  setRuntimeProblem(problem: { message: string; line: number | null; kind: 'error' | 'test' } | null): void {
+    this.runtimeProblem = problem
+    this.renderProblems()
+    if (!this.pending && !this.compileProblems.length) this.setBadge(problem ? 'failed' : 'live')
+  }
+
+  get hasRuntimeProblem(): boolean {
+    return this.runtimeProblem !== null
+  }
+
+  showValues(values: Record<string, StateValue>): void {
+    this.lastValues = values
+    const text = this.model.getValue()
+    const decorations: monaco.editor.IModelDeltaDecoration[] = []
+    for (const name of this.declares) {
+      const v = values[name]
+      const at = declarationEnd(text, name)
+      if (!v || at === null) continue
+      const line = this.model.getPositionAt(at).lineNumber
+      decorations.push({
+        range: new monaco.Range(line, this.model.getLineMaxColumn(line), line, this.model.getLineMaxColumn(line)),
+        options: {
+          after: { content: `  ${name} = ${preview(v.value, 70)}`, inlineClassName: 'loom-live-value', cursorStops: monaco.editor.InjectedTextCursorStops.None },
+        },
+      })
+    }
+    this.values.set(decorations)
+  }
+
+  focus(): void {
+    this.editor.focus()
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer)
+    forgetCellNames(this.id)
+    this.editor.dispose()
+    this.model.dispose()
+  }
+
+  private renderProblems(): void {
+    const markers: monaco.editor.IMarkerData[] = []
+    const lines: HTMLElement[] = []
+    const lineCount = this.model.getLineCount()
+    const marker = (message: string, line: number | null, severity: monaco.MarkerSeverity) => {
+      const l = Math.min(Math.max(line ?? 1, 1), lineCount)
+      const first = this.model.getLineFirstNonWhitespaceColumn(l) || 1
+      markers.push({ message, severity, startLineNumber: l, endLineNumber: l, startColumn: first, endColumn: this.model.getLineMaxColumn(l) })
+    }
+    for (const p of this.compileProblems) {
+      marker(p.message, p.where?.line ?? null, monaco.MarkerSeverity.Error)
+      lines.push(problemLine('error', p.where?.line ?? null, p.message, 'not applied — the app keeps running the last good code'))
+    }
+    const r = this.runtimeProblem
+    if (r) {
+      marker(r.message, r.line, r.kind === 'test' ? monaco.MarkerSeverity.Warning : monaco.MarkerSeverity.Error)
+      lines.push(problemLine(r.kind === 'test' ? 'test' : 'error', r.line, r.message, r.kind === 'test' ? 'test failed' : 'transaction aborted'))
+    }
+    monaco.editor.setModelMarkers(this.model, 'loom', markers)
+    this.message.replaceChildren(...lines)
+    this.message.hidden = lines.length === 0
+    const first = this.compileProblems[0]?.where?.line ?? r?.line
+    if (first) this.element.dataset.errorLine = String(first)
+    else delete this.element.dataset.errorLine
+  }
+
+  private setBadge(state: CellState): void {
+    const text: Record<CellState, string> = { live: 'running', pending: 'editing…', refused: 'not applied', failed: 'error' }
+    this.badge.textContent = text[state]
+    this.badge.dataset.state = state
+  }
+}
+
+function problemLine(kind: 'error' | 'test', line: number | null, message: string, note: string): HTMLElement {
+  return h(`div.problem.${kind}`, null,
+    h(`span.codicon.codicon-${kind === 'test' ? 'warning' : 'error'}`),
+    h('span.problem-where', null, line ? `line ${line}` : ''),
+    h('span.problem-text', null, message),
+    h('span.problem-note', null, note),
+  )
+}
+
+/** The offset just after the declaration of state `name` (its closing parenthesis), or null. */
+export function declarationEnd(text: string, name: string): number | null {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  const re = new RegExp(`\\bstate\\s*\\.\\s*(?:var|map|queue|bag|counter)\\s*(?:<[^(]*?>)?\\s*\\(\\s*(['"\`])${escaped}\\1`)
+  const m = re.exec(text)
+  if (!m) return null
+  let depth = 0
+  let quote: string | null = null
+  for (let i = text.indexOf('(', m.index); i < text.length; i++) {
+    const c = text[i]!
+    if (quote) {
+      if (c === '\\') i++
+      else if (c === quote) quote = null
+    } else if (c === '"' || c === "'" || c === '`') quote = c
+    else if (c === '(' || c === '[' || c === '{') depth++
+    else if (c === ')' || c === ']' || c === '}') {
+      depth--
+      if (depth === 0) return i + 1
+    }
+  }
+  return null
+}

@@ -1,0 +1,201 @@
+// The notebook column: prose and code cells in file order, kept in step with
+// the engine's notebook. Structural edits (add, move, delete) go to the engine
+// and the view follows what it answers, so the file stays the one truth.
+import type { EngineClient } from '../../engine/protocol/client.ts'
+import type { Attempt, CellView, EditResult, NotebookView as Notebook, ProblemView, StateValue, TestFailure } from '../../engine/protocol/messages.ts'
+import { fill, h } from '../dom.ts'
+import { CodeCell } from './CodeCell.ts'
+import { ParseErrorView } from './ParseErrorView.ts'
+import { ProseCell } from './ProseCell.ts'
+
+type Cell = CodeCell | ProseCell
+
+export interface NotebookEvents {
+  /** Something the user should see that is not tied to one cell (a refused request, a failed edit). */
+  problem(message: string): void
+  /** An edit reached the engine (the notebook differs from the file until saved). */
+  edited(): void
+}
+
+export class NotebookView {
+  readonly element: HTMLElement
+  private readonly list: HTMLElement
+  private client: EngineClient | null = null
+  private readonly cells = new Map<string, Cell>()
+  private order: string[] = []
+  private parseError: ParseErrorView | null = null
+  /** Edits are sent one at a time, in the order they were made. */
+  private queue: Promise<unknown> = Promise.resolve()
+  private values: Record<string, StateValue> = {}
+
+  constructor(private readonly events: NotebookEvents) {
+    this.list = h('div.cells')
+    this.element = h('main.notebook', { 'aria-label': 'Notebook' }, this.list)
+  }
+
+  attach(client: EngineClient): void {
+    this.client = client
+  }
+
+  get hasParseError(): boolean {
+    return this.parseError !== null
+  }
+
+  codeCells(): CodeCell[] {
+    return this.order.map((id) => this.cells.get(id)).filter((c): c is CodeCell => c instanceof CodeCell)
+  }
+
+  /** Shows the engine's notebook, keeping each cell's editor (and what is being typed in it) where the cell is unchanged. */
+  render(nb: Notebook): void {
+    if (nb.parseError) {
+      this.clear()
+      this.parseError = new ParseErrorView(nb)
+      fill(this.list, this.parseError.element)
+      return
+    }
+    if (this.parseError) {
+      this.parseError.dispose()
+      this.parseError = null
+      this.list.replaceChildren()
+    }
+    const seen = new Set<string>()
+    for (const view of nb.cells) {
+      seen.add(view.id)
+      const existing = this.cells.get(view.id)
+      if (existing && existing.kind === view.kind) existing.update(view)
+      else {
+        existing?.dispose()
+        this.cells.set(view.id, this.make(view))
+      }
+    }
+    for (const [id, cell] of this.cells) {
+      if (!seen.has(id)) {
+        cell.dispose()
+        this.cells.delete(id)
+      }
+    }
+    this.order = nb.cells.map((c) => c.id)
+    const children: HTMLElement[] = [this.adder(null)]
+    for (const id of this.order) children.push(this.cells.get(id)!.element, this.adder(id))
+    // Re-inserting a Monaco editor's element loses its focus; keep the elements that did not move.
+    const current = Array.from(this.list.children)
+    if (current.length !== children.length || current.some((el, i) => el !== children[i])) this.list.replaceChildren(...children)
+    this.showProblems(nb.problems)
+    this.showValues(this.values)
+  }
+
+  /** Compile problems of the running code, each at its cell and line. */
+  showProblems(problems: ProblemView[]): void {
+    for (const cell of this.codeCells()) {
+      if (cell.pending) continue
+      cell.setCompileProblems(problems.filter((p) => p.where?.cell === cell.id))
+    }
+    const homeless = problems.filter((p) => !p.where?.cell || !this.cells.has(p.where.cell))
+    for (const p of homeless) this.events.problem(p.message)
+  }
+
+  /** A transaction that failed with an exception (an abort that waits is not an error). */
+  showAttempt(a: Attempt): void {
+    if (a.aborted || !a.location) return
+    const cell = this.cells.get(a.location.cell)
+    if (cell instanceof CodeCell) cell.setRuntimeProblem({ message: a.reason, line: a.location.line, kind: 'error' })
+  }
+
+  showTestFailure(f: TestFailure): void {
+    if (!f.location) return this.events.problem(`test '${f.test}' failed after event ${f.seq}: ${f.message}`)
+    const cell = this.cells.get(f.location.cell)
+    if (cell instanceof CodeCell) cell.setRuntimeProblem({ message: `test '${f.test}' failed after event ${f.seq}: ${f.message}`, line: f.location.line, kind: 'test' })
+  }
+
+  /** New code is running, or a method committed: last errors no longer describe the app. */
+  clearRuntimeProblems(): void {
+    for (const cell of this.codeCells()) if (cell.hasRuntimeProblem) cell.setRuntimeProblem(null)
+  }
+
+  showValues(values: Record<string, StateValue>): void {
+    this.values = values
+    for (const cell of this.codeCells()) cell.showValues(values)
+  }
+
+  /** Sends every edit still waiting for a pause in typing, and waits for all edits to be answered. */
+  async flush(): Promise<void> {
+    await Promise.all(this.codeCells().filter((c) => c.pending).map((c) => c.apply()))
+    await this.queue
+  }
+
+  focusFirstCell(): void {
+    this.codeCells()[0]?.focus()
+  }
+
+  private make(view: CellView): Cell {
+    if (view.kind === 'prose') return new ProseCell(view.id, view, { edit: async (cell, source) => void (await this.edit(cell, source)) })
+    return new CodeCell(view.id, view, {
+      edit: (cell, source) => this.edit(cell, source),
+      move: (cell, by) => void this.move(cell, by),
+      remove: (cell) => void this.structural((c) => c.call('deleteCell', { cell })),
+    })
+  }
+
+  private edit(cell: string, source: string): Promise<EditResult | null> {
+    const client = this.client
+    const run = async (): Promise<EditResult | null> => {
+      if (!client) return null
+      try {
+        const result = await client.call('editCell', { cell, source })
+        this.events.edited()
+        return result
+      } catch (err) {
+        this.events.problem(`The edit of #${cell} was not applied: ${(err as Error).message}`)
+        return null
+      }
+    }
+    const next = this.queue.then(run, run)
+    this.queue = next
+    return next
+  }
+
+  private async move(cell: string, by: -1 | 1): Promise<void> {
+    const at = this.order.indexOf(cell)
+    const to = at + by
+    if (at < 0 || to < 0 || to >= this.order.length) return
+    await this.structural((c) => c.call('moveCell', { cell, to }))
+  }
+
+  private async add(after: string | null, kind: 'code' | 'prose'): Promise<void> {
+    const result = await this.structural((c) => c.call('addCell', { after, kind, source: '' }))
+    if (!result?.cell) return
+    const cell = this.cells.get(result.cell)
+    if (cell instanceof ProseCell) cell.startEditing()
+    else cell?.focus()
+  }
+
+  private async structural(request: (client: EngineClient) => Promise<EditResult & { cell?: string }>): Promise<(EditResult & { cell?: string }) | null> {
+    const client = this.client
+    if (!client) return null
+    await this.flush()
+    try {
+      const result = await request(client)
+      this.events.edited()
+      if (!result.ok) this.events.problem(result.problems.map((p) => p.message).join('\n'))
+      this.render(await client.call('notebook', {}))
+      return result
+    } catch (err) {
+      this.events.problem((err as Error).message)
+      return null
+    }
+  }
+
+  /** The "+ Code / + Text" strip between cells. */
+  private adder(after: string | null): HTMLElement {
+    return h('div.adder', null,
+      h('button.adder-button', { type: 'button', title: 'Add a code cell here', onclick: () => void this.add(after, 'code') }, h('span.codicon.codicon-add'), 'Code'),
+      h('button.adder-button', { type: 'button', title: 'Add text here', onclick: () => void this.add(after, 'prose') }, h('span.codicon.codicon-add'), 'Text'),
+    )
+  }
+
+  private clear(): void {
+    for (const cell of this.cells.values()) cell.dispose()
+    this.cells.clear()
+    this.order = []
+  }
+}

@@ -1,0 +1,117 @@
+// The API inside a Loom cell (DESIGN §3): what Monaco knows about `state`,
+// `sys` and `test`. The real surface is engine/runtime/sandbox.ts; keep the two in step.
+
+/** Plain data: the only values state may hold. Values read from state are frozen. */
+type Json = null | boolean | number | string | readonly Json[] | { readonly [key: string]: Json }
+
+/** A single persistent value. */
+interface LoomVar<T> {
+  get(): T
+  set(value: T): void
+  /** Sets the value to `f(current)`. */
+  update(f: (value: T) => T): void
+}
+
+/** A persistent map from string keys; reads and writes are tracked per key. */
+interface LoomMap<V> {
+  get(key: string): V | undefined
+  set(key: string, value: V): void
+  delete(key: string): void
+  has(key: string): boolean
+  keys(): string[]
+  values(): V[]
+  entries(): [string, V][]
+  size(): number
+}
+
+/** A first-in first-out queue. */
+interface LoomQueue<T> {
+  push(value: T): void
+  /** Takes the front element; on an empty queue the transaction aborts and waits for a push. */
+  take(): T
+  peek(): T | undefined
+  size(): number
+  items(): T[]
+}
+
+/** An unordered collection: which element `take()` returns is a fair, recorded, non-deterministic choice. */
+interface LoomBag<T> {
+  put(value: T): void
+  /** Takes an element (chosen by the agent); on an empty bag the transaction aborts and waits. */
+  take(): T
+  size(): number
+  items(): T[]
+}
+
+/** A number that only grows by `add`; concurrent adds never conflict. */
+interface LoomCounter {
+  add(n: number): void
+  get(): number
+}
+
+/** Declares persistent state. Declarations run once at load, in order, at the top level of a cell. */
+declare const state: {
+  var<T extends Json>(name: string, initial: T): LoomVar<T>
+  map<V extends Json>(name: string, initial?: { readonly [key: string]: V }): LoomMap<V>
+  queue<T extends Json>(name: string, initial?: readonly T[]): LoomQueue<T>
+  bag<T extends Json>(name: string, initial?: readonly T[]): LoomBag<T>
+  counter(name: string, initial?: number): LoomCounter
+}
+
+/** Every effect and every source of non-determinism; all of it is recorded in the event. */
+declare const sys: {
+  /** An integer in 0..n-1, fairly chosen by the agent (the scheduler, exploration, or you at the agent panel). */
+  fork(n: number): number
+  /** A stable, unpredictable integer in 0..n-1: the same arguments give the same answer. */
+  random(index: number | string, n: number): number
+  readonly time: {
+    /** The transaction's commit time in ms since the epoch; constant within a transaction. */
+    now(): number
+    /** Aborts unless now() >= t; the transaction is retried when the time comes. */
+    await(t: number): void
+  }
+  readonly tty: {
+    /** Writes to the terminal when the transaction commits. */
+    write(text: string): void
+    /** Exactly n characters of input, or the transaction waits for them. */
+    read(n: number): string
+  }
+  readonly env: {
+    get(key: string): string | undefined
+    readonly args: readonly string[]
+  }
+  /** Aborts this transaction; it is retried when something it read changes. */
+  abort(reason?: string): never
+  /** When this transaction commits, the app stops. */
+  halt(): void
+  /** A structured log line kept with the event. */
+  log(channel: string, message: Json): void
+}
+
+/** An invariant over state, checked after every commit in debug runs, by `loom test`, and during exploration. */
+declare function test(name: string, property: () => boolean): void
+
+/** What `http(req)` receives. */
+interface HttpRequest {
+  method: string
+  path: string
+  query: { readonly [name: string]: string }
+  headers: { readonly [name: string]: string }
+  body: string
+}
+
+/** What `http(req)` returns: a string body is sent as it is, plain data as JSON. Nothing returned is 204. */
+interface HttpResponse {
+  status?: number
+  headers?: { [name: string]: string | number }
+  body?: Json
+}
+
+/** Logs to the event's `console` (or `warn`, `error`) channel. */
+declare const console: {
+  log(...values: unknown[]): void
+  info(...values: unknown[]): void
+  debug(...values: unknown[]): void
+  warn(...values: unknown[]): void
+  error(...values: unknown[]): void
+}

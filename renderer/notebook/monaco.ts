@@ -1,0 +1,99 @@
+// Monaco, set up once for Loom's cells: workers loaded from the app's own
+// files (no CDN, CSP-clean), TypeScript that knows the cell API, and a theme
+// that matches the app.
+import * as monaco from 'monaco-editor/editor'
+import 'monaco-editor/features/register.all'
+import 'monaco-editor/languages/definitions/typescript/register'
+import { ModuleKind, ScriptTarget, typescriptDefaults } from 'monaco-editor/languages/features/typescript/register'
+import apiTypes from 'loom:api-types'
+
+export { monaco }
+
+declare global {
+  // eslint-disable-next-line no-var
+  var MonacoEnvironment: monaco.Environment | undefined
+}
+
+globalThis.MonacoEnvironment = {
+  getWorker(_id: string, label: string) {
+    const file = label === 'typescript' || label === 'javascript' ? 'ts.worker.js' : 'editor.worker.js'
+    return new Worker(new URL(file, document.baseURI), { name: label })
+  },
+}
+
+typescriptDefaults.setCompilerOptions({
+  target: ScriptTarget.ES2020,
+  module: ModuleKind.ESNext,
+  lib: ['es2022'],
+  strict: true,
+  noEmit: true,
+  allowNonTsExtensions: true,
+})
+typescriptDefaults.setDiagnosticsOptions({
+  noSemanticValidation: false,
+  noSyntaxValidation: false,
+  diagnosticCodesToIgnore: [
+    1375, // top-level await: cells are not run as ES modules
+    1208, // isolatedModules: each cell is compiled alone, on purpose
+    2528, // a module cannot have multiple default exports (cells are not modules)
+    7027, // unreachable code: not an error in a cell
+  ],
+})
+typescriptDefaults.setEagerModelSync(true)
+typescriptDefaults.addExtraLib(apiTypes, 'file:///loom/loom-api.d.ts')
+
+/**
+ * A cell that exports something is a module to TypeScript, so its top-level
+ * names would be invisible to the other cells — but the engine joins all cells
+ * into one module. Each such cell is therefore also given to TypeScript as a
+ * script with `export` removed: its names become visible to every cell, and
+ * its own model (a module) shadows them without a conflict.
+ */
+const cellGlobals = new Map<string, monaco.IDisposable>()
+export function shareCellNames(cell: string, source: string): void {
+  cellGlobals.get(cell)?.dispose()
+  cellGlobals.delete(cell)
+  if (!/^\s*export\b/m.test(source)) return // already a script: its names are global
+  const script = source.replace(/^(\s*)export\s+(default\s+)?(?=(async\s+)?function\b|const\b|let\b|var\b|class\b|interface\b|type\b|enum\b)/gm, '$1')
+  if (/^\s*(export|import)\b/m.test(script)) return // an export we cannot rewrite: leave the cell a module
+  cellGlobals.set(cell, typescriptDefaults.addExtraLib(script, `file:///loom/shared/${encodeURIComponent(cell)}.ts`))
+}
+
+export function forgetCellNames(cell: string): void {
+  cellGlobals.get(cell)?.dispose()
+  cellGlobals.delete(cell)
+}
+
+monaco.editor.defineTheme('loom-dark', {
+  base: 'vs-dark',
+  inherit: true,
+  rules: [
+    { token: 'comment', foreground: '6b7280', fontStyle: 'italic' },
+    { token: 'keyword', foreground: 'c792ea' },
+    { token: 'string', foreground: 'a5d6a7' },
+    { token: 'number', foreground: 'f7b267' },
+    { token: 'type', foreground: '7dd3fc' },
+    { token: 'identifier', foreground: 'd7dae0' },
+  ],
+  colors: {
+    'editor.background': '#181b21',
+    'editor.foreground': '#d7dae0',
+    'editorLineNumber.foreground': '#4b5260',
+    'editorLineNumber.activeForeground': '#9aa3b2',
+    'editor.lineHighlightBackground': '#1f232b',
+    'editor.lineHighlightBorder': '#00000000',
+    'editor.selectionBackground': '#2f4a6b',
+    'editorCursor.foreground': '#7aa2f7',
+    'editorIndentGuide.background1': '#252a33',
+    'editorWidget.background': '#1d2128',
+    'editorWidget.border': '#30363f',
+    'editorSuggestWidget.background': '#1d2128',
+    'editorSuggestWidget.border': '#30363f',
+    'editorSuggestWidget.selectedBackground': '#2a3a52',
+    'editorHoverWidget.background': '#1d2128',
+    'editorHoverWidget.border': '#30363f',
+    'editorGutter.background': '#181b21',
+    'scrollbarSlider.background': '#ffffff14',
+    'scrollbarSlider.hoverBackground': '#ffffff24',
+  },
+})
