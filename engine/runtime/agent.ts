@@ -104,3 +104,40 @@ export function mix(a: number, b: number): number {
   h ^= h >>> 16
   return h >>> 0
 }
+
+/**
+ * Walks every sequence of choices a transaction can make, one run at a time:
+ * all zeros first, then like a mixed-radix counter over the choices the last
+ * run made (each run asks the same questions as the last up to where their
+ * answers differ). Exploration and the choice tree use it.
+ */
+export class EveryChoiceAgent implements Agent {
+  private readonly values: number[] = []
+  private readonly ns: number[] = []
+
+  reset(): this {
+    this.values.length = 0
+    this.ns.length = 0
+    return this
+  }
+
+  choose(n: number, index: number): number {
+    if (index < this.values.length) return this.values[index]!
+    this.values.push(0)
+    this.ns.push(n)
+    return 0
+  }
+
+  /** Moves to the next sequence after a run that made `made` choices; false when every sequence was run. */
+  next(made: number): boolean {
+    for (let i = Math.min(made, this.values.length) - 1; i >= 0; i--) {
+      if (this.values[i]! + 1 < this.ns[i]!) {
+        this.values[i]!++
+        this.values.length = i + 1
+        this.ns.length = i + 1
+        return true
+      }
+    }
+    return false
+  }
+}

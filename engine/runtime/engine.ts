@@ -2,10 +2,9 @@
 // step, feed input, replace code, and hear about every event. The CLI and the
 // desktop app are thin layers over this.
 import { readFile } from 'node:fs/promises'
-import { basename } from 'node:path'
 import { parseNotebook, type Notebook } from './notebook.ts'
 import { compileNotebook, CompileError, formatLocation, type CompiledApp, type MethodName } from './compile.ts'
-import { Executor, LoadError, type AppVersion } from './executor.ts'
+import { Executor, LoadError, notebookSeed, type AppVersion } from './executor.ts'
 import { FairAgent, PreferRecordedAgent, mix } from './agent.ts'
 import { canonicalJson } from './values.ts'
 import type { HttpRequest, HttpResponse } from './http.ts'
@@ -128,7 +127,7 @@ export class Engine {
 
   private constructor(private source: Notebook, private app: CompiledApp, readonly options: EngineOptions) {
     const path = options.path ?? source.path
-    const seed = source.settings.seed !== undefined ? String(source.settings.seed) : `loom:${basename(path)}`
+    const seed = notebookSeed(source, path)
     this.exec = new Executor(
       { path, branch: options.branch ?? 'main', seed, env: options.env ?? {}, args: options.args ?? [], timeLimitMs: options.timeLimitMs ?? 1000 },
       options.log ?? new MemoryLog(),

@@ -4,12 +4,15 @@
 import { Sandbox, OP, SYS, type AppFunction, type HostApi } from './sandbox.ts'
 import { Store, VarCell, MapCell, QueueCell, BagCell, CounterCell, makeCell, type Cell, type StoreSnapshot } from './store.ts'
 import { Transaction, type Failure } from './transaction.ts'
+import { callSites } from './callSites.ts'
 import { StableRandom } from './random.ts'
 import { plainValue, trustValue, ValueError, type Json } from './values.ts'
 import { formatLocation, type CompiledApp, type MethodName, METHODS } from './compile.ts'
 import type { Agent } from './agent.ts'
 import { toResponse, responseJson, type HttpRequest } from './http.ts'
 import type { EventLog } from './log.ts'
+import type { Notebook } from './notebook.ts'
+import { basename } from 'node:path'
 import type { Attempt, EventKind, EventRecord, SourceLocation, StateKind, TestFailure, Write } from './event.ts'
 
 export interface ExecutorConfig {
@@ -19,6 +22,11 @@ export interface ExecutorConfig {
   env: Record<string, string>
   args: string[]
   timeLimitMs: number
+}
+
+/** The seed of `sys.random` and of the fair agent: the notebook's `seed:` setting, else one made from the file name. */
+export function notebookSeed(notebook: Notebook, path: string): string {
+  return notebook.settings.seed !== undefined ? String(notebook.settings.seed) : `loom:${basename(path)}`
 }
 
 /** A code version loaded into the sandbox. */
@@ -63,6 +71,8 @@ export class Executor {
   lastTime = 0
   /** Tty input not yet consumed by a committed transaction. */
   ttyIn = ''
+  /** Whether a wait records the cell line it came from (exploration, which runs millions, does without). */
+  locateWaits = true
   private loading: Loading | null = null
   private readonly apps = new Map<string, CompiledApp>()
 
@@ -303,18 +313,24 @@ export class Executor {
   checkTests(version: AppVersion, agent: Agent): TestFailure[] {
     const failures: TestFailure[] = []
     for (const t of version.tests) {
-      let result: unknown
-      const tx = this.execute(version, 'test', t.name, () => (result = t.property()), null, this.lastTime, agent)
-      let message: string | null = null
-      if (tx.failure) message = tx.failure.reason
-      else if (result === false) message = TEST_FAILED
-      else if (result !== true) message = `returned ${describeValue(result)}; a test returns true when its invariant holds`
+      const { tx, message } = this.checkTest(version, t, agent)
       if (message === null) continue
       const saw: Record<string, Json> = {}
       for (const r of tx.reads) saw[r.state] = this.store.get(r.state)?.value() ?? null
       failures.push({ test: t.name, seq: this.head, message, location: tx.failure?.location ?? t.at, saw })
     }
     return failures
+  }
+
+  /** Checks one test against the committed state: why it fails, or null when it holds. Call inside `sandbox.run`. */
+  checkTest(version: AppVersion, t: AppVersion['tests'][number], agent: Agent): { tx: Transaction; message: string | null } {
+    let result: unknown
+    const tx = this.execute(version, 'test', t.name, () => (result = t.property()), null, this.lastTime, agent)
+    let message: string | null = null
+    if (tx.failure) message = tx.failure.reason
+    else if (result === false) message = TEST_FAILED
+    else if (result !== true) message = `returned ${describeValue(result)}; a test returns true when its invariant holds`
+    return { tx, message }
   }
 
   // ---- errors -------------------------------------------------------------
@@ -344,15 +360,23 @@ export class Executor {
     return null
   }
 
+  /** Where in the notebook the cell code that called into the host is: its innermost app frame. */
   private here(): SourceLocation | null {
-    return this.locate(this.sandbox.error('').stack ?? '')
+    for (const site of callSites()) {
+      const file = site.getFileName()
+      if (!file?.startsWith('loom:app/')) continue
+      const at = this.apps.get(file)?.locate(site.getLineNumber() ?? 0, (site.getColumnNumber() ?? 1) - 1)
+      if (at) return at
+    }
+    return null
   }
 
   // ---- the host side of the sandbox's API ------------------------------------
 
   private fail(tx: Transaction | null, failure: Failure): never {
     if (tx && !tx.failure) tx.failure = failure
-    throw this.sandbox.error(failure.reason)
+    // An abort only unwinds the transaction; its place is already in `failure`, so it skips capturing a stack.
+    throw failure.aborted ? this.sandbox.signal(failure.reason) : this.sandbox.error(failure.reason)
   }
 
   private tx(what: string): Transaction {
@@ -378,7 +402,7 @@ export class Executor {
 
   /** An abort the API makes on the cell's behalf (an empty queue): a wait, like sys.abort. */
   private wait(tx: Transaction, reason: string): never {
-    return this.fail(tx, { reason, aborted: true, location: this.here() })
+    return this.fail(tx, { reason, aborted: true, location: this.locateWaits ? this.here() : null })
   }
 
   private host(): HostApi {

@@ -230,6 +230,13 @@ export class Sandbox {
     return fn(this.api.state, this.api.sys, this.api.test)
   }
 
+  /** An error of the context's realm without a captured stack: cheap to throw for an abort. */
+  signal(message: string): Error {
+    const e = Object.create(this.realm.Error.prototype) as Error
+    Object.defineProperty(e, 'message', { value: message, writable: true, configurable: true })
+    return e
+  }
+
   /** An error made in the context's realm: safe to throw into cell code. */
   error(message: string): Error {
     return new this.realm.Error(message)

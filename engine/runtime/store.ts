@@ -84,7 +84,7 @@ const DELETED = Symbol('deleted')
 
 export class MapCell extends Cell {
   readonly kind = 'map'
-  readonly entries = new Map<string, { value: Json | undefined; version: number }>()
+  entries = new Map<string, { value: Json | undefined; version: number }>()
   /** Version of the last write to any key: what whole-map reads (keys, size…) depend on. */
   version: number
   private pending = new Map<string, Json | typeof DELETED>()

@@ -47,10 +47,14 @@ export class Transaction implements TxView {
     return this.kind === 'test'
   }
 
+  /** For each choice, how many reads came before it: with `reads`, the order the transaction asked in (exploration's memo needs it). */
+  readsBeforeChoice: number[] | null = null
+
   choose(n: number): number {
     const value = this.agent.choose(n, this.choices.length)
     if (this.choices === NO_CHOICES) this.choices = []
     this.choices.push({ n, value })
+    ;(this.readsBeforeChoice ??= []).push(this.reads.length)
     return value
   }
 

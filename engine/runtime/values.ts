@@ -34,76 +34,90 @@ export function registerRealm(objectProto: object, arrayProto: object): void {
  */
 export function plainValue(value: unknown, path = ''): Json {
   switch (typeof value) {
+    case 'object':
+      if (value === null) return null
+      if (!checked.has(value)) checkObject(value, { up: null, key: path }, [])
+      return value as Json
+    default:
+      return primitive(value, { up: null, key: path })
+  }
+}
+
+/**
+ * Where inside a value the checker is, as a chain built only for nested
+ * objects; the path text is made only when there is an error to report.
+ */
+interface At {
+  /** null at the root, whose key is the caller's path text. */
+  up: At | null
+  key: string | number
+}
+
+function render(at: At): string {
+  const { up, key } = at
+  if (!up) return String(key)
+  return render(up) + (typeof key === 'number' ? `[${key}]` : /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`)
+}
+
+function child(up: At, key: string | number): At {
+  return { up, key }
+}
+
+function primitive(value: unknown, at: At): Json {
+  switch (typeof value) {
     case 'string':
     case 'boolean':
       return value
     case 'number':
-      if (!Number.isFinite(value)) throw new ValueError(path, `${value} is not plain data (numbers must be finite)`)
+      if (!Number.isFinite(value)) throw new ValueError(render(at), `${value} is not plain data (numbers must be finite)`)
       return value === 0 ? 0 : value
     case 'object':
       if (value === null) return null
-      if (checked.has(value)) return value as Json
-      checkObject(value, path, [])
-      return value as Json
+      break
     case 'undefined':
-      throw new ValueError(path, 'undefined is not plain data (use null, or leave the key out)')
+      throw new ValueError(render(at), 'undefined is not plain data (use null, or leave the key out)')
     case 'function':
-      throw new ValueError(path, 'a function is not plain data')
-    default:
-      throw new ValueError(path, `a ${typeof value} is not plain data`)
+      throw new ValueError(render(at), 'a function is not plain data')
   }
+  throw new ValueError(render(at), `a ${typeof value} is not plain data`)
 }
 
-function checkObject(value: object, path: string, stack: object[]): void {
-  if (stack.includes(value)) throw new ValueError(path, 'a cycle is not plain data')
-  if (types.isProxy(value)) throw new ValueError(path, 'a Proxy is not plain data')
+function checkObject(value: object, at: At, stack: object[]): void {
+  if (stack.includes(value)) throw new ValueError(render(at), 'a cycle is not plain data')
+  if (types.isProxy(value)) throw new ValueError(render(at), 'a Proxy is not plain data')
   const proto = Object.getPrototypeOf(value)
   const isArray = Array.isArray(value)
   if (isArray ? !arrayProtos.has(proto) : proto !== null && !objectProtos.has(proto)) {
     const name = describeProto(proto)
-    throw new ValueError(path, `${name} is not plain data (only null, booleans, finite numbers, strings, arrays and plain objects)`)
+    throw new ValueError(render(at), `${name} is not plain data (only null, booleans, finite numbers, strings, arrays and plain objects)`)
   }
+  if (Object.getOwnPropertySymbols(value).length > 0) throw new ValueError(render(at), 'a symbol key is not plain data')
   stack.push(value)
-  const keys = Object.getOwnPropertyNames(value)
-  if (Object.getOwnPropertySymbols(value).length > 0) throw new ValueError(path, 'a symbol key is not plain data')
   if (isArray) {
     const array = value as unknown[]
     // `length` is the one extra own property an array has.
-    if (keys.length !== array.length + 1) throw new ValueError(path, 'an array with holes or extra properties is not plain data')
-    for (let i = 0; i < array.length; i++) {
-      const item = array[i]
-      const itemPath = `${path}[${i}]`
-      checkProperty(value, String(i), itemPath)
-      const fixed = plainChild(item, itemPath, stack)
-      if (!Object.is(fixed, item)) array[i] = fixed
-    }
+    if (Object.getOwnPropertyNames(value).length !== array.length + 1) throw new ValueError(render(at), 'an array with holes or extra properties is not plain data')
+    for (let i = 0; i < array.length; i++) checkEntry(value, i, at, stack)
   } else {
-    const record = value as Record<string, unknown>
-    for (const key of keys) {
-      const keyPath = path + (/^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`)
-      checkProperty(value, key, keyPath)
-      const item = record[key]
-      const fixed = plainChild(item, keyPath, stack)
-      if (!Object.is(fixed, item)) record[key] = fixed
-    }
+    for (const key of Object.getOwnPropertyNames(value)) checkEntry(value, key, at, stack)
   }
   stack.pop()
   Object.freeze(value)
   checked.add(value)
 }
 
-function plainChild(item: unknown, path: string, stack: object[]): unknown {
-  if (typeof item === 'object' && item !== null) {
-    if (!checked.has(item)) checkObject(item, path, stack)
-    return item
-  }
-  return plainValue(item, path)
-}
-
-function checkProperty(owner: object, key: string, path: string): void {
+/** Checks one property: a plain data property holding plain data (`-0` is stored as 0). */
+function checkEntry(owner: object, key: string | number, at: At, stack: object[]): void {
   const desc = Object.getOwnPropertyDescriptor(owner, key)
-  if (!desc || desc.get || desc.set) throw new ValueError(path, 'a getter or setter is not plain data')
-  if (!desc.enumerable) throw new ValueError(path, 'a hidden (non-enumerable) property is not plain data')
+  if (!desc || desc.get || desc.set) throw new ValueError(render(child(at, key)), 'a getter or setter is not plain data')
+  if (!desc.enumerable) throw new ValueError(render(child(at, key)), 'a hidden (non-enumerable) property is not plain data')
+  const item: unknown = desc.value
+  if (typeof item === 'object' && item !== null) {
+    if (!checked.has(item)) checkObject(item, child(at, key), stack)
+  } else if (typeof item !== 'string' && typeof item !== 'boolean') {
+    const fixed = primitive(item, child(at, key))
+    if (!Object.is(fixed, item)) (owner as Record<string | number, unknown>)[key] = fixed
+  }
 }
 
 function describeProto(proto: unknown): string {

@@ -1,0 +1,98 @@
+// Exploration meets the same transaction in the same situation over and over:
+// a philosopher picking up a fork does the same whatever the meal counts are.
+// A transaction is a function of the values it reads and the answers to its
+// choices — replay already rests on that — so its outcome is kept in a trie
+// walked in the order the transaction asked: read this state (or map key),
+// branch on its value; make a choice, branch on the answer. A walk that
+// reaches a leaf has the outcome without running any cell code.
+import type { Agent } from '../runtime/agent.ts'
+import type { Choice, Write, SourceLocation } from '../runtime/event.ts'
+import type { Transaction } from '../runtime/transaction.ts'
+
+export interface Outcome {
+  committed: boolean
+  writes: Write[]
+  choices: Choice[]
+  halt: boolean
+  tty: string
+  /** Why it did not commit (or, for a test, why the test fails); null when it did (or the test holds). */
+  failure: { reason: string; aborted: boolean; location: SourceLocation | null } | null
+  /** An abort that waits for time or tty input: something outside the app could let it through. */
+  external: boolean
+}
+
+type Node =
+  | { at: 'read'; cell: number; key: string | undefined; next: Map<string | number, Node> }
+  | { at: 'choose'; n: number; next: (Node | undefined)[] }
+  | { at: 'end'; outcome: Outcome }
+
+/** The same transaction read or chose differently in the same situation: it keeps state outside `state`. */
+export class NondeterminismError extends Error {}
+
+export interface MemoWorld<W> {
+  /** The canonical text of a cell's value (or of one map entry) in a world. */
+  valueOf(world: W, cell: number, key: string | undefined): string | number
+  cellId(name: string): number
+}
+
+export class Memo<W> {
+  private root: Node | undefined
+  hits = 0
+  misses = 0
+
+  constructor(private readonly what: string, private readonly worlds: MemoWorld<W>) {}
+
+  /** The outcome recorded for this world and these answers, or null. Asks `agent` the questions the transaction asked. */
+  find(world: W, agent: Agent): Outcome | null {
+    let node = this.root
+    let index = 0
+    while (node) {
+      if (node.at === 'end') {
+        this.hits++
+        return node.outcome
+      }
+      node = node.at === 'choose' ? node.next[agent.choose(node.n, index++)] : node.next.get(this.worlds.valueOf(world, node.cell, node.key))
+    }
+    this.misses++
+    return null
+  }
+
+  /** Records the outcome of `tx`, just run in `world`. */
+  add(world: W, tx: Transaction, outcome: Outcome): void {
+    const reads = tx.reads
+    const choices = tx.choices
+    const before = tx.readsBeforeChoice ?? []
+    let node = this.root
+    let attach = (n: Node): void => void (this.root = n)
+    let r = 0
+    let c = 0
+    while (r < reads.length || c < choices.length) {
+      if (c < choices.length && before[c] === r) {
+        const { n, value } = choices[c++]!
+        if (!node) attach((node = { at: 'choose', n, next: [] }))
+        else if (node.at !== 'choose' || node.n !== n) throw this.nondeterministic()
+        const parent = node
+        attach = (x) => void (parent.next[value] = x)
+        node = parent.next[value]
+      } else {
+        const read = reads[r++]!
+        const cell = this.worlds.cellId(read.state)
+        if (!node) attach((node = { at: 'read', cell, key: read.key, next: new Map() }))
+        else if (node.at !== 'read' || node.cell !== cell || node.key !== read.key) throw this.nondeterministic()
+        const parent = node
+        const seen = this.worlds.valueOf(world, cell, read.key)
+        attach = (x) => void parent.next.set(seen, x)
+        node = parent.next.get(seen)
+      }
+    }
+    if (!node) attach({ at: 'end', outcome })
+    else if (node.at !== 'end') throw this.nondeterministic()
+  }
+
+  private nondeterministic(): NondeterminismError {
+    return new NondeterminismError(
+      `${this.what} is not deterministic: run twice in the same state with the same choices, it read or chose differently. ` +
+        'Keep everything that changes in `state` (a top-level object that a method changes is not transactional)',
+    )
+  }
+}

@@ -1,0 +1,342 @@
+// An app as exploration sees it: its code loaded once into an executor, and
+// worlds — immutable states — that the executor's store is pointed at in
+// O(cells) before each transaction. A successor world shares every cell the
+// transaction did not write with its parent, so exploring never re-runs a
+// prefix of history and never copies state that did not change.
+import { Executor, LoadError, notebookSeed, type AppVersion } from '../runtime/executor.ts'
+import { compileNotebook, type CompiledApp, type MethodName } from '../runtime/compile.ts'
+import { parseNotebook } from '../runtime/notebook.ts'
+import { FairAgent, type Agent } from '../runtime/agent.ts'
+import { MemoryLog, type EventLog } from '../runtime/log.ts'
+import { canonicalJson, type Json } from '../runtime/values.ts'
+import { Transaction } from '../runtime/transaction.ts'
+import type { Cell, MapCell } from '../runtime/store.ts'
+import type { EventRecord, SourceLocation, StateKind, Write } from '../runtime/event.ts'
+import { seekStore, type Moment } from './seek.ts'
+import { Memo, type Outcome } from './memo.ts'
+import type { SqliteLog } from './sqliteLog.ts'
+
+type Entries = Map<string, { value: Json | undefined; version: number }>
+
+/** One state of the app. Never changed once made; unchanged cells are shared between worlds. */
+export interface World {
+  /** Per cell id: the slot the cell holds (var, queue, bag, counter) or its entries (map). */
+  readonly slots: readonly unknown[]
+  /** Per cell id: its value's canonical text, as a number (equal texts, equal numbers). */
+  readonly keys: readonly number[]
+  /** Whether `start` has committed (until then it is the only transaction). */
+  readonly started: boolean
+  /** Whether a transaction called sys.halt (then nothing more happens). */
+  readonly halted: boolean
+}
+
+export interface ModelOptions {
+  /** The notebook's file name, for messages and the default seed. */
+  path?: string
+  /** Explore from this moment of a log (the state after event `seq`), with the notebook's code. */
+  from?: { log: SqliteLog } & Moment
+  /** The log the executor commits to (materialising a trace); exploration itself logs nothing. */
+  log?: EventLog
+  branch?: string
+  timeLimitMs?: number
+  /** The clock of every explored transaction (default: the starting event's time, or 0). */
+  time?: number
+}
+
+const TEST_AGENT = new FairAgent(0)
+
+/** A test that does not hold in a world: its name, why, and where. */
+export interface Broken {
+  test: string
+  message: string
+  location: SourceLocation | null
+}
+
+export class Model {
+  private readonly memos = new Map<string, Memo<World>>()
+  private readonly worlds = {
+    valueOf: (world: World, cell: number, key: string | undefined): string | number => {
+      if (key === undefined) return world.keys[cell]!
+      const v = (world.slots[cell] as Entries).get(key)?.value
+      return v === undefined ? '~' : canonicalOf(v)
+    },
+    cellId: (name: string): number => this.exec.store.byName.get(name)!.id,
+  }
+
+  private constructor(
+    readonly exec: Executor,
+    readonly app: CompiledApp,
+    readonly version: AppVersion,
+    /** `declare` writes for state the code adds at the start; with `codeChanged`, what a code event must record. */
+    readonly declares: Write[],
+    /** The code event's input: the configuration the code runs with. */
+    readonly codeInput: Json,
+    /** True when the start needs a code event (a fresh history, or code other than the one in force there). */
+    readonly codeChanged: boolean,
+    readonly time: number,
+    readonly root: World,
+    private readonly texts: Texts,
+    readonly from: Moment | null,
+  ) {}
+
+  /** Compiles and loads a notebook at its beginning or at a moment of a log. Throws NotebookError, CompileError or LoadError. */
+  static async create(text: string, options: ModelOptions = {}): Promise<Model> {
+    const path = options.path ?? '<notebook>'
+    const notebook = parseNotebook(text, path)
+    const app = await compileNotebook(notebook)
+    const from = options.from ?? null
+    let config = { seed: notebookSeed(notebook, path), env: {} as Record<string, string>, args: [] as string[] }
+    let code: EventRecord | null = null
+    let last: EventRecord | null = null
+    if (from) {
+      const info = from.log.branchInfo(from.branch)
+      if (!info) throw new LoadError(`${from.log.path}: there is no branch '${from.branch}'`)
+      if (!Number.isSafeInteger(from.seq) || from.seq < 1 || from.seq > info.head) {
+        throw new LoadError(`${from.log.path}: branch '${from.branch}' has events 1..${info.head}; there is no event ${from.seq} to explore from`)
+      }
+      last = from.log.event(from.branch, from.seq)
+      const codeSeq = from.log.lastOfKind(from.branch, 'code', from.seq)
+      code = codeSeq === null ? null : from.log.event(from.branch, codeSeq)
+      // The recorded configuration keeps sys.random and the agent's seed as they were.
+      if (code) config = { ...config, ...(code.input as typeof config) }
+    }
+    const exec = new Executor(
+      { path, branch: options.branch ?? from?.branch ?? 'main', seed: config.seed, env: config.env, args: config.args, timeLimitMs: options.timeLimitMs ?? 1000 },
+      options.log ?? new MemoryLog(),
+    )
+    exec.locateWaits = false
+    const time = options.time ?? last?.time ?? 0
+    if (from) exec.restore(seekStore(from.log, from).serialize(), time)
+    const fn = exec.compile(app)
+    const loaded = exec.sandbox.run(() => exec.load(app, fn), exec.config.timeLimitMs)
+    if (!loaded.ok) throw new LoadError(`${path}: loading the notebook's cells ran past the time limit of ${exec.config.timeLimitMs} ms`)
+    const { version, declares } = loaded.value
+    const codeChanged = !code || code.codeHash !== app.codeHash || declares.length > 0
+    const started = from ? from.log.lastOfKind(from.branch, 'start', from.seq) !== null : false
+    const texts = new Texts()
+    const root = worldOf(exec.store.cells, started, last?.kind === 'halt', texts)
+    return new Model(exec, app, version, declares, config as unknown as Json, codeChanged, time, root, texts, from ? { branch: from.branch, seq: from.seq } : null)
+  }
+
+  get cells(): readonly Cell[] {
+    return this.exec.store.cells
+  }
+
+  /** Whether the app takes input from outside (http, gui): then a state where every step waits is not a deadlock. */
+  get takesInput(): boolean {
+    return !!(this.version.methods.http || this.version.methods.gui)
+  }
+
+  /** The transaction that can run in a world: `start` until it commits, then `step`; none once halted. */
+  methodAt(world: World): MethodName | null {
+    if (world.halted) return null
+    if (!world.started && this.version.methods.start) return 'start'
+    return this.version.methods.step ? 'step' : null
+  }
+
+  /** Points the store at a world. */
+  enter(world: World): void {
+    const cells = this.exec.store.cells
+    for (let i = 0; i < cells.length; i++) {
+      const cell = cells[i]!
+      if (cell.kind === 'map') {
+        ;(cell as MapCell).entries = world.slots[i] as Entries
+        ;(cell as MapCell).version = 0
+      } else (cell as unknown as { slot: unknown }).slot = world.slots[i]
+    }
+  }
+
+  /** Runs `method` in `world`, its choices answered by `agent`. Call inside `exec.sandbox.run`. */
+  run(world: World, method: MethodName, agent: Agent, input: Json = null): Transaction {
+    this.enter(world)
+    this.exec.ttyIn = ''
+    if (method === 'http') return this.exec.executeHttp(this.version, input as never, this.time, agent)
+    return this.exec.executeMethod(this.version, method === 'start' ? 'start' : 'step', method, input, this.time, agent)
+  }
+
+  /**
+   * What `method` does in `world` with the agent's answers: remembered from
+   * an earlier run that read the same values and made the same choices, or
+   * run now. Call inside `exec.sandbox.run`.
+   */
+  outcome(world: World, method: MethodName, agent: Agent): Outcome {
+    const memo = this.memo(method)
+    const known = memo.find(world, agent)
+    if (known) return known
+    const tx = this.run(world, method, agent)
+    const outcome = outcomeOf(tx)
+    memo.add(world, tx, outcome)
+    return outcome
+  }
+
+  /** The tests that do not hold in `world` (remembered like transactions). Call inside `exec.sandbox.run`. */
+  brokenTests(world: World): Broken[] {
+    const broken: Broken[] = []
+    for (const t of this.version.tests) {
+      const memo = this.memo(`test '${t.name}'`)
+      let outcome = memo.find(world, TEST_AGENT.reset(0))
+      if (!outcome) {
+        this.enter(world)
+        const { tx, message } = this.exec.checkTest(this.version, t, TEST_AGENT.reset(0))
+        outcome = outcomeOf(tx)
+        outcome.failure = message === null ? null : { reason: message, aborted: false, location: tx.failure?.location ?? t.at }
+        memo.add(world, tx, outcome)
+      }
+      if (outcome.failure) broken.push({ test: t.name, message: outcome.failure.reason, location: outcome.failure.location })
+    }
+    return broken
+  }
+
+  private memo(what: string): Memo<World> {
+    let memo = this.memos.get(what)
+    if (!memo) this.memos.set(what, (memo = new Memo(what.startsWith('test') ? what : `${what}()`, this.worlds)))
+    return memo
+  }
+
+  /** The world a committed transaction leaves behind: `world` with its writes applied. */
+  after(world: World, tx: { writes: readonly Write[]; halt: boolean }, method: MethodName): World {
+    const started = world.started || method === 'start'
+    if (!tx.writes.length && !tx.halt && started === world.started) return world
+    const slots = world.slots.slice()
+    const keys = world.keys.slice()
+    const store = this.exec.store
+    const copied = new Set<number>()
+    for (const w of tx.writes) {
+      const id = store.byName.get(w.state)!.id
+      slots[id] = nextSlot(slots[id], w, copied.has(id))
+      copied.add(id)
+    }
+    for (const id of copied) keys[id] = this.texts.number(slotKey(store.cells[id]!.kind, slots[id]))
+    return { slots, keys, started, halted: world.halted || tx.halt }
+  }
+
+  /** A text equal for two worlds exactly when no transaction could tell them apart. */
+  key(world: World): string {
+    return (world.started ? 's' : '-') + (world.halted ? 'h' : '-') + world.keys.join(',')
+  }
+
+  /** Every state's value in `world` as plain data, by name. */
+  values(world: World): Record<string, { kind: StateKind; value: Json }> {
+    this.enter(world)
+    return JSON.parse(JSON.stringify(this.exec.store.snapshot())) as Record<string, { kind: StateKind; value: Json }>
+  }
+
+  /** A transaction object for the code event that starts a materialised trace. */
+  codeTransaction(): Transaction {
+    return new Transaction('code', null, this.codeInput, this.time, TEST_AGENT)
+  }
+}
+
+export function outcomeOf(tx: Transaction): Outcome {
+  return {
+    committed: !tx.failure,
+    writes: tx.writes,
+    choices: tx.choices,
+    halt: tx.halt,
+    tty: tx.tty,
+    failure: tx.failure,
+    external: tx.wakeAt > 0 || tx.waitsForInput,
+  }
+}
+
+/** The world the store holds now (slots shared, queues trimmed to what they hold). */
+function worldOf(cells: readonly Cell[], started: boolean, halted: boolean, texts: Texts): World {
+  const slots: unknown[] = []
+  const keys: number[] = []
+  for (const cell of cells) {
+    let slot: unknown
+    if (cell.kind === 'map') slot = new Map((cell as MapCell).entries)
+    else {
+      slot = (cell as unknown as { slot: unknown }).slot
+      if (cell.kind === 'queue') {
+        const q = slot as QueueSlot
+        slot = { items: q.items.slice(q.head, q.end), head: 0, end: q.end - q.head, version: 0 }
+      }
+    }
+    slots.push(slot)
+    keys.push(texts.number(slotKey(cell.kind, slot)))
+  }
+  return { slots, keys, started, halted }
+}
+
+/** Numbers for canonical texts: worlds compare and hash short lists of numbers, not long texts. */
+class Texts {
+  private readonly numbers = new Map<string, number>()
+  number(text: string): number {
+    let n = this.numbers.get(text)
+    if (n === undefined) this.numbers.set(text, (n = this.numbers.size))
+    return n
+  }
+}
+
+// Values are frozen, so a value's canonical text never changes: remembered by identity.
+const canonicalTexts = new WeakMap<object, string>()
+function canonicalOf(value: Json): string {
+  if (typeof value !== 'object' || value === null) return canonicalJson(value)
+  let text = canonicalTexts.get(value)
+  if (text === undefined) canonicalTexts.set(value, (text = canonicalJson(value)))
+  return text
+}
+
+interface QueueSlot {
+  items: Json[]
+  head: number
+  end: number
+  version: number
+}
+
+/** A cell's next slot after one write. `owned`: this transaction already made a fresh copy. */
+function nextSlot(slot: unknown, w: Write, owned: boolean): unknown {
+  switch (w.op) {
+    case 'set': {
+      if (!('key' in w)) return { value: w.value, version: 0 }
+      const entries = owned ? (slot as Entries) : new Map(slot as Entries)
+      entries.set(w.key, { value: w.value, version: 0 })
+      return entries
+    }
+    case 'delete': {
+      const entries = owned ? (slot as Entries) : new Map(slot as Entries)
+      entries.set(w.key, { value: undefined, version: 0 })
+      return entries
+    }
+    case 'queue': {
+      const q = slot as QueueSlot
+      const items = q.items.slice(q.head + w.take, q.end).concat(w.push)
+      return { items, head: 0, end: items.length, version: 0 }
+    }
+    case 'bag': {
+      const items = [...(slot as { value: Json[] }).value]
+      for (const i of w.take) items.splice(i, 1)
+      items.push(...w.put)
+      return { value: items, version: 0 }
+    }
+    case 'add':
+      return { value: (slot as { value: number }).value + w.value, version: 0 }
+    case 'declare':
+      return slot
+  }
+}
+
+/**
+ * The canonical text of one cell's value. A bag is a multiset, so its items
+ * are sorted: two bags that differ only in order have the same futures. A map
+ * keeps insertion order (and deleted keys' places), which code can observe.
+ */
+function slotKey(kind: StateKind, slot: unknown): string {
+  switch (kind) {
+    case 'var':
+    case 'counter':
+      return canonicalOf((slot as { value: Json }).value)
+    case 'queue': {
+      const q = slot as QueueSlot
+      return canonicalJson(q.head === 0 && q.end === q.items.length ? q.items : q.items.slice(q.head, q.end))
+    }
+    case 'bag':
+      return '[' + (slot as { value: Json[] }).value.map(canonicalOf).sort().join(',') + ']'
+    case 'map': {
+      let out = '{'
+      for (const [k, e] of slot as Entries) out += JSON.stringify(k) + (e.value === undefined ? '~,' : ':' + canonicalOf(e.value) + ',')
+      return out + '}'
+    }
+  }
+}
