@@ -10,6 +10,7 @@ import { serveHttp, type RunningServer } from '../runtime/server.ts'
 import { reflection } from '../replay/reflect.ts'
 import { LogFormatError } from '../replay/sqliteLog.ts'
 import { history, HistoryError } from './history.ts'
+import { serveCommand } from './serve.ts'
 
 const USAGE = `loom — notebooks that run as transaction loops
 
@@ -32,6 +33,8 @@ usage:
   loom branches DB [--delete N] [--json]                         list (or delete) branches
   loom export DB [--branch B] [--out FILE]                       a branch as portable JSON lines
   loom import DB FILE [--name N]                                 add an exported branch, verified
+  loom serve NB [--port P] [--db F] [--branch B]
+      the notebook's UI for a browser at http://127.0.0.1:P/ (default: any free port); the app runs in an engine process
 
 exit codes: 0 ok, 1 a check failed, 2 bad usage or bad input`
 
@@ -68,6 +71,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         return await run(parsed, io)
       case 'test':
         return await test(parsed, io)
+      case 'serve':
+        return await serveCommand(parsed, io)
       default:
         return await history(parsed, io)
     }

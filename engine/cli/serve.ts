@@ -1,0 +1,39 @@
+// `loom serve NB`: the notebook's UI for a browser, on 127.0.0.1 only, until
+// the process is told to stop (Ctrl-C). Crashes of the engine process are
+// reported here and it is restarted on the same log.
+import type { Parsed } from './args.ts'
+import type { Io } from './main.ts'
+import { serve, type Serving } from '../host/serve.ts'
+import { EngineStartError } from '../host/EngineSupervisor.ts'
+
+export async function serveCommand(p: Parsed, io: Io): Promise<number> {
+  const notebook = p.args.notebook!
+  let running: Serving
+  try {
+    running = await serve({
+      notebook,
+      db: p.options.db as string | undefined,
+      branch: p.options.branch as string | undefined,
+      port: (p.options.port as number | undefined) ?? 0,
+      timeLimitMs: p.options['time-limit'] as number | undefined,
+      say: (line) => io.err(`loom: ${line}\n`),
+      events: {
+        started: (pid, restarted) => io.err(restarted ? `loom: ${restarted}; restarted it on the same log (engine process ${pid})\n` : `loom: engine process ${pid}\n`),
+        gaveUp: (reason) => io.err(`loom: ${reason}\n`),
+      },
+    })
+  } catch (err) {
+    // The engine process could not open the notebook's log (damaged, or not a Loom log): bad input.
+    if (!(err instanceof EngineStartError)) throw err
+    io.err(`loom: ${err.message}\n`)
+    return 2
+  }
+  io.out(`Loom is serving ${notebook} at ${running.url}\n`)
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve)
+    process.once('SIGTERM', resolve)
+  })
+  await running.close()
+  io.err('loom: stopped; everything committed is in the log\n')
+  return 0
+}

@@ -1,0 +1,454 @@
+// The engine host: one notebook with its durable session, answering every
+// protocol request from any number of connected UIs and telling all of them
+// what happens (status, events, tty, attempts, test failures). It runs in
+// the engine process (see engineProcess.ts) or, for tests, in the caller's.
+import { readFile, rename, stat, writeFile, chmod } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { basename, dirname, join, resolve } from 'node:path'
+import { Engine } from '../runtime/engine.ts'
+import { parseNotebook, NotebookError, type Notebook } from '../runtime/notebook.ts'
+import { compileNotebook, CompileError } from '../runtime/compile.ts'
+import { LoadError } from '../runtime/executor.ts'
+import { SqliteLog } from '../replay/sqliteLog.ts'
+import { defaultDbPath, resumeFrom } from '../replay/session.ts'
+import { seek } from '../replay/seek.ts'
+import { PROTOCOL_VERSION } from '../protocol/messages.ts'
+import type { Attempt, EditResult, EventRecord, Message, NotebookView, Op, ProblemView, Result, StatusView, TestFailure, Transport } from '../protocol/messages.ts'
+import { problemOf, problemsOf, parseProblem, problemFromMessage, Refusal } from './problems.ts'
+import { readRequest, requestId } from './requests.ts'
+import { cellViews, stateBindings, withCellAdded, withCellDeleted, withCellMoved, withCellSource } from './notebookCells.ts'
+import { evaluateReadOnly } from './evaluate.ts'
+
+export interface HostOptions {
+  notebook: string
+  /** The log (default: NAME.loom.db beside the notebook). */
+  db?: string
+  /** The branch to run (default: the live one). */
+  branch?: string
+  /** Set when the engine process was restarted after a crash: why. Shown in the status. */
+  restarted?: string
+  timeLimitMs?: number
+}
+
+/** How often queued notices go out: often enough to feel live, seldom enough not to flood a UI. */
+const NOTICE_MS = 20
+const MAX_EVENTS_PER_NOTICE = 1000
+const MAX_ATTEMPT_NOTICES = 50
+const MAX_PAGE = 1000
+const MAX_TTY_INPUT = 1 << 20
+
+interface Client {
+  send(message: Message): void
+}
+
+export class EngineHost {
+  private path: string
+  private readonly dbPath: string
+  /** The notebook as the UI has it: what Save writes. It may hold a broken edit the engine refused. */
+  private text = ''
+  private model: Notebook | null = null
+  private parseError: ProblemView | null = null
+  private problems: ProblemView[] = []
+  private log: SqliteLog | null = null
+  private engine: Engine | null = null
+  private running: Promise<void> | null = null
+  private readonly clients = new Set<Client>()
+  /** Edits, saves and steps run one at a time, in arrival order. */
+  private turn: Promise<unknown> = Promise.resolve()
+  private outbox = { events: [] as EventRecord[], tty: '', attempts: [] as Attempt[], failures: [] as TestFailure[], status: false }
+  private timer: NodeJS.Timeout | null = null
+  private lastStatus = ''
+  private closed = false
+
+  private constructor(private readonly options: HostOptions) {
+    this.path = resolve(options.notebook)
+    this.dbPath = resolve(options.db ?? defaultDbPath(options.notebook))
+  }
+
+  /**
+   * Opens a notebook and its log. A notebook that does not parse or compile
+   * still opens — its problems are in the notebook view, and the file is
+   * never written until the user saves a text that parses. A log that is
+   * not a Loom log (or a missing file) is an error.
+   */
+  static async open(options: HostOptions): Promise<EngineHost> {
+    const host = new EngineHost(options)
+    await host.load()
+    return host
+  }
+
+  private async load(): Promise<void> {
+    const bytes = await readFile(this.path)
+    const text = bytes.toString('utf8')
+    this.text = text
+    if (!Buffer.from(text, 'utf8').equals(bytes)) {
+      this.parseError = { message: 'the file is not UTF-8 text; Loom reads notebooks as UTF-8 and will not overwrite it', where: { file: this.path } }
+    } else {
+      try {
+        this.model = parseNotebook(text, this.path)
+      } catch (err) {
+        if (!(err instanceof NotebookError)) throw err
+        this.parseError = parseProblem(err)
+      }
+    }
+    if (this.model) {
+      try {
+        await this.startEngine(text)
+      } catch (err) {
+        if (!(err instanceof CompileError || err instanceof LoadError)) throw err
+        this.problems = problemsOf(err, this.path)
+      }
+    } else if (existsSync(this.dbPath)) {
+      // History stays readable while the notebook is broken.
+      this.log = SqliteLog.open(this.dbPath, { create: false, branch: this.options.branch })
+    }
+  }
+
+  private async startEngine(text: string): Promise<void> {
+    this.log ??= SqliteLog.open(this.dbPath, { branch: this.options.branch, writerThread: true })
+    const log = this.log
+    const engine = await Engine.fromSource(text, {
+      path: this.path, log, branch: log.branch, resume: resumeFrom(log), checkTests: true,
+      ...(this.options.timeLimitMs ? { timeLimitMs: this.options.timeLimitMs } : {}),
+    })
+    engine.on('event', (e) => this.queue(() => this.outbox.events.push(e)))
+    engine.on('tty', (t) => this.queue(() => (this.outbox.tty += t)))
+    engine.on('attempt', (a) => this.queue(() => this.outbox.attempts.length < MAX_ATTEMPT_NOTICES && this.outbox.attempts.push(a)))
+    engine.on('test', (f) => this.queue(() => this.outbox.failures.push(f)))
+    engine.on('status', () => this.queue(() => (this.outbox.status = true)))
+    this.engine = engine
+  }
+
+  // ---- connections ------------------------------------------------------
+
+  /** Serves one UI over `transport` until it closes; returns a function that disconnects it. */
+  connect(transport: Transport): () => void {
+    const client: Client = {
+      send: (m) => {
+        try {
+          transport.send(m)
+        } catch {
+          this.clients.delete(client) // its transport is gone; the others carry on
+        }
+      },
+    }
+    this.clients.add(client)
+    const stop = transport.onMessage((m) => void this.receive(client, m))
+    const disconnect = () => {
+      stop()
+      this.clients.delete(client)
+    }
+    transport.onClose(disconnect)
+    // After a restart, tell the UI at once where things stand.
+    if (this.options.restarted) {
+      client.send({ kind: 'notice', notice: { type: 'status', status: this.status() } })
+      client.send({ kind: 'notice', notice: { type: 'notebook', notebook: this.view() } })
+    }
+    return disconnect
+  }
+
+  /** Answers one message. Never throws: whatever goes wrong becomes an error response. */
+  private async receive(client: Client, message: unknown): Promise<void> {
+    let id = requestId(message)
+    try {
+      const request = readRequest(message)
+      id = request.id
+      const result = await this.answer(request.op, request.params)
+      client.send({ kind: 'response', id, ok: true, result })
+    } catch (err) {
+      client.send({ kind: 'response', id, ok: false, error: problemOf(err, this.path) })
+    }
+  }
+
+  private answer(op: Op, p: Record<string, unknown>): Promise<unknown> | unknown {
+    if (this.closed) throw new Refusal('the engine is shutting down')
+    switch (op) {
+      case 'hello':
+        return { protocol: PROTOCOL_VERSION, notebook: this.view(), status: this.status() } satisfies Result<'hello'>
+      case 'notebook':
+        return this.view()
+      case 'status':
+        return this.status()
+      case 'save':
+        return this.exclusive(() => this.save(p.text as string | undefined, p.path as string | undefined))
+      case 'editCell':
+        return this.exclusive(() => this.edit(() => withCellSource(this.editable(), p.cell as string, p.source as string)))
+      case 'addCell':
+        return this.exclusive(async () => {
+          let cell = ''
+          const r = await this.edit(() => {
+            const added = withCellAdded(this.editable(), p.after as string | null, p.kind as 'code' | 'prose', p.source as string)
+            cell = added.cell
+            return added.text
+          })
+          return { ...r, cell }
+        })
+      case 'deleteCell':
+        return this.exclusive(() => this.edit(() => withCellDeleted(this.editable(), p.cell as string)))
+      case 'moveCell':
+        return this.exclusive(() => this.edit(() => withCellMoved(this.editable(), p.cell as string, p.to as number).text))
+      case 'run':
+        return this.exclusive(() => this.run())
+      case 'pause':
+        return this.pause()
+      case 'step':
+        return this.exclusive(() => this.step())
+      case 'log':
+        return this.page(p.branch as string | undefined, p.from as number | undefined, p.limit as number | undefined)
+      case 'state': {
+        const { branch, at } = this.moment(p.branch as string | undefined, p.at as number | undefined)
+        return { branch, at, values: seek(this.history(), { branch, seq: at }) } satisfies Result<'state'>
+      }
+      case 'attempts': {
+        const limit = Math.min((p.limit as number | undefined) ?? 100, MAX_PAGE)
+        return this.engine ? this.engine.attempts(limit) : (this.log?.attempts(limit) ?? [])
+      }
+      case 'branches': {
+        const log = this.history()
+        return log.branches().map((b) => ({ name: b.name, head: b.head, parent: b.parent, forkedAt: b.parent === null ? null : b.forkSeq, live: b.name === log.live }))
+      }
+      case 'ttyInput': {
+        const text = p.text as string
+        if (text.length > MAX_TTY_INPUT) throw new Refusal(`tty input of ${text.length} characters is too much at once; send at most ${MAX_TTY_INPUT}`)
+        this.runnable().input(text)
+        return {}
+      }
+      case 'evaluate': {
+        const { branch, at } = this.moment(p.branch as string | undefined, p.at as number | undefined)
+        const state = seek(this.history(), { branch, seq: at })
+        return { value: evaluateReadOnly(p.expr as string, state, this.model ? stateBindings(this.model) : new Map()) } satisfies Result<'evaluate'>
+      }
+    }
+  }
+
+  private exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
+    const next = this.turn.then(fn, fn)
+    this.turn = next.catch(() => {})
+    return next
+  }
+
+  // ---- views ------------------------------------------------------------
+
+  view(): NotebookView {
+    return { path: this.path, text: this.text, cells: this.model ? cellViews(this.model) : [], parseError: this.parseError, problems: this.problems }
+  }
+
+  status(): StatusView {
+    const restarted = this.options.restarted ? { restarted: this.options.restarted } : {}
+    const e = this.engine
+    if (e) return { state: e.status, branch: this.log!.branch, head: e.head, codeHash: e.codeHash, waiting: e.waiting, ...restarted }
+    const why = this.parseError
+      ? `the notebook does not parse${this.parseError.where?.fileLine ? ` (line ${this.parseError.where.fileLine})` : ''}: ${this.parseError.message}`
+      : `the notebook does not compile: ${this.problems[0]?.message ?? 'see its problems'}`
+    return { state: 'ready', branch: this.log?.branch ?? this.options.branch ?? 'main', head: this.log?.head ?? 0, codeHash: '', waiting: why, ...restarted }
+  }
+
+  // ---- history ----------------------------------------------------------
+
+  private history(): SqliteLog {
+    if (!this.log) throw new Refusal('there is no history yet: the notebook has not run (fix it so it parses, and it will)')
+    this.log.flush()
+    return this.log
+  }
+
+  private moment(branch: string | undefined, at: number | undefined): { branch: string; at: number } {
+    const log = this.history()
+    const name = branch ?? log.branch
+    const info = log.branchInfo(name)
+    if (!info) throw new Refusal(`there is no branch '${name}'; the branches are ${log.branches().map((b) => b.name).join(', ')}`)
+    if (at !== undefined && at > info.head) throw new Refusal(`branch '${name}' has events 1..${info.head}; there is no event ${at}`)
+    return { branch: name, at: at ?? info.head }
+  }
+
+  private page(branch: string | undefined, from: number | undefined, limit: number | undefined): Result<'log'> {
+    const { branch: name, at: head } = this.moment(branch, undefined)
+    const first = Math.max(1, from ?? 1)
+    const count = Math.min(limit ?? MAX_PAGE, MAX_PAGE)
+    return { branch: name, head, events: first > head || count === 0 ? [] : this.log!.eventsOf(name, first, Math.min(count, head - first + 1)) }
+  }
+
+  // ---- running ----------------------------------------------------------
+
+  private runnable(): Engine {
+    if (this.engine) return this.engine
+    if (this.parseError) throw new Refusal(`the notebook does not parse: ${this.parseError.message}`, this.parseError.where)
+    const first = this.problems[0]
+    throw new Refusal(`the notebook does not compile: ${first?.message ?? 'see its problems'}; fix it and the app starts`, first?.where)
+  }
+
+  private run(): StatusView {
+    const engine = this.runnable()
+    if (!this.running) {
+      this.running = engine.run().then(
+        () => {},
+        (err: Error) => {
+          // The loop stopped on an error (the log could not write): say so, keep serving the history.
+          this.problems = [{ message: `the app stopped: ${err.message}` }]
+          this.broadcastNotebook()
+        },
+      ).finally(() => {
+        this.running = null
+        this.queue(() => (this.outbox.status = true))
+      })
+    }
+    return this.status()
+  }
+
+  private async pause(): Promise<StatusView> {
+    this.engine?.pause()
+    await this.running
+    return this.status()
+  }
+
+  private step(): Result<'step'> {
+    const engine = this.runnable()
+    if (this.running) throw new Refusal('the app is running; pause it before stepping')
+    const event = engine.step()
+    return { event, status: this.status() }
+  }
+
+  // ---- editing ----------------------------------------------------------
+
+  private editable(): Notebook {
+    if (!this.model) throw new Refusal(`the notebook does not parse, so its cells cannot be edited here: ${this.parseError?.message ?? ''}; fix it in a text editor and open it again`, this.parseError?.where)
+    return this.model
+  }
+
+  /** Applies an edit made on the notebook's text; a text that does not parse changes nothing. */
+  private async edit(make: () => string): Promise<EditResult> {
+    let text: string
+    let model: Notebook
+    try {
+      text = make()
+      model = parseNotebook(text, this.path)
+    } catch (err) {
+      if (err instanceof NotebookError) return { ok: false, problems: [parseProblem(err)] }
+      throw err
+    }
+    return this.adopt(text, model)
+  }
+
+  /**
+   * Makes `text` the notebook and live-codes the running app with it. The
+   * text is kept even when its code is refused (it is what the user typed);
+   * the app keeps running the last code that worked.
+   */
+  private async adopt(text: string, model: Notebook): Promise<EditResult> {
+    this.text = text
+    this.model = model
+    this.parseError = null
+    const result = await this.liveCode(text, model)
+    this.problems = result.ok ? [] : result.problems
+    this.broadcastNotebook()
+    this.queue(() => (this.outbox.status = true))
+    return result
+  }
+
+  private async liveCode(text: string, model: Notebook): Promise<EditResult> {
+    let codeHash: string
+    try {
+      codeHash = (await compileNotebook(model)).codeHash
+    } catch (err) {
+      return { ok: false, problems: problemsOf(err, this.path) }
+    }
+    if (!this.engine) {
+      try {
+        await this.startEngine(text)
+      } catch (err) {
+        if (err instanceof CompileError || err instanceof LoadError) return { ok: false, problems: problemsOf(err, this.path) }
+        throw err
+      }
+      return { ok: true, codeHash: this.engine!.codeHash, seq: this.engine!.head }
+    }
+    // Prose, comments and types do not change the code: nothing to switch.
+    if (codeHash === this.engine.codeHash) return { ok: true, codeHash, seq: null }
+    const r = await this.engine.replaceCode(text)
+    if (r.ok) return { ok: true, codeHash: r.event.codeHash, seq: r.event.seq }
+    const problems = r.error.split('\n').filter(Boolean).map((line) => problemFromMessage(line, this.path))
+    return r.waiting ? { ok: false, problems, waiting: true } : { ok: false, problems }
+  }
+
+  /** Writes the notebook: atomically, so a crash mid-save leaves the old file or the new one, never half. */
+  private async save(text: string | undefined, path: string | undefined): Promise<Result<'save'>> {
+    if (text === undefined && this.parseError) {
+      throw new Refusal(`the notebook does not parse, so Loom will not overwrite it: ${this.parseError.message}; fix it in a text editor`, this.parseError.where)
+    }
+    if (text !== undefined && text !== this.text) {
+      let model: Notebook
+      try {
+        model = parseNotebook(text, this.path)
+      } catch (err) {
+        if (err instanceof NotebookError) throw new Refusal(`not saved: ${parseProblem(err).message}`, parseProblem(err).where)
+        throw err
+      }
+      await this.adopt(text, model)
+    }
+    const target = path === undefined ? this.path : resolve(path)
+    await writeAtomically(target, this.text)
+    if (target !== this.path) {
+      this.path = target
+      this.broadcastNotebook()
+    }
+    return { path: target, bytes: Buffer.byteLength(this.text) }
+  }
+
+  // ---- notices ----------------------------------------------------------
+
+  private queue(add: () => unknown): void {
+    if (!this.clients.size) {
+      this.outbox = { events: [], tty: '', attempts: [], failures: [], status: false }
+      return
+    }
+    add()
+    this.timer ??= setTimeout(() => this.flush(), NOTICE_MS)
+  }
+
+  private flush(): void {
+    this.timer = null
+    const { events, tty, attempts, failures, status } = this.outbox
+    this.outbox = { events: [], tty: '', attempts: [], failures: [], status: false }
+    for (const attempt of attempts) this.broadcast({ type: 'attempt', attempt })
+    for (let i = 0; i < events.length; i += MAX_EVENTS_PER_NOTICE) this.broadcast({ type: 'events', events: events.slice(i, i + MAX_EVENTS_PER_NOTICE) })
+    if (tty) this.broadcast({ type: 'tty', text: tty })
+    for (const failure of failures) this.broadcast({ type: 'test', failure })
+    if (status) {
+      const now = this.status()
+      const key = JSON.stringify(now)
+      if (key !== this.lastStatus) {
+        this.lastStatus = key
+        this.broadcast({ type: 'status', status: now })
+      }
+    }
+  }
+
+  private broadcast(notice: Extract<Message, { kind: 'notice' }>['notice']): void {
+    for (const client of [...this.clients]) client.send({ kind: 'notice', notice })
+  }
+
+  private broadcastNotebook(): void {
+    this.broadcast({ type: 'notebook', notebook: this.view() })
+  }
+
+  /** Stops the app after its batch in progress, makes everything durable and closes the log. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.engine?.pause()
+    await this.running
+    await this.turn
+    if (this.timer) {
+      clearTimeout(this.timer)
+      this.flush()
+    }
+    this.log?.close()
+    this.clients.clear()
+  }
+}
+
+async function writeAtomically(path: string, text: string): Promise<void> {
+  const mode = await stat(path).then((s) => s.mode & 0o777, () => null)
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.saving`)
+  await writeFile(temp, text, 'utf8')
+  if (mode !== null) await chmod(temp, mode)
+  await rename(temp, path)
+}

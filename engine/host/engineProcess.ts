@@ -1,0 +1,99 @@
+// The engine process: hosts one notebook and serves the connections its
+// supervisor relays. The same file runs as a Node child process (messages
+// over process.send) and as an Electron utilityProcess (process.parentPort).
+// If anything goes wrong that the host did not answer, the process exits and
+// the supervisor starts a new one on the same log: committed events are safe
+// on disk, and a fresh process is a better bet than a confused one.
+import type { Message, Transport } from '../protocol/messages.ts'
+import { EngineHost } from './EngineHost.ts'
+import type { FromEngine, ToEngine } from './engineLink.ts'
+
+interface ParentPort {
+  on(event: 'message', fn: (e: { data: unknown }) => void): void
+  postMessage(message: unknown): void
+}
+
+const electronPort = (process as unknown as { parentPort?: ParentPort }).parentPort
+const send = (m: FromEngine): void => {
+  if (electronPort) electronPort.postMessage(m)
+  else if (process.connected) process.send!(m)
+}
+const onMessage = (fn: (m: ToEngine) => void): void => {
+  if (electronPort) electronPort.on('message', (e) => fn(e.data as ToEngine))
+  else process.on('message', (m) => fn(m as ToEngine))
+}
+
+let host: EngineHost | null = null
+let stopping = false
+const conns = new Map<number, { receive: Set<(m: Message) => void>; closers: ((reason: string) => void)[]; open: boolean }>()
+/** What arrived before the host was ready. */
+const early: ToEngine[] = []
+
+function transportFor(conn: number): Transport {
+  const c = { receive: new Set<(m: Message) => void>(), closers: [] as ((reason: string) => void)[], open: true }
+  conns.set(conn, c)
+  return {
+    send: (message) => {
+      if (c.open) send({ conn, message })
+    },
+    onMessage: (fn) => {
+      c.receive.add(fn)
+      return () => c.receive.delete(fn)
+    },
+    onClose: (fn) => void c.closers.push(fn),
+    close: () => shut(conn, 'closed by the engine'),
+  }
+}
+
+function shut(conn: number, reason: string): void {
+  const c = conns.get(conn)
+  if (!c) return
+  conns.delete(conn)
+  c.open = false
+  for (const fn of c.closers) fn(reason)
+}
+
+function handle(m: ToEngine): void {
+  if ('start' in m) return void start(m.start)
+  if ('stop' in m) return void stop(0)
+  if (!host) return void early.push(m)
+  if ('open' in m) host.connect(transportFor(m.conn))
+  else if ('close' in m) shut(m.conn, 'the UI disconnected')
+  else for (const fn of conns.get(m.conn)?.receive ?? []) fn(m.message as Message)
+}
+
+async function start(options: Parameters<typeof EngineHost.open>[0]): Promise<void> {
+  if (host) return
+  try {
+    host = await EngineHost.open(options)
+  } catch (err) {
+    send({ fatal: (err as Error).message })
+    // Let the message leave before exiting.
+    setTimeout(() => process.exit(2), 50)
+    return
+  }
+  send({ ready: { pid: process.pid } })
+  for (const m of early.splice(0)) handle(m)
+}
+
+async function stop(code: number): Promise<void> {
+  if (stopping) return
+  stopping = true
+  try {
+    await host?.close()
+  } finally {
+    process.exit(code)
+  }
+}
+
+onMessage(handle)
+// The supervisor is gone (killed, or the app quit): close the log cleanly and leave.
+if (!electronPort) process.on('disconnect', () => void stop(0))
+process.on('uncaughtException', (err) => {
+  process.stderr.write(`loom engine: ${err.stack ?? err.message}\n`)
+  process.exit(70)
+})
+process.on('unhandledRejection', (err) => {
+  process.stderr.write(`loom engine: ${(err as Error)?.stack ?? String(err)}\n`)
+  process.exit(70)
+})

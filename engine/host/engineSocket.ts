@@ -1,0 +1,44 @@
+// The engine's WebSocket endpoint on the serve port: `/engine`, for pages
+// served from the same origin only — a page elsewhere (any site the user
+// visits) must not be able to drive the engine on their machine.
+import type { IncomingMessage, Server } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { WebSocketServer } from 'ws'
+import type { Transport } from '../protocol/messages.ts'
+import { MAX_FRAME, socketTransport } from './socketTransport.ts'
+
+/** Whatever serves protocol connections: an EngineHost in-process, or a supervisor relaying to an engine process. */
+export interface EngineEndpoint {
+  connect(transport: Transport): () => void
+}
+
+export const ENGINE_PATH = '/engine'
+
+export function attachEngineSocket(server: Server, endpoint: EngineEndpoint, allowedOrigins: () => string[]): { close(): void } {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME })
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => {})
+    const path = (req.url ?? '').split('?')[0]
+    if (path !== ENGINE_PATH) return refuse(socket, 404, `no WebSocket at ${path}; the engine is at ${ENGINE_PATH}`)
+    const origin = req.headers.origin
+    if (!origin || !allowedOrigins().includes(origin)) {
+      return refuse(socket, 403, `connections to the engine are accepted only from the page Loom serves (${allowedOrigins()[0]}), not from ${origin ?? 'a client that sends no Origin'}`)
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      endpoint.connect(socketTransport(ws, true))
+    })
+  }
+  server.on('upgrade', onUpgrade)
+  return {
+    close() {
+      server.off('upgrade', onUpgrade)
+      for (const ws of wss.clients) ws.terminate()
+      wss.close()
+    },
+  }
+}
+
+function refuse(socket: Duplex, status: number, message: string): void {
+  const reason = status === 403 ? 'Forbidden' : 'Not Found'
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`)
+}

@@ -1,0 +1,126 @@
+// The REPL: an expression evaluated against the state at one moment, in a
+// fresh vm context that holds nothing of the host. Only text crosses the
+// boundary — the state and the expression go in as strings, the state is
+// rebuilt inside as frozen read-only views, and the answer comes out as a
+// JSON string made inside under the time limit — so an expression can
+// neither change state nor reach the engine process, and a hostile value
+// (a getter, a proxy, a toJSON that loops) only ever runs inside the limit.
+import vm from 'node:vm'
+import type { Json, StateValue } from '../protocol/messages.ts'
+import { Refusal } from './problems.ts'
+
+const TIME_LIMIT_MS = 1000
+const MAX_ANSWER = 1 << 20
+
+// Runs once inside the context: builds one view per state with the read
+// methods of its kind (every write method throws, saying why and what to do
+// instead), freezes every intrinsic, and returns the evaluator, which keeps
+// its own references to JSON and String so that the expression cannot
+// change how its answer is made.
+const SETUP = `(function (stateJson, bindingsJson) {
+  "use strict";
+  const G = globalThis;
+  const stringify = JSON.stringify, parse = JSON.parse, toText = String, evaluate = G.eval, keys = Object.keys;
+  const freezeValue = (v) => { if (v && typeof v === "object") { Object.freeze(v); for (const k of keys(v)) freezeValue(v[k]); } return v; };
+  const copy = (v) => v === undefined ? undefined : freezeValue(parse(stringify(v)));
+  const refuse = (name, method) => function () {
+    throw new Error(name + "." + method + "() would change state, and the REPL is read-only: change state with a step, an http request or an edit in the state view");
+  };
+  const states = parse(stateJson);
+  const views = {};
+  for (const name of keys(states)) {
+    const { kind, value } = states[name];
+    let view;
+    if (kind === "var") view = { get: () => copy(value), set: refuse(name, "set"), update: refuse(name, "update") };
+    else if (kind === "map") view = {
+      get: (k) => copy(Object.prototype.hasOwnProperty.call(value, k) ? value[k] : undefined), has: (k) => Object.prototype.hasOwnProperty.call(value, k),
+      keys: () => keys(value), values: () => Object.values(copy(value)), entries: () => Object.entries(copy(value)),
+      size: () => keys(value).length, set: refuse(name, "set"), delete: refuse(name, "delete"),
+    };
+    else if (kind === "queue") view = { peek: () => copy(value[0]), size: () => value.length, items: () => copy(value), push: refuse(name, "push"), take: refuse(name, "take") };
+    else if (kind === "bag") view = { size: () => value.length, items: () => copy(value), put: refuse(name, "put"), take: refuse(name, "take") };
+    else view = { get: () => value, add: refuse(name, "add") };
+    views[name] = Object.freeze(view);
+  }
+  const bind = (name, view) => {
+    if (!/^[A-Za-z_$][\\w$]*$/.test(name) || name in G) return;
+    Object.defineProperty(G, name, { value: view, writable: false, enumerable: true, configurable: false });
+  };
+  for (const name of keys(views)) bind(name, views[name]);
+  const bindings = parse(bindingsJson);
+  for (const local of keys(bindings)) if (views[bindings[local]]) bind(local, views[bindings[local]]);
+  bind("$state", Object.freeze(views));
+
+  const describe = (e) => {
+    try {
+      if (e && typeof e === "object" && typeof e.message === "string") return toText(e.message);
+      return "the expression threw " + toText(e);
+    } catch { return "the expression threw a value that cannot be shown"; }
+  };
+  const run = function (source) {
+    try {
+      const value = evaluate(source);
+      if (typeof value === "function") return stringify({ error: "the answer is a function; call it to see a value" });
+      if (typeof value === "bigint") return stringify({ value: toText(value) });
+      const text = value === undefined ? "null" : stringify(value);
+      return '{"value":' + (text === undefined ? "null" : text) + "}";
+    } catch (e) {
+      return stringify({ error: describe(e) });
+    }
+  };
+  Object.defineProperty(G, "__loomRepl", { value: run, writable: false, enumerable: false, configurable: false });
+  const seen = new Set();
+  const freeze = (o) => {
+    if ((typeof o !== "object" && typeof o !== "function") || o === null || seen.has(o)) return;
+    seen.add(o);
+    for (const key of Reflect.ownKeys(o)) {
+      const d = Object.getOwnPropertyDescriptor(o, key);
+      if (d && "value" in d) freeze(d.value);
+      else if (d) { freeze(d.get); freeze(d.set); }
+    }
+    freeze(Object.getPrototypeOf(o));
+    Object.freeze(o);
+  };
+  seen.add(G);
+  for (const key of Reflect.ownKeys(G)) {
+    const d = Object.getOwnPropertyDescriptor(G, key);
+    if ("value" in d) freeze(d.value);
+    if (d.configurable) Object.defineProperty(G, key, "value" in d ? { value: d.value, writable: false, configurable: false } : { configurable: false });
+  }
+  freeze(Object.getPrototypeOf(G));
+
+})`
+
+/**
+ * Evaluates `expr` against `state`. States are in scope by their names and by
+ * the variable names the notebook binds them to (`bindings`), and all
+ * together as `$state`. Throws a Refusal with what went wrong.
+ */
+export function evaluateReadOnly(expr: string, state: Record<string, StateValue>, bindings: Map<string, string> = new Map()): Json {
+  if (expr.trim() === '') throw new Refusal("type an expression, like accounts.get('alice')")
+  try {
+    new vm.Script(expr, { filename: 'repl' })
+  } catch (err) {
+    throw new Refusal(`the expression does not parse: ${(err as Error).message}`)
+  }
+  const context = vm.createContext(Object.create(null), { name: 'loom repl', codeGeneration: { strings: true, wasm: false }, microtaskMode: 'afterEvaluate' })
+  const setup = new vm.Script(SETUP, { filename: 'loom:repl' }).runInContext(context) as (s: string, b: string) => void
+  setup(JSON.stringify(state), JSON.stringify(Object.fromEntries(bindings)))
+  // The global object itself cannot be frozen: the expression arrives as a property of it, as text.
+  ;(context as { __loomSource?: string }).__loomSource = `"use strict";\n${expr}`
+  let out: unknown
+  try {
+    out = new vm.Script('__loomRepl(__loomSource)', { filename: 'loom:repl' }).runInContext(context, { timeout: TIME_LIMIT_MS })
+  } catch {
+    throw new Refusal(`the expression ran past ${TIME_LIMIT_MS} ms and was stopped`)
+  }
+  // Only a primitive string is read; anything else is not looked into.
+  if (typeof out !== 'string') throw new Refusal('the expression did not give a value that can be shown')
+  if (out.length > MAX_ANSWER) throw new Refusal(`the answer is ${out.length} characters long; ask for a part of it (the limit is ${MAX_ANSWER})`)
+  const answer = JSON.parse(out) as { value?: Json; error?: string }
+  if (answer.error !== undefined) {
+    const write = /read[- ]only property|not extensible|Cannot (assign|add|delete|define)/.test(answer.error)
+    throw new Refusal(write ? `${answer.error}: values in the REPL are read-only copies of the state` : answer.error)
+  }
+  return answer.value ?? null
+}

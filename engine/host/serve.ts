@@ -1,0 +1,112 @@
+// `loom serve`: the UI for a browser on 127.0.0.1. One HTTP server answers
+// the renderer's files and, at /engine, the WebSocket that carries the
+// protocol; the notebook runs in an engine process this one supervises.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import type { HostOptions } from './EngineHost.ts'
+import { EngineSupervisor, type SupervisorEvents } from './EngineSupervisor.ts'
+import type { SpawnEngine } from './engineLink.ts'
+import { forkEngine } from './forkEngine.ts'
+import { attachEngineSocket, ENGINE_PATH } from './engineSocket.ts'
+import { securityHeaders } from './securityHeaders.ts'
+import { serveRendererFile } from './rendererFiles.ts'
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url))
+/** Where `npm run build` writes the renderer bundle. */
+export const DEFAULT_RENDERER_DIR = join(REPO, 'dist', 'renderer')
+
+export interface ServeOptions extends HostOptions {
+  /** 0 (the default): any free port. */
+  port?: number
+  /** The renderer bundle (default: LOOM_RENDERER_DIR, else dist/renderer/, built on first use). */
+  rendererDir?: string
+  spawn?: SpawnEngine
+  /** Lines for the person running it (what was built, crashes and restarts). */
+  say?: (line: string) => void
+  events?: SupervisorEvents
+}
+
+export interface Serving {
+  url: string
+  port: number
+  supervisor: EngineSupervisor
+  close(): Promise<void>
+}
+
+export async function serve(options: ServeOptions): Promise<Serving> {
+  const say = options.say ?? (() => {})
+  const notebook = resolve(options.notebook)
+  if (!existsSync(notebook)) throw Object.assign(new Error(`cannot read ${options.notebook}: no such file`), { code: 'ENOENT', path: options.notebook })
+  const rendererDir = resolve(options.rendererDir ?? process.env.LOOM_RENDERER_DIR ?? DEFAULT_RENDERER_DIR)
+  const supervisor = new EngineSupervisor(options.spawn ?? forkEngine, { notebook, db: options.db, branch: options.branch, timeLimitMs: options.timeLimitMs }, options.events)
+  await Promise.all([supervisor.start(), rendererDir === DEFAULT_RENDERER_DIR ? ensureBuilt(rendererDir, say) : Promise.resolve()])
+
+  let port = 0
+  const origins = () => [`http://127.0.0.1:${port}`, `http://localhost:${port}`]
+  const server = createServer((req, res) => void answer(req, res))
+  const answer = async (req: IncomingMessage, res: ServerResponse) => {
+    const headers = securityHeaders(port)
+    // A name other than our own (DNS rebinding: evil.example resolving to 127.0.0.1) gets nothing.
+    const host = req.headers.host ?? ''
+    if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) {
+      res.writeHead(421, { ...headers, 'content-type': 'text/plain; charset=utf-8' })
+      return void res.end(`this server answers only to http://127.0.0.1:${port}/\n`)
+    }
+    if ((req.url ?? '').split('?')[0] === ENGINE_PATH) {
+      res.writeHead(426, { ...headers, 'content-type': 'text/plain; charset=utf-8', upgrade: 'websocket' })
+      return void res.end(`${ENGINE_PATH} is the engine's WebSocket; connect with ws://127.0.0.1:${port}${ENGINE_PATH}\n`)
+    }
+    try {
+      await serveRendererFile(req, res, rendererDir, headers)
+    } catch (err) {
+      if (!res.headersSent) res.writeHead(500, { ...headers, 'content-type': 'text/plain; charset=utf-8' })
+      res.end(`could not read the file: ${(err as Error).message}\n`)
+    }
+  }
+  server.on('clientError', (_err, socket) => socket.destroy())
+  try {
+    await new Promise<void>((ok, fail) => {
+      server.once('error', fail)
+      server.listen(options.port ?? 0, '127.0.0.1', () => {
+        server.off('error', fail)
+        ok()
+      })
+    })
+  } catch (err) {
+    await supervisor.stop()
+    throw Object.assign(err as Error, { port: options.port })
+  }
+  port = (server.address() as { port: number }).port
+  const socket = attachEngineSocket(server, supervisor, origins)
+  const url = `http://127.0.0.1:${port}/`
+  return {
+    url,
+    port,
+    supervisor,
+    async close() {
+      socket.close()
+      const closed = new Promise<void>((ok) => server.close(() => ok()))
+      server.closeAllConnections()
+      await Promise.all([closed, supervisor.stop()])
+    },
+  }
+}
+
+/** Builds the renderer bundle if it is missing (the renderer's build script may not exist yet: then the page says what to run). */
+async function ensureBuilt(dir: string, say: (line: string) => void): Promise<void> {
+  if (existsSync(join(dir, 'index.html'))) return
+  const script = join(REPO, 'scripts', 'build-renderer.ts')
+  if (!existsSync(script)) {
+    say(`the UI is not built and there is no scripts/build-renderer.ts to build it; the page will say so`)
+    return
+  }
+  say('building the UI (dist/renderer/) for the first time…')
+  try {
+    const { buildRenderer } = (await import(pathToFileURL(script).href)) as { buildRenderer: (outdir?: string) => Promise<void> }
+    await buildRenderer(dir)
+  } catch (err) {
+    say(`the UI could not be built: ${(err as Error).message}; run npm run build to see why`)
+  }
+}
