@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The layering rule of DESIGN §7, as a check that fails the build:
 // engine/ never imports DOM, Electron or renderer code; renderer/ never
-// imports Node built-ins or engine code other than the shared protocol.
+// imports Node built-ins or engine code other than the shared protocol;
+// engine/protocol/ (bundled into the renderer) imports only itself, and
+// anything else only as types.
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { builtinModules } from 'node:module'
 import { join, relative, resolve, dirname, sep } from 'node:path'
@@ -19,6 +21,15 @@ const rules = {
     if (NODE_BUILTINS.has(spec)) return `imports the Node built-in '${spec}' (the renderer runs in a browser)`
     if (/^electron(\/|$)/.test(spec)) return `imports '${spec}' (the renderer reaches Electron only through the preload bridge)`
     if (target && inside(target, 'engine') && !inside(target, join('engine', 'protocol'))) return `imports engine code '${spec}' (only engine/protocol is shared)`
+    return null
+  },
+  // The protocol is bundled into the renderer: plain code that needs nothing from
+  // Node or from the rest of the engine, except types (erased when bundled).
+  'engine/protocol': (spec, target, statement) => {
+    if (NODE_BUILTINS.has(spec)) return `imports the Node built-in '${spec}' (the renderer bundles the protocol)`
+    const typeOnly = /^(?:import|export)\s+type\s/.test(statement.trim())
+    if (typeOnly) return null
+    if (!target || !inside(target, join('engine', 'protocol'))) return `imports '${spec}' (the protocol may import only itself, and other code only with 'import type')`
     return null
   },
   electron: (spec, target) => {
@@ -64,7 +75,7 @@ export function checkLayering(dir) {
       for (const m of text.matchAll(IMPORT)) {
         const spec = m[1] ?? m[2] ?? m[3]
         const target = spec.startsWith('.') ? resolve(dirname(file), spec) : null
-        const why = rule(spec, target)
+        const why = rule(spec, target, m[0])
         const line = text.slice(0, m.index + m[0].search(/\S/)).split('\n').length
         if (why) problems.push(`${relative(root, file)}:${line}: ${layer}/ ${why}`)
       }

@@ -53,3 +53,18 @@ test('the check exits non-zero on a violation, so npm test fails', () => {
   assert.equal(r.status, 1)
   assert.match(r.stderr, /engine\/x.ts:1: engine\/ imports 'electron'/)
 })
+
+test('engine/protocol/ importing a Node built-in or engine code (other than types) fails the check', () => {
+  const root = tree({
+    'engine/protocol/messages.ts': "import type { EventRecord } from '../runtime/event.ts'\nexport type { Json } from '../runtime/values.ts'\nimport { x } from './client.ts'\n",
+    'engine/protocol/client.ts': "import { EventEmitter } from 'node:events'\nimport { Engine } from '../runtime/engine.ts'\nimport { type Op } from '../runtime/event.ts'\nexport const x = 1\n",
+    'engine/runtime/event.ts': 'export type EventRecord = {}\n',
+    'engine/runtime/values.ts': 'export type Json = null\n',
+    'engine/runtime/engine.ts': 'export const Engine = 1\n',
+  })
+  assert.deepEqual(checkLayering(root), [
+    "engine/protocol/client.ts:1: engine/protocol/ imports the Node built-in 'node:events' (the renderer bundles the protocol)",
+    "engine/protocol/client.ts:2: engine/protocol/ imports '../runtime/engine.ts' (the protocol may import only itself, and other code only with 'import type')",
+    "engine/protocol/client.ts:3: engine/protocol/ imports '../runtime/event.ts' (the protocol may import only itself, and other code only with 'import type')",
+  ])
+})
