@@ -108,11 +108,25 @@ export function withCellAdded(nb: Notebook, after: string | null, kind: 'code' |
   const text = textOf(nb)
   const eol = eolOf(text)
   const at = after === null ? (nb.frontMatter?.length ?? 0) : find(nb, after).end
-  const block = kind === 'code' ? '```ts' + eol + '```' + eol : source.replace(/\r\n|\r|\n/g, eol)
+  const block = kind === 'code' ? '```ts #' + newCellId(nb, source) + eol + '```' + eol : source.replace(/\r\n|\r|\n/g, eol)
   const inserted = insertAt(text, at, block, eol)
   const cell = cellAt(inserted.text, nb.path, inserted.at)
   if (kind === 'prose' || source === '') return { text: inserted.text, cell }
   return { text: textOf(setCellSource(parseNotebook(inserted.text, nb.path), cell, source)), cell }
+}
+
+/**
+ * An id for a new code cell, written into its fence so that it stays the
+ * same when cells move: named after what the cell exports or declares when
+ * that name is free (`#bonus`), else `code-N`.
+ */
+function newCellId(nb: Notebook, source: string): string {
+  const taken = new Set(nb.cells.map((c) => c.id))
+  const named = /\bexport\s+function\s+([A-Za-z][\w-]*)/.exec(source)?.[1] ?? declaredStates(source)[0]
+  if (named && /^[A-Za-z][A-Za-z0-9_-]*$/.test(named) && !taken.has(named) && !/^cell-\d+$/.test(named)) return named
+  let n = 1
+  while (taken.has(`code-${n}`)) n++
+  return `code-${n}`
 }
 
 /** Removes a cell and keeps at most one blank line where it was. */

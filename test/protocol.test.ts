@@ -1,0 +1,473 @@
+// The engine protocol's contract: one suite of behaviour, run twice — over an
+// in-memory pair with the host in this process, and over the real WebSocket
+// against a real `loom serve` (engine in its own child process) on port 0.
+import { describe, test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import WebSocket from 'ws'
+import { EngineHost } from '../engine/host/EngineHost.ts'
+import { connectEngine } from '../engine/host/socketTransport.ts'
+import { memoryPair } from '../engine/protocol/memoryTransport.ts'
+import { EngineClient } from '../engine/protocol/client.ts'
+import type { Message, Notice, Transport } from '../engine/protocol/messages.ts'
+
+const BANK = readFileSync('samples/bank.loom.md', 'utf8')
+const ECHO = readFileSync('samples/echo.loom.md', 'utf8')
+/** Fence opened at line 5 and never closed. */
+const BROKEN = '# Broken\n\nSome prose.\n\n```ts #state\nconst n = state.var(\'n\', 0)\n'
+
+/** A page stands in for the renderer bundle: the served files are not what these tests are about. */
+const RENDERER = mkdtempSync(join(tmpdir(), 'loom-renderer-'))
+writeFileSync(join(RENDERER, 'index.html'), '<!doctype html><title>Loom</title>\n')
+
+interface Rig {
+  client: EngineClient
+  /** Another connection to the same engine. */
+  connect(): Promise<{ client: EngineClient; raw: Transport }>
+  path: string
+  close(): Promise<void>
+  /** For the WebSocket rig: where the page would be. */
+  origin?: string
+  serve?: ChildProcess
+  stderr?: () => string
+}
+
+function notebookFile(text: string, name = 'nb.loom.md'): string {
+  const dir = mkdtempSync(join(tmpdir(), 'loom-protocol-'))
+  const path = join(dir, name)
+  writeFileSync(path, text)
+  return path
+}
+
+async function inProcess(text: string): Promise<Rig> {
+  const path = notebookFile(text)
+  const host = await EngineHost.open({ notebook: path })
+  const clients: EngineClient[] = []
+  const connect = async () => {
+    const [ui, engine] = memoryPair()
+    host.connect(engine)
+    const client = new EngineClient(ui)
+    clients.push(client)
+    return { client, raw: ui }
+  }
+  const { client } = await connect()
+  return {
+    client, connect, path,
+    async close() {
+      for (const c of clients) c.close()
+      await host.close()
+    },
+  }
+}
+
+/** Starts `loom serve` on port 0 and waits for the URL it prints. */
+export function startServe(path: string, env: Record<string, string> = {}): Promise<{ serve: ChildProcess; url: string; stderr: () => string }> {
+  const serve = spawn(process.execPath, ['bin/loom.js', 'serve', path, '--port', '0'], { env: { ...process.env, LOOM_RENDERER_DIR: RENDERER, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  serve.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d))
+  return new Promise((resolve, reject) => {
+    serve.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d
+      const m = /^Loom is serving .* at (http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(out)
+      if (m) resolve({ serve, url: m[1]!, stderr: () => err })
+    })
+    serve.on('exit', (code) => reject(new Error(`loom serve ended (${code}) before serving: ${err}`)))
+  })
+}
+
+export function stopServe(serve: ChildProcess): Promise<void> {
+  if (serve.exitCode !== null || serve.signalCode !== null) return Promise.resolve()
+  return new Promise((resolve) => {
+    serve.once('exit', () => resolve())
+    serve.kill('SIGINT')
+  })
+}
+
+async function overWebSocket(text: string): Promise<Rig> {
+  const path = notebookFile(text)
+  const { serve, url, stderr } = await startServe(path)
+  const origin = url.slice(0, -1)
+  const clients: EngineClient[] = []
+  const connect = async () => {
+    const raw = await connectEngine(`${origin.replace('http:', 'ws:')}/engine`, origin)
+    const client = new EngineClient(raw)
+    clients.push(client)
+    return { client, raw }
+  }
+  const { client } = await connect()
+  return {
+    client, connect, path, origin, serve, stderr,
+    async close() {
+      for (const c of clients) c.close()
+      await stopServe(serve)
+    },
+  }
+}
+
+/** The next notice of `type` (that satisfies `ok`). Subscribe before doing what causes it. */
+function next<T extends Notice['type']>(client: EngineClient, type: T, ok: (n: Extract<Notice, { type: T }>) => boolean = () => true): Promise<Extract<Notice, { type: T }>> {
+  return new Promise((resolve) => {
+    const stop = client.on(type, (n) => {
+      if (!ok(n)) return
+      stop()
+      resolve(n)
+    })
+  })
+}
+
+/** Sends anything at all and waits for the next response on that connection. */
+function rawCall(raw: Transport, message: unknown): Promise<Extract<Message, { kind: 'response' }>> {
+  return new Promise((resolve) => {
+    const stop = raw.onMessage((m) => {
+      if (m.kind !== 'response') return
+      stop()
+      resolve(m)
+    })
+    raw.send(message as Message)
+  })
+}
+
+const rigs = { 'in-memory pair, host in process': inProcess, 'WebSocket, loom serve with its engine process': overWebSocket }
+
+for (const [name, open] of Object.entries(rigs)) {
+  describe(`protocol over ${name}`, () => {
+    test('hello answers with the notebook, its cells and the run status', async () => {
+      const rig = await open(BANK)
+      try {
+        const hello = await rig.client.call('hello', { client: 'test' })
+        assert.equal(hello.protocol, 1)
+        assert.equal(hello.notebook.text, BANK)
+        assert.equal(hello.notebook.parseError, null)
+        assert.deepEqual(hello.notebook.cells.map((c) => [c.id, c.kind]), [['prose-1', 'prose'], ['state', 'code'], ['prose-2', 'prose'], ['step', 'code']])
+        assert.deepEqual(hello.notebook.cells[1]!.declares, ['accounts', 'transfers', 'refused'])
+        assert.equal(hello.status.state, 'ready')
+        assert.equal(hello.status.branch, 'main')
+        assert.equal(hello.status.head, 1, 'the code event')
+      } finally {
+        await rig.close()
+      }
+    })
+
+    test('step commits an event, and every connected UI hears of it and of its tty output', async () => {
+      const rig = await open(BANK)
+      try {
+        await rig.client.call('hello', {})
+        const other = (await rig.connect()).client
+        const heard = [next(rig.client, 'events'), next(other, 'events')]
+        const tty = next(rig.client, 'tty')
+        const { event, status } = await rig.client.call('step', {})
+        assert.equal(event?.seq, 2)
+        assert.equal(event?.kind, 'step')
+        assert.equal(status.head, 2)
+        for (const n of await Promise.all(heard)) assert.deepEqual(n.events.map((e) => e.seq), [2])
+        assert.equal((await tty).text, 'alice → bob: 30\n')
+      } finally {
+        await rig.close()
+      }
+    })
+
+    test('log answers pages of a branch, and names the branches when one does not exist', async () => {
+      const rig = await open(BANK)
+      try {
+        for (let i = 0; i < 3; i++) await rig.client.call('step', {})
+        const page = await rig.client.call('log', { from: 2, limit: 2 })
+        assert.equal(page.head, 4)
+        assert.deepEqual(page.events.map((e) => e.seq), [2, 3])
+        assert.deepEqual((await rig.client.call('log', {})).events.map((e) => e.kind), ['code', 'step', 'step', 'step'])
+        assert.deepEqual((await rig.client.call('log', { from: 9 })).events, [])
+        await assert.rejects(rig.client.call('log', { branch: 'nope' }), /there is no branch 'nope'; the branches are main/)
+        assert.deepEqual(await rig.client.call('branches', {}), [{ name: 'main', head: 4, parent: null, forkedAt: null, live: true }])
+      } finally {
+        await rig.close()
+      }
+    })
+
+    test('the state at an earlier event differs from the state at the head', async () => {
+      const rig = await open(BANK)
+      try {
+        await rig.client.call('step', {})
+        const before = await rig.client.call('state', { at: 1 })
+        const now = await rig.client.call('state', {})
+        assert.equal(before.at, 1)
+        assert.equal(now.at, 2)
+        assert.deepEqual(before.values.accounts, { kind: 'map', value: { alice: 100, bob: 50, carol: 0 } })
+        assert.deepEqual(now.values.accounts, { kind: 'map', value: { alice: 70, bob: 80, carol: 0 } })
+        await assert.rejects(rig.client.call('state', { at: 7 }), /has events 1..2; there is no event 7/)
+      } finally {
+        await rig.close()
+      }
+    })
+
+    test('editCell live-codes the running app: the next transaction runs the new code', async () => {
+      const rig = await open(BANK)
+      try {
+        const { notebook } = await rig.client.call('hello', {})
+        const step = notebook.cells.find((c) => c.id === 'step')!.source
+        const changed = step.replace('sys.tty.write(`${t.from} → ${t.to}: ${t.amount}\\n`)', 'sys.tty.write(`moved ${t.amount} from ${t.from} to ${t.to}\\n`)')
+        assert.notEqual(changed, step)
+        const heard = next(rig.client, 'notebook')
+        const r = await rig.client.call('editCell', { cell: 'step', source: changed })
+        assert.equal(r.ok, true)
+        assert.equal(r.ok && r.seq, 2, 'a code event')
+        assert.equal((await heard).notebook.cells.find((c) => c.id === 'step')!.source, changed)
+        const { event } = await rig.client.call('step', {})
+        assert.equal(event?.outputs.tty, 'moved 30 from alice to bob\n')
+      } finally {
+        await rig.close()
+      }
+    })
+
+    test('a broken edit is refused at its cell and line, and the app keeps running the old code', async () => {
+      const rig = await open(BANK)
+      try {
+        const { notebook } = await rig.client.call('hello', {})
+        const lines = notebook.cells.find((c) => c.id === 'step')!.source.split('\n')
+        assert.match(lines[2]!, /const from =/)
+        lines[2] = '  const from = accounts.get(t.from) ??'
+        const r = await rig.client.call('editCell', { cell: 'step', source: lines.join('\n') })
+        assert.equal(r.ok, false)
+        assert.ok(!r.ok && r.problems.length > 0)
+        const where = !r.ok ? r.problems[0]!.where : undefined
+        assert.equal(where?.cell, 'step')
+        assert.equal(where?.line, 4, 'esbuild reports the missing operand where the next token is')
+        assert.equal(where?.fileLine, BANK.split('\n').indexOf('```ts #step') + 1 + 4)
+        // The old code runs on.
+        const { event } = await rig.client.call('step', {})
+        assert.equal(event?.outputs.tty, 'alice → bob: 30\n')
+        assert.equal((await rig.client.call('notebook', {})).problems[0]?.where?.cell, 'step')
+      } finally {
+        await rig.close()
+      }
+    })
+
+    test('save writes the file byte-identical except for the edited cell', async () => {
+      const text = BANK.replace(/\n/g, '\r\n') // the file's own line endings survive too
+      const rig = await open(text)
+      try {
+        const { notebook } = await rig.client.call('hello', {})
+        const source = notebook.cells.find((c) => c.id === 'state')!.source
+        const r = await rig.client.call('editCell', { cell: 'state', source: source.replace('carol: 0', 'carol: 10') })
+        assert.equal(r.ok, true)
+        const saved = await rig.client.call('save', {})
+        assert.equal(saved.path, rig.path)
+        const written = readFileSync(rig.path, 'utf8')
+        assert.equal(written, text.replace('carol: 0', 'carol: 10'))
+        assert.equal(saved.bytes, Buffer.byteLength(written))
+      } finally {
+        await rig.close()
+      }
+    })
+
+    test('cells can be added, moved and deleted, and the notebook stays one the app runs', async () => {
+      const rig = await open(BANK)
+      try {
+        const added = await rig.client.call('addCell', { after: 'state', kind: 'code', source: "const bonus = state.var('bonus', 5)" })
+        assert.equal(added.ok, true)
+        assert.equal(added.cell, 'bonus', 'named after the state it declares, in its fence, so it keeps its id when cells move')
+        const cells = () => rig.client.call('notebook', {}).then((n) => n.cells.map((c) => c.id))
+        assert.deepEqual(await cells(), ['prose-1', 'state', added.cell, 'prose-2', 'step'])
+        assert.equal((await rig.client.call('state', {})).values.bonus?.value, 5)
+        const moved = await rig.client.call('moveCell', { cell: 'step', to: 0 })
+        assert.equal(moved.ok, true)
+        assert.deepEqual(await cells(), ['step', 'prose-1', 'state', added.cell, 'prose-2'])
+        assert.equal((await rig.client.call('step', {})).event?.outputs.tty, 'alice → bob: 30\n')
+        const removed = await rig.client.call('deleteCell', { cell: 'step' })
+        assert.equal(removed.ok, true)
+        assert.equal((await rig.client.call('notebook', {})).cells.some((c) => c.id === 'step'), false)
+        await assert.rejects(rig.client.call('deleteCell', { cell: 'step' }), /there is no cell 'step'/)
+      } finally {
+        await rig.close()
+      }
+    })
+
+    test('ttyInput reaches sys.tty.read, and the output comes back as tty notices', async () => {
+      const rig = await open(ECHO)
+      try {
+        await rig.client.call('hello', {})
+        const echoed = next(rig.client, 'tty', (n) => n.text.includes('HI'))
+        await rig.client.call('ttyInput', { text: 'hi\n' })
+        await rig.client.call('run', {})
+        assert.equal((await echoed).text, 'HI\n')
+        const parked = await rig.client.call('pause', {})
+        assert.equal(parked.head, 4, 'three reads and the code event')
+        assert.equal((await rig.client.call('evaluate', { expr: 'lines.get()' })).value, 1)
+      } finally {
+        await rig.close()
+      }
+    })
+
+    test('evaluate answers expressions over the state at a moment, and refuses to change it or reach the host', async () => {
+      const rig = await open(BANK)
+      try {
+        await rig.client.call('step', {})
+        assert.equal((await rig.client.call('evaluate', { expr: "accounts.get('alice')" })).value, 70)
+        assert.equal((await rig.client.call('evaluate', { expr: "accounts.get('alice')", at: 1 })).value, 100)
+        assert.deepEqual((await rig.client.call('evaluate', { expr: 'transfers.items().map((t) => t.amount)' })).value, [60, 100, 45])
+        await assert.rejects(rig.client.call('evaluate', { expr: "accounts.set('alice', 0)" }), /accounts\.set\(\) would change state, and the REPL is read-only/)
+        await assert.rejects(rig.client.call('evaluate', { expr: 'transfers.take()' }), /read-only/)
+        await assert.rejects(rig.client.call('evaluate', { expr: 'transfers.peek().amount = 1' }), /read-only/)
+        await assert.rejects(rig.client.call('evaluate', { expr: 'accounts = null' }), /read-only/)
+        assert.equal((await rig.client.call('evaluate', { expr: 'typeof process + typeof require + typeof sys' })).value, 'undefinedundefinedundefined')
+        await assert.rejects(rig.client.call('evaluate', { expr: "this.constructor.constructor('return process')().exit()" }), /process is not defined/)
+        await assert.rejects(rig.client.call('evaluate', { expr: 'accounts.get(' }), /does not parse/)
+        assert.equal((await rig.client.call('state', {})).values.accounts?.value && (await rig.client.call('evaluate', { expr: "accounts.get('alice')" })).value, 70)
+      } finally {
+        await rig.close()
+      }
+    })
+
+    test('malformed messages are answered with errors, and the connection keeps working', async () => {
+      const rig = await open(BANK)
+      try {
+        const { client, raw } = await rig.connect()
+        const unknown = await rawCall(raw, { kind: 'request', id: 7, op: 'launch', params: {} })
+        assert.equal(unknown.id, 7)
+        assert.ok(!unknown.ok && /there is no op "launch"; the ops are hello, /.test(unknown.error.message))
+        const badType = await rawCall(raw, { kind: 'request', id: 8, op: 'log', params: { limit: 'ten' } })
+        assert.ok(!badType.ok && badType.id === 8 && /log: 'limit' must be a whole number/.test(badType.error.message))
+        const missing = await rawCall(raw, { kind: 'request', id: 9, op: 'editCell', params: { cell: 'step' } })
+        assert.ok(!missing.ok && /editCell needs 'source'/.test(missing.error.message))
+        const typo = await rawCall(raw, { kind: 'request', id: 10, op: 'log', params: { limt: 5 } })
+        assert.ok(!typo.ok && /log takes no parameter 'limt'/.test(typo.error.message))
+        const shapeless = await rawCall(raw, { hello: 'there' })
+        assert.ok(!shapeless.ok && shapeless.id === 0 && /requests only/.test(shapeless.error.message))
+        const notObject = await rawCall(raw, [1, 2, 3])
+        assert.ok(!notObject.ok && notObject.id === 0)
+        assert.equal((await client.call('status', {})).state, 'ready')
+      } finally {
+        await rig.close()
+      }
+    })
+
+    test('a notebook that does not parse opens with the parse error at its line, and its file is never written', async () => {
+      const rig = await open(BROKEN)
+      try {
+        const hello = await rig.client.call('hello', {})
+        assert.deepEqual(hello.notebook.cells, [])
+        assert.equal(hello.notebook.text, BROKEN)
+        assert.equal(hello.notebook.parseError?.where?.fileLine, 5)
+        assert.match(hello.notebook.parseError!.message, /never closed/)
+        assert.match(hello.status.waiting ?? '', /does not parse \(line 5\)/)
+        await assert.rejects(rig.client.call('save', {}), /will not overwrite it/)
+        await assert.rejects(rig.client.call('editCell', { cell: 'state', source: 'x' }), /does not parse/)
+        await assert.rejects(rig.client.call('step', {}), /does not parse/)
+        await assert.rejects(rig.client.call('log', {}), /no history yet/)
+        assert.equal(readFileSync(rig.path, 'utf8'), BROKEN)
+        assert.equal(existsSync(rig.path.replace(/\.md$/, '.db')), false, 'no log is made for it')
+      } finally {
+        await rig.close()
+      }
+      assert.equal(readFileSync(rig.path, 'utf8'), BROKEN)
+    })
+  })
+}
+
+describe('the WebSocket itself', () => {
+  let rig: Rig
+  const ready = overWebSocket(BANK).then((r) => (rig = r))
+  after(() => rig?.close())
+
+  /** A bare socket, as a page or a hostile client would open it. */
+  function socket(origin: string): Promise<WebSocket> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(`${rig.origin!.replace('http:', 'ws:')}/engine`, { origin })
+      ws.once('open', () => resolve(ws))
+      ws.once('error', reject)
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`refused with ${res.statusCode}`)))
+    })
+  }
+  const reply = (ws: WebSocket) => new Promise<Message>((resolve) => ws.once('message', (d) => resolve(JSON.parse(String(d)))))
+
+  test('a garbled or binary frame is answered with an error and the connection stays open', async () => {
+    await ready
+    const ws = await socket(rig.origin!)
+    const answer = reply(ws)
+    ws.send('{"kind": "request", "id": 1, "op": ')
+    const m = await answer
+    assert.ok(m.kind === 'response' && !m.ok && m.id === 0 && /not JSON/.test(m.error.message))
+    const binary = reply(ws)
+    ws.send(Buffer.from([1, 2, 3]))
+    const b = await binary
+    assert.ok(b.kind === 'response' && !b.ok && /JSON text frame/.test(b.error.message))
+    const hello = reply(ws)
+    ws.send(JSON.stringify({ kind: 'request', id: 2, op: 'status', params: {} }))
+    const h = await hello
+    assert.ok(h.kind === 'response' && h.ok && h.id === 2)
+    ws.close()
+  })
+
+  test('a frame over 16 MiB closes that connection (1009) and the engine serves everyone else', async () => {
+    await ready
+    const ws = await socket(rig.origin!)
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)))
+    ws.on('error', () => {})
+    ws.send(JSON.stringify({ kind: 'request', id: 1, op: 'ttyInput', params: { text: 'x'.repeat(17 * 1024 * 1024) } }))
+    assert.equal(await closed, 1009)
+    assert.equal((await rig.client.call('status', {})).branch, 'main')
+  })
+
+  test('a page from another origin, or a client that sends none, cannot connect', async () => {
+    await ready
+    await assert.rejects(socket('http://evil.example'), /refused with 403/)
+    await assert.rejects(socket(rig.origin!.replace('127.0.0.1', 'attacker.127.0.0.1.nip.io')), /refused with 403/)
+    await assert.rejects(connectEngine(`${rig.origin!.replace('http:', 'ws:')}/engine`, ''), /403/)
+    await assert.rejects(connectEngine(`${rig.origin!.replace('http:', 'ws:')}/elsewhere`, rig.origin!), /404/)
+  })
+})
+
+test('kill -9 of the engine process under loom serve: every UI is told, calls work again, and every event committed before is in the log', { timeout: 60_000 }, async () => {
+  const rig = await overWebSocket(`# Ticks
+
+\`\`\`ts #tick
+const n = state.var('n', 0)
+const last = state.var('last', 0)
+export function step() {
+  sys.time.await(last.get() + 2)
+  last.set(sys.time.now())
+  n.set(n.get() + 1)
+}
+\`\`\`
+`)
+  try {
+    const other = (await rig.connect()).client
+    const heard: { seq: number; hash: string }[] = []
+    rig.client.on('events', (n) => heard.push(...n.events.map((e) => ({ seq: e.seq, hash: e.hash }))))
+    const enough = next(rig.client, 'events', () => heard.length >= 20)
+    await rig.client.call('run', {})
+    await enough
+    const crashed = [next(rig.client, 'engineCrashed'), next(other, 'engineCrashed')]
+    const pid = Number(/engine process (\d+)/.exec(rig.stderr!())![1])
+    process.kill(pid, 'SIGKILL')
+    for (const n of await Promise.all(crashed)) assert.match(n.reason, /the engine process stopped \(signal SIGKILL\)/)
+
+    // The next calls reach the new engine process, which continues the same log.
+    const status = await rig.client.call('status', {})
+    assert.match(status.restarted ?? '', /SIGKILL/)
+    assert.ok(status.head >= heard.at(-1)!.seq)
+    const log = await other.call('log', { limit: 1000 })
+    const bySeq = new Map(log.events.map((e) => [e.seq, e.hash]))
+    for (const e of heard) assert.equal(bySeq.get(e.seq), e.hash, `event ${e.seq}, committed and announced before the kill, is in the log`)
+    const { event } = await rig.client.call('step', {})
+    assert.equal(event?.seq, status.head + 1)
+    assert.match(rig.stderr!(), /restarted it on the same log \(engine process \d+\)/)
+  } finally {
+    await rig.close()
+  }
+})
+
+test('loom serve refuses a log that is not a Loom log (exit 2) and leaves it alone', async () => {
+  const path = notebookFile(BANK)
+  const db = path.replace(/\.md$/, '.db')
+  writeFileSync(db, 'not a database at all')
+  const serve = spawn(process.execPath, ['bin/loom.js', 'serve', path], { env: { ...process.env, LOOM_RENDERER_DIR: RENDERER }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let err = ''
+  serve.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d))
+  const code = await new Promise<number | null>((resolve) => serve.on('exit', (c) => resolve(c)))
+  assert.equal(code, 2)
+  assert.match(err, /is not a Loom log/)
+  assert.equal(readFileSync(db, 'utf8'), 'not a database at all')
+})

@@ -1,0 +1,112 @@
+// What `loom serve` answers over HTTP: the UI's files with strict security
+// headers and the right types, nothing outside the bundle whatever the path
+// says, only to its own name, and a clear page when the UI is not built.
+import { test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { request } from 'node:http'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { serve, type Serving } from '../engine/host/serve.ts'
+
+const dir = mkdtempSync(join(tmpdir(), 'loom-serve-'))
+const bundle = join(dir, 'renderer')
+mkdirSync(join(bundle, 'fonts'), { recursive: true })
+const files: Record<string, [string, string]> = {
+  'index.html': ['<!doctype html><title>Loom</title><script src="app.js"></script>\n', 'text/html; charset=utf-8'],
+  'app.js': ['console.log("loom")\n', 'text/javascript; charset=utf-8'],
+  'app.js.map': ['{"version":3}\n', 'application/json; charset=utf-8'],
+  'app.css': ['body { margin: 0 }\n', 'text/css; charset=utf-8'],
+  'fonts/codicon.ttf': ['\x00\x01\x00\x00', 'font/ttf'],
+  'logo.png': ['PNG', 'image/png'],
+  'logo.svg': ['<svg xmlns="http://www.w3.org/2000/svg"/>', 'image/svg+xml'],
+  'sys.json': ['{}', 'application/json; charset=utf-8'],
+}
+for (const [name, [body]] of Object.entries(files)) writeFileSync(join(bundle, name), body)
+// Beside the bundle, where a path with .. would lead.
+writeFileSync(join(dir, 'secret.txt'), 'the secret\n')
+const notebook = join(dir, 'bank.loom.md')
+writeFileSync(notebook, readFileSync('samples/bank.loom.md'))
+
+const running: Serving[] = []
+after(() => Promise.all(running.map((s) => s.close())))
+async function start(rendererDir: string): Promise<Serving> {
+  const s = await serve({ notebook, rendererDir, port: 0 })
+  running.push(s)
+  return s
+}
+const served = start(bundle)
+
+/** A raw GET: the path goes out exactly as written (no client-side normalising of ..). */
+function get(port: number, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method, headers: { host: `127.0.0.1:${port}`, ...headers } }, (res) => {
+      let body = ''
+      res.setEncoding('latin1').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+const CSP = (port: number) =>
+  `default-src 'self'; script-src 'self'; worker-src 'self' blob:; style-src 'self' 'unsafe-inline'; connect-src 'self' ws://127.0.0.1:${port}; img-src 'self' data:; font-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'`
+
+test('the served address is 127.0.0.1 on a free port', async () => {
+  const s = await served
+  assert.match(s.url, /^http:\/\/127\.0\.0\.1:\d+\/$/)
+  assert.notEqual(s.port, 0)
+})
+
+test('every file of the UI comes with its content type and the security headers', async () => {
+  const { port } = await served
+  for (const [name, [body, type]] of Object.entries(files)) {
+    const r = await get(port, `/${name}`)
+    assert.equal(r.status, 200, name)
+    assert.equal(r.headers['content-type'], type, name)
+    assert.equal(r.body, body, name)
+    assert.equal(r.headers['content-security-policy'], CSP(port), name)
+    assert.equal(r.headers['x-content-type-options'], 'nosniff', name)
+    assert.equal(r.headers['x-frame-options'], 'DENY', name)
+  }
+  const index = await get(port, '/')
+  assert.equal(index.status, 200)
+  assert.equal(index.headers['content-type'], 'text/html; charset=utf-8')
+  assert.equal(index.body, files['index.html']![0])
+})
+
+test('no path reaches a file outside the bundle, however it is spelled', async () => {
+  const { port } = await served
+  for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/..%2fsecret.txt', '/%2E%2E%2Fsecret.txt', '/..%5csecret.txt', '/fonts/../../secret.txt', '/fonts/%2e%2e/%2e%2e/secret.txt', `/${join(dir, 'secret.txt')}`, '//etc/passwd', '/%00index.html', '/%zz']) {
+    const r = await get(port, path)
+    assert.ok([400, 404].includes(r.status), `${path} answered ${r.status}`)
+    assert.doesNotMatch(r.body, /the secret|root:/, path)
+    assert.equal(r.headers['content-security-policy'], CSP(port), `${path}: errors carry the headers too`)
+    assert.equal(r.headers['x-content-type-options'], 'nosniff', path)
+  }
+})
+
+test('only GET and HEAD, only to its own name', async () => {
+  const { port } = await served
+  const post = await get(port, '/index.html', {}, 'POST')
+  assert.equal(post.status, 405)
+  const head = await get(port, '/app.js', {}, 'HEAD')
+  assert.equal(head.status, 200)
+  assert.equal(head.body, '')
+  // DNS rebinding: a page at another name that resolves to 127.0.0.1 gets nothing.
+  const rebound = await get(port, '/index.html', { host: `attacker.example:${port}` })
+  assert.equal(rebound.status, 421)
+  assert.equal((await get(port, '/index.html', { host: `localhost:${port}` })).status, 200)
+  const engine = await get(port, '/engine')
+  assert.equal(engine.status, 426)
+})
+
+test('without a built UI the page says to run npm run build (503), with the same headers', async () => {
+  const empty = mkdtempSync(join(tmpdir(), 'loom-unbuilt-'))
+  const s = await start(empty)
+  const r = await get(s.port, '/')
+  assert.equal(r.status, 503)
+  assert.match(r.body, /npm run build/)
+  assert.equal(r.headers['content-security-policy'], CSP(s.port))
+  assert.equal(r.headers['x-content-type-options'], 'nosniff')
+})
