@@ -79,6 +79,21 @@ const EXPECT: Record<string, { input?: string; drive?: (e: Engine) => Promise<vo
       assert.equal(e.state().nextId!.value, 3)
     },
   },
+  'tickets-race.loom.md': {
+    // This run is the lucky interleaving; test/explore.test.ts shows exploration finding the unlucky one.
+    check: (e, tty) => {
+      assert.equal(e.status, 'halted')
+      assert.equal(e.state().sold!.value, 1)
+      assert.equal(tty, 'ann bought a ticket\n')
+    },
+  },
+  'tickets.loom.md': {
+    check: (e, tty) => {
+      assert.equal(e.status, 'halted')
+      assert.equal(e.state().sold!.value, 1)
+      assert.match(tty, /^(ann|bob) bought a ticket\n(ann|bob) was too late\n$/)
+    },
+  },
   'tictactoe.loom.md': {
     check: (e, tty) => {
       assert.equal(e.status, 'halted')

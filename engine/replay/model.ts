@@ -291,12 +291,13 @@ function nextSlot(slot: unknown, w: Write, owned: boolean): unknown {
     case 'set': {
       if (!('key' in w)) return { value: w.value, version: 0 }
       const entries = owned ? (slot as Entries) : new Map(slot as Entries)
+      if (entries.get(w.key)?.value === undefined) entries.delete(w.key)
       entries.set(w.key, { value: w.value, version: 0 })
       return entries
     }
     case 'delete': {
       const entries = owned ? (slot as Entries) : new Map(slot as Entries)
-      entries.set(w.key, { value: undefined, version: 0 })
+      entries.delete(w.key)
       return entries
     }
     case 'queue': {
@@ -320,7 +321,7 @@ function nextSlot(slot: unknown, w: Write, owned: boolean): unknown {
 /**
  * The canonical text of one cell's value. A bag is a multiset, so its items
  * are sorted: two bags that differ only in order have the same futures. A map
- * keeps insertion order (and deleted keys' places), which code can observe.
+ * keeps its entries' order, which code can observe through keys().
  */
 function slotKey(kind: StateKind, slot: unknown): string {
   switch (kind) {
@@ -335,7 +336,7 @@ function slotKey(kind: StateKind, slot: unknown): string {
       return '[' + (slot as { value: Json[] }).value.map(canonicalOf).sort().join(',') + ']'
     case 'map': {
       let out = '{'
-      for (const [k, e] of slot as Entries) out += JSON.stringify(k) + (e.value === undefined ? '~,' : ':' + canonicalOf(e.value) + ',')
+      for (const [k, e] of slot as Entries) if (e.value !== undefined) out += JSON.stringify(k) + ':' + canonicalOf(e.value) + ','
       return out + '}'
     }
   }

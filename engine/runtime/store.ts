@@ -153,7 +153,11 @@ export class MapCell extends Cell {
     return out
   }
   apply(write: Write, seq: number): void {
-    if (write.op === 'set' && 'key' in write) this.entries.set(write.key, { value: write.value, version: seq })
+    if (write.op === 'set' && 'key' in write) {
+      // Like a JS Map: a key set again after a delete goes to the end (as the transaction's own view had it).
+      if (this.entries.get(write.key)?.value === undefined) this.entries.delete(write.key)
+      this.entries.set(write.key, { value: write.value, version: seq })
+    }
     else if (write.op === 'delete') this.entries.set(write.key, { value: undefined, version: seq })
     else return
     this.version = seq

@@ -1,0 +1,128 @@
+// `loom explore NB`: every state the app can reach, every test checked in
+// each, and for each failure the shortest way there — printed in the user's
+// words, or saved as a branch of the log to debug like real history.
+import { readFile } from 'node:fs/promises'
+import { formatLocation } from '../runtime/compile.ts'
+import type { Json } from '../runtime/values.ts'
+import { Model, type ModelOptions } from '../replay/model.ts'
+import { explore, type ExploreResult, type Violation } from '../replay/explore.ts'
+import { describeChoices, describeTrace, saveTrace, type TraceStep } from '../replay/trace.ts'
+import { choiceTree } from '../replay/choiceTree.ts'
+import { NondeterminismError } from '../replay/memo.ts'
+import { SqliteLog } from '../replay/sqliteLog.ts'
+import { defaultDbPath } from '../replay/session.ts'
+import { HistoryError } from './history.ts'
+import type { Parsed } from './args.ts'
+import type { Io } from './main.ts'
+
+export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
+  const path = p.args.notebook!
+  const text = await readFile(path, 'utf8')
+  const source = p.options.from as string | undefined
+  if (!source && (p.options.branch !== undefined || p.options.at !== undefined)) throw new HistoryError('--branch and --at choose a moment of a log: give the log with --from DB')
+  const log = source ? SqliteLog.open(source, { create: false }) : null
+  try {
+    const options: ModelOptions = { path, timeLimitMs: p.options['time-limit'] as number | undefined }
+    if (log) {
+      const branch = (p.options.branch as string | undefined) ?? log.live
+      const info = log.branchInfo(branch)
+      if (!info) throw new HistoryError(`${source} has no branch '${branch}'`)
+      options.from = { log, branch, seq: (p.options.at as number | undefined) ?? info.head }
+    }
+    const model = await Model.create(text, options)
+    if (p.options.tree) return tree(model, p, io)
+    let result: ExploreResult
+    try {
+      result = explore(model, { depth: p.options.depth as number | undefined, maxStates: p.options['max-states'] as number | undefined })
+    } catch (err) {
+      if (err instanceof NondeterminismError) throw new HistoryError(`${path}: ${err.message}`)
+      throw err
+    }
+    const violations = result.violations.map((v) => ({ ...v, steps: describeTrace(model, v.trace).steps }))
+    let saved: { branch: string; db: string; events: [number, number] } | null = null
+    const name = p.options['save-branch'] as string | undefined
+    if (name && violations.length) {
+      const target = log ?? SqliteLog.open((p.options.db as string | undefined) ?? defaultDbPath(path))
+      try {
+        const before = options.from?.seq ?? 0
+        const info = await saveTrace(text, options, violations[0]!.trace, target, name).catch((err: Error) => {
+          throw new HistoryError(`cannot save the trace as branch '${name}': ${err.message}`)
+        })
+        saved = { branch: name, db: target.path, events: [before + 1, info.head] }
+      } finally {
+        if (target !== log) target.close()
+      }
+    }
+    if (p.options.json) {
+      const json = {
+        states: result.states, transitions: result.transitions, depth: result.depth, exhausted: result.exhausted, stoppedBy: result.stoppedBy,
+        deadlocks: result.deadlocks, elapsedMs: Math.round(result.elapsedMs),
+        violations: violations.map((v) => ({ kind: v.kind, test: v.test, message: v.message, location: v.location, trace: v.steps, failing: v.failing })),
+        savedBranch: saved,
+      }
+      io.out(JSON.stringify(json) + '\n')
+    } else {
+      io.out(summary(path, model, result) + '\n')
+      for (const v of violations) io.out('\n' + describeViolation(path, v, v.steps) + '\n')
+      if (saved) {
+        io.out(`\nsaved the first as branch '${saved.branch}' of ${saved.db} (events ${saved.events[0]}..${saved.events[1]}):\n`)
+        io.out(`  loom log ${saved.db} --branch ${saved.branch}\n  loom replay ${saved.db} --branch ${saved.branch} --verify\n`)
+      } else if (name) io.out(`\nnothing to save as '${name}': no violation was found\n`)
+    }
+    return violations.length ? 1 : 0
+  } finally {
+    log?.close()
+  }
+}
+
+function summary(path: string, model: Model, r: ExploreResult): string {
+  const from = model.from ? `from event ${model.from.seq} of branch '${model.from.branch}'` : 'from the start'
+  const rate = r.elapsedMs > 0 ? `, ${Math.round((r.states / r.elapsedMs) * 1000).toLocaleString('en')} states/s` : ''
+  const scope = r.exhausted
+    ? 'every reachable state'
+    : r.stoppedBy === 'states' ? `stopped at the state bound (--max-states ${r.states}): not every state was explored`
+    : r.stoppedBy === 'depth' ? `stopped at the depth bound (--depth ${r.depth}): states further away were not explored`
+    : 'some transaction had more choice sequences than could be tried: not every state was explored'
+  const found = r.violations.length ? `${r.violations.length} violation${r.violations.length === 1 ? '' : 's'}` : 'no violation'
+  return `explored ${path} ${from}: ${r.states.toLocaleString('en')} states, ${r.transitions.toLocaleString('en')} transitions, depth ${r.depth} — ${scope} (${(r.elapsedMs / 1000).toFixed(2)} s${rate}); ${found}`
+}
+
+function describeViolation(path: string, v: Violation, steps: TraceStep[]): string {
+  const where = v.location ? ` (${formatLocation(path, v.location)})` : ''
+  const after = steps.length === 0 ? 'in the starting state' : `after ${steps.length} transaction${steps.length === 1 ? '' : 's'}`
+  const head =
+    v.kind === 'test' ? `✗ test '${v.test}' fails ${after}${where}: ${v.message}`
+    : v.kind === 'deadlock' ? `✗ deadlock ${after}: ${v.message}`
+    : `✗ ${v.test.replace(/ runs.*/, '')} fails ${after}${where}: ${v.message}`
+  const lines = [head]
+  steps.forEach((s, i) => {
+    lines.push(`  ${i + 1}. ${s.method}()${s.choices.length ? `  choices: ${describeChoices(s.choices)}` : ''}`)
+    for (const c of s.changes) lines.push(`       ${c.state}: ${show(c.before)} → ${show(c.after)}`)
+    if (s.tty) lines.push(`       tty: ${JSON.stringify(s.tty)}`)
+  })
+  if (v.failing) lines.push(`  then ${v.failing.method}()${v.failing.choices.length ? ` with choices ${describeChoices(v.failing.choices)}` : ''} fails`)
+  return lines.join('\n')
+}
+
+/** `--tree`: the distinct outcomes of the next transaction. */
+function tree(model: Model, p: Parsed, io: Io): number {
+  const t = choiceTree(model)
+  if (p.options.json) {
+    io.out(JSON.stringify(t) + '\n')
+    return 0
+  }
+  io.out(`${t.method}() has ${t.outcomes.length} distinct outcome${t.outcomes.length === 1 ? '' : 's'} over ${t.sequences} choice sequence${t.sequences === 1 ? '' : 's'}${t.complete ? '' : ' (not all were tried)'}:\n`)
+  t.outcomes.forEach((o, i) => {
+    const how = o.choices.map((c) => describeChoices(c)).join(' | ')
+    const what = o.committed ? 'commits' : o.failure!.aborted ? `waits: ${o.failure!.reason}` : `fails: ${o.failure!.reason}`
+    io.out(`  ${i + 1}. ${what}  [${how}]\n`)
+    for (const c of o.changes) io.out(`       ${c.state}: ${show(c.before)} → ${show(c.after)}\n`)
+    for (const b of o.brokenTests) io.out(`       ✗ test '${b.test}': ${b.message}\n`)
+  })
+  return 0
+}
+
+function show(v: Json): string {
+  const s = JSON.stringify(v)
+  return s.length > 120 ? s.slice(0, 117) + '…' : s
+}

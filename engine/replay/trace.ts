@@ -1,0 +1,104 @@
+// A trace found by exploration, in the user's words and as history: each
+// move re-run to show what it changed, or committed as the events of a new
+// branch of the log, so a counterexample can be scrubbed, replayed and
+// debugged like anything that really happened.
+import { ReplayAgent } from '../runtime/agent.ts'
+import type { EventRecord, Choice } from '../runtime/event.ts'
+import type { Json } from '../runtime/values.ts'
+import { forkBranch } from './branches.ts'
+import { Model, type ModelOptions, type World } from './model.ts'
+import type { Move } from './explore.ts'
+import type { SqliteLog, BranchInfo } from './sqliteLog.ts'
+
+export interface StateChange {
+  state: string
+  before: Json
+  after: Json
+}
+
+export interface TraceStep extends Move {
+  /** The states this move changed, with their values before and after. */
+  changes: StateChange[]
+  tty?: string
+}
+
+/** Re-runs a trace from the model's start: what each move changed. */
+export function describeTrace(model: Model, moves: readonly Move[]): { steps: TraceStep[]; end: World } {
+  const steps: TraceStep[] = []
+  let world = model.root
+  const out = model.exec.sandbox.run(() => {
+    for (const move of moves) {
+      const tx = model.run(world, move.method, new ReplayAgent(move.choices))
+      if (tx.failure) throw new Error(`the trace does not reproduce: ${move.method}() ${tx.failure.reason}`)
+      const next = model.after(world, tx, move.method)
+      const step: TraceStep = { method: move.method, choices: move.choices, changes: changesBetween(model, world, next) }
+      if (tx.tty) step.tty = tx.tty
+      steps.push(step)
+      world = next
+    }
+  }, model.exec.config.timeLimitMs * (moves.length + 1))
+  if (!out.ok) throw new Error('the trace does not reproduce: a move ran past its time limit')
+  return { steps, end: world }
+}
+
+/** The states whose values differ between two worlds, before and after. */
+export function changesBetween(model: Model, before: World, after: World): StateChange[] {
+  const out: StateChange[] = []
+  const old = model.values(before)
+  const now = model.values(after)
+  for (const cell of model.cells) {
+    if (before.keys[cell.id] === after.keys[cell.id]) continue
+    out.push({ state: cell.name, before: old[cell.name]!.value, after: now[cell.name]!.value })
+  }
+  return out
+}
+
+/** "sys.fork → 2 of 5, then 0 of 2" — how a move's choices were answered. */
+export function describeChoices(choices: readonly Choice[]): string {
+  return choices.length ? choices.map((c) => `${c.value} of ${c.n}`).join(', then ') : 'no choices'
+}
+
+/**
+ * Commits a trace as branch `name` of `log`: forked from the moment the
+ * exploration started at, or a new root for an exploration from the start.
+ * A code event comes first when the notebook's code is not the code in force
+ * there. Every event is made by running the move again with its choices.
+ */
+export async function saveTrace(text: string, options: ModelOptions, moves: readonly Move[], log: SqliteLog, name: string): Promise<BranchInfo> {
+  if (log.branchInfo(name)) throw new Error(`${log.path} already has a branch '${name}'; choose another name`)
+  const from = options.from
+  if (from) forkBranch(log, name, from.branch, from.seq)
+  else log.createRoot(name)
+  const previous = log.branch
+  log.useBranch(name)
+  try {
+    const model = await Model.create(text, { ...options, log, branch: name })
+    const exec = model.exec
+    const codeHash = model.app.codeHash
+    const out = exec.sandbox.run(() => {
+      if (model.codeChanged) {
+        const { app } = model
+        log.putCode({ codeHash, path: app.path, code: app.code, sources: app.sources })
+        exec.commit(model.codeTransaction(), codeHash, model.declares)
+      }
+      for (const move of moves) {
+        const tx = exec.executeMethod(model.version, move.method === 'start' ? 'start' : 'step', move.method, null, model.time, new ReplayAgent(move.choices))
+        if (tx.failure) throw new Error(`the trace does not reproduce at ${move.method}(): ${tx.failure.reason}`)
+        const event: EventRecord = exec.commit(tx, codeHash)
+        if (tx.halt) exec.commitMarker('halt', codeHash, event.time)
+        log.offerSnapshot(exec.head, () => exec.store.serialize())
+      }
+    }, exec.config.timeLimitMs * (moves.length + 1))
+    if (!out.ok) throw new Error('the trace does not reproduce: a move ran past its time limit')
+    log.flush()
+    return log.branchInfo(name)!
+  } catch (err) {
+    // Nothing half-made stays behind.
+    log.discardPending()
+    log.useBranch(previous)
+    log.deleteBranch(name)
+    throw err
+  } finally {
+    if (log.branch !== previous) log.useBranch(previous)
+  }
+}
