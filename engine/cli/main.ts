@@ -11,6 +11,7 @@ import { reflection } from '../replay/reflect.ts'
 import { LogFormatError } from '../replay/sqliteLog.ts'
 import { history, HistoryError } from './history.ts'
 import { serveCommand } from './serve.ts'
+import { exploreCommand } from './explore.ts'
 
 const USAGE = `loom — notebooks that run as transaction loops
 
@@ -33,6 +34,10 @@ usage:
   loom branches DB [--delete N] [--json]                         list (or delete) branches
   loom export DB [--branch B] [--out FILE]                       a branch as portable JSON lines
   loom import DB FILE [--name N]                                 add an exported branch, verified
+  loom explore NB [--from DB [--branch B] [--at S]] [--depth D] [--max-states M] [--save-branch N [--db F]] [--tree] [--json]
+      every state the app can reach (breadth first over every transaction and every choice), every test checked
+      in each; exits 1 with the shortest trace to each failure, deadlock or error; --save-branch commits the first
+      as a branch of the log; --tree shows the distinct outcomes of the next transaction instead
   loom serve NB [--port P] [--db F] [--branch B]
       the notebook's UI for a browser at http://127.0.0.1:P/ (default: any free port); the app runs in an engine process
 
@@ -73,6 +78,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         return await test(parsed, io)
       case 'serve':
         return await serveCommand(parsed, io)
+      case 'explore':
+        return await exploreCommand(parsed, io)
       default:
         return await history(parsed, io)
     }
