@@ -62,7 +62,8 @@ export function socketTransport(ws: WebSocket, answerGarbled = false): Transport
 /** Connects to a served engine (`ws://127.0.0.1:PORT/engine`) as the page at `origin` would. */
 export function connectEngine(url: string, origin: string): Promise<Transport> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { origin, maxPayload: MAX_FRAME })
+    // What the engine sends may be large (a page of big events): the limit is on what it accepts.
+    const ws = new WebSocket(url, { origin })
     ws.once('open', () => {
       ws.off('error', reject)
       resolve(socketTransport(ws))
