@@ -7,6 +7,7 @@ import { measureHttp, httpTable } from './http.ts'
 import { toJson, toTable, type Figures } from './report.ts'
 import { measureDurable } from './durableBench.ts'
 import { durableJson, durableTable } from './durableReport.ts'
+import { measureExplore, exploreTable } from './explore.ts'
 
 const USAGE = 'usage: npm run bench [-- --json] [-- --quick]'
 
@@ -81,7 +82,9 @@ const figures: Figures = {
   loomPerCall: perCall,
   perCallOps: PER_CALL_OPS,
 }
+progress('exploration: philosophers, loom explore and a hand-written search')
+const exploration = await measureExplore(quick)
 const durable = await measureDurable(quick, progress)
 progress('HTTP: loom and a plain node server under autocannon')
 const http = await measureHttp(quick)
-console.log(json ? JSON.stringify({ ...toJson(figures), durable: durableJson(durable), http }, null, 2) : `${toTable(figures)}\n\n${durableTable(durable)}\n\n${httpTable(http)}`)
+console.log(json ? JSON.stringify({ ...toJson(figures), durable: durableJson(durable), http, exploration }, null, 2) : `${toTable(figures)}\n\n${durableTable(durable)}\n\n${httpTable(http)}\n\n${exploreTable(exploration)}`)

@@ -187,14 +187,15 @@ class Search {
     if (!tx.failure) {
       cur.committed = true
       this.transitions++
-      const world = this.model.after(cur.world, tx, cur.method)
-      const key = this.model.key(world)
+      const key = this.model.nextKey(cur.world, tx, cur.method)
       if (!this.seen.has(key)) {
         if (this.states >= this.maxStates) {
           this.finish('states')
           return
         }
-        const id = this.add(world, cur.id, { method: cur.method, choices: tx.choices.slice() }, key)
+        const world = this.model.after(cur.world, tx, cur.method)
+        // A memo leaf's choices are never changed: the move can share them.
+        const id = this.add(world, cur.id, { method: cur.method, choices: tx.choices }, key)
         this.next.push({ world, id })
       }
     } else if (tx.failure.aborted) {

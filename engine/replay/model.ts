@@ -210,6 +210,57 @@ export class Model {
     return { slots, keys, started, halted: world.halted || tx.halt }
   }
 
+  /**
+   * The key of the world `outcome` leads to from `world`, without making that
+   * world: most transitions reach a state seen before, and for those the
+   * search needs only this. Each written cell's key after is remembered per
+   * outcome by its key before.
+   */
+  nextKey(world: World, outcome: Outcome, method: MethodName): string {
+    const effect = this.effectOf(outcome)
+    let key = (world.started || method === 'start' ? 's' : '-') + (world.halted || outcome.halt ? 'h' : '-')
+    const keys = world.keys
+    for (let i = 0; i < keys.length; i++) {
+      const j = effect.cells.indexOf(i)
+      key += (i ? ',' : '') + (j < 0 ? keys[i] : this.cellAfter(world, effect, j))
+    }
+    return key
+  }
+
+  private readonly effects = new WeakMap<Outcome, Effect>()
+
+  private effectOf(outcome: Outcome): Effect {
+    let effect = this.effects.get(outcome)
+    if (!effect) {
+      effect = { cells: [], writes: [], after: [] }
+      for (const w of outcome.writes) {
+        const id = this.exec.store.byName.get(w.state)!.id
+        let j = effect.cells.indexOf(id)
+        if (j < 0) {
+          j = effect.cells.push(id) - 1
+          effect.writes.push([])
+          effect.after.push(new Map())
+        }
+        effect.writes[j]!.push(w)
+      }
+      this.effects.set(outcome, effect)
+    }
+    return effect
+  }
+
+  private cellAfter(world: World, effect: Effect, j: number): number {
+    const id = effect.cells[j]!
+    const before = world.keys[id]!
+    let after = effect.after[j]!.get(before)
+    if (after === undefined) {
+      let slot = world.slots[id]
+      effect.writes[j]!.forEach((w, i) => (slot = nextSlot(slot, w, i > 0)))
+      after = this.texts.number(slotKey(this.exec.store.cells[id]!.kind, slot))
+      effect.after[j]!.set(before, after)
+    }
+    return after
+  }
+
   /** A text equal for two worlds exactly when no transaction could tell them apart. */
   key(world: World): string {
     return (world.started ? 's' : '-') + (world.halted ? 'h' : '-') + world.keys.join(',')
@@ -257,6 +308,13 @@ function worldOf(cells: readonly Cell[], started: boolean, halted: boolean, text
     keys.push(texts.number(slotKey(cell.kind, slot)))
   }
   return { slots, keys, started, halted }
+}
+
+/** What an outcome does to the cells it writes: their writes, and each one's key after by its key before. */
+interface Effect {
+  cells: number[]
+  writes: Write[][]
+  after: Map<number, number>[]
 }
 
 /** Numbers for canonical texts: worlds compare and hash short lists of numbers, not long texts. */
