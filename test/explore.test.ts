@@ -11,6 +11,7 @@ import { saveTrace } from '../engine/replay/trace.ts'
 import { SqliteLog } from '../engine/replay/sqliteLog.ts'
 import { verifyBranch } from '../engine/replay/replay.ts'
 import { notebook, plain } from './helpers.ts'
+import { philosophersBfs } from '../bench/philosophersBfs.ts'
 
 const loom = (args: string[]) => spawnSync(process.execPath, ['bin/loom.js', ...args], { encoding: 'utf8' })
 const model = (cells: Record<string, string>) => Model.create(notebook(cells), { path: 'test.loom.md' })
@@ -213,4 +214,15 @@ test('loom explore: exit 1 with the trace in words, --json, --save-branch, and e
   const clean = loom(['explore', fixedNb])
   assert.equal(clean.status, 0)
   assert.match(clean.stdout, /12 states, 14 transitions, depth 4 — every reachable state .*; no violation/)
+})
+
+test('on the philosophers sample, exploration counts exactly the states and transitions of a hand-written search of the same model', async () => {
+  const sample = readFileSync('samples/philosophers.loom.md', 'utf8')
+  for (const n of [3, 4]) {
+    const m = await Model.create(sample.replace('const N = 5', `const N = ${n}`), { path: 'philosophers.loom.md' })
+    const r = explore(m, { depth: 12 })
+    const hand = philosophersBfs(n, Infinity, 12)
+    assert.deepEqual({ states: r.states, transitions: r.transitions, depth: r.depth }, hand, `${n} philosophers`)
+    assert.deepEqual(r.violations, [])
+  }
 })
