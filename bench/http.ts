@@ -7,12 +7,21 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
+/**
+ * Each server is compared with the one that makes the same promise when it
+ * answers: durable on disk (fsync: Loom's default, SQLite's synchronous=FULL,
+ * SQLite's default), or only handed to the OS (survives a crash of the
+ * process, not a power loss: loom run --no-fsync, synchronous=NORMAL).
+ */
 export interface HttpFigures {
   connections: number
   seconds: number
   loom: Load
   plain: Load
   ratio: number
+  loomNoFsync: Load
+  plainNormal: Load
+  ratioNoFsync: number
 }
 
 export interface Load {
@@ -72,9 +81,16 @@ export async function measureHttp(quick: boolean): Promise<HttpFigures> {
   const connections = 32
   const seconds = quick ? 3 : 8
   try {
-    const loom = await measure(['bin/loom.js', 'run', 'samples/todo.loom.md', '--db', join(dir, 'todo.loom.db'), '--port', '0'], 'stderr', connections, seconds)
-    const plain = await measure(['--import', 'tsx', 'bench/plainTodoServer.ts', join(dir, 'plain.db')], 'stdout', connections, seconds)
-    return { connections, seconds, loom, plain, ratio: loom.requestsPerSecond / plain.requestsPerSecond }
+    const loomRun = (db: string, ...flags: string[]) => ['bin/loom.js', 'run', 'samples/todo.loom.md', '--db', join(dir, db), '--port', '0', ...flags]
+    const plainRun = (db: string, sync: string) => ['--import', 'tsx', 'bench/plainTodoServer.ts', join(dir, db), sync]
+    const loom = await measure(loomRun('todo.loom.db'), 'stderr', connections, seconds)
+    const plain = await measure(plainRun('plain.db', 'FULL'), 'stdout', connections, seconds)
+    const loomNoFsync = await measure(loomRun('todo-os.loom.db', '--no-fsync'), 'stderr', connections, seconds)
+    const plainNormal = await measure(plainRun('plain-os.db', 'NORMAL'), 'stdout', connections, seconds)
+    return {
+      connections, seconds, loom, plain, ratio: loom.requestsPerSecond / plain.requestsPerSecond,
+      loomNoFsync, plainNormal, ratioNoFsync: loomNoFsync.requestsPerSecond / plainNormal.requestsPerSecond,
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
@@ -82,13 +98,19 @@ export async function measureHttp(quick: boolean): Promise<HttpFigures> {
 
 export function httpTable(f: HttpFigures): string {
   const row = (name: string, l: Load) =>
-    `${name.padEnd(58)} ${Math.round(l.requestsPerSecond).toLocaleString('en-US').padStart(8)} req/s   p50 ${String(l.p50Ms).padStart(3)} ms   p99 ${String(l.p99Ms).padStart(4)} ms${l.errors || l.non2xx ? `   (${l.errors} errors, ${l.non2xx} non-2xx)` : ''}`
+    `${name.padEnd(64)} ${Math.round(l.requestsPerSecond).toLocaleString('en-US').padStart(8)} req/s   p50 ${String(l.p50Ms).padStart(3)} ms   p99 ${String(l.p99Ms).padStart(4)} ms${l.errors || l.non2xx ? `   (${l.errors} errors, ${l.non2xx} non-2xx)` : ''}`
   return [
     `HTTP: todo sample, POST /todos, autocannon -c ${f.connections} for ${f.seconds} s in its own process, loopback`,
     '',
-    row('loom run samples/todo.loom.md (durable, fsync per group commit)', f.loom),
-    row('plain node http + SQLite, a transaction per request (NORMAL)', f.plain),
+    'answered once on disk (fsync):',
+    row('  loom run samples/todo.loom.md (fsync per group commit)', f.loom),
+    row('  plain node http + SQLite, a transaction per request (FULL)', f.plain),
+    `  loom ÷ plain ${f.ratio.toFixed(2)}×`,
+    'answered once handed to the OS (survives a crash, not a power loss):',
+    row('  loom run samples/todo.loom.md --no-fsync', f.loomNoFsync),
+    row('  plain node http + SQLite, a transaction per request (NORMAL)', f.plainNormal),
+    `  loom ÷ plain ${f.ratioNoFsync.toFixed(2)}×`,
     '',
-    `target Loom at least as fast as the plain server: ${f.ratio >= 1 ? 'met' : 'NOT met'} (${f.ratio.toFixed(2)}×)`,
+    `target Loom at least as fast as the plain server making the same promise: ${f.ratio >= 1 && f.ratioNoFsync >= 1 ? 'met' : 'NOT met'}`,
   ].join('\n')
 }

@@ -1,13 +1,15 @@
 // The baseline for the HTTP bench: the todo sample's POST /todos written as a
-// plain Node http server keeping its state in SQLite (WAL, synchronous=NORMAL),
-// one transaction per request — the way an app does it today. Prints its URL.
+// plain Node http server keeping its state in SQLite (WAL), one transaction
+// per request — the way an app does it today. `synchronous` is the second
+// argument: FULL (SQLite's default: an answered request is on disk) or NORMAL.
+// Prints its URL.
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import Database from 'better-sqlite3'
 
 const db = new Database(process.argv[2]!)
 db.pragma('journal_mode = WAL')
-db.pragma('synchronous = NORMAL')
+db.pragma(`synchronous = ${process.argv[3] ?? 'NORMAL'}`)
 db.exec('CREATE TABLE IF NOT EXISTS todos (id INTEGER PRIMARY KEY, title TEXT NOT NULL, done INTEGER NOT NULL DEFAULT 0)')
 const insert = db.prepare('INSERT INTO todos (title) VALUES (?)')
 

@@ -99,3 +99,12 @@ test('a port in use is a clear error (exit 2), not a stack trace', async () => {
   assert.equal(r.status, 2)
   assert.match(r.stderr, new RegExp(`port ${port} is in use; stop what uses it, or pick another with --port`))
 })
+
+test('loom run --no-fsync logs the same history, and a second run continues it', () => {
+  const db = join(dir, 'nofsync.loom.db')
+  const first = loom(['run', 'samples/counter.loom.md', '--steps', '10', '--no-fsync', '--json', '--db', db])
+  assert.equal(first.status, 0, first.stderr)
+  const again = loom(['run', 'samples/counter.loom.md', '--steps', '5', '--json', '--db', db])
+  assert.deepEqual(JSON.parse(again.stdout).state, { count: 15 })
+  assert.equal(loom(['replay', db, '--verify']).status, 0)
+})

@@ -16,11 +16,13 @@ import { exploreCommand } from './explore.ts'
 const USAGE = `loom — notebooks that run as transaction loops
 
 usage:
-  loom run NB [--db F] [--branch B] [--port P] [--sys-prefix /P] [--watch] [--steps N] [--until-idle] [--time-limit MS] [--env K=V]... [--json] [-- ARGS...]
+  loom run NB [--db F] [--branch B] [--port P] [--sys-prefix /P] [--watch] [--no-fsync] [--steps N] [--until-idle] [--time-limit MS] [--env K=V]... [--json] [-- ARGS...]
       run the app headless, logging to NAME.loom.db (or --db); a second run continues where it stopped;
       with --port (or http: in the front matter) its http() method serves 127.0.0.1:P (0: any free port),
       and GET /sys/{log,state,branches,attempts,events} show its history (--sys-prefix moves them);
-      with --watch, saving the notebook live-codes the running app (a code event; a broken change is refused)
+      with --watch, saving the notebook live-codes the running app (a code event; a broken change is refused);
+      --no-fsync acknowledges events once SQLite has them, without waiting for the disk (they survive a crash
+      of Loom, not a power loss: like SQLite's synchronous=NORMAL)
   loom test NB [--steps N] [--json]
       load, run start, check every test (after each of N steps with --steps); writes no log
   loom log DB [--branch B] [--from S] [--limit N] [--json]      list events
@@ -109,7 +111,7 @@ async function run(p: Parsed, io: Io): Promise<number> {
   const json = !!p.options.json
   const steps = p.options.steps as number | undefined
   const untilIdle = !!p.options['until-idle']
-  const { engine, log, dropped, resumedAt } = await openSession(p.args.notebook!, { ...engineOptions(p), db: p.options.db as string | undefined, branch: p.options.branch as string | undefined })
+  const { engine, log, dropped, resumedAt } = await openSession(p.args.notebook!, { ...engineOptions(p), db: p.options.db as string | undefined, branch: p.options.branch as string | undefined, fsync: !p.options['no-fsync'] })
   if (dropped) io.err(`loom: ${log.path}: cut ${plural(dropped, 'unacknowledged event')} from a damaged tail\n`)
   let tty = ''
   engine.on('tty', (text) => (json ? (tty += text) : io.out(text)))

@@ -18,8 +18,8 @@ export interface Session {
   dropped: number
 }
 
-export async function openSession(notebook: string, options: EngineOptions & { db?: string; branch?: string } = {}): Promise<Session> {
-  const log = SqliteLog.open(options.db ?? defaultDbPath(notebook), { branch: options.branch, writerThread: true })
+export async function openSession(notebook: string, options: EngineOptions & { db?: string; branch?: string; fsync?: boolean } = {}): Promise<Session> {
+  const log = SqliteLog.open(options.db ?? defaultDbPath(notebook), { branch: options.branch, writerThread: true, fsync: options.fsync })
   try {
     const resumedAt = log.head
     const engine = await Engine.open(notebook, { ...options, log, branch: log.branch, resume: resumeFrom(log) })
