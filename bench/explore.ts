@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises'
 import { Model } from '../engine/replay/model.ts'
 import { explore } from '../engine/replay/explore.ts'
+import { exploreParallel } from '../engine/replay/exploreParallel.ts'
 import { philosophersBfs } from './philosophersBfs.ts'
 import { fastest, perSecond } from './timing.ts'
 
@@ -13,7 +14,7 @@ export const EXPLORE_WITHIN = 5
 export interface ExploreFigures {
   maxStates: number
   /** By number of philosophers: Loom's and the hand-written search's distinct states per second. */
-  philosophers: Record<string, { loom: number; handWritten: number; states: number; slowdown: number }>
+  philosophers: Record<string, { loom: number; handWritten: number; states: number; slowdown: number; twoThreads: number }>
 }
 
 export async function measureExplore(quick: boolean): Promise<ExploreFigures> {
@@ -38,9 +39,15 @@ export async function measureExplore(quick: boolean): Promise<ExploreFigures> {
       if (philosophersBfs(n, maxStates).states !== states) throw new Error('the hand-written search found a different number of states')
       return performance.now() - t0
     }, repeat)
+    // The same search shared between two threads, threads' start-up included.
+    const twoMs = await fastest(async () => {
+      const t0 = performance.now()
+      if ((await exploreParallel(text, { path: `philosophers-${n}.loom.md`, maxStates, workers: 2 })).states !== states) throw new Error('two threads found a different number of states')
+      return performance.now() - t0
+    }, repeat)
     const loom = perSecond(states, loomMs)
     const handWritten = perSecond(states, handMs)
-    figures.philosophers[n] = { loom, handWritten, states, slowdown: handWritten / loom }
+    figures.philosophers[n] = { loom, handWritten, states, slowdown: handWritten / loom, twoThreads: perSecond(states, twoMs) }
   }
   return figures
 }
@@ -49,10 +56,13 @@ export function exploreTable(f: ExploreFigures): string {
   const rows = Object.entries(f.philosophers).map(([n, r]) =>
     `${`${n} philosophers`.padEnd(16)} loom explore ${Math.round(r.loom).toLocaleString('en-US').padStart(9)} states/s   hand-written BFS ${Math.round(r.handWritten).toLocaleString('en-US').padStart(9)} states/s   hand-written ÷ loom ${r.slowdown.toFixed(2)}`)
   const met = Object.values(f.philosophers).every((r) => r.loom >= EXPLORE_TARGET && r.slowdown <= EXPLORE_WITHIN)
+  const threads = Object.entries(f.philosophers).map(([n, r]) =>
+    `${`${n} philosophers`.padEnd(16)} loom explore --workers 2 ${Math.round(r.twoThreads).toLocaleString('en-US').padStart(9)} states/s   ÷ one thread ${(r.twoThreads / r.loom).toFixed(2)}`)
   return [
     `Exploration: distinct states per second, breadth first to ${f.maxStates.toLocaleString('en-US')} states, every test checked in each`,
     '',
     ...rows,
+    ...threads,
     '',
     `target at least ${EXPLORE_TARGET.toLocaleString('en-US')} states/s and within ${EXPLORE_WITHIN}× of the hand-written search: ${met ? 'met' : 'NOT met'}`,
   ].join('\n')

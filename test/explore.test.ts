@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process'
 import { Model } from '../engine/replay/model.ts'
 import { explore } from '../engine/replay/explore.ts'
 import { choiceTree } from '../engine/replay/choiceTree.ts'
-import { saveTrace } from '../engine/replay/trace.ts'
+import { saveTrace, describeTrace } from '../engine/replay/trace.ts'
+import { exploreParallel } from '../engine/replay/exploreParallel.ts'
 import { SqliteLog } from '../engine/replay/sqliteLog.ts'
 import { verifyBranch } from '../engine/replay/replay.ts'
 import { notebook, plain } from './helpers.ts'
@@ -225,4 +226,32 @@ test('on the philosophers sample, exploration counts exactly the states and tran
     assert.deepEqual({ states: r.states, transitions: r.transitions, depth: r.depth }, hand, `${n} philosophers`)
     assert.deepEqual(r.violations, [])
   }
+})
+
+test('exploration split over two threads finds the same states, transitions and shortest traces as one', async () => {
+  const sample = readFileSync('samples/philosophers.loom.md', 'utf8').replace('const N = 5', 'const N = 4')
+  const cases: [string, string, { depth?: number; maxStates?: number }][] = [
+    ['philosophers.loom.md', sample, { depth: 10 }],
+    ['tickets-race.loom.md', readFileSync('samples/tickets-race.loom.md', 'utf8'), {}],
+    ['locks.loom.md', notebook(LOCKS), {}],
+  ]
+  for (const [path, text, bounds] of cases) {
+    const one = explore(await Model.create(text, { path }), bounds)
+    const two = await exploreParallel(text, { path, workers: 2, ...bounds })
+    const summary = (r: typeof one) => ({
+      states: r.states, transitions: r.transitions, depth: r.depth, exhausted: r.exhausted, deadlocks: r.deadlocks,
+      violations: r.violations.map((v) => [v.kind, v.test, v.trace.length]),
+    })
+    assert.deepEqual(summary(two), summary(one), path)
+    // Each trace from the threads really leads there: replayed, it ends in the violation.
+    for (const v of two.violations.filter((x) => x.kind === 'test')) {
+      const m = await Model.create(text, { path })
+      const { end } = describeTrace(m, v.trace)
+      const broken = m.exec.sandbox.run(() => m.brokenTests(end), 1000)
+      assert.ok(broken.ok && broken.value.some((b) => b.test === v.test), v.test)
+    }
+  }
+  const bounded = await exploreParallel(sample, { path: 'philosophers.loom.md', workers: 2, maxStates: 500 })
+  assert.equal(bounded.stoppedBy, 'states')
+  assert.ok(bounded.states <= 500 && bounded.states > 400, `${bounded.states} states`)
 })

@@ -6,6 +6,7 @@ import { formatLocation } from '../runtime/compile.ts'
 import type { Json } from '../runtime/values.ts'
 import { Model, type ModelOptions } from '../replay/model.ts'
 import { explore, type ExploreResult, type Violation } from '../replay/explore.ts'
+import { exploreParallel } from '../replay/exploreParallel.ts'
 import { describeChoices, describeTrace, saveTrace, type TraceStep } from '../replay/trace.ts'
 import { choiceTree } from '../replay/choiceTree.ts'
 import { NondeterminismError } from '../replay/memo.ts'
@@ -32,8 +33,13 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
     const model = await Model.create(text, options)
     if (p.options.tree) return tree(model, p, io)
     let result: ExploreResult
+    const bounds = { depth: p.options.depth as number | undefined, maxStates: p.options['max-states'] as number | undefined }
+    const workers = (p.options.workers as number | undefined) ?? 1
     try {
-      result = explore(model, { depth: p.options.depth as number | undefined, maxStates: p.options['max-states'] as number | undefined })
+      if (workers > 1) {
+        const from = options.from ? { db: source!, branch: options.from.branch, seq: options.from.seq } : undefined
+        result = await exploreParallel(text, { ...bounds, workers, path, from, timeLimitMs: options.timeLimitMs })
+      } else result = explore(model, bounds)
     } catch (err) {
       if (err instanceof NondeterminismError) throw new HistoryError(`${path}: ${err.message}`)
       throw err

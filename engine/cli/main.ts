@@ -36,10 +36,11 @@ usage:
   loom branches DB [--delete N] [--json]                         list (or delete) branches
   loom export DB [--branch B] [--out FILE]                       a branch as portable JSON lines
   loom import DB FILE [--name N]                                 add an exported branch, verified
-  loom explore NB [--from DB [--branch B] [--at S]] [--depth D] [--max-states M] [--save-branch N [--db F]] [--tree] [--json]
+  loom explore NB [--from DB [--branch B] [--at S]] [--depth D] [--max-states M] [--save-branch N [--db F]] [--workers W] [--tree] [--json]
       every state the app can reach (breadth first over every transaction and every choice), every test checked
       in each; exits 1 with the shortest trace to each failure, deadlock or error; --save-branch commits the first
-      as a branch of the log; --tree shows the distinct outcomes of the next transaction instead
+      as a branch of the log; --tree shows the distinct outcomes of the next transaction instead; --workers W
+      shares the states among W threads (it pays with more than two cores or costly transactions)
   loom serve NB [--port P] [--db F] [--branch B]
       the notebook's UI for a browser at http://127.0.0.1:P/ (default: any free port); the app runs in an engine process
 

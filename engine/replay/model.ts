@@ -6,9 +6,9 @@
 import { Executor, LoadError, notebookSeed, type AppVersion } from '../runtime/executor.ts'
 import { compileNotebook, type CompiledApp, type MethodName } from '../runtime/compile.ts'
 import { parseNotebook } from '../runtime/notebook.ts'
-import { FairAgent, type Agent } from '../runtime/agent.ts'
+import { FairAgent, mix, type Agent } from '../runtime/agent.ts'
 import { MemoryLog, type EventLog } from '../runtime/log.ts'
-import { canonicalJson, type Json } from '../runtime/values.ts'
+import { canonicalJson, trustValue, type Json } from '../runtime/values.ts'
 import { Transaction } from '../runtime/transaction.ts'
 import type { Cell, MapCell } from '../runtime/store.ts'
 import type { EventRecord, SourceLocation, StateKind, Write } from '../runtime/event.ts'
@@ -218,13 +218,89 @@ export class Model {
    */
   nextKey(world: World, outcome: Outcome, method: MethodName): string {
     const effect = this.effectOf(outcome)
-    let key = (world.started || method === 'start' ? 's' : '-') + (world.halted || outcome.halt ? 'h' : '-')
+    const started = world.started || method === 'start'
+    const halted = world.halted || outcome.halt
+    let key = (started ? 's' : '-') + (halted ? 'h' : '-')
+    let hash = flagsHash(started, halted)
     const keys = world.keys
     for (let i = 0; i < keys.length; i++) {
       const j = effect.cells.indexOf(i)
-      key += (i ? ',' : '') + (j < 0 ? keys[i] : this.cellAfter(world, effect, j))
+      const k = j < 0 ? keys[i]! : this.cellAfter(world, effect, j)
+      key += (i ? ',' : '') + k
+      hash = mix(hash, this.texts.hash(k))
+      this.lastCells[i] = k
     }
+    this.lastHash = hash
+    this.lastFlags = key.slice(0, 2)
     return key
+  }
+
+  private readonly lastCells: number[] = []
+  private lastFlags = ''
+
+  /** The key of the world the last `nextKey` described, in canonical texts: the same in every thread. */
+  lastCanonicalKey(): string {
+    let key = this.lastFlags
+    for (let i = 0; i < this.lastCells.length; i++) key += '\u0001' + this.texts.text(this.lastCells[i]!)
+    return key
+  }
+
+  /** A world's key in canonical texts: the same in every thread. */
+  canonicalKey(world: World): string {
+    let key = (world.started ? 's' : '-') + (world.halted ? 'h' : '-')
+    for (const k of world.keys) key += '\u0001' + this.texts.text(k)
+    return key
+  }
+
+  /** The hash of the world the last `nextKey` described: the same in every thread, unlike the key. */
+  lastHash = 0
+
+  /** A hash of a world's canonical texts: the same in every thread, so it says which shard owns the world. */
+  hashOf(world: World): number {
+    let hash = flagsHash(world.started, world.halted)
+    for (const k of world.keys) hash = mix(hash, this.texts.hash(k))
+    return hash
+  }
+
+  /** Each cell's value as JSON, in its actual order (a bag's too): what another thread needs to rebuild the world. */
+  cellsJson(world: World): string[] {
+    return this.exec.store.cells.map((cell, i) => {
+      const slot = world.slots[i]
+      switch (cell.kind) {
+        case 'map':
+          return JSON.stringify([...(slot as Entries)].filter(([, e]) => e.value !== undefined).map(([k, e]) => [k, e.value]))
+        case 'queue': {
+          const q = slot as QueueSlot
+          return JSON.stringify(q.items.slice(q.head, q.end))
+        }
+        default:
+          return JSON.stringify((slot as { value: Json }).value)
+      }
+    })
+  }
+
+  /** Rebuilds a world from `cellsJson`, its values made in the sandbox's realm. */
+  worldFrom(cells: readonly string[], started: boolean, halted: boolean): World {
+    const realm = this.exec.sandbox.realm.JSON
+    const slots: unknown[] = []
+    const keys: number[] = []
+    this.exec.store.cells.forEach((cell, i) => {
+      const value = trustValue(realm.parse(cells[i]!) as Json)
+      let slot: unknown
+      switch (cell.kind) {
+        case 'map':
+          slot = new Map((value as [string, Json][]).map(([k, v]) => [k, { value: v, version: 0 }]))
+          break
+        case 'queue':
+          slot = { items: value as Json[], head: 0, end: (value as Json[]).length, version: 0 }
+          break
+        default:
+          slot = { value, version: 0 }
+      }
+      slots.push(slot)
+      keys.push(this.texts.number(slotKey(cell.kind, slot)))
+    })
+    return { slots, keys, started, halted }
   }
 
   private readonly effects = new WeakMap<Outcome, Effect>()
@@ -320,11 +396,34 @@ interface Effect {
 /** Numbers for canonical texts: worlds compare and hash short lists of numbers, not long texts. */
 class Texts {
   private readonly numbers = new Map<string, number>()
+  private readonly hashes: number[] = []
+  private readonly texts: string[] = []
   number(text: string): number {
     let n = this.numbers.get(text)
-    if (n === undefined) this.numbers.set(text, (n = this.numbers.size))
+    if (n === undefined) {
+      this.numbers.set(text, (n = this.numbers.size))
+      this.hashes.push(hashText(text))
+      this.texts.push(text)
+    }
     return n
   }
+  text(n: number): string {
+    return this.texts[n]!
+  }
+  /** The text's hash (FNV-1a): equal texts hash equally in every thread. */
+  hash(n: number): number {
+    return this.hashes[n]!
+  }
+}
+
+function hashText(text: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
+  return h >>> 0
+}
+
+function flagsHash(started: boolean, halted: boolean): number {
+  return (started ? 1 : 0) + (halted ? 2 : 0)
 }
 
 // Values are frozen, so a value's canonical text never changes: remembered by identity.

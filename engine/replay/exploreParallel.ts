@@ -1,0 +1,142 @@
+// Exploration on several cores: one shard per thread, each owning the states
+// whose hash falls to it. Levels go in lock step — every shard expands its
+// part of level d and hands the states it found for others to their owners,
+// then every shard takes in what it was handed — so the search stays breadth
+// first and every trace it reports is a shortest one.
+import { Worker } from 'node:worker_threads'
+import { MessageChannel, type MessagePort } from 'node:worker_threads'
+import { boundsOf, pickFirst, traceOf, type ExploreOptions, type ExploreResult, type Move } from './explore.ts'
+import type { Found, StateRef } from './search.ts'
+import type { ShardReport, ShardSetup, ToShard } from './exploreWorker.ts'
+
+export interface ParallelOptions extends ExploreOptions {
+  /** Threads to use (default 2). */
+  workers?: number
+  path?: string
+  /** Explore from this moment of a log file. */
+  from?: { db: string; branch: string; seq: number }
+  timeLimitMs?: number
+}
+
+interface Shard {
+  worker: Worker
+  next: () => Promise<any>
+}
+
+export async function exploreParallel(text: string, options: ParallelOptions = {}): Promise<ExploreResult> {
+  const started = performance.now()
+  const bounds = boundsOf(options)
+  const count = Math.max(1, options.workers ?? 2)
+  // A port between every pair of shards, so handed-off states do not pass through this thread.
+  const ports: (MessagePort | null)[][] = Array.from({ length: count }, () => Array<MessagePort | null>(count).fill(null))
+  for (let a = 0; a < count; a++) {
+    for (let b = a + 1; b < count; b++) {
+      const { port1, port2 } = new MessageChannel()
+      ports[a]![b] = port1
+      ports[b]![a] = port2
+    }
+  }
+  const shards: Shard[] = ports.map((peers, shard) => {
+    const worker = new Worker(new URL('./exploreWorker.boot.js', import.meta.url))
+    const queue: any[] = []
+    const takers: ((m: any) => void)[] = []
+    const fail = (err: Error) => {
+      const m = { type: 'error', message: err.message }
+      takers.length ? takers.shift()!(m) : queue.push(m)
+    }
+    worker.on('message', (m) => (takers.length ? takers.shift()!(m) : queue.push(m)))
+    worker.on('error', fail)
+    worker.on('exit', (code) => code !== 0 && fail(new Error(`an exploration thread stopped (exit ${code})`)))
+    const setup: ShardSetup = {
+      text, path: options.path ?? '<notebook>', from: options.from ?? null, timeLimitMs: options.timeLimitMs,
+      shard, shards: count, maxOutcomes: bounds.maxOutcomes, peers,
+    }
+    worker.postMessage(setup, peers.filter((p): p is MessagePort => p !== null))
+    return {
+      worker,
+      next: () => new Promise((resolve, reject) => {
+        const settle = (m: any) => (m.type === 'error' ? reject(new Error(m.message)) : resolve(m))
+        queue.length ? settle(queue.shift()) : takers.push(settle)
+      }),
+    }
+  })
+  const send = (s: Shard, m: ToShard) => s.worker.postMessage(m)
+  try {
+    const found: Found[] = []
+    let reports: ShardReport[] = []
+    const collect = (replies: { report: ShardReport; found: Found[] }[]) => {
+      reports = replies.map((r) => r.report)
+      for (const r of replies) found.push(...r.found)
+    }
+    collect(await Promise.all(shards.map((s) => s.next())))
+    const total = () => reports.reduce((n, r) => n + r.states, 0)
+    let stoppedBy: ExploreResult['stoppedBy'] = null
+    let depth = 0
+    let first = true
+    for (;;) {
+      const frontier = first ? total() : reports.reduce((n, r) => n + r.frontier, 0)
+      if (!first) {
+        if (reports.some((r) => r.full)) {
+          stoppedBy = 'states'
+          break
+        }
+        if (!frontier) break
+        depth++
+        if (depth >= bounds.maxDepth) {
+          stoppedBy = 'depth'
+          break
+        }
+      }
+      // The states still allowed, shared out: a shard that uses up its share is full.
+      const remaining = bounds.maxStates - total()
+      shards.forEach((s, i) => send(s, { type: 'expand', quota: Math.floor(remaining / count) + (i < remaining % count ? 1 : 0), nextLevel: !first }))
+      await Promise.all(shards.map((s) => s.next()))
+      shards.forEach((s) => send(s, { type: 'receive' }))
+      collect(await Promise.all(shards.map((s) => s.next())))
+      first = false
+      options.onProgress?.({ states: total(), transitions: reports.reduce((n, r) => n + r.transitions, 0), depth })
+    }
+    if (!stoppedBy && reports.some((r) => r.cutOutcomes)) stoppedBy = 'outcomes'
+    const picked = pickFirst(found)
+    const trails = await resolveTrails(shards, picked.map((f) => f.at))
+    return {
+      states: total(),
+      transitions: reports.reduce((n, r) => n + r.transitions, 0),
+      depth,
+      exhausted: stoppedBy === null,
+      stoppedBy,
+      deadlocks: reports.reduce((n, r) => n + r.deadlocks, 0),
+      violations: picked.map(({ violation, at }) => ({ ...violation, trace: traceOf(at, (ref) => trails.get(refKey(ref))!) })),
+      elapsedMs: performance.now() - started,
+    }
+  } finally {
+    for (const s of shards) {
+      send(s, { type: 'close' })
+      void s.worker.terminate()
+    }
+  }
+}
+
+const refKey = (r: StateRef) => `${r.shard}:${r.id}`
+
+/** Follows parent links across shards, one round of questions per step back. */
+async function resolveTrails(shards: Shard[], starts: StateRef[]) {
+  const trails = new Map<string, { parent: StateRef | null; move: Move | null }>()
+  let wanted = starts
+  while (wanted.length) {
+    const byShard = shards.map((): number[] => [])
+    for (const ref of wanted) if (!trails.has(refKey(ref))) byShard[ref.shard]!.push(ref.id)
+    const next: StateRef[] = []
+    await Promise.all(byShard.map(async (ids, shard) => {
+      if (!ids.length) return
+      shards[shard]!.worker.postMessage({ type: 'trail', ids } satisfies ToShard)
+      const { trails: answers } = await shards[shard]!.next()
+      answers.forEach((t: { parent: StateRef | null; move: Move | null }, i: number) => {
+        trails.set(`${shard}:${ids[i]}`, t)
+        if (t.parent) next.push(t.parent)
+      })
+    }))
+    wanted = next
+  }
+  return trails
+}

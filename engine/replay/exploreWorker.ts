@@ -1,0 +1,107 @@
+// One shard of a parallel exploration, in its own thread: the notebook's code
+// in a sandbox of its own, the states whose hash falls to this shard, and a
+// port to every other shard for the states it finds for them. The main
+// thread paces the levels (exploreParallel.ts).
+import { parentPort, type MessagePort } from 'node:worker_threads'
+import { Model } from './model.ts'
+import { Search, runLevel, type Handoff } from './search.ts'
+import { SqliteLog } from './sqliteLog.ts'
+
+export interface ShardSetup {
+  text: string
+  path: string
+  from: { db: string; branch: string; seq: number } | null
+  timeLimitMs?: number
+  shard: number
+  shards: number
+  maxOutcomes: number
+  peers: (MessagePort | null)[]
+}
+
+export type ToShard =
+  | { type: 'expand'; quota: number; nextLevel: boolean }
+  | { type: 'receive' }
+  | { type: 'trail'; ids: number[] }
+  | { type: 'close' }
+
+export interface ShardReport {
+  states: number
+  transitions: number
+  deadlocks: number
+  frontier: number
+  full: boolean
+  cutOutcomes: boolean
+  depth: number
+}
+
+const port = parentPort!
+let search: Search
+let model: Model
+let log: SqliteLog | null = null
+let peers: (MessagePort | null)[] = []
+/** Batches from other shards, by level, until this shard takes them in. */
+const batches = new Map<number, Handoff[][]>()
+let waiting: (() => void) | null = null
+
+const report = (): ShardReport => ({
+  states: search.states, transitions: search.transitions, deadlocks: search.deadlocks, frontier: search.frontier,
+  full: search.full, cutOutcomes: search.cutOutcomes, depth: search.depth,
+})
+
+port.once('message', async (setup: ShardSetup) => {
+  try {
+    log = setup.from ? SqliteLog.open(setup.from.db, { create: false }) : null
+    model = await Model.create(setup.text, { path: setup.path, timeLimitMs: setup.timeLimitMs, from: log && setup.from ? { log, branch: setup.from.branch, seq: setup.from.seq } : undefined })
+    search = new Search(model, setup.maxOutcomes, 0, setup.shard, setup.shards)
+    peers = setup.peers
+    peers.forEach((peer, from) => peer?.on('message', (batch: { depth: number; items: Handoff[] }) => take(from, batch.depth, batch.items)))
+    // The start's tests are checked with the first level's work.
+    search.seed()
+    port.postMessage({ type: 'ready', report: report(), found: search.found.splice(0) })
+    port.on('message', (m: ToShard) => void handle(m))
+  } catch (err) {
+    port.postMessage({ type: 'error', message: (err as Error).message })
+  }
+})
+
+/** A peer's batch for the level it was expanding (which this shard may not have reached yet). */
+function take(from: number, depth: number, items: Handoff[]): void {
+  let list = batches.get(depth)
+  if (!list) batches.set(depth, (list = []))
+  list[from] = items
+  waiting?.()
+}
+
+async function handle(m: ToShard): Promise<void> {
+  switch (m.type) {
+    case 'expand': {
+      if (m.nextLevel) search.nextLevel()
+      search.quota = m.quota
+      runLevel(search, model)
+      // Every peer gets exactly one batch per level, empty or not, so it knows when it has them all.
+      peers.forEach((peer, s) => peer?.postMessage({ depth: search.depth, items: search.outbox[s] }))
+      port.postMessage({ type: 'expanded' })
+      return
+    }
+    case 'receive': {
+      const expected = peers.filter(Boolean).length
+      const have = () => (batches.get(search.depth) ?? []).filter(Boolean).length
+      while (have() < expected) await new Promise<void>((resolve) => (waiting = resolve))
+      waiting = null
+      const list = batches.get(search.depth)!
+      batches.delete(search.depth)
+      list.forEach((items) => items && search.receive(items))
+      runLevel(search, model)
+      port.postMessage({ type: 'received', report: report(), found: search.found.splice(0) })
+      return
+    }
+    case 'trail':
+      port.postMessage({ type: 'trail', trails: m.ids.map((id) => search.trail(id)) })
+      return
+    case 'close':
+      log?.close()
+      port.close()
+      for (const peer of peers) peer?.close()
+      return
+  }
+}

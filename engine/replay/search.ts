@@ -1,0 +1,288 @@
+// The breadth-first search behind `explore`, as a resumable machine: each
+// `advance` does one small piece of work (one transaction, one state's test
+// check), so a batch cut off by the time limit loses nothing, and a level is
+// finished before the next begins. With a shard, the search owns only the
+// states whose key hashes to it and hands the others to their owners: that
+// is how exploration uses more than one core.
+import { EveryChoiceAgent } from '../runtime/agent.ts'
+import type { MethodName } from '../runtime/compile.ts'
+import { outcomeOf, type Model, type World } from './model.ts'
+import type { Outcome } from './memo.ts'
+import type { Move, Violation } from './explore.ts'
+
+/** A state of some shard's search. */
+export interface StateRef {
+  shard: number
+  id: number
+}
+
+/** A violation found at a state; its trace is made later from parent links. */
+export interface Found {
+  violation: Omit<Violation, 'trace'>
+  at: StateRef
+  /** How many transactions from the start that state is. */
+  depth: number
+  /** One report per key: per test, per erroring place, one deadlock. */
+  key: string
+}
+
+/** A state found by one shard and owned by another: its cells' values as JSON, and how it was reached. */
+export interface Handoff {
+  /** Its key in canonical texts, so the owner can drop one it has without rebuilding it. */
+  key: string
+  cells: string[]
+  started: boolean
+  halted: boolean
+  parent: StateRef
+  move: Move
+}
+
+interface Expanding {
+  world: World
+  id: number
+  method: MethodName
+  leaves: number
+  committed: boolean
+  /** Some attempt waited for time or tty input: something outside could let it through. */
+  external: boolean
+}
+
+export class Search {
+  /** States this search owns. */
+  states = 0
+  transitions = 0
+  deadlocks = 0
+  /** The level being expanded: every state in it is this many transactions from the start. */
+  depth = 0
+  /** A transaction had more choice sequences than were tried. */
+  cutOutcomes = false
+  /** New states this search may still add; once one more is found, it is full. */
+  quota: number
+  full = false
+  readonly found: Found[] = []
+  /** Per shard: the states found for it during this level. */
+  readonly outbox: Handoff[][]
+  private readonly sent: Set<string>[]
+  private readonly seen = new Map<string, number>()
+  /** With shards: the canonical keys of the states this one owns, which handed-off states are checked against. */
+  private readonly owned = new Set<string>()
+  /** Per state id: the state it was first reached from, and how. */
+  private readonly parent: StateRef[] = []
+  private readonly via: (Move | null)[] = []
+  private level: { world: World; id: number }[] = []
+  private next: { world: World; id: number }[] = []
+  private index = 0
+  private cur: Expanding | null = null
+  private incoming: Handoff[] = []
+  /** A state found but not yet checked against the tests (checked by the next `advance`, under the time limit). */
+  private unchecked: { world: World; id: number; depth: number } | null = null
+  private checking: { id: number; depth: number } | null = null
+  private readonly agent = new EveryChoiceAgent()
+  private readonly reported = new Set<string>()
+
+  constructor(
+    private readonly model: Model,
+    private readonly maxOutcomes: number,
+    quota: number,
+    readonly shard = 0,
+    readonly shards = 1,
+  ) {
+    this.quota = quota
+    this.outbox = Array.from({ length: shards }, () => [])
+    this.sent = Array.from({ length: shards }, () => new Set())
+  }
+
+  /** Adds the starting state if this search owns it. */
+  seed(): void {
+    const root = this.model.root
+    const key = this.model.key(root)
+    if (this.owner(this.model.hashOf(root)) !== this.shard) return
+    this.level.push({ world: root, id: this.add(root, null, null, key, 0) })
+  }
+
+  /** States found for the next level. */
+  get frontier(): number {
+    return this.next.length
+  }
+
+  /** True when this level's work is done (or the search is full), every state found checked. */
+  get idle(): boolean {
+    return !this.unchecked && (this.full || (!this.incoming.length && !this.cur && this.index >= this.level.length))
+  }
+
+  /** States other shards found for this one, to add before the level ends. */
+  receive(items: Handoff[]): void {
+    for (const item of items) this.incoming.push(item)
+  }
+
+  /** Moves to the next level; returns how many states it has. */
+  nextLevel(): number {
+    this.level = this.next
+    this.next = []
+    this.index = 0
+    this.depth++
+    for (let s = 0; s < this.shards; s++) {
+      this.outbox[s] = []
+      this.sent[s]!.clear()
+    }
+    return this.level.length
+  }
+
+  /** Does one piece of work; false when the level's work is done. Call inside `exec.sandbox.run`. */
+  advance(): boolean {
+    if (this.unchecked) {
+      const { world, id, depth } = this.unchecked
+      this.unchecked = null
+      this.checking = { id, depth }
+      for (const f of this.model.brokenTests(world)) {
+        this.report({ kind: 'test', test: f.test, message: f.message, location: f.location }, id, depth, `test:${f.test}`)
+      }
+      this.checking = null
+      return true
+    }
+    if (this.full) return false
+    const item = this.incoming.pop()
+    if (item) {
+      if (this.owned.has(item.key)) return true
+      const world = this.model.worldFrom(item.cells, item.started, item.halted)
+      const key = this.model.key(world)
+      if (!this.seen.has(key)) this.addNext(world, item.parent, item.move, key)
+      return !this.full
+    }
+    if (!this.cur && !this.begin()) return false
+    const cur = this.cur!
+    this.settle(cur, this.model.outcome(cur.world, cur.method, this.agent))
+    return !this.full
+  }
+
+  /** The batch was cut off by the time limit: the transaction (or test) running then overran. */
+  timedOut(): void {
+    const exec = this.model.exec
+    const tx = exec.cur
+    exec.cur = null
+    if (!tx) return
+    tx.failure = { reason: `ran past its time limit of ${exec.config.timeLimitMs} ms`, aborted: false, location: this.model.app.methodAt[tx.method as MethodName] ?? null }
+    if (tx.kind === 'test' && this.checking) {
+      // A test overran: that state's later tests go unchecked.
+      this.report({ kind: 'test', test: tx.method!, message: tx.failure.reason, location: null }, this.checking.id, this.checking.depth, `test:${tx.method}`)
+      this.checking = null
+    } else if (this.cur) this.settle(this.cur, outcomeOf(tx))
+  }
+
+  /** How a state of this search was first reached. */
+  trail(id: number): { parent: StateRef | null; move: Move | null } {
+    return { parent: this.parent[id] ?? null, move: this.via[id] ?? null }
+  }
+
+  private owner(hash: number): number {
+    return this.shards === 1 ? 0 : hash % this.shards
+  }
+
+  /** Starts expanding the next state of the level; false when there is none. */
+  private begin(): boolean {
+    while (this.index < this.level.length) {
+      const { world, id } = this.level[this.index++]!
+      const method = this.model.methodAt(world)
+      if (!method) continue
+      this.agent.reset()
+      this.cur = { world, id, method, leaves: 0, committed: false, external: false }
+      return true
+    }
+    return false
+  }
+
+  /** Takes in one transaction's outcome and moves the agent to the next choice sequence. */
+  private settle(cur: Expanding, tx: Outcome): void {
+    cur.leaves++
+    if (!tx.failure) {
+      cur.committed = true
+      this.transitions++
+      const key = this.model.nextKey(cur.world, tx, cur.method)
+      const owner = this.owner(this.model.lastHash)
+      const parent = { shard: this.shard, id: cur.id }
+      // A memo leaf's choices are never changed: the move can share them.
+      const move = { method: cur.method, choices: tx.choices }
+      if (owner === this.shard) {
+        if (!this.seen.has(key)) this.addNext(this.model.after(cur.world, tx, cur.method), parent, move, key)
+      } else if (!this.sent[owner]!.has(key)) {
+        this.sent[owner]!.add(key)
+        const canonical = this.model.lastCanonicalKey()
+        const world = this.model.after(cur.world, tx, cur.method)
+        this.outbox[owner]!.push({ key: canonical, cells: this.model.cellsJson(world), started: world.started, halted: world.halted, parent, move })
+      }
+      if (this.full) return
+    } else if (tx.failure.aborted) {
+      cur.external ||= tx.external
+    } else {
+      const failing = { method: cur.method, choices: tx.choices.slice() }
+      const message = `${cur.method}() ${tx.failure.reason.startsWith('ran past') ? '' : 'throws: '}${tx.failure.reason}`
+      const where = tx.failure.location ? `${tx.failure.location.cell}:${tx.failure.location.line}` : tx.failure.reason
+      this.report({ kind: 'error', test: `${cur.method}() runs without an error`, message, location: tx.failure.location, failing }, cur.id, this.depth, `error:${cur.method}@${where}`)
+    }
+    if (!this.agent.next(tx.choices.length)) this.end(cur, true)
+    else if (cur.leaves >= this.maxOutcomes) {
+      // The rest of this transaction's choices go unexplored: the search can no longer be exhaustive.
+      this.cutOutcomes = true
+      this.end(cur, false)
+    }
+  }
+
+  private end(cur: Expanding, complete: boolean): void {
+    this.cur = null
+    if (complete && !cur.committed && !cur.external && !this.model.takesInput) {
+      this.deadlocks++
+      const message = `every way ${cur.method}() can go waits, and nothing outside the app can change that`
+      this.report({ kind: 'deadlock', test: 'no deadlock', message, location: this.model.app.methodAt[cur.method] ?? null }, cur.id, this.depth, 'deadlock')
+    }
+  }
+
+  /** Adds a state of the next level, unless this search is full. */
+  private addNext(world: World, parent: StateRef, move: Move, key: string): void {
+    if (this.quota <= 0) {
+      this.full = true
+      this.cur = null
+      return
+    }
+    this.quota--
+    this.next.push({ world, id: this.add(world, parent, move, key, this.depth + 1) })
+  }
+
+  private add(world: World, parent: StateRef | null, via: Move | null, key: string, depth: number): number {
+    const id = this.states++
+    this.seen.set(key, id)
+    if (this.shards > 1) this.owned.add(this.model.canonicalKey(world))
+    this.parent.push(parent!)
+    this.via.push(via)
+    this.unchecked = { world, id, depth }
+    return id
+  }
+
+  /** The first (so shallowest) of each kind of violation. */
+  private report(violation: Found['violation'], id: number, depth: number, key: string): void {
+    if (this.reported.has(key)) return
+    this.reported.add(key)
+    this.found.push({ violation, at: { shard: this.shard, id }, depth, key })
+  }
+}
+
+const BATCH_MS = 10
+
+/**
+ * Runs a search until its level's work is done, in batches of about 10 ms,
+ * each one time-limited call into the sandbox. `tick` is called between batches.
+ */
+export function runLevel(search: Search, model: Model, tick?: () => void): void {
+  const limit = model.exec.config.timeLimitMs
+  const work = () => {
+    const t0 = performance.now()
+    let n = 0
+    while (search.advance()) {
+      if ((++n & 31) === 0 && performance.now() - t0 > BATCH_MS) return
+    }
+  }
+  while (!search.idle) {
+    const out = model.exec.sandbox.run(work, limit + BATCH_MS)
+    if (!out.ok) search.timedOut()
+    tick?.()
+  }
+}
