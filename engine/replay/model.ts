@@ -160,7 +160,7 @@ export class Model {
    * run now. Call inside `exec.sandbox.run`.
    */
   outcome(world: World, method: MethodName, agent: Agent): Outcome {
-    const memo = this.memo(method)
+    const memo = (this.methodMemos[method] ??= this.memo(method))
     const known = memo.find(world, agent)
     if (known) return known
     const tx = this.run(world, method, agent)
@@ -172,8 +172,10 @@ export class Model {
   /** The tests that do not hold in `world` (remembered like transactions). Call inside `exec.sandbox.run`. */
   brokenTests(world: World): Broken[] {
     const broken: Broken[] = []
-    for (const t of this.version.tests) {
-      const memo = this.memo(`test '${t.name}'`)
+    const tests = this.version.tests
+    for (let i = 0; i < tests.length; i++) {
+      const t = tests[i]!
+      const memo = (this.testMemos[i] ??= this.memo(`test '${t.name}'`))
       let outcome = memo.find(world, TEST_AGENT.reset(0))
       if (!outcome) {
         this.enter(world)
@@ -186,6 +188,9 @@ export class Model {
     }
     return broken
   }
+
+  private readonly testMemos: Memo<World>[] = []
+  private readonly methodMemos: Partial<Record<MethodName, Memo<World>>> = {}
 
   private memo(what: string): Memo<World> {
     let memo = this.memos.get(what)
@@ -216,38 +221,42 @@ export class Model {
    * search needs only this. Each written cell's key after is remembered per
    * outcome by its key before.
    */
-  nextKey(world: World, outcome: Outcome, method: MethodName): string {
+  nextKey(world: World, outcome: Outcome, method: MethodName, shared = false): number {
     const effect = this.effectOf(outcome)
     const started = world.started || method === 'start'
     const halted = world.halted || outcome.halt
-    let key = (started ? 's' : '-') + (halted ? 'h' : '-')
-    let hash = flagsHash(started, halted)
+    let key = flagsHash(started, halted)
+    const flags = key
     const keys = world.keys
     for (let i = 0; i < keys.length; i++) {
       const j = effect.cells.indexOf(i)
       const k = j < 0 ? keys[i]! : this.cellAfter(world, effect, j)
-      key += (i ? ',' : '') + k
-      hash = mix(hash, this.texts.hash(k))
+      key = this.tuples.pair(key, k)
       this.lastCells[i] = k
     }
-    this.lastHash = hash
-    this.lastFlags = key.slice(0, 2)
+    // Only a search shared between threads needs what every thread agrees on.
+    if (shared) {
+      let hash = flags
+      for (const k of this.lastCells) hash = mix(hash, this.texts.hash(k))
+      this.lastHash = hash
+      this.lastFlags = flags
+    }
     return key
   }
 
   private readonly lastCells: number[] = []
-  private lastFlags = ''
+  private lastFlags = 0
 
-  /** The key of the world the last `nextKey` described, in canonical texts: the same in every thread. */
+  /** The key of the world the last shared `nextKey` described, in canonical texts: the same in every thread. */
   lastCanonicalKey(): string {
-    let key = this.lastFlags
+    let key = String(this.lastFlags)
     for (let i = 0; i < this.lastCells.length; i++) key += '\u0001' + this.texts.text(this.lastCells[i]!)
     return key
   }
 
   /** A world's key in canonical texts: the same in every thread. */
   canonicalKey(world: World): string {
-    let key = (world.started ? 's' : '-') + (world.halted ? 'h' : '-')
+    let key = String(flagsHash(world.started, world.halted))
     for (const k of world.keys) key += '\u0001' + this.texts.text(k)
     return key
   }
@@ -337,10 +346,14 @@ export class Model {
     return after
   }
 
-  /** A text equal for two worlds exactly when no transaction could tell them apart. */
-  key(world: World): string {
-    return (world.started ? 's' : '-') + (world.halted ? 'h' : '-') + world.keys.join(',')
+  /** A number equal for two worlds exactly when no transaction could tell them apart. */
+  key(world: World): number {
+    let key = flagsHash(world.started, world.halted)
+    for (const k of world.keys) key = this.tuples.pair(key, k)
+    return key
   }
+
+  private readonly tuples = new Tuples()
 
   /** Every state's value in `world` as plain data, by name. */
   values(world: World): Record<string, { kind: StateKind; value: Json }> {
@@ -391,6 +404,23 @@ interface Effect {
   cells: number[]
   writes: Write[][]
   after: Map<number, number>[]
+}
+
+/**
+ * Numbers for tuples of numbers, a pair at a time: (flags, cell 0) → t1,
+ * (t1, cell 1) → t2, … so a world's key is one small number and looking it
+ * up hashes no text.
+ */
+class Tuples {
+  private readonly pairs = new Map<number, Map<number, number>>()
+  private count = 4 // 0..3 are the flags
+  pair(a: number, b: number): number {
+    let inner = this.pairs.get(a)
+    if (!inner) this.pairs.set(a, (inner = new Map()))
+    let n = inner.get(b)
+    if (n === undefined) inner.set(b, (n = this.count++))
+    return n
+  }
 }
 
 /** Numbers for canonical texts: worlds compare and hash short lists of numbers, not long texts. */

@@ -62,8 +62,8 @@ export class Search {
   readonly found: Found[] = []
   /** Per shard: the states found for it during this level. */
   readonly outbox: Handoff[][]
-  private readonly sent: Set<string>[]
-  private readonly seen = new Map<string, number>()
+  private readonly sent: Set<number>[]
+  private readonly seen = new Map<number, number>()
   /** With shards: the canonical keys of the states this one owns, which handed-off states are checked against. */
   private readonly owned = new Set<string>()
   /** Per state id: the state it was first reached from, and how. */
@@ -197,18 +197,17 @@ export class Search {
     if (!tx.failure) {
       cur.committed = true
       this.transitions++
-      const key = this.model.nextKey(cur.world, tx, cur.method)
+      const key = this.model.nextKey(cur.world, tx, cur.method, this.shards > 1)
       const owner = this.owner(this.model.lastHash)
-      const parent = { shard: this.shard, id: cur.id }
       // A memo leaf's choices are never changed: the move can share them.
-      const move = { method: cur.method, choices: tx.choices }
       if (owner === this.shard) {
-        if (!this.seen.has(key)) this.addNext(this.model.after(cur.world, tx, cur.method), parent, move, key)
+        if (!this.seen.has(key)) this.addNext(this.model.after(cur.world, tx, cur.method), { shard: this.shard, id: cur.id }, { method: cur.method, choices: tx.choices }, key)
       } else if (!this.sent[owner]!.has(key)) {
         this.sent[owner]!.add(key)
         const canonical = this.model.lastCanonicalKey()
         const world = this.model.after(cur.world, tx, cur.method)
-        this.outbox[owner]!.push({ key: canonical, cells: this.model.cellsJson(world), started: world.started, halted: world.halted, parent, move })
+        const parent = { shard: this.shard, id: cur.id }
+        this.outbox[owner]!.push({ key: canonical, cells: this.model.cellsJson(world), started: world.started, halted: world.halted, parent, move: { method: cur.method, choices: tx.choices } })
       }
       if (this.full) return
     } else if (tx.failure.aborted) {
@@ -237,7 +236,7 @@ export class Search {
   }
 
   /** Adds a state of the next level, unless this search is full. */
-  private addNext(world: World, parent: StateRef, move: Move, key: string): void {
+  private addNext(world: World, parent: StateRef, move: Move, key: number): void {
     if (this.quota <= 0) {
       this.full = true
       this.cur = null
@@ -247,7 +246,7 @@ export class Search {
     this.next.push({ world, id: this.add(world, parent, move, key, this.depth + 1) })
   }
 
-  private add(world: World, parent: StateRef | null, via: Move | null, key: string, depth: number): number {
+  private add(world: World, parent: StateRef | null, via: Move | null, key: number, depth: number): number {
     const id = this.states++
     this.seen.set(key, id)
     if (this.shards > 1) this.owned.add(this.model.canonicalKey(world))

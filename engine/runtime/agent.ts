@@ -114,27 +114,27 @@ export function mix(a: number, b: number): number {
 export class EveryChoiceAgent implements Agent {
   private readonly values: number[] = []
   private readonly ns: number[] = []
+  /** How many of `values` are the current prefix (a count, so no array is ever shortened). */
+  private size = 0
 
   reset(): this {
-    this.values.length = 0
-    this.ns.length = 0
+    this.size = 0
     return this
   }
 
   choose(n: number, index: number): number {
-    if (index < this.values.length) return this.values[index]!
-    this.values.push(0)
-    this.ns.push(n)
+    if (index < this.size) return this.values[index]!
+    this.values[this.size] = 0
+    this.ns[this.size++] = n
     return 0
   }
 
   /** Moves to the next sequence after a run that made `made` choices; false when every sequence was run. */
   next(made: number): boolean {
-    for (let i = Math.min(made, this.values.length) - 1; i >= 0; i--) {
+    for (let i = Math.min(made, this.size) - 1; i >= 0; i--) {
       if (this.values[i]! + 1 < this.ns[i]!) {
         this.values[i]!++
-        this.values.length = i + 1
-        this.ns.length = i + 1
+        this.size = i + 1
         return true
       }
     }
