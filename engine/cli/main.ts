@@ -40,7 +40,8 @@ usage:
       every state the app can reach (breadth first over every transaction and every choice), every test checked
       in each; exits 1 with the shortest trace to each failure, deadlock or error; --save-branch commits the first
       as a branch of the log; --tree shows the distinct outcomes of the next transaction instead; --workers W
-      shares the states among W threads (it pays with more than two cores or costly transactions)
+      shares the states among W threads (on two cores it is slower than one: handing a state to another thread
+      costs more than exploring it; npm run bench measures both)
   loom serve NB [--port P] [--db F] [--branch B]
       the notebook's UI for a browser at http://127.0.0.1:P/ (default: any free port); the app runs in an engine process
 
