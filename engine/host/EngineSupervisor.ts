@@ -102,7 +102,6 @@ export class EngineSupervisor {
       return
     }
     this.events.crashed?.(reason)
-    this.tellEveryone(reason, `${reason} before it answered; it is being restarted on the same log — try again`)
     const now = Date.now()
     this.crashes = this.crashes.filter((t) => now - t < CRASH_WINDOW_MS)
     this.crashes.push(now)
@@ -110,6 +109,7 @@ export class EngineSupervisor {
       this.giveUp(`${reason}, ${this.crashes.length} times within a minute; Loom stopped restarting it (see the messages where loom serve runs)`)
       return
     }
+    this.tellEveryone(reason, `${reason} before it answered; it is being restarted on the same log — try again`)
     this.launch(reason)
   }
 
