@@ -79,8 +79,9 @@ async function openWindow(path) {
   const id = win.webContents.id
   windows.set(id, entry)
 
-  // The page's connection: opened anew at each load, so a reload starts clean.
-  win.webContents.on('did-start-loading', () => {
+  // The page's connection: opened anew at each load of the page (not at in-page or frame navigations), so a reload starts clean.
+  win.webContents.on('did-start-navigation', (details) => {
+    if (!details.isMainFrame || details.isSameDocument) return
     entry.disconnect?.()
     entry.receive.clear()
     entry.disconnect = supervisor.connect({
