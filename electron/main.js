@@ -18,8 +18,7 @@ app.enableSandbox()
 
 // The engine and the protocol are TypeScript, run as they are in the CLI.
 register()
-const { EngineSupervisor } = await import('../engine/host/EngineSupervisor.ts')
-const { resolvePath, CONTENT_TYPES, NOT_BUILT } = await import('../engine/host/rendererFiles.ts')
+const { EngineSupervisor, resolvePath, CONTENT_TYPES, NOT_BUILT } = await import('../engine/host/index.ts')
 const { memoryPair } = await import('../engine/protocol/memoryTransport.ts')
 const { EngineClient } = await import('../engine/protocol/client.ts')
 

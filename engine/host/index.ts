@@ -1,0 +1,15 @@
+// The engine host: what `loom serve`, the desktop app and tests use to put a
+// notebook behind the protocol. Everything else in engine/host/ is internal.
+export { EngineHost } from './EngineHost.ts'
+export type { HostOptions } from './EngineHost.ts'
+export { EngineSupervisor, EngineStartError } from './EngineSupervisor.ts'
+export type { SupervisorEvents } from './EngineSupervisor.ts'
+export type { EngineProcess, SpawnEngine, ToEngine, FromEngine } from './engineLink.ts'
+export { forkEngine, ENGINE_ENTRY } from './forkEngine.ts'
+export { serve, DEFAULT_RENDERER_DIR } from './serve.ts'
+export type { ServeOptions, Serving } from './serve.ts'
+export { attachEngineSocket, ENGINE_PATH } from './engineSocket.ts'
+export type { EngineEndpoint } from './engineSocket.ts'
+export { connectEngine, socketTransport, MAX_FRAME } from './socketTransport.ts'
+export { securityHeaders, contentSecurityPolicy } from './securityHeaders.ts'
+export { resolvePath, CONTENT_TYPES, NOT_BUILT } from './rendererFiles.ts'
