@@ -8,7 +8,8 @@ type Kind = 'string' | 'count' | 'seq' | 'cellKind' | 'cellOrNull'
 type Spec = Record<string, { kind: Kind; required?: true }>
 
 const none: Spec = {}
-const PARAMS: Record<Op, Spec> = {
+// Ops of the protocol that the host does not answer yet are refused as unknown.
+const PARAMS: Partial<Record<Op, Spec>> = {
   hello: { token: { kind: 'string' }, client: { kind: 'string' } },
   notebook: none,
   save: { text: { kind: 'string' }, path: { kind: 'string' } },
@@ -50,7 +51,7 @@ export function readRequest(message: unknown): { id: number; op: Op; params: Rec
   const op = m.op as Op
   const params = m.params ?? {}
   if (params === null || typeof params !== 'object' || Array.isArray(params)) throw new Refusal(`${op}: params must be an object`)
-  const spec = PARAMS[op]
+  const spec = PARAMS[op]!
   for (const [name, value] of Object.entries(params)) {
     const rule = spec[name]
     if (!rule) throw new Refusal(`${op} takes no parameter '${name}'${Object.keys(spec).length ? `; it takes ${Object.keys(spec).join(', ')}` : ''}`)

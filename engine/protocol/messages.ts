@@ -104,6 +104,97 @@ export interface Ops {
   ttyInput: { params: { text: string }; result: Record<string, never> }
   /** Evaluates an expression read-only against the state after event `at` (the REPL): `accounts.get('alice')`. */
   evaluate: { params: { expr: string; branch?: string; at?: number }; result: { value: Json } }
+
+  // ---- the visual debugger (time travel, branches, the agent panel, exploration) ----
+
+  /** Forks branch `name` from `from` (default: the live branch) at event `at`. */
+  fork: { params: { name: string; from?: string; at: number }; result: BranchView }
+  /** Makes a branch the live one: the running app continues from its head. */
+  promote: { params: { name: string }; result: { status: StatusView; branches: BranchView[] } }
+  /** Re-executes events `from`..`to` of a branch and checks each against its record; `progress` notices carry `job`. */
+  verify: { params: { branch?: string; from?: number; to?: number }; result: { job: number; ok: boolean; events: number; failure: ProblemView & { seq?: number } | null } }
+  /** Re-runs a branch's transactions with the notebook's current code onto a new branch `onto`; where outcomes diverge. */
+  rerun: { params: { branch?: string; onto: string }; result: { branch: BranchView; divergences: { seq: number; what: string }[] } }
+  /** A branch as portable JSON lines (what `loom export` writes). */
+  exportBranch: { params: { branch: string }; result: { text: string } }
+  /** Adds an exported branch, verified, as `name` (default: its own name). */
+  importBranch: { params: { text: string; name?: string }; result: BranchView }
+  /** Changes state by hand on the live head: one `edit` event. Past moments are read-only (fork first). */
+  editState: { params: { edits: StateEdit[] }; result: { event: EventRecord } }
+  /** How many events of each kind fall in each of `bins` equal ranges of a branch's seqs: the timeline's coarse view. */
+  timeline: { params: { branch?: string; from?: number; to?: number; bins: number }; result: { branch: string; head: number; bins: TimelineBin[] } }
+  /** Numeric values of states after events `from`..`to`, at most `points` samples: for sparklines. */
+  series: { params: { branch?: string; states: string[]; from?: number; to?: number; points: number }; result: { at: number[]; values: Record<string, (number | null)[]> } }
+  /** Explores every state reachable from a moment (default: the live head); `progress` notices carry `job`. */
+  explore: { params: { branch?: string; at?: number; depth?: number; maxStates?: number }; result: ExploreView }
+  /** Commits violation `violation` of exploration `job` as branch `name`, to debug like real history. */
+  saveCounterexample: { params: { job: number; violation: number; name: string }; result: BranchView }
+  /** The agent panel: runs a transaction against the live head without committing it. */
+  preview: { params: PreviewSpec; result: PreviewView }
+  /** Commits a preview; if something it read changed meanwhile, answers with what changed and a fresh preview instead. */
+  commitPreview: { params: { id: number }; result: { event: EventRecord } | { changed: string[]; preview: PreviewView } }
+  discardPreview: { params: { id: number }; result: Record<string, never> }
+  /** Commits a preview as the first event of a new branch forked at the live head, leaving the live branch as it is. */
+  forkPreview: { params: { id: number; name: string }; result: BranchView }
+}
+
+/** One hand-made change to one state (an `edit` event). */
+export type StateEdit =
+  | { state: string; key?: string; set: Json }
+  | { state: string; key: string; delete: true }
+  | { state: string; push: Json }
+  | { state: string; put: Json }
+  | { state: string; add: number }
+
+export interface TimelineBin {
+  /** The first and last seq the bin covers. */
+  from: number
+  to: number
+  /** Events by kind ('step', 'http', 'gui', 'edit', 'code', 'start', 'halt'). */
+  kinds: Record<string, number>
+  /** Events with tty output or sys.log lines. */
+  outputs: number
+}
+
+/** What to preview: the next step, a given HTTP request, or the app's gui(agent). */
+export interface PreviewSpec {
+  method: 'step' | 'http' | 'gui'
+  request?: { method: string; path: string; query?: Record<string, string>; headers?: Record<string, string>; body?: string }
+  /** Answers to sys.fork (and bag.take) in order; missing ones are 0. */
+  choices?: number[]
+  /** Answers to agent.ask / agent.choose, by key. */
+  answers?: Record<string, Json>
+}
+
+export interface PreviewView {
+  id: number
+  method: PreviewSpec['method']
+  /** Each choice the transaction made: among how many, and the answer used. */
+  choices: { n: number; value: number }[]
+  /** The questions gui(agent) asked, with the answer used. */
+  questions: { key: string; kind: 'ask' | 'choose'; options?: Json[]; answer: Json }[]
+  /** What gui(agent) showed with agent.show. */
+  shown: Json[]
+  committed: boolean
+  reads: { state: string; key?: string }[]
+  writes: EventRecord['writes']
+  changes: { state: string; before: Json; after: Json }[]
+  outputs: EventRecord['outputs']
+  failure: ProblemView | null
+  brokenTests: { test: string; message: string }[]
+  /** Every outcome of this transaction over all its choices (the outcome tree), equal ones grouped. */
+  outcomes: { choices: number[][]; committed: boolean; summary: string }[]
+}
+
+export interface ExploreView {
+  job: number
+  states: number
+  transitions: number
+  depth: number
+  exhausted: boolean
+  stoppedBy: 'depth' | 'states' | 'outcomes' | null
+  deadlocks: number
+  violations: { kind: 'test' | 'deadlock' | 'error'; test: string; message: string; where?: Where; trace: { method: string; choices: number[] }[] }[]
 }
 
 export type EditResult =
@@ -124,6 +215,10 @@ export type Notice =
   | { type: 'notebook'; notebook: NotebookView }
   /** The engine process died and is being restarted; the log is intact. */
   | { type: 'engineCrashed'; reason: string }
+  /** How far a long request (verify, explore) has got. */
+  | { type: 'progress'; job: number; done: number; total: number | null; what: string }
+  /** Branches changed (fork, promote, import, a saved counterexample). */
+  | { type: 'branches'; branches: BranchView[] }
 
 export type Message =
   | { kind: 'request'; id: number; op: Op; params: unknown }
