@@ -75,7 +75,6 @@ export class App {
     this.showNotebook(hello.notebook)
     this.setStatus(hello.status)
     if (first) this.topBar.setDirty(false)
-    if (first) this.notebook.focusFirstCell()
     await this.loadHistory(client, hello.status)
     historyLoaded = true
     this.onEvents(pending.filter((e) => e.seq > this.ttySeq))
@@ -161,7 +160,7 @@ export class App {
         this.statePanel.show(s.at, s.branch, s.values)
         this.notebook.showValues(s.values)
       },
-      () => {},
+      (err: Error) => console.error('loom: could not read the state', err),
     ).finally(() => {
       this.stateFetch.running = false
       if (this.stateFetch.again) {

@@ -14,6 +14,10 @@ if (!only.length) {
     console.error('typecheck failed')
     process.exit(1)
   }
+  if (run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'renderer/tsconfig.json'])) {
+    console.error('typecheck of the renderer (DOM, no Node) failed')
+    process.exit(1)
+  }
   console.log('typecheck: ok')
 }
 const files = only.length ? only : readdirSync('test').filter((f) => f.endsWith('.test.ts')).sort().map((f) => join('test', f))

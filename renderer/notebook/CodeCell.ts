@@ -192,6 +192,7 @@ export class CodeCell {
       decorations.push({
         range: new monaco.Range(line, this.model.getLineMaxColumn(line), line, this.model.getLineMaxColumn(line)),
         options: {
+          showIfCollapsed: true,
           after: { content: `  ${name} = ${preview(v.value, 70)}`, inlineClassName: 'loom-live-value', cursorStops: monaco.editor.InjectedTextCursorStops.None },
         },
       })

@@ -22,6 +22,8 @@ export class NotebookView {
   private readonly list: HTMLElement
   private client: EngineClient | null = null
   private readonly cells = new Map<string, Cell>()
+  /** The "add here" strips, by the cell they follow ('' for the top), reused so that a render moves no element needlessly. */
+  private readonly adders = new Map<string, HTMLElement>()
   private order: string[] = []
   private parseError: ParseErrorView | null = null
   /** Edits are sent one at a time, in the order they were made. */
@@ -77,9 +79,12 @@ export class NotebookView {
     this.order = nb.cells.map((c) => c.id)
     const children: HTMLElement[] = [this.adder(null)]
     for (const id of this.order) children.push(this.cells.get(id)!.element, this.adder(id))
-    // Re-inserting a Monaco editor's element loses its focus; keep the elements that did not move.
-    const current = Array.from(this.list.children)
-    if (current.length !== children.length || current.some((el, i) => el !== children[i])) this.list.replaceChildren(...children)
+    for (const key of this.adders.keys()) if (key && !this.cells.has(key)) this.adders.delete(key)
+    // Re-inserting a Monaco editor's element loses its focus (and its suggestions): move only what moved.
+    children.forEach((el, i) => {
+      if (this.list.children[i] !== el) this.list.insertBefore(el, this.list.children[i] ?? null)
+    })
+    while (this.list.children.length > children.length) this.list.lastElementChild!.remove()
     this.showProblems(nb.problems)
     this.showValues(this.values)
   }
@@ -121,10 +126,6 @@ export class NotebookView {
   async flush(): Promise<void> {
     await Promise.all(this.codeCells().filter((c) => c.pending).map((c) => c.apply()))
     await this.queue
-  }
-
-  focusFirstCell(): void {
-    this.codeCells()[0]?.focus()
   }
 
   private make(view: CellView): Cell {
@@ -187,15 +188,20 @@ export class NotebookView {
 
   /** The "+ Code / + Text" strip between cells. */
   private adder(after: string | null): HTMLElement {
-    return h('div.adder', null,
+    const existing = this.adders.get(after ?? '')
+    if (existing) return existing
+    const strip = h('div.adder', null,
       h('button.adder-button', { type: 'button', title: 'Add a code cell here', onclick: () => void this.add(after, 'code') }, h('span.codicon.codicon-add'), 'Code'),
       h('button.adder-button', { type: 'button', title: 'Add text here', onclick: () => void this.add(after, 'prose') }, h('span.codicon.codicon-add'), 'Text'),
     )
+    this.adders.set(after ?? '', strip)
+    return strip
   }
 
   private clear(): void {
     for (const cell of this.cells.values()) cell.dispose()
     this.cells.clear()
+    this.adders.clear()
     this.order = []
   }
 }

@@ -4,12 +4,12 @@ import type { Json } from '../../engine/protocol/messages.ts'
 import { h } from '../dom.ts'
 
 export function jsonTree(value: Json, path: string, open: Set<string>, label?: Node): HTMLElement {
-  if (value === null || typeof value !== 'object') return h('div.jt-row', null, label, leaf(value))
-  const entries: [string, Json][] = Array.isArray(value) ? value.map((v, i) => [String(i), v]) : Object.entries(value)
+  const entries: [string, Json][] | null = value === null || typeof value !== 'object' ? null : Array.isArray(value) ? value.map((v, i) => [String(i), v]) : Object.entries(value)
+  if (!entries?.length) return h('div.jt-row.jt-leaf', null, label, entries ? h('span.jt-empty', null, Array.isArray(value) ? '[]' : '{}') : leaf(value))
   const details = h('details.jt-node', { 'data-path': path })
   details.open = open.has(path)
   details.addEventListener('toggle', () => (details.open ? open.add(path) : open.delete(path)))
-  const summary = h('summary.jt-row', null, label, h('span.jt-preview', null, preview(value)))
+  const summary = h('summary.jt-row', null, h('span.jt-twisty.codicon.codicon-chevron-right'), label, h('span.jt-preview', null, preview(value)))
   details.append(summary)
   for (const [k, v] of entries) {
     details.append(jsonTree(v, `${path}/${k}`, open, h('span.jt-key', null, Array.isArray(value) ? `${k}` : k, h('span.jt-colon', null, ': '))))

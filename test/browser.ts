@@ -1,0 +1,92 @@
+// What the UI tests and the UI bench share: a real `loom serve` on a copy of
+// a notebook, the renderer built once into a temporary folder, and Debian's
+// Chromium driven by playwright-core (never a downloaded browser).
+import { spawn, type ChildProcess } from 'node:child_process'
+import { copyFile, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { basename, join } from 'node:path'
+import { chromium, type Browser } from 'playwright-core'
+import { buildRenderer } from '../scripts/build-renderer.ts'
+
+export const CHROMIUM = '/usr/bin/chromium'
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  })
+}
+
+let built: Promise<string> | null = null
+/** Builds the renderer (once per process) into a temporary folder; resolves with the folder. */
+export function buildUiOnce(): Promise<string> {
+  built ??= (async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'loom-ui-'))
+    await buildRenderer(dir)
+    process.once('exit', () => void rm(dir, { recursive: true, force: true }))
+    return dir
+  })()
+  return built
+}
+
+export interface Serving {
+  url: string
+  /** The copy of the notebook the server runs. */
+  notebook: string
+  /** Everything `loom serve` printed to stderr so far. */
+  stderr(): string
+  /** The pid of the engine process it started last. */
+  enginePid(): number | null
+  stop(): Promise<void>
+}
+
+/** Copies `sample` into a temporary folder and serves it with `loom serve --port 0`. */
+export async function serveCopy(sample: string, rendererDir: string): Promise<Serving> {
+  const dir = await mkdtemp(join(tmpdir(), 'loom-serve-'))
+  const notebook = join(dir, basename(sample))
+  await copyFile(sample, notebook)
+  return serveNotebook(notebook, rendererDir, dir)
+}
+
+export async function serveNotebook(notebook: string, rendererDir: string, cleanup?: string): Promise<Serving> {
+  const child: ChildProcess = spawn(process.execPath, ['bin/loom.js', 'serve', notebook, '--port', '0'], {
+    env: { ...process.env, LOOM_RENDERER_DIR: rendererDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  let err = ''
+  child.stderr!.on('data', (d: Buffer) => (err += d))
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`loom serve printed no URL in 30 s:\n${out}${err}`)), 30_000)
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d
+      const m = /(http:\/\/127\.0\.0\.1:\d+\/\S*)/.exec(out)
+      if (m) {
+        clearTimeout(timer)
+        resolve(m[1]!)
+      }
+    })
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`loom serve exited (${code}) before printing its URL:\n${out}${err}`))
+    })
+  })
+  return {
+    url,
+    notebook,
+    stderr: () => err,
+    enginePid: () => {
+      const all = [...err.matchAll(/engine process (\d+)/g)]
+      return all.length ? Number(all[all.length - 1]![1]) : null
+    },
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM')
+      // A server that does not stop when asked is a bug, but it must not hang the tests.
+      const killer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+      await exited
+      clearTimeout(killer)
+      if (cleanup) await rm(cleanup, { recursive: true, force: true })
+    },
+  }
+}

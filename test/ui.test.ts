@@ -1,0 +1,315 @@
+// The UI end to end: a real `loom serve` on a copy of a sample, driven in
+// Debian's Chromium the way a person uses it — what they type, what they see.
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Browser, Locator, Page } from 'playwright-core'
+import { parseNotebook, NotebookError } from '../engine/index.ts'
+import { METAFILE } from '../scripts/build-renderer.ts'
+import { buildUiOnce, CHROMIUM, launchChromium, serveCopy, serveNotebook, type Serving } from './browser.ts'
+
+// Page-side code in evaluate() runs in the browser; the test program itself has no DOM types.
+declare const document: { querySelectorAll(s: string): ArrayLike<{ textContent: string | null; getBoundingClientRect(): { top: number; height: number } }> }
+
+const WAIT = { timeout: 45_000 }
+const haveChromium = existsSync(CHROMIUM)
+
+interface Opened {
+  page: Page
+  server: Serving
+  /** Console errors about the Content-Security-Policy, and uncaught page errors. */
+  problems: string[]
+  close(): Promise<void>
+}
+
+describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at ${CHROMIUM} (.ci/run installs it with apt)` }, () => {
+  let browser: Browser
+  let ui: string
+
+  before(async () => {
+    ;[ui, browser] = await Promise.all([buildUiOnce(), launchChromium()])
+  })
+  after(async () => {
+    await browser?.close()
+  })
+
+  async function open(sample: string | Serving): Promise<Opened> {
+    const server = typeof sample === 'string' ? await serveCopy(sample, ui) : sample
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
+    const problems: string[] = []
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /Content.Security.Policy|Refused to/i.test(m.text())) problems.push(m.text())
+    })
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`))
+    try {
+      await page.goto(server.url)
+      await page.locator('.code-cell .monaco-editor .view-lines, .parse-error').first().waitFor(WAIT)
+    } catch (err) {
+      await page.close()
+      await server.stop()
+      throw err
+    }
+    return {
+      page,
+      server,
+      problems,
+      async close() {
+        await page.close()
+        await server.stop()
+      },
+    }
+  }
+
+  const cell = (page: Page, id: string) => page.locator(`.code-cell[data-cell="${id}"]`)
+  const terminal = (page: Page) => page.locator('.dock-pane[data-tab="terminal"] .xterm-rows')
+  const repl = (page: Page) => page.locator('.dock-pane[data-tab="repl"] .xterm-rows > div')
+  const seen = (l: Locator, text: string | RegExp) => l.filter({ hasText: text }).first().waitFor(WAIT)
+
+  /** Runs the app (F8) and waits until the top bar says it is running or waiting. */
+  async function run(page: Page): Promise<void> {
+    await page.locator('.run-pill[data-state]').first().waitFor(WAIT)
+    await page.locator('body').press('F8')
+    await page.locator('.run-pill[data-state="running"], .run-pill[data-state="parked"], .run-pill[data-state="idle"]').waitFor(WAIT)
+  }
+
+  async function typeInTerminal(page: Page, text: string): Promise<void> {
+    await page.locator('.dock-tab', { hasText: 'Terminal' }).click()
+    await page.locator('.dock-pane[data-tab="terminal"] .xterm').click()
+    await page.keyboard.type(text)
+    await page.keyboard.press('Enter')
+  }
+
+  async function codeHash(page: Page): Promise<string> {
+    return (await page.locator('.tb-meta').textContent()) ?? ''
+  }
+
+  test('opening a sample shows its prose rendered and its cells in Monaco', async () => {
+    const o = await open('samples/bank.loom.md')
+    try {
+      const { page } = o
+      await seen(page.locator('.prose-rendered h1'), 'Bank')
+      await seen(cell(page, 'state').locator('.view-lines'), "state.map<number>('accounts'")
+      await seen(cell(page, 'step').locator('.view-lines'), 'export function step()')
+      await seen(page.locator('.nb-title'), 'Bank')
+      await seen(page.locator('.state-entry[data-state="accounts"]'), 'alice')
+      // Monaco's workers loaded from the app's own files: the TypeScript worker answers hovers and errors.
+      assert.deepEqual(o.problems, [])
+    } finally {
+      await o.close()
+    }
+  })
+
+  test('intellisense in a cell offers sys.fork, and names from other cells are not errors', async () => {
+    const o = await open('samples/bank.loom.md')
+    try {
+      const { page } = o
+      const state = cell(page, 'state')
+      await state.locator('.view-lines').click()
+      await page.keyboard.press('Control+End')
+      await page.keyboard.press('Enter')
+      await page.keyboard.type('sys.')
+      const suggestions = page.locator('.suggest-widget .monaco-list-row')
+      await seen(suggestions, 'fork')
+      await seen(suggestions, 'tty')
+      await page.keyboard.press('Escape')
+      // The step cell uses `accounts` and `transfers` declared in the state cell: TypeScript knows them.
+      await state.locator('.squiggly-error').first().waitFor(WAIT) // diagnostics have run since the change
+      assert.equal(await cell(page, 'step').locator('.squiggly-error').count(), 0)
+      assert.deepEqual(o.problems, [])
+    } finally {
+      await o.close()
+    }
+  })
+
+  test('the terminal echoes sys.tty output and feeds typed lines to sys.tty.read', async () => {
+    const o = await open('samples/echo.loom.md')
+    try {
+      const { page } = o
+      await run(page)
+      await seen(page.locator('.run-pill'), 'waiting for 1 character')
+      await typeInTerminal(page, 'hello')
+      await seen(terminal(page), /HELLO/)
+      await seen(page.locator('.state-entry[data-state="lines"]'), '1')
+      assert.deepEqual(o.problems, [])
+    } finally {
+      await o.close()
+    }
+  })
+
+  test('typing a change into a cell changes what the running app does', async () => {
+    const o = await open('samples/echo.loom.md')
+    try {
+      const { page } = o
+      await run(page)
+      await typeInTerminal(page, 'before')
+      await seen(terminal(page), /BEFORE/)
+      const hash = await codeHash(page)
+      await cell(page, 'echo').locator('.view-line span', { hasText: /^toUpperCase$/ }).dblclick()
+      await page.keyboard.type('toLowerCase')
+      await page.waitForFunction((h) => document.querySelectorAll('.tb-meta')[0]?.textContent !== h, hash, WAIT)
+      await seen(cell(page, 'echo').locator('.cell-badge[data-state="live"]'), 'running')
+      await typeInTerminal(page, 'AFTER')
+      await seen(terminal(page), /after/)
+      assert.deepEqual(o.problems, [])
+    } finally {
+      await o.close()
+    }
+  })
+
+  test('a syntax error shows at its line while the app keeps running the last good code', async () => {
+    const o = await open('samples/echo.loom.md')
+    try {
+      const { page } = o
+      await run(page)
+      const echo = cell(page, 'echo')
+      await echo.locator('.view-lines').click()
+      await page.keyboard.press('Control+Home')
+      for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowDown')
+      await page.keyboard.press('End')
+      await page.keyboard.press('Enter')
+      await page.keyboard.type('let x = ;')
+      // The engine refused the edit and said where: line 5 of the cell.
+      await page.locator('.code-cell[data-cell="echo"][data-error-line="5"]').waitFor(WAIT)
+      await seen(echo.locator('.cell-message .problem-where'), 'line 5')
+      await seen(echo.locator('.cell-badge'), 'not applied')
+      // The error's squiggle is drawn on line 5 of the editor.
+      await echo.locator('.squiggly-error').first().waitFor(WAIT)
+      const rows = await page.evaluate(() => {
+        const cellEl = '.code-cell[data-cell="echo"] '
+        const squiggles = Array.from(document.querySelectorAll(cellEl + '.squiggly-error')).map((e) => e.getBoundingClientRect().top)
+        const numbers = Array.from(document.querySelectorAll(cellEl + '.line-numbers')).map((e) => ({ n: e.textContent, top: e.getBoundingClientRect().top }))
+        return squiggles.map((top) => numbers.find((n) => Math.abs(n.top - top) < 4)?.n ?? null)
+      })
+      assert.ok(rows.includes('5'), `a squiggle on line 5 (squiggles on lines ${rows.join(', ')})`)
+      // The app still runs the old code.
+      await typeInTerminal(page, 'still here')
+      await seen(terminal(page), /STILL HERE/)
+      assert.deepEqual(o.problems, [])
+    } finally {
+      await o.close()
+    }
+  })
+
+  test('Save (Ctrl+S) writes the file byte-identical except for the change', async () => {
+    const o = await open('samples/bank.loom.md')
+    try {
+      const { page, server } = o
+      const original = await readFile(server.notebook, 'utf8')
+      const hash = await codeHash(page)
+      await cell(page, 'state').locator('.view-line span', { hasText: /^30$/ }).dblclick()
+      await page.keyboard.type('31')
+      await page.waitForFunction((h) => document.querySelectorAll('.tb-meta')[0]?.textContent !== h, hash, WAIT)
+      await page.locator('.nb-dirty:not([hidden])').waitFor(WAIT)
+      await page.keyboard.press('Control+s')
+      await seen(page.locator('.toast'), 'Saved bank.loom.md')
+      const expected = original.replace("{ from: 'alice', to: 'bob', amount: 30 }", "{ from: 'alice', to: 'bob', amount: 31 }")
+      assert.notEqual(expected, original)
+      assert.equal(await readFile(server.notebook, 'utf8'), expected)
+      await page.locator('.nb-dirty[hidden]').waitFor({ state: 'attached', ...WAIT })
+      assert.deepEqual(o.problems, [])
+    } finally {
+      await o.close()
+    }
+  })
+
+  test('the REPL answers an expression against the state', async () => {
+    const o = await open('samples/bank.loom.md')
+    try {
+      const { page } = o
+      await run(page)
+      await seen(terminal(page), 'carol → alice: 45')
+      await page.locator('.dock-tab', { hasText: 'REPL' }).click()
+      await page.locator('.dock-pane[data-tab="repl"] .xterm').click()
+      await page.keyboard.type("accounts.get('alice')")
+      await page.keyboard.press('Enter')
+      await seen(repl(page), /^\s*115\s*$/m)
+      await page.keyboard.type('refused.get() + 41')
+      await page.keyboard.press('Enter')
+      await seen(repl(page), '42')
+      assert.deepEqual(o.problems, [])
+    } finally {
+      await o.close()
+    }
+  })
+
+  test('a malformed notebook shows the parse error with its line, and the file is not overwritten', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'loom-broken-'))
+    const path = join(dir, 'broken.loom.md')
+    const text = '# Broken\n\nTwo cells with one id.\n\n```ts #a\nconst x = state.var(\'x\', 0)\n```\n\n```ts #a\nexport function step() {}\n```\n'
+    await writeFile(path, text)
+    let line = 0
+    try {
+      parseNotebook(text, path)
+    } catch (err) {
+      assert.ok(err instanceof NotebookError)
+      line = err.line
+    }
+    assert.ok(line > 0, 'the engine refuses the notebook at a line')
+    const o = await open(await serveNotebook(path, await buildUiOnce(), dir))
+    try {
+      const { page } = o
+      await seen(page.locator('.parse-error-title'), `line ${line}`)
+      await seen(page.locator('.parse-error-message'), 'duplicate cell id #a')
+      await page.locator('body').press('Control+s')
+      await seen(page.locator('.toast.error'), 'not saved')
+      assert.equal(await readFile(path, 'utf8'), text)
+      assert.deepEqual(o.problems, [])
+    } finally {
+      await o.close()
+    }
+  })
+
+  test('when the engine process dies, the UI says so and carries on with the restarted engine', async () => {
+    const o = await open('samples/echo.loom.md')
+    try {
+      const { page, server } = o
+      await run(page)
+      await typeInTerminal(page, 'one')
+      await seen(terminal(page), /ONE/)
+      const pid = server.enginePid()
+      assert.ok(pid, `loom serve names its engine process:\n${server.stderr()}`)
+      process.kill(pid, 'SIGKILL')
+      await seen(page.locator('[data-banner="crash"]'), 'restarted')
+      if (!(await page.locator('.run-pill[data-state="running"], .run-pill[data-state="parked"]').count())) await run(page)
+      await typeInTerminal(page, 'two')
+      await seen(terminal(page), /TWO/)
+      // The history was kept and is not printed twice.
+      const text = (await terminal(page).textContent()) ?? ''
+      assert.equal(text.split('ONE').length - 1, 1, text)
+      assert.deepEqual(o.problems, [])
+    } finally {
+      await o.close()
+    }
+  })
+
+  test('the screenshot: the bank sample open, run to its end', async () => {
+    const o = await open('samples/bank.loom.md')
+    try {
+      const { page } = o
+      await run(page)
+      await seen(terminal(page), 'carol → alice: 45')
+      await seen(page.locator('.run-pill[data-state="parked"]'), 'Parked')
+      await cell(page, 'state').locator('.loom-live-value').first().waitFor(WAIT)
+      await page.locator('.state-entry[data-state="refused"]').filter({ hasText: '1' }).waitFor(WAIT)
+      await mkdir('docs', { recursive: true })
+      await page.screenshot({ path: 'docs/screenshot.png' })
+      assert.deepEqual(o.problems, [])
+    } finally {
+      await o.close()
+    }
+  })
+})
+
+test('the renderer bundle is made only of renderer code, the shared protocol and browser libraries', async () => {
+  const dir = await buildUiOnce()
+  const { inputs } = JSON.parse(await readFile(join(dir, METAFILE), 'utf8')) as { inputs: string[] }
+  assert.ok(inputs.some((i) => i.startsWith('renderer/')))
+  const allowed = /^(renderer\/|engine\/protocol\/|node_modules\/(monaco-editor|@xterm\/xterm|@xterm\/addon-fit|marked|dompurify)\/|loom-text:)/
+  assert.deepEqual(inputs.filter((i) => !allowed.test(i)), [])
+  // Nothing in the bundle asks for a Node module at run time.
+  const main = await readFile(join(dir, 'main.js'), 'utf8')
+  assert.doesNotMatch(main, /\brequire\(["'](node:)?(fs|path|child_process|os|net|http|crypto|vm|util)["']\)|from\s*["']node:/)
+})
