@@ -8,6 +8,7 @@ import { h } from './dom.ts'
 import { NotebookView } from './notebook/NotebookView.ts'
 import { StatePanel } from './state/StatePanel.ts'
 import { TerminalDock } from './terminal/TerminalDock.ts'
+import { EventList } from './timeline/EventList.ts'
 import { Banner } from './Banner.ts'
 import { TopBar } from './TopBar.ts'
 
@@ -20,6 +21,7 @@ export class App {
   private readonly banner = new Banner()
   private readonly notebook: NotebookView
   private readonly statePanel = new StatePanel()
+  private readonly eventList = new EventList()
   private readonly dock = new TerminalDock()
   private client: EngineClient | null = null
   private unsubscribe: (() => void)[] = []
@@ -40,7 +42,7 @@ export class App {
       this.banner.element,
       h('div.workspace', null,
         h('div.notebook-scroll', null, this.notebook.element),
-        this.statePanel.element,
+        h('aside.side-panel', null, this.statePanel.element, this.eventList.element),
       ),
       this.dock.element,
     )
@@ -105,6 +107,7 @@ export class App {
       if (e.outputs.tty) this.dock.output(e.outputs.tty)
       if (e.kind === 'code') codeChanged = true
     }
+    this.eventList.add(events)
     if (codeChanged) this.notebook.clearRuntimeProblems()
     if (events.length) this.refreshState()
   }

@@ -3,7 +3,7 @@
 // and the live value of each state it declares beside the declaration.
 import type { CellView, EditResult, ProblemView, StateValue } from '../../engine/protocol/messages.ts'
 import { h } from '../dom.ts'
-import { preview } from '../state/jsonTree.ts'
+import { LiveValues } from './LiveValues.ts'
 import { forgetCellNames, monaco, shareCellNames } from './monaco.ts'
 
 /** How long typing must pause before an edit is sent to the running app. */
@@ -25,7 +25,7 @@ export class CodeCell {
   private readonly model: monaco.editor.ITextModel
   private readonly message: HTMLElement
   private readonly badge: HTMLElement
-  private readonly values: monaco.editor.IEditorDecorationsCollection
+  private readonly live: LiveValues
   private declares: string[]
   private timer: ReturnType<typeof setTimeout> | null = null
   /** The source the engine last accepted or sent: what the running app runs for this cell. */
@@ -96,11 +96,12 @@ export class CodeCell {
       contextmenu: true,
       ariaLabel: `Code cell ${id}`,
     })
-    this.values = this.editor.createDecorationsCollection()
+    this.live = new LiveValues(this.editor, this.model)
     const fitHeight = () => {
       editorHost.style.height = `${this.editor.getContentHeight()}px`
     }
     this.editor.onDidContentSizeChange(fitHeight)
+    this.editor.onDidLayoutChange(() => this.showValues(this.lastValues))
     fitHeight()
     this.editor.addAction({
       id: 'loom.applyCell',
@@ -182,23 +183,9 @@ export class CodeCell {
 
   showValues(values: Record<string, StateValue>): void {
     this.lastValues = values
-    const text = this.model.getValue()
-    const decorations: monaco.editor.IModelDeltaDecoration[] = []
-    for (const name of this.declares) {
-      const v = values[name]
-      const at = declarationEnd(text, name)
-      if (!v || at === null) continue
-      const line = this.model.getPositionAt(at).lineNumber
-      decorations.push({
-        range: new monaco.Range(line, this.model.getLineMaxColumn(line), line, this.model.getLineMaxColumn(line)),
-        options: {
-          showIfCollapsed: true,
-          after: { content: `  ${name} = ${preview(v.value, 70)}`, inlineClassName: 'loom-live-value', cursorStops: monaco.editor.InjectedTextCursorStops.None },
-        },
-      })
-    }
-    this.values.set(decorations)
+    this.live.show(this.declares, values)
   }
+
 
   focus(): void {
     this.editor.focus()
@@ -207,6 +194,7 @@ export class CodeCell {
   dispose(): void {
     if (this.timer) clearTimeout(this.timer)
     forgetCellNames(this.id)
+    this.live.dispose()
     this.editor.dispose()
     this.model.dispose()
   }
@@ -251,27 +239,4 @@ function problemLine(kind: 'error' | 'test', line: number | null, message: strin
     h('span.problem-text', null, message),
     h('span.problem-note', null, note),
   )
-}
-
-/** The offset just after the declaration of state `name` (its closing parenthesis), or null. */
-export function declarationEnd(text: string, name: string): number | null {
-  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-  const re = new RegExp(`\\bstate\\s*\\.\\s*(?:var|map|queue|bag|counter)\\s*(?:<[^(]*?>)?\\s*\\(\\s*(['"\`])${escaped}\\1`)
-  const m = re.exec(text)
-  if (!m) return null
-  let depth = 0
-  let quote: string | null = null
-  for (let i = text.indexOf('(', m.index); i < text.length; i++) {
-    const c = text[i]!
-    if (quote) {
-      if (c === '\\') i++
-      else if (c === quote) quote = null
-    } else if (c === '"' || c === "'" || c === '`') quote = c
-    else if (c === '(' || c === '[' || c === '{') depth++
-    else if (c === ')' || c === ']' || c === '}') {
-      depth--
-      if (depth === 0) return i + 1
-    }
-  }
-  return null
 }

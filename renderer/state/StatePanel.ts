@@ -1,4 +1,4 @@
-// The right-hand panel: the app's state at the selected moment. For now the
+// The app's state at the selected moment (right-hand panel). For now the
 // moment is the live head and the view a read-only tree; the projectional
 // editor (typed editors, `edit` transactions) will replace the tree here.
 import type { StateValue } from '../../engine/protocol/messages.ts'
@@ -14,9 +14,9 @@ export class StatePanel {
   constructor() {
     this.moment = h('span.panel-sub', null, '')
     this.body = h('div.state-body', null, h('div.empty', null, 'No state yet.'))
-    this.element = h('aside.side-panel', { 'aria-label': 'State' },
+    this.element = h('section.panel-section.state-section', { 'aria-label': 'State' },
       h('div.panel-head', null, h('span.panel-title', null, 'State'), this.moment),
-      this.body,
+      h('div.panel-scroll', null, this.body),
     )
   }
 
