@@ -7,6 +7,7 @@ export type { Notebook, CodeCell, ProseBlock, Block, NotebookSettings } from './
 export { compileNotebook, CompileError, formatLocation, METHODS } from './runtime/compile.ts'
 export type { CompiledApp, MethodName, Problem } from './runtime/compile.ts'
 export { LoadError } from './runtime/executor.ts'
+export type { Preview, PreviewSpec } from './runtime/previews.ts'
 export { MemoryLog, GENESIS_HASH, eventHash, encodeEvent } from './runtime/log.ts'
 export type { EventLog } from './runtime/log.ts'
 export { ReplayAgent, FairAgent, ChoiceMismatch } from './runtime/agent.ts'

@@ -5,6 +5,7 @@
 // failure is a shortest one.
 import type { MethodName } from '../runtime/compile.ts'
 import type { Choice, SourceLocation } from '../runtime/event.ts'
+import type { Json } from '../runtime/values.ts'
 import type { Model } from './model.ts'
 import { Search, runLevel, type Found, type StateRef } from './search.ts'
 
@@ -19,10 +20,11 @@ export interface ExploreOptions {
   onProgress?: (progress: { states: number; transitions: number; depth: number }) => void
 }
 
-/** One transaction of a trace: which method ran and how its choices were answered. */
+/** One transaction of a trace: which method ran, how its choices were answered, and its input (a request, or gui answers as {answers}). */
 export interface Move {
   method: MethodName
   choices: Choice[]
+  input?: Json
 }
 
 export interface Violation {

@@ -151,6 +151,7 @@ export class Model {
     this.enter(world)
     this.exec.ttyIn = ''
     if (method === 'http') return this.exec.executeHttp(this.version, input as never, this.time, agent)
+    if (method === 'gui') return this.exec.executeGui(this.version, (input as { answers?: Record<string, Json> } | null)?.answers ?? {}, this.time, agent)
     return this.exec.executeMethod(this.version, method === 'start' ? 'start' : 'step', method, input, this.time, agent)
   }
 

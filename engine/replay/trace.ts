@@ -28,7 +28,7 @@ export function describeTrace(model: Model, moves: readonly Move[]): { steps: Tr
   let world = model.root
   const out = model.exec.sandbox.run(() => {
     for (const move of moves) {
-      const tx = model.run(world, move.method, new ReplayAgent(move.choices))
+      const tx = model.run(world, move.method, new ReplayAgent(move.choices), move.input ?? null)
       if (tx.failure) throw new Error(`the trace does not reproduce: ${move.method}() ${tx.failure.reason}`)
       const next = model.after(world, tx, move.method)
       const step: TraceStep = { method: move.method, choices: move.choices, changes: changesBetween(model, world, next) }
@@ -82,7 +82,12 @@ export async function saveTrace(text: string, options: ModelOptions, moves: read
         exec.commit(model.codeTransaction(), codeHash, model.declares)
       }
       for (const move of moves) {
-        const tx = exec.executeMethod(model.version, move.method === 'start' ? 'start' : 'step', move.method, null, model.time, new ReplayAgent(move.choices))
+        exec.ttyIn = ''
+        const agent = new ReplayAgent(move.choices)
+        const tx =
+          move.method === 'gui' ? exec.executeGui(model.version, (move.input as { answers?: Record<string, Json> } | null)?.answers ?? {}, model.time, agent)
+          : move.method === 'http' ? exec.executeHttp(model.version, move.input as never, model.time, agent)
+          : exec.executeMethod(model.version, move.method === 'start' ? 'start' : 'step', move.method, null, model.time, agent)
         if (tx.failure) throw new Error(`the trace does not reproduce at ${move.method}(): ${tx.failure.reason}`)
         const event: EventRecord = exec.commit(tx, codeHash)
         if (tx.halt) exec.commitMarker('halt', codeHash, event.time)

@@ -14,6 +14,7 @@ import type { Attempt, EventRecord, Read, SourceLocation, StateKind, TestFailure
 import type { Json } from './values.ts'
 import type { StoreSnapshot } from './store.ts'
 import type { Edit } from './executor.ts'
+import { Previews, type Preview, type PreviewSpec } from './previews.ts'
 
 export interface EngineOptions {
   /** Where the notebook came from, for messages and the default seed. */
@@ -405,6 +406,50 @@ export class Engine {
     this.announce()
     return { event: this.exec.log.events(head + 1, 1)[0]!, failure: null }
   }
+
+  /**
+   * The agent panel: runs the next step, a request or gui(agent) against the
+   * live head with the person's choices and answers, without committing.
+   */
+  preview(spec: PreviewSpec): Preview {
+    return this.previews.preview(spec)
+  }
+
+  /** Commits a preview, or (if what it read changed meanwhile) says what changed and previews again. */
+  commitPreview(id: number): { event: EventRecord } | { changed: string[]; preview: Preview } {
+    return this.previews.commit(id)
+  }
+
+  discardPreview(id: number): void {
+    this.previews.discard(id)
+  }
+
+  /** What an open preview runs: to commit it as the first event of a new branch instead. */
+  previewSpec(id: number): PreviewSpec {
+    return this.previews.spec(id)
+  }
+
+  private openPreviews: Previews | null = null
+  private get previews(): Previews {
+    return (this.openPreviews ??= this.makePreviews())
+  }
+
+  private makePreviews(): Previews {
+    return new Previews({
+      exec: this.exec,
+      version: () => this.version,
+      now: () => this.now(),
+      timeLimitMs: this.exec.config.timeLimitMs,
+      commit: (tx) => {
+        const head = this.head
+        this.commit(tx)
+        this.flush()
+        this.announce()
+        return this.exec.log.events(head + 1, 1)[0]!
+      },
+    })
+  }
+
 
   /**
    * Changes state by hand (the projectional editor): one `edit` transaction,

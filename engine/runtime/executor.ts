@@ -6,7 +6,7 @@ import { Store, VarCell, MapCell, QueueCell, BagCell, CounterCell, makeCell, typ
 import { Transaction, type Failure } from './transaction.ts'
 import { callSites } from './callSites.ts'
 import { StableRandom } from './random.ts'
-import { plainValue, trustValue, ValueError, type Json } from './values.ts'
+import { canonicalJson, plainValue, trustValue, ValueError, type Json } from './values.ts'
 import { formatLocation, type CompiledApp, type MethodName, METHODS } from './compile.ts'
 import type { Agent } from './agent.ts'
 import { toResponse, responseJson, type HttpRequest } from './http.ts'
@@ -226,6 +226,28 @@ export class Executor {
   }
 
   /**
+   * Runs `gui(agent)` as a transaction: `agent.ask`/`agent.choose` get the
+   * answers given by key (or their default, or the first option), and the
+   * event records every answer used, so replay asks nothing. Call inside `sandbox.run`.
+   */
+  executeGui(version: AppVersion, answers: Record<string, unknown>, time: number, agent: Agent): Transaction {
+    const inRealm = trustValue(this.sandbox.realm.JSON.parse(JSON.stringify(answers ?? {})) as Json) as Record<string, Json>
+    const fn = version.methods.gui
+    if (!fn) throw new Error('the app has no gui()')
+    const tx = new Transaction('gui', 'gui', null, time, agent)
+    tx.answers = inRealm
+    this.cur = tx
+    try {
+      fn(this.sandbox.agent)
+    } catch (err) {
+      if (!tx.failure) tx.failure = { ...this.describe(err, version.app), aborted: false }
+    }
+    this.cur = null
+    if (!tx.failure) tx.seal()
+    return tx
+  }
+
+  /**
    * Runs a recorded transaction again — its method (or edit, or request),
    * with its input and tty text — at `time`, answering choices through
    * `agent`. Returns why it cannot run with this code, in words. Call inside `sandbox.run`.
@@ -237,6 +259,8 @@ export class Executor {
         return this.execute(version, 'edit', 'edit', () => this.applyEdits(e.input as unknown as Edit[]), e.input, time, agent)
       case 'http':
         return version.methods.http ? this.executeHttp(version, e.input as unknown as HttpRequest, time, agent) : 'the code has no http()'
+      case 'gui':
+        return version.methods.gui ? this.executeGui(version, ((e.input as { answers?: Record<string, Json> } | null)?.answers) ?? {}, time, agent) : 'the code has no gui()'
       case 'start':
       case 'step':
         if (!version.methods[e.method as MethodName]) return `the code has no ${e.method}()`
@@ -261,7 +285,7 @@ export class Executor {
       seq: this.head + 1,
       kind: tx.kind as EventKind,
       method: tx.method,
-      input: tx.ttyRead ? { ...(tx.input as object | null), tty: tx.ttyRead } : tx.input,
+      input: tx.kind === 'gui' ? guiInput(tx) : tx.ttyRead ? { ...(tx.input as object | null), tty: tx.ttyRead } : tx.input,
       choices: tx.choices,
       time: tx.time,
       codeHash,
@@ -509,6 +533,10 @@ export class Executor {
       case SYS.halt:
         tx.halt = true
         return undefined
+      case SYS.ask:
+      case SYS.choose:
+      case SYS.show:
+        return this.agentCall(tx, op, a, b)
       case SYS.log: {
         if (typeof a !== 'string') this.fail(tx, { reason: `sys.log(channel, message): channel is a string, got ${describeValue(a)}`, aborted: false, location: this.here() })
         let message: Json
@@ -523,6 +551,40 @@ export class Executor {
       }
     }
     throw this.sandbox.error(`unknown sys operation ${op}`)
+  }
+
+  /** agent.ask / agent.choose / agent.show inside gui(agent). */
+  private agentCall(tx: Transaction, op: number, a: unknown, b: unknown): unknown {
+    const what = op === SYS.ask ? 'agent.ask(key, default)' : op === SYS.choose ? 'agent.choose(key, options)' : 'agent.show(view)'
+    if (tx.kind !== 'gui' || !tx.answers) this.fail(tx, { reason: `${what} is for gui(agent) only`, aborted: false, location: this.here() })
+    const plain = (v: unknown, part: string): Json => {
+      try {
+        return plainValue(v)
+      } catch (err) {
+        if (!(err instanceof ValueError)) throw err
+        return this.fail(tx, { reason: `${what}: ${part}: ${err.message}`, aborted: false, location: this.here() })
+      }
+    }
+    if (op === SYS.show) {
+      tx.shown.push(plain(a, 'the view'))
+      return undefined
+    }
+    if (typeof a !== 'string' || !a) this.fail(tx, { reason: `${what}: the key is a non-empty string, got ${describeValue(a)}`, aborted: false, location: this.here() })
+    const key = a as string
+    if (tx.questions.some((q) => q.key === key)) this.fail(tx, { reason: `${what}: the key '${key}' was asked already; give each question its own key`, aborted: false, location: this.here() })
+    const given = Object.hasOwn(tx.answers!, key) ? tx.answers![key]! : undefined
+    if (op === SYS.ask) {
+      const answer = given !== undefined ? given : plain(b === undefined ? null : b, 'the default')
+      tx.questions.push({ key, kind: 'ask', answer })
+      return answer
+    }
+    const options = plain(b, 'the options')
+    if (!Array.isArray(options) || options.length === 0) this.fail(tx, { reason: `${what}: options is a non-empty array`, aborted: false, location: this.here() })
+    const list = options as Json[]
+    const picked = given === undefined ? -1 : list.findIndex((o) => canonicalJson(o) === canonicalJson(given))
+    const answer = list[picked < 0 ? 0 : picked]!
+    tx.questions.push({ key, kind: 'choose', options: list, answer })
+    return answer
   }
 
   private declare(kind: StateKind, name: unknown, initial: unknown): number {
@@ -581,6 +643,13 @@ function initialValue(kind: StateKind, initial: unknown): Json {
       if (typeof initial !== 'number' || !Number.isFinite(initial)) throw new ValueError('', 'a counter starts from a finite number')
       return initial
   }
+}
+
+/** A gui event's input: every answer the transaction used, by key, so replay asks nothing. */
+function guiInput(tx: Transaction): Json {
+  const answers: Record<string, Json> = {}
+  for (const q of tx.questions) answers[q.key] = q.answer
+  return { answers }
 }
 
 export function appFilename(app: CompiledApp): string {

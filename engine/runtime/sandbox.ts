@@ -28,6 +28,7 @@ export const OP = {
 
 export const SYS = {
   fork: 0, random: 1, now: 2, await: 3, ttyWrite: 4, ttyRead: 5, envGet: 6, args: 7, abort: 8, halt: 9, log: 10,
+  ask: 11, choose: 12, show: 13,
 } as const
 
 // Runs once in every new context. Replaces what could observe the world with
@@ -116,6 +117,12 @@ const BOOTSTRAP = `(function (host, OP, SYS) {
     log: (channel, message) => { sysCall(SYS.log, channel, message); },
   });
   const test = (name, property) => { host.test(name, property); };
+  // What gui(agent) is given: the person's answers, asked for by key.
+  const agent = Object.freeze({
+    ask: (key, fallback) => sysCall(SYS.ask, key, fallback),
+    choose: (key, options) => sysCall(SYS.choose, key, options),
+    show: (view) => { sysCall(SYS.show, view); },
+  });
   Object.defineProperty(G, "__loomEnter", { value: () => { host.enter(); } });
 
   const seen = new Set();
@@ -144,7 +151,7 @@ const BOOTSTRAP = `(function (host, OP, SYS) {
     }
   }
   freeze(Object.getPrototypeOf(G));
-  return { state, sys, test, Error, Array, JSON, objectProto: Object.prototype, arrayProto: Array.prototype };
+  return { state, sys, test, agent, Error, Array, JSON, objectProto: Object.prototype, arrayProto: Array.prototype };
 })`
 
 /** The constructors of the context's realm that the host uses to hand values in. */
@@ -162,6 +169,8 @@ export class Sandbox {
   readonly realm: Realm
   private readonly context: vm.Context
   private readonly api: { state: unknown; sys: unknown; test: unknown }
+  /** The `agent` a gui(agent) method is called with (its answers come from the running transaction). */
+  readonly agent: unknown
   private readonly entry = new vm.Script('__loomEnter()', { filename: 'loom:batch' })
   private work: (() => unknown) | null = null
   private result: unknown
@@ -198,6 +207,7 @@ export class Sandbox {
     registerRealm(r.objectProto, r.arrayProto)
     this.realm = { Error: r.Error, Array: r.Array, JSON: r.JSON }
     this.api = { state: r.state, sys: r.sys, test: r.test }
+    this.agent = r.agent
   }
 
   /**

@@ -28,6 +28,12 @@ export class Transaction implements TxView {
   halt = false
   /** The response of an `http` transaction, an output like tty text. */
   http: Json | null = null
+  /** A gui transaction's answers by key (the person's, or recorded ones on replay). */
+  answers: Record<string, Json> | null = null
+  /** The questions gui(agent) asked, each with the answer it got. */
+  questions: { key: string; kind: 'ask' | 'choose'; options?: Json[]; answer: Json }[] = []
+  /** What gui(agent) showed with agent.show. */
+  shown: Json[] = []
   /** Characters of tty input consumed, and the offset in the engine's input where they start. */
   ttyRead = ''
   failure: Failure | null = null

@@ -1,0 +1,233 @@
+// The agent panel's transactions: run a step, a request or gui(agent) against
+// the live head with the person's answers, show everything it would do — its
+// reads, writes, outputs, the tests it would break, and every other outcome
+// its choices allow — and commit it only when asked, re-running it first if
+// something it read has changed meanwhile.
+import { EveryChoiceAgent, type Agent } from './agent.ts'
+import type { AppVersion, Executor } from './executor.ts'
+import type { Transaction } from './transaction.ts'
+import type { HttpRequest } from './http.ts'
+import { canonicalJson, type Json } from './values.ts'
+import type { EventRecord, Outputs, Write } from './event.ts'
+import type { MapCell, Cell } from './store.ts'
+
+export interface PreviewSpec {
+  method: 'step' | 'http' | 'gui'
+  request?: Partial<HttpRequest> & { method: string; path: string }
+  /** Answers to sys.fork (and bag.take), in order; a missing or impossible one is 0. */
+  choices?: number[]
+  /** Answers to agent.ask / agent.choose, by key. */
+  answers?: Record<string, Json>
+}
+
+export interface Preview {
+  id: number
+  spec: PreviewSpec
+  method: PreviewSpec['method']
+  choices: { n: number; value: number }[]
+  questions: Transaction['questions']
+  shown: Json[]
+  committed: boolean
+  reads: { state: string; key?: string }[]
+  writes: Write[]
+  changes: { state: string; before: Json; after: Json }[]
+  outputs: Outputs
+  failure: { message: string; where?: { cell: string; line: number; fileLine: number } } | null
+  brokenTests: { test: string; message: string }[]
+  /** Every outcome over all choice sequences (at most 256 tried), equal ones grouped. */
+  outcomes: { choices: number[][]; committed: boolean; summary: string }[]
+}
+
+/** Answers choices from a list; 0 where the list has none or its answer is out of range. */
+export class GivenChoices implements Agent {
+  constructor(private readonly values: readonly number[]) {}
+  choose(n: number, index: number): number {
+    const v = this.values[index]
+    return v !== undefined && Number.isSafeInteger(v) && v >= 0 && v < n ? v : 0
+  }
+}
+
+/** What the previews need of the engine that owns them. */
+export interface PreviewHost {
+  exec: Executor
+  version(): AppVersion
+  now(): number
+  timeLimitMs: number
+  /** Commits a transaction as the live branch's next event (and announces it). */
+  commit(tx: Transaction): EventRecord
+}
+
+const MAX_OUTCOMES = 256
+
+export class Previews {
+  private readonly open = new Map<number, { spec: PreviewSpec; tx: Transaction; preview: Preview }>()
+  private nextId = 1
+
+  constructor(private readonly host: PreviewHost) {}
+
+  /** Runs `spec` against the live head without committing. Throws for a method the app does not have. */
+  preview(spec: PreviewSpec): Preview {
+    const version = this.host.version()
+    if (!version.methods[spec.method]) throw new Error(`the app has no ${spec.method}()`)
+    if (spec.method === 'http' && !spec.request) throw new Error('an http preview needs a request')
+    const exec = this.host.exec
+    const time = this.host.now()
+    const limit = this.host.timeLimitMs
+    const ran = exec.sandbox.run(() => run(exec, version, spec, time, new GivenChoices(spec.choices ?? [])), limit)
+    if (!ran.ok) {
+      exec.cur = null
+      throw new Error(`${spec.method}() ran past its time limit of ${limit} ms`)
+    }
+    const tx = ran.value
+    const preview: Preview = {
+      id: this.nextId++, spec, method: spec.method,
+      choices: tx.choices.map((c) => ({ n: c.n, value: c.value })),
+      questions: plain(tx.questions), shown: plain(tx.shown),
+      committed: !tx.failure,
+      reads: tx.reads.map((r) => (r.key === undefined ? { state: r.state } : { state: r.state, key: r.key })),
+      writes: plain(tx.writes), changes: [], outputs: plain(outputsOf(tx)),
+      failure: tx.failure ? { message: tx.failure.reason, ...(tx.failure.location ? { where: tx.failure.location } : {}) } : null,
+      brokenTests: [],
+      outcomes: this.outcomes(version, spec, time),
+    }
+    if (!tx.failure) this.consequences(version, tx, preview)
+    this.open.set(preview.id, { spec, tx, preview })
+    return preview
+  }
+
+  /**
+   * Commits a preview: runs it again now with the same answers and, if it
+   * does exactly what was shown, commits that; if what it read has changed,
+   * answers with the states that changed and a fresh preview instead.
+   */
+  commit(id: number): { event: EventRecord } | { changed: string[]; preview: Preview } {
+    const entry = this.take(id)
+    const { spec, tx: shown } = entry
+    const exec = this.host.exec
+    const changed = [...new Set(shown.reads.filter((r) => !exec.store.unchanged([r])).map((r) => r.state))]
+    const version = this.host.version()
+    const ran = exec.sandbox.run(() => run(exec, version, spec, this.host.now(), new GivenChoices(spec.choices ?? [])), this.host.timeLimitMs)
+    if (!ran.ok) {
+      exec.cur = null
+      throw new Error(`${spec.method}() ran past its time limit of ${this.host.timeLimitMs} ms`)
+    }
+    const tx = ran.value
+    const same = !tx.failure && !shown.failure && canonicalJson(plain(tx.writes)) === canonicalJson(plain(shown.writes)) && canonicalJson(plain(outputsOf(tx))) === canonicalJson(plain(outputsOf(shown)))
+    if (changed.length || !same) {
+      return { changed: changed.length ? changed : ['the outcome (it reads the time)'], preview: this.preview(spec) }
+    }
+    return { event: this.host.commit(tx) }
+  }
+
+  discard(id: number): void {
+    this.take(id)
+  }
+
+  /** The spec of an open preview (to commit it elsewhere, as the first event of a new branch). */
+  spec(id: number): PreviewSpec {
+    const entry = this.open.get(id)
+    if (!entry) throw new Error(`there is no open preview ${id} (it was committed or discarded)`)
+    return entry.spec
+  }
+
+  private take(id: number) {
+    const entry = this.open.get(id)
+    if (!entry) throw new Error(`there is no open preview ${id} (it was committed or discarded)`)
+    this.open.delete(id)
+    return entry
+  }
+
+  /** The states it would change (before and after) and the tests it would break: its writes applied, the tests run, then undone. */
+  private consequences(version: AppVersion, tx: Transaction, preview: Preview): void {
+    const exec = this.host.exec
+    const store = exec.store
+    const touched = [...new Set(tx.writes.map((w) => w.state))].map((name) => store.get(name)).filter((c): c is Cell => !!c)
+    const before = touched.map((c) => plain(c.value()))
+    const saved = touched.map(saveCell)
+    // Applied and undone outside the time-limited call, so a test that overruns cannot leave them applied.
+    store.apply(tx.writes, exec.head + 1)
+    try {
+      preview.changes = touched.map((c, i) => ({ state: c.name, before: before[i]!, after: plain(c.value()) }))
+      const ran = exec.sandbox.run(() => exec.checkTests(version, new GivenChoices([])), this.host.timeLimitMs)
+      if (!ran.ok) exec.cur = null
+      preview.brokenTests = ran.ok ? ran.value.map((f) => ({ test: f.test, message: f.message })) : [{ test: '(the tests)', message: `ran past the time limit of ${this.host.timeLimitMs} ms` }]
+    } finally {
+      touched.forEach((c, i) => restoreCell(c, saved[i]!))
+    }
+  }
+
+  /** Every outcome of the transaction over its choice sequences, grouped by what it does. */
+  private outcomes(version: AppVersion, spec: PreviewSpec, time: number): Preview['outcomes'] {
+    const exec = this.host.exec
+    const agent = new EveryChoiceAgent()
+    const groups = new Map<string, Preview['outcomes'][number]>()
+    const ran = exec.sandbox.run(() => {
+      for (let tries = 0; tries < MAX_OUTCOMES; tries++) {
+        const tx = run(exec, version, spec, time, agent)
+        const summary = tx.failure ? `${tx.failure.aborted ? 'waits' : 'fails'}: ${tx.failure.reason}` : describeWrites(tx.writes, outputsOf(tx))
+        const key = canonicalJson({ failure: tx.failure?.reason ?? null, writes: plain(tx.writes), outputs: plain(outputsOf(tx)) })
+        const group = groups.get(key)
+        const choices = tx.choices.map((c) => c.value)
+        if (group) group.choices.push(choices)
+        else groups.set(key, { choices: [choices], committed: !tx.failure, summary })
+        if (!agent.next(tx.choices.length)) break
+      }
+    }, this.host.timeLimitMs * 4)
+    if (!ran.ok) exec.cur = null
+    return [...groups.values()]
+  }
+}
+
+function run(exec: Executor, version: AppVersion, spec: PreviewSpec, time: number, agent: Agent): Transaction {
+  exec.ttyIn = ''
+  switch (spec.method) {
+    case 'gui':
+      return exec.executeGui(version, spec.answers ?? {}, time, agent)
+    case 'http': {
+      const r = spec.request!
+      const req: HttpRequest = { method: r.method, path: r.path, query: r.query ?? {}, headers: r.headers ?? {}, body: r.body ?? '' }
+      return exec.executeHttp(version, req, time, agent)
+    }
+    case 'step':
+      return exec.executeMethod(version, 'step', 'step', null, time, agent)
+  }
+}
+
+function outputsOf(tx: Transaction): Outputs {
+  const o: Outputs = {}
+  if (tx.tty) o.tty = tx.tty
+  if (tx.logs) o.logs = tx.logs
+  if (tx.http) o.http = tx.http
+  if (tx.halt) o.halt = true
+  return o
+}
+
+function describeWrites(writes: Write[], outputs: Outputs): string {
+  const states = [...new Set(writes.map((w) => w.state))]
+  const parts = [states.length ? `writes ${states.join(', ')}` : 'writes nothing']
+  if (outputs.tty) parts.push(`prints ${JSON.stringify(outputs.tty.length > 40 ? outputs.tty.slice(0, 40) + '…' : outputs.tty)}`)
+  if (outputs.halt) parts.push('halts')
+  return parts.join(', ')
+}
+
+type Saved = { map: true; entries: MapCell['entries']; version: number } | { map: false; slot: unknown }
+
+function saveCell(cell: Cell): Saved {
+  if (cell.kind === 'map') {
+    const m = cell as MapCell
+    return { map: true, entries: new Map(m.entries), version: m.version }
+  }
+  return { map: false, slot: (cell as unknown as { slot: unknown }).slot }
+}
+
+function restoreCell(cell: Cell, saved: Saved): void {
+  if (saved.map) {
+    ;(cell as MapCell).entries = saved.entries
+    ;(cell as MapCell).version = saved.version
+  } else (cell as unknown as { slot: unknown }).slot = saved.slot
+}
+
+/** Values made in the sandbox's realm, as host plain data (for the protocol). */
+function plain<T>(v: T): T {
+  return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T)
+}
