@@ -1,0 +1,106 @@
+// The desktop UI's two figures for the bank sample: how long from starting
+// `loom serve` until the notebook is interactive in Chromium (the first cell's
+// editor is on screen and takes typing), and how long an edit takes to reach
+// the running app (editCell sent → the `code` event of the new code arrives).
+import WebSocket from 'ws'
+import type { Page } from 'playwright-core'
+import { EngineClient } from '../engine/protocol/client.ts'
+import type { EventRecord } from '../engine/protocol/messages.ts'
+import { socketTransport } from '../engine/host/socketTransport.ts'
+import { buildUiOnce, launchChromium, serveCopy, type Serving } from '../test/browser.ts'
+
+export const UI_TARGETS = { interactiveMs: 1500, editToRunningMs: 100 }
+
+export interface UiFigures {
+  sample: string
+  /** Median ms from spawning `loom serve` to the first cell taking typing, over `runs` fresh starts. */
+  interactiveMs: number
+  /** Median ms from editCell to the `code` event of the new code, over `edits` edits. */
+  editToRunningMs: number
+  runs: number
+  edits: number
+  targets: typeof UI_TARGETS
+}
+
+const SAMPLE = 'samples/bank.loom.md'
+
+export async function measureUi(options: { runs?: number; edits?: number } = {}): Promise<UiFigures> {
+  const runs = options.runs ?? 5
+  const edits = options.edits ?? 20
+  const ui = await buildUiOnce()
+  const browser = await launchChromium()
+  try {
+    // One untimed start warms the OS file cache and Chromium's code caches, as a second launch of the app would be.
+    const interactive: number[] = []
+    for (let i = 0; i <= runs; i++) {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
+      const started = performance.now()
+      const server = await serveCopy(SAMPLE, ui)
+      try {
+        await page.goto(server.url)
+        await firstCellTakesTyping(page)
+        if (i > 0) interactive.push(performance.now() - started)
+        if (i === runs) return { sample: SAMPLE, interactiveMs: median(interactive), editToRunningMs: median(await editToRunning(server, edits)), runs, edits, targets: UI_TARGETS }
+      } finally {
+        await page.close()
+        await server.stop()
+      }
+    }
+    throw new Error('unreachable')
+  } finally {
+    await browser.close()
+  }
+}
+
+/** Waits until the first code cell's editor is on screen and a key typed into it lands in it. */
+async function firstCellTakesTyping(page: Page): Promise<void> {
+  const lines = page.locator('.code-cell .monaco-editor .view-lines').first()
+  await lines.waitFor({ timeout: 30_000 })
+  await lines.click()
+  await page.keyboard.press('Control+End')
+  await page.keyboard.type(' // typed')
+  await lines.filter({ hasText: '// typed' }).waitFor({ timeout: 30_000 })
+}
+
+async function editToRunning(server: Serving, edits: number): Promise<number[]> {
+  const origin = new URL(server.url).origin
+  const ws = new WebSocket(`${origin.replace(/^http/, 'ws')}/engine`, { origin })
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve())
+    ws.once('error', reject)
+  })
+  const client = new EngineClient(socketTransport(ws))
+  try {
+    const { notebook } = await client.call('hello', { client: 'bench' })
+    const step = notebook.cells.find((c) => c.id === 'step')!
+    let arrived: ((e: EventRecord) => void) | null = null
+    client.on('events', ({ events }) => {
+      for (const e of events) if (e.kind === 'code') arrived?.(e)
+    })
+    const times: number[] = []
+    for (let i = 1; i <= edits; i++) {
+      // A change the compiler keeps (comments would not make new code): a different constant each time.
+      const source = step.source.replace('export function step() {', `export function step() {\n  const edit = ${i}; void edit`)
+      const started = performance.now()
+      const running = new Promise<EventRecord>((resolve) => (arrived = resolve))
+      const result = await client.call('editCell', { cell: 'step', source })
+      if (!result.ok) throw new Error(`the bench's edit was refused: ${result.problems.map((p) => p.message).join('; ')}`)
+      let event = await running
+      while (event.codeHash !== result.codeHash) event = await new Promise<EventRecord>((resolve) => (arrived = resolve))
+      times.push(performance.now() - started)
+    }
+    return times
+  } finally {
+    client.close()
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length ? s[Math.floor(s.length / 2)]! : NaN
+}
+
+if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+  const f = await measureUi()
+  console.log(JSON.stringify(f, null, 2))
+}
