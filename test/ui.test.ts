@@ -6,13 +6,13 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Browser, Locator, Page } from 'playwright-core'
+import type { Browser, Locator, Page, WebSocketRoute } from 'playwright-core'
 import { parseNotebook, NotebookError } from '../engine/index.ts'
 import { METAFILE } from '../scripts/build-renderer.ts'
 import { buildUiOnce, CHROMIUM, launchChromium, serveCopy, serveNotebook, type Serving } from './browser.ts'
 
 // Page-side code in evaluate() runs in the browser; the test program itself has no DOM types.
-declare const document: { querySelectorAll(s: string): ArrayLike<{ textContent: string | null; getBoundingClientRect(): { top: number; height: number } }> }
+declare const document: { querySelectorAll(s: string): ArrayLike<{ textContent: string | null; getAttribute(name: string): string | null; getBoundingClientRect(): { top: number; height: number } }> }
 
 const WAIT = { timeout: 45_000 }
 const haveChromium = existsSync(CHROMIUM)
@@ -36,7 +36,7 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
     await browser?.close()
   })
 
-  async function open(sample: string | Serving): Promise<Opened> {
+  async function open(sample: string | Serving, beforeLoad?: (page: Page) => Promise<void>): Promise<Opened> {
     const server = typeof sample === 'string' ? await serveCopy(sample, ui) : sample
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
     const problems: string[] = []
@@ -45,6 +45,7 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
     })
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`))
     try {
+      await beforeLoad?.(page)
       await page.goto(server.url)
       await page.locator('.code-cell .monaco-editor .view-lines, .parse-error').first().waitFor(WAIT)
     } catch (err) {
@@ -149,6 +150,7 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
       const hash = await codeHash(page)
       await cell(page, 'echo').locator('.view-line span', { hasText: /^toUpperCase$/ }).dblclick()
       await page.keyboard.type('toLowerCase')
+      await page.keyboard.press('Shift+Enter') // apply now rather than after a pause in typing
       await page.waitForFunction((h) => document.querySelectorAll('.tb-meta')[0]?.textContent !== h, hash, WAIT)
       await seen(cell(page, 'echo').locator('.cell-badge[data-state="live"]'), 'running')
       await typeInTerminal(page, 'AFTER')
@@ -187,6 +189,32 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
       // The app still runs the old code.
       await typeInTerminal(page, 'still here')
       await seen(terminal(page), /STILL HERE/)
+      assert.deepEqual(o.problems, [])
+    } finally {
+      await o.close()
+    }
+  })
+
+  test('an exception in a transaction is shown at its line in its cell', async () => {
+    const o = await open('samples/echo.loom.md')
+    try {
+      const { page } = o
+      await run(page)
+      const echo = cell(page, 'echo')
+      const hash = await codeHash(page)
+      await echo.locator('.view-lines').click()
+      await page.keyboard.press('Control+Home')
+      for (let i = 0; i < 4; i++) await page.keyboard.press('ArrowDown')
+      await page.keyboard.press('End')
+      await page.keyboard.press('Enter')
+      await page.keyboard.type("if (c === '!') throw new Error('no bangs here')")
+      await page.keyboard.press('Shift+Enter')
+      await page.waitForFunction((h) => document.querySelectorAll('.tb-meta')[0]?.textContent !== h, hash, WAIT)
+      await typeInTerminal(page, '!')
+      await seen(echo.locator('.cell-message .problem-text'), 'no bangs here')
+      await page.locator('.code-cell[data-cell="echo"][data-error-line="6"]').waitFor(WAIT)
+      await seen(echo.locator('.cell-message .problem-where'), 'line 6')
+      await seen(echo.locator('.cell-badge'), 'error')
       assert.deepEqual(o.problems, [])
     } finally {
       await o.close()
@@ -279,6 +307,72 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
       // The history was kept and is not printed twice.
       const text = (await terminal(page).textContent()) ?? ''
       assert.equal(text.split('ONE').length - 1, 1, text)
+      assert.deepEqual(o.problems, [])
+    } finally {
+      await o.close()
+    }
+  })
+
+  test('cells can be added, moved and deleted, and prose is edited in place', async () => {
+    const o = await open('samples/echo.loom.md')
+    try {
+      const { page, server } = o
+      const original = await readFile(server.notebook, 'utf8')
+      await run(page)
+      await page.locator('.adder').last().getByRole('button', { name: 'Code' }).click()
+      await page.locator('.code-cell').nth(1).waitFor(WAIT)
+      const added = (await page.locator('.code-cell').nth(1).getAttribute('data-cell'))!
+      await cell(page, added).locator('.view-lines').click()
+      await page.keyboard.type("const extra = state.var('extra', 41)")
+      await seen(page.locator('.state-entry[data-state="extra"]'), '41')
+      await cell(page, added).getByRole('button', { name: 'Move up' }).click()
+      await page.waitForFunction((id) => document.querySelectorAll('.code-cell')[0]?.getAttribute('data-cell') === id, added, WAIT)
+      const del = cell(page, added).getByRole('button', { name: 'Delete cell' })
+      await del.click()
+      await del.click()
+      await cell(page, added).waitFor({ state: 'detached', ...WAIT })
+      await page.locator('.prose-rendered').first().click()
+      const prose = page.locator('.prose-editor')
+      await prose.fill('# Echo, edited\n\nA line typed **here**.')
+      await page.keyboard.press('Shift+Enter')
+      await seen(page.locator('.prose-rendered h1'), 'Echo, edited')
+      await seen(page.locator('.prose-rendered strong'), 'here')
+      await page.locator('body').press('Control+s')
+      await seen(page.locator('.toast'), 'Saved echo.loom.md')
+      const saved = await readFile(server.notebook, 'utf8')
+      const code = original.slice(original.indexOf('```ts #echo'))
+      assert.ok(saved.startsWith('# Echo, edited\n\nA line typed **here**.\n'), saved)
+      // (The host may leave one more blank line at the end where the added cell was; the cell itself keeps its bytes.)
+      assert.ok(saved.includes(code), `the code cell is byte-identical after adding, moving and deleting another:\n${JSON.stringify(saved)}`)
+      assert.ok(!saved.includes('extra'), 'the deleted cell is gone from the file')
+      assert.deepEqual(o.problems, [])
+    } finally {
+      await o.close()
+    }
+  })
+
+  test('a lost connection shows "reconnecting" and the UI comes back by itself', async () => {
+    const sockets: WebSocketRoute[] = []
+    let refuse = false
+    const o = await open('samples/echo.loom.md', (page) =>
+      page.routeWebSocket(/\/engine$/, (ws) => {
+        if (refuse) return ws.close({ code: 4000, reason: 'test: refused' })
+        ws.connectToServer()
+        sockets.push(ws)
+      }),
+    )
+    try {
+      const { page } = o
+      await run(page)
+      refuse = true
+      await sockets[0]!.close({ code: 4000, reason: 'test: dropped' })
+      await seen(page.locator('.link-state'), 'Reconnecting')
+      await seen(page.locator('[data-banner="link"]'), 'Reconnecting')
+      refuse = false
+      await page.locator('.link-state').waitFor({ state: 'hidden', ...WAIT })
+      await page.locator('[data-banner="link"]').waitFor({ state: 'detached', ...WAIT })
+      await typeInTerminal(page, 'back')
+      await seen(terminal(page), /BACK/)
       assert.deepEqual(o.problems, [])
     } finally {
       await o.close()

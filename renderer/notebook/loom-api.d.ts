@@ -50,11 +50,14 @@ interface LoomCounter {
 }
 
 /** Declares persistent state. Declarations run once at load, in order, at the top level of a cell. */
+// The type parameters are not constrained to Json: a constraint that includes
+// string would make `state.var('line', '')` a var of the literal type "".
+// Values are checked when written (a function or NaN aborts the transaction).
 declare const state: {
-  var<T extends Json>(name: string, initial: T): LoomVar<T>
-  map<V extends Json>(name: string, initial?: { readonly [key: string]: V }): LoomMap<V>
-  queue<T extends Json>(name: string, initial?: readonly T[]): LoomQueue<T>
-  bag<T extends Json>(name: string, initial?: readonly T[]): LoomBag<T>
+  var<T>(name: string, initial: T): LoomVar<T>
+  map<V>(name: string, initial?: { readonly [key: string]: V }): LoomMap<V>
+  queue<T>(name: string, initial?: readonly T[]): LoomQueue<T>
+  bag<T>(name: string, initial?: readonly T[]): LoomBag<T>
   counter(name: string, initial?: number): LoomCounter
 }
 
@@ -105,6 +108,16 @@ interface HttpResponse {
   status?: number
   headers?: { [name: string]: string | number }
   body?: Json
+}
+
+/** What `gui(agent)` receives: the questions a person answers in the agent panel before committing. */
+interface LoomAgent {
+  /** The answer to a question (any plain data the person gives), or `defaultValue` until they answer. */
+  ask(key: string, defaultValue: Json): Json
+  /** One of `options`, as the person picks it (the first until they do). */
+  choose<T>(key: string, options: readonly T[]): T
+  /** Shows a view of what the transaction will do, before it commits. */
+  show(view: Json): void
 }
 
 /** Logs to the event's `console` (or `warn`, `error`) channel. */

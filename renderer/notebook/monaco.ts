@@ -26,6 +26,8 @@ typescriptDefaults.setCompilerOptions({
   module: ModuleKind.ESNext,
   lib: ['es2022'],
   strict: true,
+  // Methods are plain exported functions (`export function gui(agent)`): their parameters cannot be inferred.
+  noImplicitAny: false,
   noEmit: true,
   allowNonTsExtensions: true,
 })
