@@ -8,6 +8,7 @@ import { toJson, toTable, type Figures } from './report.ts'
 import { measureDurable } from './durableBench.ts'
 import { durableJson, durableTable } from './durableReport.ts'
 import { measureExplore, exploreTable } from './explore.ts'
+import { measureUi, uiTable } from './ui.ts'
 
 const USAGE = 'usage: npm run bench [-- --json] [-- --quick]'
 
@@ -84,7 +85,9 @@ const figures: Figures = {
 }
 progress('exploration: philosophers, loom explore and a hand-written search')
 const exploration = await measureExplore(quick)
+progress('desktop UI: loom serve to an editable notebook in Chromium, and an edit to the running app')
+const ui = await measureUi(quick ? { runs: 2, edits: 5 } : {})
 const durable = await measureDurable(quick, progress)
 progress('HTTP: loom and a plain node server under autocannon')
 const http = await measureHttp(quick)
-console.log(json ? JSON.stringify({ ...toJson(figures), durable: durableJson(durable), http, exploration }, null, 2) : `${toTable(figures)}\n\n${durableTable(durable)}\n\n${httpTable(http)}\n\n${exploreTable(exploration)}`)
+console.log(json ? JSON.stringify({ ...toJson(figures), durable: durableJson(durable), http, exploration, ui }, null, 2) : `${toTable(figures)}\n\n${durableTable(durable)}\n\n${httpTable(http)}\n\n${exploreTable(exploration)}\n\n${uiTable(ui)}`)

@@ -104,3 +104,13 @@ if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).
   const f = await measureUi()
   console.log(JSON.stringify(f, null, 2))
 }
+
+export function uiTable(f: UiFigures): string {
+  const verdict = (ms: number, target: number) => `${Math.round(ms).toLocaleString('en-US').padStart(6)} ms   target under ${target.toLocaleString('en-US')} ms: ${ms < target ? 'met' : 'NOT met'}`
+  return [
+    `Desktop UI: ${f.sample} in Debian's Chromium, medians of ${f.runs} starts and ${f.edits} edits`,
+    '',
+    `loom serve start → first cell editable           ${verdict(f.interactiveMs, f.targets.interactiveMs)}`,
+    `edit a cell → the running app's code event        ${verdict(f.editToRunningMs, f.targets.editToRunningMs)}`,
+  ].join('\n')
+}
