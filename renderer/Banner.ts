@@ -19,6 +19,7 @@ export class Banner {
       h(`span.codicon.codicon-${tone === 'info' ? 'info' : tone}`),
       h('span.banner-text', null, message),
       detail ? h('span.banner-detail', null, detail) : null,
+      h('button.icon-button.banner-close', { type: 'button', title: 'Dismiss', 'aria-label': 'Dismiss', onclick: () => this.hide(key) }, h('span.codicon.codicon-close')),
     )
     const old = this.shown.get(key)
     if (old) old.replaceWith(el)

@@ -16,7 +16,7 @@ export interface CodeHost {
   remove(cell: string): void
 }
 
-type CellState = 'live' | 'pending' | 'refused' | 'failed'
+type CellState = 'live' | 'pending' | 'refused' | 'blocked' | 'failed'
 
 export class CodeCell {
   readonly element: HTMLElement
@@ -35,6 +35,8 @@ export class CodeCell {
   private compileProblems: ProblemView[] = []
   private runtimeProblem: { message: string; line: number | null; kind: 'error' | 'test' } | null = null
   private lastValues: Record<string, StateValue> = {}
+  /** The engine refused this cell's last edit (its own problem or another cell's): the app runs older code for it. */
+  private unapplied = false
 
   constructor(readonly id: string, view: CellView, private readonly host: CodeHost) {
     this.engineSource = view.source
@@ -133,7 +135,12 @@ export class CodeCell {
   /** The engine's view of this cell changed (another window, a reload, an add or move). */
   update(view: CellView): void {
     this.declares = view.declares ?? this.declares
-    if (this.pending || view.source === this.engineSource) return
+    if (this.pending) return
+    if (view.source === this.engineSource) {
+      // Typed while the engine was out of reach: send it now.
+      if (this.model.getValue() !== view.source) void this.apply()
+      return
+    }
     this.engineSource = view.source
     if (view.source !== this.model.getValue()) {
       this.applying = true
@@ -151,14 +158,15 @@ export class CodeCell {
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
     const source = this.model.getValue()
-    if (source === this.engineSource && this.compileProblems.length === 0) return this.setBadge('live')
+    if (source === this.engineSource && this.compileProblems.length === 0) return this.renderBadge()
     this.setBadge('pending')
     const result = await this.host.edit(this.id, source)
     if (!result || this.model.getValue() !== source) return // a later edit is on its way
     if (result.ok) {
       this.engineSource = source
-      this.setCompileProblems([])
+      this.markApplied()
     } else {
+      this.unapplied = true
       this.setCompileProblems(result.problems.filter((p) => !p.where?.cell || p.where.cell === this.id), result.waiting)
     }
   }
@@ -167,14 +175,22 @@ export class CodeCell {
     this.compileProblems = problems
     this.runtimeProblem = problems.length ? null : this.runtimeProblem
     this.renderProblems()
-    if (!this.pending) this.setBadge(problems.length ? (waiting ? 'pending' : 'refused') : this.runtimeProblem ? 'failed' : 'live')
+    this.renderBadge(waiting)
+  }
+
+  /** The notebook compiled and runs: whatever this cell holds is live now. */
+  markApplied(): void {
+    this.unapplied = false
+    this.compileProblems = []
+    this.renderProblems()
+    this.renderBadge()
   }
 
   /** The cell's last runtime error (an exception or a failed test), or null to clear it. */
   setRuntimeProblem(problem: { message: string; line: number | null; kind: 'error' | 'test' } | null): void {
     this.runtimeProblem = problem
     this.renderProblems()
-    if (!this.pending && !this.compileProblems.length) this.setBadge(problem ? 'failed' : 'live')
+    this.renderBadge()
   }
 
   get hasRuntimeProblem(): boolean {
@@ -225,9 +241,24 @@ export class CodeCell {
     else delete this.element.dataset.errorLine
   }
 
+  private renderBadge(waiting = false): void {
+    if (this.pending) return
+    if (this.compileProblems.length) this.setBadge(waiting ? 'pending' : 'refused')
+    else if (this.unapplied) this.setBadge('blocked')
+    else this.setBadge(this.runtimeProblem ? 'failed' : 'live')
+  }
+
   private setBadge(state: CellState): void {
-    const text: Record<CellState, string> = { live: 'running', pending: 'editing…', refused: 'not applied', failed: 'error' }
+    const text: Record<CellState, string> = { live: 'running', pending: 'editing…', refused: 'not applied', blocked: 'not applied', failed: 'error' }
+    const title: Record<CellState, string> = {
+      live: 'The running app runs this code',
+      pending: 'Waiting for a pause in typing (Shift+Enter applies now)',
+      refused: 'The edit has an error; the app keeps running the last good code',
+      blocked: 'Another cell has an error; this edit runs once it is fixed',
+      failed: 'The last transaction that ran this code failed',
+    }
     this.badge.textContent = text[state]
+    this.badge.title = title[state]
     this.badge.dataset.state = state
   }
 }

@@ -29,6 +29,7 @@ export class NotebookView {
   /** Edits are sent one at a time, in the order they were made. */
   private queue: Promise<unknown> = Promise.resolve()
   private values: Record<string, StateValue> = {}
+  private toasted = new Set<string>()
 
   constructor(private readonly events: NotebookEvents) {
     this.list = h('div.cells')
@@ -93,10 +94,13 @@ export class NotebookView {
   showProblems(problems: ProblemView[]): void {
     for (const cell of this.codeCells()) {
       if (cell.pending) continue
-      cell.setCompileProblems(problems.filter((p) => p.where?.cell === cell.id))
+      if (problems.length === 0) cell.markApplied()
+      else cell.setCompileProblems(problems.filter((p) => p.where?.cell === cell.id))
     }
-    const homeless = problems.filter((p) => !p.where?.cell || !this.cells.has(p.where.cell))
-    for (const p of homeless) this.events.problem(p.message)
+    // Problems no cell can show (a duplicate state across cells, a log error) go to a toast, once each.
+    const homeless = problems.filter((p) => !p.where?.cell || !this.cells.has(p.where.cell)).map((p) => p.message)
+    for (const message of homeless) if (!this.toasted.has(message)) this.events.problem(message)
+    this.toasted = new Set(homeless)
   }
 
   /** A transaction that failed with an exception (an abort that waits is not an error). */
@@ -144,6 +148,7 @@ export class NotebookView {
       try {
         const result = await client.call('editCell', { cell, source })
         this.events.edited()
+        if (result.ok) for (const c of this.codeCells()) if (c.id !== cell && !c.pending) c.markApplied()
         return result
       } catch (err) {
         this.events.problem(`The edit of #${cell} was not applied: ${(err as Error).message}`)
