@@ -389,7 +389,7 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
       await cell(page, 'state').locator('.loom-live-value').first().waitFor(WAIT)
       await page.locator('.state-entry[data-state="refused"]').filter({ hasText: '1' }).waitFor(WAIT)
       await mkdir('docs', { recursive: true })
-      await page.screenshot({ path: 'docs/screenshot.png' })
+      await page.screenshot({ path: 'docs/screenshot.png', animations: 'disabled' })
       assert.deepEqual(o.problems, [])
     } finally {
       await o.close()

@@ -36,7 +36,7 @@ export class TerminalDock {
       terminal: { button: ttyButton, pane: ttyPane, term: this.tty },
       repl: { button: replButton, pane: replPane, term: this.repl },
     }
-    this.select('terminal')
+    this.select('terminal', false)
   }
 
   attach(client: EngineClient): void {
@@ -53,7 +53,7 @@ export class TerminalDock {
     this.ttyLine.print(`\x1b[2m${text}\x1b[0m\n`)
   }
 
-  select(tab: Tab): void {
+  select(tab: Tab, focus = true): void {
     for (const [name, t] of Object.entries(this.tabs)) {
       const on = name === tab
       t.button.classList.toggle('active', on)
@@ -63,7 +63,7 @@ export class TerminalDock {
     this.hint.textContent = tab === 'terminal' ? 'type a line: it goes to sys.tty.read' : 'read-only: the state at the head'
     requestAnimationFrame(() => {
       this.tabs[tab].term.fit()
-      this.tabs[tab].term.term.focus()
+      if (focus) this.tabs[tab].term.term.focus()
     })
   }
 
