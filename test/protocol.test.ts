@@ -4,7 +4,7 @@
 import { describe, test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import WebSocket from 'ws'
@@ -13,9 +13,12 @@ import { connectEngine } from '../engine/host/socketTransport.ts'
 import { memoryPair } from '../engine/protocol/memoryTransport.ts'
 import { EngineClient } from '../engine/protocol/client.ts'
 import type { Message, Notice, Transport } from '../engine/protocol/messages.ts'
+import { ProtocolError } from '../engine/protocol/client.ts'
+import { COUNTER, kindAt, printsAt, writeCounterHistory } from './bigLog.ts'
 
 const BANK = readFileSync('samples/bank.loom.md', 'utf8')
 const ECHO = readFileSync('samples/echo.loom.md', 'utf8')
+const RACE = readFileSync('samples/tickets-race.loom.md', 'utf8')
 /** Fence opened at line 5 and never closed. */
 const BROKEN = '# Broken\n\nSome prose.\n\n```ts #state\nconst n = state.var(\'n\', 0)\n'
 
@@ -35,15 +38,17 @@ interface Rig {
   stderr?: () => string
 }
 
-function notebookFile(text: string, name = 'nb.loom.md'): string {
+/** A notebook file in a directory of its own; with `log`, a copy of that log beside it as its history. */
+function notebookFile(text: string, name = 'nb.loom.md', log?: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'loom-protocol-'))
   const path = join(dir, name)
   writeFileSync(path, text)
+  if (log) copyFileSync(log, path.replace(/\.md$/, '.db'))
   return path
 }
 
-async function inProcess(text: string): Promise<Rig> {
-  const path = notebookFile(text)
+async function inProcess(text: string, log?: string): Promise<Rig> {
+  const path = notebookFile(text, undefined, log)
   const host = await EngineHost.open({ notebook: path })
   const clients: EngineClient[] = []
   const connect = async () => {
@@ -87,8 +92,8 @@ export function stopServe(serve: ChildProcess): Promise<void> {
   })
 }
 
-async function overWebSocket(text: string): Promise<Rig> {
-  const path = notebookFile(text)
+async function overWebSocket(text: string, log?: string): Promise<Rig> {
+  const path = notebookFile(text, undefined, log)
   const { serve, url, stderr } = await startServe(path)
   const origin = url.slice(0, -1)
   const clients: EngineClient[] = []
@@ -131,6 +136,18 @@ function rawCall(raw: Transport, message: unknown): Promise<Extract<Message, { k
   })
 }
 
+/** The counter's history of 1,000,000 events, written once and copied beside each rig's notebook. */
+let million: Promise<string> | null = null
+function millionEventLog(): Promise<string> {
+  million ??= (async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loom-million-'))
+    const db = join(dir, 'nb.loom.db')
+    await writeCounterHistory(db, join(dir, 'nb.loom.md'), 1_000_000)
+    return db
+  })()
+  return million
+}
+
 const rigs = { 'in-memory pair, host in process': inProcess, 'WebSocket, loom serve with its engine process': overWebSocket }
 
 for (const [name, open] of Object.entries(rigs)) {
@@ -142,7 +159,7 @@ for (const [name, open] of Object.entries(rigs)) {
         assert.equal(hello.protocol, 1)
         assert.equal(hello.notebook.text, BANK)
         assert.equal(hello.notebook.parseError, null)
-        assert.deepEqual(hello.notebook.cells.map((c) => [c.id, c.kind]), [['prose-1', 'prose'], ['state', 'code'], ['prose-2', 'prose'], ['step', 'code']])
+        assert.deepEqual(hello.notebook.cells.map((c) => [c.id, c.kind]), [['prose-1', 'prose'], ['state', 'code'], ['prose-2', 'prose'], ['step', 'code'], ['prose-3', 'prose'], ['teller', 'code']])
         assert.deepEqual(hello.notebook.cells[1]!.declares, ['accounts', 'transfers', 'refused'])
         assert.equal(hello.status.state, 'ready')
         assert.equal(hello.status.branch, 'main')
@@ -269,11 +286,11 @@ for (const [name, open] of Object.entries(rigs)) {
         assert.equal(added.ok, true)
         assert.equal(added.cell, 'bonus', 'named after the state it declares, in its fence, so it keeps its id when cells move')
         const cells = () => rig.client.call('notebook', {}).then((n) => n.cells.map((c) => c.id))
-        assert.deepEqual(await cells(), ['prose-1', 'state', added.cell, 'prose-2', 'step'])
+        assert.deepEqual(await cells(), ['prose-1', 'state', added.cell, 'prose-2', 'step', 'prose-3', 'teller'])
         assert.equal((await rig.client.call('state', {})).values.bonus?.value, 5)
         const moved = await rig.client.call('moveCell', { cell: 'step', to: 0 })
         assert.equal(moved.ok, true)
-        assert.deepEqual(await cells(), ['step', 'prose-1', 'state', added.cell, 'prose-2'])
+        assert.deepEqual(await cells(), ['step', 'prose-1', 'state', added.cell, 'prose-2', 'teller'], 'the prose around the moved cell is one block now')
         assert.equal((await rig.client.call('step', {})).event?.outputs.tty, 'alice → bob: 30\n')
         const removed = await rig.client.call('deleteCell', { cell: 'step' })
         assert.equal(removed.ok, true)
@@ -362,6 +379,335 @@ for (const [name, open] of Object.entries(rigs)) {
         await rig.close()
       }
       assert.equal(readFileSync(rig.path, 'utf8'), BROKEN)
+    })
+
+    test('fork at a past moment and promote it: the app continues on the fork from its head, and every UI hears of the branches', async () => {
+      const rig = await open(BANK)
+      try {
+        await rig.client.call('step', {})
+        await rig.client.call('step', {})
+        const other = (await rig.connect()).client
+        const heard = next(other, 'branches')
+        const alt = await rig.client.call('fork', { name: 'alt', at: 2 })
+        assert.deepEqual(alt, { name: 'alt', head: 2, parent: 'main', forkedAt: 2, live: false })
+        assert.deepEqual((await heard).branches.map((b) => [b.name, b.live]), [['main', true], ['alt', false]])
+        assert.deepEqual((await rig.client.call('state', { branch: 'alt' })).values.accounts?.value, { alice: 70, bob: 80, carol: 0 })
+
+        const promotedHeard = next(other, 'branches', (n) => n.branches.some((b) => b.name === 'alt' && b.live))
+        const promoted = await rig.client.call('promote', { name: 'alt' })
+        assert.equal(promoted.status.branch, 'alt')
+        assert.equal(promoted.status.head, 2)
+        assert.deepEqual(promoted.branches.filter((b) => b.live).map((b) => b.name), ['alt'])
+        await promotedHeard
+        const { event } = await rig.client.call('step', {})
+        assert.equal(event?.branch, 'alt')
+        assert.equal(event?.seq, 3)
+        assert.equal(event?.outputs.tty, 'bob → carol: 60\n', 'the fork replays what main did next, from its own state')
+        assert.equal((await rig.client.call('log', { branch: 'main' })).head, 3, 'main is as it was')
+        assert.equal((await rig.client.call('status', {})).branch, 'alt')
+
+        await assert.rejects(rig.client.call('fork', { name: 'alt', at: 1 }), /branch 'alt' already exists/)
+        await assert.rejects(rig.client.call('fork', { name: 'x', from: 'nope', at: 1 }), /there is no branch 'nope'; the branches are main, alt/)
+        await assert.rejects(rig.client.call('fork', { name: 'x', at: 9 }), /branch 'alt' has events 1..3; there is no event 9/)
+        await assert.rejects(rig.client.call('fork', { name: 'no good!', at: 1 }), /'no good!' is not a branch name/)
+        await assert.rejects(rig.client.call('fork', { name: 'x', at: -1 }), /fork: 'at' must be an event number/)
+        await assert.rejects(rig.client.call('promote', { name: 'nope' }), /there is no branch 'nope'; the branches are main, alt/)
+        assert.deepEqual((await rig.client.call('branches', {})).map((b) => b.name), ['main', 'alt'])
+      } finally {
+        await rig.close()
+      }
+    })
+
+    test('promote while the app runs: it keeps running, on the promoted branch', async () => {
+      const rig = await open(COUNTER)
+      try {
+        await rig.client.call('run', {})
+        await next(rig.client, 'events')
+        await rig.client.call('fork', { name: 'again', at: 1 })
+        const onFork = next(rig.client, 'events', (n) => n.events.some((e) => e.branch === 'again'))
+        const promoted = await rig.client.call('promote', { name: 'again' })
+        assert.equal(promoted.status.branch, 'again')
+        await onFork
+        const paused = await rig.client.call('pause', {})
+        assert.equal(paused.branch, 'again')
+        assert.ok(paused.head > 1)
+        assert.equal((await rig.client.call('state', {})).values.count?.value, paused.head - 1, 'one step per event after the code event')
+      } finally {
+        await rig.close()
+      }
+    })
+
+    test('a branch exported as text imports as a new branch with the same events, and a changed or foreign text is refused with its line', async () => {
+      const rig = await open(BANK)
+      try {
+        await rig.client.call('step', {})
+        await rig.client.call('step', {})
+        const { text } = await rig.client.call('exportBranch', { branch: 'main' })
+        assert.equal(JSON.parse(text.split('\n')[0]!).format, 'loom-branch')
+        const heard = next(rig.client, 'branches')
+        const copy = await rig.client.call('importBranch', { text, name: 'copy' })
+        assert.deepEqual(copy, { name: 'copy', head: 3, parent: null, forkedAt: null, live: false })
+        assert.deepEqual((await heard).branches.map((b) => b.name), ['main', 'copy'])
+        const hashes = async (branch: string) => (await rig.client.call('log', { branch })).events.map((e) => e.hash)
+        assert.deepEqual(await hashes('copy'), await hashes('main'))
+
+        await assert.rejects(rig.client.call('importBranch', { text: 'hello\n' }), /not imported: line 1: not JSON/)
+        await assert.rejects(rig.client.call('importBranch', { text: text.replace('alice → bob: 30', 'alice → bob: 31'), name: 'forged' }), /not imported: line \d+: event 2 does not match its hash/)
+        await assert.rejects(rig.client.call('importBranch', { text }), /branch 'main' already exists .*import it under another name with 'name'/)
+        await assert.rejects(rig.client.call('exportBranch', { branch: 'nope' }), /there is no branch 'nope'/)
+        assert.deepEqual((await rig.client.call('branches', {})).map((b) => b.name), ['main', 'copy'], 'nothing half-imported stays')
+        assert.equal((await rig.client.call('step', {})).event?.seq, 4, 'the app runs on')
+      } finally {
+        await rig.close()
+      }
+    })
+
+    test('verify re-executes a range of a branch, telling every UI how far it has got', async () => {
+      const rig = await open(BANK)
+      try {
+        for (let i = 0; i < 4; i++) await rig.client.call('step', {})
+        const progress: Extract<Notice, { type: 'progress' }>[] = []
+        rig.client.on('progress', (n) => progress.push(n))
+        const r = await rig.client.call('verify', {})
+        assert.deepEqual({ ok: r.ok, events: r.events, failure: r.failure }, { ok: true, events: 5, failure: null })
+        const mine = progress.filter((n) => n.job === r.job)
+        assert.equal(mine[0]?.done, 0)
+        assert.deepEqual([mine.at(-1)?.done, mine.at(-1)?.total, mine.at(-1)?.op], [5, 5, 'verify'])
+        assert.match(mine[0]!.what, /verifying events 1..5 of branch 'main'/)
+        const part = await rig.client.call('verify', { from: 2, to: 3 })
+        assert.equal(part.ok, true)
+        assert.notEqual(part.job, r.job)
+        await assert.rejects(rig.client.call('verify', { to: 9 }), /has events 1..5; there is no event 9/)
+        await assert.rejects(rig.client.call('verify', { from: 4, to: 2 }), /empty range/)
+        await assert.rejects(rig.client.call('verify', { branch: 'nope' }), /there is no branch 'nope'/)
+      } finally {
+        await rig.close()
+      }
+    })
+
+    test('rerun replays a branch with the current code onto a new branch and lists where the outcomes diverge', async () => {
+      const rig = await open(BANK)
+      try {
+        await rig.client.call('step', {})
+        await rig.client.call('step', {})
+        const { notebook } = await rig.client.call('hello', {})
+        const step = notebook.cells.find((c) => c.id === 'step')!.source
+        await rig.client.call('editCell', { cell: 'step', source: step.replace('sys.tty.write(`${t.from} → ${t.to}: ${t.amount}\\n`)', 'sys.tty.write(`moved ${t.amount}\\n`)') })
+        const heard = next(rig.client, 'branches')
+        const r = await rig.client.call('rerun', { onto: 'new-code' })
+        assert.deepEqual(r.branch, { name: 'new-code', head: 3, parent: 'main', forkedAt: 0, live: false })
+        assert.equal(r.inputs, 2, 'two steps; code events are not inputs')
+        assert.deepEqual(r.divergences.map((d) => d.seq), [2, 3])
+        assert.match(r.divergences[0]!.what, /its outputs differ: recorded .*alice → bob: 30.*, now .*moved 30/)
+        assert.ok((await heard).branches.some((b) => b.name === 'new-code'))
+        assert.deepEqual((await rig.client.call('log', { branch: 'new-code' })).events.map((e) => e.outputs.tty ?? null), [null, 'moved 30\n', 'moved 60\n'])
+        await assert.rejects(rig.client.call('rerun', { onto: 'new-code' }), /cannot re-run branch 'main' onto 'new-code': branch 'new-code' already exists/)
+        await assert.rejects(rig.client.call('rerun', { branch: 'nope', onto: 'x' }), /there is no branch 'nope'/)
+      } finally {
+        await rig.close()
+      }
+    })
+
+    test('editState commits an edit event on the live head; a missing state or an edit that does not fit is refused at its cell', async () => {
+      const rig = await open(BANK)
+      try {
+        const other = (await rig.connect()).client
+        const heard = next(other, 'events', (n) => n.events.some((e) => e.kind === 'edit'))
+        const { event } = await rig.client.call('editState', { edits: [{ state: 'accounts', key: 'dave', set: 25 }, { state: 'refused', add: 2 }, { state: 'transfers', push: { from: 'dave', to: 'alice', amount: 5 } }] })
+        assert.equal(event.kind, 'edit')
+        assert.equal(event.seq, 2)
+        assert.equal((await heard).events[0]!.seq, 2)
+        const now = await rig.client.call('state', {})
+        assert.equal((now.values.accounts!.value as Record<string, number>).dave, 25)
+        assert.equal(now.values.refused!.value, 2)
+        assert.equal((now.values.transfers!.value as unknown[]).length, 5)
+
+        const refused = async (edits: unknown, message: RegExp, cell?: string) => {
+          await assert.rejects(rig.client.call('editState', { edits } as never), (err: ProtocolError) => {
+            assert.match(err.message, message)
+            assert.equal(err.where?.cell, cell)
+            return true
+          })
+        }
+        await refused([{ state: 'accounts', set: 1 }], /cannot edit: state 'accounts' is a map: set needs a key/, 'state')
+        await refused([{ state: 'refused', push: 1 }], /state 'refused' is a counter: only a queue takes push/, 'state')
+        await refused([{ state: 'nope', set: 1 }], /cannot edit: there is no state 'nope'; the states are accounts, transfers, refused/)
+        await refused([], /'edits' must be a list of 1 to 1000 edits/)
+        await refused([{ state: 'refused', add: 'x' }], /edit 1 adds something that is not a finite number/)
+        await refused([{ state: 'refused', add: 1 }, { state: 'accounts', key: 'a', set: 1, delete: true }], /edit 2 has set and delete: give one action/)
+        await refused([{ state: 'accounts', key: 'a', delete: false }], /edit 1 deletes, and that needs 'key' and delete: true/)
+        await assert.rejects(rig.client.call('editState', { edits: [{ state: 'refused', add: 1 }], at: 1 } as never), /editState takes no parameter 'at'/)
+        assert.equal((await rig.client.call('status', {})).head, 2, 'nothing refused was committed')
+      } finally {
+        await rig.close()
+      }
+    })
+
+    test('timeline counts events by kind in equal ranges, through a fork into its parent; series samples numbers for sparklines', async () => {
+      const rig = await open(BANK)
+      try {
+        for (let i = 0; i < 4; i++) await rig.client.call('step', {})
+        await rig.client.call('editState', { edits: [{ state: 'accounts', key: 'dave', set: 1 }] })
+        const t = await rig.client.call('timeline', { bins: 2 })
+        assert.equal(t.head, 6)
+        assert.deepEqual(t.bins, [
+          { from: 1, to: 3, kinds: { code: 1, step: 2 }, outputs: 2 },
+          { from: 4, to: 6, kinds: { step: 2, edit: 1 }, outputs: 2 },
+        ])
+        assert.equal((await rig.client.call('timeline', { bins: 50 })).bins.length, 6, 'no more bins than events')
+        await rig.client.call('fork', { name: 'f', at: 3 })
+        assert.deepEqual((await rig.client.call('timeline', { branch: 'f', bins: 1 })).bins, [{ from: 1, to: 3, kinds: { code: 1, step: 2 }, outputs: 2 }])
+        assert.deepEqual((await rig.client.call('timeline', { from: 5, to: 6, bins: 1 })).bins, [{ from: 5, to: 6, kinds: { step: 1, edit: 1 }, outputs: 1 }])
+        await assert.rejects(rig.client.call('timeline', { bins: 0 }), /timeline: 'bins' must be a whole number ≥ 1/)
+        await assert.rejects(rig.client.call('timeline', { bins: 2, to: 99 }), /has events 1..6; there is no event 99/)
+        await assert.rejects(rig.client.call('timeline', { bins: 2, from: 5, to: 2 }), /empty range/)
+        await assert.rejects(rig.client.call('timeline', { bins: 2, branch: 'nope' }), /there is no branch 'nope'/)
+
+        const s = await rig.client.call('series', { states: ['refused', 'accounts', 'nope'], points: 10 })
+        assert.deepEqual(s.at, [1, 2, 3, 4, 5, 6])
+        assert.deepEqual(s.values.refused, [0, 0, 0, 1, 1, 1], 'the third transfer is refused')
+        assert.deepEqual(s.values.accounts, [null, null, null, null, null, null], 'a map is not a number')
+        assert.deepEqual(s.values.nope, [null, null, null, null, null, null])
+        assert.deepEqual(await rig.client.call('series', { states: ['refused'], from: 2, to: 6, points: 3 }), { at: [2, 4, 6], values: { refused: [0, 1, 1] } })
+        await assert.rejects(rig.client.call('series', { states: 'refused', points: 3 } as never), /series: 'states' must be a list of at most 1000 strings/)
+      } finally {
+        await rig.close()
+      }
+    })
+
+    test('explore from the live head finds the race with its shortest trace, and the counterexample opens as a branch', async () => {
+      const rig = await open(RACE)
+      try {
+        const progress: Extract<Notice, { type: 'progress' }>[] = []
+        rig.client.on('progress', (n) => progress.push(n))
+        const r = await rig.client.call('explore', {})
+        assert.equal(r.exhausted, true)
+        assert.equal(r.violations.length, 1)
+        const v = r.violations[0]!
+        assert.equal(v.kind, 'test')
+        assert.equal(v.test, 'no ticket is sold twice')
+        assert.equal(v.where?.cell, 'step')
+        assert.equal(v.trace.length, 4, 'Ann looks, Bob looks, Ann buys, Bob buys')
+        assert.deepEqual(v.trace.map((m) => m.method), ['step', 'step', 'step', 'step'])
+        const mine = progress.filter((n) => n.job === r.job)
+        assert.ok(mine.length >= 2)
+        assert.equal(mine.at(-1)?.done, r.states)
+
+        const heard = next(rig.client, 'branches')
+        const race = await rig.client.call('saveCounterexample', { job: r.job, violation: 0, name: 'race' })
+        assert.deepEqual(race, { name: 'race', head: 5, parent: 'main', forkedAt: 1, live: false })
+        assert.ok((await heard).branches.some((b) => b.name === 'race'))
+        assert.equal((await rig.client.call('state', { branch: 'race' })).values.sold?.value, 2)
+        assert.deepEqual((await rig.client.call('log', { branch: 'race', from: 2 })).events.map((e) => e.choices.map((c) => c.value)), v.trace.map((m) => m.choices))
+        assert.equal((await rig.client.call('verify', { branch: 'race' })).ok, true, 'a counterexample is history like any other')
+
+        await assert.rejects(rig.client.call('saveCounterexample', { job: 999, violation: 0, name: 'x' }), /there is no exploration 999/)
+        await assert.rejects(rig.client.call('saveCounterexample', { job: r.job, violation: 3, name: 'x' }), /found 1 violation; there is no violation 3/)
+        await assert.rejects(rig.client.call('saveCounterexample', { job: r.job, violation: 0, name: 'race' }), /already has a branch 'race'/)
+        await assert.rejects(rig.client.call('explore', { at: 7 }), /has events 1..1; there is no event 7/)
+        await assert.rejects(rig.client.call('explore', { depth: 0 }), /explore: 'depth' must be a whole number ≥ 1/)
+        const bounded = await rig.client.call('explore', { maxStates: 3 })
+        assert.deepEqual([bounded.exhausted, bounded.stoppedBy], [false, 'states'])
+      } finally {
+        await rig.close()
+      }
+    })
+
+    test('preview a step with each sys.fork answer: different writes, nothing committed until one is', async () => {
+      const rig = await open(RACE)
+      try {
+        const bob = await rig.client.call('preview', { method: 'step', choices: [1] })
+        assert.deepEqual(bob.choices, [{ n: 2, value: 1 }])
+        assert.deepEqual(bob.writes, [{ state: 'visits', op: 'set', key: 'bob', value: 'saw a free ticket' }])
+        assert.equal(bob.committed, true)
+        assert.equal(bob.outcomes.length, 2, 'Ann looks, or Bob looks')
+        const ann = await rig.client.call('preview', { method: 'step', choices: [0] })
+        assert.deepEqual(ann.writes, [{ state: 'visits', op: 'set', key: 'ann', value: 'saw a free ticket' }])
+        assert.equal((await rig.client.call('status', {})).head, 1, 'previews commit nothing')
+        const done = await rig.client.call('commitPreview', { id: ann.id })
+        assert.ok('event' in done)
+        assert.deepEqual([done.event.seq, done.event.kind, done.event.choices], [2, 'step', [{ n: 2, value: 0 }]])
+        await assert.rejects(rig.client.call('commitPreview', { id: ann.id }), /there is no open preview \d+ \(it was committed or discarded\)/)
+        await rig.client.call('discardPreview', { id: bob.id })
+        await assert.rejects(rig.client.call('discardPreview', { id: bob.id }), /there is no open preview/)
+        await assert.rejects(rig.client.call('preview', { method: 'http' }), /cannot preview http\(\): the app has no http\(\)/)
+        await assert.rejects(rig.client.call('preview', { method: 'launch' } as never), /preview: 'method' must be "step", "http" or "gui"/)
+        await assert.rejects(rig.client.call('preview', { method: 'step', choices: [-1] }), /'choices' must be a list of at most 1000 whole numbers/)
+      } finally {
+        await rig.close()
+      }
+    })
+
+    test("gui(agent) previews with the person's answers, commits as a gui event, and forks off as a what-if branch", async () => {
+      const rig = await open(BANK)
+      try {
+        const whatIf = await rig.client.call('preview', { method: 'gui', answers: { from: 'alice', to: 'carol', amount: 10 } })
+        assert.deepEqual(whatIf.questions.map((q) => [q.key, q.answer]), [['from', 'alice'], ['to', 'carol'], ['amount', 10]])
+        assert.equal(whatIf.committed, true)
+        const heard = next(rig.client, 'branches')
+        const branch = await rig.client.call('forkPreview', { id: whatIf.id, name: 'what-if' })
+        assert.deepEqual(branch, { name: 'what-if', head: 2, parent: 'main', forkedAt: 1, live: false })
+        assert.ok((await heard).branches.some((b) => b.name === 'what-if'))
+        const forked = (await rig.client.call('log', { branch: 'what-if', from: 2 })).events[0]!
+        assert.deepEqual([forked.kind, forked.input], ['gui', { answers: { from: 'alice', to: 'carol', amount: 10 } }])
+        assert.equal((await rig.client.call('status', {})).head, 1, 'the live branch is as it was')
+        await assert.rejects(rig.client.call('commitPreview', { id: whatIf.id }), /there is no open preview/)
+
+        const real = await rig.client.call('preview', { method: 'gui', answers: { from: 'bob', to: 'alice', amount: 5 } })
+        const done = await rig.client.call('commitPreview', { id: real.id })
+        assert.ok('event' in done && done.event.kind === 'gui' && done.event.seq === 2)
+        assert.equal(((await rig.client.call('state', {})).values.transfers!.value as unknown[]).length, 5)
+        const broken = await rig.client.call('preview', { method: 'gui', answers: { from: 'bob', to: 'alice', amount: -1 } })
+        assert.equal(broken.committed, false)
+        await assert.rejects(rig.client.call('forkPreview', { id: broken.id, name: 'nope' }), /the preview does not commit, so there is nothing to fork: the amount is a number above 0/)
+        assert.equal((await rig.client.call('branches', {})).some((b) => b.name === 'nope'), false, 'no empty branch is left behind')
+        await assert.rejects(rig.client.call('forkPreview', { id: 999, name: 'x' }), /there is no open preview 999/)
+      } finally {
+        await rig.close()
+      }
+    })
+
+    test('timeline bins a 1,000,000-event history by kind, the bins add up to the head, and series samples it', { timeout: 300_000 }, async () => {
+      const rig = await open(COUNTER, await millionEventLog())
+      try {
+        const expected = (from: number, to: number) => {
+          const kinds: Record<string, number> = {}
+          let outputs = 0
+          for (let s = from; s <= to; s++) {
+            kinds[kindAt(s)] = (kinds[kindAt(s)] ?? 0) + 1
+            if (printsAt(s)) outputs++
+          }
+          return { kinds, outputs }
+        }
+        const whole = await rig.client.call('timeline', { bins: 300 })
+        assert.equal(whole.head, 1_000_000, 'the host resumed the history without a code event of its own')
+        assert.equal(whole.bins.length, 300)
+        let total = 0
+        whole.bins.forEach((bin, i) => {
+          assert.equal(bin.from, i === 0 ? 1 : whole.bins[i - 1]!.to + 1, 'bins follow one another')
+          assert.ok(bin.to - bin.from === 3332 || bin.to - bin.from === 3333, 'bins are equal to within one event')
+          assert.deepEqual(bin.kinds, expected(bin.from, bin.to).kinds, `bin ${i}`)
+          assert.equal(bin.outputs, null, 'too long a range to count outputs')
+          for (const n of Object.values(bin.kinds)) total += n
+        })
+        assert.equal(whole.bins.at(-1)!.to, 1_000_000)
+        assert.equal(total, whole.head)
+
+        const zoomed = await rig.client.call('timeline', { from: 123_457, to: 135_001, bins: 7 })
+        for (const bin of zoomed.bins) assert.deepEqual({ kinds: bin.kinds, outputs: bin.outputs }, expected(bin.from, bin.to))
+
+        await rig.client.call('fork', { name: 'f', at: 600_001 })
+        const f = await rig.client.call('timeline', { branch: 'f', bins: 4 })
+        assert.equal(f.head, 600_001)
+        assert.deepEqual(f.bins.map((b) => b.kinds), f.bins.map((b) => expected(b.from, b.to).kinds))
+
+        const s = await rig.client.call('series', { states: ['count'], points: 100 })
+        assert.equal(s.at.length, 100)
+        assert.equal(s.at.at(-1), 1_000_000)
+        assert.deepEqual(s.values.count, s.at.map((seq) => (seq === 1 ? 0 : seq)), 'every event sets the count to its seq')
+      } finally {
+        await rig.close()
+      }
     })
   })
 }

@@ -6,18 +6,26 @@ import { readFile, rename, stat, writeFile, chmod } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { Engine } from '../runtime/engine.ts'
-import { parseNotebook, NotebookError, type Notebook } from '../runtime/notebook.ts'
+import { parseNotebook, serializeNotebook, NotebookError, type Notebook } from '../runtime/notebook.ts'
 import { compileNotebook, CompileError } from '../runtime/compile.ts'
 import { LoadError } from '../runtime/executor.ts'
 import { SqliteLog } from '../replay/sqliteLog.ts'
 import { defaultDbPath, resumeFrom } from '../replay/session.ts'
 import { seek } from '../replay/seek.ts'
 import { PROTOCOL_VERSION } from '../protocol/messages.ts'
-import type { Attempt, EditResult, EventRecord, Message, NotebookView, Op, ProblemView, Result, StatusView, TestFailure, Transport } from '../protocol/messages.ts'
+import type { Attempt, BranchView, EditResult, EventRecord, Message, NotebookView, Op, Params, ProblemView, Result, StateEdit, StatusView, TestFailure, Transport } from '../protocol/messages.ts'
 import { problemOf, problemsOf, parseProblem, problemFromMessage, Refusal } from './problems.ts'
 import { readRequest, requestId } from './requests.ts'
 import { cellViews, stateBindings, withCellAdded, withCellDeleted, withCellMoved, withCellSource } from './notebookCells.ts'
 import { evaluateReadOnly } from './evaluate.ts'
+import type { HostAccess } from './HostAccess.ts'
+import { fork, exportText, importText, announce } from './branchRequests.ts'
+import { verify, rerun } from './replayRequests.ts'
+import { timeline } from './timeline.ts'
+import { series } from './series.ts'
+import { Explorations } from './Explorations.ts'
+import { editState } from './editState.ts'
+import { preview, previewView, forkPreview } from './previewRequests.ts'
 
 export interface HostOptions {
   notebook: string
@@ -59,10 +67,35 @@ export class EngineHost {
   private timer: NodeJS.Timeout | null = null
   private lastStatus = ''
   private closed = false
+  private lastJob = 0
+  /** Long requests (verify, rerun, explore) under way: closing waits for them to stop. */
+  private readonly jobs = new Set<Promise<unknown>>()
+  /** What the request groups in their own modules may use of the host. */
+  private readonly access: HostAccess
+  private readonly explorations: Explorations
 
   private constructor(private readonly options: HostOptions) {
     this.path = resolve(options.notebook)
     this.dbPath = resolve(options.db ?? defaultDbPath(options.notebook))
+    const host = this
+    this.access = {
+      get notebookPath() {
+        return host.path
+      },
+      timeLimitMs: options.timeLimitMs,
+      history: () => this.history(),
+      moment: (branch, at) => this.moment(branch, at),
+      text: () => this.text,
+      openLog: (options) => SqliteLog.open(this.dbPath, { create: false, branch: this.history().live, fsync: options?.fsync }),
+      branchViews: () => this.branchViews(),
+      broadcast: (notice) => this.broadcast(notice),
+      exclusive: (fn) => this.exclusive(fn),
+      nextJob: () => ++this.lastJob,
+      get closing() {
+        return host.closed
+      },
+    }
+    this.explorations = new Explorations(this.access)
   }
 
   /**
@@ -203,10 +236,8 @@ export class EngineHost {
         const limit = Math.min((p.limit as number | undefined) ?? 100, MAX_PAGE)
         return this.engine ? this.engine.attempts(limit) : (this.log?.attempts(limit) ?? [])
       }
-      case 'branches': {
-        const log = this.history()
-        return log.branches().map((b) => ({ name: b.name, head: b.head, parent: b.parent, forkedAt: b.parent === null ? null : b.forkSeq, live: b.name === log.live }))
-      }
+      case 'branches':
+        return this.branchViews()
       case 'ttyInput': {
         const text = p.text as string
         if (text.length > MAX_TTY_INPUT) throw new Refusal(`tty input of ${text.length} characters is too much at once; send at most ${MAX_TTY_INPUT}`)
@@ -218,7 +249,126 @@ export class EngineHost {
         const state = seek(this.history(), { branch, seq: at })
         return { value: evaluateReadOnly(p.expr as string, state, this.model ? stateBindings(this.model) : new Map()) } satisfies Result<'evaluate'>
       }
+      default:
+        return this.answerDebugger(op, p)
     }
+  }
+
+  /** The visual debugger's requests: branches, replay, time-travel views, state edits, exploration. */
+  private answerDebugger(op: Op, params: Record<string, unknown>): Promise<unknown> | unknown {
+    const host = this.access
+    switch (op) {
+      case 'fork': {
+        const p = params as Params<'fork'>
+        return this.exclusive(() => fork(host, p.name, p.from, p.at))
+      }
+      case 'promote':
+        return this.exclusive(() => this.promote((params as Params<'promote'>).name))
+      case 'exportBranch':
+        return exportText(host, (params as Params<'exportBranch'>).branch)
+      case 'importBranch': {
+        const p = params as Params<'importBranch'>
+        return importText(host, p.text, p.name)
+      }
+      case 'verify': {
+        const p = params as Params<'verify'>
+        return this.job(verify(host, p.branch, p.from, p.to))
+      }
+      case 'rerun': {
+        const p = params as Params<'rerun'>
+        return this.job(rerun(host, p.branch, p.onto))
+      }
+      case 'editState':
+        return this.exclusive(() => editState(this.runnable(), (params as Params<'editState'>).edits as StateEdit[], this.model, this.path))
+      case 'timeline': {
+        const p = params as Params<'timeline'>
+        const { branch, from, to } = this.range(p.branch, p.from, p.to)
+        return { branch, head: this.moment(branch, undefined).at, bins: timeline(this.history(), branch, from, to, p.bins) } satisfies Result<'timeline'>
+      }
+      case 'series': {
+        const p = params as Params<'series'>
+        const { branch, from, to } = this.range(p.branch, p.from, p.to)
+        return series(this.history(), branch, p.states, from, to, p.points)
+      }
+      case 'explore':
+        return this.job(this.explorations.explore(params as Params<'explore'>))
+      case 'saveCounterexample': {
+        const p = params as Params<'saveCounterexample'>
+        return this.explorations.saveCounterexample(p.job, p.violation, p.name)
+      }
+      case 'preview':
+        return this.exclusive(() => preview(this.runnable(), params as unknown as Params<'preview'>, this.path))
+      case 'commitPreview':
+        return this.exclusive((): Result<'commitPreview'> => {
+          const r = refused(() => this.runnable().commitPreview((params as Params<'commitPreview'>).id))
+          return 'event' in r ? r : { changed: r.changed, preview: previewView(r.preview, this.path) }
+        })
+      case 'discardPreview':
+        return this.exclusive(() => {
+          refused(() => this.runnable().discardPreview((params as Params<'discardPreview'>).id))
+          return {}
+        })
+      case 'forkPreview': {
+        const p = params as Params<'forkPreview'>
+        return this.exclusive(() => forkPreview(host, this.runnable(), p.id, p.name))
+      }
+      default:
+        throw new Refusal(`the engine does not answer ${op} yet`)
+    }
+  }
+
+  /** Keeps a long request in view until it ends, so closing can wait for it. */
+  private job<T>(work: Promise<T>): Promise<T> {
+    this.jobs.add(work)
+    const done = () => void this.jobs.delete(work)
+    work.then(done, done)
+    return work
+  }
+
+  /** A range of a branch's events, checked (default: all of them). */
+  private range(branch: string | undefined, from: number | undefined, to: number | undefined): { branch: string; from: number; to: number } {
+    const { branch: name, at: head } = this.moment(branch, undefined)
+    if (to !== undefined && to > head) throw new Refusal(`branch '${name}' has events 1..${head}; there is no event ${to}`)
+    const first = Math.max(1, from ?? 1)
+    const last = to ?? head
+    if (first > last && !(from === undefined && head === 0)) throw new Refusal(`events ${first}..${last} of branch '${name}' is an empty range: 'from' must not be after 'to'`)
+    return { branch: name, from: first, to: last }
+  }
+
+  /**
+   * Makes `name` the live branch and continues the app from its head, the
+   * way a session opens a branch: its state and last code event, then the
+   * running code (a code event first if the branch ran other code). If the
+   * app cannot continue there, nothing changes.
+   */
+  private async promote(name: string): Promise<Result<'promote'>> {
+    const log = this.history()
+    if (!log.branchInfo(name)) throw new Refusal(`there is no branch '${name}'; the branches are ${log.branches().map((b) => b.name).join(', ')}`)
+    if (name !== log.branch || name !== log.live) {
+      const before = { branch: log.branch, live: log.live }
+      const old = this.engine
+      const wasRunning = this.running !== null
+      old?.pause()
+      await this.running
+      log.promote(name)
+      log.useBranch(name)
+      if (old) {
+        try {
+          await this.startEngine(serializeNotebook(old.notebook))
+        } catch (err) {
+          log.useBranch(before.branch)
+          log.promote(before.live)
+          this.engine = old
+          if (wasRunning) this.run()
+          const problem = problemOf(err, this.path)
+          throw new Refusal(`the app cannot continue on branch '${name}', so it stays on '${before.branch}': ${problem.message}`, problem.where)
+        }
+        if (wasRunning) this.run()
+      }
+      this.queue(() => (this.outbox.status = true))
+    }
+    announce(this.access, name)
+    return { status: this.status(), branches: this.branchViews() }
   }
 
   private exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
@@ -244,6 +394,12 @@ export class EngineHost {
   }
 
   // ---- history ----------------------------------------------------------
+
+  private branchViews(): BranchView[] {
+    const log = this.history()
+    const live = log.live
+    return log.branches().map((b) => ({ name: b.name, head: b.head, parent: b.parent, forkedAt: b.parent === null ? null : b.forkSeq, live: b.name === live }))
+  }
 
   private history(): SqliteLog {
     if (!this.log) throw new Refusal('there is no history yet: the notebook has not run (fix it so it parses, and it will)')
@@ -436,12 +592,22 @@ export class EngineHost {
     this.engine?.pause()
     await this.running
     await this.turn
+    await Promise.allSettled([...this.jobs])
     if (this.timer) {
       clearTimeout(this.timer)
       this.flush()
     }
     this.log?.close()
     this.clients.clear()
+  }
+}
+
+/** The engine's errors for a request (an unknown preview, a commit that ran too long) are refusals. */
+function refused<T>(fn: () => T): T {
+  try {
+    return fn()
+  } catch (err) {
+    throw new Refusal((err as Error).message)
   }
 }
 

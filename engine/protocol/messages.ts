@@ -114,7 +114,7 @@ export interface Ops {
   /** Re-executes events `from`..`to` of a branch and checks each against its record; `progress` notices carry `job`. */
   verify: { params: { branch?: string; from?: number; to?: number }; result: { job: number; ok: boolean; events: number; failure: ProblemView & { seq?: number } | null } }
   /** Re-runs a branch's transactions with the notebook's current code onto a new branch `onto`; where outcomes diverge. */
-  rerun: { params: { branch?: string; onto: string }; result: { branch: BranchView; divergences: { seq: number; what: string }[] } }
+  rerun: { params: { branch?: string; onto: string }; result: { job: number; branch: BranchView; inputs: number; diverged: number; divergences: { seq: number; what: string }[] } }
   /** A branch as portable JSON lines (what `loom export` writes). */
   exportBranch: { params: { branch: string }; result: { text: string } }
   /** Adds an exported branch, verified, as `name` (default: its own name). */
@@ -152,8 +152,8 @@ export interface TimelineBin {
   to: number
   /** Events by kind ('step', 'http', 'gui', 'edit', 'code', 'start', 'halt'). */
   kinds: Record<string, number>
-  /** Events with tty output or sys.log lines. */
-  outputs: number
+  /** Events with tty output or sys.log lines; null when the range asked for is too long to count them quickly (over 20,000 events): zoom in. */
+  outputs: number | null
 }
 
 /** What to preview: the next step, a given HTTP request, or the app's gui(agent). */
@@ -216,7 +216,7 @@ export type Notice =
   /** The engine process died and is being restarted; the log is intact. */
   | { type: 'engineCrashed'; reason: string }
   /** How far a long request (verify, explore) has got. */
-  | { type: 'progress'; job: number; done: number; total: number | null; what: string }
+  | { type: 'progress'; job: number; done: number; total: number | null; what: string; op?: 'verify' | 'explore' | 'rerun' }
   /** Branches changed (fork, promote, import, a saved counterexample). */
   | { type: 'branches'; branches: BranchView[] }
 

@@ -7,7 +7,7 @@ import type { MethodName } from '../runtime/compile.ts'
 import type { Choice, SourceLocation } from '../runtime/event.ts'
 import type { Json } from '../runtime/values.ts'
 import type { Model } from './model.ts'
-import { Search, runLevel, type Found, type StateRef } from './search.ts'
+import { Search, levelBatches, type Found, type StateRef } from './search.ts'
 
 export interface ExploreOptions {
   /** Transactions from the start beyond which states are not expanded (default: no bound). */
@@ -59,6 +59,18 @@ export interface ExploreResult {
 
 /** Explores every state reachable from the model's start, on this thread. */
 export function explore(model: Model, options: ExploreOptions = {}): ExploreResult {
+  const run = exploring(model, options)
+  for (;;) {
+    const r = run.next()
+    if (r.done) return r.value
+  }
+}
+
+/**
+ * The same search, handing control back after each batch of about 10 ms: a
+ * host that must stay responsive (the engine process) does other work there.
+ */
+export function* exploring(model: Model, options: ExploreOptions = {}): Generator<void, ExploreResult> {
   const started = performance.now()
   const bounds = boundsOf(options)
   const search = new Search(model, bounds.maxOutcomes, bounds.maxStates - 1)
@@ -72,7 +84,10 @@ export function explore(model: Model, options: ExploreOptions = {}): ExploreResu
   search.seed()
   let stoppedBy: ExploreResult['stoppedBy'] = null
   for (;;) {
-    runLevel(search, model, tick)
+    for (const _ of levelBatches(search, model)) {
+      tick()
+      yield
+    }
     if (search.full) {
       stoppedBy = 'states'
       break

@@ -35,7 +35,8 @@ export interface VerifyOptions {
   to?: number
   /** Also re-execute every event (default true); false checks only the hash chain, code and snapshots. */
   execute?: boolean
-  onProgress?: (done: number, total: number) => void
+  /** Called after each batch; a promise it returns is awaited (a host yields to other work there). */
+  onProgress?: (done: number, total: number) => void | Promise<void>
 }
 
 /** Checks a branch of the log: its hash chain, its code and snapshots, and (by re-execution) every event's outcome. */
@@ -68,7 +69,7 @@ export async function verifyBranch(log: SqliteLog, branch: string, options: Veri
     done += events.length
     events = []
     bodies = []
-    options.onProgress?.(done, total)
+    await options.onProgress?.(done, total)
     return failure
   }
   for (const raw of log.raw(branch, 1, to)) {

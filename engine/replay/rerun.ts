@@ -24,10 +24,21 @@ export interface Rerun {
   /** How many came out differently. */
   diverged: number
   first: Divergence | null
+  /** The first divergences, at most `maxDivergences` (default 100). */
+  divergences: Divergence[]
+}
+
+export interface RerunOptions extends EngineOptions {
+  /** The notebook's text, when it is not (or not yet) what the file holds: a UI's unsaved edits. */
+  text?: string
+  maxDivergences?: number
+  /** Called every so many transactions; a promise it returns is awaited (a host yields to other work there). */
+  onProgress?: (done: number, total: number) => void | Promise<void>
 }
 
 /** Re-runs `from`'s recorded transactions with `notebook`'s code onto a new branch `onto`. */
-export async function replayWithCode(log: SqliteLog, from: string, notebook: string, onto: string, options: EngineOptions = {}): Promise<Rerun> {
+export async function replayWithCode(log: SqliteLog, from: string, notebook: string, onto: string, options: RerunOptions = {}): Promise<Rerun> {
+  const { text, maxDivergences = 100, onProgress, ...engineOptions } = options
   const info = log.branchInfo(from)
   if (!info) throw new Error(`there is no branch '${from}'`)
   const first = log.event(from, 1)
@@ -35,8 +46,9 @@ export async function replayWithCode(log: SqliteLog, from: string, notebook: str
   log.fork(onto, from, 0)
   log.useBranch(onto)
   try {
-    const engine = await Engine.open(notebook, { ...options, log, branch: onto, clock: 'virtual', startTime: first?.time ?? 0 })
-    const result: Rerun = { from, onto, inputs: 0, diverged: 0, first: null }
+    const config: EngineOptions = { ...engineOptions, log, branch: onto, clock: 'virtual', startTime: first?.time ?? 0 }
+    const engine = text === undefined ? await Engine.open(notebook, config) : await Engine.fromSource(text, { ...config, path: notebook })
+    const result: Rerun = { from, onto, inputs: 0, diverged: 0, first: null, divergences: [] }
     for (const e of log.iterate(from, 1, info.head)) {
       // The new code is in force throughout; code events and halts are not inputs.
       if (e.kind === 'code' || e.kind === 'halt') continue
@@ -45,8 +57,11 @@ export async function replayWithCode(log: SqliteLog, from: string, notebook: str
       const what = r.event ? compare(e, r.event) : `it committed when recorded; with this code it aborts: ${r.failure}`
       if (what) {
         result.diverged++
-        result.first ??= { seq: e.seq, kind: e.kind, method: e.method, now: r.event?.seq ?? null, what }
+        const d = { seq: e.seq, kind: e.kind, method: e.method, now: r.event?.seq ?? null, what }
+        result.first ??= d
+        if (result.divergences.length < maxDivergences) result.divergences.push(d)
       }
+      if (onProgress && e.seq % 1000 === 0) await onProgress(e.seq, info.head)
     }
     return result
   } finally {

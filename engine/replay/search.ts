@@ -271,6 +271,11 @@ const BATCH_MS = 10
  * each one time-limited call into the sandbox. `tick` is called between batches.
  */
 export function runLevel(search: Search, model: Model, tick?: () => void): void {
+  for (const _ of levelBatches(search, model)) tick?.()
+}
+
+/** The same, handing control back after each batch: a host does other work between them. */
+export function* levelBatches(search: Search, model: Model): Generator<void, void> {
   const limit = model.exec.config.timeLimitMs
   const work = () => {
     const t0 = performance.now()
@@ -282,6 +287,6 @@ export function runLevel(search: Search, model: Model, tick?: () => void): void 
   while (!search.idle) {
     const out = model.exec.sandbox.run(work, limit + BATCH_MS)
     if (!out.ok) search.timedOut()
-    tick?.()
+    yield
   }
 }

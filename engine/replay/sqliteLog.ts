@@ -171,12 +171,15 @@ export class SqliteLog implements EventLog {
     return row.id
   }
 
-  /** A branch's row, cached: branches change only through fork and delete, which clear the cache. */
+  /**
+   * A branch's row, cached: a branch's row never changes, and delete clears it.
+   * A missing one is not cached: another connection (an import, a rerun) may make it.
+   */
   private row(name: string): { id: number; name: string; parent: string | null; forkSeq: number; created: number } | null {
     let row = this.rows.get(name)
     if (row === undefined) {
       row = (this.db.prepare('SELECT id, name, parent, fork_seq AS forkSeq, created FROM branches WHERE name = ?').get(name) as typeof row) ?? null
-      this.rows.set(name, row)
+      if (row) this.rows.set(name, row)
     }
     return row
   }
@@ -431,8 +434,8 @@ export class SqliteLog implements EventLog {
     return b.name
   }
 
-  /** [owner, from, to] pieces covering seqs from..to of `branch`, oldest first. */
-  private segments(branch: string, from: number, to: number): [string, number, number][] {
+  /** [owner, from, to] pieces covering seqs from..to of `branch`, oldest first: a fork's history is its ancestors' prefix, then its own. */
+  segments(branch: string, from: number, to: number): [string, number, number][] {
     const out: [string, number, number][] = []
     let b = this.branchInfo(branch)
     let hi = to

@@ -1,0 +1,31 @@
+// What the host's request groups (branches, replay, exploration) may use of
+// the host: its log, its moments, its turn-taking and its notices — not its
+// engine's insides, which only EngineHost changes.
+import type { SqliteLog } from '../replay/sqliteLog.ts'
+import type { BranchView, Notice } from '../protocol/messages.ts'
+
+export interface HostAccess {
+  /** The notebook file (messages, and the default seed of its code). */
+  readonly notebookPath: string
+  readonly timeLimitMs: number | undefined
+  /** The log with every committed event readable; refuses when there is no history. */
+  history(): SqliteLog
+  /** A branch and an event of it, checked (default: the running branch and its head). */
+  moment(branch: string | undefined, at: number | undefined): { branch: string; at: number }
+  /** The notebook's text as the UI has it: its current code. */
+  text(): string
+  /**
+   * Another connection to the log, for work that makes a branch while the app
+   * runs on (imports, reruns, traces). Close it after. `fsync: false` for a
+   * branch that can be made again (a rerun commits one event at a time).
+   */
+  openLog(options?: { fsync?: boolean }): SqliteLog
+  branchViews(): BranchView[]
+  broadcast(notice: Notice): void
+  /** Runs `fn` alone, after the edits, saves and steps asked for before it. */
+  exclusive<T>(fn: () => Promise<T> | T): Promise<T>
+  /** A new number for a long request (verify, explore), which its progress notices carry. */
+  nextJob(): number
+  /** True once the host is closing: long requests stop. */
+  readonly closing: boolean
+}

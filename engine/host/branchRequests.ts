@@ -1,0 +1,66 @@
+// Branches from the UI, as `loom fork/export/import` make them: fork at a
+// moment, and a branch out and in as portable JSON lines. Each change is
+// told to every UI with a `branches` notice.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { forkBranch, exportBranch, importBranch } from '../replay/branches.ts'
+import type { BranchView, Result } from '../protocol/messages.ts'
+import type { HostAccess } from './HostAccess.ts'
+import { Refusal } from './problems.ts'
+
+/** An export larger than this is refused: `loom export` writes it to a file instead. */
+const MAX_EXPORT = 256 * 1024 * 1024
+
+export function fork(host: HostAccess, name: string, from: string | undefined, at: number): BranchView {
+  const { branch } = host.moment(from, at)
+  try {
+    forkBranch(host.history(), name, branch, at)
+  } catch (err) {
+    throw new Refusal(`cannot fork '${name}': ${(err as Error).message}`)
+  }
+  return announce(host, name)
+}
+
+export function exportText(host: HostAccess, branch: string): Result<'exportBranch'> {
+  const { branch: name } = host.moment(branch, undefined)
+  const lines: string[] = []
+  let size = 0
+  for (const line of exportBranch(host.history(), name)) {
+    size += line.length + 1
+    if (size > MAX_EXPORT) throw new Refusal(`branch '${name}' is too long to export through the UI (over ${MAX_EXPORT >> 20} MiB); use loom export DB --branch ${name} --out FILE`)
+    lines.push(line)
+  }
+  return { text: lines.join('\n') + '\n' }
+}
+
+/**
+ * Imports an export as a new root branch, every hash checked; nothing stays
+ * if any of it is wrong. It goes through a connection of its own, so the
+ * running app keeps appending to its branch meanwhile.
+ */
+export async function importText(host: HostAccess, text: string, name: string | undefined): Promise<BranchView> {
+  host.history()
+  const dir = await mkdtemp(join(tmpdir(), 'loom-import-'))
+  const file = join(dir, 'branch.jsonl')
+  const log = host.openLog()
+  try {
+    await writeFile(file, text, 'utf8')
+    const info = await importBranch(log, file, name)
+    return announce(host, info.name)
+  } catch (err) {
+    // The file is ours, not the user's: say which line of what they gave.
+    const message = (err as Error).message.replace(`${file}:`, 'line ')
+    throw new Refusal(`not imported: ${message.replace(/with --name\b/, "with 'name'")}`)
+  } finally {
+    log.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+/** Tells every UI that the branches changed; answers the view of `name`. */
+export function announce(host: HostAccess, name: string): BranchView {
+  const branches = host.branchViews()
+  host.broadcast({ type: 'branches', branches })
+  return branches.find((b) => b.name === name)!
+}
