@@ -290,6 +290,37 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
     }
   })
 
+  test('prose is markdown, and HTML or script in it is shown as text, never run', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'loom-hostile-'))
+    const path = join(dir, 'hostile.loom.md')
+    await writeFile(path, [
+      '# Hostile *prose*',
+      '',
+      '<img src="x" onerror="window.pwned = 1"> <script>window.pwned = 2</script>',
+      '',
+      '[a link](javascript:window.pwned=3) and [a good one](https://example.com)',
+      '',
+      '```ts #c',
+      "const n = state.var('n', 0)",
+      '```',
+      '',
+    ].join('\n'))
+    const o = await open(await serveNotebook(path, await buildUiOnce(), dir))
+    try {
+      const { page } = o
+      await seen(page.locator('.prose-rendered h1 em'), 'prose')
+      await seen(page.locator('.prose-rendered'), '<script>window.pwned = 2</script>')
+      assert.equal(await page.locator('.prose-rendered img, .prose-rendered script').count(), 0)
+      await seen(page.locator('.prose-rendered p'), 'a link and')
+      assert.equal(await page.locator('.prose-rendered a[href^="javascript"]').count(), 0)
+      assert.equal(await page.locator('.prose-rendered a', { hasText: 'a good one' }).getAttribute('href'), 'https://example.com')
+      assert.equal(await page.evaluate('window.pwned'), undefined)
+      assert.deepEqual(o.problems, [])
+    } finally {
+      await o.close()
+    }
+  })
+
   test('when the engine process dies, the UI says so and carries on with the restarted engine', async () => {
     const o = await open('samples/echo.loom.md')
     try {
