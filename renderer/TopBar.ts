@@ -57,7 +57,9 @@ export class TopBar {
 
   setNotebook(path: string, text: string): void {
     const file = path.split(/[\\/]/).pop() ?? path
-    const title = /^(?:\uFEFF)?---\r?\n[\s\S]*?^title:[ \t]*(.+?)[ \t]*$/m.exec(text)?.[1]?.replace(/^['"]|['"]$/g, '')
+    // The front matter's title, else the first heading, else the file's name.
+    const title = /^(?:\uFEFF)?---\r?\n[\s\S]*?^title:[ \t]*(.+?)[ \t]*$/m.exec(text)?.[1]?.replace(/^['"]|['"]$/g, '') ??
+      /^#[ \t]+(.+?)[ \t#]*$/m.exec(text)?.[1]
     this.title.textContent = title ?? file
     this.path.textContent = file
     this.path.title = path
