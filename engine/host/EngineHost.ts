@@ -13,19 +13,14 @@ import { SqliteLog } from '../replay/sqliteLog.ts'
 import { defaultDbPath, resumeFrom } from '../replay/session.ts'
 import { seek } from '../replay/seek.ts'
 import { PROTOCOL_VERSION } from '../protocol/messages.ts'
-import type { Attempt, BranchView, EditResult, EventRecord, Message, NotebookView, Op, Params, ProblemView, Result, StateEdit, StatusView, TestFailure, Transport } from '../protocol/messages.ts'
+import type { Attempt, BranchView, EditResult, EventRecord, Message, NotebookView, Op, ProblemView, Result, StatusView, TestFailure, Transport } from '../protocol/messages.ts'
 import { problemOf, problemsOf, parseProblem, problemFromMessage, Refusal } from './problems.ts'
 import { readRequest, requestId } from './requests.ts'
 import { cellViews, stateBindings, withCellAdded, withCellDeleted, withCellMoved, withCellSource } from './notebookCells.ts'
 import { evaluateReadOnly } from './evaluate.ts'
 import type { HostAccess } from './HostAccess.ts'
-import { fork, exportText, importText, announce } from './branchRequests.ts'
-import { verify, rerun } from './replayRequests.ts'
-import { timeline } from './timeline.ts'
-import { series } from './series.ts'
-import { Explorations } from './Explorations.ts'
-import { editState } from './editState.ts'
-import { preview, previewView, forkPreview } from './previewRequests.ts'
+import { announce } from './branchRequests.ts'
+import { DebuggerRequests } from './DebuggerRequests.ts'
 
 export interface HostOptions {
   notebook: string
@@ -72,7 +67,7 @@ export class EngineHost {
   private readonly jobs = new Set<Promise<unknown>>()
   /** What the request groups in their own modules may use of the host. */
   private readonly access: HostAccess
-  private readonly explorations: Explorations
+  private readonly debugger: DebuggerRequests
 
   private constructor(private readonly options: HostOptions) {
     this.path = resolve(options.notebook)
@@ -90,12 +85,21 @@ export class EngineHost {
       branchViews: () => this.branchViews(),
       broadcast: (notice) => this.broadcast(notice),
       exclusive: (fn) => this.exclusive(fn),
+      engine: () => this.runnable(),
+      notebook: () => this.model,
+      promote: (name) => this.promote(name),
+      job: (work) => {
+        this.jobs.add(work)
+        const done = () => void this.jobs.delete(work)
+        work.then(done, done)
+        return work
+      },
       nextJob: () => ++this.lastJob,
       get closing() {
         return host.closed
       },
     }
-    this.explorations = new Explorations(this.access)
+    this.debugger = new DebuggerRequests(this.access)
   }
 
   /**
@@ -250,89 +254,8 @@ export class EngineHost {
         return { value: evaluateReadOnly(p.expr as string, state, this.model ? stateBindings(this.model) : new Map()) } satisfies Result<'evaluate'>
       }
       default:
-        return this.answerDebugger(op, p)
+        return this.debugger.answer(op, p)
     }
-  }
-
-  /** The visual debugger's requests: branches, replay, time-travel views, state edits, exploration. */
-  private answerDebugger(op: Op, params: Record<string, unknown>): Promise<unknown> | unknown {
-    const host = this.access
-    switch (op) {
-      case 'fork': {
-        const p = params as Params<'fork'>
-        return this.exclusive(() => fork(host, p.name, p.from, p.at))
-      }
-      case 'promote':
-        return this.exclusive(() => this.promote((params as Params<'promote'>).name))
-      case 'exportBranch':
-        return exportText(host, (params as Params<'exportBranch'>).branch)
-      case 'importBranch': {
-        const p = params as Params<'importBranch'>
-        return importText(host, p.text, p.name)
-      }
-      case 'verify': {
-        const p = params as Params<'verify'>
-        return this.job(verify(host, p.branch, p.from, p.to))
-      }
-      case 'rerun': {
-        const p = params as Params<'rerun'>
-        return this.job(rerun(host, p.branch, p.onto))
-      }
-      case 'editState':
-        return this.exclusive(() => editState(this.runnable(), (params as Params<'editState'>).edits as StateEdit[], this.model, this.path))
-      case 'timeline': {
-        const p = params as Params<'timeline'>
-        const { branch, from, to } = this.range(p.branch, p.from, p.to)
-        return { branch, head: this.moment(branch, undefined).at, bins: timeline(this.history(), branch, from, to, p.bins) } satisfies Result<'timeline'>
-      }
-      case 'series': {
-        const p = params as Params<'series'>
-        const { branch, from, to } = this.range(p.branch, p.from, p.to)
-        return series(this.history(), branch, p.states, from, to, p.points)
-      }
-      case 'explore':
-        return this.job(this.explorations.explore(params as Params<'explore'>))
-      case 'saveCounterexample': {
-        const p = params as Params<'saveCounterexample'>
-        return this.explorations.saveCounterexample(p.job, p.violation, p.name)
-      }
-      case 'preview':
-        return this.exclusive(() => preview(this.runnable(), params as unknown as Params<'preview'>, this.path))
-      case 'commitPreview':
-        return this.exclusive((): Result<'commitPreview'> => {
-          const r = refused(() => this.runnable().commitPreview((params as Params<'commitPreview'>).id))
-          return 'event' in r ? r : { changed: r.changed, preview: previewView(r.preview, this.path) }
-        })
-      case 'discardPreview':
-        return this.exclusive(() => {
-          refused(() => this.runnable().discardPreview((params as Params<'discardPreview'>).id))
-          return {}
-        })
-      case 'forkPreview': {
-        const p = params as Params<'forkPreview'>
-        return this.exclusive(() => forkPreview(host, this.runnable(), p.id, p.name))
-      }
-      default:
-        throw new Refusal(`the engine does not answer ${op} yet`)
-    }
-  }
-
-  /** Keeps a long request in view until it ends, so closing can wait for it. */
-  private job<T>(work: Promise<T>): Promise<T> {
-    this.jobs.add(work)
-    const done = () => void this.jobs.delete(work)
-    work.then(done, done)
-    return work
-  }
-
-  /** A range of a branch's events, checked (default: all of them). */
-  private range(branch: string | undefined, from: number | undefined, to: number | undefined): { branch: string; from: number; to: number } {
-    const { branch: name, at: head } = this.moment(branch, undefined)
-    if (to !== undefined && to > head) throw new Refusal(`branch '${name}' has events 1..${head}; there is no event ${to}`)
-    const first = Math.max(1, from ?? 1)
-    const last = to ?? head
-    if (first > last && !(from === undefined && head === 0)) throw new Refusal(`events ${first}..${last} of branch '${name}' is an empty range: 'from' must not be after 'to'`)
-    return { branch: name, from: first, to: last }
   }
 
   /**
@@ -599,15 +522,6 @@ export class EngineHost {
     }
     this.log?.close()
     this.clients.clear()
-  }
-}
-
-/** The engine's errors for a request (an unknown preview, a commit that ran too long) are refusals. */
-function refused<T>(fn: () => T): T {
-  try {
-    return fn()
-  } catch (err) {
-    throw new Refusal((err as Error).message)
   }
 }
 

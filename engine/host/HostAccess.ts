@@ -2,7 +2,9 @@
 // the host: its log, its moments, its turn-taking and its notices — not its
 // engine's insides, which only EngineHost changes.
 import type { SqliteLog } from '../replay/sqliteLog.ts'
-import type { BranchView, Notice } from '../protocol/messages.ts'
+import type { Engine } from '../runtime/engine.ts'
+import type { Notebook } from '../runtime/notebook.ts'
+import type { BranchView, Notice, Result } from '../protocol/messages.ts'
 
 export interface HostAccess {
   /** The notebook file (messages, and the default seed of its code). */
@@ -24,6 +26,14 @@ export interface HostAccess {
   broadcast(notice: Notice): void
   /** Runs `fn` alone, after the edits, saves and steps asked for before it. */
   exclusive<T>(fn: () => Promise<T> | T): Promise<T>
+  /** The running app's engine; refuses, saying why, when the notebook does not parse or compile. */
+  engine(): Engine
+  /** The notebook as last parsed (null when it does not parse). */
+  notebook(): Notebook | null
+  /** Makes a branch the live one and continues the app there (the one request that replaces the engine). */
+  promote(name: string): Promise<Result<'promote'>>
+  /** Keeps a long request in view until it ends, so closing the host waits for it to stop. */
+  job<T>(work: Promise<T>): Promise<T>
   /** A new number for a long request (verify, explore), which its progress notices carry. */
   nextJob(): number
   /** True once the host is closing: long requests stop. */
