@@ -121,13 +121,13 @@ export interface Ops {
   importBranch: { params: { text: string; name?: string }; result: BranchView }
   /** Changes state by hand on the live head: one `edit` event. Past moments are read-only (fork first). */
   editState: { params: { edits: StateEdit[] }; result: { event: EventRecord } }
-  /** How many events of each kind fall in each of `bins` equal ranges of a branch's seqs: the timeline's coarse view. */
+  /** How many events of each kind fall in each of `bins` equal ranges of a branch's seqs (default: all of them; at most 10,000 bins, and never more bins than events): the timeline's coarse view. */
   timeline: { params: { branch?: string; from?: number; to?: number; bins: number }; result: { branch: string; head: number; bins: TimelineBin[] } }
-  /** Numeric values of states after events `from`..`to`, at most `points` samples: for sparklines. */
+  /** Numeric values of states after events `from`..`to`, at most `points` (≤ 1000) samples, the last at `to`; null where a state is not a number then. For sparklines. */
   series: { params: { branch?: string; states: string[]; from?: number; to?: number; points: number }; result: { at: number[]; values: Record<string, (number | null)[]> } }
-  /** Explores every state reachable from a moment (default: the live head); `progress` notices carry `job`. */
+  /** Explores every state reachable from a moment (default: the live head) with the notebook's current code, at most `maxStates` (default 100,000); `progress` notices carry `job`. */
   explore: { params: { branch?: string; at?: number; depth?: number; maxStates?: number }; result: ExploreView }
-  /** Commits violation `violation` of exploration `job` as branch `name`, to debug like real history. */
+  /** Commits violation `violation` (its index in ExploreView.violations, from 0) of exploration `job` as branch `name`, to debug like real history. The host keeps its last 20 explorations. */
   saveCounterexample: { params: { job: number; violation: number; name: string }; result: BranchView }
   /** The agent panel: runs a transaction against the live head without committing it. */
   preview: { params: PreviewSpec; result: PreviewView }
