@@ -8,6 +8,7 @@
 import vm from 'node:vm'
 import type { Json, StateValue } from '../protocol/messages.ts'
 import { Refusal } from './problems.ts'
+import { DEEP_FREEZE } from '../runtime/sandbox.ts'
 
 const TIME_LIMIT_MS = 1000
 const MAX_ANSWER = 1 << 20
@@ -69,18 +70,7 @@ const SETUP = `(function (stateJson, bindingsJson) {
     }
   };
   Object.defineProperty(G, "__loomRepl", { value: run, writable: false, enumerable: false, configurable: false });
-  const seen = new Set();
-  const freeze = (o) => {
-    if ((typeof o !== "object" && typeof o !== "function") || o === null || seen.has(o)) return;
-    seen.add(o);
-    for (const key of Reflect.ownKeys(o)) {
-      const d = Object.getOwnPropertyDescriptor(o, key);
-      if (d && "value" in d) freeze(d.value);
-      else if (d) { freeze(d.get); freeze(d.set); }
-    }
-    freeze(Object.getPrototypeOf(o));
-    Object.freeze(o);
-  };
+  ${DEEP_FREEZE}
   seen.add(G);
   for (const key of Reflect.ownKeys(G)) {
     const d = Object.getOwnPropertyDescriptor(G, key);

@@ -31,6 +31,24 @@ export const SYS = {
   ask: 11, choose: 12, show: 13,
 } as const
 
+/**
+ * In-context source of `freeze(o)`: freezes an object, everything reachable
+ * from its properties and its prototype chain, once each (`seen`). Shared by
+ * every context Loom makes (the app's sandbox, the REPL's).
+ */
+export const DEEP_FREEZE = `const seen = new Set();
+  const freeze = (o) => {
+    if ((typeof o !== "object" && typeof o !== "function") || o === null || seen.has(o)) return;
+    seen.add(o);
+    for (const key of Reflect.ownKeys(o)) {
+      const d = Object.getOwnPropertyDescriptor(o, key);
+      if (d && "value" in d) freeze(d.value);
+      else if (d) { freeze(d.get); freeze(d.set); }
+    }
+    freeze(Object.getPrototypeOf(o));
+    Object.freeze(o);
+  };`
+
 // Runs once in every new context. Replaces what could observe the world with
 // functions that say what to use instead, builds the API over the host's two
 // functions, then freezes every intrinsic so that no transaction can leave a
@@ -125,18 +143,7 @@ const BOOTSTRAP = `(function (host, OP, SYS) {
   });
   Object.defineProperty(G, "__loomEnter", { value: () => { host.enter(); } });
 
-  const seen = new Set();
-  const freeze = (o) => {
-    if ((typeof o !== "object" && typeof o !== "function") || o === null || seen.has(o)) return;
-    seen.add(o);
-    for (const key of Reflect.ownKeys(o)) {
-      const d = Object.getOwnPropertyDescriptor(o, key);
-      if (d && "value" in d) freeze(d.value);
-      else if (d) { freeze(d.get); freeze(d.set); }
-    }
-    freeze(Object.getPrototypeOf(o));
-    Object.freeze(o);
-  };
+  ${DEEP_FREEZE}
   // The context's global object cannot be frozen; lock each of its properties
   // instead (cells cannot name globalThis to add new ones: the compiler refuses it).
   seen.add(G);
