@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import vm from 'node:vm'
 // @ts-expect-error: plain ESM JavaScript, as Electron's main process runs it
 import { windowOptions, CONTENT_SECURITY_POLICY, IPC_CHANNEL, APP_URL } from '../electron/windowOptions.js'
+import { contentSecurityPolicy } from '../engine/host/securityHeaders.ts'
 // @ts-expect-error: plain ESM JavaScript
 import { menuTemplate } from '../electron/menu.js'
 // @ts-expect-error: plain ESM JavaScript
@@ -41,6 +42,9 @@ test("the desktop window's CSP allows only the app's own files, Monaco's blob wo
   assert.equal(rules['object-src'], "'none'")
   assert.equal(rules['frame-ancestors'], "'none'")
   assert.doesNotMatch(CONTENT_SECURITY_POLICY, /unsafe-eval|\*/)
+  // The same policy as the page loom serve sends, but for the socket that the desktop window does not need.
+  const served = contentSecurityPolicy(4321).split('; ').filter((r) => !r.startsWith('connect-src'))
+  assert.deepEqual(CONTENT_SECURITY_POLICY.split('; ').filter((r: string) => !r.startsWith('connect-src')), served)
 })
 
 test('the preload exposes exactly window.loom = { send, onMessage }, frozen, over one IPC channel', () => {
