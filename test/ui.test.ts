@@ -419,6 +419,11 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
       await seen(page.locator('.run-pill[data-state="parked"]'), 'Parked')
       await cell(page, 'state').locator('.loom-live-value').first().waitFor(WAIT)
       await page.locator('.state-entry[data-state="refused"]').filter({ hasText: '1' }).waitFor(WAIT)
+      // Monaco colours lines in the background: wait until every `const` on screen has its keyword colour.
+      await page.waitForFunction(() => {
+        const consts = Array.from(document.querySelectorAll('.code-cell .view-line span span')).filter((e) => e.textContent === 'const')
+        return consts.length > 0 && consts.every((e) => e.getAttribute('class') !== 'mtk1')
+      }, undefined, WAIT)
       await mkdir('docs', { recursive: true })
       await page.screenshot({ path: 'docs/screenshot.png', animations: 'disabled' })
       assert.deepEqual(o.problems, [])
