@@ -6,15 +6,6 @@ declare module 'loom:api-types' {
   export default text
 }
 
-/**
- * engine/protocol's types reach engine/runtime/values.ts, which imports
- * node:util for its own (engine-side) code. The renderer uses only types from
- * there, so that module needs no real declarations here.
- */
-declare module 'node:util' {
-  export const types: { [name: string]: (value: unknown) => boolean }
-}
-
 /** The preload bridge Electron exposes (absent in a browser). */
 interface LoomBridge {
   send(message: unknown): void

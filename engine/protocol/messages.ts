@@ -5,7 +5,7 @@
 //
 // This file is shared by engine/ and renderer/: it imports no Node and no DOM.
 import type { Attempt, EventRecord, SourceLocation, StateKind, TestFailure } from '../runtime/event.ts'
-import type { Json } from '../runtime/values.ts'
+import type { Json } from '../runtime/json.ts'
 
 export type { Attempt, EventRecord, SourceLocation, StateKind, TestFailure, Json }
 

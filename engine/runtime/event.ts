@@ -1,6 +1,6 @@
 // The records a run produces: events (committed transactions) and attempts
 // (aborted ones). These shapes are what the log stores and replay re-checks.
-import type { Json } from './values.ts'
+import type { Json } from './json.ts'
 
 export type EventKind = 'start' | 'step' | 'http' | 'gui' | 'edit' | 'code' | 'halt'
 

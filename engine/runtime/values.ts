@@ -1,8 +1,9 @@
 // Plain data: the only values state may hold. Validation freezes a value in
 // place, so what a transaction wrote can never change behind the log's back.
 import { types } from 'node:util'
+import type { Json } from './json.ts'
 
-export type Json = null | boolean | number | string | readonly Json[] | { readonly [key: string]: Json }
+export type { Json }
 
 /** Why a value is not plain data, with the path inside it (`.a[2].b`). */
 export class ValueError extends Error {
