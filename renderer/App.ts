@@ -9,6 +9,7 @@ import { NotebookView } from './notebook/NotebookView.ts'
 import { StatePanel } from './state/StatePanel.ts'
 import { TerminalDock } from './terminal/TerminalDock.ts'
 import { EventList } from './timeline/EventList.ts'
+import { Debugger } from './timeline/Debugger.ts'
 import { Banner } from './Banner.ts'
 import { TopBar } from './TopBar.ts'
 
@@ -23,13 +24,13 @@ export class App {
   private readonly statePanel = new StatePanel()
   private readonly eventList = new EventList()
   private readonly dock = new TerminalDock()
+  private readonly debugger: Debugger
   private client: EngineClient | null = null
   private unsubscribe: (() => void)[] = []
   private status: StatusView | null = null
   private nb: Notebook | null = null
   /** The last event whose terminal output has been printed. */
   private ttySeq = 0
-  private stateFetch: { running: boolean; again: boolean } = { running: false, again: false }
 
   constructor() {
     this.topBar = new TopBar({ runPause: () => void this.runPause(), step: () => void this.step(), save: () => void this.save() })
@@ -37,13 +38,23 @@ export class App {
       problem: (message) => this.banner.toast(message, 'error'),
       edited: () => this.topBar.setDirty(true),
     })
+    this.debugger = new Debugger({
+      toast: (message, kind) => this.banner.toast(message, kind),
+      moment: (moment, values) => {
+        this.notebook.showValues(values)
+        this.dock.setMoment(moment.live ? null : { branch: moment.branch, at: moment.seq })
+      },
+      cell: (cell) => document.querySelector(`.code-cell[data-cell="${CSS.escape(cell)}"]`)?.scrollIntoView({ block: 'center', behavior: 'smooth' }),
+    }, { title: 'Recent', element: this.eventList.element })
+    void this.statePanel
     this.element = h('div.app', null,
       this.topBar.element,
       this.banner.element,
       h('div.workspace', null,
         h('div.notebook-scroll', null, this.notebook.element),
-        h('aside.side-panel', null, this.statePanel.element, this.eventList.element),
+        h('aside.side-panel', null, this.debugger.inspector),
       ),
+      this.debugger.timelineElement,
       this.dock.element,
     )
     window.addEventListener('keydown', (e) => this.shortcut(e), { capture: true })
@@ -69,14 +80,17 @@ export class App {
       client.on('status', ({ status }) => this.setStatus(status)),
       client.on('notebook', ({ notebook }) => this.showNotebook(notebook)),
       client.on('events', ({ events }) => (historyLoaded ? this.onEvents(events) : pending.push(...events))),
-      client.on('attempt', ({ attempt }) => this.notebook.showAttempt(attempt)),
-      client.on('test', ({ failure }) => this.notebook.showTestFailure(failure)),
+      client.on('attempt', ({ attempt }) => (this.notebook.showAttempt(attempt), this.debugger.attempt(attempt))),
+      client.on('test', ({ failure }) => (this.notebook.showTestFailure(failure), this.debugger.testFailed(failure))),
+      client.on('branches', ({ branches }) => this.debugger.setBranches(branches)),
+      client.on('progress', (n) => this.debugger.onProgress(n)),
       client.on('engineCrashed', ({ reason }) => this.crashed(reason)),
     ]
     const first = this.nb === null
     this.showNotebook(hello.notebook)
     this.setStatus(hello.status)
     if (first) this.topBar.setDirty(false)
+    await this.debugger.open(client, hello.status)
     await this.loadHistory(client, hello.status)
     historyLoaded = true
     this.onEvents(pending.filter((e) => e.seq > this.ttySeq))
@@ -108,6 +122,7 @@ export class App {
       if (e.kind === 'code') codeChanged = true
     }
     this.eventList.add(events)
+    this.debugger.addEvents(events)
     if (codeChanged) this.notebook.clearRuntimeProblems()
     if (events.length) this.refreshState()
   }
@@ -116,6 +131,7 @@ export class App {
     const restarted = status.restarted && status.restarted !== this.status?.restarted
     this.status = status
     this.topBar.setStatus(status)
+    this.debugger.setStatus(status)
     if (restarted) {
       this.banner.show('crash', 'warning', 'The engine stopped unexpectedly and was restarted; the log is intact.', status.restarted)
       void this.reload()
@@ -149,28 +165,10 @@ export class App {
     if (nb.parseError) this.topBar.setStatus(null)
   }
 
-  /** Reads the state at the head, at most one request at a time (events can arrive faster). */
+  /** The state at the selected moment (the head while the timeline is live) for the state editor and the cells. */
   private refreshState(): void {
-    const client = this.client
-    if (!client || this.nb?.parseError) return
-    if (this.stateFetch.running) {
-      this.stateFetch.again = true
-      return
-    }
-    this.stateFetch.running = true
-    client.call('state', {}).then(
-      (s) => {
-        this.statePanel.show(s.at, s.branch, s.values)
-        this.notebook.showValues(s.values)
-      },
-      (err: Error) => console.error('loom: could not read the state', err),
-    ).finally(() => {
-      this.stateFetch.running = false
-      if (this.stateFetch.again) {
-        this.stateFetch.again = false
-        this.refreshState()
-      }
-    })
+    if (!this.client || this.nb?.parseError) return
+    this.debugger.refresh()
   }
 
   private async runPause(): Promise<void> {

@@ -10,6 +10,7 @@ type Tab = 'terminal' | 'repl'
 export class TerminalDock {
   readonly element: HTMLElement
   private client: EngineClient | null = null
+  private moment: { branch: string; at: number } | null = null
   private readonly tty: FittedTerminal
   private readonly ttyLine: LineInput
   private readonly repl: FittedTerminal
@@ -43,6 +44,12 @@ export class TerminalDock {
     this.client = client
   }
 
+  /** The REPL evaluates at this moment (null: the live head). */
+  setMoment(moment: { branch: string; at: number } | null): void {
+    this.moment = moment
+    if (this.tabs.repl.button.classList.contains('active')) this.hint.textContent = this.replHint()
+  }
+
   /** Output the app wrote with sys.tty.write. */
   output(text: string): void {
     this.ttyLine.print(text)
@@ -60,7 +67,7 @@ export class TerminalDock {
       t.button.setAttribute('aria-selected', String(on))
       t.pane.hidden = !on
     }
-    this.hint.textContent = tab === 'terminal' ? 'type a line: it goes to sys.tty.read' : 'read-only: the state at the head'
+    this.hint.textContent = tab === 'terminal' ? 'type a line: it goes to sys.tty.read' : this.replHint()
     requestAnimationFrame(() => {
       this.tabs[tab].term.fit()
       if (focus) this.tabs[tab].term.term.focus()
@@ -76,11 +83,15 @@ export class TerminalDock {
     this.client?.call('ttyInput', { text: `${line}\n` }).catch((err: Error) => this.note(`input not delivered: ${err.message}`))
   }
 
+  private replHint(): string {
+    return this.moment ? `read-only: the state at ${this.moment.branch} · event ${this.moment.at} (the selected moment)` : 'read-only: the state at the head'
+  }
+
   private async evaluate(expr: string): Promise<void> {
     if (!expr.trim()) return
     if (!this.client) return this.replLine.print('\x1b[31mnot connected to the engine\x1b[0m\n')
     try {
-      const { value } = await this.client.call('evaluate', { expr })
+      const { value } = await this.client.call('evaluate', { expr, ...this.moment })
       this.replLine.print(`${colour(JSON.stringify(value, null, 2) ?? 'undefined')}\n`)
     } catch (err) {
       this.replLine.print(`\x1b[31m${(err as Error).message}\x1b[0m\n`)

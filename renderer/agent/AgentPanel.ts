@@ -1,0 +1,309 @@
+// The agent panel: the person is the agent. Preview the next step, an HTTP
+// request or the app's gui(agent) as a transaction that is not committed yet;
+// pick each sys.fork answer and answer each ask/choose; see what it would
+// read, write, output and break; then Commit, Discard or Fork it off. From
+// here, exploration tries every choice, and a counterexample opens as a branch.
+import type { EngineClient } from '../../engine/protocol/client.ts'
+import type { BranchView, ExploreView, Json, PreviewSpec, PreviewView } from '../../engine/protocol/messages.ts'
+import { fill, h } from '../dom.ts'
+import { preview as short } from '../state/jsonTree.ts'
+import { outcomeTree } from './OutcomeTree.ts'
+
+export interface AgentPanelActions {
+  toast(message: string, kind: 'info' | 'error'): void
+  /** A branch was made here (fork or counterexample): show it on the timeline. */
+  openBranch(branch: BranchView): void
+  /** Where exploration starts: the selected moment. */
+  moment(): { branch: string; seq: number } | null
+  cell(cell: string, line: number): void
+}
+
+export class AgentPanel {
+  readonly element: HTMLElement
+  private client: EngineClient | null = null
+  private method: PreviewSpec['method'] = 'step'
+  private choices: number[] = []
+  private answers: Record<string, Json> = {}
+  private current: PreviewView | null = null
+  private changed: string[] | null = null
+  private readonly methods: HTMLElement
+  private readonly httpForm: HTMLElement
+  private readonly httpMethod: HTMLSelectElement
+  private readonly httpPath: HTMLInputElement
+  private readonly httpBody: HTMLTextAreaElement
+  private readonly result: HTMLElement
+  private readonly exploreBox: HTMLElement
+  private readonly exploreBar: HTMLElement
+  private readonly exploreOut: HTMLElement
+  private readonly depth: HTMLInputElement
+  private exploring = false
+  private busy = false
+
+  constructor(private readonly actions: AgentPanelActions) {
+    this.methods = h('div.ag-methods', { role: 'tablist' }, ...(['step', 'http', 'gui'] as const).map((m) =>
+      h('button.ag-method', { type: 'button', role: 'tab', 'data-method': m, onclick: () => this.setMethod(m) }, m === 'gui' ? 'gui(agent)' : m === 'http' ? 'http request' : 'next step')))
+    this.httpMethod = h('select.se-input.ag-http-method', { 'aria-label': 'HTTP method' }, ...['GET', 'POST', 'PUT', 'DELETE'].map((m) => h('option', null, m)))
+    this.httpPath = h('input.se-input.ag-http-path', { value: '/', 'aria-label': 'Path', placeholder: '/path?query' })
+    this.httpBody = h('textarea.se-input.ag-http-body', { rows: 2, placeholder: 'body', 'aria-label': 'Body' })
+    this.httpForm = h('div.ag-http', { hidden: true }, h('div.se-row', null, this.httpMethod, this.httpPath), this.httpBody)
+    this.result = h('div.ag-result', null, h('div.empty', null, 'Preview a transaction to see what it would do before it happens. Nothing is committed until you say so.'))
+    this.depth = h('input.se-input.ag-depth', { type: 'number', min: 1, max: 50, value: 8, 'aria-label': 'Depth' })
+    this.exploreBar = h('div.progress', { hidden: true }, h('div.progress-fill'))
+    this.exploreOut = h('div.ag-explore-out')
+    this.exploreBox = h('div.ag-explore', null,
+      h('div.ag-section-title', null, 'Explore every choice from the selected moment'),
+      h('div.se-row', null, h('label.ag-label', null, 'depth ', this.depth),
+        h('button.se-btn.ag-explore-run', { type: 'button', onclick: () => void this.explore() }, h('span.codicon.codicon-search'), 'Explore')),
+      this.exploreBar, this.exploreOut)
+    this.element = h('div.agent-panel', null,
+      h('div.ag-controls', null, this.methods, this.httpForm,
+        h('div.se-row', null,
+          h('button.se-btn.primary.ag-preview', { type: 'button', onclick: () => void this.run(true) }, h('span.codicon.codicon-eye'), 'Preview'),
+          h('span.ag-hint', null, 'runs against the live head, commits nothing'))),
+      this.result,
+      this.exploreBox)
+    this.setMethod('step')
+  }
+
+  attach(client: EngineClient): void {
+    this.client = client
+    this.current = null
+  }
+
+  progress(done: number, total: number | null, what: string): void {
+    if (!this.exploring) return
+    this.exploreBar.hidden = false
+    const fillEl = this.exploreBar.firstElementChild as HTMLElement
+    fillEl.style.width = total ? `${Math.min(100, (100 * done) / total)}%` : `${Math.min(95, 10 + Math.log10(done + 1) * 18)}%`
+    this.exploreBar.title = what
+    this.exploreOut.textContent = what
+  }
+
+  private setMethod(m: PreviewSpec['method']): void {
+    this.method = m
+    for (const b of this.methods.children) b.classList.toggle('active', (b as HTMLElement).dataset.method === m)
+    this.httpForm.hidden = m !== 'http'
+  }
+
+  private spec(): PreviewSpec {
+    const spec: PreviewSpec = { method: this.method, choices: this.choices, answers: this.answers }
+    if (this.method === 'http') {
+      const [path, q] = this.httpPath.value.split('?', 2)
+      spec.request = { method: this.httpMethod.value, path: path || '/', ...(q ? { query: Object.fromEntries(new URLSearchParams(q)) } : {}), ...(this.httpBody.value ? { body: this.httpBody.value } : {}) }
+    }
+    return spec
+  }
+
+  /** Previews afresh (fresh: forget earlier choices and answers). */
+  private async run(fresh: boolean): Promise<void> {
+    const client = this.client
+    if (!client || this.busy) return
+    if (fresh) {
+      this.choices = []
+      this.answers = {}
+      this.changed = null
+    }
+    this.busy = true
+    try {
+      await this.discardCurrent()
+      const p = await client.call('preview', this.spec())
+      this.current = p
+      this.choices = p.choices.map((c) => c.value)
+      for (const q of p.questions) this.answers[q.key] = q.answer
+      this.render()
+    } catch (err) {
+      this.current = null
+      fill(this.result, h('div.ag-failure', null, h('span.codicon.codicon-error'), (err as Error).message))
+    } finally {
+      this.busy = false
+    }
+  }
+
+  private async discardCurrent(): Promise<void> {
+    const p = this.current
+    this.current = null
+    if (p && this.client) await this.client.call('discardPreview', { id: p.id }).catch(() => undefined)
+  }
+
+  private choose(index: number, value: number): void {
+    this.choices = [...this.choices.slice(0, index), value]
+    this.changed = null
+    void this.run(false)
+  }
+
+  private answer(key: string, value: Json): void {
+    this.answers = { ...this.answers, [key]: value }
+    // Later questions may depend on this answer: let them ask again.
+    const keys = this.current?.questions.map((q) => q.key) ?? []
+    for (const k of keys.slice(keys.indexOf(key) + 1)) delete this.answers[k]
+    this.changed = null
+    void this.run(false)
+  }
+
+  private render(): void {
+    const p = this.current
+    if (!p) return
+    const parts: (HTMLElement | null)[] = []
+    if (this.changed) {
+      parts.push(h('div.ag-changed', null, h('span.codicon.codicon-sync'), `Not committed: ${this.changed.join(', ')} changed since the preview. This is the preview run again on the new state — look, then commit again.`))
+    }
+    parts.push(h('div.ag-verdict', { 'data-committed': String(p.committed) },
+      h(`span.codicon.codicon-${p.committed ? 'pass' : 'error'}`),
+      p.committed ? `Would commit (${p.method})` : 'Would abort',
+      p.failure ? h('span.ag-reason', null, p.failure.message) : null,
+      p.failure?.where?.cell ? h('button.ed-where', { type: 'button', onclick: () => this.actions.cell(p.failure!.where!.cell!, p.failure!.where!.line ?? 1) }, `${p.failure.where.cell}:${p.failure.where.line ?? ''}`) : null))
+    if (p.choices.length) {
+      parts.push(section('Choices', ...p.choices.map((c, i) => h('div.ag-choice', { 'data-index': i },
+        h('span.ag-choice-label', null, `sys.fork(${c.n})`),
+        h('span.ag-seg', null, ...Array.from({ length: Math.min(c.n, 24) }, (_, v) =>
+          h('button', { type: 'button', 'data-value': v, class: v === c.value ? 'on' : '', onclick: () => this.choose(i, v) }, String(v))))))))
+    }
+    if (p.questions.length) {
+      parts.push(section('Questions', ...p.questions.map((q) => {
+        let input: HTMLElement
+        if (q.kind === 'choose') {
+          const sel = h('select.se-input', { 'aria-label': q.key, 'data-question': q.key }, ...(q.options ?? []).map((o, i) => h('option', { value: i }, typeof o === 'string' ? o : JSON.stringify(o))))
+          sel.selectedIndex = Math.max(0, (q.options ?? []).findIndex((o) => JSON.stringify(o) === JSON.stringify(q.answer)))
+          sel.addEventListener('change', () => this.answer(q.key, (q.options ?? [])[sel.selectedIndex] ?? null))
+          input = sel
+        } else {
+          const inp = h('input.se-input', { 'aria-label': q.key, 'data-question': q.key })
+          inp.value = typeof q.answer === 'string' ? q.answer : JSON.stringify(q.answer)
+          const send = () => {
+            const t = inp.value.trim()
+            let v: Json = inp.value
+            if (typeof q.answer !== 'string') { try { v = JSON.parse(t) as Json } catch { v = inp.value } }
+            if (JSON.stringify(v) !== JSON.stringify(q.answer)) this.answer(q.key, v)
+          }
+          inp.addEventListener('keydown', (e) => e.key === 'Enter' && send())
+          inp.addEventListener('change', send)
+          input = inp
+        }
+        return h('label.ag-question', null, h('span.ag-q-key', null, q.kind === 'choose' ? `choose ${q.key}` : `ask ${q.key}`), input)
+      })))
+    }
+    if (p.shown.length) parts.push(section('Shown', ...p.shown.map((s) => h('div.ag-shown', null, typeof s === 'string' ? s : short(s, 200)))))
+    parts.push(section('Changes', p.changes.length
+      ? h('table.ed-diff.ag-changes', null, ...p.changes.map((c) => h('tr', { 'data-state': c.state },
+          h('td.ed-key', null, c.state), h('td.ed-before', null, short(c.before, 70)), h('td.ed-arrow', null, '→'), h('td.ed-after', null, short(c.after, 70)))))
+      : h('div.empty', null, p.committed ? 'no state changes' : 'nothing: the transaction aborts')))
+    if (p.writes.length) {
+      parts.push(section('Writes', h('div.ag-writes', null, ...p.writes.map((w) => h('div.ag-write', { 'data-state': w.state }, writeText(w))))))
+    }
+    if (p.reads.length) parts.push(section('Reads', h('div.ed-chips', null, ...[...new Set(p.reads.map((r) => (r.key !== undefined ? `${r.state}.${r.key}` : r.state)))].map((r) => h('span.ed-chip', null, r)))))
+    const out: HTMLElement[] = []
+    if (p.outputs.tty) out.push(h('pre.ed-tty', null, p.outputs.tty))
+    for (const l of p.outputs.logs ?? []) out.push(h('div.ed-log', null, h('span.ed-channel', null, l.channel), short(l.message, 200)))
+    if (p.outputs.http !== undefined) out.push(h('div.ed-log', null, h('span.ed-channel', null, 'http'), short(p.outputs.http, 300)))
+    if (out.length) parts.push(section('Outputs', ...out))
+    parts.push(section('Tests', p.brokenTests.length
+      ? h('div.ag-broken', null, ...p.brokenTests.map((t) => h('div.ag-failure', { 'data-test': t.test }, h('span.codicon.codicon-warning'), `${t.test}: ${t.message}`)))
+      : h('div.ag-pass', null, h('span.codicon.codicon-pass'), 'every test holds after it')))
+    parts.push(section(`Outcomes (${p.outcomes.length})`, outcomeTree(p, Math.max(260, this.element.clientWidth - 28), (path) => {
+      this.choices = path
+      this.changed = null
+      void this.run(false)
+    })))
+    const name = h('input.se-input.ag-fork-name', { value: `what-if-${p.id}`, 'aria-label': 'Branch name' })
+    parts.push(h('div.ag-actions', null,
+      h('button.se-btn.primary.ag-commit', { type: 'button', disabled: !p.committed, onclick: () => void this.commit() }, h('span.codicon.codicon-check'), 'Commit'),
+      h('button.se-btn.ag-discard', { type: 'button', onclick: () => void this.discard() }, 'Discard'),
+      h('span.ag-fork', null, name, h('button.se-btn.ag-fork-go', { type: 'button', disabled: !p.committed, onclick: () => void this.fork(name.value) }, h('span.codicon.codicon-git-branch'), 'Fork'))))
+    fill(this.result, ...parts)
+    this.result.dataset.previewId = String(p.id)
+  }
+
+  private async commit(): Promise<void> {
+    const p = this.current
+    if (!p || !this.client) return
+    try {
+      const r = await this.client.call('commitPreview', { id: p.id })
+      if ('event' in r) {
+        this.current = null
+        fill(this.result, h('div.ag-done', { 'data-seq': r.event.seq }, h('span.codicon.codicon-pass'), `Committed as event ${r.event.seq} (${r.event.kind}${r.event.method ? ` ${r.event.method}()` : ''}) on ${r.event.branch}.`))
+      } else {
+        this.changed = r.changed
+        this.current = r.preview
+        this.render()
+      }
+    } catch (err) {
+      this.actions.toast((err as Error).message, 'error')
+    }
+  }
+
+  private async discard(): Promise<void> {
+    await this.discardCurrent()
+    fill(this.result, h('div.empty', null, 'Discarded: nothing was committed.'))
+  }
+
+  private async fork(name: string): Promise<void> {
+    const p = this.current
+    if (!p || !this.client) return
+    try {
+      const b = await this.client.call('forkPreview', { id: p.id, name: name.trim() })
+      this.current = null
+      fill(this.result, h('div.ag-done', null, h('span.codicon.codicon-git-branch'), `Forked as branch ${b.name} at event ${b.forkedAt}; the live branch is as it was.`))
+      this.actions.openBranch(b)
+    } catch (err) {
+      this.actions.toast((err as Error).message, 'error')
+    }
+  }
+
+  private async explore(): Promise<void> {
+    const client = this.client
+    if (!client || this.exploring) return
+    const m = this.actions.moment()
+    this.exploring = true
+    this.exploreBar.hidden = false
+    ;(this.exploreBar.firstElementChild as HTMLElement).style.width = '3%'
+    this.exploreOut.textContent = 'exploring…'
+    try {
+      const r = await client.call('explore', { ...(m ? { branch: m.branch, at: m.seq } : {}), depth: Math.max(1, Number(this.depth.value) || 8) })
+      this.showExploration(r)
+    } catch (err) {
+      fill(this.exploreOut, h('div.ag-failure', null, (err as Error).message))
+    } finally {
+      this.exploring = false
+      this.exploreBar.hidden = true
+    }
+  }
+
+  private showExploration(r: ExploreView): void {
+    const head = h('div.ag-explore-sum', { 'data-violations': r.violations.length },
+      `${r.states.toLocaleString()} states, ${r.transitions.toLocaleString()} transitions, depth ${r.depth}${r.exhausted ? ', exhausted' : r.stoppedBy ? `, stopped by ${r.stoppedBy}` : ''}${r.deadlocks ? `, ${r.deadlocks} deadlock(s)` : ''}.`)
+    const list = r.violations.map((v, i) => {
+      const name = h('input.se-input.ag-cx-name', { value: `counterexample-${r.job}-${i + 1}`, 'aria-label': 'Branch name' })
+      return h('div.ag-violation', { 'data-index': i },
+        h('div.ag-failure', null, h('span.codicon.codicon-warning'), `${v.kind === 'test' ? `test “${v.test}”` : v.kind}: ${v.message}`),
+        h('div.ag-trace', null, `${v.trace.length} transactions: `, v.trace.map((t) => `${t.method}(${t.choices.join(',')})`).join(' → ')),
+        h('div.se-row', null, name, h('button.se-btn.primary.ag-open-cx', { type: 'button', onclick: () => void this.openCounterexample(r.job, i, name.value) }, h('span.codicon.codicon-git-branch'), 'Open as branch')))
+    })
+    fill(this.exploreOut, head, ...(list.length ? list : [h('div.ag-pass', null, h('span.codicon.codicon-pass'), 'No test fails in any state found.')]))
+  }
+
+  private async openCounterexample(job: number, violation: number, name: string): Promise<void> {
+    if (!this.client) return
+    try {
+      const b = await this.client.call('saveCounterexample', { job, violation, name: name.trim() })
+      this.actions.openBranch(b)
+      this.actions.toast(`Opened counterexample as branch ${b.name} (${b.head - (b.forkedAt ?? 0)} events)`, 'info')
+    } catch (err) {
+      this.actions.toast((err as Error).message, 'error')
+    }
+  }
+}
+
+function section(title: string, ...children: (Node | null)[]): HTMLElement {
+  return h('div.ed-section', null, h('div.ed-section-title', null, title), ...children)
+}
+
+function writeText(w: PreviewView['writes'][number]): string {
+  switch (w.op) {
+    case 'set': return 'key' in w && w.key !== undefined ? `${w.state}.set(${JSON.stringify(w.key)}, ${short(w.value, 60)})` : `${w.state}.set(${short(w.value, 60)})`
+    case 'delete': return `${w.state}.delete(${JSON.stringify(w.key)})`
+    case 'queue': return `${w.state}: take ${w.take}${w.push.length ? `, push ${w.push.map((v) => short(v, 50)).join(', ')}` : ''}`
+    case 'bag': return `${w.state}: take [${w.take.join(', ')}]${w.put.length ? `, put ${w.put.map((v) => short(v, 50)).join(', ')}` : ''}`
+    case 'add': return `${w.state}.add(${w.value})`
+    case 'declare': return `declare ${w.kind} ${w.state}`
+  }
+}

@@ -1,0 +1,215 @@
+// The projectional state editor: the state at the selected moment, each state
+// in an editor made for its kind — maps as tables, queues and bags as lists,
+// counters with +/−, numbers/strings/booleans inline, other values as trees.
+// On the live head a change is one `editState` request (an `edit` event);
+// past moments are read-only, with "Fork here" to change history.
+import type { Json, StateEdit, StateValue } from '../../engine/protocol/messages.ts'
+import { fill, h } from '../dom.ts'
+import { jsonTree, preview } from '../state/jsonTree.ts'
+import type { Moment } from '../timeline/moment.ts'
+import { sparkline } from './sparkline.ts'
+
+export interface StateEditorActions {
+  edit(edits: StateEdit[]): Promise<boolean>
+  forkHere(): void
+  goLive(): void
+  /** Makes the moment's branch live (editing a branch's head needs it). */
+  promote(): void
+}
+
+export class StateEditor {
+  readonly element: HTMLElement
+  private readonly body: HTMLElement
+  private readonly banner: HTMLElement
+  private readonly open = new Set<string>()
+  private values: Record<string, StateValue> = {}
+  private moment: Moment | null = null
+  private series: { at: number[]; values: Record<string, (number | null)[]> } | null = null
+
+  constructor(private readonly actions: StateEditorActions) {
+    this.banner = h('div.se-banner', { hidden: true })
+    this.body = h('div.state-body', null, h('div.empty', null, 'No state yet.'))
+    this.element = h('div.state-editor', null, this.banner, this.body)
+  }
+
+  get editable(): boolean {
+    return !!this.moment?.live
+  }
+
+  show(moment: Moment, values: Record<string, StateValue>, atBranchHead = false): void {
+    this.moment = moment
+    this.values = values
+    this.element.dataset.editable = String(moment.live)
+    this.element.dataset.branch = moment.branch
+    this.element.dataset.seq = String(moment.seq)
+    this.banner.hidden = moment.live
+    if (!moment.live && atBranchHead) {
+      fill(this.banner,
+        h('span.codicon.codicon-git-branch'),
+        h('span.se-banner-text', null, `${moment.branch} is not the live branch — promote it to change its state.`),
+        h('button.se-fork', { type: 'button', onclick: () => this.actions.promote() }, h('span.codicon.codicon-star-empty'), 'Promote'),
+        h('button.se-live', { type: 'button', onclick: () => this.actions.goLive() }, 'Go live'))
+    } else if (!moment.live) {
+      fill(this.banner,
+        h('span.codicon.codicon-history'),
+        h('span.se-banner-text', null, `${moment.branch} at event ${moment.seq} — the past is read-only.`),
+        h('button.se-fork', { type: 'button', onclick: () => this.actions.forkHere() }, h('span.codicon.codicon-git-branch'), 'Fork here to change history'),
+        h('button.se-live', { type: 'button', onclick: () => this.actions.goLive() }, 'Go live'))
+    }
+    this.render()
+  }
+
+  setSeries(series: { at: number[]; values: Record<string, (number | null)[]> }): void {
+    this.series = series
+    this.render()
+  }
+
+  /** Brings one state into view and flashes it (a link from event details). */
+  reveal(name: string): void {
+    const el = this.body.querySelector<HTMLElement>(`.state-entry[data-state="${CSS.escape(name)}"]`)
+    if (!el) return
+    el.scrollIntoView({ block: 'nearest' })
+    el.classList.remove('flash')
+    void el.offsetWidth
+    el.classList.add('flash')
+  }
+
+  private render(): void {
+    const names = Object.keys(this.values).sort()
+    if (!names.length) return fill(this.body, h('div.empty', null, 'The app declares no state.'))
+    // Keep an editor that is being typed in: re-render after it is done.
+    if (this.body.querySelector('.se-input:focus')) return
+    fill(this.body, ...names.map((name) => this.entry(name, this.values[name]!)))
+  }
+
+  private entry(name: string, { kind, value }: StateValue): HTMLElement {
+    const spark = this.series?.values[name]
+    const head = h('div.se-head', null,
+      h('span.state-name', null, name), h('span.kind', null, kind),
+      spark && spark.some((v) => v !== null) ? sparkline(this.series!.at, spark, this.moment?.seq ?? null) : null)
+    let editor: HTMLElement
+    switch (kind) {
+      case 'map': editor = this.mapEditor(name, (value ?? {}) as Record<string, Json>); break
+      case 'queue': editor = this.listEditor(name, (value ?? []) as Json[], 'push'); break
+      case 'bag': editor = this.listEditor(name, (value ?? []) as Json[], 'put'); break
+      case 'counter': editor = this.counterEditor(name, value as number); break
+      default: editor = this.varEditor(name, value)
+    }
+    return h('div.state-entry', { 'data-state': name, 'data-kind': kind }, head, editor)
+  }
+
+  private mapEditor(name: string, map: Record<string, Json>): HTMLElement {
+    const keys = Object.keys(map)
+    const rows = keys.map((k) => h('tr', { 'data-key': k },
+      h('td.se-key', null, k),
+      h('td.se-val', null, this.scalar(map[k]!, (v) => this.actions.edit([{ state: name, key: k, set: v }]), `${name}.${k}`)),
+      h('td.se-tools', null, this.editable ? h('button.icon-button.se-del', { type: 'button', title: `Delete ${k}`, onclick: () => void this.actions.edit([{ state: name, key: k, delete: true }]) }, h('span.codicon.codicon-close')) : null)))
+    const table = h('table.se-map', null, h('tbody', null, ...rows))
+    if (!keys.length) table.append(h('tr', null, h('td.se-empty', { colspan: 3 }, 'empty map')))
+    if (this.editable) {
+      const key = h('input.se-input.se-new-key', { placeholder: 'key', 'aria-label': `New key of ${name}` })
+      const val = h('input.se-input.se-new-val', { placeholder: 'value', 'aria-label': `New value of ${name}` })
+      const add = () => {
+        if (!key.value.trim()) return key.focus()
+        const like = map[keys[0] ?? ''] ?? ''
+        void this.actions.edit([{ state: name, key: key.value.trim(), set: parse(val.value, like) }])
+      }
+      val.addEventListener('keydown', (e) => e.key === 'Enter' && add())
+      table.append(h('tr.se-add', null, h('td', null, key), h('td', null, val), h('td', null, h('button.icon-button', { type: 'button', title: 'Add this entry', onclick: add }, h('span.codicon.codicon-add')))))
+    }
+    return table
+  }
+
+  private listEditor(name: string, items: Json[], op: 'push' | 'put'): HTMLElement {
+    const list = h('ol.se-list', { start: 0 }, ...items.map((v, i) => h('li', { 'data-index': i }, preview(v, 120))))
+    if (!items.length) list.append(h('li.se-empty', null, op === 'push' ? 'empty queue' : 'empty bag'))
+    const box = h('div.se-listbox', null, list)
+    if (this.editable) {
+      const like = items[0] ?? ''
+      const input = h('input.se-input', { placeholder: op === 'push' ? 'push a value (JSON)' : 'put a value (JSON)', 'aria-label': `${op} to ${name}` })
+      const go = () => input.value.trim() && void this.actions.edit([op === 'push' ? { state: name, push: parse(input.value, like) } : { state: name, put: parse(input.value, like) }])
+      input.addEventListener('keydown', (e) => e.key === 'Enter' && go())
+      box.append(h('div.se-row', null, input, h('button.se-btn', { type: 'button', onclick: go }, op)))
+    }
+    return box
+  }
+
+  private counterEditor(name: string, n: number): HTMLElement {
+    return h('div.se-row.se-counter', null,
+      h('span.jt-number.se-number', null, String(n)),
+      this.editable ? h('button.se-btn', { type: 'button', title: 'Add −1', onclick: () => void this.actions.edit([{ state: name, add: -1 }]) }, '−1') : null,
+      this.editable ? h('button.se-btn', { type: 'button', title: 'Add 1', onclick: () => void this.actions.edit([{ state: name, add: 1 }]) }, '+1') : null)
+  }
+
+  private varEditor(name: string, value: Json): HTMLElement {
+    if (value === null || typeof value !== 'object') return h('div.se-row', null, this.scalar(value, (v) => this.actions.edit([{ state: name, set: v }]), name))
+    const tree = jsonTree(value, name, this.open)
+    if (!this.editable) return tree
+    const edit = h('button.se-btn.se-json', { type: 'button', title: 'Edit as JSON' }, '{ } edit')
+    const box = h('div.se-tree', null, tree, edit)
+    edit.addEventListener('click', () => {
+      const area = h('textarea.se-input.se-area', { rows: 4, 'aria-label': `${name} as JSON` })
+      area.value = JSON.stringify(value, null, 1)
+      const save = async () => {
+        try {
+          await this.actions.edit([{ state: name, set: JSON.parse(area.value) as Json }])
+        } catch (err) {
+          area.setCustomValidity((err as Error).message)
+          area.reportValidity()
+        }
+      }
+      fill(box, area, h('div.se-row', null, h('button.se-btn', { type: 'button', onclick: () => void save() }, 'Set'), h('button.se-btn', { type: 'button', onclick: () => this.render() }, 'Cancel')))
+      area.focus()
+    })
+    return box
+  }
+
+  /** A value shown as text; on the live head a click turns it into an input (Enter sets, Esc cancels). */
+  private scalar(value: Json, set: (v: Json) => Promise<boolean>, label: string): HTMLElement {
+    const cls = value === null ? 'jt-null' : typeof value === 'string' ? 'jt-string' : typeof value === 'number' ? 'jt-number' : typeof value === 'boolean' ? 'jt-bool' : 'jt-preview'
+    const text = typeof value === 'string' ? JSON.stringify(value) : preview(value, 80)
+    if (!this.editable) return h(`span.${cls}.se-value` as 'span', null, text)
+    if (typeof value === 'boolean') {
+      return h('button.se-value.se-bool', { type: 'button', 'aria-pressed': String(value), title: `Set ${label} to ${!value}`, onclick: () => void set(!value) }, h('span.se-switch'), String(value))
+    }
+    const span = h(`button.${cls}.se-value.se-editable` as 'button', { type: 'button', title: `Edit ${label}` }, text)
+    span.addEventListener('click', () => {
+      const input = h('input.se-input', { 'aria-label': `Edit ${label}`, 'data-edit': label })
+      input.value = typeof value === 'string' ? value : JSON.stringify(value)
+      let done = false
+      const commit = async () => {
+        if (done) return
+        done = true
+        const v = parse(input.value, value)
+        input.blur()
+        if (JSON.stringify(v) !== JSON.stringify(value)) await set(v)
+        this.render()
+      }
+      input.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter') void commit()
+        if (e.key === 'Escape') {
+          done = true
+          input.blur()
+          this.render()
+        }
+      })
+      input.addEventListener('blur', () => void commit())
+      span.replaceWith(input)
+      input.focus()
+      input.select()
+    })
+    return span
+  }
+}
+
+/** Reads what was typed as the same type as `like`: a number stays a number, a string a string; anything else is JSON. */
+function parse(text: string, like: Json): Json {
+  const t = text.trim()
+  if (typeof like === 'number' && t !== '' && Number.isFinite(Number(t))) return Number(t)
+  if (typeof like === 'string') return text
+  try {
+    return JSON.parse(t) as Json
+  } catch {
+    return text
+  }
+}

@@ -1,0 +1,432 @@
+// The visual debugger's wiring: the timeline and its toolbar (live, step
+// through time, fork, promote, verify, replay with the current code,
+// export/import), and the inspector beside the notebook (the state at the
+// selected moment, the selected event, the agent panel). The selected moment
+// drives everything that shows state; the live branch keeps running.
+import type { EngineClient } from '../../engine/protocol/client.ts'
+import type { Attempt, BranchView, EventRecord, StateEdit, StateValue, StatusView, TestFailure } from '../../engine/protocol/messages.ts'
+import { h } from '../dom.ts'
+import { AgentPanel } from '../agent/AgentPanel.ts'
+import { StateEditor } from '../stateEditor/StateEditor.ts'
+import { EventDetails } from './EventDetails.ts'
+import { KIND_COLOURS, KINDS, type Moment } from './moment.ts'
+import { Timeline } from './Timeline.ts'
+import './debugger.css'
+
+export interface DebuggerHost {
+  toast(message: string, kind: 'info' | 'error'): void
+  /** The state at the selected moment, for the live values beside cells and the REPL. */
+  moment(moment: Moment, values: Record<string, StateValue>): void
+  cell(cell: string, line: number): void
+}
+
+type Tab = 'state' | 'event' | 'agent'
+
+export class Debugger {
+  readonly timelineElement: HTMLElement
+  readonly inspector: HTMLElement
+  readonly timeline: Timeline
+  readonly stateEditor: StateEditor
+  readonly details: EventDetails
+  readonly agent: AgentPanel
+  private client: EngineClient | null = null
+  private branches: BranchView[] = []
+  private status: StatusView | null = null
+  private readonly tabs: Record<Tab, { button: HTMLElement; pane: HTMLElement }>
+  private readonly momentLabel: HTMLElement
+  private readonly liveButton: HTMLButtonElement
+  private readonly promoteButton: HTMLButtonElement
+  private readonly forkForm: HTMLElement
+  private readonly forkName: HTMLInputElement
+  private readonly progress: HTMLElement
+  private readonly importInput: HTMLInputElement
+  private job: { op: 'verify' | 'rerun'; label: string } | null = null
+  private stateFetch = { running: false, again: false }
+  private seriesTimer: number | null = null
+  private seriesKey = ''
+
+  constructor(private readonly host: DebuggerHost, extraTab?: { title: string; element: HTMLElement }) {
+    const btn = (cls: string, label: string, icon: string, title: string, onclick: () => void) =>
+      h(`button.tl-btn.${cls}` as 'button', { type: 'button', title, onclick }, h(`span.codicon.codicon-${icon}`), label ? h('span', null, label) : null) as HTMLButtonElement
+    this.liveButton = btn('tl-live', 'Live', 'circle-filled', 'Follow the live head as events come in (End)', () => this.goLive())
+    this.promoteButton = btn('tl-promote', 'Promote', 'star-empty', 'Make the selected branch the live one: the app continues from its head', () => void this.promote())
+    this.forkName = h('input.se-input.tl-fork-name', { 'aria-label': 'New branch name' })
+    this.forkForm = h('span.tl-fork-form', { hidden: true }, this.forkName,
+      h('button.tl-btn.primary', { type: 'button', onclick: () => void this.fork() }, 'Fork'),
+      h('button.tl-btn', { type: 'button', onclick: () => (this.forkForm.hidden = true) }, 'Cancel'))
+    this.forkName.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') void this.fork()
+      if (e.key === 'Escape') this.forkForm.hidden = true
+    })
+    this.progress = h('div.progress.tl-progress', { hidden: true }, h('div.progress-fill'))
+    this.importInput = h('input', { type: 'file', accept: '.jsonl,.json,.txt', hidden: true })
+    this.importInput.addEventListener('change', () => void this.importFile())
+    this.momentLabel = h('span.tl-moment', null, '')
+    const legend = h('span.tl-legend', null, ...KINDS.map((k) => h('span.tl-legend-item', null, h('span.tl-swatch', { style: `background:${KIND_COLOURS[k]}` }), k)))
+    const toolbar = h('div.tl-toolbar', null,
+      h('span.panel-title', null, 'Timeline'),
+      this.liveButton,
+      h('span.tl-group', null,
+        btn('tl-prev', '', 'chevron-left', 'Previous event (←)', () => this.timeline.move(-1)),
+        btn('tl-next', '', 'chevron-right', 'Next event (→)', () => this.timeline.move(1))),
+      this.momentLabel,
+      h('span.tl-sep'),
+      btn('tl-fork', 'Fork here', 'git-branch', 'Fork a new branch at the selected moment', () => this.showFork()),
+      this.forkForm,
+      this.promoteButton,
+      btn('tl-verify', 'Verify', 'verified', 'Replay the visible range of the selected branch and check every event against its record', () => void this.verify()),
+      btn('tl-rerun', 'Replay with current code', 'debug-restart', 'Re-run the selected branch with the notebook\'s current code onto a new branch, and show where outcomes diverge', () => void this.rerun()),
+      btn('tl-export', '', 'export', 'Export the selected branch', () => void this.exportBranch()),
+      btn('tl-import', '', 'cloud-download', 'Import a branch', () => this.importInput.click()),
+      this.importInput,
+      this.progress,
+      h('span.tb-spacer'),
+      legend,
+      btn('tl-all', '', 'screen-full', 'Show the whole history', () => this.timeline.showRange(0.5, Infinity)),
+    )
+    this.timeline = new Timeline({ select: (m) => this.selected(m) }, toolbar)
+    this.timelineElement = this.timeline.element
+
+    this.stateEditor = new StateEditor({
+      edit: (edits) => this.edit(edits),
+      forkHere: () => this.showFork(),
+      goLive: () => this.goLive(),
+      promote: () => void this.promote(),
+    })
+    this.details = new EventDetails({
+      state: (name) => {
+        this.selectTab('state')
+        this.stateEditor.reveal(name)
+      },
+      cell: (cell, line) => host.cell(cell, line),
+    })
+    this.agent = new AgentPanel({
+      toast: (m, k) => host.toast(m, k),
+      openBranch: (b) => void this.openBranch(b),
+      moment: () => this.timeline.moment,
+      cell: (cell, line) => host.cell(cell, line),
+    })
+    const tab = (name: Tab, title: string, pane: HTMLElement) => ({
+      button: h('button.insp-tab', { type: 'button', role: 'tab', 'data-tab': name, onclick: () => this.selectTab(name) }, title),
+      pane: h('div.insp-pane.panel-scroll', { 'data-tab': name, role: 'tabpanel' }, pane),
+    })
+    this.tabs = {
+      state: tab('state', 'State', this.stateEditor.element),
+      event: tab('event', 'Event', this.details.element),
+      agent: tab('agent', 'Agent', this.agent.element),
+    }
+    const extra = extraTab ? { button: h('button.insp-tab', { type: 'button', role: 'tab', 'data-tab': 'extra' }, extraTab.title), pane: h('div.insp-pane.panel-scroll', { 'data-tab': 'extra', hidden: true }, extraTab.element) } : null
+    if (extra) {
+      extra.button.addEventListener('click', () => {
+        for (const t of Object.values(this.tabs)) {
+          t.button.classList.remove('active')
+          t.pane.hidden = true
+        }
+        extra.button.classList.add('active')
+        extra.pane.hidden = false
+      })
+    }
+    this.inspector = h('section.inspector', { 'aria-label': 'Inspector' },
+      h('div.insp-tabs', { role: 'tablist' }, ...Object.values(this.tabs).map((t) => t.button), extra?.button ?? null),
+      ...Object.values(this.tabs).map((t) => t.pane), extra?.pane ?? null)
+    this.selectTab('state')
+    if (extra) {
+      for (const b of Object.values(this.tabs)) b.button.addEventListener('click', () => {
+        extra.button.classList.remove('active')
+        extra.pane.hidden = true
+      })
+    }
+
+    window.addEventListener('keydown', (e) => {
+      const t = e.target as HTMLElement | null
+      if (t && t !== document.body && !t.classList.contains('tl-canvas')) return
+      if (e.ctrlKey || e.metaKey || e.altKey) return
+      if (t?.classList.contains('tl-canvas')) return
+      this.timeline.key(e)
+    })
+  }
+
+  selectTab(tab: Tab): void {
+    for (const [name, t] of Object.entries(this.tabs)) {
+      const on = name === tab
+      t.button.classList.toggle('active', on)
+      t.button.setAttribute('aria-selected', String(on))
+      t.pane.hidden = !on
+    }
+  }
+
+  async open(client: EngineClient, status: StatusView): Promise<void> {
+    this.client = client
+    this.status = status
+    this.timeline.attach(client)
+    this.details.attach(client)
+    this.agent.attach(client)
+    try {
+      this.setBranches(await client.call('branches', {}))
+      for (const a of await client.call('attempts', { limit: 200 })) this.attempt(a)
+    } catch (err) {
+      this.host.toast(`Could not read the branches: ${(err as Error).message}`, 'error')
+    }
+  }
+
+  setStatus(status: StatusView): void {
+    this.status = status
+  }
+
+  setBranches(branches: BranchView[]): void {
+    this.branches = branches
+    this.timeline.setBranches(branches)
+    this.updateButtons()
+  }
+
+  addEvents(events: EventRecord[]): void {
+    this.timeline.addEvents(events)
+    // A moment that did not move still shows newer sparklines.
+    this.queueSeries()
+  }
+
+  attempt(a: Attempt): void {
+    this.timeline.markAttempt(a.branch, a.after)
+    this.details.addAttempt(a)
+  }
+
+  testFailed(f: TestFailure): void {
+    this.timeline.markFailure(this.status?.branch ?? 'main', f.seq)
+  }
+
+  onProgress(n: { job: number; done: number; total: number | null; what: string; op?: 'verify' | 'explore' | 'rerun' }): void {
+    if (n.op === 'explore') return this.agent.progress(n.done, n.total, n.what)
+    if (!this.job) return
+    this.progress.hidden = false
+    ;(this.progress.firstElementChild as HTMLElement).style.width = n.total ? `${Math.min(100, (100 * n.done) / n.total)}%` : '50%'
+    this.progress.title = `${this.job.label}: ${n.what}`
+  }
+
+  /** Re-reads the state at the selected moment (after a reconnect or an edit elsewhere). */
+  refresh(): void {
+    const m = this.timeline.moment
+    if (m) this.loadState(m)
+  }
+
+  // ---- the selected moment ----
+
+  private selected(m: Moment): void {
+    this.momentLabel.textContent = m.live ? `${m.branch} · event ${m.seq} · live` : `${m.branch} · event ${m.seq}`
+    this.momentLabel.dataset.live = String(m.live)
+    this.liveButton.classList.toggle('on', this.timeline.following)
+    this.updateButtons()
+    this.loadState(m)
+    void this.details.show(m)
+    this.queueSeries()
+  }
+
+  private loadState(m: Moment): void {
+    const client = this.client
+    if (!client) return
+    if (this.stateFetch.running) {
+      this.stateFetch.again = true
+      return
+    }
+    this.stateFetch.running = true
+    client.call('state', { branch: m.branch, at: m.seq }).then(
+      (s) => {
+        const now = this.timeline.moment ?? m
+        if (now.branch !== s.branch || now.seq !== s.at) return
+        this.stateEditor.show(now, s.values, this.atBranchHead(now))
+        this.host.moment(now, s.values)
+      },
+      (err: Error) => console.error('loom: could not read the state', err),
+    ).finally(() => {
+      this.stateFetch.running = false
+      if (this.stateFetch.again) {
+        this.stateFetch.again = false
+        const now = this.timeline.moment
+        if (now) this.loadState(now)
+      }
+    })
+  }
+
+  private atBranchHead(m: Moment): boolean {
+    return this.branches.find((b) => b.name === m.branch)?.head === m.seq
+  }
+
+  private queueSeries(): void {
+    if (this.seriesTimer !== null) return
+    this.seriesTimer = window.setTimeout(() => {
+      this.seriesTimer = null
+      void this.loadSeries()
+    }, 300)
+  }
+
+  private async loadSeries(): Promise<void> {
+    const client = this.client
+    const m = this.timeline.moment
+    if (!client || !m) return
+    const b = this.branches.find((x) => x.name === m.branch)
+    const head = Math.max(b?.head ?? m.seq, m.seq)
+    const key = `${m.branch}:${head}:${m.seq}`
+    if (key === this.seriesKey || head < 1) return
+    this.seriesKey = key
+    try {
+      const s = await client.call('state', { branch: m.branch, at: m.seq })
+      const numeric = Object.entries(s.values).filter(([, v]) => (v.kind === 'var' || v.kind === 'counter') && typeof v.value === 'number').map(([k]) => k)
+      if (!numeric.length) return
+      const series = await client.call('series', { branch: m.branch, states: numeric, from: 1, to: head, points: 120 })
+      this.stateEditor.setSeries(series)
+    } catch {
+      // sparklines are a nicety
+    }
+  }
+
+  // ---- actions ----
+
+  private goLive(): void {
+    this.timeline.setFollow(true)
+    this.liveButton.classList.add('on')
+  }
+
+  private updateButtons(): void {
+    const m = this.timeline.moment
+    const b = this.branches.find((x) => x.name === m?.branch)
+    this.promoteButton.disabled = !b || b.live
+    this.liveButton.classList.toggle('on', this.timeline.following)
+  }
+
+  private showFork(): void {
+    const m = this.timeline.moment
+    if (!m) return
+    let n = 1
+    while (this.branches.some((b) => b.name === `${m.branch}-${m.seq}${n > 1 ? `-${n}` : ''}`)) n++
+    this.forkName.value = `${m.branch}-${m.seq}${n > 1 ? `-${n}` : ''}`
+    this.forkForm.hidden = false
+    this.forkName.focus()
+    this.forkName.select()
+  }
+
+  private async fork(): Promise<void> {
+    const m = this.timeline.moment
+    if (!this.client || !m) return
+    try {
+      const b = await this.client.call('fork', { name: this.forkName.value.trim(), from: m.branch, at: m.seq })
+      this.forkForm.hidden = true
+      await this.openBranch(b)
+      this.host.toast(`Forked ${b.name} from ${m.branch} at event ${m.seq}. Promote it to run and edit it.`, 'info')
+    } catch (err) {
+      this.host.toast((err as Error).message, 'error')
+    }
+  }
+
+  private async openBranch(b: BranchView): Promise<void> {
+    if (!this.client) return
+    this.setBranches(await this.client.call('branches', {}))
+    this.timeline.select(b.name, b.head)
+  }
+
+  private async promote(): Promise<void> {
+    const m = this.timeline.moment
+    if (!this.client || !m) return
+    try {
+      const r = await this.client.call('promote', { name: m.branch })
+      this.setStatus(r.status)
+      this.setBranches(r.branches)
+      this.goLive()
+      this.host.toast(`${m.branch} is now the live branch.`, 'info')
+    } catch (err) {
+      this.host.toast((err as Error).message, 'error')
+    }
+  }
+
+  private async edit(edits: StateEdit[]): Promise<boolean> {
+    if (!this.client) return false
+    try {
+      await this.client.call('editState', { edits })
+      return true
+    } catch (err) {
+      this.host.toast((err as Error).message, 'error')
+      return false
+    }
+  }
+
+  private range(): { branch: string; from: number; to: number } | null {
+    const m = this.timeline.moment
+    const b = this.branches.find((x) => x.name === m?.branch)
+    if (!m || !b || b.head < 1) return null
+    const [a, z] = this.timeline.visibleRange()
+    return { branch: b.name, from: Math.max(1, Math.ceil(a)), to: Math.min(b.head, Math.floor(z)) }
+  }
+
+  private async verify(): Promise<void> {
+    const r = this.range()
+    if (!this.client || !r || this.job) return
+    this.job = { op: 'verify', label: `verifying ${r.branch} ${r.from}–${r.to}` }
+    this.progress.hidden = false
+    try {
+      const v = await this.client.call('verify', r)
+      if (v.ok) this.host.toast(`Verified ${r.branch} events ${r.from}–${r.to}: all ${v.events.toLocaleString()} replay exactly as recorded.`, 'info')
+      else {
+        this.host.toast(`Verify failed${v.failure?.seq ? ` at event ${v.failure.seq}` : ''}: ${v.failure?.message ?? 'unknown'}`, 'error')
+        if (v.failure?.seq) {
+          this.timeline.markFailure(r.branch, v.failure.seq)
+          this.timeline.select(r.branch, v.failure.seq)
+        }
+      }
+    } catch (err) {
+      this.host.toast((err as Error).message, 'error')
+    } finally {
+      this.job = null
+      this.progress.hidden = true
+    }
+  }
+
+  private async rerun(): Promise<void> {
+    const m = this.timeline.moment
+    if (!this.client || !m || this.job) return
+    let n = 1
+    while (this.branches.some((b) => b.name === `${m.branch}-replay${n > 1 ? `-${n}` : ''}`)) n++
+    const onto = `${m.branch}-replay${n > 1 ? `-${n}` : ''}`
+    this.job = { op: 'rerun', label: `replaying ${m.branch} with the current code` }
+    this.progress.hidden = false
+    try {
+      const r = await this.client.call('rerun', { branch: m.branch, onto })
+      this.setBranches(await this.client.call('branches', {}))
+      this.timeline.markDivergences(r.branch.name, r.divergences)
+      const first = r.divergences[0]
+      this.host.toast(`Replayed ${r.inputs} inputs of ${m.branch} with the current code onto ${r.branch.name}: ${r.diverged ? `${r.diverged} diverge${first ? `, first at event ${first.seq} (${first.what})` : ''}` : 'every outcome is the same'}.`, r.diverged ? 'error' : 'info')
+      this.timeline.select(r.branch.name, first?.seq ?? r.branch.head)
+    } catch (err) {
+      this.host.toast((err as Error).message, 'error')
+    } finally {
+      this.job = null
+      this.progress.hidden = true
+    }
+  }
+
+  private async exportBranch(): Promise<void> {
+    const m = this.timeline.moment
+    if (!this.client || !m) return
+    try {
+      const { text } = await this.client.call('exportBranch', { branch: m.branch })
+      const url = URL.createObjectURL(new Blob([text], { type: 'application/x-ndjson' }))
+      const a = h('a', { href: url, download: `${m.branch}.loom.jsonl` })
+      document.body.append(a)
+      a.click()
+      a.remove()
+      setTimeout(() => URL.revokeObjectURL(url), 10_000)
+    } catch (err) {
+      this.host.toast((err as Error).message, 'error')
+    }
+  }
+
+  private async importFile(): Promise<void> {
+    const file = this.importInput.files?.[0]
+    this.importInput.value = ''
+    if (!file || !this.client) return
+    try {
+      const b = await this.client.call('importBranch', { text: await file.text() })
+      await this.openBranch(b)
+      this.host.toast(`Imported branch ${b.name} (${b.head} events), verified.`, 'info')
+    } catch (err) {
+      this.host.toast((err as Error).message, 'error')
+    }
+  }
+}

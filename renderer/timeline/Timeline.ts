@@ -1,0 +1,721 @@
+// The timeline: every branch as a track, joined to its parent at its fork
+// point, drawn on a canvas so a million events cost no more than a hundred.
+// Zoomed out it draws `timeline` bins (counts by kind); zoomed in to a few
+// thousand events it draws each event from `log` pages. A minimap with a brush
+// shows the whole history and where the view is.
+import * as d3 from 'd3'
+import type { EngineClient } from '../../engine/protocol/client.ts'
+import type { BranchView, EventRecord, TimelineBin } from '../../engine/protocol/messages.ts'
+import { h } from '../dom.ts'
+import { KIND_COLOURS, KINDS, type Moment } from './moment.ts'
+
+const TRACK_H = 24
+const TRACK_GAP = 8
+const AXIS_H = 20
+/** Below this many visible events of a track, events are drawn one by one from log pages. */
+const DETAIL_MAX = 2000
+const CACHE_MAX = 40_000
+
+interface Lite {
+  seq: number
+  kind: string
+  outputs: boolean
+  halt: boolean
+}
+
+interface TrackData {
+  branch: BranchView
+  /** Bins for the last range asked, with the range, kept until fresher ones come. */
+  bins: { from: number; to: number; bins: TimelineBin[] } | null
+  events: Map<number, Lite>
+  /** Seqs with markers: attempts (aborted transactions), failed tests, divergences of a rerun. */
+  attempts: Set<number>
+  failures: Set<number>
+  divergences: Map<number, string>
+}
+
+export interface TimelineEvents {
+  select(moment: Moment): void
+}
+
+export class Timeline {
+  readonly element: HTMLElement
+  private client: EngineClient | null = null
+  private readonly canvas: HTMLCanvasElement
+  private readonly mini: HTMLCanvasElement
+  private readonly miniSvg: SVGSVGElement
+  private readonly labels: HTMLElement
+  private readonly plot: HTMLElement
+  private readonly readout: HTMLElement
+  private readonly tracks = new Map<string, TrackData>()
+  private order: string[] = []
+  private liveBranch = 'main'
+  private selected: Moment | null = null
+  private follow = true
+  private transform = d3.zoomIdentity
+  private readonly zoom: d3.ZoomBehavior<HTMLCanvasElement, unknown>
+  private readonly brush: d3.BrushBehavior<unknown>
+  private width = 600
+  private drawQueued = false
+  private fetchTimer: number | null = null
+  private fetching = false
+  private fetchAgain = false
+  private miniBins: TimelineBin[] = []
+  private miniFetched = 0
+  private brushing = false
+  private hover: { x: number; text: string } | null = null
+
+  constructor(private readonly on: TimelineEvents, readonly toolbar: HTMLElement) {
+    this.canvas = h('canvas.tl-canvas', { tabindex: 0, 'aria-label': 'Timeline: ←/→ move the selected moment, Home/End jump, wheel zooms, drag pans' })
+    this.mini = h('canvas.tl-mini')
+    this.miniSvg = document.createElementNS('http://www.w3.org/2000/svg', 'svg')
+    this.miniSvg.classList.add('tl-mini-brush')
+    this.labels = h('div.tl-labels')
+    this.readout = h('div.tl-readout', null, '')
+    this.plot = h('div.tl-plot', null, this.canvas, this.readout)
+    this.element = h('section.timeline', { 'aria-label': 'Timeline', 'data-live': 'true' },
+      toolbar,
+      h('div.tl-body', null, this.labels, this.plot),
+      h('div.tl-mini-row', null, h('div.tl-mini-label', null, 'history'), h('div.tl-mini-wrap', null, this.mini, this.miniSvg)),
+    )
+
+    this.zoom = d3.zoom<HTMLCanvasElement, unknown>()
+      .scaleExtent([1, 1])
+      .filter((e: Event) => !(e instanceof MouseEvent && e.button !== 0) && !(e.type === 'dblclick'))
+      .on('zoom', (e: d3.D3ZoomEvent<HTMLCanvasElement, unknown>) => {
+        this.transform = e.transform
+        this.syncBrush()
+        this.queueDraw()
+        this.queueFetch()
+      })
+    d3.select(this.canvas).call(this.zoom)
+    this.canvas.addEventListener('click', (e) => this.click(e))
+    this.canvas.addEventListener('mousemove', (e) => this.hoverAt(e))
+    this.canvas.addEventListener('mouseleave', () => { this.hover = null; this.readout.hidden = true })
+    this.canvas.addEventListener('keydown', (e) => this.key(e))
+
+    this.miniSvg.setAttribute('width', '600')
+    this.miniSvg.setAttribute('height', '28')
+    this.brush = d3.brushX().extent([[0, 0], [600, 28]]).on('brush end', (e: d3.D3BrushEvent<unknown>) => {
+      if (!e.sourceEvent || this.brushing) return
+      const sel = e.selection as [number, number] | null
+      if (!sel) return
+      const full = this.baseScale()
+      const [a, b] = [full.invert(sel[0]), full.invert(sel[1])]
+      this.showRange(a, b)
+    })
+    d3.select(this.miniSvg).append('g').attr('class', 'brush').call(this.brush)
+
+    new ResizeObserver(() => this.resize()).observe(this.plot)
+  }
+
+  attach(client: EngineClient): void {
+    this.client = client
+    for (const t of this.tracks.values()) {
+      t.bins = null
+      t.events.clear()
+    }
+    this.miniFetched = 0
+    this.queueFetch()
+  }
+
+  // ---- what the timeline shows ----
+
+  setBranches(branches: BranchView[]): void {
+    const seen = new Set<string>()
+    for (const b of branches) {
+      seen.add(b.name)
+      const t = this.tracks.get(b.name)
+      if (t) {
+        if (t.branch.head !== b.head) t.bins = null
+        t.branch = b
+      } else this.tracks.set(b.name, { branch: b, bins: null, events: new Map(), attempts: new Set(), failures: new Set(), divergences: new Map() })
+      if (b.live) this.liveBranch = b.name
+    }
+    for (const name of [...this.tracks.keys()]) if (!seen.has(name)) this.tracks.delete(name)
+    // Tree order: each branch right below its parent, children by fork point.
+    const children = new Map<string | null, BranchView[]>()
+    for (const b of branches) {
+      const p = b.parent && seen.has(b.parent) ? b.parent : null
+      children.set(p, [...(children.get(p) ?? []), b])
+    }
+    const order: string[] = []
+    const walk = (p: string | null) => {
+      for (const b of (children.get(p) ?? []).sort((x, y) => (x.forkedAt ?? 0) - (y.forkedAt ?? 0) || x.name.localeCompare(y.name))) {
+        order.push(b.name)
+        walk(b.name)
+      }
+    }
+    walk(null)
+    this.order = order
+    this.renderLabels()
+    this.updateExtent()
+    if (this.follow) this.followHead()
+    this.resize()
+    this.queueFetch()
+  }
+
+  /** New events (of any branch) as they stream in. */
+  addEvents(events: EventRecord[]): void {
+    let grew = false
+    for (const e of events) {
+      const t = this.tracks.get(e.branch)
+      if (!t) continue
+      if (e.seq > t.branch.head) {
+        t.branch = { ...t.branch, head: e.seq }
+        grew = true
+      }
+      t.events.set(e.seq, lite(e))
+    }
+    if (!grew) return
+    const atEnd = this.visibleRange()[1] >= this.maxHead() - events.length - 1
+    this.updateExtent()
+    this.renderLabels()
+    if (this.follow) this.followHead()
+    else if (atEnd && this.transform.k > 1) this.panToEnd()
+    this.queueDraw()
+    this.queueFetch(200)
+  }
+
+  markAttempt(branch: string, after: number): void {
+    this.tracks.get(branch)?.attempts.add(after)
+    this.queueDraw()
+  }
+
+  markFailure(branch: string, seq: number): void {
+    this.tracks.get(branch)?.failures.add(seq)
+    this.queueDraw()
+  }
+
+  markDivergences(branch: string, divergences: { seq: number; what: string }[]): void {
+    const t = this.tracks.get(branch)
+    if (!t) return
+    for (const d of divergences) t.divergences.set(d.seq, d.what)
+    this.renderLabels()
+    this.queueDraw()
+  }
+
+  get moment(): Moment | null {
+    return this.selected
+  }
+
+  get following(): boolean {
+    return this.follow
+  }
+
+  /** Follows the live head (live mode) or stays where the person put the moment. */
+  setFollow(on: boolean): void {
+    this.follow = on
+    this.element.dataset.live = String(on)
+    if (on) this.followHead()
+  }
+
+  select(branch: string, seq: number, fromUser = true): void {
+    const t = this.tracks.get(branch)
+    if (!t) return
+    const s = Math.max(0, Math.min(t.branch.head, Math.round(seq)))
+    const live = branch === this.liveBranch && s === t.branch.head
+    if (fromUser && this.follow && !live) this.setFollow(false)
+    const m: Moment = { branch, seq: s, live }
+    const changed = !this.selected || this.selected.branch !== m.branch || this.selected.seq !== m.seq || this.selected.live !== m.live
+    this.selected = m
+    this.element.dataset.selectedBranch = branch
+    this.element.dataset.selectedSeq = String(s)
+    this.renderLabels()
+    this.ensureVisible(s)
+    this.queueDraw()
+    if (changed) this.on.select(m)
+  }
+
+  /** Moves the selected moment by `delta` events along its branch (its parent's events before the fork point count). */
+  move(delta: number | 'home' | 'end'): void {
+    const m = this.selected ?? { branch: this.liveBranch, seq: 0, live: false }
+    const t = this.tracks.get(m.branch)
+    if (!t) return
+    if (delta === 'end') {
+      if (m.branch === this.liveBranch) this.setFollow(true)
+      return this.select(m.branch, t.branch.head, m.branch !== this.liveBranch)
+    }
+    this.select(m.branch, delta === 'home' ? 0 : m.seq + delta)
+  }
+
+  /** Zooms so that seqs a..b fill the view. */
+  showRange(a: number, b: number): void {
+    const full = this.baseScale()
+    const [x0, x1] = [full(Math.max(0.5, a)), full(Math.max(a + 1, b))]
+    const k = Math.max(1, Math.min(this.maxZoom(), this.width / Math.max(1, x1 - x0)))
+    const t = d3.zoomIdentity.scale(k).translate(-x0, 0)
+    d3.select(this.canvas).call(this.zoom.transform, t)
+  }
+
+  visibleRange(): [number, number] {
+    const x = this.scale()
+    return [x.invert(0), x.invert(this.width)]
+  }
+
+  // ---- geometry ----
+
+  private maxHead(): number {
+    let m = 1
+    for (const t of this.tracks.values()) m = Math.max(m, t.branch.head)
+    return m
+  }
+
+  private baseScale(): d3.ScaleLinear<number, number> {
+    return d3.scaleLinear().domain([0.5, this.maxHead() + 0.5]).range([0, this.width])
+  }
+
+  private scale(): d3.ScaleLinear<number, number> {
+    return this.transform.rescaleX(this.baseScale())
+  }
+
+  private maxZoom(): number {
+    return Math.max(1, this.maxHead() / 6)
+  }
+
+  private updateExtent(): void {
+    this.zoom.scaleExtent([1, this.maxZoom()]).translateExtent([[0, 0], [this.width, 0]]).extent([[0, 0], [this.width, 0]])
+  }
+
+  private trackY(i: number): number {
+    return AXIS_H + 6 + i * (TRACK_H + TRACK_GAP)
+  }
+
+  private start(t: TrackData): number {
+    return (t.branch.forkedAt ?? 0) + 1
+  }
+
+  private resize(): void {
+    const w = Math.max(200, this.plot.clientWidth)
+    const hgt = this.trackY(Math.max(1, this.order.length)) + 4
+    this.width = w
+    const dpr = window.devicePixelRatio || 1
+    for (const [c, ch] of [[this.canvas, hgt], [this.mini, 28]] as const) {
+      c.width = Math.round(w * dpr)
+      c.height = Math.round(ch * dpr)
+      c.style.width = `${w}px`
+      c.style.height = `${ch}px`
+    }
+    this.miniSvg.setAttribute('width', String(w))
+    this.miniSvg.setAttribute('height', '28')
+    this.brush.extent([[0, 0], [w, 28]])
+    d3.select(this.miniSvg).select<SVGGElement>('g.brush').call(this.brush)
+    this.updateExtent()
+    this.syncBrush()
+    this.queueDraw()
+    this.queueFetch()
+  }
+
+  private followHead(): void {
+    const t = this.tracks.get(this.liveBranch)
+    if (!t) return
+    this.select(this.liveBranch, t.branch.head, false)
+  }
+
+  private ensureVisible(seq: number): void {
+    if (this.transform.k <= 1) return
+    const [a, b] = this.visibleRange()
+    if (seq >= a && seq <= b) return
+    const span = b - a
+    this.showRange(seq - span / 2, seq + span / 2)
+  }
+
+  private panToEnd(): void {
+    const [a, b] = this.visibleRange()
+    const head = this.maxHead()
+    this.showRange(head - (b - a) + 0.5, head + 0.5)
+  }
+
+  private syncBrush(): void {
+    const full = this.baseScale()
+    const [a, b] = this.visibleRange()
+    this.brushing = true
+    const g = d3.select(this.miniSvg).select<SVGGElement>('g.brush')
+    if (this.transform.k <= 1.0001) this.brush.move(g, null)
+    else this.brush.move(g, [Math.max(0, full(a)), Math.min(this.width, full(b))])
+    this.brushing = false
+  }
+
+  // ---- data ----
+
+  private queueFetch(delay = 60): void {
+    if (this.fetchTimer !== null) return
+    this.fetchTimer = window.setTimeout(() => {
+      this.fetchTimer = null
+      void this.fetch()
+    }, delay)
+  }
+
+  private async fetch(): Promise<void> {
+    const client = this.client
+    if (!client) return
+    if (this.fetching) {
+      this.fetchAgain = true
+      return
+    }
+    this.fetching = true
+    try {
+      const [va, vb] = this.visibleRange()
+      const jobs: Promise<void>[] = []
+      for (const name of this.order) {
+        const t = this.tracks.get(name)!
+        const a = Math.max(this.start(t), Math.floor(va))
+        const b = Math.min(t.branch.head, Math.ceil(vb))
+        if (b < a) continue
+        const n = b - a + 1
+        if (n <= DETAIL_MAX) jobs.push(this.fetchEvents(client, t, a, b))
+        else {
+          const bins = Math.max(1, Math.min(n, Math.floor(this.width / 2), 10_000))
+          const have = t.bins
+          if (have && have.from === a && have.to === b && have.bins.length === bins) continue
+          jobs.push(client.call('timeline', { branch: name, from: a, to: b, bins }).then((r) => {
+            t.bins = { from: a, to: b, bins: r.bins }
+          }, () => undefined))
+        }
+      }
+      const live = this.tracks.get(this.liveBranch)
+      if (live && live.branch.head !== this.miniFetched && live.branch.head > 0) {
+        const head = live.branch.head
+        jobs.push(client.call('timeline', { branch: this.liveBranch, from: 1, to: head, bins: Math.max(1, Math.min(head, Math.floor(this.width / 2))) }).then((r) => {
+          this.miniBins = r.bins
+          this.miniFetched = head
+        }, () => undefined))
+      }
+      await Promise.all(jobs)
+      this.queueDraw()
+    } finally {
+      this.fetching = false
+      if (this.fetchAgain) {
+        this.fetchAgain = false
+        this.queueFetch()
+      }
+    }
+  }
+
+  private async fetchEvents(client: EngineClient, t: TrackData, a: number, b: number): Promise<void> {
+    let from = a
+    while (from <= b && t.events.has(from)) from++
+    let to = b
+    while (to >= from && t.events.has(to)) to--
+    while (from <= to) {
+      const page = await client.call('log', { branch: t.branch.name, from, limit: Math.min(1000, to - from + 1) })
+      if (!page.events.length) break
+      for (const e of page.events) t.events.set(e.seq, lite(e))
+      from = page.events[page.events.length - 1]!.seq + 1
+      this.queueDraw()
+    }
+    if (t.events.size > CACHE_MAX) {
+      for (const seq of t.events.keys()) {
+        if (t.events.size <= CACHE_MAX / 2) break
+        if (seq < a || seq > b) t.events.delete(seq)
+      }
+    }
+  }
+
+  // ---- drawing ----
+
+  private queueDraw(): void {
+    if (this.drawQueued) return
+    this.drawQueued = true
+    requestAnimationFrame(() => {
+      this.drawQueued = false
+      this.draw()
+      this.drawMini()
+    })
+  }
+
+  private draw(): void {
+    const ctx = this.canvas.getContext('2d')
+    if (!ctx) return
+    const dpr = window.devicePixelRatio || 1
+    const w = this.width
+    const hgt = this.canvas.height / dpr
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0)
+    ctx.clearRect(0, 0, w, hgt)
+    const x = this.scale()
+    const [va, vb] = this.visibleRange()
+
+    // The axis: seq numbers.
+    ctx.font = '10.5px ui-monospace, "DejaVu Sans Mono", monospace'
+    ctx.textBaseline = 'middle'
+    for (const tick of x.ticks(Math.max(2, Math.floor(w / 90)))) {
+      if (!Number.isInteger(tick)) continue
+      const px = Math.round(x(tick)) + 0.5
+      ctx.fillStyle = '#262b34'
+      ctx.fillRect(px, AXIS_H - 4, 1, hgt)
+      ctx.fillStyle = '#6b7383'
+      ctx.fillText(d3.format(',')(tick), px + 3, AXIS_H / 2)
+    }
+
+    const rows = new Map(this.order.map((n, i) => [n, i]))
+    for (const [name, i] of rows) {
+      const t = this.tracks.get(name)!
+      const y = this.trackY(i)
+      const a = Math.max(this.start(t), Math.floor(va))
+      const b = Math.min(t.branch.head, Math.ceil(vb))
+      const sel = this.selected?.branch === name
+      // The track's extent, and the joint to its parent.
+      const x0 = Math.max(0, x(this.start(t) - 0.5))
+      const x1 = Math.min(w, x(t.branch.head + 0.5))
+      ctx.fillStyle = sel ? '#1e2430' : '#191c23'
+      if (x1 > x0) ctx.fillRect(x0, y, x1 - x0, TRACK_H)
+      if (t.branch.parent && rows.has(t.branch.parent)) {
+        const py = this.trackY(rows.get(t.branch.parent)!)
+        const fx = x((t.branch.forkedAt ?? 0) + 0.5)
+        ctx.strokeStyle = '#7aa2f7aa'
+        ctx.lineWidth = 1.5
+        ctx.beginPath()
+        ctx.moveTo(fx, py + TRACK_H)
+        ctx.bezierCurveTo(fx, py + TRACK_H + 10, fx, y + TRACK_H / 2, Math.min(fx + 10, x1), y + TRACK_H / 2)
+        ctx.stroke()
+        ctx.fillStyle = '#7aa2f7'
+        ctx.beginPath()
+        ctx.arc(fx, py + TRACK_H, 3, 0, Math.PI * 2)
+        ctx.fill()
+      }
+      if (b >= a) {
+        if (b - a + 1 <= DETAIL_MAX) this.drawEvents(ctx, t, a, b, x, y)
+        else this.drawBins(ctx, t, x, y)
+      }
+      // Markers: attempts, failed tests, divergences.
+      for (const s of t.attempts) if (s >= va - 1 && s <= vb) tri(ctx, x(s + 0.5), y + TRACK_H + 1, '#f7768e', false)
+      for (const s of t.failures) if (s >= va - 1 && s <= vb) diamond(ctx, x(s), y - 1, '#e0af68')
+      for (const s of t.divergences.keys()) if (s >= va - 1 && s <= vb) diamond(ctx, x(s), y + TRACK_H / 2, '#bb9af7')
+      // The live head.
+      if (t.branch.live) {
+        const hx = x(t.branch.head + 0.5)
+        if (hx >= 0 && hx <= w) {
+          ctx.fillStyle = '#9ece6a'
+          ctx.fillRect(hx - 1, y - 3, 2, TRACK_H + 6)
+        }
+      }
+    }
+
+    // The selected moment.
+    const m = this.selected
+    if (m && rows.has(m.branch)) {
+      const y = this.trackY(rows.get(m.branch)!)
+      const half = Math.max(1, (x(m.seq + 0.5) - x(m.seq - 0.5)) / 2)
+      const px = x(m.seq)
+      if (px >= -half && px <= w + half) {
+        ctx.fillStyle = '#7aa2f71c'
+        ctx.fillRect(0, y - 3, w, TRACK_H + 6)
+        ctx.fillStyle = '#7aa2f7'
+        ctx.fillRect(px - 1, AXIS_H - 2, 2, hgt - AXIS_H)
+        ctx.strokeStyle = '#e6e9ee'
+        ctx.lineWidth = 1.5
+        if (half > 3) ctx.strokeRect(px - half + 0.5, y - 1.5, half * 2 - 1, TRACK_H + 3)
+        const label = `${m.seq}`
+        ctx.font = '600 10.5px ui-monospace, "DejaVu Sans Mono", monospace'
+        const tw = ctx.measureText(label).width + 10
+        const lx = Math.min(w - tw, Math.max(0, px - tw / 2))
+        ctx.fillStyle = '#7aa2f7'
+        roundRect(ctx, lx, 1, tw, AXIS_H - 4, 3)
+        ctx.fillStyle = '#0f1320'
+        ctx.fillText(label, lx + 5, AXIS_H / 2 - 1)
+      }
+    }
+    this.element.dataset.zoom = this.transform.k > 1.0001 ? 'in' : 'all'
+    const [ra, rb] = this.visibleRange()
+    this.element.dataset.visible = `${Math.max(1, Math.ceil(ra))}-${Math.min(this.maxHead(), Math.floor(rb))}`
+  }
+
+  private drawEvents(ctx: CanvasRenderingContext2D, t: TrackData, a: number, b: number, x: d3.ScaleLinear<number, number>, y: number): void {
+    const cell = x(1) - x(0)
+    const gap = cell > 6 ? 1.5 : 0
+    for (let s = a; s <= b; s++) {
+      const e = t.events.get(s)
+      const x0 = x(s - 0.5) + gap / 2
+      const wd = Math.max(1, cell - gap)
+      if (!e) {
+        ctx.fillStyle = '#2a2f3a'
+        ctx.fillRect(x0, y + TRACK_H / 2 - 1, wd, 2)
+        continue
+      }
+      ctx.fillStyle = KIND_COLOURS[e.kind] ?? '#8b93a1'
+      ctx.globalAlpha = 0.85
+      if (cell > 6) roundRect(ctx, x0, y + 3, wd, TRACK_H - 6, Math.min(3, wd / 3))
+      else ctx.fillRect(x0, y + 3, wd, TRACK_H - 6)
+      ctx.globalAlpha = 1
+      if (e.outputs && cell > 3) {
+        ctx.fillStyle = '#d7dae0'
+        ctx.beginPath()
+        ctx.arc(x(s), y + 1, Math.min(2.5, cell / 4), 0, Math.PI * 2)
+        ctx.fill()
+      }
+      if (cell > 28) {
+        ctx.fillStyle = '#0f1320'
+        ctx.font = '600 9.5px ui-monospace, "DejaVu Sans Mono", monospace'
+        ctx.fillText(e.kind, x0 + 4, y + TRACK_H / 2, wd - 6)
+      }
+    }
+  }
+
+  private drawBins(ctx: CanvasRenderingContext2D, t: TrackData, x: d3.ScaleLinear<number, number>, y: number): void {
+    if (!t.bins) {
+      ctx.fillStyle = '#2a2f3a'
+      ctx.fillRect(Math.max(0, x(this.start(t) - 0.5)), y + TRACK_H / 2 - 1, this.width, 2)
+      return
+    }
+    const inner = TRACK_H - 6
+    for (const bin of t.bins.bins) {
+      const x0 = x(bin.from - 0.5)
+      const wd = Math.max(1, x(bin.to + 0.5) - x0)
+      if (x0 > this.width || x0 + wd < 0) continue
+      const total = Object.values(bin.kinds).reduce((s, n) => s + n, 0)
+      if (!total) continue
+      let yy = y + 3
+      for (const k of KINDS) {
+        const n = bin.kinds[k] ?? 0
+        if (!n) continue
+        const hh = Math.max(1, (n / total) * inner)
+        ctx.fillStyle = KIND_COLOURS[k]!
+        ctx.globalAlpha = 0.8
+        ctx.fillRect(x0, yy, wd, hh)
+        yy += hh
+      }
+      ctx.globalAlpha = 1
+      if (bin.outputs) {
+        ctx.fillStyle = '#d7dae0aa'
+        ctx.fillRect(x0, y, wd, 2)
+      }
+    }
+  }
+
+  private drawMini(): void {
+    const ctx = this.mini.getContext('2d')
+    if (!ctx) return
+    const dpr = window.devicePixelRatio || 1
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0)
+    ctx.clearRect(0, 0, this.width, 28)
+    const full = this.baseScale()
+    let max = 1
+    for (const b of this.miniBins) max = Math.max(max, Object.values(b.kinds).reduce((s, n) => s + n, 0))
+    for (const b of this.miniBins) {
+      const x0 = full(b.from - 0.5)
+      const wd = Math.max(1, full(b.to + 0.5) - x0)
+      let yy = 26
+      for (const k of KINDS) {
+        const n = b.kinds[k] ?? 0
+        if (!n) continue
+        const hh = (n / max) * 22
+        ctx.fillStyle = KIND_COLOURS[k]!
+        ctx.globalAlpha = 0.55
+        ctx.fillRect(x0, yy - hh, wd, hh)
+        yy -= hh
+      }
+    }
+    ctx.globalAlpha = 1
+    if (this.selected) {
+      ctx.fillStyle = '#7aa2f7'
+      ctx.fillRect(full(this.selected.seq) - 1, 0, 2, 28)
+    }
+  }
+
+  private renderLabels(): void {
+    const rows = this.order.map((name, i) => {
+      const t = this.tracks.get(name)!
+      const b = t.branch
+      const kinds = new Map<string, number>()
+      for (const e of t.events.values()) kinds.set(e.kind, (kinds.get(e.kind) ?? 0) + 1)
+      const el = h('button.tl-label', {
+        type: 'button',
+        'data-branch': name,
+        'data-head': b.head,
+        'data-forked-at': b.forkedAt ?? '',
+        'data-parent': b.parent ?? '',
+        'data-live': String(b.live),
+        'data-kinds': [...kinds].map(([k, n]) => `${k}:${n}`).sort().join(','),
+        'data-divergences': t.divergences.size,
+        title: `${name}: ${b.head} events${b.parent ? `, forked from ${b.parent} at event ${b.forkedAt}` : ''}${b.live ? ' (live)' : ''}`,
+        style: `top:${this.trackY(i)}px`,
+        onclick: () => this.select(name, this.selected?.branch === name ? this.selected.seq : b.head),
+      },
+      h('span.tl-dot', { style: `background:${b.live ? '#9ece6a' : '#5c6473'}` }),
+      h('span.tl-name', null, name),
+      h('span.tl-head', null, d3.format(',')(b.head)))
+      if (this.selected?.branch === name) el.classList.add('selected')
+      return el
+    })
+    this.labels.replaceChildren(h('div.tl-labels-head', null, 'branches'), ...rows)
+    this.labels.style.height = `${this.trackY(Math.max(1, this.order.length)) + 4}px`
+  }
+
+  // ---- input ----
+
+  private pick(e: MouseEvent): { branch: string; seq: number } | null {
+    const r = this.canvas.getBoundingClientRect()
+    const px = e.clientX - r.left
+    const py = e.clientY - r.top
+    const i = Math.floor((py - AXIS_H - 6 + TRACK_GAP / 2) / (TRACK_H + TRACK_GAP))
+    const name = this.order[Math.max(0, Math.min(this.order.length - 1, i))]
+    if (!name) return null
+    const t = this.tracks.get(name)!
+    const seq = Math.round(this.scale().invert(px))
+    return { branch: name, seq: Math.max(t.branch.forkedAt ?? 0, Math.min(t.branch.head, seq)) }
+  }
+
+  private click(e: MouseEvent): void {
+    if (e.defaultPrevented) return
+    const p = this.pick(e)
+    if (!p) return
+    this.canvas.focus()
+    this.select(p.branch, p.seq)
+  }
+
+  private hoverAt(e: MouseEvent): void {
+    const p = this.pick(e)
+    if (!p) return
+    const t = this.tracks.get(p.branch)!
+    const ev = t.events.get(p.seq)
+    const r = this.canvas.getBoundingClientRect()
+    const parts = [`${p.branch} · event ${d3.format(',')(p.seq)}`]
+    if (ev) parts.push(ev.kind)
+    const div = t.divergences.get(p.seq)
+    if (div) parts.push(`diverged: ${div}`)
+    if (t.attempts.has(p.seq)) parts.push('an attempt aborted here')
+    if (t.failures.has(p.seq)) parts.push('a test failed here')
+    this.hover = { x: e.clientX - r.left, text: parts.join(' · ') }
+    this.readout.textContent = this.hover.text
+    this.readout.style.left = `${Math.min(this.width - 220, Math.max(0, this.hover.x + 10))}px`
+    this.readout.hidden = false
+  }
+
+  key(e: KeyboardEvent): boolean {
+    const map: Record<string, number | 'home' | 'end'> = { ArrowLeft: -1, ArrowRight: 1, Home: 'home', End: 'end', PageUp: -10, PageDown: 10 }
+    const d = map[e.key]
+    if (d === undefined) return false
+    e.preventDefault()
+    this.move(typeof d === 'number' && e.shiftKey ? d * 10 : d)
+    return true
+  }
+}
+
+function lite(e: EventRecord): Lite {
+  return { seq: e.seq, kind: e.kind, outputs: !!(e.outputs.tty || e.outputs.logs?.length), halt: !!e.outputs.halt }
+}
+
+function roundRect(ctx: CanvasRenderingContext2D, x: number, y: number, w: number, h: number, r: number): void {
+  ctx.beginPath()
+  ctx.roundRect(x, y, w, h, r)
+  ctx.fill()
+}
+
+function tri(ctx: CanvasRenderingContext2D, x: number, y: number, colour: string, up: boolean): void {
+  ctx.fillStyle = colour
+  ctx.beginPath()
+  ctx.moveTo(x - 4, up ? y + 5 : y)
+  ctx.lineTo(x + 4, up ? y + 5 : y)
+  ctx.lineTo(x, up ? y : y + 5)
+  ctx.fill()
+}
+
+function diamond(ctx: CanvasRenderingContext2D, x: number, y: number, colour: string): void {
+  ctx.fillStyle = colour
+  ctx.beginPath()
+  ctx.moveTo(x, y - 4)
+  ctx.lineTo(x + 4, y)
+  ctx.lineTo(x, y + 4)
+  ctx.lineTo(x - 4, y)
+  ctx.fill()
+}

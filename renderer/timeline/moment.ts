@@ -1,0 +1,29 @@
+// The selected moment: one event of one branch. Everything in the window that
+// shows state (the state editor, live values beside cells, the REPL, event
+// details) shows it as it was at this moment.
+import type { EventRecord } from '../../engine/protocol/messages.ts'
+
+type EventKind = EventRecord['kind']
+
+export interface Moment {
+  branch: string
+  seq: number
+  /** True when the moment is the live branch's head (edits are allowed there). */
+  live: boolean
+}
+
+export const KIND_COLOURS: Record<EventKind | string, string> = {
+  start: '#e0af68',
+  step: '#9ece6a',
+  http: '#7dcfff',
+  gui: '#bb9af7',
+  edit: '#ff9e64',
+  code: '#7aa2f7',
+  halt: '#f7768e',
+}
+
+export const KINDS = ['start', 'step', 'http', 'gui', 'edit', 'code', 'halt'] as const
+
+export function sameMoment(a: Moment | null, b: Moment | null): boolean {
+  return !!a && !!b && a.branch === b.branch && a.seq === b.seq && a.live === b.live
+}
