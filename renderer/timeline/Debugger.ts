@@ -247,7 +247,7 @@ export class Debugger {
   }
 
   private atBranchHead(m: Moment): boolean {
-    return this.branches.find((b) => b.name === m.branch)?.head === m.seq
+    return this.timeline.branch(m.branch)?.head === m.seq
   }
 
   private queueSeries(): void {
@@ -262,7 +262,7 @@ export class Debugger {
     const client = this.client
     const m = this.timeline.moment
     if (!client || !m) return
-    const b = this.branches.find((x) => x.name === m.branch)
+    const b = this.timeline.branch(m.branch)
     const head = Math.max(b?.head ?? m.seq, m.seq)
     const key = `${m.branch}:${head}:${m.seq}`
     if (key === this.seriesKey || head < 1) return
@@ -287,7 +287,7 @@ export class Debugger {
 
   private updateButtons(): void {
     const m = this.timeline.moment
-    const b = this.branches.find((x) => x.name === m?.branch)
+    const b = m ? this.timeline.branch(m.branch) : undefined
     this.promoteButton.disabled = !b || b.live
     this.liveButton.classList.toggle('on', this.timeline.following)
   }
@@ -349,7 +349,7 @@ export class Debugger {
 
   private range(): { branch: string; from: number; to: number } | null {
     const m = this.timeline.moment
-    const b = this.branches.find((x) => x.name === m?.branch)
+    const b = m ? this.timeline.branch(m.branch) : undefined
     if (!m || !b || b.head < 1) return null
     const [a, z] = this.timeline.visibleRange()
     return { branch: b.name, from: Math.max(1, Math.ceil(a)), to: Math.min(b.head, Math.floor(z)) }

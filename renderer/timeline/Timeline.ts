@@ -195,6 +195,11 @@ export class Timeline {
     this.queueDraw()
   }
 
+  /** A branch as the timeline knows it now (its head follows the events as they stream in). */
+  branch(name: string): BranchView | undefined {
+    return this.tracks.get(name)?.branch
+  }
+
   get moment(): Moment | null {
     return this.selected
   }

@@ -1,0 +1,255 @@
+// The visual debugger end to end: a real `loom serve` on a copy of a sample,
+// driven in Debian's Chromium — the timeline, time travel, forks, the agent
+// panel, the state editor and exploration, as a person uses them.
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import type { Browser, Page } from 'playwright-core'
+import { buildUiOnce, CHROMIUM, launchChromium, serveCopy, type Serving } from './browser.ts'
+
+const WAIT = { timeout: 45_000 }
+const haveChromium = existsSync(CHROMIUM)
+const SHOTS = process.env.LOOM_SCREENSHOTS
+
+describe('the visual debugger in a browser', { skip: haveChromium ? false : `no Chromium at ${CHROMIUM} (.ci/run installs it with apt)` }, () => {
+  let browser: Browser
+  let ui: string
+
+  before(async () => {
+    ;[ui, browser] = await Promise.all([buildUiOnce(), launchChromium()])
+  })
+  after(async () => {
+    await browser?.close()
+  })
+
+  async function open(sample: string): Promise<{ page: Page; server: Serving; errors: string[]; close(): Promise<void> }> {
+    const server = await serveCopy(sample, ui)
+    const page = await browser.newPage({ viewport: { width: 1500, height: 950 } })
+    const errors: string[] = []
+    page.on('pageerror', (e) => errors.push(e.message))
+    try {
+      await page.goto(server.url)
+      await page.locator('.tl-label[data-branch="main"]').waitFor(WAIT)
+      await page.locator('.run-pill[data-state]').first().waitFor(WAIT)
+    } catch (err) {
+      await page.close()
+      await server.stop()
+      throw err
+    }
+    return { page, server, errors, async close() { await page.close(); await server.stop() } }
+  }
+
+  const track = (page: Page, branch: string) => page.locator(`.tl-label[data-branch="${branch}"]`)
+  const entry = (page: Page, state: string) => page.locator(`.state-editor .state-entry[data-state="${state}"]`)
+  const mapValue = (page: Page, state: string, key: string) => entry(page, state).locator(`tr[data-key="${key}"] td.se-val`)
+
+  async function until(what: string, fn: () => Promise<boolean>, timeout = 45_000): Promise<void> {
+    const end = Date.now() + timeout
+    while (!(await fn())) {
+      if (Date.now() > end) throw new Error(`timed out waiting until ${what}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+
+  async function head(page: Page, branch: string): Promise<number> {
+    return Number(await track(page, branch).getAttribute('data-head'))
+  }
+
+  /** Runs the bank until it parks with an empty queue: a code event and four steps. */
+  async function runBank(page: Page): Promise<void> {
+    await page.locator('body').press('F8')
+    await page.locator('.run-pill[data-state="parked"]').waitFor(WAIT)
+    await until('main has 5 events', async () => (await head(page, 'main')) === 5)
+  }
+
+  async function selectMoment(page: Page, seq: number): Promise<void> {
+    await track(page, 'main').click()
+    await page.locator('.tl-canvas').focus()
+    await page.keyboard.press('Home')
+    for (let i = 0; i < seq; i++) await page.keyboard.press('ArrowRight')
+    await page.locator(`.timeline[data-selected-branch="main"][data-selected-seq="${seq}"]`).waitFor(WAIT)
+  }
+
+  test('scrubbing the timeline shows the state as it was at each moment, and End goes back to live', async () => {
+    const { page, close, errors } = await open('samples/bank.loom.md')
+    try {
+      await runBank(page)
+      await page.locator('.timeline[data-live="true"][data-selected-seq="5"]').waitFor(WAIT)
+      await mapValue(page, 'accounts', 'alice').filter({ hasText: '115' }).waitFor(WAIT)
+
+      await selectMoment(page, 1)
+      await mapValue(page, 'accounts', 'alice').filter({ hasText: '100' }).waitFor(WAIT)
+      await mapValue(page, 'accounts', 'bob').filter({ hasText: '50' }).waitFor(WAIT)
+      await page.locator('.state-editor[data-editable="false"] .se-banner', { hasText: 'read-only' }).waitFor(WAIT)
+      await page.keyboard.press('ArrowRight')
+      await mapValue(page, 'accounts', 'alice').filter({ hasText: '70' }).waitFor(WAIT)
+      await mapValue(page, 'accounts', 'bob').filter({ hasText: '80' }).waitFor(WAIT)
+      // The cells' live values travel too.
+      await page.locator('.code-cell[data-cell="state"]').filter({ hasText: 'alice: 70' }).first().waitFor(WAIT)
+      await page.keyboard.press('ArrowRight')
+      await entry(page, 'refused').filter({ hasText: '0' }).waitFor(WAIT)
+      await mapValue(page, 'accounts', 'carol').filter({ hasText: '60' }).waitFor(WAIT)
+      await page.keyboard.press('ArrowRight')
+      await entry(page, 'refused').locator('.se-number, .se-value').filter({ hasText: '1' }).first().waitFor(WAIT)
+
+      // Event details: the selected event's writes as before → after.
+      await page.locator('.insp-tab[data-tab="event"]').click()
+      await page.locator('.ed-title[data-seq="4"][data-kind="step"]').waitFor(WAIT)
+      await page.locator('.ed-write[data-state="refused"] .ed-after', { hasText: '1' }).waitFor(WAIT)
+      await page.locator('.tl-canvas').focus()
+      await page.keyboard.press('ArrowLeft')
+      await page.locator('.ed-write[data-state="accounts"] tr[data-key="carol"]', { hasText: '0' }).filter({ hasText: '60' }).waitFor(WAIT)
+
+      await page.keyboard.press('End')
+      await page.locator('.timeline[data-live="true"][data-selected-seq="5"]').waitFor(WAIT)
+      await page.locator('.insp-tab[data-tab="state"]').click()
+      await mapValue(page, 'accounts', 'alice').filter({ hasText: '115' }).waitFor(WAIT)
+      if (SHOTS) await page.screenshot({ path: `${SHOTS}/timeline.png` })
+      assert.deepEqual(errors, [])
+    } finally {
+      await close()
+    }
+  })
+
+  test('step adds one event to the live track; fork at a past moment, promote it, step it, and both tracks show', async () => {
+    const { page, close, errors } = await open('samples/bank.loom.md')
+    try {
+      for (let n = 2; n <= 5; n++) {
+        await page.locator('button.tb-button.step').click()
+        await until(`step ${n - 1} is on the timeline`, async () => (await head(page, 'main')) === n)
+      }
+
+      await selectMoment(page, 2)
+      await page.locator('.tl-fork').click()
+      await page.locator('.tl-fork-name').fill('what-if')
+      await page.locator('.tl-fork-name').press('Enter')
+      await track(page, 'what-if').and(page.locator('[data-forked-at="2"][data-parent="main"][data-live="false"]')).waitFor(WAIT)
+      await page.locator('.timeline[data-selected-branch="what-if"][data-selected-seq="2"]').waitFor(WAIT)
+      await mapValue(page, 'accounts', 'alice').filter({ hasText: '70' }).waitFor(WAIT)
+
+      await page.locator('.tl-promote').click()
+      await track(page, 'what-if').and(page.locator('[data-live="true"]')).waitFor(WAIT)
+      await track(page, 'main').and(page.locator('[data-live="false"][data-head="5"]')).waitFor(WAIT)
+      await page.locator('button.tb-button.step').click()
+      await until('the branch has its own event', async () => (await head(page, 'what-if')) === 3)
+      assert.equal(await head(page, 'main'), 5, 'the old branch is as it was')
+      await page.locator('.timeline[data-selected-branch="what-if"][data-selected-seq="3"]').waitFor(WAIT)
+      await mapValue(page, 'accounts', 'carol').filter({ hasText: '60' }).waitFor(WAIT)
+      // Each track still shows its own history.
+      await track(page, 'main').click()
+      await page.locator('.tl-canvas').focus()
+      await page.keyboard.press('End')
+      await page.locator('.timeline[data-selected-branch="main"][data-selected-seq="5"]').waitFor(WAIT)
+      await mapValue(page, 'accounts', 'alice').filter({ hasText: '115' }).waitFor(WAIT)
+      if (SHOTS) await page.screenshot({ path: `${SHOTS}/branches.png` })
+      assert.deepEqual(errors, [])
+    } finally {
+      await close()
+    }
+  })
+
+  test('preview a step with sys.fork: each answer writes something else; the committed one is on the timeline', async () => {
+    const { page, close, errors } = await open('samples/philosophers.loom.md')
+    try {
+      const before = await head(page, 'main')
+      await page.locator('.insp-tab[data-tab="agent"]').click()
+      await page.locator('.ag-method[data-method="step"]').click()
+      await page.locator('.ag-preview').click()
+      await page.locator('.ag-choice[data-index="0"] button[data-value="4"]').waitFor(WAIT)
+      const writes = new Set<string>()
+      for (let v = 0; v < 5; v++) {
+        await page.locator(`.ag-choice[data-index="0"] button[data-value="${v}"]`).click()
+        await page.locator(`.ag-choice[data-index="0"] button[data-value="${v}"].on`).waitFor(WAIT)
+        await page.locator('.ag-tree .ag-outcome.current').waitFor(WAIT)
+        writes.add(await page.locator('.ag-writes').innerText())
+      }
+      assert.equal(writes.size, 5, `each philosopher's step writes something else: ${[...writes].join(' | ')}`)
+      assert.equal(await page.locator('.ag-tree .ag-outcome').count(), 5, 'the outcome tree shows every alternative')
+      await page.locator('.ag-choice[data-index="0"] button[data-value="3"]').click()
+      await page.locator('.ag-choice[data-index="0"] button[data-value="3"].on').waitFor(WAIT)
+      if (SHOTS) await page.screenshot({ path: `${SHOTS}/agent.png` })
+      await page.locator('.ag-commit').click()
+      await page.locator('.ag-done', { hasText: `event ${before + 1}` }).waitFor(WAIT)
+      await until('the committed step is on the timeline', async () => (await head(page, 'main')) === before + 1)
+      await page.locator('.insp-tab[data-tab="event"]').click()
+      await page.locator(`.ed-title[data-seq="${before + 1}"][data-kind="step"]`).waitFor(WAIT)
+      await page.locator('.ed-choice', { hasText: '3' }).waitFor(WAIT)
+      assert.deepEqual(errors, [])
+    } finally {
+      await close()
+    }
+  })
+
+  test("answer gui(agent)'s questions and commit: a gui event, and the transfer is queued", async () => {
+    const { page, close, errors } = await open('samples/bank.loom.md')
+    try {
+      await page.locator('.insp-tab[data-tab="agent"]').click()
+      await page.locator('.ag-method[data-method="gui"]').click()
+      await page.locator('.ag-preview').click()
+      await page.locator('select[data-question="from"]').selectOption('carol')
+      await until('the preview asks again with carol paying', async () => (await page.locator('select[data-question="from"]').inputValue()) === '2')
+      await page.locator('input[data-question="amount"]').fill('25')
+      await page.locator('input[data-question="amount"]').press('Enter')
+      await page.locator('.ag-shown', { hasText: 'carol → alice: 25' }).waitFor(WAIT)
+      await page.locator('.ag-verdict[data-committed="true"]').waitFor(WAIT)
+      await page.locator('.ag-commit').click()
+      await page.locator('.ag-done', { hasText: 'gui' }).waitFor(WAIT)
+      await until('a gui event is on the timeline', async () => ((await track(page, 'main').getAttribute('data-kinds')) ?? '').includes('gui:1'))
+      await page.locator('.insp-tab[data-tab="state"]').click()
+      await entry(page, 'transfers').locator('li', { hasText: 'amount: 25' }).waitFor(WAIT)
+      assert.deepEqual(errors, [])
+    } finally {
+      await close()
+    }
+  })
+
+  test('editing a map entry in the state editor is an edit event; the past is read-only', async () => {
+    const { page, close, errors } = await open('samples/bank.loom.md')
+    try {
+      await page.locator('.state-editor[data-editable="true"]').waitFor(WAIT)
+      await mapValue(page, 'accounts', 'alice').locator('.se-editable').click()
+      await page.locator('input[data-edit="accounts.alice"]').fill('150')
+      await page.locator('input[data-edit="accounts.alice"]').press('Enter')
+      await until('an edit event is on the timeline', async () => ((await track(page, 'main').getAttribute('data-kinds')) ?? '').includes('edit:1'))
+      await mapValue(page, 'accounts', 'alice').filter({ hasText: '150' }).waitFor(WAIT)
+      const seq = await head(page, 'main')
+      await page.locator(`.timeline[data-selected-seq="${seq}"][data-live="true"]`).waitFor(WAIT)
+      await page.locator('.insp-tab[data-tab="event"]').click()
+      await page.locator(`.ed-title[data-seq="${seq}"][data-kind="edit"]`).waitFor(WAIT)
+      await page.locator('.ed-write[data-state="accounts"] tr[data-key="alice"]', { hasText: '100' }).filter({ hasText: '150' }).waitFor(WAIT)
+      await page.locator('.insp-tab[data-tab="state"]').click()
+
+      await selectMoment(page, seq - 1)
+      await page.locator('.state-editor[data-editable="false"]').waitFor(WAIT)
+      await mapValue(page, 'accounts', 'alice').filter({ hasText: '100' }).waitFor(WAIT)
+      assert.equal(await page.locator('.state-editor .se-editable').count(), 0, 'nothing in the past can be edited')
+      await page.locator('.se-fork', { hasText: 'Fork here' }).click()
+      await page.locator('.tl-fork-name').waitFor(WAIT)
+      if (SHOTS) await page.screenshot({ path: `${SHOTS}/state-editor.png` })
+      assert.deepEqual(errors, [])
+    } finally {
+      await close()
+    }
+  })
+
+  test('exploration finds the race, and its counterexample opens as a branch to scrub', async () => {
+    const { page, close, errors } = await open('samples/tickets-race.loom.md')
+    try {
+      await page.locator('.insp-tab[data-tab="agent"]').click()
+      await page.locator('.ag-explore-run').click()
+      await page.locator('.ag-violation', { hasText: 'no ticket is sold twice' }).waitFor(WAIT)
+      await page.locator('.ag-cx-name').first().fill('race')
+      await page.locator('.ag-open-cx').first().click()
+      await track(page, 'race').and(page.locator('[data-parent="main"]')).waitFor(WAIT)
+      await page.locator('.timeline[data-selected-branch="race"]').waitFor(WAIT)
+      await page.locator('.insp-tab[data-tab="state"]').click()
+      await entry(page, 'sold').filter({ hasText: '2' }).waitFor(WAIT)
+      await page.locator('.tl-canvas').focus()
+      await page.keyboard.press('ArrowLeft')
+      await entry(page, 'sold').filter({ hasText: '1' }).waitFor(WAIT)
+      assert.deepEqual(errors, [])
+    } finally {
+      await close()
+    }
+  })
+})
