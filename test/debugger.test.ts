@@ -51,6 +51,13 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
     }
   }
 
+  /** With LOOM_SCREENSHOTS=dir, a picture of the window for the docs (toasts hidden: they come and go). */
+  async function shot(page: Page, name: string): Promise<void> {
+    if (!SHOTS) return
+    await page.addStyleTag({ content: '.toasts { display: none !important; }' })
+    await page.screenshot({ path: `${SHOTS}/${name}`, animations: 'disabled' })
+  }
+
   async function head(page: Page, branch: string): Promise<number> {
     return Number(await track(page, branch).getAttribute('data-head'))
   }
@@ -104,7 +111,6 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
       await page.locator('.timeline[data-live="true"][data-selected-seq="5"]').waitFor(WAIT)
       await page.locator('.insp-tab[data-tab="state"]').click()
       await mapValue(page, 'accounts', 'alice').filter({ hasText: '115' }).waitFor(WAIT)
-      if (SHOTS) await page.screenshot({ path: `${SHOTS}/timeline.png` })
       assert.deepEqual(errors, [])
     } finally {
       await close()
@@ -141,7 +147,7 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
       await page.keyboard.press('End')
       await page.locator('.timeline[data-selected-branch="main"][data-selected-seq="5"]').waitFor(WAIT)
       await mapValue(page, 'accounts', 'alice').filter({ hasText: '115' }).waitFor(WAIT)
-      if (SHOTS) await page.screenshot({ path: `${SHOTS}/branches.png` })
+      await shot(page, 'timeline.png')
       assert.deepEqual(errors, [])
     } finally {
       await close()
@@ -167,7 +173,7 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
       assert.equal(await page.locator('.ag-tree .ag-outcome').count(), 5, 'the outcome tree shows every alternative')
       await page.locator('.ag-choice[data-index="0"] button[data-value="3"]').click()
       await page.locator('.ag-choice[data-index="0"] button[data-value="3"].on').waitFor(WAIT)
-      if (SHOTS) await page.screenshot({ path: `${SHOTS}/agent.png` })
+      await shot(page, 'agent-panel.png')
       await page.locator('.ag-commit').click()
       await page.locator('.ag-done', { hasText: `event ${before + 1}` }).waitFor(WAIT)
       await until('the committed step is on the timeline', async () => (await head(page, 'main')) === before + 1)
@@ -225,7 +231,7 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
       assert.equal(await page.locator('.state-editor .se-editable').count(), 0, 'nothing in the past can be edited')
       await page.locator('.se-fork', { hasText: 'Fork here' }).click()
       await page.locator('.tl-fork-name').waitFor(WAIT)
-      if (SHOTS) await page.screenshot({ path: `${SHOTS}/state-editor.png` })
+      await shot(page, 'state-editor.png')
       assert.deepEqual(errors, [])
     } finally {
       await close()

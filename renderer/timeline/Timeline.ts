@@ -71,7 +71,7 @@ export class Timeline {
     this.miniSvg = document.createElementNS('http://www.w3.org/2000/svg', 'svg')
     this.miniSvg.classList.add('tl-mini-brush')
     this.labels = h('div.tl-labels')
-    this.readout = h('div.tl-readout', null, '')
+    this.readout = h('div.tl-readout', { hidden: true }, '')
     this.plot = h('div.tl-plot', null, this.canvas, this.readout)
     this.element = h('section.timeline', { 'aria-label': 'Timeline', 'data-live': 'true' },
       toolbar,
