@@ -42,7 +42,7 @@ usage:
       as a branch of the log; --tree shows the distinct outcomes of the next transaction instead; --workers W
       shares the states among W threads (on two cores it is slower than one: handing a state to another thread
       costs more than exploring it; npm run bench measures both)
-  loom serve NB [--port P] [--db F] [--branch B]
+  loom serve NB [--port P] [--db F] [--branch B] [--share [--share-port P] | --sync URL]
       the notebook's UI for a browser at http://127.0.0.1:P/ (default: any free port); the app runs in an engine process
 
 exit codes: 0 ok, 1 a check failed, 2 bad usage or bad input`

@@ -16,6 +16,7 @@ export async function serveCommand(p: Parsed, io: Io): Promise<number> {
       branch: p.options.branch as string | undefined,
       port: (p.options.port as number | undefined) ?? 0,
       timeLimitMs: p.options['time-limit'] as number | undefined,
+      ...(p.options.share || p.options.sync ? { share: { sync: p.options.sync as string | undefined, port: p.options['share-port'] as number | undefined } } : {}),
       say: (line) => io.err(`loom: ${line}\n`),
       events: {
         started: (pid, restarted) => io.err(restarted ? `loom: ${restarted}; restarted it on the same log (engine process ${pid})\n` : `loom: engine process ${pid}\n`),
@@ -29,6 +30,10 @@ export async function serveCommand(p: Parsed, io: Io): Promise<number> {
     return 2
   }
   io.out(`Loom is serving ${notebook} at ${running.url}\n`)
+  if (running.share) {
+    io.out(`Shared (sync: ${running.share.syncUrl}/${running.share.room}). Invite links — anyone with a link has its role:\n`)
+    for (const [role, link] of Object.entries(running.share.invites)) io.out(`  ${role.padEnd(4)} ${link}\n`)
+  }
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve)
     process.once('SIGTERM', resolve)

@@ -14,15 +14,17 @@ export interface EngineEndpoint {
 
 export const ENGINE_PATH = '/engine'
 
-export function attachEngineSocket(server: Server, endpoint: EngineEndpoint, allowedOrigins: () => string[]): { close(): void } {
+/** `otherPaths`: prefixes another listener on the same server answers (the sync server's /sync/). */
+export function attachEngineSocket(server: Server, endpoint: EngineEndpoint, allowedOrigins: (req?: IncomingMessage) => string[], otherPaths: string[] = []): { close(): void } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME })
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => {})
-    const path = (req.url ?? '').split('?')[0]
+    const path = (req.url ?? '').split('?')[0] ?? ''
+    if (otherPaths.some((p) => path.startsWith(p))) return
     if (path !== ENGINE_PATH) return refuse(socket, 404, `no WebSocket at ${path}; the engine is at ${ENGINE_PATH}`)
     const origin = req.headers.origin
-    if (!origin || !allowedOrigins().includes(origin)) {
-      return refuse(socket, 403, `connections to the engine are accepted only from the page Loom serves (${allowedOrigins()[0]}), not from ${origin ?? 'a client that sends no Origin'}`)
+    if (!origin || !allowedOrigins(req).includes(origin)) {
+      return refuse(socket, 403, `connections to the engine are accepted only from the page Loom serves (${allowedOrigins(req)[0]}), not from ${origin ?? 'a client that sends no Origin'}`)
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       endpoint.connect(socketTransport(ws, true))

@@ -12,6 +12,7 @@ import { forkEngine } from './forkEngine.ts'
 import { attachEngineSocket, ENGINE_PATH } from './engineSocket.ts'
 import { securityHeaders } from './securityHeaders.ts'
 import { serveRendererFile } from './rendererFiles.ts'
+import { startShare, type ShareOptions, type Sharing } from '../share/startShare.ts'
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url))
 /** Where `npm run build` writes the renderer bundle. */
@@ -26,12 +27,16 @@ export interface ServeOptions extends HostOptions {
   /** Lines for the person running it (what was built, crashes and restarts). */
   say?: (line: string) => void
   events?: SupervisorEvents
+  /** `--share`: guests get a listener of their own (see engine/share/startShare.ts); every connection then needs a token. */
+  share?: ShareOptions
 }
 
 export interface Serving {
   url: string
   port: number
   supervisor: EngineSupervisor
+  /** With `share`: the invite links, the shared document and the sync server. */
+  share?: Sharing
   close(): Promise<void>
 }
 
@@ -79,13 +84,24 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     throw Object.assign(err as Error, { port: options.port })
   }
   port = (server.address() as { port: number }).port
-  const socket = attachEngineSocket(server, supervisor, origins)
-  const url = `http://127.0.0.1:${port}/`
+  let share: Sharing | undefined
+  try {
+    share = options.share ? await startShare(supervisor, notebook, rendererDir, { say, ...options.share }) : undefined
+  } catch (err) {
+    server.close()
+    await supervisor.stop()
+    throw err
+  }
+  // Shared: the owner's page too says hello with a token (the run link printed for them).
+  const socket = attachEngineSocket(server, share ? share.guard : supervisor, origins)
+  const url = share ? `http://127.0.0.1:${port}/?token=${share.tokens.run}` : `http://127.0.0.1:${port}/`
   return {
     url,
     port,
     supervisor,
+    ...(share ? { share } : {}),
     async close() {
+      await share?.close()
       socket.close()
       const closed = new Promise<void>((ok) => server.close(() => ok()))
       server.closeAllConnections()

@@ -1,0 +1,101 @@
+// The host's side of a shared document: after people stop typing for a
+// moment it saves the merged notebook through the engine (which live-codes
+// the app and writes the file atomically), and tells everyone the compile
+// problems with who last changed each line — in the host's presence
+// (awareness field `loomHost`), so every guest sees it, view guests too.
+import * as Y from 'yjs'
+import type { Awareness } from 'y-protocols/awareness'
+import type { EngineClient } from '../protocol/client.ts'
+import type { ProblemView } from '../protocol/messages.ts'
+import { notebookText } from './notebookDoc.ts'
+import { LineAuthors } from './LineAuthors.ts'
+
+/** A compile problem as every guest sees it. */
+export interface SharedProblem extends ProblemView {
+  /** Who last changed that line of that cell (null: nobody since the file was loaded). */
+  author: string | null
+}
+
+/** The host's presence: `awareness.getStates().get(id).loomHost`. */
+export interface HostPresence {
+  /** The notebook's compile problems after the last save of the shared text; empty when it runs. */
+  problems: SharedProblem[]
+  /** When the file was last written from the document (ms since the epoch), null before. */
+  savedAt: number | null
+}
+
+export interface ShareHostOptions {
+  /** Quiet time before saving (default 300 ms). */
+  debounceMs?: number
+  nameOf: (origin: unknown, tr: Y.Transaction) => string
+  say?: (line: string) => void
+}
+
+export class ShareHost {
+  readonly authors: LineAuthors
+  private timer: NodeJS.Timeout | null = null
+  private saving: Promise<void> = Promise.resolve()
+  private lastText: string
+  private closed = false
+  private readonly onUpdate = () => this.schedule()
+  presence: HostPresence = { problems: [], savedAt: null }
+
+  constructor(private readonly doc: Y.Doc, private readonly awareness: Awareness, private readonly engine: EngineClient, private readonly options: ShareHostOptions) {
+    this.authors = new LineAuthors(doc, options.nameOf)
+    this.lastText = notebookText(doc)
+    doc.on('update', this.onUpdate)
+    this.publish()
+  }
+
+  private schedule(): void {
+    if (this.closed) return
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = setTimeout(() => {
+      this.timer = null
+      void this.flush()
+    }, this.options.debounceMs ?? 300)
+  }
+
+  /** Saves now (after any save under way); resolves when the file and the problems are up to date. */
+  flush(): Promise<void> {
+    this.saving = this.saving.then(() => this.save())
+    return this.saving
+  }
+
+  private async save(): Promise<void> {
+    const text = notebookText(this.doc)
+    if (text === this.lastText || this.closed) return
+    let problems: ProblemView[]
+    try {
+      await this.engine.call('save', { text })
+      this.lastText = text
+      problems = (await this.engine.call('notebook', {})).problems
+      this.presence.savedAt = Date.now()
+    } catch (err) {
+      // The text does not parse (an unclosed fence…): the file keeps its last good text.
+      const e = err as Error & { where?: ProblemView['where'] }
+      problems = [{ message: e.message, ...(e.where ? { where: e.where } : {}) }]
+      this.options.say?.(`the shared notebook was not saved: ${e.message}`)
+    }
+    this.presence.problems = problems.map((p) => ({ ...p, author: p.where?.cell && p.where.line ? this.authors.authorOf(p.where.cell, p.where.line) : null }))
+    this.publish()
+  }
+
+  private publish(): void {
+    this.awareness.setLocalState({ ...(this.awareness.getLocalState() ?? {}), name: 'host', loomHost: this.presence })
+  }
+
+  /** The file's text as last saved from the document. */
+  get savedText(): string {
+    return this.lastText
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    await this.flush()
+    this.closed = true
+    this.doc.off('update', this.onUpdate)
+    this.authors.close()
+  }
+}

@@ -1,0 +1,154 @@
+// `loom serve --share`: a second listener for guests beside the local one —
+// the UI's files, the engine protocol at /engine (token required, role
+// checked) and, unless `--sync URL` names a y-websocket server elsewhere,
+// the sync server at /sync/notebook. The local listener stays on 127.0.0.1.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { networkInterfaces } from 'node:os'
+import { basename } from 'node:path'
+import * as Y from 'yjs'
+import { connectSync, type SyncClient } from './syncClient.ts'
+import type { Awareness } from 'y-protocols/awareness'
+import { memoryPair } from '../protocol/memoryTransport.ts'
+import { EngineClient } from '../protocol/client.ts'
+import { attachEngineSocket, type EngineEndpoint } from '../host/engineSocket.ts'
+import { securityHeaders } from '../host/securityHeaders.ts'
+import { serveRendererFile } from '../host/rendererFiles.ts'
+import { parseNotebook } from '../runtime/notebook.ts'
+import { cellsOf, fillDoc } from './notebookDoc.ts'
+import { guardEndpoint } from './guardEndpoint.ts'
+import { newTokens, ROLES, type Role, type Tokens } from './roles.ts'
+import { ROOM, SYNC_PATH, attachSync, FilteredConn, type SyncServer } from './syncServer.ts'
+import { ShareHost } from './ShareHost.ts'
+
+export interface ShareOptions {
+  /** A y-websocket server elsewhere (ws:// or wss://); default: our own at /sync. */
+  sync?: string
+  /** Address guests reach (default 0.0.0.0: every interface). */
+  host?: string
+  /** Port for guests (default 0: any free port). */
+  port?: number
+  debounceMs?: number
+  say?: (line: string) => void
+}
+
+export interface Sharing {
+  url: string
+  port: number
+  tokens: Tokens
+  /** One link per role; each carries its token. */
+  invites: Record<Role, string>
+  /** The sync server's URL and room (what a y-websocket provider needs). */
+  syncUrl: string
+  room: string
+  doc: Y.Doc
+  awareness: Awareness
+  host: ShareHost
+  /** Our own sync server (absent with --sync). */
+  server: SyncServer | null
+  /** Guards a connection of the engine protocol: nothing reaches the engine without a valid token. */
+  guard: EngineEndpoint
+  close(): Promise<void>
+}
+
+export async function startShare(engine: EngineEndpoint, notebook: string, rendererDir: string, options: ShareOptions = {}): Promise<Sharing> {
+  const tokens = newTokens()
+  const guard = guardEndpoint(engine, tokens)
+  // The host's own connection to the engine (the owner's rights, no token: it never leaves this process).
+  const [ours, theirs] = memoryPair()
+  const disconnect = engine.connect(theirs)
+  const client = new EngineClient(ours)
+  const hello = await client.call('hello', { client: 'share host' })
+  const fill = (doc: Y.Doc) => fillDoc(doc, parseNotebook(hello.notebook.text, notebook))
+
+  let port = 0
+  const server: Server = createServer((req, res) => void answer(req, res))
+  const answer = async (req: IncomingMessage, res: ServerResponse) => {
+    try {
+      await serveRendererFile(req, res, rendererDir, securityHeaders(port))
+    } catch (err) {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' })
+      res.end(`could not read the file: ${(err as Error).message}\n`)
+    }
+  }
+  server.on('clientError', (_err, socket) => socket.destroy())
+  server.maxConnections = 500
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail)
+    server.listen(options.port ?? 0, options.host ?? '0.0.0.0', () => ok())
+  })
+  port = (server.address() as { port: number }).port
+  // Guests' pages come from this listener: the page's own origin, whatever name they reached it by.
+  const socket = attachEngineSocket(server, guard, (req) => (req?.headers.host ? [`http://${req.headers.host}`, `https://${req.headers.host}`] : []), [SYNC_PATH + '/'])
+
+  let sync: SyncServer | null = null
+  let provider: SyncClient | null = null
+  let doc: Y.Doc
+  let awareness: Awareness
+  let syncUrl: string
+  let room: string
+  if (options.sync === undefined) {
+    sync = attachSync(server, tokens, fill)
+    doc = sync.doc
+    awareness = sync.doc.awareness
+    syncUrl = `ws://${publicAddress(options.host)}:${port}${SYNC_PATH}`
+    room = ROOM
+  } else {
+    doc = new Y.Doc()
+    syncUrl = options.sync
+    room = `loom-${basename(notebook).replace(/[^A-Za-z0-9_.-]/g, '-')}`
+    provider = connectSync(syncUrl, room, doc)
+    awareness = provider.awareness
+    // Someone may have shared this room before: keep what it holds, fill it only when empty.
+    await provider.synced(5000)
+    if (cellsOf(doc).length === 0) fill(doc)
+  }
+
+  const nameOf = (origin: unknown, tr: Y.Transaction): string => {
+    // The Yjs clients whose clocks moved made this change; their presence says who they are.
+    for (const [id, clock] of tr.afterState) {
+      if ((tr.beforeState.get(id) ?? 0) < clock) {
+        const name = (awareness.getStates().get(id) as { name?: unknown } | undefined)?.name
+        if (typeof name === 'string' && name !== '') return name.slice(0, 80)
+      }
+    }
+    if (origin instanceof FilteredConn) return origin.peer?.name ?? `a ${origin.role} guest`
+    return 'a guest'
+  }
+  const host = new ShareHost(doc, awareness, client, { nameOf, debounceMs: options.debounceMs, say: options.say })
+
+  const base = `http://${publicAddress(options.host)}:${port}/`
+  const extra = options.sync === undefined ? '' : `&sync=${encodeURIComponent(syncUrl)}&room=${encodeURIComponent(room)}`
+  const invites = Object.fromEntries(ROLES.map((r) => [r, `${base}?token=${tokens[r]}${extra}`])) as Record<Role, string>
+  return {
+    url: base,
+    port,
+    tokens,
+    invites,
+    syncUrl,
+    room,
+    doc,
+    awareness,
+    host,
+    server: sync,
+    guard,
+    async close() {
+      await host.close()
+      provider?.close()
+      sync?.close()
+      socket.close()
+      disconnect()
+      const closed = new Promise<void>((ok) => server.close(() => ok()))
+      server.closeAllConnections()
+      await closed
+    },
+  }
+}
+
+/** The address to put in invite links: the one asked for, else this machine's first outward IPv4 address. */
+function publicAddress(host: string | undefined): string {
+  if (host && host !== '0.0.0.0' && host !== '::') return host
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address
+  }
+  return '127.0.0.1'
+}

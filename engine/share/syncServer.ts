@@ -1,0 +1,156 @@
+// The y-websocket server of a shared session, inside the serve process
+// (@y/websocket-server's setupWSConnection on our own http server): the
+// host owns the document, so it writes the notebook file and live-codes the
+// app from it with no extra hop, and guests need one port only.
+//
+// In front of the library's message handling sits a small filter, since the
+// library has no hook for it: the token in the URL picks the role, a `view`
+// connection's document updates are dropped (it still receives everything
+// and may send presence), and a message that does not decode closes its
+// connection before it can reach the document.
+import { EventEmitter } from 'node:events'
+import type { IncomingMessage, Server } from 'node:http'
+import type { Duplex } from 'node:stream'
+import WebSocket, { WebSocketServer } from 'ws'
+import * as Y from 'yjs'
+import * as decoding from 'lib0/decoding'
+import { docs, getYDoc, setupWSConnection, type WSSharedDoc } from '@y/websocket-server/utils'
+import { roleOfToken, type Role, type Tokens } from './roles.ts'
+
+export const SYNC_PATH = '/sync'
+/** The room guests join: one shared notebook per `loom serve`. */
+export const ROOM = 'notebook'
+/** Larger sync messages close the connection (a pasted notebook is far below this). */
+export const MAX_SYNC_MESSAGE = 4 * 1024 * 1024
+/** More connections than this at once are refused (503): a flood does not take the host down. */
+export const MAX_SYNC_CONNECTIONS = 200
+
+/** One guest's sync connection, as the document's updates name it (their transaction origin). */
+export interface SyncPeer {
+  role: Role
+  /** The name given in the link (`&name=`), else what their presence says, else their role. */
+  name: string | null
+  /** The Yjs client ids this connection speaks for (from its presence). */
+  clients(): Set<number>
+}
+
+export interface SyncServer {
+  doc: WSSharedDoc
+  peers: Set<SyncPeer>
+  /** Garbled or oversized messages dropped so far. */
+  refused: number
+  close(): void
+}
+
+let instances = 0
+
+/** Serves `doc`'s room at /sync/notebook on `server`; `doc` is created and filled by `fill` before anyone connects. */
+export function attachSync(server: Server, tokens: Tokens, fill: (doc: Y.Doc) => void): SyncServer {
+  // The library keeps documents by name in one module-wide map: a name per instance keeps two sessions in one process apart.
+  const docName = `loom-${process.pid}-${++instances}`
+  const doc = getYDoc(docName)
+  fill(doc)
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_SYNC_MESSAGE })
+  const peers = new Set<SyncPeer>()
+  const state: SyncServer = {
+    doc,
+    peers,
+    refused: 0,
+    close() {
+      server.off('upgrade', onUpgrade)
+      for (const ws of wss.clients) ws.terminate()
+      wss.close()
+      docs.delete(docName)
+      doc.destroy()
+    },
+  }
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://x')
+    if (!url.pathname.startsWith(SYNC_PATH + '/')) return // another listener's (the engine's) path
+    socket.on('error', () => {})
+    if (url.pathname !== `${SYNC_PATH}/${ROOM}`) return refuse(socket, 404, `no room at ${url.pathname}; the notebook is at ${SYNC_PATH}/${ROOM}`)
+    const role = roleOfToken(tokens, url.searchParams.get('token'))
+    if (role === null) return refuse(socket, 401, 'open the session with an invite link: its token is missing or not valid for this session')
+    if (wss.clients.size >= MAX_SYNC_CONNECTIONS) return refuse(socket, 503, 'too many connections to this session; try again later')
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const name = url.searchParams.get('name')
+      const conn = new FilteredConn(ws, role, () => state.refused++)
+      const peer: SyncPeer = { role, name: name && name.length <= 80 ? name : null, clients: () => doc.conns.get(conn) ?? new Set() }
+      conn.peer = peer
+      peers.add(peer)
+      ws.on('close', () => peers.delete(peer))
+      setupWSConnection(conn as unknown as WebSocket, req, { docName })
+    })
+  }
+  server.on('upgrade', onUpgrade)
+  return state
+}
+
+/** Stands in for the socket towards the library: forwards what may reach the document, drops or closes on the rest. */
+export class FilteredConn extends EventEmitter {
+  peer: SyncPeer | null = null
+  binaryType = 'arraybuffer'
+  constructor(private readonly ws: WebSocket, readonly role: Role, refused: () => void) {
+    super()
+    ws.binaryType = 'arraybuffer'
+    ws.on('message', (data: ArrayBuffer, isBinary: boolean) => {
+      const bytes = new Uint8Array(data)
+      const verdict = isBinary ? check(bytes, role) : 'garbled'
+      if (verdict === 'pass') this.emit('message', data)
+      else if (verdict === 'garbled') {
+        refused()
+        ws.close(1007, 'a sync message that does not decode')
+      }
+    })
+    ws.on('close', (code, reason) => this.emit('close', code, reason))
+    ws.on('pong', () => this.emit('pong'))
+    ws.on('error', () => {})
+  }
+  get readyState(): number {
+    return this.ws.readyState
+  }
+  send(m: Uint8Array, opts: object, cb?: (err?: Error) => void): void {
+    this.ws.send(m, opts, cb)
+  }
+  ping(): void {
+    this.ws.ping()
+  }
+  close(): void {
+    this.ws.close()
+  }
+}
+
+/** What to do with one message: pass it on, drop it (a view guest's update), or call it garbled. */
+export function check(bytes: Uint8Array, role: Role): 'pass' | 'drop' | 'garbled' {
+  try {
+    const d = decoding.createDecoder(bytes)
+    const type = decoding.readVarUint(d)
+    if (type === 0) {
+      const sub = decoding.readVarUint(d)
+      const payload = decoding.readVarUint8Array(d)
+      if (sub === 0) return 'pass' // "send me what I lack": anyone may ask
+      if (sub !== 1 && sub !== 2) return 'garbled'
+      Y.decodeUpdate(payload) // throws on anything that is not an update
+      return role === 'view' ? 'drop' : 'pass'
+    }
+    if (type === 1) {
+      const update = decoding.createDecoder(decoding.readVarUint8Array(d))
+      const n = decoding.readVarUint(update)
+      for (let i = 0; i < n; i++) {
+        decoding.readVarUint(update)
+        decoding.readVarUint(update)
+        JSON.parse(decoding.readVarString(update))
+      }
+      return 'pass'
+    }
+    if (type === 3) return 'drop' // a query for presence: the server sends it anyway
+    return 'garbled'
+  } catch {
+    return 'garbled'
+  }
+}
+
+function refuse(socket: Duplex, status: number, message: string): void {
+  const reason = { 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error'
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`)
+}

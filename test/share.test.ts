@@ -1,0 +1,227 @@
+// A shared session against a real `serve({ share })` (engine in its child
+// process, y-websocket server on port 0) with real y-websocket providers
+// over `ws`: typing travels, concurrent and offline edits converge, roles
+// hold on both connections, and bad input leaves the document whole.
+import { describe, test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import WebSocket from 'ws'
+import * as Y from 'yjs'
+import { WebsocketProvider } from 'y-websocket'
+import { serve, type Serving } from '../engine/host/serve.ts'
+import { connectEngine } from '../engine/host/socketTransport.ts'
+import { EngineClient, ProtocolError } from '../engine/protocol/client.ts'
+import type { Notice } from '../engine/protocol/messages.ts'
+import { cellsOf, notebookText, readCells } from '../engine/share/notebookDoc.ts'
+
+const RENDERER = mkdtempSync(join(tmpdir(), 'loom-renderer-'))
+writeFileSync(join(RENDERER, 'index.html'), '<!doctype html><title>Loom</title>\n')
+
+async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+interface Guest {
+  doc: Y.Doc
+  provider: WebsocketProvider
+  text(cell: string): Y.Text
+}
+
+function guest(s: Serving, token: string, name: string): Guest {
+  const doc = new Y.Doc()
+  const provider = new WebsocketProvider(`ws://127.0.0.1:${s.share!.port}/sync`, 'notebook', doc, { params: { token }, disableBc: true, WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket })
+  provider.awareness.setLocalStateField('name', name)
+  return {
+    doc,
+    provider,
+    text: (cell) => cellsOf(doc).toArray().find((m) => m.get('id') === cell)!.get('text') as Y.Text,
+  }
+}
+
+async function synced(g: Guest): Promise<void> {
+  await until('the guest has synced', () => g.provider.synced && cellsOf(g.doc).length > 0)
+}
+
+const same = (docs: Y.Doc[]) => docs.every((d) => notebookText(d) === notebookText(docs[0]!))
+
+/** A seeded generator (mulberry32), so a failing fuzz run can be repeated. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+describe('a shared session', () => {
+  let s: Serving
+  let path: string
+  const guests: Guest[] = []
+  const enter = (role: 'view' | 'edit' | 'run', name: string) => {
+    const g = guest(s, s.share!.tokens[role], name)
+    guests.push(g)
+    return g
+  }
+  before(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loom-share-'))
+    path = join(dir, 'counter.loom.md')
+    writeFileSync(path, readFileSync('samples/counter.loom.md', 'utf8'))
+    s = await serve({ notebook: path, port: 0, rendererDir: RENDERER, share: { host: '127.0.0.1', debounceMs: 50 } })
+  })
+  after(async () => {
+    for (const g of guests) g.provider.destroy()
+    await s.close()
+  })
+
+  test('the document holds the notebook as loaded, and the owner gets a run link', () => {
+    assert.equal(notebookText(s.share!.doc), readFileSync(path, 'utf8'))
+    assert.match(s.url, new RegExp(`token=${s.share!.tokens.run}$`))
+    for (const role of ['view', 'edit', 'run'] as const) assert.match(s.share!.invites[role], new RegExp(`token=${s.share!.tokens[role]}`))
+  })
+
+  test('typing in one guest appears in the others, and the host saves it to the file', async () => {
+    const a = enter('edit', 'Ada')
+    const b = enter('edit', 'Bo')
+    const c = enter('view', 'Cy')
+    await Promise.all([a, b, c].map(synced))
+    const cell = readCells(a.doc).find((x) => x.kind === 'code')!.id
+    a.text(cell).insert(0, '// hello from Ada\n')
+    await until('everyone sees it', () => [b, c].every((g) => g.text(cell).toString().startsWith('// hello from Ada\n')))
+    await until('the file has it', () => readFileSync(path, 'utf8') === notebookText(s.share!.doc))
+  })
+
+  test('concurrent edits to the same cell converge everywhere', async () => {
+    const a = enter('edit', 'Ada')
+    const b = enter('run', 'Bo')
+    await Promise.all([a, b].map(synced))
+    const cell = readCells(a.doc).find((x) => x.kind === 'code')!.id
+    a.text(cell).insert(0, '// A1\n')
+    b.text(cell).insert(0, '// B1\n')
+    a.text(cell).insert(a.text(cell).length, '\n// A2')
+    b.text(cell).insert(b.text(cell).length, '\n// B2')
+    await until('the documents agree', () => same([a.doc, b.doc, s.share!.doc]) && notebookText(a.doc).includes('// A2') && notebookText(a.doc).includes('// B2'))
+  })
+
+  test('a guest cut off edits, comes back: nothing is lost and all documents are equal', async () => {
+    const a = enter('edit', 'Ada')
+    const b = enter('edit', 'Bo')
+    await Promise.all([a, b].map(synced))
+    const cell = readCells(a.doc).find((x) => x.kind === 'prose')!.id
+    a.provider.disconnect()
+    a.text(cell).insert(0, 'offline words. ')
+    b.text(cell).insert(0, 'online words. ')
+    await until('Bo’s edit reached the host', () => s.share!.doc.getArray('cells').toJSON().some((m: { text?: string }) => m.text?.includes('online words')))
+    a.provider.connect()
+    await until('both edits are everywhere', () => same([a.doc, b.doc, s.share!.doc]) && notebookText(s.share!.doc).includes('offline words. ') && notebookText(s.share!.doc).includes('online words. '))
+    await until('the file has both', () => readFileSync(path, 'utf8') === notebookText(s.share!.doc))
+  })
+
+  test('seeded fuzz: random edits, disconnects and reconnects converge, and the saved file equals the document', async () => {
+    const rnd = random(42)
+    const peers = Array.from({ length: 5 }, (_, i) => enter('edit', `fuzz-${i}`))
+    await Promise.all(peers.map(synced))
+    const ids = readCells(peers[0]!.doc).filter((c) => c.kind !== 'front').map((c) => c.id)
+    for (let round = 0; round < 120; round++) {
+      const p = peers[Math.floor(rnd() * peers.length)]!
+      const r = rnd()
+      if (r < 0.08) p.provider.disconnect()
+      else if (r < 0.2) p.provider.connect()
+      else {
+        const t = p.text(ids[Math.floor(rnd() * ids.length)]!)
+        if (rnd() < 0.7 || t.length === 0) t.insert(Math.floor(rnd() * (t.length + 1)), ['x', ' y', '\n// z', 'ü'][Math.floor(rnd() * 4)]!)
+        else {
+          const at = Math.floor(rnd() * t.length)
+          t.delete(at, Math.min(1 + Math.floor(rnd() * 3), t.length - at))
+        }
+      }
+      if (round % 10 === 0) await new Promise((r) => setTimeout(r, 5))
+    }
+    for (const p of peers) p.provider.connect()
+    await until('all peers converge', () => same([...peers.map((p) => p.doc), s.share!.doc]), 20_000)
+    await s.share!.host.flush()
+    await until('the file equals the document', () => readFileSync(path, 'utf8') === notebookText(s.share!.doc) || s.share!.host.presence.problems.length > 0)
+    // The fuzz may well write code that does not compile; the host still saves what people typed.
+    assert.equal(readFileSync(path, 'utf8'), notebookText(s.share!.doc))
+  })
+
+  test('a view guest’s edits do not reach anyone', async () => {
+    const v = enter('view', 'Viv')
+    const e = enter('edit', 'Ed')
+    await Promise.all([v, e].map(synced))
+    const cell = readCells(v.doc).find((x) => x.kind === 'prose')!.id
+    const before = s.share!.doc.getArray('cells').toJSON()
+    v.text(cell).insert(0, 'VIEWER WAS HERE ')
+    e.text(cell).insert(0, 'editor was here ')
+    await until('the editor’s edit arrived', () => notebookText(s.share!.doc).includes('editor was here'))
+    assert.ok(!notebookText(s.share!.doc).includes('VIEWER'))
+    assert.ok(!notebookText(e.doc).includes('VIEWER'))
+    assert.notDeepEqual(before, s.share!.doc.getArray('cells').toJSON())
+  })
+
+  test('the engine protocol: no token, a wrong token, and a view token are refused saying why; a run guest steps and everyone sees the event', async () => {
+    const origin = `http://127.0.0.1:${s.share!.port}`
+    const url = `ws://127.0.0.1:${s.share!.port}/engine`
+    const anon = new EngineClient(await connectEngine(url, origin))
+    await assert.rejects(anon.call('status', {}), (e: ProtocolError) => /say hello with the token/.test(e.message))
+    await assert.rejects(anon.call('hello', {}), (e: ProtocolError) => /invite link/.test(e.message))
+    await assert.rejects(anon.call('hello', { token: 'nope' }), (e: ProtocolError) => /not valid/.test(e.message))
+    await assert.rejects(anon.call('step', {}), /say hello/)
+    const viewer = new EngineClient(await connectEngine(url, origin))
+    const seen: Notice[] = []
+    viewer.on('events', (n) => seen.push(n))
+    await viewer.call('hello', { token: s.share!.tokens.view })
+    await viewer.call('status', {})
+    await assert.rejects(viewer.call('step', {}), (e: ProtocolError) => /view link.*step needs a run link/.test(e.message))
+    await assert.rejects(viewer.call('editCell', { cell: 'x', source: '' }), /needs a edit link|needs an edit link|needs a edit/)
+    const runner = new EngineClient(await connectEngine(url, origin))
+    await runner.call('hello', { token: s.share!.tokens.run })
+    const stepped = await runner.call('step', {})
+    assert.ok(stepped.event)
+    await until('the viewer saw the event', () => seen.some((n) => n.type === 'events' && n.events.some((e) => e.seq === stepped.event!.seq)))
+    // The local page needs the token too once the session is shared.
+    const local = new EngineClient(await connectEngine(`ws://127.0.0.1:${s.port}/engine`, `http://127.0.0.1:${s.port}`))
+    await assert.rejects(local.call('hello', {}), /invite link/)
+    for (const c of [anon, viewer, runner, local]) c.close()
+  })
+
+  test('bad input: garbled, oversized, wrong token and a flood of connections leave the server up and the document whole', async () => {
+    const base = `ws://127.0.0.1:${s.share!.port}/sync/notebook`
+    const text = notebookText(s.share!.doc)
+    const opened = (ws: WebSocket) => new Promise<void>((ok, fail) => (ws.once('open', () => ok()), ws.once('error', fail)))
+    const closed = (ws: WebSocket) => new Promise<number>((ok) => ws.once('close', (code) => ok(code)))
+    // Wrong token: refused at the door.
+    const wrong = new WebSocket(`${base}?token=wrong`)
+    const status = await new Promise<number>((ok) => (wrong.once('unexpected-response', (_q, res) => ok(res.statusCode ?? 0)), wrong.once('error', () => {})))
+    assert.equal(status, 401)
+    // Garbled: an update message whose payload is junk.
+    const g = new WebSocket(`${base}?token=${s.share!.tokens.edit}`)
+    await opened(g)
+    const gc = closed(g)
+    g.send(Uint8Array.from([0, 2, 5, 255, 254, 253, 252, 251]))
+    assert.equal(await gc, 1007)
+    // Oversized: more than the server reads.
+    const o = new WebSocket(`${base}?token=${s.share!.tokens.edit}`)
+    await opened(o)
+    const oc = closed(o)
+    o.send(new Uint8Array(5 * 1024 * 1024))
+    assert.equal(await oc, 1009)
+    // A flood: more connections than the server takes; the extra ones are refused, the rest closed.
+    const flood = Array.from({ length: 230 }, () => new WebSocket(`${base}?token=${s.share!.tokens.view}`))
+    const results = await Promise.all(flood.map((ws) => new Promise<string>((ok) => (ws.once('open', () => ok('open')), ws.once('unexpected-response', (_q, res) => ok(String(res.statusCode))), ws.once('error', () => ok('error'))))))
+    assert.ok(results.includes('503'))
+    for (const ws of flood) ws.terminate()
+    assert.equal(notebookText(s.share!.doc), text)
+    // Still serving: a new guest syncs.
+    await until('the flood is gone', () => s.share!.server!.peers.size < 50)
+    const after = enter('edit', 'After')
+    await synced(after)
+    assert.equal(notebookText(after.doc), notebookText(s.share!.doc))
+  })
+})
