@@ -153,6 +153,8 @@ export class Debugger {
       t.button.setAttribute('aria-selected', String(on))
       t.pane.hidden = !on
     }
+    const m = this.timeline?.moment
+    if (tab === 'event' && m) void this.details.show(m)
   }
 
   async open(client: EngineClient, status: StatusView): Promise<void> {
@@ -216,7 +218,8 @@ export class Debugger {
     this.liveButton.classList.toggle('on', this.timeline.following)
     this.updateButtons()
     this.loadState(m)
-    void this.details.show(m)
+    // Details cost three requests: read them only while they are shown (and when their tab opens).
+    if (!this.tabs.event.pane.hidden) void this.details.show(m)
     this.queueSeries()
   }
 
