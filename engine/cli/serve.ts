@@ -18,6 +18,8 @@ export async function serveCommand(p: Parsed, io: Io): Promise<number> {
       timeLimitMs: p.options['time-limit'] as number | undefined,
       ...(p.options.share || p.options.sync ? { share: { sync: p.options.sync as string | undefined, port: p.options['share-port'] as number | undefined } } : {}),
       say: (line) => io.err(`loom: ${line}\n`),
+      // The page loads while the engine process opens the notebook and its log.
+      waitForEngine: false,
       events: {
         started: (pid, restarted) => io.err(restarted ? `loom: ${restarted}; restarted it on the same log (engine process ${pid})\n` : `loom: engine process ${pid}\n`),
         gaveUp: (reason) => io.err(`loom: ${reason}\n`),
@@ -30,6 +32,14 @@ export async function serveCommand(p: Parsed, io: Io): Promise<number> {
     return 2
   }
   io.out(`Loom is serving ${notebook} at ${running.url}\n`)
+  try {
+    await running.ready
+  } catch (err) {
+    await running.close()
+    if (!(err instanceof EngineStartError)) throw err
+    io.err(`loom: ${err.message}\n`)
+    return 2
+  }
   if (running.share) {
     io.out(`Shared (sync: ${running.share.syncUrl}/${running.share.room}). Invite links — anyone with a link has its role:\n`)
     for (const [role, link] of Object.entries(running.share.invites)) io.out(`  ${role.padEnd(4)} ${link}\n`)

@@ -29,12 +29,20 @@ export interface ServeOptions extends HostOptions {
   events?: SupervisorEvents
   /** `--share`: guests get a listener of their own (see engine/share/startShare.ts); every connection then needs a token. */
   share?: ShareOptions
+  /**
+   * false: answer as soon as the page can be served, while the engine process
+   * still starts (`ready` says when it has; requests wait for it meanwhile).
+   * The page then loads while the engine opens the log. Default true.
+   */
+  waitForEngine?: boolean
 }
 
 export interface Serving {
   url: string
   port: number
   supervisor: EngineSupervisor
+  /** Resolves once the engine process has opened the notebook; rejects (EngineStartError) if it cannot. */
+  ready: Promise<void>
   /** With `share`: the invite links, the shared document and the sync server. */
   share?: Sharing
   close(): Promise<void>
@@ -46,7 +54,10 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   if (!existsSync(notebook)) throw Object.assign(new Error(`cannot read ${options.notebook}: no such file`), { code: 'ENOENT', path: options.notebook })
   const rendererDir = resolve(options.rendererDir ?? process.env.LOOM_RENDERER_DIR ?? DEFAULT_RENDERER_DIR)
   const supervisor = new EngineSupervisor(options.spawn ?? forkEngine, { notebook, db: options.db, branch: options.branch, timeLimitMs: options.timeLimitMs }, options.events)
-  await Promise.all([supervisor.start(), rendererDir === DEFAULT_RENDERER_DIR ? ensureBuilt(rendererDir, say) : Promise.resolve()])
+  const ready = supervisor.start()
+  // Whoever does not wait for it still learns of a failed start through `ready`; it must not go unhandled meanwhile.
+  ready.catch(() => {})
+  await Promise.all([options.waitForEngine === false && !options.share ? null : ready, rendererDir === DEFAULT_RENDERER_DIR ? ensureBuilt(rendererDir, say) : null])
 
   let port = 0
   const origins = () => [`http://127.0.0.1:${port}`, `http://localhost:${port}`]
@@ -99,6 +110,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     url,
     port,
     supervisor,
+    ready,
     ...(share ? { share } : {}),
     async close() {
       await share?.close()
