@@ -97,6 +97,20 @@ describe('a shared session', () => {
     await until('the file has it', () => readFileSync(path, 'utf8') === notebookText(s.share!.doc))
   })
 
+  test('a compile error is shown to everyone with who last changed that line', async () => {
+    const ada = enter('edit', 'Ada')
+    const viv = enter('view', 'Viv')
+    await Promise.all([ada, viv].map(synced))
+    const cell = readCells(ada.doc).filter((x) => x.kind === 'code').at(-1)!.id
+    const t = ada.text(cell)
+    t.insert(t.length, '\nconst broken: number = ')
+    type Host = { loomHost?: { problems: { author: string | null; where?: { cell?: string } }[] } }
+    const hostProblems = () => [...viv.provider.awareness.getStates().values()].map((st) => (st as Host).loomHost?.problems ?? []).flat()
+    await until('the viewer sees the problem and who made it', () => hostProblems().some((p) => p.author === 'Ada' && p.where?.cell === cell))
+    t.delete(t.length - '\nconst broken: number = '.length, '\nconst broken: number = '.length)
+    await until('the problem is gone for everyone', () => hostProblems().length === 0)
+  })
+
   test('concurrent edits to the same cell converge everywhere', async () => {
     const a = enter('edit', 'Ada')
     const b = enter('run', 'Bo')
