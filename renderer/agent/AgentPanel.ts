@@ -24,6 +24,8 @@ export class AgentPanel {
   private method: PreviewSpec['method'] = 'step'
   private choices: number[] = []
   private answers: Record<string, Json> = {}
+  /** Something changed while a preview was on its way: run again when it is back. */
+  private again = false
   private current: PreviewView | null = null
   private changed: string[] | null = null
   private readonly methods: HTMLElement
@@ -97,25 +99,35 @@ export class AgentPanel {
   /** Previews afresh (fresh: forget earlier choices and answers). */
   private async run(fresh: boolean): Promise<void> {
     const client = this.client
-    if (!client || this.busy) return
+    if (!client) return
     if (fresh) {
       this.choices = []
       this.answers = {}
       this.changed = null
+    }
+    // An answer given while a preview is on its way is not lost: the preview runs again once that one is back.
+    if (this.busy) {
+      this.again = true
+      return
     }
     this.busy = true
     try {
       await this.discardCurrent()
       const p = await client.call('preview', this.spec())
       this.current = p
-      this.choices = p.choices.map((c) => c.value)
-      for (const q of p.questions) this.answers[q.key] = q.answer
-      this.render()
+      // The answers the engine used fill in only what the person has not answered since.
+      if (!this.again) this.choices = p.choices.map((c) => c.value)
+      for (const q of p.questions) if (!(q.key in this.answers)) this.answers[q.key] = q.answer
+      if (!this.again) this.render()
     } catch (err) {
       this.current = null
       fill(this.result, h('div.ag-failure', null, h('span.codicon.codicon-error'), (err as Error).message))
     } finally {
       this.busy = false
+      if (this.again) {
+        this.again = false
+        void this.run(false)
+      }
     }
   }
 
