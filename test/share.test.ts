@@ -76,7 +76,11 @@ describe('a shared session', () => {
     s = await serve({ notebook: path, port: 0, rendererDir: RENDERER, share: { host: '127.0.0.1', debounceMs: 50 } })
   })
   after(async () => {
-    for (const g of guests) g.provider.destroy()
+    // A guest's awareness keeps a timer until its document is destroyed too.
+    for (const g of guests) {
+      g.provider.destroy()
+      g.doc.destroy()
+    }
     await s.close()
   })
 
