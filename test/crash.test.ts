@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { SqliteLog } from '../engine/replay/sqliteLog.ts'
 import { seek } from '../engine/replay/seek.ts'
 import { verifyBranch } from '../engine/replay/replay.ts'
+import { seededRandom as random } from './helpers.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'loom-crash-'))
 const nb = join(dir, 'load.loom.md')
@@ -29,15 +30,6 @@ test('total is the sum 1..n', () => total.get() === (n.get() * (n.get() + 1)) / 
 `)
 const db = join(dir, 'load.loom.db')
 
-/** A small seeded generator (mulberry32): the kill moments repeat from run to run. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Runs the app until it has acknowledged some work, kills it at a random moment after, and returns what it acknowledged. */
 function runAndKill(delayMs: number): Promise<number[]> {

@@ -25,3 +25,13 @@ export function value(engine: Engine, name: string): unknown {
 export function lineOf(cells: Record<string, string>, needle: string, frontMatter = ''): number {
   return notebook(cells, frontMatter).split('\n').findIndex((l) => l.includes(needle)) + 1
 }
+
+/** A seeded generator of numbers in [0, 1) (mulberry32): a fuzz or a kill schedule repeats from run to run. */
+export function seededRandom(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}

@@ -15,6 +15,7 @@ import { connectEngine } from '../engine/host/socketTransport.ts'
 import { EngineClient, ProtocolError } from '../engine/protocol/client.ts'
 import type { Notice } from '../engine/protocol/messages.ts'
 import { cellsOf, notebookText, readCells } from '../engine/share/notebookDoc.ts'
+import { seededRandom as random } from './helpers.ts'
 
 const RENDERER = mkdtempSync(join(tmpdir(), 'loom-renderer-'))
 writeFileSync(join(RENDERER, 'index.html'), '<!doctype html><title>Loom</title>\n')
@@ -50,15 +51,6 @@ async function synced(g: Guest): Promise<void> {
 
 const same = (docs: Y.Doc[]) => docs.every((d) => notebookText(d) === notebookText(docs[0]!))
 
-/** A seeded generator (mulberry32), so a failing fuzz run can be repeated. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 describe('a shared session', () => {
   let s: Serving
