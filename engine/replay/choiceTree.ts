@@ -52,11 +52,7 @@ export function choiceTree(model: Model, options: ChoiceTreeOptions = {}, world:
     for (;;) {
       const tx = model.run(world, method, agent, (options.request ?? null) as Json)
       sequences++
-      const outputs: Outputs = {}
-      if (tx.tty) outputs.tty = tx.tty
-      if (tx.logs) outputs.logs = tx.logs
-      if (tx.http) outputs.http = tx.http
-      if (tx.halt) outputs.halt = true
+      const outputs = tx.outputs()
       const failure = tx.failure ? { reason: tx.failure.reason, aborted: tx.failure.aborted, location: tx.failure.location } : null
       let changes: StateChange[] = []
       let brokenTests: Broken[] = []

@@ -6,7 +6,7 @@ import { Executor, type AppVersion } from '../runtime/executor.ts'
 import { compileNotebook, formatLocation, type CompiledApp, type MethodName } from '../runtime/compile.ts'
 import { ReplayAgent } from '../runtime/agent.ts'
 import { encodeEvent, type EventLog } from '../runtime/log.ts'
-import { canonicalJson, type Json } from '../runtime/values.ts'
+import { canonicalJson } from '../runtime/values.ts'
 import type { Notebook } from '../runtime/notebook.ts'
 import type { EventRecord, SourceLocation } from '../runtime/event.ts'
 import type { Transaction } from '../runtime/transaction.ts'
@@ -198,7 +198,7 @@ export class Replayer {
     if (!this.version) return this.differ(e, null, 'there is no code event before it')
     const tx = this.exec.reexecute(this.version, e, e.time, new ReplayAgent(e.choices))
     if (typeof tx === 'string') return this.differ(e, null, tx)
-    return this.same(e, { reads: tx.reads, writes: tx.writes, outputs: outputsOf(tx), choices: tx.choices, failure: tx.failure }, tx.failure ? this.at(e) : null)
+    return this.same(e, { reads: tx.reads, writes: tx.writes, outputs: tx.outputs(), choices: tx.choices, failure: tx.failure }, tx.failure ? this.at(e) : null)
   }
 
   /** Loads the code a code event names (compiled already by `app`); returns why not, in words. */
@@ -231,7 +231,7 @@ export class Replayer {
     if (e.method === 'switch') tx = this.exec.executeMethod(version, 'code', 'switch', e.input, e.time, new ReplayAgent(e.choices))
     this.version = version
     const outcome = tx
-      ? { reads: tx.reads, writes: [...declares, ...tx.writes], outputs: outputsOf(tx), choices: tx.choices, failure: tx.failure }
+      ? { reads: tx.reads, writes: [...declares, ...tx.writes], outputs: tx.outputs(), choices: tx.choices, failure: tx.failure }
       : { reads: [], writes: declares, outputs: {}, choices: [], failure: null }
     return this.same(e, outcome, tx?.failure ? app.methodAt.switch ?? null : null)
   }
@@ -256,9 +256,9 @@ export class Replayer {
    * canonical encodings, field by field only to explain a difference — and
    * if equal, applies it to the state.
    */
-  private same(e: EventRecord, got: { reads: EventRecord['reads']; writes: EventRecord['writes']; outputs: Json; choices: EventRecord['choices']; failure?: { reason: string; location: SourceLocation | null } | null }, at: SourceLocation | null): Divergence | null {
+  private same(e: EventRecord, got: { reads: EventRecord['reads']; writes: EventRecord['writes']; outputs: EventRecord['outputs']; choices: EventRecord['choices']; failure?: { reason: string; location: SourceLocation | null } | null }, at: SourceLocation | null): Divergence | null {
     if (got.failure) return this.differ(e, got.failure.location ?? at, `it committed when recorded; re-executed, it aborts: ${got.failure.reason}`)
-    const again: EventRecord = { ...e, choices: got.choices, reads: got.reads, writes: got.writes, outputs: got.outputs as EventRecord['outputs'] }
+    const again: EventRecord = { ...e, choices: got.choices, reads: got.reads, writes: got.writes, outputs: got.outputs }
     if (encodeEvent(again) !== (this.body ?? encodeEvent(e))) {
       for (const field of ['choices', 'reads', 'writes', 'outputs'] as const) {
         const recorded = canonicalJson(e[field])
@@ -280,16 +280,6 @@ export class Replayer {
   private differ(e: EventRecord, location: SourceLocation | null, what: string): Divergence {
     return { seq: e.seq, kind: e.kind, method: e.method, location, what }
   }
-}
-
-function outputsOf(x: { tty?: string; logs?: unknown; http?: Json | null; halt?: boolean; outputs?: unknown }): Json {
-  if ('outputs' in x && x.outputs !== undefined) return x.outputs as Json
-  const o: Record<string, Json> = {}
-  if (x.tty) o.tty = x.tty
-  if (x.logs) o.logs = x.logs as Json
-  if (x.http) o.http = x.http
-  if (x.halt) o.halt = true
-  return o
 }
 
 function abbreviate(s: string): string {

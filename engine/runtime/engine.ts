@@ -6,7 +6,7 @@ import { parseNotebook, type Notebook } from './notebook.ts'
 import { compileNotebook, CompileError, formatLocation, type CompiledApp, type MethodName } from './compile.ts'
 import { Executor, LoadError, notebookSeed, type AppVersion } from './executor.ts'
 import { FairAgent, PreferRecordedAgent, mix } from './agent.ts'
-import { canonicalJson } from './values.ts'
+import { canonicalJson, plainCopy } from './values.ts'
 import type { HttpRequest, HttpResponse } from './http.ts'
 import { MemoryLog, type EventLog } from './log.ts'
 import { Transaction } from './transaction.ts'
@@ -458,7 +458,7 @@ export class Engine {
    */
   edit(changes: Edit[]): EventRecord {
     if (!changes.length) throw new Error('edit: nothing to change')
-    const run = () => this.exec.execute(this.version, 'edit', 'edit', () => this.exec.applyEdits(changes), plainCopy(changes), this.now(), new FairAgent(this.seedNumber))
+    const run = () => this.exec.execute(this.version, 'edit', 'edit', () => this.exec.applyEdits(changes), plainCopy(changes) as unknown as Json, this.now(), new FairAgent(this.seedNumber))
     const result = this.exec.sandbox.run(run, this.exec.config.timeLimitMs + BATCH_MS)
     if (!result.ok) throw new Error(`edit: ran past the time limit`)
     const tx = result.value
@@ -808,10 +808,6 @@ export class Engine {
     }
     for (const f of failures) for (const fn of this.listeners.test) fn(f)
   }
-}
-
-function plainCopy(v: unknown): Json {
-  return JSON.parse(JSON.stringify(v)) as Json
 }
 
 function hashString(s: string): number {

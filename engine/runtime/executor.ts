@@ -57,7 +57,6 @@ interface Loading {
 }
 
 const TEST_FAILED = 'returned false'
-const NO_OUTPUTS: EventRecord['outputs'] = Object.freeze({})
 
 export class Executor {
   readonly store = new Store()
@@ -136,12 +135,21 @@ export class Executor {
 
   /** Replaces the store with a snapshot's state (values rebuilt in the sandbox's realm) and sets the clock floor. */
   restore(snapshot: StoreSnapshot, lastTime: number): void {
-    const realm = this.sandbox.realm.JSON
-    const fresh = Store.from(snapshot, (v) => trustValue(realm.parse(JSON.stringify(v)) as Json))
+    const fresh = Store.from(snapshot, (v) => this.inRealm(v))
     this.store.cells.length = 0
     this.store.byName.clear()
     for (const cell of fresh.cells) this.store.add(cell)
     this.lastTime = lastTime
+  }
+
+  /**
+   * A copy of host data made in the sandbox's realm, so cell code never holds
+   * a host object; `trusted` marks it checked plain data (it came from JSON),
+   * otherwise the write that stores it checks it.
+   */
+  inRealm(value: unknown, trusted = true): Json {
+    const copy = this.sandbox.realm.JSON.parse(JSON.stringify(value) ?? 'null') as Json
+    return trusted ? trustValue(copy) : copy
   }
 
   // ---- transactions -------------------------------------------------------
@@ -182,8 +190,7 @@ export class Executor {
    */
   applyEdits(changes: Edit[]): void {
     const tx = this.tx('edit')
-    const realm = this.sandbox.realm.JSON
-    const inRealm = (v: unknown) => realm.parse(JSON.stringify(v) ?? 'null')
+    const inRealm = (v: unknown) => this.inRealm(v, false)
     for (const c of changes) {
       const cell = this.store.get(c.state)
       if (!cell) this.fail(tx, { reason: `there is no state '${c.state}'`, aborted: false, location: null })
@@ -215,7 +222,7 @@ export class Executor {
    */
   executeHttp(version: AppVersion, req: HttpRequest, time: number, agent: Agent): Transaction {
     // One copy, made in the sandbox's realm: the cell reads it and the event records it.
-    const inRealm = trustValue(this.sandbox.realm.JSON.parse(JSON.stringify(req)) as Json)
+    const inRealm = this.inRealm(req)
     let returned: unknown
     const tx = this.execute(version, 'http', 'http', () => (returned = version.methods.http!(inRealm)), inRealm, time, agent)
     if (tx.failure) return tx
@@ -231,7 +238,7 @@ export class Executor {
    * event records every answer used, so replay asks nothing. Call inside `sandbox.run`.
    */
   executeGui(version: AppVersion, answers: Record<string, unknown>, time: number, agent: Agent): Transaction {
-    const inRealm = trustValue(this.sandbox.realm.JSON.parse(JSON.stringify(answers ?? {})) as Json) as Record<string, Json>
+    const inRealm = this.inRealm(answers ?? {}) as Record<string, Json>
     const fn = version.methods.gui
     if (!fn) throw new Error('the app has no gui()')
     const tx = new Transaction('gui', 'gui', null, time, agent)
@@ -272,14 +279,7 @@ export class Executor {
 
   /** Commits a successful transaction as the next event. Idempotent: see `finishCommit`. */
   commit(tx: Transaction, codeHash: string, extraWrites?: Write[]): EventRecord {
-    let outputs: EventRecord['outputs'] = NO_OUTPUTS
-    if (tx.tty || tx.logs || tx.halt || tx.http) {
-      outputs = {}
-      if (tx.tty) outputs.tty = tx.tty
-      if (tx.logs) outputs.logs = tx.logs
-      if (tx.http) outputs.http = tx.http
-      if (tx.halt) outputs.halt = true
-    }
+    const outputs = tx.outputs()
     const event: EventRecord = {
       branch: this.config.branch,
       seq: this.head + 1,

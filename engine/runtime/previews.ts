@@ -7,7 +7,7 @@ import { EveryChoiceAgent, type Agent } from './agent.ts'
 import type { AppVersion, Executor } from './executor.ts'
 import type { Transaction } from './transaction.ts'
 import type { HttpRequest } from './http.ts'
-import { canonicalJson, type Json } from './values.ts'
+import { canonicalJson, plainCopy, type Json } from './values.ts'
 import type { EventRecord, Outputs, Write } from './event.ts'
 import type { MapCell, Cell } from './store.ts'
 
@@ -82,10 +82,10 @@ export class Previews {
     const preview: Preview = {
       id: this.nextId++, spec, method: spec.method,
       choices: tx.choices.map((c) => ({ n: c.n, value: c.value })),
-      questions: plain(tx.questions), shown: plain(tx.shown),
+      questions: plainCopy(tx.questions), shown: plainCopy(tx.shown),
       committed: !tx.failure,
       reads: tx.reads.map((r) => (r.key === undefined ? { state: r.state } : { state: r.state, key: r.key })),
-      writes: plain(tx.writes), changes: [], outputs: plain(outputsOf(tx)),
+      writes: plainCopy(tx.writes), changes: [], outputs: plainCopy(tx.outputs()),
       failure: tx.failure ? { message: tx.failure.reason, ...(tx.failure.location ? { where: tx.failure.location } : {}) } : null,
       brokenTests: [],
       outcomes: this.outcomes(version, spec, time),
@@ -112,7 +112,7 @@ export class Previews {
       throw new Error(`${spec.method}() ran past its time limit of ${this.host.timeLimitMs} ms`)
     }
     const tx = ran.value
-    const same = !tx.failure && !shown.failure && canonicalJson(plain(tx.writes)) === canonicalJson(plain(shown.writes)) && canonicalJson(plain(outputsOf(tx))) === canonicalJson(plain(outputsOf(shown)))
+    const same = !tx.failure && !shown.failure && canonicalJson(plainCopy(tx.writes)) === canonicalJson(plainCopy(shown.writes)) && canonicalJson(plainCopy(tx.outputs())) === canonicalJson(plainCopy(shown.outputs()))
     if (changed.length || !same) {
       return { changed: changed.length ? changed : ['the outcome (it reads the time)'], preview: this.preview(spec) }
     }
@@ -142,12 +142,12 @@ export class Previews {
     const exec = this.host.exec
     const store = exec.store
     const touched = [...new Set(tx.writes.map((w) => w.state))].map((name) => store.get(name)).filter((c): c is Cell => !!c)
-    const before = touched.map((c) => plain(c.value()))
+    const before = touched.map((c) => plainCopy(c.value()))
     const saved = touched.map(saveCell)
     // Applied and undone outside the time-limited call, so a test that overruns cannot leave them applied.
     store.apply(tx.writes, exec.head + 1)
     try {
-      preview.changes = touched.map((c, i) => ({ state: c.name, before: before[i]!, after: plain(c.value()) }))
+      preview.changes = touched.map((c, i) => ({ state: c.name, before: before[i]!, after: plainCopy(c.value()) }))
       const ran = exec.sandbox.run(() => exec.checkTests(version, new GivenChoices([])), this.host.timeLimitMs)
       if (!ran.ok) exec.cur = null
       preview.brokenTests = ran.ok ? ran.value.map((f) => ({ test: f.test, message: f.message })) : [{ test: '(the tests)', message: `ran past the time limit of ${this.host.timeLimitMs} ms` }]
@@ -164,8 +164,8 @@ export class Previews {
     const ran = exec.sandbox.run(() => {
       for (let tries = 0; tries < MAX_OUTCOMES; tries++) {
         const tx = run(exec, version, spec, time, agent)
-        const summary = tx.failure ? `${tx.failure.aborted ? 'waits' : 'fails'}: ${tx.failure.reason}` : describeWrites(tx.writes, outputsOf(tx))
-        const key = canonicalJson({ failure: tx.failure?.reason ?? null, writes: plain(tx.writes), outputs: plain(outputsOf(tx)) })
+        const summary = tx.failure ? `${tx.failure.aborted ? 'waits' : 'fails'}: ${tx.failure.reason}` : describeWrites(tx.writes, tx.outputs())
+        const key = canonicalJson({ failure: tx.failure?.reason ?? null, writes: plainCopy(tx.writes), outputs: plainCopy(tx.outputs()) })
         const group = groups.get(key)
         const choices = tx.choices.map((c) => c.value)
         if (group) group.choices.push(choices)
@@ -193,15 +193,6 @@ function run(exec: Executor, version: AppVersion, spec: PreviewSpec, time: numbe
   }
 }
 
-function outputsOf(tx: Transaction): Outputs {
-  const o: Outputs = {}
-  if (tx.tty) o.tty = tx.tty
-  if (tx.logs) o.logs = tx.logs
-  if (tx.http) o.http = tx.http
-  if (tx.halt) o.halt = true
-  return o
-}
-
 function describeWrites(writes: Write[], outputs: Outputs): string {
   const states = [...new Set(writes.map((w) => w.state))]
   const parts = [states.length ? `writes ${states.join(', ')}` : 'writes nothing']
@@ -227,7 +218,3 @@ function restoreCell(cell: Cell, saved: Saved): void {
   } else (cell as unknown as { slot: unknown }).slot = saved.slot
 }
 
-/** Values made in the sandbox's realm, as host plain data (for the protocol). */
-function plain<T>(v: T): T {
-  return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T)
-}

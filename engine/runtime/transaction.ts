@@ -3,7 +3,7 @@
 // touches committed state; the engine commits or discards it.
 import type { Agent } from './agent.ts'
 import type { Cell, TxView } from './store.ts'
-import type { Choice, EventKind, LogLine, Read, SourceLocation, Write } from './event.ts'
+import type { Choice, EventKind, LogLine, Outputs, Read, SourceLocation, Write } from './event.ts'
 import type { Json } from './values.ts'
 
 export interface Failure {
@@ -15,6 +15,7 @@ export interface Failure {
 
 let nextId = 1
 const NO_CHOICES: Choice[] = Object.freeze([]) as unknown as Choice[]
+const NO_OUTPUTS: Outputs = Object.freeze({})
 
 export class Transaction implements TxView {
   readonly id = nextId++
@@ -62,6 +63,17 @@ export class Transaction implements TxView {
     this.choices.push({ n, value })
     ;(this.readsBeforeChoice ??= []).push(this.reads.length)
     return value
+  }
+
+  /** What it outputs when it commits (empty and shared when nothing: most transactions output nothing). */
+  outputs(): Outputs {
+    if (!this.tty && !this.logs && !this.halt && !this.http) return NO_OUTPUTS
+    const outputs: Outputs = {}
+    if (this.tty) outputs.tty = this.tty
+    if (this.logs) outputs.logs = this.logs
+    if (this.http) outputs.http = this.http
+    if (this.halt) outputs.halt = true
+    return outputs
   }
 
   /** Collects the write set from every touched cell, in the order they were first written. */

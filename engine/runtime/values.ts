@@ -131,6 +131,11 @@ function describeProto(proto: unknown): string {
   }
 }
 
+/** A host copy of plain data made in another realm (the sandbox's), for the protocol, the CLI and messages. */
+export function plainCopy<T>(v: T): T {
+  return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T)
+}
+
 /** Marks a value that came from a trusted source (the log) as already checked. */
 export function trustValue<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !checked.has(value)) {
