@@ -8,7 +8,7 @@ import { compileNotebook, type CompiledApp, type MethodName } from '../runtime/c
 import { parseNotebook } from '../runtime/notebook.ts'
 import { FairAgent, mix, type Agent } from '../runtime/agent.ts'
 import { MemoryLog, type EventLog } from '../runtime/log.ts'
-import { canonicalJson, trustValue, type Json } from '../runtime/values.ts'
+import { canonicalJson, plainCopy, trustValue, type Json } from '../runtime/values.ts'
 import { Transaction } from '../runtime/transaction.ts'
 import type { Cell, MapCell } from '../runtime/store.ts'
 import type { EventRecord, SourceLocation, StateKind, Write } from '../runtime/event.ts'
@@ -359,7 +359,7 @@ export class Model {
   /** Every state's value in `world` as plain data, by name. */
   values(world: World): Record<string, { kind: StateKind; value: Json }> {
     this.enter(world)
-    return JSON.parse(JSON.stringify(this.exec.store.snapshot())) as Record<string, { kind: StateKind; value: Json }>
+    return plainCopy(this.exec.store.snapshot())
   }
 
   /** A transaction object for the code event that starts a materialised trace. */
