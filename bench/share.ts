@@ -1,6 +1,6 @@
 // Edit propagation in a shared session: how long a keystroke takes to reach
 // another guest through the sync server on loopback, with 2 and with 20
-// guests connected. Not wired into bench/main.ts yet (the lead does that).
+// guests connected (a section of `npm run bench`).
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
