@@ -12,7 +12,7 @@ import { forkEngine } from './forkEngine.ts'
 import { attachEngineSocket, ENGINE_PATH } from './engineSocket.ts'
 import { securityHeaders } from './securityHeaders.ts'
 import { serveRendererFile } from './rendererFiles.ts'
-import { startShare, type ShareOptions, type Sharing } from '../share/startShare.ts'
+import type { ShareOptions, Sharing } from '../share/startShare.ts'
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url))
 /** Where `npm run build` writes the renderer bundle. */
@@ -97,7 +97,8 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   port = (server.address() as { port: number }).port
   let share: Sharing | undefined
   try {
-    share = options.share ? await startShare(supervisor, notebook, rendererDir, { say, ...options.share }) : undefined
+    // Yjs and the sync server load only when sharing.
+    share = options.share ? await (await import('../share/startShare.ts')).startShare(supervisor, notebook, rendererDir, { say, ...options.share }) : undefined
   } catch (err) {
     server.close()
     await supervisor.stop()
