@@ -64,6 +64,8 @@ export class Timeline {
   private miniFetched = 0
   private brushing = false
   private hover: { x: number; text: string } | null = null
+  /** Other people's selected moments in a shared session. */
+  private peers: { name: string; colour: string; branch: string; seq: number }[] = []
 
   constructor(private readonly on: TimelineEvents, readonly toolbar: HTMLElement) {
     this.canvas = h('canvas.tl-canvas', { tabindex: 0, 'aria-label': 'Timeline: ←/→ move the selected moment, Home/End jump, wheel zooms, drag pans' })
@@ -192,6 +194,13 @@ export class Timeline {
     if (!t) return
     for (const d of divergences) t.divergences.set(d.seq, d.what)
     this.renderLabels()
+    this.queueDraw()
+  }
+
+  /** Other people's selected moments (a shared session): a tick in each one's colour on their branch. */
+  setPeers(peers: { name: string; colour: string; branch: string; seq: number }[]): void {
+    this.peers = peers
+    this.element.dataset.peers = peers.map((p) => `${p.name}@${p.branch}:${p.seq}`).join('\n')
     this.queueDraw()
   }
 
@@ -494,6 +503,19 @@ export class Timeline {
           ctx.fillRect(hx - 1, y - 3, 2, TRACK_H + 6)
         }
       }
+    }
+
+    // Other people's moments: a bar in their colour with a dot on top.
+    for (const p of this.peers) {
+      const row = rows.get(p.branch)
+      const px = x(p.seq)
+      if (row === undefined || px < 0 || px > w) continue
+      const y = this.trackY(row)
+      ctx.fillStyle = p.colour
+      ctx.fillRect(px - 1, y - 4, 2, TRACK_H + 8)
+      ctx.beginPath()
+      ctx.arc(px, y - 4, 3, 0, Math.PI * 2)
+      ctx.fill()
     }
 
     // The selected moment.
