@@ -11,6 +11,7 @@ import { TerminalDock } from './terminal/TerminalDock.ts'
 import { EventList } from './timeline/EventList.ts'
 import { Debugger } from './timeline/Debugger.ts'
 import { Banner } from './Banner.ts'
+import { ShareUi } from './share/ShareUi.ts'
 import { TopBar } from './TopBar.ts'
 
 /** How many past events' terminal output to show when the window opens. */
@@ -25,6 +26,8 @@ export class App {
   private readonly eventList = new EventList()
   private readonly dock = new TerminalDock()
   private readonly debugger: Debugger
+  /** A shared session's part of the window (nothing when the page did not come from an invite link). */
+  private readonly sharing: ShareUi
   private client: EngineClient | null = null
   private unsubscribe: (() => void)[] = []
   private status: StatusView | null = null
@@ -43,10 +46,18 @@ export class App {
       moment: (moment, values) => {
         this.notebook.showValues(values)
         this.dock.setMoment(moment.live ? null : { branch: moment.branch, at: moment.seq })
+        this.sharing.moment(moment)
       },
       cell: (cell) => document.querySelector(`.code-cell[data-cell="${CSS.escape(cell)}"]`)?.scrollIntoView({ block: 'center', behavior: 'smooth' }),
     }, { title: 'Recent', element: this.eventList.element })
     void this.statePanel
+    this.sharing = new ShareUi({
+      topBar: this.topBar,
+      banner: this.banner,
+      notebook: this.notebook,
+      timeline: () => this.debugger.timeline,
+      runButtons: () => [...this.debugger.timelineElement.querySelectorAll<HTMLButtonElement>('.tl-fork, .tl-promote, .tl-verify, .tl-rerun, .tl-import')],
+    })
     this.element = h('div.app', null,
       this.topBar.element,
       this.banner.element,
@@ -87,6 +98,7 @@ export class App {
       client.on('engineCrashed', ({ reason }) => this.crashed(reason)),
     ]
     const first = this.nb === null
+    this.sharing.open(hello)
     this.showNotebook(hello.notebook)
     this.setStatus(hello.status)
     if (first) this.topBar.setDirty(false)

@@ -1,5 +1,6 @@
 // The bar across the top: which notebook, what the app is doing, and the
-// controls people reach for (Run/Pause F8, Step F10, Save Ctrl/Cmd+S).
+// controls people reach for (Run/Pause F8, Step F10, Save Ctrl/Cmd+S), and
+// in a shared session who else is in it (the `people` slot).
 import type { RunState, StatusView } from '../engine/protocol/messages.ts'
 import type { LinkState } from './connection.ts'
 import { h } from './dom.ts'
@@ -27,6 +28,11 @@ export class TopBar {
   private readonly head: HTMLElement
   private readonly link: HTMLElement
   private status: StatusView | null = null
+  /** Why this page may not run or step (a shared session's view or edit link), or null. */
+  private runRefused: string | null = null
+  private saveRefused: string | null = null
+  /** Where a shared session shows its people. */
+  readonly people: HTMLElement
 
   constructor(actions: TopBarActions) {
     this.title = h('span.nb-title', null, 'Loom')
@@ -42,6 +48,7 @@ export class TopBar {
     this.saveButton = button('save', 'Save', 'save', MAC ? '⌘S' : 'Ctrl+S', actions.save)
     this.head = h('span.tb-meta', null, '')
     this.link = h('span.link-state', { hidden: true, role: 'status' }, '')
+    this.people = h('span.tb-people')
     this.element = h('header.topbar', null,
       h('span.brand', null, h('span.brand-mark', { 'aria-hidden': 'true' }), 'Loom'),
       h('span.tb-sep'),
@@ -49,6 +56,7 @@ export class TopBar {
       this.pill,
       h('span.tb-group', null, this.runButton, this.stepButton),
       h('span.tb-spacer'),
+      this.people,
       this.link,
       this.head,
       this.saveButton,
@@ -81,6 +89,12 @@ export class TopBar {
     this.runButton.title = `${runLabel} (F8)`
     this.runButton.disabled = !status || status.state === 'halted'
     this.stepButton.disabled = !status || status.state === 'halted' || status.state === 'running'
+    if (this.runRefused) {
+      for (const b of [this.runButton, this.stepButton]) {
+        b.disabled = true
+        b.title = this.runRefused
+      }
+    } else this.stepButton.title = 'Step (F10)'
     this.head.textContent = status ? `${status.branch} · event ${status.head} · ${status.codeHash.slice(0, 7)}` : ''
     this.head.title = status ? `branch ${status.branch}, ${status.head} events; running code ${status.codeHash}` : ''
   }
@@ -95,7 +109,16 @@ export class TopBar {
   }
 
   setSaveEnabled(enabled: boolean): void {
-    this.saveButton.disabled = !enabled
+    this.saveButton.disabled = !enabled || this.saveRefused !== null
+  }
+
+  /** What this page may not do, and why (shown on the disabled buttons); null: allowed. */
+  refuse(run: string | null, save: string | null): void {
+    this.runRefused = run
+    this.saveRefused = save
+    this.saveButton.disabled = save !== null
+    this.saveButton.title = save ?? `Save (${MAC ? '⌘S' : 'Ctrl+S'})`
+    this.setStatus(this.status)
   }
 
   setLink(link: LinkState): void {

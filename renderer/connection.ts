@@ -1,5 +1,6 @@
-// Keeps the UI connected to the engine host: connects, says hello, and when
-// the connection drops, shows it and tries again until it is back.
+// Keeps the UI connected to the engine host: connects, says hello (with the
+// invite link's token in a shared session), and when the connection drops,
+// shows it and tries again until it is back.
 import { EngineClient } from '../engine/protocol/client.ts'
 import type { Result } from '../engine/protocol/messages.ts'
 import { openTransport } from './transport.ts'
@@ -27,7 +28,9 @@ export function connect(handlers: ConnectionHandlers): void {
       const transport = await openTransport()
       transport.onClose((reason) => retry(reason))
       client = new EngineClient(transport)
-      const hello = await client.call('hello', { client: 'loom-ui' })
+      // A page opened from an invite link (`?token=…`) shows its token: a shared session lets nothing through without it.
+      const token = new URLSearchParams(location.search).get('token')
+      const hello = await client.call('hello', { client: 'loom-ui', ...(token ? { token } : {}) })
       attempt = 0
       handlers.link({ state: 'open' })
       handlers.open(client, hello)

@@ -20,6 +20,18 @@ const apiTypes: Plugin = {
   },
 }
 
+/**
+ * y-monaco imports Monaco's whole API entry; it gets the app's own Monaco
+ * instead (renderer/share/monacoApi.ts re-exports what it uses from
+ * renderer/notebook/monaco.ts), so the bundle holds one Monaco, set up once.
+ */
+const oneMonaco: Plugin = {
+  name: 'loom-one-monaco',
+  setup(b) {
+    b.onResolve({ filter: /^monaco-editor(\/esm\/vs\/editor\/editor\.(api|main)(\.js)?)?$/ }, () => ({ path: join(root, 'renderer/share/monacoApi.ts') }))
+  },
+}
+
 export async function buildRenderer(outdir = 'dist/renderer'): Promise<void> {
   const out = resolve(root, outdir)
   await rm(out, { recursive: true, force: true })
@@ -42,7 +54,7 @@ export async function buildRenderer(outdir = 'dist/renderer'): Promise<void> {
       format: 'esm',
       loader: { '.ttf': 'file', '.woff': 'file', '.woff2': 'file' },
       assetNames: 'assets/[name]-[hash]',
-      plugins: [apiTypes],
+      plugins: [apiTypes, oneMonaco],
       metafile: true,
     }),
     build({

@@ -35,21 +35,23 @@ export interface Serving {
   notebook: string
   /** Everything `loom serve` printed to stderr so far. */
   stderr(): string
+  /** Everything it printed to stdout so far (the URL, and with --share the invite links). */
+  stdout(): string
   /** The pid of the engine process it started last. */
   enginePid(): number | null
   stop(): Promise<void>
 }
 
-/** Copies `sample` into a temporary folder and serves it with `loom serve --port 0`. */
-export async function serveCopy(sample: string, rendererDir: string): Promise<Serving> {
+/** Copies `sample` into a temporary folder and serves it with `loom serve --port 0` (and `args`, e.g. --share). */
+export async function serveCopy(sample: string, rendererDir: string, args: string[] = []): Promise<Serving> {
   const dir = await mkdtemp(join(tmpdir(), 'loom-serve-'))
   const notebook = join(dir, basename(sample))
   await copyFile(sample, notebook)
-  return serveNotebook(notebook, rendererDir, dir)
+  return serveNotebook(notebook, rendererDir, dir, args)
 }
 
-export async function serveNotebook(notebook: string, rendererDir: string, cleanup?: string): Promise<Serving> {
-  const child: ChildProcess = spawn(process.execPath, ['bin/loom.js', 'serve', notebook, '--port', '0'], {
+export async function serveNotebook(notebook: string, rendererDir: string, cleanup?: string, args: string[] = []): Promise<Serving> {
+  const child: ChildProcess = spawn(process.execPath, ['bin/loom.js', 'serve', notebook, '--port', '0', ...args], {
     env: { ...process.env, LOOM_RENDERER_DIR: rendererDir },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -76,6 +78,7 @@ export async function serveNotebook(notebook: string, rendererDir: string, clean
     url,
     notebook,
     stderr: () => err,
+    stdout: () => out,
     enginePid: () => {
       const all = [...err.matchAll(/engine process (\d+)/g)]
       return all.length ? Number(all[all.length - 1]![1]) : null

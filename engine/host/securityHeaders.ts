@@ -2,7 +2,8 @@
 // own files, talk only to its own engine socket, and not be framed; nothing
 // is sniffed into another type.
 
-export function contentSecurityPolicy(port: number): string {
+/** `connect`: more sources the page may connect to (a shared session's sync server elsewhere). */
+export function contentSecurityPolicy(port: number, connect: string[] = []): string {
   return [
     "default-src 'self'",
     "script-src 'self'",
@@ -10,7 +11,7 @@ export function contentSecurityPolicy(port: number): string {
     "worker-src 'self' blob:",
     // Monaco sets inline styles as it lays out the editor.
     "style-src 'self' 'unsafe-inline'",
-    `connect-src 'self' ws://127.0.0.1:${port}`,
+    `connect-src 'self' ws://127.0.0.1:${port}${connect.map((c) => ` ${c}`).join('')}`,
     "img-src 'self' data:",
     "font-src 'self' data:",
     "object-src 'none'",
@@ -20,9 +21,9 @@ export function contentSecurityPolicy(port: number): string {
   ].join('; ')
 }
 
-export function securityHeaders(port: number): Record<string, string> {
+export function securityHeaders(port: number, connect: string[] = []): Record<string, string> {
   return {
-    'content-security-policy': contentSecurityPolicy(port),
+    'content-security-policy': contentSecurityPolicy(port, connect),
     'x-content-type-options': 'nosniff',
     'x-frame-options': 'DENY',
     'referrer-policy': 'no-referrer',

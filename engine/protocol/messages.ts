@@ -61,6 +61,32 @@ export interface NotebookView {
   problems: ProblemView[]
 }
 
+/** A shared session as the page that joined it sees it: in `hello`'s answer when the page said hello with an invite token. */
+export interface ShareView {
+  /** What this page's link allows: `view` reads, `edit` also edits cells, `run` also steps, forks and commits. */
+  role: 'view' | 'edit' | 'run'
+  /** The y-websocket server: null for the page's own server (`/sync` on the page's origin), else its ws:// or wss:// URL. */
+  sync: string | null
+  /** The room that holds the notebook on that server. */
+  room: string
+  /** What each role may do, in words, so the page can say why something is off. */
+  can: Record<'view' | 'edit' | 'run', string>
+}
+
+/** A compile problem of a shared notebook, as every guest sees it. */
+export interface SharedProblem extends ProblemView {
+  /** Who last changed that line of that cell (null: nobody since the file was loaded). */
+  author: string | null
+}
+
+/** The host's presence in a shared session (awareness field `loomHost`): what its last save of the shared text gave. */
+export interface HostPresence {
+  /** The notebook's compile problems after the last save of the shared text; empty when it runs. */
+  problems: SharedProblem[]
+  /** When the file was last written from the document (ms since the epoch), null before. */
+  savedAt: number | null
+}
+
 export interface BranchView {
   name: string
   head: number
@@ -78,7 +104,7 @@ export interface StateValue {
 /** Each request: its parameters and what it answers. */
 export interface Ops {
   /** First message on a connection. `token` is checked once sessions are shared. */
-  hello: { params: { token?: string; client?: string }; result: { protocol: number; notebook: NotebookView; status: StatusView } }
+  hello: { params: { token?: string; client?: string }; result: { protocol: number; notebook: NotebookView; status: StatusView; share?: ShareView } }
   notebook: { params: Record<string, never>; result: NotebookView }
   /** Writes the notebook file: the current text, or `text` when given (Save), or to `path` (Save As). */
   save: { params: { text?: string; path?: string }; result: { path: string; bytes: number } }

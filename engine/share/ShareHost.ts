@@ -6,23 +6,11 @@
 import * as Y from 'yjs'
 import type { Awareness } from 'y-protocols/awareness'
 import type { EngineClient } from '../protocol/client.ts'
-import type { ProblemView } from '../protocol/messages.ts'
+import type { HostPresence, ProblemView, SharedProblem } from '../protocol/messages.ts'
 import { notebookText } from './notebookDoc.ts'
 import { LineAuthors } from './LineAuthors.ts'
 
-/** A compile problem as every guest sees it. */
-export interface SharedProblem extends ProblemView {
-  /** Who last changed that line of that cell (null: nobody since the file was loaded). */
-  author: string | null
-}
-
-/** The host's presence: `awareness.getStates().get(id).loomHost`. */
-export interface HostPresence {
-  /** The notebook's compile problems after the last save of the shared text; empty when it runs. */
-  problems: SharedProblem[]
-  /** When the file was last written from the document (ms since the epoch), null before. */
-  savedAt: number | null
-}
+export type { HostPresence, SharedProblem }
 
 export interface ShareHostOptions {
   /** Quiet time before saving (default 300 ms). */

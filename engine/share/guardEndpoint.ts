@@ -2,20 +2,32 @@
 // the engine until its `hello` carries a valid token; from then on every
 // request is checked against the token's role. Refusals are ordinary error
 // responses (a ProblemView saying why and what to do), and the connection
-// stays open so a page can ask again with a better link.
-import type { Message, Transport } from '../protocol/messages.ts'
+// stays open so a page can ask again with a better link. The answer to a
+// good `hello` also tells the page its role and where the shared document is.
+import type { Message, ShareView, Transport } from '../protocol/messages.ts'
 import type { EngineEndpoint } from '../host/engineSocket.ts'
 import { allows, roleFor, roleOfToken, WHAT, type Role, type Tokens } from './roles.ts'
 
-export function guardEndpoint(endpoint: EngineEndpoint, tokens: Tokens): EngineEndpoint {
+/** Where the shared document is (`sync` null: the page's own server), known once the session has started. */
+export type SyncPlace = () => { sync: string | null; room: string }
+
+export function guardEndpoint(endpoint: EngineEndpoint, tokens: Tokens, place?: SyncPlace): EngineEndpoint {
   return {
     connect(outer: Transport): () => void {
       let role: Role | null = null
       let disconnect: (() => void) | null = null
+      /** The ids of `hello` requests on their way to the engine: their answers say where the shared document is. */
+      const hellos = new Set<number>()
       const receivers = new Set<(m: Message) => void>()
       // What the engine sees: the same connection, minus what this guard answered itself.
       const inner: Transport = {
-        send: (m) => outer.send(m),
+        send: (m) => {
+          if (m.kind === 'response' && hellos.delete(m.id) && m.ok && role && place) {
+            const share: ShareView = { role, ...place(), can: WHAT }
+            return outer.send({ ...m, result: { ...(m.result as object), share } })
+          }
+          outer.send(m)
+        },
         onMessage(fn) {
           receivers.add(fn)
           return () => receivers.delete(fn)
@@ -49,6 +61,7 @@ export function guardEndpoint(endpoint: EngineEndpoint, tokens: Tokens): EngineE
             return refuse(id, `you joined with a ${role} link, which can ${WHAT[role]}; ${m.op} needs a ${needed} link (${WHAT[needed]}) — ask the person who shares the session`)
           }
         }
+        if (m.op === 'hello') hellos.add(id)
         for (const fn of receivers) fn(message)
       })
       return () => disconnect?.()

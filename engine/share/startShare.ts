@@ -40,6 +40,8 @@ export interface Sharing {
   /** The sync server's URL and room (what a y-websocket provider needs). */
   syncUrl: string
   room: string
+  /** The CSP's connect-src additions every page of the session needs (the --sync server's origin). */
+  connectSources: string[]
   doc: Y.Doc
   awareness: Awareness
   host: ShareHost
@@ -52,7 +54,9 @@ export interface Sharing {
 
 export async function startShare(engine: EngineEndpoint, notebook: string, rendererDir: string, options: ShareOptions = {}): Promise<Sharing> {
   const tokens = newTokens()
-  const guard = guardEndpoint(engine, tokens)
+  // Pages find the shared document where hello says: our own /sync (on whichever listener served them), or the --sync server.
+  let place: { sync: string | null; room: string } = { sync: null, room: ROOM }
+  const guard = guardEndpoint(engine, tokens, () => place)
   // The host's own connection to the engine (the owner's rights, no token: it never leaves this process).
   const [ours, theirs] = memoryPair()
   const disconnect = engine.connect(theirs)
@@ -61,10 +65,12 @@ export async function startShare(engine: EngineEndpoint, notebook: string, rende
   const fill = (doc: Y.Doc) => fillDoc(doc, parseNotebook(hello.notebook.text, notebook))
 
   let port = 0
+  /** What the pages may connect to besides their own origin: the --sync server. */
+  const connectSources = options.sync === undefined ? [] : [syncOrigin(options.sync)]
   const server: Server = createServer((req, res) => void answer(req, res))
   const answer = async (req: IncomingMessage, res: ServerResponse) => {
     try {
-      await serveRendererFile(req, res, rendererDir, securityHeaders(port))
+      await serveRendererFile(req, res, rendererDir, securityHeaders(port, connectSources))
     } catch (err) {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' })
       res.end(`could not read the file: ${(err as Error).message}\n`)
@@ -96,6 +102,7 @@ export async function startShare(engine: EngineEndpoint, notebook: string, rende
     doc = new Y.Doc()
     syncUrl = options.sync
     room = `loom-${basename(notebook).replace(/[^A-Za-z0-9_.-]/g, '-')}`
+    place = { sync: syncUrl, room }
     provider = connectSync(syncUrl, room, doc)
     awareness = provider.awareness
     // Someone may have shared this room before: keep what it holds, fill it only when empty.
@@ -126,6 +133,7 @@ export async function startShare(engine: EngineEndpoint, notebook: string, rende
     invites,
     syncUrl,
     room,
+    connectSources,
     doc,
     awareness,
     host,
@@ -151,4 +159,16 @@ function publicAddress(host: string | undefined): string {
     for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address
   }
   return '127.0.0.1'
+}
+
+/** The scheme, host and port of a ws:// or wss:// URL, as a CSP source (`ws://sync.example:1234`). */
+function syncOrigin(url: string): string {
+  let u: URL
+  try {
+    u = new URL(url)
+  } catch {
+    throw new Error(`--sync ${url} is not a URL; give the y-websocket server as ws://host:port or wss://host`)
+  }
+  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new Error(`--sync ${url}: a y-websocket server is reached with ws:// or wss://, not ${u.protocol}`)
+  return `${u.protocol}//${u.host}`
 }

@@ -39,6 +39,8 @@ export interface SyncServer {
   peers: Set<SyncPeer>
   /** Garbled or oversized messages dropped so far. */
   refused: number
+  /** Serves the same room on another http server too (the owner's 127.0.0.1 listener, for their own page); returns how to stop. */
+  listen(other: Server): () => void
   close(): void
 }
 
@@ -52,12 +54,21 @@ export function attachSync(server: Server, tokens: Tokens, fill: (doc: Y.Doc) =>
   fill(doc)
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_SYNC_MESSAGE })
   const peers = new Set<SyncPeer>()
+  const servers = new Set<Server>([server])
   const state: SyncServer = {
     doc,
     peers,
     refused: 0,
+    listen(other) {
+      servers.add(other)
+      other.on('upgrade', onUpgrade)
+      return () => {
+        servers.delete(other)
+        other.off('upgrade', onUpgrade)
+      }
+    },
     close() {
-      server.off('upgrade', onUpgrade)
+      for (const s of servers) s.off('upgrade', onUpgrade)
       for (const ws of wss.clients) ws.terminate()
       wss.close()
       docs.delete(docName)

@@ -1,7 +1,12 @@
 // A code cell: its source in Monaco, live-coded into the running app as you
 // type (debounced; Shift+Enter applies at once), its problems at their lines,
 // and the live value of each state it declares beside the declaration.
-import type { CellView, EditResult, ProblemView, StateValue } from '../../engine/protocol/messages.ts'
+// In a shared session the editor is bound to the cell's text in the shared
+// document instead (y-monaco), and the host applies what everyone typed.
+import type { CellView, EditResult, ProblemView, SharedProblem, StateValue } from '../../engine/protocol/messages.ts'
+import type * as Y from 'yjs'
+import type { Awareness } from 'y-protocols/awareness'
+import { MonacoBinding } from 'y-monaco'
 import { h } from '../dom.ts'
 import { LiveValues } from './LiveValues.ts'
 import { forgetCellNames, monaco, shareCellNames } from './monaco.ts'
@@ -14,6 +19,13 @@ export interface CodeHost {
   edit(cell: string, source: string): Promise<EditResult | null>
   move(cell: string, by: -1 | 1): void
   remove(cell: string): void
+}
+
+/** A cell of a shared session: its text in the shared document, everyone's presence, and why it is read-only (null: you may edit). */
+export interface SharedEditing {
+  text: Y.Text
+  awareness: Awareness
+  readOnly: string | null
 }
 
 type CellState = 'live' | 'pending' | 'refused' | 'blocked' | 'failed'
@@ -32,13 +44,15 @@ export class CodeCell {
   private engineSource: string
   /** Set while applying the engine's text to the model, so that it is not sent back as an edit. */
   private applying = false
-  private compileProblems: ProblemView[] = []
+  private compileProblems: (ProblemView & Partial<SharedProblem>)[] = []
+  private readonly binding: MonacoBinding | null = null
   private runtimeProblem: { message: string; line: number | null; kind: 'error' | 'test' } | null = null
   private lastValues: Record<string, StateValue> = {}
   /** The engine refused this cell's last edit (its own problem or another cell's): the app runs older code for it. */
   private unapplied = false
 
-  constructor(readonly id: string, view: CellView, private readonly host: CodeHost) {
+  constructor(readonly id: string, view: CellView, private readonly host: CodeHost, private readonly shared: SharedEditing | null = null) {
+    if (shared) view = { ...view, source: shared.text.toString() }
     this.engineSource = view.source
     this.declares = view.declares ?? []
     const editorHost = h('div.cell-editor')
@@ -62,10 +76,11 @@ export class CodeCell {
         h('span.cell-id', null, `#${id}`),
         this.badge,
         h('span.cell-tools', null,
-          tool('play', 'Apply now (Shift+Enter)', () => void this.apply()),
-          tool('arrow-up', 'Move up', () => this.host.move(this.id, -1)),
-          tool('arrow-down', 'Move down', () => this.host.move(this.id, 1)),
-          del,
+          // Shared: the host applies what everyone typed after a pause; a view guest changes nothing.
+          shared ? null : tool('play', 'Apply now (Shift+Enter)', () => void this.apply()),
+          shared?.readOnly ? null : tool('arrow-up', 'Move up', () => this.host.move(this.id, -1)),
+          shared?.readOnly ? null : tool('arrow-down', 'Move down', () => this.host.move(this.id, 1)),
+          shared?.readOnly ? null : del,
         ),
       ),
       editorHost,
@@ -97,7 +112,10 @@ export class CodeCell {
       stickyScroll: { enabled: false },
       contextmenu: true,
       ariaLabel: `Code cell ${id}`,
+      readOnly: !!shared?.readOnly,
+      ...(shared?.readOnly ? { readOnlyMessage: { value: shared.readOnly } } : {}),
     })
+    if (shared) this.binding = new MonacoBinding(shared.text, this.model, new Set([this.editor]), shared.awareness)
     this.live = new LiveValues(this.editor, this.model)
     const fitHeight = () => {
       editorHost.style.height = `${this.editor.getContentHeight()}px`
@@ -114,6 +132,12 @@ export class CodeCell {
     this.model.onDidChangeContent(() => {
       if (this.applying) return
       this.setBadge('pending')
+      if (this.shared) {
+        // Anyone's typing, here or elsewhere: the host saves and compiles it, and its presence says how that went.
+        shareCellNames(this.id, this.model.getValue())
+        this.showValues(this.lastValues)
+        return
+      }
       shareCellNames(this.id, this.model.getValue())
       if (this.timer) clearTimeout(this.timer)
       this.timer = setTimeout(() => void this.apply(), EDIT_DELAY_MS)
@@ -135,7 +159,7 @@ export class CodeCell {
   /** The engine's view of this cell changed (another window, a reload, an add or move). */
   update(view: CellView): void {
     this.declares = view.declares ?? this.declares
-    if (this.pending) return
+    if (this.pending || this.shared) return
     if (view.source === this.engineSource) {
       // Typed while the engine was out of reach: send it now.
       if (this.model.getValue() !== view.source) void this.apply()
@@ -155,6 +179,7 @@ export class CodeCell {
 
   /** Sends the current text to the running app now. */
   async apply(): Promise<void> {
+    if (this.shared) return
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
     const source = this.model.getValue()
@@ -171,7 +196,7 @@ export class CodeCell {
     }
   }
 
-  setCompileProblems(problems: ProblemView[], waiting = false): void {
+  setCompileProblems(problems: (ProblemView & Partial<SharedProblem>)[], waiting = false): void {
     this.compileProblems = problems
     this.runtimeProblem = problems.length ? null : this.runtimeProblem
     this.renderProblems()
@@ -210,6 +235,7 @@ export class CodeCell {
   dispose(): void {
     if (this.timer) clearTimeout(this.timer)
     forgetCellNames(this.id)
+    this.binding?.destroy()
     this.live.dispose()
     this.editor.dispose()
     this.model.dispose()
@@ -225,8 +251,9 @@ export class CodeCell {
       markers.push({ message, severity, startLineNumber: l, endLineNumber: l, startColumn: first, endColumn: this.model.getLineMaxColumn(l) })
     }
     for (const p of this.compileProblems) {
-      marker(p.message, p.where?.line ?? null, monaco.MarkerSeverity.Error)
-      lines.push(problemLine('error', p.where?.line ?? null, p.message, 'not applied — the app keeps running the last good code'))
+      marker(p.author ? `${p.message} (last edited by ${p.author})` : p.message, p.where?.line ?? null, monaco.MarkerSeverity.Error)
+      const who = p.author ? `last edited by ${p.author} — ` : ''
+      lines.push(problemLine('error', p.where?.line ?? null, p.message, `${who}not applied — the app keeps running the last good code`))
     }
     const r = this.runtimeProblem
     if (r) {

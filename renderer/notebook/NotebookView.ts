@@ -1,9 +1,15 @@
 // The notebook column: prose and code cells in file order, kept in step with
 // the engine's notebook. Structural edits (add, move, delete) go to the engine
 // and the view follows what it answers, so the file stays the one truth.
+// In a shared session the shared document is the truth instead: cells are
+// its blocks, edits and structural changes go into it, and the engine's
+// notebook only says which states each cell declares.
 import type { EngineClient } from '../../engine/protocol/client.ts'
-import type { Attempt, CellView, EditResult, NotebookView as Notebook, ProblemView, StateValue, TestFailure } from '../../engine/protocol/messages.ts'
+import type { Attempt, CellView, EditResult, NotebookView as Notebook, ProblemView, SharedProblem, StateValue, TestFailure } from '../../engine/protocol/messages.ts'
+import type * as Y from 'yjs'
 import { fill, h } from '../dom.ts'
+import type { ShareSession } from '../share/ShareSession.ts'
+import { addCell, cellsOf, deleteCell, moveCell, visibleCells } from '../share/sharedCells.ts'
 import { CodeCell } from './CodeCell.ts'
 import { ParseErrorView } from './ParseErrorView.ts'
 import { ProseCell } from './ProseCell.ts'
@@ -30,6 +36,17 @@ export class NotebookView {
   private queue: Promise<unknown> = Promise.resolve()
   private values: Record<string, StateValue> = {}
   private toasted = new Set<string>()
+  /** The shared session whose document this view shows, once joined (see `share`). */
+  private session: ShareSession | null = null
+  /** True from the moment a page knows it is in a shared session until it has the document: the engine's cells are not editable meanwhile. */
+  private joining = false
+  /** The shared text each cell is bound to (a moved cell is a new block with a new text). */
+  private readonly boundText = new Map<string, Y.Text>()
+  /** The states each code cell declares, as the engine last said. */
+  private declares = new Map<string, string[]>()
+  /** Why this page may not change the notebook (a view link), or null. */
+  private readOnly: string | null = null
+  private unobserve: (() => void) | null = null
 
   constructor(private readonly events: NotebookEvents) {
     this.list = h('div.cells')
@@ -48,8 +65,42 @@ export class NotebookView {
     return this.order.map((id) => this.cells.get(id)).filter((c): c is CodeCell => c instanceof CodeCell)
   }
 
+  /** The page joins a shared session: until `share` hands over its document, the notebook waits for it. */
+  expectShare(): void {
+    if (this.session) return
+    this.joining = true
+    this.clear()
+    fill(this.list, h('p.placeholder.share-joining', null, 'Joining the shared notebook…'))
+  }
+
+  /** From now on the cells are the shared document's blocks, bound to everyone's edits. */
+  share(session: ShareSession, readOnly: string | null): void {
+    this.unobserve?.()
+    this.clear()
+    this.list.replaceChildren()
+    this.session = session
+    this.joining = false
+    this.readOnly = readOnly
+    const cells = cellsOf(session.doc)
+    const changed = () => this.renderShared()
+    cells.observe(changed)
+    this.unobserve = () => cells.unobserve(changed)
+    this.renderShared()
+  }
+
+  get shared(): boolean {
+    return this.session !== null
+  }
+
   /** Shows the engine's notebook, keeping each cell's editor (and what is being typed in it) where the cell is unchanged. */
   render(nb: Notebook): void {
+    for (const c of nb.cells) if (c.kind === 'code') this.declares.set(c.id, c.declares ?? [])
+    if (this.session || this.joining) {
+      // The document holds the cells; the engine says what they declare (and the host's presence, their problems).
+      for (const cell of this.codeCells()) cell.update({ id: cell.id, kind: 'code', source: cell.source, declares: this.declares.get(cell.id) ?? [] })
+      this.showValues(this.values)
+      return
+    }
     if (nb.parseError) {
       this.clear()
       this.parseError = new ParseErrorView(nb)
@@ -77,21 +128,57 @@ export class NotebookView {
         this.cells.delete(id)
       }
     }
-    this.order = nb.cells.map((c) => c.id)
-    const children: HTMLElement[] = [this.adder(null)]
-    for (const id of this.order) children.push(this.cells.get(id)!.element, this.adder(id))
+    this.place(nb.cells.map((c) => c.id))
+    this.showProblems(nb.problems)
+    this.showValues(this.values)
+  }
+
+  /** The shared document's blocks as cells: new ones made, gone ones disposed, the rest kept with their editors. */
+  private renderShared(): void {
+    const session = this.session!
+    const blocks = visibleCells(session.doc)
+    const seen = new Set<string>()
+    for (const b of blocks) {
+      seen.add(b.id)
+      const existing = this.cells.get(b.id)
+      if (existing && existing.kind === b.kind && this.boundText.get(b.id) === b.text) continue
+      existing?.dispose()
+      const view: CellView = { id: b.id, kind: b.kind, source: b.text.toString(), declares: this.declares.get(b.id) ?? [] }
+      const cell = b.kind === 'prose'
+        ? new ProseCell(b.id, view, { edit: async () => {} }, { text: b.text, readOnly: this.readOnly })
+        : new CodeCell(b.id, view, this.codeHost(), { text: b.text, awareness: session.awareness, readOnly: this.readOnly })
+      this.cells.set(b.id, cell)
+      this.boundText.set(b.id, b.text)
+    }
+    for (const [id, cell] of this.cells) {
+      if (!seen.has(id)) {
+        cell.dispose()
+        this.cells.delete(id)
+        this.boundText.delete(id)
+      }
+    }
+    this.place(blocks.map((b) => b.id))
+    const host = session.host()
+    if (host) this.showProblems(host.problems)
+    this.showValues(this.values)
+  }
+
+  /** Puts the cells in `order` on the page, with an "add here" strip around each (none for a view guest). */
+  private place(order: string[]): void {
+    this.order = order
+    const adders = this.readOnly === null
+    const children: HTMLElement[] = adders ? [this.adder(null)] : []
+    for (const id of this.order) children.push(this.cells.get(id)!.element, ...(adders ? [this.adder(id)] : []))
     for (const key of this.adders.keys()) if (key && !this.cells.has(key)) this.adders.delete(key)
     // Re-inserting a Monaco editor's element loses its focus (and its suggestions): move only what moved.
     children.forEach((el, i) => {
       if (this.list.children[i] !== el) this.list.insertBefore(el, this.list.children[i] ?? null)
     })
     while (this.list.children.length > children.length) this.list.lastElementChild!.remove()
-    this.showProblems(nb.problems)
-    this.showValues(this.values)
   }
 
-  /** Compile problems of the running code, each at its cell and line. */
-  showProblems(problems: ProblemView[]): void {
+  /** Compile problems of the running code, each at its cell and line (in a shared session, with who last changed that line). */
+  showProblems(problems: (ProblemView & Partial<SharedProblem>)[]): void {
     for (const cell of this.codeCells()) {
       if (cell.pending) continue
       if (problems.length === 0) cell.markApplied()
@@ -134,11 +221,18 @@ export class NotebookView {
 
   private make(view: CellView): Cell {
     if (view.kind === 'prose') return new ProseCell(view.id, view, { edit: async (cell, source) => void (await this.edit(cell, source)) })
-    return new CodeCell(view.id, view, {
-      edit: (cell, source) => this.edit(cell, source),
-      move: (cell, by) => void this.move(cell, by),
-      remove: (cell) => void this.structural((c) => c.call('deleteCell', { cell })),
-    })
+    return new CodeCell(view.id, view, this.codeHost())
+  }
+
+  private codeHost() {
+    return {
+      edit: (cell: string, source: string) => this.edit(cell, source),
+      move: (cell: string, by: -1 | 1) => void this.move(cell, by),
+      remove: (cell: string) => {
+        if (this.session) deleteCell(this.session.doc, cell)
+        else void this.structural((c) => c.call('deleteCell', { cell }))
+      },
+    }
   }
 
   private edit(cell: string, source: string): Promise<EditResult | null> {
@@ -161,6 +255,7 @@ export class NotebookView {
   }
 
   private async move(cell: string, by: -1 | 1): Promise<void> {
+    if (this.session) return moveCell(this.session.doc, cell, by)
     const at = this.order.indexOf(cell)
     const to = at + by
     if (at < 0 || to < 0 || to >= this.order.length) return
@@ -168,6 +263,13 @@ export class NotebookView {
   }
 
   private async add(after: string | null, kind: 'code' | 'prose'): Promise<void> {
+    if (this.session) {
+      const id = addCell(this.session.doc, after, kind)
+      const cell = this.cells.get(id)
+      if (cell instanceof ProseCell) cell.startEditing()
+      else cell?.focus()
+      return
+    }
     const result = await this.structural((c) => c.call('addCell', { after, kind, source: '' }))
     if (!result?.cell) return
     const cell = this.cells.get(result.cell)
@@ -206,6 +308,7 @@ export class NotebookView {
   private clear(): void {
     for (const cell of this.cells.values()) cell.dispose()
     this.cells.clear()
+    this.boundText.clear()
     this.adders.clear()
     this.order = []
   }

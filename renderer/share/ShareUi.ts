@@ -1,0 +1,155 @@
+// What a shared session adds to the window: joining the shared document
+// (when hello says the page came from an invite link), the people in the
+// top bar, their cursors in the cells and their moments on the timeline,
+// following someone, and what this page's role may not do, said where it
+// shows (disabled buttons with the reason, a banner, read-only cells).
+import type { Result } from '../../engine/protocol/messages.ts'
+import type { Banner } from '../Banner.ts'
+import type { TopBar } from '../TopBar.ts'
+import type { NotebookView } from '../notebook/NotebookView.ts'
+import type { Timeline } from '../timeline/Timeline.ts'
+import type { Moment } from '../timeline/moment.ts'
+import { PeopleList } from './PeopleList.ts'
+import { showRemoteCursors } from './remoteCursors.ts'
+import { ShareSession, type Person, type SharedMoment } from './ShareSession.ts'
+
+export interface ShareUiParts {
+  topBar: TopBar
+  banner: Banner
+  notebook: NotebookView
+  timeline(): Timeline
+  /** The timeline's toolbar buttons that make events or branches (fork, promote, verify, replay, import). */
+  runButtons(): HTMLButtonElement[]
+}
+
+/** How long the page waits for the shared document before saying it cannot reach it. */
+const SYNC_PATIENCE_MS = 5000
+
+export class ShareUi {
+  private session: ShareSession | null = null
+  private readonly people: PeopleList
+  /** Whom this page follows (a Yjs client id), and the moment it last moved the timeline to for them. */
+  private following: number | null = null
+  private asked: SharedMoment | null = null
+  private runRefused: string | null = null
+
+  constructor(private readonly parts: ShareUiParts) {
+    this.people = new PeopleList({ follow: (client) => this.follow(client), rename: () => this.rename() })
+  }
+
+  get active(): ShareSession | null {
+    return this.session
+  }
+
+  /** A (new) connection to the engine said hello: join its shared session if it has one (once; a reconnect keeps it). */
+  open(hello: Result<'hello'>): void {
+    const share = hello.share
+    if (!share || this.session) return
+    const token = new URLSearchParams(location.search).get('token') ?? ''
+    const session = new ShareSession(share, token)
+    this.session = session
+    const { topBar, banner, notebook } = this.parts
+    topBar.people.replaceChildren(this.people.element)
+    this.people.setRole(share.role, share.role === 'view' ? share.can.view : `${share.can.view}, ${share.can.edit.replace(/^also /, '')}${share.role === 'run' ? `, ${share.can.run.replace(/^also /, '')}` : ''}`)
+    document.documentElement.dataset.shareRole = share.role
+
+    const article = share.role === 'view' ? 'a view link' : share.role === 'edit' ? 'an edit link' : 'a run link'
+    const readOnly = share.role === 'view' ? `You joined with a view link, which can ${share.can.view}; editing cells needs an edit link — ask the person who shares the session.` : null
+    this.runRefused = share.role === 'run' ? null : `You joined with ${article}, which can ${share.role === 'view' ? share.can.view : `${share.can.view} and edit cells`}; stepping, running, forking and committing need a run link — ask the person who shares the session.`
+    topBar.refuse(this.runRefused, readOnly)
+    if (this.runRefused) {
+      banner.show('share-role', 'info', share.role === 'view'
+        ? 'You joined with a view link: you can read the notebook, log and state, and follow the others. Editing needs an edit link, stepping a run link — ask the person who shares the session.'
+        : 'You joined with an edit link: you can edit cells with the others. Stepping, running and forking need a run link — ask the person who shares the session.')
+      this.refuseRunButtons()
+    }
+
+    notebook.expectShare()
+    const late = setTimeout(() => banner.show('share-sync', 'warning', 'Cannot reach the shared notebook yet; still trying.', share.sync ?? `${location.host}/sync`), SYNC_PATIENCE_MS)
+    void session.whenSynced().then(() => {
+      clearTimeout(late)
+      banner.hide('share-sync')
+      notebook.share(session, readOnly)
+    })
+    session.onSync((state) => {
+      if (state === 'connected') banner.hide('share-sync')
+      else if (state === 'disconnected' && session.provider.synced) banner.show('share-sync', 'warning', 'The connection to the shared notebook was lost. Reconnecting… What you type meanwhile is kept and merged when it is back.')
+    })
+    session.onHost(() => {
+      const host = session.host()
+      if (host && notebook.shared) notebook.showProblems(host.problems)
+    })
+    session.onPeople(() => this.peopleChanged())
+    this.peopleChanged()
+  }
+
+  /** The selected moment changed (by this person, or by following someone). */
+  moment(m: Moment): void {
+    const session = this.session
+    if (!session) return
+    session.setMoment({ branch: m.branch, seq: m.seq, live: m.live })
+    const asked = this.asked
+    // A moment the follow did not ask for: the person moved it themselves, so they stop following.
+    if (this.following !== null && asked && !(asked.live ? m.live && m.branch === asked.branch : m.branch === asked.branch && m.seq === asked.seq)) this.follow(null)
+  }
+
+  private peopleChanged(): void {
+    const session = this.session!
+    const people = session.people()
+    this.people.show(people)
+    showRemoteCursors(people)
+    const others = people.filter((p) => !p.me)
+    this.parts.timeline().setPeers(others.filter((p) => p.moment).map((p) => ({ name: p.name, colour: p.colour, branch: p.moment!.branch, seq: p.moment!.seq })))
+    if (this.following !== null) {
+      const them = others.find((p) => p.client === this.following)
+      if (!them) this.follow(null)
+      else this.track(them)
+    }
+  }
+
+  private follow(client: number | null): void {
+    this.following = client
+    this.asked = null
+    this.people.setFollowing(client)
+    const them = this.session?.people().find((p) => p.client === client)
+    if (them) {
+      this.parts.banner.toast(`Following ${them.name}: your timeline shows their moment until you move it.`, 'info')
+      this.track(them)
+    }
+  }
+
+  /** Moves this page's selected moment to where the followed person is. */
+  private track(them: Person): void {
+    const m = them.moment
+    if (!m) return
+    const asked = this.asked
+    if (asked && asked.branch === m.branch && asked.seq === m.seq && asked.live === m.live) return
+    this.asked = m
+    const timeline = this.parts.timeline()
+    if (m.live) timeline.setFollow(true)
+    else {
+      timeline.setFollow(false)
+      timeline.select(m.branch, m.seq, false)
+    }
+  }
+
+  private rename(): void {
+    const session = this.session
+    if (!session) return
+    const name = prompt('Your name in this session', session.myName)
+    if (name !== null) session.rename(name)
+  }
+
+  /** The timeline's buttons that would make events or branches: off, saying why (a click explains too, in case one was turned back on). */
+  private refuseRunButtons(): void {
+    const reason = this.runRefused!
+    for (const b of this.parts.runButtons()) {
+      b.disabled = true
+      b.title = reason
+      b.addEventListener('click', (e) => {
+        e.stopImmediatePropagation()
+        this.parts.banner.toast(reason, 'info')
+      }, { capture: true })
+    }
+  }
+}

@@ -1,0 +1,247 @@
+// A shared session in the browser: one real `loom serve --share`, and two or
+// three people (Chromium contexts) who joined with invite links — what they
+// type, see of each other, and may or may not do.
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { existsSync, readFileSync } from 'node:fs'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { buildUiOnce, CHROMIUM, launchChromium, serveCopy, type Serving } from './browser.ts'
+
+// Page-side code in evaluate() runs in the browser; the test program itself has no DOM types.
+declare const document: { querySelectorAll(s: string): ArrayLike<{ textContent: string | null; style: { top: string } }> }
+declare function getComputedStyle(el: unknown): { borderLeftColor: string; backgroundColor: string }
+
+const WAIT = { timeout: 30_000 }
+const haveChromium = existsSync(CHROMIUM)
+
+type Role = 'view' | 'edit' | 'run'
+
+interface Person {
+  name: string
+  page: Page
+  context: BrowserContext
+  /** Content-Security-Policy complaints and uncaught errors on this page. */
+  problems: string[]
+}
+
+describe('a shared session in the browser', { skip: haveChromium ? false : `no Chromium at ${CHROMIUM} (.ci/run installs it with apt)` }, () => {
+  let browser: Browser
+  let server: Serving
+  const links = {} as Record<Role, string>
+  const people: Person[] = []
+
+  before(async () => {
+    let ui: string
+    ;[ui, browser] = await Promise.all([buildUiOnce(), launchChromium()])
+    server = await serveCopy('samples/counter.loom.md', ui, ['--share'])
+    await until('the invite links are printed', async () => /^\s+run\s+http/m.test(server.stdout()))
+    for (const m of server.stdout().matchAll(/^\s+(view|edit|run)\s+(http\S+)/gm)) {
+      // The links name this machine's address; the test reaches the same listener on loopback.
+      const url = new URL(m[2]!)
+      url.hostname = '127.0.0.1'
+      links[m[1] as Role] = url.href
+    }
+  })
+  after(async () => {
+    for (const p of people) await p.context.close()
+    await browser?.close()
+    await server?.stop()
+  })
+
+  async function until(what: string, ok: () => Promise<boolean>, ms = WAIT.timeout): Promise<void> {
+    const end = Date.now() + ms
+    while (!(await ok())) {
+      if (Date.now() > end) throw new Error(`timed out waiting until ${what}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+
+  /** A person opens the invite link of `role` in a browser of their own. */
+  async function join(role: Role, name: string): Promise<Person> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 820 } })
+    const page = await context.newPage()
+    const problems: string[] = []
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /Content.Security.Policy|Refused to/i.test(m.text())) problems.push(m.text())
+    })
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`))
+    const person = { name, page, context, problems }
+    people.push(person)
+    await page.goto(`${links[role]}&name=${encodeURIComponent(name)}`)
+    await page.locator('.code-cell[data-cell="counter"] .monaco-editor .view-lines').waitFor(WAIT)
+    await page.locator(`.person[data-me][data-name="${name}"]`).waitFor(WAIT)
+    await page.locator('.tl-label[data-branch="main"]').waitFor(WAIT)
+    return person
+  }
+
+  async function leave(...ps: Person[]): Promise<void> {
+    for (const p of ps) {
+      await p.context.close()
+      people.splice(people.indexOf(p), 1)
+    }
+  }
+
+  /** What a cell's editor shows, line by line (Monaco draws spaces as no-break spaces, lines in any DOM order). */
+  async function cellText(page: Page, cell: string): Promise<string> {
+    return page.evaluate((sel) => {
+      const lines = [...(document.querySelectorAll(sel) as ArrayLike<{ textContent: string | null; style: { top: string } }> & Iterable<{ textContent: string | null; style: { top: string } }>)]
+      return lines.sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top)).map((l) => (l.textContent ?? '').replace(/\u00a0/g, ' ')).join('\n')
+    }, `.code-cell[data-cell="${cell}"] .view-lines .view-line`)
+  }
+
+  /** Puts the caret at the end of line `line` of a cell. */
+  async function caretAt(page: Page, cell: string, line: number): Promise<void> {
+    await page.locator(`.code-cell[data-cell="${cell}"] .view-lines`).click()
+    await page.keyboard.press('Control+Home')
+    for (let i = 1; i < line; i++) await page.keyboard.press('ArrowDown')
+    await page.keyboard.press('End')
+  }
+
+  const head = async (page: Page) => Number(await page.locator('.tl-label[data-branch="main"]').getAttribute('data-head'))
+
+  test('typing in one person’s cell appears in the others’, and the host saves it to the file', async () => {
+    const [ada, bo, cy] = await Promise.all([join('edit', 'Ada'), join('run', 'Bo'), join('view', 'Cy')])
+    try {
+      await caretAt(ada.page, 'counter', 1)
+      await ada.page.keyboard.type(' // from Ada')
+      for (const p of [bo, cy]) await until(`${p.name} sees Ada’s words`, async () => (await cellText(p.page, 'counter')).includes("state.var('count', 0) // from Ada"))
+      await until('the file has them', async () => readFileSync(server.notebook, 'utf8').includes("state.var('count', 0) // from Ada"))
+      // Everyone is in everyone's list.
+      for (const p of [ada, bo, cy]) for (const other of ['Ada', 'Bo', 'Cy']) await p.page.locator(`.person[data-name="${other}"]`).waitFor(WAIT)
+      for (const p of [ada, bo, cy]) assert.deepEqual(p.problems, [])
+    } finally {
+      await leave(ada, bo, cy)
+    }
+  })
+
+  test('concurrent typing in the same cell converges to the same text everywhere', async () => {
+    const [ada, bo] = await Promise.all([join('edit', 'Ada'), join('run', 'Bo')])
+    try {
+      await caretAt(ada.page, 'counter', 2)
+      await caretAt(bo.page, 'counter', 4)
+      // Both type at once, a key at a time, into lines close to each other.
+      await Promise.all([ada.page.keyboard.type(' /* ada ada */', { delay: 15 }), bo.page.keyboard.type(' /* bo bo */', { delay: 15 })])
+      await until('both show the same text with both edits', async () => {
+        const [a, b] = await Promise.all([cellText(ada.page, 'counter'), cellText(bo.page, 'counter')])
+        return a === b && a.includes('/* ada ada */') && a.includes('/* bo bo */')
+      })
+      const text = await cellText(ada.page, 'counter')
+      assert.match(text.split('\n')[1]!, /\/\* ada ada \*\/$/)
+      assert.match(text.split('\n')[3]!, /\/\* bo bo \*\/$/)
+      await until('the file has both', async () => {
+        const file = readFileSync(server.notebook, 'utf8')
+        return file.includes('/* ada ada */') && file.includes('/* bo bo */')
+      })
+    } finally {
+      await leave(ada, bo)
+    }
+  })
+
+  test('presence: each sees the other’s cursor in their colour, their moment on the timeline, and can follow them', async () => {
+    const [ada, bo] = await Promise.all([join('edit', 'Ada'), join('run', 'Bo')])
+    try {
+      // Bo's cursor in Ada's editor, in Bo's colour.
+      await caretAt(bo.page, 'counter', 1)
+      const boClient = await ada.page.locator('.person[data-name="Bo"]').getAttribute('data-client')
+      const caret = ada.page.locator(`.code-cell[data-cell="counter"] .yRemoteSelectionHead-${boClient}`)
+      await caret.waitFor(WAIT)
+      const [caretColour, dotColour] = await Promise.all([
+        caret.evaluate((el) => getComputedStyle(el).borderLeftColor),
+        ada.page.locator('.person[data-name="Bo"] .person-dot').evaluate((el) => getComputedStyle(el).backgroundColor),
+      ])
+      assert.equal(caretColour, dotColour)
+      // A selection shows as a coloured range too.
+      await bo.page.keyboard.press('Shift+Home')
+      await ada.page.locator(`.code-cell[data-cell="counter"] .yRemoteSelection-${boClient}`).first().waitFor(WAIT)
+
+      // Bo steps three times and selects event 2: Ada sees where Bo is.
+      for (let i = 0; i < 3; i++) await bo.page.locator('.tb-button.step').click()
+      await until('Bo’s timeline has the steps', async () => (await head(bo.page)) >= 3)
+      await bo.page.locator('.tl-canvas').focus()
+      await bo.page.keyboard.press('Home')
+      await bo.page.keyboard.press('ArrowRight')
+      await bo.page.keyboard.press('ArrowRight')
+      await bo.page.locator('.timeline[data-selected-seq="2"]').waitFor(WAIT)
+      await ada.page.locator('.person[data-name="Bo"][data-moment="main:2"]').waitFor(WAIT)
+      await ada.page.locator('.timeline[data-peers*="Bo@main:2"]').waitFor(WAIT)
+
+      // Ada follows Bo: her moment goes where his goes, until she moves it herself.
+      await ada.page.locator('.person[data-name="Bo"]').click()
+      await ada.page.locator('.timeline[data-selected-branch="main"][data-selected-seq="2"]').waitFor(WAIT)
+      await bo.page.keyboard.press('ArrowLeft')
+      await ada.page.locator('.timeline[data-selected-seq="1"]').waitFor(WAIT)
+      await ada.page.locator('.tl-canvas').focus()
+      await ada.page.keyboard.press('End')
+      await ada.page.locator('.person[data-name="Bo"]:not([data-following])').waitFor(WAIT)
+      await bo.page.keyboard.press('Home')
+      await bo.page.locator('.timeline[data-selected-seq="0"]').waitFor(WAIT)
+      await ada.page.locator('.person[data-name="Bo"][data-moment="main:0"]').waitFor(WAIT)
+      assert.notEqual(await ada.page.locator('.timeline').getAttribute('data-selected-seq'), '0')
+      for (const p of [ada, bo]) assert.deepEqual(p.problems, [])
+    } finally {
+      await leave(ada, bo)
+    }
+  })
+
+  test('a view guest cannot edit or step, and the page says why; an edit guest edits but cannot step', async () => {
+    const [cy, ed] = await Promise.all([join('view', 'Cy'), join('edit', 'Ed')])
+    try {
+      const { page } = cy
+      const before = await cellText(page, 'counter')
+      await caretAt(page, 'counter', 1)
+      await page.keyboard.type('x = 1')
+      await page.locator('.monaco-editor-overlaymessage', { hasText: /view link/ }).waitFor(WAIT)
+      assert.equal(await cellText(page, 'counter'), before)
+      // The buttons that step are off, and say why; so does a banner.
+      const step = page.locator('.tb-button.step')
+      assert.equal(await step.isDisabled(), true)
+      assert.match((await step.getAttribute('title')) ?? '', /view link.*run link.*ask the person who shares/)
+      assert.equal(await page.locator('.tl-fork').isDisabled(), true)
+      await page.locator('.banner[data-banner="share-role"]', { hasText: 'You joined with a view link' }).waitFor(WAIT)
+      // F10 asks anyway: the engine refuses, and the page says why.
+      await page.locator('body').press('F10')
+      await page.locator('.toast', { hasText: /view link.*step needs a run link/ }).waitFor(WAIT)
+      // Nothing to add, move or delete.
+      assert.equal(await page.locator('.adder').count(), 0)
+      assert.equal(await page.locator('.code-cell .cell-tools button').count(), 0)
+
+      // The edit guest types, but may not step either.
+      await caretAt(ed.page, 'counter', 1)
+      await ed.page.keyboard.type(' // Ed')
+      await until('Cy sees Ed’s edit', async () => (await cellText(page, 'counter')).includes('// Ed'))
+      assert.equal(await ed.page.locator('.tb-button.step').isDisabled(), true)
+      assert.match((await ed.page.locator('.tb-button.step').getAttribute('title')) ?? '', /edit link.*run link/)
+      for (const p of [cy, ed]) assert.deepEqual(p.problems, [])
+    } finally {
+      await leave(cy, ed)
+    }
+  })
+
+  test('a run guest steps, and everyone’s timeline shows the event', async () => {
+    const [ada, bo, cy] = await Promise.all([join('edit', 'Ada'), join('run', 'Bo'), join('view', 'Cy')])
+    try {
+      const was = await head(bo.page)
+      await bo.page.locator('.tb-button.step').click()
+      for (const p of [ada, bo, cy]) await p.page.locator(`.tl-label[data-branch="main"][data-head="${was + 1}"]`).waitFor(WAIT)
+      await cy.page.locator('.state-entry[data-state="count"]').waitFor(WAIT)
+    } finally {
+      await leave(ada, bo, cy)
+    }
+  })
+
+  test('a compile error is shown to everyone at its line, with who last edited it', async () => {
+    const [ada, cy] = await Promise.all([join('edit', 'Ada'), join('view', 'Cy')])
+    try {
+      await caretAt(ada.page, 'counter', 1)
+      await ada.page.keyboard.press('Enter')
+      await ada.page.keyboard.type('const broken: number = ;')
+      const problem = cy.page.locator('.code-cell[data-cell="counter"] .cell-message .problem')
+      await problem.filter({ hasText: 'last edited by Ada' }).waitFor(WAIT)
+      assert.match((await problem.first().locator('.problem-where').textContent()) ?? '', /line 2/)
+      for (let i = 0; i < 'const broken: number = ;'.length + 1; i++) await ada.page.keyboard.press('Backspace')
+      await cy.page.locator('.code-cell[data-cell="counter"] .cell-message').waitFor({ state: 'hidden', ...WAIT })
+    } finally {
+      await leave(ada, cy)
+    }
+  })
+})
