@@ -229,6 +229,25 @@ describe('a shared session in the browser', { skip: haveChromium ? false : `no C
     }
   })
 
+  test('the person who shares opens their own 127.0.0.1 page and is in the session like everyone else', async () => {
+    const ada = await join('edit', 'Ada')
+    const context = await browser.newContext({ viewport: { width: 1280, height: 820 } })
+    const owner: Person = { name: 'owner', page: await context.newPage(), context, problems: [] }
+    people.push(owner)
+    try {
+      assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=/)
+      await owner.page.goto(`${server.url}&name=Olga`)
+      await owner.page.locator('.person[data-me][data-name="Olga"]').waitFor(WAIT)
+      await owner.page.locator('.share-role[data-role="run"]').waitFor(WAIT)
+      await ada.page.locator('.person[data-name="Olga"]').waitFor(WAIT)
+      await caretAt(owner.page, 'counter', 1)
+      await owner.page.keyboard.type(' // Olga')
+      await until('Ada sees the owner’s edit', async () => (await cellText(ada.page, 'counter')).includes('// Olga'))
+    } finally {
+      await leave(ada, owner)
+    }
+  })
+
   test('a compile error is shown to everyone at its line, with who last edited it', async () => {
     const [ada, cy] = await Promise.all([join('edit', 'Ada'), join('view', 'Cy')])
     try {

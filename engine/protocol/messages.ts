@@ -69,6 +69,8 @@ export interface ShareView {
   sync: string | null
   /** The room that holds the notebook on that server. */
   room: string
+  /** The port of the session's listener for guests: a page served elsewhere (the owner's 127.0.0.1 page) that cannot reach `/sync` on its own origin goes there. */
+  port: number
   /** What each role may do, in words, so the page can say why something is off. */
   can: Record<'view' | 'edit' | 'run', string>
 }

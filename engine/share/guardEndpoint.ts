@@ -9,7 +9,7 @@ import type { EngineEndpoint } from '../host/engineSocket.ts'
 import { allows, roleFor, roleOfToken, WHAT, type Role, type Tokens } from './roles.ts'
 
 /** Where the shared document is (`sync` null: the page's own server), known once the session has started. */
-export type SyncPlace = () => { sync: string | null; room: string }
+export type SyncPlace = () => { sync: string | null; room: string; port: number }
 
 export function guardEndpoint(endpoint: EngineEndpoint, tokens: Tokens, place?: SyncPlace): EngineEndpoint {
   return {

@@ -55,7 +55,7 @@ export interface Sharing {
 export async function startShare(engine: EngineEndpoint, notebook: string, rendererDir: string, options: ShareOptions = {}): Promise<Sharing> {
   const tokens = newTokens()
   // Pages find the shared document where hello says: our own /sync (on whichever listener served them), or the --sync server.
-  let place: { sync: string | null; room: string } = { sync: null, room: ROOM }
+  let place: { sync: string | null; room: string; port: number } = { sync: null, room: ROOM, port: 0 }
   const guard = guardEndpoint(engine, tokens, () => place)
   // The host's own connection to the engine (the owner's rights, no token: it never leaves this process).
   const [ours, theirs] = memoryPair()
@@ -83,6 +83,7 @@ export async function startShare(engine: EngineEndpoint, notebook: string, rende
     server.listen(options.port ?? 0, options.host ?? '0.0.0.0', () => ok())
   })
   port = (server.address() as { port: number }).port
+  place.port = port
   // Guests' pages come from this listener: the page's own origin, whatever name they reached it by.
   const socket = attachEngineSocket(server, guard, (req) => (req?.headers.host ? [`http://${req.headers.host}`, `https://${req.headers.host}`] : []), [SYNC_PATH + '/'])
 
@@ -102,7 +103,7 @@ export async function startShare(engine: EngineEndpoint, notebook: string, rende
     doc = new Y.Doc()
     syncUrl = options.sync
     room = `loom-${basename(notebook).replace(/[^A-Za-z0-9_.-]/g, '-')}`
-    place = { sync: syncUrl, room }
+    place = { sync: syncUrl, room, port }
     provider = connectSync(syncUrl, room, doc)
     awareness = provider.awareness
     // Someone may have shared this room before: keep what it holds, fill it only when empty.

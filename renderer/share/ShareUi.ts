@@ -64,6 +64,14 @@ export class ShareUi {
       this.refuseRunButtons()
     }
 
+    // The owner's own page (127.0.0.1, another port) may have no /sync of its own: it moves to the guests' listener, token and all.
+    if (share.sync === null && location.port !== String(share.port)) {
+      session.provider.once('connection-close', () => {
+        if (session.provider.synced) return
+        session.destroy()
+        location.replace(`${location.protocol}//${location.hostname}:${share.port}${location.pathname}${location.search}`)
+      })
+    }
     notebook.expectShare()
     const late = setTimeout(() => banner.show('share-sync', 'warning', 'Cannot reach the shared notebook yet; still trying.', share.sync ?? `${location.host}/sync`), SYNC_PATIENCE_MS)
     void session.whenSynced().then(() => {

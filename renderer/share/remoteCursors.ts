@@ -26,7 +26,7 @@ export function showRemoteCursors(people: Person[]): void {
   const rules = [
     // The caret: a bar the height of the line, with the person's name on a tab above it.
     '.yRemoteSelectionHead { position: absolute; height: 100%; box-sizing: border-box; margin-left: -1px; z-index: 2; }',
-    '.yRemoteSelectionHead::after { position: absolute; left: -2px; top: -14px; padding: 0 4px; border-radius: 3px 3px 3px 0; font: 600 10px/14px system-ui, sans-serif; color: #10131a; white-space: nowrap; pointer-events: none; }',
+    '.yRemoteSelectionHead::after { position: absolute; left: -2px; top: -11px; padding: 0 3px; border-radius: 3px 3px 3px 0; font: 600 9px/11px system-ui, sans-serif; color: #10131a; white-space: nowrap; pointer-events: none; }',
   ]
   rules.push(...others.flatMap((p) => [
     `.yRemoteSelection-${p.client} { background-color: ${p.colour}40; }`,
