@@ -201,6 +201,27 @@ describe('a shared session', () => {
     for (const c of [anon, viewer, runner, local]) c.close()
   })
 
+  test('a cell edited through the engine protocol during a share reaches everyone’s document and the file, and the next save keeps it', async () => {
+    const g = enter('edit', 'Gus')
+    await synced(g)
+    const cell = readCells(g.doc).find((x) => x.kind === 'code')!.id
+    const runner = new EngineClient(await connectEngine(`ws://127.0.0.1:${s.share!.port}/engine`, `http://127.0.0.1:${s.share!.port}`))
+    await runner.call('hello', { token: s.share!.tokens.run })
+    const source = readCells(s.share!.doc).find((x) => x.id === cell)!.source
+    // (The fuzz before may have left code that does not compile: the engine keeps the text all the same.)
+    await runner.call('editCell', { cell, source: `// through the engine\n${source}` })
+    await until('the guest’s document has the engine-side edit', () => g.text(cell).toString().startsWith('// through the engine\n'))
+    // Someone types elsewhere afterwards: the save that follows keeps both.
+    const prose = readCells(g.doc).find((x) => x.kind === 'prose')!.id
+    g.text(prose).insert(0, 'typed after. ')
+    await until('the file has both', () => {
+      const file = readFileSync(path, 'utf8')
+      return file.includes('// through the engine\n') && file.includes('typed after. ')
+    })
+    assert.equal(readFileSync(path, 'utf8'), notebookText(s.share!.doc))
+    runner.close()
+  })
+
   test('bad input: garbled, oversized, wrong token and a flood of connections leave the server up and the document whole', async () => {
     const base = `ws://127.0.0.1:${s.share!.port}/sync/notebook`
     const text = notebookText(s.share!.doc)

@@ -3,11 +3,14 @@
 // the app and writes the file atomically), and tells everyone the compile
 // problems with who last changed each line — in the host's presence
 // (awareness field `loomHost`), so every guest sees it, view guests too.
+// A change made through the engine protocol instead (editCell from a page
+// or a tool that does not speak Yjs) is taken into the document, so the next
+// save keeps it rather than writing over it.
 import * as Y from 'yjs'
 import type { Awareness } from 'y-protocols/awareness'
 import type { EngineClient } from '../protocol/client.ts'
-import type { HostPresence, ProblemView, SharedProblem } from '../protocol/messages.ts'
-import { notebookText } from './notebookDoc.ts'
+import type { HostPresence, NotebookView, ProblemView, SharedProblem } from '../protocol/messages.ts'
+import { followText, notebookText } from './notebookDoc.ts'
 import { LineAuthors } from './LineAuthors.ts'
 
 export type { HostPresence, SharedProblem }
@@ -24,6 +27,9 @@ export class ShareHost {
   private timer: NodeJS.Timeout | null = null
   private saving: Promise<void> = Promise.resolve()
   private lastText: string
+  /** The text a save has sent to the engine and not yet heard back about: its own notice is no news. */
+  private inFlight: string | null = null
+  private readonly offNotebook: () => void
   private closed = false
   private readonly onUpdate = () => this.schedule()
   presence: HostPresence = { problems: [], savedAt: null }
@@ -32,7 +38,18 @@ export class ShareHost {
     this.authors = new LineAuthors(doc, options.nameOf)
     this.lastText = notebookText(doc)
     doc.on('update', this.onUpdate)
+    this.offNotebook = engine.on('notebook', ({ notebook }) => this.engineChanged(notebook))
     this.publish()
+  }
+
+  private engineChanged(nb: NotebookView): void {
+    const text = nb.text
+    if (this.closed || nb.parseError || text === this.lastText || text === this.inFlight || text === notebookText(this.doc)) return
+    try {
+      followText(this.doc, text, nb.path, 'engine')
+    } catch (err) {
+      this.options.say?.(`a change to the notebook made through the engine could not be taken into the shared document: ${(err as Error).message}`)
+    }
   }
 
   private schedule(): void {
@@ -55,6 +72,7 @@ export class ShareHost {
     if (text === this.lastText || this.closed) return
     let problems: ProblemView[]
     try {
+      this.inFlight = text
       await this.engine.call('save', { text })
       this.lastText = text
       problems = (await this.engine.call('notebook', {})).problems
@@ -64,6 +82,8 @@ export class ShareHost {
       const e = err as Error & { where?: ProblemView['where'] }
       problems = [{ message: e.message, ...(e.where ? { where: e.where } : {}) }]
       this.options.say?.(`the shared notebook was not saved: ${e.message}`)
+    } finally {
+      this.inFlight = null
     }
     this.presence.problems = problems.map((p) => ({ ...p, author: p.where?.cell && p.where.line ? this.authors.authorOf(p.where.cell, p.where.line) : null }))
     this.publish()
@@ -84,6 +104,7 @@ export class ShareHost {
     await this.flush()
     this.closed = true
     this.doc.off('update', this.onUpdate)
+    this.offNotebook()
     this.authors.close()
   }
 }

@@ -123,3 +123,42 @@ export function deleteDocCell(doc: Y.Doc, id: string, origin?: unknown): void {
 export function notebookOfDoc(doc: Y.Doc, path: string): Notebook {
   return parseNotebook(notebookText(doc), path)
 }
+
+/**
+ * Makes the document hold `text`, a change that came another way (an edit
+ * through the engine protocol). When the blocks are the same ones in the same
+ * order, each keeps its Y.Text and takes the change as one small edit, so
+ * typing under way elsewhere merges with it; otherwise the blocks are
+ * replaced. Throws NotebookError when `text` does not parse.
+ */
+export function followText(doc: Y.Doc, text: string, path: string, origin: unknown): void {
+  const nb = parseNotebook(text, path)
+  const next = cellsOf(docFromNotebook(nb)).toArray()
+  const cur = cellsOf(doc).toArray()
+  const same = next.length === cur.length && next.every((m, i) => m.get('id') === cur[i]!.get('id') && m.get('kind') === cur[i]!.get('kind'))
+  doc.transact(() => {
+    if (!same) {
+      cellsOf(doc).delete(0, cur.length)
+      return fillDoc(doc, nb, origin)
+    }
+    next.forEach((m, i) => {
+      const into = cur[i]!
+      for (const [k, v] of m.entries()) {
+        if (v instanceof Y.Text) replaceText(into.get(k) as Y.Text, v.toString())
+        else if (into.get(k) !== v) into.set(k, v)
+      }
+    })
+  }, origin)
+}
+
+/** One delete and one insert around what the old and new text share. */
+function replaceText(text: Y.Text, value: string): void {
+  const old = text.toString()
+  if (old === value) return
+  let start = 0
+  while (start < old.length && start < value.length && old[start] === value[start]) start++
+  let end = 0
+  while (end < old.length - start && end < value.length - start && old[old.length - 1 - end] === value[value.length - 1 - end]) end++
+  if (old.length - start - end > 0) text.delete(start, old.length - start - end)
+  if (value.length - start - end > 0) text.insert(start, value.slice(start, value.length - end))
+}
