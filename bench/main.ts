@@ -9,6 +9,7 @@ import { measureDurable } from './durableBench.ts'
 import { durableJson, durableTable } from './durableReport.ts'
 import { measureExplore, exploreTable } from './explore.ts'
 import { measureUi, uiTable } from './ui.ts'
+import { measureTimeline, timelineTable } from './timeline.ts'
 import { measureShare, shareTable } from './share.ts'
 import { existsSync } from 'node:fs'
 
@@ -90,9 +91,11 @@ const exploration = await measureExplore(quick)
 progress('desktop UI: loom serve to an editable notebook in Chromium, and an edit to the running app')
 // The UI's figures need Debian's Chromium (apt-get install chromium); without it they are left out, and said so.
 const ui = existsSync('/usr/bin/chromium') ? await measureUi(quick ? { runs: 2, edits: 5 } : {}) : null
+progress('timeline: first paint of 1,000,000 events and frame times while zooming and panning, in Chromium')
+const timeline = existsSync('/usr/bin/chromium') ? await measureTimeline(quick) : null
 const durable = await measureDurable(quick, progress)
 progress('shared session: edit propagation between guests through the sync server, with 2 and 20 guests')
 const share = await measureShare([2, 20], quick ? 100 : 300)
 progress('HTTP: loom and a plain node server under autocannon')
 const http = await measureHttp(quick)
-console.log(json ? JSON.stringify({ ...toJson(figures), durable: durableJson(durable), http, exploration, ui, share }, null, 2) : `${toTable(figures)}\n\n${durableTable(durable)}\n\n${httpTable(http)}\n\n${exploreTable(exploration)}\n\nShared session, edit propagation:\n${shareTable(share)}\n\n${ui ? uiTable(ui) : 'Desktop UI: not measured (no /usr/bin/chromium; apt-get install chromium)'}`)
+console.log(json ? JSON.stringify({ ...toJson(figures), durable: durableJson(durable), http, exploration, ui, share, timeline }, null, 2) : `${toTable(figures)}\n\n${durableTable(durable)}\n\n${httpTable(http)}\n\n${exploreTable(exploration)}\n\nShared session, edit propagation:\n${shareTable(share)}\n\n${ui ? uiTable(ui) : 'Desktop UI: not measured (no /usr/bin/chromium; apt-get install chromium)'}\n\n${timeline ? timelineTable(timeline) : 'Timeline: not measured (no /usr/bin/chromium)'}`)

@@ -95,7 +95,7 @@ async function editToRunning(server: Serving, edits: number): Promise<number[]> 
   }
 }
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b)
   return s.length ? s[Math.floor(s.length / 2)]! : NaN
 }

@@ -23,10 +23,20 @@ interface Lite {
   halt: boolean
 }
 
+/** Bins as drawn: each kind's share of each bin's height, worked out once when they arrive rather than every frame. */
+interface BinSet {
+  from: number
+  to: number
+  bins: TimelineBin[]
+  /** Per kind (in KINDS order): for each bin, where its band starts and how tall it is, as fractions of the track's height (0 = none). */
+  tops: Float32Array[]
+  heights: Float32Array[]
+}
+
 interface TrackData {
   branch: BranchView
   /** Bins for the last range asked, with the range, kept until fresher ones come. */
-  bins: { from: number; to: number; bins: TimelineBin[] } | null
+  bins: BinSet | null
   events: Map<number, Lite>
   /** Seqs with markers: attempts (aborted transactions), failed tests, divergences of a rerun. */
   attempts: Set<number>
@@ -60,12 +70,16 @@ export class Timeline {
   private fetchTimer: number | null = null
   private fetching = false
   private fetchAgain = false
-  private miniBins: TimelineBin[] = []
+  private miniBins: BinSet | null = null
   private miniFetched = 0
+  /** What the minimap was last drawn for: it is redrawn only when that changes, not on every frame of a zoom. */
+  private miniDrawn = ''
   private brushing = false
   private hover: { x: number; text: string } | null = null
   /** Other people's selected moments in a shared session. */
   private peers: { name: string; colour: string; branch: string; seq: number }[] = []
+  /** Whether the whole history has been drawn once: the bench's first-paint mark is set then. */
+  private paintedAll = false
 
   constructor(private readonly on: TimelineEvents, readonly toolbar: HTMLElement) {
     this.canvas = h('canvas.tl-canvas', { tabindex: 0, 'aria-label': 'Timeline: ←/→ move the selected moment, Home/End jump, wheel zooms, drag pans' })
@@ -154,7 +168,8 @@ export class Timeline {
     this.updateExtent()
     if (this.follow) this.followHead()
     this.resize()
-    this.queueFetch()
+    // A new branch, or the first time: nothing to show yet, so no reason to wait.
+    this.queueFetch([...this.tracks.values()].some((t) => !t.bins && !t.events.size) ? 0 : 60)
   }
 
   /** New events (of any branch) as they stream in. */
@@ -310,6 +325,8 @@ export class Timeline {
       c.style.width = `${w}px`
       c.style.height = `${ch}px`
     }
+    // Setting a canvas's size clears it.
+    this.miniDrawn = ''
     this.miniSvg.setAttribute('width', String(w))
     this.miniSvg.setAttribute('height', '28')
     this.brush.extent([[0, 0], [w, 28]])
@@ -352,8 +369,10 @@ export class Timeline {
 
   // ---- data ----
 
+  /** Fetches what the view needs after `delay` ms; calls meanwhile (every wheel tick) share that one fetch. */
   private queueFetch(delay = 60): void {
-    if (this.fetchTimer !== null) return
+    if (this.fetchTimer !== null && delay > 0) return
+    if (this.fetchTimer !== null) window.clearTimeout(this.fetchTimer)
     this.fetchTimer = window.setTimeout(() => {
       this.fetchTimer = null
       void this.fetch()
@@ -383,7 +402,7 @@ export class Timeline {
           const have = t.bins
           if (have && have.from === a && have.to === b && have.bins.length === bins) continue
           jobs.push(client.call('timeline', { branch: name, from: a, to: b, bins }).then((r) => {
-            t.bins = { from: a, to: b, bins: r.bins }
+            t.bins = binSet(a, b, r.bins, 'share')
           }, () => undefined))
         }
       }
@@ -391,7 +410,7 @@ export class Timeline {
       if (live && live.branch.head !== this.miniFetched && live.branch.head > 0) {
         const head = live.branch.head
         jobs.push(client.call('timeline', { branch: this.liveBranch, from: 1, to: head, bins: Math.max(1, Math.min(head, Math.floor(this.width / 2))) }).then((r) => {
-          this.miniBins = r.bins
+          this.miniBins = binSet(1, head, r.bins, 'max')
           this.miniFetched = head
         }, () => undefined))
       }
@@ -462,6 +481,8 @@ export class Timeline {
     }
 
     const rows = new Map(this.order.map((n, i) => [n, i]))
+    // Events drawn from fresh data (bins of exactly the visible range, or the events themselves); -1 once a track shows a placeholder.
+    let painted = 0
     for (const [name, i] of rows) {
       const t = this.tracks.get(name)!
       const y = this.trackY(i)
@@ -488,8 +509,8 @@ export class Timeline {
         ctx.fill()
       }
       if (b >= a) {
-        if (b - a + 1 <= DETAIL_MAX) this.drawEvents(ctx, t, a, b, x, y)
-        else this.drawBins(ctx, t, x, y)
+        const drawn = b - a + 1 <= DETAIL_MAX ? this.drawEvents(ctx, t, a, b, x, y) : this.drawBins(ctx, t, x, y, a, b)
+        painted = drawn < 0 || painted < 0 ? -1 : painted + drawn
       }
       // Markers: attempts, failed tests, divergences.
       for (const s of t.attempts) if (s >= va - 1 && s <= vb) tri(ctx, x(s + 0.5), y + TRACK_H + 1, '#f7768e', false)
@@ -543,96 +564,137 @@ export class Timeline {
       }
     }
     this.element.dataset.zoom = this.transform.k > 1.0001 ? 'in' : 'all'
+    // How many events this frame drew from fresh data: tests and the bench wait on it.
+    if (painted < 0) delete this.element.dataset.painted
+    else this.element.dataset.painted = String(painted)
+    if (!this.paintedAll && painted > 0 && this.element.dataset.zoom === 'all') {
+      this.paintedAll = true
+      performance.mark('loom:timeline-painted', { detail: { events: painted } })
+    }
     const [ra, rb] = this.visibleRange()
     this.element.dataset.visible = `${Math.max(1, Math.ceil(ra))}-${Math.min(this.maxHead(), Math.floor(rb))}`
   }
 
-  private drawEvents(ctx: CanvasRenderingContext2D, t: TrackData, a: number, b: number, x: d3.ScaleLinear<number, number>, y: number): void {
+  /**
+   * Draws events a..b one by one, a kind at a time (one fill style per kind, plain rectangles: Chromium's fast
+   * path when the canvas is drawn without a GPU); returns how many it had (-1 if any is still being fetched).
+   */
+  private drawEvents(ctx: CanvasRenderingContext2D, t: TrackData, a: number, b: number, x: d3.ScaleLinear<number, number>, y: number): number {
     const cell = x(1) - x(0)
     const gap = cell > 6 ? 1.5 : 0
+    const wd = Math.max(1, cell - gap)
+    const byKind = new Map<string, number[]>()
+    const missing: number[] = []
+    const dots: number[] = []
     for (let s = a; s <= b; s++) {
       const e = t.events.get(s)
       const x0 = x(s - 0.5) + gap / 2
-      const wd = Math.max(1, cell - gap)
       if (!e) {
-        ctx.fillStyle = '#2a2f3a'
-        ctx.fillRect(x0, y + TRACK_H / 2 - 1, wd, 2)
+        missing.push(x0)
         continue
       }
-      ctx.fillStyle = KIND_COLOURS[e.kind] ?? '#8b93a1'
-      ctx.globalAlpha = 0.85
-      if (cell > 6) roundRect(ctx, x0, y + 3, wd, TRACK_H - 6, Math.min(3, wd / 3))
-      else ctx.fillRect(x0, y + 3, wd, TRACK_H - 6)
-      ctx.globalAlpha = 1
-      if (e.outputs && cell > 3) {
-        ctx.fillStyle = '#d7dae0'
+      let xs = byKind.get(e.kind)
+      if (!xs) byKind.set(e.kind, (xs = []))
+      xs.push(x0)
+      if (e.outputs && cell > 3) dots.push(x(s))
+    }
+    ctx.fillStyle = '#2a2f3a'
+    for (const x0 of missing) ctx.fillRect(x0, y + TRACK_H / 2 - 1, wd, 2)
+    ctx.globalAlpha = 0.85
+    for (const [kind, xs] of byKind) {
+      ctx.fillStyle = KIND_COLOURS[kind] ?? '#8b93a1'
+      if (cell > 6) {
+        // Few enough to be wide: rounded, as one path.
         ctx.beginPath()
-        ctx.arc(x(s), y + 1, Math.min(2.5, cell / 4), 0, Math.PI * 2)
+        for (const x0 of xs) ctx.roundRect(x0, y + 3, wd, TRACK_H - 6, Math.min(3, wd / 3))
         ctx.fill()
+      } else for (const x0 of xs) ctx.fillRect(x0, y + 3, wd, TRACK_H - 6)
+    }
+    ctx.globalAlpha = 1
+    if (dots.length) {
+      const r = Math.min(2.5, cell / 4)
+      ctx.fillStyle = '#d7dae0'
+      ctx.beginPath()
+      for (const cx of dots) {
+        ctx.moveTo(cx + r, y + 1)
+        ctx.arc(cx, y + 1, r, 0, Math.PI * 2)
       }
-      if (cell > 28) {
-        ctx.fillStyle = '#0f1320'
-        ctx.font = '600 9.5px ui-monospace, "DejaVu Sans Mono", monospace'
-        ctx.fillText(e.kind, x0 + 4, y + TRACK_H / 2, wd - 6)
+      ctx.fill()
+    }
+    if (cell > 28) {
+      ctx.fillStyle = '#0f1320'
+      ctx.font = '600 9.5px ui-monospace, "DejaVu Sans Mono", monospace'
+      for (let s = a; s <= b; s++) {
+        const e = t.events.get(s)
+        if (e) ctx.fillText(e.kind, x(s - 0.5) + gap / 2 + 4, y + TRACK_H / 2, wd - 6)
       }
     }
+    return missing.length ? -1 : b - a + 1
   }
 
-  private drawBins(ctx: CanvasRenderingContext2D, t: TrackData, x: d3.ScaleLinear<number, number>, y: number): void {
-    if (!t.bins) {
+  /** Draws the track's bins (stretched while fresher ones are on their way), a kind at a time; returns the events they hold if they are of exactly a..b, else -1. */
+  private drawBins(ctx: CanvasRenderingContext2D, t: TrackData, x: d3.ScaleLinear<number, number>, y: number, a: number, b: number): number {
+    const set = t.bins
+    if (!set) {
       ctx.fillStyle = '#2a2f3a'
       ctx.fillRect(Math.max(0, x(this.start(t) - 0.5)), y + TRACK_H / 2 - 1, this.width, 2)
-      return
+      return -1
     }
     const inner = TRACK_H - 6
-    for (const bin of t.bins.bins) {
+    const { x0s, wds } = this.binXs(set, x)
+    ctx.globalAlpha = 0.8
+    set.tops.forEach((tops, k) => {
+      const heights = set.heights[k]!
+      ctx.fillStyle = KIND_COLOURS[KINDS[k]!]!
+      for (let i = 0; i < tops.length; i++) {
+        if (heights[i] && !Number.isNaN(x0s[i]!)) ctx.fillRect(x0s[i]!, y + 3 + tops[i]! * inner, wds[i]!, Math.max(1, heights[i]! * inner))
+      }
+    })
+    ctx.globalAlpha = 1
+    ctx.fillStyle = '#d7dae0aa'
+    set.bins.forEach((bin, i) => {
+      if (bin.outputs && !Number.isNaN(x0s[i]!)) ctx.fillRect(x0s[i]!, y, wds[i]!, 2)
+    })
+    return set.from === a && set.to === b ? b - a + 1 : -1
+  }
+
+  /** Each bin's left edge and width on screen (NaN for bins out of view). */
+  private binXs(set: BinSet, x: d3.ScaleLinear<number, number>): { x0s: Float64Array; wds: Float64Array } {
+    const n = set.bins.length
+    const x0s = new Float64Array(n)
+    const wds = new Float64Array(n)
+    for (let i = 0; i < n; i++) {
+      const bin = set.bins[i]!
       const x0 = x(bin.from - 0.5)
       const wd = Math.max(1, x(bin.to + 0.5) - x0)
-      if (x0 > this.width || x0 + wd < 0) continue
-      const total = Object.values(bin.kinds).reduce((s, n) => s + n, 0)
-      if (!total) continue
-      let yy = y + 3
-      for (const k of KINDS) {
-        const n = bin.kinds[k] ?? 0
-        if (!n) continue
-        const hh = Math.max(1, (n / total) * inner)
-        ctx.fillStyle = KIND_COLOURS[k]!
-        ctx.globalAlpha = 0.8
-        ctx.fillRect(x0, yy, wd, hh)
-        yy += hh
-      }
-      ctx.globalAlpha = 1
-      if (bin.outputs) {
-        ctx.fillStyle = '#d7dae0aa'
-        ctx.fillRect(x0, y, wd, 2)
-      }
+      x0s[i] = x0 > this.width || x0 + wd < 0 ? NaN : x0
+      wds[i] = wd
     }
+    return { x0s, wds }
   }
 
   private drawMini(): void {
+    const key = `${this.width}:${this.miniFetched}:${this.maxHead()}:${this.selected?.seq ?? ''}:${this.miniBins?.bins.length ?? 0}`
+    if (key === this.miniDrawn) return
     const ctx = this.mini.getContext('2d')
     if (!ctx) return
+    this.miniDrawn = key
     const dpr = window.devicePixelRatio || 1
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0)
     ctx.clearRect(0, 0, this.width, 28)
     const full = this.baseScale()
-    let max = 1
-    for (const b of this.miniBins) max = Math.max(max, Object.values(b.kinds).reduce((s, n) => s + n, 0))
-    for (const b of this.miniBins) {
-      const x0 = full(b.from - 0.5)
-      const wd = Math.max(1, full(b.to + 0.5) - x0)
-      let yy = 26
-      for (const k of KINDS) {
-        const n = b.kinds[k] ?? 0
-        if (!n) continue
-        const hh = (n / max) * 22
-        ctx.fillStyle = KIND_COLOURS[k]!
-        ctx.globalAlpha = 0.55
-        ctx.fillRect(x0, yy - hh, wd, hh)
-        yy -= hh
-      }
+    const set = this.miniBins
+    if (set) {
+      const { x0s, wds } = this.binXs(set, full)
+      ctx.globalAlpha = 0.55
+      set.tops.forEach((tops, k) => {
+        const heights = set.heights[k]!
+        ctx.fillStyle = KIND_COLOURS[KINDS[k]!]!
+        // Stacked from the bottom: a bin's bands fill (its events / the fullest bin's) of the height.
+        for (let i = 0; i < tops.length; i++) if (heights[i] && !Number.isNaN(x0s[i]!)) ctx.fillRect(x0s[i]!, 26 - (tops[i]! + heights[i]!) * 22, wds[i]!, heights[i]! * 22)
+      })
+      ctx.globalAlpha = 1
     }
-    ctx.globalAlpha = 1
     if (this.selected) {
       ctx.fillStyle = '#7aa2f7'
       ctx.fillRect(full(this.selected.seq) - 1, 0, 2, 28)
@@ -716,6 +778,34 @@ export class Timeline {
     this.move(typeof d === 'number' && e.shiftKey ? d * 10 : d)
     return true
   }
+}
+
+/**
+ * Lays out bins once: each kind's band as fractions of the height. 'share' fills every bin (the mix of kinds in it);
+ * 'max' scales bins by their events against the fullest one (the minimap's histogram).
+ */
+function binSet(from: number, to: number, bins: TimelineBin[], scale: 'share' | 'max'): BinSet {
+  const tops = KINDS.map(() => new Float32Array(bins.length))
+  const heights = KINDS.map(() => new Float32Array(bins.length))
+  const totals = bins.map((b) => {
+    let n = 0
+    for (const k in b.kinds) n += b.kinds[k]!
+    return n
+  })
+  const max = Math.max(1, ...totals)
+  bins.forEach((bin, i) => {
+    const whole = scale === 'share' ? totals[i]! : max
+    if (!whole) return
+    let top = 0
+    KINDS.forEach((k, j) => {
+      const n = bin.kinds[k] ?? 0
+      if (!n) return
+      tops[j]![i] = top
+      heights[j]![i] = n / whole
+      top += n / whole
+    })
+  })
+  return { from, to, bins, tops, heights }
 }
 
 function lite(e: EventRecord): Lite {
