@@ -7,7 +7,9 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import WebSocket from 'ws'
+import { createServer, type Server } from 'node:http'
+import WebSocket, { WebSocketServer } from 'ws'
+import { setupWSConnection } from '@y/websocket-server/utils'
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import { serve, type Serving } from '../engine/host/serve.ts'
@@ -254,5 +256,58 @@ describe('a shared session', () => {
     const after = enter('edit', 'After')
     await synced(after)
     assert.equal(notebookText(after.doc), notebookText(s.share!.doc))
+  })
+})
+
+describe('a shared session on a y-websocket server elsewhere (--sync)', () => {
+  let external: Server
+  let wss: WebSocketServer
+  let syncUrl: string
+  let s: Serving
+  let path: string
+  let guestDoc: Y.Doc | null = null
+  let provider: WebsocketProvider | null = null
+  before(async () => {
+    // A plain @y/websocket-server, as someone would run it elsewhere: no tokens, rooms by path.
+    external = createServer()
+    wss = new WebSocketServer({ server: external })
+    wss.on('connection', (ws, req) => setupWSConnection(ws, req))
+    await new Promise<void>((ok) => external.listen(0, '127.0.0.1', () => ok()))
+    syncUrl = `ws://127.0.0.1:${(external.address() as { port: number }).port}`
+    const dir = mkdtempSync(join(tmpdir(), 'loom-share-sync-'))
+    path = join(dir, 'counter.loom.md')
+    writeFileSync(path, readFileSync('samples/counter.loom.md', 'utf8'))
+    s = await serve({ notebook: path, port: 0, rendererDir: RENDERER, share: { host: '127.0.0.1', sync: syncUrl, debounceMs: 50 } })
+  })
+  after(async () => {
+    provider?.destroy()
+    guestDoc?.destroy()
+    await s.close()
+    for (const ws of wss.clients) ws.terminate()
+    wss.close()
+    await new Promise<void>((ok) => external.close(() => ok()))
+  })
+
+  test('the host fills the room, links name the server and room, pages are told where it is and may connect there, and guests’ edits reach the file', async () => {
+    const share = s.share!
+    assert.equal(share.server, null)
+    assert.match(share.invites.edit, new RegExp(`&sync=${encodeURIComponent(syncUrl)}&room=${share.room}$`))
+    // A guest of the room, straight on the other server.
+    guestDoc = new Y.Doc()
+    provider = new WebsocketProvider(syncUrl, share.room, guestDoc, { disableBc: true, WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket })
+    await until('the guest has the notebook', () => provider!.synced && cellsOf(guestDoc!).length > 0)
+    assert.equal(notebookText(guestDoc), readFileSync(path, 'utf8'))
+    const prose = readCells(guestDoc).find((c) => c.kind === 'prose')!.id
+    const text = cellsOf(guestDoc).toArray().find((m) => m.get('id') === prose)!.get('text') as Y.Text
+    text.insert(0, 'from elsewhere. ')
+    await until('the file has it', () => readFileSync(path, 'utf8').includes('from elsewhere. '))
+    // A page says hello with its token and learns where the document is.
+    const page = new EngineClient(await connectEngine(`ws://127.0.0.1:${share.port}/engine`, `http://127.0.0.1:${share.port}`))
+    const hello = await page.call('hello', { token: share.tokens.edit })
+    assert.deepEqual({ role: hello.share?.role, sync: hello.share?.sync, room: hello.share?.room }, { role: 'edit', sync: syncUrl, room: share.room })
+    page.close()
+    // The page's Content-Security-Policy lets it reach that server.
+    const res = await fetch(`http://127.0.0.1:${share.port}/`)
+    assert.match(res.headers.get('content-security-policy') ?? '', new RegExp(`connect-src [^;]*${syncUrl.replace(/[.]/g, '\\.')}`))
   })
 })

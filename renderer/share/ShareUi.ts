@@ -64,8 +64,9 @@ export class ShareUi {
       this.refuseRunButtons()
     }
 
-    // The owner's own page (127.0.0.1, another port) may have no /sync of its own: it moves to the guests' listener, token and all.
-    if (share.sync === null && location.port !== String(share.port)) {
+    // The owner's own page (127.0.0.1, another port) may have no /sync of its own, nor leave to reach a --sync server:
+    // it moves to the guests' listener, token and all, which has both.
+    if (location.port !== String(share.port)) {
       session.provider.once('connection-close', () => {
         if (session.provider.synced) return
         session.destroy()
