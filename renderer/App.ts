@@ -48,7 +48,7 @@ export class App {
         this.dock.setMoment(moment.live ? null : { branch: moment.branch, at: moment.seq })
         this.sharing.moment(moment)
       },
-      cell: (cell) => document.querySelector(`.code-cell[data-cell="${CSS.escape(cell)}"]`)?.scrollIntoView({ block: 'center', behavior: 'smooth' }),
+      cell: (cell, line) => this.notebook.codeCells().find((c) => c.id === cell)?.revealLine(line),
     }, { title: 'Recent', element: this.eventList.element })
     void this.statePanel
     this.sharing = new ShareUi({

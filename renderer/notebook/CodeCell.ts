@@ -232,6 +232,18 @@ export class CodeCell {
     this.editor.focus()
   }
 
+  /** Shows line `line` of the cell (an error's, from event details): the cell scrolled to, the cursor on the line, the line selected. */
+  revealLine(line: number): void {
+    const n = Math.max(1, Math.min(this.model.getLineCount(), line))
+    // The editor is as tall as its text, so it is the notebook that scrolls: the line to the middle of it.
+    let scroller = this.element.parentElement
+    while (scroller && scroller.scrollHeight <= scroller.clientHeight) scroller = scroller.parentElement
+    const lineTop = this.editor.getDomNode()!.getBoundingClientRect().top + this.editor.getTopForLineNumber(n)
+    if (scroller) scroller.scrollBy({ top: lineTop - scroller.getBoundingClientRect().top - scroller.clientHeight / 2 })
+    this.editor.setSelection({ startLineNumber: n, startColumn: 1, endLineNumber: n, endColumn: this.model.getLineMaxColumn(n) })
+    this.editor.focus()
+  }
+
   dispose(): void {
     if (this.timer) clearTimeout(this.timer)
     forgetCellNames(this.id)
