@@ -4,10 +4,15 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { buildUiOnce, CHROMIUM, launchChromium, serveCopy, type Serving } from './browser.ts'
 
 const WAIT = { timeout: 45_000 }
+/** The page's document, as far as the functions this file runs in the page use it (the tests type-check without the DOM). */
+declare const document: { querySelector(s: string): { textContent: string | null } | null }
 const haveChromium = existsSync(CHROMIUM)
 const SHOTS = process.env.LOOM_SCREENSHOTS
 
@@ -67,6 +72,31 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
     await page.locator('body').press('F8')
     await page.locator('.run-pill[data-state="parked"]').waitFor(WAIT)
     await until('main has 5 events', async () => (await head(page, 'main')) === 5)
+  }
+
+  const toast = (page: Page, text: string | RegExp) => page.locator('.toast', { hasText: text }).first()
+
+  /** Types `text` on a new line after the line of `cell` that holds `after`, and applies the cell (Shift+Enter); waits for the new code. */
+  async function addLine(page: Page, cell: string, after: string, text: string): Promise<void> {
+    const hash = await page.locator('.tb-meta').first().textContent()
+    await page.locator(`.code-cell[data-cell="${cell}"] .view-line`, { hasText: after }).click()
+    await page.keyboard.press('End')
+    await page.keyboard.press('Enter')
+    await page.keyboard.type(text)
+    await page.keyboard.press('Shift+Enter')
+    await page.waitForFunction((h) => document.querySelector('.tb-meta')?.textContent !== h, hash, WAIT)
+  }
+
+  /** From now on, every state of the timeline's progress bar while it is shown: [done, total, words]. */
+  async function watchProgress(page: Page): Promise<() => Promise<[string, string, string][]>> {
+    await page.evaluate(`(() => {
+      window.loomProgress = []
+      const bar = document.querySelector('.tl-job')
+      new MutationObserver(() => {
+        if (!bar.hidden) window.loomProgress.push([bar.dataset.done, bar.dataset.total, bar.textContent])
+      }).observe(bar, { attributes: true, childList: true, subtree: true, characterData: true })
+    })()`)
+    return () => page.evaluate('window.loomProgress')
   }
 
   async function selectMoment(page: Page, seq: number): Promise<void> {
@@ -253,6 +283,142 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
       await page.locator('.tl-canvas').focus()
       await page.keyboard.press('ArrowLeft')
       await entry(page, 'sold').filter({ hasText: '1' }).waitFor(WAIT)
+      assert.deepEqual(errors, [])
+    } finally {
+      await close()
+    }
+  })
+
+  test('verify replays the whole history with a progress bar, and says every event replays as recorded', async () => {
+    const { page, close, errors } = await open('samples/counter.loom.md')
+    try {
+      await page.locator('body').press('F8')
+      await until('the counter has a few thousand events', async () => (await head(page, 'main')) >= 3000)
+      await page.locator('body').press('F8')
+      await page.locator('.run-pill:not([data-state="running"])').first().waitFor(WAIT)
+      const n = await head(page, 'main')
+      await page.locator('.timeline[data-zoom="all"]').waitFor(WAIT)
+      const progress = await watchProgress(page)
+      await page.locator('.tl-verify').click()
+      await toast(page, `Verified main events 1–${n}: all ${n.toLocaleString('en-US')} replay exactly as recorded`).waitFor(WAIT)
+      await page.locator('.tl-job[hidden]').waitFor({ state: 'attached', ...WAIT })
+      const seen = await progress()
+      assert.ok(seen.length > 0, 'the progress bar showed')
+      assert.ok(seen.every(([, total, words]) => total === String(n) && words.startsWith(`verifying main 1–${n}`)), `it says what it verifies: ${JSON.stringify(seen.slice(0, 3))}`)
+      assert.ok(seen.some(([done]) => Number(done) === 0) && seen.some(([done]) => Number(done) > 0), `it moves: ${seen.map(([d]) => d).join(', ')}`)
+      assert.deepEqual(errors, [])
+    } finally {
+      await close()
+    }
+  })
+
+  test('replay with the current code: after an edit that changes outcomes, a new branch shows where they diverge', async () => {
+    const { page, close, errors } = await open('samples/bank.loom.md')
+    try {
+      await runBank(page)
+      // Every transfer now costs a fee of 1: the first step's outcome changes.
+      await addLine(page, 'step', 'accounts.set(t.to,', 'accounts.set(t.from, (accounts.get(t.from) ?? 0) - 1)')
+      await track(page, 'main').click()
+      await page.locator('.insp-tab[data-tab="event"]').click()
+      await page.locator('.tl-rerun').click()
+      await toast(page, /onto main-replay: \d+ diverge, first at event 2 \(/).waitFor(WAIT)
+      await track(page, 'main-replay').waitFor(WAIT)
+      assert.ok(Number(await track(page, 'main-replay').getAttribute('data-divergences')) > 0, 'the divergences are marked on its track')
+      await page.locator('.timeline[data-selected-branch="main-replay"][data-selected-seq="2"]').waitFor(WAIT)
+      // The event details name what is different at the first divergent event.
+      await page.locator('.ed-title[data-seq="2"]').waitFor(WAIT)
+      await page.locator('.ed-divergence').filter({ hasText: /\S/ }).waitFor(WAIT)
+      await page.locator('.insp-tab[data-tab="state"]').click()
+      await mapValue(page, 'accounts', 'alice').filter({ hasText: '69' }).waitFor(WAIT)
+      assert.equal(await head(page, 'main'), 6, 'the recorded branch is untouched (its events and the edit)')
+      assert.deepEqual(errors, [])
+    } finally {
+      await close()
+    }
+  })
+
+  test('export a branch to a file and import it back: it opens as a branch of its own, verified', async () => {
+    const { page, close, errors } = await open('samples/bank.loom.md')
+    const dir = await mkdtemp(join(tmpdir(), 'loom-export-'))
+    try {
+      await runBank(page)
+      await track(page, 'main').click()
+      const [download] = await Promise.all([page.waitForEvent('download'), page.locator('.tl-export').click()])
+      assert.equal(download.suggestedFilename(), 'main.loom.jsonl')
+      const file = join(dir, download.suggestedFilename())
+      await download.saveAs(file)
+      const lines = (await readFile(file, 'utf8')).trim().split('\n')
+      assert.equal(JSON.parse(lines[0]!).branch, 'main')
+      const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.locator('.tl-import').click()])
+      await chooser.setFiles(file)
+      // main is taken here: it comes in beside it.
+      await toast(page, 'Imported branch main-imported').waitFor(WAIT)
+      await track(page, 'main-imported').and(page.locator('[data-head="5"][data-parent=""][data-live="false"]')).waitFor(WAIT)
+      await page.locator('.timeline[data-selected-branch="main-imported"][data-selected-seq="5"]').waitFor(WAIT)
+      await mapValue(page, 'accounts', 'alice').filter({ hasText: '115' }).waitFor(WAIT)
+      await page.locator('.tl-canvas').focus()
+      await page.keyboard.press('Home')
+      await page.keyboard.press('ArrowRight')
+      await page.keyboard.press('ArrowRight')
+      await mapValue(page, 'accounts', 'alice').filter({ hasText: '70' }).waitFor(WAIT)
+      assert.deepEqual(errors, [])
+    } finally {
+      await close()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('keyboard: F forks at the selected moment, P promotes, V verifies — as the buttons\' tooltips say', async () => {
+    const { page, close, errors } = await open('samples/bank.loom.md')
+    try {
+      for (const [button, key] of [['tl-fork', 'F'], ['tl-promote', 'P'], ['tl-verify', 'V'], ['tl-rerun', 'R']]) {
+        assert.match((await page.locator(`.${button}`).getAttribute('title')) ?? '', new RegExp(`\\(${key}\\)$`))
+      }
+      await runBank(page)
+      await selectMoment(page, 2)
+      await page.keyboard.press('f')
+      await page.locator('.tl-fork-name').waitFor(WAIT)
+      assert.equal(await page.locator('.tl-fork-name').inputValue(), 'main-2')
+      await page.keyboard.press('Enter')
+      await track(page, 'main-2').and(page.locator('[data-forked-at="2"][data-live="false"]')).waitFor(WAIT)
+      await page.locator('.timeline[data-selected-branch="main-2"]').waitFor(WAIT)
+      await page.locator('.tl-canvas').focus()
+      await page.keyboard.press('p')
+      await track(page, 'main-2').and(page.locator('[data-live="true"]')).waitFor(WAIT)
+      await toast(page, 'main-2 is now the live branch').waitFor(WAIT)
+      // The app runs on from the promoted branch's head (the bank is running): verify whatever it has by then.
+      await page.keyboard.press('v')
+      await toast(page, /Verified main-2 events 1–\d+: all \d+ replay exactly as recorded/).waitFor(WAIT)
+      // Typed into a cell, the same letters are only text.
+      await page.locator('.code-cell[data-cell="step"] .view-line', { hasText: 'const t = transfers.take()' }).click()
+      await page.keyboard.press('End')
+      await page.keyboard.type(' // fpv')
+      await page.locator('.code-cell[data-cell="step"] .view-line', { hasText: '// fpv' }).waitFor(WAIT)
+      assert.equal(await page.locator('.tl-fork-form:not([hidden])').count(), 0, 'no fork form opened')
+      assert.deepEqual(errors, [])
+    } finally {
+      await close()
+    }
+  })
+
+  test('an error in event details links to its cell and line: the line is selected in the cell\'s editor', async () => {
+    const { page, close, errors } = await open('samples/bank.loom.md')
+    try {
+      await addLine(page, 'step', 'const t = transfers.take()', "if (t.amount > 50) throw new Error('too big to move')")
+      await page.locator('body').press('F8')
+      await page.locator('.code-cell[data-cell="step"][data-error-line="3"]').waitFor(WAIT)
+      const seq = await head(page, 'main')
+      // Away from the cell, then back to it through the link.
+      await page.locator('.notebook-scroll').evaluate((e) => e.scrollTo(0, 0))
+      await page.locator('.code-cell[data-cell="teller"] .view-lines').click()
+      await selectMoment(page, seq)
+      await page.locator('.insp-tab[data-tab="event"]').click()
+      await page.locator('.ed-error', { hasText: 'too big to move' }).waitFor(WAIT)
+      await page.locator('.ed-error .ed-where', { hasText: 'step:3' }).click()
+      const active = page.locator('.code-cell[data-cell="step"] .line-numbers.active-line-number')
+      await active.filter({ hasText: /^3$/ }).waitFor(WAIT)
+      await page.locator('.code-cell[data-cell="step"] .monaco-editor.focused').waitFor(WAIT)
+      await until('the line is on screen', async () => (await active.boundingBox().then((b) => !!b && b.y > 0 && b.y < 950)))
       assert.deepEqual(errors, [])
     } finally {
       await close()

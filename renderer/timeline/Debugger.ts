@@ -39,6 +39,7 @@ export class Debugger {
   private readonly forkForm: HTMLElement
   private readonly forkName: HTMLInputElement
   private readonly progress: HTMLElement
+  private readonly progressLabel: HTMLElement
   private readonly importInput: HTMLInputElement
   private job: { op: 'verify' | 'rerun'; label: string } | null = null
   private stateFetch = { running: false, again: false }
@@ -49,7 +50,7 @@ export class Debugger {
     const btn = (cls: string, label: string, icon: string, title: string, onclick: () => void) =>
       h(`button.tl-btn.${cls}` as 'button', { type: 'button', title, onclick }, h(`span.codicon.codicon-${icon}`), label ? h('span', null, label) : null) as HTMLButtonElement
     this.liveButton = btn('tl-live', 'Live', 'circle-filled', 'Follow the live head as events come in (End)', () => this.goLive())
-    this.promoteButton = btn('tl-promote', 'Promote', 'star-empty', 'Make the selected branch the live one: the app continues from its head', () => void this.promote())
+    this.promoteButton = btn('tl-promote', 'Promote', 'star-empty', 'Make the selected branch the live one: the app continues from its head (P)', () => void this.promote())
     this.forkName = h('input.se-input.tl-fork-name', { 'aria-label': 'New branch name' })
     this.forkForm = h('span.tl-fork-form', { hidden: true }, this.forkName,
       h('button.tl-btn.primary', { type: 'button', onclick: () => void this.fork() }, 'Fork'),
@@ -58,7 +59,8 @@ export class Debugger {
       if (e.key === 'Enter') void this.fork()
       if (e.key === 'Escape') this.forkForm.hidden = true
     })
-    this.progress = h('div.progress.tl-progress', { hidden: true }, h('div.progress-fill'))
+    this.progressLabel = h('span.tl-progress-label')
+    this.progress = h('span.tl-job', { hidden: true, role: 'progressbar' }, h('div.progress', null, h('div.progress-fill')), this.progressLabel)
     this.importInput = h('input', { type: 'file', accept: '.jsonl,.json,.txt', hidden: true })
     this.importInput.addEventListener('change', () => void this.importFile())
     this.momentLabel = h('span.tl-moment', null, '')
@@ -71,11 +73,11 @@ export class Debugger {
         btn('tl-next', '', 'chevron-right', 'Next event (→)', () => this.timeline.move(1))),
       this.momentLabel,
       h('span.tl-sep'),
-      btn('tl-fork', 'Fork here', 'git-branch', 'Fork a new branch at the selected moment', () => this.showFork()),
+      btn('tl-fork', 'Fork here', 'git-branch', 'Fork a new branch at the selected moment (F)', () => this.showFork()),
       this.forkForm,
       this.promoteButton,
-      btn('tl-verify', 'Verify', 'verified', 'Replay the visible range of the selected branch and check every event against its record', () => void this.verify()),
-      btn('tl-rerun', 'Replay with current code', 'debug-restart', 'Re-run the selected branch with the notebook\'s current code onto a new branch, and show where outcomes diverge', () => void this.rerun()),
+      btn('tl-verify', 'Verify', 'verified', 'Replay the visible range of the selected branch and check every event against its record (V)', () => void this.verify()),
+      btn('tl-rerun', 'Replay with current code', 'debug-restart', 'Re-run the selected branch with the notebook\'s current code onto a new branch, and show where outcomes diverge (R)', () => void this.rerun()),
       btn('tl-export', '', 'export', 'Export the selected branch', () => void this.exportBranch()),
       btn('tl-import', '', 'cloud-download', 'Import a branch', () => this.importInput.click()),
       this.importInput,
@@ -139,11 +141,26 @@ export class Debugger {
 
     window.addEventListener('keydown', (e) => {
       const t = e.target as HTMLElement | null
-      if (t && t !== document.body && !t.classList.contains('tl-canvas')) return
+      // Only while the person is not typing somewhere (an input, a cell's editor, the terminal).
+      if (t && (t.isContentEditable || t.closest('input, textarea, select, .monaco-editor, .xterm'))) return
       if (e.ctrlKey || e.metaKey || e.altKey) return
+      if (this.shortcut(e)) return
       if (t?.classList.contains('tl-canvas')) return
       this.timeline.key(e)
     })
+  }
+
+  /** F fork here, P promote, V verify, R replay with the current code: as in the buttons' tooltips. */
+  private shortcut(e: KeyboardEvent): boolean {
+    if (e.shiftKey || e.repeat) return false
+    const action = ({ f: () => this.showFork(), p: () => void this.promote(), v: () => void this.verify(), r: () => void this.rerun() } as Record<string, () => void>)[e.key.toLowerCase()]
+    if (!action) return false
+    const button = this.timelineElement.querySelector<HTMLButtonElement>({ f: '.tl-fork', p: '.tl-promote', v: '.tl-verify', r: '.tl-rerun' }[e.key.toLowerCase()]!)
+    // A button the page disabled (nothing to promote, a guest who may not) is not pressed by its key either.
+    if (button?.disabled) return false
+    e.preventDefault()
+    action()
+    return true
   }
 
   selectTab(tab: Tab): void {
@@ -199,9 +216,25 @@ export class Debugger {
   onProgress(n: { job: number; done: number; total: number | null; what: string; op?: 'verify' | 'explore' | 'rerun' }): void {
     if (n.op === 'explore') return this.agent.progress(n.done, n.total, n.what)
     if (!this.job) return
-    this.progress.hidden = false
-    ;(this.progress.firstElementChild as HTMLElement).style.width = n.total ? `${Math.min(100, (100 * n.done) / n.total)}%` : '50%'
+    this.showProgress(n.done, n.total)
     this.progress.title = `${this.job.label}: ${n.what}`
+  }
+
+  /** The running job's bar and its words: what it does, how far (events done of all). */
+  private showProgress(done: number, total: number | null): void {
+    if (!this.job) return
+    const pct = total ? Math.min(100, Math.floor((100 * done) / total)) : null
+    this.progress.hidden = false
+    this.progress.dataset.done = String(done)
+    this.progress.dataset.total = String(total ?? '')
+    if (pct !== null) this.progress.setAttribute('aria-valuenow', String(pct))
+    ;(this.progress.querySelector('.progress-fill') as HTMLElement).style.width = pct === null ? '50%' : `${pct}%`
+    this.progressLabel.textContent = total ? `${this.job.label}: ${done.toLocaleString()} of ${total.toLocaleString()}` : this.job.label
+  }
+
+  private endJob(): void {
+    this.job = null
+    this.progress.hidden = true
   }
 
   /** Re-reads the state at the selected moment (after a reconnect or an edit elsewhere). */
@@ -298,12 +331,17 @@ export class Debugger {
   private showFork(): void {
     const m = this.timeline.moment
     if (!m) return
-    let n = 1
-    while (this.branches.some((b) => b.name === `${m.branch}-${m.seq}${n > 1 ? `-${n}` : ''}`)) n++
-    this.forkName.value = `${m.branch}-${m.seq}${n > 1 ? `-${n}` : ''}`
+    this.forkName.value = this.freeName(`${m.branch}-${m.seq}`)
     this.forkForm.hidden = false
     this.forkName.focus()
     this.forkName.select()
+  }
+
+  /** `base`, or base-2, base-3…: the first no branch has. */
+  private freeName(base: string): string {
+    let n = 1
+    while (this.branches.some((b) => b.name === `${base}${n > 1 ? `-${n}` : ''}`)) n++
+    return `${base}${n > 1 ? `-${n}` : ''}`
   }
 
   private async fork(): Promise<void> {
@@ -362,7 +400,7 @@ export class Debugger {
     const r = this.range()
     if (!this.client || !r || this.job) return
     this.job = { op: 'verify', label: `verifying ${r.branch} ${r.from}–${r.to}` }
-    this.progress.hidden = false
+    this.showProgress(0, r.to - r.from + 1)
     try {
       const v = await this.client.call('verify', r)
       if (v.ok) this.host.toast(`Verified ${r.branch} events ${r.from}–${r.to}: all ${v.events.toLocaleString()} replay exactly as recorded.`, 'info')
@@ -376,31 +414,28 @@ export class Debugger {
     } catch (err) {
       this.host.toast((err as Error).message, 'error')
     } finally {
-      this.job = null
-      this.progress.hidden = true
+      this.endJob()
     }
   }
 
   private async rerun(): Promise<void> {
     const m = this.timeline.moment
     if (!this.client || !m || this.job) return
-    let n = 1
-    while (this.branches.some((b) => b.name === `${m.branch}-replay${n > 1 ? `-${n}` : ''}`)) n++
-    const onto = `${m.branch}-replay${n > 1 ? `-${n}` : ''}`
+    const onto = this.freeName(`${m.branch}-replay`)
     this.job = { op: 'rerun', label: `replaying ${m.branch} with the current code` }
-    this.progress.hidden = false
+    this.showProgress(0, null)
     try {
       const r = await this.client.call('rerun', { branch: m.branch, onto })
       this.setBranches(await this.client.call('branches', {}))
       this.timeline.markDivergences(r.branch.name, r.divergences)
+      this.details.setDivergences(r.branch.name, r.divergences)
       const first = r.divergences[0]
       this.host.toast(`Replayed ${r.inputs} inputs of ${m.branch} with the current code onto ${r.branch.name}: ${r.diverged ? `${r.diverged} diverge${first ? `, first at event ${first.seq} (${first.what})` : ''}` : 'every outcome is the same'}.`, r.diverged ? 'error' : 'info')
       this.timeline.select(r.branch.name, first?.seq ?? r.branch.head)
     } catch (err) {
       this.host.toast((err as Error).message, 'error')
     } finally {
-      this.job = null
-      this.progress.hidden = true
+      this.endJob()
     }
   }
 
@@ -425,11 +460,26 @@ export class Debugger {
     this.importInput.value = ''
     if (!file || !this.client) return
     try {
-      const b = await this.client.call('importBranch', { text: await file.text() })
+      const text = await file.text()
+      // A branch of the same name is here already (an export of this very log, or a colleague's main): import beside it.
+      const named = exportedName(text)
+      const name = named && this.branches.some((b) => b.name === named) ? this.freeName(`${named}-imported`) : undefined
+      const b = await this.client.call('importBranch', { text, ...(name ? { name } : {}) })
       await this.openBranch(b)
-      this.host.toast(`Imported branch ${b.name} (${b.head} events), verified.`, 'info')
+      this.host.toast(`Imported branch ${b.name}${name ? ` (${named} is taken here)` : ''}: ${b.head} events, every hash checked.`, 'info')
     } catch (err) {
       this.host.toast((err as Error).message, 'error')
     }
+  }
+}
+
+/** The branch an export names in its first line (`loom export` writes a header there), or null. */
+function exportedName(text: string): string | null {
+  try {
+    const end = text.indexOf('\n')
+    const header = JSON.parse(end < 0 ? text : text.slice(0, end)) as { branch?: unknown }
+    return typeof header.branch === 'string' ? header.branch : null
+  } catch {
+    return null
   }
 }

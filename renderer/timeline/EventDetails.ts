@@ -21,6 +21,8 @@ export class EventDetails {
   private client: EngineClient | null = null
   private shown = ''
   private attempts: Attempt[] = []
+  /** What a replay with the current code found different, by branch and seq. */
+  private readonly divergences = new Map<string, Map<number, string>>()
 
   constructor(private readonly links: EventDetailsLinks) {
     this.body = h('div.ed-body', null, h('div.empty', null, 'Select an event on the timeline.'))
@@ -34,6 +36,11 @@ export class EventDetails {
   addAttempt(a: Attempt): void {
     this.attempts.push(a)
     if (this.attempts.length > 200) this.attempts.shift()
+  }
+
+  /** The divergences of a branch a replay with the current code made: shown on the events they are about. */
+  setDivergences(branch: string, divergences: { seq: number; what: string }[]): void {
+    this.divergences.set(branch, new Map(divergences.map((d) => [d.seq, d.what])))
   }
 
   async show(m: Moment): Promise<void> {
@@ -67,6 +74,8 @@ export class EventDetails {
       h('span.ed-kind', { style: `color:${KIND_COLOURS[e.kind] ?? '#8b93a1'}` }, e.kind),
       h('span.ed-method', null, e.method ? `${e.method}()` : ''),
       h('span.ed-seq', null, `${e.branch} · event ${e.seq}`)))
+    const diverged = this.divergences.get(e.branch)?.get(e.seq)
+    if (diverged) rows.push(section('Diverges from the recorded run', h('div.ed-divergence', null, diverged)))
     rows.push(h('dl.ed-facts', null,
       h('dt', null, 'time'), h('dd', null, new Date(e.time).toISOString().replace('T', ' ').replace('Z', ' UTC')),
       h('dt', null, 'code'), h('dd', { title: e.codeHash }, e.codeHash.slice(0, 12)),
