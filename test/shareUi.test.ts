@@ -229,6 +229,45 @@ describe('a shared session in the browser', { skip: haveChromium ? false : `no C
     }
   })
 
+  test('text and new, moved and deleted cells reach everyone', async () => {
+    const [ada, bo] = await Promise.all([join('edit', 'Ada'), join('run', 'Bo')])
+    try {
+      // Prose: Bo sees Ada's words as she types them, rendered once she leaves the text.
+      await ada.page.locator('.prose-cell .prose-rendered').first().click()
+      await ada.page.keyboard.press('Control+Home')
+      await ada.page.keyboard.type('Shared words. ')
+      await bo.page.locator('.prose-cell', { hasText: 'Shared words.' }).first().waitFor(WAIT)
+      await ada.page.keyboard.press('Escape')
+      // A new code cell after the counter, typed into: Bo has it, after the counter.
+      const adders = ada.page.locator('.adder')
+      const count = await adders.count()
+      await adders.nth(count - 1).locator('.adder-button', { hasText: 'Code' }).click()
+      await ada.page.keyboard.type('const added = 1')
+      const added = bo.page.locator('.code-cell', { hasText: 'const added = 1' })
+      await added.waitFor(WAIT)
+      const id = await added.getAttribute('data-cell')
+      const order = (p: Page) => p.locator('.code-cell').evaluateAll((els) => els.map((e) => e.getAttribute('data-cell')))
+      assert.deepEqual((await order(bo.page)).slice(-2), ['counter', id])
+      // Ada moves it up: it is above the counter for Bo too.
+      await ada.page.locator(`.code-cell[data-cell="${id}"] button[title="Move up"]`).click()
+      await until('Bo sees it moved', async () => (await order(bo.page)).join() === [id, 'counter'].join())
+      await until('the file has it first', async () => {
+        const file = readFileSync(server.notebook, 'utf8')
+        return file.indexOf('const added = 1') >= 0 && file.indexOf('const added = 1') < file.indexOf('```ts #counter')
+      })
+      // Deleted (click twice): gone for Bo and from the file.
+      const del = ada.page.locator(`.code-cell[data-cell="${id}"] button[title="Delete cell"]`)
+      await del.click()
+      await ada.page.locator(`.code-cell[data-cell="${id}"] button[title="Click again to delete"]`).click()
+      await added.waitFor({ state: 'detached', ...WAIT })
+      await until('the file no longer has it', async () => !readFileSync(server.notebook, 'utf8').includes('const added = 1'))
+      // (Monaco built with fewer features may complain of a service it lacks when a new editor starts: not this test's concern.)
+      for (const p of [ada, bo]) assert.deepEqual(p.problems.filter((m) => !/depends on UNKNOWN service/.test(m)), [])
+    } finally {
+      await leave(ada, bo)
+    }
+  })
+
   test('the person who shares opens their own 127.0.0.1 page and is in the session like everyone else', async () => {
     const ada = await join('edit', 'Ada')
     const context = await browser.newContext({ viewport: { width: 1280, height: 820 } })
