@@ -437,7 +437,7 @@ test('the renderer bundle is made only of renderer code, the shared protocol and
   const dir = await buildUiOnce()
   const { inputs } = JSON.parse(await readFile(join(dir, METAFILE), 'utf8')) as { inputs: string[] }
   assert.ok(inputs.some((i) => i.startsWith('renderer/')))
-  const allowed = /^(renderer\/|engine\/protocol\/|node_modules\/(monaco-editor|@xterm\/xterm|@xterm\/addon-fit|marked|dompurify|d3|d3-[a-z-]+|internmap|delaunator|robust-predicates)\/|loom-text:)/
+  const allowed = /^(renderer\/|engine\/protocol\/|node_modules\/(monaco-editor|@xterm\/xterm|@xterm\/addon-fit|marked|dompurify|d3|d3-[a-z-]+|internmap|delaunator|robust-predicates|yjs|y-websocket|y-protocols|y-monaco|lib0)\/|loom-text:)/
   assert.deepEqual(inputs.filter((i) => !allowed.test(i)), [])
   // Nothing in the bundle asks for a Node module at run time.
   const main = await readFile(join(dir, 'main.js'), 'utf8')
