@@ -4,11 +4,12 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { execFileSync } from 'node:child_process'
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
-import { buildUiOnce, CHROMIUM, launchChromium, serveCopy, type Serving } from './browser.ts'
+import { buildUiOnce, CHROMIUM, launchChromium, serveCopy, serveNotebook, type Serving } from './browser.ts'
 
 const WAIT = { timeout: 45_000 }
 /** The page's document, as far as the functions this file runs in the page use it (the tests type-check without the DOM). */
@@ -27,8 +28,16 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
     await browser?.close()
   })
 
-  async function open(sample: string): Promise<{ page: Page; server: Serving; errors: string[]; close(): Promise<void> }> {
-    const server = await serveCopy(sample, ui)
+  /** Serves a copy of `sample` (after `prepare` has run on the copy) and opens it in a page. */
+  async function open(sample: string, prepare?: (notebook: string) => void): Promise<{ page: Page; server: Serving; errors: string[]; close(): Promise<void> }> {
+    let server: Serving
+    if (prepare) {
+      const dir = await mkdtemp(join(tmpdir(), 'loom-debugger-'))
+      const notebook = join(dir, basename(sample))
+      await copyFile(sample, notebook)
+      prepare(notebook)
+      server = await serveNotebook(notebook, ui, dir)
+    } else server = await serveCopy(sample, ui)
     const page = await browser.newPage({ viewport: { width: 1500, height: 950 } })
     const errors: string[] = []
     page.on('pageerror', (e) => errors.push(e.message))
@@ -290,13 +299,13 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
   })
 
   test('verify replays the whole history with a progress bar, and says every event replays as recorded', async () => {
-    const { page, close, errors } = await open('samples/counter.loom.md')
+    // A history long enough for the bar to move, made beforehand by `loom run` (a running app's stream would make its length a matter of timing).
+    const { page, close, errors } = await open('samples/counter.loom.md', (notebook) => {
+      execFileSync(process.execPath, ['bin/loom.js', 'run', notebook, '--steps', '60000'], { stdio: 'ignore' })
+    })
     try {
-      await page.locator('body').press('F8')
-      await until('the counter has a few thousand events', async () => (await head(page, 'main')) >= 3000)
-      await page.locator('body').press('F8')
-      await page.locator('.run-pill:not([data-state="running"])').first().waitFor(WAIT)
-      const n = await head(page, 'main')
+      const n = 60_001
+      await track(page, 'main').and(page.locator(`[data-head="${n}"]`)).waitFor(WAIT)
       await page.locator('.timeline[data-zoom="all"]').waitFor(WAIT)
       const progress = await watchProgress(page)
       await page.locator('.tl-verify').click()

@@ -1,6 +1,7 @@
 // The most recent events of the live branch, newest first: what each
-// transaction was and what it did, in one line. The d3 timeline of every
-// branch will take this place; until then this is the history at a glance.
+// transaction was and what it did, in one line (the inspector's Recent tab).
+// A running app sends thousands of events a second: the list is redrawn at
+// most ten times a second, and not at all while it is hidden.
 import type { EventRecord } from '../../engine/protocol/messages.ts'
 import { h } from '../dom.ts'
 
@@ -12,6 +13,9 @@ export class EventList {
   private readonly list: HTMLElement
   private readonly count: HTMLElement
   private last = 0
+  /** Events not yet in the list, oldest first (the newest KEEP at most). */
+  private pending: EventRecord[] = []
+  private timer: ReturnType<typeof setTimeout> | null = null
 
   constructor() {
     this.list = h('ol.event-list', { reversed: true })
@@ -20,16 +24,27 @@ export class EventList {
       h('div.panel-head', null, h('span.panel-title', null, 'Events'), this.count),
       h('div.panel-scroll', null, this.list),
     )
+    // Shown again (its tab chosen): what came meanwhile.
+    new ResizeObserver(() => this.flush()).observe(this.element)
   }
 
   add(events: EventRecord[]): void {
-    for (const e of events) {
-      if (e.seq <= this.last) continue
-      this.last = e.seq
-      this.list.prepend(row(e))
-    }
+    const fresh = events.filter((e) => e.seq > this.last)
+    if (!fresh.length) return
+    this.last = fresh[fresh.length - 1]!.seq
+    this.pending = [...this.pending, ...fresh.slice(-KEEP)].slice(-KEEP)
+    this.count.textContent = `${this.last} on ${fresh[0]!.branch}`
+    this.timer ??= setTimeout(() => {
+      this.timer = null
+      this.flush()
+    }, 100)
+  }
+
+  private flush(): void {
+    if (!this.pending.length || !this.element.offsetParent) return
+    this.list.prepend(...this.pending.reverse().map(row))
+    this.pending = []
     while (this.list.children.length > KEEP) this.list.lastElementChild!.remove()
-    this.count.textContent = this.last ? `${this.last} on ${events[0]?.branch ?? 'main'}` : ''
   }
 }
 

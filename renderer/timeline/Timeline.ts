@@ -38,6 +38,8 @@ interface TrackData {
   /** Bins for the last range asked, with the range, kept until fresher ones come. */
   bins: BinSet | null
   events: Map<number, Lite>
+  /** How many of `events` are of each kind (the label's data-kinds), kept as events come and go. */
+  kinds: Map<string, number>
   /** Seqs with markers: attempts (aborted transactions), failed tests, divergences of a rerun. */
   attempts: Set<number>
   failures: Set<number>
@@ -67,6 +69,7 @@ export class Timeline {
   private readonly brush: d3.BrushBehavior<unknown>
   private width = 600
   private drawQueued = false
+  private labelsDirty = false
   private fetchTimer: number | null = null
   private fetching = false
   private fetchAgain = false
@@ -130,6 +133,7 @@ export class Timeline {
     for (const t of this.tracks.values()) {
       t.bins = null
       t.events.clear()
+      t.kinds.clear()
     }
     this.miniFetched = 0
     this.queueFetch()
@@ -145,7 +149,7 @@ export class Timeline {
       if (t) {
         if (t.branch.head !== b.head) t.bins = null
         t.branch = b
-      } else this.tracks.set(b.name, { branch: b, bins: null, events: new Map(), attempts: new Set(), failures: new Set(), divergences: new Map() })
+      } else this.tracks.set(b.name, { branch: b, bins: null, events: new Map(), kinds: new Map(), attempts: new Set(), failures: new Set(), divergences: new Map() })
       if (b.live) this.liveBranch = b.name
     }
     for (const name of [...this.tracks.keys()]) if (!seen.has(name)) this.tracks.delete(name)
@@ -182,12 +186,16 @@ export class Timeline {
         t.branch = { ...t.branch, head: e.seq }
         grew = true
       }
-      t.events.set(e.seq, lite(e))
+      keep(t, lite(e))
     }
     if (!grew) return
-    const atEnd = this.visibleRange()[1] >= this.maxHead() - events.length - 1
+    const [va, vb] = this.visibleRange()
+    // A running app streams thousands of events a second: the cache keeps the events in view (when they are drawn one by one) and the newest.
+    const detail = vb - va <= DETAIL_MAX
+    for (const t of this.tracks.values()) evict(t, detail ? Math.floor(va) : Infinity, detail ? Math.ceil(vb) : -Infinity)
+    const atEnd = vb >= this.maxHead() - events.length - 1
     this.updateExtent()
-    this.renderLabels()
+    this.labelsLater()
     if (this.follow) this.followHead()
     else if (atEnd && this.transform.k > 1) this.panToEnd()
     this.queueDraw()
@@ -250,7 +258,7 @@ export class Timeline {
     this.selected = m
     this.element.dataset.selectedBranch = branch
     this.element.dataset.selectedSeq = String(s)
-    this.renderLabels()
+    this.labelsLater()
     this.ensureVisible(s)
     this.queueDraw()
     if (changed) this.on.select(m)
@@ -390,6 +398,14 @@ export class Timeline {
     try {
       const [va, vb] = this.visibleRange()
       const jobs: Promise<void>[] = []
+      // Bins asked this round, by request: the minimap's is often the live track's own (the whole history, zoomed out).
+      const asked = new Map<string, Promise<TimelineBin[] | null>>()
+      const bins = (branch: string, from: number, to: number, count: number) => {
+        const key = `${branch}:${from}:${to}:${count}`
+        let p = asked.get(key)
+        if (!p) asked.set(key, (p = client.call('timeline', { branch, from, to, bins: count }).then((r) => r.bins, () => null)))
+        return p
+      }
       for (const name of this.order) {
         const t = this.tracks.get(name)!
         const a = Math.max(this.start(t), Math.floor(va))
@@ -398,21 +414,22 @@ export class Timeline {
         const n = b - a + 1
         if (n <= DETAIL_MAX) jobs.push(this.fetchEvents(client, t, a, b))
         else {
-          const bins = Math.max(1, Math.min(n, Math.floor(this.width / 2), 10_000))
+          const count = Math.max(1, Math.min(n, Math.floor(this.width / 2), 10_000))
           const have = t.bins
-          if (have && have.from === a && have.to === b && have.bins.length === bins) continue
-          jobs.push(client.call('timeline', { branch: name, from: a, to: b, bins }).then((r) => {
-            t.bins = binSet(a, b, r.bins, 'share')
-          }, () => undefined))
+          if (have && have.from === a && have.to === b && have.bins.length === count) continue
+          jobs.push(bins(name, a, b, count).then((r) => {
+            if (r) t.bins = binSet(a, b, r, 'share')
+          }))
         }
       }
       const live = this.tracks.get(this.liveBranch)
       if (live && live.branch.head !== this.miniFetched && live.branch.head > 0) {
         const head = live.branch.head
-        jobs.push(client.call('timeline', { branch: this.liveBranch, from: 1, to: head, bins: Math.max(1, Math.min(head, Math.floor(this.width / 2))) }).then((r) => {
-          this.miniBins = binSet(1, head, r.bins, 'max')
+        jobs.push(bins(this.liveBranch, 1, head, Math.max(1, Math.min(head, Math.floor(this.width / 2), 10_000))).then((r) => {
+          if (!r) return
+          this.miniBins = binSet(1, head, r, 'max')
           this.miniFetched = head
-        }, () => undefined))
+        }))
       }
       await Promise.all(jobs)
       this.queueDraw()
@@ -433,16 +450,11 @@ export class Timeline {
     while (from <= to) {
       const page = await client.call('log', { branch: t.branch.name, from, limit: Math.min(1000, to - from + 1) })
       if (!page.events.length) break
-      for (const e of page.events) t.events.set(e.seq, lite(e))
+      for (const e of page.events) keep(t, lite(e))
       from = page.events[page.events.length - 1]!.seq + 1
       this.queueDraw()
     }
-    if (t.events.size > CACHE_MAX) {
-      for (const seq of t.events.keys()) {
-        if (t.events.size <= CACHE_MAX / 2) break
-        if (seq < a || seq > b) t.events.delete(seq)
-      }
-    }
+    evict(t, a, b)
   }
 
   // ---- drawing ----
@@ -452,6 +464,7 @@ export class Timeline {
     this.drawQueued = true
     requestAnimationFrame(() => {
       this.drawQueued = false
+      if (this.labelsDirty) this.renderLabels()
       this.draw()
       this.drawMini()
     })
@@ -701,12 +714,18 @@ export class Timeline {
     }
   }
 
+  /** The labels again at the next frame: events stream in far more often than a label can usefully change. */
+  private labelsLater(): void {
+    this.labelsDirty = true
+    this.queueDraw()
+  }
+
   private renderLabels(): void {
+    this.labelsDirty = false
     const rows = this.order.map((name, i) => {
       const t = this.tracks.get(name)!
       const b = t.branch
-      const kinds = new Map<string, number>()
-      for (const e of t.events.values()) kinds.set(e.kind, (kinds.get(e.kind) ?? 0) + 1)
+      const kinds = [...t.kinds].filter(([, n]) => n > 0)
       const el = h('button.tl-label', {
         type: 'button',
         'data-branch': name,
@@ -714,7 +733,7 @@ export class Timeline {
         'data-forked-at': b.forkedAt ?? '',
         'data-parent': b.parent ?? '',
         'data-live': String(b.live),
-        'data-kinds': [...kinds].map(([k, n]) => `${k}:${n}`).sort().join(','),
+        'data-kinds': kinds.map(([k, n]) => `${k}:${n}`).sort().join(','),
         'data-divergences': t.divergences.size,
         title: `${name}: ${b.head} events${b.parent ? `, forked from ${b.parent} at event ${b.forkedAt}` : ''}${b.live ? ' (live)' : ''}`,
         style: `top:${this.trackY(i)}px`,
@@ -806,6 +825,25 @@ function binSet(from: number, to: number, bins: TimelineBin[], scale: 'share' | 
     })
   })
   return { from, to, bins, tops, heights }
+}
+
+/** Caches an event of the track, counting its kind. */
+function keep(t: TrackData, e: Lite): void {
+  const had = t.events.get(e.seq)
+  if (had) t.kinds.set(had.kind, (t.kinds.get(had.kind) ?? 1) - 1)
+  t.events.set(e.seq, e)
+  t.kinds.set(e.kind, (t.kinds.get(e.kind) ?? 0) + 1)
+}
+
+/** Over CACHE_MAX events cached, forgets the oldest outside a..b down to half that. */
+function evict(t: TrackData, a: number, b: number): void {
+  if (t.events.size <= CACHE_MAX) return
+  for (const [seq, e] of t.events) {
+    if (t.events.size <= CACHE_MAX / 2) break
+    if (seq >= a && seq <= b) continue
+    t.events.delete(seq)
+    t.kinds.set(e.kind, (t.kinds.get(e.kind) ?? 1) - 1)
+  }
 }
 
 function lite(e: EventRecord): Lite {
