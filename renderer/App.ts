@@ -79,6 +79,12 @@ export class App {
     } else if (state.state === 'open') this.banner.hide('link')
   }
 
+  /** The engine would not let this page in (its hello was refused): say why; nothing else can be shown. */
+  refused(message: string): void {
+    this.topBar.setLink({ state: 'refused', reason: message })
+    this.banner.show('link', 'error', 'The engine refused this page.', message)
+  }
+
   /** A new connection: subscribe, then show everything it says. */
   async open(client: EngineClient, hello: Hello): Promise<void> {
     for (const off of this.unsubscribe) off()

@@ -124,6 +124,6 @@ export class TopBar {
   setLink(link: LinkState): void {
     this.link.hidden = link.state === 'open'
     this.link.dataset.state = link.state
-    this.link.textContent = link.state === 'connecting' ? 'Connecting…' : link.state === 'reconnecting' ? `Reconnecting… (${link.reason})` : ''
+    this.link.textContent = link.state === 'connecting' ? 'Connecting…' : link.state === 'reconnecting' ? `Reconnecting… (${link.reason})` : link.state === 'refused' ? 'Not let in' : ''
   }
 }

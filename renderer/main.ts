@@ -1,11 +1,20 @@
 // The UI's entry point: build the window and connect it to the engine host.
+// early.ts comes first: it starts the connection before the rest is evaluated.
+import './early.ts'
 import './styles.css'
 import { App } from './App.ts'
 import { connect } from './connection.ts'
 
+// Marks for the bench's breakdown of startup (bench/ui.ts reads them).
+performance.mark('loom:script')
 const app = new App()
 document.getElementById('app')!.replaceWith(app.element)
 connect({
-  open: (client, hello) => void app.open(client, hello),
+  open: (client, hello) => {
+    performance.mark('loom:hello')
+    void app.open(client, hello)
+    performance.mark('loom:notebook')
+  },
   link: (state) => app.link(state),
+  refused: (message) => app.refused(message),
 })

@@ -282,8 +282,24 @@ describe('a shared session in the browser', { skip: haveChromium ? false : `no C
       await caretAt(owner.page, 'counter', 1)
       await owner.page.keyboard.type(' // Olga')
       await until('Ada sees the owner’s edit', async () => (await cellText(ada.page, 'counter')).includes('// Olga'))
+      // The owner's own listener carries the shared document too: the page stayed where it was opened.
+      assert.equal(new URL(owner.page.url()).port, new URL(server.url).port)
     } finally {
       await leave(ada, owner)
+    }
+  })
+
+  test('a link with a wrong token gets a page that says it was not let in, and why', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 820 } })
+    try {
+      const page = await context.newPage()
+      const url = new URL(links.view)
+      url.searchParams.set('token', 'not-the-token')
+      await page.goto(url.href)
+      await page.locator('.banner', { hasText: 'The engine refused this page' }).filter({ hasText: 'not valid' }).waitFor(WAIT)
+      assert.equal(await page.locator('.code-cell').count(), 0)
+    } finally {
+      await context.close()
     }
   })
 

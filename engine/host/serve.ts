@@ -13,6 +13,7 @@ import { attachEngineSocket, ENGINE_PATH } from './engineSocket.ts'
 import { securityHeaders } from './securityHeaders.ts'
 import { serveRendererFile } from './rendererFiles.ts'
 import type { ShareOptions, Sharing } from '../share/startShare.ts'
+import { SYNC_PATH } from '../share/syncPath.ts'
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url))
 /** Where `npm run build` writes the renderer bundle. */
@@ -60,10 +61,11 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   await Promise.all([options.waitForEngine === false && !options.share ? null : ready, rendererDir === DEFAULT_RENDERER_DIR ? ensureBuilt(rendererDir, say) : null])
 
   let port = 0
+  let share: Sharing | undefined
   const origins = () => [`http://127.0.0.1:${port}`, `http://localhost:${port}`]
   const server = createServer((req, res) => void answer(req, res))
   const answer = async (req: IncomingMessage, res: ServerResponse) => {
-    const headers = securityHeaders(port)
+    const headers = securityHeaders(port, share?.connectSources ?? [])
     // A name other than our own (DNS rebinding: evil.example resolving to 127.0.0.1) gets nothing.
     const host = req.headers.host ?? ''
     if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) {
@@ -95,7 +97,6 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     throw Object.assign(err as Error, { port: options.port })
   }
   port = (server.address() as { port: number }).port
-  let share: Sharing | undefined
   try {
     // Yjs and the sync server load only when sharing.
     share = options.share ? await (await import('../share/startShare.ts')).startShare(supervisor, notebook, rendererDir, { say, ...options.share }) : undefined
@@ -104,8 +105,10 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     await supervisor.stop()
     throw err
   }
-  // Shared: the owner's page too says hello with a token (the run link printed for them).
-  const socket = attachEngineSocket(server, share ? share.guard : supervisor, origins)
+  // Shared: the owner's page too says hello with a token (the run link printed for them),
+  // and finds the shared document on its own listener (guests reach it on theirs).
+  const socket = attachEngineSocket(server, share ? share.guard : supervisor, origins, share ? [SYNC_PATH + '/'] : [])
+  const stopSync = share?.server?.listen(server)
   const url = share ? `http://127.0.0.1:${port}/?token=${share.tokens.run}` : `http://127.0.0.1:${port}/`
   return {
     url,
@@ -114,6 +117,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     ready,
     ...(share ? { share } : {}),
     async close() {
+      stopSync?.()
       await share?.close()
       socket.close()
       const closed = new Promise<void>((ok) => server.close(() => ok()))

@@ -16,8 +16,10 @@ import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
 import { docs, getYDoc, setupWSConnection, type WSSharedDoc } from '@y/websocket-server/utils'
 import { roleOfToken, type Role, type Tokens } from './roles.ts'
+import { SYNC_PATH } from './syncPath.ts'
 
-export const SYNC_PATH = '/sync'
+export { SYNC_PATH }
+
 /** The room guests join: one shared notebook per `loom serve`. */
 export const ROOM = 'notebook'
 /** Larger sync messages close the connection (a pasted notebook is far below this). */
