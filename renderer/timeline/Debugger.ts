@@ -229,7 +229,7 @@ export class Debugger {
     this.progress.dataset.total = String(total ?? '')
     if (pct !== null) this.progress.setAttribute('aria-valuenow', String(pct))
     ;(this.progress.querySelector('.progress-fill') as HTMLElement).style.width = pct === null ? '50%' : `${pct}%`
-    this.progressLabel.textContent = total ? `${this.job.label}: ${done.toLocaleString()} of ${total.toLocaleString()}` : this.job.label
+    this.progressLabel.textContent = total ? `${this.job.label}: ${done.toLocaleString()}/${total.toLocaleString()}` : this.job.label
   }
 
   private endJob(): void {
