@@ -108,6 +108,8 @@ export class App {
     this.showNotebook(hello.notebook)
     this.setStatus(hello.status)
     if (first) this.topBar.setDirty(false)
+    // The cells first: the timeline, the state and the terminal's history load once the editors are on screen.
+    if (first) await painted()
     await this.debugger.open(client, hello.status)
     await this.loadHistory(client, hello.status)
     historyLoaded = true
@@ -238,4 +240,13 @@ export class App {
       void this.step()
     }
   }
+}
+
+/** Resolves after the next frame is drawn (or after 100 ms where frames are not drawn, as in a hidden tab). */
+function painted(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => resolve()
+    requestAnimationFrame(() => setTimeout(done, 0))
+    setTimeout(done, 100)
+  })
 }
