@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs'
 import { basename, extname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { register } from 'tsx/esm/api'
-import { APP_ORIGIN, APP_SCHEME, APP_URL, CONTENT_SECURITY_POLICY, IPC_CHANNEL, windowOptions } from './windowOptions.js'
+import { APP_ORIGIN, APP_SCHEME, APP_URL, CONTENT_SECURITY_POLICY, IPC_CHANNEL, MENU_CHANNEL, windowOptions } from './windowOptions.js'
 import { loadWindowState, saveWindowState, visibleBounds, withRecent } from './windowState.js'
 import { menuTemplate } from './menu.js'
 
@@ -152,7 +152,8 @@ async function act(name, arg) {
         app.clearRecentDocuments()
         return buildMenu()
       case 'save':
-        if (w) await w.client.call('save', {})
+        // The page saves: it first sends the edit still being typed (a save from here would miss it).
+        if (w) w.win.webContents.send(MENU_CHANNEL, 'save')
         return
       case 'saveAs': {
         if (!w) return

@@ -10,6 +10,8 @@ export const APP_URL = `${APP_ORIGIN}/index.html`
 
 /** The one IPC channel between the preload bridge and the main process. */
 export const IPC_CHANNEL = 'loom:message'
+/** Menu commands the page carries out itself (Save: it first sends what is still being typed). */
+export const MENU_CHANNEL = 'loom:menu'
 
 /** As under `loom serve`, except that the engine is reached over IPC, so no socket may be opened at all. */
 export const CONTENT_SECURITY_POLICY = [

@@ -69,6 +69,8 @@ export class App {
       this.dock.element,
     )
     window.addEventListener('keydown', (e) => this.shortcut(e), { capture: true })
+    // The desktop app's File › Save comes here, so what is still being typed is saved too.
+    window.loom?.onMenu?.((command) => command === 'save' && void this.save())
   }
 
   link(state: LinkState): void {

@@ -10,6 +10,8 @@ declare module 'loom:api-types' {
 interface LoomBridge {
   send(message: unknown): void
   onMessage(fn: (message: unknown) => void): (() => void) | void
+  /** Menu commands the page carries out itself (absent in older shells). */
+  onMenu?(fn: (command: 'save') => void): () => void
 }
 
 interface Window {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import vm from 'node:vm'
 // @ts-expect-error: plain ESM JavaScript, as Electron's main process runs it
-import { windowOptions, CONTENT_SECURITY_POLICY, IPC_CHANNEL, APP_URL } from '../electron/windowOptions.js'
+import { windowOptions, CONTENT_SECURITY_POLICY, IPC_CHANNEL, MENU_CHANNEL, APP_URL } from '../electron/windowOptions.js'
 import { contentSecurityPolicy } from '../engine/host/securityHeaders.ts'
 // @ts-expect-error: plain ESM JavaScript
 import { menuTemplate } from '../electron/menu.js'
@@ -47,7 +47,7 @@ test("the desktop window's CSP allows only the app's own files, Monaco's blob wo
   assert.deepEqual(CONTENT_SECURITY_POLICY.split('; ').filter((r: string) => !r.startsWith('connect-src')), served)
 })
 
-test('the preload exposes exactly window.loom = { send, onMessage }, frozen, over one IPC channel', () => {
+test('the preload exposes exactly window.loom = { send, onMessage, onMenu }, frozen, over its IPC channels', () => {
   const exposed: Record<string, unknown> = {}
   const sent: [string, unknown][] = []
   const listeners = new Map<string, Set<(e: unknown, m: unknown) => void>>()
@@ -62,7 +62,7 @@ test('the preload exposes exactly window.loom = { send, onMessage }, frozen, ove
   vm.runInNewContext(readFileSync('electron/preload.cjs', 'utf8'), { require: (m: string) => (m === 'electron' ? electron : assert.fail(`the preload requires ${m}`)), TypeError })
   assert.deepEqual(Object.keys(exposed), ['loom'])
   const loom = exposed.loom as { send(m: unknown): void; onMessage(fn: (m: unknown) => void): () => void }
-  assert.deepEqual(Object.keys(loom), ['send', 'onMessage'])
+  assert.deepEqual(Object.keys(loom), ['send', 'onMessage', 'onMenu'])
   assert.ok(Object.isFrozen(loom))
   loom.send({ kind: 'request', id: 1, op: 'hello', params: {} })
   assert.deepEqual(sent, [[IPC_CHANNEL, { kind: 'request', id: 1, op: 'hello', params: {} }]])
@@ -73,6 +73,16 @@ test('the preload exposes exactly window.loom = { send, onMessage }, frozen, ove
   stop()
   assert.equal(listeners.get(IPC_CHANNEL)!.size, 0)
   assert.deepEqual(heard, [{ kind: 'notice' }], 'the page gets the message, not the IPC event')
+  // File › Save reaches the page (which sends what is being typed, then saves); nothing but known commands does.
+  const commands: unknown[] = []
+  const stopMenu = (loom as unknown as { onMenu(fn: (c: unknown) => void): () => void }).onMenu((c) => commands.push(c))
+  for (const fn of listeners.get(MENU_CHANNEL)!) {
+    fn({ sender: 'ipc' }, 'save')
+    fn({ sender: 'ipc' }, 'rm -rf')
+  }
+  stopMenu()
+  assert.equal(listeners.get(MENU_CHANNEL)!.size, 0)
+  assert.deepEqual(commands, ['save'])
 })
 
 test('the menu has File (New, Open, Open Recent, Save, Save As), Run (Run, Pause, Step), View and Help', () => {
