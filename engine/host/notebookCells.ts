@@ -85,11 +85,12 @@ export function withCellSource(nb: Notebook, id: string, source: string): string
 }
 
 /** Inserts a block's text at `at`, with a blank line on either side; returns the text and where the block begins. */
-function insertAt(text: string, at: number, block: string, eol: string): { text: string; at: number } {
+function insertAt(text: string, at: number, block: string, eol: string, bodyStart: number): { text: string; at: number } {
   let before = text.slice(0, at)
   let after = text.slice(at)
   if (before && !before.endsWith('\n')) before += eol
-  if (before && !before.endsWith(eol + eol) && !/^\uFEFF?$/.test(before)) before += eol
+  // A blank line between cells, but none added after the front matter (deleting the cell could not tell it from one of the author's).
+  if (before && !before.endsWith(eol + eol) && !/^\uFEFF?$/.test(before) && at > bodyStart) before += eol
   if (!block.endsWith('\n')) block += eol
   if (after && !after.startsWith('\n') && !after.startsWith('\r\n')) after = eol + after
   return { text: before + block + after, at: before.length }
@@ -109,7 +110,7 @@ export function withCellAdded(nb: Notebook, after: string | null, kind: 'code' |
   const eol = eolOf(text)
   const at = after === null ? (nb.frontMatter?.length ?? 0) : find(nb, after).end
   const block = kind === 'code' ? '```ts #' + newCellId(nb, source) + eol + '```' + eol : source.replace(/\r\n|\r|\n/g, eol)
-  const inserted = insertAt(text, at, block, eol)
+  const inserted = insertAt(text, at, block, eol, nb.frontMatter?.length ?? 0)
   const cell = cellAt(inserted.text, nb.path, inserted.at)
   if (kind === 'prose' || source === '') return { text: inserted.text, cell }
   return { text: textOf(setCellSource(parseNotebook(inserted.text, nb.path), cell, source)), cell }
@@ -129,18 +130,26 @@ function newCellId(nb: Notebook, source: string): string {
   return `code-${n}`
 }
 
-/** Removes a cell and keeps at most one blank line where it was. */
-function without(text: string, start: number, end: number, eol: string): string {
-  const before = text.slice(0, start)
+/**
+ * Removes a cell and the blank line that separated it, so that adding a cell
+ * and deleting it again gives back the text as it was: at most one blank line
+ * where it was, none left at the top of the body or the end of the file.
+ */
+function without(text: string, start: number, end: number, eol: string, bodyStart: number): string {
+  let before = text.slice(0, start)
   let after = text.slice(end)
-  if (before.endsWith(eol + eol) && after.startsWith(eol)) after = after.slice(eol.length)
+  const atTop = start <= bodyStart || /^\uFEFF?$/.test(before)
+  if ((before.endsWith(eol + eol) || atTop) && after.startsWith(eol)) after = after.slice(eol.length)
+  if (after === '') while (before.endsWith(eol + eol)) before = before.slice(0, -eol.length)
+  // A prose cell takes its blank lines with it: the cells it stood between keep one between them.
+  else if (!atTop && !before.endsWith(eol + eol) && !after.startsWith(eol)) before += eol
   return before + after
 }
 
 export function withCellDeleted(nb: Notebook, id: string): string {
   const placed = find(nb, id)
   const text = textOf(nb)
-  return without(text, placed.start, placed.end, eolOf(text))
+  return without(text, placed.start, placed.end, eolOf(text), nb.frontMatter?.length ?? 0)
 }
 
 /** Moves a cell to position `to` among the visible cells (counted without it). */
@@ -149,10 +158,10 @@ export function withCellMoved(nb: Notebook, id: string, to: number): { text: str
   const text = textOf(nb)
   const eol = eolOf(text)
   const block = placed.block.type === 'code' ? placed.block.raw : placed.view.source
-  const rest = parseNotebook(without(text, placed.start, placed.end, eol), nb.path)
+  const rest = parseNotebook(without(text, placed.start, placed.end, eol, nb.frontMatter?.length ?? 0), nb.path)
   const others = placedCells(rest)
   const target = others[Math.min(to, others.length)]
   const restText = textOf(rest)
-  const inserted = insertAt(restText, target ? target.start : restText.length, block, eol)
+  const inserted = insertAt(restText, target ? target.start : restText.length, block, eol, rest.frontMatter?.length ?? 0)
   return { text: inserted.text, cell: cellAt(inserted.text, nb.path, inserted.at) }
 }
