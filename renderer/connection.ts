@@ -29,8 +29,8 @@ let dropped: (reason: string) => void = () => {}
 let early: Promise<Link> | null = null
 
 /**
- * Starts the first connection and its hello now. early.ts calls it before
- * the rest of the UI's code (Monaco is most of it) is evaluated, so the
+ * Starts the first connection and its hello now. boot.ts calls it before
+ * the rest of the UI's code (Monaco is most of it) is even parsed, so the
  * engine answers while the page is still getting ready.
  */
 export function dialEarly(): void {

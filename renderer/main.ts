@@ -1,6 +1,5 @@
-// The UI's entry point: build the window and connect it to the engine host.
-// early.ts comes first: it starts the connection before the rest is evaluated.
-import './early.ts'
+// The UI's entry point: build the window and connect it to the engine host
+// (boot.ts, the page's first script, has already started the connection).
 import './styles.css'
 import { App } from './App.ts'
 import { connect } from './connection.ts'

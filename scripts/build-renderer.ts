@@ -50,8 +50,13 @@ export async function buildRenderer(outdir = 'dist/renderer'): Promise<void> {
   const [app, workers] = await Promise.all([
     build({
       ...common,
-      entryPoints: { main: 'renderer/main.ts' },
+      // boot.js is the page's first script: a few KB that connect to the engine while main.js is fetched,
+      // parsed and evaluated. What both use (the connection) is one shared chunk, so one module instance.
+      entryPoints: { boot: 'renderer/boot.ts', main: 'renderer/main.ts' },
       format: 'esm',
+      splitting: true,
+      // Beside main.js, where Monaco looks for its workers.
+      chunkNames: 'chunk-[hash]',
       loader: { '.ttf': 'file', '.woff': 'file', '.woff2': 'file' },
       assetNames: 'assets/[name]-[hash]',
       plugins: [apiTypes, oneMonaco],
