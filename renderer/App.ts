@@ -56,7 +56,11 @@ export class App {
       banner: this.banner,
       notebook: this.notebook,
       timeline: () => this.debugger.timeline,
-      runButtons: () => [...this.debugger.timelineElement.querySelectorAll<HTMLButtonElement>('.tl-fork, .tl-promote, .tl-verify, .tl-rerun, .tl-import')],
+      runButtons: () => [
+        ...this.debugger.timelineElement.querySelectorAll<HTMLButtonElement>('.tl-fork, .tl-promote, .tl-verify, .tl-rerun, .tl-import'),
+        ...this.debugger.inspector.querySelectorAll<HTMLButtonElement>('.ag-preview, .ag-explore-run'),
+      ],
+      stateReadOnly: (reason) => this.debugger.stateEditor.refuse(reason),
     })
     this.element = h('div.app', null,
       this.topBar.element,

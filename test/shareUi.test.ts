@@ -197,6 +197,10 @@ describe('a shared session in the browser', { skip: haveChromium ? false : `no C
       assert.equal(await step.isDisabled(), true)
       assert.match((await step.getAttribute('title')) ?? '', /view link.*run link.*ask the person who shares/)
       assert.equal(await page.locator('.tl-fork').isDisabled(), true)
+      // Nor can it preview and commit a transaction, or edit the state: read-only, saying why.
+      assert.equal(await page.locator('.ag-preview').isDisabled(), true)
+      assert.equal(await page.locator('.state-editor').getAttribute('data-editable'), 'false')
+      assert.match((await page.locator('.state-editor .se-banner').textContent()) ?? '', /view link.*run link/)
       await page.locator('.banner[data-banner="share-role"]', { hasText: 'You joined with a view link' }).waitFor(WAIT)
       // F10 asks anyway: the engine refuses, and the page says why.
       await page.locator('body').press('F10')

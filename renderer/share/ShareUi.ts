@@ -18,8 +18,10 @@ export interface ShareUiParts {
   banner: Banner
   notebook: NotebookView
   timeline(): Timeline
-  /** The timeline's toolbar buttons that make events or branches (fork, promote, verify, replay, import). */
+  /** The buttons that make events or branches: the timeline's (fork, promote, verify, replay, import), the agent panel's (preview, explore). */
   runButtons(): HTMLButtonElement[]
+  /** Makes the state editor read-only, saying why. */
+  stateReadOnly(reason: string): void
 }
 
 /** How long the page waits for the shared document before saying it cannot reach it. */
@@ -152,6 +154,7 @@ export class ShareUi {
   /** The timeline's buttons that would make events or branches: off, saying why (a click explains too, in case one was turned back on). */
   private refuseRunButtons(): void {
     const reason = this.runRefused!
+    this.parts.stateReadOnly(reason)
     for (const b of this.parts.runButtons()) {
       b.disabled = true
       b.title = reason

@@ -32,18 +32,30 @@ export class StateEditor {
     this.element = h('div.state-editor', null, this.banner, this.body)
   }
 
+  /** Why this person may not edit state at all (a shared session's view or edit link), or null. */
+  private refused: string | null = null
+
   get editable(): boolean {
-    return !!this.moment?.live
+    return !!this.moment?.live && this.refused === null
+  }
+
+  /** From now on the state is shown read-only, with the reason above it. */
+  refuse(reason: string): void {
+    this.refused = reason
+    this.element.dataset.refused = 'true'
+    if (this.moment) this.show(this.moment, this.values)
   }
 
   show(moment: Moment, values: Record<string, StateValue>, atBranchHead = false): void {
     this.moment = moment
     this.values = values
-    this.element.dataset.editable = String(moment.live)
+    this.element.dataset.editable = String(this.editable)
     this.element.dataset.branch = moment.branch
     this.element.dataset.seq = String(moment.seq)
-    this.banner.hidden = moment.live
-    if (!moment.live && atBranchHead) {
+    this.banner.hidden = moment.live && this.refused === null
+    if (this.refused !== null) {
+      fill(this.banner, h('span.codicon.codicon-lock'), h('span.se-banner-text', null, this.refused))
+    } else if (!moment.live && atBranchHead) {
       fill(this.banner,
         h('span.codicon.codicon-git-branch'),
         h('span.se-banner-text', null, `${moment.branch} is not the live branch — promote it to change its state.`),
