@@ -18,6 +18,7 @@ import { problemOf, problemsOf, parseProblem, problemFromMessage, Refusal } from
 import { readRequest, requestId } from './requests.ts'
 import { cellViews, stateBindings, withCellAdded, withCellDeleted, withCellMoved, withCellSource } from './notebookCells.ts'
 import { evaluateReadOnly } from './evaluate.ts'
+import { confinement } from './confinement.ts'
 import type { HostAccess } from './HostAccess.ts'
 import { announce } from './branchRequests.ts'
 import { DebuggerRequests } from './DebuggerRequests.ts'
@@ -200,8 +201,10 @@ export class EngineHost {
   private answer(op: Op, p: Record<string, unknown>): Promise<unknown> | unknown {
     if (this.closed) throw new Refusal('the engine is shutting down')
     switch (op) {
-      case 'hello':
-        return { protocol: PROTOCOL_VERSION, notebook: this.view(), status: this.status() } satisfies Result<'hello'>
+      case 'hello': {
+        const confined = confinement()
+        return { protocol: PROTOCOL_VERSION, notebook: this.view(), status: this.status(), ...(confined ? { confined } : {}) } satisfies Result<'hello'>
+      }
       case 'notebook':
         return this.view()
       case 'status':

@@ -57,7 +57,7 @@ export class EngineSupervisor {
 
   private launch(restartedBecause: string | null): void {
     this.ready = false
-    const child = this.spawn()
+    const child = this.spawn(this.options)
     this.process = child
     child.onMessage((m) => this.fromEngine(child, m, restartedBecause))
     child.onExit((reason) => this.exited(child, reason))

@@ -27,5 +27,8 @@ export interface EngineProcess {
   kill(): void
 }
 
-/** Starts a new engine process (child_process.fork under `loom serve`, utilityProcess.fork in Electron). */
-export type SpawnEngine = () => EngineProcess
+/**
+ * Starts a new engine process (child_process.fork under `loom serve`, utilityProcess.fork in Electron)
+ * for these options: the files it may write are fixed when it starts.
+ */
+export type SpawnEngine = (options: HostOptions) => EngineProcess

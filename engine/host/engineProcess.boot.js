@@ -1,5 +1,8 @@
-// Entry of the engine process (a Node child process under `loom serve`, or
-// Electron's utilityProcess): register the TypeScript loader, then start.
+// The engine process run from source: registers the TypeScript loader, then
+// starts. `loom serve` and the desktop app run the bundle instead
+// (dist/engine/engineProcess.js, see scripts/build-engine.ts): tsx compiles
+// through esbuild's child process, which a confined engine process may not
+// start. This entry is for running the engine unconfined from source.
 import { register } from 'tsx/esm/api'
 
 register()

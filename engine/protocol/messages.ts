@@ -103,10 +103,27 @@ export interface StateValue {
   value: Json
 }
 
+/**
+ * What the engine process may do besides running cells, as Node's
+ * permission model enforces it (DESIGN §9). Absent or null in hello: the
+ * engine runs unconfined (in the UI's own process, or a runtime that did not
+ * apply the flags).
+ */
+export interface ConfinementView {
+  childProcess: boolean
+  worker: boolean
+  /** Native addons (better-sqlite3): code the permission model does not check. */
+  addons: boolean
+  /** False when writes are limited to `fsWrite`. */
+  fsWriteAnywhere: boolean
+  /** What it may write: the session's files (a trailing * is a prefix). */
+  fsWrite: string[]
+}
+
 /** Each request: its parameters and what it answers. */
 export interface Ops {
   /** First message on a connection. `token` is checked once sessions are shared. */
-  hello: { params: { token?: string; client?: string }; result: { protocol: number; notebook: NotebookView; status: StatusView; share?: ShareView } }
+  hello: { params: { token?: string; client?: string }; result: { protocol: number; notebook: NotebookView; status: StatusView; share?: ShareView; confined?: ConfinementView | null } }
   notebook: { params: Record<string, never>; result: NotebookView }
   /** Writes the notebook file: the current text, or `text` when given (Save), or to `path` (Save As). */
   save: { params: { text?: string; path?: string }; result: { path: string; bytes: number } }

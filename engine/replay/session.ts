@@ -3,11 +3,9 @@
 import { Engine, type EngineOptions, type Resume } from '../runtime/engine.ts'
 import { SqliteLog } from './sqliteLog.ts'
 import { seekStore } from './seek.ts'
+import { defaultDbPath } from './dbPath.ts'
 
-/** `bank.loom.md` → `bank.loom.db`. */
-export function defaultDbPath(notebook: string): string {
-  return notebook.endsWith('.loom.md') ? notebook.slice(0, -'.md'.length) + '.db' : notebook + '.loom.db'
-}
+export { defaultDbPath }
 
 export interface Session {
   engine: Engine

@@ -2,11 +2,12 @@
 // errors point into the right cell), checked, and joined into one module
 // whose every line maps back to (cell id, line in cell).
 import { createHash } from 'node:crypto'
-import { transform, type Message } from 'esbuild'
+import { transform as nativeTransform, type Message, type TransformResult } from 'esbuild'
 import { parse, type Node } from 'acorn'
 import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping'
 import type { Notebook, CodeCell } from './notebook.ts'
 import type { SourceLocation } from './event.ts'
+import { startWasmEsbuild, wasmTransform } from './esbuildWasm.ts'
 
 /** The methods an app may export (DESIGN §3). */
 export const METHODS = ['start', 'step', 'http', 'gui', 'switch'] as const
@@ -59,6 +60,35 @@ export interface CompiledApp {
 }
 
 const HEADER = '(function (state, sys, test) { "use strict";\n'
+
+/**
+ * Native esbuild starts a child process; an engine process confined by
+ * Node's permission model may not (DESIGN §9), so there the same esbuild
+ * runs as WebAssembly — slower per cell, identical output.
+ */
+const confined = process.permission && !process.permission.has('child')
+const transform = confined ? wasmTransform : nativeTransform
+// Ready by the time the notebook is read and its log opened.
+if (confined) void startWasmEsbuild()
+
+/** Cells compiled before, by id and source: an edit recompiles only the cell it changed. */
+const compiledCells = new Map<string, Promise<TransformResult>>()
+const MAX_COMPILED_CELLS = 500
+
+function transformCell(cell: CodeCell): Promise<TransformResult> {
+  const key = `${cell.id}\0${cell.source}`
+  let out = compiledCells.get(key)
+  if (out) {
+    // Most recently used last: the oldest go first.
+    compiledCells.delete(key)
+  } else {
+    out = transform(cell.source, { loader: 'ts', format: 'esm', target: 'esnext', sourcemap: 'external', sourcefile: cell.id })
+    out.catch(() => compiledCells.delete(key))
+    if (compiledCells.size >= MAX_COMPILED_CELLS) compiledCells.delete(compiledCells.keys().next().value!)
+  }
+  compiledCells.set(key, out)
+  return out
+}
 
 export async function compileNotebook(nb: Notebook): Promise<CompiledApp> {
   const problems: Problem[] = []
@@ -135,7 +165,7 @@ async function compileCell(cell: CodeCell, problems: Problem[]): Promise<CellRes
   const at = (line: number): SourceLocation => ({ cell: cell.id, line, fileLine: cell.line + line - 1 })
   let js: string, mapText: string
   try {
-    const out = await transform(cell.source, { loader: 'ts', format: 'esm', target: 'esnext', sourcemap: 'external', sourcefile: cell.id })
+    const out = await transformCell(cell)
     js = out.code
     mapText = out.map
   } catch (err) {

@@ -1,0 +1,98 @@
+// How an engine process is started, confined by Node's permission model
+// (DESIGN §9): no child processes, file writes only to the session's files,
+// reads of the app's own code and the notebook's folder. The same for a Node
+// child under `loom serve` and for Electron's utilityProcess.
+//
+// What stays open, honestly: native addons are not checked by the model, and
+// better-sqlite3 is one (the log cannot be written without it), so a flaw that
+// let cell code reach native code would escape. Cell code itself runs in a
+// node:vm context with no require, process or import (engine/runtime/sandbox.ts),
+// so it has no way to load an addon or call fs on its own.
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { basename, dirname, join, resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import type { HostOptions } from './EngineHost.ts'
+import { defaultDbPath } from '../replay/dbPath.ts'
+import { ensureEngineBundle } from '../../scripts/build-engine.ts'
+
+const REPO = resolve(fileURLToPath(new URL('../../', import.meta.url)))
+
+export interface EngineLaunch {
+  /** The bundled engine process (plain JavaScript: no TypeScript loader, which would start esbuild's process). */
+  entry: string
+  execArgv: string[]
+  env: Record<string, string | undefined>
+  /** Call when the process has exited: removes its temp folder. */
+  done(): void
+}
+
+export interface LaunchOptions {
+  /** Lines for the person running it (that the bundle was built). Default: stderr. */
+  say?: (line: string) => void
+  /** Tests only: a module the engine process imports before its entry, under the same confinement. */
+  preload?: string
+}
+
+export function engineLaunch(options: HostOptions, launch: LaunchOptions = {}): EngineLaunch {
+  const say = launch.say ?? ((line: string) => void process.stderr.write(`loom: ${line}\n`))
+  const entry = ensureEngineBundle(say)
+  const notebook = resolve(options.notebook)
+  const db = resolve(options.db ?? defaultDbPath(options.notebook))
+  // Its own temp folder: importing a branch goes through a temp file (os.tmpdir() reads TMPDIR).
+  const temp = mkdtempSync(join(tmpdir(), 'loom-engine-'))
+  const read = [REPO, dirname(notebook), dirname(db), temp]
+  const write = [
+    notebook,
+    // Save writes .NAME.PID.saving beside the notebook, then renames it over the notebook.
+    join(dirname(notebook), `.${basename(notebook)}.*`),
+    // SQLite writes these from native code, which the model does not check: listed so the
+    // grant names every file of the session.
+    ...['', '-wal', '-shm', '-journal'].map((suffix) => db + suffix),
+    temp,
+  ]
+  const execArgv = [
+    // Node 20 calls it --experimental-permission; from Node 22.13 it is --permission.
+    process.allowedNodeEnvironmentFlags.has('--permission') ? '--permission' : '--experimental-permission',
+    ...withRealPaths(read).map((p) => `--allow-fs-read=${p}`),
+    ...withRealPaths(write).map((p) => `--allow-fs-write=${p}`),
+    // Threads run under this process's permissions (the log writer, exploration shards): allowing
+    // them grants nothing the process does not already have. Cell code cannot start one.
+    '--allow-worker',
+    // better-sqlite3 is a native addon; see the note at the top of this file.
+    '--allow-addons',
+    // Both warnings are the note above, printed on every start; hello's `confined` says what holds.
+    '--disable-warning=ExperimentalWarning',
+    '--disable-warning=SecurityWarning',
+    // Cells compile with esbuild as WebAssembly here (no child process). V8's baseline
+    // compiler alone, on the whole module at once: it compiles on another core while the
+    // engine starts (engine/runtime/compile.ts starts it), and the first cell then takes
+    // ~10 ms instead of ~200 (measured with Node 20: lazy compilation does it on first call).
+    '--liftoff-only',
+    '--no-wasm-lazy-compilation',
+    '--enable-source-maps',
+    ...(launch.preload ? [`--import=${pathToFileURL(launch.preload).href}`] : []),
+  ]
+  return {
+    entry,
+    execArgv,
+    env: { ...process.env, TMPDIR: temp },
+    done: () => rmSync(temp, { recursive: true, force: true }),
+  }
+}
+
+/** Each path, and its real path when a symlink leads there (Node checks module files by their real path). */
+function withRealPaths(paths: string[]): string[] {
+  const all = new Set<string>()
+  for (const path of paths) {
+    all.add(path)
+    const star = path.endsWith('*')
+    try {
+      const real = realpathSync(star ? dirname(path) : path)
+      all.add(star ? join(real, basename(path)) : real)
+    } catch {
+      // Not there yet (a new log): the path as given is the one that will be used.
+    }
+  }
+  return [...all]
+}
