@@ -7,6 +7,7 @@
 import type { Message, Transport } from '../protocol/messages.ts'
 import { EngineHost } from './EngineHost.ts'
 import type { FromEngine, ToEngine } from './engineLink.ts'
+import { throttleEvents } from './throttleEvents.ts'
 
 interface ParentPort {
   on(event: 'message', fn: (e: { data: unknown }) => void): void
@@ -14,9 +15,25 @@ interface ParentPort {
 }
 
 const electronPort = (process as unknown as { parentPort?: ParentPort }).parentPort
+/**
+ * Bytes given to the IPC channel and not yet written to it (estimated): how far
+ * the supervisor is behind. Node queues the rest in memory without limit, and a
+ * response (a pause) would wait behind all of it.
+ */
+let unwritten = 0
 const send = (m: FromEngine): void => {
   if (electronPort) electronPort.postMessage(m)
-  else if (process.connected) process.send!(m)
+  else if (process.connected) {
+    const bytes = sizeOf(m)
+    unwritten += bytes
+    process.send!(m, undefined, undefined, () => (unwritten -= bytes))
+  }
+}
+/** Roughly the bytes of `m` as JSON: an events notice from its first event, so a flood of them is not serialized twice. */
+function sizeOf(m: FromEngine): number {
+  const notice = 'message' in m && m.message.kind === 'notice' ? m.message.notice : null
+  if (notice?.type === 'events' && notice.events.length) return JSON.stringify(notice.events[0]).length * notice.events.length
+  return JSON.stringify(m).length
 }
 const onMessage = (fn: (m: ToEngine) => void): void => {
   if (electronPort) electronPort.on('message', (e) => fn(e.data as ToEngine))
@@ -42,6 +59,8 @@ function transportFor(conn: number): Transport {
     },
     onClose: (fn) => void c.closers.push(fn),
     close: () => shut(conn, 'closed by the engine'),
+    // Electron's port does not say when a message has left.
+    ...(electronPort ? {} : { backlog: () => unwritten }),
   }
 }
 
@@ -57,7 +76,8 @@ function handle(m: ToEngine): void {
   if ('start' in m) return void start(m.start)
   if ('stop' in m) return void stop(0)
   if (!host) return void early.push(m)
-  if ('open' in m) host.connect(transportFor(m.conn))
+  // While the supervisor cannot keep up, events are thinned here, before they queue on the channel.
+  if ('open' in m) host.connect(throttleEvents(transportFor(m.conn)))
   else if ('close' in m) shut(m.conn, 'the UI disconnected')
   else for (const fn of conns.get(m.conn)?.receive ?? []) fn(m.message as Message)
 }

@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream'
 import { WebSocketServer } from 'ws'
 import type { Transport } from '../protocol/messages.ts'
 import { MAX_FRAME, socketTransport } from './socketTransport.ts'
+import { throttleEvents } from './throttleEvents.ts'
 
 /** Whatever serves protocol connections: an EngineHost in-process, or a supervisor relaying to an engine process. */
 export interface EngineEndpoint {
@@ -27,7 +28,8 @@ export function attachEngineSocket(server: Server, endpoint: EngineEndpoint, all
       return refuse(socket, 403, `connections to the engine are accepted only from the page Loom serves (${allowedOrigins(req)[0]}), not from ${origin ?? 'a client that sends no Origin'}`)
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      endpoint.connect(socketTransport(ws, true))
+      // A page that cannot read as fast as the app commits gets fewer events rather than being cut off.
+      endpoint.connect(throttleEvents(socketTransport(ws, true)))
     })
   }
   server.on('upgrade', onUpgrade)

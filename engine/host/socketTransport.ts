@@ -6,7 +6,11 @@ import type { Message, Transport } from '../protocol/messages.ts'
 
 /** Frames larger than this close the connection (code 1009): no message of the protocol needs more. */
 export const MAX_FRAME = 16 * 1024 * 1024
-/** A peer that lets this much pile up unread is too slow to follow; it is disconnected rather than let memory grow. */
+/**
+ * A peer that lets this much pile up unread is too slow to follow; it is disconnected rather than let memory grow.
+ * The last resort: a page falls this far behind only if what never gets dropped (responses, notices other than
+ * `events`) piles up, since `events` are held back far sooner (throttleEvents.ts).
+ */
 const MAX_BUFFERED = 64 * 1024 * 1024
 
 /**
@@ -56,6 +60,7 @@ export function socketTransport(ws: WebSocket, answerGarbled = false): Transport
     close() {
       ws.close(1000, 'closed')
     },
+    backlog: () => ws.bufferedAmount,
   }
 }
 

@@ -253,7 +253,8 @@ export type Result<K extends Op> = Ops[K]['result']
 /** What the host tells every connected UI without being asked. */
 export type Notice =
   | { type: 'status'; status: StatusView }
-  | { type: 'events'; events: EventRecord[] }
+  /** `skipped`: events left out because this connection fell behind (see SkippedEvents); absent when none were. */
+  | { type: 'events'; events: EventRecord[]; skipped?: SkippedEvents[] }
   | { type: 'tty'; text: string }
   | { type: 'attempt'; attempt: Attempt }
   | { type: 'test'; failure: TestFailure }
@@ -264,6 +265,19 @@ export type Notice =
   | { type: 'progress'; job: number; done: number; total: number | null; what: string; op?: 'verify' | 'explore' | 'rerun' }
   /** Branches changed (fork, promote, import, a saved counterexample). */
   | { type: 'branches'; branches: BranchView[] }
+
+/**
+ * Events of one branch that a connection did not get live: it read more
+ * slowly than the app committed, so only the last few events of each burst
+ * were sent. They are in the log (`log`, `timeline`).
+ */
+export interface SkippedEvents {
+  branch: string
+  count: number
+  /** The first and last seq left out. */
+  from: number
+  to: number
+}
 
 export type Message =
   | { kind: 'request'; id: number; op: Op; params: unknown }
@@ -278,4 +292,6 @@ export interface Transport {
   onMessage(fn: (message: Message) => void): () => void
   onClose(fn: (reason: string) => void): void
   close(): void
+  /** Bytes sent and not yet handed to the peer (an estimate where that is all the carrier tells); absent where it cannot tell. */
+  backlog?(): number
 }
