@@ -6,7 +6,7 @@
 // source under engine/.
 import { buildSync } from 'esbuild'
 import { mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -26,7 +26,6 @@ const ENTRIES = {
 
 /** The engine process's entry in the bundle. */
 export const ENGINE_BUNDLE = join(ENGINE_BUNDLE_DIR, 'engineProcess.js')
-const OUTPUTS = Object.keys(ENTRIES).map((name) => join(ENGINE_BUNDLE_DIR, `${name}.js`))
 
 export function buildEngine(outdir = ENGINE_BUNDLE_DIR): void {
   const result = buildSync({
@@ -51,13 +50,14 @@ export function buildEngine(outdir = ENGINE_BUNDLE_DIR): void {
   }
 }
 
-/** Builds the bundle if it is missing or older than a source; says so. Returns the engine process's entry. */
-export function ensureEngineBundle(say: (line: string) => void): string {
-  const built = Math.min(...OUTPUTS.map((f) => mtime(f) ?? -Infinity))
-  if (built !== -Infinity && newestSource() <= built) return ENGINE_BUNDLE
-  say(`building the engine process (dist/engine/)${built === -Infinity ? ' for the first time' : ': its sources changed'}…`)
-  buildEngine()
-  return ENGINE_BUNDLE
+/** Builds the bundle if it is missing or older than a source, and says so. Returns the engine process's entry. */
+export function ensureEngineBundle(say: (line: string) => void, outdir = ENGINE_BUNDLE_DIR): string {
+  const built = Math.min(...Object.keys(ENTRIES).map((name) => mtime(join(outdir, `${name}.js`)) ?? -Infinity))
+  if (built === -Infinity || newestSource() > built) {
+    say(`building the engine process (${relative(root, outdir)}/)${built === -Infinity ? ' for the first time' : ': its sources changed'}…`)
+    buildEngine(outdir)
+  }
+  return join(outdir, 'engineProcess.js')
 }
 
 function newestSource(): number {

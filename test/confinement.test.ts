@@ -1,0 +1,181 @@
+// The engine process is confined by Node's permission model (DESIGN §9): a
+// real `loom serve` says so in hello and still saves and imports; code run
+// inside a real engine process cannot write outside the session, read
+// elsewhere or start a process; and the confined engine's compiler (esbuild
+// as WebAssembly) gives the same code, byte for byte, as native esbuild.
+import { test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { transform } from 'esbuild'
+import { connectEngine } from '../engine/host/socketTransport.ts'
+import { EngineClient } from '../engine/protocol/client.ts'
+import { forkEngine } from '../engine/host/forkEngine.ts'
+import type { FromEngine } from '../engine/host/engineLink.ts'
+import type { Message } from '../engine/protocol/messages.ts'
+import { parseNotebook } from '../engine/runtime/notebook.ts'
+import { compileNotebook } from '../engine/runtime/compile.ts'
+import { wasmTransform } from '../engine/runtime/esbuildWasm.ts'
+import { ensureEngineBundle } from '../scripts/build-engine.ts'
+
+const REPO = resolve(import.meta.dirname, '..')
+const dirs: string[] = []
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
+
+function copySample(name: string): { dir: string; notebook: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'loom-confined-'))
+  dirs.push(dir)
+  const notebook = join(dir, name)
+  copyFileSync(join(REPO, 'samples', name), notebook)
+  return { dir, notebook }
+}
+
+/** A forked engine process spoken to directly: one connection, requests by op. */
+function engineOn(notebook: string, preload?: string) {
+  const child = forkEngine({ notebook }, preload ? { preload } : {})
+  const listeners = new Set<(m: FromEngine) => void>()
+  child.onMessage((m) => listeners.forEach((fn) => fn(m)))
+  const next = <T>(pick: (m: FromEngine) => T | undefined): Promise<T> =>
+    new Promise((ok, fail) => {
+      const fn = (m: FromEngine) => {
+        const got = pick(m)
+        if (got === undefined) return
+        listeners.delete(fn)
+        ok(got)
+      }
+      listeners.add(fn)
+      child.onExit((reason) => fail(new Error(`the engine process stopped (${reason})`)))
+    })
+  const ready = next((m) => ('ready' in m ? m : 'fatal' in m ? (() => { throw new Error(m.fatal) })() : undefined))
+  child.send({ start: { notebook } })
+  child.send({ conn: 1, open: true })
+  let id = 0
+  return {
+    child,
+    ready,
+    next,
+    async call(op: string, params: unknown = {}): Promise<any> {
+      const mine = ++id
+      child.send({ conn: 1, message: { kind: 'request', id: mine, op, params } })
+      const res = await next((m) => ('conn' in m && m.message.kind === 'response' && m.message.id === mine ? (m.message as Message & { kind: 'response' }) : undefined))
+      if (!res.ok) throw new Error(res.error.message)
+      return res.result
+    },
+    stop: (): Promise<void> => new Promise((ok) => { child.onExit(() => ok()); child.send({ stop: true }) }),
+  }
+}
+
+test('loom serve runs the engine confined: hello says so, and saving and importing a branch still work', async () => {
+  const { dir, notebook } = copySample('bank.loom.md')
+  const serve = spawn(process.execPath, [join(REPO, 'bin', 'loom.js'), 'serve', notebook], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+  let err = ''
+  serve.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
+  try {
+    const url = await new Promise<string>((ok, fail) => {
+      let out = ''
+      serve.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d
+        const m = /at (http:\/\/\S+)\//.exec(out)
+        if (m) ok(m[1]!)
+      })
+      serve.once('exit', (code) => fail(new Error(`loom serve stopped (${code}): ${err}`)))
+    })
+    const client = new EngineClient(await connectEngine(`${url.replace('http', 'ws')}/engine`, url))
+    const hello = await client.call('hello', {})
+    const db = notebook.replace(/\.md$/, '.db')
+    assert.deepEqual(hello.confined, {
+      childProcess: false,
+      worker: true,
+      addons: true,
+      fsWriteAnywhere: false,
+      fsWrite: [notebook, join(dir, '.bank.loom.md.*'), db, `${db}-wal`, `${db}-shm`, `${db}-journal`, hello.confined!.fsWrite.at(-1)!],
+    })
+    assert.match(hello.confined!.fsWrite.at(-1)!, /loom-engine-/, 'and a temp folder of its own')
+
+    // Save: a temp file beside the notebook, renamed over it.
+    const text = hello.notebook.text.replace('# ', '# Confined: ')
+    assert.notEqual(text, hello.notebook.text)
+    await client.call('save', { text })
+    assert.equal(readFileSync(notebook, 'utf8'), text)
+    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.saving')), [])
+
+    // Import goes through a temp file: in the engine's own temp folder.
+    await client.call('step', {})
+    const { text: exported } = await client.call('exportBranch', { branch: hello.status.branch })
+    const imported = await client.call('importBranch', { text: exported, name: 'copy' })
+    assert.equal(imported.name, 'copy')
+    client.close()
+  } finally {
+    serve.kill('SIGINT')
+    await new Promise((ok) => serve.once('exit', ok))
+  }
+  assert.match(err, /loom: engine process \d+/)
+})
+
+test('inside the engine process, writing outside the session, reading elsewhere and spawning a process are refused', async () => {
+  const { dir, notebook } = copySample('counter.loom.md')
+  const outside = join(dir, 'escaped.js')
+  const secret = join(mkdtempSync(join(tmpdir(), 'loom-secret-')), 'secret.txt')
+  dirs.push(resolve(secret, '..'))
+  copyFileSync(notebook, secret)
+  const engine = engineOn(notebook, join(REPO, 'test', 'fixtures', 'confinementProbe.js'))
+  try {
+    await engine.ready
+    engine.child.send({ probe: { outside, inside: join(dir, '.counter.loom.md.probe'), read: secret } } as never)
+    const result = await engine.next((m) => (m as { probe?: Record<string, string> }).probe)
+    assert.deepEqual(result, { writeOutside: 'ERR_ACCESS_DENIED', writeInside: 'ok', writeTemp: 'ok', readOutside: 'ERR_ACCESS_DENIED', spawn: 'ERR_ACCESS_DENIED' })
+    assert.equal(existsSync(outside), false)
+    // The engine still runs its app, its log written by the writer thread.
+    const { event } = await engine.call('step')
+    assert.equal(event.seq > 0, true)
+  } finally {
+    await engine.stop()
+  }
+})
+
+test('the confined engine compiles every sample to the same code as native esbuild', async () => {
+  const samples = readdirSync(join(REPO, 'samples')).filter((f) => f.endsWith('.loom.md')).sort()
+  for (const name of samples) {
+    const text = readFileSync(join(REPO, 'samples', name), 'utf8')
+    const nb = parseNotebook(text, name)
+    // Cell by cell, with compile.ts's options: the same text and the same source map.
+    for (const cell of nb.cells) {
+      const options = { loader: 'ts', format: 'esm', target: 'esnext', sourcemap: 'external', sourcefile: cell.id } as const
+      const [native, wasm] = await Promise.all([transform(cell.source, options), wasmTransform(cell.source, options)])
+      assert.equal(wasm.code, native.code, `${name} cell ${cell.id}`)
+      assert.equal(wasm.map, native.map, `${name} cell ${cell.id}: source map`)
+    }
+  }
+  // End to end: the code hash a confined engine process runs is the one compiled here, natively.
+  for (const name of ['bank.loom.md', 'tickets-race.loom.md']) {
+    const { notebook } = copySample(name)
+    const expected = (await compileNotebook(parseNotebook(readFileSync(notebook, 'utf8'), notebook))).codeHash
+    const engine = engineOn(notebook)
+    try {
+      await engine.ready
+      const hello = await engine.call('hello')
+      assert.ok(hello.confined, 'the engine is confined, so it compiled with esbuild-wasm')
+      assert.equal(hello.status.codeHash, expected, name)
+    } finally {
+      await engine.stop()
+    }
+  }
+})
+
+test('the bundle is built when missing and rebuilt when older than a source, saying so', async () => {
+  const outdir = mkdtempSync(join(tmpdir(), 'loom-bundle-'))
+  dirs.push(outdir)
+  rmSync(outdir, { recursive: true })
+  const said: string[] = []
+  const entry = ensureEngineBundle((l) => said.push(l), outdir)
+  assert.equal(entry, join(outdir, 'engineProcess.js'))
+  assert.deepEqual(readdirSync(outdir).filter((f) => f.endsWith('.js')).sort(), ['engineProcess.js', 'exploreWorker.boot.js', 'logWriter.boot.js'])
+  assert.match(said.join('\n'), /building the engine process .* for the first time/)
+  ensureEngineBundle((l) => said.push(l), outdir)
+  assert.equal(said.length, 1, 'fresh: not built again')
+  utimesSync(join(outdir, 'logWriter.boot.js'), new Date(0), new Date(0))
+  ensureEngineBundle((l) => said.push(l), outdir)
+  assert.match(said[1] ?? '', /its sources changed/)
+})
