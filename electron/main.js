@@ -21,11 +21,11 @@ register()
 const { EngineSupervisor, resolvePath, CONTENT_TYPES, NOT_BUILT } = await import('../engine/host/index.ts')
 const { memoryPair } = await import('../engine/protocol/memoryTransport.ts')
 const { EngineClient } = await import('../engine/protocol/client.ts')
+const { engineLaunch } = await import('../engine/host/engineLaunch.ts')
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RENDERER = process.env.LOOM_RENDERER_DIR ?? join(ROOT, 'dist', 'renderer')
 const PRELOAD = fileURLToPath(new URL('./preload.cjs', import.meta.url))
-const ENGINE_ENTRY = join(ROOT, 'engine', 'host', 'engineProcess.boot.js')
 const STATE_FILE = () => join(app.getPath('userData'), 'window-state.json')
 const NEW_NOTEBOOK = '# Untitled\n\nProse in markdown; code in `ts` cells.\n\n```ts #state\nconst count = state.var(\'count\', 0)\n```\n\n```ts #step\nexport function step() {\n  count.set(count.get() + 1)\n  sys.tty.write(`count is ${count.get()}\\n`)\n  if (count.get() >= 3) sys.halt()\n}\n```\n'
 
@@ -33,13 +33,21 @@ const NEW_NOTEBOOK = '# Untitled\n\nProse in markdown; code in `ts` cells.\n\n``
 const windows = new Map()
 let state = { bounds: null, maximized: false, recent: [] }
 
-/** The engine process of one window, as Electron runs it. */
-function spawnUtilityEngine() {
-  const child = utilityProcess.fork(ENGINE_ENTRY, [], { serviceName: 'Loom engine', stdio: 'inherit' })
+/**
+ * The engine process of one window, as Electron runs it: the bundled engine with the
+ * same permission flags as under `loom serve` (engine/host/engineLaunch.ts). Untested
+ * here (no Electron binary), and a report on Electron 42 says utilityProcess does not
+ * apply Node's --permission flags: if so the engine runs unconfined, and hello's
+ * `confined` (absent) says so; child_process.fork of the bundle would then be the way.
+ */
+function spawnUtilityEngine(options) {
+  const { entry, execArgv, env, done } = engineLaunch(options)
+  const child = utilityProcess.fork(entry, [], { serviceName: 'Loom engine', stdio: 'inherit', execArgv, env })
   const exits = []
   let ended = null
   child.on('exit', (code) => {
     ended = `exit code ${code}`
+    done()
     for (const fn of exits) fn(ended)
   })
   return {
