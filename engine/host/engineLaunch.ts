@@ -41,7 +41,8 @@ export function engineLaunch(options: HostOptions, launch: LaunchOptions = {}): 
   const db = resolve(options.db ?? defaultDbPath(options.notebook))
   // Its own temp folder: importing a branch goes through a temp file (os.tmpdir() reads TMPDIR).
   const temp = mkdtempSync(join(tmpdir(), 'loom-engine-'))
-  const read = [REPO, dirname(notebook), dirname(db), temp]
+  // A packaged desktop app keeps its code in app.asar, and the files Node loads itself beside it.
+  const read = [REPO, ...(REPO.endsWith('.asar') ? [`${REPO}.unpacked`] : []), dirname(notebook), dirname(db), temp]
   const write = [
     notebook,
     // Save writes .NAME.PID.saving beside the notebook, then renames it over the notebook.
