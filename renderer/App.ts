@@ -2,7 +2,7 @@
 // engine through one client. Every (re)connection re-reads everything, so the
 // UI never shows a state the engine does not have.
 import type { EngineClient } from '../engine/protocol/client.ts'
-import type { EventRecord, NotebookView as Notebook, StatusView } from '../engine/protocol/messages.ts'
+import type { EventRecord, NotebookView as Notebook, SkippedEvents, StatusView } from '../engine/protocol/messages.ts'
 import type { Hello, LinkState } from './connection.ts'
 import { h } from './dom.ts'
 import { NotebookView } from './notebook/NotebookView.ts'
@@ -34,6 +34,8 @@ export class App {
   private nb: Notebook | null = null
   /** The last event whose terminal output has been printed. */
   private ttySeq = 0
+  /** Events are being skipped (this window fell behind) and the terminal has said so: once per burst. */
+  private skipping = false
 
   constructor() {
     this.topBar = new TopBar({ runPause: () => void this.runPause(), step: () => void this.step(), save: () => void this.save() })
@@ -102,7 +104,8 @@ export class App {
     this.unsubscribe = [
       client.on('status', ({ status }) => this.setStatus(status)),
       client.on('notebook', ({ notebook }) => this.showNotebook(notebook)),
-      client.on('events', ({ events }) => (historyLoaded ? this.onEvents(events) : pending.push(...events))),
+      // Before the history is loaded, what was skipped is read from the log anyway.
+      client.on('events', ({ events, skipped }) => (historyLoaded ? this.onEvents(events, skipped) : pending.push(...events))),
       client.on('attempt', ({ attempt }) => (this.notebook.showAttempt(attempt), this.debugger.attempt(attempt))),
       client.on('test', ({ failure }) => (this.notebook.showTestFailure(failure), this.debugger.testFailed(failure))),
       client.on('branches', ({ branches }) => this.debugger.setBranches(branches)),
@@ -139,7 +142,15 @@ export class App {
     }
   }
 
-  private onEvents(events: EventRecord[]): void {
+  /** Not every event comes: a window that falls behind gets the last few of a burst and what was `skipped`. */
+  private onEvents(events: EventRecord[], skipped: SkippedEvents[] = []): void {
+    const missed = skipped.filter((s) => s.to > this.ttySeq)
+    if (!missed.length) this.skipping = false
+    else if (!this.skipping) {
+      this.skipping = true
+      const count = missed.reduce((n, s) => n + s.count, 0)
+      this.dock.note(`the output of ${count.toLocaleString()} events is not shown live: the app ran faster than this window could follow (they are in the log: scrub the timeline)`)
+    }
     let codeChanged = false
     for (const e of events) {
       if (e.seq <= this.ttySeq) continue
@@ -147,8 +158,8 @@ export class App {
       if (e.outputs.tty) this.dock.output(e.outputs.tty)
       if (e.kind === 'code') codeChanged = true
     }
-    this.eventList.add(events)
-    this.debugger.addEvents(events)
+    this.eventList.add(events, missed)
+    this.debugger.addEvents(events, missed)
     if (codeChanged) this.notebook.clearRuntimeProblems()
     if (events.length) this.refreshState()
   }

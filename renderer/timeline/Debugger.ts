@@ -4,7 +4,7 @@
 // selected moment, the selected event, the agent panel). The selected moment
 // drives everything that shows state; the live branch keeps running.
 import type { EngineClient } from '../../engine/protocol/client.ts'
-import type { Attempt, BranchView, EventRecord, StateEdit, StateValue, StatusView, TestFailure } from '../../engine/protocol/messages.ts'
+import type { Attempt, BranchView, EventRecord, SkippedEvents, StateEdit, StateValue, StatusView, TestFailure } from '../../engine/protocol/messages.ts'
 import { h } from '../dom.ts'
 import { AgentPanel } from '../agent/AgentPanel.ts'
 import { StateEditor } from '../stateEditor/StateEditor.ts'
@@ -190,6 +190,8 @@ export class Debugger {
 
   setStatus(status: StatusView): void {
     this.status = status
+    // Events may have been skipped on the way here (a window that falls behind): the status says where the live head is.
+    this.timeline.addEvents([], [{ branch: status.branch, head: status.head }])
   }
 
   setBranches(branches: BranchView[]): void {
@@ -198,8 +200,9 @@ export class Debugger {
     this.updateButtons()
   }
 
-  addEvents(events: EventRecord[]): void {
-    this.timeline.addEvents(events)
+  /** `skipped`: events the engine did not send this window live (it fell behind); they are in the log. */
+  addEvents(events: EventRecord[], skipped: SkippedEvents[] = []): void {
+    this.timeline.addEvents(events, skipped.map((s) => ({ branch: s.branch, head: s.to })))
     // A moment that did not move still shows newer sparklines.
     this.queueSeries()
   }

@@ -1,8 +1,10 @@
 // The most recent events of the live branch, newest first: what each
 // transaction was and what it did, in one line (the inspector's Recent tab).
 // A running app sends thousands of events a second: the list is redrawn at
-// most ten times a second, and not at all while it is hidden.
-import type { EventRecord } from '../../engine/protocol/messages.ts'
+// most ten times a second, and not at all while it is hidden. A window that
+// falls behind is sent only the last few events of a burst: a row says how
+// many were not shown.
+import type { EventRecord, SkippedEvents } from '../../engine/protocol/messages.ts'
 import { h } from '../dom.ts'
 
 /** How many events the list keeps. */
@@ -13,8 +15,8 @@ export class EventList {
   private readonly list: HTMLElement
   private readonly count: HTMLElement
   private last = 0
-  /** Events not yet in the list, oldest first (the newest KEEP at most). */
-  private pending: EventRecord[] = []
+  /** Events (and gaps) not yet in the list, oldest first (the newest KEEP at most). */
+  private pending: (EventRecord | SkippedEvents)[] = []
   private timer: ReturnType<typeof setTimeout> | null = null
 
   constructor() {
@@ -28,11 +30,13 @@ export class EventList {
     new ResizeObserver(() => this.flush()).observe(this.element)
   }
 
-  add(events: EventRecord[]): void {
+  /** `skipped` came before `events` (what was left out of a burst, before its last few). */
+  add(events: EventRecord[], skipped: SkippedEvents[] = []): void {
     const fresh = events.filter((e) => e.seq > this.last)
     if (!fresh.length) return
+    const gaps = skipped.filter((s) => s.to > this.last && s.branch === fresh[0]!.branch)
     this.last = fresh[fresh.length - 1]!.seq
-    this.pending = [...this.pending, ...fresh.slice(-KEEP)].slice(-KEEP)
+    this.pending = [...this.pending, ...gaps, ...fresh.slice(-KEEP)].slice(-KEEP)
     this.count.textContent = `${this.last} on ${fresh[0]!.branch}`
     this.timer ??= setTimeout(() => {
       this.timer = null
@@ -48,7 +52,13 @@ export class EventList {
   }
 }
 
-function row(e: EventRecord): HTMLElement {
+function row(e: EventRecord | SkippedEvents): HTMLElement {
+  if (!('seq' in e)) {
+    return h('li.event.event-gap', { 'data-from': e.from, 'data-to': e.to, title: 'The app ran faster than this window could follow; these events are in the log: scrub the timeline' },
+      h('span.event-seq', null, '…'),
+      h('span.event-what', null, `${e.count.toLocaleString()} events not shown live (${e.from.toLocaleString()}–${e.to.toLocaleString()})`),
+    )
+  }
   return h('li.event', { 'data-seq': e.seq, 'data-kind': e.kind, title: `event ${e.seq}: ${e.kind}${e.method ? ` ${e.method}()` : ''}\n${e.hash}` },
     h('span.event-seq', null, String(e.seq)),
     h('span.event-kind', null, e.kind),

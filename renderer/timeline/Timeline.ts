@@ -176,16 +176,28 @@ export class Timeline {
     this.queueFetch([...this.tracks.values()].some((t) => !t.bins && !t.events.size) ? 0 : 60)
   }
 
-  /** New events (of any branch) as they stream in. */
-  addEvents(events: EventRecord[]): void {
+  /**
+   * New events (of any branch) as they stream in. Not every event comes: a
+   * window that falls behind is sent only the last few of a burst (`heads`
+   * says how far each branch got meanwhile), so seqs may jump; what is drawn
+   * of a range comes from the log (bins, pages), the stream only moves heads.
+   */
+  addEvents(events: EventRecord[], heads: { branch: string; head: number }[] = []): void {
+    const before = this.maxHead()
     let grew = false
+    const grow = (t: TrackData, head: number) => {
+      if (head <= t.branch.head) return
+      t.branch = { ...t.branch, head }
+      grew = true
+    }
+    for (const h of heads) {
+      const t = this.tracks.get(h.branch)
+      if (t) grow(t, h.head)
+    }
     for (const e of events) {
       const t = this.tracks.get(e.branch)
       if (!t) continue
-      if (e.seq > t.branch.head) {
-        t.branch = { ...t.branch, head: e.seq }
-        grew = true
-      }
+      grow(t, e.seq)
       keep(t, lite(e))
     }
     if (!grew) return
@@ -193,7 +205,7 @@ export class Timeline {
     // A running app streams thousands of events a second: the cache keeps the events in view (when they are drawn one by one) and the newest.
     const detail = vb - va <= DETAIL_MAX
     for (const t of this.tracks.values()) evict(t, detail ? Math.floor(va) : Infinity, detail ? Math.ceil(vb) : -Infinity)
-    const atEnd = vb >= this.maxHead() - events.length - 1
+    const atEnd = vb >= before - 1
     this.updateExtent()
     this.labelsLater()
     if (this.follow) this.followHead()
