@@ -3,11 +3,16 @@
 // reads of the app's own code and the notebook's folder. The same for a Node
 // child under `loom serve` and for Electron's utilityProcess.
 //
-// What stays open, honestly: native addons are not checked by the model, and
-// better-sqlite3 is one (the log cannot be written without it), so a flaw that
-// let cell code reach native code would escape. Cell code itself runs in a
-// node:vm context with no require, process or import (engine/runtime/sandbox.ts),
-// so it has no way to load an addon or call fs on its own.
+// What stays open, honestly:
+// - Native addons are not checked by the model, and better-sqlite3 is one (the
+//   log cannot be written without it): SQLite writes the log from native code,
+//   and a flaw that let code reach native code would escape the model.
+// - Worker threads are allowed (the log writer, exploration shards); they have
+//   the process's permissions, no more.
+// - Node 20's model does not restrict the network (the engine serves the app's
+//   HTTP), nor reads of the app's code and the notebook's folder.
+// Cell code itself runs in a node:vm context with no require, process or import
+// (engine/runtime/sandbox.ts): it has no way to reach an addon, fs or a thread.
 import { mkdtempSync, realpathSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
@@ -61,10 +66,10 @@ export function engineLaunch(options: HostOptions, launch: LaunchOptions = {}): 
     // them grants nothing the process does not already have. Cell code cannot start one.
     '--allow-worker',
     // better-sqlite3 is a native addon; see the note at the top of this file.
-    '--allow-addons',
+    ...known('--allow-addons'),
     // Both warnings are the note above, printed on every start; hello's `confined` says what holds.
-    '--disable-warning=ExperimentalWarning',
-    '--disable-warning=SecurityWarning',
+    ...known('--disable-warning', '=ExperimentalWarning'),
+    ...known('--disable-warning', '=SecurityWarning'),
     // Cells compile with esbuild as WebAssembly here (no child process). V8's baseline
     // compiler alone: the first cell compiles in ~80 ms instead of ~230 with optimising
     // tier-up, and later cells as fast (measured with Node 20 on the samples' cells).
@@ -78,6 +83,11 @@ export function engineLaunch(options: HostOptions, launch: LaunchOptions = {}): 
     env: { ...process.env, TMPDIR: temp },
     done: () => rmSync(temp, { recursive: true, force: true }),
   }
+}
+
+/** A flag only where this Node has it (an older Node 20 lacks these, and would refuse to start). */
+function known(flag: string, value = ''): string[] {
+  return process.allowedNodeEnvironmentFlags.has(flag) ? [flag + value] : []
 }
 
 /** Each path, and its real path when a symlink leads there (Node checks module files by their real path). */
