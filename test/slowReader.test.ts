@@ -13,6 +13,8 @@ import { connectEngine } from '../engine/host/socketTransport.ts'
 import { EngineClient } from '../engine/protocol/client.ts'
 import type { EventRecord, Message, Notice, SkippedEvents, Transport } from '../engine/protocol/messages.ts'
 import { throttleEvents } from '../engine/host/throttleEvents.ts'
+import { existsSync } from 'node:fs'
+import { buildUiOnce, CHROMIUM, launchChromium, serveCopy } from './browser.ts'
 
 const RENDERER = mkdtempSync(join(tmpdir(), 'loom-renderer-'))
 writeFileSync(join(RENDERER, 'index.html'), '<!doctype html><title>Loom</title>\n')
@@ -155,6 +157,53 @@ test('a page that keeps up gets every event, with nothing said skipped', async (
   assert.deepEqual(skipped, [])
   assert.deepEqual(events.map((e) => e.seq), Array.from({ length: paused.head - status.head }, (_, i) => status.head + 1 + i))
   client.close()
+})
+
+/** The page's document, as far as the function run in it uses it (the tests type-check without the DOM). */
+declare const document: { querySelector(s: string): { textContent: string | null } | null }
+
+test('in a browser: a page that falls behind under a flat-out counter stays connected, says what it did not show, and F8 pauses', { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}` }, async () => {
+  const [ui, browser] = await Promise.all([buildUiOnce(), launchChromium()])
+  const server = await serveCopy('samples/counter.loom.md', ui)
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
+    const errors: string[] = []
+    page.on('pageerror', (e) => errors.push(e.message))
+    await page.goto(server.url)
+    await page.locator('.run-pill[data-state]').first().waitFor({ timeout: 45_000 })
+    // A key pressed while the page still settles can go unseen: press again until it runs.
+    await until('the app runs', async () => {
+      if (await page.locator('.run-pill[data-state="running"]').count()) return true
+      await page.locator('body').press('F8')
+      return page.locator('.run-pill[data-state="running"]').waitFor({ timeout: 5000 }).then(() => true, () => false)
+    }, 45_000)
+    // The page stops reading for a while (its script busy), as a page that cannot keep up does.
+    await page.evaluate(() => {
+      const end = Date.now() + 2500
+      while (Date.now() < end);
+    })
+    await sleep(500)
+    const pressed = Date.now()
+    await page.locator('body').press('F8')
+    await page.locator('.run-pill[data-state="paused"]').waitFor({ timeout: 45_000 })
+    if (process.env.LOOM_SLOW_READER_TIMES) console.log(`page: F8 to paused shown in ${Date.now() - pressed} ms`)
+    const terminal = page.locator('.dock-pane[data-tab="terminal"] .xterm-rows')
+    await until('the terminal says what it did not show', async () => /is not shown live/.test((await terminal.textContent()) ?? ''), 20_000)
+    assert.equal(await page.getByText('Reconnecting').count(), 0, 'never disconnected')
+    // The head stays where pause left it, and the page's timeline reaches it.
+    const url = server.url.replace(/\/$/, '')
+    const client = new EngineClient(await connectEngine(`${url.replace('http:', 'ws:')}/engine`, url))
+    const { head } = await client.call('status', {})
+    await sleep(300)
+    assert.equal((await client.call('status', {})).head, head)
+    client.close()
+    await until('the timeline shows the head', async () => (await page.evaluate(() => document.querySelector('.moment-label, .tl-moment')?.textContent ?? '')).includes(String(head)), 20_000)
+    assert.deepEqual(errors, [])
+    await page.close()
+  } finally {
+    await server.stop()
+    await browser.close()
+  }
 })
 
 describe('throttleEvents', () => {
