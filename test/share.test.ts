@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer, type Server } from 'node:http'
 import WebSocket, { WebSocketServer } from 'ws'
-import { setupWSConnection } from '@y/websocket-server/utils'
+import { docs, setupWSConnection } from '@y/websocket-server/utils'
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import { serve, type Serving } from '../engine/host/serve.ts'
@@ -286,6 +286,11 @@ describe('a shared session on a y-websocket server elsewhere (--sync)', () => {
     for (const ws of wss.clients) ws.terminate()
     wss.close()
     await new Promise<void>((ok) => external.close(() => ok()))
+    // The library's server keeps its rooms in a module-wide map, each with a presence timer; ours is gone, so are they.
+    for (const [name, doc] of docs) {
+      docs.delete(name)
+      doc.destroy()
+    }
   })
 
   test('the host fills the room, links name the server and room, pages are told where it is and may connect there, and guests’ edits reach the file', async () => {

@@ -79,6 +79,8 @@ export function connectSync(url: string, room: string, doc: Y.Doc): SyncClient {
       doc.off('update', onUpdate)
       awareness.off('update', onAwareness)
       awarenessProtocol.removeAwarenessStates(awareness, [doc.clientID], 'closed')
+      // Its timer (for peers that went quiet) would keep the process alive.
+      awareness.destroy()
       ws?.close()
     },
   }
