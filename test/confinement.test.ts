@@ -100,6 +100,11 @@ test('loom serve runs the engine confined: hello says so, and saving and importi
     await client.call('save', { text })
     assert.equal(readFileSync(notebook, 'utf8'), text)
     assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.saving')), [])
+    // Save As elsewhere is refused, saying why, and the notebook is untouched.
+    const elsewhere = join(tmpdir(), `loom-elsewhere-${process.pid}.loom.md`)
+    await assert.rejects(client.call('save', { path: elsewhere }), /may write only its own notebook and log/)
+    assert.equal(existsSync(elsewhere), false)
+    assert.equal(readFileSync(notebook, 'utf8'), text)
 
     // Import goes through a temp file: in the engine's own temp folder.
     await client.call('step', {})

@@ -466,7 +466,13 @@ export class EngineHost {
       await this.adopt(text, model)
     }
     const target = path === undefined ? this.path : resolve(path)
-    await writeAtomically(target, this.text)
+    try {
+      await writeAtomically(target, this.text)
+    } catch (err) {
+      // A confined engine process (DESIGN §9) may write only this session's files.
+      if ((err as NodeJS.ErrnoException).code !== 'ERR_ACCESS_DENIED') throw err
+      throw new Refusal(`not saved to ${target}: this engine may write only its own notebook and log (it runs confined); save it here, then copy the file`)
+    }
     if (target !== this.path) {
       this.path = target
       this.broadcastNotebook()
