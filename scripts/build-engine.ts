@@ -4,7 +4,8 @@
 // engine process may not start (DESIGN §9). Packages stay in node_modules.
 // `npm run build`; forkEngine builds it when it is missing or older than a
 // source under engine/.
-import { buildSync } from 'esbuild'
+import type { buildSync as BuildSync } from 'esbuild'
+import { createRequire } from 'node:module'
 import { mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -28,6 +29,8 @@ const ENTRIES = {
 export const ENGINE_BUNDLE = join(ENGINE_BUNDLE_DIR, 'engineProcess.js')
 
 export function buildEngine(outdir = ENGINE_BUNDLE_DIR): void {
+  // Loaded only to build: every `loom serve` checks the bundle, few rebuild it.
+  const { buildSync } = createRequire(import.meta.url)('esbuild') as { buildSync: typeof BuildSync }
   const result = buildSync({
     absWorkingDir: root,
     entryPoints: ENTRIES,

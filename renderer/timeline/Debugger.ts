@@ -399,13 +399,25 @@ export class Debugger {
     return { branch: b.name, from: Math.max(1, Math.ceil(a)), to: Math.min(b.head, Math.floor(z)) }
   }
 
+  /** Runs one long job (verify, rerun) with the progress bar, saying what went wrong if it fails; one at a time. */
+  private async asJob(job: NonNullable<Debugger['job']>, total: number | null, work: (client: EngineClient) => Promise<void>): Promise<void> {
+    if (!this.client || this.job) return
+    this.job = job
+    this.showProgress(0, total)
+    try {
+      await work(this.client)
+    } catch (err) {
+      this.host.toast((err as Error).message, 'error')
+    } finally {
+      this.endJob()
+    }
+  }
+
   private async verify(): Promise<void> {
     const r = this.range()
-    if (!this.client || !r || this.job) return
-    this.job = { op: 'verify', label: `verifying ${r.branch} ${r.from}–${r.to}` }
-    this.showProgress(0, r.to - r.from + 1)
-    try {
-      const v = await this.client.call('verify', r)
+    if (!r) return
+    await this.asJob({ op: 'verify', label: `verifying ${r.branch} ${r.from}–${r.to}` }, r.to - r.from + 1, async (client) => {
+      const v = await client.call('verify', r)
       if (v.ok) this.host.toast(`Verified ${r.branch} events ${r.from}–${r.to}: all ${v.events.toLocaleString()} replay exactly as recorded.`, 'info')
       else {
         this.host.toast(`Verify failed${v.failure?.seq ? ` at event ${v.failure.seq}` : ''}: ${v.failure?.message ?? 'unknown'}`, 'error')
@@ -414,32 +426,22 @@ export class Debugger {
           this.timeline.select(r.branch, v.failure.seq)
         }
       }
-    } catch (err) {
-      this.host.toast((err as Error).message, 'error')
-    } finally {
-      this.endJob()
-    }
+    })
   }
 
   private async rerun(): Promise<void> {
     const m = this.timeline.moment
-    if (!this.client || !m || this.job) return
+    if (!m) return
     const onto = this.freeName(`${m.branch}-replay`)
-    this.job = { op: 'rerun', label: `replaying ${m.branch} with the current code` }
-    this.showProgress(0, null)
-    try {
-      const r = await this.client.call('rerun', { branch: m.branch, onto })
-      this.setBranches(await this.client.call('branches', {}))
+    await this.asJob({ op: 'rerun', label: `replaying ${m.branch} with the current code` }, null, async (client) => {
+      const r = await client.call('rerun', { branch: m.branch, onto })
+      this.setBranches(await client.call('branches', {}))
       this.timeline.markDivergences(r.branch.name, r.divergences)
       this.details.setDivergences(r.branch.name, r.divergences)
       const first = r.divergences[0]
       this.host.toast(`Replayed ${r.inputs} inputs of ${m.branch} with the current code onto ${r.branch.name}: ${r.diverged ? `${r.diverged} diverge${first ? `, first at event ${first.seq} (${first.what})` : ''}` : 'every outcome is the same'}.`, r.diverged ? 'error' : 'info')
       this.timeline.select(r.branch.name, first?.seq ?? r.branch.head)
-    } catch (err) {
-      this.host.toast((err as Error).message, 'error')
-    } finally {
-      this.endJob()
-    }
+    })
   }
 
   private async exportBranch(): Promise<void> {
