@@ -1,29 +1,43 @@
-// Bundles the engine process, and the threads it starts, into plain
-// JavaScript in dist/engine/, so it runs with no TypeScript loader: tsx
-// compiles through esbuild's service, a child process, which a confined
-// engine process may not start (DESIGN §9). Packages stay in node_modules.
-// `npm run build`; forkEngine builds it when it is missing or older than a
-// source under engine/.
+// Bundles the engine process, the threads it starts and the `loom` CLI into
+// plain JavaScript in dist/engine/, so they run with no TypeScript loader:
+// tsx compiles through esbuild's service, a child process, which a confined
+// engine process may not start (DESIGN §9), and loading it costs `loom serve`
+// a tenth of a second before it can print its URL. `npm run build`; the
+// engine's launcher builds it when it is missing or older than a source, and
+// bin/loom.js runs the sources instead meanwhile.
 import type { buildSync as BuildSync } from 'esbuild'
 import { createRequire } from 'node:module'
-import { mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs'
-import { dirname, join, relative, resolve } from 'node:path'
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { basename, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { repoRoot } from './repoRoot.js'
+import { engineBundleStale } from './engineBundleStale.js'
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const root = repoRoot(import.meta.url)
 
 export const ENGINE_BUNDLE_DIR = join(root, 'dist', 'engine')
 
 /**
- * Output name → source. The threads keep the names of their .boot.js
- * entries: `new URL('./logWriter.boot.js', import.meta.url)` in the bundled
- * engine then finds the bundled thread beside it.
+ * Output name → source (the names scripts/engineBundleStale.js checks). The
+ * threads keep the names of their .boot.js entries: `new URL('./logWriter.boot.js',
+ * import.meta.url)` in the bundle then finds the bundled thread beside it.
  */
 const ENTRIES = {
   engineProcess: 'engine/host/engineProcess.ts',
+  cli: 'engine/cli/main.ts',
   'logWriter.boot': 'engine/replay/logWriter.ts',
   'exploreWorker.boot': 'engine/replay/exploreWorker.ts',
 }
+
+/**
+ * Packages left to Node: native code (better-sqlite3), esbuild's binary and
+ * WebAssembly, which are found beside their package, the TypeScript loader,
+ * and those that must be one copy in the process (Yjs) or load native helpers
+ * when present (ws). The rest (yaml, acorn, source maps) go into the bundle:
+ * loading a package's many small files costs the engine's start more than
+ * its code does (yaml alone ~35 ms).
+ */
+const EXTERNAL = ['better-sqlite3', 'esbuild', 'esbuild-wasm', 'tsx', 'yjs', 'y-protocols', 'lib0', '@y/websocket-server', 'ws']
 
 /** The engine process's entry in the bundle. */
 export const ENGINE_BUNDLE = join(ENGINE_BUNDLE_DIR, 'engineProcess.js')
@@ -38,50 +52,46 @@ export function buildEngine(outdir = ENGINE_BUNDLE_DIR): void {
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    packages: 'external',
+    external: EXTERNAL.flatMap((p) => [p, `${p}/*`]),
+    // The CLI loads each command's code when it runs (engine/cli/main.ts): those stay chunks of their own.
+    splitting: true,
+    chunkNames: 'chunk-[hash]',
+    // A bundled CommonJS package (yaml) calls require for Node's own modules.
+    banner: { js: "import { createRequire as __loomRequire } from 'node:module'; const require = __loomRequire(import.meta.url);" },
     sourcemap: 'linked',
     logLevel: 'error',
     outdir,
     write: false,
   })
   mkdirSync(outdir, { recursive: true })
-  // Each file replaced whole: an engine process starting meanwhile (another test, another window) reads the old one or the new.
-  for (const file of result.outputFiles) {
+  // Each file replaced whole, the chunks before the entries that import them: a process
+  // starting meanwhile (another test, another window) reads the old build or the new.
+  const files = [...result.outputFiles].sort((a, b) => Number(isEntry(a.path)) - Number(isEntry(b.path)))
+  for (const file of files) {
     const temp = `${file.path}.${process.pid}.tmp`
     writeFileSync(temp, file.contents)
     renameSync(temp, file.path)
   }
+  // Chunks of earlier builds, once no process can still be loading them.
+  const current = new Set(files.map((f) => basename(f.path)))
+  for (const name of readdirSync(outdir)) {
+    const path = join(outdir, name)
+    if (name.startsWith('chunk-') && !current.has(name) && Date.now() - statSync(path).mtimeMs > 60_000) rmSync(path, { force: true })
+  }
+}
+
+function isEntry(path: string): boolean {
+  return Object.keys(ENTRIES).some((name) => basename(path) === `${name}.js`)
 }
 
 /** Builds the bundle if it is missing or older than a source, and says so. Returns the engine process's entry. */
 export function ensureEngineBundle(say: (line: string) => void, outdir = ENGINE_BUNDLE_DIR): string {
-  const built = Math.min(...Object.keys(ENTRIES).map((name) => mtime(join(outdir, `${name}.js`)) ?? -Infinity))
-  if (built === -Infinity || newestSource() > built) {
-    say(`building the engine process (${relative(root, outdir)}/)${built === -Infinity ? ' for the first time' : ': its sources changed'}…`)
+  const stale = engineBundleStale(root, outdir)
+  if (stale) {
+    say(`building the engine process (${relative(root, outdir)}/)${stale === 'missing' ? ' for the first time' : ': its sources changed'}…`)
     buildEngine(outdir)
   }
   return join(outdir, 'engineProcess.js')
-}
-
-function newestSource(): number {
-  let newest = mtime(fileURLToPath(import.meta.url)) ?? 0
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name)
-      if (entry.isDirectory()) walk(path)
-      else if (entry.name.endsWith('.ts')) newest = Math.max(newest, mtime(path) ?? 0)
-    }
-  }
-  walk(join(root, 'engine'))
-  return newest
-}
-
-function mtime(path: string): number | null {
-  try {
-    return statSync(path).mtimeMs
-  } catch {
-    return null
-  }
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

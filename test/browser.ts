@@ -5,16 +5,25 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { copyFile, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
-import { chromium, type Browser } from 'playwright-core'
+import { chromium, type Browser, type BrowserContext } from 'playwright-core'
 import { buildRenderer } from '../scripts/build-renderer.ts'
 
 export const CHROMIUM = '/usr/bin/chromium'
 
+/** Playwright's flags for Debian's Chromium here: headless, no sandbox (CI runs as root), nothing fetched from elsewhere. */
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run']
+
 export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  })
+  return chromium.launch({ executablePath: CHROMIUM, args: FLAGS })
+}
+
+/**
+ * Chromium with a profile kept in `userDataDir`, as a person's browser is:
+ * its HTTP cache and V8's code cache outlive a page (a new context of
+ * launchChromium is a private window, which keeps neither).
+ */
+export function launchChromiumProfile(userDataDir: string, viewport: { width: number; height: number }): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, args: FLAGS, viewport })
 }
 
 let built: Promise<string> | null = null
@@ -42,7 +51,7 @@ export interface Serving {
   stop(): Promise<void>
 }
 
-/** Copies `sample` into a temporary folder and serves it with `loom serve --port 0` (and `args`, e.g. --share). */
+/** Copies `sample` into a temporary folder and serves it with `loom serve` on any free port (and `args`, e.g. --share). */
 export async function serveCopy(sample: string, rendererDir: string, args: string[] = []): Promise<Serving> {
   const dir = await mkdtemp(join(tmpdir(), 'loom-serve-'))
   const notebook = join(dir, basename(sample))
@@ -50,8 +59,10 @@ export async function serveCopy(sample: string, rendererDir: string, args: strin
   return serveNotebook(notebook, rendererDir, dir, args)
 }
 
+/** Serves `notebook` with `loom serve` and `args` (any free port unless they name one); `cleanup`: a folder removed on stop. */
 export async function serveNotebook(notebook: string, rendererDir: string, cleanup?: string, args: string[] = []): Promise<Serving> {
-  const child: ChildProcess = spawn(process.execPath, ['bin/loom.js', 'serve', notebook, '--port', '0', ...args], {
+  const port = args.includes('--port') ? [] : ['--port', '0']
+  const child: ChildProcess = spawn(process.execPath, ['bin/loom.js', 'serve', notebook, ...port, ...args], {
     env: { ...process.env, LOOM_RENDERER_DIR: rendererDir },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

@@ -1,8 +1,13 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { compileNotebook, CompileError } from '../engine/runtime/compile.ts'
 import { parseNotebook } from '../engine/runtime/notebook.ts'
 import { Engine } from '../engine/runtime/engine.ts'
+import { SqliteLog } from '../engine/replay/sqliteLog.ts'
 import { notebook, lineOf, open } from './helpers.ts'
 
 async function compileErrors(cells: Record<string, string>): Promise<string> {
@@ -104,4 +109,38 @@ test('new code adds new state with its initial value and keeps the old state', a
   // Redeclaring with another kind is refused.
   const bad = await e.replaceCode("```ts #s\nconst n = state.map('n')\n```\n")
   assert.match(!bad.ok ? bad.error : '', /state 'n' is a var in the running app but is declared here as a map/)
+})
+
+test('a durable log keeps compiled cells: opening the notebook again compiles only the cells that changed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'loom-kept-'))
+  try {
+    const db = join(dir, 'app.loom.db')
+    const cells = { first: 'export function start() { }', second: 'export function step() { return 1 }' }
+    const log = SqliteLog.open(db)
+    await compileNotebook(parseNotebook(notebook(cells), 'app.loom.md'), log.keptCells)
+    // Kept after the compile's caller has moved on.
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.equal(log.db.prepare('SELECT count(*) FROM kept_cells').pluck().get(), 2)
+    // Marks what the log holds, so the next compile shows where each cell came from.
+    log.db.prepare(`UPDATE kept_cells SET code = code || '// from the log'`).run()
+    log.close()
+
+    // Another process, with nothing compiled in memory: one cell as before, one changed.
+    const changed = { ...cells, second: 'export function step() { return 2 }' }
+    const script = `
+      import { compileNotebook } from './engine/runtime/compile.ts'
+      import { parseNotebook } from './engine/runtime/notebook.ts'
+      import { SqliteLog } from './engine/replay/sqliteLog.ts'
+      const log = SqliteLog.open(${JSON.stringify(db)})
+      const app = await compileNotebook(parseNotebook(${JSON.stringify(notebook(changed))}, 'app.loom.md'), log.keptCells)
+      await new Promise((resolve) => setImmediate(resolve))
+      console.log(JSON.stringify({ code: app.code, kept: log.db.prepare('SELECT count(*) FROM kept_cells').pluck().get() }))
+      log.close()`
+    const out = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' })) as { code: string; kept: number }
+    assert.equal(out.code.match(/\/\/ from the log/g)?.length, 1, 'the unchanged cell came from the log, the changed one was compiled')
+    assert.match(out.code, /return 2/)
+    assert.equal(out.kept, 3, 'the changed cell is kept too')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })

@@ -345,3 +345,26 @@ test('two runs writing one branch at once: the second writer is refused, and the
   assert.equal((await verifyBranch(log, 'main')).ok, true)
   log.close()
 })
+
+test('the engine thread writes to the log (code, compiled cells) while its writer thread commits events: no write is refused', async () => {
+  const nb = nbFile(COUNTER)
+  const db = fresh('both')
+  const s = await openSession(nb, { db })
+  let kept = 0
+  // Between the engine's batches, as a live edit does: its code and its compiled cells.
+  const writes = setInterval(() => {
+    for (let i = 0; i < 5; i++) s.log.putCode({ codeHash: `edit-${kept}`, path: nb, code: `// edit ${kept}`, sources: [] })
+    s.log.keptCells.put(`cell-${kept++}`, { code: '', map: '{}' })
+  }, 1)
+  try {
+    await s.engine.run({ steps: 20_000 })
+  } finally {
+    clearInterval(writes)
+  }
+  assert.ok(kept > 10, `the engine thread wrote while the app ran (${kept} times)`)
+  assert.equal(s.log.head, 20_001)
+  s.log.close()
+  const log = SqliteLog.open(db)
+  assert.equal((await verifyBranch(log, 'main')).ok, true)
+  log.close()
+})

@@ -75,6 +75,28 @@ test('every file of the UI comes with its content type and the security headers'
   assert.equal(index.body, files['index.html']![0])
 })
 
+test('a reload revalidates each file: 304 while it is unchanged (the browser keeps what it compiled), 200 once rebuilt', async () => {
+  const { port } = await served
+  const first = await get(port, '/app.js')
+  const etag = first.headers.etag as string
+  assert.match(etag, /^"[^"]+"$/)
+  assert.equal(first.headers['cache-control'], 'no-cache', 'always asked again: a rebuilt UI is never served stale')
+  const again = await get(port, '/app.js', { 'if-none-match': etag })
+  assert.equal(again.status, 304)
+  assert.equal(again.body, '')
+  assert.equal(again.headers['content-security-policy'], CSP(port))
+  // A rebuild (another size and time): the whole new file.
+  writeFileSync(join(bundle, 'app.js'), 'console.log("loom, rebuilt")\n')
+  try {
+    const rebuilt = await get(port, '/app.js', { 'if-none-match': etag })
+    assert.equal(rebuilt.status, 200)
+    assert.equal(rebuilt.body, 'console.log("loom, rebuilt")\n')
+    assert.notEqual(rebuilt.headers.etag, etag)
+  } finally {
+    writeFileSync(join(bundle, 'app.js'), files['app.js']![0])
+  }
+})
+
 test('no path reaches a file outside the bundle, however it is spelled', async () => {
   const { port } = await served
   for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/..%2fsecret.txt', '/%2E%2E%2Fsecret.txt', '/..%5csecret.txt', '/fonts/../../secret.txt', '/fonts/%2e%2e/%2e%2e/secret.txt', `/${join(dir, 'secret.txt')}`, '//etc/passwd', '/%00index.html', '/%zz']) {

@@ -98,6 +98,16 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
       await seen(page.locator('.state-entry[data-state="accounts"]'), 'alice')
       // Monaco's workers loaded from the app's own files: the TypeScript worker answers hovers and errors.
       assert.deepEqual(o.problems, [])
+      // Every module the window needs to start was asked for by index.html at once (modulepreload,
+      // before main.js itself), not found one import deep at a time; later ones are loaded lazily.
+      const loaded = await page.evaluate(() => {
+        const script = performance.getEntriesByName('loom:script')[0]!.startTime
+        return performance.getEntriesByType('resource').filter((r) => /\.js$/.test(r.name) && r.startTime < script).map((r) => ({ name: r.name.split('/').pop()!, at: r.startTime }))
+      })
+      const main = loaded.find((r) => r.name === 'main.js')
+      assert.ok(main, 'main.js is among the modules loaded at start')
+      const late = loaded.filter((r) => r.name.startsWith('chunk-') && r.at > main.at).map((r) => r.name)
+      assert.deepEqual(late, [], 'each chunk loaded at start was asked for before main.js (a modulepreload link)')
     } finally {
       await o.close()
     }

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { Engine } from '../runtime/engine.ts'
 import { parseNotebook, serializeNotebook, NotebookError, type Notebook } from '../runtime/notebook.ts'
-import { compileNotebook, CompileError } from '../runtime/compile.ts'
+import { compileNotebook, CompileError, warmCompiler } from '../runtime/compile.ts'
 import { LoadError } from '../runtime/executor.ts'
 import { SqliteLog } from '../replay/sqliteLog.ts'
 import { defaultDbPath, resumeFrom } from '../replay/session.ts'
@@ -40,6 +40,8 @@ const MAX_EVENTS_PER_NOTICE = 1000
 const MAX_ATTEMPT_NOTICES = 50
 const MAX_PAGE = 1000
 const MAX_TTY_INPUT = 1 << 20
+/** When the compiler starts if no cell needed it while the notebook opened. */
+const WARM_COMPILER_AFTER_MS = 2000
 
 interface Client {
   send(message: Message): void
@@ -112,6 +114,9 @@ export class EngineHost {
   static async open(options: HostOptions): Promise<EngineHost> {
     const host = new EngineHost(options)
     await host.load()
+    // Cells kept in the log opened without the compiler; it starts for the first edit once the
+    // window has had the machine to itself to load.
+    setTimeout(warmCompiler, WARM_COMPILER_AFTER_MS).unref()
     return host
   }
 
@@ -429,7 +434,7 @@ export class EngineHost {
   private async liveCode(text: string, model: Notebook): Promise<EditResult> {
     let codeHash: string
     try {
-      codeHash = (await compileNotebook(model)).codeHash
+      codeHash = (await compileNotebook(model, this.log?.keptCells)).codeHash
     } catch (err) {
       return { ok: false, problems: problemsOf(err, this.path) }
     }

@@ -4,7 +4,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
 import type { HostOptions } from './EngineHost.ts'
 import { EngineSupervisor, type SupervisorEvents } from './EngineSupervisor.ts'
 import type { SpawnEngine } from './engineLink.ts'
@@ -127,17 +127,13 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   }
 }
 
-/** Builds the renderer bundle if it is missing (the renderer's build script may not exist yet: then the page says what to run). */
+/** Builds the renderer bundle if it is missing; if that fails the page says what to run. */
 async function ensureBuilt(dir: string, say: (line: string) => void): Promise<void> {
   if (existsSync(join(dir, 'index.html'))) return
-  const script = join(REPO, 'scripts', 'build-renderer.ts')
-  if (!existsSync(script)) {
-    say(`the UI is not built and there is no scripts/build-renderer.ts to build it; the page will say so`)
-    return
-  }
   say('building the UI (dist/renderer/) for the first time…')
   try {
-    const { buildRenderer } = (await import(pathToFileURL(script).href)) as { buildRenderer: (outdir?: string) => Promise<void> }
+    // A path esbuild can follow: the bundled CLI (dist/engine/cli.js) carries the build script as a chunk.
+    const { buildRenderer } = await import('../../scripts/build-renderer.ts')
     await buildRenderer(dir)
   } catch (err) {
     say(`the UI could not be built: ${(err as Error).message}; run npm run build to see why`)

@@ -88,6 +88,10 @@ export function writeChunk(db: Database.Database, chunk: Chunk, parent: string):
     }
     bodies[i] = compactBody(body, chunk.code)
   }
+  // IMMEDIATE: the write lock is taken first, waiting (busy_timeout) for another connection's write to
+  // end. A deferred transaction reads first, and SQLite cannot wait for a reader to become a writer after
+  // another connection has written (the engine's own thread keeps code and compiled cells): it fails at once
+  // with 'database is locked', and the log could take no more events.
   db.transaction(() => {
     // Two writers on one branch would fork its history silently: refuse instead.
     const stored = (stmt.last.get(chunk.branch) as number | null) ?? chunk.forkSeq
@@ -106,7 +110,7 @@ export function writeChunk(db: Database.Database, chunk: Chunk, parent: string):
     for (const [seq, data, sh] of chunk.snapshots) stmt.snapshot.run(chunk.branch, seq, data, sh)
     for (const a of chunk.attempts) stmt.attempt.run(chunk.branchName, a)
     if (chunk.attempts.length) stmt.trimAttempts.run(chunk.maxAttempts)
-  })()
+  }).immediate()
   return { parent, hashes, last: h }
 }
 

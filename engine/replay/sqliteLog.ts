@@ -11,12 +11,15 @@ import { writeChunk, expandBody, BLOB_MIN, ConflictError, type Chunk, type Writt
 import type { Ack } from './logWriter.ts'
 import type { Attempt, EventRecord } from '../runtime/event.ts'
 import type { StoreSnapshot } from '../runtime/store.ts'
+import type { KeptCells } from '../runtime/compile.ts'
 
 /** The log format this version writes; it reads this one and refuses newer ones. */
 export const FORMAT_VERSION = 1
 const FORMAT = 'loom-log'
 /** Default K; see the bench's seek figures for how it was chosen. */
 export const SNAPSHOT_EVERY = 1000
+/** Compiled cells kept (the newest): enough for every cell of a notebook and the versions of a long live-coding session. */
+export const KEPT_CELLS = 1000
 
 /** A file that is not a Loom log, is damaged, or is from a newer Loom: exit 2, with what to do. */
 export class LogFormatError extends Error {}
@@ -108,6 +111,7 @@ export class SqliteLog implements EventLog {
     const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all() as string[]
     if (tables.length === 0) this.initialise()
     else if (!tables.includes('meta')) throw new LogFormatError(`${path} is an SQLite database but not a Loom log`)
+    this.hasKeptCells = tables.includes('kept_cells')
     this.checkFormat()
     this.stmt = this.prepare()
     this.branch = options.branch ?? this.live
@@ -184,6 +188,37 @@ export class SqliteLog implements EventLog {
     return row
   }
   private readonly rows = new Map<string, { id: number; name: string; parent: string | null; forkSeq: number; created: number } | null>()
+
+  // ---- compiled cells ----------------------------------------------------
+
+  /** Whether the kept_cells table exists yet: a log written before it has none until a cell is kept. */
+  private hasKeptCells: boolean
+
+  /**
+   * Compiled cells, kept so that reopening the notebook does not start the
+   * compiler (see compile.ts KeptCells). Derived data, not history: a lost or
+   * unreadable row only means that cell compiles again.
+   */
+  readonly keptCells: KeptCells = {
+    get: (key) => {
+      if (!this.hasKeptCells || !this.db.open) return null
+      return (this.db.prepare('SELECT code, map FROM kept_cells WHERE key = ?').get(key) as { code: string; map: string } | undefined) ?? null
+    },
+    put: (key, cell) => {
+      // After the edit that compiled it has run: this write (and its fsync) is not on the way to the running app.
+      setImmediate(() => {
+        if (!this.db.open) return
+        try {
+          this.db.exec('CREATE TABLE IF NOT EXISTS kept_cells (key TEXT NOT NULL UNIQUE, code TEXT NOT NULL, map TEXT NOT NULL)')
+          this.hasKeptCells = true
+          this.db.prepare('INSERT OR REPLACE INTO kept_cells (key, code, map) VALUES (?, ?, ?)').run(key, cell.code, cell.map)
+          this.db.prepare('DELETE FROM kept_cells WHERE rowid <= (SELECT max(rowid) FROM kept_cells) - ?').run(KEPT_CELLS)
+        } catch {
+          // A log opened read-only, or busy beyond the timeout: the cell is compiled again next time.
+        }
+      })
+    },
+  }
 
   // ---- EventLog ----------------------------------------------------------
 

@@ -2,7 +2,7 @@
 // errors point into the right cell), checked, and joined into one module
 // whose every line maps back to (cell id, line in cell).
 import { createHash } from 'node:crypto'
-import { transform as nativeTransform, type Message, type TransformResult } from 'esbuild'
+import { transform as nativeTransform, version as esbuildVersion, type Message, type TransformOptions, type TransformResult } from 'esbuild'
 import { parse, type Node } from 'acorn'
 import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping'
 import type { Notebook, CodeCell } from './notebook.ts'
@@ -68,21 +68,45 @@ const HEADER = '(function (state, sys, test) { "use strict";\n'
  */
 const confined = process.permission && !process.permission.has('child')
 const transform = confined ? wasmTransform : nativeTransform
-// Ready by the time the notebook is read and its log opened.
-if (confined) void startWasmEsbuild()
+
+/**
+ * Starts the compiler before a cell needs it: the WebAssembly esbuild of a
+ * confined engine takes ~0.2 s of CPU to start, which an engine whose cells
+ * all come from its log (KeptCells) need not spend while it opens.
+ */
+export function warmCompiler(): void {
+  if (confined) void startWasmEsbuild()
+}
+
+/** How every cell is compiled: part of a kept cell's key, with esbuild's version. */
+const OPTIONS: TransformOptions = { loader: 'ts', format: 'esm', target: 'esnext', sourcemap: 'external' }
+
+/**
+ * Compiled cells kept between runs (a durable log keeps them, see
+ * SqliteLog.keptCells), by a key that names everything the output depends on:
+ * a cell compiled before loads without starting esbuild at all.
+ */
+export interface KeptCells {
+  get(key: string): { code: string; map: string } | null
+  put(key: string, cell: { code: string; map: string }): void
+}
+
+function keyOf(cell: CodeCell): string {
+  return createHash('sha256').update(`esbuild ${esbuildVersion}\0${JSON.stringify(OPTIONS)}\0${cell.id}\0${cell.source}`).digest('hex')
+}
 
 /** Cells compiled before, by id and source: an edit recompiles only the cell it changed. */
 const compiledCells = new Map<string, Promise<TransformResult>>()
 const MAX_COMPILED_CELLS = 500
 
-function transformCell(cell: CodeCell): Promise<TransformResult> {
+function transformCell(cell: CodeCell, kept?: KeptCells): Promise<TransformResult> {
   const key = `${cell.id}\0${cell.source}`
   let out = compiledCells.get(key)
   if (out) {
     // Most recently used last: the oldest go first.
     compiledCells.delete(key)
   } else {
-    out = transform(cell.source, { loader: 'ts', format: 'esm', target: 'esnext', sourcemap: 'external', sourcefile: cell.id })
+    out = keptOrCompiled(cell, kept)
     out.catch(() => compiledCells.delete(key))
     if (compiledCells.size >= MAX_COMPILED_CELLS) compiledCells.delete(compiledCells.keys().next().value!)
   }
@@ -90,9 +114,19 @@ function transformCell(cell: CodeCell): Promise<TransformResult> {
   return out
 }
 
-export async function compileNotebook(nb: Notebook): Promise<CompiledApp> {
+async function keptOrCompiled(cell: CodeCell, kept?: KeptCells): Promise<TransformResult> {
+  const key = kept ? keyOf(cell) : ''
+  const found = kept?.get(key)
+  if (found) return { code: found.code, map: found.map, warnings: [], mangleCache: undefined, legalComments: undefined }
+  const out = await transform(cell.source, { ...OPTIONS, sourcefile: cell.id })
+  kept?.put(key, { code: out.code, map: out.map })
+  return out
+}
+
+/** `kept`: where compiled cells are kept between runs (a durable log's). */
+export async function compileNotebook(nb: Notebook, kept?: KeptCells): Promise<CompiledApp> {
   const problems: Problem[] = []
-  const compiled = await Promise.all(nb.cells.map((cell) => compileCell(cell, problems)))
+  const compiled = await Promise.all(nb.cells.map((cell) => compileCell(cell, problems, kept)))
   if (problems.length) throw new CompileError(nb.path, problems)
 
   // Names declared at the top level of two cells collide in the one module.
@@ -161,11 +195,11 @@ interface CellResult {
   exports: [string, { local: string; at: SourceLocation }][]
 }
 
-async function compileCell(cell: CodeCell, problems: Problem[]): Promise<CellResult | null> {
+async function compileCell(cell: CodeCell, problems: Problem[], kept?: KeptCells): Promise<CellResult | null> {
   const at = (line: number): SourceLocation => ({ cell: cell.id, line, fileLine: cell.line + line - 1 })
   let js: string, mapText: string
   try {
-    const out = await transformCell(cell)
+    const out = await transformCell(cell, kept)
     js = out.code
     mapText = out.map
   } catch (err) {

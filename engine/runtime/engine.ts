@@ -147,7 +147,7 @@ export class Engine {
 
   static async fromSource(text: string, options: EngineOptions = {}): Promise<Engine> {
     const notebook = parseNotebook(text, options.path ?? '<notebook>')
-    const app = await compileNotebook(notebook)
+    const app = await compileNotebook(notebook, options.log?.keptCells)
     const engine = new Engine(notebook, app, options)
     if (options.resume) engine.resume(options.resume)
     else engine.loadCode(app, 'initial')
@@ -479,7 +479,7 @@ export class Engine {
     let notebook: Notebook, app: CompiledApp
     try {
       notebook = parseNotebook(text, this.exec.config.path)
-      app = await compileNotebook(notebook)
+      app = await compileNotebook(notebook, this.exec.log.keptCells)
     } catch (err) {
       return { ok: false, error: (err as Error).message }
     }

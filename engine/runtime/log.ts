@@ -6,6 +6,7 @@ import { hash } from 'node:crypto'
 import { canonicalJson } from './values.ts'
 import type { Attempt, EventRecord } from './event.ts'
 import type { StoreSnapshot } from './store.ts'
+import type { KeptCells } from './compile.ts'
 
 export interface EventLog {
   /** Seq of the last appended event (0 when empty). */
@@ -23,6 +24,8 @@ export interface EventLog {
   attempts(limit?: number): Attempt[]
   /** Keeps a code version by its hash, so history replays with the code that ran it (durable logs). */
   putCode?(code: { codeHash: string; path: string; code: string; sources: { id: string; line: number; source: string }[] }): void
+  /** Where compiled cells are kept between runs (durable logs): reopening a notebook need not compile it. */
+  keptCells?: KeptCells
   /** Offered after each flush; a durable log keeps a snapshot every so many events. */
   offerSnapshot?(seq: number, take: () => StoreSnapshot): void
   /** The seq at which the log next wants a snapshot (a batch ends there). */
