@@ -18,7 +18,7 @@ app.enableSandbox()
 
 // The engine and the protocol are TypeScript, run as they are in the CLI.
 register()
-const { EngineSupervisor, resolvePath, CONTENT_TYPES, NOT_BUILT } = await import('../engine/host/index.ts')
+const { EngineSupervisor, resolvePath, CONTENT_TYPES, NOT_BUILT, sendCompiledCells } = await import('../engine/host/index.ts')
 const { memoryPair } = await import('../engine/protocol/memoryTransport.ts')
 const { EngineClient } = await import('../engine/protocol/client.ts')
 const { engineLaunch } = await import('../engine/host/engineLaunch.ts')
@@ -50,7 +50,8 @@ function spawnUtilityEngine(options) {
     done()
     for (const fn of exits) fn(ended)
   })
-  return {
+  // The cells compiled here with native esbuild, which the confined engine may not start.
+  return sendCompiledCells({
     get pid() {
       return child.pid
     },
@@ -58,7 +59,7 @@ function spawnUtilityEngine(options) {
     onMessage: (fn) => child.on('message', fn),
     onExit: (fn) => (ended !== null ? fn(ended) : exits.push(fn)),
     kill: () => child.kill(),
-  }
+  })
 }
 
 async function openWindow(path) {

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { Engine } from '../runtime/engine.ts'
 import { parseNotebook, serializeNotebook, NotebookError, type Notebook } from '../runtime/notebook.ts'
-import { compileNotebook, CompileError, warmCompiler } from '../runtime/compile.ts'
+import { compileNotebook, CompileError, warmCompiler, type KeptCell } from '../runtime/compile.ts'
 import { LoadError } from '../runtime/executor.ts'
 import { SqliteLog } from '../replay/sqliteLog.ts'
 import { defaultDbPath, resumeFrom } from '../replay/session.ts'
@@ -32,6 +32,8 @@ export interface HostOptions {
   /** Set when the engine process was restarted after a crash: why. Shown in the status. */
   restarted?: string
   timeLimitMs?: number
+  /** The notebook's cells compiled by whoever started the engine process (sendCompiledCells.ts): kept in the log, not compiled again. */
+  compiled?: KeptCell[]
 }
 
 /** How often queued notices go out: often enough to feel live, seldom enough not to flood a UI. */
@@ -150,6 +152,7 @@ export class EngineHost {
   private async startEngine(text: string): Promise<void> {
     this.log ??= SqliteLog.open(this.dbPath, { branch: this.options.branch, writerThread: true })
     const log = this.log
+    for (const [key, cell] of this.options.compiled ?? []) if (!log.keptCells.get(key)) log.keptCells.put(key, cell)
     const engine = await Engine.fromSource(text, {
       path: this.path, log, branch: log.branch, resume: resumeFrom(log), checkTests: true,
       ...(this.options.timeLimitMs ? { timeLimitMs: this.options.timeLimitMs } : {}),

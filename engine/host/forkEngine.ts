@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import type { HostOptions } from './EngineHost.ts'
 import type { EngineProcess, FromEngine } from './engineLink.ts'
 import { engineLaunch, type LaunchOptions } from './engineLaunch.ts'
+import { sendCompiledCells } from './sendCompiledCells.ts'
 
 /**
  * The engine process's TypeScript entry (registers tsx, then runs engineProcess.ts):
@@ -24,7 +25,7 @@ export function forkEngine(options: HostOptions, launch: LaunchOptions = {}): En
     done()
     for (const fn of exits) fn(ended)
   })
-  return {
+  return sendCompiledCells({
     get pid() {
       return child.pid
     },
@@ -41,5 +42,5 @@ export function forkEngine(options: HostOptions, launch: LaunchOptions = {}): En
     kill() {
       child.kill('SIGKILL')
     },
-  }
+  })
 }

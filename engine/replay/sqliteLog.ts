@@ -201,23 +201,35 @@ export class SqliteLog implements EventLog {
    */
   readonly keptCells: KeptCells = {
     get: (key) => {
+      const unwritten = this.unwrittenCells.get(key)
+      if (unwritten) return unwritten
       if (!this.hasKeptCells || !this.db.open) return null
       return (this.db.prepare('SELECT code, map FROM kept_cells WHERE key = ?').get(key) as { code: string; map: string } | undefined) ?? null
     },
     put: (key, cell) => {
-      // After the edit that compiled it has run: this write (and its fsync) is not on the way to the running app.
-      setImmediate(() => {
-        if (!this.db.open) return
-        try {
-          this.db.exec('CREATE TABLE IF NOT EXISTS kept_cells (key TEXT NOT NULL UNIQUE, code TEXT NOT NULL, map TEXT NOT NULL)')
-          this.hasKeptCells = true
-          this.db.prepare('INSERT OR REPLACE INTO kept_cells (key, code, map) VALUES (?, ?, ?)').run(key, cell.code, cell.map)
-          this.db.prepare('DELETE FROM kept_cells WHERE rowid <= (SELECT max(rowid) FROM kept_cells) - ?').run(KEPT_CELLS)
-        } catch {
-          // A log opened read-only, or busy beyond the timeout: the cell is compiled again next time.
-        }
-      })
+      if (!this.unwrittenCells.size) setImmediate(() => this.writeKeptCells())
+      this.unwrittenCells.set(key, cell)
     },
+  }
+  /** Kept, and not yet written: found by `get` meanwhile. */
+  private readonly unwrittenCells = new Map<string, { code: string; map: string }>()
+
+  /** Written after the edit that compiled them has run: these writes (and their fsync) are not on the way to the running app. */
+  private writeKeptCells(): void {
+    const cells = [...this.unwrittenCells]
+    this.unwrittenCells.clear()
+    if (!cells.length || !this.db.open) return
+    try {
+      this.db.exec('CREATE TABLE IF NOT EXISTS kept_cells (key TEXT NOT NULL UNIQUE, code TEXT NOT NULL, map TEXT NOT NULL)')
+      this.hasKeptCells = true
+      const insert = this.db.prepare('INSERT OR REPLACE INTO kept_cells (key, code, map) VALUES (?, ?, ?)')
+      this.db.transaction(() => {
+        for (const [key, cell] of cells) insert.run(key, cell.code, cell.map)
+        this.db.prepare('DELETE FROM kept_cells WHERE rowid <= (SELECT max(rowid) FROM kept_cells) - ?').run(KEPT_CELLS)
+      }).immediate()
+    } catch {
+      // A log opened read-only, or busy beyond the timeout: the cells compile again next time.
+    }
   }
 
   // ---- EventLog ----------------------------------------------------------
@@ -361,6 +373,7 @@ export class SqliteLog implements EventLog {
   close(): void {
     try {
       this.flush()
+      this.writeKeptCells()
     } finally {
       if (this.writer) {
         const { port, worker, signal, posted } = this.writer

@@ -2,7 +2,8 @@
 // errors point into the right cell), checked, and joined into one module
 // whose every line maps back to (cell id, line in cell).
 import { createHash } from 'node:crypto'
-import { transform as nativeTransform, version as esbuildVersion, type Message, type TransformOptions, type TransformResult } from 'esbuild'
+import type { Message, TransformOptions, TransformResult } from 'esbuild'
+import { esbuild } from './esbuildNative.ts'
 import { parse, type Node } from 'acorn'
 import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping'
 import type { Notebook, CodeCell } from './notebook.ts'
@@ -67,7 +68,7 @@ const HEADER = '(function (state, sys, test) { "use strict";\n'
  * runs as WebAssembly — slower per cell, identical output.
  */
 const confined = process.permission && !process.permission.has('child')
-const transform = confined ? wasmTransform : nativeTransform
+const transform = confined ? wasmTransform : esbuild.transform
 
 /**
  * Starts the compiler before a cell needs it: the WebAssembly esbuild of a
@@ -91,8 +92,24 @@ export interface KeptCells {
   put(key: string, cell: { code: string; map: string }): void
 }
 
+/** A compiled cell and its key, as KeptCells keeps it. */
+export type KeptCell = [key: string, cell: { code: string; map: string }]
+
+/**
+ * Each code cell of `nb` compiled by native esbuild, keyed as the engine
+ * keeps them: what a process that may start esbuild (loom serve, the desktop
+ * app's main process) hands a confined engine process, which would take
+ * ~0.2 s longer to start esbuild as WebAssembly. A cell that does not compile
+ * is left out: the engine finds and reports its problem itself.
+ */
+export async function compileCellsNatively(nb: Notebook): Promise<KeptCell[]> {
+  if (confined) return []
+  const compiled = await Promise.allSettled(nb.cells.map((cell) => esbuild.transform(cell.source, { ...OPTIONS, sourcefile: cell.id })))
+  return compiled.flatMap((r, i) => (r.status === 'fulfilled' ? [[keyOf(nb.cells[i]!), { code: r.value.code, map: r.value.map }] satisfies KeptCell] : []))
+}
+
 function keyOf(cell: CodeCell): string {
-  return createHash('sha256').update(`esbuild ${esbuildVersion}\0${JSON.stringify(OPTIONS)}\0${cell.id}\0${cell.source}`).digest('hex')
+  return createHash('sha256').update(`esbuild ${esbuild.version}\0${JSON.stringify(OPTIONS)}\0${cell.id}\0${cell.source}`).digest('hex')
 }
 
 /** Cells compiled before, by id and source: an edit recompiles only the cell it changed. */

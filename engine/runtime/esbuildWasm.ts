@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { compileFunction } from 'node:vm'
-import { version as nativeVersion, type TransformOptions, type TransformResult } from 'esbuild'
+import type { TransformOptions, TransformResult } from 'esbuild'
+import { esbuild as native } from './esbuildNative.ts'
 
 /** The engine's types leave out the DOM, and WebAssembly's with it: the one call used here. */
 declare const WebAssembly: { compile(bytes: Uint8Array): Promise<unknown> }
@@ -46,8 +47,8 @@ async function load(): Promise<EsbuildWasm> {
   const module = { exports: {} as EsbuildWasm }
   compileFunction(readFileSync(file, 'utf8'), ['module', 'self'], { filename: file })(module, globalThis)
   const esbuild = module.exports
-  if (esbuild.version !== nativeVersion) {
-    throw new Error(`esbuild-wasm ${esbuild.version} is not esbuild ${nativeVersion}: cells would compile to other code than elsewhere; install esbuild-wasm@${nativeVersion}`)
+  if (esbuild.version !== native.version) {
+    throw new Error(`esbuild-wasm ${esbuild.version} is not esbuild ${native.version}: cells would compile to other code than elsewhere; install esbuild-wasm@${native.version}`)
   }
   await esbuild.initialize({ wasmModule: await WebAssembly.compile(readFileSync(join(dir, 'esbuild.wasm'))), worker: false })
   return esbuild

@@ -14,10 +14,24 @@ declare global {
   var MonacoEnvironment: monaco.Environment | undefined
 }
 
+/**
+ * TypeScript's worker is a 7 MB script that takes a core ~0.25 s to compile:
+ * it starts when someone first presses a key, or LANGUAGE_SERVICE_AFTER_MS
+ * after the page loaded, not while the window is still being put on screen.
+ * What asks for it meanwhile (a diagnostic, a completion) waits for it.
+ */
+const LANGUAGE_SERVICE_AFTER_MS = 2000
+const languageServiceMayStart = new Promise<void>((resolve) => {
+  setTimeout(resolve, LANGUAGE_SERVICE_AFTER_MS)
+  addEventListener('keydown', () => resolve(), { once: true, capture: true })
+})
+
 globalThis.MonacoEnvironment = {
   getWorker(_id: string, label: string) {
-    const file = label === 'typescript' || label === 'javascript' ? 'ts.worker.js' : 'editor.worker.js'
-    return new Worker(new URL(file, document.baseURI), { name: label })
+    if (label === 'typescript' || label === 'javascript') {
+      return languageServiceMayStart.then(() => new Worker(new URL('ts.worker.js', document.baseURI), { name: label }))
+    }
+    return new Worker(new URL('editor.worker.js', document.baseURI), { name: label })
   },
 }
 
