@@ -119,6 +119,7 @@ export class App {
     if (first) this.topBar.setDirty(false)
     // The cells first: the timeline, the state and the terminal's history load once the editors are on screen.
     if (first) await painted()
+    void this.dock.load()
     await this.debugger.open(client, hello.status)
     await this.loadHistory(client, hello.status)
     historyLoaded = true

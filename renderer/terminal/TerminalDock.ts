@@ -1,22 +1,33 @@
 // The dock at the bottom: the app's terminal (sys.tty output, input to
 // sys.tty.read) and a read-only REPL over the state at the selected moment.
+// xterm (a third of the page's own code) loads once the cells are on screen:
+// what arrives before is printed when it has.
 import type { EngineClient } from '../../engine/protocol/client.ts'
 import { h } from '../dom.ts'
 import { LineInput } from './LineInput.ts'
-import { makeTerminal, type FittedTerminal } from './xterm.ts'
+import type { FittedTerminal } from './xterm.ts'
+// Its styles with the page's (a lazily loaded module's CSS would not be linked).
+import '@xterm/xterm/css/xterm.css'
 
 type Tab = 'terminal' | 'repl'
+
+interface Pane {
+  button: HTMLElement
+  pane: HTMLElement
+  term: FittedTerminal | null
+  line: LineInput | null
+  /** Printed before the terminal was there. */
+  early: string
+}
 
 export class TerminalDock {
   readonly element: HTMLElement
   private client: EngineClient | null = null
   private moment: { branch: string; at: number } | null = null
-  private readonly tty: FittedTerminal
-  private readonly ttyLine: LineInput
-  private readonly repl: FittedTerminal
-  private readonly replLine: LineInput
-  private readonly tabs: Record<Tab, { button: HTMLElement; pane: HTMLElement; term: FittedTerminal }>
+  private readonly tabs: Record<Tab, Pane>
   private readonly hint: HTMLElement
+  private loading: Promise<void> | null = null
+  private selected: { tab: Tab; focus: boolean } = { tab: 'terminal', focus: false }
 
   constructor() {
     const ttyPane = h('div.dock-pane', { 'data-tab': 'terminal' })
@@ -28,16 +39,28 @@ export class TerminalDock {
       h('div.dock-head', { role: 'tablist' }, ttyButton, replButton, this.hint),
       h('div.dock-body', null, ttyPane, replPane),
     )
-    this.tty = makeTerminal(ttyPane, 'Terminal input')
-    this.ttyLine = new LineInput(this.tty.term, '', (line) => this.sendInput(line))
-    this.repl = makeTerminal(replPane, 'REPL input')
-    this.replLine = new LineInput(this.repl.term, '\x1b[38;2;122;162;247m›\x1b[0m ', (line) => this.evaluate(line))
-    this.replLine.print('\x1b[2mEvaluates an expression against the state at the head, read-only: accounts.get(\'alice\')\x1b[0m\n')
     this.tabs = {
-      terminal: { button: ttyButton, pane: ttyPane, term: this.tty },
-      repl: { button: replButton, pane: replPane, term: this.repl },
+      terminal: { button: ttyButton, pane: ttyPane, term: null, line: null, early: '' },
+      repl: { button: replButton, pane: replPane, term: null, line: null, early: '\x1b[2mEvaluates an expression against the state at the head, read-only: accounts.get(\'alice\')\x1b[0m\n' },
     }
     this.select('terminal', false)
+  }
+
+  /** Loads xterm and opens both terminals (once); the app calls it when the cells are on screen. */
+  load(): Promise<void> {
+    this.loading ??= import('./xterm.ts').then(({ makeTerminal }) => {
+      const open = (tab: Tab, label: string, prompt: string, enter: (line: string) => void) => {
+        const t = this.tabs[tab]
+        t.term = makeTerminal(t.pane, label)
+        t.line = new LineInput(t.term.term, prompt, enter)
+        if (t.early) t.line.print(t.early)
+        t.early = ''
+      }
+      open('terminal', 'Terminal input', '', (line) => this.sendInput(line))
+      open('repl', 'REPL input', '\x1b[38;2;122;162;247m›\x1b[0m ', (line) => void this.evaluate(line))
+      this.select(this.selected.tab, this.selected.focus)
+    })
+    return this.loading
   }
 
   attach(client: EngineClient): void {
@@ -52,12 +75,18 @@ export class TerminalDock {
 
   /** Output the app wrote with sys.tty.write. */
   output(text: string): void {
-    this.ttyLine.print(text)
+    this.print('terminal', text)
   }
 
   /** A line from the engine itself (restarts, lost connection), dimmed so it is not mistaken for the app's output. */
   note(text: string): void {
-    this.ttyLine.print(`\x1b[2m${text}\x1b[0m\n`)
+    this.print('terminal', `\x1b[2m${text}\x1b[0m\n`)
+  }
+
+  private print(tab: Tab, text: string): void {
+    const t = this.tabs[tab]
+    if (t.line) t.line.print(text)
+    else t.early += text
   }
 
   select(tab: Tab, focus = true): void {
@@ -68,15 +97,15 @@ export class TerminalDock {
       t.pane.hidden = !on
     }
     this.hint.textContent = tab === 'terminal' ? 'type a line: it goes to sys.tty.read' : this.replHint()
+    this.selected = { tab, focus }
     requestAnimationFrame(() => {
-      this.tabs[tab].term.fit()
-      if (focus) this.tabs[tab].term.term.focus()
+      this.tabs[tab].term?.fit()
+      if (focus) this.tabs[tab].term?.term.focus()
     })
   }
 
   fit(): void {
-    this.tty.fit()
-    this.repl.fit()
+    for (const t of Object.values(this.tabs)) t.term?.fit()
   }
 
   private sendInput(line: string): void {
@@ -89,12 +118,12 @@ export class TerminalDock {
 
   private async evaluate(expr: string): Promise<void> {
     if (!expr.trim()) return
-    if (!this.client) return this.replLine.print('\x1b[31mnot connected to the engine\x1b[0m\n')
+    if (!this.client) return this.print('repl', '\x1b[31mnot connected to the engine\x1b[0m\n')
     try {
       const { value } = await this.client.call('evaluate', { expr, ...this.moment })
-      this.replLine.print(`${colour(JSON.stringify(value, null, 2) ?? 'undefined')}\n`)
+      this.print('repl', `${colour(JSON.stringify(value, null, 2) ?? 'undefined')}\n`)
     } catch (err) {
-      this.replLine.print(`\x1b[31m${(err as Error).message}\x1b[0m\n`)
+      this.print('repl', `\x1b[31m${(err as Error).message}\x1b[0m\n`)
     }
   }
 }

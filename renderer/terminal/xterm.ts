@@ -1,7 +1,6 @@
 // One place that makes xterm terminals look like the rest of the app.
 import { Terminal } from '@xterm/xterm'
 import { FitAddon } from '@xterm/addon-fit'
-import '@xterm/xterm/css/xterm.css'
 
 export interface FittedTerminal {
   term: Terminal
