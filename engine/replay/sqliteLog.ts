@@ -76,6 +76,8 @@ export class SqliteLog implements EventLog {
   private headHash: string
   private writer: { worker: Worker; port: MessagePort; signal: Int32Array; posted: number; waiting: { events: EventRecord[]; resolve: () => void; reject: (err: Error) => void; promise: Promise<void> }[] } | null = null
   private failed: LogFormatError | null = null
+  /** With a writer thread: whether it fsyncs (null: no writer thread). */
+  private readonly writerFsync: boolean | null
   private readonly maxAttempts: number
   private readonly stmt: ReturnType<SqliteLog['prepare']>
   private readonly lastSnapshot = new Map<string, number>()
@@ -120,7 +122,7 @@ export class SqliteLog implements EventLog {
     this.droppedAtOpen = this.cutTornTails()
     this.sentSeq = this.ackedSeq = this.branchInfo(this.branch)!.head
     this.headHash = this.hashAt(this.branch, this.sentSeq)
-    if (options.writerThread) this.startWriter(options.fsync !== false)
+    this.writerFsync = options.writerThread ? options.fsync !== false : null
   }
 
   private initialise(): void {
@@ -268,6 +270,9 @@ export class SqliteLog implements EventLog {
    * meanwhile. Without a writer thread it is `flush()`.
    */
   flushAsync(): Promise<void> {
+    // Started with the first batch, not at open: an app that waits (a window opened on a paused app)
+    // does not pay for a thread (~45 ms of CPU) while the window loads.
+    if (!this.writer && this.writerFsync !== null && this.db.open) this.startWriter(this.writerFsync)
     if (!this.writer) {
       this.flush()
       return Promise.resolve()
