@@ -29,8 +29,7 @@ export interface UiFigures {
    * Opening the notebook again, as every start after the first does: its log
    * is there (with the compiled cells the engine keeps in it), and so are the
    * browser's caches (a kept profile and the same address; the desktop app
-   * keeps V8's code cache for its own files the same way). The figure held to
-   * the target.
+   * keeps V8's code cache for its own files the same way).
    */
   reopen: StartFigures
   /** A first open: a fresh copy of the notebook with no log, in a fresh browser profile. */
@@ -209,7 +208,7 @@ export function uiTable(f: UiFigures): string {
     '',
     `loom serve start → first cell editable, reopening ${verdict(f.reopen.interactiveMs, f.targets.interactiveMs)}`,
     phases(f.reopen),
-    `  the same, first open (no log, fresh browser)     ${Math.round(f.first.interactiveMs).toLocaleString('en-US').padStart(6)} ms`,
+    `  the same, first open (no log, fresh browser)     ${verdict(f.first.interactiveMs, f.targets.interactiveMs)}`,
     phases(f.first),
     `edit a cell → the running app's code event        ${verdict(f.editToRunningMs, f.targets.editToRunningMs)}`,
   ].join('\n')
