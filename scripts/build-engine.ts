@@ -39,6 +39,9 @@ const ENTRIES = {
  */
 const EXTERNAL = ['better-sqlite3', 'esbuild', 'esbuild-wasm', 'tsx', 'yjs', 'y-protocols', 'lib0', '@y/websocket-server', 'ws']
 
+/** How long a chunk no build uses any more is kept. */
+const OLD_CHUNK_MS = 24 * 60 * 60 * 1000
+
 /** The engine process's entry in the bundle. */
 export const ENGINE_BUNDLE = join(ENGINE_BUNDLE_DIR, 'engineProcess.js')
 
@@ -72,11 +75,12 @@ export function buildEngine(outdir = ENGINE_BUNDLE_DIR): void {
     writeFileSync(temp, file.contents)
     renameSync(temp, file.path)
   }
-  // Chunks of earlier builds, once no process can still be loading them.
+  // Chunks of earlier builds, a day on: a `loom serve` started from one loads some of its chunks
+  // only when it needs them (sharing, an error's report), and may still run.
   const current = new Set(files.map((f) => basename(f.path)))
   for (const name of readdirSync(outdir)) {
     const path = join(outdir, name)
-    if (name.startsWith('chunk-') && !current.has(name) && Date.now() - statSync(path).mtimeMs > 60_000) rmSync(path, { force: true })
+    if (name.startsWith('chunk-') && !current.has(name) && Date.now() - statSync(path).mtimeMs > OLD_CHUNK_MS) rmSync(path, { force: true })
   }
 }
 
