@@ -44,7 +44,11 @@ export async function measureShare(clientCounts = [2, 20], edits = 300): Promise
       }
       times.sort((a, b) => a - b)
       out.push({ clients: n, edits, p50Ms: times[Math.floor(edits * 0.5)]!, p99Ms: times[Math.min(edits - 1, Math.floor(edits * 0.99))]! })
-      for (const g of guests) g.provider.destroy()
+      // The provider's awareness keeps a timer of its own, which would keep `npm run bench` from exiting.
+      for (const g of guests) {
+        g.provider.destroy()
+        g.provider.awareness.destroy()
+      }
     }
   } finally {
     await s.close()
