@@ -42,6 +42,7 @@ export interface UiFigures {
 }
 
 const SAMPLE = 'samples/bank.loom.md'
+const SETTLE_MS = 500
 const VIEWPORT = { width: 1400, height: 900 }
 
 export async function measureUi(options: { runs?: number; edits?: number } = {}): Promise<UiFigures> {
@@ -95,6 +96,8 @@ class Starts {
 
   async time(context: BrowserContext, serve: () => Promise<Serving>): Promise<Serving> {
     const page = await context.newPage()
+    // Each start on a quiet machine: not while the last run's processes and window are still going away.
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
     const started = performance.now()
     const server = await serve()
     const url = performance.now() - started
