@@ -2,12 +2,12 @@
 // answered (the engine process started, opened the notebook and its log),
 // and whether the engine said it is confined. Standalone:
 //   node --import tsx bench/engineStart.ts [runs] [sample]
-import { spawn } from 'node:child_process'
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { connectEngine } from '../engine/host/socketTransport.ts'
 import { EngineClient } from '../engine/protocol/client.ts'
+import { serveNotebook } from '../test/browser.ts'
 
 const REPO = resolve(import.meta.dirname, '..')
 
@@ -16,26 +16,16 @@ export async function serveToHello(sample = 'bank.loom.md'): Promise<{ ms: numbe
   const notebook = join(dir, sample)
   copyFileSync(join(REPO, 'samples', sample), notebook)
   const t0 = performance.now()
-  const child = spawn(process.execPath, [join(REPO, 'bin', 'loom.js'), 'serve', notebook], { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'] })
+  const server = await serveNotebook(notebook, undefined, dir)
   try {
-    const url = await new Promise<string>((ok, fail) => {
-      let out = ''
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
-        out += d
-        const m = /at (http:\/\/\S+)\//.exec(out)
-        if (m) ok(m[1]!)
-      })
-      child.once('exit', (code) => fail(new Error(`loom serve stopped (exit ${code})`)))
-    })
-    const client = new EngineClient(await connectEngine(`${url.replace('http', 'ws')}/engine`, url))
+    const origin = new URL(server.url).origin
+    const client = new EngineClient(await connectEngine(`${origin.replace('http', 'ws')}/engine`, origin))
     const hello = await client.call('hello', {})
     const ms = performance.now() - t0
     client.close()
     return { ms, confined: !!hello.confined }
   } finally {
-    child.kill('SIGINT')
-    await new Promise((ok) => child.once('exit', ok))
-    rmSync(dir, { recursive: true, force: true })
+    await server.stop()
   }
 }
 

@@ -59,11 +59,14 @@ export async function serveCopy(sample: string, rendererDir: string, args: strin
   return serveNotebook(notebook, rendererDir, dir, args)
 }
 
-/** Serves `notebook` with `loom serve` and `args` (any free port unless they name one); `cleanup`: a folder removed on stop. */
-export async function serveNotebook(notebook: string, rendererDir: string, cleanup?: string, args: string[] = []): Promise<Serving> {
+/**
+ * Serves `notebook` with `loom serve` and `args` (any free port unless they name one);
+ * `rendererDir`: the UI it serves (undefined: its own, dist/renderer/); `cleanup`: a folder removed on stop.
+ */
+export async function serveNotebook(notebook: string, rendererDir: string | undefined, cleanup?: string, args: string[] = []): Promise<Serving> {
   const port = args.includes('--port') ? [] : ['--port', '0']
   const child: ChildProcess = spawn(process.execPath, ['bin/loom.js', 'serve', notebook, ...port, ...args], {
-    env: { ...process.env, LOOM_RENDERER_DIR: rendererDir },
+    env: { ...process.env, ...(rendererDir ? { LOOM_RENDERER_DIR: rendererDir } : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''

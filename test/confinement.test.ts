@@ -5,7 +5,7 @@
 // as WebAssembly) gives the same code, byte for byte, as native esbuild.
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -20,6 +20,7 @@ import { parseNotebook } from '../engine/runtime/notebook.ts'
 import { compileNotebook } from '../engine/runtime/compile.ts'
 import { wasmTransform } from '../engine/runtime/esbuildWasm.ts'
 import { ensureEngineBundle } from '../scripts/build-engine.ts'
+import { serveNotebook } from './browser.ts'
 
 const REPO = resolve(import.meta.dirname, '..')
 const dirs: string[] = []
@@ -70,20 +71,10 @@ function engineOn(notebook: string, preload?: string) {
 
 test('loom serve runs the engine confined: hello says so, and saving and importing a branch still work', async () => {
   const { dir, notebook } = copySample('bank.loom.md')
-  const serve = spawn(process.execPath, [join(REPO, 'bin', 'loom.js'), 'serve', notebook], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
-  let err = ''
-  serve.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
+  const server = await serveNotebook(notebook, undefined)
   try {
-    const url = await new Promise<string>((ok, fail) => {
-      let out = ''
-      serve.stdout.setEncoding('utf8').on('data', (d: string) => {
-        out += d
-        const m = /at (http:\/\/\S+)\//.exec(out)
-        if (m) ok(m[1]!)
-      })
-      serve.once('exit', (code) => fail(new Error(`loom serve stopped (${code}): ${err}`)))
-    })
-    const client = new EngineClient(await connectEngine(`${url.replace('http', 'ws')}/engine`, url))
+    const origin = new URL(server.url).origin
+    const client = new EngineClient(await connectEngine(`${origin.replace('http', 'ws')}/engine`, origin))
     const hello = await client.call('hello', {})
     const db = notebook.replace(/\.md$/, '.db')
     assert.deepEqual(hello.confined, {
@@ -114,10 +105,9 @@ test('loom serve runs the engine confined: hello says so, and saving and importi
     assert.equal(imported.name, 'copy')
     client.close()
   } finally {
-    serve.kill('SIGINT')
-    await new Promise((ok) => serve.once('exit', ok))
+    await server.stop()
   }
-  assert.match(err, /loom: engine process \d+/)
+  assert.match(server.stderr(), /loom: engine process \d+/)
 })
 
 test('inside the engine process, writing outside the session, reading elsewhere and spawning a process are refused', async () => {
