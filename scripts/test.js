@@ -20,5 +20,8 @@ if (!only.length) {
   }
   console.log('typecheck: ok')
 }
-const files = only.length ? only : readdirSync('test').filter((f) => f.endsWith('.test.ts')).sort().map((f) => join('test', f))
+// test/ and its folders one level down (test/attacks/: attacks through the real surfaces).
+const testsIn = (dir) => readdirSync(dir).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join(dir, f))
+const folders = readdirSync('test', { withFileTypes: true }).filter((d) => d.isDirectory() && d.name !== 'fixtures').map((d) => join('test', d.name)).sort()
+const files = only.length ? only : [...testsIn('test'), ...folders.flatMap(testsIn)]
 process.exit(run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files]))

@@ -102,19 +102,19 @@ test('committing a preview after what it read changed shows what changed and a f
   assert.equal(e.head, head, 'nothing was committed')
 })
 
-test('the agent kept past its gui() is refused in a step, at its line; an app without gui() cannot preview one', async () => {
+test('the agent cannot be kept past its gui(): values outside state are read-only and state holds only data; an app without gui() cannot preview one', async () => {
   const e = await open({
-    state: `const seen = state.var('seen', 0)\nconst kept: { agent?: any } = {}`,
+    state: `const seen = state.var<unknown>('seen', 0)\nconst kept: { agent?: any } = {}`,
     gui: `export function gui(agent) { kept.agent = agent; seen.set(1) }`,
-    step: `export function step() {
-  kept.agent.ask('sneaky', 1)
-}`,
   })
-  assert.ok('event' in e.commitPreview(e.preview({ method: 'gui' }).id))
-  const p = e.preview({ method: 'step' })
+  const p = e.preview({ method: 'gui' })
   assert.equal(p.committed, false)
-  assert.match(p.failure!.message, /agent\.ask\(key, default\) is for gui\(agent\) only/)
-  assert.deepEqual(p.failure!.where && { cell: p.failure!.where.cell, line: p.failure!.where.line }, { cell: 'step', line: 2 })
+  assert.match(p.failure!.message, /read only property|not extensible/)
+  assert.match(p.failure!.message, /values outside state are read-only once the app has loaded/)
+  const viaState = await open({ gui: `const seen = state.var<unknown>('seen', 0)\nexport function gui(agent) { seen.set(agent) }` })
+  const q = viaState.preview({ method: 'gui' })
+  assert.equal(q.committed, false)
+  assert.match(q.failure!.message, /not plain data/)
   const noGui = await open({ state: BANK.state, step: BANK.step })
   assert.throws(() => noGui.preview({ method: 'gui' }), /the app has no gui\(\)/)
 })

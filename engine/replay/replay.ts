@@ -298,6 +298,7 @@ export function storedApp(stored: StoredCode): CompiledApp {
     code: stored.code,
     methods: [],
     methodAt: {},
+    declaredAt: {},
     sources: stored.sources,
     locate: () => null,
   }

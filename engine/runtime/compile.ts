@@ -49,18 +49,20 @@ export interface CompiledApp {
   path: string
   /** sha256 of `code`: the app's identity. */
   codeHash: string
-  /** A function expression `(function (state, sys, test) {...})` returning the methods. */
+  /** A function expression `(function (state, sys, test, seal) {...})` returning the methods. */
   code: string
   methods: MethodName[]
   /** Where each method is exported: what a time-out or a load error points at. */
   methodAt: Partial<Record<MethodName, SourceLocation>>
+  /** Where each top-level name is declared: what a load error about a module-level value points at. */
+  declaredAt: Record<string, SourceLocation>
   /** The cells as written, so the code can be stored and errors located later. */
   sources: { id: string; line: number; source: string }[]
   /** Maps a (line, column) of `code` (1-based line, 0-based column) back to the notebook. */
   locate(line: number, column: number): SourceLocation | null
 }
 
-const HEADER = '(function (state, sys, test) { "use strict";\n'
+const HEADER = '(function (state, sys, test, $loom$seal) { "use strict";\n'
 
 /**
  * Native esbuild starts a child process; an engine process confined by
@@ -175,6 +177,10 @@ export async function compileNotebook(nb: Notebook, kept?: KeptCells): Promise<C
     line += lines
   }
   const methods = [...exported.keys()] as MethodName[]
+  // Values outside state are made read-only once the module has run: a
+  // module-level array or object that changed would carry state between
+  // transactions, survive aborts and make replay diverge (DESIGN §3).
+  if (declaredIn.size) code += `$loom$seal({ ${[...declaredIn.keys()].join(', ')} });\n`
   code += `return { ${[...exported].map(([name, e]) => `${JSON.stringify(name)}: ${e.local}`).join(', ')} };\n})`
 
   return {
@@ -183,6 +189,7 @@ export async function compileNotebook(nb: Notebook, kept?: KeptCells): Promise<C
     code,
     methods,
     methodAt: Object.fromEntries([...exported].map(([name, e]) => [name, e.at])),
+    declaredAt: Object.fromEntries(declaredIn),
     sources: nb.cells.map((c) => ({ id: c.id, line: c.line, source: c.source })),
     locate(genLine, column) {
       const cell = cells.find((c) => genLine >= c.start && genLine < c.start + c.lines)

@@ -58,6 +58,9 @@ interface Loading {
 
 const TEST_FAILED = 'returned false'
 
+/** V8's words for a write to a frozen object: what a cell that keeps state in a module-level value meets. */
+const FROZEN = /^TypeError: (Cannot assign to read only property|Cannot add property .*object is not extensible|Cannot delete property|Cannot define property)/
+
 export class Executor {
   readonly store = new Store()
   readonly sandbox: Sandbox
@@ -117,7 +120,10 @@ export class Executor {
       this.dropFresh(before)
       if (err instanceof LoadError) throw err
       const { reason, location } = this.describe(err, app)
-      throw new LoadError(`${formatLocation(app.path, location)}: ${reason}`)
+      // A module-level value that cannot be made read-only is named by the sandbox: point at its declaration.
+      const binding = (err as { binding?: unknown } | null)?.binding
+      const at = location ?? (typeof binding === 'string' ? app.declaredAt?.[binding] ?? null : null)
+      throw new LoadError(`${formatLocation(app.path, at)}: ${reason}`)
     } finally {
       this.loading = null
     }
@@ -223,10 +229,13 @@ export class Executor {
   executeHttp(version: AppVersion, req: HttpRequest, time: number, agent: Agent): Transaction {
     // One copy, made in the sandbox's realm: the cell reads it and the event records it.
     const inRealm = this.inRealm(req)
-    let returned: unknown
-    const tx = this.execute(version, 'http', 'http', () => (returned = version.methods.http!(inRealm)), inRealm, time, agent)
-    if (tx.failure) return tx
-    const response = toResponse(returned)
+    // Reading the response runs cell code too (getters, toJSON) and may throw (a cycle): inside the transaction.
+    let response: ReturnType<typeof toResponse> = ''
+    const tx = this.execute(version, 'http', 'http', () => (response = toResponse(version.methods.http!(inRealm))), inRealm, time, agent)
+    if (tx.failure) {
+      tx.failure.location ??= version.app.methodAt.http ?? null
+      return tx
+    }
     if (typeof response === 'string') tx.failure = { reason: response, aborted: false, location: version.app.methodAt.http ?? null }
     else tx.http = responseJson(response)
     return tx
@@ -372,6 +381,7 @@ export class Executor {
     } catch {
       reason = 'threw a value that cannot be described'
     }
+    if (FROZEN.test(reason)) reason += ' (values outside state are read-only once the app has loaded: keep what changes between transactions in state.var, state.map, …)'
     return { reason, location: this.locate(stack, app) }
   }
 

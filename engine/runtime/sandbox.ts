@@ -56,6 +56,27 @@ export const DEEP_FREEZE = `const seen = new Set();
 const BOOTSTRAP = `(function (host, OP, SYS) {
   "use strict";
   const G = globalThis;
+  // Every call into the host goes through guarded: whatever the host throws
+  // or returns that is not of this realm (an error V8 made while the stack
+  // was nearly exhausted, a value a host bug let through) is replaced here,
+  // inside the context, by this realm's own error. Host objects lead to the
+  // host's Function, and from there to the whole process.
+  const RealmObject = Object, RealmError = Error, RealmRangeError = RangeError;
+  const foreign = (v) => v !== null && (typeof v === "object" || typeof v === "function") && !(v instanceof RealmObject);
+  const adopt = (e) => {
+    if (!foreign(e)) return e;
+    let message = "the host could not answer this call";
+    try { if (typeof e.message === "string") message = "" + e.message; } catch {}
+    try { if (e.name === "RangeError") return new RealmRangeError(message); } catch {}
+    return new RealmError(message);
+  };
+  const guarded = (f) => function (a, b, c, d) {
+    let v;
+    try { v = f(a, b, c, d); } catch (e) { throw adopt(e); }
+    if (foreign(v)) throw new RealmError("Loom: a host value reached the sandbox (a bug in Loom; please report it)");
+    return v;
+  };
+  const call = guarded(host.call), sysCall = guarded(host.sys), declareIn = guarded(host.declare), testIn = guarded(host.test), enter = guarded(host.enter);
   Error.stackTraceLimit = 30;
   const instead = (what, use) => function () { throw new Error(what + " is not available in a Loom cell: " + use); };
   const RealDate = Date;
@@ -83,10 +104,9 @@ const BOOTSTRAP = `(function (host, OP, SYS) {
     Object.defineProperty(G, name, { get: instead(name, "a cell reaches the world only through sys (sys.tty, sys.log, sys.env, http)") });
   }
   const fmt = (a) => { if (typeof a === "string") return a; try { return JSON.stringify(a) ?? String(a); } catch { return String(a); } };
-  const logTo = (channel) => (...args) => { host.sys(SYS.log, channel, args.map(fmt).join(" ")); };
+  const logTo = (channel) => (...args) => { sysCall(SYS.log, channel, args.map(fmt).join(" ")); };
   G.console = Object.freeze({ log: logTo("console"), info: logTo("console"), debug: logTo("console"), warn: logTo("warn"), error: logTo("error") });
 
-  const call = host.call, sysCall = host.sys;
   const own = (arr) => Array.from(arr);
   const makers = {
     var: (id) => ({
@@ -122,26 +142,27 @@ const BOOTSTRAP = `(function (host, OP, SYS) {
       get: () => call(OP.counterGet, id),
     }),
   };
-  const declare = (kind) => (name, initial) => Object.freeze(makers[kind](host.declare(kind, name, initial)));
+  const declare = (kind) => (name, initial) => Object.freeze(makers[kind](declareIn(kind, name, initial)));
   const state = Object.freeze({ var: declare("var"), map: declare("map"), queue: declare("queue"), bag: declare("bag"), counter: declare("counter") });
   const sys = Object.freeze({
     fork: (n) => sysCall(SYS.fork, n),
     random: (index, n) => sysCall(SYS.random, index, n),
     time: Object.freeze({ now: () => sysCall(SYS.now), await: (t) => { sysCall(SYS.await, t); } }),
-    tty: Object.freeze({ write: (text) => { sysCall(SYS.ttyWrite, text); }, read: (n) => sysCall(SYS.ttyRead, n) }),
+    // Text is made here, in the sandbox: the host never calls back into a value the cell made.
+    tty: Object.freeze({ write: (text) => { sysCall(SYS.ttyWrite, String(text)); }, read: (n) => sysCall(SYS.ttyRead, n) }),
     env: Object.freeze({ get: (key) => sysCall(SYS.envGet, key), get args() { return sysCall(SYS.args); } }),
     abort: (reason) => { sysCall(SYS.abort, reason); },
     halt: () => { sysCall(SYS.halt); },
     log: (channel, message) => { sysCall(SYS.log, channel, message); },
   });
-  const test = (name, property) => { host.test(name, property); };
+  const test = (name, property) => { testIn(name, property); };
   // What gui(agent) is given: the person's answers, asked for by key.
   const agent = Object.freeze({
     ask: (key, fallback) => sysCall(SYS.ask, key, fallback),
     choose: (key, options) => sysCall(SYS.choose, key, options),
     show: (view) => { sysCall(SYS.show, view); },
   });
-  Object.defineProperty(G, "__loomEnter", { value: () => { host.enter(); } });
+  Object.defineProperty(G, "__loomEnter", { value: () => { enter(); } });
 
   ${DEEP_FREEZE}
   // The context's global object cannot be frozen; lock each of its properties
@@ -158,7 +179,46 @@ const BOOTSTRAP = `(function (host, OP, SYS) {
     }
   }
   freeze(Object.getPrototypeOf(G));
-  return { state, sys, test, agent, Error, Array, JSON, objectProto: Object.prototype, arrayProto: Array.prototype };
+
+  // What a module's top level declared, made read-only once it has run: a
+  // value outside state must not carry anything from one transaction to the
+  // next. Maps, sets and dates keep their data in internal slots that
+  // Object.freeze does not reach: their own mutators are shadowed instead.
+  const sealed = new WeakSet();
+  const MUTATORS = [[Map, ["set", "delete", "clear"], "state.map"], [WeakMap, ["set", "delete"], "state.map"],
+    [Set, ["add", "delete", "clear"], "state.map or state.bag"], [WeakSet, ["add", "delete"], "state.map or state.bag"]];
+  const DATE_SETTERS = Object.getOwnPropertyNames(RealDate.prototype).filter((k) => k.startsWith("set"));
+  const readOnly = (path, kind, use) => function () {
+    throw new TypeError(path + " (a " + kind + " declared outside state) cannot change once the app has loaded: keep what changes in " + use);
+  };
+  const sealValue = (o, path) => {
+    if ((typeof o !== "object" && typeof o !== "function") || o === null || seen.has(o) || sealed.has(o)) return;
+    sealed.add(o);
+    if (ArrayBuffer.isView(o) || o instanceof ArrayBuffer) {
+      throw new TypeError(path + " holds binary data (" + Object.prototype.toString.call(o) + "), which cannot be made read-only: create it inside the method that uses it, or keep it in state");
+    }
+    for (const [kind, names, use] of MUTATORS) {
+      if (!(o instanceof kind)) continue;
+      for (const name of names) Object.defineProperty(o, name, { value: readOnly(path, kind.name, use) });
+      if (kind === Map) for (const [k, v] of Map.prototype.entries.call(o)) { sealValue(k, path + " (a key)"); sealValue(v, path + ".get(" + JSON.stringify(k) + ")"); }
+      if (kind === Set) for (const v of Set.prototype.values.call(o)) sealValue(v, path + " (an item)");
+    }
+    if (o instanceof RealDate) for (const name of DATE_SETTERS) Object.defineProperty(o, name, { value: readOnly(path, "Date", "state.var") });
+    for (const key of Reflect.ownKeys(o)) {
+      const d = Object.getOwnPropertyDescriptor(o, key);
+      const at = path + (typeof key === "string" ? "." + key : "[" + String(key) + "]");
+      if ("value" in d) sealValue(d.value, at);
+      else { sealValue(d.get, at); sealValue(d.set, at); }
+    }
+    sealValue(Object.getPrototypeOf(o), path + " (its prototype)");
+    Object.freeze(o);
+  };
+  const seal = (values) => {
+    for (const name of Object.keys(values)) {
+      try { sealValue(values[name], "'" + name + "'"); } catch (e) { if (e instanceof TypeError) e.binding = name; throw e; }
+    }
+  };
+  return { state, sys, test, seal, agent, Error, Array, JSON, objectProto: Object.prototype, arrayProto: Array.prototype };
 })`
 
 /** The constructors of the context's realm that the host uses to hand values in. */
@@ -168,19 +228,20 @@ export interface Realm {
   JSON: JSON
 }
 
-export type AppFunction = (state: unknown, sys: unknown, test: unknown) => Record<string, unknown>
+export type AppFunction = (state: unknown, sys: unknown, test: unknown, seal: unknown) => Record<string, unknown>
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false }
 
 export class Sandbox {
   readonly realm: Realm
   private readonly context: vm.Context
-  private readonly api: { state: unknown; sys: unknown; test: unknown }
+  private readonly api: { state: unknown; sys: unknown; test: unknown; seal: unknown }
   /** The `agent` a gui(agent) method is called with (its answers come from the running transaction). */
   readonly agent: unknown
   private readonly entry = new vm.Script('__loomEnter()', { filename: 'loom:batch' })
   private work: (() => unknown) | null = null
   private result: unknown
+  private thrown: { err: unknown } | null = null
 
   constructor(host: HostApi) {
     this.context = vm.createContext(Object.create(null), {
@@ -207,13 +268,19 @@ export class Sandbox {
       enter: () => {
         const work = this.work
         this.work = null // a cell calling __loomEnter() itself finds nothing to run
-        if (work) this.result = work()
+        if (!work) return
+        // What the work throws is the host's business: carried past the context's guard, rethrown by run().
+        try {
+          this.result = work()
+        } catch (err) {
+          this.thrown = { err }
+        }
       },
     }
     const r = boot(bridge, OP, SYS)
     registerRealm(r.objectProto, r.arrayProto)
     this.realm = { Error: r.Error, Array: r.Array, JSON: r.JSON }
-    this.api = { state: r.state, sys: r.sys, test: r.test }
+    this.api = { state: r.state, sys: r.sys, test: r.test, seal: r.seal }
     this.agent = r.agent
   }
 
@@ -225,8 +292,11 @@ export class Sandbox {
   run<T>(work: () => T, timeoutMs: number): Outcome<T> {
     this.work = work
     this.result = undefined
+    this.thrown = null
     try {
       this.entry.runInContext(this.context, { timeout: timeoutMs })
+      const thrown = this.thrown as { err: unknown } | null // set by the work, behind the type checker's back
+      if (thrown) throw thrown.err
       return { ok: true, value: this.result as T }
     } catch (err) {
       if ((err as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') return { ok: false }
@@ -234,6 +304,7 @@ export class Sandbox {
     } finally {
       this.work = null
       this.result = undefined
+      this.thrown = null
     }
   }
 
@@ -244,7 +315,7 @@ export class Sandbox {
 
   /** Calls a module function: its top level declares state and tests. Call inside `run`. */
   instantiate(fn: AppFunction): Record<string, unknown> {
-    return fn(this.api.state, this.api.sys, this.api.test)
+    return fn(this.api.state, this.api.sys, this.api.test, this.api.seal)
   }
 
   /** An error of the context's realm without a captured stack: cheap to throw for an abort. */

@@ -92,6 +92,9 @@ function checkObject(value: object, at: At, stack: object[]): void {
     const name = describeProto(proto)
     throw new ValueError(render(at), `${name} is not plain data (only null, booleans, finite numbers, strings, arrays and plain objects)`)
   }
+  // A Map given a plain prototype is still a Map: what it holds is in internal slots.
+  const slots = hiddenSlots(value)
+  if (slots) throw new ValueError(render(at), `${slots} is not plain data, whatever its prototype (only null, booleans, finite numbers, strings, arrays and plain objects)`)
   if (Object.getOwnPropertySymbols(value).length > 0) throw new ValueError(render(at), 'a symbol key is not plain data')
   stack.push(value)
   if (isArray) {
@@ -119,6 +122,26 @@ function checkEntry(owner: object, key: string | number, at: At, stack: object[]
     const fixed = primitive(item, child(at, key))
     if (!Object.is(fixed, item)) (owner as Record<string | number, unknown>)[key] = fixed
   }
+}
+
+/**
+ * What an object keeps in internal slots, which JSON cannot see (a Map whose
+ * prototype was set to Object.prototype would be logged as {}); null for an
+ * ordinary object or array.
+ */
+function hiddenSlots(value: object): string | null {
+  if (types.isMap(value) || types.isWeakMap(value)) return 'a Map'
+  if (types.isSet(value) || types.isWeakSet(value)) return 'a Set'
+  if (types.isDate(value)) return 'a Date'
+  if (types.isRegExp(value)) return 'a RegExp'
+  if (types.isBoxedPrimitive(value)) return 'a boxed primitive'
+  if (types.isAnyArrayBuffer(value) || types.isArrayBufferView(value)) return 'binary data'
+  if (types.isPromise(value)) return 'a Promise'
+  if (types.isNativeError(value)) return 'an Error'
+  if (types.isArgumentsObject(value)) return 'an arguments object'
+  if (types.isGeneratorObject(value) || types.isMapIterator(value) || types.isSetIterator(value)) return 'an iterator'
+  if (types.isModuleNamespaceObject(value) || types.isExternal(value)) return 'a host object'
+  return null
 }
 
 function describeProto(proto: unknown): string {
