@@ -108,3 +108,35 @@ test('loom run --no-fsync logs the same history, and a second run continues it',
   assert.deepEqual(JSON.parse(again.stdout).state, { count: 15 })
   assert.equal(loom(['replay', db, '--verify']).status, 0)
 })
+
+test('loom run --watch keeps the old code while a shell empties the file before writing it, then runs the new code', async () => {
+  const { spawn } = await import('node:child_process')
+  const nb = file('watched.loom.md', { s: "const v = state.var('v', 'old')\nexport function step() { v.set('old'); sys.time.await(sys.time.now() + 60_000) }" })
+  const db = join(dir, 'watched.loom.db')
+  const child = spawn(process.execPath, ['bin/loom.js', 'run', nb, '--db', db, '--watch'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let err = ''
+  child.stderr.setEncoding('utf8').on('data', (t: string) => (err += t))
+  const until = async (what: RegExp) => {
+    for (let i = 0; i < 200 && !what.test(err); i++) await new Promise((r) => setTimeout(r, 50))
+    assert.match(err, what)
+  }
+  try {
+    await until(/watching/)
+    writeFileSync(nb, '')
+    await until(/has no code cells now \(a save in progress\?\); the old code keeps running/)
+    writeFileSync(nb, notebook({ s: "const v = state.var('v', 'old')\nexport function step() { v.set('new'); sys.halt() }" }))
+    await until(/new code running from event/)
+    assert.doesNotMatch(err, /refused/)
+  } finally {
+    if (child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r))
+      child.kill('SIGTERM')
+      await exited
+    }
+  }
+  const state = loom(['state', db, '--json'])
+  assert.equal(JSON.parse(state.stdout).v ?? JSON.parse(state.stdout).state?.v, 'new', state.stdout + state.stderr)
+  // Exactly two code events: the first code and the new one; the empty file never ran.
+  const events = loom(['log', db, '--json']).stdout
+  assert.equal((events.match(/"kind":\s*"code"/g) ?? []).length, 2, events)
+})

@@ -7,6 +7,7 @@ import { watch, type FSWatcher } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import { openSession } from '../replay/session.ts'
+import { parseNotebook } from '../runtime/notebook.ts'
 import { serveHttp, type RunningServer } from '../runtime/server.ts'
 import { reflection } from '../replay/reflect.ts'
 
@@ -144,7 +145,7 @@ function plainState(engine: Engine): Record<string, unknown> {
  */
 function watchNotebook(path: string, engine: Engine, io: Io): FSWatcher {
   let timer: NodeJS.Timeout | null = null
-  let last = ''
+  let last: string | null = null
   const reload = async () => {
     let text: string
     try {
@@ -153,6 +154,11 @@ function watchNotebook(path: string, engine: Engine, io: Io): FSWatcher {
       return // mid-save (some editors replace the file): the next event brings it
     }
     if (text === last) return
+    // A shell's `>` empties the file before it writes: an app with no cells is a save in progress, not new code.
+    if (!codeCells(text, path)) {
+      io.err(`loom: ${path} has no code cells now (a save in progress?); the old code keeps running\n`)
+      return
+    }
     last = text
     const r = await engine.replaceCode(text)
     if (r.ok) io.err(`loom: new code running from event ${r.event.seq} (${r.event.codeHash.slice(0, 12)})\n`)
@@ -162,6 +168,15 @@ function watchNotebook(path: string, engine: Engine, io: Io): FSWatcher {
   return watch(dirname(path), (_event, name) => {
     if (name !== basename(path)) return
     if (timer) clearTimeout(timer)
-    timer = setTimeout(() => void reload(), 50)
+    timer = setTimeout(() => reload().catch((err) => io.err(`loom: the change could not be loaded; the old code keeps running:\n${(err as Error).message}\n`)), 50)
   })
+}
+
+/** How many code cells a notebook's text has; a notebook that does not parse counts as some (its error is reported on loading). */
+function codeCells(text: string, path: string): number {
+  try {
+    return parseNotebook(text, path).cells.length
+  } catch {
+    return 1
+  }
 }
