@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`: the layering check, the type check, then every test file under
-// test/ with Node's test runner (its summary is the last thing printed).
+// test/ and its folders with Node's test runner (its summary is the last thing printed).
 import { spawnSync } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -20,5 +20,7 @@ if (!only.length) {
   }
   console.log('typecheck: ok')
 }
-const files = only.length ? only : readdirSync('test').filter((f) => f.endsWith('.test.ts')).sort().map((f) => join('test', f))
+// test/ and one level below it (test/attacks/: what an attacker tries, and what stops them).
+const testsIn = (dir) => readdirSync(dir).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join(dir, f))
+const files = only.length ? only : [...testsIn('test'), ...readdirSync('test', { withFileTypes: true }).filter((d) => d.isDirectory() && d.name !== 'fixtures').flatMap((d) => testsIn(join('test', d.name)))]
 process.exit(run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files]))

@@ -1,11 +1,14 @@
 // /sys on the app's own port: the running system's history and state as
 // plain JSON over HTTP — the log, the state at any event, branches,
 // attempts, and a long poll for the next events (no SSE or WebSocket needed).
+// Anyone who reaches the port may read it, so it never shows a recorded
+// credential, and a page of another site is refused outright.
 import type { Engine } from '../runtime/engine.ts'
 import type { HttpRequest, HttpResponse } from '../runtime/http.ts'
 import type { EventRecord } from '../runtime/event.ts'
 import { seek } from './seek.ts'
 import type { SqliteLog } from './sqliteLog.ts'
+import { redactCredentials } from '../runtime/redactCredentials.ts'
 
 export interface Reflection {
   prefix: string
@@ -14,7 +17,21 @@ export interface Reflection {
 }
 
 const MAX_EVENTS = 1000
-const json = (status: number, body: unknown): HttpResponse => ({ status, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(body) })
+/** Every answer: JSON with the credentials of recorded requests and responses blanked (the log keeps them for replay). */
+const json = (status: number, body: unknown): HttpResponse => ({ status, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(redactCredentials(body)) })
+
+/**
+ * Why a request from a page of another origin is refused, or null. Browsers
+ * send Origin with cross-site requests; curl and the app's own pages (same
+ * origin: no Origin on a GET, or its own) pass.
+ */
+function foreignOrigin(req: HttpRequest): string | null {
+  const origin = req.headers.origin
+  if (origin === undefined) return null
+  const host = req.headers.host ?? ''
+  if (host !== '' && (origin === `http://${host}` || origin === `https://${host}`)) return null
+  return `${req.path} answers the app's own pages and local tools (curl), not a page of ${origin}`
+}
 
 export function reflection(engine: Engine, log: SqliteLog, prefix = '/sys', pollMs = 25_000): Reflection {
   if (!/^\/[\w.-]+$/.test(prefix)) throw new Error(`'${prefix}' is not a path prefix like /sys`)
@@ -23,6 +40,8 @@ export function reflection(engine: Engine, log: SqliteLog, prefix = '/sys', poll
     prefix,
     handle(req) {
       if (!owns(req.path)) return null
+      const foreign = foreignOrigin(req)
+      if (foreign) return Promise.resolve(json(403, { error: foreign }))
       if (req.method !== 'GET') return Promise.resolve(json(405, { error: `${req.path} is read-only: use GET` }))
       return answer(req.path.slice(prefix.length) || '/', req.query).catch((err: Error) => json(400, { error: err.message }))
     },

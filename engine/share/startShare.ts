@@ -16,7 +16,7 @@ import { serveRendererFile } from '../host/rendererFiles.ts'
 import { parseNotebook } from '../runtime/notebook.ts'
 import { cellsOf, fillDoc } from './notebookDoc.ts'
 import { guardEndpoint } from './guardEndpoint.ts'
-import { newTokens, ROLES, type Role, type Tokens } from './roles.ts'
+import { GUEST_ROLES, newTokens, type GuestRole, type Tokens } from './roles.ts'
 import { ROOM, SYNC_PATH, attachSync, FilteredConn, type SyncServer } from './syncServer.ts'
 import { ShareHost } from './ShareHost.ts'
 
@@ -34,9 +34,10 @@ export interface ShareOptions {
 export interface Sharing {
   url: string
   port: number
-  tokens: Tokens
-  /** One link per role; each carries its token. */
-  invites: Record<Role, string>
+  /** The owner's token and one per guest role. */
+  tokens: Tokens & Record<GuestRole, string>
+  /** One link per guest role; each carries its token. */
+  invites: Record<GuestRole, string>
   /** The sync server's URL and room (what a y-websocket provider needs). */
   syncUrl: string
   room: string
@@ -47,13 +48,14 @@ export interface Sharing {
   host: ShareHost
   /** Our own sync server (absent with --sync). */
   server: SyncServer | null
-  /** Guards a connection of the engine protocol: nothing reaches the engine without a valid token. */
+  /** Guards a connection of the engine protocol: nothing reaches the engine without a valid token (the owner's too). */
   guard: EngineEndpoint
   close(): Promise<void>
 }
 
-export async function startShare(engine: EngineEndpoint, notebook: string, rendererDir: string, options: ShareOptions = {}): Promise<Sharing> {
-  const tokens = newTokens()
+/** `owner`: the token `loom serve` printed for the person who shares (default: a new one). */
+export async function startShare(engine: EngineEndpoint, notebook: string, rendererDir: string, options: ShareOptions = {}, owner?: string): Promise<Sharing> {
+  const tokens = { ...newTokens(GUEST_ROLES), ...(owner ? { owner } : {}) }
   // Pages find the shared document where hello says: our own /sync (on whichever listener served them), or the --sync server.
   let place: { sync: string | null; room: string; port: number } = { sync: null, room: ROOM, port: 0 }
   const guard = guardEndpoint(engine, tokens, () => place)
@@ -126,7 +128,7 @@ export async function startShare(engine: EngineEndpoint, notebook: string, rende
 
   const base = `http://${publicAddress(options.host)}:${port}/`
   const extra = options.sync === undefined ? '' : `&sync=${encodeURIComponent(syncUrl)}&room=${encodeURIComponent(room)}`
-  const invites = Object.fromEntries(ROLES.map((r) => [r, `${base}?token=${tokens[r]}${extra}`])) as Record<Role, string>
+  const invites = Object.fromEntries(GUEST_ROLES.map((r) => [r, `${base}?token=${tokens[r]}${extra}`])) as Record<GuestRole, string>
   return {
     url: base,
     port,
