@@ -124,7 +124,7 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
       await seen(page.locator('.state-entry[data-state="accounts"]'), 'alice')
       assert.equal(page.url(), `${o.server.origin}/`)
       // The same address without its token, in a new tab: the engine refuses it, saying why.
-      const stranger = await page.context().newPage()
+      const stranger = await browser.newPage()
       await stranger.goto(`${o.server.origin}/`)
       await stranger.locator('.banner', { hasText: 'The engine refused this page' }).filter({ hasText: 'address loom serve printed' }).waitFor(WAIT)
       assert.equal(await stranger.locator('.code-cell').count(), 0)

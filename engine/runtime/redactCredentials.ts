@@ -34,3 +34,23 @@ function redact(value: unknown, isHeaders: boolean): unknown {
   }
   return copy ?? value
 }
+
+/**
+ * An exported branch (JSON lines) with its credentials blanked. Such a copy
+ * no longer matches its hashes: it is for reading, not for importing.
+ */
+export function redactJsonLines(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => {
+      if (!line.includes('"headers"')) return line
+      try {
+        const item: unknown = JSON.parse(line)
+        const redacted = redactCredentials(item)
+        return redacted === item ? line : JSON.stringify(redacted)
+      } catch {
+        return line
+      }
+    })
+    .join('\n')
+}

@@ -11,7 +11,7 @@
 import type { Message, ShareView, Transport } from '../protocol/messages.ts'
 import type { EngineEndpoint } from '../host/engineSocket.ts'
 import { allows, roleFor, roleOfToken, WHAT, type Role, type Tokens } from './roles.ts'
-import { redactCredentials } from '../runtime/redactCredentials.ts'
+import { redactCredentials, redactJsonLines } from '../runtime/redactCredentials.ts'
 
 /** How long a connection may stay open without a good hello. */
 export const HELLO_WITHIN_MS = 10_000
@@ -48,6 +48,8 @@ export function guardEndpoint(endpoint: EngineEndpoint, tokens: Tokens, place?: 
       })
       /** The ids of `hello` requests on their way to the engine: their answers say where the shared document is. */
       const hellos = new Set<number>()
+      /** The ids of `exportBranch` requests: their answer is JSON lines in a string, which a guest gets redacted line by line. */
+      const exports = new Set<number>()
       const receivers = new Set<(m: Message) => void>()
       // What the engine sees: the same connection, minus what this guard answered itself.
       const inner: Transport = {
@@ -56,8 +58,13 @@ export function guardEndpoint(endpoint: EngineEndpoint, tokens: Tokens, place?: 
             const share: ShareView = { role, ...place(), can: WHAT }
             m = { ...m, result: { ...(m.result as object), share } }
           }
+          if (role === 'owner') return outer.send(m)
           // The owner sees their requests as recorded; a guest does not get their credentials.
-          outer.send(role === 'owner' ? m : redactCredentials(m))
+          if (m.kind === 'response' && exports.delete(m.id) && m.ok) {
+            const { text } = m.result as { text: string }
+            m = { ...m, result: { ...(m.result as object), text: redactJsonLines(text) } }
+          }
+          outer.send(redactCredentials(m))
         },
         onMessage(fn) {
           receivers.add(fn)
@@ -106,6 +113,7 @@ export function guardEndpoint(endpoint: EngineEndpoint, tokens: Tokens, place?: 
           }
         }
         if (m.op === 'hello') hellos.add(id)
+        if (m.op === 'exportBranch' && role !== 'owner') exports.add(id)
         for (const fn of receivers) fn(message)
       })
       return () => disconnect?.()

@@ -121,7 +121,7 @@ export async function startShare(engine: EngineEndpoint, notebook: string, rende
         if (typeof name === 'string' && name !== '') return name.slice(0, 80)
       }
     }
-    if (origin instanceof FilteredConn) return origin.peer?.name ?? `${origin.role === 'view' ? 'a' : 'an'} ${origin.role} guest`
+    if (origin instanceof FilteredConn) return origin.peer?.name ?? (origin.role === 'owner' ? 'the owner' : `${origin.role === 'view' ? 'a' : 'an'} ${origin.role} guest`)
     return 'a guest'
   }
   const host = new ShareHost(doc, awareness, client, { nameOf, debounceMs: options.debounceMs, say: options.say })

@@ -16,7 +16,9 @@ const engine: EngineEndpoint = {
     t.onMessage((m) => {
       if (m.kind !== 'request') return
       const event = { kind: 'http', input: { method: 'GET', path: '/', headers: { Authorization: 'Bearer secret', cookie: 'sid=1', accept: '*/*' } }, outputs: { http: { status: 200, headers: { 'Set-Cookie': 'sid=2', 'content-type': 'text/plain' } } } }
-      t.send({ kind: 'response', id: m.id, ok: true, result: { events: [event] } } as unknown as Message)
+      // An exported branch is JSON lines in a string: its events carry the same headers.
+      const result = m.op === 'exportBranch' ? { text: `{"format":"loom-branch"}\n{"hash":"h","event":${JSON.stringify(event)}}` } : { events: [event] }
+      t.send({ kind: 'response', id: m.id, ok: true, result } as unknown as Message)
     })
     return () => {}
   },
@@ -70,7 +72,12 @@ test('the owner sees recorded credentials; a guest of any role gets them redacte
     const hello = await guest.ask(1, 'hello', { token: tokens[role] })
     assert.equal((hello as { result: { share: { role: string } } }).result.share.role, role)
     assert.deepEqual(headersOf(await guest.ask(2, 'log')), { request: { Authorization: '[redacted]', cookie: '[redacted]', accept: '*/*' }, response: { 'Set-Cookie': '[redacted]', 'content-type': 'text/plain' } }, role)
+    const exported = ((await guest.ask(3, 'exportBranch', { branch: 'main' })) as { result: { text: string } }).result.text
+    assert.ok(!/secret|sid=/.test(exported), `${role}: an exported branch carries no credential`)
+    assert.equal(exported.split('\n').length, 2)
   }
+  const exported = ((await owner.ask(3, 'exportBranch', { branch: 'main' })) as { result: { text: string } }).result.text
+  assert.match(exported, /Bearer secret/, 'the owner exports the branch as logged')
 })
 
 test('without sharing only the owner\'s token exists: an empty or made-up token gets nothing', async () => {
