@@ -1,6 +1,8 @@
 // The engine's WebSocket endpoint on the serve port: `/engine`, for pages
 // served from the same origin only — a page elsewhere (any site the user
-// visits) must not be able to drive the engine on their machine.
+// visits) must not be able to drive the engine on their machine. Who may
+// then do what is the endpoint's to say: `loom serve` hands it a guard that
+// wants a token (engine/share/guardEndpoint.ts).
 import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer } from 'ws'
