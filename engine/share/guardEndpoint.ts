@@ -9,7 +9,7 @@
 // The answer to a good `hello` in a shared session also tells the page its
 // role and where the shared document is.
 import type { Message, ShareView, Transport } from '../protocol/messages.ts'
-import type { EngineEndpoint } from '../host/engineSocket.ts'
+import type { EngineEndpoint, GuardedEndpoint } from '../host/engineSocket.ts'
 import { allows, roleFor, roleOfToken, WHAT, type Role, type Tokens } from './roles.ts'
 import { redactCredentials, redactJsonLines } from '../runtime/redactCredentials.ts'
 
@@ -20,8 +20,9 @@ export const HELLO_WITHIN_MS = 10_000
 export type SyncPlace = () => { sync: string | null; room: string; port: number }
 
 /** `place`: set when the session is shared (hello then tells each page its role and the shared document). */
-export function guardEndpoint(endpoint: EngineEndpoint, tokens: Tokens, place?: SyncPlace): EngineEndpoint {
+export function guardEndpoint(endpoint: EngineEndpoint, tokens: Tokens, place?: SyncPlace): GuardedEndpoint {
   return {
+    guarded: 'by token',
     connect(outer: Transport): () => void {
       let role: Role | null = null
       let disconnect: (() => void) | null = null

@@ -10,7 +10,7 @@ import { connectSync, type SyncClient } from './syncClient.ts'
 import type { Awareness } from 'y-protocols/awareness'
 import { memoryPair } from '../protocol/memoryTransport.ts'
 import { EngineClient } from '../protocol/client.ts'
-import { attachEngineSocket, type EngineEndpoint } from '../host/engineSocket.ts'
+import { attachEngineSocket, type EngineEndpoint, type GuardedEndpoint } from '../host/engineSocket.ts'
 import { securityHeaders } from '../host/securityHeaders.ts'
 import { serveRendererFile } from '../host/rendererFiles.ts'
 import { parseNotebook } from '../runtime/notebook.ts'
@@ -49,7 +49,7 @@ export interface Sharing {
   /** Our own sync server (absent with --sync). */
   server: SyncServer | null
   /** Guards a connection of the engine protocol: nothing reaches the engine without a valid token (the owner's too). */
-  guard: EngineEndpoint
+  guard: GuardedEndpoint
   close(): Promise<void>
 }
 
