@@ -6,6 +6,7 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
+import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -57,6 +58,20 @@ test('a page of another origin is refused /sys with 403, saying why', async () =
   assert.equal((await sysLog({ origin: 'null' })).status, 403)
   // DNS rebinding's name, when it does send an Origin, is not the app's either.
   assert.equal((await sysLog({ origin: `http://localhost.evil.example:${new URL(base).port}` })).status, 403)
+})
+
+test('a page that rebinds its own name to 127.0.0.1 (no Origin on its GET, its name in Host) is refused /sys with 421', async () => {
+  const { port } = new URL(base)
+  const get = (host: string) => new Promise<{ status: number; body: string }>((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path: '/sys/log?limit=5', headers: { host } }, (res) => {
+      let body = ''
+      res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode!, body }))
+    }).on('error', reject).end()
+  })
+  const rebound = await get(`evil.example:${port}`)
+  assert.equal(rebound.status, 421)
+  assert.match(rebound.body, /only to this machine's own names/)
+  for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]) assert.equal((await get(host)).status, 200, host)
 })
 
 test('curl (no Origin) and the app\'s own pages get /sys/log, with every credential header redacted', async () => {
