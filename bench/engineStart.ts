@@ -18,9 +18,9 @@ export async function serveToHello(sample = 'bank.loom.md'): Promise<{ ms: numbe
   const t0 = performance.now()
   const server = await serveNotebook(notebook, undefined, dir)
   try {
-    const origin = new URL(server.url).origin
+    const origin = server.origin
     const client = new EngineClient(await connectEngine(`${origin.replace('http', 'ws')}/engine`, origin))
-    const hello = await client.call('hello', {})
+    const hello = await client.call('hello', { token: server.token })
     const ms = performance.now() - t0
     client.close()
     return { ms, confined: !!hello.confined }

@@ -168,7 +168,7 @@ async function editToRunning(server: Serving, edits: number): Promise<number[]> 
   })
   const client = new EngineClient(socketTransport(ws))
   try {
-    const { notebook } = await client.call('hello', { client: 'bench' })
+    const { notebook } = await client.call('hello', { client: 'bench', token: server.token })
     const step = notebook.cells.find((c) => c.id === 'step')!
     let arrived: ((e: EventRecord) => void) | null = null
     client.on('events', ({ events }) => {

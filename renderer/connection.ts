@@ -1,9 +1,10 @@
 // Keeps the UI connected to the engine host: connects, says hello (with the
-// invite link's token in a shared session), and when the connection drops,
+// token of the link the page was opened with), and when the connection drops,
 // shows it and tries again until it is back.
 import { EngineClient } from '../engine/protocol/client.ts'
 import type { Result } from '../engine/protocol/messages.ts'
 import { openTransport } from './transport.ts'
+import { pageToken } from './pageToken.ts'
 
 export type Hello = Result<'hello'>
 export type LinkState = { state: 'connecting' } | { state: 'open' } | { state: 'reconnecting'; reason: string; attempt: number } | { state: 'refused'; reason: string }
@@ -45,8 +46,8 @@ async function dial(): Promise<Link> {
   transport.onClose((reason) => refused || dropped(reason))
   const client = new EngineClient(transport)
   try {
-    // A page opened from an invite link (`?token=…`) shows its token: a shared session lets nothing through without it.
-    const token = new URLSearchParams(location.search).get('token')
+    // The engine lets nothing through without the token of the page's link (the owner's, or an invite's).
+    const token = pageToken()
     return { client, hello: await client.call('hello', { client: 'loom-ui', ...(token ? { token } : {}) }) }
   } catch (err) {
     refused = true

@@ -16,7 +16,7 @@ if ('path' in electron) {
   child = spawn(electron.path, [join(root, 'electron', 'main.js'), notebook], { stdio: 'inherit', cwd: root })
 } else {
   console.log(`Electron is not installed here: ${electron.missing}.`)
-  console.log('Serving the same UI to your browser instead (loom serve); open the address below.')
+  console.log('Serving the same UI to your browser instead (loom serve); open the address below: its token lets your page in.')
   child = spawn(process.execPath, [join(root, 'bin', 'loom.js'), 'serve', notebook], { stdio: 'inherit', cwd: root })
 }
 // Ctrl-C reaches the child by itself (same process group): wait for it to stop cleanly. A SIGTERM is for us alone: pass it on.

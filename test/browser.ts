@@ -39,7 +39,12 @@ export function buildUiOnce(): Promise<string> {
 }
 
 export interface Serving {
+  /** The owner's address as printed, with its token (`http://127.0.0.1:PORT/?token=…`). */
   url: string
+  /** The page's origin (`http://127.0.0.1:PORT`), e.g. for a WebSocket client of /engine. */
+  origin: string
+  /** The owner's token: what a client of /engine says hello with. */
+  token: string
   /** The copy of the notebook the server runs. */
   notebook: string
   /** Everything `loom serve` printed to stderr so far. */
@@ -90,6 +95,8 @@ export async function serveNotebook(notebook: string, rendererDir: string | unde
   })
   return {
     url,
+    origin: new URL(url).origin,
+    token: new URL(url).searchParams.get('token') ?? '',
     notebook,
     stderr: () => err,
     stdout: () => out,

@@ -73,9 +73,9 @@ test('loom serve runs the engine confined: hello says so, and saving and importi
   const { dir, notebook } = copySample('bank.loom.md')
   const server = await serveNotebook(notebook, undefined)
   try {
-    const origin = new URL(server.url).origin
+    const origin = server.origin
     const client = new EngineClient(await connectEngine(`${origin.replace('http', 'ws')}/engine`, origin))
-    const hello = await client.call('hello', {})
+    const hello = await client.call('hello', { token: server.token })
     const db = notebook.replace(/\.md$/, '.db')
     assert.deepEqual(hello.confined, {
       childProcess: false,

@@ -52,9 +52,10 @@ function get(port: number, path: string, headers: Record<string, string> = {}, m
 const CSP = (port: number) =>
   `default-src 'self'; script-src 'self'; worker-src 'self' blob:; style-src 'self' 'unsafe-inline'; connect-src 'self' ws://127.0.0.1:${port}; img-src 'self' data:; font-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'`
 
-test('the served address is 127.0.0.1 on a free port', async () => {
+test('the served address is 127.0.0.1 on a free port, with a new token of 192 bits', async () => {
   const s = await served
-  assert.match(s.url, /^http:\/\/127\.0\.0\.1:\d+\/$/)
+  assert.match(s.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{32}$/)
+  assert.equal(new URL(s.url).searchParams.get('token'), s.token)
   assert.notEqual(s.port, 0)
 })
 

@@ -78,9 +78,11 @@ describe('a shared session', () => {
     await s.close()
   })
 
-  test('the document holds the notebook as loaded, and the owner gets a run link', () => {
+  test('the document holds the notebook as loaded, and the owner gets the owner link, not a guest’s', () => {
     assert.equal(notebookText(s.share!.doc), readFileSync(path, 'utf8'))
-    assert.match(s.url, new RegExp(`token=${s.share!.tokens.run}$`))
+    assert.match(s.url, new RegExp(`token=${s.share!.tokens.owner}$`))
+    assert.equal(s.token, s.share!.tokens.owner)
+    assert.deepEqual(Object.keys(s.share!.invites), ['view', 'edit', 'run'])
     for (const role of ['view', 'edit', 'run'] as const) assert.match(s.share!.invites[role], new RegExp(`token=${s.share!.tokens[role]}`))
   })
 
@@ -180,11 +182,17 @@ describe('a shared session', () => {
   test('the engine protocol: no token, a wrong token, and a view token are refused saying why; a run guest steps and everyone sees the event', async () => {
     const origin = `http://127.0.0.1:${s.share!.port}`
     const url = `ws://127.0.0.1:${s.share!.port}/engine`
-    const anon = new EngineClient(await connectEngine(url, origin))
-    await assert.rejects(anon.call('status', {}), (e: ProtocolError) => /say hello with the token/.test(e.message))
-    await assert.rejects(anon.call('hello', {}), (e: ProtocolError) => /invite link/.test(e.message))
-    await assert.rejects(anon.call('hello', { token: 'nope' }), (e: ProtocolError) => /not valid/.test(e.message))
-    await assert.rejects(anon.call('step', {}), /say hello/)
+    // Each refusal before a good hello also closes the connection.
+    const turnedAway = async (url: string, origin: string, ask: (c: EngineClient) => Promise<unknown>, why: RegExp) => {
+      const transport = await connectEngine(url, origin)
+      const closed = new Promise<void>((resolve) => transport.onClose(() => resolve()))
+      await assert.rejects(ask(new EngineClient(transport)), (e: ProtocolError) => why.test(e.message))
+      await closed
+    }
+    await turnedAway(url, origin, (c) => c.call('status', {}), /say hello with the token/)
+    await turnedAway(url, origin, (c) => c.call('hello', {}), /invite link/)
+    await turnedAway(url, origin, (c) => c.call('hello', { token: 'nope' }), /not valid/)
+    await turnedAway(url, origin, (c) => c.call('step', {}), /say hello/)
     const viewer = new EngineClient(await connectEngine(url, origin))
     const seen: Notice[] = []
     viewer.on('events', (n) => seen.push(n))
@@ -197,10 +205,12 @@ describe('a shared session', () => {
     const stepped = await runner.call('step', {})
     assert.ok(stepped.event)
     await until('the viewer saw the event', () => seen.some((n) => n.type === 'events' && n.events.some((e) => e.seq === stepped.event!.seq)))
-    // The local page needs the token too once the session is shared.
-    const local = new EngineClient(await connectEngine(`ws://127.0.0.1:${s.port}/engine`, `http://127.0.0.1:${s.port}`))
-    await assert.rejects(local.call('hello', {}), /invite link/)
-    for (const c of [anon, viewer, runner, local]) c.close()
+    // The local page needs the token too (the owner's), and a guest's works there as well.
+    const local = [`ws://127.0.0.1:${s.port}/engine`, `http://127.0.0.1:${s.port}`] as const
+    await turnedAway(...local, (c) => c.call('hello', {}), /invite link/)
+    const owner = new EngineClient(await connectEngine(...local))
+    await owner.call('hello', { token: s.share!.tokens.owner })
+    for (const c of [viewer, runner, owner]) c.close()
   })
 
   test('a cell edited through the engine protocol during a share reaches everyone’s document and the file, and the next save keeps it', async () => {

@@ -281,7 +281,7 @@ describe('a shared session in the browser', { skip: haveChromium ? false : `no C
       assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=/)
       await owner.page.goto(`${server.url}&name=Olga`)
       await owner.page.locator('.person[data-me][data-name="Olga"]').waitFor(WAIT)
-      await owner.page.locator('.share-role[data-role="run"]').waitFor(WAIT)
+      await owner.page.locator('.share-role[data-role="owner"]').waitFor(WAIT)
       await ada.page.locator('.person[data-name="Olga"]').waitFor(WAIT)
       await caretAt(owner.page, 'counter', 1)
       await owner.page.keyboard.type(' // Olga')

@@ -22,21 +22,21 @@ writeFileSync(join(RENDERER, 'index.html'), '<!doctype html><title>Loom</title>\
 const serving: ChildProcess[] = []
 after(() => Promise.all(serving.map(stop)))
 
-async function serve(notebook: string): Promise<{ url: string; ws: string }> {
+async function serve(notebook: string): Promise<{ url: string; ws: string; token: string }> {
   const child = spawn(process.execPath, ['bin/loom.js', 'serve', notebook, '--port', '0'], { env: { ...process.env, LOOM_RENDERER_DIR: RENDERER }, stdio: ['ignore', 'pipe', 'pipe'] })
   serving.push(child)
   let out = ''
   let err = ''
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d))
-  const url = await new Promise<string>((resolve, reject) => {
+  const [url, token] = await new Promise<[string, string]>((resolve, reject) => {
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       out += d
-      const m = /at (http:\/\/127\.0\.0\.1:\d+)\/$/m.exec(out)
-      if (m) resolve(m[1]!)
+      const m = /at (http:\/\/127\.0\.0\.1:\d+)\/\?token=(\S+)$/m.exec(out)
+      if (m) resolve([m[1]!, m[2]!])
     })
     child.on('exit', (code) => reject(new Error(`loom serve ended (${code}) before serving: ${err}`)))
   })
-  return { url, ws: `${url.replace('http:', 'ws:')}/engine` }
+  return { url, ws: `${url.replace('http:', 'ws:')}/engine`, token }
 }
 
 function stop(child: ChildProcess): Promise<void> {
@@ -68,9 +68,9 @@ describe('a page that reads slowly under a flat-out counter', () => {
   const served = serve(copy('samples/counter.loom.md'))
 
   test('is not disconnected; reading again, it gets an events notice saying what was skipped, and its requests are answered', async () => {
-    const { url, ws } = await served
+    const { url, ws, token } = await served
     const main = new EngineClient(await connectEngine(ws, url))
-    await main.call('hello', {})
+    await main.call('hello', { token })
     // The slow page: a raw socket that stops reading once it has said hello.
     const slow = new WebSocket(ws, { origin: url })
     const received: Message[] = []
@@ -78,7 +78,7 @@ describe('a page that reads slowly under a flat-out counter', () => {
     slow.on('message', (data) => received.push(JSON.parse(data.toString()) as Message))
     slow.on('close', (code, why) => (closed = `${code} ${why.toString()}`))
     await new Promise((r) => slow.once('open', r))
-    slow.send(JSON.stringify({ kind: 'request', id: 1, op: 'hello', params: {} }))
+    slow.send(JSON.stringify({ kind: 'request', id: 1, op: 'hello', params: { token } }))
     await until('the slow page is greeted', () => received.some((m) => m.kind === 'response' && m.id === 1))
     const socket = (slow as unknown as { _socket: { pause(): void; resume(): void } })._socket
     socket.pause()
@@ -117,9 +117,9 @@ describe('a page that reads slowly under a flat-out counter', () => {
   })
 
   test('pause under a flat-out run is answered and the head stops moving', async () => {
-    const { url, ws } = await served
+    const { url, ws, token } = await served
     const main = new EngineClient(await connectEngine(ws, url))
-    await main.call('hello', {})
+    await main.call('hello', { token })
     const { head: start } = await main.call('status', {})
     await main.call('run', {})
     await until('the app runs flat out', async () => (await main.call('status', {})).head > start + 50_000, 60_000)
@@ -141,7 +141,7 @@ test('a page that keeps up gets every event, with nothing said skipped', async (
     '# Busy', '', '```ts #busy', "const count = state.var('count', 0)", 'export function step() {',
     '  let x = 0', '  for (let i = 0; i < 300_000; i++) x += i % 7', '  count.set(count.get() + (x >= 0 ? 1 : 0))', '}', '```', '',
   ].join('\n'))
-  const { url, ws } = await serve(path)
+  const { url, ws, token } = await serve(path)
   const client = new EngineClient(await connectEngine(ws, url))
   const events: EventRecord[] = []
   const skipped: SkippedEvents[] = []
@@ -149,7 +149,7 @@ test('a page that keeps up gets every event, with nothing said skipped', async (
     events.push(...n.events)
     skipped.push(...(n.skipped ?? []))
   })
-  const { status } = await client.call('hello', {})
+  const { status } = await client.call('hello', { token })
   await client.call('run', {})
   await until('some events have come', () => events.length >= 300)
   const paused = await client.call('pause', {})
@@ -191,8 +191,9 @@ test('in a browser: a page that falls behind under a flat-out counter stays conn
     await until('the terminal says what it did not show', async () => /is not shown live/.test((await terminal.textContent()) ?? ''), 20_000)
     assert.equal(await page.getByText('Reconnecting').count(), 0, 'never disconnected')
     // The head stays where pause left it, and the page's timeline reaches it.
-    const url = server.url.replace(/\/$/, '')
+    const url = server.origin
     const client = new EngineClient(await connectEngine(`${url.replace('http:', 'ws:')}/engine`, url))
+    await client.call('hello', { token: server.token })
     const { head } = await client.call('status', {})
     await sleep(300)
     assert.equal((await client.call('status', {})).head, head)

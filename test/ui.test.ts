@@ -113,6 +113,27 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
     }
   })
 
+  test('the page opened with the printed address takes its token out of the address bar, and a reload still gets in', async () => {
+    const o = await open('samples/bank.loom.md')
+    try {
+      const { page } = o
+      assert.match(o.server.url, /\?token=/)
+      await seen(page.locator('.state-entry[data-state="accounts"]'), 'alice')
+      assert.equal(page.url(), `${o.server.origin}/`, 'no token in the address bar (screenshots, bookmarks, history)')
+      await page.reload()
+      await seen(page.locator('.state-entry[data-state="accounts"]'), 'alice')
+      assert.equal(page.url(), `${o.server.origin}/`)
+      // The same address without its token, in a new tab: the engine refuses it, saying why.
+      const stranger = await browser.newPage()
+      await stranger.goto(`${o.server.origin}/`)
+      await stranger.locator('.banner', { hasText: 'The engine refused this page' }).filter({ hasText: 'address loom serve printed' }).waitFor(WAIT)
+      assert.equal(await stranger.locator('.code-cell').count(), 0)
+      await stranger.close()
+    } finally {
+      await o.close()
+    }
+  })
+
   test('intellisense in a cell offers sys.fork, and names from other cells are not errors', async () => {
     const o = await open('samples/bank.loom.md')
     try {

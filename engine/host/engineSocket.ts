@@ -1,6 +1,8 @@
 // The engine's WebSocket endpoint on the serve port: `/engine`, for pages
 // served from the same origin only — a page elsewhere (any site the user
-// visits) must not be able to drive the engine on their machine.
+// visits) must not be able to drive the engine on their machine. Who may
+// then do what is the endpoint's to say: `loom serve` hands it a guard that
+// wants a token (engine/share/guardEndpoint.ts).
 import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer } from 'ws'
@@ -13,10 +15,19 @@ export interface EngineEndpoint {
   connect(transport: Transport): () => void
 }
 
+/**
+ * An endpoint that lets nothing in without a token: only guardEndpoint makes
+ * one, and only one can be put on a socket, so no socket reaches an engine
+ * unguarded (the type checker holds it).
+ */
+export interface GuardedEndpoint extends EngineEndpoint {
+  readonly guarded: 'by token'
+}
+
 export const ENGINE_PATH = '/engine'
 
 /** `otherPaths`: prefixes another listener on the same server answers (the sync server's /sync/). */
-export function attachEngineSocket(server: Server, endpoint: EngineEndpoint, allowedOrigins: (req?: IncomingMessage) => string[], otherPaths: string[] = []): { close(): void } {
+export function attachEngineSocket(server: Server, endpoint: GuardedEndpoint, allowedOrigins: (req?: IncomingMessage) => string[], otherPaths: string[] = []): { close(): void } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME })
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => {})

@@ -14,6 +14,8 @@ import { securityHeaders } from './securityHeaders.ts'
 import { serveRendererFile } from './rendererFiles.ts'
 import type { ShareOptions, Sharing } from '../share/startShare.ts'
 import { SYNC_PATH } from '../share/syncPath.ts'
+import { guardEndpoint } from '../share/guardEndpoint.ts'
+import { newTokens } from '../share/roles.ts'
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url))
 /** Where `npm run build` writes the renderer bundle. */
@@ -28,7 +30,7 @@ export interface ServeOptions extends HostOptions {
   /** Lines for the person running it (what was built, crashes and restarts). */
   say?: (line: string) => void
   events?: SupervisorEvents
-  /** `--share`: guests get a listener of their own (see engine/share/startShare.ts); every connection then needs a token. */
+  /** `--share`: guests get a listener of their own (see engine/share/startShare.ts), each role its own token. */
   share?: ShareOptions
   /**
    * false: answer as soon as the page can be served, while the engine process
@@ -39,7 +41,10 @@ export interface ServeOptions extends HostOptions {
 }
 
 export interface Serving {
+  /** The owner's page: `http://127.0.0.1:PORT/?token=…` (the engine lets no connection in without the token). */
   url: string
+  /** The owner's token, new for each serve. */
+  token: string
   port: number
   supervisor: EngineSupervisor
   /** Resolves once the engine process has opened the notebook; rejects (EngineStartError) if it cannot. */
@@ -62,6 +67,8 @@ export async function serve(options: ServeOptions): Promise<Serving> {
 
   let port = 0
   let share: Sharing | undefined
+  // Like Jupyter's: any process on this machine can reach 127.0.0.1, so the owner's page proves itself with a token too.
+  const { owner } = newTokens()
   const origins = () => [`http://127.0.0.1:${port}`, `http://localhost:${port}`]
   const server = createServer((req, res) => void answer(req, res))
   const answer = async (req: IncomingMessage, res: ServerResponse) => {
@@ -99,19 +106,19 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   port = (server.address() as { port: number }).port
   try {
     // Yjs and the sync server load only when sharing.
-    share = options.share ? await (await import('../share/startShare.ts')).startShare(supervisor, notebook, rendererDir, { say, ...options.share }) : undefined
+    share = options.share ? await (await import('../share/startShare.ts')).startShare(supervisor, notebook, rendererDir, { say, ...options.share }, owner) : undefined
   } catch (err) {
     server.close()
     await supervisor.stop()
     throw err
   }
-  // Shared: the owner's page too says hello with a token (the run link printed for them),
-  // and finds the shared document on its own listener (guests reach it on theirs).
-  const socket = attachEngineSocket(server, share ? share.guard : supervisor, origins, share ? [SYNC_PATH + '/'] : [])
+  // The owner's page says hello with the owner's token through the same guard as guests; shared, it finds
+  // the shared document on its own listener (guests reach it on theirs).
+  const socket = attachEngineSocket(server, share ? share.guard : guardEndpoint(supervisor, { owner }), origins, share ? [SYNC_PATH + '/'] : [])
   const stopSync = share?.server?.listen(server)
-  const url = share ? `http://127.0.0.1:${port}/?token=${share.tokens.run}` : `http://127.0.0.1:${port}/`
   return {
-    url,
+    url: `http://127.0.0.1:${port}/?token=${owner}`,
+    token: owner,
     port,
     supervisor,
     ready,

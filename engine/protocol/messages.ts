@@ -63,8 +63,8 @@ export interface NotebookView {
 
 /** A shared session as the page that joined it sees it: in `hello`'s answer when the page said hello with an invite token. */
 export interface ShareView {
-  /** What this page's link allows: `view` reads, `edit` also edits cells, `run` also steps, forks and commits. */
-  role: 'view' | 'edit' | 'run'
+  /** What this page's link allows: `view` reads, `edit` also edits cells, `run` also steps, forks and commits; `owner` is the person who shares. */
+  role: 'view' | 'edit' | 'run' | 'owner'
   /** The y-websocket server: null for the page's own server (`/sync` on the page's origin), else its ws:// or wss:// URL. */
   sync: string | null
   /** The room that holds the notebook on that server. */
@@ -72,7 +72,7 @@ export interface ShareView {
   /** The port of the session's listener for guests: a page served elsewhere (the owner's 127.0.0.1 page) that cannot reach `/sync` on its own origin goes there. */
   port: number
   /** What each role may do, in words, so the page can say why something is off. */
-  can: Record<'view' | 'edit' | 'run', string>
+  can: Record<'view' | 'edit' | 'run' | 'owner', string>
 }
 
 /** A compile problem of a shared notebook, as every guest sees it. */
@@ -122,7 +122,7 @@ export interface ConfinementView {
 
 /** Each request: its parameters and what it answers. */
 export interface Ops {
-  /** First message on a connection. `token` is checked once sessions are shared. */
+  /** First message on a connection: `token` is the page link's (the owner's or an invite's); nothing else is answered before it. */
   hello: { params: { token?: string; client?: string }; result: { protocol: number; notebook: NotebookView; status: StatusView; share?: ShareView; confined?: ConfinementView | null } }
   notebook: { params: Record<string, never>; result: NotebookView }
   /** Writes the notebook file: the current text, or `text` when given (Save), or to `path` (Save As). */

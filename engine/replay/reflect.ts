@@ -1,11 +1,14 @@
 // /sys on the app's own port: the running system's history and state as
 // plain JSON over HTTP — the log, the state at any event, branches,
 // attempts, and a long poll for the next events (no SSE or WebSocket needed).
+// Anyone who reaches the port may read it, so it never shows a recorded
+// credential, and a page of another site is refused outright.
 import type { Engine } from '../runtime/engine.ts'
 import type { HttpRequest, HttpResponse } from '../runtime/http.ts'
 import type { EventRecord } from '../runtime/event.ts'
 import { seek } from './seek.ts'
 import type { SqliteLog } from './sqliteLog.ts'
+import { redactCredentials } from '../runtime/redactCredentials.ts'
 
 export interface Reflection {
   prefix: string
@@ -14,7 +17,25 @@ export interface Reflection {
 }
 
 const MAX_EVENTS = 1000
-const json = (status: number, body: unknown): HttpResponse => ({ status, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(body) })
+/** Every answer: JSON with the credentials of recorded requests and responses blanked (the log keeps them for replay). */
+const json = (status: number, body: unknown): HttpResponse => ({ status, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(redactCredentials(body)) })
+
+/** The names of this machine's loopback, which the app's port listens on. */
+const LOOPBACK = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i
+
+/**
+ * Why a request is refused, or null. Browsers send Origin with cross-site
+ * requests: a page of another origin is refused; curl and the app's own pages
+ * (no Origin on a same-origin GET, or their own) pass. A page that rebinds its
+ * own name to 127.0.0.1 sends no Origin, but names itself in Host.
+ */
+function refusal(req: HttpRequest): HttpResponse | null {
+  const host = req.headers.host ?? ''
+  if (!LOOPBACK.test(host)) return json(421, { error: `${req.path} answers only to this machine's own names (127.0.0.1, localhost), not to ${host || 'a request without a Host'}` })
+  const origin = req.headers.origin
+  if (origin === undefined || origin === `http://${host}` || origin === `https://${host}`) return null
+  return json(403, { error: `${req.path} answers the app's own pages and local tools (curl), not a page of ${origin}` })
+}
 
 export function reflection(engine: Engine, log: SqliteLog, prefix = '/sys', pollMs = 25_000): Reflection {
   if (!/^\/[\w.-]+$/.test(prefix)) throw new Error(`'${prefix}' is not a path prefix like /sys`)
@@ -23,6 +44,8 @@ export function reflection(engine: Engine, log: SqliteLog, prefix = '/sys', poll
     prefix,
     handle(req) {
       if (!owns(req.path)) return null
+      const refused = refusal(req)
+      if (refused) return Promise.resolve(refused)
       if (req.method !== 'GET') return Promise.resolve(json(405, { error: `${req.path} is read-only: use GET` }))
       return answer(req.path.slice(prefix.length) || '/', req.query).catch((err: Error) => json(400, { error: err.message }))
     },

@@ -1,32 +1,71 @@
-// The engine protocol in a shared session: a connection is not relayed to
-// the engine until its `hello` carries a valid token; from then on every
-// request is checked against the token's role. Refusals are ordinary error
-// responses (a ProblemView saying why and what to do), and the connection
-// stays open so a page can ask again with a better link. The answer to a
-// good `hello` also tells the page its role and where the shared document is.
+// Who is this connection: the one door of the engine protocol for every page
+// `loom serve` serves, shared or not. A connection is not relayed to the
+// engine until its `hello` carries a valid token (the owner's, or an invite
+// link's); a first message that is anything else, or a wrong token, is
+// answered with why (a ProblemView the page shows) and the connection is
+// closed, so nothing is handled for it. From then on every request is
+// checked against the token's role, refusals leave the connection open, and
+// what a guest is sent has the credentials of recorded requests blanked.
+// The answer to a good `hello` in a shared session also tells the page its
+// role and where the shared document is.
 import type { Message, ShareView, Transport } from '../protocol/messages.ts'
-import type { EngineEndpoint } from '../host/engineSocket.ts'
+import type { EngineEndpoint, GuardedEndpoint } from '../host/engineSocket.ts'
 import { allows, roleFor, roleOfToken, WHAT, type Role, type Tokens } from './roles.ts'
+import { redactCredentials, redactJsonLines } from '../runtime/redactCredentials.ts'
+
+/** How long a connection may stay open without a good hello. */
+export const HELLO_WITHIN_MS = 10_000
 
 /** Where the shared document is (`sync` null: the page's own server), known once the session has started. */
 export type SyncPlace = () => { sync: string | null; room: string; port: number }
 
-export function guardEndpoint(endpoint: EngineEndpoint, tokens: Tokens, place?: SyncPlace): EngineEndpoint {
+/** `place`: set when the session is shared (hello then tells each page its role and the shared document). */
+export function guardEndpoint(endpoint: EngineEndpoint, tokens: Tokens, place?: SyncPlace): GuardedEndpoint {
   return {
+    guarded: 'by token',
     connect(outer: Transport): () => void {
       let role: Role | null = null
       let disconnect: (() => void) | null = null
+      let closed = false
+      // A connection that never says hello (or never gets it right) does not hold a socket for ever.
+      const silent = setTimeout(() => role === null && close(), HELLO_WITHIN_MS)
+      silent.unref?.()
+      /** Stops handling this connection now, and closes it once what was just sent (the refusal) is on its way. */
+      const close = () => {
+        if (closed) return
+        closed = true
+        clearTimeout(silent)
+        queueMicrotask(() => {
+          try {
+            outer.close()
+          } catch {
+            // gone already
+          }
+        })
+      }
+      outer.onClose(() => {
+        closed = true
+        clearTimeout(silent)
+      })
       /** The ids of `hello` requests on their way to the engine: their answers say where the shared document is. */
       const hellos = new Set<number>()
+      /** The ids of `exportBranch` requests: their answer is JSON lines in a string, which a guest gets redacted line by line. */
+      const exports = new Set<number>()
       const receivers = new Set<(m: Message) => void>()
       // What the engine sees: the same connection, minus what this guard answered itself.
       const inner: Transport = {
         send: (m) => {
           if (m.kind === 'response' && hellos.delete(m.id) && m.ok && role && place) {
             const share: ShareView = { role, ...place(), can: WHAT }
-            return outer.send({ ...m, result: { ...(m.result as object), share } })
+            m = { ...m, result: { ...(m.result as object), share } }
           }
-          outer.send(m)
+          if (role === 'owner') return outer.send(m)
+          // The owner sees their requests as recorded; a guest does not get their credentials.
+          if (m.kind === 'response' && exports.delete(m.id) && m.ok) {
+            const { text } = m.result as { text: string }
+            m = { ...m, result: { ...(m.result as object), text: redactJsonLines(text) } }
+          }
+          outer.send(redactCredentials(m))
         },
         onMessage(fn) {
           receivers.add(fn)
@@ -45,15 +84,28 @@ export function guardEndpoint(endpoint: EngineEndpoint, tokens: Tokens, place?: 
       outer.onMessage((message) => {
         const m = message as { kind?: unknown; id?: unknown; op?: unknown; params?: unknown }
         const id = typeof m.id === 'number' ? m.id : 0
-        if (m.kind !== 'request' || typeof m.op !== 'string') return refuse(id, 'the engine answers requests only, like {"kind":"request","id":1,"op":"hello","params":{"token":"…"}}')
+        if (closed) return
+        const shared = place !== undefined
+        // Before a good hello, any refusal also ends the connection: nothing else is handled for a stranger.
+        const turnAway = (why: string) => {
+          refuse(id, why)
+          close()
+        }
+        if (m.kind !== 'request' || typeof m.op !== 'string') {
+          const like = 'the engine answers requests only, like {"kind":"request","id":1,"op":"hello","params":{"token":"…"}}'
+          return role === null ? turnAway(like) : refuse(id, like)
+        }
         if (role === null) {
-          if (m.op !== 'hello') return refuse(id, `this session is shared: say hello with the token from your invite link first (${m.op} was refused)`)
+          const link = shared ? 'the token from your invite link' : 'the token of the address loom serve printed'
+          if (m.op !== 'hello') return turnAway(`say hello with ${link} first (${m.op} was refused)`)
           const token = (m.params as { token?: unknown } | undefined)?.token
           const granted = roleOfToken(tokens, token)
           if (granted === null) {
-            return refuse(id, token === undefined ? 'this session is shared: open it with an invite link (its token is missing)' : 'the token of this link is not valid for this session; ask the person who shares it for a new link')
+            if (token === undefined) return turnAway(shared ? 'this session is shared: open it with an invite link (its token is missing)' : 'open Loom with the address loom serve printed: it carries a token, and this page was opened without one')
+            return turnAway(shared ? 'the token of this link is not valid for this session; ask the person who shares it for a new link' : 'the token of this address is not valid for this loom serve (it changes each time loom serve starts); open the address it printed')
           }
           role = granted
+          clearTimeout(silent)
           disconnect = endpoint.connect(inner)
         } else {
           const needed = roleFor(m.op, m.params)
@@ -62,6 +114,7 @@ export function guardEndpoint(endpoint: EngineEndpoint, tokens: Tokens, place?: 
           }
         }
         if (m.op === 'hello') hellos.add(id)
+        if (m.op === 'exportBranch' && role !== 'owner') exports.add(id)
         for (const fn of receivers) fn(message)
       })
       return () => disconnect?.()

@@ -1,13 +1,17 @@
-// Who may do what in a shared session. Each invite link carries a random
-// token for one role; the host maps the token to the role and checks every
-// request of the engine protocol against it (and the sync connection: only
-// `edit` and `run` may change the document).
+// Who may do what with a served notebook. Every page's link carries a random
+// token for one role: the owner's (the person who ran `loom serve`, printed
+// to them) and, when shared, one per invite link; the host maps the token to
+// the role and checks every request of the engine protocol against it (and
+// the sync connection: only `edit` and above may change the document).
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Op } from '../protocol/messages.ts'
 
-export type Role = 'view' | 'edit' | 'run'
-export const ROLES: Role[] = ['view', 'edit', 'run']
-const RANK: Record<Role, number> = { view: 0, edit: 1, run: 2 }
+export type Role = 'view' | 'edit' | 'run' | 'owner'
+/** The roles an invite link can grant; the owner's token is printed only to the person who serves. */
+export type GuestRole = Exclude<Role, 'owner'>
+export const GUEST_ROLES: GuestRole[] = ['view', 'edit', 'run']
+export const ROLES: Role[] = [...GUEST_ROLES, 'owner']
+const RANK: Record<Role, number> = { view: 0, edit: 1, run: 2, owner: 3 }
 
 /**
  * The least role each op needs. Reading (the notebook, log, state, branches,
@@ -36,20 +40,23 @@ export function roleFor(op: string, params: unknown): Role | undefined {
   return ROLE_OF_OP[op as Op]
 }
 
-export type Tokens = Record<Role, string>
+/** The tokens a serve accepts: always the owner's; the guests' only when shared. */
+export type Tokens = { owner: string } & Partial<Record<GuestRole, string>>
 
-/** A fresh random token per role (24 bytes, base64url). */
-export function newTokens(): Tokens {
+/** A fresh random token (24 bytes, 192 bits, base64url) for the owner and each of `guests`. */
+export function newTokens<G extends GuestRole = never>(guests: readonly G[] = []): Tokens & Record<G, string> {
   const t = () => randomBytes(24).toString('base64url')
-  return { view: t(), edit: t(), run: t() }
+  return Object.fromEntries([['owner', t()], ...guests.map((r) => [r, t()])]) as Tokens & Record<G, string>
 }
 
-/** The role `token` grants, or null; compared in constant time. */
+/** The role `token` grants, or null; compared in constant time (only its length, which every token shares, can tell). */
 export function roleOfToken(tokens: Tokens, token: unknown): Role | null {
   if (typeof token !== 'string' || token.length === 0 || token.length > 200) return null
   const given = Buffer.from(token)
   for (const role of ROLES) {
-    const want = Buffer.from(tokens[role])
+    const wanted = tokens[role]
+    if (wanted === undefined) continue
+    const want = Buffer.from(wanted)
     if (want.length === given.length && timingSafeEqual(want, given)) return role
   }
   return null
@@ -59,4 +66,5 @@ export const WHAT: Record<Role, string> = {
   view: 'read the notebook, log and state',
   edit: 'also edit cells',
   run: 'also step, fork, commit previews, edit state and promote',
+  owner: 'do everything, and see the credentials in recorded requests',
 }

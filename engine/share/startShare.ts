@@ -10,13 +10,13 @@ import { connectSync, type SyncClient } from './syncClient.ts'
 import type { Awareness } from 'y-protocols/awareness'
 import { memoryPair } from '../protocol/memoryTransport.ts'
 import { EngineClient } from '../protocol/client.ts'
-import { attachEngineSocket, type EngineEndpoint } from '../host/engineSocket.ts'
+import { attachEngineSocket, type EngineEndpoint, type GuardedEndpoint } from '../host/engineSocket.ts'
 import { securityHeaders } from '../host/securityHeaders.ts'
 import { serveRendererFile } from '../host/rendererFiles.ts'
 import { parseNotebook } from '../runtime/notebook.ts'
 import { cellsOf, fillDoc } from './notebookDoc.ts'
 import { guardEndpoint } from './guardEndpoint.ts'
-import { newTokens, ROLES, type Role, type Tokens } from './roles.ts'
+import { GUEST_ROLES, newTokens, type GuestRole, type Tokens } from './roles.ts'
 import { ROOM, SYNC_PATH, attachSync, FilteredConn, type SyncServer } from './syncServer.ts'
 import { ShareHost } from './ShareHost.ts'
 
@@ -34,9 +34,10 @@ export interface ShareOptions {
 export interface Sharing {
   url: string
   port: number
-  tokens: Tokens
-  /** One link per role; each carries its token. */
-  invites: Record<Role, string>
+  /** The owner's token and one per guest role. */
+  tokens: Tokens & Record<GuestRole, string>
+  /** One link per guest role; each carries its token. */
+  invites: Record<GuestRole, string>
   /** The sync server's URL and room (what a y-websocket provider needs). */
   syncUrl: string
   room: string
@@ -47,13 +48,14 @@ export interface Sharing {
   host: ShareHost
   /** Our own sync server (absent with --sync). */
   server: SyncServer | null
-  /** Guards a connection of the engine protocol: nothing reaches the engine without a valid token. */
-  guard: EngineEndpoint
+  /** Guards a connection of the engine protocol: nothing reaches the engine without a valid token (the owner's too). */
+  guard: GuardedEndpoint
   close(): Promise<void>
 }
 
-export async function startShare(engine: EngineEndpoint, notebook: string, rendererDir: string, options: ShareOptions = {}): Promise<Sharing> {
-  const tokens = newTokens()
+/** `owner`: the token `loom serve` printed for the person who shares (default: a new one). */
+export async function startShare(engine: EngineEndpoint, notebook: string, rendererDir: string, options: ShareOptions = {}, owner?: string): Promise<Sharing> {
+  const tokens = { ...newTokens(GUEST_ROLES), ...(owner ? { owner } : {}) }
   // Pages find the shared document where hello says: our own /sync (on whichever listener served them), or the --sync server.
   let place: { sync: string | null; room: string; port: number } = { sync: null, room: ROOM, port: 0 }
   const guard = guardEndpoint(engine, tokens, () => place)
@@ -119,14 +121,14 @@ export async function startShare(engine: EngineEndpoint, notebook: string, rende
         if (typeof name === 'string' && name !== '') return name.slice(0, 80)
       }
     }
-    if (origin instanceof FilteredConn) return origin.peer?.name ?? `${origin.role === 'view' ? 'a' : 'an'} ${origin.role} guest`
+    if (origin instanceof FilteredConn) return origin.peer?.name ?? (origin.role === 'owner' ? 'the owner' : `${origin.role === 'view' ? 'a' : 'an'} ${origin.role} guest`)
     return 'a guest'
   }
   const host = new ShareHost(doc, awareness, client, { nameOf, debounceMs: options.debounceMs, say: options.say })
 
   const base = `http://${publicAddress(options.host)}:${port}/`
   const extra = options.sync === undefined ? '' : `&sync=${encodeURIComponent(syncUrl)}&room=${encodeURIComponent(room)}`
-  const invites = Object.fromEntries(ROLES.map((r) => [r, `${base}?token=${tokens[r]}${extra}`])) as Record<Role, string>
+  const invites = Object.fromEntries(GUEST_ROLES.map((r) => [r, `${base}?token=${tokens[r]}${extra}`])) as Record<GuestRole, string>
   return {
     url: base,
     port,

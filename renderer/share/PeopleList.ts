@@ -26,7 +26,7 @@ export class PeopleList {
   setRole(role: Role, can: string): void {
     this.roleBadge.textContent = role
     this.roleBadge.dataset.role = role
-    this.roleBadge.title = `You joined with a ${role} link: you can ${can}`
+    this.roleBadge.title = role === 'owner' ? `You share this session: you can ${can}` : `You joined with a ${role} link: you can ${can}`
   }
 
   setFollowing(client: number | null): void {

@@ -9,6 +9,7 @@ import type { TopBar } from '../TopBar.ts'
 import type { NotebookView } from '../notebook/NotebookView.ts'
 import type { Timeline } from '../timeline/Timeline.ts'
 import type { Moment } from '../timeline/moment.ts'
+import { addressWithToken, pageToken } from '../pageToken.ts'
 import { PeopleList } from './PeopleList.ts'
 import { showRemoteCursors } from './remoteCursors.ts'
 import { ShareSession, type Person, type SharedMoment } from './ShareSession.ts'
@@ -47,17 +48,18 @@ export class ShareUi {
   open(hello: Result<'hello'>): void {
     const share = hello.share
     if (!share || this.session) return
-    const token = new URLSearchParams(location.search).get('token') ?? ''
+    const token = pageToken() ?? ''
     const session = new ShareSession(share, token)
     this.session = session
     const { topBar, banner, notebook } = this.parts
     topBar.people.replaceChildren(this.people.element)
-    this.people.setRole(share.role, share.role === 'view' ? share.can.view : `${share.can.view}, ${share.can.edit.replace(/^also /, '')}${share.role === 'run' ? `, ${share.can.run.replace(/^also /, '')}` : ''}`)
+    const runs = share.role === 'run' || share.role === 'owner'
+    this.people.setRole(share.role, share.role === 'view' ? share.can.view : `${share.can.view}, ${share.can.edit.replace(/^also /, '')}${runs ? `, ${share.can.run.replace(/^also /, '')}` : ''}`)
     document.documentElement.dataset.shareRole = share.role
 
     const article = share.role === 'view' ? 'a view link' : share.role === 'edit' ? 'an edit link' : 'a run link'
     const readOnly = share.role === 'view' ? `You joined with a view link, which can ${share.can.view}; editing cells needs an edit link — ask the person who shares the session.` : null
-    this.runRefused = share.role === 'run' ? null : `You joined with ${article}, which can ${share.role === 'view' ? share.can.view : `${share.can.view} and edit cells`}; stepping, running, forking and committing need a run link — ask the person who shares the session.`
+    this.runRefused = runs ? null : `You joined with ${article}, which can ${share.role === 'view' ? share.can.view : `${share.can.view} and edit cells`}; stepping, running, forking and committing need a run link — ask the person who shares the session.`
     topBar.refuse(this.runRefused, readOnly)
     if (this.runRefused) {
       banner.show('share-role', 'info', share.role === 'view'
@@ -72,7 +74,7 @@ export class ShareUi {
       session.provider.once('connection-close', () => {
         if (session.provider.synced) return
         session.destroy()
-        location.replace(`${location.protocol}//${location.hostname}:${share.port}${location.pathname}${location.search}`)
+        location.replace(addressWithToken(`${location.protocol}//${location.hostname}:${share.port}`))
       })
     }
     notebook.expectShare()
