@@ -4,16 +4,22 @@
 // responses (a ProblemView saying why and what to do), and the connection
 // stays open so a page can ask again with a better link. The answer to a
 // good `hello` also tells the page its role and where the shared document is.
+// Every message is checked (protocol/validate.ts) before anything reads it.
 import type { Message, ShareView, Transport } from '../protocol/messages.ts'
+import { checkRequest, refusalOf } from '../protocol/validate.ts'
 import type { EngineEndpoint } from '../host/engineSocket.ts'
 import { allows, roleFor, roleOfToken, WHAT, type Role, type Tokens } from './roles.ts'
 
 /** Where the shared document is (`sync` null: the page's own server), known once the session has started. */
 export type SyncPlace = () => { sync: string | null; room: string; port: number }
 
+/** More guests than this on the engine protocol at once: a further hello is refused (strangers do not count; see Admission.ts). */
+export const MAX_GUESTS = 200
+
 export function guardEndpoint(endpoint: EngineEndpoint, tokens: Tokens, place?: SyncPlace): EngineEndpoint {
+  let guests = 0
   return {
-    connect(outer: Transport): () => void {
+    connect(outer: Transport, admit?: () => void): () => void {
       let role: Role | null = null
       let disconnect: (() => void) | null = null
       /** The ids of `hello` requests on their way to the engine: their answers say where the shared document is. */
@@ -35,34 +41,40 @@ export function guardEndpoint(endpoint: EngineEndpoint, tokens: Tokens, place?: 
         onClose: (fn) => outer.onClose(fn),
         close: () => outer.close(),
       }
-      const refuse = (id: number, message: string) => {
+      const send = (m: Message) => {
         try {
-          outer.send({ kind: 'response', id, ok: false, error: { message } })
+          outer.send(m)
         } catch {
           // gone already
         }
       }
+      const refuse = (id: number, message: string) => send({ kind: 'response', id, ok: false, error: { message } })
       outer.onMessage((message) => {
-        const m = message as { kind?: unknown; id?: unknown; op?: unknown; params?: unknown }
-        const id = typeof m.id === 'number' ? m.id : 0
-        if (m.kind !== 'request' || typeof m.op !== 'string') return refuse(id, 'the engine answers requests only, like {"kind":"request","id":1,"op":"hello","params":{"token":"…"}}')
+        const checked = checkRequest(message)
+        if (!checked.ok) return send(refusalOf(checked))
+        const { id, op, params } = checked.request
         if (role === null) {
-          if (m.op !== 'hello') return refuse(id, `this session is shared: say hello with the token from your invite link first (${m.op} was refused)`)
-          const token = (m.params as { token?: unknown } | undefined)?.token
+          if (op !== 'hello') return refuse(id, `this session is shared: say hello with the token from your invite link first (${op} was refused)`)
+          const token = params.token
           const granted = roleOfToken(tokens, token)
           if (granted === null) {
             return refuse(id, token === undefined ? 'this session is shared: open it with an invite link (its token is missing)' : 'the token of this link is not valid for this session; ask the person who shares it for a new link')
           }
+          if (guests >= MAX_GUESTS) return refuse(id, `this session already has ${MAX_GUESTS} guests connected; try again later`)
           role = granted
+          guests++
+          outer.onClose(() => guests--)
+          admit?.()
           disconnect = endpoint.connect(inner)
         } else {
-          const needed = roleFor(m.op, m.params)
+          const needed = roleFor(op, params)
           if (needed && !allows(role, needed)) {
-            return refuse(id, `you joined with a ${role} link, which can ${WHAT[role]}; ${m.op} needs a ${needed} link (${WHAT[needed]}) — ask the person who shares the session`)
+            return refuse(id, `you joined with a ${role} link, which can ${WHAT[role]}; ${op} needs a ${needed} link (${WHAT[needed]}) — ask the person who shares the session`)
           }
         }
-        if (m.op === 'hello') hellos.add(id)
-        for (const fn of receivers) fn(message)
+        if (op === 'hello') hellos.add(id)
+        const request: Message = { kind: 'request', id, op, params }
+        for (const fn of receivers) fn(request)
       })
       return () => disconnect?.()
     },
