@@ -180,12 +180,12 @@ export function parseNotebook(text: string, path = '<notebook>'): Notebook {
     const fenceLine = i + 1
     const closeLine = lines[close]
     const openLine = lines[i]
+    const id = cellId(words.slice(1), cells.length + 1, path, fenceLine)
     if (closeLine === undefined || openLine === undefined) {
       throw new NotebookError(path, fenceLine,
-        `code cell opened with ${fence} is never closed; add a closing ${fence} line after its code`)
+        `code cell #${id.id} opened with ${fence} is never closed; add a closing ${fence} line after its code`, id.id)
     }
 
-    const id = cellId(words.slice(1), cells.length + 1, path, fenceLine)
     const first = firstUse.get(id.id)
     if (first !== undefined) {
       throw new NotebookError(path, fenceLine,
