@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`: the layering check, the type check, then every test file under
-// test/ with Node's test runner (its summary is the last thing printed).
+// test/ and test/attacks/ with Node's test runner (its summary is the last thing printed).
 import { spawnSync } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -20,5 +20,7 @@ if (!only.length) {
   }
   console.log('typecheck: ok')
 }
-const files = only.length ? only : readdirSync('test').filter((f) => f.endsWith('.test.ts')).sort().map((f) => join('test', f))
+// test/ and one level down (test/attacks/).
+const testsIn = (dir) => readdirSync(dir).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join(dir, f))
+const files = only.length ? only : [...testsIn('test'), ...testsIn(join('test', 'attacks'))]
 process.exit(run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files]))

@@ -175,7 +175,7 @@ function readRequest(message: unknown): Request {
     throw new Invalid(`there is no op ${shown(m.op ?? null)}; the ops are ${OPS.join(', ')}`)
   }
   const op = m.op as Op
-  const params = m.params ?? {}
+  const params = m.params === undefined ? {} : m.params
   if (params === null || typeof params !== 'object' || Array.isArray(params)) throw new Invalid(`${op}: params must be an object`)
   const spec = PARAMS[op]!
   for (const [name, value] of Object.entries(params)) {
