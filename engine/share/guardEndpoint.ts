@@ -15,6 +15,8 @@ export type SyncPlace = () => { sync: string | null; room: string; port: number 
 
 /** More guests than this on the engine protocol at once: a further hello is refused (strangers do not count; see Admission.ts). */
 export const MAX_GUESTS = 200
+/** A connection that has not said hello with a valid token by then is closed, on either listener. */
+export const HELLO_WITHIN_MS = 5_000
 
 export function guardEndpoint(endpoint: EngineEndpoint, tokens: Tokens, place?: SyncPlace): EngineEndpoint {
   let guests = 0
@@ -49,6 +51,9 @@ export function guardEndpoint(endpoint: EngineEndpoint, tokens: Tokens, place?: 
         }
       }
       const refuse = (id: number, message: string) => send({ kind: 'response', id, ok: false, error: { message } })
+      const late = setTimeout(() => role === null && outer.close('no hello with a valid token in time; open the session with an invite link'), HELLO_WITHIN_MS)
+      late.unref?.()
+      outer.onClose(() => clearTimeout(late))
       outer.onMessage((message) => {
         const checked = checkRequest(message)
         if (!checked.ok) return send(refusalOf(checked))

@@ -93,9 +93,15 @@ export function attachSync(server: Server, tokens: Tokens, fill: (doc: Y.Doc) =>
     },
   }
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', 'http://x')
-    if (!url.pathname.startsWith(SYNC_PATH + '/')) return // another listener's (the engine's) path
+    const path = (req.url ?? '').split('?')[0] ?? ''
+    if (!path.startsWith(SYNC_PATH + '/')) return // another listener's (the engine's) path
     socket.on('error', () => {})
+    let url: URL
+    try {
+      url = new URL(req.url ?? '/', 'http://x')
+    } catch {
+      return refuse(socket, 404, `no room at ${path.slice(0, 100)}; the notebook is at ${SYNC_PATH}/${ROOM}`)
+    }
     if (url.pathname !== `${SYNC_PATH}/${ROOM}`) return refuse(socket, 404, `no room at ${url.pathname}; the notebook is at ${SYNC_PATH}/${ROOM}`)
     const role = roleOfToken(tokens, url.searchParams.get('token'))
     if (role === null) return refuse(socket, 401, 'open the session with an invite link: its token is missing or not valid for this session')
@@ -125,15 +131,21 @@ export class FilteredConn extends EventEmitter {
     super()
     ws.binaryType = 'arraybuffer'
     ws.on('message', (data: ArrayBuffer, isBinary: boolean) => {
-      const bytes = new Uint8Array(data)
-      const verdict = isBinary ? check(bytes, role, awareness ? { own: this.own, taken: (id) => awareness.getStates().has(id) } : undefined) : 'garbled'
-      if (verdict === 'pass') this.emit('message', data)
-      else if (verdict === 'garbled') {
-        refused()
-        ws.close(1007, 'a sync message that does not decode')
-      } else if (verdict !== 'drop') {
-        refused()
-        this.tell(verdict.told)
+      try {
+        const bytes = new Uint8Array(data)
+        const verdict = isBinary ? check(bytes, role, awareness ? { own: this.own, taken: (id) => awareness.getStates().has(id) } : undefined) : 'garbled'
+        if (verdict === 'pass') this.emit('message', data)
+        else if (verdict === 'garbled') {
+          refused()
+          ws.close(1007, 'a sync message that does not decode')
+        } else if (verdict !== 'drop') {
+          refused()
+          this.tell(verdict.told)
+        }
+      } catch (err) {
+        // A bug in handling one guest's message ends that guest's connection, said where loom runs, not the process.
+        process.stderr.write(`loom: closed a sync connection after an error handling its message: ${(err as Error)?.stack ?? String(err)}\n`)
+        ws.close(1011, 'the server failed handling a message')
       }
     })
     ws.on('close', (code, reason) => this.emit('close', code, reason))

@@ -124,6 +124,26 @@ describe('attacks on the sockets of loom serve --share', () => {
     await honest(s)
   })
 
+  test('an upgrade to a URL that does not parse is refused on both listeners, and serve lives', async () => {
+    for (const port of [s.guestPort, s.ownerPort]) {
+      for (const path of ['//[', '/sync/%', '/sync//[?token=x', 'http://[/sync/x']) {
+        const answer = await new Promise<string>((resolve) => {
+          let got = ''
+          const socket = connect(port, '127.0.0.1', () => {
+            socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nOrigin: http://127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`)
+          })
+          socket.on('data', (d) => (got += d))
+          socket.on('error', () => {})
+          socket.on('close', () => resolve(got))
+          setTimeout(() => (socket.destroy(), resolve(got)), 7000)
+        })
+        assert.match(answer.split('\r\n')[0] ?? '', /^HTTP\/1\.1 (101|40\d)/, `${path} on ${port}: ${answer.slice(0, 100)}`)
+      }
+    }
+    assert.ok(s.alive())
+    await honest(s)
+  })
+
   test('a 3 MB presence from a view guest is not passed on to anyone, and that guest is told why', async () => {
     const sync = (token: string) => open(`ws://127.0.0.1:${s.guestPort}/sync/notebook?token=${token}`)
     const watcher = await sync(s.tokens.edit)
