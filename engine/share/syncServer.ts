@@ -221,7 +221,9 @@ function checkPresence(update: Uint8Array, role: Role, owners?: PresenceOwners):
     decoding.readVarUint(d) // clock
     const json = decoding.readVarString(d)
     if (json.length > MAX_PRESENCE[role]) return { told: `your presence (${json.length} bytes) is over the ${MAX_PRESENCE[role]} bytes a ${role} guest may send; it was not passed on` }
-    JSON.parse(json)
+    const state = JSON.parse(json) as unknown
+    // The host's presence carries the notebook's problems: a guest may not pose as it.
+    if (state !== null && typeof state === 'object' && Object.hasOwn(state, 'loomHost')) return { told: "'loomHost' is the host's presence; a guest's presence may not carry it" }
     if (!owners || owners.own.has(id) || (!owners.taken(id) && !mine.includes(id))) mine.push(id)
     else foreign++
   }

@@ -144,7 +144,7 @@ describe('attacks on the sockets of loom serve --share', () => {
     await honest(s)
   })
 
-  test('a 3 MB presence from a view guest is not passed on to anyone, and that guest is told why', async () => {
+  test('a 3 MB presence (or one posing as the host) from a view guest is not passed on to anyone, and that guest is told why', async () => {
     const sync = (token: string) => open(`ws://127.0.0.1:${s.guestPort}/sync/notebook?token=${token}`)
     const watcher = await sync(s.tokens.edit)
     let biggest = 0
@@ -175,6 +175,10 @@ describe('attacks on the sockets of loom serve --share', () => {
     viewer.send(presence(4242, { name: 'small' }))
     await until('the small presence reaches the other guest', () => biggest > 0)
     assert.ok(biggest < 4096, `an awareness message of ${biggest} bytes was passed on`)
+    // Nor may a guest pose as the host, whose presence carries the notebook's problems.
+    viewer.send(presence(4242, { name: 'fake host', loomHost: { problems: [{ message: 'all is lost', author: null }], savedAt: 1 } }))
+    await until('the view guest is told again', () => told.length > 1)
+    assert.match(told[1]!, /loomHost/)
     watcher.close()
     viewer.close()
     assert.ok(s.alive())
