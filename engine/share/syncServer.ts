@@ -23,6 +23,7 @@ import type { Awareness } from 'y-protocols/awareness'
 import type { Door } from '../host/engineSocket.ts'
 import { docs, getYDoc, setupWSConnection, type WSSharedDoc } from '@y/websocket-server/utils'
 import { roleOfToken, type Role, type Tokens } from './roles.ts'
+import { MAX_DEPTH, textDepth } from '../protocol/validate.ts'
 import { SYNC_PATH } from './syncPath.ts'
 
 export { SYNC_PATH }
@@ -221,6 +222,8 @@ function checkPresence(update: Uint8Array, role: Role, owners?: PresenceOwners):
     decoding.readVarUint(d) // clock
     const json = decoding.readVarString(d)
     if (json.length > MAX_PRESENCE[role]) return { told: `your presence (${json.length} bytes) is over the ${MAX_PRESENCE[role]} bytes a ${role} guest may send; it was not passed on` }
+    // The library re-encodes presence with JSON.stringify, which a few thousand levels overflow.
+    if (textDepth(json) > MAX_DEPTH) return { told: `your presence nests more than ${MAX_DEPTH} levels deep; it was not passed on` }
     const state = JSON.parse(json) as unknown
     // The host's presence carries the notebook's problems: a guest may not pose as it.
     if (state !== null && typeof state === 'object' && Object.hasOwn(state, 'loomHost')) return { told: "'loomHost' is the host's presence; a guest's presence may not carry it" }

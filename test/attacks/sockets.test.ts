@@ -179,6 +179,11 @@ describe('attacks on the sockets of loom serve --share', () => {
     viewer.send(presence(4242, { name: 'fake host', loomHost: { problems: [{ message: 'all is lost', author: null }], savedAt: 1 } }))
     await until('the view guest is told again', () => told.length > 1)
     assert.match(told[1]!, /loomHost/)
+    let deep: unknown = 1
+    for (let i = 0; i < 1000; i++) deep = [deep]
+    viewer.send(presence(4242, deep))
+    await until('the view guest is told a third time', () => told.length > 2)
+    assert.match(told[2]!, /nests more than 64 levels/)
     watcher.close()
     viewer.close()
     assert.ok(s.alive())
