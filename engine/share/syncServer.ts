@@ -221,19 +221,23 @@ function checkPresence(update: Uint8Array, role: Role, owners?: PresenceOwners):
     const id = decoding.readVarUint(d)
     decoding.readVarUint(d) // clock
     const json = decoding.readVarString(d)
+    // Someone else's presence or its removal, echoed back (or forged): never passed on, so its content does not matter.
+    if (owners && !owners.own.has(id) && (owners.taken(id) || json === 'null')) {
+      foreign++
+      continue
+    }
     if (json.length > MAX_PRESENCE[role]) return { told: `your presence (${json.length} bytes) is over the ${MAX_PRESENCE[role]} bytes a ${role} guest may send; it was not passed on` }
     // The library re-encodes presence with JSON.stringify, which a few thousand levels overflow.
     if (textDepth(json) > MAX_DEPTH) return { told: `your presence nests more than ${MAX_DEPTH} levels deep; it was not passed on` }
     const state = JSON.parse(json) as unknown
     // The host's presence carries the notebook's problems: a guest may not pose as it.
     if (state !== null && typeof state === 'object' && Object.hasOwn(state, 'loomHost')) return { told: "'loomHost' is the host's presence; a guest's presence may not carry it" }
-    if (!owners || owners.own.has(id) || (!owners.taken(id) && !mine.includes(id))) mine.push(id)
-    else foreign++
+    mine.push(id)
   }
   if (foreign && !mine.length) return 'drop'
   if (foreign) return { told: 'presence may be sent only for yourself; an update that also set others\' was not passed on' }
   if (owners) {
-    const fresh = mine.filter((id) => !owners.own.has(id))
+    const fresh = [...new Set(mine)].filter((id) => !owners.own.has(id))
     if (owners.own.size + fresh.length > MAX_OWN_CLIENTS) return { told: `one connection may show at most ${MAX_OWN_CLIENTS} presences; this one was not passed on` }
     for (const id of fresh) owners.own.add(id)
   }

@@ -85,6 +85,7 @@ describe('attacks on the sockets of loom serve --share', () => {
       assert.doesNotMatch(saved, /loose|evil|a string, not/)
     } finally {
       provider.destroy()
+      provider.awareness.destroy() // its timer would keep the test process alive
     }
     assert.ok(s.alive())
     await honest(s)
@@ -118,6 +119,7 @@ describe('attacks on the sockets of loom serve --share', () => {
       assert.equal(provider.wsconnected, true)
     } finally {
       provider.destroy()
+      provider.awareness.destroy() // its timer would keep the test process alive
       for (const x of sockets) x.destroy()
     }
     assert.ok(s.alive())
