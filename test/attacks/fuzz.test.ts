@@ -8,7 +8,11 @@
 // printed; LOOM_FUZZ_SEED=N repeats a run.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import WebSocket from 'ws'
+import * as Y from 'yjs'
+import * as encoding from 'lib0/encoding'
+import { parseNotebook } from '../../engine/runtime/notebook.ts'
 import { seededRandom } from '../helpers.ts'
 import { OPS } from '../../engine/protocol/validate.ts'
 import { emptyRenderer, honest, nextJson, open, serveShared, type Role } from './sharedServe.ts'
@@ -62,14 +66,32 @@ test(`a seeded fuzz of /engine and /sync (seed ${SEED}) ends no process, and ser
     if (r < 0.64) return { text: JSON.stringify(pick([[], [1, 2], {}, { kind: 'response', id: 1, ok: true, result: {} }, { kind: 'notice', notice: null }, { kind: 'request' }, { kind: 'request', id: 'x', op: 'log' }, { kind: 'request', id: 1, op: 'hello', params: null }, { kind: 'request', id: 1.5, op: 'log', params: {} }])) }
     return { text: wrongTypes() }
   }
+  /** A well-formed document update from a new client that puts junk at the start of `cells` (a number, a bare text, a map of the wrong shape). */
+  const junkCells = (): Uint8Array => {
+    const d = new Y.Doc()
+    const junk = pick([() => random(), () => 'junk', () => new Y.Text('junk'), () => new Y.Array(), () => {
+      const m = new Y.Map<unknown>()
+      m.set('id', pick(['junk', 5, null]))
+      m.set('kind', pick(['code', 'prose', 'nonsense']))
+      m.set('text', pick(['junk', 7]))
+      return m
+    }])()
+    d.getArray('cells').insert(0, [junk])
+    const e = encoding.createEncoder()
+    encoding.writeVarUint(e, 0)
+    encoding.writeVarUint(e, 2)
+    encoding.writeVarUint8Array(e, Y.encodeStateAsUpdate(d))
+    return encoding.toUint8Array(e)
+  }
   const syncFrame = (): Uint8Array => {
     const r = random()
     if (r < 0.3) return bytes(1 + Math.floor(random() * 100))
     // Valid-looking prefixes over junk: a sync step 2 or update, an awareness update, an unknown type.
-    if (r < 0.5) return Uint8Array.from([0, pick([1, 2]), 20, ...bytes(20)])
-    if (r < 0.7) return Uint8Array.from([1, 30, 1, ...bytes(29)])
-    if (r < 0.8) return Uint8Array.from([pick([2, 3, 4, 99]), ...bytes(10)])
-    if (r < 0.85 && huge < 3) {
+    if (r < 0.45) return Uint8Array.from([0, pick([1, 2]), 20, ...bytes(20)])
+    if (r < 0.55) return Uint8Array.from([1, 30, 1, ...bytes(29)])
+    if (r < 0.6) return Uint8Array.from([pick([2, 3, 4, 99]), ...bytes(10)])
+    if (r < 0.85) return junkCells()
+    if (r < 0.9 && huge < 3) {
       huge++
       return new Uint8Array(5 * 1024 * 1024)
     }
@@ -142,8 +164,14 @@ test(`a seeded fuzz of /engine and /sync (seed ${SEED}) ends no process, and ser
       assert.ok(s.alive(), `loom serve ended during a batch as ${who} (seed ${SEED}):\n${s.stderr()}`)
       await honest(s)
     }
-    console.log(`fuzz: ${sent} frames in ${Date.now() - started} ms; ${answered} answered with an error, ${closed} closed their connection`)
+    const removed = s.stderr().split('removed from the shared notebook').length - 1
+    console.log(`fuzz: ${sent} frames in ${Date.now() - started} ms; ${answered} answered with an error, ${closed} closed their connection; junk taken out of the shared cells ${removed} times`)
     assert.ok(sent >= 100, `only ${sent} frames in the time budget`)
+    // Junk put into the shared cells never reached the file: it still parses, with no trace of it.
+    await new Promise((r) => setTimeout(r, 500))
+    const text = readFileSync(s.notebook, 'utf8')
+    parseNotebook(text, s.notebook)
+    assert.doesNotMatch(text, /junk|nonsense/)
   } finally {
     await s.stop()
   }
