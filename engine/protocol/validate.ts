@@ -87,6 +87,7 @@ export function requestId(message: unknown): number {
 export function checkRequest(message: unknown): Checked {
   const id = requestId(message)
   const depth = depthOf(message)
+  if (depth === Infinity) return refuse(id, 'too-large', `a message of more than ${MAX_NODES} objects and arrays was refused`)
   if (depth > MAX_DEPTH) return refuse(id, 'too-deep', `a message nested more than ${MAX_DEPTH} levels deep was refused; no request needs that many`)
   try {
     return { ok: true, request: readRequest(message) }
@@ -136,13 +137,23 @@ export function textDepth(text: string): number {
   return max
 }
 
-/** How deeply a value nests (objects and arrays), walked with an explicit stack; stops past the limit. */
+/**
+ * At most this many objects and arrays in one message. A value that came
+ * over Electron IPC (structured clone) may share one object many times over,
+ * or hold a cycle: without a count, walking (or serializing) it could take
+ * forever.
+ */
+export const MAX_NODES = 1_000_000
+
+/** How deeply a value nests (objects and arrays), walked with an explicit stack; stops past the limit (or past MAX_NODES: Infinity). */
 export function depthOf(value: unknown): number {
   let max = 0
+  let nodes = 0
   const stack: [unknown, number][] = [[value, 0]]
   while (stack.length) {
     const [v, d] = stack.pop()!
     if (v === null || typeof v !== 'object') continue
+    if (++nodes > MAX_NODES) return Infinity
     if (d + 1 > max && (max = d + 1) > MAX_DEPTH) return max
     for (const child of Array.isArray(v) ? v : Object.values(v as object)) if (child !== null && typeof child === 'object') stack.push([child, d + 1])
   }

@@ -24,6 +24,17 @@ test('text is measured before it is parsed: too large, too deep, not JSON; brack
   assert.ok(textDepth(nested(100_000)) > MAX_DEPTH)
 })
 
+test('a value that shares one object over and over (as structured clone can) or holds a cycle is refused quickly', () => {
+  let shared: unknown = [1]
+  for (let i = 0; i < 40; i++) shared = [shared, shared] // 2^40 paths through 41 objects, 45 levels deep
+  const started = Date.now()
+  assert.equal(refusal(checkRequest({ kind: 'request', id: 1, op: 'log', params: { branch: [[[[shared]]]] } })), 'too-large')
+  const cycle: Record<string, unknown> = { kind: 'request', id: 2, op: 'log' }
+  cycle.params = { branch: cycle }
+  assert.equal(refusal(checkRequest(cycle)), 'too-deep')
+  assert.ok(Date.now() - started < 2000)
+})
+
 test('a request is refused with its id and what is wrong; a good one comes back typed', () => {
   const bad = checkRequest({ kind: 'request', id: 5, op: 'log', params: { limit: 'ten' } })
   assert.deepEqual(bad.ok ? null : [bad.id, bad.problem.code], [5, 'bad-request'])
