@@ -34,6 +34,8 @@ interface Rig {
   close(): Promise<void>
   /** For the WebSocket rig: where the page would be. */
   origin?: string
+  /** For the WebSocket rig: the owner's token, from the address loom serve printed. */
+  token?: string
   serve?: ChildProcess
   stderr?: () => string
 }
@@ -69,7 +71,7 @@ async function inProcess(text: string, log?: string): Promise<Rig> {
 }
 
 /** Starts `loom serve` on port 0 and waits for the URL it prints. */
-export function startServe(path: string, env: Record<string, string> = {}): Promise<{ serve: ChildProcess; url: string; stderr: () => string }> {
+export function startServe(path: string, env: Record<string, string> = {}): Promise<{ serve: ChildProcess; url: string; token: string; stderr: () => string }> {
   const serve = spawn(process.execPath, ['bin/loom.js', 'serve', path, '--port', '0'], { env: { ...process.env, LOOM_RENDERER_DIR: RENDERER, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
@@ -77,8 +79,8 @@ export function startServe(path: string, env: Record<string, string> = {}): Prom
   return new Promise((resolve, reject) => {
     serve.stdout!.setEncoding('utf8').on('data', (d: string) => {
       out += d
-      const m = /^Loom is serving .* at (http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(out)
-      if (m) resolve({ serve, url: m[1]!, stderr: () => err })
+      const m = /^Loom is serving .* at (http:\/\/127\.0\.0\.1:\d+\/)\?token=([\w-]+)$/m.exec(out)
+      if (m) resolve({ serve, url: m[1]!, token: m[2]!, stderr: () => err })
     })
     serve.on('exit', (code) => reject(new Error(`loom serve ended (${code}) before serving: ${err}`)))
   })
@@ -94,21 +96,35 @@ export function stopServe(serve: ChildProcess): Promise<void> {
 
 async function overWebSocket(text: string, log?: string): Promise<Rig> {
   const path = notebookFile(text, undefined, log)
-  const { serve, url, stderr } = await startServe(path)
+  const { serve, url, token, stderr } = await startServe(path)
   const origin = url.slice(0, -1)
   const clients: EngineClient[] = []
   const connect = async () => {
-    const raw = await connectEngine(`${origin.replace('http:', 'ws:')}/engine`, origin)
+    const raw = withToken(await connectEngine(`${origin.replace('http:', 'ws:')}/engine`, origin), token)
     const client = new EngineClient(raw)
     clients.push(client)
+    // As a page does first: until a hello with the token, serve relays nothing either way.
+    await client.call('hello', {})
     return { client, raw }
   }
   const { client } = await connect()
   return {
-    client, connect, path, origin, serve, stderr,
+    client, connect, path, origin, token, serve, stderr,
     async close() {
       for (const c of clients) c.close()
       await stopServe(serve)
+    },
+  }
+}
+
+/** The page's side of `loom serve`'s door: every hello carries the owner's token (the one in the printed address). */
+function withToken(raw: Transport, token: string): Transport {
+  return {
+    ...raw,
+    send(m) {
+      const r = m as { kind?: unknown; op?: unknown; params?: unknown }
+      if (r.kind === 'request' && r.op === 'hello') m = { ...m, params: { ...(r.params as object), token } } as Message
+      raw.send(m)
     },
   }
 }
@@ -740,7 +756,7 @@ describe('the WebSocket itself', () => {
     const b = await binary
     assert.ok(b.kind === 'response' && !b.ok && /JSON text frame/.test(b.error.message))
     const hello = reply(ws)
-    ws.send(JSON.stringify({ kind: 'request', id: 2, op: 'status', params: {} }))
+    ws.send(JSON.stringify({ kind: 'request', id: 2, op: 'hello', params: { token: rig.token } }))
     const h = await hello
     assert.ok(h.kind === 'response' && h.ok && h.id === 2)
     ws.close()

@@ -3,6 +3,7 @@
 // words, or saved as a branch of the log to debug like real history.
 import { readFile } from 'node:fs/promises'
 import { formatLocation } from '../runtime/compile.ts'
+import { decodeNotebook } from '../runtime/notebook.ts'
 import type { Json } from '../runtime/values.ts'
 import { Model, type ModelOptions } from '../replay/model.ts'
 import { explore, type ExploreResult, type Violation } from '../replay/explore.ts'
@@ -18,7 +19,7 @@ import type { Io } from './main.ts'
 
 export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
   const path = p.args.notebook!
-  const text = await readFile(path, 'utf8')
+  const text = decodeNotebook(await readFile(path), path)
   const source = p.options.from as string | undefined
   if (!source && (p.options.branch !== undefined || p.options.at !== undefined)) throw new HistoryError('--branch and --at choose a moment of a log: give the log with --from DB')
   const log = source ? SqliteLog.open(source, { create: false }) : null

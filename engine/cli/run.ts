@@ -9,6 +9,7 @@ import { basename, dirname } from 'node:path'
 import { openSession } from '../replay/session.ts'
 import { parseNotebook } from '../runtime/notebook.ts'
 import { serveHttp, type RunningServer } from '../runtime/server.ts'
+import { decodeNotebook, NotebookError } from '../runtime/notebook.ts'
 import { reflection } from '../replay/reflect.ts'
 
 function engineOptions(p: Parsed): EngineOptions {
@@ -149,8 +150,9 @@ function watchNotebook(path: string, engine: Engine, io: Io): FSWatcher {
   const reload = async () => {
     let text: string
     try {
-      text = await readFile(path, 'utf8')
-    } catch {
+      text = decodeNotebook(await readFile(path), path)
+    } catch (err) {
+      if (err instanceof NotebookError) io.err(`loom: the change was refused; the old code keeps running:\n${err.message}\n`)
       return // mid-save (some editors replace the file): the next event brings it
     }
     if (text === last) return

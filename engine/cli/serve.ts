@@ -23,6 +23,7 @@ export async function serveCommand(p: Parsed, io: Io): Promise<number> {
       events: {
         started: (pid, restarted) => io.err(restarted ? `loom: ${restarted}; restarted it on the same log (engine process ${pid})\n` : `loom: engine process ${pid}\n`),
         gaveUp: (reason) => io.err(`loom: ${reason}\n`),
+        garbled: (what) => io.err(`loom: ${what}\n`),
       },
     })
   } catch (err) {

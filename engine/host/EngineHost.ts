@@ -6,7 +6,7 @@ import { readFile, rename, stat, writeFile, chmod } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { Engine } from '../runtime/engine.ts'
-import { parseNotebook, serializeNotebook, NotebookError, type Notebook } from '../runtime/notebook.ts'
+import { decodeNotebook, parseNotebook, serializeNotebook, NotebookError, type Notebook } from '../runtime/notebook.ts'
 import { compileNotebook, CompileError, warmCompiler, type KeptCell } from '../runtime/compile.ts'
 import { LoadError } from '../runtime/executor.ts'
 import { SqliteLog } from '../replay/sqliteLog.ts'
@@ -15,7 +15,7 @@ import { seek } from '../replay/seek.ts'
 import { PROTOCOL_VERSION } from '../protocol/messages.ts'
 import type { Attempt, BranchView, EditResult, EventRecord, Message, NotebookView, Op, ProblemView, Result, StatusView, TestFailure, Transport } from '../protocol/messages.ts'
 import { problemOf, problemsOf, parseProblem, problemFromMessage, Refusal } from './problems.ts'
-import { readRequest, requestId } from './requests.ts'
+import { checkRequest } from '../protocol/validate.ts'
 import { cellViews, stateBindings, withCellAdded, withCellDeleted, withCellMoved, withCellSource } from './notebookCells.ts'
 import { evaluateReadOnly } from './evaluate.ts'
 import { confinement } from './confinement.ts'
@@ -124,17 +124,14 @@ export class EngineHost {
 
   private async load(): Promise<void> {
     const bytes = await readFile(this.path)
+    // Shown as well as it decodes; never written back while it is not UTF-8.
     const text = bytes.toString('utf8')
     this.text = text
-    if (!Buffer.from(text, 'utf8').equals(bytes)) {
-      this.parseError = { message: 'the file is not UTF-8 text; Loom reads notebooks as UTF-8 and will not overwrite it', where: { file: this.path } }
-    } else {
-      try {
-        this.model = parseNotebook(text, this.path)
-      } catch (err) {
-        if (!(err instanceof NotebookError)) throw err
-        this.parseError = parseProblem(err)
-      }
+    try {
+      this.model = parseNotebook(decodeNotebook(bytes, this.path), this.path)
+    } catch (err) {
+      if (!(err instanceof NotebookError)) throw err
+      this.parseError = parseProblem(err)
     }
     if (this.model) {
       try {
@@ -195,11 +192,11 @@ export class EngineHost {
 
   /** Answers one message. Never throws: whatever goes wrong becomes an error response. */
   private async receive(client: Client, message: unknown): Promise<void> {
-    let id = requestId(message)
+    const checked = checkRequest(message)
+    if (!checked.ok) return client.send({ kind: 'response', id: checked.id, ok: false, error: checked.problem })
+    const { id, op, params } = checked.request
     try {
-      const request = readRequest(message)
-      id = request.id
-      const result = await this.answer(request.op, request.params)
+      const result = await this.answer(op, params)
       client.send({ kind: 'response', id, ok: true, result })
     } catch (err) {
       client.send({ kind: 'response', id, ok: false, error: problemOf(err, this.path) })

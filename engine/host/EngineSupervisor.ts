@@ -5,7 +5,8 @@
 // events are on disk — after which the same connections carry on.
 import type { Message, Notice, Transport } from '../protocol/messages.ts'
 import type { HostOptions } from './EngineHost.ts'
-import type { EngineProcess, FromEngine, SpawnEngine, ToEngine } from './engineLink.ts'
+import { readFromEngine, type EngineProcess, type FromEngine, type SpawnEngine, type ToEngine } from './engineLink.ts'
+import { checkRequest, refusalOf } from '../protocol/validate.ts'
 
 export interface SupervisorEvents {
   /** A new engine process is running (after a start or a restart). */
@@ -13,6 +14,8 @@ export interface SupervisorEvents {
   crashed?(reason: string): void
   /** The process kept crashing; no more restarts. */
   gaveUp?(reason: string): void
+  /** The engine process sent something that is not a message of the link (a broken sandbox?): ignored. */
+  garbled?(what: string): void
 }
 
 /** More crashes than this within CRASH_WINDOW_MS: stop restarting (something in the notebook or log kills it every time). */
@@ -59,7 +62,11 @@ export class EngineSupervisor {
     this.ready = false
     const child = this.spawn(this.options)
     this.process = child
-    child.onMessage((m) => this.fromEngine(child, m, restartedBecause))
+    child.onMessage((raw) => {
+      const m = readFromEngine(raw)
+      if (m) this.fromEngine(child, m, restartedBecause)
+      else this.events.garbled?.(`the engine process sent a message that is not of the link's shape; it was ignored`)
+    })
     child.onExit((reason) => this.exited(child, reason))
     child.send({ start: { ...this.options, ...(restartedBecause ? { restarted: restartedBecause } : {}) } })
   }
@@ -134,15 +141,14 @@ export class EngineSupervisor {
     const c: Connection = { transport, pending: new Set() }
     this.conns.set(conn, c)
     this.toEngine({ conn, open: true }, true)
+    // Every transport comes through here (the WebSocket, Electron IPC, the share guard): nothing unchecked reaches the engine process.
     const stop = transport.onMessage((message) => {
-      if (this.gaveUp) {
-        const id = (message as { id?: unknown }).id
-        send(transport, { kind: 'response', id: typeof id === 'number' ? id : 0, ok: false, error: { message: this.gaveUp } })
-        return
-      }
-      const m = message as { kind?: unknown; id?: unknown }
-      if (m.kind === 'request' && typeof m.id === 'number') c.pending.add(m.id)
-      this.toEngine({ conn, message })
+      const checked = checkRequest(message)
+      if (!checked.ok) return send(transport, refusalOf(checked))
+      const { id } = checked.request
+      if (this.gaveUp) return send(transport, { kind: 'response', id, ok: false, error: { message: this.gaveUp } })
+      c.pending.add(id)
+      this.toEngine({ conn, message: { kind: 'request', ...checked.request } })
     })
     let open = true
     const disconnect = () => {

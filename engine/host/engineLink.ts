@@ -32,3 +32,33 @@ export interface EngineProcess {
  * for these options: the files it may write are fixed when it starts.
  */
 export type SpawnEngine = (options: HostOptions) => EngineProcess
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)
+const isConn = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0
+
+/**
+ * What the supervisor got from the engine process, if it has the link's shape:
+ * a process whose sandbox was broken may send anything, and the serve process
+ * must not act on it. The protocol message inside is checked for its kind and
+ * id only: it goes to the UI, which trusts its own engine's answers.
+ */
+export function readFromEngine(m: unknown): FromEngine | null {
+  if (!isObject(m)) return null
+  if ('ready' in m) return isObject(m.ready) ? (m as FromEngine) : null
+  if ('fatal' in m) return typeof m.fatal === 'string' ? (m as FromEngine) : null
+  const msg = m.message
+  if (!isConn(m.conn) || !isObject(msg)) return null
+  if (msg.kind === 'response') return Number.isSafeInteger(msg.id) && typeof msg.ok === 'boolean' ? (m as FromEngine) : null
+  if (msg.kind === 'notice') return isObject(msg.notice) && typeof msg.notice.type === 'string' ? (m as FromEngine) : null
+  return null
+}
+
+/** What the engine process got from its supervisor, if it has the link's shape (requests inside are checked by the host). */
+export function readToEngine(m: unknown): ToEngine | null {
+  if (!isObject(m)) return null
+  if ('start' in m) return isObject(m.start) && typeof m.start.notebook === 'string' ? (m as ToEngine) : null
+  if ('stop' in m) return m.stop === true ? (m as ToEngine) : null
+  if (!isConn(m.conn)) return null
+  if (m.open === true || m.close === true || 'message' in m) return m as ToEngine
+  return null
+}

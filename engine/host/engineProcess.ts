@@ -6,7 +6,7 @@
 // on disk, and a fresh process is a better bet than a confused one.
 import type { Message, Transport } from '../protocol/messages.ts'
 import { EngineHost } from './EngineHost.ts'
-import type { FromEngine, ToEngine } from './engineLink.ts'
+import { readToEngine, type FromEngine, type ToEngine } from './engineLink.ts'
 import { throttleEvents } from './throttleEvents.ts'
 
 interface ParentPort {
@@ -35,9 +35,15 @@ function sizeOf(m: FromEngine): number {
   if (notice?.type === 'events' && notice.events.length) return JSON.stringify(notice.events[0]).length * notice.events.length
   return JSON.stringify(m).length
 }
+/** Only messages of the link's shape are handled; anything else is dropped (the requests inside are checked by the host). */
 const onMessage = (fn: (m: ToEngine) => void): void => {
-  if (electronPort) electronPort.on('message', (e) => fn(e.data as ToEngine))
-  else process.on('message', (m) => fn(m as ToEngine))
+  const take = (raw: unknown) => {
+    const m = readToEngine(raw)
+    if (m) fn(m)
+    else process.stderr.write('loom engine: ignored a message from the supervisor that is not of the link\'s shape\n')
+  }
+  if (electronPort) electronPort.on('message', (e) => take(e?.data))
+  else process.on('message', take)
 }
 
 let host: EngineHost | null = null

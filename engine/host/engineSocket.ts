@@ -5,6 +5,7 @@
 // wants a token (engine/share/guardEndpoint.ts).
 import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
+import type { Socket } from 'node:net'
 import { WebSocketServer } from 'ws'
 import type { Transport } from '../protocol/messages.ts'
 import { MAX_FRAME, socketTransport } from './socketTransport.ts'
@@ -12,7 +13,14 @@ import { throttleEvents } from './throttleEvents.ts'
 
 /** Whatever serves protocol connections: an EngineHost in-process, or a supervisor relaying to an engine process. */
 export interface EngineEndpoint {
-  connect(transport: Transport): () => void
+  /** `admit`: called by an endpoint that checks tokens, once this connection has shown a valid one. */
+  connect(transport: Transport, admit?: () => void): () => void
+}
+
+/** Where strangers (connections without a valid token yet) are counted and timed: the guests' listener's Admission. */
+export interface Door {
+  upgraded(socket: Socket, close: () => void): void
+  admit(socket: Socket): void
 }
 
 /**
@@ -26,8 +34,8 @@ export interface GuardedEndpoint extends EngineEndpoint {
 
 export const ENGINE_PATH = '/engine'
 
-/** `otherPaths`: prefixes another listener on the same server answers (the sync server's /sync/). */
-export function attachEngineSocket(server: Server, endpoint: GuardedEndpoint, allowedOrigins: (req?: IncomingMessage) => string[], otherPaths: string[] = []): { close(): void } {
+/** `otherPaths`: prefixes another listener on the same server answers (the sync server's /sync/). `door`: the guests' listener's Admission. */
+export function attachEngineSocket(server: Server, endpoint: GuardedEndpoint, allowedOrigins: (req?: IncomingMessage) => string[], otherPaths: string[] = [], door?: Door): { close(): void } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME })
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => {})
@@ -39,8 +47,13 @@ export function attachEngineSocket(server: Server, endpoint: GuardedEndpoint, al
       return refuse(socket, 403, `connections to the engine are accepted only from the page Loom serves (${allowedOrigins(req)[0]}), not from ${origin ?? 'a client that sends no Origin'}`)
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
+      const socket = req.socket as Socket
+      door?.upgraded(socket, () => {
+        ws.close(1008, 'no hello with a valid token in time; open the session with an invite link')
+        setTimeout(() => ws.terminate(), 1000).unref()
+      })
       // A page that cannot read as fast as the app commits gets fewer events rather than being cut off.
-      endpoint.connect(throttleEvents(socketTransport(ws, true)))
+      endpoint.connect(throttleEvents(socketTransport(ws, true)), door ? () => door.admit(socket) : undefined)
     })
   }
   server.on('upgrade', onUpgrade)

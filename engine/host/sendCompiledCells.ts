@@ -44,8 +44,8 @@ function hasLog(options: HostOptions): boolean {
 async function withCompiledCells(options: HostOptions): Promise<HostOptions> {
   const compiled = (async () => {
     // Loaded here, not at the top: the parser and the compiler are the engine's, and load only to start one.
-    const [{ parseNotebook }, { compileCellsNatively }] = await Promise.all([import('../runtime/notebook.ts'), import('../runtime/compile.ts')])
-    return compileCellsNatively(parseNotebook(await readFile(options.notebook, 'utf8'), options.notebook))
+    const [{ decodeNotebook, parseNotebook }, { compileCellsNatively }] = await Promise.all([import('../runtime/notebook.ts'), import('../runtime/compile.ts')])
+    return compileCellsNatively(parseNotebook(decodeNotebook(await readFile(options.notebook), options.notebook), options.notebook))
   })()
   let timer: ReturnType<typeof setTimeout> | undefined
   const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), WAIT_MS)))

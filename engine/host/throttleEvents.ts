@@ -89,7 +89,7 @@ export function throttleEvents(transport: Transport, options: ThrottleOptions = 
     },
     onMessage: (fn) => transport.onMessage(fn),
     onClose: (fn) => transport.onClose(fn),
-    close: () => transport.close(),
+    close: (reason) => transport.close(reason),
     backlog,
   }
 }

@@ -23,6 +23,8 @@ export interface Where {
 
 /** A refused request or a problem to show: what went wrong, where, and (when known) what to do. */
 export interface ProblemView {
+  /** What kind of problem, for code that reacts to it rather than people (a message refused unread: see validate.ts). */
+  code?: string
   message: string
   where?: Where
 }
@@ -291,7 +293,8 @@ export interface Transport {
   /** Calls `fn` for each message that arrives; returns a function that stops it. */
   onMessage(fn: (message: Message) => void): () => void
   onClose(fn: (reason: string) => void): void
-  close(): void
+  /** `reason`: why, for the peer (a WebSocket's close reason) where the carrier can say it. */
+  close(reason?: string): void
   /** Bytes sent and not yet handed to the peer (an estimate where that is all the carrier tells); absent where it cannot tell. */
   backlog?(): number
 }

@@ -2,7 +2,7 @@
 // step, feed input, replace code, and hear about every event. The CLI and the
 // desktop app are thin layers over this.
 import { readFile } from 'node:fs/promises'
-import { parseNotebook, type Notebook } from './notebook.ts'
+import { decodeNotebook, parseNotebook, type Notebook } from './notebook.ts'
 import { compileNotebook, CompileError, formatLocation, type CompiledApp, type MethodName } from './compile.ts'
 import { Executor, LoadError, notebookSeed, type AppVersion } from './executor.ts'
 import { FairAgent, PreferRecordedAgent, mix } from './agent.ts'
@@ -141,7 +141,7 @@ export class Engine {
 
   /** Opens a notebook file. Throws NotebookError or CompileError (with file, cell and line) for bad input. */
   static async open(path: string, options: EngineOptions = {}): Promise<Engine> {
-    const text = await readFile(path, 'utf8')
+    const text = decodeNotebook(await readFile(path), path)
     return Engine.fromSource(text, { ...options, path })
   }
 

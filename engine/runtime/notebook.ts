@@ -66,6 +66,25 @@ export class NotebookError extends Error {
   }
 }
 
+/**
+ * A notebook file's bytes as text: the one decoder for every command that
+ * reads a notebook (`loom run`, `serve`, `explore`…), so a file that is not
+ * UTF-8 is refused the same way everywhere, at its first bad byte, rather
+ * than read with replacement characters and later written back changed.
+ */
+export function decodeNotebook(bytes: Uint8Array, path = '<notebook>'): string {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const text = buf.toString('utf8')
+  const again = Buffer.from(text, 'utf8')
+  if (again.equals(buf)) return text
+  // Decoding is exact up to the first byte that is not UTF-8.
+  let at = 0
+  while (at < buf.length && buf[at] === again[at]) at++
+  let line = 1
+  for (let i = buf.indexOf(10); i >= 0 && i < at; i = buf.indexOf(10, i + 1)) line++
+  throw new NotebookError(path, line, `the file is not UTF-8 text: byte ${at} (0x${buf[at]!.toString(16).padStart(2, '0')}) is not valid UTF-8; Loom reads notebooks as UTF-8 and will not overwrite it — save it as UTF-8`)
+}
+
 const BOM = '\uFEFF'
 const FRONT_OPEN = /^---[ \t]*$/
 const FRONT_CLOSE = /^(?:---|\.\.\.)[ \t]*$/
@@ -161,12 +180,12 @@ export function parseNotebook(text: string, path = '<notebook>'): Notebook {
     const fenceLine = i + 1
     const closeLine = lines[close]
     const openLine = lines[i]
+    const id = cellId(words.slice(1), cells.length + 1, path, fenceLine)
     if (closeLine === undefined || openLine === undefined) {
       throw new NotebookError(path, fenceLine,
-        `code cell opened with ${fence} is never closed; add a closing ${fence} line after its code`)
+        `code cell #${id.id} opened with ${fence} is never closed; add a closing ${fence} line after its code`, id.id)
     }
 
-    const id = cellId(words.slice(1), cells.length + 1, path, fenceLine)
     const first = firstUse.get(id.id)
     if (first !== undefined) {
       throw new NotebookError(path, fenceLine,

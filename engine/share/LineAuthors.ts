@@ -4,7 +4,7 @@
 // Remote updates carry their connection as the transaction's origin; `nameOf`
 // turns that into a person's name.
 import * as Y from 'yjs'
-import { cellsOf } from './notebookDoc.ts'
+import { blocksOf, cellsOf } from './notebookDoc.ts'
 
 interface Marks {
   /** Per character: the index of the last edit that touched it in `edits` (-1: as loaded). */
@@ -47,7 +47,7 @@ export class LineAuthors {
 
   /** Who last changed line `line` (1-based) of cell `id`, or null if nobody has since it was loaded. */
   authorOf(id: string, line: number): string | null {
-    const block = cellsOf(this.doc).toArray().find((m) => m.get('id') === id)
+    const block = blocksOf(this.doc).find((m) => m.get('id') === id)
     const text = block?.get('text') as Y.Text | undefined
     if (!text) return null
     const chars = this.marks.get(text)?.chars

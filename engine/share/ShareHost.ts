@@ -5,12 +5,15 @@
 // (awareness field `loomHost`), so every guest sees it, view guests too.
 // A change made through the engine protocol instead (editCell from a page
 // or a tool that does not speak Yjs) is taken into the document, so the next
-// save keeps it rather than writing over it.
+// save keeps it rather than writing over it. Junk a guest puts into the
+// document (cellSchema.ts) is taken out again and reported; it never
+// reaches the file, and nothing a guest sends can make a save throw.
 import * as Y from 'yjs'
 import type { Awareness } from 'y-protocols/awareness'
 import type { EngineClient } from '../protocol/client.ts'
 import type { HostPresence, NotebookView, ProblemView, SharedProblem } from '../protocol/messages.ts'
-import { followText, notebookText } from './notebookDoc.ts'
+import { cellsOf, followText, notebookText } from './notebookDoc.ts'
+import { junkBlocks } from './cellSchema.ts'
 import { LineAuthors } from './LineAuthors.ts'
 
 export type { HostPresence, SharedProblem }
@@ -20,7 +23,12 @@ export interface ShareHostOptions {
   debounceMs?: number
   nameOf: (origin: unknown, tr: Y.Transaction) => string
   say?: (line: string) => void
+  /** Tells whoever made a change (a transaction's origin: their sync connection) that part of it was not taken. */
+  tell?: (origin: unknown, message: string) => void
 }
+
+/** The origin of the host's own repairs of the document. */
+const REPAIR = 'loom host: shape check'
 
 export class ShareHost {
   readonly authors: LineAuthors
@@ -32,12 +40,19 @@ export class ShareHost {
   private readonly offNotebook: () => void
   private closed = false
   private readonly onUpdate = () => this.schedule()
+  private readonly onTransaction = (tr: Y.Transaction) => {
+    // Only the array of blocks or a block's own fields can hold junk; typing changes neither.
+    const cells = cellsOf(this.doc)
+    if (tr.origin === REPAIR || ![...tr.changed.keys()].some((t) => t === cells || t.parent === cells)) return
+    queueMicrotask(() => this.removeJunk(tr))
+  }
   presence: HostPresence = { problems: [], savedAt: null }
 
   constructor(private readonly doc: Y.Doc, private readonly awareness: Awareness, private readonly engine: EngineClient, private readonly options: ShareHostOptions) {
     this.authors = new LineAuthors(doc, options.nameOf)
     this.lastText = notebookText(doc)
     doc.on('update', this.onUpdate)
+    doc.on('afterTransaction', this.onTransaction)
     this.offNotebook = engine.on('notebook', ({ notebook }) => this.engineChanged(notebook))
     this.publish()
   }
@@ -52,6 +67,20 @@ export class ShareHost {
     }
   }
 
+  /** Takes blocks that do not have the document's shape out of it, and says so to the owner and to whoever put them there. */
+  private removeJunk(tr: Y.Transaction): void {
+    if (this.closed) return
+    const junk = junkBlocks(cellsOf(this.doc) as Y.Array<unknown>)
+    if (!junk.length) return
+    this.doc.transact(() => {
+      for (const { index } of [...junk].reverse()) cellsOf(this.doc).delete(index, 1)
+    }, REPAIR)
+    const what = junk.map((j) => `block ${j.index + 1} ${j.problem}`).join('; ')
+    const who = this.options.nameOf(tr.origin, tr)
+    this.options.say?.(`removed from the shared notebook what ${who} put there that is not a block of it: ${what}`)
+    this.options.tell?.(tr.origin, `the shared notebook took out what is not a block of it: ${what}`)
+  }
+
   private schedule(): void {
     if (this.closed) return
     if (this.timer) clearTimeout(this.timer)
@@ -63,7 +92,8 @@ export class ShareHost {
 
   /** Saves now (after any save under way); resolves when the file and the problems are up to date. */
   flush(): Promise<void> {
-    this.saving = this.saving.then(() => this.save())
+    // A save that fails for a reason nobody foresaw is said where loom runs; it must not end the process.
+    this.saving = this.saving.then(() => this.save()).catch((err: Error) => this.options.say?.(`the shared notebook was not saved: ${err?.stack ?? String(err)}`))
     return this.saving
   }
 
@@ -104,6 +134,7 @@ export class ShareHost {
     await this.flush()
     this.closed = true
     this.doc.off('update', this.onUpdate)
+    this.doc.off('afterTransaction', this.onTransaction)
     this.offNotebook()
     this.authors.close()
   }

@@ -7,23 +7,29 @@
 // checked against the token's role, refusals leave the connection open, and
 // what a guest is sent has the credentials of recorded requests blanked.
 // The answer to a good `hello` in a shared session also tells the page its
-// role and where the shared document is.
+// role and where the shared document is. Every message is checked
+// (protocol/validate.ts) before anything reads it.
 import type { Message, ShareView, Transport } from '../protocol/messages.ts'
+import { checkRequest, refusalOf } from '../protocol/validate.ts'
 import type { EngineEndpoint, GuardedEndpoint } from '../host/engineSocket.ts'
 import { allows, roleFor, roleOfToken, WHAT, type Role, type Tokens } from './roles.ts'
 import { redactCredentials, redactJsonLines } from '../runtime/redactCredentials.ts'
 
 /** How long a connection may stay open without a good hello. */
-export const HELLO_WITHIN_MS = 10_000
+export const HELLO_WITHIN_MS = 5_000
 
 /** Where the shared document is (`sync` null: the page's own server), known once the session has started. */
 export type SyncPlace = () => { sync: string | null; room: string; port: number }
 
+/** More guests than this on the engine protocol at once: a further hello is refused (strangers do not count; see Admission.ts). */
+export const MAX_GUESTS = 200
+
 /** `place`: set when the session is shared (hello then tells each page its role and the shared document). */
 export function guardEndpoint(endpoint: EngineEndpoint, tokens: Tokens, place?: SyncPlace): GuardedEndpoint {
+  let guests = 0
   return {
     guarded: 'by token',
-    connect(outer: Transport): () => void {
+    connect(outer: Transport, admit?: () => void): () => void {
       let role: Role | null = null
       let disconnect: (() => void) | null = null
       let closed = false
@@ -74,48 +80,57 @@ export function guardEndpoint(endpoint: EngineEndpoint, tokens: Tokens, place?: 
         onClose: (fn) => outer.onClose(fn),
         close: () => outer.close(),
       }
-      const refuse = (id: number, message: string) => {
+      const send = (m: Message) => {
         try {
-          outer.send({ kind: 'response', id, ok: false, error: { message } })
+          outer.send(m)
         } catch {
           // gone already
         }
       }
+      const refuse = (id: number, message: string) => send({ kind: 'response', id, ok: false, error: { message } })
       outer.onMessage((message) => {
-        const m = message as { kind?: unknown; id?: unknown; op?: unknown; params?: unknown }
-        const id = typeof m.id === 'number' ? m.id : 0
         if (closed) return
+        const checked = checkRequest(message)
         const shared = place !== undefined
         // Before a good hello, any refusal also ends the connection: nothing else is handled for a stranger.
-        const turnAway = (why: string) => {
+        const turnAway = (id: number, why: string) => {
           refuse(id, why)
           close()
         }
-        if (m.kind !== 'request' || typeof m.op !== 'string') {
-          const like = 'the engine answers requests only, like {"kind":"request","id":1,"op":"hello","params":{"token":"…"}}'
-          return role === null ? turnAway(like) : refuse(id, like)
+        if (!checked.ok) {
+          send(refusalOf(checked))
+          if (role === null) close()
+          return
         }
+        const { id, op, params } = checked.request
         if (role === null) {
           const link = shared ? 'the token from your invite link' : 'the token of the address loom serve printed'
-          if (m.op !== 'hello') return turnAway(`say hello with ${link} first (${m.op} was refused)`)
-          const token = (m.params as { token?: unknown } | undefined)?.token
+          if (op !== 'hello') return turnAway(id, `say hello with ${link} first (${op} was refused)`)
+          const token = params.token
           const granted = roleOfToken(tokens, token)
           if (granted === null) {
-            if (token === undefined) return turnAway(shared ? 'this session is shared: open it with an invite link (its token is missing)' : 'open Loom with the address loom serve printed: it carries a token, and this page was opened without one')
-            return turnAway(shared ? 'the token of this link is not valid for this session; ask the person who shares it for a new link' : 'the token of this address is not valid for this loom serve (it changes each time loom serve starts); open the address it printed')
+            if (token === undefined) return turnAway(id, shared ? 'this session is shared: open it with an invite link (its token is missing)' : 'open Loom with the address loom serve printed: it carries a token, and this page was opened without one')
+            return turnAway(id, shared ? 'the token of this link is not valid for this session; ask the person who shares it for a new link' : 'the token of this address is not valid for this loom serve (it changes each time loom serve starts); open the address it printed')
           }
+          if (granted !== 'owner' && guests >= MAX_GUESTS) return refuse(id, `this session already has ${MAX_GUESTS} guests connected; try again later`)
           role = granted
           clearTimeout(silent)
+          if (granted !== 'owner') {
+            guests++
+            outer.onClose(() => guests--)
+          }
+          admit?.()
           disconnect = endpoint.connect(inner)
         } else {
-          const needed = roleFor(m.op, m.params)
+          const needed = roleFor(op, params)
           if (needed && !allows(role, needed)) {
-            return refuse(id, `you joined with a ${role} link, which can ${WHAT[role]}; ${m.op} needs a ${needed} link (${WHAT[needed]}) — ask the person who shares the session`)
+            return refuse(id, `you joined with a ${role} link, which can ${WHAT[role]}; ${op} needs a ${needed} link (${WHAT[needed]}) — ask the person who shares the session`)
           }
         }
-        if (m.op === 'hello') hellos.add(id)
-        if (m.op === 'exportBranch' && role !== 'owner') exports.add(id)
-        for (const fn of receivers) fn(message)
+        if (op === 'hello') hellos.add(id)
+        if (op === 'exportBranch' && role !== 'owner') exports.add(id)
+        const request: Message = { kind: 'request', id, op, params }
+        for (const fn of receivers) fn(request)
       })
       return () => disconnect?.()
     },

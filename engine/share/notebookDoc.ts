@@ -14,6 +14,7 @@
 //   orig   string    the text as loaded, so an unchanged block is written byte for byte
 import * as Y from 'yjs'
 import { parseNotebook, serializeNotebook, setCellSource, type CodeCell, type Notebook } from '../runtime/notebook.ts'
+import { blockProblem } from './cellSchema.ts'
 
 export type BlockKind = 'code' | 'prose' | 'front'
 
@@ -28,6 +29,11 @@ const CELLS = 'cells'
 
 export function cellsOf(doc: Y.Doc): Y.Array<Y.Map<unknown>> {
   return doc.getArray<Y.Map<unknown>>(CELLS)
+}
+
+/** The blocks of the document that have the shape above; junk a guest put there is left out (cellSchema.ts). */
+export function blocksOf(doc: Y.Doc): Y.Map<unknown>[] {
+  return cellsOf(doc).toArray().filter((m) => blockProblem(m) === null)
 }
 
 function proseParts(text: string): { lead: string; body: string; trail: string } {
@@ -69,13 +75,13 @@ export function docFromNotebook(nb: Notebook): Y.Doc {
 }
 
 export function readCells(doc: Y.Doc): DocCell[] {
-  return cellsOf(doc).toArray().map((m) => ({ id: m.get('id') as string, kind: m.get('kind') as BlockKind, source: (m.get('text') as Y.Text).toString() }))
+  return blocksOf(doc).map((m) => ({ id: m.get('id') as string, kind: m.get('kind') as BlockKind, source: (m.get('text') as Y.Text).toString() }))
 }
 
 /** The notebook file's text as the document holds it now (DESIGN §2; byte-identical when nothing changed). */
 export function notebookText(doc: Y.Doc): string {
   let out = ''
-  for (const m of cellsOf(doc).toArray()) {
+  for (const m of blocksOf(doc)) {
     const text = (m.get('text') as Y.Text).toString()
     const orig = m.get('orig') as string | undefined
     const kind = m.get('kind') as BlockKind
@@ -108,14 +114,15 @@ function codeText(m: Y.Map<unknown>, source: string): string {
 /** Adds a code or prose cell after the block with id `after` (null: at the top); the id must be new. */
 export function addDocCell(doc: Y.Doc, after: string | null, kind: 'code' | 'prose', id: string, source: string, origin?: unknown): void {
   const cells = cellsOf(doc)
-  const at = after === null ? (cells.length && cells.get(0).get('kind') === 'front' ? 1 : 0) : cells.toArray().findIndex((m) => m.get('id') === after) + 1
+  const first = cells.length ? (cells.get(0) as unknown) : null
+  const at = after === null ? (first instanceof Y.Map && first.get('kind') === 'front' ? 1 : 0) : cells.toArray().findIndex((m) => m instanceof Y.Map && m.get('id') === after) + 1
   const fields: Record<string, unknown> = kind === 'code' ? { id, kind, info: `ts #${id}` } : { id, kind, lead: '\n', trail: '\n\n' }
   if (kind === 'code') fields.lead = '\n'
   doc.transact(() => cells.insert(Math.max(at, 0), [block(fields, source)]), origin)
 }
 
 export function deleteDocCell(doc: Y.Doc, id: string, origin?: unknown): void {
-  const i = cellsOf(doc).toArray().findIndex((m) => m.get('id') === id)
+  const i = cellsOf(doc).toArray().findIndex((m) => m instanceof Y.Map && m.get('id') === id)
   if (i >= 0) doc.transact(() => cellsOf(doc).delete(i, 1), origin)
 }
 
@@ -134,11 +141,11 @@ export function notebookOfDoc(doc: Y.Doc, path: string): Notebook {
 export function followText(doc: Y.Doc, text: string, path: string, origin: unknown): void {
   const nb = parseNotebook(text, path)
   const next = cellsOf(docFromNotebook(nb)).toArray()
-  const cur = cellsOf(doc).toArray()
-  const same = next.length === cur.length && next.every((m, i) => m.get('id') === cur[i]!.get('id') && m.get('kind') === cur[i]!.get('kind'))
+  const cur = blocksOf(doc)
+  const same = cur.length === cellsOf(doc).length && next.length === cur.length && next.every((m, i) => m.get('id') === cur[i]!.get('id') && m.get('kind') === cur[i]!.get('kind'))
   doc.transact(() => {
     if (!same) {
-      cellsOf(doc).delete(0, cur.length)
+      cellsOf(doc).delete(0, cellsOf(doc).length)
       return fillDoc(doc, nb, origin)
     }
     next.forEach((m, i) => {

@@ -13,12 +13,13 @@ import { EngineClient } from '../protocol/client.ts'
 import { attachEngineSocket, type EngineEndpoint, type GuardedEndpoint } from '../host/engineSocket.ts'
 import { securityHeaders } from '../host/securityHeaders.ts'
 import { serveRendererFile } from '../host/rendererFiles.ts'
-import { parseNotebook } from '../runtime/notebook.ts'
+import { NotebookError, parseNotebook } from '../runtime/notebook.ts'
 import { cellsOf, fillDoc } from './notebookDoc.ts'
 import { guardEndpoint } from './guardEndpoint.ts'
 import { GUEST_ROLES, newTokens, type GuestRole, type Tokens } from './roles.ts'
 import { ROOM, SYNC_PATH, attachSync, FilteredConn, type SyncServer } from './syncServer.ts'
 import { ShareHost } from './ShareHost.ts'
+import { Admission } from './Admission.ts'
 
 export interface ShareOptions {
   /** A y-websocket server elsewhere (ws:// or wss://); default: our own at /sync. */
@@ -64,6 +65,13 @@ export async function startShare(engine: EngineEndpoint, notebook: string, rende
   const disconnect = engine.connect(theirs)
   const client = new EngineClient(ours)
   const hello = await client.call('hello', { client: 'share host' })
+  // A notebook that does not parse (or is not UTF-8) cannot become a shared document: bad input, said
+  // with its place the way `loom run` says it, before anything listens.
+  const broken = hello.notebook.parseError
+  if (broken) {
+    disconnect()
+    throw new NotebookError(broken.where?.file ?? notebook, broken.where?.fileLine ?? 0, broken.message, broken.where?.cell)
+  }
   const fill = (doc: Y.Doc) => fillDoc(doc, parseNotebook(hello.notebook.text, notebook))
 
   let port = 0
@@ -79,7 +87,10 @@ export async function startShare(engine: EngineEndpoint, notebook: string, rende
     }
   }
   server.on('clientError', (_err, socket) => socket.destroy())
-  server.maxConnections = 500
+  // Strangers (no valid token yet) are timed and budgeted apart from guests, whose caps are per channel
+  // (guardEndpoint's MAX_GUESTS, syncServer's MAX_SYNC_CONNECTIONS): idle sockets cannot keep guests out.
+  const door = new Admission()
+  door.watch(server)
   await new Promise<void>((ok, fail) => {
     server.once('error', fail)
     server.listen(options.port ?? 0, options.host ?? '0.0.0.0', () => ok())
@@ -87,7 +98,7 @@ export async function startShare(engine: EngineEndpoint, notebook: string, rende
   port = (server.address() as { port: number }).port
   place.port = port
   // Guests' pages come from this listener: the page's own origin, whatever name they reached it by.
-  const socket = attachEngineSocket(server, guard, (req) => (req?.headers.host ? [`http://${req.headers.host}`, `https://${req.headers.host}`] : []), [SYNC_PATH + '/'])
+  const socket = attachEngineSocket(server, guard, (req) => (req?.headers.host ? [`http://${req.headers.host}`, `https://${req.headers.host}`] : []), [SYNC_PATH + '/'], door)
 
   let sync: SyncServer | null = null
   let provider: SyncClient | null = null
@@ -96,7 +107,7 @@ export async function startShare(engine: EngineEndpoint, notebook: string, rende
   let syncUrl: string
   let room: string
   if (options.sync === undefined) {
-    sync = attachSync(server, tokens, fill)
+    sync = attachSync(server, tokens, fill, door)
     doc = sync.doc
     awareness = sync.doc.awareness
     syncUrl = `ws://${publicAddress(options.host)}:${port}${SYNC_PATH}`
@@ -124,7 +135,10 @@ export async function startShare(engine: EngineEndpoint, notebook: string, rende
     if (origin instanceof FilteredConn) return origin.peer?.name ?? (origin.role === 'owner' ? 'the owner' : `${origin.role === 'view' ? 'a' : 'an'} ${origin.role} guest`)
     return 'a guest'
   }
-  const host = new ShareHost(doc, awareness, client, { nameOf, debounceMs: options.debounceMs, say: options.say })
+  const tell = (origin: unknown, message: string) => {
+    if (origin instanceof FilteredConn) origin.tell(message)
+  }
+  const host = new ShareHost(doc, awareness, client, { nameOf, tell, debounceMs: options.debounceMs, say: options.say })
 
   const base = `http://${publicAddress(options.host)}:${port}/`
   const extra = options.sync === undefined ? '' : `&sync=${encodeURIComponent(syncUrl)}&room=${encodeURIComponent(room)}`

@@ -6,16 +6,24 @@
 // In front of the library's message handling sits a small filter, since the
 // library has no hook for it: the token in the URL picks the role, a `view`
 // connection's document updates are dropped (it still receives everything
-// and may send presence), and a message that does not decode closes its
-// connection before it can reach the document.
+// and may send presence), presence (awareness) is limited in size and to the
+// connection's own clients, and a message that does not decode closes its
+// connection before it can reach the document. What is dropped for a reason
+// the guest should know is told to them (y-protocols' permission-denied
+// message, which y-websocket logs in the page's console).
 import { EventEmitter } from 'node:events'
 import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
+import type { Socket } from 'node:net'
 import WebSocket, { WebSocketServer } from 'ws'
 import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+import type { Awareness } from 'y-protocols/awareness'
+import type { Door } from '../host/engineSocket.ts'
 import { docs, getYDoc, setupWSConnection, type WSSharedDoc } from '@y/websocket-server/utils'
 import { roleOfToken, type Role, type Tokens } from './roles.ts'
+import { MAX_DEPTH, textDepth } from '../protocol/validate.ts'
 import { SYNC_PATH } from './syncPath.ts'
 
 export { SYNC_PATH }
@@ -24,8 +32,16 @@ export { SYNC_PATH }
 export const ROOM = 'notebook'
 /** Larger sync messages close the connection (a pasted notebook is far below this). */
 export const MAX_SYNC_MESSAGE = 4 * 1024 * 1024
-/** More connections than this at once are refused (503): a flood does not take the host down. */
+/** More connections than this at once are refused (503): a flood does not take the host down. Only connections with a valid token count. */
 export const MAX_SYNC_CONNECTIONS = 200
+/**
+ * Larger presence (one client's awareness state, as JSON) is dropped and not
+ * passed on to everyone: a name, a colour, a cursor and a moment need a few
+ * hundred bytes. View guests get less room: they show themselves and nothing else.
+ */
+export const MAX_PRESENCE: Record<Role, number> = { view: 2048, edit: 8192, run: 8192, owner: 8192 }
+/** Yjs client ids one connection may speak for (a page has one; a reconnect may bring a new one). */
+const MAX_OWN_CLIENTS = 4
 
 /** One guest's sync connection, as the document's updates name it (their transaction origin). */
 export interface SyncPeer {
@@ -49,7 +65,7 @@ export interface SyncServer {
 let instances = 0
 
 /** Serves `doc`'s room at /sync/notebook on `server`; `doc` is created and filled by `fill` before anyone connects. */
-export function attachSync(server: Server, tokens: Tokens, fill: (doc: Y.Doc) => void): SyncServer {
+export function attachSync(server: Server, tokens: Tokens, fill: (doc: Y.Doc) => void, door?: Door): SyncServer {
   // The library keeps documents by name in one module-wide map: a name per instance keeps two sessions in one process apart.
   const docName = `loom-${process.pid}-${++instances}`
   const doc = getYDoc(docName)
@@ -78,16 +94,23 @@ export function attachSync(server: Server, tokens: Tokens, fill: (doc: Y.Doc) =>
     },
   }
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', 'http://x')
-    if (!url.pathname.startsWith(SYNC_PATH + '/')) return // another listener's (the engine's) path
+    const path = (req.url ?? '').split('?')[0] ?? ''
+    if (!path.startsWith(SYNC_PATH + '/')) return // another listener's (the engine's) path
     socket.on('error', () => {})
+    let url: URL
+    try {
+      url = new URL(req.url ?? '/', 'http://x')
+    } catch {
+      return refuse(socket, 404, `no room at ${path.slice(0, 100)}; the notebook is at ${SYNC_PATH}/${ROOM}`)
+    }
     if (url.pathname !== `${SYNC_PATH}/${ROOM}`) return refuse(socket, 404, `no room at ${url.pathname}; the notebook is at ${SYNC_PATH}/${ROOM}`)
     const role = roleOfToken(tokens, url.searchParams.get('token'))
     if (role === null) return refuse(socket, 401, 'open the session with an invite link: its token is missing or not valid for this session')
     if (wss.clients.size >= MAX_SYNC_CONNECTIONS) return refuse(socket, 503, 'too many connections to this session; try again later')
+    door?.admit(req.socket as Socket)
     wss.handleUpgrade(req, socket, head, (ws) => {
       const name = url.searchParams.get('name')
-      const conn = new FilteredConn(ws, role, () => state.refused++)
+      const conn = new FilteredConn(ws, role, () => state.refused++, doc.awareness)
       const peer: SyncPeer = { role, name: name && name.length <= 80 ? name : null, clients: () => doc.conns.get(conn) ?? new Set() }
       conn.peer = peer
       peers.add(peer)
@@ -103,16 +126,27 @@ export function attachSync(server: Server, tokens: Tokens, fill: (doc: Y.Doc) =>
 export class FilteredConn extends EventEmitter {
   peer: SyncPeer | null = null
   binaryType = 'arraybuffer'
-  constructor(private readonly ws: WebSocket, readonly role: Role, refused: () => void) {
+  /** The Yjs clients whose presence this connection may set. */
+  private readonly own = new Set<number>()
+  constructor(private readonly ws: WebSocket, readonly role: Role, refused: () => void, awareness?: Awareness) {
     super()
     ws.binaryType = 'arraybuffer'
     ws.on('message', (data: ArrayBuffer, isBinary: boolean) => {
-      const bytes = new Uint8Array(data)
-      const verdict = isBinary ? check(bytes, role) : 'garbled'
-      if (verdict === 'pass') this.emit('message', data)
-      else if (verdict === 'garbled') {
-        refused()
-        ws.close(1007, 'a sync message that does not decode')
+      try {
+        const bytes = new Uint8Array(data)
+        const verdict = isBinary ? check(bytes, role, awareness ? { own: this.own, taken: (id) => awareness.getStates().has(id) } : undefined) : 'garbled'
+        if (verdict === 'pass') this.emit('message', data)
+        else if (verdict === 'garbled') {
+          refused()
+          ws.close(1007, 'a sync message that does not decode')
+        } else if (verdict !== 'drop') {
+          refused()
+          this.tell(verdict.told)
+        }
+      } catch (err) {
+        // A bug in handling one guest's message ends that guest's connection, said where loom runs, not the process.
+        process.stderr.write(`loom: closed a sync connection after an error handling its message: ${(err as Error)?.stack ?? String(err)}\n`)
+        ws.close(1011, 'the server failed handling a message')
       }
     })
     ws.on('close', (code, reason) => this.emit('close', code, reason))
@@ -131,10 +165,28 @@ export class FilteredConn extends EventEmitter {
   close(): void {
     this.ws.close()
   }
+  /** Tells this guest why something they sent was not taken (y-protocols' auth message: permission denied, with the reason). */
+  tell(reason: string): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return
+    const e = encoding.createEncoder()
+    encoding.writeVarUint(e, 2)
+    encoding.writeVarUint(e, 0)
+    encoding.writeVarString(e, reason)
+    this.ws.send(encoding.toUint8Array(e))
+  }
 }
 
-/** What to do with one message: pass it on, drop it (a view guest's update), or call it garbled. */
-export function check(bytes: Uint8Array, role: Role): 'pass' | 'drop' | 'garbled' {
+/** Whose presence a connection already speaks for, and whether a client id is someone else's. */
+export interface PresenceOwners {
+  own: Set<number>
+  taken(id: number): boolean
+}
+
+/**
+ * What to do with one message: pass it on, drop it (a view guest's update, an
+ * echo of others' presence), drop it and tell the guest why, or call it garbled.
+ */
+export function check(bytes: Uint8Array, role: Role, owners?: PresenceOwners): 'pass' | 'drop' | 'garbled' | { told: string } {
   try {
     const d = decoding.createDecoder(bytes)
     const type = decoding.readVarUint(d)
@@ -146,21 +198,50 @@ export function check(bytes: Uint8Array, role: Role): 'pass' | 'drop' | 'garbled
       Y.decodeUpdate(payload) // throws on anything that is not an update
       return role === 'view' ? 'drop' : 'pass'
     }
-    if (type === 1) {
-      const update = decoding.createDecoder(decoding.readVarUint8Array(d))
-      const n = decoding.readVarUint(update)
-      for (let i = 0; i < n; i++) {
-        decoding.readVarUint(update)
-        decoding.readVarUint(update)
-        JSON.parse(decoding.readVarString(update))
-      }
-      return 'pass'
-    }
+    if (type === 1) return checkPresence(decoding.readVarUint8Array(d), role, owners)
     if (type === 3) return 'drop' // a query for presence: the server sends it anyway
     return 'garbled'
   } catch {
     return 'garbled'
   }
+}
+
+/**
+ * An awareness update: each client's state must be JSON within the role's
+ * size, and for a client this connection speaks for (or a new one). Pages
+ * echo the presence of others they receive (y-websocket does): such an echo
+ * is dropped quietly, since the server has it already.
+ */
+function checkPresence(update: Uint8Array, role: Role, owners?: PresenceOwners): 'pass' | 'drop' | { told: string } {
+  const d = decoding.createDecoder(update)
+  const n = decoding.readVarUint(d)
+  const mine: number[] = []
+  let foreign = 0
+  for (let i = 0; i < n; i++) {
+    const id = decoding.readVarUint(d)
+    decoding.readVarUint(d) // clock
+    const json = decoding.readVarString(d)
+    // Someone else's presence or its removal, echoed back (or forged): never passed on, so its content does not matter.
+    if (owners && !owners.own.has(id) && (owners.taken(id) || json === 'null')) {
+      foreign++
+      continue
+    }
+    if (json.length > MAX_PRESENCE[role]) return { told: `your presence (${json.length} bytes) is over the ${MAX_PRESENCE[role]} bytes a ${role} guest may send; it was not passed on` }
+    // The library re-encodes presence with JSON.stringify, which a few thousand levels overflow.
+    if (textDepth(json) > MAX_DEPTH) return { told: `your presence nests more than ${MAX_DEPTH} levels deep; it was not passed on` }
+    const state = JSON.parse(json) as unknown
+    // The host's presence carries the notebook's problems: a guest may not pose as it.
+    if (state !== null && typeof state === 'object' && Object.hasOwn(state, 'loomHost')) return { told: "'loomHost' is the host's presence; a guest's presence may not carry it" }
+    mine.push(id)
+  }
+  if (foreign && !mine.length) return 'drop'
+  if (foreign) return { told: 'presence may be sent only for yourself; an update that also set others\' was not passed on' }
+  if (owners) {
+    const fresh = [...new Set(mine)].filter((id) => !owners.own.has(id))
+    if (owners.own.size + fresh.length > MAX_OWN_CLIENTS) return { told: `one connection may show at most ${MAX_OWN_CLIENTS} presences; this one was not passed on` }
+    for (const id of fresh) owners.own.add(id)
+  }
+  return 'pass'
 }
 
 function refuse(socket: Duplex, status: number, message: string): void {

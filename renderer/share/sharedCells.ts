@@ -24,7 +24,9 @@ export function cellsOf(doc: Y.Doc): Y.Array<Y.Map<unknown>> {
  */
 export function visibleCells(doc: Y.Doc): SharedCell[] {
   const out: SharedCell[] = []
-  for (const m of cellsOf(doc)) {
+  for (const m of cellsOf(doc) as Y.Array<unknown>) {
+    // Junk a guest put there (a number, a bare text) until the host takes it out again.
+    if (!(m instanceof Y.Map)) continue
     const kind = m.get('kind')
     const text = m.get('text')
     if ((kind !== 'code' && kind !== 'prose') || !(text instanceof Y.Text)) continue
@@ -35,12 +37,12 @@ export function visibleCells(doc: Y.Doc): SharedCell[] {
 }
 
 function indexOf(doc: Y.Doc, id: string): number {
-  return cellsOf(doc).toArray().findIndex((m) => m.get('id') === id)
+  return cellsOf(doc).toArray().findIndex((m) => m instanceof Y.Map && m.get('id') === id)
 }
 
 /** An id nobody has yet; random, so that two people adding a cell at once do not pick the same one. */
 function freshId(doc: Y.Doc, prefix: string): string {
-  const taken = new Set(cellsOf(doc).toArray().map((m) => m.get('id')))
+  const taken = new Set(cellsOf(doc).toArray().map((m) => (m instanceof Y.Map ? m.get('id') : null)))
   for (;;) {
     const id = `${prefix}-${Math.random().toString(36).slice(2, 6)}`
     if (!taken.has(id)) return id
@@ -60,7 +62,8 @@ const blankLine = (doc: Y.Doc) => block({ id: freshId(doc, 'blank'), kind: 'pros
 /** Adds an empty cell after `after` (null: at the top, below the front matter); returns its id. */
 export function addCell(doc: Y.Doc, after: string | null, kind: SharedKind): string {
   const cells = cellsOf(doc)
-  const at = after === null ? (cells.length && cells.get(0).get('kind') === 'front' ? 1 : 0) : indexOf(doc, after) + 1
+  const first = cells.length ? (cells.get(0) as unknown) : null
+  const at = after === null ? (first instanceof Y.Map && first.get('kind') === 'front' ? 1 : 0) : indexOf(doc, after) + 1
   const id = freshId(doc, kind === 'code' ? 'code' : 'prose')
   const blocks =
     kind === 'code'

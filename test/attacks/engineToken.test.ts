@@ -56,7 +56,7 @@ for (const [what, hello, why] of [
   ['a wrong token of the right length', { token: 'A'.repeat(32) }, /not valid/],
   ['a token one character short', null, /not valid/],
   ['a much longer token', { token: 'A'.repeat(10_000) }, /not valid/],
-  ['a token that is not a string', { token: 42 }, /not valid/],
+  ['a token that is not a string', { token: 42 }, /'token' must be a string/],
 ] as const) {
   test(`hello with ${what} is refused, saying why, and the socket is closed before the next message is handled`, async () => {
     const params = what === 'a token one character short' ? { token: server.token.slice(0, -1) } : hello

@@ -1,8 +1,39 @@
-// What a client may send, checked before anything acts on it: a request is
-// an object with a numeric id, a known op and parameters of the right types.
-// A typo is refused with what was wrong, never guessed at.
-import type { Op } from '../protocol/messages.ts'
-import { Refusal } from './problems.ts'
+// What a client may send, checked before anything acts on it — the one
+// validator every transport uses (the WebSocket, Electron IPC through the
+// supervisor, the share guard, the engine process). A frame is measured
+// (size, nesting) before it is parsed, so nothing later stringifies or walks
+// a value deep enough to overflow the stack; a request is an object with a
+// numeric id, a known op and parameters of the right types. A typo is
+// refused with what was wrong, never guessed at.
+//
+// Shared by engine/ and renderer/: no Node, no DOM.
+import type { Op, ProblemView } from './messages.ts'
+
+/** Frames larger than this are refused (the WebSocket closes with 1009): a notebook or an exported branch is far below it. */
+export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+/**
+ * Deeper nesting is refused. JSON.stringify overflows the stack near 4,000
+ * levels (Node 20, measured) and JSON.parse of millions of levels blocks for
+ * seconds; no request needs more than a few levels (a hand-edited state
+ * value is the deepest), so 64 leaves room without coming near either.
+ */
+export const MAX_DEPTH = 64
+
+/** Why a message was refused, for code that reacts (tests, tools) rather than people. */
+export type MessageProblemCode = 'not-json' | 'too-large' | 'too-deep' | 'bad-request'
+
+export interface MessageProblem extends ProblemView {
+  code: MessageProblemCode
+}
+
+export interface Request {
+  id: number
+  op: Op
+  params: Record<string, unknown>
+}
+
+/** A checked request, or what to answer instead (with the id to answer, 0 when the message had none). */
+export type Checked = { ok: true; request: Request } | { ok: false; id: number; problem: MessageProblem }
 
 type Kind = 'string' | 'count' | 'positive' | 'seq' | 'cellKind' | 'cellOrNull' | 'strings' | 'edits' | 'previewMethod' | 'request' | 'choices' | 'answers'
 type Spec = Record<string, { kind: Kind; required?: true }>
@@ -52,31 +83,126 @@ export function requestId(message: unknown): number {
   return typeof id === 'number' && Number.isSafeInteger(id) ? id : 0
 }
 
-/** The request in `message`, checked; throws a Refusal saying what is wrong. */
-export function readRequest(message: unknown): { id: number; op: Op; params: Record<string, unknown> } {
+/** Checks a request that arrived as a value (Electron IPC, an in-memory pair, the engine process's channel). */
+export function checkRequest(message: unknown): Checked {
+  const id = requestId(message)
+  const depth = depthOf(message)
+  if (depth === Infinity) return refused(id, 'too-large', `a message of more than ${MAX_NODES} objects and arrays was refused`)
+  if (depth > MAX_DEPTH) return refused(id, 'too-deep', `a message nested more than ${MAX_DEPTH} levels deep was refused; no request needs that many`)
+  try {
+    return { ok: true, request: readRequest(message) }
+  } catch (err) {
+    if (err instanceof Invalid) return refused(id, 'bad-request', err.message)
+    throw err
+  }
+}
+
+/** A frame's text read as JSON, its size and nesting checked before it is parsed; its shape is left to checkRequest. */
+export function readFrame(text: string): { ok: true; value: unknown } | Extract<Checked, { ok: false }> {
+  if (text.length > MAX_MESSAGE_BYTES) return refused(0, 'too-large', `a message of ${text.length} characters was refused; the limit is ${MAX_MESSAGE_BYTES} bytes`)
+  if (textDepth(text) > MAX_DEPTH) return refused(0, 'too-deep', `a message nested more than ${MAX_DEPTH} levels deep was refused; no request needs that many`)
+  try {
+    return { ok: true, value: JSON.parse(text) }
+  } catch (err) {
+    return refused(0, 'not-json', `a frame that is not JSON was refused (${(err as Error).message}); send one JSON message per text frame`)
+  }
+}
+
+/** Checks a request that arrived as text: readFrame, then its shape. */
+export function parseRequest(text: string): Checked {
+  const frame = readFrame(text)
+  return frame.ok ? checkRequest(frame.value) : frame
+}
+
+/** A checked message's problem as the error response that answers it. */
+export function refusalOf(checked: Extract<Checked, { ok: false }>): { kind: 'response'; id: number; ok: false; error: MessageProblem } {
+  return { kind: 'response', id: checked.id, ok: false, error: checked.problem }
+}
+
+function refused(id: number, code: MessageProblemCode, message: string): Extract<Checked, { ok: false }> {
+  return { ok: false, id, problem: { code, message } }
+}
+
+/** How deeply brackets nest in JSON text, outside strings; stops counting past the limit. Linear, no recursion. */
+export function textDepth(text: string): number {
+  let depth = 0
+  let max = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 92) i++ // a backslash: skip what it escapes
+      else if (c === 34) inString = false
+    } else if (c === 34) inString = true
+    else if (c === 91 || c === 123) {
+      if (++depth > max && (max = depth) > MAX_DEPTH) return max
+    } else if (c === 93 || c === 125) depth--
+  }
+  return max
+}
+
+/**
+ * At most this many objects and arrays in one message. A value that came
+ * over Electron IPC (structured clone) may share one object many times over,
+ * or hold a cycle: without a count, walking (or serializing) it could take
+ * forever.
+ */
+export const MAX_NODES = 1_000_000
+
+/** How deeply a value nests (objects and arrays), walked with an explicit stack; stops past the limit (or past MAX_NODES: Infinity). */
+export function depthOf(value: unknown): number {
+  let max = 0
+  let nodes = 0
+  const stack: [unknown, number][] = [[value, 0]]
+  while (stack.length) {
+    const [v, d] = stack.pop()!
+    if (v === null || typeof v !== 'object') continue
+    if (++nodes > MAX_NODES) return Infinity
+    if (d + 1 > max && (max = d + 1) > MAX_DEPTH) return max
+    for (const child of Array.isArray(v) ? v : Object.values(v as object)) if (child !== null && typeof child === 'object') stack.push([child, d + 1])
+  }
+  return max
+}
+
+/** A problem with a request, said to whoever sent it. */
+class Invalid extends Error {}
+
+/** A value as an error message quotes it: short, whatever was sent. */
+function shown(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v)
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text
+}
+
+/** A parameter's name as messages quote it: 'name', cut short. */
+function quoted(name: string): string {
+  return `'${name.length > 40 ? `${name.slice(0, 40)}…` : name}'`
+}
+
+/** The request in `message`, checked; throws Invalid saying what is wrong. */
+function readRequest(message: unknown): Request {
   if (message === null || typeof message !== 'object' || Array.isArray(message)) {
-    throw new Refusal('a message must be a JSON object like {"kind":"request","id":1,"op":"hello","params":{}}')
+    throw new Invalid('a message must be a JSON object like {"kind":"request","id":1,"op":"hello","params":{}}')
   }
   const m = message as Record<string, unknown>
-  if (m.kind !== 'request') throw new Refusal(`the engine answers requests only (kind "request"), not ${JSON.stringify(m.kind ?? null)}`)
-  if (typeof m.id !== 'number' || !Number.isSafeInteger(m.id)) throw new Refusal('a request needs a whole-number id')
+  if (m.kind !== 'request') throw new Invalid(`the engine answers requests only (kind "request"), not ${shown(m.kind ?? null)}`)
+  if (typeof m.id !== 'number' || !Number.isSafeInteger(m.id)) throw new Invalid('a request needs a whole-number id')
   if (typeof m.op !== 'string' || !Object.hasOwn(PARAMS, m.op)) {
-    throw new Refusal(`there is no op ${JSON.stringify(m.op ?? null)}; the ops are ${OPS.join(', ')}`)
+    throw new Invalid(`there is no op ${shown(m.op ?? null)}; the ops are ${OPS.join(', ')}`)
   }
   const op = m.op as Op
-  const params = m.params ?? {}
-  if (params === null || typeof params !== 'object' || Array.isArray(params)) throw new Refusal(`${op}: params must be an object`)
+  const params = m.params === undefined ? {} : m.params
+  if (params === null || typeof params !== 'object' || Array.isArray(params)) throw new Invalid(`${op}: params must be an object`)
   const spec = PARAMS[op]!
   for (const [name, value] of Object.entries(params)) {
     const rule = spec[name]
-    if (!rule) throw new Refusal(`${op} takes no parameter '${name}'${Object.keys(spec).length ? `; it takes ${Object.keys(spec).join(', ')}` : ''}`)
+    if (!rule) throw new Invalid(`${op} takes no parameter ${quoted(name)}${Object.keys(spec).length ? `; it takes ${Object.keys(spec).join(', ')}` : ''}`)
     if (value === undefined) continue
     if (rule.kind === 'edits') checkEdits(op, value)
     const problem = check(rule.kind, value)
-    if (problem) throw new Refusal(`${op}: '${name}' must be ${problem}, not ${JSON.stringify(value)}`)
+    if (problem) throw new Invalid(`${op}: ${quoted(name)} must be ${problem}, not ${shown(value)}`)
   }
   for (const [name, rule] of Object.entries(spec)) {
-    if (rule.required && (params as Record<string, unknown>)[name] === undefined) throw new Refusal(`${op} needs '${name}'`)
+    if (rule.required && (params as Record<string, unknown>)[name] === undefined) throw new Invalid(`${op} needs '${name}'`)
   }
   return { id: m.id, op, params: params as Record<string, unknown> }
 }
@@ -125,9 +251,9 @@ const EDIT_ACTIONS = ['set', 'delete', 'push', 'put', 'add']
 
 /** An edit the projectional editor sends: one state, one action; refused with which edit and why. */
 function checkEdits(op: string, v: unknown): void {
-  if (!Array.isArray(v) || v.length === 0 || v.length > MAX_LIST) throw new Refusal(`${op}: 'edits' must be a list of 1 to ${MAX_LIST} edits, each ${EDIT_SHAPES}`)
+  if (!Array.isArray(v) || v.length === 0 || v.length > MAX_LIST) throw new Invalid(`${op}: 'edits' must be a list of 1 to ${MAX_LIST} edits, each ${EDIT_SHAPES}`)
   v.forEach((e: unknown, i) => {
-    const bad = (what: string) => new Refusal(`${op}: edit ${i + 1} ${what}; an edit is ${EDIT_SHAPES}`)
+    const bad = (what: string) => new Invalid(`${op}: edit ${i + 1} ${what}; an edit is ${EDIT_SHAPES}`)
     if (e === null || typeof e !== 'object' || Array.isArray(e)) throw bad('is not an object')
     const edit = e as Record<string, unknown>
     if (typeof edit.state !== 'string' || !edit.state) throw bad("names no state (give 'state')")
