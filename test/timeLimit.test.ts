@@ -58,6 +58,25 @@ export function step() {
   assert.equal(s.status, 'halted')
 })
 
+test('a step whose choices it tries one after another, each long, commits once one way works, however long the tries take together', { timeout: 60_000 }, async () => {
+  // Each try is a quarter of the limit; five of the six ways wait.
+  const k = rounds(100)
+  const e = await open({
+    s: `const n = state.var('n', 0)
+${BUSY}
+export function step() {
+  busy(${k})
+  if (sys.fork(6) !== 5) sys.abort('not this way')
+  n.set(n.get() + 1)
+  if (n.get() === 3) sys.halt()
+}`,
+  }, { timeLimitMs: 400 })
+  const s = await e.run({ untilIdle: true })
+  assert.equal(s.status, 'halted')
+  assert.equal(value(e, 'n'), 3)
+  assert.deepEqual([...new Set(e.attempts().map((a) => a.reason))], ['not this way'])
+})
+
 test('a step that loops forever is cut off with its cell, is an attempt, and the app still answers requests and takes new code', { timeout: 60_000 }, async () => {
   const cells = {
     s: `const n = state.var('n', 0)

@@ -713,6 +713,8 @@ export class Engine {
     round.reason ||= tx.failure!.reason
     if (++round.tries < this.maxAlternatives && tx.choices.length && round.agent.next(tx.choices.length)) return
     this.round = null
+    // A round that spanned batches: a commit in between (a request) may have changed what it read; then it runs again.
+    if (!this.exec.store.unchanged(round.reads)) return
     this.park({ reads: round.reads, wakeAt: round.wakeAt, input: round.input, reason: round.reason })
   }
 
