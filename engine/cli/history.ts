@@ -59,7 +59,7 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
       const code = p.options.code as string | undefined
       if (code) {
         const onto = (p.options.onto as string | undefined) ?? freeName(log, `${branch}-replay`)
-        const r = await replayWithCode(log, branch, code, onto)
+        const r = await replayWithCode(log, branch, code, onto, { timeLimitMs: p.options['time-limit'] as number | undefined })
         const text = r.first
           ? `loom: re-ran ${r.inputs} recorded transactions of '${branch}' with ${code} onto branch '${onto}': ${r.diverged} came out differently; the first is event ${r.first.seq} (${r.first.kind}): ${r.first.what}\n`
           : `loom: re-ran ${r.inputs} recorded transactions of '${branch}' with ${code} onto branch '${onto}': every outcome is the same\n`
@@ -68,7 +68,7 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
       }
       const verify = !!p.options.verify
       const t0 = performance.now()
-      const r = await verifyBranch(log, branch, { from: p.options.from as number | undefined, to: p.options.to as number | undefined })
+      const r = await verifyBranch(log, branch, { from: p.options.from as number | undefined, to: p.options.to as number | undefined, timeLimitMs: p.options['time-limit'] as number | undefined })
       const seconds = (performance.now() - t0) / 1000
       const data = { ok: r.ok, branch, events: r.events, head: b.head, failure: r.failure, eventsPerSecond: Math.round(r.events / Math.max(seconds, 1e-3)) }
       if (json) io.out(JSON.stringify(data) + '\n')

@@ -48,10 +48,12 @@ export function choiceTree(model: Model, options: ChoiceTreeOptions = {}, world:
   const groups = new Map<string, TransactionOutcome>()
   let sequences = 0
   let complete = false
-  const out = model.exec.sandbox.run(() => {
-    for (;;) {
+  let done = false
+  const exec = model.exec
+  // Resumable: a sequence cut off by the time limit of the batch runs again (see `Executor.run`).
+  const work = () => {
+    while (!done && !exec.batchSpent) {
       const tx = model.run(world, method, agent, (options.request ?? null) as Json)
-      sequences++
       const outputs = tx.outputs()
       const failure = tx.failure ? { reason: tx.failure.reason, aborted: tx.failure.aborted, location: tx.failure.location } : null
       let changes: StateChange[] = []
@@ -63,15 +65,15 @@ export function choiceTree(model: Model, options: ChoiceTreeOptions = {}, world:
       }
       const key = canonicalJson({ writes: tx.writes, outputs, failure: failure?.reason ?? null, brokenTests } as unknown as Json)
       const group = groups.get(key)
+      sequences++
       if (group) group.choices.push(tx.choices.slice())
       else groups.set(key, { choices: [tx.choices.slice()], committed: !failure, writes: tx.writes, changes, outputs, failure, brokenTests })
-      if (!agent.next(tx.choices.length)) {
-        complete = true
-        break
-      }
-      if (sequences >= max) break
+      if (!agent.next(tx.choices.length)) complete = done = true
+      else if (sequences >= max) done = true
     }
-  }, model.exec.config.timeLimitMs * 10)
-  if (!out.ok) throw new Error(`${method}() ran past its time limit while its choices were being explored`)
+  }
+  while (!done) {
+    if (!exec.run(work, { overran: () => false }).ok) throw new Error(`${method}() ran past its time limit while its choices were being explored`)
+  }
   return { method, outcomes: [...groups.values()], sequences, complete }
 }

@@ -108,7 +108,7 @@ export class Model {
     const time = options.time ?? last?.time ?? 0
     if (from) exec.restore(seekStore(from.log, from).serialize(), time)
     const fn = exec.compile(app)
-    const loaded = exec.sandbox.run(() => exec.load(app, fn), exec.config.timeLimitMs)
+    const loaded = exec.run(() => exec.load(app, fn), { overran: () => false })
     if (!loaded.ok) throw new LoadError(`${path}: loading the notebook's cells ran past the time limit of ${exec.config.timeLimitMs} ms`)
     const { version, declares } = loaded.value
     const codeChanged = !code || code.codeHash !== app.codeHash || declares.length > 0
@@ -146,7 +146,7 @@ export class Model {
     }
   }
 
-  /** Runs `method` in `world`, its choices answered by `agent`. Call inside `exec.sandbox.run`. */
+  /** Runs `method` in `world`, its choices answered by `agent`. Call inside `exec.run`. */
   run(world: World, method: MethodName, agent: Agent, input: Json = null): Transaction {
     this.enter(world)
     this.exec.ttyIn = ''
@@ -158,7 +158,7 @@ export class Model {
   /**
    * What `method` does in `world` with the agent's answers: remembered from
    * an earlier run that read the same values and made the same choices, or
-   * run now. Call inside `exec.sandbox.run`.
+   * run now. Call inside `exec.run`.
    */
   outcome(world: World, method: MethodName, agent: Agent): Outcome {
     const memo = (this.methodMemos[method] ??= this.memo(method))
@@ -170,7 +170,7 @@ export class Model {
     return outcome
   }
 
-  /** The tests that do not hold in `world` (remembered like transactions). Call inside `exec.sandbox.run`. */
+  /** The tests that do not hold in `world` (remembered like transactions). Call inside `exec.run`. */
   brokenTests(world: World): Broken[] {
     const broken: Broken[] = []
     const tests = this.version.tests

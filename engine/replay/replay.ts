@@ -37,7 +37,18 @@ export interface VerifyOptions {
   execute?: boolean
   /** Called after each batch; a promise it returns is awaited (a host yields to other work there). */
   onProgress?: (done: number, total: number) => void | Promise<void>
+  /** The time limit the history was made under (default 1000 ms); each event is re-executed with `REPLAY_MARGIN` times it. */
+  timeLimitMs?: number
 }
+
+/**
+ * Replay gives every event this many times the time limit it ran under. The
+ * event committed within its limit once, and re-executing it does the same
+ * work on the same state, so only a slower or busier machine makes it take
+ * longer — and that is not a divergence. An event that now loops forever is
+ * still caught, only later.
+ */
+export const REPLAY_MARGIN = 10
 
 /** Checks a branch of the log: its hash chain, its code and snapshots, and (by re-execution) every event's outcome. */
 export async function verifyBranch(log: SqliteLog, branch: string, options: VerifyOptions = {}): Promise<VerifyResult> {
@@ -57,7 +68,7 @@ export async function verifyBranch(log: SqliteLog, branch: string, options: Veri
   }
   // One pass over the stored events: the hash chain (every hash covers its
   // parent's hash and the event's bytes), then re-execution in batches.
-  const replayer = options.execute === false ? null : new Replayer(log, branch, from)
+  const replayer = options.execute === false ? null : new Replayer(log, branch, from, options.timeLimitMs)
   const total = to - from + 1
   let parent = log.hashAt(branch, 0)
   let checked = 0
@@ -131,11 +142,11 @@ export class Replayer {
   private version: AppVersion | null = null
   private readonly apps = new Map<string, CompiledApp>()
 
-  constructor(private readonly log: SqliteLog, readonly branch: string, from: number) {
+  constructor(private readonly log: SqliteLog, readonly branch: string, from: number, timeLimitMs = 1000) {
     const first = log.event(branch, 1)
     const config = (first?.input ?? {}) as { env?: Record<string, string>; args?: string[] }
     this.exec = new Executor(
-      { path: '<replay>', branch, seed: '', env: config.env ?? {}, args: config.args ?? [], timeLimitMs: 1000 },
+      { path: '<replay>', branch, seed: '', env: config.env ?? {}, args: config.args ?? [], timeLimitMs: timeLimitMs * REPLAY_MARGIN },
       new CountingLog(from - 1),
     )
     if (from > 1) {
@@ -155,8 +166,8 @@ export class Replayer {
   }
 
   /**
-   * Re-executes events in order, as few time-limited sandbox calls as
-   * possible; returns the first that differs from its record, or null.
+   * Re-executes events in order, in batches (each event under its own time
+   * limit); returns the first that differs from its record, or null.
    */
   async checkAll(events: EventRecord[], bodies?: string[]): Promise<Divergence | null> {
     // Code is compiled outside the sandbox first (esbuild is asynchronous).
@@ -176,13 +187,24 @@ export class Replayer {
       }
       let at = i
       let failure: Divergence | null = null
-      const out = this.exec.sandbox.run(() => {
-        for (; at < end && !failure; at++) failure = this.check(events[at]!, bodies?.[at])
-      }, this.exec.config.timeLimitMs * 2 + 10)
-      if (!out.ok) {
-        this.exec.cur = null
-        const e = events[Math.min(at, end - 1)]!
-        return this.differ(e, this.at(e), 'it committed when recorded; re-executed, it ran past the time limit')
+      const work = () => {
+        while (at < end && !failure) {
+          const e = events[at]!
+          // An event already applied was committed by a check the time limit cut off (and the executor finished).
+          if (e.seq > this.exec.head) failure = this.check(e, bodies?.[at])
+          if (failure) return
+          at++
+          if (this.exec.batchSpent) return
+        }
+      }
+      // Past the last event, what ran on was a promise callback some event's cell left behind: not an event's doing.
+      const hooks = { overran: (tx: Transaction | null) => !tx && at >= end }
+      while (at < end && !failure) {
+        // `at` is the event being checked when the time limit cuts a batch off: only it alone is blamed.
+        if (!this.exec.run(work, hooks).ok) {
+          const e = events[at]!
+          return this.differ(e, this.at(e), `it committed when recorded; re-executed, it ran past ${REPLAY_MARGIN} times the time limit (${this.exec.config.timeLimitMs} ms)`)
+        }
       }
       if (failure) return failure
       i = end
@@ -190,7 +212,7 @@ export class Replayer {
     return null
   }
 
-  /** Re-executes one event and compares it with the record. Call inside `sandbox.run`. */
+  /** Re-executes one event and compares it with the record. Call inside `exec.run`. */
   private check(e: EventRecord, body?: string): Divergence | null {
     this.body = body ?? null
     if (e.kind === 'code') return this.code(e)
@@ -208,7 +230,7 @@ export class Replayer {
     const fn = this.exec.compile(app)
     let loaded
     try {
-      loaded = this.exec.sandbox.run(() => this.exec.load(app, fn), this.exec.config.timeLimitMs)
+      loaded = this.exec.run(() => this.exec.load(app, fn), STOP)
     } catch (err) {
       return `its code does not load: ${(err as Error).message}`
     }
@@ -281,6 +303,9 @@ export class Replayer {
     return { seq: e.seq, kind: e.kind, method: e.method, location, what }
   }
 }
+
+/** One transaction past its time limit stops the call into the sandbox. */
+const STOP = { overran: () => false }
 
 function abbreviate(s: string): string {
   return s.length > 200 ? `${s.slice(0, 200)}…` : s

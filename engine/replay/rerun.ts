@@ -6,6 +6,7 @@ import { Engine, type EngineOptions } from '../runtime/engine.ts'
 import { canonicalJson } from '../runtime/values.ts'
 import type { EventRecord } from '../runtime/event.ts'
 import type { SqliteLog } from './sqliteLog.ts'
+import { REPLAY_MARGIN } from './replay.ts'
 
 export interface Divergence {
   /** The recorded event, and the new branch's event for it (null when it now aborts). */
@@ -46,7 +47,9 @@ export async function replayWithCode(log: SqliteLog, from: string, notebook: str
   log.fork(onto, from, 0)
   log.useBranch(onto)
   try {
-    const config: EngineOptions = { ...engineOptions, log, branch: onto, clock: 'virtual', startTime: first?.time ?? 0 }
+    // Each recorded transaction committed within its limit once: like replay, give it a margin for a busier machine.
+    const timeLimitMs = (engineOptions.timeLimitMs ?? 1000) * REPLAY_MARGIN
+    const config: EngineOptions = { ...engineOptions, timeLimitMs, log, branch: onto, clock: 'virtual', startTime: first?.time ?? 0 }
     const engine = text === undefined ? await Engine.open(notebook, config) : await Engine.fromSource(text, { ...config, path: notebook })
     const result: Rerun = { from, onto, inputs: 0, diverged: 0, first: null, divergences: [] }
     for (const e of log.iterate(from, 1, info.head)) {

@@ -6,6 +6,7 @@
 // is how exploration uses more than one core.
 import { EveryChoiceAgent } from '../runtime/agent.ts'
 import type { MethodName } from '../runtime/compile.ts'
+import type { Transaction } from '../runtime/transaction.ts'
 import { outcomeOf, type Model, type World } from './model.ts'
 import type { Outcome } from './memo.ts'
 import type { Move, Violation } from './explore.ts'
@@ -128,15 +129,16 @@ export class Search {
     return this.level.length
   }
 
-  /** Does one piece of work; false when the level's work is done. Call inside `exec.sandbox.run`. */
+  /** Does one piece of work; false when the level's work is done. Call inside `exec.run`. */
   advance(): boolean {
     if (this.unchecked) {
       const { world, id, depth } = this.unchecked
-      this.unchecked = null
       this.checking = { id, depth }
+      // Cut off before the end, the check runs again: the tests checked already are remembered.
       for (const f of this.model.brokenTests(world)) {
         this.report({ kind: 'test', test: f.test, message: f.message, location: f.location }, id, depth, `test:${f.test}`)
       }
+      this.unchecked = null
       this.checking = null
       return true
     }
@@ -155,18 +157,17 @@ export class Search {
     return !this.full
   }
 
-  /** The batch was cut off by the time limit: the transaction (or test) running then overran. */
-  timedOut(): void {
-    const exec = this.model.exec
-    const tx = exec.cur
-    exec.cur = null
-    if (!tx) return
-    tx.failure = { reason: `ran past its time limit of ${exec.config.timeLimitMs} ms`, aborted: false, location: this.model.app.methodAt[tx.method as MethodName] ?? null }
+  /** A transaction (or test) ran past its time limit on its own (see `Executor.run`); the search goes on past it. */
+  overran(tx: Transaction | null): boolean {
+    if (!tx) return true
+    tx.failure!.location = this.model.app.methodAt[tx.method as MethodName] ?? null
     if (tx.kind === 'test' && this.checking) {
       // A test overran: that state's later tests go unchecked.
-      this.report({ kind: 'test', test: tx.method!, message: tx.failure.reason, location: null }, this.checking.id, this.checking.depth, `test:${tx.method}`)
+      this.report({ kind: 'test', test: tx.method!, message: tx.failure!.reason, location: null }, this.checking.id, this.checking.depth, `test:${tx.method}`)
+      this.unchecked = null
       this.checking = null
     } else if (this.cur) this.settle(this.cur, outcomeOf(tx))
+    return true
   }
 
   /** How a state of this search was first reached. */
@@ -264,11 +265,9 @@ export class Search {
   }
 }
 
-const BATCH_MS = 10
-
 /**
  * Runs a search until its level's work is done, in batches of about 10 ms,
- * each one time-limited call into the sandbox. `tick` is called between batches.
+ * each transaction under its own time limit. `tick` is called between batches.
  */
 export function runLevel(search: Search, model: Model, tick?: () => void): void {
   for (const _ of levelBatches(search, model)) tick?.()
@@ -276,17 +275,13 @@ export function runLevel(search: Search, model: Model, tick?: () => void): void 
 
 /** The same, handing control back after each batch: a host does other work between them. */
 export function* levelBatches(search: Search, model: Model): Generator<void, void> {
-  const limit = model.exec.config.timeLimitMs
+  const exec = model.exec
   const work = () => {
-    const t0 = performance.now()
-    let n = 0
-    while (search.advance()) {
-      if ((++n & 31) === 0 && performance.now() - t0 > BATCH_MS) return
-    }
+    while (search.advance()) if (exec.batchSpent) return
   }
+  const hooks = { overran: (tx: Transaction | null) => search.overran(tx) }
   while (!search.idle) {
-    const out = model.exec.sandbox.run(work, limit + BATCH_MS)
-    if (!out.ok) search.timedOut()
+    exec.run(work, hooks)
     yield
   }
 }

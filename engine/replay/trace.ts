@@ -10,6 +10,9 @@ import { Model, type ModelOptions, type World } from './model.ts'
 import type { Move } from './explore.ts'
 import type { SqliteLog, BranchInfo } from './sqliteLog.ts'
 
+/** One move past its time limit stops the call into the sandbox. */
+const STOP = { overran: () => false }
+
 export interface StateChange {
   state: string
   before: Json
@@ -26,8 +29,10 @@ export interface TraceStep extends Move {
 export function describeTrace(model: Model, moves: readonly Move[]): { steps: TraceStep[]; end: World } {
   const steps: TraceStep[] = []
   let world = model.root
-  const out = model.exec.sandbox.run(() => {
-    for (const move of moves) {
+  const exec = model.exec
+  const work = () => {
+    while (steps.length < moves.length && !exec.batchSpent) {
+      const move = moves[steps.length]!
       const tx = model.run(world, move.method, new ReplayAgent(move.choices), move.input ?? null)
       if (tx.failure) throw new Error(`the trace does not reproduce: ${move.method}() ${tx.failure.reason}`)
       const next = model.after(world, tx, move.method)
@@ -36,8 +41,11 @@ export function describeTrace(model: Model, moves: readonly Move[]): { steps: Tr
       steps.push(step)
       world = next
     }
-  }, model.exec.config.timeLimitMs * (moves.length + 1))
-  if (!out.ok) throw new Error('the trace does not reproduce: a move ran past its time limit')
+  }
+  // Each move under its own time limit.
+  while (steps.length < moves.length) {
+    if (!exec.run(work, STOP).ok) throw new Error('the trace does not reproduce: a move ran past its time limit')
+  }
   return { steps, end: world }
 }
 
@@ -75,13 +83,16 @@ export async function saveTrace(text: string, options: ModelOptions, moves: read
     const model = await Model.create(text, { ...options, log, branch: name })
     const exec = model.exec
     const codeHash = model.app.codeHash
-    const out = exec.sandbox.run(() => {
-      if (model.codeChanged) {
-        const { app } = model
-        log.putCode({ codeHash, path: app.path, code: app.code, sources: app.sources })
-        exec.commit(model.codeTransaction(), codeHash, model.declares)
-      }
-      for (const move of moves) {
+    if (model.codeChanged) {
+      // A commit runs no cell code: it needs no time limit.
+      const { app } = model
+      log.putCode({ codeHash, path: app.path, code: app.code, sources: app.sources })
+      exec.commit(model.codeTransaction(), codeHash, model.declares)
+    }
+    let next = 0
+    const work = () => {
+      while (next < moves.length && !exec.batchSpent) {
+        const move = moves[next]!
         exec.ttyIn = ''
         const agent = new ReplayAgent(move.choices)
         const tx =
@@ -89,12 +100,23 @@ export async function saveTrace(text: string, options: ModelOptions, moves: read
           : move.method === 'http' ? exec.executeHttp(model.version, move.input as never, model.time, agent)
           : exec.executeMethod(model.version, move.method === 'start' ? 'start' : 'step', move.method, null, model.time, agent)
         if (tx.failure) throw new Error(`the trace does not reproduce at ${move.method}(): ${tx.failure.reason}`)
+        // Counted before it commits: a commit the time limit cuts off is finished by the executor (see `committed`).
+        next++
         const event: EventRecord = exec.commit(tx, codeHash)
         if (tx.halt) exec.commitMarker('halt', codeHash, event.time)
         log.offerSnapshot(exec.head, () => exec.store.serialize())
       }
-    }, exec.config.timeLimitMs * (moves.length + 1))
-    if (!out.ok) throw new Error('the trace does not reproduce: a move ran past its time limit')
+    }
+    const hooks = {
+      overran: () => false,
+      committed: (event: EventRecord) => {
+        if (event.outputs.halt) exec.commitMarker('halt', codeHash, event.time)
+      },
+    }
+    // Each move under its own time limit.
+    while (next < moves.length) {
+      if (!exec.run(work, hooks).ok) throw new Error('the trace does not reproduce: a move ran past its time limit')
+    }
     log.flush()
     return log.branchInfo(name)!
   } catch (err) {

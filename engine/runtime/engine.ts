@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises'
 import { decodeNotebook, parseNotebook, type Notebook } from './notebook.ts'
 import { compileNotebook, CompileError, formatLocation, type CompiledApp, type MethodName } from './compile.ts'
-import { Executor, LoadError, notebookSeed, type AppVersion } from './executor.ts'
+import { Executor, LoadError, notebookSeed, type AppVersion, type TimeLimitHooks } from './executor.ts'
 import { FairAgent, PreferRecordedAgent, mix } from './agent.ts'
 import { canonicalJson, plainCopy } from './values.ts'
 import type { HttpRequest, HttpResponse } from './http.ts'
@@ -71,6 +71,21 @@ export interface EngineEvents {
 
 type Listener<T> = (value: T) => void
 
+/**
+ * The step (or start) being tried: the ways its choices can go tried so far,
+ * and what they read. It outlives a batch the time limit cut off, so the
+ * attempt cut off runs again with the same choices.
+ */
+interface Round {
+  method: MethodName
+  agent: FairAgent
+  tries: number
+  reads: Read[]
+  wakeAt: number
+  input: boolean
+  reason: string
+}
+
 /** Why the step (or start) is waiting. */
 interface Parked {
   reads: Read[]
@@ -101,9 +116,6 @@ function plainResponse(status: number, text: string): HttpResponse {
 /** Batches of requests that may be waiting for durability at once. */
 const MAX_REQUEST_BATCHES = 2
 
-/** Time spent in one batch before the loop yields to I/O; also the precision of the time limit. */
-const BATCH_MS = 10
-
 export class Engine {
   private readonly exec: Executor
   private readonly listeners: { [K in keyof EngineEvents]: Set<Listener<EngineEvents[K]>> } = {
@@ -115,6 +127,9 @@ export class Engine {
   private virtualNow: number
   private pending: { events: EventRecord[]; attempts: Attempt[]; failures: TestFailure[] } = { events: [], attempts: [], failures: [] }
   private parked: Parked | null = null
+  private round: Round | null = null
+  /** Debug runs: the next test to check on the state the last commit left (null: all checked). */
+  private nextTest: number | null = null
   private started = false
   private halted = false
   private running = false
@@ -265,7 +280,9 @@ export class Engine {
     if (this.halted || (!this.hasWork() && !this.parked)) return null
     if (this.parked) this.unpark()
     const head = this.head
-    this.batch(1)
+    // A round of attempts can span batches (long attempts): one step goes until it commits or waits.
+    do this.batch(1)
+    while (this.round && !this.parked && !this.halted)
     const event = this.exec.log.events(head + 1, 1)[0]
     this.setStatus(this.halted ? 'halted' : this.parked ? 'parked' : 'paused')
     return event ?? null
@@ -307,51 +324,65 @@ export class Engine {
     if (this.queuedRequests.length === 1 && this.requestsInFlight < MAX_REQUEST_BATCHES) setImmediate(() => this.serveQueued())
   }
 
-  /** Runs every queued request as its own transaction in one time-limited batch; answers them once durable. */
+  /**
+   * Runs every queued request as its own transaction, in batches, each
+   * request under its own time limit; answers them once durable.
+   */
   private serveQueued(): void {
     const queue = this.queuedRequests.splice(0)
     const version = this.version
     const answers: [WaitingRequest, HttpResponse][] = []
-    let i = 0
-    const work = () => {
-      for (; i < queue.length; i++) {
-        const w = queue[i]!
-        if (!w.timer) continue // its deadline passed meanwhile
-        if (this.halted) {
-          this.answer(w, plainResponse(503, 'the app has halted'))
-          continue
-        }
-        if (!version.methods.http) {
-          this.answer(w, plainResponse(404, 'this app has no http() method'))
-          continue
-        }
-        const tx = this.exec.executeHttp(version, w.req, this.now(), new FairAgent(mix(this.seedNumber, this.head)))
-        if (tx.failure) {
-          this.recordAttempt(tx)
-          if (!tx.failure.aborted) {
-            const where = tx.failure.location ? ` (${formatLocation(version.app.path, tx.failure.location)})` : ''
-            this.answer(w, plainResponse(500, `${tx.failure.reason}${where}`))
-          } else {
-            // A wait: run again when something it read changes.
-            w.reads = tx.reads
-            w.reason = tx.failure.reason
-            this.waitingRequests.add(w)
-          }
-          continue
-        }
-        this.commit(tx)
+    // The request running now: the one an overrun is answered for (never found by index).
+    let serving: WaitingRequest | null = null
+    let next = 0
+    const serve = (w: WaitingRequest) => {
+      if (this.halted || !version.methods.http) {
+        serving = null
+        return this.answer(w, this.halted ? plainResponse(503, 'the app has halted') : plainResponse(404, 'this app has no http() method'))
+      }
+      const tx = this.exec.executeHttp(version, w.req, this.now(), new FairAgent(mix(this.seedNumber, this.head)))
+      serving = null
+      if (!tx.failure) {
+        // Queued first: a commit the time limit cuts off is finished, and its request answered, all the same.
         answers.push([w, tx.http as unknown as HttpResponse])
+        this.commit(tx)
+        return
+      }
+      this.recordAttempt(tx)
+      if (!tx.failure.aborted) {
+        const where = tx.failure.location ? ` (${formatLocation(version.app.path, tx.failure.location)})` : ''
+        this.answer(w, plainResponse(500, `${tx.failure.reason}${where}`))
+      } else {
+        // A wait: run again when something it read changes.
+        w.reads = tx.reads
+        w.reason = tx.failure.reason
+        this.waitingRequests.add(w)
       }
     }
-    while (i < queue.length) {
-      const result = this.exec.sandbox.run(work, this.exec.config.timeLimitMs + BATCH_MS)
-      if (!result.ok) {
-        // The request in progress overran; the ones before it are committed, the rest run on.
-        this.exec.cur = null
-        if (this.exec.committing) this.exec.finishCommit(this.exec.committing)
-        else this.answer(queue[i]!, plainResponse(500, `http() ran past its time limit of ${this.exec.config.timeLimitMs} ms`))
-        i++
+    const work = () => {
+      for (;;) {
+        this.checkDueTests()
+        if (this.exec.batchSpent) return
+        if (!serving) {
+          if (next >= queue.length) return
+          serving = queue[next++]!
+          if (!serving.timer) { // its deadline passed meanwhile
+            serving = null
+            continue
+          }
+        }
+        serve(serving)
       }
+    }
+    while (serving || next < queue.length || this.nextTest !== null) {
+      this.inSandbox(work, (tx) => {
+        if (tx?.kind === 'http' && serving) {
+          this.recordAttempt(tx)
+          this.answer(serving, plainResponse(500, `http() ran past its time limit of ${this.exec.config.timeLimitMs} ms`))
+          serving = null
+        }
+        return true
+      })
     }
     const batch = this.pending
     this.pending = { events: [], attempts: [], failures: [] }
@@ -386,12 +417,8 @@ export class Engine {
     const time = this.exec.txTime(e.time)
     const agent = new PreferRecordedAgent(e.choices, mix(this.seedNumber, e.seq))
     const version = this.version
-    const run = () => this.exec.reexecute(version, e, time, agent)
-    const result = this.exec.sandbox.run(run, this.exec.config.timeLimitMs + BATCH_MS)
-    if (!result.ok) {
-      this.exec.cur = null
-      return { event: null, failure: `ran past the time limit of ${this.exec.config.timeLimitMs} ms` }
-    }
+    const result = this.inSandbox(() => this.exec.reexecute(version, e, time, agent))
+    if (!result.ok) return { event: null, failure: `ran past the time limit of ${this.exec.config.timeLimitMs} ms` }
     const tx = result.value
     if (typeof tx === 'string') return { event: null, failure: tx }
     if (tx.failure) {
@@ -399,12 +426,11 @@ export class Engine {
       this.announce()
       return { event: null, failure: tx.failure.reason }
     }
-    if (e.kind === 'start') this.started = true
-    const head = this.head
-    this.commit(tx)
+    const event = this.commit(tx)
+    this.inSandbox(() => this.checkDueTests())
     this.flush()
     this.announce()
-    return { event: this.exec.log.events(head + 1, 1)[0]!, failure: null }
+    return { event, failure: null }
   }
 
   /**
@@ -441,11 +467,11 @@ export class Engine {
       now: () => this.now(),
       timeLimitMs: this.exec.config.timeLimitMs,
       commit: (tx) => {
-        const head = this.head
-        this.commit(tx)
+        const event = this.commit(tx)
+        this.inSandbox(() => this.checkDueTests())
         this.flush()
         this.announce()
-        return this.exec.log.events(head + 1, 1)[0]!
+        return event
       },
     })
   }
@@ -459,12 +485,12 @@ export class Engine {
   edit(changes: Edit[]): EventRecord {
     if (!changes.length) throw new Error('edit: nothing to change')
     const run = () => this.exec.execute(this.version, 'edit', 'edit', () => this.exec.applyEdits(changes), plainCopy(changes) as unknown as Json, this.now(), new FairAgent(this.seedNumber))
-    const result = this.exec.sandbox.run(run, this.exec.config.timeLimitMs + BATCH_MS)
+    const result = this.inSandbox(run)
     if (!result.ok) throw new Error(`edit: ran past the time limit`)
     const tx = result.value
     if (tx.failure) throw new Error(`edit: ${tx.failure.reason}`)
-    const event = this.exec.commit(tx, this.app.codeHash)
-    this.afterCommit(event)
+    const event = this.commit(tx)
+    this.inSandbox(() => this.checkDueTests())
     this.flush()
     this.announce()
     return event
@@ -500,6 +526,7 @@ export class Engine {
       const event = this.loadCode(app, 'replace')!
       this.source = notebook
       this.app = app
+      this.round = null
       if (this.parked) this.unpark()
       // New code may answer differently: waiting requests run again with it.
       for (const w of this.waitingRequests) this.enqueue(w)
@@ -553,7 +580,7 @@ export class Engine {
     const fn = this.exec.compile(app)
     const limit = this.exec.config.timeLimitMs
     const before = this.exec.store.cells.length
-    const loaded = this.exec.sandbox.run(() => this.exec.load(app, fn), limit)
+    const loaded = this.inSandbox(() => this.exec.load(app, fn))
     if (!loaded.ok) {
       this.exec.dropFresh(before)
       throw new LoadError(`${app.path}: loading the notebook's cells ran past the time limit of ${limit} ms`)
@@ -563,43 +590,36 @@ export class Engine {
       this.version = version
       return null
     }
-    this.exec.log.putCode?.({ codeHash: app.codeHash, path: app.path, code: app.code, sources: app.sources })
     const time = this.now()
     const input: Json = { seed: this.exec.config.seed, env: this.exec.config.env, args: this.exec.config.args }
     const sw = replacing ? version.methods.switch : undefined
-    const commit = () => {
-      let tx: Transaction
-      if (sw) {
-        tx = this.exec.executeMethod(version, 'code', 'switch', input, time, new FairAgent(this.seedNumber))
-        if (tx.failure) return { tx, event: null }
-      } else tx = new Transaction('code', null, input, time, new FairAgent(this.seedNumber))
-      const event = this.exec.commit(tx, app.codeHash, declares)
-      this.version = version
-      this.afterCommit(event)
-      return { tx, event }
-    }
-    const result = this.exec.sandbox.run(commit, limit + BATCH_MS)
-    const overran = result.ok ? null : this.exec.cur
-    if (overran?.kind === 'code' && !this.exec.committing) {
-      // The switch itself overran: the new code does not take over.
-      this.exec.cur = null
-      this.exec.dropFresh(before)
-      throw new LoadError(`${app.path}: the new code's switch() ran past the time limit of ${limit} ms; the old code keeps running`)
-    }
-    if (result.ok && !result.value.event) {
-      this.exec.dropFresh(before)
-      const failure = result.value.tx.failure!
-      this.recordAttempt(result.value.tx)
-      const message = `${app.path}: the new code's switch() did not commit (${failure.reason}); the old code keeps running`
-      // An abort is a wait: the change happens once what the switch read allows it.
-      if (failure.aborted) throw new SwitchWaits(`${message} until it can`, result.value.tx.reads)
-      throw new LoadError(message)
-    }
+    let tx: Transaction
+    if (sw) {
+      const ran = this.inSandbox(() => this.exec.executeMethod(version, 'code', 'switch', input, time, new FairAgent(this.seedNumber)))
+      if (!ran.ok) {
+        // The switch itself overran: the new code does not take over.
+        this.exec.dropFresh(before)
+        throw new LoadError(`${app.path}: the new code's switch() ran past the time limit of ${limit} ms; the old code keeps running`)
+      }
+      tx = ran.value
+      if (tx.failure) {
+        this.exec.dropFresh(before)
+        const failure = tx.failure
+        this.recordAttempt(tx)
+        const message = `${app.path}: the new code's switch() did not commit (${failure.reason}); the old code keeps running`
+        // An abort is a wait: the change happens once what the switch read allows it.
+        if (failure.aborted) throw new SwitchWaits(`${message} until it can`, tx.reads)
+        throw new LoadError(message)
+      }
+    } else tx = new Transaction('code', null, input, time, new FairAgent(this.seedNumber))
+    this.exec.log.putCode?.({ codeHash: app.codeHash, path: app.path, code: app.code, sources: app.sources })
+    // Committed outside the sandbox: a commit runs no cell code, and nothing cuts it off.
+    const event = this.exec.commit(tx, app.codeHash, declares)
     this.version = version
-    // The commit or a test check after it was cut off: finish or record it.
-    if (!result.ok) this.timedOut()
+    this.committed(event)
+    this.inSandbox(() => this.checkDueTests())
     this.flush()
-    return this.exec.log.events(this.head, 1)[0]!
+    return event
   }
 
   private offerSnapshot(): void {
@@ -622,22 +642,21 @@ export class Engine {
   }
 
   /**
-   * Runs up to `max` step transactions in one time-limited batch, then tells
-   * the listeners once it is durable. Pipelined (a log that can write in the
-   * background), it returns the promise of that instead of waiting.
+   * Runs up to `max` step transactions in one batch (each under its own time
+   * limit), then tells the listeners once it is durable. Pipelined (a log
+   * that can write in the background), it returns the promise of that
+   * instead of waiting.
    */
   private batch(max: number, pipelined = false): Promise<void> | void {
-    const limit = this.exec.config.timeLimitMs
-    let done = 0
+    const steps = this.stepCount
     let snapshotDue = this.exec.log.snapshotDue?.() ?? Infinity
     const work = () => {
-      const t0 = performance.now()
-      let n = 0
-      while (!this.halted && !this.parked) {
+      for (;;) {
+        this.checkDueTests()
+        if (this.halted || this.parked || this.exec.batchSpent) return
         const method = this.nextMethod
-        if (!method || (done >= max && method === 'step')) break
-        if (this.runMethod(method) && method === 'step') done++
-        if ((++n & 15) === 0 && performance.now() - t0 > BATCH_MS) break
+        if (!method || (this.stepCount - steps >= max && method === 'step')) return
+        this.runMethod(method)
         // A durable log wants a snapshot every K events: it is written with the batch's events.
         if (this.head >= snapshotDue) {
           this.offerSnapshot()
@@ -645,8 +664,12 @@ export class Engine {
         }
       }
     }
-    const result = this.exec.sandbox.run(work, limit + BATCH_MS)
-    if (!result.ok) this.timedOut()
+    this.inSandbox(work, (tx) => {
+      const round = this.round
+      // The attempt that overran is an attempt like any other: the round goes on with its next choices, or waits.
+      if (tx && round && tx.kind === (round.method === 'start' ? 'start' : 'step')) this.failed(round, tx)
+      return false
+    })
     const log = this.exec.log
     if (pipelined && log.flushAsync) {
       this.offerSnapshot()
@@ -660,53 +683,64 @@ export class Engine {
 
   /**
    * Runs `method` until it commits or every way its choices could go has
-   * aborted; then it waits on everything those attempts read.
+   * aborted; then it waits on everything those attempts read. A round left
+   * unfinished when the batch ends goes on in the next.
    */
   private runMethod(method: MethodName): boolean {
-    const agent = this.stepAgent.reset(mix(this.seedNumber, mix(this.head, this.rounds++)))
-    const reads: Read[] = []
-    let wakeAt = 0
-    let input = false
-    let reason = ''
-    for (let tries = 0; tries < this.maxAlternatives; tries++) {
-      const tx = this.exec.executeMethod(this.version, method === 'start' ? 'start' : 'step', method, null, this.now(), agent)
+    if (this.round?.method !== method) {
+      const agent = this.stepAgent.reset(mix(this.seedNumber, mix(this.head, this.rounds++)))
+      this.round = { method, agent, tries: 0, reads: [], wakeAt: 0, input: false, reason: '' }
+    }
+    const round = this.round
+    while (this.round === round && !this.exec.batchSpent) {
+      const tx = this.exec.executeMethod(this.version, method === 'start' ? 'start' : 'step', method, null, this.now(), round.agent)
       if (!tx.failure) {
+        this.round = null
         this.commit(tx)
-        if (method === 'start') this.started = true
         return true
       }
-      this.recordAttempt(tx)
-      for (const r of tx.reads) reads.push(r)
-      if (tx.wakeAt && (!wakeAt || tx.wakeAt < wakeAt)) wakeAt = tx.wakeAt
-      input ||= tx.waitsForInput
-      reason ||= tx.failure.reason
-      if (!tx.choices.length || !agent.next(tx.choices.length)) break
+      this.failed(round, tx)
     }
-    this.park({ reads, wakeAt, input, reason })
     return false
   }
 
-  private commit(tx: Transaction): void {
+  /** An attempt of `round` did not commit: try the next way its choices can go, or wait on what the attempts read. */
+  private failed(round: Round, tx: Transaction): void {
+    this.recordAttempt(tx)
+    for (const r of tx.reads) round.reads.push(r)
+    if (tx.wakeAt && (!round.wakeAt || tx.wakeAt < round.wakeAt)) round.wakeAt = tx.wakeAt
+    round.input ||= tx.waitsForInput
+    round.reason ||= tx.failure!.reason
+    if (++round.tries < this.maxAlternatives && tx.choices.length && round.agent.next(tx.choices.length)) return
+    this.round = null
+    // A round that spanned batches: a commit in between (a request) may have changed what it read; then it runs again.
+    if (!this.exec.store.unchanged(round.reads)) return
+    this.park({ reads: round.reads, wakeAt: round.wakeAt, input: round.input, reason: round.reason })
+  }
+
+  /** Commits a transaction as the next event; a halt is followed by its marker. */
+  private commit(tx: Transaction): EventRecord {
     const event = this.exec.commit(tx, this.app.codeHash)
-    if (tx.halt) {
+    this.committed(event)
+    return event
+  }
+
+  /** What follows every commit (also one the time limit cut off half-way and the executor finished). */
+  private committed(event: EventRecord): void {
+    if (event.kind === 'start') this.started = true
+    if (event.outputs.halt) {
       this.halted = true
-      const marker = this.exec.commitMarker('halt', this.app.codeHash, event.time)
       this.pending.events.push(event)
       if (event.kind === 'step') this.stepCount++
-      this.afterCommit(marker)
+      this.afterCommit(this.exec.commitMarker('halt', this.app.codeHash, event.time))
     } else this.afterCommit(event)
   }
 
-  /** Announces an event and checks the tests on the state after it (which the time limit may cut off). */
+  /** Announces an event, and (debug runs) has the tests checked on the state after it. */
   private afterCommit(event: EventRecord): void {
     this.pending.events.push(event)
     if (event.kind === 'step') this.stepCount++
-    if (this.options.checkTests && this.version.tests.length) {
-      for (const failure of this.exec.checkTests(this.version, new FairAgent(this.seedNumber))) {
-        this.testFailures.push(failure)
-        this.pending.failures.push(failure)
-      }
-    }
+    if (this.options.checkTests && this.version.tests.length) this.nextTest = 0
     // Something the waiting step read has changed: it may now get further.
     if (this.parked && !this.exec.store.unchanged(this.parked.reads)) this.unpark()
     if (this.pendingCode && !this.exec.store.unchanged(this.pendingCode.reads)) {
@@ -722,30 +756,56 @@ export class Engine {
     }
   }
 
+  /**
+   * Checks the tests due after the last commit, one transaction each (so a
+   * batch cut off between them goes on with the next). Call inside `inSandbox`.
+   */
+  private checkDueTests(): void {
+    while (this.nextTest !== null) {
+      const tests = this.version.tests
+      const i = this.nextTest
+      if (i >= tests.length) {
+        this.nextTest = null
+        return
+      }
+      const failure = this.exec.testFailure(this.version, tests[i]!, new FairAgent(this.seedNumber))
+      this.nextTest = i + 1
+      if (failure) {
+        this.testFailures.push(failure)
+        this.pending.failures.push(failure)
+      }
+    }
+  }
+
   private recordAttempt(tx: Transaction): void {
     this.attemptCount++
     this.pending.attempts.push(this.exec.attempt(tx))
   }
 
-  /** The time limit cut the batch off: finish a half-done commit, or abort the transaction that overran. */
-  private timedOut(): void {
-    const limit = this.exec.config.timeLimitMs
-    const event = this.exec.committing
-    if (event) {
-      this.exec.finishCommit(event)
-      if (this.pending.events.at(-1) !== event) this.afterCommit(event)
-      return
+  /**
+   * Runs `work` in the sandbox, every transaction in it under its own time
+   * limit (see `Executor.run`). A transaction that ran past it on its own is
+   * an attempt with an error naming its cell; a test that did is a failing
+   * test and the next test is checked. `overran` says what else happens
+   * (true: the work goes on; the default: it stops there).
+   */
+  private inSandbox<T>(work: () => T, overran: (tx: Transaction | null) => boolean | void = () => false) {
+    const hooks: TimeLimitHooks = {
+      committed: (event) => this.committed(event),
+      overran: (tx) => {
+        if (tx) tx.failure!.location = this.methodLocation(tx.method)
+        if (tx?.kind === 'test') {
+          if (this.nextTest !== null) this.nextTest++
+          this.recordAttempt(tx)
+          const failure: TestFailure = { test: tx.method!, seq: this.head, message: tx.failure!.reason, location: null, saw: {} }
+          this.testFailures.push(failure)
+          this.pending.failures.push(failure)
+          return true
+        }
+        return overran(tx)
+      },
     }
-    const tx = this.exec.cur
-    this.exec.cur = null
-    if (!tx) return
-    tx.failure = { reason: `ran past its time limit of ${limit} ms`, aborted: false, location: this.methodLocation(tx.method) }
-    this.recordAttempt(tx)
-    if (tx.kind === 'test') {
-      const failure: TestFailure = { test: tx.method!, seq: this.head, message: tx.failure.reason, location: null, saw: {} }
-      this.testFailures.push(failure)
-      this.pending.failures.push(failure)
-    } else this.park({ reads: tx.reads, wakeAt: 0, input: false, reason: tx.failure.reason })
+    return this.exec.run(work, hooks)
   }
 
   private methodLocation(method: string | null): SourceLocation | null {

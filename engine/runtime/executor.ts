@@ -1,7 +1,7 @@
 // The one way in: every transaction — start, step, http, a test check, a
 // code switch — runs through `execute` and, if it succeeds, `commit`.
 // The executor owns the sandbox, the store and the app's code versions.
-import { Sandbox, OP, SYS, type AppFunction, type HostApi } from './sandbox.ts'
+import { Sandbox, OP, SYS, type AppFunction, type HostApi, type Outcome } from './sandbox.ts'
 import { Store, VarCell, MapCell, QueueCell, BagCell, CounterCell, makeCell, type Cell, type StoreSnapshot } from './store.ts'
 import { Transaction, type Failure } from './transaction.ts'
 import { callSites } from './callSites.ts'
@@ -61,6 +61,29 @@ const TEST_FAILED = 'returned false'
 /** V8's words for a write to a frozen object: what a cell that keeps state in a module-level value meets. */
 const FROZEN = /^TypeError: (Cannot assign to read only property|Cannot add property .*object is not extensible|Cannot delete property|Cannot define property)/
 
+/**
+ * Time a batch of transactions may use before it stops starting new ones.
+ * One call into the sandbox per batch is what makes short transactions
+ * cheap; the call's own timeout is the time limit plus twice this, so every
+ * transaction that starts in it gets at least its whole limit.
+ */
+export const BATCH_MS = 10
+
+/** Cut-off calls in a row that may be resumed before whatever runs is blamed anyway (host code that never ends). */
+const MAX_RESUMES = 3
+
+/** What a caller of `Executor.run` does when the time limit cuts its work off. */
+export interface TimeLimitHooks {
+  /**
+   * `tx` ran past its limit on its own (null: the work ran past it outside
+   * any transaction — loading code, or a promise callback a cell left behind).
+   * Record it and make `work` go past it, and return true to resume the
+   * work; return false (or nothing) to stop there.
+   */
+  overran(tx: Transaction | null): boolean | void
+  /** A commit the time limit cut off half-way has been finished: take it in as if `commit` had returned. */
+  committed?(event: EventRecord): void
+}
 export class Executor {
   readonly store = new Store()
   readonly sandbox: Sandbox
@@ -77,6 +100,10 @@ export class Executor {
   locateWaits = true
   private loading: Loading | null = null
   private readonly apps = new Map<string, CompiledApp>()
+  /** When the current call into the sandbox began, and when its last transaction ended (performance.now()). */
+  private callStart = 0
+  private lastEnd = 0
+  private asks = 0
 
   constructor(readonly config: ExecutorConfig, readonly log: EventLog) {
     this.random = new StableRandom(config.seed)
@@ -97,7 +124,7 @@ export class Executor {
 
   /**
    * Loads compiled code into the sandbox: runs its top level (state
-   * declarations, tests) under the time limit. Call inside `sandbox.run`.
+   * declarations, tests) under the time limit. Call inside `run`.
    * Returns the version and the `declare` writes for state it adds.
    */
   load(app: CompiledApp, fn: AppFunction): { version: AppVersion; declares: Write[] } {
@@ -168,7 +195,7 @@ export class Executor {
   /**
    * Runs `method` of `version` as a transaction. Never throws for what cell
    * code does: an abort or an exception becomes `tx.failure`. Call inside
-   * `sandbox.run`.
+   * `run`.
    */
   execute(version: AppVersion, kind: EventKind | 'test', method: string, fn: () => unknown, input: Json, time: number, agent: Agent): Transaction {
     const tx = new Transaction(kind, method, input, time, agent)
@@ -178,9 +205,62 @@ export class Executor {
     } catch (err) {
       if (!tx.failure) tx.failure = { ...this.describe(err, version.app), aborted: false }
     }
-    this.cur = null
+    this.ended()
     if (!tx.failure) tx.seal()
     return tx
+  }
+
+  /** A transaction has ended: the next one's time starts now. */
+  private ended(): void {
+    this.cur = null
+    this.lastEnd = performance.now()
+  }
+
+  /**
+   * True once the current batch has used its share of time: start no more
+   * transactions in it. Work that runs no transaction (exploration's
+   * remembered outcomes) is timed too, by a clock read every 16 asks.
+   */
+  get batchSpent(): boolean {
+    return this.lastEnd - this.callStart > BATCH_MS || ((++this.asks & 15) === 0 && performance.now() - this.callStart > BATCH_MS)
+  }
+
+  /**
+   * Runs `work` — transactions one after another — in the sandbox, each
+   * transaction under its own time limit (`limitMs`, default the
+   * configured one), never the batch as a whole. `work` must resume where it
+   * stopped when called again: its progress lives outside it, a transaction
+   * that has not ended is simply run again, and it should return once
+   * `batchSpent` is true.
+   *
+   * The sandbox's timeout covers the whole call, so when it fires the
+   * transaction running then is blamed only if it alone ran for the limit
+   * (since the last one ended). Otherwise it was cut off by those before it:
+   * it never committed, and the work resumes in a fresh call where it runs
+   * first, with its whole limit. A commit cut off half-way is finished
+   * (commits are idempotent) and handed to `hooks.committed`.
+   */
+  run<T>(work: () => T, hooks: TimeLimitHooks, limitMs = this.config.timeLimitMs): Outcome<T> {
+    let resumes = 0
+    for (;;) {
+      this.callStart = this.lastEnd = performance.now()
+      const out = this.sandbox.run(work, limitMs + 2 * BATCH_MS)
+      if (out.ok) return out
+      const event = this.committing
+      if (event) {
+        this.finishCommit(event)
+        hooks.committed?.(event)
+        resumes++
+        continue
+      }
+      const tx = this.cur
+      this.cur = null
+      if (performance.now() - this.lastEnd >= limitMs || resumes >= MAX_RESUMES) {
+        if (tx) tx.failure = { reason: `ran past its time limit of ${limitMs} ms`, aborted: false, location: tx.failure?.location ?? null }
+        if (!hooks.overran(tx)) return { ok: false }
+        resumes = 0
+      } else resumes++
+    }
   }
 
   /** Runs a method by name; a missing method is an error, not a wait. */
@@ -224,7 +304,7 @@ export class Executor {
   /**
    * Runs `http(req)` as a transaction. The request reaches the cell as plain
    * data of the sandbox's realm; what it returns becomes `tx.http` (checked),
-   * or the transaction fails with what is wrong with it. Call inside `sandbox.run`.
+   * or the transaction fails with what is wrong with it. Call inside `run`.
    */
   executeHttp(version: AppVersion, req: HttpRequest, time: number, agent: Agent): Transaction {
     // One copy, made in the sandbox's realm: the cell reads it and the event records it.
@@ -244,7 +324,7 @@ export class Executor {
   /**
    * Runs `gui(agent)` as a transaction: `agent.ask`/`agent.choose` get the
    * answers given by key (or their default, or the first option), and the
-   * event records every answer used, so replay asks nothing. Call inside `sandbox.run`.
+   * event records every answer used, so replay asks nothing. Call inside `run`.
    */
   executeGui(version: AppVersion, answers: Record<string, unknown>, time: number, agent: Agent): Transaction {
     const inRealm = this.inRealm(answers ?? {}) as Record<string, Json>
@@ -258,7 +338,7 @@ export class Executor {
     } catch (err) {
       if (!tx.failure) tx.failure = { ...this.describe(err, version.app), aborted: false }
     }
-    this.cur = null
+    this.ended()
     if (!tx.failure) tx.seal()
     return tx
   }
@@ -266,7 +346,7 @@ export class Executor {
   /**
    * Runs a recorded transaction again — its method (or edit, or request),
    * with its input and tty text — at `time`, answering choices through
-   * `agent`. Returns why it cannot run with this code, in words. Call inside `sandbox.run`.
+   * `agent`. Returns why it cannot run with this code, in words. Call inside `run`.
    */
   reexecute(version: AppVersion, e: EventRecord, time: number, agent: Agent): Transaction | string {
     this.ttyIn = (e.input as { tty?: string } | null)?.tty ?? ''
@@ -342,20 +422,26 @@ export class Executor {
     return attempt
   }
 
-  /** Checks every test against the committed state. Call inside `sandbox.run`. */
+  /** Checks every test against the committed state. Call inside `run`. */
   checkTests(version: AppVersion, agent: Agent): TestFailure[] {
     const failures: TestFailure[] = []
     for (const t of version.tests) {
-      const { tx, message } = this.checkTest(version, t, agent)
-      if (message === null) continue
-      const saw: Record<string, Json> = {}
-      for (const r of tx.reads) saw[r.state] = this.store.get(r.state)?.value() ?? null
-      failures.push({ test: t.name, seq: this.head, message, location: tx.failure?.location ?? t.at, saw })
+      const failure = this.testFailure(version, t, agent)
+      if (failure) failures.push(failure)
     }
     return failures
   }
 
-  /** Checks one test against the committed state: why it fails, or null when it holds. Call inside `sandbox.run`. */
+  /** Checks one test against the committed state: how it fails, or null when it holds. Call inside `run`. */
+  testFailure(version: AppVersion, t: AppVersion['tests'][number], agent: Agent): TestFailure | null {
+    const { tx, message } = this.checkTest(version, t, agent)
+    if (message === null) return null
+    const saw: Record<string, Json> = {}
+    for (const r of tx.reads) saw[r.state] = this.store.get(r.state)?.value() ?? null
+    return { test: t.name, seq: this.head, message, location: tx.failure?.location ?? t.at, saw }
+  }
+
+  /** Checks one test against the committed state: why it fails, or null when it holds. Call inside `run`. */
   checkTest(version: AppVersion, t: AppVersion['tests'][number], agent: Agent): { tx: Transaction; message: string | null } {
     let result: unknown
     const tx = this.execute(version, 'test', t.name, () => (result = t.property()), null, this.lastTime, agent)

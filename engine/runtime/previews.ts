@@ -59,6 +59,9 @@ export interface PreviewHost {
 
 const MAX_OUTCOMES = 256
 
+/** A single transaction that runs past its time limit stops the call into the sandbox. */
+const STOP = { overran: () => false }
+
 export class Previews {
   private readonly open = new Map<number, { spec: PreviewSpec; tx: Transaction; preview: Preview }>()
   private nextId = 1
@@ -73,11 +76,8 @@ export class Previews {
     const exec = this.host.exec
     const time = this.host.now()
     const limit = this.host.timeLimitMs
-    const ran = exec.sandbox.run(() => run(exec, version, spec, time, new GivenChoices(spec.choices ?? [])), limit)
-    if (!ran.ok) {
-      exec.cur = null
-      throw new Error(`${spec.method}() ran past its time limit of ${limit} ms`)
-    }
+    const ran = exec.run(() => run(exec, version, spec, time, new GivenChoices(spec.choices ?? [])), STOP, limit)
+    if (!ran.ok) throw new Error(`${spec.method}() ran past its time limit of ${limit} ms`)
     const tx = ran.value
     const preview: Preview = {
       id: this.nextId++, spec, method: spec.method,
@@ -106,11 +106,8 @@ export class Previews {
     const exec = this.host.exec
     const changed = [...new Set(shown.reads.filter((r) => !exec.store.unchanged([r])).map((r) => r.state))]
     const version = this.host.version()
-    const ran = exec.sandbox.run(() => run(exec, version, spec, this.host.now(), new GivenChoices(spec.choices ?? [])), this.host.timeLimitMs)
-    if (!ran.ok) {
-      exec.cur = null
-      throw new Error(`${spec.method}() ran past its time limit of ${this.host.timeLimitMs} ms`)
-    }
+    const ran = exec.run(() => run(exec, version, spec, this.host.now(), new GivenChoices(spec.choices ?? [])), STOP, this.host.timeLimitMs)
+    if (!ran.ok) throw new Error(`${spec.method}() ran past its time limit of ${this.host.timeLimitMs} ms`)
     const tx = ran.value
     const same = !tx.failure && !shown.failure && canonicalJson(plainCopy(tx.writes)) === canonicalJson(plainCopy(shown.writes)) && canonicalJson(plainCopy(tx.outputs())) === canonicalJson(plainCopy(shown.outputs()))
     if (changed.length || !same) {
@@ -148,9 +145,21 @@ export class Previews {
     store.apply(tx.writes, exec.head + 1)
     try {
       preview.changes = touched.map((c, i) => ({ state: c.name, before: before[i]!, after: plainCopy(c.value()) }))
-      const ran = exec.sandbox.run(() => exec.checkTests(version, new GivenChoices([])), this.host.timeLimitMs)
-      if (!ran.ok) exec.cur = null
-      preview.brokenTests = ran.ok ? ran.value.map((f) => ({ test: f.test, message: f.message })) : [{ test: '(the tests)', message: `ran past the time limit of ${this.host.timeLimitMs} ms` }]
+      // One test at a time, each under its own time limit; one that overruns is a broken test.
+      const limit = this.host.timeLimitMs
+      let next = 0
+      const check = () => {
+        for (; next < version.tests.length && !exec.batchSpent; next++) {
+          const f = exec.testFailure(version, version.tests[next]!, new GivenChoices([]))
+          if (f) preview.brokenTests.push({ test: f.test, message: f.message })
+        }
+      }
+      const overran = (tx: Transaction | null) => {
+        preview.brokenTests.push({ test: tx?.method ?? '(the tests)', message: `ran past its time limit of ${limit} ms` })
+        next++
+        return true
+      }
+      while (next < version.tests.length) exec.run(check, { overran }, limit)
     } finally {
       touched.forEach((c, i) => restoreCell(c, saved[i]!))
     }
@@ -161,19 +170,22 @@ export class Previews {
     const exec = this.host.exec
     const agent = new EveryChoiceAgent()
     const groups = new Map<string, Preview['outcomes'][number]>()
-    const ran = exec.sandbox.run(() => {
-      for (let tries = 0; tries < MAX_OUTCOMES; tries++) {
-        const tx = run(exec, version, spec, time, agent)
-        const summary = tx.failure ? `${tx.failure.aborted ? 'waits' : 'fails'}: ${tx.failure.reason}` : describeWrites(tx.writes, tx.outputs())
-        const key = canonicalJson({ failure: tx.failure?.reason ?? null, writes: plainCopy(tx.writes), outputs: plainCopy(tx.outputs()) })
-        const group = groups.get(key)
-        const choices = tx.choices.map((c) => c.value)
-        if (group) group.choices.push(choices)
-        else groups.set(key, { choices: [choices], committed: !tx.failure, summary })
-        if (!agent.next(tx.choices.length)) break
-      }
-    }, this.host.timeLimitMs * 4)
-    if (!ran.ok) exec.cur = null
+    let tries = 0
+    let done = false
+    const add = (tx: Transaction) => {
+      const summary = tx.failure ? `${tx.failure.aborted ? 'waits' : 'fails'}: ${tx.failure.reason}` : describeWrites(tx.writes, tx.outputs())
+      const key = canonicalJson({ failure: tx.failure?.reason ?? null, writes: plainCopy(tx.writes), outputs: plainCopy(tx.outputs()) })
+      const group = groups.get(key)
+      const choices = tx.choices.map((c) => c.value)
+      if (group) group.choices.push(choices)
+      else groups.set(key, { choices: [choices], committed: !tx.failure, summary })
+      done = !agent.next(tx.choices.length) || ++tries >= MAX_OUTCOMES
+    }
+    // Each sequence under its own time limit; one that overruns is an outcome too.
+    const work = () => {
+      while (!done && !exec.batchSpent) add(run(exec, version, spec, time, agent))
+    }
+    while (!done) exec.run(work, { overran: (tx) => (tx ? (add(tx), true) : (done = true, false)) }, this.host.timeLimitMs)
     return [...groups.values()]
   }
 }
