@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`: the layering check, the type check, then every test file under
-// test/ with Node's test runner (its summary is the last thing printed).
+// test/ (and one folder down) with Node's test runner (its summary is the last thing printed).
 import { spawnSync } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -20,5 +20,7 @@ if (!only.length) {
   }
   console.log('typecheck: ok')
 }
-const files = only.length ? only : readdirSync('test').filter((f) => f.endsWith('.test.ts')).sort().map((f) => join('test', f))
+// test/*.test.ts and one level down (test/attacks/*.test.ts: what a damaged or hostile input does).
+const testsIn = (dir) => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() && dir === 'test' ? testsIn(join(dir, e.name)) : e.isFile() && e.name.endsWith('.test.ts') ? [join(dir, e.name)] : []))
+const files = only.length ? only : testsIn('test').sort()
 process.exit(run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files]))

@@ -9,7 +9,7 @@ import { Engine } from '../runtime/engine.ts'
 import { parseNotebook, serializeNotebook, NotebookError, type Notebook } from '../runtime/notebook.ts'
 import { compileNotebook, CompileError, warmCompiler, type KeptCell } from '../runtime/compile.ts'
 import { LoadError } from '../runtime/executor.ts'
-import { SqliteLog } from '../replay/sqliteLog.ts'
+import { SqliteLog, LogDamageError } from '../replay/sqliteLog.ts'
 import { defaultDbPath, resumeFrom } from '../replay/session.ts'
 import { seek } from '../replay/seek.ts'
 import { PROTOCOL_VERSION } from '../protocol/messages.ts'
@@ -140,7 +140,8 @@ export class EngineHost {
       try {
         await this.startEngine(text)
       } catch (err) {
-        if (!(err instanceof CompileError || err instanceof LoadError)) throw err
+        // A damaged branch: the history stays readable (and can be forked), the engine does not extend it.
+        if (!(err instanceof CompileError || err instanceof LoadError || err instanceof LogDamageError)) throw err
         this.problems = problemsOf(err, this.path)
       }
     } else if (existsSync(this.dbPath)) {

@@ -353,6 +353,8 @@ export class Engine {
         i++
       }
     }
+    // Requests count towards the snapshot every K events too: an HTTP-only app's seeks stay short.
+    this.offerSnapshot()
     const batch = this.pending
     this.pending = { events: [], attempts: [], failures: [] }
     const durable = this.exec.log.flushAsync ? this.exec.log.flushAsync() : (this.exec.log.flush(), Promise.resolve())
