@@ -18,7 +18,16 @@ export async function history(p: Parsed, io: Io): Promise<number> {
   const path = p.args.db!
   // Reading commands never create a log: a wrong path is an error, not an empty history.
   if (!existsSync(path)) throw new LogFormatError(`${path}: no such log (a notebook's log is NAME.loom.db, written by loom run)`)
-  const log = SqliteLog.open(path, { create: false })
+  let log: SqliteLog
+  try {
+    log = SqliteLog.open(path, { create: false })
+  } catch (err) {
+    // A log whose every acknowledged event is gone (its WAL lost) cannot be opened; verify still names what is missing.
+    if (!(err instanceof LogDamageError && p.command === 'replay' && p.options.verify)) throw err
+    if (p.options.json) io.out(JSON.stringify({ ok: false, branch: (p.options.branch as string | undefined) ?? null, events: 0, failure: null, damage: err.damage }) + '\n')
+    else for (const d of err.damage) io.err(`loom: verify failed: ${d.message}\n`)
+    return 1
+  }
   // Reading commands show what can be read, and say once that the log is damaged (verify says it in full).
   const damage = log.damageAtOpen
   if (damage.length && !(p.command === 'replay' && p.options.verify)) {

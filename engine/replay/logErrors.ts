@@ -4,6 +4,9 @@
 /** A file that is not a Loom log, is damaged, or is from a newer Loom: exit 2, with what to do. */
 export class LogFormatError extends Error {}
 
+/** The file cannot be read as a Loom log at all (not SQLite, not Loom's schema, SQLite says it is malformed). */
+export class UnreadableLogError extends LogFormatError {}
+
 export type DamageCode =
   /** An event's stored bytes do not hash to its stored hash. */
   | 'hash-mismatch'

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs'
 import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
 import { encodeEventParts, GENESIS_HASH, type EventLog } from '../runtime/log.ts'
 import { writeChunk, expandBody, BLOB_MIN, ConflictError, type Chunk, type Written } from './chunk.ts'
-import { LogFormatError, LogDamageError, type Damage } from './logErrors.ts'
+import { LogFormatError, LogDamageError, UnreadableLogError, type Damage } from './logErrors.ts'
 import { readHeads, HeadsWriter, type HeadsRead } from './headsFile.ts'
 import { headsPath } from './dbPath.ts'
 import { damageAtOpen, damageOn, refusal } from './damage.ts'
@@ -110,14 +110,14 @@ export class SqliteLog implements EventLog {
       db.pragma('page_size = 65536')
       db.pragma('journal_mode = WAL')
     } catch (err) {
-      throw new LogFormatError(`${path} is not a Loom log: ${(err as Error).message}`)
+      throw lostHistory(path, heads, new UnreadableLogError(`${path} is not a Loom log: ${(err as Error).message}`))
     }
     try {
       return new SqliteLog(db, path, options, heads)
     } catch (err) {
       db.close()
-      if (err instanceof LogFormatError) throw err
-      throw new LogFormatError(`${path} is not a Loom log or is damaged: ${(err as Error).message}`)
+      if (err instanceof LogFormatError) throw lostHistory(path, heads, err)
+      throw lostHistory(path, heads, new UnreadableLogError(`${path} is not a Loom log or is damaged: ${(err as Error).message}`))
     }
   }
 
@@ -127,13 +127,17 @@ export class SqliteLog implements EventLog {
     this.snapshotEvery = options.snapshotEvery ?? SNAPSHOT_EVERY
     db.pragma(`synchronous = ${options.fsync === false ? 'NORMAL' : 'FULL'}`)
     const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all() as string[]
-    if (tables.length === 0) this.initialise()
-    else if (!tables.includes('meta')) throw new LogFormatError(`${path} is an SQLite database but not a Loom log`)
+    if (tables.length === 0) this.initialiseEmpty(heads, options.create ?? true)
+    else if (!tables.includes('meta')) throw new UnreadableLogError(`${path} is an SQLite database but not a Loom log`)
     this.hasKeptCells = tables.includes('kept_cells')
     this.checkFormat()
     this.stmt = this.prepare()
     this.branch = options.branch ?? this.live
-    if (!this.branchInfo(this.branch)) throw new LogFormatError(`${path}: there is no branch '${this.branch}'`)
+    if (!this.branchInfo(this.branch)) {
+      const acked = heads.state === 'ok' ? heads.heads.find((h) => h.name === this.branch && h.seq > 0) : undefined
+      if (acked) throw lostHistory(path, heads, new UnreadableLogError(`${path}: there is no branch '${this.branch}'`))
+      throw new LogFormatError(`${path}: there is no branch '${this.branch}'`)
+    }
     this.branchId = this.idOf(this.branch)
     this.fsync = options.fsync !== false
     this.headsAtOpen = heads.state
@@ -144,6 +148,22 @@ export class SqliteLog implements EventLog {
     this.headHash = this.soundHashAt(this.branch, this.sentSeq)
     this.refused = refusal(this, this.branch, this.damageAtOpen)
     this.writerFsync = options.writerThread ? this.fsync : null
+  }
+
+  /**
+   * An empty database becomes a new log only when nothing says it had a
+   * history: if the heads record names acknowledged events, the whole log was
+   * in a WAL that is gone, and a fresh start would hide that.
+   */
+  private initialiseEmpty(heads: HeadsRead, create: boolean): void {
+    const file = headsPath(this.path)
+    const acked = heads.state === 'ok' ? heads.heads.filter((h) => h.seq > 0) : []
+    if (acked.length) {
+      const damage: Damage[] = acked.map((h) => ({ code: 'missing-events', branch: h.name, seq: 1, to: h.seq, message: `branch '${h.name}': events 1..${h.seq} were acknowledged (record in ${file}) but are missing from the log — the WAL file was lost or truncated` }))
+      throw new LogDamageError(`${this.path} holds no events at all, but ${damage.map((d) => d.message).join('; ')}`, this.path, damage)
+    }
+    if (!create) throw new LogFormatError(`${this.path} is an empty database, not a Loom log (a notebook's log is written by loom run)`)
+    this.initialise()
   }
 
   private initialise(): void {
@@ -170,9 +190,9 @@ export class SqliteLog implements EventLog {
 
   private checkFormat(): void {
     const get = (key: string) => (this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(key) as string | undefined) ?? null
-    if (get('format') !== FORMAT) throw new LogFormatError(`${this.path} is an SQLite database but not a Loom log`)
+    if (get('format') !== FORMAT) throw new UnreadableLogError(`${this.path} is an SQLite database but not a Loom log`)
     const version = Number(get('version'))
-    if (!(version >= 1)) throw new LogFormatError(`${this.path}: the log's format version is missing or damaged`)
+    if (!(version >= 1)) throw new UnreadableLogError(`${this.path}: the log's format version is missing or damaged`)
     if (version > FORMAT_VERSION) {
       throw new LogFormatError(`${this.path} was written by a newer Loom (log format ${version}); this Loom reads format ${FORMAT_VERSION} — upgrade Loom to open it`)
     }
@@ -750,6 +770,19 @@ export class SqliteLog implements EventLog {
       yield { seq: row.seq, ok: digest('sha256', row.data, 'hex') === row.hash }
     }
   }
+}
+
+/**
+ * A log that cannot be read as one, while its heads record names acknowledged
+ * events: the history was there and is gone (its WAL lost or truncated early) —
+ * damage, named, rather than "not a Loom log".
+ */
+function lostHistory(path: string, heads: HeadsRead, err: LogFormatError): LogFormatError {
+  const acked = heads.state === 'ok' ? heads.heads.filter((h) => h.seq > 0) : []
+  if (!(err instanceof UnreadableLogError) || !acked.length) return err
+  const file = headsPath(path)
+  const damage: Damage[] = acked.map((h) => ({ code: 'missing-events', branch: h.name, seq: 1, to: h.seq, message: `branch '${h.name}': events 1..${h.seq} were acknowledged (record in ${file}) but cannot be read from the log — the WAL file was lost or truncated` }))
+  return new LogDamageError(`${err.message}; ${damage.map((d) => d.message).join('; ')}`, path, damage)
 }
 
 /**
