@@ -312,6 +312,7 @@ export class Engine {
     const queue = this.queuedRequests.splice(0)
     const version = this.version
     const answers: [WaitingRequest, HttpResponse][] = []
+    let snapshotDue = this.exec.log.snapshotDue?.() ?? Infinity
     let i = 0
     const work = () => {
       for (; i < queue.length; i++) {
@@ -341,6 +342,11 @@ export class Engine {
         }
         this.commit(tx)
         answers.push([w, tx.http as unknown as HttpResponse])
+        // Requests count towards the snapshot every K events too, mid-batch as steps do: an HTTP-only app's seeks stay short.
+        if (this.head >= snapshotDue) {
+          this.offerSnapshot()
+          snapshotDue = this.exec.log.snapshotDue!()
+        }
       }
     }
     while (i < queue.length) {
@@ -353,7 +359,6 @@ export class Engine {
         i++
       }
     }
-    // Requests count towards the snapshot every K events too: an HTTP-only app's seeks stay short.
     this.offerSnapshot()
     const batch = this.pending
     this.pending = { events: [], attempts: [], failures: [] }
