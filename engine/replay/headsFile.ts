@@ -115,6 +115,8 @@ export class HeadsWriter {
 
   /** Forgets branch `id` (it is being deleted): its id may be given to a new branch. */
   clear(id: number): void {
+    // No record yet: nothing to forget, and an empty record would hide that the log has none.
+    if (this.fd === null && !existsSync(this.path)) return
     const fd = this.open()
     writeSync(fd, Buffer.concat([line(''), line('')]), 0, 2 * LINE, LINE * (2 * id - 1))
   }
