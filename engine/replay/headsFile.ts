@@ -101,6 +101,14 @@ export class HeadsWriter {
 
   /** Records that `seq` (with `hash`) is branch `id`'s last acknowledged event; durable when it returns (with fsync). */
   write(head: AckedHead): void {
+    try {
+      this.writeSlot(head)
+    } catch (err) {
+      throw new Error(`${this.path}: could not record that events up to ${head.seq} of branch '${head.name}' are durable (${(err as Error).message}); they are not acknowledged`)
+    }
+  }
+
+  private writeSlot(head: AckedHead): void {
     const fd = this.open()
     const at = LINE * (2 * head.id - 1)
     const both = Buffer.alloc(2 * LINE)
