@@ -4,7 +4,8 @@
 // is cut or rewritten: SQLite commits are atomic, so a bad chunk is damage,
 // never a torn write. `loom replay --verify` checks everything else.
 import { hash as digest } from 'node:crypto'
-import { LogDamageError, type Damage } from './logErrors.ts'
+import { LogDamageError, UnreadableLogError, type Damage, type LogFormatError } from './logErrors.ts'
+import { headsPath } from './dbPath.ts'
 import type { HeadsRead } from './headsFile.ts'
 import type { SqliteLog } from './sqliteLog.ts'
 
@@ -107,4 +108,17 @@ export function refusal(log: SqliteLog, branch: string, damage: Damage[]): LogDa
     log.path,
     on,
   )
+}
+
+/**
+ * A log that cannot be read as one, while its heads record names acknowledged
+ * events: the history was there and is gone (its WAL lost or truncated early) —
+ * damage, named, rather than "not a Loom log".
+ */
+export function lostHistory(path: string, heads: HeadsRead, err: LogFormatError): LogFormatError {
+  const acked = heads.state === 'ok' ? heads.heads.filter((h) => h.seq > 0) : []
+  if (!(err instanceof UnreadableLogError) || !acked.length) return err
+  const file = headsPath(path)
+  const damage: Damage[] = acked.map((h) => ({ code: 'missing-events', branch: h.name, seq: 1, to: h.seq, message: `branch '${h.name}': events 1..${h.seq} were acknowledged (record in ${file}) but cannot be read from the log — the WAL file was lost or truncated` }))
+  return new LogDamageError(`${err.message}; ${damage.map((d) => d.message).join('; ')}`, path, damage)
 }

@@ -11,7 +11,7 @@ import { writeChunk, expandBody, BLOB_MIN, ConflictError, type Chunk, type Writt
 import { LogFormatError, LogDamageError, UnreadableLogError, type Damage } from './logErrors.ts'
 import { readHeads, HeadsWriter, type HeadsRead } from './headsFile.ts'
 import { headsPath } from './dbPath.ts'
-import { damageAtOpen, damageOn, refusal } from './damage.ts'
+import { damageAtOpen, damageOn, refusal, lostHistory } from './damage.ts'
 import type { Ack } from './logWriter.ts'
 import type { Attempt, EventRecord } from '../runtime/event.ts'
 import type { StoreSnapshot } from '../runtime/store.ts'
@@ -156,12 +156,8 @@ export class SqliteLog implements EventLog {
    * in a WAL that is gone, and a fresh start would hide that.
    */
   private initialiseEmpty(heads: HeadsRead, create: boolean): void {
-    const file = headsPath(this.path)
-    const acked = heads.state === 'ok' ? heads.heads.filter((h) => h.seq > 0) : []
-    if (acked.length) {
-      const damage: Damage[] = acked.map((h) => ({ code: 'missing-events', branch: h.name, seq: 1, to: h.seq, message: `branch '${h.name}': events 1..${h.seq} were acknowledged (record in ${file}) but are missing from the log — the WAL file was lost or truncated` }))
-      throw new LogDamageError(`${this.path} holds no events at all, but ${damage.map((d) => d.message).join('; ')}`, this.path, damage)
-    }
+    const lost = lostHistory(this.path, heads, new UnreadableLogError(`${this.path} holds no events at all`))
+    if (lost instanceof LogDamageError) throw lost
     if (!create) throw new LogFormatError(`${this.path} is an empty database, not a Loom log (a notebook's log is written by loom run)`)
     this.initialise()
   }
@@ -770,19 +766,6 @@ export class SqliteLog implements EventLog {
       yield { seq: row.seq, ok: digest('sha256', row.data, 'hex') === row.hash }
     }
   }
-}
-
-/**
- * A log that cannot be read as one, while its heads record names acknowledged
- * events: the history was there and is gone (its WAL lost or truncated early) —
- * damage, named, rather than "not a Loom log".
- */
-function lostHistory(path: string, heads: HeadsRead, err: LogFormatError): LogFormatError {
-  const acked = heads.state === 'ok' ? heads.heads.filter((h) => h.seq > 0) : []
-  if (!(err instanceof UnreadableLogError) || !acked.length) return err
-  const file = headsPath(path)
-  const damage: Damage[] = acked.map((h) => ({ code: 'missing-events', branch: h.name, seq: 1, to: h.seq, message: `branch '${h.name}': events 1..${h.seq} were acknowledged (record in ${file}) but cannot be read from the log — the WAL file was lost or truncated` }))
-  return new LogDamageError(`${err.message}; ${damage.map((d) => d.message).join('; ')}`, path, damage)
 }
 
 /**
