@@ -54,8 +54,12 @@ export async function verifyBranch(log: SqliteLog, branch: string, options: Veri
   // Code versions and snapshots are stored by hash, so a changed byte shows.
   const badCode = new Set<string>()
   for (const c of log.codeBlobs()) if (c.actual !== c.codeHash) badCode.add(c.codeHash)
-  for (const b of ancestry(log, branch)) {
+  // The snapshots of this branch's history: its own, and its ancestors' up to where it forked.
+  const pieces = log.segments(branch, 1, Math.max(info.head, 1))
+  if (!pieces.some(([b]) => b === branch)) pieces.push([branch, 0, Infinity])
+  for (const [b, , upTo] of pieces) {
     for (const s of log.snapshots(b)) {
+      if (s.seq > upTo && b !== branch) continue
       if (!s.ok) return result({ seq: s.seq, kind: 'snapshot', method: null, location: null, what: `the snapshot of branch '${b}' after event ${s.seq} does not match its hash: the log was changed after it was written` }, 0)
     }
   }
@@ -124,12 +128,6 @@ export async function verifyBranch(log: SqliteLog, branch: string, options: Veri
     if (failure) return result(failure, checked)
   }
   return result(null, checked)
-}
-
-function ancestry(log: SqliteLog, branch: string): string[] {
-  const out: string[] = []
-  for (let b = log.branchInfo(branch); b; b = b.parent === null ? null : log.branchInfo(b.parent)) out.push(b.name)
-  return out
 }
 
 /** A log that only counts: replay commits into it to keep the executor's seq in step. */

@@ -138,3 +138,16 @@ test('a byte flipped in the file itself (log closed and checkpointed) is found b
   assert.match(r.stderr, /event 1400 of branch 'main' does not match its hash/)
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace')
 })
+
+test('a damaged snapshot is passed over when reading: state and fork at a later event still give the right state', async () => {
+  const { db: original } = await history()
+  const db = copy(original)
+  flip(db, 'snapshots', 'data', 'seq = 1000')
+  const state = loom(['state', db, '--at', '1200', '--json'])
+  assert.equal(state.status, 0, state.stderr)
+  assert.equal(JSON.parse(state.stdout).n, 1199)
+  const fork = loom(['fork', db, '--at', '1200', '--name', 'later'])
+  assert.equal(fork.status, 0, fork.stderr)
+  assert.equal(JSON.parse(loom(['state', db, '--branch', 'later', '--json']).stdout).n, 1199)
+  assert.equal(loom(['replay', db, '--verify', '--branch', 'later']).status, 1, 'the fork shares the damaged snapshot’s branch history: verify still reports it')
+})
