@@ -95,11 +95,12 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
       const r = await verifyBranch(log, branch, { from: p.options.from as number | undefined, to: p.options.to as number | undefined })
       const seconds = (performance.now() - t0) / 1000
       const heads = log.headsAtOpen === 'missing' ? `${log.path} has no record of acknowledged events (${headsPath(log.path)}; an older Loom wrote the log, or the record was removed): a lost WAL cannot be detected` : null
-      const data = { ok: r.ok, branch, events: r.events, head: b.head, failure: r.failure, damage: r.damage, heads: log.headsAtOpen, eventsPerSecond: Math.round(r.events / Math.max(seconds, 1e-3)) }
+      const acked = log.acknowledgedAtOpen(branch)
+      const data = { ok: r.ok, branch, events: r.events, head: b.head, failure: r.failure, damage: r.damage, heads: log.headsAtOpen, acknowledged: acked, eventsPerSecond: Math.round(r.events / Math.max(seconds, 1e-3)) }
       if (json) io.out(JSON.stringify(data) + '\n')
       else {
         if (heads && b.head > 0) io.err(`loom: note: ${heads}\n`)
-        if (r.ok) io.out(`loom: replayed ${r.events} events of branch '${branch}': every event re-executed exactly as logged, hash chain intact${heads ? '' : ', every acknowledged event present'}\n`)
+        if (r.ok) io.out(`loom: replayed ${r.events} events of branch '${branch}': every event re-executed exactly as logged, hash chain intact${acked === null ? '' : `, every acknowledged event present (up to ${acked}, record in ${headsPath(log.path)})`}\n`)
         if (r.failure) io.err(`loom: ${verify ? 'verify failed' : 'replay differs'} at ${describeDivergence(log.getCode(firstCodeHash(log, branch))?.path ?? log.path, r.failure)}\n`)
         // Damage found at open the scan above does not repeat (acknowledged events missing, a damaged record).
         for (const d of r.damage) if (!(r.failure && d.seq === r.failure.seq)) io.err(`loom: ${verify ? 'verify failed' : 'damaged'}: ${d.message}\n`)

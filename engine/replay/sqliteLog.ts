@@ -76,6 +76,7 @@ export class SqliteLog implements EventLog {
   readonly damageAtOpen: Damage[]
   /** The heads record as found at open: 'missing' for a log written before it existed (or whose record was removed). */
   readonly headsAtOpen: HeadsRead['state']
+  private readonly headsRead: HeadsRead
   /** Set when the branch being written is damaged: every append is refused with it. */
   private refused: LogDamageError | null = null
   /** Writes the heads record after each group commit this thread makes (opened at the first). */
@@ -141,6 +142,7 @@ export class SqliteLog implements EventLog {
     this.branchId = this.idOf(this.branch)
     this.fsync = options.fsync !== false
     this.headsAtOpen = heads.state
+    this.headsRead = heads
     // A new log has no events to have lost: its record starts with its first commit.
     const fresh = heads.state === 'missing' && this.branches().every((b) => b.head === 0)
     this.damageAtOpen = fresh ? [] : damageAtOpen(this, heads, headsPath(path))
@@ -542,6 +544,14 @@ export class SqliteLog implements EventLog {
   branchesById(): Map<number, BranchInfo> {
     const ids = this.db.prepare('SELECT id, name FROM branches').all() as { id: number; name: string }[]
     return new Map(ids.map((r) => [r.id, this.branchInfo(r.name)!]))
+  }
+
+  /** The last event of `branch` the heads record says was acknowledged when the log was opened, or null when it has none. */
+  acknowledgedAtOpen(branch: string): number | null {
+    const b = this.row(branch)
+    if (!b || this.headsRead.state !== 'ok') return null
+    const h = this.headsRead.heads.find((x) => x.id === b.id && x.created === b.created)
+    return h ? h.seq : null
   }
 
   /** Why the branch being written takes no events (its history is damaged), with how to continue; null when sound. */
