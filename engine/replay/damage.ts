@@ -120,5 +120,5 @@ export function lostHistory(path: string, heads: HeadsRead, err: LogFormatError)
   if (!(err instanceof UnreadableLogError) || !acked.length) return err
   const file = headsPath(path)
   const damage: Damage[] = acked.map((h) => ({ code: 'missing-events', branch: h.name, seq: 1, to: h.seq, message: `branch '${h.name}': events 1..${h.seq} were acknowledged (record in ${file}) but cannot be read from the log — the WAL file was lost or truncated` }))
-  return new LogDamageError(`${err.message}; ${damage.map((d) => d.message).join('; ')}`, path, damage)
+  return new LogDamageError(`${err.message}; ${damage.map((d) => d.message).join('; ')} (if the log was removed on purpose, remove ${file} as well to start a new one)`, path, damage)
 }
