@@ -79,6 +79,13 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
       return 0
     }
     case 'replay': {
+      // A branch the heads record acknowledged but the log lost entirely: verify names it (exit 1).
+      const lost = log.branchInfo(branch) ? [] : log.damageAtOpen.filter((d) => d.branch === branch)
+      if (lost.length && p.options.verify) {
+        if (json) io.out(JSON.stringify({ ok: false, branch, events: 0, failure: null, damage: lost }) + '\n')
+        else for (const d of lost) io.err(`loom: verify failed: ${d.message}\n`)
+        return 1
+      }
       const b = info()
       const code = p.options.code as string | undefined
       if (code) {
@@ -104,6 +111,9 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
         if (r.failure) io.err(`loom: ${verify ? 'verify failed' : 'replay differs'} at ${describeDivergence(log.getCode(firstCodeHash(log, branch))?.path ?? log.path, r.failure)}\n`)
         // Damage found at open the scan above does not repeat (acknowledged events missing, a damaged record).
         for (const d of r.damage) if (!(r.failure && d.seq === r.failure.seq)) io.err(`loom: ${verify ? 'verify failed' : 'damaged'}: ${d.message}\n`)
+        // Damage elsewhere in the log is not this branch's, but is said (verify each branch with --branch).
+        const elsewhere = log.damageAtOpen.filter((d) => !r.damage.includes(d))
+        for (const d of elsewhere) io.err(`loom: note: another branch is damaged: ${d.message}\n`)
       }
       return r.ok || !verify ? 0 : 1
     }

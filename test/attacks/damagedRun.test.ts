@@ -132,3 +132,19 @@ test('a damaged branch refuses appends in the log itself, whoever calls it (type
     log.db.close()
   }
 })
+
+test('a fork whose whole history was lost with the WAL (the record names it, the log does not) is named by verify', async () => {
+  const { nb, db } = await counter(100)
+  const before = db.replace(/\.loom\.db$/, '-before.loom.db')
+  copyFileSync(db, before)
+  assert.equal(loom(['fork', db, '--at', '50', '--name', 'try']).status, 0)
+  const run = loom(['run', nb, '--db', db, '--branch', 'try', '--steps', '20'])
+  assert.equal(run.status, 0, run.stderr)
+  copyFileSync(db + '.heads', before + '.heads')
+  const lost = loom(['replay', before, '--verify', '--branch', 'try'])
+  assert.equal(lost.status, 1, lost.stderr)
+  assert.match(lost.stderr, /branch 'try': events up to 70 were acknowledged \(record in .*\.heads\) but the branch is missing from the log — the WAL file was lost or truncated/)
+  const main = loom(['replay', before, '--verify'])
+  assert.equal(main.status, 0, main.stderr)
+  assert.match(main.stderr, /note: another branch is damaged: branch 'try'/)
+})
