@@ -5,6 +5,7 @@
 import { rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { openSession } from '../engine/replay/session.ts'
 import { forkBranch } from '../engine/replay/branches.ts'
+import { logFiles } from '../engine/replay/dbPath.ts'
 
 const DIR = 'test/fixtures'
 mkdirSync(DIR, { recursive: true })
@@ -12,7 +13,7 @@ const clock = { clock: 'virtual' as const, startTime: Date.UTC(2026, 10, 21) }
 
 async function make(name: string, notebook: string, work: (s: Awaited<ReturnType<typeof openSession>>) => Promise<void>) {
   const db = `${DIR}/${name}.loom.db`
-  for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true })
+  for (const f of logFiles(db)) rmSync(f, { force: true })
   const s = await openSession(notebook, { ...clock, db })
   await work(s)
   s.log.close()

@@ -82,7 +82,7 @@ test('loom serve runs the engine confined: hello says so, and saving and importi
       worker: true,
       addons: true,
       fsWriteAnywhere: false,
-      fsWrite: [notebook, join(dir, '.bank.loom.md.*'), db, `${db}-wal`, `${db}-shm`, `${db}-journal`, hello.confined!.fsWrite.at(-1)!],
+      fsWrite: [notebook, join(dir, '.bank.loom.md.*'), db, `${db}-wal`, `${db}-shm`, `${db}-journal`, `${db}.heads`, hello.confined!.fsWrite.at(-1)!],
     })
     assert.match(hello.confined!.fsWrite.at(-1)!, /loom-engine-/, 'and a temp folder of its own')
 

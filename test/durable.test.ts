@@ -319,17 +319,20 @@ test('replay with new code re-runs the recorded inputs onto a new branch and say
   log.close()
 })
 
-test('at open, a damaged tail (the last group commit) is cut, with a message saying how many events were dropped', async () => {
+test('at open, a damaged last group commit is reported, never cut: run refuses the branch and says how to continue', async () => {
   const { nb, db } = await counterHistory(1500, 'tail')
   const d = new Database(db)
   const last = d.prepare('SELECT first, last FROM chunks ORDER BY first DESC LIMIT 1').get() as { first: number; last: number }
   d.close()
   flip(db, 'chunks', 'bodies', `first = ${last.first}`)
   const r = loom(['run', nb, '--db', db, '--steps', '1', '--json'])
-  assert.equal(r.status, 0, r.stderr)
-  assert.match(r.stderr, new RegExp(`cut ${last.last - last.first + 1} unacknowledged events? from a damaged tail`))
-  assert.equal(JSON.parse(r.stdout).state.n, last.first - 1, 'the app continues from the last sound event (seq s holds n = s - 1)')
-  assert.equal(loom(['replay', db, '--verify']).status, 0)
+  assert.equal(r.status, 2, r.stderr)
+  assert.match(r.stderr, /branch 'main' is damaged, so Loom will not add events to it: branch 'main': event \d+ does not match its hash/)
+  assert.match(r.stderr, /loom fork .* --from main --at \d+ --name repaired, then run with --branch repaired/)
+  assert.equal(loom(['replay', db, '--verify']).status, 1)
+  const log = SqliteLog.open(db, { create: false })
+  assert.equal(log.head, 1501, 'nothing was cut')
+  log.close()
 })
 
 test('two runs writing one branch at once: the second writer is refused, and the log still verifies', async () => {

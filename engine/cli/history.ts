@@ -1,7 +1,8 @@
 // The commands that read and shape a log: log, state, replay, fork, promote,
 // branches, export, import. Each prints words for people and, with --json, data.
 import { createWriteStream, existsSync } from 'node:fs'
-import { SqliteLog, LogFormatError } from '../replay/sqliteLog.ts'
+import { SqliteLog, LogFormatError, LogDamageError } from '../replay/sqliteLog.ts'
+import { headsPath } from '../replay/dbPath.ts'
 import { seek } from '../replay/seek.ts'
 import { verifyBranch, describeDivergence } from '../replay/replay.ts'
 import { forkBranch, exportBranch, importBranch } from '../replay/branches.ts'
@@ -17,7 +18,21 @@ export async function history(p: Parsed, io: Io): Promise<number> {
   const path = p.args.db!
   // Reading commands never create a log: a wrong path is an error, not an empty history.
   if (!existsSync(path)) throw new LogFormatError(`${path}: no such log (a notebook's log is NAME.loom.db, written by loom run)`)
-  const log = SqliteLog.open(path, { create: false })
+  let log: SqliteLog
+  try {
+    log = SqliteLog.open(path, { create: false })
+  } catch (err) {
+    // A log whose every acknowledged event is gone (its WAL lost) cannot be opened; verify still names what is missing.
+    if (!(err instanceof LogDamageError && p.command === 'replay' && p.options.verify)) throw err
+    if (p.options.json) io.out(JSON.stringify({ ok: false, branch: (p.options.branch as string | undefined) ?? null, events: 0, failure: null, damage: err.damage }) + '\n')
+    else for (const d of err.damage) io.err(`loom: verify failed: ${d.message}\n`)
+    return 1
+  }
+  // Reading commands show what can be read, and say once that the log is damaged (verify says it in full).
+  const damage = log.damageAtOpen
+  if (damage.length && !(p.command === 'replay' && p.options.verify)) {
+    io.err(`loom: ${path} is damaged: ${damage[0]!.message}${damage.length > 1 ? ` (and ${damage.length - 1} more)` : ''}; run loom replay ${path} --verify\n`)
+  }
   try {
     return await command(p, log, io)
   } catch (err) {
@@ -43,9 +58,18 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
       const head = info().head
       const limit = (p.options.limit as number | undefined) ?? 50
       const from = (p.options.from as number | undefined) ?? Math.max(1, head - limit + 1)
-      const events = log.eventsOf(branch, Math.max(1, from), limit)
+      const events: EventRecord[] = []
+      let unreadable: LogDamageError | null = null
+      try {
+        for (const e of log.iterate(branch, Math.max(1, from), Math.max(1, from) + limit - 1)) events.push(e)
+      } catch (err) {
+        if (!(err instanceof LogDamageError)) throw err
+        unreadable = err
+      }
       out(events, events.map(describeEvent).join('') || `(no events on branch '${branch}' from ${from})\n`)
-      return 0
+      // What could be read is shown; a listing cut short by damage is bad input (exit 2), with where it stopped.
+      if (unreadable) io.err(`loom: ${unreadable.message}\n`)
+      return unreadable ? 2 : 0
     }
     case 'state': {
       const at = (p.options.at as number | undefined) ?? info().head
@@ -55,6 +79,13 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
       return 0
     }
     case 'replay': {
+      // A branch the heads record acknowledged but the log lost entirely: verify names it (exit 1).
+      const lost = log.branchInfo(branch) ? [] : log.damageAtOpen.filter((d) => d.branch === branch)
+      if (lost.length && p.options.verify) {
+        if (json) io.out(JSON.stringify({ ok: false, branch, events: 0, failure: null, damage: lost }) + '\n')
+        else for (const d of lost) io.err(`loom: verify failed: ${d.message}\n`)
+        return 1
+      }
       const b = info()
       const code = p.options.code as string | undefined
       if (code) {
@@ -70,10 +101,20 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
       const t0 = performance.now()
       const r = await verifyBranch(log, branch, { from: p.options.from as number | undefined, to: p.options.to as number | undefined, timeLimitMs: p.options['time-limit'] as number | undefined })
       const seconds = (performance.now() - t0) / 1000
-      const data = { ok: r.ok, branch, events: r.events, head: b.head, failure: r.failure, eventsPerSecond: Math.round(r.events / Math.max(seconds, 1e-3)) }
+      const heads = log.headsAtOpen === 'missing' ? `${log.path} has no record of acknowledged events (${headsPath(log.path)}; an older Loom wrote the log, or the record was removed): a lost WAL cannot be detected` : null
+      const acked = log.acknowledgedAtOpen(branch)
+      const data = { ok: r.ok, branch, events: r.events, head: b.head, failure: r.failure, damage: r.damage, heads: log.headsAtOpen, acknowledged: acked, eventsPerSecond: Math.round(r.events / Math.max(seconds, 1e-3)) }
       if (json) io.out(JSON.stringify(data) + '\n')
-      else if (r.ok) io.out(`loom: replayed ${r.events} events of branch '${branch}': every event re-executed exactly as logged, hash chain intact\n`)
-      else io.err(`loom: ${verify ? 'verify failed' : 'replay differs'} at ${describeDivergence(log.getCode(firstCodeHash(log, branch))?.path ?? log.path, r.failure!)}\n`)
+      else {
+        if (heads && b.head > 0) io.err(`loom: note: ${heads}\n`)
+        if (r.ok) io.out(`loom: replayed ${r.events} events of branch '${branch}': every event re-executed exactly as logged, hash chain intact${acked === null ? '' : `, every acknowledged event present (up to ${acked}, record in ${headsPath(log.path)})`}\n`)
+        if (r.failure) io.err(`loom: ${verify ? 'verify failed' : 'replay differs'} at ${describeDivergence(log.getCode(firstCodeHash(log, branch))?.path ?? log.path, r.failure)}\n`)
+        // Damage found at open the scan above does not repeat (acknowledged events missing, a damaged record).
+        for (const d of r.damage) if (!(r.failure && d.seq === r.failure.seq)) io.err(`loom: ${verify ? 'verify failed' : 'damaged'}: ${d.message}\n`)
+        // Damage elsewhere in the log is not this branch's, but is said (verify each branch with --branch).
+        const elsewhere = log.damageAtOpen.filter((d) => !r.damage.includes(d))
+        for (const d of elsewhere) io.err(`loom: note: another branch is damaged: ${d.message}\n`)
+      }
       return r.ok || !verify ? 0 : 1
     }
     case 'fork': {
@@ -136,7 +177,11 @@ function freeName(log: SqliteLog, base: string): string {
 }
 
 function firstCodeHash(log: SqliteLog, branch: string): string {
-  return log.event(branch, 1)?.codeHash ?? ''
+  try {
+    return log.event(branch, 1)?.codeHash ?? ''
+  } catch {
+    return '' // the first event cannot be read: the failure says so
+  }
 }
 
 /** One line per event: seq, kind, method, what it changed, what it printed. */

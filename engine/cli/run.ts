@@ -7,9 +7,9 @@ import { watch, type FSWatcher } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import { openSession } from '../replay/session.ts'
-import { parseNotebook } from '../runtime/notebook.ts'
+import { headsPath } from '../replay/dbPath.ts'
 import { serveHttp, type RunningServer } from '../runtime/server.ts'
-import { decodeNotebook, NotebookError } from '../runtime/notebook.ts'
+import { decodeNotebook, NotebookError, parseNotebook } from '../runtime/notebook.ts'
 import { reflection } from '../replay/reflect.ts'
 
 function engineOptions(p: Parsed): EngineOptions {
@@ -20,8 +20,10 @@ export async function runCommand(p: Parsed, io: Io): Promise<number> {
   const json = !!p.options.json
   const steps = p.options.steps as number | undefined
   const untilIdle = !!p.options['until-idle']
-  const { engine, log, dropped, resumedAt } = await openSession(p.args.notebook!, { ...engineOptions(p), db: p.options.db as string | undefined, branch: p.options.branch as string | undefined, fsync: !p.options['no-fsync'] })
-  if (dropped) io.err(`loom: ${log.path}: cut ${plural(dropped, 'unacknowledged event')} from a damaged tail\n`)
+  // A damaged branch is refused at open (LogDamageError, exit 2: the log given is bad input), saying how to continue.
+  const { engine, log, damageAtOpen, headsMissing, resumedAt } = await openSession(p.args.notebook!, { ...engineOptions(p), db: p.options.db as string | undefined, branch: p.options.branch as string | undefined, fsync: !p.options['no-fsync'] })
+  for (const d of damageAtOpen) io.err(`loom: ${log.path} is damaged on another branch: ${d.message} (loom replay ${log.path} --verify)\n`)
+  if (headsMissing) io.err(`loom: ${log.path} has no record of acknowledged events (${headsPath(log.path)}; an older Loom wrote the log, or the record was removed): a lost WAL cannot be detected for events before this run, which starts the record\n`)
   let tty = ''
   engine.on('tty', (text) => (json ? (tty += text) : io.out(text)))
   const port = (p.options.port as number | undefined) ?? engine.notebook.settings.http

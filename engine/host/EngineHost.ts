@@ -9,7 +9,7 @@ import { Engine } from '../runtime/engine.ts'
 import { decodeNotebook, parseNotebook, serializeNotebook, NotebookError, type Notebook } from '../runtime/notebook.ts'
 import { compileNotebook, CompileError, warmCompiler, type KeptCell } from '../runtime/compile.ts'
 import { LoadError } from '../runtime/executor.ts'
-import { SqliteLog } from '../replay/sqliteLog.ts'
+import { SqliteLog, LogDamageError } from '../replay/sqliteLog.ts'
 import { defaultDbPath, resumeFrom } from '../replay/session.ts'
 import { seek } from '../replay/seek.ts'
 import { PROTOCOL_VERSION } from '../protocol/messages.ts'
@@ -58,6 +58,8 @@ export class EngineHost {
   private parseError: ProblemView | null = null
   private problems: ProblemView[] = []
   private log: SqliteLog | null = null
+  /** The live branch's history is damaged: the engine does not run on it (the message says how to continue). */
+  private damaged: LogDamageError | null = null
   private engine: Engine | null = null
   private running: Promise<void> | null = null
   private readonly clients = new Set<Client>()
@@ -137,7 +139,9 @@ export class EngineHost {
       try {
         await this.startEngine(text)
       } catch (err) {
-        if (!(err instanceof CompileError || err instanceof LoadError)) throw err
+        // A damaged branch: the history stays readable (and can be forked), the engine does not extend it.
+        if (!(err instanceof CompileError || err instanceof LoadError || err instanceof LogDamageError)) throw err
+        if (err instanceof LogDamageError) this.damaged = err
         this.problems = problemsOf(err, this.path)
       }
     } else if (existsSync(this.dbPath)) {
@@ -358,6 +362,7 @@ export class EngineHost {
 
   private runnable(): Engine {
     if (this.engine) return this.engine
+    if (this.damaged) throw new Refusal(this.damaged.message, this.damaged.where)
     if (this.parseError) throw new Refusal(`the notebook does not parse: ${this.parseError.message}`, this.parseError.where)
     const first = this.problems[0]
     throw new Refusal(`the notebook does not compile: ${first?.message ?? 'see its problems'}; fix it and the app starts`, first?.where)

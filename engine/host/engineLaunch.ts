@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { HostOptions } from './EngineHost.ts'
-import { defaultDbPath } from '../replay/dbPath.ts'
+import { defaultDbPath, logFiles } from '../replay/dbPath.ts'
 import { ensureEngineBundle } from '../../scripts/build-engine.ts'
 
 const REPO = resolve(fileURLToPath(new URL('../../', import.meta.url)))
@@ -54,8 +54,8 @@ export function engineLaunch(options: HostOptions, launch: LaunchOptions = {}): 
     // Save writes .NAME.PID.saving beside the notebook, then renames it over the notebook.
     join(dirname(notebook), `.${basename(notebook)}.*`),
     // SQLite writes these from native code, which the model does not check: listed so the
-    // grant names every file of the session.
-    ...['', '-wal', '-shm', '-journal'].map((suffix) => db + suffix),
+    // grant names every file of the session (and the heads record, which Loom writes itself).
+    ...logFiles(db),
     temp,
   ]
   const execArgv = [

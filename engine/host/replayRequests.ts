@@ -33,7 +33,9 @@ export async function verify(host: HostAccess, branch: string | undefined, from:
   const path = log.getCode(log.event(name, 1)?.codeHash ?? '')?.path ?? host.notebookPath
   const failure = r.failure
     ? { message: describeDivergence(path, r.failure), seq: r.failure.seq, ...(r.failure.location ? { where: { file: path, cell: r.failure.location.cell, line: r.failure.location.line, fileLine: r.failure.location.fileLine } } : {}) }
-    : null
+    : r.damage[0]
+      ? { message: r.damage[0].message, seq: r.damage[0].seq } // acknowledged events missing, a damaged heads record
+      : null
   return { job, ok: r.ok, events: r.events, failure }
 }
 

@@ -16,6 +16,8 @@ export interface Chunk {
   branch: number
   branchName: string
   forkSeq: number
+  /** When the branch was made: with its id and name, what the heads record knows it by. */
+  created: number
   /** The hash before the first event, when the sender knows it; null: continue from the writer's previous chunk. */
   parent: string | null
   first: number

@@ -1,7 +1,18 @@
-// Where a notebook's log is by default. Its own module: the process that
-// starts an engine needs it (to allow writes there) without loading the runtime.
+// Where a notebook's log is by default, and the files that make up a log. Its
+// own module: the process that starts an engine needs them (to allow writes
+// there) without loading the runtime.
 
 /** `bank.loom.md` → `bank.loom.db`. */
 export function defaultDbPath(notebook: string): string {
   return notebook.endsWith('.loom.md') ? notebook.slice(0, -'.md'.length) + '.db' : notebook + '.loom.db'
+}
+
+/** `bank.loom.db` → `bank.loom.db.heads`: the record of what was acknowledged (see headsFile.ts). */
+export function headsPath(db: string): string {
+  return db + '.heads'
+}
+
+/** Every file of a log: the database, SQLite's companions, and Loom's record of acknowledged heads. */
+export function logFiles(db: string): string[] {
+  return [db, `${db}-wal`, `${db}-shm`, `${db}-journal`, headsPath(db)]
 }

@@ -11,6 +11,7 @@ import type { Notebook } from '../runtime/notebook.ts'
 import type { EventRecord, SourceLocation } from '../runtime/event.ts'
 import type { Transaction } from '../runtime/transaction.ts'
 import { seekStore } from './seek.ts'
+import { LogDamageError, type Damage } from './logErrors.ts'
 import type { SqliteLog, StoredCode } from './sqliteLog.ts'
 
 export interface Divergence {
@@ -28,6 +29,8 @@ export interface VerifyResult {
   /** Events checked (hash chain and re-execution). */
   events: number
   failure: Divergence | null
+  /** Damage in this branch's history found when the log was opened (acknowledged events missing, a damaged heads record, …). */
+  damage: Damage[]
 }
 
 export interface VerifyOptions {
@@ -56,19 +59,32 @@ export async function verifyBranch(log: SqliteLog, branch: string, options: Veri
   if (!info) throw new Error(`there is no branch '${branch}'`)
   const from = Math.max(1, options.from ?? 1)
   const to = Math.min(info.head, options.to ?? info.head)
-  const result = (failure: Divergence | null, events: number): VerifyResult => ({ ok: !failure, branch, events, failure })
+  const damage = log.damageOf(branch)
+  const result = (failure: Divergence | null, events: number): VerifyResult => ({ ok: !failure && !damage.length, branch, events, failure, damage })
 
   // Code versions and snapshots are stored by hash, so a changed byte shows.
   const badCode = new Set<string>()
   for (const c of log.codeBlobs()) if (c.actual !== c.codeHash) badCode.add(c.codeHash)
-  for (const b of ancestry(log, branch)) {
+  // The snapshots of this branch's history: its own, and its ancestors' up to where it forked.
+  const pieces = log.segments(branch, 1, Math.max(info.head, 1))
+  if (!pieces.some(([b]) => b === branch)) pieces.push([branch, 0, Infinity])
+  for (const [b, , upTo] of pieces) {
     for (const s of log.snapshots(b)) {
-      if (!s.ok) return result({ seq: s.seq, kind: 'snapshot', method: null, location: null, what: `the snapshot of branch '${b}' after event ${s.seq} does not match its hash` }, 0)
+      if (s.seq > upTo && b !== branch) continue
+      if (!s.ok) return result({ seq: s.seq, kind: 'snapshot', method: null, location: null, what: `the snapshot of branch '${b}' after event ${s.seq} does not match its hash: the log was changed after it was written` }, 0)
     }
   }
   // One pass over the stored events: the hash chain (every hash covers its
   // parent's hash and the event's bytes), then re-execution in batches.
-  const replayer = options.execute === false ? null : new Replayer(log, branch, from, options.timeLimitMs)
+  let replayer: Replayer | null = null
+  try {
+    replayer = options.execute === false ? null : new Replayer(log, branch, from, options.timeLimitMs)
+  } catch (err) {
+    // Its first event, or the state it starts from, cannot be read: that is the failure.
+    if (!(err instanceof LogDamageError) || !err.damage[0]) throw err
+    const d = err.damage[0]
+    return result({ seq: d.seq, kind: 'unreadable', method: null, location: null, what: d.message }, 0)
+  }
   const total = to - from + 1
   let parent = log.hashAt(branch, 0)
   let checked = 0
@@ -83,41 +99,46 @@ export async function verifyBranch(log: SqliteLog, branch: string, options: Veri
     await options.onProgress?.(done, total)
     return failure
   }
-  for (const raw of log.raw(branch, 1, to)) {
-    let e: EventRecord | null = null
-    try {
-      e = JSON.parse(raw.body) as EventRecord
-    } catch {
-      e = null
-    }
-    if (digest('sha256', parent + raw.body, 'hex') !== raw.hash || e?.seq !== raw.seq) {
-      return result({ seq: raw.seq, kind: e?.kind ?? '?', method: e?.method ?? null, location: null, what: `event ${raw.seq} of branch '${raw.branch}' does not match its hash: the log was changed after it was written` }, checked)
-    }
-    if (badCode.has(e.codeHash)) {
-      return result({ seq: e.seq, kind: e.kind, method: e.method, location: null, what: `the code this event ran (${e.codeHash.slice(0, 12)}…) does not match its hash: the stored code was changed` }, checked)
-    }
-    parent = e.hash = raw.hash
-    checked++
-    if (replayer && raw.seq >= from) {
-      events.push(e)
-      bodies.push(raw.body)
-      if (events.length === 2000) {
-        const failure = await run()
-        if (failure) return result(failure, checked)
+  let reading = 1
+  try {
+    for (const raw of log.raw(branch, 1, to)) {
+      reading = raw.seq + 1
+      let e: EventRecord | null = null
+      try {
+        e = JSON.parse(raw.body) as EventRecord
+      } catch {
+        e = null
+      }
+      if (digest('sha256', parent + raw.body, 'hex') !== raw.hash || e?.seq !== raw.seq) {
+        return result({ seq: raw.seq, kind: e?.kind ?? '?', method: e?.method ?? null, location: null, what: `event ${raw.seq} of branch '${raw.branch}' does not match its hash: the log was changed after it was written` }, checked)
+      }
+      if (badCode.has(e.codeHash)) {
+        return result({ seq: e.seq, kind: e.kind, method: e.method, location: null, what: `event ${e.seq} of branch '${raw.branch}' ran code (${e.codeHash.slice(0, 12)}…) that does not match its hash: the stored code was changed` }, checked)
+      }
+      parent = e.hash = raw.hash
+      checked++
+      if (replayer && raw.seq >= from) {
+        events.push(e)
+        bodies.push(raw.body)
+        if (events.length === 2000) {
+          const failure = await run()
+          if (failure) return result(failure, checked)
+        }
       }
     }
+  } catch (err) {
+    // An event that cannot be read is damage, named like any other; SQLite's own errors (a malformed file) too.
+    if (!(err instanceof LogDamageError) && !String((err as { code?: unknown }).code ?? '').startsWith('SQLITE_')) throw err
+    const d = err instanceof LogDamageError ? err.damage[0] : undefined
+    const where = d?.branch ? `branch '${d.branch}': ` : `branch '${log.ownerOf(branch, Math.min(reading, to))}': `
+    const what = d ? d.message : `${where}event ${reading} cannot be read: ${(err as Error).message}`
+    return result({ seq: d?.seq ?? reading, kind: 'unreadable', method: null, location: null, what }, checked)
   }
   if (replayer && events.length) {
     const failure = await run()
     if (failure) return result(failure, checked)
   }
   return result(null, checked)
-}
-
-function ancestry(log: SqliteLog, branch: string): string[] {
-  const out: string[] = []
-  for (let b = log.branchInfo(branch); b; b = b.parent === null ? null : log.branchInfo(b.parent)) out.push(b.name)
-  return out
 }
 
 /** A log that only counts: replay commits into it to keep the executor's seq in step. */

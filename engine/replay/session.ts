@@ -1,7 +1,7 @@
 // A notebook with its durable log: opens (or creates) NAME.loom.db beside the
 // notebook and starts an engine that continues the live branch where it stopped.
 import { Engine, type EngineOptions, type Resume } from '../runtime/engine.ts'
-import { SqliteLog } from './sqliteLog.ts'
+import { SqliteLog, type Damage } from './sqliteLog.ts'
 import { seekStore } from './seek.ts'
 import { defaultDbPath } from './dbPath.ts'
 
@@ -12,8 +12,10 @@ export interface Session {
   log: SqliteLog
   /** The head of the branch before this session: 0 for a new history. */
   resumedAt: number
-  /** Events found damaged at the log's tail and cut when it was opened. */
-  dropped: number
+  /** Damage found at open elsewhere in the log (the branch run is sound, or opening would have refused). */
+  damageAtOpen: Damage[]
+  /** The log had events but no heads record (an older Loom wrote it, or it was removed): this run starts one. */
+  headsMissing: boolean
 }
 
 export async function openSession(notebook: string, options: EngineOptions & { db?: string; branch?: string; fsync?: boolean } = {}): Promise<Session> {
@@ -21,7 +23,7 @@ export async function openSession(notebook: string, options: EngineOptions & { d
   try {
     const resumedAt = log.head
     const engine = await Engine.open(notebook, { ...options, log, branch: log.branch, resume: resumeFrom(log) })
-    return { engine, log, resumedAt, dropped: log.droppedAtOpen }
+    return { engine, log, resumedAt, damageAtOpen: log.damageAtOpen, headsMissing: log.headsAtOpen === 'missing' && resumedAt > 0 }
   } catch (err) {
     log.db.close()
     throw err
@@ -30,6 +32,9 @@ export async function openSession(notebook: string, options: EngineOptions & { d
 
 /** Where the log's branch stands, or undefined for an empty history. */
 export function resumeFrom(log: SqliteLog): Resume | undefined {
+  // Nothing is added to a damaged branch: the refusal says how to continue from its last sound event.
+  const refused = log.refusal()
+  if (refused) throw refused
   const head = log.head
   if (head === 0) return undefined
   const last = log.event(log.branch, head)!

@@ -335,6 +335,7 @@ export class Engine {
     // The request running now: the one an overrun is answered for (never found by index).
     let serving: WaitingRequest | null = null
     let next = 0
+    let snapshotDue = this.exec.log.snapshotDue?.() ?? Infinity
     const serve = (w: WaitingRequest) => {
       if (this.halted || !version.methods.http) {
         serving = null
@@ -346,6 +347,11 @@ export class Engine {
         // Queued first: a commit the time limit cuts off is finished, and its request answered, all the same.
         answers.push([w, tx.http as unknown as HttpResponse])
         this.commit(tx)
+        // Requests count towards the snapshot every K events too, mid-batch as steps do: an HTTP-only app's seeks stay short.
+        if (this.head >= snapshotDue) {
+          this.offerSnapshot()
+          snapshotDue = this.exec.log.snapshotDue!()
+        }
         return
       }
       this.recordAttempt(tx)
@@ -384,6 +390,7 @@ export class Engine {
         return true
       })
     }
+    this.offerSnapshot()
     const batch = this.pending
     this.pending = { events: [], attempts: [], failures: [] }
     const durable = this.exec.log.flushAsync ? this.exec.log.flushAsync() : (this.exec.log.flush(), Promise.resolve())
