@@ -20,5 +20,7 @@ if (!only.length) {
   }
   console.log('typecheck: ok')
 }
-const files = only.length ? only : readdirSync('test').filter((f) => f.endsWith('.test.ts')).sort().map((f) => join('test', f))
+// test/attacks/: the assume-breach tests (DESIGN §9).
+const inFolder = (dir) => readdirSync(dir).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join(dir, f))
+const files = only.length ? only : [...inFolder('test'), ...inFolder(join('test', 'attacks'))]
 process.exit(run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files]))

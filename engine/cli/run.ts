@@ -1,20 +1,79 @@
 // `loom run` and `loom test`: the app headless, with its log (run) or
 // without one, checking every test (test).
-import { Engine, formatLocation, type EngineOptions } from '../index.ts'
+import { Engine, formatLocation, parseNotebook, type EngineOptions } from '../index.ts'
 import type { Parsed } from './args.ts'
 import { plural, type Io } from './main.ts'
 import { watch, type FSWatcher } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { basename, dirname } from 'node:path'
-import { openSession } from '../replay/session.ts'
+import { spawn } from 'node:child_process'
+import type { Socket } from 'node:net'
+import { basename, dirname, resolve } from 'node:path'
+import { openSession, resumeFrom, defaultDbPath } from '../replay/session.ts'
+import { SqliteLog } from '../replay/sqliteLog.ts'
+import { serveLog } from '../replay/logHost.ts'
 import { serveHttp, type RunningServer } from '../runtime/server.ts'
 import { reflection } from '../replay/reflect.ts'
+import { runLaunch } from '../host/engineLaunch.ts'
+import type { RunJob } from '../host/runProcess.ts'
+import { loop } from './runLoop.ts'
 
 function engineOptions(p: Parsed): EngineOptions {
   return { timeLimitMs: p.options['time-limit'] as number | undefined, env: p.env, args: p.rest }
 }
 
 export async function runCommand(p: Parsed, io: Io): Promise<number> {
+  // The app's cells run in a confined process (DESIGN §9), except — for now — when it serves HTTP or is
+  // live-coded: those still run here, unconfined, and say so.
+  const text = await readFile(p.args.notebook!, 'utf8')
+  const serves = p.options.port !== undefined || parseNotebook(text, p.args.notebook!).settings.http !== undefined
+  if (!serves && !p.options.watch) return runConfined(p, io)
+  io.err(`loom: ${serves ? 'serving HTTP' : '--watch'}: the app runs in this process, not confined (DESIGN §9 not yet covered)\n`)
+  return runHere(p, io)
+}
+
+/**
+ * `loom run` with the cells in a confined process (engineLaunch.ts runLaunch):
+ * this process keeps the SQLite log and writes what the confined one commits
+ * (engine/replay/logHost.ts); the confined one runs the notebook.
+ */
+async function runConfined(p: Parsed, io: Io): Promise<number> {
+  const notebook = resolve(p.args.notebook!)
+  const log = SqliteLog.open((p.options.db as string | undefined) ?? defaultDbPath(notebook), { branch: p.options.branch as string | undefined, writerThread: true, fsync: !p.options['no-fsync'] })
+  try {
+    if (log.droppedAtOpen) io.err(`loom: ${log.path}: cut ${plural(log.droppedAtOpen, 'unacknowledged event')} from a damaged tail\n`)
+    const launch = runLaunch(notebook)
+    if (launch.os.notice) io.err(`loom: ${launch.os.notice}\n`)
+    const job: RunJob = {
+      notebook, timeLimitMs: p.options['time-limit'] as number | undefined, env: p.env, args: p.rest,
+      json: !!p.options.json, steps: p.options.steps as number | undefined, untilIdle: !!p.options['until-idle'],
+    }
+    const child = spawn(launch.command, launch.args, { env: launch.env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] })
+    child.stdout!.setEncoding('utf8').on('data', (t: string) => io.out(t))
+    child.stderr!.setEncoding('utf8').on('data', (t: string) => io.err(t))
+    child.stdin!.on('error', () => {})
+    if (io.stdin && !p.options['until-idle']) io.stdin.pipe(child.stdin!)
+    else child.stdin!.end()
+    const link = child.stdio[3] as Socket
+    serveLog(link, log, { resume: resumeFrom(log), job, onBroken: (why) => (io.err(`loom: ${why}; stopping the app\n`), child.kill('SIGKILL')) })
+    // The confined process has its own session (no terminal signals): a stop is passed on, and it ends normally.
+    const onSignal = (signal: NodeJS.Signals) => void child.kill(signal)
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done) => child.on('exit', (c, s) => done([c, s])))
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    if (io.stdin) io.stdin.unpipe?.(child.stdin!)
+    // Its output may still be in the pipes.
+    await Promise.all([child.stdout, child.stderr].map((s) => (s!.readableEnded ? null : new Promise((r) => s!.once('close', r)))))
+    if (signal) io.err(`loom: the app's process ended by ${signal}\n`)
+    return code ?? 1
+  } finally {
+    log.close()
+  }
+}
+
+/** `loom run` with the app in this process (HTTP and --watch, until they are confined too). */
+async function runHere(p: Parsed, io: Io): Promise<number> {
   const json = !!p.options.json
   const steps = p.options.steps as number | undefined
   const untilIdle = !!p.options['until-idle']
@@ -50,63 +109,6 @@ export async function runCommand(p: Parsed, io: Io): Promise<number> {
   }
 }
 
-async function loop(engine: Engine, p: { json: boolean; steps?: number; untilIdle: boolean; resumedAt: number; tty: () => string; serving: boolean }, io: Io): Promise<number> {
-
-  // Input for sys.tty.read comes from stdin; once it ends, a loop waiting for input is done.
-  let inputOpen = !!io.stdin && !p.untilIdle
-  let inputArrived: (() => void) | null = null
-  if (inputOpen && io.stdin) {
-    io.stdin.setEncoding?.('utf8')
-    io.stdin.on('data', (chunk: string | Buffer) => {
-      engine.input(String(chunk))
-      inputArrived?.()
-    })
-    io.stdin.on('end', () => {
-      inputOpen = false
-      inputArrived?.()
-    })
-    io.stdin.on('error', () => {
-      inputOpen = false
-      inputArrived?.()
-    })
-  }
-
-  const total = { attempts: 0, steps: 0 }
-  for (;;) {
-    const left = p.steps === undefined ? undefined : p.steps - total.steps
-    const s = await engine.run({ steps: left, untilIdle: true })
-    total.attempts += s.attempts
-    total.steps += s.steps
-    if (s.status === 'halted' || (left !== undefined && total.steps >= p.steps!)) break
-    if (p.serving) {
-      // Serving HTTP: the app lives until it halts, reaches --steps, or the process is told to stop (which pauses it).
-      const more = await engine.run({ steps: left === undefined ? undefined : left - s.steps })
-      total.attempts += more.attempts
-      total.steps += more.steps
-      break
-    }
-    if (s.status === 'idle') break
-    // Input arrived while the loop was stopping: run on.
-    if (!engine.waiting) continue
-    if (!inputOpen) break
-    // Idle: only more input can wake the app.
-    await new Promise<void>((resolve) => (inputArrived = resolve))
-    inputArrived = null
-  }
-  io.stdin?.removeAllListeners?.('data')
-  if (io.stdin && 'pause' in io.stdin) (io.stdin as NodeJS.ReadStream).pause()
-
-  const status = engine.status === 'parked' ? `waiting (${engine.waiting})` : p.steps !== undefined && total.steps >= p.steps ? `stopped after ${plural(total.steps, 'step')}` : engine.status
-  const added = engine.head - p.resumedAt
-  if (p.json) {
-    io.out(JSON.stringify({ events: engine.head, added, attempts: total.attempts, steps: total.steps, status: engine.status, waiting: engine.waiting, codeHash: engine.codeHash, tty: p.tty(), state: plainState(engine) }) + '\n')
-  } else {
-    const continued = p.resumedAt ? ` (continued at event ${p.resumedAt})` : ''
-    io.err(`loom: ${plural(added, 'event')} committed${continued}, ${plural(total.attempts, 'attempt')} aborted, ${status}\n`)
-  }
-  return 0
-}
-
 export async function testCommand(p: Parsed, io: Io): Promise<number> {
   const engine = await Engine.open(p.args.notebook!, { ...engineOptions(p), checkTests: true })
   let failure = engine.testFailures[0]
@@ -131,10 +133,6 @@ export async function testCommand(p: Parsed, io: Io): Promise<number> {
   io.err(`  at ${formatLocation(p.args.notebook!, failure.location)}\n`)
   for (const [name, value] of Object.entries(failure.saw)) io.err(`  it saw ${name} = ${JSON.stringify(value)}\n`)
   return 1
-}
-
-function plainState(engine: Engine): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(engine.state()).map(([k, v]) => [k, v.value]))
 }
 
 /**
