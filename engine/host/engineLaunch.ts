@@ -48,7 +48,8 @@ export function engineLaunch(options: HostOptions, launch: LaunchOptions = {}): 
   // Its own temp folder: importing a branch goes through a temp file (os.tmpdir() reads TMPDIR).
   const temp = mkdtempSync(join(tmpdir(), 'loom-engine-'))
   // A packaged desktop app keeps its code in app.asar, and the files Node loads itself beside it.
-  const read = [REPO, ...(REPO.endsWith('.asar') ? [`${REPO}.unpacked`] : []), dirname(notebook), dirname(db), temp]
+  // node_modules also by its real path: a checkout may link it from elsewhere.
+  const read = [REPO, join(REPO, 'node_modules'), ...(REPO.endsWith('.asar') ? [`${REPO}.unpacked`] : []), dirname(notebook), dirname(db), temp]
   const write = [
     notebook,
     // Save writes .NAME.PID.saving beside the notebook, then renames it over the notebook.
