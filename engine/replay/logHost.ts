@@ -4,11 +4,10 @@
 // file, or another branch: it can only hand over events for its branch, which
 // are checked here, chained and hashed here, and acknowledged when durable.
 import type { Socket } from 'node:net'
-import type { Attempt, EventKind, EventRecord } from '../runtime/event.ts'
-import type { StoreSnapshot } from '../runtime/store.ts'
+import type { EventKind } from '../runtime/event.ts'
 import type { Resume } from '../runtime/engine.ts'
 import { frame, FrameReader } from './logLink.ts'
-import type { CommitRequest, CommitValue, Opened, Reply, Request, StoredCodeItem } from './remoteLog.ts'
+import type { CommitRequest, CommitValue, Opened, Reply, Request } from './remoteLog.ts'
 import type { SqliteLog } from './sqliteLog.ts'
 
 const KINDS = new Set<string>(['start', 'step', 'http', 'gui', 'edit', 'code', 'halt'] satisfies EventKind[])
@@ -73,20 +72,17 @@ export function serveLog(link: Socket, log: SqliteLog, options: LogHostOptions):
         return reply({ id: request.id, ok: true, value: opened })
       }
       case 'commit': {
-        const events = checkCommit(request, log, head)
-        if (events.length) head = events[events.length - 1]!.seq
+        checkCommit(request, log.branch, head)
+        head += request.count
         // Durable in order: each commit is handed to the log after the one before it.
         const id = request.id
         chain = chain.then(async () => {
           if (broken) return
-          for (const c of request.code) log.putCode(c)
+          for (const c of request.storedCode) log.putCode(c)
           for (const [key, cell] of request.cells) log.keptCells.put(key, cell)
-          for (const e of events) log.append(e)
-          for (const a of request.attempts) log.addAttempt(a)
-          for (const [seq, state] of request.snapshots) log.offerSnapshot(seq, () => state)
           try {
-            await log.flushAsync()
-            const value: CommitValue = { parent: events[0]?.parentHash ?? '', hashes: events.map((e) => e.hash!) }
+            const written = await log.commitEncoded(request)
+            const value: CommitValue = { parent: written.parent, hashes: written.hashes.toString('base64') }
             reply({ id, ok: true, value })
           } catch (err) {
             reply({ id, ok: false, error: (err as Error).message })
@@ -126,23 +122,42 @@ export function serveLog(link: Socket, log: SqliteLog, options: LogHostOptions):
   return { closed }
 }
 
-/** A commit's contents, checked: events that continue this branch, one after another, and well-formed side data. */
-function checkCommit(r: CommitRequest, log: SqliteLog, head: number): EventRecord[] {
-  if (!Array.isArray(r.events) || !Array.isArray(r.attempts) || !Array.isArray(r.snapshots) || !Array.isArray(r.code) || !Array.isArray(r.cells)) throw new Error('commit: malformed')
-  let seq = head
-  for (const e of r.events) {
-    if (!isObject(e) || e.branch !== log.branch || typeof e.seq !== 'number' || e.seq !== ++seq) throw new Error(`commit: event ${isObject(e) ? String(e.seq) : '?'} does not follow event ${seq - 1} of branch '${log.branch}'`)
-    if (!KINDS.has(e.kind) || typeof e.codeHash !== 'string' || typeof e.time !== 'number' || !Array.isArray(e.choices) || !Array.isArray(e.reads) || !Array.isArray(e.writes) || !isObject(e.outputs)) {
-      throw new Error(`commit: event ${e.seq} is malformed`)
+/**
+ * A commit's contents, checked before the log takes them: events that continue
+ * this branch one after another, each encoding beginning with its own branch,
+ * seq and kind (the fixed fields come first, see encodeEventParts), cuts
+ * inside their text, and well-formed side data. What the encodings hold past
+ * that is the app's history as the engine process tells it; readers of the
+ * log treat a body that does not parse as a damaged log.
+ */
+function checkCommit(r: CommitRequest, branch: string, head: number): void {
+  if (!Number.isSafeInteger(r.count) || r.count < 0 || typeof r.texts !== 'string' || !Array.isArray(r.cuts) || !Array.isArray(r.kinds) || typeof r.code !== 'string') throw new Error('commit: malformed')
+  if (!Array.isArray(r.attempts) || !Array.isArray(r.snapshots) || !Array.isArray(r.storedCode) || !Array.isArray(r.cells)) throw new Error('commit: malformed')
+  if (r.count && r.first !== head + 1) throw new Error(`commit: event ${String(r.first)} does not follow event ${head} of branch '${branch}'`)
+  if (r.count && !/^[0-9a-f]{64}$/.test(r.code)) throw new Error('commit: a malformed code hash')
+  const texts = r.count ? r.texts.split('\n') : []
+  if (texts.length !== r.count || r.kinds.length !== r.count || r.cuts.length !== r.count) throw new Error('commit: counts differ')
+  const prefix = `{"branch":${JSON.stringify(branch)},"seq":`
+  for (let i = 0; i < r.count; i++) {
+    const kind = r.kinds[i]!
+    if (!KINDS.has(kind) || !texts[i]!.startsWith(`${prefix}${r.first + i},"kind":"${kind}","codeHash":"`)) throw new Error(`commit: event ${r.first + i} is not an event of branch '${branch}' at that place`)
+    const cuts = r.cuts[i]
+    if (cuts === null) continue
+    if (!Array.isArray(cuts)) throw new Error(`commit: event ${r.first + i}: malformed cuts`)
+    let at = 0
+    for (const c of cuts) {
+      if (!Array.isArray(c) || !Number.isSafeInteger(c[0]) || !Number.isSafeInteger(c[1]) || c[0] < at || c[1] < c[0] || c[1] > texts[i]!.length) throw new Error(`commit: event ${r.first + i}: malformed cuts`)
+      at = c[1]
     }
-    delete (e as Partial<EventRecord>).hash
-    delete (e as Partial<EventRecord>).parentHash
   }
-  for (const a of r.attempts as Attempt[]) if (!isObject(a) || a.branch !== log.branch) throw new Error('commit: an attempt of another branch')
-  for (const s of r.snapshots as [number, StoreSnapshot][]) if (!Array.isArray(s) || !Number.isSafeInteger(s[0]) || s[0] > seq || !Array.isArray(s[1])) throw new Error('commit: a malformed snapshot')
-  for (const c of r.code as StoredCodeItem[]) if (!isObject(c) || typeof c.codeHash !== 'string' || typeof c.path !== 'string' || typeof c.code !== 'string' || !Array.isArray(c.sources)) throw new Error('commit: malformed code')
+  const last = head + r.count
+  for (const s of r.snapshots) if (!Array.isArray(s) || !Number.isSafeInteger(s[0]) || s[0] > last || typeof s[1] !== 'string') throw new Error('commit: a malformed snapshot')
+  for (const a of r.attempts) {
+    const parsed = typeof a === 'string' ? (JSON.parse(a) as unknown) : null
+    if (!isObject(parsed) || parsed.branch !== branch) throw new Error('commit: an attempt of another branch')
+  }
+  for (const c of r.storedCode) if (!isObject(c) || typeof c.codeHash !== 'string' || typeof c.path !== 'string' || typeof c.code !== 'string' || !Array.isArray(c.sources)) throw new Error('commit: malformed code')
   for (const c of r.cells) if (!Array.isArray(c) || typeof c[0] !== 'string' || !isObject(c[1]) || typeof c[1].code !== 'string' || typeof c[1].map !== 'string') throw new Error('commit: a malformed cell')
-  return r.events
 }
 
 function isObject(v: unknown): v is Record<string, any> {

@@ -34,11 +34,13 @@ export class FrameReader {
   /** The next whole message, or undefined when it has not all arrived. Throws on a frame that is too large or not JSON. */
   next(): unknown {
     if (this.have < 4) return undefined
+    if (this.parts[0]!.length < 4) this.parts = [Buffer.concat(this.parts)]
+    const n = this.parts[0]!.readUInt32LE(0)
+    if (n > MAX_FRAME) throw new Error(`log link: a frame of ${n} bytes`)
+    // Joined only once the whole frame is in: a large frame arrives in many pieces.
+    if (this.have < 4 + n) return undefined
     if (this.parts.length > 1) this.parts = [Buffer.concat(this.parts)]
     const buf = this.parts[0]!
-    const n = buf.readUInt32LE(0)
-    if (n > MAX_FRAME) throw new Error(`log link: a frame of ${n} bytes`)
-    if (this.have < 4 + n) return undefined
     const message = JSON.parse(buf.toString('utf8', 4, 4 + n)) as unknown
     const rest = buf.subarray(4 + n)
     this.parts = rest.length ? [rest] : []

@@ -8,7 +8,8 @@
 // addon may be loaded.
 import { readSync, writeSync } from 'node:fs'
 import { Socket } from 'node:net'
-import type { EventLog } from '../runtime/log.ts'
+import { encodeEventParts, type EventLog } from '../runtime/log.ts'
+import { BLOB_MIN } from './chunk.ts'
 import type { Attempt, EventRecord } from '../runtime/event.ts'
 import type { StoreSnapshot } from '../runtime/store.ts'
 import type { KeptCells } from '../runtime/compile.ts'
@@ -35,13 +36,24 @@ export interface StoredCodeItem {
   sources: { id: string; line: number; source: string }[]
 }
 
-/** A group commit as it crosses: everything the engine appended since the last one. */
+/**
+ * A group commit as it crosses: the events in their canonical encoding, as
+ * the log stores them (encoded here, as the engine's thread does in one
+ * process: the log host only checks and relays them to its writer thread),
+ * and what goes with them.
+ */
 export interface CommitRequest {
   op: 'commit'
-  events: EventRecord[]
-  attempts: Attempt[]
-  snapshots: [seq: number, state: StoreSnapshot][]
-  code: StoredCodeItem[]
+  first: number
+  count: number
+  /** One encoding per line (canonical JSON has no raw newline). */
+  texts: string
+  cuts: ([number, number][] | null)[]
+  kinds: string[]
+  code: string
+  snapshots: [seq: number, data: string][]
+  attempts: string[]
+  storedCode: StoredCodeItem[]
   cells: [key: string, cell: { code: string; map: string }][]
 }
 
@@ -56,8 +68,8 @@ export type Request = { id: number } & (
 
 export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string }
 
-/** The answer to a commit: the hash before the first event, then each event's hash. */
-export type CommitValue = { parent: string; hashes: string[] }
+/** The answer to a commit: the hash before the first event, then each event's hash (32 bytes each, base64). */
+export type CommitValue = { parent: string; hashes: string }
 
 const WAIT_MS = 60_000
 const nap = new Int32Array(new SharedArrayBuffer(4))
@@ -190,7 +202,22 @@ export class RemoteLog implements EventLog {
     if (this.failed) throw this.failed
     if (!this.pending.length && !this.pendingAttempts.length && !this.pendingSnapshots.length && !this.pendingCode.length && !this.pendingCells.length) return null
     const events = this.pending
-    const request: CommitRequest = { op: 'commit', events, attempts: this.pendingAttempts, snapshots: this.pendingSnapshots, code: this.pendingCode, cells: this.pendingCells }
+    const texts: string[] = new Array(events.length)
+    const cuts: CommitRequest['cuts'] = new Array(events.length)
+    const kinds: string[] = new Array(events.length)
+    for (let i = 0; i < events.length; i++) {
+      const parts = encodeEventParts(events[i]!, BLOB_MIN)
+      texts[i] = parts.text
+      cuts[i] = parts.cuts.length ? parts.cuts : null
+      kinds[i] = events[i]!.kind
+    }
+    const request: CommitRequest = {
+      op: 'commit', first: events.length ? events[0]!.seq : this.sentSeq + 1, count: events.length, texts: texts.join('\n'), cuts, kinds,
+      code: events.length ? events[events.length - 1]!.codeHash : '',
+      snapshots: this.pendingSnapshots.map(([seq, state]) => [seq, JSON.stringify(state)]),
+      attempts: this.pendingAttempts.map((a) => JSON.stringify(a)),
+      storedCode: this.pendingCode, cells: this.pendingCells,
+    }
     this.pending = []
     this.pendingAttempts = []
     this.pendingSnapshots = []
@@ -293,10 +320,11 @@ export class RemoteLog implements EventLog {
       if (!this.waiting.size) this.socket?.unref()
       if (reply.ok && w.events) {
         const { parent, hashes } = reply.value as CommitValue
+        const raw = Buffer.from(hashes, 'base64')
         let p = parent
         w.events.forEach((e, i) => {
           e.parentHash = p
-          e.hash = p = hashes[i]!
+          e.hash = p = raw.toString('hex', i * 32, i * 32 + 32)
         })
       }
       if (!reply.ok) {
