@@ -123,6 +123,12 @@ test('loom run: a broken sandbox gets nothing (Node permission model + OS sandbo
   // Let a connection that was started complete before counting.
   await new Promise((r) => setTimeout(r, 300))
   if (os.kind === 'bwrap') assert.equal(connections.length, before, 'the engine process reached a port on the host')
+  // A forged commit sent straight down the log link was refused by the launcher: one branch, the app's own events.
+  assert.equal(report.forgeCommit, 'ALLOWED: sent', 'the forged commit did not even reach the launcher: this proves nothing')
+  const branches = spawnSync(process.execPath, [LOOM, 'branches', s.db, '--json'], { encoding: 'utf8' })
+  assert.deepEqual((JSON.parse(branches.stdout) as { name: string }[]).map((b) => b.name), ['main'])
+  const events = spawnSync(process.execPath, [LOOM, 'log', s.db, '--json'], { encoding: 'utf8' })
+  assert.ok(!events.stdout.includes('"branch":"evil"'))
   // The log was written by the launcher and is whole: re-executed without the breach, the start event's
   // output is the first (and only) difference.
   const replay = spawnSync(process.execPath, [LOOM, 'replay', s.db, '--verify'], { encoding: 'utf8' })
