@@ -1,6 +1,6 @@
 // `loom run` and `loom test`: the app headless, with its log (run) or
 // without one, checking every test (test).
-import { Engine, formatLocation, parseNotebook, type EngineOptions } from '../index.ts'
+import { parseNotebook, type Engine, type EngineOptions } from '../index.ts'
 import type { Parsed } from './args.ts'
 import { plural, type Io } from './main.ts'
 import { watch, type FSWatcher } from 'node:fs'
@@ -26,7 +26,7 @@ export async function runCommand(p: Parsed, io: Io): Promise<number> {
   // live-coded: those still run here, unconfined, and say so.
   const text = await readFile(p.args.notebook!, 'utf8')
   const serves = p.options.port !== undefined || parseNotebook(text, p.args.notebook!).settings.http !== undefined
-  if (!serves && !p.options.watch) return runConfined(p, io)
+  if (!serves && !p.options.watch) return runConfined(p, io, 'run')
   io.err(`loom: ${serves ? 'serving HTTP' : '--watch'}: the app runs in this process, not confined (DESIGN §9 not yet covered)\n`)
   return runHere(p, io)
 }
@@ -36,15 +36,16 @@ export async function runCommand(p: Parsed, io: Io): Promise<number> {
  * this process keeps the SQLite log and writes what the confined one commits
  * (engine/replay/logHost.ts); the confined one runs the notebook.
  */
-async function runConfined(p: Parsed, io: Io): Promise<number> {
+async function runConfined(p: Parsed, io: Io, kind: 'run' | 'test'): Promise<number> {
   const notebook = resolve(p.args.notebook!)
-  const log = SqliteLog.open((p.options.db as string | undefined) ?? defaultDbPath(notebook), { branch: p.options.branch as string | undefined, writerThread: true, fsync: !p.options['no-fsync'] })
+  // `loom test` keeps no log: the link only carries the job.
+  const log = kind === 'run' ? SqliteLog.open((p.options.db as string | undefined) ?? defaultDbPath(notebook), { branch: p.options.branch as string | undefined, writerThread: true, fsync: !p.options['no-fsync'] }) : null
   try {
-    if (log.droppedAtOpen) io.err(`loom: ${log.path}: cut ${plural(log.droppedAtOpen, 'unacknowledged event')} from a damaged tail\n`)
+    if (log?.droppedAtOpen) io.err(`loom: ${log.path}: cut ${plural(log.droppedAtOpen, 'unacknowledged event')} from a damaged tail\n`)
     const launch = runLaunch(notebook)
     if (launch.os.notice) io.err(`loom: ${launch.os.notice}\n`)
     const job: RunJob = {
-      notebook, timeLimitMs: p.options['time-limit'] as number | undefined, env: p.env, args: p.rest,
+      kind, notebook, shownAs: p.args.notebook!, timeLimitMs: p.options['time-limit'] as number | undefined, env: p.env, args: p.rest,
       json: !!p.options.json, steps: p.options.steps as number | undefined, untilIdle: !!p.options['until-idle'],
     }
     const child = spawn(launch.command, launch.args, { env: launch.env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] })
@@ -54,7 +55,7 @@ async function runConfined(p: Parsed, io: Io): Promise<number> {
     if (io.stdin && !p.options['until-idle']) io.stdin.pipe(child.stdin!)
     else child.stdin!.end()
     const link = child.stdio[3] as Socket
-    serveLog(link, log, { resume: resumeFrom(log), job, onBroken: (why) => (io.err(`loom: ${why}; stopping the app\n`), child.kill('SIGKILL')) })
+    serveLog(link, log, { resume: log ? resumeFrom(log) : undefined, job, onBroken: (why) => (io.err(`loom: ${why}; stopping the app\n`), child.kill('SIGKILL')) })
     // The confined process has its own session (no terminal signals): a stop is passed on, and it ends normally.
     const onSignal = (signal: NodeJS.Signals) => void child.kill(signal)
     process.on('SIGINT', onSignal)
@@ -68,7 +69,7 @@ async function runConfined(p: Parsed, io: Io): Promise<number> {
     if (signal) io.err(`loom: the app's process ended by ${signal}\n`)
     return code ?? 1
   } finally {
-    log.close()
+    log?.close()
   }
 }
 
@@ -109,30 +110,9 @@ async function runHere(p: Parsed, io: Io): Promise<number> {
   }
 }
 
+/** `loom test`: the notebook's tests, in a confined process like `loom run` (no log). */
 export async function testCommand(p: Parsed, io: Io): Promise<number> {
-  const engine = await Engine.open(p.args.notebook!, { ...engineOptions(p), checkTests: true })
-  let failure = engine.testFailures[0]
-  if (!failure) {
-    const stop = engine.on('test', () => engine.pause())
-    await engine.run({ steps: (p.options.steps as number | undefined) ?? 0, untilIdle: true })
-    stop()
-    failure = engine.testFailures[0]
-  }
-  const tests = engine.testCount
-  if (p.options.json) {
-    io.out(JSON.stringify({ ok: !failure, tests, events: engine.head, failures: engine.testFailures }) + '\n')
-    return failure ? 1 : 0
-  }
-  if (!failure) {
-    io.out(`loom: ${tests} test${tests === 1 ? '' : 's'} passed after ${engine.head} events\n`)
-    return 0
-  }
-  const event = engine.events(failure.seq, 1)[0]
-  const what = event ? `event ${event.seq} (${event.kind}${event.method && event.method !== event.kind ? ` ${event.method}` : ''})` : `event ${failure.seq}`
-  io.err(`loom: test '${failure.test}' failed after ${what}: ${failure.message}\n`)
-  io.err(`  at ${formatLocation(p.args.notebook!, failure.location)}\n`)
-  for (const [name, value] of Object.entries(failure.saw)) io.err(`  it saw ${name} = ${JSON.stringify(value)}\n`)
-  return 1
+  return runConfined(p, io, 'test')
 }
 
 /**

@@ -2,6 +2,7 @@
 // waits for input that will not come; then says where it stopped. The same in
 // the CLI process and in a confined run process (runProcess.ts).
 import type { Engine } from '../runtime/engine.ts'
+import { formatLocation } from '../runtime/compile.ts'
 import { plural, type Io } from './main.ts'
 
 export interface LoopOptions {
@@ -74,3 +75,29 @@ export function plainState(engine: Engine): Record<string, unknown> {
   return Object.fromEntries(Object.entries(engine.state()).map(([k, v]) => [k, v.value]))
 }
 
+
+/** `loom test` once the engine is open (with checkTests): runs start and N steps, reports the first failure. */
+export async function runTests(engine: Engine, p: { json: boolean; steps?: number; shownAs: string }, io: Io): Promise<number> {
+  let failure = engine.testFailures[0]
+  if (!failure) {
+    const stop = engine.on('test', () => engine.pause())
+    await engine.run({ steps: p.steps ?? 0, untilIdle: true })
+    stop()
+    failure = engine.testFailures[0]
+  }
+  const tests = engine.testCount
+  if (p.json) {
+    io.out(JSON.stringify({ ok: !failure, tests, events: engine.head, failures: engine.testFailures }) + '\n')
+    return failure ? 1 : 0
+  }
+  if (!failure) {
+    io.out(`loom: ${tests} test${tests === 1 ? '' : 's'} passed after ${engine.head} events\n`)
+    return 0
+  }
+  const event = engine.events(failure.seq, 1)[0]
+  const what = event ? `event ${event.seq} (${event.kind}${event.method && event.method !== event.kind ? ` ${event.method}` : ''})` : `event ${failure.seq}`
+  io.err(`loom: test '${failure.test}' failed after ${what}: ${failure.message}\n`)
+  io.err(`  at ${formatLocation(p.shownAs, failure.location)}\n`)
+  for (const [name, value] of Object.entries(failure.saw)) io.err(`  it saw ${name} = ${JSON.stringify(value)}\n`)
+  return 1
+}

@@ -12,12 +12,16 @@ import { NotebookError } from '../runtime/notebook.ts'
 import { CompileError } from '../runtime/compile.ts'
 import { LoadError } from '../runtime/executor.ts'
 import { RemoteLog } from '../replay/remoteLog.ts'
-import { loop } from '../cli/runLoop.ts'
+import { loop, runTests } from '../cli/runLoop.ts'
+import { MemoryLog } from '../runtime/log.ts'
 import type { Io } from '../cli/main.ts'
 
 /** What `loom run` asks of this process (sent by the log host with the open answer). */
 export interface RunJob {
+  kind: 'run' | 'test'
   notebook: string
+  /** The notebook's path as the user gave it, for messages. */
+  shownAs: string
   timeLimitMs?: number
   /** The notebook's configuration: what sys.env shows. Not this process's environment, which is empty. */
   env: Record<string, string>
@@ -38,7 +42,9 @@ async function main(): Promise<number> {
   const job = log.opened.job as RunJob
   let engine: Engine
   try {
-    engine = await Engine.open(job.notebook, { timeLimitMs: job.timeLimitMs, env: job.env, args: job.args, log, branch: log.branch, resume: log.opened.resume ?? undefined })
+    engine = job.kind === 'test'
+      ? await Engine.open(job.notebook, { timeLimitMs: job.timeLimitMs, env: job.env, args: job.args, checkTests: true, log: new MemoryLog() })
+      : await Engine.open(job.notebook, { timeLimitMs: job.timeLimitMs, env: job.env, args: job.args, log, branch: log.branch, resume: log.opened.resume ?? undefined })
   } catch (err) {
     log.close()
     if (err instanceof NotebookError || err instanceof CompileError || err instanceof LoadError) {
@@ -46,6 +52,13 @@ async function main(): Promise<number> {
       return 2
     }
     throw err
+  }
+  if (job.kind === 'test') {
+    try {
+      return await runTests(engine, { json: job.json, steps: job.steps, shownAs: job.shownAs }, io)
+    } finally {
+      log.close()
+    }
   }
   let tty = ''
   engine.on('tty', (text) => (job.json ? (tty += text) : io.out(text)))

@@ -21,10 +21,10 @@ export interface LogHostOptions {
 }
 
 /** Serves `log` on `link` until the link closes. Never throws: a bad message ends the link. */
-export function serveLog(link: Socket, log: SqliteLog, options: LogHostOptions): { closed: Promise<void> } {
+export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOptions): { closed: Promise<void> } {
   const reader = new FrameReader()
   /** The branch's head once every commit received is written: what the next commit must follow. */
-  let head = log.head
+  let head = log?.head ?? 0
   let chain: Promise<void> = Promise.resolve()
   let broken = false
   let resolveClosed!: () => void
@@ -62,6 +62,12 @@ export function serveLog(link: Socket, log: SqliteLog, options: LogHostOptions):
   })
 
   function handle(request: Request): void {
+    // A job without a log (`loom test`): the link carries the job, and nothing else but its end.
+    if (!log) {
+      if (request.op === 'open') return reply({ id: request.id, ok: true, value: { path: '', branch: 'main', head: 0, snapshotDue: Number.MAX_SAFE_INTEGER, snapshotEvery: 1, resume: null, job: options.job } satisfies Opened })
+      if (request.op === 'close') return reply({ id: request.id, ok: true, value: null })
+      throw new Error(`'${String(request.op)}': this job has no log`)
+    }
     switch (request.op) {
       case 'open': {
         const opened: Opened = {

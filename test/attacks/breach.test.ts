@@ -72,9 +72,9 @@ function setup(): Setup {
   return { dir, notebook, db: join(dir, 'attacker.loom.db'), outside: join(elsewhere, 'outside.txt'), secret, home, planted, marker }
 }
 
-function attack(s: Setup, env: NodeJS.ProcessEnv, extra: string[] = []): Promise<{ code: number | null; report: Record<string, unknown>; stderr: string }> {
+function attack(s: Setup, env: NodeJS.ProcessEnv, extra: string[] = [], command: 'run' | 'test' = 'run'): Promise<{ code: number | null; report: Record<string, unknown>; stderr: string }> {
   const config = { OUTSIDE: s.outside, DIR: s.dir, DB: s.db, SECRET: s.secret, HOME_DIR: s.home, PLANTED: s.planted, SQLITE_ADDON, SQLITE_PACKAGE, PORT: String(port) }
-  const args = [LOOM, 'run', s.notebook, '--steps', '3000', '--json', ...Object.entries(config).flatMap(([k, v]) => ['--env', `${k}=${v}`]), ...extra]
+  const args = [LOOM, command, s.notebook, '--steps', '3000', '--json', ...Object.entries(config).flatMap(([k, v]) => ['--env', `${k}=${v}`]), ...extra]
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, args, { env: { ...process.env, LOOM_CANARY: 'canary-value', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
@@ -84,8 +84,9 @@ function attack(s: Setup, env: NodeJS.ProcessEnv, extra: string[] = []): Promise
     child.on('error', fail)
     child.on('exit', (code) => {
       try {
-        const summary = JSON.parse(out.trim().split('\n').pop()!) as { tty: string }
-        done({ code, report: JSON.parse(summary.tty.trim()) as Record<string, unknown>, stderr: err })
+        const line = out.split('\n').find((l) => l.startsWith('REPORT '))
+        const report = command === 'test' ? JSON.parse(line!.slice('REPORT '.length)) : JSON.parse((JSON.parse(out.trim().split('\n').pop()!) as { tty: string }).tty.trim())
+        done({ code, report: report as Record<string, unknown>, stderr: err })
       } catch {
         fail(new Error(`loom run gave no report (exit ${code}):\n${out}\n${err}`))
       }
@@ -146,6 +147,19 @@ test('loom run: without the OS sandbox, Node\'s permission model alone still sto
   await new Promise((r) => setTimeout(r, 300))
   // Node 20's permission model does not restrict the network: this is what the OS sandbox is for.
   t.diagnostic(`without the OS sandbox the engine process reached the host's 127.0.0.1: ${connections.length > before}`)
+})
+
+test('loom test: a broken sandbox gets nothing either', async (t) => {
+  const os = osSandbox()
+  if (os.kind !== 'bwrap') t.diagnostic(`no OS sandbox here: ${os.notice}`)
+  const s = setup()
+  const before = connections.length
+  const { code, report, stderr } = await attack(s, { LOOM_TEST_BREACH: '1' }, [], 'test')
+  assert.equal(code, 0, stderr)
+  assertContained(s, report, stderr)
+  await new Promise((r) => setTimeout(r, 300))
+  if (os.kind === 'bwrap') assert.equal(connections.length, before, 'the engine process reached a port on the host')
+  assert.ok(!existsSync(s.db), 'loom test wrote a log')
 })
 
 test('the breach switch cannot be turned on by the notebook configuration', async () => {
