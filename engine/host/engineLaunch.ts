@@ -104,7 +104,7 @@ export interface ConfinedLaunch {
  * The process that runs a notebook's cells for `loom run` (DESIGN §9): Node's
  * permission model with no addons (SQLite stays with the launcher, see
  * engine/replay/logHost.ts), no child processes, no threads and no file
- * writes at all; reads of Loom's code and the notebook's folder only; an empty
+ * writes at all; reads of Loom's code and the notebook file only; an empty
  * environment (the notebook's configuration reaches sys.env through the log
  * link, not the process's environment); and the OS sandbox where there is one
  * (osSandbox.ts): no network, no other files.
@@ -114,7 +114,9 @@ export function runLaunch(notebookPath: string, launch: LaunchOptions = {}): Con
   const entry = join(dirname(ensureEngineBundle(say)), 'runProcess.js')
   const notebook = resolve(notebookPath)
   // node_modules by its real path too: a checkout may link it from elsewhere (the OS sandbox binds real paths).
-  const read = withRealPaths([REPO, join(REPO, 'node_modules'), ...(REPO.endsWith('.asar') ? [`${REPO}.unpacked`] : []), dirname(notebook)])
+  // The notebook file alone, not its folder (cells cannot import files): a notebook kept in the home
+  // folder must not open the home folder to a broken engine.
+  const read = withRealPaths([REPO, join(REPO, 'node_modules'), ...(REPO.endsWith('.asar') ? [`${REPO}.unpacked`] : []), notebook])
   const preload = launch.preload ?? testBreach()
   const nodeArgs = [
     permissionFlag(),
@@ -127,7 +129,7 @@ export function runLaunch(notebookPath: string, launch: LaunchOptions = {}): Con
     entry,
   ]
   const os = osSandbox()
-  const wrapped = os.wrap(process.execPath, nodeArgs, read, dirname(notebook))
+  const wrapped = os.wrap(process.execPath, nodeArgs, read, '/')
   return { command: wrapped.command, args: wrapped.args, env: {}, os }
 }
 

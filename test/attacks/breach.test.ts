@@ -102,7 +102,7 @@ function replayVerify(db: string): string {
 
 function assertContained(s: Setup, r: Record<string, unknown>, stderr: string, network = true): void {
   assert.equal(r.breached, true, 'the breach switch did not take: the test would prove nothing')
-  for (const name of ['writeOutside', 'writeNotebookFolder', 'writeLog', 'writeTmp', 'writeDevShm', 'readSecret', 'readSsh', 'spawn', 'spawnViaBinding', 'worker', 'dlopenPlanted', 'dlopenSqlite', 'betterSqlite3']) {
+  for (const name of ['writeOutside', 'writeNotebookFolder', 'writeLog', 'writeTmp', 'writeDevShm', 'readSecret', 'readNotebookFolder', 'readSsh', 'spawn', 'spawnViaBinding', 'worker', 'dlopenPlanted', 'dlopenSqlite', 'betterSqlite3']) {
     assert.match(String(r[name]), /^denied: /, `${name}: ${String(r[name])}`)
   }
   assert.equal(r.canary, null, 'the cell read the user environment')
