@@ -26,8 +26,8 @@ export async function runCommand(p: Parsed, io: Io): Promise<number> {
   // live-coded: those still run here, unconfined, and say so.
   const text = await readFile(p.args.notebook!, 'utf8')
   const serves = p.options.port !== undefined || parseNotebook(text, p.args.notebook!).settings.http !== undefined
-  if (!serves && !p.options.watch) return runConfined(p, io, 'run')
-  io.err(`loom: ${serves ? 'serving HTTP' : '--watch'}: the app runs in this process, not confined (DESIGN §9 not yet covered)\n`)
+  if (!serves) return runConfined(p, io, 'run')
+  io.err('loom: serving HTTP: the app runs in this process, not confined (DESIGN §9 not yet covered)\n')
   return runHere(p, io)
 }
 
@@ -46,7 +46,7 @@ async function runConfined(p: Parsed, io: Io, kind: 'run' | 'test'): Promise<num
     if (launch.os.notice) io.err(`loom: ${launch.os.notice}\n`)
     const job: RunJob = {
       kind, notebook, shownAs: p.args.notebook!, timeLimitMs: p.options['time-limit'] as number | undefined, env: p.env, args: p.rest,
-      json: !!p.options.json, steps: p.options.steps as number | undefined, untilIdle: !!p.options['until-idle'],
+      json: !!p.options.json, steps: p.options.steps as number | undefined, untilIdle: !!p.options['until-idle'], watch: kind === 'run' && !!p.options.watch,
     }
     const child = spawn(launch.command, launch.args, { env: launch.env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] })
     child.stdout!.setEncoding('utf8').on('data', (t: string) => io.out(t))
@@ -55,14 +55,20 @@ async function runConfined(p: Parsed, io: Io, kind: 'run' | 'test'): Promise<num
     if (io.stdin && !p.options['until-idle']) io.stdin.pipe(child.stdin!)
     else child.stdin!.end()
     const link = child.stdio[3] as Socket
-    serveLog(link, log, { resume: log ? resumeFrom(log) : undefined, job, onBroken: (why) => (io.err(`loom: ${why}; stopping the app\n`), child.kill('SIGKILL')) })
-    // The confined process has its own session (no terminal signals): a stop is passed on, and it ends normally.
-    const onSignal = (signal: NodeJS.Signals) => void child.kill(signal)
+    const host = serveLog(link, log, { resume: log ? resumeFrom(log) : undefined, job, onBroken: (why) => (io.err(`loom: ${why}; stopping the app\n`), child.kill('SIGKILL')) })
+    // --watch: this process watches the file (the confined one cannot see the folder) and sends each saved text.
+    const watcher = job.watch ? watchNotebook(p.args.notebook!, (text) => host.push({ push: 'code', text })) : null
+    if (watcher) io.err(`loom: watching ${p.args.notebook} for changes\n`)
+    // The confined process has its own session (no terminal signals), and bwrap passes none on: a stop goes
+    // down the link and the app ends normally (everything durable, the summary said); a second one kills it.
+    let stops = 0
+    const onSignal = () => void (stops++ ? child.kill('SIGKILL') : host.push({ push: 'stop' }))
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done) => child.on('exit', (c, s) => done([c, s])))
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+    watcher?.close()
     if (io.stdin) io.stdin.unpipe?.(child.stdin!)
     // Its output may still be in the pipes.
     await Promise.all([child.stdout, child.stderr].map((s) => (s!.readableEnded ? null : new Promise((r) => s!.once('close', r)))))
@@ -86,21 +92,25 @@ async function runHere(p: Parsed, io: Io): Promise<number> {
   let server: RunningServer | null = null
   let watcher: FSWatcher | null = null
   // Stopping by signal is a normal end: close the server, make everything durable, say where it stopped.
-  const onSignal = () => engine.pause()
+  let stopped = false
+  const onSignal = () => {
+    stopped = true
+    engine.pause()
+  }
   try {
     if (port !== undefined) {
       server = await serveHttp(engine, { port, reserved: reflection(engine, log, (p.options['sys-prefix'] as string | undefined) ?? '/sys') })
       io.err(`loom: serving ${server.url}\n`)
     }
     if (p.options.watch) {
-      watcher = watchNotebook(p.args.notebook!, engine, io)
+      watcher = watchNotebook(p.args.notebook!, replaceHere(engine, io))
       io.err(`loom: watching ${p.args.notebook} for changes\n`)
     }
     if (server || watcher) {
       process.once('SIGINT', onSignal)
       process.once('SIGTERM', onSignal)
     }
-    return await loop(engine, { json, steps, untilIdle, resumedAt, tty: () => tty, serving: !!(server || watcher) }, io)
+    return await loop(engine, { json, steps, untilIdle, resumedAt, tty: () => tty, serving: !!(server || watcher), stopped: () => stopped }, io)
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
@@ -120,7 +130,7 @@ export async function testCommand(p: Parsed, io: Io): Promise<number> {
  * that compiles becomes a code event, one that does not is refused and the
  * old code keeps running.
  */
-function watchNotebook(path: string, engine: Engine, io: Io): FSWatcher {
+function watchNotebook(path: string, onText: (text: string) => void): FSWatcher {
   let timer: NodeJS.Timeout | null = null
   let last = ''
   const reload = async () => {
@@ -132,9 +142,7 @@ function watchNotebook(path: string, engine: Engine, io: Io): FSWatcher {
     }
     if (text === last) return
     last = text
-    const r = await engine.replaceCode(text)
-    if (r.ok) io.err(`loom: new code running from event ${r.event.seq} (${r.event.codeHash.slice(0, 12)})\n`)
-    else if (r.error !== 'the code did not change') io.err(`loom: the change was refused; the old code keeps running:\n${r.error}\n`)
+    onText(text)
   }
   // Watch the folder: editors that save by renaming would end a watch on the file itself.
   return watch(dirname(path), (_event, name) => {
@@ -142,4 +150,13 @@ function watchNotebook(path: string, engine: Engine, io: Io): FSWatcher {
     if (timer) clearTimeout(timer)
     timer = setTimeout(() => void reload(), 50)
   })
+}
+
+/** Live coding in this process: a change that compiles becomes a code event, one that does not is refused. */
+function replaceHere(engine: Engine, io: Io): (text: string) => void {
+  return (text) =>
+    void engine.replaceCode(text).then((r) => {
+      if (r.ok) io.err(`loom: new code running from event ${r.event.seq} (${r.event.codeHash.slice(0, 12)})\n`)
+      else if (r.error !== 'the code did not change') io.err(`loom: the change was refused; the old code keeps running:\n${r.error}\n`)
+    })
 }

@@ -12,6 +12,8 @@ export interface LoopOptions {
   resumedAt: number
   tty: () => string
   serving: boolean
+  /** Told to stop (Ctrl-C, SIGTERM): the loop starts no further run. */
+  stopped?: () => boolean
 }
 
 export async function loop(engine: Engine, p: LoopOptions, io: Io): Promise<number> {
@@ -41,7 +43,7 @@ export async function loop(engine: Engine, p: LoopOptions, io: Io): Promise<numb
     const s = await engine.run({ steps: left, untilIdle: true })
     total.attempts += s.attempts
     total.steps += s.steps
-    if (s.status === 'halted' || (left !== undefined && total.steps >= p.steps!)) break
+    if (s.status === 'halted' || (left !== undefined && total.steps >= p.steps!) || p.stopped?.()) break
     if (p.serving) {
       // Serving HTTP: the app lives until it halts, reaches --steps, or the process is told to stop (which pauses it).
       const more = await engine.run({ steps: left === undefined ? undefined : left - s.steps })

@@ -29,6 +29,8 @@ export interface RunJob {
   json: boolean
   steps?: number
   untilIdle: boolean
+  /** `--watch`: the launcher watches the notebook and sends each saved text; the app runs until stopped. */
+  watch: boolean
 }
 
 const io: Io = {
@@ -62,11 +64,24 @@ async function main(): Promise<number> {
   }
   let tty = ''
   engine.on('tty', (text) => (job.json ? (tty += text) : io.out(text)))
-  // The launcher forwards a stop (Ctrl-C, SIGTERM): a normal end, everything durable.
-  process.once('SIGINT', () => engine.pause())
-  process.once('SIGTERM', () => engine.pause())
+  // The launcher sends each saved text (--watch), and a stop (Ctrl-C, SIGTERM: the OS sandbox passes no signal on).
+  let stopped = false
+  const stop = () => {
+    stopped = true
+    engine.pause()
+  }
+  log.onPush(async (push) => {
+    if (push.push === 'stop') return stop()
+    // Live coding: a change that compiles becomes a code event, one that does not is refused.
+    const r = await engine.replaceCode(push.text)
+    if (r.ok) io.err(`loom: new code running from event ${r.event.seq} (${r.event.codeHash.slice(0, 12)})\n`)
+    else if (r.error !== 'the code did not change') io.err(`loom: the change was refused; the old code keeps running:\n${r.error}\n`)
+  }, job.watch)
+  // Without the OS sandbox a signal may come straight here: the same normal end, everything durable.
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
   try {
-    return await loop(engine, { json: job.json, steps: job.steps, untilIdle: job.untilIdle, resumedAt: log.opened.head, tty: () => tty, serving: false }, io)
+    return await loop(engine, { json: job.json, steps: job.steps, untilIdle: job.untilIdle, resumedAt: log.opened.head, tty: () => tty, serving: job.watch, stopped: () => stopped }, io)
   } finally {
     log.close()
   }

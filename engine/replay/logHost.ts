@@ -7,7 +7,7 @@ import type { Socket } from 'node:net'
 import type { EventKind } from '../runtime/event.ts'
 import type { Resume } from '../runtime/engine.ts'
 import { frame, FrameReader } from './logLink.ts'
-import type { CommitRequest, CommitValue, Opened, Reply, Request } from './remoteLog.ts'
+import type { CommitRequest, CommitValue, Opened, Push, Reply, Request } from './remoteLog.ts'
 import type { SqliteLog } from './sqliteLog.ts'
 
 const KINDS = new Set<string>(['start', 'step', 'http', 'gui', 'edit', 'code', 'halt'] satisfies EventKind[])
@@ -21,7 +21,7 @@ export interface LogHostOptions {
 }
 
 /** Serves `log` on `link` until the link closes. Never throws: a bad message ends the link. */
-export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOptions): { closed: Promise<void> } {
+export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOptions): { closed: Promise<void>; push: (push: Push) => void } {
   const reader = new FrameReader()
   /** The branch's head once every commit received is written: what the next commit must follow. */
   let head = log?.head ?? 0
@@ -125,7 +125,7 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
         throw new Error(`unknown request '${String((request as { op?: unknown }).op)}'`)
     }
   }
-  return { closed }
+  return { closed, push: (push) => void (!broken && !link.destroyed && link.write(frame(push))) }
 }
 
 /**

@@ -68,6 +68,9 @@ export type Request = { id: number } & (
 
 export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string }
 
+/** What the launcher sends unasked: a saved notebook's new text (`loom run --watch`), or a stop (Ctrl-C, SIGTERM). */
+export type Push = { push: 'code'; text: string } | { push: 'stop' }
+
 /** The answer to a commit: the hash before the first event, then each event's hash (32 bytes each, base64). */
 export type CommitValue = { parent: string; hashes: string }
 
@@ -91,6 +94,8 @@ export class RemoteLog implements EventLog {
   private sentSeq: number
   private due: number
   private lastCommit: Promise<void> = Promise.resolve()
+  private onPushed: ((push: Push) => void) | null = null
+  private kept = false
   readonly opened: Opened
 
   /** Opens the log through the link on fd 3 (blocks until the host answers). */
@@ -184,8 +189,17 @@ export class RemoteLog implements EventLog {
     return this.due
   }
 
+  /** Takes what the launcher sends unasked; `keepAlive`: and keeps the process alive to hear it (--watch). */
+  onPush(fn: (push: Push) => void, keepAlive: boolean): void {
+    this.onPushed = fn
+    if (!keepAlive) return
+    this.kept = true
+    this.socket?.ref()
+  }
+
   /** Makes everything durable and lets the host close the log. */
   close(): void {
+    this.kept = false
     try {
       this.flush()
       this.call({ op: 'close' })
@@ -313,11 +327,16 @@ export class RemoteLog implements EventLog {
         return
       }
       if (message === undefined) return
+      if (typeof message === 'object' && message !== null && 'push' in message) {
+        const push = message as Push
+        if ((push.push === 'code' && typeof push.text === 'string') || push.push === 'stop') setImmediate(() => this.onPushed?.(push))
+        continue
+      }
       const reply = message as Reply
       const w = this.waiting.get(reply.id)
       if (!w) continue
       this.waiting.delete(reply.id)
-      if (!this.waiting.size) this.socket?.unref()
+      if (!this.waiting.size && !this.kept) this.socket?.unref()
       if (reply.ok && w.events) {
         const { parent, hashes } = reply.value as CommitValue
         const raw = Buffer.from(hashes, 'base64')

@@ -175,3 +175,27 @@ test('a confined run resumes its log and replays exactly', () => {
   assert.match(replayVerify(s.db.replace('attacker', 'counter')), /2201 events.*hash chain intact/)
   assert.ok(readFileSync(s.db.replace('attacker', 'counter')).length > 0)
 })
+
+test('loom run --watch, confined: a save live-codes the app, and Ctrl-C ends it normally with everything durable', async () => {
+  const s = setup()
+  const notebook = join(s.dir, 'counter.loom.md')
+  copyFileSync(join(REPO, 'samples', 'counter.loom.md'), notebook)
+  const child = spawn(process.execPath, [LOOM, 'run', notebook, '--watch'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let err = ''
+  const saw = (pattern: RegExp) =>
+    new Promise<void>((resolve) => {
+      const look = () => pattern.test(err) && (child.stderr.off('data', look), resolve())
+      child.stderr.on('data', look)
+      look()
+    })
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
+  const exited = new Promise<number | null>((r) => child.on('exit', r))
+  await saw(/watching/)
+  await new Promise((r) => setTimeout(r, 500))
+  writeFileSync(notebook, readFileSync(notebook, 'utf8').replace('count.get() + 1', 'count.get() + 2'))
+  await saw(/new code running from event \d+/)
+  child.kill('SIGINT')
+  assert.equal(await exited, 0, err)
+  assert.match(err, /events committed, 0 attempts aborted, paused/)
+  assert.match(replayVerify(join(s.dir, 'counter.loom.db')), /hash chain intact/)
+})
