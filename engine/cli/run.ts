@@ -1,6 +1,6 @@
 // `loom run` and `loom test`: the app headless, with its log (run) or
 // without one, checking every test (test).
-import { parseNotebook, type Engine, type EngineOptions } from '../index.ts'
+import { parseNotebook } from '../index.ts'
 import type { Parsed } from './args.ts'
 import { plural, type Io } from './main.ts'
 import { watch, type FSWatcher } from 'node:fs'
@@ -8,27 +8,17 @@ import { readFile } from 'node:fs/promises'
 import { spawn } from 'node:child_process'
 import type { Socket } from 'node:net'
 import { basename, dirname, resolve } from 'node:path'
-import { openSession, resumeFrom, defaultDbPath } from '../replay/session.ts'
+import { resumeFrom, defaultDbPath } from '../replay/session.ts'
 import { SqliteLog } from '../replay/sqliteLog.ts'
 import { serveLog } from '../replay/logHost.ts'
 import { serveHttp, type RunningServer } from '../runtime/server.ts'
 import { reflection } from '../replay/reflect.ts'
 import { runLaunch } from '../host/engineLaunch.ts'
 import type { RunJob } from '../host/runProcess.ts'
-import { loop } from './runLoop.ts'
-
-function engineOptions(p: Parsed): EngineOptions {
-  return { timeLimitMs: p.options['time-limit'] as number | undefined, env: p.env, args: p.rest }
-}
 
 export async function runCommand(p: Parsed, io: Io): Promise<number> {
-  // The app's cells run in a confined process (DESIGN §9), except — for now — when it serves HTTP or is
-  // live-coded: those still run here, unconfined, and say so.
-  const text = await readFile(p.args.notebook!, 'utf8')
-  const serves = p.options.port !== undefined || parseNotebook(text, p.args.notebook!).settings.http !== undefined
-  if (!serves) return runConfined(p, io, 'run')
-  io.err('loom: serving HTTP: the app runs in this process, not confined (DESIGN §9 not yet covered)\n')
-  return runHere(p, io)
+  // The app's cells run in a confined process (DESIGN §9): this one keeps the log and serves the app's HTTP.
+  return runConfined(p, io, 'run')
 }
 
 /**
@@ -38,6 +28,8 @@ export async function runCommand(p: Parsed, io: Io): Promise<number> {
  */
 async function runConfined(p: Parsed, io: Io, kind: 'run' | 'test'): Promise<number> {
   const notebook = resolve(p.args.notebook!)
+  // Serving HTTP: this process listens and relays each request to the confined app (which has no network).
+  const port = kind === 'run' ? ((p.options.port as number | undefined) ?? parseNotebook(await readFile(notebook, 'utf8'), p.args.notebook!).settings.http) : undefined
   // `loom test` keeps no log: the link only carries the job.
   const log = kind === 'run' ? SqliteLog.open((p.options.db as string | undefined) ?? defaultDbPath(notebook), { branch: p.options.branch as string | undefined, writerThread: true, fsync: !p.options['no-fsync'] }) : null
   try {
@@ -46,7 +38,7 @@ async function runConfined(p: Parsed, io: Io, kind: 'run' | 'test'): Promise<num
     if (launch.os.notice) io.err(`loom: ${launch.os.notice}\n`)
     const job: RunJob = {
       kind, notebook, shownAs: p.args.notebook!, timeLimitMs: p.options['time-limit'] as number | undefined, env: p.env, args: p.rest,
-      json: !!p.options.json, steps: p.options.steps as number | undefined, untilIdle: !!p.options['until-idle'], watch: kind === 'run' && !!p.options.watch,
+      json: !!p.options.json, steps: p.options.steps as number | undefined, untilIdle: !!p.options['until-idle'], watch: kind === 'run' && !!p.options.watch, serving: port !== undefined,
     }
     const child = spawn(launch.command, launch.args, { env: launch.env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] })
     child.stdout!.setEncoding('utf8').on('data', (t: string) => io.out(t))
@@ -56,6 +48,17 @@ async function runConfined(p: Parsed, io: Io, kind: 'run' | 'test'): Promise<num
     else child.stdin!.end()
     const link = child.stdio[3] as Socket
     const host = serveLog(link, log, { resume: log ? resumeFrom(log) : undefined, job, onBroken: (why) => (io.err(`loom: ${why}; stopping the app\n`), child.kill('SIGKILL')) })
+    let server: RunningServer | null = null
+    // Served once the app is open (as before: a notebook that does not compile serves nothing).
+    if (port !== undefined && log && (await host.ready)) {
+      try {
+        server = await serveHttp(host.app, { port, reserved: reflection(host.app, log, (p.options['sys-prefix'] as string | undefined) ?? '/sys') })
+      } catch (err) {
+        child.kill('SIGKILL')
+        throw err
+      }
+      io.err(`loom: serving ${server.url}\n`)
+    }
     // --watch: this process watches the file (the confined one cannot see the folder) and sends each saved text.
     const watcher = job.watch ? watchNotebook(p.args.notebook!, (text) => host.push({ push: 'code', text })) : null
     if (watcher) io.err(`loom: watching ${p.args.notebook} for changes\n`)
@@ -69,6 +72,7 @@ async function runConfined(p: Parsed, io: Io, kind: 'run' | 'test'): Promise<num
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     watcher?.close()
+    await server?.close()
     if (io.stdin) io.stdin.unpipe?.(child.stdin!)
     // Its output may still be in the pipes.
     await Promise.all([child.stdout, child.stderr].map((s) => (s!.readableEnded ? null : new Promise((r) => s!.once('close', r)))))
@@ -76,47 +80,6 @@ async function runConfined(p: Parsed, io: Io, kind: 'run' | 'test'): Promise<num
     return code ?? 1
   } finally {
     log?.close()
-  }
-}
-
-/** `loom run` with the app in this process (HTTP and --watch, until they are confined too). */
-async function runHere(p: Parsed, io: Io): Promise<number> {
-  const json = !!p.options.json
-  const steps = p.options.steps as number | undefined
-  const untilIdle = !!p.options['until-idle']
-  const { engine, log, dropped, resumedAt } = await openSession(p.args.notebook!, { ...engineOptions(p), db: p.options.db as string | undefined, branch: p.options.branch as string | undefined, fsync: !p.options['no-fsync'] })
-  if (dropped) io.err(`loom: ${log.path}: cut ${plural(dropped, 'unacknowledged event')} from a damaged tail\n`)
-  let tty = ''
-  engine.on('tty', (text) => (json ? (tty += text) : io.out(text)))
-  const port = (p.options.port as number | undefined) ?? engine.notebook.settings.http
-  let server: RunningServer | null = null
-  let watcher: FSWatcher | null = null
-  // Stopping by signal is a normal end: close the server, make everything durable, say where it stopped.
-  let stopped = false
-  const onSignal = () => {
-    stopped = true
-    engine.pause()
-  }
-  try {
-    if (port !== undefined) {
-      server = await serveHttp(engine, { port, reserved: reflection(engine, log, (p.options['sys-prefix'] as string | undefined) ?? '/sys') })
-      io.err(`loom: serving ${server.url}\n`)
-    }
-    if (p.options.watch) {
-      watcher = watchNotebook(p.args.notebook!, replaceHere(engine, io))
-      io.err(`loom: watching ${p.args.notebook} for changes\n`)
-    }
-    if (server || watcher) {
-      process.once('SIGINT', onSignal)
-      process.once('SIGTERM', onSignal)
-    }
-    return await loop(engine, { json, steps, untilIdle, resumedAt, tty: () => tty, serving: !!(server || watcher), stopped: () => stopped }, io)
-  } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-    watcher?.close()
-    await server?.close()
-    log.close()
   }
 }
 
@@ -150,13 +113,4 @@ function watchNotebook(path: string, onText: (text: string) => void): FSWatcher 
     if (timer) clearTimeout(timer)
     timer = setTimeout(() => void reload(), 50)
   })
-}
-
-/** Live coding in this process: a change that compiles becomes a code event, one that does not is refused. */
-function replaceHere(engine: Engine, io: Io): (text: string) => void {
-  return (text) =>
-    void engine.replaceCode(text).then((r) => {
-      if (r.ok) io.err(`loom: new code running from event ${r.event.seq} (${r.event.codeHash.slice(0, 12)})\n`)
-      else if (r.error !== 'the code did not change') io.err(`loom: the change was refused; the old code keeps running:\n${r.error}\n`)
-    })
 }

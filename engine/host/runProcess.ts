@@ -31,6 +31,8 @@ export interface RunJob {
   untilIdle: boolean
   /** `--watch`: the launcher watches the notebook and sends each saved text; the app runs until stopped. */
   watch: boolean
+  /** The launcher serves the app's HTTP and relays each request here; the app runs until stopped. */
+  serving: boolean
 }
 
 const io: Io = {
@@ -62,6 +64,7 @@ async function main(): Promise<number> {
       log.close()
     }
   }
+  log.ready()
   let tty = ''
   engine.on('tty', (text) => (job.json ? (tty += text) : io.out(text)))
   // The launcher sends each saved text (--watch), and a stop (Ctrl-C, SIGTERM: the OS sandbox passes no signal on).
@@ -72,16 +75,20 @@ async function main(): Promise<number> {
   }
   log.onPush(async (push) => {
     if (push.push === 'stop') return stop()
+    if (push.push === 'http') {
+      const answer = await engine.request(push.request, push.deadlineMs).catch((err: Error) => ({ status: 500, headers: { 'content-type': 'text/plain' }, body: `${err.message}\n` }))
+      return log.answer(push.rid, answer)
+    }
     // Live coding: a change that compiles becomes a code event, one that does not is refused.
     const r = await engine.replaceCode(push.text)
     if (r.ok) io.err(`loom: new code running from event ${r.event.seq} (${r.event.codeHash.slice(0, 12)})\n`)
     else if (r.error !== 'the code did not change') io.err(`loom: the change was refused; the old code keeps running:\n${r.error}\n`)
-  }, job.watch)
+  }, job.watch || job.serving)
   // Without the OS sandbox a signal may come straight here: the same normal end, everything durable.
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
   try {
-    return await loop(engine, { json: job.json, steps: job.steps, untilIdle: job.untilIdle, resumedAt: log.opened.head, tty: () => tty, serving: job.watch, stopped: () => stopped }, io)
+    return await loop(engine, { json: job.json, steps: job.steps, untilIdle: job.untilIdle, resumedAt: log.opened.head, tty: () => tty, serving: job.watch || job.serving, stopped: () => stopped }, io)
   } finally {
     log.close()
   }

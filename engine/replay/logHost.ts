@@ -4,7 +4,8 @@
 // file, or another branch: it can only hand over events for its branch, which
 // are checked here, chained and hashed here, and acknowledged when durable.
 import type { Socket } from 'node:net'
-import type { EventKind } from '../runtime/event.ts'
+import type { Attempt, EventKind } from '../runtime/event.ts'
+import type { HttpRequest, HttpResponse } from '../runtime/http.ts'
 import type { Resume } from '../runtime/engine.ts'
 import { frame, FrameReader } from './logLink.ts'
 import type { CommitRequest, CommitValue, Opened, Push, Reply, Request } from './remoteLog.ts'
@@ -20,11 +21,25 @@ export interface LogHostOptions {
   onBroken?: (why: string) => void
 }
 
+/** The launcher's side of a served app: requests relayed to the confined engine, and when its events are durable. */
+export interface LinkedApp {
+  request(req: HttpRequest, deadlineMs?: number): Promise<HttpResponse>
+  attempts(limit?: number): Attempt[]
+  on(type: 'event', fn: (e: { seq: number }) => void): () => void
+}
+
 /** Serves `log` on `link` until the link closes. Never throws: a bad message ends the link. */
-export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOptions): { closed: Promise<void>; push: (push: Push) => void } {
+export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOptions): { closed: Promise<void>; ready: Promise<boolean>; push: (push: Push) => void; app: LinkedApp } {
   const reader = new FrameReader()
   /** The branch's head once every commit received is written: what the next commit must follow. */
   let head = log?.head ?? 0
+  /** Relayed requests waiting for the app's answer, by rid. */
+  const requests = new Map<number, (r: HttpResponse) => void>()
+  let nextRid = 1
+  const committed = new Set<(e: { seq: number }) => void>()
+  /** True once the engine process says the app is open; false if the link ends first. */
+  let resolveReady!: (ok: boolean) => void
+  const ready = new Promise<boolean>((r) => (resolveReady = r))
   let chain: Promise<void> = Promise.resolve()
   let broken = false
   let resolveClosed!: () => void
@@ -38,7 +53,12 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
     options.onBroken?.(why)
     link.destroy()
   }
-  link.on('close', () => resolveClosed())
+  link.on('close', () => {
+    resolveReady(false)
+    for (const answer of requests.values()) answer({ status: 503, headers: { 'content-type': 'text/plain' }, body: 'the app stopped\n' })
+    requests.clear()
+    resolveClosed()
+  })
   link.on('error', () => {})
   link.on('data', (bytes: Buffer) => {
     if (broken) return
@@ -63,6 +83,18 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
 
   function handle(request: Request): void {
     // A job without a log (`loom test`): the link carries the job, and nothing else but its end.
+    if (request.op === 'ready') {
+      resolveReady(true)
+      return reply({ id: request.id, ok: true, value: null })
+    }
+    if (request.op === 'answer') {
+      const answer = requests.get(request.rid)
+      requests.delete(request.rid)
+      const r = request.response as HttpResponse | undefined
+      const ok = isObject(r) && Number.isInteger(r.status) && r.status >= 100 && r.status <= 599 && isObject(r.headers) && Object.values(r.headers).every((v) => typeof v === 'string') && typeof r.body === 'string'
+      answer?.(ok ? r : { status: 502, headers: { 'content-type': 'text/plain' }, body: 'the app gave a malformed answer\n' })
+      return reply({ id: request.id, ok: true, value: null })
+    }
     if (!log) {
       if (request.op === 'open') return reply({ id: request.id, ok: true, value: { path: '', branch: 'main', head: 0, snapshotDue: Number.MAX_SAFE_INTEGER, snapshotEvery: 1, resume: null, job: options.job } satisfies Opened })
       if (request.op === 'close') return reply({ id: request.id, ok: true, value: null })
@@ -90,6 +122,7 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
             const written = await log.commitEncoded(request)
             const value: CommitValue = { parent: written.parent, hashes: written.hashes.toString('base64') }
             reply({ id, ok: true, value })
+            if (request.count) for (const fn of committed) fn({ seq: request.first + request.count - 1 })
           } catch (err) {
             reply({ id, ok: false, error: (err as Error).message })
           }
@@ -125,7 +158,23 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
         throw new Error(`unknown request '${String((request as { op?: unknown }).op)}'`)
     }
   }
-  return { closed, push: (push) => void (!broken && !link.destroyed && link.write(frame(push))) }
+  const push = (p: Push) => void (!broken && !link.destroyed && link.write(frame(p)))
+  const app: LinkedApp = {
+    request(req, deadlineMs) {
+      if (broken || link.destroyed) return Promise.resolve({ status: 503, headers: { 'content-type': 'text/plain' }, body: 'the app stopped\n' })
+      const rid = nextRid++
+      return new Promise((resolve) => {
+        requests.set(rid, resolve)
+        push({ push: 'http', rid, request: req, deadlineMs })
+      })
+    },
+    attempts: (limit) => log?.attempts(limit) ?? [],
+    on: (_type, fn) => {
+      committed.add(fn)
+      return () => committed.delete(fn)
+    },
+  }
+  return { closed, ready, push, app }
 }
 
 /**

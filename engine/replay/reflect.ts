@@ -16,7 +16,13 @@ export interface Reflection {
 const MAX_EVENTS = 1000
 const json = (status: number, body: unknown): HttpResponse => ({ status, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(body) })
 
-export function reflection(engine: Engine, log: SqliteLog, prefix = '/sys', pollMs = 25_000): Reflection {
+/** What /sys needs of the app besides its log: the engine, or (a confined run) the launcher's view of it. */
+export interface ReflectedApp {
+  attempts(limit?: number): ReturnType<Engine['attempts']>
+  on(type: 'event', fn: (e: { seq: number }) => void): () => void
+}
+
+export function reflection(engine: ReflectedApp, log: SqliteLog, prefix = '/sys', pollMs = 25_000): Reflection {
   if (!/^\/[\w.-]+$/.test(prefix)) throw new Error(`'${prefix}' is not a path prefix like /sys`)
   const owns = (path: string) => path === prefix || path.startsWith(prefix + '/')
   return {

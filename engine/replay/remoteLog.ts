@@ -15,6 +15,7 @@ import type { StoreSnapshot } from '../runtime/store.ts'
 import type { KeptCells } from '../runtime/compile.ts'
 import type { Resume } from '../runtime/engine.ts'
 import { FrameReader, frame, LINK_FD } from './logLink.ts'
+import type { HttpRequest, HttpResponse } from '../runtime/http.ts'
 
 /** What the host says when the engine process opens the log. */
 export interface Opened {
@@ -64,12 +65,14 @@ export type Request = { id: number } & (
   | { op: 'attempts'; limit: number | null }
   | { op: 'cell'; key: string }
   | { op: 'close' }
+  | { op: 'answer'; rid: number; response: HttpResponse }
+  | { op: 'ready' }
 )
 
 export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string }
 
 /** What the launcher sends unasked: a saved notebook's new text (`loom run --watch`), or a stop (Ctrl-C, SIGTERM). */
-export type Push = { push: 'code'; text: string } | { push: 'stop' }
+export type Push = { push: 'code'; text: string } | { push: 'stop' } | { push: 'http'; rid: number; request: HttpRequest; deadlineMs?: number }
 
 /** The answer to a commit: the hash before the first event, then each event's hash (32 bytes each, base64). */
 export type CommitValue = { parent: string; hashes: string }
@@ -195,6 +198,20 @@ export class RemoteLog implements EventLog {
     if (!keepAlive) return
     this.kept = true
     this.socket?.ref()
+  }
+
+  /** The app is open and running: the launcher may start serving it. */
+  ready(): void {
+    if (this.failed) return
+    const id = this.send({ op: 'ready' })
+    this.waiting.set(id, { resolve: () => {}, reject: () => {} })
+  }
+
+  /** The app's answer to a request the launcher relayed (its server is outside this process). */
+  answer(rid: number, response: HttpResponse): void {
+    if (this.failed) return
+    const id = this.send({ op: 'answer', rid, response })
+    this.waiting.set(id, { resolve: () => {}, reject: () => {} })
   }
 
   /** Makes everything durable and lets the host close the log. */
@@ -329,7 +346,7 @@ export class RemoteLog implements EventLog {
       if (message === undefined) return
       if (typeof message === 'object' && message !== null && 'push' in message) {
         const push = message as Push
-        if ((push.push === 'code' && typeof push.text === 'string') || push.push === 'stop') setImmediate(() => this.onPushed?.(push))
+        if ((push.push === 'code' && typeof push.text === 'string') || push.push === 'stop' || (push.push === 'http' && typeof push.request === 'object')) setImmediate(() => this.onPushed?.(push))
         continue
       }
       const reply = message as Reply
