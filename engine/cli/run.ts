@@ -74,6 +74,8 @@ async function runConfined(p: Parsed, io: Io, kind: 'run' | 'test'): Promise<num
     watcher?.close()
     await server?.close()
     if (io.stdin) io.stdin.unpipe?.(child.stdin!)
+    // Commits it sent before it ended are written (or refused) before the log closes.
+    await host.drained()
     // Its output may still be in the pipes.
     await Promise.all([child.stdout, child.stderr].map((s) => (s!.readableEnded ? null : new Promise((r) => s!.once('close', r)))))
     if (signal) io.err(`loom: the app's process ended by ${signal}\n`)

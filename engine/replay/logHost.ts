@@ -29,7 +29,7 @@ export interface LinkedApp {
 }
 
 /** Serves `log` on `link` until the link closes. Never throws: a bad message ends the link. */
-export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOptions): { closed: Promise<void>; ready: Promise<boolean>; push: (push: Push) => void; app: LinkedApp } {
+export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOptions): { closed: Promise<void>; ready: Promise<boolean>; push: (push: Push) => void; app: LinkedApp; drained: () => Promise<void> } {
   const reader = new FrameReader()
   /** The branch's head once every commit received is written: what the next commit must follow. */
   let head = log?.head ?? 0
@@ -81,6 +81,15 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
     }
   })
 
+  /** A read answered after every commit before it; a failure is the answer, never an unhandled rejection. */
+  function answer(id: number, read: () => unknown): void {
+    try {
+      reply({ id, ok: true, value: read() })
+    } catch (err) {
+      reply({ id, ok: false, error: (err as Error).message })
+    }
+  }
+
   function handle(request: Request): void {
     // A job without a log (`loom test`): the link carries the job, and nothing else but its end.
     if (request.op === 'ready') {
@@ -116,9 +125,9 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
         const id = request.id
         chain = chain.then(async () => {
           if (broken) return
-          for (const c of request.storedCode) log.putCode(c)
-          for (const [key, cell] of request.cells) log.keptCells.put(key, cell)
           try {
+            for (const c of request.storedCode) log.putCode(c)
+            for (const [key, cell] of request.cells) log.keptCells.put(key, cell)
             const written = await log.commitEncoded(request)
             const value: CommitValue = { parent: written.parent, hashes: written.hashes.toString('base64') }
             reply({ id, ok: true, value })
@@ -135,14 +144,14 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
         if (!Number.isSafeInteger(from) || !(limit === Infinity || Number.isSafeInteger(limit))) throw new Error('events: bad range')
         // After every commit before it.
         const id = request.id
-        chain = chain.then(() => reply({ id, ok: true, value: log.events(from, limit) }))
+        chain = chain.then(() => answer(id, () => log.events(from, limit)))
         return
       }
       case 'attempts': {
         const id = request.id
         const limit = request.limit ?? undefined
         if (limit !== undefined && !Number.isSafeInteger(limit)) throw new Error('attempts: bad limit')
-        chain = chain.then(() => reply({ id, ok: true, value: log.attempts(limit) }))
+        chain = chain.then(() => answer(id, () => log.attempts(limit)))
         return
       }
       case 'cell': {
@@ -174,7 +183,8 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
       return () => committed.delete(fn)
     },
   }
-  return { closed, ready, push, app }
+  // Everything received has been handed to the log (and answered): then the log may be closed.
+  return { closed, ready, push, app, drained: () => chain }
 }
 
 /**
