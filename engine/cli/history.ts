@@ -4,6 +4,7 @@ import { createWriteStream, existsSync } from 'node:fs'
 import { SqliteLog, LogFormatError } from '../replay/sqliteLog.ts'
 import { seek } from '../replay/seek.ts'
 import { verifyBranch, describeDivergence } from '../replay/replay.ts'
+import { startReplay } from './run.ts'
 import { forkBranch, exportBranch, importBranch } from '../replay/branches.ts'
 import { replayWithCode } from '../replay/rerun.ts'
 import type { EventRecord } from '../runtime/event.ts'
@@ -68,7 +69,14 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
       }
       const verify = !!p.options.verify
       const t0 = performance.now()
-      const r = await verifyBranch(log, branch, { from: p.options.from as number | undefined, to: p.options.to as number | undefined })
+      // The cells re-execute in a confined process (DESIGN §9); the hash chain is checked here.
+      const confined = startReplay(log, branch, io)
+      let r: Awaited<ReturnType<typeof verifyBranch>>
+      try {
+        r = await verifyBranch(log, branch, { from: p.options.from as number | undefined, to: p.options.to as number | undefined, replayer: confined.replayer })
+      } finally {
+        await confined.stop()
+      }
       const seconds = (performance.now() - t0) / 1000
       const data = { ok: r.ok, branch, events: r.events, head: b.head, failure: r.failure, eventsPerSecond: Math.round(r.events / Math.max(seconds, 1e-3)) }
       if (json) io.out(JSON.stringify(data) + '\n')

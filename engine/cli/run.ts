@@ -15,6 +15,8 @@ import { serveHttp, type RunningServer } from '../runtime/server.ts'
 import { reflection } from '../replay/reflect.ts'
 import { runLaunch } from '../host/engineLaunch.ts'
 import type { RunJob } from '../host/runProcess.ts'
+import type { BatchChecker, Divergence } from '../replay/replay.ts'
+import { seekStore } from '../replay/seek.ts'
 
 export async function runCommand(p: Parsed, io: Io): Promise<number> {
   // The app's cells run in a confined process (DESIGN §9): this one keeps the log and serves the app's HTTP.
@@ -115,4 +117,45 @@ function watchNotebook(path: string, onText: (text: string) => void): FSWatcher 
     if (timer) clearTimeout(timer)
     timer = setTimeout(() => void reload(), 50)
   })
+}
+
+/**
+ * `loom replay`: a confined process that re-executes the batches verifyBranch
+ * hands it (engine/replay/replay.ts BatchChecker); the log stays here and is
+ * only read over the link. `stop` ends the process once the replay is done.
+ */
+export function startReplay(log: SqliteLog, branch: string, io: Io): { replayer: (from: number) => BatchChecker; stop: () => Promise<void> } {
+  let started: { child: ReturnType<typeof spawn>; host: ReturnType<typeof serveLog>; exited: Promise<void> } | null = null
+  const start = (from: number) => {
+    const launch = runLaunch(null)
+    if (launch.os.notice) io.err(`loom: ${launch.os.notice}\n`)
+    const before = from > 1 ? seekStore(log, { branch, seq: from - 1 }).serialize() : undefined
+    const job: RunJob = { kind: 'replay', replay: { branch, from, before }, notebook: '', shownAs: '', env: {}, args: [], json: false, untilIdle: false, watch: false, serving: false }
+    const child = spawn(launch.command, launch.args, { env: launch.env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] })
+    child.stdout!.setEncoding('utf8').on('data', (t: string) => io.out(t))
+    child.stderr!.setEncoding('utf8').on('data', (t: string) => io.err(t))
+    const host = serveLog(child.stdio[3] as Socket, null, { resume: undefined, job, reader: log, onBroken: (why) => (io.err(`loom: ${why}; stopping the replay\n`), child.kill('SIGKILL')) })
+    const exited = new Promise<void>((done) => child.on('exit', () => done()))
+    return (started = { child, host, exited })
+  }
+  return {
+    replayer: (from) => {
+      const { host } = started ?? start(from)
+      return {
+        checkAll: async (events, bodies) => {
+          const failure = (await host.check(events, bodies ?? [])) as Divergence | { gone: true } | { error: string } | null
+          if (failure && 'gone' in failure) throw new Error('the replay process ended before it answered')
+          if (failure && 'error' in failure) throw new Error(`the replay failed: ${failure.error}`)
+          return failure
+        },
+      }
+    },
+    stop: async () => {
+      if (!started) return
+      started.host.push({ push: 'stop' })
+      const timer = setTimeout(() => started!.child.kill('SIGKILL'), 10_000)
+      await started.exited
+      clearTimeout(timer)
+    },
+  }
 }

@@ -109,14 +109,15 @@ export interface ConfinedLaunch {
  * link, not the process's environment); and the OS sandbox where there is one
  * (osSandbox.ts): no network, no other files.
  */
-export function runLaunch(notebookPath: string, launch: LaunchOptions = {}): ConfinedLaunch {
+export function runLaunch(notebookPath: string | null, launch: LaunchOptions = {}): ConfinedLaunch {
   const say = launch.say ?? ((line: string) => void process.stderr.write(`loom: ${line}\n`))
   const entry = join(dirname(ensureEngineBundle(say)), 'runProcess.js')
-  const notebook = resolve(notebookPath)
+  // A replay reads no notebook: its code comes from the log, over the link.
+  const notebook = notebookPath === null ? null : resolve(notebookPath)
   // node_modules by its real path too: a checkout may link it from elsewhere (the OS sandbox binds real paths).
   // The notebook file alone, not its folder (cells cannot import files): a notebook kept in the home
   // folder must not open the home folder to a broken engine.
-  const read = withRealPaths([REPO, join(REPO, 'node_modules'), ...(REPO.endsWith('.asar') ? [`${REPO}.unpacked`] : []), notebook])
+  const read = withRealPaths([REPO, join(REPO, 'node_modules'), ...(REPO.endsWith('.asar') ? [`${REPO}.unpacked`] : []), ...(notebook ? [notebook] : [])])
   const preload = launch.preload ?? testBreach()
   const nodeArgs = [
     permissionFlag(),

@@ -14,11 +14,17 @@ import { LoadError } from '../runtime/executor.ts'
 import { RemoteLog } from '../replay/remoteLog.ts'
 import { loop, runTests } from '../cli/runLoop.ts'
 import { MemoryLog } from '../runtime/log.ts'
+import { Replayer } from '../replay/replay.ts'
+import type { StoreSnapshot } from '../runtime/store.ts'
+import type { EventRecord } from '../runtime/event.ts'
+import type { StoredCode } from '../replay/sqliteLog.ts'
 import type { Io } from '../cli/main.ts'
 
 /** What `loom run` asks of this process (sent by the log host with the open answer). */
 export interface RunJob {
-  kind: 'run' | 'test'
+  kind: 'run' | 'test' | 'replay'
+  /** replay: the branch, the first seq re-executed, and the state before it (from > 1). */
+  replay?: { branch: string; from: number; before?: StoreSnapshot }
   notebook: string
   /** The notebook's path as the user gave it, for messages. */
   shownAs: string
@@ -44,6 +50,7 @@ const io: Io = {
 async function main(): Promise<number> {
   const log = RemoteLog.open()
   const job = log.opened.job as RunJob
+  if (job.kind === 'replay') return replay(log, job.replay!)
   let engine: Engine
   try {
     engine = job.kind === 'test'
@@ -75,6 +82,7 @@ async function main(): Promise<number> {
   }
   log.onPush(async (push) => {
     if (push.push === 'stop') return stop()
+    if (push.push === 'check') return
     if (push.push === 'http') {
       const answer = await engine.request(push.request, push.deadlineMs).catch((err: Error) => ({ status: 500, headers: { 'content-type': 'text/plain' }, body: `${err.message}\n` }))
       return log.answer(push.rid, answer)
@@ -92,6 +100,35 @@ async function main(): Promise<number> {
   } finally {
     log.close()
   }
+}
+
+/**
+ * `loom replay` (--verify): re-executes the batches the launcher sends (it
+ * checks the hash chain itself) and answers each with its first divergence
+ * or null, until told to stop. Its reads of the log go over the link.
+ */
+async function replay(log: RemoteLog, job: NonNullable<RunJob['replay']>): Promise<number> {
+  const source = {
+    event: (branch: string, seq: number) => log.read('event', branch, seq) as EventRecord | null,
+    lastOfKind: (branch: string, kind: string, seq: number) => log.read('lastOfKind', branch, kind, seq) as number | null,
+    getCode: (codeHash: string) => log.read('getCode', codeHash) as StoredCode | null,
+  }
+  const replayer = new Replayer(source, job.branch, job.from, job.before)
+  await new Promise<void>((done) => {
+    log.onPush(async (push) => {
+      if (push.push === 'stop') return done()
+      if (push.push !== 'check') return
+      let failure: unknown
+      try {
+        failure = await replayer.checkAll(push.events, push.bodies)
+      } catch (err) {
+        failure = { error: (err as Error).message }
+      }
+      log.checked(push.rid, failure)
+    }, true)
+  })
+  log.close()
+  return 0
 }
 
 main().then(

@@ -19,6 +19,8 @@ export interface LogHostOptions {
   job: unknown
   /** The link closed or broke the rules: the engine process should be ended. */
   onBroken?: (why: string) => void
+  /** A replay job: the log it may read (events, code), not write. */
+  reader?: SqliteLog
 }
 
 /** The launcher's side of a served app: requests relayed to the confined engine, and when its events are durable. */
@@ -29,12 +31,14 @@ export interface LinkedApp {
 }
 
 /** Serves `log` on `link` until the link closes. Never throws: a bad message ends the link. */
-export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOptions): { closed: Promise<void>; ready: Promise<boolean>; push: (push: Push) => void; app: LinkedApp; drained: () => Promise<void> } {
+export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOptions): { closed: Promise<void>; ready: Promise<boolean>; push: (push: Push) => void; app: LinkedApp; check: (events: unknown[], bodies: string[]) => Promise<unknown>; drained: () => Promise<void> } {
   const reader = new FrameReader()
   /** The branch's head once every commit received is written: what the next commit must follow. */
   let head = log?.head ?? 0
   /** Relayed requests waiting for the app's answer, by rid. */
   const requests = new Map<number, (r: HttpResponse) => void>()
+  /** Replay batches sent to the engine process, waiting for its verdict, by rid. */
+  const checks = new Map<number, (failure: unknown) => void>()
   let nextRid = 1
   const committed = new Set<(e: { seq: number }) => void>()
   /** True once the engine process says the app is open; false if the link ends first. */
@@ -55,6 +59,8 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
   }
   link.on('close', () => {
     resolveReady(false)
+    for (const done of checks.values()) done({ gone: true })
+    checks.clear()
     for (const answer of requests.values()) answer({ status: 503, headers: { 'content-type': 'text/plain' }, body: 'the app stopped\n' })
     requests.clear()
     resolveClosed()
@@ -92,6 +98,21 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
 
   function handle(request: Request): void {
     // A job without a log (`loom test`): the link carries the job, and nothing else but its end.
+    if (request.op === 'read' && options.reader) {
+      const r = options.reader
+      const a = Array.isArray(request.args) ? request.args : []
+      const str = (v: unknown) => (typeof v === 'string' ? v : '')
+      const int = (v: unknown) => (Number.isSafeInteger(v) ? (v as number) : 0)
+      const value = request.what === 'event' ? r.event(str(a[0]), int(a[1])) : request.what === 'lastOfKind' ? r.lastOfKind(str(a[0]), str(a[1]), int(a[2])) : request.what === 'getCode' ? r.getCode(str(a[0])) : undefined
+      if (value === undefined) throw new Error('read: unknown')
+      return reply({ id: request.id, ok: true, value })
+    }
+    if (request.op === 'checked') {
+      const done = checks.get(request.rid)
+      checks.delete(request.rid)
+      done?.(request.failure)
+      return reply({ id: request.id, ok: true, value: null })
+    }
     if (request.op === 'ready') {
       resolveReady(true)
       return reply({ id: request.id, ok: true, value: null })
@@ -183,8 +204,16 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
       return () => committed.delete(fn)
     },
   }
+  /** A replay batch re-executed by the engine process: its first divergence, or null. */
+  const check = (events: unknown[], bodies: string[]): Promise<unknown> =>
+    new Promise((resolve) => {
+      if (broken || link.destroyed) return resolve({ gone: true })
+      const rid = nextRid++
+      checks.set(rid, resolve)
+      push({ push: 'check', rid, events: events as never, bodies })
+    })
   // Everything received has been handed to the log (and answered): then the log may be closed.
-  return { closed, ready, push, app, drained: () => chain }
+  return { closed, ready, push, app, check, drained: () => chain }
 }
 
 /**

@@ -67,12 +67,18 @@ export type Request = { id: number } & (
   | { op: 'close' }
   | { op: 'answer'; rid: number; response: HttpResponse }
   | { op: 'ready' }
+  | { op: 'read'; what: 'event' | 'lastOfKind' | 'getCode'; args: unknown[] }
+  | { op: 'checked'; rid: number; failure: unknown }
 )
 
 export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string }
 
 /** What the launcher sends unasked: a saved notebook's new text (`loom run --watch`), or a stop (Ctrl-C, SIGTERM). */
-export type Push = { push: 'code'; text: string } | { push: 'stop' } | { push: 'http'; rid: number; request: HttpRequest; deadlineMs?: number }
+export type Push =
+  | { push: 'code'; text: string }
+  | { push: 'stop' }
+  | { push: 'http'; rid: number; request: HttpRequest; deadlineMs?: number }
+  | { push: 'check'; rid: number; events: EventRecord[]; bodies: string[] }
 
 /** The answer to a commit: the hash before the first event, then each event's hash (32 bytes each, base64). */
 export type CommitValue = { parent: string; hashes: string }
@@ -198,6 +204,18 @@ export class RemoteLog implements EventLog {
     if (!keepAlive) return
     this.kept = true
     this.socket?.ref()
+  }
+
+  /** A read of the launcher's log for a confined replay (event, lastOfKind, getCode), answered synchronously. */
+  read(what: 'event' | 'lastOfKind' | 'getCode', ...args: unknown[]): unknown {
+    return this.call({ op: 'read', what, args })
+  }
+
+  /** A confined replay's verdict on a batch the launcher sent. */
+  checked(rid: number, failure: unknown): void {
+    if (this.failed) return
+    const id = this.send({ op: 'checked', rid, failure })
+    this.waiting.set(id, { resolve: () => {}, reject: () => {} })
   }
 
   /** The app is open and running: the launcher may start serving it. */
@@ -346,7 +364,7 @@ export class RemoteLog implements EventLog {
       if (message === undefined) return
       if (typeof message === 'object' && message !== null && 'push' in message) {
         const push = message as Push
-        if ((push.push === 'code' && typeof push.text === 'string') || push.push === 'stop' || (push.push === 'http' && typeof push.request === 'object')) setImmediate(() => this.onPushed?.(push))
+        if ((push.push === 'code' && typeof push.text === 'string') || push.push === 'stop' || (push.push === 'http' && typeof push.request === 'object') || (push.push === 'check' && Array.isArray(push.events) && Array.isArray(push.bodies))) setImmediate(() => this.onPushed?.(push))
         continue
       }
       const reply = message as Reply

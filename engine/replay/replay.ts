@@ -12,6 +12,7 @@ import type { EventRecord, SourceLocation } from '../runtime/event.ts'
 import type { Transaction } from '../runtime/transaction.ts'
 import { seekStore } from './seek.ts'
 import type { SqliteLog, StoredCode } from './sqliteLog.ts'
+import type { StoreSnapshot } from '../runtime/store.ts'
 
 export interface Divergence {
   seq: number
@@ -37,9 +38,23 @@ export interface VerifyOptions {
   execute?: boolean
   /** Called after each batch; a promise it returns is awaited (a host yields to other work there). */
   onProgress?: (done: number, total: number) => void | Promise<void>
+  /** Re-executes somewhere else (a confined process): given the first seq to re-execute. Default: a Replayer here. */
+  replayer?: (from: number) => BatchChecker
 }
 
 /** Checks a branch of the log: its hash chain, its code and snapshots, and (by re-execution) every event's outcome. */
+/** What re-executes a batch of events (in this process, or in a confined one: engine/cli/history.ts). */
+export interface BatchChecker {
+  checkAll(events: EventRecord[], bodies?: string[]): Promise<Divergence | null>
+}
+
+/** What the Replayer reads of the log: three lookups (a confined replay asks them over its link). */
+export interface ReplaySource {
+  event(branch: string, seq: number): EventRecord | null
+  lastOfKind(branch: string, kind: string, seq: number): number | null
+  getCode(codeHash: string): StoredCode | null
+}
+
 export async function verifyBranch(log: SqliteLog, branch: string, options: VerifyOptions = {}): Promise<VerifyResult> {
   const info = log.branchInfo(branch)
   if (!info) throw new Error(`there is no branch '${branch}'`)
@@ -57,7 +72,7 @@ export async function verifyBranch(log: SqliteLog, branch: string, options: Veri
   }
   // One pass over the stored events: the hash chain (every hash covers its
   // parent's hash and the event's bytes), then re-execution in batches.
-  const replayer = options.execute === false ? null : new Replayer(log, branch, from)
+  const replayer: BatchChecker | null = options.execute === false ? null : options.replayer ? options.replayer(from) : new Replayer(log, branch, from)
   const total = to - from + 1
   let parent = log.hashAt(branch, 0)
   let checked = 0
@@ -131,7 +146,8 @@ export class Replayer {
   private version: AppVersion | null = null
   private readonly apps = new Map<string, CompiledApp>()
 
-  constructor(private readonly log: SqliteLog, readonly branch: string, from: number) {
+  /** `before`: the state after event from - 1, when the caller has it (a confined replay gets it from the launcher). */
+  constructor(private readonly log: ReplaySource, readonly branch: string, from: number, before?: StoreSnapshot) {
     const first = log.event(branch, 1)
     const config = (first?.input ?? {}) as { env?: Record<string, string>; args?: string[] }
     this.exec = new Executor(
@@ -139,7 +155,7 @@ export class Replayer {
       new CountingLog(from - 1),
     )
     if (from > 1) {
-      const state = seekStore(log, { branch, seq: from - 1 }).serialize()
+      const state = before ?? seekStore(log as SqliteLog, { branch, seq: from - 1 }).serialize()
       this.exec.restore(state, log.event(branch, from - 1)!.time)
       this.pendingCode = log.lastOfKind(branch, 'code', from - 1)
     }

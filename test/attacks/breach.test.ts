@@ -162,6 +162,23 @@ test('loom test: a broken sandbox gets nothing either', async (t) => {
   assert.ok(!existsSync(s.db), 'loom test wrote a log')
 })
 
+test('loom replay --verify: re-execution runs confined too, and a broken sandbox gets nothing there either', async (t) => {
+  const os = osSandbox()
+  if (os.kind !== 'bwrap') t.diagnostic(`no OS sandbox here: ${os.notice}`)
+  const s = setup()
+  // A history recorded with the attacks' configuration (their paths reach sys.env from its code event).
+  const recorded = await attack(s, { LOOM_TEST_BREACH: '1' })
+  assert.equal(recorded.code, 0, recorded.stderr)
+  const before = connections.length
+  const replay = spawnSync(process.execPath, [LOOM, 'replay', s.db, '--verify'], { encoding: 'utf8', env: { ...process.env, LOOM_CANARY: 'canary-value', LOOM_TEST_BREACH: '1' } })
+  const line = replay.stdout.split('\n').find((l) => l.startsWith('REPORT '))
+  assert.ok(line, `the replay ran no attack: ${replay.stdout}${replay.stderr}`)
+  assertContained(s, JSON.parse(line.slice('REPORT '.length)) as Record<string, unknown>, replay.stderr)
+  await new Promise((r) => setTimeout(r, 300))
+  if (os.kind === 'bwrap') assert.equal(connections.length, before, 'the replaying process reached a port on the host')
+  assert.match(replay.stderr + replay.stdout, /hash chain intact|verify failed/)
+})
+
 test('the breach switch cannot be turned on by the notebook configuration', async () => {
   const s = setup()
   const { report } = await attack(s, {}, ['--env', 'LOOM_TEST_BREACH=1'])
