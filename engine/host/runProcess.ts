@@ -120,7 +120,9 @@ async function replay(log: RemoteLog, job: NonNullable<RunJob['replay']>): Promi
       if (push.push !== 'check') return
       let failure: unknown
       try {
-        failure = await replayer.checkAll(push.events, push.bodies)
+        const bodies = push.texts ? push.texts.split('\n') : []
+        const events = bodies.map((body, i) => Object.assign(JSON.parse(body) as EventRecord, { hash: push.hashes[i] }))
+        failure = await replayer.checkAll(events, bodies)
       } catch (err) {
         failure = { error: (err as Error).message }
       }

@@ -210,7 +210,7 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
       if (broken || link.destroyed) return resolve({ gone: true })
       const rid = nextRid++
       checks.set(rid, resolve)
-      push({ push: 'check', rid, events: events as never, bodies })
+      push({ push: 'check', rid, texts: bodies.join('\n'), hashes: (events as { hash?: string }[]).map((e) => e.hash ?? '') })
     })
   // Everything received has been handed to the log (and answered): then the log may be closed.
   return { closed, ready, push, app, check, drained: () => chain }

@@ -78,7 +78,8 @@ export type Push =
   | { push: 'code'; text: string }
   | { push: 'stop' }
   | { push: 'http'; rid: number; request: HttpRequest; deadlineMs?: number }
-  | { push: 'check'; rid: number; events: EventRecord[]; bodies: string[] }
+  /** A replay batch: the stored encodings, one per line (travelling raw), and each event's hash. */
+  | { push: 'check'; rid: number; texts: string; hashes: string[] }
 
 /** The answer to a commit: the hash before the first event, then each event's hash (32 bytes each, base64). */
 export type CommitValue = { parent: string; hashes: string }
@@ -364,7 +365,7 @@ export class RemoteLog implements EventLog {
       if (message === undefined) return
       if (typeof message === 'object' && message !== null && 'push' in message) {
         const push = message as Push
-        if ((push.push === 'code' && typeof push.text === 'string') || push.push === 'stop' || (push.push === 'http' && typeof push.request === 'object') || (push.push === 'check' && Array.isArray(push.events) && Array.isArray(push.bodies))) setImmediate(() => this.onPushed?.(push))
+        if ((push.push === 'code' && typeof push.text === 'string') || push.push === 'stop' || (push.push === 'http' && typeof push.request === 'object') || (push.push === 'check' && typeof push.texts === 'string' && Array.isArray(push.hashes))) setImmediate(() => this.onPushed?.(push))
         continue
       }
       const reply = message as Reply
