@@ -24,6 +24,7 @@ export const ENGINE_BUNDLE_DIR = join(root, 'dist', 'engine')
  */
 const ENTRIES = {
   engineProcess: 'engine/host/engineProcess.ts',
+  runProcess: 'engine/host/runProcess.ts',
   cli: 'engine/cli/main.ts',
   'logWriter.boot': 'engine/replay/logWriter.ts',
   'exploreWorker.boot': 'engine/replay/exploreWorker.ts',

@@ -127,6 +127,9 @@ test('loom run --watch keeps the old code while a shell empties the file before 
     writeFileSync(nb, notebook({ s: "const v = state.var('v', 'old')\nexport function step() { v.set('new'); sys.halt() }" }))
     await until(/new code running from event/)
     assert.doesNotMatch(err, /refused/)
+    // The new step halts the app, which ends the run by itself.
+    if (child.exitCode === null) await Promise.race([new Promise((r) => child.once('exit', r)), new Promise((r) => setTimeout(r, 20_000))])
+    assert.notEqual(child.exitCode, null, `the new code did not halt the app: ${err}`)
   } finally {
     if (child.exitCode === null) {
       const exited = new Promise((r) => child.once('exit', r))

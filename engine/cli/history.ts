@@ -5,6 +5,7 @@ import { SqliteLog, LogFormatError, LogDamageError } from '../replay/sqliteLog.t
 import { headsPath } from '../replay/dbPath.ts'
 import { seek } from '../replay/seek.ts'
 import { verifyBranch, describeDivergence } from '../replay/replay.ts'
+import { startReplay } from './run.ts'
 import { forkBranch, exportBranch, importBranch } from '../replay/branches.ts'
 import { replayWithCode } from '../replay/rerun.ts'
 import type { EventRecord } from '../runtime/event.ts'
@@ -99,7 +100,15 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
       }
       const verify = !!p.options.verify
       const t0 = performance.now()
-      const r = await verifyBranch(log, branch, { from: p.options.from as number | undefined, to: p.options.to as number | undefined, timeLimitMs: p.options['time-limit'] as number | undefined })
+      // The cells re-execute in a confined process (DESIGN §9); the hash chain is checked here.
+      const timeLimitMs = p.options['time-limit'] as number | undefined
+      const confined = startReplay(log, branch, io, timeLimitMs)
+      let r: Awaited<ReturnType<typeof verifyBranch>>
+      try {
+        r = await verifyBranch(log, branch, { from: p.options.from as number | undefined, to: p.options.to as number | undefined, timeLimitMs, replayer: confined.replayer })
+      } finally {
+        await confined.stop()
+      }
       const seconds = (performance.now() - t0) / 1000
       const heads = log.headsAtOpen === 'missing' ? `${log.path} has no record of acknowledged events (${headsPath(log.path)}; an older Loom wrote the log, or the record was removed): a lost WAL cannot be detected` : null
       const acked = log.acknowledgedAtOpen(branch)

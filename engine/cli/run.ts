@@ -1,144 +1,103 @@
 // `loom run` and `loom test`: the app headless, with its log (run) or
 // without one, checking every test (test).
-import { Engine, formatLocation, type EngineOptions } from '../index.ts'
 import type { Parsed } from './args.ts'
-import { plural, type Io } from './main.ts'
+import type { Io } from './main.ts'
 import { watch, type FSWatcher } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { basename, dirname } from 'node:path'
-import { openSession } from '../replay/session.ts'
+import { spawn } from 'node:child_process'
+import type { Socket } from 'node:net'
+import { basename, dirname, resolve } from 'node:path'
+import { resumeFrom, defaultDbPath } from '../replay/session.ts'
 import { headsPath } from '../replay/dbPath.ts'
-import { serveHttp, type RunningServer } from '../runtime/server.ts'
 import { decodeNotebook, NotebookError, parseNotebook } from '../runtime/notebook.ts'
+import { SqliteLog } from '../replay/sqliteLog.ts'
+import { serveLog } from '../replay/logHost.ts'
+import { serveHttp, type RunningServer } from '../runtime/server.ts'
 import { reflection } from '../replay/reflect.ts'
-
-function engineOptions(p: Parsed): EngineOptions {
-  return { timeLimitMs: p.options['time-limit'] as number | undefined, env: p.env, args: p.rest }
-}
+import { runLaunch } from '../host/engineLaunch.ts'
+import type { RunJob } from '../host/runProcess.ts'
+import type { BatchChecker, Divergence } from '../replay/replay.ts'
+import { seekStore } from '../replay/seek.ts'
 
 export async function runCommand(p: Parsed, io: Io): Promise<number> {
-  const json = !!p.options.json
-  const steps = p.options.steps as number | undefined
-  const untilIdle = !!p.options['until-idle']
-  // A damaged branch is refused at open (LogDamageError, exit 2: the log given is bad input), saying how to continue.
-  const { engine, log, damageAtOpen, headsMissing, resumedAt } = await openSession(p.args.notebook!, { ...engineOptions(p), db: p.options.db as string | undefined, branch: p.options.branch as string | undefined, fsync: !p.options['no-fsync'] })
-  for (const d of damageAtOpen) io.err(`loom: ${log.path} is damaged on another branch: ${d.message} (loom replay ${log.path} --verify)\n`)
-  if (headsMissing) io.err(`loom: ${log.path} has no record of acknowledged events (${headsPath(log.path)}; an older Loom wrote the log, or the record was removed): a lost WAL cannot be detected for events before this run, which starts the record\n`)
-  let tty = ''
-  engine.on('tty', (text) => (json ? (tty += text) : io.out(text)))
-  const port = (p.options.port as number | undefined) ?? engine.notebook.settings.http
-  let server: RunningServer | null = null
-  let watcher: FSWatcher | null = null
-  // Stopping by signal is a normal end: close the server, make everything durable, say where it stopped.
-  const onSignal = () => engine.pause()
+  // The app's cells run in a confined process (DESIGN §9): this one keeps the log and serves the app's HTTP.
+  return runConfined(p, io, 'run')
+}
+
+/**
+ * `loom run` with the cells in a confined process (engineLaunch.ts runLaunch):
+ * this process keeps the SQLite log and writes what the confined one commits
+ * (engine/replay/logHost.ts); the confined one runs the notebook.
+ */
+async function runConfined(p: Parsed, io: Io, kind: 'run' | 'test'): Promise<number> {
+  const notebook = resolve(p.args.notebook!)
+  // Serving HTTP: this process listens and relays each request to the confined app (which has no network).
+  // Read once, here: the confined process runs this text, and --watch sends only what differs from it.
+  const text = decodeNotebook(await readFile(notebook), p.args.notebook!)
+  const port = kind === 'run' ? ((p.options.port as number | undefined) ?? parseNotebook(text, p.args.notebook!).settings.http) : undefined
+  // `loom test` keeps no log: the link only carries the job.
+  const log = kind === 'run' ? SqliteLog.open((p.options.db as string | undefined) ?? defaultDbPath(notebook), { branch: p.options.branch as string | undefined, writerThread: true, fsync: !p.options['no-fsync'] }) : null
   try {
-    if (port !== undefined) {
-      server = await serveHttp(engine, { port, reserved: reflection(engine, log, (p.options['sys-prefix'] as string | undefined) ?? '/sys') })
+    if (log) {
+      // A damaged branch is refused here (resumeFrom throws LogDamageError, exit 2), saying how to continue; damage elsewhere is said.
+      for (const d of log.damageAtOpen) io.err(`loom: ${log.path} is damaged on another branch: ${d.message} (loom replay ${log.path} --verify)\n`)
+      if (log.headsAtOpen === 'missing' && log.head > 0) io.err(`loom: ${log.path} has no record of acknowledged events (${headsPath(log.path)}; an older Loom wrote the log, or the record was removed): a lost WAL cannot be detected for events before this run, which starts the record\n`)
+    }
+    const resume = log ? resumeFrom(log) : undefined
+    const launch = runLaunch(notebook)
+    if (launch.os.notice) io.err(`loom: ${launch.os.notice}\n`)
+    const job: RunJob = {
+      kind, notebook, text, shownAs: p.args.notebook!, timeLimitMs: p.options['time-limit'] as number | undefined, env: p.env, args: p.rest,
+      json: !!p.options.json, steps: p.options.steps as number | undefined, untilIdle: !!p.options['until-idle'], watch: kind === 'run' && !!p.options.watch, serving: port !== undefined,
+    }
+    const child = spawn(launch.command, launch.args, { env: launch.env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] })
+    child.stdout!.setEncoding('utf8').on('data', (t: string) => io.out(t))
+    child.stderr!.setEncoding('utf8').on('data', (t: string) => io.err(t))
+    child.stdin!.on('error', () => {})
+    if (io.stdin && !p.options['until-idle']) io.stdin.pipe(child.stdin!)
+    else child.stdin!.end()
+    const link = child.stdio[3] as Socket
+    const host = serveLog(link, log, { resume, job, onBroken: (why) => (io.err(`loom: ${why}; stopping the app\n`), child.kill('SIGKILL')) })
+    let server: RunningServer | null = null
+    // Served once the app is open (as before: a notebook that does not compile serves nothing).
+    if (port !== undefined && log && (await host.ready)) {
+      try {
+        server = await serveHttp(host.app, { port, reserved: reflection(host.app, log, (p.options['sys-prefix'] as string | undefined) ?? '/sys') })
+      } catch (err) {
+        child.kill('SIGKILL')
+        throw err
+      }
       io.err(`loom: serving ${server.url}\n`)
     }
-    if (p.options.watch) {
-      watcher = watchNotebook(p.args.notebook!, engine, io)
-      io.err(`loom: watching ${p.args.notebook} for changes\n`)
-    }
-    if (server || watcher) {
-      process.once('SIGINT', onSignal)
-      process.once('SIGTERM', onSignal)
-    }
-    return await loop(engine, { json, steps, untilIdle, resumedAt, tty: () => tty, serving: !!(server || watcher) }, io)
-  } finally {
+    // --watch: this process watches the file (the confined one cannot see the folder) and sends each saved text.
+    const watcher = job.watch ? watchNotebook(p.args.notebook!, io, text, (saved) => host.push({ push: 'code', text: saved })) : null
+    if (watcher) io.err(`loom: watching ${p.args.notebook} for changes\n`)
+    // The confined process has its own session (no terminal signals), and bwrap passes none on: a stop goes
+    // down the link and the app ends normally (everything durable, the summary said); a second one kills it.
+    let stops = 0
+    const onSignal = () => void (stops++ ? child.kill('SIGKILL') : host.push({ push: 'stop' }))
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done) => child.on('exit', (c, s) => done([c, s])))
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     watcher?.close()
     await server?.close()
-    log.close()
+    if (io.stdin) io.stdin.unpipe?.(child.stdin!)
+    // Commits it sent before it ended are written (or refused) before the log closes.
+    await host.drained()
+    // Its output may still be in the pipes.
+    await Promise.all([child.stdout, child.stderr].map((s) => (s!.readableEnded ? null : new Promise((r) => s!.once('close', r)))))
+    if (signal) io.err(`loom: the app's process ended by ${signal}\n`)
+    return code ?? 1
+  } finally {
+    log?.close()
   }
 }
 
-async function loop(engine: Engine, p: { json: boolean; steps?: number; untilIdle: boolean; resumedAt: number; tty: () => string; serving: boolean }, io: Io): Promise<number> {
-
-  // Input for sys.tty.read comes from stdin; once it ends, a loop waiting for input is done.
-  let inputOpen = !!io.stdin && !p.untilIdle
-  let inputArrived: (() => void) | null = null
-  if (inputOpen && io.stdin) {
-    io.stdin.setEncoding?.('utf8')
-    io.stdin.on('data', (chunk: string | Buffer) => {
-      engine.input(String(chunk))
-      inputArrived?.()
-    })
-    io.stdin.on('end', () => {
-      inputOpen = false
-      inputArrived?.()
-    })
-    io.stdin.on('error', () => {
-      inputOpen = false
-      inputArrived?.()
-    })
-  }
-
-  const total = { attempts: 0, steps: 0 }
-  for (;;) {
-    const left = p.steps === undefined ? undefined : p.steps - total.steps
-    const s = await engine.run({ steps: left, untilIdle: true })
-    total.attempts += s.attempts
-    total.steps += s.steps
-    if (s.status === 'halted' || (left !== undefined && total.steps >= p.steps!)) break
-    if (p.serving) {
-      // Serving HTTP: the app lives until it halts, reaches --steps, or the process is told to stop (which pauses it).
-      const more = await engine.run({ steps: left === undefined ? undefined : left - s.steps })
-      total.attempts += more.attempts
-      total.steps += more.steps
-      break
-    }
-    if (s.status === 'idle') break
-    // Input arrived while the loop was stopping: run on.
-    if (!engine.waiting) continue
-    if (!inputOpen) break
-    // Idle: only more input can wake the app.
-    await new Promise<void>((resolve) => (inputArrived = resolve))
-    inputArrived = null
-  }
-  io.stdin?.removeAllListeners?.('data')
-  if (io.stdin && 'pause' in io.stdin) (io.stdin as NodeJS.ReadStream).pause()
-
-  const status = engine.status === 'parked' ? `waiting (${engine.waiting})` : p.steps !== undefined && total.steps >= p.steps ? `stopped after ${plural(total.steps, 'step')}` : engine.status
-  const added = engine.head - p.resumedAt
-  if (p.json) {
-    io.out(JSON.stringify({ events: engine.head, added, attempts: total.attempts, steps: total.steps, status: engine.status, waiting: engine.waiting, codeHash: engine.codeHash, tty: p.tty(), state: plainState(engine) }) + '\n')
-  } else {
-    const continued = p.resumedAt ? ` (continued at event ${p.resumedAt})` : ''
-    io.err(`loom: ${plural(added, 'event')} committed${continued}, ${plural(total.attempts, 'attempt')} aborted, ${status}\n`)
-  }
-  return 0
-}
-
+/** `loom test`: the notebook's tests, in a confined process like `loom run` (no log). */
 export async function testCommand(p: Parsed, io: Io): Promise<number> {
-  const engine = await Engine.open(p.args.notebook!, { ...engineOptions(p), checkTests: true })
-  let failure = engine.testFailures[0]
-  if (!failure) {
-    const stop = engine.on('test', () => engine.pause())
-    await engine.run({ steps: (p.options.steps as number | undefined) ?? 0, untilIdle: true })
-    stop()
-    failure = engine.testFailures[0]
-  }
-  const tests = engine.testCount
-  if (p.options.json) {
-    io.out(JSON.stringify({ ok: !failure, tests, events: engine.head, failures: engine.testFailures }) + '\n')
-    return failure ? 1 : 0
-  }
-  if (!failure) {
-    io.out(`loom: ${tests} test${tests === 1 ? '' : 's'} passed after ${engine.head} events\n`)
-    return 0
-  }
-  const event = engine.events(failure.seq, 1)[0]
-  const what = event ? `event ${event.seq} (${event.kind}${event.method && event.method !== event.kind ? ` ${event.method}` : ''})` : `event ${failure.seq}`
-  io.err(`loom: test '${failure.test}' failed after ${what}: ${failure.message}\n`)
-  io.err(`  at ${formatLocation(p.args.notebook!, failure.location)}\n`)
-  for (const [name, value] of Object.entries(failure.saw)) io.err(`  it saw ${name} = ${JSON.stringify(value)}\n`)
-  return 1
-}
-
-function plainState(engine: Engine): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(engine.state()).map(([k, v]) => [k, v.value]))
+  return runConfined(p, io, 'test')
 }
 
 /**
@@ -146,9 +105,9 @@ function plainState(engine: Engine): Record<string, unknown> {
  * that compiles becomes a code event, one that does not is refused and the
  * old code keeps running.
  */
-function watchNotebook(path: string, engine: Engine, io: Io): FSWatcher {
+function watchNotebook(path: string, io: Io, running: string, onText: (text: string) => void): FSWatcher {
   let timer: NodeJS.Timeout | null = null
-  let last: string | null = null
+  let last = running
   const reload = async () => {
     let text: string
     try {
@@ -164,9 +123,7 @@ function watchNotebook(path: string, engine: Engine, io: Io): FSWatcher {
       return
     }
     last = text
-    const r = await engine.replaceCode(text)
-    if (r.ok) io.err(`loom: new code running from event ${r.event.seq} (${r.event.codeHash.slice(0, 12)})\n`)
-    else if (r.error !== 'the code did not change') io.err(`loom: the change was refused; the old code keeps running:\n${r.error}\n`)
+    onText(text)
   }
   // Watch the folder: editors that save by renaming would end a watch on the file itself.
   return watch(dirname(path), (_event, name) => {
@@ -182,5 +139,46 @@ function codeCells(text: string, path: string): number {
     return parseNotebook(text, path).cells.length
   } catch {
     return 1
+  }
+}
+
+/**
+ * `loom replay`: a confined process that re-executes the batches verifyBranch
+ * hands it (engine/replay/replay.ts BatchChecker); the log stays here and is
+ * only read over the link. `stop` ends the process once the replay is done.
+ */
+export function startReplay(log: SqliteLog, branch: string, io: Io, timeLimitMs?: number): { replayer: (from: number) => BatchChecker; stop: () => Promise<void> } {
+  let started: { child: ReturnType<typeof spawn>; host: ReturnType<typeof serveLog>; exited: Promise<void> } | null = null
+  const start = (from: number) => {
+    const launch = runLaunch(null)
+    if (launch.os.notice) io.err(`loom: ${launch.os.notice}\n`)
+    const before = from > 1 ? seekStore(log, { branch, seq: from - 1 }).serialize() : undefined
+    const job: RunJob = { kind: 'replay', replay: { branch, from, before }, notebook: '', text: '', shownAs: '', timeLimitMs, env: {}, args: [], json: false, untilIdle: false, watch: false, serving: false }
+    const child = spawn(launch.command, launch.args, { env: launch.env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] })
+    child.stdout!.setEncoding('utf8').on('data', (t: string) => io.out(t))
+    child.stderr!.setEncoding('utf8').on('data', (t: string) => io.err(t))
+    const host = serveLog(child.stdio[3] as Socket, null, { resume: undefined, job, reader: log, onBroken: (why) => (io.err(`loom: ${why}; stopping the replay\n`), child.kill('SIGKILL')) })
+    const exited = new Promise<void>((done) => child.on('exit', () => done()))
+    return (started = { child, host, exited })
+  }
+  return {
+    replayer: (from) => {
+      const { host } = started ?? start(from)
+      return {
+        checkAll: async (events, bodies) => {
+          const failure = (await host.check(events, bodies ?? [])) as Divergence | { gone: true } | { error: string } | null
+          if (failure && 'gone' in failure) throw new Error('the replay process ended before it answered')
+          if (failure && 'error' in failure) throw new Error(`the replay failed: ${failure.error}`)
+          return failure
+        },
+      }
+    },
+    stop: async () => {
+      if (!started) return
+      started.host.push({ push: 'stop' })
+      const timer = setTimeout(() => started!.child.kill('SIGKILL'), 10_000)
+      await started.exited
+      clearTimeout(timer)
+    },
   }
 }

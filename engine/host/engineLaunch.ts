@@ -13,13 +13,14 @@
 //   HTTP), nor reads of the app's code and the notebook's folder.
 // Cell code itself runs in a node:vm context with no require, process or import
 // (engine/runtime/sandbox.ts): it has no way to reach an addon, fs or a thread.
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { HostOptions } from './EngineHost.ts'
 import { defaultDbPath, logFiles } from '../replay/dbPath.ts'
 import { ensureEngineBundle } from '../../scripts/build-engine.ts'
+import { osSandbox, type OsSandbox } from './osSandbox.ts'
 
 const REPO = resolve(fileURLToPath(new URL('../../', import.meta.url)))
 
@@ -59,8 +60,7 @@ export function engineLaunch(options: HostOptions, launch: LaunchOptions = {}): 
     temp,
   ]
   const execArgv = [
-    // Node 20 calls it --experimental-permission; from Node 22.13 it is --permission.
-    process.allowedNodeEnvironmentFlags.has('--permission') ? '--permission' : '--experimental-permission',
+    permissionFlag(),
     ...withRealPaths(read).map((p) => `--allow-fs-read=${p}`),
     ...withRealPaths(write).map((p) => `--allow-fs-write=${p}`),
     // Threads run under this process's permissions (the log writer, exploration shards): allowing
@@ -84,6 +84,67 @@ export function engineLaunch(options: HostOptions, launch: LaunchOptions = {}): 
     env: { ...process.env, TMPDIR: temp },
     done: () => rmSync(temp, { recursive: true, force: true }),
   }
+}
+
+/** Node 20 calls it --experimental-permission; from Node 22.13 it is --permission. */
+function permissionFlag(): string {
+  return process.allowedNodeEnvironmentFlags.has('--permission') ? '--permission' : '--experimental-permission'
+}
+
+/** A confined process to spawn: `command args` with `env`, the link to its log on fd 3. */
+export interface ConfinedLaunch {
+  command: string
+  args: string[]
+  env: Record<string, string>
+  /** What the OS adds to Node's permission model here. */
+  os: OsSandbox
+}
+
+/**
+ * The process that runs a notebook's cells for `loom run` (DESIGN §9): Node's
+ * permission model with no addons (SQLite stays with the launcher, see
+ * engine/replay/logHost.ts), no child processes, no threads and no file
+ * writes at all; reads of Loom's code and the notebook file only; an empty
+ * environment (the notebook's configuration reaches sys.env through the log
+ * link, not the process's environment); and the OS sandbox where there is one
+ * (osSandbox.ts): no network, no other files.
+ */
+export function runLaunch(notebookPath: string | null, launch: LaunchOptions = {}): ConfinedLaunch {
+  const say = launch.say ?? ((line: string) => void process.stderr.write(`loom: ${line}\n`))
+  const entry = join(dirname(ensureEngineBundle(say)), 'runProcess.js')
+  // A replay reads no notebook: its code comes from the log, over the link.
+  const notebook = notebookPath === null ? null : resolve(notebookPath)
+  // node_modules by its real path too: a checkout may link it from elsewhere (the OS sandbox binds real paths).
+  // The notebook file alone, not its folder (cells cannot import files): a notebook kept in the home
+  // folder must not open the home folder to a broken engine.
+  const read = withRealPaths([REPO, join(REPO, 'node_modules'), ...(REPO.endsWith('.asar') ? [`${REPO}.unpacked`] : []), ...(notebook ? [notebook] : [])])
+  const preload = launch.preload ?? testBreach()
+  const nodeArgs = [
+    permissionFlag(),
+    ...read.map((p) => `--allow-fs-read=${p}`),
+    // No --allow-fs-write, --allow-addons, --allow-child-process, --allow-worker, --allow-wasi.
+    ...known('--disable-warning', '=ExperimentalWarning'),
+    '--liftoff-only',
+    '--enable-source-maps',
+    ...(preload ? [`--import=${pathToFileURL(preload).href}`] : []),
+    entry,
+  ]
+  const os = osSandbox()
+  const wrapped = os.wrap(process.execPath, nodeArgs, read, '/')
+  return { command: wrapped.command, args: wrapped.args, env: {}, os }
+}
+
+/**
+ * Tests only (test/attacks/): a module that hands cell code the engine
+ * process's own `process` and `require`, to check that the confinement holds
+ * when the node:vm sandbox is broken. Taken only from the launcher's own
+ * environment and only from a source checkout that has the test file: a
+ * notebook or a log cannot reach either.
+ */
+function testBreach(): string | undefined {
+  if (process.env.LOOM_TEST_BREACH !== '1') return undefined
+  const module = join(REPO, 'test', 'attacks', 'breach.preload.js')
+  return !REPO.endsWith('.asar') && existsSync(module) ? module : undefined
 }
 
 /** A flag only where this Node has it (an older Node 20 lacks these, and would refuse to start). */

@@ -37,7 +37,13 @@ function refusal(req: HttpRequest): HttpResponse | null {
   return json(403, { error: `${req.path} answers the app's own pages and local tools (curl), not a page of ${origin}` })
 }
 
-export function reflection(engine: Engine, log: SqliteLog, prefix = '/sys', pollMs = 25_000): Reflection {
+/** What /sys needs of the app besides its log: the engine, or (a confined run) the launcher's view of it. */
+export interface ReflectedApp {
+  attempts(limit?: number): ReturnType<Engine['attempts']>
+  on(type: 'event', fn: (e: { seq: number }) => void): () => void
+}
+
+export function reflection(engine: ReflectedApp, log: SqliteLog, prefix = '/sys', pollMs = 25_000): Reflection {
   if (!/^\/[\w.-]+$/.test(prefix)) throw new Error(`'${prefix}' is not a path prefix like /sys`)
   const owns = (path: string) => path === prefix || path.startsWith(prefix + '/')
   return {

@@ -13,6 +13,7 @@ import type { Transaction } from '../runtime/transaction.ts'
 import { seekStore } from './seek.ts'
 import { LogDamageError, type Damage } from './logErrors.ts'
 import type { SqliteLog, StoredCode } from './sqliteLog.ts'
+import type { StoreSnapshot } from '../runtime/store.ts'
 
 export interface Divergence {
   seq: number
@@ -42,6 +43,8 @@ export interface VerifyOptions {
   onProgress?: (done: number, total: number) => void | Promise<void>
   /** The time limit the history was made under (default 1000 ms); each event is re-executed with `REPLAY_MARGIN` times it. */
   timeLimitMs?: number
+  /** Re-executes somewhere else (a confined process): given the first seq to re-execute. Default: a Replayer here. */
+  replayer?: (from: number) => BatchChecker
 }
 
 /**
@@ -54,6 +57,18 @@ export interface VerifyOptions {
 export const REPLAY_MARGIN = 10
 
 /** Checks a branch of the log: its hash chain, its code and snapshots, and (by re-execution) every event's outcome. */
+/** What re-executes a batch of events (in this process, or in a confined one: engine/cli/history.ts). */
+export interface BatchChecker {
+  checkAll(events: EventRecord[], bodies?: string[]): Promise<Divergence | null>
+}
+
+/** What the Replayer reads of the log: three lookups (a confined replay asks them over its link). */
+export interface ReplaySource {
+  event(branch: string, seq: number): EventRecord | null
+  lastOfKind(branch: string, kind: string, seq: number): number | null
+  getCode(codeHash: string): StoredCode | null
+}
+
 export async function verifyBranch(log: SqliteLog, branch: string, options: VerifyOptions = {}): Promise<VerifyResult> {
   const info = log.branchInfo(branch)
   if (!info) throw new Error(`there is no branch '${branch}'`)
@@ -76,9 +91,9 @@ export async function verifyBranch(log: SqliteLog, branch: string, options: Veri
   }
   // One pass over the stored events: the hash chain (every hash covers its
   // parent's hash and the event's bytes), then re-execution in batches.
-  let replayer: Replayer | null = null
+  let replayer: BatchChecker | null = null
   try {
-    replayer = options.execute === false ? null : new Replayer(log, branch, from, options.timeLimitMs)
+    replayer = options.execute === false ? null : options.replayer ? options.replayer(from) : new Replayer(log, branch, from, undefined, options.timeLimitMs)
   } catch (err) {
     // Its first event, or the state it starts from, cannot be read: that is the failure.
     if (!(err instanceof LogDamageError) || !err.damage[0]) throw err
@@ -163,7 +178,11 @@ export class Replayer {
   private version: AppVersion | null = null
   private readonly apps = new Map<string, CompiledApp>()
 
-  constructor(private readonly log: SqliteLog, readonly branch: string, from: number, timeLimitMs = 1000) {
+  /**
+   * `before`: the state after event from - 1, when the caller has it (a confined replay gets it from the launcher).
+   * `timeLimitMs`: the limit the history was made under; each event gets `REPLAY_MARGIN` times it.
+   */
+  constructor(private readonly log: ReplaySource, readonly branch: string, from: number, before?: StoreSnapshot, timeLimitMs = 1000) {
     const first = log.event(branch, 1)
     const config = (first?.input ?? {}) as { env?: Record<string, string>; args?: string[] }
     this.exec = new Executor(
@@ -171,7 +190,7 @@ export class Replayer {
       new CountingLog(from - 1),
     )
     if (from > 1) {
-      const state = seekStore(log, { branch, seq: from - 1 }).serialize()
+      const state = before ?? seekStore(log as SqliteLog, { branch, seq: from - 1 }).serialize()
       this.exec.restore(state, log.event(branch, from - 1)!.time)
       this.pendingCode = log.lastOfKind(branch, 'code', from - 1)
     }

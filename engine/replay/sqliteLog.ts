@@ -64,6 +64,18 @@ export interface SqliteLogOptions {
   fsync?: boolean
 }
 
+/** Events already in their canonical encoding (see Chunk), with the snapshots and attempts that go with them. */
+export interface EncodedCommit {
+  first: number
+  count: number
+  texts: string
+  cuts: Chunk['cuts']
+  kinds: string[]
+  code: string
+  snapshots: [seq: number, data: string][]
+  attempts: string[]
+}
+
 export class SqliteLog implements EventLog {
   readonly db: Database.Database
   branch: string
@@ -88,7 +100,7 @@ export class SqliteLog implements EventLog {
   private sentSeq!: number
   private ackedSeq = 0
   private headHash: string
-  private writer: { worker: Worker; port: MessagePort; signal: Int32Array; posted: number; waiting: { events: EventRecord[]; resolve: () => void; reject: (err: Error) => void; promise: Promise<void> }[] } | null = null
+  private writer: { worker: Worker; port: MessagePort; signal: Int32Array; posted: number; waiting: { events: EventRecord[]; resolve: () => void; reject: (err: Error) => void; promise: Promise<void>; encoded?: { last: number; written: (w: Written) => void } }[] } | null = null
   private failed: LogFormatError | null = null
   /** With a writer thread: whether it fsyncs (null: no writer thread). */
   private readonly writerFsync: boolean | null
@@ -333,6 +345,53 @@ export class SqliteLog implements EventLog {
     return promise
   }
 
+  /**
+   * A group commit encoded elsewhere — by a confined engine process, whose
+   * events reach this log as their canonical encodings (logHost.ts checks
+   * them) — written as it is, by the writer thread when there is one.
+   * Resolves with the events' hashes once durable.
+   */
+  commitEncoded(part: EncodedCommit): Promise<Written> {
+    if (!this.writer && this.writerFsync !== null && this.db.open) this.startWriter(this.writerFsync)
+    if (this.failed) return Promise.reject(this.failed)
+    if (this.pending.length) throw new Error('log: an encoded commit while events are pending')
+    const first = part.count ? part.first : this.sentSeq + 1
+    if (part.count && part.first !== this.sentSeq + 1) throw new Error(`log: expected event ${this.sentSeq + 1}, got ${part.first}`)
+    const snapshots = part.snapshots.map(([seq, data]): [number, string, string] => [seq, data, digest('sha256', data, 'hex')])
+    for (const [seq] of snapshots) this.lastSnapshot.set(this.branch, seq)
+    const info = this.branchInfo(this.branch)!
+    const chunk: Chunk = {
+      path: this.path, branch: this.branchId, branchName: this.branch, forkSeq: info.forkSeq, created: info.created,
+      parent: this.ackedSeq === first - 1 ? this.headHash : null,
+      first, texts: part.texts, count: part.count, cuts: part.cuts, kinds: part.kinds, code: part.code,
+      snapshots, attempts: part.attempts, maxAttempts: this.maxAttempts,
+    }
+    const last = first + part.count - 1
+    if (part.count) this.sentSeq = last
+    if (!this.writer) {
+      try {
+        const written = writeChunk(this.db, chunk, this.headHash)
+        // Recorded outside SQLite before anyone hears of these events, as flush() does (see headsFile.ts).
+        if (part.count) (this.headsWriter ??= new HeadsWriter(headsPath(this.path), this.fsync)).write({ id: chunk.branch, name: chunk.branchName, created: chunk.created, seq: last, hash: written.last })
+        if (last > this.ackedSeq) {
+          this.ackedSeq = last
+          this.headHash = written.last
+        }
+        return Promise.resolve(written)
+      } catch (err) {
+        this.sentSeq = this.ackedSeq
+        return Promise.reject(err instanceof ConflictError ? new LogFormatError(err.message) : err)
+      }
+    }
+    let resolve!: () => void, reject!: (err: Error) => void, result!: Written
+    const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)))
+    this.writer.waiting.push({ events: [], resolve, reject, promise, encoded: { last, written: (w) => (result = w) } })
+    this.writer.port.ref()
+    this.writer.posted++
+    this.writer.port.postMessage(chunk)
+    return promise.then(() => result)
+  }
+
   /** Seals pending events, snapshots and attempts into a chunk (null when there is nothing). */
   private seal(): { chunk: Chunk; events: EventRecord[] } | null {
     if (!this.pending.length && !this.pendingAttempts.length && !this.pendingSnapshots.length) return null
@@ -392,7 +451,15 @@ export class SqliteLog implements EventLog {
     const waiting = this.writer!.waiting.shift()!
     if (!this.writer!.waiting.length) this.writer!.port.unref()
     if (ack.ok) {
-      this.acknowledge(waiting.events, { hashes: Buffer.from(ack.hashes), parent: ack.parent, last: ack.last })
+      const written = { hashes: Buffer.from(ack.hashes), parent: ack.parent, last: ack.last }
+      this.acknowledge(waiting.events, written)
+      if (waiting.encoded) {
+        if (waiting.encoded.last > this.ackedSeq) {
+          this.ackedSeq = waiting.encoded.last
+          this.headHash = written.last
+        }
+        waiting.encoded.written(written)
+      }
       waiting.resolve()
     } else {
       // Nothing after a failed chunk can be written: the chain would have a hole.

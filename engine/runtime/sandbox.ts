@@ -95,6 +95,9 @@ const BOOTSTRAP = `(function (host, OP, SYS) {
   for (const name of ["setTimeout", "setInterval", "setImmediate", "clearTimeout", "clearInterval", "clearImmediate", "queueMicrotask", "requestAnimationFrame"]) {
     G[name] = instead(name + "()", "a transaction runs to completion; wait with sys.time.await(t) or by aborting until state changes");
   }
+  // A promise callback runs after its transaction has ended (a job, not a step of it): no promises at all.
+  // Async syntax is refused at compile; this closes Promise.resolve(thenable) and .then().
+  Object.defineProperty(G, "Promise", { get: instead("Promise", "a transaction is synchronous and runs to completion; wait with sys.time.await(t) or by aborting until state changes") });
   G.WeakRef = instead("WeakRef", "it observes garbage collection, which replay cannot repeat");
   G.FinalizationRegistry = instead("FinalizationRegistry", "it observes garbage collection, which replay cannot repeat");
   G.SharedArrayBuffer = instead("SharedArrayBuffer", "state lives in state.* cells");

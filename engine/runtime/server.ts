@@ -25,7 +25,10 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
-export function serveHttp(engine: Engine, options: HttpOptions): Promise<RunningServer> {
+/** What serving needs of the app: the engine itself, or (a confined run) the launcher's relay to it. */
+export type HttpApp = Pick<Engine, 'request'>
+
+export function serveHttp(engine: HttpApp, options: HttpOptions): Promise<RunningServer> {
   const maxBody = options.maxBody ?? 1024 * 1024
   const headersTimeout = options.headersTimeoutMs ?? 10_000
   const server: Server = createServer({ headersTimeout, requestTimeout: Math.max(headersTimeout, 30_000), connectionsCheckingInterval: Math.min(1000, headersTimeout) }, (req, res) => {

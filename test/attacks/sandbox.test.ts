@@ -96,7 +96,7 @@ function dive(n: number): void {
 }
 dive(0)
 export function start() { found.set({ overflows: out.overflows, foreign: out.foreign.slice(0, 5) }); sys.halt() }`,
-  })
+  }, { timeLimitMs: 60_000 }) // thousands of overflows take their time on a loaded machine; the limit is not what is tested
   await e.run({ untilIdle: true })
   const got = value(e, 'found') as { overflows: number; foreign: string[] } | null
   assert.ok(got, `start did not commit: ${e.attempts().map((a) => a.reason).join('; ')}`)
@@ -183,4 +183,19 @@ test('a Map, Set or Date disguised with a plain prototype is not plain data', as
     const r = await attempt(`out.set({ inside: ${made} } as any)`)
     assert.match(r.reason ?? 'it committed', says, made)
   }
+})
+
+test('a cell cannot leave a promise callback behind to run after its transaction has ended', async () => {
+  for (const schedule of [
+    `Promise.resolve().then(() => late.set('ran'))`,
+    `Promise.resolve({ then(done: () => void) { late.set('ran'); done() } } as any)`,
+    `new Promise<void>((done) => done()).then(() => late.set('ran'))`,
+    `(({}) as any).constructor.constructor === Function && typeof Promise`,
+  ]) {
+    const r = await attempt(`${schedule}\n  out.set(1)`, `const late = state.var<string>('late', '')`)
+    assert.match(r.reason ?? 'it committed', /Promise is not available in a Loom cell: a transaction is synchronous/, schedule)
+    assert.equal(r.out, null, schedule)
+  }
+  // Async syntax is refused before the code ever runs.
+  await assert.rejects(open({ s: `export async function step() {}` }), /async functions cannot run in a cell/)
 })

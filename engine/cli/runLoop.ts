@@ -1,0 +1,105 @@
+// The loop of `loom run`: runs the app until it halts, reaches --steps, or
+// waits for input that will not come; then says where it stopped. The same in
+// the CLI process and in a confined run process (runProcess.ts).
+import type { Engine } from '../runtime/engine.ts'
+import { formatLocation } from '../runtime/compile.ts'
+import { plural, type Io } from './main.ts'
+
+export interface LoopOptions {
+  json: boolean
+  steps?: number
+  untilIdle: boolean
+  resumedAt: number
+  tty: () => string
+  serving: boolean
+  /** Told to stop (Ctrl-C, SIGTERM): the loop starts no further run. */
+  stopped?: () => boolean
+}
+
+export async function loop(engine: Engine, p: LoopOptions, io: Io): Promise<number> {
+
+  // Input for sys.tty.read comes from stdin; once it ends, a loop waiting for input is done.
+  let inputOpen = !!io.stdin && !p.untilIdle
+  let inputArrived: (() => void) | null = null
+  if (inputOpen && io.stdin) {
+    io.stdin.setEncoding?.('utf8')
+    io.stdin.on('data', (chunk: string | Buffer) => {
+      engine.input(String(chunk))
+      inputArrived?.()
+    })
+    io.stdin.on('end', () => {
+      inputOpen = false
+      inputArrived?.()
+    })
+    io.stdin.on('error', () => {
+      inputOpen = false
+      inputArrived?.()
+    })
+  }
+
+  const total = { attempts: 0, steps: 0 }
+  for (;;) {
+    const left = p.steps === undefined ? undefined : p.steps - total.steps
+    const s = await engine.run({ steps: left, untilIdle: true })
+    total.attempts += s.attempts
+    total.steps += s.steps
+    if (s.status === 'halted' || (left !== undefined && total.steps >= p.steps!) || p.stopped?.()) break
+    if (p.serving) {
+      // Serving HTTP: the app lives until it halts, reaches --steps, or the process is told to stop (which pauses it).
+      const more = await engine.run({ steps: left === undefined ? undefined : left - s.steps })
+      total.attempts += more.attempts
+      total.steps += more.steps
+      break
+    }
+    if (s.status === 'idle') break
+    // Input arrived while the loop was stopping: run on.
+    if (!engine.waiting) continue
+    if (!inputOpen) break
+    // Idle: only more input can wake the app.
+    await new Promise<void>((resolve) => (inputArrived = resolve))
+    inputArrived = null
+  }
+  io.stdin?.removeAllListeners?.('data')
+  if (io.stdin && 'pause' in io.stdin) (io.stdin as NodeJS.ReadStream).pause()
+
+  const status = engine.status === 'parked' ? `waiting (${engine.waiting})` : p.steps !== undefined && total.steps >= p.steps ? `stopped after ${plural(total.steps, 'step')}` : engine.status
+  const added = engine.head - p.resumedAt
+  if (p.json) {
+    io.out(JSON.stringify({ events: engine.head, added, attempts: total.attempts, steps: total.steps, status: engine.status, waiting: engine.waiting, codeHash: engine.codeHash, tty: p.tty(), state: plainState(engine) }) + '\n')
+  } else {
+    const continued = p.resumedAt ? ` (continued at event ${p.resumedAt})` : ''
+    io.err(`loom: ${plural(added, 'event')} committed${continued}, ${plural(total.attempts, 'attempt')} aborted, ${status}\n`)
+  }
+  return 0
+}
+
+export function plainState(engine: Engine): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(engine.state()).map(([k, v]) => [k, v.value]))
+}
+
+
+/** `loom test` once the engine is open (with checkTests): runs start and N steps, reports the first failure. */
+export async function runTests(engine: Engine, p: { json: boolean; steps?: number; shownAs: string }, io: Io): Promise<number> {
+  let failure = engine.testFailures[0]
+  if (!failure) {
+    const stop = engine.on('test', () => engine.pause())
+    await engine.run({ steps: p.steps ?? 0, untilIdle: true })
+    stop()
+    failure = engine.testFailures[0]
+  }
+  const tests = engine.testCount
+  if (p.json) {
+    io.out(JSON.stringify({ ok: !failure, tests, events: engine.head, failures: engine.testFailures }) + '\n')
+    return failure ? 1 : 0
+  }
+  if (!failure) {
+    io.out(`loom: ${tests} test${tests === 1 ? '' : 's'} passed after ${engine.head} events\n`)
+    return 0
+  }
+  const event = engine.events(failure.seq, 1)[0]
+  const what = event ? `event ${event.seq} (${event.kind}${event.method && event.method !== event.kind ? ` ${event.method}` : ''})` : `event ${failure.seq}`
+  io.err(`loom: test '${failure.test}' failed after ${what}: ${failure.message}\n`)
+  io.err(`  at ${formatLocation(p.shownAs, failure.location)}\n`)
+  for (const [name, value] of Object.entries(failure.saw)) io.err(`  it saw ${name} = ${JSON.stringify(value)}\n`)
+  return 1
+}

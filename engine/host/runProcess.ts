@@ -1,0 +1,145 @@
+// The confined process of `loom run` (DESIGN §9): the only process that runs
+// the notebook's cells. It is started by runConfined (engine/cli/run.ts)
+// through engineLaunch's runLaunch: Node's permission model with no addons,
+// no child processes, no threads and no file writes; an empty environment;
+// and, where the OS has one, its sandbox (no network, no view of the user's
+// files). Its log is a RemoteLog: SQLite, a native addon, stays in the
+// process that started this one.
+//
+// Nothing here may import SQLite, even indirectly.
+import { Engine } from '../runtime/engine.ts'
+import { NotebookError } from '../runtime/notebook.ts'
+import { CompileError } from '../runtime/compile.ts'
+import { LoadError } from '../runtime/executor.ts'
+import { RemoteLog } from '../replay/remoteLog.ts'
+import { loop, runTests } from '../cli/runLoop.ts'
+import { MemoryLog } from '../runtime/log.ts'
+import { Replayer } from '../replay/replay.ts'
+import type { StoreSnapshot } from '../runtime/store.ts'
+import type { EventRecord } from '../runtime/event.ts'
+import type { StoredCode } from '../replay/sqliteLog.ts'
+import type { Io } from '../cli/main.ts'
+
+/** What `loom run` asks of this process (sent by the log host with the open answer). */
+export interface RunJob {
+  kind: 'run' | 'test' | 'replay'
+  /** replay: the branch, the first seq re-executed, and the state before it (from > 1). */
+  replay?: { branch: string; from: number; before?: StoreSnapshot }
+  notebook: string
+  /** The notebook's text as the launcher read it: what runs (a save after that comes as a push). */
+  text: string
+  /** The notebook's path as the user gave it, for messages. */
+  shownAs: string
+  /** The time limit (run, test) or, for replay, the limit the history was made under. */
+  timeLimitMs?: number
+  /** The notebook's configuration: what sys.env shows. Not this process's environment, which is empty. */
+  env: Record<string, string>
+  args: string[]
+  json: boolean
+  steps?: number
+  untilIdle: boolean
+  /** `--watch`: the launcher watches the notebook and sends each saved text; the app runs until stopped. */
+  watch: boolean
+  /** The launcher serves the app's HTTP and relays each request here; the app runs until stopped. */
+  serving: boolean
+}
+
+const io: Io = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  stdin: process.stdin,
+}
+
+async function main(): Promise<number> {
+  const log = RemoteLog.open()
+  const job = log.opened.job as RunJob
+  if (job.kind === 'replay') return replay(log, job.replay!, job.timeLimitMs)
+  let engine: Engine
+  try {
+    engine = job.kind === 'test'
+      ? await Engine.fromSource(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, env: job.env, args: job.args, checkTests: true, log: new MemoryLog() })
+      : await Engine.fromSource(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, env: job.env, args: job.args, log, branch: log.branch, resume: log.opened.resume ?? undefined })
+  } catch (err) {
+    log.close()
+    if (err instanceof NotebookError || err instanceof CompileError || err instanceof LoadError) {
+      io.err(`loom: ${err.message}\n`)
+      return 2
+    }
+    throw err
+  }
+  if (job.kind === 'test') {
+    try {
+      return await runTests(engine, { json: job.json, steps: job.steps, shownAs: job.shownAs }, io)
+    } finally {
+      log.close()
+    }
+  }
+  log.ready()
+  let tty = ''
+  engine.on('tty', (text) => (job.json ? (tty += text) : io.out(text)))
+  // The launcher sends each saved text (--watch), and a stop (Ctrl-C, SIGTERM: the OS sandbox passes no signal on).
+  let stopped = false
+  const stop = () => {
+    stopped = true
+    engine.pause()
+  }
+  log.onPush(async (push) => {
+    if (push.push === 'stop') return stop()
+    if (push.push === 'check') return
+    if (push.push === 'http') {
+      const answer = await engine.request(push.request, push.deadlineMs).catch((err: Error) => ({ status: 500, headers: { 'content-type': 'text/plain' }, body: `${err.message}\n` }))
+      return log.answer(push.rid, answer)
+    }
+    // Live coding: a change that compiles becomes a code event, one that does not is refused.
+    const r = await engine.replaceCode(push.text)
+    if (r.ok) io.err(`loom: new code running from event ${r.event.seq} (${r.event.codeHash.slice(0, 12)})\n`)
+    else if (r.error !== 'the code did not change') io.err(`loom: the change was refused; the old code keeps running:\n${r.error}\n`)
+  }, job.watch || job.serving)
+  // Without the OS sandbox a signal may come straight here: the same normal end, everything durable.
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  try {
+    return await loop(engine, { json: job.json, steps: job.steps, untilIdle: job.untilIdle, resumedAt: log.opened.head, tty: () => tty, serving: job.watch || job.serving, stopped: () => stopped }, io)
+  } finally {
+    log.close()
+  }
+}
+
+/**
+ * `loom replay` (--verify): re-executes the batches the launcher sends (it
+ * checks the hash chain itself) and answers each with its first divergence
+ * or null, until told to stop. Its reads of the log go over the link.
+ */
+async function replay(log: RemoteLog, job: NonNullable<RunJob['replay']>, timeLimitMs?: number): Promise<number> {
+  const source = {
+    event: (branch: string, seq: number) => log.read('event', branch, seq) as EventRecord | null,
+    lastOfKind: (branch: string, kind: string, seq: number) => log.read('lastOfKind', branch, kind, seq) as number | null,
+    getCode: (codeHash: string) => log.read('getCode', codeHash) as StoredCode | null,
+  }
+  const replayer = new Replayer(source, job.branch, job.from, job.before, timeLimitMs)
+  await new Promise<void>((done) => {
+    log.onPush(async (push) => {
+      if (push.push === 'stop') return done()
+      if (push.push !== 'check') return
+      let failure: unknown
+      try {
+        const bodies = push.texts ? push.texts.split('\n') : []
+        const events = bodies.map((body, i) => Object.assign(JSON.parse(body) as EventRecord, { hash: push.hashes[i] }))
+        failure = await replayer.checkAll(events, bodies)
+      } catch (err) {
+        failure = { error: (err as Error).message }
+      }
+      log.checked(push.rid, failure)
+    }, true)
+  })
+  log.close()
+  return 0
+}
+
+main().then(
+  (code) => process.stdout.write('', () => process.exit(code)),
+  (err: Error) => {
+    process.stderr.write(`loom: ${err.stack ?? err.message}\n`)
+    process.exit(70)
+  },
+)

@@ -1,0 +1,259 @@
+// The log host: the process outside the confinement that holds a session's
+// SQLite log and serves it to the engine process over the link (logLink.ts,
+// remoteLog.ts). The engine process cannot write the log's file, another
+// file, or another branch: it can only hand over events for its branch, which
+// are checked here, chained and hashed here, and acknowledged when durable.
+import type { Socket } from 'node:net'
+import type { Attempt, EventKind } from '../runtime/event.ts'
+import type { HttpRequest, HttpResponse } from '../runtime/http.ts'
+import type { Resume } from '../runtime/engine.ts'
+import { frame, FrameReader } from './logLink.ts'
+import type { CommitRequest, CommitValue, Opened, Push, Reply, Request } from './remoteLog.ts'
+import type { SqliteLog } from './sqliteLog.ts'
+
+const KINDS = new Set<string>(['start', 'step', 'http', 'gui', 'edit', 'code', 'halt'] satisfies EventKind[])
+
+export interface LogHostOptions {
+  resume: Resume | undefined
+  /** What the engine process is to do (the command's options), sent with the open answer. */
+  job: unknown
+  /** The link closed or broke the rules: the engine process should be ended. */
+  onBroken?: (why: string) => void
+  /** A replay job: the log it may read (events, code), not write. */
+  reader?: SqliteLog
+}
+
+/** The launcher's side of a served app: requests relayed to the confined engine, and when its events are durable. */
+export interface LinkedApp {
+  request(req: HttpRequest, deadlineMs?: number): Promise<HttpResponse>
+  attempts(limit?: number): Attempt[]
+  on(type: 'event', fn: (e: { seq: number }) => void): () => void
+}
+
+/** Serves `log` on `link` until the link closes. Never throws: a bad message ends the link. */
+export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOptions): { closed: Promise<void>; ready: Promise<boolean>; push: (push: Push) => void; app: LinkedApp; check: (events: unknown[], bodies: string[]) => Promise<unknown>; drained: () => Promise<void> } {
+  const reader = new FrameReader()
+  /** The branch's head once every commit received is written: what the next commit must follow. */
+  let head = log?.head ?? 0
+  /** Relayed requests waiting for the app's answer, by rid. */
+  const requests = new Map<number, (r: HttpResponse) => void>()
+  /** Replay batches sent to the engine process, waiting for its verdict, by rid. */
+  const checks = new Map<number, (failure: unknown) => void>()
+  let nextRid = 1
+  const committed = new Set<(e: { seq: number }) => void>()
+  /** True once the engine process says the app is open; false if the link ends first. */
+  let resolveReady!: (ok: boolean) => void
+  const ready = new Promise<boolean>((r) => (resolveReady = r))
+  let chain: Promise<void> = Promise.resolve()
+  let broken = false
+  let resolveClosed!: () => void
+  const closed = new Promise<void>((r) => (resolveClosed = r))
+  const reply = (r: Reply) => {
+    if (!link.destroyed) link.write(frame(r))
+  }
+  const breakLink = (why: string) => {
+    if (broken) return
+    broken = true
+    options.onBroken?.(why)
+    link.destroy()
+  }
+  link.on('close', () => {
+    resolveReady(false)
+    for (const done of checks.values()) done({ gone: true })
+    checks.clear()
+    for (const answer of requests.values()) answer({ status: 503, headers: { 'content-type': 'text/plain' }, body: 'the app stopped\n' })
+    requests.clear()
+    resolveClosed()
+  })
+  link.on('error', () => {})
+  link.on('data', (bytes: Buffer) => {
+    if (broken) return
+    reader.push(bytes)
+    for (;;) {
+      let message: unknown
+      try {
+        message = reader.next()
+      } catch (err) {
+        return breakLink(`the engine process sent a bad frame: ${(err as Error).message}`)
+      }
+      if (message === undefined) return
+      const request = message as Request
+      if (!isObject(request) || !Number.isSafeInteger(request.id)) return breakLink('the engine process sent a message without an id')
+      try {
+        handle(request)
+      } catch (err) {
+        reply({ id: request.id, ok: false, error: (err as Error).message })
+      }
+    }
+  })
+
+  /** A read answered after every commit before it; a failure is the answer, never an unhandled rejection. */
+  function answer(id: number, read: () => unknown): void {
+    try {
+      reply({ id, ok: true, value: read() })
+    } catch (err) {
+      reply({ id, ok: false, error: (err as Error).message })
+    }
+  }
+
+  function handle(request: Request): void {
+    // A job without a log (`loom test`): the link carries the job, and nothing else but its end.
+    if (request.op === 'read' && options.reader) {
+      const r = options.reader
+      const a = Array.isArray(request.args) ? request.args : []
+      const str = (v: unknown) => (typeof v === 'string' ? v : '')
+      const int = (v: unknown) => (Number.isSafeInteger(v) ? (v as number) : 0)
+      const value = request.what === 'event' ? r.event(str(a[0]), int(a[1])) : request.what === 'lastOfKind' ? r.lastOfKind(str(a[0]), str(a[1]), int(a[2])) : request.what === 'getCode' ? r.getCode(str(a[0])) : undefined
+      if (value === undefined) throw new Error('read: unknown')
+      return reply({ id: request.id, ok: true, value })
+    }
+    if (request.op === 'checked') {
+      const done = checks.get(request.rid)
+      checks.delete(request.rid)
+      done?.(request.failure)
+      return reply({ id: request.id, ok: true, value: null })
+    }
+    if (request.op === 'ready') {
+      resolveReady(true)
+      return reply({ id: request.id, ok: true, value: null })
+    }
+    if (request.op === 'answer') {
+      const answer = requests.get(request.rid)
+      requests.delete(request.rid)
+      const r = request.response as HttpResponse | undefined
+      const ok = isObject(r) && Number.isInteger(r.status) && r.status >= 100 && r.status <= 599 && isObject(r.headers) && Object.values(r.headers).every((v) => typeof v === 'string') && typeof r.body === 'string'
+      answer?.(ok ? r : { status: 502, headers: { 'content-type': 'text/plain' }, body: 'the app gave a malformed answer\n' })
+      return reply({ id: request.id, ok: true, value: null })
+    }
+    if (!log) {
+      if (request.op === 'open') return reply({ id: request.id, ok: true, value: { path: '', branch: 'main', head: 0, snapshotDue: Number.MAX_SAFE_INTEGER, snapshotEvery: 1, resume: null, job: options.job } satisfies Opened })
+      if (request.op === 'close') return reply({ id: request.id, ok: true, value: null })
+      throw new Error(`'${String(request.op)}': this job has no log`)
+    }
+    switch (request.op) {
+      case 'open': {
+        const opened: Opened = {
+          path: log.path, branch: log.branch, head: log.head,
+          snapshotDue: log.snapshotDue(), snapshotEvery: log.snapshotEvery,
+          resume: options.resume ?? null, job: options.job,
+        }
+        return reply({ id: request.id, ok: true, value: opened })
+      }
+      case 'commit': {
+        checkCommit(request, log.branch, head)
+        head += request.count
+        // Durable in order: each commit is handed to the log after the one before it.
+        const id = request.id
+        chain = chain.then(async () => {
+          if (broken) return
+          try {
+            for (const c of request.storedCode) log.putCode(c)
+            for (const [key, cell] of request.cells) log.keptCells.put(key, cell)
+            const written = await log.commitEncoded(request)
+            const value: CommitValue = { parent: written.parent, hashes: written.hashes.toString('base64') }
+            reply({ id, ok: true, value })
+            if (request.count) for (const fn of committed) fn({ seq: request.first + request.count - 1 })
+          } catch (err) {
+            reply({ id, ok: false, error: (err as Error).message })
+          }
+        })
+        return
+      }
+      case 'events': {
+        const from = request.from
+        const limit = request.limit ?? Infinity
+        if (!Number.isSafeInteger(from) || !(limit === Infinity || Number.isSafeInteger(limit))) throw new Error('events: bad range')
+        // After every commit before it.
+        const id = request.id
+        chain = chain.then(() => answer(id, () => log.events(from, limit)))
+        return
+      }
+      case 'attempts': {
+        const id = request.id
+        const limit = request.limit ?? undefined
+        if (limit !== undefined && !Number.isSafeInteger(limit)) throw new Error('attempts: bad limit')
+        chain = chain.then(() => answer(id, () => log.attempts(limit)))
+        return
+      }
+      case 'cell': {
+        if (typeof request.key !== 'string') throw new Error('cell: bad key')
+        return reply({ id: request.id, ok: true, value: log.keptCells.get(request.key) })
+      }
+      case 'close': {
+        const id = request.id
+        chain = chain.then(() => reply({ id, ok: true, value: null }))
+        return
+      }
+      default:
+        throw new Error(`unknown request '${String((request as { op?: unknown }).op)}'`)
+    }
+  }
+  const push = (p: Push) => void (!broken && !link.destroyed && link.write(frame(p)))
+  const app: LinkedApp = {
+    request(req, deadlineMs) {
+      if (broken || link.destroyed) return Promise.resolve({ status: 503, headers: { 'content-type': 'text/plain' }, body: 'the app stopped\n' })
+      const rid = nextRid++
+      return new Promise((resolve) => {
+        requests.set(rid, resolve)
+        push({ push: 'http', rid, request: req, deadlineMs })
+      })
+    },
+    attempts: (limit) => log?.attempts(limit) ?? [],
+    on: (_type, fn) => {
+      committed.add(fn)
+      return () => committed.delete(fn)
+    },
+  }
+  /** A replay batch re-executed by the engine process: its first divergence, or null. */
+  const check = (events: unknown[], bodies: string[]): Promise<unknown> =>
+    new Promise((resolve) => {
+      if (broken || link.destroyed) return resolve({ gone: true })
+      const rid = nextRid++
+      checks.set(rid, resolve)
+      push({ push: 'check', rid, texts: bodies.join('\n'), hashes: (events as { hash?: string }[]).map((e) => e.hash ?? '') })
+    })
+  // Everything received has been handed to the log (and answered): then the log may be closed.
+  return { closed, ready, push, app, check, drained: () => chain }
+}
+
+/**
+ * A commit's contents, checked before the log takes them: events that continue
+ * this branch one after another, each encoding beginning with its own branch,
+ * seq and kind (the fixed fields come first, see encodeEventParts), cuts
+ * inside their text, and well-formed side data. What the encodings hold past
+ * that is the app's history as the engine process tells it; readers of the
+ * log treat a body that does not parse as a damaged log.
+ */
+function checkCommit(r: CommitRequest, branch: string, head: number): void {
+  if (!Number.isSafeInteger(r.count) || r.count < 0 || typeof r.texts !== 'string' || !Array.isArray(r.cuts) || !Array.isArray(r.kinds) || typeof r.code !== 'string') throw new Error('commit: malformed')
+  if (!Array.isArray(r.attempts) || !Array.isArray(r.snapshots) || !Array.isArray(r.storedCode) || !Array.isArray(r.cells)) throw new Error('commit: malformed')
+  if (r.count && r.first !== head + 1) throw new Error(`commit: event ${String(r.first)} does not follow event ${head} of branch '${branch}'`)
+  if (r.count && !/^[0-9a-f]{64}$/.test(r.code)) throw new Error('commit: a malformed code hash')
+  const texts = r.count ? r.texts.split('\n') : []
+  if (texts.length !== r.count || r.kinds.length !== r.count || r.cuts.length !== r.count) throw new Error('commit: counts differ')
+  const prefix = `{"branch":${JSON.stringify(branch)},"seq":`
+  for (let i = 0; i < r.count; i++) {
+    const kind = r.kinds[i]!
+    if (!KINDS.has(kind) || !texts[i]!.startsWith(`${prefix}${r.first + i},"kind":"${kind}","codeHash":"`)) throw new Error(`commit: event ${r.first + i} is not an event of branch '${branch}' at that place`)
+    const cuts = r.cuts[i]
+    if (cuts === null) continue
+    if (!Array.isArray(cuts)) throw new Error(`commit: event ${r.first + i}: malformed cuts`)
+    let at = 0
+    for (const c of cuts) {
+      if (!Array.isArray(c) || !Number.isSafeInteger(c[0]) || !Number.isSafeInteger(c[1]) || c[0] < at || c[1] < c[0] || c[1] > texts[i]!.length) throw new Error(`commit: event ${r.first + i}: malformed cuts`)
+      at = c[1]
+    }
+  }
+  const last = head + r.count
+  for (const s of r.snapshots) if (!Array.isArray(s) || !Number.isSafeInteger(s[0]) || s[0] > last || typeof s[1] !== 'string') throw new Error('commit: a malformed snapshot')
+  for (const a of r.attempts) {
+    const parsed = typeof a === 'string' ? (JSON.parse(a) as unknown) : null
+    if (!isObject(parsed) || parsed.branch !== branch) throw new Error('commit: an attempt of another branch')
+  }
+  for (const c of r.storedCode) if (!isObject(c) || typeof c.codeHash !== 'string' || typeof c.path !== 'string' || typeof c.code !== 'string' || !Array.isArray(c.sources)) throw new Error('commit: malformed code')
+  for (const c of r.cells) if (!Array.isArray(c) || typeof c[0] !== 'string' || !isObject(c[1]) || typeof c[1].code !== 'string' || typeof c[1].map !== 'string') throw new Error('commit: a malformed cell')
+}
+
+function isObject(v: unknown): v is Record<string, any> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}

@@ -1,0 +1,61 @@
+// The wire between a confined engine process and the process that holds its
+// log (DESIGN §9): the engine process loads no SQLite (a native addon) and may
+// write no file, so its group commits cross a socket pair (the child's fd 3)
+// to the log host, which writes them and acknowledges once they are durable.
+//
+// A frame is two u32 lengths (little endian), that many bytes of JSON, then
+// that many bytes of raw UTF-8: a message's `texts` (a commit's event
+// encodings, one per line) travel raw, so they are neither escaped on the
+// engine's thread nor unescaped here. Each side validates what it receives
+// before use: a broken engine process is the case this exists for.
+
+/** The file descriptor of the link in the engine process. */
+export const LINK_FD = 3
+/** No frame is larger: a batch of events is at most a few MB. */
+export const MAX_FRAME = 256 * 1024 * 1024
+
+export function frame(message: object): Buffer {
+  const texts = (message as { texts?: unknown }).texts
+  const raw = typeof texts === 'string' && texts.length ? Buffer.from(texts) : null
+  const head = Buffer.from(JSON.stringify(raw ? { ...message, texts: undefined } : message))
+  const out = Buffer.allocUnsafe(8 + head.length + (raw?.length ?? 0))
+  out.writeUInt32LE(head.length, 0)
+  out.writeUInt32LE(raw?.length ?? 0, 4)
+  head.copy(out, 8)
+  raw?.copy(out, 8 + head.length)
+  return out
+}
+
+/** Collects bytes and hands out whole frames, parsed. */
+export class FrameReader {
+  private parts: Buffer[] = []
+  private have = 0
+
+  push(bytes: Buffer): void {
+    if (!bytes.length) return
+    this.parts.push(bytes)
+    this.have += bytes.length
+  }
+
+  /** The next whole message, or undefined when it has not all arrived. Throws on a frame that is too large or not JSON. */
+  next(): unknown {
+    if (this.have < 8) return undefined
+    if (this.parts[0]!.length < 8) this.parts = [Buffer.concat(this.parts)]
+    const n = this.parts[0]!.readUInt32LE(0)
+    const t = this.parts[0]!.readUInt32LE(4)
+    if (n + t > MAX_FRAME) throw new Error(`log link: a frame of ${n + t} bytes`)
+    // Joined only once the whole frame is in: a large frame arrives in many pieces.
+    if (this.have < 8 + n + t) return undefined
+    if (this.parts.length > 1) this.parts = [Buffer.concat(this.parts)]
+    const buf = this.parts[0]!
+    const message = JSON.parse(buf.toString('utf8', 8, 8 + n)) as unknown
+    if (t) {
+      if (typeof message !== 'object' || message === null) throw new Error('log link: raw text on a message that is not an object')
+      ;(message as { texts: string }).texts = buf.toString('utf8', 8 + n, 8 + n + t)
+    }
+    const rest = buf.subarray(8 + n + t)
+    this.parts = rest.length ? [rest] : []
+    this.have = rest.length
+    return message
+  }
+}

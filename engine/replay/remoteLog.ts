@@ -1,0 +1,409 @@
+// The durable log as a confined engine process sees it (DESIGN §9): the same
+// EventLog, but SQLite lives in the log host (logHost.ts, the process that
+// started this one). Group commits cross the link (logLink.ts) and resolve
+// when the host says they are durable; the few synchronous reads the engine
+// makes (events, attempts, compiled cells) wait for the host's answer.
+//
+// No import of SQLite here, directly or not: this module runs where no native
+// addon may be loaded.
+import { readSync, writeSync } from 'node:fs'
+import { Socket } from 'node:net'
+import { encodeEventParts, type EventLog } from '../runtime/log.ts'
+import { BLOB_MIN } from './chunk.ts'
+import type { Attempt, EventRecord } from '../runtime/event.ts'
+import type { StoreSnapshot } from '../runtime/store.ts'
+import type { KeptCells } from '../runtime/compile.ts'
+import type { Resume } from '../runtime/engine.ts'
+import { FrameReader, frame, LINK_FD } from './logLink.ts'
+import type { HttpRequest, HttpResponse } from '../runtime/http.ts'
+
+/** What the host says when the engine process opens the log. */
+export interface Opened {
+  path: string
+  branch: string
+  head: number
+  /** The seq at which the log next wants a snapshot, and the distance between snapshots. */
+  snapshotDue: number
+  snapshotEvery: number
+  resume: Resume | null
+  /** What the launcher asks this process to do (the command's options): passed through, not read here. */
+  job: unknown
+}
+
+export interface StoredCodeItem {
+  codeHash: string
+  path: string
+  code: string
+  sources: { id: string; line: number; source: string }[]
+}
+
+/**
+ * A group commit as it crosses: the events in their canonical encoding, as
+ * the log stores them (encoded here, as the engine's thread does in one
+ * process: the log host only checks and relays them to its writer thread),
+ * and what goes with them.
+ */
+export interface CommitRequest {
+  op: 'commit'
+  first: number
+  count: number
+  /** One encoding per line (canonical JSON has no raw newline). */
+  texts: string
+  cuts: ([number, number][] | null)[]
+  kinds: string[]
+  code: string
+  snapshots: [seq: number, data: string][]
+  attempts: string[]
+  storedCode: StoredCodeItem[]
+  cells: [key: string, cell: { code: string; map: string }][]
+}
+
+export type Request = { id: number } & (
+  | { op: 'open' }
+  | CommitRequest
+  | { op: 'events'; from: number; limit: number | null }
+  | { op: 'attempts'; limit: number | null }
+  | { op: 'cell'; key: string }
+  | { op: 'close' }
+  | { op: 'answer'; rid: number; response: HttpResponse }
+  | { op: 'ready' }
+  | { op: 'read'; what: 'event' | 'lastOfKind' | 'getCode'; args: unknown[] }
+  | { op: 'checked'; rid: number; failure: unknown }
+)
+
+export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string }
+
+/** What the launcher sends unasked: a saved notebook's new text (`loom run --watch`), or a stop (Ctrl-C, SIGTERM). */
+export type Push =
+  | { push: 'code'; text: string }
+  | { push: 'stop' }
+  | { push: 'http'; rid: number; request: HttpRequest; deadlineMs?: number }
+  /** A replay batch: the stored encodings, one per line (travelling raw), and each event's hash. */
+  | { push: 'check'; rid: number; texts: string; hashes: string[] }
+
+/** The answer to a commit: the hash before the first event, then each event's hash (32 bytes each, base64). */
+export type CommitValue = { parent: string; hashes: string }
+
+const WAIT_MS = 60_000
+const nap = new Int32Array(new SharedArrayBuffer(4))
+
+export class RemoteLog implements EventLog {
+  private readonly reader = new FrameReader()
+  private readonly waiting = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void; events?: EventRecord[] }>()
+  /** Answers taken by a synchronous wait, by id. */
+  private readonly answered = new Map<number, Reply>()
+  private nextId = 1
+  private socket: Socket | null = null
+  private failed: Error | null = null
+  private pending: EventRecord[] = []
+  private pendingAttempts: Attempt[] = []
+  private pendingSnapshots: [number, StoreSnapshot][] = []
+  private pendingCode: StoredCodeItem[] = []
+  private pendingCells: [string, { code: string; map: string }][] = []
+  private readonly unwrittenCells = new Map<string, { code: string; map: string }>()
+  private sentSeq: number
+  private due: number
+  private lastCommit: Promise<void> = Promise.resolve()
+  private onPushed: ((push: Push) => void) | null = null
+  /** Pushes that came before anyone took them (a save or a stop while the notebook was loading): handed over, in order, once someone does. */
+  private early: Push[] = []
+  private kept = false
+  readonly opened: Opened
+
+  /** Opens the log through the link on fd 3 (blocks until the host answers). */
+  static open(): RemoteLog {
+    return new RemoteLog()
+  }
+
+  private constructor() {
+    this.opened = this.call({ op: 'open' }) as Opened
+    this.sentSeq = this.opened.head
+    this.due = this.opened.snapshotDue
+    // Answers to pipelined commits arrive while the engine runs on.
+    const socket = new Socket({ fd: LINK_FD, readable: true, writable: false })
+    socket.on('data', (bytes: Buffer) => {
+      this.reader.push(bytes)
+      this.dispatch()
+    })
+    const lost = () => this.fail(new Error(`${this.opened.path}: the log host is gone; nothing after event ${this.sentSeq} is known to be durable`))
+    socket.on('end', lost)
+    socket.on('error', lost)
+    socket.unref()
+    this.socket = socket
+  }
+
+  get path(): string {
+    return this.opened.path
+  }
+  get branch(): string {
+    return this.opened.branch
+  }
+  get head(): number {
+    return this.sentSeq + this.pending.length
+  }
+
+  append(event: EventRecord): void {
+    if (event.seq <= this.head) return
+    if (event.seq !== this.head + 1) throw new Error(`log: expected event ${this.head + 1}, got ${event.seq}`)
+    this.pending.push(event)
+  }
+
+  /** Group commit, synchronously: returns once the host has everything appended so far durable. */
+  flush(): void {
+    const id = this.sendCommit()
+    // Answers come in order: the last commit's answer means every earlier one was answered.
+    if (id !== null) this.wait(id)
+    else this.drain()
+    if (this.failed) throw this.failed
+  }
+
+  /** Group commit, pipelined: resolves once the host says it is durable. */
+  flushAsync(): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed)
+    const id = this.sendCommit()
+    if (id === null) return this.lastCommit
+    return (this.lastCommit = this.promiseOf(id).then(() => undefined))
+  }
+
+  events(from = 1, limit = Infinity): EventRecord[] {
+    this.flush()
+    return this.call({ op: 'events', from, limit: Number.isFinite(limit) ? limit : null }) as EventRecord[]
+  }
+
+  addAttempt(attempt: Attempt): void {
+    this.pendingAttempts.push(attempt)
+  }
+
+  attempts(limit?: number): Attempt[] {
+    this.flush()
+    return this.call({ op: 'attempts', limit: limit ?? null }) as Attempt[]
+  }
+
+  putCode(code: StoredCodeItem): void {
+    this.pendingCode.push({ codeHash: code.codeHash, path: code.path, code: code.code, sources: code.sources })
+  }
+
+  readonly keptCells: KeptCells = {
+    get: (key) => this.unwrittenCells.get(key) ?? (this.call({ op: 'cell', key }) as { code: string; map: string } | null),
+    put: (key, cell) => {
+      this.unwrittenCells.set(key, cell)
+      this.pendingCells.push([key, cell])
+    },
+  }
+
+  offerSnapshot(seq: number, take: () => StoreSnapshot): void {
+    if (seq < this.due) return
+    this.pendingSnapshots.push([seq, take()])
+    this.due = (Math.floor(seq / this.opened.snapshotEvery) + 1) * this.opened.snapshotEvery
+  }
+
+  snapshotDue(): number {
+    return this.due
+  }
+
+  /** Takes what the launcher sends unasked; `keepAlive`: and keeps the process alive to hear it (--watch). */
+  onPush(fn: (push: Push) => void, keepAlive: boolean): void {
+    this.onPushed = fn
+    for (const push of this.early.splice(0)) setImmediate(() => this.onPushed?.(push))
+    if (!keepAlive) return
+    this.kept = true
+    this.socket?.ref()
+  }
+
+  /** A read of the launcher's log for a confined replay (event, lastOfKind, getCode), answered synchronously. */
+  read(what: 'event' | 'lastOfKind' | 'getCode', ...args: unknown[]): unknown {
+    return this.call({ op: 'read', what, args })
+  }
+
+  /** A confined replay's verdict on a batch the launcher sent. */
+  checked(rid: number, failure: unknown): void {
+    if (this.failed) return
+    const id = this.send({ op: 'checked', rid, failure })
+    this.waiting.set(id, { resolve: () => {}, reject: () => {} })
+  }
+
+  /** The app is open and running: the launcher may start serving it. */
+  ready(): void {
+    if (this.failed) return
+    const id = this.send({ op: 'ready' })
+    this.waiting.set(id, { resolve: () => {}, reject: () => {} })
+  }
+
+  /** The app's answer to a request the launcher relayed (its server is outside this process). */
+  answer(rid: number, response: HttpResponse): void {
+    if (this.failed) return
+    const id = this.send({ op: 'answer', rid, response })
+    this.waiting.set(id, { resolve: () => {}, reject: () => {} })
+  }
+
+  /** Makes everything durable and lets the host close the log. */
+  close(): void {
+    this.kept = false
+    try {
+      this.flush()
+      this.call({ op: 'close' })
+    } finally {
+      this.socket?.destroy()
+      this.socket = null
+    }
+  }
+
+  // ---- the link ----------------------------------------------------------
+
+  /** Sends pending work as one commit; its id, or null when there was nothing. */
+  private sendCommit(): number | null {
+    if (this.failed) throw this.failed
+    if (!this.pending.length && !this.pendingAttempts.length && !this.pendingSnapshots.length && !this.pendingCode.length && !this.pendingCells.length) return null
+    const events = this.pending
+    const texts: string[] = new Array(events.length)
+    const cuts: CommitRequest['cuts'] = new Array(events.length)
+    const kinds: string[] = new Array(events.length)
+    for (let i = 0; i < events.length; i++) {
+      const parts = encodeEventParts(events[i]!, BLOB_MIN)
+      texts[i] = parts.text
+      cuts[i] = parts.cuts.length ? parts.cuts : null
+      kinds[i] = events[i]!.kind
+    }
+    const request: CommitRequest = {
+      op: 'commit', first: events.length ? events[0]!.seq : this.sentSeq + 1, count: events.length, texts: texts.join('\n'), cuts, kinds,
+      code: events.length ? events[events.length - 1]!.codeHash : '',
+      snapshots: this.pendingSnapshots.map(([seq, state]) => [seq, JSON.stringify(state)]),
+      attempts: this.pendingAttempts.map((a) => JSON.stringify(a)),
+      storedCode: this.pendingCode, cells: this.pendingCells,
+    }
+    this.pending = []
+    this.pendingAttempts = []
+    this.pendingSnapshots = []
+    this.pendingCode = []
+    this.pendingCells = []
+    if (events.length) this.sentSeq = events[events.length - 1]!.seq
+    const id = this.send(request)
+    this.waiting.set(id, { resolve: () => {}, reject: () => {}, events })
+    return id
+  }
+
+  private send(request: object): number {
+    const id = this.nextId++
+    const bytes = frame({ id, ...request })
+    let at = 0
+    const start = Date.now()
+    while (at < bytes.length) {
+      try {
+        at += writeSync(LINK_FD, bytes, at, bytes.length - at)
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw this.fail(new Error(`${this.opened?.path ?? 'log'}: the log host is gone (${(err as Error).message})`))
+        if (Date.now() - start > WAIT_MS) throw this.fail(new Error('the log host has not read for 60 s'))
+        Atomics.wait(nap, 0, 0, 1)
+      }
+    }
+    return id
+  }
+
+  private promiseOf(id: number): Promise<unknown> {
+    const w = this.waiting.get(id)
+    const answered = this.answered.get(id)
+    if (answered) {
+      this.answered.delete(id)
+      return answered.ok ? Promise.resolve(answered.value) : Promise.reject(new Error(answered.error))
+    }
+    if (!w) return this.failed ? Promise.reject(this.failed) : Promise.resolve()
+    this.socket?.ref()
+    return new Promise((resolve, reject) => {
+      w.resolve = resolve
+      w.reject = reject
+    })
+  }
+
+  /** A request answered synchronously. */
+  private call(request: object): unknown {
+    const id = this.send(request)
+    this.waiting.set(id, { resolve: () => {}, reject: () => {} })
+    const reply = this.wait(id)
+    if (!reply.ok) throw new Error(reply.error)
+    return reply.value
+  }
+
+  /** Blocks until the answer to `id` is in, reading the link directly (the event loop is not running meanwhile). */
+  private wait(id: number): Reply {
+    const start = Date.now()
+    const buf = Buffer.allocUnsafe(1 << 16)
+    for (;;) {
+      this.dispatch()
+      const got = this.answered.get(id)
+      if (got) {
+        this.answered.delete(id)
+        return got
+      }
+      if (this.failed) throw this.failed
+      let n: number
+      try {
+        n = readSync(LINK_FD, buf, 0, buf.length, null)
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw this.fail(new Error(`the log host is gone (${(err as Error).message})`))
+        if (Date.now() - start > WAIT_MS) throw this.fail(new Error(`the log host has not answered for 60 s; nothing after the last acknowledged event is known to be durable`))
+        Atomics.wait(nap, 0, 0, 1)
+        continue
+      }
+      if (n === 0) throw this.fail(new Error('the log host closed the link'))
+      this.reader.push(Buffer.from(buf.subarray(0, n)))
+    }
+  }
+
+  /** Waits for every commit sent so far. */
+  private drain(): void {
+    const ids = [...this.waiting.keys()]
+    if (ids.length) this.wait(ids[ids.length - 1]!)
+  }
+
+  /** Hands out every whole answer received. */
+  private dispatch(): void {
+    for (;;) {
+      let message: unknown
+      try {
+        message = this.reader.next()
+      } catch (err) {
+        this.fail(err as Error)
+        return
+      }
+      if (message === undefined) return
+      if (typeof message === 'object' && message !== null && 'push' in message) {
+        const push = message as Push
+        if ((push.push === 'code' && typeof push.text === 'string') || push.push === 'stop' || (push.push === 'http' && typeof push.request === 'object') || (push.push === 'check' && typeof push.texts === 'string' && Array.isArray(push.hashes))) {
+          if (this.onPushed) setImmediate(() => this.onPushed?.(push))
+          else this.early.push(push)
+        }
+        continue
+      }
+      const reply = message as Reply
+      const w = this.waiting.get(reply.id)
+      if (!w) continue
+      this.waiting.delete(reply.id)
+      if (!this.waiting.size && !this.kept) this.socket?.unref()
+      if (reply.ok && w.events) {
+        const { parent, hashes } = reply.value as CommitValue
+        const raw = Buffer.from(hashes, 'base64')
+        let p = parent
+        w.events.forEach((e, i) => {
+          e.parentHash = p
+          e.hash = p = raw.toString('hex', i * 32, i * 32 + 32)
+        })
+      }
+      if (!reply.ok) {
+        this.fail(new Error(reply.error))
+        w.reject(this.failed!)
+      } else w.resolve(reply.value)
+      this.answered.set(reply.id, reply)
+      // A promise that was made will not ask again; keep only what a synchronous wait may come for.
+      if (this.answered.size > 64) this.answered.delete(this.answered.keys().next().value!)
+    }
+  }
+
+  private fail(err: Error): Error {
+    this.failed ??= err
+    for (const [id, w] of this.waiting) {
+      this.waiting.delete(id)
+      w.reject(this.failed)
+    }
+    return this.failed
+  }
+}
