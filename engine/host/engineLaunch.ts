@@ -59,6 +59,7 @@ export function engineLaunch(options: HostOptions, launch: LaunchOptions = {}): 
     ...logFiles(db),
     temp,
   ]
+  const preload = launch.preload ?? testBreach()
   const execArgv = [
     permissionFlag(),
     ...withRealPaths(read).map((p) => `--allow-fs-read=${p}`),
@@ -76,12 +77,14 @@ export function engineLaunch(options: HostOptions, launch: LaunchOptions = {}): 
     // tier-up, and later cells as fast (measured with Node 20 on the samples' cells).
     '--liftoff-only',
     '--enable-source-maps',
-    ...(launch.preload ? [`--import=${pathToFileURL(launch.preload).href}`] : []),
+    ...(preload ? [`--import=${pathToFileURL(preload).href}`] : []),
   ]
   return {
     entry,
     execArgv,
-    env: { ...process.env, TMPDIR: temp },
+    // Nothing of the user's environment (tokens, keys, paths): the notebook's configuration reaches sys.env
+    // through the options, and a broken sandbox finds only its own temp folder here.
+    env: { TMPDIR: temp },
     done: () => rmSync(temp, { recursive: true, force: true }),
   }
 }

@@ -1,6 +1,7 @@
 // The engine process: hosts one notebook and serves the connections its
-// supervisor relays. The same file runs as a Node child process (messages
-// over process.send) and as an Electron utilityProcess (process.parentPort).
+// supervisor relays. The same file runs as a Node child process (framed
+// messages over a socket pair on fd 3, engine/replay/logLink.ts) and as an
+// Electron utilityProcess (process.parentPort).
 // If anything goes wrong that the host did not answer, the process exits and
 // the supervisor starts a new one on the same log: committed events are safe
 // on disk, and a fresh process is a better bet than a confused one.
@@ -8,6 +9,8 @@ import type { Message, Transport } from '../protocol/messages.ts'
 import { EngineHost } from './EngineHost.ts'
 import { readToEngine, type FromEngine, type ToEngine } from './engineLink.ts'
 import { throttleEvents } from './throttleEvents.ts'
+import { Socket } from 'node:net'
+import { frame, FrameReader, LINK_FD } from '../replay/logLink.ts'
 
 interface ParentPort {
   on(event: 'message', fn: (e: { data: unknown }) => void): void
@@ -16,6 +19,13 @@ interface ParentPort {
 
 const electronPort = (process as unknown as { parentPort?: ParentPort }).parentPort
 /**
+ * To the supervisor, not Node's IPC channel: what a broken engine writes to
+ * Node's channel is parsed by the supervisor's Node before anyone can check
+ * it, and garbage there ends the supervisor (serve) with it. Our frames are
+ * checked where they arrive (forkEngine.ts).
+ */
+const link = electronPort ? null : new Socket({ fd: LINK_FD, readable: true, writable: true })
+/**
  * Bytes given to the IPC channel and not yet written to it (estimated): how far
  * the supervisor is behind. Node queues the rest in memory without limit, and a
  * response (a pause) would wait behind all of it.
@@ -23,10 +33,10 @@ const electronPort = (process as unknown as { parentPort?: ParentPort }).parentP
 let unwritten = 0
 const send = (m: FromEngine): void => {
   if (electronPort) electronPort.postMessage(m)
-  else if (process.connected) {
+  else if (link && !link.destroyed) {
     const bytes = sizeOf(m)
     unwritten += bytes
-    process.send!(m, undefined, undefined, () => (unwritten -= bytes))
+    link.write(frame(m), () => (unwritten -= bytes))
   }
 }
 /** Roughly the bytes of `m` as JSON: an events notice from its first event, so a flood of them is not serialized twice. */
@@ -42,8 +52,22 @@ const onMessage = (fn: (m: ToEngine) => void): void => {
     if (m) fn(m)
     else process.stderr.write('loom engine: ignored a message from the supervisor that is not of the link\'s shape\n')
   }
-  if (electronPort) electronPort.on('message', (e) => take(e?.data))
-  else process.on('message', take)
+  if (electronPort) return electronPort.on('message', (e) => take(e?.data))
+  const reader = new FrameReader()
+  link!.on('data', (bytes: Buffer) => {
+    reader.push(bytes)
+    for (;;) {
+      let m: unknown
+      try {
+        m = reader.next()
+      } catch (err) {
+        process.stderr.write(`loom engine: the supervisor's link is garbled (${(err as Error).message}); stopping\n`)
+        return void stop(70)
+      }
+      if (m === undefined) return
+      take(m)
+    }
+  })
 }
 
 let host: EngineHost | null = null
@@ -114,7 +138,8 @@ async function stop(code: number): Promise<void> {
 
 onMessage(handle)
 // The supervisor is gone (killed, or the app quit): close the log cleanly and leave.
-if (!electronPort) process.on('disconnect', () => void stop(0))
+link?.on('error', () => {}) // 'close' follows
+link?.on('close', () => void stop(0))
 process.on('uncaughtException', (err) => {
   process.stderr.write(`loom engine: ${err.stack ?? err.message}\n`)
   process.exit(70)

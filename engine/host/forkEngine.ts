@@ -1,6 +1,11 @@
 // The engine process under `loom serve`: a Node child process talking over
-// its IPC channel, confined by Node's permission model (engineLaunch.ts).
-import { fork } from 'node:child_process'
+// a socket pair on its fd 3 in our own frames (engine/replay/logLink.ts), not
+// Node's IPC channel — Node parses that channel's JSON itself and throws in
+// this process on garbage, so a broken engine could end `loom serve`. It is
+// confined by Node's permission model (engineLaunch.ts).
+import { spawn } from 'node:child_process'
+import type { Socket } from 'node:net'
+import { frame, FrameReader } from '../replay/logLink.ts'
 import { fileURLToPath } from 'node:url'
 import type { HostOptions } from './EngineHost.ts'
 import type { EngineProcess, FromEngine } from './engineLink.ts'
@@ -16,7 +21,29 @@ export const ENGINE_ENTRY = fileURLToPath(new URL('./engineProcess.boot.js', imp
 export function forkEngine(options: HostOptions, launch: LaunchOptions = {}): EngineProcess {
   const { entry, execArgv, env, done } = engineLaunch(options, launch)
   // Only the confinement's flags: not those of whoever started us (a test runner's tsx among them).
-  const child = fork(entry, [], { execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' })
+  const child = spawn(process.execPath, [...execArgv, entry], { env, stdio: ['ignore', 'inherit', 'inherit', 'pipe'] })
+  const link = child.stdio[3] as Socket
+  link.on('error', () => {}) // the process's exit says what happened
+  const receivers: ((m: FromEngine) => void)[] = []
+  const reader = new FrameReader()
+  link.on('data', (bytes: Buffer) => {
+    reader.push(bytes)
+    for (;;) {
+      let m: unknown
+      try {
+        m = reader.next()
+      } catch (err) {
+        // Not a frame of ours: the engine is broken (or broken into). It goes; the supervisor starts another.
+        process.stderr.write(`loom: the engine process sent what is not a message (${(err as Error).message}); it is stopped\n`)
+        link.destroy()
+        child.kill('SIGKILL')
+        return
+      }
+      if (m === undefined) return
+      // Its shape is checked by the supervisor (engineLink.ts readFromEngine).
+      for (const fn of receivers) fn(m as FromEngine)
+    }
+  })
   const exits: ((reason: string) => void)[] = []
   let ended: string | null = null
   child.on('error', () => {}) // a send to a process that just died: its exit says what happened
@@ -30,10 +57,10 @@ export function forkEngine(options: HostOptions, launch: LaunchOptions = {}): En
       return child.pid
     },
     send(message) {
-      if (child.connected) child.send(message)
+      if (!link.destroyed) link.write(frame(message))
     },
     onMessage(fn) {
-      child.on('message', (m) => fn(m as FromEngine))
+      receivers.push(fn)
     },
     onExit(fn) {
       if (ended !== null) fn(ended)
