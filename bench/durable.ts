@@ -1,7 +1,10 @@
 // The counter sample on Loom's durable SQLite log (fsync every group commit):
 // timed runs on fresh logs, and a long history built with heap readings on the way.
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { openSession } from '../engine/replay/session.ts'
+import { SqliteLog } from '../engine/replay/sqliteLog.ts'
 import type { Engine } from '../engine/runtime/engine.ts'
 import { SAMPLE } from './loom.ts'
 import { settledHeapMB } from './memory.ts'
@@ -33,6 +36,29 @@ export async function durableLoom(dir: string, warm: number, steps: number): Pro
     const ms = await timedSteps(engine, steps)
     checkCount(engine, warm + steps)
     return ms
+  } finally {
+    log.close()
+  }
+}
+
+/**
+ * The same as durableLoom through `loom run` as a user runs it: the cells in a
+ * confined process, SQLite in the launcher over the socket pair. One whole
+ * run of warm + steps; the rate is read from the log itself, between the
+ * commit times of the first and last timed events (events are stamped when
+ * their batch commits, to the millisecond). Returns the timed milliseconds.
+ */
+export async function confinedLoom(dir: string, warm: number, steps: number): Promise<number> {
+  const db = join(dir, `confined-${++logs}.loom.db`)
+  const loom = resolve(import.meta.dirname, '..', 'bin', 'loom.js')
+  // The code event, then a start event (the counter has none), then the steps: event 2 + warm is the first timed one.
+  await promisify(execFile)(process.execPath, [loom, 'run', SAMPLE, '--db', db, '--steps', String(warm + steps), '--json'], { maxBuffer: 64 * 2 ** 20 })
+  const log = SqliteLog.open(db, { create: false })
+  try {
+    const first = log.event('main', warm + 1)
+    const last = log.event('main', warm + steps + 1)
+    if (!first || !last) throw new Error(`confined loom: the log has ${log.head} events, not ${warm + steps + 1}`)
+    return Math.max(last.time - first.time, 1)
   } finally {
     log.close()
   }

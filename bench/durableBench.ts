@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { fastest, perSecond } from './timing.ts'
 import { sqliteInserts, sqliteUpdates } from './sqlite.ts'
-import { buildHistory, durableLoom } from './durable.ts'
+import { buildHistory, confinedLoom, durableLoom } from './durable.ts'
+import { osSandbox } from '../engine/host/osSandbox.ts'
 import { bytesPerEvent, randomSeeks, verifyRate } from './history.ts'
 import type { DurableFigures } from './durableReport.ts'
 
@@ -22,6 +23,8 @@ export async function measureDurable(quick: boolean, progress: (what: string) =>
   try {
     progress(`loom on its durable log, ${steps.toLocaleString('en-US')} steps`)
     const loomMs = await fastest(() => durableLoom(dir, warmSteps, steps), { reps, budgetMs: 20_000 })
+    progress(`loom run (cells confined, ${osSandbox().kind === 'bwrap' ? 'bubblewrap' : 'no OS sandbox'}), ${steps.toLocaleString('en-US')} steps`)
+    const confinedMs = await fastest(() => confinedLoom(dir, warmSteps, steps), { reps, budgetMs: 30_000 })
     progress('plain sqlite, one INSERT / one UPDATE per transaction')
     const sqliteRep = { reps: quick ? 1 : 2, budgetMs: 10_000 }
     const insert = perSecond(rows, await fastest(() => sqliteInserts(dir, rows, 'NORMAL'), sqliteRep))
@@ -38,6 +41,7 @@ export async function measureDurable(quick: boolean, progress: (what: string) =>
       warmSteps,
       steps,
       stepsPerSecond: perSecond(steps, loomMs),
+      confined: { stepsPerSecond: perSecond(steps, confinedMs), os: osSandbox().kind },
       sqlite: { insert, update, insertFullSync, rows, fullSyncRows },
       history: { ...built, bytesPerEvent: bytesPerEvent(db, built.events), seek, seekBudgetMs, verifyEventsPerSecond },
     }

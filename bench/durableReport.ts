@@ -11,6 +11,8 @@ export interface DurableFigures {
   warmSteps: number
   steps: number
   stepsPerSecond: number
+  /** The same through `loom run`: cells in a confined process (OS sandbox `os`), SQLite in the launcher. */
+  confined: { stepsPerSecond: number; os: 'bwrap' | 'none' }
   /** Plain SQLite rows per second, one transaction each, and how many rows were timed. */
   sqlite: { insert: number; update: number; insertFullSync: number; rows: number; fullSyncRows: number }
   history: Omit<Built, 'db'> & { bytesPerEvent: number; seek: Seeks; seekBudgetMs: number; verifyEventsPerSecond: number }
@@ -59,6 +61,7 @@ export function durableJson(d: DurableFigures): object {
       heapCollected: h.heap.collected,
     },
     stepsPerSecond: Math.round(d.stepsPerSecond),
+    confinedRun: { stepsPerSecond: Math.round(d.confined.stepsPerSecond), osSandbox: d.confined.os, ratioToInsert: Number((d.confined.stepsPerSecond / d.sqlite.insert).toPrecision(4)), ofInProcess: Number((d.confined.stepsPerSecond / d.stepsPerSecond).toPrecision(4)) },
     sqliteInsertPerSecond: Math.round(d.sqlite.insert),
     sqliteUpdatePerSecond: Math.round(d.sqlite.update),
     sqliteInsertFullSyncPerSecond: Math.round(d.sqlite.insertFullSync),
@@ -84,6 +87,7 @@ export function durableTable(d: DurableFigures): string {
   const s = d.sqlite
   const rows: string[][] = [['scenario', 'ops', 'ops/s', 'Loom ÷ it']]
   rows.push(['loom, durable committed steps (sync FULL: fsync per group commit)', int(d.steps), int(d.stepsPerSecond), ''])
+  rows.push([`loom run: cells confined (${d.confined.os === 'bwrap' ? 'bubblewrap' : 'no OS sandbox'}), SQLite in the launcher`, int(d.steps), int(d.confined.stepsPerSecond), ''])
   rows.push(['sqlite, one INSERT per transaction (WAL, sync NORMAL)', int(s.rows), int(s.insert), times(j.ratioToInsert)])
   rows.push(['sqlite, one UPDATE per transaction (WAL, sync NORMAL)', int(s.rows), int(s.update), times(j.ratioToUpdate)])
   rows.push(['sqlite, one INSERT per transaction (WAL, sync FULL)', int(s.fullSyncRows), int(s.insertFullSync), times(d.stepsPerSecond / s.insertFullSync)])
@@ -106,6 +110,7 @@ export function durableTable(d: DurableFigures): string {
     `  heap used (process) ${early}, ${late} (growth ${j.growth.toFixed(1)} MB${h.heap.collected ? ', after gc' : ', gc not available: noisy'})`,
     '',
     `target durable steps ≥ ${TARGETS.ratioToInsert}× plain SQLite's one INSERT per transaction: ${met(j.targets.ratio3x)} (${times(j.ratioToInsert)})`,
+    `cost of isolation: loom run confined does ${int(d.confined.stepsPerSecond)} steps/s, ${(100 * d.confined.stepsPerSecond / d.stepsPerSecond).toFixed(0)}% of the engine in one process, ${times(d.confined.stepsPerSecond / s.insert)} plain SQLite's INSERT (${d.confined.stepsPerSecond / s.insert >= TARGETS.ratioToInsert ? 'meets' : 'BELOW'} the ${TARGETS.ratioToInsert}× target)`,
     `target seek p99 < ${TARGETS.seekP99Ms} ms at ${int(h.events)} events: ${met(j.targets.seekP99Under20ms)} (${h.seek.p99Ms.toFixed(2)} ms)`,
     `target replay --verify ≥ ${int(TARGETS.verifyEventsPerSecond)} events/s: ${met(j.targets.verify100k)} (${int(h.verifyEventsPerSecond)} events/s)`,
     `target heap flat (< ${TARGETS.heapGrowthMB} MB growth over ${extra} more events): ${met(j.targets.memoryFlat)} (${j.targets.memoryFlat ? 'flat, ' : ''}${j.growth >= 0 ? '+' : ''}${j.growth.toFixed(1)} MB)`,
