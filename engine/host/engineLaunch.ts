@@ -28,7 +28,12 @@ export interface EngineLaunch {
   /** The bundled engine process (plain JavaScript: no TypeScript loader, which would start esbuild's process). */
   entry: string
   execArgv: string[]
-  env: Record<string, string | undefined>
+  env: Record<string, string>
+  /**
+   * The OS sandbox to start it in (a Node child; Electron starts its own utility process): what it
+   * reads, and the folders it may write (the notebook's, the log's, its temp folder).
+   */
+  os: { sandbox: OsSandbox; read: string[]; writable: string[] }
   /** Call when the process has exited: removes its temp folder. */
   done(): void
 }
@@ -85,6 +90,7 @@ export function engineLaunch(options: HostOptions, launch: LaunchOptions = {}): 
     // Nothing of the user's environment (tokens, keys, paths): the notebook's configuration reaches sys.env
     // through the options, and a broken sandbox finds only its own temp folder here.
     env: { TMPDIR: temp },
+    os: { sandbox: osSandbox(), read: withRealPaths(read), writable: [dirname(notebook), dirname(db), temp] },
     done: () => rmSync(temp, { recursive: true, force: true }),
   }
 }

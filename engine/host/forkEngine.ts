@@ -19,9 +19,11 @@ import { sendCompiledCells } from './sendCompiledCells.ts'
 export const ENGINE_ENTRY = fileURLToPath(new URL('./engineProcess.boot.js', import.meta.url))
 
 export function forkEngine(options: HostOptions, launch: LaunchOptions = {}): EngineProcess {
-  const { entry, execArgv, env, done } = engineLaunch(options, launch)
-  // Only the confinement's flags: not those of whoever started us (a test runner's tsx among them).
-  const child = spawn(process.execPath, [...execArgv, entry], { env, stdio: ['ignore', 'inherit', 'inherit', 'pipe'] })
+  const { entry, execArgv, env, os, done } = engineLaunch(options, launch)
+  // Only the confinement's flags: not those of whoever started us (a test runner's tsx among them). Inside the
+  // OS sandbox where there is one: no network, and of the disk only what it reads and the session's folders.
+  const wrapped = os.sandbox.wrap(process.execPath, [...execArgv, entry], os.read, '/', os.writable, env)
+  const child = spawn(wrapped.command, wrapped.args, { env, stdio: ['ignore', 'inherit', 'inherit', 'pipe'] })
   const link = child.stdio[3] as Socket
   link.on('error', () => {}) // the process's exit says what happened
   const receivers: ((m: FromEngine) => void)[] = []

@@ -17,8 +17,11 @@ import { existsSync, realpathSync } from 'node:fs'
 import { delimiter, dirname, join } from 'node:path'
 
 export interface OsSandbox {
-  /** The command to run instead of `node ...args`, and its arguments before node's. */
-  wrap(node: string, args: string[], binds: string[], cwd: string): { command: string; args: string[] }
+  /**
+   * The command to run instead of `node ...args`, and its arguments before node's.
+   * `binds` are seen read-only; `writable` (folders) read-write; `env` is all the environment node gets.
+   */
+  wrap(node: string, args: string[], binds: string[], cwd: string, writable?: string[], env?: Record<string, string>): { command: string; args: string[] }
   /** What holds: for hello, tests and the docs. */
   readonly kind: 'bwrap' | 'none'
   /** One line for the person running it when something is not enforced (null: nothing to say). */
@@ -51,7 +54,7 @@ function probe(env: NodeJS.ProcessEnv): OsSandbox {
   return {
     kind: 'bwrap',
     notice: null,
-    wrap(node, args, binds, cwd) {
+    wrap(node, args, binds, cwd, writable = [], env = {}) {
       const mounts: string[] = []
       for (const path of SYSTEM) if (existsSync(path)) mounts.push('--ro-bind', path, path)
       // Node itself, wherever it is installed (nvm, a packaged app), and what the process reads.
@@ -60,10 +63,14 @@ function probe(env: NodeJS.ProcessEnv): OsSandbox {
       const real = [...new Set([dirname(nodeReal), ...binds].filter((p) => existsSync(p)).map((p) => realpathSync(p)))].sort()
       const outer = real.filter((p) => !real.some((q) => q !== p && p.startsWith(q.endsWith('/') ? q : `${q}/`)))
       for (const path of outer) mounts.push('--ro-bind', path, path)
+      // Writable folders last, parents first: a later mount lies over an earlier one (a notebook inside Loom's own folder).
+      const rw = [...new Set(writable.filter((p) => existsSync(p)).map((p) => realpathSync(p)))].sort((a, b) => a.length - b.length)
+      for (const path of rw) mounts.push('--bind', path, path)
+      const vars = Object.entries(env)
       return {
         command: bwrap,
-        // bwrap sets PWD after --clearenv; `env -i` starts node with no environment at all.
-        args: [...baseArgs(), '--proc', '/proc', '--dev', '/dev', '--remount-ro', '/dev', ...mounts, '--chdir', cwd, '--', ...(existsSync('/usr/bin/env') ? ['/usr/bin/env', '-i'] : []), nodeReal, ...args],
+        // bwrap sets PWD after --clearenv; `env -i` starts node with only `env`.
+        args: [...baseArgs(), ...vars.flatMap(([k, v]) => ['--setenv', k, v]), '--proc', '/proc', '--dev', '/dev', '--remount-ro', '/dev', ...mounts, '--chdir', cwd, '--', ...(existsSync('/usr/bin/env') ? ['/usr/bin/env', '-i', ...vars.map(([k, v]) => `${k}=${v}`)] : []), nodeReal, ...args],
       }
     },
   }

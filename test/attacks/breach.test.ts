@@ -217,8 +217,11 @@ test('loom run --watch, confined: a save live-codes the app, and Ctrl-C ends it 
   assert.match(replayVerify(join(s.dir, 'counter.loom.db')), /hash chain intact/)
 })
 
-test('loom serve: a broken sandbox in its engine process finds no environment, no files outside the session, and no way to start a process', { timeout: 120_000 }, async (t) => {
+test('loom serve: a broken sandbox in its engine process finds no environment, no files outside the session, no way to start a process and, under bubblewrap, no network', { timeout: 120_000 }, async (t) => {
+  const os = osSandbox()
+  if (os.kind !== 'bwrap') t.diagnostic(`no OS sandbox here: ${os.notice}`)
   const s = setup()
+  const before = connections.length
   // serve takes no --env: the attack's paths are written into the notebook instead.
   const config = { OUTSIDE: s.outside, DIR: s.dir, DB: s.db, SECRET: s.secret, HOME_DIR: s.home, PLANTED: s.planted, SQLITE_ADDON, SQLITE_PACKAGE, PORT: String(port) }
   const text = readFileSync(s.notebook, 'utf8')
@@ -261,8 +264,14 @@ test('loom serve: a broken sandbox in its engine process finds no environment, n
     }
     assert.ok(!existsSync(s.outside), 'a file was written outside the session')
     assert.ok(!existsSync(join(s.dir, 'dropped.txt')), 'a file was written in the notebook folder')
-    // What does not hold yet under serve (docs/isolation.md): its engine keeps SQLite, so addons load; no OS sandbox.
-    t.diagnostic(`serve's engine, not yet confined: dlopen of planted code ${String(r.dlopenPlanted).slice(0, 40)} (its code ran: ${existsSync(s.marker)}), better-sqlite3 ${String(r.betterSqlite3).slice(0, 20)}, worker ${String(r.worker).slice(0, 20)}`)
+    await new Promise((done) => setTimeout(done, 300))
+    if (os.kind === 'bwrap') {
+      assert.equal(connections.length, before, 'the engine process reached a port on the host')
+      // Native code it loads sees only the session's folders: the marker elsewhere is not even there to write.
+      assert.ok(!existsSync(s.marker), 'planted native code wrote outside the session')
+    }
+    // What does not hold yet under serve (docs/isolation.md): its engine keeps SQLite, so addons load.
+    t.diagnostic(`serve's engine keeps SQLite: dlopen of planted code ${String(r.dlopenPlanted).slice(0, 40)}, better-sqlite3 ${String(r.betterSqlite3).slice(0, 20)}, worker ${String(r.worker).slice(0, 20)}`)
     assert.equal(serve.exitCode, null, `serve ended: ${err}`)
   } finally {
     serve.kill('SIGKILL')
