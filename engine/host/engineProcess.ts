@@ -56,17 +56,10 @@ const onMessage = (fn: (m: ToEngine) => void): void => {
   const reader = new FrameReader()
   link!.on('data', (bytes: Buffer) => {
     reader.push(bytes)
-    for (;;) {
-      let m: unknown
-      try {
-        m = reader.next()
-      } catch (err) {
-        process.stderr.write(`loom engine: the supervisor's link is garbled (${(err as Error).message}); stopping\n`)
-        return void stop(70)
-      }
-      if (m === undefined) return
-      take(m)
-    }
+    reader.drain(take, (err) => {
+      process.stderr.write(`loom engine: the supervisor's link is garbled (${err.message}); stopping\n`)
+      void stop(70)
+    })
   })
 }
 

@@ -30,21 +30,13 @@ export function forkEngine(options: HostOptions, launch: LaunchOptions = {}): En
   const reader = new FrameReader()
   link.on('data', (bytes: Buffer) => {
     reader.push(bytes)
-    for (;;) {
-      let m: unknown
-      try {
-        m = reader.next()
-      } catch (err) {
-        // Not a frame of ours: the engine is broken (or broken into). It goes; the supervisor starts another.
-        process.stderr.write(`loom: the engine process sent what is not a message (${(err as Error).message}); it is stopped\n`)
-        link.destroy()
-        child.kill('SIGKILL')
-        return
-      }
-      if (m === undefined) return
-      // Its shape is checked by the supervisor (engineLink.ts readFromEngine).
-      for (const fn of receivers) fn(m as FromEngine)
-    }
+    // Its shape is checked by the supervisor (engineLink.ts readFromEngine).
+    reader.drain((m) => receivers.forEach((fn) => fn(m as FromEngine)), (err) => {
+      // Not a frame of ours: the engine is broken (or broken into). It goes; the supervisor starts another.
+      process.stderr.write(`loom: the engine process sent what is not a message (${err.message}); it is stopped\n`)
+      link.destroy()
+      child.kill('SIGKILL')
+    })
   })
   const exits: ((reason: string) => void)[] = []
   let ended: string | null = null

@@ -4,11 +4,27 @@
 // thread (sync flushes) and in the log's writer thread (pipelined flushes).
 import type Database from 'better-sqlite3'
 import { hash as digest } from 'node:crypto'
+import { encodeEventParts } from '../runtime/log.ts'
+import type { EventRecord } from '../runtime/event.ts'
 
 /** Events per stored row (a group commit may span several rows). */
 const ROW_EVENTS = 1000
 /** Values whose encoding is at least this long are stored once, by hash. */
 export const BLOB_MIN = 1024
+
+/** A batch of events as a chunk carries them: canonical encodings one per line, large values' ranges, kinds. */
+export function encodeEvents(events: EventRecord[]): Pick<Chunk, 'texts' | 'count' | 'cuts' | 'kinds'> {
+  const texts: string[] = new Array(events.length)
+  const cuts: Chunk['cuts'] = new Array(events.length)
+  const kinds: string[] = new Array(events.length)
+  for (let i = 0; i < events.length; i++) {
+    const parts = encodeEventParts(events[i]!, BLOB_MIN)
+    texts[i] = parts.text
+    cuts[i] = parts.cuts.length ? parts.cuts : null
+    kinds[i] = events[i]!.kind
+  }
+  return { texts: texts.join('\n'), count: events.length, cuts, kinds }
+}
 
 /** What the main thread hands over: everything plain, so it can cross to a worker. */
 export interface Chunk {

@@ -69,14 +69,8 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
   link.on('data', (bytes: Buffer) => {
     if (broken) return
     reader.push(bytes)
-    for (;;) {
-      let message: unknown
-      try {
-        message = reader.next()
-      } catch (err) {
-        return breakLink(`the engine process sent a bad frame: ${(err as Error).message}`)
-      }
-      if (message === undefined) return
+    reader.drain((message) => {
+      if (broken) return false
       const request = message as Request
       if (!isObject(request) || !Number.isSafeInteger(request.id)) return breakLink('the engine process sent a message without an id')
       try {
@@ -84,7 +78,7 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
       } catch (err) {
         reply({ id: request.id, ok: false, error: (err as Error).message })
       }
-    }
+    }, (err) => breakLink(`the engine process sent a bad frame: ${err.message}`))
   })
 
   /** A read answered after every commit before it; a failure is the answer, never an unhandled rejection. */

@@ -37,6 +37,23 @@ export class FrameReader {
     this.have += bytes.length
   }
 
+  /**
+   * Hands every whole message received to `take`, in order, until none is left
+   * or `take` returns false; a frame that cannot be read goes to `garbled`, and
+   * nothing after it is read (the link is then no longer to be trusted).
+   */
+  drain(take: (message: unknown) => void | false, garbled: (err: Error) => void): void {
+    for (;;) {
+      let message: unknown
+      try {
+        message = this.next()
+      } catch (err) {
+        return garbled(err as Error)
+      }
+      if (message === undefined || take(message) === false) return
+    }
+  }
+
   /** The next whole message, or undefined when it has not all arrived. Throws on a frame that is too large or not JSON. */
   next(): unknown {
     if (this.have < 8) return undefined

@@ -8,8 +8,8 @@
 // addon may be loaded.
 import { readSync, writeSync } from 'node:fs'
 import { Socket } from 'node:net'
-import { encodeEventParts, type EventLog } from '../runtime/log.ts'
-import { BLOB_MIN } from './chunk.ts'
+import type { EventLog } from '../runtime/log.ts'
+import { encodeEvents } from './chunk.ts'
 import type { Attempt, EventRecord } from '../runtime/event.ts'
 import type { StoreSnapshot } from '../runtime/store.ts'
 import type { KeptCells } from '../runtime/compile.ts'
@@ -255,17 +255,8 @@ export class RemoteLog implements EventLog {
     if (this.failed) throw this.failed
     if (!this.pending.length && !this.pendingAttempts.length && !this.pendingSnapshots.length && !this.pendingCode.length && !this.pendingCells.length) return null
     const events = this.pending
-    const texts: string[] = new Array(events.length)
-    const cuts: CommitRequest['cuts'] = new Array(events.length)
-    const kinds: string[] = new Array(events.length)
-    for (let i = 0; i < events.length; i++) {
-      const parts = encodeEventParts(events[i]!, BLOB_MIN)
-      texts[i] = parts.text
-      cuts[i] = parts.cuts.length ? parts.cuts : null
-      kinds[i] = events[i]!.kind
-    }
     const request: CommitRequest = {
-      op: 'commit', first: events.length ? events[0]!.seq : this.sentSeq + 1, count: events.length, texts: texts.join('\n'), cuts, kinds,
+      op: 'commit', first: events.length ? events[0]!.seq : this.sentSeq + 1, ...encodeEvents(events),
       code: events.length ? events[events.length - 1]!.codeHash : '',
       snapshots: this.pendingSnapshots.map(([seq, state]) => [seq, JSON.stringify(state)]),
       attempts: this.pendingAttempts.map((a) => JSON.stringify(a)),
@@ -357,26 +348,18 @@ export class RemoteLog implements EventLog {
 
   /** Hands out every whole answer received. */
   private dispatch(): void {
-    for (;;) {
-      let message: unknown
-      try {
-        message = this.reader.next()
-      } catch (err) {
-        this.fail(err as Error)
-        return
-      }
-      if (message === undefined) return
+    this.reader.drain((message) => {
       if (typeof message === 'object' && message !== null && 'push' in message) {
         const push = message as Push
         if ((push.push === 'code' && typeof push.text === 'string') || push.push === 'stop' || (push.push === 'http' && typeof push.request === 'object') || (push.push === 'check' && typeof push.texts === 'string' && Array.isArray(push.hashes))) {
           if (this.onPushed) setImmediate(() => this.onPushed?.(push))
           else this.early.push(push)
         }
-        continue
+        return
       }
       const reply = message as Reply
       const w = this.waiting.get(reply.id)
-      if (!w) continue
+      if (!w) return
       this.waiting.delete(reply.id)
       if (!this.waiting.size && !this.kept) this.socket?.unref()
       if (reply.ok && w.events) {
@@ -395,7 +378,7 @@ export class RemoteLog implements EventLog {
       this.answered.set(reply.id, reply)
       // A promise that was made will not ask again; keep only what a synchronous wait may come for.
       if (this.answered.size > 64) this.answered.delete(this.answered.keys().next().value!)
-    }
+    }, (err) => this.fail(err))
   }
 
   private fail(err: Error): Error {

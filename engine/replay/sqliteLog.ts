@@ -6,8 +6,8 @@ import Database from 'better-sqlite3'
 import { hash as digest } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
-import { encodeEventParts, GENESIS_HASH, type EventLog } from '../runtime/log.ts'
-import { writeChunk, expandBody, BLOB_MIN, ConflictError, type Chunk, type Written } from './chunk.ts'
+import { GENESIS_HASH, type EventLog } from '../runtime/log.ts'
+import { writeChunk, expandBody, encodeEvents, ConflictError, type Chunk, type Written } from './chunk.ts'
 import { LogFormatError, LogDamageError, UnreadableLogError, type Damage } from './logErrors.ts'
 import { readHeads, HeadsWriter, type HeadsRead } from './headsFile.ts'
 import { headsPath } from './dbPath.ts'
@@ -396,20 +396,11 @@ export class SqliteLog implements EventLog {
   private seal(): { chunk: Chunk; events: EventRecord[] } | null {
     if (!this.pending.length && !this.pendingAttempts.length && !this.pendingSnapshots.length) return null
     const events = this.pending
-    const texts: string[] = new Array(events.length)
-    const cuts: Chunk['cuts'] = new Array(events.length)
-    const kinds: string[] = new Array(events.length)
-    for (let i = 0; i < events.length; i++) {
-      const parts = encodeEventParts(events[i]!, BLOB_MIN)
-      texts[i] = parts.text
-      cuts[i] = parts.cuts.length ? parts.cuts : null
-      kinds[i] = events[i]!.kind
-    }
     const first = events.length ? events[0]!.seq : this.sentSeq + 1
     const chunk: Chunk = {
       path: this.path, branch: this.branchId, branchName: this.branch, forkSeq: this.branchInfo(this.branch)!.forkSeq, created: this.branchInfo(this.branch)!.created,
       parent: this.ackedSeq === first - 1 ? this.headHash : null,
-      first, texts: texts.join('\n'), count: texts.length, cuts, kinds,
+      first, ...encodeEvents(events),
       code: events.length ? events[events.length - 1]!.codeHash : '',
       snapshots: this.pendingSnapshots,
       attempts: this.pendingAttempts.map((a) => JSON.stringify(a)),
