@@ -15,6 +15,7 @@ import { serveRendererFile } from './rendererFiles.ts'
 import type { ShareOptions, Sharing } from '../share/startShare.ts'
 import { SYNC_PATH } from '../share/syncPath.ts'
 import { guardEndpoint } from '../share/guardEndpoint.ts'
+import { Admission } from '../share/Admission.ts'
 import { newTokens } from '../share/roles.ts'
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url))
@@ -71,6 +72,9 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   const { owner } = newTokens()
   const origins = () => [`http://127.0.0.1:${port}`, `http://localhost:${port}`]
   const server = createServer((req, res) => void answer(req, res))
+  // Strangers (no token shown yet) are timed and counted on this listener as on the guests' one.
+  const door = new Admission()
+  door.watch(server)
   const answer = async (req: IncomingMessage, res: ServerResponse) => {
     const headers = securityHeaders(port, share?.connectSources ?? [])
     // A name other than our own (DNS rebinding: evil.example resolving to 127.0.0.1) gets nothing.
@@ -114,8 +118,8 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   }
   // The owner's page says hello with the owner's token through the same guard as guests; shared, it finds
   // the shared document on its own listener (guests reach it on theirs).
-  const socket = attachEngineSocket(server, share ? share.guard : guardEndpoint(supervisor, { owner }), origins, share ? [SYNC_PATH + '/'] : [])
-  const stopSync = share?.server?.listen(server)
+  const socket = attachEngineSocket(server, share ? share.guard : guardEndpoint(supervisor, { owner }), origins, share ? [SYNC_PATH + '/'] : [], door)
+  const stopSync = share?.server?.listen(server, door)
   return {
     url: `http://127.0.0.1:${port}/?token=${owner}`,
     token: owner,

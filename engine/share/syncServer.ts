@@ -57,8 +57,8 @@ export interface SyncServer {
   peers: Set<SyncPeer>
   /** Garbled or oversized messages dropped so far. */
   refused: number
-  /** Serves the same room on another http server too (the owner's 127.0.0.1 listener, for their own page); returns how to stop. */
-  listen(other: Server): () => void
+  /** Serves the same room on another http server too (the owner's 127.0.0.1 listener, for their own page), admitting through its `door`; returns how to stop. */
+  listen(other: Server, door?: Door): () => void
   close(): void
 }
 
@@ -72,28 +72,30 @@ export function attachSync(server: Server, tokens: Tokens, fill: (doc: Y.Doc) =>
   fill(doc)
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_SYNC_MESSAGE })
   const peers = new Set<SyncPeer>()
-  const servers = new Set<Server>([server])
+  const servers = new Map<Server, (req: IncomingMessage, socket: Duplex, head: Buffer) => void>()
   const state: SyncServer = {
     doc,
     peers,
     refused: 0,
-    listen(other) {
-      servers.add(other)
-      other.on('upgrade', onUpgrade)
+    listen(other, otherDoor) {
+      const handler = upgradeThrough(otherDoor)
+      servers.set(other, handler)
+      other.on('upgrade', handler)
       return () => {
         servers.delete(other)
-        other.off('upgrade', onUpgrade)
+        other.off('upgrade', handler)
       }
     },
     close() {
-      for (const s of servers) s.off('upgrade', onUpgrade)
+      for (const [s, handler] of servers) s.off('upgrade', handler)
       for (const ws of wss.clients) ws.terminate()
       wss.close()
       docs.delete(docName)
       doc.destroy()
     },
   }
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  /** Each listener admits a guest through its own door (its strangers are counted and timed there). */
+  const upgradeThrough = (door?: Door) => (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? '').split('?')[0] ?? ''
     if (!path.startsWith(SYNC_PATH + '/')) return // another listener's (the engine's) path
     socket.on('error', () => {})
@@ -118,6 +120,8 @@ export function attachSync(server: Server, tokens: Tokens, fill: (doc: Y.Doc) =>
       setupWSConnection(conn as unknown as WebSocket, req, { docName })
     })
   }
+  const onUpgrade = upgradeThrough(door)
+  servers.set(server, onUpgrade)
   server.on('upgrade', onUpgrade)
   return state
 }

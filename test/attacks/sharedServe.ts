@@ -19,6 +19,8 @@ export interface SharedServe {
   ownerPort: number
   guestPort: number
   tokens: Record<Role, string>
+  /** The token of the address serve printed for the person who started it. */
+  owner: string
   stdout(): string
   stderr(): string
   /** The serve process has not exited. */
@@ -78,6 +80,7 @@ export async function serveShared(notebook: string, renderer: string): Promise<S
     ownerPort: Number(/serving .* at http:\/\/127\.0\.0\.1:(\d+)\//.exec(out)![1]),
     guestPort: Number(/^\s+run\s+http:\/\/[^:/]+:(\d+)\//m.exec(out)![1]),
     tokens,
+    owner: /serving .* at http:\/\/127\.0\.0\.1:\d+\/\?token=(\S+)/.exec(out)![1]!,
     stdout: () => out,
     stderr: () => err,
     alive: () => child.exitCode === null && child.signalCode === null,

@@ -43,6 +43,40 @@ describe('attacks on the sockets of loom serve --share', () => {
     await honest(s)
   })
 
+  test('on the owner\'s listener too, idle sockets and silent WebSockets are closed within seconds, while the owner\'s own page and shared document stay', async () => {
+    const sockets: Socket[] = []
+    let closed = 0
+    for (let i = 0; i < 40; i++) {
+      const socket = connect(s.ownerPort, '127.0.0.1')
+      socket.on('error', () => {})
+      socket.on('close', () => closed++)
+      sockets.push(socket)
+    }
+    const silent = await Promise.all(Array.from({ length: 5 }, () => rawEngine(s.ownerPort)))
+    const codes: number[] = []
+    for (const ws of silent) ws.on('close', (code) => codes.push(code))
+    // The owner's page: its engine connection and the shared document, both on this listener.
+    const engine = await open(`ws://127.0.0.1:${s.ownerPort}/engine`, `http://127.0.0.1:${s.ownerPort}`)
+    engine.send(JSON.stringify({ kind: 'request', id: 1, op: 'hello', params: { token: s.owner } }))
+    assert.equal((await nextJson(engine))?.ok, true)
+    const doc = new Y.Doc()
+    const provider = new WebsocketProvider(`ws://127.0.0.1:${s.ownerPort}/sync`, 'notebook', doc, { params: { token: s.owner }, disableBc: true, WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket })
+    try {
+      await until('the owner has synced', () => provider.synced && cellsOf(doc).length > 0)
+      await until('the idle sockets are closed', () => closed === 40 && codes.length === 5, 15_000)
+      // Past the strangers' time, the owner's connections are still open and answer.
+      assert.equal(provider.wsconnected, true)
+      engine.send(JSON.stringify({ kind: 'request', id: 2, op: 'status', params: {} }))
+      assert.equal((await nextJson(engine))?.ok, true)
+    } finally {
+      provider.destroy()
+      provider.awareness.destroy()
+      engine.close()
+      for (const x of sockets) x.destroy()
+    }
+    assert.ok(s.alive())
+  })
+
   test('params nested 100,000 deep from a view guest are refused unread (too deep), and serve lives', async () => {
     const ws = await rawEngine(s.guestPort)
     ws.send(JSON.stringify({ kind: 'request', id: 1, op: 'hello', params: { token: s.tokens.view } }))
