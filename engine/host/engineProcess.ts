@@ -26,7 +26,7 @@ const electronPort = (process as unknown as { parentPort?: ParentPort }).parentP
  */
 const link = electronPort ? null : new Socket({ fd: LINK_FD, readable: true, writable: true })
 /**
- * Bytes given to the IPC channel and not yet written to it (estimated): how far
+ * Bytes given to the link and not yet written to it (estimated): how far
  * the supervisor is behind. Node queues the rest in memory without limit, and a
  * response (a pause) would wait behind all of it.
  */
