@@ -223,20 +223,31 @@ function checkCommit(r: CommitRequest, branch: string, head: number): void {
   if (!Array.isArray(r.attempts) || !Array.isArray(r.snapshots) || !Array.isArray(r.storedCode) || !Array.isArray(r.cells)) throw new Error('commit: malformed')
   if (r.count && r.first !== head + 1) throw new Error(`commit: event ${String(r.first)} does not follow event ${head} of branch '${branch}'`)
   if (r.count && !/^[0-9a-f]{64}$/.test(r.code)) throw new Error('commit: a malformed code hash')
-  const texts = r.count ? r.texts.split('\n') : []
-  if (texts.length !== r.count || r.kinds.length !== r.count || r.cuts.length !== r.count) throw new Error('commit: counts differ')
+  if (r.kinds.length !== r.count || r.cuts.length !== r.count) throw new Error('commit: counts differ')
+  // The texts are one per line. Walked in place, piece by piece: no copy of a text and no string
+  // built per event (this runs on the launcher's main thread for every event the app commits).
+  const texts = r.texts
   const prefix = `{"branch":${JSON.stringify(branch)},"seq":`
+  let start = 0
   for (let i = 0; i < r.count; i++) {
+    const last = i === r.count - 1
+    const end = last ? texts.length : texts.indexOf('\n', start)
+    if (end < 0 || (last && texts.indexOf('\n', start) >= 0)) throw new Error('commit: counts differ')
     const kind = r.kinds[i]!
-    if (!KINDS.has(kind) || !texts[i]!.startsWith(`${prefix}${r.first + i},"kind":"${kind}","codeHash":"`)) throw new Error(`commit: event ${r.first + i} is not an event of branch '${branch}' at that place`)
+    const seq = String(r.first + i)
+    let at = start
+    const next = (piece: string) => texts.startsWith(piece, at) && (at += piece.length) <= end
+    if (!KINDS.has(kind) || !(next(prefix) && next(seq) && next(',"kind":"') && next(kind) && next('","codeHash":"'))) throw new Error(`commit: event ${r.first + i} is not an event of branch '${branch}' at that place`)
     const cuts = r.cuts[i]
-    if (cuts === null) continue
-    if (!Array.isArray(cuts)) throw new Error(`commit: event ${r.first + i}: malformed cuts`)
-    let at = 0
-    for (const c of cuts) {
-      if (!Array.isArray(c) || !Number.isSafeInteger(c[0]) || !Number.isSafeInteger(c[1]) || c[0] < at || c[1] < c[0] || c[1] > texts[i]!.length) throw new Error(`commit: event ${r.first + i}: malformed cuts`)
-      at = c[1]
+    if (cuts !== null) {
+      if (!Array.isArray(cuts)) throw new Error(`commit: event ${r.first + i}: malformed cuts`)
+      let cut = 0
+      for (const c of cuts) {
+        if (!Array.isArray(c) || !Number.isSafeInteger(c[0]) || !Number.isSafeInteger(c[1]) || c[0] < cut || c[1] < c[0] || c[1] > end - start) throw new Error(`commit: event ${r.first + i}: malformed cuts`)
+        cut = c[1]
+      }
     }
+    start = end + 1
   }
   const last = head + r.count
   for (const s of r.snapshots) if (!Array.isArray(s) || !Number.isSafeInteger(s[0]) || s[0] > last || typeof s[1] !== 'string') throw new Error('commit: a malformed snapshot')

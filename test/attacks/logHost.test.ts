@@ -1,0 +1,115 @@
+// The launcher's check of what a confined engine process hands over: over a real
+// socket, into a real SQLite log, commits forged the ways a broken engine would
+// forge them. Each is refused and nothing of it reaches the log; an honest
+// commit is written.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer, connect, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { SqliteLog } from '../../engine/replay/sqliteLog.ts'
+import { serveLog } from '../../engine/replay/logHost.ts'
+import { frame, FrameReader } from '../../engine/replay/logLink.ts'
+import { encodeEvents } from '../../engine/replay/chunk.ts'
+import type { EventRecord } from '../../engine/runtime/event.ts'
+
+const CODE = 'c'.repeat(64)
+
+function event(seq: number, kind: EventRecord['kind'] = 'step', tty = `tick ${seq}`): EventRecord {
+  return { branch: 'main', seq, kind, method: kind === 'step' ? 'step' : null, input: null, choices: [], time: 1_700_000_000_000 + seq, codeHash: CODE, reads: [], writes: [], outputs: { tty }, parentHash: '', hash: '' }
+}
+
+function commit(events: EventRecord[], change: (c: Record<string, unknown>) => void = () => {}): Record<string, unknown> {
+  const c: Record<string, unknown> = { op: 'commit', first: events[0]?.seq ?? 1, ...encodeEvents(events), code: CODE, snapshots: [], attempts: [], storedCode: [], cells: [] }
+  change(c)
+  return c
+}
+
+/** A log served to one connection; `send` a request, get its reply, or null once the link is ended. */
+async function linked(db: string) {
+  const log = SqliteLog.open(db, { writerThread: true })
+  const path = join(db + '.sock')
+  const broken: string[] = []
+  let host: ReturnType<typeof serveLog> | undefined
+  const server = createServer((socket) => (host = serveLog(socket, log, { resume: undefined, job: null, onBroken: (why) => broken.push(why) })))
+  await new Promise<void>((r) => server.listen(path, r))
+  const client: Socket = connect(path)
+  await new Promise<void>((r) => client.once('connect', r))
+  const reader = new FrameReader()
+  const replies: unknown[] = []
+  let wake = () => {}
+  let closed = false
+  client.on('data', (b: Buffer) => {
+    reader.push(b)
+    reader.drain((m) => void replies.push(m), () => {})
+    wake()
+  })
+  client.on('close', () => ((closed = true), wake()))
+  client.on('error', () => {})
+  let id = 0
+  async function send(request: Record<string, unknown>): Promise<Record<string, unknown> | null> {
+    client.write(frame({ id: ++id, ...request }))
+    for (;;) {
+      const got = replies.find((r) => (r as { id: number }).id === id)
+      if (got) return got as Record<string, unknown>
+      if (closed) return null
+      await new Promise<void>((r) => (wake = r))
+    }
+  }
+  async function end() {
+    client.destroy()
+    await host?.closed
+    await host?.drained()
+    server.close()
+    log.close()
+  }
+  return { send, end, broken }
+}
+
+test('a forged commit is refused before it reaches the log; an honest one is written', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'loom-loghost-'))
+  try {
+    const forgeries: [string, Record<string, unknown>][] = [
+      ['a gap in the sequence', commit([event(2)])],
+      ['another branch', commit([{ ...event(1), branch: 'other' }])],
+      ['a kind that is not one', commit([event(1)], (c) => (c.kinds = ['delete']))],
+      ['kinds that disagree with the texts', commit([event(1, 'step')], (c) => (c.kinds = ['halt']))],
+      ['one text too many', commit([event(1)], (c) => (c.texts = `${c.texts as string}\n${c.texts as string}`))],
+      ['one text too few', commit([event(1), event(2)], (c) => (c.texts = (c.texts as string).split('\n')[0]))],
+      ['a seq that merely begins like the right one', commit([event(1)], (c) => (c.texts = (c.texts as string).replace('"seq":1,', '"seq":12,')))],
+      ['an empty text', commit([event(1)], (c) => (c.texts = ''))],
+      ['cuts past the end of the text', commit([event(1)], (c) => (c.cuts = [[[0, 10_000]]]))],
+      ['cuts out of order', commit([event(1)], (c) => (c.cuts = [[[5, 9], [1, 2]]]))],
+      ['a malformed code hash', commit([event(1)], (c) => (c.code = 'not a hash'))],
+      ['an attempt of another branch', commit([event(1)], (c) => (c.attempts = [JSON.stringify({ branch: 'other' })]))],
+      ['a count that is not a number', commit([event(1)], (c) => (c.count = '1'))],
+      ['a snapshot from the future', commit([event(1)], (c) => (c.snapshots = [[99, '{}']]))],
+    ]
+    for (const [what, forged] of forgeries) {
+      const db = join(dir, `${forgeries.findIndex(([w]) => w === what)}.loom.db`)
+      const link = await linked(db)
+      const opened = await link.send({ op: 'open' })
+      assert.equal((opened?.value as { head: number }).head, 0, what)
+      const reply = await link.send(forged)
+      assert.ok(reply === null || reply.ok === false, `${what}: refused`)
+      await link.end()
+      const log = SqliteLog.open(db, { create: false })
+      assert.equal(log.head, 0, `${what}: nothing of it was written`)
+      log.close()
+    }
+    // The honest commit: three events, each as the engine encodes it; the log has them, chained.
+    const db = join(dir, 'honest.loom.db')
+    const link = await linked(db)
+    await link.send({ op: 'open' })
+    const reply = await link.send(commit([event(1, 'start'), event(2), event(3)]))
+    assert.equal(reply?.ok, true, JSON.stringify(reply))
+    await link.end()
+    assert.deepEqual(link.broken, [])
+    const log = SqliteLog.open(db, { create: false })
+    assert.deepEqual(log.events().map((e) => [e.seq, e.kind, e.outputs.tty]), [[1, 'start', 'tick 1'], [2, 'step', 'tick 2'], [3, 'step', 'tick 3']])
+    log.close()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
