@@ -277,6 +277,52 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
     }
   })
 
+  test('queue items are removed and pushed as JSON, empty or not; a non-finite number is refused; Ctrl+Z and Undo put back what an edit changed', async () => {
+    const { page, close, errors } = await open('samples/bank.loom.md')
+    try {
+      await page.locator('.state-editor[data-editable="true"]').waitFor(WAIT)
+      const items = entry(page, 'transfers').locator('li[data-index]')
+      const count = await items.count()
+      assert.ok(count > 0, 'the bank starts with transfers queued')
+      const last = await items.last().locator('.se-item').textContent()
+      // Remove every item, the front one each time: each is an edit event.
+      for (let left = count; left > 0; left--) {
+        await items.first().hover()
+        await items.first().locator('.se-del').click()
+        await until(`${left - 1} transfers left`, async () => (await items.count()) === left - 1)
+      }
+      await entry(page, 'transfers').locator('.se-empty', { hasText: 'empty queue' }).waitFor(WAIT)
+      // Into the empty queue: JSON is an object, as it would be in a queue that had items.
+      const push = page.locator('input[aria-label="push to transfers"]')
+      await push.fill('{"from":"alice","to":"carol","amount":5}')
+      await push.press('Enter')
+      await items.filter({ hasText: 'carol' }).filter({ hasText: 'amount: 5' }).waitFor(WAIT)
+      await items.first().hover()
+      await shot(page, 'state-editor-queue.png')
+      // 1e999 reads as Infinity, which the log would keep as null: refused where it was typed.
+      const before = await head(page, 'main')
+      await push.fill('{"ok": 1e999}')
+      await push.press('Enter')
+      await until('the input says why', async () => /finite/.test(await push.evaluate((el) => (el as unknown as { validationMessage: string }).validationMessage)))
+      assert.equal(await head(page, 'main'), before, 'nothing was committed')
+      assert.equal(await items.count(), 1)
+      // Ctrl+Z (not typing anywhere): the push is undone, as another edit event.
+      await entry(page, 'transfers').locator('.se-head').click()
+      await page.keyboard.press('Control+z')
+      await entry(page, 'transfers').locator('.se-empty', { hasText: 'empty queue' }).waitFor(WAIT)
+      await until('the undo is an edit event', async () => (await head(page, 'main')) === before + 1)
+      // Undo again, with the button: the last removal comes back.
+      await page.locator('.se-undo').click()
+      await until('the last removed transfer is back', async () => (await items.count()) === 1)
+      assert.equal(await items.first().locator('.se-item').textContent(), last, 'the item put back is the last one removed')
+      // The top bar follows the head while the app is stopped, as the timeline does.
+      await page.locator('.topbar .tb-meta', { hasText: `main · event ${await head(page, 'main')} ·` }).waitFor(WAIT)
+      assert.deepEqual(errors, [])
+    } finally {
+      await close()
+    }
+  })
+
   test('exploration finds the race, and its counterexample opens as a branch to scrub', async () => {
     const { page, close, errors } = await open('samples/tickets-race.loom.md')
     try {

@@ -545,7 +545,7 @@ for (const [name, open] of Object.entries(rigs)) {
             return true
           })
         }
-        await refused([{ state: 'accounts', set: 1 }], /cannot edit: state 'accounts' is a map: set needs a key/, 'state')
+        await refused([{ state: 'accounts', set: 1 }], /cannot edit: state 'accounts' is a map: its value is an object of entries/, 'state')
         await refused([{ state: 'refused', push: 1 }], /state 'refused' is a counter: only a queue takes push/, 'state')
         await refused([{ state: 'nope', set: 1 }], /cannot edit: there is no state 'nope'; the states are accounts, transfers, refused/)
         await refused([], /'edits' must be a list of 1 to 1000 edits/)
@@ -554,6 +554,38 @@ for (const [name, open] of Object.entries(rigs)) {
         await refused([{ state: 'accounts', key: 'a', delete: false }], /edit 1 deletes, and that needs 'key' and delete: true/)
         await assert.rejects(rig.client.call('editState', { edits: [{ state: 'refused', add: 1 }], at: 1 } as never), /editState takes no parameter 'at'/)
         assert.equal((await rig.client.call('status', {})).head, 2, 'nothing refused was committed')
+      } finally {
+        await rig.close()
+      }
+    })
+
+    test('editState replaces a whole state and removes queue items by place; an undo (expect) is refused once the state changed since', async () => {
+      const rig = await open(BANK)
+      try {
+        const state = async () => (await rig.client.call('state', {})).values
+        const queued = (await state()).transfers!.value as unknown[]
+        assert.ok(queued.length >= 3)
+        // The middle item goes; the rest keep their order. The answer has the state after the edit.
+        const removed = await rig.client.call('editState', { edits: [{ state: 'transfers', remove: 1 }] })
+        assert.deepEqual(removed.after, { transfers: [queued[0], ...queued.slice(2)] })
+        assert.deepEqual((await state()).transfers!.value, [queued[0], ...queued.slice(2)])
+        await assert.rejects(rig.client.call('editState', { edits: [{ state: 'transfers', remove: 99 }] }), /state 'transfers' is a queue: it has no item 99 \(it holds \d+\)/)
+        await assert.rejects(rig.client.call('editState', { edits: [{ state: 'transfers', remove: -1 }] } as never), /removes, and that needs the item's place/)
+        await assert.rejects(rig.client.call('editState', { edits: [{ state: 'accounts', remove: 0 }] }), /state 'accounts' is a map: only a queue or bag item can be removed/)
+        // Whole states: a map's entries (keys not given are deleted), a queue's items, a counter's count.
+        const whole = await rig.client.call('editState', { edits: [{ state: 'accounts', set: { zoe: 7 } }, { state: 'transfers', set: [] }, { state: 'refused', set: 3 }] })
+        assert.deepEqual(whole.after, { accounts: { zoe: 7 }, transfers: [], refused: 3 })
+        // Undo: put back what the edit changed, expecting what it left. Accepted, as an edit event.
+        const undo = await rig.client.call('editState', { edits: [{ state: 'refused', set: 0 }], expect: { refused: 3 } })
+        assert.equal(undo.event.kind, 'edit')
+        assert.equal((await state()).refused!.value, 0)
+        // The state changed since (here by that undo): undoing again would overwrite it. Refused, nothing committed.
+        const head = (await rig.client.call('status', {})).head
+        await assert.rejects(rig.client.call('editState', { edits: [{ state: 'refused', set: 3 }], expect: { refused: 3 } }), /state 'refused' changed since that edit: undoing it would overwrite the change/)
+        await assert.rejects(rig.client.call('editState', { edits: [{ state: 'refused', add: 1 }], expect: 3 } as never), /editState: 'expect' must be an object of state values by name/)
+        assert.equal((await rig.client.call('status', {})).head, head)
+        // The history re-executes: verify replays these edits like any other event.
+        assert.equal((await rig.client.call('verify', {})).ok, true)
       } finally {
         await rig.close()
       }

@@ -158,7 +158,8 @@ export class EngineHost {
       path: this.path, log, branch: log.branch, resume: resumeFrom(log), checkTests: true,
       ...(this.options.timeLimitMs ? { timeLimitMs: this.options.timeLimitMs } : {}),
     })
-    engine.on('event', (e) => this.queue(() => this.outbox.events.push(e)))
+    // A new event moves the head, which the status shows too (an edit or agent commit while the app is stopped).
+    engine.on('event', (e) => this.queue(() => ((this.outbox.status = true), this.outbox.events.push(e))))
     engine.on('tty', (t) => this.queue(() => (this.outbox.tty += t)))
     engine.on('attempt', (a) => this.queue(() => this.outbox.attempts.length < MAX_ATTEMPT_NOTICES && this.outbox.attempts.push(a)))
     engine.on('test', (f) => this.queue(() => this.outbox.failures.push(f)))

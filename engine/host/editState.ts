@@ -3,13 +3,17 @@
 // edit that does not fit its kind, is refused at the cell that declares it.
 import type { Engine } from '../runtime/engine.ts'
 import type { Notebook } from '../runtime/notebook.ts'
-import type { Result, StateEdit, Where } from '../protocol/messages.ts'
+import type { Json, Result, StateEdit, Where } from '../protocol/messages.ts'
 import { cellViews } from './notebookCells.ts'
 import { Refusal } from './problems.ts'
 
-export function editState(engine: Engine, edits: StateEdit[], notebook: Notebook | null, file: string): Result<'editState'> {
+export function editState(engine: Engine, edits: StateEdit[], notebook: Notebook | null, file: string, expect?: Record<string, Json>): Result<'editState'> {
   try {
-    return { event: engine.edit(edits) }
+    const event = engine.edit(edits, expect)
+    const state = engine.state()
+    const after: Record<string, Json> = {}
+    for (const e of edits) if (state[e.state]) after[e.state] = state[e.state]!.value
+    return { event, after }
   } catch (err) {
     const message = (err as Error).message.replace(/^edit: /, '')
     const missing = /^there is no state '([^']+)'/.exec(message)?.[1]

@@ -167,7 +167,11 @@ export interface Ops {
   /** Adds an exported branch, verified, as `name` (default: its own name). */
   importBranch: { params: { text: string; name?: string }; result: BranchView }
   /** Changes state by hand on the live head: one `edit` event. Past moments are read-only (fork first). */
-  editState: { params: { edits: StateEdit[] }; result: { event: EventRecord } }
+  /**
+   * `expect` (an undo): refused unless each state named holds that value now. The answer has
+   * the value of each state the edit changed, after it.
+   */
+  editState: { params: { edits: StateEdit[]; expect?: Record<string, Json> }; result: { event: EventRecord; after: Record<string, Json> } }
   /** How many events of each kind fall in each of `bins` equal ranges of a branch's seqs (default: all of them; at most 10,000 bins, and never more bins than events): the timeline's coarse view. */
   timeline: { params: { branch?: string; from?: number; to?: number; bins: number }; result: { branch: string; head: number; bins: TimelineBin[] } }
   /** Numeric values of states after events `from`..`to`, at most `points` (≤ 1000) samples, the last at `to`; null where a state is not a number then. For sparklines. */
@@ -187,11 +191,14 @@ export interface Ops {
 
 /** One hand-made change to one state (an `edit` event). */
 export type StateEdit =
+  /** Without a key: the whole state (a var's value, a map's entries, a queue's or bag's items, a counter's count). */
   | { state: string; key?: string; set: Json }
   | { state: string; key: string; delete: true }
   | { state: string; push: Json }
   | { state: string; put: Json }
   | { state: string; add: number }
+  /** The item at that place of a queue (0 is the front) or of a bag as listed. */
+  | { state: string; remove: number }
 
 export interface TimelineBin {
   /** The first and last seq the bin covers. */

@@ -35,7 +35,7 @@ export interface Request {
 /** A checked request, or what to answer instead (with the id to answer, 0 when the message had none). */
 export type Checked = { ok: true; request: Request } | { ok: false; id: number; problem: MessageProblem }
 
-type Kind = 'string' | 'count' | 'positive' | 'seq' | 'cellKind' | 'cellOrNull' | 'strings' | 'edits' | 'previewMethod' | 'request' | 'choices' | 'answers'
+type Kind = 'string' | 'count' | 'positive' | 'seq' | 'cellKind' | 'cellOrNull' | 'strings' | 'edits' | 'previewMethod' | 'request' | 'choices' | 'answers' | 'values'
 type Spec = Record<string, { kind: Kind; required?: true }>
 
 const none: Spec = {}
@@ -64,7 +64,7 @@ const PARAMS: Partial<Record<Op, Spec>> = {
   rerun: { branch: { kind: 'string' }, onto: { kind: 'string', required: true } },
   exportBranch: { branch: { kind: 'string', required: true } },
   importBranch: { text: { kind: 'string', required: true }, name: { kind: 'string' } },
-  editState: { edits: { kind: 'edits', required: true } },
+  editState: { edits: { kind: 'edits', required: true }, expect: { kind: 'values' } },
   timeline: { branch: { kind: 'string' }, from: { kind: 'seq' }, to: { kind: 'seq' }, bins: { kind: 'positive', required: true } },
   series: { branch: { kind: 'string' }, states: { kind: 'strings', required: true }, from: { kind: 'seq' }, to: { kind: 'seq' }, points: { kind: 'positive', required: true } },
   explore: { branch: { kind: 'string' }, at: { kind: 'seq' }, depth: { kind: 'positive' }, maxStates: { kind: 'positive' } },
@@ -229,6 +229,8 @@ function check(kind: Kind, v: unknown): string | null {
       return v === 'step' || v === 'http' || v === 'gui' ? null : '"step", "http" or "gui"'
     case 'choices':
       return Array.isArray(v) && v.length <= MAX_LIST && v.every((x) => Number.isSafeInteger(x) && x >= 0) ? null : `a list of at most ${MAX_LIST} whole numbers ≥ 0 (the answer to each sys.fork, in order)`
+    case 'values':
+      return isObject(v) ? null : 'an object of state values by name, like {"count": 3}'
     case 'answers':
       return isObject(v) ? null : 'an object of answers by question key, like {"amount": 10}'
     case 'request': {
@@ -246,8 +248,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 const MAX_LIST = 1000
-const EDIT_SHAPES = '{state, set} (a var), {state, key, set} or {state, key, delete: true} (a map entry), {state, push} (a queue), {state, put} (a bag) or {state, add} (a counter)'
-const EDIT_ACTIONS = ['set', 'delete', 'push', 'put', 'add']
+const EDIT_SHAPES = '{state, set} (a whole state), {state, key, set} or {state, key, delete: true} (a map entry), {state, push} (a queue), {state, put} (a bag), {state, remove} (a queue or bag item by place) or {state, add} (a counter)'
+const EDIT_ACTIONS = ['set', 'delete', 'push', 'put', 'add', 'remove']
 
 /** An edit the projectional editor sends: one state, one action; refused with which edit and why. */
 function checkEdits(op: string, v: unknown): void {
@@ -266,5 +268,6 @@ function checkEdits(op: string, v: unknown): void {
     if (edit.key !== undefined && action !== 'set' && action !== 'delete') throw bad(`has a 'key', and ${action} takes none`)
     if (action === 'delete' && (edit.delete !== true || edit.key === undefined)) throw bad("deletes, and that needs 'key' and delete: true")
     if (action === 'add' && !(typeof edit.add === 'number' && Number.isFinite(edit.add))) throw bad('adds something that is not a finite number')
+    if (action === 'remove' && !(Number.isSafeInteger(edit.remove) && (edit.remove as number) >= 0)) throw bad("removes, and that needs the item's place: a whole number from 0")
   })
 }

@@ -487,11 +487,12 @@ export class Engine {
   /**
    * Changes state by hand (the projectional editor): one `edit` transaction,
    * committed like any other, waking a step that waits on what it changes.
-   * Throws with the state name when an edit does not fit the state.
+   * Throws with the state name when an edit does not fit the state, or (an
+   * undo) when a state named in `expect` does not hold that value now.
    */
-  edit(changes: Edit[]): EventRecord {
+  edit(changes: Edit[], expect?: Record<string, unknown>): EventRecord {
     if (!changes.length) throw new Error('edit: nothing to change')
-    const run = () => this.exec.execute(this.version, 'edit', 'edit', () => this.exec.applyEdits(changes), plainCopy(changes) as unknown as Json, this.now(), new FairAgent(this.seedNumber))
+    const run = () => this.exec.execute(this.version, 'edit', 'edit', () => this.exec.applyEdits(changes, expect), plainCopy(changes) as unknown as Json, this.now(), new FairAgent(this.seedNumber))
     const result = this.inSandbox(run)
     if (!result.ok) throw new Error(`edit: ran past the time limit`)
     const tx = result.value

@@ -39,11 +39,14 @@ export interface AppVersion {
 
 /** One change made by hand to one state (an `edit` event). */
 export type Edit =
+  /** Without a key: the whole state (a var's value, a map's entries, a queue's or bag's items, a counter's count). */
   | { state: string; key?: string; set: unknown }
   | { state: string; key: string; delete: true }
   | { state: string; push: unknown }
   | { state: string; put: unknown }
   | { state: string; add: number }
+  /** The item at that place of a queue (0 is the front) or of a bag as listed. */
+  | { state: string; remove: number }
 
 /** A notebook whose code loaded but whose top level is wrong (duplicate state, a thrown error…). */
 export class LoadError extends Error {}
@@ -274,17 +277,26 @@ export class Executor {
    * Applies hand-made changes inside the running (edit) transaction. Values
    * are rebuilt in the sandbox's realm, as if a cell had written them.
    */
-  applyEdits(changes: Edit[]): void {
+  applyEdits(changes: Edit[], expect?: Record<string, unknown>): void {
     const tx = this.tx('edit')
     const inRealm = (v: unknown) => this.inRealm(v, false)
+    // An undo puts back what an edit changed, and must not overwrite what changed after it.
+    for (const [name, value] of Object.entries(expect ?? {})) {
+      const cell = this.store.get(name)
+      if (!cell) this.fail(tx, { reason: `there is no state '${name}'`, aborted: false, location: null })
+      if (canonicalJson(cell.value()) !== canonicalJson(value)) this.fail(tx, { reason: `state '${name}' changed since that edit: undoing it would overwrite the change`, aborted: false, location: null })
+    }
     for (const c of changes) {
       const cell = this.store.get(c.state)
       if (!cell) this.fail(tx, { reason: `there is no state '${c.state}'`, aborted: false, location: null })
       const wrong = (what: string) => this.fail(tx, { reason: `state '${c.state}' is a ${cell.kind}: ${what}`, aborted: false, location: null })
       if ('set' in c) {
-        if (cell instanceof VarCell && c.key === undefined) cell.set(tx, this.write(tx, cell, inRealm(c.set)))
-        else if (cell instanceof MapCell && c.key !== undefined) cell.set(tx, this.key(tx, cell, c.key), this.write(tx, cell, inRealm(c.set)))
-        else wrong(c.key === undefined ? 'set needs a key' : 'it has no keys')
+        if (c.key === undefined) this.replace(tx, cell, inRealm(c.set), wrong)
+        else if (cell instanceof MapCell) cell.set(tx, this.key(tx, cell, c.key), this.write(tx, cell, inRealm(c.set)))
+        else wrong('it has no keys')
+      } else if ('remove' in c) {
+        if (!(cell instanceof QueueCell || cell instanceof BagCell)) wrong('only a queue or bag item can be removed')
+        else if (!Number.isSafeInteger(c.remove) || c.remove < 0 || !cell.removeAt(tx, c.remove)) wrong(`it has no item ${String(c.remove)} (it holds ${cell.items(tx).length})`)
       } else if ('delete' in c) {
         if (cell instanceof MapCell) cell.delete(tx, this.key(tx, cell, c.key))
         else wrong('only a map entry can be deleted')
@@ -299,6 +311,24 @@ export class Executor {
         else wrong('only a counter takes add (a finite number)')
       }
     }
+  }
+
+  /** A hand edit of a whole state: it holds `value` instead (checked as a cell's write would be). */
+  private replace(tx: Transaction, cell: Cell, value: unknown, wrong: (what: string) => never): void {
+    if (cell instanceof VarCell) return cell.set(tx, this.write(tx, cell, value))
+    if (cell instanceof CounterCell) {
+      if (typeof value !== 'number' || !Number.isFinite(value)) return wrong('its value is a finite number')
+      return cell.add(tx, value - cell.get(tx))
+    }
+    const plain = this.write(tx, cell, value)
+    if (cell instanceof MapCell) {
+      if (plain === null || typeof plain !== 'object' || Array.isArray(plain)) return wrong('its value is an object of entries')
+      for (const [key] of cell.view(tx)) if (!Object.hasOwn(plain, key)) cell.delete(tx, key)
+      for (const [key, v] of Object.entries(plain)) cell.set(tx, key, v)
+      return
+    }
+    if (!Array.isArray(plain)) return wrong('its value is a list of items')
+    if (cell instanceof QueueCell || cell instanceof BagCell) cell.replace(tx, plain)
   }
 
   /**

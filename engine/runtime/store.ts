@@ -225,6 +225,21 @@ export class QueueCell extends Cell {
     const start = s.head + (this.wTx === tx.id ? this.taken : 0)
     return [...s.items.slice(start, s.end), ...(this.wTx === tx.id ? this.pushed : [])]
   }
+  /** A hand edit: the queue holds `items` instead, in that order (every item taken, these pushed). */
+  replace(tx: TxView, items: Json[]): void {
+    this.read(tx, this.slot.version)
+    this.own(tx)
+    this.taken = this.slot.end - this.slot.head
+    this.pushed = [...items]
+  }
+  /** A hand edit: the item at place `i` (0 is the front) is gone; false if there is none. */
+  removeAt(tx: TxView, i: number): boolean {
+    const items = this.items(tx)
+    if (i >= items.length) return false
+    if (i === 0) this.take(tx)
+    else this.replace(tx, items.filter((_, j) => j !== i))
+    return true
+  }
   writes(): Write[] {
     return [{ state: this.name, op: 'queue', take: this.taken, push: this.pushed }]
   }
@@ -291,6 +306,22 @@ export class BagCell extends Cell {
     this.own(tx)
     this.view.push(value)
     this.put_.push(value)
+  }
+  /** A hand edit: the item at place `i` of the bag as listed is gone; false if there is none. */
+  removeAt(tx: TxView, i: number): boolean {
+    if (i >= this.current(tx).length) return false
+    this.own(tx)
+    this.takenIdx.push(i)
+    this.view.splice(i, 1)
+    return true
+  }
+  /** A hand edit: the bag holds `items` instead (every item taken, these put). */
+  replace(tx: TxView, items: Json[]): void {
+    const n = this.current(tx).length
+    this.own(tx)
+    for (let k = 0; k < n; k++) this.takenIdx.push(0)
+    this.view = []
+    for (const item of items) this.put(tx, item)
   }
   writes(): Write[] {
     return [{ state: this.name, op: 'bag', take: this.takenIdx, put: this.put_ }]

@@ -1,8 +1,10 @@
 // The projectional state editor: the state at the selected moment, each state
 // in an editor made for its kind — maps as tables, queues and bags as lists,
 // counters with +/−, numbers/strings/booleans inline, other values as trees.
-// On the live head a change is one `editState` request (an `edit` event);
-// past moments are read-only, with "Fork here" to change history.
+// On the live head a change is one `editState` request (an `edit` event), and
+// Ctrl+Z (or Undo) puts back what the last one changed, as another edit event,
+// unless the app has changed that state since; past moments are read-only,
+// with "Fork here" to change history.
 import type { Json, StateEdit, StateValue } from '../../engine/protocol/messages.ts'
 import { fill, h } from '../dom.ts'
 import { jsonTree, preview } from '../state/jsonTree.ts'
@@ -10,7 +12,11 @@ import type { Moment } from '../timeline/moment.ts'
 import { sparkline } from './sparkline.ts'
 
 export interface StateEditorActions {
-  edit(edits: StateEdit[]): Promise<boolean>
+  /**
+   * The edit's answer (each state it changed, after it), or null when it was refused (the
+   * caller shows why). `expect`: refused unless those states hold those values now.
+   */
+  edit(edits: StateEdit[], expect?: Record<string, Json>): Promise<{ after: Record<string, Json> } | null>
   forkHere(): void
   goLive(): void
   /** Makes the moment's branch live (editing a branch's head needs it). */
@@ -25,11 +31,48 @@ export class StateEditor {
   private values: Record<string, StateValue> = {}
   private moment: Moment | null = null
   private series: { at: number[]; values: Record<string, (number | null)[]> } | null = null
+  /** Hand edits that can be undone, newest last: what each state it changed held before it and after it. */
+  private undos: { before: Record<string, Json>; after: Record<string, Json> }[] = []
+  private readonly undoButton: HTMLButtonElement
 
   constructor(private readonly actions: StateEditorActions) {
     this.banner = h('div.se-banner', { hidden: true })
     this.body = h('div.state-body', null, h('div.empty', null, 'No state yet.'))
-    this.element = h('div.state-editor', null, this.banner, this.body)
+    this.undoButton = h('button.se-btn.se-undo', { type: 'button', hidden: true, title: 'Undo the last state edit (Ctrl+Z)', onclick: () => void this.undo() }, h('span.codicon.codicon-discard'), 'Undo edit')
+    this.element = h('div.state-editor', null, this.banner, h('div.se-tools-row', null, this.undoButton), this.body)
+  }
+
+  /** A hand edit, remembered so it can be undone; false if it was refused. */
+  private async change(edits: StateEdit[]): Promise<boolean> {
+    const before: Record<string, Json> = {}
+    for (const e of edits) if (!(e.state in before) && this.values[e.state]) before[e.state] = this.values[e.state]!.value
+    const done = await this.actions.edit(edits)
+    if (!done) return false
+    this.undos.push({ before, after: done.after })
+    if (this.undos.length > 100) this.undos.shift()
+    this.showUndo()
+    return true
+  }
+
+  /**
+   * Puts back what the last hand edit changed, as a new edit event. Refused by the engine
+   * (and forgotten) if one of those states no longer holds what the edit left: the app, a
+   * guest or another edit changed it since. Undoing twice undoes the edit before.
+   */
+  async undo(): Promise<boolean> {
+    const last = this.undos.pop()
+    this.showUndo()
+    if (!last || !this.editable) return false
+    const edits: StateEdit[] = Object.entries(last.before).map(([state, set]) => ({ state, set }))
+    return !!(await this.actions.edit(edits, last.after))
+  }
+
+  get canUndo(): boolean {
+    return this.editable && this.undos.length > 0
+  }
+
+  private showUndo(): void {
+    this.undoButton.hidden = !this.canUndo
   }
 
   /** Why this person may not edit state at all (a shared session's view or edit link), or null. */
@@ -53,6 +96,7 @@ export class StateEditor {
     this.element.dataset.branch = moment.branch
     this.element.dataset.seq = String(moment.seq)
     this.banner.hidden = moment.live && this.refused === null
+    this.showUndo()
     if (this.refused !== null) {
       fill(this.banner, h('span.codicon.codicon-lock'), h('span.se-banner-text', null, this.refused))
     } else if (!moment.live && atBranchHead) {
@@ -114,8 +158,8 @@ export class StateEditor {
     const keys = Object.keys(map)
     const rows = keys.map((k) => h('tr', { 'data-key': k },
       h('td.se-key', null, k),
-      h('td.se-val', null, this.scalar(map[k]!, (v) => this.actions.edit([{ state: name, key: k, set: v }]), `${name}.${k}`)),
-      h('td.se-tools', null, this.editable ? h('button.icon-button.se-del', { type: 'button', title: `Delete ${k}`, onclick: () => void this.actions.edit([{ state: name, key: k, delete: true }]) }, h('span.codicon.codicon-close')) : null)))
+      h('td.se-val', null, this.scalar(map[k]!, (v) => this.change([{ state: name, key: k, set: v }]), `${name}.${k}`)),
+      h('td.se-tools', null, this.editable ? h('button.icon-button.se-del', { type: 'button', title: `Delete ${k}`, onclick: () => void this.change([{ state: name, key: k, delete: true }]) }, h('span.codicon.codicon-close')) : null)))
     const table = h('table.se-map', null, h('tbody', null, ...rows))
     if (!keys.length) table.append(h('tr', null, h('td.se-empty', { colspan: 3 }, 'empty map')))
     if (this.editable) {
@@ -123,8 +167,8 @@ export class StateEditor {
       const val = h('input.se-input.se-new-val', { placeholder: 'value', 'aria-label': `New value of ${name}` })
       const add = () => {
         if (!key.value.trim()) return key.focus()
-        const like = map[keys[0] ?? ''] ?? ''
-        void this.actions.edit([{ state: name, key: key.value.trim(), set: parse(val.value, like) }])
+        const value = typed(val, () => parseNew(val.value))
+        if (value !== undefined) void this.change([{ state: name, key: key.value.trim(), set: value }]).then((ok) => ok && this.typedDone(val))
       }
       val.addEventListener('keydown', (e) => e.key === 'Enter' && add())
       table.append(h('tr.se-add', null, h('td', null, key), h('td', null, val), h('td', null, h('button.icon-button', { type: 'button', title: 'Add this entry', onclick: add }, h('span.codicon.codicon-add')))))
@@ -133,28 +177,41 @@ export class StateEditor {
   }
 
   private listEditor(name: string, items: Json[], op: 'push' | 'put'): HTMLElement {
-    const list = h('ol.se-list', { start: 0 }, ...items.map((v, i) => h('li', { 'data-index': i }, preview(v, 120))))
+    const remove = (i: number) => this.editable
+      ? h('button.icon-button.se-del', { type: 'button', title: `Remove item ${i} of ${name}`, onclick: () => void this.change([{ state: name, remove: i }]) }, h('span.codicon.codicon-close'))
+      : null
+    const list = h('ol.se-list', { start: 0 }, ...items.map((v, i) => h('li', { 'data-index': i }, h('span.se-item', null, preview(v, 120)), remove(i))))
     if (!items.length) list.append(h('li.se-empty', null, op === 'push' ? 'empty queue' : 'empty bag'))
     const box = h('div.se-listbox', null, list)
     if (this.editable) {
-      const like = items[0] ?? ''
       const input = h('input.se-input', { placeholder: op === 'push' ? 'push a value (JSON)' : 'put a value (JSON)', 'aria-label': `${op} to ${name}` })
-      const go = () => input.value.trim() && void this.actions.edit([op === 'push' ? { state: name, push: parse(input.value, like) } : { state: name, put: parse(input.value, like) }])
+      const go = () => {
+        if (!input.value.trim()) return
+        const value = typed(input, () => parseNew(input.value))
+        if (value !== undefined) void this.change([op === 'push' ? { state: name, push: value } : { state: name, put: value }]).then((ok) => ok && this.typedDone(input))
+      }
       input.addEventListener('keydown', (e) => e.key === 'Enter' && go())
       box.append(h('div.se-row', null, input, h('button.se-btn', { type: 'button', onclick: go }, op)))
     }
     return box
   }
 
+  /** What was typed is in: the input lets go, and the state it changed is shown (no render waits on a focused input). */
+  private typedDone(input: HTMLInputElement): void {
+    input.value = ''
+    input.blur()
+    this.render()
+  }
+
   private counterEditor(name: string, n: number): HTMLElement {
     return h('div.se-row.se-counter', null,
       h('span.jt-number.se-number', null, String(n)),
-      this.editable ? h('button.se-btn', { type: 'button', title: 'Add −1', onclick: () => void this.actions.edit([{ state: name, add: -1 }]) }, '−1') : null,
-      this.editable ? h('button.se-btn', { type: 'button', title: 'Add 1', onclick: () => void this.actions.edit([{ state: name, add: 1 }]) }, '+1') : null)
+      this.editable ? h('button.se-btn', { type: 'button', title: 'Add −1', onclick: () => void this.change([{ state: name, add: -1 }]) }, '−1') : null,
+      this.editable ? h('button.se-btn', { type: 'button', title: 'Add 1', onclick: () => void this.change([{ state: name, add: 1 }]) }, '+1') : null)
   }
 
   private varEditor(name: string, value: Json): HTMLElement {
-    if (value === null || typeof value !== 'object') return h('div.se-row', null, this.scalar(value, (v) => this.actions.edit([{ state: name, set: v }]), name))
+    if (value === null || typeof value !== 'object') return h('div.se-row', null, this.scalar(value, (v) => this.change([{ state: name, set: v }]), name))
     const tree = jsonTree(value, name, this.open)
     if (!this.editable) return tree
     const edit = h('button.se-btn.se-json', { type: 'button', title: 'Edit as JSON' }, '{ } edit')
@@ -163,12 +220,8 @@ export class StateEditor {
       const area = h('textarea.se-input.se-area', { rows: 4, 'aria-label': `${name} as JSON` })
       area.value = JSON.stringify(value, null, 1)
       const save = async () => {
-        try {
-          await this.actions.edit([{ state: name, set: JSON.parse(area.value) as Json }])
-        } catch (err) {
-          area.setCustomValidity((err as Error).message)
-          area.reportValidity()
-        }
+        const v = typed(area, () => finite(JSON.parse(area.value) as Json))
+        if (v !== undefined) await this.change([{ state: name, set: v }])
       }
       fill(box, area, h('div.se-row', null, h('button.se-btn', { type: 'button', onclick: () => void save() }, 'Set'), h('button.se-btn', { type: 'button', onclick: () => this.render() }, 'Cancel')))
       area.focus()
@@ -191,8 +244,9 @@ export class StateEditor {
       let done = false
       const commit = async () => {
         if (done) return
+        const v = typed(input, () => parseAs(input.value, value))
+        if (v === undefined) return
         done = true
-        const v = parse(input.value, value)
         input.blur()
         if (JSON.stringify(v) !== JSON.stringify(value)) await set(v)
         this.render()
@@ -214,14 +268,48 @@ export class StateEditor {
   }
 }
 
-/** Reads what was typed as the same type as `like`: a number stays a number, a string a string; anything else is JSON. */
-function parse(text: string, like: Json): Json {
-  const t = text.trim()
-  if (typeof like === 'number' && t !== '' && Number.isFinite(Number(t))) return Number(t)
-  if (typeof like === 'string') return text
+/**
+ * A new value (a map entry, a queue or bag item): JSON when it reads as JSON,
+ * otherwise the text itself — the same whether the state is empty or not.
+ */
+function parseNew(text: string): Json {
+  let value: Json
   try {
-    return JSON.parse(t) as Json
+    value = JSON.parse(text) as Json
   } catch {
     return text
+  }
+  return finite(value)
+}
+
+/** An edited value keeps its type: a number stays a number, a string a string; anything else is JSON. */
+function parseAs(text: string, like: Json): Json {
+  const t = text.trim()
+  if (typeof like === 'number' && t !== '' && !Number.isNaN(Number(t))) return finite(Number(t))
+  if (typeof like === 'string') return text
+  return parseNew(text)
+}
+
+/** State holds plain data: JSON reads 1e999 as Infinity, which no log can keep (it would be stored as null). */
+function finite(value: Json): Json {
+  const stack: unknown[] = [value]
+  while (stack.length) {
+    const v = stack.pop()
+    if (typeof v === 'number' && !Number.isFinite(v)) throw new Error(`${v} is not a finite number: state holds plain data (numbers must be finite)`)
+    if (v !== null && typeof v === 'object') stack.push(...Object.values(v))
+  }
+  return value
+}
+
+/** What `read` gives, or undefined with its error shown on the input it came from. */
+function typed(input: HTMLInputElement | HTMLTextAreaElement, read: () => Json): Json | undefined {
+  try {
+    const value = read()
+    input.setCustomValidity('')
+    return value
+  } catch (err) {
+    input.setCustomValidity((err as Error).message)
+    input.reportValidity()
+    return undefined
   }
 }

@@ -4,7 +4,7 @@
 // selected moment, the selected event, the agent panel). The selected moment
 // drives everything that shows state; the live branch keeps running.
 import type { EngineClient } from '../../engine/protocol/client.ts'
-import type { Attempt, BranchView, EventRecord, SkippedEvents, StateEdit, StateValue, StatusView, TestFailure } from '../../engine/protocol/messages.ts'
+import type { Attempt, BranchView, EventRecord, Json, SkippedEvents, StateEdit, StateValue, StatusView, TestFailure } from '../../engine/protocol/messages.ts'
 import { h } from '../dom.ts'
 import { AgentPanel } from '../agent/AgentPanel.ts'
 import { StateEditor } from '../stateEditor/StateEditor.ts'
@@ -90,7 +90,7 @@ export class Debugger {
     this.timelineElement = this.timeline.element
 
     this.stateEditor = new StateEditor({
-      edit: (edits) => this.edit(edits),
+      edit: (edits, expect) => this.edit(edits, expect),
       forkHere: () => this.showFork(),
       goLive: () => this.goLive(),
       promote: () => void this.promote(),
@@ -143,6 +143,12 @@ export class Debugger {
       const t = e.target as HTMLElement | null
       // Only while the person is not typing somewhere (an input, a cell's editor, the terminal).
       if (t && (t.isContentEditable || t.closest('input, textarea, select, .monaco-editor, .xterm'))) return
+      // Ctrl+Z while the state is on screen: undo the last hand edit of it (cells have their own undo).
+      if ((e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey && e.key.toLowerCase() === 'z' && this.stateEditor.canUndo && this.stateEditor.element.offsetParent !== null) {
+        e.preventDefault()
+        void this.stateEditor.undo()
+        return
+      }
       if (e.ctrlKey || e.metaKey || e.altKey) return
       if (this.shortcut(e)) return
       if (t?.classList.contains('tl-canvas')) return
@@ -380,14 +386,13 @@ export class Debugger {
     }
   }
 
-  private async edit(edits: StateEdit[]): Promise<boolean> {
-    if (!this.client) return false
+  private async edit(edits: StateEdit[], expect?: Record<string, Json>): Promise<{ after: Record<string, Json> } | null> {
+    if (!this.client) return null
     try {
-      await this.client.call('editState', { edits })
-      return true
+      return await this.client.call('editState', { edits, expect })
     } catch (err) {
       this.host.toast((err as Error).message, 'error')
-      return false
+      return null
     }
   }
 
