@@ -327,6 +327,12 @@ for (const [name, open] of Object.entries(rigs)) {
         assert.equal((await echoed).text, 'HI\n')
         const parked = await rig.client.call('pause', {})
         assert.equal(parked.head, 4, 'three reads and the code event')
+        // Pause works while a step waits: the app is paused (it will not wake on input), and says what waits.
+        assert.equal(parked.state, 'paused')
+        assert.match(parked.waiting ?? '', /waiting for 1 character of input/)
+        const waits = next(rig.client, 'status', (n) => n.status.state === 'parked')
+        await rig.client.call('run', {})
+        assert.match((await waits).status.waiting ?? '', /waiting for 1 character of input/)
         assert.equal((await rig.client.call('evaluate', { expr: 'lines.get()' })).value, 1)
       } finally {
         await rig.close()

@@ -441,6 +441,26 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
     }
   })
 
+  test('Pause works while the app waits (Parked): it says Paused with Run to go on, and Run parks it again', async () => {
+    const o = await open('samples/bank.loom.md')
+    try {
+      const { page } = o
+      await run(page)
+      await seen(page.locator('.run-pill[data-state="parked"]'), 'Parked')
+      const button = page.locator('.topbar button', { hasText: /^(Run|Pause)$/ })
+      await seen(button, 'Pause')
+      await button.click()
+      await seen(page.locator('.run-pill[data-state="paused"]'), 'Paused')
+      await seen(button, 'Run')
+      await button.click()
+      await seen(page.locator('.run-pill[data-state="parked"]'), 'Parked')
+      await seen(button, 'Pause')
+      assert.deepEqual(o.problems, [])
+    } finally {
+      await o.close()
+    }
+  })
+
   test('the screenshot: the bank sample open, run to its end', async () => {
     const o = await open('samples/bank.loom.md')
     try {

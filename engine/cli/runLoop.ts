@@ -62,7 +62,8 @@ export async function loop(engine: Engine, p: LoopOptions, io: Io): Promise<numb
   io.stdin?.removeAllListeners?.('data')
   if (io.stdin && 'pause' in io.stdin) (io.stdin as NodeJS.ReadStream).pause()
 
-  const status = engine.status === 'parked' ? `waiting (${engine.waiting})` : p.steps !== undefined && total.steps >= p.steps ? `stopped after ${plural(total.steps, 'step')}` : engine.status
+  // Stopped (Ctrl-C) while a step waits: what it waits for is still the news.
+  const status = (engine.status === 'parked' || engine.status === 'paused') && engine.waiting ? `waiting (${engine.waiting})` : p.steps !== undefined && total.steps >= p.steps ? `stopped after ${plural(total.steps, 'step')}` : engine.status
   const added = engine.head - p.resumedAt
   if (p.json) {
     io.out(JSON.stringify({ events: engine.head, added, attempts: total.attempts, steps: total.steps, status: engine.status, waiting: engine.waiting, codeHash: engine.codeHash, tty: p.tty(), state: plainState(engine) }) + '\n')

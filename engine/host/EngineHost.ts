@@ -67,7 +67,6 @@ export class EngineHost {
   private turn: Promise<unknown> = Promise.resolve()
   private outbox = { events: [] as EventRecord[], tty: '', attempts: [] as Attempt[], failures: [] as TestFailure[], status: false }
   private timer: NodeJS.Timeout | null = null
-  private lastStatus = ''
   private closed = false
   private lastJob = 0
   /** Long requests (verify, rerun, explore) under way: closing waits for them to stop. */
@@ -510,14 +509,9 @@ export class EngineHost {
     for (let i = 0; i < events.length; i += MAX_EVENTS_PER_NOTICE) this.broadcast({ type: 'events', events: events.slice(i, i + MAX_EVENTS_PER_NOTICE) })
     if (tty) this.broadcast({ type: 'tty', text: tty })
     for (const failure of failures) this.broadcast({ type: 'test', failure })
-    if (status) {
-      const now = this.status()
-      const key = JSON.stringify(now)
-      if (key !== this.lastStatus) {
-        this.lastStatus = key
-        this.broadcast({ type: 'status', status: now })
-      }
-    }
+    // Not deduplicated against the last notice: a client that paused and ran again within one
+    // notice period saw 'paused' in its answer, and must hear the app park again.
+    if (status) this.broadcast({ type: 'status', status: this.status() })
   }
 
   private broadcast(notice: Extract<Message, { kind: 'notice' }>['notice']): void {

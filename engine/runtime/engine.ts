@@ -258,8 +258,11 @@ export class Engine {
       await Promise.all(inflight.splice(0))
     } finally {
       await Promise.allSettled(inflight)
+      // Paused (pause() cleared running) is what the app is, whether or not a step waits: a paused
+      // app does not wake when what it waits for comes. The wait is still in `waiting`.
+      const paused = !this.running
       this.running = false
-      this.setStatus(this.halted ? 'halted' : this.parked ? 'parked' : this.hasWork() ? 'paused' : 'idle')
+      this.setStatus(this.halted ? 'halted' : paused ? 'paused' : this.parked ? 'parked' : this.hasWork() ? 'paused' : 'idle')
     }
     return {
       events: this.head - before.events,
