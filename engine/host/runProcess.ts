@@ -19,12 +19,26 @@ import type { StoreSnapshot } from '../runtime/store.ts'
 import type { EventRecord } from '../runtime/event.ts'
 import type { StoredCode } from '../replay/sqliteLog.ts'
 import type { Io } from '../cli/main.ts'
+import { Model, type PreparedMoment } from '../replay/model.ts'
+import { explore, type ExploreResult, type Move } from '../replay/explore.ts'
+import { exploreParallel } from '../replay/exploreParallel.ts'
+import { choiceTree } from '../replay/choiceTree.ts'
+import { commitTrace, describeTrace } from '../replay/trace.ts'
+import { NondeterminismError } from '../replay/memo.ts'
+import { compareOutcome, type Rerun } from '../replay/rerun.ts'
+import { REPLAY_MARGIN } from '../replay/replay.ts'
 
 /** What `loom run` asks of this process (sent by the log host with the open answer). */
 export interface RunJob {
-  kind: 'run' | 'test' | 'replay'
+  kind: 'run' | 'test' | 'replay' | 'explore' | 'trace' | 'rerun'
   /** replay: the branch, the first seq re-executed, and the state before it (from > 1). */
   replay?: { branch: string; from: number; before?: StoreSnapshot }
+  /** `loom explore`: the search (or `--tree`) from the start or from a moment the launcher read from its log. */
+  explore?: { from: PreparedMoment | null; tree: boolean; depth?: number; maxStates?: number; workers: number }
+  /** `--save-branch`: a trace's moves, committed through the link to the branch the launcher opened for them. */
+  trace?: { from: PreparedMoment | null; moves: Move[] }
+  /** `loom replay --code`: the recorded inputs the launcher sends (as replay batches), re-run onto the link's branch. */
+  rerun?: { from: string; startTime: number; maxDivergences: number }
   notebook: string
   /** The notebook's text as the launcher read it: what runs (a save after that comes as a push). */
   text: string
@@ -54,6 +68,7 @@ async function main(): Promise<number> {
   const log = RemoteLog.open()
   const job = log.opened.job as RunJob
   if (job.kind === 'replay') return replay(log, job.replay!, job.timeLimitMs)
+  if (job.kind === 'explore' || job.kind === 'trace' || job.kind === 'rerun') return answering(log, job)
   let engine: Engine
   try {
     engine = job.kind === 'test'
@@ -134,6 +149,89 @@ async function replay(log: RemoteLog, job: NonNullable<RunJob['replay']>, timeLi
   })
   log.close()
   return 0
+}
+
+/** What a job answers: its result, or why it could not give one (the launcher turns that into the command's error). */
+export type JobAnswer = { ok: true; value: unknown } | { ok: false; error: { kind: 'input' | 'nondeterminism' | 'range' | 'other'; message: string } }
+
+/** The jobs that answer once (explore, a trace to commit, replay --code): the answer goes down the link. */
+async function answering(log: RemoteLog, job: RunJob): Promise<number> {
+  let answer: JobAnswer
+  try {
+    const value = job.kind === 'explore' ? await exploreJob(job) : job.kind === 'trace' ? await traceJob(log, job) : await rerunJob(log, job)
+    answer = { ok: true, value }
+  } catch (err) {
+    const e = err as Error
+    const kind = err instanceof NotebookError || err instanceof CompileError || err instanceof LoadError ? 'input' : err instanceof NondeterminismError ? 'nondeterminism' : err instanceof RangeError ? 'range' : 'other'
+    answer = { ok: false, error: { kind, message: e.message } }
+  }
+  try {
+    log.result(answer)
+  } finally {
+    log.close()
+  }
+  return 0
+}
+
+/** `loom explore`: the search (on threads for W > 1: they share this process's confinement) and each violation's steps. */
+async function exploreJob(job: RunJob): Promise<unknown> {
+  const x = job.explore!
+  const model = await Model.create(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, from: x.from ?? undefined })
+  if (x.tree) return { tree: choiceTree(model) }
+  const bounds = { depth: x.depth, maxStates: x.maxStates }
+  const result: ExploreResult = x.workers > 1
+    ? await exploreParallel(job.text, { ...bounds, workers: x.workers, path: job.notebook, from: x.from ?? undefined, timeLimitMs: job.timeLimitMs })
+    : explore(model, bounds)
+  return { result, steps: result.violations.map((v) => describeTrace(model, v.trace).steps) }
+}
+
+/** `--save-branch`: the trace's events, made by running its moves again, committed to the link's branch. */
+async function traceJob(log: RemoteLog, job: RunJob): Promise<unknown> {
+  const t = job.trace!
+  await commitTrace(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, from: t.from ?? undefined }, t.moves, log, log.branch)
+  return { head: log.head }
+}
+
+/**
+ * `loom replay --code`: the notebook's code on the link's (new) branch, each
+ * recorded input the launcher sends re-enacted and compared with what was
+ * recorded; the new events go down the link like any run's.
+ */
+async function rerunJob(log: RemoteLog, job: RunJob): Promise<unknown> {
+  const r = job.rerun!
+  // Each recorded transaction committed within its limit once: like replay, give it a margin for a busier machine.
+  const timeLimitMs = (job.timeLimitMs ?? 1000) * REPLAY_MARGIN
+  const engine = await Engine.fromSource(job.text, { path: job.notebook, timeLimitMs, log, branch: log.branch, clock: 'virtual', startTime: r.startTime })
+  const result: Rerun = { from: r.from, onto: log.branch, inputs: 0, diverged: 0, first: null, divergences: [] }
+  let failed: Error | null = null
+  await new Promise<void>((done) => {
+    log.onPush((push) => {
+      if (push.push === 'stop') return done()
+      if (push.push !== 'check') return
+      try {
+        if (!failed) {
+          for (const body of push.texts ? push.texts.split('\n') : []) {
+            const e = JSON.parse(body) as EventRecord
+            // The new code is in force throughout; code events and halts are not inputs.
+            if (e.kind === 'code' || e.kind === 'halt') continue
+            result.inputs++
+            const now = engine.reenact(e)
+            const what = now.event ? compareOutcome(e, now.event) : `it committed when recorded; with this code it aborts: ${now.failure}`
+            if (!what) continue
+            result.diverged++
+            const d = { seq: e.seq, kind: e.kind, method: e.method, now: now.event?.seq ?? null, what }
+            result.first ??= d
+            if (result.divergences.length < r.maxDivergences) result.divergences.push(d)
+          }
+        }
+      } catch (err) {
+        failed = err as Error
+      }
+      log.checked(push.rid, null)
+    }, true)
+  })
+  if (failed) throw failed
+  return result
 }
 
 main().then(

@@ -8,13 +8,14 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import { boundsOf, pickFirst, traceOf, type ExploreOptions, type ExploreResult, type Move } from './explore.ts'
 import type { Found, StateRef } from './search.ts'
 import type { ShardReport, ShardSetup, ToShard } from './exploreWorker.ts'
+import type { PreparedMoment } from './model.ts'
 
 export interface ParallelOptions extends ExploreOptions {
   /** Threads to use (default 2). */
   workers?: number
   path?: string
-  /** Explore from this moment of a log file. */
-  from?: { db: string; branch: string; seq: number }
+  /** Explore from this moment of a log (prepareMoment): the shards open no log. */
+  from?: PreparedMoment
   timeLimitMs?: number
 }
 

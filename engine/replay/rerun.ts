@@ -57,7 +57,7 @@ export async function replayWithCode(log: SqliteLog, from: string, notebook: str
       if (e.kind === 'code' || e.kind === 'halt') continue
       result.inputs++
       const r = engine.reenact(e)
-      const what = r.event ? compare(e, r.event) : `it committed when recorded; with this code it aborts: ${r.failure}`
+      const what = r.event ? compareOutcome(e, r.event) : `it committed when recorded; with this code it aborts: ${r.failure}`
       if (what) {
         result.diverged++
         const d = { seq: e.seq, kind: e.kind, method: e.method, now: r.event?.seq ?? null, what }
@@ -72,7 +72,8 @@ export async function replayWithCode(log: SqliteLog, from: string, notebook: str
   }
 }
 
-function compare(recorded: EventRecord, now: EventRecord): string | null {
+/** How a re-run transaction's outcome differs from the recorded one (its writes, then its outputs), or null. */
+export function compareOutcome(recorded: EventRecord, now: EventRecord): string | null {
   for (const field of ['writes', 'outputs'] as const) {
     const a = canonicalJson(recorded[field])
     const b = canonicalJson(now[field])
