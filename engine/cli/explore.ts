@@ -6,8 +6,8 @@
 // saved trace's events after checking them.
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { formatLocation } from '../runtime/compile.ts'
-import { decodeNotebook } from '../runtime/notebook.ts'
+import { compileCellsNatively, formatLocation } from '../runtime/compile.ts'
+import { decodeNotebook, parseNotebook } from '../runtime/notebook.ts'
 import type { Json } from '../runtime/values.ts'
 import { prepareMoment, type PreparedMoment } from '../replay/model.ts'
 import type { ExploreResult, Violation } from '../replay/explore.ts'
@@ -38,12 +38,14 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
       if (!info) throw new HistoryError(`${source} has no branch '${branch}'`)
       from = prepareMoment(log, { branch, seq: (p.options.at as number | undefined) ?? info.head })
     }
+    // Compiled here by native esbuild (as loom serve does for its engine): the confined process and its threads would start it as WebAssembly.
+    const cells = await compileCellsNatively(parseNotebook(text, path)).catch(() => [])
     const workers = (p.options.workers as number | undefined) ?? 1
     const bounds = { depth: p.options.depth as number | undefined, maxStates: p.options['max-states'] as number | undefined }
     // The cells run in a confined process, its shards on threads there (they share its confinement).
     const job: RunJob = {
       ...JOB, kind: 'explore', notebook: resolve(path), text, shownAs: path, timeLimitMs,
-      explore: { from, tree: !!p.options.tree, ...bounds, workers },
+      explore: { from, tree: !!p.options.tree, ...bounds, workers, cells },
     }
     const answer = (await confinedJob(job, io, { threads: workers > 1 }).catch((err) => rethrow(err, path))) as { tree?: ChoiceTree; result?: ExploreResult; steps?: TraceStep[][] }
     if (p.options.tree) return tree(answer.tree!, p, io)
@@ -55,7 +57,7 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
       const target = log ?? SqliteLog.open((p.options.db as string | undefined) ?? defaultDbPath(path))
       try {
         const before = from?.seq ?? 0
-        const info = await saveConfined(target, name, { ...job, kind: 'trace', explore: undefined, trace: { from, moves: violations[0]!.trace } }, io).catch((err: Error) => {
+        const info = await saveConfined(target, name, { ...job, kind: 'trace', explore: undefined, trace: { from, moves: violations[0]!.trace, cells } }, io).catch((err: Error) => {
           throw new HistoryError(`cannot save the trace as branch '${name}': ${err.message}`)
         })
         saved = { branch: name, db: target.path, events: [before + 1, info.head] }

@@ -9,7 +9,8 @@ import { confinedJob, JobFailed, startReplay } from './run.ts'
 import { forkBranch, exportBranch, importBranch } from '../replay/branches.ts'
 import type { Rerun } from '../replay/rerun.ts'
 import type { RunJob } from '../host/runProcess.ts'
-import { decodeNotebook } from '../runtime/notebook.ts'
+import { decodeNotebook, parseNotebook } from '../runtime/notebook.ts'
+import { compileCellsNatively } from '../runtime/compile.ts'
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { EventRecord } from '../runtime/event.ts'
@@ -194,6 +195,8 @@ async function rerunConfined(log: SqliteLog, from: string, notebook: string, ont
   const info = log.branchInfo(from)
   if (!info) throw new Error(`there is no branch '${from}'`)
   const text = decodeNotebook(await readFile(notebook), notebook)
+  // Compiled here by native esbuild into the log's kept cells, which the confined process reads over the link (as it would start esbuild as WebAssembly).
+  for (const [key, cell] of await compileCellsNatively(parseNotebook(text, notebook)).catch(() => [])) log.keptCells.put(key, cell)
   const first = log.event(from, 1)
   const previous = log.branch
   log.fork(onto, from, 0)

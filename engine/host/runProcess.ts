@@ -19,6 +19,7 @@ import type { StoreSnapshot } from '../runtime/store.ts'
 import type { EventRecord } from '../runtime/event.ts'
 import type { StoredCode } from '../replay/sqliteLog.ts'
 import type { Io } from '../cli/main.ts'
+import type { KeptCell } from '../runtime/compile.ts'
 import { Model, type PreparedMoment } from '../replay/model.ts'
 import { explore, type ExploreResult, type Move } from '../replay/explore.ts'
 import { exploreParallel } from '../replay/exploreParallel.ts'
@@ -34,9 +35,9 @@ export interface RunJob {
   /** replay: the branch, the first seq re-executed, and the state before it (from > 1). */
   replay?: { branch: string; from: number; before?: StoreSnapshot }
   /** `loom explore`: the search (or `--tree`) from the start or from a moment the launcher read from its log. */
-  explore?: { from: PreparedMoment | null; tree: boolean; depth?: number; maxStates?: number; workers: number }
+  explore?: { from: PreparedMoment | null; tree: boolean; depth?: number; maxStates?: number; workers: number; cells: KeptCell[] }
   /** `--save-branch`: a trace's moves, committed through the link to the branch the launcher opened for them. */
-  trace?: { from: PreparedMoment | null; moves: Move[] }
+  trace?: { from: PreparedMoment | null; moves: Move[]; cells: KeptCell[] }
   /** `loom replay --code`: the recorded inputs the launcher sends (as replay batches), re-run onto the link's branch. */
   rerun?: { from: string; startTime: number; maxDivergences: number }
   notebook: string
@@ -176,11 +177,11 @@ async function answering(log: RemoteLog, job: RunJob): Promise<number> {
 /** `loom explore`: the search (on threads for W > 1: they share this process's confinement) and each violation's steps. */
 async function exploreJob(job: RunJob): Promise<unknown> {
   const x = job.explore!
-  const model = await Model.create(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, from: x.from ?? undefined })
+  const model = await Model.create(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, from: x.from ?? undefined, cells: x.cells })
   if (x.tree) return { tree: choiceTree(model) }
   const bounds = { depth: x.depth, maxStates: x.maxStates }
   const result: ExploreResult = x.workers > 1
-    ? await exploreParallel(job.text, { ...bounds, workers: x.workers, path: job.notebook, from: x.from ?? undefined, timeLimitMs: job.timeLimitMs })
+    ? await exploreParallel(job.text, { ...bounds, workers: x.workers, path: job.notebook, from: x.from ?? undefined, cells: x.cells, timeLimitMs: job.timeLimitMs })
     : explore(model, bounds)
   return { result, steps: result.violations.map((v) => describeTrace(model, v.trace).steps) }
 }
@@ -188,7 +189,7 @@ async function exploreJob(job: RunJob): Promise<unknown> {
 /** `--save-branch`: the trace's events, made by running its moves again, committed to the link's branch. */
 async function traceJob(log: RemoteLog, job: RunJob): Promise<unknown> {
   const t = job.trace!
-  await commitTrace(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, from: t.from ?? undefined }, t.moves, log, log.branch)
+  await commitTrace(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, from: t.from ?? undefined, cells: t.cells }, t.moves, log, log.branch)
   return { head: log.head }
 }
 

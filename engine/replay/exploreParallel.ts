@@ -9,6 +9,7 @@ import { boundsOf, pickFirst, traceOf, type ExploreOptions, type ExploreResult, 
 import type { Found, StateRef } from './search.ts'
 import type { ShardReport, ShardSetup, ToShard } from './exploreWorker.ts'
 import type { PreparedMoment } from './model.ts'
+import type { KeptCell } from '../runtime/compile.ts'
 
 export interface ParallelOptions extends ExploreOptions {
   /** Threads to use (default 2). */
@@ -17,6 +18,8 @@ export interface ParallelOptions extends ExploreOptions {
   /** Explore from this moment of a log (prepareMoment): the shards open no log. */
   from?: PreparedMoment
   timeLimitMs?: number
+  /** The notebook's cells compiled already (each thread would compile them again). */
+  cells?: KeptCell[]
 }
 
 interface Shard {
@@ -49,7 +52,7 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
     worker.on('error', fail)
     worker.on('exit', (code) => code !== 0 && fail(new Error(`an exploration thread stopped (exit ${code})`)))
     const setup: ShardSetup = {
-      text, path: options.path ?? '<notebook>', from: options.from ?? null, timeLimitMs: options.timeLimitMs,
+      text, path: options.path ?? '<notebook>', from: options.from ?? null, cells: options.cells, timeLimitMs: options.timeLimitMs,
       shard, shards: count, maxOutcomes: bounds.maxOutcomes, peers,
     }
     worker.postMessage(setup, peers.filter((p): p is MessagePort => p !== null))

@@ -5,12 +5,15 @@
 // to explore from comes read already (it may run confined, DESIGN §9).
 import { parentPort, type MessagePort } from 'node:worker_threads'
 import { Model, type PreparedMoment } from './model.ts'
+import type { KeptCell } from '../runtime/compile.ts'
 import { Search, runLevel, type Handoff } from './search.ts'
 
 export interface ShardSetup {
   text: string
   path: string
   from: PreparedMoment | null
+  /** The notebook's cells compiled already: the thread need not start a compiler. */
+  cells?: KeptCell[]
   timeLimitMs?: number
   shard: number
   shards: number
@@ -49,7 +52,7 @@ const report = (): ShardReport => ({
 
 port.once('message', async (setup: ShardSetup) => {
   try {
-    model = await Model.create(setup.text, { path: setup.path, timeLimitMs: setup.timeLimitMs, from: setup.from ?? undefined })
+    model = await Model.create(setup.text, { path: setup.path, timeLimitMs: setup.timeLimitMs, from: setup.from ?? undefined, cells: setup.cells })
     search = new Search(model, setup.maxOutcomes, 0, setup.shard, setup.shards)
     peers = setup.peers
     peers.forEach((peer, from) => peer?.on('message', (batch: { depth: number; items: Handoff[] }) => take(from, batch.depth, batch.items)))

@@ -4,7 +4,7 @@
 // transaction did not write with its parent, so exploring never re-runs a
 // prefix of history and never copies state that did not change.
 import { Executor, LoadError, notebookSeed, type AppVersion } from '../runtime/executor.ts'
-import { compileNotebook, type CompiledApp, type MethodName } from '../runtime/compile.ts'
+import { compileNotebook, type CompiledApp, type KeptCell, type MethodName } from '../runtime/compile.ts'
 import { parseNotebook } from '../runtime/notebook.ts'
 import { FairAgent, mix, type Agent } from '../runtime/agent.ts'
 import { MemoryLog, type EventLog } from '../runtime/log.ts'
@@ -44,6 +44,8 @@ export interface ModelOptions {
   timeLimitMs?: number
   /** The clock of every explored transaction (default: the starting event's time, or 0). */
   time?: number
+  /** Cells compiled already (compileCellsNatively): a confined process or thread need not start esbuild as WebAssembly. */
+  cells?: KeptCell[]
 }
 
 const TEST_AGENT = new FairAgent(0)
@@ -110,7 +112,8 @@ export class Model {
   static async create(text: string, options: ModelOptions = {}): Promise<Model> {
     const path = options.path ?? '<notebook>'
     const notebook = parseNotebook(text, path)
-    const app = await compileNotebook(notebook)
+    const given = new Map(options.cells ?? [])
+    const app = await compileNotebook(notebook, given.size ? { get: (key) => given.get(key) ?? null, put: () => {} } : undefined)
     const from = options.from ? ('log' in options.from ? prepareMoment(options.from.log, options.from) : options.from) : null
     let config = { seed: notebookSeed(notebook, path), env: {} as Record<string, string>, args: [] as string[] }
     const code = from?.code ?? null
