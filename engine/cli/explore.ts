@@ -47,10 +47,10 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
       ...JOB, kind: 'explore', notebook: resolve(path), text, shownAs: path, timeLimitMs,
       explore: { from, tree: !!p.options.tree, ...bounds, workers, cells },
     }
-    const answer = (await confinedJob(job, io, { threads: workers > 1 }).catch((err) => rethrow(err, path))) as { tree?: ChoiceTree; result?: ExploreResult; steps?: TraceStep[][] }
-    if (p.options.tree) return tree(answer.tree!, p, io)
-    const result = answer.result!
-    const violations = result.violations.map((v, i) => ({ ...v, steps: answer.steps![i]! }))
+    const answer = checkedAnswer(await confinedJob(job, io, { threads: workers > 1 }).catch((err) => rethrow(err, path)), !!p.options.tree)
+    if ('tree' in answer) return tree(answer.tree, p, io)
+    const { result } = answer
+    const violations = result.violations.map((v, i) => ({ ...v, steps: answer.steps[i]! }))
     let saved: { branch: string; db: string; events: [number, number] } | null = null
     const name = p.options['save-branch'] as string | undefined
     if (name && violations.length) {
@@ -89,6 +89,27 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
 
 /** What every job of this command leaves at its default. */
 const JOB = { env: {}, args: [], json: false, untilIdle: false, watch: false, serving: false } satisfies Partial<RunJob>
+
+/**
+ * The confined process's answer, checked for shape before it is used: what it
+ * says is the search's outcome as that process tells it (a trace saved from
+ * it is run again confined, and its events checked by the log host).
+ */
+function checkedAnswer(v: unknown, tree: boolean): { tree: ChoiceTree } | { result: ExploreResult; steps: TraceStep[][] } {
+  const bad = () => new Error('the exploring process gave a malformed answer')
+  if (typeof v !== 'object' || v === null) throw bad()
+  const a = v as { tree?: ChoiceTree; result?: ExploreResult; steps?: TraceStep[][] }
+  if (tree) {
+    if (typeof a.tree !== 'object' || a.tree === null || !Array.isArray(a.tree.outcomes)) throw bad()
+    return { tree: a.tree }
+  }
+  const r = a.result
+  const counts = r && [r.states, r.transitions, r.depth, r.deadlocks, r.elapsedMs].every((n) => typeof n === 'number' && n >= 0)
+  if (!r || !counts || !Array.isArray(r.violations) || !Array.isArray(a.steps) || a.steps.length !== r.violations.length) throw bad()
+  const moves = (m: unknown) => Array.isArray(m) && m.every((x) => typeof x === 'object' && x !== null && typeof (x as { method?: unknown }).method === 'string' && Array.isArray((x as { choices?: unknown }).choices))
+  if (!r.violations.every((x) => typeof x === 'object' && x !== null && typeof x.test === 'string' && typeof x.message === 'string' && moves(x.trace)) || !a.steps.every(moves)) throw bad()
+  return { result: r, steps: a.steps }
+}
 
 /** A job's failure as the command gave it when it ran here: bad input (exit 2) as such. */
 function rethrow(err: unknown, path: string): never {

@@ -212,8 +212,14 @@ export async function confinedJob(job: RunJob, io: Io, options: { log?: SqliteLo
     onBroken: (why) => ((brokenBy = why), child.kill('SIGKILL')),
   })
   const exited = new Promise<[number | null, NodeJS.Signals | null]>((done) => child.on('exit', (c, sig) => done([c, sig])))
-  // Ctrl-C ends the job (a search may run long); the launcher then closes its log as usual.
-  const onSignal = () => child.kill('SIGKILL')
+  // Ctrl-C or SIGTERM ends the job and this process as they did before it was confined (the OS sandbox
+  // passes no signal on, and without it the confined process might not hear one).
+  const onSignal = (signal: NodeJS.Signals) => {
+    child.kill('SIGKILL')
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    process.kill(process.pid, signal)
+  }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
   try {
