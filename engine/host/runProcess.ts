@@ -202,7 +202,17 @@ async function rerunJob(log: RemoteLog, job: RunJob): Promise<unknown> {
   const r = job.rerun!
   // Each recorded transaction committed within its limit once: like replay, give it a margin for a busier machine.
   const timeLimitMs = (job.timeLimitMs ?? 1000) * REPLAY_MARGIN
-  const engine = await Engine.fromSource(job.text, { path: job.notebook, timeLimitMs, log, branch: log.branch, clock: 'virtual', startTime: r.startTime })
+  // The engine makes each re-enacted event durable before the next (flush); here a batch's events go
+  // down the link as one group commit when the batch is answered: nothing is reported before the whole
+  // new branch is written, so a commit per event would only add a round trip and a disk sync to each.
+  const batched = new Proxy(log, {
+    get: (target, key) => {
+      if (key === 'flush') return () => {}
+      const value = Reflect.get(target, key, target) as unknown
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+  const engine = await Engine.fromSource(job.text, { path: job.notebook, timeLimitMs, log: batched, branch: log.branch, clock: 'virtual', startTime: r.startTime })
   const result: Rerun = { from: r.from, onto: log.branch, inputs: 0, diverged: 0, first: null, divergences: [] }
   let failed: Error | null = null
   await new Promise<void>((done) => {
@@ -225,6 +235,8 @@ async function rerunJob(log: RemoteLog, job: RunJob): Promise<unknown> {
             if (result.divergences.length < r.maxDivergences) result.divergences.push(d)
           }
         }
+        // Everything this batch made is durable before it is answered (a refused commit fails here).
+        log.flush()
       } catch (err) {
         failed = err as Error
       }
