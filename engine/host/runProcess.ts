@@ -1,7 +1,9 @@
-// The confined process of `loom run` (DESIGN §9): the only process that runs
-// the notebook's cells. It is started by runConfined (engine/cli/run.ts)
-// through engineLaunch's runLaunch: Node's permission model with no addons,
-// no child processes, no threads and no file writes; an empty environment;
+// The confined process of every command that runs cells (DESIGN §9): `loom
+// run`, `test`, `replay` (--verify, --code) and `explore`. It is started by
+// engine/cli/run.ts (runConfined, startReplay, confinedJob) through
+// engineLaunch's runLaunch: Node's permission model with no addons, no child
+// processes, no threads (but `explore --workers`'s shards) and no file
+// writes; an empty environment;
 // and, where the OS has one, its sandbox (no network, no view of the user's
 // files). Its log is a RemoteLog: SQLite, a native addon, stays in the
 // process that started this one.
