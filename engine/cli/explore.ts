@@ -5,7 +5,6 @@
 // this one keeps the log, reads the moment to explore from, and writes a
 // saved trace's events after checking them.
 import { readFile } from 'node:fs/promises'
-import { resolve } from 'node:path'
 import { compileCellsNatively, formatLocation } from '../runtime/compile.ts'
 import { decodeNotebook, parseNotebook } from '../runtime/notebook.ts'
 import type { Json } from '../runtime/values.ts'
@@ -44,7 +43,7 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
     const bounds = { depth: p.options.depth as number | undefined, maxStates: p.options['max-states'] as number | undefined }
     // The cells run in a confined process, its shards on threads there (they share its confinement).
     const job: RunJob = {
-      ...JOB, kind: 'explore', notebook: resolve(path), text, shownAs: path, timeLimitMs,
+      ...JOB, kind: 'explore', notebook: path, text, shownAs: path, timeLimitMs,
       explore: { from, tree: !!p.options.tree, ...bounds, workers, cells },
     }
     const answer = checkedAnswer(await confinedJob(job, io, { threads: workers > 1 }).catch((err) => rethrow(err, path)), !!p.options.tree)

@@ -12,7 +12,6 @@ import type { RunJob } from '../host/runProcess.ts'
 import { decodeNotebook, parseNotebook } from '../runtime/notebook.ts'
 import { compileCellsNatively } from '../runtime/compile.ts'
 import { readFile } from 'node:fs/promises'
-import { resolve } from 'node:path'
 import type { EventRecord } from '../runtime/event.ts'
 import { encodeEvent } from '../runtime/log.ts'
 import type { Parsed } from './args.ts'
@@ -203,7 +202,7 @@ async function rerunConfined(log: SqliteLog, from: string, notebook: string, ont
   log.useBranch(onto)
   try {
     const job: RunJob = {
-      kind: 'rerun', notebook: resolve(notebook), text, shownAs: notebook, timeLimitMs, env: {}, args: [], json: false, untilIdle: false, watch: false, serving: false,
+      kind: 'rerun', notebook, text, shownAs: notebook, timeLimitMs, env: {}, args: [], json: false, untilIdle: false, watch: false, serving: false,
       rerun: { from, startTime: first?.time ?? 0, maxDivergences: 100 },
     }
     const feed = async (host: { check: (events: unknown[], bodies: string[]) => Promise<unknown> }) => {

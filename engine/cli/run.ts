@@ -223,14 +223,22 @@ export async function confinedJob(job: RunJob, io: Io, options: { log?: SqliteLo
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
   try {
+    // Work it cannot take (it ended: its answer says why) or this side cannot give (a damaged log) ends the job.
+    let unfed: Error | null = null
     if (options.feed) {
-      await options.feed(host)
-      host.push({ push: 'stop' })
+      try {
+        await options.feed(host)
+        host.push({ push: 'stop' })
+      } catch (err) {
+        unfed = err as Error
+        child.kill('SIGKILL')
+      }
     }
     const [code, signal] = await exited
     await host.drained()
     await Promise.all([child.stdout, child.stderr].map((s) => (s!.readableEnded ? null : new Promise((r) => s!.once('close', r)))))
     const a = answer as JobAnswer | null
+    if (unfed && !(a && typeof a === 'object' && a.ok === false)) throw unfed
     if (!a || typeof a !== 'object' || typeof a.ok !== 'boolean') {
       throw new Error(`the confined process ended (${signal ?? `exit ${code}`}) without an answer${brokenBy ? `: ${brokenBy}` : ''}`)
     }
