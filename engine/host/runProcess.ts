@@ -28,8 +28,7 @@ import { exploreParallel } from '../replay/exploreParallel.ts'
 import { choiceTree } from '../replay/choiceTree.ts'
 import { commitTrace, describeTrace } from '../replay/trace.ts'
 import { NondeterminismError } from '../replay/memo.ts'
-import { compareOutcome, type Rerun } from '../replay/rerun.ts'
-import { REPLAY_MARGIN } from '../replay/replay.ts'
+import { Rerunner, rerunTimeLimit } from '../replay/rerun.ts'
 
 /** What `loom run` asks of this process (sent by the log host with the open answer). */
 export interface RunJob {
@@ -202,8 +201,6 @@ async function traceJob(log: RemoteLog, job: RunJob): Promise<unknown> {
  */
 async function rerunJob(log: RemoteLog, job: RunJob): Promise<unknown> {
   const r = job.rerun!
-  // Each recorded transaction committed within its limit once: like replay, give it a margin for a busier machine.
-  const timeLimitMs = (job.timeLimitMs ?? 1000) * REPLAY_MARGIN
   // The engine makes each re-enacted event durable before the next (flush); here a batch's events go
   // down the link as one group commit when the batch is answered: nothing is reported before the whole
   // new branch is written, so a commit per event would only add a round trip and a disk sync to each.
@@ -214,29 +211,15 @@ async function rerunJob(log: RemoteLog, job: RunJob): Promise<unknown> {
       return typeof value === 'function' ? value.bind(target) : value
     },
   })
-  const engine = await Engine.fromSource(job.text, { path: job.notebook, timeLimitMs, log: batched, branch: log.branch, clock: 'virtual', startTime: r.startTime })
-  const result: Rerun = { from: r.from, onto: log.branch, inputs: 0, diverged: 0, first: null, divergences: [] }
+  const engine = await Engine.fromSource(job.text, { path: job.notebook, timeLimitMs: rerunTimeLimit(job.timeLimitMs), log: batched, branch: log.branch, clock: 'virtual', startTime: r.startTime })
+  const rerun = new Rerunner(engine, r.from, log.branch, r.maxDivergences)
   let failed: Error | null = null
   await new Promise<void>((done) => {
     log.onPush((push) => {
       if (push.push === 'stop') return done()
       if (push.push !== 'check') return
       try {
-        if (!failed) {
-          for (const body of push.texts ? push.texts.split('\n') : []) {
-            const e = JSON.parse(body) as EventRecord
-            // The new code is in force throughout; code events and halts are not inputs.
-            if (e.kind === 'code' || e.kind === 'halt') continue
-            result.inputs++
-            const now = engine.reenact(e)
-            const what = now.event ? compareOutcome(e, now.event) : `it committed when recorded; with this code it aborts: ${now.failure}`
-            if (!what) continue
-            result.diverged++
-            const d = { seq: e.seq, kind: e.kind, method: e.method, now: now.event?.seq ?? null, what }
-            result.first ??= d
-            if (result.divergences.length < r.maxDivergences) result.divergences.push(d)
-          }
-        }
+        if (!failed) for (const body of push.texts ? push.texts.split('\n') : []) rerun.take(JSON.parse(body) as EventRecord)
         // Everything this batch made is durable before it is answered (a refused commit fails here).
         log.flush()
       } catch (err) {
@@ -246,7 +229,7 @@ async function rerunJob(log: RemoteLog, job: RunJob): Promise<unknown> {
     }, true)
   })
   if (failed) throw failed
-  return result
+  return rerun.result
 }
 
 main().then(
