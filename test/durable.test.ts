@@ -317,6 +317,12 @@ test('replay with new code re-runs the recorded inputs onto a new branch and say
   assert.match(out.first.what, /^its writes differ: recorded \[\{"op":"set","state":"n","value":\d+\}\], now \[\{"op":"set","state":"n","value":\d+\}\]$/)
   assert.equal(log.branchInfo('changed')!.head, 27, 'the new branch holds the new outcomes')
   log.close()
+  // New code that does not compile: bad input (exit 2), named by file, cell and line, as when it ran in the CLI process.
+  const broken = join(dir, 'broken.loom.md')
+  writeFileSync(broken, notebook({ s: 'export function step() { this is not code }' }))
+  const bad = loom(['replay', db, '--code', broken, '--onto', 'broken'])
+  assert.equal(bad.status, 2, bad.stderr)
+  assert.match(bad.stderr, /broken\.loom\.md:\d+ \(cell #s, line 1\): Expected ";"/)
 })
 
 test('at open, a damaged last group commit is reported, never cut: run refuses the branch and says how to continue', async () => {

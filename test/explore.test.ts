@@ -215,6 +215,20 @@ test('loom explore: exit 1 with the trace in words, --json, --save-branch, and e
   const clean = loom(['explore', fixedNb])
   assert.equal(clean.status, 0)
   assert.match(clean.stdout, /12 states, 14 transitions, depth 4 — every reachable state .*; no violation/)
+  // The search runs in a confined process: what it cannot load is still bad input (exit 2), said as before.
+  const broken = join(dir, 'broken.loom.md')
+  writeFileSync(broken, readFileSync(nb, 'utf8').replace("export function step() {", "export function step() { this is not code"))
+  for (const workers of ['1', '2']) {
+    const notCode = loom(['explore', broken, '--workers', workers])
+    assert.equal(notCode.status, 2, notCode.stderr)
+    assert.match(notCode.stderr, /broken\.loom\.md:\d+ \(cell #step, line 1\): /)
+  }
+  // Two threads of that process find what one does, and save it alike.
+  const two = loom(['explore', nb, '--workers', '2', '--save-branch', 'race-2', '--json'])
+  assert.equal(two.status, 1, two.stderr)
+  const twoReport = JSON.parse(two.stdout)
+  assert.deepEqual([twoReport.states, twoReport.violations[0].trace.length, twoReport.savedBranch.branch], [14, 4, 'race-2'])
+  assert.equal(loom(['replay', join(dir, 'tickets-race.loom.db'), '--branch', 'race-2', '--verify']).status, 0)
 })
 
 test('on the philosophers sample, exploration counts exactly the states and transitions of a hand-written search of the same model', async () => {

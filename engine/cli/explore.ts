@@ -1,19 +1,23 @@
 // `loom explore NB`: every state the app can reach, every test checked in
 // each, and for each failure the shortest way there — printed in the user's
-// words, or saved as a branch of the log to debug like real history.
+// words, or saved as a branch of the log to debug like real history. The
+// cells run in a confined process (DESIGN §9, engine/host/runProcess.ts):
+// this one keeps the log, reads the moment to explore from, and writes a
+// saved trace's events after checking them.
 import { readFile } from 'node:fs/promises'
-import { formatLocation } from '../runtime/compile.ts'
-import { decodeNotebook } from '../runtime/notebook.ts'
+import { compileCellsNatively, formatLocation } from '../runtime/compile.ts'
+import { decodeNotebook, parseNotebook } from '../runtime/notebook.ts'
 import type { Json } from '../runtime/values.ts'
-import { Model, type ModelOptions } from '../replay/model.ts'
-import { explore, type ExploreResult, type Violation } from '../replay/explore.ts'
-import { exploreParallel } from '../replay/exploreParallel.ts'
-import { describeChoices, describeTrace, saveTrace, type TraceStep } from '../replay/trace.ts'
-import { choiceTree } from '../replay/choiceTree.ts'
-import { NondeterminismError } from '../replay/memo.ts'
-import { SqliteLog } from '../replay/sqliteLog.ts'
+import { prepareMoment, type PreparedMoment } from '../replay/model.ts'
+import type { ExploreResult, Violation } from '../replay/explore.ts'
+import { describeChoices, type TraceStep } from '../replay/trace.ts'
+import type { ChoiceTree } from '../replay/choiceTree.ts'
+import { forkBranch } from '../replay/branches.ts'
+import { SqliteLog, type BranchInfo } from '../replay/sqliteLog.ts'
 import { defaultDbPath } from '../replay/session.ts'
 import { HistoryError } from './history.ts'
+import { confinedJob, JobFailed } from './run.ts'
+import type { RunJob } from '../host/runProcess.ts'
 import type { Parsed } from './args.ts'
 import type { Io } from './main.ts'
 
@@ -24,35 +28,35 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
   if (!source && (p.options.branch !== undefined || p.options.at !== undefined)) throw new HistoryError('--branch and --at choose a moment of a log: give the log with --from DB')
   const log = source ? SqliteLog.open(source, { create: false }) : null
   try {
-    const options: ModelOptions = { path, timeLimitMs: p.options['time-limit'] as number | undefined }
+    const timeLimitMs = p.options['time-limit'] as number | undefined
+    // The log stays here: the confined process gets the moment, read (DESIGN §9).
+    let from: PreparedMoment | null = null
     if (log) {
       const branch = (p.options.branch as string | undefined) ?? log.live
       const info = log.branchInfo(branch)
       if (!info) throw new HistoryError(`${source} has no branch '${branch}'`)
-      options.from = { log, branch, seq: (p.options.at as number | undefined) ?? info.head }
+      from = prepareMoment(log, { branch, seq: (p.options.at as number | undefined) ?? info.head })
     }
-    const model = await Model.create(text, options)
-    if (p.options.tree) return tree(model, p, io)
-    let result: ExploreResult
-    const bounds = { depth: p.options.depth as number | undefined, maxStates: p.options['max-states'] as number | undefined }
+    // Compiled here by native esbuild (as loom serve does for its engine): the confined process and its threads would start it as WebAssembly.
+    const cells = await compileCellsNatively(parseNotebook(text, path)).catch(() => [])
     const workers = (p.options.workers as number | undefined) ?? 1
-    try {
-      if (workers > 1) {
-        const from = options.from ? { db: source!, branch: options.from.branch, seq: options.from.seq } : undefined
-        result = await exploreParallel(text, { ...bounds, workers, path, from, timeLimitMs: options.timeLimitMs })
-      } else result = explore(model, bounds)
-    } catch (err) {
-      if (err instanceof NondeterminismError) throw new HistoryError(`${path}: ${err.message}`)
-      throw err
+    const bounds = { depth: p.options.depth as number | undefined, maxStates: p.options['max-states'] as number | undefined }
+    // The cells run in a confined process, its shards on threads there (they share its confinement).
+    const job: RunJob = {
+      ...JOB, kind: 'explore', notebook: path, text, shownAs: path, timeLimitMs,
+      explore: { from, tree: !!p.options.tree, ...bounds, workers, cells },
     }
-    const violations = result.violations.map((v) => ({ ...v, steps: describeTrace(model, v.trace).steps }))
+    const answer = checkedAnswer(await confinedJob(job, io, { threads: workers > 1 }).catch((err) => rethrow(err, path)), !!p.options.tree)
+    if ('tree' in answer) return tree(answer.tree, p, io)
+    const { result } = answer
+    const violations = result.violations.map((v, i) => ({ ...v, steps: answer.steps[i]! }))
     let saved: { branch: string; db: string; events: [number, number] } | null = null
     const name = p.options['save-branch'] as string | undefined
     if (name && violations.length) {
       const target = log ?? SqliteLog.open((p.options.db as string | undefined) ?? defaultDbPath(path))
       try {
-        const before = options.from?.seq ?? 0
-        const info = await saveTrace(text, options, violations[0]!.trace, target, name).catch((err: Error) => {
+        const before = from?.seq ?? 0
+        const info = await saveConfined(target, name, { ...job, kind: 'trace', explore: undefined, trace: { from, moves: violations[0]!.trace, cells } }, io).catch((err: Error) => {
           throw new HistoryError(`cannot save the trace as branch '${name}': ${err.message}`)
         })
         saved = { branch: name, db: target.path, events: [before + 1, info.head] }
@@ -69,7 +73,7 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
       }
       io.out(JSON.stringify(json) + '\n')
     } else {
-      io.out(summary(path, model, result) + '\n')
+      io.out(summary(path, from, result) + '\n')
       for (const v of violations) io.out('\n' + describeViolation(path, v, v.steps) + '\n')
       if (saved) {
         io.out(`\nsaved the first as branch '${saved.branch}' of ${saved.db} (events ${saved.events[0]}..${saved.events[1]}):\n`)
@@ -82,8 +86,66 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
   }
 }
 
-function summary(path: string, model: Model, r: ExploreResult): string {
-  const from = model.from ? `from event ${model.from.seq} of branch '${model.from.branch}'` : 'from the start'
+/** What every job of this command leaves at its default. */
+const JOB = { env: {}, args: [], json: false, untilIdle: false, watch: false, serving: false } satisfies Partial<RunJob>
+
+/**
+ * The confined process's answer, checked for shape before it is used: what it
+ * says is the search's outcome as that process tells it (a trace saved from
+ * it is run again confined, and its events checked by the log host).
+ */
+function checkedAnswer(v: unknown, tree: boolean): { tree: ChoiceTree } | { result: ExploreResult; steps: TraceStep[][] } {
+  const bad = () => new Error('the exploring process gave a malformed answer')
+  if (typeof v !== 'object' || v === null) throw bad()
+  const a = v as { tree?: ChoiceTree; result?: ExploreResult; steps?: TraceStep[][] }
+  if (tree) {
+    if (typeof a.tree !== 'object' || a.tree === null || !Array.isArray(a.tree.outcomes)) throw bad()
+    return { tree: a.tree }
+  }
+  const r = a.result
+  const counts = r && [r.states, r.transitions, r.depth, r.deadlocks, r.elapsedMs].every((n) => typeof n === 'number' && n >= 0)
+  if (!r || !counts || !Array.isArray(r.violations) || !Array.isArray(a.steps) || a.steps.length !== r.violations.length) throw bad()
+  const moves = (m: unknown) => Array.isArray(m) && m.every((x) => typeof x === 'object' && x !== null && typeof (x as { method?: unknown }).method === 'string' && Array.isArray((x as { choices?: unknown }).choices))
+  if (!r.violations.every((x) => typeof x === 'object' && x !== null && typeof x.test === 'string' && typeof x.message === 'string' && moves(x.trace)) || !a.steps.every(moves)) throw bad()
+  return { result: r, steps: a.steps }
+}
+
+/** A job's failure as the command gave it when it ran here: bad input (exit 2) as such. */
+function rethrow(err: unknown, path: string): never {
+  if (!(err instanceof JobFailed)) throw err
+  if (err.kind === 'input') throw new HistoryError(err.message)
+  if (err.kind === 'nondeterminism') throw new HistoryError(`${path}: ${err.message}`)
+  if (err.kind === 'range') throw new RangeError(err.message)
+  throw new Error(err.message)
+}
+
+/**
+ * `--save-branch`: the trace's events are made by running its moves again —
+ * in a confined process, onto a branch made here for them (forked at the
+ * moment explored from, or a new root); its commits are checked and written
+ * here. Nothing half-made stays behind.
+ */
+async function saveConfined(log: SqliteLog, name: string, job: RunJob, io: Io): Promise<BranchInfo> {
+  if (log.branchInfo(name)) throw new Error(`${log.path} already has a branch '${name}'; choose another name`)
+  const from = job.trace!.from
+  if (from) forkBranch(log, name, from.branch, from.seq)
+  else log.createRoot(name)
+  const previous = log.branch
+  log.useBranch(name)
+  try {
+    await confinedJob(job, io, { log })
+    log.useBranch(previous)
+    return log.branchInfo(name)!
+  } catch (err) {
+    log.discardPending()
+    if (log.branch !== previous) log.useBranch(previous)
+    log.deleteBranch(name)
+    throw err instanceof JobFailed ? new Error(err.message) : err
+  }
+}
+
+function summary(path: string, moment: PreparedMoment | null, r: ExploreResult): string {
+  const from = moment ? `from event ${moment.seq} of branch '${moment.branch}'` : 'from the start'
   const rate = r.elapsedMs > 0 ? `, ${Math.round((r.states / r.elapsedMs) * 1000).toLocaleString('en')} states/s` : ''
   const scope = r.exhausted
     ? 'every reachable state'
@@ -112,8 +174,7 @@ function describeViolation(path: string, v: Violation, steps: TraceStep[]): stri
 }
 
 /** `--tree`: the distinct outcomes of the next transaction. */
-function tree(model: Model, p: Parsed, io: Io): number {
-  const t = choiceTree(model)
+function tree(t: ChoiceTree, p: Parsed, io: Io): number {
   if (p.options.json) {
     io.out(JSON.stringify(t) + '\n')
     return 0

@@ -5,10 +5,15 @@ import { SqliteLog, LogFormatError, LogDamageError } from '../replay/sqliteLog.t
 import { headsPath } from '../replay/dbPath.ts'
 import { seek } from '../replay/seek.ts'
 import { verifyBranch, describeDivergence } from '../replay/replay.ts'
-import { startReplay } from './run.ts'
+import { confinedJob, JobFailed, startReplay } from './run.ts'
 import { forkBranch, exportBranch, importBranch } from '../replay/branches.ts'
-import { replayWithCode } from '../replay/rerun.ts'
+import type { Rerun } from '../replay/rerun.ts'
+import type { RunJob } from '../host/runProcess.ts'
+import { decodeNotebook, parseNotebook } from '../runtime/notebook.ts'
+import { compileCellsNatively } from '../runtime/compile.ts'
+import { readFile } from 'node:fs/promises'
 import type { EventRecord } from '../runtime/event.ts'
+import { encodeEvent } from '../runtime/log.ts'
 import type { Parsed } from './args.ts'
 import type { Io } from './main.ts'
 
@@ -91,7 +96,7 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
       const code = p.options.code as string | undefined
       if (code) {
         const onto = (p.options.onto as string | undefined) ?? freeName(log, `${branch}-replay`)
-        const r = await replayWithCode(log, branch, code, onto, { timeLimitMs: p.options['time-limit'] as number | undefined })
+        const r = await rerunConfined(log, branch, code, onto, io, p.options['time-limit'] as number | undefined)
         const text = r.first
           ? `loom: re-ran ${r.inputs} recorded transactions of '${branch}' with ${code} onto branch '${onto}': ${r.diverged} came out differently; the first is event ${r.first.seq} (${r.first.kind}): ${r.first.what}\n`
           : `loom: re-ran ${r.inputs} recorded transactions of '${branch}' with ${code} onto branch '${onto}': every outcome is the same\n`
@@ -176,6 +181,58 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
     }
   }
   throw new HistoryError(`unknown command ${p.command}`)
+}
+
+/**
+ * `loom replay --code`: `from`'s recorded transactions re-run with the
+ * notebook's code onto a new branch `onto` (engine/replay/rerun.ts, as the
+ * debugger does it). The cells run in a confined process (DESIGN §9): this
+ * one sends the recorded events in batches, as for a replay, and writes the
+ * new branch's events after checking them (logHost.ts).
+ */
+async function rerunConfined(log: SqliteLog, from: string, notebook: string, onto: string, io: Io, timeLimitMs?: number): Promise<Rerun> {
+  const info = log.branchInfo(from)
+  if (!info) throw new Error(`there is no branch '${from}'`)
+  const text = decodeNotebook(await readFile(notebook), notebook)
+  // Compiled here by native esbuild into the log's kept cells, which the confined process reads over the link (as it would start esbuild as WebAssembly).
+  for (const [key, cell] of await compileCellsNatively(parseNotebook(text, notebook)).catch(() => [])) log.keptCells.put(key, cell)
+  const first = log.event(from, 1)
+  const previous = log.branch
+  log.fork(onto, from, 0)
+  log.useBranch(onto)
+  try {
+    const job: RunJob = {
+      kind: 'rerun', notebook, text, shownAs: notebook, timeLimitMs, env: {}, args: [], json: false, untilIdle: false, watch: false, serving: false,
+      rerun: { from, startTime: first?.time ?? 0, maxDivergences: 100 },
+    }
+    const feed = async (host: { check: (events: unknown[], bodies: string[]) => Promise<unknown> }) => {
+      let events: EventRecord[] = []
+      const send = async () => {
+        const answer = await host.check(events, events.map(encodeEvent))
+        events = []
+        if (answer && typeof answer === 'object' && 'gone' in answer) throw new Error('the confined process ended before it answered')
+      }
+      for (const e of log.iterate(from, 1, info.head)) {
+        events.push(e)
+        if (events.length === 2000) await send()
+      }
+      if (events.length) await send()
+    }
+    const value = await confinedJob(job, io, { log, feed }).catch((err) => {
+      throw err instanceof JobFailed && err.kind === 'range' ? new RangeError(err.message) : err
+    })
+    return checkedRerun(value, from, onto)
+  } finally {
+    log.useBranch(previous)
+  }
+}
+
+/** The confined process's answer, checked for shape before it is printed. */
+function checkedRerun(v: unknown, from: string, onto: string): Rerun {
+  const r = v as Rerun
+  const ok = typeof r === 'object' && r !== null && Number.isSafeInteger(r.inputs) && Number.isSafeInteger(r.diverged) && Array.isArray(r.divergences) && (r.first === null || typeof r.first === 'object')
+  if (!ok) throw new Error('the confined process gave a malformed answer')
+  return { from, onto, inputs: r.inputs, diverged: r.diverged, first: r.first, divergences: r.divergences }
 }
 
 function freeName(log: SqliteLog, base: string): string {

@@ -15,7 +15,7 @@ import { serveLog } from '../replay/logHost.ts'
 import { serveHttp, type RunningServer } from '../runtime/server.ts'
 import { reflection } from '../replay/reflect.ts'
 import { runLaunch } from '../host/engineLaunch.ts'
-import type { RunJob } from '../host/runProcess.ts'
+import type { JobAnswer, RunJob } from '../host/runProcess.ts'
 import type { BatchChecker, Divergence } from '../replay/replay.ts'
 import { seekStore } from '../replay/seek.ts'
 
@@ -181,4 +181,78 @@ export function startReplay(log: SqliteLog, branch: string, io: Io, timeLimitMs?
       clearTimeout(timer)
     },
   }
+}
+
+/** A job's answer that says it failed: `kind` tells the command which of its errors to give. */
+export class JobFailed extends Error {
+  constructor(readonly kind: 'input' | 'nondeterminism' | 'range' | 'other', message: string) {
+    super(message)
+  }
+}
+
+/**
+ * A job that answers once (explore, a trace to commit, replay --code), in a
+ * confined process like `loom run`'s (one launcher: runLaunch). `log`, when
+ * given, is served at its open branch: whatever the job commits is checked and
+ * written here (logHost.ts). `feed` sends it work over the link while it runs
+ * (replay batches). Resolves with its answer; throws JobFailed with its error,
+ * or an Error when it ended without one.
+ */
+export async function confinedJob(job: RunJob, io: Io, options: { log?: SqliteLog | null; threads?: boolean; feed?: (host: ReturnType<typeof serveLog>) => Promise<void> } = {}): Promise<unknown> {
+  const launch = runLaunch(job.notebook || null, { threads: options.threads })
+  if (launch.os.notice) io.err(`loom: ${launch.os.notice}\n`)
+  const child = spawn(launch.command, launch.args, { env: launch.env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] })
+  child.stdout!.setEncoding('utf8').on('data', (t: string) => io.out(t))
+  child.stderr!.setEncoding('utf8').on('data', (t: string) => io.err(t))
+  let answer: JobAnswer | null = null
+  let brokenBy: string | null = null
+  const host = serveLog(child.stdio[3] as Socket, options.log ?? null, {
+    resume: undefined, job,
+    onResult: (value) => (answer = value as JobAnswer),
+    onBroken: (why) => ((brokenBy = why), child.kill('SIGKILL')),
+  })
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((done) => child.on('exit', (c, sig) => done([c, sig])))
+  // Ctrl-C or SIGTERM ends the job and this process as they did before it was confined (the OS sandbox
+  // passes no signal on, and without it the confined process might not hear one).
+  const onSignal = (signal: NodeJS.Signals) => {
+    child.kill('SIGKILL')
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    process.kill(process.pid, signal)
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  try {
+    // Work it cannot take (it ended: its answer says why) or this side cannot give (a damaged log) ends the job.
+    let unfed: Error | null = null
+    if (options.feed) {
+      try {
+        await options.feed(host)
+        host.push({ push: 'stop' })
+      } catch (err) {
+        unfed = err as Error
+        child.kill('SIGKILL')
+      }
+    }
+    const [code, signal] = await exited
+    await host.drained()
+    await Promise.all([child.stdout, child.stderr].map((s) => (s!.readableEnded ? null : new Promise((r) => s!.once('close', r)))))
+    const a = answer as JobAnswer | null
+    if (unfed && !(a && typeof a === 'object' && a.ok === false)) throw unfed
+    if (!a || typeof a !== 'object' || typeof a.ok !== 'boolean') {
+      throw new Error(`the confined process ended (${signal ?? `exit ${code}`}) without an answer${brokenBy ? `: ${brokenBy}` : ''}`)
+    }
+    if (a.ok) return a.value
+    const kinds = ['input', 'nondeterminism', 'range', 'other'] as const
+    const e: Record<string, unknown> = isRecord(a.error) ? a.error : {}
+    throw new JobFailed(kinds.includes(e.kind as never) ? (e.kind as JobFailed['kind']) : 'other', typeof e.message === 'string' ? e.message : 'the job failed')
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
 }

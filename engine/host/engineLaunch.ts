@@ -43,6 +43,12 @@ export interface LaunchOptions {
   say?: (line: string) => void
   /** Tests only: a module the engine process imports before its entry, under the same confinement. */
   preload?: string
+  /**
+   * `loom explore --workers W`: the confined process may start threads (its shards). A thread has
+   * exactly the process's confinement (the same permission model, the same OS sandbox, no log):
+   * it can do nothing the process cannot.
+   */
+  threads?: boolean
 }
 
 export function engineLaunch(options: HostOptions, launch: LaunchOptions = {}): EngineLaunch {
@@ -112,7 +118,8 @@ export interface ConfinedLaunch {
 /**
  * The process that runs a notebook's cells for `loom run` (DESIGN §9): Node's
  * permission model with no addons (SQLite stays with the launcher, see
- * engine/replay/logHost.ts), no child processes, no threads and no file
+ * engine/replay/logHost.ts), no child processes, no threads (but
+ * exploration's shards, `threads`) and no file
  * writes at all; reads of Loom's code and the notebook file only; an empty
  * environment (the notebook's configuration reaches sys.env through the log
  * link, not the process's environment); and the OS sandbox where there is one
@@ -131,7 +138,9 @@ export function runLaunch(notebookPath: string | null, launch: LaunchOptions = {
   const nodeArgs = [
     permissionFlag(),
     ...read.map((p) => `--allow-fs-read=${p}`),
-    // No --allow-fs-write, --allow-addons, --allow-child-process, --allow-worker, --allow-wasi.
+    // No --allow-fs-write, --allow-addons, --allow-child-process, --allow-wasi; threads only for exploration's shards.
+    // Node warns that threads could invalidate the model: they get this process's grants, which hold no more than read.
+    ...(launch.threads ? ['--allow-worker', ...known('--disable-warning', '=SecurityWarning')] : []),
     ...known('--disable-warning', '=ExperimentalWarning'),
     '--liftoff-only',
     '--enable-source-maps',

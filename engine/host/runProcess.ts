@@ -1,7 +1,9 @@
-// The confined process of `loom run` (DESIGN §9): the only process that runs
-// the notebook's cells. It is started by runConfined (engine/cli/run.ts)
-// through engineLaunch's runLaunch: Node's permission model with no addons,
-// no child processes, no threads and no file writes; an empty environment;
+// The confined process of every command that runs cells (DESIGN §9): `loom
+// run`, `test`, `replay` (--verify, --code) and `explore`. It is started by
+// engine/cli/run.ts (runConfined, startReplay, confinedJob) through
+// engineLaunch's runLaunch: Node's permission model with no addons, no child
+// processes, no threads (but `explore --workers`'s shards) and no file
+// writes; an empty environment;
 // and, where the OS has one, its sandbox (no network, no view of the user's
 // files). Its log is a RemoteLog: SQLite, a native addon, stays in the
 // process that started this one.
@@ -19,12 +21,26 @@ import type { StoreSnapshot } from '../runtime/store.ts'
 import type { EventRecord } from '../runtime/event.ts'
 import type { StoredCode } from '../replay/sqliteLog.ts'
 import type { Io } from '../cli/main.ts'
+import type { KeptCell } from '../runtime/compile.ts'
+import { Model, type PreparedMoment } from '../replay/model.ts'
+import { explore, type ExploreResult, type Move } from '../replay/explore.ts'
+import { exploreParallel } from '../replay/exploreParallel.ts'
+import { choiceTree } from '../replay/choiceTree.ts'
+import { commitTrace, describeTrace } from '../replay/trace.ts'
+import { NondeterminismError } from '../replay/memo.ts'
+import { Rerunner, rerunTimeLimit } from '../replay/rerun.ts'
 
 /** What `loom run` asks of this process (sent by the log host with the open answer). */
 export interface RunJob {
-  kind: 'run' | 'test' | 'replay'
+  kind: 'run' | 'test' | 'replay' | 'explore' | 'trace' | 'rerun'
   /** replay: the branch, the first seq re-executed, and the state before it (from > 1). */
   replay?: { branch: string; from: number; before?: StoreSnapshot }
+  /** `loom explore`: the search (or `--tree`) from the start or from a moment the launcher read from its log. */
+  explore?: { from: PreparedMoment | null; tree: boolean; depth?: number; maxStates?: number; workers: number; cells: KeptCell[] }
+  /** `--save-branch`: a trace's moves, committed through the link to the branch the launcher opened for them. */
+  trace?: { from: PreparedMoment | null; moves: Move[]; cells: KeptCell[] }
+  /** `loom replay --code`: the recorded inputs the launcher sends (as replay batches), re-run onto the link's branch. */
+  rerun?: { from: string; startTime: number; maxDivergences: number }
   notebook: string
   /** The notebook's text as the launcher read it: what runs (a save after that comes as a push). */
   text: string
@@ -54,6 +70,7 @@ async function main(): Promise<number> {
   const log = RemoteLog.open()
   const job = log.opened.job as RunJob
   if (job.kind === 'replay') return replay(log, job.replay!, job.timeLimitMs)
+  if (job.kind === 'explore' || job.kind === 'trace' || job.kind === 'rerun') return answering(log, job)
   let engine: Engine
   try {
     engine = job.kind === 'test'
@@ -134,6 +151,85 @@ async function replay(log: RemoteLog, job: NonNullable<RunJob['replay']>, timeLi
   })
   log.close()
   return 0
+}
+
+/** What a job answers: its result, or why it could not give one (the launcher turns that into the command's error). */
+export type JobAnswer = { ok: true; value: unknown } | { ok: false; error: { kind: 'input' | 'nondeterminism' | 'range' | 'other'; message: string } }
+
+/** The jobs that answer once (explore, a trace to commit, replay --code): the answer goes down the link. */
+async function answering(log: RemoteLog, job: RunJob): Promise<number> {
+  let answer: JobAnswer
+  try {
+    const value = job.kind === 'explore' ? await exploreJob(job) : job.kind === 'trace' ? await traceJob(log, job) : await rerunJob(log, job)
+    answer = { ok: true, value }
+  } catch (err) {
+    const e = err as Error
+    const kind = err instanceof NotebookError || err instanceof CompileError || err instanceof LoadError ? 'input' : err instanceof NondeterminismError ? 'nondeterminism' : err instanceof RangeError ? 'range' : 'other'
+    answer = { ok: false, error: { kind, message: e.message } }
+  }
+  try {
+    log.result(answer)
+  } finally {
+    log.close()
+  }
+  return 0
+}
+
+/** `loom explore`: the search (on threads for W > 1: they share this process's confinement) and each violation's steps. */
+async function exploreJob(job: RunJob): Promise<unknown> {
+  const x = job.explore!
+  const model = await Model.create(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, from: x.from ?? undefined, cells: x.cells })
+  if (x.tree) return { tree: choiceTree(model) }
+  const bounds = { depth: x.depth, maxStates: x.maxStates }
+  const result: ExploreResult = x.workers > 1
+    ? await exploreParallel(job.text, { ...bounds, workers: x.workers, path: job.notebook, from: x.from ?? undefined, cells: x.cells, timeLimitMs: job.timeLimitMs })
+    : explore(model, bounds)
+  return { result, steps: result.violations.map((v) => describeTrace(model, v.trace).steps) }
+}
+
+/** `--save-branch`: the trace's events, made by running its moves again, committed to the link's branch. */
+async function traceJob(log: RemoteLog, job: RunJob): Promise<unknown> {
+  const t = job.trace!
+  await commitTrace(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, from: t.from ?? undefined, cells: t.cells }, t.moves, log, log.branch)
+  return { head: log.head }
+}
+
+/**
+ * `loom replay --code`: the notebook's code on the link's (new) branch, each
+ * recorded input the launcher sends re-enacted and compared with what was
+ * recorded; the new events go down the link like any run's.
+ */
+async function rerunJob(log: RemoteLog, job: RunJob): Promise<unknown> {
+  const r = job.rerun!
+  // The engine makes each re-enacted event durable before the next (flush); here a batch's events go
+  // down the link as one group commit when the batch is answered: nothing is reported before the whole
+  // new branch is written, so a commit per event would only add a round trip and a disk sync to each.
+  const batched = new Proxy(log, {
+    get: (target, key) => {
+      if (key === 'flush') return () => {}
+      const value = Reflect.get(target, key, target) as unknown
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+  const engine = await Engine.fromSource(job.text, { path: job.notebook, timeLimitMs: rerunTimeLimit(job.timeLimitMs), log: batched, branch: log.branch, clock: 'virtual', startTime: r.startTime })
+  const rerun = new Rerunner(engine, r.from, log.branch, r.maxDivergences)
+  let failed: Error | null = null
+  await new Promise<void>((done) => {
+    log.onPush((push) => {
+      if (push.push === 'stop') return done()
+      if (push.push !== 'check') return
+      try {
+        if (!failed) for (const body of push.texts ? push.texts.split('\n') : []) rerun.take(JSON.parse(body) as EventRecord)
+        // Everything this batch made is durable before it is answered (a refused commit fails here).
+        log.flush()
+      } catch (err) {
+        failed = err as Error
+      }
+      log.checked(push.rid, null)
+    }, true)
+  })
+  if (failed) throw failed
+  return rerun.result
 }
 
 main().then(

@@ -7,7 +7,8 @@ import { encodeEvent, eventHash, GENESIS_HASH } from '../runtime/log.ts'
 import { Store } from '../runtime/store.ts'
 import type { EventRecord } from '../runtime/event.ts'
 import { seekStore } from './seek.ts'
-import { LogFormatError, type BranchInfo, type SqliteLog, type StoredCode } from './sqliteLog.ts'
+import { LogFormatError } from './logErrors.ts'
+import type { BranchInfo, SqliteLog, StoredCode } from './sqliteLog.ts'
 
 /** Forks `name` from `from` at `seq`: no event is copied; the new branch starts with a snapshot of that moment. */
 export function forkBranch(log: SqliteLog, name: string, from: string, seq: number): BranchInfo {

@@ -8,14 +8,18 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import { boundsOf, pickFirst, traceOf, type ExploreOptions, type ExploreResult, type Move } from './explore.ts'
 import type { Found, StateRef } from './search.ts'
 import type { ShardReport, ShardSetup, ToShard } from './exploreWorker.ts'
+import type { PreparedMoment } from './model.ts'
+import type { KeptCell } from '../runtime/compile.ts'
 
 export interface ParallelOptions extends ExploreOptions {
   /** Threads to use (default 2). */
   workers?: number
   path?: string
-  /** Explore from this moment of a log file. */
-  from?: { db: string; branch: string; seq: number }
+  /** Explore from this moment of a log (prepareMoment): the shards open no log. */
+  from?: PreparedMoment
   timeLimitMs?: number
+  /** The notebook's cells compiled already (each thread would compile them again). */
+  cells?: KeptCell[]
 }
 
 interface Shard {
@@ -48,7 +52,7 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
     worker.on('error', fail)
     worker.on('exit', (code) => code !== 0 && fail(new Error(`an exploration thread stopped (exit ${code})`)))
     const setup: ShardSetup = {
-      text, path: options.path ?? '<notebook>', from: options.from ?? null, timeLimitMs: options.timeLimitMs,
+      text, path: options.path ?? '<notebook>', from: options.from ?? null, cells: options.cells, timeLimitMs: options.timeLimitMs,
       shard, shards: count, maxOutcomes: bounds.maxOutcomes, peers,
     }
     worker.postMessage(setup, peers.filter((p): p is MessagePort => p !== null))

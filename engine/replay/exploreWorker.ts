@@ -1,16 +1,19 @@
 // One shard of a parallel exploration, in its own thread: the notebook's code
 // in a sandbox of its own, the states whose hash falls to this shard, and a
 // port to every other shard for the states it finds for them. The main
-// thread paces the levels (exploreParallel.ts).
+// thread paces the levels (exploreParallel.ts). It opens no log: a moment
+// to explore from comes read already (it may run confined, DESIGN §9).
 import { parentPort, type MessagePort } from 'node:worker_threads'
-import { Model } from './model.ts'
+import { Model, type PreparedMoment } from './model.ts'
+import type { KeptCell } from '../runtime/compile.ts'
 import { Search, runLevel, type Handoff } from './search.ts'
-import { SqliteLog } from './sqliteLog.ts'
 
 export interface ShardSetup {
   text: string
   path: string
-  from: { db: string; branch: string; seq: number } | null
+  from: PreparedMoment | null
+  /** The notebook's cells compiled already: the thread need not start a compiler. */
+  cells?: KeptCell[]
   timeLimitMs?: number
   shard: number
   shards: number
@@ -37,7 +40,6 @@ export interface ShardReport {
 const port = parentPort!
 let search: Search
 let model: Model
-let log: SqliteLog | null = null
 let peers: (MessagePort | null)[] = []
 /** Batches from other shards, by level, until this shard takes them in. */
 const batches = new Map<number, Handoff[][]>()
@@ -50,8 +52,7 @@ const report = (): ShardReport => ({
 
 port.once('message', async (setup: ShardSetup) => {
   try {
-    log = setup.from ? SqliteLog.open(setup.from.db, { create: false }) : null
-    model = await Model.create(setup.text, { path: setup.path, timeLimitMs: setup.timeLimitMs, from: log && setup.from ? { log, branch: setup.from.branch, seq: setup.from.seq } : undefined })
+    model = await Model.create(setup.text, { path: setup.path, timeLimitMs: setup.timeLimitMs, from: setup.from ?? undefined, cells: setup.cells })
     search = new Search(model, setup.maxOutcomes, 0, setup.shard, setup.shards)
     peers = setup.peers
     peers.forEach((peer, from) => peer?.on('message', (batch: { depth: number; items: Handoff[] }) => take(from, batch.depth, batch.items)))
@@ -99,7 +100,6 @@ async function handle(m: ToShard): Promise<void> {
       port.postMessage({ type: 'trail', trails: m.ids.map((id) => search.trail(id)) })
       return
     case 'close':
-      log?.close()
       port.close()
       for (const peer of peers) peer?.close()
       return

@@ -21,6 +21,8 @@ export interface LogHostOptions {
   onBroken?: (why: string) => void
   /** A replay job: the log it may read (events, code), not write. */
   reader?: SqliteLog
+  /** A job's answer (explore, replay --code, a trace): taken once, when every commit before it is written. */
+  onResult?: (value: unknown) => void
 }
 
 /** The launcher's side of a served app: requests relayed to the confined engine, and when its events are durable. */
@@ -106,6 +108,17 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
       checks.delete(request.rid)
       done?.(request.failure)
       return reply({ id: request.id, ok: true, value: null })
+    }
+    if (request.op === 'result') {
+      const id = request.id
+      const take = options.onResult
+      options.onResult = undefined
+      if (!take) throw new Error('result: not asked for, or given already')
+      chain = chain.then(() => {
+        take(request.value)
+        reply({ id, ok: true, value: null })
+      })
+      return
     }
     if (request.op === 'ready') {
       resolveReady(true)

@@ -4,13 +4,13 @@
 // transaction did not write with its parent, so exploring never re-runs a
 // prefix of history and never copies state that did not change.
 import { Executor, LoadError, notebookSeed, type AppVersion } from '../runtime/executor.ts'
-import { compileNotebook, type CompiledApp, type MethodName } from '../runtime/compile.ts'
+import { compileNotebook, type CompiledApp, type KeptCell, type MethodName } from '../runtime/compile.ts'
 import { parseNotebook } from '../runtime/notebook.ts'
 import { FairAgent, mix, type Agent } from '../runtime/agent.ts'
 import { MemoryLog, type EventLog } from '../runtime/log.ts'
 import { canonicalJson, plainCopy, trustValue, type Json } from '../runtime/values.ts'
 import { Transaction } from '../runtime/transaction.ts'
-import type { Cell, MapCell } from '../runtime/store.ts'
+import type { Cell, MapCell, StoreSnapshot } from '../runtime/store.ts'
 import type { EventRecord, SourceLocation, StateKind, Write } from '../runtime/event.ts'
 import { seekStore, type Moment } from './seek.ts'
 import { Memo, type Outcome } from './memo.ts'
@@ -33,17 +33,46 @@ export interface World {
 export interface ModelOptions {
   /** The notebook's file name, for messages and the default seed. */
   path?: string
-  /** Explore from this moment of a log (the state after event `seq`), with the notebook's code. */
-  from?: { log: SqliteLog } & Moment
+  /**
+   * Explore from this moment of a log (the state after event `seq`), with the notebook's code: the log
+   * itself, or what prepareMoment read from it (a confined process has no log to read, DESIGN §9).
+   */
+  from?: ({ log: SqliteLog } & Moment) | PreparedMoment
   /** The log the executor commits to (materialising a trace); exploration itself logs nothing. */
   log?: EventLog
   branch?: string
   timeLimitMs?: number
   /** The clock of every explored transaction (default: the starting event's time, or 0). */
   time?: number
+  /** Cells compiled already (compileCellsNatively): a confined process or thread need not start esbuild as WebAssembly. */
+  cells?: KeptCell[]
 }
 
 const TEST_AGENT = new FairAgent(0)
+
+/** What exploring from a moment of a log needs of the log, read once (plain data: it crosses to a confined process). */
+export interface PreparedMoment extends Moment {
+  /** The event at the moment, and the last code event up to it. */
+  last: EventRecord | null
+  code: EventRecord | null
+  /** Whether `start` committed by then. */
+  started: boolean
+  state: StoreSnapshot
+}
+
+/** Reads what Model.create needs of a moment of `log`. Throws LoadError for a moment the log does not have. */
+export function prepareMoment(log: SqliteLog, from: Moment): PreparedMoment {
+  const info = log.branchInfo(from.branch)
+  if (!info) throw new LoadError(`${log.path}: there is no branch '${from.branch}'`)
+  if (!Number.isSafeInteger(from.seq) || from.seq < 1 || from.seq > info.head) {
+    throw new LoadError(`${log.path}: branch '${from.branch}' has events 1..${info.head}; there is no event ${from.seq} to explore from`)
+  }
+  const last = log.event(from.branch, from.seq)
+  const codeSeq = log.lastOfKind(from.branch, 'code', from.seq)
+  const code = codeSeq === null ? null : log.event(from.branch, codeSeq)
+  const started = log.lastOfKind(from.branch, 'start', from.seq) !== null
+  return { branch: from.branch, seq: from.seq, last, code, started, state: seekStore(log, from).serialize() }
+}
 
 /** A test that does not hold in a world: its name, why, and where. */
 export interface Broken {
@@ -83,36 +112,27 @@ export class Model {
   static async create(text: string, options: ModelOptions = {}): Promise<Model> {
     const path = options.path ?? '<notebook>'
     const notebook = parseNotebook(text, path)
-    const app = await compileNotebook(notebook)
-    const from = options.from ?? null
+    const given = new Map(options.cells ?? [])
+    const app = await compileNotebook(notebook, given.size ? { get: (key) => given.get(key) ?? null, put: () => {} } : undefined)
+    const from = options.from ? ('log' in options.from ? prepareMoment(options.from.log, options.from) : options.from) : null
     let config = { seed: notebookSeed(notebook, path), env: {} as Record<string, string>, args: [] as string[] }
-    let code: EventRecord | null = null
-    let last: EventRecord | null = null
-    if (from) {
-      const info = from.log.branchInfo(from.branch)
-      if (!info) throw new LoadError(`${from.log.path}: there is no branch '${from.branch}'`)
-      if (!Number.isSafeInteger(from.seq) || from.seq < 1 || from.seq > info.head) {
-        throw new LoadError(`${from.log.path}: branch '${from.branch}' has events 1..${info.head}; there is no event ${from.seq} to explore from`)
-      }
-      last = from.log.event(from.branch, from.seq)
-      const codeSeq = from.log.lastOfKind(from.branch, 'code', from.seq)
-      code = codeSeq === null ? null : from.log.event(from.branch, codeSeq)
-      // The recorded configuration keeps sys.random and the agent's seed as they were.
-      if (code) config = { ...config, ...(code.input as typeof config) }
-    }
+    const code = from?.code ?? null
+    const last = from?.last ?? null
+    // The recorded configuration keeps sys.random and the agent's seed as they were.
+    if (code) config = { ...config, ...(code.input as typeof config) }
     const exec = new Executor(
       { path, branch: options.branch ?? from?.branch ?? 'main', seed: config.seed, env: config.env, args: config.args, timeLimitMs: options.timeLimitMs ?? 1000 },
       options.log ?? new MemoryLog(),
     )
     exec.locateWaits = false
     const time = options.time ?? last?.time ?? 0
-    if (from) exec.restore(seekStore(from.log, from).serialize(), time)
+    if (from) exec.restore(from.state, time)
     const fn = exec.compile(app)
     const loaded = exec.run(() => exec.load(app, fn), { overran: () => false })
     if (!loaded.ok) throw new LoadError(`${path}: loading the notebook's cells ran past the time limit of ${exec.config.timeLimitMs} ms`)
     const { version, declares } = loaded.value
     const codeChanged = !code || code.codeHash !== app.codeHash || declares.length > 0
-    const started = from ? from.log.lastOfKind(from.branch, 'start', from.seq) !== null : false
+    const started = from?.started ?? false
     const texts = new Texts()
     const root = worldOf(exec.store.cells, started, last?.kind === 'halt', texts)
     return new Model(exec, app, version, declares, config as unknown as Json, codeChanged, time, root, texts, from ? { branch: from.branch, seq: from.seq } : null)

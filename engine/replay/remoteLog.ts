@@ -69,6 +69,7 @@ export type Request = { id: number } & (
   | { op: 'ready' }
   | { op: 'read'; what: 'event' | 'lastOfKind' | 'getCode'; args: unknown[] }
   | { op: 'checked'; rid: number; failure: unknown }
+  | { op: 'result'; value: unknown }
 )
 
 export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string }
@@ -227,6 +228,12 @@ export class RemoteLog implements EventLog {
     if (this.failed) return
     const id = this.send({ op: 'checked', rid, failure })
     this.waiting.set(id, { resolve: () => {}, reject: () => {} })
+  }
+
+  /** A job's one answer (explore, replay --code, a trace to commit), after everything committed before it. */
+  result(value: unknown): void {
+    this.flush()
+    this.call({ op: 'result', value })
   }
 
   /** The app is open and running: the launcher may start serving it. */

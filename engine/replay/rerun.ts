@@ -47,32 +47,49 @@ export async function replayWithCode(log: SqliteLog, from: string, notebook: str
   log.fork(onto, from, 0)
   log.useBranch(onto)
   try {
-    // Each recorded transaction committed within its limit once: like replay, give it a margin for a busier machine.
-    const timeLimitMs = (engineOptions.timeLimitMs ?? 1000) * REPLAY_MARGIN
-    const config: EngineOptions = { ...engineOptions, timeLimitMs, log, branch: onto, clock: 'virtual', startTime: first?.time ?? 0 }
+    const config: EngineOptions = { ...engineOptions, timeLimitMs: rerunTimeLimit(engineOptions.timeLimitMs), log, branch: onto, clock: 'virtual', startTime: first?.time ?? 0 }
     const engine = text === undefined ? await Engine.open(notebook, config) : await Engine.fromSource(text, { ...config, path: notebook })
-    const result: Rerun = { from, onto, inputs: 0, diverged: 0, first: null, divergences: [] }
+    const rerun = new Rerunner(engine, from, onto, maxDivergences)
     for (const e of log.iterate(from, 1, info.head)) {
-      // The new code is in force throughout; code events and halts are not inputs.
-      if (e.kind === 'code' || e.kind === 'halt') continue
-      result.inputs++
-      const r = engine.reenact(e)
-      const what = r.event ? compare(e, r.event) : `it committed when recorded; with this code it aborts: ${r.failure}`
-      if (what) {
-        result.diverged++
-        const d = { seq: e.seq, kind: e.kind, method: e.method, now: r.event?.seq ?? null, what }
-        result.first ??= d
-        if (result.divergences.length < maxDivergences) result.divergences.push(d)
-      }
+      rerun.take(e)
       if (onProgress && e.seq % 1000 === 0) await onProgress(e.seq, info.head)
     }
-    return result
+    return rerun.result
   } finally {
     log.useBranch(previous)
   }
 }
 
-function compare(recorded: EventRecord, now: EventRecord): string | null {
+/** Each recorded transaction committed within its limit once: like replay, give it a margin for a busier machine. */
+export function rerunTimeLimit(timeLimitMs = 1000): number {
+  return timeLimitMs * REPLAY_MARGIN
+}
+
+/** Re-enacts recorded transactions, in order, with an engine's code on the new branch, and tells what came out differently. */
+export class Rerunner {
+  readonly result: Rerun
+
+  constructor(private readonly engine: Engine, from: string, onto: string, private readonly maxDivergences = 100) {
+    this.result = { from, onto, inputs: 0, diverged: 0, first: null, divergences: [] }
+  }
+
+  take(e: EventRecord): void {
+    // The new code is in force throughout; code events and halts are not inputs.
+    if (e.kind === 'code' || e.kind === 'halt') return
+    const result = this.result
+    result.inputs++
+    const r = this.engine.reenact(e)
+    const what = r.event ? compareOutcome(e, r.event) : `it committed when recorded; with this code it aborts: ${r.failure}`
+    if (!what) return
+    result.diverged++
+    const d = { seq: e.seq, kind: e.kind, method: e.method, now: r.event?.seq ?? null, what }
+    result.first ??= d
+    if (result.divergences.length < this.maxDivergences) result.divergences.push(d)
+  }
+}
+
+/** How a re-run transaction's outcome differs from the recorded one (its writes, then its outputs), or null. */
+export function compareOutcome(recorded: EventRecord, now: EventRecord): string | null {
   for (const field of ['writes', 'outputs'] as const) {
     const a = canonicalJson(recorded[field])
     const b = canonicalJson(now[field])

@@ -9,6 +9,7 @@ import { forkBranch } from './branches.ts'
 import { Model, type ModelOptions, type World } from './model.ts'
 import type { Move } from './explore.ts'
 import type { SqliteLog, BranchInfo } from './sqliteLog.ts'
+import type { EventLog } from '../runtime/log.ts'
 
 /** One move past its time limit stops the call into the sandbox. */
 const STOP = { overran: () => false }
@@ -80,43 +81,7 @@ export async function saveTrace(text: string, options: ModelOptions, moves: read
   const previous = log.branch
   log.useBranch(name)
   try {
-    const model = await Model.create(text, { ...options, log, branch: name })
-    const exec = model.exec
-    const codeHash = model.app.codeHash
-    if (model.codeChanged) {
-      // A commit runs no cell code: it needs no time limit.
-      const { app } = model
-      log.putCode({ codeHash, path: app.path, code: app.code, sources: app.sources })
-      exec.commit(model.codeTransaction(), codeHash, model.declares)
-    }
-    let next = 0
-    const work = () => {
-      while (next < moves.length && !exec.batchSpent) {
-        const move = moves[next]!
-        exec.ttyIn = ''
-        const agent = new ReplayAgent(move.choices)
-        const tx =
-          move.method === 'gui' ? exec.executeGui(model.version, (move.input as { answers?: Record<string, Json> } | null)?.answers ?? {}, model.time, agent)
-          : move.method === 'http' ? exec.executeHttp(model.version, move.input as never, model.time, agent)
-          : exec.executeMethod(model.version, move.method === 'start' ? 'start' : 'step', move.method, null, model.time, agent)
-        if (tx.failure) throw new Error(`the trace does not reproduce at ${move.method}(): ${tx.failure.reason}`)
-        // Counted before it commits: a commit the time limit cuts off is finished by the executor (see `committed`).
-        next++
-        const event: EventRecord = exec.commit(tx, codeHash)
-        if (tx.halt) exec.commitMarker('halt', codeHash, event.time)
-        log.offerSnapshot(exec.head, () => exec.store.serialize())
-      }
-    }
-    const hooks = {
-      overran: () => false,
-      committed: (event: EventRecord) => {
-        if (event.outputs.halt) exec.commitMarker('halt', codeHash, event.time)
-      },
-    }
-    // Each move under its own time limit.
-    while (next < moves.length) {
-      if (!exec.run(work, hooks).ok) throw new Error('the trace does not reproduce: a move ran past its time limit')
-    }
+    await commitTrace(text, options, moves, log, name)
     log.flush()
     return log.branchInfo(name)!
   } catch (err) {
@@ -128,4 +93,51 @@ export async function saveTrace(text: string, options: ModelOptions, moves: read
   } finally {
     if (log.branch !== previous) log.useBranch(previous)
   }
+}
+
+/**
+ * The events of a trace, made by running each move again with its choices and
+ * committed to `log` (whose branch `branch` is open at the moment explored
+ * from): a code event first when the notebook's code is not the code in force
+ * there. Flushes; throws when the trace does not reproduce.
+ */
+export async function commitTrace(text: string, options: ModelOptions, moves: readonly Move[], log: EventLog, branch: string): Promise<void> {
+  const model = await Model.create(text, { ...options, log, branch })
+  const exec = model.exec
+  const codeHash = model.app.codeHash
+  if (model.codeChanged) {
+    // A commit runs no cell code: it needs no time limit.
+    const { app } = model
+    log.putCode?.({ codeHash, path: app.path, code: app.code, sources: app.sources })
+    exec.commit(model.codeTransaction(), codeHash, model.declares)
+  }
+  let next = 0
+  const work = () => {
+    while (next < moves.length && !exec.batchSpent) {
+      const move = moves[next]!
+      exec.ttyIn = ''
+      const agent = new ReplayAgent(move.choices)
+      const tx =
+        move.method === 'gui' ? exec.executeGui(model.version, (move.input as { answers?: Record<string, Json> } | null)?.answers ?? {}, model.time, agent)
+        : move.method === 'http' ? exec.executeHttp(model.version, move.input as never, model.time, agent)
+        : exec.executeMethod(model.version, move.method === 'start' ? 'start' : 'step', move.method, null, model.time, agent)
+      if (tx.failure) throw new Error(`the trace does not reproduce at ${move.method}(): ${tx.failure.reason}`)
+      // Counted before it commits: a commit the time limit cuts off is finished by the executor (see `committed`).
+      next++
+      const event: EventRecord = exec.commit(tx, codeHash)
+      if (tx.halt) exec.commitMarker('halt', codeHash, event.time)
+      log.offerSnapshot?.(exec.head, () => exec.store.serialize())
+    }
+  }
+  const hooks = {
+    overran: () => false,
+    committed: (event: EventRecord) => {
+      if (event.outputs.halt) exec.commitMarker('halt', codeHash, event.time)
+    },
+  }
+  // Each move under its own time limit.
+  while (next < moves.length) {
+    if (!exec.run(work, hooks).ok) throw new Error('the trace does not reproduce: a move ran past its time limit')
+  }
+  log.flush()
 }

@@ -277,3 +277,91 @@ test('loom serve: a broken sandbox in its engine process finds no environment, n
     serve.kill('SIGKILL')
   }
 })
+
+/** A loom command with the breach switch on; every report the attacked cells gave (one per run of `start`). */
+function breached(args: string[]): { status: number | null; reports: Record<string, unknown>[]; out: string } {
+  const r = spawnSync(process.execPath, [LOOM, ...args], { encoding: 'utf8', env: { ...process.env, LOOM_CANARY: 'canary-value', LOOM_TEST_BREACH: '1' } })
+  const reports = r.stdout.split('\n').filter((l) => l.startsWith('REPORT ')).map((l) => JSON.parse(l.slice('REPORT '.length)) as Record<string, unknown>)
+  return { status: r.status, reports, out: r.stdout + r.stderr }
+}
+
+/** The log holds only the branches named, no forged one, and each re-executes exactly but for the breached start's output. */
+function assertWhole(db: string, branches: string[]): void {
+  const list = spawnSync(process.execPath, [LOOM, 'branches', db, '--json'], { encoding: 'utf8' })
+  assert.deepEqual((JSON.parse(list.stdout) as { name: string }[]).map((b) => b.name).sort(), [...branches].sort())
+  for (const branch of branches) {
+    const events = spawnSync(process.execPath, [LOOM, 'log', db, '--branch', branch, '--json', '--limit', '100000'], { encoding: 'utf8' })
+    assert.ok(!events.stdout.includes('"branch":"evil"'), `a forged event on ${branch}`)
+    const replay = spawnSync(process.execPath, [LOOM, 'replay', db, '--branch', branch, '--verify'], { encoding: 'utf8' })
+    assert.equal(replay.status, 1, replay.stdout + replay.stderr)
+    assert.match(replay.stderr + replay.stdout, /verify failed at event \d+ \(start\)[^]*re-executed \{"tty":"\{\\"breached\\":false\}/, `${branch}: ${replay.stderr}`)
+  }
+}
+
+test('loom explore, one thread and two: the search runs confined, a broken sandbox gets nothing, and a saved trace is checked by the launcher', { timeout: 120_000 }, async (t) => {
+  const os = osSandbox()
+  if (os.kind !== 'bwrap') t.diagnostic(`no OS sandbox here: ${os.notice}`)
+  const s = setup()
+  // A history recorded with the attacks' configuration: exploring from its code event (1) runs `start` again, with
+  // the paths in sys.env; a test that fails after two tries gives a trace to save (`start`, then steps).
+  const recorded = await attack(s, { LOOM_TEST_BREACH: '1' })
+  assert.equal(recorded.code, 0, recorded.stderr)
+  const explored = join(s.dir, 'explored.loom.md')
+  writeFileSync(explored, readFileSync(s.notebook, 'utf8') + "\n```ts #bound\ntest('a few tries', () => tries.get() < 2)\n```\n")
+  for (const workers of ['1', '2']) {
+    const before = connections.length
+    const r = breached(['explore', explored, '--from', s.db, '--at', '1', '--max-states', '20', '--workers', workers, '--save-branch', `found-${workers}`])
+    assert.equal(r.status, 1, r.out)
+    assert.match(r.out, /test 'a few tries' fails after 3 transactions/)
+    assert.match(r.out, new RegExp(`saved the first as branch 'found-${workers}'`))
+    // `start` attacked three times: in the search, describing the trace, and in the process that commits it.
+    assert.equal(r.reports.length, 3, r.out)
+    // That last one is started without threads, whatever --workers says.
+    assert.match(String(r.reports[2]!.worker), /^denied: /)
+    for (const report of r.reports.slice(0, 2)) {
+      if (workers === '2') {
+        // The shards are threads of the confined process: it may start threads, each as confined as itself.
+        t.diagnostic(`--workers 2: a thread from the breached shard: ${String(report.worker).slice(0, 40)}`)
+        report.worker = 'denied: (threads allowed for the shards)'
+      }
+    }
+    for (const report of r.reports) assertContained(s, report, r.out)
+    await new Promise((done) => setTimeout(done, 300))
+    if (os.kind === 'bwrap') assert.equal(connections.length, before, 'the exploring process reached a port on the host')
+  }
+  // The forged commits (one per run of start with the log on the link) were refused: only the real branches.
+  assertWhole(s.db, ['main', 'found-1', 'found-2'])
+})
+
+test('loom replay --code: the re-run is confined, a broken sandbox gets nothing, and the new branch is written by the launcher', { timeout: 120_000 }, async (t) => {
+  const os = osSandbox()
+  if (os.kind !== 'bwrap') t.diagnostic(`no OS sandbox here: ${os.notice}`)
+  const s = setup()
+  const recorded = await attack(s, { LOOM_TEST_BREACH: '1' })
+  assert.equal(recorded.code, 0, recorded.stderr)
+  // The new code runs with no configuration (as before): the attack's paths are written into it.
+  const config = { OUTSIDE: s.outside, DIR: s.dir, DB: s.db, SECRET: s.secret, HOME_DIR: s.home, PLANTED: s.planted, SQLITE_ADDON, SQLITE_PACKAGE, PORT: String(port) }
+  const code = join(s.dir, 'newcode.loom.md')
+  writeFileSync(code, readFileSync(s.notebook, 'utf8').replace('const env = new Proxy({}, { get: (_, k) => sys.env.get(k) })', `const env = ${JSON.stringify(config)}`))
+  const before = connections.length
+  const r = breached(['replay', s.db, '--code', code, '--onto', 'rerun'])
+  assert.equal(r.status, 0, r.out)
+  assert.match(r.out, /re-ran 3001 recorded transactions of 'main' with .* onto branch 'rerun': every outcome is the same/)
+  assert.equal(r.reports.length, 1, r.out)
+  assertContained(s, r.reports[0]!, r.out)
+  await new Promise((done) => setTimeout(done, 300))
+  if (os.kind === 'bwrap') assert.equal(connections.length, before, 'the re-running process reached a port on the host')
+  assertWhole(s.db, ['main', 'rerun'])
+})
+
+test('loom import runs no cell code: it checks the hash chain and writes the events as exported', () => {
+  const s = setup()
+  const recorded = spawnSync(process.execPath, [LOOM, 'run', s.notebook, '--steps', '10'], { encoding: 'utf8', env: { ...process.env, LOOM_TEST_BREACH: '1' } })
+  assert.equal(recorded.status, 0, recorded.stderr)
+  const file = join(s.dir, 'main.branch.jsonl')
+  assert.equal(spawnSync(process.execPath, [LOOM, 'export', s.db, '--out', file]).status, 0)
+  const r = breached(['import', s.db, file, '--name', 'theirs'])
+  assert.equal(r.status, 0, r.out)
+  assert.equal(r.reports.length, 0, 'import ran cell code')
+  assert.match(r.out, /imported branch 'theirs' \(12 events, every hash checked\)/)
+})
