@@ -102,6 +102,32 @@ test('committing a preview after what it read changed shows what changed and a f
   assert.equal(e.head, head, 'nothing was committed')
 })
 
+test('a preview that reads the clock commits at the time of the commit, with a note when that differs from what was shown; a preview that does not commit is refused', async () => {
+  const e = await open({
+    state: `const stamped = state.var('stamped', 0)\nconst runs = state.counter('runs')`,
+    step: `export function step() { stamped.set(sys.time.now()); runs.add(1) }`,
+    gui: `export function gui(agent) { const t = sys.time.now(); if (t < 0) sys.abort('never'); runs.add(1) }`,
+  }, { clock: 'real' })
+  const p = e.preview({ method: 'step' })
+  const shown = (p.changes.find((c) => c.state === 'stamped')!.after) as number
+  await new Promise((r) => setTimeout(r, 5))
+  const head = e.head
+  const r = e.commitPreview(p.id)
+  assert.ok('event' in r, 'committed, not "changed" for ever')
+  assert.equal(e.head, head + 1)
+  assert.ok((value(e, 'stamped') as number) > shown, 'with the time of the commit')
+  assert.match(r.note ?? '', /it reads the clock/)
+  // Reading the clock without it changing what the transaction does: committed as shown, no note.
+  const g = e.preview({ method: 'gui' })
+  const same = e.commitPreview(g.id)
+  assert.ok('event' in same)
+  assert.equal(same.note, undefined)
+  // A preview that waits has nothing to commit: said so, not "changed".
+  const waits = await open({ step: `export function step() { sys.abort('nothing to do') }` })
+  const w = waits.preview({ method: 'step' })
+  assert.throws(() => waits.commitPreview(w.id), /this preview does not commit \(it waits: nothing to do\): there is nothing to commit/)
+})
+
 test('the agent cannot be kept past its gui(): values outside state are read-only and state holds only data; an app without gui() cannot preview one', async () => {
   const e = await open({
     state: `const seen = state.var<unknown>('seen', 0)\nconst kept: { agent?: any } = {}`,

@@ -183,7 +183,8 @@ export interface Ops {
   /** The agent panel: runs a transaction against the live head without committing it. */
   preview: { params: PreviewSpec; result: PreviewView }
   /** Commits a preview; if something it read changed meanwhile, answers with what changed and a fresh preview instead. */
-  commitPreview: { params: { id: number }; result: { event: EventRecord } | { changed: string[]; preview: PreviewView } }
+  /** `note`: it reads the clock, and at the commit's time it did something else than the preview showed. */
+  commitPreview: { params: { id: number }; result: { event: EventRecord; note?: string } | { changed: string[]; preview: PreviewView } }
   discardPreview: { params: { id: number }; result: Record<string, never> }
   /** Commits a preview as the first event of a new branch forked at the live head, leaving the live branch as it is. */
   forkPreview: { params: { id: number; name: string }; result: BranchView }

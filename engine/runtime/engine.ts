@@ -452,7 +452,7 @@ export class Engine {
   }
 
   /** Commits a preview, or (if what it read changed meanwhile) says what changed and previews again. */
-  commitPreview(id: number): { event: EventRecord } | { changed: string[]; preview: Preview } {
+  commitPreview(id: number): { event: EventRecord; note?: string } | { changed: string[]; preview: Preview } {
     return this.previews.commit(id)
   }
 

@@ -96,24 +96,29 @@ export class Previews {
   }
 
   /**
-   * Commits a preview: runs it again now with the same answers and, if it
-   * does exactly what was shown, commits that; if what it read has changed,
-   * answers with the states that changed and a fresh preview instead.
+   * Commits a preview: runs it again now with the same answers. If nothing it
+   * read has changed, that run is the preview's transaction at the commit's
+   * time (the answers are the same, and sys.random depends only on what it
+   * reads), and it is committed — with a note when it does something else
+   * than was shown because it reads the clock. If what it read has changed,
+   * or at the commit's time it would not commit, answers with what changed
+   * and a fresh preview instead.
    */
-  commit(id: number): { event: EventRecord } | { changed: string[]; preview: Preview } {
+  commit(id: number): { event: EventRecord; note?: string } | { changed: string[]; preview: Preview } {
     const entry = this.take(id)
     const { spec, tx: shown } = entry
+    if (shown.failure) throw new Error(`this preview does not commit (${shown.failure.aborted ? 'it waits' : 'it fails'}: ${shown.failure.reason}): there is nothing to commit`)
     const exec = this.host.exec
     const changed = [...new Set(shown.reads.filter((r) => !exec.store.unchanged([r])).map((r) => r.state))]
+    if (changed.length) return { changed, preview: this.preview(spec) }
     const version = this.host.version()
     const ran = exec.run(() => run(exec, version, spec, this.host.now(), new GivenChoices(spec.choices ?? [])), STOP, this.host.timeLimitMs)
     if (!ran.ok) throw new Error(`${spec.method}() ran past its time limit of ${this.host.timeLimitMs} ms`)
     const tx = ran.value
-    const same = !tx.failure && !shown.failure && canonicalJson(plainCopy(tx.writes)) === canonicalJson(plainCopy(shown.writes)) && canonicalJson(plainCopy(tx.outputs())) === canonicalJson(plainCopy(shown.outputs()))
-    if (changed.length || !same) {
-      return { changed: changed.length ? changed : ['the outcome (it reads the time)'], preview: this.preview(spec) }
-    }
-    return { event: this.host.commit(tx) }
+    if (tx.failure) return { changed: [`the outcome: at the commit's time it ${tx.failure.aborted ? 'waits' : 'fails'} (${tx.failure.reason})`], preview: this.preview(spec) }
+    const same = canonicalJson(plainCopy(tx.writes)) === canonicalJson(plainCopy(shown.writes)) && canonicalJson(plainCopy(tx.outputs())) === canonicalJson(plainCopy(shown.outputs()))
+    const event = this.host.commit(tx)
+    return same ? { event } : { event, note: 'it reads the clock: committed as it ran at the time of the commit, which differs from the preview' }
   }
 
   discard(id: number): void {

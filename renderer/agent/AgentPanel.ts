@@ -232,7 +232,7 @@ export class AgentPanel {
       const r = await this.client.call('commitPreview', { id: p.id })
       if ('event' in r) {
         this.current = null
-        fill(this.result, h('div.ag-done', { 'data-seq': r.event.seq }, h('span.codicon.codicon-pass'), `Committed as event ${r.event.seq} (${r.event.kind}${r.event.method ? ` ${r.event.method}()` : ''}) on ${r.event.branch}.`))
+        fill(this.result, h('div.ag-done', { 'data-seq': r.event.seq }, h('span.codicon.codicon-pass'), `Committed as event ${r.event.seq} (${r.event.kind}${r.event.method ? ` ${r.event.method}()` : ''}) on ${r.event.branch}${r.note ? ` — ${r.note}` : ''}.`))
       } else {
         this.changed = r.changed
         this.current = r.preview
