@@ -143,3 +143,17 @@ test('loom run --watch keeps the old code while a shell empties the file before 
   const events = loom(['log', db, '--json']).stdout
   assert.equal((events.match(/"kind":\s*"code"/g) ?? []).length, 2, events)
 })
+
+test('a reader that stops early (loom export DB | head -1) ends loom quietly, with no stack trace', async () => {
+  const db = join(dir, 'pipe.loom.db')
+  assert.equal(loom(['run', 'samples/counter.loom.md', '--steps', '20000', '--db', db]).status, 0)
+  const { spawn } = await import('node:child_process')
+  const child = spawn(process.execPath, ['bin/loom.js', 'export', db], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let err = ''
+  child.stderr.setEncoding('utf8').on('data', (t: string) => (err += t))
+  // Read the first chunk, then stop reading, as head -1 does.
+  await new Promise<void>((resolve) => child.stdout.once('data', () => (child.stdout.destroy(), resolve())))
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
+  assert.equal(code, 0, err)
+  assert.doesNotMatch(err, /EPIPE|at /)
+})

@@ -44,13 +44,26 @@ export interface Io {
   stdin: NodeJS.ReadableStream | null
 }
 
+/** Set once whoever reads the output has stopped reading (`loom export DB | head -1`). */
+let outClosed = false
+
 const processIo: Io = {
-  out: (t) => process.stdout.write(t),
+  out: (t) => void (outClosed || process.stdout.write(t)),
   err: (t) => process.stderr.write(t),
   stdin: process.stdin,
 }
 
+/** A reader that stops early is not an error: say nothing more; an app that runs stops as on Ctrl-C. */
+function onOutputClosed(err: NodeJS.ErrnoException): void {
+  if (err.code !== 'EPIPE') throw err
+  if (outClosed) return
+  outClosed = true
+  if (process.listenerCount('SIGINT')) process.emit('SIGINT', 'SIGINT')
+  else process.exit(0)
+}
+
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  if (io === processIo && !process.stdout.listeners('error').includes(onOutputClosed)) process.stdout.on('error', onOutputClosed)
   let parsed: Parsed
   try {
     parsed = parseArgs(argv)
