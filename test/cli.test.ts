@@ -157,3 +157,24 @@ test('a reader that stops early (loom export DB | head -1) ends loom quietly, wi
   assert.equal(code, 0, err)
   assert.doesNotMatch(err, /EPIPE|at /)
 })
+
+test('loom run --fresh starts the app again from its initial state on a new live branch; the old branch keeps its history; log and state say which branch', () => {
+  const db = join(dir, 'fresh.loom.db')
+  assert.equal(loom(['run', 'samples/counter.loom.md', '--steps', '5', '--db', db]).status, 0)
+  const again = loom(['run', 'samples/counter.loom.md', '--steps', '2', '--db', db, '--fresh', '--json'])
+  assert.equal(again.status, 0, again.stderr)
+  assert.match(again.stderr, /--fresh: branch 'main-fresh' starts from the app's initial state and is now the live branch; 'main' keeps its 6 events/)
+  assert.deepEqual(JSON.parse(again.stdout).state, { count: 2 })
+  const branches = loom(['branches', db, '--json'])
+  assert.deepEqual(JSON.parse(branches.stdout).map((b: { name: string; head: number; live: boolean }) => [b.name, b.head, b.live]), [['main', 6, false], ['main-fresh', 3, true]])
+  // A plain run continues the live (fresh) branch; the old one is still there to read.
+  assert.deepEqual(JSON.parse(loom(['run', 'samples/counter.loom.md', '--steps', '1', '--db', db, '--json']).stdout).state, { count: 3 })
+  const old = loom(['state', db, '--branch', 'main'])
+  assert.equal(old.stdout, 'count (var) = 5\n')
+  assert.equal(old.stderr, "loom: branch 'main' after event 6\n")
+  assert.match(loom(['log', db, '--limit', '1']).stderr, /^loom: branch 'main-fresh' \(live\), events 4–4 of 4\n$/)
+  // A name that exists is refused: --fresh never continues or overwrites a branch.
+  const taken = loom(['run', 'samples/counter.loom.md', '--db', db, '--fresh', '--branch', 'main'])
+  assert.equal(taken.status, 2)
+  assert.match(taken.stderr, /--fresh starts a new branch, and 'main' exists already/)
+})

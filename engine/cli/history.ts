@@ -16,9 +16,9 @@ import type { EventRecord } from '../runtime/event.ts'
 import { encodeEvent } from '../runtime/log.ts'
 import type { Parsed } from './args.ts'
 import type { Io } from './main.ts'
+import { HistoryError } from './historyError.ts'
 
-/** A request the log cannot satisfy (no such branch, event, …): exit 2 with the reason. */
-export class HistoryError extends Error {}
+export { HistoryError }
 
 export async function history(p: Parsed, io: Io): Promise<number> {
   const path = p.args.db!
@@ -72,6 +72,8 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
         if (!(err instanceof LogDamageError)) throw err
         unreadable = err
       }
+      // Which branch, on stderr: the listing itself stays the same for whoever parses it.
+      if (!json && events.length) io.err(`loom: branch '${branch}'${branch === log.live ? ' (live)' : ''}, events ${events[0]!.seq}–${events[events.length - 1]!.seq} of ${head}\n`)
       out(events, events.map(describeEvent).join('') || `(no events on branch '${branch}' from ${from})\n`)
       // What could be read is shown; a listing cut short by damage is bad input (exit 2), with where it stopped.
       if (unreadable) io.err(`loom: ${unreadable.message}\n`)
@@ -81,6 +83,7 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
       const at = (p.options.at as number | undefined) ?? info().head
       const state = seek(log, { branch, seq: at })
       const data = Object.fromEntries(Object.entries(state).map(([k, v]) => [k, v.value]))
+      if (!json) io.err(`loom: branch '${branch}'${branch === log.live ? ' (live)' : ''} after event ${at}\n`)
       out(data, Object.entries(state).map(([k, v]) => `${k} (${v.kind}) = ${JSON.stringify(v.value)}\n`).join('') || '(no state)\n')
       return 0
     }
@@ -95,7 +98,7 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
       const b = info()
       const code = p.options.code as string | undefined
       if (code) {
-        const onto = (p.options.onto as string | undefined) ?? freeName(log, `${branch}-replay`)
+        const onto = (p.options.onto as string | undefined) ?? log.unusedName(`${branch}-replay`)
         const r = await rerunConfined(log, branch, code, onto, io, p.options['time-limit'] as number | undefined)
         const text = r.first
           ? `loom: re-ran ${r.inputs} recorded transactions of '${branch}' with ${code} onto branch '${onto}': ${r.diverged} came out differently; the first is event ${r.first.seq} (${r.first.kind}): ${r.first.what}\n`
@@ -233,13 +236,6 @@ function checkedRerun(v: unknown, from: string, onto: string): Rerun {
   const ok = typeof r === 'object' && r !== null && Number.isSafeInteger(r.inputs) && Number.isSafeInteger(r.diverged) && Array.isArray(r.divergences) && (r.first === null || typeof r.first === 'object')
   if (!ok) throw new Error('the confined process gave a malformed answer')
   return { from, onto, inputs: r.inputs, diverged: r.diverged, first: r.first, divergences: r.divergences }
-}
-
-function freeName(log: SqliteLog, base: string): string {
-  for (let i = 1; ; i++) {
-    const name = i === 1 ? base : `${base}-${i}`
-    if (!log.branchInfo(name)) return name
-  }
 }
 
 function firstCodeHash(log: SqliteLog, branch: string): string {

@@ -7,8 +7,9 @@ import { parseArgs, UsageError, type Parsed } from './args.ts'
 const USAGE = `loom — notebooks that run as transaction loops
 
 usage:
-  loom run NB [--db F] [--branch B] [--port P] [--sys-prefix /P] [--watch] [--no-fsync] [--steps N] [--until-idle] [--time-limit MS] [--env K=V]... [--json] [-- ARGS...]
-      run the app headless, logging to NAME.loom.db (or --db); a second run continues where it stopped;
+  loom run NB [--db F] [--branch B] [--fresh] [--port P] [--sys-prefix /P] [--watch] [--no-fsync] [--steps N] [--until-idle] [--time-limit MS] [--env K=V]... [--json] [-- ARGS...]
+      run the app headless, logging to NAME.loom.db (or --db); a second run continues where it stopped
+      (--fresh: from the initial state on a new live branch; the old one keeps its history);
       with --port (or http: in the front matter) its http() method serves 127.0.0.1:P (0: any free port),
       and GET /sys/{log,state,branches,attempts,events} show its history (--sys-prefix moves them);
       with --watch, saving the notebook live-codes the running app (a code event; a broken change is refused);

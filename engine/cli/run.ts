@@ -18,6 +18,7 @@ import { runLaunch } from '../host/engineLaunch.ts'
 import type { JobAnswer, RunJob } from '../host/runProcess.ts'
 import type { BatchChecker, Divergence } from '../replay/replay.ts'
 import { seekStore } from '../replay/seek.ts'
+import { HistoryError } from './historyError.ts'
 
 export async function runCommand(p: Parsed, io: Io): Promise<number> {
   // The app's cells run in a confined process (DESIGN §9): this one keeps the log and serves the app's HTTP.
@@ -36,8 +37,10 @@ async function runConfined(p: Parsed, io: Io, kind: 'run' | 'test'): Promise<num
   const text = decodeNotebook(await readFile(notebook), p.args.notebook!)
   const port = kind === 'run' ? ((p.options.port as number | undefined) ?? parseNotebook(text, p.args.notebook!).settings.http) : undefined
   // `loom test` keeps no log: the link only carries the job.
-  const log = kind === 'run' ? SqliteLog.open((p.options.db as string | undefined) ?? defaultDbPath(notebook), { branch: p.options.branch as string | undefined, writerThread: true, fsync: !p.options['no-fsync'] }) : null
+  const fresh = !!p.options.fresh
+  const log = kind === 'run' ? SqliteLog.open((p.options.db as string | undefined) ?? defaultDbPath(notebook), { branch: fresh ? undefined : (p.options.branch as string | undefined), writerThread: true, fsync: !p.options['no-fsync'] }) : null
   try {
+    if (log && fresh) startAfresh(log, p.options.branch as string | undefined, io)
     if (log) {
       // A damaged branch is refused here (resumeFrom throws LogDamageError, exit 2), saying how to continue; damage elsewhere is said.
       for (const d of log.damageAtOpen) io.err(`loom: ${log.path} is damaged on another branch: ${d.message} (loom replay ${log.path} --verify)\n`)
@@ -181,6 +184,22 @@ export function startReplay(log: SqliteLog, branch: string, io: Io, timeLimitMs?
       clearTimeout(timer)
     },
   }
+}
+
+/**
+ * `loom run --fresh`: the app starts again from its initial state on a new
+ * branch with no history (named by --branch, else after the live one), which
+ * becomes the live branch. Nothing is deleted: the old branch keeps its events.
+ */
+function startAfresh(log: SqliteLog, name: string | undefined, io: Io): void {
+  const old = log.branchInfo(log.live)
+  if (!old || (old.head === 0 && name === undefined)) return
+  const branch = name ?? log.unusedName(`${old.name}-fresh`)
+  if (log.branchInfo(branch)) throw new HistoryError(`--fresh starts a new branch, and '${branch}' exists already: name another with --branch, or leave --fresh out to continue it`)
+  log.createRoot(branch)
+  log.useBranch(branch)
+  log.promote(branch)
+  io.err(`loom: --fresh: branch '${branch}' starts from the app's initial state and is now the live branch; '${old.name}' keeps its ${old.head} events\n`)
 }
 
 /** A job's answer that says it failed: `kind` tells the command which of its errors to give. */

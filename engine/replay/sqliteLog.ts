@@ -723,7 +723,15 @@ export class SqliteLog implements EventLog {
     return this.branchInfo(name)!
   }
 
-  /** A new branch with no parent (an imported history). */
+  /** `base`, or `base-2`, `base-3`…: the first that names no branch yet. */
+  unusedName(base: string): string {
+    for (let i = 1; ; i++) {
+      const name = i === 1 ? base : `${base}-${i}`
+      if (!this.branchInfo(name)) return name
+    }
+  }
+
+  /** A new branch with no parent (an imported history, or a run started afresh). */
   createRoot(name: string): BranchInfo {
     if (!/^[A-Za-z0-9][A-Za-z0-9._\/-]*$/.test(name)) throw new Error(`'${name}' is not a branch name (letters, digits, . _ / -)`)
     if (this.branchInfo(name)) throw new Error(`branch '${name}' already exists`)
