@@ -317,6 +317,12 @@ test('replay with new code re-runs the recorded inputs onto a new branch and say
   assert.match(out.first.what, /^its writes differ: recorded \[\{"op":"set","state":"n","value":\d+\}\], now \[\{"op":"set","state":"n","value":\d+\}\]$/)
   assert.equal(log.branchInfo('changed')!.head, 27, 'the new branch holds the new outcomes')
   log.close()
+  // Without --onto it is a question: the answer, and no branch left behind.
+  const asked = loom(['replay', db, '--code', changed])
+  assert.equal(asked.status, 0, asked.stderr)
+  assert.match(asked.stdout, /came out differently; the first is event \d+/)
+  assert.match(asked.stdout, /not kept; --onto NAME keeps the re-run as a branch/)
+  assert.deepEqual(JSON.parse(loom(['branches', db, '--json']).stdout).map((b: { name: string }) => b.name).sort(), ['changed', 'main', 'same'])
   // New code that does not compile: bad input (exit 2), named by file, cell and line, as when it ran in the CLI process.
   const broken = join(dir, 'broken.loom.md')
   writeFileSync(broken, notebook({ s: 'export function step() { this is not code }' }))

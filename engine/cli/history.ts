@@ -98,12 +98,16 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
       const b = info()
       const code = p.options.code as string | undefined
       if (code) {
-        const onto = (p.options.onto as string | undefined) ?? log.unusedName(`${branch}-replay`)
+        // Kept as a branch only when asked for by name: a question ("would the new code do the same?") leaves nothing behind.
+        const keep = p.options.onto as string | undefined
+        const onto = keep ?? log.unusedName(`${branch}-replay`)
         const r = await rerunConfined(log, branch, code, onto, io, p.options['time-limit'] as number | undefined)
+        if (!keep) log.deleteBranch(onto)
+        const where = keep ? ` onto branch '${onto}'` : ''
         const text = r.first
-          ? `loom: re-ran ${r.inputs} recorded transactions of '${branch}' with ${code} onto branch '${onto}': ${r.diverged} came out differently; the first is event ${r.first.seq} (${r.first.kind}): ${r.first.what}\n`
-          : `loom: re-ran ${r.inputs} recorded transactions of '${branch}' with ${code} onto branch '${onto}': every outcome is the same\n`
-        out(r, text)
+          ? `loom: re-ran ${r.inputs} recorded transactions of '${branch}' with ${code}${where}: ${r.diverged} came out differently; the first is event ${r.first.seq} (${r.first.kind}): ${r.first.what}\n`
+          : `loom: re-ran ${r.inputs} recorded transactions of '${branch}' with ${code}${where}: every outcome is the same\n`
+        out({ ...r, branch: keep ?? null }, keep ? text : `${text}loom: (not kept; --onto NAME keeps the re-run as a branch to scrub)\n`)
         return 0
       }
       const verify = !!p.options.verify

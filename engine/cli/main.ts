@@ -22,7 +22,7 @@ usage:
   loom replay DB [--branch B] [--from S] [--to S] [--verify] [--time-limit MS] [--json]
       re-execute history with the code each event recorded; --verify exits 1 at the first difference
   loom replay DB --code NB [--branch B] [--onto N]
-      re-run B's recorded transactions with NB's current code onto a new branch; report where outcomes diverge
+      re-run B's recorded transactions with NB's current code; report where outcomes diverge (--onto: keep the re-run as branch N)
   loom fork DB --at S [--from B] --name N                        a branch that shares history up to event S
   loom promote DB N                                              make branch N the live one
   loom branches DB [--delete N] [--json]                         list (or delete) branches
