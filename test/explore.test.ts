@@ -176,6 +176,23 @@ test('a counterexample saved as a branch replays, verifies, and its test fails a
   }
 })
 
+test('loom explore --save-branch --violation K saves the violation the person picks, as numbered in the report', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'loom-explore-pick-'))
+  const nb = join(dir, 'two.loom.md')
+  writeFileSync(nb, notebook({ s: "const n = state.var('n', 0)\nexport function step() {\n  if (n.get() >= 2) sys.abort('nothing left to do')\n  n.set(n.get() + 2 - 1)\n}\ntest('n stays below 2', () => n.get() < 2)" }))
+  const text = loom(['explore', nb])
+  assert.match(text.stdout, /\n\[1\] ✗ test 'n stays below 2' fails after 2 transactions/)
+  assert.match(text.stdout, /\n\[2\] ✗ deadlock after 2 transactions/)
+  const picked = loom(['explore', nb, '--save-branch', 'stuck', '--violation', '2', '--json'])
+  assert.equal(picked.status, 1, picked.stderr)
+  assert.equal(JSON.parse(picked.stdout).savedBranch.violation, 2)
+  const words = loom(['explore', nb, '--save-branch', 'stuck-2', '--violation', '2'])
+  assert.match(words.stdout, /saved violation 2 of 2 as branch 'stuck-2'/)
+  const none = loom(['explore', nb, '--save-branch', 'x', '--violation', '3'])
+  assert.equal(none.status, 2)
+  assert.match(none.stderr, /--violation 3: exploration found 2 violations \(1\.\.2\)/)
+})
+
 test('loom explore: exit 1 with the trace in words, --json, --save-branch, and exploring from a moment of a log', () => {
   const dir = mkdtempSync(join(tmpdir(), 'loom-explore-cli-'))
   const nb = join(dir, 'tickets-race.loom.md')
@@ -192,7 +209,7 @@ test('loom explore: exit 1 with the trace in words, --json, --save-branch, and e
   assert.equal(report.states, 14)
   assert.equal(report.exhausted, true)
   assert.equal(report.violations[0].trace.length, 4)
-  assert.deepEqual(report.savedBranch, { branch: 'race', db: join(dir, 'tickets-race.loom.db'), events: [1, 5] })
+  assert.deepEqual(report.savedBranch, { branch: 'race', db: join(dir, 'tickets-race.loom.db'), events: [1, 5], violation: 1 })
   const verify = loom(['replay', join(dir, 'tickets-race.loom.db'), '--branch', 'race', '--verify'])
   assert.equal(verify.status, 0, verify.stdout + verify.stderr)
 

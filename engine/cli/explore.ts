@@ -50,16 +50,19 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
     if ('tree' in answer) return tree(answer.tree, p, io)
     const { result } = answer
     const violations = result.violations.map((v, i) => ({ ...v, steps: answer.steps[i]! }))
-    let saved: { branch: string; db: string; events: [number, number] } | null = null
+    let saved: { branch: string; db: string; events: [number, number]; violation: number } | null = null
     const name = p.options['save-branch'] as string | undefined
+    // Which violation to save, as numbered in the report (the first found is often a deadlock, not the test in question).
+    const pick = (p.options.violation as number | undefined) ?? 1
+    if (name && violations.length && (pick < 1 || pick > violations.length)) throw new HistoryError(`--violation ${pick}: exploration found ${violations.length} violation${violations.length === 1 ? '' : 's'} (1..${violations.length})`)
     if (name && violations.length) {
       const target = log ?? SqliteLog.open((p.options.db as string | undefined) ?? defaultDbPath(path))
       try {
         const before = from?.seq ?? 0
-        const info = await saveConfined(target, name, { ...job, kind: 'trace', explore: undefined, trace: { from, moves: violations[0]!.trace, cells } }, io).catch((err: Error) => {
+        const info = await saveConfined(target, name, { ...job, kind: 'trace', explore: undefined, trace: { from, moves: violations[pick - 1]!.trace, cells } }, io).catch((err: Error) => {
           throw new HistoryError(`cannot save the trace as branch '${name}': ${err.message}`)
         })
-        saved = { branch: name, db: target.path, events: [before + 1, info.head] }
+        saved = { branch: name, db: target.path, events: [before + 1, info.head], violation: pick }
       } finally {
         if (target !== log) target.close()
       }
@@ -74,9 +77,9 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
       io.out(JSON.stringify(json) + '\n')
     } else {
       io.out(summary(path, from, result) + '\n')
-      for (const v of violations) io.out('\n' + describeViolation(path, v, v.steps) + '\n')
+      violations.forEach((v, i) => io.out('\n' + (violations.length > 1 ? `[${i + 1}] ` : '') + describeViolation(path, v, v.steps) + '\n'))
       if (saved) {
-        io.out(`\nsaved the first as branch '${saved.branch}' of ${saved.db} (events ${saved.events[0]}..${saved.events[1]}):\n`)
+        io.out(`\nsaved violation ${saved.violation} of ${violations.length} as branch '${saved.branch}' of ${saved.db} (events ${saved.events[0]}..${saved.events[1]})${violations.length > 1 ? '; --violation N saves another' : ''}:\n`)
         io.out(`  loom log ${saved.db} --branch ${saved.branch}\n  loom replay ${saved.db} --branch ${saved.branch} --verify\n`)
       } else if (name) io.out(`\nnothing to save as '${name}': no violation was found\n`)
     }

@@ -28,7 +28,7 @@ usage:
   loom branches DB [--delete N] [--json]                         list (or delete) branches
   loom export DB [--branch B] [--out FILE]                       a branch as portable JSON lines
   loom import DB FILE [--name N]                                 add an exported branch, verified
-  loom explore NB [--from DB [--branch B] [--at S]] [--depth D] [--max-states M] [--save-branch N [--db F]] [--workers W] [--tree] [--json]
+  loom explore NB [--from DB [--branch B] [--at S]] [--depth D] [--max-states M] [--save-branch N [--violation K] [--db F]] [--workers W] [--tree] [--json]
       every state the app can reach (breadth first over every transaction and every choice), every test checked
       in each; exits 1 with the shortest trace to each failure, deadlock or error; --save-branch commits the first
       as a branch of the log; --tree shows the distinct outcomes of the next transaction instead; --workers W
