@@ -79,7 +79,8 @@ export class TopBar {
     const state = status?.state ?? 'stopped'
     this.pill.dataset.state = state
     this.pillText.textContent = status ? LABEL[status.state] : 'Not running'
-    const reason = status?.state === 'parked' && status.waiting ? status.waiting : ''
+    // Paused or parked, what the next step waits for is worth saying (paused: it will not wake by itself).
+    const reason = (status?.state === 'parked' || status?.state === 'paused') && status.waiting ? status.waiting : ''
     this.reason.textContent = reason ? `— ${reason}` : ''
     this.pill.title = reason
     const running = status?.state === 'running' || status?.state === 'parked' || status?.state === 'idle'

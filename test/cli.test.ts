@@ -178,3 +178,24 @@ test('loom run --fresh starts the app again from its initial state on a new live
   assert.equal(taken.status, 2)
   assert.match(taken.stderr, /--fresh starts a new branch, and 'main' exists already/)
 })
+
+test('Ctrl-C from a terminal (SIGINT to the whole process group) stops loom run normally: its summary, exit 0, everything durable', async () => {
+  const db = join(dir, 'ctrlc.loom.db')
+  const { spawn } = await import('node:child_process')
+  // A group of its own, as a shell gives a foreground job; the signal goes to the group.
+  const child = spawn(process.execPath, ['bin/loom.js', 'run', 'samples/counter.loom.md', '--db', db], { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  let err = ''
+  child.stderr.setEncoding('utf8').on('data', (t: string) => (err += t))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
+  // Once it runs (the log has events), Ctrl-C.
+  for (let i = 0; i < 300 && !/committed|events/.test(err); i++) {
+    const r = spawnSync(process.execPath, ['bin/loom.js', 'log', db, '--limit', '1', '--json'], { encoding: 'utf8' })
+    if (r.status === 0 && JSON.parse(r.stdout).length) break
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  process.kill(-child.pid!, 'SIGINT')
+  assert.equal(await exited, 0, err)
+  assert.match(err, /loom: \d+ events committed, \d+ attempts? aborted, paused/)
+  assert.doesNotMatch(err, /ended by SIGINT/)
+  assert.equal(loom(['replay', db, '--verify']).status, 0)
+})

@@ -461,6 +461,24 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
     }
   })
 
+  test('a Step whose next step waits leaves the app Paused, saying what it waits for, with Run to go on', async () => {
+    const o = await open('samples/timer.loom.md')
+    try {
+      const { page } = o
+      await page.locator('.run-pill[data-state]').first().waitFor(WAIT)
+      await page.locator('body').press('F10')
+      await seen(page.locator('.run-pill[data-state="paused"]'), /Paused.*waiting until/)
+      const button = page.locator('.topbar button', { hasText: /^(Run|Pause)$/ })
+      await seen(button, 'Run')
+      await button.click()
+      await page.locator('.run-pill[data-state="running"], .run-pill[data-state="parked"]').waitFor(WAIT)
+      await seen(button, 'Pause')
+      assert.deepEqual(o.problems, [])
+    } finally {
+      await o.close()
+    }
+  })
+
   test('the screenshot: the bank sample open, run to its end', async () => {
     const o = await open('samples/bank.loom.md')
     try {

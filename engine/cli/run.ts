@@ -53,7 +53,9 @@ async function runConfined(p: Parsed, io: Io, kind: 'run' | 'test'): Promise<num
       kind, notebook, text, shownAs: p.args.notebook!, timeLimitMs: p.options['time-limit'] as number | undefined, env: p.env, args: p.rest,
       json: !!p.options.json, steps: p.options.steps as number | undefined, untilIdle: !!p.options['until-idle'], watch: kind === 'run' && !!p.options.watch, serving: port !== undefined,
     }
-    const child = spawn(launch.command, launch.args, { env: launch.env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] })
+    // Its own process group: a terminal's Ctrl-C (sent to the whole foreground group) reaches only this
+    // launcher, which stops the app through the link — the app ends normally, with its summary.
+    const child = spawn(launch.command, launch.args, { env: launch.env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true })
     child.stdout!.setEncoding('utf8').on('data', (t: string) => io.out(t))
     child.stderr!.setEncoding('utf8').on('data', (t: string) => io.err(t))
     child.stdin!.on('error', () => {})

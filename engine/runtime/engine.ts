@@ -287,7 +287,9 @@ export class Engine {
     do this.batch(1)
     while (this.round && !this.parked && !this.halted)
     const event = this.exec.log.events(head + 1, 1)[0]
-    this.setStatus(this.halted ? 'halted' : this.parked ? 'parked' : 'paused')
+    // A step is taken while the app is not running: it stays paused, whether or not its next step waits
+    // (what it waits for is in `waiting`); parked means running and waiting, which only run() is.
+    this.setStatus(this.halted ? 'halted' : 'paused')
     return event ?? null
   }
 
