@@ -299,8 +299,12 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
       await items.filter({ hasText: 'carol' }).filter({ hasText: 'amount: 5' }).waitFor(WAIT)
       await items.first().hover()
       await shot(page, 'state-editor-queue.png')
-      // 1e999 reads as Infinity, which the log would keep as null: refused where it was typed.
+      // Not JSON: refused where it was typed, not pushed as a text the app does not expect.
       const before = await head(page, 'main')
+      await push.fill('not json {')
+      await push.press('Enter')
+      await until('the input says it is not JSON', async () => /not JSON.*a text needs quotes/.test(await push.evaluate((el) => (el as unknown as { validationMessage: string }).validationMessage)))
+      // 1e999 reads as Infinity, which the log would keep as null: refused where it was typed.
       await push.fill('{"ok": 1e999}')
       await push.press('Enter')
       await until('the input says why', async () => /finite/.test(await push.evaluate((el) => (el as unknown as { validationMessage: string }).validationMessage)))

@@ -269,15 +269,16 @@ export class StateEditor {
 }
 
 /**
- * A new value (a map entry, a queue or bag item): JSON when it reads as JSON,
- * otherwise the text itself — the same whether the state is empty or not.
+ * A new value (a map entry, a queue or bag item) is JSON, read the same way
+ * whether the state is empty or not; anything else is refused where it was
+ * typed (a bare word taken as text could break an app that expects objects).
  */
 function parseNew(text: string): Json {
   let value: Json
   try {
     value = JSON.parse(text) as Json
-  } catch {
-    return text
+  } catch (err) {
+    throw new Error(`not JSON (${(err as Error).message}): a text needs quotes, like "${text.trim().replace(/["\\]/g, '')}"`)
   }
   return finite(value)
 }
