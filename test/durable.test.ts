@@ -218,6 +218,16 @@ test('export and import move a branch between logs, verified; a changed export i
   assert.equal(bad.status, 2)
   assert.match(bad.stderr, new RegExp(`main\\.jsonl:${i + 1}: event 1000 does not match its hash`))
   assert.deepEqual(JSON.parse(loom(['branches', b, '--json']).stdout).map((x: { name: string }) => x.name), ['main', 'theirs'])
+  // Into a log that does not exist yet: it is made, and the imported branch is the live one, which a run continues.
+  const whole = join(dir, 'main-again.jsonl')
+  assert.equal(loom(['export', a, '--out', whole]).status, 0)
+  const c = join(dir, 'new-from-import.loom.db')
+  const made = loom(['import', c, whole, '--name', 'theirs'])
+  assert.equal(made.status, 0, made.stderr)
+  assert.match(made.stdout, /imported branch 'theirs' \(\d+ events, every hash checked\); it is the live branch/)
+  const live = JSON.parse(loom(['branches', c, '--json']).stdout).find((x: { live: boolean }) => x.live)
+  assert.equal(JSON.parse(loom(['state', c, '--branch', live.name, '--json']).stdout).n, 2100)
+  assert.equal(JSON.parse(loom(['run', nb, '--db', c, '--steps', '1', '--json']).stdout).state.n, 2101)
 })
 
 /** Flips one byte (a digit) in the middle of one stored value, in place, as a disk or a hand might. */

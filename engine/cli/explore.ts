@@ -156,7 +156,12 @@ function summary(path: string, moment: PreparedMoment | null, r: ExploreResult):
     : r.stoppedBy === 'depth' ? `stopped at the depth bound (--depth ${r.depth}): states further away were not explored`
     : 'some transaction had more choice sequences than could be tried: not every state was explored'
   const found = r.violations.length ? `${r.violations.length} violation${r.violations.length === 1 ? '' : 's'}` : 'no violation'
-  return `explored ${path} ${from}: ${r.states.toLocaleString('en')} states, ${r.transitions.toLocaleString('en')} transitions, depth ${r.depth} — ${scope} (${(r.elapsedMs / 1000).toFixed(2)} s${rate}); ${found}`
+  return `explored ${path} ${from}: ${count(r.states, 'state')}, ${count(r.transitions, 'transition')}, depth ${r.depth} — ${scope} (${(r.elapsedMs / 1000).toFixed(2)} s${rate}); ${found}`
+}
+
+/** `1 state`, `14 states`, `1,321,761 states`. */
+function count(n: number, word: string): string {
+  return `${n.toLocaleString('en')} ${word}${n === 1 ? '' : 's'}`
 }
 
 function describeViolation(path: string, v: Violation, steps: TraceStep[]): string {

@@ -15,18 +15,19 @@ import { readFile } from 'node:fs/promises'
 import type { EventRecord } from '../runtime/event.ts'
 import { encodeEvent } from '../runtime/log.ts'
 import type { Parsed } from './args.ts'
-import type { Io } from './main.ts'
+import { plural, type Io } from './main.ts'
 import { HistoryError } from './historyError.ts'
 
 export { HistoryError }
 
 export async function history(p: Parsed, io: Io): Promise<number> {
   const path = p.args.db!
-  // Reading commands never create a log: a wrong path is an error, not an empty history.
-  if (!existsSync(path)) throw new LogFormatError(`${path}: no such log (a notebook's log is NAME.loom.db, written by loom run)`)
+  // Reading commands never create a log: a wrong path is an error, not an empty history. Import may start one.
+  const creating = p.command === 'import' && !existsSync(path)
+  if (!existsSync(path) && !creating) throw new LogFormatError(`${path}: no such log (a notebook's log is NAME.loom.db, written by loom run)`)
   let log: SqliteLog
   try {
-    log = SqliteLog.open(path, { create: false })
+    log = SqliteLog.open(path, { create: creating })
   } catch (err) {
     // A log whose every acknowledged event is gone (its WAL lost) cannot be opened; verify still names what is missing.
     if (!(err instanceof LogDamageError && p.command === 'replay' && p.options.verify)) throw err
@@ -111,6 +112,8 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
         return 0
       }
       const verify = !!p.options.verify
+      const [from, to] = [p.options.from as number | undefined, p.options.to as number | undefined]
+      if (from !== undefined && to !== undefined && from > to) throw new HistoryError(`--from ${from} --to ${to} is an empty range: --from is the first event to replay, --to the last`)
       const t0 = performance.now()
       // The cells re-execute in a confined process (DESIGN §9); the hash chain is checked here.
       const timeLimitMs = p.options['time-limit'] as number | undefined
@@ -128,7 +131,7 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
       if (json) io.out(JSON.stringify(data) + '\n')
       else {
         if (heads && b.head > 0) io.err(`loom: note: ${heads}\n`)
-        if (r.ok) io.out(`loom: replayed ${r.events} events of branch '${branch}': every event re-executed exactly as logged, hash chain intact${acked === null ? '' : `, every acknowledged event present (up to ${acked}, record in ${headsPath(log.path)})`}\n`)
+        if (r.ok) io.out(`loom: replayed ${plural(r.events, 'event')} of branch '${branch}': every event re-executed exactly as logged, hash chain intact${acked === null ? '' : `, every acknowledged event present (up to ${acked}, record in ${headsPath(log.path)})`}\n`)
         if (r.failure) io.err(`loom: ${verify ? 'verify failed' : 'replay differs'} at ${describeDivergence(log.getCode(firstCodeHash(log, branch))?.path ?? log.path, r.failure)}\n`)
         // Damage found at open the scan above does not repeat (acknowledged events missing, a damaged record).
         for (const d of r.damage) if (!(r.failure && d.seq === r.failure.seq)) io.err(`loom: ${verify ? 'verify failed' : 'damaged'}: ${d.message}\n`)
@@ -183,7 +186,10 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
     }
     case 'import': {
       const b = await importBranch(log, p.args.file!, p.options.name as string | undefined)
-      out(b, `loom: imported branch '${b.name}' (${b.head} events, every hash checked)\n`)
+      // Into a log that had no history: the imported branch is the one a run continues.
+      const live = log.branchInfo(log.live)?.head === 0
+      if (live) log.promote(b.name)
+      out({ ...b, live }, `loom: imported branch '${b.name}' (${plural(b.head, 'event')}, every hash checked)${live ? '; it is the live branch' : ''}\n`)
       return 0
     }
   }
