@@ -17,6 +17,7 @@ import { encodeEvent } from '../runtime/log.ts'
 import type { Parsed } from './args.ts'
 import { plural, type Io } from './main.ts'
 import { HistoryError } from './historyError.ts'
+import { checkChain } from '../replay/damage.ts'
 
 export { HistoryError }
 
@@ -73,16 +74,26 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
         if (!(err instanceof LogDamageError)) throw err
         unreadable = err
       }
+      // The events shown are checked against the hash chain: a changed byte is said, not shown as history.
+      const changed = events.length ? checkChain(log, branch, events[0]!.seq, events[events.length - 1]!.seq) : null
+      if (changed) io.err(`loom: ${log.path} is damaged: ${changed.message}; run loom replay ${log.path} --verify\n`)
       // Which branch, on stderr: the listing itself stays the same for whoever parses it.
       if (!json && events.length) io.err(`loom: branch '${branch}'${branch === log.live ? ' (live)' : ''}, events ${events[0]!.seq}–${events[events.length - 1]!.seq} of ${head}\n`)
       out(events, events.map(describeEvent).join('') || `(no events on branch '${branch}' from ${from})\n`)
       // What could be read is shown; a listing cut short by damage is bad input (exit 2), with where it stopped.
       if (unreadable) io.err(`loom: ${unreadable.message}\n`)
-      return unreadable ? 2 : 0
+      return unreadable || changed ? 2 : 0
     }
     case 'state': {
       const at = (p.options.at as number | undefined) ?? info().head
       const state = seek(log, { branch, seq: at })
+      // The events this state was rebuilt from (after the nearest snapshot) are checked against the hash chain.
+      const since = at > 0 ? (log.snapshotAt(log.ownerOf(branch, at), at)?.seq ?? 0) + 1 : 1
+      const changed = since <= at ? checkChain(log, branch, since, at) : null
+      if (changed) {
+        io.err(`loom: ${log.path} is damaged: ${changed.message}: the state after event ${at} cannot be trusted; run loom replay ${log.path} --verify\n`)
+        return 2
+      }
       const data = Object.fromEntries(Object.entries(state).map(([k, v]) => [k, v.value]))
       if (!json) io.err(`loom: branch '${branch}'${branch === log.live ? ' (live)' : ''} after event ${at}\n`)
       out(data, Object.entries(state).map(([k, v]) => `${k} (${v.kind}) = ${JSON.stringify(v.value)}\n`).join('') || '(no state)\n')
