@@ -199,3 +199,30 @@ test('Ctrl-C from a terminal (SIGINT to the whole process group) stops loom run 
   assert.doesNotMatch(err, /ended by SIGINT/)
   assert.equal(loom(['replay', db, '--verify']).status, 0)
 })
+
+test('one writer per log: a second loom run is refused at once naming the first; after the first is killed (-9) its stale lock is taken over', async () => {
+  const db = join(dir, 'one-writer.loom.db')
+  const { spawn } = await import('node:child_process')
+  const first = spawn(process.execPath, ['bin/loom.js', 'run', 'samples/counter.loom.md', '--db', db], { stdio: 'ignore', detached: true })
+  const gone = new Promise((resolve) => first.on('exit', resolve))
+  try {
+    for (let i = 0; i < 300; i++) {
+      const r = spawnSync(process.execPath, ['bin/loom.js', 'log', db, '--limit', '1', '--json'], { encoding: 'utf8' })
+      if (r.status === 0 && JSON.parse(r.stdout).length) break
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    const second = loom(['run', 'samples/counter.loom.md', '--db', db, '--steps', '1'])
+    assert.equal(second.status, 2, second.stderr)
+    assert.match(second.stderr, new RegExp(`is being written by another Loom \\(pid ${first.pid}: loom run samples/counter\\.loom\\.md --db .*\\): one process writes a log at a time`))
+    assert.doesNotMatch(second.stderr, /\n\s+at /, 'no stack trace')
+    // Reading goes on meanwhile.
+    assert.equal(loom(['state', db]).status, 0)
+  } finally {
+    process.kill(-first.pid!, 'SIGKILL')
+    await gone
+  }
+  // The lock names a process that is gone: taken over, and the run continues the log, which verifies.
+  const third = loom(['run', 'samples/counter.loom.md', '--db', db, '--steps', '2', '--json'])
+  assert.equal(third.status, 0, third.stderr)
+  assert.equal(loom(['replay', db, '--verify']).status, 0)
+})

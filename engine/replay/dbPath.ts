@@ -12,7 +12,12 @@ export function headsPath(db: string): string {
   return db + '.heads'
 }
 
-/** Every file of a log: the database, SQLite's companions, and Loom's record of acknowledged heads. */
+/** `bank.loom.db` → `bank.loom.db.lock`: which process writes the log (see writerLock.ts). */
+export function lockPath(db: string): string {
+  return db + '.lock'
+}
+
+/** Every file of a log: the database, SQLite's companions, Loom's record of acknowledged heads, and its writer lock. */
 export function logFiles(db: string): string[] {
-  return [db, `${db}-wal`, `${db}-shm`, `${db}-journal`, headsPath(db)]
+  return [db, `${db}-wal`, `${db}-shm`, `${db}-journal`, headsPath(db), lockPath(db)]
 }

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs'
 import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
 import { GENESIS_HASH, type EventLog } from '../runtime/log.ts'
 import { writeChunk, expandBody, encodeEvents, ConflictError, type Chunk, type Written } from './chunk.ts'
+import { takeWriterLock } from './writerLock.ts'
 import { LogFormatError, LogDamageError, UnreadableLogError, type Damage } from './logErrors.ts'
 import { readHeads, HeadsWriter, type HeadsRead } from './headsFile.ts'
 import { headsPath } from './dbPath.ts'
@@ -108,12 +109,27 @@ export class SqliteLog implements EventLog {
   private readonly fsync: boolean
   private readonly stmt: ReturnType<SqliteLog['prepare']>
   private readonly lastSnapshot = new Map<string, number>()
+  /** Lets go of the writer lock (writerThread); called once the log is closed. */
+  private unlock: () => void = () => {}
   /** K: a snapshot every K events bounds a seek to one snapshot load plus at most K write sets. */
   readonly snapshotEvery: number
 
   static open(path: string, options: SqliteLogOptions = {}): SqliteLog {
     const create = options.create ?? true
     if (!create && !existsSync(path)) throw new LogFormatError(`${path}: no such log (run the notebook first: loom run NB)`)
+    // One writer per log (writerLock.ts): the process that will append takes the lock before anything else.
+    const unlock = options.writerThread ? takeWriterLock(path) : () => {}
+    try {
+      const log = SqliteLog.openUnlocked(path, options, create)
+      log.unlock = unlock
+      return log
+    } catch (err) {
+      unlock()
+      throw err
+    }
+  }
+
+  private static openUnlocked(path: string, options: SqliteLogOptions, create: boolean): SqliteLog {
     // Read before the log: a writer records a head after its commit, so the log seen next is never behind a sound record.
     const heads = readHeads(headsPath(path))
     let db: Database.Database
@@ -490,6 +506,7 @@ export class SqliteLog implements EventLog {
       }
       this.headsWriter?.close()
       this.db.close()
+      this.unlock()
     }
   }
 
