@@ -18,9 +18,31 @@ const MAX_ANSWER = 1 << 20
 // instead), freezes every intrinsic, and returns the evaluator, which keeps
 // its own references to JSON and String so that the expression cannot
 // change how its answer is made.
-const SETUP = `(function (stateJson, bindingsJson) {
+const SETUP = `(function (stateJson, bindingsJson, momentJson) {
   "use strict";
   const G = globalThis;
+  // The rules of a cell, read-only: no clock and no randomness of its own; sys reads the moment.
+  const moment = JSON.parse(momentJson);
+  const instead = (what, use) => function () { throw new Error(what + " is not available in the REPL: " + use); };
+  const RealDate = Date;
+  function ReplDate(...args) {
+    if (!new.target || args.length === 0) throw new Error("Date() and new Date() are not available in the REPL: use new Date(sys.time.now()), the time of the moment shown");
+    return Reflect.construct(RealDate, args, new.target);
+  }
+  Object.defineProperty(ReplDate, "prototype", { value: RealDate.prototype });
+  ReplDate.UTC = RealDate.UTC;
+  ReplDate.parse = RealDate.parse;
+  ReplDate.now = instead("Date.now()", "use sys.time.now(), the time of the moment shown");
+  G.Date = ReplDate;
+  Math.random = instead("Math.random()", "as in a cell, use sys.random(index, n) in a transaction");
+  const inTx = (name) => instead("sys." + name + "()", "it belongs to a transaction; the REPL reads the state at one moment");
+  const sys = {
+    time: { now: () => { if (moment.time === null) throw new Error("sys.time.now(): no event has happened yet at this moment"); return moment.time; }, await: inTx("time.await") },
+    env: { get: (k) => (Object.prototype.hasOwnProperty.call(moment.env, k) ? moment.env[k] : undefined), args: moment.args },
+    random: inTx("random"), fork: inTx("fork"), abort: inTx("abort"), halt: inTx("halt"), log: inTx("log"),
+    tty: { write: inTx("tty.write"), read: inTx("tty.read") },
+  };
+  Object.defineProperty(G, "sys", { value: sys, writable: false, enumerable: true, configurable: false });
   const stringify = JSON.stringify, parse = JSON.parse, toText = String, evaluate = G.eval, keys = Object.keys;
   const freezeValue = (v) => { if (v && typeof v === "object") { Object.freeze(v); for (const k of keys(v)) freezeValue(v[k]); } return v; };
   const copy = (v) => v === undefined ? undefined : freezeValue(parse(stringify(v)));
@@ -86,7 +108,15 @@ const SETUP = `(function (stateJson, bindingsJson) {
  * the variable names the notebook binds them to (`bindings`), and all
  * together as `$state`. Throws a Refusal with what went wrong.
  */
-export function evaluateReadOnly(expr: string, state: Record<string, StateValue>, bindings: Map<string, string> = new Map()): Json {
+export interface ReplMoment {
+  /** The time of the moment's event (what sys.time.now() read in it), or null before the first. */
+  time: number | null
+  /** The app's configuration: sys.env. */
+  env: Record<string, string>
+  args: string[]
+}
+
+export function evaluateReadOnly(expr: string, state: Record<string, StateValue>, bindings: Map<string, string> = new Map(), moment: ReplMoment = { time: null, env: {}, args: [] }): Json {
   if (expr.trim() === '') throw new Refusal("type an expression, like accounts.get('alice')")
   try {
     new vm.Script(expr, { filename: 'repl' })
@@ -94,8 +124,8 @@ export function evaluateReadOnly(expr: string, state: Record<string, StateValue>
     throw new Refusal(`the expression does not parse: ${(err as Error).message}`)
   }
   const context = vm.createContext(Object.create(null), { name: 'loom repl', codeGeneration: { strings: true, wasm: false }, microtaskMode: 'afterEvaluate' })
-  const setup = new vm.Script(SETUP, { filename: 'loom:repl' }).runInContext(context) as (s: string, b: string) => void
-  setup(JSON.stringify(state), JSON.stringify(Object.fromEntries(bindings)))
+  const setup = new vm.Script(SETUP, { filename: 'loom:repl' }).runInContext(context) as (s: string, b: string, m: string) => void
+  setup(JSON.stringify(state), JSON.stringify(Object.fromEntries(bindings)), JSON.stringify(moment))
   // The global object itself cannot be frozen: the expression arrives as a property of it, as text.
   ;(context as { __loomSource?: string }).__loomSource = `"use strict";\n${expr}`
   let out: unknown
