@@ -7,10 +7,12 @@ import { encodeEvent, eventHash, GENESIS_HASH } from '../runtime/log.ts'
 import { Store } from '../runtime/store.ts'
 import type { EventRecord } from '../runtime/event.ts'
 import { seekStore } from './seek.ts'
-import { LogFormatError, type BranchInfo, type SqliteLog, type StoredCode } from './sqliteLog.ts'
+import { LogFormatError } from './logErrors.ts'
+import type { BranchInfo, StoredCode } from './sqliteLog.ts'
+import type { HistoryLog } from './historyLog.ts'
 
 /** Forks `name` from `from` at `seq`: no event is copied; the new branch starts with a snapshot of that moment. */
-export function forkBranch(log: SqliteLog, name: string, from: string, seq: number): BranchInfo {
+export function forkBranch(log: HistoryLog, name: string, from: string, seq: number): BranchInfo {
   const info = log.fork(name, from, seq)
   log.putSnapshot(name, seq, seekStore(log, { branch: from, seq }).serialize())
   return info
@@ -20,7 +22,7 @@ export const EXPORT_FORMAT = 'loom-branch'
 export const EXPORT_VERSION = 1
 
 /** Writes `branch` (its whole history, ancestors' prefix included) as JSON lines. */
-export function* exportBranch(log: SqliteLog, branch: string): Generator<string> {
+export function* exportBranch(log: HistoryLog, branch: string): Generator<string> {
   const info = log.branchInfo(branch)
   if (!info) throw new Error(`there is no branch '${branch}'`)
   yield JSON.stringify({ format: EXPORT_FORMAT, version: EXPORT_VERSION, branch, events: info.head, head: log.hashAt(branch, info.head) })
@@ -39,7 +41,7 @@ export function* exportBranch(log: SqliteLog, branch: string): Generator<string>
  * Imports an exported branch as a new root branch `name`, checking every
  * event's hash on the way in. Nothing is kept unless the whole file is sound.
  */
-export async function importBranch(log: SqliteLog, file: string, name?: string): Promise<BranchInfo> {
+export async function importBranch(log: HistoryLog, file: string, name?: string): Promise<BranchInfo> {
   const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity })
   type Header = { format?: string; version?: number; branch?: string; events?: number; head?: string }
   let header: Header | null = null

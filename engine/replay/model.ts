@@ -14,7 +14,7 @@ import type { Cell, MapCell } from '../runtime/store.ts'
 import type { EventRecord, SourceLocation, StateKind, Write } from '../runtime/event.ts'
 import { seekStore, type Moment } from './seek.ts'
 import { Memo, type Outcome } from './memo.ts'
-import type { SqliteLog } from './sqliteLog.ts'
+import type { HistoryLog } from './historyLog.ts'
 
 type Entries = Map<string, { value: Json | undefined; version: number }>
 
@@ -34,7 +34,7 @@ export interface ModelOptions {
   /** The notebook's file name, for messages and the default seed. */
   path?: string
   /** Explore from this moment of a log (the state after event `seq`), with the notebook's code. */
-  from?: { log: SqliteLog } & Moment
+  from?: { log: HistoryLog } & Moment
   /** The log the executor commits to (materialising a trace); exploration itself logs nothing. */
   log?: EventLog
   branch?: string

@@ -24,6 +24,8 @@ const FORMAT = 'loom-log'
 export const SNAPSHOT_EVERY = 1000
 /** Compiled cells kept (the newest): enough for every cell of a notebook and the versions of a long live-coding session. */
 export const KEPT_CELLS = 1000
+/** The kinds the marks table holds: every kind but 'step'. */
+export const MARKED_KINDS = ['start', 'http', 'gui', 'edit', 'code', 'halt'] as const
 
 export { LogFormatError, LogDamageError, type Damage }
 
@@ -827,6 +829,37 @@ export class SqliteLog implements EventLog {
       return { seq: row.seq, state: JSON.parse(row.data) as StoreSnapshot }
     }
     return null
+  }
+
+  /** The seq of the snapshot a seek to `seq` of `branch` would start from (0 when there is none). */
+  snapshotBefore(branch: string, seq: number): number {
+    const owner = this.ownerOf(branch, seq)
+    return (this.db.prepare('SELECT max(s.seq) FROM snapshots s JOIN branches b ON b.id = s.branch WHERE b.name = ? AND s.seq <= ?').pluck().get(owner, seq) as number | null) ?? 0
+  }
+
+  /**
+   * How many events of each marked kind (every kind but 'step', see the marks
+   * table) fall in each of `count` equal ranges of seqs `from`..`to` of
+   * `branch`: bin i holds the seqs s with floor((s - from) * count / n) = i,
+   * n = to - from + 1. Reads no event.
+   */
+  markCounts(branch: string, from: number, to: number, count: number): Record<string, number>[] {
+    const n = to - from + 1
+    const out: Record<string, number>[] = Array.from({ length: Math.max(0, count) }, () => ({}))
+    if (n <= 0 || count <= 0) return out
+    // Parameters arrive as floating point: made integers, the division is floor division. One kind at a time: the key is (branch, kind, seq).
+    const binOf = this.db.prepare(`SELECT ((seq - CAST(@from AS INTEGER)) * CAST(@count AS INTEGER)) / CAST(@n AS INTEGER) AS bin, count(*) AS events FROM marks
+      WHERE branch = @id AND kind = @kind AND seq BETWEEN @a AND @z GROUP BY bin`)
+    for (const [owner, a, z] of this.segments(branch, from, to)) {
+      const id = this.idOf(owner)
+      for (const kind of MARKED_KINDS) {
+        for (const row of binOf.all({ from, count, n, id, kind, a, z }) as { bin: number; events: number }[]) {
+          const kinds = out[row.bin]
+          if (kinds) kinds[kind] = (kinds[kind] ?? 0) + row.events
+        }
+      }
+    }
+    return out
   }
 
   *snapshots(branch: string): Generator<{ seq: number; ok: boolean }> {
