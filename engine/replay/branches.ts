@@ -8,11 +8,20 @@ import { Store } from '../runtime/store.ts'
 import type { EventRecord } from '../runtime/event.ts'
 import { seekStore } from './seek.ts'
 import { LogFormatError } from './logErrors.ts'
-import type { BranchInfo, StoredCode } from './sqliteLog.ts'
+import type { BranchInfo, SqliteLog, StoredCode } from './sqliteLog.ts'
 import type { HistoryLog } from './historyLog.ts'
 
-/** Forks `name` from `from` at `seq`: no event is copied; the new branch starts with a snapshot of that moment. */
+/**
+ * Forks `name` from `from` at `seq`: no event is copied; the new branch starts
+ * with a snapshot of that moment, which the log computes (HistoryLog.forkAt:
+ * where the log is, not from what a confined engine would say the state is).
+ */
 export function forkBranch(log: HistoryLog, name: string, from: string, seq: number): BranchInfo {
+  return log.forkAt(name, from, seq)
+}
+
+/** HistoryLog.forkAt for a log at hand (SqliteLog). */
+export function forkWithSnapshot(log: SqliteLog, name: string, from: string, seq: number): BranchInfo {
   const info = log.fork(name, from, seq)
   log.putSnapshot(name, seq, seekStore(log, { branch: from, seq }).serialize())
   return info
@@ -41,8 +50,9 @@ export function* exportBranch(log: HistoryLog, branch: string): Generator<string
  * Imports an exported branch as a new root branch `name`, checking every
  * event's hash on the way in. Nothing is kept unless the whole file is sound.
  */
-export async function importBranch(log: HistoryLog, file: string, name?: string): Promise<BranchInfo> {
-  const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity })
+export async function importBranch(log: SqliteLog, file: string | { text: string }, name?: string): Promise<BranchInfo> {
+  // A text (from the UI) is named by its line numbers alone.
+  const lines: AsyncIterable<string> | Iterable<string> = typeof file === 'string' ? createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity }) : file.text.split(/\r?\n/)
   type Header = { format?: string; version?: number; branch?: string; events?: number; head?: string }
   let header: Header | null = null
   let target = name
@@ -52,7 +62,7 @@ export async function importBranch(log: HistoryLog, file: string, name?: string)
   const previous = log.branch
   const store = new Store()
   let created: string | null = null
-  const bad = (what: string) => new LogFormatError(`${file}:${lineNo}: ${what}`)
+  const bad = (what: string) => new LogFormatError(`${typeof file === 'string' ? `${file}:` : 'line '}${lineNo}: ${what}`)
   try {
     for await (const line of lines) {
       lineNo++

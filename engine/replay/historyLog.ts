@@ -40,8 +40,12 @@ export interface HistoryLog extends EventLog {
 
   putCode(code: StoredCode): void
   offerSnapshot(seq: number, take: () => StoreSnapshot): void
-  putSnapshot(branch: string, seq: number, state: StoreSnapshot): void
+  /** A new branch sharing `parent`'s history up to `seq`, nothing copied (rerun's: it starts empty and re-runs). */
   fork(name: string, parent: string, seq: number): BranchInfo
+  /** The same, starting with a snapshot of that moment, computed where the log is (branches.ts forkBranch). */
+  forkAt(name: string, parent: string, seq: number): BranchInfo
+  /** Imports an exported branch (loom export's JSON lines) under `name`, every hash checked, on a connection of its own. */
+  importText(text: string, name?: string): Promise<BranchInfo>
   createRoot(name: string): BranchInfo
   promote(name: string): void
   deleteBranch(name: string): void

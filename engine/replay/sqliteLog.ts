@@ -6,7 +6,7 @@ import Database from 'better-sqlite3'
 import { hash as digest } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
-import { GENESIS_HASH, type EventLog } from '../runtime/log.ts'
+import { GENESIS_HASH } from '../runtime/log.ts'
 import { writeChunk, expandBody, encodeEvents, ConflictError, type Chunk, type Written } from './chunk.ts'
 import { LogFormatError, LogDamageError, UnreadableLogError, type Damage } from './logErrors.ts'
 import { readHeads, HeadsWriter, type HeadsRead } from './headsFile.ts'
@@ -16,6 +16,8 @@ import type { Ack } from './logWriter.ts'
 import type { Attempt, EventRecord } from '../runtime/event.ts'
 import type { StoreSnapshot } from '../runtime/store.ts'
 import type { KeptCells } from '../runtime/compile.ts'
+import type { HistoryLog } from './historyLog.ts'
+import { forkWithSnapshot, importBranch } from './branches.ts'
 
 /** The log format this version writes; it reads this one and refuses newer ones. */
 export const FORMAT_VERSION = 1
@@ -78,7 +80,7 @@ export interface EncodedCommit {
   attempts: string[]
 }
 
-export class SqliteLog implements EventLog {
+export class SqliteLog implements HistoryLog {
   readonly db: Database.Database
   branch: string
   private branchId = 0
@@ -478,6 +480,8 @@ export class SqliteLog implements EventLog {
   }
 
   close(): void {
+    // Closed already (a supervisor closes an ended engine's log, and may do so first when a new one asks for it).
+    if (!this.db.open) return
     try {
       this.flush()
       this.writeKeptCells()
@@ -723,6 +727,21 @@ export class SqliteLog implements EventLog {
     this.db.prepare('INSERT INTO branches (name, parent, fork_seq, created) VALUES (?, ?, ?, ?)').run(name, parent, seq, Date.now())
     this.rows.delete(name)
     return this.branchInfo(name)!
+  }
+
+  /** fork, starting with a snapshot of the moment forked at (see branches.ts). */
+  forkAt(name: string, parent: string, seq: number): BranchInfo {
+    return forkWithSnapshot(this, name, parent, seq)
+  }
+
+  /** Imports a branch export through a connection of its own, so the branch this one appends to stays put. */
+  async importText(text: string, name?: string): Promise<BranchInfo> {
+    const side = SqliteLog.open(this.path, { create: false, branch: this.live })
+    try {
+      return await importBranch(side, { text }, name)
+    } finally {
+      side.close()
+    }
   }
 
   /** A new branch with no parent (an imported history). */
