@@ -76,13 +76,13 @@ test('loom serve runs the engine confined: hello says so, and saving and importi
     const origin = server.origin
     const client = new EngineClient(await connectEngine(`${origin.replace('http', 'ws')}/engine`, origin))
     const hello = await client.call('hello', { token: server.token })
-    const db = notebook.replace(/\.md$/, '.db')
+    // No addons, no threads, and no grant to the log's files: the supervisor holds the log (forkEngine.ts).
     assert.deepEqual(hello.confined, {
       childProcess: false,
-      worker: true,
-      addons: true,
+      worker: false,
+      addons: false,
       fsWriteAnywhere: false,
-      fsWrite: [notebook, join(dir, '.bank.loom.md.*'), db, `${db}-wal`, `${db}-shm`, `${db}-journal`, `${db}.heads`, hello.confined!.fsWrite.at(-1)!],
+      fsWrite: [notebook, join(dir, '.bank.loom.md.*'), hello.confined!.fsWrite.at(-1)!],
     })
     assert.match(hello.confined!.fsWrite.at(-1)!, /loom-engine-/, 'and a temp folder of its own')
 
@@ -94,11 +94,11 @@ test('loom serve runs the engine confined: hello says so, and saving and importi
     assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.saving')), [])
     // Save As elsewhere is refused, saying why, and the notebook is untouched.
     const elsewhere = join(tmpdir(), `loom-elsewhere-${process.pid}.loom.md`)
-    await assert.rejects(client.call('save', { path: elsewhere }), /may write only its own notebook and log/)
+    await assert.rejects(client.call('save', { path: elsewhere }), /may write only its own notebook/)
     assert.equal(existsSync(elsewhere), false)
     assert.equal(readFileSync(notebook, 'utf8'), text)
 
-    // Import goes through a temp file: in the engine's own temp folder.
+    // Import is checked and written by the supervisor, which holds the log.
     await client.call('step', {})
     const { text: exported } = await client.call('exportBranch', { branch: hello.status.branch })
     const imported = await client.call('importBranch', { text: exported, name: 'copy' })
@@ -123,7 +123,7 @@ test('inside the engine process, writing outside the session, reading elsewhere 
     const result = await engine.next((m) => (m as { probe?: Record<string, string> }).probe)
     assert.deepEqual(result, { writeOutside: 'ERR_ACCESS_DENIED', writeInside: 'ok', writeTemp: 'ok', readOutside: 'ERR_ACCESS_DENIED', spawn: 'ERR_ACCESS_DENIED' })
     assert.equal(existsSync(outside), false)
-    // The engine still runs its app, its log written by the writer thread.
+    // The engine still runs its app, its log written by the supervisor.
     const { event } = await engine.call('step')
     assert.equal(event.seq > 0, true)
   } finally {

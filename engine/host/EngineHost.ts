@@ -478,9 +478,9 @@ export class EngineHost {
     try {
       await writeAtomically(target, this.text)
     } catch (err) {
-      // A confined engine process (DESIGN §9) may write only this session's files.
+      // A confined engine process (DESIGN §9) may write only its notebook.
       if ((err as NodeJS.ErrnoException).code !== 'ERR_ACCESS_DENIED') throw err
-      throw new Refusal(`not saved to ${target}: this engine may write only its own notebook and log (it runs confined); save it here, then copy the file`)
+      throw new Refusal(`not saved to ${target}: this engine may write only its own notebook (it runs confined; its log is written by the supervisor); save it here, then copy the file`)
     }
     if (target !== this.path) {
       this.path = target
