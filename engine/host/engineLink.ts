@@ -1,5 +1,5 @@
-// What the engine process and its supervisor say to each other over IPC
-// (a Node child process's channel, or Electron's utilityProcess port): the
+// What the engine process and its supervisor say to each other over fd 3
+// (framed, engine/replay/logLink.ts; the log has its own link on fd 4): the
 // protocol's messages wrapped with the connection they belong to, plus
 // start and stop. Plain JSON, like everything else on the way to the UI.
 import type { Message } from '../protocol/messages.ts'
@@ -28,7 +28,7 @@ export interface EngineProcess {
 }
 
 /**
- * Starts a new engine process (child_process.fork under `loom serve`, utilityProcess.fork in Electron)
+ * Starts a new engine process (forkEngine.ts, under `loom serve` and in the desktop app)
  * for these options: the files it may write are fixed when it starts.
  */
 export type SpawnEngine = (options: HostOptions) => EngineProcess

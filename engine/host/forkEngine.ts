@@ -34,8 +34,10 @@ export function forkEngine(options: HostOptions, launch: LaunchOptions = {}): En
   const { entry, execArgv, env, os, done } = engineLaunch(options, launch)
   // Only the confinement's flags: not those of whoever started us (a test runner's tsx among them). Inside the
   // OS sandbox where there is one: no network, and of the disk only what it reads and the session's folders.
-  const wrapped = os.sandbox.wrap(process.execPath, [...execArgv, entry], os.read, '/', os.writable, env)
-  const child = spawn(wrapped.command, wrapped.args, { env, stdio: ['ignore', 'inherit', 'inherit', 'pipe', 'pipe'] })
+  // In the desktop app execPath is Electron's binary, which runs as plain Node with this set.
+  const childEnv = process.versions.electron ? { ...env, ELECTRON_RUN_AS_NODE: '1' } : env
+  const wrapped = os.sandbox.wrap(process.execPath, [...execArgv, entry], os.read, '/', os.writable, childEnv)
+  const child = spawn(wrapped.command, wrapped.args, { env: childEnv, stdio: ['ignore', 'inherit', 'inherit', 'pipe', 'pipe'] })
   const link = child.stdio[3] as Socket
   link.on('error', () => {}) // the process's exit says what happened
   holdLog(options, child.stdio[4] as Socket, () => child.kill('SIGKILL'))

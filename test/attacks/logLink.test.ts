@@ -55,7 +55,7 @@ async function hostile(kinds: string[], forge: boolean): Promise<void> {
       }, 20)
     })
   try {
-    let head = (await client.call('step', {})).event.seq
+    let head = (await client.call('step', {})).event!.seq
     // Each of these breaks the link's rules: that engine goes, another starts on the same log.
     for (const kind of kinds) {
       const n = starts.length
@@ -63,8 +63,8 @@ async function hostile(kinds: string[], forge: boolean): Promise<void> {
       await client.call('evaluate', { expr: `hostile:${kind}` }).catch(() => {})
       await restarted(n)
       const { event } = await client.call('step', {})
-      assert.equal(event.seq, head + 1, `after '${kind}' the log goes on where it was`)
-      head = event.seq
+      assert.equal(event!.seq, head + 1, `after '${kind}' the log goes on where it was`)
+      head = event!.seq
     }
     assert.equal(crashes.length, kinds.length, crashes.join('\n'))
     if (forge) {
@@ -73,7 +73,7 @@ async function hostile(kinds: string[], forge: boolean): Promise<void> {
       await client.call('evaluate', { expr: 'hostile:forgeCommit' }).catch(() => {})
       const { event } = await client.call('step', {})
       assert.equal(crashes.length, kinds.length, 'a refused commit is answered, not a crash')
-      assert.equal(event.seq, head + 1)
+      assert.equal(event!.seq, head + 1)
       const branches = await client.call('branches', {})
       assert.deepEqual(branches.map((b: { name: string }) => b.name), ['main'], 'a forged commit made a branch')
     }
