@@ -44,15 +44,21 @@ const MAX_IMPORT = 256 * 1024 * 1024
 class Forbidden extends Error {}
 
 type Arg = 'str' | 'int' | 'page' | 'count' | 'bool' | 'text' | 'name?'
-const ok: Record<Arg, (v: unknown) => boolean> = {
-  str: (v) => typeof v === 'string' && v.length <= MAX_ARG,
-  int: (v) => Number.isSafeInteger(v),
-  page: (v) => Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= PAGE,
-  count: (v) => Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= 10_000,
-  bool: (v) => typeof v === 'boolean',
-  text: (v) => typeof v === 'string' && v.length <= MAX_IMPORT,
-  'name?': (v) => v === null || (typeof v === 'string' && v.length <= MAX_ARG),
+/**
+ * Each argument's kind: a value of another type ends the link (LinkedLog never
+ * sends one), while a value of the right type out of range is refused — it may
+ * come from what a UI asked (a 200 KB branch name, a seq past the end).
+ */
+const KIND: Record<Arg, { type: (v: unknown) => boolean; range: (v: any) => boolean }> = {
+  str: { type: (v) => typeof v === 'string', range: (v: string) => v.length <= MAX_ARG },
+  int: { type: (v) => typeof v === 'number', range: (v: number) => Number.isSafeInteger(v) },
+  page: { type: (v) => typeof v === 'number', range: (v: number) => Number.isSafeInteger(v) && v >= 1 && v <= PAGE },
+  count: { type: (v) => typeof v === 'number', range: (v: number) => Number.isSafeInteger(v) && v >= 1 && v <= 10_000 },
+  bool: { type: (v) => typeof v === 'boolean', range: () => true },
+  text: { type: (v) => typeof v === 'string', range: (v: string) => v.length <= MAX_IMPORT },
+  'name?': { type: (v) => v === null || typeof v === 'string', range: (v: string | null) => v === null || v.length <= MAX_ARG },
 }
+const ok = Object.fromEntries(Object.entries(KIND).map(([k, c]) => [k, (v: unknown) => c.type(v) && c.range(v)])) as Record<Arg, (v: unknown) => boolean>
 
 /**
  * What the engine process may ask of a log handle (HistoryLog, engine/replay/linkedLog.ts),
@@ -213,7 +219,7 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
     const id = request.id
     if (request.method === 'openLog' || request.method === 'useBranch') {
       if (request.method === 'openLog' && (h !== 0 || args.length !== 1 || !ok.bool(args[0]) || !options.openSide)) throw new Forbidden('openLog: malformed')
-      if (request.method === 'useBranch' && (args.length !== 1 || !ok.str(args[0]))) throw new Forbidden('useBranch: malformed')
+      if (request.method === 'useBranch' && (args.length !== 1 || !KIND.str.type(args[0]))) throw new Forbidden('useBranch: malformed')
       chain = chain.then(() => answer(id, () => {
         if (request.method === 'useBranch') {
           handle.log.useBranch(args[0] as string)
@@ -230,9 +236,12 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
     }
     const m = Object.hasOwn(METHODS, request.method) ? METHODS[request.method]! : null
     if (!m) throw new Forbidden(`unknown method '${request.method.slice(0, 40)}'`)
-    if (args.length !== m.args.length || !m.args.every((kind, i) => ok[kind](args[i]))) throw new Forbidden(`${request.method}: malformed arguments`)
+    if (args.length !== m.args.length || !m.args.every((kind, i) => KIND[kind].type(args[i]))) throw new Forbidden(`${request.method}: malformed arguments`)
+    const out = m.args.findIndex((kind, i) => !KIND[kind].range(args[i]))
+    // Answered in turn, like any other answer.
     chain = chain.then(async () => {
       try {
+        if (out >= 0) throw new Error(`${request.method}: argument ${out + 1} is out of range${typeof args[out] === 'string' ? ` (${(args[out] as string).length} characters)` : ''}`)
         reply({ id, ok: true, value: (await m.run(handle.log, args)) ?? null })
       } catch (err) {
         reply(refusalOf(id, err))
