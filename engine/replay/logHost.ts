@@ -88,6 +88,7 @@ const METHODS: Record<string, { args: Arg[]; run: (log: SqliteLog, a: any[]) => 
   forkAt: { args: ['str', 'str', 'int'], run: (l, [n, p, s]) => l.forkAt(n, p, s) },
   createRoot: { args: ['str'], run: (l, [n]) => l.createRoot(n) },
   promote: { args: ['str'], run: (l, [n]) => l.promote(n) },
+  // Only a branch made on this link (see `made`).
   deleteBranch: { args: ['str'], run: (l, [n]) => l.deleteBranch(n) },
   importText: { args: ['text', 'name?'], run: (l, [t, n]) => l.importText(t, n ?? undefined) },
 }
@@ -121,6 +122,8 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
   const handles = new Map<number, { log: SqliteLog; head: number }>()
   if (log) handles.set(0, { log, head: log.head })
   let nextHandle = 1
+  /** Branches made through this link: the only ones it may delete (a preview or a trace that did not commit). */
+  const made = new Set<string>()
   /** Relayed requests waiting for the app's answer, by rid. */
   const requests = new Map<number, (r: HttpResponse) => void>()
   /** Replay batches sent to the engine process, waiting for its verdict, by rid. */
@@ -242,7 +245,10 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
     chain = chain.then(async () => {
       try {
         if (out >= 0) throw new Error(`${request.method}: argument ${out + 1} is out of range${typeof args[out] === 'string' ? ` (${(args[out] as string).length} characters)` : ''}`)
-        reply({ id, ok: true, value: (await m.run(handle.log, args)) ?? null })
+        if (request.method === 'deleteBranch' && !made.has(args[0] as string)) throw new Error(`branch '${args[0] as string}' was not made by this engine process; it stays`)
+        const value = (await m.run(handle.log, args)) ?? null
+        if (request.method === 'fork' || request.method === 'forkAt' || request.method === 'createRoot') made.add(args[0] as string)
+        reply({ id, ok: true, value })
       } catch (err) {
         reply(refusalOf(id, err))
       }

@@ -2,8 +2,9 @@
 // would use it (DESIGN §9): the supervisor holds the SQLite log and answers
 // only what logHost.ts lists. Garbage, an unknown method, a huge or deeply
 // nested frame, bad arguments or a handle that is not open end that engine
-// process — the supervisor starts another on the same log and goes on — and
-// a forged commit for another branch is refused with nothing written.
+// process — the supervisor starts another on the same log and goes on; a
+// forged commit for another branch, or the deletion of a branch that engine
+// process did not make, is refused with nothing changed.
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
@@ -56,6 +57,8 @@ async function hostile(kinds: string[], forge: boolean): Promise<void> {
     })
   try {
     let head = (await client.call('step', {})).event!.seq
+    // A branch made by this engine process, which the next ones may not delete.
+    if (forge) await client.call('fork', { name: 'keep', at: 1 })
     // Each of these breaks the link's rules: that engine goes, another starts on the same log.
     for (const kind of kinds) {
       const n = starts.length
@@ -74,8 +77,12 @@ async function hostile(kinds: string[], forge: boolean): Promise<void> {
       const { event } = await client.call('step', {})
       assert.equal(crashes.length, kinds.length, 'a refused commit is answered, not a crash')
       assert.equal(event!.seq, head + 1)
+      // Deleting a branch another engine process made is refused.
+      await client.call('evaluate', { expr: 'hostile:deleteBranch' }).catch(() => {})
+      assert.equal((await client.call('step', {})).event!.seq, head + 2)
+      assert.equal(crashes.length, kinds.length)
       const branches = await client.call('branches', {})
-      assert.deepEqual(branches.map((b: { name: string }) => b.name), ['main'], 'a forged commit made a branch')
+      assert.deepEqual(branches.map((b: { name: string }) => b.name), ['main', 'keep'], 'a forged commit made a branch, or a forged delete took one')
     }
   } finally {
     client.close?.()
@@ -84,7 +91,7 @@ async function hostile(kinds: string[], forge: boolean): Promise<void> {
   // The history is whole: every event readable and chained.
   const log = SqliteLog.open(notebook.replace(/\.md$/, '.db'), { create: false })
   try {
-    assert.deepEqual(log.branches().map((b) => b.name), ['main'])
+    assert.deepEqual(log.branches().map((b) => b.name), forge ? ['main', 'keep'] : ['main'])
     const events = log.eventsOf('main')
     assert.equal(events.length, log.head)
     assert.equal(events.some((e) => e.branch !== 'main'), false)
