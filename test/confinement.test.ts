@@ -76,17 +76,16 @@ test('loom serve runs the engine confined: hello says so, and saving and importi
     const origin = server.origin
     const client = new EngineClient(await connectEngine(`${origin.replace('http', 'ws')}/engine`, origin))
     const hello = await client.call('hello', { token: server.token })
-    // No addons, no threads, and no grant to the log's files: the supervisor holds the log (forkEngine.ts).
+    // No addons, no threads, and no file writes: the supervisor holds the log and writes the notebook (forkEngine.ts).
     assert.deepEqual(hello.confined, {
       childProcess: false,
       worker: false,
       addons: false,
       fsWriteAnywhere: false,
-      fsWrite: [notebook, join(dir, '.bank.loom.md.*'), hello.confined!.fsWrite.at(-1)!],
+      fsWrite: [],
     })
-    assert.match(hello.confined!.fsWrite.at(-1)!, /loom-engine-/, 'and a temp folder of its own')
 
-    // Save: a temp file beside the notebook, renamed over it.
+    // Save, by the supervisor: a temp file beside the notebook, renamed over it.
     const text = hello.notebook.text.replace('# ', '# Confined: ')
     assert.notEqual(text, hello.notebook.text)
     await client.call('save', { text })
@@ -110,7 +109,7 @@ test('loom serve runs the engine confined: hello says so, and saving and importi
   assert.match(server.stderr(), /loom: engine process \d+/)
 })
 
-test('inside the engine process, writing outside the session, reading elsewhere and spawning a process are refused', async () => {
+test('inside the engine process, writing any file (even beside the notebook), reading elsewhere and spawning a process are refused', async () => {
   const { dir, notebook } = copySample('counter.loom.md')
   const outside = join(dir, 'escaped.js')
   const secret = join(mkdtempSync(join(tmpdir(), 'loom-secret-')), 'secret.txt')
@@ -121,7 +120,8 @@ test('inside the engine process, writing outside the session, reading elsewhere 
     await engine.ready
     engine.child.send({ probe: { outside, inside: join(dir, '.counter.loom.md.probe'), read: secret } } as never)
     const result = await engine.next((m) => (m as { probe?: Record<string, string> }).probe)
-    assert.deepEqual(result, { writeOutside: 'ERR_ACCESS_DENIED', writeInside: 'ok', writeTemp: 'ok', readOutside: 'ERR_ACCESS_DENIED', spawn: 'ERR_ACCESS_DENIED' })
+    // Not even beside the notebook, nor in a temp folder: the engine process writes no file.
+    assert.deepEqual(result, { writeOutside: 'ERR_ACCESS_DENIED', writeInside: 'ERR_ACCESS_DENIED', writeTemp: 'ERR_ACCESS_DENIED', readOutside: 'ERR_ACCESS_DENIED', spawn: 'ERR_ACCESS_DENIED' })
     assert.equal(existsSync(outside), false)
     // The engine still runs its app, its log written by the supervisor.
     const { event } = await engine.call('step')

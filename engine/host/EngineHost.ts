@@ -2,8 +2,8 @@
 // protocol request from any number of connected UIs and telling all of them
 // what happens (status, events, tty, attempts, test failures). It runs in
 // the engine process (see engineProcess.ts) or, for tests, in the caller's.
-import { readFile, rename, stat, writeFile, chmod } from 'node:fs/promises'
-import { basename, dirname, join, resolve } from 'node:path'
+import { readFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
 import { Engine } from '../runtime/engine.ts'
 import { decodeNotebook, parseNotebook, serializeNotebook, NotebookError, type Notebook } from '../runtime/notebook.ts'
 import { compileNotebook, CompileError, warmCompiler, type KeptCell } from '../runtime/compile.ts'
@@ -12,6 +12,7 @@ import { LogDamageError } from '../replay/logErrors.ts'
 import { defaultDbPath } from '../replay/dbPath.ts'
 import type { HistoryLog } from '../replay/historyLog.ts'
 import type { HostLogs } from './hostLogs.ts'
+import { writeAtomically } from './saveNotebook.ts'
 import { seek } from '../replay/seek.ts'
 import { PROTOCOL_VERSION } from '../protocol/messages.ts'
 import type { Attempt, BranchView, EditResult, EventRecord, Message, NotebookView, Op, ProblemView, Result, StatusView, TestFailure, Transport } from '../protocol/messages.ts'
@@ -76,7 +77,11 @@ export class EngineHost {
   private readonly access: HostAccess
   private readonly debugger: DebuggerRequests
 
-  private constructor(private readonly options: HostOptions, private readonly logs: HostLogs) {
+  /**
+   * `logs`: where the log is (hostLogs.ts). `saveNotebook`: who writes the notebook, when not this
+   * process (a confined engine process writes no file: its supervisor does, and only that notebook).
+   */
+  private constructor(private readonly options: HostOptions, private readonly logs: HostLogs, private readonly saveNotebook?: (text: string) => Promise<void>) {
     this.path = resolve(options.notebook)
     const host = this
     this.access = {
@@ -114,8 +119,8 @@ export class EngineHost {
    * never written until the user saves a text that parses. A log that is
    * not a Loom log (or a missing file) is an error.
    */
-  static async open(options: HostOptions, logs?: HostLogs): Promise<EngineHost> {
-    const host = new EngineHost(options, logs ?? (await import('./localLogs.ts')).localLogs(resolve(options.db ?? defaultDbPath(options.notebook)), options.branch))
+  static async open(options: HostOptions, logs?: HostLogs, saveNotebook?: (text: string) => Promise<void>): Promise<EngineHost> {
+    const host = new EngineHost(options, logs ?? (await import('./localLogs.ts')).localLogs(resolve(options.db ?? defaultDbPath(options.notebook)), options.branch), saveNotebook)
     await host.load()
     // Cells kept in the log opened without the compiler; it starts for the first edit once the
     // window has had the machine to itself to load.
@@ -475,13 +480,11 @@ export class EngineHost {
       await this.adopt(text, model)
     }
     const target = path === undefined ? this.path : resolve(path)
-    try {
-      await writeAtomically(target, this.text)
-    } catch (err) {
-      // A confined engine process (DESIGN §9) may write only its notebook.
-      if ((err as NodeJS.ErrnoException).code !== 'ERR_ACCESS_DENIED') throw err
-      throw new Refusal(`not saved to ${target}: this engine may write only its own notebook (it runs confined; its log is written by the supervisor); save it here, then copy the file`)
-    }
+    if (this.saveNotebook) {
+      // Confined (DESIGN §9): the supervisor writes this notebook, and no other file.
+      if (target !== this.path) throw new Refusal(`not saved to ${target}: this engine may write only its own notebook (it runs confined); save it here, then copy the file`)
+      await this.saveNotebook(this.text)
+    } else await writeAtomically(target, this.text)
     if (target !== this.path) {
       this.path = target
       this.broadcastNotebook()
@@ -541,12 +544,4 @@ export class EngineHost {
     this.log?.close()
     this.clients.clear()
   }
-}
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const mode = await stat(path).then((s) => s.mode & 0o777, () => null)
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.saving`)
-  await writeFile(temp, text, 'utf8')
-  if (mode !== null) await chmod(temp, mode)
-  await rename(temp, path)
 }

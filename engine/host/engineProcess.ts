@@ -9,7 +9,7 @@
 // on disk, and a fresh process is a better bet than a confused one.
 import type { Message, Transport } from '../protocol/messages.ts'
 import { EngineHost } from './EngineHost.ts'
-import { readToEngine, type FromEngine, type ToEngine } from './engineLink.ts'
+import { readToEngine, type FromEngine, type SaveRequest, type ToEngine } from './engineLink.ts'
 import { throttleEvents } from './throttleEvents.ts'
 import { Socket } from 'node:net'
 import { frame, FrameReader, LINK_FD } from '../replay/logLink.ts'
@@ -36,7 +36,7 @@ const link = new Socket({ fd: LINK_FD, readable: true, writable: true })
  * response (a pause) would wait behind all of it.
  */
 let unwritten = 0
-const send = (m: FromEngine): void => {
+const send = (m: FromEngine | SaveRequest): void => {
   if (!link.destroyed) {
     const bytes = sizeOf(m)
     unwritten += bytes
@@ -44,7 +44,7 @@ const send = (m: FromEngine): void => {
   }
 }
 /** Roughly the bytes of `m` as JSON: an events notice from its first event, so a flood of them is not serialized twice. */
-function sizeOf(m: FromEngine): number {
+function sizeOf(m: FromEngine | SaveRequest): number {
   const notice = 'message' in m && m.message.kind === 'notice' ? m.message.notice : null
   if (notice?.type === 'events' && notice.events.length) return JSON.stringify(notice.events[0]).length * notice.events.length
   return JSON.stringify(m).length
@@ -63,6 +63,17 @@ const onMessage = (fn: (m: ToEngine) => void): void => {
       process.stderr.write(`loom engine: the supervisor's link is garbled (${err.message}); stopping\n`)
       void stop(70)
     })
+  })
+}
+
+/** Saves asked of the supervisor, by id: the notebook is written there (this process may write no file). */
+const saves = new Map<number, { resolve: () => void; reject: (err: Error) => void }>()
+let nextSave = 1
+function saveNotebook(text: string): Promise<void> {
+  const id = nextSave++
+  return new Promise((resolve, reject) => {
+    saves.set(id, { resolve, reject })
+    send({ save: { id, text } })
   })
 }
 
@@ -100,6 +111,13 @@ function shut(conn: number, reason: string): void {
 function handle(m: ToEngine): void {
   if ('start' in m) return void start(m.start)
   if ('stop' in m) return void stop(0)
+  if ('saved' in m) {
+    const waiting = saves.get(m.saved.id)
+    saves.delete(m.saved.id)
+    if (m.saved.error === null) waiting?.resolve()
+    else waiting?.reject(new Error(m.saved.error))
+    return
+  }
   if (!host) return void early.push(m)
   // While the supervisor cannot keep up, events are thinned here, before they queue on the channel.
   if ('open' in m) host.connect(throttleEvents(transportFor(m.conn)))
@@ -110,7 +128,7 @@ function handle(m: ToEngine): void {
 async function start(options: Parameters<typeof EngineHost.open>[0]): Promise<void> {
   if (host) return
   try {
-    host = await EngineHost.open(options, linkedLogs)
+    host = await EngineHost.open(options, linkedLogs, saveNotebook)
   } catch (err) {
     send({ fatal: (err as Error).message })
     // Let the message leave before exiting.

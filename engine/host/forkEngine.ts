@@ -17,7 +17,8 @@ import { SqliteLog } from '../replay/sqliteLog.ts'
 import { serveLog } from '../replay/logHost.ts'
 import { defaultDbPath } from '../replay/dbPath.ts'
 import type { HostOptions } from './EngineHost.ts'
-import type { EngineProcess, FromEngine } from './engineLink.ts'
+import { readSaveRequest, type EngineProcess, type FromEngine, type SaveRequest } from './engineLink.ts'
+import { writeAtomically } from './saveNotebook.ts'
 import { engineLaunch, type LaunchOptions } from './engineLaunch.ts'
 import { sendCompiledCells } from './sendCompiledCells.ts'
 
@@ -31,7 +32,7 @@ export const ENGINE_ENTRY = fileURLToPath(new URL('./engineProcess.boot.js', imp
 const held = new Map<string, SqliteLog>()
 
 export function forkEngine(options: HostOptions, launch: LaunchOptions = {}): EngineProcess {
-  const { entry, execArgv, env, os, done } = engineLaunch(options, launch)
+  const { entry, execArgv, env, os } = engineLaunch(options, launch)
   // Only the confinement's flags: not those of whoever started us (a test runner's tsx among them). Inside the
   // OS sandbox where there is one: no network, and of the disk only what it reads and the session's folders.
   // In the desktop app execPath is Electron's binary, which runs as plain Node with this set.
@@ -45,20 +46,36 @@ export function forkEngine(options: HostOptions, launch: LaunchOptions = {}): En
   const reader = new FrameReader()
   link.on('data', (bytes: Buffer) => {
     reader.push(bytes)
-    // Its shape is checked by the supervisor (engineLink.ts readFromEngine).
-    reader.drain((m) => receivers.forEach((fn) => fn(m as FromEngine)), (err) => {
+    // Its shape is checked by the supervisor (engineLink.ts readFromEngine); a Save is answered here.
+    reader.drain((m) => {
+      const save = readSaveRequest(m)
+      if (save) void saveFor(save)
+      else receivers.forEach((fn) => fn(m as FromEngine))
+    }, (err) => {
       // Not a frame of ours: the engine is broken (or broken into). It goes; the supervisor starts another.
       process.stderr.write(`loom: the engine process sent what is not a message (${err.message}); it is stopped\n`)
       link.destroy()
       child.kill('SIGKILL')
     })
   })
+  /** Saves one after another, in the order asked: the notebook named in the options, never another file. */
+  let saving: Promise<void> = Promise.resolve()
+  const notebook = resolve(options.notebook)
+  const saveFor = (r: SaveRequest) =>
+    (saving = saving.then(async () => {
+      let error: string | null = null
+      try {
+        await writeAtomically(notebook, r.save.text)
+      } catch (err) {
+        error = `not saved: ${(err as Error).message}`
+      }
+      if (!link.destroyed) link.write(frame({ saved: { id: r.save.id, error } }))
+    }))
   const exits: ((reason: string) => void)[] = []
   let ended: string | null = null
   child.on('error', () => {}) // a send to a process that just died: its exit says what happened
   child.on('exit', (code, signal) => {
     ended = signal ? `signal ${signal}` : `exit code ${code}`
-    done()
     for (const fn of exits) fn(ended)
   })
   return sendCompiledCells({
