@@ -13,7 +13,7 @@ import type { Socket } from 'node:net'
 import { resolve } from 'node:path'
 import { frame, FrameReader } from '../replay/logLink.ts'
 import { fileURLToPath } from 'node:url'
-import { SqliteLog } from '../replay/sqliteLog.ts'
+import type { SqliteLog } from '../replay/sqliteLog.ts'
 import { serveLog } from '../replay/logHost.ts'
 import { defaultDbPath } from '../replay/dbPath.ts'
 import type { HostOptions } from './EngineHost.ts'
@@ -108,16 +108,41 @@ export function forkEngine(options: HostOptions, launch: LaunchOptions = {}): En
 function holdLog(options: HostOptions, link: Socket, kill: () => void): void {
   const db = resolve(options.db ?? defaultDbPath(options.notebook))
   let log: SqliteLog | null = null
+  // Loaded here, after the process has started: `loom serve` prints its address without waiting for SQLite.
+  let SqliteLog: typeof import('../replay/sqliteLog.ts').SqliteLog
+  const loaded = import('../replay/sqliteLog.ts').then((m) => void (SqliteLog = m.SqliteLog))
+  const openLog = (create: boolean): SqliteLog => {
+    // An ended engine's log not yet closed (its link closes as it exits): everything it sent is written by now or never acknowledged.
+    held.get(db)?.close()
+    log = SqliteLog.open(db, { create, branch: options.branch, writerThread: true })
+    held.set(db, log)
+    return log
+  }
+  // A log that is there is opened while the engine process boots, not when it asks (what goes wrong is its answer
+  // then) — and after this turn, so that `loom serve` prints its address first.
+  let early: { log: SqliteLog } | { error: unknown } | null = null
+  let soon = existsSync(db)
+  const openEarly = () => {
+    if (!soon) return
+    soon = false
+    try {
+      early = { log: openLog(false) }
+    } catch (error) {
+      early = { error }
+    }
+  }
+  const ready = loaded.then(openEarly)
+  ready.catch(() => {}) // the engine's open is answered with it
   const host = serveLog(link, null, {
     resume: undefined,
     job: null,
-    open: (create) => {
-      if (!create && !existsSync(db)) return null
-      // An ended engine's log not yet closed (its link closes as it exits): everything it sent is written by now or never acknowledged.
-      held.get(db)?.close()
-      log = SqliteLog.open(db, { create, branch: options.branch, writerThread: true })
-      held.set(db, log)
-      return log
+    open: async (create) => {
+      await ready
+      const opened = early
+      early = null
+      if (opened && 'log' in opened) return opened.log
+      if (opened) throw opened.error
+      return create || existsSync(db) ? openLog(create) : null
     },
     openSide: (branch, fsync) => SqliteLog.open(db, { create: false, branch, fsync }),
     onBroken: (why) => {

@@ -29,7 +29,7 @@ export interface LogHostOptions {
    * asks (`create`: make the file if there is none; without it, null when
    * there is none). The engine process names no file and no branch.
    */
-  open?: (create: boolean) => SqliteLog | null
+  open?: (create: boolean) => SqliteLog | null | Promise<SqliteLog | null>
   /** `loom serve`: another connection to the same log, on `branch` (a side handle: a rerun, a saved trace, a forked preview). */
   openSide?: (branch: string, fsync: boolean) => SqliteLog
 }
@@ -122,6 +122,8 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
   const handles = new Map<number, { log: SqliteLog; head: number }>()
   if (log) handles.set(0, { log, head: log.head })
   let nextHandle = 1
+  /** The session's log is being opened (serve: a first open waits for it). */
+  let opening = false
   /** Branches made through this link: the only ones it may delete (a preview or a trace that did not commit). */
   const made = new Set<string>()
   /** Relayed requests waiting for the app's answer, by rid. */
@@ -191,26 +193,36 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
     return found
   }
 
-  /** `loom serve`: the session's log, opened at the engine process's first ask. */
+  /** `loom serve`: the session's log, opened at the engine process's first ask (answered in turn: the opening may wait). */
   function open(request: Extract<Request, { op: 'open' }>): void {
-    if (handles.has(0)) throw new Forbidden('the log is open already')
-    const opened = options.open!(request.create === true)
-    if (!opened) return reply({ id: request.id, ok: true, value: { path: '', branch: '', head: 0, snapshotDue: 0, snapshotEvery: 1, resume: null, job: options.job, absent: true } satisfies Opened })
-    handles.set(0, { log: opened, head: opened.head })
-    // Computed here, where the log is, and sent with the answer: the engine starts without asking for it.
-    let resume: Opened['resume'] = null
-    let refused: Opened['refused'] = null
-    try {
-      resume = resumeFrom(opened) ?? null
-    } catch (err) {
-      if (!(err instanceof LogDamageError)) throw err
-      refused = damageOf(err)
-    }
-    const value: Opened = {
-      path: opened.path, branch: opened.branch, head: opened.head, snapshotDue: opened.snapshotDue(), snapshotEvery: opened.snapshotEvery,
-      resume, refused, job: options.job,
-    }
-    reply({ id: request.id, ok: true, value })
+    if (handles.has(0) || opening) throw new Forbidden('the log is open already')
+    opening = true
+    const id = request.id
+    chain = chain.then(async () => {
+      try {
+        const opened = await options.open!(request.create === true)
+        opening = false
+        if (!opened) return reply({ id, ok: true, value: { path: '', branch: '', head: 0, snapshotDue: 0, snapshotEvery: 1, resume: null, job: options.job, absent: true } satisfies Opened })
+        handles.set(0, { log: opened, head: opened.head })
+        // Computed here, where the log is, and sent with the answer: the engine starts without asking for it.
+        let resume: Opened['resume'] = null
+        let refused: Opened['refused'] = null
+        try {
+          resume = resumeFrom(opened) ?? null
+        } catch (err) {
+          if (!(err instanceof LogDamageError)) throw err
+          refused = damageOf(err)
+        }
+        const value: Opened = {
+          path: opened.path, branch: opened.branch, head: opened.head, snapshotDue: opened.snapshotDue(), snapshotEvery: opened.snapshotEvery,
+          resume, refused, job: options.job,
+        }
+        reply({ id, ok: true, value })
+      } catch (err) {
+        opening = false
+        reply(refusalOf(id, err))
+      }
+    })
   }
 
   /** A HistoryLog method on a handle, after every commit before it. */
