@@ -1,8 +1,12 @@
 // The desktop app's main process: a window per notebook, the menu, native
-// file dialogs, and for each window an engine host in an Electron
-// utilityProcess whose protocol messages it relays over IPC. Thin glue: the
-// engine, the supervisor and the UI are the same as under `loom serve`.
-import { app, BrowserWindow, Menu, dialog, ipcMain, protocol, screen, session, utilityProcess } from 'electron'
+// file dialogs, and for each window an engine process whose protocol messages
+// it relays over IPC. Thin glue: the engine process, its supervisor (which
+// holds the notebook's SQLite log, so the engine loads no native code) and
+// the UI are the same as under `loom serve` (engine/host/forkEngine.ts): the
+// engine is a Node child of this process — Electron's binary run as Node —
+// under the same permission flags and OS sandbox. Not a utilityProcess: that
+// cannot be handed the log link's socket (fd 4), nor be wrapped by bwrap.
+import { app, BrowserWindow, Menu, dialog, ipcMain, protocol, screen, session } from 'electron'
 import { readFile, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { basename, extname, join, resolve } from 'node:path'
@@ -18,10 +22,9 @@ app.enableSandbox()
 
 // The engine and the protocol are TypeScript, run as they are in the CLI.
 register()
-const { EngineSupervisor, resolvePath, CONTENT_TYPES, NOT_BUILT, sendCompiledCells } = await import('../engine/host/index.ts')
+const { EngineSupervisor, resolvePath, CONTENT_TYPES, NOT_BUILT, forkEngine } = await import('../engine/host/index.ts')
 const { memoryPair } = await import('../engine/protocol/memoryTransport.ts')
 const { EngineClient } = await import('../engine/protocol/client.ts')
-const { engineLaunch } = await import('../engine/host/engineLaunch.ts')
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RENDERER = process.env.LOOM_RENDERER_DIR ?? join(ROOT, 'dist', 'renderer')
@@ -33,41 +36,13 @@ const NEW_NOTEBOOK = '# Untitled\n\nProse in markdown; code in `ts` cells.\n\n``
 const windows = new Map()
 let state = { bounds: null, maximized: false, recent: [] }
 
-/**
- * The engine process of one window, as Electron runs it: the bundled engine with the
- * same permission flags as under `loom serve` (engine/host/engineLaunch.ts). Untested
- * here (no Electron binary), and a report on Electron 42 says utilityProcess does not
- * apply Node's --permission flags: if so the engine runs unconfined, and hello's
- * `confined` (absent) says so; child_process.fork of the bundle would then be the way.
- */
-function spawnUtilityEngine(options) {
-  const { entry, execArgv, env, done } = engineLaunch(options)
-  const child = utilityProcess.fork(entry, [], { serviceName: 'Loom engine', stdio: 'inherit', execArgv, env })
-  const exits = []
-  let ended = null
-  child.on('exit', (code) => {
-    ended = `exit code ${code}`
-    done()
-    for (const fn of exits) fn(ended)
-  })
-  // The cells compiled here with native esbuild, which the confined engine may not start.
-  return sendCompiledCells({
-    get pid() {
-      return child.pid
-    },
-    send: (message) => child.postMessage(message),
-    onMessage: (fn) => child.on('message', fn),
-    onExit: (fn) => (ended !== null ? fn(ended) : exits.push(fn)),
-    kill: () => child.kill(),
-  })
-}
-
 async function openWindow(path) {
   path = resolve(path)
   for (const w of windows.values()) {
     if (w.path === path) return w.win.focus()
   }
-  const supervisor = new EngineSupervisor(spawnUtilityEngine, { notebook: path })
+  // Untested here (no Electron binary): whether Electron run as Node applies --permission; hello's `confined` says what holds.
+  const supervisor = new EngineSupervisor((options) => forkEngine(options), { notebook: path })
   try {
     await supervisor.start()
   } catch (err) {

@@ -76,17 +76,16 @@ test('loom serve runs the engine confined: hello says so, and saving and importi
     const origin = server.origin
     const client = new EngineClient(await connectEngine(`${origin.replace('http', 'ws')}/engine`, origin))
     const hello = await client.call('hello', { token: server.token })
-    const db = notebook.replace(/\.md$/, '.db')
+    // No addons, no threads, and no file writes: the supervisor holds the log and writes the notebook (forkEngine.ts).
     assert.deepEqual(hello.confined, {
       childProcess: false,
-      worker: true,
-      addons: true,
+      worker: false,
+      addons: false,
       fsWriteAnywhere: false,
-      fsWrite: [notebook, join(dir, '.bank.loom.md.*'), db, `${db}-wal`, `${db}-shm`, `${db}-journal`, `${db}.heads`, hello.confined!.fsWrite.at(-1)!],
+      fsWrite: [],
     })
-    assert.match(hello.confined!.fsWrite.at(-1)!, /loom-engine-/, 'and a temp folder of its own')
 
-    // Save: a temp file beside the notebook, renamed over it.
+    // Save, by the supervisor: a temp file beside the notebook, renamed over it.
     const text = hello.notebook.text.replace('# ', '# Confined: ')
     assert.notEqual(text, hello.notebook.text)
     await client.call('save', { text })
@@ -94,11 +93,11 @@ test('loom serve runs the engine confined: hello says so, and saving and importi
     assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.saving')), [])
     // Save As elsewhere is refused, saying why, and the notebook is untouched.
     const elsewhere = join(tmpdir(), `loom-elsewhere-${process.pid}.loom.md`)
-    await assert.rejects(client.call('save', { path: elsewhere }), /may write only its own notebook and log/)
+    await assert.rejects(client.call('save', { path: elsewhere }), /may write only its own notebook/)
     assert.equal(existsSync(elsewhere), false)
     assert.equal(readFileSync(notebook, 'utf8'), text)
 
-    // Import goes through a temp file: in the engine's own temp folder.
+    // Import is checked and written by the supervisor, which holds the log.
     await client.call('step', {})
     const { text: exported } = await client.call('exportBranch', { branch: hello.status.branch })
     const imported = await client.call('importBranch', { text: exported, name: 'copy' })
@@ -110,7 +109,7 @@ test('loom serve runs the engine confined: hello says so, and saving and importi
   assert.match(server.stderr(), /loom: engine process \d+/)
 })
 
-test('inside the engine process, writing outside the session, reading elsewhere and spawning a process are refused', async () => {
+test('inside the engine process, writing any file (even beside the notebook), reading elsewhere and spawning a process are refused', async () => {
   const { dir, notebook } = copySample('counter.loom.md')
   const outside = join(dir, 'escaped.js')
   const secret = join(mkdtempSync(join(tmpdir(), 'loom-secret-')), 'secret.txt')
@@ -121,9 +120,10 @@ test('inside the engine process, writing outside the session, reading elsewhere 
     await engine.ready
     engine.child.send({ probe: { outside, inside: join(dir, '.counter.loom.md.probe'), read: secret } } as never)
     const result = await engine.next((m) => (m as { probe?: Record<string, string> }).probe)
-    assert.deepEqual(result, { writeOutside: 'ERR_ACCESS_DENIED', writeInside: 'ok', writeTemp: 'ok', readOutside: 'ERR_ACCESS_DENIED', spawn: 'ERR_ACCESS_DENIED' })
+    // Not even beside the notebook, nor in a temp folder: the engine process writes no file.
+    assert.deepEqual(result, { writeOutside: 'ERR_ACCESS_DENIED', writeInside: 'ERR_ACCESS_DENIED', writeTemp: 'ERR_ACCESS_DENIED', readOutside: 'ERR_ACCESS_DENIED', spawn: 'ERR_ACCESS_DENIED' })
     assert.equal(existsSync(outside), false)
-    // The engine still runs its app, its log written by the writer thread.
+    // The engine still runs its app, its log written by the supervisor.
     const { event } = await engine.call('step')
     assert.equal(event.seq > 0, true)
   } finally {

@@ -350,7 +350,14 @@ for (const [name, open] of Object.entries(rigs)) {
         await assert.rejects(rig.client.call('evaluate', { expr: 'transfers.take()' }), /read-only/)
         await assert.rejects(rig.client.call('evaluate', { expr: 'transfers.peek().amount = 1' }), /read-only/)
         await assert.rejects(rig.client.call('evaluate', { expr: 'accounts = null' }), /read-only/)
-        assert.equal((await rig.client.call('evaluate', { expr: 'typeof process + typeof require + typeof sys' })).value, 'undefinedundefinedundefined')
+        assert.equal((await rig.client.call('evaluate', { expr: 'typeof process + typeof require' })).value, 'undefinedundefined')
+        // sys reads the moment, as a cell would have: its event's time; no clock or randomness of the REPL's own.
+        const events = (await rig.client.call('log', {})).events
+        assert.equal((await rig.client.call('evaluate', { expr: 'sys.time.now()', at: 1 })).value, events[0]!.time)
+        assert.equal((await rig.client.call('evaluate', { expr: 'new Date(sys.time.now()).getTime()' })).value, events[events.length - 1]!.time)
+        await assert.rejects(rig.client.call('evaluate', { expr: 'Date.now()' }), /Date\.now\(\) is not available in the REPL: use sys\.time\.now\(\)/)
+        await assert.rejects(rig.client.call('evaluate', { expr: 'Math.random()' }), /Math\.random\(\) is not available in the REPL/)
+        await assert.rejects(rig.client.call('evaluate', { expr: 'sys.fork(2)' }), /sys\.fork\(\) is not available in the REPL: it belongs to a transaction/)
         await assert.rejects(rig.client.call('evaluate', { expr: "this.constructor.constructor('return process')().exit()" }), /process is not defined/)
         await assert.rejects(rig.client.call('evaluate', { expr: 'accounts.get(' }), /does not parse/)
         assert.equal((await rig.client.call('state', {})).values.accounts?.value && (await rig.client.call('evaluate', { expr: "accounts.get('alice')" })).value, 70)

@@ -2,15 +2,17 @@
 // protocol request from any number of connected UIs and telling all of them
 // what happens (status, events, tty, attempts, test failures). It runs in
 // the engine process (see engineProcess.ts) or, for tests, in the caller's.
-import { readFile, rename, stat, writeFile, chmod } from 'node:fs/promises'
-import { existsSync } from 'node:fs'
-import { basename, dirname, join, resolve } from 'node:path'
+import { readFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
 import { Engine } from '../runtime/engine.ts'
 import { decodeNotebook, parseNotebook, serializeNotebook, NotebookError, type Notebook } from '../runtime/notebook.ts'
 import { compileNotebook, CompileError, warmCompiler, type KeptCell } from '../runtime/compile.ts'
 import { LoadError } from '../runtime/executor.ts'
-import { SqliteLog, LogDamageError } from '../replay/sqliteLog.ts'
-import { defaultDbPath, resumeFrom } from '../replay/session.ts'
+import { LogDamageError } from '../replay/logErrors.ts'
+import { defaultDbPath } from '../replay/dbPath.ts'
+import type { HistoryLog } from '../replay/historyLog.ts'
+import type { HostLogs } from './hostLogs.ts'
+import { writeAtomically } from './saveNotebook.ts'
 import { seek } from '../replay/seek.ts'
 import { PROTOCOL_VERSION } from '../protocol/messages.ts'
 import type { Attempt, BranchView, EditResult, EventRecord, Message, NotebookView, Op, ProblemView, Result, StatusView, TestFailure, Transport } from '../protocol/messages.ts'
@@ -51,13 +53,12 @@ interface Client {
 
 export class EngineHost {
   private path: string
-  private readonly dbPath: string
   /** The notebook as the UI has it: what Save writes. It may hold a broken edit the engine refused. */
   private text = ''
   private model: Notebook | null = null
   private parseError: ProblemView | null = null
   private problems: ProblemView[] = []
-  private log: SqliteLog | null = null
+  private log: HistoryLog | null = null
   /** The live branch's history is damaged: the engine does not run on it (the message says how to continue). */
   private damaged: LogDamageError | null = null
   private engine: Engine | null = null
@@ -75,9 +76,12 @@ export class EngineHost {
   private readonly access: HostAccess
   private readonly debugger: DebuggerRequests
 
-  private constructor(private readonly options: HostOptions) {
+  /**
+   * `logs`: where the log is (hostLogs.ts). `saveNotebook`: who writes the notebook, when not this
+   * process (a confined engine process writes no file: its supervisor does, and only that notebook).
+   */
+  private constructor(private readonly options: HostOptions, private readonly logs: HostLogs, private readonly saveNotebook?: (text: string) => Promise<void>) {
     this.path = resolve(options.notebook)
-    this.dbPath = resolve(options.db ?? defaultDbPath(options.notebook))
     const host = this
     this.access = {
       get notebookPath() {
@@ -87,7 +91,7 @@ export class EngineHost {
       history: () => this.history(),
       moment: (branch, at) => this.moment(branch, at),
       text: () => this.text,
-      openLog: (options) => SqliteLog.open(this.dbPath, { create: false, branch: this.history().live, fsync: options?.fsync }),
+      openLog: (options) => this.logs.side(this.history(), options ?? {}),
       branchViews: () => this.branchViews(),
       broadcast: (notice) => this.broadcast(notice),
       exclusive: (fn) => this.exclusive(fn),
@@ -114,8 +118,8 @@ export class EngineHost {
    * never written until the user saves a text that parses. A log that is
    * not a Loom log (or a missing file) is an error.
    */
-  static async open(options: HostOptions): Promise<EngineHost> {
-    const host = new EngineHost(options)
+  static async open(options: HostOptions, logs?: HostLogs, saveNotebook?: (text: string) => Promise<void>): Promise<EngineHost> {
+    const host = new EngineHost(options, logs ?? (await import('./localLogs.ts')).localLogs(resolve(options.db ?? defaultDbPath(options.notebook)), options.branch), saveNotebook)
     await host.load()
     // Cells kept in the log opened without the compiler; it starts for the first edit once the
     // window has had the machine to itself to load.
@@ -143,18 +147,18 @@ export class EngineHost {
         if (err instanceof LogDamageError) this.damaged = err
         this.problems = problemsOf(err, this.path)
       }
-    } else if (existsSync(this.dbPath)) {
-      // History stays readable while the notebook is broken.
-      this.log = SqliteLog.open(this.dbPath, { create: false, branch: this.options.branch })
+    } else {
+      // History stays readable while the notebook is broken (when there is one).
+      this.log = this.logs.open(false)
     }
   }
 
   private async startEngine(text: string): Promise<void> {
-    this.log ??= SqliteLog.open(this.dbPath, { branch: this.options.branch, writerThread: true })
+    this.log ??= this.logs.open(true)!
     const log = this.log
-    for (const [key, cell] of this.options.compiled ?? []) if (!log.keptCells.get(key)) log.keptCells.put(key, cell)
+    for (const [key, cell] of this.options.compiled ?? []) if (!log.keptCells?.get(key)) log.keptCells?.put(key, cell)
     const engine = await Engine.fromSource(text, {
-      path: this.path, log, branch: log.branch, resume: resumeFrom(log), checkTests: true,
+      path: this.path, log, branch: log.branch, resume: this.logs.resume(log), checkTests: true,
       ...(this.options.timeLimitMs ? { timeLimitMs: this.options.timeLimitMs } : {}),
     })
     // A new event moves the head, which the status shows too (an edit or agent commit while the app is stopped).
@@ -262,8 +266,11 @@ export class EngineHost {
       }
       case 'evaluate': {
         const { branch, at } = this.moment(p.branch as string | undefined, p.at as number | undefined)
-        const state = seek(this.history(), { branch, seq: at })
-        return { value: evaluateReadOnly(p.expr as string, state, this.model ? stateBindings(this.model) : new Map()) } satisfies Result<'evaluate'>
+        const history = this.history()
+        const state = seek(history, { branch, seq: at })
+        // sys in the REPL reads the moment: its event's time, and the app's configuration.
+        const moment = { time: at > 0 ? (history.event(branch, at)?.time ?? null) : null, env: this.engine?.options.env ?? {}, args: this.engine?.options.args ?? [] }
+        return { value: evaluateReadOnly(p.expr as string, state, this.model ? stateBindings(this.model) : new Map(), moment) } satisfies Result<'evaluate'>
       }
       default:
         return this.debugger.answer(op, p)
@@ -336,7 +343,7 @@ export class EngineHost {
     return log.branches().map((b) => ({ name: b.name, head: b.head, parent: b.parent, forkedAt: b.parent === null ? null : b.forkSeq, live: b.name === live }))
   }
 
-  private history(): SqliteLog {
+  private history(): HistoryLog {
     if (!this.log) throw new Refusal('there is no history yet: the notebook has not run (fix it so it parses, and it will)')
     this.log.flush()
     return this.log
@@ -476,13 +483,11 @@ export class EngineHost {
       await this.adopt(text, model)
     }
     const target = path === undefined ? this.path : resolve(path)
-    try {
-      await writeAtomically(target, this.text)
-    } catch (err) {
-      // A confined engine process (DESIGN §9) may write only this session's files.
-      if ((err as NodeJS.ErrnoException).code !== 'ERR_ACCESS_DENIED') throw err
-      throw new Refusal(`not saved to ${target}: this engine may write only its own notebook and log (it runs confined); save it here, then copy the file`)
-    }
+    if (this.saveNotebook) {
+      // Confined (DESIGN §9): the supervisor writes this notebook, and no other file.
+      if (target !== this.path) throw new Refusal(`not saved to ${target}: this engine may write only its own notebook (it runs confined); save it here, then copy the file`)
+      await this.saveNotebook(this.text)
+    } else await writeAtomically(target, this.text)
     if (target !== this.path) {
       this.path = target
       this.broadcastNotebook()
@@ -537,12 +542,4 @@ export class EngineHost {
     this.log?.close()
     this.clients.clear()
   }
-}
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const mode = await stat(path).then((s) => s.mode & 0o777, () => null)
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.saving`)
-  await writeFile(temp, text, 'utf8')
-  if (mode !== null) await chmod(temp, mode)
-  await rename(temp, path)
 }

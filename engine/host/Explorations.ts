@@ -7,7 +7,7 @@ import { Model, type ModelOptions } from '../replay/model.ts'
 import { exploring, type ExploreResult } from '../replay/explore.ts'
 import { saveTrace } from '../replay/trace.ts'
 import { NondeterminismError } from '../replay/memo.ts'
-import type { SqliteLog } from '../replay/sqliteLog.ts'
+import type { HistoryLog } from '../replay/historyLog.ts'
 import type { SourceLocation } from '../runtime/event.ts'
 import type { BranchView, ExploreView, Params, Where } from '../protocol/messages.ts'
 import type { HostAccess } from './HostAccess.ts'
@@ -85,7 +85,7 @@ export class Explorations {
     return announce(this.host, name)
   }
 
-  private options(branch: string, seq: number, log: SqliteLog): ModelOptions {
+  private options(branch: string, seq: number, log: HistoryLog): ModelOptions {
     return { path: this.host.notebookPath, timeLimitMs: this.host.timeLimitMs, from: { log, branch, seq } }
   }
 

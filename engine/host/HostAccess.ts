@@ -1,7 +1,7 @@
 // What the host's request groups (branches, replay, exploration) may use of
 // the host: its log, its moments, its turn-taking and its notices — not its
 // engine's insides, which only EngineHost changes.
-import type { SqliteLog } from '../replay/sqliteLog.ts'
+import type { HistoryLog } from '../replay/historyLog.ts'
 import type { Engine } from '../runtime/engine.ts'
 import type { Notebook } from '../runtime/notebook.ts'
 import type { BranchView, Notice, Result } from '../protocol/messages.ts'
@@ -11,7 +11,7 @@ export interface HostAccess {
   readonly notebookPath: string
   readonly timeLimitMs: number | undefined
   /** The log with every committed event readable; refuses when there is no history. */
-  history(): SqliteLog
+  history(): HistoryLog
   /** A branch and an event of it, checked (default: the running branch and its head). */
   moment(branch: string | undefined, at: number | undefined): { branch: string; at: number }
   /** The notebook's text as the UI has it: its current code. */
@@ -21,7 +21,7 @@ export interface HostAccess {
    * runs on (imports, reruns, traces). Close it after. `fsync: false` for a
    * branch that can be made again (a rerun commits one event at a time).
    */
-  openLog(options?: { fsync?: boolean }): SqliteLog
+  openLog(options?: { fsync?: boolean }): HistoryLog
   branchViews(): BranchView[]
   broadcast(notice: Notice): void
   /** Runs `fn` alone, after the edits, saves and steps asked for before it. */

@@ -1,10 +1,7 @@
 // Branches from the UI, as `loom fork/export/import` make them: fork at a
 // moment, and a branch out and in as portable JSON lines. Each change is
 // told to every UI with a `branches` notice.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { forkBranch, exportBranch, importBranch } from '../replay/branches.ts'
+import { forkBranch, exportBranch } from '../replay/branches.ts'
 import type { BranchView, Result } from '../protocol/messages.ts'
 import type { HostAccess } from './HostAccess.ts'
 import { Refusal } from './problems.ts'
@@ -36,25 +33,16 @@ export function exportText(host: HostAccess, branch: string): Result<'exportBran
 
 /**
  * Imports an export as a new root branch, every hash checked; nothing stays
- * if any of it is wrong. It goes through a connection of its own, so the
+ * if any of it is wrong. The log does it on a connection of its own (under
+ * `loom serve`, in the supervisor: there is nothing to re-execute), so the
  * running app keeps appending to its branch meanwhile.
  */
 export async function importText(host: HostAccess, text: string, name: string | undefined): Promise<BranchView> {
-  host.history()
-  const dir = await mkdtemp(join(tmpdir(), 'loom-import-'))
-  const file = join(dir, 'branch.jsonl')
-  const log = host.openLog()
   try {
-    await writeFile(file, text, 'utf8')
-    const info = await importBranch(log, file, name)
+    const info = await host.history().importText(text, name)
     return announce(host, info.name)
   } catch (err) {
-    // The file is ours, not the user's: say which line of what they gave.
-    const message = (err as Error).message.replace(`${file}:`, 'line ')
-    throw new Refusal(`not imported: ${message.replace(/with --name\b/, "with 'name'")}`)
-  } finally {
-    log.close()
-    await rm(dir, { recursive: true, force: true })
+    throw new Refusal(`not imported: ${(err as Error).message.replace(/with --name\b/, "with 'name'")}`)
   }
 }
 

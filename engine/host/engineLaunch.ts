@@ -1,24 +1,26 @@
 // How an engine process is started, confined by Node's permission model
-// (DESIGN §9): no child processes, file writes only to the session's files,
-// reads of the app's own code and the notebook's folder. The same for a Node
-// child under `loom serve` and for Electron's utilityProcess.
+// (DESIGN §9) and, where there is one, the OS sandbox (osSandbox.ts). For
+// `loom serve` and the desktop app (engineLaunch, a Node child of the
+// supervisor: forkEngine.ts): no native addons — the SQLite log stays with
+// the supervisor, which serves it over the link on fd 4
+// (engine/replay/logHost.ts) — no child processes, no threads, no WASI, no
+// file writes at all (the supervisor writes the notebook on Save, that file
+// only); reads of Loom's code and the notebook file. For `loom
+// run`/`test`/`replay` (runLaunch): the same.
 //
 // What stays open, honestly:
-// - Native addons are not checked by the model, and better-sqlite3 is one (the
-//   log cannot be written without it): SQLite writes the log from native code,
-//   and a flaw that let code reach native code would escape the model.
-// - Worker threads are allowed (the log writer, exploration shards); they have
-//   the process's permissions, no more.
-// - Node 20's model does not restrict the network (the engine serves the app's
-//   HTTP), nor reads of the app's code and the notebook's folder.
+// - Node 20's model does not restrict the network (under serve the app's HTTP
+//   is the engine's own): only the OS sandbox does, where there is one.
+// - A broken engine can still ask, through its links, for what the UI may ask:
+//   Save the notebook with any text, switch, fork, promote and import branches,
+//   and append events to the branch it runs — never another file, never a
+//   forged hash, never a branch it did not make deleted (logHost.ts).
 // Cell code itself runs in a node:vm context with no require, process or import
 // (engine/runtime/sandbox.ts): it has no way to reach an addon, fs or a thread.
-import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, realpathSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { HostOptions } from './EngineHost.ts'
-import { defaultDbPath, logFiles } from '../replay/dbPath.ts'
 import { ensureEngineBundle } from '../../scripts/build-engine.ts'
 import { osSandbox, type OsSandbox } from './osSandbox.ts'
 
@@ -29,13 +31,8 @@ export interface EngineLaunch {
   entry: string
   execArgv: string[]
   env: Record<string, string>
-  /**
-   * The OS sandbox to start it in (a Node child; Electron starts its own utility process): what it
-   * reads, and the folders it may write (the notebook's, the log's, its temp folder).
-   */
+  /** The OS sandbox to start it in: what it sees (read-only), and the folders it may write (none). */
   os: { sandbox: OsSandbox; read: string[]; writable: string[] }
-  /** Call when the process has exited: removes its temp folder. */
-  done(): void
 }
 
 export interface LaunchOptions {
@@ -55,31 +52,16 @@ export function engineLaunch(options: HostOptions, launch: LaunchOptions = {}): 
   const say = launch.say ?? ((line: string) => void process.stderr.write(`loom: ${line}\n`))
   const entry = ensureEngineBundle(say)
   const notebook = resolve(options.notebook)
-  const db = resolve(options.db ?? defaultDbPath(options.notebook))
-  // Its own temp folder: importing a branch goes through a temp file (os.tmpdir() reads TMPDIR).
-  const temp = mkdtempSync(join(tmpdir(), 'loom-engine-'))
   // A packaged desktop app keeps its code in app.asar, and the files Node loads itself beside it.
   // node_modules named apart: it may be a symlink to elsewhere (a git worktree sharing one install), which REPO's real path does not cover.
-  const read = [REPO, join(REPO, 'node_modules'), ...(REPO.endsWith('.asar') ? [`${REPO}.unpacked`] : []), dirname(notebook), dirname(db), temp]
-  const write = [
-    notebook,
-    // Save writes .NAME.PID.saving beside the notebook, then renames it over the notebook.
-    join(dirname(notebook), `.${basename(notebook)}.*`),
-    // SQLite writes these from native code, which the model does not check: listed so the
-    // grant names every file of the session (and the heads record, which Loom writes itself).
-    ...logFiles(db),
-    temp,
-  ]
+  const code = [REPO, join(REPO, 'node_modules'), ...(REPO.endsWith('.asar') ? [`${REPO}.unpacked`] : [])]
+  // Of the session, only the notebook file: the log is the supervisor's (over fd 4), and so is Save (forkEngine.ts).
+  const read = [...code, notebook]
   const preload = launch.preload ?? testBreach()
   const execArgv = [
     permissionFlag(),
     ...withRealPaths(read).map((p) => `--allow-fs-read=${p}`),
-    ...withRealPaths(write).map((p) => `--allow-fs-write=${p}`),
-    // Threads run under this process's permissions (the log writer, exploration shards): allowing
-    // them grants nothing the process does not already have. Cell code cannot start one.
-    '--allow-worker',
-    // better-sqlite3 is a native addon; see the note at the top of this file.
-    ...known('--allow-addons'),
+    // No --allow-fs-write: it writes no file (Save and the log go through the supervisor).
     // Both warnings are the note above, printed on every start; hello's `confined` says what holds.
     ...known('--disable-warning', '=ExperimentalWarning'),
     ...known('--disable-warning', '=SecurityWarning'),
@@ -94,10 +76,10 @@ export function engineLaunch(options: HostOptions, launch: LaunchOptions = {}): 
     entry,
     execArgv,
     // Nothing of the user's environment (tokens, keys, paths): the notebook's configuration reaches sys.env
-    // through the options, and a broken sandbox finds only its own temp folder here.
-    env: { TMPDIR: temp },
-    os: { sandbox: osSandbox(), read: withRealPaths(read), writable: [dirname(notebook), dirname(db), temp] },
-    done: () => rmSync(temp, { recursive: true, force: true }),
+    // through the options.
+    env: {},
+    // The notebook's folder, read-only: a Save renames a new file over the notebook, which a bind of the file would not show.
+    os: { sandbox: osSandbox(), read: withRealPaths([...code, dirname(notebook)]), writable: [] },
   }
 }
 

@@ -1,5 +1,5 @@
-// What the engine process and its supervisor say to each other over IPC
-// (a Node child process's channel, or Electron's utilityProcess port): the
+// What the engine process and its supervisor say to each other over fd 3
+// (framed, engine/replay/logLink.ts; the log has its own link on fd 4): the
 // protocol's messages wrapped with the connection they belong to, plus
 // start and stop. Plain JSON, like everything else on the way to the UI.
 import type { Message } from '../protocol/messages.ts'
@@ -11,6 +11,24 @@ export type ToEngine =
   | { conn: number; message: unknown }
   | { conn: number; close: true }
   | { stop: true }
+  /** The answer to a SaveRequest: null when the notebook is written. */
+  | { saved: { id: number; error: string | null } }
+
+/**
+ * The engine process asks its supervisor to write the notebook (Save): it may
+ * write no file itself. Answered by forkEngine.ts, for that notebook only.
+ */
+export interface SaveRequest {
+  save: { id: number; text: string }
+}
+
+/** A notebook larger than this is not written (the protocol's frames are smaller still). */
+export const MAX_NOTEBOOK = 64 * 1024 * 1024
+
+export function readSaveRequest(m: unknown): SaveRequest | null {
+  if (!isObject(m) || !isObject(m.save)) return null
+  return Number.isSafeInteger(m.save.id) && typeof m.save.text === 'string' && m.save.text.length <= MAX_NOTEBOOK ? (m as unknown as SaveRequest) : null
+}
 
 export type FromEngine =
   | { ready: { pid: number } }
@@ -28,7 +46,7 @@ export interface EngineProcess {
 }
 
 /**
- * Starts a new engine process (child_process.fork under `loom serve`, utilityProcess.fork in Electron)
+ * Starts a new engine process (forkEngine.ts, under `loom serve` and in the desktop app)
  * for these options: the files it may write are fixed when it starts.
  */
 export type SpawnEngine = (options: HostOptions) => EngineProcess
@@ -58,6 +76,7 @@ export function readToEngine(m: unknown): ToEngine | null {
   if (!isObject(m)) return null
   if ('start' in m) return isObject(m.start) && typeof m.start.notebook === 'string' ? (m as ToEngine) : null
   if ('stop' in m) return m.stop === true ? (m as ToEngine) : null
+  if ('saved' in m) return isObject(m.saved) && Number.isSafeInteger(m.saved.id) && (m.saved.error === null || typeof m.saved.error === 'string') ? (m as ToEngine) : null
   if (!isConn(m.conn)) return null
   if (m.open === true || m.close === true || 'message' in m) return m as ToEngine
   return null

@@ -1,46 +1,50 @@
 // The engine process: hosts one notebook and serves the connections its
-// supervisor relays. The same file runs as a Node child process (framed
-// messages over a socket pair on fd 3, engine/replay/logLink.ts) and as an
-// Electron utilityProcess (process.parentPort).
+// supervisor relays (under `loom serve` and in the desktop app alike: a Node
+// child process, forkEngine.ts). Framed messages over a socket pair on fd 3
+// (engine/replay/logLink.ts) carry the supervisor's relay; a second one on
+// fd 4 carries the log, which the supervisor holds (LinkedLog): this process
+// loads no SQLite and writes no log file.
 // If anything goes wrong that the host did not answer, the process exits and
 // the supervisor starts a new one on the same log: committed events are safe
 // on disk, and a fresh process is a better bet than a confused one.
 import type { Message, Transport } from '../protocol/messages.ts'
 import { EngineHost } from './EngineHost.ts'
-import { readToEngine, type FromEngine, type ToEngine } from './engineLink.ts'
+import { readToEngine, type FromEngine, type SaveRequest, type ToEngine } from './engineLink.ts'
 import { throttleEvents } from './throttleEvents.ts'
 import { Socket } from 'node:net'
 import { frame, FrameReader, LINK_FD } from '../replay/logLink.ts'
+import { LinkedLog } from '../replay/linkedLog.ts'
+import type { HostLogs } from './hostLogs.ts'
+import type { HistoryLog } from '../replay/historyLog.ts'
 
-interface ParentPort {
-  on(event: 'message', fn: (e: { data: unknown }) => void): void
-  postMessage(message: unknown): void
+/** The log, through the supervisor: it opens the file it chose, computes where to resume, and answers every read. */
+const linkedLogs: HostLogs = {
+  open: (create) => LinkedLog.openLinked(create),
+  resume: (log) => (log as LinkedLog).takeResume(),
+  side: (log: HistoryLog, options) => (log as LinkedLog).openSide(options),
 }
-
-const electronPort = (process as unknown as { parentPort?: ParentPort }).parentPort
 /**
  * To the supervisor, not Node's IPC channel: what a broken engine writes to
  * Node's channel is parsed by the supervisor's Node before anyone can check
  * it, and garbage there ends the supervisor (serve) with it. Our frames are
  * checked where they arrive (forkEngine.ts).
  */
-const link = electronPort ? null : new Socket({ fd: LINK_FD, readable: true, writable: true })
+const link = new Socket({ fd: LINK_FD, readable: true, writable: true })
 /**
  * Bytes given to the link and not yet written to it (estimated): how far
  * the supervisor is behind. Node queues the rest in memory without limit, and a
  * response (a pause) would wait behind all of it.
  */
 let unwritten = 0
-const send = (m: FromEngine): void => {
-  if (electronPort) electronPort.postMessage(m)
-  else if (link && !link.destroyed) {
+const send = (m: FromEngine | SaveRequest): void => {
+  if (!link.destroyed) {
     const bytes = sizeOf(m)
     unwritten += bytes
     link.write(frame(m), () => (unwritten -= bytes))
   }
 }
 /** Roughly the bytes of `m` as JSON: an events notice from its first event, so a flood of them is not serialized twice. */
-function sizeOf(m: FromEngine): number {
+function sizeOf(m: FromEngine | SaveRequest): number {
   const notice = 'message' in m && m.message.kind === 'notice' ? m.message.notice : null
   if (notice?.type === 'events' && notice.events.length) return JSON.stringify(notice.events[0]).length * notice.events.length
   return JSON.stringify(m).length
@@ -52,14 +56,24 @@ const onMessage = (fn: (m: ToEngine) => void): void => {
     if (m) fn(m)
     else process.stderr.write('loom engine: ignored a message from the supervisor that is not of the link\'s shape\n')
   }
-  if (electronPort) return electronPort.on('message', (e) => take(e?.data))
   const reader = new FrameReader()
-  link!.on('data', (bytes: Buffer) => {
+  link.on('data', (bytes: Buffer) => {
     reader.push(bytes)
     reader.drain(take, (err) => {
       process.stderr.write(`loom engine: the supervisor's link is garbled (${err.message}); stopping\n`)
       void stop(70)
     })
+  })
+}
+
+/** Saves asked of the supervisor, by id: the notebook is written there (this process may write no file). */
+const saves = new Map<number, { resolve: () => void; reject: (err: Error) => void }>()
+let nextSave = 1
+function saveNotebook(text: string): Promise<void> {
+  const id = nextSave++
+  return new Promise((resolve, reject) => {
+    saves.set(id, { resolve, reject })
+    send({ save: { id, text } })
   })
 }
 
@@ -82,8 +96,7 @@ function transportFor(conn: number): Transport {
     },
     onClose: (fn) => void c.closers.push(fn),
     close: () => shut(conn, 'closed by the engine'),
-    // Electron's port does not say when a message has left.
-    ...(electronPort ? {} : { backlog: () => unwritten }),
+    backlog: () => unwritten,
   }
 }
 
@@ -98,6 +111,13 @@ function shut(conn: number, reason: string): void {
 function handle(m: ToEngine): void {
   if ('start' in m) return void start(m.start)
   if ('stop' in m) return void stop(0)
+  if ('saved' in m) {
+    const waiting = saves.get(m.saved.id)
+    saves.delete(m.saved.id)
+    if (m.saved.error === null) waiting?.resolve()
+    else waiting?.reject(new Error(m.saved.error))
+    return
+  }
   if (!host) return void early.push(m)
   // While the supervisor cannot keep up, events are thinned here, before they queue on the channel.
   if ('open' in m) host.connect(throttleEvents(transportFor(m.conn)))
@@ -108,7 +128,7 @@ function handle(m: ToEngine): void {
 async function start(options: Parameters<typeof EngineHost.open>[0]): Promise<void> {
   if (host) return
   try {
-    host = await EngineHost.open(options)
+    host = await EngineHost.open(options, linkedLogs, saveNotebook)
   } catch (err) {
     send({ fatal: (err as Error).message })
     // Let the message leave before exiting.
@@ -131,8 +151,8 @@ async function stop(code: number): Promise<void> {
 
 onMessage(handle)
 // The supervisor is gone (killed, or the app quit): close the log cleanly and leave.
-link?.on('error', () => {}) // 'close' follows
-link?.on('close', () => void stop(0))
+link.on('error', () => {}) // 'close' follows
+link.on('close', () => void stop(0))
 process.on('uncaughtException', (err) => {
   process.stderr.write(`loom engine: ${err.stack ?? err.message}\n`)
   process.exit(70)

@@ -4,14 +4,14 @@
 // afresh (a snapshot and at most K write sets), so a long range costs about
 // `points` seeks.
 import { seekStore } from '../replay/seek.ts'
-import type { SqliteLog } from '../replay/sqliteLog.ts'
+import type { HistoryLog } from '../replay/historyLog.ts'
 import type { Store } from '../runtime/store.ts'
 import type { Result } from '../protocol/messages.ts'
 
 export const MAX_POINTS = 1000
 
 /** Values of `states` after events `from`..`to` of `branch`, at most `points` of them: numbers, or null where a state is not a number (or does not exist yet). */
-export function series(log: SqliteLog, branch: string, states: string[], from: number, to: number, points: number): Result<'series'> {
+export function series(log: HistoryLog, branch: string, states: string[], from: number, to: number, points: number): Result<'series'> {
   const n = to - from + 1
   const count = Math.max(0, Math.min(points, n, MAX_POINTS))
   const at: number[] = []
@@ -26,7 +26,7 @@ export function series(log: SqliteLog, branch: string, states: string[], from: n
   let store: Store | null = null
   let cur = -1
   for (const seq of at) {
-    if (!store || (seq - cur > log.snapshotEvery && snapshotBefore(log, branch, seq) > cur)) store = seekStore(log, { branch, seq })
+    if (!store || (seq - cur > log.snapshotEvery && log.snapshotBefore(branch, seq) > cur)) store = seekStore(log, { branch, seq })
     else for (const e of log.iterate(branch, cur + 1, seq)) store.apply(e.writes, e.seq)
     cur = seq
     for (const name of states) {
@@ -37,10 +37,4 @@ export function series(log: SqliteLog, branch: string, states: string[], from: n
     }
   }
   return { at, values }
-}
-
-/** The seq of the snapshot a seek to `seq` would start from (0 when there is none): seeking pays off only past it. */
-function snapshotBefore(log: SqliteLog, branch: string, seq: number): number {
-  const owner = log.ownerOf(branch, seq)
-  return (log.db.prepare('SELECT max(s.seq) FROM snapshots s JOIN branches b ON b.id = s.branch WHERE b.name = ? AND s.seq <= ?').pluck().get(owner, seq) as number | null) ?? 0
 }

@@ -9,9 +9,19 @@ import type { EventRecord } from '../runtime/event.ts'
 import { seekStore } from './seek.ts'
 import { LogFormatError } from './logErrors.ts'
 import type { BranchInfo, SqliteLog, StoredCode } from './sqliteLog.ts'
+import type { HistoryLog } from './historyLog.ts'
 
-/** Forks `name` from `from` at `seq`: no event is copied; the new branch starts with a snapshot of that moment. */
-export function forkBranch(log: SqliteLog, name: string, from: string, seq: number): BranchInfo {
+/**
+ * Forks `name` from `from` at `seq`: no event is copied; the new branch starts
+ * with a snapshot of that moment, which the log computes (HistoryLog.forkAt:
+ * where the log is, not from what a confined engine would say the state is).
+ */
+export function forkBranch(log: HistoryLog, name: string, from: string, seq: number): BranchInfo {
+  return log.forkAt(name, from, seq)
+}
+
+/** HistoryLog.forkAt for a log at hand (SqliteLog). */
+export function forkWithSnapshot(log: SqliteLog, name: string, from: string, seq: number): BranchInfo {
   const info = log.fork(name, from, seq)
   log.putSnapshot(name, seq, seekStore(log, { branch: from, seq }).serialize())
   return info
@@ -21,7 +31,7 @@ export const EXPORT_FORMAT = 'loom-branch'
 export const EXPORT_VERSION = 1
 
 /** Writes `branch` (its whole history, ancestors' prefix included) as JSON lines. */
-export function* exportBranch(log: SqliteLog, branch: string): Generator<string> {
+export function* exportBranch(log: HistoryLog, branch: string): Generator<string> {
   const info = log.branchInfo(branch)
   if (!info) throw new Error(`there is no branch '${branch}'`)
   yield JSON.stringify({ format: EXPORT_FORMAT, version: EXPORT_VERSION, branch, events: info.head, head: log.hashAt(branch, info.head) })
@@ -40,8 +50,9 @@ export function* exportBranch(log: SqliteLog, branch: string): Generator<string>
  * Imports an exported branch as a new root branch `name`, checking every
  * event's hash on the way in. Nothing is kept unless the whole file is sound.
  */
-export async function importBranch(log: SqliteLog, file: string, name?: string): Promise<BranchInfo> {
-  const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity })
+export async function importBranch(log: SqliteLog, file: string | { text: string }, name?: string): Promise<BranchInfo> {
+  // A text (from the UI) is named by its line numbers alone.
+  const lines: AsyncIterable<string> | Iterable<string> = typeof file === 'string' ? createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity }) : file.text.split(/\r?\n/)
   type Header = { format?: string; version?: number; branch?: string; events?: number; head?: string }
   let header: Header | null = null
   let target = name
@@ -51,7 +62,7 @@ export async function importBranch(log: SqliteLog, file: string, name?: string):
   const previous = log.branch
   const store = new Store()
   let created: string | null = null
-  const bad = (what: string) => new LogFormatError(`${file}:${lineNo}: ${what}`)
+  const bad = (what: string) => new LogFormatError(`${typeof file === 'string' ? `${file}:` : 'line '}${lineNo}: ${what}`)
   try {
     for await (const line of lines) {
       lineNo++

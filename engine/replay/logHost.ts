@@ -10,6 +10,9 @@ import type { Resume } from '../runtime/engine.ts'
 import { frame, FrameReader } from './logLink.ts'
 import type { CommitRequest, CommitValue, Opened, Push, Reply, Request } from './remoteLog.ts'
 import type { SqliteLog } from './sqliteLog.ts'
+import { LogDamageError, LogFormatError } from './logErrors.ts'
+import { resumeFrom } from './seek.ts'
+import { PAGE } from './linkedLog.ts'
 
 const KINDS = new Set<string>(['start', 'step', 'http', 'gui', 'edit', 'code', 'halt'] satisfies EventKind[])
 
@@ -23,6 +26,85 @@ export interface LogHostOptions {
   reader?: SqliteLog
   /** A job's answer (explore, replay --code, a trace): taken once, when every commit before it is written. */
   onResult?: (value: unknown) => void
+  /**
+   * `loom serve`: the session's log, opened when the engine process first
+   * asks (`create`: make the file if there is none; without it, null when
+   * there is none). The engine process names no file and no branch.
+   */
+  open?: (create: boolean) => SqliteLog | null | Promise<SqliteLog | null>
+  /** `loom serve`: another connection to the same log, on `branch` (a side handle: a rerun, a saved trace, a forked preview). */
+  openSide?: (branch: string, fsync: boolean) => SqliteLog
+}
+
+/** Side handles open at once: a rerun, a trace or a preview each holds one while it runs. */
+const MAX_SIDE = 8
+/** Longest string argument of a history request (branch names, kinds, code hashes); an import's text goes by its own cap. */
+const MAX_ARG = 4096
+const MAX_IMPORT = 256 * 1024 * 1024
+
+/** A request that breaks the link's rules (not a refusal of something allowed): the engine process goes. */
+class Forbidden extends Error {}
+
+type Arg = 'str' | 'int' | 'page' | 'count' | 'bool' | 'text' | 'name?'
+/**
+ * Each argument's kind: a value of another type ends the link (LinkedLog never
+ * sends one), while a value of the right type out of range is refused — it may
+ * come from what a UI asked (a 200 KB branch name, a seq past the end).
+ */
+const KIND: Record<Arg, { type: (v: unknown) => boolean; range: (v: any) => boolean }> = {
+  str: { type: (v) => typeof v === 'string', range: (v: string) => v.length <= MAX_ARG },
+  int: { type: (v) => typeof v === 'number', range: (v: number) => Number.isSafeInteger(v) },
+  page: { type: (v) => typeof v === 'number', range: (v: number) => Number.isSafeInteger(v) && v >= 1 && v <= PAGE },
+  count: { type: (v) => typeof v === 'number', range: (v: number) => Number.isSafeInteger(v) && v >= 1 && v <= 10_000 },
+  bool: { type: (v) => typeof v === 'boolean', range: () => true },
+  text: { type: (v) => typeof v === 'string', range: (v: string) => v.length <= MAX_IMPORT },
+  'name?': { type: (v) => v === null || typeof v === 'string', range: (v: string | null) => v === null || v.length <= MAX_ARG },
+}
+const ok = Object.fromEntries(Object.entries(KIND).map(([k, c]) => [k, (v: unknown) => c.type(v) && c.range(v)])) as Record<Arg, (v: unknown) => boolean>
+
+/**
+ * What the engine process may ask of a log handle (HistoryLog, engine/replay/linkedLog.ts),
+ * each method with the kinds of its arguments. Nothing else is answered: no SQL, no file,
+ * no snapshot it computed itself (a fork's snapshot is computed here, forkAt).
+ */
+const METHODS: Record<string, { args: Arg[]; run: (log: SqliteLog, a: any[]) => unknown }> = {
+  live: { args: [], run: (l) => l.live },
+  branchInfo: { args: ['str'], run: (l, [n]) => l.branchInfo(n) },
+  branches: { args: [], run: (l) => l.branches() },
+  eventsOf: { args: ['str', 'int', 'page'], run: (l, [b, f, n]) => l.eventsOf(b, f, n) },
+  raw: { args: ['str', 'int', 'page'], run: (l, [b, f, n]) => [...l.raw(b, f, f + n - 1)] },
+  event: { args: ['str', 'int'], run: (l, [b, s]) => l.event(b, s) },
+  hashAt: { args: ['str', 'int'], run: (l, [b, s]) => l.hashAt(b, s) },
+  lastOfKind: { args: ['str', 'str', 'int'], run: (l, [b, k, s]) => l.lastOfKind(b, k, s) },
+  ownerOf: { args: ['str', 'int'], run: (l, [b, s]) => l.ownerOf(b, s) },
+  segments: { args: ['str', 'int', 'int'], run: (l, [b, f, t]) => l.segments(b, f, t) },
+  snapshotAt: { args: ['str', 'int'], run: (l, [b, s]) => l.snapshotAt(b, s) },
+  snapshotBefore: { args: ['str', 'int'], run: (l, [b, s]) => l.snapshotBefore(b, s) },
+  markCounts: { args: ['str', 'int', 'int', 'count'], run: (l, [b, f, t, n]) => l.markCounts(b, f, t, n) },
+  snapshots: { args: ['str'], run: (l, [b]) => [...l.snapshots(b)] },
+  codeBlobs: { args: [], run: (l) => [...l.codeBlobs()] },
+  damageOf: { args: ['str'], run: (l, [b]) => l.damageOf(b) },
+  refusal: { args: [], run: (l) => damageOf(l.refusal()) },
+  getCode: { args: ['str'], run: (l, [h]) => l.getCode(h) },
+  fork: { args: ['str', 'str', 'int'], run: (l, [n, p, s]) => l.fork(n, p, s) },
+  forkAt: { args: ['str', 'str', 'int'], run: (l, [n, p, s]) => l.forkAt(n, p, s) },
+  createRoot: { args: ['str'], run: (l, [n]) => l.createRoot(n) },
+  promote: { args: ['str'], run: (l, [n]) => l.promote(n) },
+  // Only a branch made on this link (see `made`).
+  deleteBranch: { args: ['str'], run: (l, [n]) => l.deleteBranch(n) },
+  importText: { args: ['text', 'name?'], run: (l, [t, n]) => l.importText(t, n ?? undefined) },
+}
+
+function damageOf(err: LogDamageError | null): { message: string; path: string; damage: unknown[] } | null {
+  return err ? { message: err.message, path: err.path, damage: err.damage } : null
+}
+
+/** A refusal as it crosses: a damaged or unusable log keeps its kind (the engine process rebuilds the error). */
+function refusalOf(id: number, err: unknown): Reply {
+  const e = err as Error
+  if (err instanceof LogDamageError) return { id, ok: false, error: e.message, damage: err.damage, path: err.path }
+  if (err instanceof LogFormatError) return { id, ok: false, error: e.message, format: true }
+  return { id, ok: false, error: String(e?.message ?? err) }
 }
 
 /** The launcher's side of a served app: requests relayed to the confined engine, and when its events are durable. */
@@ -35,8 +117,17 @@ export interface LinkedApp {
 /** Serves `log` on `link` until the link closes. Never throws: a bad message ends the link. */
 export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOptions): { closed: Promise<void>; ready: Promise<boolean>; push: (push: Push) => void; app: LinkedApp; check: (events: unknown[], bodies: string[]) => Promise<unknown>; drained: () => Promise<void> } {
   const reader = new FrameReader()
-  /** The branch's head once every commit received is written: what the next commit must follow. */
-  let head = log?.head ?? 0
+  /**
+   * The logs open on this link by handle (0: the session's), each with its
+   * branch's head once every commit received is written: what its next commit must follow.
+   */
+  const handles = new Map<number, { log: SqliteLog; head: number }>()
+  if (log) handles.set(0, { log, head: log.head })
+  let nextHandle = 1
+  /** The session's log is being opened (serve: a first open waits for it). */
+  let opening = false
+  /** Branches made through this link: the only ones it may delete (a preview or a trace that did not commit). */
+  const made = new Set<string>()
   /** Relayed requests waiting for the app's answer, by rid. */
   const requests = new Map<number, (r: HttpResponse) => void>()
   /** Replay batches sent to the engine process, waiting for its verdict, by rid. */
@@ -65,7 +156,11 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
     checks.clear()
     for (const answer of requests.values()) answer({ status: 503, headers: { 'content-type': 'text/plain' }, body: 'the app stopped\n' })
     requests.clear()
-    resolveClosed()
+    // Side handles are this link's: closed once everything received is written.
+    void chain.then(() => {
+      for (const [h, s] of handles) if (h !== 0) s.log.close()
+      resolveClosed()
+    })
   })
   link.on('error', () => {})
   link.on('data', (bytes: Buffer) => {
@@ -78,7 +173,8 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
       try {
         handle(request)
       } catch (err) {
-        reply({ id: request.id, ok: false, error: (err as Error).message })
+        if (err instanceof Forbidden) return breakLink(`the engine process sent a request the log host does not take: ${err.message}`)
+        reply(refusalOf(request.id, err))
       }
     }, (err) => breakLink(`the engine process sent a bad frame: ${err.message}`))
   })
@@ -88,8 +184,89 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
     try {
       reply({ id, ok: true, value: read() })
     } catch (err) {
-      reply({ id, ok: false, error: (err as Error).message })
+      reply(refusalOf(id, err))
     }
+  }
+
+  /** A request for handle `h`, which must be open. */
+  function handleOf(h: unknown): { log: SqliteLog; head: number } {
+    const found = h === undefined ? handles.get(0) : Number.isSafeInteger(h) ? handles.get(h as number) : undefined
+    if (!found) throw new Forbidden(`no log handle ${String(h)}`)
+    return found
+  }
+
+  /** `loom serve`: the session's log, opened at the engine process's first ask (answered in turn: the opening may wait). */
+  function open(request: Extract<Request, { op: 'open' }>): void {
+    if (handles.has(0) || opening) throw new Forbidden('the log is open already')
+    opening = true
+    const id = request.id
+    chain = chain.then(async () => {
+      try {
+        const opened = await options.open!(request.create === true)
+        opening = false
+        if (!opened) return reply({ id, ok: true, value: { path: '', branch: '', head: 0, snapshotDue: 0, snapshotEvery: 1, resume: null, job: options.job, absent: true } satisfies Opened })
+        handles.set(0, { log: opened, head: opened.head })
+        // Computed here, where the log is, and sent with the answer: the engine starts without asking for it.
+        let resume: Opened['resume'] = null
+        let refused: Opened['refused'] = null
+        try {
+          resume = resumeFrom(opened) ?? null
+        } catch (err) {
+          if (!(err instanceof LogDamageError)) throw err
+          refused = damageOf(err)
+        }
+        const value: Opened = {
+          path: opened.path, branch: opened.branch, head: opened.head, snapshotDue: opened.snapshotDue(), snapshotEvery: opened.snapshotEvery,
+          resume, refused, job: options.job,
+        }
+        reply({ id, ok: true, value })
+      } catch (err) {
+        opening = false
+        reply(refusalOf(id, err))
+      }
+    })
+  }
+
+  /** A HistoryLog method on a handle, after every commit before it. */
+  function historyRequest(request: Extract<Request, { op: 'log' }>): void {
+    const h = request.h ?? 0
+    const handle = handleOf(h)
+    const args = request.args
+    if (typeof request.method !== 'string' || !Array.isArray(args)) throw new Forbidden('a malformed history request')
+    const id = request.id
+    if (request.method === 'openLog' || request.method === 'useBranch') {
+      if (request.method === 'openLog' && (h !== 0 || args.length !== 1 || !ok.bool(args[0]) || !options.openSide)) throw new Forbidden('openLog: malformed')
+      if (request.method === 'useBranch' && (args.length !== 1 || !KIND.str.type(args[0]))) throw new Forbidden('useBranch: malformed')
+      chain = chain.then(() => answer(id, () => {
+        if (request.method === 'useBranch') {
+          handle.log.useBranch(args[0] as string)
+          handle.head = handle.log.head
+          return { branch: handle.log.branch, head: handle.log.head, snapshotDue: handle.log.snapshotDue() }
+        }
+        if (handles.size > MAX_SIDE) throw new Error(`more than ${MAX_SIDE} logs open at once`)
+        const side = options.openSide!(handle.log.live, args[0] as boolean)
+        const n = nextHandle++
+        handles.set(n, { log: side, head: side.head })
+        return { path: side.path, branch: side.branch, head: side.head, snapshotDue: side.snapshotDue(), snapshotEvery: side.snapshotEvery, resume: null, job: null, h: n } satisfies Opened
+      }))
+      return
+    }
+    const m = Object.hasOwn(METHODS, request.method) ? METHODS[request.method]! : null
+    if (!m) throw new Forbidden(`unknown method '${request.method.slice(0, 40)}'`)
+    if (args.length !== m.args.length || !m.args.every((kind, i) => KIND[kind].type(args[i]))) throw new Forbidden(`${request.method}: malformed arguments`)
+    const out = m.args.findIndex((kind, i) => !KIND[kind].range(args[i]))
+    // Answered in turn, like any other answer.
+    chain = chain.then(async () => {
+      try {
+        if (out >= 0) throw new Error(`${request.method}: argument ${out + 1} is out of range${typeof args[out] === 'string' ? ` (${(args[out] as string).length} characters)` : ''}`)
+        if (request.method === 'deleteBranch' && !made.has(args[0] as string)) throw new Error(`branch '${args[0] as string}' was not made by this engine process; it stays`)
+        const value = (await m.run(handle.log, args)) ?? null
+        if (request.method === 'fork' || request.method === 'forkAt' || request.method === 'createRoot') made.add(args[0] as string)
+        reply({ id, ok: true, value })
+      } catch (err) {
+        reply(refusalOf(id, err))
+      }
+    })
   }
 
   function handle(request: Request): void {
@@ -132,11 +309,26 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
       answer?.(ok ? r : { status: 502, headers: { 'content-type': 'text/plain' }, body: 'the app gave a malformed answer\n' })
       return reply({ id: request.id, ok: true, value: null })
     }
-    if (!log) {
+    if (options.open) {
+      if (request.op === 'open') return open(request)
+      if (request.op === 'log') return historyRequest(request)
+      if (request.op === 'close' && request.h !== undefined && request.h !== 0) {
+        const side = handleOf(request.h)
+        const id = request.id
+        chain = chain.then(() => answer(id, () => {
+          handles.delete(request.h!)
+          side.log.close()
+          return null
+        }))
+        return
+      }
+    }
+    if (!handles.has(0)) {
       if (request.op === 'open') return reply({ id: request.id, ok: true, value: { path: '', branch: 'main', head: 0, snapshotDue: Number.MAX_SAFE_INTEGER, snapshotEvery: 1, resume: null, job: options.job } satisfies Opened })
       if (request.op === 'close') return reply({ id: request.id, ok: true, value: null })
       throw new Error(`'${String(request.op)}': this job has no log`)
     }
+    const { log } = handleOf(request.h)
     switch (request.op) {
       case 'open': {
         const opened: Opened = {
@@ -147,8 +339,9 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
         return reply({ id: request.id, ok: true, value: opened })
       }
       case 'commit': {
-        checkCommit(request, log.branch, head)
-        head += request.count
+        const handle = handleOf(request.h)
+        checkCommit(request, log.branch, handle.head)
+        handle.head += request.count
         // Durable in order: each commit is handed to the log after the one before it.
         const id = request.id
         chain = chain.then(async () => {
@@ -159,7 +352,7 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
             const written = await log.commitEncoded(request)
             const value: CommitValue = { parent: written.parent, hashes: written.hashes.toString('base64') }
             reply({ id, ok: true, value })
-            if (request.count) for (const fn of committed) fn({ seq: request.first + request.count - 1 })
+            if (request.count && handle === handles.get(0)) for (const fn of committed) fn({ seq: request.first + request.count - 1 })
           } catch (err) {
             reply({ id, ok: false, error: (err as Error).message })
           }
@@ -192,7 +385,7 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
         return
       }
       default:
-        throw new Error(`unknown request '${String((request as { op?: unknown }).op)}'`)
+        throw new Forbidden(`unknown request '${String((request as { op?: unknown }).op).slice(0, 40)}'`)
     }
   }
   const push = (p: Push) => void (!broken && !link.destroyed && link.write(frame(p)))

@@ -14,7 +14,7 @@ import type { Cell, MapCell, StoreSnapshot } from '../runtime/store.ts'
 import type { EventRecord, SourceLocation, StateKind, Write } from '../runtime/event.ts'
 import { seekStore, type Moment } from './seek.ts'
 import { Memo, type Outcome } from './memo.ts'
-import type { SqliteLog } from './sqliteLog.ts'
+import type { HistoryLog } from './historyLog.ts'
 
 type Entries = Map<string, { value: Json | undefined; version: number }>
 
@@ -37,7 +37,7 @@ export interface ModelOptions {
    * Explore from this moment of a log (the state after event `seq`), with the notebook's code: the log
    * itself, or what prepareMoment read from it (a confined process has no log to read, DESIGN §9).
    */
-  from?: ({ log: SqliteLog } & Moment) | PreparedMoment
+  from?: ({ log: HistoryLog } & Moment) | PreparedMoment
   /** The log the executor commits to (materialising a trace); exploration itself logs nothing. */
   log?: EventLog
   branch?: string
@@ -61,7 +61,7 @@ export interface PreparedMoment extends Moment {
 }
 
 /** Reads what Model.create needs of a moment of `log`. Throws LoadError for a moment the log does not have. */
-export function prepareMoment(log: SqliteLog, from: Moment): PreparedMoment {
+export function prepareMoment(log: HistoryLog, from: Moment): PreparedMoment {
   const info = log.branchInfo(from.branch)
   if (!info) throw new LoadError(`${log.path}: there is no branch '${from.branch}'`)
   if (!Number.isSafeInteger(from.seq) || from.seq < 1 || from.seq > info.head) {

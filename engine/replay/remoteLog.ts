@@ -28,6 +28,12 @@ export interface Opened {
   resume: Resume | null
   /** What the launcher asks this process to do (the command's options): passed through, not read here. */
   job: unknown
+  /** `loom serve`: there is no log yet (the engine asked without `create`). */
+  absent?: true
+  /** `loom serve`: the branch's history is damaged, so it takes no events (LogDamageError's fields); resume is null. */
+  refused?: { message: string; path: string; damage: unknown[] } | null
+  /** A log opened beside the first (a side handle, see LinkedLog.openSide): its number on the link. */
+  h?: number
 }
 
 export interface StoredCodeItem {
@@ -58,8 +64,9 @@ export interface CommitRequest {
   cells: [key: string, cell: { code: string; map: string }][]
 }
 
-export type Request = { id: number } & (
-  | { op: 'open' }
+export type Request = { id: number; h?: number } & (
+  | { op: 'open'; create?: boolean }
+  | { op: 'log'; method: string; args: unknown[] }
   | CommitRequest
   | { op: 'events'; from: number; limit: number | null }
   | { op: 'attempts'; limit: number | null }
@@ -72,7 +79,7 @@ export type Request = { id: number } & (
   | { op: 'result'; value: unknown }
 )
 
-export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string }
+export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string; damage?: unknown[]; path?: string; format?: true }
 
 /** What the launcher sends unasked: a saved notebook's new text (`loom run --watch`), or a stop (Ctrl-C, SIGTERM). */
 export type Push =
@@ -117,18 +124,29 @@ export class RemoteLog implements EventLog {
   private early: Push[] = []
   private kept = false
   readonly opened: Opened
+  /** The branch commits go to (useBranch changes it). */
+  protected current: string
+  /** The link's owner: this log, or for a side handle the log that opened it (whose link it shares). */
+  protected readonly link: RemoteLog
+  /** This log's number on the link: 0 for the first. */
+  readonly h: number
 
-  /** Opens the log through the link on fd 3 (blocks until the host answers). */
-  static open(): RemoteLog {
-    return new RemoteLog()
+  /** Opens the log through the link on `fd` (blocks until the host answers). */
+  static open(fd = LINK_FD): RemoteLog {
+    return new RemoteLog(fd)
   }
 
-  private constructor() {
-    this.opened = this.call({ op: 'open' }) as Opened
+  /** `side`: a log the host opened beside `side.link`'s, sharing its link. */
+  protected constructor(protected readonly fd: number, openRequest: object = { op: 'open' }, side?: { link: RemoteLog; opened: Opened }) {
+    this.link = side?.link ?? this
+    this.h = side?.opened.h ?? 0
+    this.opened = side?.opened ?? (this.call(openRequest) as Opened)
+    this.current = this.opened.branch
     this.sentSeq = this.opened.head
     this.due = this.opened.snapshotDue
+    if (side) return
     // Answers to pipelined commits arrive while the engine runs on.
-    const socket = new Socket({ fd: LINK_FD, readable: true, writable: false })
+    const socket = new Socket({ fd, readable: true, writable: false })
     socket.on('data', (bytes: Buffer) => {
       this.reader.push(bytes)
       this.dispatch()
@@ -144,7 +162,7 @@ export class RemoteLog implements EventLog {
     return this.opened.path
   }
   get branch(): string {
-    return this.opened.branch
+    return this.current
   }
   get head(): number {
     return this.sentSeq + this.pending.length
@@ -160,22 +178,22 @@ export class RemoteLog implements EventLog {
   flush(): void {
     const id = this.sendCommit()
     // Answers come in order: the last commit's answer means every earlier one was answered.
-    if (id !== null) this.wait(id)
-    else this.drain()
-    if (this.failed) throw this.failed
+    if (id !== null) this.link.wait(id)
+    else this.link.drain()
+    if (this.link.failed) throw this.link.failed
   }
 
   /** Group commit, pipelined: resolves once the host says it is durable. */
   flushAsync(): Promise<void> {
-    if (this.failed) return Promise.reject(this.failed)
+    if (this.link.failed) return Promise.reject(this.link.failed)
     const id = this.sendCommit()
     if (id === null) return this.lastCommit
-    return (this.lastCommit = this.promiseOf(id).then(() => undefined))
+    return (this.lastCommit = this.link.promiseOf(id).then(() => undefined))
   }
 
   events(from = 1, limit = Infinity): EventRecord[] {
     this.flush()
-    return this.call({ op: 'events', from, limit: Number.isFinite(limit) ? limit : null }) as EventRecord[]
+    return this.link.call({ op: 'events', h: this.h, from, limit: Number.isFinite(limit) ? limit : null }) as EventRecord[]
   }
 
   addAttempt(attempt: Attempt): void {
@@ -184,7 +202,7 @@ export class RemoteLog implements EventLog {
 
   attempts(limit?: number): Attempt[] {
     this.flush()
-    return this.call({ op: 'attempts', limit: limit ?? null }) as Attempt[]
+    return this.link.call({ op: 'attempts', h: this.h, limit: limit ?? null }) as Attempt[]
   }
 
   putCode(code: StoredCodeItem): void {
@@ -192,7 +210,7 @@ export class RemoteLog implements EventLog {
   }
 
   readonly keptCells: KeptCells = {
-    get: (key) => this.unwrittenCells.get(key) ?? (this.call({ op: 'cell', key }) as { code: string; map: string } | null),
+    get: (key) => this.unwrittenCells.get(key) ?? (this.link.call({ op: 'cell', h: this.h, key }) as { code: string; map: string } | null),
     put: (key, cell) => {
       this.unwrittenCells.set(key, cell)
       this.pendingCells.push([key, cell])
@@ -253,6 +271,11 @@ export class RemoteLog implements EventLog {
   /** Makes everything durable and lets the host close the log. */
   close(): void {
     this.kept = false
+    if (this.link !== this) {
+      this.flush()
+      this.link.call({ op: 'close', h: this.h })
+      return
+    }
     try {
       this.flush()
       this.call({ op: 'close' })
@@ -264,13 +287,27 @@ export class RemoteLog implements EventLog {
 
   // ---- the link ----------------------------------------------------------
 
+  /** Forgets what was appended and not yet sent (it was never acknowledged). */
+  protected discardUnsent(): void {
+    this.pending = []
+    this.pendingAttempts = []
+    this.pendingSnapshots = []
+  }
+
+  /** After the host switched this log's branch: commits follow that branch's head. */
+  protected switched(branch: string, head: number, snapshotDue: number): void {
+    this.current = branch
+    this.sentSeq = head
+    this.due = snapshotDue
+  }
+
   /** Sends pending work as one commit; its id, or null when there was nothing. */
-  private sendCommit(): number | null {
-    if (this.failed) throw this.failed
+  protected sendCommit(): number | null {
+    if (this.link.failed) throw this.link.failed
     if (!this.pending.length && !this.pendingAttempts.length && !this.pendingSnapshots.length && !this.pendingCode.length && !this.pendingCells.length) return null
     const events = this.pending
     const request: CommitRequest = {
-      op: 'commit', first: events.length ? events[0]!.seq : this.sentSeq + 1, ...encodeEvents(events),
+      op: 'commit', ...(this.h ? { h: this.h } : {}), first: events.length ? events[0]!.seq : this.sentSeq + 1, ...encodeEvents(events),
       code: events.length ? events[events.length - 1]!.codeHash : '',
       snapshots: this.pendingSnapshots.map(([seq, state]) => [seq, JSON.stringify(state)]),
       attempts: this.pendingAttempts.map((a) => JSON.stringify(a)),
@@ -282,8 +319,8 @@ export class RemoteLog implements EventLog {
     this.pendingCode = []
     this.pendingCells = []
     if (events.length) this.sentSeq = events[events.length - 1]!.seq
-    const id = this.send(request)
-    this.waiting.set(id, { resolve: () => {}, reject: () => {}, events })
+    const id = this.link.send(request)
+    this.link.waiting.set(id, { resolve: () => {}, reject: () => {}, events })
     return id
   }
 
@@ -294,7 +331,7 @@ export class RemoteLog implements EventLog {
     const start = Date.now()
     while (at < bytes.length) {
       try {
-        at += writeSync(LINK_FD, bytes, at, bytes.length - at)
+        at += writeSync(this.fd, bytes, at, bytes.length - at)
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw this.fail(new Error(`${this.opened?.path ?? 'log'}: the log host is gone (${(err as Error).message})`))
         if (Date.now() - start > WAIT_MS) throw this.fail(new Error('the log host has not read for 60 s'))
@@ -320,12 +357,17 @@ export class RemoteLog implements EventLog {
   }
 
   /** A request answered synchronously. */
-  private call(request: object): unknown {
+  protected call(request: object): unknown {
     const id = this.send(request)
     this.waiting.set(id, { resolve: () => {}, reject: () => {} })
     const reply = this.wait(id)
-    if (!reply.ok) throw new Error(reply.error)
+    if (!reply.ok) throw this.errorOf(reply)
     return reply.value
+  }
+
+  /** The error a refused request throws here. */
+  protected errorOf(reply: Extract<Reply, { ok: false }>): Error {
+    return new Error(reply.error)
   }
 
   /** Blocks until the answer to `id` is in, reading the link directly (the event loop is not running meanwhile). */
@@ -342,7 +384,7 @@ export class RemoteLog implements EventLog {
       if (this.failed) throw this.failed
       let n: number
       try {
-        n = readSync(LINK_FD, buf, 0, buf.length, null)
+        n = readSync(this.fd, buf, 0, buf.length, null)
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw this.fail(new Error(`the log host is gone (${(err as Error).message})`))
         if (Date.now() - start > WAIT_MS) throw this.fail(new Error(`the log host has not answered for 60 s; nothing after the last acknowledged event is known to be durable`))
@@ -385,10 +427,12 @@ export class RemoteLog implements EventLog {
           e.hash = p = raw.toString('hex', i * 32, i * 32 + 32)
         })
       }
-      if (!reply.ok) {
+      // A refused commit leaves nothing after it known durable: the log has failed. A refused read or change is that request's answer.
+      if (!reply.ok && w.events) {
         this.fail(new Error(reply.error))
         w.reject(this.failed!)
-      } else w.resolve(reply.value)
+      } else if (!reply.ok) w.reject(this.errorOf(reply))
+      else w.resolve(reply.value)
       this.answered.set(reply.id, reply)
       // A promise that was made will not ask again; keep only what a synchronous wait may come for.
       if (this.answered.size > 64) this.answered.delete(this.answered.keys().next().value!)

@@ -12,7 +12,8 @@ import type { EventRecord, SourceLocation } from '../runtime/event.ts'
 import type { Transaction } from '../runtime/transaction.ts'
 import { seekStore } from './seek.ts'
 import { LogDamageError, type Damage } from './logErrors.ts'
-import type { SqliteLog, StoredCode } from './sqliteLog.ts'
+import type { StoredCode } from './sqliteLog.ts'
+import type { HistoryLog } from './historyLog.ts'
 import type { StoreSnapshot } from '../runtime/store.ts'
 
 export interface Divergence {
@@ -69,7 +70,7 @@ export interface ReplaySource {
   getCode(codeHash: string): StoredCode | null
 }
 
-export async function verifyBranch(log: SqliteLog, branch: string, options: VerifyOptions = {}): Promise<VerifyResult> {
+export async function verifyBranch(log: HistoryLog, branch: string, options: VerifyOptions = {}): Promise<VerifyResult> {
   const info = log.branchInfo(branch)
   if (!info) throw new Error(`there is no branch '${branch}'`)
   const from = Math.max(1, options.from ?? 1)
@@ -190,7 +191,7 @@ export class Replayer {
       new CountingLog(from - 1),
     )
     if (from > 1) {
-      const state = before ?? seekStore(log as SqliteLog, { branch, seq: from - 1 }).serialize()
+      const state = before ?? seekStore(log as HistoryLog, { branch, seq: from - 1 }).serialize()
       this.exec.restore(state, log.event(branch, from - 1)!.time)
       this.pendingCode = log.lastOfKind(branch, 'code', from - 1)
     }

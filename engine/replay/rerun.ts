@@ -5,7 +5,7 @@
 import { Engine, type EngineOptions } from '../runtime/engine.ts'
 import { canonicalJson } from '../runtime/values.ts'
 import type { EventRecord } from '../runtime/event.ts'
-import type { SqliteLog } from './sqliteLog.ts'
+import type { HistoryLog } from './historyLog.ts'
 import { REPLAY_MARGIN } from './replay.ts'
 
 export interface Divergence {
@@ -38,7 +38,7 @@ export interface RerunOptions extends EngineOptions {
 }
 
 /** Re-runs `from`'s recorded transactions with `notebook`'s code onto a new branch `onto`. */
-export async function replayWithCode(log: SqliteLog, from: string, notebook: string, onto: string, options: RerunOptions = {}): Promise<Rerun> {
+export async function replayWithCode(log: HistoryLog, from: string, notebook: string, onto: string, options: RerunOptions = {}): Promise<Rerun> {
   const { text, maxDivergences = 100, onProgress, ...engineOptions } = options
   const info = log.branchInfo(from)
   if (!info) throw new Error(`there is no branch '${from}'`)

@@ -4,7 +4,8 @@
 import { Store } from '../runtime/store.ts'
 import { canonicalJson, type Json } from '../runtime/values.ts'
 import type { StateKind } from '../runtime/event.ts'
-import type { SqliteLog } from './sqliteLog.ts'
+import type { HistoryLog } from './historyLog.ts'
+import type { Resume } from '../runtime/engine.ts'
 
 /** Where in history: a branch and the seq of an event on it (0: before the first event). */
 export interface Moment {
@@ -16,7 +17,7 @@ export interface Moment {
  * The store as it was right after event `seq` of `branch`. `load` brings each
  * value into the realm that will use it (the sandbox's, for re-execution).
  */
-export function seekStore(log: SqliteLog, at: Moment, load?: (v: Json) => Json): Store {
+export function seekStore(log: HistoryLog, at: Moment, load?: (v: Json) => Json): Store {
   const info = log.branchInfo(at.branch)
   if (!info) throw new Error(`there is no branch '${at.branch}'`)
   if (!Number.isSafeInteger(at.seq) || at.seq < 0 || at.seq > info.head) {
@@ -52,7 +53,7 @@ function importWrite<W extends { op: string }>(w: W, load: (v: Json) => Json): W
 export type State = Record<string, { kind: StateKind; value: Json }>
 
 /** The state as it was right after event `seq` of `branch`, as plain data by name. */
-export function seek(log: SqliteLog, at: Moment): State {
+export function seek(log: HistoryLog, at: Moment): State {
   return seekStore(log, at).snapshot()
 }
 
@@ -62,7 +63,7 @@ export type Change =
   | { state: string; change: 'changed'; kind: StateKind; before: Json; after: Json; keys?: { key: string; before: Json | null; after: Json | null }[] }
 
 /** What changed between two moments (of the same or different branches): per state, and per key for maps. */
-export function diff(log: SqliteLog, a: Moment, b: Moment): Change[] {
+export function diff(log: HistoryLog, a: Moment, b: Moment): Change[] {
   return diffStates(seek(log, a), seek(log, b))
 }
 
@@ -85,4 +86,23 @@ export function diffStates(before: State, after: State): Change[] {
   }
   for (const [name, y] of Object.entries(after)) if (!before[name]) out.push({ state: name, change: 'added', kind: y.kind, after: y.value })
   return out
+}
+
+/** Where the log's branch stands, or undefined for an empty history. */
+export function resumeFrom(log: HistoryLog): Resume | undefined {
+  // Nothing is added to a damaged branch: the refusal says how to continue from its last sound event.
+  const refused = log.refusal()
+  if (refused) throw refused
+  const head = log.head
+  if (head === 0) return undefined
+  const last = log.event(log.branch, head)!
+  const codeSeq = log.lastOfKind(log.branch, 'code', head)
+  const code = codeSeq ? log.event(log.branch, codeSeq) : null
+  if (!code) throw new Error(`${log.path}: branch '${log.branch}' has events but no code event`)
+  return {
+    state: seekStore(log, { branch: log.branch, seq: head }).serialize(),
+    last,
+    code,
+    started: log.lastOfKind(log.branch, 'start', head) !== null,
+  }
 }

@@ -1,11 +1,12 @@
 // A notebook with its durable log: opens (or creates) NAME.loom.db beside the
 // notebook and starts an engine that continues the live branch where it stopped.
-import { Engine, type EngineOptions, type Resume } from '../runtime/engine.ts'
+import { Engine, type EngineOptions } from '../runtime/engine.ts'
 import { SqliteLog, type Damage } from './sqliteLog.ts'
-import { seekStore } from './seek.ts'
+import { resumeFrom } from './seek.ts'
 import { defaultDbPath } from './dbPath.ts'
 
-export { defaultDbPath }
+/** resumeFrom is in seek.ts, which loads no SQLite: a confined engine process resumes with it too. */
+export { defaultDbPath, resumeFrom }
 
 export interface Session {
   engine: Engine
@@ -30,21 +31,3 @@ export async function openSession(notebook: string, options: EngineOptions & { d
   }
 }
 
-/** Where the log's branch stands, or undefined for an empty history. */
-export function resumeFrom(log: SqliteLog): Resume | undefined {
-  // Nothing is added to a damaged branch: the refusal says how to continue from its last sound event.
-  const refused = log.refusal()
-  if (refused) throw refused
-  const head = log.head
-  if (head === 0) return undefined
-  const last = log.event(log.branch, head)!
-  const codeSeq = log.lastOfKind(log.branch, 'code', head)
-  const code = codeSeq ? log.event(log.branch, codeSeq) : null
-  if (!code) throw new Error(`${log.path}: branch '${log.branch}' has events but no code event`)
-  return {
-    state: seekStore(log, { branch: log.branch, seq: head }).serialize(),
-    last,
-    code,
-    started: log.lastOfKind(log.branch, 'start', head) !== null,
-  }
-}

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3'
 import { hash as digest } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
-import { GENESIS_HASH, type EventLog } from '../runtime/log.ts'
+import { GENESIS_HASH } from '../runtime/log.ts'
 import { writeChunk, expandBody, encodeEvents, ConflictError, type Chunk, type Written } from './chunk.ts'
 import { takeWriterLock } from './writerLock.ts'
 import { LogFormatError, LogDamageError, UnreadableLogError, type Damage } from './logErrors.ts'
@@ -17,6 +17,8 @@ import type { Ack } from './logWriter.ts'
 import type { Attempt, EventRecord } from '../runtime/event.ts'
 import type { StoreSnapshot } from '../runtime/store.ts'
 import type { KeptCells } from '../runtime/compile.ts'
+import type { HistoryLog } from './historyLog.ts'
+import { forkWithSnapshot, importBranch } from './branches.ts'
 
 /** The log format this version writes; it reads this one and refuses newer ones. */
 export const FORMAT_VERSION = 1
@@ -25,6 +27,8 @@ const FORMAT = 'loom-log'
 export const SNAPSHOT_EVERY = 1000
 /** Compiled cells kept (the newest): enough for every cell of a notebook and the versions of a long live-coding session. */
 export const KEPT_CELLS = 1000
+/** The kinds the marks table holds: every kind but 'step'. */
+export const MARKED_KINDS = ['start', 'http', 'gui', 'edit', 'code', 'halt'] as const
 
 export { LogFormatError, LogDamageError, type Damage }
 
@@ -77,7 +81,7 @@ export interface EncodedCommit {
   attempts: string[]
 }
 
-export class SqliteLog implements EventLog {
+export class SqliteLog implements HistoryLog {
   readonly db: Database.Database
   branch: string
   private branchId = 0
@@ -492,6 +496,8 @@ export class SqliteLog implements EventLog {
   }
 
   close(): void {
+    // Closed already (a supervisor closes an ended engine's log, and may do so first when a new one asks for it).
+    if (!this.db.open) return
     try {
       this.flush()
       this.writeKeptCells()
@@ -740,6 +746,21 @@ export class SqliteLog implements EventLog {
     return this.branchInfo(name)!
   }
 
+  /** fork, starting with a snapshot of the moment forked at (see branches.ts). */
+  forkAt(name: string, parent: string, seq: number): BranchInfo {
+    return forkWithSnapshot(this, name, parent, seq)
+  }
+
+  /** Imports a branch export through a connection of its own, so the branch this one appends to stays put. */
+  async importText(text: string, name?: string): Promise<BranchInfo> {
+    const side = SqliteLog.open(this.path, { create: false, branch: this.live })
+    try {
+      return await importBranch(side, { text }, name)
+    } finally {
+      side.close()
+    }
+  }
+
   /** `base`, or `base-2`, `base-3`…: the first that names no branch yet. */
   unusedName(base: string): string {
     for (let i = 1; ; i++) {
@@ -852,6 +873,37 @@ export class SqliteLog implements EventLog {
       return { seq: row.seq, state: JSON.parse(row.data) as StoreSnapshot }
     }
     return null
+  }
+
+  /** The seq of the snapshot a seek to `seq` of `branch` would start from (0 when there is none). */
+  snapshotBefore(branch: string, seq: number): number {
+    const owner = this.ownerOf(branch, seq)
+    return (this.db.prepare('SELECT max(s.seq) FROM snapshots s JOIN branches b ON b.id = s.branch WHERE b.name = ? AND s.seq <= ?').pluck().get(owner, seq) as number | null) ?? 0
+  }
+
+  /**
+   * How many events of each marked kind (every kind but 'step', see the marks
+   * table) fall in each of `count` equal ranges of seqs `from`..`to` of
+   * `branch`: bin i holds the seqs s with floor((s - from) * count / n) = i,
+   * n = to - from + 1. Reads no event.
+   */
+  markCounts(branch: string, from: number, to: number, count: number): Record<string, number>[] {
+    const n = to - from + 1
+    const out: Record<string, number>[] = Array.from({ length: Math.max(0, count) }, () => ({}))
+    if (n <= 0 || count <= 0) return out
+    // Parameters arrive as floating point: made integers, the division is floor division. One kind at a time: the key is (branch, kind, seq).
+    const binOf = this.db.prepare(`SELECT ((seq - CAST(@from AS INTEGER)) * CAST(@count AS INTEGER)) / CAST(@n AS INTEGER) AS bin, count(*) AS events FROM marks
+      WHERE branch = @id AND kind = @kind AND seq BETWEEN @a AND @z GROUP BY bin`)
+    for (const [owner, a, z] of this.segments(branch, from, to)) {
+      const id = this.idOf(owner)
+      for (const kind of MARKED_KINDS) {
+        for (const row of binOf.all({ from, count, n, id, kind, a, z }) as { bin: number; events: number }[]) {
+          const kinds = out[row.bin]
+          if (kinds) kinds[kind] = (kinds[kind] ?? 0) + row.events
+        }
+      }
+    }
+    return out
   }
 
   *snapshots(branch: string): Generator<{ seq: number; ok: boolean }> {

@@ -8,7 +8,8 @@ import type { Json } from '../runtime/values.ts'
 import { forkBranch } from './branches.ts'
 import { Model, type ModelOptions, type World } from './model.ts'
 import type { Move } from './explore.ts'
-import type { SqliteLog, BranchInfo } from './sqliteLog.ts'
+import type { BranchInfo } from './sqliteLog.ts'
+import type { HistoryLog } from './historyLog.ts'
 import type { EventLog } from '../runtime/log.ts'
 
 /** One move past its time limit stops the call into the sandbox. */
@@ -73,7 +74,7 @@ export function describeChoices(choices: readonly Choice[]): string {
  * A code event comes first when the notebook's code is not the code in force
  * there. Every event is made by running the move again with its choices.
  */
-export async function saveTrace(text: string, options: ModelOptions, moves: readonly Move[], log: SqliteLog, name: string): Promise<BranchInfo> {
+export async function saveTrace(text: string, options: ModelOptions, moves: readonly Move[], log: HistoryLog, name: string): Promise<BranchInfo> {
   if (log.branchInfo(name)) throw new Error(`${log.path} already has a branch '${name}'; choose another name`)
   const from = options.from
   if (from) forkBranch(log, name, from.branch, from.seq)

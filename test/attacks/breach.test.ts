@@ -217,13 +217,13 @@ test('loom run --watch, confined: a save live-codes the app, and Ctrl-C ends it 
   assert.match(replayVerify(join(s.dir, 'counter.loom.db')), /hash chain intact/)
 })
 
-test('loom serve: a broken sandbox in its engine process finds no environment, no files outside the session, no way to start a process and, under bubblewrap, no network', { timeout: 120_000 }, async (t) => {
+test('loom serve: a broken sandbox in its engine process finds no environment, no files outside the session, no native code, no way to start a process or write its log and, under bubblewrap, no network', { timeout: 120_000 }, async (t) => {
   const os = osSandbox()
   if (os.kind !== 'bwrap') t.diagnostic(`no OS sandbox here: ${os.notice}`)
   const s = setup()
   const before = connections.length
   // serve takes no --env: the attack's paths are written into the notebook instead.
-  const config = { OUTSIDE: s.outside, DIR: s.dir, DB: s.db, SECRET: s.secret, HOME_DIR: s.home, PLANTED: s.planted, SQLITE_ADDON, SQLITE_PACKAGE, PORT: String(port) }
+  const config = { OUTSIDE: s.outside, DIR: s.dir, DB: s.db, SECRET: s.secret, HOME_DIR: s.home, PLANTED: s.planted, SQLITE_ADDON, SQLITE_PACKAGE, PORT: String(port), LINK_FD: '4' }
   const text = readFileSync(s.notebook, 'utf8')
   const proxied = 'const env = new Proxy({}, { get: (_, k) => sys.env.get(k) })'
   assert.ok(text.includes(proxied))
@@ -258,10 +258,20 @@ test('loom serve: a broken sandbox in its engine process finds no environment, n
     client.close()
     assert.equal(r.breached, true, 'the breach switch did not take: the test would prove nothing')
     assert.equal(r.canary, null, 'the engine read the user environment')
-    assert.deepEqual(String(r.envKeys).split(',').filter((k) => k !== 'TMPDIR'), [], `the engine process has the user's environment: ${String(r.envKeys)}`)
-    for (const name of ['writeOutside', 'writeNotebookFolder', 'writeTmp', 'writeDevShm', 'readSecret', 'readSsh', 'spawn', 'spawnViaBinding']) {
+    assert.equal(r.envKeys, '', `the engine process has an environment: ${String(r.envKeys)}`)
+    // No native code (the log is the supervisor's: forkEngine.ts), no threads, and no write to the log's files.
+    for (const name of ['writeOutside', 'writeNotebookFolder', 'writeLog', 'writeTmp', 'writeDevShm', 'readSecret', 'readNotebookFolder', 'readSsh', 'spawn', 'spawnViaBinding', 'worker', 'dlopenPlanted', 'dlopenSqlite', 'betterSqlite3']) {
       assert.match(String(r[name]), /^denied: /, `${name}: ${String(r[name])}`)
     }
+    assert.ok(!existsSync(s.marker), 'planted native code ran')
+    // A forged commit for another branch, sent straight down the log link (fd 4), was refused by the supervisor.
+    assert.equal(r.forgeCommit, 'ALLOWED: sent', 'the forged commit did not even reach the supervisor: this proves nothing')
+    const again = new EngineClient(await connectEngine(`${origin.replace('http:', 'ws:')}/engine`, origin))
+    await again.call('hello', { token })
+    assert.deepEqual((await again.call('branches', {})).map((b: { name: string }) => b.name), ['main'])
+    const { events } = await again.call('log', {})
+    assert.equal(events.some((e: { branch: string }) => e.branch !== 'main'), false)
+    again.close()
     assert.ok(!existsSync(s.outside), 'a file was written outside the session')
     assert.ok(!existsSync(join(s.dir, 'dropped.txt')), 'a file was written in the notebook folder')
     await new Promise((done) => setTimeout(done, 300))
@@ -270,8 +280,6 @@ test('loom serve: a broken sandbox in its engine process finds no environment, n
       // Native code it loads sees only the session's folders: the marker elsewhere is not even there to write.
       assert.ok(!existsSync(s.marker), 'planted native code wrote outside the session')
     }
-    // What does not hold yet under serve (docs/isolation.md): its engine keeps SQLite, so addons load.
-    t.diagnostic(`serve's engine keeps SQLite: dlopen of planted code ${String(r.dlopenPlanted).slice(0, 40)}, better-sqlite3 ${String(r.betterSqlite3).slice(0, 20)}, worker ${String(r.worker).slice(0, 20)}`)
     assert.equal(serve.exitCode, null, `serve ended: ${err}`)
   } finally {
     serve.kill('SIGKILL')

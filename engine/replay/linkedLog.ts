@@ -1,0 +1,181 @@
+// The engine process's log under `loom serve` (DESIGN §9): a RemoteLog (its
+// own branch's group commits, pipelined, over the link on fd 4) that also
+// answers everything else the host asks of a log — any branch's history,
+// snapshots, code, damage, and the branches themselves (HistoryLog) — by
+// synchronous requests to the supervisor, which holds the SQLite log and
+// answers only the methods logHost.ts lists, with their arguments checked.
+// Logs for other branches (a rerun, a saved trace, a forked preview) are side
+// handles on the same link. No SQLite here, directly or not.
+import type { EventRecord } from '../runtime/event.ts'
+import type { StoreSnapshot } from '../runtime/store.ts'
+import { RemoteLog, type Opened, type Reply } from './remoteLog.ts'
+import { resumeFrom } from './seek.ts'
+import type { Resume } from '../runtime/engine.ts'
+import type { HistoryLog } from './historyLog.ts'
+import type { BranchInfo, RawEvent, StoredCode } from './sqliteLog.ts'
+import { LogDamageError, LogFormatError, type Damage } from './logErrors.ts'
+
+/** The fd of the log link in serve's engine process (fd 3 carries the supervisor's messages). */
+export const SERVE_LOG_FD = 4
+/** Events per request when reading a long range. */
+export const PAGE = 2000
+
+export class LinkedLog extends RemoteLog implements HistoryLog {
+  private readonly every: number
+  private resumeTaken = false
+
+  /**
+   * Opens the session's log through the supervisor (blocks until it answers);
+   * null when there is none and `create` is false. Which file, and which
+   * branch, the supervisor decides.
+   */
+  static openLinked(create: boolean, fd = SERVE_LOG_FD): LinkedLog | null {
+    const log = new LinkedLog(fd, { op: 'open', create })
+    return log.opened.absent ? null : log
+  }
+
+  private constructor(fd: number, openRequest: object, side?: { link: RemoteLog; opened: Opened }) {
+    super(fd, openRequest, side)
+    this.every = this.opened.snapshotEvery
+  }
+
+  /**
+   * Where the branch stands, to continue the app: the first time as the
+   * supervisor computed it at open (no round trips on the start path), after
+   * that — a promote, a restart of the app — asked afresh.
+   */
+  takeResume(): Resume | undefined {
+    if (!this.resumeTaken && this.branch === this.opened.branch && this.head === this.opened.head) {
+      this.resumeTaken = true
+      const r = this.opened.refused
+      if (r) throw new LogDamageError(r.message, r.path, r.damage as Damage[])
+      return this.opened.resume ?? undefined
+    }
+    return resumeFrom(this)
+  }
+
+  /** Another connection to the log, for a branch made while the app runs on (see HostAccess.openLog). */
+  openSide(options: { fsync?: boolean } = {}): LinkedLog {
+    const opened = this.ask('openLog', options.fsync !== false) as Opened
+    return new LinkedLog(this.fd, {}, { link: this.link, opened })
+  }
+
+  get snapshotEvery(): number {
+    return this.every
+  }
+
+  get live(): string {
+    return this.ask('live') as string
+  }
+
+  branchInfo(name: string): BranchInfo | null {
+    return this.ask('branchInfo', name) as BranchInfo | null
+  }
+  branches(): BranchInfo[] {
+    return this.ask('branches') as BranchInfo[]
+  }
+  eventsOf(branch: string, from = 1, limit = Infinity): EventRecord[] {
+    return [...this.iterate(branch, from, from + limit - 1)]
+  }
+  *iterate(branch: string, from = 1, to = Infinity): Generator<EventRecord> {
+    for (let at = from; at <= to; ) {
+      const page = this.ask('eventsOf', branch, at, Math.min(PAGE, to - at + 1)) as EventRecord[]
+      yield* page
+      if (page.length < Math.min(PAGE, to - at + 1)) return
+      at += page.length
+    }
+  }
+  *raw(branch: string, from = 1, to = Infinity): Generator<RawEvent> {
+    for (let at = from; at <= to; ) {
+      const page = this.ask('raw', branch, at, Math.min(PAGE, to - at + 1)) as RawEvent[]
+      yield* page
+      if (page.length < Math.min(PAGE, to - at + 1)) return
+      at += page.length
+    }
+  }
+  event(branch: string, seq: number): EventRecord | null {
+    return this.ask('event', branch, seq) as EventRecord | null
+  }
+  hashAt(branch: string, seq: number): string {
+    return this.ask('hashAt', branch, seq) as string
+  }
+  lastOfKind(branch: string, kind: string, seq: number): number | null {
+    return this.ask('lastOfKind', branch, kind, seq) as number | null
+  }
+  ownerOf(branch: string, seq: number): string {
+    return this.ask('ownerOf', branch, seq) as string
+  }
+  segments(branch: string, from: number, to: number): [string, number, number][] {
+    return this.ask('segments', branch, from, to) as [string, number, number][]
+  }
+  snapshotAt(branch: string, seq: number): { seq: number; state: StoreSnapshot } | null {
+    return this.ask('snapshotAt', branch, seq) as { seq: number; state: StoreSnapshot } | null
+  }
+  snapshotBefore(branch: string, seq: number): number {
+    return this.ask('snapshotBefore', branch, seq) as number
+  }
+  markCounts(branch: string, from: number, to: number, count: number): Record<string, number>[] {
+    return this.ask('markCounts', branch, from, to, count) as Record<string, number>[]
+  }
+  snapshots(branch: string): { seq: number; ok: boolean }[] {
+    return this.ask('snapshots', branch) as { seq: number; ok: boolean }[]
+  }
+  codeBlobs(): { codeHash: string; actual: string }[] {
+    return this.ask('codeBlobs') as { codeHash: string; actual: string }[]
+  }
+  damageOf(branch: string): Damage[] {
+    return this.ask('damageOf', branch) as Damage[]
+  }
+  refusal(): LogDamageError | null {
+    const r = this.ask('refusal') as { message: string; path: string; damage: Damage[] } | null
+    return r ? new LogDamageError(r.message, r.path, r.damage) : null
+  }
+  getCode(codeHash: string): StoredCode | null {
+    return this.ask('getCode', codeHash) as StoredCode | null
+  }
+
+  // Changes go after every commit sent before them (the host answers in order).
+  forkAt(name: string, parent: string, seq: number): BranchInfo {
+    return this.ask('forkAt', name, parent, seq) as BranchInfo
+  }
+  /** Checked and written by the supervisor, on a connection of its own: nothing to re-execute. */
+  importText(text: string, name?: string): Promise<BranchInfo> {
+    try {
+      return Promise.resolve(this.ask('importText', text, name ?? null) as BranchInfo)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+  fork(name: string, parent: string, seq: number): BranchInfo {
+    return this.ask('fork', name, parent, seq) as BranchInfo
+  }
+  createRoot(name: string): BranchInfo {
+    return this.ask('createRoot', name) as BranchInfo
+  }
+  promote(name: string): void {
+    this.ask('promote', name)
+  }
+  deleteBranch(name: string): void {
+    this.ask('deleteBranch', name)
+  }
+  useBranch(name: string): void {
+    this.flush()
+    const to = this.ask('useBranch', name) as { branch: string; head: number; snapshotDue: number }
+    this.switched(to.branch, to.head, to.snapshotDue)
+  }
+  discardPending(): void {
+    this.discardUnsent()
+  }
+
+  /** A request for this log's handle, after whatever was appended before it. */
+  private ask(method: string, ...args: unknown[]): unknown {
+    this.sendCommit()
+    return this.link['call']({ op: 'log', h: this.h, method, args })
+  }
+
+  protected override errorOf(reply: Extract<Reply, { ok: false }>): Error {
+    if (Array.isArray(reply.damage) && typeof reply.path === 'string') return new LogDamageError(reply.error, reply.path, reply.damage as Damage[])
+    if (reply.format) return new LogFormatError(reply.error)
+    return new Error(reply.error)
+  }
+}
