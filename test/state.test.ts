@@ -170,7 +170,7 @@ export function step() { done.set([...done.get(), jobs.take()]) }`,
 
 test('an edit that does not fit the state is refused with the state name and commits nothing', async () => {
   const e = await open({ s: `const q = state.queue('q')\nconst v = state.var('v', 0)` })
-  assert.throws(() => e.edit([{ state: 'q', set: 1 }]), /state 'q' is a queue: set needs a key/)
+  assert.throws(() => e.edit([{ state: 'q', set: 1 }]), /state 'q' is a queue: its value is a list of items/)
   assert.throws(() => e.edit([{ state: 'v', set: { f: 1n } as never }]), /Do not know how to serialize a BigInt|not plain data/)
   assert.throws(() => e.edit([{ state: 'nope', set: 1 }]), /there is no state 'nope'/)
   assert.equal(e.head, 1)

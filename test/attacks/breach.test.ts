@@ -321,7 +321,7 @@ test('loom explore, one thread and two: the search runs confined, a broken sandb
     const r = breached(['explore', explored, '--from', s.db, '--at', '1', '--max-states', '20', '--workers', workers, '--save-branch', `found-${workers}`])
     assert.equal(r.status, 1, r.out)
     assert.match(r.out, /test 'a few tries' fails after 3 transactions/)
-    assert.match(r.out, new RegExp(`saved the first as branch 'found-${workers}'`))
+    assert.match(r.out, new RegExp(`saved violation 1 of 1 as branch 'found-${workers}'`))
     // `start` attacked three times: in the search, describing the trace, and in the process that commits it.
     assert.equal(r.reports.length, 3, r.out)
     // That last one is started without threads, whatever --workers says.
