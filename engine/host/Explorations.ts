@@ -35,12 +35,11 @@ export class Explorations {
   async explore(p: Params<'explore'>): Promise<ExploreView> {
     const host = this.host
     const { branch, at } = host.moment(p.branch, p.at)
-    if (at < 1) throw new Refusal(`exploration starts after an event: 'at' must be 1 or more (branch '${branch}' has events 1..${host.moment(branch, undefined).at})`)
     const text = host.text()
     const model = await Model.create(text, this.options(branch, at, host.history()))
     const job = host.nextJob()
     const maxStates = p.maxStates ?? DEFAULT_MAX_STATES
-    const what = `exploring from event ${at} of branch '${branch}'`
+    const what = at < 1 ? 'exploring from the start' : `exploring from event ${at} of branch '${branch}'`
     const progress = progressOf(host, job, 'explore', what)
     progress(0, null, true)
     const run = exploring(model, {
@@ -85,8 +84,9 @@ export class Explorations {
     return announce(this.host, name)
   }
 
+  /** From a moment of the log; at event 0 (before anything happened), from the start, as `loom explore NB` does. */
   private options(branch: string, seq: number, log: HistoryLog): ModelOptions {
-    return { path: this.host.notebookPath, timeLimitMs: this.host.timeLimitMs, from: { log, branch, seq } }
+    return { path: this.host.notebookPath, timeLimitMs: this.host.timeLimitMs, ...(seq >= 1 ? { from: { log, branch, seq } } : {}) }
   }
 
   private view(job: number, r: ExploreResult): ExploreView {
