@@ -8,6 +8,7 @@ import type { BranchView, ExploreView, Json, PreviewSpec, PreviewView } from '..
 import { fill, h } from '../dom.ts'
 import { preview as short } from '../state/jsonTree.ts'
 import { outcomeTree } from './OutcomeTree.ts'
+import { plural } from '../words.ts'
 
 export interface AgentPanelActions {
   toast(message: string, kind: 'info' | 'error'): void
@@ -282,7 +283,7 @@ export class AgentPanel {
 
   private showExploration(r: ExploreView): void {
     const head = h('div.ag-explore-sum', { 'data-violations': r.violations.length },
-      `${r.states.toLocaleString()} states, ${r.transitions.toLocaleString()} transitions, depth ${r.depth}${r.exhausted ? ', exhausted' : r.stoppedBy ? `, stopped by ${r.stoppedBy}` : ''}${r.deadlocks ? `, ${r.deadlocks} deadlock(s)` : ''}.`)
+      `${plural('state', r.states)}, ${plural('transition', r.transitions)}, depth ${r.depth}${r.exhausted ? ', exhausted' : r.stoppedBy ? `, stopped by ${r.stoppedBy}` : ''}${r.deadlocks ? `, ${plural('deadlock', r.deadlocks)}` : ''}.`)
     const list = r.violations.map((v, i) => {
       const name = h('input.se-input.ag-cx-name', { value: `counterexample-${r.job}-${i + 1}`, 'aria-label': 'Branch name' })
       return h('div.ag-violation', { 'data-index': i },
@@ -298,7 +299,7 @@ export class AgentPanel {
     try {
       const b = await this.client.call('saveCounterexample', { job, violation, name: name.trim() })
       this.actions.openBranch(b)
-      this.actions.toast(`Opened counterexample as branch ${b.name} (${b.head - (b.forkedAt ?? 0)} events)`, 'info')
+      this.actions.toast(`Opened counterexample as branch ${b.name} (${plural('event', b.head - (b.forkedAt ?? 0))})`, 'info')
     } catch (err) {
       this.actions.toast((err as Error).message, 'error')
     }

@@ -12,6 +12,7 @@ import { EventDetails } from './EventDetails.ts'
 import { KIND_COLOURS, KINDS, type Moment } from './moment.ts'
 import { Timeline } from './Timeline.ts'
 import './debugger.css'
+import { plural } from '../words.ts'
 
 export interface DebuggerHost {
   toast(message: string, kind: 'info' | 'error'): void
@@ -423,7 +424,7 @@ export class Debugger {
     if (!r) return
     await this.asJob({ op: 'verify', label: `verifying ${r.branch} ${r.from}–${r.to}` }, r.to - r.from + 1, async (client) => {
       const v = await client.call('verify', r)
-      if (v.ok) this.host.toast(`Verified ${r.branch} events ${r.from}–${r.to}: all ${v.events.toLocaleString()} replay exactly as recorded.`, 'info')
+      if (v.ok) this.host.toast(`Verified ${r.branch} events ${r.from}–${r.to}: ${v.events === 1 ? 'the 1 event replays' : `all ${v.events.toLocaleString()} replay`} exactly as recorded.`, 'info')
       else {
         this.host.toast(`Verify failed${v.failure?.seq ? ` at event ${v.failure.seq}` : ''}: ${v.failure?.message ?? 'unknown'}`, 'error')
         if (v.failure?.seq) {
@@ -476,7 +477,7 @@ export class Debugger {
       const name = named && this.branches.some((b) => b.name === named) ? this.freeName(`${named}-imported`) : undefined
       const b = await this.client.call('importBranch', { text, ...(name ? { name } : {}) })
       await this.openBranch(b)
-      this.host.toast(`Imported branch ${b.name}${name ? ` (${named} is taken here)` : ''}: ${b.head} events, every hash checked.`, 'info')
+      this.host.toast(`Imported branch ${b.name}${name ? ` (${named} is taken here)` : ''}: ${plural('event', b.head)}, every hash checked.`, 'info')
     } catch (err) {
       this.host.toast((err as Error).message, 'error')
     }

@@ -8,6 +8,7 @@ import type { EngineClient } from '../../engine/protocol/client.ts'
 import type { BranchView, EventRecord, TimelineBin } from '../../engine/protocol/messages.ts'
 import { h } from '../dom.ts'
 import { KIND_COLOURS, KINDS, type Moment } from './moment.ts'
+import { plural } from '../words.ts'
 
 const TRACK_H = 24
 const TRACK_GAP = 8
@@ -747,7 +748,7 @@ export class Timeline {
         'data-live': String(b.live),
         'data-kinds': kinds.map(([k, n]) => `${k}:${n}`).sort().join(','),
         'data-divergences': t.divergences.size,
-        title: `${name}: ${b.head} events${b.parent ? `, forked from ${b.parent} at event ${b.forkedAt}` : ''}${b.live ? ' (live)' : ''}`,
+        title: `${name}: ${plural('event', b.head)}${b.parent ? `, forked from ${b.parent} at event ${b.forkedAt}` : ''}${b.live ? ' (live)' : ''}`,
         style: `top:${this.trackY(i)}px`,
         onclick: () => this.select(name, this.selected?.branch === name ? this.selected.seq : b.head),
       },
