@@ -83,6 +83,14 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
     await page.keyboard.press('Enter')
   }
 
+  async function until(what: string, ok: () => Promise<boolean>, ms = WAIT.timeout): Promise<void> {
+    const end = Date.now() + ms
+    while (!(await ok())) {
+      if (Date.now() > end) throw new Error(`timed out waiting until ${what}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+
   async function codeHash(page: Page): Promise<string> {
     return (await page.locator('.tb-meta').textContent()) ?? ''
   }
@@ -316,6 +324,29 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
       await seen(page.locator('.toast.error'), 'not saved')
       assert.equal(await readFile(path, 'utf8'), text)
       assert.deepEqual(o.problems, [])
+    } finally {
+      await o.close()
+    }
+  })
+
+  test('a notebook that is not UTF-8: one error that says so, no toast about a history it never had, no dangling separator, nothing to promote', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'loom-latin1-'))
+    const path = join(dir, 'latin1.loom.md')
+    // 'café' in Latin-1: the é is a lone 0xE9 byte.
+    await writeFile(path, Buffer.concat([Buffer.from('# Caf'), Buffer.from([0xe9]), Buffer.from("\n\n```ts #a\nconst x = state.var('x', 0)\n```\n")]))
+    const o = await open(await serveNotebook(path, await buildUiOnce(), dir))
+    try {
+      const { page } = o
+      await page.locator('.run-pill[data-state]').first().waitFor(WAIT)
+      await until('the top bar shows the status', async () => /event 0/.test(await codeHash(page)))
+      // Give a late toast its chance to appear.
+      await new Promise((r) => setTimeout(r, 1500))
+      const toasts = await page.locator('.toast').allTextContents()
+      assert.ok(!toasts.some((t) => /branches|no history/i.test(t)), `no toast about branches: ${JSON.stringify(toasts)}`)
+      assert.equal((await codeHash(page)).trim(), 'main · event 0')
+      assert.equal(await page.locator('.tl-promote').isDisabled(), true)
+      assert.deepEqual(o.problems, [])
+      if (process.env.LOOM_SCREENSHOTS) await page.screenshot({ path: `${process.env.LOOM_SCREENSHOTS}/latin1.png` })
     } finally {
       await o.close()
     }

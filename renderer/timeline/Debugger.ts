@@ -52,6 +52,8 @@ export class Debugger {
       h(`button.tl-btn.${cls}` as 'button', { type: 'button', title, onclick }, h(`span.codicon.codicon-${icon}`), label ? h('span', null, label) : null) as HTMLButtonElement
     this.liveButton = btn('tl-live', 'Live', 'circle-filled', 'Follow the live head as events come in (End)', () => this.goLive())
     this.promoteButton = btn('tl-promote', 'Promote', 'star-empty', 'Make the selected branch the live one: the app continues from its head (P)', () => void this.promote())
+    // Nothing to promote until a branch that is not live is selected (updateButtons).
+    this.promoteButton.disabled = true
     this.forkName = h('input.se-input.tl-fork-name', { 'aria-label': 'New branch name' })
     this.forkForm = h('span.tl-fork-form', { hidden: true }, this.forkName,
       h('button.tl-btn.primary', { type: 'button', onclick: () => void this.fork() }, 'Fork'),
@@ -191,6 +193,8 @@ export class Debugger {
       this.setBranches(await client.call('branches', {}))
       for (const a of await client.call('attempts', { limit: 200 })) this.attempt(a)
     } catch (err) {
+      // Nothing has run yet (the notebook does not parse, or is not UTF-8): no history is not an error, the empty timeline says it.
+      if (status.head === 0 && !status.codeHash) return
       this.host.toast(`Could not read the branches: ${(err as Error).message}`, 'error')
     }
   }
