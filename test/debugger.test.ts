@@ -392,6 +392,47 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
     }
   })
 
+  test('with seven branches the timeline grows, then scrolls: the selected branch is scrolled into view, the header and axis stay on top, and the badge hides the tick label under it', async () => {
+    const { page, close, errors } = await open('samples/bank.loom.md')
+    try {
+      await runBank(page)
+      const bodyHeight = () => page.locator('.tl-body').evaluate((el) => el.clientHeight)
+      const oneBranch = await bodyHeight()
+      for (let k = 1; k <= 5; k++) {
+        await selectMoment(page, k)
+        await page.locator('.tl-fork').click()
+        await page.locator('.tl-fork-name').fill(`fork-${k}`)
+        await page.locator('.tl-fork-name').press('Enter')
+        await page.locator(`.timeline[data-selected-branch="fork-${k}"]`).waitFor(WAIT)
+      }
+      assert.ok((await bodyHeight()) > oneBranch + 60, 'the branch area grew with the branches')
+      // A smaller window: seven branches no longer fit, and the new one lands below the fold.
+      await page.setViewportSize({ width: 1400, height: 720 })
+      await selectMoment(page, 3)
+      await page.locator('.tl-rerun').click()
+      await track(page, 'main-replay').waitFor(WAIT)
+      await page.locator('.timeline[data-selected-branch="main-replay"]').waitFor(WAIT)
+      // The new branch's label is inside the scrolled area, below the header, not clipped.
+      const inView = async (): Promise<{ headClipped: boolean; labelShown: boolean }> => page.evaluate(`(() => {
+        const q = (s) => document.querySelector(s).getBoundingClientRect()
+        const body = q('.tl-body'), head = q('.tl-labels-head'), label = q('.tl-label[data-branch="main-replay"]')
+        return { headClipped: head.top < body.top - 0.5, labelShown: label.top >= head.bottom - 0.5 && label.bottom <= body.bottom + 0.5 }
+      })()`)
+      await until('the selected branch is scrolled into view', async () => (await inView()).labelShown)
+      assert.equal((await inView()).headClipped, false, 'the BRANCHES header is never clipped')
+      assert.ok((await page.locator('.tl-body').evaluate((el) => el.scrollHeight > el.clientHeight)), 'seven branches at this size scroll')
+      await shot(page, 'timeline-branches.png')
+      // The selected moment's badge sits on the axis; the seq number under it is not drawn.
+      const seq = Number(await page.locator('.timeline').getAttribute('data-selected-seq'))
+      const ticks = ((await page.locator('.timeline').getAttribute('data-ticks')) ?? '').split(',').filter(Boolean).map(Number)
+      assert.ok(ticks.length > 1, 'the axis shows its numbers')
+      assert.ok(!ticks.includes(seq), `no tick label under the badge of event ${seq}: ${ticks}`)
+      assert.deepEqual(errors, [])
+    } finally {
+      await close()
+    }
+  })
+
   test('export a branch to a file and import it back: it opens as a branch of its own, verified', async () => {
     const { page, close, errors } = await open('samples/bank.loom.md')
     const dir = await mkdtemp(join(tmpdir(), 'loom-export-'))

@@ -59,6 +59,10 @@ export class Timeline {
   private readonly miniSvg: SVGSVGElement
   private readonly labels: HTMLElement
   private readonly plot: HTMLElement
+  /** The tracks and their labels: scrolls when there are more branches than fit; the axis and the header stay on top. */
+  private readonly body: HTMLElement
+  /** The branch whose row was last scrolled into view: a new selected branch is brought into view once. */
+  private revealed: string | null = null
   private readonly readout: HTMLElement
   private readonly tracks = new Map<string, TrackData>()
   private order: string[] = []
@@ -93,9 +97,12 @@ export class Timeline {
     this.labels = h('div.tl-labels')
     this.readout = h('div.tl-readout', { hidden: true }, '')
     this.plot = h('div.tl-plot', null, this.canvas, this.readout)
+    this.body = h('div.tl-body', null, this.labels, this.plot)
+    // The axis is drawn where the top of the scrolled body is, so it never scrolls away.
+    this.body.addEventListener('scroll', () => this.queueDraw(), { passive: true })
     this.element = h('section.timeline', { 'aria-label': 'Timeline', 'data-live': 'true' },
       toolbar,
-      h('div.tl-body', null, this.labels, this.plot),
+      this.body,
       h('div.tl-mini-row', null, h('div.tl-mini-label', null, 'history'), h('div.tl-mini-wrap', null, this.mini, this.miniSvg)),
     )
 
@@ -173,6 +180,8 @@ export class Timeline {
     this.updateExtent()
     if (this.follow) this.followHead()
     this.resize()
+    // Branches above it may have come or gone: the selected one is brought back into view.
+    if (this.selected) this.revealRow(this.selected.branch)
     // A new branch, or the first time: nothing to show yet, so no reason to wait.
     this.queueFetch([...this.tracks.values()].some((t) => !t.bins && !t.events.size) ? 0 : 60)
   }
@@ -273,6 +282,7 @@ export class Timeline {
     this.element.dataset.selectedSeq = String(s)
     this.labelsLater()
     this.ensureVisible(s)
+    if (this.revealed !== branch) this.revealRow(branch)
     this.queueDraw()
     if (changed) this.on.select(m)
   }
@@ -329,6 +339,18 @@ export class Timeline {
 
   private trackY(i: number): number {
     return AXIS_H + 6 + i * (TRACK_H + TRACK_GAP)
+  }
+
+  /** Scrolls the tracks so that `branch`'s row shows below the axis (the body scrolls when there are more branches than fit). */
+  private revealRow(branch: string): void {
+    const i = this.order.indexOf(branch)
+    if (i < 0) return
+    this.revealed = branch
+    const top = this.trackY(i) - 4
+    const bottom = this.trackY(i) + TRACK_H + 6
+    const b = this.body
+    if (top - AXIS_H < b.scrollTop) b.scrollTop = Math.max(0, top - AXIS_H)
+    else if (bottom > b.scrollTop + b.clientHeight) b.scrollTop = bottom - b.clientHeight
   }
 
   private start(t: TrackData): number {
@@ -494,17 +516,11 @@ export class Timeline {
     const x = this.scale()
     const [va, vb] = this.visibleRange()
 
-    // The axis: seq numbers.
-    ctx.font = '10.5px ui-monospace, "DejaVu Sans Mono", monospace'
-    ctx.textBaseline = 'middle'
-    for (const tick of x.ticks(Math.max(2, Math.floor(w / 90)))) {
-      if (!Number.isInteger(tick)) continue
-      const px = Math.round(x(tick)) + 0.5
-      ctx.fillStyle = '#262b34'
-      ctx.fillRect(px, AXIS_H - 4, 1, hgt)
-      ctx.fillStyle = '#6b7383'
-      ctx.fillText(d3.format(',')(tick), px + 3, AXIS_H / 2)
-    }
+    // The axis's grid lines (its numbers are drawn last, on top, where the scrolled body's top is).
+    const ticks = x.ticks(Math.max(2, Math.floor(w / 90))).filter((t) => Number.isInteger(t))
+    const top = Math.min(this.body.scrollTop, Math.max(0, hgt - AXIS_H))
+    ctx.fillStyle = '#262b34'
+    for (const tick of ticks) ctx.fillRect(Math.round(x(tick)) + 0.5, AXIS_H - 4, 1, hgt)
 
     const rows = new Map(this.order.map((n, i) => [n, i]))
     // Events drawn from fresh data (bins of exactly the visible range, or the events themselves); -1 once a track shows a placeholder.
@@ -567,6 +583,7 @@ export class Timeline {
 
     // The selected moment.
     const m = this.selected
+    let badge: { x: number; w: number; label: string } | null = null
     if (m && rows.has(m.branch)) {
       const y = this.trackY(rows.get(m.branch)!)
       const half = Math.max(1, (x(m.seq + 0.5) - x(m.seq - 0.5)) / 2)
@@ -575,20 +592,43 @@ export class Timeline {
         ctx.fillStyle = '#7aa2f71c'
         ctx.fillRect(0, y - 3, w, TRACK_H + 6)
         ctx.fillStyle = '#7aa2f7'
-        ctx.fillRect(px - 1, AXIS_H - 2, 2, hgt - AXIS_H)
+        ctx.fillRect(px - 1, top + AXIS_H - 2, 2, hgt - AXIS_H - top)
         ctx.strokeStyle = '#e6e9ee'
         ctx.lineWidth = 1.5
         if (half > 3) ctx.strokeRect(px - half + 0.5, y - 1.5, half * 2 - 1, TRACK_H + 3)
         const label = `${m.seq}`
         ctx.font = '600 10.5px ui-monospace, "DejaVu Sans Mono", monospace'
         const tw = ctx.measureText(label).width + 10
-        const lx = Math.min(w - tw, Math.max(0, px - tw / 2))
-        ctx.fillStyle = '#7aa2f7'
-        roundRect(ctx, lx, 1, tw, AXIS_H - 4, 3)
-        ctx.fillStyle = '#0f1320'
-        ctx.fillText(label, lx + 5, AXIS_H / 2 - 1)
+        badge = { x: Math.min(w - tw, Math.max(0, px - tw / 2)), w: tw, label }
       }
     }
+
+    // The axis on top of the tracks scrolled under it: seq numbers, but none under the selected moment's badge.
+    ctx.fillStyle = '#15181e'
+    ctx.fillRect(0, top, w, AXIS_H - 4)
+    ctx.font = '10.5px ui-monospace, "DejaVu Sans Mono", monospace'
+    ctx.textBaseline = 'middle'
+    const shown: number[] = []
+    for (const tick of ticks) {
+      const text = d3.format(',')(tick)
+      const lx = Math.round(x(tick)) + 3.5
+      const tw = ctx.measureText(text).width
+      if (badge && lx < badge.x + badge.w + 2 && lx + tw > badge.x - 2) continue
+      shown.push(tick)
+      ctx.fillStyle = '#262b34'
+      ctx.fillRect(lx - 3, top + AXIS_H - 4, 1, 4)
+      ctx.fillStyle = '#6b7383'
+      ctx.fillText(text, lx, top + AXIS_H / 2)
+    }
+    this.element.dataset.ticks = shown.join(',')
+    if (badge) {
+      ctx.font = '600 10.5px ui-monospace, "DejaVu Sans Mono", monospace'
+      ctx.fillStyle = '#7aa2f7'
+      roundRect(ctx, badge.x, top + 1, badge.w, AXIS_H - 4, 3)
+      ctx.fillStyle = '#0f1320'
+      ctx.fillText(badge.label, badge.x + 5, top + AXIS_H / 2 - 1)
+      this.element.dataset.badge = `${Math.round(badge.x)}-${Math.round(badge.x + badge.w)}`
+    } else delete this.element.dataset.badge
     this.element.dataset.zoom = this.transform.k > 1.0001 ? 'in' : 'all'
     // How many events this frame drew from fresh data: tests and the bench wait on it.
     if (painted < 0) delete this.element.dataset.painted
@@ -768,6 +808,8 @@ export class Timeline {
     const r = this.canvas.getBoundingClientRect()
     const px = e.clientX - r.left
     const py = e.clientY - r.top
+    // The axis stays on top of a scrolled body: a click there picks no track under it.
+    if (py < this.body.scrollTop + AXIS_H - 4) return null
     const i = Math.floor((py - AXIS_H - 6 + TRACK_GAP / 2) / (TRACK_H + TRACK_GAP))
     const name = this.order[Math.max(0, Math.min(this.order.length - 1, i))]
     if (!name) return null
