@@ -72,6 +72,23 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
     await page.screenshot({ path: `${SHOTS}/${name}`, animations: 'disabled' })
   }
 
+  /** The controls (tabs, buttons, fields) a toast now on the page covers, by their text or class. */
+  async function coveredByToasts(page: Page): Promise<string[]> {
+    return page.evaluate(`(() => {
+      const toasts = [...document.querySelectorAll('.toast')].map((t) => t.getBoundingClientRect())
+      const out = []
+      for (const el of document.querySelectorAll('button, input, select, textarea, [role=tab], .tl-canvas')) {
+        const box = el.getBoundingClientRect()
+        // What shows of it: a scrolled area (the timeline's tracks) clips it.
+        const clip = el.closest('.tl-body, .notebook-scroll')?.getBoundingClientRect() ?? box
+        const r = { left: Math.max(box.left, clip.left), right: Math.min(box.right, clip.right), top: Math.max(box.top, clip.top), bottom: Math.min(box.bottom, clip.bottom) }
+        if (r.right <= r.left || r.bottom <= r.top || el.closest('.toasts')) continue
+        if (toasts.some((t) => t.left < r.right && r.left < t.right && t.top < r.bottom && r.top < t.bottom)) out.push((el.textContent || '').trim() || el.className)
+      }
+      return out
+    })()`)
+  }
+
   async function head(page: Page, branch: string): Promise<number> {
     return Number(await track(page, branch).getAttribute('data-head'))
   }
@@ -412,6 +429,10 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
       await page.locator('.tl-rerun').click()
       await track(page, 'main-replay').waitFor(WAIT)
       await page.locator('.timeline[data-selected-branch="main-replay"]').waitFor(WAIT)
+      // Its toast is shown, and covers no tab, button or field.
+      await toast(page, /onto main-replay/).waitFor(WAIT)
+      if (SHOTS) await page.screenshot({ path: `${SHOTS}/toast.png` })
+      assert.deepEqual(await coveredByToasts(page), [])
       // The new branch's label is inside the scrolled area, below the header, not clipped.
       const inView = async (): Promise<{ headClipped: boolean; labelShown: boolean }> => page.evaluate(`(() => {
         const q = (s) => document.querySelector(s).getBoundingClientRect()
