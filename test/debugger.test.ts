@@ -3,7 +3,7 @@
 // panel, the state editor and exploration, as a person uses them.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
+import { appendFileSync, existsSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -448,6 +448,26 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
       const ticks = ((await page.locator('.timeline').getAttribute('data-ticks')) ?? '').split(',').filter(Boolean).map(Number)
       assert.ok(ticks.length > 1, 'the axis shows its numbers')
       assert.ok(!ticks.includes(seq), `no tick label under the badge of event ${seq}: ${ticks}`)
+      assert.deepEqual(errors, [])
+    } finally {
+      await close()
+    }
+  })
+
+  test("a var whose preview is long ends in … before its '{ } edit' button, not under it", async () => {
+    const long = Array.from({ length: 12 }, (_, i) => `'note ${i}: a fairly long line of text'`).join(', ')
+    const { page, close, errors } = await open('samples/bank.loom.md', (nb) => appendFileSync(nb, `\n\`\`\`ts #prefs\nconst prefs = state.var('prefs', { theme: 'dark', notes: [${long}] })\n\`\`\`\n`))
+    try {
+      const edit = entry(page, 'prefs').locator('.se-json')
+      await edit.waitFor(WAIT)
+      const row = await entry(page, 'prefs').locator('.jt-row').first().boundingBox()
+      const button = await edit.boundingBox()
+      assert.ok(row && button && row.x + row.width <= button.x + 0.5, `the preview (to ${row && row.x + row.width}) stops before the button (at ${button?.x})`)
+      await shot(page, 'var-preview.png')
+      // Editing as JSON still shows the text area across the whole width.
+      await edit.click()
+      const area = await entry(page, 'prefs').locator('textarea.se-area').boundingBox()
+      assert.ok(area && row && area.width > row.width, 'the JSON editor is as wide as the entry')
       assert.deepEqual(errors, [])
     } finally {
       await close()
