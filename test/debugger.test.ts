@@ -454,6 +454,30 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
     }
   })
 
+  test('in a 900×600 window the notebook keeps room to read, and every timeline button is on screen', async () => {
+    const { page, close, errors } = await open('samples/bank.loom.md')
+    try {
+      await runBank(page)
+      await page.setViewportSize({ width: 900, height: 600 })
+      await page.waitForTimeout(300)
+      const layout = (await page.evaluate(`(() => {
+        const nb = document.querySelector('.notebook-scroll')
+        const bar = document.querySelector('.tl-toolbar').getBoundingClientRect()
+        const clipped = [...document.querySelectorAll('.tl-toolbar button')].filter((b) => !b.hidden && b.offsetParent).map((b) => [b, b.getBoundingClientRect()])
+          .filter(([, r]) => r.right > Math.min(bar.right, innerWidth) + 0.5 || r.bottom > bar.bottom + 0.5 || r.left < bar.left - 0.5).map(([b]) => b.className)
+        return { width: nb.clientWidth, height: nb.clientHeight, sideways: nb.scrollWidth - nb.clientWidth, clipped }
+      })()`)) as { width: number; height: number; sideways: number; clipped: string[] }
+      assert.ok(layout.width >= 450, `the notebook is ${layout.width}px wide`)
+      assert.ok(layout.height >= 160, `the notebook is ${layout.height}px tall`)
+      assert.ok(layout.sideways <= 1, `the notebook does not run sideways (${layout.sideways}px)`)
+      assert.deepEqual(layout.clipped, [], 'no timeline button is cut off')
+      await shot(page, 'small-window.png')
+      assert.deepEqual(errors, [])
+    } finally {
+      await close()
+    }
+  })
+
   test("a var whose preview is long ends in … before its '{ } edit' button, not under it", async () => {
     const long = Array.from({ length: 12 }, (_, i) => `'note ${i}: a fairly long line of text'`).join(', ')
     const { page, close, errors } = await open('samples/bank.loom.md', (nb) => appendFileSync(nb, `\n\`\`\`ts #prefs\nconst prefs = state.var('prefs', { theme: 'dark', notes: [${long}] })\n\`\`\`\n`))
