@@ -200,6 +200,33 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
     }
   })
 
+  test('a long line typed in a cell wraps: the start of every line stays in view', async () => {
+    const o = await open('samples/counter.loom.md')
+    try {
+      const { page } = o
+      const editor = cell(page, 'counter').locator('.monaco-editor')
+      await cell(page, 'counter').locator('.view-line', { hasText: 'const count' }).click()
+      await page.keyboard.press('End')
+      await page.keyboard.type(` // ${'a long comment that goes on '.repeat(8)}end`)
+      // Focus elsewhere: the cell is left as a reader sees it.
+      await page.locator('.insp-tab[data-tab="state"]').click()
+      const view = (await editor.evaluate(`(() => {
+        const box = document.querySelector('.code-cell[data-cell="counter"] .monaco-scrollable-element').getBoundingClientRect()
+        const lines = [...document.querySelectorAll('.code-cell[data-cell="counter"] .view-line')].map((l) => l.getBoundingClientRect())
+        return { left: box.left, right: box.right, firstLeft: Math.min(...lines.map((r) => r.left)), lastRight: Math.max(...lines.map((r) => r.left + (r.width || 0))) }
+      })()`)) as { left: number; right: number; firstLeft: number; lastRight: number }
+      assert.ok(view.firstLeft >= view.left - 1, `the lines start in view (${view.firstLeft} ≥ ${view.left})`)
+      // Wrapped: the long line takes several rows, each within the editor.
+      const rows = await cell(page, 'counter').locator('.view-line').count()
+      assert.ok(rows > 6, `the long line wraps onto more rows (${rows})`)
+      await seen(cell(page, 'counter').locator('.view-lines'), 'end')
+      if (process.env.LOOM_SCREENSHOTS) await page.screenshot({ path: `${process.env.LOOM_SCREENSHOTS}/wrap.png` })
+      assert.deepEqual(o.problems, [])
+    } finally {
+      await o.close()
+    }
+  })
+
   test('a syntax error shows at its line while the app keeps running the last good code', async () => {
     const o = await open('samples/echo.loom.md')
     try {

@@ -94,6 +94,9 @@ export class CodeCell {
       automaticLayout: true,
       minimap: { enabled: false },
       scrollBeyondLastLine: false,
+      // Long lines wrap, as in Jupyter and marimo: a cell never stays scrolled sideways with the start of every line hidden.
+      wordWrap: 'on',
+      wrappingIndent: 'indent',
       scrollbar: { vertical: 'hidden', alwaysConsumeMouseWheel: false, horizontalScrollbarSize: 8 },
       overviewRulerLanes: 0,
       hideCursorInOverviewRuler: true,
