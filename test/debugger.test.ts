@@ -393,7 +393,7 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
       await track(page, 'main').click()
       await page.locator('.insp-tab[data-tab="event"]').click()
       await page.locator('.tl-rerun').click()
-      await toast(page, /onto main-replay: \d+ diverge, first at event 2 \(/).waitFor(WAIT)
+      await toast(page, /onto main-replay: \d+ diverges?, first at event 2 \(/).waitFor(WAIT)
       await track(page, 'main-replay').waitFor(WAIT)
       assert.ok(Number(await track(page, 'main-replay').getAttribute('data-divergences')) > 0, 'the divergences are marked on its track')
       await page.locator('.timeline[data-selected-branch="main-replay"][data-selected-seq="2"]').waitFor(WAIT)
@@ -423,6 +423,7 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
         await page.locator(`.timeline[data-selected-branch="fork-${k}"]`).waitFor(WAIT)
       }
       assert.ok((await bodyHeight()) > oneBranch + 60, 'the branch area grew with the branches')
+      assert.equal(await track(page, 'fork-1').getAttribute('title'), 'fork-1: 1 event, forked from main at event 1')
       // A smaller window: seven branches no longer fit, and the new one lands below the fold.
       await page.setViewportSize({ width: 1400, height: 720 })
       await selectMoment(page, 3)

@@ -288,7 +288,7 @@ export class AgentPanel {
       const name = h('input.se-input.ag-cx-name', { value: `counterexample-${r.job}-${i + 1}`, 'aria-label': 'Branch name' })
       return h('div.ag-violation', { 'data-index': i },
         h('div.ag-failure', null, h('span.codicon.codicon-warning'), `${v.kind === 'test' ? `test “${v.test}”` : v.kind}: ${v.message}`),
-        h('div.ag-trace', null, `${v.trace.length} transactions: `, v.trace.map((t) => `${t.method}(${t.choices.join(',')})`).join(' → ')),
+        h('div.ag-trace', null, `${plural('transaction', v.trace.length)}: `, v.trace.map((t) => `${t.method}(${t.choices.join(',')})`).join(' → ')),
         h('div.se-row', null, name, h('button.se-btn.primary.ag-open-cx', { type: 'button', onclick: () => void this.openCounterexample(r.job, i, name.value) }, h('span.codicon.codicon-git-branch'), 'Open as branch')))
     })
     fill(this.exploreOut, head, ...(list.length ? list : [h('div.ag-pass', null, h('span.codicon.codicon-pass'), 'No test fails in any state found.')]))

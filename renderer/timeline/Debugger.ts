@@ -449,7 +449,7 @@ export class Debugger {
       this.timeline.markDivergences(r.branch.name, r.divergences)
       this.details.setDivergences(r.branch.name, r.divergences)
       const first = r.divergences[0]
-      this.host.toast(`Replayed ${r.inputs} inputs of ${m.branch} with the current code onto ${r.branch.name}: ${r.diverged ? `${r.diverged} diverge${first ? `, first at event ${first.seq} (${first.what})` : ''}` : 'every outcome is the same'}.`, r.diverged ? 'error' : 'info')
+      this.host.toast(`Replayed ${plural('input', r.inputs)} of ${m.branch} with the current code onto ${r.branch.name}: ${r.diverged ? `${r.diverged} ${r.diverged === 1 ? 'diverges' : 'diverge'}${first ? `, first at event ${first.seq} (${first.what})` : ''}` : 'every outcome is the same'}.`, r.diverged ? 'error' : 'info')
       this.timeline.select(r.branch.name, first?.seq ?? r.branch.head)
     })
   }
