@@ -485,9 +485,16 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
     try {
       const edit = entry(page, 'prefs').locator('.se-json')
       await edit.waitFor(WAIT)
-      const row = await entry(page, 'prefs').locator('.jt-row').first().boundingBox()
-      const button = await edit.boundingBox()
-      assert.ok(row && button && row.x + row.width <= button.x + 0.5, `the preview (to ${row && row.x + row.width}) stops before the button (at ${button?.x})`)
+      // Measured in one go: the state editor may draw the entry again meanwhile.
+      const measure = async () => (await page.evaluate(`(() => {
+        const row = document.querySelector('.state-entry[data-state="prefs"] .jt-row')?.getBoundingClientRect()
+        const button = document.querySelector('.state-entry[data-state="prefs"] .se-json')?.getBoundingClientRect()
+        return row && button ? { rowRight: row.right, rowWidth: row.width, buttonLeft: button.left } : null
+      })()`)) as { rowRight: number; rowWidth: number; buttonLeft: number } | null
+      await until('the entry is drawn', async () => (await measure()) !== null)
+      const m = (await measure())!
+      assert.ok(m.rowRight <= m.buttonLeft + 0.5, `the preview (to ${m.rowRight}) stops before the button (at ${m.buttonLeft})`)
+      const row = { width: m.rowWidth }
       await shot(page, 'var-preview.png')
       // Editing as JSON still shows the text area across the whole width.
       await edit.click()
