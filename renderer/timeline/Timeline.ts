@@ -175,13 +175,14 @@ export class Timeline {
       }
     }
     walk(null)
+    const reordered = order.join('\n') !== this.order.join('\n')
     this.order = order
     this.renderLabels()
     this.updateExtent()
     if (this.follow) this.followHead()
     this.resize()
-    // Branches above it may have come or gone: the selected one is brought back into view.
-    if (this.selected) this.revealRow(this.selected.branch)
+    // Branches above it came or went: the selected one is brought back into view (not on every head that moves: the person may have scrolled).
+    if (reordered && this.selected) this.revealRow(this.selected.branch)
     // A new branch, or the first time: nothing to show yet, so no reason to wait.
     this.queueFetch([...this.tracks.values()].some((t) => !t.bins && !t.events.size) ? 0 : 60)
   }
