@@ -427,6 +427,10 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
       // A smaller window: seven branches no longer fit, and the new one lands below the fold.
       await page.setViewportSize({ width: 1400, height: 720 })
       await selectMoment(page, 3)
+      // The tracks scrolled to the bottom, away from main: the replay's branch lands just under main, out of view.
+      await page.locator('.tl-body').evaluate((el) => { el.scrollTop = el.scrollHeight })
+      await page.waitForTimeout(100)
+      if (SHOTS) await page.screenshot({ path: `${SHOTS}/timeline-scrolled.png` })
       await page.locator('.tl-rerun').click()
       await track(page, 'main-replay').waitFor(WAIT)
       await page.locator('.timeline[data-selected-branch="main-replay"]').waitFor(WAIT)
