@@ -621,15 +621,16 @@ export class Timeline {
       ctx.fillStyle = '#6b7383'
       ctx.fillText(text, lx, top + AXIS_H / 2)
     }
-    this.element.dataset.ticks = shown.join(',')
+    // What the axis shows, for tests (set only when it changes: this runs every frame of a zoom).
+    const shownTicks = shown.join(',')
+    if (this.element.dataset.ticks !== shownTicks) this.element.dataset.ticks = shownTicks
     if (badge) {
       ctx.font = '600 10.5px ui-monospace, "DejaVu Sans Mono", monospace'
       ctx.fillStyle = '#7aa2f7'
       roundRect(ctx, badge.x, top + 1, badge.w, AXIS_H - 4, 3)
       ctx.fillStyle = '#0f1320'
       ctx.fillText(badge.label, badge.x + 5, top + AXIS_H / 2 - 1)
-      this.element.dataset.badge = `${Math.round(badge.x)}-${Math.round(badge.x + badge.w)}`
-    } else delete this.element.dataset.badge
+    }
     this.element.dataset.zoom = this.transform.k > 1.0001 ? 'in' : 'all'
     // How many events this frame drew from fresh data: tests and the bench wait on it.
     if (painted < 0) delete this.element.dataset.painted
