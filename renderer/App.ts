@@ -13,6 +13,7 @@ import { Debugger } from './timeline/Debugger.ts'
 import { Banner } from './Banner.ts'
 import { ShareUi } from './share/ShareUi.ts'
 import { TopBar } from './TopBar.ts'
+import { plural } from './words.ts'
 
 /** How many past events' terminal output to show when the window opens. */
 const TTY_HISTORY = 1000
@@ -150,7 +151,7 @@ export class App {
     else if (!this.skipping) {
       this.skipping = true
       const count = missed.reduce((n, s) => n + s.count, 0)
-      this.dock.note(`the output of ${count.toLocaleString()} events is not shown live: the app ran faster than this window could follow (they are in the log: scrub the timeline)`)
+      this.dock.note(`the output of ${plural('event', count)} is not shown live: the app ran faster than this window could follow (they are in the log: scrub the timeline)`)
     }
     let codeChanged = false
     for (const e of events) {

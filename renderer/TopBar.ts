@@ -96,7 +96,7 @@ export class TopBar {
         b.title = this.runRefused
       }
     } else this.stepButton.title = 'Step (F10)'
-    this.head.textContent = status ? `${status.branch} · event ${status.head} · ${status.codeHash.slice(0, 7)}` : ''
+    this.head.textContent = status ? [status.branch, `event ${status.head}`, status.codeHash.slice(0, 7)].filter(Boolean).join(' · ') : ''
     this.head.title = status ? `branch ${status.branch}, ${status.head} events; running code ${status.codeHash}` : ''
   }
 

@@ -3,7 +3,7 @@
 // panel, the state editor and exploration, as a person uses them.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
+import { appendFileSync, existsSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -70,6 +70,23 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
     if (!SHOTS) return
     await page.addStyleTag({ content: '.toasts { display: none !important; }' })
     await page.screenshot({ path: `${SHOTS}/${name}`, animations: 'disabled' })
+  }
+
+  /** The controls (tabs, buttons, fields) a toast now on the page covers, by their text or class. */
+  async function coveredByToasts(page: Page): Promise<string[]> {
+    return page.evaluate(`(() => {
+      const toasts = [...document.querySelectorAll('.toast')].map((t) => t.getBoundingClientRect())
+      const out = []
+      for (const el of document.querySelectorAll('button, input, select, textarea, [role=tab], .tl-canvas')) {
+        const box = el.getBoundingClientRect()
+        // What shows of it: a scrolled area (the timeline's tracks) clips it.
+        const clip = el.closest('.tl-body, .notebook-scroll')?.getBoundingClientRect() ?? box
+        const r = { left: Math.max(box.left, clip.left), right: Math.min(box.right, clip.right), top: Math.max(box.top, clip.top), bottom: Math.min(box.bottom, clip.bottom) }
+        if (r.right <= r.left || r.bottom <= r.top || el.closest('.toasts')) continue
+        if (toasts.some((t) => t.left < r.right && r.left < t.right && t.top < r.bottom && r.top < t.bottom)) out.push((el.textContent || '').trim() || el.className)
+      }
+      return out
+    })()`)
   }
 
   async function head(page: Page, branch: string): Promise<number> {
@@ -380,7 +397,7 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
       await track(page, 'main').click()
       await page.locator('.insp-tab[data-tab="event"]').click()
       await page.locator('.tl-rerun').click()
-      await toast(page, /onto main-replay: \d+ diverge, first at event 2 \(/).waitFor(WAIT)
+      await toast(page, /onto main-replay: \d+ diverges?, first at event 2 \(/).waitFor(WAIT)
       await track(page, 'main-replay').waitFor(WAIT)
       assert.ok(Number(await track(page, 'main-replay').getAttribute('data-divergences')) > 0, 'the divergences are marked on its track')
       await page.locator('.timeline[data-selected-branch="main-replay"][data-selected-seq="2"]').waitFor(WAIT)
@@ -390,6 +407,107 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
       await page.locator('.insp-tab[data-tab="state"]').click()
       await mapValue(page, 'accounts', 'alice').filter({ hasText: '69' }).waitFor(WAIT)
       assert.equal(await head(page, 'main'), 6, 'the recorded branch is untouched (its events and the edit)')
+      assert.deepEqual(errors, [])
+    } finally {
+      await close()
+    }
+  })
+
+  test('with seven branches the timeline grows, then scrolls: the selected branch is scrolled into view, the header and axis stay on top, and the badge hides the tick label under it', async () => {
+    const { page, close, errors } = await open('samples/bank.loom.md')
+    try {
+      await runBank(page)
+      const bodyHeight = () => page.locator('.tl-body').evaluate((el) => el.clientHeight)
+      const oneBranch = await bodyHeight()
+      for (let k = 1; k <= 5; k++) {
+        await selectMoment(page, k)
+        await page.locator('.tl-fork').click()
+        await page.locator('.tl-fork-name').fill(`fork-${k}`)
+        await page.locator('.tl-fork-name').press('Enter')
+        await page.locator(`.timeline[data-selected-branch="fork-${k}"]`).waitFor(WAIT)
+      }
+      assert.ok((await bodyHeight()) > oneBranch + 60, 'the branch area grew with the branches')
+      assert.equal(await track(page, 'fork-1').getAttribute('title'), 'fork-1: 1 event, forked from main at event 1')
+      // A smaller window: seven branches no longer fit, and the new one lands below the fold.
+      await page.setViewportSize({ width: 1400, height: 720 })
+      await selectMoment(page, 3)
+      // The tracks scrolled to the bottom, away from main: the replay's branch lands just under main, out of view.
+      await page.locator('.tl-body').evaluate((el) => { el.scrollTop = el.scrollHeight })
+      await page.waitForTimeout(100)
+      if (SHOTS) await page.screenshot({ path: `${SHOTS}/timeline-scrolled.png` })
+      await page.locator('.tl-rerun').click()
+      await track(page, 'main-replay').waitFor(WAIT)
+      await page.locator('.timeline[data-selected-branch="main-replay"]').waitFor(WAIT)
+      // Its toast is shown, and covers no tab, button or field.
+      await toast(page, /onto main-replay/).waitFor(WAIT)
+      if (SHOTS) await page.screenshot({ path: `${SHOTS}/toast.png` })
+      assert.deepEqual(await coveredByToasts(page), [])
+      // The new branch's label is inside the scrolled area, below the header, not clipped.
+      const inView = async (): Promise<{ headClipped: boolean; labelShown: boolean }> => page.evaluate(`(() => {
+        const q = (s) => document.querySelector(s).getBoundingClientRect()
+        const body = q('.tl-body'), head = q('.tl-labels-head'), label = q('.tl-label[data-branch="main-replay"]')
+        return { headClipped: head.top < body.top - 0.5, labelShown: label.top >= head.bottom - 0.5 && label.bottom <= body.bottom + 0.5 }
+      })()`)
+      await until('the selected branch is scrolled into view', async () => (await inView()).labelShown)
+      assert.equal((await inView()).headClipped, false, 'the BRANCHES header is never clipped')
+      assert.ok((await page.locator('.tl-body').evaluate((el) => el.scrollHeight > el.clientHeight)), 'seven branches at this size scroll')
+      await shot(page, 'timeline-branches.png')
+      // The selected moment's badge sits on the axis; the seq number under it is not drawn.
+      const seq = Number(await page.locator('.timeline').getAttribute('data-selected-seq'))
+      const ticks = ((await page.locator('.timeline').getAttribute('data-ticks')) ?? '').split(',').filter(Boolean).map(Number)
+      assert.ok(ticks.length > 1, 'the axis shows its numbers')
+      assert.ok(!ticks.includes(seq), `no tick label under the badge of event ${seq}: ${ticks}`)
+      assert.deepEqual(errors, [])
+    } finally {
+      await close()
+    }
+  })
+
+  test('in a 900×600 window the notebook keeps room to read, and every timeline button is on screen', async () => {
+    const { page, close, errors } = await open('samples/bank.loom.md')
+    try {
+      await runBank(page)
+      await page.setViewportSize({ width: 900, height: 600 })
+      await page.waitForTimeout(300)
+      const layout = (await page.evaluate(`(() => {
+        const nb = document.querySelector('.notebook-scroll')
+        const bar = document.querySelector('.tl-toolbar').getBoundingClientRect()
+        const clipped = [...document.querySelectorAll('.tl-toolbar button')].filter((b) => !b.hidden && b.offsetParent).map((b) => [b, b.getBoundingClientRect()])
+          .filter(([, r]) => r.right > Math.min(bar.right, innerWidth) + 0.5 || r.bottom > bar.bottom + 0.5 || r.left < bar.left - 0.5).map(([b]) => b.className)
+        return { width: nb.clientWidth, height: nb.clientHeight, sideways: nb.scrollWidth - nb.clientWidth, clipped }
+      })()`)) as { width: number; height: number; sideways: number; clipped: string[] }
+      assert.ok(layout.width >= 450, `the notebook is ${layout.width}px wide`)
+      assert.ok(layout.height >= 160, `the notebook is ${layout.height}px tall`)
+      assert.ok(layout.sideways <= 1, `the notebook does not run sideways (${layout.sideways}px)`)
+      assert.deepEqual(layout.clipped, [], 'no timeline button is cut off')
+      await shot(page, 'small-window.png')
+      assert.deepEqual(errors, [])
+    } finally {
+      await close()
+    }
+  })
+
+  test("a var whose preview is long ends in … before its '{ } edit' button, not under it", async () => {
+    const long = Array.from({ length: 12 }, (_, i) => `'note ${i}: a fairly long line of text'`).join(', ')
+    const { page, close, errors } = await open('samples/bank.loom.md', (nb) => appendFileSync(nb, `\n\`\`\`ts #prefs\nconst prefs = state.var('prefs', { theme: 'dark', notes: [${long}] })\n\`\`\`\n`))
+    try {
+      const edit = entry(page, 'prefs').locator('.se-json')
+      await edit.waitFor(WAIT)
+      // Measured in one go: the state editor may draw the entry again meanwhile.
+      const measure = async () => (await page.evaluate(`(() => {
+        const row = document.querySelector('.state-entry[data-state="prefs"] .jt-row')?.getBoundingClientRect()
+        const button = document.querySelector('.state-entry[data-state="prefs"] .se-json')?.getBoundingClientRect()
+        return row && button ? { rowRight: row.right, rowWidth: row.width, buttonLeft: button.left } : null
+      })()`)) as { rowRight: number; rowWidth: number; buttonLeft: number } | null
+      await until('the entry is drawn', async () => (await measure()) !== null)
+      const m = (await measure())!
+      assert.ok(m.rowRight <= m.buttonLeft + 0.5, `the preview (to ${m.rowRight}) stops before the button (at ${m.buttonLeft})`)
+      const row = { width: m.rowWidth }
+      await shot(page, 'var-preview.png')
+      // Editing as JSON still shows the text area across the whole width.
+      await edit.click()
+      const area = await entry(page, 'prefs').locator('textarea.se-area').boundingBox()
+      assert.ok(area && row && area.width > row.width, 'the JSON editor is as wide as the entry')
       assert.deepEqual(errors, [])
     } finally {
       await close()

@@ -288,6 +288,24 @@ describe('a shared session in the browser', { skip: haveChromium ? false : `no C
       await until('Ada sees the owner’s edit', async () => (await cellText(ada.page, 'counter')).includes('// Olga'))
       // The owner's own listener carries the shared document too: the page stayed where it was opened.
       assert.equal(new URL(owner.page.url()).port, new URL(server.url).port)
+      // The owner applies a cell now with its ▷, as without sharing; the edit is live at once.
+      const apply = owner.page.locator('.code-cell[data-cell="counter"] .cell-tools button[title^="Apply now"]')
+      await apply.waitFor(WAIT)
+      await caretAt(owner.page, 'counter', 1)
+      await owner.page.keyboard.type(' again')
+      await apply.click()
+      await owner.page.locator('.code-cell[data-cell="counter"] .cell-badge[data-state="live"]').waitFor(WAIT)
+      await until('Ada sees it', async () => (await cellText(ada.page, 'counter')).includes('// Olga again'))
+      // An owner who gave no name is 'owner' (you) to themselves and to the others, not a 'guest NN'.
+      // (A browser of its own: this one remembers the name Olga.)
+      const fresh = await browser.newContext({ viewport: { width: 1280, height: 820 } })
+      const plain = await fresh.newPage()
+      await plain.goto(server.url)
+      await plain.locator('.person[data-me][data-name="owner"]', { hasText: 'owner (you)' }).waitFor(WAIT)
+      await ada.page.locator('.person[data-name="owner"]').waitFor(WAIT)
+      assert.equal(await plain.locator('.person[data-me]', { hasText: /^guest/ }).count(), 0)
+      if (process.env.LOOM_SCREENSHOTS) await plain.screenshot({ path: `${process.env.LOOM_SCREENSHOTS}/share-owner.png` })
+      await fresh.close()
     } finally {
       await leave(ada, owner)
     }

@@ -83,6 +83,14 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
     await page.keyboard.press('Enter')
   }
 
+  async function until(what: string, ok: () => Promise<boolean>, ms = WAIT.timeout): Promise<void> {
+    const end = Date.now() + ms
+    while (!(await ok())) {
+      if (Date.now() > end) throw new Error(`timed out waiting until ${what}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+
   async function codeHash(page: Page): Promise<string> {
     return (await page.locator('.tb-meta').textContent()) ?? ''
   }
@@ -186,6 +194,33 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
       await seen(cell(page, 'echo').locator('.cell-badge[data-state="live"]'), 'running')
       await typeInTerminal(page, 'AFTER')
       await seen(terminal(page), /after/)
+      assert.deepEqual(o.problems, [])
+    } finally {
+      await o.close()
+    }
+  })
+
+  test('a long line typed in a cell wraps: the start of every line stays in view', async () => {
+    const o = await open('samples/counter.loom.md')
+    try {
+      const { page } = o
+      const editor = cell(page, 'counter').locator('.monaco-editor')
+      await cell(page, 'counter').locator('.view-line', { hasText: 'const count' }).click()
+      await page.keyboard.press('End')
+      await page.keyboard.type(` // ${'a long comment that goes on '.repeat(8)}end`)
+      // Focus elsewhere: the cell is left as a reader sees it.
+      await page.locator('.insp-tab[data-tab="state"]').click()
+      const view = (await editor.evaluate(`(() => {
+        const box = document.querySelector('.code-cell[data-cell="counter"] .monaco-scrollable-element').getBoundingClientRect()
+        const lines = [...document.querySelectorAll('.code-cell[data-cell="counter"] .view-line')].map((l) => l.getBoundingClientRect())
+        return { left: box.left, right: box.right, firstLeft: Math.min(...lines.map((r) => r.left)), lastRight: Math.max(...lines.map((r) => r.left + (r.width || 0))) }
+      })()`)) as { left: number; right: number; firstLeft: number; lastRight: number }
+      assert.ok(view.firstLeft >= view.left - 1, `the lines start in view (${view.firstLeft} ≥ ${view.left})`)
+      // Wrapped: the long line takes several rows, each within the editor.
+      const rows = await cell(page, 'counter').locator('.view-line').count()
+      assert.ok(rows > 6, `the long line wraps onto more rows (${rows})`)
+      await seen(cell(page, 'counter').locator('.view-lines'), 'end')
+      if (process.env.LOOM_SCREENSHOTS) await page.screenshot({ path: `${process.env.LOOM_SCREENSHOTS}/wrap.png` })
       assert.deepEqual(o.problems, [])
     } finally {
       await o.close()
@@ -316,6 +351,29 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
       await seen(page.locator('.toast.error'), 'not saved')
       assert.equal(await readFile(path, 'utf8'), text)
       assert.deepEqual(o.problems, [])
+    } finally {
+      await o.close()
+    }
+  })
+
+  test('a notebook that is not UTF-8: one error that says so, no toast about a history it never had, no dangling separator, nothing to promote', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'loom-latin1-'))
+    const path = join(dir, 'latin1.loom.md')
+    // 'café' in Latin-1: the é is a lone 0xE9 byte.
+    await writeFile(path, Buffer.concat([Buffer.from('# Caf'), Buffer.from([0xe9]), Buffer.from("\n\n```ts #a\nconst x = state.var('x', 0)\n```\n")]))
+    const o = await open(await serveNotebook(path, await buildUiOnce(), dir))
+    try {
+      const { page } = o
+      await page.locator('.run-pill[data-state]').first().waitFor(WAIT)
+      await until('the top bar shows the status', async () => /event 0/.test(await codeHash(page)))
+      // Give a late toast its chance to appear.
+      await new Promise((r) => setTimeout(r, 1500))
+      const toasts = await page.locator('.toast').allTextContents()
+      assert.ok(!toasts.some((t) => /branches|no history/i.test(t)), `no toast about branches: ${JSON.stringify(toasts)}`)
+      assert.equal((await codeHash(page)).trim(), 'main · event 0')
+      assert.equal(await page.locator('.tl-promote').isDisabled(), true)
+      assert.deepEqual(o.problems, [])
+      if (process.env.LOOM_SCREENSHOTS) await page.screenshot({ path: `${process.env.LOOM_SCREENSHOTS}/latin1.png` })
     } finally {
       await o.close()
     }

@@ -12,7 +12,7 @@
 import type { Message, ShareView, Transport } from '../protocol/messages.ts'
 import { checkRequest, refusalOf } from '../protocol/validate.ts'
 import type { EngineEndpoint, GuardedEndpoint } from '../host/engineSocket.ts'
-import { allows, roleFor, roleOfToken, WHAT, type Role, type Tokens } from './roles.ts'
+import { allows, aRole, roleFor, roleOfToken, WHAT, type Role, type Tokens } from './roles.ts'
 import { redactCredentials, redactJsonLines } from '../runtime/redactCredentials.ts'
 
 /** How long a connection may stay open without a good hello. */
@@ -124,7 +124,7 @@ export function guardEndpoint(endpoint: EngineEndpoint, tokens: Tokens, place?: 
         } else {
           const needed = roleFor(op, params)
           if (needed && !allows(role, needed)) {
-            return refuse(id, `you joined with a ${role} link, which can ${WHAT[role]}; ${op} needs a ${needed} link (${WHAT[needed]}) — ask the person who shares the session`)
+            return refuse(id, `you joined with ${aRole(role)} link, which can ${WHAT[role]}; ${op} needs ${aRole(needed)} link (${WHAT[needed]}) — ask the person who shares the session`)
           }
         }
         if (op === 'hello') hellos.add(id)

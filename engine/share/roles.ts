@@ -29,6 +29,11 @@ export const ROLE_OF_OP: Record<Op, Role> = {
   preview: 'run', commitPreview: 'run', discardPreview: 'run', forkPreview: 'run',
 }
 
+/** A role with its article, as a sentence says it: 'a view', 'an edit', 'a run', 'an owner'. */
+export function aRole(role: Role): string {
+  return `${/^[aeiou]/.test(role) ? 'an' : 'a'} ${role}`
+}
+
 export function allows(role: Role, needed: Role): boolean {
   return RANK[role] >= RANK[needed]
 }

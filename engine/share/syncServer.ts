@@ -22,7 +22,7 @@ import * as encoding from 'lib0/encoding'
 import type { Awareness } from 'y-protocols/awareness'
 import type { Door } from '../host/engineSocket.ts'
 import { docs, getYDoc, setupWSConnection, type WSSharedDoc } from '@y/websocket-server/utils'
-import { roleOfToken, type Role, type Tokens } from './roles.ts'
+import { aRole, roleOfToken, type Role, type Tokens } from './roles.ts'
 import { MAX_DEPTH, textDepth } from '../protocol/validate.ts'
 import { SYNC_PATH } from './syncPath.ts'
 
@@ -230,7 +230,7 @@ function checkPresence(update: Uint8Array, role: Role, owners?: PresenceOwners):
       foreign++
       continue
     }
-    if (json.length > MAX_PRESENCE[role]) return { told: `your presence (${json.length} bytes) is over the ${MAX_PRESENCE[role]} bytes a ${role} guest may send; it was not passed on` }
+    if (json.length > MAX_PRESENCE[role]) return { told: `your presence (${json.length} bytes) is over the ${MAX_PRESENCE[role]} bytes ${aRole(role)} guest may send; it was not passed on` }
     // The library re-encodes presence with JSON.stringify, which a few thousand levels overflow.
     if (textDepth(json) > MAX_DEPTH) return { told: `your presence nests more than ${MAX_DEPTH} levels deep; it was not passed on` }
     const state = JSON.parse(json) as unknown

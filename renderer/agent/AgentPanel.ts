@@ -8,6 +8,7 @@ import type { BranchView, ExploreView, Json, PreviewSpec, PreviewView } from '..
 import { fill, h } from '../dom.ts'
 import { preview as short } from '../state/jsonTree.ts'
 import { outcomeTree } from './OutcomeTree.ts'
+import { plural } from '../words.ts'
 
 export interface AgentPanelActions {
   toast(message: string, kind: 'info' | 'error'): void
@@ -282,12 +283,12 @@ export class AgentPanel {
 
   private showExploration(r: ExploreView): void {
     const head = h('div.ag-explore-sum', { 'data-violations': r.violations.length },
-      `${r.states.toLocaleString()} states, ${r.transitions.toLocaleString()} transitions, depth ${r.depth}${r.exhausted ? ', exhausted' : r.stoppedBy ? `, stopped by ${r.stoppedBy}` : ''}${r.deadlocks ? `, ${r.deadlocks} deadlock(s)` : ''}.`)
+      `${plural('state', r.states)}, ${plural('transition', r.transitions)}, depth ${r.depth}${r.exhausted ? ', exhausted' : r.stoppedBy ? `, stopped by ${r.stoppedBy}` : ''}${r.deadlocks ? `, ${plural('deadlock', r.deadlocks)}` : ''}.`)
     const list = r.violations.map((v, i) => {
       const name = h('input.se-input.ag-cx-name', { value: `counterexample-${r.job}-${i + 1}`, 'aria-label': 'Branch name' })
       return h('div.ag-violation', { 'data-index': i },
         h('div.ag-failure', null, h('span.codicon.codicon-warning'), `${v.kind === 'test' ? `test “${v.test}”` : v.kind}: ${v.message}`),
-        h('div.ag-trace', null, `${v.trace.length} transactions: `, v.trace.map((t) => `${t.method}(${t.choices.join(',')})`).join(' → ')),
+        h('div.ag-trace', null, `${plural('transaction', v.trace.length)}: `, v.trace.map((t) => `${t.method}(${t.choices.join(',')})`).join(' → ')),
         h('div.se-row', null, name, h('button.se-btn.primary.ag-open-cx', { type: 'button', onclick: () => void this.openCounterexample(r.job, i, name.value) }, h('span.codicon.codicon-git-branch'), 'Open as branch')))
     })
     fill(this.exploreOut, head, ...(list.length ? list : [h('div.ag-pass', null, h('span.codicon.codicon-pass'), 'No test fails in any state found.')]))
@@ -298,7 +299,7 @@ export class AgentPanel {
     try {
       const b = await this.client.call('saveCounterexample', { job, violation, name: name.trim() })
       this.actions.openBranch(b)
-      this.actions.toast(`Opened counterexample as branch ${b.name} (${b.head - (b.forkedAt ?? 0)} events)`, 'info')
+      this.actions.toast(`Opened counterexample as branch ${b.name} (${plural('event', b.head - (b.forkedAt ?? 0))})`, 'info')
     } catch (err) {
       this.actions.toast((err as Error).message, 'error')
     }

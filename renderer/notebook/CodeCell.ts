@@ -76,8 +76,8 @@ export class CodeCell {
         h('span.cell-id', null, `#${id}`),
         this.badge,
         h('span.cell-tools', null,
-          // Shared: the host applies what everyone typed after a pause; a view guest changes nothing.
-          shared ? null : tool('play', 'Apply now (Shift+Enter)', () => void this.apply()),
+          // Shared: the host applies what everyone typed after a pause, and ▷ sends this cell's text now; a view guest changes nothing.
+          shared?.readOnly ? null : tool('play', 'Apply now (Shift+Enter)', () => void this.apply()),
           shared?.readOnly ? null : tool('arrow-up', 'Move up', () => this.host.move(this.id, -1)),
           shared?.readOnly ? null : tool('arrow-down', 'Move down', () => this.host.move(this.id, 1)),
           shared?.readOnly ? null : del,
@@ -94,6 +94,9 @@ export class CodeCell {
       automaticLayout: true,
       minimap: { enabled: false },
       scrollBeyondLastLine: false,
+      // Long lines wrap, as in Jupyter and marimo: a cell never stays scrolled sideways with the start of every line hidden.
+      wordWrap: 'on',
+      wrappingIndent: 'indent',
       scrollbar: { vertical: 'hidden', alwaysConsumeMouseWheel: false, horizontalScrollbarSize: 8 },
       overviewRulerLanes: 0,
       hideCursorInOverviewRuler: true,
@@ -179,7 +182,7 @@ export class CodeCell {
 
   /** Sends the current text to the running app now. */
   async apply(): Promise<void> {
-    if (this.shared) return
+    if (this.shared?.readOnly) return
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
     const source = this.model.getValue()

@@ -4,6 +4,7 @@
 // yourself to change your name.
 import { h } from '../dom.ts'
 import type { Person, Role } from './ShareSession.ts'
+import { article } from '../words.ts'
 
 export interface PeopleActions {
   follow(client: number | null): void
@@ -26,7 +27,7 @@ export class PeopleList {
   setRole(role: Role, can: string): void {
     this.roleBadge.textContent = role
     this.roleBadge.dataset.role = role
-    this.roleBadge.title = role === 'owner' ? `You share this session: you can ${can}` : `You joined with a ${role} link: you can ${can}`
+    this.roleBadge.title = role === 'owner' ? `You share this session: you can ${can}` : `You joined with ${article(role)} link: you can ${can}`
   }
 
   setFollowing(client: number | null): void {

@@ -47,7 +47,7 @@ export class ShareSession {
 
   constructor(readonly view: ShareView, token: string) {
     const params = new URLSearchParams(location.search)
-    this.name = chooseName(params, this.doc.clientID)
+    this.name = chooseName(params, this.doc.clientID, view.role === 'owner')
     this.colour = colourOf(this.doc.clientID)
     const url = view.sync ?? `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/sync`
     // The token opens our own sync server; a server elsewhere (--sync) does not check it and is not given it.

@@ -13,6 +13,7 @@ import { addressWithToken, pageToken } from '../pageToken.ts'
 import { PeopleList } from './PeopleList.ts'
 import { showRemoteCursors } from './remoteCursors.ts'
 import { ShareSession, type Person, type SharedMoment } from './ShareSession.ts'
+import { article } from '../words.ts'
 
 export interface ShareUiParts {
   topBar: TopBar
@@ -57,9 +58,8 @@ export class ShareUi {
     this.people.setRole(share.role, share.role === 'view' ? share.can.view : `${share.can.view}, ${share.can.edit.replace(/^also /, '')}${runs ? `, ${share.can.run.replace(/^also /, '')}` : ''}`)
     document.documentElement.dataset.shareRole = share.role
 
-    const article = share.role === 'view' ? 'a view link' : share.role === 'edit' ? 'an edit link' : 'a run link'
-    const readOnly = share.role === 'view' ? `You joined with a view link, which can ${share.can.view}; editing cells needs an edit link — ask the person who shares the session.` : null
-    this.runRefused = runs ? null : `You joined with ${article}, which can ${share.role === 'view' ? share.can.view : `${share.can.view} and edit cells`}; stepping, running, forking and committing need a run link — ask the person who shares the session.`
+        const readOnly = share.role === 'view' ? `You joined with a view link, which can ${share.can.view}; editing cells needs an edit link — ask the person who shares the session.` : null
+    this.runRefused = runs ? null : `You joined with ${article(share.role)} link, which can ${share.role === 'view' ? share.can.view : `${share.can.view} and edit cells`}; stepping, running, forking and committing need a run link — ask the person who shares the session.`
     topBar.refuse(this.runRefused, readOnly)
     if (this.runRefused) {
       banner.show('share-role', 'info', share.role === 'view'

@@ -1,5 +1,6 @@
 // Who you are in a shared session: a name (from the link's `?name=`, else
-// the one you gave last time, else "guest N") and a colour that tells you
+// the one you gave last time, else "owner" for the person who shares and
+// "guest N" for a guest) and a colour that tells you
 // apart from the others on their screens.
 const KEY = 'loom.name'
 
@@ -16,7 +17,8 @@ export function cleanName(name: string | null | undefined): string | null {
   return n === '' ? null : n
 }
 
-export function chooseName(params: URLSearchParams, client: number): string {
+/** The name to show: the link's, else the last one given, else 'owner' for the person who shares and 'guest N' for a guest. */
+export function chooseName(params: URLSearchParams, client: number, owner = false): string {
   const given = cleanName(params.get('name'))
   if (given) {
     rememberName(given)
@@ -28,7 +30,7 @@ export function chooseName(params: URLSearchParams, client: number): string {
   } catch {
     // storage may be off (private windows): a default name still works
   }
-  return `guest ${client % 100}`
+  return owner ? 'owner' : `guest ${client % 100}`
 }
 
 export function rememberName(name: string): void {

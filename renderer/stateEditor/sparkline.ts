@@ -1,6 +1,7 @@
 // A small line of a numeric state's values over a branch's history (from the
 // `series` request), with the selected moment marked.
 import * as d3 from 'd3'
+import { plural } from '../words.ts'
 
 const W = 96
 const H = 20
@@ -21,6 +22,6 @@ export function sparkline(at: number[], values: (number | null)[], moment: numbe
     svg.append('line').attr('x1', xs(moment)).attr('x2', xs(moment)).attr('y1', 0).attr('y2', H).attr('stroke', '#7aa2f755')
     svg.append('circle').attr('cx', xs(Math.min(moment, xs.domain()[1]!))).attr('cy', ys(p[1])).attr('r', 2.2).attr('fill', '#e6e9ee')
   }
-  svg.append('title').text(`${points.length} samples, ${lo} to ${hi}`)
+  svg.append('title').text(`${plural('sample', points.length)}, ${lo} to ${hi}`)
   return svg.node()!
 }

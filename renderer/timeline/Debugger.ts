@@ -12,6 +12,7 @@ import { EventDetails } from './EventDetails.ts'
 import { KIND_COLOURS, KINDS, type Moment } from './moment.ts'
 import { Timeline } from './Timeline.ts'
 import './debugger.css'
+import { plural } from '../words.ts'
 
 export interface DebuggerHost {
   toast(message: string, kind: 'info' | 'error'): void
@@ -51,6 +52,8 @@ export class Debugger {
       h(`button.tl-btn.${cls}` as 'button', { type: 'button', title, onclick }, h(`span.codicon.codicon-${icon}`), label ? h('span', null, label) : null) as HTMLButtonElement
     this.liveButton = btn('tl-live', 'Live', 'circle-filled', 'Follow the live head as events come in (End)', () => this.goLive())
     this.promoteButton = btn('tl-promote', 'Promote', 'star-empty', 'Make the selected branch the live one: the app continues from its head (P)', () => void this.promote())
+    // Nothing to promote until a branch that is not live is selected (updateButtons).
+    this.promoteButton.disabled = true
     this.forkName = h('input.se-input.tl-fork-name', { 'aria-label': 'New branch name' })
     this.forkForm = h('span.tl-fork-form', { hidden: true }, this.forkName,
       h('button.tl-btn.primary', { type: 'button', onclick: () => void this.fork() }, 'Fork'),
@@ -190,6 +193,8 @@ export class Debugger {
       this.setBranches(await client.call('branches', {}))
       for (const a of await client.call('attempts', { limit: 200 })) this.attempt(a)
     } catch (err) {
+      // Nothing has run yet (the notebook does not parse, or is not UTF-8): no history is not an error, the empty timeline says it.
+      if (status.head === 0 && !status.codeHash) return
       this.host.toast(`Could not read the branches: ${(err as Error).message}`, 'error')
     }
   }
@@ -423,7 +428,7 @@ export class Debugger {
     if (!r) return
     await this.asJob({ op: 'verify', label: `verifying ${r.branch} ${r.from}–${r.to}` }, r.to - r.from + 1, async (client) => {
       const v = await client.call('verify', r)
-      if (v.ok) this.host.toast(`Verified ${r.branch} events ${r.from}–${r.to}: all ${v.events.toLocaleString()} replay exactly as recorded.`, 'info')
+      if (v.ok) this.host.toast(`Verified ${r.branch} events ${r.from}–${r.to}: ${v.events === 1 ? 'the 1 event replays' : `all ${v.events.toLocaleString()} replay`} exactly as recorded.`, 'info')
       else {
         this.host.toast(`Verify failed${v.failure?.seq ? ` at event ${v.failure.seq}` : ''}: ${v.failure?.message ?? 'unknown'}`, 'error')
         if (v.failure?.seq) {
@@ -444,7 +449,7 @@ export class Debugger {
       this.timeline.markDivergences(r.branch.name, r.divergences)
       this.details.setDivergences(r.branch.name, r.divergences)
       const first = r.divergences[0]
-      this.host.toast(`Replayed ${r.inputs} inputs of ${m.branch} with the current code onto ${r.branch.name}: ${r.diverged ? `${r.diverged} diverge${first ? `, first at event ${first.seq} (${first.what})` : ''}` : 'every outcome is the same'}.`, r.diverged ? 'error' : 'info')
+      this.host.toast(`Replayed ${plural('input', r.inputs)} of ${m.branch} with the current code onto ${r.branch.name}: ${r.diverged ? `${r.diverged} ${r.diverged === 1 ? 'diverges' : 'diverge'}${first ? `, first at event ${first.seq} (${first.what})` : ''}` : 'every outcome is the same'}.`, r.diverged ? 'error' : 'info')
       this.timeline.select(r.branch.name, first?.seq ?? r.branch.head)
     })
   }
@@ -476,7 +481,7 @@ export class Debugger {
       const name = named && this.branches.some((b) => b.name === named) ? this.freeName(`${named}-imported`) : undefined
       const b = await this.client.call('importBranch', { text, ...(name ? { name } : {}) })
       await this.openBranch(b)
-      this.host.toast(`Imported branch ${b.name}${name ? ` (${named} is taken here)` : ''}: ${b.head} events, every hash checked.`, 'info')
+      this.host.toast(`Imported branch ${b.name}${name ? ` (${named} is taken here)` : ''}: ${plural('event', b.head)}, every hash checked.`, 'info')
     } catch (err) {
       this.host.toast((err as Error).message, 'error')
     }

@@ -6,6 +6,7 @@
 // many were not shown.
 import type { EventRecord, SkippedEvents } from '../../engine/protocol/messages.ts'
 import { h } from '../dom.ts'
+import { plural } from '../words.ts'
 
 /** How many events the list keeps. */
 const KEEP = 200
@@ -56,7 +57,7 @@ function row(e: EventRecord | SkippedEvents): HTMLElement {
   if (!('seq' in e)) {
     return h('li.event.event-gap', { 'data-from': e.from, 'data-to': e.to, title: 'The app ran faster than this window could follow; these events are in the log: scrub the timeline' },
       h('span.event-seq', null, '…'),
-      h('span.event-what', null, `${e.count.toLocaleString()} events not shown live (${e.from.toLocaleString()}–${e.to.toLocaleString()})`),
+      h('span.event-what', null, `${plural('event', e.count)} not shown live (${e.from.toLocaleString()}–${e.to.toLocaleString()})`),
     )
   }
   return h('li.event', { 'data-seq': e.seq, 'data-kind': e.kind, title: `event ${e.seq}: ${e.kind}${e.method ? ` ${e.method}()` : ''}\n${e.hash}` },

@@ -8,6 +8,7 @@ import type { EngineClient } from '../../engine/protocol/client.ts'
 import type { BranchView, EventRecord, TimelineBin } from '../../engine/protocol/messages.ts'
 import { h } from '../dom.ts'
 import { KIND_COLOURS, KINDS, type Moment } from './moment.ts'
+import { plural } from '../words.ts'
 
 const TRACK_H = 24
 const TRACK_GAP = 8
@@ -58,6 +59,10 @@ export class Timeline {
   private readonly miniSvg: SVGSVGElement
   private readonly labels: HTMLElement
   private readonly plot: HTMLElement
+  /** The tracks and their labels: scrolls when there are more branches than fit; the axis and the header stay on top. */
+  private readonly body: HTMLElement
+  /** The branch whose row was last scrolled into view: a new selected branch is brought into view once. */
+  private revealed: string | null = null
   private readonly readout: HTMLElement
   private readonly tracks = new Map<string, TrackData>()
   private order: string[] = []
@@ -92,9 +97,12 @@ export class Timeline {
     this.labels = h('div.tl-labels')
     this.readout = h('div.tl-readout', { hidden: true }, '')
     this.plot = h('div.tl-plot', null, this.canvas, this.readout)
+    this.body = h('div.tl-body', null, this.labels, this.plot)
+    // The axis is drawn where the top of the scrolled body is, so it never scrolls away.
+    this.body.addEventListener('scroll', () => this.queueDraw(), { passive: true })
     this.element = h('section.timeline', { 'aria-label': 'Timeline', 'data-live': 'true' },
       toolbar,
-      h('div.tl-body', null, this.labels, this.plot),
+      this.body,
       h('div.tl-mini-row', null, h('div.tl-mini-label', null, 'history'), h('div.tl-mini-wrap', null, this.mini, this.miniSvg)),
     )
 
@@ -167,11 +175,14 @@ export class Timeline {
       }
     }
     walk(null)
+    const reordered = order.join('\n') !== this.order.join('\n')
     this.order = order
     this.renderLabels()
     this.updateExtent()
     if (this.follow) this.followHead()
     this.resize()
+    // Branches above it came or went: the selected one is brought back into view (not on every head that moves: the person may have scrolled).
+    if (reordered && this.selected) this.revealRow(this.selected.branch)
     // A new branch, or the first time: nothing to show yet, so no reason to wait.
     this.queueFetch([...this.tracks.values()].some((t) => !t.bins && !t.events.size) ? 0 : 60)
   }
@@ -272,6 +283,7 @@ export class Timeline {
     this.element.dataset.selectedSeq = String(s)
     this.labelsLater()
     this.ensureVisible(s)
+    if (this.revealed !== branch) this.revealRow(branch)
     this.queueDraw()
     if (changed) this.on.select(m)
   }
@@ -328,6 +340,18 @@ export class Timeline {
 
   private trackY(i: number): number {
     return AXIS_H + 6 + i * (TRACK_H + TRACK_GAP)
+  }
+
+  /** Scrolls the tracks so that `branch`'s row shows below the axis (the body scrolls when there are more branches than fit). */
+  private revealRow(branch: string): void {
+    const i = this.order.indexOf(branch)
+    if (i < 0) return
+    this.revealed = branch
+    const top = this.trackY(i) - 4
+    const bottom = this.trackY(i) + TRACK_H + 6
+    const b = this.body
+    if (top - AXIS_H < b.scrollTop) b.scrollTop = Math.max(0, top - AXIS_H)
+    else if (bottom > b.scrollTop + b.clientHeight) b.scrollTop = bottom - b.clientHeight
   }
 
   private start(t: TrackData): number {
@@ -493,17 +517,11 @@ export class Timeline {
     const x = this.scale()
     const [va, vb] = this.visibleRange()
 
-    // The axis: seq numbers.
-    ctx.font = '10.5px ui-monospace, "DejaVu Sans Mono", monospace'
-    ctx.textBaseline = 'middle'
-    for (const tick of x.ticks(Math.max(2, Math.floor(w / 90)))) {
-      if (!Number.isInteger(tick)) continue
-      const px = Math.round(x(tick)) + 0.5
-      ctx.fillStyle = '#262b34'
-      ctx.fillRect(px, AXIS_H - 4, 1, hgt)
-      ctx.fillStyle = '#6b7383'
-      ctx.fillText(d3.format(',')(tick), px + 3, AXIS_H / 2)
-    }
+    // The axis's grid lines (its numbers are drawn last, on top, where the scrolled body's top is).
+    const ticks = x.ticks(Math.max(2, Math.floor(w / 90))).filter((t) => Number.isInteger(t))
+    const top = Math.min(this.body.scrollTop, Math.max(0, hgt - AXIS_H))
+    ctx.fillStyle = '#262b34'
+    for (const tick of ticks) ctx.fillRect(Math.round(x(tick)) + 0.5, AXIS_H - 4, 1, hgt)
 
     const rows = new Map(this.order.map((n, i) => [n, i]))
     // Events drawn from fresh data (bins of exactly the visible range, or the events themselves); -1 once a track shows a placeholder.
@@ -566,6 +584,7 @@ export class Timeline {
 
     // The selected moment.
     const m = this.selected
+    let badge: { x: number; w: number; label: string } | null = null
     if (m && rows.has(m.branch)) {
       const y = this.trackY(rows.get(m.branch)!)
       const half = Math.max(1, (x(m.seq + 0.5) - x(m.seq - 0.5)) / 2)
@@ -574,19 +593,43 @@ export class Timeline {
         ctx.fillStyle = '#7aa2f71c'
         ctx.fillRect(0, y - 3, w, TRACK_H + 6)
         ctx.fillStyle = '#7aa2f7'
-        ctx.fillRect(px - 1, AXIS_H - 2, 2, hgt - AXIS_H)
+        ctx.fillRect(px - 1, top + AXIS_H - 2, 2, hgt - AXIS_H - top)
         ctx.strokeStyle = '#e6e9ee'
         ctx.lineWidth = 1.5
         if (half > 3) ctx.strokeRect(px - half + 0.5, y - 1.5, half * 2 - 1, TRACK_H + 3)
         const label = `${m.seq}`
         ctx.font = '600 10.5px ui-monospace, "DejaVu Sans Mono", monospace'
         const tw = ctx.measureText(label).width + 10
-        const lx = Math.min(w - tw, Math.max(0, px - tw / 2))
-        ctx.fillStyle = '#7aa2f7'
-        roundRect(ctx, lx, 1, tw, AXIS_H - 4, 3)
-        ctx.fillStyle = '#0f1320'
-        ctx.fillText(label, lx + 5, AXIS_H / 2 - 1)
+        badge = { x: Math.min(w - tw, Math.max(0, px - tw / 2)), w: tw, label }
       }
+    }
+
+    // The axis on top of the tracks scrolled under it: seq numbers, but none under the selected moment's badge.
+    ctx.fillStyle = '#15181e'
+    ctx.fillRect(0, top, w, AXIS_H - 4)
+    ctx.font = '10.5px ui-monospace, "DejaVu Sans Mono", monospace'
+    ctx.textBaseline = 'middle'
+    const shown: number[] = []
+    for (const tick of ticks) {
+      const text = d3.format(',')(tick)
+      const lx = Math.round(x(tick)) + 3.5
+      const tw = ctx.measureText(text).width
+      if (badge && lx < badge.x + badge.w + 2 && lx + tw > badge.x - 2) continue
+      shown.push(tick)
+      ctx.fillStyle = '#262b34'
+      ctx.fillRect(lx - 3, top + AXIS_H - 4, 1, 4)
+      ctx.fillStyle = '#6b7383'
+      ctx.fillText(text, lx, top + AXIS_H / 2)
+    }
+    // What the axis shows, for tests (set only when it changes: this runs every frame of a zoom).
+    const shownTicks = shown.join(',')
+    if (this.element.dataset.ticks !== shownTicks) this.element.dataset.ticks = shownTicks
+    if (badge) {
+      ctx.font = '600 10.5px ui-monospace, "DejaVu Sans Mono", monospace'
+      ctx.fillStyle = '#7aa2f7'
+      roundRect(ctx, badge.x, top + 1, badge.w, AXIS_H - 4, 3)
+      ctx.fillStyle = '#0f1320'
+      ctx.fillText(badge.label, badge.x + 5, top + AXIS_H / 2 - 1)
     }
     this.element.dataset.zoom = this.transform.k > 1.0001 ? 'in' : 'all'
     // How many events this frame drew from fresh data: tests and the bench wait on it.
@@ -747,7 +790,7 @@ export class Timeline {
         'data-live': String(b.live),
         'data-kinds': kinds.map(([k, n]) => `${k}:${n}`).sort().join(','),
         'data-divergences': t.divergences.size,
-        title: `${name}: ${b.head} events${b.parent ? `, forked from ${b.parent} at event ${b.forkedAt}` : ''}${b.live ? ' (live)' : ''}`,
+        title: `${name}: ${plural('event', b.head)}${b.parent ? `, forked from ${b.parent} at event ${b.forkedAt}` : ''}${b.live ? ' (live)' : ''}`,
         style: `top:${this.trackY(i)}px`,
         onclick: () => this.select(name, this.selected?.branch === name ? this.selected.seq : b.head),
       },
@@ -767,6 +810,8 @@ export class Timeline {
     const r = this.canvas.getBoundingClientRect()
     const px = e.clientX - r.left
     const py = e.clientY - r.top
+    // The axis stays on top of a scrolled body: a click there picks no track under it.
+    if (py < this.body.scrollTop + AXIS_H - 4) return null
     const i = Math.floor((py - AXIS_H - 6 + TRACK_GAP / 2) / (TRACK_H + TRACK_GAP))
     const name = this.order[Math.max(0, Math.min(this.order.length - 1, i))]
     if (!name) return null
