@@ -4,6 +4,7 @@
 import type { RunState, StatusView } from '../engine/protocol/messages.ts'
 import type { LinkState } from './connection.ts'
 import { h } from './dom.ts'
+import { plural } from './words.ts'
 
 export interface TopBarActions {
   runPause(): void
@@ -97,7 +98,7 @@ export class TopBar {
       }
     } else this.stepButton.title = 'Step (F10)'
     this.head.textContent = status ? [status.branch, `event ${status.head}`, status.codeHash.slice(0, 7)].filter(Boolean).join(' · ') : ''
-    this.head.title = status ? `branch ${status.branch}, ${status.head} events; running code ${status.codeHash}` : ''
+    this.head.title = status ? `branch ${status.branch}, ${plural('event', status.head)}; running code ${status.codeHash}` : ''
   }
 
   get running(): boolean {
