@@ -520,10 +520,16 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
   })
 
   test('a Step whose next step waits leaves the app Paused, saying what it waits for, with Run to go on', async () => {
-    const o = await open('samples/timer.loom.md')
+    // A step that waits an hour: however slow the machine, the second Step finds it waiting.
+    const dir = await mkdtemp(join(tmpdir(), 'loom-waits-'))
+    const path = join(dir, 'waits.loom.md')
+    await writeFile(path, "# Waits\n\n```ts #app\nconst due = state.var<number | null>('due', null)\nexport function start() { due.set(sys.time.now() + 3_600_000) }\nexport function step() { sys.time.await(due.get()!); sys.halt() }\n```\n")
+    const o = await open(await serveNotebook(path, await buildUiOnce(), dir))
     try {
       const { page } = o
-      await page.locator('.run-pill[data-state]').first().waitFor(WAIT)
+      await page.locator('.run-pill[data-state="ready"]').waitFor(WAIT)
+      await page.locator('body').press('F10')
+      await page.locator('.run-pill[data-state="paused"]').waitFor(WAIT)
       await page.locator('body').press('F10')
       await seen(page.locator('.run-pill[data-state="paused"]'), /Paused.*waiting until/)
       const button = page.locator('.topbar button', { hasText: /^(Run|Pause)$/ })
