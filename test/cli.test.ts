@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { notebook } from './helpers.ts'
@@ -226,3 +226,38 @@ test('one writer per log: a second loom run is refused at once naming the first;
   assert.equal(third.status, 0, third.stderr)
   assert.equal(loom(['replay', db, '--verify']).status, 0)
 })
+
+test('one writer per log across surfaces: loom run on a log that loom serve writes is refused naming it, and loom serve on a log a run writes exits 2 saying so', async () => {
+  const { spawn } = await import('node:child_process')
+  const { copyFileSync } = await import('node:fs')
+  const nb = join(dir, 'served.loom.md')
+  copyFileSync('samples/counter.loom.md', nb)
+  const serve = spawn(process.execPath, ['bin/loom.js', 'serve', nb, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  const gone = new Promise((resolve) => serve.on('exit', resolve))
+  try {
+    let out = ''
+    serve.stdout.setEncoding('utf8').on('data', (t: string) => (out += t))
+    for (let i = 0; i < 300 && !(out.includes('serving') && existsLock(nb)); i++) await new Promise((r) => setTimeout(r, 100))
+    const run = loom(['run', nb, '--steps', '1'])
+    assert.equal(run.status, 2, run.stderr)
+    assert.match(run.stderr, new RegExp(`being written by another Loom \\(pid ${serve.pid}: loom serve `))
+  } finally {
+    process.kill(-serve.pid!, 'SIGTERM')
+    await gone
+  }
+  const run = spawn(process.execPath, ['bin/loom.js', 'run', nb], { stdio: 'ignore', detached: true })
+  const ended = new Promise((resolve) => run.on('exit', resolve))
+  try {
+    for (let i = 0; i < 300 && !existsLock(nb); i++) await new Promise((r) => setTimeout(r, 100))
+    const second = spawnSync(process.execPath, ['bin/loom.js', 'serve', nb, '--port', '0'], { encoding: 'utf8', timeout: 60_000 })
+    assert.equal(second.status, 2, second.stderr)
+    assert.match(second.stderr, new RegExp(`being written by another Loom \\(pid ${run.pid}: loom run `))
+  } finally {
+    process.kill(-run.pid!, 'SIGINT')
+    await ended
+  }
+})
+
+function existsLock(nb: string): boolean {
+  return existsSync(nb.replace(/\.md$/, '.db') + '.lock')
+}
