@@ -286,3 +286,31 @@ test('exploration split over two threads finds the same states, transitions and 
   assert.equal(bounded.stoppedBy, 'states')
   assert.ok(bounded.states <= 500 && bounded.states > 400, `${bounded.states} states`)
 })
+
+test('bag.take under exploration takes the item the live run takes, whatever order the items were put in', async () => {
+  // x and y go into the bag in either order, then one is taken: the bags
+  // [x,y] and [y,x] are the same bag, so the take is the same in both.
+  const m = await model({
+    state: `const b = state.bag<string>('b')
+const first = state.var<string | null>('first', null)
+const phase = state.var('phase', 0)
+const got = state.var<string | null>('got', null)`,
+    step: `export function step() {
+  const p = phase.get()
+  if (p === 0) {
+    const v = ['x', 'y'][sys.fork(2)]!
+    first.set(v)
+    b.put(v)
+  } else if (p === 1) b.put(first.get() === 'x' ? 'y' : 'x')
+  else if (p === 2) got.set(b.take()!)
+  else return sys.halt()
+  phase.set(p + 1)
+}`,
+    tests: `test('the taken item left the bag', () => got.get() === null || !b.items().includes(got.get()!))`,
+  })
+  const r = explore(m)
+  assert.deepEqual(r.violations, [])
+  // Two orders of putting times two items taken, each then halted: 1 + 2 + 2 + 4 + 4.
+  assert.equal(r.states, 13)
+  assert.equal(r.exhausted, true)
+})

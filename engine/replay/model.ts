@@ -8,20 +8,18 @@ import { compileNotebook, type CompiledApp, type KeptCell, type MethodName } fro
 import { parseNotebook } from '../runtime/notebook.ts'
 import { FairAgent, mix, type Agent } from '../runtime/agent.ts'
 import { MemoryLog, type EventLog } from '../runtime/log.ts'
-import { canonicalJson, plainCopy, trustValue, type Json } from '../runtime/values.ts'
+import { canonicalText, plainCopy, trustValue, type Json } from '../runtime/values.ts'
 import { Transaction } from '../runtime/transaction.ts'
-import type { Cell, MapCell, StoreSnapshot } from '../runtime/store.ts'
+import type { Cell, Slot, StoreSnapshot } from '../runtime/store.ts'
 import type { EventRecord, SourceLocation, StateKind, Write } from '../runtime/event.ts'
 import { seekStore, type Moment } from './seek.ts'
 import { Memo, type Outcome } from './memo.ts'
 import type { HistoryLog } from './historyLog.ts'
 
-type Entries = Map<string, { value: Json | undefined; version: number }>
-
 /** One state of the app. Never changed once made; unchanged cells are shared between worlds. */
 export interface World {
-  /** Per cell id: the slot the cell holds (var, queue, bag, counter) or its entries (map). */
-  readonly slots: readonly unknown[]
+  /** Per cell id: the slot the cell holds, shared with every world where that cell is the same. */
+  readonly slots: readonly Slot[]
   /** Per cell id: its value's canonical text, as a number (equal texts, equal numbers). */
   readonly keys: readonly number[]
   /** Whether `start` has committed (until then it is the only transaction). */
@@ -86,8 +84,8 @@ export class Model {
   private readonly worlds = {
     valueOf: (world: World, cell: number, key: string | undefined): string | number => {
       if (key === undefined) return world.keys[cell]!
-      const v = (world.slots[cell] as Entries).get(key)?.value
-      return v === undefined ? '~' : canonicalOf(v)
+      const v = this.cells[cell]!.slots.read(world.slots[cell]!, key)
+      return v === undefined ? '~' : canonicalText(v)
     },
     cellId: (name: string): number => this.exec.store.byName.get(name)!.id,
   }
@@ -157,13 +155,7 @@ export class Model {
   /** Points the store at a world. */
   enter(world: World): void {
     const cells = this.exec.store.cells
-    for (let i = 0; i < cells.length; i++) {
-      const cell = cells[i]!
-      if (cell.kind === 'map') {
-        ;(cell as MapCell).entries = world.slots[i] as Entries
-        ;(cell as MapCell).version = 0
-      } else (cell as unknown as { slot: unknown }).slot = world.slots[i]
-    }
+    for (let i = 0; i < cells.length; i++) cells[i]!.adopt(world.slots[i]!)
   }
 
   /** Runs `method` in `world`, its choices answered by `agent`. Call inside `exec.run`. */
@@ -225,14 +217,12 @@ export class Model {
     if (!tx.writes.length && !tx.halt && started === world.started) return world
     const slots = world.slots.slice()
     const keys = world.keys.slice()
-    const store = this.exec.store
-    const copied = new Set<number>()
-    for (const w of tx.writes) {
-      const id = store.byName.get(w.state)!.id
-      slots[id] = nextSlot(slots[id], w, copied.has(id))
-      copied.add(id)
-    }
-    for (const id of copied) keys[id] = this.texts.number(slotKey(store.cells[id]!.kind, slots[id]))
+    const effect = this.effectOf(tx)
+    effect.cells.forEach((id, j) => {
+      const kind = this.cells[id]!.slots
+      slots[id] = kind.apply(slots[id]!, effect.writes[j]!, 0, false)
+      keys[id] = this.texts.number(kind.canonical(slots[id]!))
+    })
     return { slots, keys, started, halted: world.halted || tx.halt }
   }
 
@@ -292,50 +282,23 @@ export class Model {
     return hash
   }
 
-  /** Each cell's value as JSON, in its actual order (a bag's too): what another thread needs to rebuild the world. */
+  /** Each cell's slot as JSON: what another thread needs to rebuild the world. */
   cellsJson(world: World): string[] {
-    return this.exec.store.cells.map((cell, i) => {
-      const slot = world.slots[i]
-      switch (cell.kind) {
-        case 'map':
-          return JSON.stringify([...(slot as Entries)].filter(([, e]) => e.value !== undefined).map(([k, e]) => [k, e.value]))
-        case 'queue': {
-          const q = slot as QueueSlot
-          return JSON.stringify(q.items.slice(q.head, q.end))
-        }
-        default:
-          return JSON.stringify((slot as { value: Json }).value)
-      }
-    })
+    return this.cells.map((cell, i) => JSON.stringify(cell.slots.save(world.slots[i]!)))
   }
 
   /** Rebuilds a world from `cellsJson`, its values made in the sandbox's realm. */
   worldFrom(cells: readonly string[], started: boolean, halted: boolean): World {
     const realm = this.exec.sandbox.realm.JSON
-    const slots: unknown[] = []
-    const keys: number[] = []
-    this.exec.store.cells.forEach((cell, i) => {
-      const value = trustValue(realm.parse(cells[i]!) as Json)
-      let slot: unknown
-      switch (cell.kind) {
-        case 'map':
-          slot = new Map((value as [string, Json][]).map(([k, v]) => [k, { value: v, version: 0 }]))
-          break
-        case 'queue':
-          slot = { items: value as Json[], head: 0, end: (value as Json[]).length, version: 0 }
-          break
-        default:
-          slot = { value, version: 0 }
-      }
-      slots.push(slot)
-      keys.push(this.texts.number(slotKey(cell.kind, slot)))
-    })
+    const slots = this.cells.map((cell, i) => cell.slots.load(realm.parse(cells[i]!), trustValue))
+    const keys = slots.map((slot, i) => this.texts.number(this.cells[i]!.slots.canonical(slot)))
     return { slots, keys, started, halted }
   }
 
-  private readonly effects = new WeakMap<Outcome, Effect>()
+  private readonly effects = new WeakMap<object, Effect>()
 
-  private effectOf(outcome: Outcome): Effect {
+  /** The writes of an outcome (or a transaction) grouped by cell, worked out once per outcome. */
+  private effectOf(outcome: { writes: readonly Write[] }): Effect {
     let effect = this.effects.get(outcome)
     if (!effect) {
       effect = { cells: [], writes: [], after: [] }
@@ -359,9 +322,8 @@ export class Model {
     const before = world.keys[id]!
     let after = effect.after[j]!.get(before)
     if (after === undefined) {
-      let slot = world.slots[id]
-      effect.writes[j]!.forEach((w, i) => (slot = nextSlot(slot, w, i > 0)))
-      after = this.texts.number(slotKey(this.exec.store.cells[id]!.kind, slot))
+      const slots = this.cells[id]!.slots
+      after = this.texts.number(slots.canonical(slots.apply(world.slots[id]!, effect.writes[j]!, 0, false)))
       effect.after[j]!.set(before, after)
     }
     return after
@@ -400,23 +362,10 @@ export function outcomeOf(tx: Transaction): Outcome {
   }
 }
 
-/** The world the store holds now (slots shared, queues trimmed to what they hold). */
+/** The world the store holds now (slots shared with the store's cells). */
 function worldOf(cells: readonly Cell[], started: boolean, halted: boolean, texts: Texts): World {
-  const slots: unknown[] = []
-  const keys: number[] = []
-  for (const cell of cells) {
-    let slot: unknown
-    if (cell.kind === 'map') slot = new Map((cell as MapCell).entries)
-    else {
-      slot = (cell as unknown as { slot: unknown }).slot
-      if (cell.kind === 'queue') {
-        const q = slot as QueueSlot
-        slot = { items: q.items.slice(q.head, q.end), head: 0, end: q.end - q.head, version: 0 }
-      }
-    }
-    slots.push(slot)
-    keys.push(texts.number(slotKey(cell.kind, slot)))
-  }
+  const slots = cells.map((cell) => cell.share())
+  const keys = slots.map((slot, i) => texts.number(cells[i]!.slots.canonical(slot)))
   return { slots, keys, started, halted }
 }
 
@@ -475,77 +424,4 @@ function hashText(text: string): number {
 
 function flagsHash(started: boolean, halted: boolean): number {
   return (started ? 1 : 0) + (halted ? 2 : 0)
-}
-
-// Values are frozen, so a value's canonical text never changes: remembered by identity.
-const canonicalTexts = new WeakMap<object, string>()
-function canonicalOf(value: Json): string {
-  if (typeof value !== 'object' || value === null) return canonicalJson(value)
-  let text = canonicalTexts.get(value)
-  if (text === undefined) canonicalTexts.set(value, (text = canonicalJson(value)))
-  return text
-}
-
-interface QueueSlot {
-  items: Json[]
-  head: number
-  end: number
-  version: number
-}
-
-/** A cell's next slot after one write. `owned`: this transaction already made a fresh copy. */
-function nextSlot(slot: unknown, w: Write, owned: boolean): unknown {
-  switch (w.op) {
-    case 'set': {
-      if (!('key' in w)) return { value: w.value, version: 0 }
-      const entries = owned ? (slot as Entries) : new Map(slot as Entries)
-      if (entries.get(w.key)?.value === undefined) entries.delete(w.key)
-      entries.set(w.key, { value: w.value, version: 0 })
-      return entries
-    }
-    case 'delete': {
-      const entries = owned ? (slot as Entries) : new Map(slot as Entries)
-      entries.delete(w.key)
-      return entries
-    }
-    case 'queue': {
-      const q = slot as QueueSlot
-      const items = q.items.slice(q.head + w.take, q.end).concat(w.push)
-      return { items, head: 0, end: items.length, version: 0 }
-    }
-    case 'bag': {
-      const items = [...(slot as { value: Json[] }).value]
-      for (const i of w.take) items.splice(i, 1)
-      items.push(...w.put)
-      return { value: items, version: 0 }
-    }
-    case 'add':
-      return { value: (slot as { value: number }).value + w.value, version: 0 }
-    case 'declare':
-      return slot
-  }
-}
-
-/**
- * The canonical text of one cell's value. A bag is a multiset, so its items
- * are sorted: two bags that differ only in order have the same futures. A map
- * keeps its entries' order, which code can observe through keys().
- */
-function slotKey(kind: StateKind, slot: unknown): string {
-  switch (kind) {
-    case 'var':
-    case 'counter':
-      return canonicalOf((slot as { value: Json }).value)
-    case 'queue': {
-      const q = slot as QueueSlot
-      return canonicalJson(q.head === 0 && q.end === q.items.length ? q.items : q.items.slice(q.head, q.end))
-    }
-    case 'bag':
-      return '[' + (slot as { value: Json[] }).value.map(canonicalOf).sort().join(',') + ']'
-    case 'map': {
-      let out = '{'
-      for (const [k, e] of slot as Entries) if (e.value !== undefined) out += JSON.stringify(k) + ':' + canonicalOf(e.value) + ','
-      return out + '}'
-    }
-  }
 }

@@ -9,7 +9,7 @@ import type { Transaction } from './transaction.ts'
 import type { HttpRequest } from './http.ts'
 import { canonicalJson, plainCopy, type Json } from './values.ts'
 import type { EventRecord, Outputs, Write } from './event.ts'
-import type { MapCell, Cell } from './store.ts'
+import type { Cell } from './store.ts'
 
 export interface PreviewSpec {
   method: 'step' | 'http' | 'gui'
@@ -145,7 +145,7 @@ export class Previews {
     const store = exec.store
     const touched = [...new Set(tx.writes.map((w) => w.state))].map((name) => store.get(name)).filter((c): c is Cell => !!c)
     const before = touched.map((c) => plainCopy(c.value()))
-    const saved = touched.map(saveCell)
+    const saved = touched.map((c) => c.share())
     // Applied and undone outside the time-limited call, so a test that overruns cannot leave them applied.
     store.apply(tx.writes, exec.head + 1)
     try {
@@ -166,7 +166,7 @@ export class Previews {
       }
       while (next < version.tests.length) exec.run(check, { overran }, limit)
     } finally {
-      touched.forEach((c, i) => restoreCell(c, saved[i]!))
+      touched.forEach((c, i) => c.adopt(saved[i]!))
     }
   }
 
@@ -217,21 +217,3 @@ function describeWrites(writes: Write[], outputs: Outputs): string {
   if (outputs.halt) parts.push('halts')
   return parts.join(', ')
 }
-
-type Saved = { map: true; entries: MapCell['entries']; version: number } | { map: false; slot: unknown }
-
-function saveCell(cell: Cell): Saved {
-  if (cell.kind === 'map') {
-    const m = cell as MapCell
-    return { map: true, entries: new Map(m.entries), version: m.version }
-  }
-  return { map: false, slot: (cell as unknown as { slot: unknown }).slot }
-}
-
-function restoreCell(cell: Cell, saved: Saved): void {
-  if (saved.map) {
-    ;(cell as MapCell).entries = saved.entries
-    ;(cell as MapCell).version = saved.version
-  } else (cell as unknown as { slot: unknown }).slot = saved.slot
-}
-

@@ -211,3 +211,14 @@ export function canonicalJson(value: unknown): string {
   }
   return out + '}'
 }
+
+// Values in state are frozen, so a value's canonical text never changes: remembered by identity.
+const canonicalTexts = new WeakMap<object, string>()
+
+/** canonicalJson of a value held in state, computed once per object. */
+export function canonicalText(value: Json): string {
+  if (typeof value !== 'object' || value === null) return canonicalJson(value)
+  let text = canonicalTexts.get(value)
+  if (text === undefined) canonicalTexts.set(value, (text = canonicalJson(value)))
+  return text
+}

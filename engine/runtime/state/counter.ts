@@ -1,0 +1,41 @@
+// state.counter: a number that only adds, so concurrent adds never conflict.
+import { canonicalText } from '../values.ts'
+import type { SourceLocation, Write } from '../event.ts'
+import { Cell, savedValue, type SlotKind, type TxView, type ValueSlot } from './cell.ts'
+
+type CounterSlot = ValueSlot<number>
+
+export const counterSlots: SlotKind<CounterSlot> = {
+  make: (value, version) => ({ value: value as number, version }),
+  apply(slot, writes, version) {
+    let value = slot.value
+    for (const w of writes) if (w.op === 'add') value += w.value
+    return { value, version }
+  },
+  value: (slot) => slot.value,
+  read: (slot) => slot.value,
+  canonical: (slot) => canonicalText(slot.value),
+  versionOf: (slot) => slot.version,
+  save: (slot) => ({ version: slot.version, value: slot.value }),
+  load: (saved) => ({ value: savedValue(saved) as number, version: saved.version }),
+}
+
+export class CounterCell extends Cell<CounterSlot> {
+  readonly kind = 'counter'
+  private delta = 0
+  constructor(id: number, name: string, at: SourceLocation | null, initial: number, version: number) {
+    super(id, name, at, counterSlots, counterSlots.make(initial, version))
+  }
+  get(tx: TxView): number {
+    this.read(tx, this.slot.version)
+    return this.slot.value + (this.wTx === tx.id ? this.delta : 0)
+  }
+  /** Adds never read, so concurrent adds never conflict. */
+  add(tx: TxView, n: number): void {
+    if (this.touch(tx)) this.delta = 0
+    this.delta += n
+  }
+  writes(): Write[] {
+    return [{ state: this.name, op: 'add', value: this.delta }]
+  }
+}
