@@ -3,7 +3,8 @@
 // reads, writes, outputs, the tests it would break, and every other outcome
 // its choices allow — and commit it only when asked, re-running it first if
 // something it read has changed meanwhile.
-import { EveryChoiceAgent, type Agent } from './agent.ts'
+import type { Agent } from './agent.ts'
+import { everyOutcome } from './everyOutcome.ts'
 import type { AppVersion, Executor } from './executor.ts'
 import type { Transaction } from './transaction.ts'
 import type { HttpRequest } from './http.ts'
@@ -173,25 +174,12 @@ export class Previews {
   /** Every outcome of the transaction over its choice sequences, grouped by what it does. */
   private outcomes(version: AppVersion, spec: PreviewSpec, time: number): Preview['outcomes'] {
     const exec = this.host.exec
-    const agent = new EveryChoiceAgent()
-    const groups = new Map<string, Preview['outcomes'][number]>()
-    let tries = 0
-    let done = false
-    const add = (tx: Transaction) => {
-      const summary = tx.failure ? `${tx.failure.aborted ? 'waits' : 'fails'}: ${tx.failure.reason}` : describeWrites(tx.writes, tx.outputs())
-      const key = canonicalJson({ failure: tx.failure?.reason ?? null, writes: plainCopy(tx.writes), outputs: plainCopy(tx.outputs()) })
-      const group = groups.get(key)
-      const choices = tx.choices.map((c) => c.value)
-      if (group) group.choices.push(choices)
-      else groups.set(key, { choices: [choices], committed: !tx.failure, summary })
-      done = !agent.next(tx.choices.length) || ++tries >= MAX_OUTCOMES
-    }
-    // Each sequence under its own time limit; one that overruns is an outcome too.
-    const work = () => {
-      while (!done && !exec.batchSpent) add(run(exec, version, spec, time, agent))
-    }
-    while (!done) exec.run(work, { overran: (tx) => (tx ? (add(tx), true) : (done = true, false)) }, this.host.timeLimitMs)
-    return [...groups.values()]
+    const every = everyOutcome(exec, (agent) => run(exec, version, spec, time, agent), MAX_OUTCOMES, this.host.timeLimitMs)
+    return every.groups.map(({ tx, choices }) => ({
+      choices: choices.map((cs) => cs.map((c) => c.value)),
+      committed: !tx.failure,
+      summary: tx.failure ? `${tx.failure.aborted ? 'waits' : 'fails'}: ${tx.failure.reason}` : describeWrites(tx.writes, tx.outputs()),
+    }))
   }
 }
 
