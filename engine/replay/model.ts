@@ -133,7 +133,7 @@ export class Model {
     const started = from?.started ?? false
     const texts = new Texts()
     const root = worldOf(exec.store.cells, started, last?.kind === 'halt', texts)
-    return new Model(exec, app, version, declares, config as unknown as Json, codeChanged, time, root, texts, from ? { branch: from.branch, seq: from.seq } : null)
+    return new Model(exec, app, version, declares, config, codeChanged, time, root, texts, from ? { branch: from.branch, seq: from.seq } : null)
   }
 
   get cells(): readonly Cell[] {
@@ -221,7 +221,11 @@ export class Model {
     effect.cells.forEach((id, j) => {
       const kind = this.cells[id]!.slots
       slots[id] = kind.apply(slots[id]!, effect.writes[j]!, 0, false)
-      keys[id] = this.texts.number(kind.canonical(slots[id]!))
+      // Equal keys are equal slots, so the key after depends only on the key before.
+      const known = effect.after[j]!
+      let key = known.get(world.keys[id]!)
+      if (key === undefined) known.set(world.keys[id]!, (key = this.texts.number(kind.canonical(slots[id]!))))
+      keys[id] = key
     })
     return { slots, keys, started, halted: world.halted || tx.halt }
   }
