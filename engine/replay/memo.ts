@@ -37,8 +37,6 @@ export interface MemoWorld<W> {
 
 export class Memo<W> {
   private root: Node | undefined
-  hits = 0
-  misses = 0
 
   constructor(private readonly what: string, private readonly worlds: MemoWorld<W>) {}
 
@@ -47,13 +45,9 @@ export class Memo<W> {
     let node = this.root
     let index = 0
     while (node) {
-      if (node.at === 'end') {
-        this.hits++
-        return node.outcome
-      }
+      if (node.at === 'end') return node.outcome
       node = node.at === 'choose' ? node.next[agent.choose(node.n, index++)] : node.next.get(this.worlds.valueOf(world, node.cell, node.key))
     }
-    this.misses++
     return null
   }
 

@@ -29,7 +29,7 @@ function insert(items: Json[], value: Json): void {
   items.splice(placeOf(items, canonicalText(value), canonicalText), 0, value)
 }
 
-export const bagSlots: SlotKind<BagSlot> = {
+const bagSlots: SlotKind<BagSlot> = {
   make(value, version) {
     const items: Json[] = []
     for (const v of (value ?? []) as Json[]) insert(items, v)

@@ -2,7 +2,7 @@
 // store and exploration's immutable worlds apply writes through the same
 // slot functions, so a successor found by exploration is what a live commit
 // would leave.
-import type { Json } from '../values.ts'
+import { canonicalText, type Json } from '../values.ts'
 import type { Read, StateKind, Write, SourceLocation } from '../event.ts'
 
 /** Everything a running transaction accumulates; the store fills in reads and writes. */
@@ -128,4 +128,22 @@ export interface ValueSlot<T extends Json = Json> {
 export function savedValue(saved: SavedSlot): Json {
   if (!('value' in saved)) throw new Error('a snapshot of a map where a value was expected')
   return saved.value
+}
+
+/** The slot functions of a kind that holds one value; `next` is the value after one write. */
+export function valueSlots<T extends Json>(next: (value: T, write: Write) => T): SlotKind<ValueSlot<T>> {
+  return {
+    make: (value, version) => ({ value: value as T, version }),
+    apply(slot, writes, version) {
+      let value = slot.value
+      for (const w of writes) value = next(value, w)
+      return { value, version }
+    },
+    value: (slot) => slot.value,
+    read: (slot) => slot.value,
+    canonical: (slot) => canonicalText(slot.value),
+    versionOf: (slot) => slot.version,
+    save: (slot) => ({ version: slot.version, value: slot.value }),
+    load: (saved, load) => ({ value: load(savedValue(saved)) as T, version: saved.version }),
+  }
 }

@@ -1,24 +1,10 @@
 // state.counter: a number that only adds, so concurrent adds never conflict.
-import { canonicalText } from '../values.ts'
 import type { SourceLocation, Write } from '../event.ts'
-import { Cell, savedValue, type SlotKind, type TxView, type ValueSlot } from './cell.ts'
+import { Cell, valueSlots, type TxView, type ValueSlot } from './cell.ts'
 
 type CounterSlot = ValueSlot<number>
 
-export const counterSlots: SlotKind<CounterSlot> = {
-  make: (value, version) => ({ value: value as number, version }),
-  apply(slot, writes, version) {
-    let value = slot.value
-    for (const w of writes) if (w.op === 'add') value += w.value
-    return { value, version }
-  },
-  value: (slot) => slot.value,
-  read: (slot) => slot.value,
-  canonical: (slot) => canonicalText(slot.value),
-  versionOf: (slot) => slot.version,
-  save: (slot) => ({ version: slot.version, value: slot.value }),
-  load: (saved) => ({ value: savedValue(saved) as number, version: saved.version }),
-}
+const counterSlots = valueSlots<number>((value, w) => (w.op === 'add' ? value + w.value : value))
 
 export class CounterCell extends Cell<CounterSlot> {
   readonly kind = 'counter'

@@ -5,7 +5,7 @@ import { canonicalText } from '../values.ts'
 import type { SourceLocation, Write } from '../event.ts'
 import { Cell, type SlotKind, type TxView } from './cell.ts'
 
-export type Entries = Map<string, { value: Json | undefined; version: number }>
+type Entries = Map<string, { value: Json | undefined; version: number }>
 
 export interface MapSlot {
   readonly entries: Entries
@@ -13,7 +13,7 @@ export interface MapSlot {
   readonly version: number
 }
 
-export const mapSlots: SlotKind<MapSlot> = {
+const mapSlots: SlotKind<MapSlot> = {
   make(value, version) {
     const entries: Entries = new Map()
     for (const [k, v] of Object.entries((value ?? {}) as Record<string, Json>)) entries.set(k, { value: v, version })

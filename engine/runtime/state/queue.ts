@@ -15,7 +15,7 @@ export interface QueueSlot {
 
 const itemsOf = (slot: QueueSlot): Json[] => slot.items.slice(slot.head, slot.end)
 
-export const queueSlots: SlotKind<QueueSlot> = {
+const queueSlots: SlotKind<QueueSlot> = {
   make: (value, version) => {
     const items = [...((value ?? []) as Json[])]
     return { items, head: 0, end: items.length, version }

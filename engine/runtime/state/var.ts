@@ -1,23 +1,9 @@
 // state.var: one value, replaced by each set.
 import type { Json } from '../values.ts'
-import { canonicalText } from '../values.ts'
 import type { SourceLocation, Write } from '../event.ts'
-import { Cell, savedValue, type SlotKind, type TxView, type ValueSlot } from './cell.ts'
+import { Cell, valueSlots, type TxView, type ValueSlot } from './cell.ts'
 
-export const varSlots: SlotKind<ValueSlot> = {
-  make: (value, version) => ({ value, version }),
-  apply(slot, writes, version) {
-    let value = slot.value
-    for (const w of writes) if (w.op === 'set' && !('key' in w)) value = w.value
-    return { value, version }
-  },
-  value: (slot) => slot.value,
-  read: (slot) => slot.value,
-  canonical: (slot) => canonicalText(slot.value),
-  versionOf: (slot) => slot.version,
-  save: (slot) => ({ version: slot.version, value: slot.value }),
-  load: (saved, load) => ({ value: load(savedValue(saved)), version: saved.version }),
-}
+const varSlots = valueSlots<Json>((value, w) => (w.op === 'set' && !('key' in w) ? w.value : value))
 
 export class VarCell extends Cell<ValueSlot> {
   readonly kind = 'var'
