@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { open, plain, value } from './helpers.ts'
+import { notebook, open, plain, value } from './helpers.ts'
 
 test('var get/set/update commit together as one event with reads and writes', async () => {
   const e = await open({ s: `const v = state.var('v', 1)\nexport function step() { v.set(v.get() + 1); v.update((x) => x * 10) }` })
@@ -185,4 +185,44 @@ test('attempts are kept for debugging, bounded: the most recent ones', async () 
   assert.equal(kept.length, 5)
   assert.equal(new Set(kept.map((a) => a.reason)).size, 5)
   assert.ok(kept.every((a) => a.reason.startsWith('choice ') && a.aborted && a.location?.cell === 's'))
+})
+
+test('a bag lists its items in one order whatever order they were put in, and the same choice takes the same item', async () => {
+  const bagAfter = async (order: string[]) => {
+    const e = await open({
+      s: `const b = state.bag<string>('b', ['m'])
+const took = state.var<string | null>('took', null)
+const listed = state.var<string[]>('listed', [])
+export function step() { listed.set(b.items()); took.set(b.take()!) }`,
+    })
+    for (const item of order) e.edit([{ state: 'b', put: item }])
+    const result = e.commitPreview(e.preview({ method: 'step', choices: [1] }).id)
+    assert.ok('event' in result)
+    return { b: value(e, 'b'), took: value(e, 'took'), listed: value(e, 'listed') }
+  }
+  const xzy = await bagAfter(['x', 'z', 'y'])
+  assert.deepEqual(await bagAfter(['z', 'y', 'x']), xzy)
+  assert.deepEqual(xzy, { listed: ['m', 'x', 'y', 'z'], took: 'x', b: ['m', 'y', 'z'] })
+})
+
+test('a bag item put and taken by the same step is gone once the step commits', async () => {
+  for (const choice of [0, 1, 2]) {
+    const e = await open({ s: `const b = state.bag<number>('b', [5])\nconst took = state.var('took', 0)\nexport function step() { b.put(1); b.put(2); took.set(b.take()!) }` })
+    assert.ok('event' in e.commitPreview(e.preview({ method: 'step', choices: [choice] }).id))
+    const left = value(e, 'b') as number[]
+    assert.equal(left.length, 2, `choice ${choice}`)
+    assert.deepEqual([...left, value(e, 'took')].sort(), [1, 2, 5], `choice ${choice}`)
+  }
+})
+
+test('a switch() that pushes to a queue the new code declares commits that push', async () => {
+  const v1 = { s: `const n = state.var('n', 0)` }
+  const e = await open(v1)
+  const r = await e.replaceCode(notebook({ s: `const n = state.var('n', 0)
+const q = state.queue<string>('q')
+function cutOver() { q.push('first'); n.set(1) }
+export { cutOver as switch }` }))
+  assert.equal(r.ok, true)
+  assert.deepEqual(value(e, 'q'), ['first'])
+  assert.equal(value(e, 'n'), 1)
 })
