@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { notebook, open, plain, value } from './helpers.ts'
+import type { Write } from '../engine/runtime/event.ts'
 
 test('var get/set/update commit together as one event with reads and writes', async () => {
   const e = await open({ s: `const v = state.var('v', 1)\nexport function step() { v.set(v.get() + 1); v.update((x) => x * 10) }` })
@@ -225,4 +226,36 @@ export { cutOver as switch }` }))
   assert.equal(r.ok, true)
   assert.deepEqual(value(e, 'q'), ['first'])
   assert.equal(value(e, 'n'), 1)
+})
+
+test('a commit cut off half-way and applied again leaves every kind of state as if applied once', async () => {
+  const { Store } = await import('../engine/runtime/store.ts')
+  const declare = [
+    { state: 'v', op: 'declare', kind: 'var', value: 1 },
+    { state: 'm', op: 'declare', kind: 'map', value: { a: 1 } },
+    { state: 'q', op: 'declare', kind: 'queue', value: [1, 2] },
+    { state: 'b', op: 'declare', kind: 'bag', value: ['y', 'x'] },
+    { state: 'c', op: 'declare', kind: 'counter', value: 3 },
+  ] satisfies Write[]
+  const writes: Write[] = [
+    { state: 'v', op: 'set', value: 2 },
+    { state: 'm', op: 'set', key: 'b', value: 2 },
+    { state: 'm', op: 'delete', key: 'a' },
+    { state: 'q', op: 'queue', take: 1, push: [3, 4] },
+    { state: 'b', op: 'bag', take: [0], put: ['z', 'w'] },
+    { state: 'c', op: 'add', value: 5 },
+  ]
+  const once = new Store()
+  once.apply(declare, 1)
+  once.apply(writes, 2)
+  const cut = new Store()
+  cut.apply(declare, 1)
+  cut.apply(writes.filter((w) => w.state === 'v' || w.state === 'q'), 2)
+  cut.apply(writes, 2)
+  cut.apply(writes, 2)
+  assert.deepEqual(cut.snapshot(), once.snapshot())
+  assert.deepEqual(once.snapshot(), {
+    v: { kind: 'var', value: 2 }, m: { kind: 'map', value: { b: 2 } }, q: { kind: 'queue', value: [2, 3, 4] },
+    b: { kind: 'bag', value: ['w', 'y', 'z'] }, c: { kind: 'counter', value: 8 },
+  })
 })
