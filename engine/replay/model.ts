@@ -15,6 +15,7 @@ import type { EventRecord, SourceLocation, StateKind, Write } from '../runtime/e
 import { seekStore, type Moment } from './seek.ts'
 import { Memo, type Outcome } from './memo.ts'
 import type { HistoryLog } from './historyLog.ts'
+import { Texts, Tuples } from './worldKeys.ts'
 
 /** One state of the app. Never changed once made; unchanged cells are shared between worlds. */
 export interface World {
@@ -378,52 +379,6 @@ interface Effect {
   cells: number[]
   writes: Write[][]
   after: Map<number, number>[]
-}
-
-/**
- * Numbers for tuples of numbers, a pair at a time: (flags, cell 0) → t1,
- * (t1, cell 1) → t2, … so a world's key is one small number and looking it
- * up hashes no text.
- */
-class Tuples {
-  private readonly pairs = new Map<number, Map<number, number>>()
-  private count = 4 // 0..3 are the flags
-  pair(a: number, b: number): number {
-    let inner = this.pairs.get(a)
-    if (!inner) this.pairs.set(a, (inner = new Map()))
-    let n = inner.get(b)
-    if (n === undefined) inner.set(b, (n = this.count++))
-    return n
-  }
-}
-
-/** Numbers for canonical texts: worlds compare and hash short lists of numbers, not long texts. */
-class Texts {
-  private readonly numbers = new Map<string, number>()
-  private readonly hashes: number[] = []
-  private readonly texts: string[] = []
-  number(text: string): number {
-    let n = this.numbers.get(text)
-    if (n === undefined) {
-      this.numbers.set(text, (n = this.numbers.size))
-      this.hashes.push(hashText(text))
-      this.texts.push(text)
-    }
-    return n
-  }
-  text(n: number): string {
-    return this.texts[n]!
-  }
-  /** The text's hash (FNV-1a): equal texts hash equally in every thread. */
-  hash(n: number): number {
-    return this.hashes[n]!
-  }
-}
-
-function hashText(text: string): number {
-  let h = 0x811c9dc5
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
-  return h >>> 0
 }
 
 function flagsHash(started: boolean, halted: boolean): number {
