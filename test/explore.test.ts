@@ -314,3 +314,13 @@ const got = state.var<string | null>('got', null)`,
   assert.equal(r.states, 13)
   assert.equal(r.exhausted, true)
 })
+
+test('the choice tree lists a choice sequence that runs past its time limit as one of its outcomes', async () => {
+  const m = await Model.create(notebook({
+    state: `const n = state.var('n', 0)`,
+    step: `export function step() { if (sys.fork(2) === 1) for (;;) {} n.set(1) }`,
+  }), { path: 'test.loom.md', timeLimitMs: 100 })
+  const t = choiceTree(m)
+  assert.equal(t.complete, true)
+  assert.deepEqual(t.outcomes.map((o) => [o.committed, o.failure?.reason ?? null]), [[true, null], [false, 'ran past its time limit of 100 ms']])
+})
