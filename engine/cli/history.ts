@@ -3,7 +3,7 @@
 import { createWriteStream, existsSync } from 'node:fs'
 import { SqliteLog, LogFormatError, LogDamageError } from '../replay/sqliteLog.ts'
 import { headsPath } from '../replay/dbPath.ts'
-import { seek } from '../replay/seek.ts'
+import { nearestSnapshot, seek } from '../replay/seek.ts'
 import { verifyBranch, describeDivergence } from '../replay/replay.ts'
 import { confinedJob, JobFailed, startReplay } from './run.ts'
 import { forkBranch, exportBranch, importBranch } from '../replay/branches.ts'
@@ -88,7 +88,7 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
       const at = (p.options.at as number | undefined) ?? info().head
       const state = seek(log, { branch, seq: at })
       // The events this state was rebuilt from (after the nearest snapshot) are checked against the hash chain.
-      const since = at > 0 ? (log.snapshotAt(log.ownerOf(branch, at), at)?.seq ?? 0) + 1 : 1
+      const since = at > 0 ? (nearestSnapshot(log, { branch, seq: at })?.seq ?? 0) + 1 : 1
       const changed = since <= at ? checkChain(log, branch, since, at) : null
       if (changed) {
         io.err(`loom: ${log.path} is damaged: ${changed.message}: the state after event ${at} cannot be trusted; run loom replay ${log.path} --verify\n`)

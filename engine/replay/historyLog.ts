@@ -30,7 +30,6 @@ export interface HistoryLog extends EventLog {
   ownerOf(branch: string, seq: number): string
   segments(branch: string, from: number, to: number): [string, number, number][]
   snapshotAt(branch: string, seq: number): { seq: number; state: StoreSnapshot } | null
-  snapshotBefore(branch: string, seq: number): number
   markCounts(branch: string, from: number, to: number, count: number): Record<string, number>[]
   snapshots(branch: string): Iterable<{ seq: number; ok: boolean }>
   codeBlobs(): Iterable<{ codeHash: string; actual: string }>

@@ -111,9 +111,6 @@ export class LinkedLog extends RemoteLog implements HistoryLog {
   snapshotAt(branch: string, seq: number): { seq: number; state: StoreSnapshot } | null {
     return this.ask('snapshotAt', branch, seq) as { seq: number; state: StoreSnapshot } | null
   }
-  snapshotBefore(branch: string, seq: number): number {
-    return this.ask('snapshotBefore', branch, seq) as number
-  }
   markCounts(branch: string, from: number, to: number, count: number): Record<string, number>[] {
     return this.ask('markCounts', branch, from, to, count) as Record<string, number>[]
   }

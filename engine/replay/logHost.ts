@@ -79,7 +79,6 @@ const METHODS: Record<string, { args: Arg[]; run: (log: SqliteLog, a: any[]) => 
   ownerOf: { args: ['str', 'int'], run: (l, [b, s]) => l.ownerOf(b, s) },
   segments: { args: ['str', 'int', 'int'], run: (l, [b, f, t]) => l.segments(b, f, t) },
   snapshotAt: { args: ['str', 'int'], run: (l, [b, s]) => l.snapshotAt(b, s) },
-  snapshotBefore: { args: ['str', 'int'], run: (l, [b, s]) => l.snapshotBefore(b, s) },
   markCounts: { args: ['str', 'int', 'int', 'count'], run: (l, [b, f, t, n]) => l.markCounts(b, f, t, n) },
   snapshots: { args: ['str'], run: (l, [b]) => [...l.snapshots(b)] },
   codeBlobs: { args: [], run: (l) => [...l.codeBlobs()] },

@@ -3,10 +3,10 @@
 // recent attempts. Events are written in groups: one SQLite transaction (one
 // fsync) per engine batch, and nothing is acknowledged before it commits.
 import Database from 'better-sqlite3'
-import { hash as digest } from 'node:crypto'
+import { contentHash } from './history/hashChain.ts'
 import { existsSync } from 'node:fs'
 import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
-import { GENESIS_HASH } from '../runtime/log.ts'
+import { GENESIS_HASH } from './history/hashChain.ts'
 import { writeChunk, expandBody, encodeEvents, ConflictError, type Chunk, type Written } from './chunk.ts'
 import { takeWriterLock } from './writerLock.ts'
 import { LogFormatError, LogDamageError, UnreadableLogError, type Damage } from './logErrors.ts'
@@ -377,7 +377,7 @@ export class SqliteLog implements HistoryLog {
     if (this.pending.length) throw new Error('log: an encoded commit while events are pending')
     const first = part.count ? part.first : this.sentSeq + 1
     if (part.count && part.first !== this.sentSeq + 1) throw new Error(`log: expected event ${this.sentSeq + 1}, got ${part.first}`)
-    const snapshots = part.snapshots.map(([seq, data]): [number, string, string] => [seq, data, digest('sha256', data, 'hex')])
+    const snapshots = part.snapshots.map(([seq, data]): [number, string, string] => [seq, data, contentHash(data)])
     for (const [seq] of snapshots) this.lastSnapshot.set(this.branch, seq)
     const info = this.branchInfo(this.branch)!
     const chunk: Chunk = {
@@ -829,7 +829,7 @@ export class SqliteLog implements HistoryLog {
   /** Every code version's hash as stored, and the hash of its text (they differ if a byte flipped). */
   *codeBlobs(): Generator<{ codeHash: string; actual: string }> {
     for (const row of this.db.prepare('SELECT hash, code FROM code').iterate() as Iterable<{ hash: string; code: string }>) {
-      yield { codeHash: row.hash, actual: digest('sha256', row.code, 'hex') }
+      yield { codeHash: row.hash, actual: contentHash(row.code) }
     }
   }
 
@@ -838,7 +838,7 @@ export class SqliteLog implements HistoryLog {
     if (seq < this.snapshotDue()) return
     // Written in the same transaction as the events up to `seq`, at the next flush.
     const data = JSON.stringify(take())
-    this.pendingSnapshots.push([seq, data, digest('sha256', data, 'hex')])
+    this.pendingSnapshots.push([seq, data, contentHash(data)])
     this.lastSnapshot.set(this.branch, seq)
   }
 
@@ -857,7 +857,7 @@ export class SqliteLog implements HistoryLog {
     this.lastSnapshot.set(branch, Math.max(seq, this.lastSnapshot.get(branch) ?? 0))
     this.flush()
     const data = JSON.stringify(state)
-    this.db.prepare('INSERT OR REPLACE INTO snapshots (branch, seq, data, hash) VALUES (?, ?, ?, ?)').run(this.idOf(branch), seq, data, digest('sha256', data, 'hex'))
+    this.db.prepare('INSERT OR REPLACE INTO snapshots (branch, seq, data, hash) VALUES (?, ?, ?, ?)').run(this.idOf(branch), seq, data, contentHash(data))
   }
 
   /**
@@ -868,17 +868,11 @@ export class SqliteLog implements HistoryLog {
     const rows = this.db.prepare('SELECT seq, data, hash FROM snapshots WHERE branch = ? AND seq <= ? ORDER BY seq DESC').iterate(this.idOf(branch), seq) as IterableIterator<{ seq: number; data: string; hash: string }>
     // A damaged snapshot is passed over (verify reports it): the one before it and more write sets give the same state.
     for (const row of rows) {
-      if (digest('sha256', row.data, 'hex') !== row.hash) continue
+      if (contentHash(row.data) !== row.hash) continue
       rows.return?.()
       return { seq: row.seq, state: JSON.parse(row.data) as StoreSnapshot }
     }
     return null
-  }
-
-  /** The seq of the snapshot a seek to `seq` of `branch` would start from (0 when there is none). */
-  snapshotBefore(branch: string, seq: number): number {
-    const owner = this.ownerOf(branch, seq)
-    return (this.db.prepare('SELECT max(s.seq) FROM snapshots s JOIN branches b ON b.id = s.branch WHERE b.name = ? AND s.seq <= ?').pluck().get(owner, seq) as number | null) ?? 0
   }
 
   /**
@@ -908,7 +902,7 @@ export class SqliteLog implements HistoryLog {
 
   *snapshots(branch: string): Generator<{ seq: number; ok: boolean }> {
     for (const row of this.db.prepare('SELECT seq, data, hash FROM snapshots WHERE branch = ? ORDER BY seq').iterate(this.idOf(branch)) as Iterable<{ seq: number; data: string; hash: string }>) {
-      yield { seq: row.seq, ok: digest('sha256', row.data, 'hex') === row.hash }
+      yield { seq: row.seq, ok: contentHash(row.data) === row.hash }
     }
   }
 }
