@@ -18,6 +18,7 @@ import type { Parsed } from './args.ts'
 import { plural, type Io } from './main.ts'
 import { HistoryError } from './historyError.ts'
 import { checkChain } from '../replay/damage.ts'
+import { writeBranch } from '../replay/writeBranch.ts'
 
 export { HistoryError }
 
@@ -219,12 +220,11 @@ async function rerunConfined(log: SqliteLog, from: string, notebook: string, ont
   if (!info) throw new Error(`there is no branch '${from}'`)
   const text = decodeNotebook(await readFile(notebook), notebook)
   // Compiled here by native esbuild into the log's kept cells, which the confined process reads over the link (as it would start esbuild as WebAssembly).
-  for (const [key, cell] of await compileCellsNatively(parseNotebook(text, notebook)).catch(() => [])) log.keptCells.put(key, cell)
+  const cells = await compileCellsNatively(parseNotebook(text, notebook)).catch(() => [])
   const first = log.event(from, 1)
-  const previous = log.branch
-  log.fork(onto, from, 0)
-  log.useBranch(onto)
-  try {
+  // Forked at 0 (the branch takes every event anew), written here as the confined process commits (writeBranch).
+  return writeBranch(log, onto, { branch: from, seq: 0 }, async (branch) => {
+    for (const [key, cell] of cells) branch.keptCells.put(key, cell)
     const job: RunJob = {
       kind: 'rerun', notebook, text, shownAs: notebook, timeLimitMs, env: {}, args: [], json: false, untilIdle: false, watch: false, serving: false,
       rerun: { from, startTime: first?.time ?? 0, maxDivergences: 100 },
@@ -242,13 +242,11 @@ async function rerunConfined(log: SqliteLog, from: string, notebook: string, ont
       }
       if (events.length) await send()
     }
-    const value = await confinedJob(job, io, { log, feed }).catch((err) => {
+    const value = await confinedJob(job, io, { log: branch, feed }).catch((err) => {
       throw err instanceof JobFailed && err.kind === 'range' ? new RangeError(err.message) : err
     })
     return checkedRerun(value, from, onto)
-  } finally {
-    log.useBranch(previous)
-  }
+  })
 }
 
 /** The confined process's answer, checked for shape before it is printed. */

@@ -65,7 +65,7 @@ const ok = Object.fromEntries(Object.entries(KIND).map(([k, c]) => [k, (v: unkno
 /**
  * What the engine process may ask of a log handle (HistoryLog, engine/replay/linkedLog.ts),
  * each method with the kinds of its arguments. Nothing else is answered: no SQL, no file,
- * no snapshot it computed itself (a fork's snapshot is computed here, forkAt).
+ * no snapshot it computed itself (a fork's snapshot is computed here, makeBranch).
  */
 const METHODS: Record<string, { args: Arg[]; run: (log: SqliteLog, a: any[]) => unknown }> = {
   live: { args: [], run: (l) => l.live },
@@ -85,9 +85,8 @@ const METHODS: Record<string, { args: Arg[]; run: (log: SqliteLog, a: any[]) => 
   damageOf: { args: ['str'], run: (l, [b]) => l.damageOf(b) },
   refusal: { args: [], run: (l) => damageOf(l.refusal()) },
   getCode: { args: ['str'], run: (l, [h]) => l.getCode(h) },
-  fork: { args: ['str', 'str', 'int'], run: (l, [n, p, s]) => l.fork(n, p, s) },
-  forkAt: { args: ['str', 'str', 'int'], run: (l, [n, p, s]) => l.forkAt(n, p, s) },
-  createRoot: { args: ['str'], run: (l, [n]) => l.createRoot(n) },
+  // A branch to write (writeBranch): forked at (parent, seq), or a root when parent is null.
+  makeBranch: { args: ['str', 'name?', 'int'], run: (l, [n, p, s]) => l.makeBranch(n, p === null ? null : { branch: p, seq: s }) },
   promote: { args: ['str'], run: (l, [n]) => l.promote(n) },
   // Only a branch made on this link (see `made`).
   deleteBranch: { args: ['str'], run: (l, [n]) => l.deleteBranch(n) },
@@ -233,17 +232,21 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
     const args = request.args
     if (typeof request.method !== 'string' || !Array.isArray(args)) throw new Forbidden('a malformed history request')
     const id = request.id
-    if (request.method === 'openLog' || request.method === 'useBranch') {
-      if (request.method === 'openLog' && (h !== 0 || args.length !== 1 || !ok.bool(args[0]) || !options.openSide)) throw new Forbidden('openLog: malformed')
-      if (request.method === 'useBranch' && (args.length !== 1 || !KIND.str.type(args[0]))) throw new Forbidden('useBranch: malformed')
+    if (request.method === 'openLog' || request.method === 'continueOn') {
+      // A side handle, on the live branch or on a branch this link made (writeBranch): never on another's.
+      if (request.method === 'openLog' && (h !== 0 || args.length !== 2 || !ok.bool(args[0]) || !ok['name?'](args[1]) || !options.openSide)) throw new Forbidden('openLog: malformed')
+      // Only the app's own log moves to another branch (a promote).
+      if (request.method === 'continueOn' && (h !== 0 || args.length !== 1 || !KIND.str.type(args[0]))) throw new Forbidden('continueOn: malformed')
       chain = chain.then(() => answer(id, () => {
-        if (request.method === 'useBranch') {
-          handle.log.useBranch(args[0] as string)
+        if (request.method === 'continueOn') {
+          handle.log.continueOn(args[0] as string)
           handle.head = handle.log.head
           return { branch: handle.log.branch, head: handle.log.head, snapshotDue: handle.log.snapshotDue() }
         }
         if (handles.size > MAX_SIDE) throw new Error(`more than ${MAX_SIDE} logs open at once`)
-        const side = options.openSide!(handle.log.live, args[0] as boolean)
+        const branch = args[1] as string | null
+        if (branch !== null && !made.has(branch)) throw new Error(`branch '${branch}' was not made by this engine process; it writes only the branches it makes`)
+        const side = options.openSide!(branch ?? handle.log.live, args[0] as boolean)
         const n = nextHandle++
         handles.set(n, { log: side, head: side.head })
         return { path: side.path, branch: side.branch, head: side.head, snapshotDue: side.snapshotDue(), snapshotEvery: side.snapshotEvery, resume: null, job: null, h: n } satisfies Opened
@@ -260,7 +263,7 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
         if (out >= 0) throw new Error(`${request.method}: argument ${out + 1} is out of range${typeof args[out] === 'string' ? ` (${(args[out] as string).length} characters)` : ''}`)
         if (request.method === 'deleteBranch' && !made.has(args[0] as string)) throw new Error(`branch '${args[0] as string}' was not made by this engine process; it stays`)
         const value = (await m.run(handle.log, args)) ?? null
-        if (request.method === 'fork' || request.method === 'forkAt' || request.method === 'createRoot') made.add(args[0] as string)
+        if (request.method === 'makeBranch') made.add(args[0] as string)
         reply({ id, ok: true, value })
       } catch (err) {
         reply(refusalOf(id, err))

@@ -124,7 +124,7 @@ export class RemoteLog implements EventLog {
   private early: Push[] = []
   private kept = false
   readonly opened: Opened
-  /** The branch commits go to (useBranch changes it). */
+  /** The branch commits go to (continueOn changes it). */
   protected current: string
   /** The link's owner: this log, or for a side handle the log that opened it (whose link it shares). */
   protected readonly link: RemoteLog

@@ -18,6 +18,7 @@ import type { Attempt, EventRecord } from '../runtime/event.ts'
 import type { StoreSnapshot } from '../runtime/store.ts'
 import type { KeptCells } from '../runtime/compile.ts'
 import type { HistoryLog } from './historyLog.ts'
+import type { Moment } from './seek.ts'
 import { forkWithSnapshot, importBranch } from './branches.ts'
 
 /** The log format this version writes; it reads this one and refuses newer ones. */
@@ -733,6 +734,21 @@ export class SqliteLog implements HistoryLog {
     this.db.prepare(`UPDATE meta SET value = ? WHERE key = 'live'`).run(name)
   }
 
+  /**
+   * A new branch with no events of its own: forked from `from` (sharing its
+   * history up to there, nothing copied, starting with a snapshot of that
+   * moment), or a new root when `from` is null. See writeBranch.ts for a branch
+   * made together with its events.
+   */
+  makeBranch(name: string, from: Moment | null): BranchInfo {
+    return from ? forkWithSnapshot(this, name, from.branch, from.seq) : this.createRoot(name)
+  }
+
+  /** Another connection to this log, appending to `name`: what writeBranch gives its writer, so this one's branch stays put. */
+  openBranch(name: string): SqliteLog {
+    return SqliteLog.open(this.path, { create: false, branch: name, fsync: this.fsync, maxAttempts: this.maxAttempts, snapshotEvery: this.snapshotEvery })
+  }
+
   /** A new branch that shares `parent`'s history up to `seq`; nothing is copied. */
   fork(name: string, parent: string, seq: number): BranchInfo {
     if (!/^[A-Za-z0-9][A-Za-z0-9._\/-]*$/.test(name)) throw new Error(`'${name}' is not a branch name (letters, digits, . _ / -)`)
@@ -746,19 +762,9 @@ export class SqliteLog implements HistoryLog {
     return this.branchInfo(name)!
   }
 
-  /** fork, starting with a snapshot of the moment forked at (see branches.ts). */
-  forkAt(name: string, parent: string, seq: number): BranchInfo {
-    return forkWithSnapshot(this, name, parent, seq)
-  }
-
-  /** Imports a branch export through a connection of its own, so the branch this one appends to stays put. */
+  /** Imports a branch export (importBranch: written through a connection of its own, so the branch this one appends to stays put). */
   async importText(text: string, name?: string): Promise<BranchInfo> {
-    const side = SqliteLog.open(this.path, { create: false, branch: this.live })
-    try {
-      return await importBranch(side, { text }, name)
-    } finally {
-      side.close()
-    }
+    return importBranch(this, { text }, name)
   }
 
   /** `base`, or `base-2`, `base-3`…: the first that names no branch yet. */
@@ -770,7 +776,7 @@ export class SqliteLog implements HistoryLog {
   }
 
   /** A new branch with no parent (an imported history, or a run started afresh). */
-  createRoot(name: string): BranchInfo {
+  private createRoot(name: string): BranchInfo {
     if (!/^[A-Za-z0-9][A-Za-z0-9._\/-]*$/.test(name)) throw new Error(`'${name}' is not a branch name (letters, digits, . _ / -)`)
     if (this.branchInfo(name)) throw new Error(`branch '${name}' already exists`)
     this.db.prepare('INSERT INTO branches (name, parent, fork_seq, created) VALUES (?, NULL, 0, ?)').run(name, Date.now())
@@ -803,8 +809,12 @@ export class SqliteLog implements HistoryLog {
     this.rows.delete(name)
   }
 
-  /** Switches which branch this log appends to. */
-  useBranch(name: string): void {
+  /**
+   * The app continues on `name`: this log appends there from now on (promote,
+   * loom run --fresh). Only the app's own log moves so; a branch written
+   * beside the app is written through writeBranch, on a connection of its own.
+   */
+  continueOn(name: string): void {
     this.flush()
     if (!this.branchInfo(name)) throw new Error(`there is no branch '${name}'`)
     this.branch = name
