@@ -339,6 +339,31 @@ test('replay with new code re-runs the recorded inputs onto a new branch and say
   const bad = loom(['replay', db, '--code', broken, '--onto', 'broken'])
   assert.equal(bad.status, 2, bad.stderr)
   assert.match(bad.stderr, /broken\.loom\.md:\d+ \(cell #s, line 1\): Expected ";"/)
+  assert.deepEqual(JSON.parse(loom(['branches', db, '--json']).stdout).map((b: { name: string }) => b.name).sort(), ['changed', 'main', 'same'], 'a replay that fails leaves no branch')
+})
+
+test('a branch write that fails half-way leaves no branch and the live branch unchanged: an import refused after thousands of its events were written', async () => {
+  const { db } = await counterHistory(4500, 'half')
+  const all = join(dir, 'half.jsonl')
+  assert.equal(loom(['export', db, '--out', all]).status, 0)
+  const exported = readFileSync(all, 'utf8').trimEnd().split('\n')
+  // Cut short: the header still says how many events there were, so the import fails at its end, after writing most.
+  const cut = join(dir, 'cut.jsonl')
+  writeFileSync(cut, exported.slice(0, -3).join('\n') + '\n')
+  const before = JSON.parse(loom(['branches', db, '--json']).stdout)
+  const r = loom(['import', db, cut, '--name', 'copy'])
+  assert.equal(r.status, 2, r.stderr)
+  assert.match(r.stderr, /the export says 4501 events but holds 4498: it is truncated/)
+  assert.deepEqual(JSON.parse(loom(['branches', db, '--json']).stdout), before, 'no branch left, and main as it was')
+  assert.equal(loom(['replay', db, '--verify']).status, 0)
+  // The same file whole imports, and verifies.
+  const whole = join(dir, 'whole.jsonl')
+  writeFileSync(whole, exported.join('\n') + '\n')
+  assert.equal(loom(['import', db, whole, '--name', 'copy']).status, 0)
+  assert.equal(loom(['replay', db, '--branch', 'copy', '--verify']).status, 0)
+  const log = SqliteLog.open(db)
+  assert.deepEqual([log.live, log.branchInfo('copy')!.head, log.snapshotAt('copy', 4500)?.seq], ['main', 4501, 4000])
+  log.close()
 })
 
 test('at open, a damaged last group commit is reported, never cut: run refuses the branch and says how to continue', async () => {

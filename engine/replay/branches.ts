@@ -60,20 +60,22 @@ export async function importBranch(log: HistoryLog, file: string | { text: strin
   const lines: AsyncIterable<string> | Iterable<string> = typeof file === 'string' ? createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity }) : file.text.split(/\r?\n/)
   let lineNo = 0
   const bad = (what: string) => new LogFormatError(`${typeof file === 'string' ? `${file}:` : 'line '}${lineNo}: ${what}`)
-  const items = (async function* (): AsyncGenerator<Line> {
-    for await (const line of lines) {
+  // One iterator, read by hand: the header first, then the events inside the branch write.
+  const it = (lines as AsyncIterable<string>)[Symbol.asyncIterator]?.() ?? (lines as Iterable<string>)[Symbol.iterator]()
+  const next = async (): Promise<Line | null> => {
+    for (let r = await it.next(); !r.done; r = await it.next()) {
       lineNo++
-      if (!line.trim()) continue
+      if (!r.value.trim()) continue
       try {
-        yield JSON.parse(line) as Line
+        return JSON.parse(r.value) as Line
       } catch {
         throw bad('not JSON: this is not a Loom branch export')
       }
     }
-  })()
-  const first = await items.next()
-  if (first.done) throw bad('empty file: not a Loom branch export')
-  const header: Header = first.value
+    return null
+  }
+  const header: Header | null = await next()
+  if (!header) throw bad('empty file: not a Loom branch export')
   if (header.format !== EXPORT_FORMAT) throw bad('not a Loom branch export (loom export DB --branch B writes one)')
   if ((header.version ?? 0) > EXPORT_VERSION) throw bad(`made by a newer Loom (export format ${header.version}); upgrade Loom to import it`)
   const target = name ?? header.branch
@@ -83,7 +85,7 @@ export async function importBranch(log: HistoryLog, file: string | { text: strin
     let parent = GENESIS_HASH
     let seq = 0
     const store = new Store()
-    for await (const item of items) {
+    for (let item = await next(); item; item = await next()) {
       if (item.code) {
         branch.putCode(item.code)
         continue
