@@ -22,7 +22,7 @@ export interface LogHostOptions {
   job: unknown
   /** The link closed or broke the rules: the engine process should be ended. */
   onBroken?: (why: string) => void
-  /** A replay job: the log it may read (events, code), not write. */
+  /** A replay job: the log it may read (the history requests that change nothing), not write. */
   reader?: SqliteLog
   /** A job's answer (explore, replay --code, a trace): taken once, when every commit before it is written. */
   onResult?: (value: unknown) => void
@@ -67,7 +67,7 @@ const ok = Object.fromEntries(Object.entries(KIND).map(([k, c]) => [k, (v: unkno
  * each method with the kinds of its arguments. Nothing else is answered: no SQL, no file,
  * no snapshot it computed itself (a fork's snapshot is computed here, makeBranch).
  */
-const METHODS: Record<string, { args: Arg[]; run: (log: SqliteLog, a: any[]) => unknown }> = {
+const METHODS: Record<string, { args: Arg[]; run: (log: SqliteLog, a: any[]) => unknown; changes?: true }> = {
   live: { args: [], run: (l) => l.live },
   branchInfo: { args: ['str'], run: (l, [n]) => l.branchInfo(n) },
   branches: { args: [], run: (l) => l.branches() },
@@ -86,11 +86,11 @@ const METHODS: Record<string, { args: Arg[]; run: (log: SqliteLog, a: any[]) => 
   refusal: { args: [], run: (l) => damageOf(l.refusal()) },
   getCode: { args: ['str'], run: (l, [h]) => l.getCode(h) },
   // A branch to write (writeBranch): forked at (parent, seq), or a root when parent is null.
-  makeBranch: { args: ['str', 'name?', 'int'], run: (l, [n, p, s]) => l.makeBranch(n, p === null ? null : { branch: p, seq: s }) },
-  promote: { args: ['str'], run: (l, [n]) => l.promote(n) },
+  makeBranch: { args: ['str', 'name?', 'int'], run: (l, [n, p, s]) => l.makeBranch(n, p === null ? null : { branch: p, seq: s }), changes: true },
+  promote: { args: ['str'], run: (l, [n]) => l.promote(n), changes: true },
   // Only a branch made on this link (see `made`).
-  deleteBranch: { args: ['str'], run: (l, [n]) => l.deleteBranch(n) },
-  importText: { args: ['text', 'name?'], run: (l, [t, n]) => l.importText(t, n ?? undefined) },
+  deleteBranch: { args: ['str'], run: (l, [n]) => l.deleteBranch(n), changes: true },
+  importText: { args: ['text', 'name?'], run: (l, [t, n]) => l.importText(t, n ?? undefined), changes: true },
 }
 
 function damageOf(err: LogDamageError | null): { message: string; path: string; damage: unknown[] } | null {
@@ -225,12 +225,17 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
     })
   }
 
-  /** A HistoryLog method on a handle, after every commit before it. */
-  function historyRequest(request: Extract<Request, { op: 'log' }>): void {
+  /**
+   * A HistoryLog method on a handle, after every commit before it. A replay
+   * job (`reader`) has no handle: it asks the same requests of the log it
+   * checks, those that change nothing.
+   */
+  function historyRequest(request: Extract<Request, { op: 'log' }>, reader?: SqliteLog): void {
     const h = request.h ?? 0
-    const handle = handleOf(h)
+    const handle = reader ? { log: reader, head: 0 } : handleOf(h)
     const args = request.args
     if (typeof request.method !== 'string' || !Array.isArray(args)) throw new Forbidden('a malformed history request')
+    if (reader && (h !== 0 || !Object.hasOwn(METHODS, request.method) || METHODS[request.method]!.changes)) throw new Forbidden(`'${request.method.slice(0, 40)}': a replay job only reads the log`)
     const id = request.id
     if (request.method === 'openLog' || request.method === 'continueOn') {
       // A side handle, on the live branch or on a branch this link made (writeBranch): never on another's.
@@ -273,15 +278,7 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
 
   function handle(request: Request): void {
     // A job without a log (`loom test`): the link carries the job, and nothing else but its end.
-    if (request.op === 'read' && options.reader) {
-      const r = options.reader
-      const a = Array.isArray(request.args) ? request.args : []
-      const str = (v: unknown) => (typeof v === 'string' ? v : '')
-      const int = (v: unknown) => (Number.isSafeInteger(v) ? (v as number) : 0)
-      const value = request.what === 'event' ? r.event(str(a[0]), int(a[1])) : request.what === 'lastOfKind' ? r.lastOfKind(str(a[0]), str(a[1]), int(a[2])) : request.what === 'getCode' ? r.getCode(str(a[0])) : undefined
-      if (value === undefined) throw new Error('read: unknown')
-      return reply({ id: request.id, ok: true, value })
-    }
+    if (request.op === 'log' && options.reader) return historyRequest(request, options.reader)
     if (request.op === 'checked') {
       const done = checks.get(request.rid)
       checks.delete(request.rid)

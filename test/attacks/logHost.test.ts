@@ -27,10 +27,11 @@ function commit(events: EventRecord[], change: (c: Record<string, unknown>) => v
 }
 
 /** A log served to one connection; `send` a request, get its reply, or null once the link is ended. */
-async function linked(db: string, served = false) {
+async function linked(db: string, served: 'served' | 'reader' | false = false) {
   const log = SqliteLog.open(db, { writerThread: true })
-  // Served as `loom serve` serves it: opened at the engine process's ask, with side handles for branch writes.
-  const serving = served ? { open: () => log, openSide: (branch: string, fsync: boolean) => SqliteLog.open(db, { create: false, branch, fsync }) } : {}
+  // Served as `loom serve` serves it: opened at the engine process's ask, with side handles for branch writes;
+  // or to a confined replay, which only reads.
+  const serving = served === 'served' ? { open: () => log, openSide: (branch: string, fsync: boolean) => SqliteLog.open(db, { create: false, branch, fsync }) } : served === 'reader' ? { reader: log } : {}
   const path = join(db + '.sock')
   const broken: string[] = []
   let host: ReturnType<typeof serveLog> | undefined
@@ -119,7 +120,7 @@ test('a forged commit is refused before it reaches the log; an honest one is wri
 test('a branch write over the link reaches only a branch the engine process made: another is refused, a side handle cannot move, malformed asks end the link', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'loom-loghost-'))
   const db = join(dir, 'write.loom.db')
-  const { send, end, broken, log } = await linked(db, true)
+  const { send, end, broken, log } = await linked(db, 'served')
   try {
     assert.equal((await send({ op: 'open', create: true }))!.ok, true)
     assert.equal((await send(commit([event(1)])))!.ok, true)
@@ -148,7 +149,7 @@ test('a branch write over the link reaches only a branch the engine process made
 
 test('only the app\'s own log moves to another branch over the link: continueOn from a side handle ends it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'loom-loghost-'))
-  const { send, end, broken, log } = await linked(join(dir, 'move.loom.db'), true)
+  const { send, end, broken, log } = await linked(join(dir, 'move.loom.db'), 'served')
   try {
     assert.equal((await send({ op: 'open', create: true }))!.ok, true)
     assert.equal((await send({ op: 'log', method: 'makeBranch', args: ['b', null, 0] }))!.ok, true)
@@ -161,4 +162,33 @@ test('only the app\'s own log moves to another branch over the link: continueOn 
     await end()
     rmSync(dir, { recursive: true, force: true })
   }
+})
+
+test('a confined replay reads the log through the same whitelist, only what changes nothing: a write or a malformed read ends its link', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'loom-loghost-'))
+  const db = join(dir, 'read.loom.db')
+  const writer = SqliteLog.open(db)
+  writer.append(event(1, 'code'))
+  writer.append(event(2))
+  writer.close()
+  for (const [ask, why] of [
+    [{ method: 'promote', args: ['main'] }, /'promote': a replay job only reads the log/],
+    [{ method: 'makeBranch', args: ['x', null, 0] }, /'makeBranch': a replay job only reads the log/],
+    [{ method: 'event', args: ['main', '2'] }, /event: malformed arguments/],
+  ] as const) {
+    const { send, end, broken } = await linked(db, 'reader')
+    try {
+      const read = await send({ op: 'log', method: 'event', args: ['main', 2] })
+      assert.equal((read!.value as EventRecord).outputs.tty, 'tick 2')
+      assert.equal((await send({ op: 'log', method: 'lastOfKind', args: ['main', 'code', 2] }))!.value, 1)
+      assert.equal(await send({ op: 'log', ...ask }), null)
+      assert.match(broken.join('\n'), why)
+    } finally {
+      await end()
+    }
+  }
+  const after = SqliteLog.open(db)
+  assert.deepEqual(after.branches().map((b) => [b.name, b.head]), [['main', 2]])
+  after.close()
+  rmSync(dir, { recursive: true, force: true })
 })
