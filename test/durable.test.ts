@@ -343,7 +343,7 @@ test('replay with new code re-runs the recorded inputs onto a new branch and say
 })
 
 test('a branch write that fails half-way leaves no branch and the live branch unchanged: an import refused after thousands of its events were written', async () => {
-  const { db } = await counterHistory(4500, 'half')
+  const { db } = await counterHistory(2500, 'half')
   const all = join(dir, 'half.jsonl')
   assert.equal(loom(['export', db, '--out', all]).status, 0)
   const exported = readFileSync(all, 'utf8').trimEnd().split('\n')
@@ -353,7 +353,7 @@ test('a branch write that fails half-way leaves no branch and the live branch un
   const before = JSON.parse(loom(['branches', db, '--json']).stdout)
   const r = loom(['import', db, cut, '--name', 'copy'])
   assert.equal(r.status, 2, r.stderr)
-  assert.match(r.stderr, /the export says 4501 events but holds 4498: it is truncated/)
+  assert.match(r.stderr, /the export says 2501 events but holds 2498: it is truncated/)
   assert.deepEqual(JSON.parse(loom(['branches', db, '--json']).stdout), before, 'no branch left, and main as it was')
   assert.equal(loom(['replay', db, '--verify']).status, 0)
   // The same file whole imports, and verifies.
@@ -362,7 +362,7 @@ test('a branch write that fails half-way leaves no branch and the live branch un
   assert.equal(loom(['import', db, whole, '--name', 'copy']).status, 0)
   assert.equal(loom(['replay', db, '--branch', 'copy', '--verify']).status, 0)
   const log = SqliteLog.open(db)
-  assert.deepEqual([log.live, log.branchInfo('copy')!.head, log.snapshotAt('copy', 4500)?.seq], ['main', 4501, 4000])
+  assert.deepEqual([log.live, log.branchInfo('copy')!.head, log.snapshotAt('copy', 2500)?.seq], ['main', 2501, 2000])
   log.close()
 })
 
