@@ -292,10 +292,10 @@ export class SqliteLog implements HistoryLog {
   // ---- branches: history/branchTable.ts ----------------------------------
 
   branchInfo(name: string): BranchInfo | null {
-    const info = this.table.stored(name)
-    // The branch being written: with what is appended and not yet written.
-    if (info && this.commits && name === this.commits.branch) info.head = this.commits.head
-    return info
+    // The branch being written: with what is appended and not yet written (no query for its head).
+    const row = this.commits && name === this.commits.branch ? this.table.row(name) : null
+    if (row) return { name: row.name, parent: row.parent, forkSeq: row.forkSeq, created: row.created, head: this.commits.head }
+    return this.table.stored(name)
   }
 
   branches(): BranchInfo[] {
