@@ -11,6 +11,7 @@ import { SqliteLog, LogFormatError } from '../engine/replay/sqliteLog.ts'
 import { seek, seekStore, diff } from '../engine/replay/seek.ts'
 import { verifyBranch } from '../engine/replay/replay.ts'
 import { forkBranch } from '../engine/replay/branches.ts'
+import { replayWithCode } from '../engine/replay/rerun.ts'
 import { Engine } from '../engine/runtime/engine.ts'
 import { notebook, plain } from './helpers.ts'
 
@@ -421,4 +422,25 @@ test('the engine thread writes to the log (code, compiled cells) while its write
   const log = SqliteLog.open(db)
   assert.equal((await verifyBranch(log, 'main')).ok, true)
   log.close()
+})
+
+test('a replay with new code that fails half-way, after a thousand events were written, leaves no branch; the app\'s log stays on its branch and runs on', async () => {
+  const nb = nbFile(COUNTER)
+  const s = await openSession(nb, { db: fresh('rerun-half') })
+  await s.engine.run({ steps: 1500 })
+  const before = s.log.branches()
+  const stop = new Error('stopped half-way')
+  let written = 0
+  const onProgress = (done: number) => {
+    written = s.log.branchInfo('half')!.head
+    if (done >= 1000) throw stop
+  }
+  await assert.rejects(replayWithCode(s.log, 'main', nb, 'half', { onProgress }), stop)
+  assert.ok(written > 0, `the new branch had events written when it failed (${written})`)
+  assert.deepEqual(s.log.branches(), before, 'no branch left, main as it was')
+  assert.equal(s.log.branch, 'main')
+  await s.engine.run({ steps: 2 })
+  assert.equal(s.log.branchInfo('main')!.head, 1503)
+  assert.equal((await verifyBranch(s.log, 'main', { execute: false })).ok, true)
+  s.log.close()
 })
