@@ -10,9 +10,15 @@ import { join, relative, resolve, dirname, sep } from 'node:path'
 
 const NODE_BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]))
 const BROWSER_ONLY = [/^electron(\/|$)/, /^monaco-editor/, /^d3(-|$)/, /^@xterm\//, /^y-monaco/, /^y-websocket/]
+/**
+ * The history module (DESIGN §7): the only engine files that may touch SQLite,
+ * so every SQL statement, the schema and the hash rule stay in one place.
+ */
+const HISTORY_FILES = ['engine/replay/history/', 'engine/replay/sqliteLog.ts', 'engine/replay/chunk.ts', 'engine/replay/logWriter.ts']
 
 const rules = {
-  engine: (spec, target) => {
+  engine: (spec, target, _statement, file) => {
+    if (/^better-sqlite3(\/|$)/.test(spec) && !HISTORY_FILES.some((h) => relative(root, file).split(sep).join('/').startsWith(h))) return `imports '${spec}' (only the history module may: ${HISTORY_FILES.join(', ')})`
     if (BROWSER_ONLY.some((re) => re.test(spec))) return `imports '${spec}', which belongs to the desktop app or the renderer`
     if (target && (inside(target, 'renderer') || inside(target, 'electron'))) return `imports '${spec}' from ${top(target)}/`
     return null
@@ -75,7 +81,7 @@ export function checkLayering(dir) {
       for (const m of text.matchAll(IMPORT)) {
         const spec = m[1] ?? m[2] ?? m[3]
         const target = spec.startsWith('.') ? resolve(dirname(file), spec) : null
-        const why = rule(spec, target, m[0])
+        const why = rule(spec, target, m[0], file)
         const line = text.slice(0, m.index + m[0].search(/\S/)).split('\n').length
         if (why) problems.push(`${relative(root, file)}:${line}: ${layer}/ ${why}`)
       }

@@ -11,6 +11,7 @@ import { SqliteLog, LogFormatError } from '../engine/replay/sqliteLog.ts'
 import { seek, seekStore, diff } from '../engine/replay/seek.ts'
 import { verifyBranch } from '../engine/replay/replay.ts'
 import { forkBranch } from '../engine/replay/branches.ts'
+import { replayWithCode } from '../engine/replay/rerun.ts'
 import { Engine } from '../engine/runtime/engine.ts'
 import { notebook, plain } from './helpers.ts'
 
@@ -339,6 +340,31 @@ test('replay with new code re-runs the recorded inputs onto a new branch and say
   const bad = loom(['replay', db, '--code', broken, '--onto', 'broken'])
   assert.equal(bad.status, 2, bad.stderr)
   assert.match(bad.stderr, /broken\.loom\.md:\d+ \(cell #s, line 1\): Expected ";"/)
+  assert.deepEqual(JSON.parse(loom(['branches', db, '--json']).stdout).map((b: { name: string }) => b.name).sort(), ['changed', 'main', 'same'], 'a replay that fails leaves no branch')
+})
+
+test('a branch write that fails half-way leaves no branch and the live branch unchanged: an import refused after thousands of its events were written', async () => {
+  const { db } = await counterHistory(2500, 'half')
+  const all = join(dir, 'half.jsonl')
+  assert.equal(loom(['export', db, '--out', all]).status, 0)
+  const exported = readFileSync(all, 'utf8').trimEnd().split('\n')
+  // Cut short: the header still says how many events there were, so the import fails at its end, after writing most.
+  const cut = join(dir, 'cut.jsonl')
+  writeFileSync(cut, exported.slice(0, -3).join('\n') + '\n')
+  const before = JSON.parse(loom(['branches', db, '--json']).stdout)
+  const r = loom(['import', db, cut, '--name', 'copy'])
+  assert.equal(r.status, 2, r.stderr)
+  assert.match(r.stderr, /the export says 2501 events but holds 2498: it is truncated/)
+  assert.deepEqual(JSON.parse(loom(['branches', db, '--json']).stdout), before, 'no branch left, and main as it was')
+  assert.equal(loom(['replay', db, '--verify']).status, 0)
+  // The same file whole imports, and verifies.
+  const whole = join(dir, 'whole.jsonl')
+  writeFileSync(whole, exported.join('\n') + '\n')
+  assert.equal(loom(['import', db, whole, '--name', 'copy']).status, 0)
+  assert.equal(loom(['replay', db, '--branch', 'copy', '--verify']).status, 0)
+  const log = SqliteLog.open(db)
+  assert.deepEqual([log.live, log.branchInfo('copy')!.head, log.snapshotAt('copy', 2500)?.seq], ['main', 2501, 2000])
+  log.close()
 })
 
 test('at open, a damaged last group commit is reported, never cut: run refuses the branch and says how to continue', async () => {
@@ -396,4 +422,25 @@ test('the engine thread writes to the log (code, compiled cells) while its write
   const log = SqliteLog.open(db)
   assert.equal((await verifyBranch(log, 'main')).ok, true)
   log.close()
+})
+
+test('a replay with new code that fails half-way, after a thousand events were written, leaves no branch; the app\'s log stays on its branch and runs on', async () => {
+  const nb = nbFile(COUNTER)
+  const s = await openSession(nb, { db: fresh('rerun-half') })
+  await s.engine.run({ steps: 1500 })
+  const before = s.log.branches()
+  const stop = new Error('stopped half-way')
+  let written = 0
+  const onProgress = (done: number) => {
+    written = s.log.branchInfo('half')!.head
+    if (done >= 1000) throw stop
+  }
+  await assert.rejects(replayWithCode(s.log, 'main', nb, 'half', { onProgress }), stop)
+  assert.ok(written > 0, `the new branch had events written when it failed (${written})`)
+  assert.deepEqual(s.log.branches(), before, 'no branch left, main as it was')
+  assert.equal(s.log.branch, 'main')
+  await s.engine.run({ steps: 2 })
+  assert.equal(s.log.branchInfo('main')!.head, 1503)
+  assert.equal((await verifyBranch(s.log, 'main', { execute: false })).ok, true)
+  s.log.close()
 })

@@ -68,3 +68,14 @@ test('engine/protocol/ importing a Node built-in or engine code (other than type
     "engine/protocol/client.ts:3: engine/protocol/ imports '../runtime/event.ts' (the protocol may import only itself, and other code only with 'import type')",
   ])
 })
+
+test('engine code outside the history module importing better-sqlite3 fails the check; the history module may', () => {
+  const root = tree({
+    'engine/host/timeline.ts': "import Database from 'better-sqlite3'\nexport const db = new Database(':memory:')\n",
+    'engine/replay/history/schema.ts': "import Database from 'better-sqlite3'\nexport const db = new Database(':memory:')\n",
+    'engine/replay/sqliteLog.ts': "import type Database from 'better-sqlite3'\nexport type D = Database.Database\n",
+  })
+  assert.deepEqual(checkLayering(root), [
+    "engine/host/timeline.ts:1: engine/ imports 'better-sqlite3' (only the history module may: engine/replay/history/, engine/replay/sqliteLog.ts, engine/replay/chunk.ts, engine/replay/logWriter.ts)",
+  ])
+})

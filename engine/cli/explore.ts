@@ -12,7 +12,7 @@ import { prepareMoment, type PreparedMoment } from '../replay/model.ts'
 import type { ExploreResult, Violation } from '../replay/explore.ts'
 import { describeChoices, type TraceStep } from '../replay/trace.ts'
 import type { ChoiceTree } from '../replay/choiceTree.ts'
-import { forkBranch } from '../replay/branches.ts'
+import { writeBranch } from '../replay/writeBranch.ts'
 import { SqliteLog, type BranchInfo } from '../replay/sqliteLog.ts'
 import { defaultDbPath } from '../replay/session.ts'
 import { HistoryError } from './history.ts'
@@ -131,18 +131,10 @@ function rethrow(err: unknown, path: string): never {
 async function saveConfined(log: SqliteLog, name: string, job: RunJob, io: Io): Promise<BranchInfo> {
   if (log.branchInfo(name)) throw new Error(`${log.path} already has a branch '${name}'; choose another name`)
   const from = job.trace!.from
-  if (from) forkBranch(log, name, from.branch, from.seq)
-  else log.createRoot(name)
-  const previous = log.branch
-  log.useBranch(name)
   try {
-    await confinedJob(job, io, { log })
-    log.useBranch(previous)
+    await writeBranch(log, name, from ? { branch: from.branch, seq: from.seq } : null, (branch) => confinedJob(job, io, { log: branch }))
     return log.branchInfo(name)!
   } catch (err) {
-    log.discardPending()
-    if (log.branch !== previous) log.useBranch(previous)
-    log.deleteBranch(name)
     throw err instanceof JobFailed ? new Error(err.message) : err
   }
 }

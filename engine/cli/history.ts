@@ -3,7 +3,7 @@
 import { createWriteStream, existsSync } from 'node:fs'
 import { SqliteLog, LogFormatError, LogDamageError } from '../replay/sqliteLog.ts'
 import { headsPath } from '../replay/dbPath.ts'
-import { seek } from '../replay/seek.ts'
+import { nearestSnapshot, seek } from '../replay/seek.ts'
 import { verifyBranch, describeDivergence } from '../replay/replay.ts'
 import { confinedJob, JobFailed, startReplay } from './run.ts'
 import { forkBranch, exportBranch, importBranch } from '../replay/branches.ts'
@@ -18,6 +18,7 @@ import type { Parsed } from './args.ts'
 import { plural, type Io } from './main.ts'
 import { HistoryError } from './historyError.ts'
 import { checkChain } from '../replay/damage.ts'
+import { writeBranch } from '../replay/writeBranch.ts'
 
 export { HistoryError }
 
@@ -88,7 +89,7 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
       const at = (p.options.at as number | undefined) ?? info().head
       const state = seek(log, { branch, seq: at })
       // The events this state was rebuilt from (after the nearest snapshot) are checked against the hash chain.
-      const since = at > 0 ? (log.snapshotAt(log.ownerOf(branch, at), at)?.seq ?? 0) + 1 : 1
+      const since = at > 0 ? (nearestSnapshot(log, { branch, seq: at })?.seq ?? 0) + 1 : 1
       const changed = since <= at ? checkChain(log, branch, since, at) : null
       if (changed) {
         io.err(`loom: ${log.path} is damaged: ${changed.message}: the state after event ${at} cannot be trusted; run loom replay ${log.path} --verify\n`)
@@ -219,12 +220,11 @@ async function rerunConfined(log: SqliteLog, from: string, notebook: string, ont
   if (!info) throw new Error(`there is no branch '${from}'`)
   const text = decodeNotebook(await readFile(notebook), notebook)
   // Compiled here by native esbuild into the log's kept cells, which the confined process reads over the link (as it would start esbuild as WebAssembly).
-  for (const [key, cell] of await compileCellsNatively(parseNotebook(text, notebook)).catch(() => [])) log.keptCells.put(key, cell)
+  const cells = await compileCellsNatively(parseNotebook(text, notebook)).catch(() => [])
   const first = log.event(from, 1)
-  const previous = log.branch
-  log.fork(onto, from, 0)
-  log.useBranch(onto)
-  try {
+  // Forked at 0 (the branch takes every event anew), written here as the confined process commits (writeBranch).
+  return writeBranch(log, onto, { branch: from, seq: 0 }, async (branch) => {
+    for (const [key, cell] of cells) branch.keptCells.put(key, cell)
     const job: RunJob = {
       kind: 'rerun', notebook, text, shownAs: notebook, timeLimitMs, env: {}, args: [], json: false, untilIdle: false, watch: false, serving: false,
       rerun: { from, startTime: first?.time ?? 0, maxDivergences: 100 },
@@ -242,13 +242,11 @@ async function rerunConfined(log: SqliteLog, from: string, notebook: string, ont
       }
       if (events.length) await send()
     }
-    const value = await confinedJob(job, io, { log, feed }).catch((err) => {
+    const value = await confinedJob(job, io, { log: branch, feed }).catch((err) => {
       throw err instanceof JobFailed && err.kind === 'range' ? new RangeError(err.message) : err
     })
     return checkedRerun(value, from, onto)
-  } finally {
-    log.useBranch(previous)
-  }
+  })
 }
 
 /** The confined process's answer, checked for shape before it is printed. */

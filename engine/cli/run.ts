@@ -198,9 +198,9 @@ function startAfresh(log: SqliteLog, name: string | undefined, io: Io): void {
   if (!old || (old.head === 0 && name === undefined)) return
   const branch = name ?? log.unusedName(`${old.name}-fresh`)
   if (log.branchInfo(branch)) throw new HistoryError(`--fresh starts a new branch, and '${branch}' exists already: name another with --branch, or leave --fresh out to continue it`)
-  log.createRoot(branch)
-  log.useBranch(branch)
+  log.makeBranch(branch, null)
   log.promote(branch)
+  log.continueOn(branch)
   io.err(`loom: --fresh: branch '${branch}' starts from the app's initial state and is now the live branch; '${old.name}' keeps its ${old.head} events\n`)
 }
 

@@ -293,12 +293,12 @@ export class EngineHost {
       old?.pause()
       await this.running
       log.promote(name)
-      log.useBranch(name)
+      log.continueOn(name)
       if (old) {
         try {
           await this.startEngine(serializeNotebook(old.notebook))
         } catch (err) {
-          log.useBranch(before.branch)
+          log.continueOn(before.branch)
           log.promote(before.live)
           this.engine = old
           if (wasRunning) this.run()

@@ -4,7 +4,8 @@
 import { Engine } from '../runtime/engine.ts'
 import { serializeNotebook } from '../runtime/notebook.ts'
 import type { Preview } from '../runtime/previews.ts'
-import { forkBranch } from '../replay/branches.ts'
+import { writeBranch } from '../replay/writeBranch.ts'
+import type { HistoryLog } from '../replay/historyLog.ts'
 import { resumeFrom } from '../replay/session.ts'
 import type { BranchView, PreviewSpec, PreviewView } from '../protocol/messages.ts'
 import type { HostAccess } from './HostAccess.ts'
@@ -39,15 +40,19 @@ export async function forkPreview(host: HostAccess, engine: Engine, id: number, 
     throw new Refusal((err as Error).message)
   }
   const live = host.history()
-  const head = live.head
   try {
-    forkBranch(live, name, live.branch, head)
+    // The branch and its first event, or nothing (writeBranch).
+    await writeBranch(live, name, { branch: live.branch, seq: live.head }, (log) => commitThere(host, engine, spec, log, name))
   } catch (err) {
-    throw new Refusal(`cannot fork '${name}': ${(err as Error).message}`)
+    throw err instanceof Refusal ? err : new Refusal(`cannot fork '${name}': ${(err as Error).message}`)
   }
-  const log = host.openLog()
+  engine.discardPreview(id)
+  return announce(host, name)
+}
+
+/** A second engine on the new branch runs the preview's spec again and commits it there. */
+async function commitThere(host: HostAccess, engine: Engine, spec: PreviewSpec, log: HistoryLog, name: string): Promise<void> {
   try {
-    log.useBranch(name)
     const there = await Engine.fromSource(serializeNotebook(engine.notebook), {
       path: host.notebookPath, log, branch: name, resume: resumeFrom(log),
       ...(host.timeLimitMs ? { timeLimitMs: host.timeLimitMs } : {}),
@@ -57,12 +62,6 @@ export async function forkPreview(host: HostAccess, engine: Engine, id: number, 
     const r = there.commitPreview(again.id)
     if (!('event' in r)) throw new Refusal(`the preview does not commit on branch '${name}': ${r.changed.join(', ')} changed`)
   } catch (err) {
-    // Nothing was committed on the new branch: it goes.
-    log.close()
-    live.deleteBranch(name)
     throw err instanceof Refusal ? err : new Refusal(`cannot commit the preview on branch '${name}': ${(err as Error).message}`)
   }
-  log.close()
-  engine.discardPreview(id)
-  return announce(host, name)
 }

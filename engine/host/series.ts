@@ -3,7 +3,7 @@
 // unless a snapshot lies between them and they are far apart: then it seeks
 // afresh (a snapshot and at most K write sets), so a long range costs about
 // `points` seeks.
-import { seekStore } from '../replay/seek.ts'
+import { nearestSnapshot, seekStore } from '../replay/seek.ts'
 import type { HistoryLog } from '../replay/historyLog.ts'
 import type { Store } from '../runtime/store.ts'
 import type { Result } from '../protocol/messages.ts'
@@ -26,7 +26,9 @@ export function series(log: HistoryLog, branch: string, states: string[], from: 
   let store: Store | null = null
   let cur = -1
   for (const seq of at) {
-    if (!store || (seq - cur > log.snapshotEvery && log.snapshotBefore(branch, seq) > cur)) store = seekStore(log, { branch, seq })
+    // Far ahead, and a snapshot lies between: seek from it (found once, and used).
+    const snap = store && seq - cur > log.snapshotEvery ? nearestSnapshot(log, { branch, seq }) : undefined
+    if (!store || (snap && snap.seq > cur)) store = seekStore(log, { branch, seq }, undefined, snap)
     else for (const e of log.iterate(branch, cur + 1, seq)) store.apply(e.writes, e.seq)
     cur = seq
     for (const name of states) {

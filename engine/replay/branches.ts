@@ -9,18 +9,19 @@ import type { EventRecord } from '../runtime/event.ts'
 import { seekStore } from './seek.ts'
 import { LogFormatError } from './logErrors.ts'
 import type { BranchInfo, SqliteLog, StoredCode } from './sqliteLog.ts'
+import { writeBranch } from './writeBranch.ts'
 import type { HistoryLog } from './historyLog.ts'
 
 /**
  * Forks `name` from `from` at `seq`: no event is copied; the new branch starts
- * with a snapshot of that moment, which the log computes (HistoryLog.forkAt:
+ * with a snapshot of that moment, which the log computes (HistoryLog.makeBranch:
  * where the log is, not from what a confined engine would say the state is).
  */
 export function forkBranch(log: HistoryLog, name: string, from: string, seq: number): BranchInfo {
-  return log.forkAt(name, from, seq)
+  return log.makeBranch(name, { branch: from, seq })
 }
 
-/** HistoryLog.forkAt for a log at hand (SqliteLog). */
+/** HistoryLog.makeBranch's fork for a log at hand (SqliteLog). */
 export function forkWithSnapshot(log: SqliteLog, name: string, from: string, seq: number): BranchInfo {
   const info = log.fork(name, from, seq)
   log.putSnapshot(name, seq, seekStore(log, { branch: from, seq }).serialize())
@@ -46,71 +47,63 @@ export function* exportBranch(log: HistoryLog, branch: string): Generator<string
   }
 }
 
+type Header = { format?: string; version?: number; branch?: string; events?: number; head?: string }
+type Line = { code?: StoredCode; event?: EventRecord; hash?: string } & Header
+
 /**
  * Imports an exported branch as a new root branch `name`, checking every
- * event's hash on the way in. Nothing is kept unless the whole file is sound.
+ * event's hash on the way in. Nothing is kept unless the whole file is sound
+ * (writeBranch: the branch goes if any line is refused).
  */
-export async function importBranch(log: SqliteLog, file: string | { text: string }, name?: string): Promise<BranchInfo> {
+export async function importBranch(log: HistoryLog, file: string | { text: string }, name?: string): Promise<BranchInfo> {
   // A text (from the UI) is named by its line numbers alone.
   const lines: AsyncIterable<string> | Iterable<string> = typeof file === 'string' ? createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity }) : file.text.split(/\r?\n/)
-  type Header = { format?: string; version?: number; branch?: string; events?: number; head?: string }
-  let header: Header | null = null
-  let target = name
-  let parent = GENESIS_HASH
-  let seq = 0
   let lineNo = 0
-  const previous = log.branch
-  const store = new Store()
-  let created: string | null = null
   const bad = (what: string) => new LogFormatError(`${typeof file === 'string' ? `${file}:` : 'line '}${lineNo}: ${what}`)
-  try {
-    for await (const line of lines) {
+  // One iterator, read by hand: the header first, then the events inside the branch write.
+  const it = (lines as AsyncIterable<string>)[Symbol.asyncIterator]?.() ?? (lines as Iterable<string>)[Symbol.iterator]()
+  const next = async (): Promise<Line | null> => {
+    for (let r = await it.next(); !r.done; r = await it.next()) {
       lineNo++
-      if (!line.trim()) continue
-      let item: { code?: StoredCode; event?: EventRecord; hash?: string } & Header
+      if (!r.value.trim()) continue
       try {
-        item = JSON.parse(line)
+        return JSON.parse(r.value) as Line
       } catch {
         throw bad('not JSON: this is not a Loom branch export')
       }
-      if (!header) {
-        if (item.format !== EXPORT_FORMAT) throw bad('not a Loom branch export (loom export DB --branch B writes one)')
-        if ((item.version ?? 0) > EXPORT_VERSION) throw bad(`made by a newer Loom (export format ${item.version}); upgrade Loom to import it`)
-        header = item
-        target ??= item.branch
-        if (!target) throw bad('the export names no branch; give one with --name')
-        if (log.branchInfo(target)) throw bad(`branch '${target}' already exists in ${log.path}; import it under another name with --name`)
-        log.createRoot(target)
-        created = target
-        log.useBranch(target)
-        continue
-      }
+    }
+    return null
+  }
+  const header: Header | null = await next()
+  if (!header) throw bad('empty file: not a Loom branch export')
+  if (header.format !== EXPORT_FORMAT) throw bad('not a Loom branch export (loom export DB --branch B writes one)')
+  if ((header.version ?? 0) > EXPORT_VERSION) throw bad(`made by a newer Loom (export format ${header.version}); upgrade Loom to import it`)
+  const target = name ?? header.branch
+  if (!target) throw bad('the export names no branch; give one with --name')
+  if (log.branchInfo(target)) throw bad(`branch '${target}' already exists in ${log.path}; import it under another name with --name`)
+  await writeBranch(log, target, null, async (branch) => {
+    let parent = GENESIS_HASH
+    let seq = 0
+    const store = new Store()
+    for (let item = await next(); item; item = await next()) {
       if (item.code) {
-        log.putCode(item.code)
+        branch.putCode(item.code)
         continue
       }
       const e = item.event
       if (!e || typeof item.hash !== 'string') throw bad('expected an event line')
       if (e.seq !== seq + 1) throw bad(`expected event ${seq + 1}, found ${e.seq}`)
       if (eventHash(e, parent) !== item.hash) throw bad(`event ${e.seq} does not match its hash: the file was changed after it was exported`)
-      log.append(e)
+      branch.append(e)
       store.apply(e.writes, e.seq)
       parent = item.hash
       seq = e.seq
-      if (seq % log.snapshotEvery === 0) log.putSnapshot(target!, seq, store.serialize())
-      else if (seq % 2000 === 0) log.flush()
+      // A snapshot every K events, as the app's own branch has; written with the events up to it.
+      branch.offerSnapshot(seq, () => store.serialize())
+      if (seq % 2000 === 0) branch.flush()
     }
-    if (!header) throw bad('empty file: not a Loom branch export')
     if (header.events !== undefined && header.events !== seq) throw bad(`the export says ${header.events} events but holds ${seq}: it is truncated`)
     if (header.head && seq && header.head !== parent) throw bad('the last event does not match the export\'s head hash')
-    log.flush()
-    log.useBranch(previous)
-    return log.branchInfo(target!)!
-  } catch (err) {
-    // Leave the log as it was: the half-imported branch goes.
-    log.discardPending()
-    log.useBranch(previous)
-    if (created) log.deleteBranch(created)
-    throw err
-  }
+  })
+  return log.branchInfo(target)!
 }

@@ -3,7 +3,7 @@
 // go with it, in one SQLite transaction. The same code writes on the main
 // thread (sync flushes) and in the log's writer thread (pipelined flushes).
 import type Database from 'better-sqlite3'
-import { hash as digest } from 'node:crypto'
+import { chainHash, contentHash } from './history/hashChain.ts'
 import { encodeEventParts } from '../runtime/log.ts'
 import type { EventRecord } from '../runtime/event.ts'
 
@@ -87,7 +87,7 @@ export function writeChunk(db: Database.Database, chunk: Chunk, parent: string):
   let h = parent
   for (let i = 0; i < n; i++) {
     const text = texts[i]!
-    h = digest('sha256', h + text, 'hex')
+    h = chainHash(h, text)
     hashes.write(h, i * 32, 'hex')
     let body = text
     const cuts = chunk.cuts[i]
@@ -97,7 +97,7 @@ export function writeChunk(db: Database.Database, chunk: Chunk, parent: string):
       for (let c = cuts.length - 1; c >= 0; c--) {
         const [a, b] = cuts[c]!
         const piece = text.slice(a, b)
-        const ph = digest('sha256', piece, 'hex')
+        const ph = contentHash(piece)
         blobs.push([ph, piece])
         body = body.slice(0, a) + body.slice(b)
         list.unshift([a, ph])

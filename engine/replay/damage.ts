@@ -3,7 +3,7 @@
 // lost or truncated WAL leaves the log behind what was acknowledged). Nothing
 // is cut or rewritten: SQLite commits are atomic, so a bad chunk is damage,
 // never a torn write. `loom replay --verify` checks everything else.
-import { hash as digest } from 'node:crypto'
+import { chainHash } from './history/hashChain.ts'
 import { LogDamageError, UnreadableLogError, type Damage, type LogFormatError } from './logErrors.ts'
 import { headsPath } from './dbPath.ts'
 import type { HeadsRead } from './headsFile.ts'
@@ -68,7 +68,7 @@ export function checkChain(log: SqliteLog, branch: string, first: number, last: 
   try {
     for (const raw of log.raw(branch, first, last)) {
       seq = raw.seq
-      if (digest('sha256', parent + raw.body, 'hex') !== raw.hash) {
+      if (chainHash(parent, raw.body) !== raw.hash) {
         return { code: 'hash-mismatch', branch, seq: raw.seq, message: `branch '${branch}': event ${raw.seq} does not match its hash: the log was changed after it was written` }
       }
       parent = raw.hash

@@ -10,6 +10,7 @@ import type { EventRecord } from '../runtime/event.ts'
 import type { StoreSnapshot } from '../runtime/store.ts'
 import type { BranchInfo, RawEvent, StoredCode } from './sqliteLog.ts'
 import type { Damage, LogDamageError } from './logErrors.ts'
+import type { Moment } from './seek.ts'
 
 export interface HistoryLog extends EventLog {
   readonly path: string
@@ -30,7 +31,6 @@ export interface HistoryLog extends EventLog {
   ownerOf(branch: string, seq: number): string
   segments(branch: string, from: number, to: number): [string, number, number][]
   snapshotAt(branch: string, seq: number): { seq: number; state: StoreSnapshot } | null
-  snapshotBefore(branch: string, seq: number): number
   markCounts(branch: string, from: number, to: number, count: number): Record<string, number>[]
   snapshots(branch: string): Iterable<{ seq: number; ok: boolean }>
   codeBlobs(): Iterable<{ codeHash: string; actual: string }>
@@ -40,16 +40,20 @@ export interface HistoryLog extends EventLog {
 
   putCode(code: StoredCode): void
   offerSnapshot(seq: number, take: () => StoreSnapshot): void
-  /** A new branch sharing `parent`'s history up to `seq`, nothing copied (rerun's: it starts empty and re-runs). */
-  fork(name: string, parent: string, seq: number): BranchInfo
-  /** The same, starting with a snapshot of that moment, computed where the log is (branches.ts forkBranch). */
-  forkAt(name: string, parent: string, seq: number): BranchInfo
+  /**
+   * A new branch with no events of its own: forked from `from` (its history up
+   * to there, nothing copied, starting with a snapshot of that moment computed
+   * where the log is), or a new root when `from` is null.
+   */
+  makeBranch(name: string, from: Moment | null): BranchInfo
+  /** Another connection to the log, appending to branch `name` (writeBranch's writer; this log's branch stays put). */
+  openBranch(name: string): HistoryLog
   /** Imports an exported branch (loom export's JSON lines) under `name`, every hash checked, on a connection of its own. */
   importText(text: string, name?: string): Promise<BranchInfo>
-  createRoot(name: string): BranchInfo
   promote(name: string): void
   deleteBranch(name: string): void
-  useBranch(name: string): void
+  /** The app continues on `name` (promote): this log appends there from now on. */
+  continueOn(name: string): void
   discardPending(): void
   close(): void
 }

@@ -9,7 +9,7 @@
 import type { EventRecord } from '../runtime/event.ts'
 import type { StoreSnapshot } from '../runtime/store.ts'
 import { RemoteLog, type Opened, type Reply } from './remoteLog.ts'
-import { resumeFrom } from './seek.ts'
+import { resumeFrom, type Moment } from './seek.ts'
 import type { Resume } from '../runtime/engine.ts'
 import type { HistoryLog } from './historyLog.ts'
 import type { BranchInfo, RawEvent, StoredCode } from './sqliteLog.ts'
@@ -54,10 +54,24 @@ export class LinkedLog extends RemoteLog implements HistoryLog {
     return resumeFrom(this)
   }
 
-  /** Another connection to the log, for a branch made while the app runs on (see HostAccess.openLog). */
-  openSide(options: { fsync?: boolean } = {}): LinkedLog {
-    const opened = this.ask('openLog', options.fsync !== false) as Opened
-    return new LinkedLog(this.fd, {}, { link: this.link, opened })
+  /**
+   * Another connection to the log, on the live branch (see HostAccess.openLog)
+   * or on `branch`, which must have been made through this link (writeBranch).
+   */
+  openSide(options: { fsync?: boolean } = {}, branch: string | null = null): LinkedLog {
+    const fsync = options.fsync !== false
+    this.sendCommit()
+    const opened = this.link['call']({ op: 'log', h: 0, method: 'openLog', args: [fsync, branch] }) as Opened
+    const side = new LinkedLog(this.fd, {}, { link: this.link, opened })
+    side.fsync = fsync
+    return side
+  }
+
+  /** Whether this handle's commits are fsynced (side handles may not be: a rerun's). */
+  private fsync = true
+
+  openBranch(name: string): LinkedLog {
+    return this.openSide({ fsync: this.fsync }, name)
   }
 
   get snapshotEvery(): number {
@@ -111,9 +125,6 @@ export class LinkedLog extends RemoteLog implements HistoryLog {
   snapshotAt(branch: string, seq: number): { seq: number; state: StoreSnapshot } | null {
     return this.ask('snapshotAt', branch, seq) as { seq: number; state: StoreSnapshot } | null
   }
-  snapshotBefore(branch: string, seq: number): number {
-    return this.ask('snapshotBefore', branch, seq) as number
-  }
   markCounts(branch: string, from: number, to: number, count: number): Record<string, number>[] {
     return this.ask('markCounts', branch, from, to, count) as Record<string, number>[]
   }
@@ -135,8 +146,8 @@ export class LinkedLog extends RemoteLog implements HistoryLog {
   }
 
   // Changes go after every commit sent before them (the host answers in order).
-  forkAt(name: string, parent: string, seq: number): BranchInfo {
-    return this.ask('forkAt', name, parent, seq) as BranchInfo
+  makeBranch(name: string, from: Moment | null): BranchInfo {
+    return this.ask('makeBranch', name, from?.branch ?? null, from?.seq ?? 0) as BranchInfo
   }
   /** Checked and written by the supervisor, on a connection of its own: nothing to re-execute. */
   importText(text: string, name?: string): Promise<BranchInfo> {
@@ -146,21 +157,15 @@ export class LinkedLog extends RemoteLog implements HistoryLog {
       return Promise.reject(err)
     }
   }
-  fork(name: string, parent: string, seq: number): BranchInfo {
-    return this.ask('fork', name, parent, seq) as BranchInfo
-  }
-  createRoot(name: string): BranchInfo {
-    return this.ask('createRoot', name) as BranchInfo
-  }
   promote(name: string): void {
     this.ask('promote', name)
   }
   deleteBranch(name: string): void {
     this.ask('deleteBranch', name)
   }
-  useBranch(name: string): void {
+  continueOn(name: string): void {
     this.flush()
-    const to = this.ask('useBranch', name) as { branch: string; head: number; snapshotDue: number }
+    const to = this.ask('continueOn', name) as { branch: string; head: number; snapshotDue: number }
     this.switched(to.branch, to.head, to.snapshotDue)
   }
   discardPending(): void {

@@ -22,7 +22,7 @@ export interface LogHostOptions {
   job: unknown
   /** The link closed or broke the rules: the engine process should be ended. */
   onBroken?: (why: string) => void
-  /** A replay job: the log it may read (events, code), not write. */
+  /** A replay job: the log it may read (the history requests that change nothing), not write. */
   reader?: SqliteLog
   /** A job's answer (explore, replay --code, a trace): taken once, when every commit before it is written. */
   onResult?: (value: unknown) => void
@@ -65,9 +65,9 @@ const ok = Object.fromEntries(Object.entries(KIND).map(([k, c]) => [k, (v: unkno
 /**
  * What the engine process may ask of a log handle (HistoryLog, engine/replay/linkedLog.ts),
  * each method with the kinds of its arguments. Nothing else is answered: no SQL, no file,
- * no snapshot it computed itself (a fork's snapshot is computed here, forkAt).
+ * no snapshot it computed itself (a fork's snapshot is computed here, makeBranch).
  */
-const METHODS: Record<string, { args: Arg[]; run: (log: SqliteLog, a: any[]) => unknown }> = {
+const METHODS: Record<string, { args: Arg[]; run: (log: SqliteLog, a: any[]) => unknown; changes?: true }> = {
   live: { args: [], run: (l) => l.live },
   branchInfo: { args: ['str'], run: (l, [n]) => l.branchInfo(n) },
   branches: { args: [], run: (l) => l.branches() },
@@ -79,20 +79,18 @@ const METHODS: Record<string, { args: Arg[]; run: (log: SqliteLog, a: any[]) => 
   ownerOf: { args: ['str', 'int'], run: (l, [b, s]) => l.ownerOf(b, s) },
   segments: { args: ['str', 'int', 'int'], run: (l, [b, f, t]) => l.segments(b, f, t) },
   snapshotAt: { args: ['str', 'int'], run: (l, [b, s]) => l.snapshotAt(b, s) },
-  snapshotBefore: { args: ['str', 'int'], run: (l, [b, s]) => l.snapshotBefore(b, s) },
   markCounts: { args: ['str', 'int', 'int', 'count'], run: (l, [b, f, t, n]) => l.markCounts(b, f, t, n) },
   snapshots: { args: ['str'], run: (l, [b]) => [...l.snapshots(b)] },
   codeBlobs: { args: [], run: (l) => [...l.codeBlobs()] },
   damageOf: { args: ['str'], run: (l, [b]) => l.damageOf(b) },
   refusal: { args: [], run: (l) => damageOf(l.refusal()) },
   getCode: { args: ['str'], run: (l, [h]) => l.getCode(h) },
-  fork: { args: ['str', 'str', 'int'], run: (l, [n, p, s]) => l.fork(n, p, s) },
-  forkAt: { args: ['str', 'str', 'int'], run: (l, [n, p, s]) => l.forkAt(n, p, s) },
-  createRoot: { args: ['str'], run: (l, [n]) => l.createRoot(n) },
-  promote: { args: ['str'], run: (l, [n]) => l.promote(n) },
+  // A branch to write (writeBranch): forked at (parent, seq), or a root when parent is null.
+  makeBranch: { args: ['str', 'name?', 'int'], run: (l, [n, p, s]) => l.makeBranch(n, p === null ? null : { branch: p, seq: s }), changes: true },
+  promote: { args: ['str'], run: (l, [n]) => l.promote(n), changes: true },
   // Only a branch made on this link (see `made`).
-  deleteBranch: { args: ['str'], run: (l, [n]) => l.deleteBranch(n) },
-  importText: { args: ['text', 'name?'], run: (l, [t, n]) => l.importText(t, n ?? undefined) },
+  deleteBranch: { args: ['str'], run: (l, [n]) => l.deleteBranch(n), changes: true },
+  importText: { args: ['text', 'name?'], run: (l, [t, n]) => l.importText(t, n ?? undefined), changes: true },
 }
 
 function damageOf(err: LogDamageError | null): { message: string; path: string; damage: unknown[] } | null {
@@ -227,24 +225,33 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
     })
   }
 
-  /** A HistoryLog method on a handle, after every commit before it. */
-  function historyRequest(request: Extract<Request, { op: 'log' }>): void {
+  /**
+   * A HistoryLog method on a handle, after every commit before it. A replay
+   * job (`reader`) has no handle: it asks the same requests of the log it
+   * checks, those that change nothing.
+   */
+  function historyRequest(request: Extract<Request, { op: 'log' }>, reader?: SqliteLog): void {
     const h = request.h ?? 0
-    const handle = handleOf(h)
+    const handle = reader ? { log: reader, head: 0 } : handleOf(h)
     const args = request.args
     if (typeof request.method !== 'string' || !Array.isArray(args)) throw new Forbidden('a malformed history request')
+    if (reader && (h !== 0 || !Object.hasOwn(METHODS, request.method) || METHODS[request.method]!.changes)) throw new Forbidden(`'${request.method.slice(0, 40)}': a replay job only reads the log`)
     const id = request.id
-    if (request.method === 'openLog' || request.method === 'useBranch') {
-      if (request.method === 'openLog' && (h !== 0 || args.length !== 1 || !ok.bool(args[0]) || !options.openSide)) throw new Forbidden('openLog: malformed')
-      if (request.method === 'useBranch' && (args.length !== 1 || !KIND.str.type(args[0]))) throw new Forbidden('useBranch: malformed')
+    if (request.method === 'openLog' || request.method === 'continueOn') {
+      // A side handle, on the live branch or on a branch this link made (writeBranch): never on another's.
+      if (request.method === 'openLog' && (h !== 0 || args.length !== 2 || !ok.bool(args[0]) || !ok['name?'](args[1]) || !options.openSide)) throw new Forbidden('openLog: malformed')
+      // Only the app's own log moves to another branch (a promote).
+      if (request.method === 'continueOn' && (h !== 0 || args.length !== 1 || !KIND.str.type(args[0]))) throw new Forbidden('continueOn: malformed')
       chain = chain.then(() => answer(id, () => {
-        if (request.method === 'useBranch') {
-          handle.log.useBranch(args[0] as string)
+        if (request.method === 'continueOn') {
+          handle.log.continueOn(args[0] as string)
           handle.head = handle.log.head
           return { branch: handle.log.branch, head: handle.log.head, snapshotDue: handle.log.snapshotDue() }
         }
         if (handles.size > MAX_SIDE) throw new Error(`more than ${MAX_SIDE} logs open at once`)
-        const side = options.openSide!(handle.log.live, args[0] as boolean)
+        const branch = args[1] as string | null
+        if (branch !== null && !made.has(branch)) throw new Error(`branch '${branch}' was not made by this engine process; it writes only the branches it makes`)
+        const side = options.openSide!(branch ?? handle.log.live, args[0] as boolean)
         const n = nextHandle++
         handles.set(n, { log: side, head: side.head })
         return { path: side.path, branch: side.branch, head: side.head, snapshotDue: side.snapshotDue(), snapshotEvery: side.snapshotEvery, resume: null, job: null, h: n } satisfies Opened
@@ -261,7 +268,7 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
         if (out >= 0) throw new Error(`${request.method}: argument ${out + 1} is out of range${typeof args[out] === 'string' ? ` (${(args[out] as string).length} characters)` : ''}`)
         if (request.method === 'deleteBranch' && !made.has(args[0] as string)) throw new Error(`branch '${args[0] as string}' was not made by this engine process; it stays`)
         const value = (await m.run(handle.log, args)) ?? null
-        if (request.method === 'fork' || request.method === 'forkAt' || request.method === 'createRoot') made.add(args[0] as string)
+        if (request.method === 'makeBranch') made.add(args[0] as string)
         reply({ id, ok: true, value })
       } catch (err) {
         reply(refusalOf(id, err))
@@ -271,15 +278,7 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
 
   function handle(request: Request): void {
     // A job without a log (`loom test`): the link carries the job, and nothing else but its end.
-    if (request.op === 'read' && options.reader) {
-      const r = options.reader
-      const a = Array.isArray(request.args) ? request.args : []
-      const str = (v: unknown) => (typeof v === 'string' ? v : '')
-      const int = (v: unknown) => (Number.isSafeInteger(v) ? (v as number) : 0)
-      const value = request.what === 'event' ? r.event(str(a[0]), int(a[1])) : request.what === 'lastOfKind' ? r.lastOfKind(str(a[0]), str(a[1]), int(a[2])) : request.what === 'getCode' ? r.getCode(str(a[0])) : undefined
-      if (value === undefined) throw new Error('read: unknown')
-      return reply({ id: request.id, ok: true, value })
-    }
+    if (request.op === 'log' && options.reader) return historyRequest(request, options.reader)
     if (request.op === 'checked') {
       const done = checks.get(request.rid)
       checks.delete(request.rid)

@@ -74,7 +74,6 @@ export type Request = { id: number; h?: number } & (
   | { op: 'close' }
   | { op: 'answer'; rid: number; response: HttpResponse }
   | { op: 'ready' }
-  | { op: 'read'; what: 'event' | 'lastOfKind' | 'getCode'; args: unknown[] }
   | { op: 'checked'; rid: number; failure: unknown }
   | { op: 'result'; value: unknown }
 )
@@ -124,7 +123,7 @@ export class RemoteLog implements EventLog {
   private early: Push[] = []
   private kept = false
   readonly opened: Opened
-  /** The branch commits go to (useBranch changes it). */
+  /** The branch commits go to (continueOn changes it). */
   protected current: string
   /** The link's owner: this log, or for a side handle the log that opened it (whose link it shares). */
   protected readonly link: RemoteLog
@@ -236,9 +235,9 @@ export class RemoteLog implements EventLog {
     this.socket?.ref()
   }
 
-  /** A read of the launcher's log for a confined replay (event, lastOfKind, getCode), answered synchronously. */
+  /** A read of the launcher's log for a confined replay (event, lastOfKind, getCode: history requests, read-only), answered synchronously. */
   read(what: 'event' | 'lastOfKind' | 'getCode', ...args: unknown[]): unknown {
-    return this.call({ op: 'read', what, args })
+    return this.call({ op: 'log', method: what, args })
   }
 
   /** A confined replay's verdict on a batch the launcher sent. */

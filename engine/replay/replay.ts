@@ -1,7 +1,7 @@
 // Replay: re-execute a branch's history with the code each event recorded and
 // check that every event comes out exactly as logged — the same reads,
 // writes, outputs and choices, and the same hash chain. Replay is verification.
-import { hash as digest } from 'node:crypto'
+import { chainHash } from './history/hashChain.ts'
 import { Executor, type AppVersion } from '../runtime/executor.ts'
 import { compileNotebook, formatLocation, type CompiledApp, type MethodName } from '../runtime/compile.ts'
 import { ReplayAgent } from '../runtime/agent.ts'
@@ -125,7 +125,7 @@ export async function verifyBranch(log: HistoryLog, branch: string, options: Ver
       } catch {
         e = null
       }
-      if (digest('sha256', parent + raw.body, 'hex') !== raw.hash || e?.seq !== raw.seq) {
+      if (chainHash(parent, raw.body) !== raw.hash || e?.seq !== raw.seq) {
         return result({ seq: raw.seq, kind: e?.kind ?? '?', method: e?.method ?? null, location: null, what: `event ${raw.seq} of branch '${raw.branch}' does not match its hash: the log was changed after it was written` }, checked)
       }
       if (badCode.has(e.codeHash)) {

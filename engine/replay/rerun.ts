@@ -7,6 +7,7 @@ import { canonicalJson } from '../runtime/values.ts'
 import type { EventRecord } from '../runtime/event.ts'
 import type { HistoryLog } from './historyLog.ts'
 import { REPLAY_MARGIN } from './replay.ts'
+import { writeBranch } from './writeBranch.ts'
 
 export interface Divergence {
   /** The recorded event, and the new branch's event for it (null when it now aborts). */
@@ -43,11 +44,9 @@ export async function replayWithCode(log: HistoryLog, from: string, notebook: st
   const info = log.branchInfo(from)
   if (!info) throw new Error(`there is no branch '${from}'`)
   const first = log.event(from, 1)
-  const previous = log.branch
-  log.fork(onto, from, 0)
-  log.useBranch(onto)
-  try {
-    const config: EngineOptions = { ...engineOptions, timeLimitMs: rerunTimeLimit(engineOptions.timeLimitMs), log, branch: onto, clock: 'virtual', startTime: first?.time ?? 0 }
+  // Forked at 0: the new branch shares nothing but its parent's name, and takes every event anew.
+  return writeBranch(log, onto, { branch: from, seq: 0 }, async (branch) => {
+    const config: EngineOptions = { ...engineOptions, timeLimitMs: rerunTimeLimit(engineOptions.timeLimitMs), log: branch, branch: onto, clock: 'virtual', startTime: first?.time ?? 0 }
     const engine = text === undefined ? await Engine.open(notebook, config) : await Engine.fromSource(text, { ...config, path: notebook })
     const rerun = new Rerunner(engine, from, onto, maxDivergences)
     for (const e of log.iterate(from, 1, info.head)) {
@@ -55,9 +54,7 @@ export async function replayWithCode(log: HistoryLog, from: string, notebook: st
       if (onProgress && e.seq % 1000 === 0) await onProgress(e.seq, info.head)
     }
     return rerun.result
-  } finally {
-    log.useBranch(previous)
-  }
+  })
 }
 
 /** Each recorded transaction committed within its limit once: like replay, give it a margin for a busier machine. */

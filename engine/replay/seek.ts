@@ -6,6 +6,7 @@ import { canonicalJson, type Json } from '../runtime/values.ts'
 import type { StateKind } from '../runtime/event.ts'
 import type { HistoryLog } from './historyLog.ts'
 import type { Resume } from '../runtime/engine.ts'
+import type { StoreSnapshot } from '../runtime/store.ts'
 
 /** Where in history: a branch and the seq of an event on it (0: before the first event). */
 export interface Moment {
@@ -17,21 +18,7 @@ export interface Moment {
  * The store as it was right after event `seq` of `branch`. `load` brings each
  * value into the realm that will use it (the sandbox's, for re-execution).
  */
-export function seekStore(log: HistoryLog, at: Moment, load?: (v: Json) => Json): Store {
-  const info = log.branchInfo(at.branch)
-  if (!info) throw new Error(`there is no branch '${at.branch}'`)
-  if (!Number.isSafeInteger(at.seq) || at.seq < 0 || at.seq > info.head) {
-    throw new Error(`branch '${at.branch}' has events 1..${info.head}; there is no event ${at.seq}`)
-  }
-  // The nearest snapshot on the branch that holds this moment, or on one of its ancestors.
-  let holder = log.ownerOf(at.branch, at.seq)
-  let snap = log.snapshotAt(holder, at.seq)
-  while (!snap) {
-    const b = log.branchInfo(holder)!
-    if (b.parent === null) break
-    holder = log.ownerOf(b.parent, b.forkSeq)
-    snap = log.snapshotAt(holder, b.forkSeq)
-  }
+export function seekStore(log: HistoryLog, at: Moment, load?: (v: Json) => Json, snap = nearestSnapshot(log, at)): Store {
   const store = snap ? Store.from(snap.state, load) : new Store()
   const from = (snap?.seq ?? 0) + 1
   for (let s = from; s <= at.seq; s += 1000) {
@@ -40,6 +27,29 @@ export function seekStore(log: HistoryLog, at: Moment, load?: (v: Json) => Json)
     }
   }
   return store
+}
+
+/**
+ * The nearest-snapshot rule, the one place it is written: the latest sound
+ * snapshot at or before `at` on the branch that holds that moment, else on
+ * its ancestors at the points they were forked from; null when there is none
+ * (a seek then starts from the initial state).
+ */
+export function nearestSnapshot(log: HistoryLog, at: Moment): { seq: number; state: StoreSnapshot } | null {
+  const info = log.branchInfo(at.branch)
+  if (!info) throw new Error(`there is no branch '${at.branch}'`)
+  if (!Number.isSafeInteger(at.seq) || at.seq < 0 || at.seq > info.head) {
+    throw new Error(`branch '${at.branch}' has events 1..${info.head}; there is no event ${at.seq}`)
+  }
+  let holder = log.ownerOf(at.branch, at.seq)
+  let snap = log.snapshotAt(holder, at.seq)
+  while (!snap) {
+    const b = log.branchInfo(holder)!
+    if (b.parent === null) break
+    holder = log.ownerOf(b.parent, b.forkSeq)
+    snap = log.snapshotAt(holder, b.forkSeq)
+  }
+  return snap
 }
 
 function importWrite<W extends { op: string }>(w: W, load: (v: Json) => Json): W {

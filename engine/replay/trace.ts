@@ -5,7 +5,7 @@
 import { ReplayAgent } from '../runtime/agent.ts'
 import type { EventRecord, Choice } from '../runtime/event.ts'
 import type { Json } from '../runtime/values.ts'
-import { forkBranch } from './branches.ts'
+import { writeBranch } from './writeBranch.ts'
 import { Model, type ModelOptions, type World } from './model.ts'
 import type { Move } from './explore.ts'
 import type { BranchInfo } from './sqliteLog.ts'
@@ -77,23 +77,9 @@ export function describeChoices(choices: readonly Choice[]): string {
 export async function saveTrace(text: string, options: ModelOptions, moves: readonly Move[], log: HistoryLog, name: string): Promise<BranchInfo> {
   if (log.branchInfo(name)) throw new Error(`${log.path} already has a branch '${name}'; choose another name`)
   const from = options.from
-  if (from) forkBranch(log, name, from.branch, from.seq)
-  else log.createRoot(name)
-  const previous = log.branch
-  log.useBranch(name)
-  try {
-    await commitTrace(text, options, moves, log, name)
-    log.flush()
-    return log.branchInfo(name)!
-  } catch (err) {
-    // Nothing half-made stays behind.
-    log.discardPending()
-    log.useBranch(previous)
-    log.deleteBranch(name)
-    throw err
-  } finally {
-    if (log.branch !== previous) log.useBranch(previous)
-  }
+  // Nothing half-made stays behind (writeBranch).
+  await writeBranch(log, name, from ? { branch: from.branch, seq: from.seq } : null, (branch) => commitTrace(text, options, moves, branch, name))
+  return log.branchInfo(name)!
 }
 
 /**

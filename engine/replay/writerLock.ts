@@ -21,6 +21,13 @@ export class LogBusyError extends LogFormatError {}
 /** Takes the log's writer lock; returns how to let it go. Throws LogBusyError naming the holder. */
 export function takeWriterLock(dbPath: string): () => void {
   const path = lockPath(dbPath)
+  // Ours already (the same process opened the log again, e.g. an engine restarted under one supervisor): shared,
+  // and the file goes only when the last handle lets go — the first close must not unlock a log still being written.
+  const held = heldHere.get(path)
+  if (held) {
+    held.handles++
+    return held.release()
+  }
   const me: Holder = { pid: process.pid, command: commandLine(), since: Date.now() }
   for (let attempt = 0; attempt < 3; attempt++) {
     let fd: number
@@ -31,9 +38,8 @@ export function takeWriterLock(dbPath: string): () => void {
       const holder = readHolder(path)
       // Being written this very moment by a process that just took it: not stale.
       if (!holder && Date.now() - mtime(path) < 2000) throw new LogBusyError(`${dbPath}: another Loom is starting on it (${path}); one process writes a log at a time`)
-      // Ours (the same process opened the log again, e.g. an engine restarted under one supervisor): shared.
-      if (holder?.pid === process.pid) return () => {}
-      if (holder && alive(holder.pid)) {
+      // Ours, left by a handle this process no longer counts: taken again below like a stale one.
+      if (holder && holder.pid !== process.pid && alive(holder.pid)) {
         throw new LogBusyError(`${dbPath} is being written by another Loom (pid ${holder.pid}: ${holder.command}, since ${new Date(holder.since).toISOString()}): one process writes a log at a time. Stop that one first; meanwhile loom log, state and replay --verify read the log as it grows`)
       }
       // Its holder is gone (a crash, kill -9): the lock is stale. Removed, then taken like a new one, so two
@@ -47,21 +53,38 @@ export function takeWriterLock(dbPath: string): () => void {
     }
     writeSync(fd, JSON.stringify(me) + '\n')
     closeSync(fd)
-    let released = false
-    return () => {
-      if (released) return
-      released = true
-      // Only our own lock goes: if it was taken over meanwhile (we were thought gone), it is the other's now.
-      if (readHolder(path)?.pid === process.pid) {
-        try {
-          unlinkSync(path)
-        } catch {
-          // Already gone.
-        }
-      }
-    }
+    const held = { handles: 1, release: () => once(() => letGo(path, held)) }
+    heldHere.set(path, held)
+    return held.release()
   }
   throw new LogBusyError(`${dbPath}: could not take its writer lock (${path}); another Loom is starting on it`)
+}
+
+/** The locks this process holds, by lock file, with how many open logs share each. */
+const heldHere = new Map<string, { handles: number; release: () => () => void }>()
+
+/** One handle lets go; the last one removes the lock file. */
+function letGo(path: string, held: { handles: number }): void {
+  if (--held.handles > 0) return
+  heldHere.delete(path)
+  // Only our own lock goes: if it was taken over meanwhile (we were thought gone), it is the other's now.
+  if (readHolder(path)?.pid === process.pid) {
+    try {
+      unlinkSync(path)
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+/** `fn`, callable many times, run once: a log closed twice lets go of its lock once. */
+function once(fn: () => void): () => void {
+  let done = false
+  return () => {
+    if (done) return
+    done = true
+    fn()
+  }
 }
 
 function readHolder(path: string): Holder | null {

@@ -2,7 +2,7 @@
 // calls `flush` once per batch (group commit); the log seals events into the
 // hash chain. MemoryLog keeps everything in memory; the durable SQLite log
 // implements the same interface.
-import { hash } from 'node:crypto'
+import { chainHash, GENESIS_HASH } from '../replay/history/hashChain.ts'
 import { canonicalJson } from './values.ts'
 import type { Attempt, EventRecord } from './event.ts'
 import type { StoreSnapshot } from './store.ts'
@@ -32,7 +32,7 @@ export interface EventLog {
   snapshotDue?(): number
 }
 
-export const GENESIS_HASH = '0'.repeat(64)
+export { GENESIS_HASH }
 
 /**
  * The canonical encoding of an event (everything but its hashes): fields in
@@ -120,7 +120,7 @@ function pushValue(parts: string[], big: number[], v: unknown, minCut: number): 
 
 /** The hash of an event: sha256 of its parent's hash and its canonical encoding. */
 export function eventHash(event: EventRecord, parentHash: string): string {
-  return hash('sha256', parentHash + encodeEvent(event), 'hex')
+  return chainHash(parentHash, encodeEvent(event))
 }
 
 export class MemoryLog implements EventLog {

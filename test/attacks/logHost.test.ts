@@ -16,8 +16,8 @@ import type { EventRecord } from '../../engine/runtime/event.ts'
 
 const CODE = 'c'.repeat(64)
 
-function event(seq: number, kind: EventRecord['kind'] = 'step', tty = `tick ${seq}`): EventRecord {
-  return { branch: 'main', seq, kind, method: kind === 'step' ? 'step' : null, input: null, choices: [], time: 1_700_000_000_000 + seq, codeHash: CODE, reads: [], writes: [], outputs: { tty }, parentHash: '', hash: '' }
+function event(seq: number, kind: EventRecord['kind'] = 'step', tty = `tick ${seq}`, branch = 'main'): EventRecord {
+  return { branch, seq, kind, method: kind === 'step' ? 'step' : null, input: null, choices: [], time: 1_700_000_000_000 + seq, codeHash: CODE, reads: [], writes: [], outputs: { tty }, parentHash: '', hash: '' }
 }
 
 function commit(events: EventRecord[], change: (c: Record<string, unknown>) => void = () => {}): Record<string, unknown> {
@@ -27,12 +27,15 @@ function commit(events: EventRecord[], change: (c: Record<string, unknown>) => v
 }
 
 /** A log served to one connection; `send` a request, get its reply, or null once the link is ended. */
-async function linked(db: string) {
+async function linked(db: string, served: 'served' | 'reader' | false = false) {
   const log = SqliteLog.open(db, { writerThread: true })
+  // Served as `loom serve` serves it: opened at the engine process's ask, with side handles for branch writes;
+  // or to a confined replay, which only reads.
+  const serving = served === 'served' ? { open: () => log, openSide: (branch: string, fsync: boolean) => SqliteLog.open(db, { create: false, branch, fsync }) } : served === 'reader' ? { reader: log } : {}
   const path = join(db + '.sock')
   const broken: string[] = []
   let host: ReturnType<typeof serveLog> | undefined
-  const server = createServer((socket) => (host = serveLog(socket, log, { resume: undefined, job: null, onBroken: (why) => broken.push(why) })))
+  const server = createServer((socket) => (host = serveLog(socket, served ? null : log, { resume: undefined, job: null, onBroken: (why) => broken.push(why), ...serving })))
   await new Promise<void>((r) => server.listen(path, r))
   const client: Socket = connect(path)
   await new Promise<void>((r) => client.once('connect', r))
@@ -64,7 +67,7 @@ async function linked(db: string) {
     server.close()
     log.close()
   }
-  return { send, end, broken }
+  return { send, end, broken, log }
 }
 
 test('a forged commit is refused before it reaches the log; an honest one is written', async () => {
@@ -112,4 +115,80 @@ test('a forged commit is refused before it reaches the log; an honest one is wri
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
+})
+
+test('a branch write over the link reaches only a branch the engine process made: another is refused, a side handle cannot move, malformed asks end the link', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'loom-loghost-'))
+  const db = join(dir, 'write.loom.db')
+  const { send, end, broken, log } = await linked(db, 'served')
+  try {
+    assert.equal((await send({ op: 'open', create: true }))!.ok, true)
+    assert.equal((await send(commit([event(1)])))!.ok, true)
+    // Writing the live branch through a side handle: refused, and nothing changes.
+    const other = await send({ op: 'log', method: 'openLog', args: [true, 'main'] })
+    assert.equal(other!.ok, false)
+    assert.match(String(other!.error), /branch 'main' was not made by this engine process/)
+    // A branch it makes is its to write, on a handle of its own.
+    assert.equal((await send({ op: 'log', method: 'makeBranch', args: ['what-if', 'main', 1] }))!.ok, true)
+    const side = (await send({ op: 'log', method: 'openLog', args: [true, 'what-if'] }))!.value as { h: number; branch: string; head: number }
+    assert.deepEqual([side.branch, side.head], ['what-if', 1])
+    assert.equal((await send({ h: side.h, ...commit([event(2, 'step', 'tick 2', 'what-if')]) }))!.ok, true)
+    assert.equal((await send({ op: 'log', method: 'deleteBranch', args: ['main'] }))!.ok, false, 'a branch it did not make stays')
+    // A write that fails half-way: its handle closes and the branch goes.
+    assert.equal((await send({ op: 'close', h: side.h }))!.ok, true)
+    assert.equal((await send({ op: 'log', method: 'deleteBranch', args: ['what-if'] }))!.ok, true)
+    assert.deepEqual(log.branches().map((b) => [b.name, b.head]), [['main', 1]])
+    // The wrong types are not a refusal: the link ends.
+    assert.equal(await send({ op: 'log', method: 'makeBranch', args: ['x', 7, 1] }), null)
+    assert.match(broken.join('\n'), /makeBranch: malformed arguments/)
+  } finally {
+    await end()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('only the app\'s own log moves to another branch over the link: continueOn from a side handle ends it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'loom-loghost-'))
+  const { send, end, broken, log } = await linked(join(dir, 'move.loom.db'), 'served')
+  try {
+    assert.equal((await send({ op: 'open', create: true }))!.ok, true)
+    assert.equal((await send({ op: 'log', method: 'makeBranch', args: ['b', null, 0] }))!.ok, true)
+    const side = (await send({ op: 'log', method: 'openLog', args: [true, null] }))!.value as { h: number; branch: string }
+    assert.equal(side.branch, 'main')
+    assert.equal(await send({ op: 'log', h: side.h, method: 'continueOn', args: ['b'] }), null)
+    assert.match(broken.join('\n'), /continueOn: malformed/)
+    assert.equal(log.branch, 'main')
+  } finally {
+    await end()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('a confined replay reads the log through the same whitelist, only what changes nothing: a write or a malformed read ends its link', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'loom-loghost-'))
+  const db = join(dir, 'read.loom.db')
+  const writer = SqliteLog.open(db)
+  writer.append(event(1, 'code'))
+  writer.append(event(2))
+  writer.close()
+  for (const [ask, why] of [
+    [{ method: 'promote', args: ['main'] }, /'promote': a replay job only reads the log/],
+    [{ method: 'makeBranch', args: ['x', null, 0] }, /'makeBranch': a replay job only reads the log/],
+    [{ method: 'event', args: ['main', '2'] }, /event: malformed arguments/],
+  ] as const) {
+    const { send, end, broken } = await linked(db, 'reader')
+    try {
+      const read = await send({ op: 'log', method: 'event', args: ['main', 2] })
+      assert.equal((read!.value as EventRecord).outputs.tty, 'tick 2')
+      assert.equal((await send({ op: 'log', method: 'lastOfKind', args: ['main', 'code', 2] }))!.value, 1)
+      assert.equal(await send({ op: 'log', ...ask }), null)
+      assert.match(broken.join('\n'), why)
+    } finally {
+      await end()
+    }
+  }
+  const after = SqliteLog.open(db)
+  assert.deepEqual(after.branches().map((b) => [b.name, b.head]), [['main', 2]])
+  after.close()
+  rmSync(dir, { recursive: true, force: true })
 })

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { takeWriterLock, LogBusyError } from '../../engine/replay/writerLock.ts'
+import { SqliteLog } from '../../engine/replay/sqliteLog.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'loom-lock-'))
 const old = Date.now() / 1000 - 60
@@ -38,4 +39,20 @@ test('a lock naming a process that is gone is taken over; one naming a live proc
   takeWriterLock(mine)()
   assert.equal(existsSync(`${mine}.lock`), true, 'the second holder in the same process does not let go of the first')
   release()
+})
+
+test('one process opening its log twice keeps the lock until the last handle closes: closing the first leaves the log locked', () => {
+  const db = join(dir, 'twice.loom.db')
+  const first = SqliteLog.open(db, { writerThread: true })
+  const second = SqliteLog.open(db, { writerThread: true })
+  first.close()
+  assert.equal(existsSync(`${db}.lock`), true, 'the second handle still writes the log')
+  // Another process is still refused while the second handle is open.
+  const other = spawnSync(process.execPath, ['--import', 'tsx', '-e', `import('${join(process.cwd(), 'engine/replay/writerLock.ts')}').then((m) => m.takeWriterLock(${JSON.stringify(db)})).then(() => process.exit(0), (e) => { process.stderr.write(e.message); process.exit(3) })`], { encoding: 'utf8' })
+  assert.equal(other.status, 3, other.stderr)
+  assert.match(other.stderr, new RegExp(`being written by another Loom \\(pid ${process.pid}`))
+  second.close()
+  assert.equal(existsSync(`${db}.lock`), false, 'let go when the last handle closes')
+  first.close()
+  assert.equal(existsSync(`${db}.lock`), false)
 })

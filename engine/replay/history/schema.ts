@@ -1,0 +1,47 @@
+// The log's schema, in one place: the tables a new log gets, and the format
+// check every open makes (a newer format is refused with what to do).
+import type Database from 'better-sqlite3'
+import { LogFormatError, UnreadableLogError } from '../logErrors.ts'
+
+/** The log format this version writes; it reads this one and refuses newer ones. */
+export const FORMAT_VERSION = 1
+const FORMAT = 'loom-log'
+
+/** The tables the database holds (none: an empty database). */
+export function tableNames(db: Database.Database): string[] {
+  return db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all() as string[]
+}
+
+/** Makes an empty database a new log with one root branch, 'main', live. */
+export function createSchema(db: Database.Database): void {
+  db.exec(`
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE branches (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, parent TEXT, fork_seq INTEGER NOT NULL, created INTEGER NOT NULL);
+    -- One row per group commit: the events' canonical encodings (one per line), their hashes (32 bytes each).
+    -- The bodies come last: reading a column after a large one walks its overflow pages.
+    CREATE TABLE chunks (branch INTEGER NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL, code TEXT NOT NULL,
+      hashes BLOB NOT NULL, refs TEXT, bodies TEXT NOT NULL, PRIMARY KEY (branch, first)) WITHOUT ROWID;
+    -- The events of the rare kinds a resume looks for (code, start, halt), by seq.
+    CREATE TABLE marks (branch INTEGER NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, PRIMARY KEY (branch, kind, seq)) WITHOUT ROWID;
+    CREATE TABLE blobs (hash TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID;
+    CREATE TABLE code (hash TEXT PRIMARY KEY, path TEXT NOT NULL, code TEXT NOT NULL, sources TEXT NOT NULL) WITHOUT ROWID;
+    CREATE TABLE snapshots (branch INTEGER NOT NULL, seq INTEGER NOT NULL, data TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (branch, seq)) WITHOUT ROWID;
+    CREATE TABLE attempts (id INTEGER PRIMARY KEY AUTOINCREMENT, branch TEXT NOT NULL, data TEXT NOT NULL);
+  `)
+  const meta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)')
+  meta.run('format', FORMAT)
+  meta.run('version', String(FORMAT_VERSION))
+  meta.run('live', 'main')
+  db.prepare('INSERT INTO branches (name, parent, fork_seq, created) VALUES (?, NULL, 0, ?)').run('main', Date.now())
+}
+
+/** Refuses a database that is not a Loom log, or a log of a newer format. */
+export function checkFormat(db: Database.Database, path: string): void {
+  const get = (key: string) => (db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(key) as string | undefined) ?? null
+  if (get('format') !== FORMAT) throw new UnreadableLogError(`${path} is an SQLite database but not a Loom log`)
+  const version = Number(get('version'))
+  if (!(version >= 1)) throw new UnreadableLogError(`${path}: the log's format version is missing or damaged`)
+  if (version > FORMAT_VERSION) {
+    throw new LogFormatError(`${path} was written by a newer Loom (log format ${version}); this Loom reads format ${FORMAT_VERSION} — upgrade Loom to open it`)
+  }
+}
