@@ -4,7 +4,7 @@
 // and passes these here.
 import type { Op, Params, Result, StateEdit } from '../protocol/messages.ts'
 import type { HostAccess } from './HostAccess.ts'
-import { fork, exportText, importText } from './branchRequests.ts'
+import { fork, rename, archive, exportText, importText } from './branchRequests.ts'
 import { verify, rerun } from './replayRequests.ts'
 import { timeline } from './timeline.ts'
 import { series } from './series.ts'
@@ -29,6 +29,12 @@ export class DebuggerRequests {
       }
       case 'promote':
         return host.exclusive(() => host.promote((params as Params<'promote'>).name))
+      case 'renameBranch': {
+        const p = params as Params<'renameBranch'>
+        return host.exclusive(() => rename(host, p.name, p.to))
+      }
+      case 'deleteBranch':
+        return host.exclusive(() => archive(host, (params as Params<'deleteBranch'>).name))
       case 'exportBranch':
         return exportText(host, (params as Params<'exportBranch'>).branch)
       case 'importBranch': {

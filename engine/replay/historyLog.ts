@@ -49,6 +49,10 @@ export interface HistoryLog extends EventLog {
   createRoot(name: string): BranchInfo
   promote(name: string): void
   deleteBranch(name: string): void
+  /** A person's rename (a label: see branchNames.ts), delete (an archive) and restore. */
+  renameBranch(name: string, to: string): BranchInfo
+  archiveBranch(name: string): BranchInfo
+  restoreBranch(name: string): BranchInfo
   useBranch(name: string): void
   discardPending(): void
   close(): void

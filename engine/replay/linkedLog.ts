@@ -158,6 +158,15 @@ export class LinkedLog extends RemoteLog implements HistoryLog {
   deleteBranch(name: string): void {
     this.ask('deleteBranch', name)
   }
+  renameBranch(name: string, to: string): BranchInfo {
+    return this.ask('renameBranch', name, to) as BranchInfo
+  }
+  archiveBranch(name: string): BranchInfo {
+    return this.ask('archiveBranch', name) as BranchInfo
+  }
+  restoreBranch(name: string): BranchInfo {
+    return this.ask('restoreBranch', name) as BranchInfo
+  }
   useBranch(name: string): void {
     this.flush()
     const to = this.ask('useBranch', name) as { branch: string; head: number; snapshotDue: number }

@@ -92,6 +92,10 @@ const METHODS: Record<string, { args: Arg[]; run: (log: SqliteLog, a: any[]) => 
   promote: { args: ['str'], run: (l, [n]) => l.promote(n) },
   // Only a branch made on this link (see `made`).
   deleteBranch: { args: ['str'], run: (l, [n]) => l.deleteBranch(n) },
+  // A person's rename and delete: a label and an archive, nothing erased (branchNames.ts).
+  renameBranch: { args: ['str', 'str'], run: (l, [n, t]) => l.renameBranch(n, t) },
+  archiveBranch: { args: ['str'], run: (l, [n]) => l.archiveBranch(n) },
+  restoreBranch: { args: ['str'], run: (l, [n]) => l.restoreBranch(n) },
   importText: { args: ['text', 'name?'], run: (l, [t, n]) => l.importText(t, n ?? undefined) },
 }
 

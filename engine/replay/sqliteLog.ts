@@ -19,6 +19,7 @@ import type { StoreSnapshot } from '../runtime/store.ts'
 import type { KeptCells } from '../runtime/compile.ts'
 import type { HistoryLog } from './historyLog.ts'
 import { forkWithSnapshot, importBranch } from './branches.ts'
+import { branchNames, checkBranchName, forgetName, setArchived, setLabel, storedNameOf } from './branchNames.ts'
 
 /** The log format this version writes; it reads this one and refuses newer ones. */
 export const FORMAT_VERSION = 1
@@ -39,6 +40,10 @@ export interface BranchInfo {
   forkSeq: number
   head: number
   created: number
+  /** What people call it, when renamed (the stored name stays in the hash chain; see branchNames.ts). */
+  label?: string
+  /** Deleted by a person: hidden from the lists, kept in the log, restorable. */
+  archived?: true
 }
 
 export interface StoredCode {
@@ -257,6 +262,11 @@ export class SqliteLog implements HistoryLog {
     if (row === undefined) {
       row = (this.db.prepare('SELECT id, name, parent, fork_seq AS forkSeq, created FROM branches WHERE name = ?').get(name) as typeof row) ?? null
       if (row) this.rows.set(name, row)
+    }
+    // A label stands for its branch wherever a name is typed; not cached: another connection may relabel.
+    if (!row) {
+      const stored = storedNameOf(this.db, name)
+      if (stored !== null && stored !== name) return this.row(stored)
     }
     return row
   }
@@ -720,7 +730,45 @@ export class SqliteLog implements HistoryLog {
 
   branches(): BranchInfo[] {
     const names = this.db.prepare('SELECT name FROM branches ORDER BY created, name').pluck().all() as string[]
-    return names.map((n) => this.branchInfo(n)!)
+    const shown = branchNames(this.db)
+    return names.map((n) => ({ ...this.branchInfo(n)!, ...shown.get(n) }))
+  }
+
+  /** Shows branch `name` as `to` from now on; its events keep the stored name their hashes include. */
+  renameBranch(name: string, to: string): BranchInfo {
+    const b = this.branchInfo(name)
+    if (!b) throw new Error(`there is no branch '${name}'`)
+    checkBranchName(to)
+    const taken = this.branchInfo(to)
+    if (taken && taken.name !== b.name) throw new Error(`branch '${to}' already exists`)
+    setLabel(this.db, b.name, to === b.name ? null : to)
+    return this.branches().find((x) => x.name === b.name)!
+  }
+
+  /**
+   * Deletes a branch the way a person may: archived, never erased (its events
+   * were acknowledged). The live branch, the one being written and one that
+   * other branches fork from stay.
+   */
+  archiveBranch(name: string): BranchInfo {
+    const b = this.branchInfo(name)
+    if (!b) throw new Error(`there is no branch '${name}'`)
+    const shown = branchNames(this.db)
+    const called = (n: string) => shown.get(n)?.label ?? n
+    if (b.name === this.live) throw new Error(`branch '${called(b.name)}' is the live branch; promote another first`)
+    if (b.name === this.branch) throw new Error(`branch '${called(b.name)}' is open for writing`)
+    const children = (this.db.prepare('SELECT name FROM branches WHERE parent = ?').pluck().all(b.name) as string[]).filter((n) => !shown.get(n)?.archived)
+    if (children.length) throw new Error(`branch '${called(b.name)}' has branches forked from it (${children.map(called).join(', ')}); delete those first`)
+    setArchived(this.db, b.name, true)
+    return this.branches().find((x) => x.name === b.name)!
+  }
+
+  /** Brings an archived branch back into the lists. */
+  restoreBranch(name: string): BranchInfo {
+    const b = this.branchInfo(name)
+    if (!b) throw new Error(`there is no branch '${name}'`)
+    setArchived(this.db, b.name, false)
+    return this.branches().find((x) => x.name === b.name)!
   }
 
   get live(): string {
@@ -799,6 +847,7 @@ export class SqliteLog implements HistoryLog {
       for (const table of ['chunks', 'marks', 'snapshots']) this.db.prepare(`DELETE FROM ${table} WHERE branch = ?`).run(id)
       this.db.prepare('DELETE FROM attempts WHERE branch = ?').run(name)
       this.db.prepare('DELETE FROM branches WHERE id = ?').run(id)
+      forgetName(this.db, name)
     })()
     this.rows.delete(name)
   }
