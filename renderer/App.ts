@@ -160,6 +160,9 @@ export class App {
       if (e.outputs.tty) this.dock.output(e.outputs.tty)
       if (e.kind === 'code') codeChanged = true
     }
+    // The top bar's head moves with the same stream as the timeline (status notices come only when the run state changes).
+    for (const e of events) this.topBar.advance(e.branch, e.seq)
+    for (const s of missed) this.topBar.advance(s.branch, s.to)
     this.eventList.add(events, missed)
     this.debugger.addEvents(events, missed)
     if (codeChanged) this.notebook.clearRuntimeProblems()

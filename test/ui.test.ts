@@ -543,6 +543,32 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
     }
   })
 
+  test('while a burst of events streams in, the top bar is never behind the timeline, and after it both show the last event', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'loom-burst-'))
+    const path = join(dir, 'burst.loom.md')
+    await writeFile(path, "# Burst\n\n```ts #app\nconst n = state.var('n', 0)\nexport function step() { if (n.get() >= 20000) sys.abort('done'); n.set(n.get() + 1) }\n```\n")
+    const o = await open(await serveNotebook(path, await buildUiOnce(), dir))
+    try {
+      const { page } = o
+      await run(page)
+      // Both read in one go in the page: the event the top bar names and the live track's head.
+      const heads = () => page.evaluate(`[Number(/event (\\d+)/.exec(document.querySelector('.tb-meta').textContent)?.[1]), Number(document.querySelector('.tl-label[data-branch="main"]').dataset.head), document.querySelector('.run-pill').dataset.state]`) as Promise<[number, number, string]>
+      for (let i = 0; i < 400; i++) {
+        const [top, timeline, state] = await heads()
+        assert.ok(top >= timeline, `the top bar says event ${top} while the timeline shows ${timeline}`)
+        if (state === 'parked' && top === 20001 && timeline === 20001) break
+        await page.waitForTimeout(100)
+      }
+      await page.locator('.run-pill[data-state="parked"]').waitFor(WAIT)
+      await page.locator('.tl-label[data-branch="main"][data-head="20001"]').waitFor(WAIT)
+      assert.deepEqual((await heads()).slice(0, 2), [20001, 20001])
+      assert.match((await page.locator('.tb-meta').textContent()) ?? '', /main · event 20001 ·/)
+      assert.deepEqual(o.problems, [])
+    } finally {
+      await o.close()
+    }
+  })
+
   test('the screenshot: the bank sample open, run to its end', async () => {
     const o = await open('samples/bank.loom.md')
     try {
