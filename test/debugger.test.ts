@@ -242,6 +242,26 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
     }
   })
 
+  test('previewing a step before start() has run says to run start() first; after a Step the preview shows the step', async () => {
+    const { page, close, errors } = await open('samples/timer.loom.md')
+    try {
+      await page.locator('.insp-tab[data-tab="agent"]').click()
+      await page.locator('.ag-method[data-method="step"]').click()
+      await page.locator('.ag-preview').click()
+      await page.locator('.agent-panel', { hasText: "cannot preview step() yet: the app's start() has not run" }).waitFor(WAIT)
+      assert.match(await page.locator('.agent-panel').innerText(), /Press Step \(F10\) to run start\(\), or Run \(F8\), then preview again/)
+      assert.doesNotMatch(await page.locator('.agent-panel').innerText(), /got null/, 'no error from inside a step that could not run yet')
+      await page.locator('button.tb-button.step').click()
+      await until('start() is on the timeline', async () => (await head(page, 'main')) === 2)
+      await page.locator('.ag-preview').click()
+      await page.locator('.ag-tree .ag-outcome').first().waitFor(WAIT)
+      assert.doesNotMatch(await page.locator('.agent-panel').innerText(), /has not run/)
+      assert.deepEqual(errors, [])
+    } finally {
+      await close()
+    }
+  })
+
   test("answer gui(agent)'s questions and commit: a gui event, and the transfer is queued", async () => {
     const { page, close, errors } = await open('samples/bank.loom.md')
     try {

@@ -68,7 +68,12 @@ export class DebuggerRequests {
         return this.explorations.saveCounterexample(p.job, p.violation, p.name)
       }
       case 'preview':
-        return host.exclusive(() => preview(host.engine(), params as unknown as Params<'preview'>, host.notebookPath))
+        return host.exclusive(() => {
+          const spec = params as unknown as Params<'preview'>
+          // Nothing but start() runs before start() commits: a preview would show state start() has not set up yet.
+          if (host.engine().startPending) throw new Refusal(`cannot preview ${spec.method}() yet: the app's start() has not run, and ${spec.method}() runs only after it. Press Step (F10) to run start(), or Run (F8), then preview again`)
+          return preview(host.engine(), spec, host.notebookPath)
+        })
       case 'commitPreview':
         return host.exclusive((): Result<'commitPreview'> => {
           const r = refused(() => host.engine().commitPreview((params as Params<'commitPreview'>).id))
