@@ -60,7 +60,7 @@ export class App {
       notebook: this.notebook,
       timeline: () => this.debugger.timeline,
       runButtons: () => [
-        ...this.debugger.timelineElement.querySelectorAll<HTMLButtonElement>('.tl-fork, .tl-promote, .tl-verify, .tl-rerun, .tl-import'),
+        ...this.debugger.timelineElement.querySelectorAll<HTMLButtonElement>('.tl-fork, .tl-promote, .tl-rename, .tl-delete, .tl-verify, .tl-rerun, .tl-import'),
         ...this.debugger.inspector.querySelectorAll<HTMLButtonElement>('.ag-preview, .ag-explore-run'),
       ],
       stateReadOnly: (reason) => this.debugger.stateEditor.refuse(reason),

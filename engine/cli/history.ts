@@ -217,7 +217,7 @@ function branches(p: Parsed, log: SqliteLog, out: (data: unknown, text: string) 
     const b = log.archiveBranch(del)
     const own = b.head - b.forkSeq
     out({ deleted: del, name: b.name, archived: true, events: own },
-      `loom: deleted branch '${del}': archived, not erased — ${own ? `its ${plural(own, 'event')} stay in the log and replay --verify still checks them` : 'it has no events of its own'}; loom branches ${log.path} --restore ${del} brings it back\n`)
+      `loom: deleted branch '${del}': archived, not erased — ${own ? `the log keeps its ${plural(own, 'event')} and replay --verify still checks ${own === 1 ? 'it' : 'them'}` : 'it has no events of its own'}; loom branches ${log.path} --restore ${del} brings it back\n`)
     return 0
   }
   if (restore !== undefined) {

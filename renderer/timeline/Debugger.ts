@@ -11,6 +11,7 @@ import { StateEditor } from '../stateEditor/StateEditor.ts'
 import { EventDetails } from './EventDetails.ts'
 import { KIND_COLOURS, KINDS, type Moment } from './moment.ts'
 import { Timeline } from './Timeline.ts'
+import { BranchActions, branchLabel } from './BranchActions.ts'
 import './debugger.css'
 import { plural } from '../words.ts'
 
@@ -31,17 +32,13 @@ export class Debugger {
   readonly details: EventDetails
   readonly agent: AgentPanel
   private client: EngineClient | null = null
-  private branches: BranchView[] = []
   private status: StatusView | null = null
   private readonly tabs: Record<Tab, { button: HTMLElement; pane: HTMLElement }>
   private readonly momentLabel: HTMLElement
   private readonly liveButton: HTMLButtonElement
-  private readonly promoteButton: HTMLButtonElement
-  private readonly forkForm: HTMLElement
-  private readonly forkName: HTMLInputElement
+  private readonly branchActions: BranchActions
   private readonly progress: HTMLElement
   private readonly progressLabel: HTMLElement
-  private readonly importInput: HTMLInputElement
   private job: { op: 'verify' | 'rerun'; label: string } | null = null
   private stateFetch = { running: false, again: false }
   private seriesTimer: number | null = null
@@ -51,21 +48,20 @@ export class Debugger {
     const btn = (cls: string, label: string, icon: string, title: string, onclick: () => void) =>
       h(`button.tl-btn.${cls}` as 'button', { type: 'button', title, onclick }, h(`span.codicon.codicon-${icon}`), label ? h('span', null, label) : null) as HTMLButtonElement
     this.liveButton = btn('tl-live', 'Live', 'circle-filled', 'Follow the live head as events come in (End)', () => this.goLive())
-    this.promoteButton = btn('tl-promote', 'Promote', 'star-empty', 'Make the selected branch the live one: the app continues from its head (P)', () => void this.promote())
-    // Nothing to promote until a branch that is not live is selected (updateButtons).
-    this.promoteButton.disabled = true
-    this.forkName = h('input.se-input.tl-fork-name', { 'aria-label': 'New branch name' })
-    this.forkForm = h('span.tl-fork-form', { hidden: true }, this.forkName,
-      h('button.tl-btn.primary', { type: 'button', onclick: () => void this.fork() }, 'Fork'),
-      h('button.tl-btn', { type: 'button', onclick: () => (this.forkForm.hidden = true) }, 'Cancel'))
-    this.forkName.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter') void this.fork()
-      if (e.key === 'Escape') this.forkForm.hidden = true
-    })
+    this.branchActions = new BranchActions({
+      client: () => this.client,
+      moment: () => this.timeline.moment,
+      branch: (name) => this.timeline.branch(name),
+      setBranches: (b) => this.setBranches(b),
+      setStatus: (s) => this.setStatus(s),
+      select: (branch, seq) => this.timeline.select(branch, seq),
+      goLive: () => this.goLive(),
+      refresh: () => this.refresh(),
+      toast: (m, k) => host.toast(m, k),
+    }, btn)
+    const actions = this.branchActions
     this.progressLabel = h('span.tl-progress-label')
     this.progress = h('span.tl-job', { hidden: true, role: 'progressbar' }, h('div.progress', null, h('div.progress-fill')), this.progressLabel)
-    this.importInput = h('input', { type: 'file', accept: '.jsonl,.json,.txt', hidden: true })
-    this.importInput.addEventListener('change', () => void this.importFile())
     this.momentLabel = h('span.tl-moment', null, '')
     const legend = h('span.tl-legend', null, ...KINDS.map((k) => h('span.tl-legend-item', null, h('span.tl-swatch', { style: `background:${KIND_COLOURS[k]}` }), k)))
     const toolbar = h('div.tl-toolbar', null,
@@ -76,14 +72,15 @@ export class Debugger {
         btn('tl-next', '', 'chevron-right', 'Next event (→)', () => this.timeline.move(1))),
       this.momentLabel,
       h('span.tl-sep'),
-      btn('tl-fork', 'Fork here', 'git-branch', 'Fork a new branch at the selected moment (F)', () => this.showFork()),
-      this.forkForm,
-      this.promoteButton,
+      actions.forkButton,
+      actions.promoteButton,
+      actions.renameButton,
+      actions.deleteButton,
+      actions.forms,
       btn('tl-verify', 'Verify', 'verified', 'Replay the visible range of the selected branch and check every event against its record (V)', () => void this.verify()),
       btn('tl-rerun', 'Replay with current code', 'debug-restart', 'Re-run the selected branch with the notebook\'s current code onto a new branch, and show where outcomes diverge (R)', () => void this.rerun()),
-      btn('tl-export', '', 'export', 'Export the selected branch', () => void this.exportBranch()),
-      btn('tl-import', '', 'cloud-download', 'Import a branch', () => this.importInput.click()),
-      this.importInput,
+      actions.exportButton,
+      actions.importButton,
       this.progress,
       h('span.tb-spacer'),
       legend,
@@ -94,9 +91,10 @@ export class Debugger {
 
     this.stateEditor = new StateEditor({
       edit: (edits, expect) => this.edit(edits, expect),
-      forkHere: () => this.showFork(),
+      forkHere: () => this.branchActions.showFork(),
       goLive: () => this.goLive(),
-      promote: () => void this.promote(),
+      promote: () => void this.branchActions.promote(),
+      called: (b) => branchLabel(this.timeline.branch(b), b),
     })
     this.details = new EventDetails({
       state: (name) => {
@@ -107,7 +105,7 @@ export class Debugger {
     })
     this.agent = new AgentPanel({
       toast: (m, k) => host.toast(m, k),
-      openBranch: (b) => void this.openBranch(b),
+      openBranch: (b) => void this.branchActions.openBranch(b),
       moment: () => this.timeline.moment,
       cell: (cell, line) => host.cell(cell, line),
     })
@@ -162,7 +160,7 @@ export class Debugger {
   /** F fork here, P promote, V verify, R replay with the current code: as in the buttons' tooltips. */
   private shortcut(e: KeyboardEvent): boolean {
     if (e.shiftKey || e.repeat) return false
-    const action = ({ f: () => this.showFork(), p: () => void this.promote(), v: () => void this.verify(), r: () => void this.rerun() } as Record<string, () => void>)[e.key.toLowerCase()]
+    const action = ({ f: () => this.branchActions.showFork(), p: () => void this.branchActions.promote(), v: () => void this.verify(), r: () => void this.rerun() } as Record<string, () => void>)[e.key.toLowerCase()]
     if (!action) return false
     const button = this.timelineElement.querySelector<HTMLButtonElement>({ f: '.tl-fork', p: '.tl-promote', v: '.tl-verify', r: '.tl-rerun' }[e.key.toLowerCase()]!)
     // A button the page disabled (nothing to promote, a guest who may not) is not pressed by its key either.
@@ -206,9 +204,11 @@ export class Debugger {
   }
 
   setBranches(branches: BranchView[]): void {
-    this.branches = branches
     this.timeline.setBranches(branches)
+    this.branchActions.setBranches(branches)
     this.updateButtons()
+    const m = this.timeline.moment
+    if (m) this.showMoment(m)
   }
 
   /** `skipped`: events the engine did not send this window live (it fell behind); they are in the log. */
@@ -260,14 +260,20 @@ export class Debugger {
   // ---- the selected moment ----
 
   private selected(m: Moment): void {
-    this.momentLabel.textContent = m.live ? `${m.branch} · event ${m.seq} · live` : `${m.branch} · event ${m.seq}`
-    this.momentLabel.dataset.live = String(m.live)
+    this.showMoment(m)
     this.liveButton.classList.toggle('on', this.timeline.following)
     this.updateButtons()
     this.loadState(m)
     // Details cost three requests: read them only while they are shown (and when their tab opens).
     if (!this.tabs.event.pane.hidden) void this.details.show(m)
     this.queueSeries()
+  }
+
+  /** The selected moment in words, with the branch as people call it (a renamed one by its new name). */
+  private showMoment(m: Moment): void {
+    const name = branchLabel(this.timeline.branch(m.branch), m.branch)
+    this.momentLabel.textContent = m.live ? `${name} · event ${m.seq} · live` : `${name} · event ${m.seq}`
+    this.momentLabel.dataset.live = String(m.live)
   }
 
   private loadState(m: Moment): void {
@@ -336,59 +342,8 @@ export class Debugger {
   }
 
   private updateButtons(): void {
-    const m = this.timeline.moment
-    const b = m ? this.timeline.branch(m.branch) : undefined
-    this.promoteButton.disabled = !b || b.live
+    this.branchActions.update()
     this.liveButton.classList.toggle('on', this.timeline.following)
-  }
-
-  private showFork(): void {
-    const m = this.timeline.moment
-    if (!m) return
-    this.forkName.value = this.freeName(`${m.branch}-${m.seq}`)
-    this.forkForm.hidden = false
-    this.forkName.focus()
-    this.forkName.select()
-  }
-
-  /** `base`, or base-2, base-3…: the first no branch has. */
-  private freeName(base: string): string {
-    let n = 1
-    while (this.branches.some((b) => b.name === `${base}${n > 1 ? `-${n}` : ''}`)) n++
-    return `${base}${n > 1 ? `-${n}` : ''}`
-  }
-
-  private async fork(): Promise<void> {
-    const m = this.timeline.moment
-    if (!this.client || !m) return
-    try {
-      const b = await this.client.call('fork', { name: this.forkName.value.trim(), from: m.branch, at: m.seq })
-      this.forkForm.hidden = true
-      await this.openBranch(b)
-      this.host.toast(`Forked ${b.name} from ${m.branch} at event ${m.seq}. Promote it to run and edit it.`, 'info')
-    } catch (err) {
-      this.host.toast((err as Error).message, 'error')
-    }
-  }
-
-  private async openBranch(b: BranchView): Promise<void> {
-    if (!this.client) return
-    this.setBranches(await this.client.call('branches', {}))
-    this.timeline.select(b.name, b.head)
-  }
-
-  private async promote(): Promise<void> {
-    const m = this.timeline.moment
-    if (!this.client || !m) return
-    try {
-      const r = await this.client.call('promote', { name: m.branch })
-      this.setStatus(r.status)
-      this.setBranches(r.branches)
-      this.goLive()
-      this.host.toast(`${m.branch} is now the live branch.`, 'info')
-    } catch (err) {
-      this.host.toast((err as Error).message, 'error')
-    }
   }
 
   private async edit(edits: StateEdit[], expect?: Record<string, Json>): Promise<{ after: Record<string, Json> } | null> {
@@ -442,7 +397,7 @@ export class Debugger {
   private async rerun(): Promise<void> {
     const m = this.timeline.moment
     if (!m) return
-    const onto = this.freeName(`${m.branch}-replay`)
+    const onto = this.branchActions.freeName(`${m.branch}-replay`)
     await this.asJob({ op: 'rerun', label: `replaying ${m.branch} with the current code` }, null, async (client) => {
       const r = await client.call('rerun', { branch: m.branch, onto })
       this.setBranches(await client.call('branches', {}))
@@ -452,49 +407,5 @@ export class Debugger {
       this.host.toast(`Replayed ${plural('input', r.inputs)} of ${m.branch} with the current code onto ${r.branch.name}: ${r.diverged ? `${r.diverged} ${r.diverged === 1 ? 'diverges' : 'diverge'}${first ? `, first at event ${first.seq} (${first.what})` : ''}` : 'every outcome is the same'}.`, r.diverged ? 'error' : 'info')
       this.timeline.select(r.branch.name, first?.seq ?? r.branch.head)
     })
-  }
-
-  private async exportBranch(): Promise<void> {
-    const m = this.timeline.moment
-    if (!this.client || !m) return
-    try {
-      const { text } = await this.client.call('exportBranch', { branch: m.branch })
-      const url = URL.createObjectURL(new Blob([text], { type: 'application/x-ndjson' }))
-      const a = h('a', { href: url, download: `${m.branch}.loom.jsonl` })
-      document.body.append(a)
-      a.click()
-      a.remove()
-      setTimeout(() => URL.revokeObjectURL(url), 10_000)
-    } catch (err) {
-      this.host.toast((err as Error).message, 'error')
-    }
-  }
-
-  private async importFile(): Promise<void> {
-    const file = this.importInput.files?.[0]
-    this.importInput.value = ''
-    if (!file || !this.client) return
-    try {
-      const text = await file.text()
-      // A branch of the same name is here already (an export of this very log, or a colleague's main): import beside it.
-      const named = exportedName(text)
-      const name = named && this.branches.some((b) => b.name === named) ? this.freeName(`${named}-imported`) : undefined
-      const b = await this.client.call('importBranch', { text, ...(name ? { name } : {}) })
-      await this.openBranch(b)
-      this.host.toast(`Imported branch ${b.name}${name ? ` (${named} is taken here)` : ''}: ${plural('event', b.head)}, every hash checked.`, 'info')
-    } catch (err) {
-      this.host.toast((err as Error).message, 'error')
-    }
-  }
-}
-
-/** The branch an export names in its first line (`loom export` writes a header there), or null. */
-function exportedName(text: string): string | null {
-  try {
-    const end = text.indexOf('\n')
-    const header = JSON.parse(end < 0 ? text : text.slice(0, end)) as { branch?: unknown }
-    return typeof header.branch === 'string' ? header.branch : null
-  } catch {
-    return null
   }
 }

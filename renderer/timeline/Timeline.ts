@@ -788,14 +788,15 @@ export class Timeline {
         'data-forked-at': b.forkedAt ?? '',
         'data-parent': b.parent ?? '',
         'data-live': String(b.live),
+        'data-label': b.label ?? name,
         'data-kinds': kinds.map(([k, n]) => `${k}:${n}`).sort().join(','),
         'data-divergences': t.divergences.size,
-        title: `${name}: ${plural('event', b.head)}${b.parent ? `, forked from ${b.parent} at event ${b.forkedAt}` : ''}${b.live ? ' (live)' : ''}`,
+        title: `${b.label ?? name}: ${plural('event', b.head)}${b.parent ? `, forked from ${this.tracks.get(b.parent)?.branch.label ?? b.parent} at event ${b.forkedAt}` : ''}${b.live ? ' (live)' : ''}${b.label ? ` — renamed; its events keep the name '${name}' their hashes include` : ''}`,
         style: `top:${this.trackY(i)}px`,
         onclick: () => this.select(name, this.selected?.branch === name ? this.selected.seq : b.head),
       },
       h('span.tl-dot', { style: `background:${b.live ? '#9ece6a' : '#5c6473'}` }),
-      h('span.tl-name', null, name),
+      h('span.tl-name', null, b.label ?? name),
       h('span.tl-head', null, d3.format(',')(b.head)))
       if (this.selected?.branch === name) el.classList.add('selected')
       return el
@@ -834,7 +835,7 @@ export class Timeline {
     const t = this.tracks.get(p.branch)!
     const ev = t.events.get(p.seq)
     const r = this.canvas.getBoundingClientRect()
-    const parts = [`${p.branch} · event ${d3.format(',')(p.seq)}`]
+    const parts = [`${t.branch.label ?? p.branch} · event ${d3.format(',')(p.seq)}`]
     if (ev) parts.push(ev.kind)
     const div = t.divergences.get(p.seq)
     if (div) parts.push(`diverged: ${div}`)
