@@ -6,7 +6,6 @@ import type { EventRecord, NotebookView as Notebook, SkippedEvents, StatusView }
 import type { Hello, LinkState } from './connection.ts'
 import { h } from './dom.ts'
 import { NotebookView } from './notebook/NotebookView.ts'
-import { StatePanel } from './state/StatePanel.ts'
 import { TerminalDock } from './terminal/TerminalDock.ts'
 import { EventList } from './timeline/EventList.ts'
 import { Debugger } from './timeline/Debugger.ts'
@@ -23,7 +22,6 @@ export class App {
   private readonly topBar: TopBar
   private readonly banner = new Banner()
   private readonly notebook: NotebookView
-  private readonly statePanel = new StatePanel()
   private readonly eventList = new EventList()
   private readonly dock = new TerminalDock()
   private readonly debugger: Debugger
@@ -53,7 +51,6 @@ export class App {
       },
       cell: (cell, line) => this.notebook.codeCells().find((c) => c.id === cell)?.revealLine(line),
     }, { title: 'Recent', element: this.eventList.element })
-    void this.statePanel
     this.sharing = new ShareUi({
       topBar: this.topBar,
       banner: this.banner,

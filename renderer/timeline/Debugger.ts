@@ -1,6 +1,6 @@
 // The visual debugger's wiring: the timeline and its toolbar (live, step
-// through time, fork, promote, verify, replay with the current code,
-// export/import), and the inspector beside the notebook (the state at the
+// through time, the branch actions of BranchActions.ts, the history jobs of
+// HistoryJobs.ts), and the inspector beside the notebook (the state at the
 // selected moment, the selected event, the agent panel). The selected moment
 // drives everything that shows state; the live branch keeps running.
 import type { EngineClient } from '../../engine/protocol/client.ts'
@@ -12,8 +12,8 @@ import { EventDetails } from './EventDetails.ts'
 import { KIND_COLOURS, KINDS, type Moment } from './moment.ts'
 import { Timeline } from './Timeline.ts'
 import { BranchActions, branchLabel } from './BranchActions.ts'
+import { HistoryJobs } from './HistoryJobs.ts'
 import './debugger.css'
-import { plural } from '../words.ts'
 
 export interface DebuggerHost {
   toast(message: string, kind: 'info' | 'error'): void
@@ -37,9 +37,7 @@ export class Debugger {
   private readonly momentLabel: HTMLElement
   private readonly liveButton: HTMLButtonElement
   private readonly branchActions: BranchActions
-  private readonly progress: HTMLElement
-  private readonly progressLabel: HTMLElement
-  private job: { op: 'verify' | 'rerun'; label: string } | null = null
+  private readonly jobs: HistoryJobs
   private stateFetch = { running: false, again: false }
   private seriesTimer: number | null = null
   private seriesKey = ''
@@ -60,8 +58,14 @@ export class Debugger {
       toast: (m, k) => host.toast(m, k),
     }, btn)
     const actions = this.branchActions
-    this.progressLabel = h('span.tl-progress-label')
-    this.progress = h('span.tl-job', { hidden: true, role: 'progressbar' }, h('div.progress', null, h('div.progress-fill')), this.progressLabel)
+    this.jobs = new HistoryJobs({
+      client: () => this.client,
+      timeline: () => this.timeline,
+      details: () => this.details,
+      setBranches: (b) => this.setBranches(b),
+      freeName: (base) => this.branchActions.freeName(base),
+      toast: (m, k) => host.toast(m, k),
+    }, btn)
     this.momentLabel = h('span.tl-moment', null, '')
     const legend = h('span.tl-legend', null, ...KINDS.map((k) => h('span.tl-legend-item', null, h('span.tl-swatch', { style: `background:${KIND_COLOURS[k]}` }), k)))
     const toolbar = h('div.tl-toolbar', null,
@@ -77,11 +81,11 @@ export class Debugger {
       actions.renameButton,
       actions.deleteButton,
       actions.forms,
-      btn('tl-verify', 'Verify', 'verified', 'Replay the visible range of the selected branch and check every event against its record (V)', () => void this.verify()),
-      btn('tl-rerun', 'Replay with current code', 'debug-restart', 'Re-run the selected branch with the notebook\'s current code onto a new branch, and show where outcomes diverge (R)', () => void this.rerun()),
+      this.jobs.verifyButton,
+      this.jobs.rerunButton,
       actions.exportButton,
       actions.importButton,
-      this.progress,
+      this.jobs.bar,
       h('span.tb-spacer'),
       legend,
       btn('tl-all', '', 'screen-full', 'Show the whole history', () => this.timeline.showRange(0.5, Infinity)),
@@ -160,7 +164,7 @@ export class Debugger {
   /** F fork here, P promote, V verify, R replay with the current code: as in the buttons' tooltips. */
   private shortcut(e: KeyboardEvent): boolean {
     if (e.shiftKey || e.repeat) return false
-    const action = ({ f: () => this.branchActions.showFork(), p: () => void this.branchActions.promote(), v: () => void this.verify(), r: () => void this.rerun() } as Record<string, () => void>)[e.key.toLowerCase()]
+    const action = ({ f: () => this.branchActions.showFork(), p: () => void this.branchActions.promote(), v: () => void this.jobs.verify(), r: () => void this.jobs.rerun() } as Record<string, () => void>)[e.key.toLowerCase()]
     if (!action) return false
     const button = this.timelineElement.querySelector<HTMLButtonElement>({ f: '.tl-fork', p: '.tl-promote', v: '.tl-verify', r: '.tl-rerun' }[e.key.toLowerCase()]!)
     // A button the page disabled (nothing to promote, a guest who may not) is not pressed by its key either.
@@ -229,26 +233,7 @@ export class Debugger {
 
   onProgress(n: { job: number; done: number; total: number | null; what: string; op?: 'verify' | 'explore' | 'rerun' }): void {
     if (n.op === 'explore') return this.agent.progress(n.done, n.total, n.what)
-    if (!this.job) return
-    this.showProgress(n.done, n.total)
-    this.progress.title = `${this.job.label}: ${n.what}`
-  }
-
-  /** The running job's bar and its words: what it does, how far (events done of all). */
-  private showProgress(done: number, total: number | null): void {
-    if (!this.job) return
-    const pct = total ? Math.min(100, Math.floor((100 * done) / total)) : null
-    this.progress.hidden = false
-    this.progress.dataset.done = String(done)
-    this.progress.dataset.total = String(total ?? '')
-    if (pct !== null) this.progress.setAttribute('aria-valuenow', String(pct))
-    ;(this.progress.querySelector('.progress-fill') as HTMLElement).style.width = pct === null ? '50%' : `${pct}%`
-    this.progressLabel.textContent = total ? `${this.job.label}: ${done.toLocaleString()}/${total.toLocaleString()}` : this.job.label
-  }
-
-  private endJob(): void {
-    this.job = null
-    this.progress.hidden = true
+    this.jobs.progress(n.done, n.total, n.what)
   }
 
   /** Re-reads the state at the selected moment (after a reconnect or an edit elsewhere). */
@@ -354,58 +339,5 @@ export class Debugger {
       this.host.toast((err as Error).message, 'error')
       return null
     }
-  }
-
-  private range(): { branch: string; from: number; to: number } | null {
-    const m = this.timeline.moment
-    const b = m ? this.timeline.branch(m.branch) : undefined
-    if (!m || !b || b.head < 1) return null
-    const [a, z] = this.timeline.visibleRange()
-    return { branch: b.name, from: Math.max(1, Math.ceil(a)), to: Math.min(b.head, Math.floor(z)) }
-  }
-
-  /** Runs one long job (verify, rerun) with the progress bar, saying what went wrong if it fails; one at a time. */
-  private async asJob(job: NonNullable<Debugger['job']>, total: number | null, work: (client: EngineClient) => Promise<void>): Promise<void> {
-    if (!this.client || this.job) return
-    this.job = job
-    this.showProgress(0, total)
-    try {
-      await work(this.client)
-    } catch (err) {
-      this.host.toast((err as Error).message, 'error')
-    } finally {
-      this.endJob()
-    }
-  }
-
-  private async verify(): Promise<void> {
-    const r = this.range()
-    if (!r) return
-    await this.asJob({ op: 'verify', label: `verifying ${r.branch} ${r.from}–${r.to}` }, r.to - r.from + 1, async (client) => {
-      const v = await client.call('verify', r)
-      if (v.ok) this.host.toast(`Verified ${r.branch} events ${r.from}–${r.to}: ${v.events === 1 ? 'the 1 event replays' : `all ${v.events.toLocaleString()} replay`} exactly as recorded.`, 'info')
-      else {
-        this.host.toast(`Verify failed${v.failure?.seq ? ` at event ${v.failure.seq}` : ''}: ${v.failure?.message ?? 'unknown'}`, 'error')
-        if (v.failure?.seq) {
-          this.timeline.markFailure(r.branch, v.failure.seq)
-          this.timeline.select(r.branch, v.failure.seq)
-        }
-      }
-    })
-  }
-
-  private async rerun(): Promise<void> {
-    const m = this.timeline.moment
-    if (!m) return
-    const onto = this.branchActions.freeName(`${m.branch}-replay`)
-    await this.asJob({ op: 'rerun', label: `replaying ${m.branch} with the current code` }, null, async (client) => {
-      const r = await client.call('rerun', { branch: m.branch, onto })
-      this.setBranches(await client.call('branches', {}))
-      this.timeline.markDivergences(r.branch.name, r.divergences)
-      this.details.setDivergences(r.branch.name, r.divergences)
-      const first = r.divergences[0]
-      this.host.toast(`Replayed ${plural('input', r.inputs)} of ${m.branch} with the current code onto ${r.branch.name}: ${r.diverged ? `${r.diverged} ${r.diverged === 1 ? 'diverges' : 'diverge'}${first ? `, first at event ${first.seq} (${first.what})` : ''}` : 'every outcome is the same'}.`, r.diverged ? 'error' : 'info')
-      this.timeline.select(r.branch.name, first?.seq ?? r.branch.head)
-    })
   }
 }

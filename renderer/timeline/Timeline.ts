@@ -2,7 +2,9 @@
 // point, drawn on a canvas so a million events cost no more than a hundred.
 // Zoomed out it draws `timeline` bins (counts by kind); zoomed in to a few
 // thousand events it draws each event from `log` pages. A minimap with a brush
-// shows the whole history and where the view is.
+// shows the whole history and where the view is. This file is the view and
+// its input; the selected moment is timeTravel.ts's reducer, the data
+// TrackLoader.ts's, the pixels drawTimeline.ts's.
 import * as d3 from 'd3'
 import type { EngineClient } from '../../engine/protocol/client.ts'
 import type { BranchView, EventRecord } from '../../engine/protocol/messages.ts'
@@ -11,8 +13,8 @@ import type { Moment } from './moment.ts'
 import { START, travel, type TimeTravel, type TravelAction } from './timeTravel.ts'
 import { DETAIL_MAX, evict, keep, lite, newTrack, type TrackData } from './track.ts'
 import { TrackLoader } from './TrackLoader.ts'
+import { trackLabels } from './trackLabels.ts'
 import { AXIS_H, drawMini, drawTimeline, TRACK_GAP, TRACK_H, trackY } from './drawTimeline.ts'
-import { plural } from '../words.ts'
 
 export interface TimelineEvents {
   select(moment: Moment): void
@@ -423,30 +425,7 @@ export class Timeline {
 
   private renderLabels(): void {
     this.labelsDirty = false
-    const rows = this.order.map((name, i) => {
-      const t = this.tracks.get(name)!
-      const b = t.branch
-      const kinds = [...t.kinds].filter(([, n]) => n > 0)
-      const el = h('button.tl-label', {
-        type: 'button',
-        'data-branch': name,
-        'data-head': b.head,
-        'data-forked-at': b.forkedAt ?? '',
-        'data-parent': b.parent ?? '',
-        'data-live': String(b.live),
-        'data-label': b.label ?? name,
-        'data-kinds': kinds.map(([k, n]) => `${k}:${n}`).sort().join(','),
-        'data-divergences': t.divergences.size,
-        title: `${b.label ?? name}: ${plural('event', b.head)}${b.parent ? `, forked from ${this.tracks.get(b.parent)?.branch.label ?? b.parent} at event ${b.forkedAt}` : ''}${b.live ? ' (live)' : ''}${b.label ? ` — renamed; its events keep the name '${name}' their hashes include` : ''}`,
-        style: `top:${trackY(i)}px`,
-        onclick: () => this.select(name, this.selected?.branch === name ? this.selected.seq : b.head),
-      },
-      h('span.tl-dot', { style: `background:${b.live ? '#9ece6a' : '#5c6473'}` }),
-      h('span.tl-name', null, b.label ?? name),
-      h('span.tl-head', null, d3.format(',')(b.head)))
-      if (this.selected?.branch === name) el.classList.add('selected')
-      return el
-    })
+    const rows = trackLabels(this.order, this.tracks, () => this.selected, (name, seq) => this.select(name, seq))
     this.labels.replaceChildren(h('div.tl-labels-head', null, 'branches'), ...rows)
     this.labels.style.height = `${trackY(Math.max(1, this.order.length)) + 4}px`
   }
