@@ -100,6 +100,17 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
     await until('main has 5 events', async () => (await head(page, 'main')) === 5)
   }
 
+  /** Steps the app with the Step button until main's head is `n`, one event at a time. */
+  async function stepUntil(page: Page, n: number): Promise<void> {
+    for (let k = (await head(page, 'main')) + 1; k <= n; k++) {
+      await page.locator('button.tb-button.step').click()
+      await until(`step ${k - 1} is on the timeline`, async () => (await head(page, 'main')) === k)
+    }
+  }
+
+  /** The branches the timeline shows, by name, top to bottom. */
+  const branchNames = (page: Page) => page.locator('.tl-label').evaluateAll((els) => els.map((e) => e.getAttribute('data-branch')))
+
   const toast = (page: Page, text: string | RegExp) => page.locator('.toast', { hasText: text }).first()
 
   /** Types `text` on a new line after the line of `cell` that holds `after`, and applies the cell (Shift+Enter); waits for the new code. */
@@ -176,10 +187,7 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
   test('step adds one event to the live track; fork at a past moment, promote it, step it, and both tracks show', async () => {
     const { page, close, errors } = await open('samples/bank.loom.md')
     try {
-      for (let n = 2; n <= 5; n++) {
-        await page.locator('button.tb-button.step').click()
-        await until(`step ${n - 1} is on the timeline`, async () => (await head(page, 'main')) === n)
-      }
+      await stepUntil(page, 5)
 
       await selectMoment(page, 2)
       await page.locator('.tl-fork').click()
@@ -245,10 +253,7 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
   test('rename a branch and delete another from the timeline: the new name shows everywhere, delete asks first and says its events are archived, and the live branch cannot be deleted', async () => {
     const { page, close, errors } = await open('samples/bank.loom.md')
     try {
-      for (let n = 2; n <= 5; n++) {
-        await page.locator('button.tb-button.step').click()
-        await until(`step ${n - 1} is on the timeline`, async () => (await head(page, 'main')) === n)
-      }
+      await stepUntil(page, 5)
       const forkAt = async (seq: number, name: string) => {
         await selectMoment(page, seq)
         await page.locator('.tl-fork').click()
@@ -298,11 +303,11 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
       await page.locator('.tl-delete-yes').click()
       await track(page, 'what-if').waitFor({ state: 'detached', ...WAIT })
       await toast(page, /Deleted idea: archived with its 1 event/).waitFor({ state: 'attached', ...WAIT })
-      assert.deepEqual(await page.locator('.tl-label').evaluateAll((els) => els.map((e) => e.getAttribute('data-branch'))), ['main', 'other'])
+      assert.deepEqual(await branchNames(page), ['main', 'other'])
       // Gone for good from this page's view, and from a fresh one.
       await page.reload()
       await track(page, 'main').waitFor(WAIT)
-      assert.deepEqual(await page.locator('.tl-label').evaluateAll((els) => els.map((e) => e.getAttribute('data-branch'))), ['main', 'other'])
+      assert.deepEqual(await branchNames(page), ['main', 'other'])
       assert.deepEqual(errors, [])
     } finally {
       await close()
