@@ -214,7 +214,7 @@ export class BranchActions {
       this.closeForms()
       this.host.setBranches(await client.call('branches', {}))
       this.host.goLive()
-      this.host.toast(`Deleted ${branchLabel(r)}: archived with its ${plural('event', r.events)}; loom branches DB --restore ${branchLabel(r)} brings it back.`, 'info')
+      this.host.toast(`Deleted ${branchLabel(r)}: archived${r.events ? ` with its ${plural('event', r.events)}` : ' (it had no events of its own)'}; loom branches DB --restore ${branchLabel(r)} brings it back.`, 'info')
     } catch (err) {
       this.host.toast((err as Error).message, 'error')
     }
