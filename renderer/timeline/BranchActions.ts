@@ -93,11 +93,16 @@ export class BranchActions {
   update(): void {
     const m = this.host.moment()
     const b = m ? this.host.branch(m.branch) : undefined
-    this.promoteButton.disabled = !b || b.live
-    this.renameButton.disabled = !b
     const why = this.cannotDelete(b)
-    this.deleteButton.disabled = why !== null
-    this.deleteButton.title = why ?? `Delete branch '${branchLabel(b)}' (it is archived: its events stay in the log)`
+    // A button this page may not use at all (a guest's role, see ShareUi) stays off whatever is selected.
+    const set = (button: HTMLButtonElement, off: boolean, title?: string) => {
+      if (button.dataset.refused !== undefined) return
+      button.disabled = off
+      if (title) button.title = title
+    }
+    set(this.promoteButton, !b || b.live)
+    set(this.renameButton, !b)
+    set(this.deleteButton, why !== null, why ?? `Delete branch '${branchLabel(b)}' (it is archived: its events stay in the log)`)
   }
 
   private cannotDelete(b: BranchView | undefined): string | null {
