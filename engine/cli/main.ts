@@ -25,7 +25,7 @@ usage:
       re-run B's recorded transactions with NB's current code; report where outcomes diverge (--onto: keep the re-run as branch N)
   loom fork DB --at S [--from B] --name N                        a branch that shares history up to event S
   loom promote DB N                                              make branch N the live one
-  loom branches DB [--rename A B | --delete N | --restore N] [--json]
+  loom branches DB [--rename A B | --delete N | --restore N] [--json]   (also: loom branch)
       list branches; rename (a label: events keep their hashes), delete (archived, restorable)
   loom export DB [--branch B] [--out FILE]                       a branch as portable JSON lines
   loom import DB FILE [--name N]                                 add an exported branch, verified

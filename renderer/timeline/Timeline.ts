@@ -11,7 +11,7 @@ import type { BranchView, EventRecord } from '../../engine/protocol/messages.ts'
 import { h } from '../dom.ts'
 import type { Moment } from './moment.ts'
 import { START, travel, type TimeTravel, type TravelAction } from './timeTravel.ts'
-import { DETAIL_MAX, evict, keep, lite, newTrack, type TrackData } from './track.ts'
+import { describeEvent, DETAIL_MAX, evict, keep, lite, newTrack, treeOrder, type TrackData } from './track.ts'
 import { TrackLoader } from './TrackLoader.ts'
 import { trackLabels } from './trackLabels.ts'
 import { AXIS_H, drawMini, drawTimeline, TRACK_GAP, TRACK_H, trackY } from './drawTimeline.ts'
@@ -125,20 +125,7 @@ export class Timeline {
       if (b.live) live = b.name
     }
     for (const name of [...this.tracks.keys()]) if (!seen.has(name)) this.tracks.delete(name)
-    // Tree order: each branch right below its parent, children by fork point.
-    const children = new Map<string | null, BranchView[]>()
-    for (const b of branches) {
-      const p = b.parent && seen.has(b.parent) ? b.parent : null
-      children.set(p, [...(children.get(p) ?? []), b])
-    }
-    const order: string[] = []
-    const walk = (p: string | null) => {
-      for (const b of (children.get(p) ?? []).sort((x, y) => (x.forkedAt ?? 0) - (y.forkedAt ?? 0) || x.name.localeCompare(y.name))) {
-        order.push(b.name)
-        walk(b.name)
-      }
-    }
-    walk(null)
+    const order = treeOrder(branches)
     const reordered = order.join('\n') !== this.order.join('\n')
     this.order = order
     this.renderLabels()
@@ -457,16 +444,8 @@ export class Timeline {
   private hoverAt(e: MouseEvent): void {
     const p = this.pick(e)
     if (!p) return
-    const t = this.tracks.get(p.branch)!
-    const ev = t.events.get(p.seq)
     const r = this.canvas.getBoundingClientRect()
-    const parts = [`${t.branch.label ?? p.branch} · event ${d3.format(',')(p.seq)}`]
-    if (ev) parts.push(ev.kind)
-    const div = t.divergences.get(p.seq)
-    if (div) parts.push(`diverged: ${div}`)
-    if (t.attempts.has(p.seq)) parts.push('an attempt aborted here')
-    if (t.failures.has(p.seq)) parts.push('a test failed here')
-    this.hover = { x: e.clientX - r.left, text: parts.join(' · ') }
+    this.hover = { x: e.clientX - r.left, text: describeEvent(this.tracks.get(p.branch)!, p.seq) }
     this.readout.textContent = this.hover.text
     this.readout.style.left = `${Math.min(this.width - 220, Math.max(0, this.hover.x + 10))}px`
     this.readout.hidden = false

@@ -48,6 +48,37 @@ export function trackStart(t: TrackData): number {
   return (t.branch.forkedAt ?? 0) + 1
 }
 
+/** Branches in tree order: each right below its parent, children by fork point (a parent not among them: a root). */
+export function treeOrder(branches: BranchView[]): string[] {
+  const names = new Set(branches.map((b) => b.name))
+  const children = new Map<string | null, BranchView[]>()
+  for (const b of branches) {
+    const p = b.parent && names.has(b.parent) ? b.parent : null
+    children.set(p, [...(children.get(p) ?? []), b])
+  }
+  const order: string[] = []
+  const walk = (p: string | null) => {
+    for (const b of (children.get(p) ?? []).sort((x, y) => (x.forkedAt ?? 0) - (y.forkedAt ?? 0) || x.name.localeCompare(y.name))) {
+      order.push(b.name)
+      walk(b.name)
+    }
+  }
+  walk(null)
+  return order
+}
+
+/** What the timeline says of event `seq` of a track under the pointer: where, its kind, and its markers. */
+export function describeEvent(t: TrackData, seq: number): string {
+  const parts = [`${t.branch.label ?? t.branch.name} · event ${seq.toLocaleString('en-US')}`]
+  const ev = t.events.get(seq)
+  if (ev) parts.push(ev.kind)
+  const div = t.divergences.get(seq)
+  if (div) parts.push(`diverged: ${div}`)
+  if (t.attempts.has(seq)) parts.push('an attempt aborted here')
+  if (t.failures.has(seq)) parts.push('a test failed here')
+  return parts.join(' · ')
+}
+
 /**
  * Lays out bins once: each kind's band as fractions of the height. 'share' fills every bin (the mix of kinds in it);
  * 'max' scales bins by their events against the fullest one (the minimap's histogram).
