@@ -70,4 +70,7 @@ test('loom branch --delete archives: refused for the live branch and a parent, t
   assert.equal(loom(['replay', db, '--verify', '--branch', 'try']).status, 0)
   assert.equal(loom(['branch', db, '--restore', 'try']).status, 0)
   assert.deepEqual(names(db), ['main', 'try'])
+  const again = loom(['branch', db, '--restore', 'try'])
+  assert.equal(again.status, 2)
+  assert.match(again.stderr, /branch 'try' is not deleted; there is nothing to restore/)
 })

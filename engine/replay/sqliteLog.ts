@@ -767,6 +767,7 @@ export class SqliteLog implements HistoryLog {
   restoreBranch(name: string): BranchInfo {
     const b = this.branchInfo(name)
     if (!b) throw new Error(`there is no branch '${name}'`)
+    if (!branchNames(this.db).get(b.name)?.archived) throw new Error(`branch '${name}' is not deleted; there is nothing to restore`)
     setArchived(this.db, b.name, false)
     return this.branches().find((x) => x.name === b.name)!
   }
