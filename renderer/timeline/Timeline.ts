@@ -14,7 +14,8 @@ import { START, travel, type TimeTravel, type TravelAction } from './timeTravel.
 import { describeEvent, DETAIL_MAX, evict, keep, lite, newTrack, treeOrder, type TrackData } from './track.ts'
 import { TrackLoader } from './TrackLoader.ts'
 import { trackLabels } from './trackLabels.ts'
-import { AXIS_H, drawMini, drawTimeline, TRACK_GAP, TRACK_H, trackY } from './drawTimeline.ts'
+import { Minimap } from './Minimap.ts'
+import { AXIS_H, drawTimeline, TRACK_GAP, TRACK_H, trackY } from './drawTimeline.ts'
 
 export interface TimelineEvents {
   select(moment: Moment): void
@@ -23,8 +24,7 @@ export interface TimelineEvents {
 export class Timeline {
   readonly element: HTMLElement
   private readonly canvas: HTMLCanvasElement
-  private readonly mini: HTMLCanvasElement
-  private readonly miniSvg: SVGSVGElement
+  private readonly minimap: Minimap
   private readonly labels: HTMLElement
   private readonly plot: HTMLElement
   /** The tracks and their labels: scrolls when there are more branches than fit; the axis and the header stay on top. */
@@ -38,7 +38,6 @@ export class Timeline {
   private time: TimeTravel = START
   private transform = d3.zoomIdentity
   private readonly zoom: d3.ZoomBehavior<HTMLCanvasElement, unknown>
-  private readonly brush: d3.BrushBehavior<unknown>
   private width = 600
   private drawQueued = false
   private labelsDirty = false
@@ -50,9 +49,6 @@ export class Timeline {
     live: () => this.liveBranch,
     draw: () => this.queueDraw(),
   })
-  /** What the minimap was last drawn for: it is redrawn only when that changes, not on every frame of a zoom. */
-  private miniDrawn = ''
-  private brushing = false
   private hover: { x: number; text: string } | null = null
   /** Other people's selected moments in a shared session. */
   private peers: { name: string; colour: string; branch: string; seq: number }[] = []
@@ -61,9 +57,10 @@ export class Timeline {
 
   constructor(private readonly on: TimelineEvents, readonly toolbar: HTMLElement) {
     this.canvas = h('canvas.tl-canvas', { tabindex: 0, 'aria-label': 'Timeline: ←/→ move the selected moment, Home/End jump, wheel zooms, drag pans' })
-    this.mini = h('canvas.tl-mini')
-    this.miniSvg = document.createElementNS('http://www.w3.org/2000/svg', 'svg')
-    this.miniSvg.classList.add('tl-mini-brush')
+    this.minimap = new Minimap((x0, x1) => {
+      const full = this.baseScale()
+      this.showRange(full.invert(x0), full.invert(x1))
+    })
     this.labels = h('div.tl-labels')
     this.readout = h('div.tl-readout', { hidden: true }, '')
     this.plot = h('div.tl-plot', null, this.canvas, this.readout)
@@ -73,7 +70,7 @@ export class Timeline {
     this.element = h('section.timeline', { 'aria-label': 'Timeline', 'data-live': 'true' },
       toolbar,
       this.body,
-      h('div.tl-mini-row', null, h('div.tl-mini-label', null, 'history'), h('div.tl-mini-wrap', null, this.mini, this.miniSvg)),
+      this.minimap.element,
     )
 
     this.zoom = d3.zoom<HTMLCanvasElement, unknown>()
@@ -90,18 +87,6 @@ export class Timeline {
     this.canvas.addEventListener('mousemove', (e) => this.hoverAt(e))
     this.canvas.addEventListener('mouseleave', () => { this.hover = null; this.readout.hidden = true })
     this.canvas.addEventListener('keydown', (e) => this.key(e))
-
-    this.miniSvg.setAttribute('width', '600')
-    this.miniSvg.setAttribute('height', '28')
-    this.brush = d3.brushX().extent([[0, 0], [600, 28]]).on('brush end', (e: d3.D3BrushEvent<unknown>) => {
-      if (!e.sourceEvent || this.brushing) return
-      const sel = e.selection as [number, number] | null
-      if (!sel) return
-      const full = this.baseScale()
-      const [a, b] = [full.invert(sel[0]), full.invert(sel[1])]
-      this.showRange(a, b)
-    })
-    d3.select(this.miniSvg).append('g').attr('class', 'brush').call(this.brush)
 
     new ResizeObserver(() => this.resize()).observe(this.plot)
   }
@@ -313,18 +298,11 @@ export class Timeline {
     const hgt = trackY(Math.max(1, this.order.length)) + 4
     this.width = w
     const dpr = window.devicePixelRatio || 1
-    for (const [c, ch] of [[this.canvas, hgt], [this.mini, 28]] as const) {
-      c.width = Math.round(w * dpr)
-      c.height = Math.round(ch * dpr)
-      c.style.width = `${w}px`
-      c.style.height = `${ch}px`
-    }
-    // Setting a canvas's size clears it.
-    this.miniDrawn = ''
-    this.miniSvg.setAttribute('width', String(w))
-    this.miniSvg.setAttribute('height', '28')
-    this.brush.extent([[0, 0], [w, 28]])
-    d3.select(this.miniSvg).select<SVGGElement>('g.brush').call(this.brush)
+    this.canvas.width = Math.round(w * dpr)
+    this.canvas.height = Math.round(hgt * dpr)
+    this.canvas.style.width = `${w}px`
+    this.canvas.style.height = `${hgt}px`
+    this.minimap.resize(w, dpr)
     this.updateExtent()
     this.syncBrush()
     this.queueDraw()
@@ -348,11 +326,7 @@ export class Timeline {
   private syncBrush(): void {
     const full = this.baseScale()
     const [a, b] = this.visibleRange()
-    this.brushing = true
-    const g = d3.select(this.miniSvg).select<SVGGElement>('g.brush')
-    if (this.transform.k <= 1.0001) this.brush.move(g, null)
-    else this.brush.move(g, [Math.max(0, full(a)), Math.min(this.width, full(b))])
-    this.brushing = false
+    this.minimap.showRange(this.transform.k <= 1.0001 ? null : [full(a), full(b)])
   }
 
   // ---- drawing ----
@@ -397,11 +371,7 @@ export class Timeline {
 
   private drawMinimap(): void {
     const key = `${this.width}:${this.loader.miniFetched}:${this.maxHead()}:${this.selected?.seq ?? ''}:${this.loader.miniBins?.bins.length ?? 0}`
-    if (key === this.miniDrawn) return
-    const ctx = this.mini.getContext('2d')
-    if (!ctx) return
-    this.miniDrawn = key
-    drawMini(ctx, this.loader.miniBins, this.baseScale(), this.width, this.selected?.seq ?? null)
+    this.minimap.draw(key, this.loader.miniBins, this.baseScale(), this.selected?.seq ?? null)
   }
 
   /** The labels again at the next frame: events stream in far more often than a label can usefully change. */
