@@ -6,7 +6,6 @@ import type { EventRecord, NotebookView as Notebook, SkippedEvents, StatusView }
 import type { Hello, LinkState } from './connection.ts'
 import { h } from './dom.ts'
 import { NotebookView } from './notebook/NotebookView.ts'
-import { StatePanel } from './state/StatePanel.ts'
 import { TerminalDock } from './terminal/TerminalDock.ts'
 import { EventList } from './timeline/EventList.ts'
 import { Debugger } from './timeline/Debugger.ts'
@@ -23,7 +22,6 @@ export class App {
   private readonly topBar: TopBar
   private readonly banner = new Banner()
   private readonly notebook: NotebookView
-  private readonly statePanel = new StatePanel()
   private readonly eventList = new EventList()
   private readonly dock = new TerminalDock()
   private readonly debugger: Debugger
@@ -53,14 +51,13 @@ export class App {
       },
       cell: (cell, line) => this.notebook.codeCells().find((c) => c.id === cell)?.revealLine(line),
     }, { title: 'Recent', element: this.eventList.element })
-    void this.statePanel
     this.sharing = new ShareUi({
       topBar: this.topBar,
       banner: this.banner,
       notebook: this.notebook,
       timeline: () => this.debugger.timeline,
       runButtons: () => [
-        ...this.debugger.timelineElement.querySelectorAll<HTMLButtonElement>('.tl-fork, .tl-promote, .tl-verify, .tl-rerun, .tl-import'),
+        ...this.debugger.timelineElement.querySelectorAll<HTMLButtonElement>('.tl-fork, .tl-promote, .tl-rename, .tl-delete, .tl-verify, .tl-rerun, .tl-import'),
         ...this.debugger.inspector.querySelectorAll<HTMLButtonElement>('.ag-preview, .ag-explore-run'),
       ],
       stateReadOnly: (reason) => this.debugger.stateEditor.refuse(reason),
@@ -160,6 +157,9 @@ export class App {
       if (e.outputs.tty) this.dock.output(e.outputs.tty)
       if (e.kind === 'code') codeChanged = true
     }
+    // The top bar's head moves with the same stream as the timeline (status notices come only when the run state changes).
+    for (const e of events) this.topBar.advance(e.branch, e.seq)
+    for (const s of missed) this.topBar.advance(s.branch, s.to)
     this.eventList.add(events, missed)
     this.debugger.addEvents(events, missed)
     if (codeChanged) this.notebook.clearRuntimeProblems()

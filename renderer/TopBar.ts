@@ -76,6 +76,9 @@ export class TopBar {
   }
 
   setStatus(status: StatusView | null): void {
+    // A status answered before events the stream has already shown does not move the head back (a branch's head only grows).
+    const before = this.status
+    if (status && before && status.branch === before.branch && status.restarted === before.restarted && status.head < before.head) status = { ...status, head: before.head }
     this.status = status
     const state = status?.state ?? 'stopped'
     this.pill.dataset.state = state
@@ -97,8 +100,27 @@ export class TopBar {
         b.title = this.runRefused
       }
     } else this.stepButton.title = 'Step (F10)'
+    this.showHead()
+  }
+
+  /**
+   * The live head as the events stream moves it. Status notices come when the
+   * run state changes, not with every event: the head follows the same stream
+   * as the timeline, so both show the latest event, at no cost to the engine.
+   */
+  advance(branch: string, head: number): void {
+    const s = this.status
+    if (!s || s.branch !== branch || head <= s.head) return
+    this.status = { ...s, head }
+    this.showHead()
+  }
+
+  private showHead(): void {
+    const status = this.status
     this.head.textContent = status ? [status.branch, `event ${status.head}`, status.codeHash.slice(0, 7)].filter(Boolean).join(' · ') : ''
     this.head.title = status ? `branch ${status.branch}, ${plural('event', status.head)}; running code ${status.codeHash}` : ''
+    if (status) this.head.dataset.head = String(status.head)
+    else delete this.head.dataset.head
   }
 
   get running(): boolean {

@@ -100,6 +100,17 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
     await until('main has 5 events', async () => (await head(page, 'main')) === 5)
   }
 
+  /** Steps the app with the Step button until main's head is `n`, one event at a time. */
+  async function stepUntil(page: Page, n: number): Promise<void> {
+    for (let k = (await head(page, 'main')) + 1; k <= n; k++) {
+      await page.locator('button.tb-button.step').click()
+      await until(`step ${k - 1} is on the timeline`, async () => (await head(page, 'main')) === k)
+    }
+  }
+
+  /** The branches the timeline shows, by name, top to bottom. */
+  const branchNames = (page: Page) => page.locator('.tl-label').evaluateAll((els) => els.map((e) => e.getAttribute('data-branch')))
+
   const toast = (page: Page, text: string | RegExp) => page.locator('.toast', { hasText: text }).first()
 
   /** Types `text` on a new line after the line of `cell` that holds `after`, and applies the cell (Shift+Enter); waits for the new code. */
@@ -176,10 +187,7 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
   test('step adds one event to the live track; fork at a past moment, promote it, step it, and both tracks show', async () => {
     const { page, close, errors } = await open('samples/bank.loom.md')
     try {
-      for (let n = 2; n <= 5; n++) {
-        await page.locator('button.tb-button.step').click()
-        await until(`step ${n - 1} is on the timeline`, async () => (await head(page, 'main')) === n)
-      }
+      await stepUntil(page, 5)
 
       await selectMoment(page, 2)
       await page.locator('.tl-fork').click()
@@ -236,6 +244,90 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
       await page.locator('.insp-tab[data-tab="event"]').click()
       await page.locator(`.ed-title[data-seq="${before + 1}"][data-kind="step"]`).waitFor(WAIT)
       await page.locator('.ed-choice', { hasText: '3' }).waitFor(WAIT)
+      assert.deepEqual(errors, [])
+    } finally {
+      await close()
+    }
+  })
+
+  test('rename a branch and delete another from the timeline: the new name shows everywhere, delete asks first and says its events are archived, and the live branch cannot be deleted', async () => {
+    const { page, close, errors } = await open('samples/bank.loom.md')
+    try {
+      await stepUntil(page, 5)
+      const forkAt = async (seq: number, name: string) => {
+        await selectMoment(page, seq)
+        await page.locator('.tl-fork').click()
+        await page.locator('.tl-fork-name').fill(name)
+        await page.locator('.tl-fork-name').press('Enter')
+        await track(page, name).waitFor(WAIT)
+      }
+      await forkAt(2, 'what-if')
+      await forkAt(3, 'other')
+      // what-if gets an event of its own, then main is live again.
+      await track(page, 'what-if').click()
+      await page.locator('.tl-promote').click()
+      await track(page, 'what-if').and(page.locator('[data-live="true"]')).waitFor(WAIT)
+      await page.locator('button.tb-button.step').click()
+      await until('what-if has its own event', async () => (await head(page, 'what-if')) === 3)
+      await track(page, 'main').click()
+      await page.locator('.tl-promote').click()
+      await track(page, 'main').and(page.locator('[data-live="true"]')).waitFor(WAIT)
+
+      // The live branch cannot be deleted, and the button says why.
+      await page.locator('.timeline[data-selected-branch="main"]').waitFor(WAIT)
+      assert.equal(await page.locator('.tl-delete').isDisabled(), true)
+      assert.match((await page.locator('.tl-delete').getAttribute('title')) ?? '', /'main' is the live branch: promote another to delete it/)
+
+      await track(page, 'what-if').click()
+      await page.locator('.tl-rename').click()
+      await page.locator('.tl-rename-name').fill('idea')
+      await page.locator('.tl-rename-name').press('Enter')
+      await track(page, 'what-if').and(page.locator('[data-label="idea"]')).waitFor(WAIT)
+      assert.equal(await track(page, 'what-if').locator('.tl-name').textContent(), 'idea')
+      await page.locator('.tl-moment', { hasText: /^idea · event 3$/ }).waitFor(WAIT)
+      await toast(page, /Renamed what-if to idea\. Its events keep the name 'what-if' that their hashes include/).waitFor(WAIT)
+      await shot(page, 'branch-renamed.png')
+
+      // Delete asks first, naming what happens to the branch's events; Cancel keeps it.
+      await page.locator('.tl-delete').click()
+      const confirm = page.locator('.tl-confirm')
+      await confirm.waitFor({ state: 'visible', ...WAIT })
+      assert.match(await confirm.innerText(), /Delete branch 'idea'\? It is archived, not erased: the log keeps its 1 event and Verify still checks it\./)
+      assert.match(await confirm.innerText(), /--restore idea brings it back/)
+      await shot(page, 'branch-delete-confirm.png')
+      await page.locator('.tl-delete-no').click()
+      await confirm.waitFor({ state: 'hidden', ...WAIT })
+      assert.equal(await track(page, 'what-if').count(), 1, 'Cancel deletes nothing')
+
+      await page.locator('.tl-delete').click()
+      await page.locator('.tl-delete-yes').click()
+      await track(page, 'what-if').waitFor({ state: 'detached', ...WAIT })
+      await toast(page, /Deleted idea: archived with its 1 event/).waitFor({ state: 'attached', ...WAIT })
+      assert.deepEqual(await branchNames(page), ['main', 'other'])
+      // Gone for good from this page's view, and from a fresh one.
+      await page.reload()
+      await track(page, 'main').waitFor(WAIT)
+      assert.deepEqual(await branchNames(page), ['main', 'other'])
+      assert.deepEqual(errors, [])
+    } finally {
+      await close()
+    }
+  })
+
+  test('previewing a step before start() has run says to run start() first; after a Step the preview shows the step', async () => {
+    const { page, close, errors } = await open('samples/timer.loom.md')
+    try {
+      await page.locator('.insp-tab[data-tab="agent"]').click()
+      await page.locator('.ag-method[data-method="step"]').click()
+      await page.locator('.ag-preview').click()
+      await page.locator('.agent-panel', { hasText: "cannot preview step() yet: the app's start() has not run" }).waitFor(WAIT)
+      assert.match(await page.locator('.agent-panel').innerText(), /Press Step \(F10\) to run start\(\), or Run \(F8\), then preview again/)
+      assert.doesNotMatch(await page.locator('.agent-panel').innerText(), /got null/, 'no error from inside a step that could not run yet')
+      await page.locator('button.tb-button.step').click()
+      await until('start() is on the timeline', async () => (await head(page, 'main')) === 2)
+      await page.locator('.ag-preview').click()
+      await page.locator('.ag-tree .ag-outcome').first().waitFor(WAIT)
+      assert.doesNotMatch(await page.locator('.agent-panel').innerText(), /has not run/)
       assert.deepEqual(errors, [])
     } finally {
       await close()

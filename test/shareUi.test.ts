@@ -197,6 +197,9 @@ describe('a shared session in the browser', { skip: haveChromium ? false : `no C
       assert.equal(await step.isDisabled(), true)
       assert.match((await step.getAttribute('title')) ?? '', /view link.*run link.*ask the person who shares/)
       assert.equal(await page.locator('.tl-fork').isDisabled(), true)
+      // Choosing a moment does not turn the branch buttons back on.
+      await page.locator('.tl-label[data-branch="main"]').click()
+      for (const b of ['.tl-promote', '.tl-rename', '.tl-delete']) assert.equal(await page.locator(b).isDisabled(), true, `${b} stays off`)
       // Nor can it preview and commit a transaction, or edit the state: read-only, saying why.
       assert.equal(await page.locator('.ag-preview').isDisabled(), true)
       assert.equal(await page.locator('.state-editor').getAttribute('data-editable'), 'false')

@@ -64,6 +64,14 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
     }
   }
 
+  /** Serves a notebook written for the test (NAME.loom.md with `text`) and opens it. */
+  async function openWritten(name: string, text: string): Promise<Opened> {
+    const dir = await mkdtemp(join(tmpdir(), `loom-${name}-`))
+    const path = join(dir, `${name}.loom.md`)
+    await writeFile(path, text)
+    return open(await serveNotebook(path, await buildUiOnce(), dir))
+  }
+
   const cell = (page: Page, id: string) => page.locator(`.code-cell[data-cell="${id}"]`)
   const terminal = (page: Page) => page.locator('.dock-pane[data-tab="terminal"] .xterm-rows')
   const repl = (page: Page) => page.locator('.dock-pane[data-tab="repl"] .xterm-rows > div')
@@ -521,10 +529,7 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
 
   test('a Step whose next step waits leaves the app Paused, saying what it waits for, with Run to go on', async () => {
     // A step that waits an hour: however slow the machine, the second Step finds it waiting.
-    const dir = await mkdtemp(join(tmpdir(), 'loom-waits-'))
-    const path = join(dir, 'waits.loom.md')
-    await writeFile(path, "# Waits\n\n```ts #app\nconst due = state.var<number | null>('due', null)\nexport function start() { due.set(sys.time.now() + 3_600_000) }\nexport function step() { sys.time.await(due.get()!); sys.halt() }\n```\n")
-    const o = await open(await serveNotebook(path, await buildUiOnce(), dir))
+    const o = await openWritten('waits', "# Waits\n\n```ts #app\nconst due = state.var<number | null>('due', null)\nexport function start() { due.set(sys.time.now() + 3_600_000) }\nexport function step() { sys.time.await(due.get()!); sys.halt() }\n```\n")
     try {
       const { page } = o
       await page.locator('.run-pill[data-state="ready"]').waitFor(WAIT)
@@ -537,6 +542,29 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
       await button.click()
       await page.locator('.run-pill[data-state="running"], .run-pill[data-state="parked"]').waitFor(WAIT)
       await seen(button, 'Pause')
+      assert.deepEqual(o.problems, [])
+    } finally {
+      await o.close()
+    }
+  })
+
+  test('while a burst of events streams in, the top bar is never behind the timeline, and after it both show the last event', async () => {
+    const o = await openWritten('burst', "# Burst\n\n```ts #app\nconst n = state.var('n', 0)\nexport function step() { if (n.get() >= 20000) sys.abort('done'); n.set(n.get() + 1) }\n```\n")
+    try {
+      const { page } = o
+      await run(page)
+      // Both read in one go in the page: the event the top bar names and the live track's head.
+      const heads = () => page.evaluate(`[Number(/event (\\d+)/.exec(document.querySelector('.tb-meta').textContent)?.[1]), Number(document.querySelector('.tl-label[data-branch="main"]').dataset.head), document.querySelector('.run-pill').dataset.state]`) as Promise<[number, number, string]>
+      for (let i = 0; i < 400; i++) {
+        const [top, timeline, state] = await heads()
+        assert.ok(top >= timeline, `the top bar says event ${top} while the timeline shows ${timeline}`)
+        if (state === 'parked' && top === 20001 && timeline === 20001) break
+        await page.waitForTimeout(100)
+      }
+      await page.locator('.run-pill[data-state="parked"]').waitFor(WAIT)
+      await page.locator('.tl-label[data-branch="main"][data-head="20001"]').waitFor(WAIT)
+      assert.deepEqual((await heads()).slice(0, 2), [20001, 20001])
+      assert.match((await page.locator('.tb-meta').textContent()) ?? '', /main · event 20001 ·/)
       assert.deepEqual(o.problems, [])
     } finally {
       await o.close()

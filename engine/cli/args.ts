@@ -2,7 +2,8 @@
 
 export class UsageError extends Error {}
 
-type Kind = 'flag' | 'count' | 'text' | 'env'
+/** 'pair': two words, as in --rename OLD NEW. */
+type Kind = 'flag' | 'count' | 'text' | 'env' | 'pair'
 
 /** Each command: its positional arguments and the options it takes. */
 const COMMANDS = {
@@ -13,7 +14,8 @@ const COMMANDS = {
   replay: { positional: ['db'], options: { branch: 'text', from: 'count', to: 'count', verify: 'flag', code: 'text', onto: 'text', 'time-limit': 'count', json: 'flag' } },
   fork: { positional: ['db'], options: { at: 'count', from: 'text', name: 'text', json: 'flag' } },
   promote: { positional: ['db', 'name'], options: { json: 'flag' } },
-  branches: { positional: ['db'], options: { delete: 'text', json: 'flag' } },
+  branches: { positional: ['db'], options: { delete: 'text', rename: 'pair', restore: 'text', json: 'flag' } },
+  branch: { positional: ['db'], options: { delete: 'text', rename: 'pair', restore: 'text', json: 'flag' } },
   export: { positional: ['db'], options: { branch: 'text', out: 'text' } },
   import: { positional: ['db', 'file'], options: { name: 'text', json: 'flag' } },
   explore: { positional: ['notebook'], options: { from: 'text', branch: 'text', at: 'count', depth: 'count', 'max-states': 'count', 'save-branch': 'text', violation: 'count', db: 'text', tree: 'flag', workers: 'count', 'time-limit': 'count', json: 'flag' } },
@@ -26,7 +28,7 @@ export interface Parsed {
   command: Command
   /** Positional arguments by name (notebook, db, name, file). */
   args: Record<string, string>
-  options: Record<string, string | number | boolean>
+  options: Record<string, string | number | boolean | [string, string]>
   env: Record<string, string>
   /** What follows `--`: the app's own arguments (sys.env.args). */
   rest: string[]
@@ -63,6 +65,10 @@ export function parseArgs(argv: string[]): Parsed {
     if (kind === 'count') {
       if (!/^\d+$/.test(value)) throw new UsageError(`${word} takes a whole number ≥ 0, got '${value}'`)
       p.options[name] = Number(value)
+    } else if (kind === 'pair') {
+      const second = words[++i]
+      if (second === undefined || second.startsWith('--')) throw new UsageError(`${word} needs two values, as in ${word} OLD NEW`)
+      p.options[name] = [value, second]
     } else if (kind === 'env') {
       const eq = value.indexOf('=')
       if (eq <= 0) throw new UsageError(`${word} takes KEY=VALUE, got '${value}'`)

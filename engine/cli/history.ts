@@ -167,18 +167,9 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
       out({ live: p.args.name }, `loom: '${p.args.name}' is now the live branch\n`)
       return 0
     }
-    case 'branches': {
-      const del = p.options.delete as string | undefined
-      if (del) {
-        log.deleteBranch(del)
-        out({ deleted: del }, `loom: deleted branch '${del}'\n`)
-        return 0
-      }
-      const live = log.live
-      const list = log.branches().map((b) => ({ ...b, live: b.name === live }))
-      out(list, list.map((b) => `${b.live ? '*' : ' '} ${b.name}  ${b.head} events${b.parent ? `, forked from '${b.parent}' at ${b.forkSeq}` : ''}\n`).join(''))
-      return 0
-    }
+    case 'branch':
+    case 'branches':
+      return branches(p, log, out)
     case 'export': {
       info()
       const file = p.options.out as string | undefined
@@ -206,6 +197,43 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
     }
   }
   throw new HistoryError(`unknown command ${p.command}`)
+}
+
+/**
+ * `loom branches DB`: the list, or a person's rename (a label: the stored name
+ * is in every event's hash), delete (an archive: acknowledged events are never
+ * erased) or restore. Names as people see them: a label where there is one.
+ */
+function branches(p: Parsed, log: SqliteLog, out: (data: unknown, text: string) => void): number {
+  const [from, to] = (p.options.rename as [string, string] | undefined) ?? []
+  const del = p.options.delete as string | undefined
+  const restore = p.options.restore as string | undefined
+  if ([from, del, restore].filter((x) => x !== undefined).length > 1) throw new HistoryError('loom branches takes one of --rename, --delete and --restore at a time')
+  if (from !== undefined && to !== undefined) {
+    const b = log.renameBranch(from, to)
+    out({ name: b.name, label: b.label ?? b.name }, `loom: branch '${from}' is now called '${to}'${b.name !== to ? ` (its events keep the name '${b.name}' their hashes include)` : ''}\n`)
+    return 0
+  }
+  if (del !== undefined) {
+    const b = log.archiveBranch(del)
+    const own = b.head - b.forkSeq
+    out({ deleted: del, name: b.name, archived: true, events: own },
+      `loom: deleted branch '${del}': archived, not erased — ${own ? `the log keeps its ${plural(own, 'event')} and replay --verify still checks ${own === 1 ? 'it' : 'them'}` : 'it has no events of its own'}; loom branches ${log.path} --restore ${del} brings it back\n`)
+    return 0
+  }
+  if (restore !== undefined) {
+    const b = log.restoreBranch(restore)
+    out({ restored: restore, name: b.name }, `loom: restored branch '${restore}'\n`)
+    return 0
+  }
+  const live = log.live
+  const all = log.branches()
+  const called = (name: string) => all.find((b) => b.name === name)?.label ?? name
+  const list = all.filter((b) => !b.archived || b.name === live).map((b) => ({ ...b, live: b.name === live }))
+  const archived = all.filter((b) => b.archived && b.name !== live)
+  out(list, list.map((b) => `${b.live ? '*' : ' '} ${called(b.name)}  ${b.head} events${b.parent ? `, forked from '${called(b.parent)}' at ${b.forkSeq}` : ''}${b.label ? ` (stored as '${b.name}')` : ''}\n`).join('')
+    + (archived.length ? `  (archived: ${archived.map((b) => called(b.name)).join(', ')}; --restore NAME brings one back)\n` : ''))
+  return 0
 }
 
 /**

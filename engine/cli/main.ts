@@ -25,7 +25,8 @@ usage:
       re-run B's recorded transactions with NB's current code; report where outcomes diverge (--onto: keep the re-run as branch N)
   loom fork DB --at S [--from B] --name N                        a branch that shares history up to event S
   loom promote DB N                                              make branch N the live one
-  loom branches DB [--delete N] [--json]                         list (or delete) branches
+  loom branches DB [--rename A B | --delete N | --restore N] [--json]   (also: loom branch)
+      list branches; rename (a label: events keep their hashes), delete (archived, restorable)
   loom export DB [--branch B] [--out FILE]                       a branch as portable JSON lines
   loom import DB FILE [--name N]                                 add an exported branch, verified
   loom explore NB [--from DB [--branch B] [--at S]] [--depth D] [--max-states M] [--save-branch N [--violation K] [--db F]] [--workers W] [--tree] [--json]

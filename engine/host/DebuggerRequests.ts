@@ -4,7 +4,7 @@
 // and passes these here.
 import type { Op, Params, Result, StateEdit } from '../protocol/messages.ts'
 import type { HostAccess } from './HostAccess.ts'
-import { fork, exportText, importText } from './branchRequests.ts'
+import { fork, rename, archive, exportText, importText } from './branchRequests.ts'
 import { verify, rerun } from './replayRequests.ts'
 import { timeline } from './timeline.ts'
 import { series } from './series.ts'
@@ -29,6 +29,12 @@ export class DebuggerRequests {
       }
       case 'promote':
         return host.exclusive(() => host.promote((params as Params<'promote'>).name))
+      case 'renameBranch': {
+        const p = params as Params<'renameBranch'>
+        return host.exclusive(() => rename(host, p.name, p.to))
+      }
+      case 'deleteBranch':
+        return host.exclusive(() => archive(host, (params as Params<'deleteBranch'>).name))
       case 'exportBranch':
         return exportText(host, (params as Params<'exportBranch'>).branch)
       case 'importBranch': {
@@ -62,7 +68,12 @@ export class DebuggerRequests {
         return this.explorations.saveCounterexample(p.job, p.violation, p.name)
       }
       case 'preview':
-        return host.exclusive(() => preview(host.engine(), params as unknown as Params<'preview'>, host.notebookPath))
+        return host.exclusive(() => {
+          const spec = params as unknown as Params<'preview'>
+          // Nothing but start() runs before start() commits: a preview would show state start() has not set up yet.
+          if (host.engine().startPending) throw new Refusal(`cannot preview ${spec.method}() yet: the app's start() has not run, and ${spec.method}() runs only after it. Press Step (F10) to run start(), or Run (F8), then preview again`)
+          return preview(host.engine(), spec, host.notebookPath)
+        })
       case 'commitPreview':
         return host.exclusive((): Result<'commitPreview'> => {
           const r = refused(() => host.engine().commitPreview((params as Params<'commitPreview'>).id))

@@ -340,7 +340,8 @@ export class EngineHost {
   private branchViews(): BranchView[] {
     const log = this.history()
     const live = log.live
-    return log.branches().map((b) => ({ name: b.name, head: b.head, parent: b.parent, forkedAt: b.parent === null ? null : b.forkSeq, live: b.name === live }))
+    // An archived branch (deleted by a person) is kept in the log but not shown; the live one always is.
+    return log.branches().filter((b) => !b.archived || b.name === live).map((b) => ({ name: b.name, head: b.head, parent: b.parent, forkedAt: b.parent === null ? null : b.forkSeq, live: b.name === live, ...(b.label ? { label: b.label } : {}) }))
   }
 
   private history(): HistoryLog {
@@ -355,7 +356,7 @@ export class EngineHost {
     const info = log.branchInfo(name)
     if (!info) throw new Refusal(`there is no branch '${name}'; the branches are ${log.branches().map((b) => b.name).join(', ')}`)
     if (at !== undefined && at > info.head) throw new Refusal(`branch '${name}' has events 1..${info.head}; there is no event ${at}`)
-    return { branch: name, at: at ?? info.head }
+    return { branch: info.name, at: at ?? info.head }
   }
 
   private page(branch: string | undefined, from: number | undefined, limit: number | undefined): Result<'log'> {

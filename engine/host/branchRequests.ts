@@ -19,6 +19,29 @@ export function fork(host: HostAccess, name: string, from: string | undefined, a
   return announce(host, name)
 }
 
+/** A rename is a label (the stored name is in every event's hash; see engine/replay/history/branchNames.ts). */
+export function rename(host: HostAccess, name: string, to: string): BranchView {
+  let b
+  try {
+    b = host.history().renameBranch(name, to.trim())
+  } catch (err) {
+    throw new Refusal(`cannot rename '${name}': ${(err as Error).message}`)
+  }
+  return announce(host, b.name)
+}
+
+/** Delete as a person may: the branch is archived, its events kept (they were acknowledged) and restorable. */
+export function archive(host: HostAccess, name: string): Result<'deleteBranch'> {
+  let b
+  try {
+    b = host.history().archiveBranch(name)
+  } catch (err) {
+    throw new Refusal(`cannot delete '${name}': ${(err as Error).message}`)
+  }
+  host.broadcast({ type: 'branches', branches: host.branchViews() })
+  return { name: b.name, ...(b.label ? { label: b.label } : {}), events: b.head - b.forkSeq }
+}
+
 export function exportText(host: HostAccess, branch: string): Result<'exportBranch'> {
   const { branch: name } = host.moment(branch, undefined)
   const lines: string[] = []

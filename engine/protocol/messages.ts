@@ -98,6 +98,8 @@ export interface BranchView {
   parent: string | null
   forkedAt: number | null
   live: boolean
+  /** What people call it when it was renamed; `name` (in every event's hash) stays what requests use. */
+  label?: string
 }
 
 export interface StateValue {
@@ -162,6 +164,10 @@ export interface Ops {
   verify: { params: { branch?: string; from?: number; to?: number }; result: { job: number; ok: boolean; events: number; failure: ProblemView & { seq?: number } | null } }
   /** Re-runs a branch's transactions with the notebook's current code onto a new branch `onto`; where outcomes diverge. */
   rerun: { params: { branch?: string; onto: string }; result: { job: number; branch: BranchView; inputs: number; diverged: number; divergences: { seq: number; what: string }[] } }
+  /** Shows a branch as `to` from now on (a label: its events' hashes keep the stored name); answers its view. */
+  renameBranch: { params: { name: string; to: string }; result: BranchView }
+  /** Archives a branch: hidden, its events kept and still verified, restorable with `loom branches DB --restore`. Refused for the live branch and one others fork from. `events`: its own events. */
+  deleteBranch: { params: { name: string }; result: { name: string; label?: string; events: number } }
   /** A branch as portable JSON lines (what `loom export` writes). */
   exportBranch: { params: { branch: string }; result: { text: string } }
   /** Adds an exported branch, verified, as `name` (default: its own name). */

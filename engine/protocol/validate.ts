@@ -62,6 +62,8 @@ const PARAMS: Partial<Record<Op, Spec>> = {
   promote: { name: { kind: 'string', required: true } },
   verify: { branch: { kind: 'string' }, from: { kind: 'seq' }, to: { kind: 'seq' } },
   rerun: { branch: { kind: 'string' }, onto: { kind: 'string', required: true } },
+  renameBranch: { name: { kind: 'string', required: true }, to: { kind: 'string', required: true } },
+  deleteBranch: { name: { kind: 'string', required: true } },
   exportBranch: { branch: { kind: 'string', required: true } },
   importBranch: { text: { kind: 'string', required: true }, name: { kind: 'string' } },
   editState: { edits: { kind: 'edits', required: true }, expect: { kind: 'values' } },

@@ -52,6 +52,10 @@ export interface HistoryLog extends EventLog {
   importText(text: string, name?: string): Promise<BranchInfo>
   promote(name: string): void
   deleteBranch(name: string): void
+  /** A person's rename (a label: see history/branchNames.ts), delete (an archive) and restore. */
+  renameBranch(name: string, to: string): BranchInfo
+  archiveBranch(name: string): BranchInfo
+  restoreBranch(name: string): BranchInfo
   /** The app continues on `name` (promote): this log appends there from now on. */
   continueOn(name: string): void
   discardPending(): void

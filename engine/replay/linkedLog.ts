@@ -163,6 +163,15 @@ export class LinkedLog extends RemoteLog implements HistoryLog {
   deleteBranch(name: string): void {
     this.ask('deleteBranch', name)
   }
+  renameBranch(name: string, to: string): BranchInfo {
+    return this.ask('renameBranch', name, to) as BranchInfo
+  }
+  archiveBranch(name: string): BranchInfo {
+    return this.ask('archiveBranch', name) as BranchInfo
+  }
+  restoreBranch(name: string): BranchInfo {
+    return this.ask('restoreBranch', name) as BranchInfo
+  }
   continueOn(name: string): void {
     this.flush()
     const to = this.ask('continueOn', name) as { branch: string; head: number; snapshotDue: number }

@@ -90,6 +90,10 @@ const METHODS: Record<string, { args: Arg[]; run: (log: SqliteLog, a: any[]) => 
   promote: { args: ['str'], run: (l, [n]) => l.promote(n), changes: true },
   // Only a branch made on this link (see `made`).
   deleteBranch: { args: ['str'], run: (l, [n]) => l.deleteBranch(n), changes: true },
+  // A person's rename and delete: a label and an archive, nothing erased (history/branchNames.ts).
+  renameBranch: { args: ['str', 'str'], run: (l, [n, t]) => l.renameBranch(n, t), changes: true },
+  archiveBranch: { args: ['str'], run: (l, [n]) => l.archiveBranch(n), changes: true },
+  restoreBranch: { args: ['str'], run: (l, [n]) => l.restoreBranch(n), changes: true },
   importText: { args: ['text', 'name?'], run: (l, [t, n]) => l.importText(t, n ?? undefined), changes: true },
 }
 

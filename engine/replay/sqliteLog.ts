@@ -23,6 +23,7 @@ import type { StoreSnapshot } from '../runtime/store.ts'
 import type { HistoryLog } from './historyLog.ts'
 import type { Moment } from './seek.ts'
 import { forkWithSnapshot, importBranch } from './branches.ts'
+import { branchNames, checkBranchName, setArchived, setLabel } from './history/branchNames.ts'
 
 export { FORMAT_VERSION } from './history/schema.ts'
 export { MARKED_KINDS } from './history/eventReader.ts'
@@ -299,7 +300,46 @@ export class SqliteLog implements HistoryLog {
   }
 
   branches(): BranchInfo[] {
-    return this.table.names().map((n) => this.branchInfo(n)!)
+    const shown = branchNames(this.db)
+    return this.table.names().map((n) => ({ ...this.branchInfo(n)!, ...shown.get(n) }))
+  }
+
+  /** Shows branch `name` as `to` from now on; its events keep the stored name their hashes include. */
+  renameBranch(name: string, to: string): BranchInfo {
+    const b = this.branchInfo(name)
+    if (!b) throw new Error(`there is no branch '${name}'`)
+    checkBranchName(to)
+    const taken = this.branchInfo(to)
+    if (taken && taken.name !== b.name) throw new Error(`branch '${to}' already exists`)
+    setLabel(this.db, b.name, to === b.name ? null : to)
+    return this.branches().find((x) => x.name === b.name)!
+  }
+
+  /**
+   * Deletes a branch the way a person may: archived, never erased (its events
+   * were acknowledged). The live branch, the one being written and one that
+   * other branches fork from stay.
+   */
+  archiveBranch(name: string): BranchInfo {
+    const b = this.branchInfo(name)
+    if (!b) throw new Error(`there is no branch '${name}'`)
+    const shown = branchNames(this.db)
+    const called = (n: string) => shown.get(n)?.label ?? n
+    if (b.name === this.live) throw new Error(`branch '${called(b.name)}' is the live branch; promote another first`)
+    if (b.name === this.branch) throw new Error(`branch '${called(b.name)}' is open for writing`)
+    const children = this.table.children(b.name).filter((n) => !shown.get(n)?.archived)
+    if (children.length) throw new Error(`branch '${called(b.name)}' has branches forked from it (${children.map(called).join(', ')}); delete those first`)
+    setArchived(this.db, b.name, true)
+    return this.branches().find((x) => x.name === b.name)!
+  }
+
+  /** Brings an archived branch back into the lists. */
+  restoreBranch(name: string): BranchInfo {
+    const b = this.branchInfo(name)
+    if (!b) throw new Error(`there is no branch '${name}'`)
+    if (!branchNames(this.db).get(b.name)?.archived) throw new Error(`branch '${name}' is not deleted; there is nothing to restore`)
+    setArchived(this.db, b.name, false)
+    return this.branches().find((x) => x.name === b.name)!
   }
 
   get live(): string {

@@ -185,6 +185,10 @@ export class Engine {
   get head(): number {
     return this.exec.head
   }
+  /** The app has a start() that has not committed yet: no other method runs before it. */
+  get startPending(): boolean {
+    return !this.started && !!this.version.methods.start
+  }
   get log(): EventLog {
     return this.exec.log
   }

@@ -24,7 +24,7 @@ export const ROLE_OF_OP: Record<Op, Role> = {
   hello: 'view', notebook: 'view', status: 'view', log: 'view', state: 'view', attempts: 'view', branches: 'view',
   evaluate: 'view', timeline: 'view', series: 'view', exportBranch: 'view',
   save: 'edit', editCell: 'edit', addCell: 'edit', deleteCell: 'edit', moveCell: 'edit',
-  run: 'run', pause: 'run', step: 'run', ttyInput: 'run', fork: 'run', promote: 'run', verify: 'run', rerun: 'run',
+  run: 'run', pause: 'run', step: 'run', ttyInput: 'run', fork: 'run', promote: 'run', renameBranch: 'run', deleteBranch: 'run', verify: 'run', rerun: 'run',
   importBranch: 'run', editState: 'run', explore: 'run', saveCounterexample: 'run',
   preview: 'run', commitPreview: 'run', discardPreview: 'run', forkPreview: 'run',
 }

@@ -160,6 +160,8 @@ export class ShareUi {
     for (const b of this.parts.runButtons()) {
       b.disabled = true
       b.title = reason
+      // Buttons that turn on and off with the selected moment (promote, rename, delete) stay off.
+      b.dataset.refused = reason
       b.addEventListener('click', (e) => {
         e.stopImmediatePropagation()
         this.parts.banner.toast(reason, 'info')

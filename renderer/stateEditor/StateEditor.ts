@@ -21,6 +21,8 @@ export interface StateEditorActions {
   goLive(): void
   /** Makes the moment's branch live (editing a branch's head needs it). */
   promote(): void
+  /** What people call a branch (a renamed one by its new name). */
+  called(branch: string): string
 }
 
 export class StateEditor {
@@ -102,13 +104,13 @@ export class StateEditor {
     } else if (!moment.live && atBranchHead) {
       fill(this.banner,
         h('span.codicon.codicon-git-branch'),
-        h('span.se-banner-text', null, `${moment.branch} is not the live branch — promote it to change its state.`),
+        h('span.se-banner-text', null, `${this.actions.called(moment.branch)} is not the live branch — promote it to change its state.`),
         h('button.se-fork', { type: 'button', onclick: () => this.actions.promote() }, h('span.codicon.codicon-star-empty'), 'Promote'),
         h('button.se-live', { type: 'button', onclick: () => this.actions.goLive() }, 'Go live'))
     } else if (!moment.live) {
       fill(this.banner,
         h('span.codicon.codicon-history'),
-        h('span.se-banner-text', null, `${moment.branch} at event ${moment.seq} — the past is read-only.`),
+        h('span.se-banner-text', null, `${this.actions.called(moment.branch)} at event ${moment.seq} — the past is read-only.`),
         h('button.se-fork', { type: 'button', onclick: () => this.actions.forkHere() }, h('span.codicon.codicon-git-branch'), 'Fork here to change history'),
         h('button.se-live', { type: 'button', onclick: () => this.actions.goLive() }, 'Go live'))
     }

@@ -1,6 +1,6 @@
 // The visual debugger's wiring: the timeline and its toolbar (live, step
-// through time, fork, promote, verify, replay with the current code,
-// export/import), and the inspector beside the notebook (the state at the
+// through time, the branch actions of BranchActions.ts, the history jobs of
+// HistoryJobs.ts), and the inspector beside the notebook (the state at the
 // selected moment, the selected event, the agent panel). The selected moment
 // drives everything that shows state; the live branch keeps running.
 import type { EngineClient } from '../../engine/protocol/client.ts'
@@ -11,8 +11,9 @@ import { StateEditor } from '../stateEditor/StateEditor.ts'
 import { EventDetails } from './EventDetails.ts'
 import { KIND_COLOURS, KINDS, type Moment } from './moment.ts'
 import { Timeline } from './Timeline.ts'
+import { BranchActions, branchLabel } from './BranchActions.ts'
+import { HistoryJobs } from './HistoryJobs.ts'
 import './debugger.css'
-import { plural } from '../words.ts'
 
 export interface DebuggerHost {
   toast(message: string, kind: 'info' | 'error'): void
@@ -31,18 +32,12 @@ export class Debugger {
   readonly details: EventDetails
   readonly agent: AgentPanel
   private client: EngineClient | null = null
-  private branches: BranchView[] = []
   private status: StatusView | null = null
   private readonly tabs: Record<Tab, { button: HTMLElement; pane: HTMLElement }>
   private readonly momentLabel: HTMLElement
   private readonly liveButton: HTMLButtonElement
-  private readonly promoteButton: HTMLButtonElement
-  private readonly forkForm: HTMLElement
-  private readonly forkName: HTMLInputElement
-  private readonly progress: HTMLElement
-  private readonly progressLabel: HTMLElement
-  private readonly importInput: HTMLInputElement
-  private job: { op: 'verify' | 'rerun'; label: string } | null = null
+  private readonly branchActions: BranchActions
+  private readonly jobs: HistoryJobs
   private stateFetch = { running: false, again: false }
   private seriesTimer: number | null = null
   private seriesKey = ''
@@ -51,21 +46,26 @@ export class Debugger {
     const btn = (cls: string, label: string, icon: string, title: string, onclick: () => void) =>
       h(`button.tl-btn.${cls}` as 'button', { type: 'button', title, onclick }, h(`span.codicon.codicon-${icon}`), label ? h('span', null, label) : null) as HTMLButtonElement
     this.liveButton = btn('tl-live', 'Live', 'circle-filled', 'Follow the live head as events come in (End)', () => this.goLive())
-    this.promoteButton = btn('tl-promote', 'Promote', 'star-empty', 'Make the selected branch the live one: the app continues from its head (P)', () => void this.promote())
-    // Nothing to promote until a branch that is not live is selected (updateButtons).
-    this.promoteButton.disabled = true
-    this.forkName = h('input.se-input.tl-fork-name', { 'aria-label': 'New branch name' })
-    this.forkForm = h('span.tl-fork-form', { hidden: true }, this.forkName,
-      h('button.tl-btn.primary', { type: 'button', onclick: () => void this.fork() }, 'Fork'),
-      h('button.tl-btn', { type: 'button', onclick: () => (this.forkForm.hidden = true) }, 'Cancel'))
-    this.forkName.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter') void this.fork()
-      if (e.key === 'Escape') this.forkForm.hidden = true
-    })
-    this.progressLabel = h('span.tl-progress-label')
-    this.progress = h('span.tl-job', { hidden: true, role: 'progressbar' }, h('div.progress', null, h('div.progress-fill')), this.progressLabel)
-    this.importInput = h('input', { type: 'file', accept: '.jsonl,.json,.txt', hidden: true })
-    this.importInput.addEventListener('change', () => void this.importFile())
+    this.branchActions = new BranchActions({
+      client: () => this.client,
+      moment: () => this.timeline.moment,
+      branch: (name) => this.timeline.branch(name),
+      setBranches: (b) => this.setBranches(b),
+      setStatus: (s) => this.setStatus(s),
+      select: (branch, seq) => this.timeline.select(branch, seq),
+      goLive: () => this.goLive(),
+      refresh: () => this.refresh(),
+      toast: (m, k) => host.toast(m, k),
+    }, btn)
+    const actions = this.branchActions
+    this.jobs = new HistoryJobs({
+      client: () => this.client,
+      timeline: () => this.timeline,
+      details: () => this.details,
+      setBranches: (b) => this.setBranches(b),
+      freeName: (base) => this.branchActions.freeName(base),
+      toast: (m, k) => host.toast(m, k),
+    }, btn)
     this.momentLabel = h('span.tl-moment', null, '')
     const legend = h('span.tl-legend', null, ...KINDS.map((k) => h('span.tl-legend-item', null, h('span.tl-swatch', { style: `background:${KIND_COLOURS[k]}` }), k)))
     const toolbar = h('div.tl-toolbar', null,
@@ -76,15 +76,16 @@ export class Debugger {
         btn('tl-next', '', 'chevron-right', 'Next event (→)', () => this.timeline.move(1))),
       this.momentLabel,
       h('span.tl-sep'),
-      btn('tl-fork', 'Fork here', 'git-branch', 'Fork a new branch at the selected moment (F)', () => this.showFork()),
-      this.forkForm,
-      this.promoteButton,
-      btn('tl-verify', 'Verify', 'verified', 'Replay the visible range of the selected branch and check every event against its record (V)', () => void this.verify()),
-      btn('tl-rerun', 'Replay with current code', 'debug-restart', 'Re-run the selected branch with the notebook\'s current code onto a new branch, and show where outcomes diverge (R)', () => void this.rerun()),
-      btn('tl-export', '', 'export', 'Export the selected branch', () => void this.exportBranch()),
-      btn('tl-import', '', 'cloud-download', 'Import a branch', () => this.importInput.click()),
-      this.importInput,
-      this.progress,
+      actions.forkButton,
+      actions.promoteButton,
+      actions.renameButton,
+      actions.deleteButton,
+      actions.forms,
+      this.jobs.verifyButton,
+      this.jobs.rerunButton,
+      actions.exportButton,
+      actions.importButton,
+      this.jobs.bar,
       h('span.tb-spacer'),
       legend,
       btn('tl-all', '', 'screen-full', 'Show the whole history', () => this.timeline.showRange(0.5, Infinity)),
@@ -94,9 +95,10 @@ export class Debugger {
 
     this.stateEditor = new StateEditor({
       edit: (edits, expect) => this.edit(edits, expect),
-      forkHere: () => this.showFork(),
+      forkHere: () => this.branchActions.showFork(),
       goLive: () => this.goLive(),
-      promote: () => void this.promote(),
+      promote: () => void this.branchActions.promote(),
+      called: (b) => branchLabel(this.timeline.branch(b), b),
     })
     this.details = new EventDetails({
       state: (name) => {
@@ -107,7 +109,7 @@ export class Debugger {
     })
     this.agent = new AgentPanel({
       toast: (m, k) => host.toast(m, k),
-      openBranch: (b) => void this.openBranch(b),
+      openBranch: (b) => void this.branchActions.openBranch(b),
       moment: () => this.timeline.moment,
       cell: (cell, line) => host.cell(cell, line),
     })
@@ -162,7 +164,7 @@ export class Debugger {
   /** F fork here, P promote, V verify, R replay with the current code: as in the buttons' tooltips. */
   private shortcut(e: KeyboardEvent): boolean {
     if (e.shiftKey || e.repeat) return false
-    const action = ({ f: () => this.showFork(), p: () => void this.promote(), v: () => void this.verify(), r: () => void this.rerun() } as Record<string, () => void>)[e.key.toLowerCase()]
+    const action = ({ f: () => this.branchActions.showFork(), p: () => void this.branchActions.promote(), v: () => void this.jobs.verify(), r: () => void this.jobs.rerun() } as Record<string, () => void>)[e.key.toLowerCase()]
     if (!action) return false
     const button = this.timelineElement.querySelector<HTMLButtonElement>({ f: '.tl-fork', p: '.tl-promote', v: '.tl-verify', r: '.tl-rerun' }[e.key.toLowerCase()]!)
     // A button the page disabled (nothing to promote, a guest who may not) is not pressed by its key either.
@@ -206,9 +208,11 @@ export class Debugger {
   }
 
   setBranches(branches: BranchView[]): void {
-    this.branches = branches
     this.timeline.setBranches(branches)
+    this.branchActions.setBranches(branches)
     this.updateButtons()
+    const m = this.timeline.moment
+    if (m) this.showMoment(m)
   }
 
   /** `skipped`: events the engine did not send this window live (it fell behind); they are in the log. */
@@ -229,26 +233,7 @@ export class Debugger {
 
   onProgress(n: { job: number; done: number; total: number | null; what: string; op?: 'verify' | 'explore' | 'rerun' }): void {
     if (n.op === 'explore') return this.agent.progress(n.done, n.total, n.what)
-    if (!this.job) return
-    this.showProgress(n.done, n.total)
-    this.progress.title = `${this.job.label}: ${n.what}`
-  }
-
-  /** The running job's bar and its words: what it does, how far (events done of all). */
-  private showProgress(done: number, total: number | null): void {
-    if (!this.job) return
-    const pct = total ? Math.min(100, Math.floor((100 * done) / total)) : null
-    this.progress.hidden = false
-    this.progress.dataset.done = String(done)
-    this.progress.dataset.total = String(total ?? '')
-    if (pct !== null) this.progress.setAttribute('aria-valuenow', String(pct))
-    ;(this.progress.querySelector('.progress-fill') as HTMLElement).style.width = pct === null ? '50%' : `${pct}%`
-    this.progressLabel.textContent = total ? `${this.job.label}: ${done.toLocaleString()}/${total.toLocaleString()}` : this.job.label
-  }
-
-  private endJob(): void {
-    this.job = null
-    this.progress.hidden = true
+    this.jobs.progress(n.done, n.total, n.what)
   }
 
   /** Re-reads the state at the selected moment (after a reconnect or an edit elsewhere). */
@@ -260,14 +245,20 @@ export class Debugger {
   // ---- the selected moment ----
 
   private selected(m: Moment): void {
-    this.momentLabel.textContent = m.live ? `${m.branch} · event ${m.seq} · live` : `${m.branch} · event ${m.seq}`
-    this.momentLabel.dataset.live = String(m.live)
+    this.showMoment(m)
     this.liveButton.classList.toggle('on', this.timeline.following)
     this.updateButtons()
     this.loadState(m)
     // Details cost three requests: read them only while they are shown (and when their tab opens).
     if (!this.tabs.event.pane.hidden) void this.details.show(m)
     this.queueSeries()
+  }
+
+  /** The selected moment in words, with the branch as people call it (a renamed one by its new name). */
+  private showMoment(m: Moment): void {
+    const name = branchLabel(this.timeline.branch(m.branch), m.branch)
+    this.momentLabel.textContent = m.live ? `${name} · event ${m.seq} · live` : `${name} · event ${m.seq}`
+    this.momentLabel.dataset.live = String(m.live)
   }
 
   private loadState(m: Moment): void {
@@ -336,59 +327,8 @@ export class Debugger {
   }
 
   private updateButtons(): void {
-    const m = this.timeline.moment
-    const b = m ? this.timeline.branch(m.branch) : undefined
-    this.promoteButton.disabled = !b || b.live
+    this.branchActions.update()
     this.liveButton.classList.toggle('on', this.timeline.following)
-  }
-
-  private showFork(): void {
-    const m = this.timeline.moment
-    if (!m) return
-    this.forkName.value = this.freeName(`${m.branch}-${m.seq}`)
-    this.forkForm.hidden = false
-    this.forkName.focus()
-    this.forkName.select()
-  }
-
-  /** `base`, or base-2, base-3…: the first no branch has. */
-  private freeName(base: string): string {
-    let n = 1
-    while (this.branches.some((b) => b.name === `${base}${n > 1 ? `-${n}` : ''}`)) n++
-    return `${base}${n > 1 ? `-${n}` : ''}`
-  }
-
-  private async fork(): Promise<void> {
-    const m = this.timeline.moment
-    if (!this.client || !m) return
-    try {
-      const b = await this.client.call('fork', { name: this.forkName.value.trim(), from: m.branch, at: m.seq })
-      this.forkForm.hidden = true
-      await this.openBranch(b)
-      this.host.toast(`Forked ${b.name} from ${m.branch} at event ${m.seq}. Promote it to run and edit it.`, 'info')
-    } catch (err) {
-      this.host.toast((err as Error).message, 'error')
-    }
-  }
-
-  private async openBranch(b: BranchView): Promise<void> {
-    if (!this.client) return
-    this.setBranches(await this.client.call('branches', {}))
-    this.timeline.select(b.name, b.head)
-  }
-
-  private async promote(): Promise<void> {
-    const m = this.timeline.moment
-    if (!this.client || !m) return
-    try {
-      const r = await this.client.call('promote', { name: m.branch })
-      this.setStatus(r.status)
-      this.setBranches(r.branches)
-      this.goLive()
-      this.host.toast(`${m.branch} is now the live branch.`, 'info')
-    } catch (err) {
-      this.host.toast((err as Error).message, 'error')
-    }
   }
 
   private async edit(edits: StateEdit[], expect?: Record<string, Json>): Promise<{ after: Record<string, Json> } | null> {
@@ -399,102 +339,5 @@ export class Debugger {
       this.host.toast((err as Error).message, 'error')
       return null
     }
-  }
-
-  private range(): { branch: string; from: number; to: number } | null {
-    const m = this.timeline.moment
-    const b = m ? this.timeline.branch(m.branch) : undefined
-    if (!m || !b || b.head < 1) return null
-    const [a, z] = this.timeline.visibleRange()
-    return { branch: b.name, from: Math.max(1, Math.ceil(a)), to: Math.min(b.head, Math.floor(z)) }
-  }
-
-  /** Runs one long job (verify, rerun) with the progress bar, saying what went wrong if it fails; one at a time. */
-  private async asJob(job: NonNullable<Debugger['job']>, total: number | null, work: (client: EngineClient) => Promise<void>): Promise<void> {
-    if (!this.client || this.job) return
-    this.job = job
-    this.showProgress(0, total)
-    try {
-      await work(this.client)
-    } catch (err) {
-      this.host.toast((err as Error).message, 'error')
-    } finally {
-      this.endJob()
-    }
-  }
-
-  private async verify(): Promise<void> {
-    const r = this.range()
-    if (!r) return
-    await this.asJob({ op: 'verify', label: `verifying ${r.branch} ${r.from}–${r.to}` }, r.to - r.from + 1, async (client) => {
-      const v = await client.call('verify', r)
-      if (v.ok) this.host.toast(`Verified ${r.branch} events ${r.from}–${r.to}: ${v.events === 1 ? 'the 1 event replays' : `all ${v.events.toLocaleString()} replay`} exactly as recorded.`, 'info')
-      else {
-        this.host.toast(`Verify failed${v.failure?.seq ? ` at event ${v.failure.seq}` : ''}: ${v.failure?.message ?? 'unknown'}`, 'error')
-        if (v.failure?.seq) {
-          this.timeline.markFailure(r.branch, v.failure.seq)
-          this.timeline.select(r.branch, v.failure.seq)
-        }
-      }
-    })
-  }
-
-  private async rerun(): Promise<void> {
-    const m = this.timeline.moment
-    if (!m) return
-    const onto = this.freeName(`${m.branch}-replay`)
-    await this.asJob({ op: 'rerun', label: `replaying ${m.branch} with the current code` }, null, async (client) => {
-      const r = await client.call('rerun', { branch: m.branch, onto })
-      this.setBranches(await client.call('branches', {}))
-      this.timeline.markDivergences(r.branch.name, r.divergences)
-      this.details.setDivergences(r.branch.name, r.divergences)
-      const first = r.divergences[0]
-      this.host.toast(`Replayed ${plural('input', r.inputs)} of ${m.branch} with the current code onto ${r.branch.name}: ${r.diverged ? `${r.diverged} ${r.diverged === 1 ? 'diverges' : 'diverge'}${first ? `, first at event ${first.seq} (${first.what})` : ''}` : 'every outcome is the same'}.`, r.diverged ? 'error' : 'info')
-      this.timeline.select(r.branch.name, first?.seq ?? r.branch.head)
-    })
-  }
-
-  private async exportBranch(): Promise<void> {
-    const m = this.timeline.moment
-    if (!this.client || !m) return
-    try {
-      const { text } = await this.client.call('exportBranch', { branch: m.branch })
-      const url = URL.createObjectURL(new Blob([text], { type: 'application/x-ndjson' }))
-      const a = h('a', { href: url, download: `${m.branch}.loom.jsonl` })
-      document.body.append(a)
-      a.click()
-      a.remove()
-      setTimeout(() => URL.revokeObjectURL(url), 10_000)
-    } catch (err) {
-      this.host.toast((err as Error).message, 'error')
-    }
-  }
-
-  private async importFile(): Promise<void> {
-    const file = this.importInput.files?.[0]
-    this.importInput.value = ''
-    if (!file || !this.client) return
-    try {
-      const text = await file.text()
-      // A branch of the same name is here already (an export of this very log, or a colleague's main): import beside it.
-      const named = exportedName(text)
-      const name = named && this.branches.some((b) => b.name === named) ? this.freeName(`${named}-imported`) : undefined
-      const b = await this.client.call('importBranch', { text, ...(name ? { name } : {}) })
-      await this.openBranch(b)
-      this.host.toast(`Imported branch ${b.name}${name ? ` (${named} is taken here)` : ''}: ${plural('event', b.head)}, every hash checked.`, 'info')
-    } catch (err) {
-      this.host.toast((err as Error).message, 'error')
-    }
-  }
-}
-
-/** The branch an export names in its first line (`loom export` writes a header there), or null. */
-function exportedName(text: string): string | null {
-  try {
-    const end = text.indexOf('\n')
-    const header = JSON.parse(end < 0 ? text : text.slice(0, end)) as { branch?: unknown }
-    return typeof header.branch === 'string' ? header.branch : null
-  } catch {
-    return null
   }
 }

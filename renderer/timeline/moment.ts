@@ -23,7 +23,3 @@ export const KIND_COLOURS: Record<EventKind | string, string> = {
 }
 
 export const KINDS = ['start', 'step', 'http', 'gui', 'edit', 'code', 'halt'] as const
-
-export function sameMoment(a: Moment | null, b: Moment | null): boolean {
-  return !!a && !!b && a.branch === b.branch && a.seq === b.seq && a.live === b.live
-}

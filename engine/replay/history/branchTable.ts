@@ -4,6 +4,7 @@
 // changes, and delete clears it.
 import type Database from 'better-sqlite3'
 import { LogFormatError } from '../logErrors.ts'
+import { checkBranchName, forgetName, storedNameOf } from './branchNames.ts'
 
 export interface BranchInfo {
   name: string
@@ -12,6 +13,10 @@ export interface BranchInfo {
   forkSeq: number
   head: number
   created: number
+  /** What people call it, when renamed (the stored name stays in the hash chain; see history/branchNames.ts). */
+  label?: string
+  /** Deleted by a person: hidden from the lists, kept in the log, restorable. */
+  archived?: true
 }
 
 export interface BranchRow {
@@ -21,8 +26,6 @@ export interface BranchRow {
   forkSeq: number
   created: number
 }
-
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._\/-]*$/
 
 export class BranchTable {
   private readonly rows = new Map<string, BranchRow>()
@@ -37,7 +40,11 @@ export class BranchTable {
     let row = this.rows.get(name)
     if (row === undefined) {
       row = this.db.prepare('SELECT id, name, parent, fork_seq AS forkSeq, created FROM branches WHERE name = ?').get(name) as BranchRow | undefined
-      if (!row) return null
+      if (!row) {
+        // A label stands for its branch wherever a name is typed; not cached: another connection may relabel.
+        const stored = storedNameOf(this.db, name)
+        return stored !== null && stored !== name ? this.row(stored) : null
+      }
       this.rows.set(name, row)
     }
     return row
@@ -77,7 +84,7 @@ export class BranchTable {
 
   /** Refuses a name that is not a branch name, or names a branch already. */
   checkNew(name: string): void {
-    if (!NAME.test(name)) throw new Error(`'${name}' is not a branch name (letters, digits, . _ / -)`)
+    checkBranchName(name)
     if (this.row(name)) throw new Error(`branch '${name}' already exists`)
   }
 
@@ -99,6 +106,7 @@ export class BranchTable {
       for (const table of ['chunks', 'marks', 'snapshots']) this.db.prepare(`DELETE FROM ${table} WHERE branch = ?`).run(id)
       this.db.prepare('DELETE FROM attempts WHERE branch = ?').run(name)
       this.db.prepare('DELETE FROM branches WHERE id = ?').run(id)
+      forgetName(this.db, name)
     })()
     this.rows.delete(name)
   }
