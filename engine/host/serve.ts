@@ -6,9 +6,8 @@ import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { HostOptions } from './EngineHost.ts'
-import { EngineSupervisor, type SupervisorEvents } from './EngineSupervisor.ts'
+import type { EngineSupervisor, SupervisorEvents } from './EngineSupervisor.ts'
 import type { SpawnEngine } from './engineLink.ts'
-import { forkEngine } from './forkEngine.ts'
 import { attachEngineSocket, ENGINE_PATH } from './engineSocket.ts'
 import { securityHeaders } from './securityHeaders.ts'
 import { serveRendererFile } from './rendererFiles.ts'
@@ -17,7 +16,7 @@ import { SYNC_PATH } from '../share/syncPath.ts'
 import { guardEndpoint } from '../share/guardEndpoint.ts'
 import { Admission } from '../share/Admission.ts'
 import { newTokens } from '../share/roles.ts'
-import { appPortOf, openAppPort, type AppPort } from './appPort.ts'
+import { superviseNotebook } from './superviseNotebook.ts'
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url))
 /** Where `npm run build` writes the renderer bundle. */
@@ -65,20 +64,15 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   const notebook = resolve(options.notebook)
   if (!existsSync(notebook)) throw Object.assign(new Error(`cannot read ${options.notebook}: no such file`), { code: 'ENOENT', path: options.notebook })
   const rendererDir = resolve(options.rendererDir ?? process.env.LOOM_RENDERER_DIR ?? DEFAULT_RENDERER_DIR)
-  // The app's port is opened first: taken by another program, serve refuses before starting anything.
-  const appPortNumber = options.appPort ?? (await appPortOf(notebook))
-  const app: AppPort | undefined = appPortNumber === undefined ? undefined : await openAppPort(appPortNumber).catch((err: NodeJS.ErrnoException) => {
-    throw Object.assign(new Error(`cannot serve the app on port ${appPortNumber}: ${err.message}`), { code: err.code, port: appPortNumber, option: '--app-port' })
-  })
-  const spawn = options.spawn ?? ((o: HostOptions) => forkEngine(o, {}, { appPort: app }))
-  const supervisor = new EngineSupervisor(spawn, { notebook, db: options.db, branch: options.branch, timeLimitMs: options.timeLimitMs, ...(app ? { appUrl: app.url } : {}) }, options.events)
+  const session = await superviseNotebook({ notebook, db: options.db, branch: options.branch, timeLimitMs: options.timeLimitMs, appPort: options.appPort, spawn: options.spawn }, options.events)
+  const { supervisor, app } = session
   const ready = supervisor.start()
   // Whoever does not wait for it still learns of a failed start through `ready`; it must not go unhandled meanwhile.
   ready.catch(() => {})
   try {
     await Promise.all([options.waitForEngine === false && !options.share ? null : ready, rendererDir === DEFAULT_RENDERER_DIR ? ensureBuilt(rendererDir, say) : null])
   } catch (err) {
-    await Promise.all([supervisor.stop(), app?.close()])
+    await session.stop()
     throw err
   }
 
@@ -120,7 +114,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
       })
     })
   } catch (err) {
-    await Promise.all([supervisor.stop(), app?.close()])
+    await session.stop()
     throw Object.assign(err as Error, { port: options.port })
   }
   port = (server.address() as { port: number }).port
@@ -129,7 +123,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     share = options.share ? await (await import('../share/startShare.ts')).startShare(supervisor, notebook, rendererDir, { say, ...options.share }, owner) : undefined
   } catch (err) {
     server.close()
-    await Promise.all([supervisor.stop(), app?.close()])
+    await session.stop()
     throw err
   }
   // The owner's page says hello with the owner's token through the same guard as guests; shared, it finds
@@ -150,8 +144,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
       socket.close()
       const closed = new Promise<void>((ok) => server.close(() => ok()))
       server.closeAllConnections()
-      await Promise.all([closed, supervisor.stop()])
-      await app?.close()
+      await Promise.all([closed, session.stop()])
     },
   }
 }
