@@ -433,6 +433,25 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
     }
   })
 
+  test('a real request to the app\'s own port shows on the timeline as it commits (method, path, status), and the top bar says where the app answers', async () => {
+    const o = await open(await serveCopy('samples/todo.loom.md', ui, ['--app-port', '0']))
+    try {
+      const { page } = o
+      const link = page.locator('a.tb-app')
+      await link.waitFor(WAIT)
+      const app = (await link.getAttribute('href')) ?? ''
+      assert.match(app, /^http:\/\/127\.0\.0\.1:\d+$/)
+      assert.match((await link.textContent()) ?? '', /^app 127\.0\.0\.1:\d+$/)
+      await page.locator('.insp-tab[data-tab="extra"]', { hasText: 'Recent' }).click()
+      const r = await fetch(`${app}/todos`, { method: 'POST', body: JSON.stringify({ title: 'seen live' }) })
+      assert.equal(r.status, 201)
+      await seen(page.locator('li.event[data-kind="http"] .event-what'), 'POST /todos → 201')
+      assert.deepEqual(o.problems, [])
+    } finally {
+      await o.close()
+    }
+  })
+
   test('cells can be added, moved and deleted, and prose is edited in place', async () => {
     const o = await open('samples/echo.loom.md')
     try {
