@@ -446,6 +446,12 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
       const r = await fetch(`${app}/todos`, { method: 'POST', body: JSON.stringify({ title: 'seen live' }) })
       assert.equal(r.status, 201)
       await seen(page.locator('li.event[data-kind="http"] .event-what'), 'POST /todos → 201')
+      // The live moment's details: the request as it came and the app's answer.
+      await page.locator('.insp-tab[data-tab="event"]').click()
+      await page.locator('.ed-title[data-kind="http"]').waitFor(WAIT)
+      await seen(page.locator('.ed-section', { hasText: 'Request' }).locator('.ed-request-line'), 'POST /todos')
+      await seen(page.locator('.ed-section', { hasText: 'Request' }).locator('.ed-body'), '"seen live"')
+      await seen(page.locator('.ed-section', { hasText: 'Response' }).locator('.ed-request-line'), '201')
       assert.deepEqual(o.problems, [])
     } finally {
       await o.close()
