@@ -450,7 +450,7 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
       await page.locator('.insp-tab[data-tab="event"]').click()
       await page.locator('.ed-title[data-kind="http"]').waitFor(WAIT)
       await seen(page.locator('.ed-section', { hasText: 'Request' }).locator('.ed-request-line'), 'POST /todos')
-      await seen(page.locator('.ed-section', { hasText: 'Request' }).locator('.ed-body'), '"seen live"')
+      await seen(page.locator('.ed-section', { hasText: 'Request' }).locator('.ed-payload'), '"seen live"')
       await seen(page.locator('.ed-section', { hasText: 'Response' }).locator('.ed-request-line'), '201')
       assert.deepEqual(o.problems, [])
     } finally {

@@ -120,7 +120,12 @@ function exchange(e: EventRecord): HTMLElement[] {
   const res = (isObject(e.outputs.http ?? null) ? e.outputs.http : {}) as { status?: Json; headers?: Json; body?: Json }
   const query = isObject(req.query ?? null) ? new URLSearchParams(req.query as Record<string, string>).toString() : ''
   const headers = (v: Json | undefined) => (isObject(v ?? null) ? Object.entries(v as Record<string, Json>).map(([k, x]) => h('div.ed-header', null, h('span.ed-header-name', null, `${k}:`), ` ${String(x)}`)) : [])
-  const body = (v: Json | undefined) => (typeof v === 'string' && v !== '' ? h('pre.ed-body', null, v.length > 2000 ? `${v.slice(0, 2000)}… (${v.length.toLocaleString()} characters)` : v) : null)
+  // A body is text as sent; an app may also answer with a JSON value, which is sent as JSON.
+  const body = (v: Json | undefined) => {
+    if (v === undefined || v === null || v === '') return null
+    const text = typeof v === 'string' ? v : JSON.stringify(v)
+    return h('pre.ed-payload', null, text.length > 2000 ? `${text.slice(0, 2000)}… (${text.length.toLocaleString()} characters)` : text)
+  }
   return [
     section('Request', h('div.ed-request-line', null, `${String(req.method ?? '?')} ${String(req.path ?? '?')}${query ? `?${query}` : ''}`), ...headers(req.headers), body(req.body)),
     section('Response', h('div.ed-request-line', null, res.status === undefined ? 'no answer recorded' : String(res.status)), ...headers(res.headers), body(res.body)),
