@@ -22,7 +22,7 @@ app.enableSandbox()
 
 // The engine and the protocol are TypeScript, run as they are in the CLI.
 register()
-const { EngineSupervisor, resolvePath, CONTENT_TYPES, NOT_BUILT, forkEngine } = await import('../engine/host/index.ts')
+const { superviseNotebook, resolvePath, CONTENT_TYPES, NOT_BUILT } = await import('../engine/host/index.ts')
 const { memoryPair } = await import('../engine/protocol/memoryTransport.ts')
 const { EngineClient } = await import('../engine/protocol/client.ts')
 
@@ -42,13 +42,17 @@ async function openWindow(path) {
     if (w.path === path) return w.win.focus()
   }
   // Untested here (no Electron binary): whether Electron run as Node applies --permission; hello's `confined` says what holds.
-  const supervisor = new EngineSupervisor((options) => forkEngine(options), { notebook: path })
+  // As under loom serve: the app's own port (the notebook's http: setting) is served here and relayed to the engine.
+  let session
   try {
-    await supervisor.start()
+    session = await superviseNotebook({ notebook: path })
+    await session.supervisor.start()
   } catch (err) {
+    await session?.stop()
     dialog.showErrorBox('Loom cannot open this notebook', `${path}\n\n${err.message}`)
     return
   }
+  const { supervisor } = session
   const offset = windows.size * 24
   const bounds = visibleBounds(state.bounds, screen.getAllDisplays().map((d) => d.workArea))
   const placed = bounds && bounds.x !== undefined ? { ...bounds, x: bounds.x + offset, y: bounds.y + offset } : bounds ?? undefined
@@ -87,7 +91,7 @@ async function openWindow(path) {
   win.on('closed', () => {
     windows.delete(id)
     entry.disconnect?.()
-    void supervisor.stop()
+    void session.stop()
   })
   remember(path)
   await win.loadURL(APP_URL)

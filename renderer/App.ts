@@ -113,6 +113,7 @@ export class App {
     const first = this.nb === null
     this.sharing.open(hello)
     this.showNotebook(hello.notebook)
+    this.topBar.setApp(hello.app)
     this.setStatus(hello.status)
     if (first) this.topBar.setDirty(false)
     // The cells first: the timeline, the state and the terminal's history load once the editors are on screen.

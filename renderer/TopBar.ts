@@ -1,7 +1,7 @@
 // The bar across the top: which notebook, what the app is doing, and the
 // controls people reach for (Run/Pause F8, Step F10, Save Ctrl/Cmd+S), and
 // in a shared session who else is in it (the `people` slot).
-import type { RunState, StatusView } from '../engine/protocol/messages.ts'
+import type { AppView, RunState, StatusView } from '../engine/protocol/messages.ts'
 import type { LinkState } from './connection.ts'
 import { h } from './dom.ts'
 import { plural } from './words.ts'
@@ -34,6 +34,7 @@ export class TopBar {
   private saveRefused: string | null = null
   /** Where a shared session shows its people. */
   readonly people: HTMLElement
+  private readonly app: HTMLAnchorElement
 
   constructor(actions: TopBarActions) {
     this.title = h('span.nb-title', null, 'Loom')
@@ -50,6 +51,7 @@ export class TopBar {
     this.head = h('span.tb-meta', null, '')
     this.link = h('span.link-state', { hidden: true, role: 'status' }, '')
     this.people = h('span.tb-people')
+    this.app = h('a.tb-app', { hidden: true, target: '_blank', rel: 'noopener noreferrer' }, '')
     this.element = h('header.topbar', null,
       h('span.brand', null, h('span.brand-mark', { 'aria-hidden': 'true' }), 'Loom'),
       h('span.tb-sep'),
@@ -58,10 +60,20 @@ export class TopBar {
       h('span.tb-group', null, this.runButton, this.stepButton),
       h('span.tb-spacer'),
       this.people,
+      this.app,
       this.link,
       this.head,
       this.saveButton,
     )
+  }
+
+  /** Where the app's own HTTP answers (its port, with /sys), or nothing when it has none. */
+  setApp(app: AppView | undefined): void {
+    this.app.hidden = !app
+    if (!app) return
+    this.app.href = app.url
+    this.app.textContent = `app ${app.url.replace(/^http:\/\//, '')}`
+    this.app.title = `The app's own HTTP port: requests to it run as http transactions and appear on the timeline; ${app.url}/sys shows its history as JSON`
   }
 
   setNotebook(path: string, text: string): void {

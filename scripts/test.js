@@ -2,7 +2,8 @@
 // `npm test`: the layering check, the type check, then every test file under
 // test/ and test/attacks/ with Node's test runner (its summary is the last thing printed).
 import { spawnSync } from 'node:child_process'
-import { readdirSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 const only = process.argv.slice(2)
@@ -24,5 +25,10 @@ if (!only.length) {
 const testsIn = (dir) => readdirSync(dir).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join(dir, f))
 const folders = readdirSync('test', { withFileTypes: true }).filter((d) => d.isDirectory() && d.name !== 'fixtures').map((d) => join('test', d.name)).sort()
 const files = only.length ? only : [...testsIn('test'), ...folders.flatMap(testsIn)]
+// Every temporary file of the run (logs of a gigabyte among them) goes in one folder, removed at the end:
+// a test that forgets its own, or is killed half-way, leaves nothing behind to fill the disk.
+const scratch = mkdtempSync(join(tmpdir(), 'loom-tests-'))
 // A test that hangs fails after 10 minutes, naming itself, instead of holding up the run (CI stops at 90).
-process.exit(run(process.execPath, ['--import', 'tsx', '--test', '--test-timeout=600000', '--test-reporter=spec', ...files]))
+const status = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-timeout=600000', '--test-reporter=spec', ...files], { stdio: 'inherit', env: { ...process.env, TMPDIR: scratch } }).status ?? 1
+rmSync(scratch, { recursive: true, force: true })
+process.exit(status)

@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, Locator, Page, WebSocketRoute } from 'playwright-core'
@@ -166,6 +167,32 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
       // The step cell uses `accounts` and `transfers` declared in the state cell: TypeScript knows them.
       await state.locator('.squiggly-error').first().waitFor(WAIT) // diagnostics have run since the change
       assert.equal(await cell(page, 'step').locator('.squiggly-error').count(), 0)
+      assert.deepEqual(o.problems, [])
+    } finally {
+      await o.close()
+    }
+  })
+
+  test('the editor underlines exactly what loom check reports, cell by cell', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'loom-typed-'))
+    const path = join(dir, 'typed.loom.md')
+    await writeFile(path, [
+      '# Typed', '', '```ts #state', "const count = state.var('count', 0)", "const label: number = 'one'", '```', '',
+      '```ts #step', 'export function step() {', '  const n: string = count.get()', '  sys.tty.write(undefinedName)', '}', '```', '',
+      '```ts #fine', 'function twice(n: number) { return 2 * n }', '```', '',
+    ].join('\n'))
+    const checked = spawnSync(process.execPath, ['bin/loom.js', 'check', path, '--json'], { encoding: 'utf8', timeout: 120_000 })
+    assert.equal(checked.status, 1, checked.stderr)
+    const errors = JSON.parse(checked.stdout) as { cell: string }[]
+    const perCell = (id: string) => errors.filter((e) => e.cell === id).length
+    assert.deepEqual([perCell('state'), perCell('step'), perCell('fine')], [1, 2, 0])
+    const o = await open(await serveNotebook(path, ui, dir))
+    try {
+      const { page } = o
+      // TypeScript's worker starts on the first key press (or a little after load).
+      await page.locator('body').press('Shift')
+      for (const id of ['state', 'step']) await until(`the ${id} cell has its squiggles`, async () => (await cell(page, id).locator('.squiggly-error').count()) === perCell(id))
+      assert.equal(await cell(page, 'fine').locator('.squiggly-error').count(), 0)
       assert.deepEqual(o.problems, [])
     } finally {
       await o.close()
@@ -435,6 +462,31 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
       // The history was kept and is not printed twice.
       const text = (await terminal(page).textContent()) ?? ''
       assert.equal(text.split('ONE').length - 1, 1, text)
+      assert.deepEqual(o.problems, [])
+    } finally {
+      await o.close()
+    }
+  })
+
+  test('a real request to the app\'s own port shows on the timeline as it commits (method, path, status), and the top bar says where the app answers', async () => {
+    const o = await open(await serveCopy('samples/todo.loom.md', ui, ['--app-port', '0']))
+    try {
+      const { page } = o
+      const link = page.locator('a.tb-app')
+      await link.waitFor(WAIT)
+      const app = (await link.getAttribute('href')) ?? ''
+      assert.match(app, /^http:\/\/127\.0\.0\.1:\d+$/)
+      assert.match((await link.textContent()) ?? '', /^app 127\.0\.0\.1:\d+$/)
+      await page.locator('.insp-tab[data-tab="extra"]', { hasText: 'Recent' }).click()
+      const r = await fetch(`${app}/todos`, { method: 'POST', body: JSON.stringify({ title: 'seen live' }) })
+      assert.equal(r.status, 201)
+      await seen(page.locator('li.event[data-kind="http"] .event-what'), 'POST /todos → 201')
+      // The live moment's details: the request as it came and the app's answer.
+      await page.locator('.insp-tab[data-tab="event"]').click()
+      await page.locator('.ed-title[data-kind="http"]').waitFor(WAIT)
+      await seen(page.locator('.ed-section', { hasText: 'Request' }).locator('.ed-request-line'), 'POST /todos')
+      await seen(page.locator('.ed-section', { hasText: 'Request' }).locator('.ed-payload'), '"seen live"')
+      await seen(page.locator('.ed-section', { hasText: 'Response' }).locator('.ed-request-line'), '201')
       assert.deepEqual(o.problems, [])
     } finally {
       await o.close()

@@ -35,8 +35,11 @@ usage:
       as a branch of the log; --tree shows the distinct outcomes of the next transaction instead; --workers W
       shares the states among W threads (on two cores it is slower than one: handing a state to another thread
       costs more than exploring it; npm run bench measures both)
-  loom serve NB [--port P] [--db F] [--branch B] [--share [--share-port P] | --sync URL]
-      the notebook's UI for a browser at http://127.0.0.1:P/ (default: any free port); the app runs in an engine process
+  loom check NB [--json]
+      the type errors the editor underlines in the notebook's cells, each with its line and cell (exit 1 if any)
+  loom serve NB [--port P] [--app-port P] [--db F] [--branch B] [--share [--share-port P] | --sync URL]
+      the notebook's UI for a browser at http://127.0.0.1:P/ (default: any free port); the app runs in an engine process,
+      and its http() method serves 127.0.0.1 on --app-port (or http: in the front matter) as under loom run
 
 exit codes: 0 ok, 1 a check failed, 2 bad usage or bad input`
 
@@ -90,6 +93,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         return await (await import('./serve.ts')).serveCommand(parsed, io)
       case 'explore':
         return await (await import('./explore.ts')).exploreCommand(parsed, io)
+      case 'check':
+        return await (await import('./check.ts')).checkCommand(parsed, io)
       default:
         return await (await import('./history.ts')).history(parsed, io)
     }
@@ -98,9 +103,9 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       io.err(`loom: ${(err as Error).message}\n`)
       return 2
     }
-    const e = err as NodeJS.ErrnoException & { port?: number }
+    const e = err as NodeJS.ErrnoException & { port?: number; option?: string }
     if (e.code === 'EADDRINUSE') {
-      io.err(`loom: port ${e.port ?? ''} is in use; stop what uses it, or pick another with --port (0: any free port)\n`)
+      io.err(`loom: port ${e.port ?? ''} is in use; stop what uses it, or pick another with ${e.option ?? '--port'} (0: any free port)\n`)
       return 2
     }
     if (e.code === 'ENOENT' || e.code === 'EISDIR' || e.code === 'EACCES') {

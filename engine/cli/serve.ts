@@ -15,6 +15,7 @@ export async function serveCommand(p: Parsed, io: Io): Promise<number> {
       db: p.options.db as string | undefined,
       branch: p.options.branch as string | undefined,
       port: (p.options.port as number | undefined) ?? 0,
+      appPort: p.options['app-port'] as number | undefined,
       timeLimitMs: p.options['time-limit'] as number | undefined,
       ...(p.options.share || p.options.sync ? { share: { sync: p.options.sync as string | undefined, port: p.options['share-port'] as number | undefined } } : {}),
       say: (line) => io.err(`loom: ${line}\n`),
@@ -33,6 +34,7 @@ export async function serveCommand(p: Parsed, io: Io): Promise<number> {
     return 2
   }
   io.out(`Loom is serving ${notebook} at ${running.url}\n`)
+  if (running.app) io.out(`The app answers HTTP at ${running.app.url} (its history as JSON at ${running.app.url}/sys)\n`)
   try {
     await running.ready
   } catch (err) {

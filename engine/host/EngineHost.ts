@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { Engine } from '../runtime/engine.ts'
+import type { HttpRequest, HttpResponse } from '../runtime/http.ts'
 import { decodeNotebook, parseNotebook, serializeNotebook, NotebookError, type Notebook } from '../runtime/notebook.ts'
 import { compileNotebook, CompileError, warmCompiler, type KeptCell } from '../runtime/compile.ts'
 import { LoadError } from '../runtime/executor.ts'
@@ -36,6 +37,8 @@ export interface HostOptions {
   timeLimitMs?: number
   /** The notebook's cells compiled by whoever started the engine process (sendCompiledCells.ts): kept in the log, not compiled again. */
   compiled?: KeptCell[]
+  /** Where the supervisor serves the app's own HTTP (appPort.ts), shown in the window. */
+  appUrl?: string
 }
 
 /** How often queued notices go out: often enough to feel live, seldom enough not to flood a UI. */
@@ -198,6 +201,13 @@ export class EngineHost {
     return disconnect
   }
 
+  /** A request to the app's own port (relayed by the supervisor): the app answers, or 503 while it cannot. */
+  request(req: HttpRequest, deadlineMs?: number): Promise<HttpResponse> {
+    const why = this.closed ? 'the app is shutting down' : this.engine ? null : 'the app is not running: its notebook or its history has a problem (see the Loom window)'
+    if (why) return Promise.resolve({ status: 503, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: `${why}\n` })
+    return this.engine!.request(req, deadlineMs)
+  }
+
   /** Answers one message. Never throws: whatever goes wrong becomes an error response. */
   private async receive(client: Client, message: unknown): Promise<void> {
     const checked = checkRequest(message)
@@ -216,7 +226,7 @@ export class EngineHost {
     switch (op) {
       case 'hello': {
         const confined = confinement()
-        return { protocol: PROTOCOL_VERSION, notebook: this.view(), status: this.status(), ...(confined ? { confined } : {}) } satisfies Result<'hello'>
+        return { protocol: PROTOCOL_VERSION, notebook: this.view(), status: this.status(), ...(confined ? { confined } : {}), ...(this.options.appUrl ? { app: { url: this.options.appUrl } } : {}) } satisfies Result<'hello'>
       }
       case 'notebook':
         return this.view()

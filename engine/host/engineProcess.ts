@@ -19,7 +19,16 @@ import type { HistoryLog } from '../replay/historyLog.ts'
 
 /** The log, through the supervisor: it opens the file it chose, computes where to resume, and answers every read. */
 const linkedLogs: HostLogs = {
-  open: (create) => LinkedLog.openLinked(create),
+  open: (create) => {
+    const log = LinkedLog.openLinked(create)
+    // The app's own port is the supervisor's: its requests come down this link, answered by the app.
+    log?.onPush((push) => {
+      if (push.push !== 'http') return
+      // One that comes while the notebook loads waits for it (the supervisor's deadline still holds).
+      void opened.then((h) => (h ? h.request(push.request, push.deadlineMs) : notRunning)).then((answer) => log.answer(push.rid, answer))
+    }, false)
+    return log
+  },
   resume: (log) => (log as LinkedLog).takeResume(),
   side: (log: HistoryLog, options) => (log as LinkedLog).openSide(options),
 }
@@ -78,6 +87,10 @@ function saveNotebook(text: string): Promise<void> {
 }
 
 let host: EngineHost | null = null
+/** The host once it has opened the notebook, or null if it could not. */
+let hostOpened: (h: EngineHost | null) => void
+const opened = new Promise<EngineHost | null>((resolve) => (hostOpened = resolve))
+const notRunning = { status: 503, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'the app could not start (see the Loom window)\n' }
 let stopping = false
 const conns = new Map<number, { receive: Set<(m: Message) => void>; closers: ((reason: string) => void)[]; open: boolean }>()
 /** What arrived before the host was ready. */
@@ -129,7 +142,9 @@ async function start(options: Parameters<typeof EngineHost.open>[0]): Promise<vo
   if (host) return
   try {
     host = await EngineHost.open(options, linkedLogs, saveNotebook)
+    hostOpened(host)
   } catch (err) {
+    hostOpened(null)
     send({ fatal: (err as Error).message })
     // Let the message leave before exiting.
     setTimeout(() => process.exit(2), 50)

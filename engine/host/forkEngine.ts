@@ -21,6 +21,7 @@ import { readSaveRequest, type EngineProcess, type FromEngine, type SaveRequest 
 import { writeAtomically } from './saveNotebook.ts'
 import { engineLaunch, type LaunchOptions } from './engineLaunch.ts'
 import { sendCompiledCells } from './sendCompiledCells.ts'
+import type { AppPort } from './appPort.ts'
 
 /**
  * The engine process's TypeScript entry (registers tsx, then runs engineProcess.ts):
@@ -31,7 +32,12 @@ export const ENGINE_ENTRY = fileURLToPath(new URL('./engineProcess.boot.js', imp
 /** The log each engine process of a session was given, by file: a new process's open closes an ended one's if it is still open. */
 const held = new Map<string, SqliteLog>()
 
-export function forkEngine(options: HostOptions, launch: LaunchOptions = {}): EngineProcess {
+/** What a session keeps across its engine processes: the app's own port, which each new process is attached to. */
+export interface SessionParts {
+  appPort?: AppPort
+}
+
+export function forkEngine(options: HostOptions, launch: LaunchOptions = {}, session: SessionParts = {}): EngineProcess {
   const { entry, execArgv, env, os } = engineLaunch(options, launch)
   // Only the confinement's flags: not those of whoever started us (a test runner's tsx among them). Inside the
   // OS sandbox where there is one: no network, and of the disk only what it reads and the session's folders.
@@ -41,7 +47,7 @@ export function forkEngine(options: HostOptions, launch: LaunchOptions = {}): En
   const child = spawn(wrapped.command, wrapped.args, { env: childEnv, stdio: ['ignore', 'inherit', 'inherit', 'pipe', 'pipe'] })
   const link = child.stdio[3] as Socket
   link.on('error', () => {}) // the process's exit says what happened
-  holdLog(options, child.stdio[4] as Socket, () => child.kill('SIGKILL'))
+  holdLog(options, child.stdio[4] as Socket, () => child.kill('SIGKILL'), session.appPort)
   const receivers: ((m: FromEngine) => void)[] = []
   const reader = new FrameReader()
   link.on('data', (bytes: Buffer) => {
@@ -105,7 +111,7 @@ export function forkEngine(options: HostOptions, launch: LaunchOptions = {}): En
  * written. A request that breaks the link's rules ends that engine process
  * (`kill`); the supervisor starts another, which opens the log afresh.
  */
-function holdLog(options: HostOptions, link: Socket, kill: () => void): void {
+function holdLog(options: HostOptions, link: Socket, kill: () => void, appPort?: AppPort): void {
   const db = resolve(options.db ?? defaultDbPath(options.notebook))
   let log: SqliteLog | null = null
   // Loaded here, after the process has started: `loom serve` prints its address without waiting for SQLite.
@@ -116,11 +122,15 @@ function holdLog(options: HostOptions, link: Socket, kill: () => void): void {
     held.get(db)?.close()
     log = SqliteLog.open(db, { create, branch: options.branch, writerThread: true })
     held.set(db, log)
+    // The app's port relays to this process from now on (its requests come back over this link).
+    detach?.()
+    detach = appPort?.attach(host.app, log)
     return log
   }
   // A log that is there is opened while the engine process boots, not when it asks (what goes wrong is its answer
   // then) — and after this turn, so that `loom serve` prints its address first.
   let early: { log: SqliteLog } | { error: unknown } | null = null
+  let detach: (() => void) | undefined
   let soon = existsSync(db)
   const openEarly = () => {
     if (!soon) return
@@ -151,6 +161,7 @@ function holdLog(options: HostOptions, link: Socket, kill: () => void): void {
     },
   })
   void host.closed.then(async () => {
+    detach?.()
     await host.drained()
     if (held.get(db) === log) held.delete(db)
     try {

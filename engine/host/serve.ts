@@ -6,9 +6,8 @@ import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { HostOptions } from './EngineHost.ts'
-import { EngineSupervisor, type SupervisorEvents } from './EngineSupervisor.ts'
+import type { EngineSupervisor, SupervisorEvents } from './EngineSupervisor.ts'
 import type { SpawnEngine } from './engineLink.ts'
-import { forkEngine } from './forkEngine.ts'
 import { attachEngineSocket, ENGINE_PATH } from './engineSocket.ts'
 import { securityHeaders } from './securityHeaders.ts'
 import { serveRendererFile } from './rendererFiles.ts'
@@ -17,14 +16,17 @@ import { SYNC_PATH } from '../share/syncPath.ts'
 import { guardEndpoint } from '../share/guardEndpoint.ts'
 import { Admission } from '../share/Admission.ts'
 import { newTokens } from '../share/roles.ts'
+import { superviseNotebook } from './superviseNotebook.ts'
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url))
 /** Where `npm run build` writes the renderer bundle. */
 export const DEFAULT_RENDERER_DIR = join(REPO, 'dist', 'renderer')
 
 export interface ServeOptions extends HostOptions {
-  /** 0 (the default): any free port. */
+  /** The UI's port. 0 (the default): any free port. */
   port?: number
+  /** The app's own HTTP port (0: any free one); default: the notebook's `http:` setting, and none without one. */
+  appPort?: number
   /** The renderer bundle (default: LOOM_RENDERER_DIR, else dist/renderer/, built on first use). */
   rendererDir?: string
   spawn?: SpawnEngine
@@ -48,6 +50,8 @@ export interface Serving {
   token: string
   port: number
   supervisor: EngineSupervisor
+  /** Where the app's own HTTP answers (with /sys), when it has a port. */
+  app?: { url: string }
   /** Resolves once the engine process has opened the notebook; rejects (EngineStartError) if it cannot. */
   ready: Promise<void>
   /** With `share`: the invite links, the shared document and the sync server. */
@@ -60,11 +64,17 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   const notebook = resolve(options.notebook)
   if (!existsSync(notebook)) throw Object.assign(new Error(`cannot read ${options.notebook}: no such file`), { code: 'ENOENT', path: options.notebook })
   const rendererDir = resolve(options.rendererDir ?? process.env.LOOM_RENDERER_DIR ?? DEFAULT_RENDERER_DIR)
-  const supervisor = new EngineSupervisor(options.spawn ?? forkEngine, { notebook, db: options.db, branch: options.branch, timeLimitMs: options.timeLimitMs }, options.events)
+  const session = await superviseNotebook({ notebook, db: options.db, branch: options.branch, timeLimitMs: options.timeLimitMs, appPort: options.appPort, spawn: options.spawn }, options.events)
+  const { supervisor, app } = session
   const ready = supervisor.start()
   // Whoever does not wait for it still learns of a failed start through `ready`; it must not go unhandled meanwhile.
   ready.catch(() => {})
-  await Promise.all([options.waitForEngine === false && !options.share ? null : ready, rendererDir === DEFAULT_RENDERER_DIR ? ensureBuilt(rendererDir, say) : null])
+  try {
+    await Promise.all([options.waitForEngine === false && !options.share ? null : ready, rendererDir === DEFAULT_RENDERER_DIR ? ensureBuilt(rendererDir, say) : null])
+  } catch (err) {
+    await session.stop()
+    throw err
+  }
 
   let port = 0
   let share: Sharing | undefined
@@ -104,7 +114,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
       })
     })
   } catch (err) {
-    await supervisor.stop()
+    await session.stop()
     throw Object.assign(err as Error, { port: options.port })
   }
   port = (server.address() as { port: number }).port
@@ -113,7 +123,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     share = options.share ? await (await import('../share/startShare.ts')).startShare(supervisor, notebook, rendererDir, { say, ...options.share }, owner) : undefined
   } catch (err) {
     server.close()
-    await supervisor.stop()
+    await session.stop()
     throw err
   }
   // The owner's page says hello with the owner's token through the same guard as guests; shared, it finds
@@ -126,6 +136,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     port,
     supervisor,
     ready,
+    ...(app ? { app: { url: app.url } } : {}),
     ...(share ? { share } : {}),
     async close() {
       stopSync?.()
@@ -133,7 +144,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
       socket.close()
       const closed = new Promise<void>((ok) => server.close(() => ok()))
       server.closeAllConnections()
-      await Promise.all([closed, supervisor.stop()])
+      await Promise.all([closed, session.stop()])
     },
   }
 }

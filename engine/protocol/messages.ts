@@ -124,10 +124,15 @@ export interface ConfinementView {
   fsWrite: string[]
 }
 
+/** The app's own HTTP port (with /sys), when the notebook has one: served by the supervisor, relayed to the app. */
+export interface AppView {
+  url: string
+}
+
 /** Each request: its parameters and what it answers. */
 export interface Ops {
   /** First message on a connection: `token` is the page link's (the owner's or an invite's); nothing else is answered before it. */
-  hello: { params: { token?: string; client?: string }; result: { protocol: number; notebook: NotebookView; status: StatusView; share?: ShareView; confined?: ConfinementView | null } }
+  hello: { params: { token?: string; client?: string }; result: { protocol: number; notebook: NotebookView; status: StatusView; share?: ShareView; confined?: ConfinementView | null; app?: AppView } }
   notebook: { params: Record<string, never>; result: NotebookView }
   /** Writes the notebook file: the current text, or `text` when given (Save), or to `path` (Save As). */
   save: { params: { text?: string; path?: string }; result: { path: string; bytes: number } }

@@ -10,6 +10,7 @@ import { MonacoBinding } from 'y-monaco'
 import { h } from '../dom.ts'
 import { LiveValues } from './LiveValues.ts'
 import { forgetCellNames, monaco, shareCellNames } from './monaco.ts'
+import { cellFileName } from '../../engine/protocol/cellTypes.ts'
 
 /** How long typing must pause before an edit is sent to the running app. */
 const EDIT_DELAY_MS = 400
@@ -87,7 +88,7 @@ export class CodeCell {
       this.message,
     )
 
-    this.model = monaco.editor.createModel(view.source, 'typescript', monaco.Uri.parse(`file:///cells/${encodeURIComponent(id)}.ts`))
+    this.model = monaco.editor.createModel(view.source, 'typescript', monaco.Uri.parse(cellFileName(id)))
     this.editor = monaco.editor.create(editorHost, {
       model: this.model,
       theme: 'loom-dark',

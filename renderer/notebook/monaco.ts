@@ -6,6 +6,7 @@ import 'monaco-editor/features/register.all'
 import 'monaco-editor/languages/definitions/typescript/register'
 import { ModuleKind, ScriptTarget, typescriptDefaults } from 'monaco-editor/languages/features/typescript/register'
 import apiTypes from 'loom:api-types'
+import { API_TYPES_FILE, CELL_COMPILER_OPTIONS, cellNamesScript, IGNORED_DIAGNOSTICS, sharedNamesFileName } from '../../engine/protocol/cellTypes.ts'
 
 export { monaco }
 
@@ -35,44 +36,28 @@ globalThis.MonacoEnvironment = {
   },
 }
 
+// The same settings as `loom check` (engine/protocol/cellTypes.ts), in Monaco's enums.
 typescriptDefaults.setCompilerOptions({
-  target: ScriptTarget.ES2020,
-  module: ModuleKind.ESNext,
-  lib: ['es2022'],
-  strict: true,
-  // Methods are plain exported functions (`export function gui(agent)`): their parameters cannot be inferred.
-  noImplicitAny: false,
-  noEmit: true,
-  allowNonTsExtensions: true,
+  ...CELL_COMPILER_OPTIONS,
+  lib: [...CELL_COMPILER_OPTIONS.lib],
+  target: CELL_COMPILER_OPTIONS.target as ScriptTarget,
+  module: CELL_COMPILER_OPTIONS.module as ModuleKind,
 })
 typescriptDefaults.setDiagnosticsOptions({
   noSemanticValidation: false,
   noSyntaxValidation: false,
-  diagnosticCodesToIgnore: [
-    1375, // top-level await: cells are not run as ES modules
-    1208, // isolatedModules: each cell is compiled alone, on purpose
-    2528, // a module cannot have multiple default exports (cells are not modules)
-    7027, // unreachable code: not an error in a cell
-  ],
+  diagnosticCodesToIgnore: [...IGNORED_DIAGNOSTICS],
 })
 typescriptDefaults.setEagerModelSync(true)
-typescriptDefaults.addExtraLib(apiTypes, 'file:///loom/loom-api.d.ts')
+typescriptDefaults.addExtraLib(apiTypes, API_TYPES_FILE)
 
-/**
- * A cell that exports something is a module to TypeScript, so its top-level
- * names would be invisible to the other cells — but the engine joins all cells
- * into one module. Each such cell is therefore also given to TypeScript as a
- * script with `export` removed: its names become visible to every cell, and
- * its own model (a module) shadows them without a conflict.
- */
+/** Each cell's names, shared with the other cells (cellNamesScript says why). */
 const cellGlobals = new Map<string, monaco.IDisposable>()
 export function shareCellNames(cell: string, source: string): void {
   cellGlobals.get(cell)?.dispose()
   cellGlobals.delete(cell)
-  if (!/^\s*export\b/m.test(source)) return // already a script: its names are global
-  const script = source.replace(/^(\s*)export\s+(default\s+)?(?=(async\s+)?function\b|const\b|let\b|var\b|class\b|interface\b|type\b|enum\b)/gm, '$1')
-  if (/^\s*(export|import)\b/m.test(script)) return // an export we cannot rewrite: leave the cell a module
-  cellGlobals.set(cell, typescriptDefaults.addExtraLib(script, `file:///loom/shared/${encodeURIComponent(cell)}.ts`))
+  const script = cellNamesScript(source)
+  if (script !== null) cellGlobals.set(cell, typescriptDefaults.addExtraLib(script, sharedNamesFileName(cell)))
 }
 
 export function forgetCellNames(cell: string): void {

@@ -74,12 +74,13 @@ export class EventDetails {
       h('span.ed-kind', { style: `color:${KIND_COLOURS[e.kind] ?? '#8b93a1'}` }, e.kind),
       h('span.ed-method', null, e.method ? `${e.method}()` : ''),
       h('span.ed-seq', null, `${e.branch} · event ${e.seq}`)))
+    if (e.kind === 'http') rows.push(...exchange(e))
     const diverged = this.divergences.get(e.branch)?.get(e.seq)
     if (diverged) rows.push(section('Diverges from the recorded run', h('div.ed-divergence', null, diverged)))
     rows.push(h('dl.ed-facts', null,
       h('dt', null, 'time'), h('dd', null, new Date(e.time).toISOString().replace('T', ' ').replace('Z', ' UTC')),
       h('dt', null, 'code'), h('dd', { title: e.codeHash }, e.codeHash.slice(0, 12)),
-      ...(e.input !== null && e.input !== undefined ? [h('dt', null, 'input'), h('dd.ed-json', null, preview(e.input, 400))] : []),
+      ...(e.input !== null && e.input !== undefined && e.kind !== 'http' ? [h('dt', null, 'input'), h('dd.ed-json', null, preview(e.input, 400))] : []),
       ...(e.choices.length ? [h('dt', null, 'choices'), h('dd', null, ...e.choices.map((c) => h('span.ed-choice', { title: `sys.fork(${c.n}) answered ${c.value}` }, `${c.value}`, h('span.ed-of', null, `/${c.n}`))))] : []),
       h('dt', null, 'hash'), h('dd', { title: e.hash }, e.hash.slice(0, 12)),
     ))
@@ -100,7 +101,7 @@ export class EventDetails {
     const out: HTMLElement[] = []
     if (e.outputs.tty) out.push(h('pre.ed-tty', null, e.outputs.tty))
     for (const l of e.outputs.logs ?? []) out.push(h('div.ed-log', null, h('span.ed-channel', null, l.channel), preview(l.message, 300)))
-    if (e.outputs.http !== undefined) out.push(h('div.ed-log', null, h('span.ed-channel', null, 'http'), preview(e.outputs.http, 300)))
+    if (e.outputs.http !== undefined && e.kind !== 'http') out.push(h('div.ed-log', null, h('span.ed-channel', null, 'http'), preview(e.outputs.http, 300)))
     if (e.outputs.halt) out.push(h('div.ed-log', null, h('span.ed-channel', null, 'halt'), 'the app halted'))
     if (out.length) rows.push(section('Outputs', ...out))
     const failed = this.attempts.filter((a) => a.branch === e.branch && a.after === e.seq && !a.aborted)
@@ -111,6 +112,24 @@ export class EventDetails {
     }
     fill(this.body, ...rows)
   }
+}
+
+/** An http event's request and the app's answer, as a person reads them: request line, headers, bodies. */
+function exchange(e: EventRecord): HTMLElement[] {
+  const req = (isObject(e.input) ? e.input : {}) as { method?: Json; path?: Json; query?: Json; headers?: Json; body?: Json }
+  const res = (isObject(e.outputs.http ?? null) ? e.outputs.http : {}) as { status?: Json; headers?: Json; body?: Json }
+  const query = isObject(req.query ?? null) ? new URLSearchParams(req.query as Record<string, string>).toString() : ''
+  const headers = (v: Json | undefined) => (isObject(v ?? null) ? Object.entries(v as Record<string, Json>).map(([k, x]) => h('div.ed-header', null, h('span.ed-header-name', null, `${k}:`), ` ${String(x)}`)) : [])
+  // A body is text as sent; an app may also answer with a JSON value, which is sent as JSON.
+  const body = (v: Json | undefined) => {
+    if (v === undefined || v === null || v === '') return null
+    const text = typeof v === 'string' ? v : JSON.stringify(v)
+    return h('pre.ed-payload', null, text.length > 2000 ? `${text.slice(0, 2000)}… (${text.length.toLocaleString()} characters)` : text)
+  }
+  return [
+    section('Request', h('div.ed-request-line', null, `${String(req.method ?? '?')} ${String(req.path ?? '?')}${query ? `?${query}` : ''}`), ...headers(req.headers), body(req.body)),
+    section('Response', h('div.ed-request-line', null, res.status === undefined ? 'no answer recorded' : String(res.status)), ...headers(res.headers), body(res.body)),
+  ]
 }
 
 function section(title: string, ...children: (Node | null)[]): HTMLElement {

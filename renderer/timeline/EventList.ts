@@ -69,6 +69,7 @@ function row(e: EventRecord | SkippedEvents): HTMLElement {
 
 function summary(e: EventRecord): string {
   if (e.kind === 'code') return `new code ${e.codeHash.slice(0, 7)}`
+  if (e.kind === 'http') return requestLine(e)
   if (e.outputs.halt) return 'halted the app'
   const tty = e.outputs.tty?.split('\n').find((l) => l.trim())
   if (tty) return tty
@@ -76,4 +77,12 @@ function summary(e: EventRecord): string {
   if (log) return `${log.channel}: ${typeof log.message === 'string' ? log.message : JSON.stringify(log.message)}`
   const written = [...new Set(e.writes.map((w) => ('key' in w && w.key !== undefined ? `${w.state}.${w.key}` : w.state)))]
   return written.length ? `wrote ${written.join(', ')}` : 'no change'
+}
+
+/** An http event as a request line and its answer: `POST /todos → 201`. */
+function requestLine(e: EventRecord): string {
+  const req = (e.input ?? {}) as { method?: unknown; path?: unknown }
+  const res = (e.outputs.http ?? {}) as { status?: unknown }
+  const line = `${typeof req.method === 'string' ? req.method : '?'} ${typeof req.path === 'string' ? req.path : '?'}`
+  return typeof res.status === 'number' ? `${line} → ${res.status}` : line
 }
