@@ -3,8 +3,11 @@
 import type Database from 'better-sqlite3'
 import { LogFormatError, UnreadableLogError } from '../logErrors.ts'
 
-/** The log format this version writes; it reads this one and refuses newer ones. */
-export const FORMAT_VERSION = 1
+/**
+ * The log format this version writes; it reads this one and refuses newer ones.
+ * 2: a bag's take names places in the bag's canonical order (1: in put order).
+ */
+export const FORMAT_VERSION = 2
 const FORMAT = 'loom-log'
 
 /** The tables the database holds (none: an empty database). */
@@ -43,5 +46,24 @@ export function checkFormat(db: Database.Database, path: string): void {
   if (!(version >= 1)) throw new UnreadableLogError(`${path}: the log's format version is missing or damaged`)
   if (version > FORMAT_VERSION) {
     throw new LogFormatError(`${path} was written by a newer Loom (log format ${version}); this Loom reads format ${FORMAT_VERSION} — upgrade Loom to open it`)
+  }
+  if (version === 1) fromFormat1(db, path)
+}
+
+/**
+ * A format-1 log means the same in format 2 unless an event takes from a bag:
+ * its take named places in put order, which this Loom cannot know, so such a
+ * log is refused rather than read wrongly. One without is marked format 2 (if
+ * the file may be written), so that the takes this Loom adds are read as meant.
+ */
+function fromFormat1(db: Database.Database, path: string): void {
+  const takes = db.prepare(`SELECT first FROM chunks WHERE bodies GLOB '*"op":"bag","take":[[][0-9]*' LIMIT 1`).pluck().get() as number | undefined
+  if (takes !== undefined) {
+    throw new LogFormatError(`${path} was written by an older Loom (log format 1) and takes items from a bag (from event ${takes} on): that Loom counted a take's places in put order, this one in the bag's canonical order, so its history cannot be read as it was meant — open it with the Loom that wrote it`)
+  }
+  try {
+    db.prepare(`UPDATE meta SET value = ? WHERE key = 'version'`).run(String(FORMAT_VERSION))
+  } catch {
+    // A read-only file: it stays format 1, and is read as format 2 (they agree when there is no bag take).
   }
 }
