@@ -96,6 +96,7 @@ async function main(): Promise<number> {
   engine.on('tty', (text) => (job.json ? (tty += text) : io.out(text)))
   // The launcher sends each saved text (--watch), and a stop (Ctrl-C, SIGTERM: the OS sandbox passes no signal on).
   let stopped = false
+  const requests = new Set<Promise<unknown>>()
   const stop = () => {
     stopped = true
     engine.pause()
@@ -104,7 +105,9 @@ async function main(): Promise<number> {
     if (push.push === 'stop') return stop()
     if (push.push === 'check') return
     if (push.push === 'http') {
-      const answer = await engine.request(push.request, push.deadlineMs).catch((err: Error) => ({ status: 500, headers: { 'content-type': 'text/plain' }, body: `${err.message}\n` }))
+      const answering = engine.request(push.request, push.deadlineMs).catch((err: Error) => ({ status: 500, headers: { 'content-type': 'text/plain' }, body: `${err.message}\n` }))
+      requests.add(answering)
+      const answer = await answering.finally(() => requests.delete(answering))
       return log.answer(push.rid, answer)
     }
     // Live coding: a change that compiles becomes a code event, one that does not is refused.
@@ -116,7 +119,7 @@ async function main(): Promise<number> {
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
   try {
-    return await loop(engine, { json: job.json, steps: job.steps, untilIdle: job.untilIdle, resumedAt: log.opened.head, tty: () => tty, serving: job.watch || job.serving, stopped: () => stopped }, io)
+    return await loop(engine, { json: job.json, steps: job.steps, untilIdle: job.untilIdle, resumedAt: log.opened.head, tty: () => tty, serving: job.watch || (job.serving && !job.untilIdle), requests: () => [...requests], stopped: () => stopped }, io)
   } finally {
     log.close()
   }
