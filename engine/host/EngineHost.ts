@@ -6,8 +6,8 @@ import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { Engine } from '../runtime/engine.ts'
 import { decodeNotebook, parseNotebook, serializeNotebook, NotebookError, type Notebook } from '../runtime/notebook.ts'
-import { compileNotebook, CompileError, warmCompiler, type KeptCell } from '../runtime/compile.ts'
-import { LoadError } from '../runtime/executor.ts'
+import { warmCompiler, type KeptCell } from '../runtime/compile.ts'
+import { liveCode } from '../runtime/liveCode.ts'
 import { LogDamageError } from '../replay/logErrors.ts'
 import { defaultDbPath } from '../replay/dbPath.ts'
 import type { HistoryLog } from '../replay/historyLog.ts'
@@ -15,8 +15,9 @@ import type { HostLogs } from './hostLogs.ts'
 import { writeAtomically } from './saveNotebook.ts'
 import { seek } from '../replay/seek.ts'
 import { PROTOCOL_VERSION } from '../protocol/messages.ts'
-import type { Attempt, BranchView, EditResult, EventRecord, Message, NotebookView, Op, ProblemView, Result, StatusView, TestFailure, Transport } from '../protocol/messages.ts'
-import { problemOf, problemsOf, parseProblem, problemFromMessage, Refusal } from './problems.ts'
+import type { Attempt, BranchView, EditResult, EventRecord, Message, NotebookView, Op, Result, StatusView, TestFailure, Transport } from '../protocol/messages.ts'
+import { errorOf, errorsOf, Refusal } from './problems.ts'
+import { LoomFailure, loomError, type LoomError } from '../protocol/loomError.ts'
 import { checkRequest } from '../protocol/validate.ts'
 import { cellViews, stateBindings, withCellAdded, withCellDeleted, withCellMoved, withCellSource } from './notebookCells.ts'
 import { evaluateReadOnly } from './evaluate.ts'
@@ -56,8 +57,8 @@ export class EngineHost {
   /** The notebook as the UI has it: what Save writes. It may hold a broken edit the engine refused. */
   private text = ''
   private model: Notebook | null = null
-  private parseError: ProblemView | null = null
-  private problems: ProblemView[] = []
+  private parseError: LoomError | null = null
+  private problems: LoomError[] = []
   private log: HistoryLog | null = null
   /** The live branch's history is damaged: the engine does not run on it (the message says how to continue). */
   private damaged: LogDamageError | null = null
@@ -136,16 +137,16 @@ export class EngineHost {
       this.model = parseNotebook(decodeNotebook(bytes, this.path), this.path)
     } catch (err) {
       if (!(err instanceof NotebookError)) throw err
-      this.parseError = parseProblem(err)
+      this.parseError = err.error
     }
     if (this.model) {
       try {
         await this.startEngine(text)
       } catch (err) {
         // A damaged branch: the history stays readable (and can be forked), the engine does not extend it.
-        if (!(err instanceof CompileError || err instanceof LoadError || err instanceof LogDamageError)) throw err
+        if (!(err instanceof LoomFailure || err instanceof LogDamageError)) throw err
         if (err instanceof LogDamageError) this.damaged = err
-        this.problems = problemsOf(err, this.path)
+        this.problems = errorsOf(err, this.path)
       }
     } else {
       // History stays readable while the notebook is broken (when there is one).
@@ -207,12 +208,12 @@ export class EngineHost {
       const result = await this.answer(op, params)
       client.send({ kind: 'response', id, ok: true, result })
     } catch (err) {
-      client.send({ kind: 'response', id, ok: false, error: problemOf(err, this.path) })
+      client.send({ kind: 'response', id, ok: false, error: errorOf(err, this.path) })
     }
   }
 
   private answer(op: Op, p: Record<string, unknown>): Promise<unknown> | unknown {
-    if (this.closed) throw new Refusal('the engine is shutting down')
+    if (this.closed) throw new Refusal('the engine is shutting down', undefined, 'stopped')
     switch (op) {
       case 'hello': {
         const confined = confinement()
@@ -224,6 +225,8 @@ export class EngineHost {
         return this.status()
       case 'save':
         return this.exclusive(() => this.save(p.text as string | undefined, p.path as string | undefined))
+      case 'editNotebook':
+        return this.exclusive(() => this.edit(() => p.text as string))
       case 'editCell':
         return this.exclusive(() => this.edit(() => withCellSource(this.editable(), p.cell as string, p.source as string)))
       case 'addCell':
@@ -260,7 +263,7 @@ export class EngineHost {
         return this.branchViews()
       case 'ttyInput': {
         const text = p.text as string
-        if (text.length > MAX_TTY_INPUT) throw new Refusal(`tty input of ${text.length} characters is too much at once; send at most ${MAX_TTY_INPUT}`)
+        if (text.length > MAX_TTY_INPUT) throw new Refusal(`tty input of ${text.length} characters is too much at once; send at most ${MAX_TTY_INPUT}`, undefined, 'badInput')
         this.runnable().input(text)
         return {}
       }
@@ -285,7 +288,7 @@ export class EngineHost {
    */
   private async promote(name: string): Promise<Result<'promote'>> {
     const log = this.history()
-    if (!log.branchInfo(name)) throw new Refusal(`there is no branch '${name}'; the branches are ${log.branches().map((b) => b.name).join(', ')}`)
+    if (!log.branchInfo(name)) throw new Refusal(`there is no branch '${name}'; the branches are ${log.branches().map((b) => b.name).join(', ')}`, { branch: name }, 'history')
     if (name !== log.branch || name !== log.live) {
       const before = { branch: log.branch, live: log.live }
       const old = this.engine
@@ -302,8 +305,8 @@ export class EngineHost {
           log.promote(before.live)
           this.engine = old
           if (wasRunning) this.run()
-          const problem = problemOf(err, this.path)
-          throw new Refusal(`the app cannot continue on branch '${name}', so it stays on '${before.branch}': ${problem.message}`, problem.where)
+          const problem = errorOf(err, this.path)
+          throw new Refusal(`the app cannot continue on branch '${name}', so it stays on '${before.branch}': ${problem.message}`, problem.where, problem.code)
         }
         if (wasRunning) this.run()
       }
@@ -344,7 +347,7 @@ export class EngineHost {
   }
 
   private history(): HistoryLog {
-    if (!this.log) throw new Refusal('there is no history yet: the notebook has not run (fix it so it parses, and it will)')
+    if (!this.log) throw new Refusal('there is no history yet: the notebook has not run (fix it so it parses, and it will)', undefined, 'history')
     this.log.flush()
     return this.log
   }
@@ -353,8 +356,8 @@ export class EngineHost {
     const log = this.history()
     const name = branch ?? log.branch
     const info = log.branchInfo(name)
-    if (!info) throw new Refusal(`there is no branch '${name}'; the branches are ${log.branches().map((b) => b.name).join(', ')}`)
-    if (at !== undefined && at > info.head) throw new Refusal(`branch '${name}' has events 1..${info.head}; there is no event ${at}`)
+    if (!info) throw new Refusal(`there is no branch '${name}'; the branches are ${log.branches().map((b) => b.name).join(', ')}`, { branch: name }, 'history')
+    if (at !== undefined && at > info.head) throw new Refusal(`branch '${name}' has events 1..${info.head}; there is no event ${at}`, { branch: name, event: at }, 'history')
     return { branch: name, at: at ?? info.head }
   }
 
@@ -369,7 +372,7 @@ export class EngineHost {
 
   private runnable(): Engine {
     if (this.engine) return this.engine
-    if (this.damaged) throw new Refusal(this.damaged.message, this.damaged.where)
+    if (this.damaged) throw new Refusal(this.damaged.message, this.damaged.where, 'history')
     if (this.parseError) throw new Refusal(`the notebook does not parse: ${this.parseError.message}`, this.parseError.where)
     const first = this.problems[0]
     throw new Refusal(`the notebook does not compile: ${first?.message ?? 'see its problems'}; fix it and the app starts`, first?.where)
@@ -382,7 +385,7 @@ export class EngineHost {
         () => {},
         (err: Error) => {
           // The loop stopped on an error (the log could not write): say so, keep serving the history.
-          this.problems = [{ message: `the app stopped: ${err.message}` }]
+          this.problems = [loomError('stopped', `the app stopped: ${err.message}`)]
           this.broadcastNotebook()
         },
       ).finally(() => {
@@ -421,7 +424,7 @@ export class EngineHost {
       text = make()
       model = parseNotebook(text, this.path)
     } catch (err) {
-      if (err instanceof NotebookError) return { ok: false, problems: [parseProblem(err)] }
+      if (err instanceof NotebookError) return { ok: false, problems: err.errors }
       throw err
     }
     return this.adopt(text, model)
@@ -436,35 +439,23 @@ export class EngineHost {
     this.text = text
     this.model = model
     this.parseError = null
-    const result = await this.liveCode(text, model)
+    const result = await this.liveCode(text)
     this.problems = result.ok ? [] : result.problems
     this.broadcastNotebook()
     this.queue(() => (this.outbox.status = true))
     return result
   }
 
-  private async liveCode(text: string, model: Notebook): Promise<EditResult> {
-    let codeHash: string
+  /** Live-codes the running app with `text` (liveCode.ts); with no app yet (its code was broken), starts it. */
+  private async liveCode(text: string): Promise<EditResult> {
+    if (this.engine) return liveCode(this.engine, text)
     try {
-      codeHash = (await compileNotebook(model, this.log?.keptCells)).codeHash
+      await this.startEngine(text)
     } catch (err) {
-      return { ok: false, problems: problemsOf(err, this.path) }
+      if (err instanceof LoomFailure) return { ok: false, problems: err.errors }
+      throw err
     }
-    if (!this.engine) {
-      try {
-        await this.startEngine(text)
-      } catch (err) {
-        if (err instanceof CompileError || err instanceof LoadError) return { ok: false, problems: problemsOf(err, this.path) }
-        throw err
-      }
-      return { ok: true, codeHash: this.engine!.codeHash, seq: this.engine!.head }
-    }
-    // Prose, comments and types do not change the code: nothing to switch.
-    if (codeHash === this.engine.codeHash) return { ok: true, codeHash, seq: null }
-    const r = await this.engine.replaceCode(text)
-    if (r.ok) return { ok: true, codeHash: r.event.codeHash, seq: r.event.seq }
-    const problems = r.error.split('\n').filter(Boolean).map((line) => problemFromMessage(line, this.path))
-    return r.waiting ? { ok: false, problems, waiting: true } : { ok: false, problems }
+    return { ok: true, codeHash: this.engine!.codeHash, seq: this.engine!.head }
   }
 
   /** Writes the notebook: atomically, so a crash mid-save leaves the old file or the new one, never half. */
@@ -477,7 +468,7 @@ export class EngineHost {
       try {
         model = parseNotebook(text, this.path)
       } catch (err) {
-        if (err instanceof NotebookError) throw new Refusal(`not saved: ${parseProblem(err).message}`, parseProblem(err).where)
+        if (err instanceof NotebookError) throw new Refusal(`not saved: ${err.error.message}`, err.error.where, 'parse')
         throw err
       }
       await this.adopt(text, model)

@@ -7,7 +7,7 @@
 // refused with what was wrong, never guessed at.
 //
 // Shared by engine/ and renderer/: no Node, no DOM.
-import type { Op, ProblemView } from './messages.ts'
+import type { Op, LoomError } from './messages.ts'
 
 /** Frames larger than this are refused (the WebSocket closes with 1009): a notebook or an exported branch is far below it. */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024
@@ -22,7 +22,7 @@ export const MAX_DEPTH = 64
 /** Why a message was refused, for code that reacts (tests, tools) rather than people. */
 export type MessageProblemCode = 'not-json' | 'too-large' | 'too-deep' | 'bad-request'
 
-export interface MessageProblem extends ProblemView {
+export interface MessageProblem extends LoomError {
   code: MessageProblemCode
 }
 
@@ -44,6 +44,7 @@ const PARAMS: Partial<Record<Op, Spec>> = {
   hello: { token: { kind: 'string' }, client: { kind: 'string' } },
   notebook: none,
   save: { text: { kind: 'string' }, path: { kind: 'string' } },
+  editNotebook: { text: { kind: 'string', required: true } },
   editCell: { cell: { kind: 'string', required: true }, source: { kind: 'string', required: true } },
   addCell: { after: { kind: 'cellOrNull', required: true }, kind: { kind: 'cellKind', required: true }, source: { kind: 'string', required: true } },
   deleteCell: { cell: { kind: 'string', required: true } },

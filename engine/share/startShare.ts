@@ -59,7 +59,7 @@ export async function startShare(engine: EngineEndpoint, notebook: string, rende
   const tokens = { ...newTokens(GUEST_ROLES), ...(owner ? { owner } : {}) }
   // Pages find the shared document where hello says: our own /sync (on whichever listener served them), or the --sync server.
   let place: { sync: string | null; room: string; port: number } = { sync: null, room: ROOM, port: 0 }
-  const guard = guardEndpoint(engine, tokens, () => place)
+  const guard = guardEndpoint(engine, tokens, () => place, notebook)
   // The host's own connection to the engine (the owner's rights, no token: it never leaves this process).
   const [ours, theirs] = memoryPair()
   const disconnect = engine.connect(theirs)

@@ -3,7 +3,7 @@
 // and the live value of each state it declares beside the declaration.
 // In a shared session the editor is bound to the cell's text in the shared
 // document instead (y-monaco), and the host applies what everyone typed.
-import type { CellView, EditResult, ProblemView, SharedProblem, StateValue } from '../../engine/protocol/messages.ts'
+import type { CellView, EditResult, LoomError, SharedProblem, StateValue } from '../../engine/protocol/messages.ts'
 import type * as Y from 'yjs'
 import type { Awareness } from 'y-protocols/awareness'
 import { MonacoBinding } from 'y-monaco'
@@ -44,7 +44,7 @@ export class CodeCell {
   private engineSource: string
   /** Set while applying the engine's text to the model, so that it is not sent back as an edit. */
   private applying = false
-  private compileProblems: (ProblemView & Partial<SharedProblem>)[] = []
+  private compileProblems: (LoomError & Partial<SharedProblem>)[] = []
   private readonly binding: MonacoBinding | null = null
   private runtimeProblem: { message: string; line: number | null; kind: 'error' | 'test' } | null = null
   private lastValues: Record<string, StateValue> = {}
@@ -199,7 +199,7 @@ export class CodeCell {
     }
   }
 
-  setCompileProblems(problems: (ProblemView & Partial<SharedProblem>)[], waiting = false): void {
+  setCompileProblems(problems: (LoomError & Partial<SharedProblem>)[], waiting = false): void {
     this.compileProblems = problems
     this.runtimeProblem = problems.length ? null : this.runtimeProblem
     this.renderProblems()

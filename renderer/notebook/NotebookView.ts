@@ -5,7 +5,7 @@
 // its blocks, edits and structural changes go into it, and the engine's
 // notebook only says which states each cell declares.
 import type { EngineClient } from '../../engine/protocol/client.ts'
-import type { Attempt, CellView, EditResult, NotebookView as Notebook, ProblemView, SharedProblem, StateValue, TestFailure } from '../../engine/protocol/messages.ts'
+import type { Attempt, CellView, EditResult, NotebookView as Notebook, LoomError, SharedProblem, StateValue, TestFailure } from '../../engine/protocol/messages.ts'
 import type * as Y from 'yjs'
 import { fill, h } from '../dom.ts'
 import type { ShareSession } from '../share/ShareSession.ts'
@@ -178,7 +178,7 @@ export class NotebookView {
   }
 
   /** Compile problems of the running code, each at its cell and line (in a shared session, with who last changed that line). */
-  showProblems(problems: (ProblemView & Partial<SharedProblem>)[]): void {
+  showProblems(problems: (LoomError & Partial<SharedProblem>)[]): void {
     for (const cell of this.codeCells()) {
       if (cell.pending) continue
       if (problems.length === 0) cell.markApplied()
