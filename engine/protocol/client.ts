@@ -2,6 +2,8 @@
 // (or reject with the host's problem), and notices by type. Works over any
 // Transport; shared by the renderer and the tests, so no Node and no DOM.
 import type { Message, Notice, Op, Params, LoomError, Result, Transport } from './messages.ts'
+import { loomError } from './loomError.ts'
+import { readLoomError } from './validate.ts'
 
 /** A request the host refused: its LoomError (what, of which kind, and where: file, cell, line). */
 export class ProtocolError extends Error {
@@ -60,7 +62,8 @@ export class EngineClient {
       if (!w) return
       this.waiting.delete(m.id)
       if (m.ok) w.resolve(m.result)
-      else w.reject(new ProtocolError(m.error, w.op))
+      // An error is shown as it came only when it has LoomError's shape.
+      else w.reject(new ProtocolError(readLoomError(m.error) ?? loomError('internal', `the engine refused ${w.op} with an error Loom cannot read`), w.op))
     }
   }
 }
