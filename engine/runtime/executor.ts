@@ -62,6 +62,8 @@ interface Loading {
   declared: Map<string, { kind: StateKind; at: SourceLocation | null }>
   fresh: Cell[]
   tests: AppVersion['tests']
+  /** The LoadError a declaration threw: it reaches the catch rebuilt in the sandbox's realm, and is given on as it was made. */
+  refused?: LoadError
 }
 
 const TEST_FAILED = 'returned false'
@@ -154,6 +156,7 @@ export class Executor {
     } catch (err) {
       this.dropFresh(before)
       if (err instanceof LoadError) throw err
+      if (loading.refused && (err as { message?: unknown } | null)?.message === loading.refused.message) throw loading.refused
       const { reason, location } = this.describe(err, app)
       // A module-level value that cannot be made read-only is named by the sandbox: point at its declaration.
       const binding = (err as { binding?: unknown } | null)?.binding
@@ -729,16 +732,16 @@ export class Executor {
     const at = this.here()
     const where = whereAt(this.config.path, at)
     if (!loading) throw this.sandbox.error(`state.${kind}() declares state at the top of a cell, not inside a method`)
-    if (typeof name !== 'string' || !name) throw new LoadError(`state.${kind}(name, …) needs a name (a non-empty string)`, where)
+    if (typeof name !== 'string' || !name) throw (loading.refused = new LoadError(`state.${kind}(name, …) needs a name (a non-empty string)`, where))
     const first = loading.declared.get(name)
     if (first) {
-      throw new LoadError(`state '${name}' is declared twice: first at ${formatLocation(this.config.path, first.at)}; give each state its own name`, where)
+      throw (loading.refused = new LoadError(`state '${name}' is declared twice: first at ${formatLocation(this.config.path, first.at)}; give each state its own name`, where))
     }
     loading.declared.set(name, { kind, at })
     const existing = this.store.get(name)
     if (existing) {
       if (existing.kind !== kind) {
-        throw new LoadError(`state '${name}' is a ${existing.kind} in the running app but is declared here as a ${kind}; use a new name for the new kind`, where)
+        throw (loading.refused = new LoadError(`state '${name}' is a ${existing.kind} in the running app but is declared here as a ${kind}; use a new name for the new kind`, where))
       }
       existing.declaredAt = at
       return existing.id
@@ -748,7 +751,7 @@ export class Executor {
       value = initialValue(kind, initial)
     } catch (err) {
       if (!(err instanceof ValueError)) throw err
-      throw new LoadError(`the initial value of state '${name}': ${err.message}`, where)
+      throw (loading.refused = new LoadError(`the initial value of state '${name}': ${err.message}`, where))
     }
     const cell = makeCell(kind, this.store.cells.length, name, at, value, this.head + 1)
     this.store.add(cell)
