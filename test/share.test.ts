@@ -140,6 +140,7 @@ describe('a shared session', () => {
     type Host = { loomHost?: { problems: { author: string | null; where?: { cell?: string } }[] } }
     const hostProblems = () => [...viv.provider.awareness.getStates().values()].map((st) => (st as Host).loomHost?.problems ?? []).flat()
     await until('the viewer sees the problem and who made it', () => hostProblems().some((p) => p.author === 'Ada' && p.where?.cell === cell))
+    assert.ok(!JSON.stringify(hostProblems()).includes(tmpdir()), 'the host’s presence names the notebook by its file name only')
     t.delete(t.length - '\nconst broken: number = '.length, '\nconst broken: number = '.length)
     await until('the problem is gone for everyone', () => hostProblems().length === 0)
   })

@@ -9,6 +9,7 @@
 // hand-over keeps it rather than writing over it. Junk a guest puts into the
 // document (cellSchema.ts) is taken out again and reported; it never
 // reaches the engine, and nothing a guest sends can make a hand-over throw.
+import { basename } from 'node:path'
 import * as Y from 'yjs'
 import type { Awareness } from 'y-protocols/awareness'
 import { ProtocolError, type EngineClient } from '../protocol/client.ts'
@@ -118,7 +119,12 @@ export class ShareHost {
     } finally {
       this.inFlight = null
     }
-    this.presence.problems = problems.map((p) => ({ ...p, author: p.where?.cell && p.where.line ? this.authors.authorOf(p.where.cell, p.where.line) : null }))
+    // Every guest sees the presence: the notebook by its file name, never the host's folders.
+    this.presence.problems = problems.map((p) => ({
+      ...p,
+      ...(p.where?.file ? { where: { ...p.where, file: basename(p.where.file) } } : {}),
+      author: p.where?.cell && p.where.line ? this.authors.authorOf(p.where.cell, p.where.line) : null,
+    }))
     this.publish()
   }
 
