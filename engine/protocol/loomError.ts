@@ -20,6 +20,8 @@ export type LoomErrorCode =
   | 'unchanged'
   /** A method threw while it ran. */
   | 'runtime'
+  /** A test (an invariant over state) failed after an event. */
+  | 'test'
   /** Something ran past its time limit. */
   | 'timeLimit'
   /** A value, an edit or a parameter that does not fit. */
@@ -35,7 +37,7 @@ export type LoomErrorCode =
   | 'not-json' | 'too-large' | 'too-deep' | 'bad-request'
 
 export const LOOM_ERROR_CODES: readonly LoomErrorCode[] = [
-  'parse', 'compile', 'load', 'parked', 'unchanged', 'runtime', 'timeLimit', 'badInput', 'history', 'refused', 'stopped', 'internal',
+  'parse', 'compile', 'load', 'parked', 'unchanged', 'runtime', 'test', 'timeLimit', 'badInput', 'history', 'refused', 'stopped', 'internal',
   'not-json', 'too-large', 'too-deep', 'bad-request',
 ]
 

@@ -46,7 +46,7 @@ export class CodeCell {
   private applying = false
   private compileProblems: (LoomError & Partial<SharedProblem>)[] = []
   private readonly binding: MonacoBinding | null = null
-  private runtimeProblem: { message: string; line: number | null; kind: 'error' | 'test' } | null = null
+  private runtimeProblem: LoomError | null = null
   private lastValues: Record<string, StateValue> = {}
   /** The engine refused this cell's last edit (its own problem or another cell's): the app runs older code for it. */
   private unapplied = false
@@ -214,8 +214,8 @@ export class CodeCell {
     this.renderBadge()
   }
 
-  /** The cell's last runtime error (an exception or a failed test), or null to clear it. */
-  setRuntimeProblem(problem: { message: string; line: number | null; kind: 'error' | 'test' } | null): void {
+  /** The cell's last runtime error (code 'runtime': an exception; 'test': a failed test), or null to clear it. */
+  setRuntimeProblem(problem: LoomError | null): void {
     this.runtimeProblem = problem
     this.renderProblems()
     this.renderBadge()
@@ -272,13 +272,14 @@ export class CodeCell {
     }
     const r = this.runtimeProblem
     if (r) {
-      marker(r.message, r.line, r.kind === 'test' ? monaco.MarkerSeverity.Warning : monaco.MarkerSeverity.Error)
-      lines.push(problemLine(r.kind === 'test' ? 'test' : 'error', r.line, r.message, r.kind === 'test' ? 'test failed' : 'transaction aborted'))
+      const test = r.code === 'test'
+      marker(r.message, r.where?.line ?? null, test ? monaco.MarkerSeverity.Warning : monaco.MarkerSeverity.Error)
+      lines.push(problemLine(test ? 'test' : 'error', r.where?.line ?? null, r.message, test ? 'test failed' : 'transaction aborted'))
     }
     monaco.editor.setModelMarkers(this.model, 'loom', markers)
     this.message.replaceChildren(...lines)
     this.message.hidden = lines.length === 0
-    const first = this.compileProblems[0]?.where?.line ?? r?.line
+    const first = this.compileProblems[0]?.where?.line ?? r?.where?.line
     if (first) this.element.dataset.errorLine = String(first)
     else delete this.element.dataset.errorLine
   }
