@@ -68,3 +68,13 @@ test('engine/protocol/ importing a Node built-in or engine code (other than type
     "engine/protocol/client.ts:3: engine/protocol/ imports '../runtime/event.ts' (the protocol may import only itself, and other code only with 'import type')",
   ])
 })
+
+test('a second live-coding route (replaceCode called outside engine/runtime/liveCode.ts) fails the check', () => {
+  const root = tree({
+    'engine/runtime/liveCode.ts': 'export const liveCode = (engine, text) => engine.replaceCode(text)\n',
+    'engine/host/shortcut.ts': 'export async function edit(engine, text) {\n  return engine.replaceCode(text)\n}\n',
+  })
+  assert.deepEqual(checkLayering(root), [
+    'engine/host/shortcut.ts:2: engine/ replaces the running code itself; live coding goes through liveCode() (engine/runtime/liveCode.ts)',
+  ])
+})
