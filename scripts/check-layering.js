@@ -88,11 +88,21 @@ export function checkLayering(dir) {
       if (layer === 'engine') {
         const m = DOM_GLOBALS.exec(text)
         if (m) problems.push(`${relative(root, file)}:${text.slice(0, m.index).split('\n').length}: engine/ uses the DOM global '${m[1]}'`)
+        for (const d of DOORS) {
+          if (relative(root, file).split(sep).join('/') === d.door) continue
+          const call = d.call.exec(text)
+          if (call) problems.push(`${relative(root, file)}:${text.slice(0, call.index).split('\n').length}: engine/ ${d.why}`)
+        }
       }
     }
   }
   return problems
 }
+
+/** One door per concern (DESIGN §7): calls that only the door's own module makes. */
+const DOORS = [
+  { call: /\.replaceCode\(/, door: 'engine/runtime/liveCode.ts', why: 'replaces the running code itself; live coding goes through liveCode() (engine/runtime/liveCode.ts)' },
+]
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const problems = checkLayering(process.argv[2] ?? process.cwd())

@@ -41,7 +41,7 @@ writeFileSync(v1, "# Live code\n\n```ts #c\nconst n = state.var('n', 0)\nexport 
 await make('livecode', v1, async ({ engine, log }) => {
   await engine.run({ steps: 40 })
   const r = await engine.replaceCode("# Live code\n\n```ts #c\nconst n = state.var('n', 0)\nconst big = state.map<number[]>('big')\nexport function step() { n.set(n.get() + 2); big.set(String(n.get() % 3), Array.from({ length: 400 }, (_, i) => i * n.get())) }\nfunction onSwitch() { n.set(1000) }\nexport { onSwitch as switch }\n```\n")
-  if (!r.ok) throw new Error(r.error)
+  if (!r.ok) throw new Error(r.errors.map((e) => e.message).join('\n'))
   await engine.run({ steps: 40 })
   forkBranch(log, 'alt', 'main', 20)
 })

@@ -144,6 +144,16 @@ test('loom run --watch keeps the old code while a shell empties the file before 
   assert.equal((events.match(/"kind":\s*"code"/g) ?? []).length, 2, events)
 })
 
+test('loom run --until-idle of an app with an http export stops once no step can run and no request is in flight, and exits 0', () => {
+  for (const sample of ['todo', 'jobs']) {
+    const r = spawnSync(process.execPath, ['bin/loom.js', 'run', `samples/${sample}.loom.md`, '--port', '0', '--until-idle', '--json', '--db', join(dir, `${sample}-idle.loom.db`)], { encoding: 'utf8', timeout: 60_000 })
+    assert.equal(r.signal, null, `${sample}: loom run --until-idle did not return by itself: ${r.stderr}`)
+    assert.equal(r.status, 0, r.stderr)
+    assert.match(r.stderr, /serving http:/)
+    assert.ok(JSON.parse(r.stdout).events >= 1, r.stdout)
+  }
+})
+
 test('a reader that stops early (loom export DB | head -1) ends loom quietly, with no stack trace', async () => {
   const db = join(dir, 'pipe.loom.db')
   assert.equal(loom(['run', 'samples/counter.loom.md', '--steps', '20000', '--db', db]).status, 0)

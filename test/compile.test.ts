@@ -91,7 +91,7 @@ test('replacing code with a broken notebook is refused and the old code keeps ru
   await e.run({ steps: 2 })
   const r = await e.replaceCode('```ts #s\nexport function step( {\n```\n')
   assert.equal(r.ok, false)
-  assert.match(!r.ok ? r.error : '', /\(cell #s, line 1\)/)
+  assert.deepEqual(!r.ok && [r.errors[0]!.code, r.errors[0]!.where?.cell, r.errors[0]!.where?.line], ['compile', 's', 1])
   await e.run({ steps: 2 })
   assert.equal(e.state().n!.value, 4)
 })
@@ -108,7 +108,8 @@ test('new code adds new state with its initial value and keeps the old state', a
   assert.equal(e.state().m!.value, 'new')
   // Redeclaring with another kind is refused.
   const bad = await e.replaceCode("```ts #s\nconst n = state.map('n')\n```\n")
-  assert.match(!bad.ok ? bad.error : '', /state 'n' is a var in the running app but is declared here as a map/)
+  assert.match(!bad.ok ? bad.errors[0]!.message : '', /state 'n' is a var in the running app but is declared here as a map/)
+  assert.deepEqual(!bad.ok && [bad.errors[0]!.code, bad.errors[0]!.where?.cell, bad.errors[0]!.where?.line], ['load', 's', 1])
 })
 
 test('a durable log keeps compiled cells: opening the notebook again compiles only the cells that changed', async () => {

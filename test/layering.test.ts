@@ -79,3 +79,13 @@ test('engine code outside the history module importing better-sqlite3 fails the 
     "engine/host/timeline.ts:1: engine/ imports 'better-sqlite3' (only the history module may: engine/replay/history/, engine/replay/sqliteLog.ts, engine/replay/chunk.ts, engine/replay/logWriter.ts)",
   ])
 })
+
+test('a second live-coding route (replaceCode called outside engine/runtime/liveCode.ts) fails the check', () => {
+  const root = tree({
+    'engine/runtime/liveCode.ts': 'export const liveCode = (engine, text) => engine.replaceCode(text)\n',
+    'engine/host/shortcut.ts': 'export async function edit(engine, text) {\n  return engine.replaceCode(text)\n}\n',
+  })
+  assert.deepEqual(checkLayering(root), [
+    'engine/host/shortcut.ts:2: engine/ replaces the running code itself; live coding goes through liveCode() (engine/runtime/liveCode.ts)',
+  ])
+})

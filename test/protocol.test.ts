@@ -277,6 +277,28 @@ for (const [name, open] of Object.entries(rigs)) {
       }
     })
 
+    test('an edit whose code does not load is refused with a typed error at the cell and line where it failed, in the answer and in the notebook view', async () => {
+      const rig = await open(BANK)
+      try {
+        const { notebook } = await rig.client.call('hello', {})
+        const source = notebook.cells.find((c) => c.id === 'state')!.source
+        const lines = source.split('\n')
+        const r = await rig.client.call('editCell', { cell: 'state', source: `${source}\nconst again = state.var('accounts', 0)` })
+        assert.equal(r.ok, false)
+        const error = !r.ok ? r.problems[0]! : null
+        assert.equal(error?.code, 'load')
+        assert.match(error!.message, /^state 'accounts' is declared twice: first at .*\(cell #state, line \d+\); give each state its own name$/)
+        assert.deepEqual({ cell: error?.where?.cell, line: error?.where?.line }, { cell: 'state', line: lines.length + 1 })
+        assert.deepEqual((await rig.client.call('notebook', {})).problems, !r.ok ? r.problems : [])
+        // Back as it was, the code is the running code: no new code event, no error.
+        const back = await rig.client.call('editCell', { cell: 'state', source })
+        assert.deepEqual(back, { ok: true, codeHash: (await rig.client.call('status', {})).codeHash, seq: null })
+        assert.deepEqual((await rig.client.call('notebook', {})).problems, [])
+      } finally {
+        await rig.close()
+      }
+    })
+
     test('save writes the file byte-identical except for the edited cell', async () => {
       const text = BANK.replace(/\n/g, '\r\n') // the file's own line endings survive too
       const rig = await open(text)

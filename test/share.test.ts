@@ -22,9 +22,9 @@ import { seededRandom as random } from './helpers.ts'
 const RENDERER = mkdtempSync(join(tmpdir(), 'loom-renderer-'))
 writeFileSync(join(RENDERER, 'index.html'), '<!doctype html><title>Loom</title>\n')
 
-async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
+async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
   const end = Date.now() + ms
-  while (!ok()) {
+  while (!(await ok())) {
     if (Date.now() > end) throw new Error(`timed out waiting until ${what}`)
     await new Promise((r) => setTimeout(r, 10))
   }
@@ -54,9 +54,19 @@ async function synced(g: Guest): Promise<void> {
 const same = (docs: Y.Doc[]) => docs.every((d) => notebookText(d) === notebookText(docs[0]!))
 
 
+/** The owner's own connection to the engine (what the owner's page does): the running notebook's text, and Save. */
+async function ownerOf(s: Serving): Promise<EngineClient> {
+  const owner = new EngineClient(await connectEngine(`ws://127.0.0.1:${s.port}/engine`, `http://127.0.0.1:${s.port}`))
+  await owner.call('hello', { token: s.share!.tokens.owner })
+  return owner
+}
+
 describe('a shared session', () => {
   let s: Serving
   let path: string
+  let original: string
+  let owner: EngineClient
+  const running = async () => (await owner.call('notebook', {})).text
   const guests: Guest[] = []
   const enter = (role: 'view' | 'edit' | 'run', name: string) => {
     const g = guest(s, s.share!.tokens[role], name)
@@ -67,9 +77,12 @@ describe('a shared session', () => {
     const dir = mkdtempSync(join(tmpdir(), 'loom-share-'))
     path = join(dir, 'counter.loom.md')
     writeFileSync(path, readFileSync('samples/counter.loom.md', 'utf8'))
+    original = readFileSync(path, 'utf8')
     s = await serve({ notebook: path, port: 0, rendererDir: RENDERER, share: { host: '127.0.0.1', debounceMs: 50 } })
+    owner = await ownerOf(s)
   })
   after(async () => {
+    owner.close()
     // A guest's awareness keeps a timer until its document is destroyed too.
     for (const g of guests) {
       g.provider.destroy()
@@ -86,7 +99,7 @@ describe('a shared session', () => {
     for (const role of ['view', 'edit', 'run'] as const) assert.match(s.share!.invites[role], new RegExp(`token=${s.share!.tokens[role]}`))
   })
 
-  test('typing in one guest appears in the others, and the host saves it to the file', async () => {
+  test('typing in one guest appears in the others and in the running notebook; the file on disk changes only when the owner saves', async () => {
     const a = enter('edit', 'Ada')
     const b = enter('edit', 'Bo')
     const c = enter('view', 'Cy')
@@ -94,7 +107,27 @@ describe('a shared session', () => {
     const cell = readCells(a.doc).find((x) => x.kind === 'code')!.id
     a.text(cell).insert(0, '// hello from Ada\n')
     await until('everyone sees it', () => [b, c].every((g) => g.text(cell).toString().startsWith('// hello from Ada\n')))
-    await until('the file has it', () => readFileSync(path, 'utf8') === notebookText(s.share!.doc))
+    await until('the running notebook has it', async () => (await running()) === notebookText(s.share!.doc))
+    assert.equal(readFileSync(path, 'utf8'), original, 'a guest’s edit does not write the host’s file')
+    // Save writes a file on the host's machine: the owner's, not an edit guest's.
+    const editor = new EngineClient(await connectEngine(`ws://127.0.0.1:${s.share!.port}/engine`, `http://127.0.0.1:${s.share!.port}`))
+    await editor.call('hello', { token: s.share!.tokens.edit })
+    await assert.rejects(editor.call('save', {}), (e: ProtocolError) => e.code === 'refused' && /edit link.*save needs an owner link/.test(e.message))
+    editor.close()
+    assert.equal(readFileSync(path, 'utf8'), original)
+    await owner.call('save', {})
+    assert.equal(readFileSync(path, 'utf8'), notebookText(s.share!.doc))
+  })
+
+  test('a guest’s hello and notebook name the notebook by its file name, never the host’s folders', async () => {
+    const page = new EngineClient(await connectEngine(`ws://127.0.0.1:${s.share!.port}/engine`, `http://127.0.0.1:${s.share!.port}`))
+    const hello = await page.call('hello', { token: s.share!.tokens.edit })
+    assert.equal(hello.notebook.path, 'counter.loom.md')
+    assert.ok(!JSON.stringify(hello).includes(tmpdir()), 'no absolute path of the host in a guest’s hello')
+    assert.ok(!JSON.stringify(await page.call('notebook', {})).includes(tmpdir()))
+    page.close()
+    // The owner sees where the file is.
+    assert.equal((await owner.call('notebook', {})).path, path)
   })
 
   test('a compile error is shown to everyone with who last changed that line', async () => {
@@ -107,6 +140,7 @@ describe('a shared session', () => {
     type Host = { loomHost?: { problems: { author: string | null; where?: { cell?: string } }[] } }
     const hostProblems = () => [...viv.provider.awareness.getStates().values()].map((st) => (st as Host).loomHost?.problems ?? []).flat()
     await until('the viewer sees the problem and who made it', () => hostProblems().some((p) => p.author === 'Ada' && p.where?.cell === cell))
+    assert.ok(!JSON.stringify(hostProblems()).includes(tmpdir()), 'the host’s presence names the notebook by its file name only')
     t.delete(t.length - '\nconst broken: number = '.length, '\nconst broken: number = '.length)
     await until('the problem is gone for everyone', () => hostProblems().length === 0)
   })
@@ -134,7 +168,7 @@ describe('a shared session', () => {
     await until('Bo’s edit reached the host', () => s.share!.doc.getArray('cells').toJSON().some((m: { text?: string }) => m.text?.includes('online words')))
     a.provider.connect()
     await until('both edits are everywhere', () => same([a.doc, b.doc, s.share!.doc]) && notebookText(s.share!.doc).includes('offline words. ') && notebookText(s.share!.doc).includes('online words. '))
-    await until('the file has both', () => readFileSync(path, 'utf8') === notebookText(s.share!.doc))
+    await until('the running notebook has both', async () => (await running()) === notebookText(s.share!.doc))
   })
 
   test('seeded fuzz: random edits, disconnects and reconnects converge, and the saved file equals the document', async () => {
@@ -160,8 +194,9 @@ describe('a shared session', () => {
     for (const p of peers) p.provider.connect()
     await until('all peers converge', () => same([...peers.map((p) => p.doc), s.share!.doc]), 20_000)
     await s.share!.host.flush()
-    await until('the file equals the document', () => readFileSync(path, 'utf8') === notebookText(s.share!.doc) || s.share!.host.presence.problems.length > 0)
-    // The fuzz may well write code that does not compile; the host still saves what people typed.
+    // The fuzz may well write code that does not compile; the engine still keeps what people typed, and Save writes it.
+    assert.equal(await running(), notebookText(s.share!.doc))
+    await owner.call('save', {})
     assert.equal(readFileSync(path, 'utf8'), notebookText(s.share!.doc))
   })
 
@@ -213,7 +248,7 @@ describe('a shared session', () => {
     for (const c of [viewer, runner, owner]) c.close()
   })
 
-  test('a cell edited through the engine protocol during a share reaches everyone’s document and the file, and the next save keeps it', async () => {
+  test('a cell edited through the engine protocol during a share reaches everyone’s document, and what is typed next keeps it', async () => {
     const g = enter('edit', 'Gus')
     await synced(g)
     const cell = readCells(g.doc).find((x) => x.kind === 'code')!.id
@@ -223,14 +258,14 @@ describe('a shared session', () => {
     // (The fuzz before may have left code that does not compile: the engine keeps the text all the same.)
     await runner.call('editCell', { cell, source: `// through the engine\n${source}` })
     await until('the guest’s document has the engine-side edit', () => g.text(cell).toString().startsWith('// through the engine\n'))
-    // Someone types elsewhere afterwards: the save that follows keeps both.
+    // Someone types elsewhere afterwards: the running notebook keeps both.
     const prose = readCells(g.doc).find((x) => x.kind === 'prose')!.id
     g.text(prose).insert(0, 'typed after. ')
-    await until('the file has both', () => {
-      const file = readFileSync(path, 'utf8')
-      return file.includes('// through the engine\n') && file.includes('typed after. ')
+    await until('the running notebook has both', async () => {
+      const text = await running()
+      return text.includes('// through the engine\n') && text.includes('typed after. ')
     })
-    assert.equal(readFileSync(path, 'utf8'), notebookText(s.share!.doc))
+    assert.equal(await running(), notebookText(s.share!.doc))
     runner.close()
   })
 
@@ -303,7 +338,7 @@ describe('a shared session on a y-websocket server elsewhere (--sync)', () => {
     }
   })
 
-  test('the host fills the room, links name the server and room, pages are told where it is and may connect there, and guests’ edits reach the file', async () => {
+  test('the host fills the room, links name the server and room, pages are told where it is and may connect there, and guests’ edits reach the running notebook', async () => {
     const share = s.share!
     assert.equal(share.server, null)
     assert.match(share.invites.edit, new RegExp(`&sync=${encodeURIComponent(syncUrl)}&room=${share.room}$`))
@@ -315,10 +350,11 @@ describe('a shared session on a y-websocket server elsewhere (--sync)', () => {
     const prose = readCells(guestDoc).find((c) => c.kind === 'prose')!.id
     const text = cellsOf(guestDoc).toArray().find((m) => m.get('id') === prose)!.get('text') as Y.Text
     text.insert(0, 'from elsewhere. ')
-    await until('the file has it', () => readFileSync(path, 'utf8').includes('from elsewhere. '))
-    // A page says hello with its token and learns where the document is.
     const page = new EngineClient(await connectEngine(`ws://127.0.0.1:${share.port}/engine`, `http://127.0.0.1:${share.port}`))
     const hello = await page.call('hello', { token: share.tokens.edit })
+    await until('the running notebook has it', async () => (await page.call('notebook', {})).text.includes('from elsewhere. '))
+    assert.ok(!readFileSync(path, 'utf8').includes('from elsewhere. '), 'the file waits for the owner’s Save')
+    // A page says hello with its token and learns where the document is.
     assert.deepEqual({ role: hello.share?.role, sync: hello.share?.sync, room: hello.share?.room }, { role: 'edit', sync: syncUrl, room: share.room })
     page.close()
     // The page's Content-Security-Policy lets it reach that server.

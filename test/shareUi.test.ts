@@ -6,6 +6,8 @@ import assert from 'node:assert/strict'
 import { existsSync, readFileSync } from 'node:fs'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { buildUiOnce, CHROMIUM, launchChromium, serveCopy, type Serving } from './browser.ts'
+import { connectEngine } from '../engine/host/socketTransport.ts'
+import { EngineClient } from '../engine/protocol/client.ts'
 
 // Page-side code in evaluate() runs in the browser; the test program itself has no DOM types.
 declare const document: { querySelectorAll(s: string): ArrayLike<{ textContent: string | null; style: { top: string } }> }
@@ -47,6 +49,18 @@ describe('a shared session in the browser', { skip: haveChromium ? false : `no C
     await browser?.close()
     await server?.stop()
   })
+
+  /** The owner's own connection to the engine, as the owner's page has it: for the running notebook's text and for Save. */
+  async function asOwner<T>(fn: (owner: EngineClient) => Promise<T>): Promise<T> {
+    const owner = new EngineClient(await connectEngine(`${server.origin.replace(/^http/, 'ws')}/engine`, server.origin))
+    try {
+      await owner.call('hello', { token: server.token })
+      return await fn(owner)
+    } finally {
+      owner.close()
+    }
+  }
+  const running = () => asOwner(async (owner) => (await owner.call('notebook', {})).text)
 
   async function until(what: string, ok: () => Promise<boolean>, ms = WAIT.timeout): Promise<void> {
     const end = Date.now() + ms
@@ -99,13 +113,16 @@ describe('a shared session in the browser', { skip: haveChromium ? false : `no C
 
   const head = async (page: Page) => Number(await page.locator('.tl-label[data-branch="main"]').getAttribute('data-head'))
 
-  test('typing in one person’s cell appears in the others’, and the host saves it to the file', async () => {
+  test('typing in one person’s cell appears in the others’ and in the running app; the file waits for the owner’s Save', async () => {
     const [ada, bo, cy] = await Promise.all([join('edit', 'Ada'), join('run', 'Bo'), join('view', 'Cy')])
     try {
       await caretAt(ada.page, 'counter', 1)
       await ada.page.keyboard.type(' // from Ada')
       for (const p of [bo, cy]) await until(`${p.name} sees Ada’s words`, async () => (await cellText(p.page, 'counter')).includes("state.var('count', 0) // from Ada"))
-      await until('the file has them', async () => readFileSync(server.notebook, 'utf8').includes("state.var('count', 0) // from Ada"))
+      await until('the running notebook has them', async () => (await running()).includes("state.var('count', 0) // from Ada"))
+      assert.ok(!readFileSync(server.notebook, 'utf8').includes('// from Ada'), 'a guest’s typing does not write the host’s file')
+      await asOwner((owner) => owner.call('save', {}))
+      assert.ok(readFileSync(server.notebook, 'utf8').includes("state.var('count', 0) // from Ada"))
       // Everyone is in everyone's list.
       for (const p of [ada, bo, cy]) for (const other of ['Ada', 'Bo', 'Cy']) await p.page.locator(`.person[data-name="${other}"]`).waitFor(WAIT)
       for (const p of [ada, bo, cy]) assert.deepEqual(p.problems, [])
@@ -128,9 +145,9 @@ describe('a shared session in the browser', { skip: haveChromium ? false : `no C
       const text = await cellText(ada.page, 'counter')
       assert.match(text.split('\n')[1]!, /\/\* ada ada \*\/$/)
       assert.match(text.split('\n')[3]!, /\/\* bo bo \*\/$/)
-      await until('the file has both', async () => {
-        const file = readFileSync(server.notebook, 'utf8')
-        return file.includes('/* ada ada */') && file.includes('/* bo bo */')
+      await until('the running notebook has both', async () => {
+        const text = await running()
+        return text.includes('/* ada ada */') && text.includes('/* bo bo */')
       })
     } finally {
       await leave(ada, bo)
@@ -258,16 +275,16 @@ describe('a shared session in the browser', { skip: haveChromium ? false : `no C
       // Ada moves it up: it is above the counter for Bo too.
       await ada.page.locator(`.code-cell[data-cell="${id}"] button[title="Move up"]`).click()
       await until('Bo sees it moved', async () => (await order(bo.page)).join() === [id, 'counter'].join())
-      await until('the file has it first', async () => {
-        const file = readFileSync(server.notebook, 'utf8')
-        return file.indexOf('const added = 1') >= 0 && file.indexOf('const added = 1') < file.indexOf('```ts #counter')
+      await until('the running notebook has it first', async () => {
+        const text = await running()
+        return text.indexOf('const added = 1') >= 0 && text.indexOf('const added = 1') < text.indexOf('```ts #counter')
       })
-      // Deleted (click twice): gone for Bo and from the file.
+      // Deleted (click twice): gone for Bo and from the running notebook.
       const del = ada.page.locator(`.code-cell[data-cell="${id}"] button[title="Delete cell"]`)
       await del.click()
       await ada.page.locator(`.code-cell[data-cell="${id}"] button[title="Click again to delete"]`).click()
       await added.waitFor({ state: 'detached', ...WAIT })
-      await until('the file no longer has it', async () => !readFileSync(server.notebook, 'utf8').includes('const added = 1'))
+      await until('the running notebook no longer has it', async () => !(await running()).includes('const added = 1'))
       // (Monaco built with fewer features may complain of a service it lacks when a new editor starts: not this test's concern.)
       for (const p of [ada, bo]) assert.deepEqual(p.problems.filter((m) => !/depends on UNKNOWN service/.test(m)), [])
     } finally {

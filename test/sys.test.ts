@@ -163,7 +163,7 @@ function fill() { ready.push('go') }
 export { fill as switch }
 \`\`\`
 `)
-  assert.equal(r.ok, true, !r.ok ? r.error : '')
+  assert.equal(r.ok, true, !r.ok ? r.errors[0]!.message : '')
   s = await e.run({ untilIdle: true })
   assert.equal(s.status, 'halted')
   assert.deepEqual(value(e, 'log'), ['start:go', 'step', 'step'])

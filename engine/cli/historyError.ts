@@ -1,2 +1,8 @@
-/** A request the log cannot satisfy (no such branch, event, …): exit 2 with the reason. */
-export class HistoryError extends Error {}
+import { loomError, LoomFailure, type Where } from '../protocol/loomError.ts'
+
+/** A history command refused (no such branch or event, a name taken): bad input, exit 2. */
+export class HistoryError extends LoomFailure {
+  constructor(message: string, where?: Where) {
+    super(loomError('history', message, where))
+  }
+}

@@ -118,8 +118,9 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
 
 /** The engine's errors that mean the input (notebook, log, arguments) is bad: exit 2 with the message. */
 async function isBadInput(err: unknown): Promise<boolean> {
-  const [{ NotebookError, CompileError, LoadError }, { LogFormatError }, { HistoryError }] = await Promise.all([import('../index.ts'), import('../replay/sqliteLog.ts'), import('./history.ts')])
-  return err instanceof NotebookError || err instanceof CompileError || err instanceof LoadError || err instanceof LogFormatError || err instanceof HistoryError
+  // A LoomError (a notebook that does not parse, compile or load; a history command refused) or an unreadable log.
+  const [{ LoomFailure }, { LogFormatError }] = await Promise.all([import('../protocol/loomError.ts'), import('../replay/sqliteLog.ts')])
+  return err instanceof LoomFailure || err instanceof LogFormatError
 }
 
 export function plural(n: number, word: string): string {

@@ -12,6 +12,8 @@ export interface LoopOptions {
   resumedAt: number
   tty: () => string
   serving: boolean
+  /** HTTP requests handed to the app and not yet answered: --until-idle waits for them before it stops. */
+  requests?: () => Promise<unknown>[]
   /** Told to stop (Ctrl-C, SIGTERM): the loop starts no further run. */
   stopped?: () => boolean
 }
@@ -44,6 +46,12 @@ export async function loop(engine: Engine, p: LoopOptions, io: Io): Promise<numb
     total.attempts += s.attempts
     total.steps += s.steps
     if (s.status === 'halted' || (left !== undefined && total.steps >= p.steps!) || p.stopped?.()) break
+    // --until-idle: done once no step can run and no request is in flight, even while serving HTTP.
+    const answering = p.untilIdle ? (p.requests?.() ?? []) : []
+    if (answering.length) {
+      await Promise.allSettled(answering)
+      continue
+    }
     if (p.serving) {
       // Serving HTTP: the app lives until it halts, reaches --steps, or the process is told to stop (which pauses it).
       const more = await engine.run({ steps: left === undefined ? undefined : left - s.steps })

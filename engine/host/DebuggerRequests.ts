@@ -50,7 +50,7 @@ export class DebuggerRequests {
         return host.job(rerun(host, p.branch, p.onto))
       }
       case 'editState':
-        return host.exclusive(() => editState(host.engine(), (params as Params<'editState'>).edits as StateEdit[], host.notebook(), host.notebookPath, (params as Params<'editState'>).expect))
+        return host.exclusive(() => editState(host.engine(), (params as Params<'editState'>).edits as StateEdit[], (params as Params<'editState'>).expect))
       case 'timeline': {
         const p = params as Params<'timeline'>
         const { branch, from, to, head } = this.range(p.branch, p.from, p.to)

@@ -2,24 +2,24 @@
 // protocol request from any number of connected UIs and telling all of them
 // what happens (status, events, tty, attempts, test failures). It runs in
 // the engine process (see engineProcess.ts) or, for tests, in the caller's.
-import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { Engine } from '../runtime/engine.ts'
 import type { HttpRequest, HttpResponse } from '../runtime/http.ts'
-import { decodeNotebook, parseNotebook, serializeNotebook, NotebookError, type Notebook } from '../runtime/notebook.ts'
-import { compileNotebook, CompileError, warmCompiler, type KeptCell } from '../runtime/compile.ts'
-import { LoadError } from '../runtime/executor.ts'
+import { serializeNotebook } from '../runtime/notebook.ts'
+import { warmCompiler, type KeptCell } from '../runtime/compile.ts'
+import { HostNotebook } from './HostNotebook.ts'
 import { LogDamageError } from '../replay/logErrors.ts'
 import { defaultDbPath } from '../replay/dbPath.ts'
 import type { HistoryLog } from '../replay/historyLog.ts'
 import type { HostLogs } from './hostLogs.ts'
-import { writeAtomically } from './saveNotebook.ts'
 import { seek } from '../replay/seek.ts'
 import { PROTOCOL_VERSION } from '../protocol/messages.ts'
-import type { Attempt, BranchView, EditResult, EventRecord, Message, NotebookView, Op, ProblemView, Result, StatusView, TestFailure, Transport } from '../protocol/messages.ts'
-import { problemOf, problemsOf, parseProblem, problemFromMessage, Refusal } from './problems.ts'
+import type { BranchView, NotebookView, Op, Result, StatusView, Transport } from '../protocol/messages.ts'
+import { Notices, type Client } from './Notices.ts'
+import { errorOf, errorsOf, Refusal } from './problems.ts'
+import { LoomFailure, loomError } from '../protocol/loomError.ts'
 import { checkRequest } from '../protocol/validate.ts'
-import { cellViews, stateBindings, withCellAdded, withCellDeleted, withCellMoved, withCellSource } from './notebookCells.ts'
+import { stateBindings, withCellAdded, withCellDeleted, withCellMoved, withCellSource } from './notebookCells.ts'
 import { evaluateReadOnly } from './evaluate.ts'
 import { confinement } from './confinement.ts'
 import type { HostAccess } from './HostAccess.ts'
@@ -41,36 +41,22 @@ export interface HostOptions {
   appUrl?: string
 }
 
-/** How often queued notices go out: often enough to feel live, seldom enough not to flood a UI. */
-const NOTICE_MS = 20
-const MAX_EVENTS_PER_NOTICE = 1000
-const MAX_ATTEMPT_NOTICES = 50
 const MAX_PAGE = 1000
 const MAX_TTY_INPUT = 1 << 20
 /** When the compiler starts if no cell needed it while the notebook opened. */
 const WARM_COMPILER_AFTER_MS = 2000
 
-interface Client {
-  send(message: Message): void
-}
-
 export class EngineHost {
-  private path: string
-  /** The notebook as the UI has it: what Save writes. It may hold a broken edit the engine refused. */
-  private text = ''
-  private model: Notebook | null = null
-  private parseError: ProblemView | null = null
-  private problems: ProblemView[] = []
+  /** The notebook's text, cells and problems; its edits live-code the app, and only its save writes the file. */
+  private readonly notebook: HostNotebook
   private log: HistoryLog | null = null
   /** The live branch's history is damaged: the engine does not run on it (the message says how to continue). */
   private damaged: LogDamageError | null = null
   private engine: Engine | null = null
   private running: Promise<void> | null = null
-  private readonly clients = new Set<Client>()
   /** Edits, saves and steps run one at a time, in arrival order. */
   private turn: Promise<unknown> = Promise.resolve()
-  private outbox = { events: [] as EventRecord[], tty: '', attempts: [] as Attempt[], failures: [] as TestFailure[], status: false }
-  private timer: NodeJS.Timeout | null = null
+  private readonly notices = new Notices(() => this.status())
   private closed = false
   private lastJob = 0
   /** Long requests (verify, rerun, explore) under way: closing waits for them to stop. */
@@ -83,23 +69,31 @@ export class EngineHost {
    * `logs`: where the log is (hostLogs.ts). `saveNotebook`: who writes the notebook, when not this
    * process (a confined engine process writes no file: its supervisor does, and only that notebook).
    */
-  private constructor(private readonly options: HostOptions, private readonly logs: HostLogs, private readonly saveNotebook?: (text: string) => Promise<void>) {
-    this.path = resolve(options.notebook)
+  private constructor(private readonly options: HostOptions, private readonly logs: HostLogs, saveNotebook?: (text: string) => Promise<void>) {
+    this.notebook = new HostNotebook(options.notebook, {
+      engine: () => this.engine,
+      startEngine: (text) => this.startEngine(text),
+      changed: () => {
+        this.broadcastNotebook()
+        this.notices.statusChanged()
+      },
+      ...(saveNotebook ? { write: saveNotebook } : {}),
+    })
     const host = this
     this.access = {
       get notebookPath() {
-        return host.path
+        return host.notebook.path
       },
       timeLimitMs: options.timeLimitMs,
       history: () => this.history(),
       moment: (branch, at) => this.moment(branch, at),
-      text: () => this.text,
+      text: () => this.notebook.text,
       openLog: (options) => this.logs.side(this.history(), options ?? {}),
       branchViews: () => this.branchViews(),
-      broadcast: (notice) => this.broadcast(notice),
+      broadcast: (notice) => this.notices.broadcast(notice),
       exclusive: (fn) => this.exclusive(fn),
       engine: () => this.runnable(),
-      notebook: () => this.model,
+      notebook: () => this.notebook.model,
       promote: (name) => this.promote(name),
       job: (work) => {
         this.jobs.add(work)
@@ -131,24 +125,15 @@ export class EngineHost {
   }
 
   private async load(): Promise<void> {
-    const bytes = await readFile(this.path)
-    // Shown as well as it decodes; never written back while it is not UTF-8.
-    const text = bytes.toString('utf8')
-    this.text = text
-    try {
-      this.model = parseNotebook(decodeNotebook(bytes, this.path), this.path)
-    } catch (err) {
-      if (!(err instanceof NotebookError)) throw err
-      this.parseError = parseProblem(err)
-    }
-    if (this.model) {
+    await this.notebook.read()
+    if (this.notebook.model) {
       try {
-        await this.startEngine(text)
+        await this.startEngine(this.notebook.text)
       } catch (err) {
         // A damaged branch: the history stays readable (and can be forked), the engine does not extend it.
-        if (!(err instanceof CompileError || err instanceof LoadError || err instanceof LogDamageError)) throw err
+        if (!(err instanceof LoomFailure || err instanceof LogDamageError)) throw err
         if (err instanceof LogDamageError) this.damaged = err
-        this.problems = problemsOf(err, this.path)
+        this.notebook.problems = errorsOf(err, this.notebook.path)
       }
     } else {
       // History stays readable while the notebook is broken (when there is one).
@@ -161,15 +146,15 @@ export class EngineHost {
     const log = this.log
     for (const [key, cell] of this.options.compiled ?? []) if (!log.keptCells?.get(key)) log.keptCells?.put(key, cell)
     const engine = await Engine.fromSource(text, {
-      path: this.path, log, branch: log.branch, resume: this.logs.resume(log), checkTests: true,
+      path: this.notebook.path, log, branch: log.branch, resume: this.logs.resume(log), checkTests: true,
       ...(this.options.timeLimitMs ? { timeLimitMs: this.options.timeLimitMs } : {}),
     })
     // A new event moves the head, which the status shows too (an edit or agent commit while the app is stopped).
-    engine.on('event', (e) => this.queue(() => ((this.outbox.status = true), this.outbox.events.push(e))))
-    engine.on('tty', (t) => this.queue(() => (this.outbox.tty += t)))
-    engine.on('attempt', (a) => this.queue(() => this.outbox.attempts.length < MAX_ATTEMPT_NOTICES && this.outbox.attempts.push(a)))
-    engine.on('test', (f) => this.queue(() => this.outbox.failures.push(f)))
-    engine.on('status', () => this.queue(() => (this.outbox.status = true)))
+    engine.on('event', (e) => this.notices.event(e))
+    engine.on('tty', (t) => this.notices.tty(t))
+    engine.on('attempt', (a) => this.notices.attempt(a))
+    engine.on('test', (f) => this.notices.test(f))
+    engine.on('status', () => this.notices.statusChanged())
     this.engine = engine
   }
 
@@ -182,15 +167,15 @@ export class EngineHost {
         try {
           transport.send(m)
         } catch {
-          this.clients.delete(client) // its transport is gone; the others carry on
+          this.notices.clients.delete(client) // its transport is gone; the others carry on
         }
       },
     }
-    this.clients.add(client)
+    this.notices.clients.add(client)
     const stop = transport.onMessage((m) => void this.receive(client, m))
     const disconnect = () => {
       stop()
-      this.clients.delete(client)
+      this.notices.clients.delete(client)
     }
     transport.onClose(disconnect)
     // After a restart, tell the UI at once where things stand.
@@ -217,12 +202,12 @@ export class EngineHost {
       const result = await this.answer(op, params)
       client.send({ kind: 'response', id, ok: true, result })
     } catch (err) {
-      client.send({ kind: 'response', id, ok: false, error: problemOf(err, this.path) })
+      client.send({ kind: 'response', id, ok: false, error: errorOf(err, this.notebook.path) })
     }
   }
 
   private answer(op: Op, p: Record<string, unknown>): Promise<unknown> | unknown {
-    if (this.closed) throw new Refusal('the engine is shutting down')
+    if (this.closed) throw new Refusal('the engine is shutting down', undefined, 'stopped')
     switch (op) {
       case 'hello': {
         const confined = confinement()
@@ -233,23 +218,25 @@ export class EngineHost {
       case 'status':
         return this.status()
       case 'save':
-        return this.exclusive(() => this.save(p.text as string | undefined, p.path as string | undefined))
+        return this.exclusive(() => this.notebook.save(p.text as string | undefined, p.path as string | undefined))
+      case 'editNotebook':
+        return this.exclusive(() => this.notebook.edit(() => p.text as string))
       case 'editCell':
-        return this.exclusive(() => this.edit(() => withCellSource(this.editable(), p.cell as string, p.source as string)))
+        return this.exclusive(() => this.notebook.edit(() => withCellSource(this.notebook.editable(), p.cell as string, p.source as string)))
       case 'addCell':
         return this.exclusive(async () => {
           let cell = ''
-          const r = await this.edit(() => {
-            const added = withCellAdded(this.editable(), p.after as string | null, p.kind as 'code' | 'prose', p.source as string)
+          const r = await this.notebook.edit(() => {
+            const added = withCellAdded(this.notebook.editable(), p.after as string | null, p.kind as 'code' | 'prose', p.source as string)
             cell = added.cell
             return added.text
           })
           return { ...r, cell }
         })
       case 'deleteCell':
-        return this.exclusive(() => this.edit(() => withCellDeleted(this.editable(), p.cell as string)))
+        return this.exclusive(() => this.notebook.edit(() => withCellDeleted(this.notebook.editable(), p.cell as string)))
       case 'moveCell':
-        return this.exclusive(() => this.edit(() => withCellMoved(this.editable(), p.cell as string, p.to as number).text))
+        return this.exclusive(() => this.notebook.edit(() => withCellMoved(this.notebook.editable(), p.cell as string, p.to as number).text))
       case 'run':
         return this.exclusive(() => this.run())
       case 'pause':
@@ -270,7 +257,7 @@ export class EngineHost {
         return this.branchViews()
       case 'ttyInput': {
         const text = p.text as string
-        if (text.length > MAX_TTY_INPUT) throw new Refusal(`tty input of ${text.length} characters is too much at once; send at most ${MAX_TTY_INPUT}`)
+        if (text.length > MAX_TTY_INPUT) throw new Refusal(`tty input of ${text.length} characters is too much at once; send at most ${MAX_TTY_INPUT}`, undefined, 'badInput')
         this.runnable().input(text)
         return {}
       }
@@ -280,7 +267,7 @@ export class EngineHost {
         const state = seek(history, { branch, seq: at })
         // sys in the REPL reads the moment: its event's time, and the app's configuration.
         const moment = { time: at > 0 ? (history.event(branch, at)?.time ?? null) : null, env: this.engine?.options.env ?? {}, args: this.engine?.options.args ?? [] }
-        return { value: evaluateReadOnly(p.expr as string, state, this.model ? stateBindings(this.model) : new Map(), moment) } satisfies Result<'evaluate'>
+        return { value: evaluateReadOnly(p.expr as string, state, this.notebook.model ? stateBindings(this.notebook.model) : new Map(), moment) } satisfies Result<'evaluate'>
       }
       default:
         return this.debugger.answer(op, p)
@@ -295,7 +282,7 @@ export class EngineHost {
    */
   private async promote(name: string): Promise<Result<'promote'>> {
     const log = this.history()
-    if (!log.branchInfo(name)) throw new Refusal(`there is no branch '${name}'; the branches are ${log.branches().map((b) => b.name).join(', ')}`)
+    if (!log.branchInfo(name)) throw new Refusal(`there is no branch '${name}'; the branches are ${log.branches().map((b) => b.name).join(', ')}`, { branch: name }, 'history')
     if (name !== log.branch || name !== log.live) {
       const before = { branch: log.branch, live: log.live }
       const old = this.engine
@@ -312,12 +299,12 @@ export class EngineHost {
           log.promote(before.live)
           this.engine = old
           if (wasRunning) this.run()
-          const problem = problemOf(err, this.path)
-          throw new Refusal(`the app cannot continue on branch '${name}', so it stays on '${before.branch}': ${problem.message}`, problem.where)
+          const problem = errorOf(err, this.notebook.path)
+          throw new Refusal(`the app cannot continue on branch '${name}', so it stays on '${before.branch}': ${problem.message}`, problem.where, problem.code)
         }
         if (wasRunning) this.run()
       }
-      this.queue(() => (this.outbox.status = true))
+      this.notices.statusChanged()
     }
     announce(this.access, name)
     return { status: this.status(), branches: this.branchViews() }
@@ -332,17 +319,14 @@ export class EngineHost {
   // ---- views ------------------------------------------------------------
 
   view(): NotebookView {
-    return { path: this.path, text: this.text, cells: this.model ? cellViews(this.model) : [], parseError: this.parseError, problems: this.problems }
+    return this.notebook.view()
   }
 
   status(): StatusView {
     const restarted = this.options.restarted ? { restarted: this.options.restarted } : {}
     const e = this.engine
     if (e) return { state: e.status, branch: this.log!.branch, head: e.head, codeHash: e.codeHash, waiting: e.waiting, ...restarted }
-    const why = this.parseError
-      ? `the notebook does not parse${this.parseError.where?.fileLine ? ` (line ${this.parseError.where.fileLine})` : ''}: ${this.parseError.message}`
-      : `the notebook does not compile: ${this.problems[0]?.message ?? 'see its problems'}`
-    return { state: 'ready', branch: this.log?.branch ?? this.options.branch ?? 'main', head: this.log?.head ?? 0, codeHash: '', waiting: why, ...restarted }
+    return { state: 'ready', branch: this.log?.branch ?? this.options.branch ?? 'main', head: this.log?.head ?? 0, codeHash: '', waiting: this.notebook.whyNotRunning(), ...restarted }
   }
 
   // ---- history ----------------------------------------------------------
@@ -355,7 +339,7 @@ export class EngineHost {
   }
 
   private history(): HistoryLog {
-    if (!this.log) throw new Refusal('there is no history yet: the notebook has not run (fix it so it parses, and it will)')
+    if (!this.log) throw new Refusal('there is no history yet: the notebook has not run (fix it so it parses, and it will)', undefined, 'history')
     this.log.flush()
     return this.log
   }
@@ -364,8 +348,8 @@ export class EngineHost {
     const log = this.history()
     const name = branch ?? log.branch
     const info = log.branchInfo(name)
-    if (!info) throw new Refusal(`there is no branch '${name}'; the branches are ${log.branches().map((b) => b.name).join(', ')}`)
-    if (at !== undefined && at > info.head) throw new Refusal(`branch '${name}' has events 1..${info.head}; there is no event ${at}`)
+    if (!info) throw new Refusal(`there is no branch '${name}'; the branches are ${log.branches().map((b) => b.name).join(', ')}`, { branch: name }, 'history')
+    if (at !== undefined && at > info.head) throw new Refusal(`branch '${name}' has events 1..${info.head}; there is no event ${at}`, { branch: name, event: at }, 'history')
     return { branch: info.name, at: at ?? info.head }
   }
 
@@ -380,10 +364,8 @@ export class EngineHost {
 
   private runnable(): Engine {
     if (this.engine) return this.engine
-    if (this.damaged) throw new Refusal(this.damaged.message, this.damaged.where)
-    if (this.parseError) throw new Refusal(`the notebook does not parse: ${this.parseError.message}`, this.parseError.where)
-    const first = this.problems[0]
-    throw new Refusal(`the notebook does not compile: ${first?.message ?? 'see its problems'}; fix it and the app starts`, first?.where)
+    if (this.damaged) throw new Refusal(this.damaged.message, this.damaged.where, 'history')
+    throw this.notebook.notRunnable()
   }
 
   private run(): StatusView {
@@ -393,12 +375,12 @@ export class EngineHost {
         () => {},
         (err: Error) => {
           // The loop stopped on an error (the log could not write): say so, keep serving the history.
-          this.problems = [{ message: `the app stopped: ${err.message}` }]
+          this.notebook.problems = [loomError('stopped', `the app stopped: ${err.message}`)]
           this.broadcastNotebook()
         },
       ).finally(() => {
         this.running = null
-        this.queue(() => (this.outbox.status = true))
+        this.notices.statusChanged()
       })
     }
     return this.status()
@@ -417,125 +399,8 @@ export class EngineHost {
     return { event, status: this.status() }
   }
 
-  // ---- editing ----------------------------------------------------------
-
-  private editable(): Notebook {
-    if (!this.model) throw new Refusal(`the notebook does not parse, so its cells cannot be edited here: ${this.parseError?.message ?? ''}; fix it in a text editor and open it again`, this.parseError?.where)
-    return this.model
-  }
-
-  /** Applies an edit made on the notebook's text; a text that does not parse changes nothing. */
-  private async edit(make: () => string): Promise<EditResult> {
-    let text: string
-    let model: Notebook
-    try {
-      text = make()
-      model = parseNotebook(text, this.path)
-    } catch (err) {
-      if (err instanceof NotebookError) return { ok: false, problems: [parseProblem(err)] }
-      throw err
-    }
-    return this.adopt(text, model)
-  }
-
-  /**
-   * Makes `text` the notebook and live-codes the running app with it. The
-   * text is kept even when its code is refused (it is what the user typed);
-   * the app keeps running the last code that worked.
-   */
-  private async adopt(text: string, model: Notebook): Promise<EditResult> {
-    this.text = text
-    this.model = model
-    this.parseError = null
-    const result = await this.liveCode(text, model)
-    this.problems = result.ok ? [] : result.problems
-    this.broadcastNotebook()
-    this.queue(() => (this.outbox.status = true))
-    return result
-  }
-
-  private async liveCode(text: string, model: Notebook): Promise<EditResult> {
-    let codeHash: string
-    try {
-      codeHash = (await compileNotebook(model, this.log?.keptCells)).codeHash
-    } catch (err) {
-      return { ok: false, problems: problemsOf(err, this.path) }
-    }
-    if (!this.engine) {
-      try {
-        await this.startEngine(text)
-      } catch (err) {
-        if (err instanceof CompileError || err instanceof LoadError) return { ok: false, problems: problemsOf(err, this.path) }
-        throw err
-      }
-      return { ok: true, codeHash: this.engine!.codeHash, seq: this.engine!.head }
-    }
-    // Prose, comments and types do not change the code: nothing to switch.
-    if (codeHash === this.engine.codeHash) return { ok: true, codeHash, seq: null }
-    const r = await this.engine.replaceCode(text)
-    if (r.ok) return { ok: true, codeHash: r.event.codeHash, seq: r.event.seq }
-    const problems = r.error.split('\n').filter(Boolean).map((line) => problemFromMessage(line, this.path))
-    return r.waiting ? { ok: false, problems, waiting: true } : { ok: false, problems }
-  }
-
-  /** Writes the notebook: atomically, so a crash mid-save leaves the old file or the new one, never half. */
-  private async save(text: string | undefined, path: string | undefined): Promise<Result<'save'>> {
-    if (text === undefined && this.parseError) {
-      throw new Refusal(`the notebook does not parse, so Loom will not overwrite it: ${this.parseError.message}; fix it in a text editor`, this.parseError.where)
-    }
-    if (text !== undefined && text !== this.text) {
-      let model: Notebook
-      try {
-        model = parseNotebook(text, this.path)
-      } catch (err) {
-        if (err instanceof NotebookError) throw new Refusal(`not saved: ${parseProblem(err).message}`, parseProblem(err).where)
-        throw err
-      }
-      await this.adopt(text, model)
-    }
-    const target = path === undefined ? this.path : resolve(path)
-    if (this.saveNotebook) {
-      // Confined (DESIGN §9): the supervisor writes this notebook, and no other file.
-      if (target !== this.path) throw new Refusal(`not saved to ${target}: this engine may write only its own notebook (it runs confined); save it here, then copy the file`)
-      await this.saveNotebook(this.text)
-    } else await writeAtomically(target, this.text)
-    if (target !== this.path) {
-      this.path = target
-      this.broadcastNotebook()
-    }
-    return { path: target, bytes: Buffer.byteLength(this.text) }
-  }
-
-  // ---- notices ----------------------------------------------------------
-
-  private queue(add: () => unknown): void {
-    if (!this.clients.size) {
-      this.outbox = { events: [], tty: '', attempts: [], failures: [], status: false }
-      return
-    }
-    add()
-    this.timer ??= setTimeout(() => this.flush(), NOTICE_MS)
-  }
-
-  private flush(): void {
-    this.timer = null
-    const { events, tty, attempts, failures, status } = this.outbox
-    this.outbox = { events: [], tty: '', attempts: [], failures: [], status: false }
-    for (const attempt of attempts) this.broadcast({ type: 'attempt', attempt })
-    for (let i = 0; i < events.length; i += MAX_EVENTS_PER_NOTICE) this.broadcast({ type: 'events', events: events.slice(i, i + MAX_EVENTS_PER_NOTICE) })
-    if (tty) this.broadcast({ type: 'tty', text: tty })
-    for (const failure of failures) this.broadcast({ type: 'test', failure })
-    // Not deduplicated against the last notice: a client that paused and ran again within one
-    // notice period saw 'paused' in its answer, and must hear the app park again.
-    if (status) this.broadcast({ type: 'status', status: this.status() })
-  }
-
-  private broadcast(notice: Extract<Message, { kind: 'notice' }>['notice']): void {
-    for (const client of [...this.clients]) client.send({ kind: 'notice', notice })
-  }
-
   private broadcastNotebook(): void {
-    this.broadcast({ type: 'notebook', notebook: this.view() })
+    this.notices.broadcast({ type: 'notebook', notebook: this.view() })
   }
 
   /** Stops the app after its batch in progress, makes everything durable and closes the log. */
@@ -546,11 +411,8 @@ export class EngineHost {
     await this.running
     await this.turn
     await Promise.allSettled([...this.jobs])
-    if (this.timer) {
-      clearTimeout(this.timer)
-      this.flush()
-    }
+    this.notices.flushNow()
     this.log?.close()
-    this.clients.clear()
+    this.notices.clients.clear()
   }
 }

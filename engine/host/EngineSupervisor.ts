@@ -122,7 +122,7 @@ export class EngineSupervisor {
 
   private tellEveryone(reason: string, unanswered: string): void {
     for (const c of this.conns.values()) {
-      for (const id of c.pending) send(c.transport, { kind: 'response', id, ok: false, error: { message: unanswered } })
+      for (const id of c.pending) send(c.transport, { kind: 'response', id, ok: false, error: { code: 'stopped', message: unanswered } })
       c.pending.clear()
       send(c.transport, { kind: 'notice', notice: { type: 'engineCrashed', reason } satisfies Notice })
     }
@@ -146,7 +146,7 @@ export class EngineSupervisor {
       const checked = checkRequest(message)
       if (!checked.ok) return send(transport, refusalOf(checked))
       const { id } = checked.request
-      if (this.gaveUp) return send(transport, { kind: 'response', id, ok: false, error: { message: this.gaveUp } })
+      if (this.gaveUp) return send(transport, { kind: 'response', id, ok: false, error: { code: 'stopped', message: this.gaveUp } })
       c.pending.add(id)
       this.toEngine({ conn, message: { kind: 'request', ...checked.request } })
     })

@@ -3,6 +3,7 @@
 // protocol's messages wrapped with the connection they belong to, plus
 // start and stop. Plain JSON, like everything else on the way to the UI.
 import type { Message } from '../protocol/messages.ts'
+import { readLoomError } from '../protocol/validate.ts'
 import type { HostOptions } from './EngineHost.ts'
 
 export type ToEngine =
@@ -58,7 +59,8 @@ const isConn = (v: unknown): v is number => Number.isSafeInteger(v) && (v as num
  * What the supervisor got from the engine process, if it has the link's shape:
  * a process whose sandbox was broken may send anything, and the serve process
  * must not act on it. The protocol message inside is checked for its kind and
- * id only: it goes to the UI, which trusts its own engine's answers.
+ * id, and a refusal for its LoomError's shape: the rest goes to the UI, which
+ * trusts its own engine's answers.
  */
 export function readFromEngine(m: unknown): FromEngine | null {
   if (!isObject(m)) return null
@@ -66,7 +68,7 @@ export function readFromEngine(m: unknown): FromEngine | null {
   if ('fatal' in m) return typeof m.fatal === 'string' ? (m as FromEngine) : null
   const msg = m.message
   if (!isConn(m.conn) || !isObject(msg)) return null
-  if (msg.kind === 'response') return Number.isSafeInteger(msg.id) && typeof msg.ok === 'boolean' ? (m as FromEngine) : null
+  if (msg.kind === 'response') return Number.isSafeInteger(msg.id) && (msg.ok === true || (msg.ok === false && readLoomError(msg.error) !== null)) ? (m as FromEngine) : null
   if (msg.kind === 'notice') return isObject(msg.notice) && typeof msg.notice.type === 'string' ? (m as FromEngine) : null
   return null
 }

@@ -117,11 +117,11 @@ export interface ReplMoment {
 }
 
 export function evaluateReadOnly(expr: string, state: Record<string, StateValue>, bindings: Map<string, string> = new Map(), moment: ReplMoment = { time: null, env: {}, args: [] }): Json {
-  if (expr.trim() === '') throw new Refusal("type an expression, like accounts.get('alice')")
+  if (expr.trim() === '') throw new Refusal("type an expression, like accounts.get('alice')", undefined, 'badInput')
   try {
     new vm.Script(expr, { filename: 'repl' })
   } catch (err) {
-    throw new Refusal(`the expression does not parse: ${(err as Error).message}`)
+    throw new Refusal(`the expression does not parse: ${(err as Error).message}`, undefined, 'badInput')
   }
   const context = vm.createContext(Object.create(null), { name: 'loom repl', codeGeneration: { strings: true, wasm: false }, microtaskMode: 'afterEvaluate' })
   const setup = new vm.Script(SETUP, { filename: 'loom:repl' }).runInContext(context) as (s: string, b: string, m: string) => void
@@ -132,7 +132,7 @@ export function evaluateReadOnly(expr: string, state: Record<string, StateValue>
   try {
     out = new vm.Script('__loomRepl(__loomSource)', { filename: 'loom:repl' }).runInContext(context, { timeout: TIME_LIMIT_MS })
   } catch {
-    throw new Refusal(`the expression ran past ${TIME_LIMIT_MS} ms and was stopped`)
+    throw new Refusal(`the expression ran past ${TIME_LIMIT_MS} ms and was stopped`, undefined, 'timeLimit')
   }
   // Only a primitive string is read; anything else is not looked into.
   if (typeof out !== 'string') throw new Refusal('the expression did not give a value that can be shown')
@@ -140,7 +140,7 @@ export function evaluateReadOnly(expr: string, state: Record<string, StateValue>
   const answer = JSON.parse(out) as { value?: Json; error?: string }
   if (answer.error !== undefined) {
     const write = /read[- ]only property|not extensible|Cannot (assign|add|delete|define)/.test(answer.error)
-    throw new Refusal(write ? `${answer.error}: values in the REPL are read-only copies of the state` : answer.error)
+    throw new Refusal(write ? `${answer.error}: values in the REPL are read-only copies of the state` : answer.error, undefined, 'runtime')
   }
   return answer.value ?? null
 }

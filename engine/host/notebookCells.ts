@@ -62,7 +62,7 @@ export function cellViews(nb: Notebook): CellView[] {
 
 function find(nb: Notebook, id: string): Placed {
   const placed = placedCells(nb).find((p) => p.view.id === id)
-  if (!placed) throw new Refusal(`there is no cell '${id}' in ${nb.path}; the notebook may have changed — reload it`)
+  if (!placed) throw new Refusal(`there is no cell '${id}' in ${nb.path}; the notebook may have changed — reload it`, { file: nb.path, cell: id }, 'badInput')
   return placed
 }
 

@@ -15,7 +15,7 @@ import { Refusal } from './problems.ts'
 /** A preview in the protocol's terms: a failure at its file, cell and line. */
 export function previewView(p: Preview, file: string): PreviewView {
   const { spec: _spec, failure, ...rest } = p
-  return { ...rest, failure: failure ? { message: failure.message, ...(failure.where ? { where: { file, ...failure.where } } : {}) } : null }
+  return { ...rest, failure: failure ? { code: 'runtime', message: failure.message, ...(failure.where ? { where: { file, ...failure.where } } : {}) } : null }
 }
 
 /** Runs `spec` as the engine's preview does, refusing in the user's words what cannot be previewed. */

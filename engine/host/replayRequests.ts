@@ -32,9 +32,9 @@ export async function verify(host: HostAccess, branch: string | undefined, from:
   progress(last - first + 1, last - first + 1, true)
   const path = log.getCode(log.event(name, 1)?.codeHash ?? '')?.path ?? host.notebookPath
   const failure = r.failure
-    ? { message: describeDivergence(path, r.failure), seq: r.failure.seq, ...(r.failure.location ? { where: { file: path, cell: r.failure.location.cell, line: r.failure.location.line, fileLine: r.failure.location.fileLine } } : {}) }
+    ? { code: 'history' as const, message: describeDivergence(path, r.failure), seq: r.failure.seq, ...(r.failure.location ? { where: { file: path, cell: r.failure.location.cell, line: r.failure.location.line, fileLine: r.failure.location.fileLine } } : {}) }
     : r.damage[0]
-      ? { message: r.damage[0].message, seq: r.damage[0].seq } // acknowledged events missing, a damaged heads record
+      ? { code: 'history' as const, message: r.damage[0].message, seq: r.damage[0].seq } // acknowledged events missing, a damaged heads record
       : null
   return { job, ok: r.ok, events: r.events, failure }
 }

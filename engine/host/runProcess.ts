@@ -10,9 +10,8 @@
 //
 // Nothing here may import SQLite, even indirectly.
 import { Engine } from '../runtime/engine.ts'
-import { NotebookError } from '../runtime/notebook.ts'
-import { CompileError } from '../runtime/compile.ts'
-import { LoadError } from '../runtime/executor.ts'
+import { liveCode } from '../runtime/liveCode.ts'
+import { describe, LoomFailure } from '../protocol/loomError.ts'
 import { RemoteLog } from '../replay/remoteLog.ts'
 import { loop, runTests } from '../cli/runLoop.ts'
 import { MemoryLog } from '../runtime/log.ts'
@@ -78,7 +77,7 @@ async function main(): Promise<number> {
       : await Engine.fromSource(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, env: job.env, args: job.args, log, branch: log.branch, resume: log.opened.resume ?? undefined })
   } catch (err) {
     log.close()
-    if (err instanceof NotebookError || err instanceof CompileError || err instanceof LoadError) {
+    if (err instanceof LoomFailure) {
       io.err(`loom: ${err.message}\n`)
       return 2
     }
@@ -96,6 +95,7 @@ async function main(): Promise<number> {
   engine.on('tty', (text) => (job.json ? (tty += text) : io.out(text)))
   // The launcher sends each saved text (--watch), and a stop (Ctrl-C, SIGTERM: the OS sandbox passes no signal on).
   let stopped = false
+  const requests = new Set<Promise<unknown>>()
   const stop = () => {
     stopped = true
     engine.pause()
@@ -104,19 +104,21 @@ async function main(): Promise<number> {
     if (push.push === 'stop') return stop()
     if (push.push === 'check') return
     if (push.push === 'http') {
-      const answer = await engine.request(push.request, push.deadlineMs).catch((err: Error) => ({ status: 500, headers: { 'content-type': 'text/plain' }, body: `${err.message}\n` }))
+      const answering = engine.request(push.request, push.deadlineMs).catch((err: Error) => ({ status: 500, headers: { 'content-type': 'text/plain' }, body: `${err.message}\n` }))
+      requests.add(answering)
+      const answer = await answering.finally(() => requests.delete(answering))
       return log.answer(push.rid, answer)
     }
     // Live coding: a change that compiles becomes a code event, one that does not is refused.
-    const r = await engine.replaceCode(push.text)
-    if (r.ok) io.err(`loom: new code running from event ${r.event.seq} (${r.event.codeHash.slice(0, 12)})\n`)
-    else if (r.error !== 'the code did not change') io.err(`loom: the change was refused; the old code keeps running:\n${r.error}\n`)
+    const r = await liveCode(engine, push.text)
+    if (!r.ok) io.err(`loom: the change was refused; the old code keeps running:\n${r.problems.map(describe).join('\n')}\n`)
+    else if (r.seq !== null) io.err(`loom: new code running from event ${r.seq} (${r.codeHash.slice(0, 12)})\n`)
   }, job.watch || job.serving)
   // Without the OS sandbox a signal may come straight here: the same normal end, everything durable.
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
   try {
-    return await loop(engine, { json: job.json, steps: job.steps, untilIdle: job.untilIdle, resumedAt: log.opened.head, tty: () => tty, serving: job.watch || job.serving, stopped: () => stopped }, io)
+    return await loop(engine, { json: job.json, steps: job.steps, untilIdle: job.untilIdle, resumedAt: log.opened.head, tty: () => tty, serving: job.watch || (job.serving && !job.untilIdle), requests: () => [...requests], stopped: () => stopped }, io)
   } finally {
     log.close()
   }
@@ -164,7 +166,7 @@ async function answering(log: RemoteLog, job: RunJob): Promise<number> {
     answer = { ok: true, value }
   } catch (err) {
     const e = err as Error
-    const kind = err instanceof NotebookError || err instanceof CompileError || err instanceof LoadError ? 'input' : err instanceof NondeterminismError ? 'nondeterminism' : err instanceof RangeError ? 'range' : 'other'
+    const kind = err instanceof LoomFailure ? 'input' : err instanceof NondeterminismError ? 'nondeterminism' : err instanceof RangeError ? 'range' : 'other'
     answer = { ok: false, error: { kind, message: e.message } }
   }
   try {

@@ -1,14 +1,18 @@
 // The UI's side of the protocol: typed calls that resolve with their result
 // (or reject with the host's problem), and notices by type. Works over any
 // Transport; shared by the renderer and the tests, so no Node and no DOM.
-import type { Message, Notice, Op, Params, ProblemView, Result, Transport } from './messages.ts'
+import type { Message, Notice, Op, Params, LoomError, Result, Transport } from './messages.ts'
+import { loomError } from './loomError.ts'
+import { readLoomError } from './validate.ts'
 
-/** A request the host refused: its message, and where (file, cell, line) when known. */
+/** A request the host refused: its LoomError (what, of which kind, and where: file, cell, line). */
 export class ProtocolError extends Error {
-  readonly where: ProblemView['where']
-  constructor(problem: ProblemView, readonly op: string) {
-    super(problem.message)
-    this.where = problem.where
+  readonly where: LoomError['where']
+  readonly code: LoomError['code']
+  constructor(readonly error: LoomError, readonly op: string) {
+    super(error.message)
+    this.where = error.where
+    this.code = error.code
   }
 }
 
@@ -24,13 +28,13 @@ export class EngineClient {
     transport.onMessage((m) => this.receive(m))
     transport.onClose((reason) => {
       this.closedBecause = reason
-      for (const w of this.waiting.values()) w.reject(new ProtocolError({ message: `the connection to the engine closed (${reason}) before it answered` }, w.op))
+      for (const w of this.waiting.values()) w.reject(new ProtocolError({ code: 'stopped', message: `the connection to the engine closed (${reason}) before it answered` }, w.op))
       this.waiting.clear()
     })
   }
 
   call<K extends Op>(op: K, params: Params<K>): Promise<Result<K>> {
-    if (this.closedBecause !== null) return Promise.reject(new ProtocolError({ message: `the connection to the engine is closed (${this.closedBecause})` }, op))
+    if (this.closedBecause !== null) return Promise.reject(new ProtocolError({ code: 'stopped', message: `the connection to the engine is closed (${this.closedBecause})` }, op))
     const id = this.nextId++
     return new Promise<Result<K>>((resolve, reject) => {
       this.waiting.set(id, { op, resolve: resolve as (v: unknown) => void, reject })
@@ -58,7 +62,8 @@ export class EngineClient {
       if (!w) return
       this.waiting.delete(m.id)
       if (m.ok) w.resolve(m.result)
-      else w.reject(new ProtocolError(m.error, w.op))
+      // An error is shown as it came only when it has LoomError's shape.
+      else w.reject(new ProtocolError(readLoomError(m.error) ?? loomError('internal', `the engine refused ${w.op} with an error Loom cannot read`), w.op))
     }
   }
 }

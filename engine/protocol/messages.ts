@@ -6,28 +6,13 @@
 // This file is shared by engine/ and renderer/: it imports no Node and no DOM.
 import type { Attempt, EventRecord, SourceLocation, StateKind, TestFailure } from '../runtime/event.ts'
 import type { Json } from '../runtime/json.ts'
+import type { LoomError, Where } from './loomError.ts'
 
 export type { Attempt, EventRecord, SourceLocation, StateKind, TestFailure, Json }
 
 export const PROTOCOL_VERSION = 1
 
-/** Where a problem is, in the user's terms: the file, and the cell and line inside it when known. */
-export interface Where {
-  file?: string
-  cell?: string
-  /** 1-based line inside the cell. */
-  line?: number
-  /** 1-based line of the notebook file. */
-  fileLine?: number
-}
-
-/** A refused request or a problem to show: what went wrong, where, and (when known) what to do. */
-export interface ProblemView {
-  /** What kind of problem, for code that reacts to it rather than people (a message refused unread: see validate.ts). */
-  code?: string
-  message: string
-  where?: Where
-}
+export type { LoomError, LoomErrorCode, Where } from './loomError.ts'
 
 export type RunState = 'ready' | 'running' | 'paused' | 'parked' | 'idle' | 'halted'
 
@@ -58,9 +43,9 @@ export interface NotebookView {
   /** Cells and prose in file order; empty when the file does not parse. */
   cells: CellView[]
   /** Set when the file does not parse: the message and its line. The file is never overwritten then. */
-  parseError: ProblemView | null
+  parseError: LoomError | null
   /** The last compile problems of the running code (or of a refused edit), each at its cell and line. */
-  problems: ProblemView[]
+  problems: LoomError[]
 }
 
 /** A shared session as the page that joined it sees it: in `hello`'s answer when the page said hello with an invite token. */
@@ -78,17 +63,17 @@ export interface ShareView {
 }
 
 /** A compile problem of a shared notebook, as every guest sees it. */
-export interface SharedProblem extends ProblemView {
+export interface SharedProblem extends LoomError {
   /** Who last changed that line of that cell (null: nobody since the file was loaded). */
   author: string | null
 }
 
-/** The host's presence in a shared session (awareness field `loomHost`): what its last save of the shared text gave. */
+/** The host's presence in a shared session (awareness field `loomHost`): what the engine made of the shared text last. */
 export interface HostPresence {
-  /** The notebook's compile problems after the last save of the shared text; empty when it runs. */
+  /** The notebook's compile problems after the engine last took the shared text; empty when it runs. */
   problems: SharedProblem[]
-  /** When the file was last written from the document (ms since the epoch), null before. */
-  savedAt: number | null
+  /** When the engine last took the document's text (ms since the epoch), null before. The file is written only by Save. */
+  appliedAt: number | null
 }
 
 export interface BranchView {
@@ -136,6 +121,11 @@ export interface Ops {
   notebook: { params: Record<string, never>; result: NotebookView }
   /** Writes the notebook file: the current text, or `text` when given (Save), or to `path` (Save As). */
   save: { params: { text?: string; path?: string }; result: { path: string; bytes: number } }
+  /**
+   * Replaces the whole notebook text and live-codes the running app, without writing the file
+   * (only save writes it): how a shared session's document reaches the engine.
+   */
+  editNotebook: { params: { text: string }; result: EditResult }
   /** Replaces a cell's source and live-codes the running app; a broken edit is refused with its problems and the old code keeps running. */
   editCell: { params: { cell: string; source: string }; result: EditResult }
   /** Adds a cell after `after` (null: at the top). */
@@ -166,7 +156,7 @@ export interface Ops {
   /** Makes a branch the live one: the running app continues from its head. */
   promote: { params: { name: string }; result: { status: StatusView; branches: BranchView[] } }
   /** Re-executes events `from`..`to` of a branch and checks each against its record; `progress` notices carry `job`. */
-  verify: { params: { branch?: string; from?: number; to?: number }; result: { job: number; ok: boolean; events: number; failure: ProblemView & { seq?: number } | null } }
+  verify: { params: { branch?: string; from?: number; to?: number }; result: { job: number; ok: boolean; events: number; failure: LoomError & { seq?: number } | null } }
   /** Re-runs a branch's transactions with the notebook's current code onto a new branch `onto`; where outcomes diverge. */
   rerun: { params: { branch?: string; onto: string }; result: { job: number; branch: BranchView; inputs: number; diverged: number; divergences: { seq: number; what: string }[] } }
   /** Shows a branch as `to` from now on (a label: its events' hashes keep the stored name); answers its view. */
@@ -246,7 +236,7 @@ export interface PreviewView {
   writes: EventRecord['writes']
   changes: { state: string; before: Json; after: Json }[]
   outputs: EventRecord['outputs']
-  failure: ProblemView | null
+  failure: LoomError | null
   brokenTests: { test: string; message: string }[]
   /** Every outcome of this transaction over all its choices (the outcome tree), equal ones grouped. */
   outcomes: { choices: number[][]; committed: boolean; summary: string }[]
@@ -265,7 +255,7 @@ export interface ExploreView {
 
 export type EditResult =
   | { ok: true; codeHash: string; seq: number | null }
-  | { ok: false; problems: ProblemView[]; waiting?: boolean }
+  | { ok: false; problems: LoomError[]; waiting?: boolean }
 
 export type Op = keyof Ops
 export type Params<K extends Op> = Ops[K]['params']
@@ -303,7 +293,7 @@ export interface SkippedEvents {
 export type Message =
   | { kind: 'request'; id: number; op: Op; params: unknown }
   | { kind: 'response'; id: number; ok: true; result: unknown }
-  | { kind: 'response'; id: number; ok: false; error: ProblemView }
+  | { kind: 'response'; id: number; ok: false; error: LoomError }
   | { kind: 'notice'; notice: Notice }
 
 /** A way to carry messages: both ends of the protocol see only this. */

@@ -7,7 +7,8 @@
 // refused with what was wrong, never guessed at.
 //
 // Shared by engine/ and renderer/: no Node, no DOM.
-import type { Op, ProblemView } from './messages.ts'
+import type { Op, LoomError } from './messages.ts'
+import { LOOM_ERROR_CODES, type Where } from './loomError.ts'
 
 /** Frames larger than this are refused (the WebSocket closes with 1009): a notebook or an exported branch is far below it. */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024
@@ -22,7 +23,7 @@ export const MAX_DEPTH = 64
 /** Why a message was refused, for code that reacts (tests, tools) rather than people. */
 export type MessageProblemCode = 'not-json' | 'too-large' | 'too-deep' | 'bad-request'
 
-export interface MessageProblem extends ProblemView {
+export interface MessageProblem extends LoomError {
   code: MessageProblemCode
 }
 
@@ -44,6 +45,7 @@ const PARAMS: Partial<Record<Op, Spec>> = {
   hello: { token: { kind: 'string' }, client: { kind: 'string' } },
   notebook: none,
   save: { text: { kind: 'string' }, path: { kind: 'string' } },
+  editNotebook: { text: { kind: 'string', required: true } },
   editCell: { cell: { kind: 'string', required: true }, source: { kind: 'string', required: true } },
   addCell: { after: { kind: 'cellOrNull', required: true }, kind: { kind: 'cellKind', required: true }, source: { kind: 'string', required: true } },
   deleteCell: { cell: { kind: 'string', required: true } },
@@ -272,4 +274,30 @@ function checkEdits(op: string, v: unknown): void {
     if (action === 'add' && !(typeof edit.add === 'number' && Number.isFinite(edit.add))) throw bad('adds something that is not a finite number')
     if (action === 'remove' && !(Number.isSafeInteger(edit.remove) && (edit.remove as number) >= 0)) throw bad("removes, and that needs the item's place: a whole number from 0")
   })
+}
+
+/** Longest error message read from elsewhere: a compile error of a whole notebook fits many times over. */
+const MAX_ERROR_TEXT = 1 << 20
+const WHERE_TEXT = ['file', 'cell', 'branch'] as const
+const WHERE_NUMBER = ['line', 'column', 'fileLine', 'event'] as const
+
+/**
+ * A LoomError that arrived from elsewhere (an engine process, a host over the
+ * network), if it has the shape: a known code, a message, and a where whose
+ * every part is what it says. Anything else is null: never guessed at.
+ */
+export function readLoomError(v: unknown): LoomError | null {
+  if (!isObject(v) || !Object.keys(v).every((k) => k === 'code' || k === 'message' || k === 'where')) return null
+  if (!LOOM_ERROR_CODES.includes(v.code as LoomError['code'])) return null
+  if (typeof v.message !== 'string' || v.message.length > MAX_ERROR_TEXT) return null
+  if (v.where !== undefined && !isWhere(v.where)) return null
+  return v as unknown as LoomError
+}
+
+function isWhere(v: unknown): v is Where {
+  if (!isObject(v)) return false
+  return Object.entries(v).every(([k, x]) =>
+    (WHERE_TEXT as readonly string[]).includes(k) ? typeof x === 'string' && x.length <= 4096
+      : (WHERE_NUMBER as readonly string[]).includes(k) ? Number.isSafeInteger(x) && (x as number) >= 0
+        : false)
 }

@@ -9,6 +9,7 @@ import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping'
 import type { Notebook, CodeCell } from './notebook.ts'
 import type { SourceLocation } from './event.ts'
 import { startWasmEsbuild, wasmTransform } from './esbuildWasm.ts'
+import { located, loomError, LoomFailure, whereAt } from '../protocol/loomError.ts'
 
 /** The methods an app may export (DESIGN §3). */
 export const METHODS = ['start', 'step', 'http', 'gui', 'switch'] as const
@@ -20,18 +21,15 @@ export interface Problem {
 }
 
 /** A notebook that does not compile: every problem, each with its cell and line. */
-export class CompileError extends Error {
+export class CompileError extends LoomFailure {
   constructor(readonly path: string, readonly problems: Problem[]) {
-    super(problems.map((p) => formatProblem(path, p)).join('\n'))
+    super(problems.map((p) => loomError('compile', p.message, whereAt(path, p.location))))
   }
 }
 
+/** `path:12 (cell #step, line 3)`: a place as the CLI prints it. */
 export function formatLocation(path: string, at: SourceLocation | null): string {
-  return at ? `${path}:${at.fileLine} (cell #${at.cell}, line ${at.line})` : path
-}
-
-function formatProblem(path: string, p: Problem): string {
-  return `${formatLocation(path, p.location)}: ${p.message}`
+  return located(whereAt(path, at))
 }
 
 interface CompiledCell {

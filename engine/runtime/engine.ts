@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises'
 import { decodeNotebook, parseNotebook, type Notebook } from './notebook.ts'
 import { compileNotebook, CompileError, formatLocation, type CompiledApp, type MethodName } from './compile.ts'
 import { Executor, LoadError, notebookSeed, type AppVersion, type TimeLimitHooks } from './executor.ts'
+import { loomError, LoomFailure, whereAt, type LoomError, type Where } from '../protocol/loomError.ts'
 import { FairAgent, PreferRecordedAgent, mix } from './agent.ts'
 import { canonicalJson, plainCopy } from './values.ts'
 import type { HttpRequest, HttpResponse } from './http.ts'
@@ -96,8 +97,8 @@ interface Parked {
 
 /** A switch() that aborted: the new code waits for what it read to change. */
 class SwitchWaits extends LoadError {
-  constructor(message: string, readonly reads: Read[]) {
-    super(message)
+  constructor(message: string, where: Where, readonly reads: Read[]) {
+    super(message, where, 'parked')
   }
 }
 
@@ -500,12 +501,12 @@ export class Engine {
    * undo) when a state named in `expect` does not hold that value now.
    */
   edit(changes: Edit[], expect?: Record<string, unknown>): EventRecord {
-    if (!changes.length) throw new Error('edit: nothing to change')
+    if (!changes.length) throw new LoomFailure(loomError('badInput', 'cannot edit: nothing to change'))
     const run = () => this.exec.execute(this.version, 'edit', 'edit', () => this.exec.applyEdits(changes, expect), plainCopy(changes) as unknown as Json, this.now(), new FairAgent(this.seedNumber))
     const result = this.inSandbox(run)
-    if (!result.ok) throw new Error(`edit: ran past the time limit`)
+    if (!result.ok) throw new LoomFailure(loomError('timeLimit', 'cannot edit: it ran past the time limit'))
     const tx = result.value
-    if (tx.failure) throw new Error(`edit: ${tx.failure.reason}`)
+    if (tx.failure) throw new LoomFailure(loomError('badInput', `cannot edit: ${tx.failure.reason}`, whereAt(this.exec.config.path, tx.failure.location)))
     const event = this.commit(tx)
     this.inSandbox(() => this.checkDueTests())
     this.flush()
@@ -514,31 +515,34 @@ export class Engine {
   }
 
   /**
-   * Replaces the running app's code with a new notebook text. If it compiles
-   * and loads, a `code` event records the new code (and runs its `switch`);
-   * otherwise the old code keeps running and the error is returned.
+   * Replaces the running app's code with a new notebook text: the one way
+   * live coding enters (liveCode.ts). If it compiles and loads, a `code`
+   * event records the new code (and runs its `switch`); otherwise the old
+   * code keeps running and the errors say why ('unchanged' when the text
+   * compiles to the code that runs).
    */
-  async replaceCode(text: string): Promise<{ ok: true; event: EventRecord } | { ok: false; error: string; waiting?: true }> {
+  async replaceCode(text: string): Promise<{ ok: true; event: EventRecord } | { ok: false; errors: LoomError[]; waiting?: true }> {
     let notebook: Notebook, app: CompiledApp
     try {
       notebook = parseNotebook(text, this.exec.config.path)
       app = await compileNotebook(notebook, this.exec.log.keptCells)
     } catch (err) {
-      return { ok: false, error: (err as Error).message }
+      if (err instanceof LoomFailure) return { ok: false, errors: err.errors }
+      throw err
     }
-    if (app.codeHash === this.app.codeHash) return { ok: false, error: 'the code did not change' }
+    if (app.codeHash === this.app.codeHash) return { ok: false, errors: [loomError('unchanged', 'the code did not change')] }
     this.pendingCode = null
     const r = this.adopt(notebook, app)
     if (r.ok || !r.waiting) return r
     this.pendingCode = { notebook, app, reads: r.reads }
-    return { ok: false, error: r.error, waiting: true }
+    return { ok: false, errors: r.errors, waiting: true }
   }
 
   /** New code whose switch() aborted: it takes over when what the switch read changes. */
   private pendingCode: { notebook: Notebook; app: CompiledApp; reads: Read[] } | null = null
 
   /** Loads new code; its switch (if any) must commit for it to take over. */
-  private adopt(notebook: Notebook, app: CompiledApp): { ok: true; event: EventRecord } | { ok: false; error: string; waiting?: true; reads: Read[] } {
+  private adopt(notebook: Notebook, app: CompiledApp): { ok: true; event: EventRecord } | { ok: false; errors: LoomError[]; waiting?: true; reads: Read[] } {
     try {
       const event = this.loadCode(app, 'replace')!
       this.source = notebook
@@ -551,8 +555,8 @@ export class Engine {
       this.announce()
       return { ok: true, event }
     } catch (err) {
-      if (err instanceof SwitchWaits) return { ok: false, error: err.message, waiting: true, reads: err.reads }
-      if (err instanceof LoadError || err instanceof CompileError) return { ok: false, error: err.message, reads: [] }
+      if (err instanceof SwitchWaits) return { ok: false, errors: err.errors, waiting: true, reads: err.reads }
+      if (err instanceof LoadError || err instanceof CompileError) return { ok: false, errors: err.errors, reads: [] }
       throw err
     }
   }
@@ -600,7 +604,7 @@ export class Engine {
     const loaded = this.inSandbox(() => this.exec.load(app, fn))
     if (!loaded.ok) {
       this.exec.dropFresh(before)
-      throw new LoadError(`${app.path}: loading the notebook's cells ran past the time limit of ${limit} ms`)
+      throw new LoadError(`loading the notebook's cells ran past the time limit of ${limit} ms`, { file: app.path }, 'timeLimit')
     }
     const { version, declares } = loaded.value
     if (mode === 'resume' && !declares.length) {
@@ -616,17 +620,17 @@ export class Engine {
       if (!ran.ok) {
         // The switch itself overran: the new code does not take over.
         this.exec.dropFresh(before)
-        throw new LoadError(`${app.path}: the new code's switch() ran past the time limit of ${limit} ms; the old code keeps running`)
+        throw new LoadError(`the new code's switch() ran past the time limit of ${limit} ms; the old code keeps running`, { file: app.path }, 'timeLimit')
       }
       tx = ran.value
       if (tx.failure) {
         this.exec.dropFresh(before)
         const failure = tx.failure
         this.recordAttempt(tx)
-        const message = `${app.path}: the new code's switch() did not commit (${failure.reason}); the old code keeps running`
+        const message = `the new code's switch() did not commit (${failure.reason}); the old code keeps running`
         // An abort is a wait: the change happens once what the switch read allows it.
-        if (failure.aborted) throw new SwitchWaits(`${message} until it can`, tx.reads)
-        throw new LoadError(message)
+        if (failure.aborted) throw new SwitchWaits(`${message} until it can`, { file: app.path }, tx.reads)
+        throw new LoadError(message, { file: app.path })
       }
     } else tx = new Transaction('code', null, input, time, new FairAgent(this.seedNumber))
     this.exec.log.putCode?.({ codeHash: app.codeHash, path: app.path, code: app.code, sources: app.sources })

@@ -8,6 +8,7 @@ import { callSites } from './callSites.ts'
 import { StableRandom } from './random.ts'
 import { canonicalJson, plainValue, trustValue, ValueError, type Json } from './values.ts'
 import { formatLocation, type CompiledApp, type MethodName, METHODS } from './compile.ts'
+import { loomError, LoomFailure, whereAt, type LoomErrorCode, type Where } from '../protocol/loomError.ts'
 import type { Agent } from './agent.ts'
 import { toResponse, responseJson, type HttpRequest } from './http.ts'
 import type { EventLog } from './log.ts'
@@ -49,7 +50,11 @@ export type Edit =
   | { state: string; remove: number }
 
 /** A notebook whose code loaded but whose top level is wrong (duplicate state, a thrown error…). */
-export class LoadError extends Error {}
+export class LoadError extends LoomFailure {
+  constructor(message: string, where?: Where, code: LoomErrorCode = 'load') {
+    super(loomError(code, message, where))
+  }
+}
 
 interface Loading {
   app: CompiledApp
@@ -57,6 +62,8 @@ interface Loading {
   declared: Map<string, { kind: StateKind; at: SourceLocation | null }>
   fresh: Cell[]
   tests: AppVersion['tests']
+  /** The LoadError a declaration threw: it reaches the catch rebuilt in the sandbox's realm, and is given on as it was made. */
+  refused?: LoadError
 }
 
 const TEST_FAILED = 'returned false'
@@ -141,7 +148,7 @@ export class Executor {
       for (const name of METHODS) {
         const m = exports[name]
         if (m === undefined) continue
-        if (typeof m !== 'function') throw new LoadError(`${app.path}: the export '${name}' is not a function`)
+        if (typeof m !== 'function') throw new LoadError(`the export '${name}' is not a function`, { file: app.path })
         methods[name] = m as (...args: unknown[]) => unknown
       }
       const declares: Write[] = loading.fresh.map((c) => ({ state: c.name, op: 'declare', kind: c.kind, value: c.value() }))
@@ -149,11 +156,12 @@ export class Executor {
     } catch (err) {
       this.dropFresh(before)
       if (err instanceof LoadError) throw err
+      if (loading.refused && (err as { message?: unknown } | null)?.message === loading.refused.message) throw loading.refused
       const { reason, location } = this.describe(err, app)
       // A module-level value that cannot be made read-only is named by the sandbox: point at its declaration.
       const binding = (err as { binding?: unknown } | null)?.binding
       const at = location ?? (typeof binding === 'string' ? app.declaredAt?.[binding] ?? null : null)
-      throw new LoadError(`${formatLocation(app.path, at)}: ${reason}`)
+      throw new LoadError(reason, whereAt(app.path, at))
     } finally {
       this.loading = null
     }
@@ -283,13 +291,14 @@ export class Executor {
     // An undo puts back what an edit changed, and must not overwrite what changed after it.
     for (const [name, value] of Object.entries(expect ?? {})) {
       const cell = this.store.get(name)
-      if (!cell) this.fail(tx, { reason: `there is no state '${name}'`, aborted: false, location: null })
-      if (canonicalJson(cell.value()) !== canonicalJson(value)) this.fail(tx, { reason: `state '${name}' changed since that edit: undoing it would overwrite the change`, aborted: false, location: null })
+      if (!cell) this.fail(tx, { reason: this.noState(name), aborted: false, location: null })
+      if (canonicalJson(cell.value()) !== canonicalJson(value)) this.fail(tx, { reason: `state '${name}' changed since that edit: undoing it would overwrite the change`, aborted: false, location: cell.declaredAt })
     }
     for (const c of changes) {
       const cell = this.store.get(c.state)
-      if (!cell) this.fail(tx, { reason: `there is no state '${c.state}'`, aborted: false, location: null })
-      const wrong = (what: string) => this.fail(tx, { reason: `state '${c.state}' is a ${cell.kind}: ${what}`, aborted: false, location: null })
+      if (!cell) this.fail(tx, { reason: this.noState(c.state), aborted: false, location: null })
+      // At the cell that declares the state: where the editor shows the refusal.
+      const wrong = (what: string) => this.fail(tx, { reason: `state '${c.state}' is a ${cell.kind}: ${what}`, aborted: false, location: cell.declaredAt })
       if ('set' in c) {
         if (c.key === undefined) this.replace(tx, cell, inRealm(c.set), wrong)
         else if (cell instanceof MapCell) cell.set(tx, this.key(tx, cell, c.key), this.write(tx, cell, inRealm(c.set)))
@@ -311,6 +320,11 @@ export class Executor {
         else wrong('only a counter takes add (a finite number)')
       }
     }
+  }
+
+  private noState(name: string): string {
+    const names = this.store.cells.map((c) => c.name)
+    return `there is no state '${name}'${names.length ? `; the states are ${names.join(', ')}` : ''}`
   }
 
   /** A hand edit of a whole state: it holds `value` instead (checked as a cell's write would be). */
@@ -716,18 +730,18 @@ export class Executor {
   private declare(kind: StateKind, name: unknown, initial: unknown): number {
     const loading = this.loading
     const at = this.here()
-    const where = formatLocation(this.config.path, at)
+    const where = whereAt(this.config.path, at)
     if (!loading) throw this.sandbox.error(`state.${kind}() declares state at the top of a cell, not inside a method`)
-    if (typeof name !== 'string' || !name) throw new LoadError(`${where}: state.${kind}(name, …) needs a name (a non-empty string)`)
+    if (typeof name !== 'string' || !name) throw (loading.refused = new LoadError(`state.${kind}(name, …) needs a name (a non-empty string)`, where))
     const first = loading.declared.get(name)
     if (first) {
-      throw new LoadError(`${where}: state '${name}' is declared twice: first at ${formatLocation(this.config.path, first.at)}; give each state its own name`)
+      throw (loading.refused = new LoadError(`state '${name}' is declared twice: first at ${formatLocation(this.config.path, first.at)}; give each state its own name`, where))
     }
     loading.declared.set(name, { kind, at })
     const existing = this.store.get(name)
     if (existing) {
       if (existing.kind !== kind) {
-        throw new LoadError(`${where}: state '${name}' is a ${existing.kind} in the running app but is declared here as a ${kind}; use a new name for the new kind`)
+        throw (loading.refused = new LoadError(`state '${name}' is a ${existing.kind} in the running app but is declared here as a ${kind}; use a new name for the new kind`, where))
       }
       existing.declaredAt = at
       return existing.id
@@ -737,7 +751,7 @@ export class Executor {
       value = initialValue(kind, initial)
     } catch (err) {
       if (!(err instanceof ValueError)) throw err
-      throw new LoadError(`${where}: the initial value of state '${name}': ${err.message}`)
+      throw (loading.refused = new LoadError(`the initial value of state '${name}': ${err.message}`, where))
     }
     const cell = makeCell(kind, this.store.cells.length, name, at, value, this.head + 1)
     this.store.add(cell)

@@ -1,6 +1,7 @@
 // Parse and serialise Loom notebooks (`.loom.md`): optional YAML front matter, markdown prose and
 // fenced TypeScript code cells. Every block keeps its original text, so serialising is byte-exact.
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml'
+import { loomError, LoomFailure } from '../protocol/loomError.ts'
 
 export interface NotebookSettings {
   title?: string
@@ -51,7 +52,7 @@ export interface Notebook {
 }
 
 /** Bad notebook input; the message reads `path:line: what is wrong; what to do`. */
-export class NotebookError extends Error {
+export class NotebookError extends LoomFailure {
   override name = 'NotebookError'
   path: string
   /** 1-based file line; 0 when the problem has no line (e.g. an unknown cell id). */
@@ -59,7 +60,7 @@ export class NotebookError extends Error {
   cellId?: string
 
   constructor(path: string, line: number, message: string, cellId?: string) {
-    super(line > 0 ? `${path}:${line}: ${message}` : `${path}: ${message}`)
+    super(loomError('parse', message, { file: path, ...(line > 0 ? { fileLine: line } : {}), ...(cellId !== undefined ? { cell: cellId } : {}) }))
     this.path = path
     this.line = line
     if (cellId !== undefined) this.cellId = cellId

@@ -1,17 +1,20 @@
 // The host's side of a shared document: after people stop typing for a
-// moment it saves the merged notebook through the engine (which live-codes
-// the app and writes the file atomically), and tells everyone the compile
+// moment it hands the merged notebook to the engine, which live-codes the
+// app with it (the file is written only when the owner saves: DESIGN §8,
+// the person who shares owns the files), and tells everyone the compile
 // problems with who last changed each line — in the host's presence
 // (awareness field `loomHost`), so every guest sees it, view guests too.
 // A change made through the engine protocol instead (editCell from a page
 // or a tool that does not speak Yjs) is taken into the document, so the next
-// save keeps it rather than writing over it. Junk a guest puts into the
+// hand-over keeps it rather than writing over it. Junk a guest puts into the
 // document (cellSchema.ts) is taken out again and reported; it never
-// reaches the file, and nothing a guest sends can make a save throw.
+// reaches the engine, and nothing a guest sends can make a hand-over throw.
+import { basename } from 'node:path'
 import * as Y from 'yjs'
 import type { Awareness } from 'y-protocols/awareness'
-import type { EngineClient } from '../protocol/client.ts'
-import type { HostPresence, NotebookView, ProblemView, SharedProblem } from '../protocol/messages.ts'
+import { ProtocolError, type EngineClient } from '../protocol/client.ts'
+import type { HostPresence, NotebookView, LoomError, SharedProblem } from '../protocol/messages.ts'
+import { loomError } from '../protocol/loomError.ts'
 import { cellsOf, followText, notebookText } from './notebookDoc.ts'
 import { junkBlocks } from './cellSchema.ts'
 import { LineAuthors } from './LineAuthors.ts'
@@ -35,7 +38,7 @@ export class ShareHost {
   private timer: NodeJS.Timeout | null = null
   private saving: Promise<void> = Promise.resolve()
   private lastText: string
-  /** The text a save has sent to the engine and not yet heard back about: its own notice is no news. */
+  /** The text a hand-over has sent to the engine and not yet heard back about: its own notice is no news. */
   private inFlight: string | null = null
   private readonly offNotebook: () => void
   private closed = false
@@ -46,7 +49,7 @@ export class ShareHost {
     if (tr.origin === REPAIR || ![...tr.changed.keys()].some((t) => t === cells || t.parent === cells)) return
     queueMicrotask(() => this.removeJunk(tr))
   }
-  presence: HostPresence = { problems: [], savedAt: null }
+  presence: HostPresence = { problems: [], appliedAt: null }
 
   constructor(private readonly doc: Y.Doc, private readonly awareness: Awareness, private readonly engine: EngineClient, private readonly options: ShareHostOptions) {
     this.authors = new LineAuthors(doc, options.nameOf)
@@ -90,32 +93,38 @@ export class ShareHost {
     }, this.options.debounceMs ?? 300)
   }
 
-  /** Saves now (after any save under way); resolves when the file and the problems are up to date. */
+  /** Hands the document to the engine now (after any hand-over under way); resolves when the running code and the problems are up to date. */
   flush(): Promise<void> {
-    // A save that fails for a reason nobody foresaw is said where loom runs; it must not end the process.
-    this.saving = this.saving.then(() => this.save()).catch((err: Error) => this.options.say?.(`the shared notebook was not saved: ${err?.stack ?? String(err)}`))
+    // A hand-over that fails for a reason nobody foresaw is said where loom runs; it must not end the process.
+    this.saving = this.saving.then(() => this.apply()).catch((err: Error) => this.options.say?.(`the shared notebook could not be applied: ${err?.stack ?? String(err)}`))
     return this.saving
   }
 
-  private async save(): Promise<void> {
+  /** The document's text becomes the engine's notebook and live-codes the app (liveCode.ts), as a cell edit does; the file waits for Save. */
+  private async apply(): Promise<void> {
     const text = notebookText(this.doc)
     if (text === this.lastText || this.closed) return
-    let problems: ProblemView[]
+    let problems: LoomError[]
     try {
       this.inFlight = text
-      await this.engine.call('save', { text })
-      this.lastText = text
-      problems = (await this.engine.call('notebook', {})).problems
-      this.presence.savedAt = Date.now()
+      const result = await this.engine.call('editNotebook', { text })
+      // A text that does not parse (an unclosed fence…) is not taken: the engine keeps its last good text.
+      if (!result.ok && result.problems.some((p) => p.code === 'parse')) this.options.say?.(`the shared notebook does not parse: ${result.problems[0]!.message}`)
+      else this.lastText = text
+      problems = result.ok ? [] : result.problems
+      this.presence.appliedAt = Date.now()
     } catch (err) {
-      // The text does not parse (an unclosed fence…): the file keeps its last good text.
-      const e = err as Error & { where?: ProblemView['where'] }
-      problems = [{ message: e.message, ...(e.where ? { where: e.where } : {}) }]
-      this.options.say?.(`the shared notebook was not saved: ${e.message}`)
+      problems = [err instanceof ProtocolError ? err.error : loomError('internal', (err as Error).message)]
+      this.options.say?.(`the shared notebook could not be applied: ${(err as Error).message}`)
     } finally {
       this.inFlight = null
     }
-    this.presence.problems = problems.map((p) => ({ ...p, author: p.where?.cell && p.where.line ? this.authors.authorOf(p.where.cell, p.where.line) : null }))
+    // Every guest sees the presence: the notebook by its file name, never the host's folders.
+    this.presence.problems = problems.map((p) => ({
+      ...p,
+      ...(p.where?.file ? { where: { ...p.where, file: basename(p.where.file) } } : {}),
+      author: p.where?.cell && p.where.line ? this.authors.authorOf(p.where.cell, p.where.line) : null,
+    }))
     this.publish()
   }
 
@@ -123,8 +132,8 @@ export class ShareHost {
     this.awareness.setLocalState({ ...(this.awareness.getLocalState() ?? {}), name: 'host', loomHost: this.presence })
   }
 
-  /** The file's text as last saved from the document. */
-  get savedText(): string {
+  /** The document's text as the engine last took it. */
+  get appliedText(): string {
     return this.lastText
   }
 

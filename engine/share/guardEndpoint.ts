@@ -2,18 +2,20 @@
 // `loom serve` serves, shared or not. A connection is not relayed to the
 // engine until its `hello` carries a valid token (the owner's, or an invite
 // link's); a first message that is anything else, or a wrong token, is
-// answered with why (a ProblemView the page shows) and the connection is
+// answered with why (a LoomError the page shows) and the connection is
 // closed, so nothing is handled for it. From then on every request is
 // checked against the token's role, refusals leave the connection open, and
 // what a guest is sent has the credentials of recorded requests blanked.
 // The answer to a good `hello` in a shared session also tells the page its
-// role and where the shared document is. Every message is checked
+// role and where the shared document is; a guest sees the notebook by its
+// file name, never the host's folders (hideHostPaths.ts). Every message is checked
 // (protocol/validate.ts) before anything reads it.
 import type { Message, ShareView, Transport } from '../protocol/messages.ts'
 import { checkRequest, refusalOf } from '../protocol/validate.ts'
 import type { EngineEndpoint, GuardedEndpoint } from '../host/engineSocket.ts'
 import { allows, aRole, roleFor, roleOfToken, WHAT, type Role, type Tokens } from './roles.ts'
 import { redactCredentials, redactJsonLines } from '../runtime/redactCredentials.ts'
+import { hideHostPaths } from './hideHostPaths.ts'
 
 /** How long a connection may stay open without a good hello. */
 export const HELLO_WITHIN_MS = 5_000
@@ -24,8 +26,11 @@ export type SyncPlace = () => { sync: string | null; room: string; port: number 
 /** More guests than this on the engine protocol at once: a further hello is refused (strangers do not count; see Admission.ts). */
 export const MAX_GUESTS = 200
 
-/** `place`: set when the session is shared (hello then tells each page its role and the shared document). */
-export function guardEndpoint(endpoint: EngineEndpoint, tokens: Tokens, place?: SyncPlace): GuardedEndpoint {
+/**
+ * `place`: set when the session is shared (hello then tells each page its role and the shared document).
+ * `notebook`: the notebook's path, whose folders guests are not shown.
+ */
+export function guardEndpoint(endpoint: EngineEndpoint, tokens: Tokens, place?: SyncPlace, notebook?: string): GuardedEndpoint {
   let guests = 0
   return {
     guarded: 'by token',
@@ -71,7 +76,7 @@ export function guardEndpoint(endpoint: EngineEndpoint, tokens: Tokens, place?: 
             const { text } = m.result as { text: string }
             m = { ...m, result: { ...(m.result as object), text: redactJsonLines(text) } }
           }
-          outer.send(redactCredentials(m))
+          outer.send(redactCredentials(notebook === undefined ? m : hideHostPaths(m, notebook)))
         },
         onMessage(fn) {
           receivers.add(fn)
@@ -87,7 +92,7 @@ export function guardEndpoint(endpoint: EngineEndpoint, tokens: Tokens, place?: 
           // gone already
         }
       }
-      const refuse = (id: number, message: string) => send({ kind: 'response', id, ok: false, error: { message } })
+      const refuse = (id: number, message: string) => send({ kind: 'response', id, ok: false, error: { code: 'refused', message } })
       outer.onMessage((message) => {
         if (closed) return
         const checked = checkRequest(message)
@@ -122,7 +127,7 @@ export function guardEndpoint(endpoint: EngineEndpoint, tokens: Tokens, place?: 
           admit?.()
           disconnect = endpoint.connect(inner)
         } else {
-          const needed = roleFor(op, params)
+          const needed = roleFor(op)
           if (needed && !allows(role, needed)) {
             return refuse(id, `you joined with ${aRole(role)} link, which can ${WHAT[role]}; ${op} needs ${aRole(needed)} link (${WHAT[needed]}) — ask the person who shares the session`)
           }

@@ -16,14 +16,15 @@ const RANK: Record<Role, number> = { view: 0, edit: 1, run: 2, owner: 3 }
 /**
  * The least role each op needs. Reading (the notebook, log, state, branches,
  * the read-only REPL, the timeline) is `view`; changing the notebook is
- * `edit`; anything that makes events, branches or long jobs on the host
+ * `edit`; writing the notebook's file on the host's machine (save) is the
+ * owner's; anything that makes events, branches or long jobs on the host
  * (step, run, fork, promote, preview and commit, edit state, verify,
  * rerun, explore, import, tty input) is `run`.
  */
 export const ROLE_OF_OP: Record<Op, Role> = {
   hello: 'view', notebook: 'view', status: 'view', log: 'view', state: 'view', attempts: 'view', branches: 'view',
   evaluate: 'view', timeline: 'view', series: 'view', exportBranch: 'view',
-  save: 'edit', editCell: 'edit', addCell: 'edit', deleteCell: 'edit', moveCell: 'edit',
+  save: 'owner', editNotebook: 'edit', editCell: 'edit', addCell: 'edit', deleteCell: 'edit', moveCell: 'edit',
   run: 'run', pause: 'run', step: 'run', ttyInput: 'run', fork: 'run', promote: 'run', renameBranch: 'run', deleteBranch: 'run', verify: 'run', rerun: 'run',
   importBranch: 'run', editState: 'run', explore: 'run', saveCounterexample: 'run',
   preview: 'run', commitPreview: 'run', discardPreview: 'run', forkPreview: 'run',
@@ -38,10 +39,9 @@ export function allows(role: Role, needed: Role): boolean {
   return RANK[role] >= RANK[needed]
 }
 
-/** The role a request needs: its op's, except Save As (a `path`), which writes a file on the host's machine: `run`. */
-export function roleFor(op: string, params: unknown): Role | undefined {
+/** The role a request needs: its op's. */
+export function roleFor(op: string): Role | undefined {
   if (!Object.hasOwn(ROLE_OF_OP, op)) return undefined
-  if (op === 'save' && params && typeof params === 'object' && (params as { path?: unknown }).path !== undefined) return 'run'
   return ROLE_OF_OP[op as Op]
 }
 

@@ -13,7 +13,8 @@ import { EngineClient } from '../protocol/client.ts'
 import { attachEngineSocket, type EngineEndpoint, type GuardedEndpoint } from '../host/engineSocket.ts'
 import { securityHeaders } from '../host/securityHeaders.ts'
 import { serveRendererFile } from '../host/rendererFiles.ts'
-import { NotebookError, parseNotebook } from '../runtime/notebook.ts'
+import { parseNotebook } from '../runtime/notebook.ts'
+import { LoomFailure } from '../protocol/loomError.ts'
 import { cellsOf, fillDoc } from './notebookDoc.ts'
 import { guardEndpoint } from './guardEndpoint.ts'
 import { GUEST_ROLES, newTokens, type GuestRole, type Tokens } from './roles.ts'
@@ -59,7 +60,7 @@ export async function startShare(engine: EngineEndpoint, notebook: string, rende
   const tokens = { ...newTokens(GUEST_ROLES), ...(owner ? { owner } : {}) }
   // Pages find the shared document where hello says: our own /sync (on whichever listener served them), or the --sync server.
   let place: { sync: string | null; room: string; port: number } = { sync: null, room: ROOM, port: 0 }
-  const guard = guardEndpoint(engine, tokens, () => place)
+  const guard = guardEndpoint(engine, tokens, () => place, notebook)
   // The host's own connection to the engine (the owner's rights, no token: it never leaves this process).
   const [ours, theirs] = memoryPair()
   const disconnect = engine.connect(theirs)
@@ -70,7 +71,7 @@ export async function startShare(engine: EngineEndpoint, notebook: string, rende
   const broken = hello.notebook.parseError
   if (broken) {
     disconnect()
-    throw new NotebookError(broken.where?.file ?? notebook, broken.where?.fileLine ?? 0, broken.message, broken.where?.cell)
+    throw new LoomFailure(broken)
   }
   const fill = (doc: Y.Doc) => fillDoc(doc, parseNotebook(hello.notebook.text, notebook))
 

@@ -3,7 +3,7 @@
 // and the live value of each state it declares beside the declaration.
 // In a shared session the editor is bound to the cell's text in the shared
 // document instead (y-monaco), and the host applies what everyone typed.
-import type { CellView, EditResult, ProblemView, SharedProblem, StateValue } from '../../engine/protocol/messages.ts'
+import type { CellView, EditResult, LoomError, SharedProblem, StateValue } from '../../engine/protocol/messages.ts'
 import type * as Y from 'yjs'
 import type { Awareness } from 'y-protocols/awareness'
 import { MonacoBinding } from 'y-monaco'
@@ -45,9 +45,9 @@ export class CodeCell {
   private engineSource: string
   /** Set while applying the engine's text to the model, so that it is not sent back as an edit. */
   private applying = false
-  private compileProblems: (ProblemView & Partial<SharedProblem>)[] = []
+  private compileProblems: (LoomError & Partial<SharedProblem>)[] = []
   private readonly binding: MonacoBinding | null = null
-  private runtimeProblem: { message: string; line: number | null; kind: 'error' | 'test' } | null = null
+  private runtimeProblem: LoomError | null = null
   private lastValues: Record<string, StateValue> = {}
   /** The engine refused this cell's last edit (its own problem or another cell's): the app runs older code for it. */
   private unapplied = false
@@ -200,7 +200,7 @@ export class CodeCell {
     }
   }
 
-  setCompileProblems(problems: (ProblemView & Partial<SharedProblem>)[], waiting = false): void {
+  setCompileProblems(problems: (LoomError & Partial<SharedProblem>)[], waiting = false): void {
     this.compileProblems = problems
     this.runtimeProblem = problems.length ? null : this.runtimeProblem
     this.renderProblems()
@@ -215,8 +215,8 @@ export class CodeCell {
     this.renderBadge()
   }
 
-  /** The cell's last runtime error (an exception or a failed test), or null to clear it. */
-  setRuntimeProblem(problem: { message: string; line: number | null; kind: 'error' | 'test' } | null): void {
+  /** The cell's last runtime error (code 'runtime': an exception; 'test': a failed test), or null to clear it. */
+  setRuntimeProblem(problem: LoomError | null): void {
     this.runtimeProblem = problem
     this.renderProblems()
     this.renderBadge()
@@ -273,13 +273,14 @@ export class CodeCell {
     }
     const r = this.runtimeProblem
     if (r) {
-      marker(r.message, r.line, r.kind === 'test' ? monaco.MarkerSeverity.Warning : monaco.MarkerSeverity.Error)
-      lines.push(problemLine(r.kind === 'test' ? 'test' : 'error', r.line, r.message, r.kind === 'test' ? 'test failed' : 'transaction aborted'))
+      const test = r.code === 'test'
+      marker(r.message, r.where?.line ?? null, test ? monaco.MarkerSeverity.Warning : monaco.MarkerSeverity.Error)
+      lines.push(problemLine(test ? 'test' : 'error', r.where?.line ?? null, r.message, test ? 'test failed' : 'transaction aborted'))
     }
     monaco.editor.setModelMarkers(this.model, 'loom', markers)
     this.message.replaceChildren(...lines)
     this.message.hidden = lines.length === 0
-    const first = this.compileProblems[0]?.where?.line ?? r?.line
+    const first = this.compileProblems[0]?.where?.line ?? r?.where?.line
     if (first) this.element.dataset.errorLine = String(first)
     else delete this.element.dataset.errorLine
   }

@@ -5,7 +5,8 @@
 // its blocks, edits and structural changes go into it, and the engine's
 // notebook only says which states each cell declares.
 import type { EngineClient } from '../../engine/protocol/client.ts'
-import type { Attempt, CellView, EditResult, NotebookView as Notebook, ProblemView, SharedProblem, StateValue, TestFailure } from '../../engine/protocol/messages.ts'
+import type { Attempt, CellView, EditResult, NotebookView as Notebook, LoomError, SharedProblem, StateValue, TestFailure } from '../../engine/protocol/messages.ts'
+import { loomError } from '../../engine/protocol/loomError.ts'
 import type * as Y from 'yjs'
 import { fill, h } from '../dom.ts'
 import type { ShareSession } from '../share/ShareSession.ts'
@@ -178,7 +179,7 @@ export class NotebookView {
   }
 
   /** Compile problems of the running code, each at its cell and line (in a shared session, with who last changed that line). */
-  showProblems(problems: (ProblemView & Partial<SharedProblem>)[]): void {
+  showProblems(problems: (LoomError & Partial<SharedProblem>)[]): void {
     for (const cell of this.codeCells()) {
       if (cell.pending) continue
       if (problems.length === 0) cell.markApplied()
@@ -194,13 +195,13 @@ export class NotebookView {
   showAttempt(a: Attempt): void {
     if (a.aborted || !a.location) return
     const cell = this.cells.get(a.location.cell)
-    if (cell instanceof CodeCell) cell.setRuntimeProblem({ message: a.reason, line: a.location.line, kind: 'error' })
+    if (cell instanceof CodeCell) cell.setRuntimeProblem(loomError('runtime', a.reason, { cell: a.location.cell, line: a.location.line }))
   }
 
   showTestFailure(f: TestFailure): void {
     if (!f.location) return this.events.problem(`test '${f.test}' failed after event ${f.seq}: ${f.message}`)
     const cell = this.cells.get(f.location.cell)
-    if (cell instanceof CodeCell) cell.setRuntimeProblem({ message: `test '${f.test}' failed after event ${f.seq}: ${f.message}`, line: f.location.line, kind: 'test' })
+    if (cell instanceof CodeCell) cell.setRuntimeProblem(loomError('test', `test '${f.test}' failed after event ${f.seq}: ${f.message}`, { cell: f.location.cell, line: f.location.line, event: f.seq }))
   }
 
   /** New code is running, or a method committed: last errors no longer describe the app. */

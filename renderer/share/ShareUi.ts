@@ -60,7 +60,9 @@ export class ShareUi {
 
         const readOnly = share.role === 'view' ? `You joined with a view link, which can ${share.can.view}; editing cells needs an edit link — ask the person who shares the session.` : null
     this.runRefused = runs ? null : `You joined with ${article(share.role)} link, which can ${share.role === 'view' ? share.can.view : `${share.can.view} and edit cells`}; stepping, running, forking and committing need a run link — ask the person who shares the session.`
-    topBar.refuse(this.runRefused, readOnly)
+    // Save writes the notebook's file on the host's machine: the owner's, whose file it is (DESIGN §8).
+    const saveRefused = share.role === 'owner' ? null : 'Save writes the notebook on the machine of the person who shares it, and only they save; your edits are live in the session already.'
+    topBar.refuse(this.runRefused, saveRefused)
     if (this.runRefused) {
       banner.show('share-role', 'info', share.role === 'view'
         ? 'You joined with a view link: you can read the notebook, log and state, and follow the others. Editing needs an edit link, stepping a run link — ask the person who shares the session.'

@@ -11,6 +11,8 @@ import * as decoding from 'lib0/decoding'
 import { WebsocketProvider } from 'y-websocket'
 import { cellsOf, notebookText } from '../../engine/share/notebookDoc.ts'
 import { emptyRenderer, honest, nextJson, open, rawEngine, serveShared, until, type SharedServe } from './sharedServe.ts'
+import { connectEngine } from '../../engine/host/socketTransport.ts'
+import { EngineClient } from '../../engine/protocol/client.ts'
 
 const NOTEBOOK = 'samples/counter.loom.md'
 
@@ -113,10 +115,18 @@ describe('attacks on the sockets of loom serve --share', () => {
       doc.transact(() => (cellsOf(doc) as unknown as Y.Array<unknown>).push([42, 'text', new Y.Text('loose'), wrong, badCell, new Y.Array()]))
       await until('the host took the junk out again', () => cellsOf(doc).length === blocks)
       await until('the owner was told', () => /removed from the shared notebook/.test(s.stderr()))
-      // An honest edit afterwards is saved, with no trace of the junk.
+      // An honest edit afterwards reaches the running notebook, and the owner's Save writes it, with no trace of the junk.
       const text = cellsOf(doc).toArray().find((m) => m.get('kind') === 'code')!.get('text') as Y.Text
       text.insert(0, '// honest\n')
-      await until('the honest edit is saved', () => readFileSync(s.notebook, 'utf8') !== before)
+      const owner = new EngineClient(await connectEngine(`ws://127.0.0.1:${s.ownerPort}/engine`, `http://127.0.0.1:${s.ownerPort}`))
+      try {
+        await owner.call('hello', { token: s.owner })
+        await until('the honest edit is running', async () => (await owner.call('notebook', {})).text === notebookText(doc))
+        assert.equal(readFileSync(s.notebook, 'utf8'), before, 'the file waits for the owner’s Save')
+        await owner.call('save', {})
+      } finally {
+        owner.close()
+      }
       const saved = readFileSync(s.notebook, 'utf8')
       assert.equal(saved, notebookText(doc))
       assert.doesNotMatch(saved, /loose|evil|a string, not/)

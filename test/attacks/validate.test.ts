@@ -4,7 +4,8 @@
 // engine process with a broken sandbox sends its supervisor is checked too.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { checkRequest, MAX_DEPTH, MAX_MESSAGE_BYTES, parseRequest, textDepth } from '../../engine/protocol/validate.ts'
+import { checkRequest, MAX_DEPTH, MAX_MESSAGE_BYTES, parseRequest, readLoomError, textDepth } from '../../engine/protocol/validate.ts'
+import { EngineClient, ProtocolError } from '../../engine/protocol/client.ts'
 import { EngineSupervisor } from '../../engine/host/EngineSupervisor.ts'
 import { readFromEngine, readToEngine, type EngineProcess, type FromEngine, type ToEngine } from '../../engine/host/engineLink.ts'
 import type { Message, Transport } from '../../engine/protocol/messages.ts'
@@ -107,4 +108,35 @@ test("the link's shape on both sides: only messages of it are read", () => {
   assert.equal(readToEngine({ start: { notebook: 1 } }), null)
   assert.equal(readToEngine({ stop: 'yes' }), null)
   assert.equal(readToEngine(undefined), null)
+})
+
+test('a LoomError is read only with its shape: a known code, a message, and a where whose parts are what they say', () => {
+  const good = [
+    { code: 'compile', message: 'Unexpected end of file', where: { file: 'bank.loom.md', cell: 'step', line: 3, column: 7, fileLine: 21 } },
+    { code: 'history', message: "there is no branch 'x'", where: { branch: 'x', event: 4 } },
+    { code: 'too-deep', message: 'nested too deep' },
+  ]
+  for (const e of good) assert.deepEqual(readLoomError(e), e)
+  const bad = [
+    null, 'compile: oops', [], { message: 'no code' }, { code: 'nonsense', message: 'x' }, { code: 'compile' },
+    { code: 'compile', message: 7 }, { code: 'compile', message: 'x', extra: 1 }, { code: 'compile', message: 'x', where: 'cell #a' },
+    { code: 'compile', message: 'x', where: { cell: 3 } }, { code: 'compile', message: 'x', where: { line: -1 } },
+    { code: 'compile', message: 'x', where: { line: 1.5 } }, { code: 'compile', message: 'x', where: { column: '2' } },
+    { code: 'compile', message: 'x', where: { path: '/etc/passwd' } }, { code: 'compile', message: 'x'.repeat((1 << 20) + 1) },
+  ]
+  for (const e of bad) assert.equal(readLoomError(e), null, JSON.stringify(e)?.slice(0, 80))
+})
+
+test('a refusal from the engine process without a readable LoomError is dropped by the supervisor; a client shows one it cannot read as such', async () => {
+  assert.equal(readFromEngine({ conn: 1, message: { kind: 'response', id: 1, ok: false, error: { code: 'load', message: 'x', where: { cell: 'a', line: 2 } } } }) !== null, true)
+  assert.equal(readFromEngine({ conn: 1, message: { kind: 'response', id: 1, ok: false, error: 'a string' } }), null)
+  assert.equal(readFromEngine({ conn: 1, message: { kind: 'response', id: 1, ok: false, error: { message: 'no code' } } }), null)
+  const ui = valueTransport()
+  const client = new EngineClient(ui)
+  const refused = client.call('status', {})
+  ui.deliver({ kind: 'response', id: 1, ok: false, error: { code: 'runtime', message: 'boom', where: { cell: 'step', line: 4 } } })
+  await assert.rejects(refused, (e: ProtocolError) => e.code === 'runtime' && e.where?.cell === 'step' && e.where.line === 4)
+  const garbled = client.call('status', {})
+  ui.deliver({ kind: 'response', id: 2, ok: false, error: { code: 'runtime', message: { html: '<b>' } } })
+  await assert.rejects(garbled, (e: ProtocolError) => e.code === 'internal' && /an error Loom cannot read/.test(e.message))
 })
