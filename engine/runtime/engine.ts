@@ -15,6 +15,7 @@ import type { Json } from './values.ts'
 import type { StoreSnapshot } from './store.ts'
 import type { Edit } from './executor.ts'
 import { Previews, type Preview, type PreviewSpec } from './previews.ts'
+import { RunControl, type EngineStatus } from './control/runControl.ts'
 
 export interface EngineOptions {
   /** Where the notebook came from, for messages and the default seed. */
@@ -45,7 +46,7 @@ export interface Resume {
   started: boolean
 }
 
-export type EngineStatus = 'ready' | 'running' | 'paused' | 'parked' | 'idle' | 'halted'
+export type { EngineStatus }
 
 export interface RunOptions {
   /** Stop after this many committed steps. */
@@ -132,13 +133,13 @@ export class Engine {
   private nextTest: number | null = null
   private started = false
   private halted = false
-  private running = false
+  /** Running, parked, idle, paused or halted: the status listeners hear. */
+  private readonly control = new RunControl()
   private rounds = 0
   private readonly stepAgent = new FairAgent(0)
   private wakeUp: (() => void) | null = null
   private woken = false
   private timer: NodeJS.Timeout | null = null
-  private _status: EngineStatus = 'ready'
   readonly testFailures: TestFailure[] = []
 
   private constructor(private source: Notebook, private app: CompiledApp, readonly options: EngineOptions) {
@@ -152,6 +153,9 @@ export class Engine {
     this.maxAlternatives = options.maxAlternatives ?? 64
     this.virtualClock = options.clock === 'virtual'
     this.virtualNow = options.startTime ?? 0
+    this.control.listen((status) => {
+      for (const fn of this.listeners.status) fn(status)
+    })
   }
 
   /** Opens a notebook file. Throws NotebookError or CompileError (with file, cell and line) for bad input. */
@@ -173,7 +177,7 @@ export class Engine {
   // ---- what is there to see ----------------------------------------------
 
   get status(): EngineStatus {
-    return this._status
+    return this.control.state
   }
   /** The notebook whose code is running. */
   get notebook(): Notebook {
@@ -220,12 +224,11 @@ export class Engine {
   /** Runs the loop until it halts, is paused, reaches `steps`, or (with `untilIdle`) has nothing to do. */
   async run(options: RunOptions = {}): Promise<RunSummary> {
     const before = { events: this.head, attempts: this.attemptCount, steps: this.stepCount }
-    this.running = true
-    this.setStatus('running')
+    this.control.on('run')
     // Group commits still being made durable; the next batch runs meanwhile.
     const inflight: Promise<void>[] = []
     try {
-      while (this.running && !this.halted) {
+      while (this.control.active && !this.halted) {
         const left = options.steps === undefined ? Infinity : options.steps - (this.stepCount - before.steps)
         if (left <= 0 && this.started) break
         if (this.parked || !this.hasWork()) {
@@ -240,9 +243,9 @@ export class Engine {
             await Promise.all(inflight.splice(0))
             continue
           }
-          this.setStatus(this.parked ? 'parked' : 'idle')
+          this.control.on(this.parked ? 'park' : 'idle')
           await this.sleep()
-          if (this.running && !this.halted) this.setStatus('running')
+          if (this.control.active && !this.halted) this.control.on('wake')
           continue
         }
         const durable = this.batch(Math.max(0, left), true)
@@ -258,23 +261,23 @@ export class Engine {
       await Promise.all(inflight.splice(0))
     } finally {
       await Promise.allSettled(inflight)
-      // Paused (pause() cleared running) is what the app is, whether or not a step waits: a paused
-      // app does not wake when what it waits for comes. The wait is still in `waiting`.
-      const paused = !this.running
-      this.running = false
-      this.setStatus(this.halted ? 'halted' : paused ? 'paused' : this.parked ? 'parked' : this.hasWork() ? 'paused' : 'idle')
+      // Paused is what the app is, whether or not a step waits: a paused app does not wake when
+      // what it waits for comes (the wait is still in `waiting`). Without a pause (a step count,
+      // or nothing to do), the loop says where it stopped.
+      if (this.halted) this.control.on('halt')
+      else if (this.control.active) this.control.on(this.parked ? 'park' : this.hasWork() ? 'pause' : 'idle')
     }
     return {
       events: this.head - before.events,
       attempts: this.attemptCount - before.attempts,
       steps: this.stepCount - before.steps,
-      status: this._status,
+      status: this.control.state,
     }
   }
 
-  /** Stops the loop after the batch in progress. */
+  /** Pauses the app in any state but halted; a running loop stops after the batch in progress. */
   pause(): void {
-    this.running = false
+    this.control.on('pause')
     this.wake()
   }
 
@@ -289,7 +292,7 @@ export class Engine {
     const event = this.exec.log.events(head + 1, 1)[0]
     // A step is taken while the app is not running: it stays paused, whether or not its next step waits
     // (what it waits for is in `waiting`); parked means running and waiting, which only run() is.
-    this.setStatus(this.halted ? 'halted' : 'paused')
+    this.control.on(this.halted ? 'halt' : 'step')
     return event ?? null
   }
 
@@ -861,12 +864,6 @@ export class Engine {
     this.wakeUp = null
     if (w) w()
     else this.woken = true
-  }
-
-  private setStatus(status: EngineStatus): void {
-    if (status === this._status) return
-    this._status = status
-    for (const fn of this.listeners.status) fn(status)
   }
 
   /** Tells listeners what the last batch committed, in log order, after it is durable. */
