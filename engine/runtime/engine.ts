@@ -4,12 +4,12 @@
 import { readFile } from 'node:fs/promises'
 import { decodeNotebook, parseNotebook, type Notebook } from './notebook.ts'
 import { compileNotebook, CompileError, formatLocation, type CompiledApp, type MethodName } from './compile.ts'
-import { Executor, LoadError, notebookSeed, type AppVersion, type TimeLimitHooks } from './executor.ts'
-import { FairAgent, PreferRecordedAgent, mix } from './agent.ts'
+import { Executor, LoadError, notebookSeed, methodCall, callOf, cannotRun, type AppVersion, type Call, type TimeLimitHooks } from './executor.ts'
+import { FairAgent, PreferRecordedAgent, mix, type Agent } from './agent.ts'
 import { canonicalJson, plainCopy } from './values.ts'
 import type { HttpRequest, HttpResponse } from './http.ts'
 import { MemoryLog, type EventLog } from './log.ts'
-import { Transaction } from './transaction.ts'
+import type { Transaction } from './transaction.ts'
 import type { Attempt, EventRecord, Read, SourceLocation, StateKind, TestFailure, Write } from './event.ts'
 import type { Json } from './values.ts'
 import type { StoreSnapshot } from './store.ts'
@@ -298,7 +298,7 @@ export class Engine {
 
   /** Input for sys.tty.read. */
   input(text: string): void {
-    this.exec.ttyIn += text
+    this.exec.input(text)
     if (this.parked?.input) this.unpark()
   }
 
@@ -349,7 +349,7 @@ export class Engine {
         serving = null
         return this.answer(w, this.halted ? plainResponse(503, 'the app has halted') : plainResponse(404, 'this app has no http() method'))
       }
-      const tx = this.exec.executeHttp(version, w.req, this.now(), new FairAgent(mix(this.seedNumber, this.head)))
+      const tx = this.exec.runCall(version, methodCall('http', w.req as unknown as Json), this.now(), new FairAgent(mix(this.seedNumber, this.head)))
       serving = null
       if (!tx.failure) {
         // Queued first: a commit the time limit cuts off is finished, and its request answered, all the same.
@@ -431,21 +431,17 @@ export class Engine {
   reenact(e: EventRecord): { event: EventRecord | null; failure: string | null } {
     const time = this.exec.txTime(e.time)
     const agent = new PreferRecordedAgent(e.choices, mix(this.seedNumber, e.seq))
-    const version = this.version
-    const result = this.inSandbox(() => this.exec.reexecute(version, e, time, agent))
-    if (!result.ok) return { event: null, failure: `ran past the time limit of ${this.exec.config.timeLimitMs} ms` }
-    const tx = result.value
-    if (typeof tx === 'string') return { event: null, failure: tx }
+    const call = callOf(e)
+    const cannot = cannotRun(this.version, call)
+    if (cannot) return { event: null, failure: cannot }
+    const tx = this.runNow(call, time, agent)
+    if (!tx) return { event: null, failure: `ran past the time limit of ${this.exec.config.timeLimitMs} ms` }
     if (tx.failure) {
       this.recordAttempt(tx)
       this.announce()
       return { event: null, failure: tx.failure.reason }
     }
-    const event = this.commit(tx)
-    this.inSandbox(() => this.checkDueTests())
-    this.flush()
-    this.announce()
-    return { event, failure: null }
+    return { event: this.commitNow(tx), failure: null }
   }
 
   /**
@@ -481,13 +477,7 @@ export class Engine {
       version: () => this.version,
       now: () => this.now(),
       timeLimitMs: this.exec.config.timeLimitMs,
-      commit: (tx) => {
-        const event = this.commit(tx)
-        this.inSandbox(() => this.checkDueTests())
-        this.flush()
-        this.announce()
-        return event
-      },
+      commit: (tx) => this.commitNow(tx),
     })
   }
 
@@ -500,16 +490,11 @@ export class Engine {
    */
   edit(changes: Edit[], expect?: Record<string, unknown>): EventRecord {
     if (!changes.length) throw new Error('edit: nothing to change')
-    const run = () => this.exec.execute(this.version, 'edit', 'edit', () => this.exec.applyEdits(changes, expect), plainCopy(changes) as unknown as Json, this.now(), new FairAgent(this.seedNumber))
-    const result = this.inSandbox(run)
-    if (!result.ok) throw new Error(`edit: ran past the time limit`)
-    const tx = result.value
+    const call: Call = { kind: 'edit', method: 'edit', input: plainCopy(changes) as unknown as Json, ...(expect ? { expect } : {}) }
+    const tx = this.runNow(call, this.now(), new FairAgent(this.seedNumber))
+    if (!tx) throw new Error(`edit: ran past the time limit`)
     if (tx.failure) throw new Error(`edit: ${tx.failure.reason}`)
-    const event = this.commit(tx)
-    this.inSandbox(() => this.checkDueTests())
-    this.flush()
-    this.announce()
-    return event
+    return this.commitNow(tx)
   }
 
   /**
@@ -608,33 +593,49 @@ export class Engine {
     }
     const time = this.now()
     const input: Json = { seed: this.exec.config.seed, env: this.exec.config.env, args: this.exec.config.args }
-    const sw = replacing ? version.methods.switch : undefined
-    let tx: Transaction
-    if (sw) {
-      const ran = this.inSandbox(() => this.exec.executeMethod(version, 'code', 'switch', input, time, new FairAgent(this.seedNumber)))
-      if (!ran.ok) {
-        // The switch itself overran: the new code does not take over.
-        this.exec.dropFresh(before)
-        throw new LoadError(`${app.path}: the new code's switch() ran past the time limit of ${limit} ms; the old code keeps running`)
-      }
-      tx = ran.value
-      if (tx.failure) {
-        this.exec.dropFresh(before)
-        const failure = tx.failure
-        this.recordAttempt(tx)
-        const message = `${app.path}: the new code's switch() did not commit (${failure.reason}); the old code keeps running`
-        // An abort is a wait: the change happens once what the switch read allows it.
-        if (failure.aborted) throw new SwitchWaits(`${message} until it can`, tx.reads)
-        throw new LoadError(message)
-      }
-    } else tx = new Transaction('code', null, input, time, new FairAgent(this.seedNumber))
+    // Replacing code runs its switch (if it has one); otherwise the code event only declares.
+    const call: Call = { kind: 'code', method: replacing && version.methods.switch ? 'switch' : null, input }
+    const tx = this.runNow(call, time, new FairAgent(this.seedNumber), version)
+    if (!tx) {
+      // The switch itself overran: the new code does not take over.
+      this.exec.dropFresh(before)
+      throw new LoadError(`${app.path}: the new code's switch() ran past the time limit of ${limit} ms; the old code keeps running`)
+    }
+    if (tx.failure) {
+      this.exec.dropFresh(before)
+      const failure = tx.failure
+      this.recordAttempt(tx)
+      const message = `${app.path}: the new code's switch() did not commit (${failure.reason}); the old code keeps running`
+      // An abort is a wait: the change happens once what the switch read allows it.
+      if (failure.aborted) throw new SwitchWaits(`${message} until it can`, tx.reads)
+      throw new LoadError(message)
+    }
     this.exec.log.putCode?.({ codeHash: app.codeHash, path: app.path, code: app.code, sources: app.sources })
-    // Committed outside the sandbox: a commit runs no cell code, and nothing cuts it off.
-    const event = this.exec.commit(tx, app.codeHash, declares)
     this.version = version
-    this.committed(event)
+    this.app = app
+    return this.commitNow(tx, declares)
+  }
+
+  /**
+   * Runs one transaction outside the step loop (a hand edit, code, a re-enactment):
+   * in the sandbox under its own time limit. Null when it ran past it.
+   */
+  private runNow(call: Call, time: number, agent: Agent, version = this.version): Transaction | null {
+    const ran = this.inSandbox(() => this.exec.runCall(version, call, time, agent))
+    return ran.ok ? ran.value : null
+  }
+
+  /**
+   * The one pipeline after a transaction ran outside the step loop: commit, check the
+   * tests due, make it durable, tell the listeners. (The step loop and requests do the
+   * same per batch: commit each, then flush and announce once.) Committed outside the
+   * sandbox: a commit runs no cell code, and nothing cuts it off.
+   */
+  private commitNow(tx: Transaction, extraWrites?: Write[]): EventRecord {
+    const event = this.commit(tx, extraWrites)
     this.inSandbox(() => this.checkDueTests())
     this.flush()
+    this.announce()
     return event
   }
 
@@ -709,7 +710,7 @@ export class Engine {
     }
     const round = this.round
     while (this.round === round && !this.exec.batchSpent) {
-      const tx = this.exec.executeMethod(this.version, method === 'start' ? 'start' : 'step', method, null, this.now(), round.agent)
+      const tx = this.exec.runCall(this.version, methodCall(method), this.now(), round.agent)
       if (!tx.failure) {
         this.round = null
         this.commit(tx)
@@ -735,8 +736,8 @@ export class Engine {
   }
 
   /** Commits a transaction as the next event; a halt is followed by its marker. */
-  private commit(tx: Transaction): EventRecord {
-    const event = this.exec.commit(tx, this.app.codeHash)
+  private commit(tx: Transaction, extraWrites?: Write[]): EventRecord {
+    const event = this.exec.commit(tx, this.app.codeHash, extraWrites)
     this.committed(event)
     return event
   }
