@@ -3,7 +3,9 @@
 // engine/ never imports DOM, Electron or renderer code; renderer/ never
 // imports Node built-ins or engine code other than the shared protocol;
 // engine/protocol/ (bundled into the renderer) imports only itself, and
-// anything else only as types.
+// anything else only as types. Inside the engine, each door stays single:
+// only the sandbox module makes vm contexts, and only the transaction door
+// calls into the sandbox.
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { builtinModules } from 'node:module'
 import { join, relative, resolve, dirname, sep } from 'node:path'
@@ -36,6 +38,31 @@ const rules = {
     if (target && inside(target, 'renderer')) return `imports renderer code '${spec}' (the window loads the renderer; it does not import it)`
     return null
   },
+}
+
+// One door per concern (DESIGN §7): what only the named engine modules may do.
+// `allowed` entries are files, or folders ending in '/'.
+const typeOnly = (statement) => /^(?:import|export)\s+type\s/.test(statement.trim())
+const doors = [
+  {
+    // The REPL evaluates in a context of its own (read-only, text in and out); esbuild's wasm glue runs no cell code.
+    allowed: ['engine/runtime/sandbox.ts', 'engine/host/evaluate.ts', 'engine/runtime/esbuildWasm.ts'],
+    breaks: (spec) => spec === 'node:vm' || spec === 'vm',
+    why: (spec) => `imports '${spec}': only the sandbox module (engine/runtime/sandbox.ts) makes vm contexts`,
+  },
+  {
+    allowed: ['engine/runtime/executor.ts', 'engine/runtime/transaction/'],
+    breaks: (spec, target, statement) => !!target && /[\\/]engine[\\/]runtime[\\/]sandbox(\.ts)?$/.test(target) && !typeOnly(statement),
+    why: (spec) => `imports '${spec}': only the transaction door (engine/runtime/transaction/) calls into the sandbox; import it as a type`,
+  },
+]
+/** Calls that enter the sandbox to run cell code: one call site, the batch runner. */
+const SANDBOX_RUN = /\bsandbox\.run\s*\(/
+const SANDBOX_RUN_DOOR = 'engine/runtime/transaction/runBatch.ts'
+
+function allowedBy(door, file) {
+  const rel = relative(root, file).split(sep).join('/')
+  return door.allowed.some((a) => (a.endsWith('/') ? rel.startsWith(a) : rel === a))
 }
 
 let root = process.cwd()
@@ -78,10 +105,18 @@ export function checkLayering(dir) {
         const why = rule(spec, target, m[0])
         const line = text.slice(0, m.index + m[0].search(/\S/)).split('\n').length
         if (why) problems.push(`${relative(root, file)}:${line}: ${layer}/ ${why}`)
+        if (layer !== 'engine') continue
+        for (const door of doors) {
+          if (door.breaks(spec, target, m[0]) && !allowedBy(door, file)) problems.push(`${relative(root, file)}:${line}: engine/ ${door.why(spec)}`)
+        }
       }
       if (layer === 'engine') {
         const m = DOM_GLOBALS.exec(text)
         if (m) problems.push(`${relative(root, file)}:${text.slice(0, m.index).split('\n').length}: engine/ uses the DOM global '${m[1]}'`)
+        const run = SANDBOX_RUN.exec(text)
+        if (run && relative(root, file).split(sep).join('/') !== SANDBOX_RUN_DOOR) {
+          problems.push(`${relative(root, file)}:${text.slice(0, run.index).split('\n').length}: engine/ calls sandbox.run: only ${SANDBOX_RUN_DOOR} enters the sandbox to run transactions (use Executor.run)`)
+        }
       }
     }
   }
