@@ -3,14 +3,14 @@
 // desktop app are thin layers over this.
 import { readFile } from 'node:fs/promises'
 import { decodeNotebook, parseNotebook, type Notebook } from './notebook.ts'
-import { compileNotebook, CompileError, type CompiledApp, type MethodName } from './compile.ts'
-import { Executor, LoadError, notebookSeed, callOf, cannotRun, type AppVersion, type Call, type TimeLimitHooks } from './executor.ts'
-import { FairAgent, PreferRecordedAgent, mix, type Agent } from './agent.ts'
+import { compileNotebook, CompileError, type CompiledApp } from './compile.ts'
+import { Executor, LoadError, notebookSeed, callOf, cannotRun, type AppVersion, type Call } from './executor.ts'
+import { FairAgent, PreferRecordedAgent, mix } from './agent.ts'
 import { canonicalJson, plainCopy } from './values.ts'
 import type { HttpRequest, HttpResponse } from './http.ts'
 import { MemoryLog, type EventLog } from './log.ts'
 import type { Transaction } from './transaction.ts'
-import type { Attempt, EventRecord, Read, SourceLocation, StateKind, TestFailure, Write } from './event.ts'
+import type { Attempt, EventRecord, Read, StateKind, TestFailure, Write } from './event.ts'
 import type { Json } from './values.ts'
 import type { Edit } from './executor.ts'
 import { Previews, type Preview, type PreviewSpec } from './previews.ts'
@@ -18,6 +18,7 @@ import type { EngineStatus } from './control/runControl.ts'
 import { StepLoop } from './control/stepLoop.ts'
 import { Announcer } from './announcer.ts'
 import { HttpRequests } from './httpRequests.ts'
+import { Pipeline } from './transaction/pipeline.ts'
 import type { EngineOptions, Resume, RunOptions, RunSummary, EngineEvents } from './engineOptions.ts'
 
 export type { EngineStatus, EngineOptions, Resume, RunOptions, RunSummary, EngineEvents }
@@ -35,11 +36,9 @@ export class Engine {
   private readonly seedNumber: number
   private readonly virtualClock: boolean
   private virtualNow: number
-  /** Debug runs: the next test to check on the state the last commit left (null: all checked). */
-  private nextTest: number | null = null
+  private readonly pipeline: Pipeline
   private readonly loop: StepLoop
   private readonly requests: HttpRequests
-  readonly testFailures: TestFailure[] = []
 
   private constructor(private source: Notebook, private app: CompiledApp, readonly options: EngineOptions) {
     const path = options.path ?? source.path
@@ -51,29 +50,47 @@ export class Engine {
     this.seedNumber = mix(hashString(seed), 0)
     this.virtualClock = options.clock === 'virtual'
     this.virtualNow = options.startTime ?? 0
-    const inside = this.inside()
-    this.loop = new StepLoop({ ...inside, maxAlternatives: options.maxAlternatives ?? 64 }, this.virtualClock)
-    this.requests = new HttpRequests({ ...inside, halted: () => this.loop.halted, agent: () => new FairAgent(mix(this.seedNumber, this.head)), testsDue: () => this.nextTest !== null })
+    const shared = { exec: this.exec, announcer: this.announcer, seedNumber: this.seedNumber, version: () => this.version }
+    const pipeline = (this.pipeline = new Pipeline({ ...shared, codeHash: () => this.app.codeHash, committed: (e) => this.committed(e) }, !!options.checkTests))
+    // The step loop and the requests run transactions through the one pipeline, at the engine's time.
+    const inside = {
+      ...shared,
+      now: () => this.now(),
+      commit: (tx: Transaction) => pipeline.commit(tx),
+      recordAttempt: (tx: Transaction) => pipeline.recordAttempt(tx),
+      checkDueTests: () => pipeline.checkDueTests(),
+      inSandbox: <T>(work: () => T, overran: (tx: Transaction | null) => boolean | void) => pipeline.inSandbox(work, overran),
+      snapshotter: () => pipeline.snapshotter(),
+      offerSnapshot: () => pipeline.offerSnapshot(),
+      flush: () => pipeline.flush(),
+    }
+    this.loop = new StepLoop({
+      ...inside,
+      maxAlternatives: options.maxAlternatives ?? 64,
+      attempts: () => pipeline.attempts,
+      jumpClock: (time) => this.virtualClock && ((this.virtualNow = Math.max(this.virtualNow, time)), true),
+    }, this.virtualClock)
+    this.requests = new HttpRequests({
+      ...inside,
+      halted: () => this.loop.halted,
+      agent: () => new FairAgent(mix(this.seedNumber, this.head)),
+      testsDue: () => pipeline.testsDue,
+    })
   }
 
-  /** What the step loop and the requests share of the engine: its one commit pipeline and its time. */
-  private inside() {
-    return {
-      exec: this.exec,
-      announcer: this.announcer,
-      seedNumber: this.seedNumber,
-      version: () => this.version,
-      now: () => this.now(),
-      jumpClock: (time: number) => this.virtualClock && ((this.virtualNow = Math.max(this.virtualNow, time)), true),
-      attempts: () => this.attemptCount,
-      commit: (tx: Transaction) => this.commit(tx),
-      recordAttempt: (tx: Transaction) => this.recordAttempt(tx),
-      checkDueTests: () => this.checkDueTests(),
-      inSandbox: <T>(work: () => T, overran: (tx: Transaction | null) => boolean | void) => this.inSandbox(work, overran),
-      snapshotter: () => this.snapshotter(),
-      offerSnapshot: () => this.offerSnapshot(),
-      flush: () => this.flush(),
+  /** Every test that failed in a debug run (`checkTests`), in the order found. */
+  get testFailures(): TestFailure[] {
+    return this.pipeline.testFailures
+  }
+
+  /** After every commit: whatever waits on what it changed (the step, new code, requests) runs again. */
+  private committed(event: EventRecord): void {
+    this.loop.committed(event)
+    if (this.pendingCode && !this.exec.store.unchanged(this.pendingCode.reads)) {
+      this.pendingCode.reads = []
+      setImmediate(() => this.retryPendingCode())
     }
+    this.requests.wakeChanged()
   }
 
   /** Opens a notebook file. Throws NotebookError or CompileError (with file, cell and line) for bad input. */
@@ -180,14 +197,14 @@ export class Engine {
     const call = callOf(e)
     const cannot = cannotRun(this.version, call)
     if (cannot) return { event: null, failure: cannot }
-    const tx = this.runNow(call, time, agent)
+    const tx = this.pipeline.runNow(call, time, agent)
     if (!tx) return { event: null, failure: `ran past the time limit of ${this.exec.config.timeLimitMs} ms` }
     if (tx.failure) {
-      this.recordAttempt(tx)
+      this.pipeline.recordAttempt(tx)
       this.announcer.announce()
       return { event: null, failure: tx.failure.reason }
     }
-    return { event: this.commitNow(tx), failure: null }
+    return { event: this.pipeline.commitNow(tx), failure: null }
   }
 
   /**
@@ -223,7 +240,7 @@ export class Engine {
       version: () => this.version,
       now: () => this.now(),
       timeLimitMs: this.exec.config.timeLimitMs,
-      commit: (tx) => this.commitNow(tx),
+      commit: (tx) => this.pipeline.commitNow(tx),
     })
   }
 
@@ -237,10 +254,10 @@ export class Engine {
   edit(changes: Edit[], expect?: Record<string, unknown>): EventRecord {
     if (!changes.length) throw new Error('edit: nothing to change')
     const call: Call = { kind: 'edit', method: 'edit', input: plainCopy(changes) as unknown as Json, ...(expect ? { expect } : {}) }
-    const tx = this.runNow(call, this.now(), new FairAgent(this.seedNumber))
+    const tx = this.pipeline.runNow(call, this.now(), new FairAgent(this.seedNumber))
     if (!tx) throw new Error(`edit: ran past the time limit`)
     if (tx.failure) throw new Error(`edit: ${tx.failure.reason}`)
-    return this.commitNow(tx)
+    return this.pipeline.commitNow(tx)
   }
 
   /**
@@ -296,7 +313,6 @@ export class Engine {
   // ---- inside -----------------------------------------------------------
 
   private version!: AppVersion
-  private attemptCount = 0
 
   private now(): number {
     return this.exec.txTime(this.virtualClock ? this.virtualNow : Date.now())
@@ -323,7 +339,7 @@ export class Engine {
     const fn = this.exec.compile(app)
     const limit = this.exec.config.timeLimitMs
     const before = this.exec.store.cells.length
-    const loaded = this.inSandbox(() => this.exec.load(app, fn))
+    const loaded = this.pipeline.inSandbox(() => this.exec.load(app, fn))
     if (!loaded.ok) {
       this.exec.dropFresh(before)
       throw new LoadError(`${app.path}: loading the notebook's cells ran past the time limit of ${limit} ms`)
@@ -337,7 +353,7 @@ export class Engine {
     const input: Json = { seed: this.exec.config.seed, env: this.exec.config.env, args: this.exec.config.args }
     // Replacing code runs its switch (if it has one); otherwise the code event only declares.
     const call: Call = { kind: 'code', method: replacing && version.methods.switch ? 'switch' : null, input }
-    const tx = this.runNow(call, time, new FairAgent(this.seedNumber), version)
+    const tx = this.pipeline.runNow(call, time, new FairAgent(this.seedNumber), version)
     if (!tx) {
       // The switch itself overran: the new code does not take over.
       this.exec.dropFresh(before)
@@ -346,7 +362,7 @@ export class Engine {
     if (tx.failure) {
       this.exec.dropFresh(before)
       const failure = tx.failure
-      this.recordAttempt(tx)
+      this.pipeline.recordAttempt(tx)
       const message = `${app.path}: the new code's switch() did not commit (${failure.reason}); the old code keeps running`
       // An abort is a wait: the change happens once what the switch read allows it.
       if (failure.aborted) throw new SwitchWaits(`${message} until it can`, tx.reads)
@@ -355,132 +371,7 @@ export class Engine {
     this.exec.log.putCode?.({ codeHash: app.codeHash, path: app.path, code: app.code, sources: app.sources })
     this.version = version
     this.app = app
-    return this.commitNow(tx, declares)
-  }
-
-  /**
-   * Runs one transaction outside the step loop (a hand edit, code, a re-enactment):
-   * in the sandbox under its own time limit. Null when it ran past it.
-   */
-  private runNow(call: Call, time: number, agent: Agent, version = this.version): Transaction | null {
-    const ran = this.inSandbox(() => this.exec.runCall(version, call, time, agent))
-    return ran.ok ? ran.value : null
-  }
-
-  /**
-   * The one pipeline after a transaction ran outside the step loop: commit, check the
-   * tests due, make it durable, tell the listeners. (The step loop and requests do the
-   * same per batch: commit each, then flush and announce once.) Committed outside the
-   * sandbox: a commit runs no cell code, and nothing cuts it off.
-   */
-  private commitNow(tx: Transaction, extraWrites?: Write[]): EventRecord {
-    const event = this.commit(tx, extraWrites)
-    this.inSandbox(() => this.checkDueTests())
-    this.flush()
-    this.announcer.announce()
-    return event
-  }
-
-  /** A check to call after each commit of a batch: it offers the log a snapshot whenever one is due (every K events). */
-  private snapshotter(): () => void {
-    let due = this.exec.log.snapshotDue?.() ?? Infinity
-    return () => {
-      if (this.head < due) return
-      this.offerSnapshot()
-      due = this.exec.log.snapshotDue!()
-    }
-  }
-
-  private offerSnapshot(): void {
-    this.exec.log.offerSnapshot?.(this.head, () => this.exec.store.serialize())
-  }
-
-  /** Makes everything committed so far durable (one group commit), and offers the log a snapshot. */
-  private flush(): void {
-    this.exec.log.flush()
-    this.offerSnapshot()
-  }
-
-  /** Commits a transaction as the next event; a halt is followed by its marker. */
-  private commit(tx: Transaction, extraWrites?: Write[]): EventRecord {
-    const event = this.exec.commit(tx, this.app.codeHash, extraWrites)
-    this.committed(event)
-    return event
-  }
-
-  /**
-   * What follows every commit (also one the time limit cut off half-way and the executor
-   * finished): it joins the batch to announce, a halt gets its marker, the tests are due
-   * (debug runs), and whatever waits on what it changed runs again.
-   */
-  private committed(event: EventRecord): void {
-    const pending = this.announcer.pending.events
-    pending.push(event)
-    this.loop.committed(event)
-    if (event.outputs.halt) pending.push(this.exec.commitMarker('halt', this.app.codeHash, event.time))
-    if (this.options.checkTests && this.version.tests.length) this.nextTest = 0
-    if (this.pendingCode && !this.exec.store.unchanged(this.pendingCode.reads)) {
-      this.pendingCode.reads = []
-      setImmediate(() => this.retryPendingCode())
-    }
-    this.requests.wakeChanged()
-  }
-
-  /**
-   * Checks the tests due after the last commit, one transaction each (so a
-   * batch cut off between them goes on with the next). Call inside `inSandbox`.
-   */
-  private checkDueTests(): void {
-    while (this.nextTest !== null) {
-      const tests = this.version.tests
-      const i = this.nextTest
-      if (i >= tests.length) {
-        this.nextTest = null
-        return
-      }
-      const failure = this.exec.testFailure(this.version, tests[i]!, new FairAgent(this.seedNumber))
-      this.nextTest = i + 1
-      if (failure) {
-        this.testFailures.push(failure)
-        this.announcer.pending.failures.push(failure)
-      }
-    }
-  }
-
-  private recordAttempt(tx: Transaction): void {
-    this.attemptCount++
-    this.announcer.pending.attempts.push(this.exec.attempt(tx))
-  }
-
-  /**
-   * Runs `work` in the sandbox, every transaction in it under its own time
-   * limit (see `Executor.run`). A transaction that ran past it on its own is
-   * an attempt with an error naming its cell; a test that did is a failing
-   * test and the next test is checked. `overran` says what else happens
-   * (true: the work goes on; the default: it stops there).
-   */
-  private inSandbox<T>(work: () => T, overran: (tx: Transaction | null) => boolean | void = () => false) {
-    const hooks: TimeLimitHooks = {
-      committed: (event) => this.committed(event),
-      overran: (tx) => {
-        if (tx) tx.failure!.location = this.methodLocation(tx.method)
-        if (tx?.kind === 'test') {
-          if (this.nextTest !== null) this.nextTest++
-          this.recordAttempt(tx)
-          const failure: TestFailure = { test: tx.method!, seq: this.head, message: tx.failure!.reason, location: null, saw: {} }
-          this.testFailures.push(failure)
-          this.announcer.pending.failures.push(failure)
-          return true
-        }
-        return overran(tx)
-      },
-    }
-    return this.exec.run(work, hooks)
-  }
-
-  private methodLocation(method: string | null): SourceLocation | null {
-    const test = this.version.tests.find((t) => t.name === method)
-    return test?.at ?? this.version.app.methodAt[method as MethodName] ?? null
+    return this.pipeline.commitNow(tx, declares)
   }
 }
 
