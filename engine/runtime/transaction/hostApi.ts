@@ -85,20 +85,12 @@ export class CellHost {
           case OP.mapEntries: return arr((cell as MapCell).view(tx).map((e) => arr(e)))
           case OP.mapSize: return (cell as MapCell).view(tx).length
           case OP.queuePush: return (cell as QueueCell).push(tx, this.write(tx, cell, a))
-          case OP.queueTake: {
-            if (tx.readOnly) this.write(tx, cell, null)
-            const v = (cell as QueueCell).take(tx)
-            return v === undefined ? this.wait(tx, `queue '${cell.name}' is empty`) : v
-          }
+          case OP.queueTake: return this.take(tx, cell as QueueCell)
           case OP.queuePeek: return (cell as QueueCell).peek(tx)
           case OP.queueSize: return (cell as QueueCell).size(tx)
           case OP.queueItems: return arr((cell as QueueCell).items(tx))
           case OP.bagPut: return (cell as BagCell).put(tx, this.write(tx, cell, a))
-          case OP.bagTake: {
-            if (tx.readOnly) this.write(tx, cell, null)
-            const v = (cell as BagCell).take(tx)
-            return v === undefined ? this.wait(tx, `bag '${cell.name}' is empty`) : v
-          }
+          case OP.bagTake: return this.take(tx, cell as BagCell)
           case OP.bagSize: return (cell as BagCell).size(tx)
           case OP.bagItems: return arr((cell as BagCell).items(tx))
           case OP.counterAdd:
@@ -111,6 +103,13 @@ export class CellHost {
       },
       sys: (op, a, b) => this.sys(op, a, b),
     }
+  }
+
+  /** queue.take() / bag.take(): an empty one is a wait; a test may not take. */
+  private take(tx: Transaction, cell: QueueCell | BagCell): unknown {
+    if (tx.readOnly) this.write(tx, cell, null)
+    const v = cell.take(tx)
+    return v === undefined ? this.wait(tx, `${cell.kind} '${cell.name}' is empty`) : v
   }
 
   private sys(op: number, a: unknown, b: unknown): unknown {
