@@ -19,7 +19,7 @@ import { CellHost } from './transaction/hostApi.ts'
 import { runTransaction, runTest, type Call } from './transaction/runTransaction.ts'
 import { commitTransaction, commitEvent, commitMarker } from './transaction/commitTransaction.ts'
 import { runBatch, type TimeLimitHooks } from './transaction/runBatch.ts'
-import { describeError, locateStack, describeValue } from './transaction/describeError.ts'
+import { describeError, describeValue } from './transaction/describeError.ts'
 
 export { LoadError, notebookSeed, appFilename, type AppVersion } from './appVersion.ts'
 export { BATCH_MS } from './transaction/txContext.ts'
@@ -203,16 +203,6 @@ export class Executor {
   }
 
 
-  /** Checks every test against the committed state. Call inside `run`. */
-  checkTests(version: AppVersion, agent: Agent): TestFailure[] {
-    const failures: TestFailure[] = []
-    for (const t of version.tests) {
-      const failure = this.testFailure(version, t, agent)
-      if (failure) failures.push(failure)
-    }
-    return failures
-  }
-
   /** Checks one test against the committed state: how it fails, or null when it holds. Call inside `run`. */
   testFailure(version: AppVersion, t: AppVersion['tests'][number], agent: Agent): TestFailure | null {
     const { tx, message } = this.checkTest(version, t, agent)
@@ -235,10 +225,6 @@ export class Executor {
   /** What went wrong, in words, and where in the notebook. */
   describe(err: unknown, app: CompiledApp): { reason: string; location: SourceLocation | null } {
     return describeError(err, app, this.apps)
-  }
-
-  locate(stack: string, fallback?: CompiledApp): SourceLocation | null {
-    return locateStack(stack, this.apps, fallback)
   }
 
   // ---- loading code: the host side of a cell's top level ---------------------

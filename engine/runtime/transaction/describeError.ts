@@ -28,7 +28,7 @@ export function describeError(err: unknown, app: CompiledApp, apps: AppsByFile):
 }
 
 /** The notebook place of the innermost app frame in `stack`. */
-export function locateStack(stack: string, apps: AppsByFile, fallback?: CompiledApp): SourceLocation | null {
+function locateStack(stack: string, apps: AppsByFile, fallback?: CompiledApp): SourceLocation | null {
   for (const m of stack.matchAll(/(loom:app\/[0-9a-f]+\.js):(\d+):(\d+)/g)) {
     const app = apps.get(m[1]!) ?? fallback
     const at = app?.locate(Number(m[2]), Number(m[3]) - 1)
