@@ -56,6 +56,9 @@ const doors = [
     why: (spec) => `imports '${spec}': only the transaction door (engine/runtime/transaction/) calls into the sandbox; import it as a type`,
   },
 ]
+/** What carries between transactions (the running one, the commit in progress, the clock, tty input): written by the door alone. */
+const CTX_WRITE = /\.ctx\.\w+\s*(?:[-+]?=(?!=)|\+\+|--)/
+const CTX_DOOR = ['engine/runtime/executor.ts', 'engine/runtime/transaction/']
 /** Calls that enter the sandbox to run cell code: one call site, the batch runner. */
 const SANDBOX_RUN = /\bsandbox\.run\s*\(/
 const SANDBOX_RUN_DOOR = 'engine/runtime/transaction/runBatch.ts'
@@ -113,6 +116,10 @@ export function checkLayering(dir) {
       if (layer === 'engine') {
         const m = DOM_GLOBALS.exec(text)
         if (m) problems.push(`${relative(root, file)}:${text.slice(0, m.index).split('\n').length}: engine/ uses the DOM global '${m[1]}'`)
+        const write = CTX_WRITE.exec(text)
+        if (write && !allowedBy({ allowed: CTX_DOOR }, file)) {
+          problems.push(`${relative(root, file)}:${text.slice(0, write.index).split('\n').length}: engine/ writes the executor's transaction context: only the transaction door (engine/runtime/transaction/) does`)
+        }
         const run = SANDBOX_RUN.exec(text)
         if (run && relative(root, file).split(sep).join('/') !== SANDBOX_RUN_DOOR) {
           problems.push(`${relative(root, file)}:${text.slice(0, run.index).split('\n').length}: engine/ calls sandbox.run: only ${SANDBOX_RUN_DOOR} enters the sandbox to run transactions (use Executor.run)`)

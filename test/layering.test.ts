@@ -85,3 +85,14 @@ test('a second door into the sandbox fails the check: node:vm outside the sandbo
     "engine/runtime/previews.ts:3: engine/ calls sandbox.run: only engine/runtime/transaction/runBatch.ts enters the sandbox to run transactions (use Executor.run)",
   ])
 })
+
+test("writing the executor's transaction context outside the transaction door fails the check", () => {
+  const root = tree({
+    'engine/runtime/transaction/runTransaction.ts': 'export const f = (r: any) => { r.ctx.cur = null }\n',
+    'engine/replay/model.ts': "export const g = (exec: any) => {\n  exec.ctx.ttyIn = ''\n}\n",
+    'engine/runtime/previews.ts': 'export const h = (exec: any) => exec.ctx.lastTime === 0\n',
+  })
+  assert.deepEqual(checkLayering(root), [
+    "engine/replay/model.ts:2: engine/ writes the executor's transaction context: only the transaction door (engine/runtime/transaction/) does",
+  ])
+})
