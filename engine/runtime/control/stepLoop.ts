@@ -229,8 +229,11 @@ export class StepLoop {
       this.round = { method, agent, tries: 0, reads: [], wakeAt: 0, input: false, reason: '' }
     }
     const round = this.round
-    while (this.round === round && !host.exec.batchSpent) {
-      const tx = host.exec.runCall(host.version(), methodCall(method), host.now(), round.agent)
+    const exec = host.exec
+    const version = host.version()
+    const call = methodCall(method)
+    while (this.round === round && !exec.batchSpent) {
+      const tx = exec.runCall(version, call, host.now(), round.agent)
       if (!tx.failure) {
         this.round = null
         host.commit(tx)

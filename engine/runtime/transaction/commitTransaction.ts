@@ -54,20 +54,21 @@ export function commitMarker(c: Committer, kind: EventKind, codeHash: string, ti
  * if the time limit cuts this off half-way, `finishCommit` completes it.
  */
 export function commitEvent(c: Committer, event: EventRecord, ttyAfter = c.ctx.ttyIn): void {
-  c.ctx.committing = { event, ttyAfter }
+  c.ctx.ttyAfter = ttyAfter
+  c.ctx.committing = event
   finishCommit(c)
 }
 
 /** Finishes the commit in progress, if any (after the time limit cut it off): the event it was. */
 export function finishCommit(c: Committer): EventRecord | null {
-  const committing = c.ctx.committing
-  if (!committing) return null
-  const { event, ttyAfter } = committing
+  const ctx = c.ctx
+  const event = ctx.committing
+  if (!event) return null
   c.store.apply(event.writes, event.seq)
   c.log.append(event)
-  c.ctx.lastTime = event.time
-  c.ctx.ttyIn = ttyAfter
-  c.ctx.committing = null
+  ctx.lastTime = event.time
+  ctx.ttyIn = ctx.ttyAfter
+  ctx.committing = null
   return event
 }
 

@@ -30,8 +30,13 @@ export interface Call {
   expect?: Record<string, unknown>
 }
 
+const START: Call = Object.freeze({ kind: 'start', method: 'start', input: null })
+const STEP: Call = Object.freeze({ kind: 'step', method: 'step', input: null })
+
 /** The call of an app method by name (start, step, http, gui, or switch for code); `tty` as in `Call`. */
 export function methodCall(method: MethodName, input: Json = null, tty?: string): Call {
+  // The loop's own calls (start and step, no input) are made millions of times: one shared object each.
+  if (input === null && tty === undefined && (method === 'start' || method === 'step')) return method === 'start' ? START : STEP
   const call: Call = { kind: method === 'switch' ? 'code' : method, method, input }
   if (tty !== undefined) call.tty = tty
   return call

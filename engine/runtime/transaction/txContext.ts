@@ -16,7 +16,8 @@ export class TxContext {
   /** The transaction running now; left set if the time limit cuts it off (the batch runner clears it). */
   cur: Transaction | null = null
   /** An event being committed and the tty input left after it; left set if the time limit cuts the commit off, so it can be finished. */
-  committing: { event: EventRecord; ttyAfter: string } | null = null
+  committing: EventRecord | null = null
+  ttyAfter = ''
   /** The last event's time: no transaction starts earlier. */
   lastTime = 0
   /** Tty input not yet consumed by a committed transaction. */
