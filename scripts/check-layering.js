@@ -3,7 +3,9 @@
 // engine/ never imports DOM, Electron or renderer code; renderer/ never
 // imports Node built-ins or engine code other than the shared protocol;
 // engine/protocol/ (bundled into the renderer) imports only itself, and
-// anything else only as types.
+// anything else only as types. Inside the engine, each door stays single:
+// only the sandbox module makes vm contexts, and only the transaction door
+// calls into the sandbox.
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { builtinModules } from 'node:module'
 import { join, relative, resolve, dirname, sep } from 'node:path'
@@ -17,8 +19,7 @@ const BROWSER_ONLY = [/^electron(\/|$)/, /^monaco-editor/, /^d3(-|$)/, /^@xterm\
 const HISTORY_FILES = ['engine/replay/history/', 'engine/replay/sqliteLog.ts', 'engine/replay/chunk.ts', 'engine/replay/logWriter.ts']
 
 const rules = {
-  engine: (spec, target, _statement, file) => {
-    if (/^better-sqlite3(\/|$)/.test(spec) && !HISTORY_FILES.some((h) => relative(root, file).split(sep).join('/').startsWith(h))) return `imports '${spec}' (only the history module may: ${HISTORY_FILES.join(', ')})`
+  engine: (spec, target) => {
     if (BROWSER_ONLY.some((re) => re.test(spec))) return `imports '${spec}', which belongs to the desktop app or the renderer`
     if (target && (inside(target, 'renderer') || inside(target, 'electron'))) return `imports '${spec}' from ${top(target)}/`
     return null
@@ -42,6 +43,53 @@ const rules = {
     if (target && inside(target, 'renderer')) return `imports renderer code '${spec}' (the window loads the renderer; it does not import it)`
     return null
   },
+}
+
+// One door per concern (DESIGN §7): what only the named engine modules may do.
+// `allowed` entries are files, or folders ending in '/'. An import door is
+// broken by an import; a call door by a call (or write) found in the text.
+const typeOnly = (statement) => /^(?:import|export)\s+type\s/.test(statement.trim())
+const importDoors = [
+  {
+    allowed: HISTORY_FILES,
+    breaks: (spec) => /^better-sqlite3(\/|$)/.test(spec),
+    why: (spec) => `imports '${spec}' (only the history module may: ${HISTORY_FILES.join(', ')})`,
+  },
+  {
+    // The REPL evaluates in a context of its own (read-only, text in and out); esbuild's wasm glue runs no cell code.
+    allowed: ['engine/runtime/sandbox.ts', 'engine/host/evaluate.ts', 'engine/runtime/esbuildWasm.ts'],
+    breaks: (spec) => spec === 'node:vm' || spec === 'vm',
+    why: (spec) => `imports '${spec}': only the sandbox module (engine/runtime/sandbox.ts) makes vm contexts`,
+  },
+  {
+    allowed: ['engine/runtime/executor.ts', 'engine/runtime/transaction/'],
+    breaks: (spec, target, statement) => !!target && /[\\/]engine[\\/]runtime[\\/]sandbox(\.ts)?$/.test(target) && !typeOnly(statement),
+    why: (spec) => `imports '${spec}': only the transaction door (engine/runtime/transaction/) calls into the sandbox; import it as a type`,
+  },
+]
+const callDoors = [
+  // What carries between transactions (the running one, the commit in progress, the clock, tty input): written by the door alone.
+  {
+    allowed: ['engine/runtime/executor.ts', 'engine/runtime/transaction/'],
+    call: /\.ctx\.\w+\s*(?:[-+]?=(?!=)|\+\+|--)/,
+    why: "writes the executor's transaction context: only the transaction door (engine/runtime/transaction/) does",
+  },
+  // Calls that enter the sandbox to run cell code: one call site, the batch runner.
+  {
+    allowed: ['engine/runtime/transaction/runBatch.ts'],
+    call: /\bsandbox\.run\s*\(/,
+    why: 'calls sandbox.run: only engine/runtime/transaction/runBatch.ts enters the sandbox to run transactions (use Executor.run)',
+  },
+  {
+    allowed: ['engine/runtime/liveCode.ts'],
+    call: /\.replaceCode\(/,
+    why: 'replaces the running code itself; live coding goes through liveCode() (engine/runtime/liveCode.ts)',
+  },
+]
+
+function allowedBy(door, file) {
+  const rel = relative(root, file).split(sep).join('/')
+  return door.allowed.some((a) => (a.endsWith('/') ? rel.startsWith(a) : rel === a))
 }
 
 let root = process.cwd()
@@ -81,28 +129,26 @@ export function checkLayering(dir) {
       for (const m of text.matchAll(IMPORT)) {
         const spec = m[1] ?? m[2] ?? m[3]
         const target = spec.startsWith('.') ? resolve(dirname(file), spec) : null
-        const why = rule(spec, target, m[0], file)
+        const why = rule(spec, target, m[0])
         const line = text.slice(0, m.index + m[0].search(/\S/)).split('\n').length
         if (why) problems.push(`${relative(root, file)}:${line}: ${layer}/ ${why}`)
+        if (layer !== 'engine') continue
+        for (const door of importDoors) {
+          if (door.breaks(spec, target, m[0]) && !allowedBy(door, file)) problems.push(`${relative(root, file)}:${line}: engine/ ${door.why(spec)}`)
+        }
       }
       if (layer === 'engine') {
         const m = DOM_GLOBALS.exec(text)
         if (m) problems.push(`${relative(root, file)}:${text.slice(0, m.index).split('\n').length}: engine/ uses the DOM global '${m[1]}'`)
-        for (const d of DOORS) {
-          if (relative(root, file).split(sep).join('/') === d.door) continue
-          const call = d.call.exec(text)
-          if (call) problems.push(`${relative(root, file)}:${text.slice(0, call.index).split('\n').length}: engine/ ${d.why}`)
+        for (const door of callDoors) {
+          const call = door.call.exec(text)
+          if (call && !allowedBy(door, file)) problems.push(`${relative(root, file)}:${text.slice(0, call.index).split('\n').length}: engine/ ${door.why}`)
         }
       }
     }
   }
   return problems
 }
-
-/** One door per concern (DESIGN §7): calls that only the door's own module makes. */
-const DOORS = [
-  { call: /\.replaceCode\(/, door: 'engine/runtime/liveCode.ts', why: 'replaces the running code itself; live coding goes through liveCode() (engine/runtime/liveCode.ts)' },
-]
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const problems = checkLayering(process.argv[2] ?? process.cwd())

@@ -89,3 +89,31 @@ test('a second live-coding route (replaceCode called outside engine/runtime/live
     'engine/host/shortcut.ts:2: engine/ replaces the running code itself; live coding goes through liveCode() (engine/runtime/liveCode.ts)',
   ])
 })
+
+test('a second door into the sandbox fails the check: node:vm outside the sandbox module, a value import of the sandbox or a sandbox.run call outside the transaction door', () => {
+  const root = tree({
+    'engine/runtime/sandbox.ts': "import vm from 'node:vm'\nexport class Sandbox {}\n",
+    'engine/runtime/transaction/runBatch.ts': "import type { Sandbox } from '../sandbox.ts'\nexport const f = (sandbox: Sandbox) => sandbox.run(() => 1, 10)\n",
+    'engine/runtime/transaction/hostApi.ts': "import { Sandbox } from '../sandbox.ts'\n",
+    'engine/runtime/previews.ts': "import type { Sandbox } from './sandbox.ts'\nimport { Sandbox as S } from './sandbox.ts'\nexport const g = (sandbox: Sandbox) => sandbox.run(() => 2, 10)\n",
+    'engine/replay/model.ts': "import { runInContext } from 'vm'\n",
+    'engine/host/quick.ts': "import vm from 'node:vm'\n",
+  })
+  assert.deepEqual(checkLayering(root), [
+    "engine/host/quick.ts:1: engine/ imports 'node:vm': only the sandbox module (engine/runtime/sandbox.ts) makes vm contexts",
+    "engine/replay/model.ts:1: engine/ imports 'vm': only the sandbox module (engine/runtime/sandbox.ts) makes vm contexts",
+    "engine/runtime/previews.ts:2: engine/ imports './sandbox.ts': only the transaction door (engine/runtime/transaction/) calls into the sandbox; import it as a type",
+    "engine/runtime/previews.ts:3: engine/ calls sandbox.run: only engine/runtime/transaction/runBatch.ts enters the sandbox to run transactions (use Executor.run)",
+  ])
+})
+
+test("writing the executor's transaction context outside the transaction door fails the check", () => {
+  const root = tree({
+    'engine/runtime/transaction/runTransaction.ts': 'export const f = (r: any) => { r.ctx.cur = null }\n',
+    'engine/replay/model.ts': "export const g = (exec: any) => {\n  exec.ctx.ttyIn = ''\n}\n",
+    'engine/runtime/previews.ts': 'export const h = (exec: any) => exec.ctx.lastTime === 0\n',
+  })
+  assert.deepEqual(checkLayering(root), [
+    "engine/replay/model.ts:2: engine/ writes the executor's transaction context: only the transaction door (engine/runtime/transaction/) does",
+  ])
+})

@@ -8,7 +8,7 @@
 import vm from 'node:vm'
 import type { Json, StateValue } from '../protocol/messages.ts'
 import { Refusal } from './problems.ts'
-import { DEEP_FREEZE } from '../runtime/sandbox.ts'
+import { DEEP_FREEZE } from '../runtime/deepFreeze.ts'
 
 const TIME_LIMIT_MS = 1000
 const MAX_ANSWER = 1 << 20

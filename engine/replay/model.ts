@@ -3,7 +3,7 @@
 // O(cells) before each transaction. A successor world shares every cell the
 // transaction did not write with its parent, so exploring never re-runs a
 // prefix of history and never copies state that did not change.
-import { Executor, LoadError, notebookSeed, type AppVersion } from '../runtime/executor.ts'
+import { Executor, LoadError, notebookSeed, methodCall, type AppVersion } from '../runtime/executor.ts'
 import { compileNotebook, type CompiledApp, type KeptCell, type MethodName } from '../runtime/compile.ts'
 import { parseNotebook } from '../runtime/notebook.ts'
 import { FairAgent, mix, type Agent } from '../runtime/agent.ts'
@@ -120,10 +120,9 @@ export class Model {
     // The recorded configuration keeps sys.random and the agent's seed as they were.
     if (code) config = { ...config, ...(code.input as typeof config) }
     const exec = new Executor(
-      { path, branch: options.branch ?? from?.branch ?? 'main', seed: config.seed, env: config.env, args: config.args, timeLimitMs: options.timeLimitMs ?? 1000 },
+      { path, branch: options.branch ?? from?.branch ?? 'main', seed: config.seed, env: config.env, args: config.args, timeLimitMs: options.timeLimitMs ?? 1000, locateWaits: false },
       options.log ?? new MemoryLog(),
     )
-    exec.locateWaits = false
     const time = options.time ?? last?.time ?? 0
     if (from) exec.restore(from.state, time)
     const fn = exec.compile(app)
@@ -162,10 +161,7 @@ export class Model {
   /** Runs `method` in `world`, its choices answered by `agent`. Call inside `exec.run`. */
   run(world: World, method: MethodName, agent: Agent, input: Json = null): Transaction {
     this.enter(world)
-    this.exec.ttyIn = ''
-    if (method === 'http') return this.exec.executeHttp(this.version, input as never, this.time, agent)
-    if (method === 'gui') return this.exec.executeGui(this.version, (input as { answers?: Record<string, Json> } | null)?.answers ?? {}, this.time, agent)
-    return this.exec.executeMethod(this.version, method === 'start' ? 'start' : 'step', method, input, this.time, agent)
+    return this.exec.runCall(this.version, methodCall(method, input, ''), this.time, agent)
   }
 
   /**

@@ -2,7 +2,7 @@
 // check that every event comes out exactly as logged — the same reads,
 // writes, outputs and choices, and the same hash chain. Replay is verification.
 import { chainHash } from './history/hashChain.ts'
-import { Executor, type AppVersion } from '../runtime/executor.ts'
+import { Executor, callOf, cannotRun, methodCall, type AppVersion } from '../runtime/executor.ts'
 import { compileNotebook, formatLocation, type CompiledApp, type MethodName } from '../runtime/compile.ts'
 import { ReplayAgent } from '../runtime/agent.ts'
 import { encodeEvent, type EventLog } from '../runtime/log.ts'
@@ -259,8 +259,10 @@ export class Replayer {
     if (e.kind === 'code') return this.code(e)
     if (e.kind === 'halt') return this.same(e, { reads: [], writes: [], outputs: {}, choices: [] }, null)
     if (!this.version) return this.differ(e, null, 'there is no code event before it')
-    const tx = this.exec.reexecute(this.version, e, e.time, new ReplayAgent(e.choices))
-    if (typeof tx === 'string') return this.differ(e, null, tx)
+    const call = callOf(e)
+    const cannot = cannotRun(this.version, call)
+    if (cannot) return this.differ(e, null, cannot)
+    const tx = this.exec.runCall(this.version, call, e.time, new ReplayAgent(e.choices))
     return this.same(e, { reads: tx.reads, writes: tx.writes, outputs: tx.outputs(), choices: tx.choices, failure: tx.failure }, tx.failure ? this.at(e) : null)
   }
 
@@ -291,7 +293,7 @@ export class Replayer {
     }
     const { version, declares } = loaded
     let tx: Transaction | null = null
-    if (e.method === 'switch') tx = this.exec.executeMethod(version, 'code', 'switch', e.input, e.time, new ReplayAgent(e.choices))
+    if (e.method === 'switch') tx = this.exec.runCall(version, methodCall('switch', e.input, ''), e.time, new ReplayAgent(e.choices))
     this.version = version
     const outcome = tx
       ? { reads: tx.reads, writes: [...declares, ...tx.writes], outputs: tx.outputs(), choices: tx.choices, failure: tx.failure }
@@ -331,8 +333,7 @@ export class Replayer {
       return this.differ(e, this.at(e), 'its encoding differs from the record')
     }
     // The re-executed writes equal the recorded ones and are already the sandbox's values.
-    this.exec.finishCommit(again, this.exec.ttyIn.length)
-    this.exec.lastTime = e.time
+    this.exec.commitEvent(again)
     return null
   }
 

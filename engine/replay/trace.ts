@@ -3,6 +3,7 @@
 // branch of the log, so a counterexample can be scrubbed, replayed and
 // debugged like anything that really happened.
 import { ReplayAgent } from '../runtime/agent.ts'
+import { methodCall } from '../runtime/executor.ts'
 import type { EventRecord, Choice } from '../runtime/event.ts'
 import type { Json } from '../runtime/values.ts'
 import { writeBranch } from './writeBranch.ts'
@@ -102,12 +103,7 @@ export async function commitTrace(text: string, options: ModelOptions, moves: re
   const work = () => {
     while (next < moves.length && !exec.batchSpent) {
       const move = moves[next]!
-      exec.ttyIn = ''
-      const agent = new ReplayAgent(move.choices)
-      const tx =
-        move.method === 'gui' ? exec.executeGui(model.version, (move.input as { answers?: Record<string, Json> } | null)?.answers ?? {}, model.time, agent)
-        : move.method === 'http' ? exec.executeHttp(model.version, move.input as never, model.time, agent)
-        : exec.executeMethod(model.version, move.method === 'start' ? 'start' : 'step', move.method, null, model.time, agent)
+      const tx = exec.runCall(model.version, methodCall(move.method, move.input ?? null, ''), model.time, new ReplayAgent(move.choices))
       if (tx.failure) throw new Error(`the trace does not reproduce at ${move.method}(): ${tx.failure.reason}`)
       // Counted before it commits: a commit the time limit cuts off is finished by the executor (see `committed`).
       next++

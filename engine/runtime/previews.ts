@@ -5,7 +5,7 @@
 // something it read has changed meanwhile.
 import type { Agent } from './agent.ts'
 import { everyOutcome } from './everyOutcome.ts'
-import type { AppVersion, Executor } from './executor.ts'
+import { methodCall, type AppVersion, type Executor } from './executor.ts'
 import type { Transaction } from './transaction.ts'
 import type { HttpRequest } from './http.ts'
 import { canonicalJson, plainCopy, type Json } from './values.ts'
@@ -183,19 +183,17 @@ export class Previews {
   }
 }
 
+/** Runs a preview's transaction: the agent panel types no tty input. */
 function run(exec: Executor, version: AppVersion, spec: PreviewSpec, time: number, agent: Agent): Transaction {
-  exec.ttyIn = ''
-  switch (spec.method) {
-    case 'gui':
-      return exec.executeGui(version, spec.answers ?? {}, time, agent)
-    case 'http': {
-      const r = spec.request!
-      const req: HttpRequest = { method: r.method, path: r.path, query: r.query ?? {}, headers: r.headers ?? {}, body: r.body ?? '' }
-      return exec.executeHttp(version, req, time, agent)
-    }
-    case 'step':
-      return exec.executeMethod(version, 'step', 'step', null, time, agent)
-  }
+  return exec.runCall(version, methodCall(spec.method, previewInput(spec), ''), time, agent)
+}
+
+function previewInput(spec: PreviewSpec): Json {
+  if (spec.method === 'gui') return { answers: spec.answers ?? {} }
+  if (spec.method !== 'http') return null
+  const r = spec.request!
+  const req: HttpRequest = { method: r.method, path: r.path, query: r.query ?? {}, headers: r.headers ?? {}, body: r.body ?? '' }
+  return req as unknown as Json
 }
 
 function describeWrites(writes: Write[], outputs: Outputs): string {

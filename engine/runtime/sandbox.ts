@@ -4,6 +4,7 @@
 // is ever reachable from cell code.
 import vm from 'node:vm'
 import { registerRealm } from './values.ts'
+import { DEEP_FREEZE } from './deepFreeze.ts'
 
 /**
  * What the sandbox may ask of the host. Host functions are held in a closure
@@ -31,23 +32,6 @@ export const SYS = {
   ask: 11, choose: 12, show: 13,
 } as const
 
-/**
- * In-context source of `freeze(o)`: freezes an object, everything reachable
- * from its properties and its prototype chain, once each (`seen`). Shared by
- * every context Loom makes (the app's sandbox, the REPL's).
- */
-export const DEEP_FREEZE = `const seen = new Set();
-  const freeze = (o) => {
-    if ((typeof o !== "object" && typeof o !== "function") || o === null || seen.has(o)) return;
-    seen.add(o);
-    for (const key of Reflect.ownKeys(o)) {
-      const d = Object.getOwnPropertyDescriptor(o, key);
-      if (d && "value" in d) freeze(d.value);
-      else if (d) { freeze(d.get); freeze(d.set); }
-    }
-    freeze(Object.getPrototypeOf(o));
-    Object.freeze(o);
-  };`
 
 // Runs once in every new context. Replaces what could observe the world with
 // functions that say what to use instead, builds the API over the host's two

@@ -35,6 +35,9 @@ export class Transaction implements TxView {
   questions: { key: string; kind: 'ask' | 'choose'; options?: Json[]; answer: Json }[] = []
   /** What gui(agent) showed with agent.show. */
   shown: Json[] = []
+  /** Tty input it may read, and whether that is the live app's input (a commit then consumes what it read). */
+  ttyIn = ''
+  liveTty = true
   /** Characters of tty input consumed, and the offset in the engine's input where they start. */
   ttyRead = ''
   failure: Failure | null = null

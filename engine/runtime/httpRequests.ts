@@ -1,0 +1,187 @@
+// The app's HTTP requests: each an `http` transaction, run in arrival order in
+// batches that share one group commit, answered once durable. A request that
+// aborts waits for what it read to change and runs again, until its deadline.
+import type { Agent } from './agent.ts'
+import type { Executor, AppVersion } from './executor.ts'
+import { methodCall } from './executor.ts'
+import type { Announcer } from './announcer.ts'
+import type { Transaction } from './transaction.ts'
+import type { Outcome } from './sandbox.ts'
+import { formatLocation } from './compile.ts'
+import type { HttpRequest, HttpResponse } from './http.ts'
+import type { EventRecord, Read } from './event.ts'
+import type { Json } from './values.ts'
+
+interface WaitingRequest {
+  req: HttpRequest
+  resolve: (r: HttpResponse) => void
+  reads: Read[]
+  timer: NodeJS.Timeout | null
+  reason: string
+}
+
+/** Batches of requests that may be waiting for durability at once. */
+const MAX_REQUEST_BATCHES = 2
+
+export function plainResponse(status: number, text: string): HttpResponse {
+  return { status, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: text + '\n' }
+}
+
+/** What requests need of the engine that serves them. */
+export interface RequestHost {
+  readonly exec: Executor
+  readonly announcer: Announcer
+  version(): AppVersion
+  halted(): boolean
+  now(): number
+  /** The agent a request's sys.fork choices are answered by. */
+  agent(): Agent
+  commit(tx: Transaction): EventRecord
+  recordAttempt(tx: Transaction): void
+  /** Tests due after a commit (debug runs): checked in the batch before the next request. */
+  testsDue(): boolean
+  checkDueTests(): void
+  inSandbox<T>(work: () => T, overran: (tx: Transaction | null) => boolean | void): Outcome<T>
+  /** Offers the log a snapshot whenever one is due, mid-batch. */
+  snapshotter(): () => void
+  offerSnapshot(): void
+}
+
+export class HttpRequests {
+  private readonly waiting = new Set<WaitingRequest>()
+  /** Requests that arrived since the last serving: they run together, in arrival order, and share one group commit. */
+  private readonly queued: WaitingRequest[] = []
+  /** Batches of requests being made durable; past a few, new arrivals gather into the next batch meanwhile. */
+  private inFlight = 0
+
+  constructor(private readonly host: RequestHost) {}
+
+  /**
+   * Serves one HTTP request as an `http` transaction. Resolves with the
+   * response once its event is durable. An aborted request waits for what
+   * it read to change and runs again, until `deadlineMs` (then 503); an
+   * exception is 500 at once. Never rejects for what the app does.
+   */
+  request(req: HttpRequest, deadlineMs: number): Promise<HttpResponse> {
+    return new Promise((resolve) => {
+      const waiting: WaitingRequest = { req, resolve, reads: [], timer: null, reason: '' }
+      waiting.timer = setTimeout(() => {
+        this.waiting.delete(waiting)
+        resolve(plainResponse(503, `the request waited ${deadlineMs} ms without committing: ${waiting.reason}`))
+      }, deadlineMs)
+      this.enqueue(waiting)
+    })
+  }
+
+  /** After a commit: requests waiting on something it changed run again (after this batch, in arrival order). */
+  wakeChanged(): void {
+    const store = this.host.exec.store
+    for (const w of this.waiting) {
+      if (!store.unchanged(w.reads)) {
+        this.waiting.delete(w)
+        if (w.timer) this.enqueue(w)
+      }
+    }
+  }
+
+  /** New code may answer differently: every waiting request runs again with it. */
+  retryAll(): void {
+    for (const w of this.waiting) this.enqueue(w)
+    this.waiting.clear()
+  }
+
+  private enqueue(w: WaitingRequest): void {
+    this.queued.push(w)
+    // Group commit for requests: under load they gather while the last batch is written; alone, one runs at once.
+    if (this.queued.length === 1 && this.inFlight < MAX_REQUEST_BATCHES) setImmediate(() => this.serveQueued())
+  }
+
+  /**
+   * Runs every queued request as its own transaction, in batches, each
+   * request under its own time limit; answers them once durable.
+   */
+  private serveQueued(): void {
+    const host = this.host
+    const exec = host.exec
+    const queue = this.queued.splice(0)
+    const version = host.version()
+    const answers: [WaitingRequest, HttpResponse][] = []
+    // The request running now: the one an overrun is answered for (never found by index).
+    let serving: WaitingRequest | null = null
+    let next = 0
+    // Requests count towards the snapshot every K events too, mid-batch as steps do: an HTTP-only app's seeks stay short.
+    const snapshot = host.snapshotter()
+    const serve = (w: WaitingRequest) => {
+      if (host.halted() || !version.methods.http) {
+        serving = null
+        return this.answer(w, host.halted() ? plainResponse(503, 'the app has halted') : plainResponse(404, 'this app has no http() method'))
+      }
+      const tx = exec.runCall(version, methodCall('http', w.req as unknown as Json), host.now(), host.agent())
+      serving = null
+      if (!tx.failure) {
+        // Queued first: a commit the time limit cuts off is finished, and its request answered, all the same.
+        answers.push([w, tx.http as unknown as HttpResponse])
+        host.commit(tx)
+        snapshot()
+        return
+      }
+      host.recordAttempt(tx)
+      if (!tx.failure.aborted) {
+        const where = tx.failure.location ? ` (${formatLocation(version.app.path, tx.failure.location)})` : ''
+        this.answer(w, plainResponse(500, `${tx.failure.reason}${where}`))
+      } else {
+        // A wait: run again when something it read changes.
+        w.reads = tx.reads
+        w.reason = tx.failure.reason
+        this.waiting.add(w)
+      }
+    }
+    const work = () => {
+      for (;;) {
+        host.checkDueTests()
+        if (exec.batchSpent) return
+        if (!serving) {
+          if (next >= queue.length) return
+          serving = queue[next++]!
+          if (!serving.timer) { // its deadline passed meanwhile
+            serving = null
+            continue
+          }
+        }
+        serve(serving)
+      }
+    }
+    while (serving || next < queue.length || host.testsDue()) {
+      host.inSandbox(work, (tx) => {
+        if (tx?.kind === 'http' && serving) {
+          host.recordAttempt(tx)
+          this.answer(serving, plainResponse(500, `http() ran past its time limit of ${exec.config.timeLimitMs} ms`))
+          serving = null
+        }
+        return true
+      })
+    }
+    host.offerSnapshot()
+    const batch = host.announcer.take()
+    const durable = exec.log.flushAsync ? exec.log.flushAsync() : (exec.log.flush(), Promise.resolve())
+    this.inFlight++
+    durable.then(
+      () => {
+        host.announcer.announce(batch)
+        for (const [w, r] of answers) this.answer(w, r)
+      },
+      (err: Error) => {
+        for (const [w] of answers) this.answer(w, plainResponse(503, `the log could not make the request durable: ${err.message}`))
+      },
+    ).finally(() => {
+      this.inFlight--
+      if (this.queued.length && this.inFlight < MAX_REQUEST_BATCHES) this.serveQueued()
+    })
+  }
+
+  private answer(w: WaitingRequest, response: HttpResponse): void {
+    if (w.timer) clearTimeout(w.timer)
+    w.timer = null
+    w.resolve(response)
+  }
+}

@@ -1,0 +1,81 @@
+// Changes made by hand to state (the projectional editor, an undo): applied
+// inside the running `edit` transaction, checked as a cell's writes are.
+import { VarCell, MapCell, QueueCell, BagCell, CounterCell, type Cell, type Store } from '../store.ts'
+import type { Transaction } from '../transaction.ts'
+import { canonicalJson, type Json } from '../values.ts'
+import type { CellHost } from './hostApi.ts'
+
+/** One change made by hand to one state (an `edit` event). */
+export type Edit =
+  /** Without a key: the whole state (a var's value, a map's entries, a queue's or bag's items, a counter's count). */
+  | { state: string; key?: string; set: unknown }
+  | { state: string; key: string; delete: true }
+  | { state: string; push: unknown }
+  | { state: string; put: unknown }
+  | { state: string; add: number }
+  /** The item at that place of a queue (0 is the front) or of a bag as listed. */
+  | { state: string; remove: number }
+
+/**
+ * Applies hand-made changes inside the running (edit) transaction. Values
+ * are rebuilt in the sandbox's realm, as if a cell had written them.
+ */
+function noState(store: Store, name: string): string {
+  const names = store.cells.map((c) => c.name)
+  return `there is no state '${name}'${names.length ? `; the states are ${names.join(', ')}` : ''}`
+}
+
+export function applyEdits(host: CellHost, store: Store, inRealm: (v: unknown, trusted: boolean) => Json, changes: Edit[], expect?: Record<string, unknown>): void {
+  const tx = host.tx('edit')
+  const copy = (v: unknown) => inRealm(v, false)
+  // An undo puts back what an edit changed, and must not overwrite what changed after it.
+  for (const [name, value] of Object.entries(expect ?? {})) {
+    const cell = store.get(name)
+    if (!cell) host.fail(tx, { reason: noState(store, name), aborted: false, location: null })
+    if (canonicalJson(cell.value()) !== canonicalJson(value)) host.fail(tx, { reason: `state '${name}' changed since that edit: undoing it would overwrite the change`, aborted: false, location: cell.declaredAt })
+  }
+  for (const c of changes) {
+    const cell = store.get(c.state)
+    if (!cell) host.fail(tx, { reason: noState(store, c.state), aborted: false, location: null })
+    // At the cell that declares the state: where the editor shows the refusal.
+    const wrong = (what: string) => host.fail(tx, { reason: `state '${c.state}' is a ${cell.kind}: ${what}`, aborted: false, location: cell.declaredAt })
+    if ('set' in c) {
+      if (c.key === undefined) replace(host, tx, cell, copy(c.set), wrong)
+      else if (cell instanceof MapCell) cell.set(tx, host.key(tx, cell, c.key), host.write(tx, cell, copy(c.set)))
+      else wrong('it has no keys')
+    } else if ('remove' in c) {
+      if (!(cell instanceof QueueCell || cell instanceof BagCell)) wrong('only a queue or bag item can be removed')
+      else if (!Number.isSafeInteger(c.remove) || c.remove < 0 || !cell.removeAt(tx, c.remove)) wrong(`it has no item ${String(c.remove)} (it holds ${cell.items(tx).length})`)
+    } else if ('delete' in c) {
+      if (cell instanceof MapCell) cell.delete(tx, host.key(tx, cell, c.key))
+      else wrong('only a map entry can be deleted')
+    } else if ('push' in c) {
+      if (cell instanceof QueueCell) cell.push(tx, host.write(tx, cell, copy(c.push)))
+      else wrong('only a queue takes push')
+    } else if ('put' in c) {
+      if (cell instanceof BagCell) cell.put(tx, host.write(tx, cell, copy(c.put)))
+      else wrong('only a bag takes put')
+    } else if ('add' in c) {
+      if (cell instanceof CounterCell && Number.isFinite(c.add)) cell.add(tx, c.add)
+      else wrong('only a counter takes add (a finite number)')
+    }
+  }
+}
+
+/** A hand edit of a whole state: it holds `value` instead (checked as a cell's write would be). */
+function replace(host: CellHost, tx: Transaction, cell: Cell, value: unknown, wrong: (what: string) => never): void {
+  if (cell instanceof VarCell) return cell.set(tx, host.write(tx, cell, value))
+  if (cell instanceof CounterCell) {
+    if (typeof value !== 'number' || !Number.isFinite(value)) return wrong('its value is a finite number')
+    return cell.add(tx, value - cell.get(tx))
+  }
+  const plain = host.write(tx, cell, value)
+  if (cell instanceof MapCell) {
+    if (plain === null || typeof plain !== 'object' || Array.isArray(plain)) return wrong('its value is an object of entries')
+    for (const [key] of cell.view(tx)) if (!Object.hasOwn(plain, key)) cell.delete(tx, key)
+    for (const [key, v] of Object.entries(plain)) cell.set(tx, key, v)
+    return
+  }
+  if (!Array.isArray(plain)) return wrong('its value is a list of items')
+  if (cell instanceof QueueCell || cell instanceof BagCell) cell.replace(tx, plain)
+}

@@ -1,0 +1,218 @@
+// The host side of the sandbox's API: what `state.*`, `sys.*` and `agent.*`
+// do when cell code calls them, always against the running transaction.
+import { OP, SYS, type HostApi, type Sandbox } from '../sandbox.ts'
+import { VarCell, MapCell, QueueCell, BagCell, CounterCell, type Cell, type Store } from '../store.ts'
+import type { Transaction, Failure } from '../transaction.ts'
+import type { StableRandom } from '../random.ts'
+import { canonicalJson, plainValue, ValueError, type Json } from '../values.ts'
+import type { SourceLocation, StateKind } from '../event.ts'
+import type { TxContext } from './txContext.ts'
+import { callerInCell, describeValue, type AppsByFile } from './describeError.ts'
+
+/** What the host API needs of the executor that owns it. */
+export interface HostSide {
+  readonly sandbox: Sandbox
+  readonly store: Store
+  readonly config: { env: Record<string, string>; args: string[]; locateWaits?: boolean }
+  readonly random: StableRandom
+  readonly ctx: TxContext
+  readonly apps: AppsByFile
+  /** `state.kind(name, initial)` at a cell's top level: the cell's id. */
+  declare(kind: StateKind, name: unknown, initial: unknown): number
+  /** `test(name, property)` at a cell's top level. */
+  addTest(name: unknown, property: unknown): void
+}
+
+export class CellHost {
+  constructor(private readonly exec: HostSide) {}
+
+  /** Where in the notebook the cell code that called into the host is. */
+  here(): SourceLocation | null {
+    return callerInCell(this.exec.apps)
+  }
+
+  fail(tx: Transaction | null, failure: Failure): never {
+    if (tx && !tx.failure) tx.failure = failure
+    // An abort only unwinds the transaction; its place is already in `failure`, so it skips capturing a stack.
+    throw failure.aborted ? this.exec.sandbox.signal(failure.reason) : this.exec.sandbox.error(failure.reason)
+  }
+
+  tx(what: string): Transaction {
+    const tx = this.exec.ctx.cur
+    if (tx) return tx
+    throw this.exec.sandbox.error(`${what} can only be used inside a transaction (a method such as step, or a test), not at the top of a cell`)
+  }
+
+  write(tx: Transaction, cell: Cell, value: unknown): Json {
+    if (tx.readOnly) this.fail(tx, { reason: `a test cannot change state (it wrote '${cell.name}')`, aborted: false, location: this.here() })
+    try {
+      return plainValue(value)
+    } catch (err) {
+      if (!(err instanceof ValueError)) throw err
+      return this.fail(tx, { reason: `state '${cell.name}': ${err.path ? err.message : err.problem}`, aborted: false, location: this.here() })
+    }
+  }
+
+  key(tx: Transaction, cell: Cell, key: unknown): string {
+    if (typeof key === 'string') return key
+    return this.fail(tx, { reason: `map '${cell.name}': keys are strings, got ${describeValue(key)}`, aborted: false, location: this.here() })
+  }
+
+  /** An abort the API makes on the cell's behalf (an empty queue): a wait, like sys.abort. */
+  private wait(tx: Transaction, reason: string): never {
+    return this.fail(tx, { reason, aborted: true, location: this.exec.config.locateWaits === false ? null : this.here() })
+  }
+
+  api(): HostApi {
+    const arr = <T>(items: T[]): T[] => this.exec.sandbox.realm.Array.from(items) as T[]
+    return {
+      declare: (kind, name, initial) => this.exec.declare(kind as StateKind, name, initial),
+      test: (name, property) => this.exec.addTest(name, property),
+      call: (op, id, a, b) => {
+        const tx = this.tx('state')
+        const cell = this.exec.store.cells[id]!
+        switch (op) {
+          case OP.varGet: return (cell as VarCell).get(tx)
+          case OP.varSet: return (cell as VarCell).set(tx, this.write(tx, cell, a))
+          case OP.mapGet: return (cell as MapCell).get(tx, this.key(tx, cell, a))
+          case OP.mapHas: return (cell as MapCell).has(tx, this.key(tx, cell, a))
+          case OP.mapSet: return (cell as MapCell).set(tx, this.key(tx, cell, a), this.write(tx, cell, b))
+          case OP.mapDelete:
+            if (tx.readOnly) this.write(tx, cell, null)
+            return (cell as MapCell).delete(tx, this.key(tx, cell, a))
+          case OP.mapKeys: return arr((cell as MapCell).view(tx).map((e) => e[0]))
+          case OP.mapValues: return arr((cell as MapCell).view(tx).map((e) => e[1]))
+          case OP.mapEntries: return arr((cell as MapCell).view(tx).map((e) => arr(e)))
+          case OP.mapSize: return (cell as MapCell).view(tx).length
+          case OP.queuePush: return (cell as QueueCell).push(tx, this.write(tx, cell, a))
+          case OP.queueTake: return this.take(tx, cell as QueueCell)
+          case OP.queuePeek: return (cell as QueueCell).peek(tx)
+          case OP.queueSize: return (cell as QueueCell).size(tx)
+          case OP.queueItems: return arr((cell as QueueCell).items(tx))
+          case OP.bagPut: return (cell as BagCell).put(tx, this.write(tx, cell, a))
+          case OP.bagTake: return this.take(tx, cell as BagCell)
+          case OP.bagSize: return (cell as BagCell).size(tx)
+          case OP.bagItems: return arr((cell as BagCell).items(tx))
+          case OP.counterAdd:
+            if (typeof a !== 'number' || !Number.isFinite(a)) this.fail(tx, { reason: `counter '${cell.name}': add(n) takes a finite number, got ${describeValue(a)}`, aborted: false, location: this.here() })
+            if (tx.readOnly) this.write(tx, cell, null)
+            return (cell as CounterCell).add(tx, a as number)
+          case OP.counterGet: return (cell as CounterCell).get(tx)
+        }
+        throw this.exec.sandbox.error(`unknown state operation ${op}`)
+      },
+      sys: (op, a, b) => this.sys(op, a, b),
+    }
+  }
+
+  /** queue.take() / bag.take(): an empty one is a wait; a test may not take. */
+  private take(tx: Transaction, cell: QueueCell | BagCell): unknown {
+    if (tx.readOnly) this.write(tx, cell, null)
+    const v = cell.take(tx)
+    return v === undefined ? this.wait(tx, `${cell.kind} '${cell.name}' is empty`) : v
+  }
+
+  private sys(op: number, a: unknown, b: unknown): unknown {
+    // Configuration may be read while declaring state; everything else is a transaction's.
+    if (op === SYS.envGet) {
+      if (typeof a !== 'string') throw this.exec.sandbox.error('sys.env.get(key): key is a string')
+      return Object.hasOwn(this.exec.config.env, a) ? this.exec.config.env[a] : undefined
+    }
+    if (op === SYS.args) return Object.freeze(this.exec.sandbox.realm.Array.from(this.exec.config.args))
+    const tx = this.tx('sys')
+    switch (op) {
+      case SYS.fork: {
+        if (!Number.isSafeInteger(a) || (a as number) < 1) this.fail(tx, { reason: `sys.fork(n): n is a whole number ≥ 1, got ${describeValue(a)}`, aborted: false, location: this.here() })
+        return a === 1 ? 0 : tx.choose(a as number)
+      }
+      case SYS.random: {
+        if (typeof a !== 'number' && typeof a !== 'string') this.fail(tx, { reason: `sys.random(index, n): index is a number or string, got ${describeValue(a)}`, aborted: false, location: this.here() })
+        if (!Number.isSafeInteger(b) || (b as number) < 1 || (b as number) > 2 ** 48) this.fail(tx, { reason: `sys.random(index, n): n is a whole number from 1 to 2^48, got ${describeValue(b)}`, aborted: false, location: this.here() })
+        return this.exec.random.pick(a as number | string, b as number)
+      }
+      case SYS.now:
+        return tx.time
+      case SYS.await: {
+        if (typeof a !== 'number' || !Number.isFinite(a)) this.fail(tx, { reason: `sys.time.await(t): t is a time in ms since the epoch, got ${describeValue(a)}`, aborted: false, location: this.here() })
+        if (tx.time >= (a as number)) return undefined
+        tx.wakeAt = a as number
+        return this.wait(tx, `waiting until ${new Date(a as number).toISOString()}`)
+      }
+      case SYS.ttyWrite:
+        if (tx.readOnly) this.write(tx, { name: 'tty' } as Cell, null)
+        tx.tty += String(a)
+        return undefined
+      case SYS.ttyRead: {
+        if (!Number.isSafeInteger(a) || (a as number) < 1) this.fail(tx, { reason: `sys.tty.read(n): n is a whole number ≥ 1, got ${describeValue(a)}`, aborted: false, location: this.here() })
+        const n = a as number
+        const start = tx.ttyRead.length
+        if (tx.ttyIn.length - start < n) {
+          tx.waitsForInput = true
+          return this.wait(tx, `waiting for ${n} character${n === 1 ? '' : 's'} of input`)
+        }
+        const text = tx.ttyIn.slice(start, start + n)
+        tx.ttyRead += text
+        return text
+      }
+      case SYS.abort: {
+        const reason = a === undefined ? 'aborted' : typeof a === 'string' ? a : describeValue(a)
+        return this.wait(tx, reason)
+      }
+      case SYS.halt:
+        tx.halt = true
+        return undefined
+      case SYS.ask:
+      case SYS.choose:
+      case SYS.show:
+        return this.agentCall(tx, op, a, b)
+      case SYS.log: {
+        if (typeof a !== 'string') this.fail(tx, { reason: `sys.log(channel, message): channel is a string, got ${describeValue(a)}`, aborted: false, location: this.here() })
+        let message: Json
+        try {
+          message = plainValue(b)
+        } catch (err) {
+          if (!(err instanceof ValueError)) throw err
+          return this.fail(tx, { reason: `sys.log: the message: ${err.message}`, aborted: false, location: this.here() })
+        }
+        ;(tx.logs ??= []).push({ channel: a as string, message })
+        return undefined
+      }
+    }
+    throw this.exec.sandbox.error(`unknown sys operation ${op}`)
+  }
+
+  /** agent.ask / agent.choose / agent.show inside gui(agent). */
+  private agentCall(tx: Transaction, op: number, a: unknown, b: unknown): unknown {
+    const what = op === SYS.ask ? 'agent.ask(key, default)' : op === SYS.choose ? 'agent.choose(key, options)' : 'agent.show(view)'
+    if (tx.kind !== 'gui' || !tx.answers) this.fail(tx, { reason: `${what} is for gui(agent) only`, aborted: false, location: this.here() })
+    const plain = (v: unknown, part: string): Json => {
+      try {
+        return plainValue(v)
+      } catch (err) {
+        if (!(err instanceof ValueError)) throw err
+        return this.fail(tx, { reason: `${what}: ${part}: ${err.message}`, aborted: false, location: this.here() })
+      }
+    }
+    if (op === SYS.show) {
+      tx.shown.push(plain(a, 'the view'))
+      return undefined
+    }
+    if (typeof a !== 'string' || !a) this.fail(tx, { reason: `${what}: the key is a non-empty string, got ${describeValue(a)}`, aborted: false, location: this.here() })
+    const key = a as string
+    if (tx.questions.some((q) => q.key === key)) this.fail(tx, { reason: `${what}: the key '${key}' was asked already; give each question its own key`, aborted: false, location: this.here() })
+    const given = Object.hasOwn(tx.answers!, key) ? tx.answers![key]! : undefined
+    if (op === SYS.ask) {
+      const answer = given !== undefined ? given : plain(b === undefined ? null : b, 'the default')
+      tx.questions.push({ key, kind: 'ask', answer })
+      return answer
+    }
+    const options = plain(b, 'the options')
+    if (!Array.isArray(options) || options.length === 0) this.fail(tx, { reason: `${what}: options is a non-empty array`, aborted: false, location: this.here() })
+    const list = options as Json[]
+    const picked = given === undefined ? -1 : list.findIndex((o) => canonicalJson(o) === canonicalJson(given))
+    const answer = list[picked < 0 ? 0 : picked]!
+    tx.questions.push({ key, kind: 'choose', options: list, answer })
+    return answer
+  }
+
+}

@@ -1,0 +1,164 @@
+// The engine's one pipeline for a transaction, whatever started it: run it in
+// the sandbox under its time limit, commit it (a halt gets its marker), check
+// the tests due (debug runs), make it durable, announce it. The step loop and
+// HTTP requests run many per batch and flush and announce once; a hand edit,
+// new code, a re-enactment or a preview's commit go through `runNow` and
+// `commitNow`, one at a time.
+import { FairAgent } from '../agent.ts'
+import type { Executor, AppVersion, Call, TimeLimitHooks } from '../executor.ts'
+import type { Announcer } from '../announcer.ts'
+import type { Agent } from '../agent.ts'
+import type { Transaction } from '../transaction.ts'
+import type { MethodName } from '../compile.ts'
+import type { EventRecord, SourceLocation, TestFailure, Write } from '../event.ts'
+
+/** What the pipeline needs of the engine that owns it. */
+export interface PipelineHost {
+  readonly exec: Executor
+  readonly announcer: Announcer
+  readonly seedNumber: number
+  version(): AppVersion
+  codeHash(): string
+  /** After every commit: whatever waits on what it changed runs again. */
+  committed(event: EventRecord): void
+}
+
+export class Pipeline {
+  /** Debug runs: the next test to check on the state the last commit left (null: all checked). */
+  private nextTest: number | null = null
+  /** Attempts recorded so far. */
+  attempts = 0
+  readonly testFailures: TestFailure[] = []
+  private readonly exec: Executor
+
+  /** `checkTests`: check every test after every commit (debug runs, `loom test`). */
+  constructor(private readonly host: PipelineHost, private readonly checkTests: boolean) {
+    this.exec = host.exec
+  }
+
+  /** Tests are due after a commit (debug runs). */
+  get testsDue(): boolean {
+    return this.nextTest !== null
+  }
+
+  /**
+   * Runs one transaction outside the step loop (a hand edit, code, a re-enactment):
+   * in the sandbox under its own time limit. Null when it ran past it.
+   */
+  runNow(call: Call, time: number, agent: Agent, version = this.host.version()): Transaction | null {
+    const ran = this.inSandbox(() => this.exec.runCall(version, call, time, agent))
+    return ran.ok ? ran.value : null
+  }
+
+  /**
+   * The one pipeline after a transaction ran outside the step loop: commit, check the
+   * tests due, make it durable, tell the listeners. (The step loop and requests do the
+   * same per batch: commit each, then flush and announce once.) Committed outside the
+   * sandbox: a commit runs no cell code, and nothing cuts it off.
+   */
+  commitNow(tx: Transaction, extraWrites?: Write[]): EventRecord {
+    const event = this.commit(tx, extraWrites)
+    this.inSandbox(() => this.checkDueTests())
+    this.flush()
+    this.host.announcer.announce()
+    return event
+  }
+
+  /** A check to call after each commit of a batch: it offers the log a snapshot whenever one is due (every K events). */
+  snapshotter(): () => void {
+    let due = this.exec.log.snapshotDue?.() ?? Infinity
+    return () => {
+      if (this.exec.head < due) return
+      this.offerSnapshot()
+      due = this.exec.log.snapshotDue!()
+    }
+  }
+
+  offerSnapshot(): void {
+    this.exec.log.offerSnapshot?.(this.exec.head, () => this.exec.store.serialize())
+  }
+
+  /** Makes everything committed so far durable (one group commit), and offers the log a snapshot. */
+  flush(): void {
+    this.exec.log.flush()
+    this.offerSnapshot()
+  }
+
+  /** Commits a transaction as the next event; a halt is followed by its marker. */
+  commit(tx: Transaction, extraWrites?: Write[]): EventRecord {
+    const event = this.exec.commit(tx, this.host.codeHash(), extraWrites)
+    this.committed(event)
+    return event
+  }
+
+  /**
+   * What follows every commit (also one the time limit cut off half-way and the executor
+   * finished): it joins the batch to announce, a halt gets its marker, the tests are due
+   * (debug runs), and the engine wakes whatever waits on what it changed.
+   */
+  private committed(event: EventRecord): void {
+    const pending = this.host.announcer.pending.events
+    pending.push(event)
+    if (event.outputs.halt) pending.push(this.exec.commitMarker('halt', this.host.codeHash(), event.time))
+    if (this.checkTests && this.host.version().tests.length) this.nextTest = 0
+    this.host.committed(event)
+  }
+
+  /**
+   * Checks the tests due after the last commit, one transaction each (so a
+   * batch cut off between them goes on with the next). Call inside `inSandbox`.
+   */
+  checkDueTests(): void {
+    while (this.nextTest !== null) {
+      const tests = this.host.version().tests
+      const i = this.nextTest
+      if (i >= tests.length) {
+        this.nextTest = null
+        return
+      }
+      const failure = this.exec.testFailure(this.host.version(), tests[i]!, new FairAgent(this.host.seedNumber))
+      this.nextTest = i + 1
+      if (failure) {
+        this.testFailures.push(failure)
+        this.host.announcer.pending.failures.push(failure)
+      }
+    }
+  }
+
+  recordAttempt(tx: Transaction): void {
+    this.attempts++
+    this.host.announcer.pending.attempts.push(this.exec.attempt(tx))
+  }
+
+  /**
+   * Runs `work` in the sandbox, every transaction in it under its own time
+   * limit (see `Executor.run`). A transaction that ran past it on its own is
+   * an attempt with an error naming its cell; a test that did is a failing
+   * test and the next test is checked. `overran` says what else happens
+   * (true: the work goes on; the default: it stops there).
+   */
+  inSandbox<T>(work: () => T, overran: (tx: Transaction | null) => boolean | void = () => false) {
+    const hooks: TimeLimitHooks = {
+      committed: (event) => this.committed(event),
+      overran: (tx) => {
+        if (tx) tx.failure!.location = this.methodLocation(tx.method)
+        if (tx?.kind === 'test') {
+          if (this.nextTest !== null) this.nextTest++
+          this.recordAttempt(tx)
+          const failure: TestFailure = { test: tx.method!, seq: this.exec.head, message: tx.failure!.reason, location: null, saw: {} }
+          this.testFailures.push(failure)
+          this.host.announcer.pending.failures.push(failure)
+          return true
+        }
+        return overran(tx)
+      },
+    }
+    return this.exec.run(work, hooks)
+  }
+
+  private methodLocation(method: string | null): SourceLocation | null {
+    const version = this.host.version()
+    const test = version.tests.find((t) => t.name === method)
+    return test?.at ?? version.app.methodAt[method as MethodName] ?? null
+  }
+}

@@ -1,0 +1,62 @@
+// One time-limited call into the sandbox for a batch of transactions: the
+// only place cell code is entered for running (see `Executor.run`). When the
+// limit cuts the call off, this decides who is blamed, clears the running
+// transaction and finishes a commit left half-way.
+import type { Sandbox, Outcome } from '../sandbox.ts'
+import type { Transaction } from '../transaction.ts'
+import type { EventRecord } from '../event.ts'
+import { BATCH_MS } from './txContext.ts'
+import { finishCommit, type Committer } from './commitTransaction.ts'
+
+/** Cut-off calls in a row that may be resumed before whatever runs is blamed anyway (host code that never ends). */
+const MAX_RESUMES = 3
+
+/** What a caller of `Executor.run` does when the time limit cuts its work off. */
+export interface TimeLimitHooks {
+  /**
+   * `tx` ran past its limit on its own (null: the work ran past it outside
+   * any transaction — loading code, or a promise callback a cell left behind).
+   * Record it and make `work` go past it, and return true to resume the
+   * work; return false (or nothing) to stop there.
+   */
+  overran(tx: Transaction | null): boolean | void
+  /** A commit the time limit cut off half-way has been finished: take it in as if `commit` had returned. */
+  committed?(event: EventRecord): void
+}
+
+/**
+ * Runs `work` — transactions one after another — in the sandbox, each
+ * transaction under its own time limit (`limitMs`), never the batch as a
+ * whole. `work` must resume where it stopped when called again: its progress
+ * lives outside it, a transaction that has not ended is simply run again,
+ * and it should return once `ctx.batchSpent` is true.
+ *
+ * The sandbox's timeout covers the whole call, so when it fires the
+ * transaction running then is blamed only if it alone ran for the limit
+ * (since the last one ended). Otherwise it was cut off by those before it:
+ * it never committed, and the work resumes in a fresh call where it runs
+ * first, with its whole limit. A commit cut off half-way is finished
+ * (commits are idempotent) and handed to `hooks.committed`.
+ */
+export function runBatch<T>(runner: Committer & { readonly sandbox: Sandbox }, work: () => T, hooks: TimeLimitHooks, limitMs: number): Outcome<T> {
+  const ctx = runner.ctx
+  let resumes = 0
+  for (;;) {
+    ctx.callStart = ctx.lastEnd = performance.now()
+    const out = runner.sandbox.run(work, limitMs + 2 * BATCH_MS)
+    if (out.ok) return out
+    const event = finishCommit(runner)
+    if (event) {
+      hooks.committed?.(event)
+      resumes++
+      continue
+    }
+    const tx = ctx.cur
+    ctx.cur = null
+    if (performance.now() - ctx.lastEnd >= limitMs || resumes >= MAX_RESUMES) {
+      if (tx) tx.failure = { reason: `ran past its time limit of ${limitMs} ms`, aborted: false, location: tx.failure?.location ?? null }
+      if (!hooks.overran(tx)) return { ok: false }
+      resumes = 0
+    } else resumes++
+  }
+}
