@@ -12,6 +12,12 @@ export type { Attempt, EventRecord, SourceLocation, StateKind, TestFailure, Json
 
 export const PROTOCOL_VERSION = 1
 
+/** Where in history: a branch and the seq of an event on it (0: before the first event). */
+export interface Moment {
+  branch: string
+  seq: number
+}
+
 export type { LoomError, LoomErrorCode, Where } from './loomError.ts'
 
 export type RunState = 'ready' | 'running' | 'paused' | 'parked' | 'idle' | 'halted'
@@ -191,13 +197,17 @@ export interface Ops {
   forkPreview: { params: { id: number; name: string }; result: BranchView }
 }
 
-/** One hand-made change to one state (an `edit` event). */
-export type StateEdit =
+/**
+ * One hand-made change to one state (an `edit` event). Values are JSON on the
+ * wire; the engine's own API takes any value (`StateEdit<unknown>`) and refuses
+ * what is not plain data.
+ */
+export type StateEdit<V = Json> =
   /** Without a key: the whole state (a var's value, a map's entries, a queue's or bag's items, a counter's count). */
-  | { state: string; key?: string; set: Json }
+  | { state: string; key?: string; set: V }
   | { state: string; key: string; delete: true }
-  | { state: string; push: Json }
-  | { state: string; put: Json }
+  | { state: string; push: V }
+  | { state: string; put: V }
   | { state: string; add: number }
   /** The item at that place of a queue (0 is the front) or of a bag as listed. */
   | { state: string; remove: number }

@@ -342,7 +342,7 @@ export class Model {
   /** Every state's value in `world` as plain data, by name. */
   values(world: World): Record<string, { kind: StateKind; value: Json }> {
     this.enter(world)
-    return plainCopy(this.exec.store.snapshot())
+    return plainCopy(this.exec.store.values())
   }
 
   /** A transaction object for the code event that starts a materialised trace. */

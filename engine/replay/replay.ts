@@ -16,11 +16,18 @@ import type { StoredCode } from './sqliteLog.ts'
 import type { HistoryLog } from './historyLog.ts'
 import type { StoreSnapshot } from '../runtime/store.ts'
 
+/**
+ * A recorded event that re-execution did not reproduce: by replay (verify:
+ * where in the code, when known) or by a re-run with new code onto a branch
+ * (`now`: that branch's event for it, null when it now aborts).
+ */
 export interface Divergence {
   seq: number
   kind: string
   method: string | null
   location: SourceLocation | null
+  /** A re-run's event for it on the new branch (null: it aborts now); absent for verify. */
+  now?: number | null
   /** What differed, in words. */
   what: string
 }

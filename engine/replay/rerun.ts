@@ -6,17 +6,10 @@ import { Engine, type EngineOptions } from '../runtime/engine.ts'
 import { canonicalJson } from '../runtime/values.ts'
 import type { EventRecord } from '../runtime/event.ts'
 import type { HistoryLog } from './historyLog.ts'
-import { REPLAY_MARGIN } from './replay.ts'
+import { REPLAY_MARGIN, type Divergence } from './replay.ts'
 import { writeBranch } from './writeBranch.ts'
 
-export interface Divergence {
-  /** The recorded event, and the new branch's event for it (null when it now aborts). */
-  seq: number
-  kind: string
-  method: string | null
-  now: number | null
-  what: string
-}
+export type { Divergence }
 
 export interface Rerun {
   from: string
@@ -79,7 +72,7 @@ export class Rerunner {
     const what = r.event ? compareOutcome(e, r.event) : `it committed when recorded; with this code it aborts: ${r.failure}`
     if (!what) return
     result.diverged++
-    const d = { seq: e.seq, kind: e.kind, method: e.method, now: r.event?.seq ?? null, what }
+    const d: Divergence = { seq: e.seq, kind: e.kind, method: e.method, location: null, now: r.event?.seq ?? null, what }
     result.first ??= d
     if (result.divergences.length < this.maxDivergences) result.divergences.push(d)
   }

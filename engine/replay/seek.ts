@@ -8,11 +8,9 @@ import type { HistoryLog } from './historyLog.ts'
 import type { Resume } from '../runtime/engine.ts'
 import type { StoreSnapshot } from '../runtime/store.ts'
 
-/** Where in history: a branch and the seq of an event on it (0: before the first event). */
-export interface Moment {
-  branch: string
-  seq: number
-}
+import type { Moment } from '../protocol/messages.ts'
+
+export type { Moment }
 
 /**
  * The store as it was right after event `seq` of `branch`. `load` brings each
@@ -64,7 +62,7 @@ export type State = Record<string, { kind: StateKind; value: Json }>
 
 /** The state as it was right after event `seq` of `branch`, as plain data by name. */
 export function seek(log: HistoryLog, at: Moment): State {
-  return seekStore(log, at).snapshot()
+  return seekStore(log, at).values()
 }
 
 export type Change =

@@ -143,7 +143,7 @@ export class Engine {
 
   /** The committed state, by name. */
   state(): Record<string, { kind: StateKind; value: Json }> {
-    return this.exec.store.snapshot()
+    return this.exec.store.values()
   }
 
   events(from?: number, limit?: number): EventRecord[] {

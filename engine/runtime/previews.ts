@@ -8,18 +8,12 @@ import { everyOutcome } from './everyOutcome.ts'
 import { methodCall, type AppVersion, type Executor } from './executor.ts'
 import type { Transaction } from './transaction.ts'
 import type { HttpRequest } from './http.ts'
+import type { PreviewSpec } from '../protocol/messages.ts'
 import { canonicalJson, plainCopy, type Json } from './values.ts'
 import type { EventRecord, Outputs, Write } from './event.ts'
 import type { Cell } from './store.ts'
 
-export interface PreviewSpec {
-  method: 'step' | 'http' | 'gui'
-  request?: Partial<HttpRequest> & { method: string; path: string }
-  /** Answers to sys.fork (and bag.take), in order; a missing or impossible one is 0. */
-  choices?: number[]
-  /** Answers to agent.ask / agent.choose, by key. */
-  answers?: Record<string, Json>
-}
+export type { PreviewSpec }
 
 export interface Preview {
   id: number

@@ -102,8 +102,8 @@ export class Store {
     return true
   }
 
-  /** Every state's value as plain data, by name. */
-  snapshot(): Record<string, { kind: StateKind; value: Json }> {
+  /** Every state's value as plain data, by name (not a snapshot: see serialize). */
+  values(): Record<string, { kind: StateKind; value: Json }> {
     const out: Record<string, { kind: StateKind; value: Json }> = {}
     for (const cell of this.cells) out[cell.name] = { kind: cell.kind, value: cell.value() }
     return out

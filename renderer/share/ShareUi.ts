@@ -8,7 +8,7 @@ import type { Banner } from '../Banner.ts'
 import type { TopBar } from '../TopBar.ts'
 import type { NotebookView } from '../notebook/NotebookView.ts'
 import type { Timeline } from '../timeline/Timeline.ts'
-import type { Moment } from '../timeline/moment.ts'
+import type { SelectedMoment } from '../timeline/moment.ts'
 import { addressWithToken, pageToken } from '../pageToken.ts'
 import { PeopleList } from './PeopleList.ts'
 import { showRemoteCursors } from './remoteCursors.ts'
@@ -99,7 +99,7 @@ export class ShareUi {
   }
 
   /** The selected moment changed (by this person, or by following someone). */
-  moment(m: Moment): void {
+  moment(m: SelectedMoment): void {
     const session = this.session
     if (!session) return
     session.setMoment({ branch: m.branch, seq: m.seq, live: m.live })

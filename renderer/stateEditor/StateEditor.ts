@@ -8,7 +8,7 @@
 import type { Json, StateEdit, StateValue } from '../../engine/protocol/messages.ts'
 import { fill, h } from '../dom.ts'
 import { jsonTree, preview } from '../state/jsonTree.ts'
-import type { Moment } from '../timeline/moment.ts'
+import type { SelectedMoment } from '../timeline/moment.ts'
 import { sparkline } from './sparkline.ts'
 
 export interface StateEditorActions {
@@ -31,7 +31,7 @@ export class StateEditor {
   private readonly banner: HTMLElement
   private readonly open = new Set<string>()
   private values: Record<string, StateValue> = {}
-  private moment: Moment | null = null
+  private moment: SelectedMoment | null = null
   private series: { at: number[]; values: Record<string, (number | null)[]> } | null = null
   /** Hand edits that can be undone, newest last: what each state it changed held before it and after it. */
   private undos: { before: Record<string, Json>; after: Record<string, Json> }[] = []
@@ -91,7 +91,7 @@ export class StateEditor {
     if (this.moment) this.show(this.moment, this.values)
   }
 
-  show(moment: Moment, values: Record<string, StateValue>, atBranchHead = false): void {
+  show(moment: SelectedMoment, values: Record<string, StateValue>, atBranchHead = false): void {
     this.moment = moment
     this.values = values
     this.element.dataset.editable = String(this.editable)

@@ -7,11 +7,11 @@ import type { EngineClient } from '../../engine/protocol/client.ts'
 import type { BranchView, StatusView } from '../../engine/protocol/messages.ts'
 import { h } from '../dom.ts'
 import { plural } from '../words.ts'
-import type { Moment } from './moment.ts'
+import type { SelectedMoment } from './moment.ts'
 
 export interface BranchActionsHost {
   client(): EngineClient | null
-  moment(): Moment | null
+  moment(): SelectedMoment | null
   /** A branch as the timeline knows it now (its head follows the stream). */
   branch(name: string): BranchView | undefined
   setBranches(branches: BranchView[]): void

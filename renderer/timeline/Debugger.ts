@@ -9,7 +9,7 @@ import { h } from '../dom.ts'
 import { AgentPanel } from '../agent/AgentPanel.ts'
 import { StateEditor } from '../stateEditor/StateEditor.ts'
 import { EventDetails } from './EventDetails.ts'
-import { KIND_COLOURS, KINDS, type Moment } from './moment.ts'
+import { KIND_COLOURS, KINDS, type SelectedMoment } from './moment.ts'
 import { Timeline } from './Timeline.ts'
 import { BranchActions, branchLabel } from './BranchActions.ts'
 import { HistoryJobs } from './HistoryJobs.ts'
@@ -18,7 +18,7 @@ import './debugger.css'
 export interface DebuggerHost {
   toast(message: string, kind: 'info' | 'error'): void
   /** The state at the selected moment, for the live values beside cells and the REPL. */
-  moment(moment: Moment, values: Record<string, StateValue>): void
+  moment(moment: SelectedMoment, values: Record<string, StateValue>): void
   cell(cell: string, line: number): void
 }
 
@@ -244,7 +244,7 @@ export class Debugger {
 
   // ---- the selected moment ----
 
-  private selected(m: Moment): void {
+  private selected(m: SelectedMoment): void {
     this.showMoment(m)
     this.liveButton.classList.toggle('on', this.timeline.following)
     this.updateButtons()
@@ -255,13 +255,13 @@ export class Debugger {
   }
 
   /** The selected moment in words, with the branch as people call it (a renamed one by its new name). */
-  private showMoment(m: Moment): void {
+  private showMoment(m: SelectedMoment): void {
     const name = branchLabel(this.timeline.branch(m.branch), m.branch)
     this.momentLabel.textContent = m.live ? `${name} · event ${m.seq} · live` : `${name} · event ${m.seq}`
     this.momentLabel.dataset.live = String(m.live)
   }
 
-  private loadState(m: Moment): void {
+  private loadState(m: SelectedMoment): void {
     const client = this.client
     if (!client) return
     if (this.stateFetch.running) {
@@ -287,7 +287,7 @@ export class Debugger {
     })
   }
 
-  private atBranchHead(m: Moment): boolean {
+  private atBranchHead(m: SelectedMoment): boolean {
     return this.timeline.branch(m.branch)?.head === m.seq
   }
 

@@ -6,7 +6,7 @@ import type { EngineClient } from '../../engine/protocol/client.ts'
 import type { Attempt, EventRecord, Json, StateValue } from '../../engine/protocol/messages.ts'
 import { fill, h } from '../dom.ts'
 import { preview } from '../state/jsonTree.ts'
-import { KIND_COLOURS, type Moment } from './moment.ts'
+import { KIND_COLOURS, type SelectedMoment } from './moment.ts'
 
 export interface EventDetailsLinks {
   /** Show a state in the state editor. */
@@ -43,7 +43,7 @@ export class EventDetails {
     this.divergences.set(branch, new Map(divergences.map((d) => [d.seq, d.what])))
   }
 
-  async show(m: Moment): Promise<void> {
+  async show(m: SelectedMoment): Promise<void> {
     const client = this.client
     if (!client) return
     const key = `${m.branch}@${m.seq}`

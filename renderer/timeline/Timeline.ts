@@ -9,7 +9,7 @@ import * as d3 from 'd3'
 import type { EngineClient } from '../../engine/protocol/client.ts'
 import type { BranchView, EventRecord } from '../../engine/protocol/messages.ts'
 import { h } from '../dom.ts'
-import type { Moment } from './moment.ts'
+import type { SelectedMoment } from './moment.ts'
 import { START, travel, type TimeTravel, type TravelAction } from './timeTravel.ts'
 import { describeEvent, DETAIL_MAX, evict, keep, lite, newTrack, treeOrder, type TrackData } from './track.ts'
 import { TrackLoader } from './TrackLoader.ts'
@@ -18,7 +18,7 @@ import { Minimap } from './Minimap.ts'
 import { AXIS_H, drawTimeline, TRACK_GAP, TRACK_H, trackY } from './drawTimeline.ts'
 
 export interface TimelineEvents {
-  select(moment: Moment): void
+  select(moment: SelectedMoment): void
 }
 
 export class Timeline {
@@ -191,7 +191,7 @@ export class Timeline {
     return this.tracks.get(name)?.branch
   }
 
-  get moment(): Moment | null {
+  get moment(): SelectedMoment | null {
     return this.selected
   }
 
@@ -231,7 +231,7 @@ export class Timeline {
     if (!p || p.branch !== m.branch || p.seq !== m.seq || p.live !== m.live) this.on.select(m)
   }
 
-  private get selected(): Moment | null {
+  private get selected(): SelectedMoment | null {
     return this.time.selected
   }
 

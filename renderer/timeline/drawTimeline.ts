@@ -3,7 +3,7 @@
 // selected moment and the axis; and the minimap. Pure drawing: what to draw
 // comes in a Frame.
 import * as d3 from 'd3'
-import { KIND_COLOURS, KINDS, type Moment } from './moment.ts'
+import { KIND_COLOURS, KINDS, type SelectedMoment } from './moment.ts'
 import { DETAIL_MAX, trackStart, type BinSet, type TrackData } from './track.ts'
 
 export const TRACK_H = 24
@@ -25,7 +25,7 @@ export interface Frame {
   scrollTop: number
   order: string[]
   tracks: Map<string, TrackData>
-  selected: Moment | null
+  selected: SelectedMoment | null
   peers: { name: string; colour: string; branch: string; seq: number }[]
 }
 

@@ -1,13 +1,12 @@
 // The selected moment: one event of one branch. Everything in the window that
 // shows state (the state editor, live values beside cells, the REPL, event
 // details) shows it as it was at this moment.
-import type { EventRecord } from '../../engine/protocol/messages.ts'
+import type { EventRecord, Moment } from '../../engine/protocol/messages.ts'
 
 type EventKind = EventRecord['kind']
 
-export interface Moment {
-  branch: string
-  seq: number
+/** The moment the window shows (engine/protocol's Moment), and whether it is the live head. */
+export interface SelectedMoment extends Moment {
   /** True when the moment is the live branch's head (edits are allowed there). */
   live: boolean
 }

@@ -2,10 +2,10 @@
 // the selection follows the live head. Every way of moving through time (a
 // click, an arrow key, End, Live, new events while following, a promote)
 // is an action here; the timeline only draws and reports the result.
-import type { Moment } from './moment.ts'
+import type { SelectedMoment } from './moment.ts'
 
 export interface TimeTravel {
-  selected: Moment | null
+  selected: SelectedMoment | null
   /** Following the live head (live mode) rather than staying where the person put the moment. */
   follow: boolean
   /** The branch the running app extends. */

@@ -5,11 +5,11 @@ import * as d3 from 'd3'
 import { h } from '../dom.ts'
 import { plural } from '../words.ts'
 import { trackY } from './drawTimeline.ts'
-import type { Moment } from './moment.ts'
+import type { SelectedMoment } from './moment.ts'
 import type { TrackData } from './track.ts'
 
 /** One label per branch in `order`, placed at its track; clicking one selects its branch (where it was, or its head). */
-export function trackLabels(order: string[], tracks: Map<string, TrackData>, selected: () => Moment | null, select: (branch: string, seq: number) => void): HTMLElement[] {
+export function trackLabels(order: string[], tracks: Map<string, TrackData>, selected: () => SelectedMoment | null, select: (branch: string, seq: number) => void): HTMLElement[] {
   const now = selected()
   return order.map((name, i) => {
     const t = tracks.get(name)!

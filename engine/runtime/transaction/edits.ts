@@ -4,17 +4,10 @@ import { VarCell, MapCell, QueueCell, BagCell, CounterCell, type Cell, type Stor
 import type { Transaction } from '../transaction.ts'
 import { canonicalJson, type Json } from '../values.ts'
 import type { CellHost } from './hostApi.ts'
+import type { StateEdit } from '../../protocol/messages.ts'
 
-/** One change made by hand to one state (an `edit` event). */
-export type Edit =
-  /** Without a key: the whole state (a var's value, a map's entries, a queue's or bag's items, a counter's count). */
-  | { state: string; key?: string; set: unknown }
-  | { state: string; key: string; delete: true }
-  | { state: string; push: unknown }
-  | { state: string; put: unknown }
-  | { state: string; add: number }
-  /** The item at that place of a queue (0 is the front) or of a bag as listed. */
-  | { state: string; remove: number }
+/** One change made by hand to one state (an `edit` event): the protocol's, with any value (refused unless plain data). */
+export type Edit = StateEdit<unknown>
 
 /**
  * Applies hand-made changes inside the running (edit) transaction. Values
