@@ -11,6 +11,7 @@ const COMMANDS = {
   test: { positional: ['notebook'], options: { steps: 'count', 'time-limit': 'count', env: 'env', json: 'flag' } },
   log: { positional: ['db'], options: { branch: 'text', from: 'count', limit: 'count', json: 'flag' } },
   state: { positional: ['db'], options: { branch: 'text', at: 'count', json: 'flag' } },
+  diff: { positional: ['db', 'from', 'to'], options: { json: 'flag' } },
   replay: { positional: ['db'], options: { branch: 'text', from: 'count', to: 'count', verify: 'flag', code: 'text', onto: 'text', 'time-limit': 'count', json: 'flag' } },
   fork: { positional: ['db'], options: { at: 'count', from: 'text', name: 'text', json: 'flag' } },
   promote: { positional: ['db', 'name'], options: { json: 'flag' } },

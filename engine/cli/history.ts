@@ -3,7 +3,7 @@
 import { createWriteStream, existsSync } from 'node:fs'
 import { SqliteLog, LogFormatError, LogDamageError } from '../replay/sqliteLog.ts'
 import { headsPath } from '../replay/dbPath.ts'
-import { nearestSnapshot, seek } from '../replay/seek.ts'
+import { diffStates, nearestSnapshot, seek, type Change, type Moment, type State } from '../replay/seek.ts'
 import { verifyBranch, describeDivergence } from '../replay/replay.ts'
 import { confinedJob, JobFailed, startReplay } from './run.ts'
 import { forkBranch, exportBranch, importBranch } from '../replay/branches.ts'
@@ -87,17 +87,20 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
     }
     case 'state': {
       const at = (p.options.at as number | undefined) ?? info().head
-      const state = seek(log, { branch, seq: at })
-      // The events this state was rebuilt from (after the nearest snapshot) are checked against the hash chain.
-      const since = at > 0 ? (nearestSnapshot(log, { branch, seq: at })?.seq ?? 0) + 1 : 1
-      const changed = since <= at ? checkChain(log, branch, since, at) : null
-      if (changed) {
-        io.err(`loom: ${log.path} is damaged: ${changed.message}: the state after event ${at} cannot be trusted; run loom replay ${log.path} --verify\n`)
-        return 2
-      }
+      const state = trustedState(log, { branch, seq: at }, io)
+      if (!state) return 2
       const data = Object.fromEntries(Object.entries(state).map(([k, v]) => [k, v.value]))
       if (!json) io.err(`loom: branch '${branch}'${branch === log.live ? ' (live)' : ''} after event ${at}\n`)
       out(data, Object.entries(state).map(([k, v]) => `${k} (${v.kind}) = ${JSON.stringify(v.value)}\n`).join('') || '(no state)\n')
+      return 0
+    }
+    case 'diff': {
+      const [a, b] = [momentOf(log, p.args.from!), momentOf(log, p.args.to!)]
+      const [before, after] = [trustedState(log, a, io), trustedState(log, b, io)]
+      if (!before || !after) return 2
+      const changes = diffStates(before, after)
+      if (!json) io.err(`loom: from branch '${a.branch}' after event ${a.seq} to branch '${b.branch}' after event ${b.seq}\n`)
+      out(changes, changes.map(describeChange).join('') || '(no change)\n')
       return 0
     }
     case 'replay': {
@@ -294,6 +297,38 @@ function firstCodeHash(log: SqliteLog, branch: string): string {
 }
 
 /** One line per event: seq, kind, method, what it changed, what it printed. */
+/**
+ * The state after event `at.seq` of `at.branch`, rebuilt from the log; the
+ * events it was rebuilt from (after the nearest snapshot) are checked against
+ * the hash chain first. Null, said on stderr, when they do not match.
+ */
+function trustedState(log: SqliteLog, at: Moment, io: Io): State | null {
+  const state = seek(log, at)
+  const since = at.seq > 0 ? (nearestSnapshot(log, at)?.seq ?? 0) + 1 : 1
+  const changed = since <= at.seq ? checkChain(log, at.branch, since, at.seq) : null
+  if (!changed) return state
+  io.err(`loom: ${log.path} is damaged: ${changed.message}: the state after event ${at.seq} of branch '${at.branch}' cannot be trusted; run loom replay ${log.path} --verify\n`)
+  return null
+}
+
+/** `SEQ` (on the live branch) or `BRANCH@SEQ`, as `loom diff` takes a moment. */
+function momentOf(log: SqliteLog, text: string): Moment {
+  const m = /^(?:(.+)@)?(\d+)$/.exec(text)
+  if (!m) throw new HistoryError(`'${text}' is not a moment: give an event number (12, on the live branch) or BRANCH@SEQ (what-if@3)`)
+  const info = log.branchInfo(m[1] ?? log.live)
+  if (!info) throw new HistoryError(`there is no branch '${m[1]}' in ${log.path} (loom branches ${log.path} lists them)`)
+  return { branch: info.name, seq: Number(m[2]) }
+}
+
+/** One change between two moments, as a line (a map's keys each on a line of their own). */
+function describeChange(c: Change): string {
+  const v = (x: unknown) => JSON.stringify(x)
+  if (c.change === 'added') return `+ ${c.state} (${c.kind}) = ${v(c.after)}\n`
+  if (c.change === 'removed') return `- ${c.state} (${c.kind}), was ${v(c.before)}\n`
+  if (c.keys) return c.keys.map((k) => `~ ${c.state}.${k.key}: ${v(k.before)} → ${v(k.after)}\n`).join('')
+  return `~ ${c.state}: ${v(c.before)} → ${v(c.after)}\n`
+}
+
 function describeEvent(e: EventRecord): string {
   const changed = [...new Set(e.writes.map((w) => w.state))]
   const parts = [

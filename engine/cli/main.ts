@@ -19,6 +19,7 @@ usage:
       load, run start, check every test (after each of N steps with --steps); writes no log
   loom log DB [--branch B] [--from S] [--limit N] [--json]      list events
   loom state DB [--branch B] [--at S] [--json]                  the state after an event (default: the head)
+  loom diff DB A B [--json]                                        what changed in the state between two moments (SEQ or BRANCH@SEQ)
   loom replay DB [--branch B] [--from S] [--to S] [--verify] [--time-limit MS] [--json]
       re-execute history with the code each event recorded; --verify exits 1 at the first difference
   loom replay DB --code NB [--branch B] [--onto N]
