@@ -291,7 +291,7 @@ test('a log from a newer Loom is refused with what to do', () => {
   const d = new Database(db)
   d.prepare("UPDATE meta SET value = '99' WHERE key = 'version'").run()
   d.close()
-  assert.throws(() => SqliteLog.open(db), (err: Error) => err instanceof LogFormatError && /written by a newer Loom \(log format 99\); this Loom reads format 1 — upgrade Loom/.test(err.message))
+  assert.throws(() => SqliteLog.open(db), (err: Error) => err instanceof LogFormatError && /written by a newer Loom \(log format 99\); this Loom reads format 2 — upgrade Loom/.test(err.message))
 })
 
 test('attempts are kept in the log, bounded', async () => {

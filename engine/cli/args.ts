@@ -7,7 +7,7 @@ type Kind = 'flag' | 'count' | 'text' | 'env' | 'pair'
 
 /** Each command: its positional arguments and the options it takes. */
 const COMMANDS = {
-  run: { positional: ['notebook'], options: { db: 'text', branch: 'text', fresh: 'flag', steps: 'count', 'until-idle': 'flag', 'time-limit': 'count', env: 'env', port: 'count', 'sys-prefix': 'text', watch: 'flag', 'no-fsync': 'flag', json: 'flag' } },
+  run: { positional: ['notebook'], options: { db: 'text', branch: 'text', fresh: 'flag', steps: 'count', 'until-idle': 'flag', 'keep-going': 'flag', 'time-limit': 'count', env: 'env', port: 'count', 'sys-prefix': 'text', watch: 'flag', 'no-fsync': 'flag', json: 'flag' } },
   test: { positional: ['notebook'], options: { steps: 'count', 'time-limit': 'count', env: 'env', json: 'flag' } },
   log: { positional: ['db'], options: { branch: 'text', from: 'count', limit: 'count', json: 'flag' } },
   state: { positional: ['db'], options: { branch: 'text', at: 'count', json: 'flag' } },

@@ -7,8 +7,10 @@ import { parseArgs, UsageError, type Parsed } from './args.ts'
 const USAGE = `loom — notebooks that run as transaction loops
 
 usage:
-  loom run NB [--db F] [--branch B] [--fresh] [--port P] [--sys-prefix /P] [--watch] [--no-fsync] [--steps N] [--until-idle] [--time-limit MS] [--env K=V]... [--json] [-- ARGS...]
-      run the app headless, logging to NAME.loom.db (or --db); a second run continues where it stopped
+  loom run NB [--db F] [--branch B] [--fresh] [--port P] [--sys-prefix /P] [--watch] [--no-fsync] [--steps N] [--until-idle] [--keep-going] [--time-limit MS] [--env K=V]... [--json] [-- ARGS...]
+      run the app headless, logging to NAME.loom.db (or --db); a second run continues where it stopped;
+      the notebook's tests are checked after each group commit: a failed one stops the run (--keep-going: it
+      is said and the app runs on), and it, or a step that throws for good, exits 1
       (--fresh: from the initial state on a new live branch; the old one keeps its history);
       with --port (or http: in the front matter) its http() method serves 127.0.0.1:P (0: any free port),
       and GET /sys/{log,state,branches,attempts,events} show its history (--sys-prefix moves them);

@@ -51,7 +51,7 @@ async function runConfined(p: Parsed, io: Io, kind: 'run' | 'test'): Promise<num
     if (launch.os.notice) io.err(`loom: ${launch.os.notice}\n`)
     const job: RunJob = {
       kind, notebook, text, shownAs: p.args.notebook!, timeLimitMs: p.options['time-limit'] as number | undefined, env: p.env, args: p.rest,
-      json: !!p.options.json, steps: p.options.steps as number | undefined, untilIdle: !!p.options['until-idle'], watch: kind === 'run' && !!p.options.watch, serving: port !== undefined,
+      json: !!p.options.json, steps: p.options.steps as number | undefined, untilIdle: !!p.options['until-idle'], keepGoing: !!p.options['keep-going'], watch: kind === 'run' && !!p.options.watch, serving: port !== undefined,
     }
     // Its own process group: a terminal's Ctrl-C (sent to the whole foreground group) reaches only this
     // launcher, which stops the app through the link — the app ends normally, with its summary.

@@ -2,6 +2,8 @@
 // waits for input that will not come; then says where it stopped. The same in
 // the CLI process and in a confined run process (runProcess.ts).
 import type { Engine } from '../runtime/engine.ts'
+import type { TestFailure } from '../runtime/event.ts'
+import type { Stuck } from '../runtime/control/waiting.ts'
 import { formatLocation } from '../runtime/compile.ts'
 import { plural, type Io } from './main.ts'
 
@@ -16,6 +18,10 @@ export interface LoopOptions {
   requests?: () => Promise<unknown>[]
   /** Told to stop (Ctrl-C, SIGTERM): the loop starts no further run. */
   stopped?: () => boolean
+  /** The notebook as the user named it, for where a test or a throw is. */
+  shownAs: string
+  /** --keep-going: a failed test is said and the app runs on (exit 1 at the end all the same). */
+  keepGoing?: boolean
 }
 
 export async function loop(engine: Engine, p: LoopOptions, io: Io): Promise<number> {
@@ -39,13 +45,19 @@ export async function loop(engine: Engine, p: LoopOptions, io: Io): Promise<numb
     })
   }
 
+  // A failed test stops the run (the app is paused on the state that broke it), unless --keep-going.
+  let said = 0
+  const stopTesting = engine.on('test', () => {
+    if (!p.keepGoing) engine.pause()
+    else for (; said < engine.testFailures.length; said++) describeFailure(engine, engine.testFailures[said]!, p.shownAs, io)
+  })
   const total = { attempts: 0, steps: 0 }
   for (;;) {
     const left = p.steps === undefined ? undefined : p.steps - total.steps
     const s = await engine.run({ steps: left, untilIdle: true })
     total.attempts += s.attempts
     total.steps += s.steps
-    if (s.status === 'halted' || (left !== undefined && total.steps >= p.steps!) || p.stopped?.()) break
+    if (s.status === 'halted' || (left !== undefined && total.steps >= p.steps!) || p.stopped?.() || (engine.testFailures.length && !p.keepGoing)) break
     // --until-idle: done once no step can run and no request is in flight, even while serving HTTP.
     const answering = p.untilIdle ? (p.requests?.() ?? []) : []
     if (answering.length) {
@@ -67,19 +79,42 @@ export async function loop(engine: Engine, p: LoopOptions, io: Io): Promise<numb
     await new Promise<void>((resolve) => (inputArrived = resolve))
     inputArrived = null
   }
+  stopTesting()
   io.stdin?.removeAllListeners?.('data')
   if (io.stdin && 'pause' in io.stdin) (io.stdin as NodeJS.ReadStream).pause()
 
   // Stopped (Ctrl-C) while a step waits: what it waits for is still the news.
   const status = (engine.status === 'parked' || engine.status === 'paused') && engine.waiting ? `waiting (${engine.waiting})` : p.steps !== undefined && total.steps >= p.steps ? `stopped after ${plural(total.steps, 'step')}` : engine.status
   const added = engine.head - p.resumedAt
+  const failures = engine.testFailures
+  const stuck = engine.status === 'halted' ? null : engine.stuck
   if (p.json) {
-    io.out(JSON.stringify({ events: engine.head, added, attempts: total.attempts, steps: total.steps, status: engine.status, waiting: engine.waiting, codeHash: engine.codeHash, tty: p.tty(), state: plainState(engine) }) + '\n')
+    io.out(JSON.stringify({ events: engine.head, added, attempts: total.attempts, steps: total.steps, status: engine.status, waiting: engine.waiting, stuck, failures, codeHash: engine.codeHash, tty: p.tty(), state: plainState(engine) }) + '\n')
   } else {
     const continued = p.resumedAt ? ` (continued at event ${p.resumedAt})` : ''
     io.err(`loom: ${plural(added, 'event')} committed${continued}, ${plural(total.attempts, 'attempt')} aborted, ${status}\n`)
+    for (; said < failures.length; said++) describeFailure(engine, failures[said]!, p.shownAs, io)
+    if (stuck) describeStuck(stuck, p.shownAs, io)
   }
-  return 0
+  // A failed test, or a method that throws for good: the run did not do what the notebook says it should.
+  return failures.length || stuck ? 1 : 0
+}
+
+/** A failed test as the CLI says it: which, after which event, where, and the state it saw. */
+export function describeFailure(engine: Engine, failure: TestFailure, shownAs: string, io: Io): void {
+  const event = engine.events(failure.seq, 1)[0]
+  const what = event ? `event ${event.seq} (${event.kind}${event.method && event.method !== event.kind ? ` ${event.method}` : ''})` : `event ${failure.seq}`
+  // Checked once per group commit (loom run): the test broke after one of the events since it last held.
+  const held = failure.heldAfter === undefined ? '' : `it held after event ${failure.heldAfter}; `
+  const since = failure.checkedPerCommit && (failure.heldAfter ?? 0) < failure.seq - 1 ? ` (${held}loom run checks the tests after each group commit, loom test NB --steps N after every step)` : ''
+  io.err(`loom: test '${failure.test}' failed ${since ? 'by' : 'after'} ${what}: ${failure.message}${since}\n`)
+  io.err(`  at ${formatLocation(shownAs, failure.location)}\n`)
+  for (const [name, value] of Object.entries(failure.saw)) io.err(`  it saw ${name} = ${JSON.stringify(value)}\n`)
+}
+
+/** A method that throws on the state it runs on: it will not commit until something it read changes. */
+function describeStuck(stuck: Stuck, shownAs: string, io: Io): void {
+  io.err(`loom: stuck: ${stuck.method}() throws ${stuck.reason}\n  at ${formatLocation(shownAs, stuck.location)}\n`)
 }
 
 export function plainState(engine: Engine): Record<string, unknown> {
@@ -97,18 +132,21 @@ export async function runTests(engine: Engine, p: { json: boolean; steps?: numbe
     failure = engine.testFailures[0]
   }
   const tests = engine.testCount
+  // A step (or start) that throws is no pass: the steps asked for did not run.
+  const stuck = failure ? null : engine.stuck
   if (p.json) {
-    io.out(JSON.stringify({ ok: !failure, tests, events: engine.head, failures: engine.testFailures }) + '\n')
-    return failure ? 1 : 0
+    io.out(JSON.stringify({ ok: !failure && !stuck, tests, events: engine.head, failures: engine.testFailures, stuck }) + '\n')
+    return failure || stuck ? 1 : 0
   }
-  if (!failure) {
-    io.out(`loom: ${tests} test${tests === 1 ? '' : 's'} passed after ${engine.head} events\n`)
-    return 0
+  if (failure) {
+    describeFailure(engine, failure, p.shownAs, io)
+    return 1
   }
-  const event = engine.events(failure.seq, 1)[0]
-  const what = event ? `event ${event.seq} (${event.kind}${event.method && event.method !== event.kind ? ` ${event.method}` : ''})` : `event ${failure.seq}`
-  io.err(`loom: test '${failure.test}' failed after ${what}: ${failure.message}\n`)
-  io.err(`  at ${formatLocation(p.shownAs, failure.location)}\n`)
-  for (const [name, value] of Object.entries(failure.saw)) io.err(`  it saw ${name} = ${JSON.stringify(value)}\n`)
-  return 1
+  if (stuck) {
+    describeStuck(stuck, p.shownAs, io)
+    io.err(`loom: ${tests} test${tests === 1 ? '' : 's'} held for the ${plural(engine.head, 'event')} before it\n`)
+    return 1
+  }
+  io.out(`loom: ${tests} test${tests === 1 ? '' : 's'} passed after ${engine.head} events\n`)
+  return 0
 }

@@ -53,6 +53,8 @@ export interface RunJob {
   json: boolean
   steps?: number
   untilIdle: boolean
+  /** --keep-going: a failed test is said and the app runs on. */
+  keepGoing?: boolean
   /** `--watch`: the launcher watches the notebook and sends each saved text; the app runs until stopped. */
   watch: boolean
   /** The launcher serves the app's HTTP and relays each request here; the app runs until stopped. */
@@ -74,7 +76,7 @@ async function main(): Promise<number> {
   try {
     engine = job.kind === 'test'
       ? await Engine.fromSource(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, env: job.env, args: job.args, checkTests: true, log: new MemoryLog() })
-      : await Engine.fromSource(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, env: job.env, args: job.args, log, branch: log.branch, resume: log.opened.resume ?? undefined })
+      : await Engine.fromSource(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, env: job.env, args: job.args, log, branch: log.branch, resume: log.opened.resume ?? undefined, checkTests: 'commit' })
   } catch (err) {
     log.close()
     if (err instanceof LoomFailure) {
@@ -118,7 +120,7 @@ async function main(): Promise<number> {
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
   try {
-    return await loop(engine, { json: job.json, steps: job.steps, untilIdle: job.untilIdle, resumedAt: log.opened.head, tty: () => tty, serving: job.watch || (job.serving && !job.untilIdle), requests: () => [...requests], stopped: () => stopped }, io)
+    return await loop(engine, { json: job.json, steps: job.steps, untilIdle: job.untilIdle, resumedAt: log.opened.head, tty: () => tty, serving: job.watch || (job.serving && !job.untilIdle), requests: () => [...requests], stopped: () => stopped, shownAs: job.shownAs, keepGoing: job.keepGoing }, io)
   } finally {
     log.close()
   }

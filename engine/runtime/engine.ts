@@ -17,6 +17,7 @@ import type { Edit } from './executor.ts'
 import { Previews, type Preview, type PreviewSpec } from './previews.ts'
 import type { EngineStatus } from './control/runControl.ts'
 import { StepLoop } from './control/stepLoop.ts'
+import type { Stuck } from './control/waiting.ts'
 import { Announcer } from './announcer.ts'
 import { HttpRequests } from './httpRequests.ts'
 import { Pipeline } from './transaction/pipeline.ts'
@@ -52,7 +53,7 @@ export class Engine {
     this.virtualClock = options.clock === 'virtual'
     this.virtualNow = options.startTime ?? 0
     const shared = { exec: this.exec, announcer: this.announcer, seedNumber: this.seedNumber, version: () => this.version }
-    const pipeline = (this.pipeline = new Pipeline({ ...shared, codeHash: () => this.app.codeHash, committed: (e) => this.committed(e) }, !!options.checkTests))
+    const pipeline = (this.pipeline = new Pipeline({ ...shared, codeHash: () => this.app.codeHash, committed: (e) => this.committed(e) }, options.checkTests === 'commit' ? 'commit' : !!options.checkTests))
     // The step loop and the requests run transactions through the one pipeline, at the engine's time.
     const inside = {
       ...shared,
@@ -60,6 +61,7 @@ export class Engine {
       commit: (tx: Transaction) => pipeline.commit(tx),
       recordAttempt: (tx: Transaction) => pipeline.recordAttempt(tx),
       checkDueTests: () => pipeline.checkDueTests(),
+      checkBatchTests: () => pipeline.checkBatchTests(),
       inSandbox: <T>(work: () => T, overran: (tx: Transaction | null) => boolean | void) => pipeline.inSandbox(work, overran),
       snapshotter: () => pipeline.snapshotter(),
       offerSnapshot: () => pipeline.offerSnapshot(),
@@ -139,6 +141,10 @@ export class Engine {
   /** Why the loop waits, when it does. */
   get waiting(): string | null {
     return this.loop.waiting.parked?.reason ?? null
+  }
+  /** The waiting method throws (a bug, not a wait): which, why and where. */
+  get stuck(): Stuck | null {
+    return this.loop.waiting.parked?.stuck ?? null
   }
 
   /** The committed state, by name. */

@@ -9,8 +9,8 @@ export interface EngineOptions {
   path?: string
   /** A transaction running longer than this is aborted (default 1000 ms). */
   timeLimitMs?: number
-  /** Check every test after every commit (debug runs, `loom test`). */
-  checkTests?: boolean
+  /** Check every test after every commit (true: debug runs, `loom test`), or once per group commit ('commit': `loom run`). */
+  checkTests?: boolean | 'commit'
   /** 'real' (default), or 'virtual': time starts at `startTime` and jumps to the next awaited time when idle. */
   clock?: 'real' | 'virtual'
   startTime?: number

@@ -88,4 +88,11 @@ export interface TestFailure {
   location: SourceLocation | null
   /** The state values the test read, by state name. */
   saw: Record<string, Json>
+  /**
+   * Tests checked once per group commit (`loom run`): the last event after
+   * which every test held. The test broke after one of the events since.
+   */
+  heldAfter?: number
+  /** Checked once per group commit: `seq` is where it was found broken, not necessarily the first event it broke at. */
+  checkedPerCommit?: true
 }

@@ -41,6 +41,8 @@ export interface RequestHost {
   /** Tests due after a commit (debug runs): checked in the batch before the next request. */
   testsDue(): boolean
   checkDueTests(): void
+  /** At a batch's end: the tests once per group commit ('commit' mode), else those still due. */
+  checkBatchTests(): void
   inSandbox<T>(work: () => T, overran: (tx: Transaction | null) => boolean | void): Outcome<T>
   /** Offers the log a snapshot whenever one is due, mid-batch. */
   snapshotter(): () => void
@@ -137,6 +139,10 @@ export class HttpRequests {
       }
     }
     const work = () => {
+      batchOf()
+      host.checkBatchTests()
+    }
+    const batchOf = () => {
       for (;;) {
         host.checkDueTests()
         if (exec.batchSpent) return

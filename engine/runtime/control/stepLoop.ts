@@ -5,13 +5,13 @@
 import { FairAgent, mix } from '../agent.ts'
 import { methodCall, type Executor, type AppVersion } from '../executor.ts'
 import type { Announcer } from '../announcer.ts'
-import type { Transaction } from '../transaction.ts'
+import type { Failure, Transaction } from '../transaction.ts'
 import type { Outcome } from '../sandbox.ts'
 import type { MethodName } from '../compile.ts'
 import type { EventRecord, Read } from '../event.ts'
 import type { RunOptions, RunSummary } from '../engineOptions.ts'
 import { RunControl, type EngineStatus } from './runControl.ts'
-import { Waiting } from './waiting.ts'
+import { Waiting, type Stuck } from './waiting.ts'
 
 /**
  * The step (or start) being tried: the ways its choices can go tried so far,
@@ -26,6 +26,8 @@ interface Round {
   wakeAt: number
   input: boolean
   reason: string
+  /** The first attempt that threw rather than aborted. */
+  threw: Failure | null
 }
 
 /** What the loop needs of the engine that owns it. */
@@ -44,6 +46,8 @@ export interface LoopHost {
   commit(tx: Transaction): EventRecord
   recordAttempt(tx: Transaction): void
   checkDueTests(): void
+  /** At a batch's end: the tests once per group commit ('commit' mode), else those still due. */
+  checkBatchTests(): void
   inSandbox<T>(work: () => T, overran: (tx: Transaction | null) => boolean | void): Outcome<T>
   snapshotter(): () => void
   offerSnapshot(): void
@@ -191,6 +195,10 @@ export class StepLoop {
     const steps = this.steps
     const snapshot = host.snapshotter()
     const work = () => {
+      batchOf()
+      host.checkBatchTests()
+    }
+    const batchOf = () => {
       for (;;) {
         host.checkDueTests()
         if (this.halted || this.waiting.parked || host.exec.batchSpent) return
@@ -226,7 +234,7 @@ export class StepLoop {
     const host = this.host
     if (this.round?.method !== method) {
       const agent = this.stepAgent.reset(mix(host.seedNumber, mix(host.exec.head, this.rounds++)))
-      this.round = { method, agent, tries: 0, reads: [], wakeAt: 0, input: false, reason: '' }
+      this.round = { method, agent, tries: 0, reads: [], wakeAt: 0, input: false, reason: '', threw: null }
     }
     const round = this.round
     const exec = host.exec
@@ -251,11 +259,18 @@ export class StepLoop {
     if (tx.wakeAt && (!round.wakeAt || tx.wakeAt < round.wakeAt)) round.wakeAt = tx.wakeAt
     round.input ||= tx.waitsForInput
     round.reason ||= tx.failure!.reason
+    if (!tx.failure!.aborted) round.threw ??= tx.failure
     if (++round.tries < this.host.maxAlternatives && tx.choices.length && round.agent.next(tx.choices.length)) return
     this.round = null
     // A round that spanned batches: a commit in between (a request) may have changed what it read; then it runs again.
     if (!this.host.exec.store.unchanged(round.reads)) return
-    this.waiting.park({ reads: round.reads, wakeAt: round.wakeAt, input: round.input, reason: round.reason })
+    const stuck = round.threw ? { method: round.method, reason: round.threw.reason, location: round.threw.location } : undefined
+    this.waiting.park({ reads: round.reads, wakeAt: round.wakeAt, input: round.input, reason: stuck ? stuckReason(stuck) : round.reason, ...(stuck ? { stuck } : {}) })
   }
 }
 
+
+/** `stuck: step() throws TypeError: … at #work line 3`: what the status says of a method that throws. */
+export function stuckReason(s: Stuck): string {
+  return `stuck: ${s.method}() throws ${s.reason}${s.location ? ` at #${s.location.cell} line ${s.location.line}` : ''}`
+}

@@ -2,7 +2,7 @@
 // waiting step read, tty input, the time it awaits (a timer, unless the clock
 // is virtual), a pause, new code. A wake that comes while nobody sleeps is
 // kept, so the next sleep returns at once.
-import type { Read } from '../event.ts'
+import type { Read, SourceLocation } from '../event.ts'
 
 /** Why the step (or start) is waiting. */
 export interface Parked {
@@ -10,6 +10,15 @@ export interface Parked {
   wakeAt: number
   input: boolean
   reason: string
+  /** The method threw (not an abort): a bug, not a wait; it stays stuck until what it read changes. */
+  stuck?: Stuck
+}
+
+/** A method that throws on the state it runs on (not an abort): what, where. */
+export interface Stuck {
+  method: string
+  reason: string
+  location: SourceLocation | null
 }
 
 export class Waiting {

@@ -31,8 +31,19 @@ export class Pipeline {
   readonly testFailures: TestFailure[] = []
   private readonly exec: Executor
 
-  /** `checkTests`: check every test after every commit (debug runs, `loom test`). */
-  constructor(private readonly host: PipelineHost, private readonly checkTests: boolean) {
+  /** A commit since the tests were last checked ('commit' mode). */
+  private testsPending = false
+  /** The last event after which every test held, and whether a test failed in the check under way ('commit' mode). */
+  private heldAfter: number | null = null
+  private checkFailed = false
+
+  /**
+   * `checkTests`: true, every test after every commit (debug runs, `loom
+   * test`); 'commit', every test once per group commit, on the state it leaves
+   * (`loom run`: a test costs a transaction, and a group commit holds up to
+   * thousands of events).
+   */
+  constructor(private readonly host: PipelineHost, private readonly checkTests: boolean | 'commit') {
     this.exec = host.exec
   }
 
@@ -58,7 +69,7 @@ export class Pipeline {
    */
   commitNow(tx: Transaction, extraWrites?: Write[]): EventRecord {
     const event = this.commit(tx, extraWrites)
-    this.inSandbox(() => this.checkDueTests())
+    this.inSandbox(() => this.checkBatchTests())
     this.flush()
     this.host.announcer.announce()
     return event
@@ -100,8 +111,19 @@ export class Pipeline {
     const pending = this.host.announcer.pending.events
     pending.push(event)
     if (event.outputs.halt) pending.push(this.exec.commitMarker('halt', this.host.codeHash(), event.time))
-    if (this.checkTests && this.host.version().tests.length) this.nextTest = 0
+    if (this.checkTests === true && this.host.version().tests.length) this.nextTest = 0
+    else if (this.checkTests === 'commit') this.testsPending = true
     this.host.committed(event)
+  }
+
+  /** At the end of a batch ('commit' mode): every test, once, on the state the batch left. Call inside `inSandbox`. */
+  checkBatchTests(): void {
+    if (this.testsPending && this.host.version().tests.length) {
+      this.testsPending = false
+      this.nextTest = 0
+      this.checkFailed = false
+    }
+    this.checkDueTests()
   }
 
   /**
@@ -114,11 +136,16 @@ export class Pipeline {
       const i = this.nextTest
       if (i >= tests.length) {
         this.nextTest = null
+        if (!this.checkFailed) this.heldAfter = this.exec.head
+        this.checkFailed = false
         return
       }
       const failure = this.exec.testFailure(this.host.version(), tests[i]!, new FairAgent(this.host.seedNumber))
       this.nextTest = i + 1
       if (failure) {
+        this.checkFailed = true
+        if (this.checkTests === 'commit') failure.heldAfter = this.heldAfter ?? undefined
+        if (this.checkTests === 'commit') failure.checkedPerCommit = true
         this.testFailures.push(failure)
         this.host.announcer.pending.failures.push(failure)
       }
