@@ -1,0 +1,74 @@
+// Failures are loud: a failed test or a step that throws for good ends loom
+// run and loom test with exit 1, saying which, where and what it saw.
+import { test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { open } from './helpers.ts'
+
+const dir = mkdtempSync(join(tmpdir(), 'loom-loud-'))
+after(() => rmSync(dir, { recursive: true, force: true }))
+const loom = (...args: string[]) => spawnSync(process.execPath, ['bin/loom.js', ...args], { encoding: 'utf8', timeout: 120_000 })
+let logs = 0
+const db = () => join(dir, `run-${++logs}.loom.db`)
+
+const STOCK = join(dir, 'stock.loom.md')
+writeFileSync(STOCK, ['# Stock', '', '```ts #state', "const stock = state.var('stock', 2)", '```', '', '```ts #step', 'export function step() {', '  stock.set(stock.get() - 1)', '}', '```', '',
+  '```ts #tests', "test('stock never negative', () => stock.get() >= 0)", '```', ''].join('\n'))
+const THROWS = join(dir, 'throws.loom.md')
+const THROWING = { work: "const n = state.var('n', 0)\nexport function step() {\n  const x: any = null\n  n.set(x.count + 1)\n}" }
+writeFileSync(THROWS, ['# Throws', '', '```ts #work', THROWING.work, '```', ''].join('\n'))
+
+test('loom run stops at a failed test: exit 1, naming the test, the event, its line and the state it saw', () => {
+  const r = loom('run', STOCK, '--steps', '5', '--db', db())
+  assert.equal(r.status, 1, r.stderr)
+  assert.match(r.stderr, /test 'stock never negative' failed (after|by) event \d+ \(step\): returned false/)
+  assert.match(r.stderr, /at .*stock\.loom\.md:14 \(cell #tests, line 1\)/)
+  assert.match(r.stderr, /it saw stock = -\d/)
+  const json = loom('run', STOCK, '--steps', '5', '--db', db(), '--json')
+  assert.equal(json.status, 1)
+  const summary = JSON.parse(json.stdout) as { failures: { test: string; saw: { stock: number } }[]; state: { stock: number } }
+  assert.equal(summary.failures[0]!.test, 'stock never negative')
+  assert.ok(summary.failures[0]!.saw.stock < 0)
+})
+
+test('--keep-going: the failure is said and every step asked for runs; still exit 1', () => {
+  const r = loom('run', STOCK, '--steps', '5', '--keep-going', '--db', db(), '--json')
+  assert.equal(r.status, 1, r.stderr)
+  const summary = JSON.parse(r.stdout) as { steps: number; state: { stock: number }; failures: unknown[] }
+  assert.deepEqual([summary.steps, summary.state.stock], [5, -3])
+  assert.ok(summary.failures.length >= 1)
+})
+
+test('loom test finds the exact event after which the test first failed, and the value it saw', () => {
+  const r = loom('test', STOCK, '--steps', '5')
+  assert.equal(r.status, 1)
+  assert.match(r.stderr, /test 'stock never negative' failed after event 4 \(step\): returned false/)
+  assert.match(r.stderr, /it saw stock = -1/)
+})
+
+test('a step that throws for good is stuck, not waiting: loom run and loom test exit 1 naming the error, cell and line', () => {
+  for (const args of [['run', THROWS, '--steps', '3', '--db', db()], ['test', THROWS, '--steps', '3']]) {
+    const r = loom(...args)
+    assert.equal(r.status, 1, `${args[0]}: ${r.stdout}${r.stderr}`)
+    assert.match(r.stderr, /stuck: step\(\) throws TypeError: Cannot read properties of null \(reading 'count'\)/)
+    assert.match(r.stderr, /throws\.loom\.md:7 \(cell #work, line 4\)/)
+  }
+})
+
+test('the engine says stuck (with the method, error and place) where it used to say waiting', async () => {
+  const engine = await open(THROWING)
+  await engine.run({ steps: 3, untilIdle: true })
+  assert.match(engine.waiting ?? '', /^stuck: step\(\) throws TypeError: .* at #work line 4$/)
+  assert.deepEqual([engine.stuck?.method, engine.stuck?.location?.cell, engine.stuck?.location?.line], ['step', 'work', 4])
+})
+
+test('a step that waits (an abort) is not stuck, and loom run exits 0', () => {
+  const path = join(dir, 'waits.loom.md')
+  writeFileSync(path, ['# Waits', '', '```ts #q', "const jobs = state.queue<number>('jobs', [1])", 'export function step() {', '  jobs.take()', '}', '```', ''].join('\n'))
+  const r = loom('run', path, '--db', db(), '--json')
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal((JSON.parse(r.stdout) as { stuck: unknown }).stuck, null)
+})
