@@ -41,9 +41,8 @@ export interface RequestHost {
   /** Tests due after a commit (debug runs): checked in the batch before the next request. */
   testsDue(): boolean
   checkDueTests(): void
-  /** At a batch's end: the tests once per group commit ('commit' mode), else those still due. */
-  checkBatchTests(): void
-  inSandbox<T>(work: () => T, overran: (tx: Transaction | null) => boolean | void): Outcome<T>
+  /** Runs a batch's work in the sandbox (see Pipeline.inBatch): each transaction under its limit, then the tests due at its end. */
+  inBatch<T>(work: () => T, overran: (tx: Transaction | null) => boolean | void): Outcome<T>
   /** Offers the log a snapshot whenever one is due, mid-batch. */
   snapshotter(): () => void
   offerSnapshot(): void
@@ -139,10 +138,6 @@ export class HttpRequests {
       }
     }
     const work = () => {
-      batchOf()
-      host.checkBatchTests()
-    }
-    const batchOf = () => {
       for (;;) {
         host.checkDueTests()
         if (exec.batchSpent) return
@@ -158,7 +153,7 @@ export class HttpRequests {
       }
     }
     while (serving || next < queue.length || host.testsDue()) {
-      host.inSandbox(work, (tx) => {
+      host.inBatch(work, (tx) => {
         if (tx?.kind === 'http' && serving) {
           host.recordAttempt(tx)
           this.answer(serving, plainResponse(500, `http() ran past its time limit of ${exec.config.timeLimitMs} ms`))

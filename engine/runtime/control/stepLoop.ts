@@ -46,9 +46,8 @@ export interface LoopHost {
   commit(tx: Transaction): EventRecord
   recordAttempt(tx: Transaction): void
   checkDueTests(): void
-  /** At a batch's end: the tests once per group commit ('commit' mode), else those still due. */
-  checkBatchTests(): void
-  inSandbox<T>(work: () => T, overran: (tx: Transaction | null) => boolean | void): Outcome<T>
+  /** Runs a batch's work in the sandbox (see Pipeline.inBatch): each transaction under its limit, then the tests due at its end. */
+  inBatch<T>(work: () => T, overran: (tx: Transaction | null) => boolean | void): Outcome<T>
   snapshotter(): () => void
   offerSnapshot(): void
   flush(): void
@@ -195,10 +194,6 @@ export class StepLoop {
     const steps = this.steps
     const snapshot = host.snapshotter()
     const work = () => {
-      batchOf()
-      host.checkBatchTests()
-    }
-    const batchOf = () => {
       for (;;) {
         host.checkDueTests()
         if (this.halted || this.waiting.parked || host.exec.batchSpent) return
@@ -209,7 +204,7 @@ export class StepLoop {
         snapshot()
       }
     }
-    host.inSandbox(work, (tx) => {
+    host.inBatch(work, (tx) => {
       const round = this.round
       // The attempt that overran is an attempt like any other: the round goes on with its next choices, or waits.
       if (tx && round && tx.kind === (round.method === 'start' ? 'start' : 'step')) this.failed(round, tx)

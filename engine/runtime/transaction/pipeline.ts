@@ -164,6 +164,15 @@ export class Pipeline {
    * test and the next test is checked. `overran` says what else happens
    * (true: the work goes on; the default: it stops there).
    */
+  /** A batch of the step loop or of requests: its work, then (in the same call) the tests due at its end ('commit' mode). */
+  inBatch<T>(work: () => T, overran: (tx: Transaction | null) => boolean | void) {
+    return this.inSandbox(() => {
+      const value = work()
+      this.checkBatchTests()
+      return value
+    }, overran)
+  }
+
   inSandbox<T>(work: () => T, overran: (tx: Transaction | null) => boolean | void = () => false) {
     const hooks: TimeLimitHooks = {
       committed: (event) => this.committed(event),
