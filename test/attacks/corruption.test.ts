@@ -161,7 +161,7 @@ test('a byte changed in an older group commit: loom log over it and loom state r
   assert.match(over.stderr, /is damaged: branch 'main': event \d+ does not match its hash/)
   const state = loom(['state', db, '--at', '750'])
   assert.equal(state.status, 2, state.stderr)
-  assert.match(state.stderr, /event \d+ does not match its hash.*: the state after event 750 cannot be trusted/)
+  assert.match(state.stderr, /event \d+ does not match its hash.*: the state after event 750 of branch 'main' cannot be trusted/)
   // The newest events, rebuilt from a later snapshot, do not pass through the damage: read as before.
   const newest = loom(['log', db, '--limit', '5'])
   assert.equal(newest.status, 0, newest.stderr)
