@@ -79,6 +79,8 @@ export async function loop(engine: Engine, p: LoopOptions, io: Io): Promise<numb
     await new Promise<void>((resolve) => (inputArrived = resolve))
     inputArrived = null
   }
+  // The tests are checked at most every so often while it runs: once more on the state it ends with.
+  engine.checkTests()
   stopTesting()
   io.stdin?.removeAllListeners?.('data')
   if (io.stdin && 'pause' in io.stdin) (io.stdin as NodeJS.ReadStream).pause()

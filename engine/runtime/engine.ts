@@ -81,6 +81,11 @@ export class Engine {
   }
 
   /** Every test that failed in a debug run (`checkTests`), in the order found. */
+  /** Checks the tests that are due now (`loom run` checks them at most every so often, and at its end). */
+  checkTests(): TestFailure[] {
+    this.pipeline.inSandbox(() => this.pipeline.checkBatchTests(true))
+    return this.testFailures
+  }
   get testFailures(): TestFailure[] {
     return this.pipeline.testFailures
   }

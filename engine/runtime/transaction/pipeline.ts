@@ -23,6 +23,9 @@ export interface PipelineHost {
   committed(event: EventRecord): void
 }
 
+/** 'commit' mode: the tests are checked at a batch's end at most this often (and when a run ends). */
+const TEST_EVERY_MS = 50
+
 export class Pipeline {
   /** Debug runs: the next test to check on the state the last commit left (null: all checked). */
   private nextTest: number | null = null
@@ -35,6 +38,8 @@ export class Pipeline {
   private testsPending = false
   /** The last event after which every test held, and whether a test failed in the check under way ('commit' mode). */
   private heldAfter: number | null = null
+  /** When the tests were last checked ('commit' mode). */
+  private lastCheck = -Infinity
   private checkFailed = false
 
   /**
@@ -69,7 +74,7 @@ export class Pipeline {
    */
   commitNow(tx: Transaction, extraWrites?: Write[]): EventRecord {
     const event = this.commit(tx, extraWrites)
-    this.inSandbox(() => this.checkBatchTests())
+    this.inSandbox(() => this.checkBatchTests(true))
     this.flush()
     this.host.announcer.announce()
     return event
@@ -116,9 +121,15 @@ export class Pipeline {
     this.host.committed(event)
   }
 
-  /** At the end of a batch ('commit' mode): every test, once, on the state the batch left. Call inside `inSandbox`. */
-  checkBatchTests(): void {
-    if (this.testsPending && this.host.version().tests.length) {
+  /**
+   * At the end of a batch ('commit' mode): every test, once, on the state the
+   * batch left — at most every TEST_EVERY_MS (a test may read the whole state,
+   * and a busy server commits hundreds of small batches a second), and always
+   * when `now` (the run ends or pauses). Call inside `inSandbox`.
+   */
+  checkBatchTests(now = false): void {
+    if (this.testsPending && this.host.version().tests.length && (now || performance.now() - this.lastCheck >= TEST_EVERY_MS)) {
+      this.lastCheck = performance.now()
       this.testsPending = false
       this.nextTest = 0
       this.checkFailed = false
