@@ -37,7 +37,7 @@ export class App {
   private skipping = false
 
   constructor() {
-    this.topBar = new TopBar({ runPause: () => void this.runPause(), step: () => void this.step(), save: () => void this.save() })
+    this.topBar = new TopBar({ runPause: () => void this.runPause(), step: () => void this.step(), save: () => void this.save(), nextProblem: () => this.debugger.nextProblem() })
     this.notebook = new NotebookView({
       problem: (message) => this.banner.toast(message, 'error'),
       edited: () => this.topBar.setDirty(true),
@@ -50,6 +50,7 @@ export class App {
         this.sharing.moment(moment)
       },
       cell: (cell, line) => this.notebook.codeCells().find((c) => c.id === cell)?.revealLine(line),
+      problems: (tests, errors) => this.topBar.setProblems(tests, errors),
     }, { title: 'Recent', element: this.eventList.element })
     this.sharing = new ShareUi({
       topBar: this.topBar,

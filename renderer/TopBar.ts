@@ -10,6 +10,8 @@ export interface TopBarActions {
   runPause(): void
   step(): void
   save(): void
+  /** Go to the next event after which a test failed or a transaction threw. */
+  nextProblem(): void
 }
 
 const LABEL: Record<RunState, string> = { ready: 'Ready', running: 'Running', paused: 'Paused', parked: 'Parked', idle: 'Idle', halted: 'Halted' }
@@ -35,6 +37,7 @@ export class TopBar {
   /** Where a shared session shows its people. */
   readonly people: HTMLElement
   private readonly app: HTMLAnchorElement
+  private readonly problems: HTMLButtonElement
 
   constructor(actions: TopBarActions) {
     this.title = h('span.nb-title', null, 'Loom')
@@ -52,6 +55,7 @@ export class TopBar {
     this.link = h('span.link-state', { hidden: true, role: 'status' }, '')
     this.people = h('span.tb-people')
     this.app = h('a.tb-app', { hidden: true, target: '_blank', rel: 'noopener noreferrer' }, '')
+    this.problems = h('button.tb-problems', { type: 'button', hidden: true, title: 'Go to the next event after which a test failed or a transaction threw (E)', onclick: actions.nextProblem }) as HTMLButtonElement
     this.element = h('header.topbar', null,
       h('span.brand', null, h('span.brand-mark', { 'aria-hidden': 'true' }), 'Loom'),
       h('span.tb-sep'),
@@ -59,12 +63,21 @@ export class TopBar {
       this.pill,
       h('span.tb-group', null, this.runButton, this.stepButton),
       h('span.tb-spacer'),
+      this.problems,
       this.people,
       this.app,
       this.link,
       this.head,
       this.saveButton,
     )
+  }
+
+  /** How many tests failed and transactions threw since the window opened (hidden while none). */
+  setProblems(tests: number, errors: number): void {
+    this.problems.hidden = !tests && !errors
+    this.problems.dataset.tests = String(tests)
+    this.problems.dataset.errors = String(errors)
+    this.problems.textContent = [tests ? plural('failed test', tests) : '', errors ? plural('error', errors) : ''].filter(Boolean).join(' · ')
   }
 
   /** Where the app's own HTTP answers (its port, with /sys), or nothing when it has none. */

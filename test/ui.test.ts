@@ -199,6 +199,45 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
     }
   })
 
+  test('failed tests and errors are counted in the top bar and marked on the timeline; E goes to one; a wait is neither', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'loom-problems-'))
+    const path = join(dir, 'stock.loom.md')
+    await writeFile(path, [
+      '# Stock', '', '```ts #state', "const stock = state.var('stock', 2)", '```', '',
+      '```ts #step', 'export function step() {', "  if (stock.get() < 0) throw new Error('negative stock')", '  stock.set(stock.get() - 1)', '}', '```', '',
+      '```ts #tests', "test('stock never negative', () => stock.get() >= 0)", '```', '',
+    ].join('\n'))
+    const o = await open(await serveNotebook(path, ui, dir))
+    try {
+      const { page } = o
+      const problems = page.locator('.tb-problems')
+      assert.equal(await problems.isHidden(), true, 'nothing to count before anything ran')
+      await run(page)
+      // Events 2..4 take the stock to -1: the test fails after event 4; the next step throws (stuck, not waiting).
+      await seen(problems, '1 failed test · 1 error')
+      await seen(page.locator('.run-pill .pill-reason'), /stuck: step\(\) throws .*negative stock at #step line 2/)
+      await page.locator('.insp-tab[data-tab="event"]').click()
+      await page.locator('body').press('Home')
+      await page.locator('body').press('e')
+      await page.locator('.ed-title[data-seq="4"]').waitFor(WAIT)
+      assert.deepEqual(o.problems, [])
+    } finally {
+      await o.close()
+    }
+  })
+
+  test('a step that waits (an empty queue) is counted as nothing', async () => {
+    const o = await open('samples/bank.loom.md')
+    try {
+      const { page } = o
+      await run(page)
+      await page.locator('.run-pill[data-state="parked"]').waitFor(WAIT)
+      assert.equal(await page.locator('.tb-problems').isHidden(), true)
+    } finally {
+      await o.close()
+    }
+  })
+
   test('the terminal echoes sys.tty output and feeds typed lines to sys.tty.read', async () => {
     const o = await open('samples/echo.loom.md')
     try {

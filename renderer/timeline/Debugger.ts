@@ -20,6 +20,8 @@ export interface DebuggerHost {
   /** The state at the selected moment, for the live values beside cells and the REPL. */
   moment(moment: SelectedMoment, values: Record<string, StateValue>): void
   cell(cell: string, line: number): void
+  /** The failed tests and errors seen since the window opened, counted (the top bar shows them). */
+  problems?(tests: number, errors: number): void
 }
 
 type Tab = 'state' | 'event' | 'agent'
@@ -161,9 +163,14 @@ export class Debugger {
     })
   }
 
-  /** F fork here, P promote, V verify, R replay with the current code: as in the buttons' tooltips. */
+  /** F fork here, P promote, V verify, R replay with the current code: as in the buttons' tooltips; E the next failed test or error. */
   private shortcut(e: KeyboardEvent): boolean {
     if (e.shiftKey || e.repeat) return false
+    if (e.key.toLowerCase() === 'e') {
+      e.preventDefault()
+      this.nextProblem()
+      return true
+    }
     const action = ({ f: () => this.branchActions.showFork(), p: () => void this.branchActions.promote(), v: () => void this.jobs.verify(), r: () => void this.jobs.rerun() } as Record<string, () => void>)[e.key.toLowerCase()]
     if (!action) return false
     const button = this.timelineElement.querySelector<HTMLButtonElement>({ f: '.tl-fork', p: '.tl-promote', v: '.tl-verify', r: '.tl-rerun' }[e.key.toLowerCase()]!)
@@ -222,13 +229,35 @@ export class Debugger {
     this.queueSeries()
   }
 
+  /** An attempt that threw is an error, marked and counted; one that aborted is a wait, and is neither. */
   attempt(a: Attempt): void {
-    this.timeline.markAttempt(a.branch, a.after)
     this.details.addAttempt(a)
+    if (a.aborted) return
+    this.timeline.markError(a.branch, a.after)
+    this.problem({ branch: a.branch, seq: a.after, kind: 'error' })
   }
 
   testFailed(f: TestFailure): void {
-    this.timeline.markFailure(this.status?.branch ?? 'main', f.seq)
+    const branch = this.status?.branch ?? 'main'
+    this.timeline.markFailure(branch, f.seq)
+    this.problem({ branch, seq: f.seq, kind: 'test' })
+  }
+
+  /** Failed tests and errors, one per event and kind, in the order seen. */
+  private readonly problems: { branch: string; seq: number; kind: 'test' | 'error' }[] = []
+  private problem(p: { branch: string; seq: number; kind: 'test' | 'error' }): void {
+    if (this.problems.some((q) => q.branch === p.branch && q.seq === p.seq && q.kind === p.kind)) return
+    this.problems.push(p)
+    this.host.problems?.(this.problems.filter((q) => q.kind === 'test').length, this.problems.filter((q) => q.kind === 'error').length)
+  }
+
+  /** E: the next event after which a test failed or a transaction threw, after the selected one (round to the first). */
+  nextProblem(): void {
+    if (!this.problems.length) return this.host.toast('No failed test or error so far', 'info')
+    const at = this.timeline.moment
+    const order = [...this.problems].sort((a, b) => (a.branch === b.branch ? a.seq - b.seq : a.branch < b.branch ? -1 : 1))
+    const next = order.find((p) => at && p.branch === at.branch && p.seq > at.seq) ?? order.find((p) => !at || p.branch !== at.branch) ?? order[0]!
+    this.timeline.select(next.branch, next.seq)
   }
 
   onProgress(n: { job: number; done: number; total: number | null; what: string; op?: 'verify' | 'explore' | 'rerun' }): void {

@@ -161,8 +161,9 @@ export class Timeline {
     this.loader.queue(200)
   }
 
-  markAttempt(branch: string, after: number): void {
-    this.tracks.get(branch)?.attempts.add(after)
+  /** A transaction threw after event `after` (a wait, an abort, is not marked). */
+  markError(branch: string, after: number): void {
+    this.tracks.get(branch)?.errors.add(after)
     this.queueDraw()
   }
 

@@ -73,8 +73,8 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, f: Frame): { painted
       const drawn = b - a + 1 <= DETAIL_MAX ? drawEvents(ctx, t, a, b, x, y) : drawBins(ctx, t, x, y, a, b, w)
       painted = drawn < 0 || painted < 0 ? -1 : painted + drawn
     }
-    // Markers: attempts, failed tests, divergences.
-    for (const s of t.attempts) if (s >= va - 1 && s <= vb) tri(ctx, x(s + 0.5), y + TRACK_H + 1, '#f7768e', false)
+    // Markers: errors (a wait is none), failed tests, divergences.
+    for (const s of t.errors) if (s >= va - 1 && s <= vb) tri(ctx, x(s + 0.5), y + TRACK_H + 1, '#f7768e', false)
     for (const s of t.failures) if (s >= va - 1 && s <= vb) diamond(ctx, x(s), y - 1, '#e0af68')
     for (const s of t.divergences.keys()) if (s >= va - 1 && s <= vb) diamond(ctx, x(s), y + TRACK_H / 2, '#bb9af7')
     // The live head.

@@ -32,15 +32,15 @@ export interface TrackData {
   events: Map<number, Lite>
   /** How many of `events` are of each kind (the label's data-kinds), kept as events come and go. */
   kinds: Map<string, number>
-  /** Seqs with markers: attempts (aborted transactions), failed tests, divergences of a rerun. */
-  attempts: Set<number>
+  /** Seqs with markers: transactions that threw after them, failed tests, divergences of a rerun. */
+  errors: Set<number>
   failures: Set<number>
   divergences: Map<number, string>
 }
 
 /** A track for a branch the timeline has not seen yet: nothing fetched, no markers. */
 export function newTrack(branch: BranchView): TrackData {
-  return { branch, bins: null, events: new Map(), kinds: new Map(), attempts: new Set(), failures: new Set(), divergences: new Map() }
+  return { branch, bins: null, events: new Map(), kinds: new Map(), errors: new Set(), failures: new Set(), divergences: new Map() }
 }
 
 /** The first seq a track draws: a fork's history before it is its parent's. */
@@ -74,7 +74,7 @@ export function describeEvent(t: TrackData, seq: number): string {
   if (ev) parts.push(ev.kind)
   const div = t.divergences.get(seq)
   if (div) parts.push(`diverged: ${div}`)
-  if (t.attempts.has(seq)) parts.push('an attempt aborted here')
+  if (t.errors.has(seq)) parts.push('a transaction threw after this event')
   if (t.failures.has(seq)) parts.push('a test failed here')
   return parts.join(' · ')
 }
