@@ -48,12 +48,15 @@ test('a format-1 log that takes from a bag is refused (exit 2), naming the event
   assert.equal(formatOf(db), '1', 'a refused log is left as it was')
 })
 
-test('a format-1 log without a bag take reads as before and is marked format 2', () => {
+test('a format-1 log without a bag take reads as before, untouched; the next run marks it format 2', () => {
   const db = history('puts', "  jobs.put('a')\n  done.set(done.get() + 1)")
   markFormat1(db)
   const r = loom('state', db, '--json')
   assert.equal(r.status, 0, r.stderr)
   assert.deepEqual(JSON.parse(r.stdout), { jobs: ['a', 'a', 'a', 'a'], done: 4 })
-  assert.equal(formatOf(db), '2')
   assert.equal(loom('replay', db, '--verify').status, 0)
+  assert.equal(formatOf(db), '1', 'reading never writes')
+  const nb = db.replace(/\.loom\.db$/, '.loom.md')
+  assert.equal(loom('run', nb, '--db', db, '--steps', '1').status, 0)
+  assert.equal(formatOf(db), '2')
 })

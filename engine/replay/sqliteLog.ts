@@ -117,7 +117,7 @@ export class SqliteLog implements HistoryLog {
     const tables = tableNames(db)
     if (tables.length === 0) this.initialiseEmpty(heads, options.create ?? true)
     else if (!tables.includes('meta')) throw new UnreadableLogError(`${path} is an SQLite database but not a Loom log`)
-    checkFormat(db, path)
+    checkFormat(db, path, !!options.writerThread)
     this.table = new BranchTable(db, path)
     this.reader = new EventReader(db, path, this.table, (b) => this.branchInfo(b)?.head ?? 0)
     this.code = new CodeTable(db)

@@ -38,8 +38,11 @@ export function createSchema(db: Database.Database): void {
   db.prepare('INSERT INTO branches (name, parent, fork_seq, created) VALUES (?, NULL, 0, ?)').run('main', Date.now())
 }
 
-/** Refuses a database that is not a Loom log, or a log of a newer format. */
-export function checkFormat(db: Database.Database, path: string): void {
+/**
+ * Refuses a database that is not a Loom log, or a log of a newer format.
+ * `writer`: the process that will append to it (only it marks an older format as this one).
+ */
+export function checkFormat(db: Database.Database, path: string, writer = false): void {
   const get = (key: string) => (db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(key) as string | undefined) ?? null
   if (get('format') !== FORMAT) throw new UnreadableLogError(`${path} is an SQLite database but not a Loom log`)
   const version = Number(get('version'))
@@ -47,23 +50,20 @@ export function checkFormat(db: Database.Database, path: string): void {
   if (version > FORMAT_VERSION) {
     throw new LogFormatError(`${path} was written by a newer Loom (log format ${version}); this Loom reads format ${FORMAT_VERSION} — upgrade Loom to open it`)
   }
-  if (version === 1) fromFormat1(db, path)
+  if (version === 1) fromFormat1(db, path, writer)
 }
 
 /**
  * A format-1 log means the same in format 2 unless an event takes from a bag:
  * its take named places in put order, which this Loom cannot know, so such a
- * log is refused rather than read wrongly. One without is marked format 2 (if
- * the file may be written), so that the takes this Loom adds are read as meant.
+ * log is refused rather than read wrongly. One without is read as it is; the
+ * writer marks it format 2 (reading never writes), so that the takes it adds
+ * are read as meant.
  */
-function fromFormat1(db: Database.Database, path: string): void {
+function fromFormat1(db: Database.Database, path: string, writer: boolean): void {
   const takes = db.prepare(`SELECT first FROM chunks WHERE bodies GLOB '*"op":"bag","take":[[][0-9]*' LIMIT 1`).pluck().get() as number | undefined
   if (takes !== undefined) {
     throw new LogFormatError(`${path} was written by an older Loom (log format 1) and takes items from a bag (from event ${takes} on): that Loom counted a take's places in put order, this one in the bag's canonical order, so its history cannot be read as it was meant — open it with the Loom that wrote it`)
   }
-  try {
-    db.prepare(`UPDATE meta SET value = ? WHERE key = 'version'`).run(String(FORMAT_VERSION))
-  } catch {
-    // A read-only file: it stays format 1, and is read as format 2 (they agree when there is no bag take).
-  }
+  if (writer) db.prepare(`UPDATE meta SET value = ? WHERE key = 'version'`).run(String(FORMAT_VERSION))
 }
