@@ -118,13 +118,14 @@ export class TopBar {
     this.runButton.querySelector('.codicon')!.className = `codicon codicon-${running ? 'debug-pause' : 'debug-continue'}`
     this.runButton.title = `${runLabel} (F8)`
     this.runButton.disabled = !status || status.state === 'halted'
-    this.stepButton.disabled = !status || status.state === 'halted' || status.state === 'running'
+    // Steps are taken one at a time while the app is not running (parked and idle are running: the loop waits).
+    this.stepButton.disabled = !status || status.state === 'halted' || running
     if (this.runRefused) {
       for (const b of [this.runButton, this.stepButton]) {
         b.disabled = true
         b.title = this.runRefused
       }
-    } else this.stepButton.title = 'Step (F10)'
+    } else this.stepButton.title = running ? 'Step (F10): pause the app first' : 'Step (F10)'
     this.showHead()
   }
 

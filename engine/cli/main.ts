@@ -39,7 +39,7 @@ usage:
       shares the states among W threads (on two cores it is slower than one: handing a state to another thread
       costs more than exploring it; npm run bench measures both)
   loom check NB [--json]
-      the type errors the editor underlines in the notebook's cells, each with its line and cell (exit 1 if any)
+      what the editor underlines in the notebook's cells (Loom's compile problems and TypeScript's type errors), each with its line and cell (exit 1 if any)
   loom serve NB [--port P] [--app-port P] [--db F] [--branch B] [--share [--share-port P] | --sync URL]
       the notebook's UI for a browser at http://127.0.0.1:P/ (default: any free port); the app runs in an engine process,
       and its http() method serves 127.0.0.1 on --app-port (or http: in the front matter) as under loom run

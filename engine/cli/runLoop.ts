@@ -86,7 +86,7 @@ export async function loop(engine: Engine, p: LoopOptions, io: Io): Promise<numb
   if (io.stdin && 'pause' in io.stdin) (io.stdin as NodeJS.ReadStream).pause()
 
   // Stopped (Ctrl-C) while a step waits: what it waits for is still the news.
-  const status = (engine.status === 'parked' || engine.status === 'paused') && engine.waiting ? `waiting (${engine.waiting})` : p.steps !== undefined && total.steps >= p.steps ? `stopped after ${plural(total.steps, 'step')}` : engine.status
+  const status = engine.stuck && engine.status !== 'halted' ? engine.waiting! : (engine.status === 'parked' || engine.status === 'paused') && engine.waiting ? `waiting (${engine.waiting})` : p.steps !== undefined && total.steps >= p.steps ? `stopped after ${plural(total.steps, 'step')}` : engine.status
   const added = engine.head - p.resumedAt
   const failures = engine.testFailures
   const stuck = engine.status === 'halted' ? null : engine.stuck
@@ -95,7 +95,7 @@ export async function loop(engine: Engine, p: LoopOptions, io: Io): Promise<numb
   } else {
     const continued = p.resumedAt ? ` (continued at event ${p.resumedAt})` : ''
     io.err(`loom: ${plural(added, 'event')} committed${continued}, ${plural(total.attempts, 'attempt')} aborted, ${status}\n`)
-    for (; said < failures.length; said++) describeFailure(engine, failures[said]!, p.shownAs, io)
+    for (; said < failures.length; said++) if (failures.findIndex((f) => f.test === failures[said]!.test) === said) describeFailure(engine, failures[said]!, p.shownAs, io)
     if (stuck) describeStuck(stuck, p.shownAs, io)
   }
   // A failed test, or a method that throws for good: the run did not do what the notebook says it should.
@@ -146,7 +146,7 @@ export async function runTests(engine: Engine, p: { json: boolean; steps?: numbe
   }
   if (stuck) {
     describeStuck(stuck, p.shownAs, io)
-    io.err(`loom: ${tests} test${tests === 1 ? '' : 's'} held for the ${plural(engine.head, 'event')} before it\n`)
+    if (tests) io.err(`loom: ${tests} test${tests === 1 ? '' : 's'} held for the ${plural(engine.head, 'event')} before it\n`)
     return 1
   }
   io.out(`loom: ${tests} test${tests === 1 ? '' : 's'} passed after ${engine.head} events\n`)

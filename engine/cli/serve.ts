@@ -34,7 +34,7 @@ export async function serveCommand(p: Parsed, io: Io): Promise<number> {
     return 2
   }
   io.out(`Loom is serving ${notebook} at ${running.url}\n`)
-  if (running.app) io.out(`The app answers HTTP at ${running.app.url} (its history as JSON at ${running.app.url}/sys)\n`)
+  if (running.app) io.out(`The app answers HTTP at ${running.app.url} (its history as JSON at ${running.app.url}/sys/log)\n`)
   try {
     await running.ready
   } catch (err) {

@@ -53,7 +53,7 @@ export class Engine {
     this.virtualClock = options.clock === 'virtual'
     this.virtualNow = options.startTime ?? 0
     const shared = { exec: this.exec, announcer: this.announcer, seedNumber: this.seedNumber, version: () => this.version }
-    const pipeline = (this.pipeline = new Pipeline({ ...shared, codeHash: () => this.app.codeHash, committed: (e) => this.committed(e) }, options.checkTests === 'commit' ? 'commit' : !!options.checkTests))
+    const pipeline = (this.pipeline = new Pipeline({ ...shared, codeHash: () => this.app.codeHash, committed: (e) => this.committed(e) }, options.checkTests === 'commit' ? 'commit' : !!options.checkTests, !!options.stopOnTestFailure))
     // The step loop and the requests run transactions through the one pipeline, at the engine's time.
     const inside = {
       ...shared,
@@ -61,6 +61,7 @@ export class Engine {
       commit: (tx: Transaction) => pipeline.commit(tx),
       recordAttempt: (tx: Transaction) => pipeline.recordAttempt(tx),
       checkDueTests: () => pipeline.checkDueTests(),
+      testFailed: () => pipeline.stopRequested,
       inBatch: <T>(work: () => T, overran: (tx: Transaction | null) => boolean | void) => pipeline.inBatch(work, overran),
       snapshotter: () => pipeline.snapshotter(),
       offerSnapshot: () => pipeline.offerSnapshot(),

@@ -11,6 +11,8 @@ export interface EngineOptions {
   timeLimitMs?: number
   /** Check every test after every commit (true: debug runs, `loom test`), or once per group commit ('commit': `loom run`). */
   checkTests?: boolean | 'commit'
+  /** A failed test ends the batch under way at once, and the run (loom run without --keep-going). */
+  stopOnTestFailure?: boolean
   /** 'real' (default), or 'virtual': time starts at `startTime` and jumps to the next awaited time when idle. */
   clock?: 'real' | 'virtual'
   startTime?: number

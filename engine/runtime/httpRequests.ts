@@ -1,6 +1,7 @@
 // The app's HTTP requests: each an `http` transaction, run in arrival order in
 // batches that share one group commit, answered once durable. A request that
 // aborts waits for what it read to change and runs again, until its deadline.
+import { basename } from 'node:path'
 import type { Agent } from './agent.ts'
 import type { Executor, AppVersion } from './executor.ts'
 import { methodCall } from './executor.ts'
@@ -128,7 +129,8 @@ export class HttpRequests {
       }
       host.recordAttempt(tx)
       if (!tx.failure.aborted) {
-        const where = tx.failure.location ? ` (${formatLocation(version.app.path, tx.failure.location)})` : ''
+        // Any client of the app reads this: the notebook by its file name, not where it sits on this machine.
+        const where = tx.failure.location ? ` (${formatLocation(basename(version.app.path), tx.failure.location)})` : ''
         this.answer(w, plainResponse(500, `${tx.failure.reason}${where}`))
       } else {
         // A wait: run again when something it read changes.

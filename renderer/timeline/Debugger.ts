@@ -258,6 +258,8 @@ export class Debugger {
     const order = [...this.problems].sort((a, b) => (a.branch === b.branch ? a.seq - b.seq : a.branch < b.branch ? -1 : 1))
     const next = order.find((p) => at && p.branch === at.branch && p.seq > at.seq) ?? order.find((p) => !at || p.branch !== at.branch) ?? order[0]!
     this.timeline.select(next.branch, next.seq)
+    // The event's details say what failed there.
+    this.selectTab('event')
   }
 
   onProgress(n: { job: number; done: number; total: number | null; what: string; op?: 'verify' | 'explore' | 'rerun' }): void {

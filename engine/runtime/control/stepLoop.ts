@@ -46,6 +46,8 @@ export interface LoopHost {
   commit(tx: Transaction): EventRecord
   recordAttempt(tx: Transaction): void
   checkDueTests(): void
+  /** A test failed and the run is to end there (loom run): the batch stops. */
+  testFailed(): boolean
   /** Runs a batch's work in the sandbox (see Pipeline.inBatch): each transaction under its limit, then the tests due at its end. */
   inBatch<T>(work: () => T, overran: (tx: Transaction | null) => boolean | void): Outcome<T>
   snapshotter(): () => void
@@ -196,7 +198,7 @@ export class StepLoop {
     const work = () => {
       for (;;) {
         host.checkDueTests()
-        if (this.halted || this.waiting.parked || host.exec.batchSpent) return
+        if (this.halted || this.waiting.parked || host.exec.batchSpent || host.testFailed()) return
         const method = this.nextMethod
         if (!method || (this.steps - steps >= max && method === 'step')) return
         this.runMethod(method)

@@ -25,6 +25,8 @@ export interface PipelineHost {
 
 /** 'commit' mode: the tests are checked at a batch's end at most this often (and when a run ends). */
 const TEST_EVERY_MS = 50
+/** 'commit' mode: tests are checked after every event while they take at most this share of the run's time. */
+const TEST_BUDGET = 0.1
 
 export class Pipeline {
   /** Debug runs: the next test to check on the state the last commit left (null: all checked). */
@@ -41,14 +43,26 @@ export class Pipeline {
   /** When the tests were last checked ('commit' mode). */
   private lastCheck = -Infinity
   private checkFailed = false
+  /** Time the tests took so far, and since when ('commit' mode): within budget they run after every event. */
+  private testMs = 0
+  private readonly since = performance.now()
+  /** The check under way was scheduled after a single event (exact), not at a batch's end. */
+  private perEvent = false
+  /** 'commit' mode: the tests (by index) failing since they last held — a test that stays broken is reported once. */
+  private readonly failing = new Set<number>()
 
   /**
    * `checkTests`: true, every test after every commit (debug runs, `loom
-   * test`); 'commit', every test once per group commit, on the state it leaves
-   * (`loom run`: a test costs a transaction, and a group commit holds up to
-   * thousands of events).
+   * test`); 'commit' (`loom run`), every test after every commit while the
+   * tests take at most a tenth of the run's time, else once per group commit,
+   * on the state it leaves (a test costs a transaction, a flat-out run commits
+   * hundreds of thousands of events a second, and a test may read the whole
+   * state).
    */
-  constructor(private readonly host: PipelineHost, private readonly checkTests: boolean | 'commit') {
+  /** `stopOnFailure`: a test failed, and the run is to end (the step loop stops its batch). */
+  stopRequested = false
+
+  constructor(private readonly host: PipelineHost, private readonly checkTests: boolean | 'commit', private readonly stopOnFailure = false) {
     this.exec = host.exec
   }
 
@@ -117,8 +131,19 @@ export class Pipeline {
     pending.push(event)
     if (event.outputs.halt) pending.push(this.exec.commitMarker('halt', this.host.codeHash(), event.time))
     if (this.checkTests === true && this.host.version().tests.length) this.nextTest = 0
-    else if (this.checkTests === 'commit') this.testsPending = true
+    else if (this.checkTests === 'commit') this.scheduleTests()
     this.host.committed(event)
+  }
+
+  /** 'commit' mode, after a commit: the tests now (within budget), or at the batch's end. */
+  private scheduleTests(): void {
+    if (!this.host.version().tests.length) return
+    if (this.testMs <= TEST_BUDGET * (performance.now() - this.since)) {
+      this.nextTest = 0
+      this.perEvent = true
+      this.checkFailed = false
+      this.testsPending = false
+    } else this.testsPending = true
   }
 
   /**
@@ -132,6 +157,7 @@ export class Pipeline {
       this.lastCheck = performance.now()
       this.testsPending = false
       this.nextTest = 0
+      this.perEvent = false
       this.checkFailed = false
     }
     this.checkDueTests()
@@ -151,14 +177,26 @@ export class Pipeline {
         this.checkFailed = false
         return
       }
+      const started = performance.now()
       const failure = this.exec.testFailure(this.host.version(), tests[i]!, new FairAgent(this.host.seedNumber))
+      this.testMs += performance.now() - started
       this.nextTest = i + 1
+      if (this.checkTests === 'commit') {
+        if (!failure) this.failing.delete(i)
+        else if (this.failing.has(i)) {
+          this.checkFailed = true
+          continue
+        } else this.failing.add(i)
+      }
       if (failure) {
         this.checkFailed = true
-        if (this.checkTests === 'commit') failure.heldAfter = this.heldAfter ?? undefined
-        if (this.checkTests === 'commit') failure.checkedPerCommit = true
+        if (this.checkTests === 'commit' && !this.perEvent) {
+          failure.heldAfter = this.heldAfter ?? undefined
+          failure.checkedPerCommit = true
+        }
         this.testFailures.push(failure)
         this.host.announcer.pending.failures.push(failure)
+        if (this.stopOnFailure) this.stopRequested = true
       }
     }
   }
