@@ -265,6 +265,8 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
       await forkAt(3, 'other')
       // what-if gets an event of its own, then main is live again.
       await track(page, 'what-if').click()
+      // Promote acts on the selected moment's branch: wait until it is what-if's (a click is not instant under load).
+      await page.locator('.tl-moment', { hasText: /^what-if · / }).waitFor(WAIT)
       await page.locator('.tl-promote').click()
       await track(page, 'what-if').and(page.locator('[data-live="true"]')).waitFor(WAIT)
       await page.locator('button.tb-button.step').click()
