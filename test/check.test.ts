@@ -75,3 +75,13 @@ test('a notebook that does not parse: exit 2 with where and what, as every comma
   assert.match(r.stderr, /broken\.loom\.md:\d+/)
   assert.equal(loom('check').status, 2)
 })
+
+test('a method exported as a value (export const step = 5) is reported at its line by loom check, and loom run refuses it there too', () => {
+  const path = notebook('value.loom.md', ['# Value', '', '```ts #step', 'export const step = 5', '```', ''].join('\n'))
+  const r = loom('check', path)
+  assert.equal(r.status, 1, r.stderr)
+  assert.match(r.stdout, /value\.loom\.md:4 #step error: the export 'step' is not a function/)
+  const run = loom('test', path)
+  assert.equal(run.status, 2)
+  assert.match(run.stderr, /value\.loom\.md:4 \(cell #step, line 1\): the export 'step' is not a function/)
+})

@@ -247,6 +247,12 @@ async function compileCell(cell: CodeCell, problems: Problem[], kept?: KeptCells
 
   const declared: CellResult['declared'] = []
   const exports: CellResult['exports'] = []
+  /** Top-level variables bound to what is plainly not a function (a literal, an object, an array): a method exported so cannot run. */
+  const values = new Set<string>()
+  const NOT_FUNCTIONS = new Set(['Literal', 'ObjectExpression', 'ArrayExpression', 'TemplateLiteral'])
+  const noteValues = (decl: { declarations: { id: { type: string; name?: string }; init?: { type: string } | null }[] }) => {
+    for (const d of decl.declarations) if (d.id.type === 'Identifier' && d.id.name && d.init && NOT_FUNCTIONS.has(d.init.type)) values.add(d.id.name)
+  }
   const blanks: [number, number][] = []
   const fail = (node: Node, message: string) => problems.push({ message, location: where(node) })
 
@@ -270,6 +276,7 @@ async function compileCell(cell: CodeCell, problems: Problem[], kept?: KeptCells
         if (s.declaration) {
           blanks.push([s.start, s.declaration.start])
           for (const name of declaredNames(s.declaration)) exports.push([name, { local: name, at: where(stmt) }])
+          if (s.declaration.type === 'VariableDeclaration') noteValues(s.declaration)
           collectDeclared(s.declaration)
         } else {
           blanks.push([s.start, s.end])
@@ -280,10 +287,15 @@ async function compileCell(cell: CodeCell, problems: Problem[], kept?: KeptCells
         }
         continue
       default:
+        if (stmt.type === 'VariableDeclaration') noteValues(stmt as unknown as Parameters<typeof noteValues>[0])
         collectDeclared(stmt)
     }
   }
   for (const [name, e] of exports) {
+    // A method is a function: `export const step = 5` is refused here, at its line, not when the code loads.
+    if ((METHODS as readonly string[]).includes(name) && values.has(e.local)) {
+      problems.push({ message: `the export '${name}' is not a function: a method is \`export function ${name}() { … }\``, location: e.at })
+    }
     if (name === 'default') {
       problems.push({ message: `a cell cannot have a default export; export a method by name (${METHODS.join(', ')})`, location: e.at })
     } else if (!(METHODS as readonly string[]).includes(name)) {
