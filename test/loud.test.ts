@@ -72,3 +72,30 @@ test('a step that waits (an abort) is not stuck, and loom run exits 0', () => {
   assert.equal(r.status, 0, r.stderr)
   assert.equal((JSON.parse(r.stdout) as { stuck: unknown }).stuck, null)
 })
+
+test('a long-lived run (serving http) says each new runtime error as it happens, once per error and place', async () => {
+  const path = join(dir, 'api.loom.md')
+  writeFileSync(path, ['# Api', '', '```ts #api', "const hits = state.counter('hits')", 'export function http(req: { path: string }) {', "  if (req.path === '/boom') { const x: any = null; return x.y }", '  hits.add(1)', "  return { status: 200, body: 'ok' }", '}', '```', ''].join('\n'))
+  const { spawn } = await import('node:child_process')
+  const child = spawn(process.execPath, ['bin/loom.js', 'run', path, '--port', '0', '--db', db()], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let err = ''
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no URL: ${err}`)), 60_000)
+      child.stderr.on('data', () => {
+        const m = /serving (http:\/\/127\.0\.0\.1:\d+)/.exec(err)
+        if (m) (clearTimeout(timer), resolve(m[1]!))
+      })
+    })
+    for (let i = 0; i < 2; i++) assert.equal((await fetch(`${url}/boom`)).status, 500)
+    assert.equal((await fetch(`${url}/fine`)).status, 200)
+    const until = Date.now() + 10_000
+    while (!/http\(\) threw/.test(err) && Date.now() < until) await new Promise((r) => setTimeout(r, 50))
+    assert.match(err, /loom: http\(\) threw after event \d+: TypeError: Cannot read properties of null \(reading 'y'\)\n  at .*api\.loom\.md:6 \(cell #api, line 3\)/)
+    assert.equal(err.split('http() threw').length - 1, 1, err)
+  } finally {
+    child.kill('SIGINT')
+    await new Promise((r) => child.once('exit', r))
+  }
+})

@@ -20,7 +20,7 @@ import type { StoreSnapshot } from '../runtime/store.ts'
 import type { EventRecord } from '../runtime/event.ts'
 import type { StoredCode } from '../replay/sqliteLog.ts'
 import type { Io } from '../cli/main.ts'
-import type { KeptCell } from '../runtime/compile.ts'
+import { formatLocation, type KeptCell } from '../runtime/compile.ts'
 import { Model, type PreparedMoment } from '../replay/model.ts'
 import { explore, type ExploreResult, type Move } from '../replay/explore.ts'
 import { exploreParallel } from '../replay/exploreParallel.ts'
@@ -95,6 +95,17 @@ async function main(): Promise<number> {
   log.ready()
   let tty = ''
   engine.on('tty', (text) => (job.json ? (tty += text) : io.out(text)))
+  // A long-lived run (--watch, or serving http) says each new runtime error as it happens, once per error and place:
+  // nobody waits for its summary. A wait (an abort) is not an error.
+  if ((job.watch || job.serving) && !job.json) {
+    const said = new Set<string>()
+    engine.on('attempt', (a) => {
+      const key = `${a.method} ${a.reason} ${a.location?.cell}:${a.location?.line}`
+      if (a.aborted || said.has(key)) return
+      said.add(key)
+      io.err(`loom: ${a.method ?? a.kind}() threw after event ${a.after}: ${a.reason}\n  at ${formatLocation(job.shownAs, a.location)}\n`)
+    })
+  }
   // The launcher sends each saved text (--watch), and a stop (Ctrl-C, SIGTERM: the OS sandbox passes no signal on).
   let stopped = false
   const requests = new Set<Promise<unknown>>()
