@@ -26,7 +26,7 @@ export interface PipelineHost {
 /** 'commit' mode: the tests are checked at a batch's end at most this often (and when a run ends). */
 const TEST_EVERY_MS = 50
 /** 'commit' mode: tests are checked after every event while they take at most this share of the run's time. */
-const TEST_BUDGET = 0.1
+const TEST_BUDGET = 0.02
 
 export class Pipeline {
   /** Debug runs: the next test to check on the state the last commit left (null: all checked). */
@@ -54,7 +54,7 @@ export class Pipeline {
   /**
    * `checkTests`: true, every test after every commit (debug runs, `loom
    * test`); 'commit' (`loom run`), every test after every commit while the
-   * tests take at most a tenth of the run's time, else once per group commit,
+   * tests take at most a fiftieth of the run's time, else once per group commit,
    * on the state it leaves (a test costs a transaction, a flat-out run commits
    * hundreds of thousands of events a second, and a test may read the whole
    * state).
