@@ -3,14 +3,11 @@
 // aborts waits for what it read to change and runs again, until its deadline.
 import { basename } from 'node:path'
 import type { Agent } from './agent.ts'
-import type { Executor, AppVersion } from './executor.ts'
 import { methodCall } from './executor.ts'
-import type { Announcer } from './announcer.ts'
-import type { Transaction } from './transaction.ts'
-import type { Outcome } from './sandbox.ts'
+import type { BatchHost } from './transaction/pipeline.ts'
 import { formatLocation } from './compile.ts'
 import type { HttpRequest, HttpResponse } from './http.ts'
-import type { EventRecord, Read } from './event.ts'
+import type { Read } from './event.ts'
 import type { Json } from './values.ts'
 
 interface WaitingRequest {
@@ -29,24 +26,12 @@ export function plainResponse(status: number, text: string): HttpResponse {
 }
 
 /** What requests need of the engine that serves them. */
-export interface RequestHost {
-  readonly exec: Executor
-  readonly announcer: Announcer
-  version(): AppVersion
+export interface RequestHost extends BatchHost {
   halted(): boolean
-  now(): number
   /** The agent a request's sys.fork choices are answered by. */
   agent(): Agent
-  commit(tx: Transaction): EventRecord
-  recordAttempt(tx: Transaction): void
   /** Tests due after a commit (debug runs): checked in the batch before the next request. */
   testsDue(): boolean
-  checkDueTests(): void
-  /** Runs a batch's work in the sandbox (see Pipeline.inBatch): each transaction under its limit, then the tests due at its end. */
-  inBatch<T>(work: () => T, overran: (tx: Transaction | null) => boolean | void): Outcome<T>
-  /** Offers the log a snapshot whenever one is due, mid-batch. */
-  snapshotter(): () => void
-  offerSnapshot(): void
 }
 
 export class HttpRequests {

@@ -3,15 +3,14 @@
 // choice aborts waits (parks) on what it read; Run, Pause and Step move the
 // run-control state machine.
 import { FairAgent, mix } from '../agent.ts'
-import { methodCall, type Executor, type AppVersion } from '../executor.ts'
-import type { Announcer } from '../announcer.ts'
+import { methodCall } from '../executor.ts'
 import type { Failure, Transaction } from '../transaction.ts'
-import type { Outcome } from '../sandbox.ts'
 import type { MethodName } from '../compile.ts'
 import type { EventRecord, Read } from '../event.ts'
 import type { RunOptions, RunSummary } from '../engineOptions.ts'
 import { RunControl, type EngineStatus } from './runControl.ts'
 import { Waiting, type Stuck } from './waiting.ts'
+import type { BatchHost } from '../transaction/pipeline.ts'
 
 /**
  * The step (or start) being tried: the ways its choices can go tried so far,
@@ -31,27 +30,16 @@ interface Round {
 }
 
 /** What the loop needs of the engine that owns it. */
-export interface LoopHost {
-  readonly exec: Executor
-  readonly announcer: Announcer
+export interface LoopHost extends BatchHost {
   readonly seedNumber: number
   /** How many alternative choice sequences a step tries before it waits. */
   readonly maxAlternatives: number
-  version(): AppVersion
-  now(): number
   /** A virtual clock jumps to `time` (the loop would otherwise wait for it); false with a real clock. */
   jumpClock(time: number): boolean
   /** Attempts recorded so far (for the run's summary). */
   attempts(): number
-  commit(tx: Transaction): EventRecord
-  recordAttempt(tx: Transaction): void
-  checkDueTests(): void
   /** A test failed and the run is to end there (loom run): the batch stops. */
   testFailed(): boolean
-  /** Runs a batch's work in the sandbox (see Pipeline.inBatch): each transaction under its limit, then the tests due at its end. */
-  inBatch<T>(work: () => T, overran: (tx: Transaction | null) => boolean | void): Outcome<T>
-  snapshotter(): () => void
-  offerSnapshot(): void
   flush(): void
 }
 

@@ -9,6 +9,7 @@ import type { Executor, AppVersion, Call, TimeLimitHooks } from '../executor.ts'
 import type { Announcer } from '../announcer.ts'
 import type { Agent } from '../agent.ts'
 import type { Transaction } from '../transaction.ts'
+import type { Outcome } from '../sandbox.ts'
 import type { MethodName } from '../compile.ts'
 import type { EventRecord, SourceLocation, TestFailure, Write } from '../event.ts'
 
@@ -21,6 +22,26 @@ export interface PipelineHost {
   codeHash(): string
   /** After every commit: whatever waits on what it changed runs again. */
   committed(event: EventRecord): void
+}
+
+/**
+ * What a batch runner (the step loop, HTTP requests) needs of the pipeline:
+ * commit, record an attempt, check the tests due, run the batch's work in the
+ * sandbox, offer snapshots. The engine hands both the same functions.
+ */
+export interface BatchHost {
+  readonly exec: Executor
+  readonly announcer: Announcer
+  version(): AppVersion
+  now(): number
+  commit(tx: Transaction): EventRecord
+  recordAttempt(tx: Transaction): void
+  checkDueTests(): void
+  /** Runs a batch's work in the sandbox (see Pipeline.inBatch): each transaction under its limit, then the tests due at its end. */
+  inBatch<T>(work: () => T, overran: (tx: Transaction | null) => boolean | void): Outcome<T>
+  /** Offers the log a snapshot whenever one is due, mid-batch. */
+  snapshotter(): () => void
+  offerSnapshot(): void
 }
 
 /** 'commit' mode: the tests are checked at a batch's end at most this often (and when a run ends). */
