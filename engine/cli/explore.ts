@@ -170,7 +170,9 @@ function count(n: number, word: string): string {
 
 function describeViolation(path: string, v: Violation, steps: TraceStep[], start: number): string {
   const where = v.location ? ` (${formatLocation(path, v.location)})` : ''
-  const after = steps.length === 0 ? 'in the starting state' : `after ${steps.length} transaction${steps.length === 1 ? '' : 's'}`
+  // The clock moving on and tty input typed are moves too, but no transactions.
+  const word = steps.every((s) => s.method !== 'clock' && s.method !== 'tty') ? 'transaction' : 'move'
+  const after = steps.length === 0 ? 'in the starting state' : `after ${steps.length} ${word}${steps.length === 1 ? '' : 's'}`
   const head =
     v.kind === 'test' ? `✗ test '${v.test}' fails ${after}${where}: ${v.message}`
     : v.kind === 'deadlock' ? `✗ deadlock ${after}: ${v.message}`
