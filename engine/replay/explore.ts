@@ -140,7 +140,7 @@ export function unexploredBy(model: Model, seen: { ttyUnfed: boolean; budgetReac
   if (m.http && !m.clients && !recorded('http')) out.push(`HTTP requests — the notebook has http() but no clients() model and no recorded requests (${none})`)
   if (m.gui && !recorded('gui')) out.push(`agent commits — the notebook has gui(agent) and exploration has no recorded commits to deliver (${none})`)
   if (seen.ttyUnfed) out.push(`tty input — a transaction waits for sys.tty.read and exploration had no ${recorded('tty') ? 'more ' : ''}recorded input to type (${none})`)
-  if (seen.budgetReached) out.push(`client requests past the first ${model.requests} along a trace — clients() may send more (--requests N)`)
+  if (seen.budgetReached) out.push(`more than ${model.requests} client request${model.requests === 1 ? '' : 's'} along a trace — clients() may send more (--requests N)`)
   out.push(...model.left)
   return out
 }

@@ -244,13 +244,18 @@ export class Model {
 
   /** The recorded tty input to deliver next in a world (tty is a stream: in order), or -1. */
   nextTty(world: World): number {
-    if (world.halted || !world.started) return -1
+    if (world.halted || !this.running(world)) return -1
     return this.recorded.findIndex((r, i) => r.kind === 'tty' && !delivered(world.at, i))
   }
 
   /** Whether clients() may still send a request in a world (false: it has none, or the budget is spent). */
   clientsMay(world: World): boolean {
-    return !!this.version.methods.clients && !!this.version.methods.http && world.started && !world.halted && world.at.sent < this.requests
+    return !!this.version.methods.clients && !!this.version.methods.http && this.running(world) && !world.halted && world.at.sent < this.requests
+  }
+
+  /** Whether the app takes input in a world: once its start() (if it has one) has committed. */
+  running(world: World): boolean {
+    return world.started || !this.version.methods.start
   }
 
   private readonly clientMemo = new Map<number, ClientMoves>()

@@ -89,8 +89,8 @@ export class Search {
   private index = 0
   private cur: Expanding | null = null
   private incoming: Handoff[] = []
-  /** A state found but not yet checked against the tests (checked by the next `advance`, under the time limit). */
-  private unchecked: { world: World; id: number; depth: number } | null = null
+  /** States found but not yet checked against the tests (each by an `advance` of its own, under the time limit); one transaction and the moves that are none may find three. */
+  private readonly unchecked: { world: World; id: number; depth: number }[] = []
   private checking: { id: number; depth: number } | null = null
   private readonly agent = new EveryChoiceAgent()
   private readonly reported = new Set<string>()
@@ -124,7 +124,7 @@ export class Search {
 
   /** True when this level's work is done (or the search is full), every state found checked. */
   get idle(): boolean {
-    return !this.unchecked && (this.full || (!this.incoming.length && !this.cur && this.index >= this.level.length))
+    return !this.unchecked.length && (this.full || (!this.incoming.length && !this.cur && this.index >= this.level.length))
   }
 
   /** States other shards found for this one, to add before the level ends. */
@@ -147,14 +147,14 @@ export class Search {
 
   /** Does one piece of work; false when the level's work is done. Call inside `exec.run`. */
   advance(): boolean {
-    if (this.unchecked) {
-      const { world, id, depth } = this.unchecked
+    if (this.unchecked.length) {
+      const { world, id, depth } = this.unchecked[0]!
       this.checking = { id, depth }
       // Cut off before the end, the check runs again: the tests checked already are remembered.
       for (const f of this.model.brokenTests(world)) {
         this.report({ kind: 'test', test: f.test, message: f.message, location: f.location }, id, depth, `test:${f.test}`)
       }
-      this.unchecked = null
+      this.unchecked.shift()
       this.checking = null
       return true
     }
@@ -189,7 +189,7 @@ export class Search {
       if (clients.problem) this.reportClients(cur, clients.problem.message, clients.problem.location)
       if (clients.cut) this.cutOutcomes = true
       if (clients.actions.length) actions = own.concat(clients.actions)
-    } else if (this.model.version.methods.clients && this.model.version.methods.http && cur.world.started && !cur.world.halted) this.budgetReached = true
+    } else if (this.model.version.methods.clients && this.model.version.methods.http && this.model.running(cur.world) && !cur.world.halted) this.budgetReached = true
     cur.actions = actions
     if (!actions.length) this.end(cur)
   }
@@ -213,7 +213,7 @@ export class Search {
     if (tx.kind === 'test' && this.checking) {
       // A test overran: that state's later tests go unchecked.
       this.report({ kind: 'test', test: tx.method!, message: tx.failure!.reason, location: null }, this.checking.id, this.checking.depth, `test:${tx.method}`)
-      this.unchecked = null
+      this.unchecked.shift()
       this.checking = null
     } else if (this.cur?.actions) this.settle(this.cur, this.cur.actions[this.cur.index]!, outcomeOf(tx))
     return true
@@ -350,7 +350,7 @@ export class Search {
     if (this.shards > 1) this.owned.add(this.model.canonicalKey(world))
     this.parent.push(parent!)
     this.via.push(via)
-    this.unchecked = { world, id, depth }
+    this.unchecked.push({ world, id, depth })
     return id
   }
 
