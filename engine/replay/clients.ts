@@ -15,6 +15,16 @@ export type ClientAnswer = { request: HttpRequest | null } | { problem: string }
 
 /** What one call of clients() returned, as a request (null: no client sends anything in that case). */
 export function clientRequest(value: unknown): ClientAnswer {
+  try {
+    return requestOf(value)
+  } catch (err) {
+    // A value nested deeper than the stack goes: checking or encoding it overflows.
+    if (err instanceof RangeError) return { problem: 'clients() returned a value nested too deeply to read; a client model sends small requests' }
+    throw err
+  }
+}
+
+function requestOf(value: unknown): ClientAnswer {
   if (value === undefined || value === null) return { request: null }
   let v: unknown
   try {

@@ -1,0 +1,235 @@
+// Exploration covers what the app really receives (DESIGN §6): the clock
+// moving on to an awaited deadline, the inputs a real run recorded (requests,
+// tty input) delivered in every order, requests from the notebook's
+// clients(), and a report of what it did not explore — all through the real
+// CLI, on logs made by real `loom run`s fed by real HTTP and a real pipe.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { spawn, spawnSync } from 'node:child_process'
+import { notebook } from './helpers.ts'
+
+const loom = (args: string[], input?: string) => spawnSync(process.execPath, ['bin/loom.js', ...args], { encoding: 'utf8', input, timeout: 120_000 })
+const dir = mkdtempSync(join(tmpdir(), 'loom-explore-inputs-'))
+const file = (name: string, text: string) => {
+  const path = join(dir, name)
+  writeFileSync(path, text)
+  return path
+}
+const labels = (trace: { label: string }[]) => trace.map((s) => s.label)
+
+// One item in stock. A reservation is taken while stock is left, and filled
+// by a background step a second later — which does not check the stock again.
+const RESERVATIONS = {
+  state: `const stock = state.var('stock', 1)
+const orders = state.queue<string>('orders')
+const due = state.var<number | null>('due', null)`,
+  api: `export function http(req: { path: string; body: string }) {
+  if (req.path !== '/reserve') return { status: 404, body: 'no such page' }
+  if (stock.get() <= 0) return { status: 409, body: 'sold out' }
+  orders.push(JSON.parse(req.body || '{}').who ?? 'someone')
+  if (due.get() === null) due.set(sys.time.now() + 1000)
+  return { status: 202, body: 'reserved' }
+}`,
+  step: `export function step() {
+  const d = due.get()
+  if (d === null) sys.abort('nothing is due')
+  sys.time.await(d)
+  orders.take()
+  stock.set(stock.get() - 1)
+  due.set(orders.size() > 0 ? d : null)
+}
+
+test('never oversold', () => stock.get() >= 0)`,
+}
+
+/**
+ * A real run of the reservations: Ann reserves, the step fills her order a
+ * second later, then Bob is told it is sold out. Events: 1 code, 2 Ann's
+ * request, 3 the step, 4 Bob's request.
+ */
+async function recordedReservations(): Promise<{ nb: string; db: string }> {
+  const nb = file('reservations.loom.md', notebook(RESERVATIONS))
+  const db = join(dir, 'reservations.loom.db')
+  const child = spawn(process.execPath, ['bin/loom.js', 'run', nb, '--port', '0', '--db', db], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let err = ''
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no URL: ${err}`)), 60_000)
+      child.stderr.on('data', () => {
+        const m = /serving (http:\/\/127\.0\.0\.1:\d+)/.exec(err)
+        if (m) (clearTimeout(timer), resolve(m[1]!))
+      })
+    })
+    const reserve = (who: string) => fetch(`${url}/reserve`, { method: 'POST', body: JSON.stringify({ who }) })
+    assert.equal((await reserve('ann')).status, 202)
+    // Bob comes once the step has filled Ann's order (the app's own /sys/log says when).
+    for (let i = 0; ; i++) {
+      const log = await (await fetch(`${url}/sys/log?limit=10`)).text()
+      if (/"kind":"step"/.test(log)) break
+      assert.ok(i < 600, `the step did not fill Ann's order: ${log}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    assert.equal((await reserve('bob')).status, 409)
+  } finally {
+    child.kill('SIGINT')
+    await new Promise((r) => child.once('exit', r))
+  }
+  const events = JSON.parse(loom(['log', db, '--json']).stdout) as { kind: string }[]
+  assert.deepEqual(events.map((e) => e.kind), ['code', 'http', 'step', 'http'])
+  return { nb, db }
+}
+
+test('time is a move: a test that fails only after an awaited deadline is found in two moves, and the saved branch replays', () => {
+  const nb = file('deadline.loom.md', notebook({
+    s: `const phase = state.var('phase', 0)
+export function step() {
+  if (phase.get() === 1) sys.abort('done')
+  sys.time.await(1500)
+  phase.set(1)
+}
+test('phase stays 0', () => phase.get() === 0)`,
+  }))
+  const r = loom(['explore', nb, '--json', '--save-branch', 'late', '--db', join(dir, 'deadline.loom.db')])
+  assert.equal(r.status, 1, r.stderr)
+  const report = JSON.parse(r.stdout)
+  assert.deepEqual(labels(report.violations[0].trace), ['clock → 1500 ms', 'step()'])
+  assert.deepEqual(report.unexplored, [])
+  const events = JSON.parse(loom(['log', join(dir, 'deadline.loom.db'), '--branch', 'late', '--json']).stdout) as { kind: string; time: number }[]
+  assert.deepEqual(events.map((e) => [e.kind, e.time]), [['code', 0], ['step', 1500]], 'the step ran at the deadline')
+  assert.equal(loom(['replay', join(dir, 'deadline.loom.db'), '--branch', 'late', '--verify']).status, 0)
+  // In words, the clock move is a move of the trace.
+  const text = loom(['explore', nb])
+  assert.match(text.stdout, /✗ test 'phase stays 0' fails after 2 moves .*\n {2}1\. clock → 1500 ms\n {2}2\. step\(\)\n {7}phase: 0 → 1/)
+})
+
+test('the timer sample: the clock jumps tick by tick, 8 states counted by hand, no deadlock', () => {
+  // start; then three times: the clock → the next deadline, the tick (the last one halts).
+  const r = loom(['explore', 'samples/timer.loom.md', '--json'])
+  assert.equal(r.status, 0, r.stderr)
+  const report = JSON.parse(r.stdout)
+  assert.deepEqual([report.states, report.transitions, report.depth, report.deadlocks, report.exhausted], [8, 7, 7, 0, true])
+})
+
+test('from a recorded moment, the two real requests and the step interleave: the oversell is five moves away, and saved it replays', async () => {
+  const { nb, db } = await recordedReservations()
+  const r = loom(['explore', nb, '--from', db, '--at', '1', '--json'])
+  assert.equal(r.status, 1, r.stderr)
+  const report = JSON.parse(r.stdout)
+  // Both requests before the step: Ann, Bob (or Bob, Ann), the clock to Ann's deadline, two fills.
+  const trace = labels(report.violations[0].trace)
+  assert.equal(trace.length, 5, trace.join(' | '))
+  assert.deepEqual(trace.slice(0, 2).sort(), ['POST /reserve {"who":"ann"} (recorded #2)', 'POST /reserve {"who":"bob"} (recorded #4)'])
+  assert.deepEqual(trace.slice(2), ['clock → 1000 ms', 'step()', 'step()'])
+  assert.deepEqual(report.unexplored, [])
+  const text = loom(['explore', nb, '--from', db, '--at', '1', '--save-branch', 'oversold'])
+  assert.match(text.stdout, /✗ test 'never oversold' fails after 5 moves/)
+  assert.match(text.stdout, /POST \/reserve \{"who":"bob"\} \(recorded #4\)/)
+  assert.match(text.stdout, /saved violation 1 of 1 as branch 'oversold'/)
+  const verify = loom(['replay', db, '--branch', 'oversold', '--verify'])
+  assert.equal(verify.status, 0, verify.stdout + verify.stderr)
+  // The saved branch is real history: the state at its head is the oversold one.
+  assert.equal(JSON.parse(loom(['state', db, '--branch', 'oversold', '--json']).stdout).stock, -1)
+
+  // The same log with a notebook that remembers arrival order: Bob first is one move away (requests reorder among themselves).
+  const order = file('order.loom.md', notebook({
+    ...RESERVATIONS,
+    api: `const arrivals = state.var<string[]>('arrivals', [])
+export function http(req: { body: string }) {
+  arrivals.set([...arrivals.get(), JSON.parse(req.body || '{}').who])
+  return { status: 200, body: 'ok' }
+}
+test('ann comes first', () => arrivals.get().length === 0 || arrivals.get()[0] === 'ann')`,
+  }))
+  const reordered = JSON.parse(loom(['explore', order, '--from', db, '--at', '1', '--json']).stdout)
+  assert.deepEqual(labels(reordered.violations.find((v: { test: string }) => v.test === 'ann comes first').trace), ['POST /reserve {"who":"bob"} (recorded #4)'])
+
+  // From the last event nothing recorded is left: the summary says the requests went unexplored, and exit 3.
+  const head = loom(['explore', nb, '--from', db, '--json'])
+  assert.equal(head.status, 3, head.stderr)
+  assert.deepEqual(JSON.parse(head.stdout).unexplored, ['HTTP requests — the notebook has http() but no clients() model and no recorded requests (the log recorded none after event 4)'])
+})
+
+test('recorded tty input is typed in order, interleaved with the steps that read it', () => {
+  const echo = file('echo.loom.md', notebook({ s: "const line = state.var('line', '')\nexport function step() { line.set(line.get() + sys.tty.read(1)) }\ntest('no y typed', () => !line.get().includes('y'))" }))
+  const db = join(dir, 'echo.loom.db')
+  // A real run fed through a pipe; its steps record what they read.
+  const run = spawnSync(process.execPath, ['bin/loom.js', 'run', file('plain.loom.md', notebook({ s: "const line = state.var('line', '')\nexport function step() { line.set(line.get() + sys.tty.read(1)) }" })), '--db', db], { input: 'ay', encoding: 'utf8', timeout: 60_000 })
+  assert.equal(run.status, 0, run.stderr)
+  const r = loom(['explore', echo, '--from', db, '--at', '1', '--json'])
+  assert.equal(r.status, 1, r.stderr)
+  const report = JSON.parse(r.stdout)
+  assert.deepEqual(labels(report.violations[0].trace), ['tty "a" (recorded #2)', 'step()', 'tty "y" (recorded #3)', 'step()'])
+  // Once both are read, the step waits for more: that input was not explored.
+  assert.match(report.unexplored.join('\n'), /^tty input — a transaction waits for sys\.tty\.read and exploration had no more recorded input to type/)
+})
+
+test('clients(): the oversell is found from requests it sends, the budget is kept, and the saved branch replays', () => {
+  const nb = file('clients.loom.md', notebook({
+    ...RESERVATIONS,
+    clients: `export function clients() {
+  const who = ['ann', 'bob'][sys.fork(2)]!
+  return { method: 'POST', path: '/reserve', body: JSON.stringify({ who }) }
+}`,
+  }))
+  const db = join(dir, 'clients.loom.db')
+  const r = loom(['explore', nb, '--json', '--save-branch', 'cx', '--db', db])
+  assert.equal(r.status, 1, r.stderr)
+  const report = JSON.parse(r.stdout)
+  const trace = labels(report.violations[0].trace)
+  assert.equal(trace.length, 5, trace.join(' | '))
+  assert.match(trace[0]!, /^POST \/reserve \{"who":"(ann|bob)"\} \(from clients\(\)\)$/)
+  assert.deepEqual(trace.slice(2), ['clock → 1000 ms', 'step()', 'step()'])
+  assert.equal(loom(['replay', db, '--branch', 'cx', '--verify']).status, 0)
+  // One request per trace cannot oversell: no violation, and the summary says the budget bounded it (exit 3).
+  const one = loom(['explore', nb, '--requests', '1', '--json'])
+  assert.equal(one.status, 3, one.stderr)
+  const bounded = JSON.parse(one.stdout)
+  assert.deepEqual(bounded.violations, [])
+  // Start, a reservation by either, the clock, the fill: 1 + 2 + 2 + 1 (both fills reach the same state).
+  assert.equal(bounded.states, 6)
+  assert.deepEqual(bounded.unexplored, ['more than 1 client request along a trace — clients() may send more (--requests N)'])
+  // A plain run ignores clients().
+  const run = loom(['run', nb, '--db', join(dir, 'clients-run.loom.db'), '--until-idle', '--port', '0'])
+  assert.equal(run.status, 0, run.stderr)
+})
+
+test('a hostile clients() — throwing, returning garbage, huge, endless, writing state — is reported at its cell, and loom goes on', () => {
+  const cases: [string, string, RegExp][] = [
+    ['throws', `throw new Error('no clients today')`, /clients\(\) throws: no clients today/],
+    ['garbage', `return 42 as any`, /clients\(\) returns a request \{ method, path, body\?, headers\?, query\? \} or nothing; it returned 42/],
+    ['bad method', `return { method: { toString: 1 }, path: '/x' } as any`, /its method is \{"toString":1\}, not a method like 'GET' or 'POST'/],
+    ['nested', `let v: any = 'x'; for (let i = 0; i < 100_000; i++) v = [v]; return { method: 'POST', path: '/reserve', body: v } as any`, /clients\(\) returned a value nested too deeply to read/],
+    ['huge', `return { method: 'POST', path: '/reserve', body: 'x'.repeat(1_000_000) }`, /clients\(\) returned a request of more than 64 KiB/],
+    ['endless', `for (;;) {}`, /clients\(\) ran past its time limit of 300 ms/],
+    ['writes', `orders.push('mallory'); return null`, /clients\(\) (throws|aborts): clients\(\) cannot change state \(it wrote 'orders'\)/],
+  ]
+  for (const [name, body, message] of cases) {
+    const nb = file(`hostile-${name.replace(' ', '-')}.loom.md`, notebook({ ...RESERVATIONS, clients: `export function clients() {\n  ${body}\n}` }))
+    const r = loom(['explore', nb, '--json', '--time-limit', '300'])
+    assert.equal(r.status, 1, `${name}: ${r.stderr}`)
+    const v = JSON.parse(r.stdout).violations.find((x: { test: string }) => x.test === 'clients() runs without an error')
+    assert.ok(v, `${name}: ${r.stdout.slice(0, 400)}`)
+    assert.match(v.message, message, name)
+    assert.equal(v.location?.cell, 'clients', name)
+  }
+})
+
+test('an app whose inputs exploration did not model says what it did not explore, in words and --json, and exits 3', () => {
+  const todo = loom(['explore', 'samples/todo.loom.md'])
+  assert.equal(todo.status, 3, todo.stderr)
+  assert.match(todo.stdout, /every state reachable with the inputs explored — not every input the app takes/)
+  assert.match(todo.stdout, /\n {2}did not explore: HTTP requests — the notebook has http\(\) but no clients\(\) model and no recorded requests \(explore from a recorded moment with --from DB --at S/)
+  assert.doesNotMatch(todo.stdout, /— every reachable state/)
+  const json = JSON.parse(loom(['explore', 'samples/todo.loom.md', '--json']).stdout)
+  assert.equal(json.unexplored.length, 1)
+  assert.match(json.unexplored[0], /^HTTP requests/)
+  // A bound stops it short: no violation is no proof either.
+  const bounded = loom(['explore', 'samples/philosophers.loom.md', '--depth', '2'])
+  assert.equal(bounded.status, 3, bounded.stderr)
+  // Everything explored and nothing wrong: 0.
+  assert.equal(loom(['explore', 'samples/tickets.loom.md']).status, 0)
+})
