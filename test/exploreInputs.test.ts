@@ -8,8 +8,9 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { notebook } from './helpers.ts'
+import { RESERVATIONS, recordedReservations } from './reservationsLog.ts'
 
 const loom = (args: string[], input?: string) => spawnSync(process.execPath, ['bin/loom.js', ...args], { encoding: 'utf8', input, timeout: 120_000 })
 const dir = mkdtempSync(join(tmpdir(), 'loom-explore-inputs-'))
@@ -19,69 +20,6 @@ const file = (name: string, text: string) => {
   return path
 }
 const labels = (trace: { label: string }[]) => trace.map((s) => s.label)
-
-// One item in stock. A reservation is taken while stock is left, and filled
-// by a background step a second later — which does not check the stock again.
-const RESERVATIONS = {
-  state: `const stock = state.var('stock', 1)
-const orders = state.queue<string>('orders')
-const due = state.var<number | null>('due', null)`,
-  api: `export function http(req: { path: string; body: string }) {
-  if (req.path !== '/reserve') return { status: 404, body: 'no such page' }
-  if (stock.get() <= 0) return { status: 409, body: 'sold out' }
-  orders.push(JSON.parse(req.body || '{}').who ?? 'someone')
-  if (due.get() === null) due.set(sys.time.now() + 1000)
-  return { status: 202, body: 'reserved' }
-}`,
-  step: `export function step() {
-  const d = due.get()
-  if (d === null) sys.abort('nothing is due')
-  sys.time.await(d)
-  orders.take()
-  stock.set(stock.get() - 1)
-  due.set(orders.size() > 0 ? d : null)
-}
-
-test('never oversold', () => stock.get() >= 0)`,
-}
-
-/**
- * A real run of the reservations: Ann reserves, the step fills her order a
- * second later, then Bob is told it is sold out. Events: 1 code, 2 Ann's
- * request, 3 the step, 4 Bob's request.
- */
-async function recordedReservations(): Promise<{ nb: string; db: string }> {
-  const nb = file('reservations.loom.md', notebook(RESERVATIONS))
-  const db = join(dir, 'reservations.loom.db')
-  const child = spawn(process.execPath, ['bin/loom.js', 'run', nb, '--port', '0', '--db', db], { stdio: ['ignore', 'ignore', 'pipe'] })
-  let err = ''
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
-  try {
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no URL: ${err}`)), 60_000)
-      child.stderr.on('data', () => {
-        const m = /serving (http:\/\/127\.0\.0\.1:\d+)/.exec(err)
-        if (m) (clearTimeout(timer), resolve(m[1]!))
-      })
-    })
-    const reserve = (who: string) => fetch(`${url}/reserve`, { method: 'POST', body: JSON.stringify({ who }) })
-    assert.equal((await reserve('ann')).status, 202)
-    // Bob comes once the step has filled Ann's order (the app's own /sys/log says when).
-    for (let i = 0; ; i++) {
-      const log = await (await fetch(`${url}/sys/log?limit=10`)).text()
-      if (/"kind":"step"/.test(log)) break
-      assert.ok(i < 600, `the step did not fill Ann's order: ${log}`)
-      await new Promise((r) => setTimeout(r, 50))
-    }
-    assert.equal((await reserve('bob')).status, 409)
-  } finally {
-    child.kill('SIGINT')
-    await new Promise((r) => child.once('exit', r))
-  }
-  const events = JSON.parse(loom(['log', db, '--json']).stdout) as { kind: string }[]
-  assert.deepEqual(events.map((e) => e.kind), ['code', 'http', 'step', 'http'])
-  return { nb, db }
-}
 
 test('time is a move: a test that fails only after an awaited deadline is found in two moves, and the saved branch replays', () => {
   const nb = file('deadline.loom.md', notebook({
@@ -115,7 +53,7 @@ test('the timer sample: the clock jumps tick by tick, 8 states counted by hand, 
 })
 
 test('from a recorded moment, the two real requests and the step interleave: the oversell is five moves away, and saved it replays', async () => {
-  const { nb, db } = await recordedReservations()
+  const { nb, db } = await recordedReservations(dir)
   const r = loom(['explore', nb, '--from', db, '--at', '1', '--json'])
   assert.equal(r.status, 1, r.stderr)
   const report = JSON.parse(r.stdout)
