@@ -247,8 +247,13 @@ export class Search {
       this.transitions++
       const at = this.model.situationAfter(cur.world, action, tx)
       const key = this.model.nextKey(cur.world, tx, action.method, this.shards > 1, at)
-      // A memo leaf's choices are never changed: the move can share them.
-      this.arrive(cur, key, this.model.lastHash, () => this.model.after(cur.world, tx, action.method, at), this.moveOf(cur.world, action, tx.choices), () => this.model.lastCanonicalKey())
+      const owner = this.owner(this.model.lastHash)
+      // Most transitions reach a state seen before: nothing is made for those. A memo leaf's choices are never changed: the move can share them.
+      if (owner === this.shard) {
+        if (!this.seen.has(key)) this.addNext(this.model.after(cur.world, tx, action.method, at), { shard: this.shard, id: cur.id }, this.moveOf(cur.world, action, tx.choices), key)
+      } else if (!this.sent[owner]!.has(key)) {
+        this.handOff(owner, key, this.model.lastCanonicalKey(), this.model.after(cur.world, tx, action.method, at), cur, this.moveOf(cur.world, action, tx.choices))
+      }
       if (this.full) return
     } else if (tx.failure.aborted) {
       cur.external ||= tx.external
@@ -270,18 +275,11 @@ export class Search {
     }
   }
 
-  /** A successor found: added to this shard's next level, or handed to the shard that owns it. */
-  private arrive(cur: Expanding, key: number, hash: number, world: () => World, move: Move, canonical: () => string): void {
-    const owner = this.owner(hash)
-    if (owner === this.shard) {
-      if (!this.seen.has(key)) this.addNext(world(), { shard: this.shard, id: cur.id }, move, key)
-    } else if (!this.sent[owner]!.has(key)) {
-      this.sent[owner]!.add(key)
-      const text = canonical()
-      const w = world()
-      const { clock, delivered, tty, sent } = w.at
-      this.outbox[owner]!.push({ key: text, cells: this.model.cellsJson(w), started: w.started, halted: w.halted, at: { clock, delivered, tty, sent }, parent: { shard: this.shard, id: cur.id }, move })
-    }
+  /** A successor another shard owns, handed to it (once per level). */
+  private handOff(owner: number, key: number, canonical: string, w: World, cur: Expanding, move: Move): void {
+    this.sent[owner]!.add(key)
+    const { clock, delivered, tty, sent } = w.at
+    this.outbox[owner]!.push({ key: canonical, cells: this.model.cellsJson(w), started: w.started, halted: w.halted, at: { clock, delivered, tty, sent }, parent: { shard: this.shard, id: cur.id }, move })
   }
 
   /** The move a transaction makes, with what a trace needs to run it again: its input, clock and tty input where not the start's. */
@@ -329,8 +327,11 @@ export class Search {
 
   private freeMove(cur: Expanding, world: World, move: Move): void {
     this.transitions++
-    const hash = this.shards > 1 ? this.model.hashOf(world) : 0
-    this.arrive(cur, this.model.key(world), hash, () => world, move, () => this.model.canonicalKey(world))
+    const key = this.model.key(world)
+    const owner = this.shards > 1 ? this.owner(this.model.hashOf(world)) : this.shard
+    if (owner === this.shard) {
+      if (!this.seen.has(key)) this.addNext(world, { shard: this.shard, id: cur.id }, move, key)
+    } else if (!this.sent[owner]!.has(key)) this.handOff(owner, key, this.model.canonicalKey(world), world, cur, move)
   }
 
   /** Adds a state of the next level, unless this search is full. */
