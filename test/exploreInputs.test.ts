@@ -5,12 +5,14 @@
 // CLI, on logs made by real `loom run`s fed by real HTTP and a real pipe.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { notebook } from './helpers.ts'
 import { RESERVATIONS, recordedReservations } from './reservationsLog.ts'
+import { Engine } from '../engine/runtime/engine.ts'
+import { SqliteLog } from '../engine/replay/sqliteLog.ts'
 
 const loom = (args: string[], input?: string) => spawnSync(process.execPath, ['bin/loom.js', ...args], { encoding: 'utf8', input, timeout: 120_000 })
 const dir = mkdtempSync(join(tmpdir(), 'loom-explore-inputs-'))
@@ -103,6 +105,24 @@ test('recorded tty input is typed in order, interleaved with the steps that read
   assert.deepEqual(labels(report.violations[0].trace), ['tty "a" (recorded #2)', 'step()', 'tty "y" (recorded #3)', 'step()'])
   // Once both are read, the step waits for more: that input was not explored.
   assert.match(report.unexplored.join('\n'), /^tty input — a transaction waits for sys\.tty\.read and exploration had no more recorded input to type/)
+})
+
+test("a recorded agent commit is delivered like a request: the teller's transfer, one move away", async () => {
+  // The bank's window commits a gui(agent) transfer (as the agent panel does), into a real log.
+  const db = join(dir, 'bank.loom.db')
+  const log = SqliteLog.open(db)
+  const bank = readFileSync('samples/bank.loom.md', 'utf8')
+  const engine = await Engine.fromSource(bank, { path: 'bank.loom.md', log, clock: 'virtual', startTime: 1_000_000 })
+  const preview = engine.preview({ method: 'gui', answers: { from: 'carol', to: 'bob', amount: 5 } })
+  assert.ok('event' in engine.commitPreview(preview.id))
+  log.close()
+  const nb = file('bank.loom.md', bank.replace("test('money is conserved'", "test('carol pays nobody', () => !transfers.items().some((t) => t.from === 'carol' && t.amount === 5))\n\ntest('money is conserved'"))
+  const r = loom(['explore', nb, '--from', db, '--at', '1', '--json'])
+  assert.equal(r.status, 1, r.stderr)
+  const report = JSON.parse(r.stdout)
+  const v = report.violations.find((x: { test: string }) => x.test === 'carol pays nobody')
+  assert.deepEqual(labels(v.trace), ['gui(agent) {"amount":5,"from":"carol","to":"bob"} (recorded #2)'])
+  assert.deepEqual(report.unexplored, [])
 })
 
 test('clients(): the oversell is found from requests it sends, the budget is kept, and the saved branch replays', () => {
