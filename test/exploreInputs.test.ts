@@ -142,6 +142,9 @@ test('clients(): the oversell is found from requests it sends, the budget is kep
   assert.match(trace[0]!, /^POST \/reserve \{"who":"(ann|bob)"\} \(from clients\(\)\)$/)
   assert.deepEqual(trace.slice(2), ['clock → 1000 ms', 'step()', 'step()'])
   assert.equal(loom(['replay', db, '--branch', 'cx', '--verify']).status, 0)
+  // Two threads find the same states and a trace as short (the clock, the budget and the requests sent cross with each state).
+  const two = JSON.parse(loom(['explore', nb, '--json', '--workers', '2']).stdout)
+  assert.deepEqual([two.states, two.transitions, two.violations[0].trace.length, two.unexplored], [report.states, report.transitions, 5, report.unexplored])
   // One request per trace cannot oversell: no violation, and the summary says the budget bounded it (exit 3).
   const one = loom(['explore', nb, '--requests', '1', '--json'])
   assert.equal(one.status, 3, one.stderr)
