@@ -1,8 +1,10 @@
 // Exhaustive exploration (DESIGN §6): breadth first over every sequence of
-// transactions from a starting state, each under every sequence of its
-// choices, deduplicating states by their canonical text and checking every
-// test on every state found. Breadth first means the first trace found to a
-// failure is a shortest one.
+// moves from a starting state — the app's transactions, each under every
+// sequence of its choices, the recorded inputs and client requests it may
+// get, the clock moving on to an awaited deadline — deduplicating states by
+// their canonical text and checking every test on every state found.
+// Breadth first means the first trace found to a failure is a shortest one.
+// docs/exploring.md is the user's side of it.
 import type { MethodName } from '../runtime/compile.ts'
 import type { Choice, SourceLocation } from '../runtime/event.ts'
 import type { Json } from '../runtime/values.ts'

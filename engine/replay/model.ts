@@ -86,7 +86,7 @@ export interface ModelOptions {
   log?: EventLog
   branch?: string
   timeLimitMs?: number
-  /** The clock of every explored transaction (default: the starting event's time, or 0). */
+  /** The clock exploration starts at (default: the starting event's time, or 0); it moves on only to deadlines transactions await. */
   time?: number
   /** Cells compiled already (compileCellsNatively): a confined process or thread need not start esbuild as WebAssembly. */
   cells?: KeptCell[]
