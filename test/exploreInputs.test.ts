@@ -173,6 +173,13 @@ test('clients(): the oversell is found from requests it sends, the budget is kep
   // Start, a reservation by either, the clock, the fill: 1 + 2 + 2 + 1 (both fills reach the same state).
   assert.equal(bounded.states, 6)
   assert.deepEqual(bounded.unexplored, ['more than 1 client request along a trace — clients() may send more (--requests N)'])
+  // A budget that is no number of requests is bad usage, said as such.
+  for (const bad of ['abc', '-1', '99999999999999999999']) {
+    const refused = loom(['explore', nb, '--requests', bad])
+    assert.equal(refused.status, 2, `${bad}: ${refused.stderr}`)
+    assert.match(refused.stderr, /--requests/)
+    assert.doesNotMatch(refused.stderr, /Error:|\.js:\d+:\d+/, 'no stack trace')
+  }
   // A plain run ignores clients().
   const run = loom(['run', nb, '--db', join(dir, 'clients-run.loom.db'), '--until-idle', '--port', '0'])
   assert.equal(run.status, 0, run.stderr)

@@ -41,6 +41,7 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
     const cells = await compileCellsNatively(parseNotebook(text, path)).catch(() => [])
     const workers = (p.options.workers as number | undefined) ?? 1
     const bounds = { depth: p.options.depth as number | undefined, maxStates: p.options['max-states'] as number | undefined, requests: p.options.requests as number | undefined }
+    if (bounds.requests !== undefined && !Number.isSafeInteger(bounds.requests)) throw new HistoryError(`--requests ${bounds.requests}: give how many requests clients() may send along one trace, a whole number (default 3)`)
     // The cells run in a confined process, its shards on threads there (they share its confinement).
     const job: RunJob = {
       ...JOB, kind: 'explore', notebook: path, text, shownAs: path, timeLimitMs,
