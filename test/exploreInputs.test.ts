@@ -103,6 +103,11 @@ test('recorded tty input is typed in order, interleaved with the steps that read
   assert.equal(r.status, 1, r.stderr)
   const report = JSON.parse(r.stdout)
   assert.deepEqual(labels(report.violations[0].trace), ['tty "a" (recorded #2)', 'step()', 'tty "y" (recorded #3)', 'step()'])
+  // Saved, the typing is no event: each step records the character it read, and the branch replays.
+  assert.equal(loom(['explore', echo, '--from', db, '--at', '1', '--save-branch', 'typed']).status, 1)
+  const events = JSON.parse(loom(['log', db, '--branch', 'typed', '--json']).stdout) as { seq: number; input: { tty?: string } | null }[]
+  assert.deepEqual(events.filter((e) => e.seq > 1).map((e) => e.input?.tty), [undefined, 'a', 'y'], 'a code event, then the two steps')
+  assert.equal(loom(['replay', db, '--branch', 'typed', '--verify']).status, 0)
   // Once both are read, the step waits for more: that input was not explored.
   assert.match(report.unexplored.join('\n'), /^tty input — a transaction waits for sys\.tty\.read and exploration had no more recorded input to type/)
 })

@@ -182,7 +182,7 @@ function describeViolation(path: string, v: Violation, steps: TraceStep[], start
   steps.forEach((s, i) => {
     lines.push(`  ${i + 1}. ${s.label}${s.choices.length ? `  choices: ${describeChoices(s.choices)}` : ''}`)
     for (const c of s.changes) lines.push(`       ${c.state}: ${show(c.before)} → ${show(c.after)}`)
-    if (s.output) lines.push(`       tty: ${JSON.stringify(s.output)}`)
+    if (s.tty) lines.push(`       tty: ${JSON.stringify(s.tty)}`)
   })
   if (v.failing) lines.push(`  then ${describeMove(v.failing, start)}${v.failing.choices.length ? ` with choices ${describeChoices(v.failing.choices)}` : ''} fails`)
   return lines.join('\n')

@@ -35,7 +35,7 @@ export interface Move {
   /** The clock it ran at (or moved to), where not the start's. */
   time?: number
   /** Tty input typed and not read yet when it ran. */
-  tty?: string
+  typed?: string
   /** The recorded input it delivers: the event that carried it in the log. */
   recorded?: number
   /** A request the notebook's clients() sent. */

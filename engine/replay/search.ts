@@ -287,7 +287,7 @@ export class Search {
     const move: Move = { method: action.method, choices }
     if (action.input !== null) move.input = action.input
     if (world.at.clock !== this.model.time) move.time = world.at.clock
-    if (world.at.tty) move.tty = world.at.tty
+    if (world.at.tty) move.typed = world.at.tty
     if (action.recorded !== undefined) move.recorded = this.model.recorded[action.recorded]!.seq
     if (action.client) move.client = true
     return move

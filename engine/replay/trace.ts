@@ -29,7 +29,7 @@ export interface TraceStep extends Move {
   /** The states this move changed, with their values before and after. */
   changes: StateChange[]
   /** What it wrote to the terminal. */
-  output?: string
+  tty?: string
 }
 
 /** A move in the user's words; `start` is the clock the exploration started at. */
@@ -61,7 +61,7 @@ export function describeTrace(model: Model, moves: readonly Move[]): { steps: Tr
       const at = model.situationAfter(world, { method: move.method, input: move.input ?? null, memo: '', recorded, client: move.client }, { ttyRead: tx.ttyRead.length })
       const next = model.after(world, tx, move.method, at)
       const step: TraceStep = { ...move, label, changes: changesBetween(model, world, next) }
-      if (tx.tty) step.output = tx.tty
+      if (tx.tty) step.tty = tx.tty
       steps.push(step)
       world = next
     }
@@ -129,7 +129,7 @@ export async function commitTrace(text: string, options: ModelOptions, moves: re
         next++
         continue
       }
-      const tx = exec.runCall(model.version, methodCall(move.method, move.input ?? null, move.tty ?? ''), move.time ?? model.time, new ReplayAgent(move.choices))
+      const tx = exec.runCall(model.version, methodCall(move.method, move.input ?? null, move.typed ?? ''), move.time ?? model.time, new ReplayAgent(move.choices))
       if (tx.failure) throw new Error(`the trace does not reproduce at ${describeMove(move, model.time)}: ${tx.failure.reason}`)
       // Counted before it commits: a commit the time limit cuts off is finished by the executor (see `committed`).
       next++
