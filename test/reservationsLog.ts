@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { spawn, spawnSync } from 'node:child_process'
+import { createInterface } from 'node:readline'
 import { notebook } from './helpers.ts'
 
 export const RESERVATIONS = {
@@ -41,15 +42,16 @@ export async function recordedReservations(dir: string): Promise<{ nb: string; d
   writeFileSync(nb, notebook(RESERVATIONS))
   const db = join(dir, 'reservations.loom.db')
   const child = spawn(process.execPath, ['bin/loom.js', 'run', nb, '--port', '0', '--db', db], { stdio: ['ignore', 'ignore', 'pipe'] })
-  let err = ''
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
+  const said: string[] = []
   try {
+    // It says where it serves on stderr; if it ends first, what it said is why.
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no URL: ${err}`)), 60_000)
-      child.stderr.on('data', () => {
-        const m = /serving (http:\/\/127\.0\.0\.1:\d+)/.exec(err)
-        if (m) (clearTimeout(timer), resolve(m[1]!))
+      createInterface({ input: child.stderr }).on('line', (line) => {
+        said.push(line)
+        const m = /serving (http:\/\/127\.0\.0\.1:\d+)/.exec(line)
+        if (m) resolve(m[1]!)
       })
+      child.once('exit', (code) => reject(new Error(`loom run ended (exit ${code}) before serving: ${said.join('\n')}`)))
     })
     const reserve = (who: string) => fetch(`${url}/reserve`, { method: 'POST', body: JSON.stringify({ who }) })
     assert.equal((await reserve('ann')).status, 202)
