@@ -29,19 +29,21 @@ export interface RecordedAfter {
 /** The inputs recorded on `branch` after event `seq` (at most MAX_RECORDED; the rest are named in `left`). */
 export function recordedAfter(log: HistoryLog, branch: string, seq: number, head: number): RecordedAfter {
   const inputs: RecordedInput[] = []
-  let more = 0
   let firstLeft = 0
   let edits = 0
+  // The log after the moment is read only as far as the inputs delivered: a long history is not decoded to the end.
   for (const e of log.iterate(branch, seq + 1, head)) {
     const input = inputOf(e)
+    if (input && inputs.length === MAX_RECORDED) {
+      firstLeft = e.seq
+      break
+    }
     if (e.kind === 'edit') edits++
-    if (!input) continue
-    if (inputs.length < MAX_RECORDED) inputs.push(input)
-    else if (more++ === 0) firstLeft = e.seq
+    if (input) inputs.push(input)
   }
   const left: string[] = []
-  if (more) left.push(`${more} more recorded input${more === 1 ? '' : 's'} from event ${firstLeft} on — exploration delivers the first ${MAX_RECORDED} after the moment (choose a later --at)`)
-  if (edits) left.push(`${edits} hand edit${edits === 1 ? '' : 's'} recorded after event ${seq} — edits are not replayed by exploration`)
+  if (firstLeft) left.push(`the inputs recorded from event ${firstLeft} on — exploration delivers the first ${MAX_RECORDED} after the moment (choose a later --at)`)
+  if (edits) left.push(`${edits} hand edit${edits === 1 ? '' : 's'} recorded after event ${seq}${firstLeft ? ` and before event ${firstLeft}` : ''} — edits are not replayed by exploration`)
   return { inputs, left }
 }
 
