@@ -10,7 +10,7 @@ import { decodeNotebook, parseNotebook } from '../runtime/notebook.ts'
 import type { Json } from '../runtime/values.ts'
 import { prepareMoment, type PreparedMoment } from '../replay/model.ts'
 import type { ExploreResult, Violation } from '../replay/explore.ts'
-import { describeChoices, type TraceStep } from '../replay/trace.ts'
+import { describeChoices, describeMove, type TraceStep } from '../replay/trace.ts'
 import type { ChoiceTree } from '../replay/choiceTree.ts'
 import { writeBranch } from '../replay/writeBranch.ts'
 import { SqliteLog, type BranchInfo } from '../replay/sqliteLog.ts'
@@ -40,7 +40,8 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
     // Compiled here by native esbuild (as loom serve does for its engine): the confined process and its threads would start it as WebAssembly.
     const cells = await compileCellsNatively(parseNotebook(text, path)).catch(() => [])
     const workers = (p.options.workers as number | undefined) ?? 1
-    const bounds = { depth: p.options.depth as number | undefined, maxStates: p.options['max-states'] as number | undefined }
+    const bounds = { depth: p.options.depth as number | undefined, maxStates: p.options['max-states'] as number | undefined, requests: p.options.requests as number | undefined }
+    if (bounds.requests !== undefined && !Number.isSafeInteger(bounds.requests)) throw new HistoryError(`--requests ${bounds.requests}: give how many requests clients() may send along one trace, a whole number (default 3)`)
     // The cells run in a confined process, its shards on threads there (they share its confinement).
     const job: RunJob = {
       ...JOB, kind: 'explore', notebook: path, text, shownAs: path, timeLimitMs,
@@ -70,23 +71,35 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
     if (p.options.json) {
       const json = {
         states: result.states, transitions: result.transitions, depth: result.depth, exhausted: result.exhausted, stoppedBy: result.stoppedBy,
-        deadlocks: result.deadlocks, elapsedMs: Math.round(result.elapsedMs),
+        deadlocks: result.deadlocks, elapsedMs: Math.round(result.elapsedMs), unexplored: result.unexplored,
         violations: violations.map((v) => ({ kind: v.kind, test: v.test, message: v.message, location: v.location, trace: v.steps, failing: v.failing })),
         savedBranch: saved,
       }
       io.out(JSON.stringify(json) + '\n')
     } else {
       io.out(summary(path, from, result) + '\n')
-      violations.forEach((v, i) => io.out('\n' + (violations.length > 1 ? `[${i + 1}] ` : '') + describeViolation(path, v, v.steps) + '\n'))
+      for (const u of result.unexplored) io.out(`  did not explore: ${u}\n`)
+      violations.forEach((v, i) => io.out('\n' + (violations.length > 1 ? `[${i + 1}] ` : '') + describeViolation(path, v, v.steps, from?.last?.time ?? 0) + '\n'))
       if (saved) {
         io.out(`\nsaved violation ${saved.violation} of ${violations.length} as branch '${saved.branch}' of ${saved.db} (events ${saved.events[0]}..${saved.events[1]})${violations.length > 1 ? '; --violation N saves another' : ''}:\n`)
         io.out(`  loom log ${saved.db} --branch ${saved.branch}\n  loom replay ${saved.db} --branch ${saved.branch} --verify\n`)
       } else if (name) io.out(`\nnothing to save as '${name}': no violation was found\n`)
     }
-    return violations.length ? 1 : 0
+    return exitCode(result)
   } finally {
     log?.close()
   }
+}
+
+/**
+ * 1: a violation was found. 3: none was, but exploration did not cover
+ * everything the app could meet (a bound stopped it, or it takes inputs
+ * exploration did not give it), so "no violation" is not a proof. 0: every
+ * reachable state was checked and none fails.
+ */
+export function exitCode(r: ExploreResult): number {
+  if (r.violations.length) return 1
+  return r.exhausted && !r.unexplored.length ? 0 : 3
 }
 
 /** What every job of this command leaves at its default. */
@@ -143,7 +156,7 @@ function summary(path: string, moment: PreparedMoment | null, r: ExploreResult):
   const from = moment ? `from event ${moment.seq} of branch '${moment.branch}'` : 'from the start'
   const rate = r.elapsedMs > 0 ? `, ${Math.round((r.states / r.elapsedMs) * 1000).toLocaleString('en')} states/s` : ''
   const scope = r.exhausted
-    ? 'every reachable state'
+    ? r.unexplored.length ? `every state reachable with the inputs explored — not every input the app takes (below)` : 'every reachable state'
     : r.stoppedBy === 'states' ? `stopped at the state bound (--max-states ${r.states}): not every state was explored`
     : r.stoppedBy === 'depth' ? `stopped at the depth bound (--depth ${r.depth}): states further away were not explored`
     : 'some transaction had more choice sequences than could be tried: not every state was explored'
@@ -156,20 +169,22 @@ function count(n: number, word: string): string {
   return `${n.toLocaleString('en')} ${word}${n === 1 ? '' : 's'}`
 }
 
-function describeViolation(path: string, v: Violation, steps: TraceStep[]): string {
+function describeViolation(path: string, v: Violation, steps: TraceStep[], start: number): string {
   const where = v.location ? ` (${formatLocation(path, v.location)})` : ''
-  const after = steps.length === 0 ? 'in the starting state' : `after ${steps.length} transaction${steps.length === 1 ? '' : 's'}`
+  // The clock moving on and tty input typed are moves too, but no transactions.
+  const word = steps.every((s) => s.method !== 'clock' && s.method !== 'tty') ? 'transaction' : 'move'
+  const after = steps.length === 0 ? 'in the starting state' : `after ${steps.length} ${word}${steps.length === 1 ? '' : 's'}`
   const head =
     v.kind === 'test' ? `✗ test '${v.test}' fails ${after}${where}: ${v.message}`
     : v.kind === 'deadlock' ? `✗ deadlock ${after}: ${v.message}`
     : `✗ ${v.test.replace(/ runs.*/, '')} fails ${after}${where}: ${v.message}`
   const lines = [head]
   steps.forEach((s, i) => {
-    lines.push(`  ${i + 1}. ${s.method}()${s.choices.length ? `  choices: ${describeChoices(s.choices)}` : ''}`)
+    lines.push(`  ${i + 1}. ${s.label}${s.choices.length ? `  choices: ${describeChoices(s.choices)}` : ''}`)
     for (const c of s.changes) lines.push(`       ${c.state}: ${show(c.before)} → ${show(c.after)}`)
     if (s.tty) lines.push(`       tty: ${JSON.stringify(s.tty)}`)
   })
-  if (v.failing) lines.push(`  then ${v.failing.method}()${v.failing.choices.length ? ` with choices ${describeChoices(v.failing.choices)}` : ''} fails`)
+  if (v.failing) lines.push(`  then ${describeMove(v.failing, start)}${v.failing.choices.length ? ` with choices ${describeChoices(v.failing.choices)}` : ''} fails`)
   return lines.join('\n')
 }
 

@@ -32,9 +32,11 @@ usage:
       list branches; rename (a label: events keep their hashes), delete (archived, restorable)
   loom export DB [--branch B] [--out FILE]                       a branch as portable JSON lines
   loom import DB FILE [--name N]                                 add an exported branch, verified
-  loom explore NB [--from DB [--branch B] [--at S]] [--depth D] [--max-states M] [--save-branch N [--violation K] [--db F]] [--workers W] [--tree] [--json]
-      every state the app can reach (breadth first over every transaction and every choice), every test checked
-      in each; exits 1 with the shortest trace to each failure, deadlock or error; --save-branch commits the first
+  loom explore NB [--from DB [--branch B] [--at S]] [--depth D] [--max-states M] [--requests N] [--save-branch N [--violation K] [--db F]] [--workers W] [--tree] [--json]
+      every state the app can reach (breadth first over every transaction, every choice, the clock moving to each
+      awaited deadline, the inputs a log recorded after S in every order, and requests from the notebook's clients(),
+      at most N along a trace, default 3), every test checked in each; exits 1 with the shortest trace to each failure,
+      deadlock or error, 3 when none was found but the search was bounded or left inputs unexplored (it says which); --save-branch commits the first
       as a branch of the log; --tree shows the distinct outcomes of the next transaction instead; --workers W
       shares the states among W threads (on two cores it is slower than one: handing a state to another thread
       costs more than exploring it; npm run bench measures both)
@@ -44,7 +46,7 @@ usage:
       the notebook's UI for a browser at http://127.0.0.1:P/ (default: any free port); the app runs in an engine process,
       and its http() method serves 127.0.0.1 on --app-port (or http: in the front matter) as under loom run
 
-exit codes: 0 ok, 1 a check failed, 2 bad usage or bad input`
+exit codes: 0 ok, 1 a check failed, 2 bad usage or bad input, 3 (explore) no violation found but not everything was explored`
 
 export interface Io {
   out: (text: string) => void

@@ -5,7 +5,7 @@
 // its job, so a violation's trace can be committed as a branch.
 import { Model, type ModelOptions } from '../replay/model.ts'
 import { exploring, type ExploreResult } from '../replay/explore.ts'
-import { saveTrace } from '../replay/trace.ts'
+import { describeMove, saveTrace } from '../replay/trace.ts'
 import { NondeterminismError } from '../replay/memo.ts'
 import type { HistoryLog } from '../replay/historyLog.ts'
 import type { SourceLocation } from '../runtime/event.ts'
@@ -25,6 +25,8 @@ interface Kept {
   branch: string
   seq: number
   result: ExploreResult
+  /** The clock the exploration started at (clock moves are shown from it). */
+  start: number
 }
 
 export class Explorations {
@@ -61,9 +63,9 @@ export class Explorations {
       throw err
     }
     progress(result.states, result.states, true, `${what}: ${result.states.toLocaleString('en')} states, done`)
-    this.kept.set(job, { text, branch, seq: at, result })
+    this.kept.set(job, { text, branch, seq: at, result, start: model.time })
     for (const old of this.kept.keys()) if (this.kept.size > KEPT) this.kept.delete(old)
-    return this.view(job, result)
+    return this.view(job, result, model.time)
   }
 
   /** Commits violation `index` of exploration `job` as branch `name`: forked at the moment explored from, one event per move. */
@@ -89,14 +91,15 @@ export class Explorations {
     return { path: this.host.notebookPath, timeLimitMs: this.host.timeLimitMs, ...(seq >= 1 ? { from: { log, branch, seq } } : {}) }
   }
 
-  private view(job: number, r: ExploreResult): ExploreView {
+  private view(job: number, r: ExploreResult, start: number): ExploreView {
     return {
       job, states: r.states, transitions: r.transitions, depth: r.depth, exhausted: r.exhausted, stoppedBy: r.stoppedBy, deadlocks: r.deadlocks,
       violations: r.violations.map((v) => ({
         kind: v.kind, test: v.test, message: v.message,
         ...(v.location ? { where: this.where(v.location) } : {}),
-        trace: v.trace.map((m) => ({ method: m.method, choices: m.choices.map((c) => c.value) })),
+        trace: v.trace.map((m) => ({ method: m.method, choices: m.choices.map((c) => c.value), label: describeMove(m, start) })),
       })),
+      unexplored: r.unexplored,
     }
   }
 

@@ -260,7 +260,10 @@ export interface ExploreView {
   exhausted: boolean
   stoppedBy: 'depth' | 'states' | 'outcomes' | null
   deadlocks: number
-  violations: { kind: 'test' | 'deadlock' | 'error'; test: string; message: string; where?: Where; trace: { method: string; choices: number[] }[] }[]
+  /** Each move: the method ('clock' and 'tty' for moves that are no transaction), its choices, and the move in words. */
+  violations: { kind: 'test' | 'deadlock' | 'error'; test: string; message: string; where?: Where; trace: { method: string; choices: number[]; label: string }[] }[]
+  /** Inputs the app takes that exploration did not give it, in words: with any, "no violation" is no proof. */
+  unexplored: string[]
 }
 
 export type EditResult =

@@ -1,8 +1,10 @@
 // Exhaustive exploration (DESIGN §6): breadth first over every sequence of
-// transactions from a starting state, each under every sequence of its
-// choices, deduplicating states by their canonical text and checking every
-// test on every state found. Breadth first means the first trace found to a
-// failure is a shortest one.
+// moves from a starting state — the app's transactions, each under every
+// sequence of its choices, the recorded inputs and client requests it may
+// get, the clock moving on to an awaited deadline — deduplicating states by
+// their canonical text and checking every test on every state found.
+// Breadth first means the first trace found to a failure is a shortest one.
+// docs/exploring.md is the user's side of it.
 import type { MethodName } from '../runtime/compile.ts'
 import type { Choice, SourceLocation } from '../runtime/event.ts'
 import type { Json } from '../runtime/values.ts'
@@ -20,11 +22,24 @@ export interface ExploreOptions {
   onProgress?: (progress: { states: number; transitions: number; depth: number }) => void
 }
 
-/** One transaction of a trace: which method ran, how its choices were answered, and its input (a request, or gui answers as {answers}). */
+/**
+ * One move of a trace: a transaction — which method ran, how its choices
+ * were answered, and its input (a request, or gui answers as {answers}) — or
+ * one that is no transaction: the clock moving on to `time` ('clock'), or
+ * recorded tty input typed ('tty', the characters as `input`).
+ */
 export interface Move {
-  method: MethodName
+  method: MethodName | 'clock' | 'tty'
   choices: Choice[]
   input?: Json
+  /** The clock it ran at (or moved to), where not the start's. */
+  time?: number
+  /** Tty input typed and not read yet when it ran. */
+  typed?: string
+  /** The recorded input it delivers: the event that carried it in the log. */
+  recorded?: number
+  /** A request the notebook's clients() sent. */
+  client?: boolean
 }
 
 export interface Violation {
@@ -54,6 +69,11 @@ export interface ExploreResult {
   /** States where every transaction waits and nothing outside the app could change that. */
   deadlocks: number
   violations: Violation[]
+  /**
+   * Inputs the app takes that exploration did not give it, in words (empty:
+   * none): with any, "no violation" is not "every reachable state".
+   */
+  unexplored: string[]
   elapsedMs: number
 }
 
@@ -104,8 +124,27 @@ export function* exploring(model: Model, options: ExploreOptions = {}): Generato
   const violations = pickFirst(search.found).map(({ violation, at }) => ({ ...violation, trace: traceOf(at, (ref) => search.trail(ref.id)) }))
   return {
     states: search.states, transitions: search.transitions, depth: search.depth, exhausted: stoppedBy === null, stoppedBy,
-    deadlocks: search.deadlocks, violations, elapsedMs: performance.now() - started,
+    deadlocks: search.deadlocks, violations, unexplored: unexploredBy(model, search), elapsedMs: performance.now() - started,
   }
+}
+
+/**
+ * What the app takes from outside that exploration did not give it: an
+ * http() with no client model and no recorded requests, gui(agent) with no
+ * recorded commits, tty input it waited for and did not have, client
+ * requests past the budget, what the log recorded past the inputs delivered.
+ */
+export function unexploredBy(model: Model, seen: { ttyUnfed: boolean; budgetReached: boolean }): string[] {
+  const out: string[] = []
+  const m = model.version.methods
+  const recorded = (kind: string) => model.recorded.some((r) => r.kind === kind)
+  const none = model.from ? `the log recorded none after event ${model.from.seq}` : 'explore from a recorded moment with --from DB --at S to deliver the ones a log recorded'
+  if (m.http && !m.clients && !recorded('http')) out.push(`HTTP requests — the notebook has http() but no clients() model and no recorded requests (${none})`)
+  if (m.gui && !recorded('gui')) out.push(`agent commits — the notebook has gui(agent) and exploration has no recorded commits to deliver (${none})`)
+  if (seen.ttyUnfed) out.push(`tty input — a transaction waits for sys.tty.read and exploration had no ${recorded('tty') ? 'more ' : ''}recorded input to type (${none})`)
+  if (seen.budgetReached) out.push(`more than ${model.requests} client request${model.requests === 1 ? '' : 's'} along a trace — clients() may send more (--requests N)`)
+  out.push(...model.left)
+  return out
 }
 
 export interface Bounds {

@@ -20,6 +20,8 @@ export interface ParallelOptions extends ExploreOptions {
   timeLimitMs?: number
   /** The notebook's cells compiled already (each thread would compile them again). */
   cells?: KeptCell[]
+  /** Requests clients() may send along one trace. */
+  requests?: number
 }
 
 interface Shard {
@@ -52,7 +54,7 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
     worker.on('error', fail)
     worker.on('exit', (code) => code !== 0 && fail(new Error(`an exploration thread stopped (exit ${code})`)))
     const setup: ShardSetup = {
-      text, path: options.path ?? '<notebook>', from: options.from ?? null, cells: options.cells, timeLimitMs: options.timeLimitMs,
+      text, path: options.path ?? '<notebook>', from: options.from ?? null, cells: options.cells, timeLimitMs: options.timeLimitMs, requests: options.requests,
       shard, shards: count, maxOutcomes: bounds.maxOutcomes, peers,
     }
     worker.postMessage(setup, peers.filter((p): p is MessagePort => p !== null))
@@ -111,6 +113,7 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
       stoppedBy,
       deadlocks: reports.reduce((n, r) => n + r.deadlocks, 0),
       violations: picked.map(({ violation, at }) => ({ ...violation, trace: traceOf(at, (ref) => trails.get(refKey(ref))!) })),
+      unexplored: [...new Set(reports.flatMap((r) => r.unexplored))],
       elapsedMs: performance.now() - started,
     }
   } finally {

@@ -7,6 +7,7 @@ import { parentPort, type MessagePort } from 'node:worker_threads'
 import { Model, type PreparedMoment } from './model.ts'
 import type { KeptCell } from '../runtime/compile.ts'
 import { Search, runLevel, type Handoff } from './search.ts'
+import { unexploredBy } from './explore.ts'
 
 export interface ShardSetup {
   text: string
@@ -15,6 +16,7 @@ export interface ShardSetup {
   /** The notebook's cells compiled already: the thread need not start a compiler. */
   cells?: KeptCell[]
   timeLimitMs?: number
+  requests?: number
   shard: number
   shards: number
   maxOutcomes: number
@@ -35,6 +37,8 @@ export interface ShardReport {
   full: boolean
   cutOutcomes: boolean
   depth: number
+  /** What this shard saw go unexplored (unexploredBy). */
+  unexplored: string[]
 }
 
 const port = parentPort!
@@ -47,12 +51,12 @@ let waiting: (() => void) | null = null
 
 const report = (): ShardReport => ({
   states: search.states, transitions: search.transitions, deadlocks: search.deadlocks, frontier: search.frontier,
-  full: search.full, cutOutcomes: search.cutOutcomes, depth: search.depth,
+  full: search.full, cutOutcomes: search.cutOutcomes, depth: search.depth, unexplored: unexploredBy(model, search),
 })
 
 port.once('message', async (setup: ShardSetup) => {
   try {
-    model = await Model.create(setup.text, { path: setup.path, timeLimitMs: setup.timeLimitMs, from: setup.from ?? undefined, cells: setup.cells })
+    model = await Model.create(setup.text, { path: setup.path, timeLimitMs: setup.timeLimitMs, from: setup.from ?? undefined, cells: setup.cells, requests: setup.requests })
     search = new Search(model, setup.maxOutcomes, 0, setup.shard, setup.shards)
     peers = setup.peers
     peers.forEach((peer, from) => peer?.on('message', (batch: { depth: number; items: Handoff[] }) => take(from, batch.depth, batch.items)))

@@ -19,6 +19,12 @@ export interface Outcome {
   failure: { reason: string; aborted: boolean; location: SourceLocation | null } | null
   /** An abort that waits for time or tty input: something outside the app could let it through. */
   external: boolean
+  /** For an abort on sys.time.await: the time it waits for (0: none). */
+  wakeAt: number
+  /** For an abort: it waits for tty input. */
+  waitsForInput: boolean
+  /** Characters of tty input it read. */
+  ttyRead: number
 }
 
 type Node =

@@ -16,6 +16,11 @@ import { seekStore, type Moment } from './seek.ts'
 import { Memo, type Outcome } from './memo.ts'
 import type { HistoryLog } from './historyLog.ts'
 import { Texts, Tuples } from './worldKeys.ts'
+import { recordedAfter, type RecordedInput } from './recordedInputs.ts'
+import { clientRequest, DEFAULT_CLIENT_REQUESTS } from './clients.ts'
+import { runTest } from '../runtime/transaction/runTransaction.ts'
+import { EveryChoiceAgent } from '../runtime/agent.ts'
+import type { HttpRequest } from '../runtime/http.ts'
 
 /** One state of the app. Never changed once made; unchanged cells are shared between worlds. */
 export interface World {
@@ -27,6 +32,46 @@ export interface World {
   readonly started: boolean
   /** Whether a transaction called sys.halt (then nothing more happens). */
   readonly halted: boolean
+  /** Where it stands besides its state: the clock, the inputs delivered, tty input unread, client requests sent. */
+  readonly at: Situation
+}
+
+/**
+ * What besides state tells two worlds apart. The clock is in it because a
+ * transaction may read it (sys.time.now) and awaits compare with it; it only
+ * ever jumps to a deadline some transaction awaits, so it adds states only
+ * where time matters. Shared between worlds: equal situations, one object.
+ */
+export interface Situation {
+  readonly clock: number
+  /** Bit i (2 ** i) set: recorded input i was delivered. */
+  readonly delivered: number
+  /** Tty input delivered and not read yet. */
+  readonly tty: string
+  /** Requests clients() has sent along the way here. */
+  readonly sent: number
+  /** Its canonical text as a number (Texts): part of the world's key. */
+  readonly key: number
+}
+
+/** One transaction exploration can run in a world: the app's own (start, step), a recorded input, or a client's request. */
+export interface Action {
+  method: MethodName
+  input: Json
+  /** The memo its outcomes are kept in: equal memos, equal outcomes for equal reads and choices. */
+  memo: string
+  /** The recorded input it delivers (its index in Model.recorded). */
+  recorded?: number
+  /** A request clients() sent. */
+  client?: boolean
+}
+
+/** What clients() sends in a world: each distinct request, or what is wrong with it. */
+export interface ClientMoves {
+  actions: Action[]
+  problem: { message: string; location: SourceLocation | null } | null
+  /** It had more choice sequences than were tried. */
+  cut: boolean
 }
 
 export interface ModelOptions {
@@ -41,10 +86,12 @@ export interface ModelOptions {
   log?: EventLog
   branch?: string
   timeLimitMs?: number
-  /** The clock of every explored transaction (default: the starting event's time, or 0). */
+  /** The clock exploration starts at (default: the starting event's time, or 0); it moves on only to deadlines transactions await. */
   time?: number
   /** Cells compiled already (compileCellsNatively): a confined process or thread need not start esbuild as WebAssembly. */
   cells?: KeptCell[]
+  /** Requests clients() may send along one trace (default DEFAULT_CLIENT_REQUESTS). */
+  requests?: number
 }
 
 const TEST_AGENT = new FairAgent(0)
@@ -57,6 +104,9 @@ export interface PreparedMoment extends Moment {
   /** Whether `start` committed by then. */
   started: boolean
   state: StoreSnapshot
+  /** The inputs the branch recorded after the moment, which exploration delivers; what it leaves out, in words. */
+  inputs: RecordedInput[]
+  left: string[]
 }
 
 /** Reads what Model.create needs of a moment of `log`. Throws LoadError for a moment the log does not have. */
@@ -70,7 +120,8 @@ export function prepareMoment(log: HistoryLog, from: Moment): PreparedMoment {
   const codeSeq = log.lastOfKind(from.branch, 'code', from.seq)
   const code = codeSeq === null ? null : log.event(from.branch, codeSeq)
   const started = log.lastOfKind(from.branch, 'start', from.seq) !== null
-  return { branch: from.branch, seq: from.seq, last, code, started, state: seekStore(log, from).serialize() }
+  const { inputs, left } = recordedAfter(log, from.branch, from.seq, info.head)
+  return { branch: from.branch, seq: from.seq, last, code, started, state: seekStore(log, from).serialize(), inputs, left }
 }
 
 /** A test that does not hold in a world: its name, why, and where. */
@@ -105,7 +156,15 @@ export class Model {
     readonly root: World,
     private readonly texts: Texts,
     readonly from: Moment | null,
-  ) {}
+    /** The inputs recorded after the moment explored from, each delivered once along a trace. */
+    readonly recorded: readonly RecordedInput[],
+    /** What the log recorded that exploration leaves out, in words. */
+    readonly left: readonly string[],
+    /** Requests clients() may send along one trace. */
+    readonly requests: number,
+  ) {
+    this.plain = { step: [{ method: 'step', input: null, memo: 'step' }], start: [{ method: 'start', input: null, memo: 'start' }] }
+  }
 
   /** Compiles and loads a notebook at its beginning or at a moment of a log. Throws NotebookError, CompileError or LoadError. */
   static async create(text: string, options: ModelOptions = {}): Promise<Model> {
@@ -132,8 +191,12 @@ export class Model {
     const codeChanged = !code || code.codeHash !== app.codeHash || declares.length > 0
     const started = from?.started ?? false
     const texts = new Texts()
-    const root = worldOf(exec.store.cells, started, last?.kind === 'halt', texts)
-    return new Model(exec, app, version, declares, config, codeChanged, time, root, texts, from ? { branch: from.branch, seq: from.seq } : null)
+    const root = worldOf(exec.store.cells, started, last?.kind === 'halt', texts, situationOf(new Map(), texts, time, 0, '', 0))
+    const requests = options.requests ?? DEFAULT_CLIENT_REQUESTS
+    if (!Number.isSafeInteger(requests) || requests < 0) throw new RangeError(`--requests is a whole number of requests clients() may send along one trace, got ${requests}`)
+    const model = new Model(exec, app, version, declares, config, codeChanged, time, root, texts, from ? { branch: from.branch, seq: from.seq } : null, from?.inputs ?? [], from?.left ?? [], requests)
+    model.situations.set(root.at.key, root.at)
+    return model
   }
 
   get cells(): readonly Cell[] {
@@ -152,6 +215,125 @@ export class Model {
     return this.version.methods.step ? 'step' : null
   }
 
+  private readonly plain: { step: Action[]; start: Action[] }
+  private readonly situations = new Map<number, Situation>()
+
+  /**
+   * The transactions that can run in a world besides what clients() sends:
+   * `start` until it commits; then `step`, and each recorded http or gui
+   * input not delivered yet. None once halted.
+   */
+  actionsAt(world: World): Action[] {
+    const method = this.methodAt(world)
+    if (method === 'start' || world.halted) return method === 'start' ? this.memoed(world, this.plain.start) : []
+    const own = method ? this.memoed(world, this.plain.step) : []
+    if (!this.recorded.length) return own
+    const actions = own.slice()
+    this.recorded.forEach((r, i) => {
+      if (r.kind === 'tty' || delivered(world.at, i) || !this.version.methods[r.kind]) return
+      actions.push({ method: r.kind, input: r.input, memo: `${r.kind}#${i}${suffix(world.at, this.time)}`, recorded: i })
+    })
+    return actions
+  }
+
+  /** Start and step in a situation other than the start's: their outcomes may differ (the clock, tty input). */
+  private memoed(world: World, plain: Action[]): Action[] {
+    const tail = suffix(world.at, this.time)
+    return tail ? [{ ...plain[0]!, memo: plain[0]!.memo + tail }] : plain
+  }
+
+  /** The recorded tty input to deliver next in a world (tty is a stream: in order), or -1. */
+  nextTty(world: World): number {
+    if (world.halted || !this.running(world)) return -1
+    return this.recorded.findIndex((r, i) => r.kind === 'tty' && !delivered(world.at, i))
+  }
+
+  /** Whether clients() may still send a request in a world (false: it has none, or the budget is spent). */
+  clientsMay(world: World): boolean {
+    return !!this.version.methods.clients && !!this.version.methods.http && this.running(world) && !world.halted && world.at.sent < this.requests
+  }
+
+  /** Whether the app takes input in a world: once its start() (if it has one) has committed. */
+  running(world: World): boolean {
+    return world.started || !this.version.methods.start
+  }
+
+  private readonly clientMemo = new Map<number, ClientMoves>()
+
+  /**
+   * What the app's clients send next in a world: clients() called read-only
+   * under every sequence of answers to its choices (at most `max`), each
+   * distinct request an http action. Call inside `exec.run`.
+   */
+  clientMoves(world: World, max: number): ClientMoves {
+    const key = this.key(world)
+    const known = this.clientMemo.get(key)
+    if (known) return known
+    const fn = this.version.methods.clients!
+    const at = this.app.methodAt.clients ?? null
+    const check = { name: 'clients()', property: fn as () => unknown, at }
+    const agent = new EveryChoiceAgent()
+    const seen = new Set<string>()
+    const moves: ClientMoves = { actions: [], problem: null, cut: false }
+    for (let runs = 1; ; runs++) {
+      this.enter(world)
+      const { tx, result } = runTest(this.exec, this.version, check, agent)
+      if (tx.failure) {
+        moves.problem = { message: `clients() ${tx.failure.aborted ? 'aborts' : 'throws'}: ${tx.failure.reason.replace('a test cannot', 'clients() cannot')}`, location: tx.failure.location ?? at }
+        break
+      }
+      const answer = clientRequest(result)
+      if ('problem' in answer) {
+        moves.problem = { message: answer.problem, location: at }
+        break
+      }
+      if (answer.request) this.addClient(moves, seen, answer.request, world)
+      if (!agent.next(tx.choices.length)) break
+      if (runs >= max) {
+        moves.cut = true
+        break
+      }
+    }
+    this.clientMemo.set(key, moves)
+    return moves
+  }
+
+  private addClient(moves: ClientMoves, seen: Set<string>, request: HttpRequest, world: World): void {
+    const text = canonicalText(request as unknown as Json)
+    if (seen.has(text)) return
+    seen.add(text)
+    moves.actions.push({ method: 'http', input: request as unknown as Json, memo: `http ${text}${suffix(world.at, this.time)}`, client: true })
+  }
+
+  /** Where a world stands after `action` commits with `outcome` in it. */
+  situationAfter(world: World, action: Action, outcome: { ttyRead: number }): Situation {
+    const at = world.at
+    if (action.recorded === undefined && !action.client && !outcome.ttyRead) return at
+    return this.situation(
+      at.clock,
+      action.recorded === undefined ? at.delivered : at.delivered + 2 ** action.recorded,
+      outcome.ttyRead ? at.tty.slice(outcome.ttyRead) : at.tty,
+      action.client ? at.sent + 1 : at.sent,
+    )
+  }
+
+  /** The same world with the clock moved on to `time` (a deadline some transaction awaits). */
+  clockMoved(world: World, time: number): World {
+    const at = world.at
+    return { ...world, at: this.situation(time, at.delivered, at.tty, at.sent) }
+  }
+
+  /** The same world with recorded tty input `i` typed. */
+  ttyTyped(world: World, i: number): World {
+    const at = world.at
+    return { ...world, at: this.situation(at.clock, at.delivered + 2 ** i, at.tty + (this.recorded[i]!.input as string), at.sent) }
+  }
+
+  /** The one Situation object for these values. */
+  situation(clock: number, delivered: number, tty: string, sent: number): Situation {
+    return situationOf(this.situations, this.texts, clock, delivered, tty, sent)
+  }
+
   /** Points the store at a world. */
   enter(world: World): void {
     const cells = this.exec.store.cells
@@ -161,7 +343,8 @@ export class Model {
   /** Runs `method` in `world`, its choices answered by `agent`. Call inside `exec.run`. */
   run(world: World, method: MethodName, agent: Agent, input: Json = null): Transaction {
     this.enter(world)
-    return this.exec.runCall(this.version, methodCall(method, input, ''), this.time, agent)
+    // Without tty input delivered, a read waits (the executor's own input is empty while exploring).
+    return this.exec.runCall(this.version, methodCall(method, input, world.at.tty || undefined), world.at.clock, agent)
   }
 
   /**
@@ -169,11 +352,13 @@ export class Model {
    * an earlier run that read the same values and made the same choices, or
    * run now. Call inside `exec.run`.
    */
-  outcome(world: World, method: MethodName, agent: Agent): Outcome {
-    const memo = (this.methodMemos[method] ??= this.memo(method))
+  outcome(world: World, action: MethodName | Action, agent: Agent): Outcome {
+    const a = typeof action === 'string' ? this.memoed(world, action === 'start' ? this.plain.start : [{ method: action, input: null, memo: action }])[0]! : action
+    let memo = this.methodMemos.get(a.memo)
+    if (!memo) this.methodMemos.set(a.memo, (memo = this.memo(a.memo, a.method)))
     const known = memo.find(world, agent)
     if (known) return known
-    const tx = this.run(world, method, agent)
+    const tx = this.run(world, a.method, agent, a.input)
     const outcome = outcomeOf(tx)
     memo.add(world, tx, outcome)
     return outcome
@@ -185,7 +370,7 @@ export class Model {
     const tests = this.version.tests
     for (let i = 0; i < tests.length; i++) {
       const t = tests[i]!
-      const memo = (this.testMemos[i] ??= this.memo(`test '${t.name}'`))
+      const memo = (this.testMemos[i] ??= this.memo(`test '${t.name}'`, `test '${t.name}'`))
       let outcome = memo.find(world, TEST_AGENT.reset(0))
       if (!outcome) {
         this.enter(world)
@@ -200,18 +385,18 @@ export class Model {
   }
 
   private readonly testMemos: Memo<World>[] = []
-  private readonly methodMemos: Partial<Record<MethodName, Memo<World>>> = {}
+  private readonly methodMemos = new Map<string, Memo<World>>()
 
-  private memo(what: string): Memo<World> {
-    let memo = this.memos.get(what)
-    if (!memo) this.memos.set(what, (memo = new Memo(what.startsWith('test') ? what : `${what}()`, this.worlds)))
+  private memo(key: string, what: string): Memo<World> {
+    let memo = this.memos.get(key)
+    if (!memo) this.memos.set(key, (memo = new Memo(what.startsWith('test') ? what : `${what}()`, this.worlds)))
     return memo
   }
 
   /** The world a committed transaction leaves behind: `world` with its writes applied. */
-  after(world: World, tx: { writes: readonly Write[]; halt: boolean }, method: MethodName): World {
+  after(world: World, tx: { writes: readonly Write[]; halt: boolean }, method: MethodName, at: Situation = world.at): World {
     const started = world.started || method === 'start'
-    if (!tx.writes.length && !tx.halt && started === world.started) return world
+    if (!tx.writes.length && !tx.halt && started === world.started && at === world.at) return world
     const slots = world.slots.slice()
     const keys = world.keys.slice()
     const effect = this.effectOf(tx)
@@ -224,7 +409,7 @@ export class Model {
       if (key === undefined) known.set(world.keys[id]!, (key = this.texts.number(kind.canonical(slots[id]!))))
       keys[id] = key
     })
-    return { slots, keys, started, halted: world.halted || tx.halt }
+    return { slots, keys, started, halted: world.halted || tx.halt, at }
   }
 
   /**
@@ -233,12 +418,12 @@ export class Model {
    * search needs only this. Each written cell's key after is remembered per
    * outcome by its key before.
    */
-  nextKey(world: World, outcome: Outcome, method: MethodName, shared = false): number {
+  nextKey(world: World, outcome: Outcome, method: MethodName, shared = false, at: Situation = world.at): number {
     const effect = this.effectOf(outcome)
     const started = world.started || method === 'start'
     const halted = world.halted || outcome.halt
-    let key = flagsHash(started, halted)
-    const flags = key
+    const flags = flagsHash(started, halted)
+    let key = this.tuples.pair(flags, at.key)
     const keys = world.keys
     for (let i = 0; i < keys.length; i++) {
       const j = effect.cells.indexOf(i)
@@ -248,27 +433,29 @@ export class Model {
     }
     // Only a search shared between threads needs what every thread agrees on.
     if (shared) {
-      let hash = flags
+      let hash = mix(flags, this.texts.hash(at.key))
       for (const k of this.lastCells) hash = mix(hash, this.texts.hash(k))
       this.lastHash = hash
       this.lastFlags = flags
+      this.lastAt = at
     }
     return key
   }
 
   private readonly lastCells: number[] = []
   private lastFlags = 0
+  private lastAt: Situation | null = null
 
   /** The key of the world the last shared `nextKey` described, in canonical texts: the same in every thread. */
   lastCanonicalKey(): string {
-    let key = String(this.lastFlags)
+    let key = String(this.lastFlags) + '\u0001' + this.texts.text(this.lastAt!.key)
     for (let i = 0; i < this.lastCells.length; i++) key += '\u0001' + this.texts.text(this.lastCells[i]!)
     return key
   }
 
   /** A world's key in canonical texts: the same in every thread. */
   canonicalKey(world: World): string {
-    let key = String(flagsHash(world.started, world.halted))
+    let key = String(flagsHash(world.started, world.halted)) + '\u0001' + this.texts.text(world.at.key)
     for (const k of world.keys) key += '\u0001' + this.texts.text(k)
     return key
   }
@@ -278,7 +465,7 @@ export class Model {
 
   /** A hash of a world's canonical texts: the same in every thread, so it says which shard owns the world. */
   hashOf(world: World): number {
-    let hash = flagsHash(world.started, world.halted)
+    let hash = mix(flagsHash(world.started, world.halted), this.texts.hash(world.at.key))
     for (const k of world.keys) hash = mix(hash, this.texts.hash(k))
     return hash
   }
@@ -289,11 +476,11 @@ export class Model {
   }
 
   /** Rebuilds a world from `cellsJson`, its values made in the sandbox's realm. */
-  worldFrom(cells: readonly string[], started: boolean, halted: boolean): World {
+  worldFrom(cells: readonly string[], started: boolean, halted: boolean, at: SituationData): World {
     const realm = this.exec.sandbox.realm.JSON
     const slots = this.cells.map((cell, i) => cell.slots.load(realm.parse(cells[i]!), trustValue))
     const keys = slots.map((slot, i) => this.texts.number(this.cells[i]!.slots.canonical(slot)))
-    return { slots, keys, started, halted }
+    return { slots, keys, started, halted, at: this.situation(at.clock, at.delivered, at.tty, at.sent) }
   }
 
   private readonly effects = new WeakMap<object, Effect>()
@@ -332,7 +519,7 @@ export class Model {
 
   /** A number equal for two worlds exactly when no transaction could tell them apart. */
   key(world: World): number {
-    let key = flagsHash(world.started, world.halted)
+    let key = this.tuples.pair(flagsHash(world.started, world.halted), world.at.key)
     for (const k of world.keys) key = this.tuples.pair(key, k)
     return key
   }
@@ -360,14 +547,37 @@ export function outcomeOf(tx: Transaction): Outcome {
     tty: tx.tty,
     failure: tx.failure,
     external: tx.wakeAt > 0 || tx.waitsForInput,
+    wakeAt: tx.wakeAt,
+    waitsForInput: tx.waitsForInput,
+    ttyRead: tx.ttyRead.length,
   }
 }
 
+/** A Situation as plain data (what crosses between threads). */
+export type SituationData = Pick<Situation, 'clock' | 'delivered' | 'tty' | 'sent'>
+
+/** Whether recorded input `i` was delivered. */
+export function delivered(at: Situation, i: number): boolean {
+  return Math.floor(at.delivered / 2 ** i) % 2 === 1
+}
+
+/** What a memo's name needs besides the method: the clock and tty input, where they are not the start's. */
+function suffix(at: Situation, start: number): string {
+  return at.clock === start && !at.tty ? '' : `@${at.clock}:${at.tty}`
+}
+
+function situationOf(cache: Map<number, Situation>, texts: Texts, clock: number, delivered: number, tty: string, sent: number): Situation {
+  const key = texts.number(`\u0002${clock}|${delivered}|${sent}|${tty}`)
+  let at = cache.get(key)
+  if (!at) cache.set(key, (at = { clock, delivered, tty, sent, key }))
+  return at
+}
+
 /** The world the store holds now (slots shared with the store's cells). */
-function worldOf(cells: readonly Cell[], started: boolean, halted: boolean, texts: Texts): World {
+function worldOf(cells: readonly Cell[], started: boolean, halted: boolean, texts: Texts, at: Situation): World {
   const slots = cells.map((cell) => cell.share())
   const keys = slots.map((slot, i) => texts.number(cells[i]!.slots.canonical(slot)))
-  return { slots, keys, started, halted }
+  return { slots, keys, started, halted, at }
 }
 
 /** What an outcome does to the cells it writes: their writes, and each one's key after by its key before. */

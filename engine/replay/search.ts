@@ -7,7 +7,7 @@
 import { EveryChoiceAgent } from '../runtime/agent.ts'
 import type { MethodName } from '../runtime/compile.ts'
 import type { Transaction } from '../runtime/transaction.ts'
-import { outcomeOf, type Model, type World } from './model.ts'
+import { outcomeOf, type Action, type Model, type SituationData, type World } from './model.ts'
 import type { Outcome } from './memo.ts'
 import type { Move, Violation } from './explore.ts'
 
@@ -34,6 +34,7 @@ export interface Handoff {
   cells: string[]
   started: boolean
   halted: boolean
+  at: SituationData
   parent: StateRef
   move: Move
 }
@@ -41,11 +42,20 @@ export interface Handoff {
 interface Expanding {
   world: World
   id: number
-  method: MethodName
+  /** The transactions that can run in it; null until listed (listing may call clients()). */
+  actions: Action[] | null
+  /** The one whose choice sequences are being tried. */
+  index: number
   leaves: number
   committed: boolean
   /** Some attempt waited for time or tty input: something outside could let it through. */
   external: boolean
+  /** The soonest deadline an attempt awaits past the world's clock (0: none): time passing to it is a move. */
+  wake: number
+  /** An attempt waited for tty input. */
+  ttyWait: boolean
+  /** Some transaction had more choice sequences than were tried. */
+  cut: boolean
 }
 
 export class Search {
@@ -57,6 +67,10 @@ export class Search {
   depth = 0
   /** A transaction had more choice sequences than were tried. */
   cutOutcomes = false
+  /** A transaction waited for tty input and no recorded input was left to give it. */
+  ttyUnfed = false
+  /** clients() had sent all the requests it may along some trace (--requests). */
+  budgetReached = false
   /** New states this search may still add; once one more is found, it is full. */
   quota: number
   full = false
@@ -75,11 +89,13 @@ export class Search {
   private index = 0
   private cur: Expanding | null = null
   private incoming: Handoff[] = []
-  /** A state found but not yet checked against the tests (checked by the next `advance`, under the time limit). */
-  private unchecked: { world: World; id: number; depth: number } | null = null
+  /** States found but not yet checked against the tests (each by an `advance` of its own, under the time limit); one transaction and the moves that are none may find three. */
+  private readonly unchecked: { world: World; id: number; depth: number }[] = []
   private checking: { id: number; depth: number } | null = null
   private readonly agent = new EveryChoiceAgent()
   private readonly reported = new Set<string>()
+  /** clients() is being called to list a state's transactions. */
+  private listing = false
 
   constructor(
     private readonly model: Model,
@@ -108,7 +124,7 @@ export class Search {
 
   /** True when this level's work is done (or the search is full), every state found checked. */
   get idle(): boolean {
-    return !this.unchecked && (this.full || (!this.incoming.length && !this.cur && this.index >= this.level.length))
+    return !this.unchecked.length && (this.full || (!this.incoming.length && !this.cur && this.index >= this.level.length))
   }
 
   /** States other shards found for this one, to add before the level ends. */
@@ -131,14 +147,14 @@ export class Search {
 
   /** Does one piece of work; false when the level's work is done. Call inside `exec.run`. */
   advance(): boolean {
-    if (this.unchecked) {
-      const { world, id, depth } = this.unchecked
+    if (this.unchecked.length) {
+      const { world, id, depth } = this.unchecked[0]!
       this.checking = { id, depth }
       // Cut off before the end, the check runs again: the tests checked already are remembered.
       for (const f of this.model.brokenTests(world)) {
         this.report({ kind: 'test', test: f.test, message: f.message, location: f.location }, id, depth, `test:${f.test}`)
       }
-      this.unchecked = null
+      this.unchecked.shift()
       this.checking = null
       return true
     }
@@ -146,27 +162,60 @@ export class Search {
     const item = this.incoming.pop()
     if (item) {
       if (this.owned.has(item.key)) return true
-      const world = this.model.worldFrom(item.cells, item.started, item.halted)
+      const world = this.model.worldFrom(item.cells, item.started, item.halted, item.at)
       const key = this.model.key(world)
       if (!this.seen.has(key)) this.addNext(world, item.parent, item.move, key)
       return !this.full
     }
     if (!this.cur && !this.begin()) return false
     const cur = this.cur!
-    this.settle(cur, this.model.outcome(cur.world, cur.method, this.agent))
+    if (!cur.actions) {
+      this.list(cur)
+      return !this.full
+    }
+    const action = cur.actions[cur.index]!
+    this.settle(cur, action, this.model.outcome(cur.world, action, this.agent))
     return !this.full
+  }
+
+  /** Lists the transactions of the state being expanded: the app's own, recorded inputs, what clients() sends. */
+  private list(cur: Expanding): void {
+    const own = this.model.actionsAt(cur.world)
+    let actions = own
+    if (this.model.clientsMay(cur.world)) {
+      this.listing = true
+      const clients = this.model.clientMoves(cur.world, this.maxOutcomes)
+      this.listing = false
+      if (clients.problem) this.reportClients(cur, clients.problem.message, clients.problem.location)
+      if (clients.cut) this.cutOutcomes = true
+      if (clients.actions.length) actions = own.concat(clients.actions)
+    } else if (this.model.version.methods.clients && this.model.version.methods.http && this.model.running(cur.world) && !cur.world.halted) this.budgetReached = true
+    cur.actions = actions
+    if (!actions.length) this.end(cur)
+  }
+
+  private reportClients(cur: Expanding, message: string, location: Violation['location']): void {
+    this.report({ kind: 'error', test: 'clients() runs without an error', message, location }, cur.id, this.depth, 'error:clients')
   }
 
   /** A transaction (or test) ran past its time limit on its own (see `Executor.run`); the search goes on past it. */
   overran(tx: Transaction | null): boolean {
     if (!tx) return true
+    if (this.listing && this.cur) {
+      // clients() ran past its time limit: this state's transactions are the app's own.
+      this.listing = false
+      this.reportClients(this.cur, `clients() ${tx.failure!.reason}`, this.model.app.methodAt.clients ?? null)
+      this.cur.actions = this.model.actionsAt(this.cur.world)
+      if (!this.cur.actions.length) this.end(this.cur)
+      return true
+    }
     tx.failure!.location = this.model.app.methodAt[tx.method as MethodName] ?? null
     if (tx.kind === 'test' && this.checking) {
       // A test overran: that state's later tests go unchecked.
       this.report({ kind: 'test', test: tx.method!, message: tx.failure!.reason, location: null }, this.checking.id, this.checking.depth, `test:${tx.method}`)
-      this.unchecked = null
+      this.unchecked.shift()
       this.checking = null
-    } else if (this.cur) this.settle(this.cur, outcomeOf(tx))
+    } else if (this.cur?.actions) this.settle(this.cur, this.cur.actions[this.cur.index]!, outcomeOf(tx))
     return true
   }
 
@@ -183,57 +232,106 @@ export class Search {
   private begin(): boolean {
     while (this.index < this.level.length) {
       const { world, id } = this.level[this.index++]!
-      const method = this.model.methodAt(world)
-      if (!method) continue
       this.agent.reset()
-      this.cur = { world, id, method, leaves: 0, committed: false, external: false }
+      this.cur = { world, id, actions: null, index: 0, leaves: 0, committed: false, external: false, wake: 0, ttyWait: false, cut: false }
       return true
     }
     return false
   }
 
-  /** Takes in one transaction's outcome and moves the agent to the next choice sequence. */
-  private settle(cur: Expanding, tx: Outcome): void {
+  /** Takes in one transaction's outcome and moves the agent to the next choice sequence (or the next transaction). */
+  private settle(cur: Expanding, action: Action, tx: Outcome): void {
     cur.leaves++
     if (!tx.failure) {
       cur.committed = true
       this.transitions++
-      const key = this.model.nextKey(cur.world, tx, cur.method, this.shards > 1)
+      const at = this.model.situationAfter(cur.world, action, tx)
+      const key = this.model.nextKey(cur.world, tx, action.method, this.shards > 1, at)
       const owner = this.owner(this.model.lastHash)
-      // A memo leaf's choices are never changed: the move can share them.
+      // Most transitions reach a state seen before: nothing is made for those. A memo leaf's choices are never changed: the move can share them.
       if (owner === this.shard) {
-        if (!this.seen.has(key)) this.addNext(this.model.after(cur.world, tx, cur.method), { shard: this.shard, id: cur.id }, { method: cur.method, choices: tx.choices }, key)
+        if (!this.seen.has(key)) this.addNext(this.model.after(cur.world, tx, action.method, at), { shard: this.shard, id: cur.id }, this.moveOf(cur.world, action, tx.choices), key)
       } else if (!this.sent[owner]!.has(key)) {
-        this.sent[owner]!.add(key)
-        const canonical = this.model.lastCanonicalKey()
-        const world = this.model.after(cur.world, tx, cur.method)
-        const parent = { shard: this.shard, id: cur.id }
-        this.outbox[owner]!.push({ key: canonical, cells: this.model.cellsJson(world), started: world.started, halted: world.halted, parent, move: { method: cur.method, choices: tx.choices } })
+        this.handOff(owner, key, this.model.lastCanonicalKey(), this.model.after(cur.world, tx, action.method, at), cur, this.moveOf(cur.world, action, tx.choices))
       }
       if (this.full) return
     } else if (tx.failure.aborted) {
       cur.external ||= tx.external
+      if (tx.wakeAt > cur.world.at.clock && (!cur.wake || tx.wakeAt < cur.wake)) cur.wake = tx.wakeAt
+      cur.ttyWait ||= tx.waitsForInput
     } else {
-      const failing = { method: cur.method, choices: tx.choices.slice() }
-      const message = `${cur.method}() ${tx.failure.reason.startsWith('ran past') ? '' : 'throws: '}${tx.failure.reason}`
+      const failing = this.moveOf(cur.world, action, tx.choices.slice())
+      const method = action.method
+      const message = `${method}() ${tx.failure.reason.startsWith('ran past') ? '' : 'throws: '}${tx.failure.reason}`
       const where = tx.failure.location ? `${tx.failure.location.cell}:${tx.failure.location.line}` : tx.failure.reason
-      this.report({ kind: 'error', test: `${cur.method}() runs without an error`, message, location: tx.failure.location, failing }, cur.id, this.depth, `error:${cur.method}@${where}`)
+      this.report({ kind: 'error', test: `${method}() runs without an error`, message, location: tx.failure.location, failing }, cur.id, this.depth, `error:${method}@${where}`)
     }
-    if (!this.agent.next(tx.choices.length)) this.end(cur, true)
+    if (!this.agent.next(tx.choices.length)) this.nextAction(cur)
     else if (cur.leaves >= this.maxOutcomes) {
       // The rest of this transaction's choices go unexplored: the search can no longer be exhaustive.
       this.cutOutcomes = true
-      this.end(cur, false)
+      cur.cut = true
+      this.nextAction(cur)
     }
   }
 
-  private end(cur: Expanding, complete: boolean): void {
+  /** A successor another shard owns, handed to it (once per level). */
+  private handOff(owner: number, key: number, canonical: string, w: World, cur: Expanding, move: Move): void {
+    this.sent[owner]!.add(key)
+    const { clock, delivered, tty, sent } = w.at
+    this.outbox[owner]!.push({ key: canonical, cells: this.model.cellsJson(w), started: w.started, halted: w.halted, at: { clock, delivered, tty, sent }, parent: { shard: this.shard, id: cur.id }, move })
+  }
+
+  /** The move a transaction makes, with what a trace needs to run it again: its input, clock and tty input where not the start's. */
+  private moveOf(world: World, action: Action, choices: Move['choices']): Move {
+    const move: Move = { method: action.method, choices }
+    if (action.input !== null) move.input = action.input
+    if (world.at.clock !== this.model.time) move.time = world.at.clock
+    if (world.at.tty) move.typed = world.at.tty
+    if (action.recorded !== undefined) move.recorded = this.model.recorded[action.recorded]!.seq
+    if (action.client) move.client = true
+    return move
+  }
+
+  private nextAction(cur: Expanding): void {
+    cur.index++
+    cur.leaves = 0
+    this.agent.reset()
+    if (cur.index >= cur.actions!.length) this.end(cur)
+  }
+
+  /** Every transaction of a state tried: then the moves that are no transaction, and whether it is a deadlock. */
+  private end(cur: Expanding): void {
     this.cur = null
-    if (complete && !cur.committed && !cur.external && !this.model.takesInput) {
-      this.deadlocks++
-      const message = `every way ${cur.method}() can go waits, and nothing outside the app can change that`
-      this.report({ kind: 'deadlock', test: 'no deadlock', message, location: this.model.app.methodAt[cur.method] ?? null }, cur.id, this.depth, 'deadlock')
+    let moved = false
+    // Time passes: the clock jumps to the soonest deadline a waiting transaction awaits.
+    if (cur.wake) {
+      moved = true
+      this.freeMove(cur, this.model.clockMoved(cur.world, cur.wake), { method: 'clock', choices: [], time: cur.wake })
     }
+    // Recorded tty input is typed, in the order it was recorded.
+    const t = this.model.nextTty(cur.world)
+    if (t >= 0 && !this.full) {
+      moved = true
+      const r = this.model.recorded[t]!
+      this.freeMove(cur, this.model.ttyTyped(cur.world, t), { method: 'tty', choices: [], input: r.input, recorded: r.seq })
+    } else if (cur.ttyWait) this.ttyUnfed = true
+    const tried = cur.actions!.length > 0
+    if (tried && !cur.cut && !cur.committed && !moved && !cur.external && !this.model.takesInput) {
+      this.deadlocks++
+      const method = cur.actions![0]!.method
+      const message = `every way ${method}() can go waits, and nothing outside the app can change that`
+      this.report({ kind: 'deadlock', test: 'no deadlock', message, location: this.model.app.methodAt[method] ?? null }, cur.id, this.depth, 'deadlock')
+    }
+  }
+
+  private freeMove(cur: Expanding, world: World, move: Move): void {
+    this.transitions++
+    const key = this.model.key(world)
+    const owner = this.shards > 1 ? this.owner(this.model.hashOf(world)) : this.shard
+    if (owner === this.shard) {
+      if (!this.seen.has(key)) this.addNext(world, { shard: this.shard, id: cur.id }, move, key)
+    } else if (!this.sent[owner]!.has(key)) this.handOff(owner, key, this.model.canonicalKey(world), world, cur, move)
   }
 
   /** Adds a state of the next level, unless this search is full. */
@@ -253,7 +351,7 @@ export class Search {
     if (this.shards > 1) this.owned.add(this.model.canonicalKey(world))
     this.parent.push(parent!)
     this.via.push(via)
-    this.unchecked = { world, id, depth }
+    this.unchecked.push({ world, id, depth })
     return id
   }
 

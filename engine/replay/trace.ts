@@ -12,6 +12,7 @@ import type { Move } from './explore.ts'
 import type { BranchInfo } from './sqliteLog.ts'
 import type { HistoryLog } from './historyLog.ts'
 import type { EventLog } from '../runtime/log.ts'
+import { describeInput } from './recordedInputs.ts'
 
 /** One move past its time limit stops the call into the sandbox. */
 const STOP = { overran: () => false }
@@ -23,9 +24,21 @@ export interface StateChange {
 }
 
 export interface TraceStep extends Move {
+  /** The move in the user's words: `step()`, `clock → 1500 ms`, `POST /reserve {"who":"ann"} (recorded #12)`. */
+  label: string
   /** The states this move changed, with their values before and after. */
   changes: StateChange[]
+  /** What it wrote to the terminal. */
   tty?: string
+}
+
+/** A move in the user's words; `start` is the clock the exploration started at. */
+export function describeMove(move: Move, start: number): string {
+  if (move.method === 'clock') return `clock → ${move.time! - start} ms`
+  if (move.method === 'tty') return describeInput('tty', move.input ?? '', move.recorded)
+  if (move.recorded !== undefined) return describeInput(move.method === 'gui' ? 'gui' : 'http', move.input ?? null, move.recorded)
+  if (move.client) return `${describeInput('http', move.input ?? null)} (from clients())`
+  return `${move.method}()`
 }
 
 /** Re-runs a trace from the model's start: what each move changed. */
@@ -36,10 +49,18 @@ export function describeTrace(model: Model, moves: readonly Move[]): { steps: Tr
   const work = () => {
     while (steps.length < moves.length && !exec.batchSpent) {
       const move = moves[steps.length]!
+      const label = describeMove(move, model.time)
+      if (move.method === 'clock' || move.method === 'tty') {
+        world = move.method === 'clock' ? model.clockMoved(world, move.time!) : model.ttyTyped(world, model.recorded.findIndex((r) => r.seq === move.recorded))
+        steps.push({ ...move, label, changes: [] })
+        continue
+      }
       const tx = model.run(world, move.method, new ReplayAgent(move.choices), move.input ?? null)
-      if (tx.failure) throw new Error(`the trace does not reproduce: ${move.method}() ${tx.failure.reason}`)
-      const next = model.after(world, tx, move.method)
-      const step: TraceStep = { method: move.method, choices: move.choices, changes: changesBetween(model, world, next) }
+      if (tx.failure) throw new Error(`the trace does not reproduce: ${label} ${tx.failure.reason}`)
+      const recorded = move.recorded === undefined ? undefined : model.recorded.findIndex((r) => r.seq === move.recorded)
+      const at = model.situationAfter(world, { method: move.method, input: move.input ?? null, memo: '', recorded, client: move.client }, { ttyRead: tx.ttyRead.length })
+      const next = model.after(world, tx, move.method, at)
+      const step: TraceStep = { ...move, label, changes: changesBetween(model, world, next) }
       if (tx.tty) step.tty = tx.tty
       steps.push(step)
       world = next
@@ -103,8 +124,13 @@ export async function commitTrace(text: string, options: ModelOptions, moves: re
   const work = () => {
     while (next < moves.length && !exec.batchSpent) {
       const move = moves[next]!
-      const tx = exec.runCall(model.version, methodCall(move.method, move.input ?? null, ''), model.time, new ReplayAgent(move.choices))
-      if (tx.failure) throw new Error(`the trace does not reproduce at ${move.method}(): ${tx.failure.reason}`)
+      // The clock moving on and tty input typed are no events: the transactions after them carry their time and the input they read.
+      if (move.method === 'clock' || move.method === 'tty') {
+        next++
+        continue
+      }
+      const tx = exec.runCall(model.version, methodCall(move.method, move.input ?? null, move.typed ?? ''), move.time ?? model.time, new ReplayAgent(move.choices))
+      if (tx.failure) throw new Error(`the trace does not reproduce at ${describeMove(move, model.time)}: ${tx.failure.reason}`)
       // Counted before it commits: a commit the time limit cuts off is finished by the executor (see `committed`).
       next++
       const event: EventRecord = exec.commit(tx, codeHash)

@@ -282,16 +282,19 @@ export class AgentPanel {
   }
 
   private showExploration(r: ExploreView): void {
-    const head = h('div.ag-explore-sum', { 'data-violations': r.violations.length },
-      `${plural('state', r.states)}, ${plural('transition', r.transitions)}, depth ${r.depth}${r.exhausted ? ', exhausted' : r.stoppedBy ? `, stopped by ${r.stoppedBy}` : ''}${r.deadlocks ? `, ${plural('deadlock', r.deadlocks)}` : ''}.`)
+    const unexplored = r.unexplored ?? []
+    const head = h('div.ag-explore-sum', { 'data-violations': r.violations.length, 'data-unexplored': unexplored.length },
+      `${plural('state', r.states)}, ${plural('transition', r.transitions)}, depth ${r.depth}${r.exhausted ? (unexplored.length ? ', every state reachable with the inputs explored' : ', exhausted') : r.stoppedBy ? `, stopped by ${r.stoppedBy}` : ''}${r.deadlocks ? `, ${plural('deadlock', r.deadlocks)}` : ''}.`)
+    // What exploration did not give the app: "no violation" is then no proof, and the panel says so.
+    const notes = unexplored.map((u) => h('div.ag-unexplored', null, h('span.codicon.codicon-info'), `Did not explore: ${u}`))
     const list = r.violations.map((v, i) => {
       const name = h('input.se-input.ag-cx-name', { value: `counterexample-${r.job}-${i + 1}`, 'aria-label': 'Branch name' })
       return h('div.ag-violation', { 'data-index': i },
         h('div.ag-failure', null, h('span.codicon.codicon-warning'), `${v.kind === 'test' ? `test “${v.test}”` : v.kind}: ${v.message}`),
-        h('div.ag-trace', null, `${plural('transaction', v.trace.length)}: `, v.trace.map((t) => `${t.method}(${t.choices.join(',')})`).join(' → ')),
+        h('div.ag-trace', null, `${plural('move', v.trace.length)}: `, v.trace.map((t) => `${t.label ?? `${t.method}()`}${t.choices.length ? ` [${t.choices.join(',')}]` : ''}`).join(' → ')),
         h('div.se-row', null, name, h('button.se-btn.primary.ag-open-cx', { type: 'button', onclick: () => void this.openCounterexample(r.job, i, name.value) }, h('span.codicon.codicon-git-branch'), 'Open as branch')))
     })
-    fill(this.exploreOut, head, ...(list.length ? list : [h('div.ag-pass', null, h('span.codicon.codicon-pass'), 'No test fails in any state found.')]))
+    fill(this.exploreOut, head, ...notes, ...(list.length ? list : [h('div.ag-pass', null, h('span.codicon.codicon-pass'), 'No test fails in any state found.')]))
   }
 
   private async openCounterexample(job: number, violation: number, name: string): Promise<void> {

@@ -37,7 +37,7 @@ const STEP: Call = Object.freeze({ kind: 'step', method: 'step', input: null })
 export function methodCall(method: MethodName, input: Json = null, tty?: string): Call {
   // The loop's own calls (start and step, no input) are made millions of times: one shared object each.
   if (input === null && tty === undefined && (method === 'start' || method === 'step')) return method === 'start' ? START : STEP
-  const call: Call = { kind: method === 'switch' ? 'code' : method, method, input }
+  const call: Call = { kind: (method === 'switch' ? 'code' : method) as EventKind, method, input }
   if (tty !== undefined) call.tty = tty
   return call
 }
