@@ -141,12 +141,12 @@ describe('the reservations story in a browser', { skip: existsSync(CHROMIUM) ? f
       await page.locator('.ag-explore-sum[data-violations="1"]').waitFor(WAIT)
       await seen(page.locator('.ag-violation .ag-failure'), 'test “never oversold”')
       await seen(page.locator('.ag-violation .ag-trace'), '1 transaction: step()')
-      await shot(page, 'explore')
 
       // 4. The counterexample opens as a branch: a second track on the timeline.
       await page.locator('.ag-open-cx').first().click()
       await seen(page.locator('.toast'), /Opened counterexample as branch counterexample-\d+-1/)
       await page.locator('.tl-label[data-branch^="counterexample-"]').waitFor(WAIT)
+      await shot(page, 'explore')
 
       // 5. The fix, typed into the #api cell while the app runs: a code event, and the cell runs it.
       const hash = (await page.locator('.tb-meta').textContent()) ?? ''
@@ -159,6 +159,7 @@ describe('the reservations story in a browser', { skip: existsSync(CHROMIUM) ? f
       await seen(api.locator('.cell-badge[data-state="live"]'), 'running')
       await page.locator('body').press('Control+s')
       await seen(page.locator('.toast'), 'Saved reservations.loom.md')
+      await page.locator('.toast').first().waitFor({ state: 'detached', ...WAIT }) // (out of the screenshot below)
 
       // 6. Replay the live branch with the fixed code (R): bob's request diverges, and the new branch never oversells.
       await page.locator('.tl-label[data-branch="main"]').click()
