@@ -79,6 +79,33 @@ const EXPECT: Record<string, { input?: string; drive?: (e: Engine) => Promise<vo
       assert.equal(e.state().nextId!.value, 3)
     },
   },
+  'reservations.loom.md': {
+    // One request per batch: the seat is sold once. Two in one batch oversell (test/story.test.ts).
+    drive: async (e) => {
+      const call = (method: string, path: string, body = '') => e.request({ method, path, query: {}, headers: {}, body })
+      const ann = await call('POST', '/reserve', '{"name":"ann"}')
+      assert.equal(ann.status, 201)
+      assert.deepEqual(JSON.parse(ann.body), { id: 1, name: 'ann', status: 'held' })
+      // Bad input is a 400 that says what to send, never a hold or a crash: garbage, nulls, blanks, deep nesting.
+      const deep = '['.repeat(5000) + ']'.repeat(5000)
+      for (const body of ['not json', '', 'null', '{"name":null}', '{"name":"   "}', '{"name":{"first":"ann"}}', deep, '['.repeat(100_000)]) {
+        const r = await call('POST', '/reserve', body)
+        assert.equal(r.status, 400, body.slice(0, 40))
+        assert.match(r.body, /send \{\\"name\\": \\"…\\"\} as JSON/)
+      }
+      assert.equal((await call('DELETE', '/reserve')).status, 404)
+      await e.run({ steps: 10, untilIdle: true })
+      assert.equal((await call('POST', '/reserve', '{"name":"bob"}')).status, 409)
+      const seats = JSON.parse((await call('GET', '/seats')).body)
+      assert.deepEqual(seats, { seats: 0, holds: [], reservations: [{ id: 1, name: 'ann', status: 'confirmed' }] })
+    },
+    check: (e) => {
+      const events = e.events()
+      assert.deepEqual(events.map((x) => x.kind), ['code', 'http', ...Array(9).fill('http'), 'step', 'http', 'http'])
+      assert.equal(events[11]!.time - events[1]!.time, 2000, 'the batch is confirmed two seconds after its first hold')
+      assert.equal(e.state().nextId!.value, 2, 'only the one good request took an id')
+    },
+  },
   'tickets-race.loom.md': {
     // This run is the lucky interleaving; test/explore.test.ts shows exploration finding the unlucky one.
     check: (e, tty) => {
