@@ -123,22 +123,19 @@ test('the reservations story in a browser: two concurrent requests oversell the 
     await seen(page.locator('.ed-section', { hasText: 'Response' }).locator('.ed-request-line'), '201')
 
     // 3. Explore from a recorded moment.
-    // STORY-EXPLORE: today exploration runs only the app's own steps, at the moment's clock, so the window
-    // explores from event 4 (one hold confirmed, the other held, the batch's time passed) and the prose's
-    // command (from event 1) finds nothing. Once exploration of recorded inputs lands (wt-explore; the whole
-    // test passes on a merge of both branches with these three changes): press ArrowLeft here and wait for
-    // data-selected-seq="1"; expect the trace /^5 moves: POST \/reserve .* → POST \/reserve .* → clock → 2000 ms
-    // → step\(\) → step\(\)$/; and expect the command below to exit 1.
-    for (let i = 0; i < 2; i++) await page.locator('body').press('ArrowRight')
-    await page.locator('[data-selected-branch="main"][data-selected-seq="4"]').waitFor(WAIT)
+    // From event 1 (the first hold), exploration delivers the requests the log recorded after it in every
+    // order, with the background step and the clock: the shortest oversell is both holds, then the batch.
+    await page.locator('body').press('ArrowLeft')
+    await page.locator('[data-selected-branch="main"][data-selected-seq="1"]').waitFor(WAIT)
     await page.locator('.insp-tab[data-tab="agent"]').click()
     await page.locator('.ag-explore-run').click()
     await page.locator('.ag-explore-sum[data-violations="1"]').waitFor(WAIT)
     await seen(page.locator('.ag-violation .ag-failure'), 'test “never oversold”')
-    await seen(page.locator('.ag-violation .ag-trace'), '1 transaction: step()')
-    // The prose's command line, on the log loom serve is writing (it only reads it). STORY-EXPLORE: exit 1.
+    await seen(page.locator('.ag-violation .ag-trace'), /^5 moves: POST \/reserve .* → POST \/reserve .* → clock → 2000 ms → step\(\) → step\(\)$/)
+    // The prose's command line, on the log loom serve is writing (it only reads it): exit 1, the same trace.
     const explored = loomCommand('explore', notebook)
-    assert.equal(explored.status, 0, explored.stdout + explored.stderr)
+    assert.equal(explored.status, 1, explored.stdout + explored.stderr)
+    assert.match(explored.stdout, /test 'never oversold' fails after 5 moves/)
 
     // 4. The counterexample opens as a branch: a second track on the timeline.
     await page.locator('.ag-open-cx').first().click()
