@@ -77,6 +77,20 @@ test('the method that loops more is slower: profile rows in order of total time,
   assert.match(text.stderr, /branch 'main' \(live\): 43 timed events of 43, by total/)
 })
 
+test('attempts that did not commit are counted per method, with the time they ran', async () => {
+  const nb = join(dir, 'throws.loom.md')
+  writeFileSync(nb, notebook({ api: "const hits = state.counter('hits')\nexport function http(req) {\n  hits.add(1)\n  if (req.body === 'bad') throw new Error('bad request')\n  return { status: 200, body: 'ok' }\n}" }))
+  const db = nb.replace(/\.md$/, '.db')
+  const s = await openSession(nb, { db })
+  for (const body of ['', 'bad', '', 'bad', 'bad']) await s.engine.request({ ...GET, body })
+  s.log.close()
+  const p = JSON.parse(loom('profile', db, '--json').stdout) as { rows: { method: string | null; count: number }[]; aborted: { kind: string; method: string; count: number; total: number }[] }
+  assert.equal(p.rows.find((r) => r.method === 'http')!.count, 2)
+  assert.deepEqual(p.aborted.map((a) => [a.kind, a.method, a.count]), [['http', 'http', 3]])
+  assert.ok(p.aborted[0]!.total > 0)
+  assert.match(loom('profile', db).stdout, /aborted attempts \(of the recent ones the log keeps\): http\(\) 3 × /)
+})
+
 test('timings stay outside the hash chain: the events hash as before, replay --verify passes, and the log format is unchanged', async () => {
   const db = await busyLog(5, 3)
   const log = SqliteLog.open(db, { create: false })

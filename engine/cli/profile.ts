@@ -28,6 +28,9 @@ export async function profileCommand(p: Parsed, io: Io): Promise<number> {
       return 0
     }
     io.out(table(rows) + (rows.length < profile.rows.length + profile.more ? `(first ${rows.length} of ${profile.rows.length + profile.more} rows)\n` : ''))
+    if (profile.aborted.length) {
+      io.out(`aborted attempts (of the recent ones the log keeps): ${profile.aborted.map((a) => `${label({ ...a, cell: null })} ${a.count} × (${ms(a.total)} ms in all)`).join(', ')}\n`)
+    }
     return 0
   } finally {
     log.db.close()

@@ -2,6 +2,7 @@
 // history, from the timings the log keeps beside its events. Shared by
 // `loom profile` and the window's Profile tab (through the log, wherever it is).
 import type { EventTiming } from './history/timings.ts'
+import type { Attempt } from '../runtime/event.ts'
 
 /** The slowest events kept per row: what a click on a row lists. */
 export const SLOWEST = 10
@@ -33,10 +34,12 @@ export interface Profile {
   rows: ProfileRow[]
   /** Rows left out beyond MAX_ROWS. */
   more: number
+  /** Transactions that ran and did not commit (a wait, an exception, a time-out), by method, among the recent attempts the log keeps. */
+  aborted: { kind: string; method: string | null; count: number; total: number }[]
 }
 
-/** Adds up `timings` (a branch's measured events, any order) into a profile. */
-export function profileOf(branch: string, events: number, timings: Iterable<EventTiming>): Profile {
+/** Adds up `timings` (a branch's measured events, any order), and its recent `attempts`, into a profile. */
+export function profileOf(branch: string, events: number, timings: Iterable<EventTiming>, attempts: Attempt[] = []): Profile {
   const groups = new Map<string, { row: ProfileRow; times: number[] }>()
   let timed = 0
   for (const t of timings) {
@@ -61,7 +64,16 @@ export function profileOf(branch: string, events: number, timings: Iterable<Even
     return row
   })
   sortRows(rows, 'total')
-  return { branch, events, timed, rows: rows.slice(0, MAX_ROWS), more: Math.max(0, rows.length - MAX_ROWS) }
+  const aborted = new Map<string, Profile['aborted'][number]>()
+  for (const a of attempts) {
+    const name = `${a.kind}\0${a.method}`
+    let x = aborted.get(name)
+    if (!x) aborted.set(name, (x = { kind: a.kind, method: a.method, count: 0, total: 0 }))
+    x.count++
+    x.total += a.duration ?? 0
+  }
+  for (const x of aborted.values()) x.total = us(x.total)
+  return { branch, events, timed, rows: rows.slice(0, MAX_ROWS), more: Math.max(0, rows.length - MAX_ROWS), aborted: [...aborted.values()].sort((a, b) => b.total - a.total || b.count - a.count) }
 }
 
 export type ProfileSort = 'total' | 'mean' | 'max' | 'count' | 'p50' | 'p95'

@@ -289,7 +289,9 @@ export class SqliteLog implements HistoryLog {
   profile(branch: string): Profile {
     const info = this.branchInfo(branch)
     if (!info) throw new Error(`there is no branch '${branch}'`)
-    return profileOf(info.name, info.head, this.timed(info.name))
+    // Read as stored (a reader never flushes): the attempts of this branch the log still keeps.
+    const attempts = (this.db.prepare('SELECT data FROM attempts WHERE branch = ? ORDER BY id DESC LIMIT ?').pluck().all(info.name, this.maxAttempts) as string[]).map((r) => JSON.parse(r) as Attempt)
+    return profileOf(info.name, info.head, this.timed(info.name), attempts)
   }
 
   // ---- damage: damage.ts --------------------------------------------------

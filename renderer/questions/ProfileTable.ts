@@ -73,7 +73,8 @@ export class ProfileTable {
       if (this.open === k) body.push(h('tr.pf-slowest', null, h('td', { colspan: COLUMNS.length + 1 }, this.slowest(r, p.branch))))
     }
     fill(this.body, h('table.pf-table', null, h('thead', null, header), h('tbody', null, ...body)),
-      p.more ? h('div.pf-more', null, `first ${p.rows.length} of ${p.rows.length + p.more} rows`) : null)
+      p.more ? h('div.pf-more', null, `first ${p.rows.length} of ${p.rows.length + p.more} rows`) : null,
+      p.aborted.length ? h('div.pf-more.pf-aborted', null, `Aborted attempts (recent): ${p.aborted.map((a) => `${a.method ? `${a.method}()` : a.kind} ${a.count}× (${ms(a.total)} ms)`).join(', ')}`) : null)
   }
 
   private slowest(r: ProfileRow, branch: string): HTMLElement {
