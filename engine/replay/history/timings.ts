@@ -29,6 +29,9 @@ export interface EventTiming {
 export function encodeTimings(events: EventRecord[]): Timings | undefined {
   let t: Timings | undefined
   let index: Map<string, number> | undefined
+  // Most batches run one method over and over: the previous event's key is tried first.
+  let last: EventRecord | null = null
+  let k = 0
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!
     if (e.duration === undefined) continue
@@ -36,11 +39,14 @@ export function encodeTimings(events: EventRecord[]): Timings | undefined {
       t = { ms: new Array(events.length).fill(-1), key: new Array(events.length).fill(0), keys: [] }
       index = new Map()
     }
-    const name = `${e.kind}\0${e.method}\0${e.cell}`
-    let k = index!.get(name)
-    if (k === undefined) {
-      index!.set(name, (k = t.keys.length))
-      t.keys.push([e.kind, e.method, e.cell ?? null])
+    if (!last || last.kind !== e.kind || last.method !== e.method || last.cell !== e.cell) {
+      const name = `${e.kind}\0${e.method}\0${e.cell}`
+      const found = index!.get(name)
+      if (found === undefined) {
+        index!.set(name, (k = t.keys.length))
+        t.keys.push([e.kind, e.method, e.cell ?? null])
+      } else k = found
+      last = e
     }
     // Microseconds are plenty, and keep what crosses to the writer short.
     t.ms[i] = Math.round(e.duration * 1000) / 1000
