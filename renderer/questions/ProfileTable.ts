@@ -39,6 +39,11 @@ export class ProfileTable {
     this.client = client
   }
 
+  /** The selected moment moved: another branch's profile, if this tab is on screen. */
+  moment(branch: string): void {
+    if (this.profile && this.profile.branch !== branch && this.element.offsetParent !== null) void this.load()
+  }
+
   /** Reads the selected branch's profile (when the tab is shown, and on Refresh). */
   async load(): Promise<void> {
     const client = this.client

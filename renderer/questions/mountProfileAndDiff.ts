@@ -14,7 +14,10 @@ export function mountProfileAndDiff(debug: Debugger): { attach(client: EngineCli
   const diff = new DiffView(() => debug.timeline.moment)
   debug.addTab('profile', 'Profile', profile.element, () => void profile.load())
   debug.addTab('diff', 'Diff', diff.element, () => void diff.load())
-  debug.watch((m) => diff.moment(m))
+  debug.watch((m) => {
+    diff.moment(m)
+    profile.moment(m.branch)
+  })
   return {
     attach(client) {
       profile.attach(client)
