@@ -256,10 +256,15 @@ test('a confined engine\'s commit with malformed timings is refused before anyth
   const text = '{"branch":"main","seq":1,"kind":"step","codeHash":"' + 'a'.repeat(64) + '"}'
   const commit = (timings: unknown) => ({ op: 'commit' as const, first: 1, count: 1, texts: text, cuts: [null], kinds: ['step'], code: 'a'.repeat(64), snapshots: [], attempts: [], storedCode: [], cells: [], timings })
   assert.doesNotThrow(() => checkCommit(commit(undefined) as never, 'main', 0))
-  assert.doesNotThrow(() => checkCommit(commit({ ms: [0.5], key: [0], keys: [['step', 'step', 'c']] }) as never, 'main', 0))
-  for (const t of [null, 'x', { ms: [1, 2], key: [0, 0], keys: [['step', 'step', 'c']] }, { ms: [NaN], key: [0], keys: [['step', 'step', 'c']] },
-    { ms: [1], key: [5], keys: [['step', 'step', 'c']] }, { ms: [1], key: [0], keys: [['step', 7, 'c']] }, { ms: [-3], key: [0], keys: [['step', null, null]] },
-    { ms: [1], key: [0], keys: Array.from({ length: 70_000 }, () => ['step', null, null]) }]) {
+  const b64 = (a: Float32Array | Uint16Array) => Buffer.from(a.buffer).toString('base64')
+  const ms = (...x: number[]) => b64(Float32Array.from(x))
+  const key = (...x: number[]) => b64(Uint16Array.from(x))
+  const step: [string, string, string][] = [['step', 'step', 'c']]
+  assert.doesNotThrow(() => checkCommit(commit({ ms: ms(0.5), key: key(0), keys: step }) as never, 'main', 0))
+  for (const t of [null, 'x', { ms: [0.5], key: [0], keys: step }, { ms: ms(1, 2), key: key(0, 0), keys: step }, { ms: ms(NaN), key: key(0), keys: step },
+    { ms: ms(1), key: key(5), keys: step }, { ms: ms(1), key: key(0), keys: [['step', 7, 'c']] }, { ms: ms(-3), key: key(0), keys: step },
+    { ms: ms(1), key: key(0), keys: Array.from({ length: 70_000 }, () => ['step', null, null]) }, { ms: 'A'.repeat(10_000_000), key: key(0), keys: step },
+    { ms: '!!!!', key: key(0), keys: step }]) {
     assert.throws(() => checkCommit(commit(t) as never, 'main', 0), /commit: .*timing/, JSON.stringify(t)?.slice(0, 80))
   }
 })

@@ -6,10 +6,15 @@
 import type Database from 'better-sqlite3'
 import type { EventRecord } from '../../runtime/event.ts'
 
-/** Per event of a batch: its time (ms, -1: not measured) and which of `keys` ran. Plain, so it crosses to a thread or a link. */
+/**
+ * Per event of a batch: its time (ms, -1: not measured) and which of `keys`
+ * ran, as the bytes of a Float32Array and a Uint16Array in base64: a string
+ * crosses to the writer thread as one copy (an array of numbers is cloned
+ * number by number) and over a confined engine's link as JSON.
+ */
 export interface Timings {
-  ms: number[]
-  key: number[]
+  ms: string
+  key: string
   /** What ran: kind, method and the cell that exports it, each once per batch. */
   keys: TimingKey[]
 }
@@ -27,48 +32,64 @@ export interface EventTiming {
 
 /** The timings of a batch, or undefined when none of its events was measured (an import, a marker). */
 export function encodeTimings(events: EventRecord[]): Timings | undefined {
-  let t: Timings | undefined
-  let index: Map<string, number> | undefined
+  let ms: Float32Array | undefined
+  let key: Uint16Array | undefined
+  const keys: TimingKey[] = []
+  const index = new Map<string, number>()
   // Most batches run one method over and over: the previous event's key is tried first.
   let last: EventRecord | null = null
   let k = 0
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!
     if (e.duration === undefined) continue
-    if (!t) {
-      t = { ms: new Array(events.length).fill(-1), key: new Array(events.length).fill(0), keys: [] }
-      index = new Map()
+    if (!ms) {
+      ms = new Float32Array(events.length).fill(-1)
+      key = new Uint16Array(events.length)
     }
     if (!last || last.kind !== e.kind || last.method !== e.method || last.cell !== e.cell) {
       const name = `${e.kind}\0${e.method}\0${e.cell}`
-      const found = index!.get(name)
+      const found = index.get(name)
       if (found === undefined) {
-        index!.set(name, (k = t.keys.length))
-        t.keys.push([e.kind, e.method, e.cell ?? null])
+        // More distinct methods than a Uint16 counts in one batch: the rest are not timed.
+        if (keys.length === 0xffff) continue
+        index.set(name, (k = keys.length))
+        keys.push([e.kind, e.method, e.cell ?? null])
       } else k = found
       last = e
     }
-    // Microseconds are plenty, and keep what crosses to the writer short.
-    t.ms[i] = Math.round(e.duration * 1000) / 1000
-    t.key[i] = k
+    ms[i] = e.duration
+    key![i] = k
   }
-  return t
+  return ms ? { ms: base64(ms), key: base64(key!), keys } : undefined
+}
+
+function base64(a: Float32Array | Uint16Array): string {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64')
 }
 
 /** Why a timings record from elsewhere (a confined engine's commit) is refused, or null. */
 export function badTimings(t: unknown, count: number): string | null {
   if (t === undefined) return null
   const x = t as Timings
-  if (typeof t !== 'object' || t === null || !Array.isArray(x.ms) || !Array.isArray(x.key) || !Array.isArray(x.keys)) return 'malformed timings'
-  if (x.ms.length !== count || x.key.length !== count || x.keys.length > 0xffff) return 'timings of another count of events'
+  if (typeof t !== 'object' || t === null || typeof x.ms !== 'string' || typeof x.key !== 'string' || !Array.isArray(x.keys)) return 'malformed timings'
+  if (x.ms.length > 8 * count + 8 || x.key.length > 4 * count + 8 || x.keys.length > 0xffff) return 'timings of another count of events'
+  const { ms, key } = decode(x)
+  if (ms.length !== count || key.length !== count) return 'timings of another count of events'
   for (const k of x.keys) {
     if (!Array.isArray(k) || k.length !== 3 || typeof k[0] !== 'string' || !(k[1] === null || typeof k[1] === 'string') || !(k[2] === null || typeof k[2] === 'string')) return 'a malformed timing key'
   }
   for (let i = 0; i < count; i++) {
-    const ms = x.ms[i], key = x.key[i]
-    if (typeof ms !== 'number' || !(ms === -1 || (ms >= 0 && ms < 1e9)) || !Number.isInteger(key) || key! < 0 || key! >= Math.max(1, x.keys.length)) return 'a malformed timing'
+    if (!(ms[i] === -1 || (ms[i]! >= 0 && ms[i]! < 1e9)) || key[i]! >= Math.max(1, x.keys.length)) return 'a malformed timing'
   }
   return null
+}
+
+/** The times and keys of a batch as arrays (a copy: base64 bytes need not be aligned). */
+function decode(t: Timings): { ms: Float32Array; key: Uint16Array } {
+  const ms = Buffer.from(t.ms, 'base64')
+  const key = Buffer.from(t.key, 'base64')
+  if (ms.length % 4 || key.length % 2) return { ms: new Float32Array(0), key: new Uint16Array(0) }
+  return { ms: new Float32Array(new Uint8Array(ms).buffer), key: new Uint16Array(new Uint8Array(key).buffer) }
 }
 
 const CREATE = 'CREATE TABLE IF NOT EXISTS timings (branch INTEGER NOT NULL, first INTEGER NOT NULL, ms BLOB NOT NULL, key BLOB NOT NULL, keys TEXT NOT NULL, PRIMARY KEY (branch, first)) WITHOUT ROWID'
@@ -82,13 +103,9 @@ export function writeTimings(db: Database.Database, branch: number, first: numbe
     db.exec(CREATE)
     inserts.set(db, (insert = db.prepare('INSERT OR REPLACE INTO timings (branch, first, ms, key, keys) VALUES (?, ?, ?, ?, ?)')))
   }
-  const ms = new Float32Array(b - a)
-  const key = new Uint16Array(b - a)
-  for (let i = a; i < b; i++) {
-    ms[i - a] = t.ms[i]!
-    key[i - a] = t.key[i]!
-  }
-  insert.run(branch, first + a, Buffer.from(ms.buffer), Buffer.from(key.buffer), JSON.stringify(t.keys))
+  const ms = Buffer.from(t.ms, 'base64')
+  const key = Buffer.from(t.key, 'base64')
+  insert.run(branch, first + a, ms.subarray(a * 4, b * 4), key.subarray(a * 2, b * 2), JSON.stringify(t.keys))
 }
 
 /** Reads the timings a log keeps; a log without the table has none. */
