@@ -74,6 +74,7 @@ test('the method that loops more is slower: profile rows in order of total time,
   assert.match(lines[0]!, /^method\s+count\s+total ms\s+mean\s+p50\s+p95\s+max\s+slowest event$/)
   assert.match(lines[1]!, /^step\(\) in #slow\s+12\s/)
   assert.match(lines[2]!, /^http\(\) in #api\s+30\s/)
+  assert.match(lines[4]!, /^slowest events: (\d+ step\(\) in #slow [\d.]+ ms, ){4}\d+ step\(\) in #slow [\d.]+ ms$/)
   assert.match(text.stderr, /branch 'main' \(live\): 43 timed events of 43, by total/)
 })
 

@@ -28,6 +28,9 @@ export async function profileCommand(p: Parsed, io: Io): Promise<number> {
       return 0
     }
     io.out(table(rows) + (rows.length < profile.rows.length + profile.more ? `(first ${rows.length} of ${profile.rows.length + profile.more} rows)\n` : ''))
+    // Per event: the slowest of the whole branch (each row keeps its own ten slowest, so these are exact).
+    const slowest = profile.rows.flatMap((r) => r.slowest.map((s) => ({ ...s, what: label(r) }))).sort((a, b) => b.ms - a.ms || a.seq - b.seq).slice(0, 5)
+    io.out(`slowest events: ${slowest.map((s) => `${s.seq} ${s.what} ${ms(s.ms)} ms`).join(', ')}\n`)
     if (profile.aborted.length) {
       io.out(`aborted attempts (of the recent ones the log keeps): ${profile.aborted.map((a) => `${label({ ...a, cell: null })} ${a.count} × (${ms(a.total)} ms in all)`).join(', ')}\n`)
     }
