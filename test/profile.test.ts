@@ -212,6 +212,23 @@ test('the diff op answers what loom diff prints, across branches, and bounds its
   }
 })
 
+test('a huge value in a diff is cut, saying how long it is', async () => {
+  const nb = join(dir, 'big.loom.md')
+  writeFileSync(nb, notebook({ big: "const text = state.var('text', 'small')\nexport function step() { text.set('x'.repeat(100000)) }" }))
+  const s = await openSession(nb, { db: nb.replace(/\.md$/, '.db') })
+  await s.engine.run({ steps: 1 })
+  s.log.close()
+  const { client, close } = await hostOf(nb)
+  try {
+    const r = await client.call('diff', { from: { branch: 'main', seq: 1 }, to: { branch: 'main', seq: 2 } })
+    const c = r.changes[0] as { before: string; after: string }
+    assert.equal(c.before, 'small')
+    assert.match(c.after, /^"x{1999}… \(100,002 characters as JSON; loom diff prints it whole\)$/)
+  } finally {
+    await close()
+  }
+})
+
 test('hostile profile, timings and diff requests are refused with what was wrong; the host keeps answering', async () => {
   const bad: [string, unknown, RegExp][] = [
     ['diff', {}, /diff needs 'from'/],

@@ -2,7 +2,7 @@
 // long single events ran, and what changed between two moments — the same
 // engine functions as `loom profile` and `loom diff`, answers bounded.
 import { diff, type Change } from '../replay/seek.ts'
-import type { EventRecord, Params, Result } from '../protocol/messages.ts'
+import type { EventRecord, Json, Params, Result } from '../protocol/messages.ts'
 import type { HistoryLog } from '../replay/historyLog.ts'
 import type { HostAccess } from './HostAccess.ts'
 import { Refusal } from './problems.ts'
@@ -11,6 +11,8 @@ import { Refusal } from './problems.ts'
 export const MAX_TIMINGS = 1000
 export const DIFF_LINES = 200
 export const MAX_DIFF_LINES = 1000
+/** A value longer than this (as JSON) is shown cut, saying how long it is: the answer stays small whatever the state holds. */
+export const MAX_VALUE_TEXT = 20_000
 
 export function profile(host: HostAccess, p: Params<'profile'>): Result<'profile'> {
   const { branch } = host.moment(p.branch, undefined)
@@ -42,14 +44,28 @@ export function diffMoments(host: HostAccess, p: Params<'diff'>): Result<'diff'>
     lines += n
     if (shown >= limit) continue
     if (n > limit - shown && c.change === 'changed' && c.keys) {
-      changes.push({ ...c, keys: c.keys.slice(0, limit - shown) })
+      changes.push(cutValues({ ...c, keys: c.keys.slice(0, limit - shown) }))
       shown = limit
     } else {
-      changes.push(c)
+      changes.push(cutValues(c))
       shown += n
     }
   }
   return { from, to, changes, lines, shown }
+}
+
+function cutValues(c: Change): Change {
+  if (c.change === 'added') return { ...c, after: cut(c.after) }
+  if (c.change === 'removed') return { ...c, before: cut(c.before) }
+  // A map's keys say what changed: its whole value before and after is cut like any other.
+  const keys = c.keys?.map((k) => ({ key: k.key, before: cut(k.before), after: cut(k.after) }))
+  return { ...c, before: cut(c.before), after: cut(c.after), ...(keys ? { keys } : {}) }
+}
+
+function cut(v: Json): Json {
+  if (v === null || (typeof v !== 'object' && typeof v !== 'string')) return v
+  const text = JSON.stringify(v)
+  return text.length <= MAX_VALUE_TEXT ? v : `${text.slice(0, 2000)}… (${text.length.toLocaleString('en')} characters as JSON; loom diff prints it whole)`
 }
 
 /** A page of events with how long each ran, where the log kept it (the event details show it). */
