@@ -1,6 +1,7 @@
 // The window: top bar, notebook, state panel and terminal dock, wired to the
 // engine through one client. Every (re)connection re-reads everything, so the
 // UI never shows a state the engine does not have.
+import { mountProfileAndDiff } from './questions/mountProfileAndDiff.ts'
 import type { EngineClient } from '../engine/protocol/client.ts'
 import type { EventRecord, NotebookView as Notebook, SkippedEvents, StatusView } from '../engine/protocol/messages.ts'
 import type { Hello, LinkState } from './connection.ts'
@@ -23,6 +24,7 @@ export class App {
   private readonly banner = new Banner()
   private readonly notebook: NotebookView
   private readonly eventList = new EventList()
+  private readonly questions: ReturnType<typeof mountProfileAndDiff>
   private readonly dock = new TerminalDock()
   private readonly debugger: Debugger
   /** A shared session's part of the window (nothing when the page did not come from an invite link). */
@@ -52,6 +54,7 @@ export class App {
       cell: (cell, line) => this.notebook.codeCells().find((c) => c.id === cell)?.revealLine(line),
       problems: (tests, errors) => this.topBar.setProblems(tests, errors),
     }, { title: 'Recent', element: this.eventList.element })
+    this.questions = mountProfileAndDiff(this.debugger)
     this.sharing = new ShareUi({
       topBar: this.topBar,
       banner: this.banner,
@@ -98,6 +101,7 @@ export class App {
     this.client = client
     this.notebook.attach(client)
     this.dock.attach(client)
+    this.questions.attach(client)
     const pending: EventRecord[] = []
     let historyLoaded = false
     this.unsubscribe = [

@@ -12,6 +12,7 @@ const COMMANDS = {
   log: { positional: ['db'], options: { branch: 'text', from: 'count', limit: 'count', json: 'flag' } },
   state: { positional: ['db'], options: { branch: 'text', at: 'count', json: 'flag' } },
   diff: { positional: ['db', 'from', 'to'], options: { json: 'flag' } },
+  profile: { positional: ['db'], options: { branch: 'text', sort: 'text', top: 'count', json: 'flag' } },
   replay: { positional: ['db'], options: { branch: 'text', from: 'count', to: 'count', verify: 'flag', code: 'text', onto: 'text', 'time-limit': 'count', json: 'flag' } },
   fork: { positional: ['db'], options: { at: 'count', from: 'text', name: 'text', json: 'flag' } },
   promote: { positional: ['db', 'name'], options: { json: 'flag' } },

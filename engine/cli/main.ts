@@ -22,6 +22,8 @@ usage:
   loom log DB [--branch B] [--from S] [--limit N] [--json]      list events
   loom state DB [--branch B] [--at S] [--json]                  the state after an event (default: the head)
   loom diff DB A B [--json]                                        what changed in the state between two moments (SEQ or BRANCH@SEQ)
+  loom profile DB [--branch B] [--sort total|mean|max|count|p50|p95] [--top N] [--json]
+      how long each method of each cell ran across the branch's history: count, total, mean, p50, p95, max (ms)
   loom replay DB [--branch B] [--from S] [--to S] [--verify] [--time-limit MS] [--json]
       re-execute history with the code each event recorded; --verify exits 1 at the first difference
   loom replay DB --code NB [--branch B] [--onto N]
@@ -100,6 +102,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         return await (await import('./explore.ts')).exploreCommand(parsed, io)
       case 'check':
         return await (await import('./check.ts')).checkCommand(parsed, io)
+      case 'profile':
+        return await (await import('./profile.ts')).profileCommand(parsed, io)
       default:
         return await (await import('./history.ts')).history(parsed, io)
     }

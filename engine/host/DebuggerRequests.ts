@@ -12,6 +12,7 @@ import { Explorations } from './Explorations.ts'
 import { editState } from './editState.ts'
 import { preview, previewView, forkPreview } from './previewRequests.ts'
 import { Refusal } from './problems.ts'
+import { profile, timings, diffMoments } from './profileRequests.ts'
 
 export class DebuggerRequests {
   private readonly explorations: Explorations
@@ -88,6 +89,12 @@ export class DebuggerRequests {
         const p = params as Params<'forkPreview'>
         return host.exclusive(() => forkPreview(host, host.engine(), p.id, p.name))
       }
+      case 'profile':
+        return profile(host, params as Params<'profile'>)
+      case 'timings':
+        return timings(host, params as Params<'timings'>)
+      case 'diff':
+        return diffMoments(host, params as unknown as Params<'diff'>)
       default:
         throw new Refusal(`the engine does not answer ${op} yet`)
     }

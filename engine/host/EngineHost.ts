@@ -2,6 +2,7 @@
 // protocol request from any number of connected UIs and telling all of them
 // what happens (status, events, tty, attempts, test failures). It runs in
 // the engine process (see engineProcess.ts) or, for tests, in the caller's.
+import { withDurations } from './profileRequests.ts'
 import { resolve } from 'node:path'
 import { Engine } from '../runtime/engine.ts'
 import type { HttpRequest, HttpResponse } from '../runtime/http.ts'
@@ -357,7 +358,7 @@ export class EngineHost {
     const { branch: name, at: head } = this.moment(branch, undefined)
     const first = Math.max(1, from ?? 1)
     const count = Math.min(limit ?? MAX_PAGE, MAX_PAGE)
-    return { branch: name, head, events: first > head || count === 0 ? [] : this.log!.eventsOf(name, first, Math.min(count, head - first + 1)) }
+    return { branch: name, head, events: first > head || count === 0 ? [] : withDurations(this.log!, name, this.log!.eventsOf(name, first, Math.min(count, head - first + 1))) }
   }
 
   // ---- running ----------------------------------------------------------

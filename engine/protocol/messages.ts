@@ -7,8 +7,11 @@
 import type { Attempt, EventRecord, SourceLocation, StateKind, TestFailure } from '../runtime/event.ts'
 import type { Json } from '../runtime/json.ts'
 import type { LoomError, Where } from './loomError.ts'
+import type { Profile, ProfileRow } from '../replay/profile.ts'
+import type { EventTiming } from '../replay/history/timings.ts'
+import type { Change } from '../replay/seek.ts'
 
-export type { Attempt, EventRecord, SourceLocation, StateKind, TestFailure, Json }
+export type { Attempt, EventRecord, SourceLocation, StateKind, TestFailure, Json, Profile, ProfileRow, EventTiming, Change }
 
 export const PROTOCOL_VERSION = 1
 
@@ -195,6 +198,18 @@ export interface Ops {
   discardPreview: { params: { id: number }; result: Record<string, never> }
   /** Commits a preview as the first event of a new branch forked at the live head, leaving the live branch as it is. */
   forkPreview: { params: { id: number; name: string }; result: BranchView }
+
+  // ---- questions over the whole history ----
+
+  /** How long each method of each cell ran across a branch's history (kept beside the log, outside the hash); `timed` 0: no timings recorded. */
+  profile: { params: { branch?: string }; result: Profile }
+  /** How long events `from`..`to` of a branch ran (at most 1000 events); an event never timed is left out. */
+  timings: { params: { branch?: string; from: number; to: number }; result: { branch: string; timings: EventTiming[] } }
+  /**
+   * What changed in state between two moments of any branches, per state and per key of a map (as `loom diff`):
+   * the first `limit` lines (default 200, at most 1000) of `lines`, one line per changed state or map key.
+   */
+  diff: { params: { from: Moment; to: Moment; limit?: number }; result: { from: Moment; to: Moment; changes: Change[]; lines: number; shown: number } }
 }
 
 /**

@@ -36,7 +36,7 @@ export interface Request {
 /** A checked request, or what to answer instead (with the id to answer, 0 when the message had none). */
 export type Checked = { ok: true; request: Request } | { ok: false; id: number; problem: MessageProblem }
 
-type Kind = 'string' | 'count' | 'positive' | 'seq' | 'cellKind' | 'cellOrNull' | 'strings' | 'edits' | 'previewMethod' | 'request' | 'choices' | 'answers' | 'values'
+type Kind = 'string' | 'count' | 'positive' | 'seq' | 'moment' | 'cellKind' | 'cellOrNull' | 'strings' | 'edits' | 'previewMethod' | 'request' | 'choices' | 'answers' | 'values'
 type Spec = Record<string, { kind: Kind; required?: true }>
 
 const none: Spec = {}
@@ -77,6 +77,9 @@ const PARAMS: Partial<Record<Op, Spec>> = {
   commitPreview: { id: { kind: 'count', required: true } },
   discardPreview: { id: { kind: 'count', required: true } },
   forkPreview: { id: { kind: 'count', required: true }, name: { kind: 'string', required: true } },
+  profile: { branch: { kind: 'string' } },
+  timings: { branch: { kind: 'string' }, from: { kind: 'seq', required: true }, to: { kind: 'seq', required: true } },
+  diff: { from: { kind: 'moment', required: true }, to: { kind: 'moment', required: true }, limit: { kind: 'positive' } },
 }
 
 export const OPS = Object.keys(PARAMS) as Op[]
@@ -221,6 +224,11 @@ function check(kind: Kind, v: unknown): string | null {
       return Number.isSafeInteger(v) && (v as number) >= 1 ? null : 'a whole number ≥ 1'
     case 'seq':
       return Number.isSafeInteger(v) && (v as number) >= 0 ? null : 'an event number (a whole number ≥ 0)'
+    case 'moment': {
+      const m = v as Record<string, unknown>
+      const ok = isObject(v) && typeof m.branch === 'string' && Number.isSafeInteger(m.seq) && (m.seq as number) >= 0 && Object.keys(m).every((k) => k === 'branch' || k === 'seq')
+      return ok ? null : 'a moment like {"branch":"main","seq":12}'
+    }
     case 'cellKind':
       return v === 'code' || v === 'prose' ? null : '"code" or "prose"'
     case 'cellOrNull':

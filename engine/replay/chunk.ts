@@ -6,14 +6,15 @@ import type Database from 'better-sqlite3'
 import { chainHash, contentHash } from './history/hashChain.ts'
 import { encodeEventParts } from '../runtime/log.ts'
 import type { EventRecord } from '../runtime/event.ts'
+import { encodeTimings, writeTimings, type Timings } from './history/timings.ts'
 
 /** Events per stored row (a group commit may span several rows). */
 const ROW_EVENTS = 1000
 /** Values whose encoding is at least this long are stored once, by hash. */
 export const BLOB_MIN = 1024
 
-/** A batch of events as a chunk carries them: canonical encodings one per line, large values' ranges, kinds. */
-export function encodeEvents(events: EventRecord[]): Pick<Chunk, 'texts' | 'count' | 'cuts' | 'kinds'> {
+/** A batch of events as a chunk carries them: canonical encodings one per line, large values' ranges, kinds, and how long each ran. */
+export function encodeEvents(events: EventRecord[]): Pick<Chunk, 'texts' | 'count' | 'cuts' | 'kinds' | 'timings'> {
   const texts: string[] = new Array(events.length)
   const cuts: Chunk['cuts'] = new Array(events.length)
   const kinds: string[] = new Array(events.length)
@@ -23,7 +24,8 @@ export function encodeEvents(events: EventRecord[]): Pick<Chunk, 'texts' | 'coun
     cuts[i] = parts.cuts.length ? parts.cuts : null
     kinds[i] = events[i]!.kind
   }
-  return { texts: texts.join('\n'), count: events.length, cuts, kinds }
+  const timings = encodeTimings(events)
+  return { texts: texts.join('\n'), count: events.length, cuts, kinds, ...(timings ? { timings } : {}) }
 }
 
 /** What the main thread hands over: everything plain, so it can cross to a worker. */
@@ -43,6 +45,8 @@ export interface Chunk {
   count: number
   cuts: ([number, number][] | null)[]
   kinds: string[]
+  /** How long each event ran: kept beside the events, outside the hash chain (absent: none was measured). */
+  timings?: Timings
   /** The code hash most events ran: stored once per row. */
   code: string
   snapshots: [seq: number, data: string, hash: string][]
@@ -123,6 +127,7 @@ export function writeChunk(db: Database.Database, chunk: Chunk, parent: string):
       let rowRefs: Record<number, [number, string][]> | null = null
       if (blobs.length) for (let i = a; i < b; i++) if (refs[i]) (rowRefs ??= {})[i - a] = refs[i]!
       stmt.insert.run(chunk.branch, chunk.first + a, chunk.first + b - 1, chunk.code, hashes.subarray(a * 32, b * 32), rowRefs ? JSON.stringify(rowRefs) : null, bodies.slice(a, b).join('\n'))
+      if (chunk.timings) writeTimings(db, chunk.branch, chunk.first, chunk.timings, a, b)
     }
     for (let i = 0; i < n; i++) if (chunk.kinds[i] !== 'step') stmt.mark.run(chunk.branch, chunk.first + i, chunk.kinds[i])
     for (const [seq, data, sh] of chunk.snapshots) stmt.snapshot.run(chunk.branch, seq, data, sh)

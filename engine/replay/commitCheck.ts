@@ -3,6 +3,7 @@
 // process can add events only to its own branch, one after another.
 import type { EventKind } from '../runtime/event.ts'
 import type { CommitRequest } from './remoteLog.ts'
+import { badTimings } from './history/timings.ts'
 
 const KINDS = new Set<string>(['start', 'step', 'http', 'gui', 'edit', 'code', 'halt'] satisfies EventKind[])
 
@@ -20,6 +21,8 @@ export function checkCommit(r: CommitRequest, branch: string, head: number): voi
   if (r.count && r.first !== head + 1) throw new Error(`commit: event ${String(r.first)} does not follow event ${head} of branch '${branch}'`)
   if (r.count && !/^[0-9a-f]{64}$/.test(r.code)) throw new Error('commit: a malformed code hash')
   if (r.kinds.length !== r.count || r.cuts.length !== r.count) throw new Error('commit: counts differ')
+  const timings = badTimings(r.timings, r.count)
+  if (timings) throw new Error(`commit: ${timings}`)
   // The texts are one per line. Walked in place, piece by piece: no copy of a text and no string
   // built per event (this runs on the launcher's main thread for every event the app commits).
   const texts = r.texts

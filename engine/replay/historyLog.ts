@@ -11,6 +11,8 @@ import type { StoreSnapshot } from '../runtime/store.ts'
 import type { BranchInfo, RawEvent, StoredCode } from './sqliteLog.ts'
 import type { Damage, LogDamageError } from './logErrors.ts'
 import type { Moment } from './seek.ts'
+import type { EventTiming } from './history/timings.ts'
+import type { Profile } from './profile.ts'
 
 export interface HistoryLog extends EventLog {
   readonly path: string
@@ -37,6 +39,9 @@ export interface HistoryLog extends EventLog {
   damageOf(branch: string): Damage[]
   refusal(): LogDamageError | null
   getCode(codeHash: string): StoredCode | null
+  /** How long events ran (kept beside the log, outside the hash): a bounded range, and the whole branch added up. */
+  timings(branch: string, from: number, to: number): EventTiming[]
+  profile(branch: string): Profile
 
   putCode(code: StoredCode): void
   offerSnapshot(seq: number, take: () => StoreSnapshot): void

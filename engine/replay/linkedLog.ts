@@ -12,6 +12,8 @@ import { RemoteLog, type Opened, type Reply } from './remoteLog.ts'
 import { resumeFrom, type Moment } from './seek.ts'
 import type { Resume } from '../runtime/engine.ts'
 import type { HistoryLog } from './historyLog.ts'
+import type { EventTiming } from './history/timings.ts'
+import type { Profile } from './profile.ts'
 import type { BranchInfo, RawEvent, StoredCode } from './sqliteLog.ts'
 import { LogDamageError, LogFormatError, type Damage } from './logErrors.ts'
 
@@ -127,6 +129,12 @@ export class LinkedLog extends RemoteLog implements HistoryLog {
   }
   markCounts(branch: string, from: number, to: number, count: number): Record<string, number>[] {
     return this.ask('markCounts', branch, from, to, count) as Record<string, number>[]
+  }
+  timings(branch: string, from: number, to: number): EventTiming[] {
+    return this.ask('timings', branch, from, to) as EventTiming[]
+  }
+  profile(branch: string): Profile {
+    return this.ask('profile', branch) as Profile
   }
   snapshots(branch: string): { seq: number; ok: boolean }[] {
     return this.ask('snapshots', branch) as { seq: number; ok: boolean }[]

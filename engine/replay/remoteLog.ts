@@ -10,6 +10,7 @@ import { readSync, writeSync } from 'node:fs'
 import { Socket } from 'node:net'
 import type { EventLog } from '../runtime/log.ts'
 import { encodeEvents } from './chunk.ts'
+import type { Timings } from './history/timings.ts'
 import type { Attempt, EventRecord } from '../runtime/event.ts'
 import type { StoreSnapshot } from '../runtime/store.ts'
 import type { KeptCells } from '../runtime/compile.ts'
@@ -57,6 +58,7 @@ export interface CommitRequest {
   texts: string
   cuts: ([number, number][] | null)[]
   kinds: string[]
+  timings?: Timings
   code: string
   snapshots: [seq: number, data: string][]
   attempts: string[]

@@ -18,6 +18,8 @@ import { EventReader, type RawEvent } from './history/eventReader.ts'
 import { GroupCommit, type EncodedCommit, type Target } from './history/groupCommit.ts'
 import { CodeTable, SnapshotTable, KeptCellsTable, type StoredCode } from './history/storedValues.ts'
 import type { Written } from './chunk.ts'
+import { TimingReader, type EventTiming } from './history/timings.ts'
+import { profileOf, type Profile } from './profile.ts'
 import type { Attempt, EventRecord } from '../runtime/event.ts'
 import type { StoreSnapshot } from '../runtime/store.ts'
 import type { HistoryLog } from './historyLog.ts'
@@ -65,6 +67,7 @@ export class SqliteLog implements HistoryLog {
   private readonly reader: EventReader
   private readonly code: CodeTable
   private readonly snapshotTable: SnapshotTable
+  private readonly timingReader: TimingReader
   /** Compiled cells, kept so that reopening the notebook does not start the compiler (derived data, not history). */
   readonly keptCells: KeptCellsTable
   /** Appends to the branch this log is open on. */
@@ -123,6 +126,7 @@ export class SqliteLog implements HistoryLog {
     this.code = new CodeTable(db)
     this.snapshotTable = new SnapshotTable(db)
     this.keptCells = new KeptCellsTable(db, tables)
+    this.timingReader = new TimingReader(db)
     const branch = options.branch ?? this.live
     if (!this.table.row(branch)) {
       const acked = heads.state === 'ok' ? heads.heads.find((h) => h.name === branch && h.seq > 0) : undefined
@@ -268,6 +272,26 @@ export class SqliteLog implements HistoryLog {
   }
   segments(branch: string, from: number, to: number): [string, number, number][] {
     return this.table.segments(branch, from, to)
+  }
+
+  // ---- how long events ran: history/timings.ts, profile.ts ----------------
+
+  /** The measured events of `branch` with seq in [from, to], following its ancestry into parents. */
+  *timed(branch: string, from = 1, to = Infinity): Generator<EventTiming> {
+    const last = Math.min(to, this.branchInfo(branch)?.head ?? 0)
+    for (const [owner, a, b] of this.segments(branch, Math.max(1, from), last)) yield* this.timingReader.read(this.table.row(owner)!.id, a, b)
+  }
+  /** The same, as a list: callers bound the range (a page of events). */
+  timings(branch: string, from: number, to: number): EventTiming[] {
+    return [...this.timed(branch, from, to)]
+  }
+  /** How long each method of each cell took across the branch's whole history. */
+  profile(branch: string): Profile {
+    const info = this.branchInfo(branch)
+    if (!info) throw new Error(`there is no branch '${branch}'`)
+    // Read as stored (a reader never flushes): the attempts of this branch the log still keeps.
+    const attempts = (this.db.prepare('SELECT data FROM attempts WHERE branch = ? ORDER BY id DESC LIMIT ?').pluck().all(info.name, this.maxAttempts) as string[]).map((r) => JSON.parse(r) as Attempt)
+    return profileOf(info.name, info.head, this.timed(info.name), attempts)
   }
 
   // ---- damage: damage.ts --------------------------------------------------

@@ -63,6 +63,13 @@ export interface EventRecord {
   /** Set by the log when the event is sealed into the hash chain. */
   parentHash: string
   hash: string
+  /**
+   * Not part of the event (outside its encoding and hash): how long its method
+   * ran, in ms, and the cell that exports that method. The log keeps them
+   * beside the event (replay/history/timings.ts); absent when not measured.
+   */
+  duration?: number
+  cell?: string | null
 }
 
 export interface Attempt {
@@ -78,6 +85,8 @@ export interface Attempt {
   /** True when the transaction called sys.abort (a wait), false for an exception or a time-out. */
   aborted: boolean
   location: SourceLocation | null
+  /** How long it ran before it failed, in ms (absent in attempts recorded before it was measured). */
+  duration?: number
 }
 
 export interface TestFailure {

@@ -200,7 +200,7 @@ export class Executor {
     const f = tx.failure!
     const attempt: Attempt = {
       branch: this.config.branch, after: this.head, kind: tx.kind as EventKind, method: tx.method, time: tx.time,
-      choices: tx.choices, reads: tx.reads, reason: f.reason, aborted: f.aborted, location: f.location,
+      choices: tx.choices, reads: tx.reads, reason: f.reason, aborted: f.aborted, location: f.location, duration: tx.duration,
     }
     this.log.addAttempt(attempt)
     return attempt

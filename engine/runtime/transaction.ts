@@ -41,6 +41,9 @@ export class Transaction implements TxView {
   /** Characters of tty input consumed, and the offset in the engine's input where they start. */
   ttyRead = ''
   failure: Failure | null = null
+  /** How long its body ran (ms), and the cell that exports its method: kept beside the event, outside its hash. */
+  duration = 0
+  cell: string | null = null
   /** For a transaction that waits: the time it waits for (0: none), and whether it waits for tty input. */
   wakeAt = 0
   waitsForInput = false

@@ -25,6 +25,8 @@ export interface DebuggerHost {
 }
 
 type Tab = 'state' | 'event' | 'agent'
+/** A tab added after the window is built (addTab): the history questions. */
+type AddedTab = { button: HTMLElement; pane: HTMLElement; shown: () => void }
 
 export class Debugger {
   readonly timelineElement: HTMLElement
@@ -43,6 +45,8 @@ export class Debugger {
   private stateFetch = { running: false, again: false }
   private seriesTimer: number | null = null
   private seriesKey = ''
+  private readonly added = new Map<string, AddedTab>()
+  private readonly watchers: ((m: SelectedMoment) => void)[] = []
 
   constructor(private readonly host: DebuggerHost, extraTab?: { title: string; element: HTMLElement }) {
     const btn = (cls: string, label: string, icon: string, title: string, onclick: () => void) =>
@@ -127,7 +131,7 @@ export class Debugger {
     const extra = extraTab ? { button: h('button.insp-tab', { type: 'button', role: 'tab', 'data-tab': 'extra' }, extraTab.title), pane: h('div.insp-pane.panel-scroll', { 'data-tab': 'extra', hidden: true }, extraTab.element) } : null
     if (extra) {
       extra.button.addEventListener('click', () => {
-        for (const t of Object.values(this.tabs)) {
+        for (const t of [...Object.values(this.tabs), ...this.added.values()]) {
           t.button.classList.remove('active')
           t.pane.hidden = true
         }
@@ -181,12 +185,35 @@ export class Debugger {
     return true
   }
 
-  selectTab(tab: Tab): void {
-    for (const [name, t] of Object.entries(this.tabs)) {
+  /** Adds a tab beside State, Event and Agent (Profile, Diff); `shown` runs each time it is chosen. */
+  addTab(name: string, title: string, element: HTMLElement, shown: () => void): void {
+    const t: AddedTab = {
+      button: h('button.insp-tab', { type: 'button', role: 'tab', 'data-tab': name, onclick: () => this.selectTab(name) }, title),
+      pane: h('div.insp-pane.panel-scroll', { 'data-tab': name, role: 'tabpanel', hidden: true }, element),
+      shown,
+    }
+    this.added.set(name, t)
+    const tabs = this.inspector.querySelector('.insp-tabs')!
+    tabs.insertBefore(t.button, tabs.querySelector('[data-tab="extra"]'))
+    this.inspector.append(t.pane)
+  }
+
+  /** Calls `fn` with each moment selected on the timeline. */
+  watch(fn: (m: SelectedMoment) => void): void {
+    this.watchers.push(fn)
+  }
+
+  selectTab(tab: Tab | string): void {
+    for (const [name, t] of [...Object.entries(this.tabs), ...this.added]) {
       const on = name === tab
       t.button.classList.toggle('active', on)
       t.button.setAttribute('aria-selected', String(on))
       t.pane.hidden = !on
+    }
+    if (this.added.has(tab)) {
+      this.inspector.querySelector('[data-tab="extra"].insp-tab')?.classList.remove('active')
+      this.inspector.querySelector<HTMLElement>('.insp-pane[data-tab="extra"]')?.toggleAttribute('hidden', true)
+      this.added.get(tab)!.shown()
     }
     const m = this.timeline?.moment
     if (tab === 'event' && m) void this.details.show(m)
@@ -282,6 +309,7 @@ export class Debugger {
     this.loadState(m)
     // Details cost three requests: read them only while they are shown (and when their tab opens).
     if (!this.tabs.event.pane.hidden) void this.details.show(m)
+    for (const fn of this.watchers) fn(m)
     this.queueSeries()
   }
 

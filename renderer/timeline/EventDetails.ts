@@ -83,6 +83,7 @@ export class EventDetails {
       ...(e.input !== null && e.input !== undefined && e.kind !== 'http' ? [h('dt', null, 'input'), h('dd.ed-json', null, preview(e.input, 400))] : []),
       ...(e.choices.length ? [h('dt', null, 'choices'), h('dd', null, ...e.choices.map((c) => h('span.ed-choice', { title: `sys.fork(${c.n}) answered ${c.value}` }, `${c.value}`, h('span.ed-of', null, `/${c.n}`))))] : []),
       h('dt', null, 'hash'), h('dd', { title: e.hash }, e.hash.slice(0, 12)),
+      ...(e.duration !== undefined ? [h('dt', null, 'ran'), h('dd.ed-duration', { title: 'how long its method ran (kept beside the log)' }, `${e.duration < 1 ? e.duration.toFixed(3) : e.duration.toFixed(2)} ms`)] : []),
     ))
     if (e.reads.length) {
       rows.push(section('Reads', h('div.ed-chips', null, ...dedupe(e.reads.map((r) => (r.key !== undefined ? `${r.state}.${r.key}` : r.state))).map((s) =>

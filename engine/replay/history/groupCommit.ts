@@ -36,6 +36,7 @@ export interface EncodedCommit {
   texts: string
   cuts: Chunk['cuts']
   kinds: string[]
+  timings?: Chunk['timings']
   code: string
   snapshots: [seq: number, data: string][]
   attempts: string[]
@@ -196,7 +197,7 @@ export class GroupCommit {
     if (part.count && part.first !== this.sentSeq + 1) throw new Error(`log: expected event ${this.sentSeq + 1}, got ${part.first}`)
     const snapshots = part.snapshots.map(([seq, data]): [number, string, string] => [seq, data, contentHash(data)])
     for (const [seq] of snapshots) this.lastSnapshot.set(this.target.name, seq)
-    const chunk = this.chunk(first, { texts: part.texts, count: part.count, cuts: part.cuts, kinds: part.kinds }, part.code, snapshots, part.attempts)
+    const chunk = this.chunk(first, { texts: part.texts, count: part.count, cuts: part.cuts, kinds: part.kinds, ...(part.timings ? { timings: part.timings } : {}) }, part.code, snapshots, part.attempts)
     const last = first + part.count - 1
     if (part.count) this.sentSeq = last
     if (!this.writer) {
@@ -215,7 +216,7 @@ export class GroupCommit {
     return this.post(chunk, [], { last, written: (w) => (result = w) }).then(() => result)
   }
 
-  private chunk(first: number, events: Pick<Chunk, 'texts' | 'count' | 'cuts' | 'kinds'>, code: string, snapshots: Chunk['snapshots'], attempts: string[]): Chunk {
+  private chunk(first: number, events: Pick<Chunk, 'texts' | 'count' | 'cuts' | 'kinds' | 'timings'>, code: string, snapshots: Chunk['snapshots'], attempts: string[]): Chunk {
     const t = this.target
     return {
       path: this.options.path, branch: t.id, branchName: t.name, forkSeq: t.forkSeq, created: t.created,

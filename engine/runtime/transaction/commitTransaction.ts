@@ -32,6 +32,8 @@ export function commitTransaction(c: Committer, tx: Transaction, codeHash: strin
     outputs: tx.outputs(),
     parentHash: '',
     hash: '',
+    duration: tx.duration,
+    cell: tx.cell,
   }
   // The live app's tty input the transaction read is consumed with it.
   commitEvent(c, event, tx.liveTty ? c.ctx.ttyIn.slice(tx.ttyRead.length) : c.ctx.ttyIn)

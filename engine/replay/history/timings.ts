@@ -1,0 +1,136 @@
+// How long each event's method ran, kept beside the log and outside the hash
+// chain: one row per stored chunk row, written in the group commit's own
+// SQLite transaction. The table is made by the first writer that has timings,
+// so a log without it (written before) still opens, and an older Loom reading
+// a newer log never sees it. Readers never write.
+import type Database from 'better-sqlite3'
+import type { EventRecord } from '../../runtime/event.ts'
+
+/**
+ * Per event of a batch: its time (ms, -1: not measured) and which of `keys`
+ * ran, as the bytes of a Float32Array and a Uint16Array in base64: a string
+ * crosses to the writer thread as one copy (an array of numbers is cloned
+ * number by number) and over a confined engine's link as JSON.
+ */
+export interface Timings {
+  ms: string
+  key: string
+  /** What ran: kind, method and the cell that exports it, each once per batch. */
+  keys: TimingKey[]
+}
+
+export type TimingKey = [kind: string, method: string | null, cell: string | null]
+
+/** One event's time as read back. */
+export interface EventTiming {
+  seq: number
+  ms: number
+  kind: string
+  method: string | null
+  cell: string | null
+}
+
+/** The timings of a batch, or undefined when none of its events was measured (an import, a marker). */
+export function encodeTimings(events: EventRecord[]): Timings | undefined {
+  let ms: Float32Array | undefined
+  let key: Uint16Array | undefined
+  const keys: TimingKey[] = []
+  const index = new Map<string, number>()
+  // Most batches run one method over and over: the previous event's key is tried first.
+  let last: EventRecord | null = null
+  let k = 0
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!
+    if (e.duration === undefined) continue
+    if (!ms) {
+      ms = new Float32Array(events.length).fill(-1)
+      key = new Uint16Array(events.length)
+    }
+    if (!last || last.kind !== e.kind || last.method !== e.method || last.cell !== e.cell) {
+      const name = `${e.kind}\0${e.method}\0${e.cell}`
+      const found = index.get(name)
+      if (found === undefined) {
+        // More distinct methods than a Uint16 counts in one batch: the rest are not timed.
+        if (keys.length === 0xffff) continue
+        index.set(name, (k = keys.length))
+        keys.push([e.kind, e.method, e.cell ?? null])
+      } else k = found
+      last = e
+    }
+    ms[i] = e.duration
+    key![i] = k
+  }
+  return ms ? { ms: base64(ms), key: base64(key!), keys } : undefined
+}
+
+function base64(a: Float32Array | Uint16Array): string {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64')
+}
+
+/** Why a timings record from elsewhere (a confined engine's commit) is refused, or null. */
+export function badTimings(t: unknown, count: number): string | null {
+  if (t === undefined) return null
+  const x = t as Timings
+  if (typeof t !== 'object' || t === null || typeof x.ms !== 'string' || typeof x.key !== 'string' || !Array.isArray(x.keys)) return 'malformed timings'
+  if (x.ms.length > 8 * count + 8 || x.key.length > 4 * count + 8 || x.keys.length > 0xffff) return 'timings of another count of events'
+  const { ms, key } = decode(x)
+  if (ms.length !== count || key.length !== count) return 'timings of another count of events'
+  for (const k of x.keys) {
+    if (!Array.isArray(k) || k.length !== 3 || typeof k[0] !== 'string' || !(k[1] === null || typeof k[1] === 'string') || !(k[2] === null || typeof k[2] === 'string')) return 'a malformed timing key'
+  }
+  for (let i = 0; i < count; i++) {
+    if (!(ms[i] === -1 || (ms[i]! >= 0 && ms[i]! < 1e9)) || key[i]! >= Math.max(1, x.keys.length)) return 'a malformed timing'
+  }
+  return null
+}
+
+/** The times and keys of a batch as arrays (a copy: base64 bytes need not be aligned). */
+function decode(t: Timings): { ms: Float32Array; key: Uint16Array } {
+  const ms = Buffer.from(t.ms, 'base64')
+  const key = Buffer.from(t.key, 'base64')
+  if (ms.length % 4 || key.length % 2) return { ms: new Float32Array(0), key: new Uint16Array(0) }
+  return { ms: new Float32Array(new Uint8Array(ms).buffer), key: new Uint16Array(new Uint8Array(key).buffer) }
+}
+
+const CREATE = 'CREATE TABLE IF NOT EXISTS timings (branch INTEGER NOT NULL, first INTEGER NOT NULL, ms BLOB NOT NULL, key BLOB NOT NULL, keys TEXT NOT NULL, PRIMARY KEY (branch, first)) WITHOUT ROWID'
+
+const inserts = new WeakMap<Database.Database, Database.Statement>()
+
+/** Writes events a..b of a batch (seqs first + a ..) as one row: call inside the chunk's transaction. */
+export function writeTimings(db: Database.Database, branch: number, first: number, t: Timings, a: number, b: number): void {
+  let insert = inserts.get(db)
+  if (!insert) {
+    db.exec(CREATE)
+    inserts.set(db, (insert = db.prepare('INSERT OR REPLACE INTO timings (branch, first, ms, key, keys) VALUES (?, ?, ?, ?, ?)')))
+  }
+  const ms = Buffer.from(t.ms, 'base64')
+  const key = Buffer.from(t.key, 'base64')
+  insert.run(branch, first + a, ms.subarray(a * 4, b * 4), key.subarray(a * 2, b * 2), JSON.stringify(t.keys))
+}
+
+/** Reads the timings a log keeps; a log without the table has none. */
+export class TimingReader {
+  constructor(private readonly db: Database.Database) {}
+
+  /** Whether any event of the log was ever timed. */
+  get recorded(): boolean {
+    return this.db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'timings'`).get() !== undefined
+  }
+
+  /** The measured events with seq in [from, to] of the branch stored as `branch` (its own events, not its parent's). */
+  *read(branch: number, from: number, to: number): Generator<EventTiming> {
+    if (!this.recorded || from > to) return
+    const rows = this.db.prepare(`SELECT first, ms, key, keys FROM timings WHERE branch = ? AND first <= ?
+      AND first >= coalesce((SELECT first FROM timings WHERE branch = ? AND first <= ? ORDER BY first DESC LIMIT 1), 0) ORDER BY first`)
+    for (const row of rows.iterate(branch, to, branch, from) as Iterable<{ first: number; ms: Buffer; key: Buffer; keys: string }>) {
+      const ms = new Float32Array(row.ms.buffer.slice(row.ms.byteOffset, row.ms.byteOffset + row.ms.byteLength))
+      const key = new Uint16Array(row.key.buffer.slice(row.key.byteOffset, row.key.byteOffset + row.key.byteLength))
+      const keys = JSON.parse(row.keys) as TimingKey[]
+      for (let i = Math.max(0, from - row.first); i < ms.length && row.first + i <= to; i++) {
+        const k = keys[key[i]!]
+        if (ms[i]! < 0 || !k) continue
+        yield { seq: row.first + i, ms: ms[i]!, kind: k[0], method: k[1], cell: k[2] }
+      }
+    }
+  }
+}
