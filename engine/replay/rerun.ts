@@ -59,6 +59,9 @@ export function rerunTimeLimit(timeLimitMs = 1000): number {
 export class Rerunner {
   readonly result: Rerun
 
+  /** Told each re-enacted transaction's new event (null: it aborts now) and how it came out differently (null: the same). */
+  onOutcome: ((recorded: EventRecord, now: EventRecord | null, what: string | null) => void) | null = null
+
   constructor(private readonly engine: Engine, from: string, onto: string, private readonly maxDivergences = 100) {
     this.result = { from, onto, inputs: 0, diverged: 0, first: null, divergences: [] }
   }
@@ -70,6 +73,7 @@ export class Rerunner {
     result.inputs++
     const r = this.engine.reenact(e)
     const what = r.event ? compareOutcome(e, r.event) : `it committed when recorded; with this code it aborts: ${r.failure}`
+    this.onOutcome?.(e, r.event, what)
     if (!what) return
     result.diverged++
     const d: Divergence = { seq: e.seq, kind: e.kind, method: e.method, location: null, now: r.event?.seq ?? null, what }
@@ -79,10 +83,12 @@ export class Rerunner {
 }
 
 /** How a re-run transaction's outcome differs from the recorded one (its writes, then its outputs), or null. */
-export function compareOutcome(recorded: EventRecord, now: EventRecord): string | null {
+export function compareOutcome(recorded: EventRecord, now: EventRecord, ignoreLogs = false): string | null {
+  // Retroactive logging adds log lines on purpose: only what else came out differently is a divergence there.
+  const part = (e: EventRecord, field: 'writes' | 'outputs') => (ignoreLogs && field === 'outputs' ? { ...e.outputs, logs: undefined } : e[field])
   for (const field of ['writes', 'outputs'] as const) {
-    const a = canonicalJson(recorded[field])
-    const b = canonicalJson(now[field])
+    const a = canonicalJson(part(recorded, field))
+    const b = canonicalJson(part(now, field))
     if (a !== b) return `its ${field} differ: recorded ${short(a)}, now ${short(b)}`
   }
   return null
