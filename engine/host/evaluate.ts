@@ -181,8 +181,9 @@ export class PredicateContext {
     try {
       script = new vm.Script(source, { filename: 'query', lineOffset: -1 })
     } catch (err) {
-      const line = /^query:(\d+)/.exec((err as Error).stack ?? '')?.[1]
-      throw new Refusal(`the expression does not parse${line ? ` (line ${line})` : ''}: ${(err as Error).message}`, undefined, 'badInput')
+      const line = Number(/^query:(\d+)/.exec((err as Error).stack ?? '')?.[1] ?? 0)
+      const where = line > expr.split('\n').length ? ' (at its end)' : line ? ` (line ${line})` : ''
+      throw new Refusal(`the expression does not parse${where}: ${(err as Error).message}`, undefined, 'badInput')
     }
     const context = replContext(state, bindings, { time: null, env: {}, args: [] })
     try {
