@@ -240,7 +240,7 @@ async function rerunJob(log: RemoteLog, job: RunJob): Promise<unknown> {
       if (push.push === 'stop') return done()
       if (push.push !== 'check') return
       try {
-        if (!failed) for (const body of push.texts ? push.texts.split('\n') : []) rerun.take(JSON.parse(body) as EventRecord)
+        if (!failed) rerun.takeAll(push.texts ? push.texts.split('\n').map((body) => JSON.parse(body) as EventRecord) : [])
         // Everything this batch made is durable before it is answered (a refused commit fails here).
         if (!retro) log.flush()
       } catch (err) {

@@ -6,7 +6,7 @@
 import { Engine } from '../runtime/engine.ts'
 import type { EventRecord, LogLine } from '../runtime/event.ts'
 import type { HistoryLog } from './historyLog.ts'
-import { compareOutcome, Rerunner, rerunTimeLimit } from './rerun.ts'
+import { inBatches, Rerunner, rerunTimeLimit } from './rerun.ts'
 
 /** One past event and what the current code printed re-enacting it. */
 export interface RetroEvent {
@@ -43,12 +43,12 @@ export class RetroCollector {
 
   /** Watches a Rerunner's outcomes. */
   watch(rerun: Rerunner): void {
+    rerun.ignoreLogs = true
     rerun.onOutcome = (recorded, now, what) => this.take(recorded, now, what)
   }
 
-  private take(recorded: EventRecord, now: EventRecord | null, aborted: string | null): void {
+  private take(recorded: EventRecord, now: EventRecord | null, what: string | null): void {
     const r = this.result
-    const what = now ? compareOutcome(recorded, now, true) : aborted
     r.inputs++
     const lines = now?.outputs.logs ?? []
     const tty = now?.outputs.tty
@@ -88,9 +88,6 @@ export async function retroLogs(log: HistoryLog, branch: string, notebook: strin
   const rerun = new Rerunner(engine, branch, branch, 0)
   const collector = new RetroCollector(branch, options.limit)
   collector.watch(rerun)
-  for (const e of log.iterate(branch, 1, info.head)) {
-    rerun.take(e)
-    if (options.onProgress && e.seq % 1000 === 0) await options.onProgress(e.seq, info.head)
-  }
+  await inBatches(log.iterate(branch, 1, info.head), (events) => rerun.takeAll(events), options.onProgress && ((seq) => options.onProgress!(seq, info.head)))
   return collector.result
 }
