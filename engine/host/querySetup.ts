@@ -71,7 +71,10 @@ export const QUERY_SETUP = `
         value = predicate(eventOf(r));
       } catch (e) {
         errorCount++;
-        if (errors.length < batch.keepErrors) errors.push([r.seq, describe(e), whereOf(e)]);
+        if (errors.length < batch.keepErrors) {
+          const said = describe(e);
+          errors.push([r.seq, said.length > 500 ? said.slice(0, 500) + "…" : said, whereOf(e)]);
+        }
         continue;
       }
       if (!value) continue;
