@@ -18,9 +18,11 @@ export const QUERY_SETUP = `
   const update = (u) => {
     const name = u[1];
     if (u[0] === 0) {
-      const known = own.call(states, name);
+      if (own.call(states, name)) {
+        states[name].value = u[3];
+        return;
+      }
       setKey(states, name, { kind: u[2], value: u[3] });
-      if (known) return;
       views[name] = makeView(name);
       bind(name, views[name]);
       for (const local of keys(bindings)) if (bindings[local] === name) bind(local, views[name]);
