@@ -115,6 +115,7 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
       }
       const b = info()
       const code = p.options.code as string | undefined
+      if (p.options.limit !== undefined && !p.options.logs) throw new HistoryError('--limit goes with --logs (how many events that logged to show)')
       if (p.options.logs) {
         if (!code) throw new HistoryError('--logs shows what a notebook\'s current code would have logged: give it with --code NB')
         const r = await rerunConfined(log, branch, code, null, io, p.options['time-limit'] as number | undefined, { limit: (p.options.limit as number | undefined) ?? 1000 })

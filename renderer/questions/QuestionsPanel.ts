@@ -74,17 +74,7 @@ export class QuestionsPanel {
       this.say(this.matchSummary, 'Type a predicate first, like refused.get() > 0', true)
       return
     }
-    this.busy(this.askButton, this.matchSummary, `Asking after every event of '${branch}'…`)
-    try {
-      const r = await client.call('query', { expr, branch })
-      this.showMatches(r)
-    } catch (err) {
-      fill(this.matchList)
-      this.host.mark('match', branch, null)
-      this.say(this.matchSummary, (err as Error).message, true)
-    } finally {
-      this.askButton.disabled = false
-    }
+    await this.answer('match', branch, `Asking after every event of '${branch}'…`, async () => this.showMatches(await client.call('query', { expr, branch })))
   }
 
   private showMatches(r: QueryView): void {
@@ -101,15 +91,22 @@ export class QuestionsPanel {
     const client = this.host.client()
     const branch = this.host.branch()
     if (!client || !branch) return
-    this.busy(this.logsButton, this.logSummary, `Re-enacting '${branch}' with the current code…`)
+    await this.answer('log', branch, `Re-enacting '${branch}' with the current code…`, async () => this.showLogs(await client.call('retroLogs', { branch })))
+  }
+
+  /** Asks one of the two questions: its button waits meanwhile; a refusal is said where the answer would be, and the old answer goes. */
+  private async answer(kind: 'match' | 'log', branch: string, asking: string, ask: () => Promise<void>): Promise<void> {
+    const [button, summary, list] = kind === 'match' ? [this.askButton, this.matchSummary, this.matchList] : [this.logsButton, this.logSummary, this.logList]
+    button.disabled = true
+    this.say(summary, asking)
     try {
-      this.showLogs(await client.call('retroLogs', { branch }))
+      await ask()
     } catch (err) {
-      fill(this.logList)
-      this.host.mark('log', branch, null)
-      this.say(this.logSummary, (err as Error).message, true)
+      fill(list)
+      this.host.mark(kind, branch, null)
+      this.say(summary, (err as Error).message, true)
     } finally {
-      this.logsButton.disabled = false
+      button.disabled = false
     }
   }
 
@@ -145,11 +142,6 @@ export class QuestionsPanel {
       })
       return li
     }))
-  }
-
-  private busy(button: HTMLButtonElement, summary: HTMLElement, text: string): void {
-    button.disabled = true
-    this.say(summary, text)
   }
 
   private say(summary: HTMLElement, text: string, error = false): void {
