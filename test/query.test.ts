@@ -227,6 +227,10 @@ test('garbage parameters to query and retroLogs are refused as bad requests, and
       const r = await (client.call as (op: string, p: unknown) => Promise<unknown>)(op, params).then(() => null, (e: Error) => e)
       assert.ok(r instanceof Error, `${op} ${JSON.stringify(params).slice(0, 80)} was answered`)
     }
+    // A predicate that never ends is stopped by the watchdog, naming the event; the engine answers on.
+    const loop = await client.call('query', { expr: 'event.seq === 3 ? (() => { for (;;) {} })() : false' }).then(() => null, (e: Error & { code?: string }) => e)
+    assert.match(loop!.message, /ran past 1000 ms at event 3 and was stopped/)
+    assert.equal(loop!.code, 'timeLimit')
     // A 3 MB name is an expression like any other: it throws at every event, and what is said of it is cut short.
     const long = await client.call('query', { expr: 'x'.repeat(3_000_000) })
     assert.equal(long.errorCount, long.evaluated)
