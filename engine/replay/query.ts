@@ -76,6 +76,7 @@ export async function queryBranch(log: HistoryLog, expr: string, o: QueryOptions
   const store = snap ? Store.from(snap.state) : new Store()
   const bindings = bindingsAt(log, o.branch, to)
   let parent = log.hashAt(o.branch, snap?.seq ?? 0)
+  const withEvent = /\bevent\b/.test(expr)
   let predicate: PredicateContext | null = null
   let batch: string[] = []
   let labels: [number, string, string | null][] = []
@@ -106,7 +107,9 @@ export async function queryBranch(log: HistoryLog, expr: string, o: QueryOptions
     if (e.seq >= from) predicate ??= PredicateContext.open(expr, store.values(), bindings, o.timeLimitMs)
     store.apply(e.writes, e.seq)
     if (e.seq < from) continue
-    batch.push(`[${raw.body},${JSON.stringify(updatesOf(store, e.writes))}]`)
+    // The whole event crosses only for an expression that names it (parsing it again inside costs as much as the rest).
+    const event = withEvent ? raw.body : JSON.stringify({ seq: e.seq, branch: e.branch, kind: e.kind, method: e.method, time: e.time })
+    batch.push(`[${event},${JSON.stringify(updatesOf(store, e.writes))}]`)
     labels.push([e.seq, e.kind, e.method])
     if (batch.length === BATCH && (await run())) return result
   }
