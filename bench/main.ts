@@ -11,6 +11,7 @@ import { measureExplore, exploreTable } from './explore.ts'
 import { measureUi, uiTable } from './ui.ts'
 import { measureTimeline, timelineTable } from './timeline.ts'
 import { measureShare, shareTable } from './share.ts'
+import { measureQuery, queryTable } from './query.ts'
 import { existsSync } from 'node:fs'
 
 const USAGE = 'usage: npm run bench [-- --json] [-- --quick]'
@@ -98,4 +99,5 @@ progress('shared session: edit propagation between guests through the sync serve
 const share = await measureShare([2, 20], quick ? 100 : 300)
 progress('HTTP: loom and a plain node server under autocannon')
 const http = await measureHttp(quick)
-console.log(json ? JSON.stringify({ ...toJson(figures), durable: durableJson(durable), http, exploration, ui, share, timeline }, null, 2) : `${toTable(figures)}\n\n${durableTable(durable)}\n\n${httpTable(http)}\n\n${exploreTable(exploration)}\n\nShared session, edit propagation:\n${shareTable(share)}\n\n${ui ? uiTable(ui) : 'Desktop UI: not measured (no /usr/bin/chromium; apt-get install chromium)'}\n\n${timeline ? timelineTable(timeline) : 'Timeline: not measured (no /usr/bin/chromium)'}`)
+const query = await measureQuery(quick, progress)
+console.log(json ? JSON.stringify({ ...toJson(figures), durable: durableJson(durable), http, exploration, ui, share, timeline, query }, null, 2) : `${toTable(figures)}\n\n${queryTable(query, quick)}\n\n${durableTable(durable)}\n\n${httpTable(http)}\n\n${exploreTable(exploration)}\n\nShared session, edit propagation:\n${shareTable(share)}\n\n${ui ? uiTable(ui) : 'Desktop UI: not measured (no /usr/bin/chromium; apt-get install chromium)'}\n\n${timeline ? timelineTable(timeline) : 'Timeline: not measured (no /usr/bin/chromium)'}`)

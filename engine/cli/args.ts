@@ -11,9 +11,10 @@ const COMMANDS = {
   test: { positional: ['notebook'], options: { steps: 'count', 'time-limit': 'count', env: 'env', json: 'flag' } },
   log: { positional: ['db'], options: { branch: 'text', from: 'count', limit: 'count', json: 'flag' } },
   state: { positional: ['db'], options: { branch: 'text', at: 'count', json: 'flag' } },
+  query: { positional: ['db', 'expr'], options: { branch: 'text', from: 'count', to: 'count', first: 'flag', limit: 'count', 'time-limit': 'count', help: 'flag', json: 'flag' } },
   diff: { positional: ['db', 'from', 'to'], options: { json: 'flag' } },
   profile: { positional: ['db'], options: { branch: 'text', sort: 'text', top: 'count', json: 'flag' } },
-  replay: { positional: ['db'], options: { branch: 'text', from: 'count', to: 'count', verify: 'flag', code: 'text', onto: 'text', 'time-limit': 'count', json: 'flag' } },
+  replay: { positional: ['db'], options: { branch: 'text', from: 'count', to: 'count', verify: 'flag', code: 'text', onto: 'text', logs: 'flag', limit: 'count', 'time-limit': 'count', json: 'flag' } },
   fork: { positional: ['db'], options: { at: 'count', from: 'text', name: 'text', json: 'flag' } },
   promote: { positional: ['db', 'name'], options: { json: 'flag' } },
   branches: { positional: ['db'], options: { delete: 'text', rename: 'pair', restore: 'text', json: 'flag' } },
@@ -79,6 +80,7 @@ export function parseArgs(argv: string[]): Parsed {
     } else p.options[name] = value
   }
   const names = spec.positional
+  if (p.options.help) return p // a command's own help needs nothing else
   if (positional.length < names.length) {
     const missing = names[positional.length]!
     throw new UsageError(`'loom ${command}' needs ${missing === 'notebook' ? 'a notebook (a .loom.md file)' : missing === 'db' ? 'a log (a .loom.db file)' : `a ${missing}`}`)

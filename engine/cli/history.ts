@@ -19,6 +19,8 @@ import { plural, type Io } from './main.ts'
 import { HistoryError } from './historyError.ts'
 import { checkChain } from '../replay/damage.ts'
 import { writeBranch } from '../replay/writeBranch.ts'
+import type { RetroLogs } from '../replay/retroLog.ts'
+import { checkedRetro, printRetroLogs } from './retroLogs.ts'
 
 export { HistoryError }
 
@@ -113,11 +115,17 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
       }
       const b = info()
       const code = p.options.code as string | undefined
+      if (p.options.limit !== undefined && !p.options.logs) throw new HistoryError('--limit goes with --logs (how many events that logged to show)')
+      if (p.options.logs) {
+        if (!code) throw new HistoryError('--logs shows what a notebook\'s current code would have logged: give it with --code NB')
+        const r = await rerunConfined(log, branch, code, null, io, p.options['time-limit'] as number | undefined, { limit: (p.options.limit as number | undefined) ?? 1000 })
+        return printRetroLogs(r as RetroLogs, code, json, io)
+      }
       if (code) {
         // Kept as a branch only when asked for by name: a question ("would the new code do the same?") leaves nothing behind.
         const keep = p.options.onto as string | undefined
         const onto = keep ?? log.unusedName(`${branch}-replay`)
-        const r = await rerunConfined(log, branch, code, onto, io, p.options['time-limit'] as number | undefined)
+        const r = await rerunConfined(log, branch, code, onto, io, p.options['time-limit'] as number | undefined) as Rerun
         if (!keep) log.deleteBranch(onto)
         const where = keep ? ` onto branch '${onto}'` : ''
         const text = r.first
@@ -246,19 +254,18 @@ function branches(p: Parsed, log: SqliteLog, out: (data: unknown, text: string) 
  * one sends the recorded events in batches, as for a replay, and writes the
  * new branch's events after checking them (logHost.ts).
  */
-async function rerunConfined(log: SqliteLog, from: string, notebook: string, onto: string, io: Io, timeLimitMs?: number): Promise<Rerun> {
+async function rerunConfined(log: SqliteLog, from: string, notebook: string, onto: string | null, io: Io, timeLimitMs?: number, logs?: { limit: number }): Promise<Rerun | RetroLogs> {
   const info = log.branchInfo(from)
   if (!info) throw new Error(`there is no branch '${from}'`)
   const text = decodeNotebook(await readFile(notebook), notebook)
   // Compiled here by native esbuild into the log's kept cells, which the confined process reads over the link (as it would start esbuild as WebAssembly).
   const cells = await compileCellsNatively(parseNotebook(text, notebook)).catch(() => [])
   const first = log.event(from, 1)
-  // Forked at 0 (the branch takes every event anew), written here as the confined process commits (writeBranch).
-  return writeBranch(log, onto, { branch: from, seq: 0 }, async (branch) => {
-    for (const [key, cell] of cells) branch.keptCells.put(key, cell)
+  const rerun = async (branch: SqliteLog | null) => {
+    for (const [key, cell] of branch ? cells : []) branch!.keptCells.put(key, cell)
     const job: RunJob = {
       kind: 'rerun', notebook, text, shownAs: notebook, timeLimitMs, env: {}, args: [], json: false, untilIdle: false, watch: false, serving: false,
-      rerun: { from, startTime: first?.time ?? 0, maxDivergences: 100 },
+      rerun: { from, startTime: first?.time ?? 0, maxDivergences: 100, ...(logs ? { logs } : {}) },
     }
     const feed = async (host: { check: (events: unknown[], bodies: string[]) => Promise<unknown> }) => {
       let events: EventRecord[] = []
@@ -276,8 +283,10 @@ async function rerunConfined(log: SqliteLog, from: string, notebook: string, ont
     const value = await confinedJob(job, io, { log: branch, feed }).catch((err) => {
       throw err instanceof JobFailed && err.kind === 'range' ? new RangeError(err.message) : err
     })
-    return checkedRerun(value, from, onto)
-  })
+    return logs ? checkedRetro(value) : checkedRerun(value, from, onto!)
+  }
+  // Retroactive logging writes nothing; otherwise forked at 0 (the branch takes every event anew), written as the confined process commits (writeBranch).
+  return onto === null ? rerun(null) : writeBranch(log, onto, { branch: from, seq: 0 }, rerun)
 }
 
 /** The confined process's answer, checked for shape before it is printed. */

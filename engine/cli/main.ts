@@ -28,6 +28,10 @@ usage:
       re-execute history with the code each event recorded; --verify exits 1 at the first difference
   loom replay DB --code NB [--branch B] [--onto N]
       re-run B's recorded transactions with NB's current code; report where outcomes diverge (--onto: keep the re-run as branch N)
+  loom query DB EXPR [--branch B] [--from S] [--to S] [--first] [--limit N] [--time-limit MS] [--json]
+      the events after which EXPR (over the state and \`event\`) held; exit 1 if none (loom query --help says more)
+  loom replay DB --code NB --logs [--branch B] [--limit N] [--json]
+      what NB's current code would have logged at every past event of B, writing nothing (retroactive logging)
   loom fork DB --at S [--from B] --name N                        a branch that shares history up to event S
   loom promote DB N                                              make branch N the live one
   loom branches DB [--rename A B | --delete N | --restore N] [--json]   (also: loom branch)
@@ -100,6 +104,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         return await (await import('./serve.ts')).serveCommand(parsed, io)
       case 'explore':
         return await (await import('./explore.ts')).exploreCommand(parsed, io)
+      case 'query':
+        return await (await import('./query.ts')).queryCommand(parsed, io)
       case 'check':
         return await (await import('./check.ts')).checkCommand(parsed, io)
       case 'profile':

@@ -6,6 +6,7 @@ import type { Op, Params, Result, StateEdit } from '../protocol/messages.ts'
 import type { HostAccess } from './HostAccess.ts'
 import { fork, rename, archive, exportText, importText } from './branchRequests.ts'
 import { verify, rerun } from './replayRequests.ts'
+import { query, retroLogs } from './questionRequests.ts'
 import { timeline } from './timeline.ts'
 import { series } from './series.ts'
 import { Explorations } from './Explorations.ts'
@@ -50,6 +51,10 @@ export class DebuggerRequests {
         const p = params as Params<'rerun'>
         return host.job(rerun(host, p.branch, p.onto))
       }
+      case 'query':
+        return host.job(query(host, params as Params<'query'>))
+      case 'retroLogs':
+        return host.job(retroLogs(host, params as Params<'retroLogs'>))
       case 'editState':
         return host.exclusive(() => editState(host.engine(), (params as Params<'editState'>).edits as StateEdit[], (params as Params<'editState'>).expect))
       case 'timeline': {

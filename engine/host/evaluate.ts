@@ -9,6 +9,7 @@ import vm from 'node:vm'
 import type { Json, StateValue } from '../protocol/messages.ts'
 import { Refusal } from './problems.ts'
 import { DEEP_FREEZE } from '../runtime/deepFreeze.ts'
+import { QUERY_SETUP } from './querySetup.ts'
 
 const TIME_LIMIT_MS = 1000
 const MAX_ANSWER = 1 << 20
@@ -51,20 +52,21 @@ const SETUP = `(function (stateJson, bindingsJson, momentJson) {
   };
   const states = parse(stateJson);
   const views = {};
-  for (const name of keys(states)) {
-    const { kind, value } = states[name];
-    let view;
-    if (kind === "var") view = { get: () => copy(value), set: refuse(name, "set"), update: refuse(name, "update") };
-    else if (kind === "map") view = {
-      get: (k) => copy(Object.prototype.hasOwnProperty.call(value, k) ? value[k] : undefined), has: (k) => Object.prototype.hasOwnProperty.call(value, k),
-      keys: () => keys(value), values: () => Object.values(copy(value)), entries: () => Object.entries(copy(value)),
-      size: () => keys(value).length, set: refuse(name, "set"), delete: refuse(name, "delete"),
-    };
-    else if (kind === "queue") view = { peek: () => copy(value[0]), size: () => value.length, items: () => copy(value), push: refuse(name, "push"), take: refuse(name, "take") };
-    else if (kind === "bag") view = { size: () => value.length, items: () => copy(value), put: refuse(name, "put"), take: refuse(name, "take") };
-    else view = { get: () => value, add: refuse(name, "add") };
-    views[name] = Object.freeze(view);
-  }
+  // Each view reads its state as it is now: a query moves the same views from event to event.
+  const makeView = (name) => {
+    const kind = states[name].kind;
+    const now = () => states[name].value;
+    if (kind === "var") return Object.freeze({ get: () => copy(now()), set: refuse(name, "set"), update: refuse(name, "update") });
+    if (kind === "map") return Object.freeze({
+      get: (k) => copy(Object.prototype.hasOwnProperty.call(now(), k) ? now()[k] : undefined), has: (k) => Object.prototype.hasOwnProperty.call(now(), k),
+      keys: () => keys(now()), values: () => Object.values(copy(now())), entries: () => Object.entries(copy(now())),
+      size: () => keys(now()).length, set: refuse(name, "set"), delete: refuse(name, "delete"),
+    });
+    if (kind === "queue") return Object.freeze({ peek: () => copy(now()[0]), size: () => now().length, items: () => copy(now()), push: refuse(name, "push"), take: refuse(name, "take") });
+    if (kind === "bag") return Object.freeze({ size: () => now().length, items: () => copy(now()), put: refuse(name, "put"), take: refuse(name, "take") });
+    return Object.freeze({ get: () => now(), add: refuse(name, "add") });
+  };
+  for (const name of keys(states)) views[name] = makeView(name);
   const bind = (name, view) => {
     if (!/^[A-Za-z_$][\\w$]*$/.test(name) || name in G) return;
     Object.defineProperty(G, name, { value: view, writable: false, enumerable: true, configurable: false });
@@ -72,7 +74,8 @@ const SETUP = `(function (stateJson, bindingsJson, momentJson) {
   for (const name of keys(views)) bind(name, views[name]);
   const bindings = parse(bindingsJson);
   for (const local of keys(bindings)) if (views[bindings[local]]) bind(local, views[bindings[local]]);
-  bind("$state", Object.freeze(views));
+  // All together, as they are now (a query adds the states a code event declares).
+  Object.defineProperty(G, "$state", { get: () => Object.freeze({ ...views }), enumerable: true, configurable: false });
 
   const describe = (e) => {
     try {
@@ -92,6 +95,7 @@ const SETUP = `(function (stateJson, bindingsJson, momentJson) {
     }
   };
   Object.defineProperty(G, "__loomRepl", { value: run, writable: false, enumerable: false, configurable: false });
+  ${QUERY_SETUP}
   ${DEEP_FREEZE}
   seen.add(G);
   for (const key of Reflect.ownKeys(G)) {
@@ -123,9 +127,7 @@ export function evaluateReadOnly(expr: string, state: Record<string, StateValue>
   } catch (err) {
     throw new Refusal(`the expression does not parse: ${(err as Error).message}`, undefined, 'badInput')
   }
-  const context = vm.createContext(Object.create(null), { name: 'loom repl', codeGeneration: { strings: true, wasm: false }, microtaskMode: 'afterEvaluate' })
-  const setup = new vm.Script(SETUP, { filename: 'loom:repl' }).runInContext(context) as (s: string, b: string, m: string) => void
-  setup(JSON.stringify(state), JSON.stringify(Object.fromEntries(bindings)), JSON.stringify(moment))
+  const context = replContext(state, bindings, moment)
   // The global object itself cannot be frozen: the expression arrives as a property of it, as text.
   ;(context as { __loomSource?: string }).__loomSource = `"use strict";\n${expr}`
   let out: unknown
@@ -143,4 +145,79 @@ export function evaluateReadOnly(expr: string, state: Record<string, StateValue>
     throw new Refusal(write ? `${answer.error}: values in the REPL are read-only copies of the state` : answer.error, undefined, 'runtime')
   }
   return answer.value ?? null
+}
+
+/** A fresh context holding the read-only views of `state` (and nothing of the host). */
+function replContext(state: Record<string, StateValue>, bindings: Map<string, string>, moment: ReplMoment): vm.Context {
+  const context = vm.createContext(Object.create(null), { name: 'loom repl', codeGeneration: { strings: true, wasm: false }, microtaskMode: 'afterEvaluate' })
+  const setup = new vm.Script(SETUP, { filename: 'loom:repl' }).runInContext(context) as (s: string, b: string, m: string) => void
+  setup(JSON.stringify(state), JSON.stringify(Object.fromEntries(bindings)), JSON.stringify(moment))
+  return context
+}
+
+/** What one batch of events answered: matches as [seq, value or null for true], errors as [seq, message, [line, column] in the expression]. */
+export interface PredicateAnswer {
+  matches: [number, Json][]
+  count: number
+  errors: [number, string, [number, number] | null][]
+  errorCount: number
+  stopped: boolean
+}
+
+/**
+ * A predicate over the state and the event, kept in one context while a
+ * query moves it through a branch (engine/replay/query.ts): the REPL's
+ * views, text in and out, each batch under the time limit.
+ */
+export class PredicateContext {
+  private constructor(private readonly context: vm.Context, readonly timeLimitMs: number) {}
+
+  /** Compiles `expr` against the state before the first event to evaluate; a syntax error is a Refusal saying where. */
+  static open(expr: string, state: Record<string, StateValue>, bindings: Map<string, string>, timeLimitMs = TIME_LIMIT_MS): PredicateContext {
+    if (expr.trim() === '') throw new Refusal("give an expression, like accounts.get('bob') < 0 or event.http.status >= 500", undefined, 'badInput')
+    // The expression's own line 1 is line 1 of the script 'query', so a place in it reads as a place in what was typed.
+    const source = `__loomPredicate(function (event) { "use strict"; return (\n${expr}\n) })`
+    let script: vm.Script
+    try {
+      script = new vm.Script(source, { filename: 'query', lineOffset: -1 })
+    } catch (err) {
+      const line = Number(/^query:(\d+)/.exec((err as Error).stack ?? '')?.[1] ?? 0)
+      const where = line > expr.split('\n').length ? ' (at its end)' : line ? ` (line ${line})` : ''
+      throw new Refusal(`the expression does not parse${where}: ${(err as Error).message}`, undefined, 'badInput')
+    }
+    const context = replContext(state, bindings, { time: null, env: {}, args: [] })
+    try {
+      script.runInContext(context, { timeout: timeLimitMs })
+    } catch {
+      throw new Refusal(`the expression ran past ${timeLimitMs} ms while it was compiled and was stopped`, undefined, 'timeLimit')
+    }
+    return new PredicateContext(context, timeLimitMs)
+  }
+
+  /** Evaluates a batch (see QUERY_SETUP); a batch that runs past the limit is a Refusal naming the event it was at. */
+  run(batch: string): PredicateAnswer {
+    const ctx = this.context as { __loomBatch?: string }
+    ctx.__loomBatch = batch
+    let out: unknown
+    try {
+      out = new vm.Script('__loomQuery(__loomBatch)', { filename: 'loom:query' }).runInContext(this.context, { timeout: this.timeLimitMs })
+    } catch (err) {
+      const at = this.at()
+      const why = /timed out/.test(String((err as Error)?.message)) ? `ran past ${this.timeLimitMs} ms` : 'stopped'
+      throw new Refusal(`the expression ${why}${at ? ` at event ${at}` : ''} and was stopped (a loop that does not end?)`, undefined, 'timeLimit')
+    } finally {
+      ctx.__loomBatch = undefined
+    }
+    if (typeof out !== 'string') throw new Refusal('the query did not give an answer that can be read')
+    return JSON.parse(out) as PredicateAnswer
+  }
+
+  private at(): number | null {
+    try {
+      const seq = new vm.Script('__loomAt()').runInContext(this.context, { timeout: 100 }) as unknown
+      return typeof seq === 'number' ? seq : null
+    } catch {
+      return null
+    }
+  }
 }

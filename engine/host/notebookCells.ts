@@ -22,7 +22,7 @@ export function declaredStates(source: string): string[] {
 }
 
 /** Variable name → state name, where a cell binds a declaration to a name (`const accts = state.map('accounts')`). */
-export function stateBindings(nb: Notebook): Map<string, string> {
+export function stateBindings(nb: { cells: readonly { source: string }[] }): Map<string, string> {
   const out = new Map<string, string>()
   for (const cell of nb.cells) for (const m of cell.source.matchAll(BINDING)) out.set(m[1]!, m[3]!)
   return out

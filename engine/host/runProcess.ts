@@ -28,6 +28,7 @@ import { choiceTree } from '../replay/choiceTree.ts'
 import { commitTrace, describeTrace } from '../replay/trace.ts'
 import { NondeterminismError } from '../replay/memo.ts'
 import { Rerunner, rerunTimeLimit } from '../replay/rerun.ts'
+import { RetroCollector, retroEngine } from '../replay/retroLog.ts'
 
 /** What `loom run` asks of this process (sent by the log host with the open answer). */
 export interface RunJob {
@@ -39,7 +40,7 @@ export interface RunJob {
   /** `--save-branch`: a trace's moves, committed through the link to the branch the launcher opened for them. */
   trace?: { from: PreparedMoment | null; moves: Move[]; cells: KeptCell[] }
   /** `loom replay --code`: the recorded inputs the launcher sends (as replay batches), re-run onto the link's branch. */
-  rerun?: { from: string; startTime: number; maxDivergences: number }
+  rerun?: { from: string; startTime: number; maxDivergences: number; logs?: { limit: number } }
   notebook: string
   /** The notebook's text as the launcher read it: what runs (a save after that comes as a push). */
   text: string
@@ -226,17 +227,22 @@ async function rerunJob(log: RemoteLog, job: RunJob): Promise<unknown> {
       return typeof value === 'function' ? value.bind(target) : value
     },
   })
-  const engine = await Engine.fromSource(job.text, { path: job.notebook, timeLimitMs: rerunTimeLimit(job.timeLimitMs), log: batched, branch: log.branch, clock: 'virtual', startTime: r.startTime })
+  // Retroactive logging (--logs) keeps the re-run's events in memory: nothing goes down the link.
+  const engine = r.logs
+    ? await retroEngine(job.text, job.notebook, r.startTime, job.timeLimitMs)
+    : await Engine.fromSource(job.text, { path: job.notebook, timeLimitMs: rerunTimeLimit(job.timeLimitMs), log: batched, branch: log.branch, clock: 'virtual', startTime: r.startTime })
   const rerun = new Rerunner(engine, r.from, log.branch, r.maxDivergences)
+  const retro = r.logs ? new RetroCollector(r.from, r.logs.limit) : null
+  retro?.watch(rerun)
   let failed: Error | null = null
   await new Promise<void>((done) => {
     log.onPush((push) => {
       if (push.push === 'stop') return done()
       if (push.push !== 'check') return
       try {
-        if (!failed) for (const body of push.texts ? push.texts.split('\n') : []) rerun.take(JSON.parse(body) as EventRecord)
+        if (!failed) rerun.takeAll(push.texts ? push.texts.split('\n').map((body) => JSON.parse(body) as EventRecord) : [])
         // Everything this batch made is durable before it is answered (a refused commit fails here).
-        log.flush()
+        if (!retro) log.flush()
       } catch (err) {
         failed = err as Error
       }
@@ -244,7 +250,7 @@ async function rerunJob(log: RemoteLog, job: RunJob): Promise<unknown> {
     }, true)
   })
   if (failed) throw failed
-  return rerun.result
+  return retro?.result ?? rerun.result
 }
 
 main().then(

@@ -168,6 +168,10 @@ export interface Ops {
   verify: { params: { branch?: string; from?: number; to?: number }; result: { job: number; ok: boolean; events: number; failure: LoomError & { seq?: number } | null } }
   /** Re-runs a branch's transactions with the notebook's current code onto a new branch `onto`; where outcomes diverge. */
   rerun: { params: { branch?: string; onto: string }; result: { job: number; branch: BranchView; inputs: number; diverged: number; divergences: { seq: number; what: string }[] } }
+  /** When did X first happen: the events of a branch (from..to) after which `expr` (over the state and `event`, as `loom query`) held; the first `limit` (at most and default 1000) kept, all counted; `progress` notices carry `job`. */
+  query: { params: { expr: string; branch?: string; from?: number; to?: number; limit?: number }; result: QueryView }
+  /** Retroactive logging: what the notebook's current code (unsaved edits too) would have logged at every past event of a branch, writing nothing; `progress` notices carry `job`. */
+  retroLogs: { params: { branch?: string; limit?: number }; result: RetroLogsView }
   /** Shows a branch as `to` from now on (a label: its events' hashes keep the stored name); answers its view. */
   renameBranch: { params: { name: string; to: string }; result: BranchView }
   /** Archives a branch: hidden, its events kept and still verified, restorable with `loom branches DB --restore`. Refused for the live branch and one others fork from. `events`: its own events. */
@@ -226,6 +230,38 @@ export type StateEdit<V = Json> =
   | { state: string; add: number }
   /** The item at that place of a queue (0 is the front) or of a bag as listed. */
   | { state: string; remove: number }
+
+/** A predicate's answer over a branch (`query`). */
+export interface QueryView {
+  job: number
+  branch: string
+  from: number
+  to: number
+  /** Events after which the expression was evaluated. */
+  evaluated: number
+  /** Every match; `matches` holds the first ones. */
+  count: number
+  matches: { seq: number; kind: string; method: string | null; value?: Json }[]
+  /** The first events at which the expression threw (line and column in the expression), and how many did. */
+  errors: { seq: number; message: string; line?: number; column?: number }[]
+  errorCount: number
+  /** A changed byte where the query read: nothing after it was asked. */
+  damage: string | null
+}
+
+/** What the current code would have logged at past events (`retroLogs`). */
+export interface RetroLogsView {
+  job: number
+  branch: string
+  /** Recorded transactions re-enacted, log lines printed in all. */
+  inputs: number
+  lines: number
+  /** Events that printed or came out differently; `events` holds the first ones. */
+  found: number
+  events: { seq: number; kind: string; method: string | null; lines: { channel: string; message: Json }[]; tty?: string; diverged?: string }[]
+  diverged: number
+  firstDivergence: number | null
+}
 
 export interface TimelineBin {
   /** The first and last seq the bin covers. */
@@ -301,7 +337,7 @@ export type Notice =
   /** The engine process died and is being restarted; the log is intact. */
   | { type: 'engineCrashed'; reason: string }
   /** How far a long request (verify, explore) has got. */
-  | { type: 'progress'; job: number; done: number; total: number | null; what: string; op?: 'verify' | 'explore' | 'rerun' }
+  | { type: 'progress'; job: number; done: number; total: number | null; what: string; op?: 'verify' | 'explore' | 'rerun' | 'query' | 'retroLogs' }
   /** Branches changed (fork, promote, import, a saved counterexample). */
   | { type: 'branches'; branches: BranchView[] }
 

@@ -64,6 +64,8 @@ const PARAMS: Partial<Record<Op, Spec>> = {
   promote: { name: { kind: 'string', required: true } },
   verify: { branch: { kind: 'string' }, from: { kind: 'seq' }, to: { kind: 'seq' } },
   rerun: { branch: { kind: 'string' }, onto: { kind: 'string', required: true } },
+  query: { expr: { kind: 'string', required: true }, branch: { kind: 'string' }, from: { kind: 'seq' }, to: { kind: 'seq' }, limit: { kind: 'positive' } },
+  retroLogs: { branch: { kind: 'string' }, limit: { kind: 'positive' } },
   renameBranch: { name: { kind: 'string', required: true }, to: { kind: 'string', required: true } },
   deleteBranch: { name: { kind: 'string', required: true } },
   exportBranch: { branch: { kind: 'string', required: true } },

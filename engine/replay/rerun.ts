@@ -42,10 +42,7 @@ export async function replayWithCode(log: HistoryLog, from: string, notebook: st
     const config: EngineOptions = { ...engineOptions, timeLimitMs: rerunTimeLimit(engineOptions.timeLimitMs), log: branch, branch: onto, clock: 'virtual', startTime: first?.time ?? 0 }
     const engine = text === undefined ? await Engine.open(notebook, config) : await Engine.fromSource(text, { ...config, path: notebook })
     const rerun = new Rerunner(engine, from, onto, maxDivergences)
-    for (const e of log.iterate(from, 1, info.head)) {
-      rerun.take(e)
-      if (onProgress && e.seq % 1000 === 0) await onProgress(e.seq, info.head)
-    }
+    await inBatches(log.iterate(from, 1, info.head), (events) => rerun.takeAll(events), onProgress && ((seq) => onProgress(seq, info.head)))
     return rerun.result
   })
 }
@@ -59,17 +56,29 @@ export function rerunTimeLimit(timeLimitMs = 1000): number {
 export class Rerunner {
   readonly result: Rerun
 
+  /** Told each re-enacted transaction's new event (null: it aborts now) and how it came out differently (null: the same). */
+  onOutcome: ((recorded: EventRecord, now: EventRecord | null, what: string | null) => void) | null = null
+  /** Log lines that came out differently are not a divergence (retroactive logging adds them on purpose). */
+  ignoreLogs = false
+
   constructor(private readonly engine: Engine, from: string, onto: string, private readonly maxDivergences = 100) {
     this.result = { from, onto, inputs: 0, diverged: 0, first: null, divergences: [] }
   }
 
   take(e: EventRecord): void {
-    // The new code is in force throughout; code events and halts are not inputs.
-    if (e.kind === 'code' || e.kind === 'halt') return
+    if (isInput(e)) this.outcome(e, this.engine.reenact(e))
+  }
+
+  /** Takes recorded transactions in order, many to a call into the sandbox. */
+  takeAll(events: readonly EventRecord[]): void {
+    this.engine.reenactAll(events.filter(isInput), (e, r) => this.outcome(e, r))
+  }
+
+  private outcome(e: EventRecord, r: { event: EventRecord | null; failure: string | null }): void {
     const result = this.result
     result.inputs++
-    const r = this.engine.reenact(e)
-    const what = r.event ? compareOutcome(e, r.event) : `it committed when recorded; with this code it aborts: ${r.failure}`
+    const what = r.event ? compareOutcome(e, r.event, this.ignoreLogs) : `it committed when recorded; with this code it aborts: ${r.failure}`
+    this.onOutcome?.(e, r.event, what)
     if (!what) return
     result.diverged++
     const d: Divergence = { seq: e.seq, kind: e.kind, method: e.method, location: null, now: r.event?.seq ?? null, what }
@@ -78,11 +87,18 @@ export class Rerunner {
   }
 }
 
+/** The new code is in force throughout; code events and halts are not inputs. */
+function isInput(e: EventRecord): boolean {
+  return e.kind !== 'code' && e.kind !== 'halt'
+}
+
 /** How a re-run transaction's outcome differs from the recorded one (its writes, then its outputs), or null. */
-export function compareOutcome(recorded: EventRecord, now: EventRecord): string | null {
+export function compareOutcome(recorded: EventRecord, now: EventRecord, ignoreLogs = false): string | null {
+  // Retroactive logging adds log lines on purpose: only what else came out differently is a divergence there.
+  const part = (e: EventRecord, field: 'writes' | 'outputs') => (ignoreLogs && field === 'outputs' ? { ...e.outputs, logs: undefined } : e[field])
   for (const field of ['writes', 'outputs'] as const) {
-    const a = canonicalJson(recorded[field])
-    const b = canonicalJson(now[field])
+    const a = canonicalJson(part(recorded, field))
+    const b = canonicalJson(part(now, field))
     if (a !== b) return `its ${field} differ: recorded ${short(a)}, now ${short(b)}`
   }
   return null
@@ -90,4 +106,20 @@ export function compareOutcome(recorded: EventRecord, now: EventRecord): string 
 
 function short(s: string): string {
   return s.length > 160 ? `${s.slice(0, 160)}…` : s
+}
+
+/** Hands `events` on in batches of 1000, and says after each how far it got (a host yields to other work there). */
+export async function inBatches(events: Iterable<EventRecord>, take: (batch: EventRecord[]) => void, progress?: (seq: number) => void | Promise<void>): Promise<void> {
+  let batch: EventRecord[] = []
+  const send = async () => {
+    take(batch)
+    const last = batch[batch.length - 1]!.seq
+    batch = []
+    await progress?.(last)
+  }
+  for (const e of events) {
+    batch.push(e)
+    if (batch.length === 1000) await send()
+  }
+  if (batch.length) await send()
 }

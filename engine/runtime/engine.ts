@@ -224,6 +224,55 @@ export class Engine {
   }
 
   /**
+   * Re-enacts recorded transactions in order, as `reenact` does each, but many
+   * to a call into the sandbox (a re-run of a long branch pays the sandbox's
+   * entry once per batch, not twice per event); they are made durable and
+   * announced once at the end. `done` hears each one's outcome, in order.
+   */
+  reenactAll(events: readonly EventRecord[], done: (e: EventRecord, r: { event: EventRecord | null; failure: string | null }) => void): void {
+    let at = 0
+    // A commit the time limit cut off is finished by the executor: its event is the head when the work resumes.
+    let committing: EventRecord | null = null
+    const settle = () => {
+      if (committing) done(committing, { event: this.exec.log.events(this.exec.head, 1)[0] ?? null, failure: null })
+      committing = null
+    }
+    const aborted = (tx: Transaction) => {
+      this.pipeline.recordAttempt(tx)
+      done(events[at++]!, { event: null, failure: tx.failure!.reason })
+    }
+    const work = () => {
+      settle()
+      while (at < events.length) {
+        const e = events[at]!
+        const call = callOf(e)
+        const cannot = cannotRun(this.version, call)
+        if (cannot) done(events[at++]!, { event: null, failure: cannot })
+        else {
+          const tx = this.exec.runCall(this.version, call, this.exec.txTime(e.time), new PreferRecordedAgent(e.choices, mix(this.seedNumber, e.seq)))
+          if (tx.failure) aborted(tx)
+          else {
+            committing = events[at++]!
+            const event = this.pipeline.commit(tx)
+            committing = null
+            done(e, { event, failure: null })
+          }
+        }
+        if (this.exec.batchSpent) return
+      }
+    }
+    while (at < events.length) {
+      // A transaction that ran past its limit on its own aborts, as under reenact, and the batch goes on.
+      const out = this.pipeline.inBatch(work, (tx) => (tx ? (aborted(tx), true) : false))
+      settle()
+      // Cut off outside any transaction (a promise callback a cell left behind): the rest one at a time.
+      if (!out.ok) for (; at < events.length; at++) done(events[at]!, this.reenact(events[at]!))
+    }
+    this.pipeline.flush()
+    this.announcer.announce()
+  }
+
+  /**
    * The agent panel: runs the next step, a request or gui(agent) against the
    * live head with the person's choices and answers, without committing.
    */

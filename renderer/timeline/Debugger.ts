@@ -13,6 +13,7 @@ import { KIND_COLOURS, KINDS, type SelectedMoment } from './moment.ts'
 import { Timeline } from './Timeline.ts'
 import { BranchActions, branchLabel } from './BranchActions.ts'
 import { HistoryJobs } from './HistoryJobs.ts'
+import { QuestionsPanel } from '../questions/QuestionsPanel.ts'
 import './debugger.css'
 
 export interface DebuggerHost {
@@ -24,8 +25,8 @@ export interface DebuggerHost {
   problems?(tests: number, errors: number): void
 }
 
-type Tab = 'state' | 'event' | 'agent'
-/** A tab added after the window is built (addTab): the history questions. */
+type Tab = 'state' | 'event' | 'agent' | 'questions'
+/** A tab added after the window is built (addTab): the profile and the diff. */
 type AddedTab = { button: HTMLElement; pane: HTMLElement; shown: () => void }
 
 export class Debugger {
@@ -127,6 +128,13 @@ export class Debugger {
       state: tab('state', 'State', this.stateEditor.element),
       event: tab('event', 'Event', this.details.element),
       agent: tab('agent', 'Agent', this.agent.element),
+      // Questions asked of the selected branch's whole history; a row seeks, the answers are marked on the timeline.
+      questions: tab('questions', 'Questions', new QuestionsPanel({
+        client: () => this.client,
+        branch: () => this.timeline.moment?.branch ?? this.status?.branch ?? null,
+        seek: (branch, seq) => this.timeline.select(branch, seq),
+        mark: (kind, branch, seqs) => this.timeline.markAnswers(kind, branch, seqs),
+      }).element),
     }
     const extra = extraTab ? { button: h('button.insp-tab', { type: 'button', role: 'tab', 'data-tab': 'extra' }, extraTab.title), pane: h('div.insp-pane.panel-scroll', { 'data-tab': 'extra', hidden: true }, extraTab.element) } : null
     if (extra) {
@@ -289,7 +297,7 @@ export class Debugger {
     this.selectTab('event')
   }
 
-  onProgress(n: { job: number; done: number; total: number | null; what: string; op?: 'verify' | 'explore' | 'rerun' }): void {
+  onProgress(n: { job: number; done: number; total: number | null; what: string; op?: string }): void {
     if (n.op === 'explore') return this.agent.progress(n.done, n.total, n.what)
     this.jobs.progress(n.done, n.total, n.what)
   }

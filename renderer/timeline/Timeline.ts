@@ -180,6 +180,15 @@ export class Timeline {
     this.queueDraw()
   }
 
+  /** The Questions tab's answers on a branch (null: cleared): each kind replaces the last of its kind. */
+  markAnswers(kind: 'match' | 'log', branch: string, seqs: number[] | null): void {
+    for (const t of this.tracks.values()) t.answers[kind].clear()
+    const t = this.tracks.get(branch)
+    for (const s of t ? seqs ?? [] : []) t!.answers[kind].add(s)
+    this.element.dataset[kind === 'match' ? 'matches' : 'logs'] = t && seqs ? seqs.join(' ') : ''
+    this.queueDraw()
+  }
+
   /** Other people's selected moments (a shared session): a tick in each one's colour on their branch. */
   setPeers(peers: { name: string; colour: string; branch: string; seq: number }[]): void {
     this.peers = peers

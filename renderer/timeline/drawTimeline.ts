@@ -77,6 +77,11 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, f: Frame): { painted
     for (const s of t.errors) if (s >= va - 1 && s <= vb) tri(ctx, x(s + 0.5), y + TRACK_H + 1, '#f7768e', false)
     for (const s of t.failures) if (s >= va - 1 && s <= vb) diamond(ctx, x(s), y - 1, '#e0af68')
     for (const s of t.divergences.keys()) if (s >= va - 1 && s <= vb) diamond(ctx, x(s), y + TRACK_H / 2, '#bb9af7')
+    // The Questions tab's answers: a tick above the track where a predicate held, below where the current code logs.
+    for (const [set, top, colour] of [[t.answers.match, y - 6, '#7dcfff'], [t.answers.log, y + TRACK_H + 1, '#9ece6a']] as const) {
+      ctx.fillStyle = colour
+      for (const s of set) if (s >= va - 1 && s <= vb) ctx.fillRect(Math.round(x(s)) - 1, top, 3, 5)
+    }
     // The live head.
     if (t.branch.live) {
       const hx = x(t.branch.head + 0.5)

@@ -36,11 +36,13 @@ export interface TrackData {
   errors: Set<number>
   failures: Set<number>
   divergences: Map<number, string>
+  /** Answers of the Questions tab: where a predicate held, where the current code logs. */
+  answers: { match: Set<number>; log: Set<number> }
 }
 
 /** A track for a branch the timeline has not seen yet: nothing fetched, no markers. */
 export function newTrack(branch: BranchView): TrackData {
-  return { branch, bins: null, events: new Map(), kinds: new Map(), errors: new Set(), failures: new Set(), divergences: new Map() }
+  return { branch, bins: null, events: new Map(), kinds: new Map(), errors: new Set(), failures: new Set(), divergences: new Map(), answers: { match: new Set(), log: new Set() } }
 }
 
 /** The first seq a track draws: a fork's history before it is its parent's. */

@@ -1,0 +1,63 @@
+// Questions over a whole branch from the UI: when a predicate held (query)
+// and what the current code would have logged at every past event
+// (retroLogs). Both only read: a view role may ask. They run as jobs with
+// progress notices and hand the thread back between batches.
+import type { Params, QueryView, RetroLogsView } from '../protocol/messages.ts'
+import type { HostAccess } from './HostAccess.ts'
+import { queryBranch } from '../replay/query.ts'
+import { retroLogs as logsWithCode } from '../replay/retroLog.ts'
+import { LoomFailure } from '../protocol/loomError.ts'
+import { Refusal } from './problems.ts'
+import { progressOf, turnOver } from './progress.ts'
+
+/** Answers are bounded: the first this many matches or events, with the count of all. */
+const MAX_KEPT = 1000
+
+export async function query(host: HostAccess, p: Params<'query'>): Promise<QueryView> {
+  const { branch, at: head } = host.moment(p.branch, undefined)
+  const from = Math.max(1, p.from ?? 1)
+  const to = Math.min(p.to ?? head, head)
+  if (p.to !== undefined && p.to > head) throw new Refusal(`branch '${branch}' has events 1..${head}; there is no event ${p.to}`)
+  if (from > to) throw new Refusal(`nothing to ask: events ${from}..${to} of branch '${branch}' is an empty range`)
+  const job = host.nextJob()
+  const progress = progressOf(host, job, 'query', `asking ${shorten(p.expr)} after each event ${from}..${to} of branch '${branch}'`)
+  progress(0, to - from + 1, true)
+  const r = await queryBranch(host.history(), p.expr, {
+    branch, from, to, limit: Math.min(p.limit ?? MAX_KEPT, MAX_KEPT),
+    onProgress: async (done, total) => {
+      progress(done, total)
+      await turnOver(host)
+    },
+  }).catch(refuse(`cannot ask that of branch '${branch}'`))
+  progress(to - from + 1, to - from + 1, true)
+  return { job, ...r, damage: r.damage?.message ?? null }
+}
+
+export async function retroLogs(host: HostAccess, p: Params<'retroLogs'>): Promise<RetroLogsView> {
+  const { branch, at: head } = host.moment(p.branch, undefined)
+  const job = host.nextJob()
+  const progress = progressOf(host, job, 'retroLogs', `re-enacting branch '${branch}' with the current code, for what it logs`)
+  progress(0, head, true)
+  const r = await logsWithCode(host.history(), branch, host.notebookPath, {
+    text: host.text(), timeLimitMs: host.timeLimitMs, limit: Math.min(p.limit ?? MAX_KEPT, MAX_KEPT),
+    onProgress: async (done, total) => {
+      progress(done, total)
+      await turnOver(host)
+    },
+  }).catch(refuse(`cannot re-enact branch '${branch}' with the current code`))
+  progress(head, head, true)
+  return { job, ...r }
+}
+
+/** A Loom error passes as it is; anything else is refused with what was being done. */
+function refuse(doing: string): (err: Error) => never {
+  return (err) => {
+    if (err instanceof LoomFailure) throw err
+    throw new Refusal(`${doing}: ${err.message}`)
+  }
+}
+
+function shorten(expr: string): string {
+  const one = expr.replace(/\s+/g, ' ').trim()
+  return one.length > 60 ? `${one.slice(0, 60)}…` : one
+}

@@ -1,0 +1,148 @@
+// When did X first happen: a predicate over the state and the event,
+// evaluated after every event of a range of a branch. The state is rolled
+// forward from the nearest snapshot by applying write sets (no cell code
+// runs), every event read is checked against the hash chain, and the
+// expression runs in the REPL's context (engine/host/evaluate.ts), never here.
+import { Store } from '../runtime/store.ts'
+import type { EventRecord, Write } from '../runtime/event.ts'
+import type { Json } from '../runtime/json.ts'
+import { chainHash } from './history/hashChain.ts'
+import type { HistoryLog } from './historyLog.ts'
+import type { Damage } from './logErrors.ts'
+import { nearestSnapshot } from './seek.ts'
+import { PredicateContext } from '../host/evaluate.ts'
+import { stateBindings } from '../host/notebookCells.ts'
+
+export interface QueryOptions {
+  branch: string
+  /** The first and last events to evaluate after (default: the whole branch). */
+  from?: number
+  to?: number
+  /** Stop at the first match. */
+  first?: boolean
+  /** Matches kept (all are counted); default 1000. */
+  limit?: number
+  /** Per batch of events; default the REPL's. */
+  timeLimitMs?: number
+  /** Called after each batch; a promise it returns is awaited (a host yields to other work there). */
+  onProgress?: (done: number, total: number) => void | Promise<void>
+}
+
+export interface QueryMatch {
+  seq: number
+  kind: string
+  method: string | null
+  /** What the expression gave, when it was not `true`. */
+  value?: Json
+}
+
+export interface QueryError {
+  seq: number
+  message: string
+  /** The place in the expression (line 1 is its first line). */
+  line?: number
+  column?: number
+}
+
+export interface QueryResult {
+  branch: string
+  from: number
+  to: number
+  /** Events after which the expression was evaluated. */
+  evaluated: number
+  matches: QueryMatch[]
+  /** Every match, kept or not. */
+  count: number
+  /** The first events at which the expression threw, and how many did. */
+  errors: QueryError[]
+  errorCount: number
+  /** A changed byte found where the query read: nothing after it is evaluated. */
+  damage: Damage | null
+}
+
+const BATCH = 500
+const KEEP_ERRORS = 20
+
+/** Evaluates `expr` after each event `from..to` of a branch; throws a Refusal for an expression that does not parse or runs too long. */
+export async function queryBranch(log: HistoryLog, expr: string, o: QueryOptions): Promise<QueryResult> {
+  const info = log.branchInfo(o.branch)
+  if (!info) throw new Error(`there is no branch '${o.branch}'`)
+  const from = Math.max(1, o.from ?? 1)
+  const to = Math.min(o.to ?? info.head, info.head)
+  const limit = o.limit ?? 1000
+  const result: QueryResult = { branch: o.branch, from, to, evaluated: 0, matches: [], count: 0, errors: [], errorCount: 0, damage: null }
+  if (from > to) return result
+  const snap = nearestSnapshot(log, { branch: o.branch, seq: from - 1 })
+  const store = snap ? Store.from(snap.state) : new Store()
+  const bindings = bindingsAt(log, o.branch, to)
+  let parent = log.hashAt(o.branch, snap?.seq ?? 0)
+  const withEvent = /\bevent\b/.test(expr)
+  let predicate: PredicateContext | null = null
+  let batch: string[] = []
+  let labels: [number, string, string | null][] = []
+  const run = async (): Promise<boolean> => {
+    const answer = predicate!.run(`{"keep":${Math.max(0, limit - result.matches.length)},"keepErrors":${KEEP_ERRORS - result.errors.length},"first":${!!o.first},"events":[${batch.join(',')}]}`)
+    const first = labels[0]![0]
+    for (const [seq, value] of answer.matches) {
+      const [, kind, method] = labels[seq - first]!
+      result.matches.push(value === null ? { seq, kind, method } : { seq, kind, method, value })
+    }
+    result.count += answer.count
+    result.errorCount += answer.errorCount
+    for (const [seq, message, where] of answer.errors) result.errors.push(where ? { seq, message, line: where[0], column: where[1] } : { seq, message })
+    result.evaluated = answer.stopped ? answer.matches[answer.matches.length - 1]?.[0] ?? first : labels[labels.length - 1]![0]
+    result.evaluated -= from - 1
+    batch = []
+    labels = []
+    await o.onProgress?.(result.evaluated, to - from + 1)
+    return answer.stopped
+  }
+  for (const raw of log.raw(o.branch, (snap?.seq ?? 0) + 1, to)) {
+    if (chainHash(parent, raw.body) !== raw.hash) {
+      result.damage = { code: 'hash-mismatch', branch: o.branch, seq: raw.seq, message: `branch '${o.branch}': event ${raw.seq} does not match its hash: the log was changed after it was written` }
+      break
+    }
+    parent = raw.hash
+    const e = JSON.parse(raw.body) as EventRecord
+    if (e.seq >= from) predicate ??= PredicateContext.open(expr, store.values(), bindings, o.timeLimitMs)
+    store.apply(e.writes, e.seq)
+    if (e.seq < from) continue
+    // The whole event crosses only for an expression that names it (parsing it again inside costs as much as the rest).
+    const event = withEvent ? raw.body : JSON.stringify({ seq: e.seq, branch: e.branch, kind: e.kind, method: e.method, time: e.time })
+    batch.push(`[${event},${JSON.stringify(updatesOf(store, e.writes))}]`)
+    labels.push([e.seq, e.kind, e.method])
+    if (batch.length === BATCH && (await run())) return result
+  }
+  // A range whose every event is before the damage: the expression is still checked.
+  predicate ??= PredicateContext.open(expr, store.values(), bindings, o.timeLimitMs)
+  if (batch.length) await run()
+  return result
+}
+
+/**
+ * What an event changed, as the context takes it: a map's keys one by one,
+ * any other state's whole value as the store holds it after the event (the
+ * store's apply is the one place write sets are interpreted).
+ */
+function updatesOf(store: Store, writes: readonly Write[]): Json[] {
+  const out: Json[] = []
+  const whole = new Set<string>()
+  for (const w of writes) {
+    if (w.op === 'set' && 'key' in w) out.push([1, w.state, w.key, w.value])
+    else if (w.op === 'delete') out.push([2, w.state, w.key])
+    else whole.add(w.state)
+  }
+  for (const name of whole) {
+    const cell = store.get(name)
+    if (cell) out.push([0, name, cell.kind, cell.value()])
+  }
+  return out
+}
+
+/** The variable names the code in force at `seq` binds its states to (`const accts = state.map('accounts')`). */
+function bindingsAt(log: HistoryLog, branch: string, seq: number): Map<string, string> {
+  const at = log.lastOfKind(branch, 'code', seq)
+  const hash = at === null ? null : log.event(branch, at)?.codeHash
+  const code = hash ? log.getCode(hash) : null
+  return code ? stateBindings({ cells: code.sources }) : new Map()
+}
