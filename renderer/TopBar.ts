@@ -38,6 +38,8 @@ export class TopBar {
   readonly people: HTMLElement
   private readonly app: HTMLAnchorElement
   private readonly problems: HTMLButtonElement
+  /** The notebook's name: a button that opens another notebook (renderer/shell/NotebookSwitcher.ts). */
+  readonly notebookButton: HTMLButtonElement
 
   constructor(actions: TopBarActions) {
     this.title = h('span.nb-title', null, 'Loom')
@@ -59,7 +61,8 @@ export class TopBar {
     this.element = h('header.topbar', null,
       h('span.brand', null, h('span.brand-mark', { 'aria-hidden': 'true' }), 'Loom'),
       h('span.tb-sep'),
-      h('span.nb-name', null, this.title, this.dirty, this.path),
+      (this.notebookButton = h('button.nb-switch', { type: 'button', title: 'Open another notebook in this window' },
+        h('span.nb-name', null, this.title, this.dirty, this.path), h('span.codicon.codicon-chevron-down', { 'aria-hidden': 'true' })) as HTMLButtonElement),
       this.pill,
       h('span.tb-group', null, this.runButton, this.stepButton),
       h('span.tb-spacer'),

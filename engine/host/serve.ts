@@ -17,6 +17,7 @@ import { guardEndpoint } from '../share/guardEndpoint.ts'
 import { Admission } from '../share/Admission.ts'
 import { newTokens } from '../share/roles.ts'
 import { superviseNotebook } from './superviseNotebook.ts'
+import { NotebookSwitch } from './NotebookSwitch.ts'
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url))
 /** Where `npm run build` writes the renderer bundle. */
@@ -49,7 +50,8 @@ export interface Serving {
   /** The owner's token, new for each serve. */
   token: string
   port: number
-  supervisor: EngineSupervisor
+  /** The engine of the notebook open now (the owner may open another from the window). */
+  readonly supervisor: EngineSupervisor
   /** Where the app's own HTTP answers (with /sys), when it has a port. */
   app?: { url: string }
   /** Resolves once the engine process has opened the notebook; rejects (EngineStartError) if it cannot. */
@@ -64,8 +66,14 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   const notebook = resolve(options.notebook)
   if (!existsSync(notebook)) throw Object.assign(new Error(`cannot read ${options.notebook}: no such file`), { code: 'ENOENT', path: options.notebook })
   const rendererDir = resolve(options.rendererDir ?? process.env.LOOM_RENDERER_DIR ?? DEFAULT_RENDERER_DIR)
-  const session = await superviseNotebook({ notebook, db: options.db, branch: options.branch, timeLimitMs: options.timeLimitMs, appPort: options.appPort, spawn: options.spawn }, options.events)
+  const sessionOptions = { notebook, db: options.db, branch: options.branch, timeLimitMs: options.timeLimitMs, appPort: options.appPort, spawn: options.spawn }
+  const session = await superviseNotebook(sessionOptions, options.events)
   const { supervisor, app } = session
+  // The owner may open another notebook from the window (not while sharing: the shared document is this notebook's).
+  const notebooks = new NotebookSwitch(session, sessionOptions, options.events, {
+    ...(options.share ? { refuse: 'a shared session keeps its notebook: to open another, stop sharing (run loom serve without --share)' } : {}),
+    switched: (path) => say(`opened ${path} (the notebook before it stopped; its log is closed)`),
+  })
   const ready = supervisor.start()
   // Whoever does not wait for it still learns of a failed start through `ready`; it must not go unhandled meanwhile.
   ready.catch(() => {})
@@ -120,7 +128,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   port = (server.address() as { port: number }).port
   try {
     // Yjs and the sync server load only when sharing.
-    share = options.share ? await (await import('../share/startShare.ts')).startShare(supervisor, notebook, rendererDir, { say, ...options.share }, owner) : undefined
+    share = options.share ? await (await import('../share/startShare.ts')).startShare(notebooks, notebook, rendererDir, { say, ...options.share }, owner) : undefined
   } catch (err) {
     server.close()
     await session.stop()
@@ -128,13 +136,15 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   }
   // The owner's page says hello with the owner's token through the same guard as guests; shared, it finds
   // the shared document on its own listener (guests reach it on theirs).
-  const socket = attachEngineSocket(server, share ? share.guard : guardEndpoint(supervisor, { owner }), origins, share ? [SYNC_PATH + '/'] : [], door)
+  const socket = attachEngineSocket(server, share ? share.guard : guardEndpoint(notebooks, { owner }), origins, share ? [SYNC_PATH + '/'] : [], door)
   const stopSync = share?.server?.listen(server, door)
   return {
     url: `http://127.0.0.1:${port}/?token=${owner}`,
     token: owner,
     port,
-    supervisor,
+    get supervisor() {
+      return notebooks.current.supervisor
+    },
     ready,
     ...(app ? { app: { url: app.url } } : {}),
     ...(share ? { share } : {}),
@@ -144,7 +154,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
       socket.close()
       const closed = new Promise<void>((ok) => server.close(() => ok()))
       server.closeAllConnections()
-      await Promise.all([closed, session.stop()])
+      await Promise.all([closed, notebooks.stop()])
     },
   }
 }

@@ -195,6 +195,14 @@ export interface Ops {
   discardPreview: { params: { id: number }; result: Record<string, never> }
   /** Commits a preview as the first event of a new branch forked at the live head, leaving the live branch as it is. */
   forkPreview: { params: { id: number; name: string }; result: BranchView }
+  /**
+   * The owner opens another notebook in this window (`loom serve`'s host answers it, not the engine): the
+   * current engine stops, its log closed, and every page reconnects to the other notebook's. `path`:
+   * absolute, or relative to the current notebook's folder.
+   */
+  openNotebook: { params: { path: string }; result: { path: string } }
+  /** The notebooks the owner opened last, newest first, and the one open now (the host's config folder, recent.json). */
+  recentNotebooks: { params: Record<string, never>; result: { current: string; recent: { path: string; at: number }[] } }
 }
 
 /**

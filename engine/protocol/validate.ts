@@ -77,6 +77,8 @@ const PARAMS: Partial<Record<Op, Spec>> = {
   commitPreview: { id: { kind: 'count', required: true } },
   discardPreview: { id: { kind: 'count', required: true } },
   forkPreview: { id: { kind: 'count', required: true }, name: { kind: 'string', required: true } },
+  openNotebook: { path: { kind: 'string', required: true } },
+  recentNotebooks: none,
 }
 
 export const OPS = Object.keys(PARAMS) as Op[]

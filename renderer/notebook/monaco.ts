@@ -6,6 +6,7 @@ import 'monaco-editor/features/register.all'
 import 'monaco-editor/languages/definitions/typescript/register'
 import { ModuleKind, ScriptTarget, typescriptDefaults } from 'monaco-editor/languages/features/typescript/register'
 import apiTypes from 'loom:api-types'
+import { followTheme } from '../shell/theme.ts'
 import { API_TYPES_FILE, CELL_COMPILER_OPTIONS, cellNamesScript, IGNORED_DIAGNOSTICS, sharedNamesFileName } from '../../engine/protocol/cellTypes.ts'
 
 export { monaco }
@@ -98,3 +99,36 @@ monaco.editor.defineTheme('loom-dark', {
     'scrollbarSlider.hoverBackground': '#ffffff24',
   },
 })
+
+monaco.editor.defineTheme('loom-light', {
+  base: 'vs',
+  inherit: true,
+  rules: [
+    { token: 'comment', foreground: '6e7781', fontStyle: 'italic' },
+    { token: 'keyword', foreground: '8250df' },
+    { token: 'string', foreground: '0a7a3b' },
+    { token: 'number', foreground: 'b35900' },
+    { token: 'type', foreground: '0969da' },
+    { token: 'identifier', foreground: '24292f' },
+  ],
+  colors: {
+    'editor.background': '#ffffff',
+    'editor.foreground': '#24292f',
+    'editorLineNumber.foreground': '#a0a7b2',
+    'editorLineNumber.activeForeground': '#57606a',
+    'editor.lineHighlightBackground': '#f3f5f8',
+    'editor.lineHighlightBorder': '#00000000',
+    'editor.selectionBackground': '#b6cdf5',
+    'editorCursor.foreground': '#3b6fd8',
+    'editorIndentGuide.background1': '#e4e7ec',
+    'editorWidget.background': '#f6f7f9',
+    'editorWidget.border': '#d0d5dd',
+    'editorGutter.background': '#ffffff',
+  },
+})
+
+/** The Monaco theme of the window's colour scheme (renderer/shell/theme.ts); every editor follows it live. */
+export function monacoTheme(): string {
+  return document.documentElement.dataset.theme === 'light' ? 'loom-light' : 'loom-dark'
+}
+followTheme((t) => monaco.editor.setTheme(t === 'light' ? 'loom-light' : 'loom-dark'))
