@@ -98,6 +98,23 @@ test('a reload revalidates each file: 304 while it is unchanged (the browser kee
   }
 })
 
+test('a file named by its content\'s hash (a chunk, an asset) is kept by the browser without asking again; the rest are revalidated', async () => {
+  const { port } = await served
+  mkdirSync(join(bundle, 'assets'), { recursive: true })
+  writeFileSync(join(bundle, 'chunk-AB12CD34.js'), 'export {}\n')
+  writeFileSync(join(bundle, 'assets', 'codicon-LTRFOK3N.ttf'), '\x00\x01')
+  writeFileSync(join(bundle, 'chunk-notahash.js'), 'export {}\n')
+  for (const hashed of ['/chunk-AB12CD34.js', '/assets/codicon-LTRFOK3N.ttf']) {
+    const r = await get(port, hashed)
+    assert.equal(r.status, 200, hashed)
+    assert.equal(r.headers['cache-control'], 'public, max-age=31536000, immutable', hashed)
+  }
+  for (const plain of ['/chunk-notahash.js', '/app.js', '/', '/assets/../chunk-AB12CD34.js']) {
+    const r = await get(port, plain)
+    if (r.status === 200) assert.equal(r.headers['cache-control'], 'no-cache', plain)
+  }
+})
+
 test('no path reaches a file outside the bundle, however it is spelled', async () => {
   const { port } = await served
   for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/..%2fsecret.txt', '/%2E%2E%2Fsecret.txt', '/..%5csecret.txt', '/fonts/../../secret.txt', '/fonts/%2e%2e/%2e%2e/secret.txt', `/${join(dir, 'secret.txt')}`, '//etc/passwd', '/%00index.html', '/%zz']) {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { connectEngine } from '../engine/host/socketTransport.ts'
 import { EngineClient } from '../engine/protocol/client.ts'
@@ -263,8 +263,10 @@ describe('the window in a browser', { skip: haveChromium ? false : `no Chromium 
         await page.locator('.run-pill[data-state="parked"]').waitFor(WAIT)
         await page.locator('.dock-pane[data-tab="terminal"] .xterm-rows').filter({ hasText: 'carol → alice: 45' }).first().waitFor(WAIT)
         await page.waitForTimeout(300)
-        await mkdir('/tmp/shots-window', { recursive: true })
-        await page.screenshot({ path: `/tmp/shots-window/bank-${scheme}.png`, animations: 'disabled' })
+        // The light one is the README's; the dark one is docs/screenshot.png's (test/ui.test.ts), here to compare.
+        const path = scheme === 'light' ? 'docs/light.png' : '/tmp/shots-window/bank-dark.png'
+        await mkdir(dirname(path), { recursive: true })
+        await page.screenshot({ path, animations: 'disabled' })
       } finally {
         await close()
         await server.stop()
