@@ -23,8 +23,12 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url))
 /** Where `npm run build` writes the renderer bundle. */
 export const DEFAULT_RENDERER_DIR = join(REPO, 'dist', 'renderer')
 
+/** Where `loom serve` listens when no port is asked for, or the next free one of STABLE_PORT_TRIES. */
+export const STABLE_PORT = 4737
+const STABLE_PORT_TRIES = 10
+
 export interface ServeOptions extends HostOptions {
-  /** The UI's port. 0 (the default): any free port. */
+  /** The UI's port; 0: any free port. Default: STABLE_PORT (or one of the next few) where free, else any. */
   port?: number
   /** The app's own HTTP port (0: any free one); default: the notebook's `http:` setting, and none without one. */
   appPort?: number
@@ -114,13 +118,17 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   }
   server.on('clientError', (_err, socket) => socket.destroy())
   try {
-    await new Promise<void>((ok, fail) => {
-      server.once('error', fail)
-      server.listen(options.port ?? 0, '127.0.0.1', () => {
-        server.off('error', fail)
-        ok()
-      })
-    })
+    // No port asked for: the same one each time where it is free, so the browser keeps what it cached and
+    // compiled, and what this page remembers (pane sizes), from one start to the next; then any free one.
+    const ports = options.port === undefined ? [...Array.from({ length: STABLE_PORT_TRIES }, (_, i) => STABLE_PORT + i), 0] : [options.port]
+    for (const [i, candidate] of ports.entries()) {
+      try {
+        await listen(server, candidate)
+        break
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || i === ports.length - 1) throw err
+      }
+    }
   } catch (err) {
     await session.stop()
     throw Object.assign(err as Error, { port: options.port })
@@ -157,6 +165,16 @@ export async function serve(options: ServeOptions): Promise<Serving> {
       await Promise.all([closed, notebooks.stop()])
     },
   }
+}
+
+function listen(server: ReturnType<typeof createServer>, port: number): Promise<void> {
+  return new Promise<void>((ok, fail) => {
+    server.once('error', fail)
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', fail)
+      ok()
+    })
+  })
 }
 
 /** Builds the renderer bundle if it is missing; if that fails the page says what to run. */
