@@ -198,9 +198,10 @@ export interface Ops {
   /**
    * The owner opens another notebook in this window (`loom serve`'s host answers it, not the engine): the
    * current engine stops, its log closed, and every page reconnects to the other notebook's. `path`:
-   * absolute, or relative to the current notebook's folder.
+   * absolute, or relative to the current notebook's folder. `elsewhere`: the desktop app opened it in
+   * a window of its own, and this page stays on its notebook.
    */
-  openNotebook: { params: { path: string }; result: { path: string } }
+  openNotebook: { params: { path: string }; result: { path: string; elsewhere?: boolean } }
   /** The notebooks the owner opened last, newest first, and the one open now (the host's config folder, recent.json). */
   recentNotebooks: { params: Record<string, never>; result: { current: string; recent: { path: string; at: number }[] } }
 }

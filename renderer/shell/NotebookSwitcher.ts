@@ -79,8 +79,12 @@ export class NotebookSwitcher {
     this.error.hidden = true
     this.openButton.disabled = true
     try {
-      await this.client.call('openNotebook', { path: path.trim() })
-      // The host has switched and disconnects every page: this one starts again on the new notebook.
+      const { elsewhere } = await this.client.call('openNotebook', { path: path.trim() })
+      // The desktop app opens it in a window of its own; loom serve has switched and disconnects every page.
+      if (elsewhere) {
+        this.openButton.disabled = false
+        return this.hide()
+      }
       location.reload()
     } catch (err) {
       this.error.textContent = (err as Error).message
