@@ -43,6 +43,20 @@ describe('the window in a browser', { skip: haveChromium ? false : `no Chromium 
     return { page, errors, close: () => context.close() }
   }
 
+  /** Opens `server`'s page, runs `body` with it, then closes the page and stops the server whatever happened. */
+  async function within(server: Serving, colorScheme: 'dark' | 'light', body: (w: { page: Page; errors: string[] }) => Promise<void>): Promise<void> {
+    try {
+      const w = await open(server, colorScheme)
+      try {
+        await body(w)
+      } finally {
+        await w.close()
+      }
+    } finally {
+      await server.stop()
+    }
+  }
+
   const size = (page: Page, selector: string, dim: 'width' | 'height') => page.evaluate(([s, d]) => Math.round(document.querySelector(s)!.getBoundingClientRect()[d as 'width' | 'height']), [selector, dim] as const)
 
   /** Drags the splitter of `pane` by dx, dy with the pointer. */
@@ -59,8 +73,7 @@ describe('the window in a browser', { skip: haveChromium ? false : `no Chromium 
 
   test('a dragged splitter keeps its size after a reload; arrow keys move it, double-click gives the layout its own size back', async () => {
     const server = await serveCopy('samples/bank.loom.md', ui)
-    const { page, errors, close } = await open(server)
-    try {
+    await within(server, 'dark', async ({ page, errors }) => {
       const side = await size(page, '.side-panel', 'width')
       await drag(page, 'side', -120, 0)
       assert.equal(await size(page, '.side-panel', 'width'), side + 120)
@@ -90,22 +103,18 @@ describe('the window in a browser', { skip: haveChromium ? false : `no Chromium 
       assert.equal(await size(page, '.side-panel', 'width'), side, 'the reset is kept too')
       assert.equal(await size(page, '.dock', 'height'), dock + 50)
       assert.deepEqual(errors, [])
-    } finally {
-      await close()
-      await server.stop()
-    }
+    })
   })
 
   test('a light system setting gives the light theme — the page, Monaco and the terminal — and the window follows a change live', async () => {
     const server = await serveCopy('samples/bank.loom.md', ui)
-    const { page, errors, close } = await open(server, 'light')
-    const colours = () => page.evaluate(() => ({
-      page: getComputedStyle(document.body).backgroundColor,
-      text: getComputedStyle(document.body).color,
-      monaco: getComputedStyle(document.querySelector('.code-cell .monaco-editor-background')!).backgroundColor,
-      dock: getComputedStyle(document.querySelector('.dock')!).backgroundColor,
-    }))
-    try {
+    await within(server, 'light', async ({ page, errors }) => {
+      const colours = () => page.evaluate(() => ({
+        page: getComputedStyle(document.body).backgroundColor,
+        text: getComputedStyle(document.body).color,
+        monaco: getComputedStyle(document.querySelector('.code-cell .monaco-editor-background')!).backgroundColor,
+        dock: getComputedStyle(document.querySelector('.dock')!).backgroundColor,
+      }))
       assert.deepEqual(await colours(), { page: 'rgb(246, 247, 249)', text: 'rgb(31, 36, 48)', monaco: 'rgb(255, 255, 255)', dock: 'rgb(250, 251, 252)' })
       await page.locator('.dock-pane[data-tab="terminal"] .xterm').waitFor(WAIT)
       await mkdir('/tmp/shots-window', { recursive: true })
@@ -115,16 +124,12 @@ describe('the window in a browser', { skip: haveChromium ? false : `no Chromium 
       assert.deepEqual(await colours(), { page: 'rgb(18, 20, 25)', text: 'rgb(215, 218, 224)', monaco: 'rgb(24, 27, 33)', dock: 'rgb(20, 22, 27)' })
       await page.screenshot({ path: '/tmp/shots-window/dark.png' })
       assert.deepEqual(errors, [])
-    } finally {
-      await close()
-      await server.stop()
-    }
+    })
   })
 
   test('? lists every key the window knows (F8, F10, E…) and Esc closes it; a ? typed in a cell is only typed', async () => {
     const server = await serveCopy('samples/bank.loom.md', ui)
-    const { page, close } = await open(server)
-    try {
+    await within(server, 'dark', async ({ page }) => {
       const overlay = page.locator('.shortcuts-overlay')
       await page.locator('body').press('?')
       await overlay.waitFor({ state: 'visible', ...WAIT })
@@ -140,18 +145,14 @@ describe('the window in a browser', { skip: haveChromium ? false : `no Chromium 
       await page.keyboard.type('?')
       assert.equal(await overlay.isVisible(), false)
       assert.match((await page.locator('.code-cell .monaco-editor .view-lines').first().textContent()) ?? '', /\?/)
-    } finally {
-      await close()
-      await server.stop()
-    }
+    })
   })
 
   test('another notebook opened from the window shows its cells and its app runs; the recent list holds the first, which opens again', async () => {
     const server = await serveCopy('samples/bank.loom.md', ui)
     const other = join(await mkdtemp(join(tmpdir(), 'loom-other-')), 'counter.loom.md')
     await copyFile('samples/counter.loom.md', other)
-    const { page, errors, close } = await open(server)
-    try {
+    await within(server, 'dark', async ({ page, errors }) => {
       await page.locator('.nb-switch').click()
       await page.locator('.switcher-path').fill(other)
       await page.locator('.switcher-path').press('Enter')
@@ -177,10 +178,7 @@ describe('the window in a browser', { skip: haveChromium ? false : `no Chromium 
       const recent = JSON.parse(await readFile(join(process.env.XDG_CONFIG_HOME!, 'loom', 'recent.json'), 'utf8')) as { recent: { path: string }[] }
       assert.deepEqual(recent.recent.slice(0, 2).map((r) => r.path), [server.notebook, other])
       assert.deepEqual(errors, [])
-    } finally {
-      await close()
-      await server.stop()
-    }
+    })
   })
 
   test('a path that is not a notebook gets a clear error in the window and the notebook stays open: traversal, another file, a folder, a missing file, a huge path', async () => {
@@ -188,8 +186,7 @@ describe('the window in a browser', { skip: haveChromium ? false : `no Chromium 
     const dir = await mkdtemp(join(tmpdir(), 'loom-bad-'))
     await writeFile(join(dir, 'picture.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47]))
     await mkdir(join(dir, 'folder.md'))
-    const { page, errors, close } = await open(server)
-    try {
+    await within(server, 'dark', async ({ page, errors }) => {
       const cases: [string, RegExp][] = [
         ['../../../../../../../etc/passwd', /passwd is not a notebook: Loom opens markdown notebooks/],
         [join(dir, 'picture.png'), /picture\.png is not a notebook/],
@@ -215,10 +212,7 @@ describe('the window in a browser', { skip: haveChromium ? false : `no Chromium 
       await page.locator('.run-pill[data-state="running"], .run-pill[data-state="parked"]').waitFor(WAIT)
       assert.doesNotMatch(server.stderr(), /opened /)
       assert.deepEqual(errors, [])
-    } finally {
-      await close()
-      await server.stop()
-    }
+    })
   })
 
   test('in a shared session a guest cannot switch the notebook (the host checks the role), nor see the recent list; the owner is told why not either', async () => {
@@ -255,9 +249,7 @@ describe('the window in a browser', { skip: haveChromium ? false : `no Chromium 
 
   test('the screenshots: the bank sample in the light and the dark theme', async () => {
     for (const scheme of ['light', 'dark'] as const) {
-      const server = await serveCopy('samples/bank.loom.md', ui)
-      const { page, close } = await open(server, scheme)
-      try {
+      await within(await serveCopy('samples/bank.loom.md', ui), scheme, async ({ page }) => {
         await page.locator('.run-pill[data-state]').first().waitFor(WAIT)
         await page.locator('body').press('F8')
         await page.locator('.run-pill[data-state="parked"]').waitFor(WAIT)
@@ -267,10 +259,7 @@ describe('the window in a browser', { skip: haveChromium ? false : `no Chromium 
         const path = scheme === 'light' ? 'docs/light.png' : '/tmp/shots-window/bank-dark.png'
         await mkdir(dirname(path), { recursive: true })
         await page.screenshot({ path, animations: 'disabled' })
-      } finally {
-        await close()
-        await server.stop()
-      }
+      })
     }
   })
 })
