@@ -5,7 +5,7 @@
 import WebSocket from 'ws'
 import { copyFile, mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
+import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
 import { EngineClient } from '../engine/protocol/client.ts'
@@ -13,7 +13,8 @@ import type { EventRecord } from '../engine/protocol/messages.ts'
 import { socketTransport } from '../engine/host/socketTransport.ts'
 import { buildUiOnce, launchChromium, launchChromiumProfile, serveCopy, serveNotebook, type Serving } from '../test/browser.ts'
 
-export const UI_TARGETS = { interactiveMs: 1500, editToRunningMs: 100 }
+/** Issue 16: an editable first cell under 1 s when reopening, under 1.5 s on a first open. */
+export const UI_TARGETS = { reopenMs: 1000, firstOpenMs: 1500, editToRunningMs: 100 }
 
 /**
  * Where start-up time goes, each ms from spawning `loom serve` (medians):
@@ -50,6 +51,8 @@ export interface UiFigures {
   runs: number
   edits: number
   targets: typeof UI_TARGETS
+  /** The machine's 1-minute load average when the starts began and ended, and its cores: start-up times grow with it. */
+  load: { before: number; after: number; cores: number }
 }
 
 const SAMPLE = 'samples/bank.loom.md'
@@ -60,6 +63,7 @@ export async function measureUi(options: { runs?: number; edits?: number } = {})
   const runs = options.runs ?? 5
   const edits = options.edits ?? 20
   const ui = await buildUiOnce()
+  const before = loadavg()[0]!
   const dir = await mkdtemp(join(tmpdir(), 'loom-bench-ui-'))
   try {
     // First opens: each its own copy, private window and port.
@@ -94,7 +98,8 @@ export async function measureUi(options: { runs?: number; edits?: number } = {})
     } finally {
       await context.close()
     }
-    return { sample: SAMPLE, reopen: reopen.figures(), first: first.figures(), editToRunningMs, runs, edits, targets: UI_TARGETS }
+    const load = { before, after: loadavg()[0]!, cores: availableParallelism() }
+    return { sample: SAMPLE, reopen: reopen.figures(), first: first.figures(), editToRunningMs, runs, edits, targets: UI_TARGETS, load }
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
@@ -264,10 +269,11 @@ export function uiTable(f: UiFigures): string {
     `  phases: listening ${ms(s.startup.listening)} → HTML ${ms(s.startup.html)} → page code evaluated ${ms(s.startup.script)} → engine's hello ${ms(s.startup.hello)} → first editor on screen ${ms(s.startup.editor)} → typed key shown ${ms(s.startup.typed)}; runs: ${s.all.join(', ')} ms`
   return [
     `Desktop UI: ${f.sample} in Debian's Chromium, medians of ${f.runs} starts of each kind and ${f.edits} edits`,
+    `  (machine load ${f.load.before.toFixed(1)} → ${f.load.after.toFixed(1)} on ${f.load.cores} cores: above the core count, every phase stretches)`,
     '',
-    `loom serve start → first cell editable, reopening ${verdict(f.reopen.interactiveMs, f.targets.interactiveMs)}`,
+    `loom serve start → first cell editable, reopening ${verdict(f.reopen.interactiveMs, f.targets.reopenMs)}`,
     phases(f.reopen),
-    `  the same, first open (no log, fresh browser)     ${verdict(f.first.interactiveMs, f.targets.interactiveMs)}`,
+    `  the same, first open (no log, fresh browser)     ${verdict(f.first.interactiveMs, f.targets.firstOpenMs)}`,
     phases(f.first),
     `edit a cell → the running app's code event        ${verdict(f.editToRunningMs, f.targets.editToRunningMs)}`,
   ].join('\n')
