@@ -32,9 +32,9 @@ export class Panes {
   private notebook: string | null = null
 
   constructor(private readonly root: HTMLElement) {
-    // A smaller window: sizes kept within what it has room for.
+    // A smaller window: sizes shown within what it has room for (the person's own kept for a larger one).
     window.addEventListener('resize', () => {
-      for (const [name, size] of Object.entries(this.sizes) as [PaneName, number][]) this.apply(name, size, false)
+      for (const [name, size] of Object.entries(this.sizes) as [PaneName, number][]) this.show(name, size)
     })
   }
 
@@ -110,14 +110,21 @@ export class Panes {
   }
 
   private apply(name: PaneName, size: number, save = true): void {
-    const spec = this.specs.get(name)
-    if (!spec || !Number.isFinite(size)) return
-    const px = Math.round(Math.max(spec.min, Math.min(Math.max(spec.min, spec.max()), size)))
+    const px = this.show(name, size)
+    if (px === null) return
     this.sizes[name] = px
-    this.root.style.setProperty(variable(name), `${px}px`)
     this.setSized()
     this.announce(name)
     if (save) this.save()
+  }
+
+  /** Sets the pane's size, within what the window has room for now; answers the size set. */
+  private show(name: PaneName, size: number): number | null {
+    const spec = this.specs.get(name)
+    if (!spec || !Number.isFinite(size)) return null
+    const px = Math.round(Math.max(spec.min, Math.min(Math.max(spec.min, spec.max()), size)))
+    this.root.style.setProperty(variable(name), `${px}px`)
+    return px
   }
 
   private current(spec: PaneSpec): number {
