@@ -5,7 +5,7 @@
 import WebSocket from 'ws'
 import { copyFile, mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
+import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
 import { EngineClient } from '../engine/protocol/client.ts'
@@ -13,14 +13,26 @@ import type { EventRecord } from '../engine/protocol/messages.ts'
 import { socketTransport } from '../engine/host/socketTransport.ts'
 import { buildUiOnce, launchChromium, launchChromiumProfile, serveCopy, serveNotebook, type Serving } from '../test/browser.ts'
 
-export const UI_TARGETS = { interactiveMs: 1500, editToRunningMs: 100 }
+/** Issue 16: an editable first cell under 1 s when reopening, under 1.5 s on a first open. */
+export const UI_TARGETS = { reopenMs: 1000, firstOpenMs: 1500, editToRunningMs: 100 }
+
+/**
+ * Where start-up time goes, each ms from spawning `loom serve` (medians):
+ * the URL printed (the HTTP server listens), the page's HTML arrived, the
+ * page's code evaluated (main.js and Monaco parsed and run), the engine's
+ * hello in the page (the engine process has opened the notebook and its log),
+ * the first cell's editor on screen, and the key typed into it shown.
+ */
+export const PHASES = ['listening', 'html', 'script', 'hello', 'editor', 'typed'] as const
+export type Phase = (typeof PHASES)[number]
 
 /** One way of starting: medians over its runs, ms from spawning `loom serve`. */
 export interface StartFigures {
-  /** To the first cell taking typing. */
+  /** To the first cell showing a key typed into it (= startup.typed). */
   interactiveMs: number
-  /** Where that time goes: its URL printed, the page's code evaluated, the engine's hello in the page. */
-  startup: { url: number; script: number; hello: number }
+  startup: Record<Phase, number>
+  /** Every run's interactiveMs, to show the spread on a loaded machine. */
+  all: number[]
 }
 
 export interface UiFigures {
@@ -39,6 +51,8 @@ export interface UiFigures {
   runs: number
   edits: number
   targets: typeof UI_TARGETS
+  /** The machine's 1-minute load average when the starts began and ended, and its cores: start-up times grow with it. */
+  load: { before: number; after: number; cores: number }
 }
 
 const SAMPLE = 'samples/bank.loom.md'
@@ -49,6 +63,7 @@ export async function measureUi(options: { runs?: number; edits?: number } = {})
   const runs = options.runs ?? 5
   const edits = options.edits ?? 20
   const ui = await buildUiOnce()
+  const before = loadavg()[0]!
   const dir = await mkdtemp(join(tmpdir(), 'loom-bench-ui-'))
   try {
     // First opens: each its own copy, private window and port.
@@ -83,46 +98,113 @@ export async function measureUi(options: { runs?: number; edits?: number } = {})
     } finally {
       await context.close()
     }
-    return { sample: SAMPLE, reopen: reopen.figures(), first: first.figures(), editToRunningMs, runs, edits, targets: UI_TARGETS }
+    const load = { before, after: loadavg()[0]!, cores: availableParallelism() }
+    return { sample: SAMPLE, reopen: reopen.figures(), first: first.figures(), editToRunningMs, runs, edits, targets: UI_TARGETS, load }
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
 }
 
-/** Times starts: spawn `loom serve`, open its URL in a new page, wait for the first cell to take a key. */
+/**
+ * Times starts: spawn `loom serve`, open its URL in a new page, and as soon
+ * as the first cell's editor is on screen, click it and type a key; the start
+ * ends when the page shows that key. Every phase is read from the page's own
+ * clock (marks), not from Playwright's round trips: its actionability checks
+ * before a click (scrolled into view, stable over two frames, hit-tested) and
+ * its polling cost 0.15–0.4 s more on a loaded machine, time a person with
+ * the window in front of them does not spend.
+ */
 class Starts {
-  private readonly interactive: number[] = []
-  private readonly phases = { url: [] as number[], script: [] as number[], hello: [] as number[] }
+  private readonly runs: Record<Phase, number>[] = []
 
   async time(context: BrowserContext, serve: () => Promise<Serving>): Promise<Serving> {
+    await instrument(context)
     const page = await context.newPage()
     // Each start on a quiet machine: not while the last run's processes and window are still going away.
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
     const started = performance.now()
     const server = await serve()
-    const url = performance.now() - started
+    const listening = performance.now() - started
     try {
-      await page.goto(server.url)
-      await firstCellTakesTyping(page)
-      this.interactive.push(performance.now() - started)
-      // The page's marks (renderer/main.ts) on Node's clock: both count from the same wall clock.
-      const marks = await page.evaluate(() => ({ origin: performance.timeOrigin, at: Object.fromEntries(performance.getEntriesByType('mark').map((m) => [m.name, m.startTime])) }))
-      const since = (name: string) => marks.origin + (marks.at[name] ?? NaN) - (performance.timeOrigin + started)
-      this.phases.url.push(url)
-      this.phases.script.push(since('loom:script'))
-      this.phases.hello.push(since('loom:hello'))
+      const editor = new Promise<{ x: number; y: number }>((resolve) => editorSeen.set(page, resolve))
+      await page.goto(server.url, { waitUntil: 'commit' })
+      const at = await withDeadline(editor, 'the first cell\'s editor did not appear within 30 s')
+      // Raw input (no actionability checks): a click into the editor, then a `;` after its last statement.
+      await page.mouse.click(at.x, at.y)
+      await page.keyboard.press('Control+End')
+      await page.keyboard.type(';')
+      await page.waitForFunction('performance.getEntriesByName("loom-bench:typed").length > 0', null, { timeout: 30_000 })
+      // The page's marks on Node's clock: both count from the same wall clock.
+      const marks = (await page.evaluate(`({
+        origin: performance.timeOrigin,
+        html: performance.getEntriesByType('navigation')[0]?.responseEnd,
+        at: Object.fromEntries(performance.getEntriesByType('mark').map((m) => [m.name, m.startTime])),
+      })`)) as { origin: number; html?: number; at: Record<string, number> }
+      const since = (ms: number | undefined) => marks.origin + (ms ?? NaN) - (performance.timeOrigin + started)
+      this.runs.push({
+        listening,
+        html: since(marks.html),
+        script: since(marks.at['loom:script']),
+        hello: since(marks.at['loom:hello']),
+        editor: since(marks.at['loom-bench:editor']),
+        typed: since(marks.at['loom-bench:typed']),
+      })
       return server
     } catch (err) {
       await server.stop()
       throw err
     } finally {
+      editorSeen.delete(page)
       await page.close()
     }
   }
 
   figures(): StartFigures {
-    return { interactiveMs: median(this.interactive), startup: { url: median(this.phases.url), script: median(this.phases.script), hello: median(this.phases.hello) } }
+    const startup = Object.fromEntries(PHASES.map((p) => [p, median(this.runs.map((r) => r[p]))])) as Record<Phase, number>
+    return { interactiveMs: startup.typed, startup, all: this.runs.map((r) => Math.round(r.typed)) }
   }
+}
+
+/** Per page: called (through the page's binding) once the first cell's editor is on screen, with where to click. */
+const editorSeen = new WeakMap<Page, (at: { x: number; y: number }) => void>()
+const instrumented = new WeakSet<BrowserContext>()
+
+/**
+ * In every page of `context`, before its own scripts: mark when the first code
+ * cell's editor has lines on screen (and tell the bench where to click), and
+ * when a `;` more than it first showed appears in it.
+ */
+async function instrument(context: BrowserContext): Promise<void> {
+  if (instrumented.has(context)) return
+  instrumented.add(context)
+  await context.exposeBinding('loomBenchEditor', ({ page }, at: { x: number; y: number }) => editorSeen.get(page)?.(at))
+  await context.addInitScript({ content: EDITOR_WATCH })
+}
+
+/** The page's side of `instrument` (plain JavaScript: it runs in the page, before the page's own scripts). */
+const EDITOR_WATCH = `(() => {
+  let lines = null
+  let semicolons = 0
+  const count = () => (lines?.textContent ?? '').split(';').length
+  const watch = new MutationObserver(() => {
+    if (!lines) {
+      lines = document.querySelector('.code-cell .monaco-editor .view-lines')
+      const box = lines?.getBoundingClientRect()
+      if (!lines || !box || box.height === 0 || !lines.textContent) return (lines = null)
+      semicolons = count()
+      performance.mark('loom-bench:editor')
+      window.loomBenchEditor({ x: box.left + Math.min(box.width / 2, 200), y: box.top + Math.min(box.height / 2, 10) })
+    } else if (count() > semicolons) {
+      performance.mark('loom-bench:typed')
+      watch.disconnect()
+    }
+  })
+  addEventListener('DOMContentLoaded', () => watch.observe(document.body, { subtree: true, childList: true, characterData: true }))
+})()`
+
+function withDeadline<T>(p: Promise<T>, message: string): Promise<T> {
+  let timer: NodeJS.Timeout
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), 30_000)))]).finally(() => clearTimeout(timer))
 }
 
 /** A port free now, for every reopen: the browser keeps its caches per address. */
@@ -135,28 +217,6 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port))
     })
   })
-}
-
-/**
- * Waits until the first code cell's editor is on screen and a key typed into
- * it lands in it. One key, so the time is the page's, not the typist's: a `;`
- * after the cell's last statement, which leaves the code valid for the edits
- * timed next.
- */
-async function firstCellTakesTyping(page: Page): Promise<void> {
-  const lines = page.locator('.code-cell .monaco-editor .view-lines').first()
-  await lines.waitFor({ timeout: 30_000 })
-  await lines.click()
-  await page.keyboard.press('Control+End')
-  // Monaco reuses line elements, so their order is not the text's: count the semicolons instead.
-  const count = async () => ((await lines.textContent()) ?? '').split(';').length
-  const before = await count()
-  await page.keyboard.type(';')
-  const deadline = Date.now() + 30_000
-  while ((await count()) === before) {
-    if (Date.now() > deadline) throw new Error('the first cell did not take the typed key within 30 s')
-    await page.waitForTimeout(5)
-  }
 }
 
 async function editToRunning(server: Serving, edits: number): Promise<number[]> {
@@ -205,13 +265,15 @@ if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).
 export function uiTable(f: UiFigures): string {
   const ms = (n: number) => `${Math.round(n).toLocaleString('en-US')} ms`
   const verdict = (ms: number, target: number) => `${Math.round(ms).toLocaleString('en-US').padStart(6)} ms   target under ${target.toLocaleString('en-US')} ms: ${ms < target ? 'met' : 'NOT met'}`
-  const phases = (s: StartFigures) => `  of which: URL printed ${ms(s.startup.url)}, page code evaluated ${ms(s.startup.script)}, engine's hello in the page ${ms(s.startup.hello)}`
+  const phases = (s: StartFigures) =>
+    `  phases: listening ${ms(s.startup.listening)} → HTML ${ms(s.startup.html)} → page code evaluated ${ms(s.startup.script)} → engine's hello ${ms(s.startup.hello)} → first editor on screen ${ms(s.startup.editor)} → typed key shown ${ms(s.startup.typed)}; runs: ${s.all.join(', ')} ms`
   return [
     `Desktop UI: ${f.sample} in Debian's Chromium, medians of ${f.runs} starts of each kind and ${f.edits} edits`,
+    `  (machine load ${f.load.before.toFixed(1)} → ${f.load.after.toFixed(1)} on ${f.load.cores} cores: above the core count, every phase stretches)`,
     '',
-    `loom serve start → first cell editable, reopening ${verdict(f.reopen.interactiveMs, f.targets.interactiveMs)}`,
+    `loom serve start → first cell editable, reopening ${verdict(f.reopen.interactiveMs, f.targets.reopenMs)}`,
     phases(f.reopen),
-    `  the same, first open (no log, fresh browser)     ${verdict(f.first.interactiveMs, f.targets.interactiveMs)}`,
+    `  the same, first open (no log, fresh browser)     ${verdict(f.first.interactiveMs, f.targets.firstOpenMs)}`,
     phases(f.first),
     `edit a cell → the running app's code event        ${verdict(f.editToRunningMs, f.targets.editToRunningMs)}`,
   ].join('\n')

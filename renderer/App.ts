@@ -14,6 +14,11 @@ import { Banner } from './Banner.ts'
 import { ShareUi } from './share/ShareUi.ts'
 import { TopBar } from './TopBar.ts'
 import { plural } from './words.ts'
+import { Panes } from './shell/Panes.ts'
+import { ShortcutsOverlay } from './shell/ShortcutsOverlay.ts'
+import { NotebookSwitcher } from './shell/NotebookSwitcher.ts'
+import { shortcutOf } from './shell/shortcuts.ts'
+import './shell/shell.css'
 
 /** How many past events' terminal output to show when the window opens. */
 const TTY_HISTORY = 1000
@@ -29,6 +34,8 @@ export class App {
   private readonly debugger: Debugger
   /** A shared session's part of the window (nothing when the page did not come from an invite link). */
   private readonly sharing: ShareUi
+  private readonly panes: Panes
+  private readonly switcher: NotebookSwitcher
   private client: EngineClient | null = null
   private unsubscribe: (() => void)[] = []
   private status: StatusView | null = null
@@ -66,16 +73,26 @@ export class App {
       ],
       stateReadOnly: (reason) => this.debugger.stateEditor.refuse(reason),
     })
+    const side = h('aside.side-panel', null, this.debugger.inspector)
+    this.switcher = new NotebookSwitcher(this.topBar.notebookButton)
     this.element = h('div.app', null,
       this.topBar.element,
       this.banner.element,
       h('div.workspace', null,
         h('div.notebook-scroll', null, this.notebook.element),
-        h('aside.side-panel', null, this.debugger.inspector),
+        side,
       ),
       this.debugger.timelineElement,
       this.dock.element,
+      new ShortcutsOverlay().element,
+      this.switcher.element,
     )
+    // Each pane resizes whatever panel is in it (the inspector's tabs, the timeline's tracks, the terminals).
+    this.panes = new Panes(this.element)
+    const roomFor = (taken: number) => Math.max(120, window.innerHeight - taken)
+    this.panes.add({ name: 'side', host: side, edge: 'left', sized: () => side, label: 'side panel', min: 220, max: () => Math.max(220, window.innerWidth - 360) })
+    this.panes.add({ name: 'timeline', host: this.debugger.timelineElement, edge: 'top', sized: () => this.debugger.timelineElement.querySelector('.tl-body'), label: 'timeline', min: 60, max: () => roomFor(360) })
+    this.panes.add({ name: 'dock', host: this.dock.element, edge: 'top', sized: () => this.dock.element, label: 'terminal', min: 70, max: () => roomFor(300) })
     window.addEventListener('keydown', (e) => this.shortcut(e), { capture: true })
     // The desktop app's File › Save comes here, so what is still being typed is saved too.
     window.loom?.onMenu?.((command) => command === 'save' && void this.save())
@@ -98,7 +115,11 @@ export class App {
   /** A new connection: subscribe, then show everything it says. */
   async open(client: EngineClient, hello: Hello): Promise<void> {
     for (const off of this.unsubscribe) off()
+    // Another notebook was opened in this window (here or from another page of it): start again on it.
+    if (this.nb && hello.notebook.path !== this.nb.path) return location.reload()
     this.client = client
+    this.switcher.attach(client)
+    this.switcher.refuse(hello.share ? 'A shared session keeps its notebook: only loom serve, without --share, opens another' : null)
     this.notebook.attach(client)
     this.dock.attach(client)
     this.questions.attach(client)
@@ -204,6 +225,7 @@ export class App {
 
   private showNotebook(nb: Notebook): void {
     this.nb = nb
+    this.panes.restore(nb.path)
     this.topBar.setNotebook(nb.path, nb.text)
     this.topBar.setSaveEnabled(!nb.parseError)
     this.notebook.render(nb)
@@ -249,21 +271,15 @@ export class App {
     }
   }
 
+  /** Save, Run/Pause and Step: also while typing in a cell (the shortcuts table, renderer/shell/shortcuts.ts, lists them). */
   private shortcut(e: KeyboardEvent): void {
-    const mod = e.ctrlKey || e.metaKey
-    if (mod && !e.altKey && e.key.toLowerCase() === 's') {
-      e.preventDefault()
-      e.stopPropagation()
-      void this.save()
-    } else if (e.key === 'F8' && !mod) {
-      e.preventDefault()
-      e.stopPropagation()
-      void this.runPause()
-    } else if (e.key === 'F10' && !mod) {
-      e.preventDefault()
-      e.stopPropagation()
-      void this.step()
-    }
+    const id = shortcutOf(e, ['save', 'runPause', 'step'])
+    if (!id) return
+    e.preventDefault()
+    e.stopPropagation()
+    if (id === 'save') void this.save()
+    else if (id === 'runPause') void this.runPause()
+    else void this.step()
   }
 }
 

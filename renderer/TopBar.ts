@@ -5,6 +5,7 @@ import type { AppView, RunState, StatusView } from '../engine/protocol/messages.
 import type { LinkState } from './connection.ts'
 import { h } from './dom.ts'
 import { plural } from './words.ts'
+import { keyOf } from './shell/shortcuts.ts'
 
 export interface TopBarActions {
   runPause(): void
@@ -15,7 +16,6 @@ export interface TopBarActions {
 }
 
 const LABEL: Record<RunState, string> = { ready: 'Ready', running: 'Running', paused: 'Paused', parked: 'Parked', idle: 'Idle', halted: 'Halted' }
-const MAC = /Mac|iPhone|iPad/.test(navigator.platform)
 
 export class TopBar {
   readonly element: HTMLElement
@@ -38,6 +38,8 @@ export class TopBar {
   readonly people: HTMLElement
   private readonly app: HTMLAnchorElement
   private readonly problems: HTMLButtonElement
+  /** The notebook's name: a button that opens another notebook (renderer/shell/NotebookSwitcher.ts). */
+  readonly notebookButton: HTMLButtonElement
 
   constructor(actions: TopBarActions) {
     this.title = h('span.nb-title', null, 'Loom')
@@ -48,18 +50,19 @@ export class TopBar {
     this.pill = h('span.run-pill', { 'data-state': 'connecting', role: 'status', 'aria-label': 'Run state' }, h('span.pill-dot'), this.pillText, this.reason)
     const button = (cls: string, label: string, icon: string, key: string, onclick: () => void) =>
       h(`button.tb-button.${cls}`, { type: 'button', title: `${label} (${key})`, onclick }, h(`span.codicon.codicon-${icon}`), h('span.tb-label', null, label)) as HTMLButtonElement
-    this.runButton = button('run', 'Run', 'debug-continue', 'F8', actions.runPause)
-    this.stepButton = button('step', 'Step', 'debug-step-over', 'F10', actions.step)
-    this.saveButton = button('save', 'Save', 'save', MAC ? '⌘S' : 'Ctrl+S', actions.save)
+    this.runButton = button('run', 'Run', 'debug-continue', keyOf('runPause'), actions.runPause)
+    this.stepButton = button('step', 'Step', 'debug-step-over', keyOf('step'), actions.step)
+    this.saveButton = button('save', 'Save', 'save', keyOf('save'), actions.save)
     this.head = h('span.tb-meta', null, '')
     this.link = h('span.link-state', { hidden: true, role: 'status' }, '')
     this.people = h('span.tb-people')
     this.app = h('a.tb-app', { hidden: true, target: '_blank', rel: 'noopener noreferrer' }, '')
-    this.problems = h('button.tb-problems', { type: 'button', hidden: true, title: 'Go to the next event after which a test failed or a transaction threw (E)', onclick: actions.nextProblem }) as HTMLButtonElement
+    this.problems = h('button.tb-problems', { type: 'button', hidden: true, title: `Go to the next event after which a test failed or a transaction threw (${keyOf('nextProblem')})`, onclick: actions.nextProblem }) as HTMLButtonElement
     this.element = h('header.topbar', null,
       h('span.brand', null, h('span.brand-mark', { 'aria-hidden': 'true' }), 'Loom'),
       h('span.tb-sep'),
-      h('span.nb-name', null, this.title, this.dirty, this.path),
+      (this.notebookButton = h('button.nb-switch', { type: 'button', title: 'Open another notebook in this window' },
+        h('span.nb-name', null, this.title, this.dirty, this.path), h('span.codicon.codicon-chevron-down', { 'aria-hidden': 'true' })) as HTMLButtonElement),
       this.pill,
       h('span.tb-group', null, this.runButton, this.stepButton),
       h('span.tb-spacer'),
@@ -116,7 +119,7 @@ export class TopBar {
     const runLabel = running ? 'Pause' : 'Run'
     this.runButton.querySelector('.tb-label')!.textContent = runLabel
     this.runButton.querySelector('.codicon')!.className = `codicon codicon-${running ? 'debug-pause' : 'debug-continue'}`
-    this.runButton.title = `${runLabel} (F8)`
+    this.runButton.title = `${runLabel} (${keyOf('runPause')})`
     this.runButton.disabled = !status || status.state === 'halted'
     // Steps are taken one at a time while the app is not running (parked and idle are running: the loop waits).
     this.stepButton.disabled = !status || status.state === 'halted' || running
@@ -125,7 +128,7 @@ export class TopBar {
         b.disabled = true
         b.title = this.runRefused
       }
-    } else this.stepButton.title = running ? 'Step (F10): pause the app first' : 'Step (F10)'
+    } else this.stepButton.title = running ? `Step (${keyOf('step')}): pause the app first` : `Step (${keyOf('step')})`
     this.showHead()
   }
 
@@ -167,7 +170,7 @@ export class TopBar {
     this.runRefused = run
     this.saveRefused = save
     this.saveButton.disabled = save !== null
-    this.saveButton.title = save ?? `Save (${MAC ? '⌘S' : 'Ctrl+S'})`
+    this.saveButton.title = save ?? `Save (${keyOf('save')})`
     this.setStatus(this.status)
   }
 

@@ -13,8 +13,17 @@ export const CHROMIUM = '/usr/bin/chromium'
 /** Playwright's flags for Debian's Chromium here: headless, no sandbox (CI runs as root), nothing fetched from elsewhere. */
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run']
 
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, args: FLAGS })
+/**
+ * Pages in the dark theme unless a test asks for light (colorScheme): Playwright emulates a light system
+ * by default, which would turn every test's view, and the screenshots in docs/, light.
+ */
+export async function launchChromium(): Promise<Browser> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS })
+  const newContext = browser.newContext.bind(browser)
+  const newPage = browser.newPage.bind(browser)
+  browser.newContext = (options = {}) => newContext({ colorScheme: 'dark', ...options })
+  browser.newPage = (options = {}) => newPage({ colorScheme: 'dark', ...options })
+  return browser
 }
 
 /**
@@ -23,7 +32,7 @@ export function launchChromium(): Promise<Browser> {
  * launchChromium is a private window, which keeps neither).
  */
 export function launchChromiumProfile(userDataDir: string, viewport: { width: number; height: number }): Promise<BrowserContext> {
-  return chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, args: FLAGS, viewport })
+  return chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, args: FLAGS, viewport, colorScheme: 'dark' })
 }
 
 let built: Promise<string> | null = null

@@ -7,7 +7,7 @@ import { request } from 'node:http'
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { serve, type Serving } from '../engine/host/serve.ts'
+import { serve, STABLE_PORT, type Serving } from '../engine/host/serve.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'loom-serve-'))
 const bundle = join(dir, 'renderer')
@@ -95,6 +95,44 @@ test('a reload revalidates each file: 304 while it is unchanged (the browser kee
     assert.notEqual(rebuilt.headers.etag, etag)
   } finally {
     writeFileSync(join(bundle, 'app.js'), files['app.js']![0])
+  }
+})
+
+test('without a port asked for, loom serve listens on the same one each start (4737, or the next free one), so the browser keeps its caches; taken, another', async () => {
+  const first = await serve({ notebook, rendererDir: bundle })
+  const port = first.port
+  await first.close()
+  assert.ok(port >= STABLE_PORT && port < STABLE_PORT + 10, `${port} is one of the stable ports`)
+  const again = await serve({ notebook, rendererDir: bundle })
+  try {
+    assert.equal(again.port, port, 'the same port again')
+    // A second loom serve while the first runs: the next stable port, not a failure.
+    const second = await serve({ notebook, rendererDir: bundle, db: join(dir, 'second.loom.db') })
+    try {
+      assert.notEqual(second.port, port)
+      assert.ok(second.port > 0)
+    } finally {
+      await second.close()
+    }
+  } finally {
+    await again.close()
+  }
+})
+
+test('a file named by its content\'s hash (a chunk, an asset) is kept by the browser without asking again; the rest are revalidated', async () => {
+  const { port } = await served
+  mkdirSync(join(bundle, 'assets'), { recursive: true })
+  writeFileSync(join(bundle, 'chunk-AB12CD34.js'), 'export {}\n')
+  writeFileSync(join(bundle, 'assets', 'codicon-LTRFOK3N.ttf'), '\x00\x01')
+  writeFileSync(join(bundle, 'chunk-notahash.js'), 'export {}\n')
+  for (const hashed of ['/chunk-AB12CD34.js', '/assets/codicon-LTRFOK3N.ttf']) {
+    const r = await get(port, hashed)
+    assert.equal(r.status, 200, hashed)
+    assert.equal(r.headers['cache-control'], 'public, max-age=31536000, immutable', hashed)
+  }
+  for (const plain of ['/chunk-notahash.js', '/app.js', '/', '/assets/../chunk-AB12CD34.js']) {
+    const r = await get(port, plain)
+    if (r.status === 200) assert.equal(r.headers['cache-control'], 'no-cache', plain)
   }
 })
 

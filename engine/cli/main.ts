@@ -49,7 +49,7 @@ usage:
   loom check NB [--json]
       what the editor underlines in the notebook's cells (Loom's compile problems and TypeScript's type errors), each with its line and cell (exit 1 if any)
   loom serve NB [--port P] [--app-port P] [--db F] [--branch B] [--share [--share-port P] | --sync URL]
-      the notebook's UI for a browser at http://127.0.0.1:P/ (default: any free port); the app runs in an engine process,
+      the notebook's UI for a browser at http://127.0.0.1:P/ (default: 4737, or the next free one, so the browser keeps its caches; 0: any free port); the app runs in an engine process,
       and its http() method serves 127.0.0.1 on --app-port (or http: in the front matter) as under loom run
 
 exit codes: 0 ok, 1 a check failed, 2 bad usage or bad input, 3 (explore) no violation found but not everything was explored`

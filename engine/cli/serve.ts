@@ -14,7 +14,7 @@ export async function serveCommand(p: Parsed, io: Io): Promise<number> {
       notebook,
       db: p.options.db as string | undefined,
       branch: p.options.branch as string | undefined,
-      port: (p.options.port as number | undefined) ?? 0,
+      port: p.options.port as number | undefined,
       appPort: p.options['app-port'] as number | undefined,
       timeLimitMs: p.options['time-limit'] as number | undefined,
       ...(p.options.share || p.options.sync ? { share: { sync: p.options.sync as string | undefined, port: p.options['share-port'] as number | undefined } } : {}),

@@ -24,6 +24,9 @@ export const CONTENT_TYPES: Record<string, string> = {
   '.d.ts': 'text/plain; charset=utf-8',
 }
 
+/** The bundle's files whose names carry their content's hash (scripts/build-renderer.ts: chunk-[hash], assets/[name]-[hash]). */
+const HASHED = /^[\\/](chunk-[A-Z0-9]{8}\.js|assets[\\/][^\\/]+-[A-Z0-9]{8}\.[a-z0-9]+)$/
+
 export const NOT_BUILT = 'The Loom UI has not been built yet: run `npm run build` (it writes dist/renderer/), then reload this page.\n'
 
 /** Answers a request for a file of the bundle at `root`; `headers` go on every answer. */
@@ -54,7 +57,10 @@ export async function serveRendererFile(req: IncomingMessage, res: ServerRespons
     res.writeHead(304, { ...headers, etag })
     return void res.end()
   }
-  res.writeHead(200, { ...headers, 'content-type': type, 'content-length': String(found.size), etag })
+  // A file named by its content's hash (the bundle's chunks, fonts) never changes under that name: the browser
+  // keeps it without asking again, which saves a round trip per module on every later start.
+  const cache = HASHED.test(path.slice(resolve(root).length)) ? { 'cache-control': 'public, max-age=31536000, immutable' } : {}
+  res.writeHead(200, { ...headers, 'content-type': type, 'content-length': String(found.size), etag, ...cache })
   if (req.method === 'HEAD') return void res.end()
   createReadStream(path).on('error', () => res.destroy()).pipe(res)
 }

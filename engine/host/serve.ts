@@ -17,13 +17,18 @@ import { guardEndpoint } from '../share/guardEndpoint.ts'
 import { Admission } from '../share/Admission.ts'
 import { newTokens } from '../share/roles.ts'
 import { superviseNotebook } from './superviseNotebook.ts'
+import { NotebookSwitch } from './NotebookSwitch.ts'
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url))
 /** Where `npm run build` writes the renderer bundle. */
 export const DEFAULT_RENDERER_DIR = join(REPO, 'dist', 'renderer')
 
+/** Where `loom serve` listens when no port is asked for, or the next free one of STABLE_PORT_TRIES. */
+export const STABLE_PORT = 4737
+const STABLE_PORT_TRIES = 10
+
 export interface ServeOptions extends HostOptions {
-  /** The UI's port. 0 (the default): any free port. */
+  /** The UI's port; 0: any free port. Default: STABLE_PORT (or one of the next few) where free, else any. */
   port?: number
   /** The app's own HTTP port (0: any free one); default: the notebook's `http:` setting, and none without one. */
   appPort?: number
@@ -49,7 +54,8 @@ export interface Serving {
   /** The owner's token, new for each serve. */
   token: string
   port: number
-  supervisor: EngineSupervisor
+  /** The engine of the notebook open now (the owner may open another from the window). */
+  readonly supervisor: EngineSupervisor
   /** Where the app's own HTTP answers (with /sys), when it has a port. */
   app?: { url: string }
   /** Resolves once the engine process has opened the notebook; rejects (EngineStartError) if it cannot. */
@@ -64,8 +70,14 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   const notebook = resolve(options.notebook)
   if (!existsSync(notebook)) throw Object.assign(new Error(`cannot read ${options.notebook}: no such file`), { code: 'ENOENT', path: options.notebook })
   const rendererDir = resolve(options.rendererDir ?? process.env.LOOM_RENDERER_DIR ?? DEFAULT_RENDERER_DIR)
-  const session = await superviseNotebook({ notebook, db: options.db, branch: options.branch, timeLimitMs: options.timeLimitMs, appPort: options.appPort, spawn: options.spawn }, options.events)
+  const sessionOptions = { notebook, db: options.db, branch: options.branch, timeLimitMs: options.timeLimitMs, appPort: options.appPort, spawn: options.spawn }
+  const session = await superviseNotebook(sessionOptions, options.events)
   const { supervisor, app } = session
+  // The owner may open another notebook from the window (not while sharing: the shared document is this notebook's).
+  const notebooks = new NotebookSwitch(session, sessionOptions, options.events, {
+    ...(options.share ? { refuse: 'a shared session keeps its notebook: to open another, stop sharing (run loom serve without --share)' } : {}),
+    switched: (path) => say(`opened ${path} (the notebook before it stopped; its log is closed)`),
+  })
   const ready = supervisor.start()
   // Whoever does not wait for it still learns of a failed start through `ready`; it must not go unhandled meanwhile.
   ready.catch(() => {})
@@ -106,13 +118,17 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   }
   server.on('clientError', (_err, socket) => socket.destroy())
   try {
-    await new Promise<void>((ok, fail) => {
-      server.once('error', fail)
-      server.listen(options.port ?? 0, '127.0.0.1', () => {
-        server.off('error', fail)
-        ok()
-      })
-    })
+    // No port asked for: the same one each time where it is free, so the browser keeps what it cached and
+    // compiled, and what this page remembers (pane sizes), from one start to the next; then any free one.
+    const ports = options.port === undefined ? [...Array.from({ length: STABLE_PORT_TRIES }, (_, i) => STABLE_PORT + i), 0] : [options.port]
+    for (const [i, candidate] of ports.entries()) {
+      try {
+        await listen(server, candidate)
+        break
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || i === ports.length - 1) throw err
+      }
+    }
   } catch (err) {
     await session.stop()
     throw Object.assign(err as Error, { port: options.port })
@@ -120,7 +136,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   port = (server.address() as { port: number }).port
   try {
     // Yjs and the sync server load only when sharing.
-    share = options.share ? await (await import('../share/startShare.ts')).startShare(supervisor, notebook, rendererDir, { say, ...options.share }, owner) : undefined
+    share = options.share ? await (await import('../share/startShare.ts')).startShare(notebooks, notebook, rendererDir, { say, ...options.share }, owner) : undefined
   } catch (err) {
     server.close()
     await session.stop()
@@ -128,13 +144,15 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   }
   // The owner's page says hello with the owner's token through the same guard as guests; shared, it finds
   // the shared document on its own listener (guests reach it on theirs).
-  const socket = attachEngineSocket(server, share ? share.guard : guardEndpoint(supervisor, { owner }), origins, share ? [SYNC_PATH + '/'] : [], door)
+  const socket = attachEngineSocket(server, share ? share.guard : guardEndpoint(notebooks, { owner }), origins, share ? [SYNC_PATH + '/'] : [], door)
   const stopSync = share?.server?.listen(server, door)
   return {
     url: `http://127.0.0.1:${port}/?token=${owner}`,
     token: owner,
     port,
-    supervisor,
+    get supervisor() {
+      return notebooks.current.supervisor
+    },
     ready,
     ...(app ? { app: { url: app.url } } : {}),
     ...(share ? { share } : {}),
@@ -144,9 +162,19 @@ export async function serve(options: ServeOptions): Promise<Serving> {
       socket.close()
       const closed = new Promise<void>((ok) => server.close(() => ok()))
       server.closeAllConnections()
-      await Promise.all([closed, session.stop()])
+      await Promise.all([closed, notebooks.stop()])
     },
   }
+}
+
+function listen(server: ReturnType<typeof createServer>, port: number): Promise<void> {
+  return new Promise<void>((ok, fail) => {
+    server.once('error', fail)
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', fail)
+      ok()
+    })
+  })
 }
 
 /** Builds the renderer bundle if it is missing; if that fails the page says what to run. */

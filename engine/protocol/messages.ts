@@ -214,6 +214,18 @@ export interface Ops {
    * the first `limit` lines (default 200, at most 1000) of `lines`, one line per changed state or map key.
    */
   diff: { params: { from: Moment; to: Moment; limit?: number }; result: { from: Moment; to: Moment; changes: Change[]; lines: number; shown: number } }
+
+  // ---- the window's notebook ----
+
+  /**
+   * The owner opens another notebook in this window (`loom serve`'s host answers it, not the engine): the
+   * current engine stops, its log closed, and every page reconnects to the other notebook's. `path`:
+   * absolute, or relative to the current notebook's folder. `elsewhere`: the desktop app opened it in
+   * a window of its own, and this page stays on its notebook.
+   */
+  openNotebook: { params: { path: string }; result: { path: string; elsewhere?: boolean } }
+  /** The notebooks the owner opened last, newest first, and the one open now (the host's config folder, recent.json). */
+  recentNotebooks: { params: Record<string, never>; result: { current: string; recent: { path: string; at: number }[] } }
 }
 
 /**

@@ -82,6 +82,8 @@ const PARAMS: Partial<Record<Op, Spec>> = {
   profile: { branch: { kind: 'string' } },
   timings: { branch: { kind: 'string' }, from: { kind: 'seq', required: true }, to: { kind: 'seq', required: true } },
   diff: { from: { kind: 'moment', required: true }, to: { kind: 'moment', required: true }, limit: { kind: 'positive' } },
+  openNotebook: { path: { kind: 'string', required: true } },
+  recentNotebooks: none,
 }
 
 export const OPS = Object.keys(PARAMS) as Op[]

@@ -28,6 +28,8 @@ export const ROLE_OF_OP: Record<Op, Role> = {
   run: 'run', pause: 'run', step: 'run', ttyInput: 'run', fork: 'run', promote: 'run', renameBranch: 'run', deleteBranch: 'run', verify: 'run', rerun: 'run',
   importBranch: 'run', editState: 'run', explore: 'run', saveCounterexample: 'run',
   preview: 'run', commitPreview: 'run', discardPreview: 'run', forkPreview: 'run',
+  // Which notebook the host's machine runs, and the folders of the ones it ran, are the owner's.
+  openNotebook: 'owner', recentNotebooks: 'owner',
 }
 
 /** A role with its article, as a sentence says it: 'a view', 'an edit', 'a run', 'an owner'. */

@@ -9,7 +9,7 @@ import type { Awareness } from 'y-protocols/awareness'
 import { MonacoBinding } from 'y-monaco'
 import { h } from '../dom.ts'
 import { LiveValues } from './LiveValues.ts'
-import { forgetCellNames, monaco, shareCellNames } from './monaco.ts'
+import { forgetCellNames, monaco, monacoTheme, shareCellNames } from './monaco.ts'
 import { cellFileName } from '../../engine/protocol/cellTypes.ts'
 
 /** How long typing must pause before an edit is sent to the running app. */
@@ -91,7 +91,7 @@ export class CodeCell {
     this.model = monaco.editor.createModel(view.source, 'typescript', monaco.Uri.parse(cellFileName(id)))
     this.editor = monaco.editor.create(editorHost, {
       model: this.model,
-      theme: 'loom-dark',
+      theme: monacoTheme(),
       automaticLayout: true,
       minimap: { enabled: false },
       scrollBeyondLastLine: false,

@@ -1,6 +1,7 @@
 // One place that makes xterm terminals look like the rest of the app.
 import { Terminal } from '@xterm/xterm'
 import { FitAddon } from '@xterm/addon-fit'
+import { followTheme, terminalColours } from '../shell/theme.ts'
 
 export interface FittedTerminal {
   term: Terminal
@@ -15,15 +16,7 @@ export function makeTerminal(host: HTMLElement, label: string): FittedTerminal {
     cursorBlink: true,
     convertEol: false,
     scrollback: 5000,
-    theme: {
-      background: '#14161b',
-      foreground: '#cfd3da',
-      cursor: '#7aa2f7',
-      selectionBackground: '#2f4a6b',
-      black: '#1d2128', red: '#f7768e', green: '#9ece6a', yellow: '#e0af68',
-      blue: '#7aa2f7', magenta: '#bb9af7', cyan: '#7dcfff', white: '#cfd3da',
-      brightBlack: '#4b5260',
-    },
+    theme: terminalColours(),
   })
   const fitAddon = new FitAddon()
   term.loadAddon(fitAddon)
@@ -33,5 +26,6 @@ export function makeTerminal(host: HTMLElement, label: string): FittedTerminal {
     if (host.offsetParent !== null) fitAddon.fit()
   }
   new ResizeObserver(fit).observe(host)
+  followTheme((t) => (term.options.theme = terminalColours(t)))
   return { term, fit }
 }

@@ -14,6 +14,7 @@ import { Timeline } from './Timeline.ts'
 import { BranchActions, branchLabel } from './BranchActions.ts'
 import { HistoryJobs } from './HistoryJobs.ts'
 import { QuestionsPanel } from '../questions/QuestionsPanel.ts'
+import { shortcutOf, typing } from '../shell/shortcuts.ts'
 import './debugger.css'
 
 export interface DebuggerHost {
@@ -159,33 +160,33 @@ export class Debugger {
     }
 
     window.addEventListener('keydown', (e) => {
-      const t = e.target as HTMLElement | null
       // Only while the person is not typing somewhere (an input, a cell's editor, the terminal).
-      if (t && (t.isContentEditable || t.closest('input, textarea, select, .monaco-editor, .xterm'))) return
+      if (typing(e)) return
       // Ctrl+Z while the state is on screen: undo the last hand edit of it (cells have their own undo).
-      if ((e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey && e.key.toLowerCase() === 'z' && this.stateEditor.canUndo && this.stateEditor.element.offsetParent !== null) {
+      if (shortcutOf(e, ['undoStateEdit']) && this.stateEditor.canUndo && this.stateEditor.element.offsetParent !== null) {
         e.preventDefault()
         void this.stateEditor.undo()
         return
       }
       if (e.ctrlKey || e.metaKey || e.altKey) return
       if (this.shortcut(e)) return
-      if (t?.classList.contains('tl-canvas')) return
+      if ((e.target as HTMLElement | null)?.classList.contains('tl-canvas')) return
       this.timeline.key(e)
     })
   }
 
   /** F fork here, P promote, V verify, R replay with the current code: as in the buttons' tooltips; E the next failed test or error. */
   private shortcut(e: KeyboardEvent): boolean {
-    if (e.shiftKey || e.repeat) return false
-    if (e.key.toLowerCase() === 'e') {
+    if (e.repeat) return false
+    const id = shortcutOf(e, ['nextProblem', 'fork', 'promote', 'verify', 'rerun'])
+    if (id === 'nextProblem') {
       e.preventDefault()
       this.nextProblem()
       return true
     }
-    const action = ({ f: () => this.branchActions.showFork(), p: () => void this.branchActions.promote(), v: () => void this.jobs.verify(), r: () => void this.jobs.rerun() } as Record<string, () => void>)[e.key.toLowerCase()]
-    if (!action) return false
-    const button = this.timelineElement.querySelector<HTMLButtonElement>({ f: '.tl-fork', p: '.tl-promote', v: '.tl-verify', r: '.tl-rerun' }[e.key.toLowerCase()]!)
+    if (!id) return false
+    const action = { fork: () => this.branchActions.showFork(), promote: () => void this.branchActions.promote(), verify: () => void this.jobs.verify(), rerun: () => void this.jobs.rerun() }[id]
+    const button = this.timelineElement.querySelector<HTMLButtonElement>({ fork: '.tl-fork', promote: '.tl-promote', verify: '.tl-verify', rerun: '.tl-rerun' }[id])
     // A button the page disabled (nothing to promote, a guest who may not) is not pressed by its key either.
     if (button?.disabled) return false
     e.preventDefault()

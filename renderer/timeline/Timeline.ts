@@ -15,6 +15,8 @@ import { describeEvent, DETAIL_MAX, evict, keep, lite, newTrack, treeOrder, type
 import { TrackLoader } from './TrackLoader.ts'
 import { trackLabels } from './trackLabels.ts'
 import { Minimap } from './Minimap.ts'
+import { followTheme } from '../shell/theme.ts'
+import { shortcutOf, type ShortcutId } from '../shell/shortcuts.ts'
 import { AXIS_H, drawTimeline, TRACK_GAP, TRACK_H, trackY } from './drawTimeline.ts'
 
 export interface TimelineEvents {
@@ -89,6 +91,8 @@ export class Timeline {
     this.canvas.addEventListener('keydown', (e) => this.key(e))
 
     new ResizeObserver(() => this.resize()).observe(this.plot)
+    // The canvas draws its own colours: a change of the window's theme redraws it.
+    followTheme(() => this.queueDraw())
   }
 
   attach(client: EngineClient): void {
@@ -432,8 +436,10 @@ export class Timeline {
   }
 
   key(e: KeyboardEvent): boolean {
-    const map: Record<string, number | 'home' | 'end'> = { ArrowLeft: -1, ArrowRight: 1, Home: 'home', End: 'end', PageUp: -10, PageDown: 10 }
-    const d = map[e.key]
+    // The keys are the shortcuts table's (renderer/shell/shortcuts.ts), which the ? overlay lists.
+    const moves: Partial<Record<ShortcutId, number | 'home' | 'end'>> = { previousEvent: -1, nextEvent: 1, firstEvent: 'home', lastEvent: 'end', back10: -10, forward10: 10 }
+    const id = shortcutOf(e, Object.keys(moves) as ShortcutId[])
+    const d = id ? moves[id] : undefined
     if (d === undefined) return false
     e.preventDefault()
     this.move(typeof d === 'number' && e.shiftKey ? d * 10 : d)

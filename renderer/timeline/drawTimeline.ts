@@ -5,6 +5,7 @@
 import * as d3 from 'd3'
 import { KIND_COLOURS, KINDS, type SelectedMoment } from './moment.ts'
 import { DETAIL_MAX, trackStart, type BinSet, type TrackData } from './track.ts'
+import { canvasPalette } from '../shell/theme.ts'
 
 export const TRACK_H = 24
 export const TRACK_GAP = 8
@@ -38,7 +39,8 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, f: Frame): { painted
   // The axis's grid lines (its numbers are drawn last, on top, where the scrolled body's top is).
   const ticks = x.ticks(Math.max(2, Math.floor(w / 90))).filter((t) => Number.isInteger(t))
   const top = Math.min(f.scrollTop, Math.max(0, hgt - AXIS_H))
-  ctx.fillStyle = '#262b34'
+  const P = canvasPalette()
+  ctx.fillStyle = P.grid
   for (const tick of ticks) ctx.fillRect(Math.round(x(tick)) + 0.5, AXIS_H - 4, 1, hgt)
 
   const rows = new Map(f.order.map((n, i) => [n, i]))
@@ -53,7 +55,7 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, f: Frame): { painted
     // The track's extent, and the joint to its parent.
     const x0 = Math.max(0, x(trackStart(t) - 0.5))
     const x1 = Math.min(w, x(t.branch.head + 0.5))
-    ctx.fillStyle = sel ? '#1e2430' : '#191c23'
+    ctx.fillStyle = sel ? P.trackSelected : P.track
     if (x1 > x0) ctx.fillRect(x0, y, x1 - x0, TRACK_H)
     if (t.branch.parent && rows.has(t.branch.parent)) {
       const py = trackY(rows.get(t.branch.parent)!)
@@ -113,11 +115,11 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, f: Frame): { painted
     const half = Math.max(1, (x(m.seq + 0.5) - x(m.seq - 0.5)) / 2)
     const px = x(m.seq)
     if (px >= -half && px <= w + half) {
-      ctx.fillStyle = '#7aa2f71c'
+      ctx.fillStyle = P.accentSoft
       ctx.fillRect(0, y - 3, w, TRACK_H + 6)
-      ctx.fillStyle = '#7aa2f7'
+      ctx.fillStyle = P.accent
       ctx.fillRect(px - 1, top + AXIS_H - 2, 2, hgt - AXIS_H - top)
-      ctx.strokeStyle = '#e6e9ee'
+      ctx.strokeStyle = P.cursor
       ctx.lineWidth = 1.5
       if (half > 3) ctx.strokeRect(px - half + 0.5, y - 1.5, half * 2 - 1, TRACK_H + 3)
       const label = `${m.seq}`
@@ -128,7 +130,7 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, f: Frame): { painted
   }
 
   // The axis on top of the tracks scrolled under it: seq numbers, but none under the selected moment's badge.
-  ctx.fillStyle = '#15181e'
+  ctx.fillStyle = P.axisBackground
   ctx.fillRect(0, top, w, AXIS_H - 4)
   ctx.font = '10.5px ui-monospace, "DejaVu Sans Mono", monospace'
   ctx.textBaseline = 'middle'
@@ -139,16 +141,16 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, f: Frame): { painted
     const tw = ctx.measureText(text).width
     if (badge && lx < badge.x + badge.w + 2 && lx + tw > badge.x - 2) continue
     shown.push(tick)
-    ctx.fillStyle = '#262b34'
+    ctx.fillStyle = P.grid
     ctx.fillRect(lx - 3, top + AXIS_H - 4, 1, 4)
-    ctx.fillStyle = '#6b7383'
+    ctx.fillStyle = P.axisText
     ctx.fillText(text, lx, top + AXIS_H / 2)
   }
   if (badge) {
     ctx.font = '600 10.5px ui-monospace, "DejaVu Sans Mono", monospace'
-    ctx.fillStyle = '#7aa2f7'
+    ctx.fillStyle = P.accent
     roundRect(ctx, badge.x, top + 1, badge.w, AXIS_H - 4, 3)
-    ctx.fillStyle = '#0f1320'
+    ctx.fillStyle = P.textOnAccent
     ctx.fillText(badge.label, badge.x + 5, top + AXIS_H / 2 - 1)
   }
   return { painted, ticks: shown }
@@ -177,7 +179,8 @@ export function drawEvents(ctx: CanvasRenderingContext2D, t: TrackData, a: numbe
     xs.push(x0)
     if (e.outputs && cell > 3) dots.push(x(s))
   }
-  ctx.fillStyle = '#2a2f3a'
+  const P = canvasPalette()
+  ctx.fillStyle = P.bin
   for (const x0 of missing) ctx.fillRect(x0, y + TRACK_H / 2 - 1, wd, 2)
   ctx.globalAlpha = 0.85
   for (const [kind, xs] of byKind) {
@@ -192,7 +195,7 @@ export function drawEvents(ctx: CanvasRenderingContext2D, t: TrackData, a: numbe
   ctx.globalAlpha = 1
   if (dots.length) {
     const r = Math.min(2.5, cell / 4)
-    ctx.fillStyle = '#d7dae0'
+    ctx.fillStyle = P.text
     ctx.beginPath()
     for (const cx of dots) {
       ctx.moveTo(cx + r, y + 1)
@@ -214,8 +217,9 @@ export function drawEvents(ctx: CanvasRenderingContext2D, t: TrackData, a: numbe
 /** Draws the track's bins (stretched while fresher ones are on their way), a kind at a time; returns the events they hold if they are of exactly a..b, else -1. */
 export function drawBins(ctx: CanvasRenderingContext2D, t: TrackData, x: d3.ScaleLinear<number, number>, y: number, a: number, b: number, width: number): number {
   const set = t.bins
+  const P = canvasPalette()
   if (!set) {
-    ctx.fillStyle = '#2a2f3a'
+    ctx.fillStyle = P.bin
     ctx.fillRect(Math.max(0, x(trackStart(t) - 0.5)), y + TRACK_H / 2 - 1, width, 2)
     return -1
   }
@@ -230,7 +234,7 @@ export function drawBins(ctx: CanvasRenderingContext2D, t: TrackData, x: d3.Scal
     }
   })
   ctx.globalAlpha = 1
-  ctx.fillStyle = '#d7dae0aa'
+  ctx.fillStyle = P.text + 'aa'
   set.bins.forEach((bin, i) => {
     if (bin.outputs && !Number.isNaN(x0s[i]!)) ctx.fillRect(x0s[i]!, y, wds[i]!, 2)
   })
