@@ -28,7 +28,8 @@ const files = only.length ? only : [...testsIn('test'), ...folders.flatMap(tests
 // Every temporary file of the run (logs of a gigabyte among them) goes in one folder, removed at the end:
 // a test that forgets its own, or is killed half-way, leaves nothing behind to fill the disk.
 const scratch = mkdtempSync(join(tmpdir(), 'loom-tests-'))
+// loom serve remembers recent notebooks under XDG_CONFIG_HOME: the tests' go in the run's folder, not the user's.
 // A test that hangs fails after 10 minutes, naming itself, instead of holding up the run (CI stops at 90).
-const status = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-timeout=600000', '--test-reporter=spec', ...files], { stdio: 'inherit', env: { ...process.env, TMPDIR: scratch } }).status ?? 1
+const status = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-timeout=600000', '--test-reporter=spec', ...files], { stdio: 'inherit', env: { ...process.env, TMPDIR: scratch, XDG_CONFIG_HOME: join(scratch, 'config') } }).status ?? 1
 rmSync(scratch, { recursive: true, force: true })
 process.exit(status)
