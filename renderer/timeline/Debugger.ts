@@ -218,6 +218,8 @@ export class Debugger {
       t.button.classList.toggle('active', on)
       t.button.setAttribute('aria-selected', String(on))
       t.pane.hidden = !on
+      // A tab chosen by a key (E) may be scrolled out of a narrow tab strip.
+      if (on) t.button.scrollIntoView?.({ block: 'nearest', inline: 'nearest' })
     }
     if (this.added.has(tab)) {
       this.inspector.querySelector('[data-tab="extra"].insp-tab')?.classList.remove('active')
