@@ -59,7 +59,7 @@ export class App {
         this.sharing.moment(moment)
       },
       cell: (cell, line) => this.notebook.codeCells().find((c) => c.id === cell)?.revealLine(line),
-      problems: (tests, errors) => this.topBar.setProblems(tests, errors),
+      problems: (count) => this.topBar.setProblems(count),
     }, { title: 'Recent', element: this.eventList.element })
     this.questions = mountProfileAndDiff(this.debugger)
     this.sharing = new ShareUi({

@@ -6,6 +6,7 @@ import type { LinkState } from './connection.ts'
 import { h } from './dom.ts'
 import { plural } from './words.ts'
 import { keyOf } from './shell/shortcuts.ts'
+import type { ProblemCount } from './timeline/Debugger.ts'
 
 export interface TopBarActions {
   runPause(): void
@@ -75,12 +76,13 @@ export class TopBar {
     )
   }
 
-  /** How many tests failed and transactions threw since the window opened (hidden while none). */
-  setProblems(tests: number, errors: number): void {
+  /** How many tests failed (after how many events) and transactions threw since the window opened (hidden while none). */
+  setProblems({ tests, testEvents, errors }: ProblemCount): void {
     this.problems.hidden = !tests && !errors
     this.problems.dataset.tests = String(tests)
     this.problems.dataset.errors = String(errors)
-    this.problems.textContent = [tests ? plural('failed test', tests) : '', errors ? plural('error', errors) : ''].filter(Boolean).join(' · ')
+    const failed = tests ? plural('failed test', tests) + (testEvents > tests ? ` (${testEvents} events)` : '') : ''
+    this.problems.textContent = [failed, errors ? plural('error', errors) : ''].filter(Boolean).join(' · ')
   }
 
   /** Where the app's own HTTP answers (its port, with /sys), or nothing when it has none. */

@@ -23,10 +23,14 @@ export interface DebuggerHost {
   moment(moment: SelectedMoment, values: Record<string, StateValue>): void
   cell(cell: string, line: number): void
   /** The failed tests and errors seen since the window opened, counted (the top bar shows them). */
-  problems?(tests: number, errors: number): void
+  problems?(count: ProblemCount): void
 }
 
 type Tab = 'state' | 'event' | 'agent' | 'questions'
+/** An event after which a test failed (`test` names it) or a transaction threw (`test` empty). */
+type Problem = { branch: string; seq: number; kind: 'test' | 'error'; test: string }
+/** What the top bar counts: failed tests, the events after which they failed, and the events after which a transaction threw. */
+export interface ProblemCount { tests: number; testEvents: number; errors: number }
 /** A tab added after the window is built (addTab): the profile and the diff. */
 type AddedTab = { button: HTMLElement; pane: HTMLElement; shown: () => void }
 
@@ -272,21 +276,27 @@ export class Debugger {
     this.details.addAttempt(a)
     if (a.aborted) return
     this.timeline.markError(a.branch, a.after)
-    this.problem({ branch: a.branch, seq: a.after, kind: 'error' })
+    this.problem({ branch: a.branch, seq: a.after, kind: 'error', test: '' })
   }
 
   testFailed(f: TestFailure): void {
     const branch = this.status?.branch ?? 'main'
     this.timeline.markFailure(branch, f.seq)
-    this.problem({ branch, seq: f.seq, kind: 'test' })
+    this.problem({ branch, seq: f.seq, kind: 'test', test: f.test })
   }
 
-  /** Failed tests and errors, one per event and kind, in the order seen. */
-  private readonly problems: { branch: string; seq: number; kind: 'test' | 'error' }[] = []
-  private problem(p: { branch: string; seq: number; kind: 'test' | 'error' }): void {
-    if (this.problems.some((q) => q.branch === p.branch && q.seq === p.seq && q.kind === p.kind)) return
+  /** Failed tests and errors, one per event, kind and test, in the order seen. */
+  private readonly problems: Problem[] = []
+  private problem(p: Problem): void {
+    if (this.problems.some((q) => q.branch === p.branch && q.seq === p.seq && q.kind === p.kind && q.test === p.test)) return
     this.problems.push(p)
-    this.host.problems?.(this.problems.filter((q) => q.kind === 'test').length, this.problems.filter((q) => q.kind === 'error').length)
+    const failed = this.problems.filter((q) => q.kind === 'test')
+    // A test that stays broken fails after every event until fixed: count the tests, and the events apart.
+    this.host.problems?.({
+      tests: new Set(failed.map((q) => q.test)).size,
+      testEvents: new Set(failed.map((q) => `${q.branch}@${q.seq}`)).size,
+      errors: this.problems.length - failed.length,
+    })
   }
 
   /** E: the next event after which a test failed or a transaction threw, after the selected one (round to the first). */
