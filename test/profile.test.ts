@@ -261,8 +261,8 @@ test('hostile profile, timings and diff requests are refused with what was wrong
     await refused('diff', { from: { branch: 'main', seq: 1 }, to: { branch: 'main', seq: 99 } }, /has events 1\.\.4; there is no event 99/)
     await refused('timings', { from: 3, to: 2 }, /empty range/)
     await refused('timings', { from: 1, to: 5000 }, /at most 1000 events' timings at once/)
-    // Refused (the host's answer names the branch; one this long is more than a client reads back as a place).
-    await refused('profile', { branch: 'x'.repeat(100_000) }, /there is no branch|an error Loom cannot read/)
+    // Refused with the reason: the name is cut where the error says where, so the client still reads it.
+    await refused('profile', { branch: 'x'.repeat(100_000) }, /^there is no branch 'x{1000}/)
     const p = await client.call('profile', {})
     assert.deepEqual(p.rows.map((r) => [r.method, r.count]), [['step', 3], [null, 1]])
   } finally {

@@ -64,9 +64,25 @@ export interface LoomError {
   where?: Where
 }
 
-/** A LoomError with its where left out when it says nothing. */
+/** The longest message and where-text a LoomError may carry: a client refuses a longer one unread (validate.ts). */
+export const MAX_ERROR_TEXT = 1 << 20
+export const MAX_WHERE_TEXT = 4096
+
+/**
+ * A LoomError with its where left out when it says nothing. Text a request
+ * supplied (a branch name of 100,000 characters) is cut to what a client
+ * reads, so the error still arrives.
+ */
 export function loomError(code: LoomErrorCode, message: string, where?: Where): LoomError {
-  return where && Object.keys(where).length ? { code, message, where } : { code, message }
+  const text = cut(message, MAX_ERROR_TEXT)
+  if (!where || !Object.keys(where).length) return { code, message: text }
+  const bounded: Where = { ...where }
+  for (const k of ['file', 'cell', 'branch'] as const) if (bounded[k] !== undefined) bounded[k] = cut(bounded[k]!, MAX_WHERE_TEXT)
+  return { code, message: text, where: bounded }
+}
+
+function cut(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max - 40)}… (${s.length - max + 40} characters cut)`
 }
 
 /**

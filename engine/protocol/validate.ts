@@ -8,7 +8,7 @@
 //
 // Shared by engine/ and renderer/: no Node, no DOM.
 import type { Op, LoomError } from './messages.ts'
-import { LOOM_ERROR_CODES, type Where } from './loomError.ts'
+import { LOOM_ERROR_CODES, MAX_ERROR_TEXT, MAX_WHERE_TEXT, type Where } from './loomError.ts'
 
 /** Frames larger than this are refused (the WebSocket closes with 1009): a notebook or an exported branch is far below it. */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024
@@ -289,7 +289,6 @@ function checkEdits(op: string, v: unknown): void {
 }
 
 /** Longest error message read from elsewhere: a compile error of a whole notebook fits many times over. */
-const MAX_ERROR_TEXT = 1 << 20
 const WHERE_TEXT = ['file', 'cell', 'branch'] as const
 const WHERE_NUMBER = ['line', 'column', 'fileLine', 'event'] as const
 
@@ -309,7 +308,7 @@ export function readLoomError(v: unknown): LoomError | null {
 function isWhere(v: unknown): v is Where {
   if (!isObject(v)) return false
   return Object.entries(v).every(([k, x]) =>
-    (WHERE_TEXT as readonly string[]).includes(k) ? typeof x === 'string' && x.length <= 4096
+    (WHERE_TEXT as readonly string[]).includes(k) ? typeof x === 'string' && x.length <= MAX_WHERE_TEXT
       : (WHERE_NUMBER as readonly string[]).includes(k) ? Number.isSafeInteger(x) && (x as number) >= 0
         : false)
 }
