@@ -93,6 +93,16 @@ export interface BranchView {
   label?: string
 }
 
+/**
+ * A recorded transaction a re-run with new code did differently: `seq` on the branch re-run, `now` its event on the
+ * new branch (null: it no longer commits, and `what` says where it would have come); `what` in words.
+ */
+export interface RerunDivergence {
+  seq: number
+  now: number | null
+  what: string
+}
+
 export interface StateValue {
   kind: StateKind
   value: Json
@@ -164,7 +174,7 @@ export interface Ops {
   /** Re-executes events `from`..`to` of a branch and checks each against its record; `progress` notices carry `job`. */
   verify: { params: { branch?: string; from?: number; to?: number }; result: { job: number; ok: boolean; events: number; failure: LoomError & { seq?: number } | null } }
   /** Re-runs a branch's transactions with the notebook's current code onto a new branch `onto`; where outcomes diverge. */
-  rerun: { params: { branch?: string; onto: string }; result: { job: number; branch: BranchView; inputs: number; diverged: number; divergences: { seq: number; what: string }[] } }
+  rerun: { params: { branch?: string; onto: string }; result: { job: number; branch: BranchView; inputs: number; diverged: number; divergences: RerunDivergence[] } }
   /** Shows a branch as `to` from now on (a label: its events' hashes keep the stored name); answers its view. */
   renameBranch: { params: { name: string; to: string }; result: BranchView }
   /** Archives a branch: hidden, its events kept and still verified, restorable with `loom branches DB --restore`. Refused for the live branch and one others fork from. `events`: its own events. */

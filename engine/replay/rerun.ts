@@ -3,11 +3,11 @@
 // recorded inputs against a notebook's current code onto a new branch, and
 // report where the outcomes first diverge.
 import { Engine, type EngineOptions } from '../runtime/engine.ts'
-import { canonicalJson } from '../runtime/values.ts'
-import type { EventRecord } from '../runtime/event.ts'
+import type { EventRecord, Write } from '../runtime/event.ts'
 import type { HistoryLog } from './historyLog.ts'
 import { REPLAY_MARGIN, type Divergence } from './replay.ts'
 import { writeBranch } from './writeBranch.ts'
+import { describeOutcome, describeNoCommit, targetOf, type Before } from './describeDivergence.ts'
 
 export type { Divergence }
 
@@ -58,8 +58,13 @@ export function rerunTimeLimit(timeLimitMs = 1000): number {
 /** Re-enacts recorded transactions, in order, with an engine's code on the new branch, and tells what came out differently. */
 export class Rerunner {
   readonly result: Rerun
+  /**
+   * Targets (`seats`, `holds["2"]`) whose value may differ between the two branches since an earlier divergence: a
+   * change there is told without the value before, which the new branch's state no longer gives for the recorded run.
+   */
+  private readonly drifted = new Set<string>()
 
-  constructor(private readonly engine: Engine, from: string, onto: string, private readonly maxDivergences = 100) {
+  constructor(private readonly engine: Engine, from: string, private readonly onto: string, private readonly maxDivergences = 100) {
     this.result = { from, onto, inputs: 0, diverged: 0, first: null, divergences: [] }
   }
 
@@ -68,26 +73,34 @@ export class Rerunner {
     if (e.kind === 'code' || e.kind === 'halt') return
     const result = this.result
     result.inputs++
+    const before = this.before(e.writes)
     const r = this.engine.reenact(e)
-    const what = r.event ? compareOutcome(e, r.event) : `it committed when recorded; with this code it aborts: ${r.failure}`
+    const what = r.event ? describeOutcome(e, r.event, before) : describeNoCommit(r.failure, this.onto, this.engine.head)
     if (!what) return
+    this.drift(e.writes, r.event?.writes ?? [])
     result.diverged++
     const d: Divergence = { seq: e.seq, kind: e.kind, method: e.method, location: null, now: r.event?.seq ?? null, what }
+    if (!r.event) d.after = this.engine.head
     result.first ??= d
     if (result.divergences.length < this.maxDivergences) result.divergences.push(d)
   }
-}
 
-/** How a re-run transaction's outcome differs from the recorded one (its writes, then its outputs), or null. */
-export function compareOutcome(recorded: EventRecord, now: EventRecord): string | null {
-  for (const field of ['writes', 'outputs'] as const) {
-    const a = canonicalJson(recorded[field])
-    const b = canonicalJson(now[field])
-    if (a !== b) return `its ${field} differ: recorded ${short(a)}, now ${short(b)}`
+  /** The new branch's values before the transaction of what the recorded one changed (the same as the recorded run's, where nothing drifted). */
+  private before(writes: Write[]): Before {
+    const out: Before = new Map()
+    if (this.drifted.size >= MAX_DRIFTED) return out
+    for (const w of writes) {
+      if (w.op !== 'set' && w.op !== 'delete' && w.op !== 'add') continue
+      const t = targetOf(w)
+      if (!this.drifted.has(t) && !this.drifted.has(w.state)) out.set(t, this.engine.peek(w.state, 'key' in w ? w.key : undefined))
+    }
+    return out
   }
-  return null
+
+  private drift(a: Write[], b: Write[]): void {
+    for (const w of [...a, ...b]) if (this.drifted.size < MAX_DRIFTED) this.drifted.add(w.op === 'set' || w.op === 'delete' || w.op === 'add' ? targetOf(w) : w.state)
+  }
 }
 
-function short(s: string): string {
-  return s.length > 160 ? `${s.slice(0, 160)}…` : s
-}
+/** Past this many drifted targets a re-run stops remembering them, and tells every change without the value before. */
+const MAX_DRIFTED = 10_000

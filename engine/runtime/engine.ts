@@ -157,6 +157,11 @@ export class Engine {
     return this.exec.store.values()
   }
 
+  /** One state's committed value (a map's entry, with `key`), not copied: what a re-run compares outcomes with. */
+  peek(name: string, key?: string): Json | undefined {
+    return this.exec.store.get(name)?.committed(key)
+  }
+
   events(from?: number, limit?: number): EventRecord[] {
     return this.exec.log.events(from, limit)
   }
