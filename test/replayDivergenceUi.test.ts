@@ -96,6 +96,12 @@ test('R after a live fix marks each divergence at its event on the new branch, i
     await page.locator('.ed-title[data-seq="6"]').waitFor(WAIT)
     await seen(page.locator('.ed-divergence'), 'answered 200 with {"seats":0} instead of {"seats":-1}')
     if (SHOTS) await page.screenshot({ path: join(SHOTS, 'replay-details.png') })
+    await page.locator('.tl-label[data-branch="main"]').click()
+    await page.locator('body').press('End')
+    for (let k = 0; k < 2; k++) await page.locator('body').press('ArrowLeft') // main's head is the fix, event 8
+    await page.locator('.ed-title[data-seq="6"]').waitFor(WAIT)
+    await seen(page.locator('.ed-divergence'), "it no longer commits (nothing is held); on 'main-replay' it would have come after event 5")
+    if (SHOTS) await page.screenshot({ path: join(SHOTS, 'replay-details-main-6.png') })
     assert.deepEqual(pageErrors, [])
   } finally {
     await page.close()
