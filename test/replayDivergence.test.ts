@@ -53,7 +53,7 @@ test('loom replay --code with the fix numbers each divergence by its event on th
   assert.equal(hold!.what, 'answered 409 instead of 201 (now {"error":"sold out"}); holds["bob"]: none → "bob" recorded, unchanged now')
   assert.equal(confirm!.after, 5)
   assert.equal(confirm!.what, "it no longer commits (nothing is held); on 'fixed' it would have come after event 5")
-  assert.equal(look!.what, 'answered 200 with {"seats":0} instead of {"seats":-1}')
+  assert.equal(look!.what, 'answered 200 with seats: 0 instead of -1')
   const events = JSON.parse(loom('log', db, '--branch', 'fixed', '--json').stdout) as EventRecord[]
   assert.equal(events.length, 6, 'the new branch ends at the look, event 6: every mark is on it')
   assert.equal(events[5]!.kind, 'http')
@@ -79,6 +79,10 @@ test('a divergence is told from the value before: a var, a map entry, a counter,
   )
   assert.equal(describeOutcome(a, b, before), 'seats: 0 → -1 recorded, unchanged now, holds["ann"]: none → "ann" recorded, unchanged now, hits: 4 → 5 recorded, 4 → 6 now, and 1 more; printed "none left\\n" instead of "sold\\n"')
   assert.equal(describeOutcome(a, a, before), null, 'the same outcome is no divergence')
+  // A JSON answer: the fields that differ, a long list by its length.
+  const booked = (n: number) => JSON.stringify({ seats: 1 - n, list: Array.from({ length: n }, (_, i) => ({ id: i, name: `guest ${i}` })), at: 5 })
+  const [x, y] = pair({ kind: 'http', outputs: { http: { status: 200, body: booked(2) } } }, { kind: 'http', outputs: { http: { status: 200, body: booked(1) } } })
+  assert.equal(describeOutcome(x, y), 'answered 200 with seats: 0 instead of -1, list: [{"id":0,"name":"guest 0"}] instead of 2 items')
   // Without the value before (it drifted since an earlier divergence): what it went to.
   assert.equal(describeOutcome(a, b), 'seats: → -1 recorded, unchanged now, holds["ann"]: → "ann" recorded, unchanged now, hits: +1 recorded, +2 now, and 1 more; printed "none left\\n" instead of "sold\\n"')
 })

@@ -81,7 +81,7 @@ test('R after a live fix marks each divergence at its event on the new branch, i
     // Each mark where the user looks for it: the new branch ends at event 6, the look at the seats, and its mark is there.
     assert.equal(await page.locator('.tl-label[data-branch="main-replay"]').getAttribute('data-divergences'), '2')
     assert.equal(await hoverText(page, 'main-replay', 3), 'main-replay · event 3 · http · diverged: answered 409 instead of 201 (now {"error":"sold out"}); holds["bob"]: none → "bob" recorded, unchanged now')
-    assert.equal(await hoverText(page, 'main-replay', 6), 'main-replay · event 6 · http · diverged: answered 200 with {"seats":0} instead of {"seats":-1}')
+    assert.equal(await hoverText(page, 'main-replay', 6), 'main-replay · event 6 · http · diverged: answered 200 with seats: 0 instead of -1')
     assert.doesNotMatch(await hoverText(page, 'main-replay', 5), /diverged/, 'the first confirmation is the same with the fix')
     const gone = await hoverText(page, 'main', 6)
     assert.match(gone, /^main · event 6 · step · diverged: it no longer commits \(nothing is held\); on 'main-replay' it would have come after event 5/)
@@ -94,7 +94,7 @@ test('R after a live fix marks each divergence at its event on the new branch, i
     await page.locator('.tl-label[data-branch="main-replay"]').click()
     await page.locator('body').press('End')
     await page.locator('.ed-title[data-seq="6"]').waitFor(WAIT)
-    await seen(page.locator('.ed-divergence'), 'answered 200 with {"seats":0} instead of {"seats":-1}')
+    await seen(page.locator('.ed-divergence'), 'answered 200 with seats: 0 instead of -1')
     if (SHOTS) await page.screenshot({ path: join(SHOTS, 'replay-details.png') })
     await page.locator('.tl-label[data-branch="main"]').click()
     await page.locator('body').press('End')

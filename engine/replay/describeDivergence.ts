@@ -8,7 +8,11 @@ import { canonicalJson, type Json } from '../runtime/values.ts'
 
 /** A state (or one map entry) a transaction changed: `seats`, `holds["2"]`. */
 export function targetOf(w: Write): string {
-  return 'key' in w ? `${w.state}[${JSON.stringify(w.key)}]` : w.state
+  return targetName(w.state, 'key' in w ? w.key : undefined)
+}
+
+export function targetName(state: string, key: string | undefined): string {
+  return key === undefined ? state : `${state}[${JSON.stringify(key)}]`
 }
 
 /** The values before the transaction of the targets the describer may say a change went from; a target absent here is not known. */
@@ -46,8 +50,31 @@ function answer(a: Outputs, b: Outputs): string | null {
   if (!rb) return 'it no longer answers'
   if (!ra) return `it answers ${rb.status} now`
   if (ra.status !== rb.status) return `answered ${rb.status} instead of ${ra.status}${rb.body === undefined ? '' : ` (now ${body(rb.body)})`}`
-  if (canonicalJson(ra.body ?? null) !== canonicalJson(rb.body ?? null)) return `answered ${rb.status} with ${body(rb.body)} instead of ${body(ra.body)}`
+  if (canonicalJson(ra.body ?? null) !== canonicalJson(rb.body ?? null)) return `answered ${rb.status} with ${bodyChange(ra.body, rb.body)}`
   return `answered ${rb.status} with other headers`
+}
+
+/** Two bodies: the fields that differ when both are JSON objects (`seats: 0 instead of -1`), else the bodies. */
+function bodyChange(a: Json | undefined, b: Json | undefined): string {
+  const [oa, ob] = [objectIn(a), objectIn(b)]
+  if (!oa || !ob) return `${body(b)} instead of ${body(a)}`
+  const keys = [...new Set([...Object.keys(oa), ...Object.keys(ob)])].filter((k) => canonicalJson(oa[k] ?? null) !== canonicalJson(ob[k] ?? null))
+  const said = keys.slice(0, MAX_TARGETS).map((k) => `${k}: ${value(ob[k])} instead of ${value(oa[k])}`)
+  if (keys.length > MAX_TARGETS) said.push(`and ${keys.length - MAX_TARGETS} more`)
+  return said.join(', ')
+}
+
+/** A JSON object body, also as the text it is sent as. */
+function objectIn(v: Json | undefined): { readonly [key: string]: Json } | null {
+  let o: unknown = v
+  if (typeof v === 'string' && v.startsWith('{')) {
+    try {
+      o = JSON.parse(v)
+    } catch {
+      return null
+    }
+  }
+  return o !== null && typeof o === 'object' && !Array.isArray(o) ? (o as { readonly [key: string]: Json }) : null
 }
 
 function responseOf(v: Json | undefined): { status: string; body: Json | undefined } | null {
@@ -121,9 +148,12 @@ function logged(a: Outputs, b: Outputs): string | null {
   return `logged ${line(lb[k])} instead of ${line(la[k])}`
 }
 
+/** A value in at most a few dozen characters: a long list or record by its size. */
 function value(v: Json | undefined): string {
   const s = v === undefined ? 'nothing' : JSON.stringify(v)
-  return s.length > MAX_VALUE ? `${s.slice(0, MAX_VALUE - 1)}…` : s
+  if (s.length <= MAX_VALUE) return s
+  if (Array.isArray(v)) return v.length === 1 ? '1 item' : `${v.length} items`
+  return `${s.slice(0, MAX_VALUE - 1)}…`
 }
 
 /** A response body as sent: text as it is (a JSON answer is sent as its text). */

@@ -7,7 +7,7 @@ import type { EventRecord, Write } from '../runtime/event.ts'
 import type { HistoryLog } from './historyLog.ts'
 import { REPLAY_MARGIN, type Divergence } from './replay.ts'
 import { writeBranch } from './writeBranch.ts'
-import { describeOutcome, describeNoCommit, targetOf, type Before } from './describeDivergence.ts'
+import { describeOutcome, describeNoCommit, targetName, targetOf, type Before } from './describeDivergence.ts'
 
 export type { Divergence }
 
@@ -73,7 +73,7 @@ export class Rerunner {
     if (e.kind === 'code' || e.kind === 'halt') return
     const result = this.result
     result.inputs++
-    const before = this.before(e.writes)
+    const before = this.before(e)
     const r = this.engine.reenact(e)
     const what = r.event ? describeOutcome(e, r.event, before) : describeNoCommit(r.failure, this.onto, this.engine.head)
     if (!what) return
@@ -85,14 +85,19 @@ export class Rerunner {
     if (result.divergences.length < this.maxDivergences) result.divergences.push(d)
   }
 
-  /** The new branch's values before the transaction of what the recorded one changed (the same as the recorded run's, where nothing drifted). */
-  private before(writes: Write[]): Before {
+  /**
+   * The new branch's values before the transaction of what the recorded one read or changed: the values the re-run
+   * changes, too, start from (the same as the recorded run's, where nothing drifted).
+   */
+  private before(e: EventRecord): Before {
     const out: Before = new Map()
     if (this.drifted.size >= MAX_DRIFTED) return out
-    for (const w of writes) {
-      if (w.op !== 'set' && w.op !== 'delete' && w.op !== 'add') continue
-      const t = targetOf(w)
-      if (!this.drifted.has(t) && !this.drifted.has(w.state)) out.set(t, this.engine.peek(w.state, 'key' in w ? w.key : undefined))
+    const places = [...e.reads.map((r) => [r.state, r.key] as const), ...e.writes.map((w) => [w.state, 'key' in w ? w.key : undefined] as const)]
+    for (const [state, key] of places) {
+      const t = targetName(state, key)
+      if (out.has(t) || this.drifted.has(t) || this.drifted.has(state)) continue
+      const v = this.engine.peek(state, key)
+      if (v) out.set(t, v.value)
     }
     return out
   }

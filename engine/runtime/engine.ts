@@ -157,9 +157,14 @@ export class Engine {
     return this.exec.store.values()
   }
 
-  /** One state's committed value (a map's entry, with `key`), not copied: what a re-run compares outcomes with. */
-  peek(name: string, key?: string): Json | undefined {
-    return this.exec.store.get(name)?.committed(key)
+  /**
+   * One state's committed value (a map's entry, with `key`), not copied: what a re-run tells a change from. Null for
+   * a whole map, queue or bag (too big to be one value in a sentence) and for a state there is not.
+   */
+  peek(name: string, key?: string): { value: Json | undefined } | null {
+    const cell = this.exec.store.get(name)
+    if (!cell || (key === undefined && cell.kind !== 'var' && cell.kind !== 'counter')) return null
+    return { value: cell.committed(key) }
   }
 
   events(from?: number, limit?: number): EventRecord[] {
