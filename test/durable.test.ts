@@ -325,7 +325,8 @@ test('replay with new code re-runs the recorded inputs onto a new branch and say
   const recorded = log.eventsOf('main', 1, 100)
   const firstAtTen = recorded.find((e) => e.kind === 'step' && (e.reads[0]!.version > 0) && Number(e.outputs.tty) - (e.choices[0]!.value + 1) >= 10)!
   assert.equal(out.first.seq, firstAtTen.seq)
-  assert.match(out.first.what, /^its writes differ: recorded \[\{"op":"set","state":"n","value":\d+\}\], now \[\{"op":"set","state":"n","value":\d+\}\]$/)
+  assert.match(out.first.what, /^n: (\d+) → (\d+) recorded, \1 → (?!\2)\d+ now; printed "\d+" instead of "\2"$/)
+  assert.equal(out.first.now, out.first.seq, 'on the new branch it is the same event')
   assert.equal(log.branchInfo('changed')!.head, 27, 'the new branch holds the new outcomes')
   log.close()
   // Without --onto it is a question: the answer, and no branch left behind.

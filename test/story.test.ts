@@ -163,7 +163,7 @@ test('the reservations story in a browser: two concurrent requests oversell the 
     await page.locator('body').press('r')
     await seen(page.locator('.toast'), /Replayed \d+ inputs of main with the current code onto main-replay: \d+ diverge, first at event 3/)
     await page.locator('.tl-label[data-branch="main-replay"]').waitFor(WAIT)
-    assert.match(await hoverText(page, 'main-replay', 3), /http · diverged: its .* differ/)
+    assert.match(await hoverText(page, 'main-replay', 3), /http · diverged: answered 409 instead of 201/)
     await page.locator('.insp-tab[data-tab="state"]').click()
     await page.locator('body').press('End')
     await seen(page.locator('.state-entry[data-state="seats"] .se-value'), /^0$/)

@@ -129,7 +129,7 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
         if (!keep) log.deleteBranch(onto)
         const where = keep ? ` onto branch '${onto}'` : ''
         const text = r.first
-          ? `loom: re-ran ${r.inputs} recorded transactions of '${branch}' with ${code}${where}: ${r.diverged} came out differently; the first is event ${r.first.seq} (${r.first.kind}): ${r.first.what}\n`
+          ? `loom: re-ran ${r.inputs} recorded transactions of '${branch}' with ${code}${where}: ${r.diverged} came out differently; the first is event ${r.first.seq} (${r.first.kind}${keep && r.first.now && r.first.now !== r.first.seq ? `; event ${r.first.now} of '${onto}'` : ''}): ${r.first.what}\n`
           : `loom: re-ran ${r.inputs} recorded transactions of '${branch}' with ${code}${where}: every outcome is the same\n`
         out({ ...r, branch: keep ?? null }, keep ? text : `${text}loom: (not kept; --onto NAME keeps the re-run as a branch to scrub)\n`)
         return 0

@@ -56,7 +56,7 @@ export async function rerun(host: HostAccess, branch: string | undefined, onto: 
       throw new Refusal(`cannot re-run branch '${name}' onto '${onto}': ${err.message}`)
     })
     progress(head, head, true)
-    return { job, branch: announce(host, onto), diverged: r.diverged, inputs: r.inputs, divergences: r.divergences.map((d) => ({ seq: d.seq, what: d.what })) }
+    return { job, branch: announce(host, onto), diverged: r.diverged, inputs: r.inputs, divergences: r.divergences.map((d) => ({ seq: d.seq, now: d.now ?? null, what: d.what })) }
   } finally {
     log.close()
   }

@@ -96,6 +96,16 @@ export interface BranchView {
   label?: string
 }
 
+/**
+ * A recorded transaction a re-run with new code did differently: `seq` on the branch re-run, `now` its event on the
+ * new branch (null: it no longer commits, and `what` says where it would have come); `what` in words.
+ */
+export interface RerunDivergence {
+  seq: number
+  now: number | null
+  what: string
+}
+
 export interface StateValue {
   kind: StateKind
   value: Json
@@ -167,7 +177,7 @@ export interface Ops {
   /** Re-executes events `from`..`to` of a branch and checks each against its record; `progress` notices carry `job`. */
   verify: { params: { branch?: string; from?: number; to?: number }; result: { job: number; ok: boolean; events: number; failure: LoomError & { seq?: number } | null } }
   /** Re-runs a branch's transactions with the notebook's current code onto a new branch `onto`; where outcomes diverge. */
-  rerun: { params: { branch?: string; onto: string }; result: { job: number; branch: BranchView; inputs: number; diverged: number; divergences: { seq: number; what: string }[] } }
+  rerun: { params: { branch?: string; onto: string }; result: { job: number; branch: BranchView; inputs: number; diverged: number; divergences: RerunDivergence[] } }
   /** When did X first happen: the events of a branch (from..to) after which `expr` (over the state and `event`, as `loom query`) held; the first `limit` (at most and default 1000) kept, all counted; `progress` notices carry `job`. */
   query: { params: { expr: string; branch?: string; from?: number; to?: number; limit?: number }; result: QueryView }
   /** Retroactive logging: what the notebook's current code (unsaved edits too) would have logged at every past event of a branch, writing nothing; `progress` notices carry `job`. */

@@ -28,6 +28,8 @@ export interface Divergence {
   location: SourceLocation | null
   /** A re-run's event for it on the new branch (null: it aborts now); absent for verify. */
   now?: number | null
+  /** A re-run's event that no longer commits: the new branch's last event then (it would have come next). */
+  after?: number
   /** What differed, in words. */
   what: string
 }

@@ -3,11 +3,11 @@
 // recorded inputs against a notebook's current code onto a new branch, and
 // report where the outcomes first diverge.
 import { Engine, type EngineOptions } from '../runtime/engine.ts'
-import { canonicalJson } from '../runtime/values.ts'
-import type { EventRecord } from '../runtime/event.ts'
+import type { EventRecord, Write } from '../runtime/event.ts'
 import type { HistoryLog } from './historyLog.ts'
 import { REPLAY_MARGIN, type Divergence } from './replay.ts'
 import { writeBranch } from './writeBranch.ts'
+import { describeOutcome, describeNoCommit, targetName, targetOf, type Before } from './describeDivergence.ts'
 
 export type { Divergence }
 
@@ -55,57 +55,78 @@ export function rerunTimeLimit(timeLimitMs = 1000): number {
 /** Re-enacts recorded transactions, in order, with an engine's code on the new branch, and tells what came out differently. */
 export class Rerunner {
   readonly result: Rerun
+  /**
+   * Targets (`seats`, `holds["2"]`) whose value may differ between the two branches since an earlier divergence: a
+   * change there is told without the value before, which the new branch's state no longer gives for the recorded run.
+   */
+  private readonly drifted = new Set<string>()
+  /** The values before the transaction being re-enacted now (read just before it runs). */
+  private beforeNow: Before = new Map()
 
   /** Told each re-enacted transaction's new event (null: it aborts now) and how it came out differently (null: the same). */
   onOutcome: ((recorded: EventRecord, now: EventRecord | null, what: string | null) => void) | null = null
-  /** Log lines that came out differently are not a divergence (retroactive logging adds them on purpose). */
-  ignoreLogs = false
+  /** Retroactive logging: the re-run is written nowhere, and log lines that came out differently are no divergence (it adds them on purpose). */
+  dry = false
 
-  constructor(private readonly engine: Engine, from: string, onto: string, private readonly maxDivergences = 100) {
+  constructor(private readonly engine: Engine, from: string, private readonly onto: string, private readonly maxDivergences = 100) {
     this.result = { from, onto, inputs: 0, diverged: 0, first: null, divergences: [] }
   }
 
   take(e: EventRecord): void {
-    if (isInput(e)) this.outcome(e, this.engine.reenact(e))
+    if (!isInput(e)) return
+    this.beforeNow = this.before(e)
+    this.outcome(e, this.engine.reenact(e))
   }
 
   /** Takes recorded transactions in order, many to a call into the sandbox. */
   takeAll(events: readonly EventRecord[]): void {
-    this.engine.reenactAll(events.filter(isInput), (e, r) => this.outcome(e, r))
+    this.engine.reenactAll(events.filter(isInput), (e, r) => this.outcome(e, r), (e) => (this.beforeNow = this.before(e)))
   }
 
   private outcome(e: EventRecord, r: { event: EventRecord | null; failure: string | null }): void {
     const result = this.result
     result.inputs++
-    const what = r.event ? compareOutcome(e, r.event, this.ignoreLogs) : `it committed when recorded; with this code it aborts: ${r.failure}`
+    const what = r.event
+      ? describeOutcome(e, r.event, this.beforeNow, { ignoreLogs: this.dry })
+      : describeNoCommit(r.failure, this.dry ? null : this.onto, this.engine.head)
     this.onOutcome?.(e, r.event, what)
     if (!what) return
+    this.drift(e.writes, r.event?.writes ?? [])
     result.diverged++
     const d: Divergence = { seq: e.seq, kind: e.kind, method: e.method, location: null, now: r.event?.seq ?? null, what }
+    if (!r.event) d.after = this.engine.head
     result.first ??= d
     if (result.divergences.length < this.maxDivergences) result.divergences.push(d)
   }
+
+  /**
+   * The new branch's values before the transaction of what the recorded one read or changed: the values the re-run
+   * changes, too, start from (the same as the recorded run's, where nothing drifted).
+   */
+  private before(e: EventRecord): Before {
+    const out: Before = new Map()
+    if (this.drifted.size >= MAX_DRIFTED) return out
+    const places = [...e.reads.map((r) => [r.state, r.key] as const), ...e.writes.map((w) => [w.state, 'key' in w ? w.key : undefined] as const)]
+    for (const [state, key] of places) {
+      const t = targetName(state, key)
+      if (out.has(t) || this.drifted.has(t) || this.drifted.has(state)) continue
+      const v = this.engine.peek(state, key)
+      if (v) out.set(t, v.value)
+    }
+    return out
+  }
+
+  private drift(a: Write[], b: Write[]): void {
+    for (const w of [...a, ...b]) if (this.drifted.size < MAX_DRIFTED) this.drifted.add(w.op === 'set' || w.op === 'delete' || w.op === 'add' ? targetOf(w) : w.state)
+  }
 }
+
+/** Past this many drifted targets a re-run stops remembering them, and tells every change without the value before. */
+const MAX_DRIFTED = 10_000
 
 /** The new code is in force throughout; code events and halts are not inputs. */
 function isInput(e: EventRecord): boolean {
   return e.kind !== 'code' && e.kind !== 'halt'
-}
-
-/** How a re-run transaction's outcome differs from the recorded one (its writes, then its outputs), or null. */
-export function compareOutcome(recorded: EventRecord, now: EventRecord, ignoreLogs = false): string | null {
-  // Retroactive logging adds log lines on purpose: only what else came out differently is a divergence there.
-  const part = (e: EventRecord, field: 'writes' | 'outputs') => (ignoreLogs && field === 'outputs' ? { ...e.outputs, logs: undefined } : e[field])
-  for (const field of ['writes', 'outputs'] as const) {
-    const a = canonicalJson(part(recorded, field))
-    const b = canonicalJson(part(now, field))
-    if (a !== b) return `its ${field} differ: recorded ${short(a)}, now ${short(b)}`
-  }
-  return null
-}
-
-function short(s: string): string {
-  return s.length > 160 ? `${s.slice(0, 160)}…` : s
 }
 
 /** Hands `events` on in batches of 1000, and says after each how far it got (a host yields to other work there). */

@@ -43,7 +43,7 @@ export class RetroCollector {
 
   /** Watches a Rerunner's outcomes. */
   watch(rerun: Rerunner): void {
-    rerun.ignoreLogs = true
+    rerun.dry = true
     rerun.onOutcome = (recorded, now, what) => this.take(recorded, now, what)
   }
 

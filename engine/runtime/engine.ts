@@ -157,6 +157,16 @@ export class Engine {
     return this.exec.store.values()
   }
 
+  /**
+   * One state's committed value (a map's entry, with `key`), not copied: what a re-run tells a change from. Null for
+   * a whole map, queue or bag (too big to be one value in a sentence) and for a state there is not.
+   */
+  peek(name: string, key?: string): { value: Json | undefined } | null {
+    const cell = this.exec.store.get(name)
+    if (!cell || (key === undefined && cell.kind !== 'var' && cell.kind !== 'counter')) return null
+    return { value: cell.committed(key) }
+  }
+
   events(from?: number, limit?: number): EventRecord[] {
     return this.exec.log.events(from, limit)
   }
@@ -227,9 +237,14 @@ export class Engine {
    * Re-enacts recorded transactions in order, as `reenact` does each, but many
    * to a call into the sandbox (a re-run of a long branch pays the sandbox's
    * entry once per batch, not twice per event); they are made durable and
-   * announced once at the end. `done` hears each one's outcome, in order.
+   * announced once at the end. `done` hears each one's outcome, in order;
+   * `ahead` is told each one just before it runs (a re-run reads the values it starts from).
    */
-  reenactAll(events: readonly EventRecord[], done: (e: EventRecord, r: { event: EventRecord | null; failure: string | null }) => void): void {
+  reenactAll(
+    events: readonly EventRecord[],
+    done: (e: EventRecord, r: { event: EventRecord | null; failure: string | null }) => void,
+    ahead?: (e: EventRecord) => void,
+  ): void {
     let at = 0
     // A commit the time limit cut off is finished by the executor: its event is the head when the work resumes.
     let committing: EventRecord | null = null
@@ -245,6 +260,7 @@ export class Engine {
       settle()
       while (at < events.length) {
         const e = events[at]!
+        ahead?.(e)
         const call = callOf(e)
         const cannot = cannotRun(this.version, call)
         if (cannot) done(events[at++]!, { event: null, failure: cannot })

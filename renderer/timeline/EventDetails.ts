@@ -76,7 +76,7 @@ export class EventDetails {
       h('span.ed-seq', null, `${e.branch} · event ${e.seq}`)))
     if (e.kind === 'http') rows.push(...exchange(e))
     const diverged = this.divergences.get(e.branch)?.get(e.seq)
-    if (diverged) rows.push(section('Diverges from the recorded run', h('div.ed-divergence', null, diverged)))
+    if (diverged) rows.push(section('Replayed with new code', h('div.ed-divergence', null, diverged)))
     rows.push(h('dl.ed-facts', null,
       h('dt', null, 'time'), h('dd', null, new Date(e.time).toISOString().replace('T', ' ').replace('Z', ' UTC')),
       h('dt', null, 'code'), h('dd', { title: e.codeHash }, e.codeHash.slice(0, 12)),

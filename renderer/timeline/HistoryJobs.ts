@@ -3,7 +3,7 @@
 // branch onto a new one and show where outcomes diverge) — one at a time,
 // with a progress bar fed by the engine's `progress` notices.
 import type { EngineClient } from '../../engine/protocol/client.ts'
-import type { BranchView } from '../../engine/protocol/messages.ts'
+import type { BranchView, RerunDivergence } from '../../engine/protocol/messages.ts'
 import { h } from '../dom.ts'
 import { plural } from '../words.ts'
 import type { EventDetails } from './EventDetails.ts'
@@ -106,11 +106,20 @@ export class HistoryJobs {
     await this.asJob({ op: 'rerun', label: `replaying ${m.branch} with the current code` }, null, async (client) => {
       const r = await client.call('rerun', { branch: m.branch, onto })
       this.host.setBranches(await client.call('branches', {}))
-      this.host.timeline().markDivergences(r.branch.name, r.divergences)
-      this.host.details().setDivergences(r.branch.name, r.divergences)
+      // Each divergence at its event on the new branch; one that no longer commits has no event there, so it is marked on
+      // the recorded event (its request, writes and failed test are there to read) and its words say where it would come.
+      const at = (d: RerunDivergence) => (d.now === null ? { branch: m.branch, seq: d.seq } : { branch: r.branch.name, seq: d.now })
+      for (const branch of [r.branch.name, m.branch]) {
+        const marks = r.divergences.filter((d) => at(d).branch === branch).map((d) => ({ seq: at(d).seq, what: d.what }))
+        if (!marks.length && branch !== r.branch.name) continue
+        this.host.timeline().markDivergences(branch, marks)
+        this.host.details().setDivergences(branch, marks)
+      }
       const first = r.divergences[0]
-      this.host.toast(`Replayed ${plural('input', r.inputs)} of ${m.branch} with the current code onto ${r.branch.name}: ${r.diverged ? `${r.diverged} ${r.diverged === 1 ? 'diverges' : 'diverge'}${first ? `, first at event ${first.seq} (${first.what})` : ''}` : 'every outcome is the same'}.`, r.diverged ? 'error' : 'info')
-      this.host.timeline().select(r.branch.name, first?.seq ?? r.branch.head)
+      const place = first && (first.now === null ? `event ${first.seq} of ${m.branch}` : `event ${first.now}`)
+      this.host.toast(`Replayed ${plural('input', r.inputs)} of ${m.branch} with the current code onto ${r.branch.name}: ${r.diverged ? `${r.diverged} ${r.diverged === 1 ? 'diverges' : 'diverge'}${first ? `, first at ${place} (${first.what})` : ''}` : 'every outcome is the same'}.`, r.diverged ? 'error' : 'info')
+      const sel = first ? at(first) : { branch: r.branch.name, seq: r.branch.head }
+      this.host.timeline().select(sel.branch, sel.seq)
     })
   }
 }

@@ -431,8 +431,10 @@ export class Timeline {
     const r = this.canvas.getBoundingClientRect()
     this.hover = { x: e.clientX - r.left, text: describeEvent(this.tracks.get(p.branch)!, p.seq) }
     this.readout.textContent = this.hover.text
-    this.readout.style.left = `${Math.min(this.width - 220, Math.max(0, this.hover.x + 10))}px`
+    this.readout.style.left = '0px'
     this.readout.hidden = false
+    // Measured once shown: a divergence's words are long, and the whole of them stays inside the plot.
+    this.readout.style.left = `${Math.max(0, Math.min(this.width - this.readout.offsetWidth - 2, this.hover.x + 10))}px`
   }
 
   key(e: KeyboardEvent): boolean {

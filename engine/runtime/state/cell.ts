@@ -95,6 +95,11 @@ export abstract class Cell<S extends Slot = Slot> {
     return this.slots.value(this.slot)
   }
 
+  /** The current value (a map's entry, with `key`) as stored, not copied: not to be changed. */
+  committed(key?: string): Json | undefined {
+    return this.slots.read(this.slot, key)
+  }
+
   /** The version a read of `key` (or of the whole cell) would record now. */
   versionOf(key?: string): number {
     return this.slots.versionOf(this.slot, key)
