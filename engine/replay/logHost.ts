@@ -403,7 +403,8 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
         push({ push: 'http', rid, request: req, deadlineMs })
       })
     },
-    attempts: (limit) => log?.attempts(limit) ?? [],
+    // The session's log, also when it was opened at the engine process's ask (serve): `log` is null then.
+    attempts: (limit) => handles.get(0)?.log.attempts(limit) ?? [],
     on: (_type, fn) => {
       committed.add(fn)
       return () => committed.delete(fn)
