@@ -205,7 +205,9 @@ const BOOTSTRAP = `(function (host, OP, SYS) {
       try { sealValue(values[name], "'" + name + "'"); } catch (e) { if (e instanceof TypeError) e.binding = name; throw e; }
     }
   };
-  return { state, sys, test, seal, agent, Error, Array, JSON, objectProto: Object.prototype, arrayProto: Array.prototype };
+  // The file line of the loop statement cell code last started (compile.ts runawayMarkers): where a runaway was.
+  const running = new Int32Array(1);
+  return { state, sys, test, seal, agent, running, Error, Array, JSON, objectProto: Object.prototype, arrayProto: Array.prototype };
 })`
 
 /** The constructors of the context's realm that the host uses to hand values in. */
@@ -215,7 +217,7 @@ export interface Realm {
   JSON: JSON
 }
 
-export type AppFunction = (state: unknown, sys: unknown, test: unknown, seal: unknown) => Record<string, unknown>
+export type AppFunction = (state: unknown, sys: unknown, test: unknown, seal: unknown, running: unknown) => Record<string, unknown>
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false }
 
@@ -223,6 +225,8 @@ export class Sandbox {
   readonly realm: Realm
   private readonly context: vm.Context
   private readonly api: { state: unknown; sys: unknown; test: unknown; seal: unknown }
+  /** Made in the context (no host object reaches cell code); the host only reads and clears its number. */
+  private readonly running: Int32Array
   /** The `agent` a gui(agent) method is called with (its answers come from the running transaction). */
   readonly agent: unknown
   private readonly entry = new vm.Script('__loomEnter()', { filename: 'loom:batch' })
@@ -268,6 +272,7 @@ export class Sandbox {
     registerRealm(r.objectProto, r.arrayProto)
     this.realm = { Error: r.Error, Array: r.Array, JSON: r.JSON }
     this.api = { state: r.state, sys: r.sys, test: r.test, seal: r.seal }
+    this.running = r.running
     this.agent = r.agent
   }
 
@@ -302,7 +307,16 @@ export class Sandbox {
 
   /** Calls a module function: its top level declares state and tests. Call inside `run`. */
   instantiate(fn: AppFunction): Record<string, unknown> {
-    return fn(this.api.state, this.api.sys, this.api.test, this.api.seal)
+    return fn(this.api.state, this.api.sys, this.api.test, this.api.seal, this.running)
+  }
+
+  /** The file line of the loop statement cell code last started since `clearRunning` (0: none): where a runaway was cut off. */
+  runningLine(): number {
+    return this.running[0]!
+  }
+
+  clearRunning(): void {
+    this.running[0] = 0
   }
 
   /** An error of the context's realm without a captured stack: cheap to throw for an abort. */

@@ -138,6 +138,8 @@ function begin(runner: Runner, kind: EventKind | 'test', method: string | null, 
 function transact(runner: Runner, tx: Transaction, app: CompiledApp, body: () => unknown): Transaction {
   const ctx = runner.ctx
   ctx.cur = tx
+  ctx.app = app
+  runner.sandbox.clearRunning()
   try {
     body()
   } catch (err) {
