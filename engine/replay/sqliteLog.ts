@@ -148,7 +148,7 @@ export class SqliteLog implements HistoryLog {
    * heads record first, as deleteBranch does.
    */
   private removeAbandoned(): void {
-    for (const name of abandonedBranches(this.db)) {
+    for (const name of abandonedBranches(this.db, (n) => this.table.row(n) !== null)) {
       if (this.table.row(name)) {
         this.commits.heads().clear(this.table.idOf(name))
         this.table.remove(name)

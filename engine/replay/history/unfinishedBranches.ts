@@ -30,9 +30,13 @@ export function unfinishedBranches(db: Db): { name: string; pid: number }[] {
   return rows.map((r) => ({ name: r.key.slice(PREFIX.length), pid: pidOf(r.value) }))
 }
 
-/** The unfinished branches whose writer is gone (killed half-way): what the next writer removes. */
-export function abandonedBranches(db: Db): string[] {
-  return unfinishedBranches(db).filter((u) => !(u.pid > 0 && alive(u.pid))).map((u) => u.name)
+/**
+ * The unfinished branches whose writer is gone (killed half-way): what the next
+ * writer removes. A mark with no branch is left over too (row and mark are made
+ * and removed together, so only a hand could part them).
+ */
+export function abandonedBranches(db: Db, exists: (name: string) => boolean): string[] {
+  return unfinishedBranches(db).filter((u) => !exists(u.name) || !(u.pid > 0 && alive(u.pid))).map((u) => u.name)
 }
 
 function pidOf(value: string): number {
