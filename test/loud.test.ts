@@ -140,3 +140,12 @@ test('the line markers that locate a runaway change nothing a loop does: labels,
   await engine.run({ steps: 1 })
   assert.deepEqual(JSON.parse(JSON.stringify(engine.state().out!.value)), [0, 1, 11, 2, 21, 22, 3, 31, 32, 33, 100, 200, -2, -1, 0])
 })
+
+test('a cell that tampers with where runaways are noted breaks only its own runs: frozen, the loops throw (stuck); set to a string, a runaway is still said, at its method', async () => {
+  const frozen = await open({ work: "declare const $loom$at: object\nObject.freeze($loom$at)\nconst n = state.var('n', 0)\nexport function step() {\n  for (let i = 0; i < 3; i++) n.set(n.get() + 1)\n}" })
+  await frozen.run({ steps: 3, untilIdle: true })
+  assert.match(frozen.waiting ?? '', /^stuck: step\(\) throws TypeError: .*line/)
+  const garbage = await open({ work: "declare const $loom$at: { line: unknown }\nconst n = state.var('n', 0)\nexport function step() {\n  n.set(n.get() + 1)\n  while (true) { $loom$at.line = 'nowhere' }\n}" }, { timeLimitMs: 100 })
+  await garbage.run({ steps: 3, untilIdle: true })
+  assert.match(garbage.waiting ?? '', /^runaway: step\(\) ran past its time limit of 100 ms at #work line \d+$/)
+})

@@ -334,7 +334,7 @@ async function compileCell(cell: CodeCell, problems: Problem[], kept?: KeptCells
     out = out.slice(0, from) + out.slice(from, to).replace(/[^\n]/g, ' ') + out.slice(to)
   }
   // Inserted on the statement's own line (blanks keep every offset): lines still map to the cell.
-  for (const node of runawayMarkers(program).reverse()) out = out.slice(0, node.start) + `$loom$at[0]=${where(node).fileLine};` + out.slice(node.start)
+  for (const node of runawayMarkers(program).reverse()) out = out.slice(0, node.start) + `$loom$at.line=${where(node).fileLine};` + out.slice(node.start)
   return { id: cell.id, line: cell.line, source: cell.source, js: out, map, declared, exports }
 }
 
@@ -377,7 +377,7 @@ const STATEMENT_LISTS: Record<string, string> = { Program: 'body', BlockStatemen
  * Where a runaway is located: the time limit stops V8 from outside (vm's
  * watchdog), which leaves no stack, and the inspector is closed to a confined
  * engine. So each loop, and each statement inside a loop's body, first notes
- * its file line in a number the sandbox keeps (one store to a typed array);
+ * its file line in a number the sandbox keeps (one store to a sealed object);
  * the line noted last when the limit cut the transaction off is where it was.
  * Statements in order, by position; a function inside a loop starts afresh.
  */

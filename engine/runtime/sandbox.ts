@@ -206,7 +206,9 @@ const BOOTSTRAP = `(function (host, OP, SYS) {
     }
   };
   // The file line of the loop statement cell code last started (compile.ts runawayMarkers): where a runaway was.
-  const running = new Int32Array(1);
+  // A sealed plain object: its one data property can never become a getter the host would run by reading it,
+  // and a store to it costs what a local's does (a typed array's store is ~100× slower once the intrinsics are frozen).
+  const running = Object.seal({ line: 0 });
   return { state, sys, test, seal, agent, running, Error, Array, JSON, objectProto: Object.prototype, arrayProto: Array.prototype };
 })`
 
@@ -225,8 +227,8 @@ export class Sandbox {
   readonly realm: Realm
   private readonly context: vm.Context
   private readonly api: { state: unknown; sys: unknown; test: unknown; seal: unknown }
-  /** Made in the context (no host object reaches cell code); the host only reads and clears its number. */
-  private readonly running: Int32Array
+  /** Made in the context (no host object reaches cell code); the host only reads and clears its line. */
+  private readonly running: { line: unknown }
   /** The `agent` a gui(agent) method is called with (its answers come from the running transaction). */
   readonly agent: unknown
   private readonly entry = new vm.Script('__loomEnter()', { filename: 'loom:batch' })
@@ -312,11 +314,16 @@ export class Sandbox {
 
   /** The file line of the loop statement cell code last started since `clearRunning` (0: none): where a runaway was cut off. */
   runningLine(): number {
-    return this.running[0]!
+    const line = this.running.line
+    return Number.isSafeInteger(line) ? (line as number) : 0
   }
 
   clearRunning(): void {
-    this.running[0] = 0
+    try {
+      this.running.line = 0
+    } catch {
+      // A cell froze it: only its own runaways go unlocated.
+    }
   }
 
   /** An error of the context's realm without a captured stack: cheap to throw for an abort. */
