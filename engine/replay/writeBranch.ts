@@ -1,9 +1,10 @@
 // Branch writes, the one way: a branch is made and its events committed onto
 // it through a connection of its own, so the log the caller holds (the app's)
 // never changes branch; if anything fails half-way, the branch goes with
-// every event written to it, and if the process is killed half-way, the
-// branch stays hidden and the next writer removes it (history/unfinishedBranches.ts). Fork a preview, save a trace, replay with new
-// code and import all write branches this way, here or over a log link.
+// every event written to it, and if the process is killed half-way (kill -9),
+// the branch stays hidden and the next writer removes it
+// (history/unfinishedBranches.ts). Fork a preview, save a trace, replay with
+// new code and import all write branches this way, here or over a log link.
 import type { HistoryLog } from './historyLog.ts'
 import type { Moment } from './seek.ts'
 
