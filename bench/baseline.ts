@@ -113,15 +113,19 @@ export function compare(base: Record<string, number>[], head: Record<string, num
   })
 }
 
+/** Figures of code that is the same on both sides (baselines): their ratio shows how the load differed between the sides. */
+const CONTROL = /^(plainLoop|redux|instrument50|instrumentFull\.|exploration\..*\.handWritten|durable\.sqlite|http\.plain)/
+
 const num = (n: number) => (Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : Number(n.toPrecision(3)).toString())
 const pct = (x: number) => `±${(x * 50).toFixed(0)}%`
 
 function table(rev: string, head: string, o: { rounds: number; sections: string[] }, rows: Compared[]): string {
-  const lines = columns([['figure', `base ${rev}`, `head ${head}`, 'head ÷ base', 'spread base / head'], ...rows.map((r) => [r.figure, num(r.base), num(r.head), Number.isNaN(r.ratio) ? '—' : `${r.ratio.toFixed(2)}×`, `${pct(r.spread.base)} / ${pct(r.spread.head)}`])])
+  const lines = columns([['figure', `base ${rev}`, `head ${head}`, 'head ÷ base', 'spread base / head'], ...rows.map((r) => [CONTROL.test(r.figure) ? `${r.figure} (control)` : r.figure, num(r.base), num(r.head), Number.isNaN(r.ratio) ? '—' : `${r.ratio.toFixed(2)}×`, `${pct(r.spread.base)} / ${pct(r.spread.head)}`])])
   return [
     `Before and after, in one run: ${o.sections.join(', ')}, quick, ${o.rounds} runs each side, alternating base and head`,
     'medians; "spread" is half the range of a side\'s runs around its median — a ratio within it is noise',
     'a figure in /s (or a rate) is better higher; one in ms is better lower',
+    '(control): a baseline whose code is the same on both sides — its ratio is how much the load differed between them',
     '',
     ...lines,
   ].join('\n')
