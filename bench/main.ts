@@ -1,5 +1,6 @@
-// `npm run bench [-- --json] [-- --quick]`: Loom's committed step transactions per second on the counter
-// sample, against a plain loop, Redux and Redux DevTools' recorder; then its durable log against plain SQLite.
+// `npm run bench [-- --json] [-- --quick] [-- --only S] [-- --base REV]`: Loom's committed step transactions
+// per second on the counter sample, against a plain loop, Redux and Redux DevTools' recorder; then its durable
+// log against plain SQLite, exploration, HTTP, the window and the timeline. --base: before and after in one run.
 import { fastest, perSecond, type Repeat } from './timing.ts'
 import { instrumented, plainLoop, redux } from './baselines.ts'
 import { counterSource, loom, loomPerCall } from './loom.ts'
@@ -13,22 +14,45 @@ import { measureTimeline, timelineTable } from './timeline.ts'
 import { measureShare, shareTable } from './share.ts'
 import { measureQuery, queryTable } from './query.ts'
 import { existsSync } from 'node:fs'
+import { compareWithBase, BASE_SECTIONS, SECTIONS, type Section } from './baseline.ts'
 
-const USAGE = 'usage: npm run bench [-- --json] [-- --quick]'
+const USAGE = `usage: npm run bench [-- --json] [-- --quick] [-- --only SECTIONS] [-- --base REV [--rounds N]]
+  --only SECTIONS   measure only these, comma-separated: ${SECTIONS.join(',')} (default: all)
+  --base REV        before and after in one run: checks REV out in a temporary git worktree (node_modules
+                    linked, bundles built there), and measures the same quick figures — with this checkout's
+                    bench code — in REV and here alternately, base head base head…, so that a change in the
+                    machine's load falls on both; prints each figure's base, head, head ÷ base and spread
+                    (default sections: ${BASE_SECTIONS.join(',')}; --only for others)
+  --rounds N        runs of each side with --base (default 2: base head base head)`
 
 const args = process.argv.slice(2)
-for (const arg of args) {
+const flags = new Set(['--json', '--quick', '--help', '-h'])
+const valued = new Set(['--only', '--base', '--rounds'])
+const options: Record<string, string> = {}
+for (let i = 0; i < args.length; i++) {
+  const arg = args[i]!
   if (arg === '--help' || arg === '-h') {
     console.log(USAGE)
     process.exit(0)
   }
-  if (arg !== '--json' && arg !== '--quick') {
-    console.error(`unknown option ${arg}\n${USAGE}`)
-    process.exit(2)
-  }
+  if (valued.has(arg)) {
+    const value = args[++i]
+    if (value === undefined || value.startsWith('--')) usageError(`${arg} needs a value`)
+    options[arg] = value!
+  } else if (!flags.has(arg)) usageError(`unknown option ${arg}`)
+}
+function usageError(why: string): never {
+  console.error(`${why}\n${USAGE}`)
+  process.exit(2)
 }
 const json = args.includes('--json')
+const only = options['--only']?.split(',').map((x) => x.trim()).filter(Boolean)
+for (const x of only ?? []) if (!(SECTIONS as readonly string[]).includes(x)) usageError(`--only: there is no section '${x}'`)
+const rounds = options['--rounds'] === undefined ? 2 : Number(options['--rounds'])
+if (!Number.isSafeInteger(rounds) || rounds < 1 || rounds > 10) usageError('--rounds is a whole number from 1 to 10')
+if (options['--base'] !== undefined) process.exit(await compareWithBase(options['--base'], { rounds, sections: only ?? BASE_SECTIONS, json }))
 const quick = args.includes('--quick')
+const measuring = (section: Section) => !only || only.includes(section)
 
 const SIZES = [1_000, 10_000, 20_000]
 const HEADLINE = 200_000
@@ -41,63 +65,84 @@ const costly: Repeat = { reps: Math.min(reps, 3), budgetMs: 8_000 }
 
 const progress = (what: string) => json || process.stderr.write(`  measuring ${what}…\n`)
 
-const { text, from } = await counterSource()
+/** The counter sample's figures: Loom's committed steps per second against a plain loop, Redux and its recorder. */
+async function stepFigures(): Promise<Figures> {
+  const { text, from } = await counterSource()
 
-// Warm-up: get every code path compiled before anything is timed.
-progress('warm-up')
-for (let i = 0; i < 3; i++) {
-  plainLoop(PLAIN_OPS / 10)
-  redux(20_000)
-  instrumented(20_000, 50)
-  instrumented(2_000, undefined)
-  await loom(text, 20_000)
+  // Warm-up: get every code path compiled before anything is timed.
+  progress('warm-up')
+  for (let i = 0; i < 3; i++) {
+    plainLoop(PLAIN_OPS / 10)
+    redux(20_000)
+    instrumented(20_000, 50)
+    instrumented(2_000, undefined)
+    await loom(text, 20_000)
+  }
+
+  progress('plain loop, redux, redux + instrument (maxAge 50)')
+  const plain = perSecond(PLAIN_OPS, await fastest(() => plainLoop(PLAIN_OPS), cheap))
+  const bare = perSecond(REDUX_OPS, await fastest(() => redux(REDUX_OPS), cheap))
+  const fifty = perSecond(REDUX_OPS, await fastest(() => instrumented(REDUX_OPS, 50), cheap))
+
+  const instrumentFull: Record<string, number> = {}
+  const loomOps: Record<string, number> = {}
+  for (const size of SIZES) {
+    progress(`redux + instrument (full history) and loom at ${size.toLocaleString('en-US')}`)
+    instrumentFull[size] = perSecond(size, await fastest(() => instrumented(size, undefined), costly))
+    loomOps[size] = perSecond(size, await fastest(() => loom(text, size), cheap))
+  }
+  progress(`loom at ${HEADLINE.toLocaleString('en-US')}`)
+  loomOps[HEADLINE] = perSecond(HEADLINE, await fastest(() => loom(text, HEADLINE), { reps, budgetMs: 10_000 }))
+
+  progress('loom with one time-limited call per step')
+  const PER_CALL_OPS = 5_000
+  const perCall = perSecond(PER_CALL_OPS, await fastest(() => loomPerCall(text, PER_CALL_OPS), cheap))
+
+  return {
+    sizes: SIZES,
+    headline: HEADLINE,
+    baselineOps: { plainLoop: PLAIN_OPS, redux: REDUX_OPS },
+    reps,
+    fullHistoryReps: costly.reps,
+    source: from,
+    loom: loomOps,
+    plainLoop: plain,
+    redux: bare,
+    instrument50: fifty,
+    instrumentFull,
+    loomPerCall: perCall,
+    perCallOps: PER_CALL_OPS,
+  }
 }
 
-progress('plain loop, redux, redux + instrument (maxAge 50)')
-const plain = perSecond(PLAIN_OPS, await fastest(() => plainLoop(PLAIN_OPS), cheap))
-const bare = perSecond(REDUX_OPS, await fastest(() => redux(REDUX_OPS), cheap))
-const fifty = perSecond(REDUX_OPS, await fastest(() => instrumented(REDUX_OPS, 50), cheap))
-
-const instrumentFull: Record<string, number> = {}
-const loomOps: Record<string, number> = {}
-for (const size of SIZES) {
-  progress(`redux + instrument (full history) and loom at ${size.toLocaleString('en-US')}`)
-  instrumentFull[size] = perSecond(size, await fastest(() => instrumented(size, undefined), costly))
-  loomOps[size] = perSecond(size, await fastest(() => loom(text, size), cheap))
-}
-progress(`loom at ${HEADLINE.toLocaleString('en-US')}`)
-loomOps[HEADLINE] = perSecond(HEADLINE, await fastest(() => loom(text, HEADLINE), { reps, budgetMs: 10_000 }))
-
-progress('loom with one time-limited call per step')
-const PER_CALL_OPS = 5_000
-const perCall = perSecond(PER_CALL_OPS, await fastest(() => loomPerCall(text, PER_CALL_OPS), cheap))
-
-const figures: Figures = {
-  sizes: SIZES,
-  headline: HEADLINE,
-  baselineOps: { plainLoop: PLAIN_OPS, redux: REDUX_OPS },
-  reps,
-  fullHistoryReps: costly.reps,
-  source: from,
-  loom: loomOps,
-  plainLoop: plain,
-  redux: bare,
-  instrument50: fifty,
-  instrumentFull,
-  loomPerCall: perCall,
-  perCallOps: PER_CALL_OPS,
-}
-progress('exploration: philosophers, loom explore and a hand-written search')
-const exploration = await measureExplore(quick)
-progress('desktop UI: loom serve to an editable notebook in Chromium, and an edit to the running app')
+const chromium = existsSync('/usr/bin/chromium')
+const figures = measuring('steps') ? await stepFigures() : null
+if (measuring('explore')) progress('exploration: philosophers, loom explore and a hand-written search')
+const exploration = measuring('explore') ? await measureExplore(quick) : null
+if (measuring('ui')) progress('desktop UI: loom serve to an editable notebook in Chromium, and an edit to the running app')
 // The UI's figures need Debian's Chromium (apt-get install chromium); without it they are left out, and said so.
-const ui = existsSync('/usr/bin/chromium') ? await measureUi(quick ? { runs: 2, edits: 5 } : {}) : null
-progress('timeline: first paint of 1,000,000 events and frame times while zooming and panning, in Chromium')
-const timeline = existsSync('/usr/bin/chromium') ? await measureTimeline(quick) : null
-const durable = await measureDurable(quick, progress)
-progress('shared session: edit propagation between guests through the sync server, with 2 and 20 guests')
-const share = await measureShare([2, 20], quick ? 100 : 300)
-progress('HTTP: loom and a plain node server under autocannon')
-const http = await measureHttp(quick)
-const query = await measureQuery(quick, progress)
-console.log(json ? JSON.stringify({ ...toJson(figures), durable: durableJson(durable), http, exploration, ui, share, timeline, query }, null, 2) : `${toTable(figures)}\n\n${queryTable(query, quick)}\n\n${durableTable(durable)}\n\n${httpTable(http)}\n\n${exploreTable(exploration)}\n\nShared session, edit propagation:\n${shareTable(share)}\n\n${ui ? uiTable(ui) : 'Desktop UI: not measured (no /usr/bin/chromium; apt-get install chromium)'}\n\n${timeline ? timelineTable(timeline) : 'Timeline: not measured (no /usr/bin/chromium)'}`)
+const ui = measuring('ui') && chromium ? await measureUi(quick ? { runs: 2, edits: 5 } : {}) : null
+if (measuring('timeline')) progress('timeline: first paint of 1,000,000 events and frame times while zooming and panning, in Chromium')
+const timeline = measuring('timeline') && chromium ? await measureTimeline(quick) : null
+const durable = measuring('durable') ? await measureDurable(quick, progress) : null
+if (measuring('share')) progress('shared session: edit propagation between guests through the sync server, with 2 and 20 guests')
+const share = measuring('share') ? await measureShare([2, 20], quick ? 100 : 300) : null
+if (measuring('http')) progress('HTTP: loom and a plain node server under autocannon')
+const http = measuring('http') ? await measureHttp(quick) : null
+const query = measuring('query') ? await measureQuery(quick, progress) : null
+if (json) {
+  const all = { ...(figures ? toJson(figures) : {}), durable: durable && durableJson(durable), http, exploration, ui, share, timeline, query }
+  console.log(JSON.stringify(Object.fromEntries(Object.entries(all).filter(([, v]) => v !== null)), null, 2))
+} else {
+  const tables = [
+    figures && toTable(figures),
+    query && queryTable(query, quick),
+    durable && durableTable(durable),
+    http && httpTable(http),
+    exploration && exploreTable(exploration),
+    share && `Shared session, edit propagation:\n${shareTable(share)}`,
+    measuring('ui') && (ui ? uiTable(ui) : 'Desktop UI: not measured (no /usr/bin/chromium; apt-get install chromium)'),
+    measuring('timeline') && (timeline ? timelineTable(timeline) : 'Timeline: not measured (no /usr/bin/chromium)'),
+  ]
+  console.log(tables.filter(Boolean).join('\n\n'))
+}

@@ -5,7 +5,8 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { notebook } from './helpers.ts'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -150,5 +151,41 @@ test('a notebook without an http: setting or --app-port opens no app port', asyn
     assert.doesNotMatch(out, /The app answers HTTP/)
   } finally {
     await stop(child)
+  }
+})
+
+test('a request that throws shows in /sys/attempts as soon as its 500 is answered, under loom serve and loom run alike, with no commit after it', async () => {
+  const nb = join(dir, 'fail.loom.md')
+  writeFileSync(nb, notebook({ api: "const n = state.var('n', 0)\nexport function http(req: { path: string }) {\n  if (req.path === '/boom') throw new Error('boom')\n  n.set(n.get() + 1)\n  return { status: 200, body: 'ok' }\n}" }))
+  const check = async (app: string) => {
+    for (let i = 1; i <= 3; i++) {
+      const r = await fetch(`${app}/boom`)
+      assert.equal(r.status, 500)
+      assert.match(await r.text(), /^boom \(fail\.loom\.md:\d+ \(cell #api, line 3\)\)/)
+      const attempts = (await (await fetch(`${app}/sys/attempts`)).json()) as { reason: string; location: { cell: string; line: number } }[]
+      assert.equal(attempts.length, i, `${app}: after failed request ${i}, /sys/attempts has it`)
+      assert.deepEqual([attempts.at(-1)!.reason, attempts.at(-1)!.location.cell, attempts.at(-1)!.location.line], ['boom', 'api', 3])
+    }
+  }
+  const s = await serve(nb, '--app-port', '0', '--db', join(dir, 'fail-serve.loom.db'))
+  try {
+    await check(s.app)
+  } finally {
+    await stop(s.child)
+  }
+  const run = spawn(process.execPath, ['bin/loom.js', 'run', nb, '--port', '0', '--db', join(dir, 'fail-run.loom.db')], { stdio: ['ignore', 'ignore', 'pipe'] })
+  try {
+    let err = ''
+    const app = await new Promise<string>((resolve, reject) => {
+      run.stderr!.setEncoding('utf8').on('data', (d: string) => {
+        err += d
+        const m = /serving (http:\/\/127\.0\.0\.1:\d+)/.exec(err)
+        if (m) resolve(m[1]!)
+      })
+      run.on('exit', (code) => reject(new Error(`loom run ended (${code}): ${err}`)))
+    })
+    await check(app)
+  } finally {
+    await stop(run)
   }
 })

@@ -271,3 +271,15 @@ test('one writer per log across surfaces: loom run on a log that loom serve writ
 function existsLock(nb: string): boolean {
   return existsSync(nb.replace(/\.md$/, '.db') + '.lock')
 }
+
+test('loom state --at 0 says event 0 is the start of the log, before the code event that declares the states, and where to see their initial values', () => {
+  const db = join(dir, 'at0.loom.db')
+  assert.equal(loom(['run', 'samples/counter.loom.md', '--steps', '2', '--db', db]).status, 0)
+  const start = loom(['state', db, '--at', '0'])
+  assert.equal(start.status, 0, start.stderr)
+  assert.equal(start.stderr, "loom: branch 'main' (live) at its start, before event 1\n")
+  assert.equal(start.stdout, `(no state: event 0 is the start of the log, before anything ran; event 1 is the code event that declares the states, with their initial values — loom state ${db} --at 1 shows the state after it)\n`)
+  assert.deepEqual(JSON.parse(loom(['state', db, '--at', '0', '--json']).stdout), {})
+  // And what it points at is the initial state.
+  assert.equal(loom(['state', db, '--at', '1']).stdout, 'count (var) = 0\n')
+})

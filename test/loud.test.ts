@@ -99,3 +99,53 @@ test('a long-lived run (serving http) says each new runtime error as it happens,
     await new Promise((r) => child.once('exit', r))
   }
 })
+
+const RUNAWAY = { work: "const n = state.var('n', 0)\nfunction spin(k: number) {\n  let x = 0\n  while (x >= 0) {\n    x = (x + k) % 1000\n  }\n  return x\n}\nexport function step() {\n  n.set(n.get() + 1)\n  if (n.get() >= 2) spin(3)\n}" }
+
+test('a runaway is located at the line it was running when the time limit cut it off: loom run and loom test exit 1 saying so, and the engine\'s status says it', async () => {
+  const path = join(dir, 'runaway.loom.md')
+  writeFileSync(path, ['# Runaway', '', '```ts #work', RUNAWAY.work, '```', ''].join('\n'))
+  for (const args of [['run', path, '--steps', '5', '--time-limit', '200', '--db', db()], ['test', path, '--steps', '5', '--time-limit', '200']]) {
+    const r = loom(...args)
+    assert.equal(r.status, 1, `${args[0]}: ${r.stdout}${r.stderr}`)
+    assert.match(r.stderr, /loom: runaway: step\(\) ran past its time limit of 200 ms\n  at .*runaway\.loom\.md:8 \(cell #work, line 5\)\n/)
+  }
+  const engine = await open(RUNAWAY, { timeLimitMs: 200 })
+  await engine.run({ steps: 3, untilIdle: true })
+  assert.equal(engine.waiting, 'runaway: step() ran past its time limit of 200 ms at #work line 5')
+  assert.deepEqual([engine.stuck?.runaway, engine.stuck?.location?.line], [true, 5])
+})
+
+test('the line markers that locate a runaway change nothing a loop does: labels, continue, switch, do-while, bodies without braces', async () => {
+  const engine = await open({
+    work: [
+      "const out = state.var<number[]>('out', [])",
+      'export function step() {',
+      '  const seen: number[] = []',
+      '  outer: for (let i = 0; i < 4; i++) {',
+      '    for (let j = 0; j < 4; j++) {',
+      '      if (j > i) continue outer',
+      '      switch (j) { case 0: seen.push(i); break; default: seen.push(i * 10 + j) }',
+      '    }',
+      '  }',
+      '  let k = 0',
+      '  do k++; while (k < 3)',
+      '  for (const v of [1, 2]) seen.push(v * 100)',
+      '  while (k-- > 0) seen.push(-k)',
+      '  out.set(seen)',
+      '  sys.halt()',
+      '}',
+    ].join('\n'),
+  })
+  await engine.run({ steps: 1 })
+  assert.deepEqual(JSON.parse(JSON.stringify(engine.state().out!.value)), [0, 1, 11, 2, 21, 22, 3, 31, 32, 33, 100, 200, -2, -1, 0])
+})
+
+test('a cell that tampers with where runaways are noted breaks only its own runs: frozen, the loops throw (stuck); set to a string, a runaway is still said, at its method', async () => {
+  const frozen = await open({ work: "declare const $loom$at: object\nObject.freeze($loom$at)\nconst n = state.var('n', 0)\nexport function step() {\n  for (let i = 0; i < 3; i++) n.set(n.get() + 1)\n}" })
+  await frozen.run({ steps: 3, untilIdle: true })
+  assert.match(frozen.waiting ?? '', /^stuck: step\(\) throws TypeError: .*line/)
+  const garbage = await open({ work: "declare const $loom$at: { line: unknown }\nconst n = state.var('n', 0)\nexport function step() {\n  n.set(n.get() + 1)\n  while (true) { $loom$at.line = 'nowhere' }\n}" }, { timeLimitMs: 100 })
+  await garbage.run({ steps: 3, untilIdle: true })
+  assert.match(garbage.waiting ?? '', /^runaway: step\(\) ran past its time limit of 100 ms at #work line \d+$/)
+})

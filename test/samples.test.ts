@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { Engine } from '../engine/runtime/engine.ts'
+import { parseNotebook } from '../engine/runtime/notebook.ts'
 import { plain } from './helpers.ts'
 
 const SAMPLES = readdirSync('samples').filter((f) => f.endsWith('.loom.md')).sort()
@@ -143,6 +144,14 @@ async function runSample(file: string) {
 
 test('every sample has a check here', () => {
   assert.deepEqual(SAMPLES, Object.keys(EXPECT).sort())
+})
+
+test("every port a sample's prose names is the one its front matter serves", () => {
+  for (const file of SAMPLES) {
+    const text = readFileSync(`samples/${file}`, 'utf8')
+    const port = parseNotebook(text, file).settings.http
+    for (const m of text.matchAll(/(?:127\.0\.0\.1|localhost):(\d+)/g)) assert.equal(Number(m[1]), port, `${file} names port ${m[1]}`)
+  }
 })
 
 for (const file of SAMPLES) {

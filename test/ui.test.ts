@@ -226,6 +226,20 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
     }
   })
 
+  test('a runaway step says in the top bar the line it was running when the time limit cut it off', async () => {
+    const o = await openWritten('runaway', ['# Runaway', '', '```ts #work', "const n = state.var('n', 0)", 'export function step() {', '  n.set(n.get() + 1)', '  let x = 0', '  while (n.get() > 1) {', '    x++', '  }', '}', '```', ''].join('\n'))
+    try {
+      const { page } = o
+      await run(page)
+      await seen(page.locator('.run-pill .pill-reason'), 'runaway: step() ran past its time limit of 1000 ms at #work line 6')
+      await mkdir('/tmp/shots-left', { recursive: true })
+      await page.screenshot({ path: '/tmp/shots-left/runaway.png' })
+      assert.deepEqual(o.problems, [])
+    } finally {
+      await o.close()
+    }
+  })
+
   test('a step that waits (an empty queue) is counted as nothing', async () => {
     const o = await open('samples/bank.loom.md')
     try {

@@ -92,8 +92,8 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
       const state = trustedState(log, { branch, seq: at }, io)
       if (!state) return 2
       const data = Object.fromEntries(Object.entries(state).map(([k, v]) => [k, v.value]))
-      if (!json) io.err(`loom: branch '${branch}'${branch === log.live ? ' (live)' : ''} after event ${at}\n`)
-      out(data, Object.entries(state).map(([k, v]) => `${k} (${v.kind}) = ${JSON.stringify(v.value)}\n`).join('') || '(no state)\n')
+      if (!json) io.err(`loom: branch '${branch}'${branch === log.live ? ' (live)' : ''} ${at === 0 ? 'at its start, before event 1' : `after event ${at}`}\n`)
+      out(data, Object.entries(state).map(([k, v]) => `${k} (${v.kind}) = ${JSON.stringify(v.value)}\n`).join('') || noState(log, branch, at))
       return 0
     }
     case 'diff': {
@@ -350,4 +350,17 @@ function describeEvent(e: EventRecord): string {
   if (e.outputs.tty) parts.push(`tty ${JSON.stringify(e.outputs.tty.length > 40 ? e.outputs.tty.slice(0, 40) + '…' : e.outputs.tty)}`)
   if (e.outputs.logs) parts.push(`${e.outputs.logs.length} log line${e.outputs.logs.length === 1 ? '' : 's'}`)
   return parts.join('  ') + '\n'
+}
+
+/**
+ * Why a moment has no state. Event 0 is the log's start: nothing has run yet,
+ * not even the code event that declares the states (with their initial
+ * values), so the answer points at event 1.
+ */
+function noState(log: SqliteLog, branch: string, at: number): string {
+  if (at !== 0) return '(no state)\n'
+  const first = log.branchInfo(branch)!.head >= 1 ? log.event(branch, 1) : null
+  if (!first) return `(no state: branch '${branch}' has no events yet)\n`
+  const what = first.kind === 'code' ? 'the code event that declares the states, with their initial values' : `a ${first.kind} event`
+  return `(no state: event 0 is the start of the log, before anything ran; event 1 is ${what} — loom state ${log.path} --at 1 shows the state after it)\n`
 }

@@ -5,6 +5,7 @@ import type { Engine } from '../runtime/engine.ts'
 import type { TestFailure } from '../runtime/event.ts'
 import type { Stuck } from '../runtime/control/waiting.ts'
 import { formatLocation } from '../runtime/compile.ts'
+import { stuckWhat } from '../runtime/control/stepLoop.ts'
 import { plural, type Io } from './main.ts'
 
 export interface LoopOptions {
@@ -116,7 +117,7 @@ export function describeFailure(engine: Engine, failure: TestFailure, shownAs: s
 
 /** A method that throws on the state it runs on: it will not commit until something it read changes. */
 function describeStuck(stuck: Stuck, shownAs: string, io: Io): void {
-  io.err(`loom: stuck: ${stuck.method}() throws ${stuck.reason}\n  at ${formatLocation(shownAs, stuck.location)}\n`)
+  io.err(`loom: ${stuckWhat(stuck)}\n  at ${formatLocation(shownAs, stuck.location)}\n`)
 }
 
 export function plainState(engine: Engine): Record<string, unknown> {

@@ -1,9 +1,13 @@
-// Questions over a whole branch from the UI: when a predicate held (query)
-// and what the current code would have logged at every past event
-// (retroLogs). Both only read: a view role may ask. They run as jobs with
-// progress notices and hand the thread back between batches.
+// Questions over a whole branch from the UI, one group of EngineHost's
+// requests: when a predicate held (query) and what the current code would
+// have logged at every past event (retroLogs) — jobs with progress notices
+// that hand the thread back between batches — and where the time went
+// (profile, timings) and what changed between two moments (diff). All only
+// read: a view role may ask.
 import type { Params, QueryView, RetroLogsView } from '../protocol/messages.ts'
 import type { HostAccess } from './HostAccess.ts'
+import type { Handlers } from './requestTable.ts'
+import { profile, timings, diffMoments } from './profileRequests.ts'
 import { queryBranch } from '../replay/query.ts'
 import { retroLogs as logsWithCode } from '../replay/retroLog.ts'
 import { LoomFailure } from '../protocol/loomError.ts'
@@ -13,7 +17,17 @@ import { progressOf, turnOver } from './progress.ts'
 /** Answers are bounded: the first this many matches or events, with the count of all. */
 const MAX_KEPT = 1000
 
-export async function query(host: HostAccess, p: Params<'query'>): Promise<QueryView> {
+export function questionRequests(host: HostAccess): Handlers<'query' | 'retroLogs' | 'profile' | 'timings' | 'diff'> {
+  return {
+    query: (p) => host.job(query(host, p)),
+    retroLogs: (p) => host.job(retroLogs(host, p)),
+    profile: (p) => profile(host, p),
+    timings: (p) => timings(host, p),
+    diff: (p) => diffMoments(host, p),
+  }
+}
+
+async function query(host: HostAccess, p: Params<'query'>): Promise<QueryView> {
   const { branch, at: head } = host.moment(p.branch, undefined)
   const from = Math.max(1, p.from ?? 1)
   const to = Math.min(p.to ?? head, head)
@@ -33,7 +47,7 @@ export async function query(host: HostAccess, p: Params<'query'>): Promise<Query
   return { job, ...r, damage: r.damage?.message ?? null }
 }
 
-export async function retroLogs(host: HostAccess, p: Params<'retroLogs'>): Promise<RetroLogsView> {
+async function retroLogs(host: HostAccess, p: Params<'retroLogs'>): Promise<RetroLogsView> {
   const { branch, at: head } = host.moment(p.branch, undefined)
   const job = host.nextJob()
   const progress = progressOf(host, job, 'retroLogs', `re-enacting branch '${branch}' with the current code, for what it logs`)

@@ -22,8 +22,8 @@ export function forkBranch(log: HistoryLog, name: string, from: string, seq: num
 }
 
 /** HistoryLog.makeBranch's fork for a log at hand (SqliteLog). */
-export function forkWithSnapshot(log: SqliteLog, name: string, from: string, seq: number): BranchInfo {
-  const info = log.fork(name, from, seq)
+export function forkWithSnapshot(log: SqliteLog, name: string, from: string, seq: number, unfinished = false): BranchInfo {
+  const info = log.fork(name, from, seq, unfinished)
   log.putSnapshot(name, seq, seekStore(log, { branch: from, seq }).serialize())
   return info
 }

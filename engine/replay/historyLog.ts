@@ -48,9 +48,12 @@ export interface HistoryLog extends EventLog {
   /**
    * A new branch with no events of its own: forked from `from` (its history up
    * to there, nothing copied, starting with a snapshot of that moment computed
-   * where the log is), or a new root when `from` is null.
+   * where the log is), or a new root when `from` is null. `unfinished`: hidden,
+   * and removed by the next writer if this process dies, until finishBranch
+   * (writeBranch; history/unfinishedBranches.ts).
    */
-  makeBranch(name: string, from: Moment | null): BranchInfo
+  makeBranch(name: string, from: Moment | null, unfinished?: boolean): BranchInfo
+  finishBranch(name: string): void
   /** Another connection to the log, appending to branch `name` (writeBranch's writer; this log's branch stays put). */
   openBranch(name: string): HistoryLog
   /** Imports an exported branch (loom export's JSON lines) under `name`, every hash checked, on a connection of its own. */

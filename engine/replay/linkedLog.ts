@@ -154,8 +154,11 @@ export class LinkedLog extends RemoteLog implements HistoryLog {
   }
 
   // Changes go after every commit sent before them (the host answers in order).
-  makeBranch(name: string, from: Moment | null): BranchInfo {
-    return this.ask('makeBranch', name, from?.branch ?? null, from?.seq ?? 0) as BranchInfo
+  makeBranch(name: string, from: Moment | null, unfinished = false): BranchInfo {
+    return this.ask('makeBranch', name, from?.branch ?? null, from?.seq ?? 0, unfinished) as BranchInfo
+  }
+  finishBranch(name: string): void {
+    this.ask('finishBranch', name)
   }
   /** Checked and written by the supervisor, on a connection of its own: nothing to re-execute. */
   importText(text: string, name?: string): Promise<BranchInfo> {

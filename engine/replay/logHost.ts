@@ -88,7 +88,9 @@ const METHODS: Record<string, { args: Arg[]; run: (log: SqliteLog, a: any[]) => 
   refusal: { args: [], run: (l) => damageOf(l.refusal()) },
   getCode: { args: ['str'], run: (l, [h]) => l.getCode(h) },
   // A branch to write (writeBranch): forked at (parent, seq), or a root when parent is null.
-  makeBranch: { args: ['str', 'name?', 'int'], run: (l, [n, p, s]) => l.makeBranch(n, p === null ? null : { branch: p, seq: s }), changes: true },
+  makeBranch: { args: ['str', 'name?', 'int', 'bool'], run: (l, [n, p, s, u]) => l.makeBranch(n, p === null ? null : { branch: p, seq: s }, u), changes: true },
+  // Only a branch made on this link (see `made`).
+  finishBranch: { args: ['str'], run: (l, [n]) => l.finishBranch(n), changes: true },
   promote: { args: ['str'], run: (l, [n]) => l.promote(n), changes: true },
   // Only a branch made on this link (see `made`).
   deleteBranch: { args: ['str'], run: (l, [n]) => l.deleteBranch(n), changes: true },
@@ -272,7 +274,7 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
     chain = chain.then(async () => {
       try {
         if (out >= 0) throw new Error(`${request.method}: argument ${out + 1} is out of range${typeof args[out] === 'string' ? ` (${(args[out] as string).length} characters)` : ''}`)
-        if (request.method === 'deleteBranch' && !made.has(args[0] as string)) throw new Error(`branch '${args[0] as string}' was not made by this engine process; it stays`)
+        if ((request.method === 'deleteBranch' || request.method === 'finishBranch') && !made.has(args[0] as string)) throw new Error(`branch '${args[0] as string}' was not made by this engine process; it stays`)
         const value = (await m.run(handle.log, args)) ?? null
         if (request.method === 'makeBranch') made.add(args[0] as string)
         reply({ id, ok: true, value })
@@ -403,7 +405,8 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
         push({ push: 'http', rid, request: req, deadlineMs })
       })
     },
-    attempts: (limit) => log?.attempts(limit) ?? [],
+    // The session's log, also when it was opened at the engine process's ask (serve): `log` is null then.
+    attempts: (limit) => handles.get(0)?.log.attempts(limit) ?? [],
     on: (_type, fn) => {
       committed.add(fn)
       return () => committed.delete(fn)

@@ -14,6 +14,7 @@ import { headsPath } from './dbPath.ts'
 import { damageAtOpen, damageOn, refusal, lostHistory } from './damage.ts'
 import { tableNames, createSchema, checkFormat } from './history/schema.ts'
 import { BranchTable, type BranchInfo } from './history/branchTable.ts'
+import { abandonedBranches } from './history/unfinishedBranches.ts'
 import { EventReader, type RawEvent } from './history/eventReader.ts'
 import { GroupCommit, type EncodedCommit, type Target } from './history/groupCommit.ts'
 import { CodeTable, SnapshotTable, KeptCellsTable, type StoredCode } from './history/storedValues.ts'
@@ -142,6 +143,21 @@ export class SqliteLog implements HistoryLog {
     const writerUrl = new URL('./logWriter.boot.js', import.meta.url)
     const writer = { path, fsync: this.fsync, writerFsync: options.writerThread ? this.fsync : null, maxAttempts: this.maxAttempts, snapshotEvery: this.snapshotEvery, writerUrl }
     this.commits = new GroupCommit(db, writer, this.target(branch))
+    if (options.writerThread) this.removeAbandoned()
+  }
+
+  /**
+   * Branches whose writer was killed half-way (history/unfinishedBranches.ts)
+   * go, with their events; nothing of them was acknowledged. Forgotten in the
+   * heads record first, as deleteBranch does.
+   */
+  private removeAbandoned(): void {
+    for (const name of abandonedBranches(this.db, (n) => this.table.row(n) !== null)) {
+      if (this.table.row(name)) {
+        this.commits.heads().clear(this.table.idOf(name))
+        this.table.remove(name)
+      } else this.table.finish(name)
+    }
   }
 
   /**
@@ -382,10 +398,15 @@ export class SqliteLog implements HistoryLog {
    * moment), or a new root when `from` is null. See writeBranch.ts for a branch
    * made together with its events.
    */
-  makeBranch(name: string, from: Moment | null): BranchInfo {
-    if (from) return forkWithSnapshot(this, name, from.branch, from.seq)
-    this.table.insert(name, null, 0)
+  makeBranch(name: string, from: Moment | null, unfinished = false): BranchInfo {
+    if (from) return forkWithSnapshot(this, name, from.branch, from.seq, unfinished)
+    this.table.insert(name, null, 0, unfinished)
     return this.branchInfo(name)!
+  }
+
+  /** A branch made unfinished holds all it will (writeBranch): shown from now on, never removed as abandoned. */
+  finishBranch(name: string): void {
+    this.table.finish(name)
   }
 
   /** Another connection to this log, appending to `name`: what writeBranch gives its writer, so this one's branch stays put. */
@@ -394,13 +415,13 @@ export class SqliteLog implements HistoryLog {
   }
 
   /** A new branch that shares `parent`'s history up to `seq`; nothing is copied. */
-  fork(name: string, parent: string, seq: number): BranchInfo {
+  fork(name: string, parent: string, seq: number, unfinished = false): BranchInfo {
     this.table.checkNew(name)
     const p = this.branchInfo(parent)
     if (!p) throw new Error(`there is no branch '${parent}'`)
     if (!Number.isSafeInteger(seq) || seq < 0 || seq > p.head) throw new Error(`branch '${parent}' has events 1..${p.head}; cannot fork at ${seq}`)
     this.flush()
-    this.table.insert(name, parent, seq)
+    this.table.insert(name, parent, seq, unfinished)
     return this.branchInfo(name)!
   }
 

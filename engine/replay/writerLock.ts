@@ -105,7 +105,8 @@ function mtime(path: string): number {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` runs. */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true

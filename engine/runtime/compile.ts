@@ -60,7 +60,7 @@ export interface CompiledApp {
   locate(line: number, column: number): SourceLocation | null
 }
 
-const HEADER = '(function (state, sys, test, $loom$seal) { "use strict";\n'
+const HEADER = '(function (state, sys, test, $loom$seal, $loom$at) { "use strict";\n'
 
 /**
  * Native esbuild starts a child process; an engine process confined by
@@ -333,6 +333,8 @@ async function compileCell(cell: CodeCell, problems: Problem[], kept?: KeptCells
   for (const [from, to] of blanks.sort((a, b) => b[0] - a[0])) {
     out = out.slice(0, from) + out.slice(from, to).replace(/[^\n]/g, ' ') + out.slice(to)
   }
+  // Inserted on the statement's own line (blanks keep every offset): lines still map to the cell.
+  for (const node of runawayMarkers(program).reverse()) out = out.slice(0, node.start) + `$loom$at.line=${where(node).fileLine};` + out.slice(node.start)
   return { id: cell.id, line: cell.line, source: cell.source, js: out, map, declared, exports }
 }
 
@@ -366,6 +368,41 @@ function patternNames(p: any): string[] {
   }
 }
 
+const LOOPS = new Set(['WhileStatement', 'DoWhileStatement', 'ForStatement', 'ForInStatement', 'ForOfStatement'])
+const FUNCTIONS = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression'])
+/** The keys that hold a list of statements (a class body's list holds methods). */
+const STATEMENT_LISTS: Record<string, string> = { Program: 'body', BlockStatement: 'body', StaticBlock: 'body', SwitchCase: 'consequent' }
+
+/**
+ * Where a runaway is located: the time limit stops V8 from outside (vm's
+ * watchdog), which leaves no stack, and the inspector is closed to a confined
+ * engine. So each loop, and each statement inside a loop's body, first notes
+ * its file line in a number the sandbox keeps (one store to a sealed object);
+ * the line noted last when the limit cut the transaction off is where it was.
+ * Statements in order, by position; a function inside a loop starts afresh.
+ */
+function runawayMarkers(program: Node): Node[] {
+  const out: Node[] = []
+  const visit = (node: any, inLoop: boolean): void => {
+    const list = STATEMENT_LISTS[node.type]
+    for (const key in node) {
+      if (key === 'loc') continue
+      const value = node[key]
+      const inside = FUNCTIONS.has(node.type) ? false : inLoop || (LOOPS.has(node.type) && key === 'body')
+      if (Array.isArray(value)) {
+        for (const child of value) {
+          if (!child || typeof child.type !== 'string') continue
+          const loop = LOOPS.has(child.type) || (child.type === 'LabeledStatement' && LOOPS.has(child.body.type))
+          if (key === list && (inside || loop)) out.push(child)
+          visit(child, inside)
+        }
+      } else if (value && typeof value.type === 'string') visit(value, inside)
+    }
+  }
+  visit(program, false)
+  return out.sort((a, b) => a.start - b.start)
+}
+
 function walk(node: Node, visit: (node: Node) => void): void {
   visit(node)
   for (const key in node) {
@@ -375,4 +412,13 @@ function walk(node: Node, visit: (node: Node) => void): void {
       for (const child of value) if (child && typeof child.type === 'string') walk(child, visit)
     } else if (value && typeof value.type === 'string') walk(value, visit)
   }
+}
+
+/** The notebook place of file line `fileLine` in `app` (null when it is in no cell). */
+export function placeOf(app: CompiledApp, fileLine: number): SourceLocation | null {
+  for (const c of app.sources) {
+    const line = fileLine - c.line + 1
+    if (line >= 1 && line <= c.source.split('\n').length) return { cell: c.id, line, fileLine }
+  }
+  return null
 }

@@ -116,7 +116,8 @@ export class HttpRequests {
       if (!tx.failure.aborted) {
         // Any client of the app reads this: the notebook by its file name, not where it sits on this machine.
         const where = tx.failure.location ? ` (${formatLocation(basename(version.app.path), tx.failure.location)})` : ''
-        this.answer(w, plainResponse(500, `${tx.failure.reason}${where}`))
+        // Answered once its attempt is in the log, as a commit is: a client that reads /sys/attempts next finds it.
+        answers.push([w, plainResponse(500, `${tx.failure.reason}${where}`)])
       } else {
         // A wait: run again when something it read changes.
         w.reads = tx.reads
@@ -143,7 +144,7 @@ export class HttpRequests {
       host.inBatch(work, (tx) => {
         if (tx?.kind === 'http' && serving) {
           host.recordAttempt(tx)
-          this.answer(serving, plainResponse(500, `http() ran past its time limit of ${exec.config.timeLimitMs} ms`))
+          answers.push([serving, plainResponse(500, `http() ran past its time limit of ${exec.config.timeLimitMs} ms`)])
           serving = null
         }
         return true

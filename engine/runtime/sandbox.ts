@@ -205,7 +205,11 @@ const BOOTSTRAP = `(function (host, OP, SYS) {
       try { sealValue(values[name], "'" + name + "'"); } catch (e) { if (e instanceof TypeError) e.binding = name; throw e; }
     }
   };
-  return { state, sys, test, seal, agent, Error, Array, JSON, objectProto: Object.prototype, arrayProto: Array.prototype };
+  // The file line of the loop statement cell code last started (compile.ts runawayMarkers): where a runaway was.
+  // A sealed plain object: its one data property can never become a getter the host would run by reading it,
+  // and a store to it costs what a local's does (a typed array's store is ~100× slower once the intrinsics are frozen).
+  const running = Object.seal({ line: 0 });
+  return { state, sys, test, seal, agent, running, Error, Array, JSON, objectProto: Object.prototype, arrayProto: Array.prototype };
 })`
 
 /** The constructors of the context's realm that the host uses to hand values in. */
@@ -215,7 +219,7 @@ export interface Realm {
   JSON: JSON
 }
 
-export type AppFunction = (state: unknown, sys: unknown, test: unknown, seal: unknown) => Record<string, unknown>
+export type AppFunction = (state: unknown, sys: unknown, test: unknown, seal: unknown, running: unknown) => Record<string, unknown>
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false }
 
@@ -223,6 +227,8 @@ export class Sandbox {
   readonly realm: Realm
   private readonly context: vm.Context
   private readonly api: { state: unknown; sys: unknown; test: unknown; seal: unknown }
+  /** Made in the context (no host object reaches cell code); the host only reads and clears its line. */
+  private readonly running: { line: unknown }
   /** The `agent` a gui(agent) method is called with (its answers come from the running transaction). */
   readonly agent: unknown
   private readonly entry = new vm.Script('__loomEnter()', { filename: 'loom:batch' })
@@ -268,6 +274,7 @@ export class Sandbox {
     registerRealm(r.objectProto, r.arrayProto)
     this.realm = { Error: r.Error, Array: r.Array, JSON: r.JSON }
     this.api = { state: r.state, sys: r.sys, test: r.test, seal: r.seal }
+    this.running = r.running
     this.agent = r.agent
   }
 
@@ -302,7 +309,21 @@ export class Sandbox {
 
   /** Calls a module function: its top level declares state and tests. Call inside `run`. */
   instantiate(fn: AppFunction): Record<string, unknown> {
-    return fn(this.api.state, this.api.sys, this.api.test, this.api.seal)
+    return fn(this.api.state, this.api.sys, this.api.test, this.api.seal, this.running)
+  }
+
+  /** The file line of the loop statement cell code last started since `clearRunning` (0: none): where a runaway was cut off. */
+  runningLine(): number {
+    const line = this.running.line
+    return Number.isSafeInteger(line) ? (line as number) : 0
+  }
+
+  clearRunning(): void {
+    try {
+      this.running.line = 0
+    } catch {
+      // A cell froze it: only its own runaways go unlocated.
+    }
   }
 
   /** An error of the context's realm without a captured stack: cheap to throw for an abort. */

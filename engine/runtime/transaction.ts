@@ -11,6 +11,8 @@ export interface Failure {
   /** true for sys.abort (and the aborts the API makes, like an empty queue): a wait, not a bug. */
   aborted: boolean
   location: SourceLocation | null
+  /** The time limit cut it off (a runaway), at `location`: the line it was running. */
+  runaway?: true
 }
 
 let nextId = 1

@@ -11,6 +11,7 @@ import type { BranchView, EventRecord } from '../../engine/protocol/messages.ts'
 import { h } from '../dom.ts'
 import type { SelectedMoment } from './moment.ts'
 import { START, travel, type TimeTravel, type TravelAction } from './timeTravel.ts'
+import { eventBin } from '../../engine/protocol/eventBin.ts'
 import { describeEvent, DETAIL_MAX, evict, keep, lite, newTrack, treeOrder, type TrackData } from './track.ts'
 import { TrackLoader } from './TrackLoader.ts'
 import { trackLabels } from './trackLabels.ts'
@@ -149,7 +150,7 @@ export class Timeline {
       const t = this.tracks.get(e.branch)
       if (!t) continue
       grow(t, e.seq)
-      keep(t, lite(e))
+      keep(t, lite(eventBin(e)))
     }
     if (!grew) return
     const [va, vb] = this.visibleRange()

@@ -1,7 +1,8 @@
 // What the timeline's view needs from the log, fetched after the view
-// settles: each visible track's events (zoomed in) or bins (zoomed out), and
-// the minimap's bins of the live branch. Calls meanwhile (every wheel tick,
-// every burst of events) share one fetch; one runs at a time.
+// settles: each visible track's bins — one per event zoomed in, drawn one by
+// one, or wider zoomed out — and the minimap's bins of the live branch. Every
+// range is read one way, the engine's `timeline` request. Calls meanwhile
+// (every wheel tick, every burst of events) share one fetch; one runs at a time.
 import type { EngineClient } from '../../engine/protocol/client.ts'
 import type { TimelineBin } from '../../engine/protocol/messages.ts'
 import { binSet, DETAIL_MAX, evict, keep, lite, trackStart, type BinSet, type TrackData } from './track.ts'
@@ -105,17 +106,15 @@ export class TrackLoader {
     }
   }
 
+  /** The events a..b of a track not cached yet (at most DETAIL_MAX): one bin each. */
   private async fetchEvents(client: EngineClient, t: TrackData, a: number, b: number): Promise<void> {
     let from = a
     while (from <= b && t.events.has(from)) from++
     let to = b
     while (to >= from && t.events.has(to)) to--
-    while (from <= to) {
-      const page = await client.call('log', { branch: t.branch.name, from, limit: Math.min(1000, to - from + 1) })
-      if (!page.events.length) break
-      for (const e of page.events) keep(t, lite(e))
-      from = page.events[page.events.length - 1]!.seq + 1
-      this.view.draw()
+    if (from <= to) {
+      const r = await client.call('timeline', { branch: t.branch.name, from, to, bins: to - from + 1 }).catch(() => null)
+      for (const bin of r?.bins ?? []) if (bin.from === bin.to) keep(t, lite(bin))
     }
     evict(t, a, b)
   }

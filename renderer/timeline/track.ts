@@ -1,10 +1,10 @@
 // One branch's track as the timeline keeps it: its bins (zoomed out), the
 // events cached for drawing one by one (zoomed in), and its markers. The
 // cache keeps what is in view and the newest, never the whole history.
-import type { BranchView, EventRecord, TimelineBin } from '../../engine/protocol/messages.ts'
+import type { BranchView, TimelineBin } from '../../engine/protocol/messages.ts'
 import { KINDS } from './moment.ts'
 
-/** Below this many visible events of a track, events are drawn one by one from log pages. */
+/** Below this many visible events of a track, events are drawn one by one (from one-event bins). */
 export const DETAIL_MAX = 2000
 const CACHE_MAX = 40_000
 
@@ -12,7 +12,6 @@ export interface Lite {
   seq: number
   kind: string
   outputs: boolean
-  halt: boolean
 }
 
 /** Bins as drawn: each kind's share of each bin's height, worked out once when they arrive rather than every frame. */
@@ -128,6 +127,9 @@ export function evict(t: TrackData, a: number, b: number): void {
   }
 }
 
-export function lite(e: EventRecord): Lite {
-  return { seq: e.seq, kind: e.kind, outputs: !!(e.outputs.tty || e.outputs.logs?.length), halt: !!e.outputs.halt }
+/** A one-event bin (engine/protocol/eventBin.ts) as the track caches it. */
+export function lite(bin: TimelineBin): Lite {
+  let kind = 'step'
+  for (const k in bin.kinds) kind = k
+  return { seq: bin.from, kind, outputs: !!bin.outputs }
 }

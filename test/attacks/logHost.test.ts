@@ -129,7 +129,7 @@ test('a branch write over the link reaches only a branch the engine process made
     assert.equal(other!.ok, false)
     assert.match(String(other!.error), /branch 'main' was not made by this engine process/)
     // A branch it makes is its to write, on a handle of its own.
-    assert.equal((await send({ op: 'log', method: 'makeBranch', args: ['what-if', 'main', 1] }))!.ok, true)
+    assert.equal((await send({ op: 'log', method: 'makeBranch', args: ['what-if', 'main', 1, false] }))!.ok, true)
     const side = (await send({ op: 'log', method: 'openLog', args: [true, 'what-if'] }))!.value as { h: number; branch: string; head: number }
     assert.deepEqual([side.branch, side.head], ['what-if', 1])
     assert.equal((await send({ h: side.h, ...commit([event(2, 'step', 'tick 2', 'what-if')]) }))!.ok, true)
@@ -152,7 +152,7 @@ test('only the app\'s own log moves to another branch over the link: continueOn 
   const { send, end, broken, log } = await linked(join(dir, 'move.loom.db'), 'served')
   try {
     assert.equal((await send({ op: 'open', create: true }))!.ok, true)
-    assert.equal((await send({ op: 'log', method: 'makeBranch', args: ['b', null, 0] }))!.ok, true)
+    assert.equal((await send({ op: 'log', method: 'makeBranch', args: ['b', null, 0, false] }))!.ok, true)
     const side = (await send({ op: 'log', method: 'openLog', args: [true, null] }))!.value as { h: number; branch: string }
     assert.equal(side.branch, 'main')
     assert.equal(await send({ op: 'log', h: side.h, method: 'continueOn', args: ['b'] }), null)
@@ -173,7 +173,7 @@ test('a confined replay reads the log through the same whitelist, only what chan
   writer.close()
   for (const [ask, why] of [
     [{ method: 'promote', args: ['main'] }, /'promote': a replay job only reads the log/],
-    [{ method: 'makeBranch', args: ['x', null, 0] }, /'makeBranch': a replay job only reads the log/],
+    [{ method: 'makeBranch', args: ['x', null, 0, false] }, /'makeBranch': a replay job only reads the log/],
     [{ method: 'event', args: ['main', '2'] }, /event: malformed arguments/],
   ] as const) {
     const { send, end, broken } = await linked(db, 'reader')

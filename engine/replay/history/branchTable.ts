@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3'
 import { LogFormatError } from '../logErrors.ts'
 import { checkBranchName, forgetName, storedNameOf } from './branchNames.ts'
+import { markFinished, markUnfinished, unfinishedBranches } from './unfinishedBranches.ts'
 
 export interface BranchInfo {
   name: string
@@ -64,9 +65,11 @@ export class BranchTable {
     return { name: row.name, parent: row.parent, forkSeq: row.forkSeq, created: row.created, head: (this.ownHead.get(row.id) as number | null) ?? row.forkSeq }
   }
 
-  /** Every branch's name, oldest first. */
+  /** Every branch's name, oldest first; a branch still being written (unfinishedBranches.ts) is not one yet. */
   names(): string[] {
-    return this.db.prepare('SELECT name FROM branches ORDER BY created, name').pluck().all() as string[]
+    const unfinished = new Set(unfinishedBranches(this.db).map((u) => u.name))
+    const all = this.db.prepare('SELECT name FROM branches ORDER BY created, name').pluck().all() as string[]
+    return unfinished.size ? all.filter((n) => !unfinished.has(n)) : all
   }
 
   /** Every branch's id and name (what the heads record keys on). */
@@ -88,10 +91,22 @@ export class BranchTable {
     if (this.row(name)) throw new Error(`branch '${name}' already exists`)
   }
 
-  /** Adds a branch row: forked from `parent` after event `forkSeq`, or a root (parent null). */
-  insert(name: string, parent: string | null, forkSeq: number): void {
+  /**
+   * Adds a branch row: forked from `parent` after event `forkSeq`, or a root
+   * (parent null). `unfinished`: written with its events (writeBranch), it is
+   * marked in the same transaction and hidden until `finish`.
+   */
+  insert(name: string, parent: string | null, forkSeq: number, unfinished = false): void {
     this.checkNew(name)
-    this.db.prepare('INSERT INTO branches (name, parent, fork_seq, created) VALUES (?, ?, ?, ?)').run(name, parent, forkSeq, Date.now())
+    this.db.transaction(() => {
+      this.db.prepare('INSERT INTO branches (name, parent, fork_seq, created) VALUES (?, ?, ?, ?)').run(name, parent, forkSeq, Date.now())
+      if (unfinished) markUnfinished(this.db, name)
+    })()
+  }
+
+  /** Branch `name`, made unfinished, holds all it will: it is shown from now on. */
+  finish(name: string): void {
+    markFinished(this.db, name)
   }
 
   /** The branches forked from `name`. */
@@ -107,6 +122,7 @@ export class BranchTable {
       this.db.prepare('DELETE FROM attempts WHERE branch = ?').run(name)
       this.db.prepare('DELETE FROM branches WHERE id = ?').run(id)
       forgetName(this.db, name)
+      markFinished(this.db, name)
     })()
     this.rows.delete(name)
   }

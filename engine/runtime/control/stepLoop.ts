@@ -249,13 +249,22 @@ export class StepLoop {
     this.round = null
     // A round that spanned batches: a commit in between (a request) may have changed what it read; then it runs again.
     if (!this.host.exec.store.unchanged(round.reads)) return
-    const stuck = round.threw ? { method: round.method, reason: round.threw.reason, location: round.threw.location } : undefined
+    const stuck = round.threw ? { method: round.method, reason: round.threw.reason, location: round.threw.location, ...(round.threw.runaway ? { runaway: true as const } : {}) } : undefined
     this.waiting.park({ reads: round.reads, wakeAt: round.wakeAt, input: round.input, reason: stuck ? stuckReason(stuck) : round.reason, ...(stuck ? { stuck } : {}) })
   }
 }
 
 
-/** `stuck: step() throws TypeError: … at #work line 3`: what the status says of a method that throws. */
+/**
+ * `stuck: step() throws TypeError: … at #work line 3`: what the status says of
+ * a method that throws; `runaway: step() ran past its time limit of 1000 ms at
+ * #work line 7` of one the time limit cuts off, at the line it was running.
+ */
 export function stuckReason(s: Stuck): string {
-  return `stuck: ${s.method}() throws ${s.reason}${s.location ? ` at #${s.location.cell} line ${s.location.line}` : ''}`
+  return `${stuckWhat(s)}${s.location ? ` at #${s.location.cell} line ${s.location.line}` : ''}`
+}
+
+/** The first half of `stuckReason`, without the place. */
+export function stuckWhat(s: Stuck): string {
+  return s.runaway ? `runaway: ${s.method}() ${s.reason}` : `stuck: ${s.method}() throws ${s.reason}`
 }

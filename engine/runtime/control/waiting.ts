@@ -19,6 +19,8 @@ export interface Stuck {
   method: string
   reason: string
   location: SourceLocation | null
+  /** Cut off by the time limit, not thrown: `location` is the line it was running. */
+  runaway?: true
 }
 
 export class Waiting {

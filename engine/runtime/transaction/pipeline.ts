@@ -247,7 +247,8 @@ export class Pipeline {
     const hooks: TimeLimitHooks = {
       committed: (event) => this.committed(event),
       overran: (tx) => {
-        if (tx) tx.failure!.location = this.methodLocation(tx.method)
+        // Where it was cut off (runBatch), or else the method or test that ran.
+        if (tx) tx.failure!.location ??= this.methodLocation(tx.method)
         if (tx?.kind === 'test') {
           if (this.nextTest !== null) this.nextTest++
           this.recordAttempt(tx)

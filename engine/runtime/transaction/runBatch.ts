@@ -7,6 +7,8 @@ import type { Transaction } from '../transaction.ts'
 import type { EventRecord } from '../event.ts'
 import { BATCH_MS } from './txContext.ts'
 import { finishCommit, type Committer } from './commitTransaction.ts'
+import { placeOf } from '../compile.ts'
+import type { SourceLocation } from '../event.ts'
 
 /** Cut-off calls in a row that may be resumed before whatever runs is blamed anyway (host code that never ends). */
 const MAX_RESUMES = 3
@@ -54,9 +56,15 @@ export function runBatch<T>(runner: Committer & { readonly sandbox: Sandbox }, w
     const tx = ctx.cur
     ctx.cur = null
     if (performance.now() - ctx.lastEnd >= limitMs || resumes >= MAX_RESUMES) {
-      if (tx) tx.failure = { reason: `ran past its time limit of ${limitMs} ms`, aborted: false, location: tx.failure?.location ?? null }
+      if (tx) tx.failure = { reason: `ran past its time limit of ${limitMs} ms`, aborted: false, runaway: true, location: runningAt(runner) ?? tx.failure?.location ?? null }
       if (!hooks.overran(tx)) return { ok: false }
       resumes = 0
     } else resumes++
   }
+}
+
+/** Where the transaction the limit cut off was: the loop line it noted last (see compile.ts runawayMarkers). */
+function runningAt(runner: Committer & { readonly sandbox: Sandbox }): SourceLocation | null {
+  const line = runner.sandbox.runningLine()
+  return line > 0 && runner.ctx.app ? placeOf(runner.ctx.app, line) : null
 }

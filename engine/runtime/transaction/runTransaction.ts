@@ -139,6 +139,8 @@ function transact(runner: Runner, tx: Transaction, app: CompiledApp, body: () =>
   const ctx = runner.ctx
   ctx.cur = tx
   const began = performance.now()
+  ctx.app = app
+  runner.sandbox.clearRunning()
   try {
     body()
   } catch (err) {

@@ -3,6 +3,7 @@
 // executor that owns it; everything else reads it through the executor.
 import type { EventRecord } from '../event.ts'
 import type { Transaction } from '../transaction.ts'
+import type { CompiledApp } from '../compile.ts'
 
 /**
  * Time a batch of transactions may use before it stops starting new ones.
@@ -15,6 +16,8 @@ export const BATCH_MS = 10
 export class TxContext {
   /** The transaction running now; left set if the time limit cuts it off (the batch runner clears it). */
   cur: Transaction | null = null
+  /** The code the running (or last) transaction runs: what a runaway's line is found in. */
+  app: CompiledApp | null = null
   /** An event being committed and the tty input left after it; left set if the time limit cuts the commit off, so it can be finished. */
   committing: EventRecord | null = null
   ttyAfter = ''

@@ -1,0 +1,31 @@
+// The notebook's own requests: save, and the edits that live-code the app
+// (the whole text, a cell's source, a cell added, deleted or moved). Each runs
+// in its turn, after the edits, saves and steps asked for before it.
+import type { HostAccess } from './HostAccess.ts'
+import type { HostNotebook } from './HostNotebook.ts'
+import type { Handlers } from './requestTable.ts'
+import { withCellAdded, withCellDeleted, withCellMoved, withCellSource } from './notebookCells.ts'
+
+type NotebookOps = 'notebook' | 'save' | 'editNotebook' | 'editCell' | 'addCell' | 'deleteCell' | 'moveCell'
+
+export function notebookRequests(host: HostAccess, notebook: HostNotebook): Handlers<NotebookOps> {
+  const edit = (change: () => string) => host.exclusive(() => notebook.edit(change))
+  return {
+    notebook: () => notebook.view(),
+    save: (p) => host.exclusive(() => notebook.save(p.text, p.path)),
+    editNotebook: (p) => edit(() => p.text),
+    editCell: (p) => edit(() => withCellSource(notebook.editable(), p.cell, p.source)),
+    addCell: (p) =>
+      host.exclusive(async () => {
+        let cell = ''
+        const r = await notebook.edit(() => {
+          const added = withCellAdded(notebook.editable(), p.after, p.kind, p.source)
+          cell = added.cell
+          return added.text
+        })
+        return { ...r, cell }
+      }),
+    deleteCell: (p) => edit(() => withCellDeleted(notebook.editable(), p.cell)),
+    moveCell: (p) => edit(() => withCellMoved(notebook.editable(), p.cell, p.to).text),
+  }
+}
