@@ -6,6 +6,7 @@ import type Database from 'better-sqlite3'
 import { chainHash, contentHash } from './history/hashChain.ts'
 import { encodeEventParts } from '../runtime/log.ts'
 import type { EventRecord } from '../runtime/event.ts'
+import { checkEvents } from './commitCheck.ts'
 
 /** Events per stored row (a group commit may span several rows). */
 const ROW_EVENTS = 1000
@@ -38,8 +39,13 @@ export interface Chunk {
   parent: string | null
   first: number
   /** The events' canonical encodings, and per event the [start, end) ranges of large values. */
-  /** One per line: canonical JSON has no raw newline, and one string crosses to a thread cheaper than many. */
-  texts: string
+  /**
+   * One per line: canonical JSON has no raw newline, and one string crosses to a thread cheaper than many.
+   * As UTF-8 bytes when they came from a confined engine process: moved to the writer thread unread.
+   */
+  texts: string | Uint8Array
+  /** The texts came from a confined engine process: each is checked to be an event of this branch at its place (checkEvents) before anything is written. */
+  untrusted?: true
   count: number
   cuts: ([number, number][] | null)[]
   kinds: string[]
@@ -79,7 +85,9 @@ export function writeChunk(db: Database.Database, chunk: Chunk, parent: string):
   let stmt = statements.get(db)
   if (!stmt) statements.set(db, (stmt = prepare(db)))
   const n = chunk.count
-  const texts = n ? chunk.texts.split('\n') : []
+  const t = chunk.texts
+  const texts = n ? (typeof t === 'string' ? t : Buffer.from(t.buffer, t.byteOffset, t.byteLength).toString('utf8')).split('\n') : []
+  if (chunk.untrusted) checkEvents(texts, chunk)
   const hashes = Buffer.allocUnsafe(32 * n)
   const bodies: string[] = new Array(n)
   const refs: Record<number, [number, string][]> = {}

@@ -1,5 +1,5 @@
-// What a confined engine process may hand the log in one commit, checked in
-// the log host (logHost.ts) before anything is written: a broken engine
+// What a confined engine process may hand the log in one commit, checked by
+// the log host (logHost.ts, and its writer thread) before anything is written: a broken engine
 // process can add events only to its own branch, one after another.
 import type { EventKind } from '../runtime/event.ts'
 import type { CommitRequest } from './remoteLog.ts'
@@ -7,44 +7,23 @@ import type { CommitRequest } from './remoteLog.ts'
 const KINDS = new Set<string>(['start', 'step', 'http', 'gui', 'edit', 'code', 'halt'] satisfies EventKind[])
 
 /**
- * A commit's contents, checked before the log takes them: events that continue
- * this branch one after another, each encoding beginning with its own branch,
- * seq and kind (the fixed fields come first, see encodeEventParts), cuts
- * inside their text, and well-formed side data. What the encodings hold past
- * that is the app's history as the engine process tells it; readers of the
- * log treat a body that does not parse as a damaged log.
+ * A commit's contents, checked before the log takes them, in two parts. Here,
+ * on the log host's main thread as the commit arrives: its shape, that its
+ * events continue this branch, and its side data. Its events themselves —
+ * each encoding beginning with its own branch, seq and kind (the fixed fields
+ * come first, see encodeEventParts), cuts inside their text — are checked by
+ * checkEvents where the texts are split to be hashed (writeChunk: the log's
+ * writer thread), before anything is written; the main thread never reads
+ * them. What the encodings hold past that is the app's history as the engine
+ * process tells it; readers of the log treat a body that does not parse as a
+ * damaged log.
  */
 export function checkCommit(r: CommitRequest, branch: string, head: number): void {
-  if (!Number.isSafeInteger(r.count) || r.count < 0 || typeof r.texts !== 'string' || !Array.isArray(r.cuts) || !Array.isArray(r.kinds) || typeof r.code !== 'string') throw new Error('commit: malformed')
+  if (!Number.isSafeInteger(r.count) || r.count < 0 || !(typeof r.texts === 'string' || r.texts instanceof Uint8Array) || !Array.isArray(r.cuts) || !Array.isArray(r.kinds) || typeof r.code !== 'string') throw new Error('commit: malformed')
   if (!Array.isArray(r.attempts) || !Array.isArray(r.snapshots) || !Array.isArray(r.storedCode) || !Array.isArray(r.cells)) throw new Error('commit: malformed')
   if (r.count && r.first !== head + 1) throw new Error(`commit: event ${String(r.first)} does not follow event ${head} of branch '${branch}'`)
   if (r.count && !/^[0-9a-f]{64}$/.test(r.code)) throw new Error('commit: a malformed code hash')
   if (r.kinds.length !== r.count || r.cuts.length !== r.count) throw new Error('commit: counts differ')
-  // The texts are one per line. Walked in place, piece by piece: no copy of a text and no string
-  // built per event (this runs on the launcher's main thread for every event the app commits).
-  const texts = r.texts
-  const prefix = `{"branch":${JSON.stringify(branch)},"seq":`
-  let start = 0
-  for (let i = 0; i < r.count; i++) {
-    const last = i === r.count - 1
-    const end = last ? texts.length : texts.indexOf('\n', start)
-    if (end < 0 || (last && texts.indexOf('\n', start) >= 0)) throw new Error('commit: counts differ')
-    const kind = r.kinds[i]!
-    const seq = String(r.first + i)
-    let at = start
-    const next = (piece: string) => texts.startsWith(piece, at) && (at += piece.length) <= end
-    if (!KINDS.has(kind) || !(next(prefix) && next(seq) && next(',"kind":"') && next(kind) && next('","codeHash":"'))) throw new Error(`commit: event ${r.first + i} is not an event of branch '${branch}' at that place`)
-    const cuts = r.cuts[i]
-    if (cuts !== null) {
-      if (!Array.isArray(cuts)) throw new Error(`commit: event ${r.first + i}: malformed cuts`)
-      let cut = 0
-      for (const c of cuts) {
-        if (!Array.isArray(c) || !Number.isSafeInteger(c[0]) || !Number.isSafeInteger(c[1]) || c[0] < cut || c[1] < c[0] || c[1] > end - start) throw new Error(`commit: event ${r.first + i}: malformed cuts`)
-        cut = c[1]
-      }
-    }
-    start = end + 1
-  }
   const last = head + r.count
   for (const s of r.snapshots) if (!Array.isArray(s) || !Number.isSafeInteger(s[0]) || s[0] > last || typeof s[1] !== 'string') throw new Error('commit: a malformed snapshot')
   for (const a of r.attempts) {
@@ -53,6 +32,41 @@ export function checkCommit(r: CommitRequest, branch: string, head: number): voi
   }
   for (const c of r.storedCode) if (!isObject(c) || typeof c.codeHash !== 'string' || typeof c.path !== 'string' || typeof c.code !== 'string' || !Array.isArray(c.sources)) throw new Error('commit: malformed code')
   for (const c of r.cells) if (!Array.isArray(c) || typeof c[0] !== 'string' || !isObject(c[1]) || typeof c[1].code !== 'string' || typeof c[1].map !== 'string') throw new Error('commit: a malformed cell')
+}
+
+/**
+ * The events of a commit checkCommit passed, one text each (split by the
+ * writer, which hashes them next): each is an event of `branch` at its place,
+ * of the kind the commit says, with its cuts inside its text. Runs for every
+ * event a confined app commits, so it walks each text in place and builds no
+ * string but the seq.
+ */
+/** A commit whose events are not what checkEvents wants: refused, and nothing of it written (the log goes on). */
+export class CommitRefused extends Error {}
+
+export function checkEvents(texts: string[], c: { first: number; count: number; kinds: unknown[]; cuts: unknown[]; branchName: string }): void {
+  if (texts.length !== c.count) throw new CommitRefused('commit: counts differ')
+  const prefix = `{"branch":${JSON.stringify(c.branchName)},"seq":`
+  for (let i = 0; i < c.count; i++) {
+    const text = texts[i]!
+    const kind = c.kinds[i]
+    let at = typeof kind === 'string' && KINDS.has(kind) ? piece(text, 0, prefix) : -1
+    at = piece(text, piece(text, piece(text, piece(text, at, String(c.first + i)), ',"kind":"'), kind as string), '","codeHash":"')
+    if (at < 0) throw new CommitRefused(`commit: event ${c.first + i} is not an event of branch '${c.branchName}' at that place`)
+    const cuts = c.cuts[i]
+    if (cuts === null) continue
+    if (!Array.isArray(cuts)) throw new CommitRefused(`commit: event ${c.first + i}: malformed cuts`)
+    let cut = 0
+    for (const x of cuts) {
+      if (!Array.isArray(x) || !Number.isSafeInteger(x[0]) || !Number.isSafeInteger(x[1]) || x[0] < cut || x[1] < x[0] || x[1] > text.length) throw new CommitRefused(`commit: event ${c.first + i}: malformed cuts`)
+      cut = x[1]
+    }
+  }
+}
+
+/** Where `text` goes on after `expected` at `at`, or -1 when it does not hold it there (or `at` is -1 already). */
+function piece(text: string, at: number, expected: string): number {
+  return at >= 0 && text.startsWith(expected, at) ? at + expected.length : -1
 }
 
 export function isObject(v: unknown): v is Record<string, any> {

@@ -118,7 +118,8 @@ export interface LinkedApp {
 
 /** Serves `log` on `link` until the link closes. Never throws: a bad message ends the link. */
 export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOptions): { closed: Promise<void>; ready: Promise<boolean>; push: (push: Push) => void; app: LinkedApp; check: (events: unknown[], bodies: string[]) => Promise<unknown>; drained: () => Promise<void> } {
-  const reader = new FrameReader()
+  // A commit's texts stay bytes: the writer thread decodes and checks them (checkEvents).
+  const reader = new FrameReader('bytes')
   /**
    * The logs open on this link by handle (0: the session's), each with its
    * branch's head once every commit received is written: what its next commit must follow.
@@ -352,11 +353,13 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
           try {
             for (const c of request.storedCode) log.putCode(c)
             for (const [key, cell] of request.cells) log.keptCells.put(key, cell)
-            const written = await log.commitEncoded(request)
+            const written = await log.commitEncoded(request, true)
             const value: CommitValue = { parent: written.parent, hashes: written.hashes.toString('base64') }
             reply({ id, ok: true, value })
             if (request.count && handle === handles.get(0)) for (const fn of committed) fn({ seq: request.first + request.count - 1 })
           } catch (err) {
+            // Refused (a forged event, found by the writer) or not written: the next commit must follow what is.
+            handle.head = handle.log.head
             reply({ id, ok: false, error: (err as Error).message })
           }
         })

@@ -53,8 +53,8 @@ export interface CommitRequest {
   op: 'commit'
   first: number
   count: number
-  /** One encoding per line (canonical JSON has no raw newline). */
-  texts: string
+  /** One encoding per line (canonical JSON has no raw newline). The log host takes them as UTF-8 bytes (FrameReader 'bytes'). */
+  texts: string | Uint8Array
   cuts: ([number, number][] | null)[]
   kinds: string[]
   code: string
