@@ -78,7 +78,8 @@ export type Request = { id: number; h?: number } & (
   | { op: 'result'; value: unknown }
 )
 
-export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string; damage?: unknown[]; path?: string; format?: true }
+/** `texts`: a commit's answer carries its events' hashes there, raw (CommitValue). */
+export type Reply = { id: number; ok: true; value: unknown; texts?: string } | { id: number; ok: false; error: string; damage?: unknown[]; path?: string; format?: true }
 
 /** What the launcher sends unasked: a saved notebook's new text (`loom run --watch`), or a stop (Ctrl-C, SIGTERM). */
 export type Push =
@@ -88,8 +89,12 @@ export type Push =
   /** A replay batch: the stored encodings, one per line (travelling raw), and each event's hash. */
   | { push: 'check'; rid: number; texts: string; hashes: string[] }
 
-/** The answer to a commit: the hash before the first event, then each event's hash (32 bytes each, base64). */
-export type CommitValue = { parent: string; hashes: string }
+/**
+ * The answer to a commit: the hash before the first event; each event's hash
+ * follows in the reply's raw part (`texts`), 64 hex digits each, one after
+ * another — the form events keep them in, so the engine takes each as it is.
+ */
+export type CommitValue = { parent: string }
 
 const WAIT_MS = 60_000
 const nap = new Int32Array(new SharedArrayBuffer(4))
@@ -418,13 +423,19 @@ export class RemoteLog implements EventLog {
       this.waiting.delete(reply.id)
       if (!this.waiting.size && !this.kept) this.socket?.unref()
       if (reply.ok && w.events) {
-        const { parent, hashes } = reply.value as CommitValue
-        const raw = Buffer.from(hashes, 'base64')
+        const parent = (reply.value as CommitValue | null)?.parent
+        const hexes = reply.texts ?? ''
+        // An answer that does not give each event its hash leaves the log's state unknown: the link has failed.
+        if (typeof parent !== 'string' || hexes.length !== 64 * w.events.length) {
+          this.fail(new Error(`${this.opened.path}: the log host answered a commit of ${w.events.length} events without their hashes`))
+          return w.reject(this.failed!)
+        }
         let p = parent
-        w.events.forEach((e, i) => {
+        for (let i = 0; i < w.events.length; i++) {
+          const e = w.events[i]!
           e.parentHash = p
-          e.hash = p = raw.toString('hex', i * 32, i * 32 + 32)
-        })
+          e.hash = p = hexes.slice(i * 64, i * 64 + 64)
+        }
       }
       // A refused commit leaves nothing after it known durable: the log has failed. A refused read or change is that request's answer.
       if (!reply.ok && w.events) {
