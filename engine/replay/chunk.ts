@@ -57,9 +57,9 @@ export interface Chunk {
 }
 
 export interface Written {
-  /** The hash before the first event, and each event's hash (32 bytes each). */
+  /** The hash before the first event, and each event's hash: 64 hex digits each, one after another (as events keep them). */
   parent: string
-  hashes: Buffer
+  hashes: string
   last: string
 }
 
@@ -88,15 +88,15 @@ export function writeChunk(db: Database.Database, chunk: Chunk, parent: string):
   const t = chunk.texts
   const texts = n ? (typeof t === 'string' ? t : Buffer.from(t.buffer, t.byteOffset, t.byteLength).toString('utf8')).split('\n') : []
   if (chunk.untrusted) checkEvents(texts, chunk)
-  const hashes = Buffer.allocUnsafe(32 * n)
+  // Kept as the hex events hold them, joined: one conversion to bytes per row, not one per event.
+  const hexes: string[] = new Array(n)
   const bodies: string[] = new Array(n)
   const refs: Record<number, [number, string][]> = {}
   const blobs: [string, string][] = []
   let h = parent
   for (let i = 0; i < n; i++) {
     const text = texts[i]!
-    h = chainHash(h, text)
-    hashes.write(h, i * 32, 'hex')
+    hexes[i] = h = chainHash(h, text)
     let body = text
     const cuts = chunk.cuts[i]
     if (cuts) {
@@ -130,14 +130,14 @@ export function writeChunk(db: Database.Database, chunk: Chunk, parent: string):
       const b = Math.min(n, a + ROW_EVENTS)
       let rowRefs: Record<number, [number, string][]> | null = null
       if (blobs.length) for (let i = a; i < b; i++) if (refs[i]) (rowRefs ??= {})[i - a] = refs[i]!
-      stmt.insert.run(chunk.branch, chunk.first + a, chunk.first + b - 1, chunk.code, hashes.subarray(a * 32, b * 32), rowRefs ? JSON.stringify(rowRefs) : null, bodies.slice(a, b).join('\n'))
+      stmt.insert.run(chunk.branch, chunk.first + a, chunk.first + b - 1, chunk.code, Buffer.from(hexes.slice(a, b).join(''), 'hex'), rowRefs ? JSON.stringify(rowRefs) : null, bodies.slice(a, b).join('\n'))
     }
     for (let i = 0; i < n; i++) if (chunk.kinds[i] !== 'step') stmt.mark.run(chunk.branch, chunk.first + i, chunk.kinds[i])
     for (const [seq, data, sh] of chunk.snapshots) stmt.snapshot.run(chunk.branch, seq, data, sh)
     for (const a of chunk.attempts) stmt.attempt.run(chunk.branchName, a)
     if (chunk.attempts.length) stmt.trimAttempts.run(chunk.maxAttempts)
   }).immediate()
-  return { parent, hashes, last: h }
+  return { parent, hashes: hexes.join(''), last: h }
 }
 
 const CODE_FIELD = ',"codeHash":"'

@@ -5,6 +5,8 @@ import type { EventKind } from '../runtime/event.ts'
 import type { CommitRequest } from './remoteLog.ts'
 
 const KINDS = new Set<string>(['start', 'step', 'http', 'gui', 'edit', 'code', 'halt'] satisfies EventKind[])
+/** What follows an event's seq in its encoding, by kind: one comparison checks the kind and the field after it. */
+const AFTER_SEQ = new Map([...KINDS].map((kind) => [kind, `,"kind":"${kind}","codeHash":"`]))
 
 /**
  * A commit's contents, checked before the log takes them, in two parts. Here,
@@ -39,7 +41,7 @@ export function checkCommit(r: CommitRequest, branch: string, head: number): voi
  * writer, which hashes them next): each is an event of `branch` at its place,
  * of the kind the commit says, with its cuts inside its text. Runs for every
  * event a confined app commits, so it walks each text in place and builds no
- * string but the seq.
+ * string.
  */
 /** A commit whose events are not what checkEvents wants: refused, and nothing of it written (the log goes on). */
 export class CommitRefused extends Error {}
@@ -50,9 +52,8 @@ export function checkEvents(texts: string[], c: { first: number; count: number; 
   for (let i = 0; i < c.count; i++) {
     const text = texts[i]!
     const kind = c.kinds[i]
-    let at = typeof kind === 'string' && KINDS.has(kind) ? piece(text, 0, prefix) : -1
-    at = piece(text, piece(text, piece(text, piece(text, at, String(c.first + i)), ',"kind":"'), kind as string), '","codeHash":"')
-    if (at < 0) throw new CommitRefused(`commit: event ${c.first + i} is not an event of branch '${c.branchName}' at that place`)
+    const after = typeof kind === 'string' ? AFTER_SEQ.get(kind) : undefined
+    if (after === undefined || piece(text, seqEnd(text, piece(text, 0, prefix), c.first + i), after) < 0) throw new CommitRefused(`commit: event ${c.first + i} is not an event of branch '${c.branchName}' at that place`)
     const cuts = c.cuts[i]
     if (cuts === null) continue
     if (!Array.isArray(cuts)) throw new CommitRefused(`commit: event ${c.first + i}: malformed cuts`)
@@ -62,6 +63,19 @@ export function checkEvents(texts: string[], c: { first: number; count: number; 
       cut = x[1]
     }
   }
+}
+
+/** Where `text` goes on after the decimal `seq` at `at` (as JSON writes it: no sign, no leading zero; at most 15 digits, so exact), or -1. */
+function seqEnd(text: string, at: number, seq: number): number {
+  if (at < 0 || text.charCodeAt(at) === 48) return -1
+  let value = 0
+  let end = at
+  for (; end < text.length && end - at < 15; end++) {
+    const digit = text.charCodeAt(end) - 48
+    if (digit < 0 || digit > 9) break
+    value = value * 10 + digit
+  }
+  return end > at && value === seq ? end : -1
 }
 
 /** Where `text` goes on after `expected` at `at`, or -1 when it does not hold it there (or `at` is -1 already). */

@@ -355,7 +355,7 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
             for (const [key, cell] of request.cells) log.keptCells.put(key, cell)
             const written = await log.commitEncoded(request, true)
             const value: CommitValue = { parent: written.parent }
-            reply({ id, ok: true, value, texts: written.hashes.toString('hex') })
+            reply({ id, ok: true, value, texts: written.hashes })
             if (request.count && handle === handles.get(0)) for (const fn of committed) fn({ seq: request.first + request.count - 1 })
           } catch (err) {
             // Refused (a forged event, found by the writer) or not written: the next commit must follow what is.

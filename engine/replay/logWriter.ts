@@ -20,7 +20,7 @@ export interface WriterData {
 }
 
 /** `refused`: a confined engine's commit failed its check (checkEvents); nothing was written and the log goes on. */
-export type Ack = { ok: true; hashes: Buffer; parent: string; last: string } | { ok: false; error: string; conflict: boolean; refused?: true }
+export type Ack = { ok: true; hashes: string; parent: string; last: string } | { ok: false; error: string; conflict: boolean; refused?: true }
 
 const { path, heads, fsync, port, signal } = workerData as WriterData
 const db = new Database(path)

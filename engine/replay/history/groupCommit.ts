@@ -261,7 +261,7 @@ export class GroupCommit {
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!
       e.parentHash = parent
-      e.hash = parent = written.hashes.toString('hex', i * 32, i * 32 + 32)
+      e.hash = parent = written.hashes.slice(i * 64, i * 64 + 64)
     }
     if (events.length) this.advance(events[events.length - 1]!.seq, written.last)
   }
@@ -288,7 +288,7 @@ export class GroupCommit {
     const waiting = this.writer!.waiting.shift()!
     if (!this.writer!.waiting.length) this.writer!.port.unref()
     if (ack.ok) {
-      const written = { hashes: Buffer.from(ack.hashes), parent: ack.parent, last: ack.last }
+      const written = { hashes: ack.hashes, parent: ack.parent, last: ack.last }
       this.acknowledge(waiting.events, written)
       if (waiting.encoded) {
         this.advance(waiting.encoded.last, written.last)
