@@ -34,6 +34,8 @@ export interface LogHostOptions {
   open?: (create: boolean) => SqliteLog | null | Promise<SqliteLog | null>
   /** `loom serve`: another connection to the same log, on `branch` (a side handle: a rerun, a saved trace, a forked preview). */
   openSide?: (branch: string, fsync: boolean) => SqliteLog
+  /** Where the engine process's frames come from, when not on the link itself (`loom run`: its LINK_OUT_FD, see logLink.ts). */
+  requests?: Socket
 }
 
 /** Side handles open at once: a rerun, a trace or a preview each holds one while it runs. */
@@ -147,11 +149,20 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
   const reply = (r: Reply) => {
     if (!link.destroyed) link.write(frame(r))
   }
+  const input = options.requests ?? link
   const breakLink = (why: string) => {
     if (broken) return
     broken = true
     options.onBroken?.(why)
     link.destroy()
+    input.destroy()
+  }
+  // Either half closing ends the link: nothing more can be asked, or answered.
+  if (input !== link) {
+    input.on('close', () => link.destroy())
+    input.on('error', () => {})
+    // The engine process writes nothing on the link itself: whatever comes there is dropped unread.
+    link.resume()
   }
   link.on('close', () => {
     resolveReady(false)
@@ -166,7 +177,7 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
     })
   })
   link.on('error', () => {})
-  link.on('data', (bytes: Buffer) => {
+  input.on('data', (bytes: Buffer) => {
     if (broken) return
     reader.push(bytes)
     reader.drain((message) => {

@@ -14,7 +14,7 @@ import type { Attempt, EventRecord } from '../runtime/event.ts'
 import type { StoreSnapshot } from '../runtime/store.ts'
 import type { KeptCells } from '../runtime/compile.ts'
 import type { Resume } from '../runtime/engine.ts'
-import { FrameReader, frame, LINK_FD } from './logLink.ts'
+import { FrameReader, frame, LINK_FD, LINK_OUT_FD } from './logLink.ts'
 import type { HttpRequest, HttpResponse } from '../runtime/http.ts'
 
 /** What the host says when the engine process opens the log. */
@@ -135,13 +135,13 @@ export class RemoteLog implements EventLog {
   /** This log's number on the link: 0 for the first. */
   readonly h: number
 
-  /** Opens the log through the link on `fd` (blocks until the host answers). */
-  static open(fd = LINK_FD): RemoteLog {
-    return new RemoteLog(fd)
+  /** Opens the log through the link: answers come on `fd`, frames go on `out` (blocks until the host answers). */
+  static open(fd = LINK_FD, out = LINK_OUT_FD): RemoteLog {
+    return new RemoteLog(fd, { op: 'open' }, undefined, out)
   }
 
-  /** `side`: a log the host opened beside `side.link`'s, sharing its link. */
-  protected constructor(protected readonly fd: number, openRequest: object = { op: 'open' }, side?: { link: RemoteLog; opened: Opened }) {
+  /** `side`: a log the host opened beside `side.link`'s, sharing its link. `out`: where frames go (LINK_OUT_FD), when not on `fd`. */
+  protected constructor(protected readonly fd: number, openRequest: object = { op: 'open' }, side?: { link: RemoteLog; opened: Opened }, private readonly out = fd) {
     this.link = side?.link ?? this
     this.h = side?.opened.h ?? 0
     this.opened = side?.opened ?? (this.call(openRequest) as Opened)
@@ -335,8 +335,9 @@ export class RemoteLog implements EventLog {
     const start = Date.now()
     while (at < bytes.length) {
       try {
-        at += writeSync(this.fd, bytes, at, bytes.length - at)
+        at += writeSync(this.out, bytes, at, bytes.length - at)
       } catch (err) {
+        // EAGAIN only where frames share the socket answers come on (libuv reads it, non-blocking): serve's engine.
         if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw this.fail(new Error(`${this.opened?.path ?? 'log'}: the log host is gone (${(err as Error).message})`))
         if (Date.now() - start > WAIT_MS) throw this.fail(new Error('the log host has not read for 60 s'))
         Atomics.wait(nap, 0, 0, NAP_MS)
