@@ -161,8 +161,8 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
   if (input !== link) {
     input.on('close', () => link.destroy())
     input.on('error', () => {})
-    // The engine process writes nothing on the link itself: whatever comes there is dropped unread.
-    link.resume()
+    // The engine process only reads the link itself: writing there breaks the rules (and is never read).
+    link.on('data', () => breakLink('the engine process wrote on the socket it only reads'))
   }
   link.on('close', () => {
     resolveReady(false)
