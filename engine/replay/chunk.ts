@@ -87,7 +87,8 @@ export function writeChunk(db: Database.Database, chunk: Chunk, parent: string):
   const n = chunk.count
   const t = chunk.texts
   const texts = n ? (typeof t === 'string' ? t : Buffer.from(t.buffer, t.byteOffset, t.byteLength).toString('utf8')).split('\n') : []
-  if (chunk.untrusted) checkEvents(texts, chunk)
+  // Kinds of untrusted texts are read from the texts themselves, as they are checked.
+  if (chunk.untrusted) chunk.kinds = checkEvents(texts, chunk)
   // Kept as the hex events hold them, joined: one conversion to bytes per row, not one per event.
   const hexes: string[] = new Array(n)
   const bodies: string[] = new Array(n)

@@ -4,9 +4,8 @@
 import type { EventKind } from '../runtime/event.ts'
 import type { CommitRequest } from './remoteLog.ts'
 
-const KINDS = new Set<string>(['start', 'step', 'http', 'gui', 'edit', 'code', 'halt'] satisfies EventKind[])
-/** What follows an event's seq in its encoding, by kind: one comparison checks the kind and the field after it. */
-const AFTER_SEQ = new Map([...KINDS].map((kind) => [kind, `,"kind":"${kind}","codeHash":"`]))
+/** What follows an event's seq in its encoding, by kind (the commonest first): one comparison reads the kind and checks the field after it. */
+const AFTER_SEQ: [kind: string, after: string][] = (['step', 'http', 'gui', 'edit', 'code', 'start', 'halt'] satisfies EventKind[]).map((kind) => [kind, `,"kind":"${kind}","codeHash":"`])
 
 /**
  * A commit's contents, checked before the log takes them, in two parts. Here,
@@ -21,11 +20,11 @@ const AFTER_SEQ = new Map([...KINDS].map((kind) => [kind, `,"kind":"${kind}","co
  * damaged log.
  */
 export function checkCommit(r: CommitRequest, branch: string, head: number): void {
-  if (!Number.isSafeInteger(r.count) || r.count < 0 || !(typeof r.texts === 'string' || r.texts instanceof Uint8Array) || !Array.isArray(r.cuts) || !Array.isArray(r.kinds) || typeof r.code !== 'string') throw new Error('commit: malformed')
+  if (!Number.isSafeInteger(r.count) || r.count < 0 || !(typeof r.texts === 'string' || r.texts instanceof Uint8Array) || !Array.isArray(r.cuts) || typeof r.code !== 'string') throw new Error('commit: malformed')
   if (!Array.isArray(r.attempts) || !Array.isArray(r.snapshots) || !Array.isArray(r.storedCode) || !Array.isArray(r.cells)) throw new Error('commit: malformed')
   if (r.count && r.first !== head + 1) throw new Error(`commit: event ${String(r.first)} does not follow event ${head} of branch '${branch}'`)
   if (r.count && !/^[0-9a-f]{64}$/.test(r.code)) throw new Error('commit: a malformed code hash')
-  if (r.kinds.length !== r.count || r.cuts.length !== r.count) throw new Error('commit: counts differ')
+  if (r.cuts.length !== r.count) throw new Error('commit: counts differ')
   const last = head + r.count
   for (const s of r.snapshots) if (!Array.isArray(s) || !Number.isSafeInteger(s[0]) || s[0] > last || typeof s[1] !== 'string') throw new Error('commit: a malformed snapshot')
   for (const a of r.attempts) {
@@ -39,21 +38,25 @@ export function checkCommit(r: CommitRequest, branch: string, head: number): voi
 /**
  * The events of a commit checkCommit passed, one text each (split by the
  * writer, which hashes them next): each is an event of `branch` at its place,
- * of the kind the commit says, with its cuts inside its text. Runs for every
+ * of a kind there is, with its cuts inside its text. Returns their kinds, as
+ * the texts say (the log marks events by kind). Runs for every
  * event a confined app commits, so it walks each text in place and builds no
  * string.
  */
 /** A commit whose events are not what checkEvents wants: refused, and nothing of it written (the log goes on). */
 export class CommitRefused extends Error {}
 
-export function checkEvents(texts: string[], c: { first: number; count: number; kinds: unknown[]; cuts: unknown[]; branchName: string }): void {
+export function checkEvents(texts: string[], c: { first: number; count: number; cuts: unknown[]; branchName: string }): string[] {
   if (texts.length !== c.count) throw new CommitRefused('commit: counts differ')
   const prefix = `{"branch":${JSON.stringify(c.branchName)},"seq":`
+  const kinds: string[] = new Array(c.count)
   for (let i = 0; i < c.count; i++) {
     const text = texts[i]!
-    const kind = c.kinds[i]
-    const after = typeof kind === 'string' ? AFTER_SEQ.get(kind) : undefined
-    if (after === undefined || piece(text, seqEnd(text, piece(text, 0, prefix), c.first + i), after) < 0) throw new CommitRefused(`commit: event ${c.first + i} is not an event of branch '${c.branchName}' at that place`)
+    const at = seqEnd(text, piece(text, 0, prefix), c.first + i)
+    let kind: string | undefined
+    for (let k = 0; at >= 0 && kind === undefined && k < AFTER_SEQ.length; k++) if (piece(text, at, AFTER_SEQ[k]![1]) >= 0) kind = AFTER_SEQ[k]![0]
+    if (kind === undefined) throw new CommitRefused(`commit: event ${c.first + i} is not an event of branch '${c.branchName}' at that place`)
+    kinds[i] = kind
     const cuts = c.cuts[i]
     if (cuts === null) continue
     if (!Array.isArray(cuts)) throw new CommitRefused(`commit: event ${c.first + i}: malformed cuts`)
@@ -63,6 +66,7 @@ export function checkEvents(texts: string[], c: { first: number; count: number; 
       cut = x[1]
     }
   }
+  return kinds
 }
 
 /** Where `text` goes on after the decimal `seq` at `at` (as JSON writes it: no sign, no leading zero; at most 15 digits, so exact), or -1. */

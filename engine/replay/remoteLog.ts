@@ -56,7 +56,7 @@ export interface CommitRequest {
   /** One encoding per line (canonical JSON has no raw newline). The log host takes them as UTF-8 bytes (FrameReader 'bytes'). */
   texts: string | Uint8Array
   cuts: ([number, number][] | null)[]
-  kinds: string[]
+  /** No kinds: each event's is in its text, where the log's writer reads it (checkEvents). */
   code: string
   snapshots: [seq: number, data: string][]
   attempts: string[]
@@ -310,8 +310,9 @@ export class RemoteLog implements EventLog {
     if (this.link.failed) throw this.link.failed
     if (!this.pending.length && !this.pendingAttempts.length && !this.pendingSnapshots.length && !this.pendingCode.length && !this.pendingCells.length) return null
     const events = this.pending
+    const { kinds: _, ...encoded } = encodeEvents(events)
     const request: CommitRequest = {
-      op: 'commit', ...(this.h ? { h: this.h } : {}), first: events.length ? events[0]!.seq : this.sentSeq + 1, ...encodeEvents(events),
+      op: 'commit', ...(this.h ? { h: this.h } : {}), first: events.length ? events[0]!.seq : this.sentSeq + 1, ...encoded,
       code: events.length ? events[events.length - 1]!.codeHash : '',
       snapshots: this.pendingSnapshots.map(([seq, state]) => [seq, JSON.stringify(state)]),
       attempts: this.pendingAttempts.map((a) => JSON.stringify(a)),

@@ -36,7 +36,8 @@ export interface EncodedCommit {
   /** As a string, or as UTF-8 bytes, which move to the writer thread unread. */
   texts: string | Uint8Array
   cuts: Chunk['cuts']
-  kinds: string[]
+  /** Absent from a confined engine's commit: the writer reads each event's kind from its text (checkEvents). */
+  kinds?: string[]
   code: string
   snapshots: [seq: number, data: string][]
   attempts: string[]
@@ -199,7 +200,7 @@ export class GroupCommit {
     if (part.count && part.first !== this.sentSeq + 1) throw new Error(`log: expected event ${this.sentSeq + 1}, got ${part.first}`)
     const snapshots = part.snapshots.map(([seq, data]): [number, string, string] => [seq, data, contentHash(data)])
     for (const [seq] of snapshots) this.lastSnapshot.set(this.target.name, seq)
-    const chunk = this.chunk(first, { texts: part.texts, count: part.count, cuts: part.cuts, kinds: part.kinds }, part.code, snapshots, part.attempts)
+    const chunk = this.chunk(first, { texts: part.texts, count: part.count, cuts: part.cuts, kinds: part.kinds ?? [] }, part.code, snapshots, part.attempts)
     if (untrusted) chunk.untrusted = true
     const last = first + part.count - 1
     if (part.count) this.sentSeq = last
