@@ -55,14 +55,14 @@ async function runConfined(p: Parsed, io: Io, kind: 'run' | 'test'): Promise<num
     }
     // Its own process group: a terminal's Ctrl-C (sent to the whole foreground group) reaches only this
     // launcher, which stops the app through the link — the app ends normally, with its summary.
-    const child = spawn(launch.command, launch.args, { env: launch.env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true })
+    const child = spawn(launch.command, launch.args, { env: launch.env, stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'], detached: true })
     child.stdout!.setEncoding('utf8').on('data', (t: string) => io.out(t))
     child.stderr!.setEncoding('utf8').on('data', (t: string) => io.err(t))
     child.stdin!.on('error', () => {})
     if (io.stdin && !p.options['until-idle']) io.stdin.pipe(child.stdin!)
     else child.stdin!.end()
     const link = child.stdio[3] as Socket
-    const host = serveLog(link, log, { resume, job, onBroken: (why) => (io.err(`loom: ${why}; stopping the app\n`), child.kill('SIGKILL')) })
+    const host = serveLog(link, log, { resume, job, requests: child.stdio[4] as Socket, onBroken: (why) => (io.err(`loom: ${why}; stopping the app\n`), child.kill('SIGKILL')) })
     let server: RunningServer | null = null
     // Served once the app is open (as before: a notebook that does not compile serves nothing).
     if (port !== undefined && log && (await host.ready)) {
@@ -159,10 +159,10 @@ export function startReplay(log: SqliteLog, branch: string, io: Io, timeLimitMs?
     if (launch.os.notice) io.err(`loom: ${launch.os.notice}\n`)
     const before = from > 1 ? seekStore(log, { branch, seq: from - 1 }).serialize() : undefined
     const job: RunJob = { kind: 'replay', replay: { branch, from, before }, notebook: '', text: '', shownAs: '', timeLimitMs, env: {}, args: [], json: false, untilIdle: false, watch: false, serving: false }
-    const child = spawn(launch.command, launch.args, { env: launch.env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] })
+    const child = spawn(launch.command, launch.args, { env: launch.env, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] })
     child.stdout!.setEncoding('utf8').on('data', (t: string) => io.out(t))
     child.stderr!.setEncoding('utf8').on('data', (t: string) => io.err(t))
-    const host = serveLog(child.stdio[3] as Socket, null, { resume: undefined, job, reader: log, onBroken: (why) => (io.err(`loom: ${why}; stopping the replay\n`), child.kill('SIGKILL')) })
+    const host = serveLog(child.stdio[3] as Socket, null, { resume: undefined, job, reader: log, requests: child.stdio[4] as Socket, onBroken: (why) => (io.err(`loom: ${why}; stopping the replay\n`), child.kill('SIGKILL')) })
     const exited = new Promise<void>((done) => child.on('exit', () => done()))
     return (started = { child, host, exited })
   }
@@ -222,13 +222,13 @@ export class JobFailed extends Error {
 export async function confinedJob(job: RunJob, io: Io, options: { log?: SqliteLog | null; threads?: boolean; feed?: (host: ReturnType<typeof serveLog>) => Promise<void> } = {}): Promise<unknown> {
   const launch = runLaunch(job.notebook || null, { threads: options.threads })
   if (launch.os.notice) io.err(`loom: ${launch.os.notice}\n`)
-  const child = spawn(launch.command, launch.args, { env: launch.env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] })
+  const child = spawn(launch.command, launch.args, { env: launch.env, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] })
   child.stdout!.setEncoding('utf8').on('data', (t: string) => io.out(t))
   child.stderr!.setEncoding('utf8').on('data', (t: string) => io.err(t))
   let answer: JobAnswer | null = null
   let brokenBy: string | null = null
   const host = serveLog(child.stdio[3] as Socket, options.log ?? null, {
-    resume: undefined, job,
+    resume: undefined, job, requests: child.stdio[4] as Socket,
     onResult: (value) => (answer = value as JobAnswer),
     onBroken: (why) => ((brokenBy = why), child.kill('SIGKILL')),
   })

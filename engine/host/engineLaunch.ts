@@ -88,7 +88,7 @@ function permissionFlag(): string {
   return process.allowedNodeEnvironmentFlags.has('--permission') ? '--permission' : '--experimental-permission'
 }
 
-/** A confined process to spawn: `command args` with `env`, the link to its log on fd 3. */
+/** A confined process to spawn: `command args` with `env`, the link to its log on fd 3 (answers) and fd 4 (its frames). */
 export interface ConfinedLaunch {
   command: string
   args: string[]

@@ -7,6 +7,7 @@ import { chainHash, contentHash } from './history/hashChain.ts'
 import { encodeEventParts } from '../runtime/log.ts'
 import type { EventRecord } from '../runtime/event.ts'
 import { encodeTimings, writeTimings, type Timings } from './history/timings.ts'
+import { checkEvents } from './commitCheck.ts'
 
 /** Events per stored row (a group commit may span several rows). */
 const ROW_EVENTS = 1000
@@ -40,8 +41,13 @@ export interface Chunk {
   parent: string | null
   first: number
   /** The events' canonical encodings, and per event the [start, end) ranges of large values. */
-  /** One per line: canonical JSON has no raw newline, and one string crosses to a thread cheaper than many. */
-  texts: string
+  /**
+   * One per line: canonical JSON has no raw newline, and one string crosses to a thread cheaper than many.
+   * As UTF-8 bytes when they came from a confined engine process: moved to the writer thread unread.
+   */
+  texts: string | Uint8Array
+  /** The texts came from a confined engine process: each is checked to be an event of this branch at its place (checkEvents) before anything is written. */
+  untrusted?: true
   count: number
   cuts: ([number, number][] | null)[]
   kinds: string[]
@@ -55,9 +61,9 @@ export interface Chunk {
 }
 
 export interface Written {
-  /** The hash before the first event, and each event's hash (32 bytes each). */
+  /** The hash before the first event, and each event's hash: 64 hex digits each, one after another (as events keep them). */
   parent: string
-  hashes: Buffer
+  hashes: string
   last: string
 }
 
@@ -83,16 +89,19 @@ export function writeChunk(db: Database.Database, chunk: Chunk, parent: string):
   let stmt = statements.get(db)
   if (!stmt) statements.set(db, (stmt = prepare(db)))
   const n = chunk.count
-  const texts = n ? chunk.texts.split('\n') : []
-  const hashes = Buffer.allocUnsafe(32 * n)
+  const t = chunk.texts
+  const texts = n ? (typeof t === 'string' ? t : Buffer.from(t.buffer, t.byteOffset, t.byteLength).toString('utf8')).split('\n') : []
+  // Kinds of untrusted texts are read from the texts themselves, as they are checked.
+  if (chunk.untrusted) chunk.kinds = checkEvents(texts, chunk)
+  // Kept as the hex events hold them, joined: one conversion to bytes per row, not one per event.
+  const hexes: string[] = new Array(n)
   const bodies: string[] = new Array(n)
   const refs: Record<number, [number, string][]> = {}
   const blobs: [string, string][] = []
   let h = parent
   for (let i = 0; i < n; i++) {
     const text = texts[i]!
-    h = chainHash(h, text)
-    hashes.write(h, i * 32, 'hex')
+    hexes[i] = h = chainHash(h, text)
     let body = text
     const cuts = chunk.cuts[i]
     if (cuts) {
@@ -126,7 +135,7 @@ export function writeChunk(db: Database.Database, chunk: Chunk, parent: string):
       const b = Math.min(n, a + ROW_EVENTS)
       let rowRefs: Record<number, [number, string][]> | null = null
       if (blobs.length) for (let i = a; i < b; i++) if (refs[i]) (rowRefs ??= {})[i - a] = refs[i]!
-      stmt.insert.run(chunk.branch, chunk.first + a, chunk.first + b - 1, chunk.code, hashes.subarray(a * 32, b * 32), rowRefs ? JSON.stringify(rowRefs) : null, bodies.slice(a, b).join('\n'))
+      stmt.insert.run(chunk.branch, chunk.first + a, chunk.first + b - 1, chunk.code, Buffer.from(hexes.slice(a, b).join(''), 'hex'), rowRefs ? JSON.stringify(rowRefs) : null, bodies.slice(a, b).join('\n'))
       if (chunk.timings) writeTimings(db, chunk.branch, chunk.first, chunk.timings, a, b)
     }
     for (let i = 0; i < n; i++) if (chunk.kinds[i] !== 'step') stmt.mark.run(chunk.branch, chunk.first + i, chunk.kinds[i])
@@ -134,7 +143,7 @@ export function writeChunk(db: Database.Database, chunk: Chunk, parent: string):
     for (const a of chunk.attempts) stmt.attempt.run(chunk.branchName, a)
     if (chunk.attempts.length) stmt.trimAttempts.run(chunk.maxAttempts)
   }).immediate()
-  return { parent, hashes, last: h }
+  return { parent, hashes: hexes.join(''), last: h }
 }
 
 const CODE_FIELD = ',"codeHash":"'

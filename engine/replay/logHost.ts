@@ -34,6 +34,8 @@ export interface LogHostOptions {
   open?: (create: boolean) => SqliteLog | null | Promise<SqliteLog | null>
   /** `loom serve`: another connection to the same log, on `branch` (a side handle: a rerun, a saved trace, a forked preview). */
   openSide?: (branch: string, fsync: boolean) => SqliteLog
+  /** Where the engine process's frames come from, when not on the link itself (`loom run`: its LINK_OUT_FD, see logLink.ts). */
+  requests?: Socket
 }
 
 /** Side handles open at once: a rerun, a trace or a preview each holds one while it runs. */
@@ -122,7 +124,8 @@ export interface LinkedApp {
 
 /** Serves `log` on `link` until the link closes. Never throws: a bad message ends the link. */
 export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOptions): { closed: Promise<void>; ready: Promise<boolean>; push: (push: Push) => void; app: LinkedApp; check: (events: unknown[], bodies: string[]) => Promise<unknown>; drained: () => Promise<void> } {
-  const reader = new FrameReader()
+  // A commit's texts stay bytes: the writer thread decodes and checks them (checkEvents).
+  const reader = new FrameReader('bytes')
   /**
    * The logs open on this link by handle (0: the session's), each with its
    * branch's head once every commit received is written: what its next commit must follow.
@@ -150,11 +153,20 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
   const reply = (r: Reply) => {
     if (!link.destroyed) link.write(frame(r))
   }
+  const input = options.requests ?? link
   const breakLink = (why: string) => {
     if (broken) return
     broken = true
     options.onBroken?.(why)
     link.destroy()
+    input.destroy()
+  }
+  // Either half closing ends the link: nothing more can be asked, or answered.
+  if (input !== link) {
+    input.on('close', () => link.destroy())
+    input.on('error', () => {})
+    // The engine process only reads the link itself: writing there breaks the rules (and is never read).
+    link.on('data', () => breakLink('the engine process wrote on the socket it only reads'))
   }
   link.on('close', () => {
     resolveReady(false)
@@ -169,7 +181,7 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
     })
   })
   link.on('error', () => {})
-  link.on('data', (bytes: Buffer) => {
+  input.on('data', (bytes: Buffer) => {
     if (broken) return
     reader.push(bytes)
     reader.drain((message) => {
@@ -356,11 +368,13 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
           try {
             for (const c of request.storedCode) log.putCode(c)
             for (const [key, cell] of request.cells) log.keptCells.put(key, cell)
-            const written = await log.commitEncoded(request)
-            const value: CommitValue = { parent: written.parent, hashes: written.hashes.toString('base64') }
-            reply({ id, ok: true, value })
+            const written = await log.commitEncoded(request, true)
+            const value: CommitValue = { parent: written.parent }
+            reply({ id, ok: true, value, texts: written.hashes })
             if (request.count && handle === handles.get(0)) for (const fn of committed) fn({ seq: request.first + request.count - 1 })
           } catch (err) {
+            // Refused (a forged event, found by the writer) or not written: the next commit must follow what is.
+            handle.head = handle.log.head
             reply({ id, ok: false, error: (err as Error).message })
           }
         })

@@ -6,30 +6,50 @@
 // A frame is two u32 lengths (little endian), that many bytes of JSON, then
 // that many bytes of raw UTF-8: a message's `texts` (a commit's event
 // encodings, one per line) travel raw, so they are neither escaped on the
-// engine's thread nor unescaped here. Each side validates what it receives
+// engine's thread nor unescaped here, and the log host's main thread hands
+// them on to its writer thread without reading them (FrameReader's `rawAs`). Each side validates what it receives
 // before use: a broken engine process is the case this exists for.
 
 /** The file descriptor of the link in the engine process. */
 export const LINK_FD = 3
+/**
+ * `loom run`'s engine process writes its frames to the launcher on a socket of
+ * their own, left blocking (nothing in the engine process reads it, so libuv
+ * never makes it non-blocking): a commit larger than the socket's buffer then
+ * waits in the kernel, woken the moment the launcher reads, instead of napping
+ * and retrying (measured: about 1,400 retries per 200,000 steps, the engine's
+ * thread idle meanwhile). Answers and pushes still come on LINK_FD. Frames
+ * keep their one order: all go down this socket.
+ */
+export const LINK_OUT_FD = 4
 /** No frame is larger: a batch of events is at most a few MB. */
 export const MAX_FRAME = 256 * 1024 * 1024
 
 export function frame(message: object): Buffer {
   const texts = (message as { texts?: unknown }).texts
-  const raw = typeof texts === 'string' && texts.length ? Buffer.from(texts) : null
+  const raw = typeof texts === 'string' && texts.length ? texts : null
   const head = Buffer.from(JSON.stringify(raw ? { ...message, texts: undefined } : message))
-  const out = Buffer.allocUnsafe(8 + head.length + (raw?.length ?? 0))
+  // The texts are written straight into the frame: a commit's are about 150 KB, and a copy of them less is less garbage.
+  const t = raw ? Buffer.byteLength(raw) : 0
+  const out = Buffer.allocUnsafe(8 + head.length + t)
   out.writeUInt32LE(head.length, 0)
-  out.writeUInt32LE(raw?.length ?? 0, 4)
+  out.writeUInt32LE(t, 4)
   head.copy(out, 8)
-  raw?.copy(out, 8 + head.length)
+  if (raw) out.write(raw, 8 + head.length)
   return out
 }
 
-/** Collects bytes and hands out whole frames, parsed. */
+/**
+ * Collects bytes and hands out whole frames, parsed. `rawAs`: what a message's
+ * raw part becomes — its `texts` as a string, or (the log host) the bytes
+ * themselves, in a buffer of their own: a commit's texts then go to the log's
+ * writer thread unread (moved, not copied) and are decoded and checked there.
+ */
 export class FrameReader {
   private parts: Buffer[] = []
   private have = 0
+
+  constructor(private readonly rawAs: 'text' | 'bytes' = 'text') {}
 
   push(bytes: Buffer): void {
     if (!bytes.length) return
@@ -68,7 +88,7 @@ export class FrameReader {
     const message = JSON.parse(buf.toString('utf8', 8, 8 + n)) as unknown
     if (t) {
       if (typeof message !== 'object' || message === null) throw new Error('log link: raw text on a message that is not an object')
-      ;(message as { texts: string }).texts = buf.toString('utf8', 8 + n, 8 + n + t)
+      ;(message as { texts: string | Uint8Array }).texts = this.rawAs === 'text' ? buf.toString('utf8', 8 + n, 8 + n + t) : Uint8Array.prototype.slice.call(buf, 8 + n, 8 + n + t)
     }
     const rest = buf.subarray(8 + n + t)
     this.parts = rest.length ? [rest] : []

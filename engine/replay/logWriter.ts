@@ -7,6 +7,7 @@ import { workerData, type MessagePort } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import { writeChunk, ConflictError, type Chunk } from './chunk.ts'
 import { HeadsWriter } from './headsFile.ts'
+import { CommitRefused } from './commitCheck.ts'
 
 export interface WriterData {
   path: string
@@ -18,7 +19,8 @@ export interface WriterData {
   signal: Int32Array
 }
 
-export type Ack = { ok: true; hashes: Buffer; parent: string; last: string } | { ok: false; error: string; conflict: boolean }
+/** `refused`: a confined engine's commit failed its check (checkEvents); nothing was written and the log goes on. */
+export type Ack = { ok: true; hashes: string; parent: string; last: string } | { ok: false; error: string; conflict: boolean; refused?: true }
 
 const { path, heads, fsync, port, signal } = workerData as WriterData
 const db = new Database(path)
@@ -48,8 +50,11 @@ port.on('message', (chunk: Chunk | 'close') => {
     last.set(chunk.branch, { seq: chunk.first + chunk.count - 1, hash: written.last })
     ack = { ok: true, hashes: written.hashes, parent: written.parent, last: written.last }
   } catch (err) {
-    last.delete(chunk.branch)
-    ack = { ok: false, error: (err as Error).message, conflict: err instanceof ConflictError }
+    if (err instanceof CommitRefused) ack = { ok: false, error: err.message, conflict: false, refused: true }
+    else {
+      last.delete(chunk.branch)
+      ack = { ok: false, error: (err as Error).message, conflict: err instanceof ConflictError }
+    }
   }
   port.postMessage(ack)
   Atomics.add(signal, 0, 1)

@@ -15,7 +15,7 @@ import type { Attempt, EventRecord } from '../runtime/event.ts'
 import type { StoreSnapshot } from '../runtime/store.ts'
 import type { KeptCells } from '../runtime/compile.ts'
 import type { Resume } from '../runtime/engine.ts'
-import { FrameReader, frame, LINK_FD } from './logLink.ts'
+import { FrameReader, frame, LINK_FD, LINK_OUT_FD } from './logLink.ts'
 import type { HttpRequest, HttpResponse } from '../runtime/http.ts'
 
 /** What the host says when the engine process opens the log. */
@@ -54,10 +54,11 @@ export interface CommitRequest {
   op: 'commit'
   first: number
   count: number
-  /** One encoding per line (canonical JSON has no raw newline). */
-  texts: string
+  /** One encoding per line (canonical JSON has no raw newline). The log host takes them as UTF-8 bytes (FrameReader 'bytes'). */
+  texts: string | Uint8Array
   cuts: ([number, number][] | null)[]
-  kinds: string[]
+  /** No kinds: each event's is in its text, where the log's writer reads it (checkEvents). */
+  /** How long each event ran (profile): beside the log, outside the hash. */
   timings?: Timings
   code: string
   snapshots: [seq: number, data: string][]
@@ -80,7 +81,8 @@ export type Request = { id: number; h?: number } & (
   | { op: 'result'; value: unknown }
 )
 
-export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string; damage?: unknown[]; path?: string; format?: true }
+/** `texts`: a commit's answer carries its events' hashes there, raw (CommitValue). */
+export type Reply = { id: number; ok: true; value: unknown; texts?: string } | { id: number; ok: false; error: string; damage?: unknown[]; path?: string; format?: true }
 
 /** What the launcher sends unasked: a saved notebook's new text (`loom run --watch`), or a stop (Ctrl-C, SIGTERM). */
 export type Push =
@@ -90,8 +92,12 @@ export type Push =
   /** A replay batch: the stored encodings, one per line (travelling raw), and each event's hash. */
   | { push: 'check'; rid: number; texts: string; hashes: string[] }
 
-/** The answer to a commit: the hash before the first event, then each event's hash (32 bytes each, base64). */
-export type CommitValue = { parent: string; hashes: string }
+/**
+ * The answer to a commit: the hash before the first event; each event's hash
+ * follows in the reply's raw part (`texts`), 64 hex digits each, one after
+ * another — the form events keep them in, so the engine takes each as it is.
+ */
+export type CommitValue = { parent: string }
 
 const WAIT_MS = 60_000
 const nap = new Int32Array(new SharedArrayBuffer(4))
@@ -132,13 +138,13 @@ export class RemoteLog implements EventLog {
   /** This log's number on the link: 0 for the first. */
   readonly h: number
 
-  /** Opens the log through the link on `fd` (blocks until the host answers). */
-  static open(fd = LINK_FD): RemoteLog {
-    return new RemoteLog(fd)
+  /** Opens the log through the link: answers come on `fd`, frames go on `out` (blocks until the host answers). */
+  static open(fd = LINK_FD, out = LINK_OUT_FD): RemoteLog {
+    return new RemoteLog(fd, { op: 'open' }, undefined, out)
   }
 
-  /** `side`: a log the host opened beside `side.link`'s, sharing its link. */
-  protected constructor(protected readonly fd: number, openRequest: object = { op: 'open' }, side?: { link: RemoteLog; opened: Opened }) {
+  /** `side`: a log the host opened beside `side.link`'s, sharing its link. `out`: where frames go (LINK_OUT_FD), when not on `fd`. */
+  protected constructor(protected readonly fd: number, openRequest: object = { op: 'open' }, side?: { link: RemoteLog; opened: Opened }, private readonly out = fd) {
     this.link = side?.link ?? this
     this.h = side?.opened.h ?? 0
     this.opened = side?.opened ?? (this.call(openRequest) as Opened)
@@ -307,8 +313,9 @@ export class RemoteLog implements EventLog {
     if (this.link.failed) throw this.link.failed
     if (!this.pending.length && !this.pendingAttempts.length && !this.pendingSnapshots.length && !this.pendingCode.length && !this.pendingCells.length) return null
     const events = this.pending
+    const { kinds: _, ...encoded } = encodeEvents(events)
     const request: CommitRequest = {
-      op: 'commit', ...(this.h ? { h: this.h } : {}), first: events.length ? events[0]!.seq : this.sentSeq + 1, ...encodeEvents(events),
+      op: 'commit', ...(this.h ? { h: this.h } : {}), first: events.length ? events[0]!.seq : this.sentSeq + 1, ...encoded,
       code: events.length ? events[events.length - 1]!.codeHash : '',
       snapshots: this.pendingSnapshots.map(([seq, state]) => [seq, JSON.stringify(state)]),
       attempts: this.pendingAttempts.map((a) => JSON.stringify(a)),
@@ -332,8 +339,9 @@ export class RemoteLog implements EventLog {
     const start = Date.now()
     while (at < bytes.length) {
       try {
-        at += writeSync(this.fd, bytes, at, bytes.length - at)
+        at += writeSync(this.out, bytes, at, bytes.length - at)
       } catch (err) {
+        // EAGAIN only where frames share the socket answers come on (libuv reads it, non-blocking): serve's engine.
         if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw this.fail(new Error(`${this.opened?.path ?? 'log'}: the log host is gone (${(err as Error).message})`))
         if (Date.now() - start > WAIT_MS) throw this.fail(new Error('the log host has not read for 60 s'))
         Atomics.wait(nap, 0, 0, NAP_MS)
@@ -420,13 +428,19 @@ export class RemoteLog implements EventLog {
       this.waiting.delete(reply.id)
       if (!this.waiting.size && !this.kept) this.socket?.unref()
       if (reply.ok && w.events) {
-        const { parent, hashes } = reply.value as CommitValue
-        const raw = Buffer.from(hashes, 'base64')
+        const parent = (reply.value as CommitValue | null)?.parent
+        const hexes = reply.texts ?? ''
+        // An answer that does not give each event its hash leaves the log's state unknown: the link has failed.
+        if (typeof parent !== 'string' || hexes.length !== 64 * w.events.length) {
+          this.fail(new Error(`${this.opened.path}: the log host answered a commit of ${w.events.length} events without their hashes`))
+          return w.reject(this.failed!)
+        }
         let p = parent
-        w.events.forEach((e, i) => {
+        for (let i = 0; i < w.events.length; i++) {
+          const e = w.events[i]!
           e.parentHash = p
-          e.hash = p = raw.toString('hex', i * 32, i * 32 + 32)
-        })
+          e.hash = p = hexes.slice(i * 64, i * 64 + 64)
+        }
       }
       // A refused commit leaves nothing after it known durable: the log has failed. A refused read or change is that request's answer.
       if (!reply.ok && w.events) {

@@ -212,8 +212,8 @@ export class SqliteLog implements HistoryLog {
   flushAsync(): Promise<void> {
     return this.commits.flushAsync()
   }
-  commitEncoded(part: EncodedCommit): Promise<Written> {
-    return this.commits.commitEncoded(part)
+  commitEncoded(part: EncodedCommit, untrusted = false): Promise<Written> {
+    return this.commits.commitEncoded(part, untrusted)
   }
   addAttempt(attempt: Attempt): void {
     this.commits.addAttempt(attempt)

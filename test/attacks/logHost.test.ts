@@ -21,7 +21,8 @@ function event(seq: number, kind: EventRecord['kind'] = 'step', tty = `tick ${se
 }
 
 function commit(events: EventRecord[], change: (c: Record<string, unknown>) => void = () => {}): Record<string, unknown> {
-  const c: Record<string, unknown> = { op: 'commit', first: events[0]?.seq ?? 1, ...encodeEvents(events), code: CODE, snapshots: [], attempts: [], storedCode: [], cells: [] }
+  const { kinds: _, ...encoded } = encodeEvents(events)
+  const c: Record<string, unknown> = { op: 'commit', first: events[0]?.seq ?? 1, ...encoded, code: CODE, snapshots: [], attempts: [], storedCode: [], cells: [] }
   change(c)
   return c
 }
@@ -60,6 +61,28 @@ async function linked(db: string, served: 'served' | 'reader' | false = false) {
       await new Promise<void>((r) => (wake = r))
     }
   }
+  /** A frame made by hand: `head` as JSON, then `raw` as the texts, whatever bytes they are. */
+  async function sendRaw(head: Record<string, unknown>, raw: Buffer): Promise<Record<string, unknown> | null> {
+    const json = Buffer.from(JSON.stringify({ id: ++id, ...head }))
+    const lengths = Buffer.alloc(8)
+    lengths.writeUInt32LE(json.length, 0)
+    lengths.writeUInt32LE(raw.length, 4)
+    client.write(Buffer.concat([lengths, json, raw]))
+    return answer(id)
+  }
+  /** Sends without waiting for the answer (as the engine pipelines its commits); `answer(id)` waits for it. */
+  function post(request: Record<string, unknown>): number {
+    client.write(frame({ id: ++id, ...request }))
+    return id
+  }
+  async function answer(of: number): Promise<Record<string, unknown> | null> {
+    for (;;) {
+      const got = replies.find((r) => (r as { id: number }).id === of)
+      if (got) return got as Record<string, unknown>
+      if (closed) return null
+      await new Promise<void>((r) => (wake = r))
+    }
+  }
   async function end() {
     client.destroy()
     await host?.closed
@@ -67,7 +90,7 @@ async function linked(db: string, served: 'served' | 'reader' | false = false) {
     server.close()
     log.close()
   }
-  return { send, end, broken, log }
+  return { send, sendRaw, post, answer, end, broken, log }
 }
 
 test('a forged commit is refused before it reaches the log; an honest one is written', async () => {
@@ -76,8 +99,8 @@ test('a forged commit is refused before it reaches the log; an honest one is wri
     const forgeries: [string, Record<string, unknown>][] = [
       ['a gap in the sequence', commit([event(2)])],
       ['another branch', commit([{ ...event(1), branch: 'other' }])],
-      ['a kind that is not one', commit([event(1)], (c) => (c.kinds = ['delete']))],
-      ['kinds that disagree with the texts', commit([event(1, 'step')], (c) => (c.kinds = ['halt']))],
+      ['a kind that is not one', commit([event(1)], (c) => (c.texts = (c.texts as string).replace('"kind":"step"', '"kind":"delete"')))],
+      ['a kind that merely begins like one', commit([event(1)], (c) => (c.texts = (c.texts as string).replace('"kind":"step"', '"kind":"steps"')))],
       ['one text too many', commit([event(1)], (c) => (c.texts = `${c.texts as string}\n${c.texts as string}`))],
       ['one text too few', commit([event(1), event(2)], (c) => (c.texts = (c.texts as string).split('\n')[0]))],
       ['a seq that merely begins like the right one', commit([event(1)], (c) => (c.texts = (c.texts as string).replace('"seq":1,', '"seq":12,')))],
@@ -111,6 +134,8 @@ test('a forged commit is refused before it reaches the log; an honest one is wri
     assert.deepEqual(link.broken, [])
     const log = SqliteLog.open(db, { create: false })
     assert.deepEqual(log.events().map((e) => [e.seq, e.kind, e.outputs.tty]), [[1, 'start', 'tick 1'], [2, 'step', 'tick 2'], [3, 'step', 'tick 3']])
+    // Marked by the kind each text says (a commit carries no list of kinds): found by kind.
+    assert.equal(log.lastOfKind('main', 'start', 3), 1)
     log.close()
   } finally {
     rmSync(dir, { recursive: true, force: true })
@@ -191,4 +216,79 @@ test('a confined replay reads the log through the same whitelist, only what chan
   assert.deepEqual(after.branches().map((b) => [b.name, b.head]), [['main', 2]])
   after.close()
   rmSync(dir, { recursive: true, force: true })
+})
+
+test('a read sent behind commits that are not answered yet sees every one of them; a forged commit among them is refused there, and the read sees exactly what came before it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'loom-loghost-'))
+  try {
+    const batch = (from: number, n: number) => Array.from({ length: n }, (_, i) => event(from + i))
+    // Five commits of 400 events, then the reads, all sent before any answer comes back.
+    const honest = await linked(join(dir, 'order.loom.db'))
+    await honest.send({ op: 'open' })
+    const commits = [0, 1, 2, 3, 4].map((k) => honest.post(commit(batch(1 + 400 * k, 400))))
+    const events = honest.post({ op: 'events', from: 1, limit: null })
+    const attempts = honest.post({ op: 'attempts', limit: null })
+    const read = (await honest.answer(events))!
+    assert.equal(read.ok, true, JSON.stringify(read).slice(0, 300))
+    assert.deepEqual((read.value as EventRecord[]).map((e) => e.seq), batch(1, 2000).map((e) => e.seq))
+    assert.equal((await honest.answer(attempts))!.ok, true)
+    // Each commit's answer gives each event its hash, raw: 64 hex digits an event, chained from the one before.
+    let parent = ''
+    for (const c of commits) {
+      const a = (await honest.answer(c))!
+      assert.equal(a.ok, true)
+      assert.equal((a.texts as string).length, 64 * 400)
+      if (parent) assert.equal((a.value as { parent: string }).parent, parent)
+      parent = (a.texts as string).slice(-64)
+    }
+    await honest.end()
+
+    // The third commit's second event claims another seq: it and everything after it are refused, nothing of them written.
+    const forged = await linked(join(dir, 'forged.loom.db'))
+    await forged.send({ op: 'open' })
+    const sent = [0, 1, 2, 3].map((k) => forged.post(commit(batch(1 + 400 * k, 400), (c) => k === 2 && (c.texts = (c.texts as string).replace('"seq":802,', '"seq":9802,')))))
+    const after = forged.post({ op: 'events', from: 1, limit: null })
+    const seen = (await forged.answer(after))!
+    assert.deepEqual((seen.value as EventRecord[]).map((e) => e.seq), batch(1, 800).map((e) => e.seq))
+    const answers = await Promise.all(sent.map((i) => forged.answer(i)))
+    assert.deepEqual(answers.map((a) => a!.ok), [true, true, false, false])
+    assert.match(String(answers[2]!.error), /event 802 is not an event of branch 'main'/)
+    // The log goes on from what it acknowledged: the honest continuation of event 800 is written.
+    assert.equal((await forged.send(commit(batch(801, 3))))!.ok, true)
+    await forged.end()
+    const log = SqliteLog.open(join(dir, 'forged.loom.db'), { create: false })
+    assert.equal(log.head, 803)
+    assert.deepEqual(log.damageOf('main'), [])
+    log.close()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('commit texts that are not UTF-8, or not one event a line, are refused and nothing is written', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'loom-loghost-'))
+  try {
+    const cases: [string, (c: Record<string, unknown>) => void][] = [
+      ['a line for each event and one more, empty', (c) => (c.texts = `${c.texts as string}\n`)],
+      ['NUL bytes', (c) => (c.texts = '\0'.repeat(200))],
+      ['a count of events far larger than the texts', (c) => ((c.count = 100_000), (c.cuts = Array(100_000).fill(null)))],
+    ]
+    // Bytes that are not UTF-8 where the branch is named: the frame made by hand, the texts raw.
+    const bad = Buffer.from((commit([event(1)]).texts as string).replace('"branch":"main"', '"branch":"m\u0000in"'))
+    bad[bad.indexOf(0)] = 0xff
+    cases.push(['bytes that are not UTF-8 where the branch is named', (c) => (c.raw = bad)])
+    for (const [what, change] of cases) {
+      const link = await linked(join(dir, `${cases.findIndex(([w]) => w === what)}.loom.db`))
+      await link.send({ op: 'open' })
+      const request = commit([event(1), event(2)], change)
+      const reply = request.raw ? await link.sendRaw({ ...request, raw: undefined, texts: undefined, count: 1, cuts: [null] }, request.raw as Buffer) : await link.send(request)
+      assert.ok(reply === null || reply.ok === false, `${what}: refused`)
+      await link.end()
+      const log = SqliteLog.open(join(dir, `${cases.findIndex(([w]) => w === what)}.loom.db`), { create: false })
+      assert.equal(log.head, 0, `${what}: nothing of it was written`)
+      log.close()
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })

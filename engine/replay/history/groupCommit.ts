@@ -33,9 +33,11 @@ export interface Target {
 export interface EncodedCommit {
   first: number
   count: number
-  texts: string
+  /** As a string, or as UTF-8 bytes, which move to the writer thread unread. */
+  texts: string | Uint8Array
   cuts: Chunk['cuts']
-  kinds: string[]
+  /** Absent from a confined engine's commit: the writer reads each event's kind from its text (checkEvents). */
+  kinds?: string[]
   timings?: Chunk['timings']
   code: string
   snapshots: [seq: number, data: string][]
@@ -187,9 +189,11 @@ export class GroupCommit {
    * A group commit encoded elsewhere — by a confined engine process, whose
    * events reach this log as their canonical encodings (logHost.ts checks
    * them) — written as it is, by the writer thread when there is one.
-   * Resolves with the events' hashes once durable.
+   * Resolves with the events' hashes once durable. `untrusted`: the events
+   * are checked where they are split to be hashed (checkEvents), and a commit
+   * that fails the check is refused like one SQLite could not write.
    */
-  commitEncoded(part: EncodedCommit): Promise<Written> {
+  commitEncoded(part: EncodedCommit, untrusted = false): Promise<Written> {
     if (!this.writer && this.options.writerFsync !== null && this.db.open) this.startWriter(this.options.writerFsync)
     if (this.failed) return Promise.reject(this.failed)
     if (this.pending.length) throw new Error('log: an encoded commit while events are pending')
@@ -197,7 +201,8 @@ export class GroupCommit {
     if (part.count && part.first !== this.sentSeq + 1) throw new Error(`log: expected event ${this.sentSeq + 1}, got ${part.first}`)
     const snapshots = part.snapshots.map(([seq, data]): [number, string, string] => [seq, data, contentHash(data)])
     for (const [seq] of snapshots) this.lastSnapshot.set(this.target.name, seq)
-    const chunk = this.chunk(first, { texts: part.texts, count: part.count, cuts: part.cuts, kinds: part.kinds, ...(part.timings ? { timings: part.timings } : {}) }, part.code, snapshots, part.attempts)
+    const chunk = this.chunk(first, { texts: part.texts, count: part.count, cuts: part.cuts, kinds: part.kinds ?? [], ...(part.timings ? { timings: part.timings } : {}) }, part.code, snapshots, part.attempts)
+    if (untrusted) chunk.untrusted = true
     const last = first + part.count - 1
     if (part.count) this.sentSeq = last
     if (!this.writer) {
@@ -234,7 +239,9 @@ export class GroupCommit {
     // Keep the process alive until the writer answers: an unanswered commit must not be dropped at exit.
     w.port.ref()
     w.posted++
-    w.port.postMessage(chunk)
+    // Texts as bytes in a buffer of their own (FrameReader) are moved, not copied.
+    const t = chunk.texts
+    w.port.postMessage(chunk, typeof t !== 'string' && t.byteOffset === 0 && t.byteLength === t.buffer.byteLength && t.buffer instanceof ArrayBuffer ? [t.buffer] : undefined)
     return promise
   }
 
@@ -256,7 +263,7 @@ export class GroupCommit {
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!
       e.parentHash = parent
-      e.hash = parent = written.hashes.toString('hex', i * 32, i * 32 + 32)
+      e.hash = parent = written.hashes.slice(i * 64, i * 64 + 64)
     }
     if (events.length) this.advance(events[events.length - 1]!.seq, written.last)
   }
@@ -283,13 +290,17 @@ export class GroupCommit {
     const waiting = this.writer!.waiting.shift()!
     if (!this.writer!.waiting.length) this.writer!.port.unref()
     if (ack.ok) {
-      const written = { hashes: Buffer.from(ack.hashes), parent: ack.parent, last: ack.last }
+      const written = { hashes: ack.hashes, parent: ack.parent, last: ack.last }
       this.acknowledge(waiting.events, written)
       if (waiting.encoded) {
         this.advance(waiting.encoded.last, written.last)
         waiting.encoded.written(written)
       }
       waiting.resolve()
+    } else if (ack.refused) {
+      // A confined engine's forged commit: nothing of it was written, and what was acknowledged stands.
+      this.sentSeq = this.ackedSeq
+      waiting.reject(new Error(ack.error))
     } else {
       // Nothing after a failed chunk can be written: the chain would have a hole.
       this.failed ??= new LogFormatError(ack.error)
