@@ -16,7 +16,7 @@ export interface HistoryJobsHost {
   setBranches(branches: BranchView[]): void
   /** A branch name no branch has yet, from `base`. */
   freeName(base: string): string
-  toast(message: string, kind: 'info' | 'error'): void
+  toast(message: string, kind: 'info' | 'warning' | 'error'): void
 }
 
 type Job = { op: 'verify' | 'rerun'; label: string }
