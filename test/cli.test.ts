@@ -237,6 +237,39 @@ test('one writer per log: a second loom run is refused at once naming the first;
   assert.equal(loom(['replay', db, '--verify']).status, 0)
 })
 
+test('while a run writes the log, the commands that change its branches (fork, promote, import, branches --rename/--delete, replay --onto) are refused naming it and change nothing', async () => {
+  const db = join(dir, 'held.loom.db')
+  assert.equal(loom(['run', 'samples/counter.loom.md', '--db', db, '--steps', '3']).status, 0)
+  const exported = join(dir, 'held-main.jsonl')
+  assert.equal(loom(['export', db, '--out', exported]).status, 0)
+  assert.equal(loom(['fork', db, '--at', '2', '--name', 'before']).status, 0)
+  const { spawn } = await import('node:child_process')
+  const first = spawn(process.execPath, ['bin/loom.js', 'run', 'samples/counter.loom.md', '--db', db], { stdio: 'ignore', detached: true })
+  const gone = new Promise((resolve) => first.on('exit', resolve))
+  try {
+    for (let i = 0; i < 300 && !existsSync(`${db}.lock`); i++) await new Promise((r) => setTimeout(r, 100))
+    // Their names, labels and which is live (the running app's head moves on meanwhile).
+    const branches = () => (JSON.parse(loom(['branches', db, '--json']).stdout) as { name: string; label?: string; live: boolean }[]).map((b) => `${b.name}:${b.label ?? ''}:${b.live}`)
+    const was = branches()
+    for (const args of [['fork', db, '--at', '2', '--name', 'what-if'], ['promote', db, 'before'], ['import', db, exported, '--name', 'copy'],
+      ['branches', db, '--rename', 'before', 'after'], ['branches', db, '--delete', 'before'], ['replay', db, '--code', 'samples/counter.loom.md', '--onto', 'again']]) {
+      const r = loom(args)
+      assert.equal(r.status, 2, `${args[0]}: ${r.stderr}`)
+      assert.match(r.stderr, new RegExp(`is being written by another Loom \\(pid ${first.pid}: loom run samples/counter\\.loom\\.md`), args[0])
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace')
+    }
+    assert.deepEqual(branches(), was, 'no branch was added, renamed, deleted or promoted')
+    // Reading goes on meanwhile.
+    assert.equal(loom(['branches', db]).status, 0)
+  } finally {
+    process.kill(-first.pid!, 'SIGINT')
+    await gone
+  }
+  // Once the run has stopped, they work, and leave no lock behind.
+  assert.equal(loom(['fork', db, '--at', '2', '--name', 'what-if']).status, 0)
+  assert.equal(existsSync(`${db}.lock`), false)
+})
+
 test('one writer per log across surfaces: loom run on a log that loom serve writes is refused naming it, and loom serve on a log a run writes exits 2 saying so', async () => {
   const { spawn } = await import('node:child_process')
   const { copyFileSync } = await import('node:fs')
