@@ -237,7 +237,7 @@ test('one writer per log: a second loom run is refused at once naming the first;
   assert.equal(loom(['replay', db, '--verify']).status, 0)
 })
 
-test('while a run writes the log, the commands that change its branches (fork, promote, import, branches --rename/--delete, replay --onto) are refused naming it and change nothing', async () => {
+test('while a run writes the log, the commands that change its branches (fork, promote, import, branches --rename/--delete, replay --onto, explore --save-branch) are refused naming it and change nothing', async () => {
   const db = join(dir, 'held.loom.db')
   assert.equal(loom(['run', 'samples/counter.loom.md', '--db', db, '--steps', '3']).status, 0)
   const exported = join(dir, 'held-main.jsonl')
@@ -252,7 +252,8 @@ test('while a run writes the log, the commands that change its branches (fork, p
     const branches = () => (JSON.parse(loom(['branches', db, '--json']).stdout) as { name: string; label?: string; live: boolean }[]).map((b) => `${b.name}:${b.label ?? ''}:${b.live}`)
     const was = branches()
     for (const args of [['fork', db, '--at', '2', '--name', 'what-if'], ['promote', db, 'before'], ['import', db, exported, '--name', 'copy'],
-      ['branches', db, '--rename', 'before', 'after'], ['branches', db, '--delete', 'before'], ['replay', db, '--code', 'samples/counter.loom.md', '--onto', 'again']]) {
+      ['branches', db, '--rename', 'before', 'after'], ['branches', db, '--delete', 'before'], ['replay', db, '--code', 'samples/counter.loom.md', '--onto', 'again'],
+      ['explore', 'samples/counter.loom.md', '--from', db, '--save-branch', 'found']]) {
       const r = loom(args)
       assert.equal(r.status, 2, `${args[0]}: ${r.stderr}`)
       assert.match(r.stderr, new RegExp(`is being written by another Loom \\(pid ${first.pid}: loom run samples/counter\\.loom\\.md`), args[0])
