@@ -8,6 +8,9 @@ import { notebook } from './helpers.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'loom-cli-'))
 const loom = (args: string[], input = '') => spawnSync(process.execPath, ['bin/loom.js', ...args], { encoding: 'utf8', input })
+// The engine process's bundle is (re)built on first use after a source changed, and says so on stderr:
+// done once here, so the tests that read stderr whole see only what they are about.
+loom(['run', 'samples/counter.loom.md', '--db', join(dir, 'warm-up.loom.db'), '--steps', '1'])
 function file(name: string, cells: Record<string, string>): string {
   const path = join(dir, name)
   writeFileSync(path, notebook(cells))
