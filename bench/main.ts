@@ -1,4 +1,4 @@
-// `npm run bench [-- --json] [-- --quick] [-- --only S] [-- --base REV]`: Loom's committed step transactions
+// `npm run bench -- [--json] [--quick] [--only S] [--base REV]`: Loom's committed step transactions
 // per second on the counter sample, against a plain loop, Redux and Redux DevTools' recorder; then its durable
 // log against plain SQLite, exploration, HTTP, the window and the timeline. --base: before and after in one run.
 import { fastest, perSecond, type Repeat } from './timing.ts'
@@ -16,7 +16,9 @@ import { measureQuery, queryTable } from './query.ts'
 import { existsSync } from 'node:fs'
 import { compareWithBase, BASE_SECTIONS, SECTIONS, type Section } from './baseline.ts'
 
-const USAGE = `usage: npm run bench [-- --json] [-- --quick] [-- --only SECTIONS] [-- --base REV [--rounds N]]
+const USAGE = `usage: npm run bench -- [--json] [--quick] [--only SECTIONS] [--base REV [--rounds N]]
+  --json            the figures as JSON on stdout
+  --quick           one repetition of each figure and smaller runs: rougher, a few times faster
   --only SECTIONS   measure only these, comma-separated: ${SECTIONS.join(',')} (default: all)
   --base REV        before and after in one run: checks REV out in a temporary git worktree (node_modules
                     linked, bundles built there), and measures the same quick figures — with this checkout's

@@ -35,7 +35,9 @@ export class Banner {
   toast(message: string, tone: Tone): void {
     const el = h(`div.toast.${tone}`, { role: tone === 'error' ? 'alert' : 'status' }, h(`span.codicon.codicon-${tone === 'info' ? 'check' : tone}`), h('span', null, message))
     this.toasts.append(el)
-    setTimeout(() => el.classList.add('leaving'), tone === 'error' ? 8000 : 3000)
-    setTimeout(() => el.remove(), tone === 'error' ? 8400 : 3400)
+    // A warning or an error is read, not glanced at: it stays longer than a confirmation.
+    const stay = tone === 'info' ? 3000 : 8000
+    setTimeout(() => el.classList.add('leaving'), stay)
+    setTimeout(() => el.remove(), stay + 400)
   }
 }

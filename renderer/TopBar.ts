@@ -81,7 +81,7 @@ export class TopBar {
     this.problems.hidden = !tests && !errors
     this.problems.dataset.tests = String(tests)
     this.problems.dataset.errors = String(errors)
-    const failed = tests ? plural('failed test', tests) + (testEvents > tests ? ` (${testEvents} events)` : '') : ''
+    const failed = tests ? plural('failed test', tests) + (testEvents > tests ? ` (failing at ${testEvents} events)` : '') : ''
     this.problems.textContent = [failed, errors ? plural('error', errors) : ''].filter(Boolean).join(' · ')
   }
 

@@ -8,6 +8,9 @@ import { notebook } from './helpers.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'loom-cli-'))
 const loom = (args: string[], input = '') => spawnSync(process.execPath, ['bin/loom.js', ...args], { encoding: 'utf8', input })
+// The engine process's bundle is (re)built on first use after a source changed, and says so on stderr:
+// done once here, so the tests that read stderr whole see only what they are about.
+loom(['run', 'samples/counter.loom.md', '--db', join(dir, 'warm-up.loom.db'), '--steps', '1'])
 function file(name: string, cells: Record<string, string>): string {
   const path = join(dir, name)
   writeFileSync(path, notebook(cells))
@@ -18,7 +21,7 @@ test('loom run prints the app\'s tty output as it commits, then a one-line summa
   const r = loom(['run', 'samples/echo.loom.md', '--db', join(dir, 'echo.loom.db')], 'abc\nxyz\n')
   assert.equal(r.status, 0, r.stderr)
   assert.equal(r.stdout, 'ABC\nXYZ\n')
-  assert.match(r.stderr, /^loom: 9 events committed, \d+ attempts? aborted, waiting \(waiting for 1 character of input\)\n$/)
+  assert.match(r.stderr, /^loom: 9 events committed, \d+ attempts? aborted, waiting for 1 character of input\n$/)
 })
 
 test('loom run --steps N --json gives a machine-readable summary with the final state', () => {
@@ -235,6 +238,40 @@ test('one writer per log: a second loom run is refused at once naming the first;
   const third = loom(['run', 'samples/counter.loom.md', '--db', db, '--steps', '2', '--json'])
   assert.equal(third.status, 0, third.stderr)
   assert.equal(loom(['replay', db, '--verify']).status, 0)
+})
+
+test('while a run writes the log, the commands that change its branches (fork, promote, import, branches --rename/--delete, replay --onto, explore --save-branch) are refused naming it and change nothing', async () => {
+  const db = join(dir, 'held.loom.db')
+  assert.equal(loom(['run', 'samples/counter.loom.md', '--db', db, '--steps', '3']).status, 0)
+  const exported = join(dir, 'held-main.jsonl')
+  assert.equal(loom(['export', db, '--out', exported]).status, 0)
+  assert.equal(loom(['fork', db, '--at', '2', '--name', 'before']).status, 0)
+  const { spawn } = await import('node:child_process')
+  const first = spawn(process.execPath, ['bin/loom.js', 'run', 'samples/counter.loom.md', '--db', db], { stdio: 'ignore', detached: true })
+  const gone = new Promise((resolve) => first.on('exit', resolve))
+  try {
+    for (let i = 0; i < 300 && !existsSync(`${db}.lock`); i++) await new Promise((r) => setTimeout(r, 100))
+    // Their names, labels and which is live (the running app's head moves on meanwhile).
+    const branches = () => (JSON.parse(loom(['branches', db, '--json']).stdout) as { name: string; label?: string; live: boolean }[]).map((b) => `${b.name}:${b.label ?? ''}:${b.live}`)
+    const was = branches()
+    for (const args of [['fork', db, '--at', '2', '--name', 'what-if'], ['promote', db, 'before'], ['import', db, exported, '--name', 'copy'],
+      ['branches', db, '--rename', 'before', 'after'], ['branches', db, '--delete', 'before'], ['replay', db, '--code', 'samples/counter.loom.md', '--onto', 'again'],
+      ['explore', 'samples/counter.loom.md', '--from', db, '--save-branch', 'found']]) {
+      const r = loom(args)
+      assert.equal(r.status, 2, `${args[0]}: ${r.stderr}`)
+      assert.match(r.stderr, new RegExp(`is being written by another Loom \\(pid ${first.pid}: loom run samples/counter\\.loom\\.md`), args[0])
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace')
+    }
+    assert.deepEqual(branches(), was, 'no branch was added, renamed, deleted or promoted')
+    // Reading goes on meanwhile.
+    assert.equal(loom(['branches', db]).status, 0)
+  } finally {
+    process.kill(-first.pid!, 'SIGINT')
+    await gone
+  }
+  // Once the run has stopped, they work, and leave no lock behind.
+  assert.equal(loom(['fork', db, '--at', '2', '--name', 'what-if']).status, 0)
+  assert.equal(existsSync(`${db}.lock`), false)
 })
 
 test('one writer per log across surfaces: loom run on a log that loom serve writes is refused naming it, and loom serve on a log a run writes exits 2 saying so', async () => {

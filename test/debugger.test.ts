@@ -438,6 +438,35 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
     }
   })
 
+  test('while a new item is half typed, a step still shows: the queue it took from is current, and the typing stays in its box', async () => {
+    const { page, close, errors } = await open('samples/bank.loom.md')
+    try {
+      await page.locator('.state-editor[data-editable="true"]').waitFor(WAIT)
+      const items = entry(page, 'transfers').locator('li[data-index]')
+      const count = await items.count()
+      assert.ok(count > 1, 'the bank starts with transfers queued')
+      const push = page.locator('input[aria-label="push to transfers"]')
+      await push.fill('{"from":"bo')
+      // F10 while typing: the step takes the front transfer, and the state shown says so at once.
+      await page.keyboard.press('F10')
+      await until('the queue shows one transfer fewer', async () => (await items.count()) === count - 1)
+      assert.equal(await push.inputValue(), '{"from":"bo', 'the half-typed item is still there')
+      assert.ok(await push.evaluate((el) => el === (el.ownerDocument as unknown as { activeElement: unknown }).activeElement), 'and still being typed in')
+      await page.keyboard.type('b","to":"alice","amount":1}')
+      await page.keyboard.press('Enter')
+      await items.filter({ hasText: 'amount: 1' }).waitFor(WAIT)
+      // Refused text, then a step: the queue is still shown as it is now.
+      await push.fill('not json {')
+      await push.press('Enter')
+      const now = await items.count()
+      await page.keyboard.press('F10')
+      await until('the queue shows the step', async () => (await items.count()) === now - 1)
+      assert.deepEqual(errors, [])
+    } finally {
+      await close()
+    }
+  })
+
   test('exploration finds the race, and its counterexample opens as a branch to scrub', async () => {
     const { page, close, errors } = await open('samples/tickets-race.loom.md')
     try {

@@ -215,7 +215,7 @@ test('an app whose inputs exploration did not model says what it did not explore
   const todo = loom(['explore', 'samples/todo.loom.md'])
   assert.equal(todo.status, 3, todo.stderr)
   assert.match(todo.stdout, /every state reachable with the inputs explored — not every input the app takes/)
-  assert.match(todo.stdout, /\n {2}did not explore: HTTP requests — the notebook has http\(\) but no clients\(\) model and no recorded requests \(explore from a recorded moment with --from DB --at S/)
+  assert.match(todo.stdout, /\n {2}did not explore: HTTP requests — the notebook has http\(\) but no clients\(\) model and no recorded requests \(explore from a recorded moment to deliver the ones a log recorded: --from DB --at S, or in the window an event after 0\)\n/)
   assert.doesNotMatch(todo.stdout, /— every reachable state/)
   const json = JSON.parse(loom(['explore', 'samples/todo.loom.md', '--json']).stdout)
   assert.equal(json.unexplored.length, 1)

@@ -70,6 +70,8 @@ test('R after a live fix marks each divergence at its event on the new branch, i
     const toast = page.locator('.toast').filter({ hasText: /Replayed/ })
     await toast.first().waitFor(WAIT)
     assert.equal(await toast.first().textContent(), 'Replayed 6 inputs of main with the current code onto main-replay: 3 diverge, first at event 3 (answered 409 instead of 201 (now {"error":"sold out"}); holds["bob"]: none → "bob" recorded, unchanged now).')
+    // The replay worked; its outcomes differ: a warning to read, not an error.
+    assert.equal(await toast.first().getAttribute('class'), 'toast warning')
     await page.locator('.tl-label[data-branch="main-replay"]').waitFor(WAIT)
     await page.locator('.timeline[data-selected-branch="main-replay"][data-selected-seq="3"]').waitFor(WAIT)
     if (SHOTS) {

@@ -113,7 +113,7 @@ test('the reservations story in a browser: two concurrent requests oversell the 
     assert.equal(now.seats, -1)
     assert.equal(now.reservations.length, 2)
     // The test stays broken after the GET too: still one failed test, failing after more than one event.
-    await seen(problems, /^1 failed test \(\d+ events\)$/)
+    await seen(problems, /^1 failed test \(failing at \d+ events\)$/)
 
     // A request's details: what came in and what the app answered.
     await page.locator('body').press('Home')

@@ -14,6 +14,7 @@ import { describeChoices, describeMove, type TraceStep } from '../replay/trace.t
 import type { ChoiceTree } from '../replay/choiceTree.ts'
 import { writeBranch } from '../replay/writeBranch.ts'
 import { SqliteLog, type BranchInfo } from '../replay/sqliteLog.ts'
+import { takeWriterLock } from '../replay/writerLock.ts'
 import { defaultDbPath } from '../replay/session.ts'
 import { HistoryError } from './history.ts'
 import { confinedJob, JobFailed } from './run.ts'
@@ -26,8 +27,11 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
   const text = decodeNotebook(await readFile(path), path)
   const source = p.options.from as string | undefined
   if (!source && (p.options.branch !== undefined || p.options.at !== undefined)) throw new HistoryError('--branch and --at choose a moment of a log: give the log with --from DB')
-  const log = source ? SqliteLog.open(source, { create: false }) : null
+  // --save-branch writes the log: refused at once, naming the holder, while a loom run or serve writes it (writerLock.ts).
+  const unlock = p.options['save-branch'] !== undefined ? takeWriterLock(source ?? (p.options.db as string | undefined) ?? defaultDbPath(path)) : () => {}
+  let log: SqliteLog | null = null
   try {
+    log = source ? SqliteLog.open(source, { create: false }) : null
     const timeLimitMs = p.options['time-limit'] as number | undefined
     // The log stays here: the confined process gets the moment, read (DESIGN §9).
     let from: PreparedMoment | null = null
@@ -88,6 +92,7 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
     return exitCode(result)
   } finally {
     log?.close()
+    unlock()
   }
 }
 

@@ -2,6 +2,7 @@
 // branches, export, import. Each prints words for people and, with --json, data.
 import { createWriteStream, existsSync } from 'node:fs'
 import { SqliteLog, LogFormatError, LogDamageError } from '../replay/sqliteLog.ts'
+import { takeWriterLock } from '../replay/writerLock.ts'
 import { headsPath } from '../replay/dbPath.ts'
 import { diffStates, nearestSnapshot, seek, type Change, type Moment, type State } from '../replay/seek.ts'
 import { verifyBranch, describeDivergence } from '../replay/replay.ts'
@@ -29,6 +30,23 @@ export async function history(p: Parsed, io: Io): Promise<number> {
   // Reading commands never create a log: a wrong path is an error, not an empty history. Import may start one.
   const creating = p.command === 'import' && !existsSync(path)
   if (!existsSync(path) && !creating) throw new LogFormatError(`${path}: no such log (a notebook's log is NAME.loom.db, written by loom run)`)
+  // A command that adds or relabels branches is a writer: refused while a loom run or serve writes the log (writerLock.ts).
+  const unlock = writesBranches(p) ? takeWriterLock(path) : () => {}
+  try {
+    return await openAndRun(p, path, creating, io)
+  } finally {
+    unlock()
+  }
+}
+
+/** fork, promote, import, branches --rename/--delete/--restore and replay --code --onto change the log's branches. */
+function writesBranches(p: Parsed): boolean {
+  if (p.command === 'fork' || p.command === 'promote' || p.command === 'import') return true
+  if (p.command === 'branch' || p.command === 'branches') return p.options.rename !== undefined || p.options.delete !== undefined || p.options.restore !== undefined
+  return p.command === 'replay' && p.options.onto !== undefined
+}
+
+async function openAndRun(p: Parsed, path: string, creating: boolean, io: Io): Promise<number> {
   let log: SqliteLog
   try {
     log = SqliteLog.open(path, { create: creating })

@@ -75,7 +75,7 @@ function report(r: QueryResult, log: SqliteLog, p: Parsed, io: Io): number {
   const live = r.branch === log.live ? ' (live)' : ''
   const kept = r.matches.length < r.count ? ` (the first ${r.matches.length} of ${r.count}; --limit N shows more)` : ''
   io.err(`loom: branch '${r.branch}'${live}, events ${r.from}–${r.from + r.evaluated - 1}: ${r.count ? `${r.count} match${r.count === 1 ? '' : 'es'}` : 'no match'}${kept}\n`)
-  io.out(r.matches.map((m) => `${String(m.seq).padStart(7)}  ${(m.method && m.method !== m.kind ? `${m.kind} ${m.method}` : m.kind).padEnd(12)}${'value' in m ? `  ${JSON.stringify(m.value)}` : ''}\n`).join(''))
+  io.out(r.matches.map((m) => `${`${String(m.seq).padStart(7)}  ${(m.method && m.method !== m.kind ? `${m.kind} ${m.method}` : m.kind).padEnd(12)}${'value' in m ? `  ${JSON.stringify(m.value)}` : ''}`.trimEnd()}\n`).join(''))
   for (const e of r.errors.slice(0, 5)) io.err(`loom: after event ${e.seq} the expression threw: ${e.message}${e.line ? ` (EXPR line ${e.line}, column ${e.column})` : ''}\n`)
   if (r.errorCount > 5) io.err(`loom: … it threw after ${plural(r.errorCount, 'event')} in all\n`)
   if (r.damage) io.err(`loom: ${log.path} is damaged: ${r.damage.message}: nothing after event ${r.damage.seq - 1} was asked; run loom replay ${log.path} --verify\n`)

@@ -87,7 +87,7 @@ export async function loop(engine: Engine, p: LoopOptions, io: Io): Promise<numb
   if (io.stdin && 'pause' in io.stdin) (io.stdin as NodeJS.ReadStream).pause()
 
   // Stopped (Ctrl-C) while a step waits: what it waits for is still the news.
-  const status = engine.stuck && engine.status !== 'halted' ? engine.waiting! : (engine.status === 'parked' || engine.status === 'paused') && engine.waiting ? `waiting (${engine.waiting})` : p.steps !== undefined && total.steps >= p.steps ? `stopped after ${plural(total.steps, 'step')}` : engine.status
+  const status = engine.stuck && engine.status !== 'halted' ? engine.waiting! : (engine.status === 'parked' || engine.status === 'paused') && engine.waiting ? waitingLine(engine.waiting) : p.steps !== undefined && total.steps >= p.steps ? `stopped after ${plural(total.steps, 'step')}` : engine.status
   const added = engine.head - p.resumedAt
   const failures = engine.testFailures
   const stuck = engine.status === 'halted' ? null : engine.stuck
@@ -152,4 +152,9 @@ export async function runTests(engine: Engine, p: { json: boolean; steps?: numbe
   }
   io.out(`loom: ${tests} test${tests === 1 ? '' : 's'} passed after ${engine.head} events\n`)
   return 0
+}
+
+/** What a parked run says it waits for, once: `waiting (queue 'q' is empty)`, and a wait that names itself as is (`waiting for 1 character of input`). */
+function waitingLine(waiting: string): string {
+  return waiting.startsWith('waiting') ? waiting : `waiting (${waiting})`
 }

@@ -29,7 +29,7 @@ export const SHORTCUTS: readonly Shortcut[] = [
   { id: 'nextEvent', keys: ['ArrowRight'], what: 'Select the next event (Shift: 10 on)', group: 'Timeline' },
   { id: 'back10', keys: ['PageUp'], what: '10 events back', group: 'Timeline' },
   { id: 'forward10', keys: ['PageDown'], what: '10 events on', group: 'Timeline' },
-  { id: 'firstEvent', keys: ['Home'], what: 'The first event of the branch', group: 'Timeline' },
+  { id: 'firstEvent', keys: ['Home'], what: 'The start of the branch, before its first event', group: 'Timeline' },
   { id: 'lastEvent', keys: ['End'], what: 'The live head: follow events as they come', group: 'Timeline' },
   { id: 'fork', keys: ['F'], what: 'Fork a new branch at the selected moment', group: 'Timeline' },
   { id: 'promote', keys: ['P'], what: 'Promote the selected branch: the app runs it from now on', group: 'Timeline' },

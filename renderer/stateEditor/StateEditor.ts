@@ -37,9 +37,15 @@ export class StateEditor {
   private undos: { before: Record<string, Json>; after: Record<string, Json> }[] = []
   private readonly undoButton: HTMLButtonElement
 
+  /** A render was skipped while a value was edited in place: it is done once the editor lets go. */
+  private behind = false
+
   constructor(private readonly actions: StateEditorActions) {
     this.banner = h('div.se-banner', { hidden: true })
     this.body = h('div.state-body', null, h('div.empty', null, 'No state yet.'))
+    this.body.addEventListener('focusout', () => setTimeout(() => {
+      if (this.behind && !this.body.querySelector('.se-input:focus')) this.render()
+    }))
     this.undoButton = h('button.se-btn.se-undo', { type: 'button', hidden: true, title: 'Undo the last state edit (Ctrl+Z)', onclick: () => void this.undo() }, h('span.codicon.codicon-discard'), 'Undo edit')
     this.element = h('div.state-editor', null, this.banner, h('div.se-tools-row', null, this.undoButton), this.body)
   }
@@ -135,9 +141,16 @@ export class StateEditor {
   private render(): void {
     const names = Object.keys(this.values).sort()
     if (!names.length) return fill(this.body, h('div.empty', null, 'The app declares no state.'))
-    // Keep an editor that is being typed in: re-render after it is done.
-    if (this.body.querySelector('.se-input:focus')) return
+    const typing = this.body.querySelector<HTMLInputElement | HTMLTextAreaElement>('.se-input:focus')
+    // A value edited in place (or as JSON) commits or is dropped when it lets go: show the state again then.
+    if (typing && !isDraft(typing)) {
+      this.behind = true
+      return
+    }
+    this.behind = false
     fill(this.body, ...names.map((name) => this.entry(name, this.values[name]!)))
+    // A new key, value or item half typed stays, focused, in the state shown afresh around it.
+    if (typing) keepDraft(this.body, typing as HTMLInputElement)
   }
 
   private entry(name: string, { kind, value }: StateValue): HTMLElement {
@@ -268,6 +281,21 @@ export class StateEditor {
     })
     return span
   }
+}
+
+/** An input for something new (a map's key or value, a queue's or bag's item): nothing is committed when it lets go. */
+function isDraft(el: HTMLInputElement | HTMLTextAreaElement): el is HTMLInputElement {
+  return el instanceof HTMLInputElement && !el.dataset.edit
+}
+
+/** Puts `draft` (with its caret) in place of its fresh twin in `body`, by its label, and gives it the focus back. */
+function keepDraft(body: HTMLElement, draft: HTMLInputElement): void {
+  const twin = body.querySelector<HTMLInputElement>(`input.se-input[aria-label="${CSS.escape(draft.getAttribute('aria-label') ?? '')}"]`)
+  if (!twin) return
+  const { selectionStart, selectionEnd } = draft
+  twin.replaceWith(draft)
+  draft.focus()
+  draft.setSelectionRange(selectionStart, selectionEnd)
 }
 
 /**

@@ -16,7 +16,7 @@ export interface HistoryJobsHost {
   setBranches(branches: BranchView[]): void
   /** A branch name no branch has yet, from `base`. */
   freeName(base: string): string
-  toast(message: string, kind: 'info' | 'error'): void
+  toast(message: string, kind: 'info' | 'warning' | 'error'): void
 }
 
 type Job = { op: 'verify' | 'rerun'; label: string }
@@ -117,7 +117,7 @@ export class HistoryJobs {
       }
       const first = r.divergences[0]
       const place = first && (first.now === null ? `event ${first.seq} of ${m.branch}` : `event ${first.now}`)
-      this.host.toast(`Replayed ${plural('input', r.inputs)} of ${m.branch} with the current code onto ${r.branch.name}: ${r.diverged ? `${r.diverged} ${r.diverged === 1 ? 'diverges' : 'diverge'}${first ? `, first at ${place} (${first.what})` : ''}` : 'every outcome is the same'}.`, r.diverged ? 'error' : 'info')
+      this.host.toast(`Replayed ${plural('input', r.inputs)} of ${m.branch} with the current code onto ${r.branch.name}: ${r.diverged ? `${r.diverged} ${r.diverged === 1 ? 'diverges' : 'diverge'}${first ? `, first at ${place} (${first.what})` : ''}` : 'every outcome is the same'}.`, r.diverged ? 'warning' : 'info')
       const sel = first ? at(first) : { branch: r.branch.name, seq: r.branch.head }
       this.host.timeline().select(sel.branch, sel.seq)
     })
