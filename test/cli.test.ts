@@ -262,6 +262,10 @@ test('while a run writes the log, the commands that change its branches (fork, p
       assert.match(r.stderr, new RegExp(`is being written by another Loom \\(pid ${first.pid}: loom run samples/counter\\.loom\\.md`), args[0])
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace')
     }
+    // A replay with code not kept is a question: re-run in memory, answered while the log is written, writing nothing.
+    const asked = loom(['replay', db, '--code', 'samples/counter.loom.md'])
+    assert.equal(asked.status, 0, asked.stderr)
+    assert.match(asked.stdout, /re-ran \d+ recorded transactions of 'main'/)
     assert.deepEqual(branches(), was, 'no branch was added, renamed, deleted or promoted')
     // Reading goes on meanwhile.
     assert.equal(loom(['branches', db]).status, 0)

@@ -142,9 +142,9 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
       if (code) {
         // Kept as a branch only when asked for by name: a question ("would the new code do the same?") leaves nothing behind.
         const keep = p.options.onto as string | undefined
-        const onto = keep ?? log.unusedName(`${branch}-replay`)
+        // Not kept (no --onto): re-run in memory, nothing written — safe beside a loom serve that writes the log.
+        const onto = keep ?? null
         const r = await rerunConfined(log, branch, code, onto, io, p.options['time-limit'] as number | undefined) as Rerun
-        if (!keep) log.deleteBranch(onto)
         const where = keep ? ` onto branch '${onto}'` : ''
         const text = r.first
           ? `loom: re-ran ${r.inputs} recorded transactions of '${branch}' with ${code}${where}: ${r.diverged} came out differently; the first is event ${r.first.seq} (${r.first.kind}${keep && r.first.now && r.first.now !== r.first.seq ? `; event ${r.first.now} of '${onto}'` : ''}): ${r.first.what}\n`
@@ -283,7 +283,7 @@ async function rerunConfined(log: SqliteLog, from: string, notebook: string, ont
     for (const [key, cell] of branch ? cells : []) branch!.keptCells.put(key, cell)
     const job: RunJob = {
       kind: 'rerun', notebook, text, shownAs: notebook, timeLimitMs, env: {}, args: [], json: false, untilIdle: false, watch: false, serving: false,
-      rerun: { from, startTime: first?.time ?? 0, maxDivergences: 100, ...(logs ? { logs } : {}) },
+      rerun: { from, startTime: first?.time ?? 0, maxDivergences: 100, kept: onto !== null, ...(logs ? { logs } : {}) },
     }
     const feed = async (host: { check: (events: unknown[], bodies: string[]) => Promise<unknown> }) => {
       let events: EventRecord[] = []
@@ -301,14 +301,14 @@ async function rerunConfined(log: SqliteLog, from: string, notebook: string, ont
     const value = await confinedJob(job, io, { log: branch, feed }).catch((err) => {
       throw err instanceof JobFailed && err.kind === 'range' ? new RangeError(err.message) : err
     })
-    return logs ? checkedRetro(value) : checkedRerun(value, from, onto!)
+    return logs ? checkedRetro(value) : checkedRerun(value, from, onto)
   }
-  // Retroactive logging writes nothing; otherwise forked at 0 (the branch takes every event anew), written as the confined process commits (writeBranch).
+  // Retroactive logging and a re-run not kept write nothing; otherwise forked at 0 (the branch takes every event anew), written as the confined process commits (writeBranch).
   return onto === null ? rerun(null) : writeBranch(log, onto, { branch: from, seq: 0 }, rerun)
 }
 
 /** The confined process's answer, checked for shape before it is printed. */
-function checkedRerun(v: unknown, from: string, onto: string): Rerun {
+function checkedRerun(v: unknown, from: string, onto: string | null): Rerun {
   const r = v as Rerun
   const ok = typeof r === 'object' && r !== null && Number.isSafeInteger(r.inputs) && Number.isSafeInteger(r.diverged) && Array.isArray(r.divergences) && (r.first === null || typeof r.first === 'object')
   if (!ok) throw new Error('the confined process gave a malformed answer')

@@ -40,7 +40,8 @@ export interface RunJob {
   /** `--save-branch`: a trace's moves, committed through the link to the branch the launcher opened for them. */
   trace?: { from: PreparedMoment | null; moves: Move[]; cells: KeptCell[] }
   /** `loom replay --code`: the recorded inputs the launcher sends (as replay batches), re-run onto the link's branch. */
-  rerun?: { from: string; startTime: number; maxDivergences: number; logs?: { limit: number } }
+  /** `kept`: the re-run is written to the log's branch; else it stays in memory (retroactive logging, a replay not kept). */
+  rerun?: { from: string; startTime: number; maxDivergences: number; kept: boolean; logs?: { limit: number } }
   notebook: string
   /** The notebook's text as the launcher read it: what runs (a save after that comes as a push). */
   text: string
@@ -227,11 +228,11 @@ async function rerunJob(log: RemoteLog, job: RunJob): Promise<unknown> {
       return typeof value === 'function' ? value.bind(target) : value
     },
   })
-  // Retroactive logging (--logs) keeps the re-run's events in memory: nothing goes down the link.
-  const engine = r.logs
+  // A re-run not kept (retroactive logging, a replay without --onto) keeps its events in memory: nothing goes down the link.
+  const engine = !r.kept
     ? await retroEngine(job.text, job.notebook, r.startTime, job.timeLimitMs)
     : await Engine.fromSource(job.text, { path: job.notebook, timeLimitMs: rerunTimeLimit(job.timeLimitMs), log: batched, branch: log.branch, clock: 'virtual', startTime: r.startTime })
-  const rerun = new Rerunner(engine, r.from, log.branch, r.maxDivergences)
+  const rerun = new Rerunner(engine, r.from, r.kept ? log.branch : null, r.maxDivergences)
   const retro = r.logs ? new RetroCollector(r.from, r.logs.limit) : null
   retro?.watch(rerun)
   let failed: Error | null = null
@@ -242,7 +243,7 @@ async function rerunJob(log: RemoteLog, job: RunJob): Promise<unknown> {
       try {
         if (!failed) rerun.takeAll(push.texts ? push.texts.split('\n').map((body) => JSON.parse(body) as EventRecord) : [])
         // Everything this batch made is durable before it is answered (a refused commit fails here).
-        if (!retro) log.flush()
+        if (r.kept) log.flush()
       } catch (err) {
         failed = err as Error
       }

@@ -13,7 +13,8 @@ export type { Divergence }
 
 export interface Rerun {
   from: string
-  onto: string
+  /** The branch the re-run was written to; null: it was kept in memory only (nothing written). */
+  onto: string | null
   /** Recorded transactions re-run. */
   inputs: number
   /** How many came out differently. */
@@ -65,10 +66,11 @@ export class Rerunner {
 
   /** Told each re-enacted transaction's new event (null: it aborts now) and how it came out differently (null: the same). */
   onOutcome: ((recorded: EventRecord, now: EventRecord | null, what: string | null) => void) | null = null
-  /** Retroactive logging: the re-run is written nowhere, and log lines that came out differently are no divergence (it adds them on purpose). */
-  dry = false
+  /** Retroactive logging: log lines that came out differently are no divergence (it adds them on purpose). */
+  ignoreLogs = false
 
-  constructor(private readonly engine: Engine, from: string, private readonly onto: string, private readonly maxDivergences = 100) {
+  /** `onto` null: the re-run is kept in memory only (an engine with no log), and said so. */
+  constructor(private readonly engine: Engine, from: string, private readonly onto: string | null, private readonly maxDivergences = 100) {
     this.result = { from, onto, inputs: 0, diverged: 0, first: null, divergences: [] }
   }
 
@@ -87,8 +89,8 @@ export class Rerunner {
     const result = this.result
     result.inputs++
     const what = r.event
-      ? describeOutcome(e, r.event, this.beforeNow, { ignoreLogs: this.dry })
-      : describeNoCommit(r.failure, this.dry ? null : this.onto, this.engine.head)
+      ? describeOutcome(e, r.event, this.beforeNow, { ignoreLogs: this.ignoreLogs })
+      : describeNoCommit(r.failure, this.onto, this.engine.head)
     this.onOutcome?.(e, r.event, what)
     if (!what) return
     this.drift(e.writes, r.event?.writes ?? [])

@@ -43,7 +43,7 @@ export class RetroCollector {
 
   /** Watches a Rerunner's outcomes. */
   watch(rerun: Rerunner): void {
-    rerun.dry = true
+    rerun.ignoreLogs = true
     rerun.onOutcome = (recorded, now, what) => this.take(recorded, now, what)
   }
 
@@ -85,7 +85,7 @@ export async function retroLogs(log: HistoryLog, branch: string, notebook: strin
   const info = log.branchInfo(branch)
   if (!info) throw new Error(`there is no branch '${branch}'`)
   const engine = await retroEngine(options.text, notebook, log.event(branch, 1)?.time ?? 0, options.timeLimitMs)
-  const rerun = new Rerunner(engine, branch, branch, 0)
+  const rerun = new Rerunner(engine, branch, null, 0)
   const collector = new RetroCollector(branch, options.limit)
   collector.watch(rerun)
   await inBatches(log.iterate(branch, 1, info.head), (events) => rerun.takeAll(events), options.onProgress && ((seq) => options.onProgress!(seq, info.head)))
