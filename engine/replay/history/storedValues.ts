@@ -27,7 +27,7 @@ export class CodeTable {
 
   get(codeHash: string): StoredCode | null {
     const row = this.db.prepare('SELECT hash, path, code, sources FROM code WHERE hash = ?').get(codeHash) as { hash: string; path: string; code: string; sources: string } | undefined
-    return row ? { codeHash: row.hash, path: row.path, code: row.code, sources: JSON.parse(row.sources) } : null
+    return row ? { codeHash: row.hash, path: row.path, code: row.code, sources: sourcesOf(row.sources) } : null
   }
 
   /** Every code version's hash as stored, and the hash of its text (they differ if a byte flipped). */
@@ -36,6 +36,22 @@ export class CodeTable {
       yield { codeHash: row.hash, actual: contentHash(row.code) }
     }
   }
+}
+
+/**
+ * The cells' sources as stored. They are not under the code's hash (the code
+ * is): a text changed by hand into something else is read as no sources
+ * (no bindings, no cell lines), never handed on in another shape.
+ */
+function sourcesOf(text: string): StoredCode['sources'] {
+  let v: unknown
+  try {
+    v = JSON.parse(text)
+  } catch {
+    return []
+  }
+  const good = (c: unknown) => typeof c === 'object' && c !== null && typeof (c as { id?: unknown }).id === 'string' && Number.isSafeInteger((c as { line?: unknown }).line) && typeof (c as { source?: unknown }).source === 'string'
+  return Array.isArray(v) && v.every(good) ? (v as StoredCode['sources']) : []
 }
 
 export class SnapshotTable {

@@ -1,0 +1,44 @@
+// A .loom.db from someone else, made by the real writer and then changed in
+// SQLite directly where no hash covers it (the cells' sources beside a code
+// version): `loom query`, `loom state` and `loom replay --verify` answer
+// with a sentence and an exit code, never a stack trace, and write nothing.
+import { test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+
+const dir = mkdtempSync(join(tmpdir(), 'loom-attack-crafted-'))
+after(() => rmSync(dir, { recursive: true, force: true }))
+const loom = (...args: string[]) => spawnSync(process.execPath, ['bin/loom.js', ...args], { encoding: 'utf8', timeout: 60_000 })
+const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex')
+
+test("cells' sources changed by hand (not JSON, null, another shape, a cell named __proto__) are read as none: query still answers by the states' own names", () => {
+  const sources = ['garbage', 'null', '{"cells":5}', '[{"id":5}]', '[{"id":"__proto__","line":1,"source":"const constructor = state.map(\\"accounts\\")"}]']
+  for (const [i, text] of sources.entries()) {
+    const db = join(dir, `sources${i}.loom.db`)
+    copyFileSync('test/fixtures/bank.loom.db', db)
+    const raw = new Database(db)
+    raw.prepare('UPDATE code SET sources = ?').run(text)
+    raw.close()
+    const was = sha(db)
+    const r = loom('query', db, "$state.accounts.get('bob') < 50", '--json')
+    assert.equal(r.status, 0, `${text}: ${r.stderr}`)
+    assert.deepEqual(JSON.parse(r.stdout).matches.map((m: { seq: number }) => m.seq), [3, 4, 5, 6, 7], text)
+    for (const args of [['state', db, '--at', '3'], ['replay', db, '--verify']]) {
+      const s = loom(...args)
+      assert.ok(s.status === 0 || s.status === 1 || s.status === 2, `${args[0]} on ${text}: ${s.status}\n${s.stderr}`)
+      assert.doesNotMatch(s.stderr, /^\s+at .*:\d+:\d+\)?$/m, `${args[0]} on ${text}: a stack trace, not a sentence`)
+    }
+    assert.equal(sha(db), was, text)
+  }
+})
+
+// A snapshot's bytes are checked against its hash, but whoever crafts a log can write a new hash: one that is
+// not a snapshot (null, 5, {"states":5}, a map without entries) with a matching hash makes `loom state --at`
+// past it end in a TypeError from Store.from (engine/runtime/store.ts). The fix belongs at SnapshotTable.at
+// (history/storedValues.ts): check the shape per kind of state (each slot's load) and pass a malformed one over as damaged.
+test.todo('a snapshot that is not one, with a matching hash, is passed over like a damaged one: loom state --at and seeks past it answer')
