@@ -37,8 +37,29 @@ test("cells' sources changed by hand (not JSON, null, another shape, a cell name
   }
 })
 
-// A snapshot's bytes are checked against its hash, but whoever crafts a log can write a new hash: one that is
-// not a snapshot (null, 5, {"states":5}, a map without entries) with a matching hash makes `loom state --at`
-// past it end in a TypeError from Store.from (engine/runtime/store.ts). The fix belongs at SnapshotTable.at
-// (history/storedValues.ts): check the shape per kind of state (each slot's load) and pass a malformed one over as damaged.
-test.todo('a snapshot that is not one, with a matching hash, is passed over like a damaged one: loom state --at and seeks past it answer')
+// A snapshot's bytes are checked against its hash, but whoever crafts a log can write a new hash to match.
+test('a snapshot that is not one, with a matching hash, is passed over like a damaged one: state and query past it answer, verify names it', () => {
+  const nb = join(dir, 'counter.loom.md')
+  copyFileSync('samples/counter.loom.md', nb)
+  const honest = join(dir, 'snap.loom.db')
+  assert.equal(loom('run', nb, '--db', honest, '--steps', '1100', '--no-fsync').status, 0)
+  const right = loom('state', honest, '--at', '1050', '--json')
+  assert.equal(right.status, 0, right.stderr)
+  const forgeries = ['null', '5', '{"states":5}', '[{"name":"count","kind":"map","version":1,"value":1}]', '[{"name":"count","kind":"counter","version":1,"value":"x"}]', '[{"name":"count","kind":"nope","version":1,"value":1}]', '[{"kind":"var","version":1,"value":1}]']
+  for (const [i, data] of forgeries.entries()) {
+    const db = join(dir, `forged${i}.loom.db`)
+    copyFileSync(honest, db)
+    copyFileSync(`${honest}.heads`, `${db}.heads`)
+    const raw = new Database(db)
+    assert.equal(raw.prepare('UPDATE snapshots SET data = ?, hash = ?').run(data, createHash('sha256').update(data).digest('hex')).changes, 1)
+    raw.close()
+    const s = loom('state', db, '--at', '1050', '--json')
+    assert.equal(s.status, 0, `${data}: ${s.stderr}`)
+    assert.deepEqual(JSON.parse(s.stdout).values, JSON.parse(right.stdout).values, data)
+    const q = loom('query', db, 'count.get() === 1049', '--from', '1040', '--json')
+    assert.equal(q.status, 0, `${data}: ${q.stderr}`)
+    const v = loom('replay', db, '--verify')
+    assert.equal(v.status, 1, `${data}: ${v.stderr}`)
+    assert.match(v.stderr, /snapshot/, data)
+  }
+})

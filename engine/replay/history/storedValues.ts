@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3'
 import { contentHash } from './hashChain.ts'
 import type { KeptCells } from '../../runtime/compile.ts'
-import type { StoreSnapshot } from '../../runtime/store.ts'
+import { snapshotProblem, type StoreSnapshot } from '../../runtime/store.ts'
 
 /** Compiled cells kept (the newest): enough for every cell of a notebook and the versions of a long live-coding session. */
 export const KEPT_CELLS = 1000
@@ -35,6 +35,14 @@ export class CodeTable {
     for (const row of this.db.prepare('SELECT hash, code FROM code').iterate() as Iterable<{ hash: string; code: string }>) {
       yield { codeHash: row.hash, actual: contentHash(row.code) }
     }
+  }
+}
+
+function parsed(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
   }
 }
 
@@ -73,8 +81,11 @@ export class SnapshotTable {
     // A damaged snapshot is passed over (verify reports it): the one before it and more write sets give the same state.
     for (const row of rows) {
       if (contentHash(row.data) !== row.hash) continue
+      // Bytes that match a hash someone else wrote, but no snapshot: passed over the same way.
+      const state = parsed(row.data)
+      if (snapshotProblem(state)) continue
       rows.return?.()
-      return { seq: row.seq, state: JSON.parse(row.data) as StoreSnapshot }
+      return { seq: row.seq, state: state as StoreSnapshot }
     }
     return null
   }
@@ -82,7 +93,7 @@ export class SnapshotTable {
   /** Every snapshot of the branch, and whether its bytes match its hash. */
   *all(branchId: number): Generator<{ seq: number; ok: boolean }> {
     for (const row of this.db.prepare('SELECT seq, data, hash FROM snapshots WHERE branch = ? ORDER BY seq').iterate(branchId) as Iterable<{ seq: number; data: string; hash: string }>) {
-      yield { seq: row.seq, ok: contentHash(row.data) === row.hash }
+      yield { seq: row.seq, ok: contentHash(row.data) === row.hash && snapshotProblem(parsed(row.data)) === null }
     }
   }
 }
