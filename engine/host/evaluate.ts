@@ -207,8 +207,9 @@ export class PredicateContext {
       out = new vm.Script(`__loomQuery(${JSON.stringify(batch)})`, { filename: 'loom:query' }).runInContext(this.context, { timeout: this.timeLimitMs })
     } catch (err) {
       const at = this.at()
-      const why = /timed out/.test(ownText(err, 'message')) ? `ran past ${this.timeLimitMs} ms` : 'stopped'
-      throw new Refusal(`the expression ${why}${at ? ` at event ${at}` : ''} and was stopped (a loop that does not end?)`, undefined, 'timeLimit')
+      const said = ownText(err, 'message')
+      if (!/timed out/.test(said)) throw new Refusal(`the query could not go on${at ? ` at event ${at}` : ''}: ${said.slice(0, 300) || 'it was stopped'}`, undefined, 'runtime')
+      throw new Refusal(`the expression ran past ${this.timeLimitMs} ms${at ? ` at event ${at}` : ''} and was stopped (a loop that does not end?)`, undefined, 'timeLimit')
     }
     if (typeof out !== 'string') throw new Refusal('the query did not give an answer that can be read')
     return JSON.parse(out) as PredicateAnswer

@@ -10,6 +10,8 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
+import { SqliteLog } from '../../engine/replay/sqliteLog.ts'
+import type { EventRecord } from '../../engine/runtime/event.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'loom-attack-crafted-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
@@ -62,4 +64,22 @@ test('a snapshot that is not one, with a matching hash, is passed over like a da
     assert.equal(v.status, 1, `${data}: ${v.stderr}`)
     assert.match(v.stderr, /snapshot/, data)
   }
+})
+
+test('writes that do not fit their state (a key set on a var, a state named __proto__), written by the real writer: query rolls the state forward and answers', () => {
+  const nb = join(dir, 'counter2.loom.md')
+  copyFileSync('samples/counter.loom.md', nb)
+  const db = join(dir, 'misfit.loom.db')
+  assert.equal(loom('run', nb, '--db', db, '--steps', '20', '--no-fsync').status, 0)
+  const log = SqliteLog.open(db)
+  const last = log.event(log.branch, log.head)!
+  const misfits = [[{ state: 'count', op: 'set', key: 'k', value: 1 }], [{ state: '__proto__', op: 'set', value: { polluted: 1 } }], [{ state: 'count', op: 'delete', key: 'k' }]]
+  for (const [i, writes] of misfits.entries()) log.append({ ...last, seq: last.seq + 1 + i, writes: writes as EventRecord['writes'], hash: '', parentHash: '' })
+  log.flush()
+  log.close()
+  const was = sha(db)
+  const r = loom('query', db, "count.get() >= 19 && typeof $state === 'object'", '--json')
+  assert.equal(r.status, 0, r.stderr)
+  assert.deepEqual(JSON.parse(r.stdout).matches.map((m: { seq: number }) => m.seq), [20, 21, 22, 23, 24])
+  assert.equal(sha(db), was)
 })
