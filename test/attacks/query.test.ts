@@ -12,9 +12,7 @@ import { createHash } from 'node:crypto'
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { connectEngine } from '../../engine/host/socketTransport.ts'
-import { EngineClient } from '../../engine/protocol/client.ts'
-import { serveShared, emptyRenderer, honest } from './sharedServe.ts'
+import { asGuest } from './sharedServe.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'loom-attack-query-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
@@ -122,25 +120,11 @@ test('an endless loop is stopped at the limit with the event named', () => {
 
 test.todo('a memory bomb (an array grown without end) ends the process that runs the query: node:vm has no heap limit (run the predicate in a worker with resourceLimits)')
 
-test('a view guest of loom serve --share cannot hang or crash the engine with a query', async () => {
-  const renderer = emptyRenderer()
-  const s = await serveShared('samples/bank.loom.md', renderer)
-  try {
-    const transport = await connectEngine(`ws://127.0.0.1:${s.guestPort}/engine`, `http://127.0.0.1:${s.guestPort}`)
-    const client = new EngineClient(transport)
-    try {
-      await client.call('hello', { token: s.tokens.view })
-      const r = (await client.call('query', { expr: HIJACK_GLOBAL('for (;;) {}') })) as { count: number }
-      assert.ok(r.count >= 1)
-      const fr = (await client.call('query', { expr: 'typeof FinalizationRegistry === "function" && new FinalizationRegistry(() => { for (;;) {} })' })) as { errorCount: number; count: number }
-      assert.equal(fr.count, 0)
-    } finally {
-      client.close()
-    }
-    await honest(s)
+test('a view guest of loom serve --share cannot hang or crash the engine with a query', () =>
+  asGuest('samples/bank.loom.md', 'view', async (client, s) => {
+    const r = (await client.call('query', { expr: HIJACK_GLOBAL('for (;;) {}') })) as { count: number }
+    assert.ok(r.count >= 1)
+    const fr = (await client.call('query', { expr: 'typeof FinalizationRegistry === "function" && new FinalizationRegistry(() => { for (;;) {} })' })) as { errorCount: number; count: number }
+    assert.equal(fr.count, 0)
     assert.ok(s.alive())
-  } finally {
-    await s.stop()
-    rmSync(renderer, { recursive: true, force: true })
-  }
-})
+  }))

@@ -5,10 +5,7 @@
 // goes on answering the next honest request; a view guest cannot write.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { rmSync } from 'node:fs'
-import { connectEngine } from '../../engine/host/socketTransport.ts'
-import { EngineClient } from '../../engine/protocol/client.ts'
-import { serveShared, emptyRenderer, honest, rawEngine, nextJson } from './sharedServe.ts'
+import { asGuest, rawEngine, nextJson } from './sharedServe.ts'
 
 const deep = (n: number): unknown => {
   let v: unknown = 1
@@ -40,44 +37,29 @@ const ASKS: [string, unknown][] = [
   ['diff', { from: { branch: 'main', seq: 1 }, to: { branch: 'main', seq: 2 }, limit: 1e9 }],
 ]
 
-test('a view guest\'s hostile history questions are each answered, change nothing, and the session keeps answering', async () => {
-  const renderer = emptyRenderer()
-  const s = await serveShared('samples/bank.loom.md', renderer)
-  try {
-    const transport = await connectEngine(`ws://127.0.0.1:${s.guestPort}/engine`, `http://127.0.0.1:${s.guestPort}`)
-    const client = new EngineClient(transport)
-    try {
-      await client.call('hello', { token: s.tokens.view })
-      const before = await client.call('state', {})
-      for (const [op, params] of ASKS) {
-        let timer: NodeJS.Timeout | undefined
-        const answer = await Promise.race([
-          (client.call as (op: string, p: unknown) => Promise<unknown>)(op, params).then(() => 'ok', (e: Error) => `error: ${e.message}`),
-          new Promise<string>((resolve) => (timer = setTimeout(() => resolve('no answer'), 20_000))),
-        ])
-        clearTimeout(timer)
-        assert.notEqual(answer, 'no answer', `${op} ${JSON.stringify(params).slice(0, 100)}`)
-        assert.ok(s.alive(), `serve exited after ${op} ${JSON.stringify(params).slice(0, 100)}`)
-      }
-      assert.deepEqual(await client.call('state', {}), before, 'a view guest changed nothing')
-    } finally {
-      client.close()
+test('a view guest\'s hostile history questions are each answered, change nothing, and the session keeps answering', () =>
+  asGuest('samples/bank.loom.md', 'view', async (client, s) => {
+    const before = await client.call('state', {})
+    for (const [op, params] of ASKS) {
+      let timer: NodeJS.Timeout | undefined
+      const answer = await Promise.race([
+        (client.call as (op: string, p: unknown) => Promise<unknown>)(op, params).then(() => 'ok', (e: Error) => `error: ${e.message}`),
+        new Promise<string>((resolve) => (timer = setTimeout(() => resolve('no answer'), 20_000))),
+      ])
+      clearTimeout(timer)
+      assert.notEqual(answer, 'no answer', `${op} ${JSON.stringify(params).slice(0, 100)}`)
+      assert.ok(s.alive(), `serve exited after ${op} ${JSON.stringify(params).slice(0, 100)}`)
     }
-    // Params nested deeper than any message Loom sends: an error or the socket closed, never silence.
+    assert.deepEqual(await client.call('state', {}), before, 'a view guest changed nothing')
+    // Params nested deeper than any message Loom sends: refused before it is parsed, so under id 0 (its own id is not read).
     const raw = await rawEngine(s.guestPort)
     raw.send(JSON.stringify({ kind: 'request', id: 1, op: 'hello', params: { token: s.tokens.view } }))
     await nextJson(raw)
     raw.send(JSON.stringify({ kind: 'request', id: 2, op: 'query', params: { expr: 'true', branch: deep(1000) } }))
-    // Refused before it is parsed, so under id 0 (its own id is not read from a message that deep).
     let got: Record<string, any> | null
     do got = await nextJson(raw, 10_000)
     while (got !== null && got.kind !== 'response')
     assert.ok(got !== null && got.ok === false && [0, 2].includes(got.id), JSON.stringify(got).slice(0, 200))
     assert.equal(got!.error.code, 'too-deep')
     raw.close()
-    await honest(s)
-  } finally {
-    await s.stop()
-    rmSync(renderer, { recursive: true, force: true })
-  }
-})
+  }))
