@@ -7,7 +7,7 @@
 // before still answers.
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -108,6 +108,37 @@ test('opening devices, FIFOs, huge and binary files, and two notebooks at once: 
     const after = await within('reconnect after the switch', connect())
     assert.ok(await within('a log read after the switch', after.call('log', { limit: 1 })))
     after.close()
+  } finally {
+    await server.stop()
+    delete process.env.XDG_CONFIG_HOME
+  }
+})
+
+test('switching away while the app commits loses no acknowledged event: the old log verifies and holds all that was told', async () => {
+  process.env.XDG_CONFIG_HOME = join(dir, 'config-race')
+  const other = join(dir, 'race-bank.loom.md')
+  copyFileSync('samples/bank.loom.md', other)
+  const server = await serveCopy('samples/counter.loom.md', renderer)
+  try {
+    const owner = new EngineClient(await connectEngine(`${server.origin.replace('http', 'ws')}/engine`, server.origin))
+    await owner.call('hello', { token: server.token })
+    // The counter steps as fast as it can; what the log says it holds is acknowledged.
+    await owner.call('run', {})
+    let told = 0
+    const end = Date.now() + 10_000
+    while (told < 200 && Date.now() < end) {
+      told = ((await owner.call('log', { limit: 1 })) as { head: number }).head
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    assert.ok(told >= 200, `the counter committed only ${told} events`)
+    await within('the switch', owner.call('openNotebook', { path: other }))
+    owner.close()
+    const db = server.notebook.replace(/\.md$/, '.db')
+    const verify = spawnSync(process.execPath, ['bin/loom.js', 'replay', db, '--verify'], { encoding: 'utf8', timeout: 120_000 })
+    assert.equal(verify.status, 0, verify.stderr)
+    const heads = spawnSync(process.execPath, ['bin/loom.js', 'branches', db, '--json'], { encoding: 'utf8' })
+    const head = (JSON.parse(heads.stdout) as { name: string; head: number }[]).find((b) => b.name === 'main')!.head
+    assert.ok(head >= told, `the log holds ${head} events; ${told} were acknowledged`)
   } finally {
     await server.stop()
     delete process.env.XDG_CONFIG_HOME
