@@ -6,10 +6,12 @@
 // neither change state nor reach the engine process, and a hostile value
 // (a getter, a proxy, a toJSON that loops) only ever runs inside the limit.
 import vm from 'node:vm'
+import { types } from 'node:util'
 import type { Json, StateValue } from '../protocol/messages.ts'
 import { Refusal } from './problems.ts'
 import { DEEP_FREEZE } from '../runtime/deepFreeze.ts'
 import { QUERY_SETUP } from './querySetup.ts'
+import { NO_GC_OBSERVERS } from '../runtime/gcObservers.ts'
 
 const TIME_LIMIT_MS = 1000
 const MAX_ANSWER = 1 << 20
@@ -36,6 +38,8 @@ const SETUP = `(function (stateJson, bindingsJson, momentJson) {
   ReplDate.now = instead("Date.now()", "use sys.time.now(), the time of the moment shown");
   G.Date = ReplDate;
   Math.random = instead("Math.random()", "as in a cell, use sys.random(index, n) in a transaction");
+  // A FinalizationRegistry callback would run later outside the time limit, Atomics.wait would block the engine.
+  ${NO_GC_OBSERVERS}
   const inTx = (name) => instead("sys." + name + "()", "it belongs to a transaction; the REPL reads the state at one moment");
   const sys = {
     time: { now: () => { if (moment.time === null) throw new Error("sys.time.now(): no event has happened yet at this moment"); return moment.time; }, await: inTx("time.await") },
@@ -196,17 +200,16 @@ export class PredicateContext {
 
   /** Evaluates a batch (see QUERY_SETUP); a batch that runs past the limit is a Refusal naming the event it was at. */
   run(batch: string): PredicateAnswer {
-    const ctx = this.context as { __loomBatch?: string }
-    ctx.__loomBatch = batch
+    // The batch goes in as a string literal of the script: once the expression has run, the host never
+    // writes to the context's global again (an accessor the expression put there would run in the host, unlimited).
     let out: unknown
     try {
-      out = new vm.Script('__loomQuery(__loomBatch)', { filename: 'loom:query' }).runInContext(this.context, { timeout: this.timeLimitMs })
+      out = new vm.Script(`__loomQuery(${JSON.stringify(batch)})`, { filename: 'loom:query' }).runInContext(this.context, { timeout: this.timeLimitMs })
     } catch (err) {
       const at = this.at()
-      const why = /timed out/.test(String((err as Error)?.message)) ? `ran past ${this.timeLimitMs} ms` : 'stopped'
-      throw new Refusal(`the expression ${why}${at ? ` at event ${at}` : ''} and was stopped (a loop that does not end?)`, undefined, 'timeLimit')
-    } finally {
-      ctx.__loomBatch = undefined
+      const said = ownText(err, 'message')
+      if (!/timed out/.test(said)) throw new Refusal(`the query could not go on${at ? ` at event ${at}` : ''}: ${said.slice(0, 300) || 'it was stopped'}`, undefined, 'runtime')
+      throw new Refusal(`the expression ran past ${this.timeLimitMs} ms${at ? ` at event ${at}` : ''} and was stopped (a loop that does not end?)`, undefined, 'timeLimit')
     }
     if (typeof out !== 'string') throw new Refusal('the query did not give an answer that can be read')
     return JSON.parse(out) as PredicateAnswer
@@ -220,4 +223,11 @@ export class PredicateContext {
       return null
     }
   }
+}
+
+/** A string own property of what a context threw, read without running any of its code (no getter, no proxy trap). */
+function ownText(thrown: unknown, key: string): string {
+  if (thrown === null || typeof thrown !== 'object' || types.isProxy(thrown)) return ''
+  const value = Object.getOwnPropertyDescriptor(thrown, key)?.value as unknown
+  return typeof value === 'string' ? value : ''
 }

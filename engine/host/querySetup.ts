@@ -30,6 +30,8 @@ export const QUERY_SETUP = `
     }
     if (!own.call(states, name)) return;
     const value = states[name].value;
+    // A key written to a state that is not a map (a log changed by hand): the store kept its value, so does the view.
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return;
     if (u[0] === 1) setKey(value, u[2], u[3]);
     else delete value[u[2]];
   };

@@ -3,7 +3,7 @@
 // $XDG_CONFIG_HOME/loom/recent.json, else ~/.config/loom/recent.json. A file
 // that cannot be read or is not the list is ignored (and replaced at the next
 // open): the list is a convenience, never a reason to fail.
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 
@@ -27,8 +27,7 @@ export function recentFile(env: NodeJS.ProcessEnv = process.env): string {
 export function readRecent(file = recentFile()): RecentNotebook[] {
   let parsed: unknown
   try {
-    if (statSync(file).size > MAX_FILE_BYTES) return []
-    parsed = JSON.parse(readFileSync(file, 'utf8'))
+    parsed = JSON.parse(readSmallFile(file))
   } catch {
     return []
   }
@@ -56,6 +55,22 @@ export function rememberNotebook(path: string, file = recentFile()): void {
     renameSync(temp, file)
   } catch {
     // a read-only home, a full disk: the list is a convenience
+  }
+}
+
+/**
+ * The text of a regular file of at most MAX_FILE_BYTES, or a throw. Checked on
+ * the opened file, and opened without blocking: a list replaced by a link to
+ * /dev/zero or by a FIFO would otherwise hang loom serve as it starts.
+ */
+function readSmallFile(file: string): string {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK)
+  try {
+    const stat = fstatSync(fd)
+    if (!stat.isFile() || stat.size > MAX_FILE_BYTES) throw new Error(`${file} is not the list`)
+    return readFileSync(fd, 'utf8')
+  } finally {
+    closeSync(fd)
   }
 }
 

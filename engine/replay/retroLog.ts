@@ -18,7 +18,12 @@ export interface RetroEvent {
   tty?: string
   /** How its writes or outputs came out differently from the recorded ones (the re-run's state differs from here on). */
   diverged?: string
+  /** Lines it printed beyond the first MAX_EVENT_LINES, not kept. */
+  more?: number
 }
+
+/** Lines kept per event: a cell that logs in a loop cannot fill the memory of whoever asks (all are counted). */
+export const MAX_EVENT_LINES = 1000
 
 export interface RetroLogs {
   branch: string
@@ -60,7 +65,8 @@ export class RetroCollector {
     if (!lines.length && !what && !tty) return
     r.found++
     if (r.events.length >= this.limit) return
-    const e: RetroEvent = { seq: recorded.seq, kind: recorded.kind, method: recorded.method, lines }
+    const e: RetroEvent = { seq: recorded.seq, kind: recorded.kind, method: recorded.method, lines: lines.slice(0, MAX_EVENT_LINES) }
+    if (lines.length > MAX_EVENT_LINES) e.more = lines.length - MAX_EVENT_LINES
     if (tty) e.tty = tty
     if (what) e.diverged = what
     r.events.push(e)

@@ -5,6 +5,7 @@
 import vm from 'node:vm'
 import { registerRealm } from './values.ts'
 import { DEEP_FREEZE } from './deepFreeze.ts'
+import { NO_GC_OBSERVERS } from './gcObservers.ts'
 
 /**
  * What the sandbox may ask of the host. Host functions are held in a closure
@@ -82,11 +83,7 @@ const BOOTSTRAP = `(function (host, OP, SYS) {
   // A promise callback runs after its transaction has ended (a job, not a step of it): no promises at all.
   // Async syntax is refused at compile; this closes Promise.resolve(thenable) and .then().
   Object.defineProperty(G, "Promise", { get: instead("Promise", "a transaction is synchronous and runs to completion; wait with sys.time.await(t) or by aborting until state changes") });
-  G.WeakRef = instead("WeakRef", "it observes garbage collection, which replay cannot repeat");
-  G.FinalizationRegistry = instead("FinalizationRegistry", "it observes garbage collection, which replay cannot repeat");
-  G.SharedArrayBuffer = instead("SharedArrayBuffer", "state lives in state.* cells");
-  G.Atomics = undefined;
-  G.WebAssembly = undefined;
+  ${NO_GC_OBSERVERS}
   for (const name of ["require", "process", "module", "exports", "global", "Buffer", "fetch", "XMLHttpRequest", "WebSocket"]) {
     Object.defineProperty(G, name, { get: instead(name, "a cell reaches the world only through sys (sys.tty, sys.log, sys.env, http)") });
   }

@@ -50,10 +50,34 @@ function cellFrom(s: CellSnapshot, id: number, load: (v: Json) => Json): Cell {
   return cell
 }
 
+/**
+ * What makes `s` not a snapshot Store.from can hold, or null: read from a log,
+ * it may have been written by someone else with a hash to match.
+ */
+export function snapshotProblem(s: unknown): string | null {
+  if (!Array.isArray(s)) return 'not a list of states'
+  const names = new Set<string>()
+  for (const c of s as Record<string, unknown>[]) {
+    if (typeof c !== 'object' || c === null || typeof c.name !== 'string' || names.has(c.name)) return 'a state without a name of its own'
+    names.add(c.name)
+    if (!Number.isSafeInteger(c.version) || (c.version as number) < 0) return `state '${c.name}' has no version`
+    const v = c.value
+    const ok = c.kind === 'var' ? 'value' in c
+      : c.kind === 'map' ? Array.isArray(c.entries) && (c.entries as unknown[]).every((e) => Array.isArray(e) && typeof e[0] === 'string' && Number.isSafeInteger(e[1]))
+      : c.kind === 'queue' || c.kind === 'bag' ? Array.isArray(v)
+      : c.kind === 'counter' ? typeof v === 'number' && Number.isFinite(v)
+      : false
+    if (!ok) return `state '${c.name}' is not a ${typeof c.kind === 'string' ? c.kind.slice(0, 20) : 'kind of state'} as Loom saves one`
+  }
+  return null
+}
+
 /** All state of one app, by name. */
 export class Store {
   /** A store holding exactly the state of a snapshot; `load` brings each value into the realm that will read it. */
   static from(snapshot: StoreSnapshot, load: (v: Json) => Json = (v) => v): Store {
+    const problem = snapshotProblem(snapshot)
+    if (problem) throw new Error(`a snapshot that is not one: ${problem}`)
     const store = new Store()
     for (const s of snapshot) store.add(cellFrom(s, store.cells.length, load))
     return store

@@ -93,6 +93,20 @@ async function linked(db: string, served: 'served' | 'reader' | false = false) {
   return { send, sendRaw, post, answer, end, broken, log }
 }
 
+const b64 = (a: Float32Array | Uint16Array) => Buffer.from(a.buffer).toString('base64')
+const KEYS = [['step', 'step', 'work']]
+const timingForgeries: [string, unknown][] = [
+  ['not an object', 'fast'],
+  ['a NaN time', { ms: b64(new Float32Array([NaN, 1])), key: b64(new Uint16Array(2)), keys: KEYS }],
+  ['a negative time', { ms: b64(new Float32Array([-5, 1])), key: b64(new Uint16Array(2)), keys: KEYS }],
+  ['an infinite time', { ms: b64(new Float32Array([Infinity, 1])), key: b64(new Uint16Array(2)), keys: KEYS }],
+  ['times for another count of events', { ms: b64(new Float32Array(3)), key: b64(new Uint16Array(3)), keys: KEYS }],
+  ['a blob cut mid-number', { ms: Buffer.from([1, 2, 3, 4, 5, 6, 7]).toString('base64'), key: b64(new Uint16Array(2)), keys: KEYS }],
+  ['a key past the list of keys', { ms: b64(new Float32Array(2)), key: b64(new Uint16Array([0, 7])), keys: KEYS }],
+  ['a key that is not [kind, method, cell]', { ms: b64(new Float32Array(2)), key: b64(new Uint16Array(2)), keys: [[{}, 1, null]] }],
+  ['a huge time text', { ms: 'A'.repeat(1 << 20), key: b64(new Uint16Array(2)), keys: KEYS }],
+]
+
 test('a forged commit is refused before it reaches the log; an honest one is written', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'loom-loghost-'))
   try {
@@ -111,6 +125,8 @@ test('a forged commit is refused before it reaches the log; an honest one is wri
       ['an attempt of another branch', commit([event(1)], (c) => (c.attempts = [JSON.stringify({ branch: 'other' })]))],
       ['a count that is not a number', commit([event(1)], (c) => (c.count = '1'))],
       ['a snapshot from the future', commit([event(1)], (c) => (c.snapshots = [[99, '{}']]))],
+      // Timings are beside the hash chain, but a forged record must not reach the table the profile reads.
+      ...timingForgeries.map(([what, t]): [string, Record<string, unknown>] => [`timings: ${what}`, commit([event(1), event(2)], (c) => (c.timings = t))]),
     ]
     for (const [what, forged] of forgeries) {
       const db = join(dir, `${forgeries.findIndex(([w]) => w === what)}.loom.db`)

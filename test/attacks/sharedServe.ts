@@ -142,3 +142,22 @@ export async function honest(s: SharedServe, ms = 10_000): Promise<void> {
     client.close()
   }
 }
+
+/** `loom serve --share` of `notebook` (an empty renderer), `fn` run with a client that said hello as `role`; then the honest request, and everything stopped. */
+export async function asGuest(notebook: string, role: Role, fn: (client: EngineClient, s: SharedServe) => Promise<void>): Promise<void> {
+  const renderer = emptyRenderer()
+  const s = await serveShared(notebook, renderer)
+  try {
+    const client = new EngineClient(await connectEngine(`ws://127.0.0.1:${s.guestPort}/engine`, `http://127.0.0.1:${s.guestPort}`))
+    try {
+      await client.call('hello', { token: s.tokens[role] })
+      await fn(client, s)
+    } finally {
+      client.close()
+    }
+    await honest(s)
+  } finally {
+    await s.stop()
+    rmSync(renderer, { recursive: true, force: true })
+  }
+}

@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3'
 import { contentHash } from './hashChain.ts'
 import type { KeptCells } from '../../runtime/compile.ts'
-import type { StoreSnapshot } from '../../runtime/store.ts'
+import { snapshotProblem, type StoreSnapshot } from '../../runtime/store.ts'
 
 /** Compiled cells kept (the newest): enough for every cell of a notebook and the versions of a long live-coding session. */
 export const KEPT_CELLS = 1000
@@ -27,7 +27,7 @@ export class CodeTable {
 
   get(codeHash: string): StoredCode | null {
     const row = this.db.prepare('SELECT hash, path, code, sources FROM code WHERE hash = ?').get(codeHash) as { hash: string; path: string; code: string; sources: string } | undefined
-    return row ? { codeHash: row.hash, path: row.path, code: row.code, sources: JSON.parse(row.sources) } : null
+    return row ? { codeHash: row.hash, path: row.path, code: row.code, sources: sourcesOf(row.sources) } : null
   }
 
   /** Every code version's hash as stored, and the hash of its text (they differ if a byte flipped). */
@@ -36,6 +36,30 @@ export class CodeTable {
       yield { codeHash: row.hash, actual: contentHash(row.code) }
     }
   }
+}
+
+function parsed(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The cells' sources as stored. They are not under the code's hash (the code
+ * is): a text changed by hand into something else is read as no sources
+ * (no bindings, no cell lines), never handed on in another shape.
+ */
+function sourcesOf(text: string): StoredCode['sources'] {
+  let v: unknown
+  try {
+    v = JSON.parse(text)
+  } catch {
+    return []
+  }
+  const good = (c: unknown) => typeof c === 'object' && c !== null && typeof (c as { id?: unknown }).id === 'string' && Number.isSafeInteger((c as { line?: unknown }).line) && typeof (c as { source?: unknown }).source === 'string'
+  return Array.isArray(v) && v.every(good) ? (v as StoredCode['sources']) : []
 }
 
 export class SnapshotTable {
@@ -57,8 +81,11 @@ export class SnapshotTable {
     // A damaged snapshot is passed over (verify reports it): the one before it and more write sets give the same state.
     for (const row of rows) {
       if (contentHash(row.data) !== row.hash) continue
+      // Bytes that match a hash someone else wrote, but no snapshot: passed over the same way.
+      const state = parsed(row.data)
+      if (snapshotProblem(state)) continue
       rows.return?.()
-      return { seq: row.seq, state: JSON.parse(row.data) as StoreSnapshot }
+      return { seq: row.seq, state: state as StoreSnapshot }
     }
     return null
   }
@@ -66,7 +93,7 @@ export class SnapshotTable {
   /** Every snapshot of the branch, and whether its bytes match its hash. */
   *all(branchId: number): Generator<{ seq: number; ok: boolean }> {
     for (const row of this.db.prepare('SELECT seq, data, hash FROM snapshots WHERE branch = ? ORDER BY seq').iterate(branchId) as Iterable<{ seq: number; data: string; hash: string }>) {
-      yield { seq: row.seq, ok: contentHash(row.data) === row.hash }
+      yield { seq: row.seq, ok: contentHash(row.data) === row.hash && snapshotProblem(parsed(row.data)) === null }
     }
   }
 }

@@ -75,13 +75,19 @@ export function badTimings(t: unknown, count: number): string | null {
   if (x.ms.length > 8 * count + 8 || x.key.length > 4 * count + 8 || x.keys.length > 0xffff) return 'timings of another count of events'
   const { ms, key } = decode(x)
   if (ms.length !== count || key.length !== count) return 'timings of another count of events'
-  for (const k of x.keys) {
-    if (!Array.isArray(k) || k.length !== 3 || typeof k[0] !== 'string' || !(k[1] === null || typeof k[1] === 'string') || !(k[2] === null || typeof k[2] === 'string')) return 'a malformed timing key'
-  }
+  if (!x.keys.every(goodKey)) return 'a malformed timing key'
   for (let i = 0; i < count; i++) {
-    if (!(ms[i] === -1 || (ms[i]! >= 0 && ms[i]! < 1e9)) || key[i]! >= Math.max(1, x.keys.length)) return 'a malformed timing'
+    if (!(ms[i] === -1 || goodTime(ms[i]!)) || key[i]! >= Math.max(1, x.keys.length)) return 'a malformed timing'
   }
   return null
+}
+
+function goodKey(k: unknown): k is TimingKey {
+  return Array.isArray(k) && k.length === 3 && typeof k[0] === 'string' && (k[1] === null || typeof k[1] === 'string') && (k[2] === null || typeof k[2] === 'string')
+}
+
+function goodTime(ms: number): boolean {
+  return ms >= 0 && ms < 1e9
 }
 
 /** The times and keys of a batch as arrays (a copy: base64 bytes need not be aligned). */
@@ -94,15 +100,22 @@ function decode(t: Timings): { ms: Float32Array; key: Uint16Array } {
 
 const CREATE = 'CREATE TABLE IF NOT EXISTS timings (branch INTEGER NOT NULL, first INTEGER NOT NULL, ms BLOB NOT NULL, key BLOB NOT NULL, keys TEXT NOT NULL, PRIMARY KEY (branch, first)) WITHOUT ROWID'
 
-const inserts = new WeakMap<Database.Database, Database.Statement>()
+const inserts = new WeakMap<Database.Database, Database.Statement | null>()
 
 /** Writes events a..b of a batch (seqs first + a ..) as one row: call inside the chunk's transaction. */
 export function writeTimings(db: Database.Database, branch: number, first: number, t: Timings, a: number, b: number): void {
   let insert = inserts.get(db)
-  if (!insert) {
+  if (insert === undefined) {
     db.exec(CREATE)
-    inserts.set(db, (insert = db.prepare('INSERT OR REPLACE INTO timings (branch, first, ms, key, keys) VALUES (?, ?, ?, ?, ?)')))
+    // A table of that name made by something else (not Loom's columns): timings are not kept, events still are.
+    try {
+      insert = db.prepare('INSERT OR REPLACE INTO timings (branch, first, ms, key, keys) VALUES (?, ?, ?, ?, ?)')
+    } catch {
+      insert = null
+    }
+    inserts.set(db, insert)
   }
+  if (insert === null) return
   const ms = Buffer.from(t.ms, 'base64')
   const key = Buffer.from(t.key, 'base64')
   insert.run(branch, first + a, ms.subarray(a * 4, b * 4), key.subarray(a * 2, b * 2), JSON.stringify(t.keys))
@@ -120,17 +133,39 @@ export class TimingReader {
   /** The measured events with seq in [from, to] of the branch stored as `branch` (its own events, not its parent's). */
   *read(branch: number, from: number, to: number): Generator<EventTiming> {
     if (!this.recorded || from > to) return
-    const rows = this.db.prepare(`SELECT first, ms, key, keys FROM timings WHERE branch = ? AND first <= ?
-      AND first >= coalesce((SELECT first FROM timings WHERE branch = ? AND first <= ? ORDER BY first DESC LIMIT 1), 0) ORDER BY first`)
-    for (const row of rows.iterate(branch, to, branch, from) as Iterable<{ first: number; ms: Buffer; key: Buffer; keys: string }>) {
-      const ms = new Float32Array(row.ms.buffer.slice(row.ms.byteOffset, row.ms.byteOffset + row.ms.byteLength))
-      const key = new Uint16Array(row.key.buffer.slice(row.key.byteOffset, row.key.byteOffset + row.key.byteLength))
-      const keys = JSON.parse(row.keys) as TimingKey[]
-      for (let i = Math.max(0, from - row.first); i < ms.length && row.first + i <= to; i++) {
+    let rows: Database.Statement
+    try {
+      rows = this.db.prepare(`SELECT first, ms, key, keys FROM timings WHERE branch = ? AND first <= ?
+        AND first >= coalesce((SELECT first FROM timings WHERE branch = ? AND first <= ? ORDER BY first DESC LIMIT 1), 0) ORDER BY first`)
+    } catch {
+      return // a table of that name that Loom did not make: no timings
+    }
+    for (const stored of rows.iterate(branch, to, branch, from) as Iterable<Record<string, unknown>>) {
+      // The table is outside the hash chain: a row changed by hand is read as not timed, never trusted.
+      const row = readable(stored)
+      if (!row) continue
+      const { first, ms, key, keys } = row
+      for (let i = Math.max(0, from - first); i < ms.length && first + i <= to; i++) {
         const k = keys[key[i]!]
-        if (ms[i]! < 0 || !k) continue
-        yield { seq: row.first + i, ms: ms[i]!, kind: k[0], method: k[1], cell: k[2] }
+        if (!goodTime(ms[i]!) || !k) continue
+        yield { seq: first + i, ms: ms[i]!, kind: k[0], method: k[1], cell: k[2] }
       }
     }
   }
+}
+
+/** A stored row decoded, or null when it is not what Loom writes (blob lengths, keys). */
+function readable(row: Record<string, unknown>): { first: number; ms: Float32Array; key: Uint16Array; keys: TimingKey[] } | null {
+  const { first, ms, key, keys: text } = row
+  if (!Number.isSafeInteger(first) || !Buffer.isBuffer(ms) || !Buffer.isBuffer(key) || typeof text !== 'string') return null
+  if (ms.length % 4 || ms.length / 4 !== key.length / 2) return null
+  let keys: unknown
+  try {
+    keys = JSON.parse(text)
+  } catch {
+    return null
+  }
+  if (!Array.isArray(keys) || keys.length > 0xffff || !keys.every(goodKey)) return null
+  const copy = (b: Buffer) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)
+  return { first: first as number, ms: new Float32Array(copy(ms)), key: new Uint16Array(copy(key)), keys }
 }

@@ -24,11 +24,29 @@ export function markFinished(db: Db, name: string): void {
   db.prepare('DELETE FROM meta WHERE key = ?').run(PREFIX + name)
 }
 
-/** Every unfinished branch, with the pid of the process writing it. */
+/**
+ * Every unfinished branch, with the pid of the process writing it. A mark that
+ * Loom cannot have made is not believed (a log from someone else, changed by
+ * hand): one on the live branch, on a branch something was forked from, or
+ * one not made with its branch's row; that branch stays shown and is never removed.
+ */
 export function unfinishedBranches(db: Db): { name: string; pid: number }[] {
-  const rows = db.prepare(`SELECT key, value FROM meta WHERE key >= ? AND key < ?`).all(PREFIX, PREFIX.slice(0, -1) + ';') as { key: string; value: string }[]
-  return rows.map((r) => ({ name: r.key.slice(PREFIX.length), pid: pidOf(r.value) }))
+  const rows = db.prepare(`SELECT m.key, m.value, b.created,
+      EXISTS (SELECT 1 FROM branches c WHERE c.parent = b.name) AS forked,
+      b.name = coalesce((SELECT value FROM meta WHERE key = 'live'), 'main') AS live
+    FROM meta m LEFT JOIN branches b ON b.name = substr(m.key, ${PREFIX.length + 1})
+    WHERE m.key >= ? AND m.key < ?`).all(PREFIX, PREFIX.slice(0, -1) + ';') as { key: string; value: unknown; created: number | null; forked: number | null; live: number | null }[]
+  const out: { name: string; pid: number }[] = []
+  for (const r of rows) {
+    const mark = markOf(r.value)
+    if (r.created !== null && (r.live || r.forked || !(Math.abs(mark.since - r.created) <= MADE_WITHIN_MS))) continue
+    out.push({ name: r.key.slice(PREFIX.length), pid: mark.pid })
+  }
+  return out
 }
+
+/** The mark is made in the transaction that makes the branch's row, just after it. */
+const MADE_WITHIN_MS = 5000
 
 /**
  * The unfinished branches whose writer is gone (killed half-way): what the next
@@ -39,13 +57,13 @@ export function abandonedBranches(db: Db, exists: (name: string) => boolean): st
   return unfinishedBranches(db).filter((u) => !exists(u.name) || !(u.pid > 0 && alive(u.pid))).map((u) => u.name)
 }
 
-function pidOf(value: string): number {
+function markOf(value: unknown): { pid: number; since: number } {
   try {
-    const pid = (JSON.parse(value) as { pid?: unknown }).pid
-    // A damaged mark (pid 0) counts as gone.
-    return typeof pid === 'number' ? pid : 0
+    const { pid, since } = JSON.parse(String(value)) as { pid?: unknown; since?: unknown }
+    // A damaged pid (0) counts as gone; a damaged time as not made with the row.
+    return { pid: typeof pid === 'number' ? pid : 0, since: typeof since === 'number' ? since : NaN }
   } catch {
-    return 0
+    return { pid: 0, since: NaN }
   }
 }
 

@@ -1,0 +1,130 @@
+// Attacks on `loom query DB EXPR` and the `query` op, where a view guest of a
+// shared session types EXPR: escapes (constructor chains, the stack-depth
+// trick on every global, accessors the host might touch), code that would run
+// outside the time limit (a FinalizationRegistry callback, Atomics.wait, an
+// accessor on the context's global), answers that cannot be shown, and
+// pollution of what the host reads back. Each leaves the log byte-for-byte
+// as it was and the process answering.
+import { test, after, before } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { asGuest } from './sharedServe.ts'
+
+const dir = mkdtempSync(join(tmpdir(), 'loom-attack-query-'))
+after(() => rmSync(dir, { recursive: true, force: true }))
+const bank = join(dir, 'bank.loom.db')
+const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex')
+let before_: string
+before(() => {
+  copyFileSync('test/fixtures/bank.loom.db', bank)
+  before_ = sha(bank)
+})
+
+const ask = (expr: string, ...args: string[]) => {
+  const r = spawnSync(process.execPath, ['bin/loom.js', 'query', bank, expr, '--json', ...args], { encoding: 'utf8', timeout: 30_000 })
+  assert.notEqual(r.signal, 'SIGTERM', `loom query did not end in 30 s on ${expr}`)
+  assert.ok(r.status === 0 || r.status === 1 || r.status === 2, `loom query exited ${r.status} ${r.signal} on ${expr}:\n${r.stderr}`)
+  return { status: r.status, stderr: r.stderr, answer: r.stdout ? JSON.parse(r.stdout) : null }
+}
+
+// Puts an accessor where the host used to write each batch: it must never be called by the host.
+const HIJACK_GLOBAL = (body: string) => `(Object.defineProperty(globalThis, '__loomBatch', { configurable: true, get() { return '' }, set(v) { ${body} } }), true)`
+
+test('an accessor the expression puts on the global is never run by the host: the query ends and answers', () => {
+  for (const body of ['for (;;) {}', 'throw { toString() { for (;;) {} } }', 'throw this']) {
+    const { status, answer } = ask(HIJACK_GLOBAL(body))
+    assert.equal(status, 0)
+    assert.deepEqual(answer.matches.map((m: { seq: number }) => m.seq), [1, 2, 3, 4, 5, 6, 7])
+  }
+  assert.equal(sha(bank), before_)
+})
+
+test('what would run outside the time limit is not there: FinalizationRegistry, WeakRef, Atomics, SharedArrayBuffer', () => {
+  const fr = ask('(() => { const r = new FinalizationRegistry(() => { for (;;) {} }); for (let i = 0; i < 1e5; i++) r.register({ a: new Array(50) }, i); return true })()')
+  assert.equal(fr.status, 2)
+  assert.match(fr.answer.errors[0].message, /FinalizationRegistry is not available/)
+  for (const expr of ['Atomics.wait(new Int32Array(4), 0, 0)', 'new WeakRef({})', 'new SharedArrayBuffer(8)', 'WebAssembly.Module']) {
+    const r = ask(expr)
+    assert.equal(r.status, 2, expr)
+    assert.equal(r.answer.errorCount, 7, expr)
+  }
+})
+
+test('no constructor chain, event value or stack depth hands the expression an object of the host', () => {
+  const chains = [
+    "typeof this.constructor.constructor('return process')()",
+    "typeof event.constructor.constructor('return process')()",
+    "typeof accounts.get.constructor('return process')()",
+    "typeof sys.env.get.constructor('return process')()",
+    "typeof $state.constructor.constructor('return process')()",
+    "typeof (() => { try { null.x } catch (e) { return e.constructor.constructor('return process')() } })()",
+    "typeof Object.getOwnPropertyDescriptor(globalThis, '$state').get.constructor('return process')()",
+    "typeof globalThis.process + typeof require + typeof module",
+  ]
+  for (const expr of chains) {
+    const { answer } = ask(expr)
+    for (const m of answer.matches) assert.match(String(m.value), /^undefined/, expr)
+  }
+  // The trick of issue 14: recurse until few frames are left, then touch every global and bridge; an error made there must be of the context.
+  const sweep = `(() => {
+    let foreign = null;
+    const touch = [() => globalThis.zz = 1, () => globalThis.sys, () => sys.env.get('HOME'), () => accounts.get('bob'), () => accounts.keys(),
+      () => $state, () => event.seq, () => Reflect.ownKeys(globalThis), () => Object.defineProperty(globalThis, 'q', { value: 1 }), () => JSON.stringify(event)];
+    const probe = () => {
+      try { probe() } catch {
+        for (const t of touch) try { t() } catch (e) { if (foreign === null && e !== null && typeof e === 'object' && !(e instanceof Error)) foreign = e.constructor.constructor('return typeof process')() }
+      }
+    };
+    probe();
+    return foreign === null ? 'clean' : 'ESCAPED ' + foreign;
+  })()`
+  const { status, answer } = ask(sweep, '--to', '2')
+  assert.equal(status, 0)
+  for (const m of answer.matches) assert.equal(m.value, 'clean')
+})
+
+test('answers that cannot be shown are said so, bounded; the host reads back only its own JSON', () => {
+  const cases: [string, RegExp][] = [
+    ['({ toJSON() { throw new Error("no") } })', /cannot be shown: no/],
+    ['(() => { const o = {}; o.o = o; return o })()', /cannot be shown/],
+    ['(() => { let o = []; for (let i = 0; i < 1e6; i++) o = [o]; return o })()', /cannot be shown/],
+    ["'x'.repeat(5e6)", /… \(5000002 characters\)/],
+    ['({ get a() { for (;;) {} } })', /./],
+  ]
+  for (const [expr, shown] of cases) {
+    const { status, answer, stderr } = ask(expr, '--to', '2')
+    if (status === 2 && answer === null) {
+      assert.match(stderr, /ran past 1000 ms at event 1 and was stopped/, expr) // the time limit stopped it, said as such
+      continue
+    }
+    assert.equal(status, 0, expr)
+    assert.match(JSON.stringify(answer.matches[0].value), shown, expr)
+  }
+  // Polluting the intrinsics fails (they are frozen) and cannot change the host's reading of the answer.
+  const polluted = ask("(Object.prototype.matches = [[1, 'x']], JSON.stringify = () => '{}', Array.prototype.push = null, true)")
+  assert.equal(polluted.status, 2)
+  assert.match(polluted.answer.errors[0].message, /read[- ]only|not extensible|Cannot/)
+  assert.equal(sha(bank), before_)
+})
+
+test('an endless loop is stopped at the limit with the event named', () => {
+  const loop = ask('event.seq === 4 ? (() => { for (;;) {} })() : false', '--time-limit', '300')
+  assert.equal(loop.status, 2)
+  assert.match(loop.stderr, /ran past 300 ms at event 4/)
+  assert.equal(sha(bank), before_)
+})
+
+test.todo('a memory bomb (an array grown without end) ends the process that runs the query: node:vm has no heap limit (run the predicate in a worker with resourceLimits)')
+
+test('a view guest of loom serve --share cannot hang or crash the engine with a query', () =>
+  asGuest('samples/bank.loom.md', 'view', async (client, s) => {
+    const r = (await client.call('query', { expr: HIJACK_GLOBAL('for (;;) {}') })) as { count: number }
+    assert.ok(r.count >= 1)
+    const fr = (await client.call('query', { expr: 'typeof FinalizationRegistry === "function" && new FinalizationRegistry(() => { for (;;) {} })' })) as { errorCount: number; count: number }
+    assert.equal(fr.count, 0)
+    assert.ok(s.alive())
+  }))
