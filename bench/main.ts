@@ -4,15 +4,7 @@
 import { fastest, perSecond, type Repeat } from './timing.ts'
 import { instrumented, plainLoop, redux } from './baselines.ts'
 import { counterSource, loom, loomPerCall } from './loom.ts'
-import { measureHttp, httpTable } from './http.ts'
 import { toJson, toTable, type Figures } from './report.ts'
-import { measureDurable } from './durableBench.ts'
-import { durableJson, durableTable } from './durableReport.ts'
-import { measureExplore, exploreTable } from './explore.ts'
-import { measureUi, uiTable } from './ui.ts'
-import { measureTimeline, timelineTable } from './timeline.ts'
-import { measureShare, shareTable } from './share.ts'
-import { measureQuery, queryTable } from './query.ts'
 import { existsSync } from 'node:fs'
 import { compareWithBase, BASE_SECTIONS, SECTIONS, type Section } from './baseline.ts'
 
@@ -118,33 +110,43 @@ async function stepFigures(): Promise<Figures> {
 }
 
 const chromium = existsSync('/usr/bin/chromium')
+// Each section's code is loaded only when it is measured: with --base, this bench code measures an older
+// checkout, whose engine may lack what a section it is not asked for needs (e.g. loom query).
 const figures = measuring('steps') ? await stepFigures() : null
 if (measuring('explore')) progress('exploration: philosophers, loom explore and a hand-written search')
-const exploration = measuring('explore') ? await measureExplore(quick) : null
+const explore = measuring('explore') ? await import('./explore.ts') : null
+const exploration = explore ? await explore.measureExplore(quick) : null
 if (measuring('ui')) progress('desktop UI: loom serve to an editable notebook in Chromium, and an edit to the running app')
 // The UI's figures need Debian's Chromium (apt-get install chromium); without it they are left out, and said so.
-const ui = measuring('ui') && chromium ? await measureUi(quick ? { runs: 2, edits: 5 } : {}) : null
+const uiBench = measuring('ui') && chromium ? await import('./ui.ts') : null
+const ui = uiBench ? await uiBench.measureUi(quick ? { runs: 2, edits: 5 } : {}) : null
 if (measuring('timeline')) progress('timeline: first paint of 1,000,000 events and frame times while zooming and panning, in Chromium')
-const timeline = measuring('timeline') && chromium ? await measureTimeline(quick) : null
-const durable = measuring('durable') ? await measureDurable(quick, progress) : null
+const timelineBench = measuring('timeline') && chromium ? await import('./timeline.ts') : null
+const timeline = timelineBench ? await timelineBench.measureTimeline(quick) : null
+const durableBench = measuring('durable') ? await import('./durableBench.ts') : null
+const durableReport = durableBench ? await import('./durableReport.ts') : null
+const durable = durableBench ? await durableBench.measureDurable(quick, progress) : null
 if (measuring('share')) progress('shared session: edit propagation between guests through the sync server, with 2 and 20 guests')
-const share = measuring('share') ? await measureShare([2, 20], quick ? 100 : 300) : null
+const shareBench = measuring('share') ? await import('./share.ts') : null
+const share = shareBench ? await shareBench.measureShare([2, 20], quick ? 100 : 300) : null
 if (measuring('http')) progress('HTTP: loom and a plain node server under autocannon')
-const http = measuring('http') ? await measureHttp(quick) : null
-const query = measuring('query') ? await measureQuery(quick, progress) : null
+const httpBench = measuring('http') ? await import('./http.ts') : null
+const http = httpBench ? await httpBench.measureHttp(quick) : null
+const queryBench = measuring('query') ? await import('./query.ts') : null
+const query = queryBench ? await queryBench.measureQuery(quick, progress) : null
 if (json) {
-  const all = { ...(figures ? toJson(figures) : {}), durable: durable && durableJson(durable), http, exploration, ui, share, timeline, query }
+  const all = { ...(figures ? toJson(figures) : {}), durable: durable && durableReport!.durableJson(durable), http, exploration, ui, share, timeline, query }
   console.log(JSON.stringify(Object.fromEntries(Object.entries(all).filter(([, v]) => v !== null)), null, 2))
 } else {
   const tables = [
     figures && toTable(figures),
-    query && queryTable(query, quick),
-    durable && durableTable(durable),
-    http && httpTable(http),
-    exploration && exploreTable(exploration),
-    share && `Shared session, edit propagation:\n${shareTable(share)}`,
-    measuring('ui') && (ui ? uiTable(ui) : 'Desktop UI: not measured (no /usr/bin/chromium; apt-get install chromium)'),
-    measuring('timeline') && (timeline ? timelineTable(timeline) : 'Timeline: not measured (no /usr/bin/chromium)'),
+    query && queryBench!.queryTable(query, quick),
+    durable && durableReport!.durableTable(durable),
+    http && httpBench!.httpTable(http),
+    exploration && explore!.exploreTable(exploration),
+    share && `Shared session, edit propagation:\n${shareBench!.shareTable(share)}`,
+    measuring('ui') && (ui ? uiBench!.uiTable(ui) : 'Desktop UI: not measured (no /usr/bin/chromium; apt-get install chromium)'),
+    measuring('timeline') && (timeline ? timelineBench!.timelineTable(timeline) : 'Timeline: not measured (no /usr/bin/chromium)'),
   ]
   console.log(tables.filter(Boolean).join('\n\n'))
 }
