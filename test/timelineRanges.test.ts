@@ -67,6 +67,7 @@ test('the timeline shows the same events whichever way a range arrives: one-even
   // Zoomed in: one bin per event, read from the log's marks, equals each event as the window is told of it when it commits.
   const fine = timeline(log, 'main', 1, head, head)
   assert.deepEqual(fine, events.map(eventBin))
+  assert.deepEqual(fine.filter((b) => b.label).map((b) => b.label), ['GET /a → 200', 'GET /b → 200'], "an http event's block says its request and answer")
   assert.deepEqual(told, events.filter((e) => e.seq > 1).map(eventBin), 'the notices carry the same bins (all but the code event, committed at open)')
   // Zoomed out: each coarse bin counts exactly the events of its range.
   for (const count of [1, 3, 7, 16]) {

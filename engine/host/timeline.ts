@@ -3,7 +3,8 @@
 // a step is marked with its kind, for resumes: SqliteLog.markCounts), so
 // binning a million events reads no event: steps are what the marks leave over.
 import type { HistoryLog } from '../replay/historyLog.ts'
-import type { TimelineBin } from '../protocol/messages.ts'
+import type { EventRecord, TimelineBin } from '../protocol/messages.ts'
+import { requestLine } from '../protocol/eventBin.ts'
 
 export const MAX_BINS = 10_000
 /** Outputs are not marked: counting them reads the events, so only ranges this short have them. */
@@ -26,16 +27,21 @@ export function timeline(log: HistoryLog, branch: string, from: number, to: numb
     const steps = bin.to - bin.from + 1 - marked
     if (steps > 0) bin.kinds.step = steps
   }
-  if (n <= OUTPUT_RANGE) countOutputs(log, branch, from, to, count, n, out)
+  if (n <= OUTPUT_RANGE) readOutputs(log, branch, from, to, count, n, out)
   return out
 }
 
-/** Events that printed (tty) or logged (sys.log), per bin: read from the stored encodings. */
-function countOutputs(log: HistoryLog, branch: string, from: number, to: number, count: number, n: number, out: TimelineBin[]): void {
+/**
+ * Events that printed (tty) or logged (sys.log), per bin, and zoomed in to one bin per event an http
+ * event's request line (eventBin's label): read from the stored encodings.
+ */
+function readOutputs(log: HistoryLog, branch: string, from: number, to: number, count: number, n: number, out: TimelineBin[]): void {
   for (const raw of log.raw(branch, from, to)) {
     // Most events have no outputs: the encoding ends with an empty object, and is not parsed.
     if (raw.body.endsWith(',"outputs":{}}')) continue
-    const o = (JSON.parse(raw.body) as { outputs: { tty?: string; logs?: unknown[] } }).outputs
-    if (o.tty || o.logs?.length) out[Math.floor(((raw.seq - from) * count) / n)]!.outputs!++
+    const e = JSON.parse(raw.body) as Pick<EventRecord, 'kind' | 'input' | 'outputs'>
+    const bin = out[Math.floor(((raw.seq - from) * count) / n)]!
+    if (e.outputs.tty || e.outputs.logs?.length) bin.outputs!++
+    if (count === n && e.kind === 'http') bin.label = requestLine(e)
   }
 }

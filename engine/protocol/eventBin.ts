@@ -5,7 +5,17 @@
 // one-event bin here, so a range looks the same whichever way it arrived.
 import type { EventRecord, TimelineBin } from './messages.ts'
 
-/** Event `e` as a one-event bin. */
-export function eventBin(e: Pick<EventRecord, 'seq' | 'kind' | 'outputs'>): TimelineBin {
-  return { from: e.seq, to: e.seq, kinds: { [e.kind]: 1 }, outputs: e.outputs.tty || e.outputs.logs?.length ? 1 : 0 }
+/** Event `e` as a one-event bin; an http event is labelled with its request and answer. */
+export function eventBin(e: Pick<EventRecord, 'seq' | 'kind' | 'input' | 'outputs'>): TimelineBin {
+  const bin: TimelineBin = { from: e.seq, to: e.seq, kinds: { [e.kind]: 1 }, outputs: e.outputs.tty || e.outputs.logs?.length ? 1 : 0 }
+  if (e.kind === 'http') bin.label = requestLine(e)
+  return bin
+}
+
+/** An http event as a request line and its answer: `POST /todos → 201`. */
+export function requestLine(e: Pick<EventRecord, 'input' | 'outputs'>): string {
+  const req = (e.input ?? {}) as { method?: unknown; path?: unknown }
+  const res = (e.outputs.http ?? {}) as { status?: unknown }
+  const line = `${typeof req.method === 'string' ? req.method.slice(0, 16) : '?'} ${typeof req.path === 'string' ? req.path.slice(0, 200) : '?'}`
+  return typeof res.status === 'number' ? `${line} → ${res.status}` : line
 }

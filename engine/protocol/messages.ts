@@ -293,6 +293,8 @@ export interface TimelineBin {
   kinds: Record<string, number>
   /** Events with tty output or sys.log lines; null when the range asked for is too long to count them quickly (over 20,000 events): zoom in. */
   outputs: number | null
+  /** A one-event bin of an http event: its request and answer, `POST /todos → 201` (eventBin.ts). */
+  label?: string
 }
 
 /** What to preview: the next step, a given HTTP request, or the app's gui(agent). */

@@ -7,6 +7,7 @@
 import type { EventRecord, SkippedEvents } from '../../engine/protocol/messages.ts'
 import { h } from '../dom.ts'
 import { plural } from '../words.ts'
+import { requestLine } from '../../engine/protocol/eventBin.ts'
 
 /** How many events the list keeps. */
 const KEEP = 200
@@ -79,10 +80,3 @@ function summary(e: EventRecord): string {
   return written.length ? `wrote ${written.join(', ')}` : 'no change'
 }
 
-/** An http event as a request line and its answer: `POST /todos → 201`. */
-function requestLine(e: EventRecord): string {
-  const req = (e.input ?? {}) as { method?: unknown; path?: unknown }
-  const res = (e.outputs.http ?? {}) as { status?: unknown }
-  const line = `${typeof req.method === 'string' ? req.method : '?'} ${typeof req.path === 'string' ? req.path : '?'}`
-  return typeof res.status === 'number' ? `${line} → ${res.status}` : line
-}

@@ -208,7 +208,7 @@ export function drawEvents(ctx: CanvasRenderingContext2D, t: TrackData, a: numbe
     ctx.font = '600 9.5px ui-monospace, "DejaVu Sans Mono", monospace'
     for (let s = a; s <= b; s++) {
       const e = t.events.get(s)
-      if (e) ctx.fillText(e.kind, x(s - 0.5) + gap / 2 + 4, y + TRACK_H / 2, wd - 6)
+      if (e) ctx.fillText(e.label ?? e.kind, x(s - 0.5) + gap / 2 + 4, y + TRACK_H / 2, wd - 6)
     }
   }
   return missing.length ? -1 : b - a + 1

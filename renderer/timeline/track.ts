@@ -12,6 +12,8 @@ export interface Lite {
   seq: number
   kind: string
   outputs: boolean
+  /** What the event's block says when there is room: an http event's request line, else its kind. */
+  label?: string
 }
 
 /** Bins as drawn: each kind's share of each bin's height, worked out once when they arrive rather than every frame. */
@@ -131,5 +133,5 @@ export function evict(t: TrackData, a: number, b: number): void {
 export function lite(bin: TimelineBin): Lite {
   let kind = 'step'
   for (const k in bin.kinds) kind = k
-  return { seq: bin.from, kind, outputs: !!bin.outputs }
+  return { seq: bin.from, kind, outputs: !!bin.outputs, ...(bin.label ? { label: bin.label } : {}) }
 }
