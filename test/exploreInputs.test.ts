@@ -74,6 +74,11 @@ test('from a recorded moment, the two real requests and the step interleave: the
   // The saved branch is real history: the state at its head is the oversold one.
   assert.equal(JSON.parse(loom(['state', db, '--branch', 'oversold', '--json']).stdout).stock, -1)
 
+  // From event 0, the branch's start: the same requests from a fresh state, at the clock the app started at.
+  const zero = JSON.parse(loom(['explore', nb, '--from', db, '--at', '0', '--json']).stdout)
+  assert.deepEqual(labels(zero.violations[0].trace).slice(2), ['clock → 1000 ms', 'step()', 'step()'])
+  assert.equal(zero.violations[0].trace.length, 5)
+
   // The same log with a notebook that remembers arrival order: Bob first is one move away (requests reorder among themselves).
   const order = file('order.loom.md', notebook({
     ...RESERVATIONS,
@@ -215,7 +220,7 @@ test('an app whose inputs exploration did not model says what it did not explore
   const todo = loom(['explore', 'samples/todo.loom.md'])
   assert.equal(todo.status, 3, todo.stderr)
   assert.match(todo.stdout, /every state reachable with the inputs explored — not every input the app takes/)
-  assert.match(todo.stdout, /\n {2}did not explore: HTTP requests — the notebook has http\(\) but no clients\(\) model and no recorded requests \(explore from a recorded moment to deliver the ones a log recorded: --from DB --at S, or in the window an event after 0\)\n/)
+  assert.match(todo.stdout, /\n {2}did not explore: HTTP requests — the notebook has http\(\) but no clients\(\) model and no recorded requests \(explore from a recorded moment to deliver the ones a log recorded: --from DB --at S, or in the window an earlier event\)\n/)
   assert.doesNotMatch(todo.stdout, /— every reachable state/)
   const json = JSON.parse(loom(['explore', 'samples/todo.loom.md', '--json']).stdout)
   assert.equal(json.unexplored.length, 1)

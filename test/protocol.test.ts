@@ -692,11 +692,11 @@ for (const [name, open] of Object.entries(rigs)) {
         await assert.rejects(rig.client.call('explore', { depth: 0 }), /explore: 'depth' must be a whole number ≥ 1/)
         const bounded = await rig.client.call('explore', { maxStates: 3 })
         assert.deepEqual([bounded.exhausted, bounded.stoppedBy], [false, 'states'])
-        // From event 0 (before anything happened): from the start, as loom explore NB; its counterexample is a root branch.
+        // From event 0 (before anything happened): from the start of main, with what main recorded; its counterexample forks main at 0.
         const fromStart = await rig.client.call('explore', { at: 0 })
         assert.deepEqual([fromStart.exhausted, fromStart.violations.length], [true, 1])
         const root = await rig.client.call('saveCounterexample', { job: fromStart.job, violation: 0, name: 'race-from-start' })
-        assert.deepEqual([root.parent, root.forkedAt], [null, null])
+        assert.deepEqual([root.parent, root.forkedAt], ['main', 0])
         assert.equal((await rig.client.call('verify', { branch: 'race-from-start' })).ok, true)
       } finally {
         await rig.close()

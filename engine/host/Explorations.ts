@@ -41,7 +41,7 @@ export class Explorations {
     const model = await Model.create(text, this.options(branch, at, host.history()))
     const job = host.nextJob()
     const maxStates = p.maxStates ?? DEFAULT_MAX_STATES
-    const what = at < 1 ? 'exploring from the start' : `exploring from event ${at} of branch '${branch}'`
+    const what = at < 1 ? `exploring from the start of branch '${branch}'` : `exploring from event ${at} of branch '${branch}'`
     const progress = progressOf(host, job, 'explore', what)
     progress(0, null, true)
     const run = exploring(model, {
@@ -86,9 +86,9 @@ export class Explorations {
     return announce(this.host, name)
   }
 
-  /** From a moment of the log; at event 0 (before anything happened), from the start, as `loom explore NB` does. */
+  /** From a moment of the log; at event 0, from the start with every input the branch recorded. */
   private options(branch: string, seq: number, log: HistoryLog): ModelOptions {
-    return { path: this.host.notebookPath, timeLimitMs: this.host.timeLimitMs, ...(seq >= 1 ? { from: { log, branch, seq } } : {}) }
+    return { path: this.host.notebookPath, timeLimitMs: this.host.timeLimitMs, from: { log, branch, seq } }
   }
 
   private view(job: number, r: ExploreResult, start: number): ExploreView {

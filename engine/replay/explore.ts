@@ -138,7 +138,7 @@ export function unexploredBy(model: Model, seen: { ttyUnfed: boolean; budgetReac
   const out: string[] = []
   const m = model.version.methods
   const recorded = (kind: string) => model.recorded.some((r) => r.kind === kind)
-  const none = model.from ? `the log recorded none after event ${model.from.seq}` : 'explore from a recorded moment to deliver the ones a log recorded: --from DB --at S, or in the window an event after 0'
+  const none = model.from ? `the log recorded none after event ${model.from.seq}` : 'explore from a recorded moment to deliver the ones a log recorded: --from DB --at S, or in the window an earlier event'
   if (m.http && !m.clients && !recorded('http')) out.push(`HTTP requests — the notebook has http() but no clients() model and no recorded requests (${none})`)
   if (m.gui && !recorded('gui')) out.push(`agent commits — the notebook has gui(agent) and exploration has no recorded commits to deliver (${none})`)
   if (seen.ttyUnfed) out.push(`tty input — a transaction waits for sys.tty.read and exploration had no ${recorded('tty') ? 'more ' : ''}recorded input to type (${none})`)

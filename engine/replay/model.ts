@@ -104,6 +104,8 @@ export interface PreparedMoment extends Moment {
   /** Whether `start` committed by then. */
   started: boolean
   state: StoreSnapshot
+  /** The clock at the moment: its event's time, or at event 0 the first event's. */
+  time: number
   /** The inputs the branch recorded after the moment, which exploration delivers; what it leaves out, in words. */
   inputs: RecordedInput[]
   left: string[]
@@ -113,15 +115,17 @@ export interface PreparedMoment extends Moment {
 export function prepareMoment(log: HistoryLog, from: Moment): PreparedMoment {
   const info = log.branchInfo(from.branch)
   if (!info) throw new LoadError(`${log.path}: there is no branch '${from.branch}'`)
-  if (!Number.isSafeInteger(from.seq) || from.seq < 1 || from.seq > info.head) {
-    throw new LoadError(`${log.path}: branch '${from.branch}' has events 1..${info.head}; there is no event ${from.seq} to explore from`)
+  // Event 0 is the branch's start, before its first event: the notebook's code from a fresh state, with every input the branch recorded.
+  if (!Number.isSafeInteger(from.seq) || from.seq < 0 || from.seq > info.head) {
+    throw new LoadError(`${log.path}: branch '${from.branch}' has events 0..${info.head}; there is no event ${from.seq} to explore from`)
   }
-  const last = log.event(from.branch, from.seq)
-  const codeSeq = log.lastOfKind(from.branch, 'code', from.seq)
+  const last = from.seq === 0 ? null : log.event(from.branch, from.seq)
+  const codeSeq = from.seq === 0 ? null : log.lastOfKind(from.branch, 'code', from.seq)
   const code = codeSeq === null ? null : log.event(from.branch, codeSeq)
-  const started = log.lastOfKind(from.branch, 'start', from.seq) !== null
+  const started = from.seq > 0 && log.lastOfKind(from.branch, 'start', from.seq) !== null
   const { inputs, left } = recordedAfter(log, from.branch, from.seq, info.head)
-  return { branch: from.branch, seq: from.seq, last, code, started, state: seekStore(log, from).serialize(), inputs, left }
+  const time = last?.time ?? (info.head ? log.event(from.branch, 1)?.time : undefined) ?? 0
+  return { branch: from.branch, seq: from.seq, last, code, started, state: seekStore(log, from).serialize(), time, inputs, left }
 }
 
 /** A test that does not hold in a world: its name, why, and where. */
@@ -182,7 +186,7 @@ export class Model {
       { path, branch: options.branch ?? from?.branch ?? 'main', seed: config.seed, env: config.env, args: config.args, timeLimitMs: options.timeLimitMs ?? 1000, locateWaits: false },
       options.log ?? new MemoryLog(),
     )
-    const time = options.time ?? last?.time ?? 0
+    const time = options.time ?? from?.time ?? 0
     if (from) exec.restore(from.state, time)
     const fn = exec.compile(app)
     const loaded = exec.run(() => exec.load(app, fn), { overran: () => false })
