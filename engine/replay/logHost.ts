@@ -194,7 +194,7 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
         if (err instanceof Forbidden) return breakLink(`the engine process sent a request the log host does not take: ${err.message}`)
         reply(refusalOf(request.id, err))
       }
-    }, (err) => breakLink(`the engine process sent a bad frame: ${err.message}`))
+    }, (err) => breakLink(`the engine process sent a bad frame: ${printable(err.message)}`))
   })
 
   /** A read answered after every commit before it; a failure is the answer, never an unhandled rejection. */
@@ -436,4 +436,10 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
     })
   // Everything received has been handed to the log (and answered): then the log may be closed.
   return { closed, ready, push, app, check, drained: () => chain }
+}
+
+/** A message that may quote a hostile frame, as one line of text a terminal shows as it is: control characters escaped, cut at 300. */
+function printable(text: string): string {
+  const line = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line
 }
