@@ -334,7 +334,7 @@ async function compileCell(cell: CodeCell, problems: Problem[], kept?: KeptCells
     out = out.slice(0, from) + out.slice(from, to).replace(/[^\n]/g, ' ') + out.slice(to)
   }
   // Inserted on the statement's own line (blanks keep every offset): lines still map to the cell.
-  for (const node of runawayMarkers(program).reverse()) out = out.slice(0, node.start) + `$loom$at.line=${where(node).fileLine};` + out.slice(node.start)
+  out = insertMarkers(out, runawayMarkers(program).map((node) => [node.start, `$loom$at.line=${where(node).fileLine};`]))
   return { id: cell.id, line: cell.line, source: cell.source, js: out, map, declared, exports }
 }
 
@@ -366,6 +366,18 @@ function patternNames(p: any): string[] {
     default:
       return []
   }
+}
+
+/** `text` with each marker inserted at its offset (offsets ascending), in one pass: a cell may hold thousands. */
+function insertMarkers(text: string, markers: [at: number, marker: string][]): string {
+  const parts: string[] = []
+  let from = 0
+  for (const [at, marker] of markers) {
+    parts.push(text.slice(from, at), marker)
+    from = at
+  }
+  parts.push(text.slice(from))
+  return parts.join('')
 }
 
 const LOOPS = new Set(['WhileStatement', 'DoWhileStatement', 'ForStatement', 'ForInStatement', 'ForOfStatement'])
