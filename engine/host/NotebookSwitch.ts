@@ -10,6 +10,7 @@ import { statSync } from 'node:fs'
 import { isAbsolute, resolve } from 'node:path'
 import type { LoomErrorCode, Message, Transport } from '../protocol/messages.ts'
 import { checkRequest, refusalOf } from '../protocol/validate.ts'
+import { loomError } from '../protocol/loomError.ts'
 import type { EngineEndpoint } from './engineSocket.ts'
 import type { SupervisorEvents } from './EngineSupervisor.ts'
 import { superviseNotebook, type SessionOptions, type Supervised } from './superviseNotebook.ts'
@@ -66,7 +67,7 @@ export class NotebookSwitch implements EngineEndpoint {
         const { id, op, params } = checked.request
         void this.answer(op as 'openNotebook' | 'recentNotebooks', params).then(
           (result) => reply(outer, { kind: 'response', id, ok: true, result }),
-          (err: Error & { code?: LoomErrorCode }) => reply(outer, { kind: 'response', id, ok: false, error: { code: err.code ?? 'refused', message: err.message } }),
+          (err: Error & { code?: LoomErrorCode }) => reply(outer, { kind: 'response', id, ok: false, error: loomError(err.code ?? 'refused', err.message) }),
         ).then(() => this.afterSwitch(outer))
         return
       }
