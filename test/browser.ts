@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { copyFile, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
-import { chromium, type Browser, type BrowserContext } from 'playwright-core'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { buildRenderer } from '../scripts/build-renderer.ts'
 
 export const CHROMIUM = '/usr/bin/chromium'
@@ -121,5 +121,39 @@ export async function serveNotebook(notebook: string, rendererDir: string | unde
       clearTimeout(killer)
       if (cleanup) await rm(cleanup, { recursive: true, force: true })
     },
+  }
+}
+
+/** A window on a served app with its own port: the page, the errors it threw, and the app's address from the top bar's link. */
+export interface AppWindow {
+  server: Serving
+  page: Page
+  pageErrors: string[]
+  app: string
+  close(): Promise<void>
+}
+
+/**
+ * Serves `notebook` with its app on any free port (`--app-port 0`), opens it in a 1400×900 page of
+ * `browser` and waits for the first editable cell and the app's link, as a person would see them.
+ */
+export async function openAppWindow(browser: Browser, ui: string, notebook: string): Promise<AppWindow> {
+  const server = await serveNotebook(notebook, ui, undefined, ['--app-port', '0'])
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
+  const pageErrors: string[] = []
+  page.on('pageerror', (e) => pageErrors.push(e.message))
+  const close = async () => {
+    await page.close()
+    await server.stop()
+  }
+  try {
+    await page.goto(server.url)
+    await page.locator('.code-cell .monaco-editor .view-lines').first().waitFor({ timeout: 30_000 })
+    const link = page.locator('a.tb-app')
+    await link.waitFor({ timeout: 30_000 })
+    return { server, page, pageErrors, app: (await link.getAttribute('href'))!, close }
+  } catch (err) {
+    await close()
+    throw err
   }
 }

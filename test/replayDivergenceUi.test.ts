@@ -11,7 +11,7 @@ import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, Locator, Page } from 'playwright-core'
-import { buildUiOnce, CHROMIUM, launchChromium, serveNotebook, type Serving } from './browser.ts'
+import { buildUiOnce, CHROMIUM, launchChromium, openAppWindow } from './browser.ts'
 import { BUG, FIX, FIXTURE, oversell } from './seatsStory.ts'
 
 const WAIT = { timeout: 45_000 }
@@ -40,16 +40,8 @@ test('R after a live fix marks each divergence at its event on the new branch, i
   t.after(() => rm(dir, { recursive: true, force: true }))
   const notebook = join(dir, 'seats.loom.md')
   await copyFile(FIXTURE, notebook)
-  const server: Serving = await serveNotebook(notebook, ui, undefined, ['--app-port', '0'])
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
-  const pageErrors: string[] = []
-  page.on('pageerror', (e) => pageErrors.push(e.message))
+  const { page, pageErrors, app, close } = await openAppWindow(browser, ui, notebook)
   try {
-    await page.goto(server.url)
-    await page.locator('.code-cell .monaco-editor .view-lines').first().waitFor(WAIT)
-    const link = page.locator('a.tb-app')
-    await link.waitFor(WAIT)
-    const app = (await link.getAttribute('href'))!
     await page.locator('.run-pill[data-state]').first().waitFor(WAIT)
     await page.locator('body').press('F8')
     await seen(page.locator('.run-pill[data-state="parked"]'), 'the sale is open')
@@ -106,7 +98,6 @@ test('R after a live fix marks each divergence at its event on the new branch, i
     if (SHOTS) await page.screenshot({ path: join(SHOTS, 'replay-details-main-6.png') })
     assert.deepEqual(pageErrors, [])
   } finally {
-    await page.close()
-    await server.stop()
+    await close()
   }
 })

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os'
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import type { Browser, Locator, Page } from 'playwright-core'
-import { buildUiOnce, CHROMIUM, launchChromium, serveNotebook, type Serving } from './browser.ts'
+import { buildUiOnce, CHROMIUM, launchChromium, openAppWindow } from './browser.ts'
 
 const SAMPLE = 'samples/reservations.loom.md'
 const PROSE = readFileSync(SAMPLE, 'utf8')
@@ -67,20 +67,11 @@ test('the reservations story in a browser: two concurrent requests oversell the 
   t.after(() => rm(dir, { recursive: true, force: true }))
   const notebook = join(dir, 'reservations.loom.md')
   await copyFile(SAMPLE, notebook)
-  const server: Serving = await serveNotebook(notebook, ui, undefined, ['--app-port', '0'])
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
-  const pageErrors: string[] = []
-  page.on('pageerror', (e) => pageErrors.push(e.message))
+  const { page, pageErrors, app, close } = await openAppWindow(browser, ui, notebook)
   try {
-    await page.goto(server.url)
-    await page.locator('.code-cell .monaco-editor .view-lines').first().waitFor(WAIT)
-
     // 1. The top bar links to the app's own port; F8 runs it, and the confirmer waits for a hold.
-    const link = page.locator('a.tb-app')
-    await link.waitFor(WAIT)
-    const app = (await link.getAttribute('href'))!
     assert.match(app, /^http:\/\/127\.0\.0\.1:\d+$/)
-    assert.match((await link.textContent()) ?? '', /^app 127\.0\.0\.1:\d+$/)
+    assert.match((await page.locator('a.tb-app').textContent()) ?? '', /^app 127\.0\.0\.1:\d+$/)
     await page.locator('.run-pill[data-state]').first().waitFor(WAIT)
     await page.locator('body').press('F8')
     await seen(page.locator('.run-pill[data-state="parked"]'), 'nothing is held')
@@ -170,8 +161,7 @@ test('the reservations story in a browser: two concurrent requests oversell the 
     await shot(page, 'replay')
     assert.deepEqual(pageErrors, [])
   } finally {
-    await page.close()
-    await server.stop()
+    await close()
   }
 
   // With the fix saved: the command line's replay says where the outcomes part, and exploration from event 1 finds no oversell.
