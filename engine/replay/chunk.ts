@@ -14,13 +14,17 @@ const ROW_EVENTS = 1000
 /** Values whose encoding is at least this long are stored once, by hash. */
 export const BLOB_MIN = 1024
 
-/** A batch of events as a chunk carries them: canonical encodings one per line, large values' ranges, kinds, and how long each ran. */
-export function encodeEvents(events: EventRecord[]): Pick<Chunk, 'texts' | 'count' | 'cuts' | 'kinds' | 'timings'> {
+/**
+ * A batch of events as a chunk carries them: encodings one per line, with
+ * `code` left out where it is the event's (as the log stores them), large
+ * values' ranges in those texts, kinds, and how long each ran.
+ */
+export function encodeEvents(events: EventRecord[], code = events.length ? events[events.length - 1]!.codeHash : ''): Pick<Chunk, 'texts' | 'count' | 'cuts' | 'kinds' | 'timings'> {
   const texts: string[] = new Array(events.length)
   const cuts: Chunk['cuts'] = new Array(events.length)
   const kinds: string[] = new Array(events.length)
   for (let i = 0; i < events.length; i++) {
-    const parts = encodeEventParts(events[i]!, BLOB_MIN)
+    const parts = encodeEventParts(events[i]!, BLOB_MIN, code)
     texts[i] = parts.text
     cuts[i] = parts.cuts.length ? parts.cuts : null
     kinds[i] = events[i]!.kind
@@ -40,10 +44,11 @@ export interface Chunk {
   /** The hash before the first event, when the sender knows it; null: continue from the writer's previous chunk. */
   parent: string | null
   first: number
-  /** The events' canonical encodings, and per event the [start, end) ranges of large values. */
   /**
-   * One per line: canonical JSON has no raw newline, and one string crosses to a thread cheaper than many.
-   * As UTF-8 bytes when they came from a confined engine process: moved to the writer thread unread.
+   * The events' canonical encodings, one per line (canonical JSON has no raw newline, and one string
+   * crosses to a thread cheaper than many), each with the chunk's `code` left out (`"codeHash":""`)
+   * where it is the event's: as the log stores them. As UTF-8 bytes when they came from a confined
+   * engine process: moved to the writer thread unread.
    */
   texts: string | Uint8Array
   /** The texts came from a confined engine process: each is checked to be an event of this branch at its place (checkEvents) before anything is written. */
@@ -53,7 +58,7 @@ export interface Chunk {
   kinds: string[]
   /** How long each event ran: kept beside the events, outside the hash chain (absent: none was measured). */
   timings?: Timings
-  /** The code hash most events ran: stored once per row. */
+  /** The code hash most events ran: stored once per row, and left out of their texts. */
   code: string
   snapshots: [seq: number, data: string, hash: string][]
   attempts: string[]
@@ -90,34 +95,42 @@ export function writeChunk(db: Database.Database, chunk: Chunk, parent: string):
   if (!stmt) statements.set(db, (stmt = prepare(db)))
   const n = chunk.count
   const t = chunk.texts
-  const texts = n ? (typeof t === 'string' ? t : Buffer.from(t.buffer, t.byteOffset, t.byteLength).toString('utf8')).split('\n') : []
+  const all = n ? (typeof t === 'string' ? t : Buffer.from(t.buffer, t.byteOffset, t.byteLength).toString('utf8')) : ''
+  const texts = n ? all.split('\n') : []
   // Kinds of untrusted texts are read from the texts themselves, as they are checked.
   if (chunk.untrusted) chunk.kinds = checkEvents(texts, chunk)
   // Kept as the hex events hold them, joined: one conversion to bytes per row, not one per event.
   const hexes: string[] = new Array(n)
-  const bodies: string[] = new Array(n)
+  // A text is stored as it came unless a large value is cut out of it (then its body is here).
+  const bodies: (string | undefined)[] = new Array(n)
   const refs: Record<number, [number, string][]> = {}
   const blobs: [string, string][] = []
+  const code = chunk.code
   let h = parent
   for (let i = 0; i < n; i++) {
     const text = texts[i]!
-    hexes[i] = h = chainHash(h, text)
-    let body = text
+    // What is hashed is the whole canonical encoding: the code hash goes back where it was left out.
+    const at = text.indexOf(CODE_FIELD) + CODE_FIELD.length
+    const left = text.charCodeAt(at) === QUOTE
+    hexes[i] = h = chainHash(h, left ? text.slice(0, at) + code + text.slice(at) : text)
     const cuts = chunk.cuts[i]
     if (cuts) {
-      // Cut large values out, back to front so earlier offsets stay valid; `refs` says where they go back.
+      // Cut large values out, back to front so earlier offsets stay valid; `refs` says where they go back
+      // in the whole encoding (readers put the code hash back first).
+      const shift = left ? code.length : 0
       const list: [number, string][] = []
+      let body = text
       for (let c = cuts.length - 1; c >= 0; c--) {
         const [a, b] = cuts[c]!
         const piece = text.slice(a, b)
         const ph = contentHash(piece)
         blobs.push([ph, piece])
         body = body.slice(0, a) + body.slice(b)
-        list.unshift([a, ph])
+        list.unshift([a + shift, ph])
       }
       refs[i] = list
+      bodies[i] = body
     }
-    bodies[i] = compactBody(body, chunk.code)
   }
   // IMMEDIATE: the write lock is taken first, waiting (busy_timeout) for another connection's write to
   // end. A deferred transaction reads first, and SQLite cannot wait for a reader to become a writer after
@@ -131,11 +144,20 @@ export function writeChunk(db: Database.Database, chunk: Chunk, parent: string):
     }
     for (const [bh, data] of blobs) stmt.blob.run(bh, data)
     // Rows of at most ROW_EVENTS events: a seek reads one or two rows, not a whole batch.
+    // Where row `a`'s lines start in the chunk's one string.
+    let start = 0
     for (let a = 0; a < n; a += ROW_EVENTS) {
       const b = Math.min(n, a + ROW_EVENTS)
       let rowRefs: Record<number, [number, string][]> | null = null
-      if (blobs.length) for (let i = a; i < b; i++) if (refs[i]) (rowRefs ??= {})[i - a] = refs[i]!
-      stmt.insert.run(chunk.branch, chunk.first + a, chunk.first + b - 1, chunk.code, Buffer.from(hexes.slice(a, b).join(''), 'hex'), rowRefs ? JSON.stringify(rowRefs) : null, bodies.slice(a, b).join('\n'))
+      let end = start - 1
+      for (let i = a; i < b; i++) {
+        end += texts[i]!.length + 1
+        if (refs[i]) (rowRefs ??= {})[i - a] = refs[i]!
+      }
+      // The row's texts as they came — a piece of the one string — unless values were cut from some.
+      const rowBodies = rowRefs ? texts.slice(a, b).map((text, i) => bodies[a + i] ?? text).join('\n') : all.slice(start, end)
+      start = end + 1
+      stmt.insert.run(chunk.branch, chunk.first + a, chunk.first + b - 1, chunk.code, Buffer.from(hexes.slice(a, b).join(''), 'hex'), rowRefs ? JSON.stringify(rowRefs) : null, rowBodies)
       if (chunk.timings) writeTimings(db, chunk.branch, chunk.first, chunk.timings, a, b)
     }
     for (let i = 0; i < n; i++) if (chunk.kinds[i] !== 'step') stmt.mark.run(chunk.branch, chunk.first + i, chunk.kinds[i])
@@ -147,14 +169,9 @@ export function writeChunk(db: Database.Database, chunk: Chunk, parent: string):
 }
 
 const CODE_FIELD = ',"codeHash":"'
+const QUOTE = 34
 
-/** Leaves the code hash out of an encoding when it is the chunk's: `"codeHash":""` (a real one is never empty). */
-export function compactBody(text: string, codeHash: string): string {
-  const at = text.indexOf(CODE_FIELD) + CODE_FIELD.length
-  return text.startsWith(codeHash, at) ? text.slice(0, at) + text.slice(at + codeHash.length) : text
-}
-
-/** Puts the chunk's code hash back where an encoding left it out. */
+/** Puts the chunk's code hash back where an encoding left it out (a real one is never empty). */
 export function expandBody(body: string, codeHash: string): string {
   const at = body.indexOf(CODE_FIELD) + CODE_FIELD.length
   return body[at] === '"' ? body.slice(0, at) + codeHash + body.slice(at) : body
