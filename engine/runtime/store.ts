@@ -97,6 +97,11 @@ export class Store {
 
   /** Applies an event's writes (its `declare`s create cells), each cell's at once. Idempotent. */
   apply(writes: readonly Write[], seq: number): void {
+    // Most events write one state: that cell takes the list as it is (no grouping to do).
+    if (writes.length === 1 && writes[0]!.op !== 'declare') {
+      this.byName.get(writes[0]!.state)?.apply(writes, seq)
+      return
+    }
     const byCell = new Map<Cell, Write[]>()
     for (const w of writes) {
       if (w.op === 'declare') {

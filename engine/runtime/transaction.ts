@@ -15,6 +15,8 @@ export interface Failure {
   runaway?: true
 }
 
+type Question = { key: string; kind: 'ask' | 'choose'; options?: Json[]; answer: Json }
+
 let nextId = 1
 const NO_CHOICES: Choice[] = Object.freeze([]) as unknown as Choice[]
 const NO_OUTPUTS: Outputs = Object.freeze({})
@@ -33,10 +35,16 @@ export class Transaction implements TxView {
   http: Json | null = null
   /** A gui transaction's answers by key (the person's, or recorded ones on replay). */
   answers: Record<string, Json> | null = null
-  /** The questions gui(agent) asked, each with the answer it got. */
-  questions: { key: string; kind: 'ask' | 'choose'; options?: Json[]; answer: Json }[] = []
+  private asked: Question[] | null = null
+  private showed: Json[] | null = null
+  /** The questions gui(agent) asked, each with the answer it got (made when first asked for: only gui asks). */
+  get questions(): Question[] {
+    return (this.asked ??= [])
+  }
   /** What gui(agent) showed with agent.show. */
-  shown: Json[] = []
+  get shown(): Json[] {
+    return (this.showed ??= [])
+  }
   /** Tty input it may read, and whether that is the live app's input (a commit then consumes what it read). */
   ttyIn = ''
   liveTty = true
@@ -86,6 +94,8 @@ export class Transaction implements TxView {
 
   /** Collects the write set from every touched cell, in the order they were first written. */
   seal(): void {
-    for (const cell of this.touched) for (const w of cell.writes(this)) this.writes.push(w)
+    // One state written (most transactions): its list is the write set, not copied into another.
+    if (this.touched.length === 1 && this.writes.length === 0) this.writes = this.touched[0]!.writes(this)
+    else for (const cell of this.touched) for (const w of cell.writes(this)) this.writes.push(w)
   }
 }
