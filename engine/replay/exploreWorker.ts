@@ -4,7 +4,8 @@
 // thread paces the levels (exploreParallel.ts). It opens no log: a moment
 // to explore from comes read already (it may run confined, DESIGN §9).
 import { parentPort, type MessagePort } from 'node:worker_threads'
-import { Model, type PreparedMoment } from './model.ts'
+import { Model } from './model.ts'
+import type { PreparedMoment } from './prepareMoment.ts'
 import type { KeptCell } from '../runtime/compile.ts'
 import { Search, runLevel, type Handoff } from './search.ts'
 import { unexploredBy } from './explore.ts'
