@@ -17,7 +17,8 @@ import type { HistoryLog } from './historyLog.ts'
 import type { EventTiming } from './history/timings.ts'
 import type { Profile } from './profile.ts'
 import type { BranchInfo, RawEvent, StoredCode } from './sqliteLog.ts'
-import { LogDamageError, LogFormatError, type Damage } from './logErrors.ts'
+import { LogDamageError, type Damage } from './logErrors.ts'
+import { errorOfRefusal } from './linkRefusal.ts'
 
 /** The fd of the log link in serve's engine process (fd 3 carries the supervisor's messages). */
 export const SERVE_LOG_FD = 4
@@ -201,8 +202,6 @@ export class LinkedLog extends RemoteLog implements HistoryLog {
   }
 
   protected override errorOf(reply: Extract<Reply, { ok: false }>): Error {
-    if (Array.isArray(reply.damage) && typeof reply.path === 'string') return new LogDamageError(reply.error, reply.path, reply.damage as Damage[])
-    if (reply.format) return new LogFormatError(reply.error)
-    return new Error(reply.error)
+    return errorOfRefusal(reply)
   }
 }
