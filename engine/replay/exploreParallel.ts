@@ -9,7 +9,7 @@ import { boundsOf, pickFirst, traceOf, type ExploreOptions, type ExploreResult, 
 import type { Found, StateRef } from './search.ts'
 import type { ShardReport, ShardSetup, ToShard } from './exploreWorker.ts'
 import type { PreparedMoment } from './prepareMoment.ts'
-import type { KeptCell } from '../runtime/compile.ts'
+import type { KeptCell } from '../runtime/transformCell.ts'
 
 export interface ParallelOptions extends ExploreOptions {
   /** Threads to use (default 2). */

@@ -6,7 +6,7 @@
 import { parentPort, type MessagePort } from 'node:worker_threads'
 import { Model } from './model.ts'
 import type { PreparedMoment } from './prepareMoment.ts'
-import type { KeptCell } from '../runtime/compile.ts'
+import type { KeptCell } from '../runtime/transformCell.ts'
 import { Search, runLevel, type Handoff } from './search.ts'
 import { unexploredBy } from './explore.ts'
 

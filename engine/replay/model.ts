@@ -4,7 +4,8 @@
 // transaction did not write with its parent, so exploring never re-runs a
 // prefix of history and never copies state that did not change.
 import { Executor, LoadError, notebookSeed, methodCall, type AppVersion } from '../runtime/executor.ts'
-import { compileNotebook, type CompiledApp, type KeptCell, type MethodName } from '../runtime/compile.ts'
+import { compileNotebook, type CompiledApp, type MethodName } from '../runtime/compile.ts'
+import type { KeptCell } from '../runtime/transformCell.ts'
 import { parseNotebook } from '../runtime/notebook.ts'
 import { FairAgent, type Agent } from '../runtime/agent.ts'
 import { MemoryLog, type EventLog } from '../runtime/log.ts'
