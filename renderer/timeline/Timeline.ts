@@ -10,8 +10,7 @@ import type { BranchView, EventRecord } from '../../engine/protocol/messages.ts'
 import { h } from '../dom.ts'
 import type { SelectedMoment } from './moment.ts'
 import { START, travel, type TimeTravel, type TravelAction } from './timeTravel.ts'
-import { eventBin } from '../../engine/protocol/eventBin.ts'
-import { describeEvent, DETAIL_MAX, evict, keep, lite, newTrack, treeOrder, type TrackData } from './track.ts'
+import { describeEvent, DETAIL_MAX, evict, streamInto, syncTracks, treeOrder, type TrackData } from './track.ts'
 import { TrackLoader } from './TrackLoader.ts'
 import { trackLabels } from './trackLabels.ts'
 import { Minimap } from './Minimap.ts'
@@ -95,18 +94,7 @@ export class Timeline {
   // ---- what the timeline shows ----
 
   setBranches(branches: BranchView[]): void {
-    const seen = new Set<string>()
-    let live: string | undefined
-    for (const b of branches) {
-      seen.add(b.name)
-      const t = this.tracks.get(b.name)
-      if (t) {
-        if (t.branch.head !== b.head) t.bins = null
-        t.branch = b
-      } else this.tracks.set(b.name, newTrack(b))
-      if (b.live) live = b.name
-    }
-    for (const name of [...this.tracks.keys()]) if (!seen.has(name)) this.tracks.delete(name)
+    const live = syncTracks(this.tracks, branches)
     const order = treeOrder(branches)
     const reordered = order.join('\n') !== this.order.join('\n')
     this.order = order
@@ -128,23 +116,7 @@ export class Timeline {
    */
   addEvents(events: EventRecord[], heads: { branch: string; head: number }[] = []): void {
     const before = this.maxHead()
-    let grew = false
-    const grow = (t: TrackData, head: number) => {
-      if (head <= t.branch.head) return
-      t.branch = { ...t.branch, head }
-      grew = true
-    }
-    for (const h of heads) {
-      const t = this.tracks.get(h.branch)
-      if (t) grow(t, h.head)
-    }
-    for (const e of events) {
-      const t = this.tracks.get(e.branch)
-      if (!t) continue
-      grow(t, e.seq)
-      keep(t, lite(eventBin(e)))
-    }
-    if (!grew) return
+    if (!streamInto(this.tracks, events, heads)) return
     const [va, vb] = this.visibleRange()
     // A running app streams thousands of events a second: the cache keeps the events in view (when they are drawn one by one) and the newest.
     const detail = vb - va <= DETAIL_MAX
