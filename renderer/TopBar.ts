@@ -6,7 +6,7 @@ import type { LinkState } from './connection.ts'
 import { h } from './dom.ts'
 import { plural } from './words.ts'
 import { keyOf } from './shell/shortcuts.ts'
-import type { ProblemCount } from './timeline/Debugger.ts'
+import type { ProblemCount } from './timeline/problemLog.ts'
 
 export interface TopBarActions {
   runPause(): void

@@ -4,7 +4,8 @@
 // Seeded random notebooks over every kind of state; a failure names its seed.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Model, type World } from '../engine/replay/model.ts'
+import { Model } from '../engine/replay/model.ts'
+import type { World } from '../engine/replay/worlds.ts'
 import { explore } from '../engine/replay/explore.ts'
 import { EveryChoiceAgent } from '../engine/runtime/agent.ts'
 import type { Outcome } from '../engine/replay/memo.ts'

@@ -12,7 +12,7 @@ import { sendCompiledCells } from '../engine/host/sendCompiledCells.ts'
 import type { EngineProcess, ToEngine } from '../engine/host/engineLink.ts'
 import { EngineHost } from '../engine/host/EngineHost.ts'
 import { SqliteLog } from '../engine/replay/sqliteLog.ts'
-import { compileCellsNatively } from '../engine/runtime/compile.ts'
+import { compileCellsNatively } from '../engine/runtime/transformCell.ts'
 import { parseNotebook } from '../engine/runtime/notebook.ts'
 import { notebook } from './helpers.ts'
 

@@ -5,10 +5,11 @@
 // this one keeps the log, reads the moment to explore from, and writes a
 // saved trace's events after checking them.
 import { readFile } from 'node:fs/promises'
-import { compileCellsNatively, formatLocation } from '../runtime/compile.ts'
+import { formatLocation } from '../runtime/compile.ts'
+import { compileCellsNatively } from '../runtime/transformCell.ts'
 import { decodeNotebook, parseNotebook } from '../runtime/notebook.ts'
 import type { Json } from '../runtime/values.ts'
-import { prepareMoment, type PreparedMoment } from '../replay/model.ts'
+import { prepareMoment, type PreparedMoment } from '../replay/prepareMoment.ts'
 import type { ExploreResult, Violation } from '../replay/explore.ts'
 import { describeChoices, describeMove, type TraceStep } from '../replay/trace.ts'
 import type { ChoiceTree } from '../replay/choiceTree.ts'

@@ -7,7 +7,7 @@
 import { serveHttp, type RunningServer } from '../runtime/server.ts'
 import { reflection, type Reflection } from '../replay/reflect.ts'
 import type { HttpResponse } from '../runtime/http.ts'
-import type { LinkedApp } from '../replay/logHost.ts'
+import type { LinkedApp } from '../replay/appRelay.ts'
 import type { SqliteLog } from '../replay/sqliteLog.ts'
 import { readFile } from 'node:fs/promises'
 import { decodeNotebook, parseNotebook } from '../runtime/notebook.ts'

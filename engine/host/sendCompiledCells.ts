@@ -44,7 +44,7 @@ function hasLog(options: HostOptions): boolean {
 async function withCompiledCells(options: HostOptions): Promise<HostOptions> {
   const compiled = (async () => {
     // Loaded here, not at the top: the parser and the compiler are the engine's, and load only to start one.
-    const [{ decodeNotebook, parseNotebook }, { compileCellsNatively }] = await Promise.all([import('../runtime/notebook.ts'), import('../runtime/compile.ts')])
+    const [{ decodeNotebook, parseNotebook }, { compileCellsNatively }] = await Promise.all([import('../runtime/notebook.ts'), import('../runtime/transformCell.ts')])
     return compileCellsNatively(parseNotebook(decodeNotebook(await readFile(options.notebook), options.notebook), options.notebook))
   })()
   let timer: ReturnType<typeof setTimeout> | undefined

@@ -6,7 +6,8 @@ import type { MethodName } from '../runtime/compile.ts'
 import type { Choice, Outputs, SourceLocation, Write } from '../runtime/event.ts'
 import type { HttpRequest } from '../runtime/http.ts'
 import type { Json } from '../runtime/values.ts'
-import type { Broken, Model, World } from './model.ts'
+import type { Broken, Model } from './model.ts'
+import type { World } from './worlds.ts'
 import { changesBetween, type StateChange } from './trace.ts'
 
 export interface TransactionOutcome {

@@ -2,7 +2,7 @@
 // the log host (logHost.ts, and its writer thread) before anything is written: a broken engine
 // process can add events only to its own branch, one after another.
 import type { EventKind } from '../runtime/event.ts'
-import type { CommitRequest } from './remoteLog.ts'
+import type { CommitRequest } from './logProtocol.ts'
 import { badTimings } from './history/timings.ts'
 
 /** What follows an event's seq in its encoding, by kind (the commonest first): one comparison reads the kind and checks the field after it. */

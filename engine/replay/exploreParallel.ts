@@ -8,8 +8,8 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import { boundsOf, pickFirst, traceOf, type ExploreOptions, type ExploreResult, type Move } from './explore.ts'
 import type { Found, StateRef } from './search.ts'
 import type { ShardReport, ShardSetup, ToShard } from './exploreWorker.ts'
-import type { PreparedMoment } from './model.ts'
-import type { KeptCell } from '../runtime/compile.ts'
+import type { PreparedMoment } from './prepareMoment.ts'
+import type { KeptCell } from '../runtime/transformCell.ts'
 
 export interface ParallelOptions extends ExploreOptions {
   /** Threads to use (default 2). */

@@ -4,8 +4,9 @@
 // thread paces the levels (exploreParallel.ts). It opens no log: a moment
 // to explore from comes read already (it may run confined, DESIGN §9).
 import { parentPort, type MessagePort } from 'node:worker_threads'
-import { Model, type PreparedMoment } from './model.ts'
-import type { KeptCell } from '../runtime/compile.ts'
+import { Model } from './model.ts'
+import type { PreparedMoment } from './prepareMoment.ts'
+import type { KeptCell } from '../runtime/transformCell.ts'
 import { Search, runLevel, type Handoff } from './search.ts'
 import { unexploredBy } from './explore.ts'
 

@@ -8,14 +8,17 @@
 // handles on the same link. No SQLite here, directly or not.
 import type { EventRecord } from '../runtime/event.ts'
 import type { StoreSnapshot } from '../runtime/store.ts'
-import { RemoteLog, type Opened, type Reply } from './remoteLog.ts'
+import { RemoteLog } from './remoteLog.ts'
+import type { LinkClient } from './linkClient.ts'
+import type { Opened, Reply } from './logProtocol.ts'
 import { resumeFrom, type Moment } from './seek.ts'
 import type { Resume } from '../runtime/engine.ts'
 import type { HistoryLog } from './historyLog.ts'
 import type { EventTiming } from './history/timings.ts'
 import type { Profile } from './profile.ts'
 import type { BranchInfo, RawEvent, StoredCode } from './sqliteLog.ts'
-import { LogDamageError, LogFormatError, type Damage } from './logErrors.ts'
+import { LogDamageError, type Damage } from './logErrors.ts'
+import { errorOfRefusal } from './linkRefusal.ts'
 
 /** The fd of the log link in serve's engine process (fd 3 carries the supervisor's messages). */
 export const SERVE_LOG_FD = 4
@@ -36,7 +39,7 @@ export class LinkedLog extends RemoteLog implements HistoryLog {
     return log.opened.absent ? null : log
   }
 
-  private constructor(fd: number, openRequest: object, side?: { link: RemoteLog; opened: Opened }) {
+  private constructor(fd: number, openRequest: object, side?: { link: LinkClient; opened: Opened }) {
     super(fd, openRequest, side)
     this.every = this.opened.snapshotEvery
   }
@@ -63,7 +66,7 @@ export class LinkedLog extends RemoteLog implements HistoryLog {
   openSide(options: { fsync?: boolean } = {}, branch: string | null = null): LinkedLog {
     const fsync = options.fsync !== false
     this.sendCommit()
-    const opened = this.link['call']({ op: 'log', h: 0, method: 'openLog', args: [fsync, branch] }) as Opened
+    const opened = this.link.call({ op: 'log', h: 0, method: 'openLog', args: [fsync, branch] }) as Opened
     const side = new LinkedLog(this.fd, {}, { link: this.link, opened })
     side.fsync = fsync
     return side
@@ -195,12 +198,10 @@ export class LinkedLog extends RemoteLog implements HistoryLog {
   /** A request for this log's handle, after whatever was appended before it. */
   private ask(method: string, ...args: unknown[]): unknown {
     this.sendCommit()
-    return this.link['call']({ op: 'log', h: this.h, method, args })
+    return this.link.call({ op: 'log', h: this.h, method, args })
   }
 
   protected override errorOf(reply: Extract<Reply, { ok: false }>): Error {
-    if (Array.isArray(reply.damage) && typeof reply.path === 'string') return new LogDamageError(reply.error, reply.path, reply.damage as Damage[])
-    if (reply.format) return new LogFormatError(reply.error)
-    return new Error(reply.error)
+    return errorOfRefusal(reply)
   }
 }

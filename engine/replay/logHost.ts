@@ -4,17 +4,16 @@
 // file, or another branch: it can only hand over events for its branch, which
 // are checked here, chained and hashed here, and acknowledged when durable.
 import type { Socket } from 'node:net'
-import type { Attempt } from '../runtime/event.ts'
-import type { HttpRequest, HttpResponse } from '../runtime/http.ts'
 import type { Resume } from '../runtime/engine.ts'
 import { frame, FrameReader } from './logLink.ts'
-import type { CommitValue, Opened, Push, Reply, Request } from './remoteLog.ts'
+import type { CommitValue, Opened, Push, Reply, Request } from './logProtocol.ts'
 import type { SqliteLog } from './sqliteLog.ts'
-import { LogDamageError, LogFormatError } from './logErrors.ts'
+import { LogDamageError } from './logErrors.ts'
 import { resumeFrom } from './seek.ts'
-import { PAGE } from './linkedLog.ts'
 import { checkCommit, isObject } from './commitCheck.ts'
-
+import { ARG_KINDS, argOk, Forbidden, HISTORY_METHODS } from './historyMethods.ts'
+import { damageOf, refusalOf } from './linkRefusal.ts'
+import { AppRelay, type LinkedApp } from './appRelay.ts'
 
 export interface LogHostOptions {
   resume: Resume | undefined
@@ -40,87 +39,6 @@ export interface LogHostOptions {
 
 /** Side handles open at once: a rerun, a trace or a preview each holds one while it runs. */
 const MAX_SIDE = 8
-/** Longest string argument of a history request (branch names, kinds, code hashes); an import's text goes by its own cap. */
-const MAX_ARG = 4096
-const MAX_IMPORT = 256 * 1024 * 1024
-
-/** A request that breaks the link's rules (not a refusal of something allowed): the engine process goes. */
-class Forbidden extends Error {}
-
-type Arg = 'str' | 'int' | 'page' | 'count' | 'bool' | 'text' | 'name?'
-/**
- * Each argument's kind: a value of another type ends the link (LinkedLog never
- * sends one), while a value of the right type out of range is refused — it may
- * come from what a UI asked (a 200 KB branch name, a seq past the end).
- */
-const KIND: Record<Arg, { type: (v: unknown) => boolean; range: (v: any) => boolean }> = {
-  str: { type: (v) => typeof v === 'string', range: (v: string) => v.length <= MAX_ARG },
-  int: { type: (v) => typeof v === 'number', range: (v: number) => Number.isSafeInteger(v) },
-  page: { type: (v) => typeof v === 'number', range: (v: number) => Number.isSafeInteger(v) && v >= 1 && v <= PAGE },
-  count: { type: (v) => typeof v === 'number', range: (v: number) => Number.isSafeInteger(v) && v >= 1 && v <= 10_000 },
-  bool: { type: (v) => typeof v === 'boolean', range: () => true },
-  text: { type: (v) => typeof v === 'string', range: (v: string) => v.length <= MAX_IMPORT },
-  'name?': { type: (v) => v === null || typeof v === 'string', range: (v: string | null) => v === null || v.length <= MAX_ARG },
-}
-const ok = Object.fromEntries(Object.entries(KIND).map(([k, c]) => [k, (v: unknown) => c.type(v) && c.range(v)])) as Record<Arg, (v: unknown) => boolean>
-
-/**
- * What the engine process may ask of a log handle (HistoryLog, engine/replay/linkedLog.ts),
- * each method with the kinds of its arguments. Nothing else is answered: no SQL, no file,
- * no snapshot it computed itself (a fork's snapshot is computed here, makeBranch).
- */
-const METHODS: Record<string, { args: Arg[]; run: (log: SqliteLog, a: any[]) => unknown; changes?: true }> = {
-  live: { args: [], run: (l) => l.live },
-  branchInfo: { args: ['str'], run: (l, [n]) => l.branchInfo(n) },
-  branches: { args: [], run: (l) => l.branches() },
-  eventsOf: { args: ['str', 'int', 'page'], run: (l, [b, f, n]) => l.eventsOf(b, f, n) },
-  raw: { args: ['str', 'int', 'page'], run: (l, [b, f, n]) => [...l.raw(b, f, f + n - 1)] },
-  event: { args: ['str', 'int'], run: (l, [b, s]) => l.event(b, s) },
-  hashAt: { args: ['str', 'int'], run: (l, [b, s]) => l.hashAt(b, s) },
-  lastOfKind: { args: ['str', 'str', 'int'], run: (l, [b, k, s]) => l.lastOfKind(b, k, s) },
-  ownerOf: { args: ['str', 'int'], run: (l, [b, s]) => l.ownerOf(b, s) },
-  segments: { args: ['str', 'int', 'int'], run: (l, [b, f, t]) => l.segments(b, f, t) },
-  snapshotAt: { args: ['str', 'int'], run: (l, [b, s]) => l.snapshotAt(b, s) },
-  markCounts: { args: ['str', 'int', 'int', 'count'], run: (l, [b, f, t, n]) => l.markCounts(b, f, t, n) },
-  timings: { args: ['str', 'int', 'int'], run: (l, [b, f, t]) => l.timings(b, f, Math.min(t, f + 999)) },
-  profile: { args: ['str'], run: (l, [b]) => l.profile(b) },
-  snapshots: { args: ['str'], run: (l, [b]) => [...l.snapshots(b)] },
-  codeBlobs: { args: [], run: (l) => [...l.codeBlobs()] },
-  damageOf: { args: ['str'], run: (l, [b]) => l.damageOf(b) },
-  refusal: { args: [], run: (l) => damageOf(l.refusal()) },
-  getCode: { args: ['str'], run: (l, [h]) => l.getCode(h) },
-  // A branch to write (writeBranch): forked at (parent, seq), or a root when parent is null.
-  makeBranch: { args: ['str', 'name?', 'int', 'bool'], run: (l, [n, p, s, u]) => l.makeBranch(n, p === null ? null : { branch: p, seq: s }, u), changes: true },
-  // Only a branch made on this link (see `made`).
-  finishBranch: { args: ['str'], run: (l, [n]) => l.finishBranch(n), changes: true },
-  promote: { args: ['str'], run: (l, [n]) => l.promote(n), changes: true },
-  // Only a branch made on this link (see `made`).
-  deleteBranch: { args: ['str'], run: (l, [n]) => l.deleteBranch(n), changes: true },
-  // A person's rename and delete: a label and an archive, nothing erased (history/branchNames.ts).
-  renameBranch: { args: ['str', 'str'], run: (l, [n, t]) => l.renameBranch(n, t), changes: true },
-  archiveBranch: { args: ['str'], run: (l, [n]) => l.archiveBranch(n), changes: true },
-  restoreBranch: { args: ['str'], run: (l, [n]) => l.restoreBranch(n), changes: true },
-  importText: { args: ['text', 'name?'], run: (l, [t, n]) => l.importText(t, n ?? undefined), changes: true },
-}
-
-function damageOf(err: LogDamageError | null): { message: string; path: string; damage: unknown[] } | null {
-  return err ? { message: err.message, path: err.path, damage: err.damage } : null
-}
-
-/** A refusal as it crosses: a damaged or unusable log keeps its kind (the engine process rebuilds the error). */
-function refusalOf(id: number, err: unknown): Reply {
-  const e = err as Error
-  if (err instanceof LogDamageError) return { id, ok: false, error: e.message, damage: err.damage, path: err.path }
-  if (err instanceof LogFormatError) return { id, ok: false, error: e.message, format: true }
-  return { id, ok: false, error: String(e?.message ?? err) }
-}
-
-/** The launcher's side of a served app: requests relayed to the confined engine, and when its events are durable. */
-export interface LinkedApp {
-  request(req: HttpRequest, deadlineMs?: number): Promise<HttpResponse>
-  attempts(limit?: number): Attempt[]
-  on(type: 'event', fn: (e: { seq: number }) => void): () => void
-}
 
 /** Serves `log` on `link` until the link closes. Never throws: a bad message ends the link. */
 export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOptions): { closed: Promise<void>; ready: Promise<boolean>; push: (push: Push) => void; app: LinkedApp; check: (events: unknown[], bodies: string[]) => Promise<unknown>; drained: () => Promise<void> } {
@@ -137,12 +55,6 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
   let opening = false
   /** Branches made through this link: the only ones it may delete (a preview or a trace that did not commit). */
   const made = new Set<string>()
-  /** Relayed requests waiting for the app's answer, by rid. */
-  const requests = new Map<number, (r: HttpResponse) => void>()
-  /** Replay batches sent to the engine process, waiting for its verdict, by rid. */
-  const checks = new Map<number, (failure: unknown) => void>()
-  let nextRid = 1
-  const committed = new Set<(e: { seq: number }) => void>()
   /** True once the engine process says the app is open; false if the link ends first. */
   let resolveReady!: (ok: boolean) => void
   const ready = new Promise<boolean>((r) => (resolveReady = r))
@@ -153,6 +65,8 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
   const reply = (r: Reply) => {
     if (!link.destroyed) link.write(frame(r))
   }
+  const push = (p: Push) => void (!broken && !link.destroyed && link.write(frame(p)))
+  const relay = new AppRelay(push, () => broken || link.destroyed, () => handles.get(0)?.log)
   const input = options.requests ?? link
   const breakLink = (why: string) => {
     if (broken) return
@@ -170,10 +84,7 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
   }
   link.on('close', () => {
     resolveReady(false)
-    for (const done of checks.values()) done({ gone: true })
-    checks.clear()
-    for (const answer of requests.values()) answer({ status: 503, headers: { 'content-type': 'text/plain' }, body: 'the app stopped\n' })
-    requests.clear()
+    relay.stopped()
     // Side handles are this link's: closed once everything received is written.
     void chain.then(() => {
       for (const [h, s] of handles) if (h !== 0) s.log.close()
@@ -255,13 +166,13 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
     const handle = reader ? { log: reader, head: 0 } : handleOf(h)
     const args = request.args
     if (typeof request.method !== 'string' || !Array.isArray(args)) throw new Forbidden('a malformed history request')
-    if (reader && (h !== 0 || !Object.hasOwn(METHODS, request.method) || METHODS[request.method]!.changes)) throw new Forbidden(`'${request.method.slice(0, 40)}': a replay job only reads the log`)
+    if (reader && (h !== 0 || !Object.hasOwn(HISTORY_METHODS, request.method) || HISTORY_METHODS[request.method]!.changes)) throw new Forbidden(`'${request.method.slice(0, 40)}': a replay job only reads the log`)
     const id = request.id
     if (request.method === 'openLog' || request.method === 'continueOn') {
       // A side handle, on the live branch or on a branch this link made (writeBranch): never on another's.
-      if (request.method === 'openLog' && (h !== 0 || args.length !== 2 || !ok.bool(args[0]) || !ok['name?'](args[1]) || !options.openSide)) throw new Forbidden('openLog: malformed')
+      if (request.method === 'openLog' && (h !== 0 || args.length !== 2 || !argOk.bool(args[0]) || !argOk['name?'](args[1]) || !options.openSide)) throw new Forbidden('openLog: malformed')
       // Only the app's own log moves to another branch (a promote).
-      if (request.method === 'continueOn' && (h !== 0 || args.length !== 1 || !KIND.str.type(args[0]))) throw new Forbidden('continueOn: malformed')
+      if (request.method === 'continueOn' && (h !== 0 || args.length !== 1 || !ARG_KINDS.str.type(args[0]))) throw new Forbidden('continueOn: malformed')
       chain = chain.then(() => answer(id, () => {
         if (request.method === 'continueOn') {
           handle.log.continueOn(args[0] as string)
@@ -278,10 +189,10 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
       }))
       return
     }
-    const m = Object.hasOwn(METHODS, request.method) ? METHODS[request.method]! : null
+    const m = Object.hasOwn(HISTORY_METHODS, request.method) ? HISTORY_METHODS[request.method]! : null
     if (!m) throw new Forbidden(`unknown method '${request.method.slice(0, 40)}'`)
-    if (args.length !== m.args.length || !m.args.every((kind, i) => KIND[kind].type(args[i]))) throw new Forbidden(`${request.method}: malformed arguments`)
-    const out = m.args.findIndex((kind, i) => !KIND[kind].range(args[i]))
+    if (args.length !== m.args.length || !m.args.every((kind, i) => ARG_KINDS[kind].type(args[i]))) throw new Forbidden(`${request.method}: malformed arguments`)
+    const out = m.args.findIndex((kind, i) => !ARG_KINDS[kind].range(args[i]))
     // Answered in turn, like any other answer.
     chain = chain.then(async () => {
       try {
@@ -300,9 +211,7 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
     // A job without a log (`loom test`): the link carries the job, and nothing else but its end.
     if (request.op === 'log' && options.reader) return historyRequest(request, options.reader)
     if (request.op === 'checked') {
-      const done = checks.get(request.rid)
-      checks.delete(request.rid)
-      done?.(request.failure)
+      relay.checked(request.rid, request.failure)
       return reply({ id: request.id, ok: true, value: null })
     }
     if (request.op === 'result') {
@@ -321,11 +230,7 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
       return reply({ id: request.id, ok: true, value: null })
     }
     if (request.op === 'answer') {
-      const answer = requests.get(request.rid)
-      requests.delete(request.rid)
-      const r = request.response as HttpResponse | undefined
-      const ok = isObject(r) && Number.isInteger(r.status) && r.status >= 100 && r.status <= 599 && isObject(r.headers) && Object.values(r.headers).every((v) => typeof v === 'string') && typeof r.body === 'string'
-      answer?.(ok ? r : { status: 502, headers: { 'content-type': 'text/plain' }, body: 'the app gave a malformed answer\n' })
+      relay.answered(request.rid, request.response)
       return reply({ id: request.id, ok: true, value: null })
     }
     if (options.open) {
@@ -371,7 +276,7 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
             const written = await log.commitEncoded(request, true)
             const value: CommitValue = { parent: written.parent }
             reply({ id, ok: true, value, texts: written.hashes })
-            if (request.count && handle === handles.get(0)) for (const fn of committed) fn({ seq: request.first + request.count - 1 })
+            if (request.count && handle === handles.get(0)) relay.durable(request.first + request.count - 1)
           } catch (err) {
             // Refused (a forged event, found by the writer) or not written: the next commit must follow what is.
             handle.head = handle.log.head
@@ -409,33 +314,8 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
         throw new Forbidden(`unknown request '${String((request as { op?: unknown }).op).slice(0, 40)}'`)
     }
   }
-  const push = (p: Push) => void (!broken && !link.destroyed && link.write(frame(p)))
-  const app: LinkedApp = {
-    request(req, deadlineMs) {
-      if (broken || link.destroyed) return Promise.resolve({ status: 503, headers: { 'content-type': 'text/plain' }, body: 'the app stopped\n' })
-      const rid = nextRid++
-      return new Promise((resolve) => {
-        requests.set(rid, resolve)
-        push({ push: 'http', rid, request: req, deadlineMs })
-      })
-    },
-    // The session's log, also when it was opened at the engine process's ask (serve): `log` is null then.
-    attempts: (limit) => handles.get(0)?.log.attempts(limit) ?? [],
-    on: (_type, fn) => {
-      committed.add(fn)
-      return () => committed.delete(fn)
-    },
-  }
-  /** A replay batch re-executed by the engine process: its first divergence, or null. */
-  const check = (events: unknown[], bodies: string[]): Promise<unknown> =>
-    new Promise((resolve) => {
-      if (broken || link.destroyed) return resolve({ gone: true })
-      const rid = nextRid++
-      checks.set(rid, resolve)
-      push({ push: 'check', rid, texts: bodies.join('\n'), hashes: (events as { hash?: string }[]).map((e) => e.hash ?? '') })
-    })
   // Everything received has been handed to the log (and answered): then the log may be closed.
-  return { closed, ready, push, app, check, drained: () => chain }
+  return { closed, ready, push, app: relay.app, check: (events, bodies) => relay.check(events, bodies), drained: () => chain }
 }
 
 /** A message that may quote a hostile frame, as one line of text a terminal shows as it is: control characters escaped, cut at 300. */

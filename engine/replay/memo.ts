@@ -96,3 +96,19 @@ export class Memo<W> {
     )
   }
 }
+
+/** The outcome a memo keeps of a transaction just run. */
+export function outcomeOf(tx: Transaction): Outcome {
+  return {
+    committed: !tx.failure,
+    writes: tx.writes,
+    choices: tx.choices,
+    halt: tx.halt,
+    tty: tx.tty,
+    failure: tx.failure,
+    external: tx.wakeAt > 0 || tx.waitsForInput,
+    wakeAt: tx.wakeAt,
+    waitsForInput: tx.waitsForInput,
+    ttyRead: tx.ttyRead.length,
+  }
+}

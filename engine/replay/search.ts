@@ -7,7 +7,9 @@
 import { EveryChoiceAgent } from '../runtime/agent.ts'
 import type { MethodName } from '../runtime/compile.ts'
 import type { Transaction } from '../runtime/transaction.ts'
-import { outcomeOf, type Action, type Model, type SituationData, type World } from './model.ts'
+import type { Action, Model } from './model.ts'
+import type { SituationData, World } from './worlds.ts'
+import { outcomeOf } from './memo.ts'
 import type { Outcome } from './memo.ts'
 import type { Move, Violation } from './explore.ts'
 

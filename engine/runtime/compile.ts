@@ -2,13 +2,13 @@
 // errors point into the right cell), checked, and joined into one module
 // whose every line maps back to (cell id, line in cell).
 import { createHash } from 'node:crypto'
-import type { Message, TransformOptions, TransformResult } from 'esbuild'
-import { esbuild } from './esbuildNative.ts'
+import type { Message } from 'esbuild'
 import { parse, type Node } from 'acorn'
 import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping'
 import type { Notebook, CodeCell } from './notebook.ts'
 import type { SourceLocation } from './event.ts'
-import { startWasmEsbuild, wasmTransform } from './esbuildWasm.ts'
+import { transformCell, type KeptCells } from './transformCell.ts'
+import { insertMarkers, runawayMarkers } from './runawayMarkers.ts'
 import { located, loomError, LoomFailure, whereAt } from '../protocol/loomError.ts'
 
 /** The methods an app may export (DESIGN §3). */
@@ -60,85 +60,8 @@ export interface CompiledApp {
   locate(line: number, column: number): SourceLocation | null
 }
 
+const NO_DEFAULT_EXPORT = `a cell cannot have a default export; export a method by name (${METHODS.join(', ')})`
 const HEADER = '(function (state, sys, test, $loom$seal, $loom$at) { "use strict";\n'
-
-/**
- * Native esbuild starts a child process; an engine process confined by
- * Node's permission model may not (DESIGN §9), so there the same esbuild
- * runs as WebAssembly — slower per cell, identical output.
- */
-const confined = process.permission && !process.permission.has('child')
-const transform = confined ? wasmTransform : esbuild.transform
-
-/**
- * Starts the compiler before a cell needs it: the WebAssembly esbuild of a
- * confined engine takes ~0.2 s of CPU to start, which an engine whose cells
- * all come from its log (KeptCells) need not spend while it opens.
- */
-export function warmCompiler(): void {
-  if (confined) void startWasmEsbuild()
-}
-
-/** How every cell is compiled: part of a kept cell's key, with esbuild's version. */
-const OPTIONS: TransformOptions = { loader: 'ts', format: 'esm', target: 'esnext', sourcemap: 'external' }
-
-/**
- * Compiled cells kept between runs (a durable log keeps them, see
- * SqliteLog.keptCells), by a key that names everything the output depends on:
- * a cell compiled before loads without starting esbuild at all.
- */
-export interface KeptCells {
-  get(key: string): { code: string; map: string } | null
-  put(key: string, cell: { code: string; map: string }): void
-}
-
-/** A compiled cell and its key, as KeptCells keeps it. */
-export type KeptCell = [key: string, cell: { code: string; map: string }]
-
-/**
- * Each code cell of `nb` compiled by native esbuild, keyed as the engine
- * keeps them: what a process that may start esbuild (loom serve, the desktop
- * app's main process) hands a confined engine process, which would take
- * ~0.2 s longer to start esbuild as WebAssembly. A cell that does not compile
- * is left out: the engine finds and reports its problem itself.
- */
-export async function compileCellsNatively(nb: Notebook): Promise<KeptCell[]> {
-  if (confined) return []
-  const compiled = await Promise.allSettled(nb.cells.map((cell) => esbuild.transform(cell.source, { ...OPTIONS, sourcefile: cell.id })))
-  return compiled.flatMap((r, i) => (r.status === 'fulfilled' ? [[keyOf(nb.cells[i]!), { code: r.value.code, map: r.value.map }] satisfies KeptCell] : []))
-}
-
-function keyOf(cell: CodeCell): string {
-  return createHash('sha256').update(`esbuild ${esbuild.version}\0${JSON.stringify(OPTIONS)}\0${cell.id}\0${cell.source}`).digest('hex')
-}
-
-/** Cells compiled before, by id and source: an edit recompiles only the cell it changed. */
-const compiledCells = new Map<string, Promise<TransformResult>>()
-const MAX_COMPILED_CELLS = 500
-
-function transformCell(cell: CodeCell, kept?: KeptCells): Promise<TransformResult> {
-  const key = `${cell.id}\0${cell.source}`
-  let out = compiledCells.get(key)
-  if (out) {
-    // Most recently used last: the oldest go first.
-    compiledCells.delete(key)
-  } else {
-    out = keptOrCompiled(cell, kept)
-    out.catch(() => compiledCells.delete(key))
-    if (compiledCells.size >= MAX_COMPILED_CELLS) compiledCells.delete(compiledCells.keys().next().value!)
-  }
-  compiledCells.set(key, out)
-  return out
-}
-
-async function keptOrCompiled(cell: CodeCell, kept?: KeptCells): Promise<TransformResult> {
-  const key = kept ? keyOf(cell) : ''
-  const found = kept?.get(key)
-  if (found) return { code: found.code, map: found.map, warnings: [], mangleCache: undefined, legalComments: undefined }
-  const out = await transform(cell.source, { ...OPTIONS, sourcefile: cell.id })
-  kept?.put(key, { code: out.code, map: out.map })
-  return out
-}
 
 /** `kept`: where compiled cells are kept between runs (a durable log's). */
 export async function compileNotebook(nb: Notebook, kept?: KeptCells): Promise<CompiledApp> {
@@ -263,7 +186,7 @@ async function compileCell(cell: CodeCell, problems: Problem[], kept?: KeptCells
         fail(stmt, 'a cell cannot import modules: the app is the notebook\'s cells, with state, sys and test in scope')
         continue
       case 'ExportDefaultDeclaration':
-        fail(stmt, `a cell cannot have a default export; export a method by name (${METHODS.join(', ')})`)
+        fail(stmt, NO_DEFAULT_EXPORT)
         continue
       case 'ExportAllDeclaration':
         fail(stmt, 'a cell cannot re-export modules')
@@ -297,7 +220,7 @@ async function compileCell(cell: CodeCell, problems: Problem[], kept?: KeptCells
       problems.push({ message: `the export '${name}' is not a function: a method is \`export function ${name}() { … }\``, location: e.at })
     }
     if (name === 'default') {
-      problems.push({ message: `a cell cannot have a default export; export a method by name (${METHODS.join(', ')})`, location: e.at })
+      problems.push({ message: NO_DEFAULT_EXPORT, location: e.at })
     } else if (!(METHODS as readonly string[]).includes(name)) {
       problems.push({ message: `'${name}' is not a method an app can export; the methods are ${METHODS.join(', ')}`, location: e.at })
     }
@@ -368,52 +291,6 @@ function patternNames(p: any): string[] {
   }
 }
 
-/** `text` with each marker inserted at its offset (offsets ascending), in one pass: a cell may hold thousands. */
-function insertMarkers(text: string, markers: [at: number, marker: string][]): string {
-  const parts: string[] = []
-  let from = 0
-  for (const [at, marker] of markers) {
-    parts.push(text.slice(from, at), marker)
-    from = at
-  }
-  parts.push(text.slice(from))
-  return parts.join('')
-}
-
-const LOOPS = new Set(['WhileStatement', 'DoWhileStatement', 'ForStatement', 'ForInStatement', 'ForOfStatement'])
-const FUNCTIONS = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression'])
-/** The keys that hold a list of statements (a class body's list holds methods). */
-const STATEMENT_LISTS: Record<string, string> = { Program: 'body', BlockStatement: 'body', StaticBlock: 'body', SwitchCase: 'consequent' }
-
-/**
- * Where a runaway is located: the time limit stops V8 from outside (vm's
- * watchdog), which leaves no stack, and the inspector is closed to a confined
- * engine. So each loop, and each statement inside a loop's body, first notes
- * its file line in a number the sandbox keeps (one store to a sealed object);
- * the line noted last when the limit cut the transaction off is where it was.
- * Statements in order, by position; a function inside a loop starts afresh.
- */
-function runawayMarkers(program: Node): Node[] {
-  const out: Node[] = []
-  const visit = (node: any, inLoop: boolean): void => {
-    const list = STATEMENT_LISTS[node.type]
-    for (const key in node) {
-      if (key === 'loc') continue
-      const value = node[key]
-      const inside = FUNCTIONS.has(node.type) ? false : inLoop || (LOOPS.has(node.type) && key === 'body')
-      if (Array.isArray(value)) {
-        for (const child of value) {
-          if (!child || typeof child.type !== 'string') continue
-          const loop = LOOPS.has(child.type) || (child.type === 'LabeledStatement' && LOOPS.has(child.body.type))
-          if (key === list && (inside || loop)) out.push(child)
-          visit(child, inside)
-        }
-      } else if (value && typeof value.type === 'string') visit(value, inside)
-    }
-  }
-  visit(program, false)
-  return out.sort((a, b) => a.start - b.start)
-}
 
 function walk(node: Node, visit: (node: Node) => void): void {
   visit(node)

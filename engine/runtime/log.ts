@@ -6,7 +6,7 @@ import { chainHash, GENESIS_HASH } from '../replay/history/hashChain.ts'
 import { canonicalJson } from './values.ts'
 import type { Attempt, EventRecord, Write } from './event.ts'
 import type { StoreSnapshot } from './store.ts'
-import type { KeptCells } from './compile.ts'
+import type { KeptCells } from './transformCell.ts'
 
 export interface EventLog {
   /** Seq of the last appended event (0 when empty). */

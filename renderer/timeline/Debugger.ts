@@ -15,6 +15,9 @@ import { BranchActions, branchLabel } from './BranchActions.ts'
 import { HistoryJobs } from './HistoryJobs.ts'
 import { QuestionsPanel } from '../questions/QuestionsPanel.ts'
 import { shortcutOf, typing } from '../shell/shortcuts.ts'
+import { InspectorTabs } from './InspectorTabs.ts'
+import { ProblemLog, type Problem, type ProblemCount } from './problemLog.ts'
+import { StateAtMoment } from './StateAtMoment.ts'
 import './debugger.css'
 
 export interface DebuggerHost {
@@ -27,12 +30,6 @@ export interface DebuggerHost {
 }
 
 type Tab = 'state' | 'event' | 'agent' | 'questions'
-/** An event after which a test failed (`test` names it) or a transaction threw (`test` empty). */
-type Problem = { branch: string; seq: number; kind: 'test' | 'error'; test: string }
-/** What the top bar counts: failed tests, the events after which they failed, and the events after which a transaction threw. */
-export interface ProblemCount { tests: number; testEvents: number; errors: number }
-/** A tab added after the window is built (addTab): the profile and the diff. */
-type AddedTab = { button: HTMLElement; pane: HTMLElement; shown: () => void }
 
 export class Debugger {
   readonly timelineElement: HTMLElement
@@ -43,15 +40,13 @@ export class Debugger {
   readonly agent: AgentPanel
   private client: EngineClient | null = null
   private status: StatusView | null = null
-  private readonly tabs: Record<Tab, { button: HTMLElement; pane: HTMLElement }>
+  private readonly tabs = new InspectorTabs()
   private readonly momentLabel: HTMLElement
   private readonly liveButton: HTMLButtonElement
   private readonly branchActions: BranchActions
   private readonly jobs: HistoryJobs
-  private stateFetch = { running: false, again: false }
-  private seriesTimer: number | null = null
-  private seriesKey = ''
-  private readonly added = new Map<string, AddedTab>()
+  private readonly state: StateAtMoment
+  private readonly problems = new ProblemLog()
   private readonly watchers: ((m: SelectedMoment) => void)[] = []
 
   constructor(private readonly host: DebuggerHost, extraTab?: { title: string; element: HTMLElement }) {
@@ -125,43 +120,34 @@ export class Debugger {
       moment: () => this.timeline.moment,
       cell: (cell, line) => host.cell(cell, line),
     })
-    const tab = (name: Tab, title: string, pane: HTMLElement) => ({
-      button: h('button.insp-tab', { type: 'button', role: 'tab', 'data-tab': name, onclick: () => this.selectTab(name) }, title),
-      pane: h('div.insp-pane.panel-scroll', { 'data-tab': name, role: 'tabpanel' }, pane),
+    this.state = new StateAtMoment({
+      client: () => this.client,
+      moment: () => this.timeline.moment,
+      branch: (name) => this.timeline.branch(name),
+      show: (m, values) => {
+        this.stateEditor.show(m, values, this.atBranchHead(m))
+        host.moment(m, values)
+      },
+      series: (series) => this.stateEditor.setSeries(series),
     })
-    this.tabs = {
-      state: tab('state', 'State', this.stateEditor.element),
-      event: tab('event', 'Event', this.details.element),
-      agent: tab('agent', 'Agent', this.agent.element),
-      // Questions asked of the selected branch's whole history; a row seeks, the answers are marked on the timeline.
-      questions: tab('questions', 'Questions', new QuestionsPanel({
-        client: () => this.client,
-        branch: () => this.timeline.moment?.branch ?? this.status?.branch ?? null,
-        seek: (branch, seq) => this.timeline.select(branch, seq),
-        mark: (kind, branch, seqs) => this.timeline.markAnswers(kind, branch, seqs),
-      }).element),
-    }
-    const extra = extraTab ? { button: h('button.insp-tab', { type: 'button', role: 'tab', 'data-tab': 'extra' }, extraTab.title), pane: h('div.insp-pane.panel-scroll', { 'data-tab': 'extra', hidden: true }, extraTab.element) } : null
-    if (extra) {
-      extra.button.addEventListener('click', () => {
-        for (const t of [...Object.values(this.tabs), ...this.added.values()]) {
-          t.button.classList.remove('active')
-          t.pane.hidden = true
-        }
-        extra.button.classList.add('active')
-        extra.pane.hidden = false
-      })
-    }
-    this.inspector = h('section.inspector', { 'aria-label': 'Inspector' },
-      h('div.insp-tabs', { role: 'tablist' }, ...Object.values(this.tabs).map((t) => t.button), extra?.button ?? null),
-      ...Object.values(this.tabs).map((t) => t.pane), extra?.pane ?? null)
+    this.tabs.add('state', 'State', this.stateEditor.element)
+    // Details cost three requests: read them only while they are shown (and when their tab opens).
+    this.tabs.add('event', 'Event', this.details.element, () => {
+      const m = this.timeline.moment
+      if (m) void this.details.show(m)
+    })
+    this.tabs.add('agent', 'Agent', this.agent.element)
+    // Questions asked of the selected branch's whole history; a row seeks, the answers are marked on the timeline.
+    this.tabs.add('questions', 'Questions', new QuestionsPanel({
+      client: () => this.client,
+      branch: () => this.timeline.moment?.branch ?? this.status?.branch ?? null,
+      seek: (branch, seq) => this.timeline.select(branch, seq),
+      mark: (kind, branch, seqs) => this.timeline.markAnswers(kind, branch, seqs),
+    }).element)
+    // The app's own tab (the Recent events list): always last.
+    if (extraTab) this.tabs.add('extra', extraTab.title, extraTab.element)
+    this.inspector = this.tabs.element
     this.selectTab('state')
-    if (extra) {
-      for (const b of Object.values(this.tabs)) b.button.addEventListener('click', () => {
-        extra.button.classList.remove('active')
-        extra.pane.hidden = true
-      })
-    }
 
     window.addEventListener('keydown', (e) => {
       // Only while the person is not typing somewhere (an input, a cell's editor, the terminal).
@@ -200,15 +186,7 @@ export class Debugger {
 
   /** Adds a tab beside State, Event and Agent (Profile, Diff); `shown` runs each time it is chosen. */
   addTab(name: string, title: string, element: HTMLElement, shown: () => void): void {
-    const t: AddedTab = {
-      button: h('button.insp-tab', { type: 'button', role: 'tab', 'data-tab': name, onclick: () => this.selectTab(name) }, title),
-      pane: h('div.insp-pane.panel-scroll', { 'data-tab': name, role: 'tabpanel', hidden: true }, element),
-      shown,
-    }
-    this.added.set(name, t)
-    const tabs = this.inspector.querySelector('.insp-tabs')!
-    tabs.insertBefore(t.button, tabs.querySelector('[data-tab="extra"]'))
-    this.inspector.append(t.pane)
+    this.tabs.add(name, title, element, shown, 'extra')
   }
 
   /** Calls `fn` with each moment selected on the timeline. */
@@ -217,21 +195,7 @@ export class Debugger {
   }
 
   selectTab(tab: Tab | string): void {
-    for (const [name, t] of [...Object.entries(this.tabs), ...this.added]) {
-      const on = name === tab
-      t.button.classList.toggle('active', on)
-      t.button.setAttribute('aria-selected', String(on))
-      t.pane.hidden = !on
-      // A tab chosen by a key (E) may be scrolled out of a narrow tab strip.
-      if (on) t.button.scrollIntoView?.({ block: 'nearest', inline: 'nearest' })
-    }
-    if (this.added.has(tab)) {
-      this.inspector.querySelector('[data-tab="extra"].insp-tab')?.classList.remove('active')
-      this.inspector.querySelector<HTMLElement>('.insp-pane[data-tab="extra"]')?.toggleAttribute('hidden', true)
-      this.added.get(tab)!.shown()
-    }
-    const m = this.timeline?.moment
-    if (tab === 'event' && m) void this.details.show(m)
+    this.tabs.select(tab)
   }
 
   async open(client: EngineClient, status: StatusView): Promise<void> {
@@ -268,7 +232,7 @@ export class Debugger {
   addEvents(events: EventRecord[], skipped: SkippedEvents[] = []): void {
     this.timeline.addEvents(events, skipped.map((s) => ({ branch: s.branch, head: s.to })))
     // A moment that did not move still shows newer sparklines.
-    this.queueSeries()
+    this.state.queueSeries()
   }
 
   /** An attempt that threw is an error, marked and counted; one that aborted is a wait, and is neither. */
@@ -285,26 +249,15 @@ export class Debugger {
     this.problem({ branch, seq: f.seq, kind: 'test', test: f.test })
   }
 
-  /** Failed tests and errors, one per event, kind and test, in the order seen. */
-  private readonly problems: Problem[] = []
   private problem(p: Problem): void {
-    if (this.problems.some((q) => q.branch === p.branch && q.seq === p.seq && q.kind === p.kind && q.test === p.test)) return
-    this.problems.push(p)
-    const failed = this.problems.filter((q) => q.kind === 'test')
-    // A test that stays broken fails after every event until fixed: count the tests, and the events apart.
-    this.host.problems?.({
-      tests: new Set(failed.map((q) => q.test)).size,
-      testEvents: new Set(failed.map((q) => `${q.branch}@${q.seq}`)).size,
-      errors: this.problems.length - failed.length,
-    })
+    const count = this.problems.add(p)
+    if (count) this.host.problems?.(count)
   }
 
   /** E: the next event after which a test failed or a transaction threw, after the selected one (round to the first). */
   nextProblem(): void {
-    if (!this.problems.length) return this.host.toast('No failed test or error so far', 'info')
-    const at = this.timeline.moment
-    const order = [...this.problems].sort((a, b) => (a.branch === b.branch ? a.seq - b.seq : a.branch < b.branch ? -1 : 1))
-    const next = order.find((p) => at && p.branch === at.branch && p.seq > at.seq) ?? order.find((p) => !at || p.branch !== at.branch) ?? order[0]!
+    const next = this.problems.next(this.timeline.moment)
+    if (!next) return this.host.toast('No failed test or error so far', 'info')
     this.timeline.select(next.branch, next.seq)
     // The event's details say what failed there.
     this.selectTab('event')
@@ -318,7 +271,7 @@ export class Debugger {
   /** Re-reads the state at the selected moment (after a reconnect or an edit elsewhere). */
   refresh(): void {
     const m = this.timeline.moment
-    if (m) this.loadState(m)
+    if (m) this.state.load(m)
   }
 
   // ---- the selected moment ----
@@ -327,11 +280,10 @@ export class Debugger {
     this.showMoment(m)
     this.liveButton.classList.toggle('on', this.timeline.following)
     this.updateButtons()
-    this.loadState(m)
-    // Details cost three requests: read them only while they are shown (and when their tab opens).
-    if (!this.tabs.event.pane.hidden) void this.details.show(m)
+    this.state.load(m)
+    if (this.tabs.showing('event')) void this.details.show(m)
     for (const fn of this.watchers) fn(m)
-    this.queueSeries()
+    this.state.queueSeries()
   }
 
   /** The selected moment in words, with the branch as people call it (a renamed one by its new name). */
@@ -341,62 +293,8 @@ export class Debugger {
     this.momentLabel.dataset.live = String(m.live)
   }
 
-  private loadState(m: SelectedMoment): void {
-    const client = this.client
-    if (!client) return
-    if (this.stateFetch.running) {
-      this.stateFetch.again = true
-      return
-    }
-    this.stateFetch.running = true
-    client.call('state', { branch: m.branch, at: m.seq }).then(
-      (s) => {
-        const now = this.timeline.moment ?? m
-        if (now.branch !== s.branch || now.seq !== s.at) return
-        this.stateEditor.show(now, s.values, this.atBranchHead(now))
-        this.host.moment(now, s.values)
-      },
-      (err: Error) => console.error('loom: could not read the state', err),
-    ).finally(() => {
-      this.stateFetch.running = false
-      if (this.stateFetch.again) {
-        this.stateFetch.again = false
-        const now = this.timeline.moment
-        if (now) this.loadState(now)
-      }
-    })
-  }
-
   private atBranchHead(m: SelectedMoment): boolean {
     return this.timeline.branch(m.branch)?.head === m.seq
-  }
-
-  private queueSeries(): void {
-    if (this.seriesTimer !== null) return
-    this.seriesTimer = window.setTimeout(() => {
-      this.seriesTimer = null
-      void this.loadSeries()
-    }, 300)
-  }
-
-  private async loadSeries(): Promise<void> {
-    const client = this.client
-    const m = this.timeline.moment
-    if (!client || !m) return
-    const b = this.timeline.branch(m.branch)
-    const head = Math.max(b?.head ?? m.seq, m.seq)
-    const key = `${m.branch}:${head}:${m.seq}`
-    if (key === this.seriesKey || head < 1) return
-    this.seriesKey = key
-    try {
-      const s = await client.call('state', { branch: m.branch, at: m.seq })
-      const numeric = Object.entries(s.values).filter(([, v]) => (v.kind === 'var' || v.kind === 'counter') && typeof v.value === 'number').map(([k]) => k)
-      if (!numeric.length) return
-      const series = await client.call('series', { branch: m.branch, states: numeric, from: 1, to: head, points: 120 })
-      this.stateEditor.setSeries(series)
-    } catch {
-      // sparklines are a nicety
-    }
   }
 
   // ---- actions ----

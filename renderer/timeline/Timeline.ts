@@ -4,21 +4,20 @@
 // thousand events it draws each event from `log` pages. A minimap with a brush
 // shows the whole history and where the view is. This file is the view and
 // its input; the selected moment is timeTravel.ts's reducer, the data
-// TrackLoader.ts's, the pixels drawTimeline.ts's.
-import * as d3 from 'd3'
+// TrackLoader.ts's, the pixels drawTimeline.ts's, the zoom TimelineZoom.ts's.
 import type { EngineClient } from '../../engine/protocol/client.ts'
 import type { BranchView, EventRecord } from '../../engine/protocol/messages.ts'
 import { h } from '../dom.ts'
 import type { SelectedMoment } from './moment.ts'
 import { START, travel, type TimeTravel, type TravelAction } from './timeTravel.ts'
-import { eventBin } from '../../engine/protocol/eventBin.ts'
-import { describeEvent, DETAIL_MAX, evict, keep, lite, newTrack, treeOrder, type TrackData } from './track.ts'
+import { describeEvent, DETAIL_MAX, evict, streamInto, syncTracks, treeOrder, type TrackData } from './track.ts'
 import { TrackLoader } from './TrackLoader.ts'
 import { trackLabels } from './trackLabels.ts'
 import { Minimap } from './Minimap.ts'
 import { followTheme } from '../shell/theme.ts'
 import { shortcutOf, type ShortcutId } from '../shell/shortcuts.ts'
-import { AXIS_H, drawTimeline, TRACK_GAP, TRACK_H, trackY } from './drawTimeline.ts'
+import { AXIS_H, drawTimeline, TRACK_H, trackAt, trackY } from './drawTimeline.ts'
+import { TimelineZoom } from './TimelineZoom.ts'
 
 export interface TimelineEvents {
   select(moment: SelectedMoment): void
@@ -39,20 +38,17 @@ export class Timeline {
   private order: string[] = []
   /** The selected moment and live mode (timeTravel.ts); changed only by `dispatch`. */
   private time: TimeTravel = START
-  private transform = d3.zoomIdentity
-  private readonly zoom: d3.ZoomBehavior<HTMLCanvasElement, unknown>
-  private width = 600
+  private readonly view: TimelineZoom
   private drawQueued = false
   private labelsDirty = false
   private readonly loader = new TrackLoader({
     tracks: this.tracks,
     order: () => this.order,
     visibleRange: () => this.visibleRange(),
-    width: () => this.width,
+    width: () => this.view.width,
     live: () => this.liveBranch,
     draw: () => this.queueDraw(),
   })
-  private hover: { x: number; text: string } | null = null
   /** Other people's selected moments in a shared session. */
   private peers: { name: string; colour: string; branch: string; seq: number }[] = []
   /** Whether the whole history has been drawn once: the bench's first-paint mark is set then. */
@@ -61,7 +57,7 @@ export class Timeline {
   constructor(private readonly on: TimelineEvents, readonly toolbar: HTMLElement) {
     this.canvas = h('canvas.tl-canvas', { tabindex: 0, 'aria-label': 'Timeline: ←/→ move the selected moment, Home/End jump, wheel zooms, drag pans' })
     this.minimap = new Minimap((x0, x1) => {
-      const full = this.baseScale()
+      const full = this.view.baseScale()
       this.showRange(full.invert(x0), full.invert(x1))
     })
     this.labels = h('div.tl-labels')
@@ -76,19 +72,14 @@ export class Timeline {
       this.minimap.element,
     )
 
-    this.zoom = d3.zoom<HTMLCanvasElement, unknown>()
-      .scaleExtent([1, 1])
-      .filter((e: Event) => !(e instanceof MouseEvent && e.button !== 0) && !(e.type === 'dblclick'))
-      .on('zoom', (e: d3.D3ZoomEvent<HTMLCanvasElement, unknown>) => {
-        this.transform = e.transform
-        this.syncBrush()
-        this.queueDraw()
-        this.loader.queue()
-      })
-    d3.select(this.canvas).call(this.zoom)
+    this.view = new TimelineZoom(this.canvas, () => this.maxHead(), () => {
+      this.syncBrush()
+      this.queueDraw()
+      this.loader.queue()
+    })
     this.canvas.addEventListener('click', (e) => this.click(e))
     this.canvas.addEventListener('mousemove', (e) => this.hoverAt(e))
-    this.canvas.addEventListener('mouseleave', () => { this.hover = null; this.readout.hidden = true })
+    this.canvas.addEventListener('mouseleave', () => (this.readout.hidden = true))
     this.canvas.addEventListener('keydown', (e) => this.key(e))
 
     new ResizeObserver(() => this.resize()).observe(this.plot)
@@ -103,23 +94,12 @@ export class Timeline {
   // ---- what the timeline shows ----
 
   setBranches(branches: BranchView[]): void {
-    const seen = new Set<string>()
-    let live: string | undefined
-    for (const b of branches) {
-      seen.add(b.name)
-      const t = this.tracks.get(b.name)
-      if (t) {
-        if (t.branch.head !== b.head) t.bins = null
-        t.branch = b
-      } else this.tracks.set(b.name, newTrack(b))
-      if (b.live) live = b.name
-    }
-    for (const name of [...this.tracks.keys()]) if (!seen.has(name)) this.tracks.delete(name)
+    const live = syncTracks(this.tracks, branches)
     const order = treeOrder(branches)
     const reordered = order.join('\n') !== this.order.join('\n')
     this.order = order
     this.renderLabels()
-    this.updateExtent()
+    this.view.updateExtent()
     this.dispatch({ type: 'heads', live })
     this.resize()
     // Branches above it came or went: the selected one is brought back into view (not on every head that moves: the person may have scrolled).
@@ -136,32 +116,16 @@ export class Timeline {
    */
   addEvents(events: EventRecord[], heads: { branch: string; head: number }[] = []): void {
     const before = this.maxHead()
-    let grew = false
-    const grow = (t: TrackData, head: number) => {
-      if (head <= t.branch.head) return
-      t.branch = { ...t.branch, head }
-      grew = true
-    }
-    for (const h of heads) {
-      const t = this.tracks.get(h.branch)
-      if (t) grow(t, h.head)
-    }
-    for (const e of events) {
-      const t = this.tracks.get(e.branch)
-      if (!t) continue
-      grow(t, e.seq)
-      keep(t, lite(eventBin(e)))
-    }
-    if (!grew) return
+    if (!streamInto(this.tracks, events, heads)) return
     const [va, vb] = this.visibleRange()
     // A running app streams thousands of events a second: the cache keeps the events in view (when they are drawn one by one) and the newest.
     const detail = vb - va <= DETAIL_MAX
     for (const t of this.tracks.values()) evict(t, detail ? Math.floor(va) : Infinity, detail ? Math.ceil(vb) : -Infinity)
     const atEnd = vb >= before - 1
-    this.updateExtent()
+    this.view.updateExtent()
     this.labelsLater()
     if (this.follow) this.dispatch({ type: 'heads' })
-    else if (atEnd && this.transform.k > 1) this.panToEnd()
+    else if (atEnd && this.view.zoomedIn) this.view.panToEnd()
     this.queueDraw()
     this.loader.queue(200)
   }
@@ -239,7 +203,7 @@ export class Timeline {
     this.element.dataset.selectedBranch = m.branch
     this.element.dataset.selectedSeq = String(m.seq)
     this.labelsLater()
-    this.ensureVisible(m.seq)
+    this.view.ensureVisible(m.seq)
     if (this.revealed !== m.branch) this.revealRow(m.branch)
     this.queueDraw()
     const p = before.selected
@@ -260,16 +224,11 @@ export class Timeline {
 
   /** Zooms so that seqs a..b fill the view. */
   showRange(a: number, b: number): void {
-    const full = this.baseScale()
-    const [x0, x1] = [full(Math.max(0.5, a)), full(Math.max(a + 1, b))]
-    const k = Math.max(1, Math.min(this.maxZoom(), this.width / Math.max(1, x1 - x0)))
-    const t = d3.zoomIdentity.scale(k).translate(-x0, 0)
-    d3.select(this.canvas).call(this.zoom.transform, t)
+    this.view.showRange(a, b)
   }
 
   visibleRange(): [number, number] {
-    const x = this.scale()
-    return [x.invert(0), x.invert(this.width)]
+    return this.view.visibleRange()
   }
 
   // ---- geometry ----
@@ -278,22 +237,6 @@ export class Timeline {
     let m = 1
     for (const t of this.tracks.values()) m = Math.max(m, t.branch.head)
     return m
-  }
-
-  private baseScale(): d3.ScaleLinear<number, number> {
-    return d3.scaleLinear().domain([0.5, this.maxHead() + 0.5]).range([0, this.width])
-  }
-
-  private scale(): d3.ScaleLinear<number, number> {
-    return this.transform.rescaleX(this.baseScale())
-  }
-
-  private maxZoom(): number {
-    return Math.max(1, this.maxHead() / 6)
-  }
-
-  private updateExtent(): void {
-    this.zoom.scaleExtent([1, this.maxZoom()]).translateExtent([[0, 0], [this.width, 0]]).extent([[0, 0], [this.width, 0]])
   }
 
   /** Scrolls the tracks so that `branch`'s row shows below the axis (the body scrolls when there are more branches than fit). */
@@ -311,37 +254,21 @@ export class Timeline {
   private resize(): void {
     const w = Math.max(200, this.plot.clientWidth)
     const hgt = trackY(Math.max(1, this.order.length)) + 4
-    this.width = w
+    this.view.width = w
     const dpr = window.devicePixelRatio || 1
     this.canvas.width = Math.round(w * dpr)
     this.canvas.height = Math.round(hgt * dpr)
     this.canvas.style.width = `${w}px`
     this.canvas.style.height = `${hgt}px`
     this.minimap.resize(w, dpr)
-    this.updateExtent()
+    this.view.updateExtent()
     this.syncBrush()
     this.queueDraw()
     this.loader.queue()
   }
 
-  private ensureVisible(seq: number): void {
-    if (this.transform.k <= 1) return
-    const [a, b] = this.visibleRange()
-    if (seq >= a && seq <= b) return
-    const span = b - a
-    this.showRange(seq - span / 2, seq + span / 2)
-  }
-
-  private panToEnd(): void {
-    const [a, b] = this.visibleRange()
-    const head = this.maxHead()
-    this.showRange(head - (b - a) + 0.5, head + 0.5)
-  }
-
   private syncBrush(): void {
-    const full = this.baseScale()
-    const [a, b] = this.visibleRange()
-    this.minimap.showRange(this.transform.k <= 1.0001 ? null : [full(a), full(b)])
+    this.minimap.showRange(this.view.brush())
   }
 
   // ---- drawing ----
@@ -361,18 +288,18 @@ export class Timeline {
     const ctx = this.canvas.getContext('2d')
     if (!ctx) return
     const dpr = window.devicePixelRatio || 1
-    const w = this.width
+    const w = this.view.width
     const hgt = this.canvas.height / dpr
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0)
     ctx.clearRect(0, 0, w, hgt)
     const { painted, ticks } = drawTimeline(ctx, {
-      width: w, height: hgt, x: this.scale(), visible: this.visibleRange(), scrollTop: this.body.scrollTop,
+      width: w, height: hgt, x: this.view.scale(), visible: this.visibleRange(), scrollTop: this.body.scrollTop,
       order: this.order, tracks: this.tracks, selected: this.selected, peers: this.peers,
     })
     // What the axis shows, for tests (set only when it changes: this runs every frame of a zoom).
     const shownTicks = ticks.join(',')
     if (this.element.dataset.ticks !== shownTicks) this.element.dataset.ticks = shownTicks
-    this.element.dataset.zoom = this.transform.k > 1.0001 ? 'in' : 'all'
+    this.element.dataset.zoom = this.view.zoomedIn ? 'in' : 'all'
     // How many events this frame drew from fresh data: tests and the bench wait on it.
     if (painted < 0) delete this.element.dataset.painted
     else this.element.dataset.painted = String(painted)
@@ -385,8 +312,8 @@ export class Timeline {
   }
 
   private drawMinimap(): void {
-    const key = `${this.width}:${this.loader.miniFetched}:${this.maxHead()}:${this.selected?.seq ?? ''}:${this.loader.miniBins?.bins.length ?? 0}`
-    this.minimap.draw(key, this.loader.miniBins, this.baseScale(), this.selected?.seq ?? null)
+    const key = `${this.view.width}:${this.loader.miniFetched}:${this.maxHead()}:${this.selected?.seq ?? ''}:${this.loader.miniBins?.bins.length ?? 0}`
+    this.minimap.draw(key, this.loader.miniBins, this.view.baseScale(), this.selected?.seq ?? null)
   }
 
   /** The labels again at the next frame: events stream in far more often than a label can usefully change. */
@@ -410,11 +337,10 @@ export class Timeline {
     const py = e.clientY - r.top
     // The axis stays on top of a scrolled body: a click there picks no track under it.
     if (py < this.body.scrollTop + AXIS_H - 4) return null
-    const i = Math.floor((py - AXIS_H - 6 + TRACK_GAP / 2) / (TRACK_H + TRACK_GAP))
-    const name = this.order[Math.max(0, Math.min(this.order.length - 1, i))]
+    const name = this.order[Math.max(0, Math.min(this.order.length - 1, trackAt(py)))]
     if (!name) return null
     const t = this.tracks.get(name)!
-    const seq = Math.round(this.scale().invert(px))
+    const seq = Math.round(this.view.scale().invert(px))
     return { branch: name, seq: Math.max(t.branch.forkedAt ?? 0, Math.min(t.branch.head, seq)) }
   }
 
@@ -430,12 +356,12 @@ export class Timeline {
     const p = this.pick(e)
     if (!p) return
     const r = this.canvas.getBoundingClientRect()
-    this.hover = { x: e.clientX - r.left, text: describeEvent(this.tracks.get(p.branch)!, p.seq) }
-    this.readout.textContent = this.hover.text
+    const x = e.clientX - r.left
+    this.readout.textContent = describeEvent(this.tracks.get(p.branch)!, p.seq)
     this.readout.style.left = '0px'
     this.readout.hidden = false
     // Measured once shown: a divergence's words are long, and the whole of them stays inside the plot.
-    this.readout.style.left = `${Math.max(0, Math.min(this.width - this.readout.offsetWidth - 2, this.hover.x + 10))}px`
+    this.readout.style.left = `${Math.max(0, Math.min(this.view.width - this.readout.offsetWidth - 2, x + 10))}px`
   }
 
   key(e: KeyboardEvent): boolean {

@@ -16,6 +16,11 @@ export function trackY(i: number): number {
   return AXIS_H + 6 + i * (TRACK_H + TRACK_GAP)
 }
 
+/** The track row at canvas y (the nearest one: it may be out of range). */
+export function trackAt(y: number): number {
+  return Math.floor((y - AXIS_H - 6 + TRACK_GAP / 2) / (TRACK_H + TRACK_GAP))
+}
+
 /** What one frame shows. */
 export interface Frame {
   width: number

@@ -1,7 +1,10 @@
 // One branch's track as the timeline keeps it: its bins (zoomed out), the
 // events cached for drawing one by one (zoomed in), and its markers. The
 // cache keeps what is in view and the newest, never the whole history.
-import type { BranchView, TimelineBin } from '../../engine/protocol/messages.ts'
+// syncTracks and streamInto keep the map of tracks in step with the
+// branches and with the events streaming in.
+import type { BranchView, EventRecord, TimelineBin } from '../../engine/protocol/messages.ts'
+import { eventBin } from '../../engine/protocol/eventBin.ts'
 import { KINDS } from './moment.ts'
 
 /** Below this many visible events of a track, events are drawn one by one (from one-event bins). */
@@ -134,4 +137,42 @@ export function lite(bin: TimelineBin): Lite {
   let kind = 'step'
   for (const k in bin.kinds) kind = k
   return { seq: bin.from, kind, outputs: !!bin.outputs, ...(bin.label ? { label: bin.label } : {}) }
+}
+
+/** The tracks made to match `branches` (a head that moved drops its bins); the live branch's name. */
+export function syncTracks(tracks: Map<string, TrackData>, branches: BranchView[]): string | undefined {
+  const seen = new Set<string>()
+  let live: string | undefined
+  for (const b of branches) {
+    seen.add(b.name)
+    const t = tracks.get(b.name)
+    if (t) {
+      if (t.branch.head !== b.head) t.bins = null
+      t.branch = b
+    } else tracks.set(b.name, newTrack(b))
+    if (b.live) live = b.name
+  }
+  for (const name of [...tracks.keys()]) if (!seen.has(name)) tracks.delete(name)
+  return live
+}
+
+/** Streamed events and heads taken into their tracks; whether any head moved. */
+export function streamInto(tracks: Map<string, TrackData>, events: EventRecord[], heads: { branch: string; head: number }[]): boolean {
+  let grew = false
+  const grow = (t: TrackData, head: number) => {
+    if (head <= t.branch.head) return
+    t.branch = { ...t.branch, head }
+    grew = true
+  }
+  for (const h of heads) {
+    const t = tracks.get(h.branch)
+    if (t) grow(t, h.head)
+  }
+  for (const e of events) {
+    const t = tracks.get(e.branch)
+    if (!t) continue
+    grow(t, e.seq)
+    keep(t, lite(eventBin(e)))
+  }
+  return grew
 }

@@ -5,7 +5,7 @@
 // history — a lost or unreadable row only means that cell compiles again).
 import type Database from 'better-sqlite3'
 import { contentHash } from './hashChain.ts'
-import type { KeptCells } from '../../runtime/compile.ts'
+import type { KeptCells } from '../../runtime/transformCell.ts'
 import { snapshotProblem, type StoreSnapshot } from '../../runtime/store.ts'
 
 /** Compiled cells kept (the newest): enough for every cell of a notebook and the versions of a long live-coding session. */

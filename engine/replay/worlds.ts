@@ -1,0 +1,245 @@
+// Exploration's states as values: a World is immutable, shares every cell it
+// did not change with its parent, and has a small number for a key. Worlds
+// does the arithmetic on them (apply an outcome's writes, key, hash, move
+// between threads) with the store's own cell code, so exploration and a live
+// run cannot disagree on what a write does.
+import { mix } from '../runtime/agent.ts'
+import { trustValue } from '../runtime/values.ts'
+import type { Cell, Slot } from '../runtime/store.ts'
+import type { Write } from '../runtime/event.ts'
+import type { MethodName } from '../runtime/compile.ts'
+import { canonicalText } from '../runtime/values.ts'
+import type { MemoWorld, Outcome } from './memo.ts'
+import { Texts, Tuples } from './worldKeys.ts'
+
+/** One state of the app. Never changed once made; unchanged cells are shared between worlds. */
+export interface World {
+  /** Per cell id: the slot the cell holds, shared with every world where that cell is the same. */
+  readonly slots: readonly Slot[]
+  /** Per cell id: its value's canonical text, as a number (equal texts, equal numbers). */
+  readonly keys: readonly number[]
+  /** Whether `start` has committed (until then it is the only transaction). */
+  readonly started: boolean
+  /** Whether a transaction called sys.halt (then nothing more happens). */
+  readonly halted: boolean
+  /** Where it stands besides its state: the clock, the inputs delivered, tty input unread, client requests sent. */
+  readonly at: Situation
+}
+
+/**
+ * What besides state tells two worlds apart. The clock is in it because a
+ * transaction may read it (sys.time.now) and awaits compare with it; it only
+ * ever jumps to a deadline some transaction awaits, so it adds states only
+ * where time matters. Shared between worlds: equal situations, one object.
+ */
+export interface Situation {
+  readonly clock: number
+  /** Bit i (2 ** i) set: recorded input i was delivered. */
+  readonly delivered: number
+  /** Tty input delivered and not read yet. */
+  readonly tty: string
+  /** Requests clients() has sent along the way here. */
+  readonly sent: number
+  /** Its canonical text as a number (Texts): part of the world's key. */
+  readonly key: number
+}
+
+/** A Situation as plain data (what crosses between threads). */
+export type SituationData = Pick<Situation, 'clock' | 'delivered' | 'tty' | 'sent'>
+
+/** Whether recorded input `i` was delivered. */
+export function delivered(at: Situation, i: number): boolean {
+  return Math.floor(at.delivered / 2 ** i) % 2 === 1
+}
+
+/** What an outcome does to the cells it writes: their writes, and each one's key after by its key before. */
+interface Effect {
+  cells: number[]
+  writes: Write[][]
+  after: Map<number, number>[]
+}
+
+export class Worlds implements MemoWorld<World> {
+  private readonly texts = new Texts()
+  private readonly tuples = new Tuples()
+  private readonly situations = new Map<number, Situation>()
+  private readonly effects = new WeakMap<object, Effect>()
+  private readonly lastCells: number[] = []
+  private lastFlags = 0
+  private lastAt: Situation | null = null
+  /** The hash of the world the last shared `nextKey` described: the same in every thread, unlike the key. */
+  lastHash = 0
+
+  constructor(
+    private readonly store: { readonly cells: readonly Cell[]; readonly byName: ReadonlyMap<string, Cell> },
+    /** JSON of the sandbox's realm: rebuilt values must be made there. */
+    private readonly realmJson: () => JSON,
+  ) {}
+
+  get cells(): readonly Cell[] {
+    return this.store.cells
+  }
+
+  valueOf(world: World, cell: number, key: string | undefined): string | number {
+    if (key === undefined) return world.keys[cell]!
+    const v = this.cells[cell]!.slots.read(world.slots[cell]!, key)
+    return v === undefined ? '~' : canonicalText(v)
+  }
+
+  cellId(name: string): number {
+    return this.store.byName.get(name)!.id
+  }
+
+  /** The one Situation object for these values. */
+  situation(clock: number, delivered: number, tty: string, sent: number): Situation {
+    const key = this.texts.number(`\u0002${clock}|${delivered}|${sent}|${tty}`)
+    let at = this.situations.get(key)
+    if (!at) this.situations.set(key, (at = { clock, delivered, tty, sent, key }))
+    return at
+  }
+
+  /** The world the store holds now (slots shared with the store's cells). */
+  current(started: boolean, halted: boolean, at: Situation): World {
+    const slots = this.cells.map((cell) => cell.share())
+    return { slots, keys: this.keysOf(slots), started, halted, at }
+  }
+
+  /** Rebuilds a world from `cellsJson`, its values made in the sandbox's realm. */
+  worldFrom(cells: readonly string[], started: boolean, halted: boolean, at: SituationData): World {
+    const realm = this.realmJson()
+    const slots = this.cells.map((cell, i) => cell.slots.load(realm.parse(cells[i]!), trustValue))
+    return { slots, keys: this.keysOf(slots), started, halted, at: this.situation(at.clock, at.delivered, at.tty, at.sent) }
+  }
+
+  /** Each cell's slot as JSON: what another thread needs to rebuild the world. */
+  cellsJson(world: World): string[] {
+    return this.cells.map((cell, i) => JSON.stringify(cell.slots.save(world.slots[i]!)))
+  }
+
+  /** The same world with the clock moved on to `time` (a deadline some transaction awaits). */
+  clockMoved(world: World, time: number): World {
+    const at = world.at
+    return { ...world, at: this.situation(time, at.delivered, at.tty, at.sent) }
+  }
+
+  /** The world a committed transaction leaves behind: `world` with its writes applied. */
+  after(world: World, tx: { writes: readonly Write[]; halt: boolean }, method: MethodName, at: Situation = world.at): World {
+    const started = world.started || method === 'start'
+    if (!tx.writes.length && !tx.halt && started === world.started && at === world.at) return world
+    const slots = world.slots.slice()
+    const keys = world.keys.slice()
+    const effect = this.effectOf(tx)
+    effect.cells.forEach((id, j) => {
+      slots[id] = this.cells[id]!.slots.apply(slots[id]!, effect.writes[j]!, 0, false)
+      keys[id] = this.cellAfter(world, effect, j, slots[id])
+    })
+    return { slots, keys, started, halted: world.halted || tx.halt, at }
+  }
+
+  /**
+   * The key of the world `outcome` leads to from `world`, without making that
+   * world: most transitions reach a state seen before, and for those the
+   * search needs only this. Each written cell's key after is remembered per
+   * outcome by its key before.
+   */
+  nextKey(world: World, outcome: Outcome, method: MethodName, shared = false, at: Situation = world.at): number {
+    const effect = this.effectOf(outcome)
+    const flags = flagsOf(world.started || method === 'start', world.halted || outcome.halt)
+    const keys = world.keys
+    for (let i = 0; i < keys.length; i++) {
+      const j = effect.cells.indexOf(i)
+      this.lastCells[i] = j < 0 ? keys[i]! : this.cellAfter(world, effect, j)
+    }
+    // Only a search shared between threads needs what every thread agrees on.
+    if (shared) {
+      this.lastHash = this.hashOfParts(flags, at, this.lastCells)
+      this.lastFlags = flags
+      this.lastAt = at
+    }
+    return this.keyOfParts(flags, at, this.lastCells)
+  }
+
+  /** A number equal for two worlds exactly when no transaction could tell them apart. */
+  key(world: World): number {
+    return this.keyOfParts(flagsOf(world.started, world.halted), world.at, world.keys)
+  }
+
+  /** The key of the world the last shared `nextKey` described, in canonical texts: the same in every thread. */
+  lastCanonicalKey(): string {
+    return this.canonicalOfParts(this.lastFlags, this.lastAt!, this.lastCells)
+  }
+
+  /** A world's key in canonical texts: the same in every thread. */
+  canonicalKey(world: World): string {
+    return this.canonicalOfParts(flagsOf(world.started, world.halted), world.at, world.keys)
+  }
+
+  /** A hash of a world's canonical texts: the same in every thread, so it says which shard owns the world. */
+  hashOf(world: World): number {
+    return this.hashOfParts(flagsOf(world.started, world.halted), world.at, world.keys)
+  }
+
+  private keyOfParts(flags: number, at: Situation, cells: readonly number[]): number {
+    let key = this.tuples.pair(flags, at.key)
+    for (const k of cells) key = this.tuples.pair(key, k)
+    return key
+  }
+
+  private canonicalOfParts(flags: number, at: Situation, cells: readonly number[]): string {
+    let key = String(flags) + '\u0001' + this.texts.text(at.key)
+    for (const k of cells) key += '\u0001' + this.texts.text(k)
+    return key
+  }
+
+  private hashOfParts(flags: number, at: Situation, cells: readonly number[]): number {
+    let hash = mix(flags, this.texts.hash(at.key))
+    for (const k of cells) hash = mix(hash, this.texts.hash(k))
+    return hash
+  }
+
+  private keysOf(slots: readonly Slot[]): number[] {
+    return slots.map((slot, i) => this.texts.number(this.cells[i]!.slots.canonical(slot)))
+  }
+
+  /** The writes of an outcome (or a transaction) grouped by cell, worked out once per outcome. */
+  private effectOf(outcome: { writes: readonly Write[] }): Effect {
+    let effect = this.effects.get(outcome)
+    if (!effect) {
+      effect = { cells: [], writes: [], after: [] }
+      for (const w of outcome.writes) {
+        const id = this.cellId(w.state)
+        let j = effect.cells.indexOf(id)
+        if (j < 0) {
+          j = effect.cells.push(id) - 1
+          effect.writes.push([])
+          effect.after.push(new Map())
+        }
+        effect.writes[j]!.push(w)
+      }
+      this.effects.set(outcome, effect)
+    }
+    return effect
+  }
+
+  /** The key of written cell j after the effect: equal keys are equal slots, so it depends only on the key before. */
+  private cellAfter(world: World, effect: Effect, j: number, slot?: Slot): number {
+    const id = effect.cells[j]!
+    const before = world.keys[id]!
+    let after = effect.after[j]!.get(before)
+    if (after === undefined) {
+      const slots = this.cells[id]!.slots
+      after = this.texts.number(slots.canonical(slot ?? slots.apply(world.slots[id]!, effect.writes[j]!, 0, false)))
+      effect.after[j]!.set(before, after)
+    }
+    return after
+  }
+}
+
+function flagsOf(started: boolean, halted: boolean): number {
+  return (started ? 1 : 0) + (halted ? 2 : 0)
+}
+
+/** What a memo's name needs besides the method: the clock and tty input, where they are not the start's. */
+export function memoSuffix(at: Situation, start: number): string {
+  return at.clock === start && !at.tty ? '' : `@${at.clock}:${at.tty}`
+}
