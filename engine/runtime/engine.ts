@@ -4,8 +4,9 @@
 import { readFile } from 'node:fs/promises'
 import { decodeNotebook, parseNotebook, type Notebook } from './notebook.ts'
 import { compileNotebook, CompileError, type CompiledApp } from './compile.ts'
-import { Executor, LoadError, notebookSeed, callOf, cannotRun, type AppVersion, type Call } from './executor.ts'
-import { FairAgent, PreferRecordedAgent, mix } from './agent.ts'
+import { Executor, LoadError, notebookSeed, type AppVersion, type Call } from './executor.ts'
+import { FairAgent, mix } from './agent.ts'
+import { reenact, reenactAll, type Reenacted, type ReenactHost } from './reenact.ts'
 import { loomError, LoomFailure, whereAt, type LoomError, type Where } from '../protocol/loomError.ts'
 import { canonicalJson, plainCopy } from './values.ts'
 import type { HttpRequest, HttpResponse } from './http.ts'
@@ -213,79 +214,20 @@ export class Engine {
   }
 
   /**
-   * Re-enacts a recorded transaction with this engine's code: the same method
-   * (or edit), time, tty input and — where they still fit — choices. Commits
-   * it if it commits; returns the new event, or why it aborted.
+   * Re-enacts a recorded transaction with this engine's code (reenact.ts):
+   * commits it if it commits; returns the new event, or why it aborted.
    */
-  reenact(e: EventRecord): { event: EventRecord | null; failure: string | null } {
-    const time = this.exec.txTime(e.time)
-    const agent = new PreferRecordedAgent(e.choices, mix(this.seedNumber, e.seq))
-    const call = callOf(e)
-    const cannot = cannotRun(this.version, call)
-    if (cannot) return { event: null, failure: cannot }
-    const tx = this.pipeline.runNow(call, time, agent)
-    if (!tx) return { event: null, failure: `ran past the time limit of ${this.exec.config.timeLimitMs} ms` }
-    if (tx.failure) {
-      this.pipeline.recordAttempt(tx)
-      this.announcer.announce()
-      return { event: null, failure: tx.failure.reason }
-    }
-    return { event: this.pipeline.commitNow(tx), failure: null }
+  reenact(e: EventRecord): Reenacted {
+    return reenact(this.reenacting(), e)
   }
 
-  /**
-   * Re-enacts recorded transactions in order, as `reenact` does each, but many
-   * to a call into the sandbox (a re-run of a long branch pays the sandbox's
-   * entry once per batch, not twice per event); they are made durable and
-   * announced once at the end. `done` hears each one's outcome, in order;
-   * `ahead` is told each one just before it runs (a re-run reads the values it starts from).
-   */
-  reenactAll(
-    events: readonly EventRecord[],
-    done: (e: EventRecord, r: { event: EventRecord | null; failure: string | null }) => void,
-    ahead?: (e: EventRecord) => void,
-  ): void {
-    let at = 0
-    // A commit the time limit cut off is finished by the executor: its event is the head when the work resumes.
-    let committing: EventRecord | null = null
-    const settle = () => {
-      if (committing) done(committing, { event: this.exec.log.events(this.exec.head, 1)[0] ?? null, failure: null })
-      committing = null
-    }
-    const aborted = (tx: Transaction) => {
-      this.pipeline.recordAttempt(tx)
-      done(events[at++]!, { event: null, failure: tx.failure!.reason })
-    }
-    const work = () => {
-      settle()
-      while (at < events.length) {
-        const e = events[at]!
-        ahead?.(e)
-        const call = callOf(e)
-        const cannot = cannotRun(this.version, call)
-        if (cannot) done(events[at++]!, { event: null, failure: cannot })
-        else {
-          const tx = this.exec.runCall(this.version, call, this.exec.txTime(e.time), new PreferRecordedAgent(e.choices, mix(this.seedNumber, e.seq)))
-          if (tx.failure) aborted(tx)
-          else {
-            committing = events[at++]!
-            const event = this.pipeline.commit(tx)
-            committing = null
-            done(e, { event, failure: null })
-          }
-        }
-        if (this.exec.batchSpent) return
-      }
-    }
-    while (at < events.length) {
-      // A transaction that ran past its limit on its own aborts, as under reenact, and the batch goes on.
-      const out = this.pipeline.inBatch(work, (tx) => (tx ? (aborted(tx), true) : false))
-      settle()
-      // Cut off outside any transaction (a promise callback a cell left behind): the rest one at a time.
-      if (!out.ok) for (; at < events.length; at++) done(events[at]!, this.reenact(events[at]!))
-    }
-    this.pipeline.flush()
-    this.announcer.announce()
+  /** Re-enacts recorded transactions in order, many to a call into the sandbox (reenact.ts). */
+  reenactAll(events: readonly EventRecord[], done: (e: EventRecord, r: Reenacted) => void, ahead?: (e: EventRecord) => void): void {
+    reenactAll(this.reenacting(), events, done, ahead)
+  }
+
+  private reenacting(): ReenactHost {
+    return { exec: this.exec, pipeline: this.pipeline, announcer: this.announcer, version: () => this.version, seedNumber: this.seedNumber }
   }
 
   /**
