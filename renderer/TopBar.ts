@@ -77,12 +77,15 @@ export class TopBar {
   }
 
   /** How many tests failed (after how many events) and transactions threw since the window opened (hidden while none). */
-  setProblems({ tests, testEvents, errors }: ProblemCount): void {
-    this.problems.hidden = !tests && !errors
+  setProblems({ tests, testEvents, errors, notRecordedUntil }: ProblemCount): void {
+    this.problems.hidden = !tests && !errors && !notRecordedUntil
     this.problems.dataset.tests = String(tests)
     this.problems.dataset.errors = String(errors)
     const failed = tests ? plural('failed test', tests) + (testEvents > tests ? ` (failing at ${testEvents} events)` : '') : ''
-    this.problems.textContent = [failed, errors ? plural('error', errors) : ''].filter(Boolean).join(' · ')
+    // Events an older Loom wrote have no failures recorded: unknown, not none.
+    const unknown = notRecordedUntil ? `failures not recorded up to event ${notRecordedUntil}` : ''
+    this.problems.textContent = [failed, errors ? plural('error', errors) : '', unknown].filter(Boolean).join(' · ')
+    this.problems.title = `${unknown ? 'A Loom before this version wrote those events and kept no failures for them. ' : ''}Failures found live and kept beside the log (not part of its hash chain; a replay recomputes them). Go to the next event after which a test failed or a transaction threw (${keyOf('nextProblem')})`
   }
 
   /** Where the app's own HTTP answers (its port, with /sys), or nothing when it has none. */

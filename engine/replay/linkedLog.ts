@@ -13,6 +13,7 @@ import { resumeFrom, type Moment } from './seek.ts'
 import type { Resume } from '../runtime/engine.ts'
 import type { HistoryLog } from './historyLog.ts'
 import type { EventTiming } from './history/timings.ts'
+import type { FailureList } from './history/failures.ts'
 import type { Profile } from './profile.ts'
 import type { BranchInfo, RawEvent, StoredCode } from './sqliteLog.ts'
 import { LogDamageError, LogFormatError, type Damage } from './logErrors.ts'
@@ -135,6 +136,9 @@ export class LinkedLog extends RemoteLog implements HistoryLog {
   }
   profile(branch: string): Profile {
     return this.ask('profile', branch) as Profile
+  }
+  failures(branch: string, from = 0, to = Number.MAX_SAFE_INTEGER, limit = 1000): FailureList {
+    return this.ask('failures', branch, from, Math.min(to, Number.MAX_SAFE_INTEGER), limit) as FailureList
   }
   snapshots(branch: string): { seq: number; ok: boolean }[] {
     return this.ask('snapshots', branch) as { seq: number; ok: boolean }[]

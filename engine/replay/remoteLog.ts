@@ -11,6 +11,7 @@ import { Socket } from 'node:net'
 import type { EventLog } from '../runtime/log.ts'
 import { encodeEvents } from './chunk.ts'
 import type { Timings } from './history/timings.ts'
+import type { RecordedFailure } from './history/failures.ts'
 import type { Attempt, EventRecord } from '../runtime/event.ts'
 import type { StoreSnapshot } from '../runtime/store.ts'
 import type { KeptCells } from '../runtime/compile.ts'
@@ -63,6 +64,8 @@ export interface CommitRequest {
   code: string
   snapshots: [seq: number, data: string][]
   attempts: string[]
+  /** Failed tests and errors found (history/failures.ts): beside the log, outside the hash; absent when the engine checks no tests. */
+  failures?: RecordedFailure[]
   storedCode: StoredCodeItem[]
   cells: [key: string, cell: { code: string; map: string }][]
 }
@@ -119,6 +122,8 @@ export class RemoteLog implements EventLog {
   private failed: Error | null = null
   private pending: EventRecord[] = []
   private pendingAttempts: Attempt[] = []
+  /** Null until the engine says it checks tests (recordFailures): then every commit carries the failures found. */
+  private pendingFailures: RecordedFailure[] | null = null
   private pendingSnapshots: [number, StoreSnapshot][] = []
   private pendingCode: StoredCodeItem[] = []
   private pendingCells: [string, { code: string; map: string }][] = []
@@ -205,6 +210,14 @@ export class RemoteLog implements EventLog {
 
   addAttempt(attempt: Attempt): void {
     this.pendingAttempts.push(attempt)
+  }
+
+  recordFailures(): void {
+    this.pendingFailures ??= []
+  }
+
+  addFailure(failure: RecordedFailure): void {
+    this.pendingFailures?.push(failure)
   }
 
   attempts(limit?: number): Attempt[] {
@@ -298,6 +311,7 @@ export class RemoteLog implements EventLog {
   protected discardUnsent(): void {
     this.pending = []
     this.pendingAttempts = []
+    if (this.pendingFailures) this.pendingFailures = []
     this.pendingSnapshots = []
   }
 
@@ -311,7 +325,7 @@ export class RemoteLog implements EventLog {
   /** Sends pending work as one commit; its id, or null when there was nothing. */
   protected sendCommit(): number | null {
     if (this.link.failed) throw this.link.failed
-    if (!this.pending.length && !this.pendingAttempts.length && !this.pendingSnapshots.length && !this.pendingCode.length && !this.pendingCells.length) return null
+    if (!this.pending.length && !this.pendingAttempts.length && !this.pendingFailures?.length && !this.pendingSnapshots.length && !this.pendingCode.length && !this.pendingCells.length) return null
     const events = this.pending
     const { kinds: _, ...encoded } = encodeEvents(events)
     const request: CommitRequest = {
@@ -319,10 +333,12 @@ export class RemoteLog implements EventLog {
       code: events.length ? events[events.length - 1]!.codeHash : '',
       snapshots: this.pendingSnapshots.map(([seq, state]) => [seq, JSON.stringify(state)]),
       attempts: this.pendingAttempts.map((a) => JSON.stringify(a)),
+      ...(this.pendingFailures ? { failures: this.pendingFailures } : {}),
       storedCode: this.pendingCode, cells: this.pendingCells,
     }
     this.pending = []
     this.pendingAttempts = []
+    if (this.pendingFailures) this.pendingFailures = []
     this.pendingSnapshots = []
     this.pendingCode = []
     this.pendingCells = []

@@ -7,6 +7,7 @@ import { canonicalJson } from './values.ts'
 import type { Attempt, EventRecord } from './event.ts'
 import type { StoreSnapshot } from './store.ts'
 import type { KeptCells } from './compile.ts'
+import type { RecordedFailure } from '../replay/history/failures.ts'
 
 export interface EventLog {
   /** Seq of the last appended event (0 when empty). */
@@ -20,6 +21,10 @@ export interface EventLog {
   /** Events with seq in [from, from + limit). */
   events(from?: number, limit?: number): EventRecord[]
   addAttempt(attempt: Attempt): void
+  /** The engine checks tests: from now on the log keeps what failed after which event (durable logs; history/failures.ts). */
+  recordFailures?(): void
+  /** A failed test or an error, kept with the next group commit. */
+  addFailure?(failure: RecordedFailure): void
   /** The most recent attempts, oldest first. */
   attempts(limit?: number): Attempt[]
   /** Keeps a code version by its hash, so history replays with the code that ran it (durable logs). */

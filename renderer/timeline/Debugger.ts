@@ -4,7 +4,7 @@
 // selected moment, the selected event, the agent panel). The selected moment
 // drives everything that shows state; the live branch keeps running.
 import type { EngineClient } from '../../engine/protocol/client.ts'
-import type { Attempt, BranchView, EventRecord, Json, SkippedEvents, StateEdit, StateValue, StatusView, TestFailure } from '../../engine/protocol/messages.ts'
+import type { Attempt, BranchFailure, BranchView, EventRecord, FailureList, Json, SkippedEvents, StateEdit, StateValue, StatusView, TestFailure } from '../../engine/protocol/messages.ts'
 import { h } from '../dom.ts'
 import { AgentPanel } from '../agent/AgentPanel.ts'
 import { StateEditor } from '../stateEditor/StateEditor.ts'
@@ -29,8 +29,11 @@ export interface DebuggerHost {
 type Tab = 'state' | 'event' | 'agent' | 'questions'
 /** An event after which a test failed (`test` names it) or a transaction threw (`test` empty). */
 type Problem = { branch: string; seq: number; kind: 'test' | 'error'; test: string }
-/** What the top bar counts: failed tests, the events after which they failed, and the events after which a transaction threw. */
-export interface ProblemCount { tests: number; testEvents: number; errors: number }
+/**
+ * What the top bar counts: failed tests, the events after which they failed, and the events after which a transaction threw;
+ * `notRecordedUntil`: the most events of a branch written by a Loom that kept no failures (their failures are unknown).
+ */
+export interface ProblemCount { tests: number; testEvents: number; errors: number; notRecordedUntil: number }
 /** A tab added after the window is built (addTab): the profile and the diff. */
 type AddedTab = { button: HTMLElement; pane: HTMLElement; shown: () => void }
 
@@ -242,6 +245,8 @@ export class Debugger {
     this.agent.attach(client)
     try {
       this.setBranches(await client.call('branches', {}))
+      // What the log kept: the failures found since it was written (before this window opened too), then the latest attempts.
+      this.recorded(await client.call('failures', {}))
       for (const a of await client.call('attempts', { limit: 200 })) this.attempt(a)
     } catch (err) {
       // Nothing has run yet (the notebook does not parse, or is not UTF-8): no history is not an error, the empty timeline says it.
@@ -285,17 +290,48 @@ export class Debugger {
     this.problem({ branch, seq: f.seq, kind: 'test', test: f.test })
   }
 
+  /** The failures the log kept (as a live run found them: the same marks and counts), and how much of each branch has none recorded. */
+  recorded(lists: FailureList[]): void {
+    for (const list of lists) {
+      this.notRecordedUntil = Math.max(this.notRecordedUntil, list.notRecordedUntil)
+      for (const f of list.failures) this.recordedFailure(f)
+    }
+    this.countProblems()
+  }
+
+  private recordedFailure(f: BranchFailure): void {
+    if (f.kind === 'test') this.timeline.markFailure(f.branch, f.seq)
+    else this.timeline.markError(f.branch, f.seq)
+    // An error's `test` is empty, as for an attempt seen live: the same event is counted once whichever way it came.
+    this.problem({ branch: f.branch, seq: f.seq, kind: f.kind, test: f.kind === 'test' ? f.name : '' }, false)
+  }
+
   /** Failed tests and errors, one per event, kind and test, in the order seen. */
   private readonly problems: Problem[] = []
-  private problem(p: Problem): void {
-    if (this.problems.some((q) => q.branch === p.branch && q.seq === p.seq && q.kind === p.kind && q.test === p.test)) return
+  private readonly problemKeys = new Set<string>()
+  private readonly failedTests = new Set<string>()
+  private readonly testEvents = new Set<string>()
+  private errors = 0
+  private notRecordedUntil = 0
+  private problem(p: Problem, count = true): void {
+    const key = `${p.branch}\0${p.seq}\0${p.kind}\0${p.test}`
+    if (this.problemKeys.has(key)) return
+    this.problemKeys.add(key)
     this.problems.push(p)
-    const failed = this.problems.filter((q) => q.kind === 'test')
+    if (p.kind === 'test') {
+      this.failedTests.add(p.test)
+      this.testEvents.add(`${p.branch}@${p.seq}`)
+    } else this.errors++
+    if (count) this.countProblems()
+  }
+
+  private countProblems(): void {
     // A test that stays broken fails after every event until fixed: count the tests, and the events apart.
     this.host.problems?.({
-      tests: new Set(failed.map((q) => q.test)).size,
-      testEvents: new Set(failed.map((q) => `${q.branch}@${q.seq}`)).size,
-      errors: this.problems.length - failed.length,
+      tests: this.failedTests.size,
+      testEvents: this.testEvents.size,
+      errors: this.errors,
+      notRecordedUntil: this.notRecordedUntil,
     })
   }
 
