@@ -152,7 +152,7 @@ test('rows forged in the failures table are not believed beyond what they are: g
 
 test('a confined engine\'s commit with malformed failures is refused before anything is written', () => {
   const text = '{"branch":"main","seq":1,"kind":"step","codeHash":"' + 'a'.repeat(64) + '"}'
-  const commit = (failures: unknown) => ({ op: 'commit' as const, first: 1, count: 1, texts: text, cuts: [null], code: 'a'.repeat(64), snapshots: [], attempts: [], storedCode: [], cells: [], failures })
+  const commit = (failures: unknown) => ({ op: 'commit' as const, first: 1, count: 1, texts: text, cuts: [null], code: 'a'.repeat(64), snapshots: [], attempts: [], storedCode: [], cells: [], side: { failures } })
   const good = { seq: 1, kind: 'test', name: 't', cell: 'c', line: 2, message: 'returned false' }
   assert.doesNotThrow(() => checkCommit(commit(undefined) as never, 'main', 0))
   assert.doesNotThrow(() => checkCommit(commit([good, { ...good, seq: 0, kind: 'error', cell: null, line: null }]) as never, 'main', 0))

@@ -16,6 +16,7 @@ import { readFile } from 'node:fs/promises'
 import type { EventRecord } from '../runtime/event.ts'
 import type { BranchFailure, RecordedFailure } from '../replay/history/failures.ts'
 import { encodeEvent } from '../runtime/log.ts'
+import { requestLine } from '../protocol/eventBin.ts'
 import type { Parsed } from './args.ts'
 import { plural, type Io } from './main.ts'
 import { HistoryError } from './historyError.ts'
@@ -103,6 +104,9 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
       // Which branch, on stderr: the listing itself stays the same for whoever parses it.
       if (!json && events.length) io.err(`loom: branch '${branch}'${branch === log.live ? ' (live)' : ''}, events ${events[0]!.seq}–${events[events.length - 1]!.seq} of ${head}\n`)
       const failed = events.length ? failuresOf(log, branch, events[0]!.seq, events[events.length - 1]!.seq, io) : new Map<number, BranchFailure[]>()
+      // Kept beside the events, outside their hashes: a request's latency, and what failed after an event.
+      const latency = events.length ? new Map(log.latencies(branch, events[0]!.seq, events[events.length - 1]!.seq)) : new Map<number, number>()
+      for (const e of events) if (latency.has(e.seq)) e.latency = latency.get(e.seq)!
       const listed = events.map((e) => (failed.has(e.seq) ? { ...e, failures: failed.get(e.seq)!.map(({ branch: _, seq: __, ...f }) => f) } : e))
       out(listed, events.map((e) => describeEvent(e) + (failed.get(e.seq) ?? []).map(describeFailure).join('')).join('') || `(no events on branch '${branch}' from ${from})\n`)
       // What could be read is shown; a listing cut short by damage is bad input (exit 2), with where it stopped.
@@ -405,6 +409,7 @@ function describeEvent(e: EventRecord): string {
   if (e.choices.length) parts.push(`choices ${e.choices.map((c) => `${c.value}/${c.n}`).join(' ')}`)
   if (e.outputs.tty) parts.push(`tty ${JSON.stringify(e.outputs.tty.length > 40 ? e.outputs.tty.slice(0, 40) + '…' : e.outputs.tty)}`)
   if (e.outputs.logs) parts.push(`${e.outputs.logs.length} log line${e.outputs.logs.length === 1 ? '' : 's'}`)
+  if (e.kind === 'http') parts.push(requestLine(e))
   return parts.join('  ') + '\n'
 }
 

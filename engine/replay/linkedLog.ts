@@ -14,6 +14,7 @@ import type { Resume } from '../runtime/engine.ts'
 import type { HistoryLog } from './historyLog.ts'
 import type { EventTiming } from './history/timings.ts'
 import type { FailureList } from './history/failures.ts'
+import type { Latency } from './history/latencies.ts'
 import type { Profile } from './profile.ts'
 import type { BranchInfo, RawEvent, StoredCode } from './sqliteLog.ts'
 import { LogDamageError, LogFormatError, type Damage } from './logErrors.ts'
@@ -136,6 +137,9 @@ export class LinkedLog extends RemoteLog implements HistoryLog {
   }
   profile(branch: string): Profile {
     return this.ask('profile', branch) as Profile
+  }
+  latencyList(branch: string, from: number, to: number): Latency[] {
+    return this.ask('latencyList', branch, from, to) as Latency[]
   }
   failures(branch: string, from = 0, to = Number.MAX_SAFE_INTEGER, limit = 1000): FailureList {
     return this.ask('failures', branch, from, Math.min(to, Number.MAX_SAFE_INTEGER), limit) as FailureList

@@ -12,6 +12,7 @@ import type { EventLog } from '../runtime/log.ts'
 import { encodeEvents } from './chunk.ts'
 import type { Timings } from './history/timings.ts'
 import type { RecordedFailure } from './history/failures.ts'
+import { PendingSide, type SideRecords } from './history/sideRecords.ts'
 import type { Attempt, EventRecord } from '../runtime/event.ts'
 import type { StoreSnapshot } from '../runtime/store.ts'
 import type { KeptCells } from '../runtime/compile.ts'
@@ -64,8 +65,8 @@ export interface CommitRequest {
   code: string
   snapshots: [seq: number, data: string][]
   attempts: string[]
-  /** Failed tests and errors found (history/failures.ts): beside the log, outside the hash; absent when the engine checks no tests. */
-  failures?: RecordedFailure[]
+  /** Failed tests, errors and latencies found (history/sideRecords.ts): beside the log, outside the hash. */
+  side?: SideRecords
   storedCode: StoredCodeItem[]
   cells: [key: string, cell: { code: string; map: string }][]
 }
@@ -122,8 +123,8 @@ export class RemoteLog implements EventLog {
   private failed: Error | null = null
   private pending: EventRecord[] = []
   private pendingAttempts: Attempt[] = []
-  /** Null until the engine says it checks tests (recordFailures): then every commit carries the failures found. */
-  private pendingFailures: RecordedFailure[] | null = null
+  /** Failed tests, errors and latencies, for the next commit (history/sideRecords.ts). */
+  private readonly side = new PendingSide()
   private pendingSnapshots: [number, StoreSnapshot][] = []
   private pendingCode: StoredCodeItem[] = []
   private pendingCells: [string, { code: string; map: string }][] = []
@@ -213,11 +214,13 @@ export class RemoteLog implements EventLog {
   }
 
   recordFailures(): void {
-    this.pendingFailures ??= []
+    this.side.recordFailures()
   }
-
   addFailure(failure: RecordedFailure): void {
-    this.pendingFailures?.push(failure)
+    this.side.addFailure(failure)
+  }
+  addLatency(seq: number, ms: number): void {
+    this.side.addLatency(seq, ms)
   }
 
   attempts(limit?: number): Attempt[] {
@@ -311,7 +314,7 @@ export class RemoteLog implements EventLog {
   protected discardUnsent(): void {
     this.pending = []
     this.pendingAttempts = []
-    if (this.pendingFailures) this.pendingFailures = []
+    this.side.discard()
     this.pendingSnapshots = []
   }
 
@@ -325,20 +328,20 @@ export class RemoteLog implements EventLog {
   /** Sends pending work as one commit; its id, or null when there was nothing. */
   protected sendCommit(): number | null {
     if (this.link.failed) throw this.link.failed
-    if (!this.pending.length && !this.pendingAttempts.length && !this.pendingFailures?.length && !this.pendingSnapshots.length && !this.pendingCode.length && !this.pendingCells.length) return null
+    if (!this.pending.length && !this.pendingAttempts.length && !this.side.waiting && !this.pendingSnapshots.length && !this.pendingCode.length && !this.pendingCells.length) return null
     const events = this.pending
     const { kinds: _, ...encoded } = encodeEvents(events)
+    const side = this.side.take()
     const request: CommitRequest = {
       op: 'commit', ...(this.h ? { h: this.h } : {}), first: events.length ? events[0]!.seq : this.sentSeq + 1, ...encoded,
       code: events.length ? events[events.length - 1]!.codeHash : '',
       snapshots: this.pendingSnapshots.map(([seq, state]) => [seq, JSON.stringify(state)]),
       attempts: this.pendingAttempts.map((a) => JSON.stringify(a)),
-      ...(this.pendingFailures ? { failures: this.pendingFailures } : {}),
+      ...(side ? { side } : {}),
       storedCode: this.pendingCode, cells: this.pendingCells,
     }
     this.pending = []
     this.pendingAttempts = []
-    if (this.pendingFailures) this.pendingFailures = []
     this.pendingSnapshots = []
     this.pendingCode = []
     this.pendingCells = []

@@ -21,6 +21,7 @@ import { CodeTable, SnapshotTable, KeptCellsTable, type StoredCode } from './his
 import type { Written } from './chunk.ts'
 import { TimingReader, type EventTiming } from './history/timings.ts'
 import { FailureReader, type FailureList, type RecordedFailure } from './history/failures.ts'
+import { LatencyReader, type Latency } from './history/latencies.ts'
 import { profileOf, type Profile } from './profile.ts'
 import type { Attempt, EventRecord } from '../runtime/event.ts'
 import type { StoreSnapshot } from '../runtime/store.ts'
@@ -71,6 +72,7 @@ export class SqliteLog implements HistoryLog {
   private readonly snapshotTable: SnapshotTable
   private readonly timingReader: TimingReader
   private readonly failureReader: FailureReader
+  private readonly latencyReader: LatencyReader
   /** Compiled cells, kept so that reopening the notebook does not start the compiler (derived data, not history). */
   readonly keptCells: KeptCellsTable
   /** Appends to the branch this log is open on. */
@@ -131,6 +133,7 @@ export class SqliteLog implements HistoryLog {
     this.keptCells = new KeptCellsTable(db, tables)
     this.timingReader = new TimingReader(db)
     this.failureReader = new FailureReader(db)
+    this.latencyReader = new LatencyReader(db)
     const branch = options.branch ?? this.live
     if (!this.table.row(branch)) {
       const acked = heads.state === 'ok' ? heads.heads.find((h) => h.name === branch && h.seq > 0) : undefined
@@ -227,6 +230,9 @@ export class SqliteLog implements HistoryLog {
   addFailure(failure: RecordedFailure): void {
     this.commits.addFailure(failure)
   }
+  addLatency(seq: number, ms: number): void {
+    this.commits.addLatency(seq, ms)
+  }
   discardPending(): void {
     this.commits.discardPending()
   }
@@ -306,6 +312,15 @@ export class SqliteLog implements HistoryLog {
     const last = Math.min(to, this.branchInfo(branch)?.head ?? 0)
     for (const [owner, a, b] of this.segments(branch, Math.max(1, from), last)) yield* this.timingReader.read(this.table.row(owner)!.id, a, b)
   }
+  /** How long the http events of `branch` with seq in [from, to] took from arrival to answer, following its ancestry. */
+  *latencies(branch: string, from = 1, to = Infinity): Generator<Latency> {
+    const last = Math.min(to, this.branchInfo(branch)?.head ?? 0)
+    for (const [owner, a, b] of this.segments(branch, Math.max(1, from), last)) yield* this.latencyReader.read(this.table.row(owner)!.id, a, b)
+  }
+  /** The same, as a list: callers bound the range (a page of events). */
+  latencyList(branch: string, from: number, to: number): Latency[] {
+    return [...this.latencies(branch, from, to)]
+  }
   /** The same, as a list: callers bound the range (a page of events). */
   timings(branch: string, from: number, to: number): EventTiming[] {
     return [...this.timed(branch, from, to)]
@@ -316,7 +331,7 @@ export class SqliteLog implements HistoryLog {
     if (!info) throw new Error(`there is no branch '${branch}'`)
     // Read as stored (a reader never flushes): the attempts of this branch the log still keeps.
     const attempts = (this.db.prepare('SELECT data FROM attempts WHERE branch = ? ORDER BY id DESC LIMIT ?').pluck().all(info.name, this.maxAttempts) as string[]).map((r) => JSON.parse(r) as Attempt)
-    return profileOf(info.name, info.head, this.timed(info.name), attempts)
+    return profileOf(info.name, info.head, this.timed(info.name), attempts, this.latencies(info.name))
   }
 
   // ---- what failed after which event: history/failures.ts ----------------

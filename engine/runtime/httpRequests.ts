@@ -7,7 +7,7 @@ import { methodCall } from './executor.ts'
 import type { BatchHost } from './transaction/pipeline.ts'
 import { formatLocation } from './compile.ts'
 import type { HttpRequest, HttpResponse } from './http.ts'
-import type { Read } from './event.ts'
+import type { EventRecord, Read } from './event.ts'
 import type { Json } from './values.ts'
 
 interface WaitingRequest {
@@ -16,6 +16,8 @@ interface WaitingRequest {
   reads: Read[]
   timer: NodeJS.Timeout | null
   reason: string
+  /** When it arrived (performance.now()): its latency runs from here to its answer. */
+  arrived: number
 }
 
 /** Batches of requests that may be waiting for durability at once. */
@@ -51,7 +53,7 @@ export class HttpRequests {
    */
   request(req: HttpRequest, deadlineMs: number): Promise<HttpResponse> {
     return new Promise((resolve) => {
-      const waiting: WaitingRequest = { req, resolve, reads: [], timer: null, reason: '' }
+      const waiting: WaitingRequest = { req, resolve, reads: [], timer: null, reason: '', arrived: performance.now() }
       waiting.timer = setTimeout(() => {
         this.waiting.delete(waiting)
         resolve(plainResponse(503, `the request waited ${deadlineMs} ms without committing: ${waiting.reason}`))
@@ -92,7 +94,7 @@ export class HttpRequests {
     const exec = host.exec
     const queue = this.queued.splice(0)
     const version = host.version()
-    const answers: [WaitingRequest, HttpResponse][] = []
+    const answers: [WaitingRequest, HttpResponse, EventRecord?][] = []
     // The request running now: the one an overrun is answered for (never found by index).
     let serving: WaitingRequest | null = null
     let next = 0
@@ -107,8 +109,9 @@ export class HttpRequests {
       serving = null
       if (!tx.failure) {
         // Queued first: a commit the time limit cuts off is finished, and its request answered, all the same.
-        answers.push([w, tx.http as unknown as HttpResponse])
-        host.commit(tx)
+        const answer: [WaitingRequest, HttpResponse, EventRecord?] = [w, tx.http as unknown as HttpResponse]
+        answers.push(answer)
+        answer[2] = host.commit(tx)
         snapshot()
         return
       }
@@ -156,8 +159,17 @@ export class HttpRequests {
     this.inFlight++
     durable.then(
       () => {
+        // Durable: each answer goes now, so its latency is known. The event carries it to the window; the log keeps it with its next group commit.
+        const now = performance.now()
+        for (const [w, , e] of answers) {
+          if (!e) continue
+          e.latency = Math.round((now - w.arrived) * 1000) / 1000
+          exec.log.addLatency?.(e.seq, e.latency)
+        }
         host.announcer.announce(batch)
         for (const [w, r] of answers) this.answer(w, r)
+        // Traffic stopped: the latencies are written now rather than with whatever commits next.
+        if (!this.queued.length && this.inFlight === 1) void exec.log.flushAsync?.().catch(() => {})
       },
       (err: Error) => {
         for (const [w] of answers) this.answer(w, plainResponse(503, `the log could not make the request durable: ${err.message}`))

@@ -25,6 +25,8 @@ export interface EventLog {
   recordFailures?(): void
   /** A failed test or an error, kept with the next group commit. */
   addFailure?(failure: RecordedFailure): void
+  /** How long an http event's request took from arrival to answer, kept with the next group commit (durable logs). */
+  addLatency?(seq: number, ms: number): void
   /** The most recent attempts, oldest first. */
   attempts(limit?: number): Attempt[]
   /** Keeps a code version by its hash, so history replays with the code that ran it (durable logs). */

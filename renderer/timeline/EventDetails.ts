@@ -7,6 +7,7 @@ import type { Attempt, EventRecord, Json, StateValue } from '../../engine/protoc
 import { fill, h } from '../dom.ts'
 import { preview } from '../state/jsonTree.ts'
 import { KIND_COLOURS, type SelectedMoment } from './moment.ts'
+import { latencyText } from '../../engine/protocol/eventBin.ts'
 
 export interface EventDetailsLinks {
   /** Show a state in the state editor. */
@@ -84,6 +85,7 @@ export class EventDetails {
       ...(e.choices.length ? [h('dt', null, 'choices'), h('dd', null, ...e.choices.map((c) => h('span.ed-choice', { title: `sys.fork(${c.n}) answered ${c.value}` }, `${c.value}`, h('span.ed-of', null, `/${c.n}`))))] : []),
       h('dt', null, 'hash'), h('dd', { title: e.hash }, e.hash.slice(0, 12)),
       ...(e.duration !== undefined ? [h('dt', null, 'ran'), h('dd.ed-duration', { title: 'how long its method ran (kept beside the log)' }, `${e.duration < 1 ? e.duration.toFixed(3) : e.duration.toFixed(2)} ms`)] : []),
+      ...(e.latency !== undefined ? [h('dt', null, 'answered in'), h('dd.ed-latency', { title: 'from the request\'s arrival to its answer, its event made durable first (kept beside the log)' }, latencyText(e.latency))] : []),
     ))
     if (e.reads.length) {
       rows.push(section('Reads', h('div.ed-chips', null, ...dedupe(e.reads.map((r) => (r.key !== undefined ? `${r.state}.${r.key}` : r.state))).map((s) =>
