@@ -118,8 +118,11 @@ export class TopBar {
     this.pillText.textContent = status ? LABEL[status.state] : 'Not running'
     // Paused or parked, what the next step waits for is worth saying (paused: it will not wake by itself).
     const reason = (status?.state === 'parked' || status?.state === 'paused') && status.waiting ? status.waiting : ''
-    this.reason.textContent = reason ? `— ${reason}` : ''
-    this.pill.title = reason
+    // Requests to the app's port wait while a person has paused it: they are served, in order, when it runs.
+    const held = status?.held ? `${plural('request', status.held)} waiting` : ''
+    this.reason.textContent = [reason, held].filter(Boolean).map((t) => `— ${t}`).join(' ')
+    this.pill.dataset.held = String(status?.held ?? 0)
+    this.pill.title = [reason, held && `${held} to be served when the app runs (Step serves the first)`].filter(Boolean).join('; ')
     const running = status?.state === 'running' || status?.state === 'parked' || status?.state === 'idle'
     const runLabel = running ? 'Pause' : 'Run'
     this.runButton.querySelector('.tb-label')!.textContent = runLabel

@@ -36,6 +36,8 @@ export interface StatusView {
   waiting: string | null
   /** The engine process restarted after a crash: its reason, until the next restart. */
   restarted?: string
+  /** Requests to the app's port that wait, uncommitted, because a person paused the app (absent: none). */
+  held?: number
 }
 
 export interface CellView {

@@ -1,6 +1,9 @@
 // The app's HTTP requests: each an `http` transaction, run in arrival order in
 // batches that share one group commit, answered once durable. A request that
 // aborts waits for what it read to change and runs again, until its deadline.
+// While a person has paused the app, requests are held, not run: served in
+// arrival order when it runs again (or one by one as its steps), or answered
+// 503 at their deadline with nothing committed.
 import { basename } from 'node:path'
 import type { Agent } from './agent.ts'
 import { methodCall } from './executor.ts'
@@ -27,6 +30,13 @@ export function plainResponse(status: number, text: string): HttpResponse {
   return { status, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: text + '\n' }
 }
 
+/** A held request that will not be served: the client may try again once the app runs. */
+function pausedResponse(why: string): HttpResponse {
+  const r = plainResponse(503, `the app is paused in Loom (${why}); nothing was committed for this request — try again once it runs`)
+  r.headers['retry-after'] = '5'
+  return r
+}
+
 /** What requests need of the engine that serves them. */
 export interface RequestHost extends BatchHost {
   halted(): boolean
@@ -34,6 +44,8 @@ export interface RequestHost extends BatchHost {
   agent(): Agent
   /** Tests due after a commit (debug runs): checked in the batch before the next request. */
   testsDue(): boolean
+  /** How many requests are held changed (the status says it). */
+  heldChanged(): void
 }
 
 export class HttpRequests {
@@ -42,8 +54,50 @@ export class HttpRequests {
   private readonly queued: WaitingRequest[] = []
   /** Batches of requests being made durable; past a few, new arrivals gather into the next batch meanwhile. */
   private inFlight = 0
+  /** Requests that came while the app was paused by a person, in arrival order; null: not holding. */
+  private held: WaitingRequest[] | null = null
 
   constructor(private readonly host: RequestHost) {}
+
+  /** How many requests wait for the paused app to run. */
+  get heldCount(): number {
+    return this.held?.length ?? 0
+  }
+
+  /** A person paused the app: requests from now on wait, uncommitted, until release (or their deadline). */
+  hold(): void {
+    this.held ??= []
+  }
+
+  /** The app runs again: the held requests are served, in arrival order, before any that come next. */
+  release(): void {
+    const held = this.held
+    this.held = null
+    if (!held?.length) return
+    for (const w of held) this.enqueue(w)
+    this.host.heldChanged()
+  }
+
+  /**
+   * A step while requests are held: the first one is served as that step's transaction (one batch of one;
+   * answered once durable). False when none is held.
+   */
+  serveOneHeld(): boolean {
+    const w = this.held?.shift()
+    if (!w) return false
+    this.host.heldChanged()
+    this.queued.unshift(w)
+    this.serveQueued(1)
+    return true
+  }
+
+  /** The app will not run again here (Loom stops, the app moved to another branch): held requests are answered 503, nothing committed. */
+  refuseHeld(why: string): void {
+    const held = this.held ?? []
+    this.held = null
+    for (const w of held) this.answer(w, pausedResponse(why))
+    if (held.length) this.host.heldChanged()
+  }
 
   /**
    * Serves one HTTP request as an `http` transaction. Resolves with the
@@ -56,6 +110,12 @@ export class HttpRequests {
       const waiting: WaitingRequest = { req, resolve, reads: [], timer: null, reason: '', arrived: performance.now() }
       waiting.timer = setTimeout(() => {
         this.waiting.delete(waiting)
+        const at = this.held?.indexOf(waiting) ?? -1
+        if (at >= 0) {
+          this.held!.splice(at, 1)
+          this.host.heldChanged()
+          return resolve(pausedResponse(`it waited ${deadlineMs} ms`))
+        }
         resolve(plainResponse(503, `the request waited ${deadlineMs} ms without committing: ${waiting.reason}`))
       }, deadlineMs)
       this.enqueue(waiting)
@@ -80,6 +140,12 @@ export class HttpRequests {
   }
 
   private enqueue(w: WaitingRequest): void {
+    // Paused by a person: held, new or woken, until the app runs.
+    if (this.held) {
+      this.held.push(w)
+      this.host.heldChanged()
+      return
+    }
     this.queued.push(w)
     // Group commit for requests: under load they gather while the last batch is written; alone, one runs at once.
     if (this.queued.length === 1 && this.inFlight < MAX_REQUEST_BATCHES) setImmediate(() => this.serveQueued())
@@ -89,10 +155,10 @@ export class HttpRequests {
    * Runs every queued request as its own transaction, in batches, each
    * request under its own time limit; answers them once durable.
    */
-  private serveQueued(): void {
+  private serveQueued(limit = Infinity): void {
     const host = this.host
     const exec = host.exec
-    const queue = this.queued.splice(0)
+    const queue = this.queued.splice(0, limit)
     const version = host.version()
     const answers: [WaitingRequest, HttpResponse, EventRecord?][] = []
     // The request running now: the one an overrun is answered for (never found by index).
