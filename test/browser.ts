@@ -167,7 +167,7 @@ export async function hoverText(page: Page, branch: string, seq: number): Promis
   const label = (await page.locator(`.tl-label[data-branch="${branch}"]`).boundingBox())!
   const y = label.y + label.height / 2
   const wanted = new RegExp(`· event ${seq}( ·|$)`)
-  for (let x = canvas.x + 4; x < canvas.x + canvas.width; x += 12) {
+  for (let x = canvas.x + 2; x < canvas.x + canvas.width; x += 6) {
     await page.mouse.move(x, y)
     const text = (await page.locator('.tl-readout').textContent()) ?? ''
     if (wanted.test(text)) return text

@@ -11,7 +11,6 @@ import { Socket } from 'node:net'
 import type { EventLog } from '../runtime/log.ts'
 import { encodeEvents } from './chunk.ts'
 import type { Timings } from './history/timings.ts'
-import type { RecordedFailure } from './history/failures.ts'
 import { PendingSide, type SideRecords } from './history/sideRecords.ts'
 import type { Attempt, EventRecord } from '../runtime/event.ts'
 import type { StoreSnapshot } from '../runtime/store.ts'
@@ -124,7 +123,7 @@ export class RemoteLog implements EventLog {
   private pending: EventRecord[] = []
   private pendingAttempts: Attempt[] = []
   /** Failed tests, errors and latencies, for the next commit (history/sideRecords.ts). */
-  private readonly side = new PendingSide()
+  readonly side = new PendingSide()
   private pendingSnapshots: [number, StoreSnapshot][] = []
   private pendingCode: StoredCodeItem[] = []
   private pendingCells: [string, { code: string; map: string }][] = []
@@ -213,15 +212,6 @@ export class RemoteLog implements EventLog {
     this.pendingAttempts.push(attempt)
   }
 
-  recordFailures(): void {
-    this.side.recordFailures()
-  }
-  addFailure(failure: RecordedFailure): void {
-    this.side.addFailure(failure)
-  }
-  addLatency(seq: number, ms: number): void {
-    this.side.addLatency(seq, ms)
-  }
 
   attempts(limit?: number): Attempt[] {
     this.flush()

@@ -20,7 +20,8 @@ import { GroupCommit, type EncodedCommit, type Target } from './history/groupCom
 import { CodeTable, SnapshotTable, KeptCellsTable, type StoredCode } from './history/storedValues.ts'
 import type { Written } from './chunk.ts'
 import { TimingReader, type EventTiming } from './history/timings.ts'
-import { FailureReader, type FailureList, type RecordedFailure } from './history/failures.ts'
+import { FailureReader, type FailureList } from './history/failures.ts'
+import type { PendingSide } from './history/sideRecords.ts'
 import { LatencyReader, type Latency } from './history/latencies.ts'
 import { profileOf, type Profile } from './profile.ts'
 import type { Attempt, EventRecord } from '../runtime/event.ts'
@@ -224,14 +225,9 @@ export class SqliteLog implements HistoryLog {
   addAttempt(attempt: Attempt): void {
     this.commits.addAttempt(attempt)
   }
-  recordFailures(): void {
-    this.commits.recordFailures()
-  }
-  addFailure(failure: RecordedFailure): void {
-    this.commits.addFailure(failure)
-  }
-  addLatency(seq: number, ms: number): void {
-    this.commits.addLatency(seq, ms)
+  /** Failures and latencies for the next group commit (history/sideRecords.ts). */
+  get side(): PendingSide {
+    return this.commits.side
   }
   discardPending(): void {
     this.commits.discardPending()

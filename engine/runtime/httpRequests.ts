@@ -230,7 +230,7 @@ export class HttpRequests {
         for (const [w, , e] of answers) {
           if (!e) continue
           e.latency = Math.round((now - w.arrived) * 1000) / 1000
-          exec.log.addLatency?.(e.seq, e.latency)
+          exec.log.side?.addLatency(e.seq, e.latency)
         }
         host.announcer.announce(batch)
         for (const [w, r] of answers) this.answer(w, r)

@@ -7,7 +7,7 @@ import { canonicalJson } from './values.ts'
 import type { Attempt, EventRecord } from './event.ts'
 import type { StoreSnapshot } from './store.ts'
 import type { KeptCells } from './compile.ts'
-import type { RecordedFailure } from '../replay/history/failures.ts'
+import type { SideSink } from '../replay/history/sideRecords.ts'
 
 export interface EventLog {
   /** Seq of the last appended event (0 when empty). */
@@ -21,12 +21,8 @@ export interface EventLog {
   /** Events with seq in [from, from + limit). */
   events(from?: number, limit?: number): EventRecord[]
   addAttempt(attempt: Attempt): void
-  /** The engine checks tests: from now on the log keeps what failed after which event (durable logs; history/failures.ts). */
-  recordFailures?(): void
-  /** A failed test or an error, kept with the next group commit. */
-  addFailure?(failure: RecordedFailure): void
-  /** How long an http event's request took from arrival to answer, kept with the next group commit (durable logs). */
-  addLatency?(seq: number, ms: number): void
+  /** What a durable log keeps beside its events, with the next group commit (failures, latencies: history/sideRecords.ts). */
+  readonly side?: SideSink
   /** The most recent attempts, oldest first. */
   attempts(limit?: number): Attempt[]
   /** Keeps a code version by its hash, so history replays with the code that ran it (durable logs). */

@@ -12,7 +12,6 @@ import { headsPath } from '../dbPath.ts'
 import { contentHash } from './hashChain.ts'
 import type { Ack } from '../logWriter.ts'
 import { PendingSide, type SideRecords } from './sideRecords.ts'
-import type { RecordedFailure } from './failures.ts'
 import type { Attempt, EventRecord } from '../../runtime/event.ts'
 import type { StoreSnapshot } from '../../runtime/store.ts'
 
@@ -64,7 +63,7 @@ export class GroupCommit {
   private pending: EventRecord[] = []
   private pendingAttempts: Attempt[] = []
   /** Failed tests, errors and latencies, for the next group commit (history/sideRecords.ts). */
-  private readonly side = new PendingSide()
+  readonly side = new PendingSide()
   private pendingSnapshots: [seq: number, data: string, hash: string][] = []
   /** The last seq handed to be written, the last one known durable, and its hash. */
   private sentSeq: number
@@ -118,15 +117,6 @@ export class GroupCommit {
     this.pendingAttempts.push(attempt)
   }
 
-  recordFailures(): void {
-    this.side.recordFailures()
-  }
-  addFailure(failure: RecordedFailure): void {
-    this.side.addFailure(failure)
-  }
-  addLatency(seq: number, ms: number): void {
-    this.side.addLatency(seq, ms)
-  }
 
   /** Forgets events appended but not yet flushed (they were never acknowledged). */
   discardPending(): void {

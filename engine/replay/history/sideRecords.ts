@@ -16,12 +16,21 @@ export interface SideRecords {
 /** Most latencies one commit carries (a batch answers at most this many requests at once, and more wait for the next). */
 const MAX_LATENCIES = 100_000
 
+/** What the engine hands a durable log to keep beside its events. */
+export interface SideSink {
+  /** The engine checks tests: from now on every commit says what failed after which event (none is a statement too). */
+  recordFailures(): void
+  /** A failed test or an error. */
+  addFailure(failure: RecordedFailure): void
+  /** How long an http event's request took from arrival to answer. */
+  addLatency(seq: number, ms: number): void
+}
+
 /** Side records waiting for the next group commit. */
-export class PendingSide {
+export class PendingSide implements SideSink {
   private failures: RecordedFailure[] | null = null
   private latencies: Latency[] = []
 
-  /** The engine checks tests: every commit from now on carries the failures found (none is a statement too). */
   recordFailures(): void {
     this.failures ??= []
   }

@@ -86,7 +86,7 @@ export class Pipeline {
 
   constructor(private readonly host: PipelineHost, private readonly checkTests: boolean | 'commit', private readonly stopOnFailure = false) {
     this.exec = host.exec
-    if (checkTests) this.exec.log.recordFailures?.()
+    if (checkTests) this.exec.log.side?.recordFailures()
   }
 
   /** Tests are due after a commit (debug runs). */
@@ -228,14 +228,14 @@ export class Pipeline {
     const attempt = this.exec.attempt(tx)
     this.host.announcer.pending.attempts.push(attempt)
     const failure = attemptFailureRecord(attempt)
-    if (failure) this.exec.log.addFailure?.(failure)
+    if (failure) this.exec.log.side?.addFailure(failure)
   }
 
   /** A test failed: said with the batch, and kept beside the log (history/failures.ts). */
   private testFailed(failure: TestFailure): void {
     this.testFailures.push(failure)
     this.host.announcer.pending.failures.push(failure)
-    this.exec.log.addFailure?.(testFailureRecord(failure))
+    this.exec.log.side?.addFailure(testFailureRecord(failure))
   }
 
   /**
