@@ -29,7 +29,7 @@ async function served(deadlineMs?: number): Promise<{ host: EngineHost; client: 
   const [ui, engine] = memoryPair()
   host.connect(engine)
   const client = new EngineClient(ui)
-  const server = await serveHttp({ request: (req, d) => host.request(req, d) }, { port: 0, ...(deadlineMs ? { deadlineMs } : {}) })
+  const server = await serveHttp({ request: (req, d, gone) => host.request(req, d, gone) }, { port: 0, ...(deadlineMs ? { deadlineMs } : {}) })
   return { host, client, server, async close() { await server.close(); client.close(); await host.close() } }
 }
 
@@ -108,6 +108,25 @@ test('a request held past its deadline gets 503 with Retry-After, saying the app
     assert.equal((await post(server, 'next')).status, 201)
     const bodies = (await client.call('log', {})).events.filter((e) => e.kind === 'http').map((e) => (e.input as { body: string }).body)
     assert.deepEqual(bodies, ['first', 'next'], 'the late request was never committed, not even after Run')
+  } finally {
+    await close()
+  }
+})
+
+test('a held request whose client hangs up is dropped: not counted, and never committed when the app runs', async () => {
+  const { client, server, close } = await served()
+  try {
+    await client.call('pause', {})
+    const hangUp = new AbortController()
+    const left = fetch(`${server.url}/`, { method: 'POST', body: 'left', signal: hangUp.signal }).catch(() => null)
+    await untilHeld(client, 1)
+    hangUp.abort()
+    assert.equal(await left, null)
+    await untilHeld(client, 0)
+    await client.call('run', {})
+    assert.equal(await (await post(server, 'stayed')).text(), '1', 'the dropped request changed nothing')
+    const bodies = (await client.call('log', {})).events.filter((e) => e.kind === 'http').map((e) => (e.input as { body: string }).body)
+    assert.deepEqual(bodies, ['stayed'])
   } finally {
     await close()
   }

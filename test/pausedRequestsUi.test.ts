@@ -35,6 +35,13 @@ test('requests sent while the window says Paused wait, counted in the top bar, a
     await page.locator('.run-pill[data-held="1"]').waitFor(WAIT)
     const bob = reserve('bob')
     await page.locator('.run-pill[data-held="2"]').waitFor(WAIT)
+    // A third client hangs up while it waits: its request is dropped through the relay, never committed.
+    const hangUp = new AbortController()
+    const carl = fetch(`${app}/reserve`, { method: 'POST', body: JSON.stringify({ name: 'carl' }), signal: hangUp.signal }).catch(() => null)
+    await page.locator('.run-pill[data-held="3"]').waitFor(WAIT)
+    hangUp.abort()
+    assert.equal(await carl, null)
+    await page.locator('.run-pill[data-held="2"]').waitFor(WAIT)
     assert.match((await pill.textContent()) ?? '', /2 requests waiting/)
     const sys = await fetch(`${app}/sys/log`)
     assert.equal(sys.status, 200, '/sys keeps answering while the app is paused')
@@ -49,6 +56,8 @@ test('requests sent while the window says Paused wait, counted in the top bar, a
     assert.deepEqual(held, ['ann', 'bob'])
     await page.locator('li.event[data-kind="http"] .event-what', { hasText: 'POST /reserve → 201' }).nth(1).waitFor(WAIT)
     await page.locator('.run-pill[data-held="0"]').waitFor(WAIT)
+    const bodies = await page.locator('li.event[data-kind="http"] .event-what').allTextContents()
+    assert.equal(bodies.length, 2, 'the client that hung up left no event')
     await page.screenshot({ path: join(SHOTS, 'paused-served.png'), animations: 'disabled' })
     assert.deepEqual(pageErrors, [])
   } finally {

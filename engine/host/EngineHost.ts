@@ -209,10 +209,10 @@ export class EngineHost {
   }
 
   /** A request to the app's own port (relayed by the supervisor): the app answers, or 503 while it cannot. */
-  request(req: HttpRequest, deadlineMs?: number): Promise<HttpResponse> {
+  request(req: HttpRequest, deadlineMs?: number, gone?: AbortSignal): Promise<HttpResponse> {
     const why = this.closed ? 'the app is shutting down' : this.app.engine ? null : 'the app is not running: its notebook or its history has a problem (see the Loom window)'
     if (why) return Promise.resolve({ status: 503, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: `${why}\n` })
-    return this.app.engine!.request(req, deadlineMs)
+    return this.app.engine!.request(req, deadlineMs, gone)
   }
 
   /**

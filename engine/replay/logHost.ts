@@ -119,7 +119,8 @@ function refusalOf(id: number, err: unknown): Reply {
 
 /** The launcher's side of a served app: requests relayed to the confined engine, and when its events are durable. */
 export interface LinkedApp {
-  request(req: HttpRequest, deadlineMs?: number): Promise<HttpResponse>
+  /** `gone`: the client hung up; the engine process drops the request if it has not run it yet. */
+  request(req: HttpRequest, deadlineMs?: number, gone?: AbortSignal): Promise<HttpResponse>
   attempts(limit?: number): Attempt[]
   on(type: 'event', fn: (e: { seq: number }) => void): () => void
 }
@@ -413,12 +414,13 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
   }
   const push = (p: Push) => void (!broken && !link.destroyed && link.write(frame(p)))
   const app: LinkedApp = {
-    request(req, deadlineMs) {
+    request(req, deadlineMs, gone) {
       if (broken || link.destroyed) return Promise.resolve({ status: 503, headers: { 'content-type': 'text/plain' }, body: 'the app stopped\n' })
       const rid = nextRid++
       return new Promise((resolve) => {
         requests.set(rid, resolve)
         push({ push: 'http', rid, request: req, deadlineMs })
+        gone?.addEventListener('abort', () => requests.has(rid) && push({ push: 'cancel', rid }), { once: true })
       })
     },
     // The session's log, also when it was opened at the engine process's ask (serve): `log` is null then.

@@ -92,6 +92,8 @@ export type Push =
   | { push: 'code'; text: string }
   | { push: 'stop' }
   | { push: 'http'; rid: number; request: HttpRequest; deadlineMs?: number }
+  /** The client of relayed request `rid` hung up. */
+  | { push: 'cancel'; rid: number }
   /** A replay batch: the stored encodings, one per line (travelling raw), and each event's hash. */
   | { push: 'check'; rid: number; texts: string; hashes: string[] }
 
@@ -425,7 +427,7 @@ export class RemoteLog implements EventLog {
     this.reader.drain((message) => {
       if (typeof message === 'object' && message !== null && 'push' in message) {
         const push = message as Push
-        if ((push.push === 'code' && typeof push.text === 'string') || push.push === 'stop' || (push.push === 'http' && typeof push.request === 'object') || (push.push === 'check' && typeof push.texts === 'string' && Array.isArray(push.hashes))) {
+        if ((push.push === 'code' && typeof push.text === 'string') || push.push === 'stop' || (push.push === 'http' && typeof push.request === 'object') || (push.push === 'cancel' && Number.isSafeInteger(push.rid)) || (push.push === 'check' && typeof push.texts === 'string' && Array.isArray(push.hashes))) {
           if (this.onPushed) setImmediate(() => this.onPushed?.(push))
           else this.early.push(push)
         }

@@ -232,8 +232,8 @@ export class Engine {
    * it read to change and runs again, until `deadlineMs` (then 503); an
    * exception is 500 at once. Never rejects for what the app does.
    */
-  request(req: HttpRequest, deadlineMs = 10_000): Promise<HttpResponse> {
-    return this.requests.request(req, deadlineMs)
+  request(req: HttpRequest, deadlineMs = 10_000, gone?: AbortSignal): Promise<HttpResponse> {
+    return this.requests.request(req, deadlineMs, gone)
   }
 
   /**

@@ -105,7 +105,7 @@ export class HttpRequests {
    * it read to change and runs again, until `deadlineMs` (then 503); an
    * exception is 500 at once. Never rejects for what the app does.
    */
-  request(req: HttpRequest, deadlineMs: number): Promise<HttpResponse> {
+  request(req: HttpRequest, deadlineMs: number, gone?: AbortSignal): Promise<HttpResponse> {
     return new Promise((resolve) => {
       const waiting: WaitingRequest = { req, resolve, reads: [], timer: null, reason: '', arrived: performance.now() }
       waiting.timer = setTimeout(() => {
@@ -118,6 +118,9 @@ export class HttpRequests {
         }
         resolve(plainResponse(503, `the request waited ${deadlineMs} ms without committing: ${waiting.reason}`))
       }, deadlineMs)
+      // The client went away: a request that has not run yet (held, or not yet served) never will.
+      gone?.addEventListener('abort', () => this.drop(waiting), { once: true })
+      if (gone?.aborted) return this.drop(waiting)
       this.enqueue(waiting)
     })
   }
@@ -137,6 +140,17 @@ export class HttpRequests {
   retryAll(): void {
     for (const w of this.waiting) this.enqueue(w)
     this.waiting.clear()
+  }
+
+  /** Forgets a request whose client went away, unless it is being served (it commits and is answered to no one). */
+  private drop(w: WaitingRequest): void {
+    const held = this.held?.indexOf(w) ?? -1
+    const queued = this.queued.indexOf(w)
+    if (held >= 0) this.held!.splice(held, 1)
+    else if (queued >= 0) this.queued.splice(queued, 1)
+    else if (!this.waiting.delete(w)) return
+    this.answer(w, plainResponse(499, 'the client closed the connection before its request ran; nothing was committed for it'))
+    if (held >= 0) this.host.heldChanged()
   }
 
   private enqueue(w: WaitingRequest): void {
