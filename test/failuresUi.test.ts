@@ -52,6 +52,7 @@ test('a failed test found under loom serve is marked and counted again after ser
     await again.page.locator('body').press('Home')
     await again.page.locator('body').press('e')
     await again.page.locator('.ed-title[data-seq="5"]').waitFor(WAIT)
+    await again.page.locator('.ed-test-failure', { hasText: 'test “never oversold”' }).waitFor(WAIT)
     await again.page.mouse.move(0, 0)
     await again.page.screenshot({ path: join(SHOTS, 'reopened.png'), animations: 'disabled' })
     assert.deepEqual(again.pageErrors, [])

@@ -287,6 +287,7 @@ export class Debugger {
   testFailed(f: TestFailure): void {
     const branch = this.status?.branch ?? 'main'
     this.timeline.markFailure(branch, f.seq)
+    this.details.addTestFailure(branch, f.seq, { test: f.test, message: f.message, cell: f.location?.cell ?? null, line: f.location?.line ?? null })
     this.problem({ branch, seq: f.seq, kind: 'test', test: f.test })
   }
 
@@ -300,8 +301,10 @@ export class Debugger {
   }
 
   private recordedFailure(f: BranchFailure): void {
-    if (f.kind === 'test') this.timeline.markFailure(f.branch, f.seq)
-    else this.timeline.markError(f.branch, f.seq)
+    if (f.kind === 'test') {
+      this.timeline.markFailure(f.branch, f.seq)
+      this.details.addTestFailure(f.branch, f.seq, { test: f.name, message: f.message, cell: f.cell, line: f.line })
+    } else this.timeline.markError(f.branch, f.seq)
     // An error's `test` is empty, as for an attempt seen live: the same event is counted once whichever way it came.
     this.problem({ branch: f.branch, seq: f.seq, kind: f.kind, test: f.kind === 'test' ? f.name : '' }, false)
   }

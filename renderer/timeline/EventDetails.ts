@@ -39,6 +39,17 @@ export class EventDetails {
     if (this.attempts.length > 200) this.attempts.shift()
   }
 
+  /** Tests that failed after an event (seen live, or as the log recorded them), by branch and seq; the newest 10,000 events kept. */
+  private readonly testFailures = new Map<string, { test: string; message: string; cell: string | null; line: number | null }[]>()
+  addTestFailure(branch: string, seq: number, f: { test: string; message: string; cell: string | null; line: number | null }): void {
+    const key = `${branch}@${seq}`
+    const list = this.testFailures.get(key) ?? []
+    if (list.some((x) => x.test === f.test)) return
+    list.push(f)
+    this.testFailures.set(key, list)
+    if (this.testFailures.size > 10_000) this.testFailures.delete(this.testFailures.keys().next().value!)
+  }
+
   /** The divergences of a branch a replay with the current code made: shown on the events they are about. */
   setDivergences(branch: string, divergences: { seq: number; what: string }[]): void {
     this.divergences.set(branch, new Map(divergences.map((d) => [d.seq, d.what])))
@@ -107,6 +118,12 @@ export class EventDetails {
     if (e.outputs.http !== undefined && e.kind !== 'http') out.push(h('div.ed-log', null, h('span.ed-channel', null, 'http'), preview(e.outputs.http, 300)))
     if (e.outputs.halt) out.push(h('div.ed-log', null, h('span.ed-channel', null, 'halt'), 'the app halted'))
     if (out.length) rows.push(section('Outputs', ...out))
+    const tests = this.testFailures.get(`${e.branch}@${e.seq}`) ?? []
+    if (tests.length) {
+      rows.push(section('Tests failed after this event', ...tests.map((f) => h('div.ed-error.ed-test-failure', null,
+        h('span', null, `test “${f.test}”: ${f.message}`),
+        f.cell ? h('button.ed-where', { type: 'button', onclick: () => this.links.cell(f.cell!, f.line ?? 1) }, `${f.cell}:${f.line ?? ''}`) : null))))
+    }
     const failed = this.attempts.filter((a) => a.branch === e.branch && a.after === e.seq && !a.aborted)
     if (failed.length) {
       rows.push(section('Failed attempts after this event', ...failed.map((a) => h('div.ed-error', null,
