@@ -82,10 +82,22 @@ test('a host opened again on the log answers the same failures the live run foun
     // Hostile limits are refused by the validator, and the host keeps answering.
     for (const limit of [-1, 1.5, 'x', 1e20]) await assert.rejects(client.call('failures', { limit } as never), /limit/)
     assert.equal((await client.call('failures', { limit: 1 }))[0]!.failures.length, 1)
+    assert.equal((await client.call('failures', { limit: 0 }))[0]!.failures.length, 1, 'at least one is asked for')
   } finally {
     client.close()
     await host.close()
   }
+})
+
+test('a fork lists the failures of the history it shares with its parent up to the fork, then its own', async () => {
+  const { db } = await failingLog()
+  assert.equal(loom('fork', db, '--at', '4', '--name', 'what-if').status, 0)
+  const list = listOf(db, '--branch', 'what-if')
+  assert.deepEqual(list.failures.map((f) => [f.branch, f.seq, f.name]), [['what-if', 4, 'small']], 'event 5 and its failures are main\'s own')
+  assert.equal(list.notRecordedUntil, 0)
+  const bad = loom('log', db, '--failures', '--branch', 'nope')
+  assert.equal(bad.status, 2)
+  assert.match(bad.stderr, /there is no branch 'nope'/)
 })
 
 test('a log written before failures were kept says they were not recorded (not that there were none), and records what is added', async () => {

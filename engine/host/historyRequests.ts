@@ -34,8 +34,9 @@ export function historyRequests(host: HostAccess, app: () => Engine | null, log:
     },
     // Read as the log keeps them (what the running app found is written with its next group commit).
     failures: (p) => {
-      const limit = Math.min(p.limit ?? MAX_FAILURES, MAX_FAILURES)
-      return host.branchViews().map((b) => host.history().failures(b.name, 0, Number.MAX_SAFE_INTEGER, limit))
+      const limit = Math.max(1, Math.min(p.limit ?? MAX_FAILURES, MAX_FAILURES))
+      // Each branch's own events: what a fork shares with its parent is its parent's (marked and counted once, as live).
+      return host.branchViews().map((b) => host.history().failures(b.name, b.forkedAt === null ? 0 : b.forkedAt + 1, Number.MAX_SAFE_INTEGER, limit))
     },
     branches: () => host.branchViews(),
     evaluate: (p) => {
