@@ -16,6 +16,7 @@ import { memoryPair } from '../engine/protocol/memoryTransport.ts'
 import { EngineClient } from '../engine/protocol/client.ts'
 import { checkCommit } from '../engine/replay/commitCheck.ts'
 import type { FailureList } from '../engine/replay/history/failures.ts'
+import { PendingSide, badSide } from '../engine/replay/history/sideRecords.ts'
 import { notebook } from './helpers.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'loom-failures-'))
@@ -172,4 +173,16 @@ test('a confined engine\'s commit with malformed failures is refused before anyt
     [{ ...good, message: 'm'.repeat(10_000) }], [{ ...good, line: 1.5 }], [{ ...good, cell: {} }], Array.from({ length: 2000 }, () => good)]) {
     assert.throws(() => checkCommit(commit(f) as never, 'main', 0), /commit: .*failure/, JSON.stringify(f)?.slice(0, 80))
   }
+})
+
+test('a test broken after every event of a huge batch fills one commit\'s failures at most, so a confined engine\'s commit is never refused for it', () => {
+  const side = new PendingSide()
+  side.addFailure({ seq: 1, kind: 'test', name: 'ignored', cell: null, line: null, message: 'x' })
+  assert.equal(side.take(), undefined, 'an engine that checks no tests says nothing about failures')
+  side.recordFailures()
+  for (let seq = 1; seq <= 5000; seq++) side.addFailure({ seq, kind: 'test', name: 'small', cell: 'c', line: 1, message: 'returned false' })
+  const taken = side.take()!
+  assert.equal(taken.failures!.length, 1000)
+  assert.equal(badSide(taken, 5000), null)
+  assert.deepEqual(side.take(), { failures: [] }, 'the next commit still says failures are recorded (none)')
 })
