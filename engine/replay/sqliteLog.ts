@@ -349,7 +349,7 @@ export class SqliteLog implements HistoryLog {
     for (const [owner, a, b] of parts) {
       const id = this.table.row(owner)!.id
       const since = this.failureReader.recordedFrom(id)
-      if (since === null || since > a) notRecordedUntil = Math.max(notRecordedUntil, Math.min(b, since ?? b))
+      if (since === null || since > a) notRecordedUntil = Math.max(notRecordedUntil, Math.min(b, since ?? b, info.head))
       const lo = Math.max(a, from)
       const hi = Math.min(b, last)
       if (lo > hi) continue
