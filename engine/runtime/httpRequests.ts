@@ -119,9 +119,9 @@ export class HttpRequests {
         resolve(plainResponse(503, `the request waited ${deadlineMs} ms without committing: ${waiting.reason}`))
       }, deadlineMs)
       // The client went away: a request that has not run yet (held, or not yet served) never will.
-      gone?.addEventListener('abort', () => this.drop(waiting), { once: true })
-      if (gone?.aborted) return this.drop(waiting)
       this.enqueue(waiting)
+      if (gone?.aborted) this.drop(waiting)
+      else gone?.addEventListener('abort', () => this.drop(waiting), { once: true })
     })
   }
 
