@@ -77,12 +77,15 @@ export class TopBar {
   }
 
   /** How many tests failed (after how many events) and transactions threw since the window opened (hidden while none). */
-  setProblems({ tests, testEvents, errors }: ProblemCount): void {
-    this.problems.hidden = !tests && !errors
+  setProblems({ tests, testEvents, errors, notRecordedUntil }: ProblemCount): void {
+    this.problems.hidden = !tests && !errors && !notRecordedUntil
     this.problems.dataset.tests = String(tests)
     this.problems.dataset.errors = String(errors)
     const failed = tests ? plural('failed test', tests) + (testEvents > tests ? ` (failing at ${testEvents} events)` : '') : ''
-    this.problems.textContent = [failed, errors ? plural('error', errors) : ''].filter(Boolean).join(' · ')
+    // Events an older Loom wrote have no failures recorded: unknown, not none.
+    const unknown = notRecordedUntil ? `failures not recorded up to event ${notRecordedUntil}` : ''
+    this.problems.textContent = [failed, errors ? plural('error', errors) : '', unknown].filter(Boolean).join(' · ')
+    this.problems.title = `${unknown ? 'A Loom before this version wrote those events and kept no failures for them. ' : ''}Failures found live and kept beside the log (not part of its hash chain; a replay recomputes them). Go to the next event after which a test failed or a transaction threw (${keyOf('nextProblem')})`
   }
 
   /** Where the app's own HTTP answers (its port, with /sys), or nothing when it has none. */
@@ -115,8 +118,11 @@ export class TopBar {
     this.pillText.textContent = status ? LABEL[status.state] : 'Not running'
     // Paused or parked, what the next step waits for is worth saying (paused: it will not wake by itself).
     const reason = (status?.state === 'parked' || status?.state === 'paused') && status.waiting ? status.waiting : ''
-    this.reason.textContent = reason ? `— ${reason}` : ''
-    this.pill.title = reason
+    // Requests to the app's port wait while a person has paused it: they are served, in order, when it runs.
+    const held = status?.held ? `${plural('request', status.held)} waiting` : ''
+    this.reason.textContent = [reason, held].filter(Boolean).map((t) => `— ${t}`).join(' ')
+    this.pill.dataset.held = String(status?.held ?? 0)
+    this.pill.title = [reason, held && `${held} to be served when the app runs (Step serves the first)`].filter(Boolean).join('; ')
     const running = status?.state === 'running' || status?.state === 'parked' || status?.state === 'idle'
     const runLabel = running ? 'Pause' : 'Run'
     this.runButton.querySelector('.tb-label')!.textContent = runLabel

@@ -157,3 +157,20 @@ export async function openAppWindow(browser: Browser, ui: string, notebook: stri
     throw err
   }
 }
+
+/**
+ * What the timeline says when the mouse rests on event `seq` of `branch` (its marks — a failed test,
+ * a divergence — are drawn on a canvas; the readout puts them in words): swept along the branch's track.
+ */
+export async function hoverText(page: Page, branch: string, seq: number): Promise<string> {
+  const canvas = (await page.locator('.tl-canvas').boundingBox())!
+  const label = (await page.locator(`.tl-label[data-branch="${branch}"]`).boundingBox())!
+  const y = label.y + label.height / 2
+  const wanted = new RegExp(`· event ${seq}( ·|$)`)
+  for (let x = canvas.x + 2; x < canvas.x + canvas.width; x += 6) {
+    await page.mouse.move(x, y)
+    const text = (await page.locator('.tl-readout').textContent()) ?? ''
+    if (wanted.test(text)) return text
+  }
+  throw new Error(`no event ${seq} under the mouse on ${branch}'s track`)
+}

@@ -10,26 +10,12 @@ import { existsSync } from 'node:fs'
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Browser, Locator, Page } from 'playwright-core'
-import { buildUiOnce, CHROMIUM, launchChromium, openAppWindow } from './browser.ts'
+import type { Browser, Locator } from 'playwright-core'
+import { buildUiOnce, CHROMIUM, hoverText, launchChromium, openAppWindow } from './browser.ts'
 import { BUG, FIX, FIXTURE, oversell } from './seatsStory.ts'
 
 const WAIT = { timeout: 45_000 }
 const SHOTS = process.env.LOOM_SHOTS
-
-/** What the timeline says when the mouse rests on event `seq` of `branch`: swept along the branch's track (its marks are drawn on a canvas). */
-async function hoverText(page: Page, branch: string, seq: number): Promise<string> {
-  const canvas = (await page.locator('.tl-canvas').boundingBox())!
-  const label = (await page.locator(`.tl-label[data-branch="${branch}"]`).boundingBox())!
-  const y = label.y + label.height / 2
-  const wanted = new RegExp(`· event ${seq}( ·|$)`)
-  for (let x = canvas.x + 2; x < canvas.x + canvas.width; x += 6) {
-    await page.mouse.move(x, y)
-    const text = (await page.locator('.tl-readout').textContent()) ?? ''
-    if (wanted.test(text)) return text
-  }
-  throw new Error(`no event ${seq} under the mouse on ${branch}'s track`)
-}
 
 const seen = (l: Locator, text: string | RegExp) => l.filter({ hasText: text }).first().waitFor(WAIT)
 

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os'
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import type { Browser, Locator, Page } from 'playwright-core'
-import { buildUiOnce, CHROMIUM, launchChromium, openAppWindow } from './browser.ts'
+import { buildUiOnce, CHROMIUM, hoverText, launchChromium, openAppWindow } from './browser.ts'
 
 const SAMPLE = 'samples/reservations.loom.md'
 const PROSE = readFileSync(SAMPLE, 'utf8')
@@ -33,23 +33,6 @@ function loomCommand(start: string, notebook: string): { status: number | null; 
   assert.ok(line, `the prose has a command starting 'npx loom ${start}'`)
   const args = line.replace(/^npx loom /, '').split(' ').map((a) => a.replace('samples/reservations.loom.md', notebook).replace('samples/reservations.loom.db', notebook.replace(/\.md$/, '.db')))
   return spawnSync(process.execPath, ['bin/loom.js', ...args], { encoding: 'utf8', timeout: 120_000 })
-}
-
-/**
- * What the timeline says when the mouse rests on event `seq` of `branch` (its marks — a failed test,
- * a divergence — are drawn on a canvas; the readout puts them in words): swept along the branch's track.
- */
-async function hoverText(page: Page, branch: string, seq: number): Promise<string> {
-  const canvas = (await page.locator('.tl-canvas').boundingBox())!
-  const label = (await page.locator(`.tl-label[data-branch="${branch}"]`).boundingBox())!
-  const y = label.y + label.height / 2
-  const wanted = new RegExp(`· event ${seq}( ·|$)`)
-  for (let x = canvas.x + 4; x < canvas.x + canvas.width; x += 12) {
-    await page.mouse.move(x, y)
-    const text = (await page.locator('.tl-readout').textContent()) ?? ''
-    if (wanted.test(text)) return text
-  }
-  throw new Error(`no event ${seq} under the mouse on ${branch}'s track`)
 }
 
 const seen = (l: Locator, text: string | RegExp) => l.filter({ hasText: text }).first().waitFor(WAIT)

@@ -13,6 +13,7 @@ import { SqliteLog } from '../engine/replay/sqliteLog.ts'
 import { forkBranch } from '../engine/replay/branches.ts'
 import { timeline } from '../engine/host/timeline.ts'
 import { eventBin } from '../engine/protocol/eventBin.ts'
+import { withDurations } from '../engine/host/profileRequests.ts'
 import type { TimelineBin } from '../engine/protocol/messages.ts'
 import { notebook } from './helpers.ts'
 
@@ -60,14 +61,15 @@ test('the timeline shows the same events whichever way a range arrives: one-even
 
   const log = SqliteLog.open(db)
   const head = log.branchInfo('main')!.head
-  const events = log.eventsOf('main', 1, head)
+  // With what the log keeps beside each event (a request's latency), as the window reads a page of events.
+  const events = withDurations(log, 'main', log.eventsOf('main', 1, head))
   assert.deepEqual(new Set(events.map((e) => e.kind)), new Set(['code', 'start', 'step', 'http', 'edit', 'halt']), 'every kind of event is in the history')
   assert.ok(events.some((e) => e.outputs.tty) && events.some((e) => e.outputs.logs?.length), 'with tty output and sys.log lines')
 
   // Zoomed in: one bin per event, read from the log's marks, equals each event as the window is told of it when it commits.
   const fine = timeline(log, 'main', 1, head, head)
   assert.deepEqual(fine, events.map(eventBin))
-  assert.deepEqual(fine.filter((b) => b.label).map((b) => b.label), ['GET /a → 200', 'GET /b → 200'], "an http event's block says its request and answer")
+  assert.deepEqual(fine.filter((b) => b.label).map((b) => b.label!.replace(/ · [\d.]+ m?s$/, ' · T')), ['GET /a → 200 · T', 'GET /b → 200 · T'], "an http event's block says its request, answer and latency")
   assert.deepEqual(told, events.filter((e) => e.seq > 1).map(eventBin), 'the notices carry the same bins (all but the code event, committed at open)')
   // Zoomed out: each coarse bin counts exactly the events of its range.
   for (const count of [1, 3, 7, 16]) {
@@ -82,7 +84,7 @@ test('the timeline shows the same events whichever way a range arrives: one-even
   s2.log.close()
   const again = SqliteLog.open(db)
   const forkHead = again.branchInfo('what-if')!.head
-  assert.deepEqual(timeline(again, 'what-if', 1, forkHead, forkHead), again.eventsOf('what-if', 1, forkHead).map(eventBin))
-  assert.deepEqual(timeline(again, 'what-if', 13, forkHead, forkHead - 12), again.eventsOf('what-if', 13, forkHead - 12).map(eventBin))
+  assert.deepEqual(timeline(again, 'what-if', 1, forkHead, forkHead), withDurations(again, 'what-if', again.eventsOf('what-if', 1, forkHead)).map(eventBin))
+  assert.deepEqual(timeline(again, 'what-if', 13, forkHead, forkHead - 12), withDurations(again, 'what-if', again.eventsOf('what-if', 13, forkHead - 12)).map(eventBin))
   again.close()
 })

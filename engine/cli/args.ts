@@ -9,7 +9,7 @@ type Kind = 'flag' | 'count' | 'text' | 'env' | 'pair'
 const COMMANDS = {
   run: { positional: ['notebook'], options: { db: 'text', branch: 'text', fresh: 'flag', steps: 'count', 'until-idle': 'flag', 'keep-going': 'flag', 'time-limit': 'count', env: 'env', port: 'count', 'sys-prefix': 'text', watch: 'flag', 'no-fsync': 'flag', json: 'flag' } },
   test: { positional: ['notebook'], options: { steps: 'count', 'time-limit': 'count', env: 'env', json: 'flag' } },
-  log: { positional: ['db'], options: { branch: 'text', from: 'count', limit: 'count', json: 'flag' } },
+  log: { positional: ['db'], options: { branch: 'text', from: 'count', limit: 'count', failures: 'flag', json: 'flag' } },
   state: { positional: ['db'], options: { branch: 'text', at: 'count', json: 'flag' } },
   query: { positional: ['db', 'expr'], options: { branch: 'text', from: 'count', to: 'count', first: 'flag', limit: 'count', 'time-limit': 'count', help: 'flag', json: 'flag' } },
   diff: { positional: ['db', 'from', 'to'], options: { json: 'flag' } },

@@ -14,7 +14,9 @@ import { decodeNotebook, parseNotebook } from '../runtime/notebook.ts'
 import { compileCellsNatively } from '../runtime/transformCell.ts'
 import { readFile } from 'node:fs/promises'
 import type { EventRecord } from '../runtime/event.ts'
+import type { BranchFailure, RecordedFailure } from '../replay/history/failures.ts'
 import { encodeEvent } from '../runtime/log.ts'
+import { requestLine } from '../protocol/eventBin.ts'
 import type { Parsed } from './args.ts'
 import { plural, type Io } from './main.ts'
 import { HistoryError } from './historyError.ts'
@@ -84,6 +86,7 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
   }
   switch (p.command) {
     case 'log': {
+      if (p.options.failures) return listFailures(log, info().name, p.options.from as number | undefined, p.options.limit as number | undefined, json, io)
       const head = info().head
       const limit = (p.options.limit as number | undefined) ?? 50
       const from = (p.options.from as number | undefined) ?? Math.max(1, head - limit + 1)
@@ -100,7 +103,12 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
       if (changed) io.err(`loom: ${log.path} is damaged: ${changed.message}; run loom replay ${log.path} --verify\n`)
       // Which branch, on stderr: the listing itself stays the same for whoever parses it.
       if (!json && events.length) io.err(`loom: branch '${branch}'${branch === log.live ? ' (live)' : ''}, events ${events[0]!.seq}–${events[events.length - 1]!.seq} of ${head}\n`)
-      out(events, events.map(describeEvent).join('') || `(no events on branch '${branch}' from ${from})\n`)
+      const failed = events.length ? failuresOf(log, branch, events[0]!.seq, events[events.length - 1]!.seq, io) : new Map<number, BranchFailure[]>()
+      // Kept beside the events, outside their hashes: a request's latency, and what failed after an event.
+      const latency = events.length ? new Map(log.latencies(branch, events[0]!.seq, events[events.length - 1]!.seq)) : new Map<number, number>()
+      for (const e of events) if (latency.has(e.seq)) e.latency = latency.get(e.seq)!
+      const listed = events.map((e) => (failed.has(e.seq) ? { ...e, failures: failed.get(e.seq)!.map(({ branch: _, seq: __, ...f }) => f) } : e))
+      out(listed, events.map((e) => describeEvent(e) + (failed.get(e.seq) ?? []).map(describeFailure).join('')).join('') || `(no events on branch '${branch}' from ${from})\n`)
       // What could be read is shown; a listing cut short by damage is bad input (exit 2), with where it stopped.
       if (unreadable) io.err(`loom: ${unreadable.message}\n`)
       return unreadable || changed ? 2 : 0
@@ -356,6 +364,40 @@ function describeChange(c: Change): string {
   return `~ ${c.state}: ${v(c.before)} → ${v(c.after)}\n`
 }
 
+/** The recorded failures after events from..to, by seq; says on stderr what the log cannot tell (events written before failures were kept). */
+function failuresOf(log: SqliteLog, branch: string, from: number, to: number, io: Io): Map<number, BranchFailure[]> {
+  const list = log.failures(branch, from, to, MAX_LISTED_FAILURES)
+  if (list.notRecordedUntil >= from) io.err(`loom: failures not recorded for events up to ${list.notRecordedUntil} (a Loom before this version wrote them; loom test or loom replay --verify checks them)\n`)
+  const by = new Map<number, BranchFailure[]>()
+  for (const f of list.failures) by.set(f.seq, [...(by.get(f.seq) ?? []), f])
+  return by
+}
+
+/** The most failures `loom log` lists (a test that stays broken fails after every event). */
+const MAX_LISTED_FAILURES = 10_000
+
+function listFailures(log: SqliteLog, branch: string, from: number | undefined, limit: number | undefined, json: boolean, io: Io): number {
+  const list = log.failures(branch, from ?? 0, Number.MAX_SAFE_INTEGER, Math.min(limit ?? MAX_LISTED_FAILURES, MAX_LISTED_FAILURES))
+  // Kept beside the log, outside its hash chain: what the live run found, not something the chain proves.
+  if (json) {
+    io.out(JSON.stringify({ ...list, verified: false }) + '\n')
+    return 0
+  }
+  io.err(`loom: branch '${list.branch}': failures as recorded when the events ran (beside the log, not verified by its hashes; loom replay --verify re-checks the events)\n`)
+  if (list.notRecordedUntil) io.err(`loom: failures not recorded for events up to ${list.notRecordedUntil} (a Loom before this version wrote them)\n`)
+  io.out(list.failures.map((f) => String(f.seq).padStart(6) + describeFailure(f).slice(6)).join('') || `(no failures recorded on branch '${list.branch}')\n`)
+  if (list.more) io.err(`loom: the first ${list.failures.length} listed; --from S lists those after event S\n`)
+  return 0
+}
+
+/** One recorded failure, as a line under its event. */
+function describeFailure(f: RecordedFailure): string {
+  const where = f.cell ? ` (#${f.cell}${f.line !== null ? ` line ${f.line}` : ''})` : ''
+  const what = f.kind === 'test' ? `test '${f.name}' failed` : `${f.name} threw`
+  const message = f.message.length > 200 ? f.message.slice(0, 200) + '…' : f.message
+  return `${' '.repeat(6)}  ✗ ${what}${where}: ${message.replace(/\s+/g, ' ')}\n`
+}
+
 function describeEvent(e: EventRecord): string {
   const changed = [...new Set(e.writes.map((w) => w.state))]
   const parts = [
@@ -367,6 +409,7 @@ function describeEvent(e: EventRecord): string {
   if (e.choices.length) parts.push(`choices ${e.choices.map((c) => `${c.value}/${c.n}`).join(' ')}`)
   if (e.outputs.tty) parts.push(`tty ${JSON.stringify(e.outputs.tty.length > 40 ? e.outputs.tty.slice(0, 40) + '…' : e.outputs.tty)}`)
   if (e.outputs.logs) parts.push(`${e.outputs.logs.length} log line${e.outputs.logs.length === 1 ? '' : 's'}`)
+  if (e.kind === 'http') parts.push(requestLine(e))
   return parts.join('  ') + '\n'
 }
 

@@ -19,7 +19,8 @@ usage:
       of Loom, not a power loss: like SQLite's synchronous=NORMAL)
   loom test NB [--steps N] [--json]
       load, run start, check every test (after each of N steps with --steps); writes no log
-  loom log DB [--branch B] [--from S] [--limit N] [--json]      list events
+  loom log DB [--branch B] [--from S] [--limit N] [--failures] [--json]      list events (with the failed tests and
+      errors recorded after each); --failures lists only those, as the live run recorded them (not verified)
   loom state DB [--branch B] [--at S] [--json]                  the state after an event (default: the head)
   loom diff DB A B [--json]                                        what changed in the state between two moments (SEQ or BRANCH@SEQ)
   loom profile DB [--branch B] [--sort total|mean|max|count|p50|p95] [--top N] [--json]

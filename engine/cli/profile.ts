@@ -34,6 +34,8 @@ export async function profileCommand(p: Parsed, io: Io): Promise<number> {
     if (profile.aborted.length) {
       io.out(`aborted attempts (of the recent ones the log keeps): ${profile.aborted.map((a) => `${label({ ...a, cell: null })} ${a.count} × (${ms(a.total)} ms in all)`).join(', ')}\n`)
     }
+    const l = profile.latency
+    if (l) io.out(`http requests, arrival to answer: ${l.count}, mean ${ms(l.mean)} ms, p50 ${ms(l.p50)}, p95 ${ms(l.p95)}, max ${ms(l.max)} (event ${l.slowest[0]!.seq})\n`)
     return 0
   } finally {
     log.db.close()

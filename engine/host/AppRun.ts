@@ -46,9 +46,9 @@ export class AppRun {
       })
   }
 
-  /** Pauses after the batch in progress; resolves once the loop has stopped. */
-  async pause(): Promise<void> {
-    this.engine?.pause()
+  /** Pauses after the batch in progress; resolves once the loop has stopped. `holdRequests`: a person paused (requests wait until it runs). */
+  async pause(holdRequests = false): Promise<void> {
+    this.engine?.pause({ holdRequests })
     await this.loop
   }
 

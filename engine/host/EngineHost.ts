@@ -121,7 +121,7 @@ export class EngineHost {
       },
       status: () => this.status(),
       run: () => this.exclusive(() => (this.app.run(), this.status())),
-      pause: async () => (await this.app.pause(), this.status()),
+      pause: async () => (await this.app.pause(true), this.status()),
       step: () => this.exclusive(() => ({ event: this.app.step(), status: this.status() })),
       ttyInput: (p) => {
         if (p.text.length > MAX_TTY_INPUT) throw new Refusal(`tty input of ${p.text.length} characters is too much at once; send at most ${MAX_TTY_INPUT}`, undefined, 'badInput')
@@ -209,10 +209,10 @@ export class EngineHost {
   }
 
   /** A request to the app's own port (relayed by the supervisor): the app answers, or 503 while it cannot. */
-  request(req: HttpRequest, deadlineMs?: number): Promise<HttpResponse> {
+  request(req: HttpRequest, deadlineMs?: number, gone?: AbortSignal): Promise<HttpResponse> {
     const why = this.closed ? 'the app is shutting down' : this.app.engine ? null : 'the app is not running: its notebook or its history has a problem (see the Loom window)'
     if (why) return Promise.resolve({ status: 503, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: `${why}\n` })
-    return this.app.engine!.request(req, deadlineMs)
+    return this.app.engine!.request(req, deadlineMs, gone)
   }
 
   /**
@@ -229,6 +229,8 @@ export class EngineHost {
       const old = this.app.engine
       const wasRunning = this.app.running
       await this.app.pause()
+      // The app goes on from another branch's head: what it held was meant for this one.
+      old?.refuseHeldRequests(`the app moved to branch '${name}'`)
       log.promote(name)
       log.continueOn(name)
       if (old) {
@@ -265,7 +267,7 @@ export class EngineHost {
   status(): StatusView {
     const restarted = this.options.restarted ? { restarted: this.options.restarted } : {}
     const e = this.app.engine
-    if (e) return { state: e.status, branch: this.log!.branch, head: e.head, codeHash: e.codeHash, waiting: e.waiting, ...restarted }
+    if (e) return { state: e.status, branch: this.log!.branch, head: e.head, codeHash: e.codeHash, waiting: e.waiting, ...(e.heldRequests ? { held: e.heldRequests } : {}), ...restarted }
     return { state: 'ready', branch: this.log?.branch ?? this.options.branch ?? 'main', head: this.log?.head ?? 0, codeHash: '', waiting: this.notebook.whyNotRunning(), ...restarted }
   }
 
@@ -290,6 +292,7 @@ export class EngineHost {
     if (this.closed) return
     this.closed = true
     await this.app.pause()
+    this.app.engine?.refuseHeldRequests('Loom is stopping')
     await this.turn
     await Promise.allSettled([...this.jobs])
     this.notices.flushNow()

@@ -40,11 +40,11 @@ export async function openAppPort(port: number): Promise<AppPort> {
     })
   const server: RunningServer = await serveHttp(
     {
-      request: async (req, deadlineMs = DEADLINE_MS) => {
+      request: async (req, deadlineMs = DEADLINE_MS, gone) => {
         const started = Date.now()
         if (!current) await whenAttached(deadlineMs)
         if (!current) return unavailable(`the app is not running (it did not start within ${deadlineMs} ms, or Loom is stopping); try again in a moment`)
-        return current.app.request(req, Math.max(1, deadlineMs - (Date.now() - started)))
+        return current.app.request(req, Math.max(1, deadlineMs - (Date.now() - started)), gone)
       },
     },
     {

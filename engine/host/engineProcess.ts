@@ -22,10 +22,17 @@ const linkedLogs: HostLogs = {
   open: (create) => {
     const log = LinkedLog.openLinked(create)
     // The app's own port is the supervisor's: its requests come down this link, answered by the app.
+    // Relayed requests not yet answered, by rid: a client that hangs up cancels its own.
+    const pending = new Map<number, AbortController>()
     log?.onPush((push) => {
+      if (push.push === 'cancel') return pending.get(push.rid)?.abort()
       if (push.push !== 'http') return
+      const gone = new AbortController()
+      pending.set(push.rid, gone)
       // One that comes while the notebook loads waits for it (the supervisor's deadline still holds).
-      void opened.then((h) => (h ? h.request(push.request, push.deadlineMs) : notRunning)).then((answer) => log.answer(push.rid, answer))
+      void opened
+        .then((h) => (h ? h.request(push.request, push.deadlineMs, gone.signal) : notRunning))
+        .then((answer) => (pending.delete(push.rid), log.answer(push.rid, answer)))
     }, false)
     return log
   },

@@ -15,8 +15,10 @@ import { withDurations } from './profileRequests.ts'
 
 /** The most events (or attempts) one request answers. */
 const MAX_PAGE = 1000
+/** The most recorded failures one request answers per branch (a test that stays broken fails after every event). */
+const MAX_FAILURES = 10_000
 
-type HistoryOps = 'log' | 'state' | 'attempts' | 'branches' | 'evaluate'
+type HistoryOps = 'log' | 'state' | 'attempts' | 'failures' | 'branches' | 'evaluate'
 
 /** `app`: the running app's engine, when there is one (its attempts include those not yet written). */
 export function historyRequests(host: HostAccess, app: () => Engine | null, log: () => HistoryLog | null): Handlers<HistoryOps> {
@@ -29,6 +31,12 @@ export function historyRequests(host: HostAccess, app: () => Engine | null, log:
     attempts: (p) => {
       const limit = Math.min(p.limit ?? 100, MAX_PAGE)
       return app()?.attempts(limit) ?? log()?.attempts(limit) ?? []
+    },
+    // Read as the log keeps them (what the running app found is written with its next group commit).
+    failures: (p) => {
+      const limit = Math.max(1, Math.min(p.limit ?? MAX_FAILURES, MAX_FAILURES))
+      // Each branch's own events: what a fork shares with its parent is its parent's (marked and counted once, as live).
+      return host.branchViews().map((b) => host.history().failures(b.name, b.forkedAt === null ? 0 : b.forkedAt + 1, Number.MAX_SAFE_INTEGER, limit))
     },
     branches: () => host.branchViews(),
     evaluate: (p) => {

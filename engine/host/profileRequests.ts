@@ -68,17 +68,21 @@ function cut(v: Json): Json {
   return text.length <= MAX_VALUE_TEXT ? v : `${text.slice(0, 2000)}… (${text.length.toLocaleString('en')} characters as JSON; loom diff prints it whole)`
 }
 
-/** A page of events with how long each ran, where the log kept it (the event details show it). */
+/** A page of events with how long each ran (and an http request took to answer), where the log kept it (the event details show it). */
 export function withDurations(log: HistoryLog, branch: string, events: EventRecord[]): EventRecord[] {
   if (!events.length) return events
-  const timed = log.timings(branch, events[0]!.seq, events[events.length - 1]!.seq)
-  const at = new Map(timed.map((t) => [t.seq, t]))
+  const from = events[0]!.seq
+  const to = events[events.length - 1]!.seq
+  const at = new Map(log.timings(branch, from, to).map((t) => [t.seq, t]))
+  const latency = events.some((e) => e.kind === 'http') ? new Map(log.latencyList(branch, from, to)) : null
   for (const e of events) {
     const t = at.get(e.seq)
     if (t) {
       e.duration = t.ms
       e.cell = t.cell
     }
+    const l = latency?.get(e.seq)
+    if (l !== undefined) e.latency = l
   }
   return events
 }

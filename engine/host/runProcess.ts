@@ -113,6 +113,8 @@ async function main(): Promise<number> {
   // The launcher sends each saved text (--watch), and a stop (Ctrl-C, SIGTERM: the OS sandbox passes no signal on).
   let stopped = false
   const requests = new Set<Promise<unknown>>()
+  /** Relayed requests not yet answered, by rid: a client that hangs up cancels its own. */
+  const pending = new Map<number, AbortController>()
   const stop = () => {
     stopped = true
     engine.pause()
@@ -120,10 +122,13 @@ async function main(): Promise<number> {
   log.onPush(async (push) => {
     if (push.push === 'stop') return stop()
     if (push.push === 'check') return
+    if (push.push === 'cancel') return pending.get(push.rid)?.abort()
     if (push.push === 'http') {
-      const answering = engine.request(push.request, push.deadlineMs).catch((err: Error) => ({ status: 500, headers: { 'content-type': 'text/plain' }, body: `${err.message}\n` }))
+      const gone = new AbortController()
+      pending.set(push.rid, gone)
+      const answering = engine.request(push.request, push.deadlineMs, gone.signal).catch((err: Error) => ({ status: 500, headers: { 'content-type': 'text/plain' }, body: `${err.message}\n` }))
       requests.add(answering)
-      const answer = await answering.finally(() => requests.delete(answering))
+      const answer = await answering.finally(() => (requests.delete(answering), pending.delete(push.rid)))
       return log.answer(push.rid, answer)
     }
     // Live coding: a change that compiles becomes a code event, one that does not is refused.

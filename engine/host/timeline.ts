@@ -36,12 +36,14 @@ export function timeline(log: HistoryLog, branch: string, from: number, to: numb
  * event's request line (eventBin's label): read from the stored encodings.
  */
 function readOutputs(log: HistoryLog, branch: string, from: number, to: number, count: number, n: number, out: TimelineBin[]): void {
+  // Zoomed in to single events, a request's label says how long it took (the log keeps that beside the event).
+  const latency = count === n ? new Map(log.latencyList(branch, from, to)) : null
   for (const raw of log.raw(branch, from, to)) {
     // Most events have no outputs: the encoding ends with an empty object, and is not parsed.
     if (raw.body.endsWith(',"outputs":{}}')) continue
     const e = JSON.parse(raw.body) as Pick<EventRecord, 'kind' | 'input' | 'outputs'>
     const bin = out[Math.floor(((raw.seq - from) * count) / n)]!
     if (e.outputs.tty || e.outputs.logs?.length) bin.outputs!++
-    if (count === n && e.kind === 'http') bin.label = requestLine(e)
+    if (count === n && e.kind === 'http') bin.label = requestLine({ ...e, latency: latency?.get(raw.seq) })
   }
 }

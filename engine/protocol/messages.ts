@@ -9,9 +9,10 @@ import type { Json } from '../runtime/json.ts'
 import type { LoomError, Where } from './loomError.ts'
 import type { Profile, ProfileRow } from '../replay/profile.ts'
 import type { EventTiming } from '../replay/history/timings.ts'
+import type { FailureList, BranchFailure } from '../replay/history/failures.ts'
 import type { Change } from '../replay/seek.ts'
 
-export type { Attempt, EventRecord, SourceLocation, StateKind, TestFailure, Json, Profile, ProfileRow, EventTiming, Change }
+export type { Attempt, EventRecord, SourceLocation, StateKind, TestFailure, Json, Profile, ProfileRow, EventTiming, Change, FailureList, BranchFailure }
 
 export const PROTOCOL_VERSION = 1
 
@@ -35,6 +36,8 @@ export interface StatusView {
   waiting: string | null
   /** The engine process restarted after a crash: its reason, until the next restart. */
   restarted?: string
+  /** Requests to the app's port that wait, uncommitted, because a person paused the app (absent: none). */
+  held?: number
 }
 
 export interface CellView {
@@ -162,6 +165,12 @@ export interface Ops {
   /** The state after event `at` of a branch (default: the head). */
   state: { params: { branch?: string; at?: number }; result: { branch: string; at: number; values: Record<string, StateValue> } }
   attempts: { params: { limit?: number }; result: Attempt[] }
+  /**
+   * What failed after which event of every branch shown (tests, methods that threw or ran out of time), as the log
+   * recorded it beside the events (outside the hash: not verified; a replay recomputes it): the first `limit`
+   * (default and at most 10,000) per branch. `notRecordedUntil`: a Loom that kept none wrote events 1..n.
+   */
+  failures: { params: { limit?: number }; result: FailureList[] }
   branches: { params: Record<string, never>; result: BranchView[] }
   /** Input for `sys.tty.read`. */
   ttyInput: { params: { text: string }; result: Record<string, never> }

@@ -57,6 +57,7 @@ const PARAMS: Partial<Record<Op, Spec>> = {
   log: { branch: { kind: 'string' }, from: { kind: 'seq' }, limit: { kind: 'count' } },
   state: { branch: { kind: 'string' }, at: { kind: 'seq' } },
   attempts: { limit: { kind: 'count' } },
+  failures: { limit: { kind: 'count' } },
   branches: none,
   ttyInput: { text: { kind: 'string', required: true } },
   evaluate: { expr: { kind: 'string', required: true }, branch: { kind: 'string' }, at: { kind: 'seq' } },

@@ -9,7 +9,8 @@ import { isObject } from './commitCheck.ts'
 
 /** The launcher's side of a served app: requests relayed to the confined engine, and when its events are durable. */
 export interface LinkedApp {
-  request(req: HttpRequest, deadlineMs?: number): Promise<HttpResponse>
+  /** `hungUp`: the client hung up; the engine process drops the request if it has not run it yet. */
+  request(req: HttpRequest, deadlineMs?: number, hungUp?: AbortSignal): Promise<HttpResponse>
   attempts(limit?: number): Attempt[]
   on(type: 'event', fn: (e: { seq: number }) => void): () => void
 }
@@ -28,12 +29,13 @@ export class AppRelay {
   /** `gone`: the link is closed or broken (nothing relayed is answered); `sessionLog`: the session's log, once open. */
   constructor(private readonly push: (p: Push) => void, private readonly gone: () => boolean, sessionLog: () => SqliteLog | undefined) {
     this.app = {
-      request: (req, deadlineMs) => {
+      request: (req, deadlineMs, hungUp) => {
         if (this.gone()) return Promise.resolve({ ...STOPPED })
         const rid = this.nextRid++
         return new Promise((resolve) => {
           this.requests.set(rid, resolve)
           this.push({ push: 'http', rid, request: req, deadlineMs })
+          hungUp?.addEventListener('abort', () => this.requests.has(rid) && this.push({ push: 'cancel', rid }), { once: true })
         })
       },
       // The session's log, also when it was opened at the engine process's ask (serve).

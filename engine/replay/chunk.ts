@@ -1,6 +1,6 @@
 // A group commit as it is written: the batch's events sealed into the hash
 // chain and stored as one row, with the marks, snapshots and attempts that
-// go with it, in one SQLite transaction. The same code writes on the main
+// go with it (and the side records found since: history/sideRecords.ts), in one SQLite transaction. The same code writes on the main
 // thread (sync flushes) and in the log's writer thread (pipelined flushes).
 import type Database from 'better-sqlite3'
 import { chainHash, contentHash } from './history/hashChain.ts'
@@ -8,6 +8,7 @@ import { encodeEventParts } from '../runtime/log.ts'
 import type { EventRecord } from '../runtime/event.ts'
 import { encodeTimings, writeTimings, type Timings } from './history/timings.ts'
 import { checkEvents } from './commitCheck.ts'
+import { writeSide, type SideRecords } from './history/sideRecords.ts'
 
 /** Events per stored row (a group commit may span several rows). */
 const ROW_EVENTS = 1000
@@ -63,6 +64,8 @@ export interface Chunk {
   snapshots: [seq: number, data: string, hash: string][]
   attempts: string[]
   maxAttempts: number
+  /** Failed tests, errors and latencies found after these events or earlier ones: beside the events, outside the hash chain. */
+  side?: SideRecords
 }
 
 export interface Written {
@@ -164,6 +167,7 @@ export function writeChunk(db: Database.Database, chunk: Chunk, parent: string):
     for (const [seq, data, sh] of chunk.snapshots) stmt.snapshot.run(chunk.branch, seq, data, sh)
     for (const a of chunk.attempts) stmt.attempt.run(chunk.branchName, a)
     if (chunk.attempts.length) stmt.trimAttempts.run(chunk.maxAttempts)
+    if (chunk.side) writeSide(db, chunk.branch, chunk.first, chunk.side)
   }).immediate()
   return { parent, hashes: hexes.join(''), last: h }
 }

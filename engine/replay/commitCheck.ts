@@ -4,6 +4,7 @@
 import type { EventKind } from '../runtime/event.ts'
 import type { CommitRequest } from './logProtocol.ts'
 import { badTimings } from './history/timings.ts'
+import { badSide } from './history/sideRecords.ts'
 
 /** What follows an event's seq in its encoding, by kind (the commonest first): one comparison reads the kind and checks the field after it. */
 const AFTER_SEQ: [kind: string, after: string][] = (['step', 'http', 'gui', 'edit', 'code', 'start', 'halt'] satisfies EventKind[]).map((kind) => [kind, `,"kind":"${kind}","codeHash":"`])
@@ -29,6 +30,8 @@ export function checkCommit(r: CommitRequest, branch: string, head: number): voi
   const timings = badTimings(r.timings, r.count)
   if (timings) throw new Error(`commit: ${timings}`)
   const last = head + r.count
+  const side = badSide(r.side, last)
+  if (side) throw new Error(`commit: ${side}`)
   for (const s of r.snapshots) if (!Array.isArray(s) || !Number.isSafeInteger(s[0]) || s[0] > last || typeof s[1] !== 'string') throw new Error('commit: a malformed snapshot')
   for (const a of r.attempts) {
     const parsed = typeof a === 'string' ? (JSON.parse(a) as unknown) : null

@@ -13,6 +13,8 @@ import type { Damage, LogDamageError } from './logErrors.ts'
 import type { Moment } from './seek.ts'
 import type { EventTiming } from './history/timings.ts'
 import type { Profile } from './profile.ts'
+import type { FailureList } from './history/failures.ts'
+import type { Latency } from './history/latencies.ts'
 
 export interface HistoryLog extends EventLog {
   readonly path: string
@@ -42,6 +44,10 @@ export interface HistoryLog extends EventLog {
   /** How long events ran (kept beside the log, outside the hash): a bounded range, and the whole branch added up. */
   timings(branch: string, from: number, to: number): EventTiming[]
   profile(branch: string): Profile
+  /** How long http events took from arrival to answer (kept beside the log, outside the hash): a bounded range. */
+  latencyList(branch: string, from: number, to: number): Latency[]
+  /** What failed after which event (kept beside the log, outside the hash: history/failures.ts), the first `limit`. */
+  failures(branch: string, from?: number, to?: number, limit?: number): FailureList
 
   putCode(code: StoredCode): void
   offerSnapshot(seq: number, take: () => StoreSnapshot): void

@@ -51,6 +51,8 @@ export const HISTORY_METHODS: Record<string, { args: Arg[]; run: (log: SqliteLog
   markCounts: { args: ['str', 'int', 'int', 'count'], run: (l, [b, f, t, n]) => l.markCounts(b, f, t, n) },
   timings: { args: ['str', 'int', 'int'], run: (l, [b, f, t]) => l.timings(b, f, Math.min(t, f + 999)) },
   profile: { args: ['str'], run: (l, [b]) => l.profile(b) },
+  latencyList: { args: ['str', 'int', 'int'], run: (l, [b, f, t]) => l.latencyList(b, f, Math.min(t, f + 9999)) },
+  failures: { args: ['str', 'int', 'int', 'count'], run: (l, [b, f, t, n]) => l.failures(b, f, t, n) },
   snapshots: { args: ['str'], run: (l, [b]) => [...l.snapshots(b)] },
   codeBlobs: { args: [], run: (l) => [...l.codeBlobs()] },
   damageOf: { args: ['str'], run: (l, [b]) => l.damageOf(b) },

@@ -165,7 +165,7 @@ export class LinkClient {
     this.reader.drain((message) => {
       if (typeof message === 'object' && message !== null && 'push' in message) {
         const push = message as Push
-        if ((push.push === 'code' && typeof push.text === 'string') || push.push === 'stop' || (push.push === 'http' && typeof push.request === 'object') || (push.push === 'check' && typeof push.texts === 'string' && Array.isArray(push.hashes))) {
+        if ((push.push === 'code' && typeof push.text === 'string') || push.push === 'stop' || (push.push === 'http' && typeof push.request === 'object') || (push.push === 'cancel' && Number.isSafeInteger(push.rid)) || (push.push === 'check' && typeof push.texts === 'string' && Array.isArray(push.hashes))) {
           if (this.onPushed) setImmediate(() => this.onPushed?.(push))
           else this.early.push(push)
         }

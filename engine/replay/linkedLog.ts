@@ -15,6 +15,8 @@ import { resumeFrom, type Moment } from './seek.ts'
 import type { Resume } from '../runtime/engine.ts'
 import type { HistoryLog } from './historyLog.ts'
 import type { EventTiming } from './history/timings.ts'
+import type { FailureList } from './history/failures.ts'
+import type { Latency } from './history/latencies.ts'
 import type { Profile } from './profile.ts'
 import type { BranchInfo, RawEvent, StoredCode } from './sqliteLog.ts'
 import { LogDamageError, type Damage } from './logErrors.ts'
@@ -138,6 +140,12 @@ export class LinkedLog extends RemoteLog implements HistoryLog {
   }
   profile(branch: string): Profile {
     return this.ask('profile', branch) as Profile
+  }
+  latencyList(branch: string, from: number, to: number): Latency[] {
+    return this.ask('latencyList', branch, from, to) as Latency[]
+  }
+  failures(branch: string, from = 0, to = Number.MAX_SAFE_INTEGER, limit = 1000): FailureList {
+    return this.ask('failures', branch, from, Math.min(to, Number.MAX_SAFE_INTEGER), limit) as FailureList
   }
   snapshots(branch: string): { seq: number; ok: boolean }[] {
     return this.ask('snapshots', branch) as { seq: number; ok: boolean }[]

@@ -2,6 +2,7 @@
 // confined engine process asks of the log host, what the host answers, and
 // what the launcher sends unasked. Both ends import these types.
 import type { Timings } from './history/timings.ts'
+import type { SideRecords } from './history/sideRecords.ts'
 import type { Resume } from '../runtime/engine.ts'
 import type { HttpRequest, HttpResponse } from '../runtime/http.ts'
 
@@ -50,6 +51,8 @@ export interface CommitRequest {
   code: string
   snapshots: [seq: number, data: string][]
   attempts: string[]
+  /** Failed tests, errors and latencies found (history/sideRecords.ts): beside the log, outside the hash. */
+  side?: SideRecords
   storedCode: StoredCodeItem[]
   cells: [key: string, cell: { code: string; map: string }][]
 }
@@ -76,6 +79,8 @@ export type Push =
   | { push: 'code'; text: string }
   | { push: 'stop' }
   | { push: 'http'; rid: number; request: HttpRequest; deadlineMs?: number }
+  /** The client of relayed request `rid` hung up. */
+  | { push: 'cancel'; rid: number }
   /** A replay batch: the stored encodings, one per line (travelling raw), and each event's hash. */
   | { push: 'check'; rid: number; texts: string; hashes: string[] }
 

@@ -36,10 +36,22 @@ export interface Profile {
   more: number
   /** Transactions that ran and did not commit (a wait, an exception, a time-out), by method, among the recent attempts the log keeps. */
   aborted: { kind: string; method: string | null; count: number; total: number }[]
+  /** http requests, from arrival to answer (their events made durable): null when none was recorded. */
+  latency: LatencySummary | null
+}
+
+export interface LatencySummary {
+  count: number
+  mean: number
+  p50: number
+  p95: number
+  max: number
+  /** The slowest requests, slowest first. */
+  slowest: { seq: number; ms: number }[]
 }
 
 /** Adds up `timings` (a branch's measured events, any order), and its recent `attempts`, into a profile. */
-export function profileOf(branch: string, events: number, timings: Iterable<EventTiming>, attempts: Attempt[] = []): Profile {
+export function profileOf(branch: string, events: number, timings: Iterable<EventTiming>, attempts: Attempt[] = [], latencies: Iterable<[seq: number, ms: number]> = []): Profile {
   const groups = new Map<string, { row: ProfileRow; times: number[] }>()
   let timed = 0
   for (const t of timings) {
@@ -73,7 +85,21 @@ export function profileOf(branch: string, events: number, timings: Iterable<Even
     x.total += a.duration ?? 0
   }
   for (const x of aborted.values()) x.total = us(x.total)
-  return { branch, events, timed, rows: rows.slice(0, MAX_ROWS), more: Math.max(0, rows.length - MAX_ROWS), aborted: [...aborted.values()].sort((a, b) => b.total - a.total || b.count - a.count) }
+  return { branch, events, timed, rows: rows.slice(0, MAX_ROWS), more: Math.max(0, rows.length - MAX_ROWS), aborted: [...aborted.values()].sort((a, b) => b.total - a.total || b.count - a.count), latency: latencySummary(latencies) }
+}
+
+function latencySummary(latencies: Iterable<[seq: number, ms: number]>): LatencySummary | null {
+  const times: number[] = []
+  const slowest: LatencySummary['slowest'] = []
+  let total = 0
+  for (const [seq, ms] of latencies) {
+    times.push(ms)
+    total += ms
+    keepSlowest(slowest, seq, us(ms))
+  }
+  if (!times.length) return null
+  const sorted = Float64Array.from(times).sort()
+  return { count: sorted.length, mean: us(total / sorted.length), p50: us(percentile(sorted, 0.5)), p95: us(percentile(sorted, 0.95)), max: us(sorted[sorted.length - 1]!), slowest }
 }
 
 export type ProfileSort = 'total' | 'mean' | 'max' | 'count' | 'p50' | 'p95'

@@ -9,6 +9,7 @@
 
 import type { EventLog } from '../runtime/log.ts'
 import { encodeEvents } from './chunk.ts'
+import { PendingSide } from './history/sideRecords.ts'
 import type { Attempt, EventRecord } from '../runtime/event.ts'
 import type { StoreSnapshot } from '../runtime/store.ts'
 import type { KeptCells } from '../runtime/transformCell.ts'
@@ -20,6 +21,8 @@ import type { CommitRequest, CommitValue, Opened, Push, Reply, StoredCodeItem } 
 export class RemoteLog implements EventLog {
   private pending: EventRecord[] = []
   private pendingAttempts: Attempt[] = []
+  /** Failed tests, errors and latencies, for the next commit (history/sideRecords.ts). */
+  readonly side = new PendingSide()
   private pendingSnapshots: [number, StoreSnapshot][] = []
   private pendingCode: StoredCodeItem[] = []
   private pendingCells: [string, { code: string; map: string }][] = []
@@ -35,7 +38,7 @@ export class RemoteLog implements EventLog {
   /** This log's number on the link: 0 for the first. */
   readonly h: number
   /** Opened beside the first log, on its link. */
-  private readonly side: boolean
+  private readonly beside: boolean
 
   /** Opens the log through the link: answers come on `fd`, frames go on `out` (blocks until the host answers). */
   static open(fd = LINK_FD, out = LINK_OUT_FD): RemoteLog {
@@ -46,7 +49,7 @@ export class RemoteLog implements EventLog {
   protected constructor(protected readonly fd: number, openRequest: object = { op: 'open' }, side?: { link: LinkClient; opened: Opened }, out = fd) {
     this.link = side?.link ?? new LinkClient(fd, out, (reply) => this.errorOf(reply))
     this.h = side?.opened.h ?? 0
-    this.side = !!side
+    this.beside = !!side
     this.opened = side?.opened ?? (this.link.call(openRequest) as Opened)
     this.current = this.opened.branch
     this.sentSeq = this.opened.head
@@ -159,7 +162,7 @@ export class RemoteLog implements EventLog {
 
   /** Makes everything durable and lets the host close the log (a side handle: only its own). */
   close(): void {
-    if (this.side) {
+    if (this.beside) {
       this.flush()
       this.link.call({ op: 'close', h: this.h })
       return
@@ -175,7 +178,11 @@ export class RemoteLog implements EventLog {
 
   /** Forgets what was appended and not yet sent (it was never acknowledged). */
   protected discardUnsent(): void {
-    this.takePending()
+    // Code and compiled cells are the log's, not the branch's: they still go with the next commit.
+    this.pending = []
+    this.pendingAttempts = []
+    this.pendingSnapshots = []
+    this.side.discard()
   }
 
   /** After the host switched this log's branch: commits follow that branch's head. */
@@ -188,14 +195,16 @@ export class RemoteLog implements EventLog {
   /** Sends pending work as one commit; its id, or null when there was nothing. */
   protected sendCommit(): number | null {
     if (this.link.failed) throw this.link.failed
-    if (!this.pending.length && !this.pendingAttempts.length && !this.pendingSnapshots.length && !this.pendingCode.length && !this.pendingCells.length) return null
+    if (!this.pending.length && !this.pendingAttempts.length && !this.side.waiting && !this.pendingSnapshots.length && !this.pendingCode.length && !this.pendingCells.length) return null
     const { events, attempts, snapshots, code, cells } = this.takePending()
     const { kinds: _, ...encoded } = encodeEvents(events)
+    const side = this.side.take()
     const request: CommitRequest = {
       op: 'commit', ...(this.h ? { h: this.h } : {}), first: events.length ? events[0]!.seq : this.sentSeq + 1, ...encoded,
       code: events.length ? events[events.length - 1]!.codeHash : '',
       snapshots: snapshots.map(([seq, state]) => [seq, JSON.stringify(state)]),
       attempts: attempts.map((a) => JSON.stringify(a)),
+      ...(side ? { side } : {}),
       storedCode: code, cells,
     }
     if (events.length) this.sentSeq = events[events.length - 1]!.seq

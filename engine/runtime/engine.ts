@@ -79,6 +79,8 @@ export class Engine {
       halted: () => this.loop.halted,
       agent: () => new FairAgent(mix(this.seedNumber, this.head)),
       testsDue: () => pipeline.testsDue,
+      // Same state, new count: the one status stream tells the window how many requests wait.
+      heldChanged: () => this.announcer.status(this.loop.status),
     })
   }
 
@@ -182,18 +184,40 @@ export class Engine {
 
   // ---- driving ----------------------------------------------------------
 
-  /** Runs the loop until it halts, is paused, reaches `steps`, or (with `untilIdle`) has nothing to do. */
+  /** Runs the loop until it halts, is paused, reaches `steps`, or (with `untilIdle`) has nothing to do. Requests held while paused go first. */
   run(options: RunOptions = {}): Promise<RunSummary> {
+    this.requests.release()
     return this.loop.run(options)
   }
 
-  /** Pauses the app in any state but halted; a running loop stops after the batch in progress. */
-  pause(): void {
+  /**
+   * Pauses the app in any state but halted; a running loop stops after the batch in progress.
+   * `holdRequests` (a person pausing): requests to the app wait, uncommitted, until it runs or steps.
+   */
+  pause(options: { holdRequests?: boolean } = {}): void {
     this.loop.pause()
+    if (options.holdRequests) this.requests.hold()
   }
 
-  /** Runs one transaction (start until it commits, then step). Returns its event, or null if it waits. */
+  /** Requests waiting for the paused app (see pause). */
+  get heldRequests(): number {
+    return this.requests.heldCount
+  }
+
+  /** Answers the held requests 503 (the app will not run here again): nothing is committed for them. */
+  refuseHeldRequests(why: string): void {
+    this.requests.refuseHeld(why)
+  }
+
+  /**
+   * Runs one transaction (start until it commits, then step). Returns its event, or null if it waits.
+   * While requests are held, the step is the first of them (answered once durable).
+   */
   step(): EventRecord | null {
+    const head = this.exec.head
+    if (this.requests.serveOneHeld()) {
+      return this.exec.head > head ? this.exec.log.events(head + 1, 1)[0] ?? null : null
+    }
     return this.loop.step()
   }
 
@@ -209,8 +233,8 @@ export class Engine {
    * it read to change and runs again, until `deadlineMs` (then 503); an
    * exception is 500 at once. Never rejects for what the app does.
    */
-  request(req: HttpRequest, deadlineMs = 10_000): Promise<HttpResponse> {
-    return this.requests.request(req, deadlineMs)
+  request(req: HttpRequest, deadlineMs = 10_000, gone?: AbortSignal): Promise<HttpResponse> {
+    return this.requests.request(req, deadlineMs, gone)
   }
 
   /**

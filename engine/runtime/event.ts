@@ -70,6 +70,8 @@ export interface EventRecord {
    */
   duration?: number
   cell?: string | null
+  /** Not part of the event either: an http event's time from the request's arrival to its answer, in ms (replay/history/latencies.ts). */
+  latency?: number
 }
 
 export interface Attempt {

@@ -7,6 +7,7 @@ import { canonicalJson } from './values.ts'
 import type { Attempt, EventRecord, Write } from './event.ts'
 import type { StoreSnapshot } from './store.ts'
 import type { KeptCells } from './transformCell.ts'
+import type { SideSink } from '../replay/history/sideRecords.ts'
 
 export interface EventLog {
   /** Seq of the last appended event (0 when empty). */
@@ -20,6 +21,8 @@ export interface EventLog {
   /** Events with seq in [from, from + limit). */
   events(from?: number, limit?: number): EventRecord[]
   addAttempt(attempt: Attempt): void
+  /** What a durable log keeps beside its events, with the next group commit (failures, latencies: history/sideRecords.ts). */
+  readonly side?: SideSink
   /** The most recent attempts, oldest first. */
   attempts(limit?: number): Attempt[]
   /** Keeps a code version by its hash, so history replays with the code that ran it (durable logs). */

@@ -45,7 +45,10 @@ export function serveHttp(engine: HttpApp, options: HttpOptions): Promise<Runnin
           headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')])),
           body,
         }
-        const answer = options.reserved?.handle(request) ?? engine.request(request, options.deadlineMs)
+        // The client hanging up before its answer: a request not yet run (one held while the app is paused) is dropped, never committed.
+        const gone = new AbortController()
+        res.once('close', () => res.writableEnded || gone.abort())
+        const answer = options.reserved?.handle(request) ?? engine.request(request, options.deadlineMs, gone.signal)
         return answer.then((r) => {
           res.writeHead(r.status, r.headers)
           res.end(r.body)

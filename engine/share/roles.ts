@@ -23,7 +23,7 @@ const RANK: Record<Role, number> = { view: 0, edit: 1, run: 2, owner: 3 }
  */
 export const ROLE_OF_OP: Record<Op, Role> = {
   hello: 'view', notebook: 'view', status: 'view', log: 'view', state: 'view', attempts: 'view', branches: 'view',
-  evaluate: 'view', timeline: 'view', series: 'view', exportBranch: 'view', profile: 'view', timings: 'view', diff: 'view', query: 'view', retroLogs: 'view',
+  evaluate: 'view', timeline: 'view', series: 'view', exportBranch: 'view', profile: 'view', timings: 'view', failures: 'view', diff: 'view', query: 'view', retroLogs: 'view',
   save: 'owner', editNotebook: 'edit', editCell: 'edit', addCell: 'edit', deleteCell: 'edit', moveCell: 'edit',
   run: 'run', pause: 'run', step: 'run', ttyInput: 'run', fork: 'run', promote: 'run', renameBranch: 'run', deleteBranch: 'run', verify: 'run', rerun: 'run',
   importBranch: 'run', editState: 'run', explore: 'run', saveCounterexample: 'run',

@@ -4,7 +4,7 @@
 // selected moment, the selected event, the agent panel). The selected moment
 // drives everything that shows state; the live branch keeps running.
 import type { EngineClient } from '../../engine/protocol/client.ts'
-import type { Attempt, BranchView, EventRecord, Json, SkippedEvents, StateEdit, StateValue, StatusView, TestFailure } from '../../engine/protocol/messages.ts'
+import type { Attempt, BranchView, EventRecord, FailureList, Json, SkippedEvents, StateEdit, StateValue, StatusView, TestFailure } from '../../engine/protocol/messages.ts'
 import { h } from '../dom.ts'
 import { AgentPanel } from '../agent/AgentPanel.ts'
 import { StateEditor } from '../stateEditor/StateEditor.ts'
@@ -206,6 +206,8 @@ export class Debugger {
     this.agent.attach(client)
     try {
       this.setBranches(await client.call('branches', {}))
+      // What the log kept: the failures found since it was written (before this window opened too), then the latest attempts.
+      this.recorded(await client.call('failures', {}))
       for (const a of await client.call('attempts', { limit: 200 })) this.attempt(a)
     } catch (err) {
       // Nothing has run yet (the notebook does not parse, or is not UTF-8): no history is not an error, the empty timeline says it.
@@ -246,12 +248,28 @@ export class Debugger {
   testFailed(f: TestFailure): void {
     const branch = this.status?.branch ?? 'main'
     this.timeline.markFailure(branch, f.seq)
+    this.details.addTestFailure(branch, f.seq, { test: f.test, message: f.message, cell: f.location?.cell ?? null, line: f.location?.line ?? null })
     this.problem({ branch, seq: f.seq, kind: 'test', test: f.test })
   }
 
+  /** The failures the log kept (as a live run found them: the same marks and counts), and how much of each branch has none recorded. */
+  recorded(lists: FailureList[]): void {
+    for (const list of lists) {
+      this.problems.notRecorded(list.notRecordedUntil)
+      for (const f of list.failures) {
+        if (f.kind === 'test') {
+          this.timeline.markFailure(f.branch, f.seq)
+          this.details.addTestFailure(f.branch, f.seq, { test: f.name, message: f.message, cell: f.cell, line: f.line })
+        } else this.timeline.markError(f.branch, f.seq)
+        // An error's `test` is empty, as for an attempt seen live: the same event is counted once whichever way it came.
+        this.problems.add({ branch: f.branch, seq: f.seq, kind: f.kind, test: f.kind === 'test' ? f.name : '' })
+      }
+    }
+    this.host.problems?.(this.problems.count())
+  }
+
   private problem(p: Problem): void {
-    const count = this.problems.add(p)
-    if (count) this.host.problems?.(count)
+    if (this.problems.add(p)) this.host.problems?.(this.problems.count())
   }
 
   /** E: the next event after which a test failed or a transaction threw, after the selected one (round to the first). */

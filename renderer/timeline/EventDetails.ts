@@ -7,6 +7,7 @@ import type { Attempt, EventRecord, Json, StateValue } from '../../engine/protoc
 import { fill, h } from '../dom.ts'
 import { preview } from '../state/jsonTree.ts'
 import { KIND_COLOURS, type SelectedMoment } from './moment.ts'
+import { latencyText } from '../../engine/protocol/eventBin.ts'
 
 export interface EventDetailsLinks {
   /** Show a state in the state editor. */
@@ -36,6 +37,17 @@ export class EventDetails {
   addAttempt(a: Attempt): void {
     this.attempts.push(a)
     if (this.attempts.length > 200) this.attempts.shift()
+  }
+
+  /** Tests that failed after an event (seen live, or as the log recorded them), by branch and seq; the newest 10,000 events kept. */
+  private readonly testFailures = new Map<string, { test: string; message: string; cell: string | null; line: number | null }[]>()
+  addTestFailure(branch: string, seq: number, f: { test: string; message: string; cell: string | null; line: number | null }): void {
+    const key = `${branch}@${seq}`
+    const list = this.testFailures.get(key) ?? []
+    if (list.some((x) => x.test === f.test)) return
+    list.push(f)
+    this.testFailures.set(key, list)
+    if (this.testFailures.size > 10_000) this.testFailures.delete(this.testFailures.keys().next().value!)
   }
 
   /** The divergences of a branch a replay with the current code made: shown on the events they are about. */
@@ -84,6 +96,7 @@ export class EventDetails {
       ...(e.choices.length ? [h('dt', null, 'choices'), h('dd', null, ...e.choices.map((c) => h('span.ed-choice', { title: `sys.fork(${c.n}) answered ${c.value}` }, `${c.value}`, h('span.ed-of', null, `/${c.n}`))))] : []),
       h('dt', null, 'hash'), h('dd', { title: e.hash }, e.hash.slice(0, 12)),
       ...(e.duration !== undefined ? [h('dt', null, 'ran'), h('dd.ed-duration', { title: 'how long its method ran (kept beside the log)' }, `${e.duration < 1 ? e.duration.toFixed(3) : e.duration.toFixed(2)} ms`)] : []),
+      ...(e.latency !== undefined ? [h('dt', null, 'answered in'), h('dd.ed-latency', { title: 'from the request\'s arrival to its answer, its event made durable first (kept beside the log)' }, latencyText(e.latency))] : []),
     ))
     if (e.reads.length) {
       rows.push(section('Reads', h('div.ed-chips', null, ...dedupe(e.reads.map((r) => (r.key !== undefined ? `${r.state}.${r.key}` : r.state))).map((s) =>
@@ -105,6 +118,12 @@ export class EventDetails {
     if (e.outputs.http !== undefined && e.kind !== 'http') out.push(h('div.ed-log', null, h('span.ed-channel', null, 'http'), preview(e.outputs.http, 300)))
     if (e.outputs.halt) out.push(h('div.ed-log', null, h('span.ed-channel', null, 'halt'), 'the app halted'))
     if (out.length) rows.push(section('Outputs', ...out))
+    const tests = this.testFailures.get(`${e.branch}@${e.seq}`) ?? []
+    if (tests.length) {
+      rows.push(section('Tests failed after this event', ...tests.map((f) => h('div.ed-error.ed-test-failure', null,
+        h('span', null, `test “${f.test}”: ${f.message}`),
+        f.cell ? h('button.ed-where', { type: 'button', onclick: () => this.links.cell(f.cell!, f.line ?? 1) }, `${f.cell}:${f.line ?? ''}`) : null))))
+    }
     const failed = this.attempts.filter((a) => a.branch === e.branch && a.after === e.seq && !a.aborted)
     if (failed.length) {
       rows.push(section('Failed attempts after this event', ...failed.map((a) => h('div.ed-error', null,

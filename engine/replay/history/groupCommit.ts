@@ -11,6 +11,7 @@ import { HeadsWriter } from '../headsFile.ts'
 import { headsPath } from '../dbPath.ts'
 import { contentHash } from './hashChain.ts'
 import type { Ack } from '../logWriter.ts'
+import { PendingSide, type SideRecords } from './sideRecords.ts'
 import type { Attempt, EventRecord } from '../../runtime/event.ts'
 import type { StoreSnapshot } from '../../runtime/store.ts'
 
@@ -42,6 +43,7 @@ export interface EncodedCommit {
   code: string
   snapshots: [seq: number, data: string][]
   attempts: string[]
+  side?: SideRecords
 }
 
 export interface GroupCommitOptions {
@@ -60,6 +62,8 @@ type Waiting = { events: EventRecord[]; resolve: () => void; reject: (err: Error
 export class GroupCommit {
   private pending: EventRecord[] = []
   private pendingAttempts: Attempt[] = []
+  /** Failed tests, errors and latencies, for the next group commit (history/sideRecords.ts). */
+  readonly side = new PendingSide()
   private pendingSnapshots: [seq: number, data: string, hash: string][] = []
   /** The last seq handed to be written, the last one known durable, and its hash. */
   private sentSeq: number
@@ -113,11 +117,13 @@ export class GroupCommit {
     this.pendingAttempts.push(attempt)
   }
 
+
   /** Forgets events appended but not yet flushed (they were never acknowledged). */
   discardPending(): void {
     this.pending = []
     this.pendingSnapshots = []
     this.pendingAttempts = []
+    this.side.discard()
   }
 
   /** Keeps a snapshot every `snapshotEvery` events of the branch being written. */
@@ -202,6 +208,7 @@ export class GroupCommit {
     const snapshots = part.snapshots.map(([seq, data]): [number, string, string] => [seq, data, contentHash(data)])
     for (const [seq] of snapshots) this.lastSnapshot.set(this.target.name, seq)
     const chunk = this.chunk(first, { texts: part.texts, count: part.count, cuts: part.cuts, kinds: part.kinds ?? [], ...(part.timings ? { timings: part.timings } : {}) }, part.code, snapshots, part.attempts)
+    if (part.side) chunk.side = part.side
     if (untrusted) chunk.untrusted = true
     const last = first + part.count - 1
     if (part.count) this.sentSeq = last
@@ -247,11 +254,13 @@ export class GroupCommit {
 
   /** Seals pending events, snapshots and attempts into a chunk (null when there is nothing). */
   private seal(): { chunk: Chunk; events: EventRecord[] } | null {
-    if (!this.pending.length && !this.pendingAttempts.length && !this.pendingSnapshots.length) return null
+    if (!this.pending.length && !this.pendingAttempts.length && !this.side.waiting && !this.pendingSnapshots.length) return null
     const events = this.pending
     const first = events.length ? events[0]!.seq : this.sentSeq + 1
     const code = events.length ? events[events.length - 1]!.codeHash : ''
     const chunk = this.chunk(first, encodeEvents(events), code, this.pendingSnapshots, this.pendingAttempts.map((a) => JSON.stringify(a)))
+    const side = this.side.take()
+    if (side) chunk.side = side
     if (events.length) this.sentSeq = events[events.length - 1]!.seq
     this.discardPending()
     return { chunk, events }

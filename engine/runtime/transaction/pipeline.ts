@@ -12,6 +12,7 @@ import type { Transaction } from '../transaction.ts'
 import type { Outcome } from '../sandbox.ts'
 import type { MethodName } from '../compile.ts'
 import type { EventRecord, SourceLocation, TestFailure, Write } from '../event.ts'
+import { attemptFailureRecord, testFailureRecord } from '../../replay/history/failures.ts'
 
 /** What the pipeline needs of the engine that owns it. */
 export interface PipelineHost {
@@ -85,6 +86,7 @@ export class Pipeline {
 
   constructor(private readonly host: PipelineHost, private readonly checkTests: boolean | 'commit', private readonly stopOnFailure = false) {
     this.exec = host.exec
+    if (checkTests) this.exec.log.side?.recordFailures()
   }
 
   /** Tests are due after a commit (debug runs). */
@@ -215,8 +217,7 @@ export class Pipeline {
           failure.heldAfter = this.heldAfter ?? undefined
           failure.checkedPerCommit = true
         }
-        this.testFailures.push(failure)
-        this.host.announcer.pending.failures.push(failure)
+        this.testFailed(failure)
         if (this.stopOnFailure) this.stopRequested = true
       }
     }
@@ -224,7 +225,17 @@ export class Pipeline {
 
   recordAttempt(tx: Transaction): void {
     this.attempts++
-    this.host.announcer.pending.attempts.push(this.exec.attempt(tx))
+    const attempt = this.exec.attempt(tx)
+    this.host.announcer.pending.attempts.push(attempt)
+    const failure = attemptFailureRecord(attempt)
+    if (failure) this.exec.log.side?.addFailure(failure)
+  }
+
+  /** A test failed: said with the batch, and kept beside the log (history/failures.ts). */
+  private testFailed(failure: TestFailure): void {
+    this.testFailures.push(failure)
+    this.host.announcer.pending.failures.push(failure)
+    this.exec.log.side?.addFailure(testFailureRecord(failure))
   }
 
   /**
@@ -252,9 +263,7 @@ export class Pipeline {
         if (tx?.kind === 'test') {
           if (this.nextTest !== null) this.nextTest++
           this.recordAttempt(tx)
-          const failure: TestFailure = { test: tx.method!, seq: this.exec.head, message: tx.failure!.reason, location: null, saw: {} }
-          this.testFailures.push(failure)
-          this.host.announcer.pending.failures.push(failure)
+          this.testFailed({ test: tx.method!, seq: this.exec.head, message: tx.failure!.reason, location: null, saw: {} })
           return true
         }
         return overran(tx)
