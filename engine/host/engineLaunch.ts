@@ -18,6 +18,7 @@
 // Cell code itself runs in a node:vm context with no require, process or import
 // (engine/runtime/sandbox.ts): it has no way to reach an addon, fs or a thread.
 import { existsSync, realpathSync } from 'node:fs'
+import { totalmem } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { HostOptions } from './EngineHost.ts'
@@ -46,6 +47,27 @@ export interface LaunchOptions {
    * it can do nothing the process cannot.
    */
   threads?: boolean
+  /** The process's heap limit in MB (--max-old-space-size): default engineMemoryMb(). */
+  memoryMb?: number
+}
+
+/**
+ * The heap limit of the process that runs cells: LOOM_ENGINE_MEMORY_MB, or a
+ * quarter of the machine's memory, at most 4096 MB — explicit, so that when a
+ * cell allocates without end the launcher can say which limit it reached.
+ */
+export function engineMemoryMb(env: NodeJS.ProcessEnv = process.env): number {
+  return megabytes(env.LOOM_ENGINE_MEMORY_MB) ?? Math.max(256, Math.min(4096, Math.floor(totalmem() / 4 / 2 ** 20)))
+}
+
+/** The heap limit of the REPL's and the queries' evaluator process (evaluatorProcess.ts): LOOM_EVAL_MEMORY_MB, or 256 MB. */
+export function evalMemoryMb(env: NodeJS.ProcessEnv = process.env): number {
+  return megabytes(env.LOOM_EVAL_MEMORY_MB) ?? 256
+}
+
+function megabytes(text: string | undefined): number | undefined {
+  const n = Number(text)
+  return text && Number.isSafeInteger(n) && n >= 16 ? n : undefined
 }
 
 export function engineLaunch(options: HostOptions, launch: LaunchOptions = {}): EngineLaunch {
@@ -70,6 +92,7 @@ export function engineLaunch(options: HostOptions, launch: LaunchOptions = {}): 
     // tier-up, and later cells as fast (measured with Node 20 on the samples' cells).
     '--liftoff-only',
     '--enable-source-maps',
+    `--max-old-space-size=${launch.memoryMb ?? engineMemoryMb()}`,
     ...(preload ? [`--import=${pathToFileURL(preload).href}`] : []),
   ]
   return {
@@ -95,6 +118,8 @@ export interface ConfinedLaunch {
   env: Record<string, string>
   /** What the OS adds to Node's permission model here. */
   os: OsSandbox
+  /** Its heap limit (MB): running out of it ends the process (V8 aborts). */
+  memoryMb: number
 }
 
 /**
@@ -108,10 +133,22 @@ export interface ConfinedLaunch {
  * (osSandbox.ts): no network, no other files.
  */
 export function runLaunch(notebookPath: string | null, launch: LaunchOptions = {}): ConfinedLaunch {
-  const say = launch.say ?? ((line: string) => void process.stderr.write(`loom: ${line}\n`))
-  const entry = join(dirname(ensureEngineBundle(say)), 'runProcess.js')
   // A replay reads no notebook: its code comes from the log, over the link.
-  const notebook = notebookPath === null ? null : resolve(notebookPath)
+  return confinedLaunch('runProcess.js', notebookPath === null ? null : resolve(notebookPath), launch)
+}
+
+/**
+ * The REPL's and the queries' evaluator process (evaluatorProcess.ts), spawned
+ * by whoever holds the log (evaluatorSpawn.ts): confined as runLaunch's, reading
+ * no notebook, with a heap limit of its own (`memoryMb`).
+ */
+export function evaluatorLaunch(memoryMb: number, launch: LaunchOptions = {}): ConfinedLaunch {
+  return confinedLaunch('evaluatorProcess.js', null, { ...launch, memoryMb, preload: launch.preload ?? '' })
+}
+
+function confinedLaunch(entryName: string, notebook: string | null, launch: LaunchOptions): ConfinedLaunch {
+  const say = launch.say ?? ((line: string) => void process.stderr.write(`loom: ${line}\n`))
+  const entry = join(dirname(ensureEngineBundle(say)), entryName)
   // node_modules by its real path too: a checkout may link it from elsewhere (the OS sandbox binds real paths).
   // The notebook file alone, not its folder (cells cannot import files): a notebook kept in the home
   // folder must not open the home folder to a broken engine.
@@ -126,12 +163,13 @@ export function runLaunch(notebookPath: string | null, launch: LaunchOptions = {
     ...known('--disable-warning', '=ExperimentalWarning'),
     '--liftoff-only',
     '--enable-source-maps',
+    `--max-old-space-size=${launch.memoryMb ?? engineMemoryMb()}`,
     ...(preload ? [`--import=${pathToFileURL(preload).href}`] : []),
     entry,
   ]
   const os = osSandbox()
   const wrapped = os.wrap(process.execPath, nodeArgs, read, '/')
-  return { command: wrapped.command, args: wrapped.args, env: {}, os }
+  return { command: wrapped.command, args: wrapped.args, env: {}, os, memoryMb: launch.memoryMb ?? engineMemoryMb() }
 }
 
 /**

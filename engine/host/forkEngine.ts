@@ -19,8 +19,10 @@ import { defaultDbPath } from '../replay/dbPath.ts'
 import type { HostOptions } from './EngineHost.ts'
 import { readSaveRequest, type EngineProcess, type FromEngine, type SaveRequest } from './engineLink.ts'
 import { writeAtomically } from './saveNotebook.ts'
-import { engineLaunch, type LaunchOptions } from './engineLaunch.ts'
+import { engineLaunch, evalMemoryMb, type LaunchOptions } from './engineLaunch.ts'
 import { sendCompiledCells } from './sendCompiledCells.ts'
+import { relayEvaluator } from './evaluatorSpawn.ts'
+import { EVALUATOR_FD } from './evaluatorFd.ts'
 import type { AppPort } from './appPort.ts'
 
 /**
@@ -44,7 +46,10 @@ export function forkEngine(options: HostOptions, launch: LaunchOptions = {}, ses
   // In the desktop app execPath is Electron's binary, which runs as plain Node with this set.
   const childEnv = process.versions.electron ? { ...env, ELECTRON_RUN_AS_NODE: '1' } : env
   const wrapped = os.sandbox.wrap(process.execPath, [...execArgv, entry], os.read, '/', os.writable, childEnv)
-  const child = spawn(wrapped.command, wrapped.args, { env: childEnv, stdio: ['ignore', 'inherit', 'inherit', 'pipe', 'pipe'] })
+  // fd 5: the REPL's and the queries' evaluator process, started here (the engine may start no process).
+  const child = spawn(wrapped.command, wrapped.args, { env: childEnv, stdio: ['ignore', 'inherit', 'inherit', 'pipe', 'pipe', 'pipe'] })
+  const evaluatorMb = evalMemoryMb()
+  relayEvaluator((child.stdio as unknown as Socket[])[EVALUATOR_FD]!, evaluatorMb)
   const link = child.stdio[3] as Socket
   link.on('error', () => {}) // the process's exit says what happened
   holdLog(options, child.stdio[4] as Socket, () => child.kill('SIGKILL'), session.appPort)
@@ -89,6 +94,8 @@ export function forkEngine(options: HostOptions, launch: LaunchOptions = {}, ses
       return child.pid
     },
     send(message) {
+      // The engine learns here that its evaluator is on fd 5, and its limit.
+      if ('start' in message) message = { start: { ...message.start, evaluatorMb } }
       if (!link.destroyed) link.write(frame(message))
     },
     onMessage(fn) {

@@ -11,10 +11,13 @@ import type { HistoryLog } from './historyLog.ts'
 import type { Damage } from './logErrors.ts'
 import { nearestSnapshot } from './seek.ts'
 import { PredicateContext } from '../host/evaluate.ts'
+import type { Evaluator } from '../host/evaluator.ts'
 import { stateBindings } from '../host/notebookCells.ts'
 
 export interface QueryOptions {
   branch: string
+  /** Where the expression runs: a process with a heap limit of its own (engine/host/evaluator.ts). */
+  evaluator: Evaluator
   /** The first and last events to evaluate after (default: the whole branch). */
   from?: number
   to?: number
@@ -81,7 +84,7 @@ export async function queryBranch(log: HistoryLog, expr: string, o: QueryOptions
   let batch: string[] = []
   let labels: [number, string, string | null][] = []
   const run = async (): Promise<boolean> => {
-    const answer = predicate!.run(`{"keep":${Math.max(0, limit - result.matches.length)},"keepErrors":${KEEP_ERRORS - result.errors.length},"first":${!!o.first},"events":[${batch.join(',')}]}`)
+    const answer = await predicate!.run(`{"keep":${Math.max(0, limit - result.matches.length)},"keepErrors":${KEEP_ERRORS - result.errors.length},"first":${!!o.first},"events":[${batch.join(',')}]}`, labels[0]![0], labels[labels.length - 1]![0])
     const first = labels[0]![0]
     for (const [seq, value] of answer.matches) {
       const [, kind, method] = labels[seq - first]!
@@ -97,26 +100,33 @@ export async function queryBranch(log: HistoryLog, expr: string, o: QueryOptions
     await o.onProgress?.(result.evaluated, to - from + 1)
     return answer.stopped
   }
-  for (const raw of log.raw(o.branch, (snap?.seq ?? 0) + 1, to)) {
-    if (chainHash(parent, raw.body) !== raw.hash) {
-      result.damage = { code: 'hash-mismatch', branch: o.branch, seq: raw.seq, message: `branch '${o.branch}': event ${raw.seq} does not match its hash: the log was changed after it was written` }
-      break
-    }
-    parent = raw.hash
-    const e = JSON.parse(raw.body) as EventRecord
-    if (e.seq >= from) predicate ??= PredicateContext.open(expr, store.values(), bindings, o.timeLimitMs)
-    store.apply(e.writes, e.seq)
-    if (e.seq < from) continue
-    // The whole event crosses only for an expression that names it (parsing it again inside costs as much as the rest).
-    const event = withEvent ? raw.body : JSON.stringify({ seq: e.seq, branch: e.branch, kind: e.kind, method: e.method, time: e.time })
-    batch.push(`[${event},${JSON.stringify(updatesOf(store, e.writes))}]`)
-    labels.push([e.seq, e.kind, e.method])
-    if (batch.length === BATCH && (await run())) return result
+  try {
+    return await walk()
+  } finally {
+    ;(predicate as PredicateContext | null)?.close()
   }
-  // A range whose every event is before the damage: the expression is still checked.
-  predicate ??= PredicateContext.open(expr, store.values(), bindings, o.timeLimitMs)
-  if (batch.length) await run()
-  return result
+  async function walk(): Promise<QueryResult> {
+    for (const raw of log.raw(o.branch, (snap?.seq ?? 0) + 1, to)) {
+      if (chainHash(parent, raw.body) !== raw.hash) {
+        result.damage = { code: 'hash-mismatch', branch: o.branch, seq: raw.seq, message: `branch '${o.branch}': event ${raw.seq} does not match its hash: the log was changed after it was written` }
+        break
+      }
+      parent = raw.hash
+      const e = JSON.parse(raw.body) as EventRecord
+      if (e.seq >= from) predicate ??= await PredicateContext.open(o.evaluator, expr, store.values(), bindings, o.timeLimitMs)
+      store.apply(e.writes, e.seq)
+      if (e.seq < from) continue
+      // The whole event crosses only for an expression that names it (parsing it again inside costs as much as the rest).
+      const event = withEvent ? raw.body : JSON.stringify({ seq: e.seq, branch: e.branch, kind: e.kind, method: e.method, time: e.time })
+      batch.push(`[${event},${JSON.stringify(updatesOf(store, e.writes))}]`)
+      labels.push([e.seq, e.kind, e.method])
+      if (batch.length === BATCH && (await run())) return result
+    }
+    // A range whose every event is before the damage: the expression is still checked.
+    predicate ??= await PredicateContext.open(o.evaluator, expr, store.values(), bindings, o.timeLimitMs)
+    if (batch.length) await run()
+    return result
+  }
 }
 
 /**
