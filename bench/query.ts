@@ -41,7 +41,7 @@ export async function measureQuery(quick: boolean, progress: (what: string) => u
       if (r.evaluated !== events || r.count !== steps / 100_000 + 1) throw new Error(`loom query evaluated ${r.evaluated} of ${events} events, ${r.count} matches`)
       queryEventsPerSecond = events / (ms / 1000)
     } finally {
-      evaluator.close()
+      evaluator.end()
       log.close()
     }
     const verifyEventsPerSecond = await verifyRate(db)

@@ -65,7 +65,7 @@ export async function queryCommand(p: Parsed, io: Io): Promise<number> {
     if (err instanceof Error && err.constructor === Error) throw new HistoryError(err.message)
     throw err
   } finally {
-    evaluator.close()
+    evaluator.end()
     log.db.close()
   }
 }

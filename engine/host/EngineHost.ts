@@ -86,7 +86,7 @@ export class EngineHost {
    */
   /** Where the REPL's and the queries' expressions run: given, or started when first asked (and closed with the host). */
   private evaluator: Evaluator | null
-  private ownEvaluator: (Evaluator & { close(): void }) | null = null
+  private ownEvaluator: (Evaluator & { end(): void }) | null = null
 
   private constructor(private readonly options: HostOptions, private readonly logs: HostLogs, saveNotebook?: (text: string) => Promise<void>, evaluator?: Evaluator) {
     this.evaluator = evaluator ?? null
@@ -307,7 +307,7 @@ export class EngineHost {
     await Promise.allSettled([...this.jobs])
     this.notices.flushNow()
     this.log?.close()
-    this.ownEvaluator?.close()
+    this.ownEvaluator?.end()
     this.notices.clients.clear()
   }
 }

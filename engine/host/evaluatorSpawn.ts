@@ -66,9 +66,9 @@ function hold(c: ChildProcess, busy: boolean): void {
 }
 
 /** An evaluator for this process, in a process of its own. */
-export function spawnedEvaluator(memoryMb = evalMemoryMb()): Evaluator & { close(): void } {
+export function spawnedEvaluator(memoryMb = evalMemoryMb()): Evaluator & { end(): void } {
   const processes = evaluatorProcesses(memoryMb)
-  return Object.assign(new Evaluator(processes, memoryMb), { close: () => processes.close() })
+  return Object.assign(new Evaluator(processes, memoryMb), { end: () => processes.close() })
 }
 
 /**
