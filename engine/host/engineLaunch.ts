@@ -143,10 +143,20 @@ export function runLaunch(notebookPath: string | null, launch: LaunchOptions = {
  * no notebook, with a heap limit of its own (`memoryMb`).
  */
 export function evaluatorLaunch(memoryMb: number, launch: LaunchOptions = {}): ConfinedLaunch {
-  return confinedLaunch('evaluatorProcess.js', null, { ...launch, memoryMb, preload: launch.preload ?? '' })
+  // ArrayBuffers live outside the heap its limit counts: the process's address space is limited too
+  // (Node itself reserves about 1 GB), so that a huge one is refused (a RangeError) rather than filling the machine.
+  return confinedLaunch('evaluatorProcess.js', null, { ...launch, memoryMb, preload: launch.preload ?? '' }, ADDRESS_SPACE_MB + memoryMb)
 }
 
-function confinedLaunch(entryName: string, notebook: string | null, launch: LaunchOptions): ConfinedLaunch {
+/** The address space of the evaluator process beyond its heap: Node's own reservations and a bounded room for ArrayBuffers. */
+const ADDRESS_SPACE_MB = 2048
+
+/** util-linux's prlimit, which sets a limit of the process it starts (Node has no setrlimit). */
+function prlimit(): string | undefined {
+  return process.platform === 'linux' ? ['/usr/bin/prlimit', '/bin/prlimit'].find((p) => existsSync(p)) : undefined
+}
+
+function confinedLaunch(entryName: string, notebook: string | null, launch: LaunchOptions, addressSpaceMb?: number): ConfinedLaunch {
   const say = launch.say ?? ((line: string) => void process.stderr.write(`loom: ${line}\n`))
   const entry = join(dirname(ensureEngineBundle(say)), entryName)
   // node_modules by its real path too: a checkout may link it from elsewhere (the OS sandbox binds real paths).
@@ -168,7 +178,10 @@ function confinedLaunch(entryName: string, notebook: string | null, launch: Laun
     entry,
   ]
   const os = osSandbox()
-  const wrapped = os.wrap(process.execPath, nodeArgs, read, '/')
+  const limiter = addressSpaceMb ? prlimit() : undefined
+  const limited = addressSpaceMb && limiter ? { command: limiter, args: [`--as=${addressSpaceMb * 2 ** 20}`, '--', process.execPath, ...nodeArgs] } : { command: process.execPath, args: nodeArgs }
+  // Node's own folder is seen by the OS sandbox as well when prlimit, not node, is what it starts.
+  const wrapped = os.wrap(limited.command, limited.args, limiter ? [...read, dirname(realpathSync(process.execPath))] : read, '/')
   return { command: wrapped.command, args: wrapped.args, env: {}, os, memoryMb: launch.memoryMb ?? engineMemoryMb() }
 }
 
