@@ -111,6 +111,7 @@ const SETUP = `(function (stateJson, bindingsJson, momentJson) {
     if (d.configurable) Object.defineProperty(G, key, "value" in d ? { value: d.value, writable: false, configurable: false } : { configurable: false });
   }
   freeze(Object.getPrototypeOf(G));
+  return feed;
 
 })`
 
@@ -166,19 +167,30 @@ function outOfMemory(evaluator: Evaluator, at: string): (err: unknown) => never 
 
 // In the evaluator process (evaluatorProcess.ts): the contexts themselves.
 
-/** A fresh context holding the read-only views of `state` (and nothing of the host); the arguments are JSON text. */
-export function replContext(stateJson: string, bindingsJson: string, momentJson: string): vm.Context {
-  const context = vm.createContext(Object.create(null), { name: 'loom repl', codeGeneration: { strings: true, wasm: false }, microtaskMode: 'afterEvaluate' })
-  const setup = new vm.Script(SETUP, { filename: 'loom:repl' }).runInContext(context) as (s: string, b: string, m: string) => void
-  setup(stateJson, bindingsJson, momentJson)
-  return context
+/** A REPL or query context, and how a batch of events is handed to it (QUERY_SETUP's feed). */
+export interface ReplContext {
+  context: vm.Context
+  feed: (batch: string) => void
 }
 
-/** What a script run in a context gave: only a primitive string is read, and of what it threw only the text. */
-export function runInReplContext(context: vm.Context, r: { script: string; filename: string; lineOffset?: number; timeout: number; source?: string }): EvalRun {
-  if (r.source !== undefined) (context as { __loomSource?: string }).__loomSource = r.source
+/** A fresh context holding the read-only views of `state` (and nothing of the host); the arguments are JSON text. */
+export function replContext(stateJson: string, bindingsJson: string, momentJson: string): ReplContext {
+  const context = vm.createContext(Object.create(null), { name: 'loom repl', codeGeneration: { strings: true, wasm: false }, microtaskMode: 'afterEvaluate' })
+  const setup = new vm.Script(SETUP, { filename: 'loom:repl' }).runInContext(context) as (s: string, b: string, m: string) => (batch: string) => void
+  const feed = setup(stateJson, bindingsJson, momentJson)
+  return { context, feed }
+}
+
+/** The batch given to feed, evaluated (compiled once: a batch as a literal of the script cost a compile of it each time). */
+const QUERY_FED = new vm.Script('__loomQuery(null)', { filename: 'loom:query' })
+
+/** What a script run in a context gave: only a primitive string is read, and of what it threw only the text. `batch`: a query's events, fed first. */
+export function runInReplContext(c: ReplContext, r: { script?: string; batch?: string; filename: string; lineOffset?: number; timeout: number; source?: string }): EvalRun {
+  if (r.source !== undefined) (c.context as { __loomSource?: string }).__loomSource = r.source
   try {
-    const out = new vm.Script(r.script, { filename: r.filename, lineOffset: r.lineOffset ?? 0 }).runInContext(context, { timeout: r.timeout }) as unknown
+    if (r.batch !== undefined) c.feed(r.batch)
+    const script = r.batch !== undefined ? QUERY_FED : new vm.Script(r.script ?? '', { filename: r.filename, lineOffset: r.lineOffset ?? 0 })
+    const out = script.runInContext(c.context, { timeout: r.timeout }) as unknown
     return { out: typeof out === 'string' ? out : '' }
   } catch (err) {
     const code = ownText(err, 'code')
@@ -228,9 +240,9 @@ export class PredicateContext {
   /** Evaluates a batch of events `first..last` (see QUERY_SETUP); one that runs past the limit or out of memory is a Refusal naming where. */
   async run(batch: string, first: number, last: number): Promise<PredicateAnswer> {
     const during = first === last ? `at event ${first}` : `while evaluated after events ${first}..${last}`
-    // The batch goes in as a string literal of the script: once the expression has run, the host never
-    // writes to the context's global again (an accessor the expression put there would run in the host, unlimited).
-    const ran = await this.evaluator.run(this.context, { script: `__loomQuery(${JSON.stringify(batch)})`, filename: 'loom:query', timeout: this.timeLimitMs }).catch(outOfMemory(this.evaluator, during))
+    // The batch is fed to the context (QUERY_SETUP): once the expression has run, nothing writes to the
+    // context's global again (an accessor the expression put there would run outside the limit).
+    const ran = await this.evaluator.run(this.context, { batch, filename: 'loom:query', timeout: this.timeLimitMs }).catch(outOfMemory(this.evaluator, during))
     if ('thrown' in ran) {
       const at = await this.at()
       if (!ran.timedOut) throw new Refusal(`the query could not go on${at ? ` at event ${at}` : ''}: ${ran.thrown.slice(0, 300) || 'it was stopped'}`, undefined, 'runtime')

@@ -38,7 +38,9 @@ export interface EvalContext {
 export type EvalRun = { out: string } | { thrown: string; timedOut: boolean }
 
 export interface EvalScript {
-  script: string
+  /** The script to run, or for a query a batch of events to evaluate (QUERY_SETUP). */
+  script?: string
+  batch?: string
   filename: string
   lineOffset?: number
   timeout: number

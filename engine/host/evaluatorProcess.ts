@@ -22,7 +22,7 @@ function handle(m: Record<string, unknown>): Record<string, unknown> | null {
   if (m.op === 'run') {
     const context = contexts.get(ctx)
     if (!context) return { error: `no context ${ctx}` }
-    return runInReplContext(context, { script: String(m.script), filename: String(m.filename), lineOffset: Number(m.lineOffset ?? 0), timeout: Number(m.timeout), source: typeof m.source === 'string' ? m.source : undefined })
+    return runInReplContext(context, { ...(typeof m.batch === 'string' ? { batch: m.batch } : { script: String(m.script) }), filename: String(m.filename), lineOffset: Number(m.lineOffset ?? 0), timeout: Number(m.timeout), source: typeof m.source === 'string' ? m.source : undefined })
   }
   return { error: `no op ${String(m.op)}` }
 }

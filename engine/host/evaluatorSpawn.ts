@@ -14,6 +14,8 @@ const HEAP_OUT = /heap out of memory|Allocation failed/
 
 export interface EvaluatorProcesses extends EvaluatorPipe {
   readonly memoryMb: number
+  /** Starts the evaluator process now, if none runs: it boots while the asker reads the log. */
+  warm(): void
   /** Ends the evaluator process, if one runs; the next write starts another. */
   close(): void
 }
@@ -49,6 +51,9 @@ export function evaluatorProcesses(memoryMb = evalMemoryMb()): EvaluatorProcesse
     onData(fn) {
       receivers.push(fn)
     },
+    warm() {
+      child ??= start()
+    },
     hold(b) {
       busy = b
       if (child) hold(child, b)
@@ -65,9 +70,10 @@ function hold(c: ChildProcess, busy: boolean): void {
   for (const s of [c, c.stdin, c.stdout, c.stderr] as { ref?: () => void; unref?: () => void }[]) (busy ? s.ref : s.unref)?.call(s)
 }
 
-/** An evaluator for this process, in a process of its own. */
+/** An evaluator for this process, in a process of its own (started at once). */
 export function spawnedEvaluator(memoryMb = evalMemoryMb()): Evaluator & { end(): void } {
   const processes = evaluatorProcesses(memoryMb)
+  processes.warm()
   return Object.assign(new Evaluator(processes, memoryMb), { end: () => processes.close() })
 }
 
