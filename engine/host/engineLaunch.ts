@@ -34,6 +34,8 @@ export interface EngineLaunch {
   env: Record<string, string>
   /** The OS sandbox to start it in: what it sees (read-only), and the folders it may write (none). */
   os: { sandbox: OsSandbox; read: string[]; writable: string[] }
+  /** Its heap limit (MB). */
+  memoryMb: number
 }
 
 export interface LaunchOptions {
@@ -80,6 +82,7 @@ export function engineLaunch(options: HostOptions, launch: LaunchOptions = {}): 
   // Of the session, only the notebook file: the log is the supervisor's (over fd 4), and so is Save (forkEngine.ts).
   const read = [...code, notebook]
   const preload = launch.preload ?? testBreach()
+  const memoryMb = launch.memoryMb ?? engineMemoryMb()
   const execArgv = [
     permissionFlag(),
     ...withRealPaths(read).map((p) => `--allow-fs-read=${p}`),
@@ -92,11 +95,12 @@ export function engineLaunch(options: HostOptions, launch: LaunchOptions = {}): 
     // tier-up, and later cells as fast (measured with Node 20 on the samples' cells).
     '--liftoff-only',
     '--enable-source-maps',
-    `--max-old-space-size=${launch.memoryMb ?? engineMemoryMb()}`,
+    `--max-old-space-size=${memoryMb}`,
     ...(preload ? [`--import=${pathToFileURL(preload).href}`] : []),
   ]
   return {
     entry,
+    memoryMb,
     execArgv,
     // Nothing of the user's environment (tokens, keys, paths): the notebook's configuration reaches sys.env
     // through the options.
