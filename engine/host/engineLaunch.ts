@@ -149,7 +149,7 @@ export function runLaunch(notebookPath: string | null, launch: LaunchOptions = {
 export function evaluatorLaunch(memoryMb: number, launch: LaunchOptions = {}): ConfinedLaunch {
   // ArrayBuffers live outside the heap its limit counts: the process's address space is limited too
   // (Node itself reserves about 1 GB), so that a huge one is refused (a RangeError) rather than filling the machine.
-  return confinedLaunch('evaluatorProcess.js', null, { ...launch, memoryMb, preload: launch.preload ?? '' }, ADDRESS_SPACE_MB + memoryMb)
+  return confinedLaunch('evaluatorProcess.js', null, { ...launch, memoryMb }, ADDRESS_SPACE_MB + memoryMb)
 }
 
 /** The address space of the evaluator process beyond its heap: Node's own reservations and a bounded room for ArrayBuffers. */
