@@ -154,13 +154,20 @@ export async function evaluateReadOnly(evaluator: Evaluator, expr: string, state
   return answer.value ?? null
 }
 
+/** An expression that ran out of the evaluator's memory; `events`: the first and last of the batch it was evaluated after. */
+export class MemoryRefusal extends Refusal {
+  constructor(message: string, readonly events: [number, number] | null) {
+    super(message, undefined, 'runtime')
+  }
+}
+
 /** The evaluator process ended under a request: a Refusal that says why (`at`: where the expression was). */
-function outOfMemory(evaluator: Evaluator, at: string): (err: unknown) => never {
+function outOfMemory(evaluator: Evaluator, at: string, events: [number, number] | null = null): (err: unknown) => never {
   return (err) => {
     if (!(err instanceof EvaluatorDeath)) throw err
     const where = at ? ` ${at}` : ''
     if (!err.blamed) throw new Refusal(`the expression was not evaluated: another expression ended the evaluator process${where}; ask again`, undefined, 'runtime')
-    if (err.oom) throw new Refusal(`the expression used more than ${evaluator.memoryMb} MB${where} and was stopped`, undefined, 'runtime')
+    if (err.oom) throw new MemoryRefusal(`the expression used more than ${evaluator.memoryMb} MB${where} and was stopped`, events)
     throw new Refusal(`the evaluator process ended (${err.how})${where} and the expression was stopped`, undefined, 'runtime')
   }
 }
@@ -242,7 +249,7 @@ export class PredicateContext {
     const during = first === last ? `at event ${first}` : `while evaluated after events ${first}..${last}`
     // The batch is fed to the context (QUERY_SETUP): once the expression has run, nothing writes to the
     // context's global again (an accessor the expression put there would run outside the limit).
-    const ran = await this.evaluator.run(this.context, { batch, filename: 'loom:query', timeout: this.timeLimitMs }).catch(outOfMemory(this.evaluator, during))
+    const ran = await this.evaluator.run(this.context, { batch, filename: 'loom:query', timeout: this.timeLimitMs }).catch(outOfMemory(this.evaluator, during, [first, last]))
     if ('thrown' in ran) {
       const at = await this.at()
       if (!ran.timedOut) throw new Refusal(`the query could not go on${at ? ` at event ${at}` : ''}: ${ran.thrown.slice(0, 300) || 'it was stopped'}`, undefined, 'runtime')

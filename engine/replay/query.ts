@@ -10,7 +10,7 @@ import { chainHash } from './history/hashChain.ts'
 import type { HistoryLog } from './historyLog.ts'
 import type { Damage } from './logErrors.ts'
 import { nearestSnapshot } from './seek.ts'
-import { PredicateContext } from '../host/evaluate.ts'
+import { MemoryRefusal, PredicateContext } from '../host/evaluate.ts'
 import type { Evaluator } from '../host/evaluator.ts'
 import { stateBindings } from '../host/notebookCells.ts'
 
@@ -27,6 +27,8 @@ export interface QueryOptions {
   limit?: number
   /** Per batch of events; default the REPL's. */
   timeLimitMs?: number
+  /** Events per batch sent to the evaluator (default 500). */
+  batchSize?: number
   /** Called after each batch; a promise it returns is awaited (a host yields to other work there). */
   onProgress?: (done: number, total: number) => void | Promise<void>
 }
@@ -66,8 +68,19 @@ export interface QueryResult {
 const BATCH = 500
 const KEEP_ERRORS = 20
 
-/** Evaluates `expr` after each event `from..to` of a branch; throws a Refusal for an expression that does not parse or runs too long. */
+/** Evaluates `expr` after each event `from..to` of a branch; throws a Refusal for an expression that does not parse, runs too long or out of memory. */
 export async function queryBranch(log: HistoryLog, expr: string, o: QueryOptions): Promise<QueryResult> {
+  try {
+    return await queryOnce(log, expr, o)
+  } catch (err) {
+    if (!(err instanceof MemoryRefusal) || !err.events || err.events[0] === err.events[1]) throw err
+    // Which event of the batch: the batch again, one event at a time (the first to run out again is named).
+    await queryOnce(log, expr, { ...o, from: err.events[0], to: err.events[1], batchSize: 1, onProgress: undefined })
+    throw err // one at a time, each fit: it was the batch as a whole
+  }
+}
+
+async function queryOnce(log: HistoryLog, expr: string, o: QueryOptions): Promise<QueryResult> {
   const info = log.branchInfo(o.branch)
   if (!info) throw new Error(`there is no branch '${o.branch}'`)
   const from = Math.max(1, o.from ?? 1)
@@ -120,7 +133,7 @@ export async function queryBranch(log: HistoryLog, expr: string, o: QueryOptions
       const event = withEvent ? raw.body : JSON.stringify({ seq: e.seq, branch: e.branch, kind: e.kind, method: e.method, time: e.time })
       batch.push(`[${event},${JSON.stringify(updatesOf(store, e.writes))}]`)
       labels.push([e.seq, e.kind, e.method])
-      if (batch.length === BATCH && (await run())) return result
+      if (batch.length === (o.batchSize ?? BATCH) && (await run())) return result
     }
     // A range whose every event is before the damage: the expression is still checked.
     predicate ??= await PredicateContext.open(o.evaluator, expr, store.values(), bindings, o.timeLimitMs)

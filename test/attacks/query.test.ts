@@ -127,7 +127,7 @@ test('a memory bomb in loom query is stopped at its heap limit with exit 2, the 
   for (const bomb of BOMBS) {
     const r = spawnSync(process.execPath, ['bin/loom.js', 'query', bank, `event.seq === 3 && ${bomb}`], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, ...SMALL_HEAP } })
     assert.equal(r.status, 2, `${bomb}: ${r.stderr}`)
-    assert.match(r.stderr, /the expression used more than 64 MB (at event 3|while evaluated after events 1\.\.7) and was stopped/, bomb)
+    assert.match(r.stderr, /the expression used more than 64 MB at event 3 and was stopped/, bomb)
     assert.doesNotMatch(r.stderr, /FATAL|heap out of memory/, 'V8\'s own report stays with the evaluator process')
   }
   // The next query answers as before.
