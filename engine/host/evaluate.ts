@@ -135,7 +135,7 @@ export async function evaluateReadOnly(evaluator: Evaluator, expr: string, state
   } catch (err) {
     throw new Refusal(`the expression does not parse: ${(err as Error).message}`, undefined, 'badInput')
   }
-  const context = await evaluator.open(state, bindings, moment).catch(outOfMemory(evaluator, 'while its state was loaded'))
+  const context = await evaluator.open(state, bindings, moment).catch(outOfMemory(evaluator, 'while the state was loaded (a state this large needs more: LOOM_EVAL_MEMORY_MB=N where Loom runs)'))
   let ran: EvalRun
   try {
     // The global object itself cannot be frozen: the expression arrives as a property of it, as text.
@@ -235,7 +235,7 @@ export class PredicateContext {
       const where = line > expr.split('\n').length ? ' (at its end)' : line ? ` (line ${line})` : ''
       throw new Refusal(`the expression does not parse${where}: ${(err as Error).message}`, undefined, 'badInput')
     }
-    const context = await evaluator.open(state, bindings, { time: null, env: {}, args: [] }).catch(outOfMemory(evaluator, 'while the state before its first event was loaded'))
+    const context = await evaluator.open(state, bindings, { time: null, env: {}, args: [] }).catch(outOfMemory(evaluator, 'while the state before its first event was loaded (a state this large needs more: LOOM_EVAL_MEMORY_MB=N where Loom runs)'))
     const compiled = await evaluator.run(context, { script: source, filename: 'query', lineOffset: -1, timeout: timeLimitMs }).catch(outOfMemory(evaluator, 'while it was compiled'))
     if ('thrown' in compiled) {
       evaluator.close(context)
