@@ -55,11 +55,12 @@ export interface LaunchOptions {
 
 /**
  * The heap limit of the process that runs cells: LOOM_ENGINE_MEMORY_MB, or a
- * quarter of the machine's memory, at most 4096 MB — explicit, so that when a
- * cell allocates without end the launcher can say which limit it reached.
+ * quarter of the machine's memory, between 2048 MB (about Node's own default)
+ * and 4096 MB — explicit, so that when a cell allocates without end the
+ * launcher can say which limit it reached.
  */
 export function engineMemoryMb(env: NodeJS.ProcessEnv = process.env): number {
-  return megabytes(env.LOOM_ENGINE_MEMORY_MB) ?? Math.max(256, Math.min(4096, Math.floor(totalmem() / 4 / 2 ** 20)))
+  return megabytes(env.LOOM_ENGINE_MEMORY_MB) ?? Math.min(4096, Math.max(2048, Math.floor(totalmem() / 4 / 2 ** 20)))
 }
 
 /** The heap limit of the REPL's and the queries' evaluator process (evaluatorProcess.ts): LOOM_EVAL_MEMORY_MB, or 256 MB. */
