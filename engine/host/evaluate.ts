@@ -135,7 +135,7 @@ export async function evaluateReadOnly(evaluator: Evaluator, expr: string, state
   } catch (err) {
     throw new Refusal(`the expression does not parse: ${(err as Error).message}`, undefined, 'badInput')
   }
-  const context = await evaluator.open(state, bindings, moment).catch(outOfMemory(evaluator, 'while the state was loaded (a state this large needs more: LOOM_EVAL_MEMORY_MB=N where Loom runs)'))
+  const context = await evaluator.open(state, bindings, moment).catch(outOfMemory(evaluator, 'while the state was loaded', null, LARGE_STATE))
   let ran: EvalRun
   try {
     // The global object itself cannot be frozen: the expression arrives as a property of it, as text.
@@ -161,13 +161,15 @@ export class MemoryRefusal extends Refusal {
   }
 }
 
+const LARGE_STATE = ' (a state this large needs more: LOOM_EVAL_MEMORY_MB=N where Loom runs)'
+
 /** The evaluator process ended under a request: a Refusal that says why (`at`: where the expression was). */
-function outOfMemory(evaluator: Evaluator, at: string, events: [number, number] | null = null): (err: unknown) => never {
+function outOfMemory(evaluator: Evaluator, at: string, events: [number, number] | null = null, hint = ''): (err: unknown) => never {
   return (err) => {
     if (!(err instanceof EvaluatorDeath)) throw err
     const where = at ? ` ${at}` : ''
     if (!err.blamed) throw new Refusal(`the expression was not evaluated: another expression ended the evaluator process${where}; ask again`, undefined, 'runtime')
-    if (err.oom) throw new MemoryRefusal(`the expression used more than ${evaluator.memoryMb} MB${where} and was stopped`, events)
+    if (err.oom) throw new MemoryRefusal(`the expression used more than ${evaluator.memoryMb} MB${where} and was stopped${hint}`, events)
     throw new Refusal(`the evaluator process ended (${err.how})${where} and the expression was stopped`, undefined, 'runtime')
   }
 }
@@ -235,7 +237,7 @@ export class PredicateContext {
       const where = line > expr.split('\n').length ? ' (at its end)' : line ? ` (line ${line})` : ''
       throw new Refusal(`the expression does not parse${where}: ${(err as Error).message}`, undefined, 'badInput')
     }
-    const context = await evaluator.open(state, bindings, { time: null, env: {}, args: [] }).catch(outOfMemory(evaluator, 'while the state before its first event was loaded (a state this large needs more: LOOM_EVAL_MEMORY_MB=N where Loom runs)'))
+    const context = await evaluator.open(state, bindings, { time: null, env: {}, args: [] }).catch(outOfMemory(evaluator, 'while the state before its first event was loaded', null, LARGE_STATE))
     const compiled = await evaluator.run(context, { script: source, filename: 'query', lineOffset: -1, timeout: timeLimitMs }).catch(outOfMemory(evaluator, 'while it was compiled'))
     if ('thrown' in compiled) {
       evaluator.close(context)

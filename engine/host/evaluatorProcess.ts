@@ -33,19 +33,21 @@ process.stdin.on('data', (text: string) => {
   const lines = (partial + text).split('\n')
   partial = lines.pop()!
   for (const line of lines) {
-    let m: Record<string, unknown>
+    let m: unknown
     try {
       m = JSON.parse(line)
     } catch {
       continue // the rest of a line meant for an evaluator that ended
     }
+    if (m === null || typeof m !== 'object' || Array.isArray(m)) continue
     let answer: Record<string, unknown> | null
     try {
-      answer = handle(m)
+      answer = handle(m as Record<string, unknown>)
     } catch (err) {
       answer = { error: `the evaluator could not do that: ${(err as Error).message}`.slice(0, 500) }
     }
-    if (answer && m.id !== undefined) process.stdout.write(JSON.stringify({ id: m.id, ...answer }) + '\n')
+    const id = (m as { id?: unknown }).id
+    if (answer && typeof id === 'number') process.stdout.write(JSON.stringify({ id, ...answer }) + '\n')
   }
 })
 process.stdin.on('end', () => process.exit(0))

@@ -3,7 +3,8 @@
 // `loom query` expression the evaluator process's own `process` and
 // `require`. Even then it reads no file outside Loom's code, writes none,
 // starts no process or thread, loads no native code, sees no environment
-// variable and, inside bubblewrap, reaches no socket.
+// variable and, inside bubblewrap, reaches no socket. And what reaches the
+// evaluator on its pipe (from a broken engine) does not end it.
 import { test, after, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
@@ -13,6 +14,9 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { osSandbox } from '../../engine/host/osSandbox.ts'
+import { evaluatorProcesses } from '../../engine/host/evaluatorSpawn.ts'
+import { Evaluator } from '../../engine/host/evaluator.ts'
+import { evaluateReadOnly } from '../../engine/host/evaluate.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'loom-attack-evaluator-'))
 const db = join(dir, 'bank.loom.db')
@@ -55,4 +59,32 @@ test('an expression handed the evaluator process itself cannot read, write, spaw
   assert.equal(existsSync(planted), false)
   await new Promise((r) => setTimeout(r, 300))
   if (osSandbox().kind === 'bwrap') assert.equal(connections, 0, 'inside bubblewrap the evaluator has no network')
+})
+
+test('garbage on the evaluator pipe (not JSON, unknown ops and contexts, bad state, deep nesting, a huge line) is ignored or answered with an error, and the next expression answers', async () => {
+  const processes = evaluatorProcesses(64)
+  const said: string[] = []
+  processes.onData((t) => said.push(t))
+  const evaluator = new Evaluator(processes, 64)
+  try {
+    processes.hold(true)
+    for (const line of [
+      'not json',
+      'null',
+      '[]',
+      '{"id":900001,"op":"run","ctx":424242,"script":"1","filename":"x","timeout":100}',
+      '{"id":900002,"op":"fly"}',
+      '{"id":900003,"op":"open","ctx":7,"state":"[[[","bindings":"{}","moment":"{}"}',
+      '{"id":900004,"op":"open","ctx":8,"state":null,"bindings":null,"moment":null}',
+      '['.repeat(200_000),
+      'x'.repeat(8 << 20),
+    ]) processes.write(line + '\n')
+    assert.deepEqual(await evaluateReadOnly(evaluator, "accounts.get('bob') + 1", { accounts: { kind: 'map', value: { bob: 41 } } }), 42)
+    const answers = said.join('').split('\n').filter((l) => l.startsWith('{"id":9000'))
+    assert.deepEqual(answers.map((l) => JSON.parse(l).id), [900001, 900002, 900003, 900004])
+    assert.ok(answers.every((l) => typeof JSON.parse(l).error === 'string'), answers.join('\n'))
+    assert.ok(!said.join('').includes('"died"'), 'the evaluator process lived through it')
+  } finally {
+    processes.close()
+  }
 })
