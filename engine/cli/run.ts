@@ -97,7 +97,7 @@ async function runConfined(p: Parsed, io: Io, kind: 'run' | 'test'): Promise<num
     if (heap.outOfMemory(code, signal)) {
       // What was in flight is known only as "after the last committed event": the batch under way was not committed.
       const at = log ? ` in a transaction after event ${log.head} of branch '${log.branch}', which was not committed; every event up to ${log.head} is in the log (loom replay ${log.path} --verify checks it)` : ''
-      io.err(`loom: ${ranOutOfMemory('the app', launch.memoryMb)}${at}. A cell keeps more than fits, or allocates without end.\n`)
+      io.err(`loom: ${ranOutOfMemory('the app', launch.memoryMb, at)}. A cell keeps more than fits, or allocates without end.\n`)
       return 1
     }
     if (signal) io.err(`loom: the app's process ended by ${signal}\n`)
@@ -171,7 +171,7 @@ export function startReplay(log: SqliteLog, branch: string, io: Io, timeLimitMs?
     const heap = watchHeapDeath(child.stderr!, io.err)
     const host = serveLog(child.stdio[3] as Socket, null, { resume: undefined, job, reader: log, requests: child.stdio[4] as Socket, onBroken: (why) => (io.err(`loom: ${why}; stopping the replay\n`), child.kill('SIGKILL')) })
     const exited = new Promise<void>((done) => child.on('exit', () => done()))
-    const gone = () => (heap.reported ? `${ranOutOfMemory('the replay process', launch.memoryMb)} re-executing the events after ${from - 1}` : 'the replay process ended before it answered')
+    const gone = () => (heap.reported ? ranOutOfMemory('the replay process', launch.memoryMb, ` re-executing the events after ${from - 1}`) : 'the replay process ended before it answered')
     return (started = { child, host, exited, gone })
   }
   return {

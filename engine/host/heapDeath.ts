@@ -46,7 +46,7 @@ export function watchHeapDeath(stderr: Readable, write: (text: string) => void):
   }
 }
 
-/** How an out-of-memory end is said: `who` ran out, and the limit, with how to set it. */
-export function ranOutOfMemory(who: string, limitMb: number): string {
-  return `${who} ran out of memory (its limit is ${limitMb} MB; LOOM_ENGINE_MEMORY_MB=N sets it)`
+/** How an out-of-memory end is said: `who` ran out, at which limit, `where` (what it was doing), and how to set the limit. */
+export function ranOutOfMemory(who: string, limitMb: number, where = ''): string {
+  return `${who} ran out of memory at its limit of ${limitMb} MB${where}; LOOM_ENGINE_MEMORY_MB=N sets the limit`
 }
