@@ -95,8 +95,9 @@ async function runConfined(p: Parsed, io: Io, kind: 'run' | 'test'): Promise<num
     // Its output may still be in the pipes.
     await Promise.all([child.stdout, child.stderr].map((s) => (s!.readableEnded ? null : new Promise((r) => s!.once('close', r)))))
     if (heap.outOfMemory(code, signal)) {
-      // What was in flight is known only as "after the last committed event": the batch under way was not committed.
-      const at = log ? ` in a transaction after event ${log.head} of branch '${log.branch}', which was not committed; every event up to ${log.head} is in the log (loom replay ${log.path} --verify checks it)` : ''
+      // What was in flight is known only as "after the last committed event": the batch under way (up to
+      // 16 steps, or the requests queued) was not committed.
+      const at = log ? ` in a transaction after event ${log.head} of branch '${log.branch}': nothing after event ${log.head} was committed, and every event up to it is in the log (loom replay ${log.path} --verify checks it)` : ''
       io.err(`loom: ${ranOutOfMemory('the app', launch.memoryMb, at)}. A cell keeps more than fits, or allocates without end.\n`)
       return 1
     }

@@ -42,7 +42,7 @@ test('a cell that exhausts memory under loom run: exit 1, the limit and the last
   assert.equal(first.status, 0, first.stderr)
   const bombed = loom('run', nb, '--steps', '20')
   assert.equal(bombed.status, 1, bombed.stderr)
-  assert.match(bombed.stderr, /the app ran out of memory at its limit of 64 MB in a transaction after event 6 of branch 'main', which was not committed; every event up to 6 is in the log .*; LOOM_ENGINE_MEMORY_MB=N sets the limit\. A cell keeps more than fits/)
+  assert.match(bombed.stderr, /the app ran out of memory at its limit of 64 MB in a transaction after event 6 of branch 'main': nothing after event 6 was committed, and every event up to it is in the log .*; LOOM_ENGINE_MEMORY_MB=N sets the limit\. A cell keeps more than fits/)
   assert.doesNotMatch(bombed.stderr, /Last few GCs|FATAL ERROR|Native stack/, "V8's own report is held back")
   const verify = loom('replay', db, '--verify', '--json')
   assert.equal(verify.status, 0, verify.stderr)
