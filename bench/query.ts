@@ -30,14 +30,19 @@ export async function measureQuery(quick: boolean, progress: (what: string) => u
     const { db, events } = await buildHistory(dir, steps)
     progress('loom query over all of it, and replay --verify over the same branch')
     const log = SqliteLog.open(db, { create: false })
+    // As loom query does: the expression in an evaluator process of its own, started within the time measured
+    // (a checkout from before it, under --base, evaluates in its own process).
+    const spawner = (await import('../engine/host/evaluatorSpawn.ts').catch(() => null)) as typeof import('../engine/host/evaluatorSpawn.ts') | null
+    const evaluator = spawner?.spawnedEvaluator()
     let queryEventsPerSecond: number
     try {
       const t0 = performance.now()
-      const r = await queryBranch(log, 'count.get() % 100000 === 0', { branch: 'main' })
+      const r = await queryBranch(log, 'count.get() % 100000 === 0', { branch: 'main', evaluator: evaluator! })
       const ms = performance.now() - t0
       if (r.evaluated !== events || r.count !== steps / 100_000 + 1) throw new Error(`loom query evaluated ${r.evaluated} of ${events} events, ${r.count} matches`)
       queryEventsPerSecond = events / (ms / 1000)
     } finally {
+      evaluator?.end()
       log.close()
     }
     const verifyEventsPerSecond = await verifyRate(db)

@@ -26,6 +26,7 @@ const ENTRIES = {
   engineProcess: 'engine/host/engineProcess.ts',
   runProcess: 'engine/host/runProcess.ts',
   cli: 'engine/cli/main.ts',
+  evaluatorProcess: 'engine/host/evaluatorProcess.ts',
   'logWriter.boot': 'engine/replay/logWriter.ts',
   'exploreWorker.boot': 'engine/replay/exploreWorker.ts',
 }

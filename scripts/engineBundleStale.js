@@ -5,7 +5,7 @@ import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 
 /** The bundle's entries; a build writes every one. */
-export const ENGINE_BUNDLE_ENTRIES = ['engineProcess', 'runProcess', 'cli', 'logWriter.boot', 'exploreWorker.boot']
+export const ENGINE_BUNDLE_ENTRIES = ['engineProcess', 'runProcess', 'cli', 'evaluatorProcess', 'logWriter.boot', 'exploreWorker.boot']
 
 /**
  * 'missing', 'stale' or null (fresh). What it is built from: every .ts under

@@ -177,7 +177,7 @@ test('the bundle is built when missing and rebuilt when older than a source, say
   const entry = ensureEngineBundle((l) => said.push(l), outdir)
   assert.equal(entry, join(outdir, 'engineProcess.js'))
   const entries = readdirSync(outdir).filter((f) => f.endsWith('.js') && !f.startsWith('chunk-')).sort()
-  assert.deepEqual(entries, ['cli.js', 'engineProcess.js', 'exploreWorker.boot.js', 'logWriter.boot.js', 'runProcess.js'])
+  assert.deepEqual(entries, ['cli.js', 'engineProcess.js', 'evaluatorProcess.js', 'exploreWorker.boot.js', 'logWriter.boot.js', 'runProcess.js'])
   assert.match(said.join('\n'), /building the engine process .* for the first time/)
   ensureEngineBundle((l) => said.push(l), outdir)
   assert.equal(said.length, 1, 'fresh: not built again')

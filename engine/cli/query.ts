@@ -6,6 +6,7 @@ import { queryBranch, type QueryResult } from '../replay/query.ts'
 import type { Parsed } from './args.ts'
 import { plural, type Io } from './main.ts'
 import { HistoryError } from './historyError.ts'
+import { spawnedEvaluator } from '../host/evaluatorSpawn.ts'
 
 export const QUERY_HELP = `loom query DB EXPR [--branch B] [--from S] [--to S] [--first] [--limit N] [--time-limit MS] [--json]
 
@@ -28,9 +29,10 @@ export const QUERY_HELP = `loom query DB EXPR [--branch B] [--from S] [--to S] [
   The state is rolled forward from the nearest snapshot by applying each event's writes (no cell code runs),
   and every event read is checked against the hash chain. --first stops at the first match; --limit N keeps N
   matches (default 1000) and counts the rest. An EXPR that throws at an event is reported for that event, with
-  where in EXPR, and the query goes on; each batch of events has --time-limit MS (default 1000).
+  where in EXPR, and the query goes on; each batch of events has --time-limit MS (default 1000). EXPR runs
+  in a process of its own with a heap limit (LOOM_EVAL_MEMORY_MB, default 256): one that uses more is stopped.
 
-  exit codes: 0 some event matched, 1 none did, 2 bad input (EXPR does not parse, runs past the time limit,
+  exit codes: 0 some event matched, 1 none did, 2 bad input (EXPR does not parse, runs past the time limit or its memory,
   or threw at every event; the log is damaged where the query read)
 
 loom replay DB --code NB --logs [--branch B] [--limit N] [--json]
@@ -46,6 +48,8 @@ export async function queryCommand(p: Parsed, io: Io): Promise<number> {
   const path = p.args.db!
   if (!existsSync(path)) throw new LogFormatError(`${path}: no such log (a notebook's log is NAME.loom.db, written by loom run)`)
   const log = SqliteLog.open(path)
+  // The expression runs in a process of its own with a heap limit (LOOM_EVAL_MEMORY_MB, default 256).
+  const evaluator = spawnedEvaluator()
   try {
     const branch = (p.options.branch as string | undefined) ?? log.live
     if (!log.branchInfo(branch)) throw new HistoryError(`there is no branch '${branch}' in ${log.path} (loom branches ${log.path} lists them)`)
@@ -53,7 +57,7 @@ export async function queryCommand(p: Parsed, io: Io): Promise<number> {
     if (from !== undefined && to !== undefined && from > to) throw new HistoryError(`--from ${from} --to ${to} is an empty range: --from is the first event to ask about, --to the last`)
     if (p.options.limit === 0) throw new HistoryError('--limit takes a whole number ≥ 1')
     const r = await queryBranch(log, p.args.expr!, {
-      branch, from, to, first: !!p.options.first, limit: p.options.limit as number | undefined, timeLimitMs: p.options['time-limit'] as number | undefined,
+      evaluator, branch, from, to, first: !!p.options.first, limit: p.options.limit as number | undefined, timeLimitMs: p.options['time-limit'] as number | undefined,
     })
     return report(r, log, p, io)
   } catch (err) {
@@ -61,6 +65,7 @@ export async function queryCommand(p: Parsed, io: Io): Promise<number> {
     if (err instanceof Error && err.constructor === Error) throw new HistoryError(err.message)
     throw err
   } finally {
+    evaluator.end()
     log.db.close()
   }
 }

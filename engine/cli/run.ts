@@ -15,6 +15,7 @@ import { serveLog } from '../replay/logHost.ts'
 import { serveHttp, type RunningServer } from '../runtime/server.ts'
 import { reflection } from '../replay/reflect.ts'
 import { runLaunch } from '../host/engineLaunch.ts'
+import { ranOutOfMemory, watchHeapDeath } from '../host/heapDeath.ts'
 import type { JobAnswer, RunJob } from '../host/runProcess.ts'
 import type { BatchChecker, Divergence } from '../replay/replay.ts'
 import { seekStore } from '../replay/seek.ts'
@@ -57,7 +58,7 @@ async function runConfined(p: Parsed, io: Io, kind: 'run' | 'test'): Promise<num
     // launcher, which stops the app through the link — the app ends normally, with its summary.
     const child = spawn(launch.command, launch.args, { env: launch.env, stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'], detached: true })
     child.stdout!.setEncoding('utf8').on('data', (t: string) => io.out(t))
-    child.stderr!.setEncoding('utf8').on('data', (t: string) => io.err(t))
+    const heap = watchHeapDeath(child.stderr!, io.err)
     child.stdin!.on('error', () => {})
     if (io.stdin && !p.options['until-idle']) io.stdin.pipe(child.stdin!)
     else child.stdin!.end()
@@ -93,6 +94,13 @@ async function runConfined(p: Parsed, io: Io, kind: 'run' | 'test'): Promise<num
     await host.drained()
     // Its output may still be in the pipes.
     await Promise.all([child.stdout, child.stderr].map((s) => (s!.readableEnded ? null : new Promise((r) => s!.once('close', r)))))
+    if (heap.outOfMemory(code, signal)) {
+      // What was in flight is known only as "after the last committed event": the batch under way (up to
+      // 16 steps, or the requests queued) was not committed.
+      const at = log ? ` in a transaction after event ${log.head} of branch '${log.branch}': nothing after event ${log.head} was committed, and every event up to it is in the log (loom replay ${log.path} --verify checks it)` : ''
+      io.err(`loom: ${ranOutOfMemory('the app', launch.memoryMb, at)}. A cell keeps more than fits, or allocates without end.\n`)
+      return 1
+    }
     if (signal) io.err(`loom: the app's process ended by ${signal}\n`)
     return code ?? 1
   } finally {
@@ -153,7 +161,7 @@ function codeCells(text: string, path: string): number {
  * only read over the link. `stop` ends the process once the replay is done.
  */
 export function startReplay(log: SqliteLog, branch: string, io: Io, timeLimitMs?: number): { replayer: (from: number) => BatchChecker; stop: () => Promise<void> } {
-  let started: { child: ReturnType<typeof spawn>; host: ReturnType<typeof serveLog>; exited: Promise<void> } | null = null
+  let started: { child: ReturnType<typeof spawn>; host: ReturnType<typeof serveLog>; exited: Promise<void>; gone: () => string } | null = null
   const start = (from: number) => {
     const launch = runLaunch(null)
     if (launch.os.notice) io.err(`loom: ${launch.os.notice}\n`)
@@ -161,18 +169,19 @@ export function startReplay(log: SqliteLog, branch: string, io: Io, timeLimitMs?
     const job: RunJob = { kind: 'replay', replay: { branch, from, before }, notebook: '', text: '', shownAs: '', timeLimitMs, env: {}, args: [], json: false, untilIdle: false, watch: false, serving: false }
     const child = spawn(launch.command, launch.args, { env: launch.env, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] })
     child.stdout!.setEncoding('utf8').on('data', (t: string) => io.out(t))
-    child.stderr!.setEncoding('utf8').on('data', (t: string) => io.err(t))
+    const heap = watchHeapDeath(child.stderr!, io.err)
     const host = serveLog(child.stdio[3] as Socket, null, { resume: undefined, job, reader: log, requests: child.stdio[4] as Socket, onBroken: (why) => (io.err(`loom: ${why}; stopping the replay\n`), child.kill('SIGKILL')) })
     const exited = new Promise<void>((done) => child.on('exit', () => done()))
-    return (started = { child, host, exited })
+    const gone = () => (heap.reported ? ranOutOfMemory('the replay process', launch.memoryMb, ` re-executing the events after ${from - 1}`) : 'the replay process ended before it answered')
+    return (started = { child, host, exited, gone })
   }
   return {
     replayer: (from) => {
-      const { host } = started ?? start(from)
+      const { host, gone } = started ?? start(from)
       return {
         checkAll: async (events, bodies) => {
           const failure = (await host.check(events, bodies ?? [])) as Divergence | { gone: true } | { error: string } | null
-          if (failure && 'gone' in failure) throw new Error('the replay process ended before it answered')
+          if (failure && 'gone' in failure) throw new Error(gone())
           if (failure && 'error' in failure) throw new Error(`the replay failed: ${failure.error}`)
           return failure
         },
@@ -224,7 +233,7 @@ export async function confinedJob(job: RunJob, io: Io, options: { log?: SqliteLo
   if (launch.os.notice) io.err(`loom: ${launch.os.notice}\n`)
   const child = spawn(launch.command, launch.args, { env: launch.env, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] })
   child.stdout!.setEncoding('utf8').on('data', (t: string) => io.out(t))
-  child.stderr!.setEncoding('utf8').on('data', (t: string) => io.err(t))
+  const heap = watchHeapDeath(child.stderr!, io.err)
   let answer: JobAnswer | null = null
   let brokenBy: string | null = null
   const host = serveLog(child.stdio[3] as Socket, options.log ?? null, {
@@ -261,6 +270,7 @@ export async function confinedJob(job: RunJob, io: Io, options: { log?: SqliteLo
     const a = answer as JobAnswer | null
     if (unfed && !(a && typeof a === 'object' && a.ok === false)) throw unfed
     if (!a || typeof a !== 'object' || typeof a.ok !== 'boolean') {
+      if (heap.outOfMemory(code, signal)) throw new Error(ranOutOfMemory('the confined process that runs the cells', launch.memoryMb))
       throw new Error(`the confined process ended (${signal ?? `exit ${code}`}) without an answer${brokenBy ? `: ${brokenBy}` : ''}`)
     }
     if (a.ok) return a.value

@@ -27,6 +27,8 @@ import { notebookRequests } from './notebookRequests.ts'
 import { historyRequests, momentOf, branchViewsOf } from './historyRequests.ts'
 import { debuggerRequests } from './debuggerRequests.ts'
 import { questionRequests } from './questionRequests.ts'
+import type { Evaluator } from './evaluator.ts'
+import { spawnedEvaluator } from './evaluatorSpawn.ts'
 
 export interface HostOptions {
   notebook: string
@@ -41,6 +43,11 @@ export interface HostOptions {
   compiled?: KeptCell[]
   /** Where the supervisor serves the app's own HTTP (appPort.ts), shown in the window. */
   appUrl?: string
+  /**
+   * Set by a supervisor that relays an evaluator process to the engine process's fd 5
+   * (evaluatorSpawn.ts): its heap limit in MB. Unset, the host starts its own.
+   */
+  evaluatorMb?: number
 }
 
 const MAX_TTY_INPUT = 1 << 20
@@ -77,7 +84,12 @@ export class EngineHost {
    * `logs`: where the log is (hostLogs.ts). `saveNotebook`: who writes the notebook, when not this
    * process (a confined engine process writes no file: its supervisor does, and only that notebook).
    */
-  private constructor(private readonly options: HostOptions, private readonly logs: HostLogs, saveNotebook?: (text: string) => Promise<void>) {
+  /** Where the REPL's and the queries' expressions run: given, or started when first asked (and closed with the host). */
+  private evaluator: Evaluator | null
+  private ownEvaluator: (Evaluator & { end(): void }) | null = null
+
+  private constructor(private readonly options: HostOptions, private readonly logs: HostLogs, saveNotebook?: (text: string) => Promise<void>, evaluator?: Evaluator) {
+    this.evaluator = evaluator ?? null
     this.notebook = new HostNotebook(options.notebook, {
       engine: () => this.app.engine,
       startEngine: (text) => this.startEngine(text),
@@ -110,6 +122,7 @@ export class EngineHost {
         return work
       },
       nextJob: () => ++this.lastJob,
+      evaluator: () => (this.evaluator ??= this.ownEvaluator = spawnedEvaluator()),
       get closing() {
         return host.closed
       },
@@ -156,8 +169,8 @@ export class EngineHost {
    * never written until the user saves a text that parses. A log that is
    * not a Loom log (or a missing file) is an error.
    */
-  static async open(options: HostOptions, logs?: HostLogs, saveNotebook?: (text: string) => Promise<void>): Promise<EngineHost> {
-    const host = new EngineHost(options, logs ?? (await import('./localLogs.ts')).localLogs(resolve(options.db ?? defaultDbPath(options.notebook)), options.branch), saveNotebook)
+  static async open(options: HostOptions, logs?: HostLogs, saveNotebook?: (text: string) => Promise<void>, evaluator?: Evaluator): Promise<EngineHost> {
+    const host = new EngineHost(options, logs ?? (await import('./localLogs.ts')).localLogs(resolve(options.db ?? defaultDbPath(options.notebook)), options.branch), saveNotebook, evaluator)
     await host.load()
     // Cells kept in the log opened without the compiler; it starts for the first edit once the
     // window has had the machine to itself to load.
@@ -297,6 +310,7 @@ export class EngineHost {
     await Promise.allSettled([...this.jobs])
     this.notices.flushNow()
     this.log?.close()
+    this.ownEvaluator?.end()
     this.notices.clients.clear()
   }
 }

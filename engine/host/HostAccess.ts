@@ -5,6 +5,7 @@ import type { HistoryLog } from '../replay/historyLog.ts'
 import type { Engine } from '../runtime/engine.ts'
 import type { Notebook } from '../runtime/notebook.ts'
 import type { BranchView, Notice, Result } from '../protocol/messages.ts'
+import type { Evaluator } from './evaluator.ts'
 
 export interface HostAccess {
   /** The notebook file (messages, and the default seed of its code). */
@@ -36,6 +37,8 @@ export interface HostAccess {
   job<T>(work: Promise<T>): Promise<T>
   /** A new number for a long request (verify, explore), which its progress notices carry. */
   nextJob(): number
+  /** Where the REPL's and the queries' expressions run: a process with a heap limit of its own. */
+  evaluator(): Evaluator
   /** True once the host is closing: long requests stop. */
   readonly closing: boolean
 }

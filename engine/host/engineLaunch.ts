@@ -18,6 +18,7 @@
 // Cell code itself runs in a node:vm context with no require, process or import
 // (engine/runtime/sandbox.ts): it has no way to reach an addon, fs or a thread.
 import { existsSync, realpathSync } from 'node:fs'
+import { totalmem } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { HostOptions } from './EngineHost.ts'
@@ -33,6 +34,8 @@ export interface EngineLaunch {
   env: Record<string, string>
   /** The OS sandbox to start it in: what it sees (read-only), and the folders it may write (none). */
   os: { sandbox: OsSandbox; read: string[]; writable: string[] }
+  /** Its heap limit (MB). */
+  memoryMb: number
 }
 
 export interface LaunchOptions {
@@ -46,6 +49,28 @@ export interface LaunchOptions {
    * it can do nothing the process cannot.
    */
   threads?: boolean
+  /** The process's heap limit in MB (--max-old-space-size): default engineMemoryMb(). */
+  memoryMb?: number
+}
+
+/**
+ * The heap limit of the process that runs cells: LOOM_ENGINE_MEMORY_MB, or a
+ * quarter of the machine's memory, between 2048 MB (about Node's own default)
+ * and 4096 MB — explicit, so that when a cell allocates without end the
+ * launcher can say which limit it reached.
+ */
+export function engineMemoryMb(env: NodeJS.ProcessEnv = process.env): number {
+  return megabytes(env.LOOM_ENGINE_MEMORY_MB) ?? Math.min(4096, Math.max(2048, Math.floor(totalmem() / 4 / 2 ** 20)))
+}
+
+/** The heap limit of the REPL's and the queries' evaluator process (evaluatorProcess.ts): LOOM_EVAL_MEMORY_MB, or 256 MB. */
+export function evalMemoryMb(env: NodeJS.ProcessEnv = process.env): number {
+  return megabytes(env.LOOM_EVAL_MEMORY_MB) ?? 256
+}
+
+function megabytes(text: string | undefined): number | undefined {
+  const n = Number(text)
+  return text && Number.isSafeInteger(n) && n >= 16 ? n : undefined
 }
 
 export function engineLaunch(options: HostOptions, launch: LaunchOptions = {}): EngineLaunch {
@@ -58,6 +83,7 @@ export function engineLaunch(options: HostOptions, launch: LaunchOptions = {}): 
   // Of the session, only the notebook file: the log is the supervisor's (over fd 4), and so is Save (forkEngine.ts).
   const read = [...code, notebook]
   const preload = launch.preload ?? testBreach()
+  const memoryMb = launch.memoryMb ?? engineMemoryMb()
   const execArgv = [
     permissionFlag(),
     ...withRealPaths(read).map((p) => `--allow-fs-read=${p}`),
@@ -70,10 +96,12 @@ export function engineLaunch(options: HostOptions, launch: LaunchOptions = {}): 
     // tier-up, and later cells as fast (measured with Node 20 on the samples' cells).
     '--liftoff-only',
     '--enable-source-maps',
+    `--max-old-space-size=${memoryMb}`,
     ...(preload ? [`--import=${pathToFileURL(preload).href}`] : []),
   ]
   return {
     entry,
+    memoryMb,
     execArgv,
     // Nothing of the user's environment (tokens, keys, paths): the notebook's configuration reaches sys.env
     // through the options.
@@ -95,6 +123,8 @@ export interface ConfinedLaunch {
   env: Record<string, string>
   /** What the OS adds to Node's permission model here. */
   os: OsSandbox
+  /** Its heap limit (MB): running out of it ends the process (V8 aborts). */
+  memoryMb: number
 }
 
 /**
@@ -108,10 +138,32 @@ export interface ConfinedLaunch {
  * (osSandbox.ts): no network, no other files.
  */
 export function runLaunch(notebookPath: string | null, launch: LaunchOptions = {}): ConfinedLaunch {
-  const say = launch.say ?? ((line: string) => void process.stderr.write(`loom: ${line}\n`))
-  const entry = join(dirname(ensureEngineBundle(say)), 'runProcess.js')
   // A replay reads no notebook: its code comes from the log, over the link.
-  const notebook = notebookPath === null ? null : resolve(notebookPath)
+  return confinedLaunch('runProcess.js', notebookPath === null ? null : resolve(notebookPath), launch)
+}
+
+/**
+ * The REPL's and the queries' evaluator process (evaluatorProcess.ts), spawned
+ * by whoever holds the log (evaluatorSpawn.ts): confined as runLaunch's, reading
+ * no notebook, with a heap limit of its own (`memoryMb`).
+ */
+export function evaluatorLaunch(memoryMb: number, launch: LaunchOptions = {}): ConfinedLaunch {
+  // ArrayBuffers live outside the heap its limit counts: the process's address space is limited too
+  // (Node itself reserves about 1 GB), so that a huge one is refused (a RangeError) rather than filling the machine.
+  return confinedLaunch('evaluatorProcess.js', null, { ...launch, memoryMb }, ADDRESS_SPACE_MB + memoryMb)
+}
+
+/** The address space of the evaluator process beyond its heap: Node's own reservations and a bounded room for ArrayBuffers. */
+const ADDRESS_SPACE_MB = 2048
+
+/** util-linux's prlimit, which sets a limit of the process it starts (Node has no setrlimit). */
+function prlimit(): string | undefined {
+  return process.platform === 'linux' ? ['/usr/bin/prlimit', '/bin/prlimit'].find((p) => existsSync(p)) : undefined
+}
+
+function confinedLaunch(entryName: string, notebook: string | null, launch: LaunchOptions, addressSpaceMb?: number): ConfinedLaunch {
+  const say = launch.say ?? ((line: string) => void process.stderr.write(`loom: ${line}\n`))
+  const entry = join(dirname(ensureEngineBundle(say)), entryName)
   // node_modules by its real path too: a checkout may link it from elsewhere (the OS sandbox binds real paths).
   // The notebook file alone, not its folder (cells cannot import files): a notebook kept in the home
   // folder must not open the home folder to a broken engine.
@@ -126,12 +178,16 @@ export function runLaunch(notebookPath: string | null, launch: LaunchOptions = {
     ...known('--disable-warning', '=ExperimentalWarning'),
     '--liftoff-only',
     '--enable-source-maps',
+    `--max-old-space-size=${launch.memoryMb ?? engineMemoryMb()}`,
     ...(preload ? [`--import=${pathToFileURL(preload).href}`] : []),
     entry,
   ]
   const os = osSandbox()
-  const wrapped = os.wrap(process.execPath, nodeArgs, read, '/')
-  return { command: wrapped.command, args: wrapped.args, env: {}, os }
+  const limiter = addressSpaceMb ? prlimit() : undefined
+  const limited = addressSpaceMb && limiter ? { command: limiter, args: [`--as=${addressSpaceMb * 2 ** 20}`, '--', process.execPath, ...nodeArgs] } : { command: process.execPath, args: nodeArgs }
+  // Node's own folder is seen by the OS sandbox as well when prlimit, not node, is what it starts.
+  const wrapped = os.wrap(limited.command, limited.args, limiter ? [...read, dirname(realpathSync(process.execPath))] : read, '/')
+  return { command: wrapped.command, args: wrapped.args, env: {}, os, memoryMb: launch.memoryMb ?? engineMemoryMb() }
 }
 
 /**

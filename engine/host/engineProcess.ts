@@ -16,6 +16,8 @@ import { frame, FrameReader, LINK_FD } from '../replay/logLink.ts'
 import { LinkedLog } from '../replay/linkedLog.ts'
 import type { HostLogs } from './hostLogs.ts'
 import type { HistoryLog } from '../replay/historyLog.ts'
+import { Evaluator } from './evaluator.ts'
+import { EVALUATOR_FD } from './evaluatorFd.ts'
 
 /** The log, through the supervisor: it opens the file it chose, computes where to resume, and answers every read. */
 const linkedLogs: HostLogs = {
@@ -148,7 +150,9 @@ function handle(m: ToEngine): void {
 async function start(options: Parameters<typeof EngineHost.open>[0]): Promise<void> {
   if (host) return
   try {
-    host = await EngineHost.open(options, linkedLogs, saveNotebook)
+    // The evaluator process is the supervisor's to start (this one may start none), relayed on fd 5.
+    const evaluator = options.evaluatorMb ? Evaluator.onSocket(new Socket({ fd: EVALUATOR_FD, readable: true, writable: true }), options.evaluatorMb) : undefined
+    host = await EngineHost.open(options, linkedLogs, saveNotebook, evaluator)
     hostOpened(host)
   } catch (err) {
     hostOpened(null)

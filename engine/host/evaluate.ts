@@ -1,5 +1,7 @@
 // The REPL: an expression evaluated against the state at one moment, in a
-// fresh vm context that holds nothing of the host. Only text crosses the
+// fresh vm context that holds nothing of the host, made in an evaluator
+// process of its own (evaluatorProcess.ts) so that one that runs out of
+// memory ends only that process, never the engine. Only text crosses the
 // boundary — the state and the expression go in as strings, the state is
 // rebuilt inside as frozen read-only views, and the answer comes out as a
 // JSON string made inside under the time limit — so an expression can
@@ -12,6 +14,7 @@ import { Refusal } from './problems.ts'
 import { DEEP_FREEZE } from '../runtime/deepFreeze.ts'
 import { QUERY_SETUP } from './querySetup.ts'
 import { NO_GC_OBSERVERS } from '../runtime/gcObservers.ts'
+import { EvaluatorDeath, type Evaluator, type EvalContext, type EvalRun } from './evaluator.ts'
 
 const TIME_LIMIT_MS = 1000
 const MAX_ANSWER = 1 << 20
@@ -108,6 +111,7 @@ const SETUP = `(function (stateJson, bindingsJson, momentJson) {
     if (d.configurable) Object.defineProperty(G, key, "value" in d ? { value: d.value, writable: false, configurable: false } : { configurable: false });
   }
   freeze(Object.getPrototypeOf(G));
+  return feed;
 
 })`
 
@@ -124,24 +128,23 @@ export interface ReplMoment {
   args: string[]
 }
 
-export function evaluateReadOnly(expr: string, state: Record<string, StateValue>, bindings: Map<string, string> = new Map(), moment: ReplMoment = { time: null, env: {}, args: [] }): Json {
+export async function evaluateReadOnly(evaluator: Evaluator, expr: string, state: Record<string, StateValue>, bindings: Map<string, string> = new Map(), moment: ReplMoment = { time: null, env: {}, args: [] }): Promise<Json> {
   if (expr.trim() === '') throw new Refusal("type an expression, like accounts.get('alice')", undefined, 'badInput')
   try {
     new vm.Script(expr, { filename: 'repl' })
   } catch (err) {
     throw new Refusal(`the expression does not parse: ${(err as Error).message}`, undefined, 'badInput')
   }
-  const context = replContext(state, bindings, moment)
-  // The global object itself cannot be frozen: the expression arrives as a property of it, as text.
-  ;(context as { __loomSource?: string }).__loomSource = `"use strict";\n${expr}`
-  let out: unknown
+  const context = await evaluator.open(state, bindings, moment).catch(outOfMemory(evaluator, 'while the state was loaded', null, LARGE_STATE))
+  let ran: EvalRun
   try {
-    out = new vm.Script('__loomRepl(__loomSource)', { filename: 'loom:repl' }).runInContext(context, { timeout: TIME_LIMIT_MS })
-  } catch {
-    throw new Refusal(`the expression ran past ${TIME_LIMIT_MS} ms and was stopped`, undefined, 'timeLimit')
+    // The global object itself cannot be frozen: the expression arrives as a property of it, as text.
+    ran = await evaluator.run(context, { script: '__loomRepl(__loomSource)', filename: 'loom:repl', timeout: TIME_LIMIT_MS, source: `"use strict";\n${expr}` }).catch(outOfMemory(evaluator, ''))
+  } finally {
+    evaluator.close(context)
   }
-  // Only a primitive string is read; anything else is not looked into.
-  if (typeof out !== 'string') throw new Refusal('the expression did not give a value that can be shown')
+  if ('thrown' in ran) throw new Refusal(`the expression ran past ${TIME_LIMIT_MS} ms and was stopped`, undefined, 'timeLimit')
+  const out = ran.out
   if (out.length > MAX_ANSWER) throw new Refusal(`the answer is ${out.length} characters long; ask for a part of it (the limit is ${MAX_ANSWER})`)
   const answer = JSON.parse(out) as { value?: Json; error?: string }
   if (answer.error !== undefined) {
@@ -151,12 +154,57 @@ export function evaluateReadOnly(expr: string, state: Record<string, StateValue>
   return answer.value ?? null
 }
 
-/** A fresh context holding the read-only views of `state` (and nothing of the host). */
-function replContext(state: Record<string, StateValue>, bindings: Map<string, string>, moment: ReplMoment): vm.Context {
+/** An expression that ran out of the evaluator's memory; `events`: the first and last of the batch it was evaluated after. */
+export class MemoryRefusal extends Refusal {
+  constructor(message: string, readonly events: [number, number] | null) {
+    super(message, undefined, 'runtime')
+  }
+}
+
+const LARGE_STATE = ' (a state this large needs more: LOOM_EVAL_MEMORY_MB=N where Loom runs)'
+
+/** The evaluator process ended under a request: a Refusal that says why (`at`: where the expression was). */
+function outOfMemory(evaluator: Evaluator, at: string, events: [number, number] | null = null, hint = ''): (err: unknown) => never {
+  return (err) => {
+    if (!(err instanceof EvaluatorDeath)) throw err
+    const where = at ? ` ${at}` : ''
+    if (!err.blamed) throw new Refusal(`the expression was not evaluated: another expression ended the evaluator process${where}; ask again`, undefined, 'runtime')
+    if (err.oom) throw new MemoryRefusal(`the expression used more than ${evaluator.memoryMb} MB${where} and was stopped${hint}`, events)
+    throw new Refusal(`the evaluator process ended (${err.how})${where} and the expression was stopped`, undefined, 'runtime')
+  }
+}
+
+// In the evaluator process (evaluatorProcess.ts): the contexts themselves.
+
+/** A REPL or query context, and how a batch of events is handed to it (QUERY_SETUP's feed). */
+export interface ReplContext {
+  context: vm.Context
+  feed: (batch: string) => void
+}
+
+/** A fresh context holding the read-only views of `state` (and nothing of the host); the arguments are JSON text. */
+export function replContext(stateJson: string, bindingsJson: string, momentJson: string): ReplContext {
   const context = vm.createContext(Object.create(null), { name: 'loom repl', codeGeneration: { strings: true, wasm: false }, microtaskMode: 'afterEvaluate' })
-  const setup = new vm.Script(SETUP, { filename: 'loom:repl' }).runInContext(context) as (s: string, b: string, m: string) => void
-  setup(JSON.stringify(state), JSON.stringify(Object.fromEntries(bindings)), JSON.stringify(moment))
-  return context
+  const setup = new vm.Script(SETUP, { filename: 'loom:repl' }).runInContext(context) as (s: string, b: string, m: string) => (batch: string) => void
+  const feed = setup(stateJson, bindingsJson, momentJson)
+  return { context, feed }
+}
+
+/** The batch given to feed, evaluated (compiled once: a batch as a literal of the script cost a compile of it each time). */
+const QUERY_FED = new vm.Script('__loomQuery(null)', { filename: 'loom:query' })
+
+/** What a script run in a context gave: only a primitive string is read, and of what it threw only the text. `batch`: a query's events, fed first. */
+export function runInReplContext(c: ReplContext, r: { script?: string; batch?: string; filename: string; lineOffset?: number; timeout: number; source?: string }): EvalRun {
+  if (r.source !== undefined) (c.context as { __loomSource?: string }).__loomSource = r.source
+  try {
+    if (r.batch !== undefined) c.feed(r.batch)
+    const script = r.batch !== undefined ? QUERY_FED : new vm.Script(r.script ?? '', { filename: r.filename, lineOffset: r.lineOffset ?? 0 })
+    const out = script.runInContext(c.context, { timeout: r.timeout }) as unknown
+    return { out: typeof out === 'string' ? out : '' }
+  } catch (err) {
+    const code = ownText(err, 'code')
+    return { thrown: ownText(err, 'message').slice(0, 1000), timedOut: code === 'ERR_SCRIPT_EXECUTION_TIMEOUT' }
+  }
 }
 
 /** What one batch of events answered: matches as [seq, value or null for true], errors as [seq, message, [line, column] in the expression]. */
@@ -169,56 +217,59 @@ export interface PredicateAnswer {
 }
 
 /**
- * A predicate over the state and the event, kept in one context while a
- * query moves it through a branch (engine/replay/query.ts): the REPL's
- * views, text in and out, each batch under the time limit.
+ * A predicate over the state and the event, kept in one context of the
+ * evaluator process while a query moves it through a branch
+ * (engine/replay/query.ts): the REPL's views, text in and out, each batch
+ * under the time limit. close() when done.
  */
 export class PredicateContext {
-  private constructor(private readonly context: vm.Context, readonly timeLimitMs: number) {}
+  private constructor(private readonly evaluator: Evaluator, private readonly context: EvalContext, readonly timeLimitMs: number) {}
 
   /** Compiles `expr` against the state before the first event to evaluate; a syntax error is a Refusal saying where. */
-  static open(expr: string, state: Record<string, StateValue>, bindings: Map<string, string>, timeLimitMs = TIME_LIMIT_MS): PredicateContext {
+  static async open(evaluator: Evaluator, expr: string, state: Record<string, StateValue>, bindings: Map<string, string>, timeLimitMs = TIME_LIMIT_MS): Promise<PredicateContext> {
     if (expr.trim() === '') throw new Refusal("give an expression, like accounts.get('bob') < 0 or event.http.status >= 500", undefined, 'badInput')
     // The expression's own line 1 is line 1 of the script 'query', so a place in it reads as a place in what was typed.
     const source = `__loomPredicate(function (event) { "use strict"; return (\n${expr}\n) })`
-    let script: vm.Script
     try {
-      script = new vm.Script(source, { filename: 'query', lineOffset: -1 })
+      new vm.Script(source, { filename: 'query', lineOffset: -1 })
     } catch (err) {
       const line = Number(/^query:(\d+)/.exec((err as Error).stack ?? '')?.[1] ?? 0)
       const where = line > expr.split('\n').length ? ' (at its end)' : line ? ` (line ${line})` : ''
       throw new Refusal(`the expression does not parse${where}: ${(err as Error).message}`, undefined, 'badInput')
     }
-    const context = replContext(state, bindings, { time: null, env: {}, args: [] })
-    try {
-      script.runInContext(context, { timeout: timeLimitMs })
-    } catch {
+    const context = await evaluator.open(state, bindings, { time: null, env: {}, args: [] }).catch(outOfMemory(evaluator, 'while the state before its first event was loaded', null, LARGE_STATE))
+    const compiled = await evaluator.run(context, { script: source, filename: 'query', lineOffset: -1, timeout: timeLimitMs }).catch(outOfMemory(evaluator, 'while it was compiled'))
+    if ('thrown' in compiled) {
+      evaluator.close(context)
       throw new Refusal(`the expression ran past ${timeLimitMs} ms while it was compiled and was stopped`, undefined, 'timeLimit')
     }
-    return new PredicateContext(context, timeLimitMs)
+    return new PredicateContext(evaluator, context, timeLimitMs)
   }
 
-  /** Evaluates a batch (see QUERY_SETUP); a batch that runs past the limit is a Refusal naming the event it was at. */
-  run(batch: string): PredicateAnswer {
-    // The batch goes in as a string literal of the script: once the expression has run, the host never
-    // writes to the context's global again (an accessor the expression put there would run in the host, unlimited).
-    let out: unknown
-    try {
-      out = new vm.Script(`__loomQuery(${JSON.stringify(batch)})`, { filename: 'loom:query' }).runInContext(this.context, { timeout: this.timeLimitMs })
-    } catch (err) {
-      const at = this.at()
-      const said = ownText(err, 'message')
-      if (!/timed out/.test(said)) throw new Refusal(`the query could not go on${at ? ` at event ${at}` : ''}: ${said.slice(0, 300) || 'it was stopped'}`, undefined, 'runtime')
+  /** Evaluates a batch of events `first..last` (see QUERY_SETUP); one that runs past the limit or out of memory is a Refusal naming where. */
+  async run(batch: string, first: number, last: number): Promise<PredicateAnswer> {
+    const during = first === last ? `at event ${first}` : `while evaluated after events ${first}..${last}`
+    // The batch is fed to the context (QUERY_SETUP): once the expression has run, nothing writes to the
+    // context's global again (an accessor the expression put there would run outside the limit).
+    const ran = await this.evaluator.run(this.context, { batch, filename: 'loom:query', timeout: this.timeLimitMs }).catch(outOfMemory(this.evaluator, during, [first, last]))
+    if ('thrown' in ran) {
+      const at = await this.at()
+      if (!ran.timedOut) throw new Refusal(`the query could not go on${at ? ` at event ${at}` : ''}: ${ran.thrown.slice(0, 300) || 'it was stopped'}`, undefined, 'runtime')
       throw new Refusal(`the expression ran past ${this.timeLimitMs} ms${at ? ` at event ${at}` : ''} and was stopped (a loop that does not end?)`, undefined, 'timeLimit')
     }
-    if (typeof out !== 'string') throw new Refusal('the query did not give an answer that can be read')
-    return JSON.parse(out) as PredicateAnswer
+    if (ran.out === '') throw new Refusal('the query did not give an answer that can be read')
+    return JSON.parse(ran.out) as PredicateAnswer
   }
 
-  private at(): number | null {
+  close(): void {
+    this.evaluator.close(this.context)
+  }
+
+  private async at(): Promise<number | null> {
     try {
-      const seq = new vm.Script('__loomAt()').runInContext(this.context, { timeout: 100 }) as unknown
-      return typeof seq === 'number' ? seq : null
+      const ran = await this.evaluator.run(this.context, { script: 'String(__loomAt())', filename: 'loom:query', timeout: 100 })
+      const seq = 'out' in ran ? Number(ran.out) : NaN
+      return Number.isSafeInteger(seq) && seq > 0 ? seq : null
     } catch {
       return null
     }

@@ -19,8 +19,11 @@ import { defaultDbPath } from '../replay/dbPath.ts'
 import type { HostOptions } from './EngineHost.ts'
 import { readSaveRequest, type EngineProcess, type FromEngine, type SaveRequest } from './engineLink.ts'
 import { writeAtomically } from './saveNotebook.ts'
-import { engineLaunch, type LaunchOptions } from './engineLaunch.ts'
+import { engineLaunch, evalMemoryMb, type LaunchOptions } from './engineLaunch.ts'
 import { sendCompiledCells } from './sendCompiledCells.ts'
+import { relayEvaluator } from './evaluatorSpawn.ts'
+import { ranOutOfMemory, watchHeapDeath } from './heapDeath.ts'
+import { EVALUATOR_FD } from './evaluatorFd.ts'
 import type { AppPort } from './appPort.ts'
 
 /**
@@ -38,13 +41,17 @@ export interface SessionParts {
 }
 
 export function forkEngine(options: HostOptions, launch: LaunchOptions = {}, session: SessionParts = {}): EngineProcess {
-  const { entry, execArgv, env, os } = engineLaunch(options, launch)
+  const { entry, execArgv, env, os, memoryMb } = engineLaunch(options, launch)
   // Only the confinement's flags: not those of whoever started us (a test runner's tsx among them). Inside the
   // OS sandbox where there is one: no network, and of the disk only what it reads and the session's folders.
   // In the desktop app execPath is Electron's binary, which runs as plain Node with this set.
   const childEnv = process.versions.electron ? { ...env, ELECTRON_RUN_AS_NODE: '1' } : env
   const wrapped = os.sandbox.wrap(process.execPath, [...execArgv, entry], os.read, '/', os.writable, childEnv)
-  const child = spawn(wrapped.command, wrapped.args, { env: childEnv, stdio: ['ignore', 'inherit', 'inherit', 'pipe', 'pipe'] })
+  // fd 5: the REPL's and the queries' evaluator process, started here (the engine may start no process).
+  const child = spawn(wrapped.command, wrapped.args, { env: childEnv, stdio: ['ignore', 'inherit', 'pipe', 'pipe', 'pipe', 'pipe'] })
+  const heap = watchHeapDeath(child.stderr!, (text) => void process.stderr.write(text))
+  const evaluatorMb = evalMemoryMb()
+  relayEvaluator((child.stdio as unknown as Socket[])[EVALUATOR_FD]!, evaluatorMb)
   const link = child.stdio[3] as Socket
   link.on('error', () => {}) // the process's exit says what happened
   holdLog(options, child.stdio[4] as Socket, () => child.kill('SIGKILL'), session.appPort)
@@ -81,7 +88,7 @@ export function forkEngine(options: HostOptions, launch: LaunchOptions = {}, ses
   let ended: string | null = null
   child.on('error', () => {}) // a send to a process that just died: its exit says what happened
   child.on('exit', (code, signal) => {
-    ended = signal ? `signal ${signal}` : `exit code ${code}`
+    ended = heap.outOfMemory(code, signal) ? ranOutOfMemory('it', memoryMb) : signal ? `signal ${signal}` : `exit code ${code}`
     for (const fn of exits) fn(ended)
   })
   return sendCompiledCells({
@@ -89,6 +96,8 @@ export function forkEngine(options: HostOptions, launch: LaunchOptions = {}, ses
       return child.pid
     },
     send(message) {
+      // The engine learns here that its evaluator is on fd 5, and its limit.
+      if ('start' in message) message = { start: { ...message.start, evaluatorMb } }
       if (!link.destroyed) link.write(frame(message))
     },
     onMessage(fn) {

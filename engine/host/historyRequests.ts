@@ -47,7 +47,7 @@ export function historyRequests(host: HostAccess, app: () => Engine | null, log:
       const engine = app()
       const moment = { time: at > 0 ? (history.event(branch, at)?.time ?? null) : null, env: engine?.options.env ?? {}, args: engine?.options.args ?? [] }
       const model = host.notebook()
-      return { value: evaluateReadOnly(p.expr, state, model ? stateBindings(model) : new Map(), moment) } satisfies Result<'evaluate'>
+      return evaluateReadOnly(host.evaluator(), p.expr, state, model ? stateBindings(model) : new Map(), moment).then((value) => ({ value }) satisfies Result<'evaluate'>)
     },
   }
 }

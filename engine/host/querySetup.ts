@@ -7,11 +7,12 @@
  * Runs inside the REPL's setup (evaluate.ts), where `states`, `views`,
  * `makeView`, `bind`, `bindings`, `parse`, `stringify`, `describe` and `G`
  * are in scope. Defines `__loomPredicate(f)` (once: the compiled
- * expression), `__loomQuery(batchText)` and `__loomAt()` (the event being
- * evaluated, asked after a time-out).
+ * expression), `__loomQuery(batchText)` (or `__loomQuery(null)` for the batch
+ * given to `feed`, which the setup returns to the evaluator before any expression
+ * has run) and `__loomAt()` (the event being evaluated, asked after a time-out).
  */
 export const QUERY_SETUP = `
-  let predicate = null, at = 0;
+  let predicate = null, at = 0, fed = null;
   const own = Object.prototype.hasOwnProperty;
   const setKey = (o, k, v) => Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
   // An update: [0, name, kind, value] (the whole value), [1, name, key, value] (a map key set), [2, name, key] (deleted).
@@ -63,7 +64,8 @@ export const QUERY_SETUP = `
     return text.length > MAX_VALUE ? text.slice(0, MAX_VALUE) + "… (" + text.length + " characters)" : parse(text);
   };
   const query = (text) => {
-    const batch = parse(text);
+    const batch = parse(text === null ? fed : text);
+    fed = null;
     const matches = [], errors = [];
     let count = 0, errorCount = 0, stopped = false;
     for (const item of batch.events) {
@@ -92,4 +94,7 @@ export const QUERY_SETUP = `
   hidden("__loomPredicate", (f) => { if (predicate === null && typeof f === "function") predicate = f; });
   hidden("__loomQuery", query);
   hidden("__loomAt", () => at);
+  // Called by the evaluator with a primitive string, never by the expression: the batch goes in
+  // without the evaluator writing to the context's global (an accessor put there would run outside the limit).
+  const feed = (text) => { fed = text; };
 `

@@ -37,7 +37,7 @@ async function query(host: HostAccess, p: Params<'query'>): Promise<QueryView> {
   const progress = progressOf(host, job, 'query', `asking ${shorten(p.expr)} after each event ${from}..${to} of branch '${branch}'`)
   progress(0, to - from + 1, true)
   const r = await queryBranch(host.history(), p.expr, {
-    branch, from, to, limit: Math.min(p.limit ?? MAX_KEPT, MAX_KEPT),
+    evaluator: host.evaluator(), branch, from, to, limit: Math.min(p.limit ?? MAX_KEPT, MAX_KEPT),
     onProgress: async (done, total) => {
       progress(done, total)
       await turnOver(host)

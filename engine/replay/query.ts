@@ -10,11 +10,14 @@ import { chainHash } from './history/hashChain.ts'
 import type { HistoryLog } from './historyLog.ts'
 import type { Damage } from './logErrors.ts'
 import { nearestSnapshot } from './seek.ts'
-import { PredicateContext } from '../host/evaluate.ts'
+import { MemoryRefusal, PredicateContext } from '../host/evaluate.ts'
+import type { Evaluator } from '../host/evaluator.ts'
 import { stateBindings } from '../host/notebookCells.ts'
 
 export interface QueryOptions {
   branch: string
+  /** Where the expression runs: a process with a heap limit of its own (engine/host/evaluator.ts). */
+  evaluator: Evaluator
   /** The first and last events to evaluate after (default: the whole branch). */
   from?: number
   to?: number
@@ -24,6 +27,8 @@ export interface QueryOptions {
   limit?: number
   /** Per batch of events; default the REPL's. */
   timeLimitMs?: number
+  /** Events per batch sent to the evaluator (default 500). */
+  batchSize?: number
   /** Called after each batch; a promise it returns is awaited (a host yields to other work there). */
   onProgress?: (done: number, total: number) => void | Promise<void>
 }
@@ -63,8 +68,19 @@ export interface QueryResult {
 const BATCH = 500
 const KEEP_ERRORS = 20
 
-/** Evaluates `expr` after each event `from..to` of a branch; throws a Refusal for an expression that does not parse or runs too long. */
+/** Evaluates `expr` after each event `from..to` of a branch; throws a Refusal for an expression that does not parse, runs too long or out of memory. */
 export async function queryBranch(log: HistoryLog, expr: string, o: QueryOptions): Promise<QueryResult> {
+  try {
+    return await queryOnce(log, expr, o)
+  } catch (err) {
+    if (!(err instanceof MemoryRefusal) || !err.events || err.events[0] === err.events[1]) throw err
+    // Which event of the batch: the batch again, one event at a time (the first to run out again is named).
+    await queryOnce(log, expr, { ...o, from: err.events[0], to: err.events[1], batchSize: 1, onProgress: undefined })
+    throw err // one at a time, each fit: it was the batch as a whole
+  }
+}
+
+async function queryOnce(log: HistoryLog, expr: string, o: QueryOptions): Promise<QueryResult> {
   const info = log.branchInfo(o.branch)
   if (!info) throw new Error(`there is no branch '${o.branch}'`)
   const from = Math.max(1, o.from ?? 1)
@@ -81,7 +97,7 @@ export async function queryBranch(log: HistoryLog, expr: string, o: QueryOptions
   let batch: string[] = []
   let labels: [number, string, string | null][] = []
   const run = async (): Promise<boolean> => {
-    const answer = predicate!.run(`{"keep":${Math.max(0, limit - result.matches.length)},"keepErrors":${KEEP_ERRORS - result.errors.length},"first":${!!o.first},"events":[${batch.join(',')}]}`)
+    const answer = await predicate!.run(`{"keep":${Math.max(0, limit - result.matches.length)},"keepErrors":${KEEP_ERRORS - result.errors.length},"first":${!!o.first},"events":[${batch.join(',')}]}`, labels[0]![0], labels[labels.length - 1]![0])
     const first = labels[0]![0]
     for (const [seq, value] of answer.matches) {
       const [, kind, method] = labels[seq - first]!
@@ -97,26 +113,33 @@ export async function queryBranch(log: HistoryLog, expr: string, o: QueryOptions
     await o.onProgress?.(result.evaluated, to - from + 1)
     return answer.stopped
   }
-  for (const raw of log.raw(o.branch, (snap?.seq ?? 0) + 1, to)) {
-    if (chainHash(parent, raw.body) !== raw.hash) {
-      result.damage = { code: 'hash-mismatch', branch: o.branch, seq: raw.seq, message: `branch '${o.branch}': event ${raw.seq} does not match its hash: the log was changed after it was written` }
-      break
-    }
-    parent = raw.hash
-    const e = JSON.parse(raw.body) as EventRecord
-    if (e.seq >= from) predicate ??= PredicateContext.open(expr, store.values(), bindings, o.timeLimitMs)
-    store.apply(e.writes, e.seq)
-    if (e.seq < from) continue
-    // The whole event crosses only for an expression that names it (parsing it again inside costs as much as the rest).
-    const event = withEvent ? raw.body : JSON.stringify({ seq: e.seq, branch: e.branch, kind: e.kind, method: e.method, time: e.time })
-    batch.push(`[${event},${JSON.stringify(updatesOf(store, e.writes))}]`)
-    labels.push([e.seq, e.kind, e.method])
-    if (batch.length === BATCH && (await run())) return result
+  try {
+    return await walk()
+  } finally {
+    ;(predicate as PredicateContext | null)?.close()
   }
-  // A range whose every event is before the damage: the expression is still checked.
-  predicate ??= PredicateContext.open(expr, store.values(), bindings, o.timeLimitMs)
-  if (batch.length) await run()
-  return result
+  async function walk(): Promise<QueryResult> {
+    for (const raw of log.raw(o.branch, (snap?.seq ?? 0) + 1, to)) {
+      if (chainHash(parent, raw.body) !== raw.hash) {
+        result.damage = { code: 'hash-mismatch', branch: o.branch, seq: raw.seq, message: `branch '${o.branch}': event ${raw.seq} does not match its hash: the log was changed after it was written` }
+        break
+      }
+      parent = raw.hash
+      const e = JSON.parse(raw.body) as EventRecord
+      if (e.seq >= from) predicate ??= await PredicateContext.open(o.evaluator, expr, store.values(), bindings, o.timeLimitMs)
+      store.apply(e.writes, e.seq)
+      if (e.seq < from) continue
+      // The whole event crosses only for an expression that names it (parsing it again inside costs as much as the rest).
+      const event = withEvent ? raw.body : JSON.stringify({ seq: e.seq, branch: e.branch, kind: e.kind, method: e.method, time: e.time })
+      batch.push(`[${event},${JSON.stringify(updatesOf(store, e.writes))}]`)
+      labels.push([e.seq, e.kind, e.method])
+      if (batch.length === (o.batchSize ?? BATCH) && (await run())) return result
+    }
+    // A range whose every event is before the damage: the expression is still checked.
+    predicate ??= await PredicateContext.open(o.evaluator, expr, store.values(), bindings, o.timeLimitMs)
+    if (batch.length) await run()
+    return result
+  }
 }
 
 /**

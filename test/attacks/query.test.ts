@@ -118,7 +118,46 @@ test('an endless loop is stopped at the limit with the event named', () => {
   assert.equal(sha(bank), before_)
 })
 
-test.todo('a memory bomb (an array grown without end) ends the process that runs the query: node:vm has no heap limit (run the predicate in a worker with resourceLimits)')
+// Expressions that allocate without end: one huge allocation (fatal to a whole process even in a worker
+// thread with resourceLimits), and growth step by step. Under a 64 MB limit each dies in about a second.
+const BOMBS = ['Array.from({ length: 1e9 })', '(() => { const a = []; for (;;) a.push(1.5) })()', 'new Array(5e7).fill(0)']
+const SMALL_HEAP = { LOOM_EVAL_MEMORY_MB: '64' }
+
+test('a memory bomb in loom query is stopped at its heap limit with exit 2, the event named, and the log untouched', () => {
+  for (const bomb of BOMBS) {
+    const r = spawnSync(process.execPath, ['bin/loom.js', 'query', bank, `event.seq === 3 && ${bomb}`], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, ...SMALL_HEAP } })
+    assert.equal(r.status, 2, `${bomb}: ${r.stderr}`)
+    assert.match(r.stderr, /the expression used more than 64 MB at event 3 and was stopped/, bomb)
+    assert.doesNotMatch(r.stderr, /FATAL|heap out of memory/, 'V8\'s own report stays with the evaluator process')
+  }
+  // The next query answers as before.
+  const honest_ = ask("accounts.get('bob') < 50")
+  assert.equal(honest_.status, 0)
+  assert.deepEqual(honest_.answer.matches.map((m: { seq: number }) => m.seq), [3, 4, 5, 6, 7])
+  assert.equal(sha(bank), before_)
+})
+
+test('a view guest who types a memory bomb in the REPL or the Questions tab gets an error, and the engine serves on without a restart', async () => {
+  Object.assign(process.env, SMALL_HEAP)
+  try {
+    await asGuest('samples/bank.loom.md', 'view', async (client, s) => {
+      for (const bomb of BOMBS) {
+        const repl = await client.call('evaluate', { expr: bomb }).then(() => null, (e: Error) => e.message)
+        assert.match(String(repl), /the expression used more than 64 MB and was stopped/, bomb)
+        const question = await client.call('query', { expr: `event.seq === 1 && ${bomb}` }).then(() => null, (e: Error) => e.message)
+        assert.match(String(question), /the expression used more than 64 MB at event 1 and was stopped/, bomb)
+        // The next honest expression answers, from a fresh evaluator.
+        assert.deepEqual(await client.call('evaluate', { expr: "typeof accounts.get('alice')" }), { value: 'number' })
+      }
+      const status = await client.call('status', {})
+      assert.equal(status.restarted, undefined, 'the engine process was never restarted')
+      assert.ok(s.alive())
+      assert.doesNotMatch(s.stderr(), /engine process (died|ended|exited)/)
+    })
+  } finally {
+    delete process.env.LOOM_EVAL_MEMORY_MB
+  }
+})
 
 test('a view guest of loom serve --share cannot hang or crash the engine with a query', () =>
   asGuest('samples/bank.loom.md', 'view', async (client, s) => {

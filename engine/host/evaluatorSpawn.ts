@@ -1,0 +1,92 @@
+// Starts the REPL's and the queries' evaluator process (evaluatorProcess.ts)
+// when it is first asked, and again after it ended: an expression that ran
+// out of its heap ends only that process, and this says so to the asker with
+// a `died` line (evaluator.ts). Runs where processes may be started — the
+// `loom` command, or `loom serve`'s supervisor, which relays the confined
+// engine process's fd 5 here (relayEvaluator) since the engine may start none.
+import { spawn, type ChildProcess } from 'node:child_process'
+import type { Socket } from 'node:net'
+import { evaluatorLaunch, evalMemoryMb } from './engineLaunch.ts'
+import { Evaluator, type EvaluatorDied, type EvaluatorPipe } from './evaluator.ts'
+
+/** What V8 prints when a heap limit is reached (then it aborts the process). */
+const HEAP_OUT = /heap out of memory|Allocation failed/
+
+export interface EvaluatorProcesses extends EvaluatorPipe {
+  readonly memoryMb: number
+  /** Starts the evaluator process now, if none runs: it boots while the asker reads the log. */
+  warm(): void
+  /** Ends the evaluator process, if one runs; the next write starts another. */
+  close(): void
+}
+
+export function evaluatorProcesses(memoryMb = evalMemoryMb()): EvaluatorProcesses {
+  let child: ChildProcess | null = null
+  const receivers: ((text: string) => void)[] = []
+  let busy = false
+  const start = (): ChildProcess => {
+    const launch = evaluatorLaunch(memoryMb)
+    const c = spawn(launch.command, launch.args, { env: launch.env, stdio: ['pipe', 'pipe', 'pipe'] })
+    let said = ''
+    c.stderr!.setEncoding('utf8').on('data', (t: string) => void (said = (said + t).slice(-4096)))
+    c.stdout!.setEncoding('utf8').on('data', (t: string) => receivers.forEach((fn) => fn(t)))
+    c.stdin!.on('error', () => {}) // written to as it died: its exit says so
+    c.on('error', () => {})
+    // Once its output is all read: an answer it sent before it ended is still an answer.
+    c.on('close', (code, signal) => {
+      if (child === c) child = null
+      // V8 aborts on an exhausted heap: SIGABRT, or 134 through bubblewrap.
+      const died: EvaluatorDied = { oom: HEAP_OUT.test(said) || signal === 'SIGABRT' || code === 134, how: signal ? `signal ${signal}` : `exit code ${code}` }
+      receivers.forEach((fn) => fn(`\n${JSON.stringify({ died })}\n`))
+    })
+    hold(c, busy)
+    return c
+  }
+  return {
+    memoryMb,
+    write(text) {
+      child ??= start()
+      child.stdin!.write(text)
+    },
+    onData(fn) {
+      receivers.push(fn)
+    },
+    warm() {
+      child ??= start()
+    },
+    hold(b) {
+      busy = b
+      if (child) hold(child, b)
+    },
+    close() {
+      child?.kill('SIGKILL')
+      child = null
+    },
+  }
+}
+
+/** A process the asker does not wait for keeps no one alive while nothing is asked of it. */
+function hold(c: ChildProcess, busy: boolean): void {
+  for (const s of [c, c.stdin, c.stdout, c.stderr] as { ref?: () => void; unref?: () => void }[]) (busy ? s.ref : s.unref)?.call(s)
+}
+
+/** An evaluator for this process, in a process of its own (started at once). */
+export function spawnedEvaluator(memoryMb = evalMemoryMb()): Evaluator & { end(): void } {
+  const processes = evaluatorProcesses(memoryMb)
+  processes.warm()
+  return Object.assign(new Evaluator(processes, memoryMb), { end: () => processes.close() })
+}
+
+/**
+ * The supervisor's side of an engine process's evaluator pipe: bytes relayed
+ * both ways unread, to an evaluator process started when asked and again after
+ * it ended; ended with the engine's end of the pipe.
+ */
+export function relayEvaluator(socket: Socket, memoryMb = evalMemoryMb()): void {
+  const processes = evaluatorProcesses(memoryMb)
+  processes.onData((text) => void (socket.destroyed || socket.write(text)))
+  socket.setEncoding('utf8')
+  socket.on('data', (text: string) => processes.write(text))
+  socket.on('error', () => {})
+  socket.on('close', () => processes.close())
+}
