@@ -6,6 +6,7 @@
 // the timings. A row is what the engine said, not verified: readers take
 // only rows of the shape Loom writes, at events the branch has.
 import type Database from 'better-sqlite3'
+import { sideStatements } from './sideTable.ts'
 import type { Attempt, TestFailure } from '../../runtime/event.ts'
 
 /** One failure as the log keeps it. */
@@ -81,20 +82,10 @@ const statements = new WeakMap<Database.Database, { insert: Database.Statement; 
  * written by a Loom that did not record them.
  */
 export function writeFailures(db: Database.Database, branch: number, first: number, failures: RecordedFailure[]): void {
-  let stmt = statements.get(db)
-  if (stmt === undefined) {
-    db.exec(CREATE)
-    // Tables of those names made by something else: failures are not kept, events still are.
-    try {
-      stmt = {
-        insert: db.prepare('INSERT OR IGNORE INTO failures (branch, seq, kind, name, cell, line, message) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-        from: db.prepare('INSERT OR IGNORE INTO failures_from (branch, seq) VALUES (?, ?)'),
-      }
-    } catch {
-      stmt = null
-    }
-    statements.set(db, stmt)
-  }
+  const stmt = sideStatements(statements, db, CREATE, () => ({
+    insert: db.prepare('INSERT OR IGNORE INTO failures (branch, seq, kind, name, cell, line, message) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    from: db.prepare('INSERT OR IGNORE INTO failures_from (branch, seq) VALUES (?, ?)'),
+  }))
   if (stmt === null) return
   stmt.from.run(branch, Math.max(0, first - 1))
   for (let i = 0; i < failures.length && i < MAX_PER_COMMIT; i++) {

@@ -3,6 +3,7 @@
 // timing is not deterministic. Known only once the answer goes, so it is
 // written with the group commit after its event's (history/sideRecords.ts).
 import type Database from 'better-sqlite3'
+import { sideStatements } from './sideTable.ts'
 
 /** An http event's seq and its latency in ms. */
 export type Latency = [seq: number, ms: number]
@@ -17,17 +18,7 @@ const inserts = new WeakMap<Database.Database, Database.Statement | null>()
 
 /** Writes latencies of the branch stored as `branch`: call inside the chunk's transaction. */
 export function writeLatencies(db: Database.Database, branch: number, latencies: Latency[]): void {
-  let insert = inserts.get(db)
-  if (insert === undefined) {
-    db.exec(CREATE)
-    // A table of that name made by something else: latencies are not kept, events still are.
-    try {
-      insert = db.prepare('INSERT OR REPLACE INTO latencies (branch, seq, ms) VALUES (?, ?, ?)')
-    } catch {
-      insert = null
-    }
-    inserts.set(db, insert)
-  }
+  const insert = sideStatements<Database.Statement>(inserts, db, CREATE, () => db.prepare('INSERT OR REPLACE INTO latencies (branch, seq, ms) VALUES (?, ?, ?)'))
   if (insert === null) return
   for (const [seq, ms] of latencies) insert.run(branch, seq, ms)
 }

@@ -4,6 +4,7 @@
 // so a log without it (written before) still opens, and an older Loom reading
 // a newer log never sees it. Readers never write.
 import type Database from 'better-sqlite3'
+import { sideStatements } from './sideTable.ts'
 import type { EventRecord } from '../../runtime/event.ts'
 
 /**
@@ -104,17 +105,7 @@ const inserts = new WeakMap<Database.Database, Database.Statement | null>()
 
 /** Writes events a..b of a batch (seqs first + a ..) as one row: call inside the chunk's transaction. */
 export function writeTimings(db: Database.Database, branch: number, first: number, t: Timings, a: number, b: number): void {
-  let insert = inserts.get(db)
-  if (insert === undefined) {
-    db.exec(CREATE)
-    // A table of that name made by something else (not Loom's columns): timings are not kept, events still are.
-    try {
-      insert = db.prepare('INSERT OR REPLACE INTO timings (branch, first, ms, key, keys) VALUES (?, ?, ?, ?, ?)')
-    } catch {
-      insert = null
-    }
-    inserts.set(db, insert)
-  }
+  const insert = sideStatements<Database.Statement>(inserts, db, CREATE, () => db.prepare('INSERT OR REPLACE INTO timings (branch, first, ms, key, keys) VALUES (?, ?, ?, ?, ?)'))
   if (insert === null) return
   const ms = Buffer.from(t.ms, 'base64')
   const key = Buffer.from(t.key, 'base64')
