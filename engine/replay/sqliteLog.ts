@@ -19,11 +19,12 @@ import { EventReader, type RawEvent } from './history/eventReader.ts'
 import { GroupCommit, type EncodedCommit, type Target } from './history/groupCommit.ts'
 import { CodeTable, SnapshotTable, KeptCellsTable, type StoredCode } from './history/storedValues.ts'
 import type { Written } from './chunk.ts'
-import { TimingReader, type EventTiming } from './history/timings.ts'
-import { FailureReader, type FailureList } from './history/failures.ts'
+import type { EventTiming } from './history/timings.ts'
+import type { FailureList } from './history/failures.ts'
+import { BesideLog } from './history/besideLog.ts'
 import type { PendingSide } from './history/sideRecords.ts'
-import { LatencyReader, type Latency } from './history/latencies.ts'
-import { profileOf, type Profile } from './profile.ts'
+import type { Latency } from './history/latencies.ts'
+import type { Profile } from './profile.ts'
 import type { Attempt, EventRecord } from '../runtime/event.ts'
 import type { StoreSnapshot } from '../runtime/store.ts'
 import type { HistoryLog } from './historyLog.ts'
@@ -71,9 +72,8 @@ export class SqliteLog implements HistoryLog {
   private readonly reader: EventReader
   private readonly code: CodeTable
   private readonly snapshotTable: SnapshotTable
-  private readonly timingReader: TimingReader
-  private readonly failureReader: FailureReader
-  private readonly latencyReader: LatencyReader
+  /** Timings, latencies and failures: kept beside the log, outside the hash chain. */
+  private readonly beside: BesideLog
   /** Compiled cells, kept so that reopening the notebook does not start the compiler (derived data, not history). */
   readonly keptCells: KeptCellsTable
   /** Appends to the branch this log is open on. */
@@ -132,9 +132,7 @@ export class SqliteLog implements HistoryLog {
     this.code = new CodeTable(db)
     this.snapshotTable = new SnapshotTable(db)
     this.keptCells = new KeptCellsTable(db, tables)
-    this.timingReader = new TimingReader(db)
-    this.failureReader = new FailureReader(db)
-    this.latencyReader = new LatencyReader(db)
+    this.beside = new BesideLog(db, this.table, (name) => this.branchInfo(name), this.maxAttempts)
     const branch = options.branch ?? this.live
     if (!this.table.row(branch)) {
       const acked = heads.state === 'ok' ? heads.heads.find((h) => h.name === branch && h.seq > 0) : undefined
@@ -301,63 +299,27 @@ export class SqliteLog implements HistoryLog {
     return this.table.segments(branch, from, to)
   }
 
-  // ---- how long events ran: history/timings.ts, profile.ts ----------------
+  // ---- beside the log, outside the hash: history/besideLog.ts --------------
 
-  /** The measured events of `branch` with seq in [from, to], following its ancestry into parents. */
-  *timed(branch: string, from = 1, to = Infinity): Generator<EventTiming> {
-    const last = Math.min(to, this.branchInfo(branch)?.head ?? 0)
-    for (const [owner, a, b] of this.segments(branch, Math.max(1, from), last)) yield* this.timingReader.read(this.table.row(owner)!.id, a, b)
-  }
   /** How long the http events of `branch` with seq in [from, to] took from arrival to answer, following its ancestry. */
-  *latencies(branch: string, from = 1, to = Infinity): Generator<Latency> {
-    const last = Math.min(to, this.branchInfo(branch)?.head ?? 0)
-    for (const [owner, a, b] of this.segments(branch, Math.max(1, from), last)) yield* this.latencyReader.read(this.table.row(owner)!.id, a, b)
+  latencies(branch: string, from = 1, to = Infinity): Generator<Latency> {
+    return this.beside.latencies(branch, from, to)
   }
   /** The same, as a list: callers bound the range (a page of events). */
   latencyList(branch: string, from: number, to: number): Latency[] {
-    return [...this.latencies(branch, from, to)]
+    return [...this.beside.latencies(branch, from, to)]
   }
-  /** The same, as a list: callers bound the range (a page of events). */
+  /** The measured events of `branch` with seq in [from, to], as a list: callers bound the range (a page of events). */
   timings(branch: string, from: number, to: number): EventTiming[] {
-    return [...this.timed(branch, from, to)]
+    return [...this.beside.timed(branch, from, to)]
   }
   /** How long each method of each cell took across the branch's whole history. */
   profile(branch: string): Profile {
-    const info = this.branchInfo(branch)
-    if (!info) throw new Error(`there is no branch '${branch}'`)
-    // Read as stored (a reader never flushes): the attempts of this branch the log still keeps.
-    const attempts = (this.db.prepare('SELECT data FROM attempts WHERE branch = ? ORDER BY id DESC LIMIT ?').pluck().all(info.name, this.maxAttempts) as string[]).map((r) => JSON.parse(r) as Attempt)
-    return profileOf(info.name, info.head, this.timed(info.name), attempts, this.latencies(info.name))
+    return this.beside.profile(branch)
   }
-
-  // ---- what failed after which event: history/failures.ts ----------------
-
-  /**
-   * The recorded failures after events `from`..`to` of `branch` (its own and its
-   * parents' up to the fork), the first `limit`, and up to which event the
-   * writer recorded none (a Loom before failures were kept).
-   */
+  /** The recorded failures after events `from`..`to` of `branch` (and its parents' up to the fork), the first `limit`. */
   failures(branch: string, from = 0, to = Infinity, limit = 1000): FailureList {
-    const info = this.branchInfo(branch)
-    if (!info) throw new Error(`there is no branch '${branch}'`)
-    const failures: FailureList['failures'] = []
-    let notRecordedUntil = 0
-    const last = Math.min(to, info.head)
-    // Failures after event 0 (a start that threw) belong to the root: segments begin at event 1.
-    const parts = this.segments(info.name, 1, Math.max(1, last))
-    if (parts.length && from <= 0) parts[0] = [parts[0]![0], 0, parts[0]![2]]
-    for (const [owner, a, b] of parts) {
-      const id = this.table.row(owner)!.id
-      const since = this.failureReader.recordedFrom(id)
-      if (since === null || since > a) notRecordedUntil = Math.max(notRecordedUntil, Math.min(b, since ?? b, info.head))
-      const lo = Math.max(a, from)
-      const hi = Math.min(b, last)
-      if (lo > hi) continue
-      for (const f of this.failureReader.read(id, lo, hi, limit + 1 - failures.length)) failures.push({ branch: info.name, ...f })
-      if (failures.length > limit) break
-    }
-    const more = failures.length > limit
-    return { branch: info.name, failures: failures.slice(0, limit), more, notRecordedUntil }
+    return this.beside.failures(branch, from, to, limit)
   }
 
   // ---- damage: damage.ts --------------------------------------------------
