@@ -1,0 +1,87 @@
+// The side tables (failures, latencies) are outside the hash chain and made by
+// the first commit that needs them. A log someone sent, or changed by hand,
+// may already have tables of those names that SQLite refuses to write, or a
+// trigger: the events of a commit are never lost to what is beside them, and
+// SQL of someone else's never runs inside Loom's writes.
+import { test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { writeSide } from '../../engine/replay/history/sideRecords.ts'
+import { LatencyReader } from '../../engine/replay/history/latencies.ts'
+
+const dir = mkdtempSync(join(tmpdir(), 'loom-attack-side-'))
+after(() => rmSync(dir, { recursive: true, force: true }))
+const loom = (...args: string[]) => spawnSync(process.execPath, ['bin/loom.js', ...args], { encoding: 'utf8', timeout: 60_000 })
+const stackTrace = /^\s+at .*:\d+:\d+\)?$/m
+
+// A test that fails after every event from the 3rd on: every commit then carries failures.
+const NB = `---
+title: Side
+---
+\`\`\`ts #count
+const n = state.counter('n')
+export function step() { n.add(1) }
+test('stays small', () => n.get() < 3)
+\`\`\`
+`
+
+function logWith(name: string, sql: string): { nb: string; db: string } {
+  const nb = join(dir, `${name}.loom.md`)
+  const db = join(dir, `${name}.loom.db`)
+  writeFileSync(nb, NB)
+  assert.equal(loom('run', nb, '--steps', '1').status, 0)
+  const raw = new Database(db)
+  raw.exec(sql)
+  raw.close()
+  return { nb, db }
+}
+
+const events = (db: string) => JSON.parse(loom('log', db, '--json').stdout).length as number
+
+test('a failures table that SQLite refuses to write (a constraint Loom never sets) loses the failures, not the events: loom run commits on, verify passes', () => {
+  const { nb, db } = logWith('check', `DROP TABLE IF EXISTS failures; CREATE TABLE failures (branch INTEGER NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL,
+    name TEXT NOT NULL, cell TEXT, line INTEGER, message TEXT NOT NULL CHECK (length(message) < 0), PRIMARY KEY (branch, seq, kind, name))`)
+  const r = loom('run', nb, '--steps', '10', '--keep-going')
+  assert.equal(r.status, 1, r.stderr)
+  assert.match(r.stderr, /stays small/)
+  assert.doesNotMatch(r.stderr, stackTrace)
+  assert.equal(events(db), 12)
+  const v = loom('replay', db, '--verify')
+  assert.equal(v.status, 0, v.stderr)
+})
+
+test("a log with a trigger (on a side table or Loom's own) is refused with its name and how to remove it; nothing is written", () => {
+  for (const [i, table] of ['failures', 'chunks'].entries()) {
+    const { nb, db } = logWith(`trigger${i}`, `CREATE TABLE IF NOT EXISTS failures (branch INTEGER NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
+      cell TEXT, line INTEGER, message TEXT NOT NULL, PRIMARY KEY (branch, seq, kind, name)) WITHOUT ROWID;
+      CREATE TRIGGER "sneaky""${i}" BEFORE INSERT ON ${table} BEGIN SELECT RAISE(ABORT, 'forged'); END;`)
+    const r = loom('run', nb, '--steps', '10', '--keep-going')
+    assert.equal(r.status, 2, r.stderr)
+    assert.match(r.stderr, new RegExp(`has a trigger "sneaky\\\\"${i}", which Loom never makes.*DROP TRIGGER "sneaky""${i}"`))
+    assert.doesNotMatch(r.stderr, stackTrace)
+    const raw = new Database(db)
+    raw.exec(`DROP TRIGGER "sneaky""${i}"`)
+    raw.close()
+    assert.equal(events(db), 2, 'the refused run added nothing')
+    assert.equal(loom('run', nb, '--steps', '3', '--keep-going').status, 1)
+    assert.equal(events(db), 5)
+  }
+})
+
+test('a latencies table SQLite refuses to write loses the latencies inside the commit, which goes on; one of a foreign shape is read as none', () => {
+  const db = new Database(':memory:')
+  db.exec('CREATE TABLE latencies (branch INTEGER NOT NULL, seq INTEGER NOT NULL, ms REAL NOT NULL CHECK (ms < 0), PRIMARY KEY (branch, seq)) WITHOUT ROWID; CREATE TABLE events (n)')
+  db.transaction(() => {
+    db.exec('INSERT INTO events VALUES (1)')
+    writeSide(db, 1, 1, { latencies: [[1, 3.5]] })
+    db.exec('INSERT INTO events VALUES (2)')
+  })()
+  assert.equal(db.prepare('SELECT count(*) FROM events').pluck().get(), 2)
+  assert.equal(db.prepare('SELECT count(*) FROM latencies').pluck().get(), 0)
+  db.exec(`DROP TABLE latencies; CREATE TABLE latencies (branch, seq, ms); INSERT INTO latencies VALUES (1, 1, 'x'), (1, 2, -1), (1, 3, 2.5), ('1', 4, 1)`)
+  assert.deepEqual([...new LatencyReader(db).read(1, 1, 10)], [[3, 2.5]])
+})
