@@ -10,7 +10,7 @@ import { chainHash } from './history/hashChain.ts'
 import type { HistoryLog } from './historyLog.ts'
 import type { Damage } from './logErrors.ts'
 import { nearestSnapshot } from './seek.ts'
-import { MemoryRefusal, PredicateContext } from '../host/evaluate.ts'
+import { MemoryRefusal, PredicateContext, TimeRefusal } from '../host/evaluate.ts'
 import type { Evaluator } from '../host/evaluator.ts'
 import { stateBindings } from '../host/notebookCells.ts'
 
@@ -25,7 +25,7 @@ export interface QueryOptions {
   first?: boolean
   /** Matches kept (all are counted); default 1000. */
   limit?: number
-  /** Per batch of events; default the REPL's. */
+  /** Per batch of events, and per event when a batch ran past it; default the REPL's. */
   timeLimitMs?: number
   /** Events per batch sent to the evaluator (default 500). */
   batchSize?: number
@@ -73,6 +73,9 @@ export async function queryBranch(log: HistoryLog, expr: string, o: QueryOptions
   try {
     return await queryOnce(log, expr, o)
   } catch (err) {
+    // The limit is per batch: one that ran past it as a whole is asked again an event at a time, each under
+    // the limit, so only an event that runs past it alone is blamed, and a slow expression over many events answers.
+    if (err instanceof TimeRefusal && err.events[0] !== err.events[1]) return queryOnce(log, expr, { ...o, batchSize: 1 })
     if (!(err instanceof MemoryRefusal) || !err.events || err.events[0] === err.events[1]) throw err
     // Which event of the batch: the batch again, one event at a time (the first to run out again is named).
     await queryOnce(log, expr, { ...o, from: err.events[0], to: err.events[1], batchSize: 1, onProgress: undefined })
