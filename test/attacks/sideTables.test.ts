@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { writeSide } from '../../engine/replay/history/sideRecords.ts'
 import { LatencyReader } from '../../engine/replay/history/latencies.ts'
+import { TimingReader } from '../../engine/replay/history/timings.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'loom-attack-side-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
@@ -87,4 +88,16 @@ test('a latencies table SQLite refuses to write loses the latencies inside the c
   // Without Loom's key, one seq may repeat: a page of events reads at most one latency each.
   db.exec('INSERT INTO latencies SELECT 1, 5, 1 FROM (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n LIMIT 100000) SELECT i FROM n)')
   assert.deepEqual([...new LatencyReader(db).read(1, 1, 10)], [[3, 2.5], [5, 1]])
+})
+
+test('timing rows made by hand that overlap are read once per event: a page of events gets at most one timing each', () => {
+  const db = new Database(':memory:')
+  db.exec('CREATE TABLE timings (branch INTEGER NOT NULL, first INTEGER NOT NULL, ms BLOB NOT NULL, key BLOB NOT NULL, keys TEXT NOT NULL, PRIMARY KEY (branch, first)) WITHOUT ROWID')
+  const insert = db.prepare('INSERT INTO timings VALUES (1, ?, ?, ?, ?)')
+  const keys = JSON.stringify([['step', 'step', 'count']])
+  // Events 1..10 at 1 ms, then 10,000 rows each claiming events from its first to 10,000 on.
+  insert.run(1, Buffer.from(new Float32Array(10).fill(1).buffer), Buffer.alloc(20), keys)
+  for (let first = 2; first <= 10_001; first++) insert.run(first, Buffer.from(new Float32Array(10).fill(2).buffer), Buffer.alloc(20), keys)
+  const read = [...new TimingReader(db).read(1, 1, 12)]
+  assert.deepEqual(read.map((t) => [t.seq, t.ms]), [[1, 1], [2, 1], [3, 1], [4, 1], [5, 1], [6, 1], [7, 1], [8, 1], [9, 1], [10, 1], [11, 2], [12, 2]])
 })
