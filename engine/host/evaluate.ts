@@ -161,9 +161,9 @@ export class MemoryRefusal extends Refusal {
   }
 }
 
-/** A batch of events (`events`: its first and last) ran past its time limit: the batch as a whole, not yet one event alone. */
+/** A batch of events ran past its time limit (the limit is the batch's, together); `at`: the event it was stopped at. */
 export class TimeRefusal extends Refusal {
-  constructor(message: string, readonly events: [number, number]) {
+  constructor(message: string, readonly at: number | null) {
     super(message, undefined, 'timeLimit')
   }
 }
@@ -262,7 +262,7 @@ export class PredicateContext {
     if ('thrown' in ran) {
       const at = await this.at()
       if (!ran.timedOut) throw new Refusal(`the query could not go on${at ? ` at event ${at}` : ''}: ${ran.thrown.slice(0, 300) || 'it was stopped'}`, undefined, 'runtime')
-      throw new TimeRefusal(`the expression ran past ${this.timeLimitMs} ms${at ? ` at event ${at}` : ''} and was stopped (a loop that does not end?)`, [first, last])
+      throw new TimeRefusal(`the expression ran past ${this.timeLimitMs} ms${at ? ` at event ${at}` : ''} and was stopped (a loop that does not end?)`, at)
     }
     if (ran.out === '') throw new Refusal('the query did not give an answer that can be read')
     return JSON.parse(ran.out) as PredicateAnswer

@@ -11,6 +11,7 @@ import type { HistoryLog } from './historyLog.ts'
 import type { Damage } from './logErrors.ts'
 import { nearestSnapshot } from './seek.ts'
 import { MemoryRefusal, PredicateContext, TimeRefusal } from '../host/evaluate.ts'
+import { Refusal } from '../host/problems.ts'
 import type { Evaluator } from '../host/evaluator.ts'
 import { stateBindings } from '../host/notebookCells.ts'
 
@@ -25,7 +26,7 @@ export interface QueryOptions {
   first?: boolean
   /** Matches kept (all are counted); default 1000. */
   limit?: number
-  /** Per batch of events, and per event when a batch ran past it; default the REPL's. */
+  /** Per batch of events; default the REPL's. */
   timeLimitMs?: number
   /** Events per batch sent to the evaluator (default 500). */
   batchSize?: number
@@ -73,9 +74,6 @@ export async function queryBranch(log: HistoryLog, expr: string, o: QueryOptions
   try {
     return await queryOnce(log, expr, o)
   } catch (err) {
-    // The limit is per batch: one that ran past it as a whole is asked again an event at a time, each under
-    // the limit, so only an event that runs past it alone is blamed, and a slow expression over many events answers.
-    if (err instanceof TimeRefusal && err.events[0] !== err.events[1]) return queryOnce(log, expr, { ...o, batchSize: 1 })
     if (!(err instanceof MemoryRefusal) || !err.events || err.events[0] === err.events[1]) throw err
     // Which event of the batch: the batch again, one event at a time (the first to run out again is named).
     await queryOnce(log, expr, { ...o, from: err.events[0], to: err.events[1], batchSize: 1, onProgress: undefined })
@@ -100,8 +98,8 @@ async function queryOnce(log: HistoryLog, expr: string, o: QueryOptions): Promis
   let batch: string[] = []
   let labels: [number, string, string | null][] = []
   const run = async (): Promise<boolean> => {
-    const answer = await predicate!.run(`{"keep":${Math.max(0, limit - result.matches.length)},"keepErrors":${KEEP_ERRORS - result.errors.length},"first":${!!o.first},"events":[${batch.join(',')}]}`, labels[0]![0], labels[labels.length - 1]![0])
     const first = labels[0]![0]
+    const answer = await predicate!.run(`{"keep":${Math.max(0, limit - result.matches.length)},"keepErrors":${KEEP_ERRORS - result.errors.length},"first":${!!o.first},"events":[${batch.join(',')}]}`, first, labels[labels.length - 1]![0]).catch((err) => slowOrLoop(err, first))
     for (const [seq, value] of answer.matches) {
       const [, kind, method] = labels[seq - first]!
       result.matches.push(value === null ? { seq, kind, method } : { seq, kind, method, value })
@@ -115,6 +113,15 @@ async function queryOnce(log: HistoryLog, expr: string, o: QueryOptions): Promis
     labels = []
     await o.onProgress?.(result.evaluated, to - from + 1)
     return answer.stopped
+  }
+  // The limit is the batch's, together: stopped past its first event, the event it was at is asked again alone
+  // (its updates again onto the state after it: the same state), which tells a loop from an expression slow at every event.
+  const slowOrLoop = async (err: unknown, first: number): Promise<never> => {
+    if (!(err instanceof TimeRefusal) || err.at === null || err.at <= first || err.at - first >= batch.length) throw err
+    const alone = await predicate!.run(`{"keep":0,"keepErrors":0,"first":false,"events":[${batch[err.at - first]}]}`, err.at, err.at).catch((again) => again)
+    if (alone instanceof Error) throw alone instanceof TimeRefusal ? err : alone
+    const limitMs = predicate!.timeLimitMs
+    throw new Refusal(`the expression ran past ${limitMs} ms over events ${first}..${err.at} together (the limit is for each ${batch.length} events) and was stopped at event ${err.at}: a slow expression needs a longer limit (loom query --time-limit MS)`, undefined, 'timeLimit')
   }
   try {
     return await walk()
