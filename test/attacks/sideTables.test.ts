@@ -101,3 +101,16 @@ test('timing rows made by hand that overlap are read once per event: a page of e
   const read = [...new TimingReader(db).read(1, 1, 12)]
   assert.deepEqual(read.map((t) => [t.seq, t.ms]), [[1, 1], [2, 1], [3, 1], [4, 1], [5, 1], [6, 1], [7, 1], [8, 1], [9, 1], [10, 1], [11, 2], [12, 2]])
 })
+
+test('failure rows made by hand with escape sequences are listed by loom log with the escapes shown, never sent to the terminal', () => {
+  const { db } = logWith('escapes', `CREATE TABLE IF NOT EXISTS failures (branch INTEGER NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
+    cell TEXT, line INTEGER, message TEXT NOT NULL, PRIMARY KEY (branch, seq, kind, name)) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS failures_from (branch INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
+    INSERT INTO failures VALUES (1, 1, 'test', 'evil' || char(27) || ']0;TITLE' || char(7), 'count' || char(155), 3, 'gone' || char(27) || '[2J' || char(27) || ']52;c;ZWNobyBoaQ==' || char(7))`)
+  for (const args of [['--failures'], []]) {
+    const r = loom('log', db, ...args)
+    assert.equal(r.status, 0, r.stderr)
+    assert.doesNotMatch(r.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/, `loom log ${args.join(' ')}`)
+    assert.match(r.stdout, /test 'evil\\u001b\]0;TITLE\\u0007' failed \(#count\\u009b line 3\): gone\\u001b\[2J\\u001b\]52;c;ZWNobyBoaQ==\\u0007/)
+  }
+})
