@@ -114,3 +114,11 @@ test('failure rows made by hand with escape sequences are listed by loom log wit
     assert.match(r.stdout, /test 'evil\\u001b\]0;TITLE\\u0007' failed \(#count\\u009b line 3\): gone\\u001b\[2J\\u001b\]52;c;ZWNobyBoaQ==\\u0007/)
   }
 })
+
+test('timing keys made by hand with escape sequences are shown by loom profile as escapes', () => {
+  const { db } = logWith('profileEscapes', `UPDATE timings SET keys = json_array(json_array('step', 'st' || char(27) || ']0;X' || char(7), 'count' || char(27) || '[2J'))`)
+  const r = loom('profile', db)
+  assert.equal(r.status, 0, r.stderr)
+  assert.doesNotMatch(r.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/)
+  assert.match(r.stdout, /st\\u001b\]0;X\\u0007\(\) in #count\\u001b\[2J/)
+})
