@@ -12,6 +12,7 @@ import { memoryPair } from '../engine/protocol/memoryTransport.ts'
 import { EngineClient } from '../engine/protocol/client.ts'
 import { serveHttp, type RunningServer } from '../engine/runtime/server.ts'
 import { notebook } from './helpers.ts'
+import { MAX_HELD, MAX_HELD_CHARS } from '../engine/runtime/httpRequests.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'loom-paused-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
@@ -144,4 +145,41 @@ test('held requests are answered 503 when Loom stops, nothing committed for them
   await server.close()
   assert.equal(r.status, 503)
   assert.match(await r.text(), /paused in Loom \(Loom is stopping\)/)
+})
+
+test('a paused port holds at most MAX_HELD requests: the next is answered 503 with Retry-After at once, and Run serves every held one', async () => {
+  const { client, server, close } = await served()
+  try {
+    await client.call('pause', {})
+    const held = Array.from({ length: MAX_HELD }, (_, i) => post(server, `r${i}`))
+    await untilHeld(client, MAX_HELD)
+    const over = await post(server, 'one too many')
+    assert.equal(over.status, 503)
+    assert.equal(over.headers.get('retry-after'), '5')
+    assert.match(await over.text(), /paused in Loom \(1000 requests already wait, as many as it holds\); nothing was committed/)
+    await client.call('run', {})
+    const answers = await Promise.all(held)
+    assert.deepEqual(answers.map((a) => a.status), answers.map(() => 201))
+    assert.equal((await client.call('status', {})).head, 1 + MAX_HELD, 'the code event, then each held request')
+  } finally {
+    await close()
+  }
+})
+
+test('a paused port holds at most MAX_HELD_CHARS of request bodies: a large request past them is answered 503 at once', async () => {
+  const { client, server, close } = await served()
+  try {
+    await client.call('pause', {})
+    const big = 'x'.repeat(1_048_000)
+    const fits = Math.floor(MAX_HELD_CHARS / big.length)
+    const held = Array.from({ length: fits }, () => post(server, big).catch(() => null))
+    await untilHeld(client, fits)
+    const over = await post(server, big)
+    assert.equal(over.status, 503)
+    assert.match(await over.text(), new RegExp(`\\(${fits} requests already wait`))
+    assert.equal((await client.call('status', {})).held, fits)
+    void held
+  } finally {
+    await close()
+  }
 })

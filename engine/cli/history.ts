@@ -20,6 +20,7 @@ import { requestLine } from '../protocol/eventBin.ts'
 import type { Parsed } from './args.ts'
 import { plural, type Io } from './main.ts'
 import { HistoryError } from './historyError.ts'
+import { printable } from './printable.ts'
 import { checkChain } from '../replay/damage.ts'
 import { writeBranch } from '../replay/writeBranch.ts'
 import type { RetroLogs } from '../replay/retroLog.ts'
@@ -392,10 +393,11 @@ function listFailures(log: SqliteLog, branch: string, from: number | undefined, 
 
 /** One recorded failure, as a line under its event. */
 function describeFailure(f: RecordedFailure): string {
-  const where = f.cell ? ` (#${f.cell}${f.line !== null ? ` line ${f.line}` : ''})` : ''
-  const what = f.kind === 'test' ? `test '${f.name}' failed` : `${f.name} threw`
+  // Rows beside the log are whatever its file holds: shown, never let drive the terminal.
+  const where = f.cell ? ` (#${printable(f.cell)}${f.line !== null ? ` line ${f.line}` : ''})` : ''
+  const what = f.kind === 'test' ? `test '${printable(f.name)}' failed` : `${printable(f.name)} threw`
   const message = f.message.length > 200 ? f.message.slice(0, 200) + '…' : f.message
-  return `${' '.repeat(6)}  ✗ ${what}${where}: ${message.replace(/\s+/g, ' ')}\n`
+  return `${' '.repeat(6)}  ✗ ${what}${where}: ${printable(message.replace(/\s+/g, ' '))}\n`
 }
 
 function describeEvent(e: EventRecord): string {

@@ -3,6 +3,7 @@
 // Each command's code is loaded when it runs: `loom serve` should not wait
 // for the modules of `loom explore` (the UI's start-up time is measured).
 import { parseArgs, UsageError, type Parsed } from './args.ts'
+import { screened } from './printable.ts'
 
 const USAGE = `loom — notebooks that run as transaction loops
 
@@ -106,13 +107,14 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       case 'explore':
         return await (await import('./explore.ts')).exploreCommand(parsed, io)
       case 'query':
-        return await (await import('./query.ts')).queryCommand(parsed, io)
+        return await (await import('./query.ts')).queryCommand(parsed, screened(io))
       case 'check':
         return await (await import('./check.ts')).checkCommand(parsed, io)
       case 'profile':
-        return await (await import('./profile.ts')).profileCommand(parsed, io)
+        return await (await import('./profile.ts')).profileCommand(parsed, screened(io))
+      // What a log holds, printed: never let drive the terminal (printable.ts).
       default:
-        return await (await import('./history.ts')).history(parsed, io)
+        return await (await import('./history.ts')).history(parsed, screened(io))
     }
   } catch (err) {
     if (await isBadInput(err)) {

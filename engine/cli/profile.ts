@@ -2,6 +2,7 @@
 // count, total, mean, p50, p95 and max run time across a branch's history.
 import { SqliteLog } from '../replay/sqliteLog.ts'
 import { label, sortRows, PROFILE_SORTS, type ProfileSort } from '../replay/profile.ts'
+import { printable } from './printable.ts'
 import type { Parsed } from './args.ts'
 import { HistoryError } from './historyError.ts'
 import { plural, type Io } from './main.ts'
@@ -29,10 +30,10 @@ export async function profileCommand(p: Parsed, io: Io): Promise<number> {
     }
     io.out(table(rows) + (rows.length < profile.rows.length + profile.more ? `(first ${rows.length} of ${profile.rows.length + profile.more} rows)\n` : ''))
     // Per event: the slowest of the whole branch (each row keeps its own ten slowest, so these are exact).
-    const slowest = profile.rows.flatMap((r) => r.slowest.map((s) => ({ ...s, what: label(r) }))).sort((a, b) => b.ms - a.ms || a.seq - b.seq).slice(0, 5)
+    const slowest = profile.rows.flatMap((r) => r.slowest.map((s) => ({ ...s, what: shown(r) }))).sort((a, b) => b.ms - a.ms || a.seq - b.seq).slice(0, 5)
     io.out(`slowest events: ${slowest.map((s) => `${s.seq} ${s.what} ${ms(s.ms)} ms`).join(', ')}\n`)
     if (profile.aborted.length) {
-      io.out(`aborted attempts (of the recent ones the log keeps): ${profile.aborted.map((a) => `${label({ ...a, cell: null })} ${a.count} × (${ms(a.total)} ms in all)`).join(', ')}\n`)
+      io.out(`aborted attempts (of the recent ones the log keeps): ${profile.aborted.map((a) => `${shown({ ...a, cell: null })} ${a.count} × (${ms(a.total)} ms in all)`).join(', ')}\n`)
     }
     const l = profile.latency
     if (l) io.out(`http requests, arrival to answer: ${l.count}, mean ${ms(l.mean)} ms, p50 ${ms(l.p50)}, p95 ${ms(l.p95)}, max ${ms(l.max)} (event ${l.slowest[0]!.seq})\n`)
@@ -42,11 +43,14 @@ export async function profileCommand(p: Parsed, io: Io): Promise<number> {
   }
 }
 
+// Methods and cells as the timings beside the log name them: whatever its file holds, shown, never let drive the terminal.
+const shown = (r: Parameters<typeof label>[0]) => printable(label(r))
+
 const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(2) : x.toFixed(3))
 
 function table(rows: ReturnType<typeof sortRows>): string {
   const head = ['method', 'count', 'total ms', 'mean', 'p50', 'p95', 'max', 'slowest event']
-  const body = rows.map((r) => [label(r), String(r.count), ms(r.total), ms(r.mean), ms(r.p50), ms(r.p95), ms(r.max), r.slowest[0] ? String(r.slowest[0].seq) : ''])
+  const body = rows.map((r) => [shown(r), String(r.count), ms(r.total), ms(r.mean), ms(r.p50), ms(r.p95), ms(r.max), r.slowest[0] ? String(r.slowest[0].seq) : ''])
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)))
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd() + '\n'
   return line(head) + body.map(line).join('')

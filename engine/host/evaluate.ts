@@ -161,6 +161,13 @@ export class MemoryRefusal extends Refusal {
   }
 }
 
+/** A batch of events ran past its time limit (the limit is the batch's, together); `at`: the event it was stopped at. */
+export class TimeRefusal extends Refusal {
+  constructor(message: string, readonly at: number | null) {
+    super(message, undefined, 'timeLimit')
+  }
+}
+
 const LARGE_STATE = ' (a state this large needs more: LOOM_EVAL_MEMORY_MB=N where Loom runs)'
 
 /** The evaluator process ended under a request: a Refusal that says why (`at`: where the expression was). */
@@ -255,7 +262,7 @@ export class PredicateContext {
     if ('thrown' in ran) {
       const at = await this.at()
       if (!ran.timedOut) throw new Refusal(`the query could not go on${at ? ` at event ${at}` : ''}: ${ran.thrown.slice(0, 300) || 'it was stopped'}`, undefined, 'runtime')
-      throw new Refusal(`the expression ran past ${this.timeLimitMs} ms${at ? ` at event ${at}` : ''} and was stopped (a loop that does not end?)`, undefined, 'timeLimit')
+      throw new TimeRefusal(`the expression ran past ${this.timeLimitMs} ms${at ? ` at event ${at}` : ''} and was stopped (a loop that does not end?)`, at)
     }
     if (ran.out === '') throw new Refusal('the query did not give an answer that can be read')
     return JSON.parse(ran.out) as PredicateAnswer

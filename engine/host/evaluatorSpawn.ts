@@ -14,6 +14,11 @@ const HEAP_OUT = /heap out of memory|Allocation failed/
 
 export interface EvaluatorProcesses extends EvaluatorPipe {
   readonly memoryMb: number
+  /** Writes to the evaluator process; false: its pipe is full, and `drained` calls back once it has room (or it ended). */
+  write(text: string): boolean
+  drained(fn: () => void): void
+  /** Stops (true) or goes on (false) reading its answers: whoever relays them waits for its own reader. */
+  pauseAnswers(paused: boolean): void
   /** Starts the evaluator process now, if none runs: it boots while the asker reads the log. */
   warm(): void
   /** Ends the evaluator process, if one runs; the next write starts another. */
@@ -24,6 +29,13 @@ export function evaluatorProcesses(memoryMb = evalMemoryMb()): EvaluatorProcesse
   let child: ChildProcess | null = null
   const receivers: ((text: string) => void)[] = []
   let busy = false
+  let paused = false
+  let drainWaiters: (() => void)[] = []
+  const drain = () => {
+    const waiters = drainWaiters
+    drainWaiters = []
+    waiters.forEach((fn) => fn())
+  }
   const start = (): ChildProcess => {
     const launch = evaluatorLaunch(memoryMb)
     const c = spawn(launch.command, launch.args, { env: launch.env, stdio: ['pipe', 'pipe', 'pipe'] })
@@ -31,6 +43,8 @@ export function evaluatorProcesses(memoryMb = evalMemoryMb()): EvaluatorProcesse
     c.stderr!.setEncoding('utf8').on('data', (t: string) => void (said = (said + t).slice(-4096)))
     c.stdout!.setEncoding('utf8').on('data', (t: string) => receivers.forEach((fn) => fn(t)))
     c.stdin!.on('error', () => {}) // written to as it died: its exit says so
+    c.stdin!.on('drain', drain)
+    if (paused) c.stdout!.pause()
     c.on('error', () => {})
     // Once its output is all read: an answer it sent before it ended is still an answer.
     c.on('close', (code, signal) => {
@@ -38,6 +52,7 @@ export function evaluatorProcesses(memoryMb = evalMemoryMb()): EvaluatorProcesse
       // V8 aborts on an exhausted heap: SIGABRT, or 134 through bubblewrap.
       const died: EvaluatorDied = { oom: HEAP_OUT.test(said) || signal === 'SIGABRT' || code === 134, how: signal ? `signal ${signal}` : `exit code ${code}` }
       receivers.forEach((fn) => fn(`\n${JSON.stringify({ died })}\n`))
+      drain() // what was waiting to be written goes to the next one
     })
     hold(c, busy)
     return c
@@ -46,7 +61,15 @@ export function evaluatorProcesses(memoryMb = evalMemoryMb()): EvaluatorProcesse
     memoryMb,
     write(text) {
       child ??= start()
-      child.stdin!.write(text)
+      return child.stdin!.write(text)
+    },
+    drained(fn) {
+      if (child?.stdin?.writableNeedDrain) drainWaiters.push(fn)
+      else fn()
+    },
+    pauseAnswers(p) {
+      paused = p
+      if (child) p ? child.stdout!.pause() : child.stdout!.resume()
     },
     onData(fn) {
       receivers.push(fn)
@@ -84,9 +107,26 @@ export function spawnedEvaluator(memoryMb = evalMemoryMb()): Evaluator & { end()
  */
 export function relayEvaluator(socket: Socket, memoryMb = evalMemoryMb()): void {
   const processes = evaluatorProcesses(memoryMb)
-  processes.onData((text) => void (socket.destroyed || socket.write(text)))
+  // With backpressure both ways: an engine that floods the pipe, or stops reading its answers, waits;
+  // this process (loom serve) keeps no more than the pipes' buffers for it.
+  let waiting = false
+  processes.onData((text) => {
+    if (!socket.destroyed && !socket.write(text) && !waiting) {
+      waiting = true
+      processes.pauseAnswers(true)
+      socket.once('drain', () => {
+        waiting = false
+        processes.pauseAnswers(false)
+      })
+    }
+  })
   socket.setEncoding('utf8')
-  socket.on('data', (text: string) => processes.write(text))
+  socket.on('data', (text: string) => {
+    if (!processes.write(text)) {
+      socket.pause()
+      processes.drained(() => socket.resume())
+    }
+  })
   socket.on('error', () => {})
   socket.on('close', () => processes.close())
 }

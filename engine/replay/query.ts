@@ -10,7 +10,8 @@ import { chainHash } from './history/hashChain.ts'
 import type { HistoryLog } from './historyLog.ts'
 import type { Damage } from './logErrors.ts'
 import { nearestSnapshot } from './seek.ts'
-import { MemoryRefusal, PredicateContext } from '../host/evaluate.ts'
+import { MemoryRefusal, PredicateContext, TimeRefusal } from '../host/evaluate.ts'
+import { Refusal } from '../host/problems.ts'
 import type { Evaluator } from '../host/evaluator.ts'
 import { stateBindings } from '../host/notebookCells.ts'
 
@@ -97,8 +98,8 @@ async function queryOnce(log: HistoryLog, expr: string, o: QueryOptions): Promis
   let batch: string[] = []
   let labels: [number, string, string | null][] = []
   const run = async (): Promise<boolean> => {
-    const answer = await predicate!.run(`{"keep":${Math.max(0, limit - result.matches.length)},"keepErrors":${KEEP_ERRORS - result.errors.length},"first":${!!o.first},"events":[${batch.join(',')}]}`, labels[0]![0], labels[labels.length - 1]![0])
     const first = labels[0]![0]
+    const answer = await predicate!.run(`{"keep":${Math.max(0, limit - result.matches.length)},"keepErrors":${KEEP_ERRORS - result.errors.length},"first":${!!o.first},"events":[${batch.join(',')}]}`, first, labels[labels.length - 1]![0]).catch((err) => slowOrLoop(err, first))
     for (const [seq, value] of answer.matches) {
       const [, kind, method] = labels[seq - first]!
       result.matches.push(value === null ? { seq, kind, method } : { seq, kind, method, value })
@@ -112,6 +113,15 @@ async function queryOnce(log: HistoryLog, expr: string, o: QueryOptions): Promis
     labels = []
     await o.onProgress?.(result.evaluated, to - from + 1)
     return answer.stopped
+  }
+  // The limit is the batch's, together: stopped past its first event, the event it was at is asked again alone
+  // (its updates again onto the state after it: the same state), which tells a loop from an expression slow at every event.
+  const slowOrLoop = async (err: unknown, first: number): Promise<never> => {
+    if (!(err instanceof TimeRefusal) || err.at === null || err.at <= first || err.at - first >= batch.length) throw err
+    const alone = await predicate!.run(`{"keep":0,"keepErrors":0,"first":false,"events":[${batch[err.at - first]}]}`, err.at, err.at).catch((again) => again)
+    if (alone instanceof Error) throw alone instanceof TimeRefusal ? err : alone
+    const limitMs = predicate!.timeLimitMs
+    throw new Refusal(`the expression ran past ${limitMs} ms over events ${first}..${err.at} together (the limit is for each ${batch.length} events) and was stopped at event ${err.at}: a slow expression needs a longer limit (loom query --time-limit MS)`, undefined, 'timeLimit')
   }
   try {
     return await walk()

@@ -25,6 +25,13 @@ interface WaitingRequest {
 
 /** Batches of requests that may be waiting for durability at once. */
 const MAX_REQUEST_BATCHES = 2
+/**
+ * Most requests held while paused, and most characters of their bodies: past
+ * either, a new one is answered 503 at once (a paused app's port would
+ * otherwise keep whatever its clients send until their deadlines).
+ */
+export const MAX_HELD = 1000
+export const MAX_HELD_CHARS = 64 * 1024 * 1024
 
 export function plainResponse(status: number, text: string): HttpResponse {
   return { status, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: text + '\n' }
@@ -156,6 +163,9 @@ export class HttpRequests {
   private enqueue(w: WaitingRequest): void {
     // Paused by a person: held, new or woken, until the app runs.
     if (this.held) {
+      if (this.held.length >= MAX_HELD || this.held.reduce((n, h) => n + h.req.body.length, w.req.body.length) > MAX_HELD_CHARS) {
+        return this.answer(w, pausedResponse(`${this.held.length} requests already wait, as many as it holds`))
+      }
       this.held.push(w)
       this.host.heldChanged()
       return

@@ -9,12 +9,12 @@ import { test, after, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:net'
+import { connect, createServer, type Server, type Socket } from 'node:net'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { osSandbox } from '../../engine/host/osSandbox.ts'
-import { evaluatorProcesses } from '../../engine/host/evaluatorSpawn.ts'
+import { evaluatorProcesses, relayEvaluator } from '../../engine/host/evaluatorSpawn.ts'
 import { Evaluator } from '../../engine/host/evaluator.ts'
 import { evaluateReadOnly } from '../../engine/host/evaluate.ts'
 
@@ -86,5 +86,42 @@ test('garbage on the evaluator pipe (not JSON, unknown ops and contexts, bad sta
     assert.ok(!said.join('').includes('"died"'), 'the evaluator process lived through it')
   } finally {
     processes.close()
+  }
+})
+
+test("a broken engine that floods its evaluator pipe and never reads the answers costs loom serve's relay no more than the pipes' buffers", async () => {
+  const sockets: Socket[] = []
+  const relay = createServer((s) => (sockets.push(s), relayEvaluator(s, 64)))
+  await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r))
+  const engine = connect((relay.address() as { port: number }).port, '127.0.0.1')
+  try {
+    await new Promise((r) => engine.once('connect', r))
+    engine.pause() // reads none of its answers
+    // Each line is answered with an error (no such context): 30 MB of requests, 17 MB of answers: more than the kernel buffers of a loopback connection.
+    const line = '{"id":1,"op":"run","ctx":424242,"script":"1","filename":"x","timeout":100}\n'
+    const chunk = line.repeat(1 << 13)
+    for (let i = 0; i < 48 && !engine.destroyed; i++) engine.write(chunk)
+    // Bounded: until the evaluator has answered and what the relay took in for the engine stops growing (or 20 s).
+    let relayedBytes = 0
+    for (let i = 0, still = 0; i < 200 && still < 5; i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      const now = sockets[0] ? sockets[0].bytesWritten + sockets[0].writableLength : 0
+      still = now > 0 && now === relayedBytes ? still + 1 : 0
+      relayedBytes = now
+    }
+    const last = sockets[0]?.writableLength ?? 0
+    assert.ok(last < 1 << 20, `the relay holds ${last} bytes of answers for an engine that does not read them`)
+    // The engine reads again: the answers flow, the evaluator lived through it.
+    let got = ''
+    engine.setEncoding('utf8')
+    engine.on('data', (t: string) => (got = (got + t).slice(-1000)))
+    engine.resume()
+    engine.write('{"id":7,"op":"run","ctx":424243,"script":"1","filename":"x","timeout":100}\n')
+    for (let i = 0; i < 300 && !got.includes('"id":7'); i++) await new Promise((r) => setTimeout(r, 100))
+    assert.match(got, /"id":7,"error":"no context 424243"/)
+    assert.doesNotMatch(got, /"died"/)
+  } finally {
+    engine.destroy()
+    relay.close()
   }
 })

@@ -107,6 +107,28 @@ const timingForgeries: [string, unknown][] = [
   ['a huge time text', { ms: 'A'.repeat(1 << 20), key: b64(new Uint16Array(2)), keys: KEYS }],
 ]
 
+const failure = { seq: 1, kind: 'test', name: 'never oversold', cell: 'api', line: 3, message: 'returned false' }
+const sideForgeries: [string, unknown][] = [
+  ['not an object', 'failures'],
+  ['null', null],
+  ['a list', [failure]],
+  ['failures that are not a list', { failures: { 0: failure, length: 1 } }],
+  ['a failure after an event the branch will not have', { failures: [{ ...failure, seq: 3 }] }],
+  ['a failure before event 0', { failures: [{ ...failure, seq: -1 }] }],
+  ['a failure of a kind there is not', { failures: [{ ...failure, kind: 'sql' }] }],
+  ['a failure whose name is not text', { failures: [{ ...failure, name: { toString: 1 } }] }],
+  ['a huge failure message', { failures: [{ ...failure, message: 'x'.repeat(1 << 20) }] }],
+  ['a failure at a line that is not one', { failures: [{ ...failure, line: 1.5 }] }],
+  ['more failures than a commit carries', { failures: Array.from({ length: 1001 }, () => failure) }],
+  ['null among failures', { failures: [failure, null] }],
+  ['a latency of a negative time', { latencies: [[1, -1]] }],
+  ['a latency after event 0', { latencies: [[0, 1]] }],
+  ['a latency past the last event', { latencies: [[3, 1]] }],
+  ['a latency that is not a pair', { latencies: [[1, 1, 1]] }],
+  ['a latency as text', { latencies: [['1', '5']] }],
+  ['a huge list of latencies', { latencies: Array.from({ length: 100_001 }, () => [1, 1]) }],
+]
+
 test('a forged commit is refused before it reaches the log; an honest one is written', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'loom-loghost-'))
   try {
@@ -127,6 +149,8 @@ test('a forged commit is refused before it reaches the log; an honest one is wri
       ['a snapshot from the future', commit([event(1)], (c) => (c.snapshots = [[99, '{}']]))],
       // Timings are beside the hash chain, but a forged record must not reach the table the profile reads.
       ...timingForgeries.map(([what, t]): [string, Record<string, unknown>] => [`timings: ${what}`, commit([event(1), event(2)], (c) => (c.timings = t))]),
+      // So are failures and latencies (history/sideRecords.ts): only their shape, at events the branch has, is written.
+      ...sideForgeries.map(([what, side]): [string, Record<string, unknown>] => [`side: ${what}`, commit([event(1), event(2)], (c) => (c.side = side))]),
     ]
     for (const [what, forged] of forgeries) {
       const db = join(dir, `${forgeries.findIndex(([w]) => w === what)}.loom.db`)

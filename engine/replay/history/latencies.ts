@@ -36,6 +36,11 @@ export class LatencyReader {
     } catch {
       return
     }
-    for (const row of rows.iterate(branch, from, to) as Iterable<unknown[]>) if (goodLatency(row, to)) yield row
+    // One per event, as Loom writes them: a table of that name made by hand may repeat a seq without end.
+    let seq = 0
+    for (const row of rows.iterate(branch, from, to) as Iterable<unknown[]>) {
+      if (goodLatency(row, to) && row[0] > seq) yield row
+      if (typeof row[0] === 'number' && row[0] > seq) seq = row[0]
+    }
   }
 }

@@ -51,6 +51,19 @@ export function checkFormat(db: Database.Database, path: string, writer = false)
     throw new LogFormatError(`${path} was written by a newer Loom (log format ${version}); this Loom reads format ${FORMAT_VERSION} — upgrade Loom to open it`)
   }
   if (version === 1) fromFormat1(db, path, writer)
+  refuseTriggers(db, path)
+}
+
+/**
+ * Loom makes no triggers: one in a log (a file someone sent, or edited) is SQL
+ * of theirs that would run inside Loom's own writes — failing every group
+ * commit, or changing rows as they are written. Refused before anything is
+ * read or written, naming it and how to remove it.
+ */
+function refuseTriggers(db: Database.Database, path: string): void {
+  const name = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger' LIMIT 1`).pluck().get() as string | undefined
+  if (name === undefined) return
+  throw new LogFormatError(`${path} has a trigger ${JSON.stringify(name)}, which Loom never makes: it would run on Loom's own writes to the log — remove it (sqlite3 ${path} 'DROP TRIGGER "${name.replace(/"/g, '""')}"') and open the log again`)
 }
 
 /**

@@ -71,6 +71,14 @@ export function badSide(side: unknown, last: number): string | null {
 
 /** Writes a commit's side records: call inside the chunk's transaction. */
 export function writeSide(db: Database.Database, branch: number, first: number, side: SideRecords): void {
-  if (side.failures) writeFailures(db, branch, first, side.failures)
-  if (side.latencies) writeLatencies(db, branch, side.latencies)
+  // Beside the events, never instead of them: a side table SQLite refuses to write (one of that name made by
+  // something else, with a constraint Loom never sets) loses these records, not the commit.
+  db.exec('SAVEPOINT side')
+  try {
+    if (side.failures) writeFailures(db, branch, first, side.failures)
+    if (side.latencies) writeLatencies(db, branch, side.latencies)
+  } catch {
+    db.exec('ROLLBACK TO side')
+  }
+  db.exec('RELEASE side')
 }

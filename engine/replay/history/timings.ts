@@ -131,12 +131,14 @@ export class TimingReader {
     } catch {
       return // a table of that name that Loom did not make: no timings
     }
+    // One timing per event, as Loom writes them: rows made by hand may overlap (each seq is read once, from the first row that has it).
+    let next = from
     for (const stored of rows.iterate(branch, to, branch, from) as Iterable<Record<string, unknown>>) {
       // The table is outside the hash chain: a row changed by hand is read as not timed, never trusted.
       const row = readable(stored)
       if (!row) continue
       const { first, ms, key, keys } = row
-      for (let i = Math.max(0, from - first); i < ms.length && first + i <= to; i++) {
+      for (let i = Math.max(0, next - first); i < ms.length && first + i <= to; i++, next = first + i) {
         const k = keys[key[i]!]
         if (!goodTime(ms[i]!) || !k) continue
         yield { seq: first + i, ms: ms[i]!, kind: k[0], method: k[1], cell: k[2] }
