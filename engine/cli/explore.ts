@@ -49,8 +49,8 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
     if (bounds.requests !== undefined && !Number.isSafeInteger(bounds.requests)) throw new HistoryError(`--requests ${bounds.requests}: give how many requests clients() may send along one trace, a whole number (default 3)`)
     // The cells run in a confined process, its shards on threads there (they share its confinement).
     const job: RunJob = {
-      ...JOB, kind: 'explore', notebook: path, text, shownAs: path, timeLimitMs,
-      explore: { from, tree: !!p.options.tree, ...bounds, workers, cells },
+      ...JOB, kind: 'explore', notebook: path, text, shownAs: path, timeLimitMs, env: p.env,
+      explore: { from, tree: !!p.options.tree, ...bounds, workers, cells, deadlock: !p.options['no-deadlock'] },
     }
     const answer = checkedAnswer(await confinedJob(job, io, { threads: workers > 1 }).catch((err) => rethrow(err, path)), !!p.options.tree)
     if ('tree' in answer) return tree(answer.tree, p, io)

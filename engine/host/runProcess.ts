@@ -38,7 +38,7 @@ export interface RunJob {
   /** replay: the branch, the first seq re-executed, and the state before it (from > 1). */
   replay?: { branch: string; from: number; before?: StoreSnapshot }
   /** `loom explore`: the search (or `--tree`) from the start or from a moment the launcher read from its log. */
-  explore?: { from: PreparedMoment | null; tree: boolean; depth?: number; maxStates?: number; requests?: number; workers: number; cells: KeptCell[] }
+  explore?: { from: PreparedMoment | null; tree: boolean; depth?: number; maxStates?: number; requests?: number; workers: number; cells: KeptCell[]; deadlock?: boolean }
   /** `--save-branch`: a trace's moves, committed through the link to the branch the launcher opened for them. */
   trace?: { from: PreparedMoment | null; moves: Move[]; cells: KeptCell[] }
   /** `loom replay --code`: the recorded inputs the launcher sends (as replay batches), re-run onto the link's branch. */
@@ -202,19 +202,25 @@ async function answering(log: RemoteLog, job: RunJob): Promise<number> {
 /** `loom explore`: the search (on threads for W > 1: they share this process's confinement) and each violation's steps. */
 async function exploreJob(job: RunJob): Promise<unknown> {
   const x = job.explore!
-  const model = await Model.create(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, from: x.from ?? undefined, cells: x.cells, requests: x.requests })
+  const env = givenEnv(job)
+  const model = await Model.create(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, from: x.from ?? undefined, cells: x.cells, requests: x.requests, env })
   if (x.tree) return { tree: choiceTree(model) }
-  const bounds = { depth: x.depth, maxStates: x.maxStates }
+  const bounds = { depth: x.depth, maxStates: x.maxStates, deadlock: x.deadlock ?? true }
   const result: ExploreResult = x.workers > 1
-    ? await exploreParallel(job.text, { ...bounds, workers: x.workers, path: job.notebook, from: x.from ?? undefined, cells: x.cells, timeLimitMs: job.timeLimitMs, requests: x.requests })
+    ? await exploreParallel(job.text, { ...bounds, workers: x.workers, path: job.notebook, from: x.from ?? undefined, cells: x.cells, timeLimitMs: job.timeLimitMs, requests: x.requests, env })
     : explore(model, bounds)
   return { result, steps: result.violations.map((v) => describeTrace(model, v.trace).steps) }
+}
+
+/** `--env K=V` as given to explore; none given: the configuration recorded at the moment explored from. */
+function givenEnv(job: RunJob): Record<string, string> | undefined {
+  return Object.keys(job.env).length ? job.env : undefined
 }
 
 /** `--save-branch`: the trace's events, made by running its moves again, committed to the link's branch. */
 async function traceJob(log: RemoteLog, job: RunJob): Promise<unknown> {
   const t = job.trace!
-  await commitTrace(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, from: t.from ?? undefined, cells: t.cells }, t.moves, log, log.branch)
+  await commitTrace(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, from: t.from ?? undefined, cells: t.cells, env: givenEnv(job) }, t.moves, log, log.branch)
   return { head: log.head }
 }
 

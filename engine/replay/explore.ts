@@ -18,6 +18,8 @@ export interface ExploreOptions {
   maxStates?: number
   /** Choice sequences one transaction may have before exploration gives up on its rest (default 10,000). */
   maxOutcomes?: number
+  /** False: a state where nothing can move is not reported (TLC's CHECK_DEADLOCK FALSE; `--no-deadlock`). Default true. */
+  deadlock?: boolean
   /** Called about every 100 ms with the counts so far. */
   onProgress?: (progress: { states: number; transitions: number; depth: number }) => void
 }
@@ -66,7 +68,7 @@ export interface ExploreResult {
   exhausted: boolean
   /** What stopped the search short, when it was: the depth bound, the state bound, or a transaction with too many outcomes. */
   stoppedBy: 'depth' | 'states' | 'outcomes' | null
-  /** States where every transaction waits and nothing outside the app could change that. */
+  /** States where every transaction waits and nothing outside the app could change that (counted, not reported, with `deadlock: false`). */
   deadlocks: number
   violations: Violation[]
   /**
@@ -93,7 +95,7 @@ export function explore(model: Model, options: ExploreOptions = {}): ExploreResu
 export function* exploring(model: Model, options: ExploreOptions = {}): Generator<void, ExploreResult> {
   const started = performance.now()
   const bounds = boundsOf(options)
-  const search = new Search(model, bounds.maxOutcomes, bounds.maxStates - 1)
+  const search = new Search(model, bounds.maxOutcomes, bounds.maxStates - 1, { deadlock: options.deadlock ?? true })
   let lastProgress = performance.now()
   const tick = () => {
     if (options.onProgress && performance.now() - lastProgress > 100) {

@@ -22,6 +22,8 @@ export interface ParallelOptions extends ExploreOptions {
   cells?: KeptCell[]
   /** Requests clients() may send along one trace. */
   requests?: number
+  /** What sys.env shows (ModelOptions.env). */
+  env?: Record<string, string>
 }
 
 interface Shard {
@@ -54,8 +56,8 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
     worker.on('error', fail)
     worker.on('exit', (code) => code !== 0 && fail(new Error(`an exploration thread stopped (exit ${code})`)))
     const setup: ShardSetup = {
-      text, path: options.path ?? '<notebook>', from: options.from ?? null, cells: options.cells, timeLimitMs: options.timeLimitMs, requests: options.requests,
-      shard, shards: count, maxOutcomes: bounds.maxOutcomes, peers,
+      text, path: options.path ?? '<notebook>', from: options.from ?? null, cells: options.cells, timeLimitMs: options.timeLimitMs, requests: options.requests, env: options.env,
+      shard, shards: count, maxOutcomes: bounds.maxOutcomes, deadlock: options.deadlock ?? true, peers,
     }
     worker.postMessage(setup, peers.filter((p): p is MessagePort => p !== null))
     return {

@@ -18,9 +18,12 @@ export interface ShardSetup {
   cells?: KeptCell[]
   timeLimitMs?: number
   requests?: number
+  env?: Record<string, string>
   shard: number
   shards: number
   maxOutcomes: number
+  /** Whether a state where nothing can move is reported (--no-deadlock: false). */
+  deadlock: boolean
   peers: (MessagePort | null)[]
 }
 
@@ -57,8 +60,8 @@ const report = (): ShardReport => ({
 
 port.once('message', async (setup: ShardSetup) => {
   try {
-    model = await Model.create(setup.text, { path: setup.path, timeLimitMs: setup.timeLimitMs, from: setup.from ?? undefined, cells: setup.cells, requests: setup.requests })
-    search = new Search(model, setup.maxOutcomes, 0, setup.shard, setup.shards)
+    model = await Model.create(setup.text, { path: setup.path, timeLimitMs: setup.timeLimitMs, from: setup.from ?? undefined, cells: setup.cells, requests: setup.requests, env: setup.env })
+    search = new Search(model, setup.maxOutcomes, 0, { deadlock: setup.deadlock }, setup.shard, setup.shards)
     peers = setup.peers
     peers.forEach((peer, from) => peer?.on('message', (batch: { depth: number; items: Handoff[] }) => take(from, batch.depth, batch.items)))
     // The start's tests are checked with the first level's work.

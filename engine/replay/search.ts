@@ -103,6 +103,8 @@ export class Search {
     private readonly model: Model,
     private readonly maxOutcomes: number,
     quota: number,
+    /** `deadlock: false`: a state where nothing can move is counted, not reported (`--no-deadlock`). */
+    private readonly checks: { deadlock: boolean } = { deadlock: true },
     readonly shard = 0,
     readonly shards = 1,
   ) {
@@ -321,8 +323,9 @@ export class Search {
     const tried = cur.actions!.length > 0
     if (tried && !cur.cut && !cur.committed && !moved && !cur.external && !this.model.takesInput) {
       this.deadlocks++
+      if (!this.checks.deadlock) return
       const method = cur.actions![0]!.method
-      const message = `every way ${method}() can go waits, and nothing outside the app can change that`
+      const message = `every way ${method}() can go waits, and nothing outside the app can change that (an app that is simply finished calls sys.halt(); --no-deadlock does not report states where nothing can move)`
       this.report({ kind: 'deadlock', test: 'no deadlock', message, location: this.model.app.methodAt[method] ?? null }, cur.id, this.depth, 'deadlock')
     }
   }
