@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { notebook } from './helpers.ts'
 
 const loom = (args: string[]) => spawnSync(process.execPath, ['bin/loom.js', ...args], { encoding: 'utf8' })
@@ -58,4 +58,52 @@ test('explore --env K=V sets the constants the cells read with sys.env.get, as l
   const bad = loom(['explore', COUNTER, '--env', 'N'])
   assert.equal(bad.status, 2)
   assert.match(bad.stderr, /--env takes KEY=VALUE, got 'N'/)
+})
+
+// Two counters with no end: more states than any test waits for.
+const ENDLESS = file('endless.loom.md', {
+  s: `const n = state.var('n', 0)
+const m = state.var('m', 0)
+export function step() {
+  if (sys.fork(2)) n.set(n.get() + 1)
+  else m.set(m.get() + 1)
+}`,
+})
+
+/** `loom explore` in a child process, stopped by `signal` once its progress has said something: its exit code and output. */
+async function stoppedHalfWay(args: string[], signal: NodeJS.Signals): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['bin/loom.js', 'explore', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t))
+  const progressed = new Promise<void>((resolve) => child.stderr.setEncoding('utf8').on('data', (t: string) => {
+    stderr += t
+    if (/loom: exploring: [\d,]+ states/.test(stderr)) resolve()
+  }))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  // Bounded: a child that never says anything is ended, and the test fails on what it printed.
+  const guard = setTimeout(() => child.kill('SIGKILL'), 120_000)
+  await Promise.race([progressed, exited])
+  child.kill(signal)
+  const status = await exited
+  clearTimeout(guard)
+  await new Promise((r) => setImmediate(r))
+  return { status, stdout, stderr }
+}
+
+test('Ctrl-C (SIGINT) in the middle of an exploration prints what it found so far, marked incomplete, exit 3', async () => {
+  const r = await stoppedHalfWay([ENDLESS], 'SIGINT')
+  assert.equal(r.status, 3, r.stdout + r.stderr)
+  assert.match(r.stderr, /^loom: exploring: [\d,]+ states, [\d,]+ transitions, depth \d+, [\d,]+ states\/s, [\d,]+ MB$/m, 'progress: plain lines when stderr is no terminal')
+  assert.match(r.stderr, /loom: stopping the exploration; its report follows/)
+  assert.match(r.stdout, /^explored .*endless\.loom\.md from the start: [\d,]+ states, .* — stopped before the end \(Ctrl-C or SIGTERM\): this is what it found so far, not every state was explored .*; no violation$/m)
+})
+
+test('SIGTERM to an exploration with --json and two workers still gives its partial report as JSON on stdout, progress only on stderr', async () => {
+  const r = await stoppedHalfWay([ENDLESS, '--json', '--workers', '2'], 'SIGTERM')
+  assert.equal(r.status, 3, r.stdout + r.stderr)
+  const json = JSON.parse(r.stdout)
+  assert.deepEqual([json.stoppedBy, json.exhausted, json.violations], ['stopped', false, []])
+  assert.ok(json.states > 1, `${json.states} states`)
+  assert.match(r.stderr, /loom: exploring: /)
 })

@@ -50,9 +50,9 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
     // The cells run in a confined process, its shards on threads there (they share its confinement).
     const job: RunJob = {
       ...JOB, kind: 'explore', notebook: path, text, shownAs: path, timeLimitMs, env: p.env,
-      explore: { from, tree: !!p.options.tree, ...bounds, workers, cells, deadlock: !p.options['no-deadlock'] },
+      explore: { from, tree: !!p.options.tree, ...bounds, workers, cells, deadlock: !p.options['no-deadlock'], progress: process.stderr.isTTY ? 'tty' : 'lines' },
     }
-    const answer = checkedAnswer(await confinedJob(job, io, { threads: workers > 1 }).catch((err) => rethrow(err, path)), !!p.options.tree)
+    const answer = checkedAnswer(await confinedJob(job, io, { threads: workers > 1, stoppable: 'the exploration' }).catch((err) => rethrow(err, path)), !!p.options.tree)
     if ('tree' in answer) return tree(answer.tree, p, io)
     const { result } = answer
     const violations = result.violations.map((v, i) => ({ ...v, steps: answer.steps[i]! }))
@@ -165,6 +165,7 @@ function summary(path: string, moment: PreparedMoment | null, r: ExploreResult):
     ? r.unexplored.length ? `every state reachable with the inputs explored — not every input the app takes (below)` : 'every reachable state'
     : r.stoppedBy === 'states' ? `stopped at the state bound (--max-states ${r.states}): not every state was explored`
     : r.stoppedBy === 'depth' ? `stopped at the depth bound (--depth ${r.depth}): states further away were not explored`
+    : r.stoppedBy === 'stopped' ? 'stopped before the end (Ctrl-C or SIGTERM): this is what it found so far, not every state was explored'
     : 'some transaction had more choice sequences than could be tried: not every state was explored'
   const found = r.violations.length ? `${r.violations.length} violation${r.violations.length === 1 ? '' : 's'}` : 'no violation'
   return `explored ${path} ${from}: ${count(r.states, 'state')}, ${count(r.transitions, 'transition')}, depth ${r.depth} — ${scope} (${(r.elapsedMs / 1000).toFixed(2)} s${rate}); ${found}`

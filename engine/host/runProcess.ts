@@ -24,7 +24,8 @@ import { formatLocation } from '../runtime/compile.ts'
 import type { KeptCell } from '../runtime/transformCell.ts'
 import { Model } from '../replay/model.ts'
 import type { PreparedMoment } from '../replay/prepareMoment.ts'
-import { explore, type ExploreResult, type Move } from '../replay/explore.ts'
+import { exploring, type ExploreResult, type Move } from '../replay/explore.ts'
+import { progressLine, type ProgressMode } from './exploreProgress.ts'
 import { exploreParallel } from '../replay/exploreParallel.ts'
 import { choiceTree } from '../replay/choiceTree.ts'
 import { commitTrace, describeTrace } from '../replay/trace.ts'
@@ -38,7 +39,7 @@ export interface RunJob {
   /** replay: the branch, the first seq re-executed, and the state before it (from > 1). */
   replay?: { branch: string; from: number; before?: StoreSnapshot }
   /** `loom explore`: the search (or `--tree`) from the start or from a moment the launcher read from its log. */
-  explore?: { from: PreparedMoment | null; tree: boolean; depth?: number; maxStates?: number; requests?: number; workers: number; cells: KeptCell[]; deadlock?: boolean }
+  explore?: { from: PreparedMoment | null; tree: boolean; depth?: number; maxStates?: number; requests?: number; workers: number; cells: KeptCell[]; deadlock?: boolean; progress?: ProgressMode }
   /** `--save-branch`: a trace's moves, committed through the link to the branch the launcher opened for them. */
   trace?: { from: PreparedMoment | null; moves: Move[]; cells: KeptCell[] }
   /** `loom replay --code`: the recorded inputs the launcher sends (as replay batches), re-run onto the link's branch. */
@@ -184,7 +185,7 @@ export type JobAnswer = { ok: true; value: unknown } | { ok: false; error: { kin
 async function answering(log: RemoteLog, job: RunJob): Promise<number> {
   let answer: JobAnswer
   try {
-    const value = job.kind === 'explore' ? await exploreJob(job) : job.kind === 'trace' ? await traceJob(log, job) : await rerunJob(log, job)
+    const value = job.kind === 'explore' ? await exploreJob(log, job) : job.kind === 'trace' ? await traceJob(log, job) : await rerunJob(log, job)
     answer = { ok: true, value }
   } catch (err) {
     const e = err as Error
@@ -199,16 +200,41 @@ async function answering(log: RemoteLog, job: RunJob): Promise<number> {
   return 0
 }
 
-/** `loom explore`: the search (on threads for W > 1: they share this process's confinement) and each violation's steps. */
-async function exploreJob(job: RunJob): Promise<unknown> {
+/**
+ * `loom explore`: the search (on threads for W > 1: they share this process's confinement) and each violation's steps.
+ * Its progress goes to stderr; a stop (the launcher's push on Ctrl-C or SIGTERM, or a signal that comes straight
+ * here) ends it with what it found so far. Between batches the thread is handed back, so a stop is heard.
+ */
+async function exploreJob(log: RemoteLog, job: RunJob): Promise<unknown> {
   const x = job.explore!
   const env = givenEnv(job)
   const model = await Model.create(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, from: x.from ?? undefined, cells: x.cells, requests: x.requests, env })
   if (x.tree) return { tree: choiceTree(model) }
-  const bounds = { depth: x.depth, maxStates: x.maxStates, deadlock: x.deadlock ?? true }
-  const result: ExploreResult = x.workers > 1
-    ? await exploreParallel(job.text, { ...bounds, workers: x.workers, path: job.notebook, from: x.from ?? undefined, cells: x.cells, timeLimitMs: job.timeLimitMs, requests: x.requests, env })
-    : explore(model, bounds)
+  const stop = new AbortController()
+  const abort = () => stop.abort()
+  log.onPush((push) => push.push === 'stop' && abort(), false)
+  process.once('SIGINT', abort)
+  process.once('SIGTERM', abort)
+  const progress = progressLine(x.progress ?? null, (t) => process.stderr.write(t))
+  const options = { depth: x.depth, maxStates: x.maxStates, deadlock: x.deadlock ?? true, signal: stop.signal, onProgress: progress.update }
+  let result: ExploreResult
+  try {
+    if (x.workers > 1) result = await exploreParallel(job.text, { ...options, workers: x.workers, path: job.notebook, from: x.from ?? undefined, cells: x.cells, timeLimitMs: job.timeLimitMs, requests: x.requests, env })
+    else {
+      const run = exploring(model, options)
+      for (let r = run.next(); ; r = run.next()) {
+        if (r.done) {
+          result = r.value
+          break
+        }
+        await new Promise(setImmediate)
+      }
+    }
+  } finally {
+    progress.end()
+    process.off('SIGINT', abort)
+    process.off('SIGTERM', abort)
+  }
   return { result, steps: result.violations.map((v) => describeTrace(model, v.trace).steps) }
 }
 

@@ -21,7 +21,15 @@ export interface ExploreOptions {
   /** False: a state where nothing can move is not reported (TLC's CHECK_DEADLOCK FALSE; `--no-deadlock`). Default true. */
   deadlock?: boolean
   /** Called about every 100 ms with the counts so far. */
-  onProgress?: (progress: { states: number; transitions: number; depth: number }) => void
+  onProgress?: (progress: Progress) => void
+  /** Aborted (Ctrl+C, SIGTERM, a stop): the search ends at its next batch with what it found so far, `stoppedBy: 'stopped'`. */
+  signal?: AbortSignal
+}
+
+export interface Progress {
+  states: number
+  transitions: number
+  depth: number
 }
 
 /**
@@ -66,8 +74,8 @@ export interface ExploreResult {
   depth: number
   /** True when every reachable state was found and checked. */
   exhausted: boolean
-  /** What stopped the search short, when it was: the depth bound, the state bound, or a transaction with too many outcomes. */
-  stoppedBy: 'depth' | 'states' | 'outcomes' | null
+  /** What stopped the search short, when it was: the depth bound, the state bound, a transaction with too many outcomes, or a stop asked for (`signal`). */
+  stoppedBy: 'depth' | 'states' | 'outcomes' | 'stopped' | null
   /** States where every transaction waits and nothing outside the app could change that (counted, not reported, with `deadlock: false`). */
   deadlocks: number
   violations: Violation[]
@@ -109,6 +117,11 @@ export function* exploring(model: Model, options: ExploreOptions = {}): Generato
     for (const _ of levelBatches(search, model)) {
       tick()
       yield
+      if (options.signal?.aborted) break
+    }
+    if (options.signal?.aborted) {
+      stoppedBy = 'stopped'
+      break
     }
     if (search.full) {
       stoppedBy = 'states'

@@ -35,6 +35,11 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
   const started = performance.now()
   const bounds = boundsOf(options)
   const count = Math.max(1, options.workers ?? 2)
+  // A stop reaches the shards in the middle of a level: they look at this between batches.
+  const stop = new Int32Array(new SharedArrayBuffer(4))
+  const onAbort = () => Atomics.store(stop, 0, 1)
+  options.signal?.addEventListener('abort', onAbort)
+  if (options.signal?.aborted) onAbort()
   // A port between every pair of shards, so handed-off states do not pass through this thread.
   const ports: (MessagePort | null)[][] = Array.from({ length: count }, () => Array<MessagePort | null>(count).fill(null))
   for (let a = 0; a < count; a++) {
@@ -57,7 +62,7 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
     worker.on('exit', (code) => code !== 0 && fail(new Error(`an exploration thread stopped (exit ${code})`)))
     const setup: ShardSetup = {
       text, path: options.path ?? '<notebook>', from: options.from ?? null, cells: options.cells, timeLimitMs: options.timeLimitMs, requests: options.requests, env: options.env,
-      shard, shards: count, maxOutcomes: bounds.maxOutcomes, deadlock: options.deadlock ?? true, peers,
+      shard, shards: count, maxOutcomes: bounds.maxOutcomes, deadlock: options.deadlock ?? true, peers, stop,
     }
     worker.postMessage(setup, peers.filter((p): p is MessagePort => p !== null))
     return {
@@ -83,6 +88,10 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
     let first = true
     for (;;) {
       const frontier = first ? total() : reports.reduce((n, r) => n + r.frontier, 0)
+      if (options.signal?.aborted) {
+        stoppedBy = 'stopped'
+        break
+      }
       if (!first) {
         if (reports.some((r) => r.full)) {
           stoppedBy = 'states'
@@ -119,6 +128,7 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
       elapsedMs: performance.now() - started,
     }
   } finally {
+    options.signal?.removeEventListener('abort', onAbort)
     for (const s of shards) {
       send(s, { type: 'close' })
       void s.worker.terminate()

@@ -25,6 +25,8 @@ export interface ShardSetup {
   /** Whether a state where nothing can move is reported (--no-deadlock: false). */
   deadlock: boolean
   peers: (MessagePort | null)[]
+  /** Set to 1 by the main thread when the search is stopped: a level in progress is left where it is. */
+  stop: Int32Array
 }
 
 export type ToShard =
@@ -49,6 +51,7 @@ const port = parentPort!
 let search: Search
 let model: Model
 let peers: (MessagePort | null)[] = []
+let stopped = () => false
 /** Batches from other shards, by level, until this shard takes them in. */
 const batches = new Map<number, Handoff[][]>()
 let waiting: (() => void) | null = null
@@ -63,6 +66,7 @@ port.once('message', async (setup: ShardSetup) => {
     model = await Model.create(setup.text, { path: setup.path, timeLimitMs: setup.timeLimitMs, from: setup.from ?? undefined, cells: setup.cells, requests: setup.requests, env: setup.env })
     search = new Search(model, setup.maxOutcomes, 0, { deadlock: setup.deadlock }, setup.shard, setup.shards)
     peers = setup.peers
+    stopped = () => Atomics.load(setup.stop, 0) === 1
     peers.forEach((peer, from) => peer?.on('message', (batch: { depth: number; items: Handoff[] }) => take(from, batch.depth, batch.items)))
     // The start's tests are checked with the first level's work.
     search.seed()
@@ -86,7 +90,7 @@ async function handle(m: ToShard): Promise<void> {
     case 'expand': {
       if (m.nextLevel) search.nextLevel()
       search.quota = m.quota
-      runLevel(search, model)
+      runLevel(search, model, stopped)
       // Every peer gets exactly one batch per level, empty or not, so it knows when it has them all.
       peers.forEach((peer, s) => peer?.postMessage({ depth: search.depth, items: search.outbox[s] }))
       port.postMessage({ type: 'expanded' })
@@ -100,7 +104,7 @@ async function handle(m: ToShard): Promise<void> {
       const list = batches.get(search.depth)!
       batches.delete(search.depth)
       list.forEach((items) => items && search.receive(items))
-      runLevel(search, model)
+      runLevel(search, model, stopped)
       port.postMessage({ type: 'received', report: report(), found: search.found.splice(0) })
       return
     }

@@ -370,10 +370,11 @@ export class Search {
 
 /**
  * Runs a search until its level's work is done, in batches of about 10 ms,
- * each transaction under its own time limit. `tick` is called between batches.
+ * each transaction under its own time limit; or, once `stopped` says so
+ * (asked between batches), no further.
  */
-export function runLevel(search: Search, model: Model, tick?: () => void): void {
-  for (const _ of levelBatches(search, model)) tick?.()
+export function runLevel(search: Search, model: Model, stopped?: () => boolean): void {
+  for (const _ of levelBatches(search, model)) if (stopped?.()) return
 }
 
 /** The same, handing control back after each batch: a host does other work between them. */
