@@ -107,3 +107,53 @@ test('SIGTERM to an exploration with --json and two workers still gives its part
   assert.ok(json.states > 1, `${json.states} states`)
   assert.match(r.stderr, /loom: exploring: /)
 })
+
+// A deep bug in a wide space: x grows on one answer of eleven, the others flip one of ten bits. Reaching
+// x = 12 takes at least 12 transactions, and breadth first meets every combination of bits before it.
+const DEEP = file('deep.loom.md', {
+  s: `const x = state.var('x', 0)
+const bits = state.var('bits', 0)
+export function step() {
+  const c = sys.fork(11)
+  if (c === 10) x.set(x.get() + 1)
+  else bits.set(bits.get() ^ (1 << c))
+}
+test('x stays below 12', () => x.get() < 12)`,
+})
+
+test('--simulate: seeded random walks find a deep bug that a bounded breadth-first search misses, the same trace for the same seed', () => {
+  const bounded = loom(['explore', DEEP, '--max-states', '5000', '--json'])
+  assert.equal(bounded.status, 3, bounded.stderr)
+  assert.deepEqual(JSON.parse(bounded.stdout).violations, [])
+  const args = ['explore', DEEP, '--simulate', '--seed', '7', '--walks', '5', '--depth', '300', '--json']
+  const walked = loom(args)
+  assert.equal(walked.status, 1, walked.stderr)
+  const r = JSON.parse(walked.stdout)
+  assert.deepEqual([r.stoppedBy, r.exhausted, r.walks], ['walks', false, { walks: 5, depth: 300, seed: 7 }])
+  assert.equal(r.violations[0].test, 'x stays below 12')
+  const trace = r.violations[0].trace
+  assert.equal(trace.filter((m: { choices: { value: number }[] }) => m.choices[0]!.value === 10).length, 12, 'x grew twelve times along it')
+  assert.deepEqual(JSON.parse(loom(args).stdout).violations, r.violations, 'a seed repeats its walks')
+  const words = loom(['explore', DEEP, '--simulate', '--seed', '7', '--walks', '5', '--depth', '300', '--save-branch', 'walked', '--db', join(dir, 'deep.loom.db')])
+  assert.match(words.stdout, /5 random walks of at most 300 moves \(--seed 7 repeats them\): a sample, not every state/)
+  assert.match(words.stdout, /✗ test 'x stays below 12' fails after \d+ transactions/)
+  const verify = loom(['replay', join(dir, 'deep.loom.db'), '--branch', 'walked', '--verify'])
+  assert.equal(verify.status, 0, verify.stdout + verify.stderr)
+})
+
+test('--simulate with nothing to find exits 3, and its options are checked', () => {
+  const quiet = loom(['explore', COUNTER, '--simulate', '--walks', '3', '--no-deadlock', '--json'])
+  assert.equal(quiet.status, 3, quiet.stderr)
+  assert.deepEqual([JSON.parse(quiet.stdout).walks, JSON.parse(quiet.stdout).violations], [{ walks: 3, depth: 100, seed: 1 }, []])
+  for (const [args, says] of [
+    [['--seed', '3'], /--seed and --walks go with --simulate/],
+    [['--simulate', '--workers', '2'], /leave out --workers/],
+    [['--simulate', '--walks', '0'], /--walks takes a whole number ≥ 1/],
+    [['--simulate', '--seed', '99999999999'], /--seed takes a whole number below 2\^32/],
+    [['--simulate', '--seed', '-1'], /--seed takes a whole number ≥ 0, got '-1'/],
+  ] as const) {
+    const r = loom(['explore', COUNTER, ...args])
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`)
+    assert.match(r.stderr, says)
+  }
+})

@@ -47,10 +47,11 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
     const workers = (p.options.workers as number | undefined) ?? 1
     const bounds = { depth: p.options.depth as number | undefined, maxStates: p.options['max-states'] as number | undefined, requests: p.options.requests as number | undefined }
     if (bounds.requests !== undefined && !Number.isSafeInteger(bounds.requests)) throw new HistoryError(`--requests ${bounds.requests}: give how many requests clients() may send along one trace, a whole number (default 3)`)
+    const simulate = simulation(p, workers)
     // The cells run in a confined process, its shards on threads there (they share its confinement).
     const job: RunJob = {
       ...JOB, kind: 'explore', notebook: path, text, shownAs: path, timeLimitMs, env: p.env,
-      explore: { from, tree: !!p.options.tree, ...bounds, workers, cells, deadlock: !p.options['no-deadlock'], progress: process.stderr.isTTY ? 'tty' : 'lines' },
+      explore: { from, tree: !!p.options.tree, ...bounds, workers, cells, deadlock: !p.options['no-deadlock'], simulate, progress: process.stderr.isTTY ? 'tty' : 'lines' },
     }
     const answer = checkedAnswer(await confinedJob(job, io, { threads: workers > 1, stoppable: 'the exploration' }).catch((err) => rethrow(err, path)), !!p.options.tree)
     if ('tree' in answer) return tree(answer.tree, p, io)
@@ -75,7 +76,7 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
     }
     if (p.options.json) {
       const json = {
-        states: result.states, transitions: result.transitions, depth: result.depth, exhausted: result.exhausted, stoppedBy: result.stoppedBy,
+        states: result.states, transitions: result.transitions, depth: result.depth, exhausted: result.exhausted, stoppedBy: result.stoppedBy, ...(result.walks ? { walks: result.walks } : {}),
         deadlocks: result.deadlocks, elapsedMs: Math.round(result.elapsedMs), unexplored: result.unexplored,
         violations: violations.map((v) => ({ kind: v.kind, test: v.test, message: v.message, location: v.location, trace: v.steps, failing: v.failing })),
         savedBranch: saved,
@@ -106,6 +107,20 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
 export function exitCode(r: ExploreResult): number {
   if (r.violations.length) return 1
   return r.exhausted && !r.unexplored.length ? 0 : 3
+}
+
+/** `--simulate [--seed N] [--walks N]`: random walks instead of every state (one thread). */
+function simulation(p: Parsed, workers: number): { seed: number; walks: number } | undefined {
+  const seed = p.options.seed as number | undefined
+  const walks = p.options.walks as number | undefined
+  if (!p.options.simulate) {
+    if (seed !== undefined || walks !== undefined) throw new HistoryError('--seed and --walks go with --simulate (random walks instead of every state)')
+    return undefined
+  }
+  if (workers > 1 || p.options.tree) throw new HistoryError(`--simulate walks on one thread and explores no tree: leave out ${workers > 1 ? '--workers' : '--tree'}`)
+  if (walks === 0) throw new HistoryError('--walks takes a whole number ≥ 1')
+  if (seed !== undefined && seed > 0xffffffff) throw new HistoryError(`--seed takes a whole number below 2^32, got ${seed}`)
+  return { seed: seed ?? 1, walks: walks ?? 1000 }
 }
 
 /** What every job of this command leaves at its default. */
@@ -165,6 +180,7 @@ function summary(path: string, moment: PreparedMoment | null, r: ExploreResult):
     ? r.unexplored.length ? `every state reachable with the inputs explored — not every input the app takes (below)` : 'every reachable state'
     : r.stoppedBy === 'states' ? `stopped at the state bound (--max-states ${r.states}): not every state was explored`
     : r.stoppedBy === 'depth' ? `stopped at the depth bound (--depth ${r.depth}): states further away were not explored`
+    : r.stoppedBy === 'walks' && r.walks ? `${count(r.walks.walks, 'random walk')} of at most ${r.walks.depth} moves (--seed ${r.walks.seed} repeats them): a sample, not every state`
     : r.stoppedBy === 'stopped' ? 'stopped before the end (Ctrl-C or SIGTERM): this is what it found so far, not every state was explored'
     : 'some transaction had more choice sequences than could be tried: not every state was explored'
   const found = r.violations.length ? `${r.violations.length} violation${r.violations.length === 1 ? '' : 's'}` : 'no violation'

@@ -9,6 +9,7 @@ import type { MethodName } from '../runtime/compile.ts'
 import type { Choice, SourceLocation } from '../runtime/event.ts'
 import type { Json } from '../runtime/values.ts'
 import type { Model } from './model.ts'
+import { mix } from '../runtime/agent.ts'
 import { Search, levelBatches, type Found, type StateRef } from './search.ts'
 
 export interface ExploreOptions {
@@ -24,7 +25,16 @@ export interface ExploreOptions {
   onProgress?: (progress: Progress) => void
   /** Aborted (Ctrl+C, SIGTERM, a stop): the search ends at its next batch with what it found so far, `stoppedBy: 'stopped'`. */
   signal?: AbortSignal
+  /**
+   * `--simulate`: instead of every state, `walks` random walks from the start, each to a state
+   * with no successor or to `depth` (default 100), picked by a generator seeded with `seed`
+   * (so a seed repeats its walks). Never exhaustive: `stoppedBy: 'walks'`.
+   */
+  simulate?: { seed: number; walks: number }
 }
+
+/** How deep a random walk goes when no --depth is given. */
+export const WALK_DEPTH = 100
 
 export interface Progress {
   states: number
@@ -75,7 +85,9 @@ export interface ExploreResult {
   /** True when every reachable state was found and checked. */
   exhausted: boolean
   /** What stopped the search short, when it was: the depth bound, the state bound, a transaction with too many outcomes, or a stop asked for (`signal`). */
-  stoppedBy: 'depth' | 'states' | 'outcomes' | 'stopped' | null
+  stoppedBy: 'depth' | 'states' | 'outcomes' | 'stopped' | 'walks' | null
+  /** `--simulate`: the walks taken (each at most `depth` transactions long) and the seed that repeats them. */
+  walks?: { walks: number; depth: number; seed: number }
   /** States where every transaction waits and nothing outside the app could change that (counted, not reported, with `deadlock: false`). */
   deadlocks: number
   violations: Violation[]
@@ -102,8 +114,13 @@ export function explore(model: Model, options: ExploreOptions = {}): ExploreResu
  */
 export function* exploring(model: Model, options: ExploreOptions = {}): Generator<void, ExploreResult> {
   const started = performance.now()
-  const bounds = boundsOf(options)
-  const search = new Search(model, bounds.maxOutcomes, bounds.maxStates - 1, { deadlock: options.deadlock ?? true })
+  const sim = options.simulate
+  const bounds = boundsOf(sim ? { ...options, depth: options.depth ?? WALK_DEPTH } : options)
+  let picks = 0
+  const walk = sim ? (n: number) => mix(sim.seed, picks++) % n : undefined
+  const search = new Search(model, bounds.maxOutcomes, bounds.maxStates - 1, { deadlock: options.deadlock, walk })
+  let walks = 0
+  let deepest = 0
   let lastProgress = performance.now()
   const tick = () => {
     if (options.onProgress && performance.now() - lastProgress > 100) {
@@ -127,6 +144,16 @@ export function* exploring(model: Model, options: ExploreOptions = {}): Generato
       stoppedBy = 'states'
       break
     }
+    // A walk ends where nothing follows or at the depth bound; the next one sets out from the start.
+    if (sim && (!search.frontier || search.depth + 1 >= bounds.maxDepth)) {
+      deepest = Math.max(deepest, search.depth + (search.frontier ? 1 : 0))
+      if (++walks >= sim.walks) {
+        stoppedBy = 'walks'
+        break
+      }
+      search.restart()
+      continue
+    }
     if (!search.frontier) break
     search.nextLevel()
     // The states at the bound are found and their tests checked; their successors are not.
@@ -138,8 +165,9 @@ export function* exploring(model: Model, options: ExploreOptions = {}): Generato
   if (!stoppedBy && search.cutOutcomes) stoppedBy = 'outcomes'
   const violations = pickFirst(search.found).map(({ violation, at }) => ({ ...violation, trace: traceOf(at, (ref) => search.trail(ref.id)) }))
   return {
-    states: search.states, transitions: search.transitions, depth: search.depth, exhausted: stoppedBy === null, stoppedBy,
+    states: search.states, transitions: search.transitions, depth: sim ? Math.max(deepest, search.depth) : search.depth, exhausted: stoppedBy === null, stoppedBy,
     deadlocks: search.deadlocks, violations, unexplored: unexploredBy(model, search), elapsedMs: performance.now() - started,
+    ...(sim ? { walks: { walks, depth: bounds.maxDepth, seed: sim.seed } } : {}),
   }
 }
 
