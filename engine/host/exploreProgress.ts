@@ -13,7 +13,7 @@ const UNDO_LINE = '\x1b[1A\x1b[2K'
 export interface ProgressLine {
   /** The counts so far (shown at the next tick). */
   update(p: Progress): void
-  /** No more lines; on a terminal the last one is cleared, so the report stands alone. */
+  /** No more lines; on a terminal the last one is cleared, so the report stands alone. Once is enough; again does nothing. */
   end(): void
 }
 
@@ -37,6 +37,7 @@ export function progressLine(mode: ProgressMode, write: (text: string) => void, 
     end: () => {
       clearInterval(timer)
       if (mode === 'tty' && shown) write(UNDO_LINE)
+      shown = false
     },
   }
 }

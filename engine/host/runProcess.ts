@@ -211,11 +211,17 @@ async function exploreJob(log: RemoteLog, job: RunJob): Promise<unknown> {
   const model = await Model.create(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, from: x.from ?? undefined, cells: x.cells, requests: x.requests, env })
   if (x.tree) return { tree: choiceTree(model) }
   const stop = new AbortController()
-  const abort = () => stop.abort()
-  log.onPush((push) => push.push === 'stop' && abort(), false)
-  process.once('SIGINT', abort)
-  process.once('SIGTERM', abort)
   const progress = progressLine(x.progress ?? null, (t) => process.stderr.write(t))
+  const abort = () => {
+    if (stop.signal.aborted) return
+    // Said here, after the progress line is cleared, so a terminal shows it above the report.
+    progress.end()
+    process.stderr.write('loom: stopping the exploration; its report of what it found so far follows (Ctrl-C again ends it at once)\n')
+    stop.abort()
+  }
+  log.onPush((push) => push.push === 'stop' && abort(), false)
+  process.on('SIGINT', abort)
+  process.on('SIGTERM', abort)
   const options = { depth: x.depth, maxStates: x.maxStates, deadlock: x.deadlock ?? true, simulate: x.simulate, signal: stop.signal, onProgress: progress.update }
   let result: ExploreResult
   try {
