@@ -53,7 +53,7 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
       ...JOB, kind: 'explore', notebook: path, text, shownAs: path, timeLimitMs, env: p.env,
       explore: { from, tree: !!p.options.tree, ...bounds, workers, cells, deadlock: !p.options['no-deadlock'], simulate, progress: process.stderr.isTTY ? 'tty' : 'lines' },
     }
-    const answer = checkedAnswer(await confinedJob(job, io, { threads: workers > 1, stoppable: true }).catch((err) => rethrow(err, path)), !!p.options.tree)
+    const answer = checkedAnswer(await confinedJob(job, io, { threads: workers > 1, stoppable: !p.options.tree }).catch((err) => rethrow(err, path)), !!p.options.tree)
     if ('tree' in answer) return tree(answer.tree, p, io)
     const { result } = answer
     const violations = result.violations.map((v, i) => ({ ...v, steps: answer.steps[i]! }))
