@@ -49,6 +49,13 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
       ports[b]![a] = port2
     }
   }
+  // Each shard's counts as it last said them (between levels, or about every 100 ms within one).
+  const counts = Array.from({ length: count }, () => ({ states: 0, transitions: 0 }))
+  let depth = 0
+  const shardProgress = (shard: number, m: { states: number; transitions: number }) => {
+    counts[shard] = { states: m.states, transitions: m.transitions }
+    options.onProgress?.({ states: counts.reduce((n, c) => n + c.states, 0), transitions: counts.reduce((n, c) => n + c.transitions, 0), depth })
+  }
   const shards: Shard[] = ports.map((peers, shard) => {
     const worker = new Worker(new URL('./exploreWorker.boot.js', import.meta.url))
     const queue: any[] = []
@@ -57,7 +64,11 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
       const m = { type: 'error', message: err.message }
       takers.length ? takers.shift()!(m) : queue.push(m)
     }
-    worker.on('message', (m) => (takers.length ? takers.shift()!(m) : queue.push(m)))
+    worker.on('message', (m) => {
+      // A shard's counts in the middle of a level: progress only, no answer.
+      if (m.type === 'progress') return shardProgress(shard, m)
+      takers.length ? takers.shift()!(m) : queue.push(m)
+    })
     worker.on('error', fail)
     worker.on('exit', (code) => code !== 0 && fail(new Error(`an exploration thread stopped (exit ${code})`)))
     const setup: ShardSetup = {
@@ -84,7 +95,6 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
     collect(await Promise.all(shards.map((s) => s.next())))
     const total = () => reports.reduce((n, r) => n + r.states, 0)
     let stoppedBy: ExploreResult['stoppedBy'] = null
-    let depth = 0
     let first = true
     for (;;) {
       const frontier = first ? total() : reports.reduce((n, r) => n + r.frontier, 0)
@@ -111,7 +121,7 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
       shards.forEach((s) => send(s, { type: 'receive' }))
       collect(await Promise.all(shards.map((s) => s.next())))
       first = false
-      options.onProgress?.({ states: total(), transitions: reports.reduce((n, r) => n + r.transitions, 0), depth })
+      reports.forEach((r, i) => shardProgress(i, r))
     }
     if (!stoppedBy && reports.some((r) => r.cutOutcomes)) stoppedBy = 'outcomes'
     const picked = pickFirst(found)

@@ -66,7 +66,15 @@ port.once('message', async (setup: ShardSetup) => {
     model = await Model.create(setup.text, { path: setup.path, timeLimitMs: setup.timeLimitMs, from: setup.from ?? undefined, cells: setup.cells, requests: setup.requests, env: setup.env })
     search = new Search(model, setup.maxOutcomes, 0, { deadlock: setup.deadlock }, setup.shard, setup.shards)
     peers = setup.peers
-    stopped = () => Atomics.load(setup.stop, 0) === 1
+    // Asked between batches: a good moment to tell the main thread how far this shard is, about every 100 ms.
+    let said = performance.now()
+    stopped = () => {
+      if (performance.now() - said > 100) {
+        said = performance.now()
+        port.postMessage({ type: 'progress', states: search.states, transitions: search.transitions })
+      }
+      return Atomics.load(setup.stop, 0) === 1
+    }
     peers.forEach((peer, from) => peer?.on('message', (batch: { depth: number; items: Handoff[] }) => take(from, batch.depth, batch.items)))
     // The start's tests are checked with the first level's work.
     search.seed()
