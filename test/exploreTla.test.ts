@@ -148,7 +148,10 @@ test('--simulate with nothing to find exits 3, and its options are checked', () 
   for (const [args, says] of [
     [['--seed', '3'], /--seed and --walks go with --simulate/],
     [['--simulate', '--workers', '2'], /leave out --workers/],
-    [['--simulate', '--walks', '0'], /--walks takes a whole number ≥ 1/],
+    [['--simulate', '--walks', '0'], /--walks 0: give a whole number of at least 1/],
+    [['--simulate', '--depth', '0'], /--depth 0: give a whole number of at least 1/],
+    [['--max-states', '0'], /--max-states 0: give a whole number of at least 1/],
+    [['--walks', '99999999999999999999', '--simulate'], /--walks 100000000000000000000: give a whole number of at least 1/],
     [['--simulate', '--seed', '99999999999'], /--seed takes a whole number below 2\^32/],
     [['--simulate', '--seed', '-1'], /--seed takes a whole number ≥ 0, got '-1'/],
   ] as const) {

@@ -46,6 +46,9 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
     const cells = await compileCellsNatively(parseNotebook(text, path)).catch(() => [])
     const workers = (p.options.workers as number | undefined) ?? 1
     const bounds = { depth: p.options.depth as number | undefined, maxStates: p.options['max-states'] as number | undefined, requests: p.options.requests as number | undefined }
+    for (const [flag, n] of [['--depth', bounds.depth], ['--max-states', bounds.maxStates]] as const) {
+      if (n !== undefined && !(n >= 1 && Number.isSafeInteger(n))) throw new HistoryError(`${flag} ${n}: give a whole number of at least 1`)
+    }
     if (bounds.requests !== undefined && !Number.isSafeInteger(bounds.requests)) throw new HistoryError(`--requests ${bounds.requests}: give how many requests clients() may send along one trace, a whole number (default 3)`)
     const simulate = simulation(p, workers)
     // The cells run in a confined process, its shards on threads there (they share its confinement).
@@ -118,7 +121,7 @@ function simulation(p: Parsed, workers: number): { seed: number; walks: number }
     return undefined
   }
   if (workers > 1 || p.options.tree) throw new HistoryError(`--simulate walks on one thread and explores no tree: leave out ${workers > 1 ? '--workers' : '--tree'}`)
-  if (walks === 0) throw new HistoryError('--walks takes a whole number ≥ 1')
+  if (walks !== undefined && !(walks >= 1 && Number.isSafeInteger(walks))) throw new HistoryError(`--walks ${walks}: give a whole number of at least 1`)
   if (seed !== undefined && seed > 0xffffffff) throw new HistoryError(`--seed takes a whole number below 2^32, got ${seed}`)
   return { seed: seed ?? 1, walks: walks ?? 1000 }
 }
