@@ -162,15 +162,7 @@ test('--simulate with nothing to find exits 3, and its options are checked', () 
 })
 
 test('exploring from a recorded moment keeps the recorded sys.env unless --env replaces it, and a saved trace records the new one', () => {
-  const nb = file('limit.loom.md', {
-    s: `const N = Number(sys.env.get('N') ?? 3)
-const n = state.var('n', 0)
-export function step() {
-  if (n.get() >= N) sys.abort('counted to ' + N)
-  n.set(n.get() + 1)
-}
-test('n stays below 4', () => n.get() < 4)`,
-  })
+  const nb = COUNTER
   const db = join(dir, 'limit.loom.db')
   const run = loom(['run', nb, '--db', db, '--env', 'N=2', '--steps', '1'])
   assert.equal(run.status, 0, run.stderr)
@@ -180,7 +172,7 @@ test('n stays below 4', () => n.get() < 4)`,
   const given = loom(['explore', nb, '--from', db, '--no-deadlock', '--env', 'N=9', '--save-branch', 'nine', '--json'])
   assert.equal(given.status, 1, given.stderr)
   const r = JSON.parse(given.stdout)
-  assert.deepEqual([r.violations[0].test, r.violations[0].trace.length], ['n stays below 4', 3])
+  assert.deepEqual([r.violations[0].test, r.violations[0].trace.length], ['n stays below 5', 4])
   const events = loom(['log', db, '--branch', 'nine', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l))
   const code = [events].flat(2).find((e: { kind: string; seq: number }) => e.kind === 'code' && e.seq > 2)
   assert.deepEqual(code?.input?.env, { N: '9' }, 'the saved branch starts with a code event that records N=9')
