@@ -95,7 +95,7 @@ test('Ctrl-C (SIGINT) in the middle of an exploration prints what it found so fa
   const r = await stoppedHalfWay([ENDLESS], 'SIGINT')
   assert.equal(r.status, 3, r.stdout + r.stderr)
   assert.match(r.stderr, /^loom: exploring: [\d,]+ states, [\d,]+ transitions, depth \d+, [\d,]+ states\/s, [\d,]+ MB$/m, 'progress: plain lines when stderr is no terminal')
-  assert.match(r.stderr, /loom: stopping the exploration; its report of what it found so far follows \(Ctrl-C again ends it at once\)/)
+  assert.match(r.stderr, /loom: stopping the exploration \(Ctrl-C again ends it at once\); its report of what it found so far follows/)
   assert.match(r.stdout, /^explored .*endless\.loom\.md from the start: [\d,]+ states, .* — stopped before the end \(Ctrl-C or SIGTERM\): this is what it found so far, not every state was explored .*; no violation$/m)
 })
 
@@ -178,4 +178,15 @@ test('exploring from a recorded moment keeps the recorded sys.env unless --env r
   assert.deepEqual(code?.input?.env, { N: '9' }, 'the saved branch starts with a code event that records N=9')
   const verify = loom(['replay', db, '--branch', 'nine', '--verify'])
   assert.equal(verify.status, 0, verify.stdout + verify.stderr)
+})
+
+test('an exploration that comes near its memory limit stops with the report of what it found (exit 3), not an out-of-memory crash', () => {
+  const r = spawnSync(process.execPath, ['bin/loom.js', 'explore', ENDLESS, '--json'], { encoding: 'utf8', env: { ...process.env, LOOM_ENGINE_MEMORY_MB: '100' } })
+  assert.equal(r.status, 3, r.stderr)
+  const json = JSON.parse(r.stdout)
+  assert.deepEqual([json.stoppedBy, json.exhausted], ['memory', false])
+  assert.ok(json.states > 1000, `${json.states} states`)
+  assert.match(r.stderr, /loom: the exploration is near its memory limit; stopping it; its report of what it found so far follows/)
+  const words = spawnSync(process.execPath, ['bin/loom.js', 'explore', ENDLESS], { encoding: 'utf8', env: { ...process.env, LOOM_ENGINE_MEMORY_MB: '100' } })
+  assert.match(words.stdout, /stopped near its memory limit of 100 MB \(LOOM_ENGINE_MEMORY_MB=N raises it; --max-states N stops sooner\): this is what it found so far/)
 })

@@ -19,6 +19,7 @@ import { takeWriterLock } from '../replay/writerLock.ts'
 import { defaultDbPath } from '../replay/session.ts'
 import { HistoryError } from './history.ts'
 import { confinedJob, JobFailed } from './run.ts'
+import { engineMemoryMb } from '../host/engineLaunch.ts'
 import type { RunJob } from '../host/runProcess.ts'
 import type { Parsed } from './args.ts'
 import type { Io } from './main.ts'
@@ -184,6 +185,7 @@ function summary(path: string, moment: PreparedMoment | null, r: ExploreResult):
     : r.stoppedBy === 'states' ? `stopped at the state bound (--max-states ${r.states}): not every state was explored`
     : r.stoppedBy === 'depth' ? `stopped at the depth bound (--depth ${r.depth}): states further away were not explored`
     : r.stoppedBy === 'walks' && r.walks ? `${count(r.walks.walks, 'random walk')} of at most ${r.walks.depth} moves (--seed ${r.walks.seed} repeats them): a sample, not every state`
+    : r.stoppedBy === 'memory' ? `stopped near its memory limit of ${engineMemoryMb()} MB (LOOM_ENGINE_MEMORY_MB=N raises it; --max-states N stops sooner): this is what it found so far, not every state was explored`
     : r.stoppedBy === 'stopped' ? 'stopped before the end (Ctrl-C or SIGTERM): this is what it found so far, not every state was explored'
     : 'some transaction had more choice sequences than could be tried: not every state was explored'
   const found = r.violations.length ? `${r.violations.length} violation${r.violations.length === 1 ? '' : 's'}` : 'no violation'

@@ -26,6 +26,7 @@ import { Model } from '../replay/model.ts'
 import type { PreparedMoment } from '../replay/prepareMoment.ts'
 import { exploring, type ExploreResult, type Move } from '../replay/explore.ts'
 import { progressLine, type ProgressMode } from './exploreProgress.ts'
+import { heapRoom } from '../replay/heapRoom.ts'
 import { exploreParallel } from '../replay/exploreParallel.ts'
 import { choiceTree } from '../replay/choiceTree.ts'
 import { commitTrace, describeTrace } from '../replay/trace.ts'
@@ -212,16 +213,20 @@ async function exploreJob(log: RemoteLog, job: RunJob): Promise<unknown> {
   if (x.tree) return { tree: choiceTree(model) }
   const stop = new AbortController()
   const progress = progressLine(x.progress ?? null, (t) => process.stderr.write(t))
-  const abort = () => {
+  const halt = (reason: 'stopped' | 'memory', why: string) => {
     if (stop.signal.aborted) return
     // Said here, after the progress line is cleared, so a terminal shows it above the report.
     progress.end()
-    process.stderr.write('loom: stopping the exploration; its report of what it found so far follows (Ctrl-C again ends it at once)\n')
-    stop.abort()
+    process.stderr.write(`loom: ${why}; its report of what it found so far follows\n`)
+    stop.abort(reason)
   }
+  const abort = () => halt('stopped', 'stopping the exploration (Ctrl-C again ends it at once)')
   log.onPush((push) => push.push === 'stop' && abort(), false)
   process.on('SIGINT', abort)
   process.on('SIGTERM', abort)
+  // Near the heap limit the search stops with a report rather than ending in V8's out-of-memory abort.
+  const heap = heapRoom()
+  const watch = setInterval(() => heap.full() && halt('memory', 'the exploration is near its memory limit; stopping it'), 50)
   const options = { depth: x.depth, maxStates: x.maxStates, deadlock: x.deadlock ?? true, simulate: x.simulate, signal: stop.signal, onProgress: progress.update }
   let result: ExploreResult
   try {
@@ -237,6 +242,7 @@ async function exploreJob(log: RemoteLog, job: RunJob): Promise<unknown> {
       }
     }
   } finally {
+    clearInterval(watch)
     progress.end()
     process.off('SIGINT', abort)
     process.off('SIGTERM', abort)

@@ -23,7 +23,10 @@ export interface ExploreOptions {
   deadlock?: boolean
   /** Called about every 100 ms with the counts so far. */
   onProgress?: (progress: Progress) => void
-  /** Aborted (Ctrl+C, SIGTERM, a stop): the search ends at its next batch with what it found so far, `stoppedBy: 'stopped'`. */
+  /**
+   * Aborted (Ctrl+C, SIGTERM, a stop): the search ends at its next batch with what it found so far,
+   * `stoppedBy: 'stopped'` — or `'memory'` when aborted with the reason 'memory' (near the heap limit).
+   */
   signal?: AbortSignal
   /**
    * `--simulate`: instead of every state, `walks` random walks from the start, each to a state
@@ -85,7 +88,7 @@ export interface ExploreResult {
   /** True when every reachable state was found and checked. */
   exhausted: boolean
   /** What stopped the search short, when it was: the depth bound, the state bound, a transaction with too many outcomes, or a stop asked for (`signal`). */
-  stoppedBy: 'depth' | 'states' | 'outcomes' | 'stopped' | 'walks' | null
+  stoppedBy: 'depth' | 'states' | 'outcomes' | 'stopped' | 'memory' | 'walks' | null
   /** `--simulate`: the walks taken (each at most `depth` transactions long) and the seed that repeats them. */
   walks?: { walks: number; depth: number; seed: number }
   /** States where every transaction waits and nothing outside the app could change that (counted, not reported, with `deadlock: false`). */
@@ -137,7 +140,7 @@ export function* exploring(model: Model, options: ExploreOptions = {}): Generato
       if (options.signal?.aborted) break
     }
     if (options.signal?.aborted) {
-      stoppedBy = 'stopped'
+      stoppedBy = stoppedWhy(options.signal)
       break
     }
     if (search.full) {
@@ -188,6 +191,11 @@ export function unexploredBy(model: Model, seen: { ttyUnfed: boolean; budgetReac
   if (seen.budgetReached) out.push(`more than ${model.requests} client request${model.requests === 1 ? '' : 's'} along a trace — clients() may send more (--requests N)`)
   out.push(...model.left)
   return out
+}
+
+/** Why an aborted search stopped: near the memory limit, or asked to. */
+export function stoppedWhy(signal: AbortSignal): 'memory' | 'stopped' {
+  return signal.reason === 'memory' ? 'memory' : 'stopped'
 }
 
 export interface Bounds {

@@ -5,7 +5,7 @@
 // first and every trace it reports is a shortest one.
 import { Worker } from 'node:worker_threads'
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
-import { boundsOf, pickFirst, traceOf, type ExploreOptions, type ExploreResult, type Move } from './explore.ts'
+import { boundsOf, pickFirst, stoppedWhy, traceOf, type ExploreOptions, type ExploreResult, type Move } from './explore.ts'
 import type { Found, StateRef } from './search.ts'
 import type { ShardReport, ShardSetup, ToShard } from './exploreWorker.ts'
 import type { PreparedMoment } from './prepareMoment.ts'
@@ -52,8 +52,11 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
   // Each shard's counts as it last said them (between levels, or about every 100 ms within one).
   const counts = Array.from({ length: count }, () => ({ states: 0, transitions: 0 }))
   let depth = 0
-  const shardProgress = (shard: number, m: { states: number; transitions: number }) => {
+  /** A shard's heap came near its limit: every shard was told to stop. */
+  let heapFull = false
+  const shardProgress = (shard: number, m: { states: number; transitions: number; heapFull?: boolean }) => {
     counts[shard] = { states: m.states, transitions: m.transitions }
+    heapFull ||= m.heapFull === true
     options.onProgress?.({ states: counts.reduce((n, c) => n + c.states, 0), transitions: counts.reduce((n, c) => n + c.transitions, 0), depth })
   }
   const shards: Shard[] = ports.map((peers, shard) => {
@@ -98,8 +101,8 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
     let first = true
     for (;;) {
       const frontier = first ? total() : reports.reduce((n, r) => n + r.frontier, 0)
-      if (options.signal?.aborted) {
-        stoppedBy = 'stopped'
+      if (heapFull || options.signal?.aborted) {
+        stoppedBy = heapFull ? 'memory' : stoppedWhy(options.signal!)
         break
       }
       if (!first) {

@@ -9,6 +9,7 @@ import type { PreparedMoment } from './prepareMoment.ts'
 import type { KeptCell } from '../runtime/transformCell.ts'
 import { Search, runLevel, type Handoff } from './search.ts'
 import { unexploredBy } from './explore.ts'
+import { heapRoom } from './heapRoom.ts'
 
 export interface ShardSetup {
   text: string
@@ -66,12 +67,16 @@ port.once('message', async (setup: ShardSetup) => {
     model = await Model.create(setup.text, { path: setup.path, timeLimitMs: setup.timeLimitMs, from: setup.from ?? undefined, cells: setup.cells, requests: setup.requests, env: setup.env })
     search = new Search(model, setup.maxOutcomes, 0, { deadlock: setup.deadlock }, setup.shard, setup.shards)
     peers = setup.peers
-    // Asked between batches: a good moment to tell the main thread how far this shard is, about every 100 ms.
+    // Asked between batches: a good moment to tell the main thread how far this shard is, about every 100 ms,
+    // and whether its heap (each thread has its own) is near its limit: then every shard stops.
     let said = performance.now()
+    const heap = heapRoom()
     stopped = () => {
       if (performance.now() - said > 100) {
         said = performance.now()
-        port.postMessage({ type: 'progress', states: search.states, transitions: search.transitions })
+        const heapFull = heap.full()
+        if (heapFull) Atomics.store(setup.stop, 0, 1)
+        port.postMessage({ type: 'progress', states: search.states, transitions: search.transitions, heapFull })
       }
       return Atomics.load(setup.stop, 0) === 1
     }
