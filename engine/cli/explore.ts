@@ -19,6 +19,7 @@ import { takeWriterLock } from '../replay/writerLock.ts'
 import { defaultDbPath } from '../replay/session.ts'
 import { HistoryError } from './history.ts'
 import { confinedJob, JobFailed } from './run.ts'
+import { engineMemoryMb } from '../host/engineLaunch.ts'
 import type { RunJob } from '../host/runProcess.ts'
 import type { Parsed } from './args.ts'
 import type { Io } from './main.ts'
@@ -46,13 +47,17 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
     const cells = await compileCellsNatively(parseNotebook(text, path)).catch(() => [])
     const workers = (p.options.workers as number | undefined) ?? 1
     const bounds = { depth: p.options.depth as number | undefined, maxStates: p.options['max-states'] as number | undefined, requests: p.options.requests as number | undefined }
+    for (const [flag, n] of [['--depth', bounds.depth], ['--max-states', bounds.maxStates]] as const) {
+      if (n !== undefined && !(n >= 1 && Number.isSafeInteger(n))) throw new HistoryError(`${flag} ${n}: give a whole number of at least 1`)
+    }
     if (bounds.requests !== undefined && !Number.isSafeInteger(bounds.requests)) throw new HistoryError(`--requests ${bounds.requests}: give how many requests clients() may send along one trace, a whole number (default 3)`)
+    const simulate = simulation(p, workers)
     // The cells run in a confined process, its shards on threads there (they share its confinement).
     const job: RunJob = {
-      ...JOB, kind: 'explore', notebook: path, text, shownAs: path, timeLimitMs,
-      explore: { from, tree: !!p.options.tree, ...bounds, workers, cells },
+      ...JOB, kind: 'explore', notebook: path, text, shownAs: path, timeLimitMs, env: p.env,
+      explore: { from, tree: !!p.options.tree, ...bounds, workers, cells, deadlock: !p.options['no-deadlock'], simulate, progress: process.stderr.isTTY ? 'tty' : 'lines' },
     }
-    const answer = checkedAnswer(await confinedJob(job, io, { threads: workers > 1 }).catch((err) => rethrow(err, path)), !!p.options.tree)
+    const answer = checkedAnswer(await confinedJob(job, io, { threads: workers > 1, stoppable: !p.options.tree }).catch((err) => rethrow(err, path)), !!p.options.tree)
     if ('tree' in answer) return tree(answer.tree, p, io)
     const { result } = answer
     const violations = result.violations.map((v, i) => ({ ...v, steps: answer.steps[i]! }))
@@ -75,7 +80,7 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
     }
     if (p.options.json) {
       const json = {
-        states: result.states, transitions: result.transitions, depth: result.depth, exhausted: result.exhausted, stoppedBy: result.stoppedBy,
+        states: result.states, transitions: result.transitions, depth: result.depth, exhausted: result.exhausted, stoppedBy: result.stoppedBy, ...(result.walks ? { walks: result.walks } : {}),
         deadlocks: result.deadlocks, elapsedMs: Math.round(result.elapsedMs), unexplored: result.unexplored,
         violations: violations.map((v) => ({ kind: v.kind, test: v.test, message: v.message, location: v.location, trace: v.steps, failing: v.failing })),
         savedBranch: saved,
@@ -106,6 +111,20 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
 export function exitCode(r: ExploreResult): number {
   if (r.violations.length) return 1
   return r.exhausted && !r.unexplored.length ? 0 : 3
+}
+
+/** `--simulate [--seed N] [--walks N]`: random walks instead of every state (one thread). */
+function simulation(p: Parsed, workers: number): { seed: number; walks: number } | undefined {
+  const seed = p.options.seed as number | undefined
+  const walks = p.options.walks as number | undefined
+  if (!p.options.simulate) {
+    if (seed !== undefined || walks !== undefined) throw new HistoryError('--seed and --walks go with --simulate (random walks instead of every state)')
+    return undefined
+  }
+  if (workers > 1 || p.options.tree) throw new HistoryError(`--simulate walks on one thread and explores no tree: leave out ${workers > 1 ? '--workers' : '--tree'}`)
+  if (walks !== undefined && !(walks >= 1 && Number.isSafeInteger(walks))) throw new HistoryError(`--walks ${walks}: give a whole number of at least 1`)
+  if (seed !== undefined && seed > 0xffffffff) throw new HistoryError(`--seed takes a whole number below 2^32, got ${seed}`)
+  return { seed: seed ?? 1, walks: walks ?? 1000 }
 }
 
 /** What every job of this command leaves at its default. */
@@ -165,6 +184,9 @@ function summary(path: string, moment: PreparedMoment | null, r: ExploreResult):
     ? r.unexplored.length ? `every state reachable with the inputs explored — not every input the app takes (below)` : 'every reachable state'
     : r.stoppedBy === 'states' ? `stopped at the state bound (--max-states ${r.states}): not every state was explored`
     : r.stoppedBy === 'depth' ? `stopped at the depth bound (--depth ${r.depth}): states further away were not explored`
+    : r.stoppedBy === 'walks' && r.walks ? `${count(r.walks.walks, 'random walk')} of at most ${r.walks.depth} moves (--seed ${r.walks.seed} repeats them): a sample, not every state`
+    : r.stoppedBy === 'memory' ? `stopped near its memory limit of ${engineMemoryMb()} MB (LOOM_ENGINE_MEMORY_MB=N raises it; --max-states N stops sooner): this is what it found so far, not every state was explored`
+    : r.stoppedBy === 'stopped' ? 'stopped before the end (Ctrl-C or SIGTERM): this is what it found so far, not every state was explored'
     : 'some transaction had more choice sequences than could be tried: not every state was explored'
   const found = r.violations.length ? `${r.violations.length} violation${r.violations.length === 1 ? '' : 's'}` : 'no violation'
   return `explored ${path} ${from}: ${count(r.states, 'state')}, ${count(r.transitions, 'transition')}, depth ${r.depth} — ${scope} (${(r.elapsedMs / 1000).toFixed(2)} s${rate}); ${found}`

@@ -228,7 +228,7 @@ export class JobFailed extends Error {
  * (replay batches). Resolves with its answer; throws JobFailed with its error,
  * or an Error when it ended without one.
  */
-export async function confinedJob(job: RunJob, io: Io, options: { log?: SqliteLog | null; threads?: boolean; feed?: (host: ReturnType<typeof serveLog>) => Promise<void> } = {}): Promise<unknown> {
+export async function confinedJob(job: RunJob, io: Io, options: { log?: SqliteLog | null; threads?: boolean; feed?: (host: ReturnType<typeof serveLog>) => Promise<void>; stoppable?: boolean } = {}): Promise<unknown> {
   const launch = runLaunch(job.notebook || null, { threads: options.threads })
   if (launch.os.notice) io.err(`loom: ${launch.os.notice}\n`)
   const child = spawn(launch.command, launch.args, { env: launch.env, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] })
@@ -244,7 +244,13 @@ export async function confinedJob(job: RunJob, io: Io, options: { log?: SqliteLo
   const exited = new Promise<[number | null, NodeJS.Signals | null]>((done) => child.on('exit', (c, sig) => done([c, sig])))
   // Ctrl-C or SIGTERM ends the job and this process as they did before it was confined (the OS sandbox
   // passes no signal on, and without it the confined process might not hear one).
+  // `stoppable`: the first signal asks the job to stop and answer with what it has (it says so); a second ends it.
+  let asked = false
   const onSignal = (signal: NodeJS.Signals) => {
+    if (options.stoppable && !asked) {
+      asked = true
+      return host.push({ push: 'stop' })
+    }
     child.kill('SIGKILL')
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)

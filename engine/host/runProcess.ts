@@ -24,7 +24,9 @@ import { formatLocation } from '../runtime/compile.ts'
 import type { KeptCell } from '../runtime/transformCell.ts'
 import { Model } from '../replay/model.ts'
 import type { PreparedMoment } from '../replay/prepareMoment.ts'
-import { explore, type ExploreResult, type Move } from '../replay/explore.ts'
+import { exploring, type ExploreResult, type Move } from '../replay/explore.ts'
+import { progressLine, type ProgressMode } from './exploreProgress.ts'
+import { heapRoom } from '../replay/heapRoom.ts'
 import { exploreParallel } from '../replay/exploreParallel.ts'
 import { choiceTree } from '../replay/choiceTree.ts'
 import { commitTrace, describeTrace } from '../replay/trace.ts'
@@ -38,7 +40,7 @@ export interface RunJob {
   /** replay: the branch, the first seq re-executed, and the state before it (from > 1). */
   replay?: { branch: string; from: number; before?: StoreSnapshot }
   /** `loom explore`: the search (or `--tree`) from the start or from a moment the launcher read from its log. */
-  explore?: { from: PreparedMoment | null; tree: boolean; depth?: number; maxStates?: number; requests?: number; workers: number; cells: KeptCell[] }
+  explore?: { from: PreparedMoment | null; tree: boolean; depth?: number; maxStates?: number; requests?: number; workers: number; cells: KeptCell[]; deadlock?: boolean; progress?: ProgressMode; simulate?: { seed: number; walks: number } }
   /** `--save-branch`: a trace's moves, committed through the link to the branch the launcher opened for them. */
   trace?: { from: PreparedMoment | null; moves: Move[]; cells: KeptCell[] }
   /** `loom replay --code`: the recorded inputs the launcher sends (as replay batches), re-run onto the link's branch. */
@@ -184,7 +186,7 @@ export type JobAnswer = { ok: true; value: unknown } | { ok: false; error: { kin
 async function answering(log: RemoteLog, job: RunJob): Promise<number> {
   let answer: JobAnswer
   try {
-    const value = job.kind === 'explore' ? await exploreJob(job) : job.kind === 'trace' ? await traceJob(log, job) : await rerunJob(log, job)
+    const value = job.kind === 'explore' ? await exploreJob(log, job) : job.kind === 'trace' ? await traceJob(log, job) : await rerunJob(log, job)
     answer = { ok: true, value }
   } catch (err) {
     const e = err as Error
@@ -199,22 +201,64 @@ async function answering(log: RemoteLog, job: RunJob): Promise<number> {
   return 0
 }
 
-/** `loom explore`: the search (on threads for W > 1: they share this process's confinement) and each violation's steps. */
-async function exploreJob(job: RunJob): Promise<unknown> {
+/**
+ * `loom explore`: the search (on threads for W > 1: they share this process's confinement) and each violation's steps.
+ * Its progress goes to stderr; a stop (the launcher's push on Ctrl-C or SIGTERM, or a signal that comes straight
+ * here) ends it with what it found so far. Between batches the thread is handed back, so a stop is heard.
+ */
+async function exploreJob(log: RemoteLog, job: RunJob): Promise<unknown> {
   const x = job.explore!
-  const model = await Model.create(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, from: x.from ?? undefined, cells: x.cells, requests: x.requests })
+  const env = givenEnv(job)
+  const model = await Model.create(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, from: x.from ?? undefined, cells: x.cells, requests: x.requests, env })
   if (x.tree) return { tree: choiceTree(model) }
-  const bounds = { depth: x.depth, maxStates: x.maxStates }
-  const result: ExploreResult = x.workers > 1
-    ? await exploreParallel(job.text, { ...bounds, workers: x.workers, path: job.notebook, from: x.from ?? undefined, cells: x.cells, timeLimitMs: job.timeLimitMs, requests: x.requests })
-    : explore(model, bounds)
+  const stop = new AbortController()
+  const progress = progressLine(x.progress ?? null, (t) => process.stderr.write(t))
+  const halt = (reason: 'stopped' | 'memory', why: string) => {
+    if (stop.signal.aborted) return
+    // Said here, after the progress line is cleared, so a terminal shows it above the report.
+    progress.end()
+    process.stderr.write(`loom: ${why}; its report of what it found so far follows\n`)
+    stop.abort(reason)
+  }
+  const abort = () => halt('stopped', 'stopping the exploration (Ctrl-C again ends it at once)')
+  log.onPush((push) => push.push === 'stop' && abort(), false)
+  process.on('SIGINT', abort)
+  process.on('SIGTERM', abort)
+  // Near the heap limit the search stops with a report rather than ending in V8's out-of-memory abort.
+  const heap = heapRoom()
+  const watch = setInterval(() => heap.full() && halt('memory', 'the exploration is near its memory limit; stopping it'), 50)
+  const options = { depth: x.depth, maxStates: x.maxStates, deadlock: x.deadlock ?? true, simulate: x.simulate, signal: stop.signal, onProgress: progress.update }
+  let result: ExploreResult
+  try {
+    if (x.workers > 1) result = await exploreParallel(job.text, { ...options, workers: x.workers, path: job.notebook, from: x.from ?? undefined, cells: x.cells, timeLimitMs: job.timeLimitMs, requests: x.requests, env })
+    else {
+      const run = exploring(model, options)
+      for (let r = run.next(); ; r = run.next()) {
+        if (r.done) {
+          result = r.value
+          break
+        }
+        await new Promise(setImmediate)
+      }
+    }
+  } finally {
+    clearInterval(watch)
+    progress.end()
+    process.off('SIGINT', abort)
+    process.off('SIGTERM', abort)
+  }
   return { result, steps: result.violations.map((v) => describeTrace(model, v.trace).steps) }
+}
+
+/** `--env K=V` as given to explore; none given: the configuration recorded at the moment explored from. */
+function givenEnv(job: RunJob): Record<string, string> | undefined {
+  return Object.keys(job.env).length ? job.env : undefined
 }
 
 /** `--save-branch`: the trace's events, made by running its moves again, committed to the link's branch. */
 async function traceJob(log: RemoteLog, job: RunJob): Promise<unknown> {
   const t = job.trace!
-  await commitTrace(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, from: t.from ?? undefined, cells: t.cells }, t.moves, log, log.branch)
+  await commitTrace(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, from: t.from ?? undefined, cells: t.cells, env: givenEnv(job) }, t.moves, log, log.branch)
   return { head: log.head }
 }
 

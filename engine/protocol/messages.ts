@@ -342,7 +342,7 @@ export interface ExploreView {
   transitions: number
   depth: number
   exhausted: boolean
-  stoppedBy: 'depth' | 'states' | 'outcomes' | null
+  stoppedBy: 'depth' | 'states' | 'outcomes' | 'stopped' | 'memory' | 'walks' | null
   deadlocks: number
   /** Each move: the method ('clock' and 'tty' for moves that are no transaction), its choices, and the move in words. */
   violations: { kind: 'test' | 'deadlock' | 'error'; test: string; message: string; where?: Where; trace: { method: string; choices: number[]; label: string }[] }[]

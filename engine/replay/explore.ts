@@ -9,6 +9,7 @@ import type { MethodName } from '../runtime/compile.ts'
 import type { Choice, SourceLocation } from '../runtime/event.ts'
 import type { Json } from '../runtime/values.ts'
 import type { Model } from './model.ts'
+import { mix } from '../runtime/agent.ts'
 import { Search, levelBatches, type Found, type StateRef } from './search.ts'
 
 export interface ExploreOptions {
@@ -18,8 +19,30 @@ export interface ExploreOptions {
   maxStates?: number
   /** Choice sequences one transaction may have before exploration gives up on its rest (default 10,000). */
   maxOutcomes?: number
+  /** False: a state where nothing can move is not reported (TLC's CHECK_DEADLOCK FALSE; `--no-deadlock`). Default true. */
+  deadlock?: boolean
   /** Called about every 100 ms with the counts so far. */
-  onProgress?: (progress: { states: number; transitions: number; depth: number }) => void
+  onProgress?: (progress: Progress) => void
+  /**
+   * Aborted (Ctrl+C, SIGTERM, a stop): the search ends at its next batch with what it found so far,
+   * `stoppedBy: 'stopped'` — or `'memory'` when aborted with the reason 'memory' (near the heap limit).
+   */
+  signal?: AbortSignal
+  /**
+   * `--simulate`: instead of every state, `walks` random walks from the start, each to a state
+   * with no successor or to `depth` (default 100), picked by a generator seeded with `seed`
+   * (so a seed repeats its walks). Never exhaustive: `stoppedBy: 'walks'`.
+   */
+  simulate?: { seed: number; walks: number }
+}
+
+/** How deep a random walk goes when no --depth is given. */
+export const WALK_DEPTH = 100
+
+export interface Progress {
+  states: number
+  transitions: number
+  depth: number
 }
 
 /**
@@ -64,9 +87,11 @@ export interface ExploreResult {
   depth: number
   /** True when every reachable state was found and checked. */
   exhausted: boolean
-  /** What stopped the search short, when it was: the depth bound, the state bound, or a transaction with too many outcomes. */
-  stoppedBy: 'depth' | 'states' | 'outcomes' | null
-  /** States where every transaction waits and nothing outside the app could change that. */
+  /** What stopped the search short, when it was: the depth bound, the state bound, a transaction with too many outcomes, or a stop asked for (`signal`). */
+  stoppedBy: 'depth' | 'states' | 'outcomes' | 'stopped' | 'memory' | 'walks' | null
+  /** `--simulate`: the walks taken (each at most `depth` transactions long) and the seed that repeats them. */
+  walks?: { walks: number; depth: number; seed: number }
+  /** States where every transaction waits and nothing outside the app could change that (counted, not reported, with `deadlock: false`). */
   deadlocks: number
   violations: Violation[]
   /**
@@ -92,8 +117,13 @@ export function explore(model: Model, options: ExploreOptions = {}): ExploreResu
  */
 export function* exploring(model: Model, options: ExploreOptions = {}): Generator<void, ExploreResult> {
   const started = performance.now()
-  const bounds = boundsOf(options)
-  const search = new Search(model, bounds.maxOutcomes, bounds.maxStates - 1)
+  const sim = options.simulate
+  const bounds = boundsOf(sim ? { ...options, depth: options.depth ?? WALK_DEPTH } : options)
+  let picks = 0
+  const walk = sim ? (n: number) => mix(sim.seed, picks++) % n : undefined
+  const search = new Search(model, bounds.maxOutcomes, bounds.maxStates - 1, { deadlock: options.deadlock, walk })
+  let walks = 0
+  let deepest = 0
   let lastProgress = performance.now()
   const tick = () => {
     if (options.onProgress && performance.now() - lastProgress > 100) {
@@ -107,10 +137,25 @@ export function* exploring(model: Model, options: ExploreOptions = {}): Generato
     for (const _ of levelBatches(search, model)) {
       tick()
       yield
+      if (options.signal?.aborted) break
+    }
+    if (options.signal?.aborted) {
+      stoppedBy = stoppedWhy(options.signal)
+      break
     }
     if (search.full) {
       stoppedBy = 'states'
       break
+    }
+    // A walk ends where nothing follows or at the depth bound; the next one sets out from the start.
+    if (sim && (!search.frontier || search.depth + 1 >= bounds.maxDepth)) {
+      deepest = Math.max(deepest, search.depth + (search.frontier ? 1 : 0))
+      if (++walks >= sim.walks) {
+        stoppedBy = 'walks'
+        break
+      }
+      search.restart()
+      continue
     }
     if (!search.frontier) break
     search.nextLevel()
@@ -123,8 +168,9 @@ export function* exploring(model: Model, options: ExploreOptions = {}): Generato
   if (!stoppedBy && search.cutOutcomes) stoppedBy = 'outcomes'
   const violations = pickFirst(search.found).map(({ violation, at }) => ({ ...violation, trace: traceOf(at, (ref) => search.trail(ref.id)) }))
   return {
-    states: search.states, transitions: search.transitions, depth: search.depth, exhausted: stoppedBy === null, stoppedBy,
+    states: search.states, transitions: search.transitions, depth: sim ? Math.max(deepest, search.depth) : search.depth, exhausted: stoppedBy === null, stoppedBy,
     deadlocks: search.deadlocks, violations, unexplored: unexploredBy(model, search), elapsedMs: performance.now() - started,
+    ...(sim ? { walks: { walks, depth: bounds.maxDepth, seed: sim.seed } } : {}),
   }
 }
 
@@ -145,6 +191,11 @@ export function unexploredBy(model: Model, seen: { ttyUnfed: boolean; budgetReac
   if (seen.budgetReached) out.push(`more than ${model.requests} client request${model.requests === 1 ? '' : 's'} along a trace — clients() may send more (--requests N)`)
   out.push(...model.left)
   return out
+}
+
+/** Why an aborted search stopped: near the memory limit, or asked to. */
+export function stoppedWhy(signal: AbortSignal): 'memory' | 'stopped' {
+  return signal.reason === 'memory' ? 'memory' : 'stopped'
 }
 
 export interface Bounds {

@@ -5,7 +5,7 @@
 // first and every trace it reports is a shortest one.
 import { Worker } from 'node:worker_threads'
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
-import { boundsOf, pickFirst, traceOf, type ExploreOptions, type ExploreResult, type Move } from './explore.ts'
+import { boundsOf, pickFirst, stoppedWhy, traceOf, type ExploreOptions, type ExploreResult, type Move } from './explore.ts'
 import type { Found, StateRef } from './search.ts'
 import type { ShardReport, ShardSetup, ToShard } from './exploreWorker.ts'
 import type { PreparedMoment } from './prepareMoment.ts'
@@ -22,6 +22,8 @@ export interface ParallelOptions extends ExploreOptions {
   cells?: KeptCell[]
   /** Requests clients() may send along one trace. */
   requests?: number
+  /** What sys.env shows (ModelOptions.env). */
+  env?: Record<string, string>
 }
 
 interface Shard {
@@ -33,6 +35,11 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
   const started = performance.now()
   const bounds = boundsOf(options)
   const count = Math.max(1, options.workers ?? 2)
+  // A stop reaches the shards in the middle of a level: they look at this between batches.
+  const stop = new Int32Array(new SharedArrayBuffer(4))
+  const onAbort = () => Atomics.store(stop, 0, 1)
+  options.signal?.addEventListener('abort', onAbort)
+  if (options.signal?.aborted) onAbort()
   // A port between every pair of shards, so handed-off states do not pass through this thread.
   const ports: (MessagePort | null)[][] = Array.from({ length: count }, () => Array<MessagePort | null>(count).fill(null))
   for (let a = 0; a < count; a++) {
@@ -42,6 +49,16 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
       ports[b]![a] = port2
     }
   }
+  // Each shard's counts as it last said them (between levels, or about every 100 ms within one).
+  const counts = Array.from({ length: count }, () => ({ states: 0, transitions: 0 }))
+  let depth = 0
+  /** A shard's heap came near its limit: every shard was told to stop. */
+  let heapFull = false
+  const shardProgress = (shard: number, m: { states: number; transitions: number; heapFull?: boolean }) => {
+    counts[shard] = { states: m.states, transitions: m.transitions }
+    heapFull ||= m.heapFull === true
+    options.onProgress?.({ states: counts.reduce((n, c) => n + c.states, 0), transitions: counts.reduce((n, c) => n + c.transitions, 0), depth })
+  }
   const shards: Shard[] = ports.map((peers, shard) => {
     const worker = new Worker(new URL('./exploreWorker.boot.js', import.meta.url))
     const queue: any[] = []
@@ -50,12 +67,16 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
       const m = { type: 'error', message: err.message }
       takers.length ? takers.shift()!(m) : queue.push(m)
     }
-    worker.on('message', (m) => (takers.length ? takers.shift()!(m) : queue.push(m)))
+    worker.on('message', (m) => {
+      // A shard's counts in the middle of a level: progress only, no answer.
+      if (m.type === 'progress') return shardProgress(shard, m)
+      takers.length ? takers.shift()!(m) : queue.push(m)
+    })
     worker.on('error', fail)
     worker.on('exit', (code) => code !== 0 && fail(new Error(`an exploration thread stopped (exit ${code})`)))
     const setup: ShardSetup = {
-      text, path: options.path ?? '<notebook>', from: options.from ?? null, cells: options.cells, timeLimitMs: options.timeLimitMs, requests: options.requests,
-      shard, shards: count, maxOutcomes: bounds.maxOutcomes, peers,
+      text, path: options.path ?? '<notebook>', from: options.from ?? null, cells: options.cells, timeLimitMs: options.timeLimitMs, requests: options.requests, env: options.env,
+      shard, shards: count, maxOutcomes: bounds.maxOutcomes, deadlock: options.deadlock ?? true, peers, stop,
     }
     worker.postMessage(setup, peers.filter((p): p is MessagePort => p !== null))
     return {
@@ -77,10 +98,13 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
     collect(await Promise.all(shards.map((s) => s.next())))
     const total = () => reports.reduce((n, r) => n + r.states, 0)
     let stoppedBy: ExploreResult['stoppedBy'] = null
-    let depth = 0
     let first = true
     for (;;) {
       const frontier = first ? total() : reports.reduce((n, r) => n + r.frontier, 0)
+      if (heapFull || options.signal?.aborted) {
+        stoppedBy = heapFull ? 'memory' : stoppedWhy(options.signal!)
+        break
+      }
       if (!first) {
         if (reports.some((r) => r.full)) {
           stoppedBy = 'states'
@@ -100,7 +124,7 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
       shards.forEach((s) => send(s, { type: 'receive' }))
       collect(await Promise.all(shards.map((s) => s.next())))
       first = false
-      options.onProgress?.({ states: total(), transitions: reports.reduce((n, r) => n + r.transitions, 0), depth })
+      reports.forEach((r, i) => shardProgress(i, r))
     }
     if (!stoppedBy && reports.some((r) => r.cutOutcomes)) stoppedBy = 'outcomes'
     const picked = pickFirst(found)
@@ -117,6 +141,7 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
       elapsedMs: performance.now() - started,
     }
   } finally {
+    options.signal?.removeEventListener('abort', onAbort)
     for (const s of shards) {
       send(s, { type: 'close' })
       void s.worker.terminate()

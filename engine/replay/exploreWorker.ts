@@ -9,6 +9,7 @@ import type { PreparedMoment } from './prepareMoment.ts'
 import type { KeptCell } from '../runtime/transformCell.ts'
 import { Search, runLevel, type Handoff } from './search.ts'
 import { unexploredBy } from './explore.ts'
+import { heapRoom } from './heapRoom.ts'
 
 export interface ShardSetup {
   text: string
@@ -18,10 +19,15 @@ export interface ShardSetup {
   cells?: KeptCell[]
   timeLimitMs?: number
   requests?: number
+  env?: Record<string, string>
   shard: number
   shards: number
   maxOutcomes: number
+  /** Whether a state where nothing can move is reported (--no-deadlock: false). */
+  deadlock: boolean
   peers: (MessagePort | null)[]
+  /** Set to 1 by the main thread when the search is stopped: a level in progress is left where it is. */
+  stop: Int32Array
 }
 
 export type ToShard =
@@ -46,6 +52,7 @@ const port = parentPort!
 let search: Search
 let model: Model
 let peers: (MessagePort | null)[] = []
+let stopped = () => false
 /** Batches from other shards, by level, until this shard takes them in. */
 const batches = new Map<number, Handoff[][]>()
 let waiting: (() => void) | null = null
@@ -57,9 +64,22 @@ const report = (): ShardReport => ({
 
 port.once('message', async (setup: ShardSetup) => {
   try {
-    model = await Model.create(setup.text, { path: setup.path, timeLimitMs: setup.timeLimitMs, from: setup.from ?? undefined, cells: setup.cells, requests: setup.requests })
-    search = new Search(model, setup.maxOutcomes, 0, setup.shard, setup.shards)
+    model = await Model.create(setup.text, { path: setup.path, timeLimitMs: setup.timeLimitMs, from: setup.from ?? undefined, cells: setup.cells, requests: setup.requests, env: setup.env })
+    search = new Search(model, setup.maxOutcomes, 0, { deadlock: setup.deadlock }, setup.shard, setup.shards)
     peers = setup.peers
+    // Asked between batches: a good moment to tell the main thread how far this shard is, about every 100 ms,
+    // and whether its heap (each thread has its own) is near its limit: then every shard stops.
+    let said = performance.now()
+    const heap = heapRoom()
+    stopped = () => {
+      if (performance.now() - said > 100) {
+        said = performance.now()
+        const heapFull = heap.full()
+        if (heapFull) Atomics.store(setup.stop, 0, 1)
+        port.postMessage({ type: 'progress', states: search.states, transitions: search.transitions, heapFull })
+      }
+      return Atomics.load(setup.stop, 0) === 1
+    }
     peers.forEach((peer, from) => peer?.on('message', (batch: { depth: number; items: Handoff[] }) => take(from, batch.depth, batch.items)))
     // The start's tests are checked with the first level's work.
     search.seed()
@@ -83,7 +103,7 @@ async function handle(m: ToShard): Promise<void> {
     case 'expand': {
       if (m.nextLevel) search.nextLevel()
       search.quota = m.quota
-      runLevel(search, model)
+      runLevel(search, model, stopped)
       // Every peer gets exactly one batch per level, empty or not, so it knows when it has them all.
       peers.forEach((peer, s) => peer?.postMessage({ depth: search.depth, items: search.outbox[s] }))
       port.postMessage({ type: 'expanded' })
@@ -97,7 +117,7 @@ async function handle(m: ToShard): Promise<void> {
       const list = batches.get(search.depth)!
       batches.delete(search.depth)
       list.forEach((items) => items && search.receive(items))
-      runLevel(search, model)
+      runLevel(search, model, stopped)
       port.postMessage({ type: 'received', report: report(), found: search.found.splice(0) })
       return
     }

@@ -9,7 +9,7 @@ import type { KeptCell } from '../runtime/transformCell.ts'
 import { parseNotebook } from '../runtime/notebook.ts'
 import { FairAgent, type Agent } from '../runtime/agent.ts'
 import { MemoryLog, type EventLog } from '../runtime/log.ts'
-import { plainCopy, type Json } from '../runtime/values.ts'
+import { canonicalJson, plainCopy, type Json } from '../runtime/values.ts'
 import { Transaction } from '../runtime/transaction.ts'
 import type { SourceLocation, StateKind, Write } from '../runtime/event.ts'
 import type { Moment } from './seek.ts'
@@ -51,6 +51,8 @@ export interface ModelOptions {
   cells?: KeptCell[]
   /** Requests clients() may send along one trace (default DEFAULT_CLIENT_REQUESTS). */
   requests?: number
+  /** What sys.env shows (`--env K=V`, as `loom run` has); without it, the configuration recorded at the moment, or none. */
+  env?: Record<string, string>
 }
 
 const TEST_AGENT = new FairAgent(0)
@@ -110,6 +112,8 @@ export class Model extends Worlds {
     const code = from?.code ?? null
     // The recorded configuration keeps sys.random and the agent's seed as they were.
     if (code) config = { ...config, ...(code.input as typeof config) }
+    const recordedEnv = canonicalJson(config.env as Json)
+    if (options.env) config = { ...config, env: options.env }
     const exec = new Executor(
       { path, branch: options.branch ?? from?.branch ?? 'main', seed: config.seed, env: config.env, args: config.args, timeLimitMs: options.timeLimitMs ?? 1000, locateWaits: false },
       options.log ?? new MemoryLog(),
@@ -120,7 +124,7 @@ export class Model extends Worlds {
     const loaded = exec.run(() => exec.load(app, fn), { overran: () => false })
     if (!loaded.ok) throw new LoadError(`${path}: loading the notebook's cells ran past the time limit of ${exec.config.timeLimitMs} ms`)
     const { version, declares } = loaded.value
-    const codeChanged = !code || code.codeHash !== app.codeHash || declares.length > 0
+    const codeChanged = !code || code.codeHash !== app.codeHash || declares.length > 0 || canonicalJson(config.env as Json) !== recordedEnv
     const root = { started: from?.started ?? false, halted: from?.last?.kind === 'halt' }
     const requests = options.requests ?? DEFAULT_CLIENT_REQUESTS
     if (!Number.isSafeInteger(requests) || requests < 0) throw new RangeError(`--requests is a whole number of requests clients() may send along one trace, got ${requests}`)

@@ -60,6 +60,17 @@ interface Expanding {
   cut: boolean
 }
 
+export interface SearchOptions {
+  /** False: a state where nothing can move is counted, not reported (`--no-deadlock`). */
+  deadlock?: boolean
+  /**
+   * A random walk (`--simulate`): each next level is one of the states found,
+   * picked by `walk(n)` (0..n-1), and states are told apart only within a level,
+   * so a walk may come back to a state an earlier one saw.
+   */
+  walk?: (n: number) => number
+}
+
 export class Search {
   /** States this search owns. */
   states = 0
@@ -103,6 +114,7 @@ export class Search {
     private readonly model: Model,
     private readonly maxOutcomes: number,
     quota: number,
+    private readonly options: SearchOptions = {},
     readonly shard = 0,
     readonly shards = 1,
   ) {
@@ -134,9 +146,13 @@ export class Search {
     for (const item of items) this.incoming.push(item)
   }
 
-  /** Moves to the next level; returns how many states it has. */
+  /** Moves to the next level (a walk: to one of its states); returns how many states it has. */
   nextLevel(): number {
-    this.level = this.next
+    const walk = this.options.walk
+    if (walk) {
+      this.level = this.next.length ? [this.next[walk(this.next.length)]!] : []
+      this.seen.clear()
+    } else this.level = this.next
     this.next = []
     this.index = 0
     this.depth++
@@ -145,6 +161,15 @@ export class Search {
       this.sent[s]!.clear()
     }
     return this.level.length
+  }
+
+  /** A walk starts again from the starting state (already found and checked: state 0). */
+  restart(): void {
+    this.level = [{ world: this.model.root, id: 0 }]
+    this.next = []
+    this.index = 0
+    this.depth = 0
+    this.seen.clear()
   }
 
   /** Does one piece of work; false when the level's work is done. Call inside `exec.run`. */
@@ -321,8 +346,9 @@ export class Search {
     const tried = cur.actions!.length > 0
     if (tried && !cur.cut && !cur.committed && !moved && !cur.external && !this.model.takesInput) {
       this.deadlocks++
+      if (this.options.deadlock === false) return
       const method = cur.actions![0]!.method
-      const message = `every way ${method}() can go waits, and nothing outside the app can change that`
+      const message = `every way ${method}() can go waits, and nothing outside the app can change that (an app that is simply finished calls sys.halt(); --no-deadlock does not report states where nothing can move)`
       this.report({ kind: 'deadlock', test: 'no deadlock', message, location: this.model.app.methodAt[method] ?? null }, cur.id, this.depth, 'deadlock')
     }
   }
@@ -367,10 +393,11 @@ export class Search {
 
 /**
  * Runs a search until its level's work is done, in batches of about 10 ms,
- * each transaction under its own time limit. `tick` is called between batches.
+ * each transaction under its own time limit; or, once `stopped` says so
+ * (asked between batches), no further.
  */
-export function runLevel(search: Search, model: Model, tick?: () => void): void {
-  for (const _ of levelBatches(search, model)) tick?.()
+export function runLevel(search: Search, model: Model, stopped?: () => boolean): void {
+  for (const _ of levelBatches(search, model)) if (stopped?.()) return
 }
 
 /** The same, handing control back after each batch: a host does other work between them. */

@@ -25,7 +25,7 @@ export class TxContext {
   lastTime = 0
   /** Tty input not yet consumed by a committed transaction. */
   ttyIn = ''
-  /** When the current call into the sandbox began, and when its last transaction ended (performance.now()). */
+  /** When the current call into the sandbox began, and when its last transaction ended or the running one began (performance.now()). */
   callStart = 0
   lastEnd = 0
   private asks = 0
