@@ -4,7 +4,7 @@ import type { Parsed } from './args.ts'
 import type { Io } from './main.ts'
 import { watch, type FSWatcher } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import type { Socket } from 'node:net'
 import { basename, dirname, resolve } from 'node:path'
 import { resumeFrom, defaultDbPath } from '../replay/session.ts'
@@ -15,7 +15,8 @@ import { serveLog } from '../replay/logHost.ts'
 import { serveHttp, type RunningServer } from '../runtime/server.ts'
 import { reflection } from '../replay/reflect.ts'
 import { runLaunch } from '../host/engineLaunch.ts'
-import { ranOutOfMemory, watchHeapDeath } from '../host/heapDeath.ts'
+import { ranOutOfMemory, watchHeapDeath, type HeapDeathWatch } from '../host/heapDeath.ts'
+import { terminalStream } from './printable.ts'
 import type { JobAnswer, RunJob } from '../host/runProcess.ts'
 import type { BatchChecker, Divergence } from '../replay/replay.ts'
 import { seekStore } from '../replay/seek.ts'
@@ -57,8 +58,7 @@ async function runConfined(p: Parsed, io: Io, kind: 'run' | 'test'): Promise<num
     // Its own process group: a terminal's Ctrl-C (sent to the whole foreground group) reaches only this
     // launcher, which stops the app through the link — the app ends normally, with its summary.
     const child = spawn(launch.command, launch.args, { env: launch.env, stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'], detached: true })
-    child.stdout!.setEncoding('utf8').on('data', (t: string) => io.out(t))
-    const heap = watchHeapDeath(child.stderr!, io.err)
+    const heap = forwardOutput(child, io)
     child.stdin!.on('error', () => {})
     if (io.stdin && !p.options['until-idle']) io.stdin.pipe(child.stdin!)
     else child.stdin!.end()
@@ -168,8 +168,7 @@ export function startReplay(log: SqliteLog, branch: string, io: Io, timeLimitMs?
     const before = from > 1 ? seekStore(log, { branch, seq: from - 1 }).serialize() : undefined
     const job: RunJob = { kind: 'replay', replay: { branch, from, before }, notebook: '', text: '', shownAs: '', timeLimitMs, env: {}, args: [], json: false, untilIdle: false, watch: false, serving: false }
     const child = spawn(launch.command, launch.args, { env: launch.env, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] })
-    child.stdout!.setEncoding('utf8').on('data', (t: string) => io.out(t))
-    const heap = watchHeapDeath(child.stderr!, io.err)
+    const heap = forwardOutput(child, io)
     const host = serveLog(child.stdio[3] as Socket, null, { resume: undefined, job, reader: log, requests: child.stdio[4] as Socket, onBroken: (why) => (io.err(`loom: ${why}; stopping the replay\n`), child.kill('SIGKILL')) })
     const exited = new Promise<void>((done) => child.on('exit', () => done()))
     const gone = () => (heap.reported ? ranOutOfMemory('the replay process', launch.memoryMb, ` re-executing the events after ${from - 1}`) : 'the replay process ended before it answered')
@@ -232,8 +231,7 @@ export async function confinedJob(job: RunJob, io: Io, options: { log?: SqliteLo
   const launch = runLaunch(job.notebook || null, { threads: options.threads })
   if (launch.os.notice) io.err(`loom: ${launch.os.notice}\n`)
   const child = spawn(launch.command, launch.args, { env: launch.env, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] })
-  child.stdout!.setEncoding('utf8').on('data', (t: string) => io.out(t))
-  const heap = watchHeapDeath(child.stderr!, io.err)
+  const heap = forwardOutput(child, io)
   let answer: JobAnswer | null = null
   let brokenBy: string | null = null
   const host = serveLog(child.stdio[3] as Socket, options.log ?? null, {
@@ -292,4 +290,18 @@ export async function confinedJob(job: RunJob, io: Io, options: { log?: SqliteLo
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+/**
+ * A confined process's output, on to the terminal screened (printable.ts: a
+ * notebook's text cannot set the clipboard or clear the screen): its stdout,
+ * and its stderr, watched for V8's out-of-memory report.
+ */
+function forwardOutput(child: ChildProcess, io: Io): HeapDeathWatch {
+  const out = terminalStream()
+  const err = terminalStream(true)
+  child.stdout!.setEncoding('utf8').on('data', (t: string) => io.out(out(t))).on('end', () => io.out(out()))
+  const heap = watchHeapDeath(child.stderr!, (t) => io.err(err(t)))
+  child.stderr!.on('end', () => io.err(err()))
+  return heap
 }

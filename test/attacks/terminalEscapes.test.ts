@@ -48,3 +48,27 @@ test('--json output reads back the same names and values', () => {
   assert.deepEqual(Object.keys(values).sort(), ['m', 'n\u001b]0;TITLE\u0007'])
   assert.deepEqual(values.m, { 'k\u001b[2J\u009b': 'v\u001b]52;c;ZWNobyBoaQ==\u0007' })
 })
+
+test("loom run passes an app's colours to the terminal but not the escapes that set the clipboard or title or clear the screen", () => {
+  const app = join(dir, 'tty.loom.md')
+  writeFileSync(app, ['# Tty', '', '```ts #tty', 'export function start() {', "  sys.tty.write('\\u001b[31mred\\u001b[0m plain\\n')", "  sys.tty.write('clip\\u001b]52;c;ZWNobyBoaQ==\\u0007 title\\u001b]0;T\\u0007 clear\\u001b[2J\\u001bc bell\\u0007 end\\n')", '  sys.halt()', '}', '```', ''].join('\n'))
+  const r = loom('run', app, '--db', join(dir, 'tty.loom.db'))
+  assert.equal(r.status, 0, r.stderr)
+  assert.ok(r.stdout.includes('\u001b[31mred\u001b[0m plain\n'), 'colours pass as they are')
+  const rest = r.stdout.replace(/\u001b\[[0-9;]*m/g, '')
+  assert.doesNotMatch(rest, CONTROL, 'nothing else reaches the terminal raw')
+  assert.ok(rest.includes('clip\\u001b]52;c;ZWNobyBoaQ==\\u0007 title\\u001b]0;T\\u0007 clear\\u001b[2J\\u001bc bell\\u0007 end'), 'each is shown as its escape')
+})
+
+test('a colour cut across two chunks of output is kept whole; an escape that is not one is shown, also at the very end', async () => {
+  const { terminalStream } = await import('../../engine/cli/printable.ts')
+  const s = terminalStream()
+  assert.equal(s('a\u001b[3') + s('1mb') + s(), 'a\u001b[31mb')
+  const t = terminalStream()
+  assert.equal(t('x\u001b') + t(']52;c;Zg==\u0007') + t(), 'x\\u001b]52;c;Zg==\\u0007')
+  const u = terminalStream()
+  assert.equal(u('tail\u001b[') + u(), 'tail\\u001b[')
+  // explore's progress line rewrites itself on stderr: cursor up and erase line pass there, nowhere else.
+  assert.equal(terminalStream(true)('\u001b[1A\u001b[2Kline'), '\u001b[1A\u001b[2Kline')
+  assert.equal(terminalStream()('\u001b[1A\u001b[2Kline'), '\\u001b[1A\\u001b[2Kline')
+})
