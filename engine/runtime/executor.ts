@@ -4,6 +4,7 @@
 // `run` (one time-limited call into the sandbox), `runCall` (the one way a
 // transaction runs, in transaction/runTransaction.ts) and `commit` (the one
 // way it becomes an event, in transaction/commitTransaction.ts).
+import type { Grants } from './effects/grants.ts'
 import { Sandbox, type AppFunction, type Outcome } from './sandbox.ts'
 import { Store, makeCell, type Cell, type StoreSnapshot } from './store.ts'
 import type { Transaction } from './transaction.ts'
@@ -37,6 +38,10 @@ export interface ExecutorConfig {
   timeLimitMs: number
   /** Whether a wait records the cell line it came from (exploration, which runs millions, does without). */
   locateWaits?: boolean
+  /** What the front matter grants under `effects:` (recorded in the code event; replay sets it from there). */
+  effects?: Grants
+  /** Whether a safe read with no recorded response may wait for the runner to perform it (false: replay, exploration, a runner without a performer). */
+  performsEffects?: boolean
 }
 
 interface Loading {
@@ -79,7 +84,7 @@ export class Executor {
   }
 
   /** Changes the configuration cells read (replay sets what each code event recorded). */
-  configure(config: Pick<ExecutorConfig, 'seed' | 'env' | 'args'>): void {
+  configure(config: Pick<ExecutorConfig, 'seed' | 'env' | 'args' | 'effects'>): void {
     if (config.seed !== this.config.seed) this.random = new StableRandom(config.seed)
     Object.assign(this.config, config)
   }

@@ -21,4 +21,4 @@ export const KIND_COLOURS: Record<EventKind | string, string> = {
   halt: '#f7768e',
 }
 
-export const KINDS = ['start', 'step', 'http', 'gui', 'edit', 'code', 'halt'] as const
+export const KINDS = ['start', 'step', 'http', 'gui', 'edit', 'code', 'halt', 'effect'] as const

@@ -8,12 +8,14 @@ import { canonicalJson, plainValue, ValueError, type Json } from '../values.ts'
 import type { SourceLocation, StateKind } from '../event.ts'
 import type { TxContext } from './txContext.ts'
 import { callerInCell, describeValue, type AppsByFile } from './describeError.ts'
+import type { Grants } from '../effects/grants.ts'
+import { EFFECTS_STATE, fsRead, httpGet, type Asked, type EffectResponse } from '../effects/request.ts'
 
 /** What the host API needs of the executor that owns it. */
 export interface HostSide {
   readonly sandbox: Sandbox
   readonly store: Store
-  readonly config: { env: Record<string, string>; args: string[]; locateWaits?: boolean }
+  readonly config: { env: Record<string, string>; args: string[]; locateWaits?: boolean; effects?: Grants; performsEffects?: boolean }
   readonly random: StableRandom
   readonly ctx: TxContext
   readonly apps: AppsByFile
@@ -165,6 +167,20 @@ export class CellHost {
       case SYS.choose:
       case SYS.show:
         return this.agentCall(tx, op, a, b)
+      case SYS.httpGet: {
+        const o = (b ?? {}) as { headers?: unknown; maxAge?: unknown }
+        if (o.maxAge !== undefined && (typeof o.maxAge !== 'number' || !(o.maxAge >= 0))) this.fail(tx, { reason: `sys.http.get(url, { maxAge }): maxAge is a number of ms ≥ 0, got ${describeValue(o.maxAge)}`, aborted: false, location: this.here() })
+        let headers: Json | undefined
+        try {
+          headers = o.headers === undefined ? undefined : plainValue(o.headers)
+        } catch (err) {
+          if (!(err instanceof ValueError)) throw err
+          this.fail(tx, { reason: `sys.http.get(url, { headers }): ${err.message}`, aborted: false, location: this.here() })
+        }
+        return this.safeRead(tx, httpGet(this.exec.config.effects, a, headers), o.maxAge as number | undefined)
+      }
+      case SYS.fsRead:
+        return this.safeRead(tx, fsRead(this.exec.config.effects, a, b), undefined)
       case SYS.log: {
         if (typeof a !== 'string') this.fail(tx, { reason: `sys.log(channel, message): channel is a string, got ${describeValue(a)}`, aborted: false, location: this.here() })
         let message: Json
@@ -179,6 +195,29 @@ export class CellHost {
       }
     }
     throw this.exec.sandbox.error(`unknown sys operation ${op}`)
+  }
+
+  /**
+   * A safe read: the response an effect event recorded for the same request
+   * (younger than maxAge, measured in event time, so replay reads the same),
+   * or a wait while the runner performs it. Reading the recorded response is a
+   * read of state, so the wait ends when the effect event commits.
+   */
+  private safeRead(tx: Transaction, asked: Asked, maxAge: number | undefined): unknown {
+    if ('denied' in asked) return this.fail(tx, { reason: asked.denied, aborted: false, location: this.here() })
+    const cell = this.exec.store.get(EFFECTS_STATE) as MapCell | undefined
+    let recorded: { response: EffectResponse; at: number } | undefined
+    if (cell) recorded = cell.get(tx, asked.hash) as typeof recorded
+    else tx.reads.push({ state: EFFECTS_STATE, key: asked.hash, version: 0 })
+    if (recorded && (maxAge === undefined || tx.time - recorded.at <= maxAge)) {
+      const r = recorded.response
+      if ('error' in r) throw this.exec.sandbox.error(`${asked.what}: ${r.error}`)
+      return 'text' in r ? r.text : r
+    }
+    if (tx.readOnly) this.fail(tx, { reason: `${asked.what}: a test reads only responses already recorded`, aborted: false, location: this.here() })
+    if (!this.exec.config.performsEffects) this.fail(tx, { reason: `${asked.what}: no response is recorded and this runner performs no effects`, aborted: false, location: this.here() })
+    tx.wantsEffect = { request: asked.request, hash: asked.hash }
+    return this.wait(tx, `waiting for ${asked.what}`)
   }
 
   /** agent.ask / agent.choose / agent.show inside gui(agent). */

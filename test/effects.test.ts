@@ -1,0 +1,269 @@
+// Safe reads (DESIGN §3a): sys.http.get and sys.fs.read against a real HTTP
+// server on 127.0.0.1 and real files, granted by the front matter, recorded
+// as effect events, reused by request hash, and replayed without the world.
+import { test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { createServer, type Server } from 'node:http'
+import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { AddressInfo } from 'node:net'
+import { notebook, plain, value } from './helpers.ts'
+import { openSession } from '../engine/replay/session.ts'
+import { SqliteLog } from '../engine/replay/sqliteLog.ts'
+import { verifyBranch } from '../engine/replay/replay.ts'
+import { performEffect } from '../engine/runtime/effects/perform.ts'
+import { NotebookError } from '../engine/runtime/notebook.ts'
+import { Engine } from '../engine/runtime/engine.ts'
+
+const dir = mkdtempSync(join(tmpdir(), 'loom-effects-'))
+after(() => rmSync(dir, { recursive: true, force: true }))
+let n = 0
+
+/** A real server on loopback that counts its hits; `/moved` redirects to `to`. */
+async function server(body: (hits: number) => string = (hits) => `hello ${hits}`): Promise<{ url: string; port: number; hits: () => number; close: () => Promise<void>; redirectTo: (u: string) => void }> {
+  let hits = 0
+  let to = 'http://evil.example/'
+  const s: Server = createServer((req, res) => {
+    hits++
+    if (req.url === '/moved') {
+      res.writeHead(302, { location: to })
+      res.end()
+      return
+    }
+    res.writeHead(200, { 'content-type': 'text/plain', 'x-seen-auth': req.headers.authorization ?? '' })
+    res.end(body(hits))
+  })
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
+  const port = (s.address() as AddressInfo).port
+  return { url: `http://127.0.0.1:${port}`, port, hits: () => hits, redirectTo: (u) => (to = u), close: () => new Promise((r) => s.close(() => r())) }
+}
+
+function files(): string {
+  const root = join(dir, `nb-${++n}`)
+  mkdirSync(join(root, 'data', 'sub'), { recursive: true })
+  writeFileSync(join(root, 'data', 'a.txt'), 'alpha')
+  writeFileSync(join(root, 'data', 'sub', 'b.txt'), 'beta')
+  writeFileSync(join(root, 'secret.txt'), 'the secret')
+  return root
+}
+
+/** A notebook file in its own folder (file roots are relative to it) and a session with a real performer. */
+async function session(cells: Record<string, string>, fm: string, root = files()) {
+  const path = join(root, 'app.loom.md')
+  writeFileSync(path, notebook(cells, fm))
+  const db = join(root, 'app.loom.db')
+  const s = await openSession(path, { db, clock: 'virtual', startTime: 1_000_000, performEffect: (r) => performEffect(r, root) })
+  return { ...s, db, root, path }
+}
+
+/** Runs until the app is idle (a read under way is not idle), bounded. */
+async function settle(engine: Engine): Promise<void> {
+  for (let i = 0; i < 200 && engine.status !== 'idle' && engine.status !== 'halted'; i++) {
+    await engine.run({ untilIdle: true })
+    if (engine.status === 'parked' && !/waiting for sys\./.test(engine.waiting ?? '')) break
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}
+
+const READ_ONCE = (url: string, maxAge = '') => ({
+  s: `const got = state.var<any>('got', null)
+export function step() {
+  if (got.get() !== null) sys.abort('done')
+  const r = sys.http.get('${url}/data', { headers: { Authorization: 'Bearer t' }${maxAge} })
+  got.set({ status: r.status, body: r.body, auth: r.headers['x-seen-auth'] })
+}`,
+})
+
+test('sys.http.get parks the step, the runner reads once, the response is an effect event and the step resumes with it', async () => {
+  const srv = await server()
+  const s = await session(READ_ONCE(srv.url), `effects:\n  http: ['http://127.0.0.1:*']`)
+  await settle(s.engine)
+  assert.deepEqual(value(s.engine, 'got'), { status: 200, body: 'hello 1', auth: 'Bearer t' })
+  const kinds = s.engine.events().map((e) => e.kind)
+  assert.deepEqual(kinds, ['code', 'effect', 'step'])
+  const effect = plain(s.engine.events()[1]!.input) as { request: { url: string }; response: { status: number }; ms: number }
+  assert.equal(effect.request.url, `${srv.url}/data`)
+  assert.equal(effect.response.status, 200)
+  assert.ok(s.engine.attempts().some((a) => /waiting for sys\.http\.get/.test(a.reason)), 'the first attempt waited for the read')
+  s.log.close()
+  // Replay never touches the world: verify passes with the server stopped.
+  await srv.close()
+  const log = SqliteLog.open(s.db)
+  assert.equal((await verifyBranch(log, 'main')).ok, true)
+  log.close()
+})
+
+test('the same read is answered from the log: the server counts one hit for many reads', async () => {
+  const srv = await server()
+  const s = await session({
+    s: `const n = state.counter('n')
+export function step() {
+  if (n.get() >= 5) sys.abort('done')
+  const r = sys.http.get('${srv.url}/same')
+  if (r.body !== 'hello 1') throw new Error('not the recorded body: ' + r.body)
+  n.add(1)
+}`,
+  }, `effects: { http: ['${srv.url}'] }`)
+  await settle(s.engine)
+  assert.equal(value(s.engine, 'n'), 5)
+  assert.equal(srv.hits(), 1)
+  s.log.close()
+  await srv.close()
+})
+
+test('once maxAge has passed (in event time) the read is made again; replay reads the same answers', async () => {
+  const srv = await server()
+  const s = await session({
+    s: `const seen = state.var<string[]>('seen', [])
+const next = state.var<number>('next', 0)
+export function step() {
+  if (seen.get().length >= 3) sys.abort('done')
+  sys.time.await(next.get())
+  const body = sys.http.get('${srv.url}/t', { maxAge: 1000 }).body
+  seen.set([...seen.get(), body])
+  next.set(sys.time.now() + 600)
+}`,
+  }, `effects: { http: ['http://127.0.0.1:*'] }`)
+  // Each step moves the virtual clock 600 ms: the response is reused once, then read again.
+  for (let i = 0; i < 40 && (value(s.engine, 'seen') as string[]).length < 3; i++) {
+    await s.engine.run({ untilIdle: true })
+    await new Promise((r) => setTimeout(r, 5))
+  }
+  // Read at t, reused at t+600, read again at t+1200 (older than 1000 ms).
+  assert.deepEqual(value(s.engine, 'seen'), ['hello 1', 'hello 1', 'hello 2'])
+  assert.equal(srv.hits(), 2)
+  s.log.close()
+  await srv.close()
+  const log = SqliteLog.open(s.db)
+  assert.equal((await verifyBranch(log, 'main')).ok, true)
+  log.close()
+})
+
+test('sys.fs.read reads a file inside its root, once; verify passes after the file is deleted', async () => {
+  const s = await session({
+    s: `const got = state.var<string[]>('got', [])
+export function step() {
+  if (got.get().length) sys.abort('done')
+  got.set([sys.fs.read('data', 'a.txt'), sys.fs.read('data', './sub/b.txt')])
+}`,
+  }, `effects:\n  fs:\n    data: { path: ./data }`)
+  await settle(s.engine)
+  assert.deepEqual(value(s.engine, 'got'), ['alpha', 'beta'])
+  assert.equal(s.engine.events().filter((e) => e.kind === 'effect').length, 2)
+  s.log.close()
+  rmSync(join(s.root, 'data'), { recursive: true })
+  const log = SqliteLog.open(s.db)
+  assert.equal((await verifyBranch(log, 'main')).ok, true)
+  log.close()
+})
+
+/** What one read in a step ends with: the step's committed result, or the attempt's reason. */
+async function outcome(call: string, fm: string, root?: string): Promise<string> {
+  const s = await session({
+    s: `const r = state.var<any>('r', null)
+export function step() {
+  if (r.get() !== null) sys.abort('done')
+  let out
+  try { out = ${call} } catch (e) { out = 'caught: ' + e.message }
+  r.set(typeof out === 'string' ? out : out.status + ' ' + out.body)
+}`,
+  }, fm, root)
+  await settle(s.engine)
+  const got = value(s.engine, 'r') as string | null
+  const reason = s.engine.attempts().filter((a) => !/^waiting for/.test(a.reason)).at(-1)?.reason
+  s.log.close()
+  return got ?? `failed: ${reason}`
+}
+
+test('a read the front matter does not grant fails with an error naming the key to add', async () => {
+  const srv = await server()
+  assert.equal(await outcome(`sys.http.get('http://127.0.0.1:9/')`, `effects: { http: ['https://api.example.com'] }`),
+    'failed: sys.http.get("http://127.0.0.1:9/"): the origin http://127.0.0.1:9 is not granted; add it to `effects.http` in the front matter')
+  assert.match(await outcome(`sys.http.get('${srv.url}/')`, ''), /^failed: .*not granted; add it to `effects.http` in the front matter/)
+  assert.match(await outcome(`sys.fs.read('logs', 'a.txt')`, `effects: { fs: { data: { path: ./data } } }`), /^failed: .*there is no file root 'logs'; add it to `effects.fs` in the front matter/)
+  assert.equal(srv.hits(), 0, 'nothing denied reached the server')
+  await srv.close()
+})
+
+test('attack: URL tricks reach no origin that is not granted', async () => {
+  const srv = await server()
+  const only = `effects: { http: ['${srv.url}'] }`
+  // Userinfo: the real host is after the @.
+  assert.match(await outcome(`sys.http.get('http://127.0.0.1:${srv.port}@evil.example/')`, only), /^failed: .*(not granted|user name or password)/)
+  assert.match(await outcome(`sys.http.get('http://user:pw@127.0.0.1:${srv.port}/')`, only), /^failed: .*user name or password/)
+  // Other names and forms of loopback are other origins.
+  assert.match(await outcome(`sys.http.get('http://localhost:${srv.port}/')`, only), /^failed: .*origin http:\/\/localhost:\d+ is not granted/)
+  assert.match(await outcome(`sys.http.get('http://[::1]:${srv.port}/')`, only), /^failed: .*origin http:\/\/\[::1\]:\d+ is not granted/)
+  assert.match(await outcome(`sys.http.get('http://2130706433:${srv.port}/')`, `effects: { http: ['http://localhost:${srv.port}'] }`), /^failed: .*origin http:\/\/127\.0\.0\.1:\d+ is not granted/)
+  assert.match(await outcome(`sys.http.get('file:///etc/passwd')`, only), /^failed: .*only http and https/)
+  assert.match(await outcome(`sys.http.get('https://127.0.0.1:${srv.port}/')`, only), /^failed: .*not granted/)
+  assert.equal(srv.hits(), 0)
+  // A redirect is answered as it is, never followed: the cell sees the 302 and no request leaves for its target.
+  srv.redirectTo('http://localhost:9/stolen')
+  assert.equal(await outcome(`sys.http.get('${srv.url}/moved')`, only), '302 ')
+  assert.equal(srv.hits(), 1)
+  await srv.close()
+})
+
+test('attack: path tricks read nothing outside the root (.., absolute, %2e%2e, a symlink out)', async () => {
+  const fm = `effects: { fs: { data: { path: ./data } } }`
+  assert.match(await outcome(`sys.fs.read('data', '../secret.txt')`, fm), /^failed: .*the path goes up \(\.\.\); paths are relative to the root 'data'/)
+  assert.match(await outcome(`sys.fs.read('data', 'sub/../../secret.txt')`, fm), /^failed: .*goes up/)
+  assert.match(await outcome(`sys.fs.read('data', '/etc/passwd')`, fm), /^failed: .*the path is absolute/)
+  assert.match(await outcome(`sys.fs.read('data', 'sub\\\\..\\\\..\\\\secret.txt')`, fm), /^failed: .*backslash/)
+  // Percent signs are part of a file name, not an escape: this is a file inside the root that does not exist.
+  assert.equal(await outcome(`sys.fs.read('data', '%2e%2e/secret.txt')`, fm), "caught: sys.fs.read(\"data\", \"%2e%2e/secret.txt\"): no file '%2e%2e/secret.txt' in the root 'data'")
+  const root = files()
+  symlinkSync(join(root, 'secret.txt'), join(root, 'data', 'link.txt'))
+  symlinkSync(root, join(root, 'data', 'up'))
+  assert.match(await outcome(`sys.fs.read('data', 'link.txt')`, fm, root), /^caught: .*'link.txt' leads outside the root 'data' \(through a link\)/)
+  assert.match(await outcome(`sys.fs.read('data', 'up/secret.txt')`, fm, root), /^caught: .*leads outside the root/)
+  // A link that stays inside is fine.
+  const inside = files()
+  symlinkSync(join(inside, 'data', 'a.txt'), join(inside, 'data', 'same.txt'))
+  assert.equal(await outcome(`sys.fs.read('data', 'same.txt')`, fm, inside), 'alpha')
+})
+
+test('a connection refused is recorded, and the cell can catch it', async () => {
+  const srv = await server()
+  await srv.close()
+  assert.equal(await outcome(`sys.http.get('${srv.url}/')`, `effects: { http: ['http://127.0.0.1:*'] }`), `caught: sys.http.get("${srv.url}/"): connection refused`)
+})
+
+test('without a runner that performs effects, a read with nothing recorded fails saying so', async () => {
+  const e = await Engine.fromSource(notebook(READ_ONCE('http://127.0.0.1:9'), `effects: { http: ['http://127.0.0.1:*'] }`), { path: 'x.loom.md', clock: 'virtual' })
+  await e.run({ untilIdle: true })
+  assert.match(e.attempts().at(-1)!.reason, /no response is recorded and this runner performs no effects/)
+})
+
+test('a malformed effects front matter is refused with the key and what to write', async () => {
+  const bad: [string, RegExp][] = [
+    ['effects: 3', /front matter key "effects" must be a mapping/],
+    ['effects: { http: http://x }', /"effects": http must be a list of origins/],
+    ["effects: { http: ['http://x/path'] }", /"effects": http: "http:\/\/x\/path" is not an origin; write scheme:\/\/host/],
+    ["effects: { http: ['ftp://x'] }", /is not an origin/],
+    ["effects: { http: [null] }", /is not an origin/],
+    ['effects: { fs: { data: ./data } }', /"effects": fs.data must be \{ path: .\/folder \}/],
+    ['effects: { fs: { "../x": { path: . } } }', /the root name "..\/x" is not a name/],
+    ['effects: { fs: { data: { path: ., write: yes } } }', /fs.data.write must be true or false/],
+    ['effects: { net: [] }', /unknown key "net"/],
+    [`effects: { http: [${Array.from({ length: 5000 }, () => "'http://a'").join(',')}, 7] }`, /7 is not an origin/],
+  ]
+  for (const [fm, want] of bad) {
+    let err: unknown
+    try {
+      await Engine.fromSource(notebook({ s: 'export function step() {}' }, fm), { path: 'bad.loom.md' })
+    } catch (e) {
+      err = e
+    }
+    assert.ok(err instanceof NotebookError, fm.slice(0, 60))
+    assert.match((err as Error).message, want)
+    assert.match((err as Error).message, /bad\.loom\.md/)
+  }
+})
+
+test('an app without effects records its code event as before (no effects key)', async () => {
+  const e = await Engine.fromSource(notebook({ s: 'export function step() { sys.abort() }' }), { path: 'x.loom.md', clock: 'virtual' })
+  assert.deepEqual(Object.keys(plain(e.events()[0]!.input) as object).sort(), ['args', 'env', 'seed'])
+})
