@@ -4,6 +4,7 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer, type Server } from 'node:http'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -266,4 +267,51 @@ test('a malformed effects front matter is refused with the key and what to write
 test('an app without effects records its code event as before (no effects key)', async () => {
   const e = await Engine.fromSource(notebook({ s: 'export function step() { sys.abort() }' }), { path: 'x.loom.md', clock: 'virtual' })
   assert.deepEqual(Object.keys(plain(e.events()[0]!.input) as object).sort(), ['args', 'env', 'seed'])
+})
+
+/** `loom …` in a child process, without blocking this one (its HTTP server must answer meanwhile). */
+function loom(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, ['bin/loom.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t))
+    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t))
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000)
+    child.on('close', (status) => (clearTimeout(timer), done({ status, stdout, stderr })))
+  })
+}
+
+test('loom run: the confined app reads a granted URL and file through the launcher; replay --verify passes with the server stopped', async () => {
+  const srv = await server()
+  const root = files()
+  const path = join(root, 'app.loom.md')
+  writeFileSync(path, notebook({
+    s: `const got = state.var<string[]>('got', [])
+export function step() {
+  if (got.get().length) sys.halt()
+  else got.set([sys.http.get('${srv.url}/x').body, sys.fs.read('data', 'a.txt')])
+}`,
+  }, `effects:\n  http: ['http://127.0.0.1:*']\n  fs:\n    data: { path: ./data }`))
+  const db = join(root, 'app.loom.db')
+  const r = await loom(['run', path, '--db', db, '--until-idle', '--json'])
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(srv.hits(), 1)
+  await srv.close()
+  const log = SqliteLog.open(db)
+  const events = log.events()
+  assert.deepEqual(events.map((e) => e.kind), ['code', 'effect', 'effect', 'step', 'step', 'halt'])
+  assert.deepEqual(plain(events[3]!.writes[0]), { state: 'got', op: 'set', value: ['hello 1', 'alpha'] })
+  log.close()
+  const v = await loom(['replay', db, '--verify'])
+  assert.equal(v.status, 0, v.stdout + v.stderr)
+})
+
+test('loom run: a notebook whose effects front matter is malformed exits 2 naming the notebook, the key and what to write', async () => {
+  const root = files()
+  const path = join(root, 'bad.loom.md')
+  writeFileSync(path, notebook({ s: 'export function step() {}' }, `effects:\n  http: 'http://127.0.0.1:*'`))
+  const r = await loom(['run', path, '--db', join(root, 'bad.loom.db'), '--until-idle'])
+  assert.equal(r.status, 2)
+  assert.match(r.stderr, /bad\.loom\.md:2: front matter key "effects": http must be a list of origins/s)
 })
