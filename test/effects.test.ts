@@ -16,6 +16,9 @@ import { verifyBranch } from '../engine/replay/replay.ts'
 import { performEffect } from '../engine/runtime/effects/perform.ts'
 import { NotebookError } from '../engine/runtime/notebook.ts'
 import { Engine } from '../engine/runtime/engine.ts'
+import { Model } from '../engine/replay/model.ts'
+import { explore } from '../engine/replay/explore.ts'
+import { grantedPerformer } from '../engine/runtime/effects/grantedPerformer.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'loom-effects-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
@@ -314,4 +317,44 @@ test('loom run: a notebook whose effects front matter is malformed exits 2 namin
   const r = await loom(['run', path, '--db', join(root, 'bad.loom.db'), '--until-idle'])
   assert.equal(r.status, 2)
   assert.match(r.stderr, /bad\.loom\.md:2: front matter key "effects": http must be a list of origins/s)
+})
+
+test('exploration gives a safe read only what was recorded, finds no false deadlock or error, and says it did not explore effects', async () => {
+  const r = explore(await Model.create(notebook({
+    s: `const n = state.var<number>('n', 0)
+export function step() {
+  if (n.get() >= 2) return sys.halt()
+  if (sys.fork(2) === 0) n.set(n.get() + 1)
+  else n.set(n.get() + Number(sys.http.get('http://127.0.0.1:9/').body))
+}`,
+  }, `effects: { http: ['http://127.0.0.1:*'] }`), { path: 'x.loom.md' }))
+  assert.equal(r.violations.length, 0, JSON.stringify(r.violations))
+  assert.equal(r.deadlocks, 0)
+  assert.ok(r.unexplored.some((u) => /^effect responses — the notebook grants effects/.test(u)), r.unexplored.join('\n'))
+})
+
+test('the launcher checks a confined engine\'s effect requests again: ungranted, malformed or hostile ones are refused, not performed', async () => {
+  const srv = await server()
+  const root = files()
+  const p = grantedPerformer(join(root, 'app.loom.md'), notebook({ s: '' }, `effects: { http: ['${srv.url}'], fs: { data: { path: ./data } } }`))
+  const refused = async (req: unknown) => assert.rejects(p.perform(req))
+  await refused(null)
+  await refused('http.get')
+  await refused({ kind: 'http.send', url: `${srv.url}/` })
+  await refused({ kind: 'http.get', url: 'http://localhost:9/' })
+  await refused({ kind: 'http.get', url: `${srv.url}/`, headers: { 'x\r\nevil': 'y' } })
+  await refused({ kind: 'fs.read', root: 'data', path: '../secret.txt' })
+  await refused({ kind: 'fs.read', root: 'data', rootPath: '/', path: 'etc/passwd' }).catch(() => {})
+  let deep: unknown = {}
+  for (let i = 0; i < 10_000; i++) deep = { headers: deep }
+  await refused({ kind: 'http.get', url: `${srv.url}/`, headers: deep })
+  assert.equal(srv.hits(), 0)
+  // The root's path is the launcher's, whatever the request says.
+  assert.deepEqual(await p.perform({ kind: 'fs.read', root: 'data', rootPath: '/', path: 'a.txt' }), { text: 'alpha' })
+  assert.equal(((await p.perform({ kind: 'http.get', url: `${srv.url}/ok`, headers: {} })) as { status: number }).status, 200)
+  await srv.close()
+})
+
+test('a cell cannot declare the state Loom keeps recorded responses in', async () => {
+  await assert.rejects(Engine.fromSource(notebook({ s: `const x = state.map('sys.effects')` }), { path: 'x.loom.md' }), /state 'sys.effects' is Loom's .*give the state another name/)
 })

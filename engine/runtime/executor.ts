@@ -5,6 +5,7 @@
 // transaction runs, in transaction/runTransaction.ts) and `commit` (the one
 // way it becomes an event, in transaction/commitTransaction.ts).
 import type { Grants } from './effects/grants.ts'
+import { EFFECTS_STATE } from './effects/request.ts'
 import { Sandbox, type AppFunction, type Outcome } from './sandbox.ts'
 import { Store, makeCell, type Cell, type StoreSnapshot } from './store.ts'
 import type { Transaction } from './transaction.ts'
@@ -114,6 +115,12 @@ export class Executor {
         if (m === undefined) continue
         if (typeof m !== 'function') throw new LoadError(`the export '${name}' is not a function`, { file: app.path })
         methods[name] = m as (...args: unknown[]) => unknown
+      }
+      // Where recorded responses are kept (effects/request.ts): made with the code that may read them, so every read of one is a read of state.
+      if (this.config.effects && !this.store.get(EFFECTS_STATE)) {
+        const cell = makeCell('map', this.store.cells.length, EFFECTS_STATE, null, {}, this.head + 1)
+        this.store.add(cell)
+        loading.fresh.push(cell)
       }
       const declares: Write[] = loading.fresh.map((c) => ({ state: c.name, op: 'declare', kind: c.kind, value: c.value() }))
       return { version: { app, filename, methods, tests: loading.tests }, declares }
@@ -253,6 +260,7 @@ export class Executor {
     const where = whereAt(this.config.path, at)
     if (!loading) throw this.sandbox.error(`state.${kind}() declares state at the top of a cell, not inside a method`)
     if (typeof name !== 'string' || !name) throw (loading.refused = new LoadError(`state.${kind}(name, …) needs a name (a non-empty string)`, where))
+    if (name === EFFECTS_STATE) throw (loading.refused = new LoadError(`state '${name}' is Loom's (the responses effects recorded); give the state another name`, where))
     const first = loading.declared.get(name)
     if (first) {
       throw (loading.refused = new LoadError(`state '${name}' is declared twice: first at ${formatLocation(this.config.path, first.at)}; give each state its own name`, where))

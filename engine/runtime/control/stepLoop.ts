@@ -246,7 +246,7 @@ export class StepLoop {
     for (const r of tx.reads) round.reads.push(r)
     if (tx.wakeAt && (!round.wakeAt || tx.wakeAt < round.wakeAt)) round.wakeAt = tx.wakeAt
     round.input ||= tx.waitsForInput
-    round.effect ||= tx.wantsEffect !== null
+    round.effect ||= tx.wantsEffect !== null && this.host.exec.config.performsEffects === true
     round.reason ||= tx.failure!.reason
     if (!tx.failure!.aborted) round.threw ??= tx.failure
     if (++round.tries < this.host.maxAlternatives && tx.choices.length && round.agent.next(tx.choices.length)) return

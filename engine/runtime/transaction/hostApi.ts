@@ -206,18 +206,17 @@ export class CellHost {
   private safeRead(tx: Transaction, asked: Asked, maxAge: number | undefined): unknown {
     if ('denied' in asked) return this.fail(tx, { reason: asked.denied, aborted: false, location: this.here() })
     const cell = this.exec.store.get(EFFECTS_STATE) as MapCell | undefined
-    let recorded: { response: EffectResponse; at: number } | undefined
-    if (cell) recorded = cell.get(tx, asked.hash) as typeof recorded
-    else tx.reads.push({ state: EFFECTS_STATE, key: asked.hash, version: 0 })
+    // The state exists wherever the notebook grants effects (the executor makes it with the code).
+    const recorded = cell?.get(tx, asked.hash) as { response: EffectResponse; at: number } | undefined
     if (recorded && (maxAge === undefined || tx.time - recorded.at <= maxAge)) {
       const r = recorded.response
       if ('error' in r) throw this.exec.sandbox.error(`${asked.what}: ${r.error}`)
       return 'text' in r ? r.text : r
     }
     if (tx.readOnly) this.fail(tx, { reason: `${asked.what}: a test reads only responses already recorded`, aborted: false, location: this.here() })
-    if (!this.exec.config.performsEffects) this.fail(tx, { reason: `${asked.what}: no response is recorded and this runner performs no effects`, aborted: false, location: this.here() })
+    // A wait either way: the world may answer (live), or nothing here performs it (replay, exploration, a runner without a performer).
     tx.wantsEffect = { request: asked.request, hash: asked.hash }
-    return this.wait(tx, `waiting for ${asked.what}`)
+    return this.wait(tx, `waiting for ${asked.what}${this.exec.config.performsEffects ? '' : ': no response is recorded and this runner performs no effects'}`)
   }
 
   /** agent.ask / agent.choose / agent.show inside gui(agent). */
