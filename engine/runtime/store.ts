@@ -125,9 +125,8 @@ export class Store {
   /** True when every read still sees the version it saw: the transaction may commit as computed. */
   unchanged(reads: readonly Read[]): boolean {
     for (const r of reads) {
-      // A state not there yet is at version 0 (a recorded response no effect event has made yet).
       const cell = this.byName.get(r.state)
-      if ((cell ? cell.versionOf(r.key) : 0) !== r.version) return false
+      if (!cell || cell.versionOf(r.key) !== r.version) return false
     }
     return true
   }
