@@ -61,6 +61,15 @@ async function session(cells: Record<string, string>, fm: string, root = files()
   return { ...s, db, root, path }
 }
 
+/** Closes the session, takes the world away (`gone`), and replays --verify its log. */
+async function verifiesWithout(s: { log: { close(): void }; db: string }, gone: () => Promise<void>): Promise<void> {
+  s.log.close()
+  await gone()
+  const log = SqliteLog.open(s.db)
+  assert.equal((await verifyBranch(log, 'main')).ok, true)
+  log.close()
+}
+
 /** Runs until the app is idle (a read under way is not idle), bounded. */
 async function settle(engine: Engine): Promise<void> {
   for (let i = 0; i < 200 && engine.status !== 'idle' && engine.status !== 'halted'; i++) {
@@ -90,12 +99,8 @@ test('sys.http.get parks the step, the runner reads once, the response is an eff
   assert.equal(effect.request.url, `${srv.url}/data`)
   assert.equal(effect.response.status, 200)
   assert.ok(s.engine.attempts().some((a) => /waiting for sys\.http\.get/.test(a.reason)), 'the first attempt waited for the read')
-  s.log.close()
   // Replay never touches the world: verify passes with the server stopped.
-  await srv.close()
-  const log = SqliteLog.open(s.db)
-  assert.equal((await verifyBranch(log, 'main')).ok, true)
-  log.close()
+  await verifiesWithout(s, srv.close)
 })
 
 test('the same read is answered from the log: the server counts one hit for many reads', async () => {
@@ -137,11 +142,7 @@ export function step() {
   // Read at t, reused at t+600, read again at t+1200 (older than 1000 ms).
   assert.deepEqual(value(s.engine, 'seen'), ['hello 1', 'hello 1', 'hello 2'])
   assert.equal(srv.hits(), 2)
-  s.log.close()
-  await srv.close()
-  const log = SqliteLog.open(s.db)
-  assert.equal((await verifyBranch(log, 'main')).ok, true)
-  log.close()
+  await verifiesWithout(s, srv.close)
 })
 
 test('sys.fs.read reads a file inside its root, once; verify passes after the file is deleted', async () => {
@@ -155,11 +156,7 @@ export function step() {
   await settle(s.engine)
   assert.deepEqual(value(s.engine, 'got'), ['alpha', 'beta'])
   assert.equal(s.engine.events().filter((e) => e.kind === 'effect').length, 2)
-  s.log.close()
-  rmSync(join(s.root, 'data'), { recursive: true })
-  const log = SqliteLog.open(s.db)
-  assert.equal((await verifyBranch(log, 'main')).ok, true)
-  log.close()
+  await verifiesWithout(s, async () => rmSync(join(s.root, 'data'), { recursive: true }))
 })
 
 /** What one read in a step ends with: the step's committed result, or the attempt's reason. */
