@@ -355,3 +355,27 @@ test('the launcher checks a confined engine\'s effect requests again: ungranted,
 test('a cell cannot declare the state Loom keeps recorded responses in', async () => {
   await assert.rejects(Engine.fromSource(notebook({ s: `const x = state.map('sys.effects')` }), { path: 'x.loom.md' }), /state 'sys.effects' is Loom's .*give the state another name/)
 })
+
+test('hostile arguments to sys.http.get and sys.fs.read fail the transaction with what is wrong, and reach nothing', async () => {
+  const srv = await server()
+  const fm = `effects: { http: ['${srv.url}'], fs: { data: { path: ./data } } }`
+  const cases: [string, RegExp][] = [
+    [`sys.http.get(null)`, /the url is a string/],
+    [`sys.http.get({ toString() { return '${srv.url}/' } })`, /the url is a string/],
+    [`sys.http.get('not a url')`, /not an absolute URL/],
+    [`sys.http.get('${srv.url}/' + 'x'.repeat(20000))`, /longer than 16384/],
+    [`sys.http.get('${srv.url}/', { maxAge: -1 })`, /maxAge is a number of ms ≥ 0/],
+    [`sys.http.get('${srv.url}/', { maxAge: NaN })`, /maxAge is a number/],
+    [`sys.http.get('${srv.url}/', { headers: { a: { b: 1 } } })`, /header "a" is not a header name with a string value/],
+    [`sys.http.get('${srv.url}/', { headers: { a: 'x'.repeat(20000) } })`, /headers are longer/],
+    [`sys.http.get('${srv.url}/', { headers: (() => { const o = {}; o.self = o; return o })() })`, /headers/],
+    [`sys.http.get('${srv.url}/', { get headers() { throw new Error('boom') } })`, /boom/],
+    [`sys.fs.read(1, {})`, /the root and the path are strings/],
+    [`sys.fs.read('data', '')`, /the path is empty/],
+    [`sys.fs.read('data', 'a\\u0000b')`, /NUL/],
+    [`sys.fs.read('data', 'a/'.repeat(3000))`, /longer than 4096/],
+  ]
+  for (const [call, want] of cases) assert.match(await outcome(call, fm), new RegExp(`^(failed|caught): .*${want.source}`), call.slice(0, 80))
+  assert.equal(srv.hits(), 0)
+  await srv.close()
+})

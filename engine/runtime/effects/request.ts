@@ -26,10 +26,14 @@ export function requestHash(r: EffectRequest): string {
   return createHash('sha256').update(canonicalJson(r as unknown as Json)).digest('hex')
 }
 
+/** Longer URLs (and headers, together) are refused: every request is kept in the log. */
+const MAX_URL = 16 * 1024
+
 /** sys.http.get(url, { headers }): the request, if the URL's origin is granted. */
 export function httpGet(grants: Grants | undefined, url: unknown, headers: unknown): Asked {
   const what = `sys.http.get(${JSON.stringify(typeof url === 'string' ? url.slice(0, 200) : String(url))})`
   if (typeof url !== 'string') return { denied: `${what}: the url is a string` }
+  if (url.length > MAX_URL) return { denied: `${what}: the url is longer than ${MAX_URL} characters` }
   let u: URL
   try {
     u = new URL(url)
@@ -48,6 +52,7 @@ export function httpGet(grants: Grants | undefined, url: unknown, headers: unkno
       if (typeof v !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k) || /[\r\n\0]/.test(v)) return { denied: `${what}: header ${JSON.stringify(k.slice(0, 40))} is not a header name with a string value` }
       h[k.toLowerCase()] = v
     }
+    if (JSON.stringify(h).length > MAX_URL) return { denied: `${what}: the headers are longer than ${MAX_URL} characters` }
   }
   u.hash = ''
   const request: EffectRequest = { kind: 'http.get', url: u.href, headers: h }
@@ -58,6 +63,7 @@ export function httpGet(grants: Grants | undefined, url: unknown, headers: unkno
 export function fsRead(grants: Grants | undefined, root: unknown, path: unknown): Asked {
   const what = `sys.fs.read(${JSON.stringify(String(root).slice(0, 40))}, ${JSON.stringify(String(path).slice(0, 200))})`
   if (typeof root !== 'string' || typeof path !== 'string') return { denied: `${what}: the root and the path are strings` }
+  if (path.length > 4096) return { denied: `${what}: the path is longer than 4096 characters` }
   const granted = grants && Object.hasOwn(grants.fs, root) ? grants.fs[root]! : null
   if (!granted) return { denied: `${what}: there is no file root '${root.slice(0, 40)}'; add it to \`effects.fs\` in the front matter (${root.slice(0, 40) || 'data'}: { path: ./folder })` }
   const problem = pathProblem(path)
