@@ -398,6 +398,16 @@ function describeFailure(f: RecordedFailure): string {
   return `${' '.repeat(6)}  ✗ ${what}${where}: ${message.replace(/\s+/g, ' ')}\n`
 }
 
+/** What an effect event read and what came back, in one line (its input may be anyone's: a log is untrusted). */
+function describeEffect(input: unknown): string {
+  const i = input as { request?: Record<string, unknown>; response?: Record<string, unknown>; ms?: unknown } | null
+  const r = i?.request ?? {}
+  const asked = r.kind === 'http.get' ? `GET ${String(r.url).slice(0, 80)}` : r.kind === 'fs.read' ? `read ${String(r.root).slice(0, 40)}:${String(r.path).slice(0, 80)}` : 'an effect'
+  const a = i?.response ?? {}
+  const got = typeof a.error === 'string' ? `failed: ${a.error.slice(0, 80)}` : typeof a.status === 'number' ? `${a.status}, ${String(a.body ?? '').length} characters` : `${String(a.text ?? '').length} characters`
+  return `${asked} → ${got}${typeof i?.ms === 'number' ? ` in ${i.ms} ms` : ''}`
+}
+
 function describeEvent(e: EventRecord): string {
   const changed = [...new Set(e.writes.map((w) => w.state))]
   const parts = [
@@ -410,6 +420,7 @@ function describeEvent(e: EventRecord): string {
   if (e.outputs.tty) parts.push(`tty ${JSON.stringify(e.outputs.tty.length > 40 ? e.outputs.tty.slice(0, 40) + '…' : e.outputs.tty)}`)
   if (e.outputs.logs) parts.push(`${e.outputs.logs.length} log line${e.outputs.logs.length === 1 ? '' : 's'}`)
   if (e.kind === 'http') parts.push(requestLine(e))
+  if (e.kind === 'effect') parts.push(describeEffect(e.input))
   return parts.join('  ') + '\n'
 }
 
