@@ -382,3 +382,45 @@ test('hostile arguments to sys.http.get and sys.fs.read fail the transaction wit
   assert.equal(srv.hits(), 0)
   await srv.close()
 })
+
+test('loom serve: an http() that reads a granted URL answers once the launcher has read it; the read is an effect event', async () => {
+  const srv = await server()
+  const root = files()
+  const path = join(root, 'served.loom.md')
+  writeFileSync(path, notebook({
+    api: `export function http(req) {
+  return { status: 200, body: 'upstream said ' + sys.http.get('${srv.url}' + req.path).body }
+}`,
+  }, `effects: { http: ['${srv.url}'] }`))
+  const db = join(root, 'served.loom.db')
+  const renderer = mkdtempSync(join(dir, 'renderer-'))
+  const child = spawn(process.execPath, ['bin/loom.js', 'serve', path, '--port', '0', '--app-port', '0', '--db', db], { env: { ...process.env, LOOM_RENDERER_DIR: renderer }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
+  try {
+    const app = await new Promise<string>((resolve, reject) => {
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d
+        const m = /^The app answers HTTP at (http:\/\/127\.0\.0\.1:\d+) /m.exec(out)
+        if (m) resolve(m[1]!)
+      })
+      child.on('exit', (code) => reject(new Error(`loom serve ended (${code}): ${out}${err}`)))
+    })
+    const first = await fetch(`${app}/a`)
+    assert.equal(await first.text(), 'upstream said hello 1')
+    const again = await fetch(`${app}/a`)
+    assert.equal(await again.text(), 'upstream said hello 1', 'the same read is answered from the log')
+    assert.equal(srv.hits(), 1)
+  } finally {
+    await new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve()
+      child.once('exit', () => resolve())
+      child.kill('SIGINT')
+    })
+    await srv.close()
+  }
+  const l = await loom(['log', db])
+  assert.match(l.stdout, /effect {7}wrote sys.effects {2}GET http:\/\/127\.0\.0\.1:\d+\/a → 200/)
+  assert.equal((await loom(['replay', db, '--verify'])).status, 0)
+})

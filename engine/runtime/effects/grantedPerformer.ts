@@ -3,6 +3,7 @@
 // about grants: it checks it again against the notebook's front matter as the
 // launcher read it (the owner's file), then performs it.
 import { dirname } from 'node:path'
+import { readFile } from 'node:fs/promises'
 import { parseNotebook } from '../notebook.ts'
 import { notebookGrants, type Grants } from './grants.ts'
 import { fsRead, httpGet } from './request.ts'
@@ -35,5 +36,18 @@ export function grantedPerformer(notebookPath: string, text: string): GrantedPer
       if ('denied' in asked) throw new Error(asked.denied)
       return performEffect(asked.request, dirname(notebookPath))
     },
+  }
+}
+
+/**
+ * `loom serve`: the grants are the notebook file's as saved now (the owner's
+ * file), read again for each request, so an edit in the window grants nothing
+ * until it is saved.
+ */
+export function savedFilePerformer(notebookPath: string): (request: unknown) => Promise<EffectResponse> {
+  const granted = grantedPerformer(notebookPath, '')
+  return async (request) => {
+    granted.update(await readFile(notebookPath, 'utf8').catch(() => ''))
+    return granted.perform(request)
   }
 }
