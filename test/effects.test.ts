@@ -53,11 +53,11 @@ function files(): string {
 }
 
 /** A notebook file in its own folder (file roots are relative to it) and a session with a real performer. */
-async function session(cells: Record<string, string>, fm: string, root = files()) {
+async function session(cells: Record<string, string>, fm: string, root = files(), clock: 'virtual' | 'real' = 'virtual') {
   const path = join(root, 'app.loom.md')
   writeFileSync(path, notebook(cells, fm))
   const db = join(root, 'app.loom.db')
-  const s = await openSession(path, { db, clock: 'virtual', startTime: 1_000_000, performEffect: (r) => performEffect(r, root) })
+  const s = await openSession(path, { db, clock, startTime: 1_000_000, performEffect: (r) => performEffect(r, root) })
   return { ...s, db, root, path }
 }
 
@@ -423,4 +423,21 @@ test('loom serve: an http() that reads a granted URL answers once the launcher h
   const l = await loom(['log', db])
   assert.match(l.stdout, /effect {7}wrote sys.effects {2}GET http:\/\/127\.0\.0\.1:\d+\/a → 200/)
   assert.equal((await loom(['replay', db, '--verify'])).status, 0)
+})
+
+test('maxAge: 0 does not read for ever: a response counts as fresh for a second', async () => {
+  const srv = await server()
+  const s = await session({
+    s: `const got = state.counter('got')
+export function step() {
+  if (got.get() >= 3) sys.abort('done')
+  sys.http.get('${srv.url}/z', { maxAge: 0 })
+  got.add(1)
+}`,
+  }, `effects: { http: ['http://127.0.0.1:*'] }`, files(), 'real')
+  await settle(s.engine)
+  assert.equal(value(s.engine, 'got'), 3)
+  assert.equal(srv.hits(), 1)
+  s.log.close()
+  await srv.close()
 })

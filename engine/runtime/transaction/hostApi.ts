@@ -25,6 +25,9 @@ export interface HostSide {
   addTest(name: unknown, property: unknown): void
 }
 
+/** The least time (ms) a recorded response counts as fresh, whatever `maxAge` says. */
+export const MIN_AGE = 1000
+
 export class CellHost {
   constructor(private readonly exec: HostSide) {}
 
@@ -208,7 +211,8 @@ export class CellHost {
     const cell = this.exec.store.get(EFFECTS_STATE) as MapCell | undefined
     // The state exists wherever the notebook grants effects (the executor makes it with the code).
     const recorded = cell?.get(tx, asked.hash) as { response: EffectResponse; at: number } | undefined
-    if (recorded && (maxAge === undefined || tx.time - recorded.at <= maxAge)) {
+    // A maxAge shorter than a read takes to come back would read again for ever: a response is fresh for at least MIN_AGE.
+    if (recorded && (maxAge === undefined || tx.time - recorded.at <= Math.max(maxAge, MIN_AGE))) {
       const r = recorded.response
       if ('error' in r) throw this.exec.sandbox.error(`${asked.what}: ${r.error}`)
       return 'text' in r ? r.text : r
