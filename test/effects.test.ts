@@ -441,3 +441,19 @@ export function step() {
   s.log.close()
   await srv.close()
 })
+
+test('a hand edit that puts garbage where a response is kept is no response: the read is made again, nothing crashes', async () => {
+  const srv = await server()
+  const s = await session(READ_ONCE(srv.url), `effects: { http: ['http://127.0.0.1:*'] }`)
+  await settle(s.engine)
+  assert.equal(srv.hits(), 1)
+  const hash = Object.keys(value(s.engine, 'sys.effects') as object)[0]!
+  for (const garbage of [5, null, 'x', [], { at: 'soon', response: {} }, { at: 1, response: 7 }]) {
+    s.engine.edit([{ state: 'sys.effects', key: hash, set: garbage }, { state: 'got', set: null }])
+    await settle(s.engine)
+    assert.equal((value(s.engine, 'got') as { status: number }).status, 200, JSON.stringify(garbage))
+  }
+  assert.equal(srv.hits(), 7)
+  s.log.close()
+  await srv.close()
+})

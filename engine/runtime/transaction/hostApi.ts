@@ -234,11 +234,14 @@ export class CellHost {
     if ('denied' in asked) return this.fail(tx, { reason: asked.denied, aborted: false, location: this.here() })
     const cell = this.exec.store.get(EFFECTS_STATE) as MapCell | undefined
     // The state exists wherever the notebook grants effects (the executor makes it with the code).
-    const recorded = cell?.get(tx, asked.hash) as { response: EffectResponse; at: number } | undefined
+    const found = cell?.get(tx, asked.hash) as { response?: unknown; at?: unknown } | undefined
+    // A value not made by an effect event (a hand edit, a crafted log) is no response: the read is made again.
+    const recorded = found && typeof found === 'object' && typeof found.at === 'number' && found.response !== null && typeof found.response === 'object' && !Array.isArray(found.response)
+      ? (found as { response: EffectResponse; at: number }) : undefined
     // A maxAge shorter than a read takes to come back would read again for ever: a response is fresh for at least MIN_AGE.
     if (recorded && (maxAge === undefined || tx.time - recorded.at <= Math.max(maxAge, MIN_AGE))) {
       const r = recorded.response
-      if ('error' in r) throw this.exec.sandbox.error(`${asked.what}: ${r.error}`)
+      if ('error' in r) throw this.exec.sandbox.error(`${asked.what}: ${String(r.error)}`)
       return 'text' in r ? r.text : r
     }
     if (tx.readOnly) this.fail(tx, { reason: `${asked.what}: a test reads only responses already recorded`, aborted: false, location: this.here() })
