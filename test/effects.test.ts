@@ -61,6 +61,15 @@ async function session(cells: Record<string, string>, fm: string, root = files()
   return { ...s, db, root, path }
 }
 
+/** Runs the session until idle; then state `name` holds `want` and the server was hit `hits` times. Closes both. */
+async function settlesWith(s: { engine: Engine; log: { close(): void } }, srv: { hits(): number; close(): Promise<void> }, name: string, want: unknown, hits: number): Promise<void> {
+  await settle(s.engine)
+  assert.equal(value(s.engine, name), want)
+  assert.equal(srv.hits(), hits)
+  s.log.close()
+  await srv.close()
+}
+
 /** Closes the session, takes the world away (`gone`), and replays --verify its log. */
 async function verifiesWithout(s: { log: { close(): void }; db: string }, gone: () => Promise<void>): Promise<void> {
   s.log.close()
@@ -114,11 +123,7 @@ export function step() {
   n.add(1)
 }`,
   }, `effects: { http: ['${srv.url}'] }`)
-  await settle(s.engine)
-  assert.equal(value(s.engine, 'n'), 5)
-  assert.equal(srv.hits(), 1)
-  s.log.close()
-  await srv.close()
+  await settlesWith(s, srv, 'n', 5, 1)
 })
 
 test('once maxAge has passed (in event time) the read is made again; replay reads the same answers', async () => {
@@ -435,11 +440,7 @@ export function step() {
   got.add(1)
 }`,
   }, `effects: { http: ['http://127.0.0.1:*'] }`, files(), 'real')
-  await settle(s.engine)
-  assert.equal(value(s.engine, 'got'), 3)
-  assert.equal(srv.hits(), 1)
-  s.log.close()
-  await srv.close()
+  await settlesWith(s, srv, 'got', 3, 1)
 })
 
 test('a hand edit that puts garbage where a response is kept is no response: the read is made again, nothing crashes', async () => {
