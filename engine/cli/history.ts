@@ -1,5 +1,6 @@
 // The commands that read and shape a log: log, state, replay, fork, promote,
 // branches, export, import. Each prints words for people and, with --json, data.
+import { describeEffect } from '../protocol/effectLine.ts'
 import { createWriteStream, existsSync } from 'node:fs'
 import { SqliteLog, LogFormatError, LogDamageError } from '../replay/sqliteLog.ts'
 import { takeWriterLock } from '../replay/writerLock.ts'
@@ -396,16 +397,6 @@ function describeFailure(f: RecordedFailure): string {
   const what = f.kind === 'test' ? `test '${f.name}' failed` : `${f.name} threw`
   const message = f.message.length > 200 ? f.message.slice(0, 200) + '…' : f.message
   return `${' '.repeat(6)}  ✗ ${what}${where}: ${message.replace(/\s+/g, ' ')}\n`
-}
-
-/** What an effect event read and what came back, in one line (its input may be anyone's: a log is untrusted). */
-function describeEffect(input: unknown): string {
-  const i = input as { request?: Record<string, unknown>; response?: Record<string, unknown>; ms?: unknown } | null
-  const r = i?.request ?? {}
-  const asked = r.kind === 'http.get' ? `GET ${String(r.url).slice(0, 80)}` : r.kind === 'fs.read' ? `read ${String(r.root).slice(0, 40)}:${String(r.path).slice(0, 80)}` : 'an effect'
-  const a = i?.response ?? {}
-  const got = typeof a.error === 'string' ? `failed: ${a.error.slice(0, 80)}` : typeof a.status === 'number' ? `${a.status}, ${String(a.body ?? '').length} characters` : `${String(a.text ?? '').length} characters`
-  return `${asked} → ${got}${typeof i?.ms === 'number' ? ` in ${i.ms} ms` : ''}`
 }
 
 function describeEvent(e: EventRecord): string {
