@@ -6,15 +6,17 @@ import { rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { openSession } from '../engine/replay/session.ts'
 import { forkBranch } from '../engine/replay/branches.ts'
 import { logFiles } from '../engine/replay/dbPath.ts'
+import type { EngineOptions } from '../engine/runtime/engine.ts'
+import type { EffectRequest } from '../engine/runtime/effects/request.ts'
 
 const DIR = 'test/fixtures'
 mkdirSync(DIR, { recursive: true })
 const clock = { clock: 'virtual' as const, startTime: Date.UTC(2026, 10, 21) }
 
-async function make(name: string, notebook: string, work: (s: Awaited<ReturnType<typeof openSession>>) => Promise<void>) {
+async function make(name: string, notebook: string, work: (s: Awaited<ReturnType<typeof openSession>>) => Promise<void>, options: EngineOptions = {}) {
   const db = `${DIR}/${name}.loom.db`
   for (const f of logFiles(db)) rmSync(f, { force: true })
-  const s = await openSession(notebook, { ...clock, db })
+  const s = await openSession(notebook, { ...clock, db, ...options })
   await work(s)
   s.log.close()
   console.log(`wrote ${db}`)
@@ -46,3 +48,14 @@ await make('livecode', v1, async ({ engine, log }) => {
   forkBranch(log, 'alt', 'main', 20)
 })
 rmSync(v1)
+// Safe reads: effect events recorded (answered here, not by the world), reused, and read again after maxAge.
+const fx = `${DIR}/effects.loom.md`
+writeFileSync(fx, "---\neffects:\n  http: ['http://127.0.0.1:*']\n  fs:\n    data: { path: ./data }\n---\n# Effects\n\n```ts #c\nconst seen = state.var<string[]>('seen', [])\nconst next = state.var<number>('next', 0)\nexport function step() {\n  if (seen.get().length >= 4) return sys.halt()\n  sys.time.await(next.get())\n  const rate = sys.http.get('http://127.0.0.1:9/rate', { maxAge: 1500 }).body\n  seen.set([...seen.get(), rate + ' ' + sys.fs.read('data', 'unit.txt')])\n  next.set(sys.time.now() + 1000)\n}\n```\n")
+let asked = 0
+await make('effects', fx, async ({ engine }) => {
+  for (let i = 0; i < 50 && engine.status !== 'halted'; i++) {
+    await engine.run({ untilIdle: true })
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}, { performEffect: async (r: EffectRequest) => (r.kind === 'fs.read' ? { text: 'EUR' } : { status: 200, headers: { 'content-type': 'text/plain' }, body: `rate ${++asked}` }) })
+rmSync(fx)

@@ -24,7 +24,7 @@ const state = (log: SqliteLog, branch = 'main', seq = log.branchInfo(branch)!.he
   plain(Object.fromEntries(Object.entries(seek(log, { branch, seq })).map(([k, v]) => [k, v.value])))
 
 test('there are golden histories to check', () => {
-  assert.deepEqual(FIXTURES, ['bank.loom.db', 'echo.loom.db', 'livecode.loom.db', 'philosophers.loom.db', 'timer.loom.db'])
+  assert.deepEqual(FIXTURES, ['bank.loom.db', 'echo.loom.db', 'effects.loom.db', 'livecode.loom.db', 'philosophers.loom.db', 'timer.loom.db'])
 })
 
 for (const name of FIXTURES) {
@@ -58,4 +58,9 @@ test('golden histories read back the state they were written with', () => {
   assert.equal((state(live) as { n: number }).n, 1080)
   assert.equal((state(live, 'alt') as { n: number }).n, 19)
   live.close()
+  // Safe reads: two reads, reused, the URL read again once older than its maxAge; verified above with no world at all.
+  const fx = open('effects.loom.db')
+  assert.deepEqual(fx.eventsOf('main', 1, 100).map((e) => e.kind), ['code', 'effect', 'effect', 'step', 'step', 'effect', 'step', 'step', 'step', 'halt'])
+  assert.deepEqual(state(fx).seen, ['rate 1 EUR', 'rate 1 EUR', 'rate 2 EUR', 'rate 2 EUR'])
+  fx.close()
 })

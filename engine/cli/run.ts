@@ -1,5 +1,6 @@
 // `loom run` and `loom test`: the app headless, with its log (run) or
 // without one, checking every test (test).
+import { grantedPerformer } from '../runtime/effects/grantedPerformer.ts'
 import type { Parsed } from './args.ts'
 import type { Io } from './main.ts'
 import { watch, type FSWatcher } from 'node:fs'
@@ -63,7 +64,9 @@ async function runConfined(p: Parsed, io: Io, kind: 'run' | 'test'): Promise<num
     if (io.stdin && !p.options['until-idle']) io.stdin.pipe(child.stdin!)
     else child.stdin!.end()
     const link = child.stdio[3] as Socket
-    const host = serveLog(link, log, { resume, job, requests: child.stdio[4] as Socket, onBroken: (why) => (io.err(`loom: ${why}; stopping the app\n`), child.kill('SIGKILL')) })
+    // Safe reads leave through this process only, where the notebook (as read here) grants them.
+    const effects = kind === 'run' ? grantedPerformer(notebook, text) : null
+    const host = serveLog(link, log, { resume, job, ...(effects ? { performEffect: effects.perform } : {}), requests: child.stdio[4] as Socket, onBroken: (why) => (io.err(`loom: ${why}; stopping the app\n`), child.kill('SIGKILL')) })
     let server: RunningServer | null = null
     // Served once the app is open (as before: a notebook that does not compile serves nothing).
     if (port !== undefined && log && (await host.ready)) {
@@ -76,7 +79,7 @@ async function runConfined(p: Parsed, io: Io, kind: 'run' | 'test'): Promise<num
       io.err(`loom: serving ${server.url}\n`)
     }
     // --watch: this process watches the file (the confined one cannot see the folder) and sends each saved text.
-    const watcher = job.watch ? watchNotebook(p.args.notebook!, io, text, (saved) => host.push({ push: 'code', text: saved })) : null
+    const watcher = job.watch ? watchNotebook(p.args.notebook!, io, text, (saved) => (effects?.update(saved), host.push({ push: 'code', text: saved }))) : null
     if (watcher) io.err(`loom: watching ${p.args.notebook} for changes\n`)
     // The confined process has its own session (no terminal signals), and bwrap passes none on: a stop goes
     // down the link and the app ends normally (everything durable, the summary said); a second one kills it.

@@ -2,6 +2,7 @@
 // protocol request from any number of connected UIs and telling all of them
 // what happens (status, events, tty, attempts, test failures). It runs in
 // the engine process (see engineProcess.ts) or, for tests, in the caller's.
+import type { EffectRequest } from '../runtime/effects/request.ts'
 import { resolve } from 'node:path'
 import { Engine } from '../runtime/engine.ts'
 import { AppRun } from './AppRun.ts'
@@ -201,6 +202,7 @@ export class EngineHost {
     for (const [key, cell] of this.options.compiled ?? []) if (!log.keptCells?.get(key)) log.keptCells?.put(key, cell)
     const engine = await Engine.fromSource(text, {
       path: this.notebook.path, log, branch: log.branch, resume: this.logs.resume(log), checkTests: true,
+      ...(log.effect ? { performEffect: (r: EffectRequest) => log.effect!(r) } : {}),
       ...(this.options.timeLimitMs ? { timeLimitMs: this.options.timeLimitMs } : {}),
     })
     // A new event moves the head, which the status shows too (an edit or agent commit while the app is stopped).

@@ -7,6 +7,7 @@
 // addon at all) and reaches its log over a second socket pair on its fd 4
 // (engine/replay/logHost.ts answers; linkedLog.ts asks). It is confined by
 // Node's permission model and the OS sandbox (engineLaunch.ts).
+import { savedFilePerformer } from '../runtime/effects/grantedPerformer.ts'
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import type { Socket } from 'node:net'
@@ -155,6 +156,8 @@ function holdLog(options: HostOptions, link: Socket, kill: () => void, appPort?:
   const host = serveLog(link, null, {
     resume: undefined,
     job: null,
+    // Safe reads leave through this process only, where the saved notebook grants them.
+    performEffect: savedFilePerformer(resolve(options.notebook)),
     open: async (create) => {
       await ready
       const opened = early

@@ -82,7 +82,7 @@ async function main(): Promise<number> {
   try {
     engine = job.kind === 'test'
       ? await Engine.fromSource(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, env: job.env, args: job.args, checkTests: true, log: new MemoryLog() })
-      : await Engine.fromSource(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, env: job.env, args: job.args, log, branch: log.branch, resume: log.opened.resume ?? undefined, checkTests: 'commit', stopOnTestFailure: !job.keepGoing })
+      : await Engine.fromSource(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, env: job.env, args: job.args, log, branch: log.branch, resume: log.opened.resume ?? undefined, checkTests: 'commit', stopOnTestFailure: !job.keepGoing, performEffect: (r) => log.effect(r) })
   } catch (err) {
     log.close()
     if (err instanceof LoomFailure) {

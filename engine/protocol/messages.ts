@@ -298,7 +298,7 @@ export interface TimelineBin {
   /** The first and last seq the bin covers. */
   from: number
   to: number
-  /** Events by kind ('step', 'http', 'gui', 'edit', 'code', 'start', 'halt'). */
+  /** Events by kind ('step', 'http', 'gui', 'edit', 'code', 'start', 'halt', 'effect'). */
   kinds: Record<string, number>
   /** Events with tty output or sys.log lines; null when the range asked for is too long to count them quickly (over 20,000 events): zoom in. */
   outputs: number | null

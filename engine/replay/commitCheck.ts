@@ -7,7 +7,7 @@ import { badTimings } from './history/timings.ts'
 import { badSide } from './history/sideRecords.ts'
 
 /** What follows an event's seq in its encoding, by kind (the commonest first): one comparison reads the kind and checks the field after it. */
-const AFTER_SEQ: [kind: string, after: string][] = (['step', 'http', 'gui', 'edit', 'code', 'start', 'halt'] satisfies EventKind[]).map((kind) => [kind, `,"kind":"${kind}","codeHash":"`])
+const AFTER_SEQ: [kind: string, after: string][] = (['step', 'http', 'gui', 'edit', 'code', 'start', 'halt', 'effect'] satisfies EventKind[]).map((kind) => [kind, `,"kind":"${kind}","codeHash":"`])
 
 /**
  * A commit's contents, checked before the log takes them, in two parts. Here,

@@ -189,6 +189,8 @@ export function unexploredBy(model: Model, seen: { ttyUnfed: boolean; budgetReac
   if (m.gui && !recorded('gui')) out.push(`agent commits — the notebook has gui(agent) and exploration has no recorded commits to deliver (${none})`)
   if (seen.ttyUnfed) out.push(`tty input — a transaction waits for sys.tty.read and exploration had no ${recorded('tty') ? 'more ' : ''}recorded input to type (${none})`)
   if (seen.budgetReached) out.push(`more than ${model.requests} client request${model.requests === 1 ? '' : 's'} along a trace — clients() may send more (--requests N)`)
+  // Effects are inputs from the world: a safe read gets its recorded response, or waits; no fault is tried yet.
+  if (model.grantsEffects) out.push('effect responses — the notebook grants effects (front matter `effects:`): a safe read gets the response a log recorded or waits, and no timeout, refusal or 5xx is tried')
   out.push(...model.left)
   return out
 }

@@ -5,6 +5,7 @@
 // process as requests over its log link, answered by the log host
 // (logHost.ts) through a whitelist of these methods. Types only: importing
 // this loads no SQLite.
+import type { EffectRequest, EffectResponse } from '../runtime/effects/request.ts'
 import type { EventLog } from '../runtime/log.ts'
 import type { EventRecord } from '../runtime/event.ts'
 import type { StoreSnapshot } from '../runtime/store.ts'
@@ -17,6 +18,8 @@ import type { FailureList } from './history/failures.ts'
 import type { Latency } from './history/latencies.ts'
 
 export interface HistoryLog extends EventLog {
+  /** A safe read performed outside the engine process (a log across the link: the launcher performs it); absent where nothing performs. */
+  effect?(request: EffectRequest): Promise<EffectResponse>
   readonly path: string
   /** The branch this log appends to. */
   readonly branch: string

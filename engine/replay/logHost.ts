@@ -33,6 +33,8 @@ export interface LogHostOptions {
   open?: (create: boolean) => SqliteLog | null | Promise<SqliteLog | null>
   /** `loom serve`: another connection to the same log, on `branch` (a side handle: a rerun, a saved trace, a forked preview). */
   openSide?: (branch: string, fsync: boolean) => SqliteLog
+  /** Performs a safe read the engine process asks for (`loom run`): checked against the notebook's grants, outside the confinement. */
+  performEffect?: (request: unknown) => Promise<unknown>
   /** Where the engine process's frames come from, when not on the link itself (`loom run`: its LINK_OUT_FD, see logLink.ts). */
   requests?: Socket
 }
@@ -232,6 +234,14 @@ export function serveLog(link: Socket, log: SqliteLog | null, options: LogHostOp
     if (request.op === 'answer') {
       relay.answered(request.rid, request.response)
       return reply({ id: request.id, ok: true, value: null })
+    }
+    if (request.op === 'effect') {
+      // Answered when performed, not in turn: a slow read holds up no commit.
+      const id = request.id
+      const perform = options.performEffect
+      if (!perform) return reply({ id, ok: false, error: 'this job performs no effects' })
+      void perform(request.request).then((value) => reply({ id, ok: true, value }), (err: Error) => reply({ id, ok: false, error: String(err?.message ?? err) }))
+      return
     }
     if (options.open) {
       if (request.op === 'open') return open(request)

@@ -69,6 +69,8 @@ export type Request = { id: number; h?: number } & (
   | { op: 'ready' }
   | { op: 'checked'; rid: number; failure: unknown }
   | { op: 'result'; value: unknown }
+  /** A safe read the confined app waits for: the launcher performs it, if the notebook grants it (its answer: the response). */
+  | { op: 'effect'; request: unknown }
 )
 
 /** `texts`: a commit's answer carries its events' hashes there, raw (CommitValue). */

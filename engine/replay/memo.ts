@@ -17,7 +17,7 @@ export interface Outcome {
   tty: string
   /** Why it did not commit (or, for a test, why the test fails); null when it did (or the test holds). */
   failure: { reason: string; aborted: boolean; location: SourceLocation | null } | null
-  /** An abort that waits for time or tty input: something outside the app could let it through. */
+  /** An abort that waits for time, tty input or a safe read's response: something outside the app could let it through. */
   external: boolean
   /** For an abort on sys.time.await: the time it waits for (0: none). */
   wakeAt: number
@@ -106,7 +106,7 @@ export function outcomeOf(tx: Transaction): Outcome {
     halt: tx.halt,
     tty: tx.tty,
     failure: tx.failure,
-    external: tx.wakeAt > 0 || tx.waitsForInput,
+    external: tx.wakeAt > 0 || tx.waitsForInput || tx.wantsEffect !== null,
     wakeAt: tx.wakeAt,
     waitsForInput: tx.waitsForInput,
     ttyRead: tx.ttyRead.length,

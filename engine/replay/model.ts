@@ -3,6 +3,7 @@
 // O(cells) before each transaction. A successor world shares every cell the
 // transaction did not write with its parent, so exploring never re-runs a
 // prefix of history and never copies state that did not change.
+import { notebookGrants } from '../runtime/effects/grants.ts'
 import { Executor, LoadError, notebookSeed, methodCall, type AppVersion } from '../runtime/executor.ts'
 import { compileNotebook, type CompiledApp, type MethodName } from '../runtime/compile.ts'
 import type { KeptCell } from '../runtime/transformCell.ts'
@@ -76,6 +77,8 @@ export class Model extends Worlds {
   private readonly plain = { step: [{ method: 'step', input: null, memo: 'step' }] as Action[], start: [{ method: 'start', input: null, memo: 'start' }] as Action[] }
   /** The world exploration starts from: the store as loaded. */
   readonly root: World
+  /** The notebook grants effects: exploration gives safe reads only their recorded responses (explore.ts says so). */
+  readonly grantsEffects: boolean
 
   private constructor(
     readonly exec: Executor,
@@ -98,6 +101,7 @@ export class Model extends Worlds {
     readonly requests: number,
   ) {
     super(exec.store, () => exec.sandbox.realm.JSON)
+    this.grantsEffects = exec.config.effects !== undefined
     this.root = this.current(root.started, root.halted, this.situation(time, 0, '', 0))
   }
 
@@ -115,7 +119,7 @@ export class Model extends Worlds {
     const recordedEnv = canonicalJson(config.env as Json)
     if (options.env) config = { ...config, env: options.env }
     const exec = new Executor(
-      { path, branch: options.branch ?? from?.branch ?? 'main', seed: config.seed, env: config.env, args: config.args, timeLimitMs: options.timeLimitMs ?? 1000, locateWaits: false },
+      { path, branch: options.branch ?? from?.branch ?? 'main', seed: config.seed, env: config.env, args: config.args, timeLimitMs: options.timeLimitMs ?? 1000, locateWaits: false, effects: notebookGrants(notebook) },
       options.log ?? new MemoryLog(),
     )
     const time = options.time ?? from?.time ?? 0
@@ -280,3 +284,4 @@ export class Model extends Worlds {
     return new Transaction('code', null, this.codeInput, this.time, TEST_AGENT)
   }
 }
+

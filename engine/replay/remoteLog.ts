@@ -7,6 +7,7 @@
 // No import of SQLite here, directly or not: this module runs where no native
 // addon may be loaded.
 
+import type { EffectRequest, EffectResponse } from '../runtime/effects/request.ts'
 import type { EventLog } from '../runtime/log.ts'
 import { encodeEvents } from './chunk.ts'
 import { PendingSide } from './history/sideRecords.ts'
@@ -158,6 +159,11 @@ export class RemoteLog implements EventLog {
   /** The app's answer to a request the launcher relayed (its server is outside this process). */
   answer(rid: number, response: HttpResponse): void {
     this.link.post({ op: 'answer', rid, response })
+  }
+
+  /** A safe read performed by the launcher (the only one here that may reach the world, and only where the notebook grants). */
+  effect(request: EffectRequest): Promise<EffectResponse> {
+    return this.link.promiseOf(this.link.send({ op: 'effect', request })) as Promise<EffectResponse>
   }
 
   /** Makes everything durable and lets the host close the log (a side handle: only its own). */

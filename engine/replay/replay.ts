@@ -1,6 +1,7 @@
 // Replay: re-execute a branch's history with the code each event recorded and
 // check that every event comes out exactly as logged — the same reads,
 // writes, outputs and choices, and the same hash chain. Replay is verification.
+import { parseGrants } from '../runtime/effects/grants.ts'
 import { chainHash } from './history/hashChain.ts'
 import { Executor, callOf, cannotRun, methodCall, type AppVersion } from '../runtime/executor.ts'
 import { compileNotebook, formatLocation, type CompiledApp, type MethodName } from '../runtime/compile.ts'
@@ -211,8 +212,10 @@ export class Replayer {
 
   /** A code event records the configuration the code ran with: seed, env and args. */
   private configure(code: EventRecord): void {
-    const config = (code.input ?? {}) as { seed?: string; env?: Record<string, string>; args?: string[] }
-    this.exec.configure({ seed: config.seed ?? '', env: config.env ?? {}, args: config.args ?? [] })
+    const config = (code.input ?? {}) as { seed?: string; env?: Record<string, string>; args?: string[]; effects?: unknown }
+    // The grants the code ran with; replay performs nothing (the executor's performsEffects stays unset).
+    const effects = config.effects === undefined ? undefined : parseGrants(config.effects)
+    this.exec.configure({ seed: config.seed ?? '', env: config.env ?? {}, args: config.args ?? [], effects: typeof effects === 'string' ? undefined : effects })
   }
 
   /**

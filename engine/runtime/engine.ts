@@ -1,6 +1,9 @@
 // The engine API: open a notebook, run it as a loop of transactions, pause,
 // step, feed input, replace code, and hear about every event. The CLI and the
 // desktop app are thin layers over this.
+import { EffectRunner } from './effects/effectRunner.ts'
+import type { EffectInput } from './effects/request.ts'
+import { notebookGrants } from './effects/grants.ts'
 import { readFile } from 'node:fs/promises'
 import { decodeNotebook, parseNotebook, type Notebook } from './notebook.ts'
 import { compileNotebook, CompileError, type CompiledApp } from './compile.ts'
@@ -47,14 +50,15 @@ export class Engine {
     const path = options.path ?? source.path
     const seed = notebookSeed(source, path)
     this.exec = new Executor(
-      { path, branch: options.branch ?? 'main', seed, env: options.env ?? {}, args: options.args ?? [], timeLimitMs: options.timeLimitMs ?? 1000 },
+      { path, branch: options.branch ?? 'main', seed, env: options.env ?? {}, args: options.args ?? [], timeLimitMs: options.timeLimitMs ?? 1000, effects: notebookGrants(source), performsEffects: !!options.performEffect },
       options.log ?? new MemoryLog(),
     )
     this.seedNumber = mix(hashString(seed), 0)
     this.virtualClock = options.clock === 'virtual'
     this.virtualNow = options.startTime ?? 0
     const shared = { exec: this.exec, announcer: this.announcer, seedNumber: this.seedNumber, version: () => this.version }
-    const pipeline = (this.pipeline = new Pipeline({ ...shared, codeHash: () => this.app.codeHash, committed: (e) => this.committed(e) }, options.checkTests === 'commit' ? 'commit' : !!options.checkTests, !!options.stopOnTestFailure))
+    const effects = options.performEffect ? new EffectRunner(options.performEffect, (input) => this.recordEffect(input)) : null
+    const pipeline = (this.pipeline = new Pipeline({ ...shared, codeHash: () => this.app.codeHash, committed: (e) => this.committed(e), effectWanted: (w) => effects?.want(w) }, options.checkTests === 'commit' ? 'commit' : !!options.checkTests, !!options.stopOnTestFailure))
     // The step loop and the requests run transactions through the one pipeline, at the engine's time.
     const inside = {
       ...shared,
@@ -102,6 +106,12 @@ export class Engine {
       setImmediate(() => this.retryPendingCode())
     }
     this.requests.wakeChanged()
+  }
+
+  /** A safe read's response came: its effect event, committed like any transaction (it wakes what waits for it). */
+  private recordEffect(input: EffectInput): void {
+    const tx = this.pipeline.runNow({ kind: 'effect', method: null, input: input as unknown as Json }, this.now(), new FairAgent(this.seedNumber))
+    if (tx && !tx.failure) this.pipeline.commitNow(tx)
   }
 
   /** Opens a notebook file. Throws NotebookError or CompileError (with file, cell and line) for bad input. */
@@ -336,6 +346,9 @@ export class Engine {
 
   /** Loads new code; its switch (if any) must commit for it to take over. */
   private adopt(notebook: Notebook, app: CompiledApp): { ok: true; event: EventRecord } | { ok: false; errors: LoomError[]; waiting?: true; reads: Read[] } {
+    // The new front matter's grants come with its code (its code event records them).
+    const grants = this.exec.config.effects
+    this.exec.config.effects = notebookGrants(notebook)
     try {
       const event = this.loadCode(app, 'replace')!
       this.source = notebook
@@ -345,6 +358,7 @@ export class Engine {
       this.requests.retryAll()
       return { ok: true, event }
     } catch (err) {
+      this.exec.config.effects = grants
       if (err instanceof SwitchWaits) return { ok: false, errors: err.errors, waiting: true, reads: err.reads }
       if (err instanceof LoadError || err instanceof CompileError) return { ok: false, errors: err.errors, reads: [] }
       throw err
@@ -401,6 +415,9 @@ export class Engine {
     }
     const time = this.now()
     const input: Json = { seed: this.exec.config.seed, env: this.exec.config.env, args: this.exec.config.args }
+    // What the notebook grants is configuration too (replay reads it from here); a notebook without effects records as before.
+    const grants = this.exec.config.effects
+    if (grants) (input as Record<string, Json>).effects = grants as unknown as Json
     // Replacing code runs its switch (if it has one); otherwise the code event only declares.
     const call: Call = { kind: 'code', method: replacing && version.methods.switch ? 'switch' : null, input }
     const tx = this.pipeline.runNow(call, time, new FairAgent(this.seedNumber), version)

@@ -3,6 +3,7 @@ import type { EventLog } from './log.ts'
 import type { StoreSnapshot } from './store.ts'
 import type { Attempt, EventRecord, TestFailure } from './event.ts'
 import type { EngineStatus } from './control/runControl.ts'
+import type { Performer } from './effects/effectRunner.ts'
 
 export interface EngineOptions {
   /** Where the notebook came from, for messages and the default seed. */
@@ -22,6 +23,11 @@ export interface EngineOptions {
   branch?: string
   /** How many alternative choice sequences a step tries before it waits (default 64). */
   maxAlternatives?: number
+  /**
+   * Performs the safe reads cells ask for (sys.http.get, sys.fs.read) outside
+   * the sandbox; without it a read with no recorded response fails, saying so.
+   */
+  performEffect?: Performer
   /** Continue a history: the state after the log's last event and what the engine needs to know of it. */
   resume?: Resume
 }

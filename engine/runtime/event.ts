@@ -2,7 +2,7 @@
 // (aborted ones). These shapes are what the log stores and replay re-checks.
 import type { Json } from './json.ts'
 
-export type EventKind = 'start' | 'step' | 'http' | 'gui' | 'edit' | 'code' | 'halt'
+export type EventKind = 'start' | 'step' | 'http' | 'gui' | 'edit' | 'code' | 'halt' | 'effect'
 
 /** A place in the notebook: which cell, which line inside it, which line of the file. */
 export interface SourceLocation {

@@ -4,6 +4,8 @@
 // `run` (one time-limited call into the sandbox), `runCall` (the one way a
 // transaction runs, in transaction/runTransaction.ts) and `commit` (the one
 // way it becomes an event, in transaction/commitTransaction.ts).
+import type { Grants } from './effects/grants.ts'
+import { EFFECTS_STATE } from './effects/request.ts'
 import { Sandbox, type AppFunction, type Outcome } from './sandbox.ts'
 import { Store, makeCell, type Cell, type StoreSnapshot } from './store.ts'
 import type { Transaction } from './transaction.ts'
@@ -37,6 +39,10 @@ export interface ExecutorConfig {
   timeLimitMs: number
   /** Whether a wait records the cell line it came from (exploration, which runs millions, does without). */
   locateWaits?: boolean
+  /** What the front matter grants under `effects:` (recorded in the code event; replay sets it from there). */
+  effects?: Grants
+  /** Whether a safe read with no recorded response may wait for the runner to perform it (false: replay, exploration, a runner without a performer). */
+  performsEffects?: boolean
 }
 
 interface Loading {
@@ -79,7 +85,7 @@ export class Executor {
   }
 
   /** Changes the configuration cells read (replay sets what each code event recorded). */
-  configure(config: Pick<ExecutorConfig, 'seed' | 'env' | 'args'>): void {
+  configure(config: Pick<ExecutorConfig, 'seed' | 'env' | 'args' | 'effects'>): void {
     if (config.seed !== this.config.seed) this.random = new StableRandom(config.seed)
     Object.assign(this.config, config)
   }
@@ -109,6 +115,12 @@ export class Executor {
         if (m === undefined) continue
         if (typeof m !== 'function') throw new LoadError(`the export '${name}' is not a function`, { file: app.path })
         methods[name] = m as (...args: unknown[]) => unknown
+      }
+      // Where recorded responses are kept (effects/request.ts): made with the code that may read them, so every read of one is a read of state.
+      if (this.config.effects && !this.store.get(EFFECTS_STATE)) {
+        const cell = makeCell('map', this.store.cells.length, EFFECTS_STATE, null, {}, this.head + 1)
+        this.store.add(cell)
+        loading.fresh.push(cell)
       }
       const declares: Write[] = loading.fresh.map((c) => ({ state: c.name, op: 'declare', kind: c.kind, value: c.value() }))
       return { version: { app, filename, methods, tests: loading.tests }, declares }
@@ -248,6 +260,7 @@ export class Executor {
     const where = whereAt(this.config.path, at)
     if (!loading) throw this.sandbox.error(`state.${kind}() declares state at the top of a cell, not inside a method`)
     if (typeof name !== 'string' || !name) throw (loading.refused = new LoadError(`state.${kind}(name, …) needs a name (a non-empty string)`, where))
+    if (name === EFFECTS_STATE) throw (loading.refused = new LoadError(`state '${name}' is Loom's (the responses effects recorded); give the state another name`, where))
     const first = loading.declared.get(name)
     if (first) {
       throw (loading.refused = new LoadError(`state '${name}' is declared twice: first at ${formatLocation(this.config.path, first.at)}; give each state its own name`, where))

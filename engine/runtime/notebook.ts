@@ -2,6 +2,7 @@
 // fenced TypeScript code cells. Every block keeps its original text, so serialising is byte-exact.
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml'
 import { loomError, LoomFailure } from '../protocol/loomError.ts'
+import { parseGrants } from './effects/grants.ts'
 
 export interface NotebookSettings {
   title?: string
@@ -291,6 +292,12 @@ function parseSettings(yamlText: string, path: string): NotebookSettings {
       const keyNode = pair?.key
       const line = isScalar(keyNode) && keyNode.range ? fileLine(keyNode.range[0]) : 1
       fail(line, `front matter key "${key}" must be ${rule.expected}, not ${describe(value)}`)
+    }
+    const effects = js !== null && typeof js === 'object' && Object.hasOwn(js, 'effects') ? parseGrants((js as Record<string, unknown>).effects) : null
+    if (typeof effects === 'string') {
+      const pair = root.items.find((p) => isScalar(p.key) && String(p.key.value) === 'effects')
+      const line = isScalar(pair?.key) && pair.key.range ? fileLine(pair.key.range[0]) : 1
+      fail(line, `front matter key "effects"${effects.startsWith('must') || effects.startsWith('has') ? ' ' : ': '}${effects} (see docs/effects.md)`)
     }
   } catch (e) {
     if (e instanceof NotebookError) throw e

@@ -30,7 +30,7 @@ export const OP = {
 
 export const SYS = {
   fork: 0, random: 1, now: 2, await: 3, ttyWrite: 4, ttyRead: 5, envGet: 6, args: 7, abort: 8, halt: 9, log: 10,
-  ask: 11, choose: 12, show: 13,
+  ask: 11, choose: 12, show: 13, httpGet: 14, fsRead: 15,
 } as const
 
 
@@ -138,6 +138,9 @@ const BOOTSTRAP = `(function (host, OP, SYS) {
     abort: (reason) => { sysCall(SYS.abort, reason); },
     halt: () => { sysCall(SYS.halt); },
     log: (channel, message) => { sysCall(SYS.log, channel, message); },
+    // The options are copied here, in the sandbox: the host never calls a getter the cell made.
+    http: Object.freeze({ get: (url, options) => sysCall(SYS.httpGet, url, options == null ? undefined : { headers: options.headers, maxAge: options.maxAge }) }),
+    fs: Object.freeze({ read: (root, path) => sysCall(SYS.fsRead, root, path) }),
   });
   const test = (name, property) => { testIn(name, property); };
   // What gui(agent) is given: the person's answers, asked for by key.

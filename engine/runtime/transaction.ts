@@ -5,6 +5,7 @@ import type { Agent } from './agent.ts'
 import type { Cell, TxView } from './store.ts'
 import type { Choice, EventKind, LogLine, Outputs, Read, SourceLocation, Write } from './event.ts'
 import type { Json } from './values.ts'
+import type { EffectRequest } from './effects/request.ts'
 
 export interface Failure {
   reason: string
@@ -57,6 +58,8 @@ export class Transaction implements TxView {
   /** For a transaction that waits: the time it waits for (0: none), and whether it waits for tty input. */
   wakeAt = 0
   waitsForInput = false
+  /** A safe read it waits for (sys.http.get, sys.fs.read): the runner performs it and records an effect event. */
+  wantsEffect: { request: EffectRequest; hash: string } | null = null
 
   constructor(
     readonly kind: EventKind | 'test',

@@ -89,6 +89,20 @@ declare const sys: {
   halt(): void
   /** A structured log line kept with the event. */
   log(channel: string, message: Json): void
+  /** Safe reads of other systems, where the front matter's `effects.http` grants the origin (docs/effects.md). */
+  readonly http: {
+    /**
+     * The response to a GET: the first time the transaction waits while Loom reads it, then the
+     * recorded response is reused until it is older than `maxAge` ms (in event time). Redirects are
+     * not followed. A failed read (refused, timed out) throws.
+     */
+    get(url: string, options?: { headers?: Record<string, string>; maxAge?: number }): { readonly status: number; readonly headers: Readonly<Record<string, string>>; readonly body: string }
+  }
+  /** Files under the roots the front matter's `effects.fs` names (docs/effects.md). */
+  readonly fs: {
+    /** A file's text, `path` relative to the root and inside it; read once, then reused from the log. */
+    read(root: string, path: string): string
+  }
 }
 
 /** An invariant over state, checked after every commit in debug runs, by `loom test`, and during exploration. */

@@ -2,6 +2,7 @@
 // what it read, what it wrote as a before → after diff of the state around it,
 // and what it output. A written state links to the state editor; an attempt
 // that failed after this event links to its cell and line.
+import { describeEffect } from '../../engine/protocol/effectLine.ts'
 import type { EngineClient } from '../../engine/protocol/client.ts'
 import type { Attempt, EventRecord, Json, StateValue } from '../../engine/protocol/messages.ts'
 import { fill, h } from '../dom.ts'
@@ -92,6 +93,7 @@ export class EventDetails {
     rows.push(h('dl.ed-facts', null,
       h('dt', null, 'time'), h('dd', null, new Date(e.time).toISOString().replace('T', ' ').replace('Z', ' UTC')),
       h('dt', null, 'code'), h('dd', { title: e.codeHash }, e.codeHash.slice(0, 12)),
+      ...(e.kind === 'effect' ? [h('dt', null, 'read'), h('dd.ed-effect', null, describeEffect(e.input))] : []),
       ...(e.input !== null && e.input !== undefined && e.kind !== 'http' ? [h('dt', null, 'input'), h('dd.ed-json', null, preview(e.input, 400))] : []),
       ...(e.choices.length ? [h('dt', null, 'choices'), h('dd', null, ...e.choices.map((c) => h('span.ed-choice', { title: `sys.fork(${c.n}) answered ${c.value}` }, `${c.value}`, h('span.ed-of', null, `/${c.n}`))))] : []),
       h('dt', null, 'hash'), h('dd', { title: e.hash }, e.hash.slice(0, 12)),

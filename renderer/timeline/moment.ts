@@ -19,6 +19,7 @@ export const KIND_COLOURS: Record<EventKind | string, string> = {
   edit: '#ff9e64',
   code: '#7aa2f7',
   halt: '#f7768e',
+  effect: '#73daca',
 }
 
-export const KINDS = ['start', 'step', 'http', 'gui', 'edit', 'code', 'halt'] as const
+export const KINDS = ['start', 'step', 'http', 'gui', 'edit', 'code', 'halt', 'effect'] as const

@@ -10,7 +10,7 @@ import type { BranchTable } from './branchTable.ts'
 import type { EventRecord } from '../../runtime/event.ts'
 
 /** The kinds the marks table holds: every kind but 'step'. */
-export const MARKED_KINDS = ['start', 'http', 'gui', 'edit', 'code', 'halt'] as const
+export const MARKED_KINDS = ['start', 'http', 'gui', 'edit', 'code', 'halt', 'effect'] as const
 
 /** An event as stored: its canonical encoding and hash, for verification without decoding. */
 export interface RawEvent {

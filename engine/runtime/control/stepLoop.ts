@@ -24,6 +24,8 @@ interface Round {
   reads: Read[]
   wakeAt: number
   input: boolean
+  /** An attempt waits for a safe read the runner is performing. */
+  effect: boolean
   reason: string
   /** The first attempt that threw rather than aborted. */
   threw: Failure | null
@@ -82,7 +84,8 @@ export class StepLoop {
             waiting.unpark()
             continue
           }
-          if (options.untilIdle && !waiting.parked?.wakeAt) break
+          // A step waiting for a safe read is not idle: its response is on the way.
+          if (options.untilIdle && !waiting.parked?.wakeAt && !waiting.parked?.effect) break
           if (inflight.length) {
             // Let the last batches become durable, then look again: a wake may have come meanwhile.
             await Promise.all(inflight.splice(0))
@@ -219,7 +222,7 @@ export class StepLoop {
     const host = this.host
     if (this.round?.method !== method) {
       const agent = this.stepAgent.reset(mix(host.seedNumber, mix(host.exec.head, this.rounds++)))
-      this.round = { method, agent, tries: 0, reads: [], wakeAt: 0, input: false, reason: '', threw: null }
+      this.round = { method, agent, tries: 0, reads: [], wakeAt: 0, input: false, effect: false, reason: '', threw: null }
     }
     const round = this.round
     const exec = host.exec
@@ -243,6 +246,7 @@ export class StepLoop {
     for (const r of tx.reads) round.reads.push(r)
     if (tx.wakeAt && (!round.wakeAt || tx.wakeAt < round.wakeAt)) round.wakeAt = tx.wakeAt
     round.input ||= tx.waitsForInput
+    round.effect ||= tx.wantsEffect !== null && this.host.exec.config.performsEffects === true
     round.reason ||= tx.failure!.reason
     if (!tx.failure!.aborted) round.threw ??= tx.failure
     if (++round.tries < this.host.maxAlternatives && tx.choices.length && round.agent.next(tx.choices.length)) return
@@ -250,7 +254,7 @@ export class StepLoop {
     // A round that spanned batches: a commit in between (a request) may have changed what it read; then it runs again.
     if (!this.host.exec.store.unchanged(round.reads)) return
     const stuck = round.threw ? { method: round.method, reason: round.threw.reason, location: round.threw.location, ...(round.threw.runaway ? { runaway: true as const } : {}) } : undefined
-    this.waiting.park({ reads: round.reads, wakeAt: round.wakeAt, input: round.input, reason: stuck ? stuckReason(stuck) : round.reason, ...(stuck ? { stuck } : {}) })
+    this.waiting.park({ reads: round.reads, wakeAt: round.wakeAt, input: round.input, effect: round.effect, reason: stuck ? stuckReason(stuck) : round.reason, ...(stuck ? { stuck } : {}) })
   }
 }
 

@@ -9,6 +9,8 @@ export interface Parked {
   reads: Read[]
   wakeAt: number
   input: boolean
+  /** It waits for a safe read the runner is performing (its effect event wakes it). */
+  effect?: boolean
   reason: string
   /** The method threw (not an abort): a bug, not a wait; it stays stuck until what it read changes. */
   stuck?: Stuck

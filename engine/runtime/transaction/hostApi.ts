@@ -8,12 +8,14 @@ import { canonicalJson, plainValue, ValueError, type Json } from '../values.ts'
 import type { SourceLocation, StateKind } from '../event.ts'
 import type { TxContext } from './txContext.ts'
 import { callerInCell, describeValue, type AppsByFile } from './describeError.ts'
+import type { Grants } from '../effects/grants.ts'
+import { EFFECTS_STATE, fsRead, httpGet, type Asked, type EffectResponse } from '../effects/request.ts'
 
 /** What the host API needs of the executor that owns it. */
 export interface HostSide {
   readonly sandbox: Sandbox
   readonly store: Store
-  readonly config: { env: Record<string, string>; args: string[]; locateWaits?: boolean }
+  readonly config: { env: Record<string, string>; args: string[]; locateWaits?: boolean; effects?: Grants; performsEffects?: boolean }
   readonly random: StableRandom
   readonly ctx: TxContext
   readonly apps: AppsByFile
@@ -22,6 +24,9 @@ export interface HostSide {
   /** `test(name, property)` at a cell's top level. */
   addTest(name: unknown, property: unknown): void
 }
+
+/** The least time (ms) a recorded response counts as fresh, whatever `maxAge` says. */
+export const MIN_AGE = 1000
 
 export class CellHost {
   constructor(private readonly exec: HostSide) {}
@@ -165,6 +170,20 @@ export class CellHost {
       case SYS.choose:
       case SYS.show:
         return this.agentCall(tx, op, a, b)
+      case SYS.httpGet: {
+        const o = (b ?? {}) as { headers?: unknown; maxAge?: unknown }
+        if (o.maxAge !== undefined && (typeof o.maxAge !== 'number' || !(o.maxAge >= 0))) this.fail(tx, { reason: `sys.http.get(url, { maxAge }): maxAge is a number of ms ≥ 0, got ${describeValue(o.maxAge)}`, aborted: false, location: this.here() })
+        let headers: Json | undefined
+        try {
+          headers = o.headers === undefined ? undefined : plainValue(o.headers)
+        } catch (err) {
+          if (!(err instanceof ValueError)) throw err
+          this.fail(tx, { reason: `sys.http.get(url, { headers }): ${err.message}`, aborted: false, location: this.here() })
+        }
+        return this.safeRead(tx, this.asked('h', a, headers, () => httpGet(this.exec.config.effects, a, headers)), o.maxAge as number | undefined)
+      }
+      case SYS.fsRead:
+        return this.safeRead(tx, this.asked('f', a, b, () => fsRead(this.exec.config.effects, a, b)), undefined)
       case SYS.log: {
         if (typeof a !== 'string') this.fail(tx, { reason: `sys.log(channel, message): channel is a string, got ${describeValue(a)}`, aborted: false, location: this.here() })
         let message: Json
@@ -179,6 +198,56 @@ export class CellHost {
       }
     }
     throw this.exec.sandbox.error(`unknown sys operation ${op}`)
+  }
+
+  /**
+   * The checked request for these arguments, remembered: a read reused from the
+   * log is asked again and again, and parsing the URL and hashing cost more than the
+   * transaction (measured: a step with one reused read ran at a third of the rate).
+   */
+  private asked(kind: string, a: unknown, b: unknown, check: () => Asked): Asked {
+    if (typeof a !== 'string' || (b !== undefined && typeof b !== 'string' && (b === null || typeof b !== 'object'))) return check()
+    if (this.grants !== this.exec.config.effects) {
+      this.grants = this.exec.config.effects
+      this.askedBefore.clear()
+    }
+    const key = `${kind}\0${a}\0${typeof b === 'string' ? b : JSON.stringify(b) ?? ''}`
+    let asked = this.askedBefore.get(key)
+    if (!asked) {
+      asked = check()
+      if (this.askedBefore.size >= 1024) this.askedBefore.clear()
+      this.askedBefore.set(key, asked)
+    }
+    return asked
+  }
+
+  private grants: Grants | undefined
+  private readonly askedBefore = new Map<string, Asked>()
+
+  /**
+   * A safe read: the response an effect event recorded for the same request
+   * (younger than maxAge, measured in event time, so replay reads the same),
+   * or a wait while the runner performs it. Reading the recorded response is a
+   * read of state, so the wait ends when the effect event commits.
+   */
+  private safeRead(tx: Transaction, asked: Asked, maxAge: number | undefined): unknown {
+    if ('denied' in asked) return this.fail(tx, { reason: asked.denied, aborted: false, location: this.here() })
+    const cell = this.exec.store.get(EFFECTS_STATE) as MapCell | undefined
+    // The state exists wherever the notebook grants effects (the executor makes it with the code).
+    const found = cell?.get(tx, asked.hash) as { response?: unknown; at?: unknown } | undefined
+    // A value not made by an effect event (a hand edit, a crafted log) is no response: the read is made again.
+    const recorded = found && typeof found === 'object' && typeof found.at === 'number' && found.response !== null && typeof found.response === 'object' && !Array.isArray(found.response)
+      ? (found as { response: EffectResponse; at: number }) : undefined
+    // A maxAge shorter than a read takes to come back would read again for ever: a response is fresh for at least MIN_AGE.
+    if (recorded && (maxAge === undefined || tx.time - recorded.at <= Math.max(maxAge, MIN_AGE))) {
+      const r = recorded.response
+      if ('error' in r) throw this.exec.sandbox.error(`${asked.what}: ${String(r.error)}`)
+      return 'text' in r ? r.text : r
+    }
+    if (tx.readOnly) this.fail(tx, { reason: `${asked.what}: a test reads only responses already recorded`, aborted: false, location: this.here() })
+    // A wait either way: the world may answer (live), or nothing here performs it (replay, exploration, a runner without a performer).
+    tx.wantsEffect = { request: asked.request, hash: asked.hash }
+    return this.wait(tx, `waiting for ${asked.what}${this.exec.config.performsEffects ? '' : ': no response is recorded and this runner performs no effects'}`)
   }
 
   /** agent.ask / agent.choose / agent.show inside gui(agent). */

@@ -12,6 +12,7 @@ import type { Transaction } from '../transaction.ts'
 import type { Outcome } from '../sandbox.ts'
 import type { MethodName } from '../compile.ts'
 import type { EventRecord, SourceLocation, TestFailure, Write } from '../event.ts'
+import type { EffectRequest } from '../effects/request.ts'
 import { attemptFailureRecord, testFailureRecord } from '../../replay/history/failures.ts'
 
 /** What the pipeline needs of the engine that owns it. */
@@ -23,6 +24,8 @@ export interface PipelineHost {
   codeHash(): string
   /** After every commit: whatever waits on what it changed runs again. */
   committed(event: EventRecord): void
+  /** A transaction waits for a safe read (effects/effectRunner.ts performs it). */
+  effectWanted?(wanted: { request: EffectRequest; hash: string }): void
 }
 
 /**
@@ -224,6 +227,8 @@ export class Pipeline {
   }
 
   recordAttempt(tx: Transaction): void {
+    // A wait for a safe read: the runner performs it (outside the sandbox) and commits its effect event.
+    if (tx.wantsEffect) this.host.effectWanted?.(tx.wantsEffect)
     this.attempts++
     const attempt = this.exec.attempt(tx)
     this.host.announcer.pending.attempts.push(attempt)

@@ -9,12 +9,13 @@ import type { Store } from '../store.ts'
 import { Transaction } from '../transaction.ts'
 import { toResponse, responseJson, type HttpRequest } from '../http.ts'
 import type { CompiledApp, MethodName } from '../compile.ts'
-import type { EventKind, EventRecord, SourceLocation } from '../event.ts'
+import type { EventKind, EventRecord, SourceLocation, Write } from '../event.ts'
 import type { Json } from '../values.ts'
 import type { AppVersion } from '../appVersion.ts'
 import type { TxContext } from './txContext.ts'
 import type { CellHost } from './hostApi.ts'
 import { applyEdits, type Edit } from './edits.ts'
+import { effectWrites, effectInputProblem, type EffectInput } from '../effects/request.ts'
 
 /** What a transaction runs: an app method by its event kind, with its input. */
 export interface Call {
@@ -51,6 +52,7 @@ export function callOf(e: EventRecord): Call {
 export function cannotRun(version: AppVersion, call: Call): string | null {
   switch (call.kind) {
     case 'edit':
+    case 'effect':
       return null
     case 'code':
       return call.method === null || version.methods.switch ? null : 'the code has no switch()'
@@ -111,6 +113,15 @@ export function runTransaction(runner: Runner, version: AppVersion, call: Call, 
     case 'edit':
       return transact(runner, begin(runner, 'edit', 'edit', call.input, time, agent, call), app, () =>
         applyEdits(runner.host, runner.store, (v, trusted) => runner.inRealm(v, trusted), call.input as unknown as Edit[], call.expect))
+    case 'effect': {
+      // The world's answer to a safe read: kept by request hash; the same writes whenever it is re-executed.
+      const tx = begin(runner, 'effect', null, call.input, time, agent, call)
+      return transact(runner, tx, app, () => {
+        const problem = effectInputProblem(call.input)
+        if (problem) throw runner.sandbox.error(`an effect event that is not one: ${problem}`)
+        tx.writes = runner.inRealm(effectWrites(call.input as unknown as EffectInput, time)) as unknown as Write[]
+      })
+    }
     default: {
       // start, step, and code: its switch, or (without one) a transaction that only declares.
       const fn = call.method === null ? undefined : version.methods[call.method as MethodName]

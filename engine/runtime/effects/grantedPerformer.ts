@@ -1,0 +1,53 @@
+// The performer a launcher hands the log host: a confined engine process asks
+// it for a safe read over the link, and it believes nothing the request says
+// about grants: it checks it again against the notebook's front matter as the
+// launcher read it (the owner's file), then performs it.
+import { dirname } from 'node:path'
+import { readFile } from 'node:fs/promises'
+import { parseNotebook } from '../notebook.ts'
+import { notebookGrants, type Grants } from './grants.ts'
+import { fsRead, httpGet } from './request.ts'
+import { performEffect } from './perform.ts'
+import type { EffectResponse } from './request.ts'
+
+export interface GrantedPerformer {
+  perform(request: unknown): Promise<EffectResponse>
+  /** The notebook was saved (--watch): its grants from now on. */
+  update(text: string): void
+}
+
+export function grantedPerformer(notebookPath: string, text: string): GrantedPerformer {
+  let grants: Grants | undefined
+  const update = (t: string) => {
+    try {
+      grants = notebookGrants(parseNotebook(t, notebookPath))
+    } catch {
+      // A saved text that does not parse runs nowhere (live coding refuses it): the grants stay.
+    }
+  }
+  update(text)
+  return {
+    update,
+    perform: async (raw) => {
+      const r = raw as Record<string, unknown> | null
+      if (r === null || typeof r !== 'object') throw new Error('effect: malformed request')
+      const asked = r.kind === 'http.get' ? httpGet(grants, r.url, r.headers) : r.kind === 'fs.read' ? fsRead(grants, r.root, r.path) : null
+      if (!asked) throw new Error('effect: not a safe read')
+      if ('denied' in asked) throw new Error(asked.denied)
+      return performEffect(asked.request, dirname(notebookPath))
+    },
+  }
+}
+
+/**
+ * `loom serve`: the grants are the notebook file's as saved now (the owner's
+ * file), read again for each request, so an edit in the window grants nothing
+ * until it is saved.
+ */
+export function savedFilePerformer(notebookPath: string): (request: unknown) => Promise<EffectResponse> {
+  const granted = grantedPerformer(notebookPath, '')
+  return async (request) => {
+    granted.update(await readFile(notebookPath, 'utf8').catch(() => ''))
+    return granted.perform(request)
+  }
+}
