@@ -49,5 +49,10 @@ process.stdin.on('data', (text: string) => {
     const id = (m as { id?: unknown }).id
     if (answer && typeof id === 'number') process.stdout.write(JSON.stringify({ id, ...answer }) + '\n')
   }
+  // Answers nobody reads would pile up here until the heap limit ended this process: read no more requests until they go.
+  if (process.stdout.writableNeedDrain) {
+    process.stdin.pause()
+    process.stdout.once('drain', () => process.stdin.resume())
+  }
 })
 process.stdin.on('end', () => process.exit(0))
