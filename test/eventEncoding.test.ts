@@ -37,7 +37,7 @@ function definition(e: EventRecord, minCut: number): { text: string; cuts: [numb
     else if (w.op === 'queue') (parts.push(`${head},"take":${w.take},"push":`), value(w.push))
     else if (w.op === 'bag') (parts.push(`${head},"take":${JSON.stringify(w.take)},"put":`), value(w.put))
     else if (w.op === 'add') parts.push(`${head},"value":${w.value}`)
-    else (parts.push(`${head},"kind":"${w.kind}","value":`), value(w.value))
+    else if (w.op === 'declare') (parts.push(`${head},"kind":"${w.kind}","value":`), value(w.value))
     parts.push('}')
   }
   parts.push('],"outputs":')
@@ -115,6 +115,14 @@ test('the encoding of every event is the one its hash was first made over, long 
       }
       assert.equal(encodeEvent(e), definition(e, Infinity).text)
     }
+  }
+})
+
+test('an event as a crafted import may hold it (an op Loom never writes, names that are not strings) is encoded as written, not refused with a crash', () => {
+  const event = random(11)
+  for (const writes of [[{ state: 'x', op: 'bogus' }, { state: { a: 1 }, op: 'add', value: 1 }], [{ state: 'y', op: 'add', value: 2 }, { state: 'x', op: 'nope' }]]) {
+    const crafted = { ...event(1), reads: [{ state: 7, version: 1 }], writes } as unknown as EventRecord
+    assert.deepEqual(encodeEventParts(crafted, 1024), definition(crafted, 1024))
   }
 })
 

@@ -79,7 +79,13 @@ export function encodeEventParts(e: EventRecord, minCut: number, leaveOut?: stri
   t += '],"writes":['
   for (let i = 0; i < e.writes.length; i++) {
     const w = e.writes[i]!
-    const head = remembered(writes[w.op], w.state, writePieces[w.op])
+    const table = writes[w.op] as Map<string, string> | undefined
+    // An op Loom never writes (a crafted import being checked) adds only its closing brace, as the encoding always did.
+    if (!table) {
+      t += '}'
+      continue
+    }
+    const head = remembered(table, w.state, writePieces[w.op])
     if (i) t += ','
     switch (w.op) {
       case 'set':
