@@ -120,7 +120,7 @@ test('the encoding of every event is the one its hash was first made over, long 
 
 test('an event as a crafted import may hold it (an op Loom never writes, names that are not strings) is encoded as written, not refused with a crash', () => {
   const event = random(11)
-  for (const writes of [[{ state: 'x', op: 'bogus' }, { state: { a: 1 }, op: 'add', value: 1 }], [{ state: 'y', op: 'add', value: 2 }, { state: 'x', op: 'nope' }]]) {
+  for (const writes of [[{ state: 'x', op: 'bogus' }, { state: { a: 1 }, op: 'add', value: 1 }], [{ state: 'y', op: 'add', value: 2 }, { state: 'x', op: 'nope' }], [{ state: 'z', op: 'constructor' }, { state: 'z', op: '__proto__' }, { state: 'z', op: 'toString' }]]) {
     const crafted = { ...event(1), reads: [{ state: 7, version: 1 }], writes } as unknown as EventRecord
     assert.deepEqual(encodeEventParts(crafted, 1024), definition(crafted, 1024))
   }

@@ -142,8 +142,8 @@ const statePiece = (state: string) => '{"state":' + JSON.stringify(state)
 const readPiece = (state: string) => statePiece(state) + ',"version":'
 type Op = Write['op']
 const OPS: Op[] = ['set', 'delete', 'queue', 'bag', 'add', 'declare']
-/** Per op, a write's state and op: `{"state":"count","op":"set"`. */
-const writes = Object.fromEntries(OPS.map((op) => [op, new Map<string, string>()])) as Record<Op, Map<string, string>>
+/** Per op, a write's state and op: `{"state":"count","op":"set"` (no prototype: an op named `constructor` is no op). */
+const writes = Object.assign(Object.create(null), Object.fromEntries(OPS.map((op) => [op, new Map<string, string>()]))) as Record<Op, Map<string, string>>
 const writePieces = Object.fromEntries(OPS.map((op) => [op, (state: string) => statePiece(state) + ',"op":"' + op + '"'])) as Record<Op, (state: string) => string>
 
 function remembered(table: Map<string, string>, name: string, make: (name: string) => string): string {
