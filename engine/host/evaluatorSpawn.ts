@@ -8,9 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import type { Socket } from 'node:net'
 import { evaluatorLaunch, evalMemoryMb } from './engineLaunch.ts'
 import { Evaluator, type EvaluatorDied, type EvaluatorPipe } from './evaluator.ts'
-
-/** What V8 prints when a heap limit is reached (then it aborts the process). */
-const HEAP_OUT = /heap out of memory|Allocation failed/
+import { watchHeapDeath } from './heapDeath.ts'
 
 export interface EvaluatorProcesses extends EvaluatorPipe {
   readonly memoryMb: number
@@ -39,8 +37,8 @@ export function evaluatorProcesses(memoryMb = evalMemoryMb()): EvaluatorProcesse
   const start = (): ChildProcess => {
     const launch = evaluatorLaunch(memoryMb)
     const c = spawn(launch.command, launch.args, { env: launch.env, stdio: ['pipe', 'pipe', 'pipe'] })
-    let said = ''
-    c.stderr!.setEncoding('utf8').on('data', (t: string) => void (said = (said + t).slice(-4096)))
+    // What it says is not shown (its asker is told instead); only whether V8 reported an exhausted heap counts.
+    const heap = watchHeapDeath(c.stderr!, () => {})
     c.stdout!.setEncoding('utf8').on('data', (t: string) => receivers.forEach((fn) => fn(t)))
     c.stdin!.on('error', () => {}) // written to as it died: its exit says so
     c.stdin!.on('drain', drain)
@@ -49,8 +47,7 @@ export function evaluatorProcesses(memoryMb = evalMemoryMb()): EvaluatorProcesse
     // Once its output is all read: an answer it sent before it ended is still an answer.
     c.on('close', (code, signal) => {
       if (child === c) child = null
-      // V8 aborts on an exhausted heap: SIGABRT, or 134 through bubblewrap.
-      const died: EvaluatorDied = { oom: HEAP_OUT.test(said) || signal === 'SIGABRT' || code === 134, how: signal ? `signal ${signal}` : `exit code ${code}` }
+      const died: EvaluatorDied = { oom: heap.outOfMemory(code, signal), how: signal ? `signal ${signal}` : `exit code ${code}` }
       receivers.forEach((fn) => fn(`\n${JSON.stringify({ died })}\n`))
       drain() // what was waiting to be written goes to the next one
     })
