@@ -4,7 +4,7 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer, type Server } from 'node:http'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -229,6 +229,23 @@ test('attack: path tricks read nothing outside the root (.., absolute, %2e%2e, a
   const inside = files()
   symlinkSync(join(inside, 'data', 'a.txt'), join(inside, 'data', 'same.txt'))
   assert.equal(await outcome(`sys.fs.read('data', 'same.txt')`, fm, inside), 'alpha')
+})
+
+test('attack: a FIFO, a folder or a huge file inside the root is refused, never waited on or read whole into the process that holds the log', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'loom-effects-odd-'))
+  mkdirSync(join(root, 'data'))
+  spawnSync('mkfifo', [join(root, 'data', 'pipe')])
+  mkdirSync(join(root, 'data', 'folder'))
+  writeFileSync(join(root, 'data', 'huge.bin'), Buffer.alloc(64 * 1024 * 1024, 0x61))
+  writeFileSync(join(root, 'data', 'edge.txt'), Buffer.alloc(4 * 1024 * 1024, 0x62))
+  const read = (path: string) => performEffect({ kind: 'fs.read', root: 'data', rootPath: './data', path } as never, root)
+  const rss = process.memoryUsage().rss
+  assert.deepEqual(await read('pipe'), { error: "'pipe' in the root 'data' is not a file" })
+  assert.deepEqual(await read('folder'), { error: "'folder' in the root 'data' is not a file" })
+  assert.deepEqual(await read('huge.bin'), { error: "'huge.bin' is larger than 4194304 bytes" })
+  assert.ok(process.memoryUsage().rss - rss < 48 * 1024 * 1024, 'the huge file was not read whole')
+  assert.equal(((await read('edge.txt')) as { text: string }).text.length, 4 * 1024 * 1024, 'a file of exactly the limit is read')
+  rmSync(root, { recursive: true, force: true })
 })
 
 test('a connection refused is recorded, and the cell can catch it', async () => {

@@ -4,7 +4,8 @@
 // path of its root (a symlink out of the root is refused).
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
-import { realpath, readFile } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { open, realpath } from 'node:fs/promises'
 import { resolve, sep } from 'node:path'
 import type { EffectRequest, EffectResponse } from './request.ts'
 
@@ -27,9 +28,19 @@ async function read(rootDir: string, root: string, path: string): Promise<Effect
   const real = await realpath(resolve(realRoot, path)).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : Promise.reject(err)))
   if (real === null) return { error: `no file '${path}' in the root '${root}'` }
   if (real !== realRoot && !real.startsWith(realRoot + sep)) return { error: `'${path}' leads outside the root '${root}' (through a link); only files inside it can be read` }
-  const data = await readFile(real)
-  if (data.length > MAX_BODY) return { error: `'${path}' is larger than ${MAX_BODY} bytes` }
-  return { text: data.toString('utf8') }
+  // Opened without blocking (a FIFO would wait for a writer for ever), then only a regular file is read,
+  // and never more than MAX_BODY + 1 bytes of it: a huge file (or one that grows) cannot fill this process.
+  const file = await open(real, constants.O_RDONLY | constants.O_NONBLOCK)
+  try {
+    if (!(await file.stat()).isFile()) return { error: `'${path}' in the root '${root}' is not a file` }
+    const buffer = Buffer.alloc(MAX_BODY + 1)
+    let size = 0
+    for (let n = -1; n !== 0 && size < buffer.length; size += n) n = (await file.read(buffer, size, buffer.length - size, size)).bytesRead
+    if (size > MAX_BODY) return { error: `'${path}' is larger than ${MAX_BODY} bytes` }
+    return { text: buffer.subarray(0, size).toString('utf8') }
+  } finally {
+    await file.close()
+  }
 }
 
 function get(url: string, headers: Record<string, string>): Promise<EffectResponse> {
