@@ -25,6 +25,13 @@ after(() => {
 })
 
 /** Within `ms`, or a failure naming what hung. */
+/** The owner's client of a served session: connected, and said hello with the token it printed. */
+async function ownerOf(server: { origin: string; token: string }): Promise<EngineClient> {
+  const owner = new EngineClient(await connectEngine(`${server.origin.replace('http', 'ws')}/engine`, server.origin))
+  await owner.call('hello', { token: server.token })
+  return owner
+}
+
 async function within<T>(what: string, p: Promise<T>, ms = 30_000): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   try {
@@ -44,9 +51,8 @@ test('a recent.json that is a link to /dev/zero or a FIFO does not hang loom ser
     process.env.XDG_CONFIG_HOME = config
     const server = await within(`serve with recent.json a ${kind}`, serveCopy('samples/counter.loom.md', renderer))
     try {
-      const owner = new EngineClient(await connectEngine(`${server.origin.replace('http', 'ws')}/engine`, server.origin))
+      const owner = await ownerOf(server)
       try {
-        await owner.call('hello', { token: server.token })
         const recent = (await within('recentNotebooks', owner.call('recentNotebooks', {}))) as { recent: unknown[] }
         assert.ok(Array.isArray(recent.recent))
       } finally {
@@ -73,11 +79,7 @@ test('opening devices, FIFOs, huge and binary files, and two notebooks at once: 
   copyFileSync('samples/todo.loom.md', join(files, 'todo.loom.md'))
   const server = await serveCopy('samples/counter.loom.md', renderer)
   try {
-    const connect = async () => {
-      const c = new EngineClient(await connectEngine(`${server.origin.replace('http', 'ws')}/engine`, server.origin))
-      await c.call('hello', { token: server.token })
-      return c
-    }
+    const connect = () => ownerOf(server)
     const cases: [string, RegExp][] = [
       ['zero.loom.md', /is not a file/],
       ['random.loom.md', /is not a file/],
@@ -120,8 +122,7 @@ test('switching away while the app commits loses no acknowledged event: the old 
   copyFileSync('samples/bank.loom.md', other)
   const server = await serveCopy('samples/counter.loom.md', renderer)
   try {
-    const owner = new EngineClient(await connectEngine(`${server.origin.replace('http', 'ws')}/engine`, server.origin))
-    await owner.call('hello', { token: server.token })
+    const owner = await ownerOf(server)
     // The counter steps as fast as it can; what the log says it holds is acknowledged.
     await owner.call('run', {})
     let told = 0
