@@ -7,7 +7,8 @@ import { parentPort, type MessagePort } from 'node:worker_threads'
 import { Model } from './model.ts'
 import type { PreparedMoment } from './prepareMoment.ts'
 import type { KeptCell } from '../runtime/transformCell.ts'
-import { Search, runLevel, type Handoff } from './search.ts'
+import { Search, runLevel } from './search.ts'
+import type { HandoffBatch } from './handoffs.ts'
 import { unexploredBy } from './explore.ts'
 import { heapRoom } from './heapRoom.ts'
 
@@ -54,7 +55,7 @@ let model: Model
 let peers: (MessagePort | null)[] = []
 let stopped = () => false
 /** Batches from other shards, by level, until this shard takes them in. */
-const batches = new Map<number, Handoff[][]>()
+const batches = new Map<number, HandoffBatch[]>()
 let waiting: (() => void) | null = null
 
 const report = (): ShardReport => ({
@@ -80,7 +81,7 @@ port.once('message', async (setup: ShardSetup) => {
       }
       return Atomics.load(setup.stop, 0) === 1
     }
-    peers.forEach((peer, from) => peer?.on('message', (batch: { depth: number; items: Handoff[] }) => take(from, batch.depth, batch.items)))
+    peers.forEach((peer, from) => peer?.on('message', (batch: HandoffBatch) => take(from, batch)))
     // The start's tests are checked with the first level's work.
     search.seed()
     port.postMessage({ type: 'ready', report: report(), found: search.found.splice(0) })
@@ -90,11 +91,12 @@ port.once('message', async (setup: ShardSetup) => {
   }
 })
 
-/** A peer's batch for the level it was expanding (which this shard may not have reached yet). */
-function take(from: number, depth: number, items: Handoff[]): void {
-  let list = batches.get(depth)
-  if (!list) batches.set(depth, (list = []))
-  list[from] = items
+/** A peer's batch for the level it was expanding (which this shard may not have reached yet); its new values are learnt now, in the order batches arrive. */
+function take(from: number, batch: HandoffBatch): void {
+  search.learn(from, batch)
+  let list = batches.get(batch.depth)
+  if (!list) batches.set(batch.depth, (list = []))
+  list[from] = batch
   waiting?.()
 }
 
@@ -105,7 +107,7 @@ async function handle(m: ToShard): Promise<void> {
       search.quota = m.quota
       runLevel(search, model, stopped)
       // Every peer gets exactly one batch per level, empty or not, so it knows when it has them all.
-      peers.forEach((peer, s) => peer?.postMessage({ depth: search.depth, items: search.outbox[s] }))
+      peers.forEach((peer, s) => peer?.postMessage(search.handedTo(s)))
       port.postMessage({ type: 'expanded' })
       return
     }
@@ -116,7 +118,7 @@ async function handle(m: ToShard): Promise<void> {
       waiting = null
       const list = batches.get(search.depth)!
       batches.delete(search.depth)
-      list.forEach((items) => items && search.receive(items))
+      list.forEach((batch, from) => batch && search.receive(from, batch))
       runLevel(search, model, stopped)
       port.postMessage({ type: 'received', report: report(), found: search.found.splice(0) })
       return

@@ -8,7 +8,8 @@ import { EveryChoiceAgent } from '../runtime/agent.ts'
 import type { MethodName } from '../runtime/compile.ts'
 import type { Transaction } from '../runtime/transaction.ts'
 import type { Action, Model } from './model.ts'
-import type { SituationData, World } from './worlds.ts'
+import type { World } from './worlds.ts'
+import { Incoming, Outgoing, type Handoff, type HandoffBatch } from './handoffs.ts'
 import { outcomeOf } from './memo.ts'
 import type { Outcome } from './memo.ts'
 import type { Move, Violation } from './explore.ts'
@@ -27,18 +28,6 @@ export interface Found {
   depth: number
   /** One report per key: per test, per erroring place, one deadlock. */
   key: string
-}
-
-/** A state found by one shard and owned by another: its cells' values as JSON, and how it was reached. */
-export interface Handoff {
-  /** Its key in canonical texts, so the owner can drop one it has without rebuilding it. */
-  key: string
-  cells: string[]
-  started: boolean
-  halted: boolean
-  at: SituationData
-  parent: StateRef
-  move: Move
 }
 
 interface Expanding {
@@ -88,12 +77,16 @@ export class Search {
   quota: number
   full = false
   readonly found: Found[] = []
-  /** Per shard: the states found for it during this level. */
-  readonly outbox: Handoff[][]
+  /** Per shard: the states found for it, sent once per level (null: this one). */
+  private readonly outbox: (Outgoing | null)[]
+  private readonly inbox: (Incoming | null)[]
+  /**
+   * Per shard: the states (by key here) ever handed to it. Never cleared: once
+   * handed over a state is the owner's, found at the depth it was first sent,
+   * so sending it again from a later level could only be dropped there.
+   */
   private readonly sent: Set<number>[]
   private readonly seen = new Map<number, number>()
-  /** With shards: the canonical keys of the states this one owns, which handed-off states are checked against. */
-  private readonly owned = new Set<string>()
   /** Per state id: the state it was first reached from, and how. */
   private readonly parent: StateRef[] = []
   private readonly via: (Move | null)[] = []
@@ -101,7 +94,9 @@ export class Search {
   private next: { world: World; id: number }[] = []
   private index = 0
   private cur: Expanding | null = null
+  /** States other shards found for this one, and which shard each came from. */
   private incoming: Handoff[] = []
+  private incomingFrom: number[] = []
   /** States found but not yet checked against the tests (each by an `advance` of its own, under the time limit); one transaction and the moves that are none may find three. */
   private readonly unchecked: { world: World; id: number; depth: number }[] = []
   private checking: { id: number; depth: number } | null = null
@@ -119,7 +114,8 @@ export class Search {
     readonly shards = 1,
   ) {
     this.quota = quota
-    this.outbox = Array.from({ length: shards }, () => [])
+    this.outbox = Array.from({ length: shards }, (_, s) => (s === shard ? null : new Outgoing(model)))
+    this.inbox = Array.from({ length: shards }, (_, s) => (s === shard ? null : new Incoming(model)))
     this.sent = Array.from({ length: shards }, () => new Set())
   }
 
@@ -141,9 +137,22 @@ export class Search {
     return !this.unchecked.length && (this.full || (!this.incoming.length && !this.cur && this.index >= this.level.length))
   }
 
-  /** States other shards found for this one, to add before the level ends. */
-  receive(items: Handoff[]): void {
-    for (const item of items) this.incoming.push(item)
+  /** Takes in the new values of a batch from shard `from`: call for every batch, in the order they arrive. */
+  learn(from: number, batch: HandoffBatch): void {
+    this.inbox[from]!.learn(batch)
+  }
+
+  /** States shard `from` found for this one (a batch learnt already), to add before the level ends. */
+  receive(from: number, batch: HandoffBatch): void {
+    for (const item of batch.items) {
+      this.incoming.push(item)
+      this.incomingFrom.push(from)
+    }
+  }
+
+  /** This level's states for shard `to` (every level, empty or not); the next level's begin. */
+  handedTo(to: number): HandoffBatch {
+    return this.outbox[to]!.take(this.depth)
   }
 
   /** Moves to the next level (a walk: to one of its states); returns how many states it has. */
@@ -156,10 +165,6 @@ export class Search {
     this.next = []
     this.index = 0
     this.depth++
-    for (let s = 0; s < this.shards; s++) {
-      this.outbox[s] = []
-      this.sent[s]!.clear()
-    }
     return this.level.length
   }
 
@@ -188,10 +193,10 @@ export class Search {
     if (this.full) return false
     const item = this.incoming.pop()
     if (item) {
-      if (this.owned.has(item.key)) return true
-      const world = this.model.worldFrom(item.cells, item.started, item.halted, item.at)
-      const key = this.model.key(world)
-      if (!this.seen.has(key)) this.addNext(world, item.parent, item.move, key)
+      const from = this.incomingFrom.pop()!
+      const inbox = this.inbox[from]!
+      const key = inbox.keyOf(item)
+      if (!this.seen.has(key)) this.addNext(inbox.world(item), { shard: from, id: item.parent }, item.move, key)
       return !this.full
     }
     if (!this.cur && !this.begin()) return false
@@ -279,7 +284,7 @@ export class Search {
       if (owner === this.shard) {
         if (!this.seen.has(key)) this.addNext(this.model.after(cur.world, tx, action.method, at), { shard: this.shard, id: cur.id }, this.moveOf(cur.world, action, tx.choices), key)
       } else if (!this.sent[owner]!.has(key)) {
-        this.handOff(owner, key, this.model.lastCanonicalKey(), this.model.after(cur.world, tx, action.method, at), cur, this.moveOf(cur.world, action, tx.choices))
+        this.handOff(owner, key, this.model.after(cur.world, tx, action.method, at), cur, this.moveOf(cur.world, action, tx.choices))
       }
       if (this.full) return
     } else if (tx.failure.aborted) {
@@ -302,11 +307,10 @@ export class Search {
     }
   }
 
-  /** A successor another shard owns, handed to it (once per level). */
-  private handOff(owner: number, key: number, canonical: string, w: World, cur: Expanding, move: Move): void {
+  /** A successor another shard owns, handed to it (once). */
+  private handOff(owner: number, key: number, w: World, cur: Expanding, move: Move): void {
     this.sent[owner]!.add(key)
-    const { clock, delivered, tty, sent } = w.at
-    this.outbox[owner]!.push({ key: canonical, cells: this.model.cellsJson(w), started: w.started, halted: w.halted, at: { clock, delivered, tty, sent }, parent: { shard: this.shard, id: cur.id }, move })
+    this.outbox[owner]!.add(w, cur.id, move)
   }
 
   /** The move a transaction makes, with what a trace needs to run it again: its input, clock and tty input where not the start's. */
@@ -359,7 +363,7 @@ export class Search {
     const owner = this.shards > 1 ? this.owner(this.model.hashOf(world)) : this.shard
     if (owner === this.shard) {
       if (!this.seen.has(key)) this.addNext(world, { shard: this.shard, id: cur.id }, move, key)
-    } else if (!this.sent[owner]!.has(key)) this.handOff(owner, key, this.model.canonicalKey(world), world, cur, move)
+    } else if (!this.sent[owner]!.has(key)) this.handOff(owner, key, world, cur, move)
   }
 
   /** Adds a state of the next level, unless this search is full. */
@@ -376,7 +380,6 @@ export class Search {
   private add(world: World, parent: StateRef | null, via: Move | null, key: number, depth: number): number {
     const id = this.states++
     this.seen.set(key, id)
-    if (this.shards > 1) this.owned.add(this.model.canonicalKey(world))
     this.parent.push(parent!)
     this.via.push(via)
     this.unchecked.push({ world, id, depth })

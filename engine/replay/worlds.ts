@@ -65,8 +65,6 @@ export class Worlds implements MemoWorld<World> {
   private readonly situations = new Map<number, Situation>()
   private readonly effects = new WeakMap<object, Effect>()
   private readonly lastCells: number[] = []
-  private lastFlags = 0
-  private lastAt: Situation | null = null
   /** The hash of the world the last shared `nextKey` described: the same in every thread, unlike the key. */
   lastHash = 0
 
@@ -104,16 +102,16 @@ export class Worlds implements MemoWorld<World> {
     return { slots, keys: this.keysOf(slots), started, halted, at }
   }
 
-  /** Rebuilds a world from `cellsJson`, its values made in the sandbox's realm. */
-  worldFrom(cells: readonly string[], started: boolean, halted: boolean, at: SituationData): World {
-    const realm = this.realmJson()
-    const slots = this.cells.map((cell, i) => cell.slots.load(realm.parse(cells[i]!), trustValue))
-    return { slots, keys: this.keysOf(slots), started, halted, at: this.situation(at.clock, at.delivered, at.tty, at.sent) }
+  /** A cell's slot as JSON: what another thread needs to rebuild it (handoffs.ts). */
+  slotJson(cell: number, slot: Slot): string {
+    return JSON.stringify(this.cells[cell]!.slots.save(slot))
   }
 
-  /** Each cell's slot as JSON: what another thread needs to rebuild the world. */
-  cellsJson(world: World): string[] {
-    return this.cells.map((cell, i) => JSON.stringify(cell.slots.save(world.slots[i]!)))
+  /** A slot from `slotJson`, its values made in the sandbox's realm, and the number of its canonical text here. */
+  loadSlot(cell: number, json: string): { slot: Slot; key: number } {
+    const slots = this.cells[cell]!.slots
+    const slot = slots.load(this.realmJson().parse(json), trustValue)
+    return { slot, key: this.texts.number(slots.canonical(slot)) }
   }
 
   /** The same world with the clock moved on to `time` (a deadline some transaction awaits). */
@@ -151,11 +149,7 @@ export class Worlds implements MemoWorld<World> {
       this.lastCells[i] = j < 0 ? keys[i]! : this.cellAfter(world, effect, j)
     }
     // Only a search shared between threads needs what every thread agrees on.
-    if (shared) {
-      this.lastHash = this.hashOfParts(flags, at, this.lastCells)
-      this.lastFlags = flags
-      this.lastAt = at
-    }
+    if (shared) this.lastHash = this.hashOfParts(flags, at, this.lastCells)
     return this.keyOfParts(flags, at, this.lastCells)
   }
 
@@ -164,30 +158,15 @@ export class Worlds implements MemoWorld<World> {
     return this.keyOfParts(flagsOf(world.started, world.halted), world.at, world.keys)
   }
 
-  /** The key of the world the last shared `nextKey` described, in canonical texts: the same in every thread. */
-  lastCanonicalKey(): string {
-    return this.canonicalOfParts(this.lastFlags, this.lastAt!, this.lastCells)
-  }
-
-  /** A world's key in canonical texts: the same in every thread. */
-  canonicalKey(world: World): string {
-    return this.canonicalOfParts(flagsOf(world.started, world.halted), world.at, world.keys)
-  }
-
   /** A hash of a world's canonical texts: the same in every thread, so it says which shard owns the world. */
   hashOf(world: World): number {
     return this.hashOfParts(flagsOf(world.started, world.halted), world.at, world.keys)
   }
 
-  private keyOfParts(flags: number, at: Situation, cells: readonly number[]): number {
+  /** A world's key from its parts: the flags (started 1, halted 2), its situation and each cell's key. */
+  keyOfParts(flags: number, at: Situation, cells: readonly number[]): number {
     let key = this.tuples.pair(flags, at.key)
     for (const k of cells) key = this.tuples.pair(key, k)
-    return key
-  }
-
-  private canonicalOfParts(flags: number, at: Situation, cells: readonly number[]): string {
-    let key = String(flags) + '\u0001' + this.texts.text(at.key)
-    for (const k of cells) key += '\u0001' + this.texts.text(k)
     return key
   }
 

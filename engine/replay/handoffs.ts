@@ -1,0 +1,129 @@
+// States one shard of a parallel exploration finds for another, in few
+// bytes. Each pair of shards keeps a table per cell of the values it has
+// sent: a value crosses once, as JSON, and from then on a state is a row of
+// numbers into those tables. Ports deliver in order, so the receiver grows
+// its tables as batches arrive and reads a state's values from them without
+// parsing anything it has seen before. The owner then tells a state it has
+// by its own key, so no canonical text is made or compared per state.
+import type { Slot } from '../runtime/store.ts'
+import type { Move } from './explore.ts'
+import type { Situation, SituationData, World } from './worlds.ts'
+
+/** What the tables need of exploration's worlds (Worlds). */
+export interface HandoffWorlds {
+  readonly cells: readonly unknown[]
+  /** A cell's slot as JSON, to be loaded in another thread. */
+  slotJson(cell: number, slot: Slot): string
+  /** A slot from `slotJson`, and the number of its canonical text here. */
+  loadSlot(cell: number, json: string): { slot: Slot; key: number }
+  situation(clock: number, delivered: number, tty: string, sent: number): Situation
+  /** A world's key from its parts (World.keys and the like). */
+  keyOfParts(flags: number, at: Situation, keys: readonly number[]): number
+}
+
+/** One state handed to its owner: rows of the pair's tables, and how it was reached. */
+export interface Handoff {
+  /** started (1) and halted (2). */
+  flags: number
+  /** Row of the situations table. */
+  at: number
+  /** Per cell: row of that cell's table. */
+  cells: number[]
+  /** The sender's state it was reached from. */
+  parent: number
+  move: Move
+}
+
+/** What crosses a port once per level: the tables' new rows, then the states. */
+export interface HandoffBatch {
+  depth: number
+  /** New rows, in order: [cell, its slot's JSON]. */
+  values: [number, string][]
+  situations: SituationData[]
+  items: Handoff[]
+}
+
+/** The sending side of one pair of shards. */
+export class Outgoing {
+  /** Per cell: the row each value (by its key here) has in the receiver's table. */
+  private readonly rows: Map<number, number>[]
+  private readonly situations = new Map<number, number>()
+  private batch: HandoffBatch
+
+  constructor(private readonly worlds: HandoffWorlds) {
+    this.rows = worlds.cells.map(() => new Map())
+    this.batch = { depth: 0, values: [], situations: [], items: [] }
+  }
+
+  add(world: World, parent: number, move: Move): void {
+    const b = this.batch
+    const cells = new Array<number>(world.keys.length)
+    for (let i = 0; i < cells.length; i++) {
+      const rows = this.rows[i]!
+      let row = rows.get(world.keys[i]!)
+      if (row === undefined) {
+        rows.set(world.keys[i]!, (row = rows.size))
+        b.values.push([i, this.worlds.slotJson(i, world.slots[i]!)])
+      }
+      cells[i] = row
+    }
+    const { clock, delivered, tty, sent, key } = world.at
+    let at = this.situations.get(key)
+    if (at === undefined) {
+      this.situations.set(key, (at = this.situations.size))
+      b.situations.push({ clock, delivered, tty, sent })
+    }
+    b.items.push({ flags: (world.started ? 1 : 0) + (world.halted ? 2 : 0), at, cells, parent, move })
+  }
+
+  /** The level's batch (sent even when empty, so the receiver knows it has them all); a new one begins. */
+  take(depth: number): HandoffBatch {
+    const b = this.batch
+    b.depth = depth
+    this.batch = { depth: 0, values: [], situations: [], items: [] }
+    return b
+  }
+}
+
+/** The receiving side of one pair: the sender's tables as they grew. */
+export class Incoming {
+  private readonly json: string[][]
+  private readonly loaded: ({ slot: Slot; key: number } | undefined)[][]
+  private readonly situations: Situation[] = []
+  private readonly keys: number[]
+
+  constructor(private readonly worlds: HandoffWorlds) {
+    this.json = worlds.cells.map(() => [])
+    this.loaded = worlds.cells.map(() => [])
+    this.keys = new Array<number>(worlds.cells.length)
+  }
+
+  /** Grows the tables by a batch's new rows: call for every batch, in the order they arrive. */
+  learn(batch: HandoffBatch): void {
+    for (const [cell, json] of batch.values) this.json[cell]!.push(json)
+    for (const s of batch.situations) this.situations.push(this.worlds.situation(s.clock, s.delivered, s.tty, s.sent))
+  }
+
+  /** The state's key here, made from the tables without building the world. */
+  keyOf(item: Handoff): number {
+    for (let i = 0; i < this.keys.length; i++) this.keys[i] = this.value(i, item.cells[i]!).key
+    return this.worlds.keyOfParts(item.flags, this.situations[item.at]!, this.keys)
+  }
+
+  world(item: Handoff): World {
+    const slots = item.cells.map((row, i) => this.value(i, row).slot)
+    const keys = item.cells.map((row, i) => this.value(i, row).key)
+    return { slots, keys, started: (item.flags & 1) !== 0, halted: (item.flags & 2) !== 0, at: this.situations[item.at]! }
+  }
+
+  private value(cell: number, row: number): { slot: Slot; key: number } {
+    const loaded = this.loaded[cell]!
+    let v = loaded[row]
+    if (!v) {
+      const json = this.json[cell]![row]
+      if (json === undefined) throw new Error(`a state handed over names value ${row} of cell ${cell}, which never arrived`)
+      v = loaded[row] = this.worlds.loadSlot(cell, json)
+    }
+    return v
+  }
+}
