@@ -259,7 +259,7 @@ test('on the philosophers sample, exploration counts exactly the states and tran
   }
 })
 
-test('exploration split over two threads finds the same states, transitions and shortest traces as one', async () => {
+test('exploration split over two or three threads finds the same states, transitions and shortest traces as one', async () => {
   const sample = readFileSync('samples/philosophers.loom.md', 'utf8').replace('const N = 5', 'const N = 4')
   const cases: [string, string, { depth?: number; maxStates?: number }][] = [
     ['philosophers.loom.md', sample, { depth: 10 }],
@@ -274,6 +274,8 @@ test('exploration split over two threads finds the same states, transitions and 
       violations: r.violations.map((v) => [v.kind, v.test, v.trace.length]),
     })
     assert.deepEqual(summary(two), summary(one), path)
+    // Three threads: each pair of shards keeps its own tables of the values it has handed over.
+    assert.deepEqual(summary(await exploreParallel(text, { path, workers: 3, ...bounds })), summary(one), `${path}, three threads`)
     // Each trace from the threads really leads there: replayed, it ends in the violation.
     for (const v of two.violations.filter((x) => x.kind === 'test')) {
       const m = await Model.create(text, { path })
