@@ -150,6 +150,8 @@ export class App {
     historyLoaded = true
     this.onEvents(pending.filter((e) => e.seq > this.ttySeq))
     this.refreshState()
+    // A failure after the head is the app's present: its cell says so, whether this engine saw it (attempts) or an earlier one (kept in the log).
+    for (const f of this.debugger.keptAfter(hello.status.branch, hello.status.head)) this.notebook.showRecordedFailure(f)
     try {
       for (const a of await client.call('attempts', { limit: 50 })) if (a.after === hello.status.head) this.notebook.showAttempt(a)
     } catch {

@@ -34,6 +34,7 @@ test('a failed test found under loom serve is marked and counted again after ser
     assert.deepEqual(answers.map((a) => a.status), [201, 201])
     await first.page.locator('.tb-problems', { hasText: '1 failed test' }).waitFor(WAIT)
     assert.match(await hoverText(first.page, 'main', 5), /a test failed here/)
+    await first.page.locator('.problem.test', { hasText: "test 'never oversold' failed after event 5" }).waitFor(WAIT)
     assert.deepEqual(first.pageErrors, [])
   } finally {
     await first.close()
@@ -47,6 +48,9 @@ test('a failed test found under loom serve is marked and counted again after ser
     assert.match(await hoverText(again.page, 'main', 5), /step · a test failed here/)
     assert.doesNotMatch(await hoverText(again.page, 'main', 4), /failed/)
     assert.match((await problems.getAttribute('title')) ?? '', /not part of its hash chain/)
+    // The test's cell says it is broken, as it did live: the failure follows the head the window opened at.
+    await again.page.locator('.problem.test', { hasText: "test 'never oversold' failed after event 5" }).waitFor(WAIT)
+    assert.equal(await again.page.locator('.cell-badge[data-state="failed"]').count(), 1)
     // E goes to it, and the event's details say what failed.
     await again.page.locator('.insp-tab[data-tab="event"]').click()
     await again.page.locator('body').press('Home')

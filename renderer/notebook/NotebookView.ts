@@ -5,7 +5,7 @@
 // its blocks, edits and structural changes go into it, and the engine's
 // notebook only says which states each cell declares.
 import type { EngineClient } from '../../engine/protocol/client.ts'
-import type { Attempt, CellView, EditResult, NotebookView as Notebook, LoomError, SharedProblem, StateValue, TestFailure } from '../../engine/protocol/messages.ts'
+import type { Attempt, BranchFailure, CellView, EditResult, NotebookView as Notebook, LoomError, SharedProblem, StateValue, TestFailure } from '../../engine/protocol/messages.ts'
 import { loomError } from '../../engine/protocol/loomError.ts'
 import type * as Y from 'yjs'
 import { fill, h } from '../dom.ts'
@@ -194,14 +194,23 @@ export class NotebookView {
   /** A transaction that failed with an exception (an abort that waits is not an error). */
   showAttempt(a: Attempt): void {
     if (a.aborted || !a.location) return
-    const cell = this.cells.get(a.location.cell)
-    if (cell instanceof CodeCell) cell.setRuntimeProblem(loomError('runtime', a.reason, { cell: a.location.cell, line: a.location.line }))
+    this.cellProblem('runtime', a.reason, a.location.cell, a.location.line)
   }
 
   showTestFailure(f: TestFailure): void {
     if (!f.location) return this.events.problem(`test '${f.test}' failed after event ${f.seq}: ${f.message}`)
-    const cell = this.cells.get(f.location.cell)
-    if (cell instanceof CodeCell) cell.setRuntimeProblem(loomError('test', `test '${f.test}' failed after event ${f.seq}: ${f.message}`, { cell: f.location.cell, line: f.location.line, event: f.seq }))
+    this.cellProblem('test', `test '${f.test}' failed after event ${f.seq}: ${f.message}`, f.location.cell, f.location.line, f.seq)
+  }
+
+  /** A failure the log kept after the event the window opened at: its cell says so, as when it happened live. */
+  showRecordedFailure(f: BranchFailure): void {
+    if (f.kind === 'test') this.showTestFailure({ test: f.name, seq: f.seq, message: f.message, location: f.cell ? { cell: f.cell, line: f.line ?? 0, fileLine: 0 } : null, saw: {} })
+    else if (f.cell) this.cellProblem('runtime', f.message, f.cell, f.line ?? 0)
+  }
+
+  private cellProblem(code: 'runtime' | 'test', message: string, cellId: string, line: number, event?: number): void {
+    const cell = this.cells.get(cellId)
+    if (cell instanceof CodeCell) cell.setRuntimeProblem(loomError(code, message, { cell: cellId, line, ...(event === undefined ? {} : { event }) }))
   }
 
   /** New code is running, or a method committed: last errors no longer describe the app. */

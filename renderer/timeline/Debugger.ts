@@ -4,7 +4,7 @@
 // selected moment, the selected event, the agent panel). The selected moment
 // drives everything that shows state; the live branch keeps running.
 import type { EngineClient } from '../../engine/protocol/client.ts'
-import type { Attempt, BranchView, EventRecord, FailureList, Json, SkippedEvents, StateEdit, StateValue, StatusView, TestFailure } from '../../engine/protocol/messages.ts'
+import type { Attempt, BranchFailure, BranchView, EventRecord, FailureList, Json, SkippedEvents, StateEdit, StateValue, StatusView, TestFailure } from '../../engine/protocol/messages.ts'
 import { h } from '../dom.ts'
 import { AgentPanel } from '../agent/AgentPanel.ts'
 import { StateEditor } from '../stateEditor/StateEditor.ts'
@@ -47,6 +47,8 @@ export class Debugger {
   private readonly jobs: HistoryJobs
   private readonly state: StateAtMoment
   private readonly problems = new ProblemLog()
+  /** What the log kept of failures when the window opened. */
+  private kept: FailureList[] = []
   private readonly watchers: ((m: SelectedMoment) => void)[] = []
 
   constructor(private readonly host: DebuggerHost, extraTab?: { title: string; element: HTMLElement }) {
@@ -254,6 +256,7 @@ export class Debugger {
 
   /** The failures the log kept (as a live run found them: the same marks and counts), and how much of each branch has none recorded. */
   recorded(lists: FailureList[]): void {
+    this.kept = lists
     for (const list of lists) {
       this.problems.notRecorded(list.notRecordedUntil)
       for (const f of list.failures) {
@@ -266,6 +269,11 @@ export class Debugger {
       }
     }
     this.host.problems?.(this.problems.count())
+  }
+
+  /** The failures the log kept after event `seq` of `branch` (the head a window opened at: its cells show them). */
+  keptAfter(branch: string, seq: number): BranchFailure[] {
+    return this.kept.flatMap((l) => l.failures.filter((f) => f.branch === branch && f.seq === seq))
   }
 
   private problem(p: Problem): void {
