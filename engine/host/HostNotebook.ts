@@ -25,6 +25,9 @@ export interface NotebookHost {
   write?: (text: string) => Promise<void>
 }
 
+/** Why a guest's change to the front matter is not taken (by the engine, and by the shared document: ShareHost). */
+export const FRONT_MATTER_IS_THE_OWNERS = "the front matter (the notebook's settings and the effects it grants) is the owner's: a guest's edit may not change it; ask the person who shares the session"
+
 export class HostNotebook {
   path: string
   /** The notebook as the UI has it: what Save writes. It may hold a broken edit the engine refused. */
@@ -73,8 +76,13 @@ export class HostNotebook {
     return this.model
   }
 
-  /** Applies an edit made on the notebook's text (a cell's, or a shared document's whole); a text that does not parse changes nothing. */
-  async edit(make: () => string): Promise<EditResult> {
+  /**
+   * Applies an edit made on the notebook's text (a cell's, or a shared
+   * document's whole); a text that does not parse changes nothing. A guest's
+   * edit (`asGuest`) may not change the front matter: its settings and the
+   * effects it grants are the owner's (DESIGN §3a, §8).
+   */
+  async edit(make: () => string, asGuest = false): Promise<EditResult> {
     let text: string
     let model: Notebook
     try {
@@ -84,6 +92,7 @@ export class HostNotebook {
       if (err instanceof NotebookError) return { ok: false, problems: err.errors }
       throw err
     }
+    if (asGuest && model.frontMatter !== (this.model ? this.model.frontMatter : undefined)) throw new Refusal(FRONT_MATTER_IS_THE_OWNERS)
     return this.adopt(text, model)
   }
 

@@ -4,17 +4,18 @@
 import type { HostAccess } from './HostAccess.ts'
 import type { HostNotebook } from './HostNotebook.ts'
 import type { Handlers } from './requestTable.ts'
+import type { GuestEdit } from '../protocol/messages.ts'
 import { withCellAdded, withCellDeleted, withCellMoved, withCellSource } from './notebookCells.ts'
 
 type NotebookOps = 'notebook' | 'save' | 'editNotebook' | 'editCell' | 'addCell' | 'deleteCell' | 'moveCell'
 
 export function notebookRequests(host: HostAccess, notebook: HostNotebook): Handlers<NotebookOps> {
-  const edit = (change: () => string) => host.exclusive(() => notebook.edit(change))
+  const edit = (change: () => string, p: GuestEdit) => host.exclusive(() => notebook.edit(change, p.asGuest === true))
   return {
     notebook: () => notebook.view(),
     save: (p) => host.exclusive(() => notebook.save(p.text, p.path)),
-    editNotebook: (p) => edit(() => p.text),
-    editCell: (p) => edit(() => withCellSource(notebook.editable(), p.cell, p.source)),
+    editNotebook: (p) => edit(() => p.text, p),
+    editCell: (p) => edit(() => withCellSource(notebook.editable(), p.cell, p.source), p),
     addCell: (p) =>
       host.exclusive(async () => {
         let cell = ''
@@ -22,10 +23,10 @@ export function notebookRequests(host: HostAccess, notebook: HostNotebook): Hand
           const added = withCellAdded(notebook.editable(), p.after, p.kind, p.source)
           cell = added.cell
           return added.text
-        })
+        }, p.asGuest === true)
         return { ...r, cell }
       }),
-    deleteCell: (p) => edit(() => withCellDeleted(notebook.editable(), p.cell)),
-    moveCell: (p) => edit(() => withCellMoved(notebook.editable(), p.cell, p.to).text),
+    deleteCell: (p) => edit(() => withCellDeleted(notebook.editable(), p.cell), p),
+    moveCell: (p) => edit(() => withCellMoved(notebook.editable(), p.cell, p.to).text, p),
   }
 }

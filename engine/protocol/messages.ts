@@ -24,6 +24,15 @@ export interface Moment {
 
 export type { LoomError, LoomErrorCode, Where } from './loomError.ts'
 
+/**
+ * Set by the share guard on every edit a guest sends (whatever the guest
+ * said): the front matter — the notebook's settings and the effects it
+ * grants — is the owner's, so such an edit may not change it.
+ */
+export interface GuestEdit {
+  asGuest?: boolean
+}
+
 export type RunState = 'ready' | 'running' | 'paused' | 'parked' | 'idle' | 'halted'
 
 export interface StatusView {
@@ -147,14 +156,14 @@ export interface Ops {
    * Replaces the whole notebook text and live-codes the running app, without writing the file
    * (only save writes it): how a shared session's document reaches the engine.
    */
-  editNotebook: { params: { text: string }; result: EditResult }
+  editNotebook: { params: { text: string } & GuestEdit; result: EditResult }
   /** Replaces a cell's source and live-codes the running app; a broken edit is refused with its problems and the old code keeps running. */
-  editCell: { params: { cell: string; source: string }; result: EditResult }
+  editCell: { params: { cell: string; source: string } & GuestEdit; result: EditResult }
   /** Adds a cell after `after` (null: at the top). */
-  addCell: { params: { after: string | null; kind: 'code' | 'prose'; source: string }; result: EditResult & { cell: string } }
-  deleteCell: { params: { cell: string }; result: EditResult }
+  addCell: { params: { after: string | null; kind: 'code' | 'prose'; source: string } & GuestEdit; result: EditResult & { cell: string } }
+  deleteCell: { params: { cell: string } & GuestEdit; result: EditResult }
   /** Moves a cell to position `to` among the notebook's blocks. */
-  moveCell: { params: { cell: string; to: number }; result: EditResult }
+  moveCell: { params: { cell: string; to: number } & GuestEdit; result: EditResult }
   run: { params: Record<string, never>; result: StatusView }
   pause: { params: Record<string, never>; result: StatusView }
   /** Runs one transaction on the live branch: the event it committed, or null when the step waits. */

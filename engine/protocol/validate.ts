@@ -36,7 +36,7 @@ export interface Request {
 /** A checked request, or what to answer instead (with the id to answer, 0 when the message had none). */
 export type Checked = { ok: true; request: Request } | { ok: false; id: number; problem: MessageProblem }
 
-type Kind = 'string' | 'count' | 'positive' | 'seq' | 'moment' | 'cellKind' | 'cellOrNull' | 'strings' | 'edits' | 'previewMethod' | 'request' | 'choices' | 'answers' | 'values'
+type Kind = 'string' | 'flag' | 'count' | 'positive' | 'seq' | 'moment' | 'cellKind' | 'cellOrNull' | 'strings' | 'edits' | 'previewMethod' | 'request' | 'choices' | 'answers' | 'values'
 type Spec = Record<string, { kind: Kind; required?: true }>
 
 const none: Spec = {}
@@ -45,11 +45,11 @@ const PARAMS: Partial<Record<Op, Spec>> = {
   hello: { token: { kind: 'string' }, client: { kind: 'string' } },
   notebook: none,
   save: { text: { kind: 'string' }, path: { kind: 'string' } },
-  editNotebook: { text: { kind: 'string', required: true } },
-  editCell: { cell: { kind: 'string', required: true }, source: { kind: 'string', required: true } },
-  addCell: { after: { kind: 'cellOrNull', required: true }, kind: { kind: 'cellKind', required: true }, source: { kind: 'string', required: true } },
-  deleteCell: { cell: { kind: 'string', required: true } },
-  moveCell: { cell: { kind: 'string', required: true }, to: { kind: 'count', required: true } },
+  editNotebook: { text: { kind: 'string', required: true }, asGuest: { kind: 'flag' } },
+  editCell: { cell: { kind: 'string', required: true }, source: { kind: 'string', required: true }, asGuest: { kind: 'flag' } },
+  addCell: { after: { kind: 'cellOrNull', required: true }, kind: { kind: 'cellKind', required: true }, source: { kind: 'string', required: true }, asGuest: { kind: 'flag' } },
+  deleteCell: { cell: { kind: 'string', required: true }, asGuest: { kind: 'flag' } },
+  moveCell: { cell: { kind: 'string', required: true }, to: { kind: 'count', required: true }, asGuest: { kind: 'flag' } },
   run: none,
   pause: none,
   step: none,
@@ -223,6 +223,8 @@ function check(kind: Kind, v: unknown): string | null {
   switch (kind) {
     case 'string':
       return typeof v === 'string' ? null : 'a string'
+    case 'flag':
+      return typeof v === 'boolean' ? null : 'true or false'
     case 'count':
       return Number.isSafeInteger(v) && (v as number) >= 0 ? null : 'a whole number ≥ 0'
     case 'positive':

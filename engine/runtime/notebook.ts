@@ -123,6 +123,28 @@ function closesFence(content: string, fence: string): boolean {
   return run !== undefined && run[0] === fence[0] && run.length >= fence.length
 }
 
+/** The line that closes the front matter (`count` when it is never closed), or null when the text has none. */
+function frontMatterEnd(count: number, content: (i: number) => string): number | null {
+  if (count === 0 || !FRONT_OPEN.test(content(0))) return null
+  let close = 1
+  while (close < count && !FRONT_CLOSE.test(content(close))) close++
+  return close
+}
+
+/**
+ * The front matter as parseNotebook finds it (both delimiter lines, and a
+ * BOM before it), whatever the rest of the text holds; null when there is
+ * none; when it is never closed, `unclosed` (it runs to the end).
+ */
+export function frontMatterOf(text: string): { text: string; unclosed: boolean } | null {
+  const bom = text.startsWith(BOM) ? BOM.length : 0
+  const lines = splitLines(text, bom)
+  const close = frontMatterEnd(lines.length, (i) => text.slice(lines[i]!.start, lines[i]!.end))
+  if (close === null) return null
+  const closeLine = lines[close]
+  return closeLine ? { text: text.slice(0, closeLine.next), unclosed: false } : { text, unclosed: true }
+}
+
 export function parseNotebook(text: string, path = '<notebook>'): Notebook {
   if (typeof text !== 'string') throw new NotebookError(path, 0, 'notebook text must be a string; read the file as UTF-8')
   // A BOM is not content: fences and the front matter delimiter are recognised after it, and it is
@@ -137,9 +159,8 @@ export function parseNotebook(text: string, path = '<notebook>'): Notebook {
   let frontMatter: string | null = null
   let settings: NotebookSettings = {}
   let bodyLine = 0
-  if (lines.length > 0 && FRONT_OPEN.test(content(0))) {
-    let close = 1
-    while (close < lines.length && !FRONT_CLOSE.test(content(close))) close++
+  const close = frontMatterEnd(lines.length, content)
+  if (close !== null) {
     const closeLine = lines[close]
     if (closeLine === undefined) {
       throw new NotebookError(path, 1,

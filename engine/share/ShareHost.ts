@@ -18,6 +18,8 @@ import { loomError } from '../protocol/loomError.ts'
 import { cellsOf, followText, notebookText } from './notebookDoc.ts'
 import { junkBlocks } from './cellSchema.ts'
 import { LineAuthors } from './LineAuthors.ts'
+import { frontMatterOf } from '../runtime/notebook.ts'
+import { FRONT_MATTER_IS_THE_OWNERS } from '../host/HostNotebook.ts'
 
 export type { HostPresence, SharedProblem }
 
@@ -44,16 +46,26 @@ export class ShareHost {
   private closed = false
   private readonly onUpdate = () => this.schedule()
   private readonly onTransaction = (tr: Y.Transaction) => {
+    // What came from outside this process (a page, a guest, a --sync server) may have touched the front matter.
+    if (!tr.local) queueMicrotask(() => this.keepFrontMatter(tr))
     // Only the array of blocks or a block's own fields can hold junk; typing changes neither.
     const cells = cellsOf(this.doc)
     if (tr.origin === REPAIR || ![...tr.changed.keys()].some((t) => t === cells || t.parent === cells)) return
     queueMicrotask(() => this.removeJunk(tr))
   }
+  /**
+   * The front matter as the engine has it — the settings and the effects the
+   * owner's file grants. No page edits it in a shared session; one that does
+   * (a guest's client of their own) has it put back, and the engine refuses a
+   * hand-over that changes it anyway (`asGuest`).
+   */
+  private front: string | null
   presence: HostPresence = { problems: [], appliedAt: null }
 
   constructor(private readonly doc: Y.Doc, private readonly awareness: Awareness, private readonly engine: EngineClient, private readonly options: ShareHostOptions) {
     this.authors = new LineAuthors(doc, options.nameOf)
     this.lastText = notebookText(doc)
+    this.front = frontMatterOf(this.lastText)?.text ?? null
     doc.on('update', this.onUpdate)
     doc.on('afterTransaction', this.onTransaction)
     this.offNotebook = engine.on('notebook', ({ notebook }) => this.engineChanged(notebook))
@@ -65,6 +77,7 @@ export class ShareHost {
     if (this.closed || nb.parseError || text === this.lastText || text === this.inFlight || text === notebookText(this.doc)) return
     try {
       followText(this.doc, text, nb.path, 'engine')
+      this.front = frontMatterOf(text)?.text ?? null
     } catch (err) {
       this.options.say?.(`a change to the notebook made through the engine could not be taken into the shared document: ${(err as Error).message}`)
     }
@@ -82,6 +95,24 @@ export class ShareHost {
     const who = this.options.nameOf(tr.origin, tr)
     this.options.say?.(`removed from the shared notebook what ${who} put there that is not a block of it: ${what}`)
     this.options.tell?.(tr.origin, `the shared notebook took out what is not a block of it: ${what}`)
+  }
+
+  /** Puts back the engine's front matter where a change from outside replaced, removed or added one, and says so to whoever made it. */
+  private keepFrontMatter(tr: Y.Transaction): void {
+    if (this.closed) return
+    const text = notebookText(this.doc)
+    const found = frontMatterOf(text)
+    if (!found?.unclosed && (found?.text ?? null) === this.front) return
+    // Without one of its own, the notebook's text must not begin one: a blank line first makes it a rule in the prose.
+    const fixed = this.front === null ? '\n' + text : found && !found.unclosed ? this.front + text.slice(found.text.length) : this.front + '\n' + text
+    try {
+      followText(this.doc, fixed, '<shared>', REPAIR)
+    } catch {
+      // The rest does not parse yet (a fence left open): the engine refuses the hand-over (asGuest) until it does, then this runs again.
+      return
+    }
+    this.options.say?.(`put back the front matter that ${this.options.nameOf(tr.origin, tr)} changed in the shared notebook`)
+    this.options.tell?.(tr.origin, FRONT_MATTER_IS_THE_OWNERS)
   }
 
   private schedule(): void {
@@ -107,7 +138,8 @@ export class ShareHost {
     let problems: LoomError[]
     try {
       this.inFlight = text
-      const result = await this.engine.call('editNotebook', { text })
+      // Everything in the document came from pages: as a guest's edit, it cannot change the front matter.
+      const result = await this.engine.call('editNotebook', { text, asGuest: true })
       // A text that does not parse (an unclosed fence…) is not taken: the engine keeps its last good text.
       if (!result.ok && result.problems.some((p) => p.code === 'parse')) this.options.say?.(`the shared notebook does not parse: ${result.problems[0]!.message}`)
       else this.lastText = text

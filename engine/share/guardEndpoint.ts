@@ -134,7 +134,8 @@ export function guardEndpoint(endpoint: EngineEndpoint, tokens: Tokens, place?: 
         }
         if (op === 'hello') hellos.add(id)
         if (op === 'exportBranch' && role !== 'owner') exports.add(id)
-        const request: Message = { kind: 'request', id, op, params }
+        // A guest's edit is marked as one, whatever it said: the engine keeps the front matter (the grants) the owner's.
+        const request: Message = { kind: 'request', id, op, params: role !== 'owner' && roleFor(op) === 'edit' ? { ...params, asGuest: true } : params }
         for (const fn of receivers) fn(request)
       })
       return () => disconnect?.()
