@@ -28,6 +28,8 @@ export interface ShareHostOptions {
   debounceMs?: number
   nameOf: (origin: unknown, tr: Y.Transaction) => string
   say?: (line: string) => void
+  /** The notebook's text as the engine has it (default: the document's): its front matter is the one the document keeps. */
+  engineText?: string
   /** Tells whoever made a change (a transaction's origin: their sync connection) that part of it was not taken. */
   tell?: (origin: unknown, message: string) => void
 }
@@ -65,7 +67,8 @@ export class ShareHost {
   constructor(private readonly doc: Y.Doc, private readonly awareness: Awareness, private readonly engine: EngineClient, private readonly options: ShareHostOptions) {
     this.authors = new LineAuthors(doc, options.nameOf)
     this.lastText = notebookText(doc)
-    this.front = frontMatterOf(this.lastText)?.text ?? null
+    // A --sync room may hold an older document: the front matter is still the engine's.
+    this.front = frontMatterOf(options.engineText ?? this.lastText)?.text ?? null
     doc.on('update', this.onUpdate)
     doc.on('afterTransaction', this.onTransaction)
     this.offNotebook = engine.on('notebook', ({ notebook }) => this.engineChanged(notebook))

@@ -139,7 +139,7 @@ export async function startShare(engine: EngineEndpoint, notebook: string, rende
   const tell = (origin: unknown, message: string) => {
     if (origin instanceof FilteredConn) origin.tell(message)
   }
-  const host = new ShareHost(doc, awareness, client, { nameOf, tell, debounceMs: options.debounceMs, say: options.say })
+  const host = new ShareHost(doc, awareness, client, { nameOf, tell, debounceMs: options.debounceMs, say: options.say, engineText: hello.notebook.text })
 
   const base = `http://${publicAddress(options.host)}:${port}/`
   const extra = options.sync === undefined ? '' : `&sync=${encodeURIComponent(syncUrl)}&room=${encodeURIComponent(room)}`
