@@ -55,25 +55,31 @@ export class Outgoing {
     this.batch = { depth: 0, values: [], situations: [], items: [] }
   }
 
-  add(world: World, parent: number, move: Move): void {
+  /**
+   * Hands over the state with these cell keys, flags and situation. The
+   * world itself is made (`world()`) only when one of its values is new to
+   * the receiver: after the first levels, almost never.
+   */
+  add(keys: readonly number[], flags: number, at: Situation, world: () => World, parent: number, move: Move): void {
     const b = this.batch
-    const cells = new Array<number>(world.keys.length)
+    const cells = new Array<number>(keys.length)
+    let made: World | null = null
     for (let i = 0; i < cells.length; i++) {
       const rows = this.rows[i]!
-      let row = rows.get(world.keys[i]!)
+      let row = rows.get(keys[i]!)
       if (row === undefined) {
-        rows.set(world.keys[i]!, (row = rows.size))
-        b.values.push([i, this.worlds.slotJson(i, world.slots[i]!)])
+        rows.set(keys[i]!, (row = rows.size))
+        made ??= world()
+        b.values.push([i, this.worlds.slotJson(i, made.slots[i]!)])
       }
       cells[i] = row
     }
-    const { clock, delivered, tty, sent, key } = world.at
-    let at = this.situations.get(key)
-    if (at === undefined) {
-      this.situations.set(key, (at = this.situations.size))
-      b.situations.push({ clock, delivered, tty, sent })
+    let row = this.situations.get(at.key)
+    if (row === undefined) {
+      this.situations.set(at.key, (row = this.situations.size))
+      b.situations.push({ clock: at.clock, delivered: at.delivered, tty: at.tty, sent: at.sent })
     }
-    b.items.push({ flags: (world.started ? 1 : 0) + (world.halted ? 2 : 0), at, cells, parent, move })
+    b.items.push({ flags, at: row, cells, parent, move })
   }
 
   /** The level's batch (sent even when empty, so the receiver knows it has them all); a new one begins. */

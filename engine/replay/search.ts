@@ -8,7 +8,7 @@ import { EveryChoiceAgent } from '../runtime/agent.ts'
 import type { MethodName } from '../runtime/compile.ts'
 import type { Transaction } from '../runtime/transaction.ts'
 import type { Action, Model } from './model.ts'
-import type { World } from './worlds.ts'
+import { flagsOf, type Situation, type World } from './worlds.ts'
 import { Incoming, Outgoing, type Handoff, type HandoffBatch } from './handoffs.ts'
 import { outcomeOf } from './memo.ts'
 import type { Outcome } from './memo.ts'
@@ -284,7 +284,8 @@ export class Search {
       if (owner === this.shard) {
         if (!this.seen.has(key)) this.addNext(this.model.after(cur.world, tx, action.method, at), { shard: this.shard, id: cur.id }, this.moveOf(cur.world, action, tx.choices), key)
       } else if (!this.sent[owner]!.has(key)) {
-        this.handOff(owner, key, this.model.after(cur.world, tx, action.method, at), cur, this.moveOf(cur.world, action, tx.choices))
+        const { keys, flags } = this.model.lastParts()
+        this.handOff(owner, key, keys, flags, at, () => this.model.after(cur.world, tx, action.method, at), cur, this.moveOf(cur.world, action, tx.choices))
       }
       if (this.full) return
     } else if (tx.failure.aborted) {
@@ -308,9 +309,9 @@ export class Search {
   }
 
   /** A successor another shard owns, handed to it (once). */
-  private handOff(owner: number, key: number, w: World, cur: Expanding, move: Move): void {
+  private handOff(owner: number, key: number, keys: readonly number[], flags: number, at: Situation, world: () => World, cur: Expanding, move: Move): void {
     this.sent[owner]!.add(key)
-    this.outbox[owner]!.add(w, cur.id, move)
+    this.outbox[owner]!.add(keys, flags, at, world, cur.id, move)
   }
 
   /** The move a transaction makes, with what a trace needs to run it again: its input, clock and tty input where not the start's. */
@@ -363,7 +364,7 @@ export class Search {
     const owner = this.shards > 1 ? this.owner(this.model.hashOf(world)) : this.shard
     if (owner === this.shard) {
       if (!this.seen.has(key)) this.addNext(world, { shard: this.shard, id: cur.id }, move, key)
-    } else if (!this.sent[owner]!.has(key)) this.handOff(owner, key, world, cur, move)
+    } else if (!this.sent[owner]!.has(key)) this.handOff(owner, key, world.keys, flagsOf(world.started, world.halted), world.at, () => world, cur, move)
   }
 
   /** Adds a state of the next level, unless this search is full. */

@@ -65,6 +65,7 @@ export class Worlds implements MemoWorld<World> {
   private readonly situations = new Map<number, Situation>()
   private readonly effects = new WeakMap<object, Effect>()
   private readonly lastCells: number[] = []
+  private lastFlags = 0
   /** The hash of the world the last shared `nextKey` described: the same in every thread, unlike the key. */
   lastHash = 0
 
@@ -149,8 +150,16 @@ export class Worlds implements MemoWorld<World> {
       this.lastCells[i] = j < 0 ? keys[i]! : this.cellAfter(world, effect, j)
     }
     // Only a search shared between threads needs what every thread agrees on.
-    if (shared) this.lastHash = this.hashOfParts(flags, at, this.lastCells)
+    if (shared) {
+      this.lastHash = this.hashOfParts(flags, at, this.lastCells)
+      this.lastFlags = flags
+    }
     return this.keyOfParts(flags, at, this.lastCells)
+  }
+
+  /** The cells' keys and the flags of the world the last shared `nextKey` described (the array is reused by the next). */
+  lastParts(): { keys: readonly number[]; flags: number } {
+    return { keys: this.lastCells, flags: this.lastFlags }
   }
 
   /** A number equal for two worlds exactly when no transaction could tell them apart. */
@@ -214,7 +223,8 @@ export class Worlds implements MemoWorld<World> {
   }
 }
 
-function flagsOf(started: boolean, halted: boolean): number {
+/** started (1) and halted (2), as a world's key and a handed-over state carry them. */
+export function flagsOf(started: boolean, halted: boolean): number {
   return (started ? 1 : 0) + (halted ? 2 : 0)
 }
 
