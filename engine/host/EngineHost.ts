@@ -54,6 +54,8 @@ export interface HostOptions {
 const MAX_TTY_INPUT = 1 << 20
 /** When the compiler starts if no cell needed it while the notebook opened. */
 const WARM_COMPILER_AFTER_MS = 2000
+/** Long requests that stopJob can still reach (the latest ones; older ones have ended). */
+const KEPT_STOPS = 100
 
 export class EngineHost {
   /** The notebook's text, cells and problems; its edits live-code the app, and only its save writes the file. */
@@ -73,6 +75,8 @@ export class EngineHost {
   private readonly notices = new Notices(() => this.status())
   private closed = false
   private lastJob = 0
+  /** What stops each recent long request (stopJob). */
+  private readonly stops = new Map<number, AbortController>()
   /** Long requests (verify, rerun, explore) under way: closing waits for them to stop. */
   private readonly jobs = new Set<Promise<unknown>>()
   /** What the request groups in their own modules may use of the host. */
@@ -122,7 +126,18 @@ export class EngineHost {
         work.then(done, done)
         return work
       },
-      nextJob: () => ++this.lastJob,
+      nextJob: () => {
+        const job = ++this.lastJob
+        const stop = new AbortController()
+        this.stops.set(job, stop)
+        // Stopping a job that has ended does nothing: only the latest few are kept to be stopped.
+        for (const old of this.stops.keys()) if (this.stops.size > KEPT_STOPS) this.stops.delete(old)
+        return { job, signal: stop.signal }
+      },
+      stopJob: (job) => {
+        if (!Number.isSafeInteger(job) || job < 1 || job > this.lastJob) throw new Refusal(`there is no job ${job}: jobs so far are 1..${this.lastJob}`)
+        this.stops.get(job)?.abort('stopped')
+      },
       evaluator: () => (this.evaluator ??= this.ownEvaluator = spawnedEvaluator()),
       get closing() {
         return host.closed

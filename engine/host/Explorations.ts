@@ -39,13 +39,13 @@ export class Explorations {
     const { branch, at } = host.moment(p.branch, p.at)
     const text = host.text()
     const model = await Model.create(text, this.options(branch, at, host.history()))
-    const job = host.nextJob()
+    const { job, signal } = host.nextJob()
     const maxStates = p.maxStates ?? DEFAULT_MAX_STATES
     const what = at < 1 ? `exploring from the start of branch '${branch}'` : `exploring from event ${at} of branch '${branch}'`
     const progress = progressOf(host, job, 'explore', what)
     progress(0, null, true)
     const run = exploring(model, {
-      depth: p.depth, maxStates,
+      depth: p.depth, maxStates, signal,
       onProgress: (s) => progress(s.states, null, false, `${what}: ${s.states.toLocaleString('en')} states, depth ${s.depth}`),
     })
     let result: ExploreResult

@@ -35,8 +35,10 @@ export interface HostAccess {
   promote(name: string): Promise<Result<'promote'>>
   /** Keeps a long request in view until it ends, so closing the host waits for it to stop. */
   job<T>(work: Promise<T>): Promise<T>
-  /** A new number for a long request (verify, explore), which its progress notices carry. */
-  nextJob(): number
+  /** A new number for a long request (verify, explore), which its progress notices carry, and the signal `stopJob` aborts. */
+  nextJob(): { job: number; signal: AbortSignal }
+  /** Asks long request `job` to stop (an exploration reports what it found so far; the others end refused). */
+  stopJob(job: number): void
   /** Where the REPL's and the queries' expressions run: a process with a heap limit of its own. */
   evaluator(): Evaluator
   /** True once the host is closing: long requests stop. */

@@ -15,7 +15,7 @@ import { Refusal } from './problems.ts'
 
 type DebuggerOps =
   | 'fork' | 'promote' | 'renameBranch' | 'deleteBranch' | 'exportBranch' | 'importBranch' | 'verify' | 'rerun' | 'editState'
-  | 'timeline' | 'series' | 'explore' | 'saveCounterexample' | 'preview' | 'commitPreview' | 'discardPreview' | 'forkPreview'
+  | 'timeline' | 'series' | 'explore' | 'stopJob' | 'saveCounterexample' | 'preview' | 'commitPreview' | 'discardPreview' | 'forkPreview'
 
 export function debuggerRequests(host: HostAccess): Handlers<DebuggerOps> {
   const explorations = new Explorations(host)
@@ -38,6 +38,7 @@ export function debuggerRequests(host: HostAccess): Handlers<DebuggerOps> {
       return series(host.history(), branch, p.states, from, to, p.points)
     },
     explore: (p) => host.job(explorations.explore(p)),
+    stopJob: (p) => (host.stopJob(p.job), {}),
     saveCounterexample: (p) => explorations.saveCounterexample(p.job, p.violation, p.name),
     preview: (spec) =>
       host.exclusive(() => {

@@ -20,8 +20,9 @@ export function progressOf(host: HostAccess, job: number, op: Op, what: string) 
   }
 }
 
-/** Lets the live app and other requests run before the next batch; stops the job when the host closes. */
-export async function turnOver(host: HostAccess): Promise<void> {
+/** Lets the live app and other requests run before the next batch; stops the job when the host closes, or when asked to (`stop`: its stopJob signal). */
+export async function turnOver(host: HostAccess, stop?: AbortSignal): Promise<void> {
   await new Promise<void>((resolve) => setImmediate(resolve))
   if (host.closing) throw new Refusal('the engine is shutting down; the job was stopped')
+  if (stop?.aborted) throw new Refusal('stopped, as asked')
 }

@@ -33,14 +33,14 @@ async function query(host: HostAccess, p: Params<'query'>): Promise<QueryView> {
   const to = Math.min(p.to ?? head, head)
   if (p.to !== undefined && p.to > head) throw new Refusal(`branch '${branch}' has events 1..${head}; there is no event ${p.to}`)
   if (from > to) throw new Refusal(`nothing to ask: events ${from}..${to} of branch '${branch}' is an empty range`)
-  const job = host.nextJob()
+  const { job, signal } = host.nextJob()
   const progress = progressOf(host, job, 'query', `asking ${shorten(p.expr)} after each event ${from}..${to} of branch '${branch}'`)
   progress(0, to - from + 1, true)
   const r = await queryBranch(host.history(), p.expr, {
     evaluator: host.evaluator(), branch, from, to, limit: Math.min(p.limit ?? MAX_KEPT, MAX_KEPT),
     onProgress: async (done, total) => {
       progress(done, total)
-      await turnOver(host)
+      await turnOver(host, signal)
     },
   }).catch(refuse(`cannot ask that of branch '${branch}'`))
   progress(to - from + 1, to - from + 1, true)
@@ -49,14 +49,14 @@ async function query(host: HostAccess, p: Params<'query'>): Promise<QueryView> {
 
 async function retroLogs(host: HostAccess, p: Params<'retroLogs'>): Promise<RetroLogsView> {
   const { branch, at: head } = host.moment(p.branch, undefined)
-  const job = host.nextJob()
+  const { job, signal } = host.nextJob()
   const progress = progressOf(host, job, 'retroLogs', `re-enacting branch '${branch}' with the current code, for what it logs`)
   progress(0, head, true)
   const r = await logsWithCode(host.history(), branch, host.notebookPath, {
     text: host.text(), timeLimitMs: host.timeLimitMs, limit: Math.min(p.limit ?? MAX_KEPT, MAX_KEPT),
     onProgress: async (done, total) => {
       progress(done, total)
-      await turnOver(host)
+      await turnOver(host, signal)
     },
   }).catch(refuse(`cannot re-enact branch '${branch}' with the current code`))
   progress(head, head, true)

@@ -18,7 +18,7 @@ export async function verify(host: HostAccess, branch: string | undefined, from:
   if (to !== undefined && to > head) throw new Refusal(`branch '${name}' has events 1..${head}; there is no event ${to}`)
   if (first > last) throw new Refusal(`nothing to verify: events ${first}..${last} of branch '${name}' is an empty range`)
   const log = host.history()
-  const job = host.nextJob()
+  const { job, signal } = host.nextJob()
   const what = `verifying events ${first}..${last} of branch '${name}'`
   const progress = progressOf(host, job, 'verify', what)
   progress(0, last - first + 1, true)
@@ -26,7 +26,7 @@ export async function verify(host: HostAccess, branch: string | undefined, from:
     from: first, to: last,
     onProgress: async (done, total) => {
       progress(done, total)
-      await turnOver(host)
+      await turnOver(host, signal)
     },
   })
   progress(last - first + 1, last - first + 1, true)
@@ -41,7 +41,7 @@ export async function verify(host: HostAccess, branch: string | undefined, from:
 
 export async function rerun(host: HostAccess, branch: string | undefined, onto: string): Promise<Result<'rerun'>> {
   const { branch: name, at: head } = host.moment(branch, undefined)
-  const job = host.nextJob()
+  const { job, signal } = host.nextJob()
   const progress = progressOf(host, job, 'rerun', `re-running branch '${name}' with the current code onto '${onto}'`)
   progress(0, head, true)
   const log = host.openLog({ fsync: false })
@@ -50,7 +50,7 @@ export async function rerun(host: HostAccess, branch: string | undefined, onto: 
       text: host.text(), timeLimitMs: host.timeLimitMs,
       onProgress: async (done, total) => {
         progress(done, total)
-        await turnOver(host)
+        await turnOver(host, signal)
       },
     }).catch((err: Error) => {
       throw new Refusal(`cannot re-run branch '${name}' onto '${onto}': ${err.message}`)

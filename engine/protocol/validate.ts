@@ -45,6 +45,7 @@ const PARAMS: Partial<Record<Op, Spec>> = {
   hello: { token: { kind: 'string' }, client: { kind: 'string' } },
   notebook: none,
   save: { text: { kind: 'string' }, path: { kind: 'string' } },
+  stopJob: { job: { kind: 'positive', required: true } },
   editNotebook: { text: { kind: 'string', required: true }, asGuest: { kind: 'flag' } },
   editCell: { cell: { kind: 'string', required: true }, source: { kind: 'string', required: true }, asGuest: { kind: 'flag' } },
   addCell: { after: { kind: 'cellOrNull', required: true }, kind: { kind: 'cellKind', required: true }, source: { kind: 'string', required: true }, asGuest: { kind: 'flag' } },

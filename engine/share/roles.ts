@@ -26,7 +26,7 @@ export const ROLE_OF_OP: Record<Op, Role> = {
   evaluate: 'view', timeline: 'view', series: 'view', exportBranch: 'view', profile: 'view', timings: 'view', failures: 'view', diff: 'view', query: 'view', retroLogs: 'view',
   save: 'owner', editNotebook: 'edit', editCell: 'edit', addCell: 'edit', deleteCell: 'edit', moveCell: 'edit',
   run: 'run', pause: 'run', step: 'run', ttyInput: 'run', fork: 'run', promote: 'run', renameBranch: 'run', deleteBranch: 'run', verify: 'run', rerun: 'run',
-  importBranch: 'run', editState: 'run', explore: 'run', saveCounterexample: 'run',
+  importBranch: 'run', editState: 'run', explore: 'run', stopJob: 'run', saveCounterexample: 'run',
   preview: 'run', commitPreview: 'run', discardPreview: 'run', forkPreview: 'run',
   // Which notebook the host's machine runs, and the folders of the ones it ran, are the owner's.
   openNotebook: 'owner', recentNotebooks: 'owner',

@@ -38,8 +38,11 @@ export class AgentPanel {
   private readonly exploreBox: HTMLElement
   private readonly exploreBar: HTMLElement
   private readonly exploreOut: HTMLElement
+  private readonly exploreStop: HTMLButtonElement
   private readonly depth: HTMLInputElement
   private exploring = false
+  /** The job of the exploration under way, once its progress has said it (what Stop stops); when it began, for states per second. */
+  private exploreJob: { job: number; began: number } | null = null
   private busy = false
 
   constructor(private readonly actions: AgentPanelActions) {
@@ -53,10 +56,12 @@ export class AgentPanel {
     this.depth = h('input.se-input.ag-depth', { type: 'number', min: 1, max: 50, value: 8, 'aria-label': 'Depth' })
     this.exploreBar = h('div.progress', { hidden: true }, h('div.progress-fill'))
     this.exploreOut = h('div.ag-explore-out')
+    this.exploreStop = h('button.se-btn.ag-explore-stop', { type: 'button', hidden: true, title: 'Stop the exploration: it reports what it found so far', onclick: () => void this.stopExploring() }, h('span.codicon.codicon-debug-stop'), 'Stop')
     this.exploreBox = h('div.ag-explore', null,
       h('div.ag-section-title', null, 'Explore every choice from the selected moment'),
       h('div.se-row', null, h('label.ag-label', null, 'depth ', this.depth),
-        h('button.se-btn.ag-explore-run', { type: 'button', onclick: () => void this.explore() }, h('span.codicon.codicon-search'), 'Explore')),
+        h('button.se-btn.ag-explore-run', { type: 'button', onclick: () => void this.explore() }, h('span.codicon.codicon-search'), 'Explore'),
+        this.exploreStop),
       this.exploreBar, this.exploreOut)
     this.element = h('div.agent-panel', null,
       h('div.ag-controls', null, this.methods, this.httpForm,
@@ -73,13 +78,30 @@ export class AgentPanel {
     this.current = null
   }
 
-  progress(done: number, total: number | null, what: string): void {
+  progress(job: number, done: number, total: number | null, what: string): void {
     if (!this.exploring) return
+    // The first progress after Explore is this exploration's: its job is what Stop stops.
+    if (!this.exploreJob) this.exploreJob = { job, began: performance.now() }
+    else if (job !== this.exploreJob.job) return
+    this.exploreStop.hidden = false
     this.exploreBar.hidden = false
     const fillEl = this.exploreBar.firstElementChild as HTMLElement
     fillEl.style.width = total ? `${Math.min(100, (100 * done) / total)}%` : `${Math.min(95, 10 + Math.log10(done + 1) * 18)}%`
+    const seconds = (performance.now() - this.exploreJob.began) / 1000
+    const rate = seconds > 0.5 && done > 0 ? ` · ${Math.round(done / seconds).toLocaleString('en')} states/s` : ''
     this.exploreBar.title = what
-    this.exploreOut.textContent = what
+    this.exploreOut.textContent = what + rate
+  }
+
+  private async stopExploring(): Promise<void> {
+    if (!this.client || !this.exploreJob) return
+    this.exploreStop.disabled = true
+    this.exploreOut.textContent = 'stopping…'
+    try {
+      await this.client.call('stopJob', { job: this.exploreJob.job })
+    } catch (err) {
+      this.actions.toast((err as Error).message, 'error')
+    }
   }
 
   private setMethod(m: PreviewSpec['method']): void {
@@ -267,6 +289,7 @@ export class AgentPanel {
     if (!client || this.exploring) return
     const m = this.actions.moment()
     this.exploring = true
+    this.exploreJob = null
     this.exploreBar.hidden = false
     ;(this.exploreBar.firstElementChild as HTMLElement).style.width = '3%'
     this.exploreOut.textContent = 'exploring…'
@@ -277,14 +300,17 @@ export class AgentPanel {
       fill(this.exploreOut, h('div.ag-failure', null, (err as Error).message))
     } finally {
       this.exploring = false
+      this.exploreJob = null
       this.exploreBar.hidden = true
+      this.exploreStop.hidden = true
+      this.exploreStop.disabled = false
     }
   }
 
   private showExploration(r: ExploreView): void {
     const unexplored = r.unexplored ?? []
     const head = h('div.ag-explore-sum', { 'data-violations': r.violations.length, 'data-unexplored': unexplored.length },
-      `${plural('state', r.states)}, ${plural('transition', r.transitions)}, depth ${r.depth}${r.exhausted ? (unexplored.length ? ', every state reachable with the inputs explored' : ', exhausted') : r.stoppedBy ? `, stopped by ${r.stoppedBy}` : ''}${r.deadlocks ? `, ${plural('deadlock', r.deadlocks)}` : ''}.`)
+      `${plural('state', r.states)}, ${plural('transition', r.transitions)}, depth ${r.depth}${r.exhausted ? (unexplored.length ? ', every state reachable with the inputs explored' : ', exhausted') : r.stoppedBy ? `, ${STOPPED[r.stoppedBy]}` : ''}${r.deadlocks ? `, ${plural('deadlock', r.deadlocks)}` : ''}.`)
     // What exploration did not give the app: "no violation" is then no proof, and the panel says so.
     const notes = unexplored.map((u) => h('div.ag-unexplored', null, h('span.codicon.codicon-info'), `Did not explore: ${u}`))
     const list = r.violations.map((v, i) => {
@@ -307,6 +333,16 @@ export class AgentPanel {
       this.actions.toast((err as Error).message, 'error')
     }
   }
+}
+
+/** Why an exploration ended before every state, in the panel's words: it found no more than this. */
+const STOPPED: Record<NonNullable<ExploreView['stoppedBy']>, string> = {
+  depth: 'stopped at the depth bound (states further away were not explored)',
+  states: 'stopped at the state bound (not every state was explored)',
+  outcomes: 'a transaction had more outcomes than are tried (not every state was explored)',
+  stopped: 'stopped, as you asked: this is what it found so far',
+  memory: 'stopped near the memory limit: this is what it found so far',
+  walks: 'random walks: a sample, not every state',
 }
 
 function section(title: string, ...children: (Node | null)[]): HTMLElement {

@@ -290,7 +290,7 @@ export class Debugger {
   }
 
   onProgress(n: { job: number; done: number; total: number | null; what: string; op?: string }): void {
-    if (n.op === 'explore') return this.agent.progress(n.done, n.total, n.what)
+    if (n.op === 'explore') return this.agent.progress(n.job, n.done, n.total, n.what)
     this.jobs.progress(n.done, n.total, n.what)
   }
 
