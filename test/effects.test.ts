@@ -341,7 +341,7 @@ test('loom run: a notebook whose effects front matter is malformed exits 2 namin
   assert.match(r.stderr, /bad\.loom\.md:2: front matter key "effects": http must be a list of origins/s)
 })
 
-test('exploration gives a safe read only what was recorded, finds no false deadlock or error, and says it did not explore effects', async () => {
+test('exploration with --faults none gives a safe read no answer it did not record: no false deadlock or error, and it says what it left out', async () => {
   const r = explore(await Model.create(notebook({
     s: `const n = state.var<number>('n', 0)
 export function step() {
@@ -349,10 +349,11 @@ export function step() {
   if (sys.fork(2) === 0) n.set(n.get() + 1)
   else n.set(n.get() + Number(sys.http.get('http://127.0.0.1:9/').body))
 }`,
-  }, `effects: { http: ['http://127.0.0.1:*'] }`), { path: 'x.loom.md' }))
+  }, `effects: { http: ['http://127.0.0.1:*'] }`), { path: 'x.loom.md', faults: [] }))
   assert.equal(r.violations.length, 0, JSON.stringify(r.violations))
   assert.equal(r.deadlocks, 0)
-  assert.ok(r.unexplored.some((u) => /^effect responses — the notebook grants effects/.test(u)), r.unexplored.join('\n'))
+  assert.ok(r.unexplored.some((u) => /^effect responses — no response is recorded for sys\.http\.get\("http:\/\/127\.0\.0\.1:9\/"\): exploration gave it only no answer/.test(u)), r.unexplored.join('\n'))
+  assert.ok(r.unexplored.some((u) => /^effect faults — timeout, refused, 5xx, failed were not tried/.test(u)), r.unexplored.join('\n'))
 })
 
 test('the launcher checks a confined engine\'s effect requests again: ungranted, malformed or hostile ones are refused, not performed', async () => {

@@ -19,6 +19,7 @@ import { takeWriterLock } from '../replay/writerLock.ts'
 import { defaultDbPath } from '../replay/session.ts'
 import { HistoryError } from './history.ts'
 import { confinedJob, JobFailed } from './run.ts'
+import { parseFaults } from '../replay/effectOutcomes.ts'
 import { engineMemoryMb } from '../host/engineLaunch.ts'
 import type { RunJob } from '../host/runProcess.ts'
 import type { Parsed } from './args.ts'
@@ -51,11 +52,13 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
       if (n !== undefined && !(n >= 1 && Number.isSafeInteger(n))) throw new HistoryError(`${flag} ${n}: give a whole number of at least 1`)
     }
     if (bounds.requests !== undefined && !Number.isSafeInteger(bounds.requests)) throw new HistoryError(`--requests ${bounds.requests}: give how many requests clients() may send along one trace, a whole number (default 3)`)
+    const faults = p.options.faults === undefined ? undefined : parseFaults(p.options.faults as string)
+    if (typeof faults === 'string') throw new HistoryError(faults)
     const simulate = simulation(p, workers)
     // The cells run in a confined process, its shards on threads there (they share its confinement).
     const job: RunJob = {
       ...JOB, kind: 'explore', notebook: path, text, shownAs: path, timeLimitMs, env: p.env,
-      explore: { from, tree: !!p.options.tree, ...bounds, workers, cells, deadlock: !p.options['no-deadlock'], simulate, progress: process.stderr.isTTY ? 'tty' : 'lines' },
+      explore: { from, tree: !!p.options.tree, ...bounds, ...(faults ? { faults } : {}), workers, cells, deadlock: !p.options['no-deadlock'], simulate, progress: process.stderr.isTTY ? 'tty' : 'lines' },
     }
     const answer = checkedAnswer(await confinedJob(job, io, { threads: workers > 1, stoppable: !p.options.tree }).catch((err) => rethrow(err, path)), !!p.options.tree)
     if ('tree' in answer) return tree(answer.tree, p, io)
@@ -199,8 +202,8 @@ function count(n: number, word: string): string {
 
 function describeViolation(path: string, v: Violation, steps: TraceStep[], start: number): string {
   const where = v.location ? ` (${formatLocation(path, v.location)})` : ''
-  // The clock moving on and tty input typed are moves too, but no transactions.
-  const word = steps.every((s) => s.method !== 'clock' && s.method !== 'tty') ? 'transaction' : 'move'
+  // The clock moving on, tty input typed and the world answering an effect are moves too, but no transactions of the app.
+  const word = steps.every((s) => s.method !== 'clock' && s.method !== 'tty' && s.method !== 'effect') ? 'transaction' : 'move'
   const after = steps.length === 0 ? 'in the starting state' : `after ${steps.length} ${word}${steps.length === 1 ? '' : 's'}`
   const head =
     v.kind === 'test' ? `✗ test '${v.test}' fails ${after}${where}: ${v.message}`

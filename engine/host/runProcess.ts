@@ -30,6 +30,7 @@ import { heapRoom } from '../replay/heapRoom.ts'
 import { exploreParallel } from '../replay/exploreParallel.ts'
 import { choiceTree } from '../replay/choiceTree.ts'
 import { commitTrace, describeTrace } from '../replay/trace.ts'
+import type { Fault } from '../replay/effectOutcomes.ts'
 import { NondeterminismError } from '../replay/memo.ts'
 import { Rerunner, rerunTimeLimit } from '../replay/rerun.ts'
 import { RetroCollector, retroEngine } from '../replay/retroLog.ts'
@@ -40,7 +41,7 @@ export interface RunJob {
   /** replay: the branch, the first seq re-executed, and the state before it (from > 1). */
   replay?: { branch: string; from: number; before?: StoreSnapshot }
   /** `loom explore`: the search (or `--tree`) from the start or from a moment the launcher read from its log. */
-  explore?: { from: PreparedMoment | null; tree: boolean; depth?: number; maxStates?: number; requests?: number; workers: number; cells: KeptCell[]; deadlock?: boolean; progress?: ProgressMode; simulate?: { seed: number; walks: number } }
+  explore?: { from: PreparedMoment | null; tree: boolean; depth?: number; maxStates?: number; requests?: number; faults?: Fault[]; workers: number; cells: KeptCell[]; deadlock?: boolean; progress?: ProgressMode; simulate?: { seed: number; walks: number } }
   /** `--save-branch`: a trace's moves, committed through the link to the branch the launcher opened for them. */
   trace?: { from: PreparedMoment | null; moves: Move[]; cells: KeptCell[] }
   /** `loom replay --code`: the recorded inputs the launcher sends (as replay batches), re-run onto the link's branch. */
@@ -209,7 +210,7 @@ async function answering(log: RemoteLog, job: RunJob): Promise<number> {
 async function exploreJob(log: RemoteLog, job: RunJob): Promise<unknown> {
   const x = job.explore!
   const env = givenEnv(job)
-  const model = await Model.create(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, from: x.from ?? undefined, cells: x.cells, requests: x.requests, env })
+  const model = await Model.create(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, from: x.from ?? undefined, cells: x.cells, requests: x.requests, faults: x.faults, env })
   if (x.tree) return { tree: choiceTree(model) }
   const stop = new AbortController()
   const progress = progressLine(x.progress ?? null, (t) => process.stderr.write(t))
@@ -230,7 +231,7 @@ async function exploreJob(log: RemoteLog, job: RunJob): Promise<unknown> {
   const options = { depth: x.depth, maxStates: x.maxStates, deadlock: x.deadlock ?? true, simulate: x.simulate, signal: stop.signal, onProgress: progress.update }
   let result: ExploreResult
   try {
-    if (x.workers > 1) result = await exploreParallel(job.text, { ...options, workers: x.workers, path: job.notebook, from: x.from ?? undefined, cells: x.cells, timeLimitMs: job.timeLimitMs, requests: x.requests, env })
+    if (x.workers > 1) result = await exploreParallel(job.text, { ...options, workers: x.workers, path: job.notebook, from: x.from ?? undefined, cells: x.cells, timeLimitMs: job.timeLimitMs, requests: x.requests, faults: x.faults, env })
     else {
       const run = exploring(model, options)
       for (let r = run.next(); ; r = run.next()) {

@@ -11,6 +11,7 @@ import type { Json } from '../runtime/values.ts'
 import type { Model } from './model.ts'
 import { mix } from '../runtime/agent.ts'
 import { Search, levelBatches, type Found, type StateRef } from './search.ts'
+import { unexploredEffects, type Fault } from './effectOutcomes.ts'
 
 export interface ExploreOptions {
   /** Transactions from the start beyond which states are not expanded (default: no bound). */
@@ -49,10 +50,12 @@ export interface Progress {
  * One move of a trace: a transaction — which method ran, how its choices
  * were answered, and its input (a request, or gui answers as {answers}) — or
  * one that is no transaction: the clock moving on to `time` ('clock'), or
- * recorded tty input typed ('tty', the characters as `input`).
+ * recorded tty input typed ('tty', the characters as `input`), or the world
+ * answering an effect ('effect': an EffectMoveInput as `input`, committed as
+ * an `effect` event).
  */
 export interface Move {
-  method: MethodName | 'clock' | 'tty'
+  method: MethodName | 'clock' | 'tty' | 'effect'
   choices: Choice[]
   input?: Json
   /** The clock it ran at (or moved to), where not the start's. */
@@ -63,6 +66,8 @@ export interface Move {
   recorded?: number
   /** A request the notebook's clients() sent. */
   client?: boolean
+  /** For an effect answered with a fault: which. */
+  fault?: Fault
 }
 
 export interface Violation {
@@ -189,8 +194,8 @@ export function unexploredBy(model: Model, seen: { ttyUnfed: boolean; budgetReac
   if (m.gui && !recorded('gui')) out.push(`agent commits — the notebook has gui(agent) and exploration has no recorded commits to deliver (${none})`)
   if (seen.ttyUnfed) out.push(`tty input — a transaction waits for sys.tty.read and exploration had no ${recorded('tty') ? 'more ' : ''}recorded input to type (${none})`)
   if (seen.budgetReached) out.push(`more than ${model.requests} client request${model.requests === 1 ? '' : 's'} along a trace — clients() may send more (--requests N)`)
-  // Effects are inputs from the world: a safe read gets its recorded response, or waits; no fault is tried yet.
-  if (model.grantsEffects) out.push('effect responses — the notebook grants effects (front matter `effects:`): a safe read gets the response a log recorded or waits, and no timeout, refusal or 5xx is tried')
+  // Effects are inputs from the world: each gets its recorded responses and the faults asked for; what it did not get is said.
+  out.push(...unexploredEffects(model.effectChoices))
   out.push(...model.left)
   return out
 }

@@ -9,6 +9,7 @@ import { boundsOf, pickFirst, stoppedWhy, traceOf, type ExploreOptions, type Exp
 import type { Found, StateRef } from './search.ts'
 import type { ShardReport, ShardSetup, ToShard } from './exploreWorker.ts'
 import type { PreparedMoment } from './prepareMoment.ts'
+import type { Fault } from './effectOutcomes.ts'
 import type { KeptCell } from '../runtime/transformCell.ts'
 
 export interface ParallelOptions extends ExploreOptions {
@@ -22,6 +23,8 @@ export interface ParallelOptions extends ExploreOptions {
   cells?: KeptCell[]
   /** Requests clients() may send along one trace. */
   requests?: number
+  /** The faults effects may get (ModelOptions.faults). */
+  faults?: Fault[]
   /** What sys.env shows (ModelOptions.env). */
   env?: Record<string, string>
 }
@@ -75,7 +78,7 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
     worker.on('error', fail)
     worker.on('exit', (code) => code !== 0 && fail(new Error(`an exploration thread stopped (exit ${code})`)))
     const setup: ShardSetup = {
-      text, path: options.path ?? '<notebook>', from: options.from ?? null, cells: options.cells, timeLimitMs: options.timeLimitMs, requests: options.requests, env: options.env,
+      text, path: options.path ?? '<notebook>', from: options.from ?? null, cells: options.cells, timeLimitMs: options.timeLimitMs, requests: options.requests, faults: options.faults, env: options.env,
       shard, shards: count, maxOutcomes: bounds.maxOutcomes, deadlock: options.deadlock ?? true, peers, stop,
     }
     worker.postMessage(setup, peers.filter((p): p is MessagePort => p !== null))

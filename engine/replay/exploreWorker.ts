@@ -5,6 +5,7 @@
 // to explore from comes read already (it may run confined, DESIGN §9).
 import { parentPort, type MessagePort } from 'node:worker_threads'
 import { Model } from './model.ts'
+import type { Fault } from './effectOutcomes.ts'
 import type { PreparedMoment } from './prepareMoment.ts'
 import type { KeptCell } from '../runtime/transformCell.ts'
 import { Search, runLevel } from './search.ts'
@@ -20,6 +21,7 @@ export interface ShardSetup {
   cells?: KeptCell[]
   timeLimitMs?: number
   requests?: number
+  faults?: Fault[]
   env?: Record<string, string>
   shard: number
   shards: number
@@ -65,7 +67,7 @@ const report = (): ShardReport => ({
 
 port.once('message', async (setup: ShardSetup) => {
   try {
-    model = await Model.create(setup.text, { path: setup.path, timeLimitMs: setup.timeLimitMs, from: setup.from ?? undefined, cells: setup.cells, requests: setup.requests, env: setup.env })
+    model = await Model.create(setup.text, { path: setup.path, timeLimitMs: setup.timeLimitMs, from: setup.from ?? undefined, cells: setup.cells, requests: setup.requests, faults: setup.faults, env: setup.env })
     search = new Search(model, setup.maxOutcomes, 0, { deadlock: setup.deadlock }, setup.shard, setup.shards)
     peers = setup.peers
     // Asked between batches: a good moment to tell the main thread how far this shard is, about every 100 ms,

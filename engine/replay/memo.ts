@@ -25,6 +25,8 @@ export interface Outcome {
   waitsForInput: boolean
   /** Characters of tty input it read. */
   ttyRead: number
+  /** For an abort: the effect it waits for (its outcome is a move of exploration's), or null. */
+  wantsEffect: Transaction['wantsEffect']
 }
 
 type Node =
@@ -110,5 +112,6 @@ export function outcomeOf(tx: Transaction): Outcome {
     wakeAt: tx.wakeAt,
     waitsForInput: tx.waitsForInput,
     ttyRead: tx.ttyRead.length,
+    wantsEffect: tx.wantsEffect,
   }
 }

@@ -21,6 +21,8 @@ import { DEFAULT_CLIENT_REQUESTS } from './clients.ts'
 import { prepareMoment, type PreparedMoment } from './prepareMoment.ts'
 import { clientMovesIn, type ClientMoves } from './clientMoves.ts'
 import { Worlds, delivered, memoSuffix, type Situation, type World } from './worlds.ts'
+import { EFFECTS_STATE, effectWrites, type EffectInput, type EffectResponse } from '../runtime/effects/request.ts'
+import { EffectChoices, FAULTS, type EffectMoveInput, type EffectOutcome, type Fault, type WantedEffect } from './effectOutcomes.ts'
 
 /** One transaction exploration can run in a world: the app's own (start, step), a recorded input, or a client's request. */
 export interface Action {
@@ -54,6 +56,8 @@ export interface ModelOptions {
   requests?: number
   /** What sys.env shows (`--env K=V`, as `loom run` has); without it, the configuration recorded at the moment, or none. */
   env?: Record<string, string>
+  /** The faults an effect's outcome may be besides its recorded responses (`--faults`; default: every fault). */
+  faults?: readonly Fault[]
 }
 
 const TEST_AGENT = new FairAgent(0)
@@ -77,8 +81,12 @@ export class Model extends Worlds {
   private readonly plain = { step: [{ method: 'step', input: null, memo: 'step' }] as Action[], start: [{ method: 'start', input: null, memo: 'start' }] as Action[] }
   /** The world exploration starts from: the store as loaded. */
   readonly root: World
-  /** The notebook grants effects: exploration gives safe reads only their recorded responses (explore.ts says so). */
+  /** The notebook grants effects: their outcomes are moves (effectOutcomes.ts), and what was not tried is reported. */
   readonly grantsEffects: boolean
+  /** The answers an effect may get: recorded responses and faults. */
+  readonly effectChoices: EffectChoices
+  /** Per response (the same object for each move that gives it), per hash and clock: the writes that answer it. */
+  private readonly answered = new WeakMap<object, Map<string, { writes: Write[]; halt: false }>>()
 
   private constructor(
     readonly exec: Executor,
@@ -99,10 +107,17 @@ export class Model extends Worlds {
     readonly left: readonly string[],
     /** Requests clients() may send along one trace. */
     readonly requests: number,
+    faults: readonly Fault[],
+    recordedEffects: readonly { seq: number; hash: string; response: Json }[],
   ) {
     super(exec.store, () => exec.sandbox.realm.JSON)
     this.grantsEffects = exec.config.effects !== undefined
     this.root = this.current(root.started, root.halted, this.situation(time, 0, '', 0))
+    this.effectChoices = new EffectChoices(faults)
+    // Responses held at the moment (a read waits for one again once its maxAge has passed), then those recorded after it.
+    const held = exec.store.get(EFFECTS_STATE)
+    if (held) for (const [hash, v] of Object.entries(plainCopy(held.value()) as Record<string, { response?: Json }>)) if (v && typeof v.response === 'object' && v.response !== null) this.effectChoices.observe(hash, v.response as unknown as EffectResponse, -1)
+    for (const e of recordedEffects) this.effectChoices.observe(e.hash, e.response as unknown as EffectResponse, e.seq)
   }
 
   /** Compiles and loads a notebook at its beginning or at a moment of a log. Throws NotebookError, CompileError or LoadError. */
@@ -117,9 +132,14 @@ export class Model extends Worlds {
     // The recorded configuration keeps sys.random and the agent's seed as they were.
     if (code) config = { ...config, ...(code.input as typeof config) }
     const recordedEnv = canonicalJson(config.env as Json)
+    // What the notebook grants is configuration too, as the engine's code event records it (replay declares sys.effects from it).
+    const grants = notebookGrants(notebook)
+    const recordedGrants = canonicalJson(((config as { effects?: Json }).effects ?? null) as Json)
+    const { effects: _recorded, ...rest } = config as typeof config & { effects?: unknown }
+    config = grants ? ({ ...rest, effects: grants } as typeof config) : rest
     if (options.env) config = { ...config, env: options.env }
     const exec = new Executor(
-      { path, branch: options.branch ?? from?.branch ?? 'main', seed: config.seed, env: config.env, args: config.args, timeLimitMs: options.timeLimitMs ?? 1000, locateWaits: false, effects: notebookGrants(notebook) },
+      { path, branch: options.branch ?? from?.branch ?? 'main', seed: config.seed, env: config.env, args: config.args, timeLimitMs: options.timeLimitMs ?? 1000, locateWaits: false, effects: grants },
       options.log ?? new MemoryLog(),
     )
     const time = options.time ?? from?.time ?? 0
@@ -128,11 +148,11 @@ export class Model extends Worlds {
     const loaded = exec.run(() => exec.load(app, fn), { overran: () => false })
     if (!loaded.ok) throw new LoadError(`${path}: loading the notebook's cells ran past the time limit of ${exec.config.timeLimitMs} ms`)
     const { version, declares } = loaded.value
-    const codeChanged = !code || code.codeHash !== app.codeHash || declares.length > 0 || canonicalJson(config.env as Json) !== recordedEnv
+    const codeChanged = !code || code.codeHash !== app.codeHash || declares.length > 0 || canonicalJson(config.env as Json) !== recordedEnv || canonicalJson((grants ?? null) as unknown as Json) !== recordedGrants
     const root = { started: from?.started ?? false, halted: from?.last?.kind === 'halt' }
     const requests = options.requests ?? DEFAULT_CLIENT_REQUESTS
     if (!Number.isSafeInteger(requests) || requests < 0) throw new RangeError(`--requests is a whole number of requests clients() may send along one trace, got ${requests}`)
-    return new Model(exec, app, version, declares, config, codeChanged, time, root, from ? { branch: from.branch, seq: from.seq } : null, from?.inputs ?? [], from?.left ?? [], requests)
+    return new Model(exec, app, version, declares, config, codeChanged, time, root, from ? { branch: from.branch, seq: from.seq } : null, from?.inputs ?? [], from?.left ?? [], requests, options.faults ?? FAULTS, from?.effects ?? [])
   }
 
   /** Whether the app takes input from outside (http, gui): then a state where every step waits is not a deadlock. */
@@ -215,6 +235,32 @@ export class Model extends Worlds {
   ttyTyped(world: World, i: number): World {
     const at = world.at
     return { ...world, at: this.situation(at.clock, at.delivered + 2 ** i, at.tty + (this.recorded[i]!.input as string), at.sent) }
+  }
+
+  /** The answers an effect waited for in some world may get: each is a move (effectAnswered). */
+  effectOutcomes(want: WantedEffect): EffectOutcome[] {
+    return this.effectChoices.outcomes(want)
+  }
+
+  /**
+   * The world after the effect event that answers `want` with `outcome`
+   * commits at the world's clock: the same writes a live run's effect event
+   * makes, so a transaction that reads it runs as it would live.
+   */
+  effectAnswered(world: World, answer: EffectMoveInput): World {
+    let byKey = this.answered.get(answer.response)
+    if (!byKey) this.answered.set(answer.response, (byKey = new Map()))
+    const key = `${answer.hash}@${world.at.clock}`
+    let tx = byKey.get(key)
+    if (!tx) {
+      const input: EffectInput = { request: answer.request, hash: answer.hash, response: answer.response, ms: 0 }
+      // Only the `set`: the state exists wherever effects are granted. Values made in the sandbox's realm, as the event's are.
+      const writes = effectWrites(input, world.at.clock).filter((w) => w.op === 'set')
+      tx = { writes: this.exec.inRealm(writes) as unknown as Write[], halt: false }
+      byKey.set(key, tx)
+    }
+    // Not a start: an effect answered before start() commits leaves it to commit.
+    return this.after(world, tx, 'step')
   }
 
   /** Points the store at a world. */

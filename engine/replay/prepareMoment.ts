@@ -5,7 +5,7 @@ import type { StoreSnapshot } from '../runtime/store.ts'
 import type { EventRecord } from '../runtime/event.ts'
 import { seekStore, type Moment } from './seek.ts'
 import type { HistoryLog } from './historyLog.ts'
-import { recordedAfter, type RecordedInput } from './recordedInputs.ts'
+import { recordedAfter, type RecordedEffect, type RecordedInput } from './recordedInputs.ts'
 
 /** What exploring from a moment of a log needs of the log, read once (plain data: it crosses to a confined process). */
 export interface PreparedMoment extends Moment {
@@ -19,6 +19,8 @@ export interface PreparedMoment extends Moment {
   time: number
   /** The inputs the branch recorded after the moment, which exploration delivers; what it leaves out, in words. */
   inputs: RecordedInput[]
+  /** The responses effect events recorded after the moment: exploration offers them as answers besides the faults. */
+  effects?: RecordedEffect[]
   left: string[]
 }
 
@@ -34,7 +36,7 @@ export function prepareMoment(log: HistoryLog, from: Moment): PreparedMoment {
   const codeSeq = from.seq === 0 ? null : log.lastOfKind(from.branch, 'code', from.seq)
   const code = codeSeq === null ? null : log.event(from.branch, codeSeq)
   const started = from.seq > 0 && log.lastOfKind(from.branch, 'start', from.seq) !== null
-  const { inputs, left } = recordedAfter(log, from.branch, from.seq, info.head)
+  const { inputs, effects, left } = recordedAfter(log, from.branch, from.seq, info.head)
   const time = last?.time ?? (info.head ? log.event(from.branch, 1)?.time : undefined) ?? 0
-  return { branch: from.branch, seq: from.seq, last, code, started, state: seekStore(log, from).serialize(), time, inputs, left }
+  return { branch: from.branch, seq: from.seq, last, code, started, state: seekStore(log, from).serialize(), time, inputs, effects, left }
 }

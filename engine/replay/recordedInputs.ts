@@ -20,8 +20,17 @@ export interface RecordedInput {
 /** Inputs one exploration delivers at most: which were delivered is a bit each in the state's key. */
 export const MAX_RECORDED = 40
 
+/** A response an `effect` event recorded: exploration offers it as the answer to the same request. Plain data. */
+export interface RecordedEffect {
+  seq: number
+  hash: string
+  response: Json
+}
+
 export interface RecordedAfter {
   inputs: RecordedInput[]
+  /** The effects' responses recorded after the moment (up to where the inputs delivered end). */
+  effects: RecordedEffect[]
   /** What the log recorded after the moment that exploration does not deliver, in words. */
   left: string[]
 }
@@ -29,6 +38,7 @@ export interface RecordedAfter {
 /** The inputs recorded on `branch` after event `seq` (at most MAX_RECORDED; the rest are named in `left`). */
 export function recordedAfter(log: HistoryLog, branch: string, seq: number, head: number): RecordedAfter {
   const inputs: RecordedInput[] = []
+  const effects: RecordedEffect[] = []
   let firstLeft = 0
   let edits = 0
   // The log after the moment is read only as far as the inputs delivered: a long history is not decoded to the end.
@@ -40,11 +50,13 @@ export function recordedAfter(log: HistoryLog, branch: string, seq: number, head
     }
     if (e.kind === 'edit') edits++
     if (input) inputs.push(input)
+    const effect = e.kind === 'effect' ? (e.input as { hash?: unknown; response?: unknown } | null) : null
+    if (effect && typeof effect.hash === 'string' && effect.response !== null && typeof effect.response === 'object') effects.push({ seq: e.seq, hash: effect.hash, response: effect.response as Json })
   }
   const left: string[] = []
   if (firstLeft) left.push(`the inputs recorded from event ${firstLeft} on — exploration delivers the first ${MAX_RECORDED} after the moment (choose a later --at)`)
   if (edits) left.push(`${edits} hand edit${edits === 1 ? '' : 's'} recorded after event ${seq}${firstLeft ? ` and before event ${firstLeft}` : ''} — edits are not replayed by exploration`)
-  return { inputs, left }
+  return { inputs, effects, left }
 }
 
 function inputOf(e: EventRecord): RecordedInput | null {

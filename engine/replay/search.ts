@@ -13,6 +13,7 @@ import { Incoming, Outgoing, type Handoff, type HandoffBatch } from './handoffs.
 import { outcomeOf } from './memo.ts'
 import type { Outcome } from './memo.ts'
 import type { Move, Violation } from './explore.ts'
+import type { WantedEffect } from './effectOutcomes.ts'
 
 /** A state of some shard's search. */
 export interface StateRef {
@@ -47,6 +48,8 @@ interface Expanding {
   ttyWait: boolean
   /** Some transaction had more choice sequences than were tried. */
   cut: boolean
+  /** The effects attempts waited for, by request hash: each answer to each is a move. */
+  effects: Map<string, WantedEffect> | null
 }
 
 export interface SearchOptions {
@@ -265,7 +268,7 @@ export class Search {
     while (this.index < this.level.length) {
       const { world, id } = this.level[this.index++]!
       this.agent.reset()
-      this.cur = { world, id, actions: null, index: 0, leaves: 0, committed: false, external: false, wake: 0, ttyWait: false, cut: false }
+      this.cur = { world, id, actions: null, index: 0, leaves: 0, committed: false, external: false, wake: 0, ttyWait: false, cut: false, effects: null }
       return true
     }
     return false
@@ -292,6 +295,7 @@ export class Search {
       cur.external ||= tx.external
       if (tx.wakeAt > cur.world.at.clock && (!cur.wake || tx.wakeAt < cur.wake)) cur.wake = tx.wakeAt
       cur.ttyWait ||= tx.waitsForInput
+      if (tx.wantsEffect) (cur.effects ??= new Map()).set(tx.wantsEffect.hash, tx.wantsEffect)
     } else {
       const failing = this.moveOf(cur.world, action, tx.choices.slice())
       const method = action.method
@@ -348,6 +352,17 @@ export class Search {
       const r = this.model.recorded[t]!
       this.freeMove(cur, this.model.ttyTyped(cur.world, t), { method: 'tty', choices: [], input: r.input, recorded: r.seq })
     } else if (cur.ttyWait) this.ttyUnfed = true
+    // The world answers an effect waited for: with each response recorded for it, and each fault (effectOutcomes.ts).
+    for (const want of cur.effects?.values() ?? []) {
+      for (const o of this.model.effectOutcomes(want)) {
+        if (this.full) break
+        moved = true
+        const input = { ...want, ...o }
+        const move: Move = { method: 'effect', choices: [], input: input as unknown as Move['input'], ...(o.fault ? { fault: o.fault } : {}) }
+        if (cur.world.at.clock !== this.model.time) move.time = cur.world.at.clock
+        this.freeMove(cur, this.model.effectAnswered(cur.world, input), move)
+      }
+    }
     const tried = cur.actions!.length > 0
     if (tried && !cur.cut && !cur.committed && !moved && !cur.external && !this.model.takesInput) {
       this.deadlocks++

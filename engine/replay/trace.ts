@@ -14,6 +14,7 @@ import type { BranchInfo } from './sqliteLog.ts'
 import type { HistoryLog } from './historyLog.ts'
 import type { EventLog } from '../runtime/log.ts'
 import { describeInput } from './recordedInputs.ts'
+import { describeEffectMove, effectEventInput, type EffectMoveInput } from './effectOutcomes.ts'
 
 /** One move past its time limit stops the call into the sandbox. */
 const STOP = { overran: () => false }
@@ -37,6 +38,7 @@ export interface TraceStep extends Move {
 export function describeMove(move: Move, start: number): string {
   if (move.method === 'clock') return `clock → ${move.time! - start} ms`
   if (move.method === 'tty') return describeInput('tty', move.input ?? '', move.recorded)
+  if (move.method === 'effect') return describeEffectMove(move.input as unknown as EffectMoveInput)
   if (move.recorded !== undefined) return describeInput(move.method === 'gui' ? 'gui' : 'http', move.input ?? null, move.recorded)
   if (move.client) return `${describeInput('http', move.input ?? null)} (from clients())`
   return `${move.method}()`
@@ -53,6 +55,12 @@ export function describeTrace(model: Model, moves: readonly Move[]): { steps: Tr
       const label = describeMove(move, model.time)
       if (move.method === 'clock' || move.method === 'tty') {
         world = move.method === 'clock' ? model.clockMoved(world, move.time!) : model.ttyTyped(world, model.recorded.findIndex((r) => r.seq === move.recorded))
+        steps.push({ ...move, label, changes: [] })
+        continue
+      }
+      if (move.method === 'effect') {
+        // The answer is in the label; the change it makes is to Loom's own state of responses.
+        world = model.effectAnswered(world, move.input as unknown as EffectMoveInput)
         steps.push({ ...move, label, changes: [] })
         continue
       }
@@ -130,7 +138,9 @@ export async function commitTrace(text: string, options: ModelOptions, moves: re
         next++
         continue
       }
-      const tx = exec.runCall(model.version, methodCall(move.method, move.input ?? null, move.typed ?? ''), move.time ?? model.time, new ReplayAgent(move.choices))
+      // An effect's answer is the effect event a live run commits when the world answers; marked as exploration's.
+      const call = move.method === 'effect' ? { kind: 'effect' as const, method: null, input: effectEventInput(move.input as unknown as EffectMoveInput) } : methodCall(move.method, move.input ?? null, move.typed ?? '')
+      const tx = exec.runCall(model.version, call, move.time ?? model.time, new ReplayAgent(move.choices))
       if (tx.failure) throw new Error(`the trace does not reproduce at ${describeMove(move, model.time)}: ${tx.failure.reason}`)
       // Counted before it commits: a commit the time limit cuts off is finished by the executor (see `committed`).
       next++
