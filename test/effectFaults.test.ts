@@ -10,8 +10,10 @@ import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
-import { notebook, plain } from './helpers.ts'
+import { notebook, plain, value } from './helpers.ts'
 import { SqliteLog } from '../engine/replay/sqliteLog.ts'
+import { openSession } from '../engine/replay/session.ts'
+import { verifyBranch } from '../engine/replay/replay.ts'
 import { Model } from '../engine/replay/model.ts'
 import { explore } from '../engine/replay/explore.ts'
 import { describeTrace } from '../engine/replay/trace.ts'
@@ -207,4 +209,91 @@ test('loom explore: the fault in words and in --json, saved as a branch whose ef
   const state = JSON.parse(s.stdout) as { sold: number; 'sys.effects': Record<string, { response: unknown }> }
   assert.equal(state.sold, 2)
   assert.deepEqual(Object.values(state['sys.effects']).map((r) => r.response), [{ error: 'connection refused' }])
+})
+
+/** A shop whose http() reads the stock before it sells; the warehouse holds 1 and one is sold already. */
+const SHOP = (url: string) => notebook({
+  shop: `const sold = state.var<number>('sold', 1)
+
+export function http(req) {
+  let stock: number
+  try {
+    const r = sys.http.get('${url}/stock')
+    if (r.status !== 200) throw new Error('the stock service answered ' + r.status)
+    stock = Number(r.body)
+  } catch {
+    stock = 10   // the service is slow: assume there is plenty
+  }
+  if (sold.get() >= stock) return { status: 409, body: 'sold out' }
+  sold.set(sold.get() + 1)
+  return { status: 201, body: 'sold' }
+}
+
+test('never sells more than the warehouse holds', () => sold.get() <= 1)`,
+}, `effects: { http: ['http://127.0.0.1:*'] }`)
+
+test('the agent panel answers a pending read by hand: a timeout previews the oversell, and committing records the timeout as the effect event before the request; replay --verify passes', async () => {
+  const root = join(dir, `nb-${++n}`)
+  mkdirSync(root)
+  const path = join(root, 'shop.loom.md')
+  writeFileSync(path, SHOP('http://127.0.0.1:9'))
+  // No runner performs effects here: the read stays pending until the person answers it.
+  const s = await openSession(path, { db: join(root, 'shop.loom.db'), clock: 'virtual', startTime: 1_000_000 })
+  try {
+    const e = s.engine
+    await e.run({ untilIdle: true })
+    const request = { method: 'POST', path: '/buy' }
+    const waiting = e.preview({ method: 'http', request })
+    assert.equal(waiting.committed, false)
+    assert.deepEqual(waiting.pendingEffect && { what: waiting.pendingEffect.what, kind: waiting.pendingEffect.kind }, { what: 'sys.http.get("http://127.0.0.1:9/stock")', kind: 'http.get' })
+    const hash = waiting.pendingEffect!.hash
+    e.discardPreview(waiting.id)
+
+    // The real answer ("1"): sold out, nothing changes.
+    const calm = e.preview({ method: 'http', request, effects: [{ hash, response: { status: 200, body: '1' } }] })
+    assert.equal(calm.committed, true)
+    assert.deepEqual(plain(calm.outputs.http as { status: number; body: string }), { status: 409, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'sold out' })
+    assert.deepEqual(calm.changes, [])
+    assert.deepEqual(calm.answered, [{ hash, what: 'sys.http.get("http://127.0.0.1:9/stock")', answer: '200 "1"' }])
+    e.discardPreview(calm.id)
+    assert.equal(value(e, 'sys.effects') && Object.keys(value(e, 'sys.effects') as object).length, 0, 'a preview records no answer')
+
+    // A timeout: the shop assumes plenty and oversells; the preview shows the broken test before anything happens.
+    const slow = e.preview({ method: 'http', request, effects: [{ hash, fault: 'timeout' }] })
+    assert.equal(slow.committed, true)
+    assert.deepEqual(slow.changes, [{ state: 'sold', before: 1, after: 2 }])
+    assert.deepEqual(slow.brokenTests.map((t) => t.test), ['never sells more than the warehouse holds'])
+    assert.equal(slow.answered![0]!.answer, 'no answer within 10000 ms')
+    const head = e.head
+    const done = e.commitPreview(slow.id)
+    assert.ok('event' in done, JSON.stringify(done))
+    const events = e.events().slice(head)
+    assert.deepEqual(events.map((ev) => ev.kind), ['effect', 'http'])
+    assert.deepEqual(plain(events[0]!.input as object), { request: { kind: 'http.get', url: 'http://127.0.0.1:9/stock', headers: {} }, hash, response: { error: 'no answer within 10000 ms' }, ms: 0, by: 'hand' })
+    assert.equal(value(e, 'sold'), 2)
+    // The answer is the effect's outcome now: the next request reads it from the log, with no answer asked.
+    const again = e.preview({ method: 'http', request })
+    assert.equal(again.pendingEffect, undefined)
+    e.discardPreview(again.id)
+  } finally {
+    s.log.close()
+  }
+  const log = SqliteLog.open(join(root, 'shop.loom.db'))
+  try {
+    assert.equal((await verifyBranch(log, 'main')).ok, true)
+  } finally {
+    log.close()
+  }
+})
+
+test('hostile answers by hand are refused by the protocol, and a fault that cannot happen to a file read says so', async () => {
+  const { checkRequest } = await import('../engine/protocol/validate.ts')
+  const ask = (effects: unknown) => checkRequest({ kind: 'request', id: 1, op: 'preview', params: { method: 'step', effects } })
+  const hash = 'a'.repeat(64)
+  for (const bad of [{}, [{ hash: 'x', fault: 'timeout' }], [{ hash, fault: 'dns' }], [{ hash, fault: 'timeout', response: { error: 'x' } }], [{ hash, response: { status: 99, body: '' } }], [{ hash, response: { error: 1 } }], [{ hash, response: { status: 200, body: 'x', headers: { a: 1 } } }], Array.from({ length: 17 }, () => ({ hash, fault: 'timeout' })), [{ hash, response: { status: 200, body: '', __proto__: { x: 1 }, extra: 1 } }]]) {
+    const r = ask(bad)
+    assert.equal(r.ok, false, JSON.stringify(bad))
+    assert.match(JSON.stringify(r), /a list of at most 16 answers to pending effects/)
+  }
+  assert.equal(ask([{ hash, fault: 'timeout' }, { hash, response: { status: 200, body: '1', headers: { 'content-type': 'text/plain' } } }, { hash, response: { error: 'boom' } }]).ok, true)
 })

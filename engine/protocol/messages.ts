@@ -325,6 +325,15 @@ export interface PreviewSpec {
   choices?: number[]
   /** Answers to agent.ask / agent.choose, by key. */
   answers?: Record<string, Json>
+  /** Effects the transaction waits for, answered by the person (a fault, or a response); committing records each as the effect's outcome. */
+  effects?: EffectAnswer[]
+}
+
+/** A person's answer to a pending effect (by its request's hash): a fault as the runner would record it, or a response given whole. */
+export interface EffectAnswer {
+  hash: string
+  fault?: 'timeout' | 'refused' | '5xx' | 'failed'
+  response?: { status: number; headers?: Record<string, string>; body: string } | { text: string } | { error: string }
 }
 
 export interface PreviewView {
@@ -345,6 +354,10 @@ export interface PreviewView {
   brokenTests: { test: string; message: string }[]
   /** Every outcome of this transaction over all its choices (the outcome tree), equal ones grouped. */
   outcomes: { choices: number[][]; committed: boolean; summary: string }[]
+  /** The effect it waits for (no response is recorded): the person may answer it by hand (PreviewSpec.effects). */
+  pendingEffect?: { hash: string; what: string; kind: string }
+  /** The answers given by hand that it ran with, in words. */
+  answered?: { hash: string; what: string; answer: string }[]
 }
 
 export interface ExploreView {

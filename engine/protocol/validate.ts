@@ -36,7 +36,7 @@ export interface Request {
 /** A checked request, or what to answer instead (with the id to answer, 0 when the message had none). */
 export type Checked = { ok: true; request: Request } | { ok: false; id: number; problem: MessageProblem }
 
-type Kind = 'string' | 'flag' | 'count' | 'positive' | 'seq' | 'moment' | 'cellKind' | 'cellOrNull' | 'strings' | 'edits' | 'previewMethod' | 'request' | 'choices' | 'answers' | 'values'
+type Kind = 'string' | 'flag' | 'count' | 'positive' | 'seq' | 'moment' | 'cellKind' | 'cellOrNull' | 'strings' | 'edits' | 'previewMethod' | 'request' | 'choices' | 'answers' | 'values' | 'effectAnswers'
 type Spec = Record<string, { kind: Kind; required?: true }>
 
 const none: Spec = {}
@@ -77,7 +77,7 @@ const PARAMS: Partial<Record<Op, Spec>> = {
   series: { branch: { kind: 'string' }, states: { kind: 'strings', required: true }, from: { kind: 'seq' }, to: { kind: 'seq' }, points: { kind: 'positive', required: true } },
   explore: { branch: { kind: 'string' }, at: { kind: 'seq' }, depth: { kind: 'positive' }, maxStates: { kind: 'positive' } },
   saveCounterexample: { job: { kind: 'count', required: true }, violation: { kind: 'count', required: true }, name: { kind: 'string', required: true } },
-  preview: { method: { kind: 'previewMethod', required: true }, request: { kind: 'request' }, choices: { kind: 'choices' }, answers: { kind: 'answers' } },
+  preview: { method: { kind: 'previewMethod', required: true }, request: { kind: 'request' }, choices: { kind: 'choices' }, answers: { kind: 'answers' }, effects: { kind: 'effectAnswers' } },
   commitPreview: { id: { kind: 'count', required: true } },
   discardPreview: { id: { kind: 'count', required: true } },
   forkPreview: { id: { kind: 'count', required: true }, name: { kind: 'string', required: true } },
@@ -253,6 +253,23 @@ function check(kind: Kind, v: unknown): string | null {
       return isObject(v) ? null : 'an object of state values by name, like {"count": 3}'
     case 'answers':
       return isObject(v) ? null : 'an object of answers by question key, like {"amount": 10}'
+    case 'effectAnswers': {
+      const response = (r: unknown) => {
+        const x = r as Record<string, unknown>
+        if (!isObject(r)) return false
+        const keys = Object.keys(x)
+        if ('error' in x) return typeof x.error === 'string' && keys.length === 1
+        if ('text' in x) return typeof x.text === 'string' && keys.length === 1
+        return Number.isSafeInteger(x.status) && (x.status as number) >= 100 && (x.status as number) <= 599 && typeof x.body === 'string'
+          && (x.headers === undefined || (isObject(x.headers) && Object.values(x.headers).every((y) => typeof y === 'string'))) && keys.every((k) => ['status', 'headers', 'body'].includes(k))
+      }
+      const ok = Array.isArray(v) && v.length <= 16 && v.every((a: unknown) => {
+        const e = a as Record<string, unknown>
+        return isObject(a) && typeof e.hash === 'string' && /^[0-9a-f]{64}$/.test(e.hash) && Object.keys(e).every((k) => ['hash', 'fault', 'response'].includes(k))
+          && (e.fault === undefined ? response(e.response) : ['timeout', 'refused', '5xx', 'failed'].includes(e.fault as string) && e.response === undefined)
+      })
+      return ok ? null : 'a list of at most 16 answers to pending effects, each {"hash": the request\'s hash, "fault": "timeout"|"refused"|"5xx"|"failed"} or {"hash", "response": {"status":200,"body":"…"} or {"error":"…"} or {"text":"…"}}'
+    }
     case 'request': {
       const r = v as Record<string, unknown>
       const strings = (x: unknown) => x === undefined || (isObject(x) && Object.values(x).every((y) => typeof y === 'string'))

@@ -6,18 +6,9 @@
 // live run would commit, so a trace replays like any history.
 import type { EffectInput, EffectRequest, EffectResponse } from '../runtime/effects/request.ts'
 import type { Json } from '../runtime/values.ts'
+import { FAULTS, FAULT_MEANING, describeRequest, describeResponse, faultResponse, type Fault } from '../runtime/effects/faults.ts'
 
-/** The faults exploration may give an effect (`--faults`). */
-export type Fault = 'timeout' | 'refused' | '5xx' | 'failed'
-export const FAULTS: readonly Fault[] = ['timeout', 'refused', '5xx', 'failed']
-
-/** What a fault does, in words, for --faults' help and for errors. */
-const MEANING: Record<Fault, string> = {
-  timeout: 'an HTTP request gets no answer in time',
-  refused: 'an HTTP connection is refused',
-  '5xx': 'an HTTP server answers 503',
-  failed: 'a file read or write fails',
-}
+export { FAULTS, describeRequest, type Fault }
 
 /** `--faults timeout,5xx` / `none` / `all` as a list, or a problem in words. */
 export function parseFaults(text: string): Fault[] | string {
@@ -26,7 +17,7 @@ export function parseFaults(text: string): Fault[] | string {
   if (t === 'all' || t === '') return FAULTS.slice()
   const out: Fault[] = []
   for (const name of t.split(',').map((s) => s.trim()).filter(Boolean)) {
-    if (!(FAULTS as readonly string[]).includes(name)) return `--faults ${text}: "${name.slice(0, 40)}" is not a fault; give a list of ${FAULTS.map((f) => `${f} (${MEANING[f]})`).join(', ')}, or none, or all`
+    if (!(FAULTS as readonly string[]).includes(name)) return `--faults ${text}: "${name.slice(0, 40)}" is not a fault; give a list of ${FAULTS.map((f) => `${f} (${FAULT_MEANING[f]})`).join(', ')}, or none, or all`
     if (!out.includes(name as Fault)) out.push(name as Fault)
   }
   return out
@@ -53,18 +44,6 @@ export interface EffectMoveInput {
   response: EffectResponse
   fault?: Fault
   recorded?: number
-}
-
-/** What `fault` answers to `request`, or null when it cannot happen to it (a timeout reading a file). */
-export function faultResponse(fault: Fault, request: EffectRequest): EffectResponse | null {
-  // The words are the runner's own (perform.ts), so the cell meets a fault as it would meet the real one.
-  const http = request.kind.startsWith('http.')
-  if (fault === 'timeout') return http ? { error: 'no answer within 10000 ms' } : null
-  if (fault === 'refused') return http ? { error: 'connection refused' } : null
-  if (fault === '5xx') return http ? { status: 503, headers: { 'content-type': 'text/plain' }, body: 'Service Unavailable' } : null
-  if (http) return null
-  const r = request as { root?: string; path?: string }
-  return { error: `'${r.path}' in the root '${r.root}' could not be ${request.kind === 'fs.read' ? 'read' : 'written'} (an I/O error)` }
 }
 
 /**
@@ -117,23 +96,11 @@ export function effectEventInput(m: EffectMoveInput): Json {
   return input as unknown as Json
 }
 
-/** `sys.http.get("http://127.0.0.1:8080/stock")`, `sys.fs.read("data", "a.txt")`: a request the way the cell wrote it. */
-export function describeRequest(r: EffectRequest): string {
-  if (r.kind === 'http.get') return `sys.http.get(${JSON.stringify(r.url)})`
-  if (r.kind === 'fs.read') return `sys.fs.read(${JSON.stringify(r.root)}, ${JSON.stringify(r.path)})`
-  return `sys.${(r as { kind: string }).kind}(…)`
-}
-
 /** `sys.http.get("…") → timeout (no answer within 10000 ms)`, `… → 200 "12" (recorded #4)`: an effect move in words. */
 export function describeEffectMove(m: EffectMoveInput): string {
-  const r = m.response as Record<string, unknown>
-  const answer = typeof r.error === 'string' ? r.error : typeof r.status === 'number' ? `${r.status} ${short(JSON.stringify(r.body ?? ''))}` : `text ${short(JSON.stringify(r.text ?? ''))}`
+  const answer = describeResponse(m.response)
   const tail = m.fault ? `fault: ${m.fault} (${answer})` : `${answer} (${m.recorded !== undefined && m.recorded >= 0 ? `recorded #${m.recorded}` : 'recorded before the moment'})`
   return `${describeRequest(m.request)} → ${tail}`
-}
-
-function short(s: string): string {
-  return s.length > 60 ? s.slice(0, 57) + '…' : s
 }
 
 /**

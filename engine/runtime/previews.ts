@@ -2,7 +2,10 @@
 // the live head with the person's answers, show everything it would do — its
 // reads, writes, outputs, the tests it would break, and every other outcome
 // its choices allow — and commit it only when asked, re-running it first if
-// something it read has changed meanwhile.
+// something it read has changed meanwhile. A transaction that waits for an
+// effect can be previewed with the person's answer to it (a response, a
+// timeout, an error); committing it commits that answer first, as the
+// effect's outcome, through the same effect event the runner would commit.
 import type { Agent } from './agent.ts'
 import { everyOutcome } from './everyOutcome.ts'
 import { methodCall, type AppVersion, type Executor } from './executor.ts'
@@ -12,6 +15,8 @@ import type { PreviewSpec } from '../protocol/messages.ts'
 import { canonicalJson, plainCopy, type Json } from './values.ts'
 import type { EventRecord, Outputs, Write } from './event.ts'
 import type { Cell } from './store.ts'
+import { EFFECTS_STATE, effectWrites, type EffectInput, type EffectRequest, type EffectResponse } from './effects/request.ts'
+import { describeRequest, describeResponse, faultResponse, MAX_ANSWER } from './effects/faults.ts'
 
 export type { PreviewSpec }
 
@@ -31,6 +36,17 @@ export interface Preview {
   brokenTests: { test: string; message: string }[]
   /** Every outcome over all choice sequences (at most 256 tried), equal ones grouped. */
   outcomes: { choices: number[][]; committed: boolean; summary: string }[]
+  /** The effect it waits for, which the person may answer by hand. */
+  pendingEffect?: { hash: string; what: string; kind: string }
+  /** The answers given by hand it ran with, in words. */
+  answered?: { hash: string; what: string; answer: string }[]
+}
+
+/** An answer given by hand to an effect the transaction waited for: what an effect event would record. */
+interface Given {
+  request: EffectRequest
+  hash: string
+  response: EffectResponse
 }
 
 /** Answers choices from a list; 0 where the list has none or its answer is out of range. */
@@ -58,7 +74,7 @@ const MAX_OUTCOMES = 256
 const STOP = { overran: () => false }
 
 export class Previews {
-  private readonly open = new Map<number, { spec: PreviewSpec; tx: Transaction; preview: Preview }>()
+  private readonly open = new Map<number, { spec: PreviewSpec; tx: Transaction; preview: Preview; given: Given[] }>()
   private nextId = 1
 
   constructor(private readonly host: PreviewHost) {}
@@ -70,10 +86,18 @@ export class Previews {
     if (spec.method === 'http' && !spec.request) throw new Error('an http preview needs a request')
     const exec = this.host.exec
     const time = this.host.now()
-    const limit = this.host.timeLimitMs
-    const ran = exec.run(() => run(exec, version, spec, time, new GivenChoices(spec.choices ?? [])), STOP, limit)
-    if (!ran.ok) throw new Error(`${spec.method}() ran past its time limit of ${limit} ms`)
-    const tx = ran.value
+    // The answers given by hand are in the store only while the preview is made.
+    const effects = exec.store.get(EFFECTS_STATE)
+    const saved = effects?.share()
+    try {
+      return this.previewAnswered(version, spec, time)
+    } finally {
+      if (effects) effects.adopt(saved!)
+    }
+  }
+
+  private previewAnswered(version: AppVersion, spec: PreviewSpec, time: number): Preview {
+    const { tx, given } = this.answered(version, spec, time)
     const preview: Preview = {
       id: this.nextId++, spec, method: spec.method,
       choices: tx.choices.map((c) => ({ n: c.n, value: c.value })),
@@ -85,9 +109,38 @@ export class Previews {
       brokenTests: [],
       outcomes: this.outcomes(version, spec, time),
     }
+    const wanted = tx.failure?.aborted ? tx.wantsEffect : null
+    if (wanted) preview.pendingEffect = { hash: wanted.hash, what: describeRequest(wanted.request), kind: wanted.request.kind }
+    if (given.length) preview.answered = given.map((g) => ({ hash: g.hash, what: describeRequest(g.request), answer: describeResponse(g.response) }))
     if (!tx.failure) this.consequences(version, tx, preview)
-    this.open.set(preview.id, { spec, tx, preview })
+    this.open.set(preview.id, { spec, tx, preview, given })
     return preview
+  }
+
+  /**
+   * Runs the spec; while it waits for an effect the person has answered, puts
+   * that answer where a recorded response is kept (as an effect event would)
+   * and runs it again. The caller takes the answers out of the store after.
+   */
+  private answered(version: AppVersion, spec: PreviewSpec, time: number): { tx: Transaction; given: Given[] } {
+    const exec = this.host.exec
+    const limit = this.host.timeLimitMs
+    const given: Given[] = []
+    for (;;) {
+      const ran = exec.run(() => run(exec, version, spec, time, new GivenChoices(spec.choices ?? [])), STOP, limit)
+      if (!ran.ok) throw new Error(`${spec.method}() ran past its time limit of ${limit} ms`)
+      const tx = ran.value
+      const want = tx.failure?.aborted ? tx.wantsEffect : null
+      const answer = want && !given.some((g) => g.hash === want.hash) ? spec.effects?.find((a) => a.hash === want.hash) : undefined
+      if (!want || !answer) return { tx, given }
+      const response = answer.fault
+        ? faultResponse(answer.fault, want.request) ?? { error: `${answer.fault}: ${describeRequest(want.request)} cannot meet this fault` }
+        : (answer.response as EffectResponse)
+      if (JSON.stringify(response).length > MAX_ANSWER) throw new Error(`the response given by hand to ${describeRequest(want.request)} is larger than ${MAX_ANSWER} characters (a read's limit)`)
+      given.push({ request: want.request, hash: want.hash, response })
+      const input: EffectInput = { request: want.request, hash: want.hash, response, ms: 0 }
+      exec.store.apply(exec.inRealm(effectWrites(input, time).filter((w) => w.op === 'set')) as unknown as Write[], exec.head + 1)
+    }
   }
 
   /**
@@ -101,12 +154,23 @@ export class Previews {
    */
   commit(id: number): { event: EventRecord; note?: string } | { changed: string[]; preview: Preview } {
     const entry = this.take(id)
-    const { spec, tx: shown } = entry
+    const { spec, tx: shown, given } = entry
     if (shown.failure) throw new Error(`this preview does not commit (${shown.failure.aborted ? 'it waits' : 'it fails'}: ${shown.failure.reason}): there is nothing to commit`)
     const exec = this.host.exec
-    const changed = [...new Set(shown.reads.filter((r) => !exec.store.unchanged([r])).map((r) => r.state))]
+    // A response the person gave was no read of the live store: what matters is that the effect is still unanswered.
+    const byHand = (r: { state: string; key?: string }) => r.state === EFFECTS_STATE && given.some((g) => g.hash === r.key)
+    const changed = [...new Set(shown.reads.filter((r) => !byHand(r) && !exec.store.unchanged([r])).map((r) => r.state))]
+    const effects = exec.store.get(EFFECTS_STATE)
+    for (const g of given) if (effects && effects.value() && (effects.value() as Record<string, unknown>)[g.hash] !== undefined) changed.push(`${describeRequest(g.request)} (it was answered meanwhile)`)
     if (changed.length) return { changed, preview: this.preview(spec) }
     const version = this.host.version()
+    // The answers first, each as the effect's outcome: the effect event the runner would commit, marked as given by hand.
+    for (const g of given) {
+      const input = { request: g.request, hash: g.hash, response: g.response, ms: 0, by: 'hand' } as unknown as Json
+      const ran = exec.run(() => exec.runCall(version, { kind: 'effect', method: null, input }, this.host.now(), new GivenChoices([])), STOP, this.host.timeLimitMs)
+      if (!ran.ok || ran.value.failure) throw new Error(`the answer to ${describeRequest(g.request)} could not be recorded: ${ran.ok ? ran.value.failure!.reason : 'it ran past its time limit'}`)
+      this.host.commit(ran.value)
+    }
     const ran = exec.run(() => run(exec, version, spec, this.host.now(), new GivenChoices(spec.choices ?? [])), STOP, this.host.timeLimitMs)
     if (!ran.ok) throw new Error(`${spec.method}() ran past its time limit of ${this.host.timeLimitMs} ms`)
     const tx = ran.value

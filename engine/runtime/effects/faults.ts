@@ -1,0 +1,49 @@
+// The faults an effect can meet, as the runner would record them: what
+// exploration gives an effect besides its recorded responses, and what a
+// person may answer a pending effect with in the agent panel. The words are
+// the runner's own (perform.ts), so a cell meets a fault as it meets the real one.
+import type { EffectRequest, EffectResponse } from './request.ts'
+
+export type Fault = 'timeout' | 'refused' | '5xx' | 'failed'
+export const FAULTS: readonly Fault[] = ['timeout', 'refused', '5xx', 'failed']
+
+/** A response given by hand is no larger than one the runner would read (perform.ts's MAX_BODY). */
+export const MAX_ANSWER = 4 * 1024 * 1024
+
+/** What each fault is, in words (--faults' help, the agent panel). */
+export const FAULT_MEANING: Record<Fault, string> = {
+  timeout: 'an HTTP request gets no answer in time',
+  refused: 'an HTTP connection is refused',
+  '5xx': 'an HTTP server answers 503',
+  failed: 'a file read or write fails',
+}
+
+/** What `fault` answers to `request`, or null when it cannot happen to it (a timeout reading a file). */
+export function faultResponse(fault: Fault, request: EffectRequest): EffectResponse | null {
+  const http = request.kind.startsWith('http.')
+  if (fault === 'timeout') return http ? { error: 'no answer within 10000 ms' } : null
+  if (fault === 'refused') return http ? { error: 'connection refused' } : null
+  if (fault === '5xx') return http ? { status: 503, headers: { 'content-type': 'text/plain' }, body: 'Service Unavailable' } : null
+  if (http) return null
+  const r = request as { root?: string; path?: string }
+  return { error: `'${r.path}' in the root '${r.root}' could not be ${request.kind === 'fs.read' ? 'read' : 'written'} (an I/O error)` }
+}
+
+/** `sys.http.get("http://127.0.0.1:8080/stock")`, `sys.fs.read("data", "a.txt")`: a request the way the cell wrote it. */
+export function describeRequest(r: EffectRequest): string {
+  if (r.kind === 'http.get') return `sys.http.get(${JSON.stringify(r.url)})`
+  if (r.kind === 'fs.read') return `sys.fs.read(${JSON.stringify(r.root)}, ${JSON.stringify(r.path)})`
+  return `sys.${(r as { kind: string }).kind}(…)`
+}
+
+/** `timeout (no answer within 10000 ms)`, `200 "12"`, `text "alpha"`: a response in a few words. */
+export function describeResponse(response: EffectResponse): string {
+  const r = response as Record<string, unknown>
+  if (typeof r.error === 'string') return r.error
+  if (typeof r.status === 'number') return `${r.status} ${short(JSON.stringify(r.body ?? ''))}`
+  return `text ${short(JSON.stringify(r.text ?? ''))}`
+}
+
+function short(s: string): string {
+  return s.length > 60 ? s.slice(0, 57) + '…' : s
+}
