@@ -1,10 +1,12 @@
 // The agent panel: the person is the agent. Preview the next step, an HTTP
 // request or the app's gui(agent) as a transaction that is not committed yet;
 // pick each sys.fork answer and answer each ask/choose; see what it would
-// read, write, output and break; then Commit, Discard or Fork it off. From
-// here, exploration tries every choice, and a counterexample opens as a branch.
+// read, write, output and break; answer by hand an effect it waits for (a
+// response, a timeout, an error) and see what the app does with it; then
+// Commit, Discard or Fork it off. From here, exploration tries every choice
+// and every fault, and a counterexample opens as a branch.
 import type { EngineClient } from '../../engine/protocol/client.ts'
-import type { BranchView, ExploreView, Json, PreviewSpec, PreviewView } from '../../engine/protocol/messages.ts'
+import type { BranchView, EffectAnswer, ExploreView, Json, PreviewSpec, PreviewView } from '../../engine/protocol/messages.ts'
 import { fill, h } from '../dom.ts'
 import { preview as short } from '../state/jsonTree.ts'
 import { outcomeTree } from './OutcomeTree.ts'
@@ -25,6 +27,8 @@ export class AgentPanel {
   private method: PreviewSpec['method'] = 'step'
   private choices: number[] = []
   private answers: Record<string, Json> = {}
+  /** The person's answers to effects the transaction waits for. */
+  private effectAnswers: EffectAnswer[] = []
   /** Something changed while a preview was on its way: run again when it is back. */
   private again = false
   private current: PreviewView | null = null
@@ -112,6 +116,7 @@ export class AgentPanel {
 
   private spec(): PreviewSpec {
     const spec: PreviewSpec = { method: this.method, choices: this.choices, answers: this.answers }
+    if (this.effectAnswers.length) spec.effects = this.effectAnswers
     if (this.method === 'http') {
       const [path, q] = this.httpPath.value.split('?', 2)
       spec.request = { method: this.httpMethod.value, path: path || '/', ...(q ? { query: Object.fromEntries(new URLSearchParams(q)) } : {}), ...(this.httpBody.value ? { body: this.httpBody.value } : {}) }
@@ -126,6 +131,7 @@ export class AgentPanel {
     if (fresh) {
       this.choices = []
       this.answers = {}
+      this.effectAnswers = []
       this.changed = null
     }
     // An answer given while a preview is on its way is not lost: the preview runs again once that one is back.
@@ -175,6 +181,30 @@ export class AgentPanel {
     void this.run(false)
   }
 
+  /** Answers a pending effect (replacing an earlier answer to it) and previews again. */
+  private answerEffect(a: EffectAnswer | { hash: string; clear: true }): void {
+    this.effectAnswers = this.effectAnswers.filter((x) => x.hash !== a.hash)
+    if (!('clear' in a)) this.effectAnswers.push(a)
+    this.changed = null
+    void this.run(false)
+  }
+
+  /** What the person may answer a pending effect with: a response (or a file's text), each fault that can happen to it, or an error of their own. */
+  private effectForm(pending: NonNullable<PreviewView['pendingEffect']>): HTMLElement {
+    const http = pending.kind.startsWith('http.')
+    const status = h('input.se-input.ag-effect-status', { type: 'number', min: 100, max: 599, value: 200, 'aria-label': 'Status' })
+    const body = h('textarea.se-input.ag-effect-body', { rows: 2, placeholder: http ? 'response body' : 'the file\'s text', 'aria-label': http ? 'Response body' : 'File text' })
+    const error = h('input.se-input.ag-effect-error', { placeholder: 'an error, in words', 'aria-label': 'Error' })
+    const give = (a: Omit<EffectAnswer, 'hash'>) => this.answerEffect({ hash: pending.hash, ...a })
+    const faults: EffectAnswer['fault'][] = http ? ['timeout', 'refused', '5xx'] : ['failed']
+    return h('div.ag-effect', { 'data-hash': pending.hash },
+      h('div.ag-effect-what', null, h('span.codicon.codicon-plug'), h('span.ag-effect-call', null, pending.what), h('span.ag-hint', null, ' waits: no response is recorded. Answer it by hand to see what the app does with it.')),
+      h('div.se-row.ag-effect-response', null, ...(http ? [status] : []), body,
+        h('button.se-btn.ag-effect-give', { type: 'button', onclick: () => give({ response: http ? { status: Math.trunc(Number(status.value)) || 200, body: body.value } : { text: body.value } }) }, http ? 'Respond' : 'Give text')),
+      h('div.se-row.ag-effect-faults', null, ...faults.map((f) => h('button.se-btn.ag-effect-fault', { type: 'button', 'data-fault': f, onclick: () => give({ fault: f }) }, h('span.codicon.codicon-debug-disconnect'), f === '5xx' ? '503' : f!)),
+        error, h('button.se-btn.ag-effect-fail', { type: 'button', onclick: () => error.value.trim() && give({ response: { error: error.value.trim() } }) }, 'Fail with it')))
+  }
+
   private render(): void {
     const p = this.current
     if (!p) return
@@ -187,6 +217,13 @@ export class AgentPanel {
       p.committed ? `Would commit (${p.method})` : 'Would abort',
       p.failure ? h('span.ag-reason', null, p.failure.message) : null,
       p.failure?.where?.cell ? h('button.ed-where', { type: 'button', onclick: () => this.actions.cell(p.failure!.where!.cell!, p.failure!.where!.line ?? 1) }, `${p.failure.where.cell}:${p.failure.where.line ?? ''}`) : null))
+    if (p.answered?.length || p.pendingEffect) {
+      parts.push(section('Effects',
+        ...(p.answered ?? []).map((a) => h('div.ag-effect-answered', { 'data-hash': a.hash },
+          h('span.codicon.codicon-reply'), h('span.ag-effect-call', null, a.what), h('span.ag-effect-arrow', null, '←'), h('span.ag-effect-answer', null, a.answer), h('span.ag-hint', null, 'by hand'),
+          h('button.ag-effect-clear', { type: 'button', title: 'Take this answer back', onclick: () => this.answerEffect({ hash: a.hash, clear: true }) }, h('span.codicon.codicon-close')))),
+        p.pendingEffect ? this.effectForm(p.pendingEffect) : null))
+    }
     if (p.choices.length) {
       parts.push(section('Choices', ...p.choices.map((c, i) => h('div.ag-choice', { 'data-index': i },
         h('span.ag-choice-label', null, `sys.fork(${c.n})`),
@@ -225,7 +262,7 @@ export class AgentPanel {
     if (p.writes.length) {
       parts.push(section('Writes', h('div.ag-writes', null, ...p.writes.map((w) => h('div.ag-write', { 'data-state': w.state }, writeText(w))))))
     }
-    if (p.reads.length) parts.push(section('Reads', h('div.ed-chips', null, ...[...new Set(p.reads.map((r) => (r.key !== undefined ? `${r.state}.${r.key}` : r.state)))].map((r) => h('span.ed-chip', null, r)))))
+    if (p.reads.length) parts.push(section('Reads', h('div.ed-chips', null, ...[...new Set(p.reads.map((r) => (r.key !== undefined ? `${r.state}.${r.state === 'sys.effects' ? `${r.key.slice(0, 10)}…` : r.key}` : r.state)))].map((r) => h('span.ed-chip', null, r)))))
     const out: HTMLElement[] = []
     if (p.outputs.tty) out.push(h('pre.ed-tty', null, p.outputs.tty))
     for (const l of p.outputs.logs ?? []) out.push(h('div.ed-log', null, h('span.ed-channel', null, l.channel), short(l.message, 200)))
@@ -255,7 +292,8 @@ export class AgentPanel {
       const r = await this.client.call('commitPreview', { id: p.id })
       if ('event' in r) {
         this.current = null
-        fill(this.result, h('div.ag-done', { 'data-seq': r.event.seq }, h('span.codicon.codicon-pass'), `Committed as event ${r.event.seq} (${r.event.kind}${r.event.method ? ` ${r.event.method}()` : ''}) on ${r.event.branch}${r.note ? ` — ${r.note}` : ''}.`))
+        const answered = p.answered?.length ? ` The answer${p.answered.length === 1 ? '' : 's'} given by hand ${p.answered.length === 1 ? 'was' : 'were'} recorded first, as the effect's outcome (${p.answered.map((a) => `${a.what} ← ${a.answer}`).join('; ')}).` : ''
+        fill(this.result, h('div.ag-done', { 'data-seq': r.event.seq }, h('span.codicon.codicon-pass'), `Committed as event ${r.event.seq} (${r.event.kind}${r.event.method ? ` ${r.event.method}()` : ''}) on ${r.event.branch}${r.note ? ` — ${r.note}` : ''}.${answered}`))
       } else {
         this.changed = r.changed
         this.current = r.preview
