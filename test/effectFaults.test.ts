@@ -203,6 +203,8 @@ test('loom explore: the fault in words and in --json, saved as a branch whose ef
   assert.deepEqual(plain(effect.input as { response: unknown; fault: string; by: string }).response, { error: 'connection refused' })
   assert.equal((effect.input as { fault: string }).fault, 'refused')
   assert.equal((effect.input as { by: string }).by, 'exploration')
+  const l = await loom(['log', db, '--branch', 'refused'])
+  assert.match(l.stdout, new RegExp(`effect {7}wrote sys\\.effects  GET ${srv.url.replace(/\./g, '\\.')}/stock → failed: connection refused \\(given by exploration: refused\\)`), l.stdout)
   const v = await loom(['replay', db, '--branch', 'refused', '--verify'])
   assert.equal(v.status, 0, v.stdout + v.stderr)
   const s = await loom(['state', db, '--branch', 'refused', '--json'])
