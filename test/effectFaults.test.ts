@@ -18,6 +18,8 @@ import { Model } from '../engine/replay/model.ts'
 import { explore } from '../engine/replay/explore.ts'
 import { describeTrace } from '../engine/replay/trace.ts'
 import { parseFaults } from '../engine/replay/effectOutcomes.ts'
+import { exploreParallel } from '../engine/replay/exploreParallel.ts'
+import { prepareMoment } from '../engine/replay/prepareMoment.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'loom-faults-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
@@ -151,6 +153,14 @@ test('the fixed twin treats a fault as "unknown, retry later": every fault at ev
   assert.deepEqual(result.unexplored, [])
   // The start, then per try (three at most: 0, 2000, 4000 ms) the read's four answers, the sales and the clock moves.
   assert.ok(result.states > 10, `${result.states} states`)
+  // Two threads find the same states: an effect's answers cross between shards like any move.
+  const log = SqliteLog.open(db)
+  const from = prepareMoment(log, { branch: 'main', seq: 0 })
+  log.close()
+  const two = await exploreParallel(text, { path: 'shop.loom.md', workers: 2, from })
+  assert.deepEqual([two.states, two.transitions, two.violations.length, two.unexplored], [result.states, result.transitions, 0, []])
+  const buggy = await exploreParallel(inventory('http://127.0.0.1:9', ASSUME_PLENTY), { path: 'shop.loom.md', workers: 2, faults: ['timeout'], maxStates: 1000 })
+  assert.deepEqual(buggy.violations[0]!.trace.map((m) => [m.method, m.fault ?? null]), [['effect', 'timeout'], ['step', null], ['step', null]])
 })
 
 test('a read nothing recorded gets only faults, and the report says it never got a success', async () => {
