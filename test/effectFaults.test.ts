@@ -298,6 +298,31 @@ test('the agent panel answers a pending read by hand: a timeout previews the ove
   }
 })
 
+test('two people answer the same pending read differently: the first commit records its answer, the second finds it answered and previews again with it', async () => {
+  const root = join(dir, `nb-${++n}`)
+  mkdirSync(root)
+  const path = join(root, 'shop.loom.md')
+  writeFileSync(path, SHOP('http://127.0.0.1:9'))
+  const s = await openSession(path, { db: join(root, 'shop.loom.db'), clock: 'virtual', startTime: 1_000_000 })
+  try {
+    const e = s.engine
+    const request = { method: 'POST', path: '/buy' }
+    const hash = e.preview({ method: 'http', request }).pendingEffect!.hash
+    const ann = e.preview({ method: 'http', request, effects: [{ hash, response: { status: 200, body: '1' } }] })
+    const bob = e.preview({ method: 'http', request, effects: [{ hash, fault: 'timeout' }] })
+    assert.ok('event' in e.commitPreview(bob.id))
+    const late = e.commitPreview(ann.id)
+    assert.ok('changed' in late, JSON.stringify(late))
+    // Bob's sale changed sold too.
+    assert.deepEqual(late.changed, ['sold', 'sys.http.get("http://127.0.0.1:9/stock") (it was answered meanwhile)'])
+    assert.equal(late.preview.pendingEffect, undefined, 'the fresh preview reads the answer recorded')
+    assert.equal(late.preview.answered, undefined)
+    assert.equal(e.events().filter((ev) => ev.kind === 'effect').length, 1, 'one answer is recorded, never two')
+  } finally {
+    s.log.close()
+  }
+})
+
 test('hostile answers by hand are refused by the protocol, and a fault that cannot happen to a file read says so', async () => {
   const { checkRequest } = await import('../engine/protocol/validate.ts')
   const ask = (effects: unknown) => checkRequest({ kind: 'request', id: 1, op: 'preview', params: { method: 'step', effects } })
