@@ -88,6 +88,24 @@ test('the agent panel answers a pending read by hand: a response, then a timeout
     await page.locator('li.event[data-kind="effect"]').waitFor(WAIT)
     await page.locator('li.event[data-kind="http"]').waitFor(WAIT)
     await page.screenshot({ path: join(SHOTS, 'effect-by-hand-committed.png') })
+
+    // The window's exploration from event 1 delivers the recorded request and answers its read with the recorded timeout and each fault.
+    await page.locator('.insp-tab[data-tab="agent"]').click()
+    await page.locator('.tl-canvas').focus()
+    await page.keyboard.press('Home')
+    for (let i = 0; i < 3 && (await page.locator('.timeline').getAttribute('data-selected-seq')) !== '1'; i++) await page.keyboard.press('ArrowRight')
+    assert.equal(await page.locator('.timeline').getAttribute('data-selected-seq'), '1')
+    await page.locator('.ag-explore-run').click()
+    const violation = page.locator('.ag-violation', { hasText: 'never sells more' })
+    await violation.waitFor(WAIT)
+    assert.equal(await violation.locator('.ag-trace').textContent(), '2 moves: sys.http.get("http://127.0.0.1:9/stock") → no answer within 10000 ms (recorded #2) → POST /buy (recorded #3)')
+    assert.equal(await page.locator('.ag-unexplored').count(), 0)
+    // With every fault unticked, the panel says which faults it did not try.
+    for (const f of ['timeout', 'refused', '5xx', 'failed']) await page.locator(`.ag-fault[data-fault="${f}"]`).uncheck()
+    await page.locator('.ag-explore-run').click()
+    await page.locator('.ag-unexplored', { hasText: 'effect faults' }).waitFor(WAIT)
+    assert.equal(await page.locator('.ag-unexplored').textContent(), 'Did not explore: effect faults — timeout, refused, 5xx, failed were not tried (--faults none; leave it out to try every fault)')
+    await page.screenshot({ path: join(SHOTS, 'effect-by-hand-explored.png') })
     assert.deepEqual(errors, [])
   } finally {
     await page.close()

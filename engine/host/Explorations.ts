@@ -38,7 +38,7 @@ export class Explorations {
     const host = this.host
     const { branch, at } = host.moment(p.branch, p.at)
     const text = host.text()
-    const model = await Model.create(text, this.options(branch, at, host.history()))
+    const model = await Model.create(text, { ...this.options(branch, at, host.history()), ...(p.faults ? { faults: p.faults } : {}) })
     const { job, signal } = host.nextJob()
     const maxStates = p.maxStates ?? DEFAULT_MAX_STATES
     const what = at < 1 ? `exploring from the start of branch '${branch}'` : `exploring from event ${at} of branch '${branch}'`

@@ -36,7 +36,7 @@ export interface Request {
 /** A checked request, or what to answer instead (with the id to answer, 0 when the message had none). */
 export type Checked = { ok: true; request: Request } | { ok: false; id: number; problem: MessageProblem }
 
-type Kind = 'string' | 'flag' | 'count' | 'positive' | 'seq' | 'moment' | 'cellKind' | 'cellOrNull' | 'strings' | 'edits' | 'previewMethod' | 'request' | 'choices' | 'answers' | 'values' | 'effectAnswers'
+type Kind = 'string' | 'flag' | 'count' | 'positive' | 'seq' | 'moment' | 'cellKind' | 'cellOrNull' | 'strings' | 'edits' | 'previewMethod' | 'request' | 'choices' | 'answers' | 'values' | 'effectAnswers' | 'faults'
 type Spec = Record<string, { kind: Kind; required?: true }>
 
 const none: Spec = {}
@@ -75,7 +75,7 @@ const PARAMS: Partial<Record<Op, Spec>> = {
   editState: { edits: { kind: 'edits', required: true }, expect: { kind: 'values' } },
   timeline: { branch: { kind: 'string' }, from: { kind: 'seq' }, to: { kind: 'seq' }, bins: { kind: 'positive', required: true } },
   series: { branch: { kind: 'string' }, states: { kind: 'strings', required: true }, from: { kind: 'seq' }, to: { kind: 'seq' }, points: { kind: 'positive', required: true } },
-  explore: { branch: { kind: 'string' }, at: { kind: 'seq' }, depth: { kind: 'positive' }, maxStates: { kind: 'positive' } },
+  explore: { branch: { kind: 'string' }, at: { kind: 'seq' }, depth: { kind: 'positive' }, maxStates: { kind: 'positive' }, faults: { kind: 'faults' } },
   saveCounterexample: { job: { kind: 'count', required: true }, violation: { kind: 'count', required: true }, name: { kind: 'string', required: true } },
   preview: { method: { kind: 'previewMethod', required: true }, request: { kind: 'request' }, choices: { kind: 'choices' }, answers: { kind: 'answers' }, effects: { kind: 'effectAnswers' } },
   commitPreview: { id: { kind: 'count', required: true } },
@@ -253,6 +253,8 @@ function check(kind: Kind, v: unknown): string | null {
       return isObject(v) ? null : 'an object of state values by name, like {"count": 3}'
     case 'answers':
       return isObject(v) ? null : 'an object of answers by question key, like {"amount": 10}'
+    case 'faults':
+      return Array.isArray(v) && v.length <= 4 && v.every((f) => ['timeout', 'refused', '5xx', 'failed'].includes(f as string)) ? null : 'a list of faults: "timeout", "refused", "5xx", "failed" (empty: none)'
     case 'effectAnswers': {
       const response = (r: unknown) => {
         const x = r as Record<string, unknown>

@@ -44,6 +44,8 @@ export class AgentPanel {
   private readonly exploreOut: HTMLElement
   private readonly exploreStop: HTMLButtonElement
   private readonly depth: HTMLInputElement
+  /** The faults exploration gives effects (as `loom explore --faults`): one box each, all ticked by default. */
+  private readonly faultBoxes: HTMLInputElement[]
   private exploring = false
   /** The job of the exploration under way, once its progress has said it (what Stop stops); when it began, for states per second. */
   private exploreJob: { job: number; began: number } | null = null
@@ -58,6 +60,7 @@ export class AgentPanel {
     this.httpForm = h('div.ag-http', { hidden: true }, h('div.se-row', null, this.httpMethod, this.httpPath), this.httpBody)
     this.result = h('div.ag-result', null, h('div.empty', null, 'Preview a transaction to see what it would do before it happens. Nothing is committed until you say so.'))
     this.depth = h('input.se-input.ag-depth', { type: 'number', min: 1, max: 50, value: 8, 'aria-label': 'Depth' })
+    this.faultBoxes = FAULTS.map(([f]) => h('input.ag-fault', { type: 'checkbox', checked: true, 'data-fault': f }))
     this.exploreBar = h('div.progress', { hidden: true }, h('div.progress-fill'))
     this.exploreOut = h('div.ag-explore-out')
     this.exploreStop = h('button.se-btn.ag-explore-stop', { type: 'button', hidden: true, title: 'Stop the exploration: it reports what it found so far', onclick: () => void this.stopExploring() }, h('span.codicon.codicon-debug-stop'), 'Stop')
@@ -66,6 +69,9 @@ export class AgentPanel {
       h('div.se-row', null, h('label.ag-label', null, 'depth ', this.depth),
         h('button.se-btn.ag-explore-run', { type: 'button', onclick: () => void this.explore() }, h('span.codicon.codicon-search'), 'Explore'),
         this.exploreStop),
+      h('div.se-row.ag-faults', { title: 'The faults an effect the app waits for may meet, besides the responses the log recorded' },
+        h('span.ag-label', null, 'effect faults'),
+        ...FAULTS.map(([, words], i) => h('label.ag-fault-label', null, this.faultBoxes[i]!, words))),
       this.exploreBar, this.exploreOut)
     this.element = h('div.agent-panel', null,
       h('div.ag-controls', null, this.methods, this.httpForm,
@@ -332,7 +338,8 @@ export class AgentPanel {
     ;(this.exploreBar.firstElementChild as HTMLElement).style.width = '3%'
     this.exploreOut.textContent = 'exploring…'
     try {
-      const r = await client.call('explore', { ...(m ? { branch: m.branch, at: m.seq } : {}), depth: Math.max(1, Number(this.depth.value) || 8) })
+      const faults = FAULTS.filter((_, i) => this.faultBoxes[i]!.checked).map(([f]) => f)
+      const r = await client.call('explore', { ...(m ? { branch: m.branch, at: m.seq } : {}), depth: Math.max(1, Number(this.depth.value) || 8), faults })
       this.showExploration(r)
     } catch (err) {
       fill(this.exploreOut, h('div.ag-failure', null, (err as Error).message))
@@ -382,6 +389,9 @@ const STOPPED: Record<NonNullable<ExploreView['stoppedBy']>, string> = {
   memory: 'stopped near the memory limit: this is what it found so far',
   walks: 'random walks: a sample, not every state',
 }
+
+/** The faults, as the panel names them. */
+const FAULTS = [['timeout', 'timeout'], ['refused', 'refused'], ['5xx', '503'], ['failed', 'failed file']] as const
 
 function section(title: string, ...children: (Node | null)[]): HTMLElement {
   return h('div.ed-section', null, h('div.ed-section-title', null, title), ...children)
