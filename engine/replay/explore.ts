@@ -79,7 +79,7 @@ export interface Violation {
 }
 
 export interface ExploreResult {
-  /** Distinct states found (the start included). */
+  /** Distinct states found: the start, or with a start(), the states it commits (the app before it is not counted: Model.uncounted). */
   states: number
   /** Committed transactions run, to new states or to ones seen before. */
   transitions: number
@@ -168,7 +168,7 @@ export function* exploring(model: Model, options: ExploreOptions = {}): Generato
   if (!stoppedBy && search.cutOutcomes) stoppedBy = 'outcomes'
   const violations = pickFirst(search.found).map(({ violation, at }) => ({ ...violation, trace: traceOf(at, (ref) => search.trail(ref.id)) }))
   return {
-    states: search.states, transitions: search.transitions, depth: sim ? Math.max(deepest, search.depth) : search.depth, exhausted: stoppedBy === null, stoppedBy,
+    states: search.states - model.uncounted, transitions: search.transitions, depth: sim ? Math.max(deepest, search.depth) : search.depth, exhausted: stoppedBy === null, stoppedBy,
     deadlocks: search.deadlocks, violations, unexplored: unexploredBy(model, search), elapsedMs: performance.now() - started,
     ...(sim ? { walks: { walks, depth: bounds.maxDepth, seed: sim.seed } } : {}),
   }

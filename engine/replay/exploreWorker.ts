@@ -53,12 +53,14 @@ let search: Search
 let model: Model
 let peers: (MessagePort | null)[] = []
 let stopped = () => false
+/** The app before its start() commits, when this shard owns it: found and expanded, not counted (Model.uncounted). */
+let uncounted = 0
 /** Batches from other shards, by level, until this shard takes them in. */
 const batches = new Map<number, Handoff[][]>()
 let waiting: (() => void) | null = null
 
 const report = (): ShardReport => ({
-  states: search.states, transitions: search.transitions, deadlocks: search.deadlocks, frontier: search.frontier,
+  states: search.states - uncounted, transitions: search.transitions, deadlocks: search.deadlocks, frontier: search.frontier,
   full: search.full, cutOutcomes: search.cutOutcomes, depth: search.depth, unexplored: unexploredBy(model, search),
 })
 
@@ -83,6 +85,7 @@ port.once('message', async (setup: ShardSetup) => {
     peers.forEach((peer, from) => peer?.on('message', (batch: { depth: number; items: Handoff[] }) => take(from, batch.depth, batch.items)))
     // The start's tests are checked with the first level's work.
     search.seed()
+    if (search.states) uncounted = model.uncounted
     port.postMessage({ type: 'ready', report: report(), found: search.found.splice(0) })
     port.on('message', (m: ToShard) => void handle(m))
   } catch (err) {

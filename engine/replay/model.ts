@@ -135,6 +135,16 @@ export class Model extends Worlds {
     return new Model(exec, app, version, declares, config, codeChanged, time, root, from ? { branch: from.branch, seq: from.seq } : null, from?.inputs ?? [], from?.left ?? [], requests)
   }
 
+  /**
+   * 1 when the root is the app before its start() commits: no state of the
+   * model but the place its initial states are reached from — start() under
+   * every answer to its choices commits them (TLC's Init) — so it is not
+   * counted among the states found. Otherwise 0.
+   */
+  get uncounted(): number {
+    return !this.root.started && !this.root.halted && this.version.methods.start ? 1 : 0
+  }
+
   /** Whether the app takes input from outside (http, gui): then a state where every step waits is not a deadlock. */
   get takesInput(): boolean {
     return !!(this.version.methods.http || this.version.methods.gui)
