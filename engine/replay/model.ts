@@ -8,6 +8,7 @@ import { Executor, LoadError, notebookSeed, methodCall, type AppVersion } from '
 import { compileNotebook, type CompiledApp, type MethodName } from '../runtime/compile.ts'
 import type { KeptCell } from '../runtime/transformCell.ts'
 import { parseNotebook } from '../runtime/notebook.ts'
+import { whereAt } from '../protocol/loomError.ts'
 import { FairAgent, type Agent } from '../runtime/agent.ts'
 import { MemoryLog, type EventLog } from '../runtime/log.ts'
 import { canonicalJson, plainCopy, type Json } from '../runtime/values.ts'
@@ -102,6 +103,8 @@ export class Model extends Worlds {
   ) {
     super(exec.store, () => exec.sandbox.realm.JSON)
     this.grantsEffects = exec.config.effects !== undefined
+    const symmetric = version.explore.symmetric
+    if (symmetric.length) this.permuting(symmetric.map((s) => s.values))
     this.root = this.current(root.started, root.halted, this.situation(time, 0, '', 0))
   }
 
@@ -130,6 +133,11 @@ export class Model extends Worlds {
     const { version, declares } = loaded.value
     const codeChanged = !code || code.codeHash !== app.codeHash || declares.length > 0 || canonicalJson(config.env as Json) !== recordedEnv
     const root = { started: from?.started ?? false, halted: from?.last?.kind === 'halt' }
+    // Inputs are not permuted: a request naming r1 is not one naming r2.
+    const symmetric = version.explore.symmetric[0]
+    if (symmetric && (version.methods.clients || from?.inputs.length)) {
+      throw new LoadError(`test.symmetric('${symmetric.name}', …): exploration permutes the values of state, not the requests clients() sends or the inputs a log recorded; explore without it`, whereAt(path, symmetric.at))
+    }
     const requests = options.requests ?? DEFAULT_CLIENT_REQUESTS
     if (!Number.isSafeInteger(requests) || requests < 0) throw new RangeError(`--requests is a whole number of requests clients() may send along one trace, got ${requests}`)
     return new Model(exec, app, version, declares, config, codeChanged, time, root, from ? { branch: from.branch, seq: from.seq } : null, from?.inputs ?? [], from?.left ?? [], requests)

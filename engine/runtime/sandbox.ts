@@ -16,7 +16,8 @@ export interface HostApi {
   declare(kind: string, name: string, initial: unknown): number
   call(op: number, id: number, a?: unknown, b?: unknown): unknown
   sys(op: number, a?: unknown, b?: unknown): unknown
-  test(name: string, property: unknown): void
+  /** `test(name, property)`; with a kind, one of the declarations only exploration reads (`test.symmetric`…: AppVersion.explore). */
+  test(name: string, property: unknown, kind?: string, extra?: unknown): void
 }
 
 /** Operation codes shared with the in-context bridge below. */
@@ -142,7 +143,14 @@ const BOOTSTRAP = `(function (host, OP, SYS) {
     http: Object.freeze({ get: (url, options) => sysCall(SYS.httpGet, url, options == null ? undefined : { headers: options.headers, maxAge: options.maxAge }) }),
     fs: Object.freeze({ read: (root, path) => sysCall(SYS.fsRead, root, path) }),
   });
-  const test = (name, property) => { testIn(name, property); };
+  // Besides invariants, what only exploration reads: the values that may be permuted, the states it
+  // expands, what must eventually happen (docs/exploring.md). Symmetric values cross as JSON text made here.
+  const test = Object.freeze(Object.assign((name, property) => { testIn(name, property); }, {
+    symmetric: (name, values) => { testIn(name, JSON.stringify(values) ?? "null", "symmetric"); },
+    constraint: (name, property) => { testIn(name, property, "constraint"); },
+    eventually: (name, property) => { testIn(name, property, "eventually"); },
+    leadsTo: (name, p, q) => { testIn(name, p, "leadsTo", q); },
+  }));
   // What gui(agent) is given: the person's answers, asked for by key.
   const agent = Object.freeze({
     ask: (key, fallback) => sysCall(SYS.ask, key, fallback),
@@ -255,8 +263,8 @@ export class Sandbox {
       sys: (op: number, a?: unknown, b?: unknown) => {
         try { return host.sys(op, a, b) } catch (e) { throw adopt(e) }
       },
-      test: (name: string, property: unknown) => {
-        try { host.test(name, property) } catch (e) { throw adopt(e) }
+      test: (name: string, property: unknown, kind?: string, extra?: unknown) => {
+        try { host.test(name, property, kind, extra) } catch (e) { throw adopt(e) }
       },
       enter: () => {
         const work = this.work
