@@ -81,7 +81,7 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
     if (p.options.json) {
       const json = {
         states: result.states, transitions: result.transitions, depth: result.depth, exhausted: result.exhausted, stoppedBy: result.stoppedBy, ...(result.walks ? { walks: result.walks } : {}),
-        deadlocks: result.deadlocks, elapsedMs: Math.round(result.elapsedMs), unexplored: result.unexplored,
+        deadlocks: result.deadlocks, outside: result.outside ?? 0, elapsedMs: Math.round(result.elapsedMs), unexplored: result.unexplored,
         violations: violations.map((v) => ({ kind: v.kind, test: v.test, message: v.message, location: v.location, trace: v.steps, failing: v.failing })),
         savedBranch: saved,
       }
@@ -181,7 +181,8 @@ function summary(path: string, moment: PreparedMoment | null, r: ExploreResult):
   const from = moment ? `from event ${moment.seq} of branch '${moment.branch}'` : 'from the start'
   const rate = r.elapsedMs > 0 ? `, ${Math.round((r.states / r.elapsedMs) * 1000).toLocaleString('en')} states/s` : ''
   const scope = r.exhausted
-    ? r.unexplored.length ? `every state reachable with the inputs explored — not every input the app takes (below)` : 'every reachable state'
+    ? r.unexplored.length > (r.outside ? 1 : 0) ? `every state reachable with the inputs explored — not every input the app takes (below)`
+      : r.outside ? 'every reachable state within the constraints (below)' : 'every reachable state'
     : r.stoppedBy === 'states' ? `stopped at the state bound (--max-states ${r.states}): not every state was explored`
     : r.stoppedBy === 'depth' ? `stopped at the depth bound (--depth ${r.depth}): states further away were not explored`
     : r.stoppedBy === 'walks' && r.walks ? `${count(r.walks.walks, 'random walk')} of at most ${r.walks.depth} moves (--seed ${r.walks.seed} repeats them): a sample, not every state`

@@ -93,6 +93,8 @@ export interface ExploreResult {
   walks?: { walks: number; depth: number; seed: number }
   /** States where every transaction waits and nothing outside the app could change that (counted, not reported, with `deadlock: false`). */
   deadlocks: number
+  /** States found outside a constraint (test.constraint): among `states`, checked, not expanded. TLC's count leaves them out. */
+  outside: number
   violations: Violation[]
   /**
    * Inputs the app takes that exploration did not give it, in words (empty:
@@ -169,7 +171,7 @@ export function* exploring(model: Model, options: ExploreOptions = {}): Generato
   const violations = pickFirst(search.found).map(({ violation, at }) => ({ ...violation, trace: traceOf(at, (ref) => search.trail(ref.id)) }))
   return {
     states: search.states - model.uncounted, transitions: search.transitions, depth: sim ? Math.max(deepest, search.depth) : search.depth, exhausted: stoppedBy === null, stoppedBy,
-    deadlocks: search.deadlocks, violations, unexplored: unexploredBy(model, search), elapsedMs: performance.now() - started,
+    deadlocks: search.deadlocks, outside: search.outside, violations, unexplored: unexploredBy(model, search), elapsedMs: performance.now() - started,
     ...(sim ? { walks: { walks, depth: bounds.maxDepth, seed: sim.seed } } : {}),
   }
 }
@@ -180,7 +182,7 @@ export function* exploring(model: Model, options: ExploreOptions = {}): Generato
  * recorded commits, tty input it waited for and did not have, client
  * requests past the budget, what the log recorded past the inputs delivered.
  */
-export function unexploredBy(model: Model, seen: { ttyUnfed: boolean; budgetReached: boolean }): string[] {
+export function unexploredBy(model: Model, seen: { ttyUnfed: boolean; budgetReached: boolean; outside: number }): string[] {
   const out: string[] = []
   const m = model.version.methods
   const recorded = (kind: string) => model.recorded.some((r) => r.kind === kind)
@@ -192,7 +194,14 @@ export function unexploredBy(model: Model, seen: { ttyUnfed: boolean; budgetReac
   // Effects are inputs from the world: a safe read gets its recorded response, or waits; no fault is tried yet.
   if (model.grantsEffects) out.push('effect responses — the notebook grants effects (front matter `effects:`): a safe read gets the response a log recorded or waits, and no timeout, refusal or 5xx is tried')
   out.push(...model.left)
+  if (seen.outside) out.push(outsideWords(model.version.explore.constraints.map((c) => c.name), seen.outside))
   return out
+}
+
+/** States outside the constraints, in words: how many were found (and checked) but not expanded. */
+export function outsideWords(names: string[], count: number): string {
+  const which = names.map((n) => `'${n}'`).join(', ')
+  return `what follows ${count.toLocaleString('en')} state${count === 1 ? '' : 's'} outside the constraint${names.length === 1 ? '' : 's'} ${which} — found and their tests checked, not expanded (test.constraint)`
 }
 
 /** Why an aborted search stopped: near the memory limit, or asked to. */

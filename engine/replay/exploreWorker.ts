@@ -44,8 +44,11 @@ export interface ShardReport {
   full: boolean
   cutOutcomes: boolean
   depth: number
-  /** What this shard saw go unexplored (unexploredBy). */
+  /** What this shard saw go unexplored (unexploredBy), but the states outside a constraint: summed over shards. */
   unexplored: string[]
+  outside: number
+  /** The constraints' names (test.constraint). */
+  constraints: string[]
 }
 
 const port = parentPort!
@@ -61,7 +64,8 @@ let waiting: (() => void) | null = null
 
 const report = (): ShardReport => ({
   states: search.states - uncounted, transitions: search.transitions, deadlocks: search.deadlocks, frontier: search.frontier,
-  full: search.full, cutOutcomes: search.cutOutcomes, depth: search.depth, unexplored: unexploredBy(model, search),
+  full: search.full, cutOutcomes: search.cutOutcomes, depth: search.depth, unexplored: unexploredBy(model, { ttyUnfed: search.ttyUnfed, budgetReached: search.budgetReached, outside: 0 }),
+  outside: search.outside, constraints: model.version.explore.constraints.map((c) => c.name),
 })
 
 port.once('message', async (setup: ShardSetup) => {

@@ -73,6 +73,7 @@ export interface Broken {
 export class Model extends Worlds {
   private readonly memos = new Map<string, Memo<World>>()
   private readonly testMemos: Memo<World>[] = []
+  private readonly constraintMemos: Memo<World>[] = []
   private readonly methodMemos = new Map<string, Memo<World>>()
   private readonly clientMemo = new Map<number, ClientMoves>()
   private readonly plain = { step: [{ method: 'step', input: null, memo: 'step' }] as Action[], start: [{ method: 'start', input: null, memo: 'start' }] as Action[] }
@@ -267,11 +268,23 @@ export class Model extends Worlds {
 
   /** The tests that do not hold in `world` (remembered like transactions). Call inside `exec.run`. */
   brokenTests(world: World): Broken[] {
+    return this.broken(world, this.version.tests, this.testMemos, 'test')
+  }
+
+  /**
+   * The constraints (test.constraint) that do not hold in `world`: exploration
+   * finds it and checks its tests but does not expand it. Call inside `exec.run`.
+   */
+  outsideConstraints(world: World): Broken[] {
+    const constraints = this.version.explore.constraints
+    return constraints.length ? this.broken(world, constraints, this.constraintMemos, 'constraint') : []
+  }
+
+  private broken(world: World, tests: readonly AppVersion['tests'][number][], memos: Memo<World>[], kind: string): Broken[] {
     const broken: Broken[] = []
-    const tests = this.version.tests
     for (let i = 0; i < tests.length; i++) {
       const t = tests[i]!
-      const memo = (this.testMemos[i] ??= this.memo(`test '${t.name}'`, `test '${t.name}'`))
+      const memo = (memos[i] ??= this.memo(`${kind} '${t.name}'`, `${kind} '${t.name}'`))
       let outcome = memo.find(world, TEST_AGENT.reset(0))
       if (!outcome) {
         this.enter(world)
@@ -287,7 +300,7 @@ export class Model extends Worlds {
 
   private memo(key: string, what: string): Memo<World> {
     let memo = this.memos.get(key)
-    if (!memo) this.memos.set(key, (memo = new Memo(what.startsWith('test') ? what : `${what}()`, this)))
+    if (!memo) this.memos.set(key, (memo = new Memo(/^(test|constraint) /.test(what) ? what : `${what}()`, this)))
     return memo
   }
 

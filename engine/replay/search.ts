@@ -84,6 +84,8 @@ export class Search {
   ttyUnfed = false
   /** clients() had sent all the requests it may along some trace (--requests). */
   budgetReached = false
+  /** States found outside a constraint (test.constraint): checked, not expanded. */
+  outside = 0
   /** New states this search may still add; once one more is found, it is full. */
   quota: number
   full = false
@@ -109,6 +111,8 @@ export class Search {
   private readonly reported = new Set<string>()
   /** clients() is being called to list a state's transactions. */
   private listing = false
+  /** A constraint is being checked on the state being expanded. */
+  private constraining = false
 
   constructor(
     private readonly model: Model,
@@ -207,6 +211,11 @@ export class Search {
 
   /** Lists the transactions of the state being expanded: the app's own, recorded inputs, what clients() sends. */
   private list(cur: Expanding): void {
+    // A state outside a constraint is not expanded: nothing moves from it, and it is no deadlock.
+    this.constraining = true
+    const outside = this.model.outsideConstraints(cur.world)
+    this.constraining = false
+    if (outside.length) return this.leaveOutside(cur, outside)
     const own = this.model.actionsAt(cur.world)
     let actions = own
     if (this.model.clientsMay(cur.world)) {
@@ -225,9 +234,23 @@ export class Search {
     this.report({ kind: 'error', test: 'clients() runs without an error', message, location }, cur.id, this.depth, 'error:clients')
   }
 
+  /** A state outside a constraint: counted, not expanded; a constraint that fails other than by returning false is an error there. */
+  private leaveOutside(cur: Expanding, outside: { test: string; message: string; location: Violation['location'] }[]): void {
+    this.outside++
+    this.cur = null
+    for (const c of outside) {
+      if (c.message !== 'returned false') this.report({ kind: 'error', test: `constraint '${c.test}' holds or not without an error`, message: c.message, location: c.location }, cur.id, this.depth, `constraint:${c.test}`)
+    }
+  }
+
   /** A transaction (or test) ran past its time limit on its own (see `Executor.run`); the search goes on past it. */
   overran(tx: Transaction | null): boolean {
     if (!tx) return true
+    if (this.constraining && this.cur) {
+      this.constraining = false
+      this.leaveOutside(this.cur, [{ test: tx.method ?? 'constraint', message: tx.failure!.reason, location: null }])
+      return true
+    }
     if (this.listing && this.cur) {
       // clients() ran past its time limit: this state's transactions are the app's own.
       this.listing = false
