@@ -20,7 +20,8 @@ for (const [sample, states, args] of [
   test(`samples/${sample}.loom.md has the ${states} distinct states TLC publishes, every invariant holding, on one thread and on two`, () => {
     for (const workers of ['1', '2']) {
       const { status, report, stderr } = explored([`samples/${sample}.loom.md`, ...args, '--workers', workers])
-      assert.equal(status, 0, stderr)
+      // EWD 840's liveness property is checked on one thread: with two, it says so and exits 3.
+      assert.equal(status, sample === 'ewd840' && workers === '2' ? 3 : 0, stderr)
       assert.deepEqual([report.states, report.exhausted, report.violations], [states, true, []], `--workers ${workers}`)
     }
   })

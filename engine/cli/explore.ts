@@ -82,7 +82,7 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
       const json = {
         states: result.states, transitions: result.transitions, depth: result.depth, exhausted: result.exhausted, stoppedBy: result.stoppedBy, ...(result.walks ? { walks: result.walks } : {}),
         deadlocks: result.deadlocks, outside: result.outside ?? 0, elapsedMs: Math.round(result.elapsedMs), unexplored: result.unexplored,
-        violations: violations.map((v) => ({ kind: v.kind, test: v.test, message: v.message, location: v.location, trace: v.steps, failing: v.failing })),
+        violations: violations.map((v) => ({ kind: v.kind, test: v.test, message: v.message, location: v.location, trace: v.steps, failing: v.failing, ...(v.loop !== undefined ? { loop: v.loop } : {}) })),
         savedBranch: saved,
       }
       io.out(JSON.stringify(json) + '\n')
@@ -147,7 +147,8 @@ function checkedAnswer(v: unknown, tree: boolean): { tree: ChoiceTree } | { resu
   const counts = r && [r.states, r.transitions, r.depth, r.deadlocks, r.elapsedMs].every((n) => typeof n === 'number' && n >= 0)
   if (!r || !counts || !Array.isArray(r.violations) || !Array.isArray(a.steps) || a.steps.length !== r.violations.length) throw bad()
   const moves = (m: unknown) => Array.isArray(m) && m.every((x) => typeof x === 'object' && x !== null && typeof (x as { method?: unknown }).method === 'string' && Array.isArray((x as { choices?: unknown }).choices))
-  if (!r.violations.every((x) => typeof x === 'object' && x !== null && typeof x.test === 'string' && typeof x.message === 'string' && moves(x.trace)) || !a.steps.every(moves)) throw bad()
+  const loop = (x: Violation) => x.loop === undefined || (Number.isSafeInteger(x.loop) && x.loop >= 0 && x.loop <= x.trace.length)
+  if (!r.violations.every((x) => typeof x === 'object' && x !== null && typeof x.test === 'string' && typeof x.message === 'string' && moves(x.trace) && loop(x)) || !a.steps.every(moves)) throw bad()
   return { result: r, steps: a.steps }
 }
 
@@ -206,13 +207,18 @@ function describeViolation(path: string, v: Violation, steps: TraceStep[], start
   const head =
     v.kind === 'test' ? `✗ test '${v.test}' fails ${after}${where}: ${v.message}`
     : v.kind === 'deadlock' ? `✗ deadlock ${after}: ${v.message}`
+    : v.kind === 'liveness' ? `✗ property '${v.test}' fails${where}: ${v.message}`
     : `✗ ${v.test.replace(/ runs.*/, '')} fails ${after}${where}: ${v.message}`
   const lines = [head]
   steps.forEach((s, i) => {
+    if (i === v.loop) lines.push(`  from here on, for ever:`)
     lines.push(`  ${i + 1}. ${s.label}${s.choices.length ? `  choices: ${describeChoices(s.choices)}` : ''}`)
     for (const c of s.changes) lines.push(`       ${c.state}: ${show(c.before)} → ${show(c.after)}`)
     if (s.tty) lines.push(`       tty: ${JSON.stringify(s.tty)}`)
   })
+  if (v.loop !== undefined) {
+    lines.push(v.loop === steps.length ? '  then nothing can move: it stays in this state for ever' : `  and back to ${v.loop ? `the state after move ${v.loop}` : 'the start'}, round the same cycle for ever`)
+  }
   if (v.failing) lines.push(`  then ${describeMove(v.failing, start)}${v.failing.choices.length ? ` with choices ${describeChoices(v.failing.choices)}` : ''} fails`)
   return lines.join('\n')
 }

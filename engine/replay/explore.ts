@@ -11,6 +11,7 @@ import type { Json } from '../runtime/values.ts'
 import type { Model } from './model.ts'
 import { mix } from '../runtime/agent.ts'
 import { Search, levelBatches, type Found, type StateRef } from './search.ts'
+import { LivenessGraph, lassoTrace } from './liveness.ts'
 
 export interface ExploreOptions {
   /** Transactions from the start beyond which states are not expanded (default: no bound). */
@@ -66,8 +67,11 @@ export interface Move {
 }
 
 export interface Violation {
-  /** 'test': a test returned false or threw; 'deadlock': every transaction waits and nothing outside can help; 'error': a transaction threw. */
-  kind: 'test' | 'deadlock' | 'error'
+  /**
+   * 'test': a test returned false or threw; 'deadlock': every transaction waits and nothing outside can help; 'error': a transaction threw;
+   * 'liveness': a fair run along which a test.eventually or test.leadsTo property fails (a lasso: `trace` and `loop`).
+   */
+  kind: 'test' | 'deadlock' | 'error' | 'liveness'
   /** The test's name; for a deadlock or an error, the implicit property that broke. */
   test: string
   message: string
@@ -76,6 +80,11 @@ export interface Violation {
   trace: Move[]
   /** For an error: the transaction that throws in that state. */
   failing?: Move
+  /**
+   * For a liveness violation: the moves from index `loop` on go round a cycle back to the state after the
+   * first `loop` moves, for ever; `loop` equal to the trace's length: nothing can move in its last state.
+   */
+  loop?: number
 }
 
 export interface ExploreResult {
@@ -123,7 +132,9 @@ export function* exploring(model: Model, options: ExploreOptions = {}): Generato
   const bounds = boundsOf(sim ? { ...options, depth: options.depth ?? WALK_DEPTH } : options)
   let picks = 0
   const walk = sim ? (n: number) => mix(sim.seed, picks++) % n : undefined
-  const search = new Search(model, bounds.maxOutcomes, bounds.maxStates - 1, { deadlock: options.deadlock, walk })
+  // Liveness needs the whole state graph: an exhaustive search on this thread, not random walks.
+  const liveness = model.version.explore.liveness.length && !sim ? new LivenessGraph(model) : null
+  const search = new Search(model, bounds.maxOutcomes, bounds.maxStates - 1, { deadlock: options.deadlock, walk, observer: liveness ?? undefined })
   let walks = 0
   let deepest = 0
   let lastProgress = performance.now()
@@ -168,10 +179,14 @@ export function* exploring(model: Model, options: ExploreOptions = {}): Generato
     }
   }
   if (!stoppedBy && search.cutOutcomes) stoppedBy = 'outcomes'
-  const violations = pickFirst(search.found).map(({ violation, at }) => ({ ...violation, trace: traceOf(at, (ref) => search.trail(ref.id)) }))
+  const trail = (at: StateRef) => traceOf(at, (ref) => search.trail(ref.id))
+  const violations: Violation[] = pickFirst(liveness ? [...search.found, ...liveness.errors] : search.found).map(({ violation, at }) => ({ ...violation, trace: trail(at) }))
+  const unexplored = unexploredBy(model, search)
+  if (liveness && !stoppedBy) for (const f of liveness.violations()) violations.push({ ...f.violation, ...lassoTrace(f, trail) })
+  else if (model.version.explore.liveness.length) unexplored.push(livenessUnchecked(sim ? 'random walks do not find every cycle' : 'the search did not reach every state'))
   return {
     states: search.states - model.uncounted, transitions: search.transitions, depth: sim ? Math.max(deepest, search.depth) : search.depth, exhausted: stoppedBy === null, stoppedBy,
-    deadlocks: search.deadlocks, outside: search.outside, violations, unexplored: unexploredBy(model, search), elapsedMs: performance.now() - started,
+    deadlocks: search.deadlocks, outside: search.outside, violations, unexplored, elapsedMs: performance.now() - started,
     ...(sim ? { walks: { walks, depth: bounds.maxDepth, seed: sim.seed } } : {}),
   }
 }
@@ -196,6 +211,11 @@ export function unexploredBy(model: Model, seen: { ttyUnfed: boolean; budgetReac
   out.push(...model.left)
   if (seen.outside) out.push(outsideWords(model.version.explore.constraints.map((c) => c.name), seen.outside))
   return out
+}
+
+/** Liveness properties declared and not checked, in words. */
+export function livenessUnchecked(why: string): string {
+  return `liveness — the test.eventually and test.leadsTo properties were not checked: ${why}`
 }
 
 /** States outside the constraints, in words: how many were found (and checked) but not expanded. */

@@ -8,7 +8,7 @@ import { Model } from './model.ts'
 import type { PreparedMoment } from './prepareMoment.ts'
 import type { KeptCell } from '../runtime/transformCell.ts'
 import { Search, runLevel, type Handoff } from './search.ts'
-import { unexploredBy } from './explore.ts'
+import { livenessUnchecked, unexploredBy } from './explore.ts'
 import { heapRoom } from './heapRoom.ts'
 
 export interface ShardSetup {
@@ -64,7 +64,10 @@ let waiting: (() => void) | null = null
 
 const report = (): ShardReport => ({
   states: search.states - uncounted, transitions: search.transitions, deadlocks: search.deadlocks, frontier: search.frontier,
-  full: search.full, cutOutcomes: search.cutOutcomes, depth: search.depth, unexplored: unexploredBy(model, { ttyUnfed: search.ttyUnfed, budgetReached: search.budgetReached, outside: 0 }),
+  full: search.full, cutOutcomes: search.cutOutcomes, depth: search.depth, unexplored: [
+    ...unexploredBy(model, { ttyUnfed: search.ttyUnfed, budgetReached: search.budgetReached, outside: 0 }),
+    ...(model.version.explore.liveness.length ? [livenessUnchecked('they are checked on one thread (leave out --workers)')] : []),
+  ],
   outside: search.outside, constraints: model.version.explore.constraints.map((c) => c.name),
 })
 

@@ -74,6 +74,7 @@ export class Model extends Worlds {
   private readonly memos = new Map<string, Memo<World>>()
   private readonly testMemos: Memo<World>[] = []
   private readonly constraintMemos: Memo<World>[] = []
+  private readonly livenessMemos: Memo<World>[] = []
   private readonly methodMemos = new Map<string, Memo<World>>()
   private readonly clientMemo = new Map<number, ClientMoves>()
   private readonly plain = { step: [{ method: 'step', input: null, memo: 'step' }] as Action[], start: [{ method: 'start', input: null, memo: 'start' }] as Action[] }
@@ -134,8 +135,13 @@ export class Model extends Worlds {
     const { version, declares } = loaded.value
     const codeChanged = !code || code.codeHash !== app.codeHash || declares.length > 0 || canonicalJson(config.env as Json) !== recordedEnv
     const root = { started: from?.started ?? false, halted: from?.last?.kind === 'halt' }
-    // Inputs are not permuted: a request naming r1 is not one naming r2.
+    const tooMany = version.explore.liveness[15]
+    if (tooMany) throw new LoadError(`test.${tooMany.kind}('${tooMany.name}', …): at most 15 liveness properties are checked in one exploration`, whereAt(path, tooMany.at))
+    // Inputs are not permuted: a request naming r1 is not one naming r2. Nor is a cycle found among orbits a cycle of states.
     const symmetric = version.explore.symmetric[0]
+    if (symmetric && version.explore.liveness.length) {
+      throw new LoadError(`test.symmetric('${symmetric.name}', …): liveness properties (test.eventually, test.leadsTo) are not checked under symmetry, whose cycles of orbits need not be cycles of states; declare one or the other`, whereAt(path, symmetric.at))
+    }
     if (symmetric && (version.methods.clients || from?.inputs.length)) {
       throw new LoadError(`test.symmetric('${symmetric.name}', …): exploration permutes the values of state, not the requests clients() sends or the inputs a log recorded; explore without it`, whereAt(path, symmetric.at))
     }
@@ -280,6 +286,22 @@ export class Model extends Worlds {
     return constraints.length ? this.broken(world, constraints, this.constraintMemos, 'constraint') : []
   }
 
+  /**
+   * Which of the liveness properties' predicates hold in `world`: for property i,
+   * bit 2i its P, bit 2i+1 its Q (test.leadsTo). A predicate that throws is
+   * false there, and named in `errors`. Call inside `exec.run`.
+   */
+  livenessLabels(world: World): { bits: number; errors: Broken[] } {
+    const props = this.version.explore.liveness
+    const predicates = props.flatMap((p) => [p, { name: `${p.name}' (its second predicate)`, property: p.then ?? (() => true), at: p.at }])
+    const failed = this.broken(world, predicates, this.livenessMemos, 'property')
+    let bits = 0
+    predicates.forEach((p, i) => {
+      if (!failed.some((f) => f.test === p.name)) bits |= 1 << i
+    })
+    return { bits, errors: failed.filter((f) => f.message !== 'returned false') }
+  }
+
   private broken(world: World, tests: readonly AppVersion['tests'][number][], memos: Memo<World>[], kind: string): Broken[] {
     const broken: Broken[] = []
     for (let i = 0; i < tests.length; i++) {
@@ -300,7 +322,7 @@ export class Model extends Worlds {
 
   private memo(key: string, what: string): Memo<World> {
     let memo = this.memos.get(key)
-    if (!memo) this.memos.set(key, (memo = new Memo(/^(test|constraint) /.test(what) ? what : `${what}()`, this)))
+    if (!memo) this.memos.set(key, (memo = new Memo(/^(test|constraint|property) /.test(what) ? what : `${what}()`, this)))
     return memo
   }
 

@@ -60,6 +60,16 @@ interface Expanding {
   cut: boolean
 }
 
+/** Told of the state graph as it is found (liveness.ts keeps it): one thread's search only. */
+export interface SearchObserver {
+  /** A state found, its tests checked. Called inside `exec.run`. */
+  state(id: number, world: World, depth: number): void
+  /** A move from one state to another (or the same); `move` makes its Move. */
+  edge(from: number, to: number, move: () => Move): void
+  /** A state outside a constraint: not expanded. */
+  outside(id: number): void
+}
+
 export interface SearchOptions {
   /** False: a state where nothing can move is counted, not reported (`--no-deadlock`). */
   deadlock?: boolean
@@ -69,6 +79,7 @@ export interface SearchOptions {
    * so a walk may come back to a state an earlier one saw.
    */
   walk?: (n: number) => number
+  observer?: SearchObserver
 }
 
 export class Search {
@@ -185,6 +196,7 @@ export class Search {
       for (const f of this.model.brokenTests(world)) {
         this.report({ kind: 'test', test: f.test, message: f.message, location: f.location }, id, depth, `test:${f.test}`)
       }
+      this.options.observer?.state(id, world, depth)
       this.unchecked.shift()
       this.checking = null
       return true
@@ -237,6 +249,7 @@ export class Search {
   /** A state outside a constraint: counted, not expanded; a constraint that fails other than by returning false is an error there. */
   private leaveOutside(cur: Expanding, outside: { test: string; message: string; location: Violation['location'] }[]): void {
     this.outside++
+    this.options.observer?.outside(cur.id)
     this.cur = null
     for (const c of outside) {
       if (c.message !== 'returned false') this.report({ kind: 'error', test: `constraint '${c.test}' holds or not without an error`, message: c.message, location: c.location }, cur.id, this.depth, `constraint:${c.test}`)
@@ -301,6 +314,8 @@ export class Search {
       // Most transitions reach a state seen before: nothing is made for those. A memo leaf's choices are never changed: the move can share them.
       if (owner === this.shard) {
         if (!this.seen.has(key)) this.addNext(this.model.after(cur.world, tx, action.method, at), { shard: this.shard, id: cur.id }, this.moveOf(cur.world, action, tx.choices), key)
+        const to = this.options.observer && this.seen.get(key)
+        if (to !== undefined) this.options.observer!.edge(cur.id, to, () => this.moveOf(cur.world, action, tx.choices))
       } else if (!this.sent[owner]!.has(key)) {
         this.handOff(owner, key, this.model.lastCanonicalKey(), this.model.after(cur.world, tx, action.method, at), cur, this.moveOf(cur.world, action, tx.choices))
       }
@@ -382,6 +397,8 @@ export class Search {
     const owner = this.shards > 1 ? this.owner(this.model.hashOf(world)) : this.shard
     if (owner === this.shard) {
       if (!this.seen.has(key)) this.addNext(world, { shard: this.shard, id: cur.id }, move, key)
+      const to = this.options.observer && this.seen.get(key)
+      if (to !== undefined) this.options.observer!.edge(cur.id, to, () => move)
     } else if (!this.sent[owner]!.has(key)) this.handOff(owner, key, this.model.canonicalKey(world), world, cur, move)
   }
 
