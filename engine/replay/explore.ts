@@ -12,6 +12,7 @@ import type { Model } from './model.ts'
 import { mix } from '../runtime/agent.ts'
 import { Search, levelBatches, type Found, type StateRef } from './search.ts'
 import { LivenessGraph, lassoTrace } from './liveness.ts'
+import type { Coverage } from './coverage.ts'
 
 export interface ExploreOptions {
   /** Transactions from the start beyond which states are not expanded (default: no bound). */
@@ -104,6 +105,8 @@ export interface ExploreResult {
   deadlocks: number
   /** States found outside a constraint (test.constraint): among `states`, checked, not expanded. TLC's count leaves them out. */
   outside: number
+  /** `--coverage`: per cell, its lines with statements and which never ran. */
+  coverage?: Coverage[]
   violations: Violation[]
   /**
    * Inputs the app takes that exploration did not give it, in words (empty:
@@ -188,6 +191,7 @@ export function* exploring(model: Model, options: ExploreOptions = {}): Generato
     states: search.states - model.uncounted, transitions: search.transitions, depth: sim ? Math.max(deepest, search.depth) : search.depth, exhausted: stoppedBy === null, stoppedBy,
     deadlocks: search.deadlocks, outside: search.outside, violations, unexplored, elapsedMs: performance.now() - started,
     ...(sim ? { walks: { walks, depth: bounds.maxDepth, seed: sim.seed } } : {}),
+    ...(model.coverage ? { coverage: model.coverage() } : {}),
   }
 }
 

@@ -22,6 +22,7 @@ import { DEFAULT_CLIENT_REQUESTS } from './clients.ts'
 import { prepareMoment, type PreparedMoment } from './prepareMoment.ts'
 import { clientMovesIn, type ClientMoves } from './clientMoves.ts'
 import { Worlds, delivered, memoSuffix, type Situation, type World } from './worlds.ts'
+import { coverageOf, instrument, type Coverage } from './coverage.ts'
 
 /** One transaction exploration can run in a world: the app's own (start, step), a recorded input, or a client's request. */
 export interface Action {
@@ -55,6 +56,8 @@ export interface ModelOptions {
   requests?: number
   /** What sys.env shows (`--env K=V`, as `loom run` has); without it, the configuration recorded at the moment, or none. */
   env?: Record<string, string>
+  /** `--coverage`: run code instrumented to tell which lines of each cell ran (coverage.ts). */
+  coverage?: boolean
 }
 
 const TEST_AGENT = new FairAgent(0)
@@ -82,6 +85,8 @@ export class Model extends Worlds {
   readonly root: World
   /** The notebook grants effects: exploration gives safe reads only their recorded responses (explore.ts says so). */
   readonly grantsEffects: boolean
+  /** With `coverage`: which lines of each cell have run so far. */
+  coverage: (() => Coverage[]) | null = null
 
   private constructor(
     readonly exec: Executor,
@@ -129,8 +134,11 @@ export class Model extends Worlds {
     )
     const time = options.time ?? from?.time ?? 0
     if (from) exec.restore(from.state, time)
-    const fn = exec.compile(app)
-    const loaded = exec.run(() => exec.load(app, fn), { overran: () => false })
+    // Coverage runs code with a marker before each statement; its lines are the app's.
+    const counted = options.coverage ? instrument(app) : null
+    const fn = exec.compile(counted?.app ?? app)
+    const hits = counted ? exec.sandbox.countHits(counted.points.length) : null
+    const loaded = exec.run(() => exec.load(counted?.app ?? app, fn), { overran: () => false })
     if (!loaded.ok) throw new LoadError(`${path}: loading the notebook's cells ran past the time limit of ${exec.config.timeLimitMs} ms`)
     const { version, declares } = loaded.value
     const codeChanged = !code || code.codeHash !== app.codeHash || declares.length > 0 || canonicalJson(config.env as Json) !== recordedEnv
@@ -147,7 +155,9 @@ export class Model extends Worlds {
     }
     const requests = options.requests ?? DEFAULT_CLIENT_REQUESTS
     if (!Number.isSafeInteger(requests) || requests < 0) throw new RangeError(`--requests is a whole number of requests clients() may send along one trace, got ${requests}`)
-    return new Model(exec, app, version, declares, config, codeChanged, time, root, from ? { branch: from.branch, seq: from.seq } : null, from?.inputs ?? [], from?.left ?? [], requests)
+    const model = new Model(exec, app, version, declares, config, codeChanged, time, root, from ? { branch: from.branch, seq: from.seq } : null, from?.inputs ?? [], from?.left ?? [], requests)
+    if (counted && hits) model.coverage = () => coverageOf(counted.points, hits(), app.sources.map((s) => s.id))
+    return model
   }
 
   /**
