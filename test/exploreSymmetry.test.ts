@@ -70,6 +70,7 @@ test('test.symmetric refuses what it cannot permute: fewer than two values, repe
     ["test.symmetric('x', ['a', 'a'])", /at least two distinct strings/],
     ["test.symmetric('x', [1, 2])", /at least two distinct strings/],
     ["test.symmetric('x', null)", /at least two distinct strings/],
+    ["test.symmetric('x', ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'])", /test\.symmetric\('x', …\): the values declared symmetric have 40,320 permutations in all, more than the 5,040 exploration tries for each state; declare fewer/],
   ] as const) {
     const r = loom(['explore', file(`bad${decl.length}${decl.charCodeAt(22)}.loom.md`, { s: `const v = state.var('v', 0)\n${decl}\nexport function step() { v.set(1) }` })])
     assert.equal(r.status, 2, decl + r.stdout)

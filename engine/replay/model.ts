@@ -23,6 +23,9 @@ import { prepareMoment, type PreparedMoment } from './prepareMoment.ts'
 import { clientMovesIn, type ClientMoves } from './clientMoves.ts'
 import { Worlds, delivered, memoSuffix, type Situation, type World } from './worlds.ts'
 import { coverageOf, instrument, type Coverage } from './coverage.ts'
+import { MAX_PERMUTATIONS } from './symmetry.ts'
+
+const factorial = (n: number): number => (n <= 1 ? 1 : n * factorial(n - 1))
 
 /** One transaction exploration can run in a world: the app's own (start, step), a recorded input, or a client's request. */
 export interface Action {
@@ -143,6 +146,11 @@ export class Model extends Worlds {
     const { version, declares } = loaded.value
     const codeChanged = !code || code.codeHash !== app.codeHash || declares.length > 0 || canonicalJson(config.env as Json) !== recordedEnv
     const root = { started: from?.started ?? false, halted: from?.last?.kind === 'halt' }
+    const orders = version.explore.symmetric.reduce((n, s) => n * factorial(s.values.length), 1)
+    if (orders > MAX_PERMUTATIONS) {
+      const last = version.explore.symmetric.at(-1)!
+      throw new LoadError(`test.symmetric('${last.name}', …): the values declared symmetric have ${orders.toLocaleString('en')} permutations in all, more than the ${MAX_PERMUTATIONS.toLocaleString('en')} exploration tries for each state; declare fewer`, whereAt(path, last.at))
+    }
     const tooMany = version.explore.liveness[15]
     if (tooMany) throw new LoadError(`test.${tooMany.kind}('${tooMany.name}', …): at most 15 liveness properties are checked in one exploration`, whereAt(path, tooMany.at))
     // Inputs are not permuted: a request naming r1 is not one naming r2. Nor is a cycle found among orbits a cycle of states.
