@@ -96,6 +96,27 @@ test("EWD 840's Liveness (terminated ~> terminationDetected) holds on its 302 st
   }
 })
 
+test('a run that leaves the region a constraint explores is no counterexample: only what stays inside counts', () => {
+  const nb = file(`const n = state.var('n', 0)
+export function step() {
+  if (sys.fork(2)) n.set(n.get() + 1)
+  else if (n.get() === 1) n.set(0)
+}
+test.constraint('n stays below 3', () => n.get() < 3)
+test.eventually('n reaches 100', () => n.get() === 100)`)
+  // Inside: 0 ⇄ 1 for ever never reaches 100 — a real cycle; the runs that climb past 2 leave the region.
+  const { status, report } = explored([nb])
+  assert.equal(status, 1)
+  const v = report.violations[0]
+  assert.deepEqual([v.kind, values(v.trace), v.loop], ['liveness', ['n=1', 'n=0'], 0])
+  const climbs = explored([file(`const n = state.var('n', 0)
+export function step() { n.set(n.get() + 1) }
+test.constraint('n stays below 3', () => n.get() < 3)
+test.eventually('n reaches 100', () => n.get() === 100)`)])
+  assert.equal(climbs.status, 3, 'no violation: the one run leaves the region, which is said')
+  assert.deepEqual([climbs.report.violations, climbs.report.outside], [[], 1])
+})
+
 test('a lasso saved as a branch replays: the prefix and one round of the cycle are real events', () => {
   const db = join(dir, 'lasso.loom.db')
   const r = loom(['explore', server(false), '--save-branch', 'starved', '--db', db])
