@@ -125,6 +125,20 @@ test('a lasso saved as a branch replays: the prefix and one round of the cycle a
   assert.equal(verify.status, 0, verify.stdout + verify.stderr)
 })
 
+test('a property whose predicate throws or writes state is an error at its line, and is not judged besides', () => {
+  const nb = file(`const n = state.var('n', 0)
+export function step() { n.set((n.get() + 1) % 4) }
+test.eventually('writes', () => { n.set(1); return true })
+test.leadsTo('throws', () => true, () => { if (n.get() === 2) throw new Error('boom'); return false })`)
+  const { status, report } = explored([nb])
+  assert.equal(status, 1)
+  assert.deepEqual(report.violations.map((v: { kind: string; test: string; message: string; location: { line: number } }) => [v.kind, v.test, v.message, v.location.line]), [
+    ['error', "property 'writes' runs without an error", "a test cannot change state (it wrote 'n')", 3],
+    ['error', "property 'throws' (its second predicate) runs without an error", 'boom', 4],
+  ])
+  assert.match(loom(['explore', nb]).stdout, /✗ property 'throws' \(its second predicate\) fails after 2 transactions \(.*cell #s, line 4\)\): boom/)
+})
+
 test('liveness is refused where it cannot be checked: with symmetry, or a property that is not a function', () => {
   const sym = file(`const v = state.var('v', 'a')
 test.symmetric('names', ['a', 'b'])

@@ -8,7 +8,7 @@
 // can move and it does not hold. The search tells this module the state graph
 // as it finds it (SearchObserver); the check runs once the search is done.
 import type { Move, Violation } from './explore.ts'
-import type { Model } from './model.ts'
+import { SECOND, type Model } from './model.ts'
 import type { Found, SearchObserver, StateRef } from './search.ts'
 import type { World } from './worlds.ts'
 
@@ -28,6 +28,8 @@ export class LivenessGraph implements SearchObserver {
   private readonly moves: Move[][] = []
   private readonly outsideIds = new Set<number>()
   readonly errors: Found[] = []
+  /** Properties whose predicates threw somewhere: that error is reported, the property is not judged. */
+  private readonly unjudged = new Set<string>()
 
   constructor(private readonly model: Model) {}
 
@@ -42,7 +44,10 @@ export class LivenessGraph implements SearchObserver {
     this.labels[id] = bits
     this.depth[id] = depth
     for (const e of errors) {
-      this.errors.push({ violation: { kind: 'error', test: `property '${e.test}' holds or not without an error`, message: e.message, location: e.location }, at: { shard: 0, id }, depth, key: `property:${e.test}` })
+      const name = e.test.endsWith(SECOND) ? e.test.slice(0, -SECOND.length) : e.test
+      const which = name === e.test ? '' : ' (its second predicate)'
+      this.errors.push({ violation: { kind: 'error', test: `property '${name}'${which} runs without an error`, message: e.message, location: e.location }, at: { shard: 0, id }, depth, key: `property:${e.test}` })
+      this.unjudged.add(name)
     }
   }
 
@@ -63,6 +68,7 @@ export class LivenessGraph implements SearchObserver {
   violations(): LivenessFound[] {
     const found: LivenessFound[] = []
     this.model.version.explore.liveness.forEach((p, i) => {
+      if (this.unjudged.has(p.name)) return
       const holdsP = (s: number) => (this.labels[s]! >> (2 * i)) & 1
       const holdsQ = (s: number) => (this.labels[s]! >> (2 * i + 1)) & 1
       // []<>P: from the start, a fair run that ends in states without P. P ~> Q: one from a state with P that ends without Q.

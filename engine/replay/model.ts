@@ -25,6 +25,9 @@ import { Worlds, delivered, memoSuffix, type Situation, type World } from './wor
 import { coverageOf, instrument, type Coverage } from './coverage.ts'
 import { MAX_PERMUTATIONS } from './symmetry.ts'
 
+/** How the second predicate of test.leadsTo(name, p, q) is named where it fails. */
+export const SECOND = '\u0000q'
+
 const factorial = (n: number): number => (n <= 1 ? 1 : n * factorial(n - 1))
 
 /** One transaction exploration can run in a world: the app's own (start, step), a recorded input, or a client's request. */
@@ -311,7 +314,7 @@ export class Model extends Worlds {
    */
   livenessLabels(world: World): { bits: number; errors: Broken[] } {
     const props = this.version.explore.liveness
-    const predicates = props.flatMap((p) => [p, { name: `${p.name}' (its second predicate)`, property: p.then ?? (() => true), at: p.at }])
+    const predicates = props.flatMap((p) => [p, { name: `${p.name}${SECOND}`, property: p.then ?? (() => true), at: p.at }])
     const failed = this.broken(world, predicates, this.livenessMemos, 'property')
     let bits = 0
     predicates.forEach((p, i) => {

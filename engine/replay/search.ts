@@ -252,7 +252,7 @@ export class Search {
     this.options.observer?.outside(cur.id)
     this.cur = null
     for (const c of outside) {
-      if (c.message !== 'returned false') this.report({ kind: 'error', test: `constraint '${c.test}' holds or not without an error`, message: c.message, location: c.location }, cur.id, this.depth, `constraint:${c.test}`)
+      if (c.message !== 'returned false') this.report({ kind: 'error', test: `constraint '${c.test}' runs without an error`, message: c.message, location: c.location }, cur.id, this.depth, `constraint:${c.test}`)
     }
   }
 
