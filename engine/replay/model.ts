@@ -67,6 +67,8 @@ export interface ModelOptions {
 }
 
 const TEST_AGENT = new FairAgent(0)
+/** No constraint fails (most apps declare none: asked once per state, nothing is made). */
+const NONE_BROKEN: Broken[] = Object.freeze([]) as unknown as Broken[]
 
 /** A test that does not hold in a world: its name, why, and where. */
 export interface Broken {
@@ -304,7 +306,7 @@ export class Model extends Worlds {
    */
   outsideConstraints(world: World): Broken[] {
     const constraints = this.version.explore.constraints
-    return constraints.length ? this.broken(world, constraints, this.constraintMemos, 'constraint') : []
+    return constraints.length ? this.broken(world, constraints, this.constraintMemos, 'constraint') : NONE_BROKEN
   }
 
   /**
