@@ -20,6 +20,20 @@ const EXPECT: Record<string, { input?: string; drive?: (e: Engine) => Promise<vo
     },
   },
   'counter.loom.md': { check: (e) => assert.equal(e.state().count!.value, 1000) },
+  'diehard.loom.md': {
+    check: (e) => {
+      assert.equal(e.status, 'paused', 'some pour is always possible: 1000 steps all commit')
+      assert.ok((e.state().big!.value as number) <= 5 && (e.state().small!.value as number) <= 3)
+    },
+  },
+  'ewd840.loom.md': {
+    // Nodes wake each other until all are passive and node 0 has seen a white round: then nothing moves.
+    check: (e) => {
+      assert.ok(e.waiting, 'nothing can move')
+      assert.deepEqual(plain(e.state().active!.value), [false, false, false])
+      assert.deepEqual([e.state().tpos!.value, e.state().tcolor!.value, (plain(e.state().color!.value) as string[])[0]], [0, 'white', 'white'], 'termination detected')
+    },
+  },
   'echo.loom.md': {
     input: 'hello\nloom\n',
     check: (e, tty) => {
@@ -105,6 +119,20 @@ const EXPECT: Record<string, { input?: string; drive?: (e: Engine) => Promise<vo
       assert.deepEqual(events.map((x) => x.kind), ['code', 'http', ...Array(9).fill('http'), 'step', 'http', 'http'])
       assert.equal(events[11]!.time - events[1]!.time, 2000, 'the batch is confirmed two seconds after its first hold')
       assert.equal(e.state().nextId!.value, 2, 'only the one good request took an id')
+    },
+  },
+  'tcommit.loom.md': {
+    check: (e) => {
+      assert.ok(e.waiting, 'every RM decided: nothing can move')
+      const rms = Object.values(plain(e.state().rmState!.value) as Record<string, string>)
+      assert.ok(rms.every((s) => s === 'committed') || rms.every((s) => s === 'aborted'), rms.join())
+    },
+  },
+  'twophase.loom.md': {
+    check: (e) => {
+      assert.equal(e.status, 'paused', 'an RM can always receive the decision again')
+      const rms = Object.values(plain(e.state().rmState!.value) as Record<string, string>)
+      assert.ok(rms.every((s) => s === (e.state().tmState!.value === 'committed' ? 'committed' : 'aborted')) || e.state().tmState!.value === 'init', rms.join())
     },
   },
   'tickets-race.loom.md': {

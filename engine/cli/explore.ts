@@ -11,6 +11,7 @@ import { decodeNotebook, parseNotebook } from '../runtime/notebook.ts'
 import type { Json } from '../runtime/values.ts'
 import { prepareMoment, type PreparedMoment } from '../replay/prepareMoment.ts'
 import type { ExploreResult, Violation } from '../replay/explore.ts'
+import type { Coverage } from '../replay/coverage.ts'
 import { describeChoices, describeMove, type TraceStep } from '../replay/trace.ts'
 import type { ChoiceTree } from '../replay/choiceTree.ts'
 import { writeBranch } from '../replay/writeBranch.ts'
@@ -55,10 +56,12 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
     const faults = p.options.faults === undefined ? undefined : parseFaults(p.options.faults as string)
     if (typeof faults === 'string') throw new HistoryError(faults)
     const simulate = simulation(p, workers)
+    const coverage = !!p.options.coverage
+    if (coverage && (workers > 1 || p.options.tree)) throw new HistoryError(`--coverage counts the lines exploration runs on one thread: leave out ${workers > 1 ? '--workers' : '--tree'}`)
     // The cells run in a confined process, its shards on threads there (they share its confinement).
     const job: RunJob = {
       ...JOB, kind: 'explore', notebook: path, text, shownAs: path, timeLimitMs, env: p.env,
-      explore: { from, tree: !!p.options.tree, ...bounds, ...(faults ? { faults } : {}), workers, cells, deadlock: !p.options['no-deadlock'], simulate, progress: process.stderr.isTTY ? 'tty' : 'lines' },
+      explore: { from, tree: !!p.options.tree, ...bounds, ...(faults ? { faults } : {}), workers, cells, deadlock: !p.options['no-deadlock'], simulate, coverage, progress: process.stderr.isTTY ? 'tty' : 'lines' },
     }
     const answer = checkedAnswer(await confinedJob(job, io, { threads: workers > 1, stoppable: !p.options.tree }).catch((err) => rethrow(err, path)), !!p.options.tree)
     if ('tree' in answer) return tree(answer.tree, p, io)
@@ -84,14 +87,16 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
     if (p.options.json) {
       const json = {
         states: result.states, transitions: result.transitions, depth: result.depth, exhausted: result.exhausted, stoppedBy: result.stoppedBy, ...(result.walks ? { walks: result.walks } : {}),
-        deadlocks: result.deadlocks, elapsedMs: Math.round(result.elapsedMs), unexplored: result.unexplored,
-        violations: violations.map((v) => ({ kind: v.kind, test: v.test, message: v.message, location: v.location, trace: v.steps, failing: v.failing })),
+        ...(result.coverage ? { coverage: result.coverage } : {}),
+        deadlocks: result.deadlocks, outside: result.outside ?? 0, elapsedMs: Math.round(result.elapsedMs), unexplored: result.unexplored,
+        violations: violations.map((v) => ({ kind: v.kind, test: v.test, message: v.message, location: v.location, trace: v.steps, failing: v.failing, ...(v.loop !== undefined ? { loop: v.loop } : {}) })),
         savedBranch: saved,
       }
       io.out(JSON.stringify(json) + '\n')
     } else {
       io.out(summary(path, from, result) + '\n')
       for (const u of result.unexplored) io.out(`  did not explore: ${u}\n`)
+      if (result.coverage) io.out(coverageWords(path, result.coverage))
       violations.forEach((v, i) => io.out('\n' + (violations.length > 1 ? `[${i + 1}] ` : '') + describeViolation(path, v, v.steps, from?.last?.time ?? 0) + '\n'))
       if (saved) {
         io.out(`\nsaved violation ${saved.violation} of ${violations.length} as branch '${saved.branch}' of ${saved.db} (events ${saved.events[0]}..${saved.events[1]})${violations.length > 1 ? '; --violation N saves another' : ''}:\n`)
@@ -150,7 +155,8 @@ function checkedAnswer(v: unknown, tree: boolean): { tree: ChoiceTree } | { resu
   const counts = r && [r.states, r.transitions, r.depth, r.deadlocks, r.elapsedMs].every((n) => typeof n === 'number' && n >= 0)
   if (!r || !counts || !Array.isArray(r.violations) || !Array.isArray(a.steps) || a.steps.length !== r.violations.length) throw bad()
   const moves = (m: unknown) => Array.isArray(m) && m.every((x) => typeof x === 'object' && x !== null && typeof (x as { method?: unknown }).method === 'string' && Array.isArray((x as { choices?: unknown }).choices))
-  if (!r.violations.every((x) => typeof x === 'object' && x !== null && typeof x.test === 'string' && typeof x.message === 'string' && moves(x.trace)) || !a.steps.every(moves)) throw bad()
+  const loop = (x: Violation) => x.loop === undefined || (Number.isSafeInteger(x.loop) && x.loop >= 0 && x.loop <= x.trace.length)
+  if (!r.violations.every((x) => typeof x === 'object' && x !== null && typeof x.test === 'string' && typeof x.message === 'string' && moves(x.trace) && loop(x)) || !a.steps.every(moves)) throw bad()
   return { result: r, steps: a.steps }
 }
 
@@ -184,7 +190,8 @@ function summary(path: string, moment: PreparedMoment | null, r: ExploreResult):
   const from = moment ? `from event ${moment.seq} of branch '${moment.branch}'` : 'from the start'
   const rate = r.elapsedMs > 0 ? `, ${Math.round((r.states / r.elapsedMs) * 1000).toLocaleString('en')} states/s` : ''
   const scope = r.exhausted
-    ? r.unexplored.length ? `every state reachable with the inputs explored — not every input the app takes (below)` : 'every reachable state'
+    ? r.unexplored.length > (r.outside ? 1 : 0) ? `every state reachable with the inputs explored — not every input the app takes (below)`
+      : r.outside ? 'every reachable state within the constraints (below)' : 'every reachable state'
     : r.stoppedBy === 'states' ? `stopped at the state bound (--max-states ${r.states}): not every state was explored`
     : r.stoppedBy === 'depth' ? `stopped at the depth bound (--depth ${r.depth}): states further away were not explored`
     : r.stoppedBy === 'walks' && r.walks ? `${count(r.walks.walks, 'random walk')} of at most ${r.walks.depth} moves (--seed ${r.walks.seed} repeats them): a sample, not every state`
@@ -193,6 +200,32 @@ function summary(path: string, moment: PreparedMoment | null, r: ExploreResult):
     : 'some transaction had more choice sequences than could be tried: not every state was explored'
   const found = r.violations.length ? `${r.violations.length} violation${r.violations.length === 1 ? '' : 's'}` : 'no violation'
   return `explored ${path} ${from}: ${count(r.states, 'state')}, ${count(r.transitions, 'transition')}, depth ${r.depth} — ${scope} (${(r.elapsedMs / 1000).toFixed(2)} s${rate}); ${found}`
+}
+
+/** `--coverage` in words: the lines run in all, then each cell's, naming the lines that never ran. */
+function coverageWords(path: string, cells: Coverage[]): string {
+  const lines = cells.reduce((n, c) => n + c.lines, 0)
+  const run = cells.reduce((n, c) => n + c.run, 0)
+  const out = [`coverage: ${run} of ${count(lines, 'line')} with statements ran (${lines ? Math.floor((run / lines) * 100) : 100}%)`]
+  for (const c of cells) {
+    const missed = c.missed.length ? ` — never ran: ${c.missed.length === 1 ? 'line' : 'lines'} ${ranges(c.missed)}` : ''
+    const partly = c.partly.length ? `${missed ? ';' : ' —'} partly (a statement on it never ran): ${c.partly.length === 1 ? 'line' : 'lines'} ${ranges(c.partly)}` : ''
+    out.push(`  #${c.cell}: ${c.run}/${c.lines}${missed}${partly}`)
+  }
+  if (cells.some((c) => c.missed.length || c.partly.length)) out.push(`  (lines of each cell, as in ${path}'s error messages)`)
+  return out.join('\n') + '\n'
+}
+
+/** `3, 7-9, 12`. */
+function ranges(lines: number[]): string {
+  const out: string[] = []
+  for (let i = 0; i < lines.length; i++) {
+    let j = i
+    while (j + 1 < lines.length && lines[j + 1] === lines[j]! + 1) j++
+    out.push(j > i ? `${lines[i]}-${lines[j]}` : String(lines[i]))
+    i = j
+  }
+  return out.join(', ')
 }
 
 /** `1 state`, `14 states`, `1,321,761 states`. */
@@ -208,13 +241,18 @@ function describeViolation(path: string, v: Violation, steps: TraceStep[], start
   const head =
     v.kind === 'test' ? `✗ test '${v.test}' fails ${after}${where}: ${v.message}`
     : v.kind === 'deadlock' ? `✗ deadlock ${after}: ${v.message}`
+    : v.kind === 'liveness' ? `✗ property '${v.test}' fails${where}: ${v.message}`
     : `✗ ${v.test.replace(/ runs.*/, '')} fails ${after}${where}: ${v.message}`
   const lines = [head]
   steps.forEach((s, i) => {
+    if (i === v.loop) lines.push(`  from here on, for ever:`)
     lines.push(`  ${i + 1}. ${s.label}${s.choices.length ? `  choices: ${describeChoices(s.choices)}` : ''}`)
     for (const c of s.changes) lines.push(`       ${c.state}: ${show(c.before)} → ${show(c.after)}`)
     if (s.tty) lines.push(`       tty: ${JSON.stringify(s.tty)}`)
   })
+  if (v.loop !== undefined) {
+    lines.push(v.loop === steps.length ? '  then nothing can move: it stays in this state for ever' : `  and back to ${v.loop ? `the state after move ${v.loop}` : 'the start'}, round the same cycle for ever`)
+  }
   if (v.failing) lines.push(`  then ${describeMove(v.failing, start)}${v.failing.choices.length ? ` with choices ${describeChoices(v.failing.choices)}` : ''} fails`)
   return lines.join('\n')
 }

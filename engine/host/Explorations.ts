@@ -98,6 +98,7 @@ export class Explorations {
         kind: v.kind, test: v.test, message: v.message,
         ...(v.location ? { where: this.where(v.location) } : {}),
         trace: v.trace.map((m) => ({ method: m.method, choices: m.choices.map((c) => c.value), label: describeMove(m, start) })),
+        ...(v.loop !== undefined ? { loop: v.loop } : {}),
       })),
       unexplored: r.unexplored,
     }

@@ -41,7 +41,7 @@ export interface RunJob {
   /** replay: the branch, the first seq re-executed, and the state before it (from > 1). */
   replay?: { branch: string; from: number; before?: StoreSnapshot }
   /** `loom explore`: the search (or `--tree`) from the start or from a moment the launcher read from its log. */
-  explore?: { from: PreparedMoment | null; tree: boolean; depth?: number; maxStates?: number; requests?: number; faults?: Fault[]; workers: number; cells: KeptCell[]; deadlock?: boolean; progress?: ProgressMode; simulate?: { seed: number; walks: number } }
+  explore?: { from: PreparedMoment | null; tree: boolean; depth?: number; maxStates?: number; requests?: number; faults?: Fault[]; workers: number; cells: KeptCell[]; deadlock?: boolean; progress?: ProgressMode; simulate?: { seed: number; walks: number }; coverage?: boolean }
   /** `--save-branch`: a trace's moves, committed through the link to the branch the launcher opened for them. */
   trace?: { from: PreparedMoment | null; moves: Move[]; cells: KeptCell[] }
   /** `loom replay --code`: the recorded inputs the launcher sends (as replay batches), re-run onto the link's branch. */
@@ -210,7 +210,7 @@ async function answering(log: RemoteLog, job: RunJob): Promise<number> {
 async function exploreJob(log: RemoteLog, job: RunJob): Promise<unknown> {
   const x = job.explore!
   const env = givenEnv(job)
-  const model = await Model.create(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, from: x.from ?? undefined, cells: x.cells, requests: x.requests, faults: x.faults, env })
+  const model = await Model.create(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, from: x.from ?? undefined, cells: x.cells, requests: x.requests, faults: x.faults, env, coverage: x.coverage })
   if (x.tree) return { tree: choiceTree(model) }
   const stop = new AbortController()
   const progress = progressLine(x.progress ?? null, (t) => process.stderr.write(t))

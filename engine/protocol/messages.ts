@@ -370,7 +370,8 @@ export interface ExploreView {
   stoppedBy: 'depth' | 'states' | 'outcomes' | 'stopped' | 'memory' | 'walks' | null
   deadlocks: number
   /** Each move: the method ('clock' and 'tty' for moves that are no transaction), its choices, and the move in words. */
-  violations: { kind: 'test' | 'deadlock' | 'error'; test: string; message: string; where?: Where; trace: { method: string; choices: number[]; label: string }[] }[]
+  /** `loop`: for a liveness violation, where in `trace` the cycle it repeats for ever begins (its length: nothing moves at its end). */
+  violations: { kind: 'test' | 'deadlock' | 'error' | 'liveness'; test: string; message: string; where?: Where; trace: { method: string; choices: number[]; label: string }[]; loop?: number }[]
   /** Inputs the app takes that exploration did not give it, in words: with any, "no violation" is no proof. */
   unexplored: string[]
 }

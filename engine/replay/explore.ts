@@ -12,6 +12,8 @@ import type { Model } from './model.ts'
 import { mix } from '../runtime/agent.ts'
 import { Search, levelBatches, type Found, type StateRef } from './search.ts'
 import { unexploredEffects, type Fault } from './effectOutcomes.ts'
+import { LivenessGraph, lassoTrace } from './liveness.ts'
+import type { Coverage } from './coverage.ts'
 
 export interface ExploreOptions {
   /** Transactions from the start beyond which states are not expanded (default: no bound). */
@@ -71,8 +73,11 @@ export interface Move {
 }
 
 export interface Violation {
-  /** 'test': a test returned false or threw; 'deadlock': every transaction waits and nothing outside can help; 'error': a transaction threw. */
-  kind: 'test' | 'deadlock' | 'error'
+  /**
+   * 'test': a test returned false or threw; 'deadlock': every transaction waits and nothing outside can help; 'error': a transaction threw;
+   * 'liveness': a fair run along which a test.eventually or test.leadsTo property fails (a lasso: `trace` and `loop`).
+   */
+  kind: 'test' | 'deadlock' | 'error' | 'liveness'
   /** The test's name; for a deadlock or an error, the implicit property that broke. */
   test: string
   message: string
@@ -81,10 +86,15 @@ export interface Violation {
   trace: Move[]
   /** For an error: the transaction that throws in that state. */
   failing?: Move
+  /**
+   * For a liveness violation: the moves from index `loop` on go round a cycle back to the state after the
+   * first `loop` moves, for ever; `loop` equal to the trace's length: nothing can move in its last state.
+   */
+  loop?: number
 }
 
 export interface ExploreResult {
-  /** Distinct states found (the start included). */
+  /** Distinct states found: the start, or with a start(), the states it commits (the app before it is not counted: Model.uncounted). */
   states: number
   /** Committed transactions run, to new states or to ones seen before. */
   transitions: number
@@ -98,6 +108,10 @@ export interface ExploreResult {
   walks?: { walks: number; depth: number; seed: number }
   /** States where every transaction waits and nothing outside the app could change that (counted, not reported, with `deadlock: false`). */
   deadlocks: number
+  /** States found outside a constraint (test.constraint): among `states`, checked, not expanded. TLC's count leaves them out. */
+  outside: number
+  /** `--coverage`: per cell, its lines with statements and which never ran. */
+  coverage?: Coverage[]
   violations: Violation[]
   /**
    * Inputs the app takes that exploration did not give it, in words (empty:
@@ -126,7 +140,9 @@ export function* exploring(model: Model, options: ExploreOptions = {}): Generato
   const bounds = boundsOf(sim ? { ...options, depth: options.depth ?? WALK_DEPTH } : options)
   let picks = 0
   const walk = sim ? (n: number) => mix(sim.seed, picks++) % n : undefined
-  const search = new Search(model, bounds.maxOutcomes, bounds.maxStates - 1, { deadlock: options.deadlock, walk })
+  // Liveness needs the whole state graph: an exhaustive search on this thread, not random walks.
+  const liveness = model.version.explore.liveness.length && !sim ? new LivenessGraph(model) : null
+  const search = new Search(model, bounds.maxOutcomes, bounds.maxStates - 1, { deadlock: options.deadlock, walk, observer: liveness ?? undefined })
   let walks = 0
   let deepest = 0
   let lastProgress = performance.now()
@@ -171,11 +187,16 @@ export function* exploring(model: Model, options: ExploreOptions = {}): Generato
     }
   }
   if (!stoppedBy && search.cutOutcomes) stoppedBy = 'outcomes'
-  const violations = pickFirst(search.found).map(({ violation, at }) => ({ ...violation, trace: traceOf(at, (ref) => search.trail(ref.id)) }))
+  const trail = (at: StateRef) => traceOf(at, (ref) => search.trail(ref.id))
+  const violations: Violation[] = pickFirst(liveness ? [...search.found, ...liveness.errors] : search.found).map(({ violation, at }) => ({ ...violation, trace: trail(at) }))
+  const unexplored = unexploredBy(model, search)
+  if (liveness && !stoppedBy) for (const f of liveness.violations()) violations.push({ ...f.violation, ...lassoTrace(f, trail) })
+  else if (model.version.explore.liveness.length) unexplored.push(livenessUnchecked(sim ? 'random walks do not find every cycle' : 'the search did not reach every state'))
   return {
-    states: search.states, transitions: search.transitions, depth: sim ? Math.max(deepest, search.depth) : search.depth, exhausted: stoppedBy === null, stoppedBy,
-    deadlocks: search.deadlocks, violations, unexplored: unexploredBy(model, search), elapsedMs: performance.now() - started,
+    states: search.states - model.uncounted, transitions: search.transitions, depth: sim ? Math.max(deepest, search.depth) : search.depth, exhausted: stoppedBy === null, stoppedBy,
+    deadlocks: search.deadlocks, outside: search.outside, violations, unexplored, elapsedMs: performance.now() - started,
     ...(sim ? { walks: { walks, depth: bounds.maxDepth, seed: sim.seed } } : {}),
+    ...(model.coverage ? { coverage: model.coverage() } : {}),
   }
 }
 
@@ -185,7 +206,7 @@ export function* exploring(model: Model, options: ExploreOptions = {}): Generato
  * recorded commits, tty input it waited for and did not have, client
  * requests past the budget, what the log recorded past the inputs delivered.
  */
-export function unexploredBy(model: Model, seen: { ttyUnfed: boolean; budgetReached: boolean }): string[] {
+export function unexploredBy(model: Model, seen: { ttyUnfed: boolean; budgetReached: boolean; outside: number }): string[] {
   const out: string[] = []
   const m = model.version.methods
   const recorded = (kind: string) => model.recorded.some((r) => r.kind === kind)
@@ -197,7 +218,19 @@ export function unexploredBy(model: Model, seen: { ttyUnfed: boolean; budgetReac
   // Effects are inputs from the world: each gets its recorded responses and the faults asked for; what it did not get is said.
   out.push(...unexploredEffects(model.effectChoices))
   out.push(...model.left)
+  if (seen.outside) out.push(outsideWords(model.version.explore.constraints.map((c) => c.name), seen.outside))
   return out
+}
+
+/** Liveness properties declared and not checked, in words. */
+export function livenessUnchecked(why: string): string {
+  return `liveness — the test.eventually and test.leadsTo properties were not checked: ${why}`
+}
+
+/** States outside the constraints, in words: how many were found (and checked) but not expanded. */
+export function outsideWords(names: string[], count: number): string {
+  const which = names.map((n) => `'${n}'`).join(', ')
+  return `what follows ${count.toLocaleString('en')} state${count === 1 ? '' : 's'} outside the constraint${names.length === 1 ? '' : 's'} ${which} — found and their tests checked, not expanded (test.constraint)`
 }
 
 /** Why an aborted search stopped: near the memory limit, or asked to. */

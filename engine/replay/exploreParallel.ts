@@ -5,7 +5,7 @@
 // first and every trace it reports is a shortest one.
 import { Worker } from 'node:worker_threads'
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
-import { boundsOf, pickFirst, stoppedWhy, traceOf, type ExploreOptions, type ExploreResult, type Move } from './explore.ts'
+import { boundsOf, outsideWords, pickFirst, stoppedWhy, traceOf, type ExploreOptions, type ExploreResult, type Move } from './explore.ts'
 import type { Found, StateRef } from './search.ts'
 import type { ShardReport, ShardSetup, ToShard } from './exploreWorker.ts'
 import type { PreparedMoment } from './prepareMoment.ts'
@@ -130,6 +130,7 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
       reports.forEach((r, i) => shardProgress(i, r))
     }
     if (!stoppedBy && reports.some((r) => r.cutOutcomes)) stoppedBy = 'outcomes'
+    const outside = reports.reduce((n, r) => n + r.outside, 0)
     const picked = pickFirst(found)
     const trails = await resolveTrails(shards, picked.map((f) => f.at))
     return {
@@ -139,8 +140,9 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
       exhausted: stoppedBy === null,
       stoppedBy,
       deadlocks: reports.reduce((n, r) => n + r.deadlocks, 0),
+      outside,
       violations: picked.map(({ violation, at }) => ({ ...violation, trace: traceOf(at, (ref) => trails.get(refKey(ref))!) })),
-      unexplored: [...new Set(reports.flatMap((r) => r.unexplored))],
+      unexplored: [...new Set(reports.flatMap((r) => r.unexplored)), ...(outside ? [outsideWords(reports[0]!.constraints, outside)] : [])],
       elapsedMs: performance.now() - started,
     }
   } finally {

@@ -10,7 +10,7 @@ import type { PreparedMoment } from './prepareMoment.ts'
 import type { KeptCell } from '../runtime/transformCell.ts'
 import { Search, runLevel } from './search.ts'
 import type { HandoffBatch } from './handoffs.ts'
-import { unexploredBy } from './explore.ts'
+import { livenessUnchecked, unexploredBy } from './explore.ts'
 import { heapRoom } from './heapRoom.ts'
 
 export interface ShardSetup {
@@ -47,8 +47,11 @@ export interface ShardReport {
   full: boolean
   cutOutcomes: boolean
   depth: number
-  /** What this shard saw go unexplored (unexploredBy). */
+  /** What this shard saw go unexplored (unexploredBy), but the states outside a constraint: summed over shards. */
   unexplored: string[]
+  outside: number
+  /** The constraints' names (test.constraint). */
+  constraints: string[]
 }
 
 const port = parentPort!
@@ -56,13 +59,19 @@ let search: Search
 let model: Model
 let peers: (MessagePort | null)[] = []
 let stopped = () => false
+/** The app before its start() commits, when this shard owns it: found and expanded, not counted (Model.uncounted). */
+let uncounted = 0
 /** Batches from other shards, by level, until this shard takes them in. */
 const batches = new Map<number, HandoffBatch[]>()
 let waiting: (() => void) | null = null
 
 const report = (): ShardReport => ({
-  states: search.states, transitions: search.transitions, deadlocks: search.deadlocks, frontier: search.frontier,
-  full: search.full, cutOutcomes: search.cutOutcomes, depth: search.depth, unexplored: unexploredBy(model, search),
+  states: search.states - uncounted, transitions: search.transitions, deadlocks: search.deadlocks, frontier: search.frontier,
+  full: search.full, cutOutcomes: search.cutOutcomes, depth: search.depth, unexplored: [
+    ...unexploredBy(model, { ttyUnfed: search.ttyUnfed, budgetReached: search.budgetReached, outside: 0 }),
+    ...(model.version.explore.liveness.length ? [livenessUnchecked('they are checked on one thread (leave out --workers)')] : []),
+  ],
+  outside: search.outside, constraints: model.version.explore.constraints.map((c) => c.name),
 })
 
 port.once('message', async (setup: ShardSetup) => {
@@ -86,6 +95,7 @@ port.once('message', async (setup: ShardSetup) => {
     peers.forEach((peer, from) => peer?.on('message', (batch: HandoffBatch) => take(from, batch)))
     // The start's tests are checked with the first level's work.
     search.seed()
+    if (search.states) uncounted = model.uncounted
     port.postMessage({ type: 'ready', report: report(), found: search.found.splice(0) })
     port.on('message', (m: ToShard) => void handle(m))
   } catch (err) {

@@ -8,6 +8,7 @@ import { Executor, LoadError, notebookSeed, methodCall, type AppVersion } from '
 import { compileNotebook, type CompiledApp, type MethodName } from '../runtime/compile.ts'
 import type { KeptCell } from '../runtime/transformCell.ts'
 import { parseNotebook } from '../runtime/notebook.ts'
+import { whereAt } from '../protocol/loomError.ts'
 import { FairAgent, type Agent } from '../runtime/agent.ts'
 import { MemoryLog, type EventLog } from '../runtime/log.ts'
 import { canonicalJson, plainCopy, type Json } from '../runtime/values.ts'
@@ -23,6 +24,13 @@ import { clientMovesIn, type ClientMoves } from './clientMoves.ts'
 import { Worlds, delivered, memoSuffix, type Situation, type World } from './worlds.ts'
 import { EFFECTS_STATE, effectWrites, type EffectInput, type EffectResponse } from '../runtime/effects/request.ts'
 import { EffectChoices, FAULTS, type EffectMoveInput, type EffectOutcome, type Fault, type WantedEffect } from './effectOutcomes.ts'
+import { coverageOf, instrument, type Coverage } from './coverage.ts'
+import { MAX_PERMUTATIONS } from './symmetry.ts'
+
+/** How the second predicate of test.leadsTo(name, p, q) is named where it fails. */
+export const SECOND = '\u0000q'
+
+const factorial = (n: number): number => (n <= 1 ? 1 : n * factorial(n - 1))
 
 /** One transaction exploration can run in a world: the app's own (start, step), a recorded input, or a client's request. */
 export interface Action {
@@ -58,9 +66,13 @@ export interface ModelOptions {
   env?: Record<string, string>
   /** The faults an effect's outcome may be besides its recorded responses (`--faults`; default: every fault). */
   faults?: readonly Fault[]
+  /** `--coverage`: run code instrumented to tell which lines of each cell ran (coverage.ts). */
+  coverage?: boolean
 }
 
 const TEST_AGENT = new FairAgent(0)
+/** No constraint fails (most apps declare none: asked once per state, nothing is made). */
+const NONE_BROKEN: Broken[] = Object.freeze([]) as unknown as Broken[]
 
 /** A test that does not hold in a world: its name, why, and where. */
 export interface Broken {
@@ -76,6 +88,8 @@ export interface Broken {
 export class Model extends Worlds {
   private readonly memos = new Map<string, Memo<World>>()
   private readonly testMemos: Memo<World>[] = []
+  private readonly constraintMemos: Memo<World>[] = []
+  private readonly livenessMemos: Memo<World>[] = []
   private readonly methodMemos = new Map<string, Memo<World>>()
   private readonly clientMemo = new Map<number, ClientMoves>()
   private readonly plain = { step: [{ method: 'step', input: null, memo: 'step' }] as Action[], start: [{ method: 'start', input: null, memo: 'start' }] as Action[] }
@@ -87,6 +101,8 @@ export class Model extends Worlds {
   readonly effectChoices: EffectChoices
   /** Per response (the same object for each move that gives it), per hash and clock: the writes that answer it. */
   private readonly answered = new WeakMap<object, Map<string, { writes: Write[]; halt: false }>>()
+  /** With `coverage`: which lines of each cell have run so far. */
+  coverage: (() => Coverage[]) | null = null
 
   private constructor(
     readonly exec: Executor,
@@ -112,6 +128,8 @@ export class Model extends Worlds {
   ) {
     super(exec.store, () => exec.sandbox.realm.JSON)
     this.grantsEffects = exec.config.effects !== undefined
+    const symmetric = version.explore.symmetric
+    if (symmetric.length) this.permuting(symmetric.map((s) => s.values))
     this.root = this.current(root.started, root.halted, this.situation(time, 0, '', 0))
     this.effectChoices = new EffectChoices(faults)
     // Responses held at the moment (a read waits for one again once its maxAge has passed), then those recorded after it.
@@ -144,15 +162,45 @@ export class Model extends Worlds {
     )
     const time = options.time ?? from?.time ?? 0
     if (from) exec.restore(from.state, time)
-    const fn = exec.compile(app)
-    const loaded = exec.run(() => exec.load(app, fn), { overran: () => false })
+    // Coverage runs code with a marker before each statement; its lines are the app's.
+    const counted = options.coverage ? instrument(app) : null
+    const fn = exec.compile(counted?.app ?? app)
+    const hits = counted ? exec.sandbox.countHits(counted.points.length) : null
+    const loaded = exec.run(() => exec.load(counted?.app ?? app, fn), { overran: () => false })
     if (!loaded.ok) throw new LoadError(`${path}: loading the notebook's cells ran past the time limit of ${exec.config.timeLimitMs} ms`)
     const { version, declares } = loaded.value
     const codeChanged = !code || code.codeHash !== app.codeHash || declares.length > 0 || canonicalJson(config.env as Json) !== recordedEnv || canonicalJson((grants ?? null) as unknown as Json) !== recordedGrants
     const root = { started: from?.started ?? false, halted: from?.last?.kind === 'halt' }
+    const orders = version.explore.symmetric.reduce((n, s) => n * factorial(s.values.length), 1)
+    if (orders > MAX_PERMUTATIONS) {
+      const last = version.explore.symmetric.at(-1)!
+      throw new LoadError(`test.symmetric('${last.name}', …): the values declared symmetric have ${orders.toLocaleString('en')} permutations in all, more than the ${MAX_PERMUTATIONS.toLocaleString('en')} exploration tries for each state; declare fewer`, whereAt(path, last.at))
+    }
+    const tooMany = version.explore.liveness[15]
+    if (tooMany) throw new LoadError(`test.${tooMany.kind}('${tooMany.name}', …): at most 15 liveness properties are checked in one exploration`, whereAt(path, tooMany.at))
+    // Inputs are not permuted: a request naming r1 is not one naming r2. Nor is a cycle found among orbits a cycle of states.
+    const symmetric = version.explore.symmetric[0]
+    if (symmetric && version.explore.liveness.length) {
+      throw new LoadError(`test.symmetric('${symmetric.name}', …): liveness properties (test.eventually, test.leadsTo) are not checked under symmetry, whose cycles of orbits need not be cycles of states; declare one or the other`, whereAt(path, symmetric.at))
+    }
+    if (symmetric && (version.methods.clients || from?.inputs.length)) {
+      throw new LoadError(`test.symmetric('${symmetric.name}', …): exploration permutes the values of state, not the requests clients() sends or the inputs a log recorded; explore without it`, whereAt(path, symmetric.at))
+    }
     const requests = options.requests ?? DEFAULT_CLIENT_REQUESTS
     if (!Number.isSafeInteger(requests) || requests < 0) throw new RangeError(`--requests is a whole number of requests clients() may send along one trace, got ${requests}`)
-    return new Model(exec, app, version, declares, config, codeChanged, time, root, from ? { branch: from.branch, seq: from.seq } : null, from?.inputs ?? [], from?.left ?? [], requests, options.faults ?? FAULTS, from?.effects ?? [])
+    const model = new Model(exec, app, version, declares, config, codeChanged, time, root, from ? { branch: from.branch, seq: from.seq } : null, from?.inputs ?? [], from?.left ?? [], requests, options.faults ?? FAULTS, from?.effects ?? [])
+    if (counted && hits) model.coverage = () => coverageOf(counted.points, hits(), app.sources.map((s) => s.id))
+    return model
+  }
+
+  /**
+   * 1 when the root is the app before its start() commits: no state of the
+   * model but the place its initial states are reached from — start() under
+   * every answer to its choices commits them (TLC's Init) — so it is not
+   * counted among the states found. Otherwise 0.
+   */
+  get uncounted(): number {
+    return !this.root.started && !this.root.halted && this.version.methods.start ? 1 : 0
   }
 
   /** Whether the app takes input from outside (http, gui): then a state where every step waits is not a deadlock. */
@@ -295,11 +343,39 @@ export class Model extends Worlds {
 
   /** The tests that do not hold in `world` (remembered like transactions). Call inside `exec.run`. */
   brokenTests(world: World): Broken[] {
+    return this.broken(world, this.version.tests, this.testMemos, 'test')
+  }
+
+  /**
+   * The constraints (test.constraint) that do not hold in `world`: exploration
+   * finds it and checks its tests but does not expand it. Call inside `exec.run`.
+   */
+  outsideConstraints(world: World): Broken[] {
+    const constraints = this.version.explore.constraints
+    return constraints.length ? this.broken(world, constraints, this.constraintMemos, 'constraint') : NONE_BROKEN
+  }
+
+  /**
+   * Which of the liveness properties' predicates hold in `world`: for property i,
+   * bit 2i its P, bit 2i+1 its Q (test.leadsTo). A predicate that throws is
+   * false there, and named in `errors`. Call inside `exec.run`.
+   */
+  livenessLabels(world: World): { bits: number; errors: Broken[] } {
+    const props = this.version.explore.liveness
+    const predicates = props.flatMap((p) => [p, { name: `${p.name}${SECOND}`, property: p.then ?? (() => true), at: p.at }])
+    const failed = this.broken(world, predicates, this.livenessMemos, 'property')
+    let bits = 0
+    predicates.forEach((p, i) => {
+      if (!failed.some((f) => f.test === p.name)) bits |= 1 << i
+    })
+    return { bits, errors: failed.filter((f) => f.message !== 'returned false') }
+  }
+
+  private broken(world: World, tests: readonly AppVersion['tests'][number][], memos: Memo<World>[], kind: string): Broken[] {
     const broken: Broken[] = []
-    const tests = this.version.tests
     for (let i = 0; i < tests.length; i++) {
       const t = tests[i]!
-      const memo = (this.testMemos[i] ??= this.memo(`test '${t.name}'`, `test '${t.name}'`))
+      const memo = (memos[i] ??= this.memo(`${kind} '${t.name}'`, `${kind} '${t.name}'`))
       let outcome = memo.find(world, TEST_AGENT.reset(0))
       if (!outcome) {
         this.enter(world)
@@ -315,7 +391,7 @@ export class Model extends Worlds {
 
   private memo(key: string, what: string): Memo<World> {
     let memo = this.memos.get(key)
-    if (!memo) this.memos.set(key, (memo = new Memo(what.startsWith('test') ? what : `${what}()`, this)))
+    if (!memo) this.memos.set(key, (memo = new Memo(/^(test|constraint|property) /.test(what) ? what : `${what}()`, this)))
     return memo
   }
 

@@ -52,6 +52,16 @@ interface Expanding {
   effects: Map<string, WantedEffect> | null
 }
 
+/** Told of the state graph as it is found (liveness.ts keeps it): one thread's search only. */
+export interface SearchObserver {
+  /** A state found, its tests checked. Called inside `exec.run`. */
+  state(id: number, world: World, depth: number): void
+  /** A move from one state to another (or the same); `move` makes its Move. */
+  edge(from: number, to: number, move: () => Move): void
+  /** A state outside a constraint: not expanded. */
+  outside(id: number): void
+}
+
 export interface SearchOptions {
   /** False: a state where nothing can move is counted, not reported (`--no-deadlock`). */
   deadlock?: boolean
@@ -61,6 +71,7 @@ export interface SearchOptions {
    * so a walk may come back to a state an earlier one saw.
    */
   walk?: (n: number) => number
+  observer?: SearchObserver
 }
 
 export class Search {
@@ -76,6 +87,8 @@ export class Search {
   ttyUnfed = false
   /** clients() had sent all the requests it may along some trace (--requests). */
   budgetReached = false
+  /** States found outside a constraint (test.constraint): checked, not expanded. */
+  outside = 0
   /** New states this search may still add; once one more is found, it is full. */
   quota: number
   full = false
@@ -107,6 +120,8 @@ export class Search {
   private readonly reported = new Set<string>()
   /** clients() is being called to list a state's transactions. */
   private listing = false
+  /** A constraint is being checked on the state being expanded. */
+  private constraining = false
 
   constructor(
     private readonly model: Model,
@@ -189,6 +204,7 @@ export class Search {
       for (const f of this.model.brokenTests(world)) {
         this.report({ kind: 'test', test: f.test, message: f.message, location: f.location }, id, depth, `test:${f.test}`)
       }
+      this.options.observer?.state(id, world, depth)
       this.unchecked.shift()
       this.checking = null
       return true
@@ -215,6 +231,11 @@ export class Search {
 
   /** Lists the transactions of the state being expanded: the app's own, recorded inputs, what clients() sends. */
   private list(cur: Expanding): void {
+    // A state outside a constraint is not expanded: nothing moves from it, and it is no deadlock.
+    this.constraining = true
+    const outside = this.model.outsideConstraints(cur.world)
+    this.constraining = false
+    if (outside.length) return this.leaveOutside(cur, outside)
     const own = this.model.actionsAt(cur.world)
     let actions = own
     if (this.model.clientsMay(cur.world)) {
@@ -233,9 +254,24 @@ export class Search {
     this.report({ kind: 'error', test: 'clients() runs without an error', message, location }, cur.id, this.depth, 'error:clients')
   }
 
+  /** A state outside a constraint: counted, not expanded; a constraint that fails other than by returning false is an error there. */
+  private leaveOutside(cur: Expanding, outside: { test: string; message: string; location: Violation['location'] }[]): void {
+    this.outside++
+    this.options.observer?.outside(cur.id)
+    this.cur = null
+    for (const c of outside) {
+      if (c.message !== 'returned false') this.report({ kind: 'error', test: `constraint '${c.test}' runs without an error`, message: c.message, location: c.location }, cur.id, this.depth, `constraint:${c.test}`)
+    }
+  }
+
   /** A transaction (or test) ran past its time limit on its own (see `Executor.run`); the search goes on past it. */
   overran(tx: Transaction | null): boolean {
     if (!tx) return true
+    if (this.constraining && this.cur) {
+      this.constraining = false
+      this.leaveOutside(this.cur, [{ test: tx.method ?? 'constraint', message: tx.failure!.reason, location: null }])
+      return true
+    }
     if (this.listing && this.cur) {
       // clients() ran past its time limit: this state's transactions are the app's own.
       this.listing = false
@@ -286,6 +322,8 @@ export class Search {
       // Most transitions reach a state seen before: nothing is made for those. A memo leaf's choices are never changed: the move can share them.
       if (owner === this.shard) {
         if (!this.seen.has(key)) this.addNext(this.model.after(cur.world, tx, action.method, at), { shard: this.shard, id: cur.id }, this.moveOf(cur.world, action, tx.choices), key)
+        const to = this.options.observer && this.seen.get(key)
+        if (to !== undefined) this.options.observer!.edge(cur.id, to, () => this.moveOf(cur.world, action, tx.choices))
       } else if (!this.sent[owner]!.has(key)) {
         const { keys, flags } = this.model.lastParts()
         this.handOff(owner, key, keys, flags, at, () => this.model.after(cur.world, tx, action.method, at), cur, this.moveOf(cur.world, action, tx.choices))
@@ -379,6 +417,8 @@ export class Search {
     const owner = this.shards > 1 ? this.owner(this.model.hashOf(world)) : this.shard
     if (owner === this.shard) {
       if (!this.seen.has(key)) this.addNext(world, { shard: this.shard, id: cur.id }, move, key)
+      const to = this.options.observer && this.seen.get(key)
+      if (to !== undefined) this.options.observer!.edge(cur.id, to, () => move)
     } else if (!this.sent[owner]!.has(key)) this.handOff(owner, key, world.keys, flagsOf(world.started, world.halted), world.at, () => world, cur, move)
   }
 

@@ -11,6 +11,7 @@ import type { MethodName } from '../runtime/compile.ts'
 import { canonicalText } from '../runtime/values.ts'
 import type { MemoWorld, Outcome } from './memo.ts'
 import { Texts, Tuples } from './worldKeys.ts'
+import { Symmetry } from './symmetry.ts'
 
 /** One state of the app. Never changed once made; unchanged cells are shared between worlds. */
 export interface World {
@@ -68,12 +69,19 @@ export class Worlds implements MemoWorld<World> {
   private lastFlags = 0
   /** The hash of the world the last shared `nextKey` described: the same in every thread, unlike the key. */
   lastHash = 0
+  /** Values declared symmetric (test.symmetric): a world's key, canonical key and hash are its orbit's representative's. */
+  private symmetry: Symmetry | null = null
 
   constructor(
     private readonly store: { readonly cells: readonly Cell[]; readonly byName: ReadonlyMap<string, Cell> },
     /** JSON of the sandbox's realm: rebuilt values must be made there. */
     private readonly realmJson: () => JSON,
   ) {}
+
+  /** From now on, worlds equal up to a permutation of each group of values are one world. */
+  permuting(groups: readonly (readonly string[])[]): Symmetry {
+    return (this.symmetry = new Symmetry(groups, this.cells.map((c) => c.kind), this.texts))
+  }
 
   get cells(): readonly Cell[] {
     return this.store.cells
@@ -174,12 +182,14 @@ export class Worlds implements MemoWorld<World> {
 
   /** A world's key from its parts: the flags (started 1, halted 2), its situation and each cell's key. */
   keyOfParts(flags: number, at: Situation, cells: readonly number[]): number {
+    if (this.symmetry) cells = this.symmetry.representative(cells)
     let key = this.tuples.pair(flags, at.key)
     for (const k of cells) key = this.tuples.pair(key, k)
     return key
   }
 
   private hashOfParts(flags: number, at: Situation, cells: readonly number[]): number {
+    if (this.symmetry) cells = this.symmetry.representative(cells)
     let hash = mix(flags, this.texts.hash(at.key))
     for (const k of cells) hash = mix(hash, this.texts.hash(k))
     return hash

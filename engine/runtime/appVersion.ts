@@ -12,7 +12,28 @@ export interface AppVersion {
   filename: string
   methods: Partial<Record<MethodName, (...args: unknown[]) => unknown>>
   tests: { name: string; property: () => unknown; at: SourceLocation | null }[]
+  /** What only exploration reads (`test.symmetric`, `test.constraint`, `test.eventually`, `test.leadsTo`). */
+  explore: ExploreDeclarations
 }
+
+/** A predicate over state a notebook declares, checked like a test (read-only, under the time limit). */
+export interface Predicate {
+  name: string
+  property: () => unknown
+  at: SourceLocation | null
+}
+
+export interface ExploreDeclarations {
+  /** Values that can be permuted without changing what can happen (TLC's SYMMETRY): states equal up to a permutation are one. */
+  symmetric: { name: string; values: string[]; at: SourceLocation | null }[]
+  /** Only states where each holds are expanded (TLC's CONSTRAINT). */
+  constraints: Predicate[]
+  /** Liveness under weak fairness of step(): `[]<>P` ('eventually') or `P ~> Q` ('leadsTo', `then` is Q). */
+  liveness: (Predicate & { kind: 'eventually' | 'leadsTo'; then?: () => unknown })[]
+}
+
+/** An app that declares none of them. */
+export const NO_EXPLORE_DECLARATIONS: ExploreDeclarations = Object.freeze({ symmetric: [], constraints: [], liveness: [] })
 
 /** A notebook whose code loaded but whose top level is wrong (duplicate state, a thrown error…). */
 export class LoadError extends LoomFailure {

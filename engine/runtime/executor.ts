@@ -16,7 +16,7 @@ import { whereAt } from '../protocol/loomError.ts'
 import type { Agent } from './agent.ts'
 import type { EventLog } from './log.ts'
 import type { Attempt, EventKind, EventRecord, SourceLocation, StateKind, TestFailure, Write } from './event.ts'
-import { appFilename, LoadError, type AppVersion } from './appVersion.ts'
+import { appFilename, LoadError, type AppVersion, type ExploreDeclarations } from './appVersion.ts'
 import { TxContext } from './transaction/txContext.ts'
 import { CellHost } from './transaction/hostApi.ts'
 import { runTransaction, runTest, type Call } from './transaction/runTransaction.ts'
@@ -51,6 +51,7 @@ interface Loading {
   declared: Map<string, { kind: StateKind; at: SourceLocation | null }>
   fresh: Cell[]
   tests: AppVersion['tests']
+  explore: ExploreDeclarations
   /** The LoadError a declaration threw: it reaches the catch rebuilt in the sandbox's realm, and is given on as it was made. */
   refused?: LoadError
 }
@@ -104,7 +105,7 @@ export class Executor {
    */
   load(app: CompiledApp, fn: AppFunction): { version: AppVersion; declares: Write[] } {
     const filename = appFilename(app)
-    const loading: Loading = { app, filename, declared: new Map(), fresh: [], tests: [] }
+    const loading: Loading = { app, filename, declared: new Map(), fresh: [], tests: [], explore: { symmetric: [], constraints: [], liveness: [] } }
     this.loading = loading
     const before = this.store.cells.length
     try {
@@ -123,7 +124,7 @@ export class Executor {
         loading.fresh.push(cell)
       }
       const declares: Write[] = loading.fresh.map((c) => ({ state: c.name, op: 'declare', kind: c.kind, value: c.value() }))
-      return { version: { app, filename, methods, tests: loading.tests }, declares }
+      return { version: { app, filename, methods, tests: loading.tests, explore: loading.explore }, declares }
     } catch (err) {
       this.dropFresh(before)
       if (err instanceof LoadError) throw err
@@ -245,12 +246,30 @@ export class Executor {
 
   // ---- loading code: the host side of a cell's top level ---------------------
 
-  /** The host side of `test(name, property)` while code loads. */
-  addTest(name: unknown, property: unknown): void {
+  /** The host side of `test(name, property)` — and of `test.symmetric`, `.constraint`, `.eventually`, `.leadsTo` (`kind`) — while code loads. */
+  addTest(name: unknown, property: unknown, kind?: unknown, extra?: unknown): void {
     const loading = this.loading
-    if (!loading) throw this.sandbox.error('test() declares an invariant at the top of a cell, not inside a method')
-    if (typeof name !== 'string' || typeof property !== 'function') throw this.sandbox.error('test(name, property): a name and a function returning true when the invariant holds')
-    loading.tests.push({ name, property: property as () => unknown, at: this.host.here() })
+    const what = kind === undefined ? 'test' : `test.${String(kind)}`
+    if (!loading) throw this.sandbox.error(`${what}() declares ${kind === undefined ? 'an invariant' : 'what exploration checks'} at the top of a cell, not inside a method`)
+    const at = this.host.here()
+    if (kind === 'symmetric') {
+      const values = typeof property === 'string' ? (JSON.parse(property) as unknown) : null
+      const ok = typeof name === 'string' && Array.isArray(values) && values.length >= 2 && values.every((v) => typeof v === 'string') && new Set(values).size === values.length
+      if (!ok) throw this.sandbox.error('test.symmetric(name, values): a name and an array of at least two distinct strings that can be permuted without changing what the app can do')
+      loading.explore.symmetric.push({ name: name as string, values: values as string[], at })
+      return
+    }
+    if (typeof name !== 'string' || typeof property !== 'function') {
+      throw this.sandbox.error(`${what}(name, property${kind === 'leadsTo' ? ', then' : ''}): a name and a function returning true when ${kind === 'constraint' ? 'a state is to be explored' : 'it holds'}`)
+    }
+    const p = { name, property: property as () => unknown, at }
+    if (kind === undefined) loading.tests.push(p)
+    else if (kind === 'constraint') loading.explore.constraints.push(p)
+    else if (kind === 'eventually') loading.explore.liveness.push({ ...p, kind })
+    else if (kind === 'leadsTo') {
+      if (typeof extra !== 'function') throw this.sandbox.error('test.leadsTo(name, p, q): two functions — whenever p holds, q holds then or later')
+      loading.explore.liveness.push({ ...p, kind, then: extra as () => unknown })
+    } else throw this.sandbox.error(`${what} is no declaration`)
   }
 
   /** The host side of `state.kind(name, initial)` while code loads: the cell's id. */

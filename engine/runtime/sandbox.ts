@@ -16,7 +16,8 @@ export interface HostApi {
   declare(kind: string, name: string, initial: unknown): number
   call(op: number, id: number, a?: unknown, b?: unknown): unknown
   sys(op: number, a?: unknown, b?: unknown): unknown
-  test(name: string, property: unknown): void
+  /** `test(name, property)`; with a kind, one of the declarations only exploration reads (`test.symmetric`…: AppVersion.explore). */
+  test(name: string, property: unknown, kind?: string, extra?: unknown): void
 }
 
 /** Operation codes shared with the in-context bridge below. */
@@ -142,7 +143,14 @@ const BOOTSTRAP = `(function (host, OP, SYS) {
     http: Object.freeze({ get: (url, options) => sysCall(SYS.httpGet, url, options == null ? undefined : { headers: options.headers, maxAge: options.maxAge }) }),
     fs: Object.freeze({ read: (root, path) => sysCall(SYS.fsRead, root, path) }),
   });
-  const test = (name, property) => { testIn(name, property); };
+  // Besides invariants, what only exploration reads: the values that may be permuted, the states it
+  // expands, what must eventually happen (docs/exploring.md). Symmetric values cross as JSON text made here.
+  const test = Object.freeze(Object.assign((name, property) => { testIn(name, property); }, {
+    symmetric: (name, values) => { testIn(name, JSON.stringify(values) ?? "null", "symmetric"); },
+    constraint: (name, property) => { testIn(name, property, "constraint"); },
+    eventually: (name, property) => { testIn(name, property, "eventually"); },
+    leadsTo: (name, p, q) => { testIn(name, p, "leadsTo", q); },
+  }));
   // What gui(agent) is given: the person's answers, asked for by key.
   const agent = Object.freeze({
     ask: (key, fallback) => sysCall(SYS.ask, key, fallback),
@@ -206,9 +214,10 @@ const BOOTSTRAP = `(function (host, OP, SYS) {
     }
   };
   // The file line of the loop statement cell code last started (compile.ts runawayMarkers): where a runaway was.
-  // A sealed plain object: its one data property can never become a getter the host would run by reading it,
+  // A sealed plain object: its data properties can never become getters the host would run by reading them,
   // and a store to it costs what a local's does (a typed array's store is ~100× slower once the intrinsics are frozen).
-  const running = Object.seal({ line: 0 });
+  // "hits": with explore --coverage, an array with one slot per statement of the instrumented code (engine/replay/coverage.ts).
+  const running = Object.seal({ line: 0, hits: null });
   return { state, sys, test, seal, agent, running, Error, Array, JSON, objectProto: Object.prototype, arrayProto: Array.prototype };
 })`
 
@@ -228,7 +237,7 @@ export class Sandbox {
   private readonly context: vm.Context
   private readonly api: { state: unknown; sys: unknown; test: unknown; seal: unknown }
   /** Made in the context (no host object reaches cell code); the host only reads and clears its line. */
-  private readonly running: { line: unknown }
+  private readonly running: { line: unknown; hits: unknown }
   /** The `agent` a gui(agent) method is called with (its answers come from the running transaction). */
   readonly agent: unknown
   private readonly entry = new vm.Script('__loomEnter()', { filename: 'loom:batch' })
@@ -255,8 +264,8 @@ export class Sandbox {
       sys: (op: number, a?: unknown, b?: unknown) => {
         try { return host.sys(op, a, b) } catch (e) { throw adopt(e) }
       },
-      test: (name: string, property: unknown) => {
-        try { host.test(name, property) } catch (e) { throw adopt(e) }
+      test: (name: string, property: unknown, kind?: string, extra?: unknown) => {
+        try { host.test(name, property, kind, extra) } catch (e) { throw adopt(e) }
       },
       enter: () => {
         const work = this.work
@@ -310,6 +319,17 @@ export class Sandbox {
   /** Calls a module function: its top level declares state and tests. Call inside `run`. */
   instantiate(fn: AppFunction): Record<string, unknown> {
     return fn(this.api.state, this.api.sys, this.api.test, this.api.seal, this.running)
+  }
+
+  /**
+   * Counts statements of code instrumented for coverage (engine/replay/coverage.ts): slot i is set when
+   * statement i runs. Returns a reader of the slots set so far.
+   */
+  countHits(n: number): () => boolean[] {
+    const hits = new this.realm.Array(n) as unknown[]
+    this.running.hits = hits
+    // Read by descriptor: a getter put there is not run.
+    return () => Array.from({ length: n }, (_, i) => Object.getOwnPropertyDescriptor(hits, i)?.value === 1)
   }
 
   /** The file line of the loop statement cell code last started since `clearRunning` (0: none): where a runaway was cut off. */

@@ -361,8 +361,8 @@ export class AgentPanel {
     const list = r.violations.map((v, i) => {
       const name = h('input.se-input.ag-cx-name', { value: `counterexample-${r.job}-${i + 1}`, 'aria-label': 'Branch name' })
       return h('div.ag-violation', { 'data-index': i },
-        h('div.ag-failure', null, h('span.codicon.codicon-warning'), `${v.kind === 'test' ? `test “${v.test}”` : v.kind}: ${v.message}`),
-        h('div.ag-trace', null, `${plural('move', v.trace.length)}: `, v.trace.map((t) => `${t.label ?? `${t.method}()`}${t.choices.length ? ` [${t.choices.join(',')}]` : ''}`).join(' → ')),
+        h('div.ag-failure', null, h('span.codicon.codicon-warning'), `${v.kind === 'test' ? `test “${v.test}”` : v.kind === 'liveness' ? `property “${v.test}”` : v.kind}: ${v.message}`),
+        h('div.ag-trace', null, `${plural('move', v.trace.length)}: `, v.trace.map((t, j) => `${j === v.loop ? '⟳ for ever: ' : ''}${t.label ?? `${t.method}()`}${t.choices.length ? ` [${t.choices.join(',')}]` : ''}`).join(' → ') + lassoEnd(v)),
         h('div.se-row', null, name, h('button.se-btn.primary.ag-open-cx', { type: 'button', onclick: () => void this.openCounterexample(r.job, i, name.value) }, h('span.codicon.codicon-git-branch'), 'Open as branch')))
     })
     fill(this.exploreOut, head, ...notes, ...(list.length ? list : [h('div.ag-pass', null, h('span.codicon.codicon-pass'), 'No test fails in any state found.')]))
@@ -392,6 +392,12 @@ const STOPPED: Record<NonNullable<ExploreView['stoppedBy']>, string> = {
 
 /** The faults, as the panel names them. */
 const FAULTS = [['timeout', 'timeout'], ['refused', 'refused'], ['5xx', '503'], ['failed', 'failed file']] as const
+
+/** How a liveness counterexample's lasso ends: round its cycle again, or standing still. */
+function lassoEnd(v: ExploreView['violations'][number]): string {
+  if (v.loop === undefined) return ''
+  return v.loop === v.trace.length ? ' — then nothing moves, for ever' : ' → and round again, for ever'
+}
 
 function section(title: string, ...children: (Node | null)[]): HTMLElement {
   return h('div.ed-section', null, h('div.ed-section-title', null, title), ...children)

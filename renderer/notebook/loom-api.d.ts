@@ -107,6 +107,17 @@ declare const sys: {
 
 /** An invariant over state, checked after every commit in debug runs, by `loom test`, and during exploration. */
 declare function test(name: string, property: () => boolean): void
+/** What only `loom explore` reads (docs/exploring.md, "For TLA+ users"); `loom run` and `loom test` ignore it. */
+declare namespace test {
+  /** These values can be permuted without changing what the app can do (TLC's SYMMETRY): states equal up to a permutation are one. */
+  function symmetric(name: string, values: readonly string[]): void
+  /** Exploration expands only states where this holds (TLC's CONSTRAINT); the others are found and checked, not expanded. */
+  function constraint(name: string, property: () => boolean): void
+  /** Always eventually: on every fair run, `property` holds again and again (`[]<>P`). */
+  function eventually(name: string, property: () => boolean): void
+  /** Whenever `p` holds, `q` holds then or later, on every fair run (`P ~> Q`). */
+  function leadsTo(name: string, p: () => boolean, q: () => boolean): void
+}
 
 /** What `http(req)` receives. */
 interface HttpRequest {

@@ -22,7 +22,7 @@ export interface HostSide {
   /** `state.kind(name, initial)` at a cell's top level: the cell's id. */
   declare(kind: StateKind, name: unknown, initial: unknown): number
   /** `test(name, property)` at a cell's top level. */
-  addTest(name: unknown, property: unknown): void
+  addTest(name: unknown, property: unknown, kind?: unknown, extra?: unknown): void
 }
 
 /** The least time (ms) a recorded response counts as fresh, whatever `maxAge` says. */
@@ -72,7 +72,7 @@ export class CellHost {
     const arr = <T>(items: T[]): T[] => this.exec.sandbox.realm.Array.from(items) as T[]
     return {
       declare: (kind, name, initial) => this.exec.declare(kind as StateKind, name, initial),
-      test: (name, property) => this.exec.addTest(name, property),
+      test: (name, property, kind, extra) => this.exec.addTest(name, property, kind, extra),
       call: (op, id, a, b) => {
         const tx = this.tx('state')
         const cell = this.exec.store.cells[id]!
