@@ -5,9 +5,10 @@ import { createHash } from 'node:crypto'
 import { canonicalJson, type Json } from '../values.ts'
 import type { Write } from '../event.ts'
 import { originGranted, type Grants } from './grants.ts'
+import { EFFECTS_STATE } from '../../protocol/effectLine.ts'
 
-/** The state recorded responses live in, by request hash (not a name a cell can declare: it has a dot). */
-export const EFFECTS_STATE = 'sys.effects'
+/** Where recorded responses live (defined with the words that show them, which the window shares). */
+export { EFFECTS_STATE }
 
 export type EffectRequest =
   | { kind: 'http.get'; url: string; headers: Record<string, string> }

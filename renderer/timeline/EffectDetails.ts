@@ -1,0 +1,151 @@
+// An effect event in the event details: what was asked (method, URL,
+// headers), what came back (status, headers, body), how long it took, the
+// transaction that asked for it and used it, and "Refresh" so that the next
+// read of the same request asks the world again (effectRefresh.ts). Every
+// credential is blanked before anything is drawn (protocol/redactCredentials.ts),
+// and a body is text in the page, never markup.
+import type { EngineClient } from '../../engine/protocol/client.ts'
+import type { EventRecord, Json } from '../../engine/protocol/messages.ts'
+import { EFFECTS_STATE, effectAsked, effectLine, sizeText, utf8Length } from '../../engine/protocol/effectLine.ts'
+import { latencyText } from '../../engine/protocol/latencyText.ts'
+import { refreshEdit } from '../../engine/protocol/effectRefresh.ts'
+import { redactCredentials } from '../../engine/protocol/redactCredentials.ts'
+import { append, h } from '../dom.ts'
+
+/** How much of a body is shown: the rest is counted, not drawn. */
+export const BODY_SHOWN = 4000
+/** How far along the branch the transaction that used a read (or the read an event used) is looked for. */
+const REACH = 500
+
+export interface EffectLinks {
+  /** Selects event `seq` of `branch` on the timeline. */
+  select(branch: string, seq: number): void
+}
+
+type Input = { request?: Record<string, Json>; hash?: Json; response?: Record<string, Json>; ms?: Json; attempts?: Json }
+
+/** The sections of an effect event's details (its input is the log's, untrusted: every field is checked). */
+export function effectSections(e: EventRecord, client: EngineClient, links: EffectLinks): HTMLElement[] {
+  const raw = (isObject(e.input) ? e.input : {}) as Input
+  const i = redactCredentials(raw)
+  const req = isObject(i.request ?? null) ? i.request! : {}
+  const res = isObject(i.response ?? null) ? i.response! : {}
+  const rows: HTMLElement[] = [h('div.ed-effect', null, effectLine(i))]
+
+  const request = section('Request', h('div.ed-request-line', null, effectAsked(req)))
+  if (req.kind === 'fs.read' || req.kind === 'fs.write') request.append(fact('root', `${String(req.root)} (${String(req.rootPath ?? '')})`))
+  request.append(...headerRows(req.headers))
+  rows.push(request)
+
+  const response = section('Response')
+  if (typeof res.error === 'string') response.append(h('div.ed-error.ed-effect-error', null, h('span', null, `failed: ${res.error}`)))
+  else if (typeof res.status === 'number') append(response, h('div.ed-request-line', null, String(res.status)), ...headerRows(res.headers), body(res.body))
+  else if (typeof res.text === 'string') append(response, body(res.text))
+  else response.append(h('div.empty', null, 'no answer recorded'))
+  rows.push(response)
+
+  const timing = h('dl.ed-facts.ed-effect-timing', null,
+    h('dt', null, 'took'), h('dd', null, typeof i.ms === 'number' ? latencyText(i.ms) : 'not recorded'),
+    h('dt', null, 'recorded'), h('dd', null, new Date(e.time).toISOString().replace('T', ' ').replace('Z', ' UTC')),
+    ...(typeof i.attempts === 'number' && i.attempts > 1 ? [h('dt', null, 'attempts'), h('dd', null, String(i.attempts))] : []),
+    h('dt', null, 'request'), h('dd', { title: typeof i.hash === 'string' ? i.hash : '' }, typeof i.hash === 'string' ? i.hash.slice(0, 12) : '?'))
+  rows.push(section('Timing', timing))
+
+  const used = h('div.ed-effect-used', null, h('span.empty', null, 'looking…'))
+  rows.push(section('Asked for and used by', used))
+  if (typeof raw.hash === 'string') void usedBy(client, e, raw.hash).then((u) => used.replaceChildren(u
+    ? link(`event ${u.seq} · ${u.method ? `${u.method}()` : u.kind}`, () => links.select(e.branch, u.seq))
+    : h('span.empty', null, `no transaction in the next ${REACH} events read it`)))
+  else used.replaceChildren(h('span.empty', null, 'no request recorded'))
+
+  const edit = refreshEdit(raw)
+  if (edit) {
+    const said = h('div.ed-refresh-said')
+    const button = h('button.ed-refresh', {
+      type: 'button',
+      title: 'The next read of this request on the live branch asks the world again (an edit of sys.effects, on the timeline)',
+      onclick: async () => {
+        button.disabled = true
+        try {
+          const { event } = await client.call('editState', { edits: [edit] })
+          said.textContent = `Refreshed at event ${event.seq}: the next read of ${effectAsked(req)} asks again.`
+        } catch (err) {
+          said.textContent = `Could not refresh: ${(err as Error).message}`
+        } finally {
+          button.disabled = false
+        }
+      },
+    }, 'Refresh')
+    rows.push(section('Cached read', h('div.ed-refresh-row', null, button, h('span.ed-refresh-hint', null, 'read it again from the world the next time it is asked for')), said))
+  }
+  return rows
+}
+
+/** For an event that read recorded responses: the effect events it used, each a link (found among the REACH events before it). */
+export function usedEffects(e: EventRecord, client: EngineClient, links: EffectLinks): HTMLElement | null {
+  const keys = [...new Set(e.reads.filter((r) => r.state === EFFECTS_STATE && typeof r.key === 'string').map((r) => r.key!))]
+  if (!keys.length || e.kind === 'effect') return null
+  const list = h('div.ed-effects-used', null, h('span.empty', null, 'looking…'))
+  void client.call('log', { branch: e.branch, from: Math.max(1, e.seq - REACH), limit: Math.min(REACH, e.seq - 1) || 1 }).then((page) => {
+    const found = keys.map((k) => page.events.filter((x) => x.seq < e.seq && x.kind === 'effect' && (x.input as { hash?: unknown } | null)?.hash === k).at(-1))
+    list.replaceChildren(...found.map((x, n) => x
+      ? h('div', null, link(`event ${x.seq}`, () => links.select(e.branch, x.seq)), h('span.ed-effect-line', null, ` ${effectLine(redactCredentials(x.input))}`))
+      : h('div.empty', null, `a read recorded before event ${Math.max(1, e.seq - REACH)} (${keys[n]!.slice(0, 12)})`)))
+  }, (err: Error) => list.replaceChildren(h('span.empty', null, `could not read the events before: ${err.message}`)))
+  return section('Effects used', list)
+}
+
+/** The first transaction after effect event `e` that read its response: the one that asked for it. */
+async function usedBy(client: EngineClient, e: EventRecord, hash: string): Promise<EventRecord | null> {
+  const page = await client.call('log', { branch: e.branch, from: e.seq + 1, limit: REACH }).catch(() => null)
+  return page?.events.find((x) => x.kind !== 'effect' && x.reads.some((r) => r.state === EFFECTS_STATE && r.key === hash)) ?? null
+}
+
+/** Headers as name: value rows, credentials already blanked. */
+function headerRows(v: Json | undefined): HTMLElement[] {
+  if (!isObject(v ?? null)) return []
+  return Object.entries(v as Record<string, Json>).slice(0, 200).map(([k, x]) => h('div.ed-header', null, h('span.ed-header-name', null, `${k}:`), ` ${String(x)}`))
+}
+
+/**
+ * A body as text, never markup: at most BODY_SHOWN characters with its size; one that is
+ * not text (the runner decoded bytes that are not UTF-8: NULs, replacement characters) as its size.
+ */
+export function body(v: Json | undefined): HTMLElement | null {
+  if (typeof v !== 'string') return v === undefined || v === null ? null : h('pre.ed-payload', null, JSON.stringify(v).slice(0, BODY_SHOWN))
+  const size = sizeText(utf8Length(v))
+  if (!v.length) return h('div.empty.ed-body-size', null, 'empty body')
+  if (binary(v)) return h('div.ed-body-size', null, `binary, ${size} (not shown)`)
+  return h('div', null,
+    h('pre.ed-payload', null, v.length > BODY_SHOWN ? `${v.slice(0, BODY_SHOWN)}…` : v),
+    h('div.ed-body-size', null, v.length > BODY_SHOWN ? `${size}, the first ${BODY_SHOWN.toLocaleString()} characters shown` : size))
+}
+
+function binary(text: string): boolean {
+  const head = text.slice(0, 2000)
+  let odd = 0
+  for (let k = 0; k < head.length; k++) {
+    const c = head.charCodeAt(k)
+    if (c === 0) return true
+    if (c === 0xfffd || (c < 32 && c !== 9 && c !== 10 && c !== 13)) odd++
+  }
+  return odd > head.length / 20
+}
+
+function link(text: string, onclick: () => void): HTMLElement {
+  return h('button.ed-chip.ed-effect-link', { type: 'button', onclick }, text)
+}
+
+function fact(name: string, value: string): HTMLElement {
+  return h('div.ed-header', null, h('span.ed-header-name', null, `${name}:`), ` ${value}`)
+}
+
+function section(title: string, ...children: (Node | null)[]): HTMLElement {
+  const s = h('div.ed-section', null, h('div.ed-section-title', null, title))
+  for (const c of children) if (c) s.append(c)
+  return s
+}
+
+function isObject(v: Json): boolean {
+  return v !== null && typeof v === 'object' && !Array.isArray(v)
+}
