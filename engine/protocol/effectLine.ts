@@ -13,8 +13,8 @@ export const EFFECTS_STATE = 'sys.effects'
 /** What an effect was asked to do, in words: `GET http://…/stock`, `read data:orders.json`, `write data:receipts/7.json`. */
 export function effectAsked(request: unknown): string {
   const r = (request !== null && typeof request === 'object' ? request : {}) as Record<string, unknown>
-  const url = () => shorten(redactUrl(String(r.url)), 120)
-  const file = () => `${shorten(String(r.root), 40)}:${shorten(String(r.path), 80)}`
+  const url = () => shorten(redactUrl(asText(r.url)), 120)
+  const file = () => `${shorten(asText(r.root), 40)}:${shorten(asText(r.path), 80)}`
   switch (r.kind) {
     case 'http.get': return `GET ${url()}`
     case 'http.send': return `${typeof r.method === 'string' ? r.method.slice(0, 16).toUpperCase() : 'POST'} ${url()}`
@@ -46,6 +46,14 @@ export function effectAnswer(response: unknown): string {
   if (typeof a.text === 'string') return sizeText(utf8Length(a.text))
   if (a.ok === true) return 'done'
   return 'no answer recorded'
+}
+
+/**
+ * A value from a log as text without running anything of it: strings and numbers as they are,
+ * anything else `?` (String() of a parsed `{"toString": 1}` throws).
+ */
+export function asText(v: unknown): string {
+  return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : '?'
 }
 
 /** A size as people read it: `312 B`, `4.1 kB`, `2.3 MB`. */

@@ -6,7 +6,7 @@
 // and a body is text in the page, never markup.
 import type { EngineClient } from '../../engine/protocol/client.ts'
 import type { EventRecord, Json } from '../../engine/protocol/messages.ts'
-import { EFFECTS_STATE, effectAsked, effectLine, sizeText, utf8Length } from '../../engine/protocol/effectLine.ts'
+import { asText, EFFECTS_STATE, effectAsked, effectLine, sizeText, utf8Length } from '../../engine/protocol/effectLine.ts'
 import { latencyText } from '../../engine/protocol/latencyText.ts'
 import { refreshEdit } from '../../engine/protocol/effectRefresh.ts'
 import { redactCredentials } from '../../engine/protocol/redactCredentials.ts'
@@ -32,8 +32,38 @@ export function effectSections(e: EventRecord, client: EngineClient, links: Effe
   const res = isObject(i.response ?? null) ? i.response! : {}
   const rows: HTMLElement[] = [h('div.ed-effect', null, effectLine(i))]
 
+  // First what a person acts on: the transaction it is linked to, and Refresh.
+  const used = h('span.ed-effect-used', null, h('span.empty', null, 'looking…'))
+  if (typeof raw.hash === 'string') void usedBy(client, e, raw.hash).then((u) => used.replaceChildren(u
+    ? link(`event ${u.seq} · ${u.method ? `${u.method}()` : u.kind}`, () => links.select(e.branch, u.seq))
+    : h('span.empty', null, `no transaction in the next ${REACH} events read it`)))
+  else used.replaceChildren(h('span.empty', null, 'no request recorded'))
+  const actions = h('div.ed-effect-actions', null, h('span.ed-effect-label', null, 'asked for and used by'), used)
+  rows.push(actions)
+  const edit = refreshEdit(raw)
+  if (edit) {
+    const said = h('div.ed-refresh-said')
+    const button = h('button.ed-refresh', {
+      type: 'button',
+      title: 'Read it again from the world the next time it is asked for: the next read of this request on the live branch asks again (an edit of sys.effects, on the timeline)',
+      onclick: async () => {
+        button.disabled = true
+        try {
+          const { event } = await client.call('editState', { edits: [edit] })
+          said.textContent = `Refreshed at event ${event.seq}: the next read of ${effectAsked(req)} asks again.`
+        } catch (err) {
+          said.textContent = `Could not refresh: ${(err as Error).message}`
+        } finally {
+          button.disabled = false
+        }
+      },
+    }, h('span.codicon.codicon-refresh'), ' Refresh')
+    actions.append(button)
+    rows.push(said)
+  }
+
   const request = section('Request', h('div.ed-request-line', null, effectAsked(req)))
-  if (req.kind === 'fs.read' || req.kind === 'fs.write') request.append(fact('root', `${String(req.root)} (${String(req.rootPath ?? '')})`))
+  if (req.kind === 'fs.read' || req.kind === 'fs.write') request.append(fact('root', `${asText(req.root)} (${asText(req.rootPath)})`))
   request.append(...headerRows(req.headers))
   rows.push(request)
 
@@ -50,34 +80,6 @@ export function effectSections(e: EventRecord, client: EngineClient, links: Effe
     ...(typeof i.attempts === 'number' && i.attempts > 1 ? [h('dt', null, 'attempts'), h('dd', null, String(i.attempts))] : []),
     h('dt', null, 'request'), h('dd', { title: typeof i.hash === 'string' ? i.hash : '' }, typeof i.hash === 'string' ? i.hash.slice(0, 12) : '?'))
   rows.push(section('Timing', timing))
-
-  const used = h('div.ed-effect-used', null, h('span.empty', null, 'looking…'))
-  rows.push(section('Asked for and used by', used))
-  if (typeof raw.hash === 'string') void usedBy(client, e, raw.hash).then((u) => used.replaceChildren(u
-    ? link(`event ${u.seq} · ${u.method ? `${u.method}()` : u.kind}`, () => links.select(e.branch, u.seq))
-    : h('span.empty', null, `no transaction in the next ${REACH} events read it`)))
-  else used.replaceChildren(h('span.empty', null, 'no request recorded'))
-
-  const edit = refreshEdit(raw)
-  if (edit) {
-    const said = h('div.ed-refresh-said')
-    const button = h('button.ed-refresh', {
-      type: 'button',
-      title: 'The next read of this request on the live branch asks the world again (an edit of sys.effects, on the timeline)',
-      onclick: async () => {
-        button.disabled = true
-        try {
-          const { event } = await client.call('editState', { edits: [edit] })
-          said.textContent = `Refreshed at event ${event.seq}: the next read of ${effectAsked(req)} asks again.`
-        } catch (err) {
-          said.textContent = `Could not refresh: ${(err as Error).message}`
-        } finally {
-          button.disabled = false
-        }
-      },
-    }, 'Refresh')
-    rows.push(section('Cached read', h('div.ed-refresh-row', null, button, h('span.ed-refresh-hint', null, 'read it again from the world the next time it is asked for')), said))
-  }
   return rows
 }
 
@@ -104,7 +106,7 @@ async function usedBy(client: EngineClient, e: EventRecord, hash: string): Promi
 /** Headers as name: value rows, credentials already blanked. */
 function headerRows(v: Json | undefined): HTMLElement[] {
   if (!isObject(v ?? null)) return []
-  return Object.entries(v as Record<string, Json>).slice(0, 200).map(([k, x]) => h('div.ed-header', null, h('span.ed-header-name', null, `${k}:`), ` ${String(x)}`))
+  return Object.entries(v as Record<string, Json>).slice(0, 200).map(([k, x]) => h('div.ed-header', null, h('span.ed-header-name', null, `${k}:`), ` ${asText(x)}`))
 }
 
 /**

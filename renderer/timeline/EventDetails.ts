@@ -3,6 +3,7 @@
 // and what it output. A written state links to the state editor; an attempt
 // that failed after this event links to its cell and line.
 import { redactCredentials } from '../../engine/protocol/redactCredentials.ts'
+import { asText } from '../../engine/protocol/effectLine.ts'
 import type { EngineClient } from '../../engine/protocol/client.ts'
 import type { Attempt, EventRecord, Json, StateValue } from '../../engine/protocol/messages.ts'
 import { fill, h } from '../dom.ts'
@@ -147,7 +148,7 @@ function exchange(e: EventRecord): HTMLElement[] {
   const req = (isObject(e.input) ? e.input : {}) as { method?: Json; path?: Json; query?: Json; headers?: Json; body?: Json }
   const res = (isObject(e.outputs.http ?? null) ? e.outputs.http : {}) as { status?: Json; headers?: Json; body?: Json }
   const query = isObject(req.query ?? null) ? new URLSearchParams(req.query as Record<string, string>).toString() : ''
-  const headers = (v: Json | undefined) => (isObject(v ?? null) ? Object.entries(v as Record<string, Json>).map(([k, x]) => h('div.ed-header', null, h('span.ed-header-name', null, `${k}:`), ` ${String(x)}`)) : [])
+  const headers = (v: Json | undefined) => (isObject(v ?? null) ? Object.entries(v as Record<string, Json>).map(([k, x]) => h('div.ed-header', null, h('span.ed-header-name', null, `${k}:`), ` ${asText(x)}`)) : [])
   // A body is text as sent; an app may also answer with a JSON value, which is sent as JSON.
   const body = (v: Json | undefined) => {
     if (v === undefined || v === null || v === '') return null
@@ -155,8 +156,8 @@ function exchange(e: EventRecord): HTMLElement[] {
     return h('pre.ed-payload', null, text.length > 2000 ? `${text.slice(0, 2000)}… (${text.length.toLocaleString()} characters)` : text)
   }
   return [
-    section('Request', h('div.ed-request-line', null, `${String(req.method ?? '?')} ${String(req.path ?? '?')}${query ? `?${query}` : ''}`), ...headers(req.headers), body(req.body)),
-    section('Response', h('div.ed-request-line', null, res.status === undefined ? 'no answer recorded' : String(res.status)), ...headers(res.headers), body(res.body)),
+    section('Request', h('div.ed-request-line', null, `${asText(req.method)} ${asText(req.path)}${query ? `?${query}` : ''}`), ...headers(req.headers), body(req.body)),
+    section('Response', h('div.ed-request-line', null, res.status === undefined ? 'no answer recorded' : asText(res.status)), ...headers(res.headers), body(res.body)),
   ]
 }
 

@@ -234,7 +234,7 @@ function drawLinks(ctx: CanvasRenderingContext2D, from: number, to: number[], x:
   const cell = x(1) - x(0)
   ctx.strokeStyle = KIND_COLOURS.effect!
   ctx.fillStyle = KIND_COLOURS.effect!
-  ctx.lineWidth = 1.5
+  ctx.lineWidth = 2
   for (const seq of to) {
     const x1 = x(seq)
     if ((x0 < 0 && x1 < 0) || (x0 > width && x1 > width)) continue
