@@ -82,7 +82,8 @@ export function treeOrder(branches: BranchView[]): string[] {
 export function describeEvent(t: TrackData, seq: number): string {
   const parts = [`${t.branch.label ?? t.branch.name} · event ${seq.toLocaleString('en-US')}`]
   const ev = t.events.get(seq)
-  if (ev) parts.push(ev.label ? `${ev.kind}: ${ev.label}` : ev.kind)
+  // An effect and a refresh say what they read (a request's line is on its block already).
+  if (ev) parts.push(ev.label && (ev.kind === 'effect' || ev.refreshes) ? `${ev.kind}: ${ev.label}` : ev.kind)
   const linked = ev ? effectLinks(t, seq) : []
   if (linked.length) parts.push(ev!.kind === 'effect' ? `used by event ${linked.join(', ')}` : ev!.refreshes ? `refreshes event ${linked.join(', ')}` : `used the read of event ${linked.join(', ')}`)
   const div = t.divergences.get(seq)
