@@ -14,7 +14,6 @@ import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import type { Page } from 'playwright-core'
 import { buildUiOnce, CHROMIUM, launchChromium, serveNotebook } from './browser.ts'
-import { notebook } from './helpers.ts'
 import { effectLine, effectAsked } from '../engine/protocol/effectLine.ts'
 import { eventBin } from '../engine/protocol/eventBin.ts'
 import { redactCredentials, redactUrl, secretName, REDACTED } from '../engine/protocol/redactCredentials.ts'
@@ -83,7 +82,7 @@ async function stockServer(): Promise<{ url: string; hits: () => number; release
   let hits = 0
   let release!: () => void
   const held = new Promise<void>((r) => (release = r))
-  const s: Server = createServer((req, res) => {
+  const s: Server = createServer((_req, res) => {
     const n = ++hits
     const answer = () => {
       res.writeHead(200, { 'content-type': 'text/html', 'set-cookie': 'session=cookie-secret-7; HttpOnly', 'x-stock-version': String(n) })
@@ -129,18 +128,36 @@ test('in the window: a read under way is pending, its effect is labelled as in t
   await writeFile(join(dir, 'data', 'orders.json'), JSON.stringify([{ id: 1, item: 'tea', qty: 2 }, { id: 2, item: 'cups', qty: 6 }]))
   const path = join(dir, 'shop.loom.md')
   // The secrets are put together in code, so the notebook's text on the page never holds them whole.
-  await writeFile(path, notebook({
-    shop: `const stock = state.var<string>('stock', '')
-const orders = state.var<string>('orders', '')
-export function step() {
-  const token = ['abc', '123'].join('')
-  const r = sys.http.get('${srv.url}/stock?api_key=' + ['qsec', 'ret42'].join('') + '&item=7', { headers: { Authorization: 'Bearer ' + token, 'X-Api-Key': ['k-sec', 'ret-9'].join('') } })
-  const o = sys.fs.read('data', 'orders.json')
-  if (stock.get() === r.body && orders.get() === o) sys.abort('nothing new')
-  stock.set(r.body)
-  orders.set(o)
-}`,
-  }, `title: Shop\neffects:\n  http: ['http://127.0.0.1:*']\n  fs:\n    data: { path: ./data }`))
+  const cell = [
+    "const stock = state.var<string>('stock', '')",
+    "const orders = state.var<string>('orders', '')",
+    "// Credentials, joined so that no line holds one whole: the window shows them [redacted].",
+    "const token = ['abc', '123'].join(''), key = ['k-sec', 'ret-9'].join(''), q = ['qsec', 'ret42'].join('')",
+    '',
+    'export function step() {',
+    `  const r = sys.http.get('${srv.url}/stock?api_key=' + q + '&item=7', { headers: { Authorization: 'Bearer ' + token, 'X-Api-Key': key } })`,
+    "  const o = sys.fs.read('data', 'orders.json')",
+    "  if (stock.get() === r.body && orders.get() === o) sys.abort('nothing new')",
+    '  stock.set(r.body)',
+    '  orders.set(o)',
+    '}',
+  ].join('\n')
+  await writeFile(path, `---
+title: Shop
+effects:
+  http: ['http://127.0.0.1:*']
+  fs:
+    data: { path: ./data }
+---
+# Shop
+
+Reads the stock from the warehouse service and today's orders from a file. Each
+read is an effect event on the timeline, linked to the step that used it.
+
+\`\`\`ts #shop
+${cell}
+\`\`\`
+`)
   const server = await serveNotebook(path, ui)
   t.after(() => server.stop())
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
@@ -158,6 +175,10 @@ export function step() {
   assert.equal(said, `GET ${srv.url}/stock?api_key=[redacted]&item=7`)
   assert.match(await hoverUntil(page, 'main', /pending/), /^main · pending · reading GET http:\/\/127\.0\.0\.1:\d+\/stock\?api_key=\[redacted\]&item=7 for [\d.]+ s · the transaction that asked for it waits$/)
   assert.equal(srv.hits(), 1)
+  const whilePending = await page.content()
+  for (const secret of ['abc123', 'k-secret-9', 'qsecret42']) assert.ok(!whilePending.includes(secret), `${secret} is not in the page while the read is under way`)
+  await page.locator('.run-pill', { hasText: 'api_key=[redacted]' }).waitFor(WAIT)
+  await page.screenshot({ path: join(tmpdir(), 'loom-effects-pending.png'), animations: 'disabled' })
   srv.release()
 
   // Then: the code event, the http read, the file read, the step that used both.
