@@ -32,6 +32,11 @@ test('an effect says what it read and what came back in one line: GET url → st
   assert.equal(effectLine({ request: { kind: 'http.send', method: 'post', url: 'http://127.0.0.1:9/pay' }, response: { status: 201 }, ms: 12, attempts: 3 }), 'POST http://127.0.0.1:9/pay → 201 · 12 ms · after 3 attempts')
   assert.equal(effectLine({ request: { kind: 'fs.write', root: 'data', path: 'r/1.json' }, response: { ok: true } }, 2), 'write data:r/1.json → done · after 2 attempts')
   assert.equal(effectLine(get, 1), 'GET http://127.0.0.1:8080/stock → 200 · 4 ms', 'one attempt says nothing')
+  // An action's outcome event says what it asked in a line and counts its tries.
+  const outcome = { id: 'act-1', asked: 'POST http://127.0.0.1:9/charge?token=t0k', outcome: { id: 'act-1', ok: true, status: 201, tries: 3 }, ms: 40 }
+  assert.equal(effectLine(outcome), `POST http://127.0.0.1:9/charge?token=${REDACTED} → 201 · 40 ms · after 3 attempts`)
+  assert.equal(effectLine({ ...outcome, outcome: { id: 'act-1', ok: false, error: 'no answer within 10000 ms', tries: 5 } }), `POST http://127.0.0.1:9/charge?token=${REDACTED} → failed: no answer within 10000 ms · 40 ms · after 5 attempts`)
+  assert.equal(eventBin({ seq: 9, kind: 'effect', input: outcome, outputs: {} }).effect, 'act-1', 'an outcome is linked by its id, the key it is kept under')
   // A log is anyone's: garbage gives words, never a throw.
   for (const junk of [null, 5, 'x', [], { request: 7, response: [] }, { request: { kind: 'http.get', url: { toString: 1 } } }]) assert.equal(typeof effectLine(junk), 'string')
   assert.equal(effectAsked({ kind: 'http.get', url: `http://h/${'a'.repeat(5000)}` }).length < 130, true, 'a long URL is cut in the middle')

@@ -25,17 +25,35 @@ export function effectAsked(request: unknown): string {
 }
 
 /**
- * An effect event's input (`{ request, response, ms, attempts? }`) in one
- * line. `attempts` (the input's, or given): an action retried says how many
- * times it was tried, `· after 3 attempts`; one attempt says nothing.
+ * An effect event's input in one line: a read's (`{ request, response, ms }`)
+ * or an action's outcome (`{ asked, outcome: { ok, status?, error?, tries }, ms }`).
+ * `attempts` (given, or the input's `attempts` or its outcome's `tries`): an
+ * action retried says how many times it was tried, `· after 3 attempts`; one
+ * attempt says nothing.
  */
 export function effectLine(input: unknown, attempts?: number): string {
-  const i = (input !== null && typeof input === 'object' ? input : {}) as { request?: unknown; response?: unknown; ms?: unknown; attempts?: unknown }
-  const tries = attempts ?? (typeof i.attempts === 'number' ? i.attempts : 1)
-  const parts = [`${effectAsked(i.request)} → ${effectAnswer(i.response)}`]
-  if (typeof i.ms === 'number' && i.ms >= 0 && Number.isFinite(i.ms)) parts.push(latencyText(i.ms))
+  const i = effectParts(input)
+  const tries = attempts ?? i.attempts
+  const parts = [`${i.asked} → ${effectAnswer(i.answer)}`]
+  if (i.ms !== null) parts.push(latencyText(i.ms))
   if (Number.isInteger(tries) && tries > 1) parts.push(`after ${tries} attempts`)
   return parts.join(' · ')
+}
+
+/** An effect event's input as the window shows it: what was asked in words, the answer, how long, how many attempts, and the key its answer is kept under in `sys.effects`. */
+export function effectParts(input: unknown): { asked: string; request: Record<string, unknown> | null; answer: unknown; ms: number | null; attempts: number; key: string | null } {
+  const i = (input !== null && typeof input === 'object' ? input : {}) as Record<string, unknown>
+  const request = i.request !== null && typeof i.request === 'object' && !Array.isArray(i.request) ? i.request as Record<string, unknown> : null
+  const answer = i.response ?? i.outcome
+  const tries = typeof i.attempts === 'number' ? i.attempts : (answer as { tries?: unknown } | null)?.tries
+  return {
+    asked: request || typeof i.asked !== 'string' ? effectAsked(request) : shorten(redactUrl(i.asked), 140),
+    request,
+    answer,
+    ms: typeof i.ms === 'number' && i.ms >= 0 && Number.isFinite(i.ms) ? i.ms : null,
+    attempts: typeof tries === 'number' && Number.isSafeInteger(tries) && tries > 0 ? tries : 1,
+    key: typeof i.hash === 'string' ? i.hash : typeof i.id === 'string' ? i.id : null,
+  }
 }
 
 /** What came back, in words: `200`, `312 B`, `failed: connection refused`. */
@@ -43,6 +61,7 @@ export function effectAnswer(response: unknown): string {
   const a = (response !== null && typeof response === 'object' ? response : {}) as Record<string, unknown>
   if (typeof a.error === 'string') return `failed: ${shorten(a.error, 80)}`
   if (typeof a.status === 'number') return String(a.status)
+  if (a.ok === false) return 'failed'
   if (typeof a.text === 'string') return sizeText(utf8Length(a.text))
   if (a.ok === true) return 'done'
   return 'no answer recorded'

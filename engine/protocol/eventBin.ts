@@ -4,7 +4,7 @@
 // event), and an event the timeline is told of as it commits is made the same
 // one-event bin here, so a range looks the same whichever way it arrived.
 import type { EventRecord, TimelineBin } from './messages.ts'
-import { EFFECTS_STATE, effectLine } from './effectLine.ts'
+import { EFFECTS_STATE, effectLine, effectParts } from './effectLine.ts'
 import { latencyText } from './latencyText.ts'
 import { refreshedWords } from './effectRefresh.ts'
 
@@ -25,8 +25,9 @@ export function eventBlock(e: Omit<Binned, 'seq'>): Pick<TimelineBin, 'label' | 
   if (e.kind === 'http') block.label = requestLine(e)
   if (e.kind === 'effect') {
     block.label = effectLine(e.input)
-    const hash = (e.input as { hash?: unknown } | null)?.hash
-    if (typeof hash === 'string') block.effect = hash.slice(0, EFFECT_KEY)
+    // A read's answer is kept under its request's hash, an action's outcome under its id.
+    const key = effectParts(e.input).key
+    if (key) block.effect = key.slice(0, EFFECT_KEY)
     return block
   }
   const uses = keysOf(e.reads, (r) => r.state === EFFECTS_STATE ? r.key : undefined)

@@ -6,7 +6,7 @@
 // and a body is text in the page, never markup.
 import type { EngineClient } from '../../engine/protocol/client.ts'
 import type { EventRecord, Json } from '../../engine/protocol/messages.ts'
-import { asText, EFFECTS_STATE, effectAsked, effectLine, sizeText, utf8Length } from '../../engine/protocol/effectLine.ts'
+import { asText, EFFECTS_STATE, effectLine, effectParts, sizeText, utf8Length } from '../../engine/protocol/effectLine.ts'
 import { latencyText } from '../../engine/protocol/latencyText.ts'
 import { refreshEdit } from '../../engine/protocol/effectRefresh.ts'
 import { redactCredentials } from '../../engine/protocol/redactCredentials.ts'
@@ -22,25 +22,23 @@ export interface EffectLinks {
   select(branch: string, seq: number): void
 }
 
-type Input = { request?: Record<string, Json>; hash?: Json; response?: Record<string, Json>; ms?: Json; attempts?: Json }
-
 /** The sections of an effect event's details (its input is the log's, untrusted: every field is checked). */
 export function effectSections(e: EventRecord, client: EngineClient, links: EffectLinks): HTMLElement[] {
-  const raw = (isObject(e.input) ? e.input : {}) as Input
-  const i = redactCredentials(raw)
-  const req = isObject(i.request ?? null) ? i.request! : {}
-  const res = isObject(i.response ?? null) ? i.response! : {}
-  const rows: HTMLElement[] = [h('div.ed-effect', null, effectLine(i))]
+  // A read (`{ request, response }`) or an action's outcome (`{ asked, outcome }`), credentials blanked.
+  const i = effectParts(redactCredentials(e.input))
+  const req = (i.request ?? {}) as Record<string, Json>
+  const res = (isObject((i.answer ?? null) as Json) ? i.answer : {}) as Record<string, Json>
+  const rows: HTMLElement[] = [h('div.ed-effect', null, effectLine(redactCredentials(e.input)))]
 
   // First what a person acts on: the transaction it is linked to, and Refresh.
   const used = h('span.ed-effect-used', null, h('span.empty', null, 'looking…'))
-  if (typeof raw.hash === 'string') void usedBy(client, e, raw.hash).then((u) => used.replaceChildren(u
+  if (i.key) void usedBy(client, e, i.key).then((u) => used.replaceChildren(u
     ? link(`event ${u.seq} · ${u.method ? `${u.method}()` : u.kind}`, () => links.select(e.branch, u.seq))
     : h('span.empty', null, `no transaction in the next ${REACH} events read it`)))
   else used.replaceChildren(h('span.empty', null, 'no request recorded'))
   const actions = h('div.ed-effect-actions', null, h('span.ed-effect-label', null, 'asked for and used by'), used)
   rows.push(actions)
-  const edit = refreshEdit(raw)
+  const edit = refreshEdit(e.input)
   if (edit) {
     const said = h('div.ed-refresh-said')
     const button = h('button.ed-refresh', {
@@ -50,7 +48,7 @@ export function effectSections(e: EventRecord, client: EngineClient, links: Effe
         button.disabled = true
         try {
           const { event } = await client.call('editState', { edits: [edit] })
-          said.textContent = `Refreshed at event ${event.seq}: the next read of ${effectAsked(req)} asks again.`
+          said.textContent = `Refreshed at event ${event.seq}: the next read of ${i.asked} asks again.`
         } catch (err) {
           said.textContent = `Could not refresh: ${(err as Error).message}`
         } finally {
@@ -62,7 +60,7 @@ export function effectSections(e: EventRecord, client: EngineClient, links: Effe
     rows.push(said)
   }
 
-  const request = section('Request', h('div.ed-request-line', null, effectAsked(req)))
+  const request = section('Request', h('div.ed-request-line', null, i.asked))
   if (req.kind === 'fs.read' || req.kind === 'fs.write') request.append(fact('root', `${asText(req.root)} (${asText(req.rootPath)})`))
   request.append(...headerRows(req.headers))
   rows.push(request)
@@ -71,14 +69,15 @@ export function effectSections(e: EventRecord, client: EngineClient, links: Effe
   if (typeof res.error === 'string') response.append(h('div.ed-error.ed-effect-error', null, h('span', null, `failed: ${res.error}`)))
   else if (typeof res.status === 'number') append(response, h('div.ed-request-line', null, String(res.status)), ...headerRows(res.headers), body(res.body))
   else if (typeof res.text === 'string') append(response, body(res.text))
+  else if (res.ok === true) response.append(h('div.ed-request-line', null, 'done'))
   else response.append(h('div.empty', null, 'no answer recorded'))
   rows.push(response)
 
   const timing = h('dl.ed-facts.ed-effect-timing', null,
-    h('dt', null, 'took'), h('dd', null, typeof i.ms === 'number' ? latencyText(i.ms) : 'not recorded'),
+    h('dt', null, 'took'), h('dd', null, i.ms !== null ? latencyText(i.ms) : 'not recorded'),
     h('dt', null, 'recorded'), h('dd', null, new Date(e.time).toISOString().replace('T', ' ').replace('Z', ' UTC')),
-    ...(typeof i.attempts === 'number' && i.attempts > 1 ? [h('dt', null, 'attempts'), h('dd', null, String(i.attempts))] : []),
-    h('dt', null, 'request'), h('dd', { title: typeof i.hash === 'string' ? i.hash : '' }, typeof i.hash === 'string' ? i.hash.slice(0, 12) : '?'))
+    ...(i.attempts > 1 ? [h('dt', null, 'attempts'), h('dd.ed-attempts', null, String(i.attempts))] : []),
+    h('dt', null, 'kept as'), h('dd', { title: i.key ?? '' }, i.key ? i.key.slice(0, 12) : '?'))
   rows.push(section('Timing', timing))
   return rows
 }
@@ -89,7 +88,7 @@ export function usedEffects(e: EventRecord, client: EngineClient, links: EffectL
   if (!keys.length || e.kind === 'effect') return null
   const list = h('div.ed-effects-used', null, h('span.empty', null, 'looking…'))
   void client.call('log', { branch: e.branch, from: Math.max(1, e.seq - REACH), limit: Math.min(REACH, e.seq - 1) || 1 }).then((page) => {
-    const found = keys.map((k) => page.events.filter((x) => x.seq < e.seq && x.kind === 'effect' && (x.input as { hash?: unknown } | null)?.hash === k).at(-1))
+    const found = keys.map((k) => page.events.filter((x) => x.seq < e.seq && x.kind === 'effect' && effectParts(x.input).key === k).at(-1))
     list.replaceChildren(...found.map((x, n) => x
       ? h('div', null, link(`event ${x.seq}`, () => links.select(e.branch, x.seq)), h('span.ed-effect-line', null, ` ${effectLine(redactCredentials(x.input))}`))
       : h('div.empty', null, `a read recorded before event ${Math.max(1, e.seq - REACH)} (${keys[n]!.slice(0, 12)})`)))
