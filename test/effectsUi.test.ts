@@ -178,7 +178,11 @@ ${cell}
   await pending.waitFor({ state: 'attached', ...WAIT })
   const said = await pending.getAttribute('data-pending')
   assert.equal(said, `GET ${srv.url}/stock?api_key=[redacted]&item=7`)
-  assert.match(await hoverUntil(page, 'main', /pending/), /^main · pending · reading GET http:\/\/127\.0\.0\.1:\d+\/stock\?api_key=\[redacted\]&item=7 for [\d.]+ s · the transaction that asked for it waits$/)
+  // (Quickly: the runner gives up on an answer after 10 s.) One event and one read: the read's slot is the right half of the track.
+  const canvas = (await page.locator('.tl-canvas').boundingBox())!
+  const track = (await page.locator('.tl-label[data-branch="main"]').boundingBox())!
+  await page.mouse.move(canvas.x + canvas.width * 0.8, track.y + track.height / 2)
+  assert.match((await page.locator('.tl-readout').textContent())!, /^main · pending · reading GET http:\/\/127\.0\.0\.1:\d+\/stock\?api_key=\[redacted\]&item=7 for [\d.]+ s · the transaction that asked for it waits$/)
   assert.equal(srv.hits(), 1)
   const whilePending = await page.content()
   for (const secret of ['abc123', 'k-secret-9', 'qsecret42']) assert.ok(!whilePending.includes(secret), `${secret} is not in the page while the read is under way`)
