@@ -41,12 +41,13 @@ export class EffectRunner {
       .then((response) => {
         this.inFlight.delete(w.hash)
         if (this.closed) return
-        this.changed()
         try {
           this.record({ request: w.request, hash: w.hash, response, ms: Math.round(performance.now() - began) })
         } catch {
           // The engine's log closed while the read was under way: nothing waits for it any more, and the next run asks again.
         }
+        // After its effect event: the pending block gives way to it.
+        this.changed()
       })
   }
 
