@@ -328,8 +328,8 @@ export function step() {
   const v = await loom(['replay', db, '--verify'])
   assert.equal(v.status, 0, v.stdout + v.stderr)
   const l = await loom(['log', db])
-  assert.match(l.stdout, new RegExp(`effect {7}wrote sys.effects  GET ${srv.url}/x → 200, 7 characters in \\d+ ms`))
-  assert.match(l.stdout, /effect {7}wrote sys.effects  read data:a.txt → 5 characters/)
+  assert.match(l.stdout, new RegExp(`effect {7}wrote sys.effects  GET ${srv.url}/x → 200 · \\d+ ms`))
+  assert.match(l.stdout, /effect {7}wrote sys.effects  read data:a.txt → 5 B · \d+ ms/)
 })
 
 test('loom run: a notebook whose effects front matter is malformed exits 2 naming the notebook, the key and what to write', async () => {

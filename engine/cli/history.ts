@@ -1,6 +1,6 @@
 // The commands that read and shape a log: log, state, replay, fork, promote,
 // branches, export, import. Each prints words for people and, with --json, data.
-import { describeEffect } from '../protocol/effectLine.ts'
+import { effectLine } from '../protocol/effectLine.ts'
 import { createWriteStream, existsSync } from 'node:fs'
 import { SqliteLog, LogFormatError, LogDamageError } from '../replay/sqliteLog.ts'
 import { takeWriterLock } from '../replay/writerLock.ts'
@@ -413,7 +413,7 @@ function describeEvent(e: EventRecord): string {
   if (e.outputs.tty) parts.push(`tty ${JSON.stringify(e.outputs.tty.length > 40 ? e.outputs.tty.slice(0, 40) + '…' : e.outputs.tty)}`)
   if (e.outputs.logs) parts.push(`${e.outputs.logs.length} log line${e.outputs.logs.length === 1 ? '' : 's'}`)
   if (e.kind === 'http') parts.push(requestLine(e))
-  if (e.kind === 'effect') parts.push(describeEffect(e.input))
+  if (e.kind === 'effect') parts.push(printable(effectLine(e.input)))
   return parts.join('  ') + '\n'
 }
 

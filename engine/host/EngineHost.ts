@@ -297,7 +297,7 @@ export class EngineHost {
   status(): StatusView {
     const restarted = this.options.restarted ? { restarted: this.options.restarted } : {}
     const e = this.app.engine
-    if (e) return { state: e.status, branch: this.log!.branch, head: e.head, codeHash: e.codeHash, waiting: e.waiting, ...(e.heldRequests ? { held: e.heldRequests } : {}), ...restarted }
+    if (e) return { state: e.status, branch: this.log!.branch, head: e.head, codeHash: e.codeHash, waiting: e.waiting, ...(e.heldRequests ? { held: e.heldRequests } : {}), ...(e.reading.length ? { reading: e.reading } : {}), ...restarted }
     return { state: 'ready', branch: this.log?.branch ?? this.options.branch ?? 'main', head: this.log?.head ?? 0, codeHash: '', waiting: this.notebook.whyNotRunning(), ...restarted }
   }
 

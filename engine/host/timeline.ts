@@ -4,7 +4,8 @@
 // binning a million events reads no event: steps are what the marks leave over.
 import type { HistoryLog } from '../replay/historyLog.ts'
 import type { EventRecord, TimelineBin } from '../protocol/messages.ts'
-import { requestLine } from '../protocol/eventBin.ts'
+import { eventBlock } from '../protocol/eventBin.ts'
+import { EFFECTS_STATE } from '../protocol/effectLine.ts'
 
 export const MAX_BINS = 10_000
 /** Outputs are not marked: counting them reads the events, so only ranges this short have them. */
@@ -32,18 +33,21 @@ export function timeline(log: HistoryLog, branch: string, from: number, to: numb
 }
 
 /**
- * Events that printed (tty) or logged (sys.log), per bin, and zoomed in to one bin per event an http
- * event's request line (eventBin's label): read from the stored encodings.
+ * Events that printed (tty) or logged (sys.log), per bin, and zoomed in to one bin per event what its
+ * block says (eventBin's eventBlock: an http event's request line, an effect's, the effects an event
+ * used or refreshed): read from the stored encodings.
  */
 function readOutputs(log: HistoryLog, branch: string, from: number, to: number, count: number, n: number, out: TimelineBin[]): void {
   // Zoomed in to single events, a request's label says how long it took (the log keeps that beside the event).
-  const latency = count === n ? new Map(log.latencyList(branch, from, to)) : null
+  const single = count === n
+  const latency = single ? new Map(log.latencyList(branch, from, to)) : null
   for (const raw of log.raw(branch, from, to)) {
-    // Most events have no outputs: the encoding ends with an empty object, and is not parsed.
-    if (raw.body.endsWith(',"outputs":{}}')) continue
-    const e = JSON.parse(raw.body) as Pick<EventRecord, 'kind' | 'input' | 'outputs'>
+    // Most events have no outputs and touch no recorded response: the encoding ends with an empty object, and is not parsed.
+    // (A quote inside a string is escaped, so the state's name in quotes is found only as a key or a state.)
+    if (raw.body.endsWith(',"outputs":{}}') && !(single && raw.body.includes(`"${EFFECTS_STATE}"`))) continue
+    const e = JSON.parse(raw.body) as Pick<EventRecord, 'kind' | 'input' | 'outputs' | 'reads' | 'writes'>
     const bin = out[Math.floor(((raw.seq - from) * count) / n)]!
     if (e.outputs.tty || e.outputs.logs?.length) bin.outputs!++
-    if (count === n && e.kind === 'http') bin.label = requestLine({ ...e, latency: latency?.get(raw.seq) })
+    if (single) Object.assign(bin, eventBlock({ ...e, latency: latency?.get(raw.seq) }))
   }
 }

@@ -47,6 +47,14 @@ export interface StatusView {
   restarted?: string
   /** Requests to the app's port that wait, uncommitted, because a person paused the app (absent: none). */
   held?: number
+  /** Safe reads being performed now, the oldest first, while the transactions that asked for them wait (absent: none). */
+  reading?: PendingRead[]
+}
+
+/** A safe read under way: what it asks, in the words of effectLine.ts, and since when (ms since the epoch). */
+export interface PendingRead {
+  what: string
+  since: number
 }
 
 export interface CellView {
@@ -314,8 +322,14 @@ export interface TimelineBin {
   kinds: Record<string, number>
   /** Events with tty output or sys.log lines; null when the range asked for is too long to count them quickly (over 20,000 events): zoom in. */
   outputs: number | null
-  /** A one-event bin of an http event: its request and answer, `POST /todos → 201` (eventBin.ts). */
+  /** A one-event bin of an http or effect event: its request and answer, `POST /todos → 201`, `GET http://…/stock → 200 · 4 ms` (eventBin.ts). */
   label?: string
+  /** A one-event bin of an effect event: the start of the hash of the request it recorded a response for (EFFECT_KEY characters). */
+  effect?: string
+  /** A one-event bin of a transaction that read recorded responses: their request hashes' starts (the effects it used). */
+  uses?: string[]
+  /** A one-event bin of an edit that refreshed recorded responses (effectRefresh.ts: the next read asks the world again): their request hashes' starts. */
+  refreshes?: string[]
 }
 
 /** What to preview: the next step, a given HTTP request, or the app's gui(agent). */

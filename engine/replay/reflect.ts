@@ -8,7 +8,7 @@ import type { HttpRequest, HttpResponse } from '../runtime/http.ts'
 import type { EventRecord } from '../runtime/event.ts'
 import { seek } from './seek.ts'
 import type { SqliteLog } from './sqliteLog.ts'
-import { redactCredentials } from '../runtime/redactCredentials.ts'
+import { redactCredentials } from '../protocol/redactCredentials.ts'
 
 export interface Reflection {
   prefix: string

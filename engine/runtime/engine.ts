@@ -3,6 +3,7 @@
 // desktop app are thin layers over this.
 import { EffectRunner } from './effects/effectRunner.ts'
 import type { EffectInput } from './effects/request.ts'
+import type { PendingRead } from '../protocol/messages.ts'
 import { notebookGrants } from './effects/grants.ts'
 import { readFile } from 'node:fs/promises'
 import { decodeNotebook, parseNotebook, type Notebook } from './notebook.ts'
@@ -45,6 +46,7 @@ export class Engine {
   private readonly pipeline: Pipeline
   private readonly loop: StepLoop
   private readonly requests: HttpRequests
+  private readonly effects: EffectRunner | null
 
   private constructor(private source: Notebook, private app: CompiledApp, readonly options: EngineOptions) {
     const path = options.path ?? source.path
@@ -57,7 +59,7 @@ export class Engine {
     this.virtualClock = options.clock === 'virtual'
     this.virtualNow = options.startTime ?? 0
     const shared = { exec: this.exec, announcer: this.announcer, seedNumber: this.seedNumber, version: () => this.version }
-    const effects = options.performEffect ? new EffectRunner(options.performEffect, (input) => this.recordEffect(input)) : null
+    const effects = (this.effects = options.performEffect ? new EffectRunner(options.performEffect, (input) => this.recordEffect(input), () => this.announcer.status(this.loop.status)) : null)
     const pipeline = (this.pipeline = new Pipeline({ ...shared, codeHash: () => this.app.codeHash, committed: (e) => this.committed(e), effectWanted: (w) => effects?.want(w) }, options.checkTests === 'commit' ? 'commit' : !!options.checkTests, !!options.stopOnTestFailure))
     // The step loop and the requests run transactions through the one pipeline, at the engine's time.
     const inside = {
@@ -155,6 +157,10 @@ export class Engine {
   /** How many tests the app declares. */
   get testCount(): number {
     return this.version.tests.length
+  }
+  /** The safe reads under way (the window shows them as pending), the oldest first. */
+  get reading(): PendingRead[] {
+    return this.effects?.reading ?? []
   }
   /** Why the loop waits, when it does. */
   get waiting(): string | null {

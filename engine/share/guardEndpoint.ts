@@ -14,7 +14,7 @@ import type { Message, ShareView, Transport } from '../protocol/messages.ts'
 import { checkRequest, refusalOf } from '../protocol/validate.ts'
 import type { EngineEndpoint, GuardedEndpoint } from '../host/engineSocket.ts'
 import { allows, aRole, roleFor, roleOfToken, WHAT, type Role, type Tokens } from './roles.ts'
-import { redactCredentials, redactJsonLines } from '../runtime/redactCredentials.ts'
+import { redactCredentials, redactJsonLines } from '../protocol/redactCredentials.ts'
 import { hideHostPaths } from './hideHostPaths.ts'
 
 /** How long a connection may stay open without a good hello. */

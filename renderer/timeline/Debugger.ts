@@ -115,6 +115,7 @@ export class Debugger {
         this.stateEditor.reveal(name)
       },
       cell: (cell, line) => host.cell(cell, line),
+      select: (branch, seq) => this.timeline.select(branch, seq),
     })
     this.agent = new AgentPanel({
       toast: (m, k) => host.toast(m, k),
@@ -222,6 +223,7 @@ export class Debugger {
     this.status = status
     // Events may have been skipped on the way here (a window that falls behind): the status says where the live head is.
     this.timeline.addEvents([], [{ branch: status.branch, head: status.head }])
+    this.timeline.setPending(status.reading ?? [])
   }
 
   setBranches(branches: BranchView[]): void {

@@ -2,19 +2,23 @@
 // what it read, what it wrote as a before → after diff of the state around it,
 // and what it output. A written state links to the state editor; an attempt
 // that failed after this event links to its cell and line.
-import { describeEffect } from '../../engine/protocol/effectLine.ts'
+import { redactCredentials } from '../../engine/protocol/redactCredentials.ts'
+import { asText } from '../../engine/protocol/effectLine.ts'
 import type { EngineClient } from '../../engine/protocol/client.ts'
 import type { Attempt, EventRecord, Json, StateValue } from '../../engine/protocol/messages.ts'
 import { fill, h } from '../dom.ts'
 import { preview } from '../state/jsonTree.ts'
 import { KIND_COLOURS, type SelectedMoment } from './moment.ts'
-import { latencyText } from '../../engine/protocol/eventBin.ts'
+import { latencyText } from '../../engine/protocol/latencyText.ts'
+import { effectSections, usedEffects } from './EffectDetails.ts'
 
 export interface EventDetailsLinks {
   /** Show a state in the state editor. */
   state(name: string): void
   /** Show a cell (and line) in the notebook. */
   cell(cell: string, line: number): void
+  /** Select an event on the timeline (an effect's link to the transaction that used it, and back). */
+  select(branch: string, seq: number): void
 }
 
 export class EventDetails {
@@ -81,20 +85,23 @@ export class EventDetails {
     }
   }
 
-  private render(e: EventRecord, before: Record<string, StateValue>, after: Record<string, StateValue>): void {
+  private render(recorded: EventRecord, before: Record<string, StateValue>, after: Record<string, StateValue>): void {
+    // Nothing drawn shows a credential: recorded headers, query parameters and URLs are blanked first.
+    const e = redactCredentials(recorded)
     const rows: (HTMLElement | null)[] = []
     rows.push(h('div.ed-title', { 'data-seq': e.seq, 'data-kind': e.kind },
       h('span.ed-kind', { style: `color:${KIND_COLOURS[e.kind] ?? '#8b93a1'}` }, e.kind),
       h('span.ed-method', null, e.method ? `${e.method}()` : ''),
       h('span.ed-seq', null, `${e.branch} · event ${e.seq}`)))
     if (e.kind === 'http') rows.push(...exchange(e))
+    if (e.kind === 'effect' && this.client) rows.push(...effectSections(recorded, this.client, this.links))
+    if (this.client) rows.push(usedEffects(e, this.client, this.links))
     const diverged = this.divergences.get(e.branch)?.get(e.seq)
     if (diverged) rows.push(section('Replayed with new code', h('div.ed-divergence', null, diverged)))
     rows.push(h('dl.ed-facts', null,
       h('dt', null, 'time'), h('dd', null, new Date(e.time).toISOString().replace('T', ' ').replace('Z', ' UTC')),
       h('dt', null, 'code'), h('dd', { title: e.codeHash }, e.codeHash.slice(0, 12)),
-      ...(e.kind === 'effect' ? [h('dt', null, 'read'), h('dd.ed-effect', null, describeEffect(e.input))] : []),
-      ...(e.input !== null && e.input !== undefined && e.kind !== 'http' ? [h('dt', null, 'input'), h('dd.ed-json', null, preview(e.input, 400))] : []),
+      ...(e.input !== null && e.input !== undefined && e.kind !== 'http' && e.kind !== 'effect' ? [h('dt', null, 'input'), h('dd.ed-json', null, preview(e.input, 400))] : []),
       ...(e.choices.length ? [h('dt', null, 'choices'), h('dd', null, ...e.choices.map((c) => h('span.ed-choice', { title: `sys.fork(${c.n}) answered ${c.value}` }, `${c.value}`, h('span.ed-of', null, `/${c.n}`))))] : []),
       h('dt', null, 'hash'), h('dd', { title: e.hash }, e.hash.slice(0, 12)),
       ...(e.duration !== undefined ? [h('dt', null, 'ran'), h('dd.ed-duration', { title: 'how long its method ran (kept beside the log)' }, `${e.duration < 1 ? e.duration.toFixed(3) : e.duration.toFixed(2)} ms`)] : []),
@@ -141,7 +148,7 @@ function exchange(e: EventRecord): HTMLElement[] {
   const req = (isObject(e.input) ? e.input : {}) as { method?: Json; path?: Json; query?: Json; headers?: Json; body?: Json }
   const res = (isObject(e.outputs.http ?? null) ? e.outputs.http : {}) as { status?: Json; headers?: Json; body?: Json }
   const query = isObject(req.query ?? null) ? new URLSearchParams(req.query as Record<string, string>).toString() : ''
-  const headers = (v: Json | undefined) => (isObject(v ?? null) ? Object.entries(v as Record<string, Json>).map(([k, x]) => h('div.ed-header', null, h('span.ed-header-name', null, `${k}:`), ` ${String(x)}`)) : [])
+  const headers = (v: Json | undefined) => (isObject(v ?? null) ? Object.entries(v as Record<string, Json>).map(([k, x]) => h('div.ed-header', null, h('span.ed-header-name', null, `${k}:`), ` ${asText(x)}`)) : [])
   // A body is text as sent; an app may also answer with a JSON value, which is sent as JSON.
   const body = (v: Json | undefined) => {
     if (v === undefined || v === null || v === '') return null
@@ -149,8 +156,8 @@ function exchange(e: EventRecord): HTMLElement[] {
     return h('pre.ed-payload', null, text.length > 2000 ? `${text.slice(0, 2000)}… (${text.length.toLocaleString()} characters)` : text)
   }
   return [
-    section('Request', h('div.ed-request-line', null, `${String(req.method ?? '?')} ${String(req.path ?? '?')}${query ? `?${query}` : ''}`), ...headers(req.headers), body(req.body)),
-    section('Response', h('div.ed-request-line', null, res.status === undefined ? 'no answer recorded' : String(res.status)), ...headers(res.headers), body(res.body)),
+    section('Request', h('div.ed-request-line', null, `${asText(req.method)} ${asText(req.path)}${query ? `?${query}` : ''}`), ...headers(req.headers), body(req.body)),
+    section('Response', h('div.ed-request-line', null, res.status === undefined ? 'no answer recorded' : asText(res.status)), ...headers(res.headers), body(res.body)),
   ]
 }
 

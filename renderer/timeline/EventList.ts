@@ -7,7 +7,8 @@
 import type { EventRecord, SkippedEvents } from '../../engine/protocol/messages.ts'
 import { h } from '../dom.ts'
 import { plural } from '../words.ts'
-import { requestLine } from '../../engine/protocol/eventBin.ts'
+import { eventBlock } from '../../engine/protocol/eventBin.ts'
+import { redactCredentials } from '../../engine/protocol/redactCredentials.ts'
 
 /** How many events the list keeps. */
 const KEEP = 200
@@ -70,12 +71,14 @@ function row(e: EventRecord | SkippedEvents): HTMLElement {
 
 function summary(e: EventRecord): string {
   if (e.kind === 'code') return `new code ${e.codeHash.slice(0, 7)}`
-  if (e.kind === 'http') return requestLine(e)
+  // What the timeline's block says: a request line, an effect (`GET http://…/stock → 200 · 4 ms`), a refresh.
+  const label = eventBlock(e).label
+  if (label) return label
   if (e.outputs.halt) return 'halted the app'
   const tty = e.outputs.tty?.split('\n').find((l) => l.trim())
   if (tty) return tty
   const log = e.outputs.logs?.[0]
-  if (log) return `${log.channel}: ${typeof log.message === 'string' ? log.message : JSON.stringify(log.message)}`
+  if (log) return `${log.channel}: ${typeof log.message === 'string' ? log.message : JSON.stringify(redactCredentials(log.message))}`
   const written = [...new Set(e.writes.map((w) => ('key' in w && w.key !== undefined ? `${w.state}.${w.key}` : w.state)))]
   return written.length ? `wrote ${written.join(', ')}` : 'no change'
 }

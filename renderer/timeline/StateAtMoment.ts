@@ -4,6 +4,8 @@
 import type { EngineClient } from '../../engine/protocol/client.ts'
 import type { BranchView, StateValue } from '../../engine/protocol/messages.ts'
 import type { SelectedMoment } from './moment.ts'
+import { EFFECTS_STATE } from '../../engine/protocol/effectLine.ts'
+import { redactCredentials } from '../../engine/protocol/redactCredentials.ts'
 
 export interface StateAtMomentHost {
   client(): EngineClient | null
@@ -33,7 +35,9 @@ export class StateAtMoment {
       (s) => {
         const now = this.host.moment() ?? m
         if (now.branch !== s.branch || now.seq !== s.at) return
-        this.host.show(now, s.values)
+        // The responses effects recorded are shown with their credentials blanked (Set-Cookie, a token in a header).
+        const effects = s.values[EFFECTS_STATE]
+        this.host.show(now, effects ? { ...s.values, [EFFECTS_STATE]: redactCredentials(effects) } : s.values)
       },
       (err: Error) => console.error('loom: could not read the state', err),
     ).finally(() => {

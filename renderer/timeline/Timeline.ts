@@ -6,7 +6,7 @@
 // its input; the selected moment is timeTravel.ts's reducer, the data
 // TrackLoader.ts's, the pixels drawTimeline.ts's, the zoom TimelineZoom.ts's.
 import type { EngineClient } from '../../engine/protocol/client.ts'
-import type { BranchView, EventRecord } from '../../engine/protocol/messages.ts'
+import type { BranchView, EventRecord, PendingRead } from '../../engine/protocol/messages.ts'
 import { h } from '../dom.ts'
 import type { SelectedMoment } from './moment.ts'
 import { START, travel, type TimeTravel, type TravelAction } from './timeTravel.ts'
@@ -18,6 +18,7 @@ import { followTheme } from '../shell/theme.ts'
 import { shortcutOf, type ShortcutId } from '../shell/shortcuts.ts'
 import { AXIS_H, drawTimeline, TRACK_H, trackAt, trackY } from './drawTimeline.ts'
 import { TimelineZoom } from './TimelineZoom.ts'
+import { effectLinks } from './effectLinks.ts'
 
 export interface TimelineEvents {
   select(moment: SelectedMoment): void
@@ -53,6 +54,8 @@ export class Timeline {
   private peers: { name: string; colour: string; branch: string; seq: number }[] = []
   /** Whether the whole history has been drawn once: the bench's first-paint mark is set then. */
   private paintedAll = false
+  /** Safe reads under way (the status says), shown after the live head until their effect events come. */
+  private pending: PendingRead[] = []
 
   constructor(private readonly on: TimelineEvents, readonly toolbar: HTMLElement) {
     this.canvas = h('canvas.tl-canvas', { tabindex: 0, 'aria-label': 'Timeline: ←/→ move the selected moment, Home/End jump, wheel zooms, drag pans' })
@@ -128,6 +131,16 @@ export class Timeline {
     else if (atEnd && this.view.zoomedIn) this.view.panToEnd()
     this.queueDraw()
     this.loader.queue(200)
+  }
+
+  /** The safe reads under way on the live branch (the status's `reading`): pending blocks after its head. */
+  setPending(reading: PendingRead[]): void {
+    const shown = reading.map((r) => r.what).join('\n')
+    if (shown === (this.element.dataset.pending ?? '') && reading.length === this.pending.length) return
+    this.pending = reading
+    this.element.dataset.pending = shown
+    this.view.updateExtent()
+    this.queueDraw()
   }
 
   /** A transaction threw after event `after` (a wait, an abort, is not marked). */
@@ -233,9 +246,10 @@ export class Timeline {
 
   // ---- geometry ----
 
+  /** The longest branch's head, and room after the live head for the reads under way. */
   private maxHead(): number {
     let m = 1
-    for (const t of this.tracks.values()) m = Math.max(m, t.branch.head)
+    for (const t of this.tracks.values()) m = Math.max(m, t.branch.head + (t.branch.live ? this.pending.length : 0))
     return m
   }
 
@@ -292,9 +306,15 @@ export class Timeline {
     const hgt = this.canvas.height / dpr
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0)
     ctx.clearRect(0, 0, w, hgt)
+    const m = this.selected
+    const t = m ? this.tracks.get(m.branch) : undefined
+    const links = t && m ? effectLinks(t, m.seq) : []
+    // Which events the selected one is linked to, for tests (set only when it changes).
+    const linked = links.join(' ')
+    if ((this.element.dataset.links ?? '') !== linked) this.element.dataset.links = linked
     const { painted, ticks } = drawTimeline(ctx, {
       width: w, height: hgt, x: this.view.scale(), visible: this.visibleRange(), scrollTop: this.body.scrollTop,
-      order: this.order, tracks: this.tracks, selected: this.selected, peers: this.peers,
+      order: this.order, tracks: this.tracks, selected: this.selected, peers: this.peers, links, pending: this.pending,
     })
     // What the axis shows, for tests (set only when it changes: this runs every frame of a zoom).
     const shownTicks = ticks.join(',')
@@ -357,7 +377,13 @@ export class Timeline {
     if (!p) return
     const r = this.canvas.getBoundingClientRect()
     const x = e.clientX - r.left
-    this.readout.textContent = describeEvent(this.tracks.get(p.branch)!, p.seq)
+    const t = this.tracks.get(p.branch)!
+    // After the live head: a read under way, and the transaction that asked for it waits.
+    const ahead = Math.round(this.view.scale().invert(x)) - t.branch.head
+    const read = t.branch.live && ahead >= 1 ? this.pending[ahead - 1] : undefined
+    this.readout.textContent = read
+      ? `${t.branch.label ?? t.branch.name} · pending · reading ${read.what} for ${Math.max(0, Math.round((Date.now() - read.since) / 100) / 10)} s · the transaction that asked for it waits`
+      : describeEvent(t, p.seq)
     this.readout.style.left = '0px'
     this.readout.hidden = false
     // Measured once shown: a divergence's words are long, and the whole of them stays inside the plot.

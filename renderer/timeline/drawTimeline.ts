@@ -33,6 +33,10 @@ export interface Frame {
   tracks: Map<string, TrackData>
   selected: SelectedMoment | null
   peers: { name: string; colour: string; branch: string; seq: number }[]
+  /** The events the selected one is linked to by an effect (effectLinks.ts): drawn joined to it. */
+  links: number[]
+  /** Safe reads under way on the live branch: drawn as pending blocks after its head, the oldest first. */
+  pending: { what: string; since: number }[]
 }
 
 /** Draws a frame; answers how many events it drew from fresh data (-1 while any is being fetched) and the axis numbers shown. */
@@ -89,6 +93,7 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, f: Frame): { painted
       ctx.fillStyle = colour
       for (const s of set) if (s >= va - 1 && s <= vb) ctx.fillRect(Math.round(x(s)) - 1, top, 3, 5)
     }
+    if (t.branch.live && f.pending.length) drawPending(ctx, f.pending, t.branch.head, x, y, w)
     // The live head.
     if (t.branch.live) {
       const hx = x(t.branch.head + 0.5)
@@ -115,6 +120,7 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, f: Frame): { painted
   // The selected moment.
   const m = f.selected
   let badge: { x: number; w: number; label: string } | null = null
+  if (m && rows.has(m.branch) && f.links.length) drawLinks(ctx, m.seq, f.links, x, trackY(rows.get(m.branch)!), w)
   if (m && rows.has(m.branch)) {
     const y = trackY(rows.get(m.branch)!)
     const half = Math.max(1, (x(m.seq + 0.5) - x(m.seq - 0.5)) / 2)
@@ -217,6 +223,54 @@ export function drawEvents(ctx: CanvasRenderingContext2D, t: TrackData, a: numbe
     }
   }
   return missing.length ? -1 : b - a + 1
+}
+
+/**
+ * An effect and the transaction it is linked to (the one that asked for the read and used it, or a refresh):
+ * a thin arc over the track from the selected event to each, and each outlined in the effect's colour.
+ */
+function drawLinks(ctx: CanvasRenderingContext2D, from: number, to: number[], x: d3.ScaleLinear<number, number>, y: number, width: number): void {
+  const x0 = x(from)
+  const cell = x(1) - x(0)
+  ctx.strokeStyle = KIND_COLOURS.effect!
+  ctx.fillStyle = KIND_COLOURS.effect!
+  ctx.lineWidth = 2
+  for (const seq of to) {
+    const x1 = x(seq)
+    if ((x0 < 0 && x1 < 0) || (x0 > width && x1 > width)) continue
+    ctx.beginPath()
+    ctx.moveTo(x0, y + 2)
+    ctx.bezierCurveTo(x0, y - 7, x1, y - 7, x1, y + 2)
+    ctx.stroke()
+    ctx.beginPath()
+    ctx.arc(x1, y + 2, 2.5, 0, Math.PI * 2)
+    ctx.fill()
+    if (cell > 4) ctx.strokeRect(x(seq - 0.5) + 1, y + 1.5, Math.max(2, cell - 2), TRACK_H - 3)
+  }
+}
+
+/** Reads under way after the live head: dashed blocks in the effect's colour, saying what they read when there is room. */
+function drawPending(ctx: CanvasRenderingContext2D, pending: { what: string }[], head: number, x: d3.ScaleLinear<number, number>, y: number, width: number): void {
+  const cell = x(1) - x(0)
+  const wd = Math.max(2, cell - 2)
+  ctx.save()
+  ctx.setLineDash([4, 3])
+  ctx.strokeStyle = KIND_COLOURS.effect!
+  ctx.lineWidth = 1.5
+  pending.forEach((p, i) => {
+    const x0 = x(head + 1 + i - 0.5) + 1
+    if (x0 > width || x0 + wd < 0) return
+    ctx.fillStyle = KIND_COLOURS.effect! + '33'
+    ctx.fillRect(x0, y + 3, wd, TRACK_H - 6)
+    ctx.strokeRect(x0, y + 3, wd, TRACK_H - 6)
+    if (cell > 28) {
+      ctx.fillStyle = KIND_COLOURS.effect!
+      ctx.font = '600 9.5px ui-monospace, "DejaVu Sans Mono", monospace'
+      ctx.textBaseline = 'middle'
+      ctx.fillText(`${p.what} · reading…`, x0 + 4, y + TRACK_H / 2, wd - 6)
+    }
+  })
+  ctx.restore()
 }
 
 /** Draws the track's bins (stretched while fresher ones are on their way), a kind at a time; returns the events they hold if they are of exactly a..b, else -1. */

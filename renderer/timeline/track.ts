@@ -6,6 +6,7 @@
 import type { BranchView, EventRecord, TimelineBin } from '../../engine/protocol/messages.ts'
 import { eventBin } from '../../engine/protocol/eventBin.ts'
 import { KINDS } from './moment.ts'
+import { effectLinks } from './effectLinks.ts'
 
 /** Below this many visible events of a track, events are drawn one by one (from one-event bins). */
 export const DETAIL_MAX = 2000
@@ -15,8 +16,12 @@ export interface Lite {
   seq: number
   kind: string
   outputs: boolean
-  /** What the event's block says when there is room: an http event's request line, else its kind. */
+  /** What the event's block says when there is room: an http or effect event's request line, else its kind. */
   label?: string
+  /** The effects it recorded, used or refreshed, by their requests' hash starts (eventBin.ts): what links an effect to its transaction. */
+  effect?: string
+  uses?: string[]
+  refreshes?: string[]
 }
 
 /** Bins as drawn: each kind's share of each bin's height, worked out once when they arrive rather than every frame. */
@@ -77,7 +82,10 @@ export function treeOrder(branches: BranchView[]): string[] {
 export function describeEvent(t: TrackData, seq: number): string {
   const parts = [`${t.branch.label ?? t.branch.name} · event ${seq.toLocaleString('en-US')}`]
   const ev = t.events.get(seq)
-  if (ev) parts.push(ev.kind)
+  // An effect and a refresh say what they read (a request's line is on its block already).
+  if (ev) parts.push(ev.label && (ev.kind === 'effect' || ev.refreshes) ? `${ev.kind}: ${ev.label}` : ev.kind)
+  const linked = ev ? effectLinks(t, seq) : []
+  if (linked.length) parts.push(ev!.kind === 'effect' ? `used by event ${linked.join(', ')}` : ev!.refreshes ? `refreshes event ${linked.join(', ')}` : `used the read of event ${linked.join(', ')}`)
   const div = t.divergences.get(seq)
   if (div) parts.push(`diverged: ${div}`)
   if (t.errors.has(seq)) parts.push('a transaction threw after this event')
@@ -136,7 +144,13 @@ export function evict(t: TrackData, a: number, b: number): void {
 export function lite(bin: TimelineBin): Lite {
   let kind = 'step'
   for (const k in bin.kinds) kind = k
-  return { seq: bin.from, kind, outputs: !!bin.outputs, ...(bin.label ? { label: bin.label } : {}) }
+  return {
+    seq: bin.from, kind, outputs: !!bin.outputs,
+    ...(bin.label ? { label: bin.label } : {}),
+    ...(bin.effect ? { effect: bin.effect } : {}),
+    ...(bin.uses?.length ? { uses: bin.uses } : {}),
+    ...(bin.refreshes?.length ? { refreshes: bin.refreshes } : {}),
+  }
 }
 
 /** The tracks made to match `branches` (a head that moved drops its bins); the live branch's name. */

@@ -5,9 +5,11 @@ import { createHash } from 'node:crypto'
 import { canonicalJson, type Json } from '../values.ts'
 import type { Write } from '../event.ts'
 import { originGranted, type Grants } from './grants.ts'
+import { EFFECTS_STATE } from '../../protocol/effectLine.ts'
+import { redactUrl } from '../../protocol/redactCredentials.ts'
 
-/** The state recorded responses live in, by request hash (not a name a cell can declare: it has a dot). */
-export const EFFECTS_STATE = 'sys.effects'
+/** Where recorded responses live (defined with the words that show them, which the window shares). */
+export { EFFECTS_STATE }
 
 export type EffectRequest =
   | { kind: 'http.get'; url: string; headers: Record<string, string> }
@@ -31,7 +33,8 @@ const MAX_URL = 16 * 1024
 
 /** sys.http.get(url, { headers }): the request, if the URL's origin is granted. */
 export function httpGet(grants: Grants | undefined, url: unknown, headers: unknown): Asked {
-  const what = `sys.http.get(${JSON.stringify(typeof url === 'string' ? url.slice(0, 200) : String(url))})`
+  // The words every message about this read uses (a wait, a denial, a failure): a credential in the query is blanked.
+  const what = `sys.http.get(${JSON.stringify(typeof url === 'string' ? redactUrl(url.slice(0, 200)) : String(url))})`
   if (typeof url !== 'string') return { denied: `${what}: the url is a string` }
   if (url.length > MAX_URL) return { denied: `${what}: the url is longer than ${MAX_URL} characters` }
   let u: URL
