@@ -1,25 +1,34 @@
-// The runner's side of safe reads: a transaction that waits for one hands
-// its request here; the performer (outside the process that runs cell code,
-// or injected) answers it, and the answer is committed as an `effect` event
-// through the one transaction door, which wakes whatever waits on it.
+// The runner's side of effects. A transaction that waits for a safe read
+// hands its request here; an action is handed here once the event that made
+// it is durable (or, after a restart, because `sys.actions` still holds it).
+// The performer (outside the process that runs cell code, or injected)
+// performs it; the answer or outcome is committed as an `effect` event through
+// the one transaction door, which wakes whatever waits on it.
 import type { EffectInput, EffectRequest, EffectResponse } from './request.ts'
+import { askedOf, type Action, type Outcome, type OutcomeInput } from './action.ts'
 
-/** Performs a safe read; never rejects (a failure is an `{ error }` response). */
+/** Performs an effect once; never rejects (a failure is an `{ error }` response). */
 export type Performer = (request: EffectRequest) => Promise<EffectResponse>
 
 export class EffectRunner {
   /** Requests being performed, by hash: a request asked for again meanwhile is not performed twice. */
   private readonly inFlight = new Set<string>()
+  /** Actions being performed (or waiting to retry), by id: one performance per id at a time in this process. */
+  private readonly acting = new Map<string, NodeJS.Timeout | null>()
   private closed = false
 
   constructor(
     private readonly perform: Performer,
     /** Commits the effect event (false: the engine is closed, or it could not commit). */
     private readonly record: (input: EffectInput) => void,
+    /** Commits an action's outcome event (the door refuses a second outcome for the same id). */
+    private readonly finish: (input: OutcomeInput) => void,
+    /** Nothing is under way any more (a run until idle may end). */
+    private readonly settled: () => void = () => {},
   ) {}
 
   get busy(): boolean {
-    return this.inFlight.size > 0
+    return this.inFlight.size > 0 || this.acting.size > 0
   }
 
   want(w: { request: EffectRequest; hash: string }): void {
@@ -36,10 +45,64 @@ export class EffectRunner {
         } catch {
           // The engine's log closed while the read was under way: nothing waits for it any more, and the next run asks again.
         }
+        this.idle()
       })
+  }
+
+  /**
+   * Performs a committed action until it succeeds or its attempts are spent, waiting
+   * `backoff`, then twice that, and so on, between tries; then records its outcome.
+   * A failure worth another try: no answer at all (refused, timed out) or a 5xx or 429.
+   */
+  act(id: string, action: Action): void {
+    if (this.closed || this.acting.has(id)) return
+    this.acting.set(id, null)
+    const began = performance.now()
+    const request = withKey(action.request, id)
+    const attempt = async (tries: number): Promise<void> => {
+      const response = await this.perform(request).catch((err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }))
+      if (this.closed) return
+      const outcome = outcomeOf(id, response, tries)
+      if (!outcome.ok && tries < action.attempts && retryable(response)) {
+        const wait = action.backoff * 2 ** (tries - 1)
+        this.acting.set(id, setTimeout(() => void attempt(tries + 1), wait))
+        return
+      }
+      this.acting.delete(id)
+      try {
+        this.finish({ id, asked: askedOf(action.request), outcome, ms: Math.round(performance.now() - began) })
+      } catch {
+        // The log closed meanwhile: the action stays in `sys.actions`, and the next run performs it again.
+      }
+      this.idle()
+    }
+    void attempt(1)
+  }
+
+  private idle(): void {
+    if (!this.busy) this.settled()
   }
 
   close(): void {
     this.closed = true
+    for (const timer of this.acting.values()) if (timer) clearTimeout(timer)
+    this.acting.clear()
   }
+}
+
+/** An HTTP action carries its id as the Idempotency-Key, unless the cell set one itself. */
+function withKey(r: EffectRequest, id: string): EffectRequest {
+  if (r.kind !== 'http.send' || Object.hasOwn(r.headers, 'idempotency-key')) return r
+  return { ...r, headers: { ...r.headers, 'idempotency-key': id } }
+}
+
+function retryable(r: EffectResponse): boolean {
+  if ('error' in r) return true
+  return 'status' in r && (r.status >= 500 || r.status === 429)
+}
+
+function outcomeOf(id: string, r: EffectResponse, tries: number): Outcome {
+  if ('error' in r) return { id, ok: false, error: String(r.error), tries }
+  if ('status' in r) return { id, ok: r.status >= 200 && r.status < 300, status: r.status, headers: r.headers, body: r.body, tries }
+  return { id, ok: true, tries }
 }
