@@ -306,7 +306,7 @@ test('hostile arguments fail the transaction with a clear error and reach nothin
     [`sys.http.send({ url: '${srv.url}/' }, { timeoutMs: 'soon' })`, /timeoutMs is a whole number/],
     [`sys.fs.write('out', 'a.txt', () => 1)`, /sys\.fs\.write\(root, path, data\): the data/],
     [`sys.fs.write('out', 'a.txt', 'x'.repeat(5 * 1024 * 1024))`, /the data is larger/],
-    [`sys.fs.write('out', 'a.txt', undefined)`, /the data is text or plain data/],
+    [`sys.fs.write('out', 'a.txt', undefined)`, /the data: undefined is not plain data/],
     [`sys.effects.result(7)`, /the id is a string/],
     [`sys.effects.result('9.9')`, /no action has this id/],
     [`sys.effects.result(sys.http.send({ url: '${srv.url}/' }))`, /this transaction made the action; its outcome comes after it commits/],
@@ -317,7 +317,16 @@ test('hostile arguments fail the transaction with a clear error and reach nothin
   await srv.close()
 })
 
-test('a test cannot act, and a model under exploration never performs an action', async () => {
+test('a test() cannot act: it fails saying so, and nothing is sent', async () => {
+  const srv = await server()
+  const e = await Engine.fromSource(notebook({ s: `test('acts', () => { sys.http.send({ url: '${srv.url}/' }); return true })` }, HTTP), { path: join(folder(), 't.loom.md'), checkTests: true, performEffect: (r) => performEffect(r, dir) })
+  assert.match(e.checkTests().map((f) => f.message).join('\n'), /sys\.http\.send\(".*"\): a test cannot act/)
+  await new Promise((r) => setTimeout(r, 50))
+  assert.equal(srv.hits.length, 0)
+  await srv.close()
+})
+
+test('a model under exploration never performs an action', async () => {
   const srv = await server()
   const nb = notebook({
     s: `const n = state.var<number>('n', 0)
@@ -337,7 +346,7 @@ test('n is small', () => n.get() < 10)`,
 })
 
 test('sys.http.get and send have a total deadline: a server that drips a byte a second does not hold them for ever', async () => {
-  const drip = createServer((req, res) => {
+  const drip = createServer((_, res) => {
     res.writeHead(200, { 'content-type': 'text/plain' })
     const t = setInterval(() => res.write('.'), 100)
     res.on('close', () => clearInterval(t))
@@ -435,6 +444,7 @@ test('loom run: an action committed when the run is killed -9 before its outcome
   assert.deepEqual(srv.hits.map((h) => h.key), ['2.0', '2.0'], 'with the same Idempotency-Key')
   const log = SqliteLog.open(db)
   const events = log.events()
+  assert.deepEqual(events.map((e) => e.kind), ['code', 'step', 'effect', 'step'], 'the restart with the same code and grants made no code event')
   const outcomes = events.filter((e) => e.kind === 'effect')
   assert.equal(outcomes.length, 1, 'one outcome')
   assert.equal((plain(outcomes[0]!.input) as { outcome: { body: string } }).outcome.body, 'charged')
@@ -445,5 +455,5 @@ test('loom run: an action committed when the run is killed -9 before its outcome
   const v = await loom(['replay', db, '--verify']).done
   assert.equal(v.status, 0, v.stdout + v.stderr)
   const l = await loom(['log', db]).done
-  assert.match(l.stdout, /POST http:\/\/127\.0\.0\.1:\d+\/charge → 200/)
+  assert.match(l.stdout, /effect {7}wrote sys\.actions, sys\.effects  action 2\.0: POST http:\/\/127\.0\.0\.1:\d+\/charge → 200, 7 characters in \d+ ms/)
 })

@@ -449,7 +449,9 @@ export class Engine {
     this.exec.restore(r.state, r.last.time)
     this.loop.started = r.started
     this.loop.halted = r.last.kind === 'halt'
-    const config = { seed: this.exec.config.seed, env: this.exec.config.env, args: this.exec.config.args }
+    const config: Record<string, unknown> = { seed: this.exec.config.seed, env: this.exec.config.env, args: this.exec.config.args }
+    // The grants are recorded with the code (loadCode): the same grants are the same configuration.
+    if (this.exec.config.effects) config.effects = this.exec.config.effects
     const same = r.code.codeHash === this.app.codeHash && canonicalJson(r.code.input) === canonicalJson(config)
     // New code (or a new configuration) is a code event; a halted app gets another chance with it.
     if (!same) this.loop.halted = false
