@@ -457,3 +457,47 @@ test('loom run: an action committed when the run is killed -9 before its outcome
   const l = await loom(['log', db]).done
   assert.match(l.stdout, /effect {7}wrote sys\.actions, sys\.effects  action 2\.0: POST http:\/\/127\.0\.0\.1:\d+\/charge → 200, 7 characters in \d+ ms/)
 })
+
+test('loom serve: an http() that sends answers with the id; another request waits for the outcome; the action is an effect event', async () => {
+  const srv = await server((_, hit, res) => res.end(`charged ${hit.body}`))
+  const root = folder()
+  const path = join(root, 'served.loom.md')
+  writeFileSync(path, notebook({
+    api: `export function http(req) {
+  if (req.path === '/pay') return { status: 200, body: sys.http.send({ url: '${srv.url}/charge', body: 'five' }) }
+  const r = sys.effects.result(req.path.slice('/result/'.length))
+  return { status: 200, body: r.body }
+}`,
+  }, HTTP))
+  const db = join(root, 'served.loom.db')
+  const renderer = mkdtempSync(join(dir, 'renderer-'))
+  const child = spawn(process.execPath, ['bin/loom.js', 'serve', path, '--port', '0', '--app-port', '0', '--db', db], { env: { ...process.env, LOOM_RENDERER_DIR: renderer }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
+  try {
+    const app = await new Promise<string>((resolve, reject) => {
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d
+        const m = /^The app answers HTTP at (http:\/\/127\.0\.0\.1:\d+) /m.exec(out)
+        if (m) resolve(m[1]!)
+      })
+      child.on('exit', (code) => reject(new Error(`loom serve ended (${code}): ${out}${err}`)))
+    })
+    const id = await (await fetch(`${app}/pay`)).text()
+    assert.match(id, /^\d+\.0$/)
+    assert.equal(await (await fetch(`${app}/result/${id}`)).text(), 'charged five')
+    assert.equal(srv.hits.length, 1)
+    assert.equal(srv.hits[0]!.key, id)
+  } finally {
+    await new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve()
+      child.once('exit', () => resolve())
+      child.kill('SIGINT')
+    })
+    await srv.close()
+  }
+  const l = await loom(['log', db]).done
+  assert.match(l.stdout, /action \d+\.0: POST http:\/\/127\.0\.0\.1:\d+\/charge → 200/)
+  assert.equal((await loom(['replay', db, '--verify']).done).status, 0)
+})

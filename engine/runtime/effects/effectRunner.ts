@@ -64,7 +64,8 @@ export class EffectRunner {
       if (this.closed) return
       const outcome = outcomeOf(id, response, tries)
       if (!outcome.ok && tries < action.attempts && retryable(response)) {
-        const wait = action.backoff * 2 ** (tries - 1)
+        // Doubling, but never more than a minute between tries (20 tries of a 60 s backoff would be years).
+        const wait = Math.min(action.backoff * 2 ** (tries - 1), 60_000)
         this.acting.set(id, setTimeout(() => void attempt(tries + 1), wait))
         return
       }
