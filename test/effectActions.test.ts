@@ -100,7 +100,10 @@ test('sys.http.send is performed once after its transaction commits; sys.effects
   // The step that made it committed first (event 2); the outcome is an effect event; the step that read it came after.
   assert.deepEqual(s.engine.events().map((e) => e.kind), ['code', 'step', 'effect', 'step'])
   assert.ok(s.engine.attempts().some((a) => a.reason === 'waiting for the outcome of action 2.0'), 'the reading step waited')
-  assert.deepEqual(value(s.engine, 'sys.actions'), {}, 'nothing is pending')
+  const kept = value(s.engine, 'sys.effects') as Record<string, { action?: unknown; outcome?: { ok: boolean } }>
+  assert.deepEqual(Object.keys(kept), ['2.0'])
+  assert.equal(kept['2.0']!.action, undefined, 'nothing is pending')
+  assert.equal(kept['2.0']!.outcome!.ok, true)
   s.log.close()
   // Replay never performs: verify passes with the server stopped.
   await srv.close()
@@ -455,7 +458,7 @@ test('loom run: an action committed when the run is killed -9 before its outcome
   const v = await loom(['replay', db, '--verify']).done
   assert.equal(v.status, 0, v.stdout + v.stderr)
   const l = await loom(['log', db]).done
-  assert.match(l.stdout, /effect {7}wrote sys\.actions, sys\.effects  action 2\.0: POST http:\/\/127\.0\.0\.1:\d+\/charge → 200, 7 characters in \d+ ms/)
+  assert.match(l.stdout, /effect {7}wrote sys\.effects  action 2\.0: POST http:\/\/127\.0\.0\.1:\d+\/charge → 200, 7 characters in \d+ ms/)
 })
 
 test('loom serve: an http() that sends answers with the id; another request waits for the outcome; the action is an effect event', async () => {

@@ -3,7 +3,8 @@
 // desktop app are thin layers over this.
 import { EffectRunner } from './effects/effectRunner.ts'
 import type { EffectInput } from './effects/request.ts'
-import { ACTIONS_STATE, actionProblem, type Action, type OutcomeInput } from './effects/action.ts'
+import { ACTION_ID, pendingAction, type Action, type OutcomeInput } from './effects/action.ts'
+import { EFFECTS_STATE } from './effects/request.ts'
 import { notebookGrants } from './effects/grants.ts'
 import { readFile } from 'node:fs/promises'
 import { decodeNotebook, parseNotebook, type Notebook } from './notebook.ts'
@@ -122,7 +123,11 @@ export class Engine {
   private actionsMade(event: EventRecord): void {
     const due = this.actionsDue
     const before = due.length
-    for (const w of event.writes) if (w.state === ACTIONS_STATE && w.op === 'set' && 'key' in w) due.push([w.key, plainCopy(w.value) as unknown as Action])
+    for (const w of event.writes) {
+      if (w.state !== EFFECTS_STATE || w.op !== 'set' || !('key' in w) || !ACTION_ID.test(w.key)) continue
+      const action = pendingAction(w.value)
+      if (action) due.push([w.key, plainCopy(action)])
+    }
     if (before === 0 && due.length > 0) setImmediate(() => this.performDue())
   }
 
@@ -135,7 +140,7 @@ export class Engine {
       durable = Promise.reject(err)
     }
     durable.then(() => {
-      for (const [id, action] of this.actionsDue.splice(0)) if (!actionProblem(action)) this.effects?.act(id, action)
+      for (const [id, action] of this.actionsDue.splice(0)) this.effects?.act(id, action)
     }, () => {
       // Not durable (the log is gone): nothing is performed; the next run performs what the log holds.
       this.actionsDue = []
@@ -145,10 +150,11 @@ export class Engine {
 
   /** Actions the log holds as committed and not finished (Loom stopped between a commit and an outcome): performed again now. */
   private resumeActions(): void {
-    const pending = this.exec.store.get(ACTIONS_STATE) as MapCell | undefined
-    if (!this.effects || !pending) return
-    for (const [id, action] of Object.entries(plainCopy(pending.value()) as Record<string, unknown>)) {
-      if (!actionProblem(action)) this.effects.act(id, action as Action)
+    const effects = this.exec.store.get(EFFECTS_STATE) as MapCell | undefined
+    if (!this.effects || !effects) return
+    for (const [id, entry] of Object.entries(effects.value() as Record<string, unknown>)) {
+      const action = ACTION_ID.test(id) ? pendingAction(entry) : null
+      if (action) this.effects.act(id, plainCopy(action))
     }
   }
 

@@ -6,7 +6,6 @@
 // way it becomes an event, in transaction/commitTransaction.ts).
 import type { Grants } from './effects/grants.ts'
 import { EFFECTS_STATE } from './effects/request.ts'
-import { ACTIONS_STATE } from './effects/action.ts'
 import { Sandbox, type AppFunction, type Outcome } from './sandbox.ts'
 import { Store, makeCell, type Cell, type StoreSnapshot } from './store.ts'
 import type { Transaction } from './transaction.ts'
@@ -118,10 +117,8 @@ export class Executor {
         methods[name] = m as (...args: unknown[]) => unknown
       }
       // Where recorded responses are kept (effects/request.ts): made with the code that may read them, so every read of one is a read of state.
-      // And the actions committed and not finished (effects/action.ts), beside them.
-      for (const name of [EFFECTS_STATE, ACTIONS_STATE]) {
-        if (!this.config.effects || this.store.get(name)) continue
-        const cell = makeCell('map', this.store.cells.length, name, null, {}, this.head + 1)
+      if (this.config.effects && !this.store.get(EFFECTS_STATE)) {
+        const cell = makeCell('map', this.store.cells.length, EFFECTS_STATE, null, {}, this.head + 1)
         this.store.add(cell)
         loading.fresh.push(cell)
       }
@@ -263,7 +260,7 @@ export class Executor {
     const where = whereAt(this.config.path, at)
     if (!loading) throw this.sandbox.error(`state.${kind}() declares state at the top of a cell, not inside a method`)
     if (typeof name !== 'string' || !name) throw (loading.refused = new LoadError(`state.${kind}(name, …) needs a name (a non-empty string)`, where))
-    if (name === EFFECTS_STATE || name === ACTIONS_STATE) throw (loading.refused = new LoadError(`state '${name}' is Loom's (${name === EFFECTS_STATE ? 'the responses and outcomes effects recorded' : 'the actions not yet finished'}); give the state another name`, where))
+    if (name === EFFECTS_STATE) throw (loading.refused = new LoadError(`state '${name}' is Loom's (the responses effects recorded); give the state another name`, where))
     const first = loading.declared.get(name)
     if (first) {
       throw (loading.refused = new LoadError(`state '${name}' is declared twice: first at ${formatLocation(this.config.path, first.at)}; give each state its own name`, where))

@@ -1,13 +1,29 @@
 // Actions (DESIGN §3a): sys.http.send and sys.fs.write are outputs of the
-// transaction that makes them. Each is a write to Loom's state `sys.actions`
-// (so an abort makes none, replay checks it, and what is pending is state),
-// performed by the runner once the event is durable, and finished by an
-// `effect` event that moves it from `sys.actions` to its outcome in `sys.effects`.
+// transaction that makes them. Each is a write to Loom's state `sys.effects`
+// under its id, `{ action }` (so an abort makes none, replay checks it, and
+// what is pending is state), performed by the runner once the event is
+// durable, and finished by an `effect` event that replaces it with
+// `{ outcome, at }`. (In `sys.effects` beside the reads' responses, not in a
+// state of its own: a new state would change how every log that grants
+// effects replays its code event.)
 import { originGranted, type Grants } from './grants.ts'
 import { fsRead, type EffectRequest } from './request.ts'
 
-/** Actions committed and not finished, by id: what the runner performs after a commit, and again after a restart. */
-export const ACTIONS_STATE = 'sys.actions'
+/** An action's id, `<seq>.<n>` (a read's response is kept under a 64-digit hash instead). */
+export const ACTION_ID = /^\d+\.\d+$/
+
+/** The action a `sys.effects` entry holds while it is pending (committed, no outcome yet), or null. */
+export function pendingAction(entry: unknown): Action | null {
+  const e = entry as { action?: unknown; outcome?: unknown } | null
+  if (e === null || typeof e !== 'object' || e.outcome !== undefined || actionProblem(e.action)) return null
+  return e.action as Action
+}
+
+/** The outcome a `sys.effects` entry holds once its action finished, or null. */
+export function finishedOutcome(entry: unknown): Outcome | null {
+  const o = (entry as { outcome?: unknown } | null)?.outcome
+  return o !== null && typeof o === 'object' && !Array.isArray(o) ? (o as Outcome) : null
+}
 
 /** What a transaction committed: the request and how hard to try. */
 export interface Action {
@@ -138,7 +154,7 @@ export function askedOf(r: EffectRequest): string {
   return r.kind === 'http.send' ? `${r.method} ${r.url}` : r.kind === 'fs.write' ? `write ${r.root}:${r.path}` : r.kind === 'http.get' ? `GET ${r.url}` : `read ${r.root}:${r.path}`
 }
 
-/** Why `value` (a `sys.actions` entry: anyone's, a log is untrusted) is not an action the runner may perform, or null. */
+/** Why `value` (a pending entry of `sys.effects`: anyone's, a log is untrusted) is not an action the runner may perform, or null. */
 export function actionProblem(value: unknown): string | null {
   const a = value as Partial<Action> | null
   if (a === null || typeof a !== 'object' || a.request === null || typeof a.request !== 'object') return 'no request'

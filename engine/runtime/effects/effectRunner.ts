@@ -1,6 +1,6 @@
 // The runner's side of effects. A transaction that waits for a safe read
 // hands its request here; an action is handed here once the event that made
-// it is durable (or, after a restart, because `sys.actions` still holds it).
+// it is durable (or, after a restart, because `sys.effects` still holds it as pending).
 // The performer (outside the process that runs cell code, or injected)
 // performs it; the answer or outcome is committed as an `effect` event through
 // the one transaction door, which wakes whatever waits on it.
@@ -73,7 +73,7 @@ export class EffectRunner {
       try {
         this.finish({ id, asked: askedOf(action.request), outcome, ms: Math.round(performance.now() - began) })
       } catch {
-        // The log closed meanwhile: the action stays in `sys.actions`, and the next run performs it again.
+        // The log closed meanwhile: the action stays pending in `sys.effects`, and the next run performs it again.
       }
       this.idle()
     }

@@ -10,7 +10,7 @@ import type { TxContext } from './txContext.ts'
 import { callerInCell, describeValue, type AppsByFile } from './describeError.ts'
 import type { Grants } from '../effects/grants.ts'
 import { EFFECTS_STATE, fsRead, httpGet, type Asked, type EffectResponse } from '../effects/request.ts'
-import { ACTIONS_STATE, fsWrite, httpSend, type Made } from '../effects/action.ts'
+import { finishedOutcome, fsWrite, httpSend, pendingAction, type Made } from '../effects/action.ts'
 
 /** What the host API needs of the executor that owns it. */
 export interface HostSide {
@@ -278,7 +278,7 @@ export class CellHost {
   }
 
   /**
-   * An action (sys.http.send, sys.fs.write): a write to `sys.actions` under its id, so it is
+   * An action (sys.http.send, sys.fs.write): a write to `sys.effects` under its id, so it is
    * an output of the transaction (none if it aborts) that the runner performs once the event is
    * durable. The id is `<seq>.<n>`: the event's seq and its place among the event's actions, so
    * re-executing the event makes the same id.
@@ -286,10 +286,10 @@ export class CellHost {
   private act(tx: Transaction, made: Made): string {
     if ('denied' in made) return this.fail(tx, { reason: made.denied, aborted: false, location: this.here() })
     if (tx.readOnly) this.fail(tx, { reason: `${made.what}: a test cannot act`, aborted: false, location: this.here() })
-    const cell = this.exec.store.get(ACTIONS_STATE) as MapCell | undefined
+    const cell = this.exec.store.get(EFFECTS_STATE) as MapCell | undefined
     if (!cell) return this.fail(tx, { reason: `${made.what}: the notebook grants no effects; add \`effects:\` to the front matter`, aborted: false, location: this.here() })
     const id = `${this.exec.head + 1}.${tx.actions++}`
-    cell.set(tx, id, this.exec.inRealm(made.action))
+    cell.set(tx, id, this.exec.inRealm({ action: made.action }))
     return id
   }
 
@@ -301,11 +301,11 @@ export class CellHost {
     const what = `sys.effects.result(${typeof id === 'string' ? JSON.stringify(id.slice(0, 40)) : describeValue(id)})`
     if (typeof id !== 'string') return this.fail(tx, { reason: `${what}: the id is a string, as sys.http.send or sys.fs.write returned it`, aborted: false, location: this.here() })
     const effects = this.exec.store.get(EFFECTS_STATE) as MapCell | undefined
-    const actions = this.exec.store.get(ACTIONS_STATE) as MapCell | undefined
-    if (!effects || !actions) return this.fail(tx, { reason: `${what}: the notebook grants no effects, so no action has an outcome`, aborted: false, location: this.here() })
-    const found = effects.get(tx, id) as { outcome?: unknown } | undefined
-    if (found && typeof found === 'object' && found.outcome !== null && typeof found.outcome === 'object') return found.outcome
-    if (actions.get(tx, id) === undefined) return this.fail(tx, { reason: `${what}: no action has this id (use the id sys.http.send or sys.fs.write returned)`, aborted: false, location: this.here() })
+    if (!effects) return this.fail(tx, { reason: `${what}: the notebook grants no effects, so no action has an outcome`, aborted: false, location: this.here() })
+    const found = effects.get(tx, id)
+    const outcome = finishedOutcome(found)
+    if (outcome) return outcome
+    if (!pendingAction(found)) return this.fail(tx, { reason: `${what}: no action has this id (use the id sys.http.send or sys.fs.write returned)`, aborted: false, location: this.here() })
     if (id.startsWith(`${this.exec.head + 1}.`)) return this.fail(tx, { reason: `${what}: this transaction made the action; its outcome comes after it commits, so read it in a later transaction (or handle it in effect(result))`, aborted: false, location: this.here() })
     if (tx.readOnly) this.fail(tx, { reason: `${what}: a test reads only outcomes already recorded`, aborted: false, location: this.here() })
     tx.waitsForAction = true

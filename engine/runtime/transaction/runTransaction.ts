@@ -16,7 +16,7 @@ import type { TxContext } from './txContext.ts'
 import type { CellHost } from './hostApi.ts'
 import { applyEdits, type Edit } from './edits.ts'
 import { effectWrites, effectInputProblem, EFFECTS_STATE, type EffectInput } from '../effects/request.ts'
-import { ACTIONS_STATE, isOutcomeInput, outcomeInputProblem, type OutcomeInput } from '../effects/action.ts'
+import { isOutcomeInput, outcomeInputProblem, pendingAction, type OutcomeInput } from '../effects/action.ts'
 import type { MapCell } from '../store.ts'
 
 /** What a transaction runs: an app method by its event kind, with its input. */
@@ -136,8 +136,8 @@ export function runTransaction(runner: Runner, version: AppVersion, call: Call, 
 }
 
 /**
- * An action's outcome: moved from `sys.actions` to `sys.effects` under its id, only while the action
- * is pending there (so an outcome is recorded once, however often the action was performed), and
+ * An action's outcome: kept in `sys.effects` under its id in place of the action, only while the
+ * action is pending there (so an outcome is recorded once, however often the action was performed), and
  * handed to the app's `effect(result)` in the same transaction when the call names it.
  */
 function finishAction(runner: Runner, version: AppVersion, call: Call, time: number, agent: Agent): Transaction {
@@ -147,10 +147,8 @@ function finishAction(runner: Runner, version: AppVersion, call: Call, time: num
     const problem = outcomeInputProblem(call.input)
     if (problem) throw runner.sandbox.error(`an effect event that is not one: ${problem}`)
     const input = call.input as unknown as OutcomeInput
-    const actions = runner.store.get(ACTIONS_STATE) as MapCell | undefined
     const effects = runner.store.get(EFFECTS_STATE) as MapCell | undefined
-    if (!actions || !effects || actions.get(tx, input.id) === undefined) throw runner.sandbox.error(`action ${input.id} is not pending: its outcome is recorded already, or it was never committed`)
-    actions.delete(tx, input.id)
+    if (!effects || !pendingAction(effects.get(tx, input.id))) throw runner.sandbox.error(`action ${input.id} is not pending: its outcome is recorded already, or it was never committed`)
     const outcome = runner.inRealm(input.outcome)
     effects.set(tx, input.id, runner.inRealm({ outcome: input.outcome, at: time }))
     if (handler) handler(outcome)
