@@ -64,6 +64,8 @@ export class Transaction implements TxView {
   waitsForAction = false
   /** Actions made so far (sys.http.send, sys.fs.write): the next one's number in its id. */
   actions = 0
+  /** The ids of the actions it made. */
+  made: string[] | null = null
 
   constructor(
     readonly kind: EventKind | 'test',

@@ -288,8 +288,12 @@ export class CellHost {
     if (tx.readOnly) this.fail(tx, { reason: `${made.what}: a test cannot act`, aborted: false, location: this.here() })
     const cell = this.exec.store.get(EFFECTS_STATE) as MapCell | undefined
     if (!cell) return this.fail(tx, { reason: `${made.what}: the notebook grants no effects; add \`effects:\` to the front matter`, aborted: false, location: this.here() })
-    const id = `${this.exec.head + 1}.${tx.actions++}`
+    // Live, the seq is new and so is the id; a model under exploration keeps one head for every world, so an id
+    // its history has used already is passed over (a read of state: the same id whenever the event is re-run).
+    let id = `${this.exec.head + 1}.${tx.actions++}`
+    while (cell.get(tx, id) !== undefined) id = `${this.exec.head + 1}.${tx.actions++}`
     cell.set(tx, id, this.exec.inRealm({ action: made.action }))
+    ;(tx.made ??= []).push(id)
     return id
   }
 
@@ -306,7 +310,7 @@ export class CellHost {
     const outcome = finishedOutcome(found)
     if (outcome) return outcome
     if (!pendingAction(found)) return this.fail(tx, { reason: `${what}: no action has this id (use the id sys.http.send or sys.fs.write returned)`, aborted: false, location: this.here() })
-    if (id.startsWith(`${this.exec.head + 1}.`)) return this.fail(tx, { reason: `${what}: this transaction made the action; its outcome comes after it commits, so read it in a later transaction (or handle it in effect(result))`, aborted: false, location: this.here() })
+    if (tx.made?.includes(id)) return this.fail(tx, { reason: `${what}: this transaction made the action; its outcome comes after it commits, so read it in a later transaction (or handle it in effect(result))`, aborted: false, location: this.here() })
     if (tx.readOnly) this.fail(tx, { reason: `${what}: a test reads only outcomes already recorded`, aborted: false, location: this.here() })
     tx.waitsForAction = true
     return this.wait(tx, `waiting for the outcome of action ${id}`)
