@@ -508,3 +508,17 @@ test('loom serve: an http() that sends answers with the id; another request wait
   assert.match(l.stdout, /action \d+\.0: POST http:\/\/127\.0\.0\.1:\d+\/charge → 200/)
   assert.equal((await loom(['replay', db, '--verify']).done).status, 0)
 })
+
+test('a hand edit cannot make an action: it is refused, and nothing is performed', async () => {
+  const srv = await server()
+  const s = await session({ s: `export function step() { sys.abort('idle') }` }, HTTP)
+  await settle(s.engine)
+  const action = { request: { kind: 'http.send', method: 'POST', url: `${srv.url}/edited`, headers: {}, body: '', timeoutMs: 1000 }, attempts: 1, backoff: 0 }
+  assert.throws(() => s.engine.edit([{ state: 'sys.effects', key: '9.0', set: { action } }]), /an edit cannot make an action \('9\.0'\)/)
+  assert.throws(() => s.engine.edit([{ state: 'sys.effects', set: { '9.0': { action } } }]), /an edit cannot make an action/)
+  await settle(s.engine)
+  await new Promise((r) => setTimeout(r, 50))
+  assert.equal(srv.hits.length, 0)
+  s.log.close()
+  await srv.close()
+})
