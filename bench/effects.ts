@@ -89,7 +89,7 @@ export function effectsTable(f: EffectFigures): string {
   const row = (name: string, perSecond: number, cpuMs: number) => `${name.padEnd(64)} ${Math.round(perSecond).toLocaleString('en-US').padStart(8)} actions/s   ${cpuMs.toFixed(3)} ms CPU each`
   return [
     `Effects: ${f.actions.toLocaleString('en-US')} POSTs to a loopback server, at most ${IN_FLIGHT} in flight`,
-    row('  loom: sys.http.send committed, performed, outcome to effect()', f.loomPerSecond, f.loomCpuMs),
+    row('  loom (in-process, in-memory log): send, commit, perform, effect()', f.loomPerSecond, f.loomCpuMs),
     row('  plain fetch in Node', f.plainPerSecond, f.plainCpuMs),
     `  loom ÷ plain ${f.ratio.toFixed(2)}×`,
   ].join('\n')
