@@ -1,6 +1,6 @@
 // `npm run bench -- [--json] [--quick] [--only S] [--base REV]`: Loom's committed step transactions
 // per second on the counter sample, against a plain loop, Redux and Redux DevTools' recorder; then its durable
-// log against plain SQLite, exploration, HTTP, the window and the timeline. --base: before and after in one run.
+// log against plain SQLite, exploration, HTTP, effects, the window and the timeline. --base: before and after in one run.
 import { fastest, perSecond, type Repeat } from './timing.ts'
 import { instrumented, plainLoop, redux } from './baselines.ts'
 import { counterSource, loom, loomPerCall } from './loom.ts'
@@ -132,10 +132,13 @@ const share = shareBench ? await shareBench.measureShare([2, 20], quick ? 100 : 
 if (measuring('http')) progress('HTTP: loom and a plain node server under autocannon')
 const httpBench = measuring('http') ? await import('./http.ts') : null
 const http = httpBench ? await httpBench.measureHttp(quick) : null
+if (measuring('effects')) progress('effects: actions round-tripped to a loopback server through Loom, and plain fetch')
+const effectsBench = measuring('effects') ? await import('./effects.ts') : null
+const effects = effectsBench ? await effectsBench.measureEffects(quick) : null
 const queryBench = measuring('query') ? await import('./query.ts') : null
 const query = queryBench ? await queryBench.measureQuery(quick, progress) : null
 if (json) {
-  const all = { ...(figures ? toJson(figures) : {}), durable: durable && durableReport!.durableJson(durable), http, exploration, ui, share, timeline, query }
+  const all = { ...(figures ? toJson(figures) : {}), durable: durable && durableReport!.durableJson(durable), http, effects, exploration, ui, share, timeline, query }
   console.log(JSON.stringify(Object.fromEntries(Object.entries(all).filter(([, v]) => v !== null)), null, 2))
 } else {
   const tables = [
@@ -143,6 +146,7 @@ if (json) {
     query && queryBench!.queryTable(query, quick),
     durable && durableReport!.durableTable(durable),
     http && httpBench!.httpTable(http),
+    effects && effectsBench!.effectsTable(effects),
     exploration && explore!.exploreTable(exploration),
     share && `Shared session, edit propagation:\n${shareBench!.shareTable(share)}`,
     measuring('ui') && (ui ? uiBench!.uiTable(ui) : 'Desktop UI: not measured (no /usr/bin/chromium; apt-get install chromium)'),

@@ -363,7 +363,7 @@ test('the launcher checks a confined engine\'s effect requests again: ungranted,
   const refused = async (req: unknown) => assert.rejects(p.perform(req))
   await refused(null)
   await refused('http.get')
-  await refused({ kind: 'http.send', url: `${srv.url}/` })
+  await refused({ kind: 'http.post', url: `${srv.url}/` })
   await refused({ kind: 'http.get', url: 'http://localhost:9/' })
   await refused({ kind: 'http.get', url: `${srv.url}/`, headers: { 'x\r\nevil': 'y' } })
   await refused({ kind: 'fs.read', root: 'data', path: '../secret.txt' })

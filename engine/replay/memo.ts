@@ -108,7 +108,8 @@ export function outcomeOf(tx: Transaction): Outcome {
     halt: tx.halt,
     tty: tx.tty,
     failure: tx.failure,
-    external: tx.wakeAt > 0 || tx.waitsForInput || tx.wantsEffect !== null,
+    // Waiting for the world (a read's response, an action's outcome) is not a deadlock: exploration does not answer it.
+    external: tx.wakeAt > 0 || tx.waitsForInput || tx.wantsEffect !== null || tx.waitsForAction,
     wakeAt: tx.wakeAt,
     waitsForInput: tx.waitsForInput,
     ttyRead: tx.ttyRead.length,

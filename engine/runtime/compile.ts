@@ -12,7 +12,7 @@ import { insertMarkers, runawayMarkers } from './runawayMarkers.ts'
 import { located, loomError, LoomFailure, whereAt } from '../protocol/loomError.ts'
 
 /** The methods an app may export (DESIGN §3). */
-export const METHODS = ['start', 'step', 'http', 'gui', 'switch', 'clients'] as const
+export const METHODS = ['start', 'step', 'http', 'gui', 'switch', 'clients', 'effect'] as const
 export type MethodName = (typeof METHODS)[number]
 
 export interface Problem {

@@ -4,6 +4,8 @@
 import { EffectRunner } from './effects/effectRunner.ts'
 import type { EffectInput } from './effects/request.ts'
 import type { PendingRead } from '../protocol/messages.ts'
+import { ACTION_ID, pendingAction, type Action, type OutcomeInput } from './effects/action.ts'
+import { EFFECTS_STATE } from './effects/request.ts'
 import { notebookGrants } from './effects/grants.ts'
 import { readFile } from 'node:fs/promises'
 import { decodeNotebook, parseNotebook, type Notebook } from './notebook.ts'
@@ -13,6 +15,7 @@ import { FairAgent, mix } from './agent.ts'
 import { reenact, reenactAll, type Reenacted, type ReenactHost } from './reenact.ts'
 import { loomError, LoomFailure, whereAt, type LoomError, type Where } from '../protocol/loomError.ts'
 import { canonicalJson, plainCopy } from './values.ts'
+import type { MapCell } from './store.ts'
 import type { HttpRequest, HttpResponse } from './http.ts'
 import { MemoryLog, type EventLog } from './log.ts'
 import type { Transaction } from './transaction.ts'
@@ -46,7 +49,10 @@ export class Engine {
   private readonly pipeline: Pipeline
   private readonly loop: StepLoop
   private readonly requests: HttpRequests
+  /** Performs effects (null: this engine performs none — replay, exploration, previews on other branches). */
   private readonly effects: EffectRunner | null
+  /** Actions committed and not yet handed to the runner: they go once their event is durable. */
+  private actionsDue: [string, Action][] = []
 
   private constructor(private source: Notebook, private app: CompiledApp, readonly options: EngineOptions) {
     const path = options.path ?? source.path
@@ -59,7 +65,9 @@ export class Engine {
     this.virtualClock = options.clock === 'virtual'
     this.virtualNow = options.startTime ?? 0
     const shared = { exec: this.exec, announcer: this.announcer, seedNumber: this.seedNumber, version: () => this.version }
-    const effects = (this.effects = options.performEffect ? new EffectRunner(options.performEffect, (input) => this.recordEffect(input), () => this.announcer.status(this.loop.status)) : null)
+    const effects = (this.effects = options.performEffect
+      ? new EffectRunner(options.performEffect, (input) => this.recordEffect(input), (input) => this.recordOutcome(input), () => this.announcer.status(this.loop.status), () => this.loop.waiting.wake())
+      : null)
     const pipeline = (this.pipeline = new Pipeline({ ...shared, codeHash: () => this.app.codeHash, committed: (e) => this.committed(e), effectWanted: (w) => effects?.want(w) }, options.checkTests === 'commit' ? 'commit' : !!options.checkTests, !!options.stopOnTestFailure))
     // The step loop and the requests run transactions through the one pipeline, at the engine's time.
     const inside = {
@@ -79,6 +87,7 @@ export class Engine {
       maxAlternatives: options.maxAlternatives ?? 64,
       attempts: () => pipeline.attempts,
       jumpClock: (time) => this.virtualClock && ((this.virtualNow = Math.max(this.virtualNow, time)), true),
+      effectsBusy: () => this.actionsDue.length > 0 || !!this.effects?.busy,
     }, this.virtualClock)
     this.requests = new HttpRequests({
       ...inside,
@@ -108,6 +117,63 @@ export class Engine {
       setImmediate(() => this.retryPendingCode())
     }
     this.requests.wakeChanged()
+    if (this.effects) this.actionsMade(event)
+  }
+
+  /** The actions an event made: performed once it is durable (never before: an event lost would leave them done). */
+  private actionsMade(event: EventRecord): void {
+    const due = this.actionsDue
+    const before = due.length
+    for (const w of event.writes) {
+      if (w.state !== EFFECTS_STATE || w.op !== 'set' || !('key' in w) || !ACTION_ID.test(w.key)) continue
+      const action = pendingAction(w.value)
+      if (action) due.push([w.key, plainCopy(action)])
+    }
+    if (before === 0 && due.length > 0) setImmediate(() => this.performDue())
+  }
+
+  private performDue(): void {
+    const log = this.exec.log
+    let durable: Promise<void>
+    try {
+      durable = log.flushAsync ? log.flushAsync() : (log.flush(), Promise.resolve())
+    } catch (err) {
+      durable = Promise.reject(err)
+    }
+    durable.then(() => {
+      for (const [id, action] of this.actionsDue.splice(0)) this.effects?.act(id, action)
+    }, () => {
+      // Not durable (the log is gone): nothing is performed; the next run performs what the log holds.
+      this.actionsDue = []
+      this.loop.waiting.wake()
+    })
+  }
+
+  /** Actions the log holds as committed and not finished (Loom stopped between a commit and an outcome): performed again now. */
+  private resumeActions(): void {
+    const effects = this.exec.store.get(EFFECTS_STATE) as MapCell | undefined
+    if (!this.effects || !effects) return
+    for (const [id, entry] of Object.entries(effects.value() as Record<string, unknown>)) {
+      const action = ACTION_ID.test(id) ? pendingAction(entry) : null
+      if (action) this.effects.act(id, plainCopy(action))
+    }
+  }
+
+  /**
+   * An action's outcome: its effect event, handled by the app's effect(result) in the same
+   * transaction when it has one. A handler that aborts or throws leaves an attempt saying why,
+   * and the outcome is recorded without it (sys.effects.result reads it). An outcome for an
+   * action no longer pending (performed twice) is not recorded again.
+   */
+  private recordOutcome(input: OutcomeInput): void {
+    const agent = new FairAgent(this.seedNumber)
+    const call = { kind: 'effect' as const, method: this.version.methods.effect ? 'effect' : null, input: input as unknown as Json }
+    let tx = this.pipeline.runNow(call, this.now(), agent)
+    if (call.method !== null && (!tx || tx.failure)) {
+      if (tx) this.pipeline.recordAttempt(tx)
+      tx = this.pipeline.runNow({ ...call, method: null }, this.now(), agent)
+    }
+    if (tx && !tx.failure) this.pipeline.commitNow(tx)
   }
 
   /** A safe read's response came: its effect event, committed like any transaction (it wakes what waits for it). */
@@ -128,6 +194,7 @@ export class Engine {
     const engine = new Engine(notebook, app, options)
     if (options.resume) engine.resume(options.resume)
     else engine.loadCode(app, 'initial')
+    engine.resumeActions()
     engine.announcer.announce()
     return engine
   }
@@ -393,7 +460,9 @@ export class Engine {
     this.exec.restore(r.state, r.last.time)
     this.loop.started = r.started
     this.loop.halted = r.last.kind === 'halt'
-    const config = { seed: this.exec.config.seed, env: this.exec.config.env, args: this.exec.config.args }
+    const config: Record<string, unknown> = { seed: this.exec.config.seed, env: this.exec.config.env, args: this.exec.config.args }
+    // The grants are recorded with the code (loadCode): the same grants are the same configuration.
+    if (this.exec.config.effects) config.effects = this.exec.config.effects
     const same = r.code.codeHash === this.app.codeHash && canonicalJson(r.code.input) === canonicalJson(config)
     // New code (or a new configuration) is a code event; a halted app gets another chance with it.
     if (!same) this.loop.halted = false

@@ -31,7 +31,7 @@ export const OP = {
 
 export const SYS = {
   fork: 0, random: 1, now: 2, await: 3, ttyWrite: 4, ttyRead: 5, envGet: 6, args: 7, abort: 8, halt: 9, log: 10,
-  ask: 11, choose: 12, show: 13, httpGet: 14, fsRead: 15,
+  ask: 11, choose: 12, show: 13, httpGet: 14, fsRead: 15, httpSend: 16, fsWrite: 17, effectsResult: 18,
 } as const
 
 
@@ -129,6 +129,9 @@ const BOOTSTRAP = `(function (host, OP, SYS) {
   };
   const declare = (kind) => (name, initial) => Object.freeze(makers[kind](declareIn(kind, name, initial)));
   const state = Object.freeze({ var: declare("var"), map: declare("map"), queue: declare("queue"), bag: declare("bag"), counter: declare("counter") });
+  // Each key read once, here in the sandbox; a key left out (undefined) is not sent at all.
+  const pick = (o, keys) => { const c = {}; for (const k of keys) { const v = o[k]; if (v !== undefined) c[k] = v; } return c; };
+  const retryOptions = (o) => (o == null ? undefined : pick(o, ["attempts", "backoff", "timeoutMs"]));
   const sys = Object.freeze({
     fork: (n) => sysCall(SYS.fork, n),
     random: (index, n) => sysCall(SYS.random, index, n),
@@ -140,8 +143,15 @@ const BOOTSTRAP = `(function (host, OP, SYS) {
     halt: () => { sysCall(SYS.halt); },
     log: (channel, message) => { sysCall(SYS.log, channel, message); },
     // The options are copied here, in the sandbox: the host never calls a getter the cell made.
-    http: Object.freeze({ get: (url, options) => sysCall(SYS.httpGet, url, options == null ? undefined : { headers: options.headers, maxAge: options.maxAge }) }),
-    fs: Object.freeze({ read: (root, path) => sysCall(SYS.fsRead, root, path) }),
+    http: Object.freeze({
+      get: (url, options) => sysCall(SYS.httpGet, url, options == null ? undefined : { headers: options.headers, maxAge: options.maxAge, timeoutMs: options.timeoutMs }),
+      send: (request, options) => sysCall(SYS.httpSend, request == null ? request : pick(request, ["method", "url", "headers", "body"]), retryOptions(options)),
+    }),
+    fs: Object.freeze({
+      read: (root, path) => sysCall(SYS.fsRead, root, path),
+      write: (root, path, data, options) => sysCall(SYS.fsWrite, root, { path, data, options: retryOptions(options) }),
+    }),
+    effects: Object.freeze({ result: (id) => sysCall(SYS.effectsResult, id) }),
   });
   // Besides invariants, what only exploration reads: the values that may be permuted, the states it
   // expands, what must eventually happen (docs/exploring.md). Symmetric values cross as JSON text made here.

@@ -60,6 +60,12 @@ export class Transaction implements TxView {
   waitsForInput = false
   /** A safe read it waits for (sys.http.get, sys.fs.read): the runner performs it and records an effect event. */
   wantsEffect: { request: EffectRequest; hash: string } | null = null
+  /** It waits for an action's outcome (sys.effects.result): the runner is performing it. */
+  waitsForAction = false
+  /** Actions made so far (sys.http.send, sys.fs.write): the next one's number in its id. */
+  actions = 0
+  /** The ids of the actions it made. */
+  made: string[] | null = null
 
   constructor(
     readonly kind: EventKind | 'test',

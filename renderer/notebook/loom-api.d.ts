@@ -96,13 +96,44 @@ declare const sys: {
      * recorded response is reused until it is older than `maxAge` ms (in event time). Redirects are
      * not followed. A failed read (refused, timed out) throws.
      */
-    get(url: string, options?: { headers?: Record<string, string>; maxAge?: number }): { readonly status: number; readonly headers: Readonly<Record<string, string>>; readonly body: string }
+    get(url: string, options?: { headers?: Record<string, string>; maxAge?: number; timeoutMs?: number }): { readonly status: number; readonly headers: Readonly<Record<string, string>>; readonly body: string }
+    /**
+     * An action: sent only after this transaction commits, at least once (retried on no answer, 5xx or
+     * 429, `attempts` times in all, waiting `backoff` ms and then twice as long each time), with its id as
+     * the `Idempotency-Key` header. Returns the id; the outcome comes in a later transaction.
+     */
+    send(request: { method?: string; url: string; headers?: Record<string, string>; body?: Json }, options?: ActionOptions): string
   }
   /** Files under the roots the front matter's `effects.fs` names (docs/effects.md). */
   readonly fs: {
     /** A file's text, `path` relative to the root and inside it; read once, then reused from the log. */
     read(root: string, path: string): string
+    /** An action: writes the whole file after this transaction commits (the root needs `write: true`). Returns the id. */
+    write(root: string, path: string, data: Json, options?: ActionOptions): string
   }
+  /** The outcomes of actions. */
+  readonly effects: {
+    /** The outcome of the action `id` (from send or write): the transaction waits until there is one. */
+    result(id: string): ActionOutcome
+  }
+}
+
+/** How hard an action is tried: `attempts` in all (default 3), `backoff` ms before the second (default 200), `timeoutMs` each (default 30000). */
+interface ActionOptions {
+  attempts?: number
+  backoff?: number
+  timeoutMs?: number
+}
+
+/** How an action ended; also what `effect(result)` receives. */
+interface ActionOutcome {
+  readonly id: string
+  readonly ok: boolean
+  readonly status?: number
+  readonly headers?: Readonly<Record<string, string>>
+  readonly body?: string
+  readonly error?: string
+  readonly tries: number
 }
 
 /** An invariant over state, checked after every commit in debug runs, by `loom test`, and during exploration. */

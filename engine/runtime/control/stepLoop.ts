@@ -43,6 +43,8 @@ export interface LoopHost extends BatchHost {
   /** A test failed and the run is to end there (loom run): the batch stops. */
   testFailed(): boolean
   flush(): void
+  /** Effects are under way (actions being performed): a run until idle waits for their outcomes. */
+  effectsBusy?(): boolean
 }
 
 export class StepLoop {
@@ -85,7 +87,7 @@ export class StepLoop {
             continue
           }
           // A step waiting for a safe read is not idle: its response is on the way.
-          if (options.untilIdle && !waiting.parked?.wakeAt && !waiting.parked?.effect) break
+          if (options.untilIdle && !waiting.parked?.wakeAt && !waiting.parked?.effect && !host.effectsBusy?.()) break
           if (inflight.length) {
             // Let the last batches become durable, then look again: a wake may have come meanwhile.
             await Promise.all(inflight.splice(0))
@@ -246,7 +248,7 @@ export class StepLoop {
     for (const r of tx.reads) round.reads.push(r)
     if (tx.wakeAt && (!round.wakeAt || tx.wakeAt < round.wakeAt)) round.wakeAt = tx.wakeAt
     round.input ||= tx.waitsForInput
-    round.effect ||= tx.wantsEffect !== null && this.host.exec.config.performsEffects === true
+    round.effect ||= (tx.wantsEffect !== null || tx.waitsForAction) && this.host.exec.config.performsEffects === true
     round.reason ||= tx.failure!.reason
     if (!tx.failure!.aborted) round.threw ??= tx.failure
     if (++round.tries < this.host.maxAlternatives && tx.choices.length && round.agent.next(tx.choices.length)) return

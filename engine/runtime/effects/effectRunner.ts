@@ -1,29 +1,38 @@
-// The runner's side of safe reads: a transaction that waits for one hands
-// its request here; the performer (outside the process that runs cell code,
-// or injected) answers it, and the answer is committed as an `effect` event
-// through the one transaction door, which wakes whatever waits on it.
+// The runner's side of effects. A transaction that waits for a safe read
+// hands its request here; an action is handed here once the event that made
+// it is durable (or, after a restart, because `sys.effects` still holds it as pending).
+// The performer (outside the process that runs cell code, or injected)
+// performs it; the answer or outcome is committed as an `effect` event through
+// the one transaction door, which wakes whatever waits on it.
 import type { EffectInput, EffectRequest, EffectResponse } from './request.ts'
+import { askedOf, type Action, type Outcome, type OutcomeInput } from './action.ts'
 import type { PendingRead } from '../../protocol/messages.ts'
 import { effectAsked } from '../../protocol/effectLine.ts'
 
-/** Performs a safe read; never rejects (a failure is an `{ error }` response). */
+/** Performs an effect once; never rejects (a failure is an `{ error }` response). */
 export type Performer = (request: EffectRequest) => Promise<EffectResponse>
 
 export class EffectRunner {
   /** Requests being performed, by hash, with what they ask in words and since when: a request asked for again meanwhile is not performed twice. */
   private readonly inFlight = new Map<string, PendingRead>()
+  /** Actions being performed (or waiting to retry), by id: one performance per id at a time in this process. */
+  private readonly acting = new Map<string, NodeJS.Timeout | null>()
   private closed = false
 
   constructor(
     private readonly perform: Performer,
     /** Commits the effect event (false: the engine is closed, or it could not commit). */
     private readonly record: (input: EffectInput) => void,
+    /** Commits an action's outcome event (the door refuses a second outcome for the same id). */
+    private readonly finish: (input: OutcomeInput) => void,
     /** A read began or ended: the status (which lists the reads under way) changed. */
     private readonly changed: () => void = () => {},
+    /** Nothing is under way any more (a run until idle may end). */
+    private readonly settled: () => void = () => {},
   ) {}
 
   get busy(): boolean {
-    return this.inFlight.size > 0
+    return this.inFlight.size > 0 || this.acting.size > 0
   }
 
   /** The reads under way, the oldest first: the window shows them as pending. */
@@ -48,10 +57,65 @@ export class EffectRunner {
         }
         // After its effect event: the pending block gives way to it.
         this.changed()
+        this.idle()
       })
+  }
+
+  /**
+   * Performs a committed action until it succeeds or its attempts are spent, waiting
+   * `backoff`, then twice that, and so on, between tries; then records its outcome.
+   * A failure worth another try: no answer at all (refused, timed out) or a 5xx or 429.
+   */
+  act(id: string, action: Action): void {
+    if (this.closed || this.acting.has(id)) return
+    this.acting.set(id, null)
+    const began = performance.now()
+    const request = withKey(action.request, id)
+    const attempt = async (tries: number): Promise<void> => {
+      const response = await this.perform(request).catch((err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }))
+      if (this.closed) return
+      const outcome = outcomeOf(id, response, tries)
+      if (!outcome.ok && tries < action.attempts && retryable(response)) {
+        // Doubling, but never more than a minute between tries (20 tries of a 60 s backoff would be years).
+        const wait = Math.min(action.backoff * 2 ** (tries - 1), 60_000)
+        this.acting.set(id, setTimeout(() => void attempt(tries + 1), wait))
+        return
+      }
+      this.acting.delete(id)
+      try {
+        this.finish({ id, asked: askedOf(action.request), outcome, ms: Math.round(performance.now() - began) })
+      } catch {
+        // The log closed meanwhile: the action stays pending in `sys.effects`, and the next run performs it again.
+      }
+      this.idle()
+    }
+    void attempt(1)
+  }
+
+  private idle(): void {
+    if (!this.busy) this.settled()
   }
 
   close(): void {
     this.closed = true
+    for (const timer of this.acting.values()) if (timer) clearTimeout(timer)
+    this.acting.clear()
   }
+}
+
+/** An HTTP action carries its id as the Idempotency-Key, unless the cell set one itself. */
+function withKey(r: EffectRequest, id: string): EffectRequest {
+  if (r.kind !== 'http.send' || Object.hasOwn(r.headers, 'idempotency-key')) return r
+  return { ...r, headers: { ...r.headers, 'idempotency-key': id } }
+}
+
+function retryable(r: EffectResponse): boolean {
+  if ('error' in r) return true
+  return 'status' in r && (r.status >= 500 || r.status === 429)
+}
+
+function outcomeOf(id: string, r: EffectResponse, tries: number): Outcome {
+  if ('error' in r) return { id, ok: false, error: String(r.error), tries }
+  if ('status' in r) return { id, ok: r.status >= 200 && r.status < 300, status: r.status, headers: r.headers, body: r.body, tries }
+  return { id, ok: true, tries }
 }

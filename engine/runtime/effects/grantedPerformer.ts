@@ -1,5 +1,5 @@
 // The performer a launcher hands the log host: a confined engine process asks
-// it for a safe read over the link, and it believes nothing the request says
+// it for a safe read or one try of an action over the link, and it believes nothing the request says
 // about grants: it checks it again against the notebook's front matter as the
 // launcher read it (the owner's file), then performs it.
 import { dirname } from 'node:path'
@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { parseNotebook } from '../notebook.ts'
 import { notebookGrants, type Grants } from './grants.ts'
 import { fsRead, httpGet } from './request.ts'
+import { fsWrite, httpSend } from './action.ts'
 import { performEffect } from './perform.ts'
 import type { EffectResponse } from './request.ts'
 
@@ -31,12 +32,21 @@ export function grantedPerformer(notebookPath: string, text: string): GrantedPer
     perform: async (raw) => {
       const r = raw as Record<string, unknown> | null
       if (r === null || typeof r !== 'object') throw new Error('effect: malformed request')
-      const asked = r.kind === 'http.get' ? httpGet(grants, r.url, r.headers) : r.kind === 'fs.read' ? fsRead(grants, r.root, r.path) : null
-      if (!asked) throw new Error('effect: not a safe read')
+      const asked = r.kind === 'http.get' ? httpGet(grants, r.url, r.headers, r.timeoutMs)
+        : r.kind === 'fs.read' ? fsRead(grants, r.root, r.path)
+        : r.kind === 'http.send' ? sent(httpSend(grants, { method: r.method, url: r.url, headers: r.headers, body: typeof r.body === 'string' ? r.body : undefined }, { timeoutMs: r.timeoutMs }))
+        : r.kind === 'fs.write' ? sent(fsWrite(grants, r.root, r.path, typeof r.data === 'string' ? r.data : undefined, undefined))
+        : null
+      if (!asked) throw new Error('effect: not a read or an action')
       if ('denied' in asked) throw new Error(asked.denied)
       return performEffect(asked.request, dirname(notebookPath))
     },
   }
+}
+
+/** An action checked again, as a request to perform once (the runner retries). */
+function sent(made: ReturnType<typeof httpSend>): { request: import('./request.ts').EffectRequest } | { denied: string } {
+  return 'denied' in made ? made : { request: made.action.request }
 }
 
 /**

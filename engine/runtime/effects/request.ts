@@ -12,13 +12,17 @@ import { redactUrl } from '../../protocol/redactCredentials.ts'
 export { EFFECTS_STATE }
 
 export type EffectRequest =
-  | { kind: 'http.get'; url: string; headers: Record<string, string> }
+  | { kind: 'http.get'; url: string; headers: Record<string, string>; timeoutMs?: number }
   | { kind: 'fs.read'; root: string; rootPath: string; path: string }
+  // Actions (action.ts): performed after the commit that made them.
+  | { kind: 'http.send'; method: string; url: string; headers: Record<string, string>; body: string; timeoutMs: number }
+  | { kind: 'fs.write'; root: string; rootPath: string; path: string; data: string }
 
 /** What a safe read answered: an HTTP response, a file's text, or why there is none. */
 export type EffectResponse =
   | { status: number; headers: Record<string, string>; body: string }
   | { text: string }
+  | { written: number }
   | { error: string }
 
 /** What a transaction asks for: the request and its hash, or why it may not (naming the key to add). */
@@ -31,8 +35,8 @@ export function requestHash(r: EffectRequest): string {
 /** Longer URLs (and headers, together) are refused: every request is kept in the log. */
 const MAX_URL = 16 * 1024
 
-/** sys.http.get(url, { headers }): the request, if the URL's origin is granted. */
-export function httpGet(grants: Grants | undefined, url: unknown, headers: unknown): Asked {
+/** sys.http.get(url, { headers, timeoutMs }): the request, if the URL's origin is granted (a timeout given is part of it). */
+export function httpGet(grants: Grants | undefined, url: unknown, headers: unknown, timeoutMs?: unknown): Asked {
   // The words every message about this read uses (a wait, a denial, a failure): a credential in the query is blanked.
   const what = `sys.http.get(${JSON.stringify(typeof url === 'string' ? redactUrl(url.slice(0, 200)) : String(url))})`
   if (typeof url !== 'string') return { denied: `${what}: the url is a string` }
@@ -57,8 +61,9 @@ export function httpGet(grants: Grants | undefined, url: unknown, headers: unkno
     }
     if (JSON.stringify(h).length > MAX_URL) return { denied: `${what}: the headers are longer than ${MAX_URL} characters` }
   }
+  if (timeoutMs !== undefined && (!Number.isSafeInteger(timeoutMs) || (timeoutMs as number) < 1 || (timeoutMs as number) > 600_000)) return { denied: `${what}: timeoutMs is a whole number from 1 to 600000` }
   u.hash = ''
-  const request: EffectRequest = { kind: 'http.get', url: u.href, headers: h }
+  const request: EffectRequest = timeoutMs === undefined ? { kind: 'http.get', url: u.href, headers: h } : { kind: 'http.get', url: u.href, headers: h, timeoutMs: timeoutMs as number }
   return { request, hash: requestHash(request), what }
 }
 

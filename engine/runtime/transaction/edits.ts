@@ -5,6 +5,8 @@ import type { Transaction } from '../transaction.ts'
 import { canonicalJson, type Json } from '../values.ts'
 import type { CellHost } from './hostApi.ts'
 import type { StateEdit } from '../../protocol/messages.ts'
+import { EFFECTS_STATE } from '../effects/request.ts'
+import { pendingAction } from '../effects/action.ts'
 
 /** One change made by hand to one state (an `edit` event): the protocol's, with any value (refused unless plain data). */
 export type Edit = StateEdit<unknown>
@@ -33,6 +35,7 @@ export function applyEdits(host: CellHost, store: Store, inRealm: (v: unknown, t
     // At the cell that declares the state: where the editor shows the refusal.
     const wrong = (what: string) => host.fail(tx, { reason: `state '${c.state}' is a ${cell.kind}: ${what}`, aborted: false, location: cell.declaredAt })
     if ('set' in c) {
+      if (c.state === EFFECTS_STATE) refuseActions(host, tx, cell, c.key, c.set)
       if (c.key === undefined) replace(host, tx, cell, copy(c.set), wrong)
       else if (cell instanceof MapCell) cell.set(tx, host.key(tx, cell, c.key), host.write(tx, cell, copy(c.set)))
       else wrong('it has no keys')
@@ -51,6 +54,19 @@ export function applyEdits(host: CellHost, store: Store, inRealm: (v: unknown, t
     } else if ('add' in c) {
       if (cell instanceof CounterCell && Number.isFinite(c.add)) cell.add(tx, c.add)
       else wrong('only a counter takes add (a finite number)')
+    }
+  }
+}
+
+/**
+ * A hand edit cannot make an action (the runner would perform it): actions come from cells, where the
+ * grants were checked as they ran. Putting back an entry exactly as it is committed is no new action.
+ */
+function refuseActions(host: CellHost, tx: Transaction, cell: Cell, key: string | undefined, value: unknown): void {
+  const entries = key === undefined ? (value !== null && typeof value === 'object' ? Object.entries(value) : []) : [[key, value] as const]
+  for (const [k, v] of entries) {
+    if (pendingAction(v) && canonicalJson(((cell.value() ?? {}) as Record<string, Json>)[k] ?? null) !== canonicalJson(v as Json)) {
+      host.fail(tx, { reason: `state '${EFFECTS_STATE}': an edit cannot make an action ('${String(k).slice(0, 40)}'); actions come from cells (sys.http.send, sys.fs.write)`, aborted: false, location: null })
     }
   }
 }

@@ -10,6 +10,7 @@ import type { TxContext } from './txContext.ts'
 import { callerInCell, describeValue, type AppsByFile } from './describeError.ts'
 import type { Grants } from '../effects/grants.ts'
 import { EFFECTS_STATE, fsRead, httpGet, type Asked, type EffectResponse } from '../effects/request.ts'
+import { finishedOutcome, fsWrite, httpSend, pendingAction, type Made } from '../effects/action.ts'
 
 /** What the host API needs of the executor that owns it. */
 export interface HostSide {
@@ -19,6 +20,10 @@ export interface HostSide {
   readonly random: StableRandom
   readonly ctx: TxContext
   readonly apps: AppsByFile
+  /** The last event's seq: an action's id is the seq its transaction commits as, and its number in it. */
+  readonly head: number
+  /** A copy of host data in the sandbox's realm. */
+  inRealm(value: unknown): Json
   /** `state.kind(name, initial)` at a cell's top level: the cell's id. */
   declare(kind: StateKind, name: unknown, initial: unknown): number
   /** `test(name, property)` at a cell's top level. */
@@ -171,7 +176,7 @@ export class CellHost {
       case SYS.show:
         return this.agentCall(tx, op, a, b)
       case SYS.httpGet: {
-        const o = (b ?? {}) as { headers?: unknown; maxAge?: unknown }
+        const o = (b ?? {}) as { headers?: unknown; maxAge?: unknown; timeoutMs?: unknown }
         if (o.maxAge !== undefined && (typeof o.maxAge !== 'number' || !(o.maxAge >= 0))) this.fail(tx, { reason: `sys.http.get(url, { maxAge }): maxAge is a number of ms ≥ 0, got ${describeValue(o.maxAge)}`, aborted: false, location: this.here() })
         let headers: Json | undefined
         try {
@@ -180,10 +185,22 @@ export class CellHost {
           if (!(err instanceof ValueError)) throw err
           this.fail(tx, { reason: `sys.http.get(url, { headers }): ${err.message}`, aborted: false, location: this.here() })
         }
-        return this.safeRead(tx, this.asked('h', a, headers, () => httpGet(this.exec.config.effects, a, headers)), o.maxAge as number | undefined)
+        const read = o.timeoutMs === undefined ? this.asked('h', a, headers, () => httpGet(this.exec.config.effects, a, headers)) : httpGet(this.exec.config.effects, a, headers, o.timeoutMs)
+        return this.safeRead(tx, read, o.maxAge as number | undefined)
       }
       case SYS.fsRead:
         return this.safeRead(tx, this.asked('f', a, b, () => fsRead(this.exec.config.effects, a, b)), undefined)
+      case SYS.httpSend: {
+        const request = this.plain(tx, 'sys.http.send(request)', a)
+        return this.act(tx, httpSend(this.exec.config.effects, request, b))
+      }
+      case SYS.fsWrite: {
+        const o = b as { path: unknown; data: unknown; options: unknown }
+        const data = this.plain(tx, 'sys.fs.write(root, path, data): the data', o.data)
+        return this.act(tx, fsWrite(this.exec.config.effects, a, o.path, data, o.options))
+      }
+      case SYS.effectsResult:
+        return this.result(tx, a)
       case SYS.log: {
         if (typeof a !== 'string') this.fail(tx, { reason: `sys.log(channel, message): channel is a string, got ${describeValue(a)}`, aborted: false, location: this.here() })
         let message: Json
@@ -248,6 +265,55 @@ export class CellHost {
     // A wait either way: the world may answer (live), or nothing here performs it (replay, exploration, a runner without a performer).
     tx.wantsEffect = { request: asked.request, hash: asked.hash }
     return this.wait(tx, `waiting for ${asked.what}${this.exec.config.performsEffects ? '' : ': no response is recorded and this runner performs no effects'}`)
+  }
+
+  /** `v` checked as plain data (no functions, cycles, NaN…), or the transaction fails saying where. */
+  private plain(tx: Transaction, what: string, v: unknown): Json {
+    try {
+      return plainValue(v)
+    } catch (err) {
+      if (!(err instanceof ValueError)) throw err
+      return this.fail(tx, { reason: `${what}: ${err.message}`, aborted: false, location: this.here() })
+    }
+  }
+
+  /**
+   * An action (sys.http.send, sys.fs.write): a write to `sys.effects` under its id, so it is
+   * an output of the transaction (none if it aborts) that the runner performs once the event is
+   * durable. The id is `<seq>.<n>`: the event's seq and its place among the event's actions, so
+   * re-executing the event makes the same id.
+   */
+  private act(tx: Transaction, made: Made): string {
+    if ('denied' in made) return this.fail(tx, { reason: made.denied, aborted: false, location: this.here() })
+    if (tx.readOnly) this.fail(tx, { reason: `${made.what}: a test cannot act`, aborted: false, location: this.here() })
+    const cell = this.exec.store.get(EFFECTS_STATE) as MapCell | undefined
+    if (!cell) return this.fail(tx, { reason: `${made.what}: the notebook grants no effects; add \`effects:\` to the front matter`, aborted: false, location: this.here() })
+    // Live, the seq is new and so is the id; a model under exploration keeps one head for every world, so an id
+    // its history has used already is passed over (a read of state: the same id whenever the event is re-run).
+    let id = `${this.exec.head + 1}.${tx.actions++}`
+    while (cell.get(tx, id) !== undefined) id = `${this.exec.head + 1}.${tx.actions++}`
+    cell.set(tx, id, this.exec.inRealm({ action: made.action }))
+    ;(tx.made ??= []).push(id)
+    return id
+  }
+
+  /**
+   * sys.effects.result(id): the outcome of an action, a read of state, so a transaction that
+   * waits for it runs again when the outcome event commits.
+   */
+  private result(tx: Transaction, id: unknown): unknown {
+    const what = `sys.effects.result(${typeof id === 'string' ? JSON.stringify(id.slice(0, 40)) : describeValue(id)})`
+    if (typeof id !== 'string') return this.fail(tx, { reason: `${what}: the id is a string, as sys.http.send or sys.fs.write returned it`, aborted: false, location: this.here() })
+    const effects = this.exec.store.get(EFFECTS_STATE) as MapCell | undefined
+    if (!effects) return this.fail(tx, { reason: `${what}: the notebook grants no effects, so no action has an outcome`, aborted: false, location: this.here() })
+    const found = effects.get(tx, id)
+    const outcome = finishedOutcome(found)
+    if (outcome) return outcome
+    if (!pendingAction(found)) return this.fail(tx, { reason: `${what}: no action has this id (use the id sys.http.send or sys.fs.write returned)`, aborted: false, location: this.here() })
+    if (tx.made?.includes(id)) return this.fail(tx, { reason: `${what}: this transaction made the action; its outcome comes after it commits, so read it in a later transaction (or handle it in effect(result))`, aborted: false, location: this.here() })
+    if (tx.readOnly) this.fail(tx, { reason: `${what}: a test reads only outcomes already recorded`, aborted: false, location: this.here() })
+    tx.waitsForAction = true
+    return this.wait(tx, `waiting for the outcome of action ${id}`)
   }
 
   /** agent.ask / agent.choose / agent.show inside gui(agent). */

@@ -15,7 +15,9 @@ import type { AppVersion } from '../appVersion.ts'
 import type { TxContext } from './txContext.ts'
 import type { CellHost } from './hostApi.ts'
 import { applyEdits, type Edit } from './edits.ts'
-import { effectWrites, effectInputProblem, type EffectInput } from '../effects/request.ts'
+import { effectWrites, effectInputProblem, EFFECTS_STATE, type EffectInput } from '../effects/request.ts'
+import { isOutcomeInput, outcomeInputProblem, pendingAction, type OutcomeInput } from '../effects/action.ts'
+import type { MapCell } from '../store.ts'
 
 /** What a transaction runs: an app method by its event kind, with its input. */
 export interface Call {
@@ -52,8 +54,9 @@ export function callOf(e: EventRecord): Call {
 export function cannotRun(version: AppVersion, call: Call): string | null {
   switch (call.kind) {
     case 'edit':
-    case 'effect':
       return null
+    case 'effect':
+      return call.method === null || version.methods.effect ? null : 'the code has no effect()'
     case 'code':
       return call.method === null || version.methods.switch ? null : 'the code has no switch()'
     case 'start':
@@ -114,6 +117,7 @@ export function runTransaction(runner: Runner, version: AppVersion, call: Call, 
       return transact(runner, begin(runner, 'edit', 'edit', call.input, time, agent, call), app, () =>
         applyEdits(runner.host, runner.store, (v, trusted) => runner.inRealm(v, trusted), call.input as unknown as Edit[], call.expect))
     case 'effect': {
+      if (isOutcomeInput(call.input)) return finishAction(runner, version, call, time, agent)
       // The world's answer to a safe read: kept by request hash; the same writes whenever it is re-executed.
       const tx = begin(runner, 'effect', null, call.input, time, agent, call)
       return transact(runner, tx, app, () => {
@@ -129,6 +133,26 @@ export function runTransaction(runner: Runner, version: AppVersion, call: Call, 
       return transact(runner, begin(runner, call.kind, call.method, call.input, time, agent, call), app, fn ? () => fn(undefined) : () => {})
     }
   }
+}
+
+/**
+ * An action's outcome: kept in `sys.effects` under its id in place of the action, only while the
+ * action is pending there (so an outcome is recorded once, however often the action was performed), and
+ * handed to the app's `effect(result)` in the same transaction when the call names it.
+ */
+function finishAction(runner: Runner, version: AppVersion, call: Call, time: number, agent: Agent): Transaction {
+  const tx = begin(runner, 'effect', call.method, call.input, time, agent, call)
+  const handler = call.method === 'effect' ? version.methods.effect : undefined
+  return transact(runner, tx, version.app, () => {
+    const problem = outcomeInputProblem(call.input)
+    if (problem) throw runner.sandbox.error(`an effect event that is not one: ${problem}`)
+    const input = call.input as unknown as OutcomeInput
+    const effects = runner.store.get(EFFECTS_STATE) as MapCell | undefined
+    if (!effects || !pendingAction(effects.get(tx, input.id))) throw runner.sandbox.error(`action ${input.id} is not pending: its outcome is recorded already, or it was never committed`)
+    const outcome = runner.inRealm(input.outcome)
+    effects.set(tx, input.id, runner.inRealm({ outcome: input.outcome, at: time }))
+    if (handler) handler(outcome)
+  })
 }
 
 /** Checks an invariant against the committed state, read-only, at the last event's time. Call inside `Executor.run`. */
