@@ -462,7 +462,7 @@ test('loom run: an action committed when the run is killed -9 before its outcome
   const v = await loom(['replay', db, '--verify']).done
   assert.equal(v.status, 0, v.stdout + v.stderr)
   const l = await loom(['log', db]).done
-  assert.match(l.stdout, /effect {7}wrote sys\.effects  action 2\.0: POST http:\/\/127\.0\.0\.1:\d+\/charge → 200, 7 characters in \d+ ms/)
+  assert.match(l.stdout, /effect {7}wrote sys\.effects  POST http:\/\/127\.0\.0\.1:\d+\/charge → 200 · \d+ ms/)
 })
 
 test('loom serve: an http() that sends answers with the id; another request waits for the outcome; the action is an effect event', async () => {
@@ -505,7 +505,7 @@ test('loom serve: an http() that sends answers with the id; another request wait
     await srv.close()
   }
   const l = await loom(['log', db]).done
-  assert.match(l.stdout, /action \d+\.0: POST http:\/\/127\.0\.0\.1:\d+\/charge → 200/)
+  assert.match(l.stdout, /effect {7}wrote sys\.effects  POST http:\/\/127\.0\.0\.1:\d+\/charge → 200/)
   assert.equal((await loom(['replay', db, '--verify']).done).status, 0)
 })
 
