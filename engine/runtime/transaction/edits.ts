@@ -1,6 +1,6 @@
 // Changes made by hand to state (the projectional editor, an undo): applied
 // inside the running `edit` transaction, checked as a cell's writes are.
-import { VarCell, MapCell, QueueCell, BagCell, CounterCell, type Cell, type Store } from '../store.ts'
+import { VarCell, MapCell, SetCell, QueueCell, BagCell, CounterCell, type Cell, type Store } from '../store.ts'
 import type { Transaction } from '../transaction.ts'
 import { canonicalJson, type Json } from '../values.ts'
 import type { CellHost } from './hostApi.ts'
@@ -34,13 +34,13 @@ export function applyEdits(host: CellHost, store: Store, inRealm: (v: unknown, t
     const wrong = (what: string) => host.fail(tx, { reason: `state '${c.state}' is a ${cell.kind}: ${what}`, aborted: false, location: cell.declaredAt })
     if ('set' in c) {
       if (c.key === undefined) replace(host, tx, cell, copy(c.set), wrong)
-      else if (cell instanceof MapCell) cell.set(tx, host.key(tx, cell, c.key), host.write(tx, cell, copy(c.set)))
+      else if (cell instanceof MapCell && !(cell instanceof SetCell)) cell.set(tx, host.key(tx, cell, c.key), host.write(tx, cell, copy(c.set)))
       else wrong('it has no keys')
     } else if ('remove' in c) {
       if (!(cell instanceof QueueCell || cell instanceof BagCell)) wrong('only a queue or bag item can be removed')
       else if (!Number.isSafeInteger(c.remove) || c.remove < 0 || !cell.removeAt(tx, c.remove)) wrong(`it has no item ${String(c.remove)} (it holds ${cell.items(tx).length})`)
     } else if ('delete' in c) {
-      if (cell instanceof MapCell) cell.delete(tx, host.key(tx, cell, c.key))
+      if (cell instanceof MapCell && !(cell instanceof SetCell)) cell.delete(tx, host.key(tx, cell, c.key))
       else wrong('only a map entry can be deleted')
     } else if ('push' in c) {
       if (cell instanceof QueueCell) cell.push(tx, host.write(tx, cell, copy(c.push)))
@@ -63,6 +63,13 @@ function replace(host: CellHost, tx: Transaction, cell: Cell, value: unknown, wr
     return cell.add(tx, value - cell.get(tx))
   }
   const plain = host.write(tx, cell, value)
+  if (cell instanceof SetCell) {
+    if (!Array.isArray(plain)) return wrong('its value is a list of elements')
+    const keep = new Set(plain.map((v) => canonicalJson(v)))
+    for (const v of cell.elements(tx)) if (!keep.has(canonicalJson(v))) cell.remove(tx, v)
+    for (const v of plain) cell.add(tx, v)
+    return
+  }
   if (cell instanceof MapCell) {
     if (plain === null || typeof plain !== 'object' || Array.isArray(plain)) return wrong('its value is an object of entries')
     for (const [key] of cell.view(tx)) if (!Object.hasOwn(plain, key)) cell.delete(tx, key)
