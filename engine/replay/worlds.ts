@@ -198,7 +198,16 @@ export class Worlds implements MemoWorld<World> {
   }
 
   private keysOf(slots: readonly Slot[]): number[] {
-    return slots.map((slot, i) => this.texts.number(this.cells[i]!.slots.canonical(slot)))
+    return slots.map((slot, i) => this.slotKey(this.cells[i]!.slots, slot, null))
+  }
+
+  /** The number of a slot's value (or of what `writes` make of it): by its kind's fingerprint where it has one, else by its canonical text. */
+  private slotKey<S extends Slot>(kind: Cell<S>['slots'], slot: S, writes: readonly Write[] | null): number {
+    if (kind.fingerprint) {
+      const [h1, h2] = kind.fingerprint(slot, writes)
+      return this.texts.fingerprinted(h1, h2)
+    }
+    return this.texts.number(kind.canonical(writes ? kind.apply(slot, writes, 0, false) : slot))
   }
 
   /** The writes of an outcome (or a transaction) grouped by cell, worked out once per outcome. */
@@ -224,6 +233,9 @@ export class Worlds implements MemoWorld<World> {
   /** The key of written cell j after the effect: equal keys are equal slots, so it depends only on the key before. */
   private cellAfter(world: World, effect: Effect, j: number, slot?: Slot): number {
     const id = effect.cells[j]!
+    const kind = this.cells[id]!.slots
+    // A fingerprint after is cheap: remembering it by the key before would cost more memory than it saves.
+    if (kind.fingerprint) return this.slotKey(kind, world.slots[id]!, effect.writes[j]!)
     const before = world.keys[id]!
     let after = effect.after[j]!.get(before)
     if (after === undefined) {
