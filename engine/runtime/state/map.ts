@@ -13,7 +13,7 @@ export interface MapSlot {
   readonly version: number
 }
 
-export const mapSlots: SlotKind<MapSlot> = {
+const mapSlots: SlotKind<MapSlot> = {
   make(value, version) {
     const entries: Entries = new Map()
     for (const [k, v] of Object.entries((value ?? {}) as Record<string, Json>)) entries.set(k, { value: v, version })
@@ -59,13 +59,13 @@ export const mapSlots: SlotKind<MapSlot> = {
 const DELETED = Symbol('deleted')
 
 export class MapCell extends Cell<MapSlot> {
-  readonly kind: 'map' | 'set' = 'map'
+  readonly kind = 'map'
   private pending = new Map<string, Json | typeof DELETED>()
   private readKeys = new Set<string>()
   private readAll = false
   private seenTx = 0
-  constructor(id: number, name: string, at: SourceLocation | null, initial: Json, version: number, slots: SlotKind<MapSlot> = mapSlots) {
-    super(id, name, at, slots, slots.make(initial, version))
+  constructor(id: number, name: string, at: SourceLocation | null, initial: Record<string, Json>, version: number) {
+    super(id, name, at, mapSlots, mapSlots.make(initial, version))
   }
   private begin(tx: TxView): void {
     if (this.seenTx === tx.id) return

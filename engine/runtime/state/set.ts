@@ -3,25 +3,53 @@
 // with the same elements are one state however they were built (TLA+'s sets).
 // Membership is read per element, as a map's entries are per key: a
 // transaction that asks `has(x)` depends on x alone, not on the whole set.
+// A slot is one sorted array of shared items, not a hash table: exploration
+// holds a whole level of states, and a set is most of a state's size.
 import { canonicalJson, canonicalText, type Json } from '../values.ts'
-import type { SourceLocation } from '../event.ts'
-import type { SlotKind, TxView } from './cell.ts'
-import { MapCell, mapSlots, type MapSlot } from './map.ts'
+import type { SourceLocation, Write } from '../event.ts'
+import { Cell, type SlotKind, type TxView } from './cell.ts'
 
-/** The elements of a slot, in canonical order. */
-function sorted(slot: MapSlot): [string, Json][] {
-  const out: [string, Json][] = []
-  for (const [k, e] of slot.entries) if (e.value !== undefined) out.push([k, e.value])
-  return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+/** One element: its canonical text, its value (undefined: removed, its version kept for reads of it). */
+interface Item {
+  readonly key: string
+  readonly value: Json | undefined
+  readonly version: number
+}
+
+export interface SetSlot {
+  /** Sorted by key; never changed once shared. */
+  readonly items: readonly Item[]
+  /** Version of the last write to any element: what reads of the whole set depend on. */
+  readonly version: number
+}
+
+/** The index of `key` in sorted items, or -(where it would go) - 1. */
+function indexOf(items: readonly Item[], key: string): number {
+  let lo = 0
+  let hi = items.length - 1
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1
+    const k = items[mid]!.key
+    if (k < key) lo = mid + 1
+    else if (k > key) hi = mid - 1
+    else return mid
+  }
+  return -lo - 1
+}
+
+function itemOf(slot: SetSlot, key: string): Item | undefined {
+  const i = indexOf(slot.items, key)
+  return i < 0 ? undefined : slot.items[i]
 }
 
 /**
- * A set's fingerprint is the sum of its elements' (two 32-bit lanes, each
- * modulo 2³²): it does not depend on their order, and adding or removing
- * one element changes it by that element's hash alone — O(writes), where
- * the canonical text is O(elements · log elements).
+ * A set's fingerprint is the sum of its elements' hashes (two 32-bit lanes,
+ * each modulo 2³²): it does not depend on their order, and adding or
+ * removing one element changes it by that element's hash alone — O(writes),
+ * where the canonical text is O(elements).
  */
-const sums = new WeakMap<MapSlot, [number, number]>()
+const sums = new WeakMap<SetSlot, [number, number]>()
+const writeHashes = new WeakMap<object, [number, number]>()
 
 function elementHash(key: string, lane: 0 | 1): number {
   let h = lane ? 0x9747b28c : 0x811c9dc5
@@ -34,72 +62,133 @@ function elementHash(key: string, lane: 0 | 1): number {
   return (h ^ (h >>> 13)) >>> 0
 }
 
-function sumOf(slot: MapSlot): [number, number] {
+function sumOf(slot: SetSlot): [number, number] {
   let sum = sums.get(slot)
   if (!sum) {
     let a = 0
     let b = 0
-    for (const [k, e] of slot.entries) {
-      if (e.value === undefined) continue
-      a = (a + elementHash(k, 0)) >>> 0
-      b = (b + elementHash(k, 1)) >>> 0
+    for (const item of slot.items) {
+      if (item.value === undefined) continue
+      a = (a + elementHash(item.key, 0)) >>> 0
+      b = (b + elementHash(item.key, 1)) >>> 0
     }
     sums.set(slot, (sum = [a, b]))
   }
   return sum
 }
 
-const setSlots: SlotKind<MapSlot> = {
-  ...mapSlots,
+const setSlots: SlotKind<SetSlot> = {
   make(value, version) {
-    const entries: MapSlot['entries'] = new Map()
-    for (const v of (value ?? []) as Json[]) entries.set(canonicalText(v), { value: v, version })
-    return { entries, version }
+    const byKey = new Map<string, Item>()
+    for (const v of (value ?? []) as Json[]) byKey.set(canonicalText(v), { key: canonicalText(v), value: v, version })
+    return { items: [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : 1)), version }
   },
-  value: (slot) => sorted(slot).map((e) => e[1]),
-  read: (slot, key) => (key === undefined ? setSlots.value(slot) : slot.entries.get(key)?.value),
+  apply(slot, writes, version, inPlace) {
+    const items = inPlace ? (slot.items as Item[]) : slot.items.slice()
+    for (const w of writes) {
+      if (w.op !== 'delete' && !(w.op === 'set' && 'key' in w)) continue
+      const item = { key: w.key, value: w.op === 'set' ? w.value : undefined, version }
+      const i = indexOf(items, w.key)
+      if (i >= 0) items[i] = item
+      else items.splice(-i - 1, 0, item)
+    }
+    return { items, version }
+  },
+  value(slot) {
+    const out: Json[] = []
+    for (const item of slot.items) if (item.value !== undefined) out.push(item.value)
+    return out
+  },
+  read: (slot, key) => (key === undefined ? setSlots.value(slot) : itemOf(slot, key)?.value),
   canonical(slot) {
     let out = '<'
-    for (const [k] of sorted(slot)) out += k + ','
+    for (const item of slot.items) if (item.value !== undefined) out += item.key + ','
     return out + '>'
   },
   fingerprint(slot, writes) {
     let [a, b] = sumOf(slot)
     if (!writes) return [a, b]
-    // Whether each element written is in the set as the writes go (a key may be written twice).
+    // Whether each element written is in the set as the writes go (an element may be written twice).
     let now: Map<string, boolean> | null = null
     for (const w of writes) {
-      if (w.op !== 'set' && w.op !== 'delete') continue
-      const key = (w as { key: string }).key
-      const was = now?.get(key) ?? slot.entries.get(key)?.value !== undefined
+      if (w.op !== 'delete' && !(w.op === 'set' && 'key' in w)) continue
+      const was = now?.get(w.key) ?? itemOf(slot, w.key)?.value !== undefined
       const is = w.op === 'set'
       if (was === is) continue
-      ;(now ??= new Map()).set(key, is)
-      const sign = is ? 1 : -1
-      a = (a + sign * elementHash(key, 0)) >>> 0
-      b = (b + sign * elementHash(key, 1)) >>> 0
+      if (writes.length > 1) (now ??= new Map()).set(w.key, is)
+      // A remembered outcome's writes are tried in many states: each write's hashes are worked out once.
+      let h = writeHashes.get(w)
+      if (!h) writeHashes.set(w, (h = [elementHash(w.key, 0), elementHash(w.key, 1)]))
+      a = (is ? a + h[0] : a - h[0]) >>> 0
+      b = (is ? b + h[1] : b - h[1]) >>> 0
     }
     return [a, b]
   },
+  versionOf: (slot, key) => (key === undefined ? slot.version : (itemOf(slot, key)?.version ?? 0)),
+  // Saved as a map's entries are: [element's canonical text, version, value?].
+  save(slot) {
+    return { version: slot.version, entries: slot.items.map((item) => (item.value === undefined ? [item.key, item.version] : [item.key, item.version, item.value])) }
+  },
+  load(saved, load) {
+    if (!('entries' in saved)) throw new Error('a snapshot of a set without entries')
+    const items = saved.entries.map(([key, version, value]) => ({ key, version, value: value === undefined ? undefined : load(value) }))
+    return { items: items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)), version: saved.version }
+  },
 }
 
-export class SetCell extends MapCell {
-  override readonly kind = 'set'
+const REMOVED = Symbol('removed')
+
+export class SetCell extends Cell<SetSlot> {
+  readonly kind = 'set'
+  /** This transaction's writes by element: the value added, or REMOVED. */
+  private pending = new Map<string, Json | typeof REMOVED>()
+  private readKeys = new Set<string>()
+  private readAll = false
+  private seenTx = 0
   constructor(id: number, name: string, at: SourceLocation | null, initial: Json[], version: number) {
-    super(id, name, at, initial, version, setSlots)
+    super(id, name, at, setSlots, setSlots.make(initial, version))
+  }
+  private begin(tx: TxView): void {
+    if (this.seenTx === tx.id) return
+    this.seenTx = tx.id
+    this.readKeys.clear()
+    this.readAll = false
   }
   /** Whether `value` (plain data, checked) is in the set: a read of that element only. */
   contains(tx: TxView, value: Json): boolean {
-    return this.get(tx, canonicalJson(value)) !== undefined
+    const key = canonicalJson(value)
+    if (this.wTx === tx.id && this.pending.has(key)) return this.pending.get(key) !== REMOVED
+    const item = itemOf(this.slot, key)
+    this.begin(tx)
+    if (!this.readAll && !this.readKeys.has(key)) {
+      this.readKeys.add(key)
+      tx.reads.push({ state: this.name, key, version: item?.version ?? 0 })
+    }
+    return item?.value !== undefined
   }
   add(tx: TxView, value: Json): void {
-    this.set(tx, canonicalJson(value), value)
+    if (this.touch(tx)) this.pending.clear()
+    this.pending.set(canonicalJson(value), value)
   }
   remove(tx: TxView, value: Json): void {
-    this.delete(tx, canonicalJson(value))
+    if (this.touch(tx)) this.pending.clear()
+    this.pending.set(canonicalJson(value), REMOVED)
   }
   /** The elements as this transaction sees them, in canonical order: a read of the whole set. */
   elements(tx: TxView): Json[] {
-    return this.view(tx).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((e) => e[1])
+    this.begin(tx)
+    if (!this.readAll) {
+      this.readAll = true
+      tx.reads.push({ state: this.name, version: this.slot.version })
+    }
+    if (this.wTx !== tx.id || !this.pending.size) return setSlots.value(this.slot) as Json[]
+    const writes: Write[] = []
+    for (const [key, v] of this.pending) writes.push(v === REMOVED ? { state: this.name, op: 'delete', key } : { state: this.name, op: 'set', key, value: v })
+    return setSlots.value(setSlots.apply(this.slot, writes, 0, false)) as Json[]
+  }
+  writes(): Write[] {
+    const out: Write[] = []
+    for (const [key, v] of this.pending) out.push(v === REMOVED ? { state: this.name, op: 'delete', key } : { state: this.name, op: 'set', key, value: v })
+    return out
   }
 }

@@ -34,13 +34,13 @@ export function applyEdits(host: CellHost, store: Store, inRealm: (v: unknown, t
     const wrong = (what: string) => host.fail(tx, { reason: `state '${c.state}' is a ${cell.kind}: ${what}`, aborted: false, location: cell.declaredAt })
     if ('set' in c) {
       if (c.key === undefined) replace(host, tx, cell, copy(c.set), wrong)
-      else if (cell instanceof MapCell && !(cell instanceof SetCell)) cell.set(tx, host.key(tx, cell, c.key), host.write(tx, cell, copy(c.set)))
+      else if (cell instanceof MapCell) cell.set(tx, host.key(tx, cell, c.key), host.write(tx, cell, copy(c.set)))
       else wrong('it has no keys')
     } else if ('remove' in c) {
       if (!(cell instanceof QueueCell || cell instanceof BagCell)) wrong('only a queue or bag item can be removed')
       else if (!Number.isSafeInteger(c.remove) || c.remove < 0 || !cell.removeAt(tx, c.remove)) wrong(`it has no item ${String(c.remove)} (it holds ${cell.items(tx).length})`)
     } else if ('delete' in c) {
-      if (cell instanceof MapCell && !(cell instanceof SetCell)) cell.delete(tx, host.key(tx, cell, c.key))
+      if (cell instanceof MapCell) cell.delete(tx, host.key(tx, cell, c.key))
       else wrong('only a map entry can be deleted')
     } else if ('push' in c) {
       if (cell instanceof QueueCell) cell.push(tx, host.write(tx, cell, copy(c.push)))

@@ -103,7 +103,7 @@ export class CellHost {
           case OP.setAdd: return (cell as SetCell).add(tx, this.write(tx, cell, a))
           case OP.setDelete: return (cell as SetCell).remove(tx, tx.readOnly ? this.write(tx, cell, a) : this.element(tx, cell, a))
           case OP.setValues: return arr((cell as SetCell).elements(tx))
-          case OP.setSize: return (cell as SetCell).view(tx).length
+          case OP.setSize: return (cell as SetCell).elements(tx).length
           case OP.queuePush: return (cell as QueueCell).push(tx, this.write(tx, cell, a))
           case OP.queueTake: return this.take(tx, cell as QueueCell)
           case OP.queuePeek: return (cell as QueueCell).peek(tx)
