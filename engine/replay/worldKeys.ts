@@ -2,20 +2,47 @@
 // canonical text gets a number, and a world's list of numbers gets one too.
 
 /**
- * Numbers for tuples of numbers, a pair at a time: (flags, cell 0) → t1,
- * (t1, cell 1) → t2, … so a world's key is one small number and looking it
- * up hashes no text.
+ * Numbers for worlds: a world is its flags, its situation's number and its
+ * cells' numbers, and gets one number for that list — by the list's 64-bit
+ * fingerprint (two 32-bit lanes of Murmur3's mixing, seeded apart), one probe
+ * of a flat table per transition instead of a hash table per cell. As for
+ * texts, two lists with one fingerprint would be one world: below n² / 2⁶⁵
+ * for n distinct worlds.
  */
 export class Tuples {
-  private readonly pairs = new Map<number, Map<number, number>>()
-  private count = 4 // 0..3 are the flags
-  pair(a: number, b: number): number {
-    let inner = this.pairs.get(a)
-    if (!inner) this.pairs.set(a, (inner = new Map()))
-    let n = inner.get(b)
-    if (n === undefined) inner.set(b, (n = this.count++))
-    return n
+  private readonly table = new Fingerprints()
+  private lane1 = 0
+  private lane2 = 0
+  /** Starts a list with its first number. */
+  begin(first: number): this {
+    this.lane1 = step(0x2545f491, first)
+    this.lane2 = step(0x9e3779b9, first)
+    return this
   }
+  /** Adds the list's next number. */
+  add(n: number): this {
+    this.lane1 = step(this.lane1, n)
+    this.lane2 = step(this.lane2, n)
+    return this
+  }
+  /** The number of the list begun and added to. */
+  end(length: number): number {
+    return this.table.number(fmix(this.lane1 ^ length), fmix(this.lane2 ^ length))
+  }
+}
+
+function step(h: number, n: number): number {
+  let k = Math.imul(n, 0xcc9e2d51)
+  k = (k << 15) | (k >>> 17)
+  h ^= Math.imul(k, 0x1b873593)
+  h = (h << 13) | (h >>> 19)
+  return (Math.imul(h, 5) + 0xe6546b64) | 0
+}
+
+function fmix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35)
+  return (h ^ (h >>> 16)) >>> 0
 }
 
 /**

@@ -180,9 +180,9 @@ export class Worlds implements MemoWorld<World> {
   }
 
   private keyOfParts(flags: number, at: Situation, cells: readonly number[]): number {
-    let key = this.tuples.pair(flags, at.key)
-    for (const k of cells) key = this.tuples.pair(key, k)
-    return key
+    const t = this.tuples.begin(flags).add(at.key)
+    for (let i = 0; i < cells.length; i++) t.add(cells[i]!)
+    return t.end(cells.length + 2)
   }
 
   private canonicalOfParts(flags: number, at: Situation, cells: readonly number[]): string {
