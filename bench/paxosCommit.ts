@@ -1,13 +1,16 @@
 // PaxosCommit at model-checker scale (issue 18): `loom explore` exhausting
 // the published configuration (1,321,761 states) beside SPIN on the same
 // model (bench/paxosCommit.pml), in the same run: time, CPU time, peak memory
-// of each, and the ratio. Both run as child processes under GNU time
-// (/usr/bin/time), which gives the peak resident memory and the CPU time of
-// the process tree; SPIN is compiled here (Debian's spin and gcc).
+// of each, and the ratio. Each runs as a child process under GNU time
+// (/usr/bin/time), which gives its peak resident memory and CPU time: for
+// Loom, this file run with --explore, which does what `loom explore` does in
+// its engine process (GNU time would measure only the CLI's own process,
+// not the engine process it starts). SPIN is compiled here (Debian's spin and gcc).
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, copyFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, copyFileSync, rmSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 /** TLC's published count for PaxosCommit.cfg. */
 export const PAXOS_STATES = 1_321_761
@@ -31,7 +34,9 @@ export interface PaxosFigures {
 
 const ROOT = new URL('..', import.meta.url).pathname
 const TIME = '/usr/bin/time'
-const LOOM_ARGS = ['bin/loom.js', 'explore', 'samples/paxos-commit.loom.md', '--no-deadlock', '--max-states', '2000000', '--json']
+const LOOM_ARGS = ['--max-old-space-size=2048', '--import', 'tsx', 'bench/paxosCommit.ts', '--explore']
+/** What the exploring process runs: `loom explore samples/paxos-commit.loom.md --no-deadlock --max-states 2000000`. */
+const EXPLORE = { maxStates: 2_000_000, deadlock: false }
 const SPIN_CC = ['-O2', '-DSAFETY', '-DNOREDUCE', '-DNOCLAIM', '-DNOFAIR', '-DMEMLIM=4096', '-o', 'pan', 'pan.c']
 const PAN_ARGS = ['-m100', '-w24']
 
@@ -45,7 +50,7 @@ function timed(cmd: string, args: string[], cwd: string): { stdout: string; stde
 }
 
 export function measurePaxos(progress: (what: string) => void): PaxosFigures {
-  const commands = { loom: `node ${LOOM_ARGS.join(' ')}`, spin: ['spin -a paxosCommit.pml', `gcc ${SPIN_CC.join(' ')}`, `./pan ${PAN_ARGS.join(' ')}`] }
+  const commands = { loom: `loom explore samples/paxos-commit.loom.md --no-deadlock --max-states 2000000 (here: node ${LOOM_ARGS.join(' ')})`, spin: ['spin -a paxosCommit.pml', `gcc ${SPIN_CC.join(' ')}`, `./pan ${PAN_ARGS.join(' ')}`] }
   if (!existsSync(TIME)) return { loom: { error: `no ${TIME} (apt-get install time): peak memory cannot be measured` }, spin: { skipped: `no ${TIME}` }, commands }
   progress('PaxosCommit: SPIN on bench/paxosCommit.pml')
   const spin = runSpin()
@@ -99,4 +104,13 @@ export function paxosTable(f: PaxosFigures): string {
   }
   lines.push(`  (${f.commands.loom}; SPIN: ${f.commands.spin.join(' && ')})`)
   return lines.join('\n')
+}
+
+// Run as `node --import tsx bench/paxosCommit.ts --explore`: the exploration alone, its result as JSON.
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes('--explore')) {
+  const { Model } = await import('../engine/replay/model.ts')
+  const { explore } = await import('../engine/replay/explore.ts')
+  const text = readFileSync(join(ROOT, 'samples/paxos-commit.loom.md'), 'utf8')
+  const r = explore(await Model.create(text, { path: 'paxos-commit.loom.md' }), EXPLORE)
+  console.log(JSON.stringify({ states: r.states, transitions: r.transitions, depth: r.depth, exhausted: r.exhausted, violations: r.violations.length }))
 }

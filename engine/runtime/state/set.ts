@@ -49,7 +49,18 @@ function itemOf(slot: SetSlot, key: string): Item | undefined {
  * where the canonical text is O(elements).
  */
 const sums = new WeakMap<SetSlot, [number, number]>()
-const writeHashes = new WeakMap<object, [number, number]>()
+/** Element hashes by canonical text; a remembered outcome's writes are tried in many states, with the same key strings. */
+const hashes = new Map<string, [number, number]>()
+
+function hashesOf(key: string): [number, number] {
+  let h = hashes.get(key)
+  if (!h) {
+    // A model's elements are few; a stream of new ones only starts the table over.
+    if (hashes.size >= 1 << 20) hashes.clear()
+    hashes.set(key, (h = [elementHash(key, 0), elementHash(key, 1)]))
+  }
+  return h
+}
 
 function elementHash(key: string, lane: 0 | 1): number {
   let h = lane ? 0x9747b28c : 0x811c9dc5
@@ -110,15 +121,15 @@ const setSlots: SlotKind<SetSlot> = {
     if (!writes) return [a, b]
     // Whether each element written is in the set as the writes go (an element may be written twice).
     let now: Map<string, boolean> | null = null
-    for (const w of writes) {
-      if (w.op !== 'delete' && !(w.op === 'set' && 'key' in w)) continue
-      const was = now?.get(w.key) ?? itemOf(slot, w.key)?.value !== undefined
+    for (let i = 0; i < writes.length; i++) {
+      const w = writes[i] as { op: string; key?: string }
+      const key = w.key
+      if (key === undefined || (w.op !== 'set' && w.op !== 'delete')) continue
+      const was = now?.get(key) ?? itemOf(slot, key)?.value !== undefined
       const is = w.op === 'set'
       if (was === is) continue
-      if (writes.length > 1) (now ??= new Map()).set(w.key, is)
-      // A remembered outcome's writes are tried in many states: each write's hashes are worked out once.
-      let h = writeHashes.get(w)
-      if (!h) writeHashes.set(w, (h = [elementHash(w.key, 0), elementHash(w.key, 1)]))
+      if (writes.length > 1) (now ??= new Map()).set(key, is)
+      const h = hashesOf(key)
       a = (is ? a + h[0] : a - h[0]) >>> 0
       b = (is ? b + h[1] : b - h[1]) >>> 0
     }
