@@ -65,6 +65,7 @@ export class Worlds implements MemoWorld<World> {
   private readonly situations = new Map<number, Situation>()
   private readonly effects = new WeakMap<object, Effect>()
   private readonly lastCells: number[] = []
+  private readonly scratch = [0, 0]
   private lastFlags = 0
   private lastAt: Situation | null = null
   /** The hash of the world the last shared `nextKey` described: the same in every thread, unlike the key. */
@@ -82,8 +83,10 @@ export class Worlds implements MemoWorld<World> {
 
   valueOf(world: World, cell: number, key: string | undefined): string | number {
     if (key === undefined) return world.keys[cell]!
-    const v = this.cells[cell]!.slots.read(world.slots[cell]!, key)
-    return v === undefined ? '~' : canonicalText(v)
+    const c = this.cells[cell]!
+    const v = c.slots.read(world.slots[cell]!, key)
+    // A set's element is its key: whether it is there says all.
+    return v === undefined ? '~' : c.kind === 'set' ? 1 : canonicalText(v)
   }
 
   cellId(name: string): number {
@@ -204,8 +207,8 @@ export class Worlds implements MemoWorld<World> {
   /** The number of a slot's value (or of what `writes` make of it): by its kind's fingerprint where it has one, else by its canonical text. */
   private slotKey<S extends Slot>(kind: Cell<S>['slots'], slot: S, writes: readonly Write[] | null): number {
     if (kind.fingerprint) {
-      const [h1, h2] = kind.fingerprint(slot, writes)
-      return this.texts.fingerprinted(h1, h2)
+      kind.fingerprint(slot, writes, this.scratch)
+      return this.texts.fingerprinted(this.scratch[0]!, this.scratch[1]!)
     }
     return this.texts.number(kind.canonical(writes ? kind.apply(slot, writes, 0, false) : slot))
   }

@@ -116,24 +116,26 @@ const setSlots: SlotKind<SetSlot> = {
     for (const item of slot.items) if (item.value !== undefined) out += item.key + ','
     return out + '>'
   },
-  fingerprint(slot, writes) {
-    let [a, b] = sumOf(slot)
-    if (!writes) return [a, b]
+  fingerprint(slot, writes, out) {
+    const sum = sumOf(slot)
+    let a = sum[0]
+    let b = sum[1]
     // Whether each element written is in the set as the writes go (an element may be written twice).
     let now: Map<string, boolean> | null = null
-    for (let i = 0; i < writes.length; i++) {
+    for (let i = 0; writes && i < writes.length; i++) {
       const w = writes[i] as { op: string; key?: string }
       const key = w.key
       if (key === undefined || (w.op !== 'set' && w.op !== 'delete')) continue
       const was = now?.get(key) ?? itemOf(slot, key)?.value !== undefined
       const is = w.op === 'set'
       if (was === is) continue
-      if (writes.length > 1) (now ??= new Map()).set(key, is)
+      if (writes!.length > 1) (now ??= new Map()).set(key, is)
       const h = hashesOf(key)
       a = (is ? a + h[0] : a - h[0]) >>> 0
       b = (is ? b + h[1] : b - h[1]) >>> 0
     }
-    return [a, b]
+    out[0] = a
+    out[1] = b
   },
   versionOf: (slot, key) => (key === undefined ? slot.version : (itemOf(slot, key)?.version ?? 0)),
   // Saved as a map's entries are: [element's canonical text, version, value?].
