@@ -14,13 +14,24 @@ interface Item {
   readonly key: string
   readonly value: Json | undefined
   readonly version: number
+  /** The key's hash (lane 0): a small set is searched by it, not by comparing texts. */
+  readonly hash: number
 }
+
+function item(key: string, value: Json | undefined, version: number): Item {
+  return { key, value, version, hash: hashesOf(key)[0] }
+}
+
+/** Up to this many items, looking for one compares numbers one by one; past it, texts by halves. */
+const SCAN = 48
 
 export interface SetSlot {
   /** Sorted by key; never changed once shared. */
   readonly items: readonly Item[]
   /** Version of the last write to any element: what reads of the whole set depend on. */
   readonly version: number
+  /** Its fingerprint (sumOf), worked out the first time it is asked for: the one field set after it is made. */
+  sum: [number, number] | null
 }
 
 /** The index of `key` in sorted items, or -(where it would go) - 1. */
@@ -38,8 +49,18 @@ function indexOf(items: readonly Item[], key: string): number {
 }
 
 function itemOf(slot: SetSlot, key: string): Item | undefined {
-  const i = indexOf(slot.items, key)
-  return i < 0 ? undefined : slot.items[i]
+  const items = slot.items
+  if (items.length > SCAN) {
+    const i = indexOf(items, key)
+    return i < 0 ? undefined : items[i]
+  }
+  // Comparing two texts with <, as a search by halves does, costs ~100 ns; two numbers cost nothing.
+  const h = hashesOf(key)[0]
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i]!
+    if (it.hash === h && it.key === key) return it
+  }
+  return undefined
 }
 
 /**
@@ -48,7 +69,6 @@ function itemOf(slot: SetSlot, key: string): Item | undefined {
  * removing one element changes it by that element's hash alone — O(writes),
  * where the canonical text is O(elements).
  */
-const sums = new WeakMap<SetSlot, [number, number]>()
 /** Element hashes by canonical text; a remembered outcome's writes are tried in many states, with the same key strings. */
 const hashes = new Map<string, [number, number]>()
 
@@ -74,7 +94,7 @@ function elementHash(key: string, lane: 0 | 1): number {
 }
 
 function sumOf(slot: SetSlot): [number, number] {
-  let sum = sums.get(slot)
+  let sum = slot.sum
   if (!sum) {
     let a = 0
     let b = 0
@@ -83,7 +103,7 @@ function sumOf(slot: SetSlot): [number, number] {
       a = (a + elementHash(item.key, 0)) >>> 0
       b = (b + elementHash(item.key, 1)) >>> 0
     }
-    sums.set(slot, (sum = [a, b]))
+    slot.sum = sum = [a, b]
   }
   return sum
 }
@@ -91,19 +111,19 @@ function sumOf(slot: SetSlot): [number, number] {
 const setSlots: SlotKind<SetSlot> = {
   make(value, version) {
     const byKey = new Map<string, Item>()
-    for (const v of (value ?? []) as Json[]) byKey.set(canonicalText(v), { key: canonicalText(v), value: v, version })
-    return { items: [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : 1)), version }
+    for (const v of (value ?? []) as Json[]) byKey.set(canonicalText(v), item(canonicalText(v), v, version))
+    return { items: [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : 1)), version, sum: null }
   },
   apply(slot, writes, version, inPlace) {
     const items = inPlace ? (slot.items as Item[]) : slot.items.slice()
     for (const w of writes) {
       if (w.op !== 'delete' && !(w.op === 'set' && 'key' in w)) continue
-      const item = { key: w.key, value: w.op === 'set' ? w.value : undefined, version }
+      const made = item(w.key, w.op === 'set' ? w.value : undefined, version)
       const i = indexOf(items, w.key)
-      if (i >= 0) items[i] = item
-      else items.splice(-i - 1, 0, item)
+      if (i >= 0) items[i] = made
+      else items.splice(-i - 1, 0, made)
     }
-    return { items, version }
+    return { items, version, sum: null }
   },
   value(slot) {
     const out: Json[] = []
@@ -144,8 +164,8 @@ const setSlots: SlotKind<SetSlot> = {
   },
   load(saved, load) {
     if (!('entries' in saved)) throw new Error('a snapshot of a set without entries')
-    const items = saved.entries.map(([key, version, value]) => ({ key, version, value: value === undefined ? undefined : load(value) }))
-    return { items: items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)), version: saved.version }
+    const items = saved.entries.map(([key, version, value]) => item(key, value === undefined ? undefined : load(value), version))
+    return { items: items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)), version: saved.version, sum: null }
   },
 }
 
