@@ -58,6 +58,18 @@ export class Texts {
   private readonly table = new Fingerprints()
   private hashes = new Uint32Array(1024)
   private seconds = new Uint32Array(1024)
+  /** With `keep`, the texts themselves, by number: for what must read a value back (symmetry renames values). */
+  private readonly kept: string[] | null
+
+  constructor(keep = false) {
+    this.kept = keep ? [] : null
+  }
+
+  /** Whether `text(n)` gives the text itself, not its fingerprint. */
+  get keeps(): boolean {
+    return this.kept !== null
+  }
+
   number(text: string): number {
     let h1 = 0x811c9dc5
     let h2 = 0x9747b28c
@@ -69,7 +81,9 @@ export class Texts {
     }
     h1 >>>= 0
     h2 = (Math.imul(h2 ^ (h2 >>> 15), 0x85ebca6b) ^ text.length) >>> 0
-    return this.fingerprinted(h1, h2)
+    const n = this.fingerprinted(h1, h2)
+    if (this.kept && this.kept[n] === undefined) this.kept[n] = text
+    return n
   }
   /** The number of a value known by its fingerprint (a kind's own, SlotKind.fingerprint), not by its text. */
   fingerprinted(h1: number, h2: number): number {
@@ -85,9 +99,9 @@ export class Texts {
     }
     return n
   }
-  /** The text's fingerprint as a short text: equal in every thread for equal texts. */
+  /** The text (with `keep`), or its fingerprint as a short text: equal in every thread for equal texts. */
   text(n: number): string {
-    return this.hashes[n]!.toString(36) + '.' + this.seconds[n]!.toString(36)
+    return this.kept?.[n] ?? this.hashes[n]!.toString(36) + '.' + this.seconds[n]!.toString(36)
   }
   /** The text's hash (FNV-1a): equal texts hash equally in every thread. */
   hash(n: number): number {

@@ -60,7 +60,7 @@ interface Effect {
 }
 
 export class Worlds implements MemoWorld<World> {
-  private readonly texts = new Texts()
+  private readonly texts: Texts
   private readonly tuples = new Tuples()
   private readonly situations = new Map<number, Situation>()
   private readonly effects = new WeakMap<object, Effect>()
@@ -75,7 +75,14 @@ export class Worlds implements MemoWorld<World> {
     private readonly store: { readonly cells: readonly Cell[]; readonly byName: ReadonlyMap<string, Cell> },
     /** JSON of the sandbox's realm: rebuilt values must be made there. */
     private readonly realmJson: () => JSON,
-  ) {}
+    /**
+     * Keep every value's canonical text (a set's too, instead of its fingerprint), for what must read a
+     * value back from its number (symmetry renames values): more memory, the same keys otherwise.
+     */
+    options: { keepTexts?: boolean } = {},
+  ) {
+    this.texts = new Texts(options.keepTexts)
+  }
 
   get cells(): readonly Cell[] {
     return this.store.cells
@@ -206,7 +213,7 @@ export class Worlds implements MemoWorld<World> {
 
   /** The number of a slot's value (or of what `writes` make of it): by its kind's fingerprint where it has one, else by its canonical text. */
   private slotKey<S extends Slot>(kind: Cell<S>['slots'], slot: S, writes: readonly Write[] | null): number {
-    if (kind.fingerprint) {
+    if (kind.fingerprint && !this.texts.keeps) {
       kind.fingerprint(slot, writes, this.scratch)
       return this.texts.fingerprinted(this.scratch[0]!, this.scratch[1]!)
     }
@@ -238,7 +245,7 @@ export class Worlds implements MemoWorld<World> {
     const id = effect.cells[j]!
     const kind = this.cells[id]!.slots
     // A fingerprint after is cheap: remembering it by the key before would cost more memory than it saves.
-    if (kind.fingerprint) return this.slotKey(kind, world.slots[id]!, effect.writes[j]!)
+    if (kind.fingerprint && !this.texts.keeps) return this.slotKey(kind, world.slots[id]!, effect.writes[j]!)
     const before = world.keys[id]!
     let after = effect.after[j]!.get(before)
     if (after === undefined) {
