@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { columns } from './report.ts'
 
-export const SECTIONS = ['steps', 'durable', 'explore', 'http', 'effects', 'share', 'ui', 'timeline', 'query'] as const
+export const SECTIONS = ['steps', 'durable', 'explore', 'paxos', 'http', 'effects', 'share', 'ui', 'timeline', 'query'] as const
 export type Section = (typeof SECTIONS)[number]
 /** What --base measures unless told: the engine's own figures, a few minutes per side in quick mode. */
 export const BASE_SECTIONS: Section[] = ['steps', 'durable', 'explore']

@@ -116,6 +116,9 @@ const figures = measuring('steps') ? await stepFigures() : null
 if (measuring('explore')) progress('exploration: philosophers, loom explore and a hand-written search')
 const explore = measuring('explore') ? await import('./explore.ts') : null
 const exploration = explore ? await explore.measureExplore(quick) : null
+// PaxosCommit's 1.3 million states beside SPIN on the same model (skipped with a line when spin or gcc is absent).
+const paxosBench = measuring('paxos') ? await import('./paxosCommit.ts') : null
+const paxos = paxosBench ? paxosBench.measurePaxos(progress) : null
 if (measuring('ui')) progress('desktop UI: loom serve to an editable notebook in Chromium, and an edit to the running app')
 // The UI's figures need Debian's Chromium (apt-get install chromium); without it they are left out, and said so.
 const uiBench = measuring('ui') && chromium ? await import('./ui.ts') : null
@@ -138,7 +141,7 @@ const effects = effectsBench ? await effectsBench.measureEffects(quick) : null
 const queryBench = measuring('query') ? await import('./query.ts') : null
 const query = queryBench ? await queryBench.measureQuery(quick, progress) : null
 if (json) {
-  const all = { ...(figures ? toJson(figures) : {}), durable: durable && durableReport!.durableJson(durable), http, effects, exploration, ui, share, timeline, query }
+  const all = { ...(figures ? toJson(figures) : {}), durable: durable && durableReport!.durableJson(durable), http, effects, exploration, paxos, ui, share, timeline, query }
   console.log(JSON.stringify(Object.fromEntries(Object.entries(all).filter(([, v]) => v !== null)), null, 2))
 } else {
   const tables = [
@@ -148,6 +151,7 @@ if (json) {
     http && httpBench!.httpTable(http),
     effects && effectsBench!.effectsTable(effects),
     exploration && explore!.exploreTable(exploration),
+    paxos && paxosBench!.paxosTable(paxos),
     share && `Shared session, edit propagation:\n${shareBench!.shareTable(share)}`,
     measuring('ui') && (ui ? uiBench!.uiTable(ui) : 'Desktop UI: not measured (no /usr/bin/chromium; apt-get install chromium)'),
     measuring('timeline') && (timeline ? timelineBench!.timelineTable(timeline) : 'Timeline: not measured (no /usr/bin/chromium)'),

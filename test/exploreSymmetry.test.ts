@@ -47,6 +47,23 @@ test('n identical processes in k local states: k^n states, and C(n+k-1, k-1) up 
   }
 })
 
+test('a state.set of symmetric values: the subsets of three names are 8 states, and 4 up to renaming them (by size)', () => {
+  const joined = (symmetric: boolean) => file(`joined${symmetric}.loom.md`, {
+    s: `const P = ['ann', 'bob', 'cy']
+const joined = state.set<string>('joined')
+${symmetric ? "test.symmetric('people', P)" : ''}
+export function step() {
+  const p = P[sys.fork(P.length)]!
+  if (joined.has(p)) sys.abort('already in')
+  joined.add(p)
+}`,
+  })
+  for (const workers of ['1', '2']) {
+    assert.equal(json([joined(false), '--no-deadlock', '--workers', workers]).states, 8)
+    assert.equal(json([joined(true), '--no-deadlock', '--workers', workers]).states, 4)
+  }
+})
+
 test('TCommit with its RMs declared symmetric (--env SYMMETRY=RM): 13 states, one per multiset of RM states, instead of 34', () => {
   assert.equal(json(['samples/tcommit.loom.md', '--no-deadlock']).states, 34)
   assert.equal(json(['samples/tcommit.loom.md', '--no-deadlock', '--env', 'SYMMETRY=RM']).states, 13)

@@ -180,13 +180,22 @@ test('exploring from a recorded moment keeps the recorded sys.env unless --env r
   assert.equal(verify.status, 0, verify.stdout + verify.stderr)
 })
 
+// Ever wider levels of ever longer lists: exploration keeps a level of states in memory, and these fill it
+// (ENDLESS's two counters no longer do: its million states fit in 100 MB as fingerprints).
+const WIDE = file('wide.loom.md', {
+  s: `const seen = state.var<string[]>('seen', [])
+export function step() {
+  seen.set([...seen.get(), 'a long enough line to take some memory '.repeat(4) + sys.fork(50)])
+}`,
+})
+
 test('an exploration that comes near its memory limit stops with the report of what it found (exit 3), not an out-of-memory crash', () => {
-  const r = spawnSync(process.execPath, ['bin/loom.js', 'explore', ENDLESS, '--json'], { encoding: 'utf8', env: { ...process.env, LOOM_ENGINE_MEMORY_MB: '100' } })
+  const r = spawnSync(process.execPath, ['bin/loom.js', 'explore', WIDE, '--json'], { encoding: 'utf8', env: { ...process.env, LOOM_ENGINE_MEMORY_MB: '100' } })
   assert.equal(r.status, 3, r.stderr)
   const json = JSON.parse(r.stdout)
   assert.deepEqual([json.stoppedBy, json.exhausted], ['memory', false])
   assert.ok(json.states > 1000, `${json.states} states`)
   assert.match(r.stderr, /loom: the exploration is near its memory limit; stopping it; its report of what it found so far follows/)
-  const words = spawnSync(process.execPath, ['bin/loom.js', 'explore', ENDLESS], { encoding: 'utf8', env: { ...process.env, LOOM_ENGINE_MEMORY_MB: '100' } })
+  const words = spawnSync(process.execPath, ['bin/loom.js', 'explore', WIDE], { encoding: 'utf8', env: { ...process.env, LOOM_ENGINE_MEMORY_MB: '100' } })
   assert.match(words.stdout, /stopped near its memory limit of 100 MB \(LOOM_ENGINE_MEMORY_MB=N raises it; --max-states N stops sooner\): this is what it found so far/)
 })

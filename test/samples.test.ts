@@ -62,6 +62,12 @@ const EXPECT: Record<string, { input?: string; drive?: (e: Engine) => Promise<vo
       assert.ok(e.attempts().some((a) => a.kind === 'http' && a.reason === 'job 1 is queued'))
     },
   },
+  'paxos-commit.loom.md': {
+    check: (e) => {
+      assert.equal(e.status, 'paused', 'a leader can always act: 1000 steps all commit')
+      assert.ok((e.state().msgs!.value as unknown[]).length > 3, 'messages were sent')
+    },
+  },
   'philosophers.loom.md': {
     check: (e) => {
       assert.equal(e.status, 'paused', 'never deadlocks: 1000 steps all commit')

@@ -71,6 +71,7 @@ const SETUP = `(function (stateJson, bindingsJson, momentJson) {
     });
     if (kind === "queue") return Object.freeze({ peek: () => copy(now()[0]), size: () => now().length, items: () => copy(now()), push: refuse(name, "push"), take: refuse(name, "take") });
     if (kind === "bag") return Object.freeze({ size: () => now().length, items: () => copy(now()), put: refuse(name, "put"), take: refuse(name, "take") });
+    if (kind === "set") return Object.freeze({ size: () => now().length, values: () => copy(now()), has: (v) => now().some((x) => JSON.stringify(x) === JSON.stringify(v)), add: refuse(name, "add"), delete: refuse(name, "delete") });
     return Object.freeze({ get: () => now(), add: refuse(name, "add") });
   };
   for (const name of keys(states)) views[name] = makeView(name);

@@ -43,24 +43,52 @@ export interface MemoWorld<W> {
   cellId(name: string): number
 }
 
+/**
+ * Lookups over which a memo weighs whether it pays: one that finds fewer than
+ * one outcome in MEMO_PAYS of them is switched off (a test that reads the
+ * whole state meets each state once, and its memo only grows). Counted, not
+ * timed, so the same search always switches at the same point.
+ */
+export const MEMO_WINDOW = 1024
+export const MEMO_PAYS = 10
+
 export class Memo<W> {
   private root: Node | undefined
+  /** Lookups and hits in the current window. */
+  private finds = 0
+  private hits = 0
+  /** It did not pay for itself: it no longer keeps or finds anything. */
+  off = false
 
   constructor(private readonly what: string, private readonly worlds: MemoWorld<W>) {}
 
   /** The outcome recorded for this world and these answers, or null. Asks `agent` the questions the transaction asked. */
   find(world: W, agent: Agent): Outcome | null {
+    if (this.off) return null
     let node = this.root
     let index = 0
+    let found: Outcome | null = null
     while (node) {
-      if (node.at === 'end') return node.outcome
+      if (node.at === 'end') {
+        found = node.outcome
+        this.hits++
+        break
+      }
       node = node.at === 'choose' ? node.next[agent.choose(node.n, index++)] : node.next.get(this.worlds.valueOf(world, node.cell, node.key))
     }
-    return null
+    if (++this.finds === MEMO_WINDOW) {
+      if (this.hits * MEMO_PAYS < MEMO_WINDOW) {
+        this.off = true
+        this.root = undefined
+      }
+      this.finds = this.hits = 0
+    }
+    return found
   }
 
   /** Records the outcome of `tx`, just run in `world`. */
   add(world: W, tx: Transaction, outcome: Outcome): void {
+    if (this.off) return
     const reads = tx.reads
     const choices = tx.choices
     const before = tx.readsBeforeChoice ?? []

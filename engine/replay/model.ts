@@ -126,7 +126,8 @@ export class Model extends Worlds {
     faults: readonly Fault[],
     recordedEffects: readonly { seq: number; hash: string; response: Json }[],
   ) {
-    super(exec.store, () => exec.sandbox.realm.JSON)
+    // Symmetry renames values, so it reads each one back from its number: keep their texts then.
+    super(exec.store, () => exec.sandbox.realm.JSON, { keepTexts: version.explore.symmetric.length > 0 })
     this.grantsEffects = exec.config.effects !== undefined
     const symmetric = version.explore.symmetric
     if (symmetric.length) this.permuting(symmetric.map((s) => s.values))

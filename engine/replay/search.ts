@@ -104,8 +104,10 @@ export class Search {
   private readonly sent: Set<number>[]
   private readonly seen = new Map<number, number>()
   /** Per state id: the state it was first reached from, and how. */
-  private readonly parent: StateRef[] = []
+  private parents = new Float64Array(1024)
   private readonly via: (Move | null)[] = []
+  /** A move made from the start's situation, shared by every state it reaches: a memo's leaf is tried in many states. */
+  private readonly plainMoves = new WeakMap<object, Move>()
   private level: { world: World; id: number }[] = []
   private next: { world: World; id: number }[] = []
   private index = 0
@@ -292,7 +294,8 @@ export class Search {
 
   /** How a state of this search was first reached. */
   trail(id: number): { parent: StateRef | null; move: Move | null } {
-    return { parent: this.parent[id] ?? null, move: this.via[id] ?? null }
+    const packed = id < this.states ? this.parents[id]! : -1
+    return { parent: packed < 0 ? null : { shard: Math.floor(packed / 2 ** 32), id: packed % 2 ** 32 }, move: this.via[id] ?? null }
   }
 
   private owner(hash: number): number {
@@ -358,7 +361,11 @@ export class Search {
 
   /** The move a transaction makes, with what a trace needs to run it again: its input, clock and tty input where not the start's. */
   private moveOf(world: World, action: Action, choices: Move['choices']): Move {
+    const plain = action.input === null && action.recorded === undefined && !action.client && world.at.clock === this.model.time && !world.at.tty
+    const known = plain ? this.plainMoves.get(choices) : undefined
+    if (known && known.method === action.method) return known
     const move: Move = { method: action.method, choices }
+    if (plain) this.plainMoves.set(choices, move)
     if (action.input !== null) move.input = action.input
     if (world.at.clock !== this.model.time) move.time = world.at.clock
     if (world.at.tty) move.typed = world.at.tty
@@ -436,7 +443,13 @@ export class Search {
   private add(world: World, parent: StateRef | null, via: Move | null, key: number, depth: number): number {
     const id = this.states++
     this.seen.set(key, id)
-    this.parent.push(parent!)
+    // Parents packed as shard · 2³² + id in one flat array: no object per state (-1: the start).
+    if (id >= this.parents.length) {
+      const more = new Float64Array(this.parents.length * 2)
+      more.set(this.parents)
+      this.parents = more
+    }
+    this.parents[id] = parent ? parent.shard * 2 ** 32 + parent.id : -1
     this.via.push(via)
     this.unchecked.push({ world, id, depth })
     return id

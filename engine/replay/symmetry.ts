@@ -73,8 +73,9 @@ export class Symmetry {
   }
 }
 
-/** A cell's canonical text as a value (a map's text ends its last entry with a comma). */
+/** A cell's canonical text as a value (a map's text ends its last entry with a comma; a set's is `<a,b,>`, read as the list of its elements). */
 function parseCell(kind: StateKind, text: string): Json {
+  if (kind === 'set') return JSON.parse('[' + text.slice(1, -1).replace(/,$/, '') + ']') as Json
   return JSON.parse(kind === 'map' ? text.replace(/,}$/, '}') : text) as Json
 }
 
@@ -86,6 +87,8 @@ function parseCell(kind: StateKind, text: string): Json {
  */
 function normal(kind: StateKind, value: Json): string {
   if (kind === 'bag' && Array.isArray(value)) return '[' + value.map(canonicalJson).sort().join(',') + ']'
+  // A set's text as state.set makes it: its elements' texts in order, each with a comma.
+  if (kind === 'set' && Array.isArray(value)) return '<' + value.map((v) => canonicalJson(v) + ',').sort().join('') + '>'
   return canonicalJson(value)
 }
 

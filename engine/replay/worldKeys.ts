@@ -2,38 +2,106 @@
 // canonical text gets a number, and a world's list of numbers gets one too.
 
 /**
- * Numbers for tuples of numbers, a pair at a time: (flags, cell 0) → t1,
- * (t1, cell 1) → t2, … so a world's key is one small number and looking it
- * up hashes no text.
+ * Numbers for worlds: a world is its flags, its situation's number and its
+ * cells' numbers, and gets one number for that list — by the list's 64-bit
+ * fingerprint (two 32-bit lanes of Murmur3's mixing, seeded apart), one probe
+ * of a flat table per transition instead of a hash table per cell. As for
+ * texts, two lists with one fingerprint would be one world: below n² / 2⁶⁵
+ * for n distinct worlds.
  */
 export class Tuples {
-  private readonly pairs = new Map<number, Map<number, number>>()
-  private count = 4 // 0..3 are the flags
-  pair(a: number, b: number): number {
-    let inner = this.pairs.get(a)
-    if (!inner) this.pairs.set(a, (inner = new Map()))
-    let n = inner.get(b)
-    if (n === undefined) inner.set(b, (n = this.count++))
-    return n
+  private readonly table = new Fingerprints()
+  private lane1 = 0
+  private lane2 = 0
+  /** Starts a list with its first number. */
+  begin(first: number): this {
+    this.lane1 = step(0x2545f491, first)
+    this.lane2 = step(0x9e3779b9, first)
+    return this
+  }
+  /** Adds the list's next number. */
+  add(n: number): this {
+    this.lane1 = step(this.lane1, n)
+    this.lane2 = step(this.lane2, n)
+    return this
+  }
+  /** The number of the list begun and added to. */
+  end(length: number): number {
+    return this.table.number(fmix(this.lane1 ^ length), fmix(this.lane2 ^ length))
   }
 }
 
-/** Numbers for canonical texts: worlds compare and hash short lists of numbers, not long texts. */
+function step(h: number, n: number): number {
+  let k = Math.imul(n, 0xcc9e2d51)
+  k = (k << 15) | (k >>> 17)
+  h ^= Math.imul(k, 0x1b873593)
+  h = (h << 13) | (h >>> 19)
+  return (Math.imul(h, 5) + 0xe6546b64) | 0
+}
+
+function fmix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35)
+  return (h ^ (h >>> 16)) >>> 0
+}
+
+/**
+ * Numbers for canonical texts: worlds compare and hash short lists of
+ * numbers, not long texts. A text is known by its 64-bit fingerprint (two
+ * independent 32-bit hashes), and the text itself is not kept: a model's
+ * cell values are most of its memory otherwise (PaxosCommit's set of
+ * messages is ~500 characters a state). Two different texts with one
+ * fingerprint would be taken for one: with n distinct texts that happens
+ * with probability below n² / 2⁶⁵ (5·10⁻⁸ for 1.4 million texts).
+ */
 export class Texts {
-  private readonly numbers = new Map<string, number>()
-  private readonly hashes: number[] = []
-  private readonly texts: string[] = []
+  private readonly table = new Fingerprints()
+  private hashes = new Uint32Array(1024)
+  private seconds = new Uint32Array(1024)
+  /** With `keep`, the texts themselves, by number: for what must read a value back (symmetry renames values). */
+  private readonly kept: string[] | null
+
+  constructor(keep = false) {
+    this.kept = keep ? [] : null
+  }
+
+  /** Whether `text(n)` gives the text itself, not its fingerprint. */
+  get keeps(): boolean {
+    return this.kept !== null
+  }
+
   number(text: string): number {
-    let n = this.numbers.get(text)
-    if (n === undefined) {
-      this.numbers.set(text, (n = this.numbers.size))
-      this.hashes.push(hashText(text))
-      this.texts.push(text)
+    let h1 = 0x811c9dc5
+    let h2 = 0x9747b28c
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i)
+      h1 = Math.imul(h1 ^ c, 0x01000193)
+      h2 = Math.imul(h2 ^ c, 0x5bd1e995)
+      h2 ^= h2 >>> 13
+    }
+    h1 >>>= 0
+    h2 = (Math.imul(h2 ^ (h2 >>> 15), 0x85ebca6b) ^ text.length) >>> 0
+    const n = this.fingerprinted(h1, h2)
+    if (this.kept && this.kept[n] === undefined) this.kept[n] = text
+    return n
+  }
+  /** The number of a value known by its fingerprint (a kind's own, SlotKind.fingerprint), not by its text. */
+  fingerprinted(h1: number, h2: number): number {
+    const before = this.table.size
+    const n = this.table.number(h1, h2)
+    if (n === before) {
+      if (n >= this.hashes.length) {
+        this.hashes = grown(this.hashes)
+        this.seconds = grown(this.seconds)
+      }
+      this.hashes[n] = h1
+      this.seconds[n] = h2
     }
     return n
   }
+  /** The text (with `keep`), or its fingerprint as a short text: equal in every thread for equal texts. */
   text(n: number): string {
-    return this.texts[n]!
+    return this.kept?.[n] ?? this.hashes[n]!.toString(36) + '.' + this.seconds[n]!.toString(36)
   }
   /** The text's hash (FNV-1a): equal texts hash equally in every thread. */
   hash(n: number): number {
@@ -41,8 +109,54 @@ export class Texts {
   }
 }
 
-function hashText(text: string): number {
-  let h = 0x811c9dc5
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
-  return h >>> 0
+/**
+ * A table from 64-bit fingerprints (two 32-bit halves) to the numbers 0, 1,
+ * 2… in the order they were first seen: open addressing over flat typed
+ * arrays, 12 bytes a slot, at most half full — no object per entry.
+ */
+export class Fingerprints {
+  size = 0
+  private mask = 1023
+  private his = new Uint32Array(1024)
+  private los = new Uint32Array(1024)
+  /** The entry's number plus one; 0: an empty slot. */
+  private ids = new Int32Array(1024)
+
+  /** The number of fingerprint (h1, h2): the one it was given, or the next one. */
+  number(h1: number, h2: number): number {
+    let i = (h1 ^ Math.imul(h2, 0x9e3779b1)) & this.mask
+    for (;;) {
+      const id = this.ids[i]!
+      if (id === 0) break
+      if (this.his[i] === h1 && this.los[i] === h2) return id - 1
+      i = (i + 1) & this.mask
+    }
+    this.his[i] = h1
+    this.los[i] = h2
+    this.ids[i] = ++this.size
+    if (this.size * 2 > this.mask) this.grow()
+    return this.size - 1
+  }
+
+  private grow(): void {
+    const { his, los, ids } = this
+    this.mask = this.mask * 2 + 1
+    this.his = new Uint32Array(this.mask + 1)
+    this.los = new Uint32Array(this.mask + 1)
+    this.ids = new Int32Array(this.mask + 1)
+    for (let j = 0; j < ids.length; j++) {
+      if (!ids[j]) continue
+      let i = (his[j]! ^ Math.imul(los[j]!, 0x9e3779b1)) & this.mask
+      while (this.ids[i]) i = (i + 1) & this.mask
+      this.his[i] = his[j]!
+      this.los[i] = los[j]!
+      this.ids[i] = ids[j]!
+    }
+  }
+}
+
+function grown(a: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> {
+  const b = new Uint32Array(a.length * 2)
+  b.set(a)
+  return b
 }

@@ -61,11 +61,12 @@ interface Effect {
 }
 
 export class Worlds implements MemoWorld<World> {
-  private readonly texts = new Texts()
+  private readonly texts: Texts
   private readonly tuples = new Tuples()
   private readonly situations = new Map<number, Situation>()
   private readonly effects = new WeakMap<object, Effect>()
   private readonly lastCells: number[] = []
+  private readonly scratch = [0, 0]
   private lastFlags = 0
   /** The hash of the world the last shared `nextKey` described: the same in every thread, unlike the key. */
   lastHash = 0
@@ -76,7 +77,14 @@ export class Worlds implements MemoWorld<World> {
     private readonly store: { readonly cells: readonly Cell[]; readonly byName: ReadonlyMap<string, Cell> },
     /** JSON of the sandbox's realm: rebuilt values must be made there. */
     private readonly realmJson: () => JSON,
-  ) {}
+    /**
+     * Keep every value's canonical text (a set's too, instead of its fingerprint), for what must read a
+     * value back from its number (symmetry renames values): more memory, the same keys otherwise.
+     */
+    options: { keepTexts?: boolean } = {},
+  ) {
+    this.texts = new Texts(options.keepTexts)
+  }
 
   /** From now on, worlds equal up to a permutation of each group of values are one world. */
   permuting(groups: readonly (readonly string[])[]): Symmetry {
@@ -89,8 +97,10 @@ export class Worlds implements MemoWorld<World> {
 
   valueOf(world: World, cell: number, key: string | undefined): string | number {
     if (key === undefined) return world.keys[cell]!
-    const v = this.cells[cell]!.slots.read(world.slots[cell]!, key)
-    return v === undefined ? '~' : canonicalText(v)
+    const c = this.cells[cell]!
+    const v = c.slots.read(world.slots[cell]!, key)
+    // A set's element is its key: whether it is there says all.
+    return v === undefined ? '~' : c.kind === 'set' ? 1 : canonicalText(v)
   }
 
   cellId(name: string): number {
@@ -120,7 +130,7 @@ export class Worlds implements MemoWorld<World> {
   loadSlot(cell: number, json: string): { slot: Slot; key: number } {
     const slots = this.cells[cell]!.slots
     const slot = slots.load(this.realmJson().parse(json), trustValue)
-    return { slot, key: this.texts.number(slots.canonical(slot)) }
+    return { slot, key: this.slotKey(slots, slot, null) }
   }
 
   /** The same world with the clock moved on to `time` (a deadline some transaction awaits). */
@@ -183,9 +193,9 @@ export class Worlds implements MemoWorld<World> {
   /** A world's key from its parts: the flags (started 1, halted 2), its situation and each cell's key. */
   keyOfParts(flags: number, at: Situation, cells: readonly number[]): number {
     if (this.symmetry) cells = this.symmetry.representative(cells)
-    let key = this.tuples.pair(flags, at.key)
-    for (const k of cells) key = this.tuples.pair(key, k)
-    return key
+    const t = this.tuples.begin(flags).add(at.key)
+    for (let i = 0; i < cells.length; i++) t.add(cells[i]!)
+    return t.end(cells.length + 2)
   }
 
   private hashOfParts(flags: number, at: Situation, cells: readonly number[]): number {
@@ -196,7 +206,16 @@ export class Worlds implements MemoWorld<World> {
   }
 
   private keysOf(slots: readonly Slot[]): number[] {
-    return slots.map((slot, i) => this.texts.number(this.cells[i]!.slots.canonical(slot)))
+    return slots.map((slot, i) => this.slotKey(this.cells[i]!.slots, slot, null))
+  }
+
+  /** The number of a slot's value (or of what `writes` make of it): by its kind's fingerprint where it has one, else by its canonical text. */
+  private slotKey<S extends Slot>(kind: Cell<S>['slots'], slot: S, writes: readonly Write[] | null): number {
+    if (kind.fingerprint && !this.texts.keeps) {
+      kind.fingerprint(slot, writes, this.scratch)
+      return this.texts.fingerprinted(this.scratch[0]!, this.scratch[1]!)
+    }
+    return this.texts.number(kind.canonical(writes ? kind.apply(slot, writes, 0, false) : slot))
   }
 
   /** The writes of an outcome (or a transaction) grouped by cell, worked out once per outcome. */
@@ -222,6 +241,9 @@ export class Worlds implements MemoWorld<World> {
   /** The key of written cell j after the effect: equal keys are equal slots, so it depends only on the key before. */
   private cellAfter(world: World, effect: Effect, j: number, slot?: Slot): number {
     const id = effect.cells[j]!
+    const kind = this.cells[id]!.slots
+    // A fingerprint after is cheap: remembering it by the key before would cost more memory than it saves.
+    if (kind.fingerprint && !this.texts.keeps) return this.slotKey(kind, world.slots[id]!, effect.writes[j]!)
     const before = world.keys[id]!
     let after = effect.after[j]!.get(before)
     if (after === undefined) {

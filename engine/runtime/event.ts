@@ -34,7 +34,7 @@ export type Write =
   | { state: string; op: 'add'; value: number }                     // counter
   | { state: string; op: 'declare'; kind: StateKind; value: Json }  // a new state and its initial value (code events)
 
-export type StateKind = 'var' | 'map' | 'queue' | 'bag' | 'counter'
+export type StateKind = 'var' | 'map' | 'set' | 'queue' | 'bag' | 'counter'
 
 export interface LogLine {
   channel: string

@@ -318,11 +318,12 @@ function initialValue(kind: StateKind, initial: unknown): Json {
       if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ValueError('', 'a map starts from a plain object of entries')
       return v
     }
+    case 'set':
     case 'queue':
     case 'bag': {
       if (initial === undefined) return []
       const v = plainValue(initial)
-      if (!Array.isArray(v)) throw new ValueError('', `a ${kind} starts from an array of items`)
+      if (!Array.isArray(v)) throw new ValueError('', `a ${kind} starts from an array of ${kind === 'set' ? 'elements' : 'items'}`)
       return v
     }
     case 'counter':

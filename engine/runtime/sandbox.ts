@@ -27,6 +27,7 @@ export const OP = {
   queuePush: 20, queueTake: 21, queuePeek: 22, queueSize: 23, queueItems: 24,
   bagPut: 30, bagTake: 31, bagSize: 32, bagItems: 33,
   counterAdd: 40, counterGet: 41,
+  setHas: 50, setAdd: 51, setDelete: 52, setValues: 53, setSize: 54,
 } as const
 
 export const SYS = {
@@ -122,13 +123,20 @@ const BOOTSTRAP = `(function (host, OP, SYS) {
       size: () => call(OP.bagSize, id),
       items: () => own(call(OP.bagItems, id)),
     }),
+    set: (id) => ({
+      has: (v) => call(OP.setHas, id, v),
+      add: (v) => { call(OP.setAdd, id, v); },
+      delete: (v) => { call(OP.setDelete, id, v); },
+      values: () => own(call(OP.setValues, id)),
+      size: () => call(OP.setSize, id),
+    }),
     counter: (id) => ({
       add: (n) => { call(OP.counterAdd, id, n); },
       get: () => call(OP.counterGet, id),
     }),
   };
   const declare = (kind) => (name, initial) => Object.freeze(makers[kind](declareIn(kind, name, initial)));
-  const state = Object.freeze({ var: declare("var"), map: declare("map"), queue: declare("queue"), bag: declare("bag"), counter: declare("counter") });
+  const state = Object.freeze({ var: declare("var"), map: declare("map"), set: declare("set"), queue: declare("queue"), bag: declare("bag"), counter: declare("counter") });
   // Each key read once, here in the sandbox; a key left out (undefined) is not sent at all.
   const pick = (o, keys) => { const c = {}; for (const k of keys) { const v = o[k]; if (v !== undefined) c[k] = v; } return c; };
   const retryOptions = (o) => (o == null ? undefined : pick(o, ["attempts", "backoff", "timeoutMs"]));

@@ -8,12 +8,13 @@ import type { Read, StateKind, Write, SourceLocation } from './event.ts'
 import { Cell, type SavedSlot } from './state/cell.ts'
 import { VarCell } from './state/var.ts'
 import { MapCell } from './state/map.ts'
+import { SetCell } from './state/set.ts'
 import { QueueCell } from './state/queue.ts'
 import { BagCell } from './state/bag.ts'
 import { CounterCell } from './state/counter.ts'
 
 export type { TxView, Slot } from './state/cell.ts'
-export { Cell, VarCell, MapCell, QueueCell, BagCell, CounterCell }
+export { Cell, VarCell, MapCell, SetCell, QueueCell, BagCell, CounterCell }
 
 /** Creates a cell of `kind` holding `initial` (already checked plain data). */
 export function makeCell(kind: StateKind, id: number, name: string, at: SourceLocation | null, initial: Json, version: number): Cell {
@@ -22,6 +23,8 @@ export function makeCell(kind: StateKind, id: number, name: string, at: SourceLo
       return new VarCell(id, name, at, initial, version)
     case 'map':
       return new MapCell(id, name, at, (initial ?? {}) as Record<string, Json>, version)
+    case 'set':
+      return new SetCell(id, name, at, (initial ?? []) as Json[], version)
     case 'queue':
       return new QueueCell(id, name, at, (initial ?? []) as Json[], version)
     case 'bag':
@@ -63,7 +66,7 @@ export function snapshotProblem(s: unknown): string | null {
     if (!Number.isSafeInteger(c.version) || (c.version as number) < 0) return `state '${c.name}' has no version`
     const v = c.value
     const ok = c.kind === 'var' ? 'value' in c
-      : c.kind === 'map' ? Array.isArray(c.entries) && (c.entries as unknown[]).every((e) => Array.isArray(e) && typeof e[0] === 'string' && Number.isSafeInteger(e[1]))
+      : c.kind === 'map' || c.kind === 'set' ? Array.isArray(c.entries) && (c.entries as unknown[]).every((e) => Array.isArray(e) && typeof e[0] === 'string' && Number.isSafeInteger(e[1]))
       : c.kind === 'queue' || c.kind === 'bag' ? Array.isArray(v)
       : c.kind === 'counter' ? typeof v === 'number' && Number.isFinite(v)
       : false

@@ -43,6 +43,20 @@ interface LoomBag<T> {
   items(): T[]
 }
 
+/**
+ * A set of plain values, canonical like a mathematical set: elements are told
+ * apart by value (`{ a: 1, b: 2 }` and `{ b: 2, a: 1 }` are one), listed in one
+ * order, and `has(x)` depends on x alone, not on the whole set.
+ */
+interface LoomSet<T> {
+  has(value: T): boolean
+  add(value: T): void
+  delete(value: T): void
+  /** Every element, in canonical order (reads the whole set). */
+  values(): T[]
+  size(): number
+}
+
 /** A number that only grows by `add`; concurrent adds never conflict. */
 interface LoomCounter {
   add(n: number): void
@@ -58,6 +72,7 @@ declare const state: {
   map<V>(name: string, initial?: { readonly [key: string]: V }): LoomMap<V>
   queue<T>(name: string, initial?: readonly T[]): LoomQueue<T>
   bag<T>(name: string, initial?: readonly T[]): LoomBag<T>
+  set<T>(name: string, initial?: readonly T[]): LoomSet<T>
   counter(name: string, initial?: number): LoomCounter
 }
 

@@ -40,6 +40,14 @@ export interface SlotKind<S extends Slot> {
   read(slot: S, key: string | undefined): Json | undefined
   /** Equal texts exactly when no transaction could tell the two slots apart. */
   canonical(slot: S): string
+  /**
+   * For a kind whose canonical text is long (a set): a 64-bit fingerprint
+   * (two 32-bit halves) that stands for it, of `slot` or of the slot `writes`
+   * would make of it — worked out without making that slot, since most
+   * transitions a search tries reach a state it has seen. Written to `out`
+   * (no array made per transition).
+   */
+  fingerprint?(slot: S, writes: readonly Write[] | null, out: number[]): void
   /** The version a read of `key` (or of the whole cell) records. */
   versionOf(slot: S, key?: string): number
   save(slot: S): SavedSlot

@@ -111,6 +111,8 @@ export class MapCell extends Cell<MapSlot> {
     const entries = this.slot.entries
     const overlay = this.wTx === tx.id ? this.pending : null
     for (const [k, e] of entries) {
+      // A key deleted before this transaction and set again in it comes after the others (below), once.
+      if (e.value === undefined) continue
       const v = overlay?.has(k) ? overlay.get(k)! : e.value
       if (v !== DELETED && v !== undefined) out.push([k, v])
     }

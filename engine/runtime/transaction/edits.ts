@@ -1,6 +1,6 @@
 // Changes made by hand to state (the projectional editor, an undo): applied
 // inside the running `edit` transaction, checked as a cell's writes are.
-import { VarCell, MapCell, QueueCell, BagCell, CounterCell, type Cell, type Store } from '../store.ts'
+import { VarCell, MapCell, SetCell, QueueCell, BagCell, CounterCell, type Cell, type Store } from '../store.ts'
 import type { Transaction } from '../transaction.ts'
 import { canonicalJson, type Json } from '../values.ts'
 import type { CellHost } from './hostApi.ts'
@@ -79,6 +79,13 @@ function replace(host: CellHost, tx: Transaction, cell: Cell, value: unknown, wr
     return cell.add(tx, value - cell.get(tx))
   }
   const plain = host.write(tx, cell, value)
+  if (cell instanceof SetCell) {
+    if (!Array.isArray(plain)) return wrong('its value is a list of elements')
+    const keep = new Set(plain.map((v) => canonicalJson(v)))
+    for (const v of cell.elements(tx)) if (!keep.has(canonicalJson(v))) cell.remove(tx, v)
+    for (const v of plain) cell.add(tx, v)
+    return
+  }
   if (cell instanceof MapCell) {
     if (plain === null || typeof plain !== 'object' || Array.isArray(plain)) return wrong('its value is an object of entries')
     for (const [key] of cell.view(tx)) if (!Object.hasOwn(plain, key)) cell.delete(tx, key)

@@ -1,7 +1,7 @@
 // The host side of the sandbox's API: what `state.*`, `sys.*` and `agent.*`
 // do when cell code calls them, always against the running transaction.
 import { OP, SYS, type HostApi, type Sandbox } from '../sandbox.ts'
-import { VarCell, MapCell, QueueCell, BagCell, CounterCell, type Cell, type Store } from '../store.ts'
+import { VarCell, MapCell, SetCell, QueueCell, BagCell, CounterCell, type Cell, type Store } from '../store.ts'
 import type { Transaction, Failure } from '../transaction.ts'
 import type { StableRandom } from '../random.ts'
 import { canonicalJson, plainValue, ValueError, type Json } from '../values.ts'
@@ -68,6 +68,16 @@ export class CellHost {
     return this.fail(tx, { reason: `map '${cell.name}': keys are strings, got ${describeValue(key)}`, aborted: false, location: this.here() })
   }
 
+  /** A value asked about (`set.has(x)`): plain data, as a write's would be, or the transaction fails there. */
+  element(tx: Transaction, cell: Cell, value: unknown): Json {
+    try {
+      return plainValue(value)
+    } catch (err) {
+      if (!(err instanceof ValueError)) throw err
+      return this.fail(tx, { reason: `set '${cell.name}': ${err.path ? err.message : err.problem}`, aborted: false, location: this.here() })
+    }
+  }
+
   /** An abort the API makes on the cell's behalf (an empty queue): a wait, like sys.abort. */
   private wait(tx: Transaction, reason: string): never {
     return this.fail(tx, { reason, aborted: true, location: this.exec.config.locateWaits === false ? null : this.here() })
@@ -94,6 +104,11 @@ export class CellHost {
           case OP.mapValues: return arr((cell as MapCell).view(tx).map((e) => e[1]))
           case OP.mapEntries: return arr((cell as MapCell).view(tx).map((e) => arr(e)))
           case OP.mapSize: return (cell as MapCell).view(tx).length
+          case OP.setHas: return (cell as SetCell).contains(tx, this.element(tx, cell, a))
+          case OP.setAdd: return (cell as SetCell).add(tx, this.write(tx, cell, a))
+          case OP.setDelete: return (cell as SetCell).remove(tx, tx.readOnly ? this.write(tx, cell, a) : this.element(tx, cell, a))
+          case OP.setValues: return arr((cell as SetCell).elements(tx))
+          case OP.setSize: return (cell as SetCell).elements(tx).length
           case OP.queuePush: return (cell as QueueCell).push(tx, this.write(tx, cell, a))
           case OP.queueTake: return this.take(tx, cell as QueueCell)
           case OP.queuePeek: return (cell as QueueCell).peek(tx)

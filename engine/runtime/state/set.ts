@@ -1,0 +1,227 @@
+// state.set: a set of plain values, kept canonical — each element known by
+// its canonical text and listed in the order of those texts, so two sets
+// with the same elements are one state however they were built (TLA+'s sets).
+// Membership is read per element, as a map's entries are per key: a
+// transaction that asks `has(x)` depends on x alone, not on the whole set.
+// A slot is one sorted array of shared items, not a hash table: exploration
+// holds a whole level of states, and a set is most of a state's size.
+import { canonicalJson, canonicalText, type Json } from '../values.ts'
+import type { SourceLocation, Write } from '../event.ts'
+import { Cell, type SlotKind, type TxView } from './cell.ts'
+
+/** One element: its canonical text, its value (undefined: removed, its version kept for reads of it). */
+interface Item {
+  readonly key: string
+  readonly value: Json | undefined
+  readonly version: number
+  /** The key's hash (lane 0): a small set is searched by it, not by comparing texts. */
+  readonly hash: number
+}
+
+function item(key: string, value: Json | undefined, version: number): Item {
+  return { key, value, version, hash: hashesOf(key)[0] }
+}
+
+/** Up to this many items, looking for one compares numbers one by one; past it, texts by halves. */
+const SCAN = 48
+
+export interface SetSlot {
+  /** Sorted by key; never changed once shared. */
+  readonly items: readonly Item[]
+  /** Version of the last write to any element: what reads of the whole set depend on. */
+  readonly version: number
+  /** Its fingerprint (sumOf), worked out the first time it is asked for: the one field set after it is made. */
+  sum: [number, number] | null
+}
+
+/** The index of `key` in sorted items, or -(where it would go) - 1. */
+function indexOf(items: readonly Item[], key: string): number {
+  let lo = 0
+  let hi = items.length - 1
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1
+    const k = items[mid]!.key
+    if (k < key) lo = mid + 1
+    else if (k > key) hi = mid - 1
+    else return mid
+  }
+  return -lo - 1
+}
+
+function itemOf(slot: SetSlot, key: string): Item | undefined {
+  const items = slot.items
+  if (items.length > SCAN) {
+    const i = indexOf(items, key)
+    return i < 0 ? undefined : items[i]
+  }
+  // Comparing two texts with <, as a search by halves does, costs ~100 ns; two numbers cost nothing.
+  const h = hashesOf(key)[0]
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i]!
+    if (it.hash === h && it.key === key) return it
+  }
+  return undefined
+}
+
+/**
+ * A set's fingerprint is the sum of its elements' hashes (two 32-bit lanes,
+ * each modulo 2³²): it does not depend on their order, and adding or
+ * removing one element changes it by that element's hash alone — O(writes),
+ * where the canonical text is O(elements).
+ */
+/** Element hashes by canonical text; a remembered outcome's writes are tried in many states, with the same key strings. */
+const hashes = new Map<string, [number, number]>()
+
+function hashesOf(key: string): [number, number] {
+  let h = hashes.get(key)
+  if (!h) {
+    // A model's elements are few; a stream of new ones only starts the table over.
+    if (hashes.size >= 1 << 20) hashes.clear()
+    hashes.set(key, (h = [elementHash(key, 0), elementHash(key, 1)]))
+  }
+  return h
+}
+
+function elementHash(key: string, lane: 0 | 1): number {
+  let h = lane ? 0x9747b28c : 0x811c9dc5
+  const m = lane ? 0x5bd1e995 : 0x01000193
+  for (let i = 0; i < key.length; i++) {
+    h = Math.imul(h ^ key.charCodeAt(i), m)
+    h ^= h >>> 13
+  }
+  h = Math.imul(h ^ (h >>> 16), lane ? 0xc2b2ae35 : 0x85ebca6b)
+  return (h ^ (h >>> 13)) >>> 0
+}
+
+function sumOf(slot: SetSlot): [number, number] {
+  let sum = slot.sum
+  if (!sum) {
+    let a = 0
+    let b = 0
+    for (const item of slot.items) {
+      if (item.value === undefined) continue
+      a = (a + elementHash(item.key, 0)) >>> 0
+      b = (b + elementHash(item.key, 1)) >>> 0
+    }
+    slot.sum = sum = [a, b]
+  }
+  return sum
+}
+
+const setSlots: SlotKind<SetSlot> = {
+  make(value, version) {
+    const byKey = new Map<string, Item>()
+    for (const v of (value ?? []) as Json[]) byKey.set(canonicalText(v), item(canonicalText(v), v, version))
+    return { items: [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : 1)), version, sum: null }
+  },
+  apply(slot, writes, version, inPlace) {
+    const items = inPlace ? (slot.items as Item[]) : slot.items.slice()
+    for (const w of writes) {
+      if (w.op !== 'delete' && !(w.op === 'set' && 'key' in w)) continue
+      const made = item(w.key, w.op === 'set' ? w.value : undefined, version)
+      const i = indexOf(items, w.key)
+      if (i >= 0) items[i] = made
+      else items.splice(-i - 1, 0, made)
+    }
+    return { items, version, sum: null }
+  },
+  value(slot) {
+    const out: Json[] = []
+    for (const item of slot.items) if (item.value !== undefined) out.push(item.value)
+    return out
+  },
+  read: (slot, key) => (key === undefined ? setSlots.value(slot) : itemOf(slot, key)?.value),
+  canonical(slot) {
+    let out = '<'
+    for (const item of slot.items) if (item.value !== undefined) out += item.key + ','
+    return out + '>'
+  },
+  fingerprint(slot, writes, out) {
+    const sum = sumOf(slot)
+    let a = sum[0]
+    let b = sum[1]
+    // Whether each element written is in the set as the writes go (an element may be written twice).
+    let now: Map<string, boolean> | null = null
+    for (let i = 0; writes && i < writes.length; i++) {
+      const w = writes[i] as { op: string; key?: string }
+      const key = w.key
+      if (key === undefined || (w.op !== 'set' && w.op !== 'delete')) continue
+      const was = now?.get(key) ?? itemOf(slot, key)?.value !== undefined
+      const is = w.op === 'set'
+      if (was === is) continue
+      if (writes!.length > 1) (now ??= new Map()).set(key, is)
+      const h = hashesOf(key)
+      a = (is ? a + h[0] : a - h[0]) >>> 0
+      b = (is ? b + h[1] : b - h[1]) >>> 0
+    }
+    out[0] = a
+    out[1] = b
+  },
+  versionOf: (slot, key) => (key === undefined ? slot.version : (itemOf(slot, key)?.version ?? 0)),
+  // Saved as a map's entries are: [element's canonical text, version, value?].
+  save(slot) {
+    return { version: slot.version, entries: slot.items.map((item) => (item.value === undefined ? [item.key, item.version] : [item.key, item.version, item.value])) }
+  },
+  load(saved, load) {
+    if (!('entries' in saved)) throw new Error('a snapshot of a set without entries')
+    const items = saved.entries.map(([key, version, value]) => item(key, value === undefined ? undefined : load(value), version))
+    return { items: items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)), version: saved.version, sum: null }
+  },
+}
+
+const REMOVED = Symbol('removed')
+
+export class SetCell extends Cell<SetSlot> {
+  readonly kind = 'set'
+  /** This transaction's writes by element: the value added, or REMOVED. */
+  private pending = new Map<string, Json | typeof REMOVED>()
+  private readKeys = new Set<string>()
+  private readAll = false
+  private seenTx = 0
+  constructor(id: number, name: string, at: SourceLocation | null, initial: Json[], version: number) {
+    super(id, name, at, setSlots, setSlots.make(initial, version))
+  }
+  private begin(tx: TxView): void {
+    if (this.seenTx === tx.id) return
+    this.seenTx = tx.id
+    this.readKeys.clear()
+    this.readAll = false
+  }
+  /** Whether `value` (plain data, checked) is in the set: a read of that element only. */
+  contains(tx: TxView, value: Json): boolean {
+    const key = canonicalJson(value)
+    if (this.wTx === tx.id && this.pending.has(key)) return this.pending.get(key) !== REMOVED
+    const item = itemOf(this.slot, key)
+    this.begin(tx)
+    if (!this.readAll && !this.readKeys.has(key)) {
+      this.readKeys.add(key)
+      tx.reads.push({ state: this.name, key, version: item?.version ?? 0 })
+    }
+    return item?.value !== undefined
+  }
+  add(tx: TxView, value: Json): void {
+    if (this.touch(tx)) this.pending.clear()
+    this.pending.set(canonicalJson(value), value)
+  }
+  remove(tx: TxView, value: Json): void {
+    if (this.touch(tx)) this.pending.clear()
+    this.pending.set(canonicalJson(value), REMOVED)
+  }
+  /** The elements as this transaction sees them, in canonical order: a read of the whole set. */
+  elements(tx: TxView): Json[] {
+    this.begin(tx)
+    if (!this.readAll) {
+      this.readAll = true
+      tx.reads.push({ state: this.name, version: this.slot.version })
+    }
+    if (this.wTx !== tx.id || !this.pending.size) return setSlots.value(this.slot) as Json[]
+    const writes: Write[] = []
+    for (const [key, v] of this.pending) writes.push(v === REMOVED ? { state: this.name, op: 'delete', key } : { state: this.name, op: 'set', key, value: v })
+    return setSlots.value(setSlots.apply(this.slot, writes, 0, false)) as Json[]
+  }
+  writes(): Write[] {
+    const out: Write[] = []
+    for (const [key, v] of this.pending) out.push(v === REMOVED ? { state: this.name, op: 'delete', key } : { state: this.name, op: 'set', key, value: v })
+    return out
+  }
+}
