@@ -11,12 +11,16 @@ import type { EffectRequest, EffectResponse } from './request.ts'
 
 /** A response body larger than this is cut off: a read is not a download. */
 export const MAX_BODY = 4 * 1024 * 1024
-const TIMEOUT_MS = 10_000
+/** The whole of an HTTP read, from connecting to the last byte: a server that drips a byte at a time cannot hold it longer. */
+export const TIMEOUT_MS = 10_000
 
-/** Performs `r`; file roots are relative to `baseDir` (the notebook's folder). Never throws: a failure is an `{ error }` response. */
-export async function performEffect(r: EffectRequest, baseDir: string): Promise<EffectResponse> {
+/**
+ * Performs `r`; file roots are relative to `baseDir` (the notebook's folder). Never throws: a failure is an `{ error }` response.
+ * `timeoutMs` is for tests; everything else reads within TIMEOUT_MS.
+ */
+export async function performEffect(r: EffectRequest, baseDir: string, timeoutMs = TIMEOUT_MS): Promise<EffectResponse> {
   try {
-    return r.kind === 'http.get' ? await get(r.url, r.headers) : await read(resolve(baseDir, r.rootPath), r.root, r.path)
+    return r.kind === 'http.get' ? await get(r.url, r.headers, timeoutMs) : await read(resolve(baseDir, r.rootPath), r.root, r.path)
   } catch (err) {
     return { error: describe(err) }
   }
@@ -27,7 +31,8 @@ async function read(rootDir: string, root: string, path: string): Promise<Effect
   if (realRoot === null) return { error: `the root '${root}' (${rootDir}) does not exist` }
   const real = await realpath(resolve(realRoot, path)).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : Promise.reject(err)))
   if (real === null) return { error: `no file '${path}' in the root '${root}'` }
-  if (real !== realRoot && !real.startsWith(realRoot + sep)) return { error: `'${path}' leads outside the root '${root}' (through a link); only files inside it can be read` }
+  // A root at / ends with the separator already.
+  if (real !== realRoot && !real.startsWith(realRoot.endsWith(sep) ? realRoot : realRoot + sep)) return { error: `'${path}' leads outside the root '${root}' (through a link); only files inside it can be read` }
   // Opened without blocking (a FIFO would wait for a writer for ever), then only a regular file is read,
   // and never more than MAX_BODY + 1 bytes of it: a huge file (or one that grows) cannot fill this process.
   const file = await open(real, constants.O_RDONLY | constants.O_NONBLOCK)
@@ -43,10 +48,15 @@ async function read(rootDir: string, root: string, path: string): Promise<Effect
   }
 }
 
-function get(url: string, headers: Record<string, string>): Promise<EffectResponse> {
+function get(url: string, headers: Record<string, string>, timeoutMs: number): Promise<EffectResponse> {
   return new Promise((done, fail) => {
     const send = url.startsWith('https:') ? httpsRequest : httpRequest
-    const req = send(url, { method: 'GET', headers, timeout: TIMEOUT_MS }, (res) => {
+    // Node's `timeout` is an idle timeout, renewed by every byte; this one counts the whole read.
+    const deadline = setTimeout(() => req.destroy(new Error(`no complete answer within ${timeoutMs} ms`)), timeoutMs)
+    const settle = <T>(f: (v: T) => void) => (v: T) => (clearTimeout(deadline), f(v))
+    done = settle(done)
+    fail = settle(fail)
+    const req = send(url, { method: 'GET', headers, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = []
       let size = 0
       res.on('data', (c: Buffer) => {
@@ -61,7 +71,7 @@ function get(url: string, headers: Record<string, string>): Promise<EffectRespon
       })
       res.on('error', fail)
     })
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${TIMEOUT_MS} ms`)))
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)))
     req.on('error', fail)
     req.end()
   })

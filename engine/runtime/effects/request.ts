@@ -68,7 +68,9 @@ export function fsRead(grants: Grants | undefined, root: unknown, path: unknown)
   if (!granted) return { denied: `${what}: there is no file root '${root.slice(0, 40)}'; add it to \`effects.fs\` in the front matter (${root.slice(0, 40) || 'data'}: { path: ./folder })` }
   const problem = pathProblem(path)
   if (problem) return { denied: `${what}: ${problem}; paths are relative to the root '${root}' and stay inside it` }
-  const request: EffectRequest = { kind: 'fs.read', root, rootPath: granted.path, path: path.split('/').filter((p) => p && p !== '.').join('/') }
+  const inside = path.split('/').filter((p) => p && p !== '.').join('/')
+  if (!inside) return { denied: `${what}: the path names the root itself; name a file inside the root '${root}'` }
+  const request: EffectRequest = { kind: 'fs.read', root, rootPath: granted.path, path: inside }
   return { request, hash: requestHash(request), what }
 }
 
