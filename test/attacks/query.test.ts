@@ -167,3 +167,15 @@ test('a view guest of loom serve --share cannot hang or crash the engine with a 
     assert.equal(fr.count, 0)
     assert.ok(s.alive())
   }))
+
+test('a promise the expression leaves rejected (Promise.reject, an async throw, import()) does not end the evaluator: every batch of a long branch is answered', () => {
+  const long = join(dir, 'long.loom.db')
+  const run = spawnSync(process.execPath, ['bin/loom.js', 'run', 'samples/counter.loom.md', '--db', long, '--steps', '1200'], { encoding: 'utf8', timeout: 120_000 })
+  assert.equal(run.status, 0, run.stderr)
+  for (const expr of ['Promise.reject(1) && false', '(async () => { throw 1 })() && false', "import('node:fs') && false"]) {
+    const r = spawnSync(process.execPath, ['bin/loom.js', 'query', long, expr, '--json'], { encoding: 'utf8', timeout: 60_000 })
+    assert.doesNotMatch(r.stderr, /evaluator process ended/, expr)
+    assert.equal(r.status, 1, `${expr}: ${r.stderr}`)
+    assert.equal(JSON.parse(r.stdout).count, 0)
+  }
+})
