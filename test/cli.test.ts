@@ -59,6 +59,16 @@ test('loom test passes when every test holds, and counts them', () => {
   const r = loom(['test', 'samples/bank.loom.md', '--steps', '10'])
   assert.equal(r.status, 0, r.stderr)
   assert.equal(r.stdout, 'loom: 2 tests passed after 5 events\n')
+  assert.equal(r.stderr, "loom: then the app was waiting (queue 'transfers' is empty)\n", 'fewer steps than asked ran: it says why')
+})
+
+test('loom test on an app whose step reads another system says the read waits (loom test performs no effects) instead of passing in silence', () => {
+  const nb = join(dir, 'reads.loom.md')
+  writeFileSync(nb, "---\neffects: { http: ['http://127.0.0.1:*'] }\n---\n```ts\nconst rate = state.var('rate', 0)\nexport function step() {\n  rate.set(Number(sys.http.get('http://127.0.0.1:9/rate').body))\n}\n```\n")
+  const r = loom(['test', nb, '--steps', '2'])
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(r.stdout, 'loom: 0 tests passed after 1 event\n')
+  assert.match(r.stderr, /^loom: then the app was waiting for sys\.http\.get\("http:\/\/127\.0\.0\.1:9\/rate"\): no response is recorded and this runner performs no effects$/m)
 })
 
 test('bad input exits 2 with the file, cell and line', () => {
