@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net'
 import { performEffect } from '../../engine/runtime/effects/perform.ts'
 import { parseGrants, type Grants } from '../../engine/runtime/effects/grants.ts'
 import { fsRead, httpGet } from '../../engine/runtime/effects/request.ts'
+import { grantedPerformer } from '../../engine/runtime/effects/grantedPerformer.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'loom-effect-reads-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
@@ -74,5 +75,14 @@ test('a file root at / reads the files under it, and a path that names the root 
   assert.ok('request' in asked)
   assert.deepEqual(await performEffect(asked.request, dir), { text: 'found' })
   for (const path of ['.', './', './/.'])
-    assert.deepEqual(fsRead(all, 'all', path), { denied: `sys.fs.read("all", ${JSON.stringify(path)}): the path names the root itself; name a file inside the root 'all'` })
+    assert.equal((fsRead(all, 'all', path) as { denied: string }).denied, `sys.fs.read("all", ${JSON.stringify(path)}): the path names the root itself; name a file inside the root 'all'`)
+})
+
+test('a read the launcher refuses (the saved file grants less than the running code) names the call once and says where the grant is read', async () => {
+  const nb = join(dir, 'granted.loom.md')
+  writeFileSync(nb, "---\neffects: { http: ['http://127.0.0.1:1'] }\n---\n")
+  const performer = grantedPerformer(nb, "---\neffects: { http: ['http://127.0.0.1:1'] }\n---\n")
+  await assert.rejects(performer.perform({ kind: 'http.get', url: 'http://127.0.0.1:2/', headers: {} }), {
+    message: "the origin http://127.0.0.1:2 is not granted; add it to `effects.http` in the front matter (as the notebook's file grants it)",
+  })
 })

@@ -33,7 +33,8 @@ export function grantedPerformer(notebookPath: string, text: string): GrantedPer
       if (r === null || typeof r !== 'object') throw new Error('effect: malformed request')
       const asked = r.kind === 'http.get' ? httpGet(grants, r.url, r.headers) : r.kind === 'fs.read' ? fsRead(grants, r.root, r.path) : null
       if (!asked) throw new Error('effect: not a safe read')
-      if ('denied' in asked) throw new Error(asked.denied)
+      // The cell names its call already; this says why, and where the grant is read from.
+      if ('denied' in asked) throw new Error(`${asked.why} (as the notebook's file grants it)`)
       return performEffect(asked.request, dirname(notebookPath))
     },
   }
