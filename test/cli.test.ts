@@ -93,6 +93,11 @@ test('bad usage exits 2 and says what is wrong', () => {
     [['promote', 'x.loom.db', 'a', 'b'], /'loom promote' takes db and name; got also 'b'/],
     [['run', 'x.loom.md', '--fast'], /unknown option '--fast' for 'loom run'/],
     [['run', join(dir, 'missing.loom.md')], /cannot read .*missing\.loom\.md: no such file/],
+    // Past what a timer or a socket can take: said here, not a RangeError's stack from deep in a run.
+    [['run', 'samples/counter.loom.md', '--time-limit', '99999999999'], /--time-limit takes a whole number of ms from 1 to 2147482647 \(about 24 days\), got 99999999999/],
+    [['explore', 'samples/counter.loom.md', '--time-limit', '4294967296'], /--time-limit takes a whole number of ms from 1/],
+    [['run', 'samples/todo.loom.md', '--port', '99999'], /--port takes a port number from 0 to 65535 \(0: any free port\), got 99999/],
+    [['serve', 'samples/todo.loom.md', '--app-port', '65536'], /--app-port takes a port number from 0 to 65535/],
   ]
   for (const [args, message] of cases) {
     const r = loom(args)
