@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { notebook } from './helpers.ts'
@@ -314,7 +314,8 @@ test('one writer per log across surfaces: loom run on a log that loom serve writ
   const run = spawn(process.execPath, ['bin/loom.js', 'run', nb], { stdio: 'ignore', detached: true })
   const ended = new Promise((resolve) => run.on('exit', resolve))
   try {
-    for (let i = 0; i < 300 && !existsLock(nb); i++) await new Promise((r) => setTimeout(r, 100))
+    // The run's own lock (the serve above, ended while it started, may have left one a new writer takes over).
+    for (let i = 0; i < 300 && lockHolder(nb) !== run.pid; i++) await new Promise((r) => setTimeout(r, 100))
     const second = spawnSync(process.execPath, ['bin/loom.js', 'serve', nb, '--port', '0'], { encoding: 'utf8', timeout: 60_000 })
     assert.equal(second.status, 2, second.stderr)
     assert.match(second.stderr, new RegExp(`being written by another Loom \\(pid ${run.pid}: loom run `))
@@ -326,6 +327,14 @@ test('one writer per log across surfaces: loom run on a log that loom serve writ
 
 function existsLock(nb: string): boolean {
   return existsSync(nb.replace(/\.md$/, '.db') + '.lock')
+}
+
+function lockHolder(nb: string): number | null {
+  try {
+    return JSON.parse(readFileSync(nb.replace(/\.md$/, '.db') + '.lock', 'utf8')).pid
+  } catch {
+    return null
+  }
 }
 
 test('loom state --at 0 says event 0 is the start of the log, before the code event that declares the states, and where to see their initial values', () => {
