@@ -46,6 +46,11 @@ export async function serveCommand(p: Parsed, io: Io): Promise<number> {
     io.err(`loom: ${err.message}\n`)
     return 2
   }
+  // Heard from now on: a Ctrl-C while the engine starts stops it once it has, letting go of the log's lock.
+  const stopped = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve)
+    process.once('SIGTERM', resolve)
+  })
   io.out(`Loom is serving ${notebook} at ${running.url}\n`)
   if (running.app) io.out(`The app answers HTTP at ${running.app.url} (its history as JSON at ${running.app.url}/sys/log)\n`)
   try {
@@ -60,10 +65,7 @@ export async function serveCommand(p: Parsed, io: Io): Promise<number> {
     io.out(`Shared (sync: ${running.share.syncUrl}/${running.share.room}). Invite links — anyone with a link has its role:\n`)
     for (const [role, link] of Object.entries(running.share.invites)) io.out(`  ${role.padEnd(4)} ${link}\n`)
   }
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
-  })
+  await stopped
   await running.close()
   io.err('loom: stopped; everything committed is in the log\n')
   return 0

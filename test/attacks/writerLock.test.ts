@@ -76,3 +76,20 @@ test('loom serve on a log another Loom writes says who, exit 2, before printing 
   assert.equal(r.stdout, '', 'no address printed')
   assert.match(r.stderr, new RegExp(`being written by another Loom \\(pid ${process.pid}: loom serve served\\.loom\\.md`))
 })
+
+test('loom serve stopped (SIGTERM) while its engine starts ends normally and leaves no lock behind', async () => {
+  const { spawn } = await import('node:child_process')
+  const nb = join(dir, 'stopped-early.loom.md')
+  writeFileSync(nb, '```ts\nconst n = state.var(\'n\', 0)\n```\n')
+  const serve = spawn(process.execPath, ['bin/loom.js', 'serve', nb, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  serve.stderr.setEncoding('utf8').on('data', (t: string) => (err += t))
+  const exited = new Promise<[number | null, string | null]>((resolve) => serve.on('exit', (code, signal) => resolve([code, signal])))
+  // As soon as the address is printed: the page may load while the engine process still opens the log.
+  await new Promise<void>((resolve) => serve.stdout.setEncoding('utf8').on('data', (t: string) => ((out += t), /serving/.test(out) && resolve())))
+  serve.kill('SIGTERM')
+  assert.deepEqual(await exited, [0, null], err)
+  assert.match(err, /loom: stopped; everything committed is in the log/)
+  assert.equal(existsSync(join(dir, 'stopped-early.loom.db.lock')), false)
+})
