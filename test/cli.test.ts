@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { notebook } from './helpers.ts'
@@ -59,6 +59,16 @@ test('loom test passes when every test holds, and counts them', () => {
   const r = loom(['test', 'samples/bank.loom.md', '--steps', '10'])
   assert.equal(r.status, 0, r.stderr)
   assert.equal(r.stdout, 'loom: 2 tests passed after 5 events\n')
+  assert.equal(r.stderr, "loom: then the app was waiting (queue 'transfers' is empty)\n", 'fewer steps than asked ran: it says why')
+})
+
+test('loom test on an app whose step reads another system says the read waits (loom test performs no effects) instead of passing in silence', () => {
+  const nb = join(dir, 'reads.loom.md')
+  writeFileSync(nb, "---\neffects: { http: ['http://127.0.0.1:*'] }\n---\n```ts\nconst rate = state.var('rate', 0)\nexport function step() {\n  rate.set(Number(sys.http.get('http://127.0.0.1:9/rate').body))\n}\n```\n")
+  const r = loom(['test', nb, '--steps', '2'])
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(r.stdout, 'loom: 0 tests passed after 1 event\n')
+  assert.match(r.stderr, /^loom: then the app was waiting for sys\.http\.get\("http:\/\/127\.0\.0\.1:9\/rate"\): no response is recorded and this runner performs no effects$/m)
 })
 
 test('bad input exits 2 with the file, cell and line', () => {
@@ -83,6 +93,11 @@ test('bad usage exits 2 and says what is wrong', () => {
     [['promote', 'x.loom.db', 'a', 'b'], /'loom promote' takes db and name; got also 'b'/],
     [['run', 'x.loom.md', '--fast'], /unknown option '--fast' for 'loom run'/],
     [['run', join(dir, 'missing.loom.md')], /cannot read .*missing\.loom\.md: no such file/],
+    // Past what a timer or a socket can take: said here, not a RangeError's stack from deep in a run.
+    [['run', 'samples/counter.loom.md', '--time-limit', '99999999999'], /--time-limit takes a whole number of ms from 1 to 2147482647 \(about 24 days\), got 99999999999/],
+    [['explore', 'samples/counter.loom.md', '--time-limit', '4294967296'], /--time-limit takes a whole number of ms from 1/],
+    [['run', 'samples/todo.loom.md', '--port', '99999'], /--port takes a port number from 0 to 65535 \(0: any free port\), got 99999/],
+    [['serve', 'samples/todo.loom.md', '--app-port', '65536'], /--app-port takes a port number from 0 to 65535/],
   ]
   for (const [args, message] of cases) {
     const r = loom(args)
@@ -299,7 +314,8 @@ test('one writer per log across surfaces: loom run on a log that loom serve writ
   const run = spawn(process.execPath, ['bin/loom.js', 'run', nb], { stdio: 'ignore', detached: true })
   const ended = new Promise((resolve) => run.on('exit', resolve))
   try {
-    for (let i = 0; i < 300 && !existsLock(nb); i++) await new Promise((r) => setTimeout(r, 100))
+    // The run's own lock (the serve above, ended while it started, may have left one a new writer takes over).
+    for (let i = 0; i < 300 && lockHolder(nb) !== run.pid; i++) await new Promise((r) => setTimeout(r, 100))
     const second = spawnSync(process.execPath, ['bin/loom.js', 'serve', nb, '--port', '0'], { encoding: 'utf8', timeout: 60_000 })
     assert.equal(second.status, 2, second.stderr)
     assert.match(second.stderr, new RegExp(`being written by another Loom \\(pid ${run.pid}: loom run `))
@@ -311,6 +327,14 @@ test('one writer per log across surfaces: loom run on a log that loom serve writ
 
 function existsLock(nb: string): boolean {
   return existsSync(nb.replace(/\.md$/, '.db') + '.lock')
+}
+
+function lockHolder(nb: string): number | null {
+  try {
+    return JSON.parse(readFileSync(nb.replace(/\.md$/, '.db') + '.lock', 'utf8')).pid
+  } catch {
+    return null
+  }
 }
 
 test('loom state --at 0 says event 0 is the start of the log, before the code event that declares the states, and where to see their initial values', () => {

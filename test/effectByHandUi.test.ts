@@ -73,7 +73,7 @@ test('the agent panel answers a pending read by hand: a response, then a timeout
     // A timeout instead: the shop assumes plenty, and the preview shows the oversell before anything happens.
     await page.locator('.ag-effect-answered').locator('.ag-effect-clear').click()
     await page.locator('.ag-effect-fault[data-fault="timeout"]').click()
-    await page.locator('.ag-effect-answer', { hasText: 'no answer within 10000 ms' }).waitFor(WAIT)
+    await page.locator('.ag-effect-answer', { hasText: 'no complete answer within 30000 ms' }).waitFor(WAIT)
     await page.locator('.ag-changes tr[data-state="sold"]').waitFor(WAIT)
     assert.equal(await page.locator('.ag-changes tr[data-state="sold"] .ed-after').textContent(), '2')
     await page.locator('.ag-failure[data-test="never sells more than the warehouse holds"]').waitFor(WAIT)
@@ -83,7 +83,7 @@ test('the agent panel answers a pending read by hand: a response, then a timeout
     await page.locator('.ag-commit').click()
     const done = page.locator('.ag-done')
     await done.waitFor(WAIT)
-    assert.match((await done.textContent())!, /^Committed as event 3 \(http http\(\)\) on main\. The answer given by hand was recorded first, as the effect's outcome \(sys\.http\.get\("http:\/\/127\.0\.0\.1:9\/stock"\) ← no answer within 10000 ms\)\.$/)
+    assert.match((await done.textContent())!, /^Committed as event 3 \(http http\(\)\) on main\. The answer given by hand was recorded first, as the effect's outcome \(sys\.http\.get\("http:\/\/127\.0\.0\.1:9\/stock"\) ← no complete answer within 30000 ms\)\.$/)
     await page.locator('.insp-tab[data-tab="extra"]', { hasText: 'Recent' }).click()
     await page.locator('li.event[data-kind="effect"]').waitFor(WAIT)
     await page.locator('li.event[data-kind="http"]').waitFor(WAIT)
@@ -98,7 +98,7 @@ test('the agent panel answers a pending read by hand: a response, then a timeout
     await page.locator('.ag-explore-run').click()
     const violation = page.locator('.ag-violation', { hasText: 'never sells more' })
     await violation.waitFor(WAIT)
-    assert.equal(await violation.locator('.ag-trace').textContent(), '2 moves: sys.http.get("http://127.0.0.1:9/stock") → no answer within 10000 ms (recorded #2) → POST /buy (recorded #3)')
+    assert.equal(await violation.locator('.ag-trace').textContent(), '2 moves: sys.http.get("http://127.0.0.1:9/stock") → no complete answer within 30000 ms (recorded #2) → POST /buy (recorded #3)')
     assert.equal(await page.locator('.ag-unexplored').count(), 0)
     // With every fault unticked, the panel says which faults it did not try.
     for (const f of ['timeout', 'refused', '5xx', 'failed']) await page.locator(`.ag-fault[data-fault="${f}"]`).uncheck()

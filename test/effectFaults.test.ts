@@ -122,7 +122,7 @@ test('a read that times out is a move: the buggy inventory oversells after exact
   assert.equal(v.test, 'never sells more than the warehouse holds')
   const steps = describeTrace(model, v.trace).steps
   assert.deepEqual(steps.map((s) => s.label), [
-    `sys.http.get("${srv.url}/stock") → fault: timeout (no answer within 10000 ms)`,
+    `sys.http.get("${srv.url}/stock") → fault: timeout (no complete answer within 30000 ms)`,
     'step()',
     'step()',
   ])
@@ -175,7 +175,7 @@ export function step() {
   const r = explore(await Model.create(text, { path: 'x.loom.md' }))
   // The cell does not catch the fault: step() throws, found after [step, the fault] or straight at the fault.
   const error = r.violations.find((v) => v.kind === 'error')!
-  assert.match(error.message, /^step\(\) throws: sys\.http\.get\("http:\/\/127\.0\.0\.1:9\/"\): no answer within 10000 ms$/)
+  assert.match(error.message, /^step\(\) throws: sys\.http\.get\("http:\/\/127\.0\.0\.1:9\/"\): no complete answer within 30000 ms$/)
   assert.deepEqual(error.trace.map((m) => [m.method, m.fault ?? null]), [['effect', 'timeout']])
   assert.equal(r.deadlocks, 0)
   assert.deepEqual(r.unexplored, ['effect responses — no response is recorded for sys.http.get("http://127.0.0.1:9/"): exploration gave it only faults, never a success (explore from a moment of a log that recorded one: --from DB --at S)'])
@@ -194,7 +194,7 @@ test('loom explore: the fault in words and in --json, saved as a branch whose ef
   const { path, db } = await recorded(text, srv)
   const t = await loom(['explore', path, '--from', db, '--at', '0'])
   assert.equal(t.status, 1, t.stdout + t.stderr)
-  assert.match(t.stdout, new RegExp(`✗ test 'never sells more than the warehouse holds' fails after 3 moves \\(\\S*shop\\.loom\\.md:\\d+ \\(cell #shop, line 19\\)\\): returned false\\n  1\\. sys\\.http\\.get\\("${srv.url.replace(/\./g, '\\.')}/stock"\\) → fault: timeout \\(no answer within 10000 ms\\)\\n  2\\. step\\(\\)\\n       sold: 0 → 1\\n  3\\. step\\(\\)\\n       sold: 1 → 2`))
+  assert.match(t.stdout, new RegExp(`✗ test 'never sells more than the warehouse holds' fails after 3 moves \\(\\S*shop\\.loom\\.md:\\d+ \\(cell #shop, line 19\\)\\): returned false\\n  1\\. sys\\.http\\.get\\("${srv.url.replace(/\./g, '\\.')}/stock"\\) → fault: timeout \\(no complete answer within 30000 ms\\)\\n  2\\. step\\(\\)\\n       sold: 0 → 1\\n  3\\. step\\(\\)\\n       sold: 1 → 2`))
   assert.doesNotMatch(t.stdout, /did not explore/)
   const j = await loom(['explore', path, '--from', db, '--at', '0', '--json', '--faults', 'refused', '--save-branch', 'refused'])
   assert.equal(j.status, 1, j.stderr)
@@ -275,13 +275,13 @@ test('the agent panel answers a pending read by hand: a timeout previews the ove
     assert.equal(slow.committed, true)
     assert.deepEqual(slow.changes, [{ state: 'sold', before: 1, after: 2 }])
     assert.deepEqual(slow.brokenTests.map((t) => t.test), ['never sells more than the warehouse holds'])
-    assert.equal(slow.answered![0]!.answer, 'no answer within 10000 ms')
+    assert.equal(slow.answered![0]!.answer, 'no complete answer within 30000 ms')
     const head = e.head
     const done = e.commitPreview(slow.id)
     assert.ok('event' in done, JSON.stringify(done))
     const events = e.events().slice(head)
     assert.deepEqual(events.map((ev) => ev.kind), ['effect', 'http'])
-    assert.deepEqual(plain(events[0]!.input as object), { request: { kind: 'http.get', url: 'http://127.0.0.1:9/stock', headers: {} }, hash, response: { error: 'no answer within 10000 ms' }, ms: 0, by: 'hand' })
+    assert.deepEqual(plain(events[0]!.input as object), { request: { kind: 'http.get', url: 'http://127.0.0.1:9/stock', headers: {} }, hash, response: { error: 'no complete answer within 30000 ms' }, ms: 0, by: 'hand' })
     assert.equal(value(e, 'sold'), 2)
     // The answer is the effect's outcome now: the next request reads it from the log, with no answer asked.
     const again = e.preview({ method: 'http', request })

@@ -72,3 +72,18 @@ function reverseKeys(v: unknown): unknown {
   if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).reverse().map((k) => [k, reverseKeys((v as Record<string, unknown>)[k])]))
   return v
 }
+
+test('a value nested past 1000 levels is refused where it is written, naming the state, not with a bare stack overflow; 999 levels commit', async () => {
+  const { open } = await import('./helpers.ts')
+  const nested = (levels: number) => `let x: any = 1\n  for (let i = 0; i < ${levels}; i++) x = [x]\n  v.set(x)`
+  const deep = await open({ s: `const v = state.var<any>('v', 0)\nexport function step() {\n  ${nested(100_000)}\n}` })
+  await deep.run({ untilIdle: true })
+  const reason = deep.attempts().at(-1)!.reason
+  assert.match(reason, /^state 'v': a value nested more than 1000 levels deep is not plain data \(keep state flatter/)
+  assert.doesNotMatch(reason, /call stack/)
+  assert.ok(reason.length < 400, 'the path is cut short')
+  const fits = await open({ s: `const v = state.var<any>('v', 0)\nexport function step() {\n  ${nested(999)}\n  sys.halt()\n}` })
+  await fits.run({ untilIdle: true })
+  assert.equal(fits.status, 'halted')
+  assert.equal(JSON.stringify(fits.state().v!.value).length, 999 * 2 + 1)
+})

@@ -38,6 +38,9 @@ export interface Parsed {
   rest: string[]
 }
 
+/** The longest --time-limit: what a timer can hold, less the grace the sandbox adds to it. */
+const MAX_TIME_LIMIT_MS = 2 ** 31 - 1 - 1000
+
 export function parseArgs(argv: string[]): Parsed {
   const [command, ...words] = argv
   const p: Parsed = { command: 'help', args: {}, options: {}, env: {}, rest: [] }
@@ -87,6 +90,12 @@ export function parseArgs(argv: string[]): Parsed {
   }
   if (positional.length > names.length) throw new UsageError(`'loom ${command}' takes ${names.join(' and ')}; got also '${positional[names.length]}'`)
   names.forEach((n, i) => (p.args[n] = positional[i]!))
-  if (p.options['time-limit'] === 0) throw new UsageError('--time-limit takes a whole number ≥ 1')
+  for (const name of ['port', 'app-port', 'share-port']) {
+    const port = p.options[name] as number | undefined
+    if (port !== undefined && port > 65535) throw new UsageError(`--${name} takes a port number from 0 to 65535 (0: any free port), got ${port}`)
+  }
+  // A timer holds at most 2^31 - 1 ms (Node's vm and setTimeout): a longer limit would be cut to 1 ms or throw mid-run.
+  const limit = p.options['time-limit'] as number | undefined
+  if (limit !== undefined && !(limit >= 1 && limit <= MAX_TIME_LIMIT_MS)) throw new UsageError(`--time-limit takes a whole number of ms from 1 to ${MAX_TIME_LIMIT_MS} (about 24 days), got ${limit}`)
   return p
 }

@@ -5,6 +5,7 @@
 // this one keeps the log, reads the moment to explore from, and writes a
 // saved trace's events after checking them.
 import { readFile } from 'node:fs/promises'
+import { availableParallelism } from 'node:os'
 import { formatLocation } from '../runtime/compile.ts'
 import { compileCellsNatively } from '../runtime/transformCell.ts'
 import { decodeNotebook, parseNotebook } from '../runtime/notebook.ts'
@@ -47,7 +48,7 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
     }
     // Compiled here by native esbuild (as loom serve does for its engine): the confined process and its threads would start it as WebAssembly.
     const cells = await compileCellsNatively(parseNotebook(text, path)).catch(() => [])
-    const workers = (p.options.workers as number | undefined) ?? 1
+    const workers = threadsFor((p.options.workers as number | undefined) ?? 1, io)
     const bounds = { depth: p.options.depth as number | undefined, maxStates: p.options['max-states'] as number | undefined, requests: p.options.requests as number | undefined }
     for (const [flag, n] of [['--depth', bounds.depth], ['--max-states', bounds.maxStates]] as const) {
       if (n !== undefined && !(n >= 1 && Number.isSafeInteger(n))) throw new HistoryError(`${flag} ${n}: give a whole number of at least 1`)
@@ -122,6 +123,17 @@ export function exitCode(r: ExploreResult): number {
 }
 
 /** `--simulate [--seed N] [--walks N]`: random walks instead of every state (one thread). */
+/**
+ * --workers W, at most one thread per core: a thread per state shard beyond that only slows the search,
+ * and each has a heap of its own (--workers 999 would start 999 engines and fill the machine's memory).
+ */
+function threadsFor(asked: number, io: Io): number {
+  const cores = availableParallelism()
+  if (asked <= cores) return asked
+  io.err(`loom: --workers ${asked}: this machine runs ${cores} thread${cores === 1 ? '' : 's'} at once; exploring on ${cores}\n`)
+  return cores
+}
+
 function simulation(p: Parsed, workers: number): { seed: number; walks: number } | undefined {
   const seed = p.options.seed as number | undefined
   const walks = p.options.walks as number | undefined

@@ -233,7 +233,8 @@ export class JobFailed extends Error {
 export async function confinedJob(job: RunJob, io: Io, options: { log?: SqliteLog | null; threads?: boolean; feed?: (host: ReturnType<typeof serveLog>) => Promise<void>; stoppable?: boolean } = {}): Promise<unknown> {
   const launch = runLaunch(job.notebook || null, { threads: options.threads })
   if (launch.os.notice) io.err(`loom: ${launch.os.notice}\n`)
-  const child = spawn(launch.command, launch.args, { env: launch.env, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] })
+  // Its own process group, as loom run's: a terminal's Ctrl-C reaches only this launcher, which asks the job to stop.
+  const child = spawn(launch.command, launch.args, { env: launch.env, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'], detached: true })
   const heap = forwardOutput(child, io)
   let answer: JobAnswer | null = null
   let brokenBy: string | null = null

@@ -150,7 +150,9 @@ export async function runTests(engine: Engine, p: { json: boolean; steps?: numbe
     if (tests) io.err(`loom: ${tests} test${tests === 1 ? '' : 's'} held for the ${plural(engine.head, 'event')} before it\n`)
     return 1
   }
-  io.out(`loom: ${tests} test${tests === 1 ? '' : 's'} passed after ${engine.head} events\n`)
+  io.out(`loom: ${tests} test${tests === 1 ? '' : 's'} passed after ${plural(engine.head, 'event')}\n`)
+  // Fewer steps than asked ran: say why (a read no runner here performs, an empty queue), not only the count.
+  if (p.steps && engine.status === 'parked' && engine.waiting) io.err(`loom: then the app was ${waitingLine(engine.waiting)}\n`)
   return 0
 }
 

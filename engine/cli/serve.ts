@@ -5,9 +5,21 @@ import type { Parsed } from './args.ts'
 import type { Io } from './main.ts'
 import { serve, type Serving } from '../host/serve.ts'
 import { EngineStartError } from '../host/EngineSupervisor.ts'
+import { LogBusyError, takeWriterLock } from '../replay/writerLock.ts'
+import { defaultDbPath } from '../replay/session.ts'
 
 export async function serveCommand(p: Parsed, io: Io): Promise<number> {
   const notebook = p.args.notebook!
+  // Another Loom writing the log is said before an address is printed that would serve nothing. The engine
+  // shares this process's lock when it opens the log; this handle goes once it has (or could not).
+  let unlock: () => void
+  try {
+    unlock = takeWriterLock((p.options.db as string | undefined) ?? defaultDbPath(notebook))
+  } catch (err) {
+    if (!(err instanceof LogBusyError)) throw err
+    io.err(`loom: ${err.message}\n`)
+    return 2
+  }
   let running: Serving
   try {
     running = await serve({
@@ -28,15 +40,21 @@ export async function serveCommand(p: Parsed, io: Io): Promise<number> {
       },
     })
   } catch (err) {
+    unlock()
     // The engine process could not open the notebook's log (damaged, or not a Loom log): bad input.
     if (!(err instanceof EngineStartError)) throw err
     io.err(`loom: ${err.message}\n`)
     return 2
   }
+  // Heard from now on: a Ctrl-C while the engine starts stops it once it has, letting go of the log's lock.
+  const stopped = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve)
+    process.once('SIGTERM', resolve)
+  })
   io.out(`Loom is serving ${notebook} at ${running.url}\n`)
   if (running.app) io.out(`The app answers HTTP at ${running.app.url} (its history as JSON at ${running.app.url}/sys/log)\n`)
   try {
-    await running.ready
+    await running.ready.finally(unlock)
   } catch (err) {
     await running.close()
     if (!(err instanceof EngineStartError)) throw err
@@ -47,10 +65,7 @@ export async function serveCommand(p: Parsed, io: Io): Promise<number> {
     io.out(`Shared (sync: ${running.share.syncUrl}/${running.share.room}). Invite links — anyone with a link has its role:\n`)
     for (const [role, link] of Object.entries(running.share.invites)) io.out(`  ${role.padEnd(4)} ${link}\n`)
   }
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
-  })
+  await stopped
   await running.close()
   io.err('loom: stopped; everything committed is in the log\n')
   return 0

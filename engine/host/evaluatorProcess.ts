@@ -9,6 +9,11 @@ import { replContext, runInReplContext } from './evaluate.ts'
 
 const contexts = new Map<number, ReturnType<typeof replContext>>()
 
+// An expression may leave a rejected promise behind (`Promise.reject(1)`, an async function that throws, an
+// `import()` the context refuses): its value was answered already, and Node's default would end this process
+// for it, failing the next question of whoever shares it. Nothing of Loom's own here is asynchronous.
+process.on('unhandledRejection', () => {})
+
 function handle(m: Record<string, unknown>): Record<string, unknown> | null {
   const ctx = Number(m.ctx)
   if (m.op === 'close') {

@@ -11,6 +11,7 @@ import type { Handlers } from './requestTable.ts'
 import { Refusal } from './problems.ts'
 import { stateBindings } from './notebookCells.ts'
 import { evaluateReadOnly } from './evaluate.ts'
+import { redactCredentials } from '../protocol/redactCredentials.ts'
 import { withDurations } from './profileRequests.ts'
 
 /** The most events (or attempts) one request answers. */
@@ -42,7 +43,8 @@ export function historyRequests(host: HostAccess, app: () => Engine | null, log:
     evaluate: (p) => {
       const { branch, at } = host.moment(p.branch, p.at)
       const history = host.history()
-      const state = seek(history, { branch, seq: at })
+      // The REPL may be a guest's: a recorded response's cookies (sys.effects) stay blanked, as they are shown.
+      const state = redactCredentials(seek(history, { branch, seq: at }))
       // sys in the REPL reads the moment: its event's time, and the app's configuration.
       const engine = app()
       const moment = { time: at > 0 ? (history.event(branch, at)?.time ?? null) : null, env: engine?.options.env ?? {}, args: engine?.options.args ?? [] }

@@ -37,7 +37,8 @@ async function query(host: HostAccess, p: Params<'query'>): Promise<QueryView> {
   const progress = progressOf(host, job, 'query', `asking ${shorten(p.expr)} after each event ${from}..${to} of branch '${branch}'`)
   progress(0, to - from + 1, true)
   const r = await queryBranch(host.history(), p.expr, {
-    evaluator: host.evaluator(), branch, from, to, limit: Math.min(p.limit ?? MAX_KEPT, MAX_KEPT),
+    // Whoever asks may be a guest (a view link may ask): no recorded credential reaches an answer.
+    evaluator: host.evaluator(), branch, from, to, limit: Math.min(p.limit ?? MAX_KEPT, MAX_KEPT), redact: true,
     onProgress: async (done, total) => {
       progress(done, total)
       await turnOver(host, signal)

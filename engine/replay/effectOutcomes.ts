@@ -96,7 +96,7 @@ export function effectEventInput(m: EffectMoveInput): Json {
   return input as unknown as Json
 }
 
-/** `sys.http.get("…") → timeout (no answer within 10000 ms)`, `… → 200 "12" (recorded #4)`: an effect move in words. */
+/** `sys.http.get("…") → timeout (no complete answer within 30000 ms)`, `… → 200 "12" (recorded #4)`: an effect move in words. */
 export function describeEffectMove(m: EffectMoveInput): string {
   const answer = describeResponse(m.response)
   const tail = m.fault ? `fault: ${m.fault} (${answer})` : `${answer} (${m.recorded !== undefined && m.recorded >= 0 ? `recorded #${m.recorded}` : 'recorded before the moment'})`

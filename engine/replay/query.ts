@@ -7,6 +7,7 @@ import { Store } from '../runtime/store.ts'
 import type { EventRecord, Write } from '../runtime/event.ts'
 import type { Json } from '../runtime/json.ts'
 import { chainHash } from './history/hashChain.ts'
+import { redactCredentials } from '../protocol/redactCredentials.ts'
 import type { HistoryLog } from './historyLog.ts'
 import type { Damage } from './logErrors.ts'
 import { nearestSnapshot } from './seek.ts'
@@ -32,6 +33,12 @@ export interface QueryOptions {
   batchSize?: number
   /** Called after each batch; a promise it returns is awaited (a host yields to other work there). */
   onProgress?: (done: number, total: number) => void | Promise<void>
+  /**
+   * Blank every credential header (redactCredentials) in what the expression sees: a question from the
+   * window may be a guest's, and a value it picks out of a `headers` object is no longer under that key
+   * when it is answered. `loom query` (whoever may read the file) sees the log as it is.
+   */
+  redact?: boolean
 }
 
 export interface QueryMatch {
@@ -94,6 +101,7 @@ async function queryOnce(log: HistoryLog, expr: string, o: QueryOptions): Promis
   const bindings = bindingsAt(log, o.branch, to)
   let parent = log.hashAt(o.branch, snap?.seq ?? 0)
   const withEvent = /\bevent\b/.test(expr)
+  const seen = <T>(v: T): T => (o.redact ? redactCredentials(v) : v)
   let predicate: PredicateContext | null = null
   let batch: string[] = []
   let labels: [number, string, string | null][] = []
@@ -136,17 +144,17 @@ async function queryOnce(log: HistoryLog, expr: string, o: QueryOptions): Promis
       }
       parent = raw.hash
       const e = JSON.parse(raw.body) as EventRecord
-      if (e.seq >= from) predicate ??= await PredicateContext.open(o.evaluator, expr, store.values(), bindings, o.timeLimitMs)
+      if (e.seq >= from) predicate ??= await PredicateContext.open(o.evaluator, expr, seen(store.values()), bindings, o.timeLimitMs)
       store.apply(e.writes, e.seq)
       if (e.seq < from) continue
       // The whole event crosses only for an expression that names it (parsing it again inside costs as much as the rest).
-      const event = withEvent ? raw.body : JSON.stringify({ seq: e.seq, branch: e.branch, kind: e.kind, method: e.method, time: e.time })
-      batch.push(`[${event},${JSON.stringify(updatesOf(store, e.writes))}]`)
+      const event = withEvent ? (o.redact ? JSON.stringify(redactCredentials(e)) : raw.body) : JSON.stringify({ seq: e.seq, branch: e.branch, kind: e.kind, method: e.method, time: e.time })
+      batch.push(`[${event},${JSON.stringify(seen(updatesOf(store, e.writes)))}]`)
       labels.push([e.seq, e.kind, e.method])
       if (batch.length === (o.batchSize ?? BATCH) && (await run())) return result
     }
     // A range whose every event is before the damage: the expression is still checked.
-    predicate ??= await PredicateContext.open(o.evaluator, expr, store.values(), bindings, o.timeLimitMs)
+    predicate ??= await PredicateContext.open(o.evaluator, expr, seen(store.values()), bindings, o.timeLimitMs)
     if (batch.length) await run()
     return result
   }

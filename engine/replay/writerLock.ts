@@ -5,6 +5,7 @@
 // process moved the branch under it. Readers (`loom log`, `state`, `replay
 // --verify`) take no lock. A lock left by a process that is gone is taken over.
 import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { LogFormatError } from './logErrors.ts'
 import { lockPath } from './dbPath.ts'
 
@@ -20,7 +21,8 @@ export class LogBusyError extends LogFormatError {}
 
 /** Takes the log's writer lock; returns how to let it go. Throws LogBusyError naming the holder. */
 export function takeWriterLock(dbPath: string): () => void {
-  const path = lockPath(dbPath)
+  // By its full path: one process may name the log relatively in one place and absolutely in another.
+  const path = lockPath(resolve(dbPath))
   // Ours already (the same process opened the log again, e.g. an engine restarted under one supervisor): shared,
   // and the file goes only when the last handle lets go — the first close must not unlock a log still being written.
   const held = heldHere.get(path)

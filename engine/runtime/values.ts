@@ -83,7 +83,14 @@ function primitive(value: unknown, at: At): Json {
   throw new ValueError(render(at), `a ${typeof value} is not plain data`)
 }
 
+/**
+ * Deeper than this is refused where it is written, naming the state: past it, the recursive steps after the
+ * write (encoding, hashing, the log, the window) would end in a bare "Maximum call stack size exceeded".
+ */
+export const MAX_DEPTH = 1000
+
 function checkObject(value: object, at: At, stack: object[]): void {
+  if (stack.length >= MAX_DEPTH) throw new ValueError(`${render(at).slice(0, 80)}…`, `a value nested more than ${MAX_DEPTH} levels deep is not plain data (keep state flatter: a list of items rather than items inside items)`)
   if (stack.includes(value)) throw new ValueError(render(at), 'a cycle is not plain data')
   if (types.isProxy(value)) throw new ValueError(render(at), 'a Proxy is not plain data')
   const proto = Object.getPrototypeOf(value)

@@ -9,7 +9,7 @@ import { test, after, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { asGuest } from './sharedServe.ts'
@@ -167,3 +167,31 @@ test('a view guest of loom serve --share cannot hang or crash the engine with a 
     assert.equal(fr.count, 0)
     assert.ok(s.alive())
   }))
+
+test('a promise the expression leaves rejected (Promise.reject, an async throw, import()) does not end the evaluator: every batch of a long branch is answered', () => {
+  const long = join(dir, 'long.loom.db')
+  const run = spawnSync(process.execPath, ['bin/loom.js', 'run', 'samples/counter.loom.md', '--db', long, '--steps', '1200'], { encoding: 'utf8', timeout: 120_000 })
+  assert.equal(run.status, 0, run.stderr)
+  for (const expr of ['Promise.reject(1) && false', '(async () => { throw 1 })() && false', "import('node:fs') && false"]) {
+    const r = spawnSync(process.execPath, ['bin/loom.js', 'query', long, expr, '--json'], { encoding: 'utf8', timeout: 60_000 })
+    assert.doesNotMatch(r.stderr, /evaluator process ended/, expr)
+    assert.equal(r.status, 1, `${expr}: ${r.stderr}`)
+    assert.equal(JSON.parse(r.stdout).count, 0)
+  }
+})
+
+test('a guest\'s question or REPL line cannot pick a recorded credential out of a request: it gets [redacted], as everything shown to a guest', async () => {
+  const nb = join(dir, 'keeps-headers.loom.md')
+  writeFileSync(nb, "---\nhttp: 0\n---\n```ts #api\nconst last = state.var<any>('last', null)\nexport function http(req: { headers: Record<string, string> }) {\n  last.set({ headers: req.headers })\n  return { status: 200, body: 'ok' }\n}\n```\n")
+  await asGuest(nb, 'run', async (client, s) => {
+    await client.call('run', {})
+    const port = Number(/answers HTTP at http:\/\/127\.0\.0\.1:(\d+)/.exec(s.stdout())![1])
+    assert.equal((await fetch(`http://127.0.0.1:${port}/x`, { headers: { authorization: 'Bearer the-owner-secret' } })).status, 200)
+    const picked = (await client.call('query', { expr: "event.kind === 'http' && event.input.headers.authorization" })) as { matches: { value?: unknown }[] }
+    assert.deepEqual(picked.matches.map((m) => m.value), ['[redacted]'])
+    const fromState = (await client.call('query', { expr: "last.get() !== null && last.get().headers.authorization" })) as { matches: { value?: unknown }[] }
+    assert.deepEqual(fromState.matches.map((m) => m.value), ['[redacted]'])
+    assert.deepEqual(await client.call('evaluate', { expr: 'last.get().headers.authorization' }), { value: '[redacted]' })
+    assert.doesNotMatch(JSON.stringify(await client.call('query', { expr: 'event.input' })), /the-owner-secret/)
+  })
+})

@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { takeWriterLock, LogBusyError } from '../../engine/replay/writerLock.ts'
 import { SqliteLog } from '../../engine/replay/sqliteLog.ts'
@@ -55,4 +55,41 @@ test('one process opening its log twice keeps the lock until the last handle clo
   assert.equal(existsSync(`${db}.lock`), false, 'let go when the last handle closes')
   first.close()
   assert.equal(existsSync(`${db}.lock`), false)
+})
+
+test('one process naming its log relatively and absolutely holds one lock: letting go of one name does not unlock the other', () => {
+  const db = join(dir, 'named-twice.loom.db')
+  const byRelative = takeWriterLock(relative(process.cwd(), db))
+  const byFull = takeWriterLock(db)
+  byRelative()
+  assert.equal(existsSync(`${db}.lock`), true, 'still held through the other name')
+  byFull()
+  assert.equal(existsSync(`${db}.lock`), false)
+})
+
+test('loom serve on a log another Loom writes says who, exit 2, before printing an address that would serve nothing', () => {
+  const nb = join(dir, 'served.loom.md')
+  writeFileSync(nb, '```ts\nconst n = state.var(\'n\', 0)\n```\n')
+  writeFileSync(join(dir, 'served.loom.db.lock'), JSON.stringify({ pid: process.pid, command: 'loom serve served.loom.md', since: 0 }))
+  const r = spawnSync(process.execPath, ['bin/loom.js', 'serve', nb, '--port', '0'], { encoding: 'utf8', timeout: 60_000 })
+  assert.equal(r.status, 2, r.stdout + r.stderr)
+  assert.equal(r.stdout, '', 'no address printed')
+  assert.match(r.stderr, new RegExp(`being written by another Loom \\(pid ${process.pid}: loom serve served\\.loom\\.md`))
+})
+
+test('loom serve stopped (SIGTERM) while its engine starts ends normally and leaves no lock behind', async () => {
+  const { spawn } = await import('node:child_process')
+  const nb = join(dir, 'stopped-early.loom.md')
+  writeFileSync(nb, '```ts\nconst n = state.var(\'n\', 0)\n```\n')
+  const serve = spawn(process.execPath, ['bin/loom.js', 'serve', nb, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  serve.stderr.setEncoding('utf8').on('data', (t: string) => (err += t))
+  const exited = new Promise<[number | null, string | null]>((resolve) => serve.on('exit', (code, signal) => resolve([code, signal])))
+  // As soon as the address is printed: the page may load while the engine process still opens the log.
+  await new Promise<void>((resolve) => serve.stdout.setEncoding('utf8').on('data', (t: string) => ((out += t), /serving/.test(out) && resolve())))
+  serve.kill('SIGTERM')
+  assert.deepEqual(await exited, [0, null], err)
+  assert.match(err, /loom: stopped; everything committed is in the log/)
+  assert.equal(existsSync(join(dir, 'stopped-early.loom.db.lock')), false)
 })

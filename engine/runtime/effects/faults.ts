@@ -3,6 +3,7 @@
 // person may answer a pending effect with in the agent panel. The words are
 // the runner's own (perform.ts), so a cell meets a fault as it meets the real one.
 import type { EffectRequest, EffectResponse } from './request.ts'
+import { DEFAULT_TIMEOUT } from './action.ts'
 
 export type Fault = 'timeout' | 'refused' | '5xx' | 'failed'
 export const FAULTS: readonly Fault[] = ['timeout', 'refused', '5xx', 'failed']
@@ -21,7 +22,8 @@ export const FAULT_MEANING: Record<Fault, string> = {
 /** What `fault` answers to `request`, or null when it cannot happen to it (a timeout reading a file). */
 export function faultResponse(fault: Fault, request: EffectRequest): EffectResponse | null {
   const http = request.kind.startsWith('http.')
-  if (fault === 'timeout') return http ? { error: 'no answer within 10000 ms' } : null
+  // The runner's words for the deadline this request would have had.
+  if (fault === 'timeout') return http ? { error: `no complete answer within ${(request as { timeoutMs?: number }).timeoutMs ?? DEFAULT_TIMEOUT} ms` } : null
   if (fault === 'refused') return http ? { error: 'connection refused' } : null
   if (fault === '5xx') return http ? { status: 503, headers: { 'content-type': 'text/plain' }, body: 'Service Unavailable' } : null
   if (http) return null
@@ -36,7 +38,7 @@ export function describeRequest(r: EffectRequest): string {
   return `sys.${(r as { kind: string }).kind}(…)`
 }
 
-/** `timeout (no answer within 10000 ms)`, `200 "12"`, `text "alpha"`: a response in a few words. */
+/** `timeout (no complete answer within 30000 ms)`, `200 "12"`, `text "alpha"`: a response in a few words. */
 export function describeResponse(response: EffectResponse): string {
   const r = response as Record<string, unknown>
   if (typeof r.error === 'string') return r.error

@@ -38,7 +38,8 @@ export function grantedPerformer(notebookPath: string, text: string): GrantedPer
         : r.kind === 'fs.write' ? sent(fsWrite(grants, r.root, r.path, typeof r.data === 'string' ? r.data : undefined, undefined))
         : null
       if (!asked) throw new Error('effect: not a read or an action')
-      if ('denied' in asked) throw new Error(asked.denied)
+      // The cell names its call already; this says why, and where the grant is read from.
+      if ('denied' in asked) throw new Error(`${'why' in asked ? asked.why : asked.denied} (as the notebook's file grants it)`)
       return performEffect(asked.request, dirname(notebookPath))
     },
   }

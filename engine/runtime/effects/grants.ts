@@ -46,9 +46,18 @@ function originPattern(o: string): string | null {
   const m = ORIGIN.exec(o.trim())
   if (!m) return null
   const scheme = m[1]!.toLowerCase()
-  const host = m[2]!.toLowerCase()
+  // The host as the URL parser spells it, as it spells a request's (request.ts): 2130706433, 127.1 and
+  // 0x7f.0.0.1 are 127.0.0.1, [0:0:0:0:0:0:0:1] is [::1], bücher.example is xn--bcher-kva.example.
+  // Written otherwise, a grant would match no request at all, even one spelled exactly like it.
+  let host: string
+  if (!/^(\[[^\]]*\]|[^:[\]]*)$/.test(m[2]!)) return null // a port the pattern above did not take (six digits…) is no host
+  try {
+    host = new URL(`${scheme}://${m[2]!}/`).hostname
+  } catch {
+    return null
+  }
   if (!/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)$/.test(host)) return null
-  const port = m[3] ?? (scheme === 'https' ? '443' : '80')
+  const port = m[3] === undefined ? (scheme === 'https' ? '443' : '80') : m[3] === '*' ? '*' : String(Number(m[3]))
   if (port !== '*' && Number(port) > 65535) return null
   return `${scheme}://${host}:${port}`
 }

@@ -52,7 +52,8 @@ async function read(rootDir: string, root: string, path: string): Promise<Effect
 
 /** True when `real` is `realRoot` or inside it. */
 function inside(realRoot: string, real: string): boolean {
-  return real === realRoot || real.startsWith(realRoot + sep)
+  // A root at / ends with the separator already.
+  return real === realRoot || real.startsWith(realRoot.endsWith(sep) ? realRoot : realRoot + sep)
 }
 
 /**

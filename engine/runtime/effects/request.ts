@@ -25,8 +25,10 @@ export type EffectResponse =
   | { written: number }
   | { error: string }
 
-/** What a transaction asks for: the request and its hash, or why it may not (naming the key to add). */
-export type Asked = { request: EffectRequest; hash: string; what: string } | { denied: string }
+/** What a transaction asks for: the request and its hash, or why it may not (naming the key to add), with and without the call. */
+export type Asked = { request: EffectRequest; hash: string; what: string } | { denied: string; why: string }
+
+const deny = (what: string, why: string): Asked => ({ denied: `${what}: ${why}`, why })
 
 export function requestHash(r: EffectRequest): string {
   return createHash('sha256').update(canonicalJson(r as unknown as Json)).digest('hex')
@@ -39,29 +41,29 @@ const MAX_URL = 16 * 1024
 export function httpGet(grants: Grants | undefined, url: unknown, headers: unknown, timeoutMs?: unknown): Asked {
   // The words every message about this read uses (a wait, a denial, a failure): a credential in the query is blanked.
   const what = `sys.http.get(${JSON.stringify(typeof url === 'string' ? redactUrl(url.slice(0, 200)) : String(url))})`
-  if (typeof url !== 'string') return { denied: `${what}: the url is a string` }
-  if (url.length > MAX_URL) return { denied: `${what}: the url is longer than ${MAX_URL} characters` }
+  if (typeof url !== 'string') return deny(what, `the url is a string`)
+  if (url.length > MAX_URL) return deny(what, `the url is longer than ${MAX_URL} characters`)
   let u: URL
   try {
     u = new URL(url)
   } catch {
-    return { denied: `${what}: not an absolute URL (write http://host:port/path)` }
+    return deny(what, `not an absolute URL (write http://host:port/path)`)
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') return { denied: `${what}: only http and https URLs can be read` }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return deny(what, `only http and https URLs can be read`)
   // Userinfo hides the real host from a reader (http://granted@evil/): never sent, so never allowed.
-  if (u.username || u.password) return { denied: `${what}: a URL with a user name or password is not allowed; send credentials in a header` }
+  if (u.username || u.password) return deny(what, `a URL with a user name or password is not allowed; send credentials in a header`)
   const origin = `${u.protocol}//${u.hostname}:${u.port || (u.protocol === 'https:' ? '443' : '80')}`
-  if (!grants || !originGranted(grants, origin)) return { denied: `${what}: the origin ${origin} is not granted; add it to \`effects.http\` in the front matter` }
+  if (!grants || !originGranted(grants, origin)) return deny(what, `the origin ${origin} is not granted; add it to \`effects.http\` in the front matter`)
   const h: Record<string, string> = {}
   if (headers !== undefined && headers !== null) {
-    if (typeof headers !== 'object' || Array.isArray(headers)) return { denied: `${what}: headers is an object of strings` }
+    if (typeof headers !== 'object' || Array.isArray(headers)) return deny(what, `headers is an object of strings`)
     for (const [k, v] of Object.entries(headers)) {
-      if (typeof v !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k) || /[\r\n\0]/.test(v)) return { denied: `${what}: header ${JSON.stringify(k.slice(0, 40))} is not a header name with a string value` }
+      if (typeof v !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k) || /[\r\n\0]/.test(v)) return deny(what, `header ${JSON.stringify(k.slice(0, 40))} is not a header name with a string value`)
       h[k.toLowerCase()] = v
     }
-    if (JSON.stringify(h).length > MAX_URL) return { denied: `${what}: the headers are longer than ${MAX_URL} characters` }
+    if (JSON.stringify(h).length > MAX_URL) return deny(what, `the headers are longer than ${MAX_URL} characters`)
   }
-  if (timeoutMs !== undefined && (!Number.isSafeInteger(timeoutMs) || (timeoutMs as number) < 1 || (timeoutMs as number) > 600_000)) return { denied: `${what}: timeoutMs is a whole number from 1 to 600000` }
+  if (timeoutMs !== undefined && (!Number.isSafeInteger(timeoutMs) || (timeoutMs as number) < 1 || (timeoutMs as number) > 600_000)) return deny(what, `timeoutMs is a whole number from 1 to 600000`)
   u.hash = ''
   const request: EffectRequest = timeoutMs === undefined ? { kind: 'http.get', url: u.href, headers: h } : { kind: 'http.get', url: u.href, headers: h, timeoutMs: timeoutMs as number }
   return { request, hash: requestHash(request), what }
@@ -70,13 +72,15 @@ export function httpGet(grants: Grants | undefined, url: unknown, headers: unkno
 /** sys.fs.read(root, path): the request, if the root is granted and the path stays inside it (as written; the runner checks links). */
 export function fsRead(grants: Grants | undefined, root: unknown, path: unknown): Asked {
   const what = `sys.fs.read(${JSON.stringify(String(root).slice(0, 40))}, ${JSON.stringify(String(path).slice(0, 200))})`
-  if (typeof root !== 'string' || typeof path !== 'string') return { denied: `${what}: the root and the path are strings` }
-  if (path.length > 4096) return { denied: `${what}: the path is longer than 4096 characters` }
+  if (typeof root !== 'string' || typeof path !== 'string') return deny(what, `the root and the path are strings`)
+  if (path.length > 4096) return deny(what, `the path is longer than 4096 characters`)
   const granted = grants && Object.hasOwn(grants.fs, root) ? grants.fs[root]! : null
-  if (!granted) return { denied: `${what}: there is no file root '${root.slice(0, 40)}'; add it to \`effects.fs\` in the front matter (${root.slice(0, 40) || 'data'}: { path: ./folder })` }
+  if (!granted) return deny(what, `there is no file root '${root.slice(0, 40)}'; add it to \`effects.fs\` in the front matter (${root.slice(0, 40) || 'data'}: { path: ./folder })`)
   const problem = pathProblem(path)
-  if (problem) return { denied: `${what}: ${problem}; paths are relative to the root '${root}' and stay inside it` }
-  const request: EffectRequest = { kind: 'fs.read', root, rootPath: granted.path, path: path.split('/').filter((p) => p && p !== '.').join('/') }
+  if (problem) return deny(what, `${problem}; paths are relative to the root '${root}' and stay inside it`)
+  const inside = path.split('/').filter((p) => p && p !== '.').join('/')
+  if (!inside) return deny(what, `the path names the root itself; name a file inside the root '${root}'`)
+  const request: EffectRequest = { kind: 'fs.read', root, rootPath: granted.path, path: inside }
   return { request, hash: requestHash(request), what }
 }
 
