@@ -4,7 +4,7 @@
 // nothing). Live runs never call it. This file turns what it returned into a
 // request the app's http() gets, or says what is wrong with it.
 import type { HttpRequest } from '../runtime/http.ts'
-import { plainValue, ValueError, canonicalJson } from '../runtime/values.ts'
+import { plainValue, ValueError, TooDeepError, canonicalJson } from '../runtime/values.ts'
 
 /** Requests clients() may send along one trace when the run gives no --requests. */
 export const DEFAULT_CLIENT_REQUESTS = 3
@@ -13,13 +13,15 @@ const MAX_REQUEST_CHARS = 64 * 1024
 
 export type ClientAnswer = { request: HttpRequest | null } | { problem: string }
 
+const TOO_DEEP = 'clients() returned a value nested too deeply to read; a client model sends small requests'
+
 /** What one call of clients() returned, as a request (null: no client sends anything in that case). */
 export function clientRequest(value: unknown): ClientAnswer {
   try {
     return requestOf(value)
   } catch (err) {
-    // A value nested deeper than the stack goes: checking or encoding it overflows.
-    if (err instanceof RangeError) return { problem: 'clients() returned a value nested too deeply to read; a client model sends small requests' }
+    // A value nested deeper than the stack goes: encoding it overflows.
+    if (err instanceof RangeError) return { problem: TOO_DEEP }
     throw err
   }
 }
@@ -30,6 +32,7 @@ function requestOf(value: unknown): ClientAnswer {
   try {
     v = plainValue(value)
   } catch (err) {
+    if (err instanceof TooDeepError) return { problem: TOO_DEEP }
     if (err instanceof ValueError) return { problem: `clients() returned a value that is not plain data: ${err.message}` }
     throw err
   }

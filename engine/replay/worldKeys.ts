@@ -124,7 +124,7 @@ export class Fingerprints {
 
   /** The number of fingerprint (h1, h2): the one it was given, or the next one. */
   number(h1: number, h2: number): number {
-    let i = (h1 ^ Math.imul(h2, 0x9e3779b1)) & this.mask
+    let i = slotOf(h1, h2) & this.mask
     for (;;) {
       const id = this.ids[i]!
       if (id === 0) break
@@ -146,13 +146,24 @@ export class Fingerprints {
     this.ids = new Int32Array(this.mask + 1)
     for (let j = 0; j < ids.length; j++) {
       if (!ids[j]) continue
-      let i = (his[j]! ^ Math.imul(los[j]!, 0x9e3779b1)) & this.mask
+      let i = slotOf(his[j]!, los[j]!) & this.mask
       while (this.ids[i]) i = (i + 1) & this.mask
       this.his[i] = his[j]!
       this.los[i] = los[j]!
       this.ids[i] = ids[j]!
     }
   }
+}
+
+/**
+ * Where a fingerprint goes in the table: both halves mixed through a
+ * finalizer, so that halves which happen to be related (one a multiple of
+ * the other) do not all land in one run of slots.
+ */
+function slotOf(h1: number, h2: number): number {
+  let x = h1 ^ Math.imul(h2 ^ (h2 >>> 16), 0x85ebca6b)
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35)
+  return (x ^ (x >>> 16)) >>> 0
 }
 
 function grown(a: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> {

@@ -12,6 +12,9 @@ export class ValueError extends Error {
   }
 }
 
+/** A value nested deeper than MAX_DEPTH: a caller that knows what the value was for says so in its own words. */
+export class TooDeepError extends ValueError {}
+
 // Values already checked (and frozen) by a store: re-writing them costs nothing.
 const checked = new WeakSet<object>()
 
@@ -90,7 +93,7 @@ function primitive(value: unknown, at: At): Json {
 export const MAX_DEPTH = 1000
 
 function checkObject(value: object, at: At, stack: object[]): void {
-  if (stack.length >= MAX_DEPTH) throw new ValueError(`${render(at).slice(0, 80)}…`, `a value nested more than ${MAX_DEPTH} levels deep is not plain data (keep state flatter: a list of items rather than items inside items)`)
+  if (stack.length >= MAX_DEPTH) throw new TooDeepError(`${render(at).slice(0, 80)}…`, `a value nested more than ${MAX_DEPTH} levels deep is not plain data (keep state flatter: a list of items rather than items inside items)`)
   if (stack.includes(value)) throw new ValueError(render(at), 'a cycle is not plain data')
   if (types.isProxy(value)) throw new ValueError(render(at), 'a Proxy is not plain data')
   const proto = Object.getPrototypeOf(value)
