@@ -5,10 +5,10 @@
 import { dirname } from 'node:path'
 import { readFile } from 'node:fs/promises'
 import { parseNotebook } from '../notebook.ts'
-import { notebookGrants, type Grants } from './grants.ts'
+import { notebookGrants, originOf, privateGranted, type Grants } from './grants.ts'
 import { fsRead, httpGet } from './request.ts'
 import { fsWrite, httpSend } from './action.ts'
-import { performEffect } from './perform.ts'
+import { performEffect, type ReachOptions } from './perform.ts'
 import type { EffectResponse } from './request.ts'
 
 export interface GrantedPerformer {
@@ -17,7 +17,8 @@ export interface GrantedPerformer {
   update(text: string): void
 }
 
-export function grantedPerformer(notebookPath: string, text: string): GrantedPerformer {
+/** `resolve` replaces DNS (a test's names that no resolver here answers for). */
+export function grantedPerformer(notebookPath: string, text: string, resolve?: ReachOptions['resolve']): GrantedPerformer {
   let grants: Grants | undefined
   const update = (t: string) => {
     try {
@@ -40,7 +41,9 @@ export function grantedPerformer(notebookPath: string, text: string): GrantedPer
       if (!asked) throw new Error('effect: not a read or an action')
       // The cell names its call already; this says why, and where the grant is read from.
       if ('denied' in asked) throw new Error(`${'why' in asked ? asked.why : asked.denied} (as the notebook's file grants it)`)
-      return performEffect(asked.request, dirname(notebookPath))
+      const r2 = asked.request
+      const origin = r2.kind === 'http.get' || r2.kind === 'http.send' ? originOf(new URL(r2.url)) : ''
+      return performEffect(r2, dirname(notebookPath), { privateGranted: privateGranted(grants, origin), ...(resolve ? { resolve } : {}) })
     },
   }
 }
