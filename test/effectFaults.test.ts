@@ -10,7 +10,7 @@ import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
-import { notebook, plain, value } from './helpers.ts'
+import { notebook, plain, value, allowEffects } from './helpers.ts'
 import { SqliteLog } from '../engine/replay/sqliteLog.ts'
 import { openSession } from '../engine/replay/session.ts'
 import { verifyBranch } from '../engine/replay/replay.ts'
@@ -94,6 +94,7 @@ async function recorded(text: string, srv: { hits: () => number; close: () => Pr
   const path = join(root, 'shop.loom.md')
   const db = join(root, 'shop.loom.db')
   writeFileSync(path, text)
+  await allowEffects(path)
   const r = await loom(['run', path, '--db', db, '--until-idle'])
   assert.equal(r.status, 0, r.stdout + r.stderr)
   assert.equal(srv.hits(), 1, 'the live run read the stock once')

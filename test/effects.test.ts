@@ -9,7 +9,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, rmSync } from 'node
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
-import { notebook, plain, value } from './helpers.ts'
+import { notebook, plain, value, allowEffects } from './helpers.ts'
 import { openSession } from '../engine/replay/session.ts'
 import { SqliteLog } from '../engine/replay/sqliteLog.ts'
 import { verifyBranch } from '../engine/replay/replay.ts'
@@ -316,6 +316,7 @@ export function step() {
 }`,
   }, `effects:\n  http: ['http://127.0.0.1:*']\n  fs:\n    data: { path: ./data }`))
   const db = join(root, 'app.loom.db')
+  await allowEffects(path)
   const r = await loom(['run', path, '--db', db, '--until-idle', '--json'])
   assert.equal(r.status, 0, r.stderr)
   assert.equal(srv.hits(), 1)
@@ -359,7 +360,7 @@ export function step() {
 test('the launcher checks a confined engine\'s effect requests again: ungranted, malformed or hostile ones are refused, not performed', async () => {
   const srv = await server()
   const root = files()
-  const p = grantedPerformer(join(root, 'app.loom.md'), notebook({ s: '' }, `effects: { http: ['${srv.url}'], fs: { data: { path: ./data } } }`))
+  const p = grantedPerformer(join(root, 'app.loom.md'), notebook({ s: '' }, `effects: { http: ['${srv.url}'], fs: { data: { path: ./data } } }`), async () => {})
   const refused = async (req: unknown) => assert.rejects(p.perform(req))
   await refused(null)
   await refused('http.get')
@@ -417,6 +418,7 @@ test('loom serve: an http() that reads a granted URL answers once the launcher h
   }, `effects: { http: ['${srv.url}'] }`))
   const db = join(root, 'served.loom.db')
   const renderer = mkdtempSync(join(dir, 'renderer-'))
+  await allowEffects(path)
   const child = spawn(process.execPath, ['bin/loom.js', 'serve', path, '--port', '0', '--app-port', '0', '--db', db], { env: { ...process.env, LOOM_RENDERER_DIR: renderer }, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''

@@ -35,3 +35,11 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 }
+
+/** `loom allow NB`, as a person does once before `loom run` or `loom serve` performs a notebook's effects. */
+export async function allowEffects(path: string): Promise<void> {
+  const { main } = await import('../engine/cli/main.ts')
+  let said = ''
+  const code = await main(['allow', path], { out: (t) => void (said += t), err: (t) => void (said += t), stdin: null })
+  if (code !== 0) throw new Error(`loom allow ${path} exited ${code}: ${said}`)
+}
