@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { notebook } from './helpers.ts'
+import { serveApp } from './serveApp.ts'
 import { allowedGrantsFile } from '../engine/host/allowedGrants.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'loom-allow-'))
@@ -127,34 +128,19 @@ test('loom serve: a read of a notebook not allowed waits, neither performed nor 
   const srv = await server()
   const nb = join(dir, 'served.loom.md')
   writeFileSync(nb, notebook({ api: `export function http(req) {\n  return { status: 200, body: 'rate ' + sys.http.get('${srv.url}' + req.path).body }\n}` }, `effects: { http: ['${srv.url}'] }`))
-  const renderer = mkdtempSync(join(dir, 'renderer-'))
-  const child = spawn(process.execPath, ['bin/loom.js', 'serve', nb, '--port', '0', '--app-port', '0', '--db', join(dir, 'served.loom.db')], { env: { ...env, LOOM_RENDERER_DIR: renderer }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  let err = ''
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
+  const served = await serveApp(nb, join(dir, 'served.loom.db'), env)
+  const app = served.app
   try {
-    const app = await new Promise<string>((resolve, reject) => {
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
-        out += d
-        const m = /^The app answers HTTP at (http:\/\/127\.0\.0\.1:\d+) /m.exec(out)
-        if (m) resolve(m[1]!)
-      })
-      child.on('exit', (code) => reject(new Error(`loom serve ended (${code}): ${out}${err}`)))
-    })
     const answer = fetch(`${app}/x`).then((r) => r.text())
     // Waiting is said on the terminal that serves; until then nothing reached the server.
-    for (let i = 0; i < 600 && !/its reads and actions wait until you allow them: loom allow/.test(err); i++) await new Promise((r) => setTimeout(r, 100))
-    assert.match(err, new RegExp(`loom: ${nb.replace(/[.]/g, '\\.')} grants effects you have not allowed \\(or changed them since you did\\):\\n  - reads from and sends to ${srv.url.replace(/[.]/g, '\\.')}\\nits reads and actions wait until you allow them: loom allow `))
+    for (let i = 0; i < 600 && !/its reads and actions wait until you allow them: loom allow/.test(served.stderr()); i++) await new Promise((r) => setTimeout(r, 100))
+    assert.match(served.stderr(), new RegExp(`loom: ${nb.replace(/[.]/g, '\\.')} grants effects you have not allowed \\(or changed them since you did\\):\\n  - reads from and sends to ${srv.url.replace(/[.]/g, '\\.')}\\nits reads and actions wait until you allow them: loom allow `))
     assert.equal(srv.hits(), 0)
     assert.equal((await loom(['allow', nb])).status, 0)
     assert.equal(await answer, 'rate 42')
     assert.equal(srv.hits(), 1)
   } finally {
-    await new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve()
-      child.once('exit', () => resolve())
-      child.kill('SIGINT')
-    })
+    await served.stop()
     await srv.close()
   }
   const log = await loom(['log', join(dir, 'served.loom.db')])
