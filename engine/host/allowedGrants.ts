@@ -6,11 +6,12 @@
 // kept as (the notebook's real path, a hash of its grants) in
 // $XDG_CONFIG_HOME/loom/allowed-grants.json.
 import { createHash } from 'node:crypto'
-import { realpathSync } from 'node:fs'
+import { readFileSync, realpathSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { canonicalJson, type Json } from '../runtime/values.ts'
-import type { Grants } from '../runtime/effects/grants.ts'
-import { configPath, readConfigFile, writeConfigFile } from './configFile.ts'
+import { notebookGrants, type Grants } from '../runtime/effects/grants.ts'
+import { decodeNotebook, parseNotebook } from '../runtime/notebook.ts'
+import { configPath, readConfigFile, updateConfigFile } from './configFile.ts'
 
 /** How many allowances the file keeps (the newest). */
 const KEPT = 1000
@@ -34,9 +35,9 @@ export function grantsAllowed(notebook: string, grants: Grants, file = allowedGr
 /** Remembers that these grants of this notebook are allowed. Throws (with the file) when it cannot be written. */
 export function allowGrants(notebook: string, grants: Grants, file = allowedGrantsFile()): void {
   const key = keyOf(notebook, grants)
-  const kept = read(file).filter((a) => a.notebook !== key.notebook)
   try {
-    writeConfigFile(file, { allowed: [key, ...kept].slice(0, KEPT) })
+    // Under the file's lock: two notebooks allowed at once both stay allowed.
+    updateConfigFile(file, MAX_FILE_BYTES, (text) => ({ allowed: [key, ...parse(text).filter((a) => a.notebook !== key.notebook)].slice(0, KEPT) }))
   } catch (err) {
     throw new Error(`cannot write ${file}: ${(err as Error).message}`)
   }
@@ -77,6 +78,28 @@ export function waitingWords(shownAs: string, what: string[]): string {
   return `loom: ${notAllowedWords(shownAs, what, `its reads and actions wait until you allow them: loom allow ${shownAs}\n`)}`
 }
 
+/** What the notebook as saved grants and you have not allowed, a line each; null when there is nothing to allow (or it does not parse: it runs nowhere). */
+export function savedGrantsToAllow(notebook: string, file = allowedGrantsFile()): string[] | null {
+  const grants = savedGrants(notebook)
+  return grants && !grantsAllowed(notebook, grants, file) ? describeGrants(notebook, grants) : null
+}
+
+/** Allows the notebook's grants as saved now (what the performer reads); what they let it reach. */
+export function allowSavedGrants(notebook: string, file = allowedGrantsFile()): string[] {
+  const grants = savedGrants(notebook)
+  if (!grants) return []
+  allowGrants(notebook, grants, file)
+  return describeGrants(notebook, grants)
+}
+
+function savedGrants(notebook: string): Grants | undefined {
+  try {
+    return notebookGrants(parseNotebook(decodeNotebook(readFileSync(notebook), notebook), notebook))
+  } catch {
+    return undefined
+  }
+}
+
 /** What the grants let the notebook reach, a line each, in words (file roots as the folders they are). */
 export function describeGrants(notebook: string, grants: Grants): string[] {
   const lines: string[] = []
@@ -108,7 +131,16 @@ function keyOf(notebook: string, grants: Grants): Allowance {
 
 function read(file: string): Allowance[] {
   try {
-    const list = (JSON.parse(readConfigFile(file, MAX_FILE_BYTES)) as { allowed?: unknown }).allowed
+    return parse(readConfigFile(file, MAX_FILE_BYTES))
+  } catch {
+    return []
+  }
+}
+
+/** The allowances in a file's text; anything else in it allows nothing. */
+function parse(text: string | null): Allowance[] {
+  try {
+    const list = (JSON.parse(text ?? '') as { allowed?: unknown } | null)?.allowed
     if (!Array.isArray(list)) return []
     return list.filter((a): a is Allowance => typeof a?.notebook === 'string' && typeof a?.grants === 'string')
   } catch {

@@ -4,7 +4,7 @@
 // that cannot be read or is not the list is ignored (and replaced at the next
 // open): the list is a convenience, never a reason to fail.
 import { statSync } from 'node:fs'
-import { configPath, readConfigFile, writeConfigFile } from './configFile.ts'
+import { configPath, readConfigFile, updateConfigFile } from './configFile.ts'
 
 /** How many notebooks the list keeps. */
 export const RECENT_MAX = 10
@@ -23,9 +23,20 @@ export function recentFile(env: NodeJS.ProcessEnv = process.env): string {
 
 /** The list, newest first; notebooks that are no longer there are left out. */
 export function readRecent(file = recentFile()): RecentNotebook[] {
+  let text: string | null
+  try {
+    text = readConfigFile(file, MAX_FILE_BYTES)
+  } catch {
+    return []
+  }
+  return listIn(text)
+}
+
+/** The list in a file's text (null: no file). */
+function listIn(text: string | null): RecentNotebook[] {
   let parsed: unknown
   try {
-    parsed = JSON.parse(readConfigFile(file, MAX_FILE_BYTES))
+    parsed = JSON.parse(text ?? '')
   } catch {
     return []
   }
@@ -45,8 +56,7 @@ export function readRecent(file = recentFile()): RecentNotebook[] {
 /** Puts `path` first in the list. Never throws: a list that cannot be written is only not kept. */
 export function rememberNotebook(path: string, file = recentFile()): void {
   try {
-    const recent = [{ path, at: Date.now() }, ...readRecent(file).filter((r) => r.path !== path)].slice(0, RECENT_MAX)
-    writeConfigFile(file, { recent })
+    updateConfigFile(file, MAX_FILE_BYTES, (text) => ({ recent: [{ path, at: Date.now() }, ...listIn(text).filter((r) => r.path !== path)].slice(0, RECENT_MAX) }))
   } catch {
     // a read-only home, a full disk: the list is a convenience
   }
