@@ -15,10 +15,10 @@ import type { EngineEndpoint } from './engineSocket.ts'
 import type { SupervisorEvents } from './EngineSupervisor.ts'
 import { superviseNotebook, type SessionOptions, type Supervised } from './superviseNotebook.ts'
 import { readRecent, rememberNotebook } from './recentNotebooks.ts'
-import { allowSavedGrants, savedGrantsToAllow } from './allowedGrants.ts'
+import { ALLOWANCE_OPS, answerAllowance } from './allowedGrants.ts'
 
 /** The requests the host answers itself; every other goes to the engine. */
-const HOST_OPS = new Set(['openNotebook', 'recentNotebooks', 'effectsToAllow', 'allowEffects'] as const)
+const HOST_OPS = new Set(['openNotebook', 'recentNotebooks', ...ALLOWANCE_OPS] as const)
 type HostOp = typeof HOST_OPS extends Set<infer T> ? T : never
 const isHostOp = (op: unknown): op is HostOp => HOST_OPS.has(op as HostOp)
 
@@ -91,8 +91,7 @@ export class NotebookSwitch implements EngineEndpoint {
   private async answer(op: HostOp, params: Record<string, unknown>): Promise<unknown> {
     if (op === 'recentNotebooks') return { current: this.options.notebook, recent: readRecent() }
     // Here, not in the engine process: a broken-out engine cannot allow itself anything.
-    if (op === 'effectsToAllow') return { what: savedGrantsToAllow(this.options.notebook) }
-    if (op === 'allowEffects') return { what: allowSavedGrants(this.options.notebook) }
+    if (op === 'effectsToAllow' || op === 'allowEffects') return answerAllowance(op, this.options.notebook)
     return { path: await this.open(params.path as string) }
   }
 

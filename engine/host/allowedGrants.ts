@@ -92,6 +92,13 @@ export function allowSavedGrants(notebook: string, file = allowedGrantsFile()): 
   return describeGrants(notebook, grants)
 }
 
+/** The window's two requests about allowing (answered by whoever reads the notebook's file: loom serve, the desktop app). */
+export const ALLOWANCE_OPS = ['effectsToAllow', 'allowEffects'] as const
+
+export function answerAllowance(op: (typeof ALLOWANCE_OPS)[number], notebook: string): { what: string[] | null } {
+  return { what: op === 'allowEffects' ? allowSavedGrants(notebook) : savedGrantsToAllow(notebook) }
+}
+
 function savedGrants(notebook: string): Grants | undefined {
   try {
     return notebookGrants(parseNotebook(decodeNotebook(readFileSync(notebook), notebook), notebook))
