@@ -57,6 +57,7 @@ export function step() {
     for (let i = 0; i < 300 && hits === 0; i++) await new Promise((r) => setTimeout(r, 100))
     assert.equal(hits, 1)
     await page.getByText('rate = 7').waitFor(WAIT)
+    await page.screenshot({ path: join(SHOTS, 'allowed.png') })
     // What the window allowed is what `loom allow` keeps: the file says so, and a reload asks nothing.
     assert.ok(readFileSync(allowedGrantsFile(), 'utf8').includes(nb), 'the allowance is kept')
     await page.reload()
