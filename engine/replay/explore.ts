@@ -38,7 +38,7 @@ export interface ExploreOptions {
    * (so a seed repeats its walks). Never exhaustive: `stoppedBy: 'walks'`.
    */
   simulate?: { seed: number; walks: number }
-  /** Keep the state graph to draw when it has at most DRAWN_STATES states (the window; `--graph`): ExploreResult.graph. */
+  /** Keep the state graph to draw when it has at most GRAPH_STATES states (the window; `--graph`): ExploreResult.graph. */
   draw?: boolean
 }
 
@@ -117,7 +117,7 @@ export interface ExploreResult {
   outside: number
   /** `--coverage`: per cell, its lines with statements and which never ran. */
   coverage?: Coverage[]
-  /** With `draw`: the state graph, or null when it had more than DRAWN_STATES states (or DRAWN_EDGES edges) to draw. */
+  /** With `draw`: the state graph, or null when it had more than GRAPH_STATES states (or GRAPH_EDGES edges) to draw. */
   graph?: DrawnGraph | null
   violations: Violation[]
   /**

@@ -2,7 +2,7 @@
 // depth and its moves to other states. Liveness judges fair runs on it
 // (liveness.ts), which needs every state; a small one is also drawn — in the
 // window and by `loom explore --graph` — with each state's values, which are
-// kept only while there are few states (DRAWN_STATES).
+// kept only while there are few states (GRAPH_STATES).
 import type { Move } from './explore.ts'
 import type { Model } from './model.ts'
 import type { SearchObserver } from './search.ts'
@@ -10,20 +10,10 @@ import type { World } from './worlds.ts'
 import type { FairMove } from '../runtime/appVersion.ts'
 import { canonicalJson, type Json } from '../runtime/values.ts'
 import { describeMove } from './trace.ts'
-
-/** The most states a graph is drawn for: past it, a picture is no help and the counterexample is. */
-export const DRAWN_STATES = 200
-/** The most edges drawn, and the longest text of a value or a move's label. */
-export const DRAWN_EDGES = 2000
-export const DRAWN_TEXT = 160
+import { GRAPH_CELLS, GRAPH_EDGES, GRAPH_LABELS, GRAPH_STATES, GRAPH_TEXT, type ExploreGraph } from '../protocol/exploreGraph.ts'
 
 /** A drawable state graph: what ExploreResult.graph and the protocol's ExploreView.graph carry. */
-export interface DrawnGraph {
-  /** Each state: its id (the search's), its depth, what it is, and its values cell by cell, in words. */
-  nodes: { id: number; depth: number; initial?: true; before?: true; deadlock?: true; outside?: true; values: [string, string][] }[]
-  /** Each pair of states joined by a move (from == to: a move that changes nothing), with every move between them in words. */
-  edges: { from: number; to: number; labels: string[] }[]
-}
+export type DrawnGraph = ExploreGraph
 
 export class StateGraph implements SearchObserver {
   readonly depth: number[] = []
@@ -52,8 +42,8 @@ export class StateGraph implements SearchObserver {
   state(id: number, world: World, depth: number): void {
     this.depth[id] = depth
     if (!this.keep.draw || this.tooMany) return
-    if (id >= DRAWN_STATES) return void (this.tooMany = true)
-    const values = Object.entries(this.model.values(world)).map(([name, v]) => [name, clip(canonicalJson(v.value as Json))] as [string, string])
+    if (id >= GRAPH_STATES) return void (this.tooMany = true)
+    const values = Object.entries(this.model.values(world)).slice(0, GRAPH_CELLS).map(([name, v]) => [name, clip(canonicalJson(v.value as Json))] as [string, string])
     this.values[id] = values
   }
 
@@ -113,11 +103,11 @@ export class StateGraph implements SearchObserver {
   private label(from: number, to: number, move: () => Move): void {
     const k = `${from} ${to}`
     const list = this.moveLabels.get(k)
-    if (!list && this.moveLabels.size >= DRAWN_EDGES) return void (this.tooMany = true)
+    if (!list && this.moveLabels.size >= GRAPH_EDGES) return void (this.tooMany = true)
     const m = move()
     const text = clip(`${describeMove(m, this.model.time)}${m.choices.length ? ` [${m.choices.map((c) => c.value).join(',')}]` : ''}`)
     if (!list) this.moveLabels.set(k, [text])
-    else if (!list.includes(text) && list.length < 8) list.push(text)
+    else if (!list.includes(text) && list.length < GRAPH_LABELS) list.push(text)
   }
 
   /** Which fair moves `move` is: its method, its first choices answered as declared. */
@@ -131,5 +121,5 @@ export class StateGraph implements SearchObserver {
 }
 
 function clip(text: string): string {
-  return text.length > DRAWN_TEXT ? `${text.slice(0, DRAWN_TEXT - 1)}…` : text
+  return text.length > GRAPH_TEXT ? `${text.slice(0, GRAPH_TEXT - 1)}…` : text
 }
