@@ -92,3 +92,30 @@ test('the window draws a small state graph: states, moves, the red state at the 
     await browser.close()
   }
 })
+
+test("a liveness lasso's cycle is drawn in the graph: the states a fair run goes round for ever", { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'loom-explore-graph-lasso-'))
+  const nb = join(dir, 'wander.loom.md')
+  // pos goes 0 → 1 → 0 … for ever and never reaches 2: the cycle is the whole graph, both ways by the same move.
+  writeFileSync(nb, notebook({ s: `const pos = state.var('pos', 0)
+export function step() { pos.set(1 - pos.get()) }
+test.eventually('pos reaches 2', () => pos.get() === 2)` }))
+  const [ui, browser] = await Promise.all([buildUiOnce(), launchChromium()])
+  const server = await serveNotebook(nb, ui, dir)
+  const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } })
+  const errors: string[] = []
+  page.on('pageerror', (e) => errors.push(e.message))
+  try {
+    await exploreFromStart(page, server.url)
+    assert.equal(await page.locator('.sg-node').count(), 2)
+    assert.equal(await page.locator('.sg-edge.on-loop[data-both]').count(), 1, 'round 0 → 1 → 0, one line with an arrow each way')
+    assert.equal(await page.locator('.sg-node.violating').count(), 0, 'no single state breaks a property: the cycle does')
+    await page.locator('.sg-node', { hasText: 'pos = 1' }).click()
+    assert.equal(await page.locator('.sg-on-trace').getAttribute('data-moves'), '1')
+    assert.deepEqual(errors, [])
+  } finally {
+    await page.close()
+    await server.stop()
+    await browser.close()
+  }
+})
