@@ -119,3 +119,32 @@ test.eventually('pos reaches 2', () => pos.get() === 2)` }))
     await browser.close()
   }
 })
+
+test('a space of more than 200 states is not drawn: the window says how many and points to the counterexample', { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'loom-explore-graph-big-'))
+  const nb = join(dir, 'count.loom.md')
+  writeFileSync(nb, notebook({ s: `const n = state.var('n', 0)
+export function step() { if (n.get() < 300) n.set(n.get() + 1); else sys.halt() }
+test('below 250', () => n.get() < 250)` }))
+  const [ui, browser] = await Promise.all([buildUiOnce(), launchChromium()])
+  const server = await serveNotebook(nb, ui, dir)
+  const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } })
+  try {
+    await page.goto(server.url)
+    await page.locator('.tl-label[data-branch="main"]').waitFor(WAIT)
+    await page.locator('.tl-canvas').click()
+    await page.keyboard.press('Home')
+    await page.locator('.insp-tab[data-tab="agent"]').click()
+    await page.locator('.ag-depth').fill('400')
+    await page.locator('.ag-explore-run').click()
+    const note = page.locator('.sg-too-many')
+    await note.waitFor(WAIT)
+    assert.match((await note.textContent())!, /^30[12] states: too many to draw \(at most 200\), here is the counterexample\.$/)
+    assert.equal(await page.locator('.sg-graph').count(), 0)
+    assert.equal(await page.locator('.ag-violation', { hasText: 'below 250' }).count(), 1)
+  } finally {
+    await page.close()
+    await server.stop()
+    await browser.close()
+  }
+})

@@ -49,10 +49,12 @@ export class StateGraph implements SearchObserver {
 
   edge(from: number, to: number, move: () => Move): void {
     if (this.drawing) this.label(from, to, move)
+    if (!this.keep.all) return
+    // Only liveness reads fairness: which fair moves each edge is, and which each state has (a move that changes nothing too, for fairSeen).
     const fair = this.fair.length ? this.fairBits(move()) : 0
     this.fairSeen |= fair
-    if (from === to || !this.keep.all) return
-    this.fairFrom[from] = (this.fairFrom[from] ?? 0) | fair
+    if (from === to) return
+    if (fair) this.fairFrom[from] = (this.fairFrom[from] ?? 0) | fair
     const out = (this.next[from] ??= [])
     const j = out.indexOf(to)
     if (j >= 0) {
@@ -61,7 +63,7 @@ export class StateGraph implements SearchObserver {
     }
     out.push(to)
     ;(this.moves[from] ??= []).push(move())
-    ;(this.fairOn[from] ??= []).push(fair)
+    if (this.fair.length) (this.fairOn[from] ??= []).push(fair)
   }
 
   outside(id: number): void {
