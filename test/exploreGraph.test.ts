@@ -96,3 +96,13 @@ test('a forged graph is refused with why: too many states, edges to states it la
   assert.equal(readGraphPath(g, [0, 9]), null)
   assert.equal(readGraphPath(g, 'nope'), null)
 })
+
+test('a state holding a huge or deeply nested value is drawn with its value cut to a line, so the graph stays small', async () => {
+  const r = await drawn(`const big = state.var('big', 'x'.repeat(100_000))
+const deep = state.var('deep', JSON.parse('['.repeat(40) + ']'.repeat(40)))
+export function step() { sys.halt() }`)
+  const values = r.graph!.nodes[0]!.values
+  assert.deepEqual(values.map(([k, v]) => [k, v.length]), [['big', GRAPH_TEXT], ['deep', 80]])
+  assert.ok(values[0]![1].endsWith('…'))
+  assert.ok(JSON.stringify(r.graph).length < 2_000)
+})

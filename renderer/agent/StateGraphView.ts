@@ -126,8 +126,8 @@ export function stateGraphView(graph: ExploreGraph, violations: ExploreView['vio
     nodeLayer.append(g)
   }
   world.append(edgeLayer, nodeLayer, labelLayer)
-  // Wheel zooms and dragging pans, for the larger graphs.
-  const zoom = d3.zoom<SVGSVGElement, unknown>().scaleExtent([0.3, 3]).on('zoom', (ev: d3.D3ZoomEvent<SVGSVGElement, unknown>) => {
+  // Ctrl+wheel zooms and dragging pans, for the larger graphs; the wheel alone still scrolls the panel.
+  const zoom = d3.zoom<SVGSVGElement, unknown>().scaleExtent([0.3, 3]).filter((ev: Event) => (ev.type === 'wheel' ? (ev as WheelEvent).ctrlKey : !(ev as MouseEvent).button)).on('zoom', (ev: d3.D3ZoomEvent<SVGSVGElement, unknown>) => {
     world.setAttribute('transform', `translate(${ev.transform.x + PAD * ev.transform.k},${ev.transform.y + (PAD + 16) * ev.transform.k}) scale(${ev.transform.k})`)
   })
   d3.select(svg as SVGSVGElement).call(zoom).on('dblclick.zoom', null)
