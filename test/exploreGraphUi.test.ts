@@ -22,11 +22,7 @@ const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}`
 /** Explores from the start of the branch (Home on the timeline) and waits for the graph. */
 async function exploreFromStart(page: Page, url: string): Promise<void> {
   await page.goto(url)
-  await page.locator('.tl-label[data-branch="main"]').waitFor(WAIT)
-  await page.locator('.tl-canvas').click()
-  await page.keyboard.press('Home')
-  await page.locator('.insp-tab[data-tab="agent"]').click()
-  await page.locator('.ag-explore-run').click()
+  await explore(page, 8)
   await page.locator('.sg-graph').waitFor(WAIT)
 }
 
@@ -93,58 +89,57 @@ test('the window draws a small state graph: states, moves, the red state at the 
   }
 })
 
-test("a liveness lasso's cycle is drawn in the graph: the states a fair run goes round for ever", { skip }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'loom-explore-graph-lasso-'))
-  const nb = join(dir, 'wander.loom.md')
-  // pos goes 0 → 1 → 0 … for ever and never reaches 2: the cycle is the whole graph, both ways by the same move.
-  writeFileSync(nb, notebook({ s: `const pos = state.var('pos', 0)
-export function step() { pos.set(1 - pos.get()) }
-test.eventually('pos reaches 2', () => pos.get() === 2)` }))
+/** A page of `loom serve` on a notebook of one cell `src`: `use` drives it; no page error may happen meanwhile. */
+async function inWindow(src: string, use: (page: Page) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'loom-explore-graph-'))
+  const nb = join(dir, 'graph.loom.md')
+  writeFileSync(nb, notebook({ s: src }))
   const [ui, browser] = await Promise.all([buildUiOnce(), launchChromium()])
   const server = await serveNotebook(nb, ui, dir)
   const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } })
   const errors: string[] = []
   page.on('pageerror', (e) => errors.push(e.message))
   try {
-    await exploreFromStart(page, server.url)
-    assert.equal(await page.locator('.sg-node').count(), 2)
-    assert.equal(await page.locator('.sg-edge.on-loop[data-both]').count(), 1, 'round 0 → 1 → 0, one line with an arrow each way')
-    assert.equal(await page.locator('.sg-node.violating').count(), 0, 'no single state breaks a property: the cycle does')
-    await page.locator('.sg-node', { hasText: 'pos = 1' }).click()
-    assert.equal(await page.locator('.sg-on-trace').getAttribute('data-moves'), '1')
+    await page.goto(server.url)
+    await use(page)
     assert.deepEqual(errors, [])
   } finally {
     await page.close()
     await server.stop()
     await browser.close()
   }
-})
+}
 
-test('a space of more than 200 states is not drawn: the window says how many and points to the counterexample', { skip }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'loom-explore-graph-big-'))
-  const nb = join(dir, 'count.loom.md')
-  writeFileSync(nb, notebook({ s: `const n = state.var('n', 0)
+/** Explores from the start of the branch (Home on the timeline) to `depth`. */
+async function explore(page: Page, depth: number): Promise<void> {
+  await page.locator('.tl-label[data-branch="main"]').waitFor(WAIT)
+  await page.locator('.tl-canvas').click()
+  await page.keyboard.press('Home')
+  await page.locator('.insp-tab[data-tab="agent"]').click()
+  await page.locator('.ag-depth').fill(String(depth))
+  await page.locator('.ag-explore-run').click()
+}
+
+// pos goes 0 → 1 → 0 … for ever and never reaches 2: the cycle is the whole graph, both ways by the same move.
+test("a liveness lasso's cycle is drawn in the graph: the states a fair run goes round for ever", { skip }, () => inWindow(`const pos = state.var('pos', 0)
+export function step() { pos.set(1 - pos.get()) }
+test.eventually('pos reaches 2', () => pos.get() === 2)`, async (page) => {
+  await explore(page, 8)
+  await page.locator('.sg-graph').waitFor(WAIT)
+  assert.equal(await page.locator('.sg-node').count(), 2)
+  assert.equal(await page.locator('.sg-edge.on-loop[data-both]').count(), 1, 'round 0 → 1 → 0, one line with an arrow each way')
+  assert.equal(await page.locator('.sg-node.violating').count(), 0, 'no single state breaks a property: the cycle does')
+  await page.locator('.sg-node', { hasText: 'pos = 1' }).click()
+  assert.equal(await page.locator('.sg-on-trace').getAttribute('data-moves'), '1')
+}))
+
+test('a space of more than 200 states is not drawn: the window says how many and points to the counterexample', { skip }, () => inWindow(`const n = state.var('n', 0)
 export function step() { if (n.get() < 300) n.set(n.get() + 1); else sys.halt() }
-test('below 250', () => n.get() < 250)` }))
-  const [ui, browser] = await Promise.all([buildUiOnce(), launchChromium()])
-  const server = await serveNotebook(nb, ui, dir)
-  const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } })
-  try {
-    await page.goto(server.url)
-    await page.locator('.tl-label[data-branch="main"]').waitFor(WAIT)
-    await page.locator('.tl-canvas').click()
-    await page.keyboard.press('Home')
-    await page.locator('.insp-tab[data-tab="agent"]').click()
-    await page.locator('.ag-depth').fill('400')
-    await page.locator('.ag-explore-run').click()
-    const note = page.locator('.sg-too-many')
-    await note.waitFor(WAIT)
-    assert.match((await note.textContent())!, /^30[12] states: too many to draw \(at most 200\), here is the counterexample\.$/)
-    assert.equal(await page.locator('.sg-graph').count(), 0)
-    assert.equal(await page.locator('.ag-violation', { hasText: 'below 250' }).count(), 1)
-  } finally {
-    await page.close()
-    await server.stop()
-    await browser.close()
-  }
-})
+test('below 250', () => n.get() < 250)`, async (page) => {
+  await explore(page, 400)
+  const note = page.locator('.sg-too-many')
+  await note.waitFor(WAIT)
+  assert.match((await note.textContent())!, /^30[12] states: too many to draw \(at most 200\), here is the counterexample\.$/)
+  assert.equal(await page.locator('.sg-graph').count(), 0)
+  assert.equal(await page.locator('.ag-violation', { hasText: 'below 250' }).count(), 1)
+}))
