@@ -67,6 +67,11 @@ test('loom explore --graph FILE.dot writes the graph for Graphviz, or says why n
   const none = spawnSync(process.execPath, ['bin/loom.js', 'explore', big, '--graph', join(dir, 'big.dot'), '--no-deadlock'], { encoding: 'utf8' })
   assert.match(none.stderr, /301 states: too many to draw \(at most 200\); .*big\.dot was not written/)
   assert.equal(existsSync(join(dir, 'big.dot')), false)
+  // A lasso's cycle is dashed: pos goes 0 → 1 → 0 for ever.
+  const wander = join(dir, 'wander.loom.md')
+  writeFileSync(wander, notebook({ s: `const pos = state.var('pos', 0)\nexport function step() { pos.set(1 - pos.get()) }\ntest.eventually('pos reaches 2', () => pos.get() === 2)` }))
+  spawnSync(process.execPath, ['bin/loom.js', 'explore', wander, '--graph', join(dir, 'wander.dot')], { encoding: 'utf8' })
+  assert.equal(readFileSync(join(dir, 'wander.dot'), 'utf8').match(/ -> .*style=dashed/g)!.length, 2)
   const workers = spawnSync(process.execPath, ['bin/loom.js', 'explore', nb, '--graph', dot, '--workers', '2'], { encoding: 'utf8' })
   assert.equal(workers.status, 2)
   assert.match(workers.stderr, /--graph draws the whole state graph, found on one thread: leave out --workers/)
