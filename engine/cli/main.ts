@@ -40,7 +40,7 @@ usage:
       list branches; rename (a label: events keep their hashes), delete (archived, restorable)
   loom export DB [--branch B] [--out FILE]                       a branch as portable JSON lines
   loom import DB FILE [--name N]                                 add an exported branch, verified
-  loom explore NB [--from DB [--branch B] [--at S]] [--depth D] [--max-states M] [--requests N] [--faults timeout,refused,5xx,failed|none] [--save-branch N [--violation K] [--db F]] [--workers W] [--env K=V] [--no-deadlock] [--simulate [--seed N] [--walks N]] [--tree] [--json]
+  loom explore NB [--from DB [--branch B] [--at S]] [--depth D] [--max-states M] [--requests N] [--faults timeout,refused,5xx,failed|none] [--save-branch N [--violation K] [--db F]] [--workers W] [--env K=V] [--no-deadlock] [--simulate [--seed N] [--walks N]] [--graph FILE.dot] [--tree] [--json]
       every state the app can reach (breadth first over every transaction, every choice, the clock moving to each
       awaited deadline, the inputs a log recorded after S in every order, and requests from the notebook's clients(),
       at most N along a trace, default 3), every test checked in each; exits 1 with the shortest trace to each failure,
@@ -49,7 +49,8 @@ usage:
       shares the states among W threads (on two cores it is slower than one: handing a state to another thread
       costs more than exploring it; npm run bench measures both); --no-deadlock does not report states where nothing can move;
       --env K=V sets sys.env as for loom run; --simulate takes N seeded random walks (default 1000) of at most --depth moves
-      (default 100) instead of every state; progress goes to stderr every second, and Ctrl-C prints what was found so far
+      (default 100) instead of every state; --graph FILE.dot writes the state graph (at most 200 states) for Graphviz;
+      progress goes to stderr every second, and Ctrl-C prints what was found so far
   loom check NB [--json]
       what the editor underlines in the notebook's cells (Loom's compile problems and TypeScript's type errors), each with its line and cell (exit 1 if any)
   loom serve NB [--port P] [--app-port P] [--db F] [--branch B] [--share [--share-port P] | --sync URL]

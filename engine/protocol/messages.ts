@@ -7,6 +7,7 @@
 import type { Attempt, EventRecord, SourceLocation, StateKind, TestFailure } from '../runtime/event.ts'
 import type { Json } from '../runtime/json.ts'
 import type { LoomError, Where } from './loomError.ts'
+import type { ExploreGraph } from './exploreGraph.ts'
 import type { Profile, ProfileRow } from '../replay/profile.ts'
 import type { EventTiming } from '../replay/history/timings.ts'
 import type { FailureList, BranchFailure } from '../replay/history/failures.ts'
@@ -392,9 +393,12 @@ export interface ExploreView {
   deadlocks: number
   /** Each move: the method ('clock' and 'tty' for moves that are no transaction), its choices, and the move in words. */
   /** `loop`: for a liveness violation, where in `trace` the cycle it repeats for ever begins (its length: nothing moves at its end). */
-  violations: { kind: 'test' | 'deadlock' | 'error' | 'liveness'; test: string; message: string; where?: Where; trace: { method: string; choices: number[]; label: string }[]; loop?: number }[]
+  /** `path`: with a graph, the ids of the states the trace goes through (the start first, one more than its moves). */
+  violations: { kind: 'test' | 'deadlock' | 'error' | 'liveness'; test: string; message: string; where?: Where; trace: { method: string; choices: number[]; label: string }[]; loop?: number; path?: number[] }[]
   /** Inputs the app takes that exploration did not give it, in words: with any, "no violation" is no proof. */
   unexplored: string[]
+  /** The state graph when it has at most GRAPH_STATES states (exploreGraph.ts; checked with readExploreGraph before drawing); null: too many to draw. */
+  graph?: ExploreGraph | null
 }
 
 export type EditResult =
