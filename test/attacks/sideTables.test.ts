@@ -116,7 +116,7 @@ test('failure rows made by hand with escape sequences are listed by loom log wit
 })
 
 test('timing keys made by hand with escape sequences are shown by loom profile as escapes', () => {
-  const { db } = logWith('profileEscapes', `UPDATE timings SET keys = json_array(json_array('step', 'st' || char(27) || ']0;X' || char(7), 'count' || char(27) || '[2J'))`)
+  const { db } = logWith('profileEscapes', `UPDATE timings SET keys = json_set(keys, '$.keys', json_array(json_array('step', 'st' || char(27) || ']0;X' || char(7), 'count' || char(27) || '[2J')))`)
   const r = loom('profile', db)
   assert.equal(r.status, 0, r.stderr)
   assert.doesNotMatch(r.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/)
