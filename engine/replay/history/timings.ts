@@ -1,9 +1,10 @@
 // How long each event's method ran, kept beside the log and outside the hash
-// chain: one row per stored chunk row, packed (about a byte per event),
+// chain: one row per stored chunk row, packed (well under a byte per event),
 // written in the group commit's own SQLite transaction. The table is made by
 // the first writer that has timings, so a log without it (written before)
 // still opens; an older Loom reads a packed row as not timed. Readers never write.
 import type Database from 'better-sqlite3'
+import { deflateRawSync, inflateRawSync } from 'node:zlib'
 import { sideStatements } from './sideTable.ts'
 import type { EventRecord } from '../../runtime/event.ts'
 
@@ -106,8 +107,9 @@ const inserts = new WeakMap<Database.Database, Database.Statement | null>()
 /**
  * Writes events a..b of a batch (seqs first + a ..) as one row: call inside the chunk's transaction.
  * Stored packed (keys marked {"v":2}): each time a varint of tenths of a microsecond plus one (0:
- * not measured) — a step of a few microseconds takes one byte, not four — and each key index a
- * varint, left out when every event of the row ran the first key (a batch of one method).
+ * not measured), each key index a varint, both deflated; the keys are left out when every event
+ * of the row ran the first key (a batch of one method). Steps that take about the same time
+ * deflate to a fraction of a byte each: a Float32 and a Uint16 took six.
  */
 export function writeTimings(db: Database.Database, branch: number, first: number, t: Timings, a: number, b: number): void {
   const insert = sideStatements<Database.Statement>(inserts, db, CREATE, () => db.prepare('INSERT OR REPLACE INTO timings (branch, first, ms, key, keys) VALUES (?, ?, ?, ?, ?)'))
@@ -121,7 +123,7 @@ export function writeTimings(db: Database.Database, branch: number, first: numbe
     pushVarint(keys, key[i]!)
     if (key[i] !== 0) oneKey = false
   }
-  insert.run(branch, first + a, Buffer.from(times), oneKey ? Buffer.alloc(0) : Buffer.from(keys), JSON.stringify({ v: 2, keys: t.keys }))
+  insert.run(branch, first + a, deflateRawSync(Buffer.from(times)), oneKey ? Buffer.alloc(0) : deflateRawSync(Buffer.from(keys)), JSON.stringify({ v: 2, keys: t.keys }))
 }
 
 /** Stored times count tenths of a microsecond. */
@@ -136,8 +138,17 @@ function pushVarint(out: number[], n: number): void {
   out.push(n)
 }
 
-/** The varints of `b`, or null when one is cut off or longer than a time can be (8 bytes). */
-function readVarints(b: Buffer): number[] | null {
+/** The most a stored row inflates to: a row holds at most a batch's events (history/chunk.ts cuts rows at 1000), 8 bytes each. */
+const MAX_INFLATED = 8 * 0xffff
+
+/** The varints deflated in `stored`, or null when it does not inflate, inflates past MAX_INFLATED, or one is cut off or longer than a time can be (8 bytes). */
+function readVarints(stored: Buffer): number[] | null {
+  let b: Buffer
+  try {
+    b = inflateRawSync(stored, { maxOutputLength: MAX_INFLATED })
+  } catch {
+    return null
+  }
   const out: number[] = []
   for (let i = 0; i < b.length; ) {
     let n = 0
