@@ -1,13 +1,15 @@
-// Exploration on several cores: one shard per thread, each owning the states
-// whose hash falls to it. Levels go in lock step — every shard expands its
-// part of level d and hands the states it found for others to their owners,
-// then every shard takes in what it was handed — so the search stays breadth
-// first and every trace it reports is a shortest one.
+// Exploration on several cores: one shard per thread, all claiming states in
+// one seen set they share (sharedSeen.ts); a shard expands the states it
+// claimed first. Levels go in lock step — every shard expands its part of
+// level d before any begins d + 1 — so the search stays breadth first and
+// every trace it reports is a shortest one. Between levels, a shard with more
+// than its share of the next level gives the surplus to one with less.
 import { Worker } from 'node:worker_threads'
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import { boundsOf, outsideWords, pickFirst, stoppedWhy, traceOf, type ExploreOptions, type ExploreResult, type Move } from './explore.ts'
 import type { Found, StateRef } from './search.ts'
-import type { ShardReport, ShardSetup, ToShard } from './exploreWorker.ts'
+import type { Evening, ShardReport, ShardSetup, ToShard } from './exploreWorker.ts'
+import { SharedSeen } from './sharedSeen.ts'
 import type { PreparedMoment } from './prepareMoment.ts'
 import type { Fault } from './effectOutcomes.ts'
 import type { KeptCell } from '../runtime/transformCell.ts'
@@ -41,9 +43,11 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
   // A stop reaches the shards in the middle of a level: they look at this between batches.
   const stop = new Int32Array(new SharedArrayBuffer(4))
   const onAbort = () => Atomics.store(stop, 0, 1)
+  const seenBuffers = SharedSeen.create()
+  const seen = new SharedSeen(seenBuffers)
   options.signal?.addEventListener('abort', onAbort)
   if (options.signal?.aborted) onAbort()
-  // A port between every pair of shards, so handed-off states do not pass through this thread.
+  // A port between every pair of shards, so states given to even out a level do not pass through this thread.
   const ports: (MessagePort | null)[][] = Array.from({ length: count }, () => Array<MessagePort | null>(count).fill(null))
   for (let a = 0; a < count; a++) {
     for (let b = a + 1; b < count; b++) {
@@ -79,7 +83,7 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
     worker.on('exit', (code) => code !== 0 && fail(new Error(`an exploration thread stopped (exit ${code})`)))
     const setup: ShardSetup = {
       text, path: options.path ?? '<notebook>', from: options.from ?? null, cells: options.cells, timeLimitMs: options.timeLimitMs, requests: options.requests, faults: options.faults, env: options.env,
-      shard, shards: count, maxOutcomes: bounds.maxOutcomes, deadlock: options.deadlock ?? true, peers, stop,
+      shard, shards: count, maxOutcomes: bounds.maxOutcomes, deadlock: options.deadlock ?? true, peers, stop, seen: seenBuffers,
     }
     worker.postMessage(setup, peers.filter((p): p is MessagePort => p !== null))
     return {
@@ -91,6 +95,10 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
     }
   })
   const send = (s: Shard, m: ToShard) => s.worker.postMessage(m)
+  const grow = () => {
+    const slots = seen.grown()
+    shards.forEach((s) => send(s, { type: 'table', slots }))
+  }
   try {
     const found: Found[] = []
     let reports: ShardReport[] = []
@@ -120,12 +128,18 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
           break
         }
       }
-      // The states still allowed, shared out: a shard that uses up its share is full.
-      const remaining = bounds.maxStates - total()
-      shards.forEach((s, i) => send(s, { type: 'expand', quota: Math.floor(remaining / count) + (i < remaining % count ? 1 : 0), nextLevel: !first }))
-      await Promise.all(shards.map((s) => s.next()))
-      shards.forEach((s) => send(s, { type: 'receive' }))
-      collect(await Promise.all(shards.map((s) => s.next())))
+      // The states still allowed, for every shard to take from: the first to find one more is full.
+      if (first) seen.allow(bounds.maxStates - total())
+      const evenings = evenOut(reports.map((r) => (first ? 0 : r.frontier)))
+      if (seen.wantsRoom) grow()
+      shards.forEach((s, i) => send(s, { type: 'expand', nextLevel: !first, even: evenings[i]! }))
+      let replies = await Promise.all(shards.map((s) => s.next()))
+      // The seen set wants room: every shard has paused or finished its part of the level; it grows, they go on.
+      while (replies.some((r) => r.type === 'paused')) {
+        grow()
+        replies = await Promise.all(shards.map((s, i) => (replies[i].type === 'paused' ? s.next() : replies[i])))
+      }
+      collect(replies)
       first = false
       reports.forEach((r, i) => shardProgress(i, r))
     }
@@ -155,6 +169,35 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
 }
 
 const refKey = (r: StateRef) => `${r.shard}:${r.id}`
+
+/** A level is left as it is unless a shard's part is this much over the even share. */
+const UNEVEN = 1 / 16
+/** Fewer states than this are not worth moving. */
+const FEW = 16
+
+/**
+ * Who gives whom how many states before the next level, from each shard's
+ * part of it: those over the even share give their surplus to those under
+ * it, so no shard is both.
+ */
+export function evenOut(parts: readonly number[]): Evening[] {
+  const evenings = parts.map((): Evening => ({ give: [], take: [] }))
+  const share = parts.reduce((a, b) => a + b, 0) / parts.length
+  const over = parts.map((p) => Math.floor(p - share))
+  const under = parts.map((p) => Math.floor(share - p))
+  if (!over.some((o) => o >= FEW && o > share * UNEVEN)) return evenings
+  for (let g = 0; g < parts.length; g++) {
+    for (let t = 0; t < parts.length && over[g]! > 0; t++) {
+      const count = Math.min(over[g]!, under[t]!)
+      if (count <= 0) continue
+      over[g]! -= count
+      under[t]! -= count
+      evenings[g]!.give.push({ to: t, count })
+      evenings[t]!.take.push(g)
+    }
+  }
+  return evenings
+}
 
 /** Follows parent links across shards, one round of questions per step back. */
 async function resolveTrails(shards: Shard[], starts: StateRef[]) {

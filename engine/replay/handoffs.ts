@@ -1,13 +1,11 @@
-// States one shard of a parallel exploration finds for another, in few
-// bytes. Each pair of shards keeps a table per cell of the values it has
-// sent: a value crosses once, as JSON, and from then on a state is a row of
-// numbers into those tables. Ports deliver in order, so the receiver grows
-// its tables as batches arrive and reads a state's values from them without
-// parsing anything it has seen before. The owner then tells a state it has
-// by its own key, so no canonical text is made or compared per state.
+// States one thread of a parallel exploration gives another to expand, when
+// a level is uneven, in few bytes. Each pair of threads keeps a table per
+// cell of the values it has sent: a value crosses once, as JSON, and from
+// then on a state is a row of numbers into those tables. Ports deliver in
+// order, so the receiver grows its tables as batches arrive and makes a
+// state's values from them without parsing anything it has seen before.
 import type { Slot } from '../runtime/store.ts'
-import type { Move } from './explore.ts'
-import type { Situation, SituationData, World } from './worlds.ts'
+import { flagsOf, type Situation, type SituationData, type World } from './worlds.ts'
 
 /** What the tables need of exploration's worlds (Worlds). */
 export interface HandoffWorlds {
@@ -17,11 +15,9 @@ export interface HandoffWorlds {
   /** A slot from `slotJson`, and the number of its canonical text here. */
   loadSlot(cell: number, json: string): { slot: Slot; key: number }
   situation(clock: number, delivered: number, tty: string, sent: number): Situation
-  /** A world's key from its parts (World.keys and the like). */
-  keyOfParts(flags: number, at: Situation, keys: readonly number[]): number
 }
 
-/** One state handed to its owner: rows of the pair's tables, and how it was reached. */
+/** One state moved to another thread: rows of the pair's tables, and whose state it is. */
 export interface Handoff {
   /** started (1) and halted (2). */
   flags: number
@@ -29,12 +25,12 @@ export interface Handoff {
   at: number
   /** Per cell: row of that cell's table. */
   cells: number[]
-  /** The sender's state it was reached from. */
-  parent: number
-  move: Move
+  /** The thread whose state it is (found, counted and checked there), and its id in that thread. */
+  shard: number
+  id: number
 }
 
-/** What crosses a port once per level: the tables' new rows, then the states. */
+/** What crosses a port when a level is evened out: the tables' new rows, then the states. */
 export interface HandoffBatch {
   depth: number
   /** New rows, in order: [cell, its slot's JSON]. */
@@ -43,7 +39,7 @@ export interface HandoffBatch {
   items: Handoff[]
 }
 
-/** The sending side of one pair of shards. */
+/** The sending side of one pair of threads. */
 export class Outgoing {
   /** Per cell: the row each value (by its key here) has in the receiver's table. */
   private readonly rows: Map<number, number>[]
@@ -55,34 +51,29 @@ export class Outgoing {
     this.batch = { depth: 0, values: [], situations: [], items: [] }
   }
 
-  /**
-   * Hands over the state with these cell keys, flags and situation. The
-   * world itself is made (`world()`) only when one of its values is new to
-   * the receiver: after the first levels, almost never.
-   */
-  add(keys: readonly number[], flags: number, at: Situation, world: () => World, parent: number, move: Move): void {
+  /** Hands over a state: its values new to the receiver as JSON, the others as rows. */
+  add(world: World, shard: number, id: number): void {
     const b = this.batch
-    const cells = new Array<number>(keys.length)
-    let made: World | null = null
+    const cells = new Array<number>(world.keys.length)
     for (let i = 0; i < cells.length; i++) {
       const rows = this.rows[i]!
-      let row = rows.get(keys[i]!)
+      let row = rows.get(world.keys[i]!)
       if (row === undefined) {
-        rows.set(keys[i]!, (row = rows.size))
-        made ??= world()
-        b.values.push([i, this.worlds.slotJson(i, made.slots[i]!)])
+        rows.set(world.keys[i]!, (row = rows.size))
+        b.values.push([i, this.worlds.slotJson(i, world.slots[i]!)])
       }
       cells[i] = row
     }
+    const at = world.at
     let row = this.situations.get(at.key)
     if (row === undefined) {
       this.situations.set(at.key, (row = this.situations.size))
       b.situations.push({ clock: at.clock, delivered: at.delivered, tty: at.tty, sent: at.sent })
     }
-    b.items.push({ flags, at: row, cells, parent, move })
+    b.items.push({ flags: flagsOf(world.started, world.halted), at: row, cells, shard, id })
   }
 
-  /** The level's batch (sent even when empty, so the receiver knows it has them all); a new one begins. */
+  /** The batch so far; a new one begins. */
   take(depth: number): HandoffBatch {
     const b = this.batch
     b.depth = depth
@@ -96,12 +87,10 @@ export class Incoming {
   private readonly json: string[][]
   private readonly loaded: ({ slot: Slot; key: number } | undefined)[][]
   private readonly situations: Situation[] = []
-  private readonly keys: number[]
 
   constructor(private readonly worlds: HandoffWorlds) {
     this.json = worlds.cells.map(() => [])
     this.loaded = worlds.cells.map(() => [])
-    this.keys = new Array<number>(worlds.cells.length)
   }
 
   /** Grows the tables by a batch's new rows: call for every batch, in the order they arrive. */
@@ -110,12 +99,7 @@ export class Incoming {
     for (const s of batch.situations) this.situations.push(this.worlds.situation(s.clock, s.delivered, s.tty, s.sent))
   }
 
-  /** The state's key here, made from the tables without building the world. */
-  keyOf(item: Handoff): number {
-    for (let i = 0; i < this.keys.length; i++) this.keys[i] = this.value(i, item.cells[i]!).key
-    return this.worlds.keyOfParts(item.flags, this.situations[item.at]!, this.keys)
-  }
-
+  /** The state, its values made here (each once per pair). */
   world(item: Handoff): World {
     const slots = item.cells.map((row, i) => this.value(i, row).slot)
     const keys = item.cells.map((row, i) => this.value(i, row).key)

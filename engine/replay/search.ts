@@ -1,15 +1,14 @@
 // The breadth-first search behind `explore`, as a resumable machine: each
 // `advance` does one small piece of work (one transaction, one state's test
 // check), so a batch cut off by the time limit loses nothing, and a level is
-// finished before the next begins. With a shard, the search owns only the
-// states whose key hashes to it and hands the others to their owners: that
-// is how exploration uses more than one core.
+// finished before the next begins. On several cores, each thread's search
+// expands the states it was first to claim in the seen set they share
+// (sharedSeen.ts); states move between threads only to even out the levels.
 import { EveryChoiceAgent } from '../runtime/agent.ts'
 import type { MethodName } from '../runtime/compile.ts'
 import type { Transaction } from '../runtime/transaction.ts'
 import type { Action, Model } from './model.ts'
-import { flagsOf, type Situation, type World } from './worlds.ts'
-import { Incoming, Outgoing, type Handoff, type HandoffBatch } from './handoffs.ts'
+import type { World } from './worlds.ts'
 import { outcomeOf } from './memo.ts'
 import type { Outcome } from './memo.ts'
 import type { Move, Violation } from './explore.ts'
@@ -34,6 +33,8 @@ export interface Found {
 interface Expanding {
   world: World
   id: number
+  /** The thread whose state it is (another's when it was moved here to even out a level). */
+  shard: number
   /** The transactions that can run in it; null until listed (listing may call clients()). */
   actions: Action[] | null
   /** The one whose choice sequences are being tried. */
@@ -74,6 +75,15 @@ export interface SearchOptions {
    */
   walk?: (n: number) => number
   observer?: SearchObserver
+  /** The seen set shared with other threads: this search expands the states it claims there first. */
+  shared?: { claim(h1: number, h2: number): boolean; take(): boolean }
+}
+
+/** A state to expand, and the thread whose state it is. */
+export interface Queued {
+  world: World
+  id: number
+  shard: number
 }
 
 export class Search {
@@ -91,32 +101,20 @@ export class Search {
   budgetReached = false
   /** States found outside a constraint (test.constraint): checked, not expanded. */
   outside = 0
-  /** New states this search may still add; once one more is found, it is full. */
+  /** New states this search may still add; once one more is found, it is full. Sharing a seen set, its room counts too. */
   quota: number
   full = false
   readonly found: Found[] = []
-  /** Per shard: the states found for it, sent once per level (null: this one). */
-  private readonly outbox: (Outgoing | null)[]
-  private readonly inbox: (Incoming | null)[]
-  /**
-   * Per shard: the states (by key here) ever handed to it. Never cleared: once
-   * handed over a state is the owner's, found at the depth it was first sent,
-   * so sending it again from a later level could only be dropped there.
-   */
-  private readonly sent: Set<number>[]
   private readonly seen = new Map<number, number>()
   /** Per state id: the state it was first reached from, and how. */
   private parents = new Float64Array(1024)
   private readonly via: (Move | null)[] = []
   /** A move made from the start's situation, shared by every state it reaches: a memo's leaf is tried in many states. */
   private readonly plainMoves = new WeakMap<object, Move>()
-  private level: { world: World; id: number }[] = []
-  private next: { world: World; id: number }[] = []
+  private level: Queued[] = []
+  private next: Queued[] = []
   private index = 0
   private cur: Expanding | null = null
-  /** States other shards found for this one, and which shard each came from. */
-  private incoming: Handoff[] = []
-  private incomingFrom: number[] = []
   /** States found but not yet checked against the tests (each by an `advance` of its own, under the time limit); one transaction and the moves that are none may find three. */
   private readonly unchecked: { world: World; id: number; depth: number }[] = []
   private checking: { id: number; depth: number } | null = null
@@ -133,20 +131,15 @@ export class Search {
     quota: number,
     private readonly options: SearchOptions = {},
     readonly shard = 0,
-    readonly shards = 1,
   ) {
     this.quota = quota
-    this.outbox = Array.from({ length: shards }, (_, s) => (s === shard ? null : new Outgoing(model)))
-    this.inbox = Array.from({ length: shards }, (_, s) => (s === shard ? null : new Incoming(model)))
-    this.sent = Array.from({ length: shards }, () => new Set())
   }
 
-  /** Adds the starting state if this search owns it. */
+  /** Adds the starting state (sharing a seen set: if this search claims it). */
   seed(): void {
     const root = this.model.root
-    const key = this.model.key(root)
-    if (this.owner(this.model.hashOf(root)) !== this.shard) return
-    this.level.push({ world: root, id: this.add(root, null, null, key, 0) })
+    if (this.options.shared && !this.claim(root)) return
+    this.level.push({ world: root, id: this.add(root, null, null, this.model.key(root), 0), shard: this.shard })
   }
 
   /** States found for the next level. */
@@ -156,25 +149,17 @@ export class Search {
 
   /** True when this level's work is done (or the search is full), every state found checked. */
   get idle(): boolean {
-    return !this.unchecked.length && (this.full || (!this.incoming.length && !this.cur && this.index >= this.level.length))
+    return !this.unchecked.length && (this.full || (!this.cur && this.index >= this.level.length))
   }
 
-  /** Takes in the new values of a batch from shard `from`: call for every batch, in the order they arrive. */
-  learn(from: number, batch: HandoffBatch): void {
-    this.inbox[from]!.learn(batch)
+  /** Up to `count` of the next level's states, taken away to be expanded by another thread. */
+  giveAway(count: number): Queued[] {
+    return this.next.splice(Math.max(0, this.next.length - count))
   }
 
-  /** States shard `from` found for this one (a batch learnt already), to add before the level ends. */
-  receive(from: number, batch: HandoffBatch): void {
-    for (const item of batch.items) {
-      this.incoming.push(item)
-      this.incomingFrom.push(from)
-    }
-  }
-
-  /** This level's states for shard `to` (every level, empty or not); the next level's begin. */
-  handedTo(to: number): HandoffBatch {
-    return this.outbox[to]!.take(this.depth)
+  /** Another thread's state of the next level, to be expanded here (it stays that thread's: counted and checked there). */
+  adopt(state: Queued): void {
+    this.next.push(state)
   }
 
   /** Moves to the next level (a walk: to one of its states); returns how many states it has. */
@@ -192,7 +177,7 @@ export class Search {
 
   /** A walk starts again from the starting state (already found and checked: state 0). */
   restart(): void {
-    this.level = [{ world: this.model.root, id: 0 }]
+    this.level = [{ world: this.model.root, id: 0, shard: this.shard }]
     this.next = []
     this.index = 0
     this.depth = 0
@@ -206,7 +191,7 @@ export class Search {
       this.checking = { id, depth }
       // Cut off before the end, the check runs again: the tests checked already are remembered.
       for (const f of this.model.brokenTests(world)) {
-        this.report({ kind: 'test', test: f.test, message: f.message, location: f.location }, id, depth, `test:${f.test}`)
+        this.report({ kind: 'test', test: f.test, message: f.message, location: f.location }, { shard: this.shard, id }, depth, `test:${f.test}`)
       }
       this.options.observer?.state(id, world, depth)
       this.unchecked.shift()
@@ -214,14 +199,6 @@ export class Search {
       return true
     }
     if (this.full) return false
-    const item = this.incoming.pop()
-    if (item) {
-      const from = this.incomingFrom.pop()!
-      const inbox = this.inbox[from]!
-      const key = inbox.keyOf(item)
-      if (!this.seen.has(key)) this.addNext(inbox.world(item), { shard: from, id: item.parent }, item.move, key)
-      return !this.full
-    }
     if (!this.cur && !this.begin()) return false
     const cur = this.cur!
     if (!cur.actions) {
@@ -255,7 +232,7 @@ export class Search {
   }
 
   private reportClients(cur: Expanding, message: string, location: Violation['location']): void {
-    this.report({ kind: 'error', test: 'clients() runs without an error', message, location }, cur.id, this.depth, 'error:clients')
+    this.report({ kind: 'error', test: 'clients() runs without an error', message, location }, cur, this.depth, 'error:clients')
   }
 
   /** A state outside a constraint: counted, not expanded; a constraint that fails other than by returning false is an error there. */
@@ -264,7 +241,7 @@ export class Search {
     this.options.observer?.outside(cur.id)
     this.cur = null
     for (const c of outside) {
-      if (c.message !== 'returned false') this.report({ kind: 'error', test: `constraint '${c.test}' runs without an error`, message: c.message, location: c.location }, cur.id, this.depth, `constraint:${c.test}`)
+      if (c.message !== 'returned false') this.report({ kind: 'error', test: `constraint '${c.test}' runs without an error`, message: c.message, location: c.location }, cur, this.depth, `constraint:${c.test}`)
     }
   }
 
@@ -287,7 +264,7 @@ export class Search {
     tx.failure!.location = this.model.app.methodAt[tx.method as MethodName] ?? null
     if (tx.kind === 'test' && this.checking) {
       // A test overran: that state's later tests go unchecked.
-      this.report({ kind: 'test', test: tx.method!, message: tx.failure!.reason, location: null }, this.checking.id, this.checking.depth, `test:${tx.method}`)
+      this.report({ kind: 'test', test: tx.method!, message: tx.failure!.reason, location: null }, { shard: this.shard, id: this.checking.id }, this.checking.depth, `test:${tx.method}`)
       this.unchecked.shift()
       this.checking = null
     } else if (this.cur?.actions) this.settle(this.cur, this.cur.actions[this.cur.index]!, outcomeOf(tx))
@@ -300,16 +277,18 @@ export class Search {
     return { parent: packed < 0 ? null : { shard: Math.floor(packed / 2 ** 32), id: packed % 2 ** 32 }, move: this.via[id] ?? null }
   }
 
-  private owner(hash: number): number {
-    return this.shards === 1 ? 0 : hash % this.shards
+  /** Sharing a seen set (the local `seen` is then unused): whether this search was first to claim the state. */
+  private claim(world: World): boolean {
+    const f = this.model.fingerprint(world)
+    return this.options.shared!.claim(f.h1, f.h2)
   }
 
   /** Starts expanding the next state of the level; false when there is none. */
   private begin(): boolean {
     while (this.index < this.level.length) {
-      const { world, id } = this.level[this.index++]!
+      const { world, id, shard } = this.level[this.index++]!
       this.agent.reset()
-      this.cur = { world, id, actions: null, index: 0, leaves: 0, committed: false, external: false, wake: 0, ttyWait: false, cut: false, effects: null }
+      this.cur = { world, id, shard, actions: null, index: 0, leaves: 0, committed: false, external: false, wake: 0, ttyWait: false, cut: false, effects: null }
       return true
     }
     return false
@@ -322,16 +301,16 @@ export class Search {
       cur.committed = true
       this.transitions++
       const at = this.model.situationAfter(cur.world, action, tx)
-      const key = this.model.nextKey(cur.world, tx, action.method, this.shards > 1, at)
-      const owner = this.owner(this.model.lastHash)
+      const shared = this.options.shared
       // Most transitions reach a state seen before: nothing is made for those. A memo leaf's choices are never changed: the move can share them.
-      if (owner === this.shard) {
-        if (!this.seen.has(key)) this.addNext(this.model.after(cur.world, tx, action.method, at), { shard: this.shard, id: cur.id }, this.moveOf(cur.world, action, tx.choices), key)
+      if (shared) {
+        const f = this.model.nextFingerprint(cur.world, tx, action.method, at)
+        if (shared.claim(f.h1, f.h2)) this.addNext(this.model.after(cur.world, tx, action.method, at), cur, this.moveOf(cur.world, action, tx.choices), -1)
+      } else {
+        const key = this.model.nextKey(cur.world, tx, action.method, at)
+        if (!this.seen.has(key)) this.addNext(this.model.after(cur.world, tx, action.method, at), cur, this.moveOf(cur.world, action, tx.choices), key)
         const to = this.options.observer && this.seen.get(key)
         if (to !== undefined) this.options.observer!.edge(cur.id, to, () => this.moveOf(cur.world, action, tx.choices))
-      } else if (!this.sent[owner]!.has(key)) {
-        const { keys, flags } = this.model.lastParts()
-        this.handOff(owner, key, keys, flags, at, () => this.model.after(cur.world, tx, action.method, at), cur, this.moveOf(cur.world, action, tx.choices))
       }
       if (this.full) return
     } else if (tx.failure.aborted) {
@@ -344,7 +323,7 @@ export class Search {
       const method = action.method
       const message = `${method}() ${tx.failure.reason.startsWith('ran past') ? '' : 'throws: '}${tx.failure.reason}`
       const where = tx.failure.location ? `${tx.failure.location.cell}:${tx.failure.location.line}` : tx.failure.reason
-      this.report({ kind: 'error', test: `${method}() runs without an error`, message, location: tx.failure.location, failing }, cur.id, this.depth, `error:${method}@${where}`)
+      this.report({ kind: 'error', test: `${method}() runs without an error`, message, location: tx.failure.location, failing }, cur, this.depth, `error:${method}@${where}`)
     }
     if (!this.agent.next(tx.choices.length)) this.nextAction(cur)
     else if (cur.leaves >= this.maxOutcomes) {
@@ -353,12 +332,6 @@ export class Search {
       cur.cut = true
       this.nextAction(cur)
     }
-  }
-
-  /** A successor another shard owns, handed to it (once). */
-  private handOff(owner: number, key: number, keys: readonly number[], flags: number, at: Situation, world: () => World, cur: Expanding, move: Move): void {
-    this.sent[owner]!.add(key)
-    this.outbox[owner]!.add(keys, flags, at, world, cur.id, move)
   }
 
   /** The move a transaction makes, with what a trace needs to run it again: its input, clock and tty input where not the start's. */
@@ -417,35 +390,33 @@ export class Search {
       if (this.options.deadlock === false) return
       const method = cur.actions![0]!.method
       const message = `every way ${method}() can go waits, and nothing outside the app can change that (an app that is simply finished calls sys.halt(); --no-deadlock does not report states where nothing can move)`
-      this.report({ kind: 'deadlock', test: 'no deadlock', message, location: this.model.app.methodAt[method] ?? null }, cur.id, this.depth, 'deadlock')
+      this.report({ kind: 'deadlock', test: 'no deadlock', message, location: this.model.app.methodAt[method] ?? null }, cur, this.depth, 'deadlock')
     }
   }
 
   private freeMove(cur: Expanding, world: World, move: Move): void {
     this.transitions++
-    const key = this.model.key(world)
-    const owner = this.shards > 1 ? this.owner(this.model.hashOf(world)) : this.shard
-    if (owner === this.shard) {
-      if (!this.seen.has(key)) this.addNext(world, { shard: this.shard, id: cur.id }, move, key)
-      const to = this.options.observer && this.seen.get(key)
-      if (to !== undefined) this.options.observer!.edge(cur.id, to, () => move)
-    } else if (!this.sent[owner]!.has(key)) this.handOff(owner, key, world.keys, flagsOf(world.started, world.halted), world.at, () => world, cur, move)
+    const shared = this.options.shared
+    const key = shared ? -1 : this.model.key(world)
+    if (shared ? this.claim(world) : !this.seen.has(key)) this.addNext(world, cur, move, key)
+    const to = this.options.observer && this.seen.get(key)
+    if (to !== undefined) this.options.observer!.edge(cur.id, to, () => move)
   }
 
   /** Adds a state of the next level, unless this search is full. */
   private addNext(world: World, parent: StateRef, move: Move, key: number): void {
-    if (this.quota <= 0) {
+    if (this.quota <= 0 || this.options.shared?.take() === false) {
       this.full = true
       this.cur = null
       return
     }
     this.quota--
-    this.next.push({ world, id: this.add(world, parent, move, key, this.depth + 1) })
+    this.next.push({ world, id: this.add(world, parent, move, key, this.depth + 1), shard: this.shard })
   }
 
   private add(world: World, parent: StateRef | null, via: Move | null, key: number, depth: number): number {
     const id = this.states++
-    this.seen.set(key, id)
+    if (!this.options.shared) this.seen.set(key, id)
     // Parents packed as shard · 2³² + id in one flat array: no object per state (-1: the start).
     if (id >= this.parents.length) {
       const more = new Float64Array(this.parents.length * 2)
@@ -459,10 +430,10 @@ export class Search {
   }
 
   /** The first (so shallowest) of each kind of violation. */
-  private report(violation: Found['violation'], id: number, depth: number, key: string): void {
+  private report(violation: Found['violation'], at: StateRef, depth: number, key: string): void {
     if (this.reported.has(key)) return
     this.reported.add(key)
-    this.found.push({ violation, at: { shard: this.shard, id }, depth, key })
+    this.found.push({ violation, at: { shard: at.shard, id: at.id }, depth, key })
   }
 }
 

@@ -11,23 +11,43 @@
  */
 export class Tuples {
   private readonly table = new Fingerprints()
-  private lane1 = 0
-  private lane2 = 0
+  private readonly lanes = new Lanes()
   /** Starts a list with its first number. */
   begin(first: number): this {
-    this.lane1 = step(0x2545f491, first)
-    this.lane2 = step(0x9e3779b9, first)
+    this.lanes.begin(first)
     return this
   }
   /** Adds the list's next number. */
   add(n: number): this {
-    this.lane1 = step(this.lane1, n)
-    this.lane2 = step(this.lane2, n)
+    this.lanes.add(n)
     return this
   }
   /** The number of the list begun and added to. */
   end(length: number): number {
-    return this.table.number(fmix(this.lane1 ^ length), fmix(this.lane2 ^ length))
+    const l = this.lanes.end(length)
+    return this.table.number(l.h1, l.h2)
+  }
+}
+
+/** A list of numbers' 64-bit fingerprint (two 32-bit lanes of Murmur3's mixing, seeded apart), without numbering it. */
+export class Lanes {
+  h1 = 0
+  h2 = 0
+  begin(first: number): this {
+    this.h1 = step(0x2545f491, first)
+    this.h2 = step(0x9e3779b9, first)
+    return this
+  }
+  add(n: number): this {
+    this.h1 = step(this.h1, n)
+    this.h2 = step(this.h2, n)
+    return this
+  }
+  /** Ends the list: its fingerprint is then (h1, h2). */
+  end(length: number): this {
+    this.h1 = fmix(this.h1 ^ length)
+    this.h2 = fmix(this.h2 ^ length)
+    return this
   }
 }
 
@@ -107,6 +127,10 @@ export class Texts {
   hash(n: number): number {
     return this.hashes[n]!
   }
+  /** The other half of the text's fingerprint (with `hash`, the same in every thread). */
+  second(n: number): number {
+    return this.seconds[n]!
+  }
 }
 
 /**
@@ -160,7 +184,7 @@ export class Fingerprints {
  * finalizer, so that halves which happen to be related (one a multiple of
  * the other) do not all land in one run of slots.
  */
-function slotOf(h1: number, h2: number): number {
+export function slotOf(h1: number, h2: number): number {
   let x = h1 ^ Math.imul(h2 ^ (h2 >>> 16), 0x85ebca6b)
   x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35)
   return (x ^ (x >>> 16)) >>> 0

@@ -3,14 +3,13 @@
 // does the arithmetic on them (apply an outcome's writes, key, hash, move
 // between threads) with the store's own cell code, so exploration and a live
 // run cannot disagree on what a write does.
-import { mix } from '../runtime/agent.ts'
 import { trustValue } from '../runtime/values.ts'
 import type { Cell, Slot } from '../runtime/store.ts'
 import type { Write } from '../runtime/event.ts'
 import type { MethodName } from '../runtime/compile.ts'
 import { canonicalText } from '../runtime/values.ts'
 import type { MemoWorld, Outcome } from './memo.ts'
-import { Texts, Tuples } from './worldKeys.ts'
+import { Lanes, Texts, Tuples } from './worldKeys.ts'
 import { Symmetry } from './symmetry.ts'
 
 /** One state of the app. Never changed once made; unchanged cells are shared between worlds. */
@@ -63,13 +62,11 @@ interface Effect {
 export class Worlds implements MemoWorld<World> {
   private readonly texts: Texts
   private readonly tuples = new Tuples()
+  private readonly lanes = new Lanes()
   private readonly situations = new Map<number, Situation>()
   private readonly effects = new WeakMap<object, Effect>()
   private readonly lastCells: number[] = []
   private readonly scratch = [0, 0]
-  private lastFlags = 0
-  /** The hash of the world the last shared `nextKey` described: the same in every thread, unlike the key. */
-  lastHash = 0
   /** Values declared symmetric (test.symmetric): a world's key, canonical key and hash are its orbit's representative's. */
   private symmetry: Symmetry | null = null
 
@@ -159,25 +156,24 @@ export class Worlds implements MemoWorld<World> {
    * search needs only this. Each written cell's key after is remembered per
    * outcome by its key before.
    */
-  nextKey(world: World, outcome: Outcome, method: MethodName, shared = false, at: Situation = world.at): number {
+  nextKey(world: World, outcome: Outcome, method: MethodName, at: Situation = world.at): number {
+    return this.keyOfParts(this.nextCells(world, outcome, method), at, this.lastCells)
+  }
+
+  /** The same world's fingerprint (`fingerprint`) instead of its key: what threads sharing a seen set agree on. */
+  nextFingerprint(world: World, outcome: Outcome, method: MethodName, at: Situation): Lanes {
+    return this.fingerprintOfParts(this.nextCells(world, outcome, method), at, this.lastCells)
+  }
+
+  /** The cells' keys after `outcome` (in lastCells), and the flags after. */
+  private nextCells(world: World, outcome: Outcome, method: MethodName): number {
     const effect = this.effectOf(outcome)
-    const flags = flagsOf(world.started || method === 'start', world.halted || outcome.halt)
     const keys = world.keys
     for (let i = 0; i < keys.length; i++) {
       const j = effect.cells.indexOf(i)
       this.lastCells[i] = j < 0 ? keys[i]! : this.cellAfter(world, effect, j)
     }
-    // Only a search shared between threads needs what every thread agrees on.
-    if (shared) {
-      this.lastHash = this.hashOfParts(flags, at, this.lastCells)
-      this.lastFlags = flags
-    }
-    return this.keyOfParts(flags, at, this.lastCells)
-  }
-
-  /** The cells' keys and the flags of the world the last shared `nextKey` described (the array is reused by the next). */
-  lastParts(): { keys: readonly number[]; flags: number } {
-    return { keys: this.lastCells, flags: this.lastFlags }
+    return flagsOf(world.started || method === 'start', world.halted || outcome.halt)
   }
 
   /** A number equal for two worlds exactly when no transaction could tell them apart. */
@@ -185,9 +181,14 @@ export class Worlds implements MemoWorld<World> {
     return this.keyOfParts(flagsOf(world.started, world.halted), world.at, world.keys)
   }
 
-  /** A hash of a world's canonical texts: the same in every thread, so it says which shard owns the world. */
-  hashOf(world: World): number {
-    return this.hashOfParts(flagsOf(world.started, world.halted), world.at, world.keys)
+  /**
+   * A world's 64-bit fingerprint, made of its cells' text fingerprints (not
+   * of this thread's numbers for them), so every thread makes the same one:
+   * the key of the seen set threads share (sharedSeen.ts). Read it before
+   * the next call.
+   */
+  fingerprint(world: World): Lanes {
+    return this.fingerprintOfParts(flagsOf(world.started, world.halted), world.at, world.keys)
   }
 
   /** A world's key from its parts: the flags (started 1, halted 2), its situation and each cell's key. */
@@ -198,11 +199,12 @@ export class Worlds implements MemoWorld<World> {
     return t.end(cells.length + 2)
   }
 
-  private hashOfParts(flags: number, at: Situation, cells: readonly number[]): number {
+  private fingerprintOfParts(flags: number, at: Situation, cells: readonly number[]): Lanes {
     if (this.symmetry) cells = this.symmetry.representative(cells)
-    let hash = mix(flags, this.texts.hash(at.key))
-    for (const k of cells) hash = mix(hash, this.texts.hash(k))
-    return hash
+    const t = this.texts
+    const l = this.lanes.begin(flags).add(t.hash(at.key)).add(t.second(at.key))
+    for (let i = 0; i < cells.length; i++) l.add(t.hash(cells[i]!)).add(t.second(cells[i]!))
+    return l.end(cells.length * 2 + 3)
   }
 
   private keysOf(slots: readonly Slot[]): number[] {
