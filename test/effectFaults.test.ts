@@ -135,7 +135,7 @@ test('a read that times out is a move: the buggy inventory oversells after exact
   // With no fault, the recorded response ("1") is all the world says: no oversell, and the report names the faults left out.
   const calm = await exploreFrom(text, db, parseFaults('none'))
   assert.equal(calm.result.violations.length, 0, JSON.stringify(calm.result.violations))
-  assert.deepEqual(calm.result.unexplored, ['effect faults — timeout, refused, 5xx, failed were not tried (--faults none; leave it out to try every fault)'])
+  assert.deepEqual(calm.result.unexplored, ['effect faults — timeout, refused, 5xx, failed, lost were not tried (--faults none; leave it out to try every fault)'])
 
   // A 5xx alone (its body is no number) breaks it the same way, one fault named.
   const only5xx = await exploreFrom(text, db, parseFaults('5xx'))
@@ -184,7 +184,7 @@ export function step() {
 test('--faults takes a list, none or all, and refuses a name that is no fault with the list of faults', () => {
   assert.deepEqual(parseFaults('timeout,5xx'), ['timeout', '5xx'])
   assert.deepEqual(parseFaults('none'), [])
-  assert.deepEqual(parseFaults('all'), ['timeout', 'refused', '5xx', 'failed'])
+  assert.deepEqual(parseFaults('all'), ['timeout', 'refused', '5xx', 'failed', 'lost'])
   assert.match(parseFaults('timeout,dns') as string, /^--faults timeout,dns: "dns" is not a fault; give a list of timeout \(an HTTP request gets no answer in time\), refused/)
 })
 
@@ -204,7 +204,7 @@ test('loom explore: the fault in words and in --json, saved as a branch whose ef
   assert.equal(first.fault, 'refused')
   assert.equal(first.label, `sys.http.get("${srv.url}/stock") → fault: refused (connection refused)`)
   assert.deepEqual(first.input!.response, { error: 'connection refused' })
-  assert.deepEqual(report.unexplored, ['effect faults — timeout, 5xx, failed were not tried (--faults refused; leave it out to try every fault)'])
+  assert.deepEqual(report.unexplored, ['effect faults — timeout, 5xx, failed, lost were not tried (--faults refused; leave it out to try every fault)'])
   assert.equal(report.savedBranch.branch, 'refused')
   const log = SqliteLog.open(db)
   const events = [...log.iterate('refused')]

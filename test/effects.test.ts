@@ -353,7 +353,7 @@ export function step() {
   assert.equal(r.violations.length, 0, JSON.stringify(r.violations))
   assert.equal(r.deadlocks, 0)
   assert.ok(r.unexplored.some((u) => /^effect responses — no response is recorded for sys\.http\.get\("http:\/\/127\.0\.0\.1:9\/"\): exploration gave it only no answer/.test(u)), r.unexplored.join('\n'))
-  assert.ok(r.unexplored.some((u) => /^effect faults — timeout, refused, 5xx, failed were not tried/.test(u)), r.unexplored.join('\n'))
+  assert.ok(r.unexplored.some((u) => /^effect faults — timeout, refused, 5xx, failed, lost were not tried/.test(u)), r.unexplored.join('\n'))
 })
 
 test('the launcher checks a confined engine\'s effect requests again: ungranted, malformed or hostile ones are refused, not performed', async () => {
