@@ -5,12 +5,11 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
-import { notebook, plain, value } from './helpers.ts'
+import { notebook, plain, value, loomAsync } from './helpers.ts'
 import { SqliteLog } from '../engine/replay/sqliteLog.ts'
 import { openSession } from '../engine/replay/session.ts'
 import { verifyBranch } from '../engine/replay/replay.ts'
@@ -74,18 +73,7 @@ const RETRY_LATER = `if (failures.get() >= 2) return sys.halt()
     retryAt.set(sys.time.now() + 2000)
     return`
 
-/** `loom …` in a child process, without blocking this one (its HTTP server must answer meanwhile). */
-function loom(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, ['bin/loom.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t))
-    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000)
-    child.on('close', (status) => (clearTimeout(timer), done({ status, stdout, stderr })))
-  })
-}
+const loom = (args: string[]) => loomAsync(args)
 
 /** Runs `text` for real against the stock service (the read is recorded), then stops the service: exploration never touches it. */
 async function recorded(text: string, srv: { hits: () => number; close: () => Promise<void> }): Promise<{ path: string; db: string }> {

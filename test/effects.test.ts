@@ -9,7 +9,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, rmSync } from 'node
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
-import { notebook, plain, value } from './helpers.ts'
+import { notebook, plain, value, loomAsync } from './helpers.ts'
 import { openSession } from '../engine/replay/session.ts'
 import { SqliteLog } from '../engine/replay/sqliteLog.ts'
 import { verifyBranch } from '../engine/replay/replay.ts'
@@ -291,18 +291,7 @@ test('an app without effects records its code event as before (no effects key)',
   assert.deepEqual(Object.keys(plain(e.events()[0]!.input) as object).sort(), ['args', 'env', 'seed'])
 })
 
-/** `loom …` in a child process, without blocking this one (its HTTP server must answer meanwhile). */
-function loom(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, ['bin/loom.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t))
-    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000)
-    child.on('close', (status) => (clearTimeout(timer), done({ status, stdout, stderr })))
-  })
-}
+const loom = (args: string[]) => loomAsync(args)
 
 test('loom run: the confined app reads a granted URL and file through the launcher; replay --verify passes with the server stopped', async () => {
   const srv = await server()

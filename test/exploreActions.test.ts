@@ -8,12 +8,11 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync, rmSync, mkdirSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
-import { notebook, plain } from './helpers.ts'
+import { notebook, plain, loomAsync } from './helpers.ts'
 import { SqliteLog } from '../engine/replay/sqliteLog.ts'
 import { Model } from '../engine/replay/model.ts'
 import { explore } from '../engine/replay/explore.ts'
@@ -98,18 +97,7 @@ test('a customer is charged at most once', () => {
   }, `effects:\n  http: ['http://127.0.0.1:*']\n  fs:\n    receipts: { path: ./receipts, write: true }`)
 }
 
-/** `loom …` in a child process, without blocking this one (its HTTP server must answer meanwhile). */
-function loom(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, ['bin/loom.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t))
-    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000)
-    child.on('close', (status) => (clearTimeout(timer), done({ status, stdout, stderr })))
-  })
-}
+const loom = (args: string[]) => loomAsync(args)
 
 function folder(text: string): { path: string; db: string } {
   const root = join(dir, `nb-${++n}`)

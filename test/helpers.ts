@@ -1,4 +1,5 @@
 // Small notebooks for tests: one behaviour each, built from cell sources.
+import { spawn } from 'node:child_process'
 import { Engine, type EngineOptions } from '../engine/runtime/engine.ts'
 
 /** A notebook whose cells are `cells` (id → source), in order. */
@@ -34,4 +35,17 @@ export function seededRandom(seed: number): () => number {
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
+}
+
+/** `loom …` in a child process, without blocking this one (an HTTP server of the test's must answer meanwhile); killed after 90 s. */
+export function loomAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, ['bin/loom.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t))
+    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t))
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000)
+    child.on('close', (status) => (clearTimeout(timer), done({ status, stdout, stderr })))
+  })
 }
