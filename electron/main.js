@@ -22,7 +22,7 @@ app.enableSandbox()
 
 // The engine and the protocol are TypeScript, run as they are in the CLI.
 register()
-const { superviseNotebook, resolvePath, CONTENT_TYPES, NOT_BUILT, notebookAt } = await import('../engine/host/index.ts')
+const { superviseNotebook, resolvePath, CONTENT_TYPES, NOT_BUILT, notebookAt, ALLOWANCE_OPS, answerAllowance } = await import('../engine/host/index.ts')
 const { memoryPair } = await import('../engine/protocol/memoryTransport.ts')
 const { EngineClient } = await import('../engine/protocol/client.ts')
 
@@ -173,12 +173,15 @@ async function act(name, arg) {
 /**
  * The window's own notebook switcher (renderer/shell/NotebookSwitcher.ts) asks what File › Open Recent
  * lists, and opens a notebook as File › Open does: each notebook in its window (one already open is
- * brought to the front); this window stays on its own.
+ * brought to the front); this window stays on its own. The window also asks whether its notebook's
+ * grants wait to be allowed, and allows them (renderer/shell/EffectsAllowance.ts).
  */
 async function answerWindow(entry, { id, op, params }) {
   const reply = (m) => !entry.win.isDestroyed() && entry.win.webContents.send(IPC_CHANNEL, { kind: 'response', id, ...m })
   try {
     if (op === 'recentNotebooks') return reply({ ok: true, result: { current: entry.path, recent: state.recent.map((path) => ({ path, at: 0 })) } })
+    // Allowing the notebook's grants: here, where its file is read, never in the engine process.
+    if (ALLOWANCE_OPS.includes(op)) return reply({ ok: true, result: answerAllowance(op, entry.path) })
     const path = notebookAt(String(params?.path ?? ''), entry.path)
     await openWindow(path)
     reply({ ok: true, result: { path, elsewhere: path !== entry.path } })
@@ -231,7 +234,7 @@ function lockDown() {
     const frame = event.senderFrame
     if (!entry || !frame || frame !== entry.win.webContents.mainFrame || !frame.url.startsWith(`${APP_ORIGIN}/`)) return
     if (message === null || typeof message !== 'object') return
-    if (message.kind === 'request' && (message.op === 'openNotebook' || message.op === 'recentNotebooks')) return void answerWindow(entry, message)
+    if (message.kind === 'request' && (message.op === 'openNotebook' || message.op === 'recentNotebooks' || ALLOWANCE_OPS.includes(message.op))) return void answerWindow(entry, message)
     for (const fn of entry.receive) fn(message)
   })
 }

@@ -12,6 +12,7 @@ import { EventList } from './timeline/EventList.ts'
 import { Debugger } from './timeline/Debugger.ts'
 import { Banner } from './Banner.ts'
 import { ShareUi } from './share/ShareUi.ts'
+import { EffectsAllowance } from './shell/EffectsAllowance.ts'
 import { TopBar } from './TopBar.ts'
 import { plural } from './words.ts'
 import { Panes } from './shell/Panes.ts'
@@ -27,6 +28,7 @@ export class App {
   readonly element: HTMLElement
   private readonly topBar: TopBar
   private readonly banner = new Banner()
+  private readonly allowance = new EffectsAllowance(this.banner)
   private readonly notebook: NotebookView
   private readonly eventList = new EventList()
   private readonly questions: ReturnType<typeof mountProfileAndDiff>
@@ -120,6 +122,7 @@ export class App {
     this.client = client
     this.switcher.attach(client)
     this.switcher.refuse(hello.share ? 'A shared session keeps its notebook: only loom serve, without --share, opens another' : null)
+    this.allowance.attach(client, !hello.share || hello.share.role === 'owner')
     this.notebook.attach(client)
     this.dock.attach(client)
     this.questions.attach(client)
@@ -200,6 +203,7 @@ export class App {
     this.status = status
     this.topBar.setStatus(status)
     this.debugger.setStatus(status)
+    this.allowance.status(status)
     if (restarted) {
       this.banner.show('crash', 'warning', 'The engine stopped unexpectedly and was restarted; the log is intact.', status.restarted)
       void this.reload()
@@ -267,6 +271,7 @@ export class App {
       await this.notebook.flush()
       const { path, bytes } = await this.client.call('save', {})
       this.topBar.setDirty(false)
+      this.allowance.saved()
       this.banner.toast(`Saved ${path.split(/[\\/]/).pop()} (${bytes.toLocaleString()} bytes)`, 'info')
     } catch (err) {
       this.banner.toast(`Not saved: ${(err as Error).message}`, 'error')

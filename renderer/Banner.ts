@@ -14,11 +14,13 @@ export class Banner {
     this.element = h('div.banners', null, this.toasts)
   }
 
-  show(key: string, tone: Tone, message: string, detail?: string): void {
+  /** `action`: a button that does what the banner asks for (it stays until its cause is gone). */
+  show(key: string, tone: Tone, message: string, detail?: string, action?: { label: string; title: string; run: () => void }): void {
     const el = h(`div.banner.${tone}`, { role: 'alert', 'data-banner': key },
       h(`span.codicon.codicon-${tone === 'info' ? 'info' : tone}`),
       h('span.banner-text', null, message),
       detail ? h('span.banner-detail', null, detail) : null,
+      action ? h('button.se-btn.banner-action', { type: 'button', title: action.title, onclick: action.run }, action.label) : null,
       h('button.icon-button.banner-close', { type: 'button', title: 'Dismiss', 'aria-label': 'Dismiss', onclick: () => this.hide(key) }, h('span.codicon.codicon-close')),
     )
     const old = this.shown.get(key)

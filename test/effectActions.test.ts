@@ -10,7 +10,8 @@ import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, symlin
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
-import { notebook, plain, value } from './helpers.ts'
+import { notebook, plain, value, allowEffects } from './helpers.ts'
+import { serveApp } from './serveApp.ts'
 import { openSession } from '../engine/replay/session.ts'
 import { SqliteLog } from '../engine/replay/sqliteLog.ts'
 import { verifyBranch } from '../engine/replay/replay.ts'
@@ -397,7 +398,7 @@ test('an outcome is recorded once even when the action is performed twice', asyn
 test('the launcher checks a confined engine\'s actions again: ungranted, unwritable or hostile ones are refused, not performed', async () => {
   const srv = await server()
   const root = folder()
-  const p = grantedPerformer(join(root, 'app.loom.md'), notebook({ s: '' }, `effects: { http: ['${srv.url}'], fs: { out: { path: ./out, write: true }, ro: { path: ./ro } } }`))
+  const p = grantedPerformer(join(root, 'app.loom.md'), notebook({ s: '' }, `effects: { http: ['${srv.url}'], fs: { out: { path: ./out, write: true }, ro: { path: ./ro } } }`), async () => {})
   const refused = (req: unknown) => assert.rejects(p.perform(req))
   await refused({ kind: 'http.send', method: 'POST', url: 'http://localhost:9/', headers: {}, body: '', timeoutMs: 100 })
   await refused({ kind: 'http.send', method: 'POST', url: `${srv.url}/`, headers: { 'x\r\nevil': 'y' }, body: '', timeoutMs: 100 })
@@ -437,6 +438,7 @@ test('loom run: an action committed when the run is killed -9 before its outcome
   const path = join(root, 'app.loom.md')
   writeFileSync(path, notebook(ORDER(srv.url, `, { timeoutMs: 60000 }`), HTTP))
   const db = join(root, 'app.loom.db')
+  await allowEffects(path)
   const run = loom(['run', path, '--db', db])
   await firstCame
   process.kill(run.pid, 'SIGKILL')
@@ -477,31 +479,17 @@ test('loom serve: an http() that sends answers with the id; another request wait
 }`,
   }, HTTP))
   const db = join(root, 'served.loom.db')
-  const renderer = mkdtempSync(join(dir, 'renderer-'))
-  const child = spawn(process.execPath, ['bin/loom.js', 'serve', path, '--port', '0', '--app-port', '0', '--db', db], { env: { ...process.env, LOOM_RENDERER_DIR: renderer }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  let err = ''
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
+  await allowEffects(path)
+  const served = await serveApp(path, db)
   try {
-    const app = await new Promise<string>((resolve, reject) => {
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
-        out += d
-        const m = /^The app answers HTTP at (http:\/\/127\.0\.0\.1:\d+) /m.exec(out)
-        if (m) resolve(m[1]!)
-      })
-      child.on('exit', (code) => reject(new Error(`loom serve ended (${code}): ${out}${err}`)))
-    })
+    const app = served.app
     const id = await (await fetch(`${app}/pay`)).text()
     assert.match(id, /^\d+\.0$/)
     assert.equal(await (await fetch(`${app}/result/${id}`)).text(), 'charged five')
     assert.equal(srv.hits.length, 1)
     assert.equal(srv.hits[0]!.key, id)
   } finally {
-    await new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve()
-      child.once('exit', () => resolve())
-      child.kill('SIGINT')
-    })
+    await served.stop()
     await srv.close()
   }
   const l = await loom(['log', db]).done

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildUiOnce, CHROMIUM, launchChromium, serveNotebook } from './browser.ts'
-import { notebook } from './helpers.ts'
+import { allowEffects, notebook } from './helpers.ts'
 
 const WAIT = { timeout: 45_000 }
 const SHOTS = process.env.LOOM_SHOTS ?? '/tmp/shots-effect-by-hand'
@@ -39,6 +39,7 @@ test('the agent panel answers a pending read by hand: a response, then a timeout
   const dir = mkdtempSync(join(tmpdir(), 'loom-effect-hand-'))
   const nb = join(dir, 'shop.loom.md')
   writeFileSync(nb, SHOP)
+  await allowEffects(nb)
   const [ui, browser] = await Promise.all([buildUiOnce(), launchChromium()])
   const server = await serveNotebook(nb, ui, dir)
   const page = await browser.newPage({ viewport: { width: 1500, height: 950 } })

@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
-import { notebook, plain, value, loomAsync } from './helpers.ts'
+import { notebook, plain, value, allowEffects, loomAsync } from './helpers.ts'
 import { SqliteLog } from '../engine/replay/sqliteLog.ts'
 import { openSession } from '../engine/replay/session.ts'
 import { verifyBranch } from '../engine/replay/replay.ts'
@@ -82,6 +82,7 @@ async function recorded(text: string, srv: { hits: () => number; close: () => Pr
   const path = join(root, 'shop.loom.md')
   const db = join(root, 'shop.loom.db')
   writeFileSync(path, text)
+  await allowEffects(path)
   const r = await loom(['run', path, '--db', db, '--until-idle'])
   assert.equal(r.status, 0, r.stdout + r.stderr)
   assert.equal(srv.hits(), 1, 'the live run read the stock once')

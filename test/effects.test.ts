@@ -4,12 +4,13 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer, type Server } from 'node:http'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
-import { notebook, plain, value, loomAsync } from './helpers.ts'
+import { notebook, plain, value, allowEffects, loomAsync } from './helpers.ts'
+import { serveApp } from './serveApp.ts'
 import { openSession } from '../engine/replay/session.ts'
 import { SqliteLog } from '../engine/replay/sqliteLog.ts'
 import { verifyBranch } from '../engine/replay/replay.ts'
@@ -305,6 +306,7 @@ export function step() {
 }`,
   }, `effects:\n  http: ['http://127.0.0.1:*']\n  fs:\n    data: { path: ./data }`))
   const db = join(root, 'app.loom.db')
+  await allowEffects(path)
   const r = await loom(['run', path, '--db', db, '--until-idle', '--json'])
   assert.equal(r.status, 0, r.stderr)
   assert.equal(srv.hits(), 1)
@@ -348,7 +350,7 @@ export function step() {
 test('the launcher checks a confined engine\'s effect requests again: ungranted, malformed or hostile ones are refused, not performed', async () => {
   const srv = await server()
   const root = files()
-  const p = grantedPerformer(join(root, 'app.loom.md'), notebook({ s: '' }, `effects: { http: ['${srv.url}'], fs: { data: { path: ./data } } }`))
+  const p = grantedPerformer(join(root, 'app.loom.md'), notebook({ s: '' }, `effects: { http: ['${srv.url}'], fs: { data: { path: ./data } } }`), async () => {})
   const refused = async (req: unknown) => assert.rejects(p.perform(req))
   await refused(null)
   await refused('http.get')
@@ -405,31 +407,17 @@ test('loom serve: an http() that reads a granted URL answers once the launcher h
 }`,
   }, `effects: { http: ['${srv.url}'] }`))
   const db = join(root, 'served.loom.db')
-  const renderer = mkdtempSync(join(dir, 'renderer-'))
-  const child = spawn(process.execPath, ['bin/loom.js', 'serve', path, '--port', '0', '--app-port', '0', '--db', db], { env: { ...process.env, LOOM_RENDERER_DIR: renderer }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  let err = ''
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
+  await allowEffects(path)
+  const served = await serveApp(path, db)
   try {
-    const app = await new Promise<string>((resolve, reject) => {
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
-        out += d
-        const m = /^The app answers HTTP at (http:\/\/127\.0\.0\.1:\d+) /m.exec(out)
-        if (m) resolve(m[1]!)
-      })
-      child.on('exit', (code) => reject(new Error(`loom serve ended (${code}): ${out}${err}`)))
-    })
+    const app = served.app
     const first = await fetch(`${app}/a`)
     assert.equal(await first.text(), 'upstream said hello 1')
     const again = await fetch(`${app}/a`)
     assert.equal(await again.text(), 'upstream said hello 1', 'the same read is answered from the log')
     assert.equal(srv.hits(), 1)
   } finally {
-    await new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve()
-      child.once('exit', () => resolve())
-      child.kill('SIGINT')
-    })
+    await served.stop()
     await srv.close()
   }
   const l = await loom(['log', db])

@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import type { Page } from 'playwright-core'
 import { buildUiOnce, CHROMIUM, launchChromium, serveNotebook } from './browser.ts'
+import { allowEffects } from './helpers.ts'
 import { effectLine, effectAsked } from '../engine/protocol/effectLine.ts'
 import { eventBin } from '../engine/protocol/eventBin.ts'
 import { redactCredentials, redactUrl, secretName, REDACTED } from '../engine/protocol/redactCredentials.ts'
@@ -163,6 +164,7 @@ read is an effect event on the timeline, linked to the step that used it.
 ${cell}
 \`\`\`
 `)
+  await allowEffects(path)
   const server = await serveNotebook(path, ui)
   t.after(() => server.stop())
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } })

@@ -12,7 +12,7 @@ import { mkdtempSync, writeFileSync, rmSync, mkdirSync, existsSync } from 'node:
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
-import { notebook, plain, loomAsync } from './helpers.ts'
+import { notebook, plain, loomAsync, allowEffects } from './helpers.ts'
 import { SqliteLog } from '../engine/replay/sqliteLog.ts'
 import { Model } from '../engine/replay/model.ts'
 import { explore } from '../engine/replay/explore.ts'
@@ -184,6 +184,7 @@ test('loom explore --save-branch: the outcomes are effect events given by explor
 test('from a moment of a real run: the pending charge gets the outcome the log recorded (a 3 MB body, shown short), and the faults', async () => {
   const srv = await payments(3 * 1024 * 1024)
   const { path, db } = folder(orderFlow(srv.origin, 'same key'))
+  await allowEffects(path)
   try {
     const r = await loom(['run', path, '--until-idle'])
     assert.equal(r.status, 0, r.stdout + r.stderr)

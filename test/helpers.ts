@@ -37,6 +37,14 @@ export function seededRandom(seed: number): () => number {
   }
 }
 
+/** `loom allow NB`, as a person does once before `loom run` or `loom serve` performs a notebook's effects. */
+export async function allowEffects(path: string): Promise<void> {
+  const { main } = await import('../engine/cli/main.ts')
+  let said = ''
+  const code = await main(['allow', path], { out: (t) => void (said += t), err: (t) => void (said += t), stdin: null })
+  if (code !== 0) throw new Error(`loom allow ${path} exited ${code}: ${said}`)
+}
+
 /** `loom …` in a child process, without blocking this one (an HTTP server of the test's must answer meanwhile); killed after 90 s. */
 export function loomAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((done) => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Engine } from '../engine/runtime/engine.ts'
 import { parseNotebook } from '../engine/runtime/notebook.ts'
-import { plain } from './helpers.ts'
+import { plain, allowEffects } from './helpers.ts'
 
 const SAMPLES = readdirSync('samples').filter((f) => f.endsWith('.loom.md')).sort()
 const loom = (args: string[], input?: string) => spawnSync(process.execPath, ['bin/loom.js', ...args], { encoding: 'utf8', input: input ?? '' })
@@ -268,6 +268,7 @@ test('sample orders.loom.md: loom run against the real payment service charges e
     const text = readFileSync('samples/orders.loom.md', 'utf8')
     const path = join(root, 'samples', 'orders.loom.md')
     writeFileSync(path, text)
+    await allowEffects(path)
     const srv = await paymentsServer()
     try {
       const r = loom(['run', path, '--env', `PAYMENTS=${srv.origin}`, '--until-idle'])

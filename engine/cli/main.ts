@@ -55,6 +55,9 @@ usage:
   loom serve NB [--port P] [--app-port P] [--db F] [--branch B] [--share [--share-port P] | --sync URL]
       the notebook's UI for a browser at http://127.0.0.1:P/ (default: 4737, or the next free one, so the browser keeps its caches; 0: any free port); the app runs in an engine process,
       and its http() method serves 127.0.0.1 on --app-port (or http: in the front matter) as under loom run
+  loom allow NB
+      says what the notebook's effects: front matter lets it reach and allows it: loom run and loom serve perform a notebook's
+      reads and actions only once you have (loom run asks at a terminal and refuses elsewhere; under loom serve they wait), and again when it changes
 
 exit codes: 0 ok, 1 a check failed, 2 bad usage or bad input, 3 (explore) no violation found but not everything was explored`
 
@@ -112,6 +115,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         return await (await import('./query.ts')).queryCommand(parsed, screened(io))
       case 'check':
         return await (await import('./check.ts')).checkCommand(parsed, io)
+      case 'allow':
+        return await (await import('./allow.ts')).allowCommand(parsed, io)
       case 'profile':
         return await (await import('./profile.ts')).profileCommand(parsed, screened(io))
       // What a log holds, printed: never let drive the terminal (printable.ts).

@@ -1,6 +1,8 @@
 // `loom run` and `loom test`: the app headless, with its log (run) or
 // without one, checking every test (test).
 import { grantedPerformer } from '../runtime/effects/grantedPerformer.ts'
+import { untilAllowed, waitingWords } from '../host/allowedGrants.ts'
+import { askToAllow } from './allow.ts'
 import type { Parsed } from './args.ts'
 import type { Io } from './main.ts'
 import { watch, type FSWatcher } from 'node:fs'
@@ -38,6 +40,8 @@ async function runConfined(p: Parsed, io: Io, kind: 'run' | 'test'): Promise<num
   // Serving HTTP: this process listens and relays each request to the confined app (which has no network).
   // Read once, here: the confined process runs this text, and --watch sends only what differs from it.
   const text = decodeNotebook(await readFile(notebook), p.args.notebook!)
+  // Before a log is opened or anything runs: a notebook's grants are its author's until you allow them.
+  if (kind === 'run') await askToAllow(p.args.notebook!, text, io)
   const port = kind === 'run' ? ((p.options.port as number | undefined) ?? parseNotebook(text, p.args.notebook!).settings.http) : undefined
   // `loom test` keeps no log: the link only carries the job.
   const fresh = !!p.options.fresh
@@ -65,7 +69,8 @@ async function runConfined(p: Parsed, io: Io, kind: 'run' | 'test'): Promise<num
     else child.stdin!.end()
     const link = child.stdio[3] as Socket
     // Safe reads leave through this process only, where the notebook (as read here) grants them.
-    const effects = kind === 'run' ? grantedPerformer(notebook, text) : null
+    // A grant added by a saved change (--watch) waits until you allow it; the others were allowed above.
+    const effects = kind === 'run' ? grantedPerformer(notebook, text, untilAllowed(notebook, (what) => io.err(waitingWords(p.args.notebook!, what)))) : null
     const host = serveLog(link, log, { resume, job, ...(effects ? { performEffect: effects.perform } : {}), requests: child.stdio[4] as Socket, onBroken: (why) => (io.err(`loom: ${why}; stopping the app\n`), child.kill('SIGKILL')) })
     let server: RunningServer | null = null
     // Served once the app is open (as before: a notebook that does not compile serves nothing).

@@ -168,6 +168,11 @@ export class EngineHost {
       recentNotebooks: () => {
         throw new Refusal('this window keeps no recent notebooks: only loom serve and the desktop app do')
       },
+      // What the cells may reach is allowed where the notebook's file is read for its grants: never by the engine.
+      effectsToAllow: () => ({ what: null }),
+      allowEffects: () => {
+        throw new Refusal('this engine performs no effects it could allow: loom serve and the desktop app ask for them')
+      },
     }
     this.clientHost = {
       notices: this.notices,

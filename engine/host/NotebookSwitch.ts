@@ -15,6 +15,12 @@ import type { EngineEndpoint } from './engineSocket.ts'
 import type { SupervisorEvents } from './EngineSupervisor.ts'
 import { superviseNotebook, type SessionOptions, type Supervised } from './superviseNotebook.ts'
 import { readRecent, rememberNotebook } from './recentNotebooks.ts'
+import { ALLOWANCE_OPS, answerAllowance } from './allowedGrants.ts'
+
+/** The requests the host answers itself; every other goes to the engine. */
+const HOST_OPS = new Set(['openNotebook', 'recentNotebooks', ...ALLOWANCE_OPS] as const)
+type HostOp = typeof HOST_OPS extends Set<infer T> ? T : never
+const isHostOp = (op: unknown): op is HostOp => HOST_OPS.has(op as HostOp)
 
 /** A notebook file larger than this is not opened from the window (loom serve NB still can). */
 const MAX_NOTEBOOK_BYTES = 16 * 1024 * 1024
@@ -61,11 +67,11 @@ export class NotebookSwitch implements EngineEndpoint {
     }
     const stop = outer.onMessage((message) => {
       const asked = (message as { op?: unknown } | null)?.op
-      if (asked === 'openNotebook' || asked === 'recentNotebooks') {
+      if (isHostOp(asked)) {
         const checked = checkRequest(message)
         if (!checked.ok) return reply(outer, refusalOf(checked))
         const { id, op, params } = checked.request
-        void this.answer(op as 'openNotebook' | 'recentNotebooks', params).then(
+        void this.answer(op as HostOp, params).then(
           (result) => reply(outer, { kind: 'response', id, ok: true, result }),
           (err: Error & { code?: LoomErrorCode }) => reply(outer, { kind: 'response', id, ok: false, error: loomError(err.code ?? 'refused', err.message) }),
         ).then(() => this.afterSwitch(outer))
@@ -82,8 +88,10 @@ export class NotebookSwitch implements EngineEndpoint {
     }
   }
 
-  private async answer(op: 'openNotebook' | 'recentNotebooks', params: Record<string, unknown>): Promise<unknown> {
+  private async answer(op: HostOp, params: Record<string, unknown>): Promise<unknown> {
     if (op === 'recentNotebooks') return { current: this.options.notebook, recent: readRecent() }
+    // Here, not in the engine process: a broken-out engine cannot allow itself anything.
+    if (op === 'effectsToAllow' || op === 'allowEffects') return answerAllowance(op, this.options.notebook)
     return { path: await this.open(params.path as string) }
   }
 

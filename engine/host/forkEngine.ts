@@ -8,6 +8,7 @@
 // (engine/replay/logHost.ts answers; linkedLog.ts asks). It is confined by
 // Node's permission model and the OS sandbox (engineLaunch.ts).
 import { savedFilePerformer } from '../runtime/effects/grantedPerformer.ts'
+import { untilAllowed, waitingWords } from './allowedGrants.ts'
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import type { Socket } from 'node:net'
@@ -157,7 +158,8 @@ function holdLog(options: HostOptions, link: Socket, kill: () => void, appPort?:
     resume: undefined,
     job: null,
     // Safe reads leave through this process only, where the saved notebook grants them.
-    performEffect: savedFilePerformer(resolve(options.notebook)),
+    // Only grants you allowed: until then its reads and actions wait (allowedGrants.ts).
+    performEffect: savedFilePerformer(resolve(options.notebook), untilAllowed(resolve(options.notebook), (what) => void process.stderr.write(waitingWords(options.notebook, what)))),
     open: async (create) => {
       await ready
       const opened = early

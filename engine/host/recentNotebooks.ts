@@ -3,9 +3,8 @@
 // $XDG_CONFIG_HOME/loom/recent.json, else ~/.config/loom/recent.json. A file
 // that cannot be read or is not the list is ignored (and replaced at the next
 // open): the list is a convenience, never a reason to fail.
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
-import { homedir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { statSync } from 'node:fs'
+import { configPath, readConfigFile, updateConfigFile } from './configFile.ts'
 
 /** How many notebooks the list keeps. */
 export const RECENT_MAX = 10
@@ -19,15 +18,25 @@ export interface RecentNotebook {
 }
 
 export function recentFile(env: NodeJS.ProcessEnv = process.env): string {
-  const config = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.startsWith('/') ? env.XDG_CONFIG_HOME : join(homedir(), '.config')
-  return join(config, 'loom', 'recent.json')
+  return configPath('recent.json', env)
 }
 
 /** The list, newest first; notebooks that are no longer there are left out. */
 export function readRecent(file = recentFile()): RecentNotebook[] {
+  let text: string | null
+  try {
+    text = readConfigFile(file, MAX_FILE_BYTES)
+  } catch {
+    return []
+  }
+  return listIn(text)
+}
+
+/** The list in a file's text (null: no file). */
+function listIn(text: string | null): RecentNotebook[] {
   let parsed: unknown
   try {
-    parsed = JSON.parse(readSmallFile(file))
+    parsed = JSON.parse(text ?? '')
   } catch {
     return []
   }
@@ -47,30 +56,9 @@ export function readRecent(file = recentFile()): RecentNotebook[] {
 /** Puts `path` first in the list. Never throws: a list that cannot be written is only not kept. */
 export function rememberNotebook(path: string, file = recentFile()): void {
   try {
-    const recent = [{ path, at: Date.now() }, ...readRecent(file).filter((r) => r.path !== path)].slice(0, RECENT_MAX)
-    mkdirSync(dirname(file), { recursive: true })
-    // Whole or not at all: two Looms opening notebooks at once each write their own temporary file.
-    const temp = `${file}.${process.pid}.tmp`
-    writeFileSync(temp, JSON.stringify({ recent }, null, 1) + '\n')
-    renameSync(temp, file)
+    updateConfigFile(file, MAX_FILE_BYTES, (text) => ({ recent: [{ path, at: Date.now() }, ...listIn(text).filter((r) => r.path !== path)].slice(0, RECENT_MAX) }))
   } catch {
     // a read-only home, a full disk: the list is a convenience
-  }
-}
-
-/**
- * The text of a regular file of at most MAX_FILE_BYTES, or a throw. Checked on
- * the opened file, and opened without blocking: a list replaced by a link to
- * /dev/zero or by a FIFO would otherwise hang loom serve as it starts.
- */
-function readSmallFile(file: string): string {
-  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK)
-  try {
-    const stat = fstatSync(fd)
-    if (!stat.isFile() || stat.size > MAX_FILE_BYTES) throw new Error(`${file} is not the list`)
-    return readFileSync(fd, 'utf8')
-  } finally {
-    closeSync(fd)
   }
 }
 

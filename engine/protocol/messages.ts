@@ -265,6 +265,13 @@ export interface Ops {
   openNotebook: { params: { path: string }; result: { path: string; elsewhere?: boolean } }
   /** The notebooks the owner opened last, newest first, and the one open now (the host's config folder, recent.json). */
   recentNotebooks: { params: Record<string, never>; result: { current: string; recent: { path: string; at: number }[] } }
+  /**
+   * What the saved notebook's effects: front matter lets it reach, a line each, when the owner has not
+   * allowed it (its reads and actions wait meanwhile); null when there is nothing to allow (the host answers).
+   */
+  effectsToAllow: { params: Record<string, never>; result: { what: string[] | null } }
+  /** The owner allows the saved notebook's grants, as `loom allow NB` does (the host answers): what they let it reach. */
+  allowEffects: { params: Record<string, never>; result: { what: string[] } }
 }
 
 /**

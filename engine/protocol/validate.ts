@@ -86,6 +86,8 @@ const PARAMS: Partial<Record<Op, Spec>> = {
   diff: { from: { kind: 'moment', required: true }, to: { kind: 'moment', required: true }, limit: { kind: 'positive' } },
   openNotebook: { path: { kind: 'string', required: true } },
   recentNotebooks: none,
+  effectsToAllow: none,
+  allowEffects: none,
 }
 
 export const OPS = Object.keys(PARAMS) as Op[]

@@ -30,6 +30,8 @@ export const ROLE_OF_OP: Record<Op, Role> = {
   preview: 'run', commitPreview: 'run', discardPreview: 'run', forkPreview: 'run',
   // Which notebook the host's machine runs, and the folders of the ones it ran, are the owner's.
   openNotebook: 'owner', recentNotebooks: 'owner',
+  // What the cells may reach outside the sandbox is the owner's to allow (allowedGrants.ts).
+  effectsToAllow: 'owner', allowEffects: 'owner',
 }
 
 /** A role with its article, as a sentence says it: 'a view', 'an edit', 'a run', 'an owner'. */

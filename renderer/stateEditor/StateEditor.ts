@@ -172,7 +172,7 @@ export class StateEditor {
   private mapEditor(name: string, map: Record<string, Json>): HTMLElement {
     const keys = Object.keys(map)
     const rows = keys.map((k) => h('tr', { 'data-key': k },
-      h('td.se-key', null, k),
+      h('td.se-key', { title: k }, k),
       h('td.se-val', null, this.scalar(map[k]!, (v) => this.change([{ state: name, key: k, set: v }]), `${name}.${k}`)),
       h('td.se-tools', null, this.editable ? h('button.icon-button.se-del', { type: 'button', title: `Delete ${k}`, onclick: () => void this.change([{ state: name, key: k, delete: true }]) }, h('span.codicon.codicon-close')) : null)))
     const table = h('table.se-map', null, h('tbody', null, ...rows))

@@ -81,7 +81,7 @@ test('a file root at / reads the files under it, and a path that names the root 
 test('a read the launcher refuses (the saved file grants less than the running code) names the call once and says where the grant is read', async () => {
   const nb = join(dir, 'granted.loom.md')
   writeFileSync(nb, "---\neffects: { http: ['http://127.0.0.1:1'] }\n---\n")
-  const performer = grantedPerformer(nb, "---\neffects: { http: ['http://127.0.0.1:1'] }\n---\n")
+  const performer = grantedPerformer(nb, "---\neffects: { http: ['http://127.0.0.1:1'] }\n---\n", async () => {})
   await assert.rejects(performer.perform({ kind: 'http.get', url: 'http://127.0.0.1:2/', headers: {} }), {
     message: "the origin http://127.0.0.1:2 is not granted; add it to `effects.http` in the front matter (as the notebook's file grants it)",
   })

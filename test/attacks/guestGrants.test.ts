@@ -109,3 +109,16 @@ test('an edit guest who types new grants into the shared document has them put b
   assert.ok(s.alive())
   await honest(s)
 })
+
+test("only the owner is asked to allow the notebook's grants, and only the owner can: a guest of any role is refused", async () => {
+  const owner = await as(s.owner, s.ownerPort)
+  for (const role of ['view', 'edit', 'run'] as const) {
+    const guest = await as(s.tokens[role], s.guestPort)
+    for (const op of ['effectsToAllow', 'allowEffects'] as const) assert.match(await refusal(guest.call(op, {})), /owner/, `${role}: ${op}`)
+  }
+  const asked = await owner.call('effectsToAllow', {})
+  assert.ok(asked.what?.some((w) => /^reads files in .*\/data \(the root 'data'\)$/.test(w)), JSON.stringify(asked))
+  assert.deepEqual((await owner.call('allowEffects', {})).what, asked.what)
+  assert.deepEqual(await owner.call('effectsToAllow', {}), { what: null })
+  assert.ok(s.alive())
+})

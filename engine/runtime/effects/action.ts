@@ -6,7 +6,7 @@
 // `{ outcome, at }`. (In `sys.effects` beside the reads' responses, not in a
 // state of its own: a new state would change how every log that grants
 // effects replays its code event.)
-import { originGranted, type Grants } from './grants.ts'
+import { originGranted, originOf, type Grants } from './grants.ts'
 import { fsRead, type EffectRequest, type EffectResponse } from './request.ts'
 
 /** An action's id, `<seq>.<n>` (a read's response is kept under a 64-digit hash instead). */
@@ -123,7 +123,7 @@ export function httpSend(grants: Grants | undefined, request: unknown, options: 
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') return { denied: `${what}: only http and https URLs can be sent to` }
   if (u.username || u.password) return { denied: `${what}: a URL with a user name or password is not allowed; send credentials in a header` }
-  const origin = `${u.protocol}//${u.hostname}:${u.port || (u.protocol === 'https:' ? '443' : '80')}`
+  const origin = originOf(u)
   if (!grants || !originGranted(grants, origin)) return { denied: `${what}: the origin ${origin} is not granted; add it to \`effects.http\` in the front matter` }
   const method = r.method === undefined ? 'POST' : r.method
   if (typeof method !== 'string' || !TOKEN.test(method) || method.length > 20) return { denied: `${what}: the method is a word such as POST, PUT or DELETE` }

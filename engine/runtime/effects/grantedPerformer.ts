@@ -5,10 +5,10 @@
 import { dirname } from 'node:path'
 import { readFile } from 'node:fs/promises'
 import { parseNotebook } from '../notebook.ts'
-import { notebookGrants, type Grants } from './grants.ts'
+import { notebookGrants, originOf, privateGranted, type Grants } from './grants.ts'
 import { fsRead, httpGet } from './request.ts'
 import { fsWrite, httpSend } from './action.ts'
-import { performEffect } from './perform.ts'
+import { performEffect, type ReachOptions } from './perform.ts'
 import type { EffectResponse } from './request.ts'
 
 export interface GrantedPerformer {
@@ -17,7 +17,11 @@ export interface GrantedPerformer {
   update(text: string): void
 }
 
-export function grantedPerformer(notebookPath: string, text: string): GrantedPerformer {
+/** Settles once you have allowed these grants of the notebook (engine/host/allowedGrants.ts): a notebook's grants are its author's until you do. */
+export type Allowed = (grants: Grants) => Promise<void>
+
+/** `resolve` replaces DNS (a test's names that no resolver here answers for). */
+export function grantedPerformer(notebookPath: string, text: string, allowed: Allowed, resolve?: ReachOptions['resolve']): GrantedPerformer {
   let grants: Grants | undefined
   const update = (t: string) => {
     try {
@@ -40,7 +44,11 @@ export function grantedPerformer(notebookPath: string, text: string): GrantedPer
       if (!asked) throw new Error('effect: not a read or an action')
       // The cell names its call already; this says why, and where the grant is read from.
       if ('denied' in asked) throw new Error(`${'why' in asked ? asked.why : asked.denied} (as the notebook's file grants it)`)
-      return performEffect(asked.request, dirname(notebookPath))
+      // Asked of the file's grants as they are now, for each effect: a grant added since they were allowed waits until it is.
+      await allowed(grants!)
+      const r2 = asked.request
+      const origin = r2.kind === 'http.get' || r2.kind === 'http.send' ? originOf(new URL(r2.url)) : ''
+      return performEffect(r2, dirname(notebookPath), { privateGranted: privateGranted(grants, origin), ...(resolve ? { resolve } : {}) })
     },
   }
 }
@@ -55,8 +63,8 @@ function sent(made: ReturnType<typeof httpSend>): { request: import('./request.t
  * file), read again for each request, so an edit in the window grants nothing
  * until it is saved.
  */
-export function savedFilePerformer(notebookPath: string): (request: unknown) => Promise<EffectResponse> {
-  const granted = grantedPerformer(notebookPath, '')
+export function savedFilePerformer(notebookPath: string, allowed: Allowed): (request: unknown) => Promise<EffectResponse> {
+  const granted = grantedPerformer(notebookPath, '', allowed)
   return async (request) => {
     granted.update(await readFile(notebookPath, 'utf8').catch(() => ''))
     return granted.perform(request)

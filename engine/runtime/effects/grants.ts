@@ -5,10 +5,12 @@
 /** An origin pattern as granted: `http://127.0.0.1:*` (any port) or an exact origin. */
 export interface Grants {
   http: string[]
+  /** Granted origins whose name may lead to this machine or a private network (`{ origin, private: true }`); see addressReach.ts. */
+  privateHttp?: string[]
   fs: Record<string, { path: string; write: boolean }>
 }
 
-const ORIGIN = /^(https?):\/\/([^/?#@\s]+?)(?::(\d{1,5}|\*))?$/
+const ORIGIN = /^(https?):\/\/([^/?#@\s]+?)(?::(\d{1,5}|\*))?$/i
 
 /**
  * The grants in `value` (the front matter's `effects`), or a problem in
@@ -22,9 +24,17 @@ export function parseGrants(value: unknown): Grants | string {
   if (v.http !== undefined) {
     if (!Array.isArray(v.http)) return 'http must be a list of origins, e.g. [\'http://127.0.0.1:*\', \'https://api.example.com\']'
     for (const o of v.http) {
-      const origin = typeof o === 'string' ? originPattern(o) : null
-      if (!origin) return `http: ${JSON.stringify(o)?.slice(0, 80) ?? 'an empty value'} is not an origin; write scheme://host or scheme://host:port (port * for any), with no path`
+      // An origin, or { origin, private: true } for a name that leads to this machine or a private network.
+      const entry = o !== null && typeof o === 'object' && !Array.isArray(o) ? (o as Record<string, unknown>) : null
+      if (entry) {
+        for (const key of Object.keys(entry)) if (key !== 'origin' && key !== 'private') return `http: an entry has an unknown key "${key.slice(0, 40)}"; write an origin, or { origin: 'http://name:port', private: true }`
+        if (entry.private !== undefined && typeof entry.private !== 'boolean') return 'http: private must be true or false'
+      }
+      const text = entry ? entry.origin : o
+      const origin = typeof text === 'string' ? originPattern(text) : null
+      if (!origin) return `http: ${JSON.stringify(text)?.slice(0, 80) ?? 'an empty value'} is not an origin; write scheme://host or scheme://host:port (port * for any), with no path`
       grants.http.push(origin)
+      if (entry?.private === true) (grants.privateHttp ??= []).push(origin)
     }
   }
   if (v.fs !== undefined) {
@@ -62,9 +72,23 @@ function originPattern(o: string): string | null {
   return `${scheme}://${host}:${port}`
 }
 
+/** A URL's origin as grants are kept: scheme://host:port, the default port written out. */
+export function originOf(u: URL): string {
+  return `${u.protocol}//${u.hostname}:${u.port || (u.protocol === 'https:' ? '443' : '80')}`
+}
+
 /** True when `origin` (scheme://host:port, from the WHATWG URL parser) is granted. */
 export function originGranted(grants: Grants, origin: string): boolean {
-  for (const g of grants.http) {
+  return matches(grants.http, origin)
+}
+
+/** True when `origin` is granted with `private: true`: its name may lead to this machine or a private network. */
+export function privateGranted(grants: Grants | undefined, origin: string): boolean {
+  return !!grants?.privateHttp && matches(grants.privateHttp, origin)
+}
+
+function matches(patterns: string[], origin: string): boolean {
+  for (const g of patterns) {
     if (g === origin) return true
     if (g.endsWith(':*') && origin.startsWith(g.slice(0, -1)) && /^\d+$/.test(origin.slice(g.length - 1))) return true
   }

@@ -11,16 +11,23 @@ import { randomBytes } from 'node:crypto'
 import { basename, resolve, sep } from 'node:path'
 import type { EffectRequest, EffectResponse } from './request.ts'
 import { DEFAULT_TIMEOUT } from './action.ts'
+import { reachCheckedLookup, type Resolve } from './addressReach.ts'
 
 /** A response body larger than this is cut off: a read is not a download. */
 export const MAX_BODY = 4 * 1024 * 1024
 
+/** Where a granted name may lead (addressReach.ts): `privateGranted` from the grant; `resolve` replaces DNS for a test's names. */
+export interface ReachOptions {
+  privateGranted?: boolean
+  resolve?: Resolve
+}
+
 /** Performs `r`; file roots are relative to `baseDir` (the notebook's folder). Never throws: a failure is an `{ error }` response. */
-export async function performEffect(r: EffectRequest, baseDir: string): Promise<EffectResponse> {
+export async function performEffect(r: EffectRequest, baseDir: string, reach: ReachOptions = {}): Promise<EffectResponse> {
   try {
     switch (r.kind) {
-      case 'http.get': return await exchange('GET', r.url, r.headers, null, r.timeoutMs ?? DEFAULT_TIMEOUT)
-      case 'http.send': return await exchange(r.method, r.url, r.headers, r.body, r.timeoutMs)
+      case 'http.get': return await exchange('GET', r.url, r.headers, null, r.timeoutMs ?? DEFAULT_TIMEOUT, reach)
+      case 'http.send': return await exchange(r.method, r.url, r.headers, r.body, r.timeoutMs, reach)
       case 'fs.read': return await read(resolve(baseDir, r.rootPath), r.root, r.path)
       case 'fs.write': return await write(resolve(baseDir, r.rootPath), r.root, r.path, r.data)
     }
@@ -92,11 +99,13 @@ async function write(rootDir: string, root: string, path: string, data: string):
 }
 
 /** One HTTP exchange; the whole of it (connecting, the headers, every byte of the body) within `timeoutMs`. */
-function exchange(method: string, url: string, headers: Record<string, string>, body: string | null, timeoutMs: number): Promise<EffectResponse> {
+function exchange(method: string, url: string, headers: Record<string, string>, body: string | null, timeoutMs: number, reach: ReachOptions): Promise<EffectResponse> {
   return new Promise((done, fail) => {
     const send = url.startsWith('https:') ? httpsRequest : httpRequest
     const h = body === null ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) }
-    const req = send(url, { method, headers: h }, (res) => {
+    // Only a name is looked up (an address in the URL is reached as written): every address it has is checked.
+    const lookup = reachCheckedLookup(new URL(url).origin, reach.privateGranted ?? false, reach.resolve)
+    const req = send(url, { method, headers: h, lookup }, (res) => {
       const chunks: Buffer[] = []
       let size = 0
       res.on('data', (c: Buffer) => {
@@ -124,5 +133,6 @@ function describe(err: unknown): string {
   const e = err as NodeJS.ErrnoException
   if (e?.code === 'ECONNREFUSED') return 'connection refused'
   if (e?.code === 'ENOTFOUND') return 'no such host'
+  if (e?.code === 'EREACH') return e.message
   return e instanceof Error ? e.message : String(err)
 }

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto'
 import { canonicalJson, type Json } from '../values.ts'
 import type { Write } from '../event.ts'
-import { originGranted, type Grants } from './grants.ts'
+import { originGranted, originOf, type Grants } from './grants.ts'
 import { EFFECTS_STATE } from '../../protocol/effectLine.ts'
 import { redactUrl } from '../../protocol/redactCredentials.ts'
 
@@ -52,7 +52,7 @@ export function httpGet(grants: Grants | undefined, url: unknown, headers: unkno
   if (u.protocol !== 'http:' && u.protocol !== 'https:') return deny(what, `only http and https URLs can be read`)
   // Userinfo hides the real host from a reader (http://granted@evil/): never sent, so never allowed.
   if (u.username || u.password) return deny(what, `a URL with a user name or password is not allowed; send credentials in a header`)
-  const origin = `${u.protocol}//${u.hostname}:${u.port || (u.protocol === 'https:' ? '443' : '80')}`
+  const origin = originOf(u)
   if (!grants || !originGranted(grants, origin)) return deny(what, `the origin ${origin} is not granted; add it to \`effects.http\` in the front matter`)
   const h: Record<string, string> = {}
   if (headers !== undefined && headers !== null) {
