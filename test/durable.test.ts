@@ -133,7 +133,7 @@ test('seek equals replay: for random moments across forks, seek returns the stat
   // Every branch verifies on its own.
   for (const m of moments) assert.equal((await verifyBranch(log, m.branch)).ok, true, m.branch)
   // The re-executed state after event `seq` is what a Replayer leaves; compare with seek.
-  const { Replayer } = await import('../engine/replay/replay.ts')
+  const { Replayer } = await import('../engine/replay/replayer.ts')
   const samples = fc.sample(fc.tuple(fc.constantFrom(...moments), fc.double({ min: 0, max: 1, noNaN: true })), { seed: 77, numRuns: 12 })
   for (const [m, r] of samples) {
     const seq = Math.floor(r * m.head)

@@ -388,8 +388,8 @@ test('an outcome is recorded once even when the action is performed twice', asyn
   await settle(s.engine)
   assert.equal(effectsOf(s.engine).length, 1)
   // A second outcome for the same id (a second runner, a restart racing the first): refused by the door, not recorded.
-  const engine = s.engine as unknown as { recordOutcome(input: unknown): void }
-  engine.recordOutcome({ id: '2.0', asked: 'POST x', outcome: { id: '2.0', ok: true, tries: 1 }, ms: 1 })
+  const { effects } = s.engine as unknown as { effects: { recordOutcome(input: unknown): void } }
+  effects.recordOutcome({ id: '2.0', asked: 'POST x', outcome: { id: '2.0', ok: true, tries: 1 }, ms: 1 })
   assert.equal(effectsOf(s.engine).length, 1)
   s.log.close()
   await srv.close()

@@ -18,6 +18,8 @@ import { memoryPair } from '../engine/protocol/memoryTransport.ts'
 import { EngineClient } from '../engine/protocol/client.ts'
 import { checkRequest } from '../engine/protocol/validate.ts'
 import { checkCommit } from '../engine/replay/commitCheck.ts'
+import { encodeTimings, TimingReader, writeTimings } from '../engine/replay/history/timings.ts'
+import type { EventRecord } from '../engine/runtime/event.ts'
 import { notebook } from './helpers.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'loom-profile-'))
@@ -108,6 +110,28 @@ test('timings stay outside the hash chain: the events hash as before, replay --v
   const rows = raw.prepare('SELECT count(*) FROM timings').pluck().get() as number
   assert.ok(rows >= 1 && rows <= events.length, 'at most one row per group commit')
   raw.close()
+})
+
+test('a batch of steps keeps its timings in under a byte per event, read back to a tenth of a microsecond', () => {
+  const db = new Database(':memory:')
+  const timed = (duration: number | undefined, method = 'step') => ({ kind: 'step', method, cell: 'count', ...(duration === undefined ? {} : { duration }) }) as EventRecord
+  // A thousand steps of one method, each a few microseconds: under a byte each, no key bytes.
+  const steps = Array.from({ length: 1000 }, (_, i) => timed(0.0005 + (i % 7) * 0.001))
+  writeTimings(db, 1, 1, encodeTimings(steps)!, 0, steps.length)
+  const size = db.prepare('SELECT length(ms) + length(key) FROM timings WHERE first = 1').pluck().get() as number
+  assert.ok(size <= steps.length / 2, `${size} bytes for ${steps.length} timings`)
+  // Long and unmeasured events and two methods in one batch read back as they were.
+  const mixed = [timed(1234.56789), timed(undefined), timed(0.00004, 'other'), timed(0), timed(86_400_000)]
+  writeTimings(db, 1, 1001, encodeTimings(mixed)!, 0, mixed.length)
+  const read = [...new TimingReader(db).read(1, 1, 2000)]
+  assert.equal(read.length, steps.length + mixed.length - 1, 'the unmeasured event is not timed')
+  const wanted = [...steps, ...mixed].map((e, i) => ({ seq: i + 1, e })).filter(({ e }) => e.duration !== undefined)
+  for (const [i, { seq, e }] of wanted.entries()) {
+    assert.equal(read[i]!.seq, seq)
+    assert.equal(read[i]!.method, e.method)
+    // Float32 in transit, tenths of a microsecond stored.
+    assert.ok(Math.abs(read[i]!.ms - e.duration!) <= 0.00005 + e.duration! * 1e-7, `event ${seq}: ${read[i]!.ms} for ${e.duration}`)
+  }
 })
 
 test('a log written before timings opens, says "no timings recorded", is not written by reading, and times what is added to it', async () => {

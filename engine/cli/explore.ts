@@ -5,6 +5,7 @@
 // this one keeps the log, reads the moment to explore from, and writes a
 // saved trace's events after checking them.
 import { readFile } from 'node:fs/promises'
+import { writeFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { formatLocation } from '../runtime/compile.ts'
 import { compileCellsNatively } from '../runtime/transformCell.ts'
@@ -22,6 +23,8 @@ import { defaultDbPath } from '../replay/session.ts'
 import { HistoryError } from './history.ts'
 import { confinedJob, JobFailed } from './run.ts'
 import { parseFaults } from '../replay/effectOutcomes.ts'
+import { GRAPH_STATES, readExploreGraph, readGraphPath } from '../protocol/exploreGraph.ts'
+import { graphDot } from './graphDot.ts'
 import { engineMemoryMb } from '../host/engineLaunch.ts'
 import type { RunJob } from '../host/runProcess.ts'
 import type { Parsed } from './args.ts'
@@ -59,10 +62,12 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
     const simulate = simulation(p, workers)
     const coverage = !!p.options.coverage
     if (coverage && (workers > 1 || p.options.tree)) throw new HistoryError(`--coverage counts the lines exploration runs on one thread: leave out ${workers > 1 ? '--workers' : '--tree'}`)
+    const graphFile = p.options.graph as string | undefined
+    if (graphFile !== undefined && (workers > 1 || p.options.tree || simulate)) throw new HistoryError(`--graph draws the whole state graph, found on one thread: leave out ${workers > 1 ? '--workers' : p.options.tree ? '--tree' : '--simulate'}`)
     // The cells run in a confined process, its shards on threads there (they share its confinement).
     const job: RunJob = {
       ...JOB, kind: 'explore', notebook: path, text, shownAs: path, timeLimitMs, env: p.env,
-      explore: { from, tree: !!p.options.tree, ...bounds, ...(faults ? { faults } : {}), workers, cells, deadlock: !p.options['no-deadlock'], simulate, coverage, progress: process.stderr.isTTY ? 'tty' : 'lines' },
+      explore: { from, tree: !!p.options.tree, ...bounds, ...(faults ? { faults } : {}), workers, cells, deadlock: !p.options['no-deadlock'], simulate, coverage, draw: graphFile !== undefined, progress: process.stderr.isTTY ? 'tty' : 'lines' },
     }
     const answer = checkedAnswer(await confinedJob(job, io, { threads: workers > 1, stoppable: !p.options.tree }).catch((err) => rethrow(err, path)), !!p.options.tree)
     if ('tree' in answer) return tree(answer.tree, p, io)
@@ -85,6 +90,7 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
         if (target !== log) target.close()
       }
     }
+    if (graphFile !== undefined) io.err(writeGraph(graphFile, result) + '\n')
     if (p.options.json) {
       const json = {
         states: result.states, transitions: result.transitions, depth: result.depth, exhausted: result.exhausted, stoppedBy: result.stoppedBy, ...(result.walks ? { walks: result.walks } : {}),
@@ -170,6 +176,19 @@ function checkedAnswer(v: unknown, tree: boolean): { tree: ChoiceTree } | { resu
   const loop = (x: Violation) => x.loop === undefined || (Number.isSafeInteger(x.loop) && x.loop >= 0 && x.loop <= x.trace.length)
   if (!r.violations.every((x) => typeof x === 'object' && x !== null && typeof x.test === 'string' && typeof x.message === 'string' && moves(x.trace) && loop(x)) || !a.steps.every(moves)) throw bad()
   return { result: r, steps: a.steps }
+}
+
+/** `--graph FILE`: the state graph in DOT when it is small enough to draw (checked: it crossed from the confined process), or why not. */
+function writeGraph(file: string, result: ExploreResult): string {
+  if (result.graph === null) return `loom: ${result.states.toLocaleString('en')} states: too many to draw (at most ${GRAPH_STATES}); ${file} was not written — the report has the counterexample`
+  const read = readExploreGraph(result.graph)
+  if (!read.ok) return `loom: the state graph cannot be drawn: ${read.why}; ${file} was not written`
+  const drawn = result.violations.flatMap((v) => {
+    const path = readGraphPath(read.graph, v.path)
+    return path ? [{ kind: v.kind, test: v.test, path, ...(v.loop !== undefined ? { loop: v.loop } : {}) }] : []
+  })
+  writeFileSync(file, graphDot(read.graph, drawn))
+  return `loom: the state graph (${read.graph.nodes.length} states, ${read.graph.edges.length} pairs joined by moves) is in ${file}: dot -Tsvg ${file} > graph.svg draws it`
 }
 
 /** A job's failure as the command gave it when it ran here: bad input (exit 2) as such. */

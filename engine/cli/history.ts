@@ -1,31 +1,24 @@
 // The commands that read and shape a log: log, state, replay, fork, promote,
 // branches, export, import. Each prints words for people and, with --json, data.
-import { effectLine } from '../protocol/effectLine.ts'
 import { createWriteStream, existsSync } from 'node:fs'
 import { SqliteLog, LogFormatError, LogDamageError } from '../replay/sqliteLog.ts'
 import { takeWriterLock } from '../replay/writerLock.ts'
 import { headsPath } from '../replay/dbPath.ts'
-import { diffStates, nearestSnapshot, seek, type Change, type Moment, type State } from '../replay/seek.ts'
+import { diffStates, nearestSnapshot, seek, type Moment, type State } from '../replay/seek.ts'
 import { verifyBranch, describeDivergence } from '../replay/replay.ts'
-import { confinedJob, JobFailed, startReplay } from './run.ts'
+import { startReplay } from './run.ts'
 import { forkBranch, exportBranch, importBranch } from '../replay/branches.ts'
 import type { Rerun } from '../replay/rerun.ts'
-import type { RunJob } from '../host/runProcess.ts'
-import { decodeNotebook, parseNotebook } from '../runtime/notebook.ts'
-import { compileCellsNatively } from '../runtime/transformCell.ts'
-import { readFile } from 'node:fs/promises'
 import type { EventRecord } from '../runtime/event.ts'
-import type { BranchFailure, RecordedFailure } from '../replay/history/failures.ts'
-import { encodeEvent } from '../runtime/log.ts'
-import { requestLine } from '../protocol/eventBin.ts'
+import type { BranchFailure } from '../replay/history/failures.ts'
 import type { Parsed } from './args.ts'
 import { plural, type Io } from './main.ts'
 import { HistoryError } from './historyError.ts'
-import { printable } from './printable.ts'
 import { checkChain } from '../replay/damage.ts'
-import { writeBranch } from '../replay/writeBranch.ts'
 import type { RetroLogs } from '../replay/retroLog.ts'
-import { checkedRetro, printRetroLogs } from './retroLogs.ts'
+import { printRetroLogs } from './retroLogs.ts'
+import { describeChange, describeEvent, describeFailure, failuresOf, listFailures } from './logLines.ts'
+import { rerunConfined } from './rerunConfined.ts'
 
 export { HistoryError }
 
@@ -275,56 +268,6 @@ function branches(p: Parsed, log: SqliteLog, out: (data: unknown, text: string) 
   return 0
 }
 
-/**
- * `loom replay --code`: `from`'s recorded transactions re-run with the
- * notebook's code onto a new branch `onto` (engine/replay/rerun.ts, as the
- * debugger does it). The cells run in a confined process (DESIGN §9): this
- * one sends the recorded events in batches, as for a replay, and writes the
- * new branch's events after checking them (logHost.ts).
- */
-async function rerunConfined(log: SqliteLog, from: string, notebook: string, onto: string | null, io: Io, timeLimitMs?: number, logs?: { limit: number }): Promise<Rerun | RetroLogs> {
-  const info = log.branchInfo(from)
-  if (!info) throw new Error(`there is no branch '${from}'`)
-  const text = decodeNotebook(await readFile(notebook), notebook)
-  // Compiled here by native esbuild into the log's kept cells, which the confined process reads over the link (as it would start esbuild as WebAssembly).
-  const cells = await compileCellsNatively(parseNotebook(text, notebook)).catch(() => [])
-  const first = log.event(from, 1)
-  const rerun = async (branch: SqliteLog | null) => {
-    for (const [key, cell] of branch ? cells : []) branch!.keptCells.put(key, cell)
-    const job: RunJob = {
-      kind: 'rerun', notebook, text, shownAs: notebook, timeLimitMs, env: {}, args: [], json: false, untilIdle: false, watch: false, serving: false,
-      rerun: { from, startTime: first?.time ?? 0, maxDivergences: 100, kept: onto !== null, ...(logs ? { logs } : {}) },
-    }
-    const feed = async (host: { check: (events: unknown[], bodies: string[]) => Promise<unknown> }) => {
-      let events: EventRecord[] = []
-      const send = async () => {
-        const answer = await host.check(events, events.map(encodeEvent))
-        events = []
-        if (answer && typeof answer === 'object' && 'gone' in answer) throw new Error('the confined process ended before it answered')
-      }
-      for (const e of log.iterate(from, 1, info.head)) {
-        events.push(e)
-        if (events.length === 2000) await send()
-      }
-      if (events.length) await send()
-    }
-    const value = await confinedJob(job, io, { log: branch, feed }).catch((err) => {
-      throw err instanceof JobFailed && err.kind === 'range' ? new RangeError(err.message) : err
-    })
-    return logs ? checkedRetro(value) : checkedRerun(value, from, onto)
-  }
-  // Retroactive logging and a re-run not kept write nothing; otherwise forked at 0 (the branch takes every event anew), written as the confined process commits (writeBranch).
-  return onto === null ? rerun(null) : writeBranch(log, onto, { branch: from, seq: 0 }, rerun)
-}
-
-/** The confined process's answer, checked for shape before it is printed. */
-function checkedRerun(v: unknown, from: string, onto: string | null): Rerun {
-  const r = v as Rerun
-  const ok = typeof r === 'object' && r !== null && Number.isSafeInteger(r.inputs) && Number.isSafeInteger(r.diverged) && Array.isArray(r.divergences) && (r.first === null || typeof r.first === 'object')
-  if (!ok) throw new Error('the confined process gave a malformed answer')
-  return { from, onto, inputs: r.inputs, diverged: r.diverged, first: r.first, divergences: r.divergences }
-}
-
 function firstCodeHash(log: SqliteLog, branch: string): string {
   try {
     return log.event(branch, 1)?.codeHash ?? ''
@@ -333,7 +276,6 @@ function firstCodeHash(log: SqliteLog, branch: string): string {
   }
 }
 
-/** One line per event: seq, kind, method, what it changed, what it printed. */
 /**
  * The state after event `at.seq` of `at.branch`, rebuilt from the log; the
  * events it was rebuilt from (after the nearest snapshot) are checked against
@@ -355,66 +297,6 @@ function momentOf(log: SqliteLog, text: string): Moment {
   const info = log.branchInfo(m[1] ?? log.live)
   if (!info) throw new HistoryError(`there is no branch '${m[1]}' in ${log.path} (loom branches ${log.path} lists them)`)
   return { branch: info.name, seq: Number(m[2]) }
-}
-
-/** One change between two moments, as a line (a map's keys each on a line of their own). */
-function describeChange(c: Change): string {
-  const v = (x: unknown) => JSON.stringify(x)
-  if (c.change === 'added') return `+ ${c.state} (${c.kind}) = ${v(c.after)}\n`
-  if (c.change === 'removed') return `- ${c.state} (${c.kind}), was ${v(c.before)}\n`
-  if (c.keys) return c.keys.map((k) => `~ ${c.state}.${k.key}: ${v(k.before)} → ${v(k.after)}\n`).join('')
-  return `~ ${c.state}: ${v(c.before)} → ${v(c.after)}\n`
-}
-
-/** The recorded failures after events from..to, by seq; says on stderr what the log cannot tell (events written before failures were kept). */
-function failuresOf(log: SqliteLog, branch: string, from: number, to: number, io: Io): Map<number, BranchFailure[]> {
-  const list = log.failures(branch, from, to, MAX_LISTED_FAILURES)
-  if (list.notRecordedUntil >= from) io.err(`loom: failures not recorded for events up to ${list.notRecordedUntil} (a Loom before this version wrote them; loom test or loom replay --verify checks them)\n`)
-  const by = new Map<number, BranchFailure[]>()
-  for (const f of list.failures) by.set(f.seq, [...(by.get(f.seq) ?? []), f])
-  return by
-}
-
-/** The most failures `loom log` lists (a test that stays broken fails after every event). */
-const MAX_LISTED_FAILURES = 10_000
-
-function listFailures(log: SqliteLog, branch: string, from: number | undefined, limit: number | undefined, json: boolean, io: Io): number {
-  const list = log.failures(branch, from ?? 0, Number.MAX_SAFE_INTEGER, Math.min(limit ?? MAX_LISTED_FAILURES, MAX_LISTED_FAILURES))
-  // Kept beside the log, outside its hash chain: what the live run found, not something the chain proves.
-  if (json) {
-    io.out(JSON.stringify({ ...list, verified: false }) + '\n')
-    return 0
-  }
-  io.err(`loom: branch '${list.branch}': failures as recorded when the events ran (beside the log, not verified by its hashes; loom replay --verify re-checks the events)\n`)
-  if (list.notRecordedUntil) io.err(`loom: failures not recorded for events up to ${list.notRecordedUntil} (a Loom before this version wrote them)\n`)
-  io.out(list.failures.map((f) => String(f.seq).padStart(6) + describeFailure(f).slice(6)).join('') || `(no failures recorded on branch '${list.branch}')\n`)
-  if (list.more) io.err(`loom: the first ${list.failures.length} listed; --from S lists those after event S\n`)
-  return 0
-}
-
-/** One recorded failure, as a line under its event. */
-function describeFailure(f: RecordedFailure): string {
-  // Rows beside the log are whatever its file holds: shown, never let drive the terminal.
-  const where = f.cell ? ` (#${printable(f.cell)}${f.line !== null ? ` line ${f.line}` : ''})` : ''
-  const what = f.kind === 'test' ? `test '${printable(f.name)}' failed` : `${printable(f.name)} threw`
-  const message = f.message.length > 200 ? f.message.slice(0, 200) + '…' : f.message
-  return `${' '.repeat(6)}  ✗ ${what}${where}: ${printable(message.replace(/\s+/g, ' '))}\n`
-}
-
-function describeEvent(e: EventRecord): string {
-  const changed = [...new Set(e.writes.map((w) => w.state))]
-  const parts = [
-    String(e.seq).padStart(6),
-    new Date(e.time).toISOString(),
-    (e.method && e.method !== e.kind ? `${e.kind} ${e.method}` : e.kind).padEnd(11),
-    changed.length ? `wrote ${changed.join(', ')}` : 'no writes',
-  ]
-  if (e.choices.length) parts.push(`choices ${e.choices.map((c) => `${c.value}/${c.n}`).join(' ')}`)
-  if (e.outputs.tty) parts.push(`tty ${JSON.stringify(e.outputs.tty.length > 40 ? e.outputs.tty.slice(0, 40) + '…' : e.outputs.tty)}`)
-  if (e.outputs.logs) parts.push(`${e.outputs.logs.length} log line${e.outputs.logs.length === 1 ? '' : 's'}`)
-  if (e.kind === 'http') parts.push(requestLine(e))
-  if (e.kind === 'effect') parts.push(printable(effectLine(e.input)))
-  return parts.join('  ') + '\n'
 }
 
 /**

@@ -49,7 +49,8 @@ usage:
       shares the states among W threads (on two cores it is slower than one: handing a state to another thread
       costs more than exploring it; npm run bench measures both); --no-deadlock does not report states where nothing can move;
       --env K=V sets sys.env as for loom run; --simulate takes N seeded random walks (default 1000) of at most --depth moves
-      (default 100) instead of every state; progress goes to stderr every second, and Ctrl-C prints what was found so far
+      (default 100) instead of every state; --graph FILE.dot writes the state graph (at most 200 states) for Graphviz;
+      progress goes to stderr every second, and Ctrl-C prints what was found so far
   loom check NB [--json]
       what the editor underlines in the notebook's cells (Loom's compile problems and TypeScript's type errors), each with its line and cell (exit 1 if any)
   loom serve NB [--port P] [--app-port P] [--db F] [--branch B] [--share [--share-port P] | --sync URL]

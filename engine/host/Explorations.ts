@@ -14,6 +14,7 @@ import type { HostAccess } from './HostAccess.ts'
 import { announce } from './branchRequests.ts'
 import { progressOf, turnOver } from './progress.ts'
 import { Refusal } from './problems.ts'
+import { GRAPH_STATES } from '../protocol/exploreGraph.ts'
 
 /** States explored when the UI gives no bound: enough for a small model, not enough to exhaust the engine process. */
 export const DEFAULT_MAX_STATES = 100_000
@@ -45,7 +46,7 @@ export class Explorations {
     const progress = progressOf(host, job, 'explore', what)
     progress(0, null, true)
     const run = exploring(model, {
-      depth: p.depth, maxStates, signal,
+      depth: p.depth, maxStates, signal, draw: true,
       onProgress: (s) => progress(s.states, null, false, `${what}: ${s.states.toLocaleString('en')} states, depth ${s.depth}`),
     })
     let result: ExploreResult
@@ -99,8 +100,10 @@ export class Explorations {
         ...(v.location ? { where: this.where(v.location) } : {}),
         trace: v.trace.map((m) => ({ method: m.method, choices: m.choices.map((c) => c.value), label: describeMove(m, start) })),
         ...(v.loop !== undefined ? { loop: v.loop } : {}),
+        ...(v.path && v.path.length <= GRAPH_STATES * 4 ? { path: v.path } : {}),
       })),
       unexplored: r.unexplored,
+      ...(r.graph !== undefined ? { graph: r.graph } : {}),
     }
   }
 

@@ -6,11 +6,15 @@
 // This file is shared by engine/ and renderer/: it imports no Node and no DOM.
 import type { Attempt, EventRecord, SourceLocation, StateKind, TestFailure } from '../runtime/event.ts'
 import type { Json } from '../runtime/json.ts'
-import type { LoomError, Where } from './loomError.ts'
+import type { LoomError } from './loomError.ts'
 import type { Profile, ProfileRow } from '../replay/profile.ts'
 import type { EventTiming } from '../replay/history/timings.ts'
 import type { FailureList, BranchFailure } from '../replay/history/failures.ts'
 import type { Change } from '../replay/seek.ts'
+import type { StatusView, NotebookView, ConfinementView, AppView } from './statusViews.ts'
+import type { GuestEdit, ShareView } from './shareViews.ts'
+import type { BranchView, RerunDivergence, StateValue, StateEdit, QueryView, RetroLogsView, TimelineBin, SkippedEvents } from './historyViews.ts'
+import type { PreviewSpec, PreviewView, ExploreView, EditResult } from './previewViews.ts'
 
 export type { Attempt, EventRecord, SourceLocation, StateKind, TestFailure, Json, Profile, ProfileRow, EventTiming, Change, FailureList, BranchFailure }
 
@@ -23,135 +27,11 @@ export interface Moment {
 }
 
 export type { LoomError, LoomErrorCode, Where } from './loomError.ts'
-
-/**
- * Set by the share guard on every edit a guest sends (whatever the guest
- * said): the front matter — the notebook's settings and the effects it
- * grants — is the owner's, so such an edit may not change it.
- */
-export interface GuestEdit {
-  asGuest?: boolean
-}
-
-export type RunState = 'ready' | 'running' | 'paused' | 'parked' | 'idle' | 'halted'
-
-export interface StatusView {
-  state: RunState
-  /** The live branch and its last event. */
-  branch: string
-  head: number
-  codeHash: string
-  /** Why the app waits (parked): a sentence, or null. */
-  waiting: string | null
-  /** The engine process restarted after a crash: its reason, until the next restart. */
-  restarted?: string
-  /** Requests to the app's port that wait, uncommitted, because a person paused the app (absent: none). */
-  held?: number
-  /** Safe reads being performed now, the oldest first, while the transactions that asked for them wait (absent: none). */
-  reading?: PendingRead[]
-}
-
-/** A safe read under way: what it asks, in the words of effectLine.ts, and since when (ms since the epoch). */
-export interface PendingRead {
-  what: string
-  since: number
-}
-
-export interface CellView {
-  id: string
-  kind: 'code' | 'prose'
-  source: string
-  /** The states a code cell declares, by name, so the UI can show their live values beside it. */
-  declares?: string[]
-}
-
-export interface NotebookView {
-  path: string
-  /** The file's exact text (what Save writes back, byte for byte, when nothing changed). */
-  text: string
-  /** Cells and prose in file order; empty when the file does not parse. */
-  cells: CellView[]
-  /** Set when the file does not parse: the message and its line. The file is never overwritten then. */
-  parseError: LoomError | null
-  /** The last compile problems of the running code (or of a refused edit), each at its cell and line. */
-  problems: LoomError[]
-}
-
-/** A shared session as the page that joined it sees it: in `hello`'s answer when the page said hello with an invite token. */
-export interface ShareView {
-  /** What this page's link allows: `view` reads, `edit` also edits cells, `run` also steps, forks and commits; `owner` is the person who shares. */
-  role: 'view' | 'edit' | 'run' | 'owner'
-  /** The y-websocket server: null for the page's own server (`/sync` on the page's origin), else its ws:// or wss:// URL. */
-  sync: string | null
-  /** The room that holds the notebook on that server. */
-  room: string
-  /** The port of the session's listener for guests: a page served elsewhere (the owner's 127.0.0.1 page) that cannot reach `/sync` on its own origin goes there. */
-  port: number
-  /** What each role may do, in words, so the page can say why something is off. */
-  can: Record<'view' | 'edit' | 'run' | 'owner', string>
-}
-
-/** A compile problem of a shared notebook, as every guest sees it. */
-export interface SharedProblem extends LoomError {
-  /** Who last changed that line of that cell (null: nobody since the file was loaded). */
-  author: string | null
-}
-
-/** The host's presence in a shared session (awareness field `loomHost`): what the engine made of the shared text last. */
-export interface HostPresence {
-  /** The notebook's compile problems after the engine last took the shared text; empty when it runs. */
-  problems: SharedProblem[]
-  /** When the engine last took the document's text (ms since the epoch), null before. The file is written only by Save. */
-  appliedAt: number | null
-}
-
-export interface BranchView {
-  name: string
-  head: number
-  /** The branch and event it was forked from; null for a root. */
-  parent: string | null
-  forkedAt: number | null
-  live: boolean
-  /** What people call it when it was renamed; `name` (in every event's hash) stays what requests use. */
-  label?: string
-}
-
-/**
- * A recorded transaction a re-run with new code did differently: `seq` on the branch re-run, `now` its event on the
- * new branch (null: it no longer commits, and `what` says where it would have come); `what` in words.
- */
-export interface RerunDivergence {
-  seq: number
-  now: number | null
-  what: string
-}
-
-export interface StateValue {
-  kind: StateKind
-  value: Json
-}
-
-/**
- * What the engine process may do besides running cells, as Node's
- * permission model enforces it (DESIGN §9). Absent or null in hello: the
- * engine runs unconfined (in the UI's own process, or a runtime that did not
- * apply the flags).
- */
-export interface ConfinementView {
-  childProcess: boolean
-  worker: boolean
-  /** Native addons (better-sqlite3): code the permission model does not check. */
-  addons: boolean
-  /** False when writes are limited to `fsWrite`. */
-  fsWriteAnywhere: boolean
-  /** What it may write: the session's files (a trailing * is a prefix). */
-  fsWrite: string[]
-}
-
-/** The app's own HTTP port (with /sys), when the notebook has one: served by the supervisor, relayed to the app. */
-export interface AppView {
-  url: string
-}
+// What requests answer and notices carry, by concern (statusViews, shareViews, historyViews, previewViews): importers name this module.
+export type { RunState, StatusView, PendingRead, CellView, NotebookView, ConfinementView, AppView } from './statusViews.ts'
+export type { GuestEdit, ShareView, SharedProblem, HostPresence } from './shareViews.ts'
+export type { BranchView, RerunDivergence, StateValue, StateEdit, QueryView, RetroLogsView, TimelineBin, SkippedEvents } from './historyViews.ts'
+export type { PreviewSpec, EffectAnswer, PreviewView, ExploreView, EditResult } from './previewViews.ts'
 
 /** Each request: its parameters and what it answers. */
 export interface Ops {
@@ -274,133 +154,6 @@ export interface Ops {
   allowEffects: { params: Record<string, never>; result: { what: string[] } }
 }
 
-/**
- * One hand-made change to one state (an `edit` event). Values are JSON on the
- * wire; the engine's own API takes any value (`StateEdit<unknown>`) and refuses
- * what is not plain data.
- */
-export type StateEdit<V = Json> =
-  /** Without a key: the whole state (a var's value, a map's entries, a queue's or bag's items, a counter's count). */
-  | { state: string; key?: string; set: V }
-  | { state: string; key: string; delete: true }
-  | { state: string; push: V }
-  | { state: string; put: V }
-  | { state: string; add: number }
-  /** The item at that place of a queue (0 is the front) or of a bag as listed. */
-  | { state: string; remove: number }
-
-/** A predicate's answer over a branch (`query`). */
-export interface QueryView {
-  job: number
-  branch: string
-  from: number
-  to: number
-  /** Events after which the expression was evaluated. */
-  evaluated: number
-  /** Every match; `matches` holds the first ones. */
-  count: number
-  matches: { seq: number; kind: string; method: string | null; value?: Json }[]
-  /** The first events at which the expression threw (line and column in the expression), and how many did. */
-  errors: { seq: number; message: string; line?: number; column?: number }[]
-  errorCount: number
-  /** A changed byte where the query read: nothing after it was asked. */
-  damage: string | null
-}
-
-/** What the current code would have logged at past events (`retroLogs`). */
-export interface RetroLogsView {
-  job: number
-  branch: string
-  /** Recorded transactions re-enacted, log lines printed in all. */
-  inputs: number
-  lines: number
-  /** Events that printed or came out differently; `events` holds the first ones. */
-  found: number
-  events: { seq: number; kind: string; method: string | null; lines: { channel: string; message: Json }[]; tty?: string; diverged?: string }[]
-  diverged: number
-  firstDivergence: number | null
-}
-
-export interface TimelineBin {
-  /** The first and last seq the bin covers. */
-  from: number
-  to: number
-  /** Events by kind ('step', 'http', 'gui', 'edit', 'code', 'start', 'halt', 'effect'). */
-  kinds: Record<string, number>
-  /** Events with tty output or sys.log lines; null when the range asked for is too long to count them quickly (over 20,000 events): zoom in. */
-  outputs: number | null
-  /** A one-event bin of an http or effect event: its request and answer, `POST /todos → 201`, `GET http://…/stock → 200 · 4 ms` (eventBin.ts). */
-  label?: string
-  /** A one-event bin of an effect event: the start of the hash of the request it recorded a response for (EFFECT_KEY characters). */
-  effect?: string
-  /** A one-event bin of a transaction that read recorded responses: their request hashes' starts (the effects it used). */
-  uses?: string[]
-  /** A one-event bin of an edit that refreshed recorded responses (effectRefresh.ts: the next read asks the world again): their request hashes' starts. */
-  refreshes?: string[]
-}
-
-/** What to preview: the next step, a given HTTP request, or the app's gui(agent). */
-export interface PreviewSpec {
-  method: 'step' | 'http' | 'gui'
-  request?: { method: string; path: string; query?: Record<string, string>; headers?: Record<string, string>; body?: string }
-  /** Answers to sys.fork (and bag.take) in order; missing ones are 0. */
-  choices?: number[]
-  /** Answers to agent.ask / agent.choose, by key. */
-  answers?: Record<string, Json>
-  /** Effects the transaction waits for, answered by the person (a fault, or a response); committing records each as the effect's outcome. */
-  effects?: EffectAnswer[]
-}
-
-/** A person's answer to a pending effect (by its request's hash): a fault as the runner would record it, or a response given whole. */
-export interface EffectAnswer {
-  hash: string
-  fault?: 'timeout' | 'refused' | '5xx' | 'failed'
-  response?: { status: number; headers?: Record<string, string>; body: string } | { text: string } | { error: string }
-}
-
-export interface PreviewView {
-  id: number
-  method: PreviewSpec['method']
-  /** Each choice the transaction made: among how many, and the answer used. */
-  choices: { n: number; value: number }[]
-  /** The questions gui(agent) asked, with the answer used. */
-  questions: { key: string; kind: 'ask' | 'choose'; options?: Json[]; answer: Json }[]
-  /** What gui(agent) showed with agent.show. */
-  shown: Json[]
-  committed: boolean
-  reads: { state: string; key?: string }[]
-  writes: EventRecord['writes']
-  changes: { state: string; before: Json; after: Json }[]
-  outputs: EventRecord['outputs']
-  failure: LoomError | null
-  brokenTests: { test: string; message: string }[]
-  /** Every outcome of this transaction over all its choices (the outcome tree), equal ones grouped. */
-  outcomes: { choices: number[][]; committed: boolean; summary: string }[]
-  /** The effect it waits for (no response is recorded): the person may answer it by hand (PreviewSpec.effects). */
-  pendingEffect?: { hash: string; what: string; kind: string }
-  /** The answers given by hand that it ran with, in words. */
-  answered?: { hash: string; what: string; answer: string }[]
-}
-
-export interface ExploreView {
-  job: number
-  states: number
-  transitions: number
-  depth: number
-  exhausted: boolean
-  stoppedBy: 'depth' | 'states' | 'outcomes' | 'stopped' | 'memory' | 'walks' | null
-  deadlocks: number
-  /** Each move: the method ('clock' and 'tty' for moves that are no transaction), its choices, and the move in words. */
-  /** `loop`: for a liveness violation, where in `trace` the cycle it repeats for ever begins (its length: nothing moves at its end). */
-  violations: { kind: 'test' | 'deadlock' | 'error' | 'liveness'; test: string; message: string; where?: Where; trace: { method: string; choices: number[]; label: string }[]; loop?: number }[]
-  /** Inputs the app takes that exploration did not give it, in words: with any, "no violation" is no proof. */
-  unexplored: string[]
-}
-
-export type EditResult =
-  | { ok: true; codeHash: string; seq: number | null }
-  | { ok: false; problems: LoomError[]; waiting?: boolean }
-
 export type Op = keyof Ops
 export type Params<K extends Op> = Ops[K]['params']
 export type Result<K extends Op> = Ops[K]['result']
@@ -420,19 +173,6 @@ export type Notice =
   | { type: 'progress'; job: number; done: number; total: number | null; what: string; op?: 'verify' | 'explore' | 'rerun' | 'query' | 'retroLogs' }
   /** Branches changed (fork, promote, import, a saved counterexample). */
   | { type: 'branches'; branches: BranchView[] }
-
-/**
- * Events of one branch that a connection did not get live: it read more
- * slowly than the app committed, so only the last few events of each burst
- * were sent. They are in the log (`log`, `timeline`).
- */
-export interface SkippedEvents {
-  branch: string
-  count: number
-  /** The first and last seq left out. */
-  from: number
-  to: number
-}
 
 export type Message =
   | { kind: 'request'; id: number; op: Op; params: unknown }

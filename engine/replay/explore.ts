@@ -13,6 +13,7 @@ import { mix } from '../runtime/agent.ts'
 import { Search, levelBatches, type Found, type StateRef } from './search.ts'
 import { unexploredEffects, type Fault } from './effectOutcomes.ts'
 import { LivenessGraph, lassoTrace } from './liveness.ts'
+import { StateGraph, type DrawnGraph } from './stateGraph.ts'
 import type { Coverage } from './coverage.ts'
 
 export interface ExploreOptions {
@@ -37,6 +38,8 @@ export interface ExploreOptions {
    * (so a seed repeats its walks). Never exhaustive: `stoppedBy: 'walks'`.
    */
   simulate?: { seed: number; walks: number }
+  /** Keep the state graph to draw when it has at most GRAPH_STATES states (the window; `--graph`): ExploreResult.graph. */
+  draw?: boolean
 }
 
 /** How deep a random walk goes when no --depth is given. */
@@ -95,6 +98,8 @@ export interface Violation {
    * first `loop` moves, for ever; `loop` equal to the trace's length: nothing can move in its last state.
    */
   loop?: number
+  /** With a drawn graph: the states along the trace, by their ids in it (one more than the moves: the start first). */
+  path?: number[]
 }
 
 export interface ExploreResult {
@@ -116,6 +121,8 @@ export interface ExploreResult {
   outside: number
   /** `--coverage`: per cell, its lines with statements and which never ran. */
   coverage?: Coverage[]
+  /** With `draw`: the state graph, or null when it had more than GRAPH_STATES states (or GRAPH_EDGES edges) to draw. */
+  graph?: DrawnGraph | null
   violations: Violation[]
   /**
    * Inputs the app takes that exploration did not give it, in words (empty:
@@ -145,8 +152,10 @@ export function* exploring(model: Model, options: ExploreOptions = {}): Generato
   let picks = 0
   const walk = sim ? (n: number) => mix(sim.seed, picks++) % n : undefined
   // Liveness needs the whole state graph: an exhaustive search on this thread, not random walks.
-  const liveness = model.version.explore.liveness.length && !sim ? new LivenessGraph(model) : null
-  const search = new Search(model, bounds.maxOutcomes, bounds.maxStates - 1, { deadlock: options.deadlock, walk, observer: liveness ?? undefined })
+  const draw = !!options.draw && !sim
+  const liveness = model.version.explore.liveness.length && !sim ? new LivenessGraph(model, draw) : null
+  const graph = liveness ?? (draw ? new StateGraph(model, { all: false, draw }) : null)
+  const search = new Search(model, bounds.maxOutcomes, bounds.maxStates - 1, { deadlock: options.deadlock, walk, observer: graph ?? undefined })
   let walks = 0
   let deepest = 0
   let lastProgress = performance.now()
@@ -192,11 +201,26 @@ export function* exploring(model: Model, options: ExploreOptions = {}): Generato
   }
   if (!stoppedBy && search.cutOutcomes) stoppedBy = 'outcomes'
   const trail = (at: StateRef) => traceOf(at, (ref) => search.trail(ref.id))
-  const violations: Violation[] = pickFirst(liveness ? [...search.found, ...liveness.errors] : search.found).map(({ violation, at }) => ({ ...violation, trace: trail(at) }))
+  // With a graph to draw, each trace's states by id: parent links back to the start, then a lasso's own moves on.
+  const ids = (at: StateRef) => {
+    const out: number[] = []
+    for (let r: StateRef | null = at; r; r = search.trail(r.id).parent) out.push(r.id)
+    return out.reverse()
+  }
+  const violations: Violation[] = pickFirst(liveness ? [...search.found, ...liveness.errors] : search.found).map(({ violation, at }) => ({ ...violation, trace: trail(at), ...(draw ? { path: ids(at) } : {}) }))
   const unexplored = unexploredBy(model, search)
-  if (liveness && !stoppedBy) for (const f of liveness.violations()) violations.push({ ...f.violation, ...lassoTrace(f, trail) })
-  else if (model.version.explore.liveness.length) unexplored.push(livenessUnchecked(sim ? 'random walks do not find every cycle' : 'the search did not reach every state'))
+  if (liveness && !stoppedBy) {
+    for (const f of liveness.violations()) {
+      const path = draw ? ids(f.at) : []
+      if (draw) for (const m of f.tail) path.push(liveness.target(path[path.length - 1]!, m) ?? -1)
+      violations.push({ ...f.violation, ...lassoTrace(f, trail), ...(draw ? { path } : {}) })
+    }
+    for (const f of liveness.fairErrors()) violations.push({ ...f.violation, trace: [] })
+  } else if (model.version.explore.liveness.length) unexplored.push(livenessUnchecked(sim ? 'random walks do not find every cycle' : 'the search did not reach every state'))
+  const drawn = graph?.drawn() ?? null
+  if (!drawn) for (const v of violations) delete v.path
   return {
+    ...(draw ? { graph: drawn } : {}),
     states: search.states - model.uncounted, transitions: search.transitions, depth: sim ? Math.max(deepest, search.depth) : search.depth, exhausted: stoppedBy === null, stoppedBy,
     deadlocks: search.deadlocks, outside: search.outside, violations, unexplored, elapsedMs: performance.now() - started,
     ...(sim ? { walks: { walks, depth: bounds.maxDepth, seed: sim.seed } } : {}),
@@ -274,3 +298,4 @@ export function traceOf(at: StateRef, trail: (ref: StateRef) => { parent: StateR
   }
   return moves.reverse()
 }
+

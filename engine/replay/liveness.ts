@@ -9,8 +9,9 @@
 // as it finds it (SearchObserver); the check runs once the search is done.
 import type { Move, Violation } from './explore.ts'
 import { SECOND, type Model } from './model.ts'
-import type { Found, SearchObserver, StateRef } from './search.ts'
+import type { Found, StateRef } from './search.ts'
 import type { World } from './worlds.ts'
+import { StateGraph } from './stateGraph.ts'
 
 /** A liveness violation: its trace is the prefix and then the cycle; `loop` says where the cycle starts. */
 export interface LivenessFound extends Found {
@@ -20,29 +21,25 @@ export interface LivenessFound extends Found {
   loop: number
 }
 
-export class LivenessGraph implements SearchObserver {
+export class LivenessGraph extends StateGraph {
   private readonly labels: number[] = []
-  private readonly depth: number[] = []
-  /** Per state: its moves to other states, and the Move of each. */
-  private readonly next: number[][] = []
-  private readonly moves: Move[][] = []
-  private readonly outsideIds = new Set<number>()
   readonly errors: Found[] = []
   /** Properties whose predicates threw somewhere: that error is reported, the property is not judged. */
   private readonly unjudged = new Set<string>()
 
-  constructor(private readonly model: Model) {}
+  constructor(model: Model, draw: boolean) {
+    super(model, { all: true, draw })
+  }
 
-  state(id: number, world: World, depth: number): void {
+  override state(id: number, world: World, depth: number): void {
+    super.state(id, world, depth)
     // The app before its start() commits is no state of a run (Model.uncounted): nothing holds there but what no run awaits.
     if (id === 0 && this.model.uncounted) {
       this.labels[id] = 0xaaaaaaaa
-      this.depth[id] = depth
       return
     }
     const { bits, errors } = this.model.livenessLabels(world)
     this.labels[id] = bits
-    this.depth[id] = depth
     for (const e of errors) {
       const name = e.test.endsWith(SECOND) ? e.test.slice(0, -SECOND.length) : e.test
       const which = name === e.test ? '' : ' (its second predicate)'
@@ -51,17 +48,14 @@ export class LivenessGraph implements SearchObserver {
     }
   }
 
-  edge(from: number, to: number, move: () => Move): void {
-    // A move that changes nothing is stuttering: weak fairness does not let a run do only that.
-    if (from === to) return
-    const out = (this.next[from] ??= [])
-    if (out.includes(to)) return
-    out.push(to)
-    ;(this.moves[from] ??= []).push(move())
-  }
-
-  outside(id: number): void {
-    this.outsideIds.add(id)
+  /** A fair move no state explored has at all names nothing: an error at its declaration, not a vacuous fairness. */
+  fairErrors(): Found[] {
+    return this.model.version.explore.fair.flatMap((f, i) => {
+      if (this.fairSeen & (1 << i)) return []
+      const which = f.choices.length ? ` whose first sys.fork answer${f.choices.length === 1 ? ' is' : 's are'} ${f.choices.join(', ')}` : ''
+      const message = `no state explored has a move ${f.method}()${which}: check the method and the answers (counted from 0), or remove the declaration`
+      return [{ violation: { kind: 'error' as const, test: `fair move '${f.name}' is a move of the app`, message, location: f.at }, at: { shard: 0, id: 0 }, depth: 0, key: `fair:${f.name}:${i}` }]
+    })
   }
 
   /** Every property's shortest-prefix counterexample, if it has one. */
@@ -101,9 +95,14 @@ export class LivenessGraph implements SearchObserver {
     const n = this.labels.length
     const inBad = (s: number) => s < n && bad(s)
     // Where a run can stay among bad states for ever: a bad state where nothing moves, or a cycle of bad states.
+    // A cycle counts only if a run round it can be fair to every fair move: see fairIn.
     const ends = new Set<number>()
+    const sccOf = new Map<number, Set<number>>()
     for (let s = 0; s < n; s++) if (inBad(s) && !this.outsideIds.has(s) && !(this.next[s]?.length)) ends.add(s)
-    for (const scc of sccsAmong(n, inBad, (s) => this.next[s] ?? [])) if (scc.length > 1) for (const s of scc) ends.add(s)
+    for (const list of sccsAmong(n, inBad, (s) => this.next[s] ?? [])) {
+      const scc = new Set(list)
+      if (list.length > 1 && this.fairIn(scc)) for (const s of list) ends.add(s), sccOf.set(s, scc)
+    }
     if (!ends.size) return null
     // Bad states from which such an end is reachable through bad states (backwards from the ends).
     const prev: number[][] = []
@@ -116,9 +115,60 @@ export class LivenessGraph implements SearchObserver {
     if (start < 0) return null
     // From the start state, the shortest way through doomed states to an end; then round its cycle.
     const { path, end } = this.shortest(start, (s) => doomed.has(s), (s) => ends.has(s))
-    if (!this.next[end]?.some((t) => ends.has(t) && inBad(t))) return { start, path, cycle: [] }
-    const cycle = this.cycleThrough(end, (s) => ends.has(s))
+    const scc = sccOf.get(end)
+    if (!scc) return { start, path, cycle: [] }
+    const cycle = this.fairTour(end, scc) ?? this.cycleThrough(end, (s) => scc.has(s))
     return cycle ? { start, path, cycle } : { start, path, cycle: [] }
+  }
+
+  /**
+   * Whether a run can go round the cycles of `scc` for ever fairly: every
+   * fair move is taken on some move within it, or some state of it cannot
+   * take it (so it is not possible all along). Going round the whole of it
+   * then is fair; if not, no cycle within it is either.
+   */
+  private fairIn(scc: Set<number>): boolean {
+    if (!this.model.version.explore.fair.length) return true
+    let taken = 0
+    let everywhere = -1
+    for (const s of scc) {
+      everywhere &= this.fairFrom[s] ?? 0
+      ;(this.next[s] ?? []).forEach((t, j) => {
+        if (scc.has(t)) taken |= this.fairOn[s]![j]!
+      })
+    }
+    return (everywhere & ~taken) === 0
+  }
+
+  /** A way round `scc` from `end` back to it that takes each fair move or passes a state that cannot take it; null when no move is needed. */
+  private fairTour(end: number, scc: Set<number>): Move[] | null {
+    const within = (s: number) => scc.has(s)
+    const moves: Move[] = []
+    let at = end
+    this.model.version.explore.fair.forEach((_, i) => {
+      const bit = 1 << i
+      let edge: [number, number] | null = null
+      let still = -1
+      for (const s of scc) {
+        if (!((this.fairFrom[s] ?? 0) & bit)) still = s
+        ;(this.next[s] ?? []).forEach((t, j) => {
+          if (!edge && scc.has(t) && this.fairOn[s]![j]! & bit) edge = [s, j]
+        })
+      }
+      // Prefer passing a state where the move is not possible: it needs no move of its own.
+      const goal = still >= 0 ? still : edge![0]
+      const way = this.shortest(at, within, (s) => s === goal)
+      moves.push(...way.path)
+      at = goal
+      if (still < 0) {
+        const [s, j] = edge!
+        moves.push(this.moves[s]![j]!)
+        at = this.next[s]![j]!
+      }
+    })
+    if (!moves.length) return null
+    moves.push(...this.shortest(at, within, (s) => s === end).path)
+    return moves
   }
 
   /** Breadth first from `from` through states where `within` holds, to the first where `goal` holds. */

@@ -8,7 +8,6 @@ import { Executor, LoadError, notebookSeed, methodCall, type AppVersion } from '
 import { compileNotebook, type CompiledApp, type MethodName } from '../runtime/compile.ts'
 import type { KeptCell } from '../runtime/transformCell.ts'
 import { parseNotebook } from '../runtime/notebook.ts'
-import { whereAt } from '../protocol/loomError.ts'
 import { FairAgent, type Agent } from '../runtime/agent.ts'
 import { MemoryLog, type EventLog } from '../runtime/log.ts'
 import { canonicalJson, plainCopy, type Json } from '../runtime/values.ts'
@@ -28,12 +27,11 @@ import { ACTION_ID, askedOf, isOutcomeInput, pendingAction, type Action as Actio
 import { requestHash } from '../runtime/effects/request.ts'
 import type { MapSlot } from '../runtime/state/map.ts'
 import { coverageOf, instrument, type Coverage } from './coverage.ts'
-import { MAX_PERMUTATIONS } from './symmetry.ts'
+import { checkDeclarations } from './declarations.ts'
 
 /** How the second predicate of test.leadsTo(name, p, q) is named where it fails. */
 export const SECOND = '\u0000q'
 
-const factorial = (n: number): number => (n <= 1 ? 1 : n * factorial(n - 1))
 
 /** One transaction exploration can run in a world: the app's own (start, step), a recorded input, or a client's request. */
 export interface Action {
@@ -189,21 +187,7 @@ export class Model extends Worlds {
     const { version, declares } = loaded.value
     const codeChanged = !code || code.codeHash !== app.codeHash || declares.length > 0 || canonicalJson(config.env as Json) !== recordedEnv || canonicalJson((grants ?? null) as unknown as Json) !== recordedGrants
     const root = { started: from?.started ?? false, halted: from?.last?.kind === 'halt' }
-    const orders = version.explore.symmetric.reduce((n, s) => n * factorial(s.values.length), 1)
-    if (orders > MAX_PERMUTATIONS) {
-      const last = version.explore.symmetric.at(-1)!
-      throw new LoadError(`test.symmetric('${last.name}', …): the values declared symmetric have ${orders.toLocaleString('en')} permutations in all, more than the ${MAX_PERMUTATIONS.toLocaleString('en')} exploration tries for each state; declare fewer`, whereAt(path, last.at))
-    }
-    const tooMany = version.explore.liveness[15]
-    if (tooMany) throw new LoadError(`test.${tooMany.kind}('${tooMany.name}', …): at most 15 liveness properties are checked in one exploration`, whereAt(path, tooMany.at))
-    // Inputs are not permuted: a request naming r1 is not one naming r2. Nor is a cycle found among orbits a cycle of states.
-    const symmetric = version.explore.symmetric[0]
-    if (symmetric && version.explore.liveness.length) {
-      throw new LoadError(`test.symmetric('${symmetric.name}', …): liveness properties (test.eventually, test.leadsTo) are not checked under symmetry, whose cycles of orbits need not be cycles of states; declare one or the other`, whereAt(path, symmetric.at))
-    }
-    if (symmetric && (version.methods.clients || from?.inputs.length)) {
-      throw new LoadError(`test.symmetric('${symmetric.name}', …): exploration permutes the values of state, not the requests clients() sends or the inputs a log recorded; explore without it`, whereAt(path, symmetric.at))
-    }
+    checkDeclarations(path, version, (from?.inputs.length ?? 0) > 0)
     const requests = options.requests ?? DEFAULT_CLIENT_REQUESTS
     if (!Number.isSafeInteger(requests) || requests < 0) throw new RangeError(`--requests is a whole number of requests clients() may send along one trace, got ${requests}`)
     const model = new Model(exec, app, version, declares, config, codeChanged, time, root, from ? { branch: from.branch, seq: from.seq } : null, from?.inputs ?? [], from?.left ?? [], requests, options.faults ?? FAULTS, from?.effects ?? [])

@@ -5,7 +5,8 @@
 import { Engine, type EngineOptions } from '../runtime/engine.ts'
 import type { EventRecord, Write } from '../runtime/event.ts'
 import type { HistoryLog } from './historyLog.ts'
-import { REPLAY_MARGIN, type Divergence } from './replay.ts'
+import type { Divergence } from './replay.ts'
+import { REPLAY_MARGIN } from './replayer.ts'
 import { writeBranch } from './writeBranch.ts'
 import { describeOutcome, describeNoCommit, targetName, targetOf, type Before } from './describeDivergence.ts'
 

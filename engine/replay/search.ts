@@ -60,6 +60,8 @@ export interface SearchObserver {
   edge(from: number, to: number, move: () => Move): void
   /** A state outside a constraint: not expanded. */
   outside(id: number): void
+  /** A state where nothing can move and the app is not finished (reported or not: `--no-deadlock`). */
+  deadlock?(id: number): void
 }
 
 export interface SearchOptions {
@@ -426,6 +428,7 @@ export class Search {
     const tried = cur.actions!.length > 0
     if (tried && !cur.cut && !cur.committed && !moved && !cur.external && !this.model.takesInput) {
       this.deadlocks++
+      this.options.observer?.deadlock?.(cur.id)
       if (this.options.deadlock === false) return
       const method = cur.actions![0]!.method
       const message = `every way ${method}() can go waits, and nothing outside the app can change that (an app that is simply finished calls sys.halt(); --no-deadlock does not report states where nothing can move)`

@@ -12,7 +12,8 @@ import { LogFormatError, LogDamageError, UnreadableLogError, type Damage } from 
 import { readHeads, type HeadsRead } from './headsFile.ts'
 import { headsPath } from './dbPath.ts'
 import { damageAtOpen, damageOn, refusal, lostHistory } from './damage.ts'
-import { tableNames, createSchema, checkFormat } from './history/schema.ts'
+import { tableNames, checkFormat } from './history/schema.ts'
+import { initialiseEmpty, openDatabase } from './history/openDatabase.ts'
 import { BranchTable, type BranchInfo } from './history/branchTable.ts'
 import { abandonedBranches } from './history/unfinishedBranches.ts'
 import { EventReader, type RawEvent } from './history/eventReader.ts'
@@ -30,7 +31,7 @@ import type { StoreSnapshot } from '../runtime/store.ts'
 import type { HistoryLog } from './historyLog.ts'
 import type { Moment } from './seek.ts'
 import { forkWithSnapshot, importBranch } from './branches.ts'
-import { branchNames, checkBranchName, setArchived, setLabel } from './history/branchNames.ts'
+import { archiveBranch, deleteBranch, forkBranch, listBranches, renameBranch, restoreBranch, unusedName, type BranchEditsHost } from './history/branchEdits.ts'
 
 export { FORMAT_VERSION } from './history/schema.ts'
 export { MARKED_KINDS } from './history/eventReader.ts'
@@ -99,22 +100,7 @@ export class SqliteLog implements HistoryLog {
   private static openUnlocked(path: string, options: SqliteLogOptions, create: boolean): SqliteLog {
     // Read before the log: a writer records a head after its commit, so the log seen next is never behind a sound record.
     const heads = readHeads(headsPath(path))
-    let db: Database.Database
-    try {
-      db = new Database(path, { fileMustExist: !create })
-      // Chunks are large rows: big pages cut the write work (measured: 290k → 380k events/s). Only a new file takes it.
-      db.pragma('page_size = 65536')
-      db.pragma('journal_mode = WAL')
-    } catch (err) {
-      throw lostHistory(path, heads, new UnreadableLogError(`${path} is not a Loom log: ${(err as Error).message}`))
-    }
-    try {
-      return new SqliteLog(db, path, options, heads)
-    } catch (err) {
-      db.close()
-      if (err instanceof LogFormatError) throw lostHistory(path, heads, err)
-      throw lostHistory(path, heads, new UnreadableLogError(`${path} is not a Loom log or is damaged: ${(err as Error).message}`))
-    }
+    return openDatabase(path, create, heads, (db) => new SqliteLog(db, path, options, heads))
   }
 
   private constructor(db: Database.Database, readonly path: string, options: SqliteLogOptions, heads: HeadsRead) {
@@ -124,7 +110,7 @@ export class SqliteLog implements HistoryLog {
     this.fsync = options.fsync !== false
     db.pragma(`synchronous = ${this.fsync ? 'FULL' : 'NORMAL'}`)
     const tables = tableNames(db)
-    if (tables.length === 0) this.initialiseEmpty(heads, options.create ?? true)
+    if (tables.length === 0) initialiseEmpty(db, path, heads, options.create ?? true)
     else if (!tables.includes('meta')) throw new UnreadableLogError(`${path} is an SQLite database but not a Loom log`)
     checkFormat(db, path, !!options.writerThread)
     this.table = new BranchTable(db, path)
@@ -163,18 +149,6 @@ export class SqliteLog implements HistoryLog {
         this.table.remove(name)
       } else this.table.finish(name)
     }
-  }
-
-  /**
-   * An empty database becomes a new log only when nothing says it had a
-   * history: if the heads record names acknowledged events, the whole log was
-   * in a WAL that is gone, and a fresh start would hide that.
-   */
-  private initialiseEmpty(heads: HeadsRead, create: boolean): void {
-    const lost = lostHistory(this.path, heads, new UnreadableLogError(`${this.path} holds no events at all`))
-    if (lost instanceof LogDamageError) throw lost
-    if (!create) throw new LogFormatError(`${this.path} is an empty database, not a Loom log (a notebook's log is written by loom run)`)
-    createSchema(this.db)
   }
 
   /** Branch `name` as a place to append: its head as stored, the hash to continue from, and whether it takes events. */
@@ -342,7 +316,7 @@ export class SqliteLog implements HistoryLog {
     return damageOn(this, branch, this.damageAtOpen)
   }
 
-  // ---- branches: history/branchTable.ts ----------------------------------
+  // ---- branches: history/branchTable.ts, changed through history/branchEdits.ts
 
   branchInfo(name: string): BranchInfo | null {
     // The branch being written: with what is appended and not yet written (no query for its head).
@@ -352,46 +326,26 @@ export class SqliteLog implements HistoryLog {
   }
 
   branches(): BranchInfo[] {
-    const shown = branchNames(this.db)
-    return this.table.names().map((n) => ({ ...this.branchInfo(n)!, ...shown.get(n) }))
+    return listBranches(this.edits)
   }
-
-  /** Shows branch `name` as `to` from now on; its events keep the stored name their hashes include. */
   renameBranch(name: string, to: string): BranchInfo {
-    const b = this.branchInfo(name)
-    if (!b) throw new Error(`there is no branch '${name}'`)
-    checkBranchName(to)
-    const taken = this.branchInfo(to)
-    if (taken && taken.name !== b.name) throw new Error(`branch '${to}' already exists`)
-    setLabel(this.db, b.name, to === b.name ? null : to)
-    return this.branches().find((x) => x.name === b.name)!
+    return renameBranch(this.edits, name, to)
   }
-
-  /**
-   * Deletes a branch the way a person may: archived, never erased (its events
-   * were acknowledged). The live branch, the one being written and one that
-   * other branches fork from stay.
-   */
   archiveBranch(name: string): BranchInfo {
-    const b = this.branchInfo(name)
-    if (!b) throw new Error(`there is no branch '${name}'`)
-    const shown = branchNames(this.db)
-    const called = (n: string) => shown.get(n)?.label ?? n
-    if (b.name === this.live) throw new Error(`branch '${called(b.name)}' is the live branch; promote another first`)
-    if (b.name === this.branch) throw new Error(`branch '${called(b.name)}' is open for writing`)
-    const children = this.table.children(b.name).filter((n) => !shown.get(n)?.archived)
-    if (children.length) throw new Error(`branch '${called(b.name)}' has branches forked from it (${children.map(called).join(', ')}); delete those first`)
-    setArchived(this.db, b.name, true)
-    return this.branches().find((x) => x.name === b.name)!
+    return archiveBranch(this.edits, name)
+  }
+  restoreBranch(name: string): BranchInfo {
+    return restoreBranch(this.edits, name)
   }
 
-  /** Brings an archived branch back into the lists. */
-  restoreBranch(name: string): BranchInfo {
-    const b = this.branchInfo(name)
-    if (!b) throw new Error(`there is no branch '${name}'`)
-    if (!branchNames(this.db).get(b.name)?.archived) throw new Error(`branch '${name}' is not deleted; there is nothing to restore`)
-    setArchived(this.db, b.name, false)
-    return this.branches().find((x) => x.name === b.name)!
+  /** What branchEdits.ts changes the branch list through. */
+  private get edits(): BranchEditsHost {
+    // Read when used: the list is read while the log opens, before it appends anywhere.
+    const log = this
+    return {
+      db: this.db, table: this.table, get live() { return log.live }, get branch() { return log.branch },
+      branchInfo: (n) => this.branchInfo(n), flush: () => this.flush(), forgetHead: (id) => this.commits.heads().clear(id),
+    }
   }
 
   get live(): string {
@@ -426,15 +380,8 @@ export class SqliteLog implements HistoryLog {
     return SqliteLog.open(this.path, { create: false, branch: name, fsync: this.fsync, maxAttempts: this.maxAttempts, snapshotEvery: this.snapshotEvery })
   }
 
-  /** A new branch that shares `parent`'s history up to `seq`; nothing is copied. */
   fork(name: string, parent: string, seq: number, unfinished = false): BranchInfo {
-    this.table.checkNew(name)
-    const p = this.branchInfo(parent)
-    if (!p) throw new Error(`there is no branch '${parent}'`)
-    if (!Number.isSafeInteger(seq) || seq < 0 || seq > p.head) throw new Error(`branch '${parent}' has events 1..${p.head}; cannot fork at ${seq}`)
-    this.flush()
-    this.table.insert(name, parent, seq, unfinished)
-    return this.branchInfo(name)!
+    return forkBranch(this.edits, name, parent, seq, unfinished)
   }
 
   /** Imports a branch export (importBranch: written through a connection of its own, so the branch this one appends to stays put). */
@@ -442,24 +389,11 @@ export class SqliteLog implements HistoryLog {
     return importBranch(this, { text }, name)
   }
 
-  /** `base`, or `base-2`, `base-3`…: the first that names no branch yet. */
   unusedName(base: string): string {
-    for (let i = 1; ; i++) {
-      const name = i === 1 ? base : `${base}-${i}`
-      if (!this.table.row(name)) return name
-    }
+    return unusedName(this.edits, base)
   }
-
-  /** Deletes a branch and its own events; one that others were forked from, or the live one, stays. */
   deleteBranch(name: string): void {
-    if (!this.branchInfo(name)) throw new Error(`there is no branch '${name}'`)
-    const children = this.table.children(name)
-    if (children.length) throw new Error(`branch '${name}' has branches forked from it (${children.join(', ')}); delete those first`)
-    if (name === this.live) throw new Error(`branch '${name}' is the live branch; promote another first`)
-    if (name === this.branch) throw new Error(`branch '${name}' is open for writing`)
-    // Forgotten in the heads record first: a record naming a branch the log lacks means a lost WAL.
-    this.commits.heads().clear(this.table.idOf(name))
-    this.table.remove(name)
+    deleteBranch(this.edits, name)
   }
 
   /**

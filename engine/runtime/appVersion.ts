@@ -12,7 +12,7 @@ export interface AppVersion {
   filename: string
   methods: Partial<Record<MethodName, (...args: unknown[]) => unknown>>
   tests: { name: string; property: () => unknown; at: SourceLocation | null }[]
-  /** What only exploration reads (`test.symmetric`, `test.constraint`, `test.eventually`, `test.leadsTo`). */
+  /** What only exploration reads (`test.symmetric`, `test.constraint`, `test.eventually`, `test.leadsTo`, `test.fair`). */
   explore: ExploreDeclarations
 }
 
@@ -30,10 +30,20 @@ export interface ExploreDeclarations {
   constraints: Predicate[]
   /** Liveness under weak fairness of step(): `[]<>P` ('eventually') or `P ~> Q` ('leadsTo', `then` is Q). */
   liveness: (Predicate & { kind: 'eventually' | 'leadsTo'; then?: () => unknown })[]
+  /** Moves treated fairly (TLA+'s WF_vars(A)): `method` run with its first choices answered `choices`. */
+  fair: FairMove[]
+}
+
+/** A move a fair run cannot keep possible for ever without taking it: `method` whose first sys.fork answers are `choices`. */
+export interface FairMove {
+  name: string
+  method: string
+  choices: number[]
+  at: SourceLocation | null
 }
 
 /** An app that declares none of them. */
-export const NO_EXPLORE_DECLARATIONS: ExploreDeclarations = Object.freeze({ symmetric: [], constraints: [], liveness: [] })
+export const NO_EXPLORE_DECLARATIONS: ExploreDeclarations = Object.freeze({ symmetric: [], constraints: [], liveness: [], fair: [] })
 
 /** A notebook whose code loaded but whose top level is wrong (duplicate state, a thrown error…). */
 export class LoadError extends LoomFailure {

@@ -1,21 +1,18 @@
 // The engine API: open a notebook, run it as a loop of transactions, pause,
 // step, feed input, replace code, and hear about every event. The CLI and the
 // desktop app are thin layers over this.
-import { EffectRunner } from './effects/effectRunner.ts'
-import type { EffectInput } from './effects/request.ts'
+import { EngineEffects } from './effects/engineEffects.ts'
 import type { PendingRead } from '../protocol/messages.ts'
-import { ACTION_ID, pendingAction, type Action, type OutcomeInput } from './effects/action.ts'
-import { EFFECTS_STATE } from './effects/request.ts'
 import { notebookGrants } from './effects/grants.ts'
 import { readFile } from 'node:fs/promises'
 import { decodeNotebook, parseNotebook, type Notebook } from './notebook.ts'
 import { compileNotebook, CompileError, type CompiledApp } from './compile.ts'
 import { Executor, LoadError, notebookSeed, type AppVersion, type Call } from './executor.ts'
+import { loadCode, SwitchWaits } from './codeEvent.ts'
 import { FairAgent, mix } from './agent.ts'
 import { reenact, reenactAll, type Reenacted, type ReenactHost } from './reenact.ts'
-import { loomError, LoomFailure, whereAt, type LoomError, type Where } from '../protocol/loomError.ts'
+import { loomError, LoomFailure, whereAt, type LoomError } from '../protocol/loomError.ts'
 import { canonicalJson, plainCopy } from './values.ts'
-import type { MapCell } from './store.ts'
 import type { HttpRequest, HttpResponse } from './http.ts'
 import { MemoryLog, type EventLog } from './log.ts'
 import type { Transaction } from './transaction.ts'
@@ -33,13 +30,6 @@ import type { EngineOptions, Resume, RunOptions, RunSummary, EngineEvents } from
 
 export type { EngineStatus, EngineOptions, Resume, RunOptions, RunSummary, EngineEvents }
 
-/** A switch() that aborted: the new code waits for what it read to change. */
-class SwitchWaits extends LoadError {
-  constructor(message: string, where: Where, readonly reads: Read[]) {
-    super(message, where, 'parked')
-  }
-}
-
 export class Engine {
   private readonly exec: Executor
   private readonly announcer = new Announcer()
@@ -50,9 +40,7 @@ export class Engine {
   private readonly loop: StepLoop
   private readonly requests: HttpRequests
   /** Performs effects (null: this engine performs none — replay, exploration, previews on other branches). */
-  private readonly effects: EffectRunner | null
-  /** Actions committed and not yet handed to the runner: they go once their event is durable. */
-  private actionsDue: [string, Action][] = []
+  private readonly effects: EngineEffects | null
 
   private constructor(private source: Notebook, private app: CompiledApp, readonly options: EngineOptions) {
     const path = options.path ?? source.path
@@ -66,7 +54,7 @@ export class Engine {
     this.virtualNow = options.startTime ?? 0
     const shared = { exec: this.exec, announcer: this.announcer, seedNumber: this.seedNumber, version: () => this.version }
     const effects = (this.effects = options.performEffect
-      ? new EffectRunner(options.performEffect, (input) => this.recordEffect(input), (input) => this.recordOutcome(input), () => this.announcer.status(this.loop.status), () => this.loop.waiting.wake())
+      ? new EngineEffects(options.performEffect, { ...shared, pipeline: () => this.pipeline, now: () => this.now(), changed: () => this.announcer.status(this.loop.status), settled: () => this.loop.waiting.wake() })
       : null)
     const pipeline = (this.pipeline = new Pipeline({ ...shared, codeHash: () => this.app.codeHash, committed: (e) => this.committed(e), effectWanted: (w) => effects?.want(w) }, options.checkTests === 'commit' ? 'commit' : !!options.checkTests, !!options.stopOnTestFailure))
     // The step loop and the requests run transactions through the one pipeline, at the engine's time.
@@ -87,7 +75,7 @@ export class Engine {
       maxAlternatives: options.maxAlternatives ?? 64,
       attempts: () => pipeline.attempts,
       jumpClock: (time) => this.virtualClock && ((this.virtualNow = Math.max(this.virtualNow, time)), true),
-      effectsBusy: () => this.actionsDue.length > 0 || !!this.effects?.busy,
+      effectsBusy: () => !!this.effects?.busy,
     }, this.virtualClock)
     this.requests = new HttpRequests({
       ...inside,
@@ -117,69 +105,7 @@ export class Engine {
       setImmediate(() => this.retryPendingCode())
     }
     this.requests.wakeChanged()
-    if (this.effects) this.actionsMade(event)
-  }
-
-  /** The actions an event made: performed once it is durable (never before: an event lost would leave them done). */
-  private actionsMade(event: EventRecord): void {
-    const due = this.actionsDue
-    const before = due.length
-    for (const w of event.writes) {
-      if (w.state !== EFFECTS_STATE || w.op !== 'set' || !('key' in w) || !ACTION_ID.test(w.key)) continue
-      const action = pendingAction(w.value)
-      if (action) due.push([w.key, plainCopy(action)])
-    }
-    if (before === 0 && due.length > 0) setImmediate(() => this.performDue())
-  }
-
-  private performDue(): void {
-    const log = this.exec.log
-    let durable: Promise<void>
-    try {
-      durable = log.flushAsync ? log.flushAsync() : (log.flush(), Promise.resolve())
-    } catch (err) {
-      durable = Promise.reject(err)
-    }
-    durable.then(() => {
-      for (const [id, action] of this.actionsDue.splice(0)) this.effects?.act(id, action)
-    }, () => {
-      // Not durable (the log is gone): nothing is performed; the next run performs what the log holds.
-      this.actionsDue = []
-      this.loop.waiting.wake()
-    })
-  }
-
-  /** Actions the log holds as committed and not finished (Loom stopped between a commit and an outcome): performed again now. */
-  private resumeActions(): void {
-    const effects = this.exec.store.get(EFFECTS_STATE) as MapCell | undefined
-    if (!this.effects || !effects) return
-    for (const [id, entry] of Object.entries(effects.value() as Record<string, unknown>)) {
-      const action = ACTION_ID.test(id) ? pendingAction(entry) : null
-      if (action) this.effects.act(id, plainCopy(action))
-    }
-  }
-
-  /**
-   * An action's outcome: its effect event, handled by the app's effect(result) in the same
-   * transaction when it has one. A handler that aborts or throws leaves an attempt saying why,
-   * and the outcome is recorded without it (sys.effects.result reads it). An outcome for an
-   * action no longer pending (performed twice) is not recorded again.
-   */
-  private recordOutcome(input: OutcomeInput): void {
-    const agent = new FairAgent(this.seedNumber)
-    const call = { kind: 'effect' as const, method: this.version.methods.effect ? 'effect' : null, input: input as unknown as Json }
-    let tx = this.pipeline.runNow(call, this.now(), agent)
-    if (call.method !== null && (!tx || tx.failure)) {
-      if (tx) this.pipeline.recordAttempt(tx)
-      tx = this.pipeline.runNow({ ...call, method: null }, this.now(), agent)
-    }
-    if (tx && !tx.failure) this.pipeline.commitNow(tx)
-  }
-
-  /** A safe read's response came: its effect event, committed like any transaction (it wakes what waits for it). */
-  private recordEffect(input: EffectInput): void {
-    const tx = this.pipeline.runNow({ kind: 'effect', method: null, input: input as unknown as Json }, this.now(), new FairAgent(this.seedNumber))
-    if (tx && !tx.failure) this.pipeline.commitNow(tx)
+    this.effects?.actionsMade(event)
   }
 
   /** Opens a notebook file. Throws NotebookError or CompileError (with file, cell and line) for bad input. */
@@ -194,7 +120,7 @@ export class Engine {
     const engine = new Engine(notebook, app, options)
     if (options.resume) engine.resume(options.resume)
     else engine.loadCode(app, 'initial')
-    engine.resumeActions()
+    engine.effects?.resumeActions()
     engine.announcer.announce()
     return engine
   }
@@ -374,7 +300,6 @@ export class Engine {
     })
   }
 
-
   /**
    * Changes state by hand (the projectional editor): one `edit` transaction,
    * committed like any other, waking a step that waits on what it changes.
@@ -469,51 +394,13 @@ export class Engine {
     this.loadCode(this.app, same ? 'resume' : 'replace')
   }
 
-  /**
-   * Loads code and commits its `code` event (with `switch` when replacing);
-   * when resuming with the code that last ran, only loads it. Throws LoadError.
-   */
+  /** Loads code and commits its `code` event (codeEvent.ts); the engine takes the version before the event commits. */
   private loadCode(app: CompiledApp, mode: 'initial' | 'replace' | 'resume'): EventRecord | null {
-    const replacing = mode === 'replace'
-    const fn = this.exec.compile(app)
-    const limit = this.exec.config.timeLimitMs
-    const before = this.exec.store.cells.length
-    const loaded = this.pipeline.inSandbox(() => this.exec.load(app, fn))
-    if (!loaded.ok) {
-      this.exec.dropFresh(before)
-      throw new LoadError(`loading the notebook's cells ran past the time limit of ${limit} ms`, { file: app.path }, 'timeLimit')
-    }
-    const { version, declares } = loaded.value
-    if (mode === 'resume' && !declares.length) {
+    const host = { exec: this.exec, pipeline: this.pipeline, seedNumber: this.seedNumber, now: () => this.now() }
+    return loadCode(host, app, mode, (version, took) => {
       this.version = version
-      return null
-    }
-    const time = this.now()
-    const input: Json = { seed: this.exec.config.seed, env: this.exec.config.env, args: this.exec.config.args }
-    // What the notebook grants is configuration too (replay reads it from here); a notebook without effects records as before.
-    const grants = this.exec.config.effects
-    if (grants) (input as Record<string, Json>).effects = grants as unknown as Json
-    // Replacing code runs its switch (if it has one); otherwise the code event only declares.
-    const call: Call = { kind: 'code', method: replacing && version.methods.switch ? 'switch' : null, input }
-    const tx = this.pipeline.runNow(call, time, new FairAgent(this.seedNumber), version)
-    if (!tx) {
-      // The switch itself overran: the new code does not take over.
-      this.exec.dropFresh(before)
-      throw new LoadError(`the new code's switch() ran past the time limit of ${limit} ms; the old code keeps running`, { file: app.path }, 'timeLimit')
-    }
-    if (tx.failure) {
-      this.exec.dropFresh(before)
-      const failure = tx.failure
-      this.pipeline.recordAttempt(tx)
-      const message = `the new code's switch() did not commit (${failure.reason}); the old code keeps running`
-      // An abort is a wait: the change happens once what the switch read allows it.
-      if (failure.aborted) throw new SwitchWaits(`${message} until it can`, { file: app.path }, tx.reads)
-      throw new LoadError(message, { file: app.path })
-    }
-    this.exec.log.putCode?.({ codeHash: app.codeHash, path: app.path, code: app.code, sources: app.sources })
-    this.version = version
-    this.app = app
-    return this.pipeline.commitNow(tx, declares)
+      if (took) this.app = took
+    })
   }
 }
 

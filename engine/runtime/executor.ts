@@ -105,7 +105,7 @@ export class Executor {
    */
   load(app: CompiledApp, fn: AppFunction): { version: AppVersion; declares: Write[] } {
     const filename = appFilename(app)
-    const loading: Loading = { app, filename, declared: new Map(), fresh: [], tests: [], explore: { symmetric: [], constraints: [], liveness: [] } }
+    const loading: Loading = { app, filename, declared: new Map(), fresh: [], tests: [], explore: { symmetric: [], constraints: [], liveness: [], fair: [] } }
     this.loading = loading
     const before = this.store.cells.length
     try {
@@ -246,7 +246,7 @@ export class Executor {
 
   // ---- loading code: the host side of a cell's top level ---------------------
 
-  /** The host side of `test(name, property)` — and of `test.symmetric`, `.constraint`, `.eventually`, `.leadsTo` (`kind`) — while code loads. */
+  /** The host side of `test(name, property)` — and of `test.symmetric`, `.constraint`, `.eventually`, `.leadsTo`, `.fair` (`kind`) — while code loads. */
   addTest(name: unknown, property: unknown, kind?: unknown, extra?: unknown): void {
     const loading = this.loading
     const what = kind === undefined ? 'test' : `test.${String(kind)}`
@@ -257,6 +257,14 @@ export class Executor {
       const ok = typeof name === 'string' && Array.isArray(values) && values.length >= 2 && values.every((v) => typeof v === 'string') && new Set(values).size === values.length
       if (!ok) throw this.sandbox.error('test.symmetric(name, values): a name and an array of at least two distinct strings that can be permuted without changing what the app can do')
       loading.explore.symmetric.push({ name: name as string, values: values as string[], at })
+      return
+    }
+    if (kind === 'fair') {
+      const move = typeof property === 'string' ? (JSON.parse(property) as { method?: unknown; choices?: unknown } | null) : null
+      const choices = move?.choices
+      const ok = typeof name === 'string' && typeof move?.method === 'string' && Array.isArray(choices) && choices.length <= 64 && choices.every((c) => Number.isSafeInteger(c) && (c as number) >= 0)
+      if (!ok) throw this.sandbox.error("test.fair(name, method, choices?): a name, the method a fair run must take ('step', 'http'…) and, to name one of its actions, the answers its first sys.fork calls give (e.g. [1])")
+      loading.explore.fair.push({ name: name as string, method: move!.method as string, choices: choices as number[], at })
       return
     }
     if (typeof name !== 'string' || typeof property !== 'function') {

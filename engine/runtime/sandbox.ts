@@ -162,12 +162,13 @@ const BOOTSTRAP = `(function (host, OP, SYS) {
     effects: Object.freeze({ result: (id) => sysCall(SYS.effectsResult, id) }),
   });
   // Besides invariants, what only exploration reads: the values that may be permuted, the states it
-  // expands, what must eventually happen (docs/exploring.md). Symmetric values cross as JSON text made here.
+  // expands, what must eventually happen, the moves a fair run must take (docs/exploring.md). Symmetric values and fair moves cross as JSON text made here.
   const test = Object.freeze(Object.assign((name, property) => { testIn(name, property); }, {
     symmetric: (name, values) => { testIn(name, JSON.stringify(values) ?? "null", "symmetric"); },
     constraint: (name, property) => { testIn(name, property, "constraint"); },
     eventually: (name, property) => { testIn(name, property, "eventually"); },
     leadsTo: (name, p, q) => { testIn(name, p, "leadsTo", q); },
+    fair: (name, method, choices) => { testIn(name, JSON.stringify({ method, choices: choices === undefined ? [] : choices }) ?? "null", "fair"); },
   }));
   // What gui(agent) is given: the person's answers, asked for by key.
   const agent = Object.freeze({

@@ -4,18 +4,18 @@
 // read, write, output and break; answer by hand an effect it waits for (a
 // response, a timeout, an error) and see what the app does with it; then
 // Commit, Discard or Fork it off. From here, exploration tries every choice
-// and every fault, and a counterexample opens as a branch.
+// and every fault (ExplorePanel.ts).
 import type { EngineClient } from '../../engine/protocol/client.ts'
-import type { BranchView, EffectAnswer, ExploreView, Json, PreviewSpec, PreviewView } from '../../engine/protocol/messages.ts'
+import type { BranchView, EffectAnswer, Json, PreviewSpec, PreviewView } from '../../engine/protocol/messages.ts'
 import { fill, h } from '../dom.ts'
 import { preview as short } from '../state/jsonTree.ts'
 import { outcomeTree } from './OutcomeTree.ts'
-import { plural } from '../words.ts'
+import { ExplorePanel } from './ExplorePanel.ts'
 
 export interface AgentPanelActions {
   toast(message: string, kind: 'info' | 'error'): void
-  /** A branch was made here (fork or counterexample): show it on the timeline. */
-  openBranch(branch: BranchView): void
+  /** A branch was made here (fork or counterexample): show it on the timeline, at its head or at `seq`. */
+  openBranch(branch: BranchView, seq?: number): void
   /** Where exploration starts: the selected moment. */
   moment(): { branch: string; seq: number } | null
   cell(cell: string, line: number): void
@@ -39,16 +39,8 @@ export class AgentPanel {
   private readonly httpPath: HTMLInputElement
   private readonly httpBody: HTMLTextAreaElement
   private readonly result: HTMLElement
-  private readonly exploreBox: HTMLElement
-  private readonly exploreBar: HTMLElement
-  private readonly exploreOut: HTMLElement
-  private readonly exploreStop: HTMLButtonElement
-  private readonly depth: HTMLInputElement
-  /** The faults exploration gives effects (as `loom explore --faults`): one box each, all ticked by default. */
-  private readonly faultBoxes: HTMLInputElement[]
-  private exploring = false
-  /** The job of the exploration under way, once its progress has said it (what Stop stops); when it began, for states per second. */
-  private exploreJob: { job: number; began: number } | null = null
+  /** Exploration from the selected moment: its box under the preview. */
+  private readonly explorer: ExplorePanel
   private busy = false
 
   constructor(private readonly actions: AgentPanelActions) {
@@ -59,59 +51,25 @@ export class AgentPanel {
     this.httpBody = h('textarea.se-input.ag-http-body', { rows: 2, placeholder: 'body', 'aria-label': 'Body' })
     this.httpForm = h('div.ag-http', { hidden: true }, h('div.se-row', null, this.httpMethod, this.httpPath), this.httpBody)
     this.result = h('div.ag-result', null, h('div.empty', null, 'Preview a transaction to see what it would do before it happens. Nothing is committed until you say so.'))
-    this.depth = h('input.se-input.ag-depth', { type: 'number', min: 1, max: 50, value: 8, 'aria-label': 'Depth' })
-    this.faultBoxes = FAULTS.map(([f]) => h('input.ag-fault', { type: 'checkbox', checked: true, 'data-fault': f }))
-    this.exploreBar = h('div.progress', { hidden: true }, h('div.progress-fill'))
-    this.exploreOut = h('div.ag-explore-out')
-    this.exploreStop = h('button.se-btn.ag-explore-stop', { type: 'button', hidden: true, title: 'Stop the exploration: it reports what it found so far', onclick: () => void this.stopExploring() }, h('span.codicon.codicon-debug-stop'), 'Stop')
-    this.exploreBox = h('div.ag-explore', null,
-      h('div.ag-section-title', null, 'Explore every choice from the selected moment'),
-      h('div.se-row', null, h('label.ag-label', null, 'depth ', this.depth),
-        h('button.se-btn.ag-explore-run', { type: 'button', onclick: () => void this.explore() }, h('span.codicon.codicon-search'), 'Explore'),
-        this.exploreStop),
-      h('div.se-row.ag-faults', { title: 'The faults an effect the app waits for may meet, besides the responses the log recorded' },
-        h('span.ag-label', null, 'effect faults'),
-        ...FAULTS.map(([, words], i) => h('label.ag-fault-label', null, this.faultBoxes[i]!, words))),
-      this.exploreBar, this.exploreOut)
+    this.explorer = new ExplorePanel(actions)
     this.element = h('div.agent-panel', null,
       h('div.ag-controls', null, this.methods, this.httpForm,
         h('div.se-row', null,
           h('button.se-btn.primary.ag-preview', { type: 'button', onclick: () => void this.run(true) }, h('span.codicon.codicon-eye'), 'Preview'),
           h('span.ag-hint', null, 'runs against the live head, commits nothing'))),
       this.result,
-      this.exploreBox)
+      this.explorer.element)
     this.setMethod('step')
   }
 
   attach(client: EngineClient): void {
     this.client = client
     this.current = null
+    this.explorer.attach(client)
   }
 
   progress(job: number, done: number, total: number | null, what: string): void {
-    if (!this.exploring) return
-    // The first progress after Explore is this exploration's: its job is what Stop stops.
-    if (!this.exploreJob) this.exploreJob = { job, began: performance.now() }
-    else if (job !== this.exploreJob.job) return
-    this.exploreStop.hidden = false
-    this.exploreBar.hidden = false
-    const fillEl = this.exploreBar.firstElementChild as HTMLElement
-    fillEl.style.width = total ? `${Math.min(100, (100 * done) / total)}%` : `${Math.min(95, 10 + Math.log10(done + 1) * 18)}%`
-    const seconds = (performance.now() - this.exploreJob.began) / 1000
-    const rate = seconds > 0.5 && done > 0 ? ` · ${Math.round(done / seconds).toLocaleString('en')} states/s` : ''
-    this.exploreBar.title = what
-    this.exploreOut.textContent = what + rate
-  }
-
-  private async stopExploring(): Promise<void> {
-    if (!this.client || !this.exploreJob) return
-    this.exploreStop.disabled = true
-    this.exploreOut.textContent = 'stopping…'
-    try {
-      await this.client.call('stopJob', { job: this.exploreJob.job })
-    } catch (err) {
-      this.actions.toast((err as Error).message, 'error')
-    }
+    this.explorer.progress(job, done, total, what)
   }
 
   private setMethod(m: PreviewSpec['method']): void {
@@ -327,76 +285,6 @@ export class AgentPanel {
       this.actions.toast((err as Error).message, 'error')
     }
   }
-
-  private async explore(): Promise<void> {
-    const client = this.client
-    if (!client || this.exploring) return
-    const m = this.actions.moment()
-    this.exploring = true
-    this.exploreJob = null
-    this.exploreBar.hidden = false
-    ;(this.exploreBar.firstElementChild as HTMLElement).style.width = '3%'
-    this.exploreOut.textContent = 'exploring…'
-    try {
-      const faults = FAULTS.filter((_, i) => this.faultBoxes[i]!.checked).map(([f]) => f)
-      const r = await client.call('explore', { ...(m ? { branch: m.branch, at: m.seq } : {}), depth: Math.max(1, Number(this.depth.value) || 8), faults })
-      this.showExploration(r)
-    } catch (err) {
-      fill(this.exploreOut, h('div.ag-failure', null, (err as Error).message))
-    } finally {
-      this.exploring = false
-      this.exploreJob = null
-      this.exploreBar.hidden = true
-      this.exploreStop.hidden = true
-      this.exploreStop.disabled = false
-    }
-  }
-
-  private showExploration(r: ExploreView): void {
-    const unexplored = r.unexplored ?? []
-    const head = h('div.ag-explore-sum', { 'data-violations': r.violations.length, 'data-unexplored': unexplored.length },
-      `${plural('state', r.states)}, ${plural('transition', r.transitions)}, depth ${r.depth}${r.exhausted ? (unexplored.length ? ', every state reachable with the inputs explored' : ', exhausted') : r.stoppedBy ? `, ${STOPPED[r.stoppedBy]}` : ''}${r.deadlocks ? `, ${plural('deadlock', r.deadlocks)}` : ''}.`)
-    // What exploration did not give the app: "no violation" is then no proof, and the panel says so.
-    const notes = unexplored.map((u) => h('div.ag-unexplored', null, h('span.codicon.codicon-info'), `Did not explore: ${u}`))
-    const list = r.violations.map((v, i) => {
-      const name = h('input.se-input.ag-cx-name', { value: `counterexample-${r.job}-${i + 1}`, 'aria-label': 'Branch name' })
-      return h('div.ag-violation', { 'data-index': i },
-        h('div.ag-failure', null, h('span.codicon.codicon-warning'), `${v.kind === 'test' ? `test “${v.test}”` : v.kind === 'liveness' ? `property “${v.test}”` : v.kind}: ${v.message}`),
-        h('div.ag-trace', null, `${plural('move', v.trace.length)}: `, v.trace.map((t, j) => `${j === v.loop ? '⟳ for ever: ' : ''}${t.label ?? `${t.method}()`}${t.choices.length ? ` [${t.choices.join(',')}]` : ''}`).join(' → ') + lassoEnd(v)),
-        h('div.se-row', null, name, h('button.se-btn.primary.ag-open-cx', { type: 'button', onclick: () => void this.openCounterexample(r.job, i, name.value) }, h('span.codicon.codicon-git-branch'), 'Open as branch')))
-    })
-    fill(this.exploreOut, head, ...notes, ...(list.length ? list : [h('div.ag-pass', null, h('span.codicon.codicon-pass'), 'No test fails in any state found.')]))
-  }
-
-  private async openCounterexample(job: number, violation: number, name: string): Promise<void> {
-    if (!this.client) return
-    try {
-      const b = await this.client.call('saveCounterexample', { job, violation, name: name.trim() })
-      this.actions.openBranch(b)
-      this.actions.toast(`Opened counterexample as branch ${b.name} (${plural('event', b.head - (b.forkedAt ?? 0))})`, 'info')
-    } catch (err) {
-      this.actions.toast((err as Error).message, 'error')
-    }
-  }
-}
-
-/** Why an exploration ended before every state, in the panel's words: it found no more than this. */
-const STOPPED: Record<NonNullable<ExploreView['stoppedBy']>, string> = {
-  depth: 'stopped at the depth bound (states further away were not explored)',
-  states: 'stopped at the state bound (not every state was explored)',
-  outcomes: 'a transaction had more outcomes than are tried (not every state was explored)',
-  stopped: 'stopped, as you asked: this is what it found so far',
-  memory: 'stopped near the memory limit: this is what it found so far',
-  walks: 'random walks: a sample, not every state',
-}
-
-/** The faults, as the panel names them. */
-const FAULTS = [['timeout', 'timeout'], ['refused', 'refused'], ['5xx', '503'], ['failed', 'failed file'], ['lost', 'lost answer']] as const
-
-/** How a liveness counterexample's lasso ends: round its cycle again, or standing still. */
-function lassoEnd(v: ExploreView['violations'][number]): string {
-  if (v.loop === undefined) return ''
-  return v.loop === v.trace.length ? ' — then nothing moves, for ever' : ' → and round again, for ever'
 }
 
 function section(title: string, ...children: (Node | null)[]): HTMLElement {

@@ -165,6 +165,8 @@ declare namespace test {
   function eventually(name: string, property: () => boolean): void
   /** Whenever `p` holds, `q` holds then or later, on every fair run (`P ~> Q`). */
   function leadsTo(name: string, p: () => boolean, q: () => boolean): void
+  /** A fair run does not keep this move possible for ever without taking it (TLA+'s WF_vars(A)): `method` whose first sys.fork answers are `choices`. */
+  function fair(name: string, method: 'start' | 'step' | 'http' | 'gui', choices?: readonly number[]): void
 }
 
 /** What `http(req)` receives. */

@@ -145,11 +145,12 @@ export class BranchActions {
     }
   }
 
-  async openBranch(b: BranchView): Promise<void> {
+  /** Shows branch `b` (new, perhaps) on the timeline, at its head or at `seq`. */
+  async openBranch(b: BranchView, seq = b.head): Promise<void> {
     const client = this.host.client()
     if (!client) return
     this.host.setBranches(await client.call('branches', {}))
-    this.host.select(b.name, b.head)
+    this.host.select(b.name, seq)
   }
 
   async promote(): Promise<void> {

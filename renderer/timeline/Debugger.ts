@@ -119,7 +119,7 @@ export class Debugger {
     })
     this.agent = new AgentPanel({
       toast: (m, k) => host.toast(m, k),
-      openBranch: (b) => void this.branchActions.openBranch(b),
+      openBranch: (b, seq) => void this.branchActions.openBranch(b, seq),
       moment: () => this.timeline.moment,
       cell: (cell, line) => host.cell(cell, line),
     })

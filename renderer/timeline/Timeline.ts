@@ -10,15 +10,15 @@ import type { BranchView, EventRecord, PendingRead } from '../../engine/protocol
 import { h } from '../dom.ts'
 import type { SelectedMoment } from './moment.ts'
 import { START, travel, type TimeTravel, type TravelAction } from './timeTravel.ts'
-import { describeEvent, DETAIL_MAX, evict, streamInto, syncTracks, treeOrder, type TrackData } from './track.ts'
+import { DETAIL_MAX, evict, streamInto, syncTracks, treeOrder, type TrackData } from './track.ts'
 import { TrackLoader } from './TrackLoader.ts'
 import { trackLabels } from './trackLabels.ts'
 import { Minimap } from './Minimap.ts'
 import { followTheme } from '../shell/theme.ts'
-import { shortcutOf, type ShortcutId } from '../shell/shortcuts.ts'
-import { AXIS_H, drawTimeline, TRACK_H, trackAt, trackY } from './drawTimeline.ts'
+import { AXIS_H, drawTimeline, TRACK_H, trackY } from './drawTimeline.ts'
 import { TimelineZoom } from './TimelineZoom.ts'
 import { effectLinks } from './effectLinks.ts'
+import { keyMove, momentAt, readoutText } from './timelineInput.ts'
 
 export interface TimelineEvents {
   select(moment: SelectedMoment): void
@@ -353,15 +353,7 @@ export class Timeline {
 
   private pick(e: MouseEvent): { branch: string; seq: number } | null {
     const r = this.canvas.getBoundingClientRect()
-    const px = e.clientX - r.left
-    const py = e.clientY - r.top
-    // The axis stays on top of a scrolled body: a click there picks no track under it.
-    if (py < this.body.scrollTop + AXIS_H - 4) return null
-    const name = this.order[Math.max(0, Math.min(this.order.length - 1, trackAt(py)))]
-    if (!name) return null
-    const t = this.tracks.get(name)!
-    const seq = Math.round(this.view.scale().invert(px))
-    return { branch: name, seq: Math.max(t.branch.forkedAt ?? 0, Math.min(t.branch.head, seq)) }
+    return momentAt(e.clientX - r.left, e.clientY - r.top, { scrollTop: this.body.scrollTop, order: this.order, tracks: this.tracks, seqAt: (px) => this.view.scale().invert(px) })
   }
 
   private click(e: MouseEvent): void {
@@ -378,12 +370,7 @@ export class Timeline {
     const r = this.canvas.getBoundingClientRect()
     const x = e.clientX - r.left
     const t = this.tracks.get(p.branch)!
-    // After the live head: a read under way, and the transaction that asked for it waits.
-    const ahead = Math.round(this.view.scale().invert(x)) - t.branch.head
-    const read = t.branch.live && ahead >= 1 ? this.pending[ahead - 1] : undefined
-    this.readout.textContent = read
-      ? `${t.branch.label ?? t.branch.name} · pending · reading ${read.what} for ${Math.max(0, Math.round((Date.now() - read.since) / 100) / 10)} s · the transaction that asked for it waits`
-      : describeEvent(t, p.seq)
+    this.readout.textContent = readoutText(t, p.seq, Math.round(this.view.scale().invert(x)) - t.branch.head, this.pending)
     this.readout.style.left = '0px'
     this.readout.hidden = false
     // Measured once shown: a divergence's words are long, and the whole of them stays inside the plot.
@@ -391,13 +378,10 @@ export class Timeline {
   }
 
   key(e: KeyboardEvent): boolean {
-    // The keys are the shortcuts table's (renderer/shell/shortcuts.ts), which the ? overlay lists.
-    const moves: Partial<Record<ShortcutId, number | 'home' | 'end'>> = { previousEvent: -1, nextEvent: 1, firstEvent: 'home', lastEvent: 'end', back10: -10, forward10: 10 }
-    const id = shortcutOf(e, Object.keys(moves) as ShortcutId[])
-    const d = id ? moves[id] : undefined
+    const d = keyMove(e)
     if (d === undefined) return false
     e.preventDefault()
-    this.move(typeof d === 'number' && e.shiftKey ? d * 10 : d)
+    this.move(d)
     return true
   }
 }

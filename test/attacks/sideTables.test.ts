@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { deflateRawSync } from 'node:zlib'
 import Database from 'better-sqlite3'
 import { writeSide } from '../../engine/replay/history/sideRecords.ts'
 import { LatencyReader } from '../../engine/replay/history/latencies.ts'
@@ -102,6 +103,20 @@ test('timing rows made by hand that overlap are read once per event: a page of e
   assert.deepEqual(read.map((t) => [t.seq, t.ms]), [[1, 1], [2, 1], [3, 1], [4, 1], [5, 1], [6, 1], [7, 1], [8, 1], [9, 1], [10, 1], [11, 2], [12, 2]])
 })
 
+test('packed timing rows made by hand that inflate past any batch, or do not inflate, are read as not timed', () => {
+  const db = new Database(':memory:')
+  db.exec('CREATE TABLE timings (branch INTEGER NOT NULL, first INTEGER NOT NULL, ms BLOB NOT NULL, key BLOB NOT NULL, keys TEXT NOT NULL, PRIMARY KEY (branch, first)) WITHOUT ROWID')
+  const insert = db.prepare('INSERT INTO timings VALUES (1, ?, ?, ?, ?)')
+  const keys = JSON.stringify({ v: 2, keys: [['step', 'step', 'count']] })
+  // 64 MB of ones deflate to a few kilobytes: inflating it whole would be a bomb.
+  insert.run(1, deflateRawSync(Buffer.alloc(64 * 2 ** 20, 1)), Buffer.alloc(0), keys)
+  insert.run(100, Buffer.from('not deflated'), Buffer.alloc(0), keys)
+  insert.run(200, deflateRawSync(Buffer.from([11, 11])), deflateRawSync(Buffer.from([0])), keys)
+  assert.deepEqual([...new TimingReader(db).read(1, 1, 300)], [], 'a bomb, bytes that are not deflate, keys of another length')
+  insert.run(300, deflateRawSync(Buffer.from([11])), Buffer.alloc(0), keys)
+  assert.deepEqual([...new TimingReader(db).read(1, 1, 300)].map((t) => [t.seq, t.ms]), [[300, 0.001]])
+})
+
 test('failure rows made by hand with escape sequences are listed by loom log with the escapes shown, never sent to the terminal', () => {
   const { db } = logWith('escapes', `CREATE TABLE IF NOT EXISTS failures (branch INTEGER NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
     cell TEXT, line INTEGER, message TEXT NOT NULL, PRIMARY KEY (branch, seq, kind, name)) WITHOUT ROWID;
@@ -116,7 +131,7 @@ test('failure rows made by hand with escape sequences are listed by loom log wit
 })
 
 test('timing keys made by hand with escape sequences are shown by loom profile as escapes', () => {
-  const { db } = logWith('profileEscapes', `UPDATE timings SET keys = json_array(json_array('step', 'st' || char(27) || ']0;X' || char(7), 'count' || char(27) || '[2J'))`)
+  const { db } = logWith('profileEscapes', `UPDATE timings SET keys = json_set(keys, '$.keys', json_array(json_array('step', 'st' || char(27) || ']0;X' || char(7), 'count' || char(27) || '[2J')))`)
   const r = loom('profile', db)
   assert.equal(r.status, 0, r.stderr)
   assert.doesNotMatch(r.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/)

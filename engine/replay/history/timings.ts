@@ -1,9 +1,10 @@
 // How long each event's method ran, kept beside the log and outside the hash
-// chain: one row per stored chunk row, written in the group commit's own
-// SQLite transaction. The table is made by the first writer that has timings,
-// so a log without it (written before) still opens, and an older Loom reading
-// a newer log never sees it. Readers never write.
+// chain: one row per stored chunk row, packed (well under a byte per event),
+// written in the group commit's own SQLite transaction. The table is made by
+// the first writer that has timings, so a log without it (written before)
+// still opens; an older Loom reads a packed row as not timed. Readers never write.
 import type Database from 'better-sqlite3'
+import { deflateRawSync, inflateRawSync } from 'node:zlib'
 import { sideStatements } from './sideTable.ts'
 import type { EventRecord } from '../../runtime/event.ts'
 
@@ -103,13 +104,63 @@ const CREATE = 'CREATE TABLE IF NOT EXISTS timings (branch INTEGER NOT NULL, fir
 
 const inserts = new WeakMap<Database.Database, Database.Statement | null>()
 
-/** Writes events a..b of a batch (seqs first + a ..) as one row: call inside the chunk's transaction. */
+/**
+ * Writes events a..b of a batch (seqs first + a ..) as one row: call inside the chunk's transaction.
+ * Stored packed (keys marked {"v":2}): each time a varint of tenths of a microsecond plus one (0:
+ * not measured), each key index a varint, both deflated; the keys are left out when every event
+ * of the row ran the first key (a batch of one method). Steps that take about the same time
+ * deflate to a fraction of a byte each: a Float32 and a Uint16 took six.
+ */
 export function writeTimings(db: Database.Database, branch: number, first: number, t: Timings, a: number, b: number): void {
   const insert = sideStatements<Database.Statement>(inserts, db, CREATE, () => db.prepare('INSERT OR REPLACE INTO timings (branch, first, ms, key, keys) VALUES (?, ?, ?, ?, ?)'))
   if (insert === null) return
-  const ms = Buffer.from(t.ms, 'base64')
-  const key = Buffer.from(t.key, 'base64')
-  insert.run(branch, first + a, ms.subarray(a * 4, b * 4), key.subarray(a * 2, b * 2), JSON.stringify(t.keys))
+  const { ms, key } = decode(t)
+  const times: number[] = []
+  const keys: number[] = []
+  let oneKey = true
+  for (let i = a; i < b; i++) {
+    pushVarint(times, ms[i] === -1 ? 0 : Math.round(ms[i]! * TICKS_PER_MS) + 1)
+    pushVarint(keys, key[i]!)
+    if (key[i] !== 0) oneKey = false
+  }
+  insert.run(branch, first + a, deflateRawSync(Buffer.from(times)), oneKey ? Buffer.alloc(0) : deflateRawSync(Buffer.from(keys)), JSON.stringify({ v: 2, keys: t.keys }))
+}
+
+/** Stored times count tenths of a microsecond. */
+const TICKS_PER_MS = 10_000
+
+/** Appends `n` (a whole number below 2^53) as an unsigned LEB128 varint. */
+function pushVarint(out: number[], n: number): void {
+  while (n >= 0x80) {
+    out.push((n % 0x80) | 0x80)
+    n = Math.floor(n / 0x80)
+  }
+  out.push(n)
+}
+
+/** The most a stored row inflates to: a row holds at most a batch's events (history/chunk.ts cuts rows at 1000), 8 bytes each. */
+const MAX_INFLATED = 8 * 0xffff
+
+/** The varints deflated in `stored`, or null when it does not inflate, inflates past MAX_INFLATED, or one is cut off or longer than a time can be (8 bytes). */
+function readVarints(stored: Buffer): number[] | null {
+  let b: Buffer
+  try {
+    b = inflateRawSync(stored, { maxOutputLength: MAX_INFLATED })
+  } catch {
+    return null
+  }
+  const out: number[] = []
+  for (let i = 0; i < b.length; ) {
+    let n = 0
+    for (let scale = 1, len = 0; ; scale *= 0x80, len++) {
+      if (i >= b.length || len === 8) return null
+      const byte = b[i++]!
+      n += (byte & 0x7f) * scale
+      if (byte < 0x80) break
+    }
+    out.push(n)
+  }
+  return out
 }
 
 /** Reads the timings a log keeps; a log without the table has none. */
@@ -148,17 +199,26 @@ export class TimingReader {
 }
 
 /** A stored row decoded, or null when it is not what Loom writes (blob lengths, keys). */
-function readable(row: Record<string, unknown>): { first: number; ms: Float32Array; key: Uint16Array; keys: TimingKey[] } | null {
+function readable(row: Record<string, unknown>): { first: number; ms: ArrayLike<number>; key: ArrayLike<number>; keys: TimingKey[] } | null {
   const { first, ms, key, keys: text } = row
   if (!Number.isSafeInteger(first) || !Buffer.isBuffer(ms) || !Buffer.isBuffer(key) || typeof text !== 'string') return null
-  if (ms.length % 4 || ms.length / 4 !== key.length / 2) return null
   let keys: unknown
   try {
     keys = JSON.parse(text)
   } catch {
     return null
   }
+  // Packed rows (writeTimings) say so in their keys; a plain list is a row of Float32 times and Uint16 keys (written before).
+  const packed = typeof keys === 'object' && keys !== null && !Array.isArray(keys) && (keys as { v?: unknown }).v === 2
+  if (packed) keys = (keys as { keys?: unknown }).keys
   if (!Array.isArray(keys) || keys.length > 0xffff || !keys.every(goodKey)) return null
+  if (packed) {
+    const ticks = readVarints(ms)
+    const index = key.length ? readVarints(key) : ticks && new Array<number>(ticks.length).fill(0)
+    if (!ticks || !index || index.length !== ticks.length) return null
+    return { first: first as number, ms: ticks.map((n) => (n === 0 ? -1 : (n - 1) / TICKS_PER_MS)), key: index, keys }
+  }
+  if (ms.length % 4 || ms.length / 4 !== key.length / 2) return null
   const copy = (b: Buffer) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)
   return { first: first as number, ms: new Float32Array(copy(ms)), key: new Uint16Array(copy(key)), keys }
 }
