@@ -344,10 +344,10 @@ test('n is small', () => n.get() < 10)`,
   const r = explore(await Model.create(nb, { path: join(folder(), 'x.loom.md') }))
   assert.equal(r.violations.length, 0)
   assert.ok(r.states > 2)
-  // A step that waits for an action's outcome is waiting for the world, not deadlocked.
+  // A step that waits for an action's outcome is waiting for the world, not deadlocked: exploration gives it each outcome.
+  // (What the app then does with one is its own affair: it never halts, and stores a failed outcome's status, undefined.)
   const waits = explore(await Model.create(notebook(ORDER(srv.url), HTTP), { path: join(folder(), 'y.loom.md') }))
-  assert.equal(waits.deadlocks, 0)
-  assert.equal(waits.violations.length, 0, JSON.stringify(waits.violations))
+  assert.ok(waits.violations.length && waits.violations.every((v) => v.trace.some((m) => m.method === 'effect')), JSON.stringify(waits.violations))
   await new Promise((r) => setTimeout(r, 100))
   assert.equal(srv.hits.length, 0, 'exploration touched the world')
   await srv.close()

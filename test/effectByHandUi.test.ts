@@ -102,10 +102,10 @@ test('the agent panel answers a pending read by hand: a response, then a timeout
     assert.equal(await violation.locator('.ag-trace').textContent(), '2 moves: sys.http.get("http://127.0.0.1:9/stock") → no complete answer within 30000 ms (recorded #2) → POST /buy (recorded #3)')
     assert.equal(await page.locator('.ag-unexplored').count(), 0)
     // With every fault unticked, the panel says which faults it did not try.
-    for (const f of ['timeout', 'refused', '5xx', 'failed']) await page.locator(`.ag-fault[data-fault="${f}"]`).uncheck()
+    for (const f of ['timeout', 'refused', '5xx', 'failed', 'lost']) await page.locator(`.ag-fault[data-fault="${f}"]`).uncheck()
     await page.locator('.ag-explore-run').click()
     await page.locator('.ag-unexplored', { hasText: 'effect faults' }).waitFor(WAIT)
-    assert.equal(await page.locator('.ag-unexplored').textContent(), 'Did not explore: effect faults — timeout, refused, 5xx, failed were not tried (--faults none; leave it out to try every fault)')
+    assert.equal(await page.locator('.ag-unexplored').textContent(), 'Did not explore: effect faults — timeout, refused, 5xx, failed, lost were not tried (--faults none; leave it out to try every fault)')
     await page.screenshot({ path: join(SHOTS, 'effect-by-hand-explored.png') })
     assert.deepEqual(errors, [])
   } finally {

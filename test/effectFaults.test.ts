@@ -5,12 +5,11 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
-import { notebook, plain, value, allowEffects } from './helpers.ts'
+import { notebook, plain, value, allowEffects, loomAsync } from './helpers.ts'
 import { SqliteLog } from '../engine/replay/sqliteLog.ts'
 import { openSession } from '../engine/replay/session.ts'
 import { verifyBranch } from '../engine/replay/replay.ts'
@@ -74,18 +73,7 @@ const RETRY_LATER = `if (failures.get() >= 2) return sys.halt()
     retryAt.set(sys.time.now() + 2000)
     return`
 
-/** `loom …` in a child process, without blocking this one (its HTTP server must answer meanwhile). */
-function loom(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, ['bin/loom.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t))
-    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000)
-    child.on('close', (status) => (clearTimeout(timer), done({ status, stdout, stderr })))
-  })
-}
+const loom = (args: string[]) => loomAsync(args)
 
 /** Runs `text` for real against the stock service (the read is recorded), then stops the service: exploration never touches it. */
 async function recorded(text: string, srv: { hits: () => number; close: () => Promise<void> }): Promise<{ path: string; db: string }> {
@@ -136,7 +124,7 @@ test('a read that times out is a move: the buggy inventory oversells after exact
   // With no fault, the recorded response ("1") is all the world says: no oversell, and the report names the faults left out.
   const calm = await exploreFrom(text, db, parseFaults('none'))
   assert.equal(calm.result.violations.length, 0, JSON.stringify(calm.result.violations))
-  assert.deepEqual(calm.result.unexplored, ['effect faults — timeout, refused, 5xx, failed were not tried (--faults none; leave it out to try every fault)'])
+  assert.deepEqual(calm.result.unexplored, ['effect faults — timeout, refused, 5xx, failed, lost were not tried (--faults none; leave it out to try every fault)'])
 
   // A 5xx alone (its body is no number) breaks it the same way, one fault named.
   const only5xx = await exploreFrom(text, db, parseFaults('5xx'))
@@ -185,7 +173,7 @@ export function step() {
 test('--faults takes a list, none or all, and refuses a name that is no fault with the list of faults', () => {
   assert.deepEqual(parseFaults('timeout,5xx'), ['timeout', '5xx'])
   assert.deepEqual(parseFaults('none'), [])
-  assert.deepEqual(parseFaults('all'), ['timeout', 'refused', '5xx', 'failed'])
+  assert.deepEqual(parseFaults('all'), ['timeout', 'refused', '5xx', 'failed', 'lost'])
   assert.match(parseFaults('timeout,dns') as string, /^--faults timeout,dns: "dns" is not a fault; give a list of timeout \(an HTTP request gets no answer in time\), refused/)
 })
 
@@ -205,7 +193,7 @@ test('loom explore: the fault in words and in --json, saved as a branch whose ef
   assert.equal(first.fault, 'refused')
   assert.equal(first.label, `sys.http.get("${srv.url}/stock") → fault: refused (connection refused)`)
   assert.deepEqual(first.input!.response, { error: 'connection refused' })
-  assert.deepEqual(report.unexplored, ['effect faults — timeout, 5xx, failed were not tried (--faults refused; leave it out to try every fault)'])
+  assert.deepEqual(report.unexplored, ['effect faults — timeout, 5xx, failed, lost were not tried (--faults refused; leave it out to try every fault)'])
   assert.equal(report.savedBranch.branch, 'refused')
   const log = SqliteLog.open(db)
   const events = [...log.iterate('refused')]

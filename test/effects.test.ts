@@ -4,12 +4,12 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer, type Server } from 'node:http'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
-import { notebook, plain, value, allowEffects } from './helpers.ts'
+import { notebook, plain, value, allowEffects, loomAsync } from './helpers.ts'
 import { serveApp } from './serveApp.ts'
 import { openSession } from '../engine/replay/session.ts'
 import { SqliteLog } from '../engine/replay/sqliteLog.ts'
@@ -292,18 +292,7 @@ test('an app without effects records its code event as before (no effects key)',
   assert.deepEqual(Object.keys(plain(e.events()[0]!.input) as object).sort(), ['args', 'env', 'seed'])
 })
 
-/** `loom …` in a child process, without blocking this one (its HTTP server must answer meanwhile). */
-function loom(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, ['bin/loom.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t))
-    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000)
-    child.on('close', (status) => (clearTimeout(timer), done({ status, stdout, stderr })))
-  })
-}
+const loom = (args: string[]) => loomAsync(args)
 
 test('loom run: the confined app reads a granted URL and file through the launcher; replay --verify passes with the server stopped', async () => {
   const srv = await server()
@@ -355,7 +344,7 @@ export function step() {
   assert.equal(r.violations.length, 0, JSON.stringify(r.violations))
   assert.equal(r.deadlocks, 0)
   assert.ok(r.unexplored.some((u) => /^effect responses — no response is recorded for sys\.http\.get\("http:\/\/127\.0\.0\.1:9\/"\): exploration gave it only no answer/.test(u)), r.unexplored.join('\n'))
-  assert.ok(r.unexplored.some((u) => /^effect faults — timeout, refused, 5xx, failed were not tried/.test(u)), r.unexplored.join('\n'))
+  assert.ok(r.unexplored.some((u) => /^effect faults — timeout, refused, 5xx, failed, lost were not tried/.test(u)), r.unexplored.join('\n'))
 })
 
 test('the launcher checks a confined engine\'s effect requests again: ungranted, malformed or hostile ones are refused, not performed', async () => {

@@ -1,4 +1,5 @@
 // Small notebooks for tests: one behaviour each, built from cell sources.
+import { spawn } from 'node:child_process'
 import { Engine, type EngineOptions } from '../engine/runtime/engine.ts'
 
 /** A notebook whose cells are `cells` (id → source), in order. */
@@ -42,4 +43,17 @@ export async function allowEffects(path: string): Promise<void> {
   let said = ''
   const code = await main(['allow', path], { out: (t) => void (said += t), err: (t) => void (said += t), stdin: null })
   if (code !== 0) throw new Error(`loom allow ${path} exited ${code}: ${said}`)
+}
+
+/** `loom …` in a child process, without blocking this one (an HTTP server of the test's must answer meanwhile); killed after 90 s. */
+export function loomAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, ['bin/loom.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t))
+    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t))
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000)
+    child.on('close', (status) => (clearTimeout(timer), done({ status, stdout, stderr })))
+  })
 }

@@ -1,16 +1,21 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync } from 'node:fs'
-import { spawnSync } from 'node:child_process'
+import { readdirSync, readFileSync, mkdtempSync, mkdirSync, writeFileSync, existsSync, rmSync } from 'node:fs'
+import { spawn, spawnSync } from 'node:child_process'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Engine } from '../engine/runtime/engine.ts'
 import { parseNotebook } from '../engine/runtime/notebook.ts'
-import { plain } from './helpers.ts'
+import { plain, allowEffects } from './helpers.ts'
 
 const SAMPLES = readdirSync('samples').filter((f) => f.endsWith('.loom.md')).sort()
 const loom = (args: string[], input?: string) => spawnSync(process.execPath, ['bin/loom.js', ...args], { encoding: 'utf8', input: input ?? '' })
 
-/** What each sample must do, seen from outside, after `steps` steps (or until it halts or waits). */
-const EXPECT: Record<string, { input?: string; drive?: (e: Engine) => Promise<void>; check: (e: Engine, tty: string) => void }> = {
+/**
+ * What each sample must do, seen from outside, after `steps` steps (or until it halts or waits);
+ * `env` as `--env` gives it, and the fewest events two runs must log alike (default 4).
+ */
+const EXPECT: Record<string, { input?: string; env?: Record<string, string>; events?: number; drive?: (e: Engine) => Promise<void>; check: (e: Engine, tty: string) => void }> = {
   'bank.loom.md': {
     check: (e, tty) => {
       assert.deepEqual(plain(e.state().accounts!.value), { alice: 115, bob: 20, carol: 15 })
@@ -149,6 +154,16 @@ const EXPECT: Record<string, { input?: string; drive?: (e: Engine) => Promise<vo
       assert.equal(tty, 'ann bought a ticket\n')
     },
   },
+  // No runner performs its actions here (test/samples.test.ts runs it against the real payment service below): the first charge waits.
+  'orders.loom.md': {
+    env: { PAYMENTS: 'http://127.0.0.1:9' },
+    events: 2,
+    check: (e) => {
+      assert.equal((plain(e.state().orders!.value) as Record<string, { status: string }>).A1!.status, 'charging')
+      assert.deepEqual(plain(e.state().charges!.value), { '2.0': { order: 'A1', key: 'order-A1' } })
+      assert.match(e.waiting!, /waiting for the payment service/)
+    },
+  },
   'tickets.loom.md': {
     check: (e, tty) => {
       assert.equal(e.status, 'halted')
@@ -167,7 +182,7 @@ const EXPECT: Record<string, { input?: string; drive?: (e: Engine) => Promise<vo
 
 async function runSample(file: string) {
   const text = readFileSync(`samples/${file}`, 'utf8')
-  const e = await Engine.fromSource(text, { path: file, clock: 'virtual', startTime: 1_700_000_000_000, checkTests: true })
+  const e = await Engine.fromSource(text, { path: file, clock: 'virtual', startTime: 1_700_000_000_000, checkTests: true, ...(EXPECT[file]?.env ? { env: EXPECT[file]!.env } : {}) })
   let tty = ''
   e.on('tty', (t) => (tty += t))
   if (EXPECT[file]?.input) e.input(EXPECT[file]!.input!)
@@ -184,7 +199,9 @@ test("every port a sample's prose names is the one its front matter serves", () 
   for (const file of SAMPLES) {
     const text = readFileSync(`samples/${file}`, 'utf8')
     const port = parseNotebook(text, file).settings.http
-    for (const m of text.matchAll(/(?:127\.0\.0\.1|localhost):(\d+)/g)) assert.equal(Number(m[1]), port, `${file} names port ${m[1]}`)
+    // A port handed to the app with --env (NAME=http://127.0.0.1:P) is another service's, which the app calls.
+    const others = new Set([...text.matchAll(/=https?:\/\/(?:127\.0\.0\.1|localhost):(\d+)/g)].map((m) => Number(m[1])))
+    for (const m of text.matchAll(/(?:127\.0\.0\.1|localhost):(\d+)/g)) if (!others.has(Number(m[1]))) assert.equal(Number(m[1]), port, `${file} names port ${m[1]}`)
   }
 })
 
@@ -198,7 +215,7 @@ for (const file of SAMPLES) {
   test(`sample ${file} is deterministic: two runs of 1,000 steps from scratch log identical events`, async () => {
     const one = (await runSample(file)).e.events()
     const two = (await runSample(file)).e.events()
-    assert.ok(one.length > 3)
+    assert.ok(one.length >= (EXPECT[file]!.events ?? 4))
     // How long each took and waited (the profile's timings, a request's latency) are kept beside the event, outside its hash: they may differ.
     const logged = (events: typeof one) => plain(events.map(({ duration: _d, latency: _l, ...e }) => e))
     assert.deepEqual(logged(two), logged(one))
@@ -211,3 +228,75 @@ for (const file of SAMPLES) {
     assert.match(r.stdout, /tests? passed after \d+ events?/)
   })
 }
+
+/** Starts samples/payments-server.mjs on a free port: the origin it prints, and how to stop it. */
+async function paymentsServer(): Promise<{ origin: string; stop: () => void }> {
+  const child = spawn(process.execPath, ['samples/payments-server.mjs', '0'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const origin = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    const timer = setTimeout(() => (child.kill(), reject(new Error(`the payment service printed no origin: ${out}`))), 30_000)
+    child.stdout.setEncoding('utf8').on('data', (t: string) => {
+      out += t
+      const m = /payments on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
+      if (m) (clearTimeout(timer), resolve(m[1]!))
+    })
+  })
+  return { origin, stop: () => child.kill() }
+}
+
+/** The `$ npx loom …` blocks of a sample's prose: the arguments, and the lines it says come out (`…`: anything). */
+function shownRuns(text: string): { args: string[]; lines: string[] }[] {
+  return [...text.matchAll(/```\n\$ npx loom (.*)\n([\s\S]*?)```/g)].map((m) => ({ args: m[1]!.split(' '), lines: m[2]!.split('\n').filter((l) => l && l.trim() !== '…') }))
+}
+
+/** Every line the prose shows is in `out`, in order; `…` inside a line stands for anything. */
+function showsTrue(lines: string[], out: string): void {
+  const got = out.split('\n')
+  let at = 0
+  for (const line of lines) {
+    const re = new RegExp('^' + line.split('…').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$')
+    while (at < got.length && !re.test(got[at]!)) at++
+    assert.ok(at < got.length, `the prose shows\n${line}\nbut loom printed\n${out}`)
+    at++
+  }
+}
+
+test('sample orders.loom.md: loom run against the real payment service charges each order once and writes its receipt; the bug and the fix explore as its prose shows', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'loom-orders-'))
+  try {
+    mkdirSync(join(root, 'samples', 'receipts'), { recursive: true })
+    const text = readFileSync('samples/orders.loom.md', 'utf8')
+    const path = join(root, 'samples', 'orders.loom.md')
+    writeFileSync(path, text)
+    await allowEffects(path)
+    const srv = await paymentsServer()
+    try {
+      const r = loom(['run', path, '--env', `PAYMENTS=${srv.origin}`, '--until-idle'])
+      assert.equal(r.status, 0, r.stdout + r.stderr)
+      const charges = (await (await fetch(`${srv.origin}/charges`)).json()) as { order: string; amount: number }[]
+      assert.deepEqual(charges.map((c) => [c.order, c.amount]), [['A1', 30], ['B2', 45]])
+    } finally {
+      srv.stop()
+    }
+    assert.deepEqual(JSON.parse(readFileSync(join(root, 'samples', 'receipts', 'A1.json'), 'utf8')), { order: 'A1', amount: 30, payment: JSON.stringify({ charge: 1, order: 'A1', amount: 30 }) })
+    assert.ok(existsSync(join(root, 'samples', 'receipts', 'B2.json')))
+    const state = JSON.parse(loom(['state', join(root, 'samples', 'orders.loom.db'), '--json']).stdout) as { orders: Record<string, { status: string }> }
+    assert.deepEqual(Object.values(state.orders).map((o) => o.status), ['done', 'done'])
+
+    // The first version, as the prose's diff shows it: its explore finds the double charge the prose prints; the fix's finds nothing.
+    const diff = /```diff\n([\s\S]*?)```/.exec(text)![1]!.split('\n')
+    const side = (sign: string) => diff.filter((l) => l.startsWith(sign)).map((l) => l.slice(1)).join('\n')
+    assert.ok(text.includes(side('+')), 'the diff ends in the code as it is')
+    const [bug, fix] = shownRuns(text)
+    writeFileSync(path, text.replace(side('+'), side('-')))
+    const b = spawnSync(process.execPath, [join(process.cwd(), 'bin/loom.js'), ...bug!.args], { cwd: root, encoding: 'utf8' })
+    assert.equal(b.status, 1, b.stdout + b.stderr)
+    showsTrue(bug!.lines, b.stdout)
+    writeFileSync(path, text)
+    const f = spawnSync(process.execPath, [join(process.cwd(), 'bin/loom.js'), ...fix!.args], { cwd: root, encoding: 'utf8' })
+    assert.equal(f.status, 0, f.stdout + f.stderr)
+    showsTrue(fix!.lines, f.stdout)
+  } finally {
+    rmSync(root, { recursive: true, force: true })
+  }
+})

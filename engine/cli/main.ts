@@ -40,7 +40,7 @@ usage:
       list branches; rename (a label: events keep their hashes), delete (archived, restorable)
   loom export DB [--branch B] [--out FILE]                       a branch as portable JSON lines
   loom import DB FILE [--name N]                                 add an exported branch, verified
-  loom explore NB [--from DB [--branch B] [--at S]] [--depth D] [--max-states M] [--requests N] [--faults timeout,refused,5xx,failed|none] [--save-branch N [--violation K] [--db F]] [--workers W] [--env K=V] [--no-deadlock] [--simulate [--seed N] [--walks N]] [--graph FILE.dot] [--tree] [--json]
+  loom explore NB [--from DB [--branch B] [--at S]] [--depth D] [--max-states M] [--requests N] [--faults timeout,refused,5xx,failed,lost|none] [--save-branch N [--violation K] [--db F]] [--workers W] [--env K=V] [--no-deadlock] [--simulate [--seed N] [--walks N]] [--tree] [--json]
       every state the app can reach (breadth first over every transaction, every choice, the clock moving to each
       awaited deadline, the inputs a log recorded after S in every order, and requests from the notebook's clients(),
       at most N along a trace, default 3), every test checked in each; exits 1 with the shortest trace to each failure,

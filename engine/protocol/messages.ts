@@ -108,7 +108,7 @@ export interface Ops {
   series: { params: { branch?: string; states: string[]; from?: number; to?: number; points: number }; result: { at: number[]; values: Record<string, (number | null)[]> } }
   /** Explores every state reachable from a moment (default: the live head) with the notebook's current code, at most `maxStates` (default 100,000); `progress` notices carry `job`. */
   /** `faults`: the faults effects may meet (as `loom explore --faults`; default every one, [] none). */
-  explore: { params: { branch?: string; at?: number; depth?: number; maxStates?: number; faults?: ('timeout' | 'refused' | '5xx' | 'failed')[] }; result: ExploreView }
+  explore: { params: { branch?: string; at?: number; depth?: number; maxStates?: number; faults?: ('timeout' | 'refused' | '5xx' | 'failed' | 'lost')[] }; result: ExploreView }
   /** Asks long request `job` (explore, verify, rerun, query, retroLogs) to stop: an exploration answers with what it found so far (stoppedBy 'stopped'), the others are refused. Stopping one that has ended does nothing. */
   stopJob: { params: { job: number }; result: Record<string, never> }
   /** Commits violation `violation` (its index in ExploreView.violations, from 0) of exploration `job` as branch `name`, to debug like real history. The host keeps its last 20 explorations. */

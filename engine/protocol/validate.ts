@@ -256,7 +256,7 @@ function check(kind: Kind, v: unknown): string | null {
     case 'answers':
       return isObject(v) ? null : 'an object of answers by question key, like {"amount": 10}'
     case 'faults':
-      return Array.isArray(v) && v.length <= 4 && v.every((f) => ['timeout', 'refused', '5xx', 'failed'].includes(f as string)) ? null : 'a list of faults: "timeout", "refused", "5xx", "failed" (empty: none)'
+      return Array.isArray(v) && v.length <= 5 && v.every((f) => ['timeout', 'refused', '5xx', 'failed', 'lost'].includes(f as string)) ? null : 'a list of faults: "timeout", "refused", "5xx", "failed", "lost" (empty: none)'
     case 'effectAnswers': {
       const response = (r: unknown) => {
         const x = r as Record<string, unknown>

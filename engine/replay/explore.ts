@@ -73,6 +73,10 @@ export interface Move {
   client?: boolean
   /** For an effect answered with a fault: which. */
   fault?: Fault
+  /** The ids of the actions it made (sys.http.send, sys.fs.write), in order. */
+  made?: string[]
+  /** An action's outcome recorded without effect(result), which failed on it. */
+  bare?: boolean
 }
 
 export interface Violation {

@@ -27,6 +27,8 @@ export interface Outcome {
   ttyRead: number
   /** For an abort: the effect it waits for (its outcome is a move of exploration's), or null. */
   wantsEffect: Transaction['wantsEffect']
+  /** The ids of the actions it made (a saved trace maps them to the ids its own events make), or null. */
+  made: readonly string[] | null
 }
 
 type Node =
@@ -142,5 +144,6 @@ export function outcomeOf(tx: Transaction): Outcome {
     waitsForInput: tx.waitsForInput,
     ttyRead: tx.ttyRead.length,
     wantsEffect: tx.wantsEffect,
+    made: tx.made,
   }
 }

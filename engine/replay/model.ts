@@ -16,13 +16,16 @@ import type { SourceLocation, StateKind, Write } from '../runtime/event.ts'
 import type { Moment } from './seek.ts'
 import { Memo, outcomeOf, type Outcome } from './memo.ts'
 import type { HistoryLog } from './historyLog.ts'
-import type { RecordedInput } from './recordedInputs.ts'
+import type { RecordedEffect, RecordedInput } from './recordedInputs.ts'
 import { DEFAULT_CLIENT_REQUESTS } from './clients.ts'
 import { prepareMoment, type PreparedMoment } from './prepareMoment.ts'
 import { clientMovesIn, type ClientMoves } from './clientMoves.ts'
 import { Worlds, delivered, memoSuffix, type Situation, type World } from './worlds.ts'
 import { EFFECTS_STATE, effectWrites, type EffectInput, type EffectResponse } from '../runtime/effects/request.ts'
-import { EffectChoices, FAULTS, type EffectMoveInput, type EffectOutcome, type Fault, type WantedEffect } from './effectOutcomes.ts'
+import { EffectChoices, FAULTS, type ActionMoveInput, type EffectMoveInput, type EffectOutcome, type Fault, type WantedEffect } from './effectOutcomes.ts'
+import { ACTION_ID, askedOf, isOutcomeInput, pendingAction, type Action as ActionRequest, type Outcome as ActionOutcomeShape } from '../runtime/effects/action.ts'
+import { requestHash } from '../runtime/effects/request.ts'
+import type { MapSlot } from '../runtime/state/map.ts'
 import { coverageOf, instrument, type Coverage } from './coverage.ts'
 import { checkDeclarations } from './declarations.ts'
 
@@ -40,6 +43,15 @@ export interface Action {
   recorded?: number
   /** A request clients() sent. */
   client?: boolean
+  /** An action's outcome recorded without effect(result), as a live run does when the handler fails. */
+  bare?: boolean
+}
+
+/** An action pending in a world: its id, what it asks, and the hash of its request. */
+interface Pending {
+  id: string
+  action: ActionRequest
+  hash: string
 }
 
 export interface ModelOptions {
@@ -97,6 +109,8 @@ export class Model extends Worlds {
   readonly grantsEffects: boolean
   /** The answers an effect may get: recorded responses and faults. */
   readonly effectChoices: EffectChoices
+  /** Per slot of `sys.effects`: the actions pending in it. */
+  private readonly pendingBySlot = new WeakMap<object, Pending[]>()
   /** Per response (the same object for each move that gives it), per hash and clock: the writes that answer it. */
   private readonly answered = new WeakMap<object, Map<string, { writes: Write[]; halt: false }>>()
   /** With `coverage`: which lines of each cell have run so far. */
@@ -122,7 +136,7 @@ export class Model extends Worlds {
     /** Requests clients() may send along one trace. */
     readonly requests: number,
     faults: readonly Fault[],
-    recordedEffects: readonly { seq: number; hash: string; response: Json }[],
+    recordedEffects: readonly RecordedEffect[],
   ) {
     // Symmetry renames values, so it reads each one back from its number: keep their texts then.
     super(exec.store, () => exec.sandbox.realm.JSON, { keepTexts: version.explore.symmetric.length > 0 })
@@ -134,7 +148,10 @@ export class Model extends Worlds {
     // Responses held at the moment (a read waits for one again once its maxAge has passed), then those recorded after it.
     const held = exec.store.get(EFFECTS_STATE)
     if (held) for (const [hash, v] of Object.entries(plainCopy(held.value()) as Record<string, { response?: Json }>)) if (v && typeof v.response === 'object' && v.response !== null) this.effectChoices.observe(hash, v.response as unknown as EffectResponse, -1)
-    for (const e of recordedEffects) this.effectChoices.observe(e.hash, e.response as unknown as EffectResponse, e.seq)
+    for (const e of recordedEffects) {
+      if ('hash' in e) this.effectChoices.observe(e.hash, e.response as unknown as EffectResponse, e.seq)
+      else this.effectChoices.observeOutcome(e.id, e.asked, e.outcome as unknown as ActionOutcomeShape, e.seq)
+    }
   }
 
   /** Compiles and loads a notebook at its beginning or at a moment of a log. Throws NotebookError, CompileError or LoadError. */
@@ -209,13 +226,48 @@ export class Model extends Worlds {
     const method = this.methodAt(world)
     if (method === 'start' || world.halted) return method === 'start' ? this.memoed(world, this.plain.start) : []
     const own = method ? this.memoed(world, this.plain.step) : []
-    if (!this.recorded.length) return own
+    const pending = this.pendingIn(world)
+    if (!this.recorded.length && !pending.length) return own
     const actions = own.slice()
     this.recorded.forEach((r, i) => {
       if (r.kind === 'tty' || delivered(world.at, i) || !this.version.methods[r.kind]) return
       actions.push({ method: r.kind, input: r.input, memo: `${r.kind}#${i}${memoSuffix(world.at, this.time)}`, recorded: i })
     })
+    // The world answers each pending action, whoever waits for it: each outcome is the effect event
+    // that records it, a transaction that runs effect(result) if the app has one.
+    for (const p of pending) {
+      this.effectChoices.actionOutcomes(p.id, p.action, p.hash).forEach((o, k) => {
+        const input: ActionMoveInput = { id: p.id, asked: askedOf(p.action.request), outcome: o.outcome, ms: 0 }
+        if (o.recorded !== undefined) input.recorded = o.recorded
+        actions.push({ method: 'effect', input: input as unknown as Json, memo: `effect ${p.id} ${p.hash} ${k}${memoSuffix(world.at, this.time)}` })
+      })
+    }
     return actions
+  }
+
+  /**
+   * An action's outcome whose effect(result) failed (threw, aborted or waited): live, the outcome is
+   * recorded without the handler then, so exploration takes that move too.
+   */
+  withoutHandler(action: Action): Action | null {
+    return action.method === 'effect' && !action.bare && this.version.methods.effect && isOutcomeInput(action.input) ? { ...action, bare: true, memo: `${action.memo} bare` } : null
+  }
+
+  /** The actions pending in a world (committed, no outcome yet), in the order they were made. */
+  pendingIn(world: World): readonly Pending[] {
+    const cell = this.exec.store.get(EFFECTS_STATE)
+    if (!cell || cell.kind !== 'map') return []
+    const slot = world.slots[cell.id] as MapSlot
+    let out = this.pendingBySlot.get(slot)
+    if (!out) {
+      out = []
+      for (const [id, e] of slot.entries) {
+        const action = ACTION_ID.test(id) ? pendingAction(e.value) : null
+        if (action) out.push({ id, action: plainCopy(action as unknown as Json) as unknown as ActionRequest, hash: requestHash(action.request) })
+      }
+      this.pendingBySlot.set(slot, out)
+    }
+    return out
   }
 
   /** Start and step in a situation other than the start's: their outcomes may differ (the clock, tty input). */
@@ -303,10 +355,11 @@ export class Model extends Worlds {
   }
 
   /** Runs `method` in `world`, its choices answered by `agent`. Call inside `exec.run`. */
-  run(world: World, method: MethodName, agent: Agent, input: Json = null): Transaction {
+  run(world: World, method: MethodName, agent: Agent, input: Json = null, bare = false): Transaction {
     this.enter(world)
     // Without tty input delivered, a read waits (the executor's own input is empty while exploring).
-    return this.exec.runCall(this.version, methodCall(method, input, world.at.tty || undefined), world.at.clock, agent)
+    const call = bare ? { kind: 'effect' as const, method: null, input } : methodCall(method, input, world.at.tty || undefined)
+    return this.exec.runCall(this.version, call, world.at.clock, agent)
   }
 
   /**
@@ -320,7 +373,7 @@ export class Model extends Worlds {
     if (!memo) this.methodMemos.set(a.memo, (memo = this.memo(a.memo, a.method)))
     const known = memo.find(world, agent)
     if (known) return known
-    const tx = this.run(world, a.method, agent, a.input)
+    const tx = this.run(world, a.method, agent, a.input, a.bare)
     const outcome = outcomeOf(tx)
     memo.add(world, tx, outcome)
     return outcome

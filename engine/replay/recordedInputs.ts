@@ -3,6 +3,7 @@
 // the moment delivers each of them exactly once, interleaved with the app's
 // own steps in every order (DESIGN §6): "what if these two real requests had
 // arrived the other way round".
+import { outcomeInputProblem, type OutcomeInput } from '../runtime/effects/action.ts'
 import type { EventRecord } from '../runtime/event.ts'
 import type { Json } from '../runtime/values.ts'
 import type { HistoryLog } from './historyLog.ts'
@@ -21,11 +22,8 @@ export interface RecordedInput {
 export const MAX_RECORDED = 40
 
 /** A response an `effect` event recorded: exploration offers it as the answer to the same request. Plain data. */
-export interface RecordedEffect {
-  seq: number
-  hash: string
-  response: Json
-}
+/** An effect event after the moment: a read's response (by its request's hash) or an action's outcome (as the runner records it). */
+export type RecordedEffect = { seq: number; hash: string; response: Json } | { seq: number; id: string; asked: string; outcome: Json }
 
 export interface RecordedAfter {
   inputs: RecordedInput[]
@@ -52,6 +50,10 @@ export function recordedAfter(log: HistoryLog, branch: string, seq: number, head
     if (input) inputs.push(input)
     const effect = e.kind === 'effect' ? (e.input as { hash?: unknown; response?: unknown } | null) : null
     if (effect && typeof effect.hash === 'string' && effect.response !== null && typeof effect.response === 'object') effects.push({ seq: e.seq, hash: effect.hash, response: effect.response as Json })
+    else if (effect && !outcomeInputProblem(effect)) {
+      const o = effect as unknown as OutcomeInput
+      effects.push({ seq: e.seq, id: o.id, asked: String(o.asked), outcome: o.outcome as unknown as Json })
+    }
   }
   const left: string[] = []
   if (firstLeft) left.push(`the inputs recorded from event ${firstLeft} on — exploration delivers the first ${MAX_RECORDED} after the moment (choose a later --at)`)

@@ -305,12 +305,12 @@ export class Search {
       // Most transitions reach a state seen before: nothing is made for those. A memo leaf's choices are never changed: the move can share them.
       if (shared) {
         const f = this.model.nextFingerprint(cur.world, tx, action.method, at)
-        if (shared.claim(f.h1, f.h2)) this.addNext(this.model.after(cur.world, tx, action.method, at), cur, this.moveOf(cur.world, action, tx.choices), -1)
+        if (shared.claim(f.h1, f.h2)) this.addNext(this.model.after(cur.world, tx, action.method, at), cur, this.moveOf(cur.world, action, tx.choices, tx.made), -1)
       } else {
         const key = this.model.nextKey(cur.world, tx, action.method, at)
-        if (!this.seen.has(key)) this.addNext(this.model.after(cur.world, tx, action.method, at), cur, this.moveOf(cur.world, action, tx.choices), key)
+        if (!this.seen.has(key)) this.addNext(this.model.after(cur.world, tx, action.method, at), cur, this.moveOf(cur.world, action, tx.choices, tx.made), key)
         const to = this.options.observer && this.seen.get(key)
-        if (to !== undefined) this.options.observer!.edge(cur.id, to, () => this.moveOf(cur.world, action, tx.choices))
+        if (to !== undefined) this.options.observer!.edge(cur.id, to, () => this.moveOf(cur.world, action, tx.choices, tx.made))
       }
       if (this.full) return
     } else if (tx.failure.aborted) {
@@ -325,6 +325,7 @@ export class Search {
       const where = tx.failure.location ? `${tx.failure.location.cell}:${tx.failure.location.line}` : tx.failure.reason
       this.report({ kind: 'error', test: `${method}() runs without an error`, message, location: tx.failure.location, failing }, cur, this.depth, `error:${method}@${where}`)
     }
+    if (tx.failure) this.withoutHandler(cur, action)
     if (!this.agent.next(tx.choices.length)) this.nextAction(cur)
     else if (cur.leaves >= this.maxOutcomes) {
       // The rest of this transaction's choices go unexplored: the search can no longer be exhaustive.
@@ -334,18 +335,32 @@ export class Search {
     }
   }
 
+  /** An outcome whose effect(result) failed is recorded without it, as live: tried next, once. */
+  private withoutHandler(cur: Expanding, action: Action): void {
+    const bare = this.model.withoutHandler(action)
+    if (!bare || cur.actions![cur.index + 1]?.memo === bare.memo) return
+    cur.actions = cur.actions!.slice()
+    cur.actions.splice(cur.index + 1, 0, bare)
+  }
+
   /** The move a transaction makes, with what a trace needs to run it again: its input, clock and tty input where not the start's. */
-  private moveOf(world: World, action: Action, choices: Move['choices']): Move {
+  private moveOf(world: World, action: Action, choices: Move['choices'], made: readonly string[] | null = null): Move {
     const plain = action.input === null && action.recorded === undefined && !action.client && world.at.clock === this.model.time && !world.at.tty
     const known = plain ? this.plainMoves.get(choices) : undefined
     if (known && known.method === action.method) return known
     const move: Move = { method: action.method, choices }
+    if (made?.length) move.made = made.slice()
+    if (action.method === 'effect') {
+      const fault = (action.input as { outcome?: { fault?: Move['fault'] } }).outcome?.fault
+      if (fault) move.fault = fault
+    }
     if (plain) this.plainMoves.set(choices, move)
     if (action.input !== null) move.input = action.input
     if (world.at.clock !== this.model.time) move.time = world.at.clock
     if (world.at.tty) move.typed = world.at.tty
     if (action.recorded !== undefined) move.recorded = this.model.recorded[action.recorded]!.seq
     if (action.client) move.client = true
+    if (action.bare) move.bare = true
     return move
   }
 

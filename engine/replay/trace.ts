@@ -3,7 +3,8 @@
 // branch of the log, so a counterexample can be scrubbed, replayed and
 // debugged like anything that really happened.
 import { ReplayAgent } from '../runtime/agent.ts'
-import { methodCall } from '../runtime/executor.ts'
+import { methodCall, type Call } from '../runtime/executor.ts'
+import type { MethodName } from '../runtime/compile.ts'
 import type { EventRecord, Choice } from '../runtime/event.ts'
 import type { Json } from '../runtime/values.ts'
 import { writeBranch } from './writeBranch.ts'
@@ -14,7 +15,8 @@ import type { BranchInfo } from './sqliteLog.ts'
 import type { HistoryLog } from './historyLog.ts'
 import type { EventLog } from '../runtime/log.ts'
 import { describeInput } from './recordedInputs.ts'
-import { describeEffectMove, effectEventInput, type EffectMoveInput } from './effectOutcomes.ts'
+import { describeEffectMove, effectEventInput, outcomeEventInput, type ActionMoveInput, type EffectMoveInput } from './effectOutcomes.ts'
+import { isOutcomeInput } from '../runtime/effects/action.ts'
 
 /** One move past its time limit stops the call into the sandbox. */
 const STOP = { overran: () => false }
@@ -38,7 +40,7 @@ export interface TraceStep extends Move {
 export function describeMove(move: Move, start: number): string {
   if (move.method === 'clock') return `clock → ${move.time! - start} ms`
   if (move.method === 'tty') return describeInput('tty', move.input ?? '', move.recorded)
-  if (move.method === 'effect') return describeEffectMove(move.input as unknown as EffectMoveInput)
+  if (move.method === 'effect') return describeEffectMove(move.input as unknown as EffectMoveInput) + (move.bare ? ', recorded without effect(), which failed on it' : '')
   if (move.recorded !== undefined) return describeInput(move.method === 'gui' ? 'gui' : 'http', move.input ?? null, move.recorded)
   if (move.client) return `${describeInput('http', move.input ?? null)} (from clients())`
   return `${move.method}()`
@@ -58,13 +60,13 @@ export function describeTrace(model: Model, moves: readonly Move[]): { steps: Tr
         steps.push({ ...move, label, changes: [] })
         continue
       }
-      if (move.method === 'effect') {
+      if (move.method === 'effect' && !isOutcomeInput(move.input)) {
         // The answer is in the label; the change it makes is to Loom's own state of responses.
         world = model.effectAnswered(world, move.input as unknown as EffectMoveInput)
         steps.push({ ...move, label, changes: [] })
         continue
       }
-      const tx = model.run(world, move.method, new ReplayAgent(move.choices), move.input ?? null)
+      const tx = model.run(world, move.method, new ReplayAgent(move.choices), move.input ?? null, move.bare)
       if (tx.failure) throw new Error(`the trace does not reproduce: ${label} ${tx.failure.reason}`)
       const recorded = move.recorded === undefined ? undefined : model.recorded.findIndex((r) => r.seq === move.recorded)
       const at = model.situationAfter(world, { method: move.method, input: move.input ?? null, memo: '', recorded, client: move.client }, { ttyRead: tx.ttyRead.length })
@@ -130,6 +132,8 @@ export async function commitTrace(text: string, options: ModelOptions, moves: re
     exec.commit(model.codeTransaction(), codeHash, model.declares)
   }
   let next = 0
+  // Exploration numbers the actions a trace makes as its own model does; these events make them with their own seqs.
+  const ids = new Map<string, string>()
   const work = () => {
     while (next < moves.length && !exec.batchSpent) {
       const move = moves[next]!
@@ -138,10 +142,9 @@ export async function commitTrace(text: string, options: ModelOptions, moves: re
         next++
         continue
       }
-      // An effect's answer is the effect event a live run commits when the world answers; marked as exploration's.
-      const call = move.method === 'effect' ? { kind: 'effect' as const, method: null, input: effectEventInput(move.input as unknown as EffectMoveInput) } : methodCall(move.method, move.input ?? null, move.typed ?? '')
-      const tx = exec.runCall(model.version, call, move.time ?? model.time, new ReplayAgent(move.choices))
+      const tx = exec.runCall(model.version, eventCall(model, move, ids), move.time ?? model.time, new ReplayAgent(move.choices))
       if (tx.failure) throw new Error(`the trace does not reproduce at ${describeMove(move, model.time)}: ${tx.failure.reason}`)
+      move.made?.forEach((id, i) => tx.made?.[i] !== undefined && ids.set(id, tx.made[i]!))
       // Counted before it commits: a commit the time limit cuts off is finished by the executor (see `committed`).
       next++
       const event: EventRecord = exec.commit(tx, codeHash)
@@ -160,4 +163,16 @@ export async function commitTrace(text: string, options: ModelOptions, moves: re
     if (!exec.run(work, hooks).ok) throw new Error('the trace does not reproduce: a move ran past its time limit')
   }
   log.flush()
+}
+
+/**
+ * The call a move commits: an effect's answer is the effect event a live run commits when the world
+ * answers (an action's outcome under the id this branch gave the action, run by effect(result) if the
+ * app has one), marked as exploration's; any other move, its method.
+ */
+function eventCall(model: Model, move: Move, ids: ReadonlyMap<string, string>): Call {
+  if (move.method !== 'effect') return methodCall(move.method as MethodName, move.input ?? null, move.typed ?? '')
+  if (!isOutcomeInput(move.input)) return { kind: 'effect', method: null, input: effectEventInput(move.input as unknown as EffectMoveInput) }
+  const m = move.input as unknown as ActionMoveInput
+  return { kind: 'effect', method: model.version.methods.effect && !move.bare ? 'effect' : null, input: outcomeEventInput(m, ids.get(m.id) ?? m.id) }
 }

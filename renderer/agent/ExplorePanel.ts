@@ -176,7 +176,7 @@ const STOPPED: Record<NonNullable<ExploreView['stoppedBy']>, string> = {
 }
 
 /** The faults, as the panel names them. */
-const FAULTS = [['timeout', 'timeout'], ['refused', 'refused'], ['5xx', '503'], ['failed', 'failed file']] as const
+const FAULTS = [['timeout', 'timeout'], ['refused', 'refused'], ['5xx', '503'], ['failed', 'failed file'], ['lost', 'lost answer']] as const
 
 /** How a liveness counterexample's lasso ends: round its cycle again, or standing still. */
 function lassoEnd(v: ExploreView['violations'][number]): string {

@@ -128,7 +128,7 @@ declare const sys: {
   }
   /** The outcomes of actions. */
   readonly effects: {
-    /** The outcome of the action `id` (from send or write): the transaction waits until there is one. */
+    /** The outcome of the action `id` (from send or write): the transaction waits until there is one (a test, which cannot wait, gets null). */
     result(id: string): ActionOutcome
   }
 }
@@ -149,6 +149,8 @@ interface ActionOutcome {
   readonly body?: string
   readonly error?: string
   readonly tries: number
+  /** Only in an outcome exploration gave: the fault it stands for; `lost` means the other system acted and its answer never came. */
+  readonly fault?: 'timeout' | 'refused' | '5xx' | 'failed' | 'lost'
 }
 
 /** An invariant over state, checked after every commit in debug runs, by `loom test`, and during exploration. */

@@ -7,7 +7,7 @@
 // state of its own: a new state would change how every log that grants
 // effects replays its code event.)
 import { originGranted, originOf, type Grants } from './grants.ts'
-import { fsRead, type EffectRequest } from './request.ts'
+import { fsRead, type EffectRequest, type EffectResponse } from './request.ts'
 
 /** An action's id, `<seq>.<n>` (a read's response is kept under a 64-digit hash instead). */
 export const ACTION_ID = /^\d+\.\d+$/
@@ -42,6 +42,18 @@ export interface Outcome {
   error?: string
   /** How many times it was performed. */
   tries: number
+  /**
+   * Only in an outcome exploration gave (never one the world gave): the fault it stands for.
+   * `lost` is the one where the other system acted and its answer never came back.
+   */
+  fault?: string
+}
+
+/** The outcome of action `id` whose last try got `r`: the one shape the runner records and exploration gives. */
+export function outcomeOf(id: string, r: EffectResponse, tries: number): Outcome {
+  if ('error' in r) return { id, ok: false, error: String(r.error), tries }
+  if ('status' in r) return { id, ok: r.status >= 200 && r.status < 300, status: r.status, headers: r.headers, body: r.body, tries }
+  return { id, ok: true, tries }
 }
 
 /** An outcome event's input: the action's id, what it asked (without its body), the outcome and the time it took. */

@@ -5,7 +5,7 @@
 // performs it; the answer or outcome is committed as an `effect` event through
 // the one transaction door, which wakes whatever waits on it.
 import type { EffectInput, EffectRequest, EffectResponse } from './request.ts'
-import { askedOf, type Action, type Outcome, type OutcomeInput } from './action.ts'
+import { askedOf, outcomeOf, type Action, type OutcomeInput } from './action.ts'
 import type { PendingRead } from '../../protocol/messages.ts'
 import { effectAsked } from '../../protocol/effectLine.ts'
 
@@ -112,10 +112,4 @@ function withKey(r: EffectRequest, id: string): EffectRequest {
 function retryable(r: EffectResponse): boolean {
   if ('error' in r) return true
   return 'status' in r && (r.status >= 500 || r.status === 429)
-}
-
-function outcomeOf(id: string, r: EffectResponse, tries: number): Outcome {
-  if ('error' in r) return { id, ok: false, error: String(r.error), tries }
-  if ('status' in r) return { id, ok: r.status >= 200 && r.status < 300, status: r.status, headers: r.headers, body: r.body, tries }
-  return { id, ok: true, tries }
 }
