@@ -10,7 +10,9 @@ import type { Choice, SourceLocation } from '../runtime/event.ts'
 import type { Json } from '../runtime/values.ts'
 import type { Model } from './model.ts'
 import { mix } from '../runtime/agent.ts'
-import { Search, levelBatches, type Found, type StateRef } from './search.ts'
+import { Search } from './search.ts'
+import { levelBatches } from './levelBatches.ts'
+import type { Found, StateRef } from './searchTypes.ts'
 import { unexploredEffects, type Fault } from './effectOutcomes.ts'
 import { LivenessGraph, lassoTrace } from './liveness.ts'
 import type { Coverage } from './coverage.ts'
@@ -37,6 +39,8 @@ export interface ExploreOptions {
    * (so a seed repeats its walks). Never exhaustive: `stoppedBy: 'walks'`.
    */
   simulate?: { seed: number; walks: number }
+  /** Bytes (compactly encoded) a level of the search may take in memory before it is spilled to a temporary file (default FRONTIER_BYTES). */
+  frontierBytes?: number
 }
 
 /** How deep a random walk goes when no --depth is given. */
@@ -118,6 +122,8 @@ export interface ExploreResult {
    * none): with any, "no violation" is not "every reachable state".
    */
   unexplored: string[]
+  /** Levels of the search that went to a temporary file because they passed `frontierBytes` (absent: none). */
+  spilled?: number
   elapsedMs: number
 }
 
@@ -142,7 +148,7 @@ export function* exploring(model: Model, options: ExploreOptions = {}): Generato
   const walk = sim ? (n: number) => mix(sim.seed, picks++) % n : undefined
   // Liveness needs the whole state graph: an exhaustive search on this thread, not random walks.
   const liveness = model.version.explore.liveness.length && !sim ? new LivenessGraph(model) : null
-  const search = new Search(model, bounds.maxOutcomes, bounds.maxStates - 1, { deadlock: options.deadlock, walk, observer: liveness ?? undefined })
+  const search = new Search(model, bounds.maxOutcomes, bounds.maxStates - 1, { deadlock: options.deadlock, walk, observer: liveness ?? undefined, frontierBytes: options.frontierBytes })
   let walks = 0
   let deepest = 0
   let lastProgress = performance.now()
@@ -154,37 +160,42 @@ export function* exploring(model: Model, options: ExploreOptions = {}): Generato
   }
   search.seed()
   let stoppedBy: ExploreResult['stoppedBy'] = null
-  for (;;) {
-    for (const _ of levelBatches(search, model)) {
-      tick()
-      yield
-      if (options.signal?.aborted) break
-    }
-    if (options.signal?.aborted) {
-      stoppedBy = stoppedWhy(options.signal)
-      break
-    }
-    if (search.full) {
-      stoppedBy = 'states'
-      break
-    }
-    // A walk ends where nothing follows or at the depth bound; the next one sets out from the start.
-    if (sim && (!search.frontier || search.depth + 1 >= bounds.maxDepth)) {
-      deepest = Math.max(deepest, search.depth + (search.frontier ? 1 : 0))
-      if (++walks >= sim.walks) {
-        stoppedBy = 'walks'
+  // However it ends (a bound, a stop, an error, a host dropping it), spilled levels' files are let go.
+  try {
+    for (;;) {
+      for (const _ of levelBatches(search, model)) {
+        tick()
+        yield
+        if (options.signal?.aborted) break
+      }
+      if (options.signal?.aborted) {
+        stoppedBy = stoppedWhy(options.signal)
         break
       }
-      search.restart()
-      continue
+      if (search.full) {
+        stoppedBy = 'states'
+        break
+      }
+      // A walk ends where nothing follows or at the depth bound; the next one sets out from the start.
+      if (sim && (!search.frontier || search.depth + 1 >= bounds.maxDepth)) {
+        deepest = Math.max(deepest, search.depth + (search.frontier ? 1 : 0))
+        if (++walks >= sim.walks) {
+          stoppedBy = 'walks'
+          break
+        }
+        search.restart()
+        continue
+      }
+      if (!search.frontier) break
+      search.nextLevel()
+      // The states at the bound are found and their tests checked; their successors are not.
+      if (search.depth >= bounds.maxDepth) {
+        stoppedBy = 'depth'
+        break
+      }
     }
-    if (!search.frontier) break
-    search.nextLevel()
-    // The states at the bound are found and their tests checked; their successors are not.
-    if (search.depth >= bounds.maxDepth) {
-      stoppedBy = 'depth'
-      break
-    }
+  } finally {
+    search.close()
   }
   if (!stoppedBy && search.cutOutcomes) stoppedBy = 'outcomes'
   const trail = (at: StateRef) => traceOf(at, (ref) => search.trail(ref.id))
@@ -197,6 +208,7 @@ export function* exploring(model: Model, options: ExploreOptions = {}): Generato
     deadlocks: search.deadlocks, outside: search.outside, violations, unexplored, elapsedMs: performance.now() - started,
     ...(sim ? { walks: { walks, depth: bounds.maxDepth, seed: sim.seed } } : {}),
     ...(model.coverage ? { coverage: model.coverage() } : {}),
+    ...(search.spilled ? { spilled: search.spilled } : {}),
   }
 }
 

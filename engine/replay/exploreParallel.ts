@@ -6,7 +6,7 @@
 import { Worker } from 'node:worker_threads'
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import { boundsOf, outsideWords, pickFirst, stoppedWhy, traceOf, type ExploreOptions, type ExploreResult, type Move } from './explore.ts'
-import type { Found, StateRef } from './search.ts'
+import type { Found, StateRef } from './searchTypes.ts'
 import type { ShardReport, ShardSetup, ToShard } from './exploreWorker.ts'
 import type { PreparedMoment } from './prepareMoment.ts'
 import type { Fault } from './effectOutcomes.ts'

@@ -9,7 +9,7 @@
 // as it finds it (SearchObserver); the check runs once the search is done.
 import type { Move, Violation } from './explore.ts'
 import { SECOND, type Model } from './model.ts'
-import type { Found, SearchObserver, StateRef } from './search.ts'
+import type { Found, SearchObserver, StateRef } from './searchTypes.ts'
 import type { World } from './worlds.ts'
 
 /** A liveness violation: its trace is the prefix and then the cycle; `loop` says where the cycle starts. */

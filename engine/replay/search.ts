@@ -11,25 +11,12 @@ import type { Action, Model } from './model.ts'
 import { flagsOf, type Situation, type World } from './worlds.ts'
 import { Incoming, Outgoing, type Handoff, type HandoffBatch } from './handoffs.ts'
 import { outcomeOf } from './memo.ts'
+import { Frontier } from './frontier.ts'
+import { StateIds } from './stateIds.ts'
 import type { Outcome } from './memo.ts'
 import type { Move, Violation } from './explore.ts'
+import { FRONTIER_BYTES, type Found, type SearchOptions, type StateRef } from './searchTypes.ts'
 import type { WantedEffect } from './effectOutcomes.ts'
-
-/** A state of some shard's search. */
-export interface StateRef {
-  shard: number
-  id: number
-}
-
-/** A violation found at a state; its trace is made later from parent links. */
-export interface Found {
-  violation: Omit<Violation, 'trace'>
-  at: StateRef
-  /** How many transactions from the start that state is. */
-  depth: number
-  /** One report per key: per test, per erroring place, one deadlock. */
-  key: string
-}
 
 interface Expanding {
   world: World
@@ -52,28 +39,6 @@ interface Expanding {
   effects: Map<string, WantedEffect> | null
 }
 
-/** Told of the state graph as it is found (liveness.ts keeps it): one thread's search only. */
-export interface SearchObserver {
-  /** A state found, its tests checked. Called inside `exec.run`. */
-  state(id: number, world: World, depth: number): void
-  /** A move from one state to another (or the same); `move` makes its Move. */
-  edge(from: number, to: number, move: () => Move): void
-  /** A state outside a constraint: not expanded. */
-  outside(id: number): void
-}
-
-export interface SearchOptions {
-  /** False: a state where nothing can move is counted, not reported (`--no-deadlock`). */
-  deadlock?: boolean
-  /**
-   * A random walk (`--simulate`): each next level is one of the states found,
-   * picked by `walk(n)` (0..n-1), and states are told apart only within a level,
-   * so a walk may come back to a state an earlier one saw.
-   */
-  walk?: (n: number) => number
-  observer?: SearchObserver
-}
-
 export class Search {
   /** States this search owns. */
   states = 0
@@ -92,6 +57,8 @@ export class Search {
   /** New states this search may still add; once one more is found, it is full. */
   quota: number
   full = false
+  /** Levels that went to a temporary file (frontier.ts). */
+  spilled = 0
   readonly found: Found[] = []
   /** Per shard: the states found for it, sent once per level (null: this one). */
   private readonly outbox: (Outgoing | null)[]
@@ -102,15 +69,14 @@ export class Search {
    * so sending it again from a later level could only be dropped there.
    */
   private readonly sent: Set<number>[]
-  private readonly seen = new Map<number, number>()
+  private readonly seen = new StateIds()
   /** Per state id: the state it was first reached from, and how. */
   private parents = new Float64Array(1024)
   private readonly via: (Move | null)[] = []
   /** A move made from the start's situation, shared by every state it reaches: a memo's leaf is tried in many states. */
   private readonly plainMoves = new WeakMap<object, Move>()
-  private level: { world: World; id: number }[] = []
-  private next: { world: World; id: number }[] = []
-  private index = 0
+  private level: Frontier
+  private next: Frontier
   private cur: Expanding | null = null
   /** States other shards found for this one, and which shard each came from. */
   private incoming: Handoff[] = []
@@ -134,6 +100,8 @@ export class Search {
     readonly shards = 1,
   ) {
     this.quota = quota
+    this.level = this.frontierOf()
+    this.next = this.frontierOf()
     this.outbox = Array.from({ length: shards }, (_, s) => (s === shard ? null : new Outgoing(model)))
     this.inbox = Array.from({ length: shards }, (_, s) => (s === shard ? null : new Incoming(model)))
     this.sent = Array.from({ length: shards }, () => new Set())
@@ -154,7 +122,7 @@ export class Search {
 
   /** True when this level's work is done (or the search is full), every state found checked. */
   get idle(): boolean {
-    return !this.unchecked.length && (this.full || (!this.incoming.length && !this.cur && this.index >= this.level.length))
+    return !this.unchecked.length && (this.full || (!this.incoming.length && !this.cur && this.level.done))
   }
 
   /** Takes in the new values of a batch from shard `from`: call for every batch, in the order they arrive. */
@@ -179,20 +147,21 @@ export class Search {
   nextLevel(): number {
     const walk = this.options.walk
     if (walk) {
-      this.level = this.next.length ? [this.next[walk(this.next.length)]!] : []
+      this.level = this.frontierOf()
+      if (this.next.length) this.level.push(this.next.at(walk(this.next.length)))
       this.seen.clear()
     } else this.level = this.next
-    this.next = []
-    this.index = 0
+    if (this.level.spilled) this.spilled++
+    this.next = this.frontierOf()
     this.depth++
     return this.level.length
   }
 
   /** A walk starts again from the starting state (already found and checked: state 0). */
   restart(): void {
-    this.level = [{ world: this.model.root, id: 0 }]
-    this.next = []
-    this.index = 0
+    this.level = this.frontierOf()
+    this.level.push({ world: this.model.root, id: 0 })
+    this.next = this.frontierOf()
     this.depth = 0
     this.seen.clear()
   }
@@ -304,13 +273,22 @@ export class Search {
 
   /** Starts expanding the next state of the level; false when there is none. */
   private begin(): boolean {
-    while (this.index < this.level.length) {
-      const { world, id } = this.level[this.index++]!
-      this.agent.reset()
-      this.cur = { world, id, actions: null, index: 0, leaves: 0, committed: false, external: false, wake: 0, ttyWait: false, cut: false, effects: null }
-      return true
-    }
-    return false
+    const entry = this.level.take()
+    if (!entry) return false
+    this.agent.reset()
+    this.cur = { world: entry.world, id: entry.id, actions: null, index: 0, leaves: 0, committed: false, external: false, wake: 0, ttyWait: false, cut: false, effects: null }
+    return true
+  }
+
+  /** A new level: a random walk's levels stay in memory (a state of one is picked at random). */
+  private frontierOf(): Frontier {
+    return new Frontier(this.model, this.options.walk ? Infinity : (this.options.frontierBytes ?? FRONTIER_BYTES))
+  }
+
+  /** Lets go of the levels' temporary files: call when the search ends, however it ends. */
+  close(): void {
+    this.level.close()
+    this.next.close()
   }
 
   /** Takes in one transaction's outcome and moves the agent to the next choice sequence (or the next transaction). */
@@ -441,8 +419,10 @@ export class Search {
   }
 
   private add(world: World, parent: StateRef | null, via: Move | null, key: number, depth: number): number {
-    const id = this.states++
+    // Seen before counted: a batch cut off by the time limit at the call leaves neither done.
+    const id = this.states
     this.seen.set(key, id)
+    this.states++
     // Parents packed as shard · 2³² + id in one flat array: no object per state (-1: the start).
     if (id >= this.parents.length) {
       const more = new Float64Array(this.parents.length * 2)
@@ -460,27 +440,5 @@ export class Search {
     if (this.reported.has(key)) return
     this.reported.add(key)
     this.found.push({ violation, at: { shard: this.shard, id }, depth, key })
-  }
-}
-
-/**
- * Runs a search until its level's work is done, in batches of about 10 ms,
- * each transaction under its own time limit; or, once `stopped` says so
- * (asked between batches), no further.
- */
-export function runLevel(search: Search, model: Model, stopped?: () => boolean): void {
-  for (const _ of levelBatches(search, model)) if (stopped?.()) return
-}
-
-/** The same, handing control back after each batch: a host does other work between them. */
-export function* levelBatches(search: Search, model: Model): Generator<void, void> {
-  const exec = model.exec
-  const work = () => {
-    while (search.advance()) if (exec.batchSpent) return
-  }
-  const hooks = { overran: (tx: Transaction | null) => search.overran(tx) }
-  while (!search.idle) {
-    exec.run(work, hooks)
-    yield
   }
 }
