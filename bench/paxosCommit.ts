@@ -112,5 +112,5 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes(
   const { explore } = await import('../engine/replay/explore.ts')
   const text = readFileSync(join(ROOT, 'samples/paxos-commit.loom.md'), 'utf8')
   const r = explore(await Model.create(text, { path: 'paxos-commit.loom.md' }), EXPLORE)
-  console.log(JSON.stringify({ states: r.states, transitions: r.transitions, depth: r.depth, exhausted: r.exhausted, violations: r.violations.length }))
+  console.log(JSON.stringify({ states: r.states, transitions: r.transitions, depth: r.depth, exhausted: r.exhausted, violations: r.violations.length, spilled: r.spilled ?? 0 }))
 }

@@ -10,7 +10,9 @@ import type { Choice, SourceLocation } from '../runtime/event.ts'
 import type { Json } from '../runtime/values.ts'
 import type { Model } from './model.ts'
 import { mix } from '../runtime/agent.ts'
-import { Search, levelBatches, type Found, type StateRef } from './search.ts'
+import { Search } from './search.ts'
+import { levelBatches } from './levelBatches.ts'
+import type { Found, StateRef } from './searchTypes.ts'
 import { unexploredEffects, type Fault } from './effectOutcomes.ts'
 import { LivenessGraph, lassoTrace } from './liveness.ts'
 import { StateGraph, type DrawnGraph } from './stateGraph.ts'
@@ -40,6 +42,8 @@ export interface ExploreOptions {
   simulate?: { seed: number; walks: number }
   /** Keep the state graph to draw when it has at most GRAPH_STATES states (the window; `--graph`): ExploreResult.graph. */
   draw?: boolean
+  /** Bytes (compactly encoded) a level of the search may take in memory before it is spilled to a temporary file (default FRONTIER_BYTES). */
+  frontierBytes?: number
 }
 
 /** How deep a random walk goes when no --depth is given. */
@@ -129,6 +133,8 @@ export interface ExploreResult {
    * none): with any, "no violation" is not "every reachable state".
    */
   unexplored: string[]
+  /** Levels of the search that went to a temporary file because they passed `frontierBytes` (absent: none). */
+  spilled?: number
   elapsedMs: number
 }
 
@@ -155,7 +161,7 @@ export function* exploring(model: Model, options: ExploreOptions = {}): Generato
   const draw = !!options.draw && !sim
   const liveness = model.version.explore.liveness.length && !sim ? new LivenessGraph(model, draw) : null
   const graph = liveness ?? (draw ? new StateGraph(model, { all: false, draw }) : null)
-  const search = new Search(model, bounds.maxOutcomes, bounds.maxStates - 1, { deadlock: options.deadlock, walk, observer: graph ?? undefined })
+  const search = new Search(model, bounds.maxOutcomes, bounds.maxStates - 1, { deadlock: options.deadlock, walk, observer: graph ?? undefined, frontierBytes: options.frontierBytes })
   let walks = 0
   let deepest = 0
   let lastProgress = performance.now()
@@ -167,37 +173,42 @@ export function* exploring(model: Model, options: ExploreOptions = {}): Generato
   }
   search.seed()
   let stoppedBy: ExploreResult['stoppedBy'] = null
-  for (;;) {
-    for (const _ of levelBatches(search, model)) {
-      tick()
-      yield
-      if (options.signal?.aborted) break
-    }
-    if (options.signal?.aborted) {
-      stoppedBy = stoppedWhy(options.signal)
-      break
-    }
-    if (search.full) {
-      stoppedBy = 'states'
-      break
-    }
-    // A walk ends where nothing follows or at the depth bound; the next one sets out from the start.
-    if (sim && (!search.frontier || search.depth + 1 >= bounds.maxDepth)) {
-      deepest = Math.max(deepest, search.depth + (search.frontier ? 1 : 0))
-      if (++walks >= sim.walks) {
-        stoppedBy = 'walks'
+  // However it ends (a bound, a stop, an error, a host dropping it), spilled levels' files are let go.
+  try {
+    for (;;) {
+      for (const _ of levelBatches(search, model)) {
+        tick()
+        yield
+        if (options.signal?.aborted) break
+      }
+      if (options.signal?.aborted) {
+        stoppedBy = stoppedWhy(options.signal)
         break
       }
-      search.restart()
-      continue
+      if (search.full) {
+        stoppedBy = 'states'
+        break
+      }
+      // A walk ends where nothing follows or at the depth bound; the next one sets out from the start.
+      if (sim && (!search.frontier || search.depth + 1 >= bounds.maxDepth)) {
+        deepest = Math.max(deepest, search.depth + (search.frontier ? 1 : 0))
+        if (++walks >= sim.walks) {
+          stoppedBy = 'walks'
+          break
+        }
+        search.restart()
+        continue
+      }
+      if (!search.frontier) break
+      search.nextLevel()
+      // The states at the bound are found and their tests checked; their successors are not.
+      if (search.depth >= bounds.maxDepth) {
+        stoppedBy = 'depth'
+        break
+      }
     }
-    if (!search.frontier) break
-    search.nextLevel()
-    // The states at the bound are found and their tests checked; their successors are not.
-    if (search.depth >= bounds.maxDepth) {
-      stoppedBy = 'depth'
-      break
-    }
+  } finally {
+    search.close()
   }
   if (!stoppedBy && search.cutOutcomes) stoppedBy = 'outcomes'
   const trail = (at: StateRef) => traceOf(at, (ref) => search.trail(ref.id))
@@ -225,6 +236,7 @@ export function* exploring(model: Model, options: ExploreOptions = {}): Generato
     deadlocks: search.deadlocks, outside: search.outside, violations, unexplored, elapsedMs: performance.now() - started,
     ...(sim ? { walks: { walks, depth: bounds.maxDepth, seed: sim.seed } } : {}),
     ...(model.coverage ? { coverage: model.coverage() } : {}),
+    ...(search.spilled ? { spilled: search.spilled } : {}),
   }
 }
 

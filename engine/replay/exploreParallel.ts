@@ -7,7 +7,7 @@
 import { Worker } from 'node:worker_threads'
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import { boundsOf, outsideWords, pickFirst, stoppedWhy, traceOf, type ExploreOptions, type ExploreResult, type Move } from './explore.ts'
-import type { Found, StateRef } from './search.ts'
+import type { Found, StateRef } from './searchTypes.ts'
 import type { Evening, ShardReport, ShardSetup, ToShard } from './exploreWorker.ts'
 import { SharedSeen } from './sharedSeen.ts'
 import type { PreparedMoment } from './prepareMoment.ts'

@@ -9,7 +9,7 @@
 // as it finds it (SearchObserver); the check runs once the search is done.
 import type { Move, Violation } from './explore.ts'
 import { SECOND, type Model } from './model.ts'
-import type { Found, StateRef } from './search.ts'
+import type { Found, StateRef } from './searchTypes.ts'
 import type { World } from './worlds.ts'
 import { StateGraph } from './stateGraph.ts'
 

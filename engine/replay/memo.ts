@@ -36,6 +36,12 @@ type Node =
   | { at: 'choose'; n: number; next: (Node | undefined)[] }
   | { at: 'end'; outcome: Outcome }
 
+/** An agent that numbers its sequences of answers and says how many leading answers the last two share (EveryChoiceAgent). */
+interface ResumableAgent extends Agent {
+  readonly sequence: number
+  readonly kept: number
+}
+
 /** The same transaction read or chose differently in the same situation: it keeps state outside `state`. */
 export class NondeterminismError extends Error {}
 
@@ -61,14 +67,37 @@ export class Memo<W> {
   private hits = 0
   /** It did not pay for itself: it no longer keeps or finds anything. */
   off = false
+  /** The last walk: its world, agent and sequence, and the choice nodes it passed, by choice index. */
+  private lastWorld: W | null = null
+  private lastAgent: unknown = null
+  private lastSequence = -2
+  private readonly path: Node[] = []
+  private walked = 0
 
   constructor(private readonly what: string, private readonly worlds: MemoWorld<W>) {}
 
-  /** The outcome recorded for this world and these answers, or null. Asks `agent` the questions the transaction asked. */
-  find(world: W, agent: Agent): Outcome | null {
+  /**
+   * The outcome recorded for this world and these answers, or null. Asks
+   * `agent` the questions the transaction asked. With an EveryChoiceAgent on
+   * the sequence right after the last find's, in the same world, the walk
+   * resumes at the first choice whose answer changed: the reads before it
+   * read the same values, so they are not looked up again for every leaf.
+   */
+  find(world: W, agent: Agent | ResumableAgent): Outcome | null {
     if (this.off) return null
     let node = this.root
     let index = 0
+    const sequence = (agent as ResumableAgent).sequence
+    if (sequence !== undefined && world === this.lastWorld && agent === this.lastAgent && sequence === this.lastSequence + 1) {
+      // The deepest choice walked whose answer and those before it are unchanged.
+      index = Math.min((agent as ResumableAgent).kept, this.walked - 1)
+      if (index >= 0) node = this.path[index]
+      else index = 0
+    }
+    this.lastWorld = world
+    this.lastAgent = agent
+    this.lastSequence = sequence ?? -2
+    this.walked = 0
     let found: Outcome | null = null
     while (node) {
       if (node.at === 'end') {
@@ -76,7 +105,11 @@ export class Memo<W> {
         this.hits++
         break
       }
-      node = node.at === 'choose' ? node.next[agent.choose(node.n, index++)] : node.next.get(this.worlds.valueOf(world, node.cell, node.key))
+      if (node.at === 'choose') {
+        this.path[index] = node
+        this.walked = index + 1
+        node = node.next[agent.choose(node.n, index++)]
+      } else node = node.next.get(this.worlds.valueOf(world, node.cell, node.key))
     }
     if (++this.finds === MEMO_WINDOW) {
       if (this.hits * MEMO_PAYS < MEMO_WINDOW) {

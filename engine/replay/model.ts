@@ -102,6 +102,8 @@ export class Model extends Worlds {
   private readonly livenessMemos: Memo<World>[] = []
   private readonly methodMemos = new Map<string, Memo<World>>()
   private readonly clientMemo = new Map<number, ClientMoves>()
+  private lastAction: Action | null = null
+  private lastMemo: Memo<World> | null = null
   private readonly plain = { step: [{ method: 'step', input: null, memo: 'step' }] as Action[], start: [{ method: 'start', input: null, memo: 'start' }] as Action[] }
   /** The world exploration starts from: the store as loaded. */
   readonly root: World
@@ -369,8 +371,11 @@ export class Model extends Worlds {
    */
   outcome(world: World, action: MethodName | Action, agent: Agent): Outcome {
     const a = typeof action === 'string' ? this.memoed(world, action === 'start' ? this.plain.start : [{ method: action, input: null, memo: action }])[0]! : action
-    let memo = this.methodMemos.get(a.memo)
+    // A state's leaves ask for one action's memo over and over: the last one is at hand without a lookup by name.
+    let memo = a === this.lastAction ? this.lastMemo! : this.methodMemos.get(a.memo)
     if (!memo) this.methodMemos.set(a.memo, (memo = this.memo(a.memo, a.method)))
+    this.lastAction = a
+    this.lastMemo = memo
     const known = memo.find(world, agent)
     if (known) return known
     const tx = this.run(world, a.method, agent, a.input, a.bare)

@@ -10,25 +10,13 @@ import type { Transaction } from '../runtime/transaction.ts'
 import type { Action, Model } from './model.ts'
 import type { World } from './worlds.ts'
 import { outcomeOf } from './memo.ts'
+import { Frontier } from './frontier.ts'
+import { StateIds } from './stateIds.ts'
 import type { Outcome } from './memo.ts'
 import type { Move, Violation } from './explore.ts'
+import { FRONTIER_BYTES, type Found, type Queued, type SearchOptions, type StateRef } from './searchTypes.ts'
+export type { Found, Queued, SearchObserver, SearchOptions, StateRef } from './searchTypes.ts'
 import type { WantedEffect } from './effectOutcomes.ts'
-
-/** A state of some shard's search. */
-export interface StateRef {
-  shard: number
-  id: number
-}
-
-/** A violation found at a state; its trace is made later from parent links. */
-export interface Found {
-  violation: Omit<Violation, 'trace'>
-  at: StateRef
-  /** How many transactions from the start that state is. */
-  depth: number
-  /** One report per key: per test, per erroring place, one deadlock. */
-  key: string
-}
 
 interface Expanding {
   world: World
@@ -53,39 +41,6 @@ interface Expanding {
   effects: Map<string, WantedEffect> | null
 }
 
-/** Told of the state graph as it is found (liveness.ts keeps it): one thread's search only. */
-export interface SearchObserver {
-  /** A state found, its tests checked. Called inside `exec.run`. */
-  state(id: number, world: World, depth: number): void
-  /** A move from one state to another (or the same); `move` makes its Move. */
-  edge(from: number, to: number, move: () => Move): void
-  /** A state outside a constraint: not expanded. */
-  outside(id: number): void
-  /** A state where nothing can move and the app is not finished (reported or not: `--no-deadlock`). */
-  deadlock?(id: number): void
-}
-
-export interface SearchOptions {
-  /** False: a state where nothing can move is counted, not reported (`--no-deadlock`). */
-  deadlock?: boolean
-  /**
-   * A random walk (`--simulate`): each next level is one of the states found,
-   * picked by `walk(n)` (0..n-1), and states are told apart only within a level,
-   * so a walk may come back to a state an earlier one saw.
-   */
-  walk?: (n: number) => number
-  observer?: SearchObserver
-  /** The seen set shared with other threads: this search expands the states it claims there first. */
-  shared?: { claim(h1: number, h2: number): boolean; take(): boolean }
-}
-
-/** A state to expand, and the thread whose state it is. */
-export interface Queued {
-  world: World
-  id: number
-  shard: number
-}
-
 export class Search {
   /** States this search owns. */
   states = 0
@@ -104,16 +59,17 @@ export class Search {
   /** New states this search may still add; once one more is found, it is full. Sharing a seen set, its room counts too. */
   quota: number
   full = false
+  /** Levels that went to a temporary file (frontier.ts). */
+  spilled = 0
   readonly found: Found[] = []
-  private readonly seen = new Map<number, number>()
+  private readonly seen = new StateIds()
   /** Per state id: the state it was first reached from, and how. */
   private parents = new Float64Array(1024)
   private readonly via: (Move | null)[] = []
   /** A move made from the start's situation, shared by every state it reaches: a memo's leaf is tried in many states. */
   private readonly plainMoves = new WeakMap<object, Move>()
-  private level: Queued[] = []
-  private next: Queued[] = []
-  private index = 0
+  private level: Frontier
+  private next: Frontier
   private cur: Expanding | null = null
   /** States found but not yet checked against the tests (each by an `advance` of its own, under the time limit); one transaction and the moves that are none may find three. */
   private readonly unchecked: { world: World; id: number; depth: number }[] = []
@@ -133,6 +89,8 @@ export class Search {
     readonly shard = 0,
   ) {
     this.quota = quota
+    this.level = this.frontierOf()
+    this.next = this.frontierOf()
   }
 
   /** Adds the starting state (sharing a seen set: if this search claims it). */
@@ -149,12 +107,12 @@ export class Search {
 
   /** True when this level's work is done (or the search is full), every state found checked. */
   get idle(): boolean {
-    return !this.unchecked.length && (this.full || (!this.cur && this.index >= this.level.length))
+    return !this.unchecked.length && (this.full || (!this.cur && this.level.done))
   }
 
   /** Up to `count` of the next level's states, taken away to be expanded by another thread. */
   giveAway(count: number): Queued[] {
-    return this.next.splice(Math.max(0, this.next.length - count))
+    return this.next.takeLast(count)
   }
 
   /** Another thread's state of the next level, to be expanded here (it stays that thread's: counted and checked there). */
@@ -166,20 +124,21 @@ export class Search {
   nextLevel(): number {
     const walk = this.options.walk
     if (walk) {
-      this.level = this.next.length ? [this.next[walk(this.next.length)]!] : []
+      this.level = this.frontierOf()
+      if (this.next.length) this.level.push(this.next.at(walk(this.next.length)))
       this.seen.clear()
     } else this.level = this.next
-    this.next = []
-    this.index = 0
+    if (this.level.spilled) this.spilled++
+    this.next = this.frontierOf()
     this.depth++
     return this.level.length
   }
 
   /** A walk starts again from the starting state (already found and checked: state 0). */
   restart(): void {
-    this.level = [{ world: this.model.root, id: 0, shard: this.shard }]
-    this.next = []
-    this.index = 0
+    this.level = this.frontierOf()
+    this.level.push({ world: this.model.root, id: 0, shard: this.shard })
+    this.next = this.frontierOf()
     this.depth = 0
     this.seen.clear()
   }
@@ -285,13 +244,23 @@ export class Search {
 
   /** Starts expanding the next state of the level; false when there is none. */
   private begin(): boolean {
-    while (this.index < this.level.length) {
-      const { world, id, shard } = this.level[this.index++]!
-      this.agent.reset()
-      this.cur = { world, id, shard, actions: null, index: 0, leaves: 0, committed: false, external: false, wake: 0, ttyWait: false, cut: false, effects: null }
-      return true
-    }
-    return false
+    const entry = this.level.take()
+    if (!entry) return false
+    this.agent.reset()
+    this.cur = { world: entry.world, id: entry.id, shard: entry.shard, actions: null, index: 0, leaves: 0, committed: false, external: false, wake: 0, ttyWait: false, cut: false, effects: null }
+    return true
+  }
+
+  /** A new level: a random walk's levels stay in memory (a state of one is picked at random). */
+  private frontierOf(): Frontier {
+    // A walk's levels, and those of threads that even theirs out (giveAway), stay in memory.
+    return new Frontier(this.model, this.options.walk || this.options.shared ? Infinity : (this.options.frontierBytes ?? FRONTIER_BYTES), this.shard)
+  }
+
+  /** Lets go of the levels' temporary files: call when the search ends, however it ends. */
+  close(): void {
+    this.level.close()
+    this.next.close()
   }
 
   /** Takes in one transaction's outcome and moves the agent to the next choice sequence (or the next transaction). */
@@ -430,8 +399,10 @@ export class Search {
   }
 
   private add(world: World, parent: StateRef | null, via: Move | null, key: number, depth: number): number {
-    const id = this.states++
+    // Seen before counted: a batch cut off by the time limit at the call leaves neither done.
+    const id = this.states
     if (!this.options.shared) this.seen.set(key, id)
+    this.states++
     // Parents packed as shard · 2³² + id in one flat array: no object per state (-1: the start).
     if (id >= this.parents.length) {
       const more = new Float64Array(this.parents.length * 2)
@@ -449,27 +420,5 @@ export class Search {
     if (this.reported.has(key)) return
     this.reported.add(key)
     this.found.push({ violation, at: { shard: at.shard, id: at.id }, depth, key })
-  }
-}
-
-/**
- * Runs a search until its level's work is done, in batches of about 10 ms,
- * each transaction under its own time limit; or, once `stopped` says so
- * (asked between batches), no further.
- */
-export function runLevel(search: Search, model: Model, stopped?: () => boolean): void {
-  for (const _ of levelBatches(search, model)) if (stopped?.()) return
-}
-
-/** The same, handing control back after each batch: a host does other work between them. */
-export function* levelBatches(search: Search, model: Model): Generator<void, void> {
-  const exec = model.exec
-  const work = () => {
-    while (search.advance()) if (exec.batchSpent) return
-  }
-  const hooks = { overran: (tx: Transaction | null) => search.overran(tx) }
-  while (!search.idle) {
-    exec.run(work, hooks)
-    yield
   }
 }

@@ -5,7 +5,7 @@
 // kept only while there are few states (GRAPH_STATES).
 import type { Move } from './explore.ts'
 import type { Model } from './model.ts'
-import type { SearchObserver } from './search.ts'
+import type { SearchObserver } from './searchTypes.ts'
 import type { World } from './worlds.ts'
 import type { FairMove } from '../runtime/appVersion.ts'
 import { canonicalJson, type Json } from '../runtime/values.ts'

@@ -78,6 +78,8 @@ export class Texts {
   private readonly table = new Fingerprints()
   private hashes = new Uint32Array(1024)
   private seconds = new Uint32Array(1024)
+  /** How many numbers have their halves stored. */
+  private stored = 0
   /** With `keep`, the texts themselves, by number: for what must read a value back (symmetry renames values). */
   private readonly kept: string[] | null
 
@@ -107,15 +109,14 @@ export class Texts {
   }
   /** The number of a value known by its fingerprint (a kind's own, SlotKind.fingerprint), not by its text. */
   fingerprinted(h1: number, h2: number): number {
-    const before = this.table.size
     const n = this.table.number(h1, h2)
-    if (n === before) {
-      if (n >= this.hashes.length) {
-        this.hashes = grown(this.hashes)
-        this.seconds = grown(this.seconds)
-      }
+    // By what is stored, not by whether the table just grew: a call cut off between the two is made again.
+    if (n >= this.stored) {
+      if (n >= this.hashes.length) this.hashes = grown(this.hashes)
+      if (n >= this.seconds.length) this.seconds = grown(this.seconds)
       this.hashes[n] = h1
       this.seconds[n] = h2
+      this.stored = n + 1
     }
     return n
   }
@@ -135,47 +136,55 @@ export class Texts {
 
 /**
  * A table from 64-bit fingerprints (two 32-bit halves) to the numbers 0, 1,
- * 2… in the order they were first seen: open addressing over flat typed
- * arrays, 12 bytes a slot, at most half full — no object per entry.
+ * 2… in the order they were first seen: open addressing over one flat typed
+ * array, a slot's three words side by side (one cache line read per probe of
+ * a table far bigger than the cache), at most half full — no object per entry.
  */
 export class Fingerprints {
   size = 0
   private mask = 1023
-  private his = new Uint32Array(1024)
-  private los = new Uint32Array(1024)
-  /** The entry's number plus one; 0: an empty slot. */
-  private ids = new Int32Array(1024)
+  /** Per slot: the two halves, then the entry's number plus one (0: an empty slot). */
+  private slots = new Uint32Array(3 * 1024)
 
   /** The number of fingerprint (h1, h2): the one it was given, or the next one. */
   number(h1: number, h2: number): number {
+    const slots = this.slots
     let i = slotOf(h1, h2) & this.mask
     for (;;) {
-      const id = this.ids[i]!
+      const at = i * 3
+      const id = slots[at + 2]!
       if (id === 0) break
-      if (this.his[i] === h1 && this.los[i] === h2) return id - 1
+      if (slots[at] === h1 && slots[at + 1] === h2) return id - 1
       i = (i + 1) & this.mask
     }
-    this.his[i] = h1
-    this.los[i] = h2
-    this.ids[i] = ++this.size
+    const at = i * 3
+    slots[at] = h1
+    slots[at + 1] = h2
+    slots[at + 2] = ++this.size
     if (this.size * 2 > this.mask) this.grow()
     return this.size - 1
   }
 
+  /**
+   * Doubles the table. Built aside and put in place at the end: the time
+   * limit that guards a batch covers this code too, and cut off half-way
+   * (a long copy on a loaded machine) it must leave the table as it was —
+   * a table that lost entries would take states seen for new ones.
+   */
   private grow(): void {
-    const { his, los, ids } = this
-    this.mask = this.mask * 2 + 1
-    this.his = new Uint32Array(this.mask + 1)
-    this.los = new Uint32Array(this.mask + 1)
-    this.ids = new Int32Array(this.mask + 1)
-    for (let j = 0; j < ids.length; j++) {
-      if (!ids[j]) continue
-      let i = slotOf(his[j]!, los[j]!) & this.mask
-      while (this.ids[i]) i = (i + 1) & this.mask
-      this.his[i] = his[j]!
-      this.los[i] = los[j]!
-      this.ids[i] = ids[j]!
+    const old = this.slots
+    const mask = this.mask * 2 + 1
+    const slots = new Uint32Array(3 * (mask + 1))
+    for (let j = 0; j < old.length; j += 3) {
+      if (!old[j + 2]) continue
+      let i = slotOf(old[j]!, old[j + 1]!) & mask
+      while (slots[i * 3 + 2]) i = (i + 1) & mask
+      slots[i * 3] = old[j]!
+      slots[i * 3 + 1] = old[j + 1]!
+      slots[i * 3 + 2] = old[j + 2]!
     }
+    this.slots = slots
+    this.mask = mask
   }
 }
 

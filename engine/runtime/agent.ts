@@ -116,9 +116,15 @@ export class EveryChoiceAgent implements Agent {
   private readonly ns: number[] = []
   /** How many of `values` are the current prefix (a count, so no array is ever shortened). */
   private size = 0
+  /** Counts the sequences: each `next` or `reset` begins a new one. */
+  sequence = 0
+  /** How many leading answers this sequence shares with the one before (0 after `reset`): a memo walk resumes after them. */
+  kept = 0
 
   reset(): this {
     this.size = 0
+    this.sequence++
+    this.kept = 0
     return this
   }
 
@@ -135,6 +141,8 @@ export class EveryChoiceAgent implements Agent {
       if (this.values[i]! + 1 < this.ns[i]!) {
         this.values[i]!++
         this.size = i + 1
+        this.sequence++
+        this.kept = i
         return true
       }
     }

@@ -16,10 +16,13 @@ interface Item {
   readonly version: number
   /** The key's hash (lane 0): a small set is searched by it, not by comparing texts. */
   readonly hash: number
+  /** Lane 1: with `hash`, what the set's fingerprint adds up, kept so it is not worked out again per slot. */
+  readonly hash2: number
 }
 
 function item(key: string, value: Json | undefined, version: number): Item {
-  return { key, value, version, hash: hashesOf(key)[0] }
+  const h = hashesOf(key)
+  return { key, value, version, hash: h[0], hash2: h[1] }
 }
 
 /** Up to this many items, looking for one compares numbers one by one; past it, texts by halves. */
@@ -100,8 +103,8 @@ function sumOf(slot: SetSlot): [number, number] {
     let b = 0
     for (const item of slot.items) {
       if (item.value === undefined) continue
-      a = (a + elementHash(item.key, 0)) >>> 0
-      b = (b + elementHash(item.key, 1)) >>> 0
+      a = (a + item.hash) >>> 0
+      b = (b + item.hash2) >>> 0
     }
     slot.sum = sum = [a, b]
   }
@@ -116,14 +119,21 @@ const setSlots: SlotKind<SetSlot> = {
   },
   apply(slot, writes, version, inPlace) {
     const items = inPlace ? (slot.items as Item[]) : slot.items.slice()
+    // The fingerprint follows the writes when it is known: a new state's is then ready without a pass over its elements.
+    let sum = slot.sum ? [slot.sum[0], slot.sum[1]] as [number, number] : null
     for (const w of writes) {
       if (w.op !== 'delete' && !(w.op === 'set' && 'key' in w)) continue
       const made = item(w.key, w.op === 'set' ? w.value : undefined, version)
       const i = indexOf(items, w.key)
+      if (sum && (i >= 0 && items[i]!.value !== undefined) !== (made.value !== undefined)) {
+        const sign = made.value !== undefined ? 1 : -1
+        sum[0] = (sum[0] + sign * made.hash) >>> 0
+        sum[1] = (sum[1] + sign * made.hash2) >>> 0
+      }
       if (i >= 0) items[i] = made
       else items.splice(-i - 1, 0, made)
     }
-    return { items, version, sum: null }
+    return { items, version, sum }
   },
   value(slot) {
     const out: Json[] = []

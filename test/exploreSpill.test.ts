@@ -1,0 +1,76 @@
+// A level of the search past its bound goes to a temporary file and is read
+// back in order (engine/replay/frontier.ts): the same states, transitions and
+// shortest traces as in memory, and nothing left behind, even after kill -9.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Model } from '../engine/replay/model.ts'
+import { explore } from '../engine/replay/explore.ts'
+
+const text = readFileSync('samples/paxos-commit.loom.md', 'utf8')
+const env = { RMS: '2', BALLOTS: '1' }
+/** Files this process holds open that have no name any more (a spilled level's), and named leftovers in the temporary folder. */
+const frontierFiles = () => [
+  ...readdirSync('/proc/self/fd').map((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`) } catch { return '' } }).filter((l) => l.endsWith('(deleted)')),
+  ...readdirSync(tmpdir()).filter((f) => f.startsWith('loom-frontier-')),
+]
+
+test('a search whose levels go to disk finds the same states, transitions and depth as one in memory', async () => {
+  const before = frontierFiles().length
+  const inMemory = explore(await Model.create(text, { path: 'paxos-commit.loom.md', env }), { deadlock: false })
+  const spilled = explore(await Model.create(text, { path: 'paxos-commit.loom.md', env }), { deadlock: false, frontierBytes: 1 })
+  assert.equal(inMemory.spilled, undefined)
+  // Every level but the start's (one state, kept before anything is spilled) went to a file.
+  assert.equal(spilled.spilled, spilled.depth)
+  assert.deepEqual([spilled.states, spilled.transitions, spilled.depth, spilled.exhausted, spilled.violations], [545, inMemory.transitions, inMemory.depth, true, []])
+  assert.equal(frontierFiles().length, before, 'a spilled level leaves no file behind')
+})
+
+test('a search whose levels go to disk gives the same shortest trace to a broken test', async () => {
+  const broken = text.replace("RM.every((rm) => decided(rm, 'prepared'))", "RM.some((rm) => decided(rm, 'prepared'))")
+  assert.notEqual(broken, text)
+  const inMemory = explore(await Model.create(broken, { path: 'paxos-commit.loom.md', env }), { deadlock: false })
+  const spilled = explore(await Model.create(broken, { path: 'paxos-commit.loom.md', env }), { deadlock: false, frontierBytes: 200 })
+  assert.ok(spilled.spilled! > 0)
+  const trace = (r: typeof inMemory) => r.violations.find((v) => v.test === 'TCConsistent')?.trace
+  assert.equal(trace(spilled)?.length, 6)
+  assert.deepEqual(trace(spilled), trace(inMemory))
+  assert.deepEqual([spilled.states, spilled.transitions], [inMemory.states, inMemory.transitions])
+})
+
+test('a search stopped by its state bound while a level is on disk lets the file go', async () => {
+  const before = frontierFiles().length
+  const r = explore(await Model.create(text, { path: 'paxos-commit.loom.md', env }), { deadlock: false, frontierBytes: 1, maxStates: 100 })
+  assert.equal(r.stoppedBy, 'states')
+  assert.equal(frontierFiles().length, before)
+})
+
+test('an exploration killed with SIGKILL while its levels are on disk leaves nothing in the temporary folder', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'loom-spill-test-'))
+  try {
+    const script = `
+      import { readFileSync } from 'node:fs'
+      import { Model } from './engine/replay/model.ts'
+      import { explore } from './engine/replay/explore.ts'
+      const model = await Model.create(readFileSync('samples/paxos-commit.loom.md', 'utf8'), { path: 'p.loom.md' })
+      explore(model, { deadlock: false, frontierBytes: 1, onProgress: (p) => p.depth >= 3 && console.log('deep') })`
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, TMPDIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let err = ''
+    child.stderr.on('data', (d) => (err += d))
+    const deep = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 60_000)
+      child.stdout.on('data', () => (clearTimeout(timer), resolve(true)))
+      child.on('exit', () => (clearTimeout(timer), resolve(false)))
+    })
+    assert.ok(deep, `the exploration reached depth 3: ${err}`)
+    child.kill('SIGKILL')
+    await new Promise((resolve) => child.once('exit', resolve))
+    // (tsx keeps its own cache there.)
+    assert.deepEqual(readdirSync(dir).filter((f) => f !== 'tsx-0'), [])
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
