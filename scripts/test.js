@@ -1,35 +1,61 @@
 #!/usr/bin/env node
 // `npm test`: the layering check, the type check, then every test file under
 // test/ and test/attacks/ with Node's test runner (its summary is the last thing printed).
-import { spawnSync } from 'node:child_process'
+// `node scripts/test.js test/a.test.ts …`: only those files, no checks first.
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 const only = process.argv.slice(2)
-const run = (cmd, args) => spawnSync(cmd, args, { stdio: 'inherit' }).status ?? 1
+// test/ and its folders one level down (test/attacks/: attacks through the real surfaces).
+const testsIn = (dir) => readdirSync(dir).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join(dir, f))
+const folders = readdirSync('test', { withFileTypes: true }).filter((d) => d.isDirectory() && d.name !== 'fixtures').map((d) => join('test', d.name)).sort()
+const files = only.length ? only : [...testsIn('test'), ...folders.flatMap(testsIn)]
+
+// Every temporary file of the run (logs of a gigabyte among them) goes in one folder, removed at the end:
+// a test that forgets its own, or is killed half-way, leaves nothing behind to fill the disk.
+const scratch = mkdtempSync(join(tmpdir(), 'loom-tests-'))
+process.once('exit', () => rmSync(scratch, { recursive: true, force: true }))
+// loom serve remembers recent notebooks under XDG_CONFIG_HOME: the tests' go in the run's folder, not the user's.
+const env = { ...process.env, TMPDIR: scratch, XDG_CONFIG_HOME: join(scratch, 'config') }
+
+const run = (args) => spawnSync(process.execPath, args, { stdio: 'inherit' }).status ?? 1
+/** Like run, but does not wait for it: resolves with its exit status. */
+const start = (args) => new Promise((done) => spawn(process.execPath, args, { stdio: 'inherit' }).once('exit', (code) => done(code ?? 1)))
+
+// Built once for a run of several files, while the type check runs: the UI (a minified Monaco, about 5 s) that
+// the browser tests and every `loom serve` without a UI of its own serve (LOOM_RENDERER_DIR), instead of one
+// build per file and a first serve building dist/renderer/ while another serves it; and the engine bundle
+// (dist/engine/), so that no `loom` a test starts runs its sources through the TypeScript loader first.
+let builds = Promise.resolve([])
+if (files.length > 1) {
+  env.LOOM_RENDERER_DIR = join(scratch, 'renderer')
+  builds = Promise.all([start(['--import', 'tsx', 'scripts/build-renderer.ts', env.LOOM_RENDERER_DIR]), start(['--import', 'tsx', 'scripts/build-engine.ts'])])
+}
 
 if (!only.length) {
-  if (run(process.execPath, ['scripts/check-layering.js'])) process.exit(1)
-  if (run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'])) {
+  if (run(['scripts/check-layering.js'])) process.exit(1)
+  if (run(['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'])) {
     console.error('typecheck failed')
     process.exit(1)
   }
-  if (run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'renderer/tsconfig.json'])) {
+  if (run(['node_modules/typescript/bin/tsc', '-p', 'renderer/tsconfig.json'])) {
     console.error('typecheck of the renderer (DOM, no Node) failed')
     process.exit(1)
   }
   console.log('typecheck: ok')
 }
-// test/ and its folders one level down (test/attacks/: attacks through the real surfaces).
-const testsIn = (dir) => readdirSync(dir).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join(dir, f))
-const folders = readdirSync('test', { withFileTypes: true }).filter((d) => d.isDirectory() && d.name !== 'fixtures').map((d) => join('test', d.name)).sort()
-const files = only.length ? only : [...testsIn('test'), ...folders.flatMap(testsIn)]
-// Every temporary file of the run (logs of a gigabyte among them) goes in one folder, removed at the end:
-// a test that forgets its own, or is killed half-way, leaves nothing behind to fill the disk.
-const scratch = mkdtempSync(join(tmpdir(), 'loom-tests-'))
-// loom serve remembers recent notebooks under XDG_CONFIG_HOME: the tests' go in the run's folder, not the user's.
+if ((await builds).some((status) => status !== 0)) {
+  console.error('the build failed: npm run build says why')
+  process.exit(1)
+}
+// As many files at once as there are cores (Node's default is one fewer: one at a time on CI's two). Most files
+// spend much of their time waiting on a browser, a server, a `loom` they started or a socket: CI's 1,045 s one at
+// a time hold about 600 s of CPU (Chromium aside), and on a loaded two-core machine two at a time took 1,138 s
+// where one at a time took 2,272 s. What it costs: a file shares the machine with another, so no test may depend on timing
+// (each waits for what it needs; a time limit a test does not test is generous), and each keeps its ports (0)
+// and folders (mkdtemp) to itself. The output still comes file by file, in order.
+const concurrency = Math.max(2, availableParallelism())
 // A test that hangs fails after 10 minutes, naming itself, instead of holding up the run (CI stops at 90).
-const status = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-timeout=600000', '--test-reporter=spec', ...files], { stdio: 'inherit', env: { ...process.env, TMPDIR: scratch, XDG_CONFIG_HOME: join(scratch, 'config') } }).status ?? 1
-rmSync(scratch, { recursive: true, force: true })
-process.exit(status)
+process.exitCode = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=600000', '--test-reporter=spec', ...files], { stdio: 'inherit', env }).status ?? 1

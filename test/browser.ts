@@ -2,6 +2,7 @@
 // a notebook, the renderer built once into a temporary folder, and Debian's
 // Chromium driven by playwright-core (never a downloaded browser).
 import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { copyFile, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
@@ -36,8 +37,13 @@ export function launchChromiumProfile(userDataDir: string, viewport: { width: nu
 }
 
 let built: Promise<string> | null = null
-/** Builds the renderer (once per process) into a temporary folder; resolves with the folder. */
+/**
+ * The renderer, built once: `npm test` builds it for the whole run and names it in LOOM_RENDERER_DIR
+ * (scripts/test.js); a test file run by itself builds it into a temporary folder. Resolves with the folder.
+ */
 export function buildUiOnce(): Promise<string> {
+  const prebuilt = process.env.LOOM_RENDERER_DIR
+  if (prebuilt && existsSync(join(prebuilt, 'index.html'))) return Promise.resolve(prebuilt)
   built ??= (async () => {
     const dir = await mkdtemp(join(tmpdir(), 'loom-ui-'))
     await buildRenderer(dir)

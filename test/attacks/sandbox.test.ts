@@ -75,7 +75,7 @@ export function step() {
   found.set({ overflows: out.overflows, foreign: out.foreign.slice(0, 5) })
   sys.halt()
 }`,
-    })
+    }, { timeLimitMs: 60_000 }) // as below: the sweep's overflows outlasted 1000 ms with two test files on a loaded machine
     await e.run({ untilIdle: true })
     const got = value(e, 'found') as { overflows: number; foreign: string[] } | null
     assert.ok(got, `the step did not commit: ${e.attempts().map((a) => a.reason).join('; ')}`)
