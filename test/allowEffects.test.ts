@@ -10,7 +10,7 @@ import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
-import { notebook } from './helpers.ts'
+import { loomChild, notebook } from './helpers.ts'
 import { serveApp } from './serveApp.ts'
 import { allowedGrantsFile } from '../engine/host/allowedGrants.ts'
 
@@ -27,19 +27,8 @@ async function server() {
   return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, hits: () => hits, close: () => new Promise((r) => (s.closeAllConnections(), s.close(r))) }
 }
 
-/** `loom …` in a child process, with this file's config folder; input, if given, is its stdin. */
-function loom(args: string[], input = ''): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, ['bin/loom.js', ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t))
-    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t))
-    child.stdin.end(input)
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000)
-    child.on('close', (status) => (clearTimeout(timer), done({ status, stdout, stderr })))
-  })
-}
+/** `loom …` with this file's config folder; `input` is its stdin. */
+const loom = (args: string[], input = '') => loomChild(args, { env, input }).done
 
 const READER = (url: string) => ({
   s: `const got = state.var('got', '')

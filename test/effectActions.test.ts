@@ -5,12 +5,11 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, symlinkSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
-import { notebook, plain, value, allowEffects } from './helpers.ts'
+import { loomChild, notebook, plain, value, allowEffects } from './helpers.ts'
 import { serveApp } from './serveApp.ts'
 import { openSession } from '../engine/replay/session.ts'
 import { SqliteLog } from '../engine/replay/sqliteLog.ts'
@@ -412,16 +411,7 @@ test('the launcher checks a confined engine\'s actions again: ungranted, unwrita
   await srv.close()
 })
 
-/** `loom …` in a child process, without blocking this one (its HTTP server must answer meanwhile). */
-function loom(args: string[]): { done: Promise<{ status: number | null; signal: string | null; stdout: string; stderr: string }>; pid: number } {
-  const child = spawn(process.execPath, ['bin/loom.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t))
-  child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t))
-  const timer = setTimeout(() => child.kill('SIGKILL'), 90_000)
-  return { pid: child.pid!, done: new Promise((done) => child.on('close', (status, signal) => (clearTimeout(timer), done({ status, signal, stdout, stderr })))) }
-}
+const loom = (args: string[]) => loomChild(args)
 
 test('loom run: an action committed when the run is killed -9 before its outcome is performed on restart, and its outcome recorded once', async () => {
   // The server holds the first request (the run is killed meanwhile) and answers the ones after.

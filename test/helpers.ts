@@ -45,15 +45,20 @@ export async function allowEffects(path: string): Promise<void> {
   if (code !== 0) throw new Error(`loom allow ${path} exited ${code}: ${said}`)
 }
 
-/** `loom …` in a child process, without blocking this one (an HTTP server of the test's must answer meanwhile); killed after 90 s. */
+/** `loom …` in a child process, without blocking this one (an HTTP server of the test's must answer meanwhile); killed after 90 s. `input` is its stdin. */
+export function loomChild(args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): { pid: number; done: Promise<{ status: number | null; signal: string | null; stdout: string; stderr: string }> } {
+  const child = spawn(process.execPath, ['bin/loom.js', ...args], { env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t))
+  child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t))
+  child.stdin.on('error', () => {})
+  child.stdin.end(options.input ?? '')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 90_000)
+  return { pid: child.pid!, done: new Promise((done) => child.on('close', (status, signal) => (clearTimeout(timer), done({ status, signal, stdout, stderr })))) }
+}
+
+/** `loomChild`, awaited. */
 export function loomAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, ['bin/loom.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t))
-    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000)
-    child.on('close', (status) => (clearTimeout(timer), done({ status, stdout, stderr })))
-  })
+  return loomChild(args).done
 }
