@@ -246,7 +246,7 @@ export function* exploring(model: Model, options: ExploreOptions = {}): Generato
  * recorded commits, tty input it waited for and did not have, client
  * requests past the budget, what the log recorded past the inputs delivered.
  */
-export function unexploredBy(model: Model, seen: { ttyUnfed: boolean; budgetReached: boolean; outside: number }): string[] {
+export function unexploredBy(model: Model, seen: { ttyUnfed: boolean; budgetReached: boolean; outside: number; interrupted: number }): string[] {
   const out: string[] = []
   const m = model.version.methods
   const recorded = (kind: string) => model.recorded.some((r) => r.kind === kind)
@@ -259,6 +259,8 @@ export function unexploredBy(model: Model, seen: { ttyUnfed: boolean; budgetReac
   out.push(...unexploredEffects(model.effectChoices))
   out.push(...model.left)
   if (seen.outside) out.push(outsideWords(model.version.explore.constraints.map((c) => c.name), seen.outside))
+  // Never a wrong count in silence: a busy machine makes the result a doubt, said, not a proof.
+  if (seen.interrupted) out.push(`certainty — the machine was too busy: ${seen.interrupted} batch${seen.interrupted === 1 ? '' : 'es'} of exploration ran past the time limit with no transaction to blame and resumed, so a state may be counted twice or missed; explore again on a quieter machine`)
   return out
 }
 

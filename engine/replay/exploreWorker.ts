@@ -86,7 +86,7 @@ let grown: (() => void) | null = null
 const report = (): ShardReport => ({
   states: search.states - uncounted, transitions: search.transitions, deadlocks: search.deadlocks, frontier: search.frontier,
   full: search.full, cutOutcomes: search.cutOutcomes, depth: search.depth, unexplored: [
-    ...unexploredBy(model, { ttyUnfed: search.ttyUnfed, budgetReached: search.budgetReached, outside: 0 }),
+    ...unexploredBy(model, { ttyUnfed: search.ttyUnfed, budgetReached: search.budgetReached, outside: 0, interrupted: search.interrupted }),
     ...(model.version.explore.liveness.length ? [livenessUnchecked('they are checked on one thread (leave out --workers)')] : []),
   ],
   outside: search.outside, constraints: model.version.explore.constraints.map((c) => c.name),

@@ -20,7 +20,7 @@ export function* levelBatches(search: Search, model: Model): Generator<void, voi
   const work = () => {
     while (search.advance()) if (exec.batchSpent) return
   }
-  const hooks = { overran: (tx: Transaction | null) => search.overran(tx) }
+  const hooks = { overran: (tx: Transaction | null) => search.overran(tx), resumed: () => search.interrupted++ }
   while (!search.idle) {
     exec.run(work, hooks)
     yield

@@ -61,6 +61,12 @@ export class Search {
   full = false
   /** Levels that went to a temporary file (frontier.ts). */
   spilled = 0
+  /**
+   * Batches the time limit cut off in the search's own code (a machine too
+   * busy, or stopped, for the limit's length) and that then resumed: its
+   * bookkeeping may have stopped half-way, so its counts are in doubt.
+   */
+  interrupted = 0
   readonly found: Found[] = []
   private readonly seen = new StateIds()
   /** Per state id: the state it was first reached from, and how. */
@@ -206,7 +212,8 @@ export class Search {
 
   /** A transaction (or test) ran past its time limit on its own (see `Executor.run`); the search goes on past it. */
   overran(tx: Transaction | null): boolean {
-    if (!tx) return true
+    // Cut off in the search's own code (a machine too busy, or stopped, for the limit's length): it may have stopped half-way.
+    if (!tx) return (this.interrupted++, true)
     if (this.constraining && this.cur) {
       this.constraining = false
       this.leaveOutside(this.cur, [{ test: tx.method ?? 'constraint', message: tx.failure!.reason, location: null }])

@@ -24,6 +24,13 @@ export interface TimeLimitHooks {
   overran(tx: Transaction | null): boolean | void
   /** A commit the time limit cut off half-way has been finished: take it in as if `commit` had returned. */
   committed?(event: EventRecord): void
+  /**
+   * The call was cut off with no one to blame (the machine was too busy: the
+   * calls before ran the limit out) and `work` resumes. Whatever host code ran
+   * at that moment stopped wherever it was: work whose own bookkeeping cannot
+   * be stopped half-way should say its result is in doubt.
+   */
+  resumed?(): void
 }
 
 /**
@@ -59,7 +66,10 @@ export function runBatch<T>(runner: Committer & { readonly sandbox: Sandbox }, w
       if (tx) tx.failure = { reason: `ran past its time limit of ${limitMs} ms`, aborted: false, runaway: true, location: runningAt(runner) ?? tx.failure?.location ?? null }
       if (!hooks.overran(tx)) return { ok: false }
       resumes = 0
-    } else resumes++
+    } else {
+      resumes++
+      hooks.resumed?.()
+    }
   }
 }
 
