@@ -28,7 +28,7 @@ async function server() {
 }
 
 /** `loom …` with this file's config folder; `input` is its stdin. */
-const loom = (args: string[], input = '') => loomChild(args, { env, input }).done
+const loom = (args: string[], input = '') => loomChild(args, { env, input }).done.then(({ status, stdout, stderr }) => ({ status, stdout, stderr }))
 
 const READER = (url: string) => ({
   s: `const got = state.var('got', '')
