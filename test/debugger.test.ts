@@ -344,6 +344,8 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
       await page.locator('.ag-preview').click()
       await page.locator('select[data-question="from"]').selectOption('carol')
       await until('the preview asks again with carol paying', async () => (await page.locator('select[data-question="from"]').inputValue()) === '2')
+      // The preview run again with carol has come back (its form drawn anew): typed before, the amount would be lost.
+      await page.locator('.ag-shown', { hasText: 'carol →' }).waitFor(WAIT)
       await page.locator('input[data-question="amount"]').fill('25')
       await page.locator('input[data-question="amount"]').press('Enter')
       await page.locator('.ag-shown', { hasText: 'carol → alice: 25' }).waitFor(WAIT)
