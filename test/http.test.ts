@@ -82,17 +82,21 @@ export function http(req: { path: string }) {
   if (!open.get()) sys.abort('the door is closed')
   return { body: 'came in' }
 }`,
-  }, { deadlineMs: 400 })
-  const late = await fetch(`${app.server.url}/enter`)
-  assert.equal(late.status, 503)
-  assert.match(await late.text(), /waited 400 ms without committing: the door is closed/)
-  const waiting = fetch(`${app.server.url}/enter`)
-  await new Promise((r) => setTimeout(r, 50))
-  assert.equal(await (await fetch(`${app.server.url}/open`)).text(), 'opened')
-  const entered = await waiting
-  assert.equal(entered.status, 200)
-  assert.equal(await entered.text(), 'came in')
-  await app.close()
+  }, { deadlineMs: 2000 })
+  // A deadline a loaded machine meets for the requests that should commit (two test files share its cores); closed whatever happens.
+  try {
+    const late = await fetch(`${app.server.url}/enter`)
+    assert.equal(late.status, 503)
+    assert.match(await late.text(), /waited 2000 ms without committing: the door is closed/)
+    const waiting = fetch(`${app.server.url}/enter`)
+    await new Promise((r) => setTimeout(r, 50))
+    assert.equal(await (await fetch(`${app.server.url}/open`)).text(), 'opened')
+    const entered = await waiting
+    assert.equal(entered.status, 200)
+    assert.equal(await entered.text(), 'came in')
+  } finally {
+    await app.close()
+  }
 })
 
 test('an exception in http() is a 500 naming the cell and line; the server goes on', async () => {
