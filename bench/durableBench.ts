@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { fastest, perSecond } from './timing.ts'
 import { sqliteInserts, sqliteUpdates } from './sqlite.ts'
-import { buildHistory, confinedLoom, durableLoom } from './durable.ts'
+import { confinedLoom, durableLoom } from './durable.ts'
+import { buildHistoryBundled } from './bundledHistory.ts'
 import { osSandbox } from '../engine/host/osSandbox.ts'
 import { bytesPerEvent, randomSeeks, verifyRate } from './history.ts'
 import type { DurableFigures } from './durableReport.ts'
@@ -31,7 +32,7 @@ export async function measureDurable(quick: boolean, progress: (what: string) =>
     const update = perSecond(rows, await fastest(() => sqliteUpdates(dir, rows), sqliteRep))
     const insertFullSync = perSecond(fullSyncRows, await fastest(() => sqliteInserts(dir, fullSyncRows, 'FULL'), sqliteRep))
     progress(`a history of ${historySteps.toLocaleString('en-US')} durable steps`)
-    const { db, ...built } = await buildHistory(dir, historySteps)
+    const { db, ...built } = await buildHistoryBundled(dir, historySteps)
     progress(`${seeks.toLocaleString('en-US')} random seeks into it`)
     const seek = randomSeeks(db, historySteps, seeks, seekBudgetMs)
     progress('replay --verify over all of it')
