@@ -71,10 +71,11 @@ export interface Built {
   steps: number
   buildStepsPerSecond: number
   /**
-   * Heap in use, garbage collected: once the engine has opened its log (its code loaded, no step run yet), after
-   * the first part (a tenth of the steps) and at the end. What the history itself holds is the difference.
+   * Heap in use, garbage collected: once the engine has opened its log (its code loaded, no step run yet), once it
+   * runs (its first hundredth of the steps: the code a step runs compiled), after the first part (a tenth of the
+   * steps) and at the end. What the history itself holds is the difference from `running`.
    */
-  heap: { open: { events: number; mb: number }; early: { events: number; mb: number }; late: { events: number; mb: number }; collected: boolean }
+  heap: { open: { events: number; mb: number }; running: { events: number; mb: number }; early: { events: number; mb: number }; late: { events: number; mb: number }; collected: boolean }
 }
 
 /**
@@ -86,8 +87,11 @@ export async function buildHistory(dir: string, steps: number, sample = SAMPLE):
   const { engine, log } = await openSession(sample, { db })
   try {
     const open = { events: engine.head, ...(await settledHeapMB()) }
+    const warm = Math.round(steps / 100)
     const first = Math.round(steps / 10)
-    let ms = await timedSteps(engine, first)
+    let ms = await timedSteps(engine, warm)
+    const running = { events: engine.head, ...(await settledHeapMB()) }
+    ms += await timedSteps(engine, first - warm)
     const early = { events: engine.head, ...(await settledHeapMB()) }
     ms += await timedSteps(engine, steps - first)
     const late = { events: engine.head, ...(await settledHeapMB()) }
@@ -97,7 +101,7 @@ export async function buildHistory(dir: string, steps: number, sample = SAMPLE):
       events: engine.head,
       steps,
       buildStepsPerSecond: steps / (ms / 1000),
-      heap: { open: { events: open.events, mb: open.mb }, early: { events: early.events, mb: early.mb }, late: { events: late.events, mb: late.mb }, collected: open.collected && early.collected && late.collected },
+      heap: { open: { events: open.events, mb: open.mb }, running: { events: running.events, mb: running.mb }, early: { events: early.events, mb: early.mb }, late: { events: late.events, mb: late.mb }, collected: open.collected && running.collected && early.collected && late.collected },
     }
   } finally {
     log.close()
