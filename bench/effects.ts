@@ -57,7 +57,7 @@ export function effect(result) {
 }
 \`\`\`
 `
-  const engine = await Engine.fromSource(text, { path: 'bench-effects.loom.md', performEffect: (r) => performEffect(r, '.') })
+  const engine = await Engine.fromSource(text, { path: 'bench-effects.loom.md', performEffect: (r) => performEffect(r, '.').then((response) => ({ response })) })
   const cpu = process.cpuUsage()
   const began = performance.now()
   for (let i = 0; i < 100_000 && (engine.state().done?.value as number) < actions; i++) await engine.run({ untilIdle: true })

@@ -57,5 +57,5 @@ await make('effects', fx, async ({ engine }) => {
     await engine.run({ untilIdle: true })
     await new Promise((r) => setTimeout(r, 5))
   }
-}, { performEffect: async (r: EffectRequest) => (r.kind === 'fs.read' ? { text: 'EUR' } : { status: 200, headers: { 'content-type': 'text/plain' }, body: `rate ${++asked}` }) })
+}, { performEffect: async (r: EffectRequest) => ({ response: r.kind === 'fs.read' ? { text: 'EUR' } : { status: 200, headers: { 'content-type': 'text/plain' }, body: `rate ${++asked}` } }) })
 rmSync(fx)

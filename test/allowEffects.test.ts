@@ -113,20 +113,35 @@ test('a notebook that grants nothing runs without a question, and loom allow say
   assert.deepEqual(await loom(['allow', nb]), { status: 0, stdout: `${nb} grants no effects: there is nothing to allow\n`, stderr: '' })
 })
 
-test('loom serve: a read of a notebook not allowed waits, neither performed nor recorded as failed, and goes ahead once loom allow is run', async () => {
+test('loom allow on a notebook that does not parse says why, and allows nothing', async () => {
+  const nb = join(dir, 'broken.loom.md')
+  writeFileSync(nb, notebook(READER('http://127.0.0.1:9'), "effects: { http: ['http://127.0.0.1:9'"))
+  const r = await loom(['allow', nb])
+  assert.equal(r.status, 2, r.stderr)
+  assert.match(r.stderr, new RegExp(`^loom: ${nb.replace(/[.]/g, '\\.')}:\\d+: invalid YAML in front matter`))
+  assert.equal(r.stdout, '')
+})
+
+test('loom serve: a read of a notebook not allowed waits, neither performed nor recorded as failed, and goes ahead once loom allow is run; its time is how long it took once performed, not how long it waited', async () => {
   const srv = await server()
   const nb = join(dir, 'served.loom.md')
   writeFileSync(nb, notebook({ api: `export function http(req) {\n  return { status: 200, body: 'rate ' + sys.http.get('${srv.url}' + req.path).body }\n}` }, `effects: { http: ['${srv.url}'] }`))
   const served = await serveApp(nb, join(dir, 'served.loom.db'), env)
   const app = served.app
+  let performedWithin = Infinity
   try {
     const answer = fetch(`${app}/x`).then((r) => r.text())
     // Waiting is said on the terminal that serves; until then nothing reached the server.
     for (let i = 0; i < 600 && !/its reads and actions wait until you allow them: loom allow/.test(served.stderr()); i++) await new Promise((r) => setTimeout(r, 100))
     assert.match(served.stderr(), new RegExp(`loom: ${nb.replace(/[.]/g, '\\.')} grants effects you have not allowed \\(or changed them since you did\\):\\n  - reads from and sends to ${srv.url.replace(/[.]/g, '\\.')}\\nits reads and actions wait until you allow them: loom allow `))
     assert.equal(srv.hits(), 0)
+    // A wait far longer than a loopback read takes, so that its time tells whether the wait was counted.
+    await new Promise((r) => setTimeout(r, 3000))
+    assert.equal(srv.hits(), 0)
+    const waitEnded = performance.now()
     assert.equal((await loom(['allow', nb])).status, 0)
     assert.equal(await answer, 'rate 42')
+    performedWithin = performance.now() - waitEnded
     assert.equal(srv.hits(), 1)
   } finally {
     await served.stop()
@@ -134,6 +149,36 @@ test('loom serve: a read of a notebook not allowed waits, neither performed nor 
   }
   const log = await loom(['log', join(dir, 'served.loom.db')])
   assert.doesNotMatch(log.stdout, /error|failed/, 'no read was recorded as failed while it waited')
+  const events = JSON.parse((await loom(['log', join(dir, 'served.loom.db'), '--json'])).stdout) as { kind: string; input: { ms: number } }[]
+  const effect = events.find((e) => e.kind === 'effect')!
+  assert.ok(effect.input.ms <= performedWithin, `the read took ${effect.input.ms} ms by its event, though it was answered within ${Math.round(performedWithin)} ms of loom allow`)
+})
+
+test('loom serve: an allowance withdrawn while it runs holds the next read back, and loom allow lets it go again (the file is read again when it changes, not for every effect)', async () => {
+  const srv = await server()
+  const nb = join(dir, 'withdrawn.loom.md')
+  writeFileSync(nb, notebook({ api: `export function http(req) {\n  return { status: 200, body: 'rate ' + sys.http.get('${srv.url}' + req.path).body }\n}` }, `effects: { http: ['${srv.url}'] }`))
+  assert.equal((await loom(['allow', nb])).status, 0)
+  const served = await serveApp(nb, join(dir, 'withdrawn.loom.db'), env)
+  try {
+    assert.equal(await fetch(`${served.app}/a`).then((r) => r.text()), 'rate 42')
+    assert.equal(await fetch(`${served.app}/b`).then((r) => r.text()), 'rate 42')
+    assert.equal(srv.hits(), 2)
+    // Withdrawn by hand: the file as it was, less this notebook's allowance (the same size is no disguise).
+    const file = allowedGrantsFile(env)
+    const text = readFileSync(file, 'utf8')
+    writeFileSync(file, text.replace(/"notebook": "[^"]*"/, (m) => m.replace(/[^"]/g, (c, i) => (i > 13 ? 'x' : c))))
+    const answer = fetch(`${served.app}/c`).then((r) => r.text())
+    for (let i = 0; i < 600 && !/its reads and actions wait until you allow them/.test(served.stderr()); i++) await new Promise((r) => setTimeout(r, 100))
+    assert.match(served.stderr(), /its reads and actions wait until you allow them/)
+    assert.equal(srv.hits(), 2, 'the read waits')
+    assert.equal((await loom(['allow', nb])).status, 0)
+    assert.equal(await answer, 'rate 42')
+    assert.equal(srv.hits(), 3)
+  } finally {
+    await served.stop()
+    await srv.close()
+  }
 })
 
 test('attack: an allowed-grants file that is garbage, huge, a FIFO or a link to /dev/zero allows nothing and hangs nothing; loom allow replaces it', async () => {

@@ -54,7 +54,7 @@ async function session(cells: Record<string, string>, fm: string, root = folder(
   const path = join(root, 'app.loom.md')
   writeFileSync(path, notebook(cells, fm))
   const db = join(root, 'app.loom.db')
-  const s = await openSession(path, { db, clock: 'virtual', startTime: 1_000_000, performEffect: (r) => performEffect(r, root) })
+  const s = await openSession(path, { db, clock: 'virtual', startTime: 1_000_000, performEffect: (r) => performEffect(r, root).then((response) => ({ response })) })
   return { ...s, db, root, path }
 }
 
@@ -322,7 +322,7 @@ test('hostile arguments fail the transaction with a clear error and reach nothin
 
 test('a test() cannot act: it fails saying so, and nothing is sent', async () => {
   const srv = await server()
-  const e = await Engine.fromSource(notebook({ s: `test('acts', () => { sys.http.send({ url: '${srv.url}/' }); return true })` }, HTTP), { path: join(folder(), 't.loom.md'), checkTests: true, performEffect: (r) => performEffect(r, dir) })
+  const e = await Engine.fromSource(notebook({ s: `test('acts', () => { sys.http.send({ url: '${srv.url}/' }); return true })` }, HTTP), { path: join(folder(), 't.loom.md'), checkTests: true, performEffect: (r) => performEffect(r, dir).then((response) => ({ response })) })
   assert.match(e.checkTests().map((f) => f.message).join('\n'), /sys\.http\.send\(".*"\): a test cannot act/)
   await new Promise((r) => setTimeout(r, 50))
   assert.equal(srv.hits.length, 0)
@@ -406,7 +406,7 @@ test('the launcher checks a confined engine\'s actions again: ungranted, unwrita
   await refused({ kind: 'fs.write', root: 'out', path: '../a.txt', data: 'x' })
   await refused({ kind: 'fs.write', root: 'out', path: 'a.txt', data: { not: 'text' } })
   assert.equal(srv.hits.length, 0)
-  assert.deepEqual(await p.perform({ kind: 'fs.write', root: 'out', rootPath: '/', path: 'a.txt', data: 'kept' }), { written: 4 })
+  assert.deepEqual((await p.perform({ kind: 'fs.write', root: 'out', rootPath: '/', path: 'a.txt', data: 'kept' })).response, { written: 4 })
   assert.equal(readFileSync(join(root, 'out', 'a.txt'), 'utf8'), 'kept', 'the root is the launcher\'s, whatever the request says')
   await srv.close()
 })

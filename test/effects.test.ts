@@ -58,7 +58,7 @@ async function session(cells: Record<string, string>, fm: string, root = files()
   const path = join(root, 'app.loom.md')
   writeFileSync(path, notebook(cells, fm))
   const db = join(root, 'app.loom.db')
-  const s = await openSession(path, { db, clock, startTime: 1_000_000, performEffect: (r) => performEffect(r, root) })
+  const s = await openSession(path, { db, clock, startTime: 1_000_000, performEffect: (r) => performEffect(r, root).then((response) => ({ response })) })
   return { ...s, db, root, path }
 }
 
@@ -364,8 +364,8 @@ test('the launcher checks a confined engine\'s effect requests again: ungranted,
   await refused({ kind: 'http.get', url: `${srv.url}/`, headers: deep })
   assert.equal(srv.hits(), 0)
   // The root's path is the launcher's, whatever the request says.
-  assert.deepEqual(await p.perform({ kind: 'fs.read', root: 'data', rootPath: '/', path: 'a.txt' }), { text: 'alpha' })
-  assert.equal(((await p.perform({ kind: 'http.get', url: `${srv.url}/ok`, headers: {} })) as { status: number }).status, 200)
+  assert.deepEqual((await p.perform({ kind: 'fs.read', root: 'data', rootPath: '/', path: 'a.txt' })).response, { text: 'alpha' })
+  assert.equal(((await p.perform({ kind: 'http.get', url: `${srv.url}/ok`, headers: {} })).response as { status: number }).status, 200)
   await srv.close()
 })
 

@@ -1,20 +1,20 @@
 // `loom allow NB`, and the question `loom run` asks before it starts a
 // notebook whose grants you have not allowed (engine/host/allowedGrants.ts).
 import { createInterface } from 'node:readline'
-import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { Parsed } from './args.ts'
 import type { Io } from './main.ts'
-import { decodeNotebook, parseNotebook } from '../runtime/notebook.ts'
+import { parseNotebook } from '../runtime/notebook.ts'
 import { notebookGrants } from '../runtime/effects/grants.ts'
-import { allowGrants, describeGrants, grantsAllowed, notAllowedWords } from '../host/allowedGrants.ts'
+import { allowGrants, describeGrants, grantsAllowed, notAllowedWords, savedGrants } from '../host/allowedGrants.ts'
 import { LoomFailure, loomError } from '../protocol/loomError.ts'
 
 /** Says what the notebook's front matter grants, and allows it for `loom run` and `loom serve` until it changes. */
 export async function allowCommand(p: Parsed, io: Io): Promise<number> {
   const shownAs = p.args.notebook!
   const path = resolve(shownAs)
-  const grants = notebookGrants(parseNotebook(decodeNotebook(await readFile(path), shownAs), shownAs))
+  const { grants, error } = savedGrants(path, shownAs)
+  if (error) throw error
   if (!grants) {
     io.out(`${shownAs} grants no effects: there is nothing to allow\n`)
     return 0

@@ -11,7 +11,7 @@ import { dirname, resolve } from 'node:path'
 import { canonicalJson, type Json } from '../runtime/values.ts'
 import { notebookGrants, type Grants } from '../runtime/effects/grants.ts'
 import { decodeNotebook, parseNotebook } from '../runtime/notebook.ts'
-import { configPath, readConfigFile, updateConfigFile } from './configFile.ts'
+import { configPath, readConfigFileParsed, updateConfigFile } from './configFile.ts'
 
 /** How many allowances the file keeps (the newest). */
 const KEPT = 1000
@@ -80,13 +80,13 @@ export function waitingWords(shownAs: string, what: string[]): string {
 
 /** What the notebook as saved grants and you have not allowed, a line each; null when there is nothing to allow (or it does not parse: it runs nowhere). */
 export function savedGrantsToAllow(notebook: string, file = allowedGrantsFile()): string[] | null {
-  const grants = savedGrants(notebook)
+  const { grants } = savedGrants(notebook)
   return grants && !grantsAllowed(notebook, grants, file) ? describeGrants(notebook, grants) : null
 }
 
 /** Allows the notebook's grants as saved now (what the performer reads); what they let it reach. */
 export function allowSavedGrants(notebook: string, file = allowedGrantsFile()): string[] {
-  const grants = savedGrants(notebook)
+  const { grants } = savedGrants(notebook)
   if (!grants) return []
   allowGrants(notebook, grants, file)
   return describeGrants(notebook, grants)
@@ -99,11 +99,15 @@ export function answerAllowance(op: (typeof ALLOWANCE_OPS)[number], notebook: st
   return { what: op === 'allowEffects' ? allowSavedGrants(notebook) : savedGrantsToAllow(notebook) }
 }
 
-function savedGrants(notebook: string): Grants | undefined {
+/**
+ * What the notebook's file as saved grants (undefined: nothing), or why it cannot be read or parsed: the window's
+ * questions treat that as nothing to allow (it runs nowhere), `loom allow` shows it. `shownAs` names it in the error.
+ */
+export function savedGrants(notebook: string, shownAs = notebook): { grants: Grants | undefined; error?: undefined } | { grants?: undefined; error: unknown } {
   try {
-    return notebookGrants(parseNotebook(decodeNotebook(readFileSync(notebook), notebook), notebook))
-  } catch {
-    return undefined
+    return { grants: notebookGrants(parseNotebook(decodeNotebook(readFileSync(notebook), shownAs), shownAs)) }
+  } catch (error) {
+    return { error }
   }
 }
 
@@ -136,12 +140,9 @@ function keyOf(notebook: string, grants: Grants): Allowance {
   return { notebook: path, grants: createHash('sha256').update(canonicalJson(sorted as unknown as Json)).digest('hex') }
 }
 
-function read(file: string): Allowance[] {
-  try {
-    return parse(readConfigFile(file, MAX_FILE_BYTES))
-  } catch {
-    return []
-  }
+/** The allowances, read again only when the file changed: grantsAllowed is asked before every effect. */
+function read(file: string): readonly Allowance[] {
+  return readConfigFileParsed(file, MAX_FILE_BYTES, parse)
 }
 
 /** The allowances in a file's text; anything else in it allows nothing. */

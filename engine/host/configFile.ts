@@ -25,6 +25,36 @@ export function readConfigFile(file: string, maxBytes: number): string {
   }
 }
 
+/** What parsed reads of each file last found, keyed by the file as it was then. */
+const parsedCache = new Map<string, { key: string; value: unknown }>()
+
+/**
+ * `parse` of the file's text (null when there is none Loom could read), read again only once the file changed:
+ * another inode (every write renames a new file over it), size, modification or change time. A reader asked
+ * before every effect (allowedGrants.ts) then costs a stat, not a read and a parse. `parse`'s result is shared:
+ * not to be changed.
+ */
+export function readConfigFileParsed<T>(file: string, maxBytes: number, parse: (text: string | null) => T): T {
+  let key = 'none'
+  try {
+    const s = statSync(file)
+    key = `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`
+  } catch {
+    // none: parsed as null, read again once there is one
+  }
+  const hit = parsedCache.get(file)
+  if (hit?.key === key) return hit.value as T
+  let text: string | null = null
+  try {
+    text = readConfigFile(file, maxBytes)
+  } catch {
+    // not one Loom wrote: parsed as none
+  }
+  const value = parse(text)
+  parsedCache.set(file, { key, value })
+  return value
+}
+
 /** Writes `value` as the file's JSON: two Looms writing at once each write their own temporary file, then rename it over. Throws when it cannot. */
 function writeConfigFile(file: string, value: unknown): void {
   mkdirSync(dirname(file), { recursive: true })

@@ -5,7 +5,8 @@
 // process as requests over its log link, answered by the log host
 // (logHost.ts) through a whitelist of these methods. Types only: importing
 // this loads no SQLite.
-import type { EffectRequest, EffectResponse } from '../runtime/effects/request.ts'
+import type { EffectRequest } from '../runtime/effects/request.ts'
+import type { Performed } from '../runtime/effects/effectRunner.ts'
 import type { EventLog } from '../runtime/log.ts'
 import type { EventRecord } from '../runtime/event.ts'
 import type { StoreSnapshot } from '../runtime/store.ts'
@@ -19,7 +20,7 @@ import type { Latency } from './history/latencies.ts'
 
 export interface HistoryLog extends EventLog {
   /** A safe read performed outside the engine process (a log across the link: the launcher performs it); absent where nothing performs. */
-  effect?(request: EffectRequest): Promise<EffectResponse>
+  effect?(request: EffectRequest): Promise<Performed>
   readonly path: string
   /** The branch this log appends to. */
   readonly branch: string

@@ -7,7 +7,8 @@
 // No import of SQLite here, directly or not: this module runs where no native
 // addon may be loaded.
 
-import type { EffectRequest, EffectResponse } from '../runtime/effects/request.ts'
+import type { EffectRequest } from '../runtime/effects/request.ts'
+import type { Performed } from '../runtime/effects/effectRunner.ts'
 import type { EventLog } from '../runtime/log.ts'
 import { encodeEvents } from './chunk.ts'
 import { PendingSide } from './history/sideRecords.ts'
@@ -162,8 +163,8 @@ export class RemoteLog implements EventLog {
   }
 
   /** A safe read performed by the launcher (the only one here that may reach the world, and only where the notebook grants). */
-  effect(request: EffectRequest): Promise<EffectResponse> {
-    return this.link.promiseOf(this.link.send({ op: 'effect', request })) as Promise<EffectResponse>
+  effect(request: EffectRequest): Promise<Performed> {
+    return this.link.promiseOf(this.link.send({ op: 'effect', request })) as Promise<Performed>
   }
 
   /** Makes everything durable and lets the host close the log (a side handle: only its own). */

@@ -45,7 +45,7 @@ test('attack: a granted name that resolves to this machine reaches nothing there
   try {
     const origin = `http://rebind.example:${srv.port}`
     const performer = grantedPerformer(nb, `---\neffects: { http: ['${origin}'] }\n---\n`, allowAll, resolver({ 'rebind.example': ['127.0.0.1'] }))
-    const answer = await performer.perform(get(`${origin}/admin`))
+    const answer = (await performer.perform(get(`${origin}/admin`))).response
     assert.ok('error' in answer, JSON.stringify(answer))
     assert.match(answer.error, /^rebind\.example resolves to 127\.0\.0\.1 \(this machine\): a granted name reaches public addresses only/)
     assert.ok(answer.error.includes(`grant the address (http://127.0.0.1:${srv.port})`), answer.error)
@@ -62,7 +62,7 @@ test('attack: a name that answers with a public address and a loopback one is re
     const origin = `http://mixed.example:${srv.port}`
     for (const addresses of [['93.184.216.34', '127.0.0.1'], ['93.184.216.34', '::ffff:127.0.0.1'], ['2606:2800:220:1::1', '::1'], ['169.254.169.254']]) {
       const performer = grantedPerformer(nb, `---\neffects: { http: ['${origin}'] }\n---\n`, allowAll, resolver({ 'mixed.example': addresses }))
-      const answer = await performer.perform(get(`${origin}/`))
+      const answer = (await performer.perform(get(`${origin}/`))).response
       assert.ok('error' in answer && /^mixed\.example resolves to /.test(answer.error), `${addresses}: ${JSON.stringify(answer)}`)
     }
     assert.equal(srv.hits(), 0)
@@ -76,11 +76,11 @@ test('a grant marked private lets its name reach this machine, with the name as 
   try {
     const origin = `http://payments.internal:${srv.port}`
     const performer = grantedPerformer(nb, `---\neffects: { http: [{ origin: '${origin}', private: true }] }\n---\n`, allowAll, resolver({ 'payments.internal': ['127.0.0.1'] }))
-    assert.deepEqual(await performer.perform(get(`${origin}/`)), { status: 200, headers: (await performer.perform(get(`${origin}/`)) as { headers: Record<string, string> }).headers, body: `host payments.internal:${srv.port}` })
+    assert.deepEqual((await performer.perform(get(`${origin}/`))).response, { status: 200, headers: ((await performer.perform(get(`${origin}/`))).response as { headers: Record<string, string> }).headers, body: `host payments.internal:${srv.port}` })
     assert.equal(srv.hits(), 2)
     // The mark is the grant's, not the name's: another origin of the same host, granted plainly, is not private.
     const other = grantedPerformer(nb, `---\neffects: { http: [{ origin: '${origin}', private: true }, 'http://payments.internal:1'] }\n---\n`, allowAll, resolver({ 'payments.internal': ['127.0.0.1'] }))
-    const refused = await other.perform(get('http://payments.internal:1/'))
+    const refused = (await other.perform(get('http://payments.internal:1/'))).response
     assert.ok('error' in refused && /resolves to 127\.0\.0\.1 \(this machine\)/.test(refused.error), JSON.stringify(refused))
   } finally {
     srv.close()
@@ -93,10 +93,10 @@ test('localhost reaches this machine through the real resolver, and a localhost 
     const origin = `http://localhost:${srv.port}`
     // The lying one first: a kept-alive connection from an earlier read is reused without a lookup (it was checked when it was made).
     const lying = grantedPerformer(nb, `---\neffects: { http: ['${origin}'] }\n---\n`, allowAll, resolver({ localhost: ['93.184.216.34'] }))
-    const refused = await lying.perform(get(`${origin}/`))
+    const refused = (await lying.perform(get(`${origin}/`))).response
     assert.deepEqual(refused, { error: 'localhost resolves to 93.184.216.34, which is not this machine; a loopback name reaches only this machine' })
     const real = grantedPerformer(nb, `---\neffects: { http: ['${origin}'] }\n---\n`, allowAll)
-    const answer = await real.perform(get(`${origin}/`))
+    const answer = (await real.perform(get(`${origin}/`))).response
     // The real resolver may give ::1 first, where nothing listens: refused is a fine answer; an address check is not.
     assert.ok(('status' in answer && answer.status === 200) || ('error' in answer && answer.error === 'connection refused'), JSON.stringify(answer))
   } finally {
@@ -108,7 +108,7 @@ test('an address written in the URL is reached as granted, without a lookup', as
   const srv = await server()
   try {
     const performer = grantedPerformer(nb, `---\neffects: { http: ['http://127.0.0.1:${srv.port}'] }\n---\n`, allowAll, resolver({}))
-    assert.deepEqual(await performer.perform(get(`http://127.0.0.1:${srv.port}/`)).then((a) => 'body' in a && a.body), `host 127.0.0.1:${srv.port}`)
+    assert.deepEqual(await performer.perform(get(`http://127.0.0.1:${srv.port}/`)).then(({ response: a }) => 'body' in a && a.body), `host 127.0.0.1:${srv.port}`)
   } finally {
     srv.close()
   }

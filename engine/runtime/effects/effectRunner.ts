@@ -9,8 +9,21 @@ import { askedOf, outcomeOf, type Action, type OutcomeInput } from './action.ts'
 import type { PendingRead } from '../../protocol/messages.ts'
 import { effectAsked } from '../../protocol/effectLine.ts'
 
-/** Performs an effect once; never rejects (a failure is an `{ error }` response). */
-export type Performer = (request: EffectRequest) => Promise<EffectResponse>
+/**
+ * An effect performed: its response, and how long it waited before it could be performed (for you to allow the
+ * notebook's grants: engine/host/allowedGrants.ts). The effect's time is measured from when it is performed, so a
+ * read that only waited for `loom allow` does not look slow.
+ */
+export interface Performed {
+  response: EffectResponse
+  waitedMs?: number
+}
+
+/** Performs an effect once; may reject (a thrown error is recorded as an `{ error }` response). */
+export type Performer = (request: EffectRequest) => Promise<Performed>
+
+/** A failure to perform, as the response the effect event records. */
+const failed = (err: unknown): Performed => ({ response: { error: err instanceof Error ? err.message : String(err) } })
 
 export class EffectRunner {
   /** Requests being performed, by hash, with what they ask in words and since when: a request asked for again meanwhile is not performed twice. */
@@ -46,12 +59,12 @@ export class EffectRunner {
     this.changed()
     const began = performance.now()
     void this.perform(w.request)
-      .catch((err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }))
-      .then((response) => {
+      .catch(failed)
+      .then(({ response, waitedMs = 0 }) => {
         this.inFlight.delete(w.hash)
         if (this.closed) return
         try {
-          this.record({ request: w.request, hash: w.hash, response, ms: Math.round(performance.now() - began) })
+          this.record({ request: w.request, hash: w.hash, response, ms: Math.max(0, Math.round(performance.now() - began - waitedMs)) })
         } catch {
           // The engine's log closed while the read was under way: nothing waits for it any more, and the next run asks again.
         }
@@ -70,9 +83,12 @@ export class EffectRunner {
     if (this.closed || this.acting.has(id)) return
     this.acting.set(id, null)
     const began = performance.now()
+    // Every try's wait to be allowed: not the action's time.
+    let waited = 0
     const request = withKey(action.request, id)
     const attempt = async (tries: number): Promise<void> => {
-      const response = await this.perform(request).catch((err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }))
+      const { response, waitedMs = 0 } = await this.perform(request).catch(failed)
+      waited += waitedMs
       if (this.closed) return
       const outcome = outcomeOf(id, response, tries)
       if (!outcome.ok && tries < action.attempts && retryable(response)) {
@@ -83,7 +99,7 @@ export class EffectRunner {
       }
       this.acting.delete(id)
       try {
-        this.finish({ id, asked: askedOf(action.request), outcome, ms: Math.round(performance.now() - began) })
+        this.finish({ id, asked: askedOf(action.request), outcome, ms: Math.max(0, Math.round(performance.now() - began - waited)) })
       } catch {
         // The log closed meanwhile: the action stays pending in `sys.effects`, and the next run performs it again.
       }

@@ -9,10 +9,10 @@ import { notebookGrants, originOf, privateGranted, type Grants } from './grants.
 import { fsRead, httpGet } from './request.ts'
 import { fsWrite, httpSend } from './action.ts'
 import { performEffect, type ReachOptions } from './perform.ts'
-import type { EffectResponse } from './request.ts'
+import type { Performed } from './effectRunner.ts'
 
 export interface GrantedPerformer {
-  perform(request: unknown): Promise<EffectResponse>
+  perform(request: unknown): Promise<Performed>
   /** The notebook was saved (--watch): its grants from now on. */
   update(text: string): void
 }
@@ -45,10 +45,12 @@ export function grantedPerformer(notebookPath: string, text: string, allowed: Al
       // The cell names its call already; this says why, and where the grant is read from.
       if ('denied' in asked) throw new Error(`${'why' in asked ? asked.why : asked.denied} (as the notebook's file grants it)`)
       // Asked of the file's grants as they are now, for each effect: a grant added since they were allowed waits until it is.
+      const waiting = performance.now()
       await allowed(grants!)
+      const waitedMs = performance.now() - waiting
       const r2 = asked.request
       const origin = r2.kind === 'http.get' || r2.kind === 'http.send' ? originOf(new URL(r2.url)) : ''
-      return performEffect(r2, dirname(notebookPath), { privateGranted: privateGranted(grants, origin), ...(resolve ? { resolve } : {}) })
+      return { response: await performEffect(r2, dirname(notebookPath), { privateGranted: privateGranted(grants, origin), ...(resolve ? { resolve } : {}) }), waitedMs }
     },
   }
 }
@@ -63,7 +65,7 @@ function sent(made: ReturnType<typeof httpSend>): { request: import('./request.t
  * file), read again for each request, so an edit in the window grants nothing
  * until it is saved.
  */
-export function savedFilePerformer(notebookPath: string, allowed: Allowed): (request: unknown) => Promise<EffectResponse> {
+export function savedFilePerformer(notebookPath: string, allowed: Allowed): (request: unknown) => Promise<Performed> {
   const granted = grantedPerformer(notebookPath, '', allowed)
   return async (request) => {
     granted.update(await readFile(notebookPath, 'utf8').catch(() => ''))
