@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect } from 'node:net'
+import Database from 'better-sqlite3'
 import { openSession } from '../engine/replay/session.ts'
 import { serveHttp } from '../engine/runtime/server.ts'
 import { SqliteLog } from '../engine/replay/sqliteLog.ts'
@@ -95,6 +96,30 @@ export function http(req: { path: string }) {
     assert.equal(entered.status, 200)
     assert.equal(await entered.text(), 'came in')
   } finally {
+    await app.close()
+  }
+})
+
+test('while another writer holds the log, a request that never ran gets 503 saying why, and those that committed are answered once durable, not 503', async () => {
+  const app = await serve({ api: `const n = state.counter('n')\nexport function http(req: { path: string }) {\n  n.add(1)\n  return { body: req.path }\n}` }, { deadlineMs: 1000 })
+  // Another process writing the same file (here a connection of the test's): the log's writer waits for its lock.
+  const other = new Database(app.db)
+  try {
+    other.exec('BEGIN IMMEDIATE')
+    const first = fetch(`${app.server.url}/a`)
+    await new Promise((r) => setTimeout(r, 200))
+    const second = fetch(`${app.server.url}/b`)
+    await new Promise((r) => setTimeout(r, 200))
+    // Two batches wait for the disk: the third request is not run meanwhile.
+    const never = await fetch(`${app.server.url}/c`)
+    assert.equal(never.status, 503)
+    assert.equal(await never.text(), 'the request waited 1000 ms without committing: it never ran: the requests before it were still being written to the log (2 batches waiting for the disk)\n')
+    other.exec('COMMIT')
+    assert.deepEqual(await Promise.all([first, second].map((r) => r.then(async (x) => [x.status, await x.text()]))), [[200, '/a'], [200, '/b']])
+    assert.deepEqual(app.engine.events().filter((e) => e.kind === 'http').map((e) => (e.input as { path: string }).path), ['/a', '/b'])
+  } finally {
+    if (other.inTransaction) other.exec('ROLLBACK')
+    other.close()
     await app.close()
   }
 })

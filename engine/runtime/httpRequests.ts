@@ -17,7 +17,9 @@ interface WaitingRequest {
   req: HttpRequest
   resolve: (r: HttpResponse) => void
   reads: Read[]
+  /** Its deadline; cleared once it is answered, or once it committed (its answer then waits for durability, never a 503 that says nothing was committed). */
   timer: NodeJS.Timeout | null
+  /** Why its last run waited (it aborted); '' while it has not run. */
   reason: string
   /** When it arrived (performance.now()): its latency runs from here to its answer. */
   arrived: number
@@ -116,20 +118,32 @@ export class HttpRequests {
     return new Promise((resolve) => {
       const waiting: WaitingRequest = { req, resolve, reads: [], timer: null, reason: '', arrived: performance.now() }
       waiting.timer = setTimeout(() => {
+        // Answered 503, nothing committed: it must not run after all (a queued one would, once the log caught up).
+        waiting.timer = null
         this.waiting.delete(waiting)
+        const queued = this.queued.indexOf(waiting)
+        if (queued >= 0) this.queued.splice(queued, 1)
         const at = this.held?.indexOf(waiting) ?? -1
         if (at >= 0) {
           this.held!.splice(at, 1)
           this.host.heldChanged()
           return resolve(pausedResponse(`it waited ${deadlineMs} ms`))
         }
-        resolve(plainResponse(503, `the request waited ${deadlineMs} ms without committing: ${waiting.reason}`))
+        resolve(plainResponse(503, `the request waited ${deadlineMs} ms without committing: ${waiting.reason || this.notRun()}`))
       }, deadlineMs)
       // The client went away: a request that has not run yet (held, or not yet served) never will.
       this.enqueue(waiting)
       if (gone?.aborted) this.drop(waiting)
       else gone?.addEventListener('abort', () => this.drop(waiting), { once: true })
     })
+  }
+
+  /** Why a request that reached its deadline never ran. */
+  private notRun(): string {
+    if (this.inFlight >= MAX_REQUEST_BATCHES) {
+      return `it never ran: the requests before it were still being written to the log (${this.inFlight} batches waiting for the disk)`
+    }
+    return 'it never ran: the engine was busy with other transactions until its deadline'
   }
 
   /** After a commit: requests waiting on something it changed run again (after this batch, in arrival order). */
@@ -202,6 +216,8 @@ export class HttpRequests {
         const answer: [WaitingRequest, HttpResponse, EventRecord?] = [w, tx.http as unknown as HttpResponse]
         answers.push(answer)
         answer[2] = host.commit(tx)
+        // Committed: answered once durable (or 503 if the log cannot make it so), whatever its deadline.
+        if (w.timer) clearTimeout(w.timer)
         snapshot()
         return
       }
