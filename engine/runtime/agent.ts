@@ -94,6 +94,13 @@ export class FairAgent implements Agent {
   }
 }
 
+/** The number a notebook's seed string gives the agents (FNV-1a of its characters, mixed). */
+export function seedNumber(seed: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < seed.length; i++) h = Math.imul(h ^ seed.charCodeAt(i), 0x01000193)
+  return mix(h >>> 0, 0)
+}
+
 /** A 32-bit integer hash of two integers (murmur3's finaliser), for stable pseudo-random picks. */
 export function mix(a: number, b: number): number {
   let h = (Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x165667b1, 0xc2b2ae35)) >>> 0
