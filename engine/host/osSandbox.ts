@@ -66,6 +66,8 @@ function probe(env: NodeJS.ProcessEnv): OsSandbox {
       // Writable folders last, parents first: a later mount lies over an earlier one (a notebook inside Loom's own folder).
       const rw = [...new Set(writable.filter((p) => existsSync(p)).map((p) => realpathSync(p)))].sort((a, b) => a.length - b.length)
       for (const path of rw) mounts.push('--bind', path, path)
+      // The sandbox's own root (a tmpfs holding the mount points) read-only too: the folders above are all it may write.
+      mounts.push('--remount-ro', '/')
       const vars = Object.entries(env)
       return {
         command: bwrap,

@@ -57,7 +57,8 @@ export class Frontier {
   private markEntry: Entry | null = null
 
   /** `bound`: bytes of encoded states past which the level goes to a file (Infinity: never). */
-  constructor(private readonly worlds: FrontierWorlds, private bound: number, private readonly shard = 0) {}
+  /** `dir`: where its file is made (default the system's temporary folder; a confined process's own folder). */
+  constructor(private readonly worlds: FrontierWorlds, private bound: number, private readonly shard = 0, private readonly dir?: string) {}
 
   get length(): number {
     return this.count
@@ -92,7 +93,7 @@ export class Frontier {
   private spill(): Spill | null {
     this.bound = Infinity
     try {
-      return new Spill(this.worlds, this.shard)
+      return new Spill(this.worlds, this.shard, this.dir ?? tmpdir())
     } catch {
       return null
     }
@@ -174,20 +175,24 @@ const O_TMPFILE = 0o20200000
  * it leaves one; elsewhere (or on a filesystem without O_TMPFILE) it is named
  * in a folder of its own and unlinked at once.
  */
-function anonymousFile(): number {
+function anonymousFile(folder: string): number {
   if (process.platform === 'linux') {
     try {
-      return openSync(tmpdir(), O_TMPFILE | constants.O_RDWR, 0o600)
+      return openSync(folder, O_TMPFILE | constants.O_RDWR, 0o600)
     } catch {
       // a filesystem without it: named, then unlinked
     }
   }
-  const dir = mkdtempSync(join(tmpdir(), 'loom-frontier-'))
-  const path = join(dir, 'level')
-  const fd = openSync(path, 'w+', 0o600)
-  unlinkSync(path)
-  rmSync(dir, { recursive: true, force: true })
-  return fd
+  const dir = mkdtempSync(join(folder, 'loom-frontier-'))
+  try {
+    const path = join(dir, 'level')
+    const fd = openSync(path, 'w+', 0o600)
+    unlinkSync(path)
+    return fd
+  } finally {
+    // Also when the file could not be made: no folder is left behind.
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
 
 /** One spilled level: a line per state, written in pieces and read back in order. */
@@ -206,8 +211,8 @@ class Spill {
   /** Where writing and reading stood at `mark` (strings and arrays are never changed in place: references do). */
   private marked = { out: '', written: 0, lines: [] as string[], line: 0, rest: '', readAt: 0 }
 
-  constructor(private readonly worlds: FrontierWorlds, private readonly shard: number) {
-    this.fd = anonymousFile()
+  constructor(private readonly worlds: FrontierWorlds, private readonly shard: number, folder: string) {
+    this.fd = anonymousFile(folder)
   }
 
   /** Appends a state; the tables learn its new values only once its line is written. */

@@ -380,7 +380,7 @@ export class Search {
   /** A new level: a random walk's levels stay in memory (a state of one is picked at random). */
   private frontierOf(): Frontier {
     // A walk's levels, and those of threads that even theirs out (giveAway), stay in memory.
-    return new Frontier(this.model, this.options.walk || this.options.shared ? Infinity : (this.options.frontierBytes ?? FRONTIER_BYTES), this.shard)
+    return new Frontier(this.model, this.options.walk || this.options.shared ? Infinity : (this.options.frontierBytes ?? FRONTIER_BYTES), this.shard, this.options.spillDir)
   }
 
   /** Lets go of the levels' temporary files: call when the search ends, however it ends. */
