@@ -8,7 +8,8 @@
 //   network at all, not even the host's 127.0.0.1), new pid/ipc/uts/user
 //   namespaces, an empty environment, a filesystem made only of read-only
 //   binds of the system's libraries, Node, Loom's code and the notebook
-//   file (no home folder, no /tmp, a read-only /dev), no capabilities,
+//   file (no home folder, no /tmp, a read-only /dev, the sandbox's own root
+//   read-only; for `loom explore` one folder of its own, scratchFolder.ts), no capabilities,
 //   its own session (no terminal injection), killed with its parent.
 // Linux without bwrap, macOS, Windows: Node's permission model only — said in
 //   one line (`notice`) each time a confined process starts.

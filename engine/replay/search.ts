@@ -91,9 +91,7 @@ export class Search {
   private marked = false
   private readonly saved = {
     states: 0, transitions: 0, deadlocks: 0, outside: 0, quota: 0, found: 0, unchecked: 0, head: undefined as { world: World; id: number; depth: number } | undefined,
-    full: false, cutOutcomes: false, ttyUnfed: false, budgetReached: false, checking: null as { id: number; depth: number } | null,
-    cur: null as Expanding | null, actions: null as Action[] | null, effects: null as Expanding['effects'], index: 0, leaves: 0, wake: 0,
-    committed: false, external: false, ttyWait: false, cut: false,
+    full: false, checking: null as { id: number; depth: number } | null, cur: null as Expanding | null, actions: null as Action[] | null, index: 0, leaves: 0,
   }
   /** Keys put in the seen set since `mark`. */
   private readonly added: number[] = []
@@ -284,28 +282,21 @@ export class Search {
     m.quota = this.quota
     m.found = this.found.length
     m.unchecked = this.unchecked.length
-    m.head = this.unchecked[0]
+    // (Not read past the end: V8 looks that up on the prototype chain.)
+    m.head = m.unchecked ? this.unchecked[0] : undefined
     m.full = this.full
-    m.cutOutcomes = this.cutOutcomes
-    m.ttyUnfed = this.ttyUnfed
-    m.budgetReached = this.budgetReached
     m.checking = this.checking
+    // What a piece done again sets the same way (flags only ever set, the soonest wake, an effect waited for) is not kept.
     const cur = (m.cur = this.cur)
     if (cur) {
       m.actions = cur.actions
-      m.effects = cur.effects
       m.index = cur.index
       m.leaves = cur.leaves
-      m.wake = cur.wake
-      m.committed = cur.committed
-      m.external = cur.external
-      m.ttyWait = cur.ttyWait
-      m.cut = cur.cut
     }
     this.level.mark()
     this.next.mark()
     this.agent.mark()
-    this.added.length = 0
+    if (this.added.length) this.added.length = 0
     this.told = false
     this.marked = true
   }
@@ -333,22 +324,13 @@ export class Search {
     if (m.head && this.unchecked[0] !== m.head) this.unchecked.unshift(m.head)
     this.unchecked.length = m.unchecked
     this.full = m.full
-    this.cutOutcomes = m.cutOutcomes
-    this.ttyUnfed = m.ttyUnfed
-    this.budgetReached = m.budgetReached
     this.checking = m.checking
     this.listing = this.constraining = false
     const cur = (this.cur = m.cur)
     if (cur) {
       cur.actions = m.actions
-      cur.effects = m.effects
       cur.index = m.index
       cur.leaves = m.leaves
-      cur.wake = m.wake
-      cur.committed = m.committed
-      cur.external = m.external
-      cur.ttyWait = m.ttyWait
-      cur.cut = m.cut
     }
     this.level.rewind()
     this.next.rewind()
