@@ -38,10 +38,11 @@ export interface TimeLimitHooks {
   /** A commit the time limit cut off half-way has been finished: take it in as if `commit` had returned. */
   committed?(event: EventRecord): void
   /**
-   * The call was cut off with no one to blame (the machine was too busy: the
-   * calls before ran the limit out) and `work` resumes. Whatever host code ran
-   * at that moment stopped wherever it was: work whose own bookkeeping cannot
-   * be stopped half-way should say its result is in doubt.
+   * The call was cut off with no one to blame (the machine was too busy or
+   * stopped, or the calls before ran the limit out) and `work` resumes.
+   * Whatever host code ran at that moment stopped wherever it was: work whose
+   * own bookkeeping cannot be stopped half-way undoes the piece it was doing
+   * (exploration's search.ts), or says its result is in doubt.
    */
   resumed?(): void
 }
@@ -55,9 +56,10 @@ export interface TimeLimitHooks {
  *
  * The sandbox's timeout covers the whole call, so when it fires the
  * transaction running then is blamed only if it alone ran for the limit
- * (since the last one ended). Otherwise it was cut off by those before it:
- * it never committed, and the work resumes in a fresh call where it runs
- * first, with its whole limit. A commit cut off half-way is finished
+ * (since the last one ended) and the process computed for at least half of
+ * it. Otherwise it was cut off by those before it, or by a machine that
+ * stalled: it never committed, and the work resumes in a fresh call where it
+ * runs first, with its whole limit (after a stall, twice the time). A commit cut off half-way is finished
  * (commits are idempotent) and handed to `hooks.committed`.
  */
 export function runBatch<T>(runner: Committer & { readonly sandbox: Sandbox }, work: () => T, hooks: TimeLimitHooks, limitMs: number): Outcome<T> {
