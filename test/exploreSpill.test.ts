@@ -74,3 +74,63 @@ test('an exploration killed with SIGKILL while its levels are on disk leaves not
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+/** `loom explore` with its launcher's temporary folder set to `tmp` and levels spilled past `bytes`. */
+function cliExplore(tmp: string, bytes: string, small = true) {
+  return spawn(process.execPath, ['bin/loom.js', 'explore', 'samples/paxos-commit.loom.md', ...(small ? ['--env', 'RMS=2', '--env', 'BALLOTS=1'] : []), '--no-deadlock', '--json'], { env: { ...process.env, TMPDIR: tmp, LOOM_FRONTIER_BYTES: bytes }, stdio: ['ignore', 'pipe', 'pipe'] })
+}
+
+test('loom explore spills from its confined process into a folder of its own, removed once it ends', { skip: process.platform !== 'linux' && 'O_TMPFILE and the OS sandbox as on Linux' }, async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'loom-spill-cli-'))
+  try {
+    const child = cliExplore(tmp, '1')
+    let out = ''
+    let err = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
+    // While it runs, its folder is there and holds no file with a name (a spilled level's file has none).
+    const seen: string[][] = []
+    const timer = setInterval(() => {
+      for (const f of readdirSync(tmp).filter((n) => n.startsWith('loom-scratch-'))) seen.push(readdirSync(join(tmp, f)))
+    }, 20)
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    clearInterval(timer)
+    assert.equal(code, 0, err)
+    const r = JSON.parse(out) as { states: number; depth: number; spilled?: number }
+    assert.equal(r.states, 545)
+    assert.equal(r.spilled, r.depth, 'every level but the start went to a file')
+    assert.ok(seen.length > 0, 'the folder was made')
+    assert.deepEqual(seen.filter((names) => names.length), [], 'nothing in it has a name')
+    assert.deepEqual(readdirSync(tmp).filter((f) => f.startsWith('loom-')), [], 'the folder is gone')
+  } finally {
+    rmSync(tmp, { recursive: true, force: true })
+  }
+})
+
+test('a loom explore killed with SIGKILL leaves only an empty folder, which the next one removes', { skip: process.platform !== 'linux' && 'O_TMPFILE and the OS sandbox as on Linux' }, async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'loom-spill-kill-'))
+  try {
+    // The whole model: long enough to be killed while it runs.
+    const child = cliExplore(tmp, '1', false)
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    // Killed once it is exploring (its progress line comes after a second).
+    const exploring = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 60_000)
+      let err = ''
+      child.stderr.setEncoding('utf8').on('data', (d: string) => ((err += d), /loom: exploring: /.test(err) && (clearTimeout(timer), resolve(true))))
+      child.once('exit', () => (clearTimeout(timer), resolve(false)))
+    })
+    child.kill('SIGKILL')
+    await exited
+    const left = readdirSync(tmp).filter((f) => f.startsWith('loom-scratch-'))
+    if (exploring) assert.equal(left.length, 1)
+    // The confined process dies with its launcher (the OS sandbox's --die-with-parent): no file in the folder, named or held.
+    await new Promise((r) => setTimeout(r, 500))
+    for (const f of left) assert.deepEqual(readdirSync(join(tmp, f)), [])
+    const next = cliExplore(tmp, '1000000000')
+    assert.equal(await new Promise((resolve) => next.on('close', resolve)), 0)
+    assert.deepEqual(readdirSync(tmp).filter((f) => f.startsWith('loom-')), [], 'the next one removed the folder left behind')
+  } finally {
+    rmSync(tmp, { recursive: true, force: true })
+  }
+})

@@ -67,9 +67,9 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
     // The cells run in a confined process, its shards on threads there (they share its confinement).
     const job: RunJob = {
       ...JOB, kind: 'explore', notebook: path, text, shownAs: path, timeLimitMs, env: p.env,
-      explore: { from, tree: !!p.options.tree, ...bounds, ...(faults ? { faults } : {}), workers, cells, deadlock: !p.options['no-deadlock'], simulate, coverage, draw: graphFile !== undefined, progress: process.stderr.isTTY ? 'tty' : 'lines' },
+      explore: { from, tree: !!p.options.tree, ...bounds, ...frontierBytes(), ...(faults ? { faults } : {}), workers, cells, deadlock: !p.options['no-deadlock'], simulate, coverage, draw: graphFile !== undefined, progress: process.stderr.isTTY ? 'tty' : 'lines' },
     }
-    const answer = checkedAnswer(await confinedJob(job, io, { threads: workers > 1, stoppable: !p.options.tree }).catch((err) => rethrow(err, path)), !!p.options.tree)
+    const answer = checkedAnswer(await confinedJob(job, io, { threads: workers > 1, stoppable: !p.options.tree, scratch: true }).catch((err) => rethrow(err, path)), !!p.options.tree)
     if ('tree' in answer) return tree(answer.tree, p, io)
     const { result } = answer
     const violations = result.violations.map((v, i) => ({ ...v, steps: answer.steps[i]! }))
@@ -96,6 +96,7 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
         states: result.states, transitions: result.transitions, depth: result.depth, exhausted: result.exhausted, stoppedBy: result.stoppedBy, ...(result.walks ? { walks: result.walks } : {}),
         ...(result.coverage ? { coverage: result.coverage } : {}),
         deadlocks: result.deadlocks, outside: result.outside ?? 0, elapsedMs: Math.round(result.elapsedMs), unexplored: result.unexplored,
+        ...(Number.isSafeInteger(result.spilled) ? { spilled: result.spilled } : {}),
         violations: violations.map((v) => ({ kind: v.kind, test: v.test, message: v.message, location: v.location, trace: v.steps, failing: v.failing, ...(v.loop !== undefined ? { loop: v.loop } : {}) })),
         savedBranch: saved,
       }
@@ -126,6 +127,15 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
 export function exitCode(r: ExploreResult): number {
   if (r.violations.length) return 1
   return r.exhausted && !r.unexplored.length ? 0 : 3
+}
+
+/**
+ * LOOM_FRONTIER_BYTES: how big a level may grow in memory before the rest goes to a file in the
+ * confined process's own folder (default 1 GB: frontier.ts) — to try spilling on a small model.
+ */
+function frontierBytes(): { frontierBytes?: number } {
+  const n = Number(process.env.LOOM_FRONTIER_BYTES)
+  return process.env.LOOM_FRONTIER_BYTES && Number.isSafeInteger(n) && n > 0 ? { frontierBytes: n } : {}
 }
 
 /** `--simulate [--seed N] [--walks N]`: random walks instead of every state (one thread). */

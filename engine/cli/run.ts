@@ -18,6 +18,7 @@ import { serveLog } from '../replay/logHost.ts'
 import { serveHttp, type RunningServer } from '../runtime/server.ts'
 import { reflection } from '../replay/reflect.ts'
 import { runLaunch } from '../host/engineLaunch.ts'
+import { scratchFolder } from '../host/scratchFolder.ts'
 import { ranOutOfMemory, watchHeapDeath, type HeapDeathWatch } from '../host/heapDeath.ts'
 import { terminalStream } from './printable.ts'
 import type { JobAnswer, RunJob } from '../host/runProcess.ts'
@@ -235,8 +236,18 @@ export class JobFailed extends Error {
  * (replay batches). Resolves with its answer; throws JobFailed with its error,
  * or an Error when it ended without one.
  */
-export async function confinedJob(job: RunJob, io: Io, options: { log?: SqliteLog | null; threads?: boolean; feed?: (host: ReturnType<typeof serveLog>) => Promise<void>; stoppable?: boolean } = {}): Promise<unknown> {
-  const launch = runLaunch(job.notebook || null, { threads: options.threads })
+export async function confinedJob(job: RunJob, io: Io, options: { log?: SqliteLog | null; threads?: boolean; feed?: (host: ReturnType<typeof serveLog>) => Promise<void>; stoppable?: boolean; scratch?: boolean } = {}): Promise<unknown> {
+  // `scratch`: a folder of its own it may write (exploration's levels spill there), removed however the job ends.
+  const scratch = options.scratch ? scratchFolder() : null
+  try {
+    return await runJobConfined(scratch ? { ...job, scratch: scratch.path } : job, io, options, scratch?.path)
+  } finally {
+    scratch?.remove()
+  }
+}
+
+async function runJobConfined(job: RunJob, io: Io, options: Parameters<typeof confinedJob>[2] & {}, scratch: string | undefined): Promise<unknown> {
+  const launch = runLaunch(job.notebook || null, { threads: options.threads, scratch })
   if (launch.os.notice) io.err(`loom: ${launch.os.notice}\n`)
   // Its own process group, as loom run's: a terminal's Ctrl-C reaches only this launcher, which asks the job to stop.
   const child = spawn(launch.command, launch.args, { env: launch.env, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'], detached: true })

@@ -51,6 +51,11 @@ export interface LaunchOptions {
   threads?: boolean
   /** The process's heap limit in MB (--max-old-space-size): default engineMemoryMb(). */
   memoryMb?: number
+  /**
+   * `loom explore`: a folder of its own (scratchFolder.ts) that the confined process may write, and no
+   * other: where a big exploration's levels go to files (the job names it: the process has no environment).
+   */
+  scratch?: string
 }
 
 /**
@@ -132,7 +137,7 @@ export interface ConfinedLaunch {
  * permission model with no addons (SQLite stays with the launcher, see
  * engine/replay/logHost.ts), no child processes, no threads (but
  * exploration's shards, `threads`) and no file
- * writes at all; reads of Loom's code and the notebook file only; an empty
+ * writes at all (but exploration's own folder, `scratch`); reads of Loom's code and the notebook file only; an empty
  * environment (the notebook's configuration reaches sys.env through the log
  * link, not the process's environment); and the OS sandbox where there is one
  * (osSandbox.ts): no network, no other files.
@@ -172,7 +177,9 @@ function confinedLaunch(entryName: string, notebook: string | null, launch: Laun
   const nodeArgs = [
     permissionFlag(),
     ...read.map((p) => `--allow-fs-read=${p}`),
-    // No --allow-fs-write, --allow-addons, --allow-child-process, --allow-wasi; threads only for exploration's shards.
+    // No --allow-fs-write (but exploration's own scratch folder), --allow-addons, --allow-child-process, --allow-wasi; threads only for exploration's shards.
+    // (A file opened to be written back is read too: the folder is granted both.)
+    ...(launch.scratch ? [`--allow-fs-read=${launch.scratch}`, `--allow-fs-write=${launch.scratch}`] : []),
     // Node warns that threads could invalidate the model: they get this process's grants, which hold no more than read.
     ...(launch.threads ? ['--allow-worker', ...known('--disable-warning', '=SecurityWarning')] : []),
     ...known('--disable-warning', '=ExperimentalWarning'),
@@ -186,7 +193,7 @@ function confinedLaunch(entryName: string, notebook: string | null, launch: Laun
   const limiter = addressSpaceMb ? prlimit() : undefined
   const limited = addressSpaceMb && limiter ? { command: limiter, args: [`--as=${addressSpaceMb * 2 ** 20}`, '--', process.execPath, ...nodeArgs] } : { command: process.execPath, args: nodeArgs }
   // Node's own folder is seen by the OS sandbox as well when prlimit, not node, is what it starts.
-  const wrapped = os.wrap(limited.command, limited.args, limiter ? [...read, dirname(realpathSync(process.execPath))] : read, '/')
+  const wrapped = os.wrap(limited.command, limited.args, limiter ? [...read, dirname(realpathSync(process.execPath))] : read, '/', launch.scratch ? [launch.scratch] : [])
   return { command: wrapped.command, args: wrapped.args, env: {}, os, memoryMb: launch.memoryMb ?? engineMemoryMb() }
 }
 

@@ -8,7 +8,8 @@
 //   network at all, not even the host's 127.0.0.1), new pid/ipc/uts/user
 //   namespaces, an empty environment, a filesystem made only of read-only
 //   binds of the system's libraries, Node, Loom's code and the notebook
-//   file (no home folder, no /tmp, a read-only /dev), no capabilities,
+//   file (no home folder, no /tmp, a read-only /dev, the sandbox's own root
+//   read-only; for `loom explore` one folder of its own, scratchFolder.ts), no capabilities,
 //   its own session (no terminal injection), killed with its parent.
 // Linux without bwrap, macOS, Windows: Node's permission model only — said in
 //   one line (`notice`) each time a confined process starts.
@@ -66,6 +67,8 @@ function probe(env: NodeJS.ProcessEnv): OsSandbox {
       // Writable folders last, parents first: a later mount lies over an earlier one (a notebook inside Loom's own folder).
       const rw = [...new Set(writable.filter((p) => existsSync(p)).map((p) => realpathSync(p)))].sort((a, b) => a.length - b.length)
       for (const path of rw) mounts.push('--bind', path, path)
+      // The sandbox's own root (a tmpfs holding the mount points) read-only too: the folders above are all it may write.
+      mounts.push('--remount-ro', '/')
       const vars = Object.entries(env)
       return {
         command: bwrap,

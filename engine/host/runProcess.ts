@@ -38,10 +38,12 @@ import { RetroCollector, retroEngine } from '../replay/retroLog.ts'
 /** What `loom run` asks of this process (sent by the log host with the open answer). */
 export interface RunJob {
   kind: 'run' | 'test' | 'replay' | 'explore' | 'trace' | 'rerun'
+  /** The one folder this process may write (its launcher's scratchFolder): where exploration's levels spill. */
+  scratch?: string
   /** replay: the branch, the first seq re-executed, and the state before it (from > 1). */
   replay?: { branch: string; from: number; before?: StoreSnapshot }
   /** `loom explore`: the search (or `--tree`) from the start or from a moment the launcher read from its log. */
-  explore?: { from: PreparedMoment | null; tree: boolean; depth?: number; maxStates?: number; requests?: number; faults?: Fault[]; workers: number; cells: KeptCell[]; deadlock?: boolean; progress?: ProgressMode; simulate?: { seed: number; walks: number }; coverage?: boolean; draw?: boolean }
+  explore?: { from: PreparedMoment | null; tree: boolean; depth?: number; maxStates?: number; requests?: number; faults?: Fault[]; workers: number; cells: KeptCell[]; deadlock?: boolean; progress?: ProgressMode; simulate?: { seed: number; walks: number }; coverage?: boolean; draw?: boolean; frontierBytes?: number }
   /** `--save-branch`: a trace's moves, committed through the link to the branch the launcher opened for them. */
   trace?: { from: PreparedMoment | null; moves: Move[]; cells: KeptCell[] }
   /** `loom replay --code`: the recorded inputs the launcher sends (as replay batches), re-run onto the link's branch. */
@@ -228,7 +230,7 @@ async function exploreJob(log: RemoteLog, job: RunJob): Promise<unknown> {
   // Near the heap limit the search stops with a report rather than ending in V8's out-of-memory abort.
   const heap = heapRoom()
   const watch = setInterval(() => heap.full() && halt('memory', 'the exploration is near its memory limit; stopping it'), 50)
-  const options = { depth: x.depth, maxStates: x.maxStates, deadlock: x.deadlock ?? true, simulate: x.simulate, signal: stop.signal, onProgress: progress.update, draw: x.draw }
+  const options = { depth: x.depth, maxStates: x.maxStates, deadlock: x.deadlock ?? true, simulate: x.simulate, signal: stop.signal, onProgress: progress.update, draw: x.draw, frontierBytes: x.frontierBytes, spillDir: job.scratch }
   let result: ExploreResult
   try {
     if (x.workers > 1) result = await exploreParallel(job.text, { ...options, workers: x.workers, path: job.notebook, from: x.from ?? undefined, cells: x.cells, timeLimitMs: job.timeLimitMs, requests: x.requests, faults: x.faults, env })

@@ -44,6 +44,8 @@ export interface ExploreOptions {
   draw?: boolean
   /** Bytes (compactly encoded) a level of the search may take in memory before it is spilled to a temporary file (default FRONTIER_BYTES). */
   frontierBytes?: number
+  /** Where those files are made (default the system's temporary folder): `loom explore`'s confined process may write only its own folder. */
+  spillDir?: string
 }
 
 /** How deep a random walk goes when no --depth is given. */
@@ -161,7 +163,7 @@ export function* exploring(model: Model, options: ExploreOptions = {}): Generato
   const draw = !!options.draw && !sim
   const liveness = model.version.explore.liveness.length && !sim ? new LivenessGraph(model, draw) : null
   const graph = liveness ?? (draw ? new StateGraph(model, { all: false, draw }) : null)
-  const search = new Search(model, bounds.maxOutcomes, bounds.maxStates - 1, { deadlock: options.deadlock, walk, observer: graph ?? undefined, frontierBytes: options.frontierBytes })
+  const search = new Search(model, bounds.maxOutcomes, bounds.maxStates - 1, { deadlock: options.deadlock, walk, observer: graph ?? undefined, frontierBytes: options.frontierBytes, spillDir: options.spillDir })
   let walks = 0
   let deepest = 0
   let lastProgress = performance.now()

@@ -7,7 +7,7 @@
 // code, and must never find it half-way through a long one. The
 // file is made in the system's temporary folder and unlinked at once: only
 // the open descriptor holds it, so a crash or kill -9 leaves nothing behind.
-import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, constants, ftruncateSync, mkdtempSync, openSync, readSync, rmSync, unlinkSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Slot } from '../runtime/store.ts'
@@ -46,9 +46,19 @@ export class Frontier {
   private file: Spill | null = null
   private count = 0
   private taken = 0
+  /** What `mark` saw (fields, not an object: it is taken before every piece of a search's work). */
+  private markCount = 0
+  private markTaken = 0
+  private markKept = 0
+  private markBytes = 0
+  private markPerState = 0
+  private markBound = 0
+  private markFile: Spill | null = null
+  private markEntry: Entry | null = null
 
   /** `bound`: bytes of encoded states past which the level goes to a file (Infinity: never). */
-  constructor(private readonly worlds: FrontierWorlds, private bound: number, private readonly shard = 0) {}
+  /** `dir`: where its file is made (default the system's temporary folder; a confined process's own folder). */
+  constructor(private readonly worlds: FrontierWorlds, private bound: number, private readonly shard = 0, private readonly dir?: string) {}
 
   get length(): number {
     return this.count
@@ -83,7 +93,7 @@ export class Frontier {
   private spill(): Spill | null {
     this.bound = Infinity
     try {
-      return new Spill(this.worlds, this.shard)
+      return new Spill(this.worlds, this.shard, this.dir ?? tmpdir())
     } catch {
       return null
     }
@@ -91,12 +101,47 @@ export class Frontier {
 
   /** The next state in the order they were added, or undefined at the end. */
   take(): Entry | undefined {
-    if (this.taken >= this.count) return this.close()
+    // At the end the file stays open (a piece of work cut off after it is undone, and reads again): the search closes a level it is done with.
+    if (this.taken >= this.count) return undefined
     const i = this.taken
     const entry = i < this.kept.length ? this.kept[i]! : this.file!.read()
     if (i < this.kept.length) this.kept[i] = null
     this.taken++
     return entry
+  }
+
+  /**
+   * Remembers where the level stands, so that `rewind` can put it back: a
+   * search's piece of work that the time limit cut off anywhere (a machine
+   * stalled mid-way) is undone and done again (search.ts).
+   */
+  mark(): void {
+    this.markCount = this.count
+    this.markTaken = this.taken
+    this.markKept = this.kept.length
+    this.markBytes = this.keptBytes
+    this.markPerState = this.perState
+    this.markBound = this.bound
+    this.markFile = this.file
+    this.markEntry = this.taken < this.kept.length ? this.kept[this.taken]! : null
+    this.file?.mark()
+  }
+
+  /** Back to the last `mark`: states added since are dropped, a state taken since is there again. */
+  rewind(): void {
+    if (this.file !== this.markFile) {
+      // The level began its file since (a new file: only states added since are in it).
+      this.file?.close()
+      this.file = this.markFile
+    }
+    this.file?.rewind()
+    if (this.kept.length > this.markKept) this.kept.length = this.markKept
+    if (this.markEntry) this.kept[this.markTaken] = this.markEntry
+    this.count = this.markCount
+    this.taken = this.markTaken
+    this.keptBytes = this.markBytes
+    this.perState = this.markPerState
+    this.bound = this.markBound
   }
 
   /** The i-th state of a level kept in memory (a random walk's levels are never spilled). */
@@ -130,20 +175,24 @@ const O_TMPFILE = 0o20200000
  * it leaves one; elsewhere (or on a filesystem without O_TMPFILE) it is named
  * in a folder of its own and unlinked at once.
  */
-function anonymousFile(): number {
+function anonymousFile(folder: string): number {
   if (process.platform === 'linux') {
     try {
-      return openSync(tmpdir(), O_TMPFILE | constants.O_RDWR, 0o600)
+      return openSync(folder, O_TMPFILE | constants.O_RDWR, 0o600)
     } catch {
       // a filesystem without it: named, then unlinked
     }
   }
-  const dir = mkdtempSync(join(tmpdir(), 'loom-frontier-'))
-  const path = join(dir, 'level')
-  const fd = openSync(path, 'w+', 0o600)
-  unlinkSync(path)
-  rmSync(dir, { recursive: true, force: true })
-  return fd
+  const dir = mkdtempSync(join(folder, 'loom-frontier-'))
+  try {
+    const path = join(dir, 'level')
+    const fd = openSync(path, 'w+', 0o600)
+    unlinkSync(path)
+    return fd
+  } finally {
+    // Also when the file could not be made: no folder is left behind.
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
 
 /** One spilled level: a line per state, written in pieces and read back in order. */
@@ -159,9 +208,11 @@ class Spill {
   private readonly reading: { slot: Slot; key: number }[][] = []
   /** Situations by key: few, kept as objects. */
   private readonly situations = new Map<number, Situation>()
+  /** Where writing and reading stood at `mark` (strings and arrays are never changed in place: references do). */
+  private marked = { out: '', written: 0, lines: [] as string[], line: 0, rest: '', readAt: 0 }
 
-  constructor(private readonly worlds: FrontierWorlds, private readonly shard: number) {
-    this.fd = anonymousFile()
+  constructor(private readonly worlds: FrontierWorlds, private readonly shard: number, folder: string) {
+    this.fd = anonymousFile(folder)
   }
 
   /** Appends a state; the tables learn its new values only once its line is written. */
@@ -183,6 +234,31 @@ class Spill {
 
   close(): void {
     closeSync(this.fd)
+  }
+
+  mark(): void {
+    const m = this.marked
+    m.out = this.out
+    m.written = this.written
+    m.lines = this.lines
+    m.line = this.line
+    m.rest = this.rest
+    m.readAt = this.readAt
+  }
+
+  rewind(): void {
+    const m = this.marked
+    if (this.out !== m.out || this.written !== m.written) {
+      // States written since are dropped, from the file too; the tables may have learnt their values: start them again (a new value is written whole).
+      ftruncateSync(this.fd, m.written)
+      this.out = m.out
+      this.written = m.written
+      this.tables.length = 0
+    }
+    this.lines = m.lines
+    this.line = m.line
+    this.rest = m.rest
+    this.readAt = m.readAt
   }
 
   private flush(): void {

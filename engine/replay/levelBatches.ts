@@ -1,6 +1,7 @@
 // A search's levels run in batches of about 10 ms inside the sandbox, each
 // transaction under its own time limit (search.ts does one piece of work per
-// advance, so a batch cut off loses nothing).
+// advance, and a piece cut off anywhere is undone and done again: a batch cut
+// off loses nothing and counts nothing twice).
 import type { Transaction } from '../runtime/transaction.ts'
 import type { Model } from './model.ts'
 import type { Search } from './search.ts'
@@ -20,7 +21,7 @@ export function* levelBatches(search: Search, model: Model): Generator<void, voi
   const work = () => {
     while (search.advance()) if (exec.batchSpent) return
   }
-  const hooks = { overran: (tx: Transaction | null) => search.overran(tx), resumed: () => search.interrupted++ }
+  const hooks = { overran: (tx: Transaction | null) => search.overran(tx), resumed: () => search.resume() }
   while (!search.idle) {
     exec.run(work, hooks)
     yield

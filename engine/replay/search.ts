@@ -62,9 +62,10 @@ export class Search {
   /** Levels that went to a temporary file (frontier.ts). */
   spilled = 0
   /**
-   * Batches the time limit cut off in the search's own code (a machine too
-   * busy, or stopped, for the limit's length) and that then resumed: its
-   * bookkeeping may have stopped half-way, so its counts are in doubt.
+   * Pieces of work the time limit cut off in the search's own code (a
+   * machine too busy, or stopped, for the limit's length) that could not be
+   * undone (another thread or the state graph had been told of them): its
+   * counts are in doubt. Those it could undo were done again (`resume`).
    */
   interrupted = 0
   readonly found: Found[] = []
@@ -86,6 +87,18 @@ export class Search {
   private listing = false
   /** A constraint is being checked on the state being expanded. */
   private constraining = false
+  /** The search as it stood before the piece of work under way (`mark`; fields, not an object per piece): what a piece cut off is undone to. */
+  private marked = false
+  private readonly saved = {
+    states: 0, transitions: 0, deadlocks: 0, outside: 0, quota: 0, found: 0, unchecked: 0, head: undefined as { world: World; id: number; depth: number } | undefined,
+    full: false, checking: null as { id: number; depth: number } | null, cur: null as Expanding | null, actions: null as Action[] | null, index: 0, leaves: 0,
+  }
+  /** Keys put in the seen set since `mark`. */
+  private readonly added: number[] = []
+  /** Since `mark`, another thread (the shared seen set) or the observer was told something: undoing cannot take that back. */
+  private told = false
+  /** Pieces undone in a row: one that never fits in the time limit is not undone forever. */
+  private undone = 0
 
   constructor(
     private readonly model: Model,
@@ -133,7 +146,11 @@ export class Search {
       this.level = this.frontierOf()
       if (this.next.length) this.level.push(this.next.at(walk(this.next.length)))
       this.seen.clear()
-    } else this.level = this.next
+    } else {
+      this.level.close()
+      this.level = this.next
+    }
+    this.marked = false
     if (this.level.spilled) this.spilled++
     this.next = this.frontierOf()
     this.depth++
@@ -142,6 +159,8 @@ export class Search {
 
   /** A walk starts again from the starting state (already found and checked: state 0). */
   restart(): void {
+    this.marked = false
+    this.level.close()
     this.level = this.frontierOf()
     this.level.push({ world: this.model.root, id: 0, shard: this.shard })
     this.next = this.frontierOf()
@@ -149,8 +168,19 @@ export class Search {
     this.seen.clear()
   }
 
-  /** Does one piece of work; false when the level's work is done. Call inside `exec.run`. */
+  /**
+   * Does one piece of work; false when the level's work is done. Call inside
+   * `exec.run`. Cut off anywhere by the time limit, it can be undone (`resume`).
+   */
   advance(): boolean {
+    this.mark()
+    const more = this.step()
+    this.marked = false
+    this.undone = 0
+    return more
+  }
+
+  private step(): boolean {
     if (this.unchecked.length) {
       const { world, id, depth } = this.unchecked[0]!
       this.checking = { id, depth }
@@ -158,6 +188,7 @@ export class Search {
       for (const f of this.model.brokenTests(world)) {
         this.report({ kind: 'test', test: f.test, message: f.message, location: f.location }, { shard: this.shard, id }, depth, `test:${f.test}`)
       }
+      if (this.options.observer) this.told = true
       this.options.observer?.state(id, world, depth)
       this.unchecked.shift()
       this.checking = null
@@ -203,6 +234,7 @@ export class Search {
   /** A state outside a constraint: counted, not expanded; a constraint that fails other than by returning false is an error there. */
   private leaveOutside(cur: Expanding, outside: { test: string; message: string; location: Violation['location'] }[]): void {
     this.outside++
+    if (this.options.observer) this.told = true
     this.options.observer?.outside(cur.id)
     this.cur = null
     for (const c of outside) {
@@ -212,8 +244,10 @@ export class Search {
 
   /** A transaction (or test) ran past its time limit on its own (see `Executor.run`); the search goes on past it. */
   overran(tx: Transaction | null): boolean {
-    // Cut off in the search's own code (a machine too busy, or stopped, for the limit's length): it may have stopped half-way.
-    if (!tx) return (this.interrupted++, true)
+    // Cut off in the search's own code: the piece is undone and done again.
+    if (!tx) return (this.resume(), true)
+    // The search goes on from here, not from the piece's start.
+    this.marked = false
     if (this.constraining && this.cur) {
       this.constraining = false
       this.leaveOutside(this.cur, [{ test: tx.method ?? 'constraint', message: tx.failure!.reason, location: null }])
@@ -237,6 +271,72 @@ export class Search {
     return true
   }
 
+  /** Remembers the search as it stands, before a piece of work changes it. */
+  private mark(): void {
+    this.marked = false
+    const m = this.saved
+    m.states = this.states
+    m.transitions = this.transitions
+    m.deadlocks = this.deadlocks
+    m.outside = this.outside
+    m.quota = this.quota
+    m.found = this.found.length
+    m.unchecked = this.unchecked.length
+    // (Not read past the end: V8 looks that up on the prototype chain.)
+    m.head = m.unchecked ? this.unchecked[0] : undefined
+    m.full = this.full
+    m.checking = this.checking
+    // What a piece done again sets the same way (flags only ever set, the soonest wake, an effect waited for) is not kept.
+    const cur = (m.cur = this.cur)
+    if (cur) {
+      m.actions = cur.actions
+      m.index = cur.index
+      m.leaves = cur.leaves
+    }
+    this.level.mark()
+    this.next.mark()
+    this.agent.mark()
+    if (this.added.length) this.added.length = 0
+    this.told = false
+    this.marked = true
+  }
+
+  /**
+   * The time limit cut the work off with no transaction to blame (a machine
+   * too busy, or stopped, for the limit's length), wherever it was, perhaps
+   * half-way through the search's own bookkeeping: the piece of work is
+   * undone, so that resuming does it again, whole. Called outside `exec.run`.
+   */
+  resume(): void {
+    if (!this.marked) return // cut before the piece changed anything, or after it was done
+    this.marked = false
+    // Another thread, or the state graph, was told of it; or it never fits in the limit: it cannot be undone and done again.
+    if (this.told || ++this.undone > 3) return void this.interrupted++
+    const m = this.saved
+    for (const key of this.added) this.seen.unset(key)
+    this.states = m.states
+    this.via.length = m.states
+    this.transitions = m.transitions
+    this.deadlocks = m.deadlocks
+    this.outside = m.outside
+    this.quota = m.quota
+    for (const f of this.found.splice(m.found)) this.reported.delete(f.key)
+    if (m.head && this.unchecked[0] !== m.head) this.unchecked.unshift(m.head)
+    this.unchecked.length = m.unchecked
+    this.full = m.full
+    this.checking = m.checking
+    this.listing = this.constraining = false
+    const cur = (this.cur = m.cur)
+    if (cur) {
+      cur.actions = m.actions
+      cur.index = m.index
+      cur.leaves = m.leaves
+    }
+    this.level.rewind()
+    this.next.rewind()
+    this.agent.rewind()
+  }
+
   /** How a state of this search was first reached. */
   trail(id: number): { parent: StateRef | null; move: Move | null } {
     const packed = id < this.states ? this.parents[id]! : -1
@@ -245,6 +345,7 @@ export class Search {
 
   /** Sharing a seen set (the local `seen` is then unused): whether this search was first to claim the state. */
   private claim(world: World): boolean {
+    this.told = true
     const f = this.model.fingerprint(world)
     return this.options.shared!.claim(f.h1, f.h2)
   }
@@ -261,7 +362,7 @@ export class Search {
   /** A new level: a random walk's levels stay in memory (a state of one is picked at random). */
   private frontierOf(): Frontier {
     // A walk's levels, and those of threads that even theirs out (giveAway), stay in memory.
-    return new Frontier(this.model, this.options.walk || this.options.shared ? Infinity : (this.options.frontierBytes ?? FRONTIER_BYTES), this.shard)
+    return new Frontier(this.model, this.options.walk || this.options.shared ? Infinity : (this.options.frontierBytes ?? FRONTIER_BYTES), this.shard, this.options.spillDir)
   }
 
   /** Lets go of the levels' temporary files: call when the search ends, however it ends. */
@@ -280,13 +381,17 @@ export class Search {
       const shared = this.options.shared
       // Most transitions reach a state seen before: nothing is made for those. A memo leaf's choices are never changed: the move can share them.
       if (shared) {
+        this.told = true
         const f = this.model.nextFingerprint(cur.world, tx, action.method, at)
         if (shared.claim(f.h1, f.h2)) this.addNext(this.model.after(cur.world, tx, action.method, at), cur, this.moveOf(cur.world, action, tx.choices, tx.made), -1)
       } else {
         const key = this.model.nextKey(cur.world, tx, action.method, at)
         if (!this.seen.has(key)) this.addNext(this.model.after(cur.world, tx, action.method, at), cur, this.moveOf(cur.world, action, tx.choices, tx.made), key)
         const to = this.options.observer && this.seen.get(key)
-        if (to !== undefined) this.options.observer!.edge(cur.id, to, () => this.moveOf(cur.world, action, tx.choices, tx.made))
+        if (to !== undefined) {
+          this.told = true
+          this.options.observer!.edge(cur.id, to, () => this.moveOf(cur.world, action, tx.choices, tx.made))
+        }
       }
       if (this.full) return
     } else if (tx.failure.aborted) {
@@ -377,6 +482,7 @@ export class Search {
     const tried = cur.actions!.length > 0
     if (tried && !cur.cut && !cur.committed && !moved && !cur.external && !this.model.takesInput) {
       this.deadlocks++
+      if (this.options.observer) this.told = true
       this.options.observer?.deadlock?.(cur.id)
       if (this.options.deadlock === false) return
       const method = cur.actions![0]!.method
@@ -391,11 +497,15 @@ export class Search {
     const key = shared ? -1 : this.model.key(world)
     if (shared ? this.claim(world) : !this.seen.has(key)) this.addNext(world, cur, move, key)
     const to = this.options.observer && this.seen.get(key)
-    if (to !== undefined) this.options.observer!.edge(cur.id, to, () => move)
+    if (to !== undefined) {
+      this.told = true
+      this.options.observer!.edge(cur.id, to, () => move)
+    }
   }
 
   /** Adds a state of the next level, unless this search is full. */
   private addNext(world: World, parent: StateRef, move: Move, key: number): void {
+    if (this.options.shared) this.told = true
     if (this.quota <= 0 || this.options.shared?.take() === false) {
       this.full = true
       this.cur = null
@@ -408,7 +518,10 @@ export class Search {
   private add(world: World, parent: StateRef | null, via: Move | null, key: number, depth: number): number {
     // Seen before counted: a batch cut off by the time limit at the call leaves neither done.
     const id = this.states
-    if (!this.options.shared) this.seen.set(key, id)
+    if (!this.options.shared) {
+      this.added.push(key)
+      this.seen.set(key, id)
+    }
     this.states++
     // Parents packed as shard · 2³² + id in one flat array: no object per state (-1: the start).
     if (id >= this.parents.length) {
@@ -425,7 +538,8 @@ export class Search {
   /** The first (so shallowest) of each kind of violation. */
   private report(violation: Found['violation'], at: StateRef, depth: number, key: string): void {
     if (this.reported.has(key)) return
-    this.reported.add(key)
+    // Found first: undoing drops the keys of what it drops (resume).
     this.found.push({ violation, at: { shard: at.shard, id: at.id }, depth, key })
+    this.reported.add(key)
   }
 }

@@ -44,6 +44,8 @@ export interface SearchOptions {
   observer?: SearchObserver
   /** Bytes (encoded) a level may take in memory before it goes to a temporary file (frontier.ts); default FRONTIER_BYTES. */
   frontierBytes?: number
+  /** Where a level's temporary file is made (default the system's temporary folder): a confined process's own folder. */
+  spillDir?: string
   /** The seen set shared with other threads: this search expands the states it claims there first. */
   shared?: { claim(h1: number, h2: number): boolean; take(): boolean }
 }

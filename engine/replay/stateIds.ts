@@ -34,6 +34,11 @@ export class StateIds {
     }
   }
 
+  /** Forgets a key set by work that is being undone. */
+  unset(key: number): void {
+    if (key >= 0 && key < this.ids.length) this.ids[key] = 0
+  }
+
   clear(): void {
     if (this.written) for (const key of this.written) this.ids[key] = 0
     else this.ids.fill(0)

@@ -142,6 +142,33 @@ export class EveryChoiceAgent implements Agent {
     return 0
   }
 
+  /** The sequence `mark` saw: its answers and their ranges, its size and `kept`. */
+  private readonly marked: number[] = []
+  private readonly markedNs: number[] = []
+  private markSize = 0
+  private markKept = 0
+
+  /** Remembers the current sequence, for `rewind` (exploration undoing a piece of work the time limit cut off). */
+  mark(): void {
+    for (let i = 0; i < this.size; i++) {
+      this.marked[i] = this.values[i]!
+      this.markedNs[i] = this.ns[i]!
+    }
+    this.markSize = this.size
+    this.markKept = this.kept
+  }
+
+  /** Back to the sequence `mark` saw, as a new sequence: a memo walk left half-way does not resume from it. */
+  rewind(): void {
+    for (let i = 0; i < this.markSize; i++) {
+      this.values[i] = this.marked[i]!
+      this.ns[i] = this.markedNs[i]!
+    }
+    this.size = this.markSize
+    this.kept = this.markKept
+    this.sequence += 2
+  }
+
   /** Moves to the next sequence after a run that made `made` choices; false when every sequence was run. */
   next(made: number): boolean {
     for (let i = Math.min(made, this.size) - 1; i >= 0; i--) {

@@ -9,7 +9,7 @@
 import { test, after, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
@@ -102,7 +102,7 @@ function replayVerify(db: string): string {
 
 function assertContained(s: Setup, r: Record<string, unknown>, stderr: string, network = true): void {
   assert.equal(r.breached, true, 'the breach switch did not take: the test would prove nothing')
-  for (const name of ['writeOutside', 'writeNotebookFolder', 'writeLog', 'writeTmp', 'writeDevShm', 'readSecret', 'readNotebookFolder', 'readSsh', 'spawn', 'spawnViaBinding', 'worker', 'dlopenPlanted', 'dlopenSqlite', 'betterSqlite3']) {
+  for (const name of ['writeOutside', 'writeNotebookFolder', 'writeLog', 'writeTmp', 'writeDevShm', 'writeRoot', 'readSecret', 'readNotebookFolder', 'readSsh', 'spawn', 'spawnViaBinding', 'worker', 'dlopenPlanted', 'dlopenSqlite', 'betterSqlite3']) {
     assert.match(String(r[name]), /^denied: /, `${name}: ${String(r[name])}`)
   }
   assert.equal(r.canary, null, 'the cell read the user environment')
@@ -260,7 +260,7 @@ test('loom serve: a broken sandbox in its engine process finds no environment, n
     assert.equal(r.canary, null, 'the engine read the user environment')
     assert.equal(r.envKeys, '', `the engine process has an environment: ${String(r.envKeys)}`)
     // No native code (the log is the supervisor's: forkEngine.ts), no threads, and no write to the log's files.
-    for (const name of ['writeOutside', 'writeNotebookFolder', 'writeLog', 'writeTmp', 'writeDevShm', 'readSecret', 'readNotebookFolder', 'readSsh', 'spawn', 'spawnViaBinding', 'worker', 'dlopenPlanted', 'dlopenSqlite', 'betterSqlite3']) {
+    for (const name of ['writeOutside', 'writeNotebookFolder', 'writeLog', 'writeTmp', 'writeDevShm', 'writeRoot', 'readSecret', 'readNotebookFolder', 'readSsh', 'spawn', 'spawnViaBinding', 'worker', 'dlopenPlanted', 'dlopenSqlite', 'betterSqlite3']) {
       assert.match(String(r[name]), /^denied: /, `${name}: ${String(r[name])}`)
     }
     assert.ok(!existsSync(s.marker), 'planted native code ran')
@@ -287,8 +287,8 @@ test('loom serve: a broken sandbox in its engine process finds no environment, n
 })
 
 /** A loom command with the breach switch on; every report the attacked cells gave (one per run of `start`). */
-function breached(args: string[]): { status: number | null; reports: Record<string, unknown>[]; out: string } {
-  const r = spawnSync(process.execPath, [LOOM, ...args], { encoding: 'utf8', env: { ...process.env, LOOM_CANARY: 'canary-value', LOOM_TEST_BREACH: '1' } })
+function breached(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; reports: Record<string, unknown>[]; out: string } {
+  const r = spawnSync(process.execPath, [LOOM, ...args], { encoding: 'utf8', env: { ...process.env, LOOM_CANARY: 'canary-value', LOOM_TEST_BREACH: '1', ...env } })
   const reports = r.stdout.split('\n').filter((l) => l.startsWith('REPORT ')).map((l) => JSON.parse(l.slice('REPORT '.length)) as Record<string, unknown>)
   return { status: r.status, reports, out: r.stdout + r.stderr }
 }
@@ -318,7 +318,10 @@ test('loom explore, one thread and two: the search runs confined, a broken sandb
   writeFileSync(explored, readFileSync(s.notebook, 'utf8') + "\n```ts #bound\ntest('a few tries', () => tries.get() < 2)\n```\n")
   for (const workers of ['1', '2']) {
     const before = connections.length
-    const r = breached(['explore', explored, '--from', s.db, '--at', '1', '--max-states', '20', '--workers', workers, '--save-branch', `found-${workers}`])
+    // The launcher's temporary folder, where it makes the exploring process's own.
+    const tmp = mkdtempSync(join(tmpdir(), 'loom-attack-tmp-'))
+    dirs.push(tmp)
+    const r = breached(['explore', explored, '--from', s.db, '--at', '1', '--max-states', '20', '--workers', workers, '--save-branch', `found-${workers}`], { TMPDIR: tmp })
     assert.equal(r.status, 1, r.out)
     assert.match(r.out, /test 'a few tries' fails after 3 transactions/)
     assert.match(r.out, new RegExp(`saved violation 1 of 1 as branch 'found-${workers}'`))
@@ -334,6 +337,10 @@ test('loom explore, one thread and two: the search runs confined, a broken sandb
       }
     }
     for (const report of r.reports) assertContained(s, report, r.out)
+    // The exploring process writes in its own folder and nowhere beside it; the process that commits the trace has none.
+    assert.deepEqual(r.reports.map((x) => [x.scratch, x.writeScratch]), [['given', 'ALLOWED: written'], ['given', 'ALLOWED: written'], ['none', undefined]])
+    for (const report of r.reports.slice(0, 2)) for (const name of ['writeBesideScratch', 'writeScratchParent']) assert.match(String(report[name]), /^denied: /, `${name}: ${String(report[name])}`)
+    assert.deepEqual(readdirSync(tmp), [], 'the folder, and what was written in it, is gone')
     await new Promise((done) => setTimeout(done, 300))
     if (os.kind === 'bwrap') assert.equal(connections.length, before, 'the exploring process reached a port on the host')
   }

@@ -12,6 +12,19 @@ import type { SourceLocation } from '../event.ts'
 
 /** Cut-off calls in a row that may be resumed before whatever runs is blamed anyway (host code that never ends). */
 const MAX_RESUMES = 3
+/**
+ * Cut-off calls in a row in which the process itself computed for well under
+ * the limit (the machine was busy with others, or stopped): each is run again
+ * with twice the time, so that a runaway on a machine that busy still gets
+ * to spend its limit and is blamed; past this many, it is blamed anyway.
+ */
+const MAX_STALLS = 6
+
+/** CPU time this process has spent, in ms: what a transaction that runs away spends, and one the machine stalled does not. */
+function cpuMs(): number {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1000
+}
 
 /** What a caller of `Executor.run` does when the time limit cuts its work off. */
 export interface TimeLimitHooks {
@@ -25,10 +38,11 @@ export interface TimeLimitHooks {
   /** A commit the time limit cut off half-way has been finished: take it in as if `commit` had returned. */
   committed?(event: EventRecord): void
   /**
-   * The call was cut off with no one to blame (the machine was too busy: the
-   * calls before ran the limit out) and `work` resumes. Whatever host code ran
-   * at that moment stopped wherever it was: work whose own bookkeeping cannot
-   * be stopped half-way should say its result is in doubt.
+   * The call was cut off with no one to blame (the machine was too busy or
+   * stopped, or the calls before ran the limit out) and `work` resumes.
+   * Whatever host code ran at that moment stopped wherever it was: work whose
+   * own bookkeeping cannot be stopped half-way undoes the piece it was doing
+   * (exploration's search.ts), or says its result is in doubt.
    */
   resumed?(): void
 }
@@ -42,17 +56,21 @@ export interface TimeLimitHooks {
  *
  * The sandbox's timeout covers the whole call, so when it fires the
  * transaction running then is blamed only if it alone ran for the limit
- * (since the last one ended). Otherwise it was cut off by those before it:
- * it never committed, and the work resumes in a fresh call where it runs
- * first, with its whole limit. A commit cut off half-way is finished
+ * (since the last one ended) and the process computed for at least half of
+ * it. Otherwise it was cut off by those before it, or by a machine that
+ * stalled: it never committed, and the work resumes in a fresh call where it
+ * runs first, with its whole limit (after a stall, twice the time). A commit cut off half-way is finished
  * (commits are idempotent) and handed to `hooks.committed`.
  */
 export function runBatch<T>(runner: Committer & { readonly sandbox: Sandbox }, work: () => T, hooks: TimeLimitHooks, limitMs: number): Outcome<T> {
   const ctx = runner.ctx
   let resumes = 0
+  let stalls = 0
+  let timeoutMs = limitMs + 2 * BATCH_MS
   for (;;) {
     ctx.callStart = ctx.lastEnd = performance.now()
-    const out = runner.sandbox.run(work, limitMs + 2 * BATCH_MS)
+    const cpuStart = cpuMs()
+    const out = runner.sandbox.run(work, timeoutMs)
     if (out.ok) return out
     const event = finishCommit(runner)
     if (event) {
@@ -62,6 +80,14 @@ export function runBatch<T>(runner: Committer & { readonly sandbox: Sandbox }, w
     }
     const tx = ctx.cur
     ctx.cur = null
+    // The limit is wall time, but what runs away spends CPU: a call in which this process computed for
+    // well under the limit was stalled (a loaded or stopped machine), and what ran then is blameless.
+    if (cpuMs() - cpuStart < limitMs / 2 && stalls < MAX_STALLS) {
+      stalls++
+      timeoutMs *= 2
+      hooks.resumed?.()
+      continue
+    }
     if (performance.now() - ctx.lastEnd >= limitMs || resumes >= MAX_RESUMES) {
       if (tx) tx.failure = { reason: `ran past its time limit of ${limitMs} ms`, aborted: false, runaway: true, location: runningAt(runner) ?? tx.failure?.location ?? null }
       if (!hooks.overran(tx)) return { ok: false }
