@@ -290,6 +290,23 @@ test('exploration split over two or three threads finds the same states, transit
   assert.ok(bounded.states <= 500 && bounded.states > 400, `${bounded.states} states`)
 })
 
+test('a small search with --workers 2 gives exactly the report one thread gives, traces included (it runs on the exploring process\'s own thread: no level is wide enough to share)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'loom-explore-small-'))
+  const cases = [['locks.loom.md', notebook(LOCKS)], ['tickets-race.loom.md', readFileSync('samples/tickets-race.loom.md', 'utf8')]] as const
+  for (const [name, text] of cases) {
+    const nb = join(dir, name)
+    writeFileSync(nb, text)
+    const [one, two] = ['1', '2'].map((workers) => {
+      const r = loom(['explore', nb, '--workers', workers, '--json'])
+      assert.equal(r.status, 1, r.stderr)
+      const { elapsedMs: _, ...report } = JSON.parse(r.stdout)
+      return report
+    })
+    assert.ok(one.violations.length > 0, name)
+    assert.deepEqual(two, one, name)
+  }
+})
+
 test('two threads past the size their shared seen set starts with (65,536 states, grown while both wait) count exactly what a hand-written search counts', async () => {
   const sample = readFileSync('samples/philosophers.loom.md', 'utf8')
   const hand = philosophersBfs(5, Infinity, 19)

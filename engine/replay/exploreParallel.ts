@@ -48,6 +48,8 @@ export interface ParallelOptions extends ExploreOptions {
  * memo, code not yet optimised) costs about as much as a few thousand states.
  */
 export const JOIN_AT = 2048
+/** The threads start at a level of this many states: started meanwhile, they are ready by the level they join in at. */
+const START_AT = JOIN_AT / 8
 
 export async function exploreParallel(text: string, options: ParallelOptions = {}): Promise<ExploreResult> {
   const started = performance.now()
@@ -81,14 +83,16 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
     heapFull ||= m.heapFull === true
     options.onProgress?.({ states: counts.reduce((n, c) => n + c.states, 0), transitions: counts.reduce((n, c) => n + c.transitions, 0), depth })
   }
-  const shards: ShardHandle[] = ports.map((peers, shard) => {
-    const setup: ShardSetup = {
-      text, path: options.path ?? '<notebook>', from: options.from ?? null, cells: options.cells, timeLimitMs: options.timeLimitMs, requests: options.requests, faults: options.faults, env: options.env,
-      shard, shards: count, seed: shard === 0, maxOutcomes: bounds.maxOutcomes, deadlock: options.deadlock ?? true, peers, stop, seen: seenBuffers,
-    }
-    const progress = (m: ShardProgress) => shardProgress(shard, m)
-    return shard === 0 ? localShard(setup, progress, options.model) : threadShard(setup, progress)
+  const setupOf = (shard: number): ShardSetup => ({
+    text, path: options.path ?? '<notebook>', from: options.from ?? null, cells: options.cells, timeLimitMs: options.timeLimitMs, requests: options.requests, faults: options.faults, env: options.env,
+    shard, shards: count, seed: shard === 0, maxOutcomes: bounds.maxOutcomes, deadlock: options.deadlock ?? true, peers: ports[shard]!, stop, seen: seenBuffers,
   })
+  const shards: ShardHandle[] = [localShard(setupOf(0), (m) => shardProgress(0, m), options.model)]
+  // The other threads start once a level reaches START_AT states (at once with joinAt 0): a small search starts none.
+  const startThreads = () => {
+    for (let i = shards.length; i < count; i++) shards.push(threadShard(setupOf(i), (m) => shardProgress(i, m)))
+  }
+  if (joinAt === 0) startThreads()
   /** The shards taking part in the search: shard 0, and the threads that have joined in. */
   const joined = [0]
   const grow = () => {
@@ -125,6 +129,7 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
           break
         }
         // Threads that have started join in at a level wide enough to share: they take their part of it when it is evened out.
+        if (frontier >= Math.min(START_AT, joinAt)) startThreads()
         if (frontier >= joinAt) await join(shards, joined, reports, slots, joinAt === 0)
       }
       // The states still allowed, for every shard to take from: the first to find one more is full.
