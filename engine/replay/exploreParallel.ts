@@ -35,11 +35,10 @@ export interface ParallelOptions extends ExploreOptions {
   env?: Record<string, string>
   /** This notebook's model, made with these options: shard 0 explores on it (else it makes its own). */
   model?: Model
-  /**
-   * The threads that have started join in at a level of at least this many states (default JOIN_AT).
-   * 0: every thread takes part from the first level after the start, waited for however long it takes to start.
-   */
+  /** The threads that have started join in at a level of at least this many states (default JOIN_AT). */
   joinAt?: number
+  /** The threads are started at once and waited for at that level, so every one takes part however small the search (tests). */
+  waitToJoin?: boolean
 }
 
 /**
@@ -88,11 +87,11 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
     shard, shards: count, seed: shard === 0, maxOutcomes: bounds.maxOutcomes, deadlock: options.deadlock ?? true, peers: ports[shard]!, stop, seen: seenBuffers,
   })
   const shards: ShardHandle[] = [localShard(setupOf(0), (m) => shardProgress(0, m), options.model)]
-  // The other threads start once a level reaches START_AT states (at once with joinAt 0): a small search starts none.
+  // The other threads start once a level reaches START_AT states: a small search starts none.
   const startThreads = () => {
     for (let i = shards.length; i < count; i++) shards.push(threadShard(setupOf(i), (m) => shardProgress(i, m)))
   }
-  if (joinAt === 0) startThreads()
+  if (options.waitToJoin) startThreads()
   /** The shards taking part in the search: shard 0, and the threads that have joined in. */
   const joined = [0]
   const grow = () => {
@@ -130,7 +129,7 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
         }
         // Threads that have started join in at a level wide enough to share: they take their part of it when it is evened out.
         if (frontier >= Math.min(START_AT, joinAt)) startThreads()
-        if (frontier >= joinAt) await join(shards, joined, reports, slots, joinAt === 0)
+        if (frontier >= joinAt) await join(shards, joined, reports, slots, options.waitToJoin === true)
       }
       // The states still allowed, for every shard to take from: the first to find one more is full.
       if (first) seen.allow(bounds.maxStates - total())
