@@ -100,7 +100,7 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
   }
   try {
     const found: Found[] = []
-    const reports: (ShardReport | null)[] = shards.map(() => null)
+    const reports: (ShardReport | null)[] = Array.from({ length: count }, () => null)
     const collect = (replies: { report: ShardReport; found: Found[] }[]) => {
       replies.forEach((r, k) => (reports[joined[k]!] = r.report))
       for (const r of replies) found.push(...r.found)
