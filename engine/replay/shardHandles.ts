@@ -44,7 +44,7 @@ function answers(onProgress: (m: ShardProgress) => void) {
 /** A shard in a thread of its own. */
 export function threadShard(setup: ShardSetup, onProgress: (m: ShardProgress) => void): ShardHandle {
   const { put, next, state } = answers(onProgress)
-  const worker = new Worker(new URL('./exploreWorker.boot.js', import.meta.url))
+  const worker = startThread(new URL('./exploreWorker.boot.js', import.meta.url))
   const fail = (err: Error) => put({ type: 'error', message: err.message })
   worker.on('message', put)
   worker.on('error', fail)
@@ -60,6 +60,23 @@ export function threadShard(setup: ShardSetup, onProgress: (m: ShardProgress) =>
       worker.postMessage({ type: 'close' } satisfies ToShard)
       void worker.terminate()
     },
+  }
+}
+
+/**
+ * A thread that loads the engine itself (its boot file takes the bundle, or registers tsx when the bundle is
+ * stale): a tsx loader this process was started with (`node --import tsx`, as the bench and tests are) is left
+ * out, or every thread would register it again for nothing, about 0.1 s of CPU time each. A thread takes no
+ * V8 flag, so if another flag is one, the thread gets them all as this process has them.
+ */
+function startThread(url: URL): Worker {
+  const argv = process.execArgv
+  const tsx = argv.flatMap((a, i) => (/^--(import|require|loader|experimental-loader)(=.*)?$/.test(a) && /\btsx\b/.test(a.includes('=') ? a : argv[i + 1] ?? '') ? (a.includes('=') ? [i] : [i, i + 1]) : []))
+  if (!tsx.length) return new Worker(url)
+  try {
+    return new Worker(url, { execArgv: argv.filter((_, i) => !tsx.includes(i)) })
+  } catch {
+    return new Worker(url)
   }
 }
 
