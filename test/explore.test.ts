@@ -268,14 +268,15 @@ test('exploration split over two or three threads finds the same states, transit
   ]
   for (const [path, text, bounds] of cases) {
     const one = explore(await Model.create(text, { path }), bounds)
-    const two = await exploreParallel(text, { path, workers: 2, ...bounds })
+    // The threads take part from the first level on however small the search (by default they join in only at a wide level).
+    const two = await exploreParallel(text, { path, workers: 2, joinAt: 0, waitToJoin: true, ...bounds })
     const summary = (r: typeof one) => ({
       states: r.states, transitions: r.transitions, depth: r.depth, exhausted: r.exhausted, deadlocks: r.deadlocks,
       violations: r.violations.map((v) => [v.kind, v.test, v.trace.length]),
     })
     assert.deepEqual(summary(two), summary(one), path)
     // Three threads: each pair keeps its own tables of the values it has moved to even out a level.
-    assert.deepEqual(summary(await exploreParallel(text, { path, workers: 3, ...bounds })), summary(one), `${path}, three threads`)
+    assert.deepEqual(summary(await exploreParallel(text, { path, workers: 3, joinAt: 0, waitToJoin: true, ...bounds })), summary(one), `${path}, three threads`)
     // Each trace from the threads really leads there: replayed, it ends in the violation.
     for (const v of two.violations.filter((x) => x.kind === 'test')) {
       const m = await Model.create(text, { path })
@@ -284,18 +285,39 @@ test('exploration split over two or three threads finds the same states, transit
       assert.ok(broken.ok && broken.value.some((b) => b.test === v.test), v.test)
     }
   }
-  const bounded = await exploreParallel(sample, { path: 'philosophers.loom.md', workers: 2, maxStates: 500 })
+  const bounded = await exploreParallel(sample, { path: 'philosophers.loom.md', workers: 2, joinAt: 0, waitToJoin: true, maxStates: 500 })
   assert.equal(bounded.stoppedBy, 'states')
   assert.ok(bounded.states <= 500 && bounded.states > 400, `${bounded.states} states`)
 })
 
-test('two threads past the size their shared seen set starts with (65,536 states, grown while both wait) count exactly what a hand-written search counts', async () => {
+test('a small search with --workers 2 gives exactly the report one thread gives, traces included (it runs on the exploring process\'s own thread: no level is wide enough to share)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'loom-explore-small-'))
+  const cases = [['locks.loom.md', notebook(LOCKS)], ['tickets-race.loom.md', readFileSync('samples/tickets-race.loom.md', 'utf8')]] as const
+  for (const [name, text] of cases) {
+    const nb = join(dir, name)
+    writeFileSync(nb, text)
+    const [one, two] = ['1', '2'].map((workers) => {
+      const r = loom(['explore', nb, '--workers', workers, '--json'])
+      assert.equal(r.status, 1, r.stderr)
+      const { elapsedMs: _, ...report } = JSON.parse(r.stdout)
+      return report
+    })
+    assert.ok(one.violations.length > 0, name)
+    assert.deepEqual(two, one, name)
+  }
+})
+
+test('two threads past the size their shared seen set starts with (65,536 states, grown while both wait) count exactly what a hand-written search counts, whether the second thread joins in before the table grows or after', async () => {
   const sample = readFileSync('samples/philosophers.loom.md', 'utf8')
   const hand = philosophersBfs(5, Infinity, 19)
   assert.ok(hand.states > 2 ** 16, `${hand.states} states`)
-  const two = await exploreParallel(sample, { path: 'philosophers.loom.md', workers: 2, depth: 19 })
+  // The second thread joins in at a level of 1,000 states, half-way through the search.
+  const two = await exploreParallel(sample, { path: 'philosophers.loom.md', workers: 2, depth: 19, joinAt: 1000, waitToJoin: true })
   assert.deepEqual({ states: two.states, transitions: two.transitions, depth: two.depth }, hand)
   assert.deepEqual(two.violations, [])
+  // Here it joins in at the last level, once the table has grown: it is given the grown one.
+  const late = await exploreParallel(sample, { path: 'philosophers.loom.md', workers: 2, depth: 20, joinAt: 20_000, waitToJoin: true })
+  assert.deepEqual({ states: late.states, transitions: late.transitions, depth: late.depth }, philosophersBfs(5, Infinity, 20))
 })
 
 test('bag.take under exploration takes the item the live run takes, whatever order the items were put in', async () => {

@@ -149,7 +149,7 @@ test('--faults picks the faults actions meet: without lost the buggy flow passes
   const lostOnly = explore(await Model.create(text, { path: 'orders.loom.md', faults: ['lost'] }))
   assert.deepEqual(lostOnly.violations[0]!.trace.map((m) => [m.method, m.fault ?? null]), [['step', null], ['effect', 'lost'], ['effect', null]])
   // Two threads find the same: an outcome crosses between shards like any move, with the ids its move made.
-  const two = await exploreParallel(text, { path: 'orders.loom.md', workers: 2 })
+  const two = await exploreParallel(text, { path: 'orders.loom.md', workers: 2, joinAt: 0, waitToJoin: true })
   assert.deepEqual(two.violations.map((v) => v.trace.map((m) => [m.method, m.fault ?? null])), [[['step', null], ['effect', 'lost'], ['effect', null]]])
 })
 

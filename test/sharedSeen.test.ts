@@ -58,3 +58,11 @@ test('a level found by one thread is shared out evenly before it is expanded; a 
   assert.deepEqual(evenOut([510, 490]), [{ give: [], take: [] }, { give: [], take: [] }])
   assert.deepEqual(evenOut([5, 0]), [{ give: [], take: [] }, { give: [], take: [] }], 'a handful of states is not worth moving')
 })
+
+test('a thread that has just joined in (or is slower) is given a part of the level in proportion to its pace, so the faster one does not wait for it', () => {
+  // The thread that started the search goes four times as fast as the one joining in: a fifth of the level goes over.
+  assert.deepEqual(evenOut([1000, 0], [4, 1]), [{ give: [{ to: 1, count: 200 }], take: [] }, { give: [], take: [0] }])
+  // A slow thread with more than its share gives the surplus to the fast one.
+  assert.deepEqual(evenOut([500, 500], [3, 1]), [{ give: [], take: [1] }, { give: [{ to: 0, count: 250 }], take: [] }])
+  assert.deepEqual(evenOut([800, 200], [4, 1]), [{ give: [], take: [] }, { give: [], take: [] }], 'already in proportion')
+})

@@ -233,7 +233,7 @@ async function exploreJob(log: RemoteLog, job: RunJob): Promise<unknown> {
   const options = { depth: x.depth, maxStates: x.maxStates, deadlock: x.deadlock ?? true, simulate: x.simulate, signal: stop.signal, onProgress: progress.update, draw: x.draw, frontierBytes: x.frontierBytes, spillDir: job.scratch }
   let result: ExploreResult
   try {
-    if (x.workers > 1) result = await exploreParallel(job.text, { ...options, workers: x.workers, path: job.notebook, from: x.from ?? undefined, cells: x.cells, timeLimitMs: job.timeLimitMs, requests: x.requests, faults: x.faults, env })
+    if (x.workers > 1) result = await exploreParallel(job.text, { ...options, workers: x.workers, model, path: job.notebook, from: x.from ?? undefined, cells: x.cells, timeLimitMs: job.timeLimitMs, requests: x.requests, faults: x.faults, env })
     else {
       const run = exploring(model, options)
       for (let r = run.next(); ; r = run.next()) {
