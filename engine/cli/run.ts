@@ -274,7 +274,9 @@ export async function confinedJob(job: RunJob, io: Io, options: { log?: SqliteLo
         host.push({ push: 'stop' })
       } catch (err) {
         unfed = err as Error
-        child.kill('SIGKILL')
+        // Told to stop, not killed: a SIGKILL that reaches bubblewrap while it is still setting up its sandbox (a log
+        // damaged near its start fails the feed at once) leaves that sandbox behind, holding this process's pipes open.
+        host.push({ push: 'stop' })
       }
     }
     const [code, signal] = await exited

@@ -7,7 +7,7 @@ import { expandBody } from '../chunk.ts'
 import { LogDamageError, LogFormatError } from '../logErrors.ts'
 import { GENESIS_HASH } from './hashChain.ts'
 import type { BranchTable } from './branchTable.ts'
-import type { EventRecord } from '../../runtime/event.ts'
+import type { EventKind, EventRecord } from '../../runtime/event.ts'
 
 /** The kinds the marks table holds: every kind but 'step'. */
 export const MARKED_KINDS = ['start', 'http', 'gui', 'edit', 'code', 'halt', 'effect'] as const
@@ -50,6 +50,9 @@ export class EventReader {
       } catch {
         this.unreadable(raw.branch, raw.seq, raw.seq, 'its stored encoding is not JSON')
       }
+      // JSON of another shape (a changed letter in a field's name, or what a broken engine process committed) is damage too, not an event to crash a reader.
+      const wrong = notAnEvent(e, raw.seq)
+      if (wrong) this.unreadable(raw.branch, raw.seq, raw.seq, `its stored encoding is not an event (${wrong})`)
       e.parentHash = parent
       e.hash = parent = raw.hash
       yield e
@@ -168,3 +171,23 @@ export class EventReader {
     return out
   }
 }
+
+/** What makes a decoded body not an event at `seq` (the fields every reader uses, with their types), or null. */
+export function notAnEvent(e: unknown, seq: number): string | null {
+  if (typeof e !== 'object' || e === null || Array.isArray(e)) return 'not an object'
+  const r = e as Record<string, unknown>
+  if (r.seq !== seq) return `its seq is ${JSON.stringify(r.seq)}`
+  if (typeof r.kind !== 'string' || !EVENT_KINDS.has(r.kind)) return 'no kind'
+  if (typeof r.branch !== 'string' || typeof r.codeHash !== 'string' || typeof r.time !== 'number') return 'no branch, code hash or time'
+  if (r.method !== null && typeof r.method !== 'string') return 'no method'
+  if (typeof r.outputs !== 'object' || r.outputs === null || Array.isArray(r.outputs)) return 'no outputs'
+  for (const field of ['choices', 'reads', 'writes'] as const) {
+    const list = r[field]
+    if (!Array.isArray(list)) return `no ${field}`
+    for (const x of list) if (typeof x !== 'object' || x === null || Array.isArray(x)) return `malformed ${field}`
+  }
+  for (const w of r.writes as Record<string, unknown>[]) if (typeof w.state !== 'string' || typeof w.op !== 'string') return 'malformed writes'
+  return null
+}
+
+const EVENT_KINDS: ReadonlySet<string> = new Set(['start', 'step', 'http', 'gui', 'edit', 'code', 'halt', 'effect'] satisfies EventKind[])
