@@ -5,7 +5,7 @@
 // for ever on the sandbox it started.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, writeFileSync, copyFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync, copyFileSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
@@ -70,4 +70,22 @@ test('replay --code over an event that is not one ends with exit 2, each time (i
     assert.equal(r.status, 2, r.stderr)
     assert.match(r.stderr, /event 3 cannot be read/)
   }
+})
+
+test('loom import of an export whose event line has a renamed field: exit 2 naming the line and event, no stack trace, no branch added', async () => {
+  const db = await history()
+  const copy = join(dir, `import-${++copies}.loom.db`)
+  copyFileSync(db, copy)
+  const file = join(dir, 'main.jsonl')
+  assert.equal(loom(['export', db, '--out', file]).status, 0)
+  const lines = readFileSync(file, 'utf8').split('\n')
+  const at = lines.findIndex((l) => l.includes('"seq":4,'))
+  assert.ok(at > 0, 'the export holds event 4')
+  lines[at] = lines[at]!.replace('"writes":', '"writez":')
+  writeFileSync(file, lines.join('\n'))
+  const r = loom(['import', copy, file, '--name', 'theirs'])
+  assert.equal(r.status, 2, r.stderr)
+  assert.match(r.stderr, new RegExp(`main\\.jsonl:${at + 1}: event 4 is not an event`))
+  assert.doesNotMatch(r.stderr, /TypeError|\n\s+at /)
+  assert.doesNotMatch(loom(['branches', copy]).stdout, /theirs/)
 })

@@ -177,7 +177,8 @@ export function notAnEvent(e: unknown, seq: number): string | null {
   if (typeof e !== 'object' || e === null || Array.isArray(e)) return 'not an object'
   const r = e as Record<string, unknown>
   if (r.seq !== seq) return `its seq is ${JSON.stringify(r.seq)}`
-  if (typeof r.kind !== 'string' || !EVENT_KINDS.has(r.kind)) return 'no kind'
+  if (typeof r.kind !== 'string') return 'no kind'
+  if (!EVENT_KINDS.has(r.kind)) return `a kind there is not, ${JSON.stringify(r.kind.slice(0, 20))}`
   if (typeof r.branch !== 'string' || typeof r.codeHash !== 'string' || typeof r.time !== 'number') return 'no branch, code hash or time'
   if (r.method !== null && typeof r.method !== 'string') return 'no method'
   if (typeof r.outputs !== 'object' || r.outputs === null || Array.isArray(r.outputs)) return 'no outputs'
