@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process'
 import Database from 'better-sqlite3'
 import { openSession } from '../../engine/replay/session.ts'
 import { notebook } from '../helpers.ts'
+import { eventHash, GENESIS_HASH } from '../../engine/runtime/log.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'loom-malformed-'))
 const loom = (args: string[]) => spawnSync(process.execPath, ['bin/loom.js', ...args], { encoding: 'utf8', timeout: 120_000 })
@@ -88,4 +89,33 @@ test('loom import of an export whose event line has a renamed field: exit 2 nami
   assert.match(r.stderr, new RegExp(`main\\.jsonl:${at + 1}: event 4 is not an event`))
   assert.doesNotMatch(r.stderr, /TypeError|\n\s+at /)
   assert.doesNotMatch(loom(['branches', copy]).stdout, /theirs/)
+})
+
+test('loom import of a forged export, its hashes made again, with writes the log cannot hold (a string added to a counter, a negative take): refused naming the event, nothing added, the log still reads', async () => {
+  const db = await history()
+  const file = join(dir, 'forge-source.jsonl')
+  assert.equal(loom(['export', db, '--out', file]).status, 0)
+  for (const write of [{ state: 'n', op: 'add', value: '1,"x":2' }, { state: 'n', op: 'queue', take: -3, push: [] }, { state: 'n', op: 'explode' }]) {
+    const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean)
+    const header = JSON.parse(lines[0]!)
+    let parent = GENESIS_HASH
+    const items = lines.slice(1).map((l) => JSON.parse(l))
+    for (const item of items) {
+      if (!item.event) continue
+      if (item.event.seq === 3) item.event.writes.push(write)
+      item.hash = eventHash(item.event, parent)
+      parent = item.hash
+    }
+    header.head = parent
+    const forged = join(dir, `forged-${++copies}.jsonl`)
+    writeFileSync(forged, [header, ...items].map((x) => JSON.stringify(x)).join('\n') + '\n')
+    const copy = join(dir, `forged-${copies}.loom.db`)
+    copyFileSync(db, copy)
+    copyFileSync(db + '.heads', copy + '.heads')
+    const r = loom(['import', copy, forged, '--name', 'forged'])
+    assert.equal(r.status, 2, `${JSON.stringify(write)}: ${r.stderr}`)
+    assert.match(r.stderr, /event 3 is not an event \(malformed writes\)/)
+    assert.doesNotMatch(loom(['branches', copy]).stdout, /forged/)
+    assert.equal(loom(['replay', copy, '--verify']).status, 0)
+  }
 })
