@@ -74,3 +74,11 @@ test('loom branch --delete archives: refused for the live branch and a parent, t
   assert.equal(again.status, 2)
   assert.match(again.stderr, /branch 'try' is not deleted; there is nothing to restore/)
 })
+
+test('loom branches says "1 event" of a branch forked at its first event, not "1 events"', async () => {
+  const db = await history()
+  assert.equal(loom(['fork', db, '--at', '1', '--name', 'first']).status, 0)
+  const text = loom(['branches', db]).stdout
+  assert.match(text, /first {2}1 event, forked from 'main' at 1\n/)
+  assert.match(text, /main {2}9 events\n/)
+})

@@ -417,6 +417,10 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
       await push.fill('not json {')
       await push.press('Enter')
       await until('the input says it is not JSON', async () => /not JSON.*a text needs quotes/.test(await push.evaluate((el) => (el as unknown as { validationMessage: string }).validationMessage)))
+      // An object with a slip in it was meant as JSON: the advice is about what is inside, not to quote all of it.
+      await push.fill('{"from": alice}')
+      await push.press('Enter')
+      await until('the input says what JSON wants inside', async () => /not JSON.*names and texts inside need double quotes/.test(await push.evaluate((el) => (el as unknown as { validationMessage: string }).validationMessage)))
       // 1e999 reads as Infinity, which the log would keep as null: refused where it was typed.
       await push.fill('{"ok": 1e999}')
       await push.press('Enter')

@@ -263,7 +263,7 @@ function branches(p: Parsed, log: SqliteLog, out: (data: unknown, text: string) 
   const called = (name: string) => all.find((b) => b.name === name)?.label ?? name
   const list = all.filter((b) => !b.archived || b.name === live).map((b) => ({ ...b, live: b.name === live }))
   const archived = all.filter((b) => b.archived && b.name !== live)
-  out(list, list.map((b) => `${b.live ? '*' : ' '} ${called(b.name)}  ${b.head} events${b.parent ? `, forked from '${called(b.parent)}' at ${b.forkSeq}` : ''}${b.label ? ` (stored as '${b.name}')` : ''}\n`).join('')
+  out(list, list.map((b) => `${b.live ? '*' : ' '} ${called(b.name)}  ${plural(b.head, 'event')}${b.parent ? `, forked from '${called(b.parent)}' at ${b.forkSeq}` : ''}${b.label ? ` (stored as '${b.name}')` : ''}\n`).join('')
     + (archived.length ? `  (archived: ${archived.map((b) => called(b.name)).join(', ')}; --restore NAME brings one back)\n` : ''))
   return 0
 }

@@ -285,7 +285,9 @@ async function runJobConfined(job: RunJob, io: Io, options: Parameters<typeof co
         host.push({ push: 'stop' })
       } catch (err) {
         unfed = err as Error
-        child.kill('SIGKILL')
+        // Told to stop, not killed: a SIGKILL that reaches bubblewrap while it is still setting up its sandbox (a log
+        // damaged near its start fails the feed at once) leaves that sandbox behind, holding this process's pipes open.
+        host.push({ push: 'stop' })
       }
     }
     const [code, signal] = await exited

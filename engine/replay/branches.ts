@@ -10,6 +10,7 @@ import { seekStore } from './seek.ts'
 import { LogFormatError } from './logErrors.ts'
 import type { BranchInfo, SqliteLog, StoredCode } from './sqliteLog.ts'
 import { writeBranch } from './writeBranch.ts'
+import { notAnEvent } from './history/eventReader.ts'
 import type { HistoryLog } from './historyLog.ts'
 
 /**
@@ -93,6 +94,9 @@ export async function importBranch(log: HistoryLog, file: string | { text: strin
       const e = item.event
       if (!e || typeof item.hash !== 'string') throw bad('expected an event line')
       if (e.seq !== seq + 1) throw bad(`expected event ${seq + 1}, found ${e.seq}`)
+      // Checked before it is hashed: hashing walks its fields, and one renamed in the file is no event.
+      const wrong = notAnEvent(e, e.seq)
+      if (wrong) throw bad(`event ${e.seq} is not an event (${wrong}): the file was changed after it was exported`)
       if (eventHash(e, parent) !== item.hash) throw bad(`event ${e.seq} does not match its hash: the file was changed after it was exported`)
       branch.append(e)
       store.apply(e.writes, e.seq)

@@ -81,7 +81,11 @@ export async function startShare(engine: EngineEndpoint, notebook: string, rende
   const server: Server = createServer((req, res) => void answer(req, res))
   const answer = async (req: IncomingMessage, res: ServerResponse) => {
     try {
-      await serveRendererFile(req, res, rendererDir, securityHeaders(port, connectSources))
+      const headers = securityHeaders(port, connectSources)
+      // Over plain http at this machine's network address (a guest's invite link) the browser ignores the
+      // opener policy and puts an error in the guest's console on every load: it is sent on loopback only.
+      if (!/^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(req.headers.host ?? '')) delete headers['cross-origin-opener-policy']
+      await serveRendererFile(req, res, rendererDir, headers)
     } catch (err) {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' })
       res.end(`could not read the file: ${(err as Error).message}\n`)

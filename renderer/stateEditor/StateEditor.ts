@@ -308,7 +308,10 @@ function parseNew(text: string): Json {
   try {
     value = JSON.parse(text) as Json
   } catch (err) {
-    throw new Error(`not JSON (${(err as Error).message}): a text needs quotes, like "${text.trim().replace(/["\\]/g, '')}"`)
+    const typed = text.trim()
+    // An object or a list with a slip in it was meant as JSON: quoting all of it as one text would be the wrong advice.
+    const hint = /^[[{]/.test(typed) ? 'names and texts inside need double quotes, as in {"from": "alice"}' : `a text needs quotes, like "${typed.replace(/["\\]/g, '')}"`
+    throw new Error(`not JSON (${(err as Error).message}): ${hint}`)
   }
   return finite(value)
 }

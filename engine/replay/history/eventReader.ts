@@ -7,7 +7,7 @@ import { expandBody } from '../chunk.ts'
 import { LogDamageError, LogFormatError } from '../logErrors.ts'
 import { GENESIS_HASH } from './hashChain.ts'
 import type { BranchTable } from './branchTable.ts'
-import type { EventRecord } from '../../runtime/event.ts'
+import type { EventKind, EventRecord, StateKind } from '../../runtime/event.ts'
 
 /** The kinds the marks table holds: every kind but 'step'. */
 export const MARKED_KINDS = ['start', 'http', 'gui', 'edit', 'code', 'halt', 'effect'] as const
@@ -50,6 +50,9 @@ export class EventReader {
       } catch {
         this.unreadable(raw.branch, raw.seq, raw.seq, 'its stored encoding is not JSON')
       }
+      // JSON of another shape (a changed letter in a field's name, or what a broken engine process committed) is damage too, not an event to crash a reader.
+      const wrong = notAnEvent(e, raw.seq)
+      if (wrong) this.unreadable(raw.branch, raw.seq, raw.seq, `its stored encoding is not an event (${wrong})`)
       e.parentHash = parent
       e.hash = parent = raw.hash
       yield e
@@ -168,3 +171,50 @@ export class EventReader {
     return out
   }
 }
+
+/** What makes a decoded body not an event at `seq` (the fields every reader uses, with their types), or null. */
+export function notAnEvent(e: unknown, seq: number): string | null {
+  if (typeof e !== 'object' || e === null || Array.isArray(e)) return 'not an object'
+  const r = e as Record<string, unknown>
+  if (r.seq !== seq) return `its seq is ${JSON.stringify(r.seq)}`
+  if (typeof r.kind !== 'string') return 'no kind'
+  if (!EVENT_KINDS.has(r.kind)) return `a kind there is not, ${JSON.stringify(r.kind.slice(0, 20))}`
+  if (typeof r.branch !== 'string' || typeof r.codeHash !== 'string' || typeof r.time !== 'number') return 'no branch, code hash or time'
+  if (r.method !== null && typeof r.method !== 'string') return 'no method'
+  if (typeof r.outputs !== 'object' || r.outputs === null || Array.isArray(r.outputs)) return 'no outputs'
+  for (const field of ['choices', 'reads', 'writes'] as const) {
+    const list = r[field]
+    if (!Array.isArray(list)) return `no ${field}`
+    for (const x of list) if (typeof x !== 'object' || x === null || Array.isArray(x)) return `malformed ${field}`
+  }
+  for (const c of r.choices as Record<string, unknown>[]) if (!Number.isSafeInteger(c.n) || !Number.isSafeInteger(c.value)) return 'malformed choices'
+  for (const x of r.reads as Record<string, unknown>[]) if (typeof x.state !== 'string' || !Number.isSafeInteger(x.version) || (x.key !== undefined && typeof x.key !== 'string')) return 'malformed reads'
+  for (const w of r.writes as Record<string, unknown>[]) if (!isWrite(w)) return 'malformed writes'
+  return null
+}
+
+/** A write the log's encoding and the state's replay can take (log.ts writes numbers and kinds into the text as they are). */
+function isWrite(w: Record<string, unknown>): boolean {
+  if (typeof w.state !== 'string') return false
+  const count = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0
+  switch (w.op) {
+    case 'set':
+      return 'value' in w && (!('key' in w) || typeof w.key === 'string')
+    case 'delete':
+      return typeof w.key === 'string'
+    case 'queue':
+      return count(w.take) && Array.isArray(w.push)
+    case 'bag':
+      return Array.isArray(w.take) && w.take.every(count) && Array.isArray(w.put)
+    case 'add':
+      return typeof w.value === 'number' && Number.isFinite(w.value)
+    case 'declare':
+      return typeof w.kind === 'string' && STATE_KINDS.has(w.kind) && 'value' in w
+    default:
+      return false
+  }
+}
+
+const STATE_KINDS: ReadonlySet<string> = new Set(['var', 'map', 'set', 'queue', 'bag', 'counter'] satisfies StateKind[])
+
+const EVENT_KINDS: ReadonlySet<string> = new Set(['start', 'step', 'http', 'gui', 'edit', 'code', 'halt', 'effect'] satisfies EventKind[])
