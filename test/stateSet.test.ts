@@ -39,6 +39,22 @@ export function step() {
   assert.deepEqual([r.states, r.transitions, r.exhausted], [4, 4, true])
 })
 
+test('exploration tells maps apart by the order of their keys, and counts a map reached two ways as one state', async () => {
+  // Keys a and b, each added with 1 and raised once to 2: every order of the keys present (keys() shows it) times every
+  // value, 1 + 4 + 2 · 4 = 13 states — 9 if order were ignored, more if a value rewritten in place were not the same map.
+  const model = await Model.create(notebook({
+    s: `const m = state.map<number>('m', {})
+export function step() {
+  const k = ['a', 'b'][sys.fork(2)]!
+  if (!m.has(k)) return m.set(k, 1)
+  if (m.get(k) === 2) sys.abort(k + ' is done')
+  m.set(k, 2)
+}`,
+  }), { path: 'map.loom.md' })
+  const r = explore(model, { deadlock: false })
+  assert.deepEqual([r.states, r.transitions, r.exhausted], [13, 16, true])
+})
+
 test('a value a set cannot hold fails the transaction at its line, and a set starts only from an array', async () => {
   const e = await open({ s: "const s = state.set('s')\nexport function step() {\n  s.add(() => 1)\n}" })
   await e.run({ steps: 1, untilIdle: true })

@@ -38,7 +38,7 @@ export class LivenessGraph extends StateGraph {
       this.labels[id] = 0xaaaaaaaa
       return
     }
-    const { bits, errors } = this.model.livenessLabels(world)
+    const { bits, errors } = this.model.tests.labels(world)
     this.labels[id] = bits
     for (const e of errors) {
       const name = e.test.endsWith(SECOND) ? e.test.slice(0, -SECOND.length) : e.test

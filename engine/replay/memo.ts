@@ -32,7 +32,7 @@ export interface Outcome {
 }
 
 type Node =
-  | { at: 'read'; cell: number; key: string | undefined; next: Map<string | number, Node> }
+  | { at: 'read'; cell: number; key: string | undefined; probe: number; next: Map<string | number, Node> }
   | { at: 'choose'; n: number; next: (Node | undefined)[] }
   | { at: 'end'; outcome: Outcome }
 
@@ -46,9 +46,11 @@ interface ResumableAgent extends Agent {
 export class NondeterminismError extends Error {}
 
 export interface MemoWorld<W> {
-  /** The canonical text of a cell's value (or of one map entry) in a world. */
-  valueOf(world: W, cell: number, key: string | undefined): string | number
+  /** The canonical text of a cell's value (or of one map entry) in a world; `probe` is what `probeOf` gave for that read. */
+  valueOf(world: W, cell: number, key: string | undefined, probe: number): string | number
   cellId(name: string): number
+  /** What a read of `key` in `cell` can look the key up by, worked out once per read remembered (a set element's hash). */
+  probeOf(cell: number, key: string | undefined): number
 }
 
 /**
@@ -109,7 +111,7 @@ export class Memo<W> {
         this.path[index] = node
         this.walked = index + 1
         node = node.next[agent.choose(node.n, index++)]
-      } else node = node.next.get(this.worlds.valueOf(world, node.cell, node.key))
+      } else node = node.next.get(this.worlds.valueOf(world, node.cell, node.key, node.probe))
     }
     if (++this.finds === MEMO_WINDOW) {
       if (this.hits * MEMO_PAYS < MEMO_WINDOW) {
@@ -142,10 +144,10 @@ export class Memo<W> {
       } else {
         const read = reads[r++]!
         const cell = this.worlds.cellId(read.state)
-        if (!node) attach((node = { at: 'read', cell, key: read.key, next: new Map() }))
+        if (!node) attach((node = { at: 'read', cell, key: read.key, probe: this.worlds.probeOf(cell, read.key), next: new Map() }))
         else if (node.at !== 'read' || node.cell !== cell || node.key !== read.key) throw this.nondeterministic()
         const parent = node
-        const seen = this.worlds.valueOf(world, cell, read.key)
+        const seen = this.worlds.valueOf(world, cell, read.key, node.probe)
         attach = (x) => void parent.next.set(seen, x)
         node = parent.next.get(seen)
       }

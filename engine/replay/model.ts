@@ -8,11 +8,11 @@ import { Executor, LoadError, notebookSeed, methodCall, type AppVersion } from '
 import { compileNotebook, type CompiledApp, type MethodName } from '../runtime/compile.ts'
 import type { KeptCell } from '../runtime/transformCell.ts'
 import { parseNotebook } from '../runtime/notebook.ts'
-import { FairAgent, type Agent } from '../runtime/agent.ts'
+import type { Agent } from '../runtime/agent.ts'
 import { MemoryLog, type EventLog } from '../runtime/log.ts'
 import { canonicalJson, plainCopy, type Json } from '../runtime/values.ts'
 import { Transaction } from '../runtime/transaction.ts'
-import type { SourceLocation, StateKind, Write } from '../runtime/event.ts'
+import type { StateKind, Write } from '../runtime/event.ts'
 import type { Moment } from './seek.ts'
 import { Memo, outcomeOf, type Outcome } from './memo.ts'
 import type { HistoryLog } from './historyLog.ts'
@@ -28,10 +28,9 @@ import { requestHash } from '../runtime/effects/request.ts'
 import type { MapSlot } from '../runtime/state/map.ts'
 import { coverageOf, instrument, type Coverage } from './coverage.ts'
 import { checkDeclarations } from './declarations.ts'
+import { TEST_AGENT, WorldTests, type Broken } from './worldTests.ts'
 
-/** How the second predicate of test.leadsTo(name, p, q) is named where it fails. */
-export const SECOND = '\u0000q'
-
+export { SECOND, type Broken } from './worldTests.ts'
 
 /** One transaction exploration can run in a world: the app's own (start, step), a recorded input, or a client's request. */
 export interface Action {
@@ -80,26 +79,11 @@ export interface ModelOptions {
   coverage?: boolean
 }
 
-const TEST_AGENT = new FairAgent(0)
-/** No constraint fails (most apps declare none: asked once per state, nothing is made). */
-const NONE_BROKEN: Broken[] = Object.freeze([]) as unknown as Broken[]
-
-/** A test that does not hold in a world: its name, why, and where. */
-export interface Broken {
-  test: string
-  message: string
-  location: SourceLocation | null
-}
-
 /**
  * The app's transactions in exploration's worlds (the arithmetic on worlds
  * themselves, keys and hashes included, is Worlds').
  */
 export class Model extends Worlds {
-  private readonly memos = new Map<string, Memo<World>>()
-  private readonly testMemos: Memo<World>[] = []
-  private readonly constraintMemos: Memo<World>[] = []
-  private readonly livenessMemos: Memo<World>[] = []
   private readonly methodMemos = new Map<string, Memo<World>>()
   private readonly clientMemo = new Map<number, ClientMoves>()
   private lastAction: Action | null = null
@@ -117,6 +101,8 @@ export class Model extends Worlds {
   private readonly answered = new WeakMap<object, Map<string, { writes: Write[]; halt: false }>>()
   /** With `coverage`: which lines of each cell have run so far. */
   coverage: (() => Coverage[]) | null = null
+  /** What is checked in each world found: tests, constraints, liveness predicates. */
+  readonly tests: WorldTests
 
   private constructor(
     readonly exec: Executor,
@@ -147,6 +133,7 @@ export class Model extends Worlds {
     if (symmetric.length) this.permuting(symmetric.map((s) => s.values))
     this.root = this.current(root.started, root.halted, this.situation(time, 0, '', 0))
     this.effectChoices = new EffectChoices(faults)
+    this.tests = new WorldTests(exec, version, this)
     // Responses held at the moment (a read waits for one again once its maxAge has passed), then those recorded after it.
     const held = exec.store.get(EFFECTS_STATE)
     if (held) for (const [hash, v] of Object.entries(plainCopy(held.value()) as Record<string, { response?: Json }>)) if (v && typeof v.response === 'object' && v.response !== null) this.effectChoices.observe(hash, v.response as unknown as EffectResponse, -1)
@@ -373,7 +360,7 @@ export class Model extends Worlds {
     const a = typeof action === 'string' ? this.memoed(world, action === 'start' ? this.plain.start : [{ method: action, input: null, memo: action }])[0]! : action
     // A state's leaves ask for one action's memo over and over: the last one is at hand without a lookup by name.
     let memo = a === this.lastAction ? this.lastMemo! : this.methodMemos.get(a.memo)
-    if (!memo) this.methodMemos.set(a.memo, (memo = this.memo(a.memo, a.method)))
+    if (!memo) this.methodMemos.set(a.memo, (memo = new Memo(`${a.method}()`, this)))
     this.lastAction = a
     this.lastMemo = memo
     const known = memo.find(world, agent)
@@ -386,56 +373,7 @@ export class Model extends Worlds {
 
   /** The tests that do not hold in `world` (remembered like transactions). Call inside `exec.run`. */
   brokenTests(world: World): Broken[] {
-    return this.broken(world, this.version.tests, this.testMemos, 'test')
-  }
-
-  /**
-   * The constraints (test.constraint) that do not hold in `world`: exploration
-   * finds it and checks its tests but does not expand it. Call inside `exec.run`.
-   */
-  outsideConstraints(world: World): Broken[] {
-    const constraints = this.version.explore.constraints
-    return constraints.length ? this.broken(world, constraints, this.constraintMemos, 'constraint') : NONE_BROKEN
-  }
-
-  /**
-   * Which of the liveness properties' predicates hold in `world`: for property i,
-   * bit 2i its P, bit 2i+1 its Q (test.leadsTo). A predicate that throws is
-   * false there, and named in `errors`. Call inside `exec.run`.
-   */
-  livenessLabels(world: World): { bits: number; errors: Broken[] } {
-    const props = this.version.explore.liveness
-    const predicates = props.flatMap((p) => [p, { name: `${p.name}${SECOND}`, property: p.then ?? (() => true), at: p.at }])
-    const failed = this.broken(world, predicates, this.livenessMemos, 'property')
-    let bits = 0
-    predicates.forEach((p, i) => {
-      if (!failed.some((f) => f.test === p.name)) bits |= 1 << i
-    })
-    return { bits, errors: failed.filter((f) => f.message !== 'returned false') }
-  }
-
-  private broken(world: World, tests: readonly AppVersion['tests'][number][], memos: Memo<World>[], kind: string): Broken[] {
-    const broken: Broken[] = []
-    for (let i = 0; i < tests.length; i++) {
-      const t = tests[i]!
-      const memo = (memos[i] ??= this.memo(`${kind} '${t.name}'`, `${kind} '${t.name}'`))
-      let outcome = memo.find(world, TEST_AGENT.reset(0))
-      if (!outcome) {
-        this.enter(world)
-        const { tx, message } = this.exec.checkTest(this.version, t, TEST_AGENT.reset(0))
-        outcome = outcomeOf(tx)
-        outcome.failure = message === null ? null : { reason: message, aborted: false, location: tx.failure?.location ?? t.at }
-        memo.add(world, tx, outcome)
-      }
-      if (outcome.failure) broken.push({ test: t.name, message: outcome.failure.reason, location: outcome.failure.location })
-    }
-    return broken
-  }
-
-  private memo(key: string, what: string): Memo<World> {
-    let memo = this.memos.get(key)
-    if (!memo) this.memos.set(key, (memo = new Memo(/^(test|constraint|property) /.test(what) ? what : `${what}()`, this)))
-    return memo
+    return this.tests.broken(world)
   }
 
   /** Every state's value in `world` as plain data, by name. */

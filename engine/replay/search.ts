@@ -12,34 +12,12 @@ import type { World } from './worlds.ts'
 import { outcomeOf } from './memo.ts'
 import { Frontier } from './frontier.ts'
 import { StateIds } from './stateIds.ts'
+import { Trails } from './trails.ts'
+import { Moves } from './moves.ts'
 import type { Outcome } from './memo.ts'
 import type { Move, Violation } from './explore.ts'
-import { FRONTIER_BYTES, type Found, type Queued, type SearchOptions, type StateRef } from './searchTypes.ts'
+import { FRONTIER_BYTES, type Expanding, type Found, type Queued, type SearchOptions, type StateRef } from './searchTypes.ts'
 export type { Found, Queued, SearchObserver, SearchOptions, StateRef } from './searchTypes.ts'
-import type { WantedEffect } from './effectOutcomes.ts'
-
-interface Expanding {
-  world: World
-  id: number
-  /** The thread whose state it is (another's when it was moved here to even out a level). */
-  shard: number
-  /** The transactions that can run in it; null until listed (listing may call clients()). */
-  actions: Action[] | null
-  /** The one whose choice sequences are being tried. */
-  index: number
-  leaves: number
-  committed: boolean
-  /** Some attempt waited for time or tty input: something outside could let it through. */
-  external: boolean
-  /** The soonest deadline an attempt awaits past the world's clock (0: none): time passing to it is a move. */
-  wake: number
-  /** An attempt waited for tty input. */
-  ttyWait: boolean
-  /** Some transaction had more choice sequences than were tried. */
-  cut: boolean
-  /** The effects attempts waited for, by request hash: each answer to each is a move. */
-  effects: Map<string, WantedEffect> | null
-}
 
 export class Search {
   /** States this search owns. */
@@ -71,10 +49,8 @@ export class Search {
   readonly found: Found[] = []
   private readonly seen = new StateIds()
   /** Per state id: the state it was first reached from, and how. */
-  private parents = new Float64Array(1024)
-  private readonly via: (Move | null)[] = []
-  /** A move made from the start's situation, shared by every state it reaches: a memo's leaf is tried in many states. */
-  private readonly plainMoves = new WeakMap<object, Move>()
+  private readonly trails = new Trails()
+  private readonly moves: Moves
   private level: Frontier
   private next: Frontier
   private cur: Expanding | null = null
@@ -108,6 +84,7 @@ export class Search {
     readonly shard = 0,
   ) {
     this.quota = quota
+    this.moves = new Moves(model)
     this.level = this.frontierOf()
     this.next = this.frontierOf()
   }
@@ -210,7 +187,7 @@ export class Search {
   private list(cur: Expanding): void {
     // A state outside a constraint is not expanded: nothing moves from it, and it is no deadlock.
     this.constraining = true
-    const outside = this.model.outsideConstraints(cur.world)
+    const outside = this.model.tests.outside(cur.world)
     this.constraining = false
     if (outside.length) return this.leaveOutside(cur, outside)
     const own = this.model.actionsAt(cur.world)
@@ -315,7 +292,7 @@ export class Search {
     const m = this.saved
     for (const key of this.added) this.seen.unset(key)
     this.states = m.states
-    this.via.length = m.states
+    this.trails.truncate(m.states)
     this.transitions = m.transitions
     this.deadlocks = m.deadlocks
     this.outside = m.outside
@@ -339,8 +316,7 @@ export class Search {
 
   /** How a state of this search was first reached. */
   trail(id: number): { parent: StateRef | null; move: Move | null } {
-    const packed = id < this.states ? this.parents[id]! : -1
-    return { parent: packed < 0 ? null : { shard: Math.floor(packed / 2 ** 32), id: packed % 2 ** 32 }, move: this.via[id] ?? null }
+    return this.trails.trail(id)
   }
 
   /** Sharing a seen set (the local `seen` is then unused): whether this search was first to claim the state. */
@@ -383,14 +359,14 @@ export class Search {
       if (shared) {
         this.told = true
         const f = this.model.nextFingerprint(cur.world, tx, action.method, at)
-        if (shared.claim(f.h1, f.h2)) this.addNext(this.model.after(cur.world, tx, action.method, at), cur, this.moveOf(cur.world, action, tx.choices, tx.made), -1)
+        if (shared.claim(f.h1, f.h2)) this.addNext(this.model.after(cur.world, tx, action.method, at), cur, this.moves.of(cur.world, action, tx.choices, tx.made), -1)
       } else {
         const key = this.model.nextKey(cur.world, tx, action.method, at)
-        if (!this.seen.has(key)) this.addNext(this.model.after(cur.world, tx, action.method, at), cur, this.moveOf(cur.world, action, tx.choices, tx.made), key)
+        if (!this.seen.has(key)) this.addNext(this.model.after(cur.world, tx, action.method, at), cur, this.moves.of(cur.world, action, tx.choices, tx.made), key)
         const to = this.options.observer && this.seen.get(key)
         if (to !== undefined) {
           this.told = true
-          this.options.observer!.edge(cur.id, to, () => this.moveOf(cur.world, action, tx.choices, tx.made))
+          this.options.observer!.edge(cur.id, to, () => this.moves.of(cur.world, action, tx.choices, tx.made))
         }
       }
       if (this.full) return
@@ -400,7 +376,7 @@ export class Search {
       cur.ttyWait ||= tx.waitsForInput
       if (tx.wantsEffect) (cur.effects ??= new Map()).set(tx.wantsEffect.hash, tx.wantsEffect)
     } else {
-      const failing = this.moveOf(cur.world, action, tx.choices.slice())
+      const failing = this.moves.of(cur.world, action, tx.choices.slice())
       const method = action.method
       const message = `${method}() ${tx.failure.reason.startsWith('ran past') ? '' : 'throws: '}${tx.failure.reason}`
       const where = tx.failure.location ? `${tx.failure.location.cell}:${tx.failure.location.line}` : tx.failure.reason
@@ -422,27 +398,6 @@ export class Search {
     if (!bare || cur.actions![cur.index + 1]?.memo === bare.memo) return
     cur.actions = cur.actions!.slice()
     cur.actions.splice(cur.index + 1, 0, bare)
-  }
-
-  /** The move a transaction makes, with what a trace needs to run it again: its input, clock and tty input where not the start's. */
-  private moveOf(world: World, action: Action, choices: Move['choices'], made: readonly string[] | null = null): Move {
-    const plain = action.input === null && action.recorded === undefined && !action.client && world.at.clock === this.model.time && !world.at.tty
-    const known = plain ? this.plainMoves.get(choices) : undefined
-    if (known && known.method === action.method) return known
-    const move: Move = { method: action.method, choices }
-    if (made?.length) move.made = made.slice()
-    if (action.method === 'effect') {
-      const fault = (action.input as { outcome?: { fault?: Move['fault'] } }).outcome?.fault
-      if (fault) move.fault = fault
-    }
-    if (plain) this.plainMoves.set(choices, move)
-    if (action.input !== null) move.input = action.input
-    if (world.at.clock !== this.model.time) move.time = world.at.clock
-    if (world.at.tty) move.typed = world.at.tty
-    if (action.recorded !== undefined) move.recorded = this.model.recorded[action.recorded]!.seq
-    if (action.client) move.client = true
-    if (action.bare) move.bare = true
-    return move
   }
 
   private nextAction(cur: Expanding): void {
@@ -523,14 +478,7 @@ export class Search {
       this.seen.set(key, id)
     }
     this.states++
-    // Parents packed as shard · 2³² + id in one flat array: no object per state (-1: the start).
-    if (id >= this.parents.length) {
-      const more = new Float64Array(this.parents.length * 2)
-      more.set(this.parents)
-      this.parents = more
-    }
-    this.parents[id] = parent ? parent.shard * 2 ** 32 + parent.id : -1
-    this.via.push(via)
+    this.trails.push(parent, via)
     this.unchecked.push({ world, id, depth })
     return id
   }

@@ -2,6 +2,8 @@
 // shards, the violations it finds, the options it runs under, and the
 // observer that is told of the state graph as it is found (search.ts).
 import type { World } from './worlds.ts'
+import type { Action } from './model.ts'
+import type { WantedEffect } from './effectOutcomes.ts'
 import type { Move, Violation } from './explore.ts'
 
 /** A state of some shard's search. */
@@ -59,3 +61,27 @@ export interface Queued {
 
 /** How big a level may grow in memory, encoded, before the rest of it is spilled to disk (reading a state back costs about 0.1 ms, so only a level that would not fit otherwise). */
 export const FRONTIER_BYTES = 2 ** 30
+
+/** The state a search is expanding, and how far it has got. */
+export interface Expanding {
+  world: World
+  id: number
+  /** The thread whose state it is (another's when it was moved here to even out a level). */
+  shard: number
+  /** The transactions that can run in it; null until listed (listing may call clients()). */
+  actions: Action[] | null
+  /** The one whose choice sequences are being tried. */
+  index: number
+  leaves: number
+  committed: boolean
+  /** Some attempt waited for time or tty input: something outside could let it through. */
+  external: boolean
+  /** The soonest deadline an attempt awaits past the world's clock (0: none): time passing to it is a move. */
+  wake: number
+  /** An attempt waited for tty input. */
+  ttyWait: boolean
+  /** Some transaction had more choice sequences than were tried. */
+  cut: boolean
+  /** The effects attempts waited for, by request hash: each answer to each is a move. */
+  effects: Map<string, WantedEffect> | null
+}

@@ -1,13 +1,13 @@
 // How exploration tells worlds apart without comparing text: each cell's
-// canonical text gets a number, and a world's list of numbers gets one too.
+// canonical text gets a number, and a world's list of cells gets one too.
 
 /**
- * Numbers for worlds: a world is its flags, its situation's number and its
- * cells' numbers, and gets one number for that list — by the list's 64-bit
- * fingerprint (two 32-bit lanes of Murmur3's mixing, seeded apart), one probe
- * of a flat table per transition instead of a hash table per cell. As for
- * texts, two lists with one fingerprint would be one world: below n² / 2⁶⁵
- * for n distinct worlds.
+ * Numbers for worlds: a world is its flags, its situation and its cells, and
+ * gets one number for that list — by the 64-bit fingerprint (two 32-bit lanes
+ * of Murmur3's mixing, seeded apart) of the list of their fingerprints (of
+ * their numbers where symmetry renames values), one probe of a flat table per
+ * transition instead of a hash table per cell. As for texts, two lists with
+ * one fingerprint would be one world: below n² / 2⁶⁵ for n distinct worlds.
  */
 export class Tuples {
   private readonly table = new Fingerprints()
@@ -26,6 +26,10 @@ export class Tuples {
   end(length: number): number {
     const l = this.lanes.end(length)
     return this.table.number(l.h1, l.h2)
+  }
+  /** The number of a list whose fingerprint was worked out elsewhere (Lanes). */
+  number(h1: number, h2: number): number {
+    return this.table.number(h1, h2)
   }
 }
 

@@ -11,6 +11,7 @@ import { canonicalText } from '../runtime/values.ts'
 import type { MemoWorld, Outcome } from './memo.ts'
 import { Lanes, Texts, Tuples } from './worldKeys.ts'
 import { Symmetry } from './symmetry.ts'
+import { elementHashOf, hasElement, type SetSlot } from '../runtime/state/set.ts'
 
 /** One state of the app. Never changed once made; unchanged cells are shared between worlds. */
 export interface World {
@@ -66,6 +67,8 @@ export class Worlds implements MemoWorld<World> {
   private readonly situations = new Map<number, Situation>()
   private readonly effects = new WeakMap<object, Effect>()
   private readonly lastCells: number[] = []
+  private readonly lastH1: number[] = []
+  private readonly lastH2: number[] = []
   private readonly scratch = [0, 0]
   /** Values declared symmetric (test.symmetric): a world's key, canonical key and hash are its orbit's representative's. */
   private symmetry: Symmetry | null = null
@@ -92,12 +95,17 @@ export class Worlds implements MemoWorld<World> {
     return this.store.cells
   }
 
-  valueOf(world: World, cell: number, key: string | undefined): string | number {
+  valueOf(world: World, cell: number, key: string | undefined, probe: number): string | number {
     if (key === undefined) return world.keys[cell]!
     const c = this.cells[cell]!
+    // A set's element is its key: whether it is there says all (looked up by the hash the read was remembered with).
+    if (c.kind === 'set') return hasElement(world.slots[cell] as SetSlot, key, probe) ? 1 : '~'
     const v = c.slots.read(world.slots[cell]!, key)
-    // A set's element is its key: whether it is there says all.
-    return v === undefined ? '~' : c.kind === 'set' ? 1 : canonicalText(v)
+    return v === undefined ? '~' : canonicalText(v)
+  }
+
+  probeOf(cell: number, key: string | undefined): number {
+    return key !== undefined && this.cells[cell]!.kind === 'set' ? elementHashOf(key) : 0
   }
 
   cellId(name: string): number {
@@ -153,19 +161,22 @@ export class Worlds implements MemoWorld<World> {
   /**
    * The key of the world `outcome` leads to from `world`, without making that
    * world: most transitions reach a state seen before, and for those the
-   * search needs only this. Each written cell's key after is remembered per
-   * outcome by its key before.
+   * search needs only this — so a written cell whose kind has a fingerprint
+   * is not even given a number (one probe of a big table less per transition).
    */
   nextKey(world: World, outcome: Outcome, method: MethodName, at: Situation = world.at): number {
-    return this.keyOfParts(this.nextCells(world, outcome, method), at, this.lastCells)
+    if (this.symmetry) return this.keyOfParts(this.nextCells(world, outcome, method), at, this.lastCells)
+    const l = this.nextLanes(world, outcome, method, at)
+    return this.tuples.number(l.h1, l.h2)
   }
 
   /** The same world's fingerprint (`fingerprint`) instead of its key: what threads sharing a seen set agree on. */
   nextFingerprint(world: World, outcome: Outcome, method: MethodName, at: Situation): Lanes {
-    return this.fingerprintOfParts(this.nextCells(world, outcome, method), at, this.lastCells)
+    if (this.symmetry) return this.fingerprintOfParts(this.nextCells(world, outcome, method), at, this.lastCells)
+    return this.nextLanes(world, outcome, method, at)
   }
 
-  /** The cells' keys after `outcome` (in lastCells), and the flags after. */
+  /** The cells' keys after `outcome` (in lastCells), and the flags after: what symmetry needs (it renames by number). */
   private nextCells(world: World, outcome: Outcome, method: MethodName): number {
     const effect = this.effectOf(outcome)
     const keys = world.keys
@@ -174,6 +185,35 @@ export class Worlds implements MemoWorld<World> {
       this.lastCells[i] = j < 0 ? keys[i]! : this.cellAfter(world, effect, j)
     }
     return flagsOf(world.started || method === 'start', world.halted || outcome.halt)
+  }
+
+  /** The fingerprint of the world after `outcome` (`fingerprint`), each written cell's halves worked out without numbering them. */
+  private nextLanes(world: World, outcome: Outcome, method: MethodName, at: Situation): Lanes {
+    const effect = this.effectOf(outcome)
+    const t = this.texts
+    const keys = world.keys
+    const h1 = this.lastH1
+    const h2 = this.lastH2
+    for (let i = 0; i < keys.length; i++) {
+      h1[i] = t.hash(keys[i]!)
+      h2[i] = t.second(keys[i]!)
+    }
+    for (let j = 0; j < effect.cells.length; j++) {
+      const id = effect.cells[j]!
+      const kind = this.cells[id]!.slots
+      if (kind.fingerprint && !t.keeps) {
+        kind.fingerprint(world.slots[id]!, effect.writes[j]!, this.scratch)
+        h1[id] = this.scratch[0]!
+        h2[id] = this.scratch[1]!
+      } else {
+        const n = this.cellAfter(world, effect, j)
+        h1[id] = t.hash(n)
+        h2[id] = t.second(n)
+      }
+    }
+    const l = this.lanes.begin(flagsOf(world.started || method === 'start', world.halted || outcome.halt)).add(t.hash(at.key)).add(t.second(at.key))
+    for (let i = 0; i < keys.length; i++) l.add(h1[i]!).add(h2[i]!)
+    return l.end(keys.length * 2 + 3)
   }
 
   /** A number equal for two worlds exactly when no transaction could tell them apart. */
@@ -191,9 +231,17 @@ export class Worlds implements MemoWorld<World> {
     return this.fingerprintOfParts(flagsOf(world.started, world.halted), world.at, world.keys)
   }
 
-  /** A world's key from its parts: the flags (started 1, halted 2), its situation and each cell's key. */
+  /**
+   * A world's key from its parts: the flags (started 1, halted 2), its
+   * situation and each cell's key — the number of its fingerprint (without
+   * symmetry, which renames values by number: then of the list of numbers).
+   */
   keyOfParts(flags: number, at: Situation, cells: readonly number[]): number {
-    if (this.symmetry) cells = this.symmetry.representative(cells)
+    if (!this.symmetry) {
+      const l = this.fingerprintOfParts(flags, at, cells)
+      return this.tuples.number(l.h1, l.h2)
+    }
+    cells = this.symmetry.representative(cells)
     const t = this.tuples.begin(flags).add(at.key)
     for (let i = 0; i < cells.length; i++) t.add(cells[i]!)
     return t.end(cells.length + 2)

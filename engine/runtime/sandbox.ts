@@ -93,7 +93,9 @@ const BOOTSTRAP = `(function (host, OP, SYS) {
   const logTo = (channel) => (...args) => { sysCall(SYS.log, channel, args.map(fmt).join(" ")); };
   G.console = Object.freeze({ log: logTo("console"), info: logTo("console"), debug: logTo("console"), warn: logTo("warn"), error: logTo("error") });
 
-  const own = (arr) => Array.from(arr);
+  // A global's name costs a call into the context's interceptor (~0.5 µs) at every use: the hot paths hold their own.
+  const RealmArray = Array;
+  const own = (arr) => RealmArray.from(arr);
   const makers = {
     var: (id) => ({
       get: () => call(OP.varGet, id),

@@ -11,15 +11,124 @@ export interface MapSlot {
   readonly entries: Entries
   /** Version of the last write to any key: what whole-map reads (keys, size…) depend on. */
   readonly version: number
+  /** Its fingerprint's parts (MapPrint), worked out the first time they are asked for: the one field set after it is made. */
+  print: MapPrint | null
+}
+
+/**
+ * A map's fingerprint is made of two parts: the sum of its entries' hashes
+ * (two 32-bit lanes, each modulo 2³²), which a write to a key changes by
+ * that entry's hashes before and after alone, and a hash of the order of its
+ * keys (code sees it through keys()), which such a write leaves as it was.
+ * So the fingerprint of a map after a write to a key it has is worked out in
+ * O(writes); only adding or deleting a key goes over every entry again.
+ */
+interface MapPrint {
+  sum0: number
+  sum1: number
+  order0: number
+  order1: number
+}
+
+/** Hashes of texts (keys, values' canonical texts): a remembered outcome's writes are tried in many states, with the same strings. */
+const textHashes = new Map<string, [number, number]>()
+
+function hashesOf(text: string): [number, number] {
+  let h = textHashes.get(text)
+  if (!h) {
+    // A model's keys and values are few; a stream of new ones only starts the table over.
+    if (textHashes.size >= 1 << 20) textHashes.clear()
+    textHashes.set(text, (h = [textHash(text, 0x811c9dc5, 0x01000193), textHash(text, 0x9747b28c, 0x5bd1e995)]))
+  }
+  return h
+}
+
+function textHash(text: string, h: number, m: number): number {
+  for (let i = 0; i < text.length; i++) {
+    h = Math.imul(h ^ text.charCodeAt(i), m)
+    h ^= h >>> 13
+  }
+  return fmix(h ^ text.length)
+}
+
+function fmix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35)
+  return (h ^ (h >>> 16)) >>> 0
+}
+
+/** Hashes of values that are objects, by the object (never changed once in state): its canonical text is hashed once. */
+const valueHashes = new WeakMap<object, [number, number]>()
+
+function valueHashesOf(value: Json): [number, number] {
+  if (typeof value !== 'object' || value === null) return hashesOf(canonicalText(value))
+  let h = valueHashes.get(value)
+  if (!h) valueHashes.set(value, (h = hashesOf(canonicalText(value))))
+  return h
+}
+
+/** An entry's hashes (of its key and its value's canonical text), lane 0 in entry[0] and lane 1 in entry[1]: no array made per call. */
+const entry = [0, 0]
+
+function entryHashes(key: string, value: Json): number[] {
+  const k = hashesOf(key)
+  const v = valueHashesOf(value)
+  entry[0] = fmix((k[0] + Math.imul(v[0], 0x9e3779b1)) ^ 0x165667b1)
+  entry[1] = fmix((k[1] + Math.imul(v[1], 0x85ebca77)) ^ 0x27d4eb2f)
+  return entry
+}
+
+function printOf(slot: MapSlot): MapPrint {
+  if (slot.print) return slot.print
+  let sum0 = 0
+  let sum1 = 0
+  let order0 = 0x2545f491
+  let order1 = 0x9e3779b9
+  for (const [k, e] of slot.entries) {
+    if (e.value === undefined) continue
+    const h = entryHashes(k, e.value)
+    sum0 = (sum0 + h[0]!) >>> 0
+    sum1 = (sum1 + h[1]!) >>> 0
+    const o = hashesOf(k)
+    order0 = Math.imul(order0 ^ o[0], 0x01000193)
+    order1 = Math.imul(order1 ^ o[1], 0x5bd1e995)
+  }
+  return (slot.print = { sum0, sum1, order0: order0 >>> 0, order1: order1 >>> 0 })
+}
+
+/**
+ * The print after `writes` when each sets a key the map has (and no key twice): the order stays, the sum
+ * moves by the entries written. Null otherwise (a key added or deleted: the order may change).
+ */
+function printAfter(slot: MapSlot, writes: readonly Write[]): MapPrint | null {
+  const print = printOf(slot)
+  let sum0 = print.sum0
+  let sum1 = print.sum1
+  for (let i = 0; i < writes.length; i++) {
+    const w = writes[i]!
+    if (w.op !== 'set' || !('key' in w)) return null
+    const before = slot.entries.get(w.key)?.value
+    if (before === undefined) return null
+    for (let j = 0; j < i; j++) if ((writes[j] as { key?: string }).key === w.key) return null
+    let h = entryHashes(w.key, before)
+    sum0 = (sum0 - h[0]!) >>> 0
+    sum1 = (sum1 - h[1]!) >>> 0
+    h = entryHashes(w.key, w.value)
+    sum0 = (sum0 + h[0]!) >>> 0
+    sum1 = (sum1 + h[1]!) >>> 0
+  }
+  return { sum0, sum1, order0: print.order0, order1: print.order1 }
 }
 
 const mapSlots: SlotKind<MapSlot> = {
   make(value, version) {
     const entries: Entries = new Map()
     for (const [k, v] of Object.entries((value ?? {}) as Record<string, Json>)) entries.set(k, { value: v, version })
-    return { entries, version }
+    return { entries, version, print: null }
   },
   apply(slot, writes, version, inPlace) {
+    // The fingerprint follows the writes when it is known (before the entries change, in place or not).
+    const print = !inPlace && slot.print ? printAfter(slot, writes) : null
     const entries = inPlace ? slot.entries : new Map(slot.entries)
     for (const w of writes) {
       if (w.op === 'set' && 'key' in w) {
@@ -28,7 +137,7 @@ const mapSlots: SlotKind<MapSlot> = {
         entries.set(w.key, { value: w.value, version })
       } else if (w.op === 'delete') entries.set(w.key, { value: undefined, version })
     }
-    return { entries, version }
+    return { entries, version, print }
   },
   value(slot) {
     const out: Record<string, Json> = {}
@@ -42,6 +151,12 @@ const mapSlots: SlotKind<MapSlot> = {
     for (const [k, e] of slot.entries) if (e.value !== undefined) out += JSON.stringify(k) + ':' + canonicalText(e.value) + ','
     return out + '}'
   },
+  fingerprint(slot, writes, out) {
+    let print = writes?.length ? printAfter(slot, writes) : printOf(slot)
+    if (!print) print = printOf(mapSlots.apply(slot, writes!, 0, false))
+    out[0] = fmix((print.sum0 + Math.imul(print.order0, 0x9e3779b1)) >>> 0)
+    out[1] = fmix((print.sum1 + Math.imul(print.order1, 0xc2b2ae35)) >>> 0)
+  },
   versionOf: (slot, key) => (key === undefined ? slot.version : (slot.entries.get(key)?.version ?? 0)),
   save(slot) {
     const entries: [string, number, Json?][] = []
@@ -52,7 +167,7 @@ const mapSlots: SlotKind<MapSlot> = {
     if (!('entries' in saved)) throw new Error('a snapshot of a map without entries')
     const entries: Entries = new Map()
     for (const [k, version, value] of saved.entries) entries.set(k, { value: value === undefined ? undefined : load(value), version })
-    return { entries, version: saved.version }
+    return { entries, version: saved.version, print: null }
   },
 }
 
@@ -61,7 +176,8 @@ const DELETED = Symbol('deleted')
 export class MapCell extends Cell<MapSlot> {
   readonly kind = 'map'
   private pending = new Map<string, Json | typeof DELETED>()
-  private readKeys = new Set<string>()
+  /** Per key: the transaction that last recorded a read of it (no set emptied per transaction: clearing one allocates). */
+  private readBy = new Map<string, number>()
   private readAll = false
   private seenTx = 0
   constructor(id: number, name: string, at: SourceLocation | null, initial: Record<string, Json>, version: number) {
@@ -70,13 +186,14 @@ export class MapCell extends Cell<MapSlot> {
   private begin(tx: TxView): void {
     if (this.seenTx === tx.id) return
     this.seenTx = tx.id
-    this.readKeys.clear()
+    // Only between transactions, and only once it is big: a stream of new keys read.
+    if (this.readBy.size > 4096) this.readBy.clear()
     this.readAll = false
   }
   private readKey(tx: TxView, key: string): void {
     this.begin(tx)
-    if (this.readAll || this.readKeys.has(key)) return
-    this.readKeys.add(key)
+    if (this.readAll || this.readBy.get(key) === tx.id) return
+    this.readBy.set(key, tx.id)
     tx.reads.push({ state: this.name, key, version: this.slot.entries.get(key)?.version ?? 0 })
   }
   private readWhole(tx: TxView): void {

@@ -66,6 +66,22 @@ function itemOf(slot: SetSlot, key: string): Item | undefined {
   return undefined
 }
 
+/** The hash an element is looked up by (hasElement): worked out once by a caller that asks about it often. */
+export function elementHashOf(key: string): number {
+  return hashesOf(key)[0]
+}
+
+/** Whether the element with canonical text `key` and hash `hash` (elementHashOf) is in the set. */
+export function hasElement(slot: SetSlot, key: string, hash: number): boolean {
+  const items = slot.items
+  if (items.length > SCAN) return itemOf(slot, key)?.value !== undefined
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i]!
+    if (it.hash === hash && it.key === key) return it.value !== undefined
+  }
+  return false
+}
+
 /**
  * A set's fingerprint is the sum of its elements' hashes (two 32-bit lanes,
  * each modulo 2³²): it does not depend on their order, and adding or
@@ -185,7 +201,8 @@ export class SetCell extends Cell<SetSlot> {
   readonly kind = 'set'
   /** This transaction's writes by element: the value added, or REMOVED. */
   private pending = new Map<string, Json | typeof REMOVED>()
-  private readKeys = new Set<string>()
+  /** Per key: the transaction that last recorded a read of it (no set emptied per transaction: clearing one allocates). */
+  private readBy = new Map<string, number>()
   private readAll = false
   private seenTx = 0
   constructor(id: number, name: string, at: SourceLocation | null, initial: Json[], version: number) {
@@ -194,7 +211,8 @@ export class SetCell extends Cell<SetSlot> {
   private begin(tx: TxView): void {
     if (this.seenTx === tx.id) return
     this.seenTx = tx.id
-    this.readKeys.clear()
+    // Only between transactions, and only once it is big: a stream of new keys read.
+    if (this.readBy.size > 4096) this.readBy.clear()
     this.readAll = false
   }
   /** Whether `value` (plain data, checked) is in the set: a read of that element only. */
@@ -203,8 +221,8 @@ export class SetCell extends Cell<SetSlot> {
     if (this.wTx === tx.id && this.pending.has(key)) return this.pending.get(key) !== REMOVED
     const item = itemOf(this.slot, key)
     this.begin(tx)
-    if (!this.readAll && !this.readKeys.has(key)) {
-      this.readKeys.add(key)
+    if (!this.readAll && this.readBy.get(key) !== tx.id) {
+      this.readBy.set(key, tx.id)
       tx.reads.push({ state: this.name, key, version: item?.version ?? 0 })
     }
     return item?.value !== undefined
