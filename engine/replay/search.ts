@@ -14,39 +14,14 @@ import { Frontier } from './frontier.ts'
 import { StateIds } from './stateIds.ts'
 import { Trails } from './trails.ts'
 import { Moves } from './moves.ts'
+import { freeMoves } from './freeMoves.ts'
+import { SearchTally } from './searchTally.ts'
 import type { Outcome } from './memo.ts'
 import type { Move, Violation } from './explore.ts'
-import { FRONTIER_BYTES, type Expanding, type Found, type Queued, type SearchOptions, type StateRef } from './searchTypes.ts'
+import { FRONTIER_BYTES, type Expanding, type Queued, type SearchOptions, type StateRef } from './searchTypes.ts'
 export type { Found, Queued, SearchObserver, SearchOptions, StateRef } from './searchTypes.ts'
 
-export class Search {
-  /** States this search owns. */
-  states = 0
-  transitions = 0
-  deadlocks = 0
-  /** The level being expanded: every state in it is this many transactions from the start. */
-  depth = 0
-  /** A transaction had more choice sequences than were tried. */
-  cutOutcomes = false
-  /** A transaction waited for tty input and no recorded input was left to give it. */
-  ttyUnfed = false
-  /** clients() had sent all the requests it may along some trace (--requests). */
-  budgetReached = false
-  /** States found outside a constraint (test.constraint): checked, not expanded. */
-  outside = 0
-  /** New states this search may still add; once one more is found, it is full. Sharing a seen set, its room counts too. */
-  quota: number
-  full = false
-  /** Levels that went to a temporary file (frontier.ts). */
-  spilled = 0
-  /**
-   * Pieces of work the time limit cut off in the search's own code (a
-   * machine too busy, or stopped, for the limit's length) that could not be
-   * undone (another thread or the state graph had been told of them): its
-   * counts are in doubt. Those it could undo were done again (`resume`).
-   */
-  interrupted = 0
-  readonly found: Found[] = []
+export class Search extends SearchTally {
   private readonly seen = new StateIds()
   /** Per state id: the state it was first reached from, and how. */
   private readonly trails = new Trails()
@@ -58,7 +33,6 @@ export class Search {
   private readonly unchecked: { world: World; id: number; depth: number }[] = []
   private checking: { id: number; depth: number } | null = null
   private readonly agent = new EveryChoiceAgent()
-  private readonly reported = new Set<string>()
   /** clients() is being called to list a state's transactions. */
   private listing = false
   /** A constraint is being checked on the state being expanded. */
@@ -66,8 +40,7 @@ export class Search {
   /** The search as it stood before the piece of work under way (`mark`; fields, not an object per piece): what a piece cut off is undone to. */
   private marked = false
   private readonly saved = {
-    states: 0, transitions: 0, deadlocks: 0, outside: 0, quota: 0, found: 0, unchecked: 0, head: undefined as { world: World; id: number; depth: number } | undefined,
-    full: false, checking: null as { id: number; depth: number } | null, cur: null as Expanding | null, actions: null as Action[] | null, index: 0, leaves: 0,
+    unchecked: 0, head: undefined as { world: World; id: number; depth: number } | undefined, checking: null as { id: number; depth: number } | null, cur: null as Expanding | null, actions: null as Action[] | null, index: 0, leaves: 0,
   }
   /** Keys put in the seen set since `mark`. */
   private readonly added: number[] = []
@@ -83,7 +56,7 @@ export class Search {
     private readonly options: SearchOptions = {},
     readonly shard = 0,
   ) {
-    this.quota = quota
+    super(quota)
     this.moves = new Moves(model)
     this.level = this.frontierOf()
     this.next = this.frontierOf()
@@ -251,17 +224,11 @@ export class Search {
   /** Remembers the search as it stands, before a piece of work changes it. */
   private mark(): void {
     this.marked = false
+    this.saveTally()
     const m = this.saved
-    m.states = this.states
-    m.transitions = this.transitions
-    m.deadlocks = this.deadlocks
-    m.outside = this.outside
-    m.quota = this.quota
-    m.found = this.found.length
     m.unchecked = this.unchecked.length
     // (Not read past the end: V8 looks that up on the prototype chain.)
     m.head = m.unchecked ? this.unchecked[0] : undefined
-    m.full = this.full
     m.checking = this.checking
     // What a piece done again sets the same way (flags only ever set, the soonest wake, an effect waited for) is not kept.
     const cur = (m.cur = this.cur)
@@ -291,16 +258,10 @@ export class Search {
     if (this.told || ++this.undone > 3) return void this.interrupted++
     const m = this.saved
     for (const key of this.added) this.seen.unset(key)
-    this.states = m.states
-    this.trails.truncate(m.states)
-    this.transitions = m.transitions
-    this.deadlocks = m.deadlocks
-    this.outside = m.outside
-    this.quota = m.quota
-    for (const f of this.found.splice(m.found)) this.reported.delete(f.key)
+    this.restoreTally()
+    this.trails.truncate(this.states)
     if (m.head && this.unchecked[0] !== m.head) this.unchecked.unshift(m.head)
     this.unchecked.length = m.unchecked
-    this.full = m.full
     this.checking = m.checking
     this.listing = this.constraining = false
     const cur = (this.cur = m.cur)
@@ -410,30 +371,9 @@ export class Search {
   /** Every transaction of a state tried: then the moves that are no transaction, and whether it is a deadlock. */
   private end(cur: Expanding): void {
     this.cur = null
-    let moved = false
-    // Time passes: the clock jumps to the soonest deadline a waiting transaction awaits.
-    if (cur.wake) {
-      moved = true
-      this.freeMove(cur, this.model.clockMoved(cur.world, cur.wake), { method: 'clock', choices: [], time: cur.wake })
-    }
-    // Recorded tty input is typed, in the order it was recorded.
-    const t = this.model.nextTty(cur.world)
-    if (t >= 0 && !this.full) {
-      moved = true
-      const r = this.model.recorded[t]!
-      this.freeMove(cur, this.model.ttyTyped(cur.world, t), { method: 'tty', choices: [], input: r.input, recorded: r.seq })
-    } else if (cur.ttyWait) this.ttyUnfed = true
-    // The world answers an effect waited for: with each response recorded for it, and each fault (effectOutcomes.ts).
-    for (const want of cur.effects?.values() ?? []) {
-      for (const o of this.model.effectOutcomes(want)) {
-        if (this.full) break
-        moved = true
-        const input = { ...want, ...o }
-        const move: Move = { method: 'effect', choices: [], input: input as unknown as Move['input'], ...(o.fault ? { fault: o.fault } : {}) }
-        if (cur.world.at.clock !== this.model.time) move.time = cur.world.at.clock
-        this.freeMove(cur, this.model.effectAnswered(cur.world, input), move)
-      }
-    }
+    // Time passing, recorded input typed, an effect answered (freeMoves.ts): a state with any of them is no deadlock.
+    const moved = freeMoves(this.model, cur, (world, move) => (this.freeMove(cur, world, move), !this.full)) > 0
+    if (cur.ttyWait && this.model.nextTty(cur.world) < 0) this.ttyUnfed = true
     const tried = cur.actions!.length > 0
     if (tried && !cur.cut && !cur.committed && !moved && !cur.external && !this.model.takesInput) {
       this.deadlocks++
@@ -481,13 +421,5 @@ export class Search {
     this.trails.push(parent, via)
     this.unchecked.push({ world, id, depth })
     return id
-  }
-
-  /** The first (so shallowest) of each kind of violation. */
-  private report(violation: Found['violation'], at: StateRef, depth: number, key: string): void {
-    if (this.reported.has(key)) return
-    // Found first: undoing drops the keys of what it drops (resume).
-    this.found.push({ violation, at: { shard: at.shard, id: at.id }, depth, key })
-    this.reported.add(key)
   }
 }
