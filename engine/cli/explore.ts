@@ -144,6 +144,7 @@ function frontierBytes(): { frontierBytes?: number } {
  * and each has a heap of its own (--workers 999 would start 999 engines and fill the machine's memory).
  */
 function threadsFor(asked: number, io: Io): number {
+  if (asked < 1) throw new HistoryError(`--workers ${asked}: give the number of threads to explore on, 1 or more`)
   const cores = availableParallelism()
   if (asked <= cores) return asked
   io.err(`loom: --workers ${asked}: this machine runs ${cores} thread${cores === 1 ? '' : 's'} at once; exploring on ${cores}\n`)

@@ -95,7 +95,8 @@ async function command(p: Parsed, log: SqliteLog, io: Io): Promise<number> {
       }
       // The events shown are checked against the hash chain: a changed byte is said, not shown as history.
       const changed = events.length ? checkChain(log, branch, events[0]!.seq, events[events.length - 1]!.seq) : null
-      if (changed) io.err(`loom: ${log.path} is damaged: ${changed.message}; run loom replay ${log.path} --verify\n`)
+      // (Said once: opening the log may have found the same damage.)
+      if (changed && !log.damageAtOpen.some((d) => d.message === changed.message)) io.err(`loom: ${log.path} is damaged: ${changed.message}; run loom replay ${log.path} --verify\n`)
       // Which branch, on stderr: the listing itself stays the same for whoever parses it.
       if (!json && events.length) io.err(`loom: branch '${branch}'${branch === log.live ? ' (live)' : ''}, events ${events[0]!.seq}–${events[events.length - 1]!.seq} of ${head}\n`)
       const failed = events.length ? failuresOf(log, branch, events[0]!.seq, events[events.length - 1]!.seq, io) : new Map<number, BranchFailure[]>()

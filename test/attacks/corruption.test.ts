@@ -165,6 +165,15 @@ test('a damaged snapshot is passed over when reading: state and fork at a later 
   assert.equal(loom(['replay', db, '--verify', '--branch', 'later']).status, 1, 'the fork shares the damaged snapshot’s branch history: verify still reports it')
 })
 
+test('a byte changed in the newest event: loom log shows the events and says the log is damaged there once', async () => {
+  const { db: original } = await history()
+  const db = copy(original)
+  flipEvent(db, newestChunk(db).last)
+  const log = loom(['log', db, '--limit', '5'])
+  assert.equal(log.status, 2, log.stderr)
+  assert.equal(log.stderr.match(/ is damaged: branch 'main': event \d+ does not match its hash/g)?.length, 1, log.stderr)
+})
+
 test('a byte changed in an older group commit: loom log over it and loom state rebuilt through it say so (exit 2), naming the event; elsewhere they read as before', async () => {
   const { db: original } = await history()
   const db = copy(original)
