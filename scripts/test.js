@@ -4,7 +4,7 @@
 // `node scripts/test.js test/a.test.ts …`: only those files, no checks first.
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
-import { availableParallelism, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 const only = process.argv.slice(2)
@@ -50,12 +50,11 @@ if ((await builds).some((status) => status !== 0)) {
   console.error('the build failed: npm run build says why')
   process.exit(1)
 }
-// Files one at a time on CI's two cores (Node's default, cores − 1), unless LOOM_TEST_CONCURRENCY says otherwise.
-// Two at a time halves the run (most files wait on a browser, a server or a process they started: CI's 1,045 s
-// one at a time hold about 600 s of CPU), but three tests that assumed a quiet machine failed under it in clean
-// runs (a 400 ms deadline, a form typed into while redrawn, a run pill read while the state changed). Two fixed;
-// until every test is proof against a shared machine, one at a time.
+// Two files at a time (LOOM_TEST_CONCURRENCY=N for another number): most files wait on a browser, a server or a
+// process they started, so two at a time take CI's two cores from about 1,050 s to about 750 s. What it costs: a
+// file shares the machine with another, so no test may depend on timing (each waits for what it needs, and a time
+// limit it does not test is generous) and each keeps its ports (0) and folders (mkdtemp) to itself.
 const asked = Number(process.env.LOOM_TEST_CONCURRENCY)
-const concurrency = Number.isSafeInteger(asked) && asked > 0 ? asked : Math.max(1, availableParallelism() - 1)
+const concurrency = Number.isSafeInteger(asked) && asked > 0 ? asked : 2
 // A test that hangs fails after 10 minutes, naming itself, instead of holding up the run (CI stops at 90).
 process.exitCode = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=600000', '--test-reporter=spec', ...files], { stdio: 'inherit', env }).status ?? 1

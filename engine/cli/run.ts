@@ -2,6 +2,7 @@
 // without one, checking every test (test).
 import { grantedPerformer } from '../runtime/effects/grantedPerformer.ts'
 import { untilAllowed, waitingWords } from '../host/allowedGrants.ts'
+import { killConfined } from '../host/killConfined.ts'
 import { askToAllow } from './allow.ts'
 import type { Parsed } from './args.ts'
 import type { Io } from './main.ts'
@@ -72,14 +73,14 @@ async function runConfined(p: Parsed, io: Io, kind: 'run' | 'test'): Promise<num
     // Safe reads leave through this process only, where the notebook (as read here) grants them.
     // A grant added by a saved change (--watch) waits until you allow it; the others were allowed above.
     const effects = kind === 'run' ? grantedPerformer(notebook, text, untilAllowed(notebook, (what) => io.err(waitingWords(p.args.notebook!, what)))) : null
-    const host = serveLog(link, log, { resume, job, ...(effects ? { performEffect: effects.perform } : {}), requests: child.stdio[4] as Socket, onBroken: (why) => (io.err(`loom: ${why}; stopping the app\n`), child.kill('SIGKILL')) })
+    const host = serveLog(link, log, { resume, job, ...(effects ? { performEffect: effects.perform } : {}), requests: child.stdio[4] as Socket, onBroken: (why) => (io.err(`loom: ${why}; stopping the app\n`), killConfined(child)) })
     let server: RunningServer | null = null
     // Served once the app is open (as before: a notebook that does not compile serves nothing).
     if (port !== undefined && log && (await host.ready)) {
       try {
         server = await serveHttp(host.app, { port, reserved: reflection(host.app, log, (p.options['sys-prefix'] as string | undefined) ?? '/sys') })
       } catch (err) {
-        child.kill('SIGKILL')
+        killConfined(child)
         throw err
       }
       io.err(`loom: serving ${server.url}\n`)
@@ -90,7 +91,7 @@ async function runConfined(p: Parsed, io: Io, kind: 'run' | 'test'): Promise<num
     // The confined process has its own session (no terminal signals), and bwrap passes none on: a stop goes
     // down the link and the app ends normally (everything durable, the summary said); a second one kills it.
     let stops = 0
-    const onSignal = () => void (stops++ ? child.kill('SIGKILL') : host.push({ push: 'stop' }))
+    const onSignal = () => void (stops++ ? killConfined(child) : host.push({ push: 'stop' }))
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done) => child.on('exit', (c, s) => done([c, s])))
@@ -178,7 +179,7 @@ export function startReplay(log: SqliteLog, branch: string, io: Io, timeLimitMs?
     const job: RunJob = { kind: 'replay', replay: { branch, from, before }, notebook: '', text: '', shownAs: '', timeLimitMs, env: {}, args: [], json: false, untilIdle: false, watch: false, serving: false }
     const child = spawn(launch.command, launch.args, { env: launch.env, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] })
     const heap = forwardOutput(child, io)
-    const host = serveLog(child.stdio[3] as Socket, null, { resume: undefined, job, reader: log, requests: child.stdio[4] as Socket, onBroken: (why) => (io.err(`loom: ${why}; stopping the replay\n`), child.kill('SIGKILL')) })
+    const host = serveLog(child.stdio[3] as Socket, null, { resume: undefined, job, reader: log, requests: child.stdio[4] as Socket, onBroken: (why) => (io.err(`loom: ${why}; stopping the replay\n`), killConfined(child)) })
     const exited = new Promise<void>((done) => child.on('exit', () => done()))
     const gone = () => (heap.reported ? ranOutOfMemory('the replay process', launch.memoryMb, ` re-executing the events after ${from - 1}`) : 'the replay process ended before it answered')
     return (started = { child, host, exited, gone })
@@ -198,7 +199,7 @@ export function startReplay(log: SqliteLog, branch: string, io: Io, timeLimitMs?
     stop: async () => {
       if (!started) return
       started.host.push({ push: 'stop' })
-      const timer = setTimeout(() => started!.child.kill('SIGKILL'), 10_000)
+      const timer = setTimeout(() => killConfined(started!.child), 10_000)
       await started.exited
       clearTimeout(timer)
     },
@@ -257,7 +258,7 @@ async function runJobConfined(job: RunJob, io: Io, options: Parameters<typeof co
   const host = serveLog(child.stdio[3] as Socket, options.log ?? null, {
     resume: undefined, job, requests: child.stdio[4] as Socket,
     onResult: (value) => (answer = value as JobAnswer),
-    onBroken: (why) => ((brokenBy = why), child.kill('SIGKILL')),
+    onBroken: (why) => ((brokenBy = why), killConfined(child)),
   })
   const exited = new Promise<[number | null, NodeJS.Signals | null]>((done) => child.on('exit', (c, sig) => done([c, sig])))
   // Ctrl-C or SIGTERM ends the job and this process as they did before it was confined (the OS sandbox
@@ -269,7 +270,7 @@ async function runJobConfined(job: RunJob, io: Io, options: Parameters<typeof co
       asked = true
       return host.push({ push: 'stop' })
     }
-    child.kill('SIGKILL')
+    killConfined(child)
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     process.kill(process.pid, signal)
@@ -285,9 +286,7 @@ async function runJobConfined(job: RunJob, io: Io, options: Parameters<typeof co
         host.push({ push: 'stop' })
       } catch (err) {
         unfed = err as Error
-        // Told to stop, not killed: a SIGKILL that reaches bubblewrap while it is still setting up its sandbox (a log
-        // damaged near its start fails the feed at once) leaves that sandbox behind, holding this process's pipes open.
-        host.push({ push: 'stop' })
+        killConfined(child)
       }
     }
     const [code, signal] = await exited
@@ -306,7 +305,7 @@ async function runJobConfined(job: RunJob, io: Io, options: Parameters<typeof co
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    if (child.exitCode === null && child.signalCode === null) killConfined(child)
   }
 }
 

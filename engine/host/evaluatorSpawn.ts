@@ -9,6 +9,7 @@ import type { Socket } from 'node:net'
 import { evaluatorLaunch, evalMemoryMb } from './engineLaunch.ts'
 import { Evaluator, type EvaluatorDied, type EvaluatorPipe } from './evaluator.ts'
 import { watchHeapDeath } from './heapDeath.ts'
+import { killConfined } from './killConfined.ts'
 
 export interface EvaluatorProcesses extends EvaluatorPipe {
   readonly memoryMb: number
@@ -79,7 +80,7 @@ export function evaluatorProcesses(memoryMb = evalMemoryMb()): EvaluatorProcesse
       if (child) hold(child, b)
     },
     close() {
-      child?.kill('SIGKILL')
+      if (child) killConfined(child)
       child = null
     },
   }

@@ -27,6 +27,7 @@ import { relayEvaluator } from './evaluatorSpawn.ts'
 import { ranOutOfMemory, watchHeapDeath } from './heapDeath.ts'
 import { EVALUATOR_FD } from './evaluatorFd.ts'
 import type { AppPort } from './appPort.ts'
+import { killConfined } from './killConfined.ts'
 
 /**
  * The engine process's TypeScript entry (registers tsx, then runs engineProcess.ts):
@@ -56,7 +57,7 @@ export function forkEngine(options: HostOptions, launch: LaunchOptions = {}, ses
   relayEvaluator((child.stdio as unknown as Socket[])[EVALUATOR_FD]!, evaluatorMb)
   const link = child.stdio[3] as Socket
   link.on('error', () => {}) // the process's exit says what happened
-  holdLog(options, child.stdio[4] as Socket, () => child.kill('SIGKILL'), session.appPort)
+  holdLog(options, child.stdio[4] as Socket, () => killConfined(child), session.appPort)
   const receivers: ((m: FromEngine) => void)[] = []
   const reader = new FrameReader()
   link.on('data', (bytes: Buffer) => {
@@ -70,7 +71,7 @@ export function forkEngine(options: HostOptions, launch: LaunchOptions = {}, ses
       // Not a frame of ours: the engine is broken (or broken into). It goes; the supervisor starts another.
       process.stderr.write(`loom: the engine process sent what is not a message (${err.message}); it is stopped\n`)
       link.destroy()
-      child.kill('SIGKILL')
+      killConfined(child)
     })
   })
   /** Saves one after another, in the order asked: the notebook named in the options, never another file. */
@@ -110,7 +111,7 @@ export function forkEngine(options: HostOptions, launch: LaunchOptions = {}, ses
       else exits.push(fn)
     },
     kill() {
-      child.kill('SIGKILL')
+      killConfined(child)
     },
   })
 }

@@ -24,6 +24,8 @@ interface Waiting {
   reject: (err: Error) => void
   fatal?: boolean
   take?: (reply: Extract<Reply, { ok: true }>) => string | null
+  /** Answered when done, not in turn (a safe read the host performs, as long as the world takes): a drain does not wait for it. */
+  outOfTurn?: true
 }
 
 export class LinkClient {
@@ -135,10 +137,11 @@ export class LinkClient {
     }
   }
 
-  /** Waits for every request sent so far. */
+  /** Waits for every request sent so far that is answered in turn (the last one's answer comes after the others'). */
   drain(): void {
-    const ids = [...this.waiting.keys()]
-    if (ids.length) this.wait(ids[ids.length - 1]!)
+    let last: number | null = null
+    for (const [id, w] of this.waiting) if (!w.outOfTurn) last = id
+    if (last !== null) this.wait(last)
   }
 
   /** Takes what the launcher sends unasked; `keepAlive`: and keeps the process alive to hear it (--watch). */

@@ -164,7 +164,7 @@ export class RemoteLog implements EventLog {
 
   /** A safe read performed by the launcher (the only one here that may reach the world, and only where the notebook grants). */
   effect(request: EffectRequest): Promise<Performed> {
-    return this.link.promiseOf(this.link.send({ op: 'effect', request })) as Promise<Performed>
+    return this.link.promiseOf(this.link.send({ op: 'effect', request }, { outOfTurn: true })) as Promise<Performed>
   }
 
   /** Makes everything durable and lets the host close the log (a side handle: only its own). */
