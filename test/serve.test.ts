@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { serve, STABLE_PORT, type Serving } from '../engine/host/serve.ts'
+import { serveApp } from './serveApp.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'loom-serve-'))
 const bundle = join(dir, 'renderer')
@@ -170,4 +171,22 @@ test('without a built UI the page says to run npm run build (503), with the same
   assert.match(r.body, /npm run build/)
   assert.equal(r.headers['content-security-policy'], CSP(s.port))
   assert.equal(r.headers['x-content-type-options'], 'nosniff')
+})
+
+test('loom serve --env K=V is what sys.env shows the served app, as under loom run', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'loom-serve-env-'))
+  const nb = join(dir, 'greet.loom.md')
+  writeFileSync(nb, "---\nhttp: 0\n---\nA greeting from the configuration.\n\n```ts #api\nexport function http(req: { method: string; path: string }) {\n  return { status: 200, body: `hello ${sys.env.get('WHO') ?? 'nobody'}` }\n}\n```\n")
+  const served = await serveApp(nb, join(dir, 'greet.loom.db'), process.env, ['--env', 'WHO=ada'])
+  try {
+    assert.equal(await (await fetch(`${served.app}/`)).text(), 'hello ada')
+  } finally {
+    await served.stop()
+  }
+  const bare = await serveApp(nb, join(dir, 'bare.loom.db'))
+  try {
+    assert.equal(await (await fetch(`${bare.app}/`)).text(), 'hello nobody')
+  } finally {
+    await bare.stop()
+  }
 })

@@ -14,10 +14,10 @@ export interface ServedApp {
   stop(): Promise<void>
 }
 
-export async function serveApp(notebook: string, db: string, env: NodeJS.ProcessEnv = process.env): Promise<ServedApp> {
+export async function serveApp(notebook: string, db: string, env: NodeJS.ProcessEnv = process.env, options: string[] = []): Promise<ServedApp> {
   // An empty renderer folder: these tests need the engine, not the page.
   const renderer = mkdtempSync(join(tmpdir(), 'loom-no-renderer-'))
-  const child = spawn(process.execPath, ['bin/loom.js', 'serve', notebook, '--port', '0', '--app-port', '0', '--db', db], { env: { ...env, LOOM_RENDERER_DIR: renderer }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['bin/loom.js', 'serve', notebook, '--port', '0', '--app-port', '0', '--db', db, ...options], { env: { ...env, LOOM_RENDERER_DIR: renderer }, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
   child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))

@@ -24,7 +24,7 @@ const COMMANDS = {
   explore: { positional: ['notebook'], options: { from: 'text', branch: 'text', at: 'count', depth: 'count', 'max-states': 'count', requests: 'count', faults: 'text', 'save-branch': 'text', violation: 'count', db: 'text', tree: 'flag', workers: 'count', 'time-limit': 'count', 'no-deadlock': 'flag', env: 'env', simulate: 'flag', seed: 'count', walks: 'count', coverage: 'flag', graph: 'text', json: 'flag' } },
   check: { positional: ['notebook'], options: { json: 'flag' } },
   allow: { positional: ['notebook'], options: {} },
-  serve: { positional: ['notebook'], options: { db: 'text', branch: 'text', port: 'count', 'app-port': 'count', 'time-limit': 'count', share: 'flag', sync: 'text', 'share-port': 'count' } },
+  serve: { positional: ['notebook'], options: { db: 'text', branch: 'text', port: 'count', 'app-port': 'count', 'time-limit': 'count', env: 'env', share: 'flag', sync: 'text', 'share-port': 'count' } },
 } satisfies Record<string, { positional: string[]; options: Record<string, Kind> }>
 
 export type Command = keyof typeof COMMANDS | 'help'

@@ -53,9 +53,9 @@ usage:
       progress goes to stderr every second, and Ctrl-C prints what was found so far
   loom check NB [--json]
       what the editor underlines in the notebook's cells (Loom's compile problems and TypeScript's type errors), each with its line and cell (exit 1 if any)
-  loom serve NB [--port P] [--app-port P] [--db F] [--branch B] [--share [--share-port P] | --sync URL]
+  loom serve NB [--port P] [--app-port P] [--db F] [--branch B] [--env K=V] [--share [--share-port P] | --sync URL]
       the notebook's UI for a browser at http://127.0.0.1:P/ (default: 4737, or the next free one, so the browser keeps its caches; 0: any free port); the app runs in an engine process,
-      and its http() method serves 127.0.0.1 on --app-port (or http: in the front matter) as under loom run
+      and its http() method serves 127.0.0.1 on --app-port (or http: in the front matter) as under loom run; --env K=V is what sys.env shows, as under loom run
   loom allow NB
       says what the notebook's effects: front matter lets it reach and allows it: loom run and loom serve perform a notebook's
       reads and actions only once you have (loom run asks at a terminal and refuses elsewhere; under loom serve they wait), and again when it changes

@@ -29,6 +29,7 @@ export async function serveCommand(p: Parsed, io: Io): Promise<number> {
       port: p.options.port as number | undefined,
       appPort: p.options['app-port'] as number | undefined,
       timeLimitMs: p.options['time-limit'] as number | undefined,
+      ...(Object.keys(p.env).length ? { env: p.env } : {}),
       ...(p.options.share || p.options.sync ? { share: { sync: p.options.sync as string | undefined, port: p.options['share-port'] as number | undefined } } : {}),
       say: (line) => io.err(`loom: ${line}\n`),
       // The page loads while the engine process opens the notebook and its log.

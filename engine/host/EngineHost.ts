@@ -40,6 +40,8 @@ export interface HostOptions {
   /** Set when the engine process was restarted after a crash: why. Shown in the status. */
   restarted?: string
   timeLimitMs?: number
+  /** What sys.env shows (`loom serve --env K=V`); none by default. */
+  env?: Record<string, string>
   /** The notebook's cells compiled by whoever started the engine process (sendCompiledCells.ts): kept in the log, not compiled again. */
   compiled?: KeptCell[]
   /** Where the supervisor serves the app's own HTTP (appPort.ts), shown in the window. */
@@ -224,6 +226,7 @@ export class EngineHost {
       path: this.notebook.path, log, branch: log.branch, resume: this.logs.resume(log), checkTests: true,
       ...(log.effect ? { performEffect: (r: EffectRequest) => log.effect!(r) } : {}),
       ...(this.options.timeLimitMs ? { timeLimitMs: this.options.timeLimitMs } : {}),
+      ...(this.options.env ? { env: this.options.env } : {}),
     })
     // A new event moves the head, which the status shows too (an edit or agent commit while the app is stopped).
     engine.on('event', (e) => this.notices.event(e))

@@ -70,7 +70,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   const notebook = resolve(options.notebook)
   if (!existsSync(notebook)) throw Object.assign(new Error(`cannot read ${options.notebook}: no such file`), { code: 'ENOENT', path: options.notebook })
   const rendererDir = resolve(options.rendererDir ?? process.env.LOOM_RENDERER_DIR ?? DEFAULT_RENDERER_DIR)
-  const sessionOptions = { notebook, db: options.db, branch: options.branch, timeLimitMs: options.timeLimitMs, appPort: options.appPort, spawn: options.spawn }
+  const sessionOptions = { notebook, db: options.db, branch: options.branch, timeLimitMs: options.timeLimitMs, env: options.env, appPort: options.appPort, spawn: options.spawn }
   const session = await superviseNotebook(sessionOptions, options.events)
   const { supervisor, app } = session
   // The owner may open another notebook from the window (not while sharing: the shared document is this notebook's).
