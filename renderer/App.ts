@@ -272,7 +272,7 @@ export class App {
       const { path, bytes } = await this.client.call('save', {})
       this.topBar.setDirty(false)
       this.allowance.saved()
-      this.banner.toast(`Saved ${path.split(/[\\/]/).pop()} (${bytes.toLocaleString()} bytes)`, 'info')
+      this.banner.toast(`Saved ${path.split(/[\\/]/).pop()} (${bytes.toLocaleString()} bytes)`, 'done')
     } catch (err) {
       this.banner.toast(`Not saved: ${(err as Error).message}`, 'error')
     }

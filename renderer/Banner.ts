@@ -2,7 +2,8 @@
 // lasts (a lost connection, a crashed engine) and toasts that fade.
 import { h } from './dom.ts'
 
-type Tone = 'info' | 'warning' | 'error'
+/** done: something asked for happened (a check); info: a note (nothing to do, who you follow). */
+type Tone = 'done' | 'info' | 'warning' | 'error'
 
 export class Banner {
   readonly element: HTMLElement
@@ -17,7 +18,7 @@ export class Banner {
   /** `action`: a button that does what the banner asks for (it stays until its cause is gone). */
   show(key: string, tone: Tone, message: string, detail?: string, action?: { label: string; title: string; run: () => void }): void {
     const el = h(`div.banner.${tone}`, { role: 'alert', 'data-banner': key },
-      h(`span.codicon.codicon-${tone === 'info' ? 'info' : tone}`),
+      h(`span.codicon.codicon-${tone === 'done' ? 'check' : tone}`),
       h('span.banner-text', null, message),
       detail ? h('span.banner-detail', null, detail) : null,
       action ? h('button.se-btn.banner-action', { type: 'button', title: action.title, onclick: action.run }, action.label) : null,
@@ -35,10 +36,10 @@ export class Banner {
   }
 
   toast(message: string, tone: Tone): void {
-    const el = h(`div.toast.${tone}`, { role: tone === 'error' ? 'alert' : 'status' }, h(`span.codicon.codicon-${tone === 'info' ? 'check' : tone}`), h('span', null, message))
+    const el = h(`div.toast.${tone}`, { role: tone === 'error' ? 'alert' : 'status' }, h(`span.codicon.codicon-${tone === 'done' ? 'check' : tone}`), h('span', null, message))
     this.toasts.append(el)
     // A warning or an error is read, not glanced at: it stays longer than a confirmation.
-    const stay = tone === 'info' ? 3000 : 8000
+    const stay = tone === 'done' || tone === 'info' ? 3000 : 8000
     setTimeout(() => el.classList.add('leaving'), stay)
     setTimeout(() => el.remove(), stay + 400)
   }

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { connectEngine } from '../engine/host/socketTransport.ts'
 import { EngineClient } from '../engine/protocol/client.ts'
-import { buildUiOnce, CHROMIUM, launchChromium, serveCopy, type Serving } from './browser.ts'
+import { buildUiOnce, CHROMIUM, launchChromium, serveCopy, serveNotebook, type Serving } from './browser.ts'
 
 // Page-side code in evaluate() runs in the browser; the test program itself has no DOM types.
 declare const document: { querySelector(s: string): { getBoundingClientRect(): { width: number; height: number } } | null; body: object }
@@ -124,6 +124,25 @@ describe('the window in a browser', { skip: haveChromium ? false : `no Chromium 
       assert.deepEqual(await colours(), { page: 'rgb(18, 20, 25)', text: 'rgb(215, 218, 224)', monaco: 'rgb(24, 27, 33)', dock: 'rgb(20, 22, 27)' })
       await page.screenshot({ path: '/tmp/shots-window/dark.png' })
       assert.deepEqual(errors, [])
+    })
+  })
+
+  test('a toast says what it is: Nothing to step is a note (an info icon), a save is done (a check)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'loom-toast-'))
+    const nb = join(dir, 'waits.loom.md')
+    await writeFile(nb, "A step that waits for work.\n\n```ts #step\nconst jobs = state.queue('jobs')\nexport function step() {\n  jobs.take()\n}\n```\n")
+    const server = await serveNotebook(nb, ui, dir)
+    await within(server, 'dark', async ({ page }) => {
+      await page.locator('body').press('F10')
+      const note = page.locator('.toast', { hasText: /^Nothing to step/ }).first()
+      await note.waitFor(WAIT)
+      assert.equal(await note.locator('.codicon-info').count(), 1, 'a note has the info icon')
+      assert.equal(await note.locator('.codicon-check').count(), 0, 'a note is not shown as done')
+      await page.locator('.code-cell .monaco-editor .view-lines').first().click()
+      await page.keyboard.press('Control+s')
+      const saved = page.locator('.toast', { hasText: 'Saved waits.loom.md' }).first()
+      await saved.waitFor(WAIT)
+      assert.equal(await saved.locator('.codicon-check').count(), 1, 'a save is shown as done')
     })
   })
 

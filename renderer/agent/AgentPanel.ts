@@ -13,7 +13,7 @@ import { outcomeTree } from './OutcomeTree.ts'
 import { ExplorePanel } from './ExplorePanel.ts'
 
 export interface AgentPanelActions {
-  toast(message: string, kind: 'info' | 'error'): void
+  toast(message: string, kind: 'done' | 'info' | 'error'): void
   /** A branch was made here (fork or counterexample): show it on the timeline, at its head or at `seq`. */
   openBranch(branch: BranchView, seq?: number): void
   /** Where exploration starts: the selected moment. */

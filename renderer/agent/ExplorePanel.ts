@@ -156,7 +156,7 @@ export class ExplorePanel {
       const b = await this.client.call('saveCounterexample', { job, violation, name: name.trim() })
       this.saved.set(`${job} ${violation}`, b)
       if (open) this.actions.openBranch(b)
-      this.actions.toast(`Opened counterexample as branch ${b.name} (${plural('event', b.head - (b.forkedAt ?? 0))})`, 'info')
+      this.actions.toast(`Opened counterexample as branch ${b.name} (${plural('event', b.head - (b.forkedAt ?? 0))})`, 'done')
       return b
     } catch (err) {
       this.actions.toast((err as Error).message, 'error')

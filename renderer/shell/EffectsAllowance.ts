@@ -54,7 +54,7 @@ export class EffectsAllowance {
     try {
       await client.call('allowEffects', {})
       this.banner.hide(KEY)
-      this.banner.toast('Allowed: its reads and actions go ahead', 'info')
+      this.banner.toast('Allowed: its reads and actions go ahead', 'done')
     } catch (err) {
       this.banner.toast(`Not allowed: ${(err as Error).message}`, 'error')
     }

@@ -20,7 +20,7 @@ export interface BranchActionsHost {
   goLive(): void
   /** Shows the selected moment again (its branch's name changed). */
   refresh(): void
-  toast(message: string, kind: 'info' | 'error'): void
+  toast(message: string, kind: 'done' | 'info' | 'error'): void
 }
 
 /** The name people see: the label of a renamed branch, else its name. */
@@ -139,7 +139,7 @@ export class BranchActions {
       const b = await client.call('fork', { name: this.forkName.value.trim(), from: m.branch, at: m.seq })
       this.forkForm.hidden = true
       await this.openBranch(b)
-      this.host.toast(`Forked ${b.name} from ${branchLabel(this.host.branch(m.branch), m.branch)} at event ${m.seq}. Promote it to run and edit it.`, 'info')
+      this.host.toast(`Forked ${b.name} from ${branchLabel(this.host.branch(m.branch), m.branch)} at event ${m.seq}. Promote it to run and edit it.`, 'done')
     } catch (err) {
       this.host.toast((err as Error).message, 'error')
     }
@@ -162,7 +162,7 @@ export class BranchActions {
       this.host.setStatus(r.status)
       this.host.setBranches(r.branches)
       this.host.goLive()
-      this.host.toast(`${branchLabel(this.host.branch(m.branch), m.branch)} is now the live branch.`, 'info')
+      this.host.toast(`${branchLabel(this.host.branch(m.branch), m.branch)} is now the live branch.`, 'done')
     } catch (err) {
       this.host.toast((err as Error).message, 'error')
     }
@@ -191,7 +191,7 @@ export class BranchActions {
       this.closeForms()
       this.host.setBranches(await client.call('branches', {}))
       this.host.refresh()
-      this.host.toast(`Renamed ${before} to ${branchLabel(b)}.${b.label ? ` Its events keep the name '${b.name}' that their hashes include, so the history still verifies.` : ''}`, 'info')
+      this.host.toast(`Renamed ${before} to ${branchLabel(b)}.${b.label ? ` Its events keep the name '${b.name}' that their hashes include, so the history still verifies.` : ''}`, 'done')
     } catch (err) {
       this.host.toast((err as Error).message, 'error')
     }
@@ -220,7 +220,7 @@ export class BranchActions {
       this.closeForms()
       this.host.setBranches(await client.call('branches', {}))
       this.host.goLive()
-      this.host.toast(`Deleted ${branchLabel(r)}: archived${r.events ? ` with its ${plural('event', r.events)}` : ' (it had no events of its own)'}; loom branches DB --restore ${branchLabel(r)} brings it back.`, 'info')
+      this.host.toast(`Deleted ${branchLabel(r)}: archived${r.events ? ` with its ${plural('event', r.events)}` : ' (it had no events of its own)'}; loom branches DB --restore ${branchLabel(r)} brings it back.`, 'done')
     } catch (err) {
       this.host.toast((err as Error).message, 'error')
     }
@@ -260,7 +260,7 @@ export class BranchActions {
       const name = named && this.branches.some((b) => b.name === named) ? this.freeName(`${named}-imported`) : undefined
       const b = await client.call('importBranch', { text, ...(name ? { name } : {}) })
       await this.openBranch(b)
-      this.host.toast(`Imported branch ${b.name}${name ? ` (${named} is taken here)` : ''}: ${plural('event', b.head)}, every hash checked.`, 'info')
+      this.host.toast(`Imported branch ${b.name}${name ? ` (${named} is taken here)` : ''}: ${plural('event', b.head)}, every hash checked.`, 'done')
     } catch (err) {
       this.host.toast((err as Error).message, 'error')
     }

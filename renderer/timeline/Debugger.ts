@@ -21,7 +21,7 @@ import { StateAtMoment } from './StateAtMoment.ts'
 import './debugger.css'
 
 export interface DebuggerHost {
-  toast(message: string, kind: 'info' | 'warning' | 'error'): void
+  toast(message: string, kind: 'done' | 'info' | 'warning' | 'error'): void
   /** The state at the selected moment, for the live values beside cells and the REPL. */
   moment(moment: SelectedMoment, values: Record<string, StateValue>): void
   cell(cell: string, line: number): void

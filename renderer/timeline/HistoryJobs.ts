@@ -16,7 +16,7 @@ export interface HistoryJobsHost {
   setBranches(branches: BranchView[]): void
   /** A branch name no branch has yet, from `base`. */
   freeName(base: string): string
-  toast(message: string, kind: 'info' | 'warning' | 'error'): void
+  toast(message: string, kind: 'done' | 'info' | 'warning' | 'error'): void
 }
 
 type Job = { op: 'verify' | 'rerun'; label: string }
@@ -88,7 +88,7 @@ export class HistoryJobs {
     if (!r) return
     await this.asJob({ op: 'verify', label: `verifying ${r.branch} ${r.from}–${r.to}` }, r.to - r.from + 1, async (client) => {
       const v = await client.call('verify', r)
-      if (v.ok) this.host.toast(`Verified ${r.branch} events ${r.from}–${r.to}: ${v.events === 1 ? 'the 1 event replays' : `all ${v.events.toLocaleString()} replay`} exactly as recorded.`, 'info')
+      if (v.ok) this.host.toast(`Verified ${r.branch} events ${r.from}–${r.to}: ${v.events === 1 ? 'the 1 event replays' : `all ${v.events.toLocaleString()} replay`} exactly as recorded.`, 'done')
       else {
         this.host.toast(`Verify failed${v.failure?.seq ? ` at event ${v.failure.seq}` : ''}: ${v.failure?.message ?? 'unknown'}`, 'error')
         if (v.failure?.seq) {
@@ -117,7 +117,7 @@ export class HistoryJobs {
       }
       const first = r.divergences[0]
       const place = first && (first.now === null ? `event ${first.seq} of ${m.branch}` : `event ${first.now}`)
-      this.host.toast(`Replayed ${plural('input', r.inputs)} of ${m.branch} with the current code onto ${r.branch.name}: ${r.diverged ? `${r.diverged} ${r.diverged === 1 ? 'diverges' : 'diverge'}${first ? `, first at ${place} (${first.what})` : ''}` : 'every outcome is the same'}.`, r.diverged ? 'warning' : 'info')
+      this.host.toast(`Replayed ${plural('input', r.inputs)} of ${m.branch} with the current code onto ${r.branch.name}: ${r.diverged ? `${r.diverged} ${r.diverged === 1 ? 'diverges' : 'diverge'}${first ? `, first at ${place} (${first.what})` : ''}` : 'every outcome is the same'}.`, r.diverged ? 'warning' : 'done')
       const sel = first ? at(first) : { branch: r.branch.name, seq: r.branch.head }
       this.host.timeline().select(sel.branch, sel.seq)
     })
