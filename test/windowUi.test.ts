@@ -127,6 +127,25 @@ describe('the window in a browser', { skip: haveChromium ? false : `no Chromium 
     })
   })
 
+  test('the timeline\'s toolbar stays one line at every width (the legend gives way to the buttons), its buttons all shown', async () => {
+    const server = await serveCopy('samples/tickets-race.loom.md', ui)
+    await within(server, 'dark', async ({ page }) => {
+      await page.locator('.tl-toolbar .tl-all').waitFor(WAIT)
+      for (const width of [1200, 1300, 1400, 1600]) {
+        await page.setViewportSize({ width, height: 850 })
+        const [bar, all, fork] = await Promise.all(['.tl-toolbar', '.tl-toolbar .tl-all', '.tl-toolbar .tl-fork'].map((s) => page.evaluate((sel) => {
+          const r = document.querySelector(sel)!.getBoundingClientRect()
+          return { top: r.top, height: r.height }
+        }, s)))
+        assert.ok(Math.abs(all!.top - fork!.top) < 4, `at ${width} px the last button is on the first line (${all!.top} against ${fork!.top})`)
+        assert.ok(bar!.height < 2 * all!.height + 4, `at ${width} px the toolbar is one line high (${bar!.height} px)`)
+      }
+      await page.setViewportSize({ width: 1300, height: 850 })
+      await mkdir('/tmp/shots-window', { recursive: true })
+      await page.screenshot({ path: '/tmp/shots-window/toolbar-1300.png' })
+    })
+  })
+
   test('a toast says what it is: Nothing to step is a note (an info icon), a save is done (a check)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'loom-toast-'))
     const nb = join(dir, 'waits.loom.md')
