@@ -14,7 +14,7 @@ import { EngineClient } from '../engine/protocol/client.ts'
 import { buildUiOnce, CHROMIUM, launchChromium, serveCopy, serveNotebook, type Serving } from './browser.ts'
 
 // Page-side code in evaluate() runs in the browser; the test program itself has no DOM types.
-declare const document: { querySelector(s: string): { getBoundingClientRect(): { width: number; height: number } } | null; body: object }
+declare const document: { querySelector(s: string): { getBoundingClientRect(): { width: number; height: number; top: number } } | null; body: object }
 declare function getComputedStyle(e: object): { backgroundColor: string; color: string }
 
 const WAIT = { timeout: 45_000 }
