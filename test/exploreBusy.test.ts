@@ -102,14 +102,16 @@ function rounds(ms: number): number {
 test('a transaction running while the machine is stopped for longer than its time limit is run again, not reported as a runaway; a real runaway still is', { skip: process.platform !== 'linux' && 'pgrep and SIGSTOP as on Linux' }, async (t) => {
   const own = mkdtempSync(join(tmpdir(), 'loom-explore-slow-'))
   const slow = join(own, 'slow.loom.md')
-  const k = rounds(150)
-  const cell = (body: string) => `Each step is long but well within its limit.\n\n\`\`\`ts #slow\nconst n = state.var('n', 0)\nexport function step() {\n  let x = 0\n  ${body}\n  if (n.get() < 15) n.set(n.get() + 1 + (x & 0))\n  else sys.halt()\n}\n\`\`\`\n`
+  // Sixty steps of about 100 ms each: long enough that a step is under way whenever the machine is stopped, even
+  // if the machine got faster than it measured (a search over before its first progress line is never stopped).
+  const k = rounds(100)
+  const cell = (body: string) => `Each step is long but well within its limit.\n\n\`\`\`ts #slow\nconst n = state.var('n', 0)\nexport function step() {\n  let x = 0\n  ${body}\n  if (n.get() < 60) n.set(n.get() + 1 + (x & 0))\n  else sys.halt()\n}\n\`\`\`\n`
   writeFileSync(slow, cell(`for (let i = 0; i < ${k}; i++) x = (x * 31 + i) | 0`))
   t.after(() => rmSync(own, { recursive: true, force: true }))
   // Almost all of its time is spent in a step: a stop lands in one.
   const r = await stopped(['bin/loom.js', 'explore', slow, '--time-limit', '1000', '--json'], slow, 2, 1500)
   assert.deepEqual(r.violations, [], 'a stopped machine is no runaway transaction')
-  assert.equal(r.states, 17)
+  assert.equal(r.states, 62)
   assert.deepEqual(r.unexplored.filter((u) => CERTAINTY.test(u)), [])
   writeFileSync(slow, cell('while (n.get() === 3) x++'))
   const runaway = JSON.parse(spawnSync(process.execPath, ['bin/loom.js', 'explore', slow, '--time-limit', '300', '--no-deadlock', '--json'], { encoding: 'utf8', timeout: 120_000 }).stdout) as { violations: { message: string }[] }
