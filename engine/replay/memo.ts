@@ -113,14 +113,57 @@ export class Memo<W> {
         node = node.next[agent.choose(node.n, index++)]
       } else node = node.next.get(this.worlds.valueOf(world, node.cell, node.key, node.probe))
     }
-    if (++this.finds === MEMO_WINDOW) {
-      if (this.hits * MEMO_PAYS < MEMO_WINDOW) {
-        this.off = true
-        this.root = undefined
-      }
-      this.finds = this.hits = 0
-    }
+    this.weigh(1)
     return found
+  }
+
+  /** Counts lookups (`hits` of them found already): a window that found too few switches the memo off. */
+  private weigh(finds: number): void {
+    if ((this.finds += finds) < MEMO_WINDOW) return
+    if (this.hits * MEMO_PAYS < this.finds) {
+      this.off = true
+      this.root = undefined
+    }
+    this.finds = this.hits = 0
+  }
+
+  /** The outcomes `every` found (read them before the next call). */
+  private readonly leaves: Outcome[] = []
+
+  /**
+   * Every outcome of the transaction in `world`, in the order an
+   * EveryChoiceAgent tries its choice sequences (depth first, answers in
+   * order), when each sequence's outcome is remembered and there are at most
+   * `max`; else null (then `find` them one by one, running those missing).
+   * One walk of the trie for all of a state's choices: each read is looked
+   * up once, not once per sequence that passes it.
+   */
+  every(world: W, max: number): readonly Outcome[] | null {
+    if (this.off || !this.root) return null
+    this.lastWorld = null
+    const leaves = this.leaves
+    leaves.length = 0
+    if (!this.gather(this.root, world, max)) return null
+    this.hits += leaves.length
+    this.weigh(leaves.length)
+    return leaves
+  }
+
+  private gather(node: Node | undefined, world: W, max: number): boolean {
+    while (node) {
+      if (node.at === 'end') {
+        if (this.leaves.length >= max) return false
+        this.leaves.push(node.outcome)
+        return true
+      }
+      if (node.at === 'read') node = node.next.get(this.worlds.valueOf(world, node.cell, node.key, node.probe))
+      else {
+        if (node.n < 1) return false
+        for (let i = 0; i < node.n; i++) if (!this.gather(node.next[i], world, max)) return false
+        return true
+      }
+    }
+    return false
   }
 
   /** Records the outcome of `tx`, just run in `world`. */

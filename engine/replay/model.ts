@@ -358,17 +358,27 @@ export class Model extends Worlds {
    */
   outcome(world: World, action: MethodName | Action, agent: Agent): Outcome {
     const a = typeof action === 'string' ? this.memoed(world, action === 'start' ? this.plain.start : [{ method: action, input: null, memo: action }])[0]! : action
-    // A state's leaves ask for one action's memo over and over: the last one is at hand without a lookup by name.
-    let memo = a === this.lastAction ? this.lastMemo! : this.methodMemos.get(a.memo)
-    if (!memo) this.methodMemos.set(a.memo, (memo = new Memo(`${a.method}()`, this)))
-    this.lastAction = a
-    this.lastMemo = memo
+    const memo = this.memoOf(a)
     const known = memo.find(world, agent)
     if (known) return known
     const tx = this.run(world, a.method, agent, a.input, a.bare)
     const outcome = outcomeOf(tx)
     memo.add(world, tx, outcome)
     return outcome
+  }
+
+  /** Every outcome of `action` in `world` in the order an EveryChoiceAgent tries them, if all (at most `max`) are remembered (Memo.every); else null. */
+  remembered(world: World, action: Action, max: number): readonly Outcome[] | null {
+    return this.memoOf(action).every(world, max)
+  }
+
+  private memoOf(a: Action): Memo<World> {
+    // A state's leaves ask for one action's memo over and over: the last one is at hand without a lookup by name.
+    let memo = a === this.lastAction ? this.lastMemo! : this.methodMemos.get(a.memo)
+    if (!memo) this.methodMemos.set(a.memo, (memo = new Memo(`${a.method}()`, this)))
+    this.lastAction = a
+    this.lastMemo = memo
+    return memo
   }
 
   /** The tests that do not hold in `world` (remembered like transactions). Call inside `exec.run`. */

@@ -152,7 +152,21 @@ export class Search extends SearchTally {
       return !this.full
     }
     const action = cur.actions[cur.index]!
-    this.settle(cur, action, this.model.outcome(cur.world, action, this.agent))
+    // A transaction about to be tried under its first choice sequence, every outcome remembered: all of them in one go.
+    const all = cur.leaves ? null : this.model.remembered(cur.world, action, this.maxOutcomes)
+    if (!all) this.settle(cur, action, this.model.outcome(cur.world, action, this.agent))
+    for (let i = 0; all && i < all.length; i++) {
+      const tx = all[i]!
+      // Each outcome that reaches the model begins a piece of its own: a piece cut off is undone only back to it.
+      if (i && !tx.failure) this.mark()
+      this.take(cur, action, tx)
+      if (this.full) break
+      // The agent follows, so a piece cut off and not undone goes on from the next sequence.
+      if (!this.agent.follow(tx.choices)) {
+        this.nextAction(cur)
+        break
+      }
+    }
     return !this.full
   }
 
@@ -310,6 +324,19 @@ export class Search extends SearchTally {
 
   /** Takes in one transaction's outcome and moves the agent to the next choice sequence (or the next transaction). */
   private settle(cur: Expanding, action: Action, tx: Outcome): void {
+    this.take(cur, action, tx)
+    if (this.full) return
+    if (!this.agent.next(tx.choices.length)) this.nextAction(cur)
+    else if (cur.leaves >= this.maxOutcomes) {
+      // The rest of this transaction's choices go unexplored: the search can no longer be exhaustive.
+      this.cutOutcomes = true
+      cur.cut = true
+      this.nextAction(cur)
+    }
+  }
+
+  /** Takes in one transaction's outcome: the state it leads to, or what its failure says. */
+  private take(cur: Expanding, action: Action, tx: Outcome): void {
     cur.leaves++
     if (!tx.failure) {
       cur.committed = true
@@ -344,13 +371,6 @@ export class Search extends SearchTally {
       this.report({ kind: 'error', test: `${method}() runs without an error`, message, location: tx.failure.location, failing }, cur, this.depth, `error:${method}@${where}`)
     }
     if (tx.failure) this.withoutHandler(cur, action)
-    if (!this.agent.next(tx.choices.length)) this.nextAction(cur)
-    else if (cur.leaves >= this.maxOutcomes) {
-      // The rest of this transaction's choices go unexplored: the search can no longer be exhaustive.
-      this.cutOutcomes = true
-      cur.cut = true
-      this.nextAction(cur)
-    }
   }
 
   /** An outcome whose effect(result) failed is recorded without it, as live: tried next, once. */

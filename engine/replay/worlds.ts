@@ -12,6 +12,7 @@ import type { MemoWorld, Outcome } from './memo.ts'
 import { Lanes, Texts, Tuples } from './worldKeys.ts'
 import { Symmetry } from './symmetry.ts'
 import { elementHashOf, hasElement, type SetSlot } from '../runtime/state/set.ts'
+import { entryText, type MapSlot } from '../runtime/state/map.ts'
 
 /** One state of the app. Never changed once made; unchanged cells are shared between worlds. */
 export interface World {
@@ -100,6 +101,7 @@ export class Worlds implements MemoWorld<World> {
     const c = this.cells[cell]!
     // A set's element is its key: whether it is there says all (looked up by the hash the read was remembered with).
     if (c.kind === 'set') return hasElement(world.slots[cell] as SetSlot, key, probe) ? 1 : '~'
+    if (c.kind === 'map') return entryText(world.slots[cell] as MapSlot, key) ?? '~'
     const v = c.slots.read(world.slots[cell]!, key)
     return v === undefined ? '~' : canonicalText(v)
   }
@@ -293,7 +295,8 @@ export class Worlds implements MemoWorld<World> {
     const id = effect.cells[j]!
     const kind = this.cells[id]!.slots
     // A fingerprint after is cheap: remembering it by the key before would cost more memory than it saves.
-    if (kind.fingerprint && !this.texts.keeps) return this.slotKey(kind, world.slots[id]!, effect.writes[j]!)
+    // The slot made already carries it (its kind's apply keeps it up to date): nothing is worked out again.
+    if (kind.fingerprint && !this.texts.keeps) return slot ? this.slotKey(kind, slot, null) : this.slotKey(kind, world.slots[id]!, effect.writes[j]!)
     const before = world.keys[id]!
     let after = effect.after[j]!.get(before)
     if (after === undefined) {

@@ -169,6 +169,16 @@ export class EveryChoiceAgent implements Agent {
     this.sequence += 2
   }
 
+  /** Moves past a sequence answered elsewhere (a remembered outcome's `choices`), as if run here: then as `next`. */
+  follow(choices: readonly Choice[]): boolean {
+    for (let i = 0; i < choices.length; i++) {
+      this.values[i] = choices[i]!.value
+      this.ns[i] = choices[i]!.n
+    }
+    this.size = choices.length
+    return this.next(choices.length)
+  }
+
   /** Moves to the next sequence after a run that made `made` choices; false when every sequence was run. */
   next(made: number): boolean {
     for (let i = Math.min(made, this.size) - 1; i >= 0; i--) {

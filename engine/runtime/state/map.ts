@@ -5,7 +5,8 @@ import { canonicalText } from '../values.ts'
 import type { SourceLocation, Write } from '../event.ts'
 import { Cell, type SlotKind, type TxView } from './cell.ts'
 
-type Entries = Map<string, { value: Json | undefined; version: number }>
+/** An entry: its value (undefined: deleted, its version kept), and its canonical text once asked for (entries are shared between states). */
+type Entries = Map<string, { value: Json | undefined; version: number; text: string | undefined }>
 
 export interface MapSlot {
   readonly entries: Entries
@@ -123,7 +124,7 @@ function printAfter(slot: MapSlot, writes: readonly Write[]): MapPrint | null {
 const mapSlots: SlotKind<MapSlot> = {
   make(value, version) {
     const entries: Entries = new Map()
-    for (const [k, v] of Object.entries((value ?? {}) as Record<string, Json>)) entries.set(k, { value: v, version })
+    for (const [k, v] of Object.entries((value ?? {}) as Record<string, Json>)) entries.set(k, { value: v, version, text: undefined })
     return { entries, version, print: null }
   },
   apply(slot, writes, version, inPlace) {
@@ -134,8 +135,8 @@ const mapSlots: SlotKind<MapSlot> = {
       if (w.op === 'set' && 'key' in w) {
         // Like a JS Map: a key set again after a delete goes to the end (as the transaction's own view had it).
         if (entries.get(w.key)?.value === undefined) entries.delete(w.key)
-        entries.set(w.key, { value: w.value, version })
-      } else if (w.op === 'delete') entries.set(w.key, { value: undefined, version })
+        entries.set(w.key, { value: w.value, version, text: undefined })
+      } else if (w.op === 'delete') entries.set(w.key, { value: undefined, version, text: undefined })
     }
     return { entries, version, print }
   },
@@ -166,9 +167,16 @@ const mapSlots: SlotKind<MapSlot> = {
   load(saved, load) {
     if (!('entries' in saved)) throw new Error('a snapshot of a map without entries')
     const entries: Entries = new Map()
-    for (const [k, version, value] of saved.entries) entries.set(k, { value: value === undefined ? undefined : load(value), version })
+    for (const [k, version, value] of saved.entries) entries.set(k, { value: value === undefined ? undefined : load(value), version, text: undefined })
     return { entries, version: saved.version, print: null }
   },
+}
+
+/** The canonical text of the entry at `key`, or undefined when there is none: worked out once per entry, which states share. */
+export function entryText(slot: MapSlot, key: string): string | undefined {
+  const e = slot.entries.get(key)
+  if (!e || e.value === undefined) return undefined
+  return (e.text ??= canonicalText(e.value))
 }
 
 const DELETED = Symbol('deleted')

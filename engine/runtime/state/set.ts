@@ -35,6 +35,33 @@ export interface SetSlot {
   readonly version: number
   /** Its fingerprint (sumOf), worked out the first time it is asked for: the one field set after it is made. */
   sum: [number, number] | null
+  /**
+   * Two 30-bit masks, a bit of each set per element there (by bits of its
+   * hash, `bitsOf`): an element whose bits are not both set is not there,
+   * known without going over the items (most of exploration's has(x) find nothing).
+   */
+  readonly mask0: number
+  readonly mask1: number
+}
+
+function bit0(hash: number): number {
+  return 1 << hash % 30
+}
+
+function bit1(hash: number): number {
+  return 1 << (hash >>> 10) % 30
+}
+
+/** The masks of the elements there among `items`. */
+function masksOf(items: readonly Item[]): { mask0: number; mask1: number } {
+  let mask0 = 0
+  let mask1 = 0
+  for (const item of items) {
+    if (item.value === undefined) continue
+    mask0 |= bit0(item.hash)
+    mask1 |= bit1(item.hash)
+  }
+  return { mask0, mask1 }
 }
 
 /** The index of `key` in sorted items, or -(where it would go) - 1. */
@@ -73,6 +100,7 @@ export function elementHashOf(key: string): number {
 
 /** Whether the element with canonical text `key` and hash `hash` (elementHashOf) is in the set. */
 export function hasElement(slot: SetSlot, key: string, hash: number): boolean {
+  if (!(slot.mask0 & bit0(hash)) || !(slot.mask1 & bit1(hash))) return false
   const items = slot.items
   if (items.length > SCAN) return itemOf(slot, key)?.value !== undefined
   for (let i = 0; i < items.length; i++) {
@@ -131,12 +159,16 @@ const setSlots: SlotKind<SetSlot> = {
   make(value, version) {
     const byKey = new Map<string, Item>()
     for (const v of (value ?? []) as Json[]) byKey.set(canonicalText(v), item(canonicalText(v), v, version))
-    return { items: [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : 1)), version, sum: null }
+    const items = [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : 1))
+    return { items, version, sum: null, ...masksOf(items) }
   },
   apply(slot, writes, version, inPlace) {
     const items = inPlace ? (slot.items as Item[]) : slot.items.slice()
     // The fingerprint follows the writes when it is known: a new state's is then ready without a pass over its elements.
     let sum = slot.sum ? [slot.sum[0], slot.sum[1]] as [number, number] : null
+    let mask0 = slot.mask0
+    let mask1 = slot.mask1
+    let removed = false
     for (const w of writes) {
       if (w.op !== 'delete' && !(w.op === 'set' && 'key' in w)) continue
       const made = item(w.key, w.op === 'set' ? w.value : undefined, version)
@@ -148,8 +180,14 @@ const setSlots: SlotKind<SetSlot> = {
       }
       if (i >= 0) items[i] = made
       else items.splice(-i - 1, 0, made)
+      if (made.value === undefined) removed = true
+      else {
+        mask0 |= bit0(made.hash)
+        mask1 |= bit1(made.hash)
+      }
     }
-    return { items, version, sum }
+    // An element removed may share its bits with one still there: worked out again.
+    return removed ? { items, version, sum, ...masksOf(items) } : { items, version, sum, mask0, mask1 }
   },
   value(slot) {
     const out: Json[] = []
@@ -191,7 +229,8 @@ const setSlots: SlotKind<SetSlot> = {
   load(saved, load) {
     if (!('entries' in saved)) throw new Error('a snapshot of a set without entries')
     const items = saved.entries.map(([key, version, value]) => item(key, value === undefined ? undefined : load(value), version))
-    return { items: items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)), version: saved.version, sum: null }
+    items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    return { items, version: saved.version, sum: null, ...masksOf(items) }
   },
 }
 

@@ -84,7 +84,12 @@ export class CellHost {
   }
 
   api(): HostApi {
-    const arr = <T>(items: T[]): T[] => this.exec.sandbox.realm.Array.from(items) as T[]
+    // Pushed: with the realm's prototypes frozen, Array.from or filling by index from here takes a slow path (~1 µs for 20 items).
+    const arr = <T>(items: T[]): T[] => {
+      const out = new this.exec.sandbox.realm.Array() as T[]
+      for (let i = 0; i < items.length; i++) out.push(items[i]!)
+      return out
+    }
     return {
       declare: (kind, name, initial) => this.exec.declare(kind as StateKind, name, initial),
       test: (name, property, kind, extra) => this.exec.addTest(name, property, kind, extra),
