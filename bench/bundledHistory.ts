@@ -12,10 +12,9 @@ import { promisify } from 'node:util'
 import type { buildSync as BuildSync } from 'esbuild'
 import type { Built } from './durable.ts'
 import { SAMPLE } from './loom.ts'
+import { bundleOptions } from '../scripts/build-engine.ts'
 
 const root = resolve(import.meta.dirname, '..')
-/** Left to Node, as in scripts/build-engine.ts: native code, esbuild, the loader. */
-const EXTERNAL = ['better-sqlite3', 'esbuild', 'esbuild-wasm', 'tsx']
 
 /** buildHistory (durable.ts) in a bundled process of its own; the history is written in `dir`. */
 export async function buildHistoryBundled(dir: string, steps: number): Promise<Built> {
@@ -30,22 +29,8 @@ export async function buildHistoryBundled(dir: string, steps: number): Promise<B
 }
 
 async function run(buildSync: typeof BuildSync, outdir: string, dir: string, steps: number): Promise<Built> {
-  buildSync({
-    absWorkingDir: root,
-    // The log's writer thread is found beside the entry (sqliteLog.ts names it from import.meta.url).
-    entryPoints: { historyProcess: 'bench/historyProcess.ts', 'logWriter.boot': 'engine/replay/logWriter.ts' },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    external: EXTERNAL.flatMap((p) => [p, `${p}/*`]),
-    splitting: true,
-    chunkNames: 'chunk-[hash]',
-    banner: { js: "import { createRequire as __loomRequire } from 'node:module'; const require = __loomRequire(import.meta.url);" },
-    sourcemap: 'linked',
-    logLevel: 'error',
-    outdir,
-  })
+  // Bundled as loom's own engine is; the log's writer thread is found beside the entry (sqliteLog.ts names it from import.meta.url).
+  buildSync(bundleOptions({ historyProcess: 'bench/historyProcess.ts', 'logWriter.boot': 'engine/replay/logWriter.ts' }, outdir))
   const { stdout } = await promisify(execFile)(process.execPath, [join(outdir, 'historyProcess.js'), SAMPLE, dir, String(steps)], { cwd: root, maxBuffer: 16 * 2 ** 20 })
   return JSON.parse(stdout) as Built
 }

@@ -5,7 +5,7 @@
 // a tenth of a second before it can print its URL. `npm run build`; the
 // engine's launcher builds it when it is missing or older than a source, and
 // bin/loom.js runs the sources instead meanwhile.
-import type { buildSync as BuildSync } from 'esbuild'
+import type { BuildOptions, buildSync as BuildSync } from 'esbuild'
 import { createRequire } from 'node:module'
 import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { basename, join, relative, resolve } from 'node:path'
@@ -47,12 +47,11 @@ const OLD_CHUNK_MS = 24 * 60 * 60 * 1000
 /** The engine process's entry in the bundle. */
 export const ENGINE_BUNDLE = join(ENGINE_BUNDLE_DIR, 'engineProcess.js')
 
-export function buildEngine(outdir = ENGINE_BUNDLE_DIR): void {
-  // Loaded only to build: every `loom serve` checks the bundle, few rebuild it.
-  const { buildSync } = createRequire(import.meta.url)('esbuild') as { buildSync: typeof BuildSync }
-  const result = buildSync({
+/** How engine code is bundled, as `loom` runs it: ESM for Node 20, packages with native parts left outside. */
+export function bundleOptions(entryPoints: Record<string, string>, outdir: string): BuildOptions {
+  return {
     absWorkingDir: root,
-    entryPoints: ENTRIES,
+    entryPoints,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -66,8 +65,13 @@ export function buildEngine(outdir = ENGINE_BUNDLE_DIR): void {
     sourcemap: 'linked',
     logLevel: 'error',
     outdir,
-    write: false,
-  })
+  }
+}
+
+export function buildEngine(outdir = ENGINE_BUNDLE_DIR): void {
+  // Loaded only to build: every `loom serve` checks the bundle, few rebuild it.
+  const { buildSync } = createRequire(import.meta.url)('esbuild') as { buildSync: typeof BuildSync }
+  const result = buildSync({ ...bundleOptions(ENTRIES, outdir), write: false })
   mkdirSync(outdir, { recursive: true })
   // Each file replaced whole, the chunks before the entries that import them: a process
   // starting meanwhile (another test, another window) reads the old build or the new.

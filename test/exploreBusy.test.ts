@@ -17,37 +17,12 @@ copyFileSync('samples/philosophers.loom.md', nb)
 const args = ['bin/loom.js', 'explore', nb, '--env', 'N=6', '--max-states', '600000', '--json']
 const CERTAINTY = /^certainty — the machine was too busy: \d+ batch(es)? of exploration ran past the time limit/
 
-/** Every process of this exploration (the launcher, the sandbox, the engine): their command lines name the notebook. */
-const processes = () => spawnSync('pgrep', ['-f', nb], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number)
-
 test("an exploration whose processes are stopped longer than the time limit, twice, gives exactly the undisturbed count, with no doubt and no runaway", { skip: process.platform !== 'linux' && 'pgrep and SIGSTOP as on Linux' }, async (t) => {
   t.after(() => rmSync(dir, { recursive: true, force: true }))
   const undisturbed = JSON.parse(spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 300_000 }).stdout) as { states: number; transitions: number; unexplored: string[] }
   assert.equal(undisturbed.unexplored.some((u) => CERTAINTY.test(u)), false)
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()))
-  const guard = setTimeout(() => child.kill('SIGKILL'), 300_000)
   // Once it is exploring (its first progress line), everything of it is stopped for 2 s, twice.
-  let ended = false
-  // Its first progress line, or its end: a search that ended first was never stopped, which the test must say.
-  await Promise.race([
-    exited.then(() => (ended = true)),
-    new Promise<void>((resolve) => child.stderr.setEncoding('utf8').on('data', (d: string) => ((stderr += d), /loom: exploring: /.test(stderr) && resolve()))),
-  ])
-  assert.ok(!ended, `the exploration ended before it could be stopped: ${stderr}`)
-  for (let i = 0; i < 2; i++) {
-    const stopped = processes()
-    for (const pid of stopped) process.kill(pid, 'SIGSTOP')
-    await new Promise((r) => setTimeout(r, 2000))
-    for (const pid of stopped) process.kill(pid, 'SIGCONT')
-    await new Promise((r) => setTimeout(r, 300))
-  }
-  await exited
-  clearTimeout(guard)
-  const r = JSON.parse(stdout) as { states: number; transitions: number; unexplored: string[]; violations: unknown[] }
+  const r = await stopped(args, nb, 2, 2000)
   assert.deepEqual(r.violations, [], 'a stopped machine is no runaway transaction')
   // Every piece of the search the stops cut off was undone and done again (test/exploreUndo.test.ts cuts each phase of one, and shows the doubt line where undoing cannot be done).
   assert.deepEqual(r.unexplored.filter((u) => CERTAINTY.test(u)), [])
@@ -69,6 +44,7 @@ async function stopped(argv: string[], file: string, times: number, ms: number):
     new Promise<void>((resolve) => child.stderr.setEncoding('utf8').on('data', (d: string) => ((stderr += d), /loom: exploring: /.test(stderr) && resolve()))),
   ])
   assert.ok(!ended, `the exploration ended before it could be stopped: ${stderr}`)
+  // Every process of it (the launcher, the sandbox, the engine): their command lines name the notebook.
   const mine = () => spawnSync('pgrep', ['-f', file], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number)
   for (let i = 0; i < times; i++) {
     const pids = mine()
