@@ -4,50 +4,22 @@
 // finished before the next begins. On several cores, each thread's search
 // expands the states it was first to claim in the seen set they share
 // (sharedSeen.ts); states move between threads only to even out the levels.
-import { EveryChoiceAgent } from '../runtime/agent.ts'
 import type { MethodName } from '../runtime/compile.ts'
 import type { Transaction } from '../runtime/transaction.ts'
 import type { Action, Model } from './model.ts'
 import type { World } from './worlds.ts'
 import { outcomeOf } from './memo.ts'
 import { Frontier } from './frontier.ts'
-import { StateIds } from './stateIds.ts'
-import { Trails } from './trails.ts'
 import { Moves } from './moves.ts'
 import { freeMoves } from './freeMoves.ts'
-import { SearchTally } from './searchTally.ts'
+import { SearchPosition } from './searchPosition.ts'
 import type { Outcome } from './memo.ts'
 import type { Move, Violation } from './explore.ts'
 import { FRONTIER_BYTES, type Expanding, type Queued, type SearchOptions, type StateRef } from './searchTypes.ts'
 export type { Found, Queued, SearchObserver, SearchOptions, StateRef } from './searchTypes.ts'
 
-export class Search extends SearchTally {
-  private readonly seen = new StateIds()
-  /** Per state id: the state it was first reached from, and how. */
-  private readonly trails = new Trails()
+export class Search extends SearchPosition {
   private readonly moves: Moves
-  private level: Frontier
-  private next: Frontier
-  private cur: Expanding | null = null
-  /** States found but not yet checked against the tests (each by an `advance` of its own, under the time limit); one transaction and the moves that are none may find three. */
-  private readonly unchecked: { world: World; id: number; depth: number }[] = []
-  private checking: { id: number; depth: number } | null = null
-  private readonly agent = new EveryChoiceAgent()
-  /** clients() is being called to list a state's transactions. */
-  private listing = false
-  /** A constraint is being checked on the state being expanded. */
-  private constraining = false
-  /** The search as it stood before the piece of work under way (`mark`; fields, not an object per piece): what a piece cut off is undone to. */
-  private marked = false
-  private readonly saved = {
-    unchecked: 0, head: undefined as { world: World; id: number; depth: number } | undefined, checking: null as { id: number; depth: number } | null, cur: null as Expanding | null, actions: null as Action[] | null, index: 0, leaves: 0,
-  }
-  /** Keys put in the seen set since `mark`. */
-  private readonly added: number[] = []
-  /** Since `mark`, another thread (the shared seen set) or the observer was told something: undoing cannot take that back. */
-  private told = false
-  /** Pieces undone in a row: one that never fits in the time limit is not undone forever. */
-  private undone = 0
 
   constructor(
     private readonly model: Model,
@@ -233,65 +205,6 @@ export class Search extends SearchTally {
       this.checking = null
     } else if (this.cur?.actions) this.settle(this.cur, this.cur.actions[this.cur.index]!, outcomeOf(tx))
     return true
-  }
-
-  /** Remembers the search as it stands, before a piece of work changes it. */
-  private mark(): void {
-    this.marked = false
-    this.saveTally()
-    const m = this.saved
-    m.unchecked = this.unchecked.length
-    // (Not read past the end: V8 looks that up on the prototype chain.)
-    m.head = m.unchecked ? this.unchecked[0] : undefined
-    m.checking = this.checking
-    // What a piece done again sets the same way (flags only ever set, the soonest wake, an effect waited for) is not kept.
-    const cur = (m.cur = this.cur)
-    if (cur) {
-      m.actions = cur.actions
-      m.index = cur.index
-      m.leaves = cur.leaves
-    }
-    this.level.mark()
-    this.next.mark()
-    this.agent.mark()
-    if (this.added.length) this.added.length = 0
-    this.told = false
-    this.marked = true
-  }
-
-  /**
-   * The time limit cut the work off with no transaction to blame (a machine
-   * too busy, or stopped, for the limit's length), wherever it was, perhaps
-   * half-way through the search's own bookkeeping: the piece of work is
-   * undone, so that resuming does it again, whole. Called outside `exec.run`.
-   */
-  resume(): void {
-    if (!this.marked) return // cut before the piece changed anything, or after it was done
-    this.marked = false
-    // Another thread, or the state graph, was told of it; or it never fits in the limit: it cannot be undone and done again.
-    if (this.told || ++this.undone > 3) return void this.interrupted++
-    const m = this.saved
-    for (const key of this.added) this.seen.unset(key)
-    this.restoreTally()
-    this.trails.truncate(this.states)
-    if (m.head && this.unchecked[0] !== m.head) this.unchecked.unshift(m.head)
-    this.unchecked.length = m.unchecked
-    this.checking = m.checking
-    this.listing = this.constraining = false
-    const cur = (this.cur = m.cur)
-    if (cur) {
-      cur.actions = m.actions
-      cur.index = m.index
-      cur.leaves = m.leaves
-    }
-    this.level.rewind()
-    this.next.rewind()
-    this.agent.rewind()
-  }
-
-  /** How a state of this search was first reached. */
-  trail(id: number): { parent: StateRef | null; move: Move | null } {
-    return this.trails.trail(id)
   }
 
   /** Sharing a seen set (the local `seen` is then unused): whether this search was first to claim the state. */
