@@ -10,7 +10,9 @@ import { connectEngine } from '../engine/host/socketTransport.ts'
 import { EngineClient } from '../engine/protocol/client.ts'
 
 // Page-side code in evaluate() runs in the browser; the test program itself has no DOM types.
-declare const document: { querySelectorAll(s: string): ArrayLike<{ textContent: string | null; style: { top: string } }> }
+/** A line Monaco draws: its text, and the live values drawn after it (LiveValues.ts), which are no text of the cell. */
+interface DrawnLine { textContent: string | null; style: { top: string }; cloneNode(deep: boolean): DrawnLine; querySelectorAll(s: string): Iterable<{ remove(): void }> }
+declare const document: { querySelectorAll(s: string): ArrayLike<DrawnLine> & Iterable<DrawnLine> }
 declare function getComputedStyle(el: unknown): { borderLeftColor: string; backgroundColor: string }
 
 const WAIT = { timeout: 30_000 }
@@ -95,12 +97,17 @@ describe('a shared session in the browser', { skip: haveChromium ? false : `no C
     }
   }
 
-  /** What a cell's editor shows, line by line (Monaco draws spaces as no-break spaces, lines in any DOM order). */
+  /**
+   * The text a cell's editor shows, line by line (Monaco draws spaces as no-break spaces, lines in any DOM order),
+   * without the live values drawn after a line: those come and go as the app runs.
+   */
   async function cellText(page: Page, cell: string): Promise<string> {
-    return page.evaluate((sel) => {
-      const lines = [...(document.querySelectorAll(sel) as ArrayLike<{ textContent: string | null; style: { top: string } }> & Iterable<{ textContent: string | null; style: { top: string } }>)]
-      return lines.sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top)).map((l) => (l.textContent ?? '').replace(/\u00a0/g, ' ')).join('\n')
-    }, `.code-cell[data-cell="${cell}"] .view-lines .view-line`)
+    // (No named function inside: the TypeScript loader would name it with a helper the page does not have.)
+    return page.evaluate((sel) => [...document.querySelectorAll(sel)].sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top)).map((line) => {
+      const copy = line.cloneNode(true)
+      for (const value of copy.querySelectorAll('.loom-live-value')) value.remove()
+      return (copy.textContent ?? '').replace(/\u00a0/g, ' ')
+    }).join('\n'), `.code-cell[data-cell="${cell}"] .view-lines .view-line`)
   }
 
   /** Puts the caret at the end of line `line` of a cell. */
