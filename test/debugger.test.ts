@@ -259,7 +259,8 @@ describe('the visual debugger in a browser', { skip: haveChromium ? false : `no 
         await page.locator('.tl-fork').click()
         await page.locator('.tl-fork-name').fill(name)
         await page.locator('.tl-fork-name').press('Enter')
-        await track(page, name).waitFor(WAIT)
+        // The new track can show (pushed to every window) before the fork's answer selects it: wait for that.
+        await page.locator(`.timeline[data-selected-branch="${name}"]`).waitFor(WAIT)
       }
       await forkAt(2, 'what-if')
       await forkAt(3, 'other')
