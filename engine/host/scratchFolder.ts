@@ -4,8 +4,11 @@
 // launcher's pid, and removed when the job ends. The files in it never have
 // a name (O_TMPFILE), so nothing of the job's data outlives its process; a
 // launcher killed with SIGKILL leaves only the empty folder, which the next
-// launcher removes (its pid is gone).
-import { mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs'
+// launcher removes (its pid is gone). A pid means something only in its own
+// pid namespace, so the name carries the namespace too: a launcher in another
+// one (a container sharing /tmp) is never taken for gone, and its folder is
+// left to it.
+import { mkdtempSync, readdirSync, readlinkSync, realpathSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -18,14 +21,24 @@ export interface ScratchFolder {
 }
 
 export function scratchFolder(): ScratchFolder {
-  sweep()
+  const space = pidSpace()
+  sweep(space)
   // By its real path: the permission model and the OS sandbox are given that.
-  const path = realpathSync(mkdtempSync(join(tmpdir(), `${PREFIX}${process.pid}-`)))
+  const path = realpathSync(mkdtempSync(join(tmpdir(), `${PREFIX}${space}-${process.pid}-`)))
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) }
 }
 
-/** Removes the folders of launchers that are gone (killed before they could remove their own). */
-function sweep(): void {
+/** This process's pid namespace, as a number ('0' where there is none to read). */
+function pidSpace(): string {
+  try {
+    return /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? '0'
+  } catch {
+    return '0'
+  }
+}
+
+/** Removes the folders of launchers of this pid namespace that are gone (killed before they could remove their own). */
+function sweep(space: string): void {
   let names: string[]
   try {
     names = readdirSync(tmpdir())
@@ -34,7 +47,9 @@ function sweep(): void {
   }
   for (const name of names) {
     if (!name.startsWith(PREFIX)) continue
-    const pid = Number(name.slice(PREFIX.length).split('-')[0])
+    const [from, id] = name.slice(PREFIX.length).split('-')
+    if (from !== space) continue
+    const pid = Number(id)
     if (!Number.isSafeInteger(pid) || pid <= 0 || alive(pid)) continue
     try {
       rmSync(join(tmpdir(), name), { recursive: true, force: true })
