@@ -177,6 +177,8 @@ function confinedLaunch(entryName: string, notebook: string | null, launch: Laun
   const nodeArgs = [
     permissionFlag(),
     ...read.map((p) => `--allow-fs-read=${p}`),
+    // A thread's own CPU time (transaction/cpuClock.ts): what tells a transaction that ran away from one the machine stalled.
+    ...(process.platform === 'linux' ? ['--allow-fs-read=/proc/thread-self/stat'] : []),
     // No --allow-fs-write (but exploration's own scratch folder), --allow-addons, --allow-child-process, --allow-wasi; threads only for exploration's shards.
     // (A file opened to be written back is read too: the folder is granted both.)
     ...(launch.scratch ? [`--allow-fs-read=${launch.scratch}`, `--allow-fs-write=${launch.scratch}`] : []),

@@ -9,6 +9,7 @@ import { BATCH_MS } from './txContext.ts'
 import { finishCommit, type Committer } from './commitTransaction.ts'
 import { placeOf } from '../compile.ts'
 import type { SourceLocation } from '../event.ts'
+import { cpuClock } from './cpuClock.ts'
 
 /** Cut-off calls in a row that may be resumed before whatever runs is blamed anyway (host code that never ends). */
 const MAX_RESUMES = 3
@@ -19,12 +20,6 @@ const MAX_RESUMES = 3
  * to spend its limit and is blamed; past this many, it is blamed anyway.
  */
 const MAX_STALLS = 6
-
-/** CPU time this process has spent, in ms: what a transaction that runs away spends, and one the machine stalled does not. */
-function cpuMs(): number {
-  const u = process.cpuUsage()
-  return (u.user + u.system) / 1000
-}
 
 /** What a caller of `Executor.run` does when the time limit cuts its work off. */
 export interface TimeLimitHooks {
@@ -67,9 +62,10 @@ export function runBatch<T>(runner: Committer & { readonly sandbox: Sandbox }, w
   let resumes = 0
   let stalls = 0
   let timeoutMs = limitMs + 2 * BATCH_MS
+  const cpu = cpuClock()
   for (;;) {
     ctx.callStart = ctx.lastEnd = performance.now()
-    const cpuStart = cpuMs()
+    const cpuStart = cpu.now()
     const out = runner.sandbox.run(work, timeoutMs)
     if (out.ok) return out
     const event = finishCommit(runner)
@@ -80,9 +76,10 @@ export function runBatch<T>(runner: Committer & { readonly sandbox: Sandbox }, w
     }
     const tx = ctx.cur
     ctx.cur = null
-    // The limit is wall time, but what runs away spends CPU: a call in which this process computed for
-    // well under the limit was stalled (a loaded or stopped machine), and what ran then is blameless.
-    if (cpuMs() - cpuStart < limitMs / 2 && stalls < MAX_STALLS) {
+    // The limit is wall time, but what runs away spends CPU: a call in which this thread computed for
+    // well under the limit (even allowing for its clock's ticks) was stalled, by a loaded or stopped machine
+    // or by the other threads of an exploration, and what ran then is blameless.
+    if (cpu.now() - cpuStart + cpu.resolutionMs < limitMs / 2 && stalls < MAX_STALLS) {
       stalls++
       timeoutMs *= 2
       hooks.resumed?.()
