@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Model } from '../engine/replay/model.ts'
 import { explore } from '../engine/replay/explore.ts'
+import { exploreParallel } from '../engine/replay/exploreParallel.ts'
 
 // The run's temporary folder is shared with the files running beside this one, whose explorations spill too:
 // this file's searches spill into a folder of its own (tmpdir() reads TMPDIR each time), so what is left there is theirs.
@@ -50,6 +51,19 @@ test('a search whose levels go to disk gives the same shortest trace to a broken
   assert.deepEqual([spilled.states, spilled.transitions], [inMemory.states, inMemory.transitions])
 })
 
+test('with two threads, levels go to disk too: each thread spills its own part, and states given to even a level out are read back from the file', async () => {
+  const broken = text.replace("RM.every((rm) => decided(rm, 'prepared'))", "RM.some((rm) => decided(rm, 'prepared'))")
+  const inMemory = explore(await Model.create(broken, { path: 'paxos-commit.loom.md', env }), { deadlock: false })
+  const before = frontierFiles().length
+  // Both threads from the first level, so the second starts with nothing and is given half of every level.
+  const two = await exploreParallel(broken, { path: 'paxos-commit.loom.md', env, workers: 2, joinAt: 0, waitToJoin: true, deadlock: false, frontierBytes: 1 })
+  assert.equal(two.spilled, two.depth, 'every level but the start went to a file')
+  assert.deepEqual([two.states, two.transitions, two.depth, two.exhausted], [inMemory.states, inMemory.transitions, inMemory.depth, true])
+  const trace = (r: typeof inMemory) => r.violations.find((v) => v.test === 'TCConsistent')?.trace
+  assert.equal(trace(two)?.length, trace(inMemory)?.length, 'still a shortest trace')
+  assert.equal(frontierFiles().length, before, `no file left behind: ${frontierFiles().join(', ')}`)
+})
+
 test('a search stopped by its state bound while a level is on disk lets the file go', async () => {
   const before = frontierFiles().length
   const r = explore(await Model.create(text, { path: 'paxos-commit.loom.md', env }), { deadlock: false, frontierBytes: 1, maxStates: 100 })
@@ -88,6 +102,26 @@ test('an exploration killed with SIGKILL while its levels are on disk leaves not
 function cliExplore(tmp: string, bytes: string, small = true) {
   return spawn(process.execPath, ['bin/loom.js', 'explore', 'samples/paxos-commit.loom.md', ...(small ? ['--env', 'RMS=2', '--env', 'BALLOTS=1'] : []), '--no-deadlock', '--json'], { env: { ...process.env, TMPDIR: tmp, LOOM_FRONTIER_BYTES: bytes }, stdio: ['ignore', 'pipe', 'pipe'] })
 }
+
+test('loom explore --workers 2 spills too, from both threads, into its folder, removed once it ends', { skip: process.platform !== 'linux' && 'O_TMPFILE and the OS sandbox as on Linux' }, async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'loom-spill-cli2-'))
+  try {
+    // Two-phase commit with six resource managers: 50,816 states, levels wide enough (over 2,048) for the second thread to join in.
+    const child = spawn(process.execPath, ['bin/loom.js', 'explore', 'samples/twophase.loom.md', '--env', 'RM=r1,r2,r3,r4,r5,r6', '--no-deadlock', '--json', '--workers', '2'], { env: { ...process.env, TMPDIR: tmp, LOOM_FRONTIER_BYTES: '1' }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    assert.equal(code, 0, err)
+    const r = JSON.parse(out) as { states: number; transitions: number; depth: number; spilled?: number }
+    assert.deepEqual([r.states, r.transitions, r.depth], [50_816, 402_305, 19], 'the counts of one thread in memory')
+    assert.equal(r.spilled, r.depth, 'every level but the start went to a file')
+    assert.deepEqual(readdirSync(tmp).filter((f) => f.startsWith('loom-')), [], 'the folder is gone')
+  } finally {
+    rmSync(tmp, { recursive: true, force: true })
+  }
+})
 
 test('loom explore spills from its confined process into a folder of its own, removed once it ends', { skip: process.platform !== 'linux' && 'O_TMPFILE and the OS sandbox as on Linux' }, async () => {
   const tmp = mkdtempSync(join(tmpdir(), 'loom-spill-cli-'))

@@ -85,6 +85,7 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
   const setupOf = (shard: number): ShardSetup => ({
     text, path: options.path ?? '<notebook>', from: options.from ?? null, cells: options.cells, timeLimitMs: options.timeLimitMs, requests: options.requests, faults: options.faults, env: options.env,
     shard, shards: count, seed: shard === 0, maxOutcomes: bounds.maxOutcomes, deadlock: options.deadlock ?? true, peers: ports[shard]!, stop, seen: seenBuffers,
+    frontierBytes: options.frontierBytes, spillDir: options.spillDir,
   })
   const shards: ShardHandle[] = [localShard(setupOf(0), (m) => shardProgress(0, m), options.model)]
   // The other threads start once a level reaches START_AT states: a small search starts none.
@@ -110,6 +111,7 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
     const total = () => all().reduce((n, r) => n + r.states, 0)
     let stoppedBy: ExploreResult['stoppedBy'] = null
     let first = true
+    let spilled = 0
     for (;;) {
       const frontier = first ? total() : all().reduce((n, r) => n + r.frontier, 0)
       if (heapFull || options.signal?.aborted) {
@@ -143,6 +145,8 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
         replies = await Promise.all(joined.map((i, k) => (replies[k].type === 'paused' ? shards[i]!.next() : replies[k])))
       }
       collect(replies)
+      // A level some shard's part of went to a file counts once.
+      if (!first && joined.some((i) => reports[i]!.spilled)) spilled++
       first = false
       joined.forEach((i) => shardProgress(i, reports[i]!))
     }
@@ -161,10 +165,13 @@ export async function exploreParallel(text: string, options: ParallelOptions = {
       violations: picked.map(({ violation, at }) => ({ ...violation, trace: traceOf(at, (ref) => trails.get(refKey(ref))!) })),
       unexplored: [...new Set(all().flatMap((r) => r.unexplored)), ...(outside ? [outsideWords(reports[0]!.constraints, outside)] : [])],
       elapsedMs: performance.now() - started,
+      ...(spilled ? { spilled } : {}),
     }
   } finally {
     options.signal?.removeEventListener('abort', onAbort)
-    for (const s of shards) s.close()
+    // A shard still in a level (another failed) leaves it at once, then lets its files go.
+    Atomics.store(stop, 0, 1)
+    await Promise.all(shards.map((s) => s.close()))
   }
 }
 

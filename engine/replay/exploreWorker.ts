@@ -6,15 +6,20 @@ import { parentPort } from 'node:worker_threads'
 import { ShardRunner, type ShardSetup, type ToShard } from './shardRunner.ts'
 
 const port = parentPort!
+const post = (m: unknown) => port.postMessage(m)
+let runner: Promise<ShardRunner> | null = null
 
-port.once('message', async (setup: ShardSetup) => {
-  try {
-    const runner = await ShardRunner.start(setup, (m) => port.postMessage(m))
-    port.on('message', (m: ToShard) => {
-      void runner.handle(m)
-      if (m.type === 'close') port.close()
-    })
-  } catch (err) {
-    port.postMessage({ type: 'error', message: (err as Error).message })
+// One listener from the start: a request that comes while the shard still starts waits for it, in order.
+port.on('message', (m: ShardSetup | ToShard) => {
+  if (!runner) {
+    runner = ShardRunner.start(m as ShardSetup, post)
+    runner.catch((err: Error) => post({ type: 'error', message: err.message }))
+    return
   }
+  const request = m as ToShard
+  void runner.then(async (r) => {
+    await r.handle(request)
+    // Closed: its levels' files let go, the thread ends by itself.
+    if (request.type === 'close') port.close()
+  }, () => request.type === 'close' && port.close())
 })

@@ -46,6 +46,8 @@ export class Frontier {
   private file: Spill | null = null
   private count = 0
   private taken = 0
+  /** States of a spilled level taken away for another thread (takeAway): no longer this level's. */
+  private given = 0
   /** What `mark` saw (fields, not an object: it is taken before every piece of a search's work). */
   private markCount = 0
   private markTaken = 0
@@ -61,7 +63,7 @@ export class Frontier {
   constructor(private readonly worlds: FrontierWorlds, private bound: number, private readonly shard = 0, private readonly dir?: string) {}
 
   get length(): number {
-    return this.count
+    return this.count - this.given
   }
 
   /** Whether every state added has been taken. */
@@ -150,9 +152,18 @@ export class Frontier {
     return this.kept[i]!
   }
 
-  /** The last `count` states not yet taken, taken away (another thread expands them): a level kept in memory only. */
-  takeLast(count: number): Entry[] {
-    if (this.file) throw new Error('a spilled level is read in order only')
+  /**
+   * `count` states not yet taken, taken away (another thread expands them):
+   * the last found of a level kept in memory; of a spilled one, the next in
+   * order (its file is read in order only).
+   */
+  takeAway(count: number): Entry[] {
+    if (this.file) {
+      const out: Entry[] = []
+      for (let entry; out.length < count && (entry = this.take()); ) out.push(entry)
+      this.given += out.length
+      return out
+    }
     const out = this.kept.splice(Math.max(this.taken, this.kept.length - count)) as Entry[]
     this.count -= out.length
     return out

@@ -53,7 +53,7 @@ export class Search extends SearchPosition {
 
   /** Up to `count` of the next level's states, taken away to be expanded by another thread. */
   giveAway(count: number): Queued[] {
-    return this.next.takeLast(count)
+    return this.next.takeAway(count)
   }
 
   /** Another thread's state of the next level, to be expanded here (it stays that thread's: counted and checked there). */
@@ -225,8 +225,8 @@ export class Search extends SearchPosition {
 
   /** A new level: a random walk's levels stay in memory (a state of one is picked at random). */
   private frontierOf(): Frontier {
-    // A walk's levels, and those of threads that even theirs out (giveAway), stay in memory.
-    return new Frontier(this.model, this.options.walk || this.options.shared ? Infinity : (this.options.frontierBytes ?? FRONTIER_BYTES), this.shard, this.options.spillDir)
+    // A walk's levels stay in memory (it picks one state of a level at random).
+    return new Frontier(this.model, this.options.walk ? Infinity : (this.options.frontierBytes ?? FRONTIER_BYTES), this.shard, this.options.spillDir)
   }
 
   /** Lets go of the levels' temporary files: call when the search ends, however it ends. */

@@ -20,7 +20,8 @@ export interface ShardHandle {
   next(): Promise<any>
   /** Its 'ready' has arrived: it can take part in the next level. */
   readonly ready: boolean
-  close(): void
+  /** Ends it; resolves once it has let its levels' files go. */
+  close(): Promise<void>
 }
 
 /** Answers in order: each `next` takes the oldest not taken, or waits for it. */
@@ -41,6 +42,9 @@ function answers(onProgress: (m: ShardProgress) => void) {
   return { put, next, state }
 }
 
+/** How long a thread told to close may take before it is ended from outside. */
+const CLOSE_MS = 5000
+
 /** A shard in a thread of its own. */
 export function threadShard(setup: ShardSetup, onProgress: (m: ShardProgress) => void): ShardHandle {
   const { put, next, state } = answers(onProgress)
@@ -48,17 +52,26 @@ export function threadShard(setup: ShardSetup, onProgress: (m: ShardProgress) =>
   const fail = (err: Error) => put({ type: 'error', message: err.message })
   worker.on('message', put)
   worker.on('error', fail)
-  worker.on('exit', (code) => code !== 0 && fail(new Error(`an exploration thread stopped (exit ${code})`)))
+  const ended = new Promise<void>((resolve) => worker.on('exit', (code) => (resolve(), code !== 0 && fail(new Error(`an exploration thread stopped (exit ${code})`)))))
   worker.postMessage(setup, setup.peers.filter((p): p is MessagePort => p !== null))
+  /** Whether it was given a level: only then may it hold a file. */
+  let expanding = false
   return {
-    send: (m) => worker.postMessage(m),
+    send: (m) => {
+      expanding ||= m.type === 'expand'
+      worker.postMessage(m)
+    },
     next,
     get ready() {
       return state.ready
     },
     close: () => {
+      // A thread that was given a level lets its files go and ends by itself (a file it opened is the
+      // process's, not the thread's: ending it from outside would leave the file held); ended from outside
+      // if it hangs. One that never took part holds none: ended at once.
       worker.postMessage({ type: 'close' } satisfies ToShard)
-      void worker.terminate()
+      const hung = setTimeout(() => void worker.terminate(), expanding ? CLOSE_MS : 0)
+      return ended.finally(() => clearTimeout(hung))
     },
   }
 }
@@ -92,6 +105,6 @@ export function localShard(setup: ShardSetup, onProgress: (m: ShardProgress) => 
     get ready() {
       return state.ready
     },
-    close: () => void runner.then((r) => r.handle({ type: 'close' })).catch(() => {}),
+    close: () => runner.then((r) => r.handle({ type: 'close' })).catch(() => {}),
   }
 }

@@ -39,6 +39,10 @@ export interface ShardSetup {
   stop: Int32Array
   /** The seen set every shard claims states in. */
   seen: SeenBuffers
+  /** Bytes a level of this shard may take in memory before the rest goes to a file (SearchOptions.frontierBytes). */
+  frontierBytes?: number
+  /** Where that file is made (a confined process's scratch folder). */
+  spillDir?: string
 }
 
 /** Before a level: states this shard gives to others (the last it found), and the shards it takes states from. */
@@ -71,11 +75,14 @@ export interface ShardReport {
   /** States this shard expanded in the level, and the milliseconds it took (not waiting for its peers): its pace. */
   expanded: number
   busyMs: number
+  /** Whether this shard's part of the level it last expanded went to a file. */
+  spilled: boolean
 }
 
 export class ShardRunner {
   /** The app before its start() commits, when this shard claims it: found and expanded, not counted (Model.uncounted). */
   private uncounted = 0
+  private spilled = false
   private readonly outbox: (Outgoing | null)[]
   private readonly inbox: (Incoming | null)[]
   /** Per peer: batches it sent that this shard has not taken yet, and who waits for the next. */
@@ -113,7 +120,7 @@ export class ShardRunner {
     model ??= await Model.create(setup.text, { path: setup.path, timeLimitMs: setup.timeLimitMs, from: setup.from ?? undefined, cells: setup.cells, requests: setup.requests, faults: setup.faults, env: setup.env })
     const seen = new SharedSeen(setup.seen)
     // The room left for states is the seen set's (one bound for every shard).
-    const search = new Search(model, setup.maxOutcomes, Infinity, { deadlock: setup.deadlock, shared: seen }, setup.shard)
+    const search = new Search(model, setup.maxOutcomes, Infinity, { deadlock: setup.deadlock, shared: seen, frontierBytes: setup.frontierBytes, spillDir: setup.spillDir }, setup.shard)
     const runner = new ShardRunner(setup, model, seen, search, post, local)
     // The start's tests are checked with the first level's work.
     if (setup.seed) {
@@ -131,7 +138,9 @@ export class ShardRunner {
         const search = this.search
         // A shard that sat out the levels before joins at this one.
         if (m.nextLevel) search.depth = m.depth - 1
+        const spilledBefore = search.spilled
         this.expanded = m.nextLevel ? search.nextLevel() : search.states
+        this.spilled = search.spilled > spilledBefore
         const started = performance.now()
         for (;;) {
           await this.runLevel()
@@ -153,6 +162,7 @@ export class ShardRunner {
         this.post({ type: 'trail', trails: m.ids.map((id) => this.search.trail(id)) })
         return
       case 'close':
+        this.search.close()
         for (const peer of this.setup.peers) peer?.close()
         return
     }
@@ -189,7 +199,7 @@ export class ShardRunner {
         ...unexploredBy(model, { ttyUnfed: search.ttyUnfed, budgetReached: search.budgetReached, outside: 0, interrupted: search.interrupted }),
         ...(model.version.explore.liveness.length ? [livenessUnchecked('they are checked on one thread (leave out --workers)')] : []),
       ],
-      outside: search.outside, constraints: model.version.explore.constraints.map((c) => c.name), expanded: this.expanded, busyMs: this.busyMs,
+      outside: search.outside, constraints: model.version.explore.constraints.map((c) => c.name), expanded: this.expanded, busyMs: this.busyMs, spilled: this.spilled,
     }
   }
 
