@@ -1,14 +1,19 @@
 // What the engine's bundled code costs every engine process in heap: V8 holds
 // each module's text one byte per character only when all of it is within
-// Latin-1 (a dash in a comment doubled it), and Node keeps a module's source
-// map on the heap under --enable-source-maps (the sources in it were 1.6 MB).
+// Latin-1 (a dash in a comment doubled it); under --enable-source-maps Node
+// kept each bundle file's map (the sources in it were 1.6 MB), and decoded it
+// whole, 10 MB, for the first stack that passed through it (a cell's error).
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { buildEngine } from '../scripts/build-engine.ts'
+import { join, resolve } from 'node:path'
+import { buildEngine, writeBundle } from '../scripts/build-engine.ts'
 import { oneByteSource } from '../scripts/oneByteSource.ts'
+import { engineLaunch } from '../engine/host/engineLaunch.ts'
+
+const REPO = resolve(import.meta.dirname, '..')
 
 const dirs: string[] = []
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
@@ -48,4 +53,30 @@ test('only comments change, each character for one, so the source maps still poi
   assert.match(one, /\/\/ ~ 100 µs, \?\?$/m, 'Latin-1 (µ) kept; a character beyond it replaced, one per UTF-16 unit')
   assert.ok(one.includes('String.raw`a—b`') && one.includes('/c→d/u'), 'code other than comments is left as it is')
   assert.equal(oneByteSource('const plain = 1 // ascii only\n'), 'const plain = 1 // ascii only\n')
+})
+
+/** Bundles `fixture` (test/fixtures/) as the engine is bundled, inside the checkout where its packages are found. */
+function bundled(fixture: string): string {
+  const outdir = join(REPO, 'dist', `test-${fixture}-${process.pid}`)
+  dirs.push(outdir)
+  writeBundle({ [fixture]: `test/fixtures/${fixture}.ts` }, outdir)
+  return join(outdir, `${fixture}.js`)
+}
+
+test("a cell's first error leaves the engine process's heap as it was: no source map is decoded for it", () => {
+  const entry = bundled('cellErrorHeap')
+  // The engine process's own flags (its confinement too: the bundle is read from the checkout it may read).
+  const { execArgv } = engineLaunch({ notebook: join(REPO, 'samples', 'counter.loom.md') })
+  const out = execFileSync(process.execPath, [...execArgv.filter((a) => !a.startsWith('--import=')), '--expose-gc', entry], { cwd: REPO, encoding: 'utf8' })
+  const heap = JSON.parse(out) as { running: number; afterError: number; threw: boolean }
+  assert.ok(heap.threw, 'the cell threw')
+  // With --enable-source-maps the error's stack decoded the bundle's map: +9.8 MB, kept.
+  assert.ok(heap.afterError - heap.running < 3, `the heap grew from ${heap.running.toFixed(1)} to ${heap.afterError.toFixed(1)} MB`)
+})
+
+test("a crash's stack names the TypeScript source of each bundled place", () => {
+  const entry = bundled('crashStack')
+  const out = execFileSync(process.execPath, [entry], { cwd: REPO, encoding: 'utf8' })
+  assert.match(out, /^Error: the engine broke\n\s+at deepInTheEngine \(.*test\/fixtures\/crashStack\.ts:5:9\)/)
+  assert.doesNotMatch(out, /crashStack\.js:\d/)
 })
