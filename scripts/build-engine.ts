@@ -64,8 +64,9 @@ function bundleOptions(entryPoints: Record<string, string>, outdir: string): Bui
     // A bundled CommonJS package (yaml) calls require for Node's own modules.
     banner: { js: "import { createRequire as __loomRequire } from 'node:module'; const require = __loomRequire(import.meta.url);" },
     sourcemap: 'linked',
-    // Node keeps a module's map on the heap under --enable-source-maps (the engine's processes): stack
-    // traces need only its mappings (1.6 MB less heap); the sources are beside it in the checkout.
+    // A crash's stack is mapped back when printed (engine/host/originalStack.ts): that needs only the
+    // mappings, the sources are beside them in the checkout (with them, the maps were 1.6 MB on the heap
+    // of a process run with --enable-source-maps).
     sourcesContent: false,
     logLevel: 'error',
     outdir,
