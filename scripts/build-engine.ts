@@ -5,13 +5,14 @@
 // a tenth of a second before it can print its URL. `npm run build`; the
 // engine's launcher builds it when it is missing or older than a source, and
 // bin/loom.js runs the sources instead meanwhile.
-import type { BuildOptions, buildSync as BuildSync } from 'esbuild'
+import type { BuildOptions, buildSync as BuildSync, OutputFile } from 'esbuild'
 import { createRequire } from 'node:module'
 import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { basename, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { repoRoot } from './repoRoot.js'
 import { engineBundleStale } from './engineBundleStale.js'
+import { oneByteSource } from './oneByteSource.ts'
 
 const root = repoRoot(import.meta.url)
 
@@ -48,7 +49,7 @@ const OLD_CHUNK_MS = 24 * 60 * 60 * 1000
 export const ENGINE_BUNDLE = join(ENGINE_BUNDLE_DIR, 'engineProcess.js')
 
 /** How engine code is bundled, as `loom` runs it: ESM for Node 20, packages with native parts left outside. */
-export function bundleOptions(entryPoints: Record<string, string>, outdir: string): BuildOptions {
+function bundleOptions(entryPoints: Record<string, string>, outdir: string): BuildOptions {
   return {
     absWorkingDir: root,
     entryPoints,
@@ -63,24 +64,38 @@ export function bundleOptions(entryPoints: Record<string, string>, outdir: strin
     // A bundled CommonJS package (yaml) calls require for Node's own modules.
     banner: { js: "import { createRequire as __loomRequire } from 'node:module'; const require = __loomRequire(import.meta.url);" },
     sourcemap: 'linked',
+    // A crash's stack is mapped back when printed (engine/host/originalStack.ts): that needs only the
+    // mappings, the sources are beside them in the checkout (with them, the maps were 1.6 MB on the heap
+    // of a process run with --enable-source-maps).
+    sourcesContent: false,
     logLevel: 'error',
     outdir,
   }
 }
 
-export function buildEngine(outdir = ENGINE_BUNDLE_DIR): void {
+/**
+ * Bundles `entryPoints` into `outdir` as `loom` runs engine code, each file replaced whole, the chunks before
+ * the entries that import them (a process starting meanwhile, another test or window, reads the old build or
+ * the new), and with the text of each kept to one byte per character on V8's heap (oneByteSource.ts).
+ * Returns the files written.
+ */
+export function writeBundle(entryPoints: Record<string, string>, outdir: string): OutputFile[] {
   // Loaded only to build: every `loom serve` checks the bundle, few rebuild it.
   const { buildSync } = createRequire(import.meta.url)('esbuild') as { buildSync: typeof BuildSync }
-  const result = buildSync({ ...bundleOptions(ENTRIES, outdir), write: false })
+  const result = buildSync({ ...bundleOptions(entryPoints, outdir), write: false })
   mkdirSync(outdir, { recursive: true })
-  // Each file replaced whole, the chunks before the entries that import them: a process
-  // starting meanwhile (another test, another window) reads the old build or the new.
-  const files = [...result.outputFiles].sort((a, b) => Number(isEntry(a.path)) - Number(isEntry(b.path)))
+  const isEntry = (file: OutputFile) => Object.keys(entryPoints).some((name) => basename(file.path) === `${name}.js`)
+  const files = [...result.outputFiles].sort((a, b) => Number(isEntry(a)) - Number(isEntry(b)))
   for (const file of files) {
     const temp = `${file.path}.${process.pid}.tmp`
-    writeFileSync(temp, file.contents)
+    writeFileSync(temp, file.path.endsWith('.js') ? oneByteSource(file.text) : file.contents)
     renameSync(temp, file.path)
   }
+  return files
+}
+
+export function buildEngine(outdir = ENGINE_BUNDLE_DIR): void {
+  const files = writeBundle(ENTRIES, outdir)
   // Chunks of earlier builds, a day on: a `loom serve` started from one loads some of its chunks
   // only when it needs them (sharing, an error's report), and may still run.
   const current = new Set(files.map((f) => basename(f.path)))
@@ -88,10 +103,6 @@ export function buildEngine(outdir = ENGINE_BUNDLE_DIR): void {
     const path = join(outdir, name)
     if (name.startsWith('chunk-') && !current.has(name) && Date.now() - statSync(path).mtimeMs > OLD_CHUNK_MS) rmSync(path, { force: true })
   }
-}
-
-function isEntry(path: string): boolean {
-  return Object.keys(ENTRIES).some((name) => basename(path) === `${name}.js`)
 }
 
 /** Builds the bundle if it is missing or older than a source, and says so. Returns the engine process's entry. */

@@ -100,7 +100,7 @@ export function engineLaunch(options: HostOptions, launch: LaunchOptions = {}): 
     // compiler alone: the first cell compiles in ~80 ms instead of ~230 with optimising
     // tier-up, and later cells as fast (measured with Node 20 on the samples' cells).
     '--liftoff-only',
-    '--enable-source-maps',
+    // No --enable-source-maps: a crash's stack is mapped when printed (originalStack.ts).
     `--max-old-space-size=${memoryMb}`,
     ...(preload ? [`--import=${pathToFileURL(preload).href}`] : []),
   ]
@@ -186,7 +186,6 @@ function confinedLaunch(entryName: string, notebook: string | null, launch: Laun
     ...(launch.threads ? ['--allow-worker', ...known('--disable-warning', '=SecurityWarning')] : []),
     ...known('--disable-warning', '=ExperimentalWarning'),
     '--liftoff-only',
-    '--enable-source-maps',
     `--max-old-space-size=${launch.memoryMb ?? engineMemoryMb()}`,
     ...(preload ? [`--import=${pathToFileURL(preload).href}`] : []),
     entry,

@@ -18,6 +18,7 @@ import type { HostLogs } from './hostLogs.ts'
 import type { HistoryLog } from '../replay/historyLog.ts'
 import { Evaluator } from './evaluator.ts'
 import { EVALUATOR_FD } from './evaluatorFd.ts'
+import { originalStack } from './originalStack.ts'
 
 /** The log, through the supervisor: it opens the file it chose, computes where to resume, and answers every read. */
 const linkedLogs: HostLogs = {
@@ -180,10 +181,10 @@ onMessage(handle)
 link.on('error', () => {}) // 'close' follows
 link.on('close', () => void stop(0))
 process.on('uncaughtException', (err) => {
-  process.stderr.write(`loom engine: ${err.stack ?? err.message}\n`)
+  process.stderr.write(`loom engine: ${err.stack ? originalStack(err.stack) : err.message}\n`)
   process.exit(70)
 })
 process.on('unhandledRejection', (err) => {
-  process.stderr.write(`loom engine: ${(err as Error)?.stack ?? String(err)}\n`)
+  process.stderr.write(`loom engine: ${(err as Error)?.stack ? originalStack((err as Error).stack!) : String(err)}\n`)
   process.exit(70)
 })

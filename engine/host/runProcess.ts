@@ -34,6 +34,7 @@ import type { Fault } from '../replay/effectOutcomes.ts'
 import { NondeterminismError } from '../replay/memo.ts'
 import { Rerunner, rerunTimeLimit } from '../replay/rerun.ts'
 import { RetroCollector, retroEngine } from '../replay/retroLog.ts'
+import { originalStack } from './originalStack.ts'
 
 /** What `loom run` asks of this process (sent by the log host with the open answer). */
 export interface RunJob {
@@ -311,7 +312,7 @@ async function rerunJob(log: RemoteLog, job: RunJob): Promise<unknown> {
 main().then(
   (code) => process.stdout.write('', () => process.exit(code)),
   (err: Error) => {
-    process.stderr.write(`loom: ${err.stack ?? err.message}\n`)
+    process.stderr.write(`loom: ${err.stack ? originalStack(err.stack) : err.message}\n`)
     process.exit(70)
   },
 )
