@@ -170,7 +170,7 @@ test('at most two notes', () => notes.get() < 3)`, async (page) => {
   }
   const boxes = await page.locator('.sg-node').evaluateAll((els) => els.map((g) => {
     const rect = g.querySelector('rect')!.getBoundingClientRect()
-    return { rect: rect.toJSON(), lines: [...g.querySelectorAll('text:not(.sg-tag)')].map((t) => ({ text: t.textContent, right: (t as SVGTextElement).getBBox().width + rect.left + 8 })), title: g.querySelector(':scope > title')?.textContent ?? null }
+    return { rect: rect.toJSON(), lines: [...g.querySelectorAll('text:not(.sg-tag)')].map((t) => ({ text: t.textContent, right: t.getBoundingClientRect().right })), title: g.querySelector(':scope > title')?.textContent ?? null }
   }))
   for (const b of boxes) for (const line of b.lines) assert.ok(line.right <= b.rect.right, `"${line.text}" runs past its box`)
   const full = boxes.find((b) => b.title?.includes('notes = 2'))
