@@ -1,6 +1,7 @@
 // A branch name typed or pasted into the timeline's fork field that is far
 // too long is refused with what is wrong and the bound, quoting only its
-// start; the toast that says so stays inside the window; no branch is made.
+// start; no branch is made. One at the bound is forked, and the toast that
+// says so wraps it inside itself and the window.
 // The same bound holds for `loom fork`. A real `loom serve` in Chromium.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -34,6 +35,21 @@ test('a pasted 20,000-character fork name: refused in words with the bound, the 
     const box = (await toast.boundingBox())!
     assert.ok(box.x >= 0 && box.x + box.width <= 1400 && box.y >= 0 && box.y + box.height <= 900, `the toast stays inside the window: ${JSON.stringify(box)}`)
     assert.deepEqual(await page.locator('.tl-label').evaluateAll((els) => els.map((e) => e.getAttribute('data-branch'))), ['main'])
+    // A name at the bound is a name: the toast that says it was forked wraps it inside itself, and stays inside the window.
+    await page.locator('.tl-canvas').click()
+    await page.keyboard.press('f')
+    await page.locator('.tl-fork-name').fill('y'.repeat(1000))
+    await page.keyboard.press('Enter')
+    const done = page.locator('.toast.done', { hasText: 'Forked yyy' })
+    await done.waitFor(WAIT)
+    const fits = await done.evaluate((t) => {
+      const outer = t.getBoundingClientRect()
+      const text = t.querySelector('.toast-text')!
+      const inner = text.getBoundingClientRect()
+      return { left: outer.left, right: outer.right, bottom: outer.bottom, textRight: inner.right, textBottom: inner.bottom, overflow: text.scrollWidth - text.clientWidth }
+    })
+    assert.ok(fits.left >= 0 && fits.right <= 1400 && fits.bottom <= 900, `the toast stays inside the window: ${JSON.stringify(fits)}`)
+    assert.ok(fits.textRight <= fits.right && fits.textBottom <= fits.bottom && fits.overflow <= 0, `its text stays inside it: ${JSON.stringify(fits)}`)
     assert.deepEqual(errors, [])
   } finally {
     await page.close()
