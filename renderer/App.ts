@@ -51,6 +51,7 @@ export class App {
     this.topBar = new TopBar({ runPause: () => void this.runPause(), step: () => void this.step(), save: () => void this.save(), nextProblem: () => this.debugger.nextProblem() })
     this.notebook = new NotebookView({
       problem: (message) => this.banner.toast(message, 'error'),
+      historyProblem: (message) => (message ? this.banner.show('history', 'error', 'The app does not run: its log cannot be extended.', message) : this.banner.hide('history')),
       edited: () => this.topBar.setDirty(true),
     })
     this.debugger = new Debugger({

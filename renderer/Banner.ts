@@ -36,7 +36,7 @@ export class Banner {
   }
 
   toast(message: string, tone: Tone): void {
-    const el = h(`div.toast.${tone}`, { role: tone === 'error' ? 'alert' : 'status' }, h(`span.codicon.codicon-${tone === 'done' ? 'check' : tone}`), h('span', null, message))
+    const el = h(`div.toast.${tone}`, { role: tone === 'error' ? 'alert' : 'status' }, h(`span.codicon.codicon-${tone === 'done' ? 'check' : tone}`), h('span.toast-text', null, message))
     this.toasts.append(el)
     // A warning or an error is read, not glanced at: it stays longer than a confirmation.
     const stay = tone === 'done' || tone === 'info' ? 3000 : 8000

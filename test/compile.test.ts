@@ -8,6 +8,7 @@ import { compileNotebook, CompileError } from '../engine/runtime/compile.ts'
 import { parseNotebook } from '../engine/runtime/notebook.ts'
 import { Engine } from '../engine/runtime/engine.ts'
 import { SqliteLog } from '../engine/replay/sqliteLog.ts'
+import { contentHash } from '../engine/replay/history/hashChain.ts'
 import { notebook, lineOf, open } from './helpers.ts'
 
 async function compileErrors(cells: Record<string, string>): Promise<string> {
@@ -123,7 +124,12 @@ test('a durable log keeps compiled cells: opening the notebook again compiles on
     await new Promise((resolve) => setImmediate(resolve))
     assert.equal(log.db.prepare('SELECT count(*) FROM kept_cells').pluck().get(), 2)
     // Marks what the log holds, so the next compile shows where each cell came from.
-    log.db.prepare(`UPDATE kept_cells SET code = code || '// from the log'`).run()
+    // (With the hash a row is checked by: a row changed any other way is not used.)
+    const mark = log.db.prepare('UPDATE kept_cells SET code = ?, hash = ? WHERE key = ?')
+    for (const row of log.db.prepare('SELECT key, code, map FROM kept_cells').all() as { key: string; code: string; map: string }[]) {
+      const code = `${row.code}// from the log`
+      mark.run(code, contentHash(`${code}\0${row.map}`), row.key)
+    }
     log.close()
 
     // Another process, with nothing compiled in memory: one cell as before, one changed.

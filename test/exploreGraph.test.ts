@@ -77,6 +77,18 @@ test('loom explore --graph FILE.dot writes the graph for Graphviz, or says why n
   assert.match(workers.stderr, /--graph draws the whole state graph, found on one thread: leave out --workers/)
 })
 
+test('loom explore --graph into a folder that does not exist: says it could not write it, and the report with its counterexample still follows', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'loom-graph-'))
+  const nb = join(dir, 'flags.loom.md')
+  writeFileSync(nb, notebook({ s: FLAGS }))
+  const dot = join(dir, 'no', 'such', 'folder', 'flags.dot')
+  const r = spawnSync(process.execPath, ['bin/loom.js', 'explore', nb, '--graph', dot], { encoding: 'utf8' })
+  assert.equal(r.status, 1, 'the verdict: a violation')
+  assert.match(r.stderr, /cannot write .*flags\.dot \(ENOENT\); the state graph was not written — the report has the exploration's verdict/)
+  assert.match(r.stdout, /^explored .*flags\.loom\.md from the start: 8 states/)
+  assert.match(r.stdout, /✗ test 'never flagged at 2' fails after 3 transactions/)
+})
+
 test('a forged graph is refused with why: too many states, edges to states it lacks, long or cyclic values, no graph at all', () => {
   const node = (id: number) => ({ id, depth: 0, values: [['n', String(id)]] as [string, string][] })
   const why = (v: unknown) => {

@@ -143,3 +143,44 @@ test('below 250', () => n.get() < 250)`, async (page) => {
   assert.equal(await page.locator('.sg-graph').count(), 0)
   assert.equal(await page.locator('.ag-violation', { hasText: 'below 250' }).count(), 1)
 }))
+
+// Requests from clients() with a long path and body label the moves, and a state's name and value are long:
+// every label and every line of a box is drawn whole inside the picture (cut with … where it must be, whole on hover),
+// and the details panel wraps a long name and value inside its width.
+test('long moves and values are readable: no label or box text runs past the picture or its box, the whole text is on hover', { skip }, () => inWindow(`const notes = state.var('notes', 0)
+const last = state.var('theLastNoteThatWasPostedByAnyone', '')
+export function http(req: { body: string }) {
+  notes.set(notes.get() + 1)
+  last.set(req.body)
+  return { status: 201, body: 'ok' }
+}
+export function clients() {
+  const who = ['ann', 'bob'][sys.fork(2)]!
+  return { method: 'POST', path: '/notes/with/a/rather/long/path', body: JSON.stringify({ who, text: 'a note with a long body that goes on for a while' }) }
+}
+test('at most two notes', () => notes.get() < 3)`, async (page) => {
+  await explore(page, 8)
+  await page.locator('.sg-graph').waitFor(WAIT)
+  const svg = await page.locator('.sg-svg').evaluate((s) => s.getBoundingClientRect().toJSON())
+  const labels = await page.locator('.sg-label').evaluateAll((els) => els.map((e) => ({ box: e.getBoundingClientRect().toJSON(), text: e.textContent, title: e.querySelector('title')?.textContent ?? null })))
+  assert.ok(labels.length > 0)
+  for (const l of labels) {
+    assert.ok(l.box.left >= svg.left && l.box.right <= svg.right, `the label "${l.text}" (${l.box.left}…${l.box.right}) runs past the picture (${svg.left}…${svg.right})`)
+    assert.match(l.title ?? '', /^POST \/notes\/with\/a\/rather\/long\/path \{"who":"(ann|bob)","text":"a note with a long body that goes on for a while"\} \(from clients\(\)\)/, `the whole move on hover: ${l.title}`)
+  }
+  const boxes = await page.locator('.sg-node').evaluateAll((els) => els.map((g) => {
+    const rect = g.querySelector('rect')!.getBoundingClientRect()
+    return { rect: rect.toJSON(), lines: [...g.querySelectorAll('text:not(.sg-tag)')].map((t) => ({ text: t.textContent, right: t.getBoundingClientRect().right })), title: g.querySelector(':scope > title')?.textContent ?? null }
+  }))
+  for (const b of boxes) for (const line of b.lines) assert.ok(line.right <= b.rect.right, `"${line.text}" runs past its box`)
+  const full = boxes.find((b) => b.title?.includes('notes = 2'))
+  assert.match(full?.title ?? '', /^notes = 2\ntheLastNoteThatWasPostedByAnyone = "\{\\"who\\":\\"(ann|bob)\\",\\"text\\":\\"a note with a long body/, 'the values whole on hover')
+  await page.locator('.sg-node.violating').click()
+  const details = page.locator('.sg-details')
+  const within = await details.evaluate((d) => {
+    const outer = d.getBoundingClientRect()
+    return [...d.querySelectorAll('td')].every((td) => td.getBoundingClientRect().right <= outer.right)
+  })
+  assert.ok(within, 'the details keep to the panel')
+  if (SHOTS) mkdirSync(SHOTS, { recursive: true }), await page.locator('.sg-graph').screenshot({ path: join(SHOTS, 'exploring-graph-long.png') })
+}))

@@ -198,7 +198,12 @@ function writeGraph(file: string, result: ExploreResult): string {
     const path = readGraphPath(read.graph, v.path)
     return path ? [{ kind: v.kind, test: v.test, path, ...(v.loop !== undefined ? { loop: v.loop } : {}) }] : []
   })
-  writeFileSync(file, graphDot(read.graph, drawn))
+  try {
+    writeFileSync(file, graphDot(read.graph, drawn))
+  } catch (err) {
+    // Said, not thrown: the exploration's report (its counterexample, maybe hours of work) still follows.
+    return `loom: cannot write ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the state graph was not written — the report has the exploration's verdict`
+  }
   return `loom: the state graph (${read.graph.nodes.length} states, ${read.graph.edges.length} pairs joined by moves) is in ${file}: dot -Tsvg ${file} > graph.svg draws it`
 }
 

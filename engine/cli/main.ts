@@ -109,7 +109,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       case 'test':
         return await (await import('./run.ts')).testCommand(parsed, io)
       case 'serve':
-        return await (await import('./serve.ts')).serveCommand(parsed, io)
+        // What it says quotes the log and the app (a damaged schema, a runtime error): never let drive the terminal.
+        return await (await import('./serve.ts')).serveCommand(parsed, screened(io))
       case 'explore':
         return await (await import('./explore.ts')).exploreCommand(parsed, io)
       case 'query':
@@ -125,8 +126,10 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         return await (await import('./history.ts')).history(parsed, screened(io))
     }
   } catch (err) {
+    // A message may quote what a file holds (SQLite quotes a damaged schema's text): it never drives the terminal.
+    const shown = screened(io)
     if (await isBadInput(err)) {
-      io.err(`loom: ${(err as Error).message}\n`)
+      shown.err(`loom: ${(err as Error).message}\n`)
       return 2
     }
     const e = err as NodeJS.ErrnoException & { port?: number; option?: string }
@@ -135,7 +138,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       return 2
     }
     if (e.code === 'ENOENT' || e.code === 'EISDIR' || e.code === 'EACCES') {
-      io.err(`loom: cannot read ${e.path ?? parsed.args.notebook ?? parsed.args.file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}\n`)
+      shown.err(`loom: cannot read ${e.path ?? parsed.args.notebook ?? parsed.args.file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}\n`)
       return 2
     }
     throw err

@@ -5,6 +5,7 @@ import { forkBranch, exportBranch } from '../replay/branches.ts'
 import type { BranchView, Result } from '../protocol/messages.ts'
 import type { HostAccess } from './HostAccess.ts'
 import { Refusal } from './problems.ts'
+import { checkBranchName, shownName } from '../replay/history/branchNames.ts'
 
 /** An export larger than this is refused: `loom export` writes it to a file instead. */
 const MAX_EXPORT = 256 * 1024 * 1024
@@ -12,9 +13,11 @@ const MAX_EXPORT = 256 * 1024 * 1024
 export function fork(host: HostAccess, name: string, from: string | undefined, at: number): BranchView {
   const { branch } = host.moment(from, at)
   try {
+    // Checked here first: the log's link refuses a name past its own bound in words of its own.
+    checkBranchName(name)
     forkBranch(host.history(), name, branch, at)
   } catch (err) {
-    throw new Refusal(`cannot fork '${name}': ${(err as Error).message}`)
+    throw new Refusal(`cannot fork ${shownName(name)}: ${(err as Error).message}`)
   }
   return announce(host, name)
 }
@@ -23,9 +26,10 @@ export function fork(host: HostAccess, name: string, from: string | undefined, a
 export function rename(host: HostAccess, name: string, to: string): BranchView {
   let b
   try {
+    checkBranchName(to.trim())
     b = host.history().renameBranch(name, to.trim())
   } catch (err) {
-    throw new Refusal(`cannot rename '${name}': ${(err as Error).message}`)
+    throw new Refusal(`cannot rename ${shownName(name)}: ${(err as Error).message}`)
   }
   return announce(host, b.name)
 }
@@ -36,7 +40,7 @@ export function archive(host: HostAccess, name: string): Result<'deleteBranch'> 
   try {
     b = host.history().archiveBranch(name)
   } catch (err) {
-    throw new Refusal(`cannot delete '${name}': ${(err as Error).message}`)
+    throw new Refusal(`cannot delete ${shownName(name)}: ${(err as Error).message}`)
   }
   host.broadcast({ type: 'branches', branches: host.branchViews() })
   return { name: b.name, ...(b.label ? { label: b.label } : {}), events: b.head - b.forkSeq }

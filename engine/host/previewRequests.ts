@@ -11,6 +11,7 @@ import type { BranchView, PreviewSpec, PreviewView } from '../protocol/messages.
 import type { HostAccess } from './HostAccess.ts'
 import { announce } from './branchRequests.ts'
 import { Refusal } from './problems.ts'
+import { checkBranchName, shownName } from '../replay/history/branchNames.ts'
 
 /** A preview in the protocol's terms: a failure at its file, cell and line. */
 export function previewView(p: Preview, file: string): PreviewView {
@@ -41,10 +42,11 @@ export async function forkPreview(host: HostAccess, engine: Engine, id: number, 
   }
   const live = host.history()
   try {
+    checkBranchName(name)
     // The branch and its first event, or nothing (writeBranch).
     await writeBranch(live, name, { branch: live.branch, seq: live.head }, (log) => commitThere(host, engine, spec, log, name))
   } catch (err) {
-    throw err instanceof Refusal ? err : new Refusal(`cannot fork '${name}': ${(err as Error).message}`)
+    throw err instanceof Refusal ? err : new Refusal(`cannot fork ${shownName(name)}: ${(err as Error).message}`)
   }
   engine.discardPreview(id)
   return announce(host, name)

@@ -13,6 +13,7 @@ import { Engine } from '../runtime/engine.ts'
 import { liveCode } from '../runtime/liveCode.ts'
 import { describe, LoomFailure } from '../protocol/loomError.ts'
 import { RemoteLog } from '../replay/remoteLog.ts'
+import { LogFormatError } from '../replay/logErrors.ts'
 import { loop, runTests } from '../cli/runLoop.ts'
 import { MemoryLog } from '../runtime/log.ts'
 import { Replayer } from '../replay/replayer.ts'
@@ -312,7 +313,9 @@ async function rerunJob(log: RemoteLog, job: RunJob): Promise<unknown> {
 main().then(
   (code) => process.stdout.write('', () => process.exit(code)),
   (err: Error) => {
-    process.stderr.write(`loom: ${err.stack ? originalStack(err.stack) : err.message}\n`)
-    process.exit(70)
+    // A damaged or unusable log, refused by the launcher that reads it, is said as it is (its message names where and what to do), exit 2 as `loom log` does; anything else is a bug, with its stack.
+    if (err instanceof LogFormatError) process.stderr.write(`loom: ${err.message}\n`)
+    else process.stderr.write(`loom: ${err.stack ? originalStack(err.stack) : err.message}\n`)
+    process.exit(err instanceof LogFormatError ? 2 : 70)
   },
 )

@@ -11,6 +11,7 @@ import type { SpawnEngine } from './engineLink.ts'
 import { attachEngineSocket, ENGINE_PATH } from './engineSocket.ts'
 import { securityHeaders } from './securityHeaders.ts'
 import { serveRendererFile } from './rendererFiles.ts'
+import { rendererStale } from './rendererStale.ts'
 import type { ShareOptions, Sharing } from '../share/startShare.ts'
 import { SYNC_PATH } from '../share/syncPath.ts'
 import { guardEndpoint } from '../share/guardEndpoint.ts'
@@ -177,10 +178,11 @@ function listen(server: ReturnType<typeof createServer>, port: number): Promise<
   })
 }
 
-/** Builds the renderer bundle if it is missing; if that fails the page says what to run. */
+/** Builds the renderer bundle if it is missing or older than its sources; if that fails the page says what to run. */
 async function ensureBuilt(dir: string, say: (line: string) => void): Promise<void> {
-  if (existsSync(join(dir, 'index.html'))) return
-  say('building the UI (dist/renderer/) for the first time…')
+  const stale = rendererStale(dir, REPO)
+  if (stale === null) return
+  say(`building the UI (dist/renderer/)${stale === 'missing' ? ' for the first time' : ': its sources changed'}…`)
   try {
     // A path esbuild can follow: the bundled CLI (dist/engine/cli.js) carries the build script as a chunk.
     const { buildRenderer } = await import('../../scripts/build-renderer.ts')

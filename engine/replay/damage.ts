@@ -119,6 +119,7 @@ export function lostHistory(path: string, heads: HeadsRead, err: LogFormatError)
   const acked = heads.state === 'ok' ? heads.heads.filter((h) => h.seq > 0) : []
   if (!(err instanceof UnreadableLogError) || !acked.length) return err
   const file = headsPath(path)
-  const damage: Damage[] = acked.map((h) => ({ code: 'missing-events', branch: h.name, seq: 1, to: h.seq, message: `branch '${h.name}': events 1..${h.seq} were acknowledged (record in ${file}) but cannot be read from the log — the WAL file was lost or truncated` }))
-  return new LogDamageError(`${err.message}; ${damage.map((d) => d.message).join('; ')} (if the log was removed on purpose, remove ${file} as well to start a new one)`, path, damage)
+  // The cause is one of two, and what SQLite said tells them apart: verify names both, with its words.
+  const damage: Damage[] = acked.map((h) => ({ code: 'missing-events', branch: h.name, seq: 1, to: h.seq, message: `branch '${h.name}': events 1..${h.seq} were acknowledged (record in ${file}) but cannot be read from the log — the WAL file was lost or truncated, or the file is damaged (${err.message})` }))
+  return new LogDamageError(`${damage.map((d) => d.message).join('; ')} (if the log was removed on purpose, remove ${file} as well to start a new one)`, path, damage)
 }

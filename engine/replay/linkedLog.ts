@@ -10,7 +10,7 @@ import type { EventRecord } from '../runtime/event.ts'
 import type { StoreSnapshot } from '../runtime/store.ts'
 import { RemoteLog } from './remoteLog.ts'
 import type { LinkClient } from './linkClient.ts'
-import type { Opened, Reply } from './logProtocol.ts'
+import type { Opened } from './logProtocol.ts'
 import { resumeFrom, type Moment } from './seek.ts'
 import type { Resume } from '../runtime/engine.ts'
 import type { HistoryLog } from './historyLog.ts'
@@ -20,7 +20,6 @@ import type { Latency } from './history/latencies.ts'
 import type { Profile } from './profile.ts'
 import type { BranchInfo, RawEvent, StoredCode } from './sqliteLog.ts'
 import { LogDamageError, type Damage } from './logErrors.ts'
-import { errorOfRefusal } from './linkRefusal.ts'
 
 /** The fd of the log link in serve's engine process (fd 3 carries the supervisor's messages). */
 export const SERVE_LOG_FD = 4
@@ -207,9 +206,5 @@ export class LinkedLog extends RemoteLog implements HistoryLog {
   private ask(method: string, ...args: unknown[]): unknown {
     this.sendCommit()
     return this.link.call({ op: 'log', h: this.h, method, args })
-  }
-
-  protected override errorOf(reply: Extract<Reply, { ok: false }>): Error {
-    return errorOfRefusal(reply)
   }
 }

@@ -18,6 +18,7 @@ import type { KeptCells } from '../runtime/transformCell.ts'
 import type { HttpResponse } from '../runtime/http.ts'
 import { LINK_FD, LINK_OUT_FD } from './logLink.ts'
 import { LinkClient } from './linkClient.ts'
+import { errorOfRefusal } from './linkRefusal.ts'
 import type { CommitRequest, CommitValue, Opened, Push, Reply, StoredCodeItem } from './logProtocol.ts'
 
 export class RemoteLog implements EventLog {
@@ -243,8 +244,8 @@ export class RemoteLog implements EventLog {
     return taken
   }
 
-  /** The error a refused request throws here. */
+  /** The error a refused request throws here: a damaged or unusable log keeps its kind (the process says it, not a stack). */
   protected errorOf(reply: Extract<Reply, { ok: false }>): Error {
-    return new Error(reply.error)
+    return errorOfRefusal(reply)
   }
 }

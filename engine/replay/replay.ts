@@ -120,7 +120,7 @@ export async function verifyBranch(log: HistoryLog, branch: string, options: Ver
         e = null
       }
       if (chainHash(parent, raw.body) !== raw.hash || e?.seq !== raw.seq) {
-        return result({ seq: raw.seq, kind: e?.kind ?? '?', method: e?.method ?? null, location: null, what: `event ${raw.seq} of branch '${raw.branch}' does not match its hash: the log was changed after it was written` }, checked)
+        return result({ seq: raw.seq, kind: e?.kind ?? 'unreadable', method: e?.method ?? null, location: null, what: `event ${raw.seq} of branch '${raw.branch}' does not match its hash: the log was changed after it was written` }, checked)
       }
       if (badCode.has(e.codeHash)) {
         return result({ seq: e.seq, kind: e.kind, method: e.method, location: null, what: `event ${e.seq} of branch '${raw.branch}' ran code (${e.codeHash.slice(0, 12)}…) that does not match its hash: the stored code was changed` }, checked)

@@ -77,8 +77,10 @@ export function diff(log: HistoryLog, a: Moment, b: Moment): Change[] {
 
 export function diffStates(before: State, after: State): Change[] {
   const out: Change[] = []
+  // Names and keys are the app's own strings: only what an object holds itself counts ('constructor' or 'toString' is a key like any other).
+  const own = <T>(o: Record<string, T>, k: string): T | undefined => (Object.hasOwn(o, k) ? o[k] : undefined)
   for (const [name, x] of Object.entries(before)) {
-    const y = after[name]
+    const y = own(after, name)
     if (!y) out.push({ state: name, change: 'removed', kind: x.kind, before: x.value })
     else if (canonicalJson(x.value) !== canonicalJson(y.value)) {
       const change: Change = { state: name, change: 'changed', kind: y.kind, before: x.value, after: y.value }
@@ -86,13 +88,13 @@ export function diffStates(before: State, after: State): Change[] {
         const bx = x.value as Record<string, Json>
         const by = y.value as Record<string, Json>
         change.keys = [...new Set([...Object.keys(bx), ...Object.keys(by)])]
-          .filter((k) => canonicalJson(bx[k] ?? null) !== canonicalJson(by[k] ?? null) || (k in bx) !== (k in by))
-          .map((key) => ({ key, before: bx[key] ?? null, after: by[key] ?? null }))
+          .filter((k) => canonicalJson(own(bx, k) ?? null) !== canonicalJson(own(by, k) ?? null) || Object.hasOwn(bx, k) !== Object.hasOwn(by, k))
+          .map((key) => ({ key, before: own(bx, key) ?? null, after: own(by, key) ?? null }))
       }
       out.push(change)
     }
   }
-  for (const [name, y] of Object.entries(after)) if (!before[name]) out.push({ state: name, change: 'added', kind: y.kind, after: y.value })
+  for (const [name, y] of Object.entries(after)) if (!own(before, name)) out.push({ state: name, change: 'added', kind: y.kind, after: y.value })
   return out
 }
 

@@ -1,6 +1,7 @@
 // A small exploration's state graph, drawn: one row per depth (moves from
 // the start, downwards: the panel is tall and narrow), each state a box with its values, each move an arrow labelled
-// with the method and its choices. The initial state is outlined, a
+// with the method and its choices (cut to fit with …, whole on hover; one that
+// would cover another only on hover). The initial state is outlined, a
 // violating state red, a deadlock dashed; each violation's trace is drawn in
 // red and a lasso's cycle in amber. Hovering a state shows its values cell
 // by cell; clicking one pins them, and on a trace offers to seek there.
@@ -29,6 +30,11 @@ const GAP_Y = 62
 const PAD = 28
 /** Past this many edges their labels are shown on hover only: the picture would be unreadable. */
 const LABELLED_EDGES = 60
+/** What fits on a line in a box (11px monospace, 8px in from each side), and in a move's label (10px): longer text ends in … and is whole on hover. */
+const BOX_CHARS = 16
+const LABEL_CHARS = 24
+/** A label's width in the drawing, for placing it and for making room for it. */
+const labelWidth = (text: string) => text.length * 6.1 + 6
 
 /** Where each violation's trace goes: node → its positions on each trace; edge key → prefix or cycle. */
 interface Traces {
@@ -46,15 +52,19 @@ export function stateGraphView(graph: ExploreGraph, violations: ExploreView['vio
   // Room on the right for arrows that go back up, bowed round the boxes.
   const width = Math.max(...[...pos.values()].map((p) => p.x)) + W + PAD * 2 + 40
   const height = Math.max(...[...pos.values()].map((p) => p.y)) + H + PAD * 2 + 30
-  const svg = el('svg', { class: 'sg-svg', viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-label': `State graph: ${graph.nodes.length} states, ${graph.edges.length} moves between them` })
+  const svg = el('svg', { class: 'sg-svg', role: 'img', 'aria-label': `State graph: ${graph.nodes.length} states, ${graph.edges.length} moves between them` })
   const defs = el('defs')
+  // A box's text never runs past its edge, whatever the font.
+  const clip = el('clipPath', { id: 'sg-box-clip' })
+  clip.append(el('rect', { x: 4, y: 0, width: W - 8, height: H }))
+  defs.append(clip)
   for (const kind of ['plain', 'path', 'loop']) {
     const marker = el('marker', { id: `sg-arrow-${kind}`, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' })
     marker.append(el('path', { d: 'M0,0 L10,5 L0,10 z', class: `sg-arrow sg-arrow-${kind}` }))
     defs.append(marker)
   }
   svg.append(defs)
-  const world = el('g', { transform: `translate(${PAD},${PAD + 16})` })
+  const world = el('g')
   svg.append(world)
   const details = h('div.sg-details', null, h('div.empty', null, 'Hover over a state to see its values; click it to keep them here.'))
   let pinned: number | null = null
@@ -65,6 +75,8 @@ export function stateGraphView(graph: ExploreGraph, violations: ExploreView['vio
   const labelled = graph.edges.length <= LABELLED_EDGES
   const spots = new Spots()
   for (const p of pos.values()) spots.take(p.x, p.y - 14, W, H + 14)
+  /** How far the labels reach left of the boxes and right of them: the drawing grows to show them whole. */
+  let [left, right] = [0, width - PAD * 2]
   const byPair = new Map(graph.edges.map((e) => [`${e.from} ${e.to}`, e]))
   const kindOf = (from: number, to: number) => traces.edges.get(`${from} ${to}`) ?? 'plain'
   for (const e of graph.edges) {
@@ -82,10 +94,18 @@ export function stateGraphView(graph: ExploreGraph, violations: ExploreView['vio
     g.append(title, el('path', { d: r.d, 'marker-end': `url(#sg-arrow-${kind})`, ...(both ? { 'marker-start': `url(#sg-arrow-${kind})` } : {}) }))
     edgeLayer.append(g)
     if (labelled) {
-      const words = e.labels.length > 2 ? `${e.labels.slice(0, 2).join(', ')} +${e.labels.length - 2}` : e.labels.join(', ')
-      const [lx, ly] = spots.place(r, words)
+      const all = e.labels.length > 2 ? `${e.labels.slice(0, 2).join(', ')} +${e.labels.length - 2}` : e.labels.join(', ')
+      const words = cut(all, LABEL_CHARS)
+      const spot = spots.place(r, words)
+      // Where every spot along the arrow is taken, the label would be drawn over another: the arrow's hover says it instead.
+      if (!spot) continue
+      const [lx, ly] = spot
+      left = Math.min(left, lx - labelWidth(words) / 2)
+      right = Math.max(right, lx + labelWidth(words) / 2)
       const text = el('text', { x: lx, y: ly + 3.5, class: `sg-label ${kind === 'plain' ? '' : `on-${kind}`}`.trim(), 'text-anchor': 'middle' })
       text.textContent = words
+      // The whole of each move on hover, as its arrow has.
+      if (words !== all || e.labels.length > 2) text.append(titled(e.labels.join('\n')))
       labelLayer.append(text)
     }
   }
@@ -97,10 +117,12 @@ export function stateGraphView(graph: ExploreGraph, violations: ExploreView['vio
     g.append(el('rect', { width: W, height: H, rx: 6 }))
     const text = textOf(n)
     text.slice(0, lines).forEach((t, i) => {
-      const line = el('text', { x: 8, y: 17 + i * LINE })
-      line.textContent = i === lines - 1 && text.length > lines ? `… ${text.length - i} more` : t
+      const line = el('text', { x: 8, y: 17 + i * LINE, 'clip-path': 'url(#sg-box-clip)' })
+      line.textContent = i === lines - 1 && text.length > lines ? `… ${text.length - i} more` : cut(t, BOX_CHARS)
       g.append(line)
     })
+    // The state's values whole on hover, where the box had to cut them (the details below show them too).
+    if (text.length > lines || text.some((t) => t.length > BOX_CHARS)) g.append(titled(text.join('\n')))
     if (n.initial) {
       const tag = el('text', { x: 0, y: -6, class: 'sg-tag' })
       tag.textContent = 'start'
@@ -126,9 +148,14 @@ export function stateGraphView(graph: ExploreGraph, violations: ExploreView['vio
     nodeLayer.append(g)
   }
   world.append(edgeLayer, nodeLayer, labelLayer)
+  // Room for the labels that reach past the boxes, on either side.
+  const ox = PAD - Math.min(0, left)
+  const drawnWidth = Math.ceil(ox + right + PAD)
+  for (const [k, v] of Object.entries({ viewBox: `0 0 ${drawnWidth} ${height}`, width: drawnWidth, height })) svg.setAttribute(k, String(v))
+  world.setAttribute('transform', `translate(${ox},${PAD + 16})`)
   // Ctrl+wheel zooms and dragging pans, for the larger graphs; the wheel alone still scrolls the panel.
   const zoom = d3.zoom<SVGSVGElement, unknown>().scaleExtent([0.3, 3]).filter((ev: Event) => (ev.type === 'wheel' ? (ev as WheelEvent).ctrlKey : !(ev as MouseEvent).button)).on('zoom', (ev: d3.D3ZoomEvent<SVGSVGElement, unknown>) => {
-    world.setAttribute('transform', `translate(${ev.transform.x + PAD * ev.transform.k},${ev.transform.y + (PAD + 16) * ev.transform.k}) scale(${ev.transform.k})`)
+    world.setAttribute('transform', `translate(${ev.transform.x + ox * ev.transform.k},${ev.transform.y + (PAD + 16) * ev.transform.k}) scale(${ev.transform.k})`)
   })
   d3.select(svg as SVGSVGElement).call(zoom).on('dblclick.zoom', null)
   const legend = h('div.sg-legend', null,
@@ -137,11 +164,23 @@ export function stateGraphView(graph: ExploreGraph, violations: ExploreView['vio
   return h('div.sg-graph', { 'data-nodes': graph.nodes.length, 'data-edges': graph.edges.length }, legend, h('div.sg-scroll', null, svg as unknown as HTMLElement), details)
 }
 
-/** A state's lines of text: its values, or what it is. */
+/** A state's lines of text, whole: its values, or what it is. */
 function textOf(n: GraphNode): string[] {
   if (n.before) return ['before start()']
   if (!n.values.length) return ['(no state)']
-  return n.values.map(([k, v]) => `${k} = ${v}`.length > 19 ? `${`${k} = ${v}`.slice(0, 18)}…` : `${k} = ${v}`)
+  return n.values.map(([k, v]) => `${k} = ${v}`)
+}
+
+/** `text` in at most `chars` characters, ending in … when cut. */
+function cut(text: string, chars: number): string {
+  return text.length > chars ? `${text.slice(0, chars - 1)}…` : text
+}
+
+/** An SVG tooltip: the browser shows it on hover. */
+function titled(text: string): SVGElement {
+  const title = el('title')
+  title.textContent = text
+  return title
 }
 
 /** The panel beside the graph: the state's values cell by cell, and where it is on each trace. */
@@ -260,15 +299,15 @@ function cubic(p0: Point, p1: Point, p2: Point, p3: Point, t: number): Route {
   }
 }
 
-/** Boxes already taken (states, labels placed): a label goes where along its arrow it overlaps none, or where it was meant to. */
+/** Boxes already taken (states, labels placed): a label goes where along its arrow it overlaps none. */
 class Spots {
   private readonly taken: [number, number, number, number][] = []
   take(x: number, y: number, w: number, h: number): void {
     this.taken.push([x, y, w, h])
   }
-  /** The centre for a label `text` on `r`. */
-  place(r: Route, text: string): Point {
-    const w = text.length * 6.1 + 6
+  /** The centre for a label `text` on `r`, or null when every spot along it overlaps something. */
+  place(r: Route, text: string): Point | null {
+    const w = labelWidth(text)
     const h = 13
     for (const dt of [0, -0.14, 0.14, -0.26, 0.26, -0.36, 0.36]) {
       const [x, y] = r.at(Math.min(0.9, Math.max(0.1, r.t + dt)))
@@ -278,7 +317,7 @@ class Spots {
         return [x, y]
       }
     }
-    return r.at(r.t)
+    return null
   }
 }
 

@@ -20,6 +20,8 @@ type Cell = CodeCell | ProseCell
 export interface NotebookEvents {
   /** Something the user should see that is not tied to one cell (a refused request, a failed edit). */
   problem(message: string): void
+  /** The log cannot be extended (damaged, or unreadable with events acknowledged): the app does not run while this lasts; null once it is gone. */
+  historyProblem(message: string | null): void
   /** An edit reached the engine (the notebook differs from the file until saved). */
   edited(): void
 }
@@ -185,8 +187,10 @@ export class NotebookView {
       if (problems.length === 0) cell.markApplied()
       else cell.setCompileProblems(problems.filter((p) => p.where?.cell === cell.id))
     }
-    // Problems no cell can show (a duplicate state across cells, a log error) go to a toast, once each.
-    const homeless = problems.filter((p) => !p.where?.cell || !this.cells.has(p.where.cell)).map((p) => p.message)
+    // A log the app cannot run on is said for as long as it lasts: a toast would fade and leave what looks like an empty, ready app.
+    this.events.historyProblem(problems.find((p) => p.code === 'history')?.message ?? null)
+    // Other problems no cell can show (a duplicate state across cells) go to a toast, once each.
+    const homeless = problems.filter((p) => p.code !== 'history' && (!p.where?.cell || !this.cells.has(p.where.cell))).map((p) => p.message)
     for (const message of homeless) if (!this.toasted.has(message)) this.events.problem(message)
     this.toasted = new Set(homeless)
   }

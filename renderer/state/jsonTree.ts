@@ -19,9 +19,18 @@ export function jsonTree(value: Json, path: string, open: Set<string>, label?: N
 
 function leaf(value: Json): HTMLElement {
   if (value === null) return h('span.jt-null', null, 'null')
-  if (typeof value === 'string') return h('span.jt-string', null, JSON.stringify(value))
+  if (typeof value === 'string') return h('span.jt-string', null, shownString(value))
   if (typeof value === 'number') return h('span.jt-number', null, String(value))
   return h('span.jt-bool', null, String(value))
+}
+
+/** Past this many characters a string is drawn cut (Chromium draws a single run of millions of characters as nothing at all). */
+const SHOWN_STRING = 1000
+
+/** A string as JSON text, cut with its length said when it is long: the whole is in the editor's input. */
+export function shownString(value: string): string {
+  if (value.length <= SHOWN_STRING) return JSON.stringify(value)
+  return `${JSON.stringify(value.slice(0, SHOWN_STRING)).slice(0, -1)}…" (${value.length.toLocaleString('en')} characters)`
 }
 
 /** A one-line summary of a value, cut to `max` characters. */

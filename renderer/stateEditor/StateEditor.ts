@@ -7,7 +7,7 @@
 // with "Fork here" to change history.
 import type { Json, StateEdit, StateValue } from '../../engine/protocol/messages.ts'
 import { fill, h } from '../dom.ts'
-import { jsonTree, preview } from '../state/jsonTree.ts'
+import { jsonTree, preview, shownString } from '../state/jsonTree.ts'
 import type { SelectedMoment } from '../timeline/moment.ts'
 import { sparkline } from './sparkline.ts'
 
@@ -247,7 +247,7 @@ export class StateEditor {
   /** A value shown as text; on the live head a click turns it into an input (Enter sets, Esc cancels). */
   private scalar(value: Json, set: (v: Json) => Promise<boolean>, label: string): HTMLElement {
     const cls = value === null ? 'jt-null' : typeof value === 'string' ? 'jt-string' : typeof value === 'number' ? 'jt-number' : typeof value === 'boolean' ? 'jt-bool' : 'jt-preview'
-    const text = typeof value === 'string' ? JSON.stringify(value) : preview(value, 80)
+    const text = typeof value === 'string' ? shownString(value) : preview(value, 80)
     if (!this.editable) return h(`span.${cls}.se-value` as 'span', null, text)
     if (typeof value === 'boolean') {
       return h('button.se-value.se-bool', { type: 'button', 'aria-pressed': String(value), title: `Set ${label} to ${!value}`, onclick: () => void set(!value) }, h('span.se-switch'), String(value))

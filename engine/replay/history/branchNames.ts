@@ -54,7 +54,16 @@ export function forgetName(db: Db, name: string): void {
   if (exists(db)) db.prepare('DELETE FROM branch_names WHERE name = ?').run(name)
 }
 
+/** The longest branch name: far more than a person types, far less than a request may carry (a pasted page is refused as such). */
+export const BRANCH_NAME_MAX = 1000
+
 /** Refuses what cannot name a branch (it appears in commands and file names). */
 export function checkBranchName(name: string): void {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._\/-]*$/.test(name)) throw new Error(`'${name}' is not a branch name (letters, digits, . _ / -)`)
+  if (name.length > BRANCH_NAME_MAX) throw new Error(`a branch name has at most ${BRANCH_NAME_MAX} characters (this one has ${name.length})`)
+  if (!/^[A-Za-z0-9][A-Za-z0-9._\/-]*$/.test(name)) throw new Error(`${shownName(name)} is not a branch name (letters, digits, . _ / -)`)
+}
+
+/** A name as a message quotes it: a long one cut, so that what a person typed or pasted never floods the message. */
+export function shownName(name: string): string {
+  return name.length > 80 ? `'${name.slice(0, 60)}…' (${name.length} characters)` : `'${name}'`
 }

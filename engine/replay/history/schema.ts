@@ -1,6 +1,6 @@
 // The log's schema, in one place: the tables a new log gets, and the format
 // check every open makes (a newer format is refused with what to do).
-import type Database from 'better-sqlite3'
+import Database from 'better-sqlite3'
 import { LogFormatError, UnreadableLogError } from '../logErrors.ts'
 
 /**
@@ -52,6 +52,41 @@ export function checkFormat(db: Database.Database, path: string, writer = false)
   }
   if (version === 1) fromFormat1(db, path, writer)
   refuseTriggers(db, path)
+  if (writer) refuseMissingColumns(db, path)
+}
+
+let made: Map<string, string[]> | null = null
+/** Each table a new log gets, with its columns: read off createSchema itself, once. */
+function schemaColumns(): Map<string, string[]> {
+  if (made) return made
+  const db = new Database(':memory:')
+  try {
+    createSchema(db)
+    return (made = new Map(tableNames(db).filter((t) => t !== 'sqlite_sequence').map((t) => [t, columnsOf(db, t)])))
+  } finally {
+    db.close()
+  }
+}
+
+function columnsOf(db: Database.Database, table: string): string[] {
+  return (db.prepare(`SELECT name FROM pragma_table_info(?)`).pluck().all(table) as string[])
+}
+
+/**
+ * A table of Loom's own that lacks a column it writes (a changed byte in the
+ * schema, or a file made by hand) would fail a commit half-way into the app's
+ * run with SQLite's words: the writer refuses it at open instead, saying
+ * what is wrong. Readers go on (the events may be intact). A table an older
+ * log never had is left to be what it is.
+ */
+function refuseMissingColumns(db: Database.Database, path: string): void {
+  const present = new Set(tableNames(db))
+  for (const [table, columns] of schemaColumns()) {
+    if (!present.has(table)) continue
+    const has = new Set(columnsOf(db, table))
+    const missing = columns.find((c) => !has.has(c))
+    if (missing !== undefined) throw new LogFormatError(`${path}: its table ${table} has no column ${missing} (the file is damaged, or was not written by Loom), so Loom will not add to it — loom log and loom replay --verify still read it`)
+  }
 }
 
 /**

@@ -2,7 +2,8 @@
 // history: the code versions events ran (code table), the snapshots a seek
 // starts from (snapshots table, one every K events per branch), and the
 // compiled cells a reopened notebook reuses (kept_cells: derived data, not
-// history — a lost or unreadable row only means that cell compiles again).
+// history — a lost, unreadable or changed row only means that cell compiles
+// again; a changed one must never run in place of what the notebook says).
 import type Database from 'better-sqlite3'
 import { contentHash } from './hashChain.ts'
 import type { KeptCells } from '../../runtime/transformCell.ts'
@@ -98,22 +99,31 @@ export class SnapshotTable {
   }
 }
 
-/** Compiled cells, kept so that reopening the notebook does not start the compiler (see compile.ts KeptCells). */
+/**
+ * Compiled cells, kept so that reopening the notebook does not start the
+ * compiler (see compile.ts KeptCells). Each row keeps the hash of its code and
+ * map: a row whose bytes changed on disk is not used, and the cell compiles
+ * again from the notebook's text (a table written before the hash was kept
+ * has none: its rows compile again, once, and are replaced).
+ */
 export class KeptCellsTable implements KeptCells {
-  /** Whether the kept_cells table exists yet: a log written before it has none until a cell is kept. */
+  /** Whether the kept_cells table exists yet, and has its hash column: a log written before has neither until a cell is kept. */
   private exists: boolean
+  private hashed: boolean
   /** Kept, and not yet written: found by `get` meanwhile. */
   private readonly unwritten = new Map<string, { code: string; map: string }>()
 
   constructor(private readonly db: Database.Database, tables: string[]) {
     this.exists = tables.includes('kept_cells')
+    this.hashed = this.exists && hasHashColumn(db)
   }
 
   get(key: string): { code: string; map: string } | null {
     const unwritten = this.unwritten.get(key)
     if (unwritten) return unwritten
-    if (!this.exists || !this.db.open) return null
-    return (this.db.prepare('SELECT code, map FROM kept_cells WHERE key = ?').get(key) as { code: string; map: string } | undefined) ?? null
+    if (!this.hashed || !this.db.open) return null
+    const row = this.db.prepare('SELECT code, map, hash FROM kept_cells WHERE key = ?').get(key) as { code: string; map: string; hash: string } | undefined
+    return row && row.hash === keptHash(row) ? { code: row.code, map: row.map } : null
   }
 
   put(key: string, cell: { code: string; map: string }): void {
@@ -127,15 +137,26 @@ export class KeptCellsTable implements KeptCells {
     this.unwritten.clear()
     if (!cells.length || !this.db.open) return
     try {
-      this.db.exec('CREATE TABLE IF NOT EXISTS kept_cells (key TEXT NOT NULL UNIQUE, code TEXT NOT NULL, map TEXT NOT NULL)')
-      this.exists = true
-      const insert = this.db.prepare('INSERT OR REPLACE INTO kept_cells (key, code, map) VALUES (?, ?, ?)')
+      this.db.exec('CREATE TABLE IF NOT EXISTS kept_cells (key TEXT NOT NULL UNIQUE, code TEXT NOT NULL, map TEXT NOT NULL, hash TEXT NOT NULL DEFAULT \'\')')
+      // A table from before the hash: its rows have none (never used), and are replaced as their cells compile.
+      if (this.exists && !this.hashed && !hasHashColumn(this.db)) this.db.exec("ALTER TABLE kept_cells ADD COLUMN hash TEXT NOT NULL DEFAULT ''")
+      this.exists = this.hashed = true
+      const insert = this.db.prepare('INSERT OR REPLACE INTO kept_cells (key, code, map, hash) VALUES (?, ?, ?, ?)')
       this.db.transaction(() => {
-        for (const [key, cell] of cells) insert.run(key, cell.code, cell.map)
+        for (const [key, cell] of cells) insert.run(key, cell.code, cell.map, keptHash(cell))
         this.db.prepare('DELETE FROM kept_cells WHERE rowid <= (SELECT max(rowid) FROM kept_cells) - ?').run(KEPT_CELLS)
       }).immediate()
     } catch {
       // A log opened read-only, or busy beyond the timeout: the cells compile again next time.
     }
   }
+}
+
+/** What a kept cell's row is checked by: its code and its map, both. */
+function keptHash(cell: { code: string; map: string }): string {
+  return contentHash(`${cell.code}\0${cell.map}`)
+}
+
+function hasHashColumn(db: Database.Database): boolean {
+  return (db.prepare('PRAGMA table_info(kept_cells)').all() as { name: string }[]).some((c) => c.name === 'hash')
 }

@@ -142,7 +142,12 @@ const mapSlots: SlotKind<MapSlot> = {
   },
   value(slot) {
     const out: Record<string, Json> = {}
-    for (const [k, e] of slot.entries) if (e.value !== undefined) out[k] = e.value
+    for (const [k, e] of slot.entries) {
+      if (e.value === undefined) continue
+      // A key named __proto__ is a key like any other: assigned, it would set the object's prototype and vanish from every view of the state.
+      if (k === '__proto__') Object.defineProperty(out, k, { value: e.value, enumerable: true, writable: true, configurable: true })
+      else out[k] = e.value
+    }
     return out
   },
   read: (slot, key) => (key === undefined ? mapSlots.value(slot) : slot.entries.get(key)?.value),

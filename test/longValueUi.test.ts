@@ -1,0 +1,42 @@
+// A state holding a string of millions of characters is drawn in the state
+// panel by its start and its length — Chromium drew the whole of it as a
+// blank cell — and clicking it still edits the whole value. A real `loom
+// serve` in Chromium.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { buildUiOnce, CHROMIUM, launchChromium, serveNotebook } from './browser.ts'
+import { notebook } from './helpers.ts'
+
+const WAIT = { timeout: 45_000 }
+const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}`
+
+test('a 3,000,000-character string: the state panel shows its start and its length, and its editor holds all of it', { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'loom-long-value-'))
+  const nb = join(dir, 'big.loom.md')
+  writeFileSync(nb, notebook({ s: "const big = state.var('big', 'z'.repeat(3_000_000))" }))
+  const [ui, browser] = await Promise.all([buildUiOnce(), launchChromium()])
+  const server = await serveNotebook(nb, ui, dir)
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
+  const errors: string[] = []
+  page.on('pageerror', (e) => errors.push(e.message))
+  try {
+    await page.goto(server.url)
+    await page.locator('.insp-tab[data-tab="state"]').click()
+    const value = page.locator('.state-entry[data-state="big"] .se-value')
+    await value.filter({ hasText: 'characters' }).waitFor(WAIT)
+    const text = (await value.textContent())!
+    assert.match(text, /^"z{1000}…" \(3,000,000 characters\)$/)
+    await value.click()
+    const input = page.locator('.state-entry[data-state="big"] input.se-input')
+    assert.equal(await input.evaluate((i) => (i as unknown as { value: string }).value.length), 3_000_000)
+    await page.keyboard.press('Escape')
+    assert.deepEqual(errors, [])
+  } finally {
+    await page.close()
+    await server.stop()
+    await browser.close()
+  }
+})
