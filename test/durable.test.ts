@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtempSync, writeFileSync, readFileSync, copyFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import Database from 'better-sqlite3'
 import fc from 'fast-check'
@@ -203,6 +203,9 @@ test('export and import move a branch between logs, verified; a changed export i
   const { nb, db: a } = await counterHistory(2100, 'a')
   const file = join(dir, 'main.jsonl')
   assert.equal(loom(['export', a, '--out', file]).status, 0)
+  // A file to send someone: it names the notebook, not the folders it was kept in.
+  assert.ok(!readFileSync(file, 'utf8').includes(dirname(nb)), 'the export holds no path of this machine')
+  assert.match(readFileSync(file, 'utf8'), new RegExp(`"path":"${basename(nb).replace(/\./g, '\\.')}"`))
   const b = fresh('b')
   const t = await openSession(nb, { db: b })
   t.log.close()

@@ -3,6 +3,7 @@
 // verified: every event arrives with its hash and the import checks the chain).
 import { createReadStream } from 'node:fs'
 import { createInterface } from 'node:readline'
+import { basename } from 'node:path'
 import { encodeEvent, eventHash, GENESIS_HASH } from '../runtime/log.ts'
 import { Store } from '../runtime/store.ts'
 import type { EventRecord } from '../runtime/event.ts'
@@ -42,7 +43,8 @@ export function* exportBranch(log: HistoryLog, branch: string): Generator<string
     if (e.kind === 'code' && !codes.has(e.codeHash)) {
       codes.add(e.codeHash)
       const code = log.getCode(e.codeHash)
-      if (code) yield JSON.stringify({ code })
+      // The notebook by its name alone: an export is sent to others, and the folders it was kept in are nobody's business.
+      if (code) yield JSON.stringify({ code: { ...code, path: basename(code.path) } })
     }
     yield `{"hash":"${e.hash}","event":${encodeEvent(e)}}`
   }
