@@ -182,7 +182,7 @@ export function notAnEvent(e: unknown, seq: number): string | null {
   if (typeof r.branch !== 'string' || typeof r.codeHash !== 'string' || typeof r.time !== 'number') return 'no branch, code hash or time'
   if (r.method !== null && typeof r.method !== 'string') return 'no method'
   if (typeof r.outputs !== 'object' || r.outputs === null || Array.isArray(r.outputs)) return 'no outputs'
-  for (const field of ['choices', 'reads', 'writes'] as const) {
+  for (const field of LISTS) {
     const list = r[field]
     if (!Array.isArray(list)) return `no ${field}`
     for (const x of list) if (typeof x !== 'object' || x === null || Array.isArray(x)) return `malformed ${field}`
@@ -193,10 +193,11 @@ export function notAnEvent(e: unknown, seq: number): string | null {
   return null
 }
 
+const LISTS = ['choices', 'reads', 'writes'] as const
+
 /** A write the log's encoding and the state's replay can take (log.ts writes numbers and kinds into the text as they are). */
 function isWrite(w: Record<string, unknown>): boolean {
   if (typeof w.state !== 'string') return false
-  const count = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0
   switch (w.op) {
     case 'set':
       return 'value' in w && (!('key' in w) || typeof w.key === 'string')
@@ -213,6 +214,11 @@ function isWrite(w: Record<string, unknown>): boolean {
     default:
       return false
   }
+}
+
+/** Module-level, not a closure made per write: every event read checks every write. */
+function count(n: unknown): boolean {
+  return Number.isSafeInteger(n) && (n as number) >= 0
 }
 
 const STATE_KINDS: ReadonlySet<string> = new Set(['var', 'map', 'set', 'queue', 'bag', 'counter'] satisfies StateKind[])
