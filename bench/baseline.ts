@@ -26,7 +26,7 @@ function git(args: string[], cwd = here): { ok: boolean; out: string; err: strin
 }
 
 /** Measures `sections` at `rev` and here, `rounds` times each, alternately; prints the comparison. The exit code. */
-export async function compareWithBase(rev: string, o: { rounds: number; sections: string[]; json: boolean }): Promise<number> {
+export async function compareWithBase(rev: string, o: { rounds: number; sections: string[]; json: boolean; cpu?: boolean }): Promise<number> {
   const sha = git(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`])
   if (!sha.ok) {
     console.error(`--base: '${rev}' is not a commit of this repository (git rev-parse: ${sha.err || 'unknown revision'})`)
@@ -50,7 +50,8 @@ export async function compareWithBase(rev: string, o: { rounds: number; sections
     for (let round = 1; round <= o.rounds; round++) {
       for (const side of ['base', 'head'] as const) {
         say(`round ${round} of ${o.rounds}: ${side} (${o.sections.join(', ')})`)
-        runs[side].push(measure(side === 'base' ? tree : here, o.sections))
+        const cwd = side === 'base' ? tree : here
+        runs[side].push({ ...measure(cwd, o.sections), ...(o.cpu ? measureCpu(cwd, o.sections) : {}) })
       }
     }
     const rows = compare(runs.base, runs.head)
@@ -72,6 +73,20 @@ function measure(cwd: string, sections: string[]): Record<string, number> {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/main.ts', '--quick', '--json', '--only', sections.join(',')], { cwd, encoding: 'utf8', timeout: RUN_TIMEOUT_MS, maxBuffer: 64 << 20 })
   if (r.status !== 0) throw new Error(`the bench in ${cwd} failed (exit ${r.status ?? r.signal}): ${r.stderr.slice(-2000)}`)
   return flatten(JSON.parse(r.stdout))
+}
+
+/** bench/cpuProbe.ts's figures for these sections: what each costs in CPU time (user + system), beside the wall figures. */
+const CPU_PROBES: Record<string, string[]> = { steps: ['steps'], durable: ['durable', 'confined', 'history'] }
+
+/** --cpu: the CPU-time figures of `sections`, flattened as cpu.NAME → number. */
+function measureCpu(cwd: string, sections: string[]): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const probe of sections.flatMap((s) => CPU_PROBES[s] ?? [])) {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/cpuProbe.ts', probe], { cwd, encoding: 'utf8', timeout: RUN_TIMEOUT_MS })
+    if (r.status !== 0) throw new Error(`bench/cpuProbe.ts ${probe} in ${cwd} failed (exit ${r.status ?? r.signal}): ${r.stderr.slice(-2000)}`)
+    for (const [k, v] of Object.entries(JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>)) out[`cpu.${k}`] = v
+  }
+  return out
 }
 
 /** What describes the run rather than measures it, and ratios derived from the figures. */
@@ -119,13 +134,14 @@ const CONTROL = /^(plainLoop|redux|instrument50|instrumentFull\.|exploration\..*
 const num = (n: number) => (Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : Number(n.toPrecision(3)).toString())
 const pct = (x: number) => `±${(x * 50).toFixed(0)}%`
 
-function table(rev: string, head: string, o: { rounds: number; sections: string[] }, rows: Compared[]): string {
+function table(rev: string, head: string, o: { rounds: number; sections: string[]; cpu?: boolean }, rows: Compared[]): string {
   const lines = columns([['figure', `base ${rev}`, `head ${head}`, 'head ÷ base', 'spread base / head'], ...rows.map((r) => [CONTROL.test(r.figure) ? `${r.figure} (control)` : r.figure, num(r.base), num(r.head), Number.isNaN(r.ratio) ? '—' : `${r.ratio.toFixed(2)}×`, `${pct(r.spread.base)} / ${pct(r.spread.head)}`])])
   return [
     `Before and after, in one run: ${o.sections.join(', ')}, quick, ${o.rounds} runs each side, alternating base and head`,
     'medians; "spread" is half the range of a side\'s runs around its median — a ratio within it is noise',
     'a figure in /s (or a rate) is better higher; one in ms is better lower',
     '(control): a baseline whose code is the same on both sides — its ratio is how much the load differed between them',
+    ...(o.cpu ? ['cpu.*: bench/cpuProbe.ts — CPU time (user + system, every thread and the confined cell process) beside wall time; "waits": voluntary context switches (times a thread blocked); both barely move with the load'] : []),
     '',
     ...lines,
   ].join('\n')

@@ -17,10 +17,12 @@ const USAGE = `usage: npm run bench -- [--json] [--quick] [--only SECTIONS] [--b
                     bench code — in REV and here alternately, base head base head…, so that a change in the
                     machine's load falls on both; prints each figure's base, head, head ÷ base and spread
                     (default sections: ${BASE_SECTIONS.join(',')}; --only for others)
-  --rounds N        runs of each side with --base (default 2: base head base head)`
+  --rounds N        runs of each side with --base (default 2: base head base head)
+  --cpu             with --base: also each side's CPU time (user + system) for the steps and durable figures
+                    (bench/cpuProbe.ts), which a loaded machine barely moves, unlike the wall figures`
 
 const args = process.argv.slice(2)
-const flags = new Set(['--json', '--quick', '--help', '-h'])
+const flags = new Set(['--json', '--quick', '--cpu', '--help', '-h'])
 const valued = new Set(['--only', '--base', '--rounds'])
 const options: Record<string, string> = {}
 for (let i = 0; i < args.length; i++) {
@@ -44,7 +46,7 @@ const only = options['--only']?.split(',').map((x) => x.trim()).filter(Boolean)
 for (const x of only ?? []) if (!(SECTIONS as readonly string[]).includes(x)) usageError(`--only: there is no section '${x}'`)
 const rounds = options['--rounds'] === undefined ? 2 : Number(options['--rounds'])
 if (!Number.isSafeInteger(rounds) || rounds < 1 || rounds > 10) usageError('--rounds is a whole number from 1 to 10')
-if (options['--base'] !== undefined) process.exit(await compareWithBase(options['--base'], { rounds, sections: only ?? BASE_SECTIONS, json }))
+if (options['--base'] !== undefined) process.exit(await compareWithBase(options['--base'], { rounds, sections: only ?? BASE_SECTIONS, json, cpu: args.includes('--cpu') }))
 const quick = args.includes('--quick')
 const measuring = (section: Section) => !only || only.includes(section)
 

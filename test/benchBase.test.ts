@@ -32,4 +32,22 @@ test('npm run bench --base refuses what is not a commit, and bad --only and --ro
   const help = bench('--help')
   assert.equal(help.status, 0)
   assert.match(help.stdout, /--base REV +before and after in one run/)
+  assert.match(help.stdout, /--cpu +with --base: also each side's CPU time/)
+})
+
+test('bench --cpu\'s probe gives CPU time beside wall time, the confined cell process\'s CPU counted apart from the launcher\'s', () => {
+  const probe = (figure: string) => spawnSync(process.execPath, ['--import', 'tsx', 'bench/cpuProbe.ts', figure], { encoding: 'utf8', timeout: 300_000 })
+  const steps = probe('steps')
+  assert.equal(steps.status, 0, steps.stderr)
+  const s = JSON.parse(steps.stdout) as Record<string, number>
+  for (const n of ['1k', '10k', '20k', '200k']) {
+    assert.ok(s[`steps${n}.cpuMs`]! > 0 && s[`steps${n}.wallMs`]! > 0, `steps at ${n}: ${steps.stdout}`)
+  }
+  const confined = probe('confined')
+  assert.equal(confined.status, 0, confined.stderr)
+  const c = JSON.parse(confined.stdout) as Record<string, number>
+  // The cells run in a process of their own that its launcher does not always wait for: its CPU is read apart.
+  assert.ok(c['confined.cellsCpuMs']! > 0 && c['confined.launcherCpuMs']! > 0, confined.stdout)
+  assert.equal(c['confined.cpuMs'], c['confined.launcherCpuMs']! + c['confined.cellsCpuMs']!)
+  assert.equal(probe('nope').status, 1)
 })

@@ -64,21 +64,30 @@ function sourcesOf(text: string): StoredCode['sources'] {
 }
 
 export class SnapshotTable {
-  constructor(private readonly db: Database.Database) {}
+  // Prepared once: compiling a statement costs more than the snapshot read a seek makes with it.
+  private readonly stmt
+
+  constructor(private readonly db: Database.Database) {
+    this.stmt = {
+      put: db.prepare('INSERT OR REPLACE INTO snapshots (branch, seq, data, hash) VALUES (?, ?, ?, ?)'),
+      newest: db.prepare('SELECT max(seq) FROM snapshots WHERE branch = ?').pluck(),
+      atOrBefore: db.prepare('SELECT seq, data, hash FROM snapshots WHERE branch = ? AND seq <= ? ORDER BY seq DESC'),
+    }
+  }
 
   put(branchId: number, seq: number, state: StoreSnapshot): void {
     const data = JSON.stringify(state)
-    this.db.prepare('INSERT OR REPLACE INTO snapshots (branch, seq, data, hash) VALUES (?, ?, ?, ?)').run(branchId, seq, data, contentHash(data))
+    this.stmt.put.run(branchId, seq, data, contentHash(data))
   }
 
   /** The seq of the branch's own newest snapshot, or null. */
   newest(branchId: number): number | null {
-    return this.db.prepare('SELECT max(seq) FROM snapshots WHERE branch = ?').pluck().get(branchId) as number | null
+    return this.stmt.newest.get(branchId) as number | null
   }
 
   /** The latest snapshot of the branch itself at or before `seq` whose bytes match its hash. */
   at(branchId: number, seq: number): { seq: number; state: StoreSnapshot } | null {
-    const rows = this.db.prepare('SELECT seq, data, hash FROM snapshots WHERE branch = ? AND seq <= ? ORDER BY seq DESC').iterate(branchId, seq) as IterableIterator<{ seq: number; data: string; hash: string }>
+    const rows = this.stmt.atOrBefore.iterate(branchId, seq) as IterableIterator<{ seq: number; data: string; hash: string }>
     // A damaged snapshot is passed over (verify reports it): the one before it and more write sets give the same state.
     for (const row of rows) {
       if (contentHash(row.data) !== row.hash) continue
