@@ -103,14 +103,22 @@ function printOf(slot: MapSlot): MapPrint {
  */
 function printAfter(slot: MapSlot, writes: readonly Write[]): MapPrint | null {
   const print = printOf(slot)
+  return sumsAfter(slot, print, writes) ? { sum0: sums[0]!, sum1: sums[1]!, order0: print.order0, order1: print.order1 } : null
+}
+
+/** What sumsAfter works out (no object made per transition: most transitions tried make no new map). */
+const sums = [0, 0]
+
+/** The print's sums after `writes` into `sums`, when each sets a key the map has (and no key twice); else false. */
+function sumsAfter(slot: MapSlot, print: MapPrint, writes: readonly Write[]): boolean {
   let sum0 = print.sum0
   let sum1 = print.sum1
   for (let i = 0; i < writes.length; i++) {
     const w = writes[i]!
-    if (w.op !== 'set' || !('key' in w)) return null
+    if (w.op !== 'set' || !('key' in w)) return false
     const before = slot.entries.get(w.key)?.value
-    if (before === undefined) return null
-    for (let j = 0; j < i; j++) if ((writes[j] as { key?: string }).key === w.key) return null
+    if (before === undefined) return false
+    for (let j = 0; j < i; j++) if ((writes[j] as { key?: string }).key === w.key) return false
     let h = entryHashes(w.key, before)
     sum0 = (sum0 - h[0]!) >>> 0
     sum1 = (sum1 - h[1]!) >>> 0
@@ -118,7 +126,9 @@ function printAfter(slot: MapSlot, writes: readonly Write[]): MapPrint | null {
     sum0 = (sum0 + h[0]!) >>> 0
     sum1 = (sum1 + h[1]!) >>> 0
   }
-  return { sum0, sum1, order0: print.order0, order1: print.order1 }
+  sums[0] = sum0
+  sums[1] = sum1
+  return true
 }
 
 const mapSlots: SlotKind<MapSlot> = {
@@ -153,10 +163,21 @@ const mapSlots: SlotKind<MapSlot> = {
     return out + '}'
   },
   fingerprint(slot, writes, out) {
-    let print = writes?.length ? printAfter(slot, writes) : printOf(slot)
-    if (!print) print = printOf(mapSlots.apply(slot, writes!, 0, false))
-    out[0] = fmix((print.sum0 + Math.imul(print.order0, 0x9e3779b1)) >>> 0)
-    out[1] = fmix((print.sum1 + Math.imul(print.order1, 0xc2b2ae35)) >>> 0)
+    let print = printOf(slot)
+    let sum0 = print.sum0
+    let sum1 = print.sum1
+    if (writes?.length) {
+      if (sumsAfter(slot, print, writes)) {
+        sum0 = sums[0]!
+        sum1 = sums[1]!
+      } else {
+        print = printOf(mapSlots.apply(slot, writes, 0, false))
+        sum0 = print.sum0
+        sum1 = print.sum1
+      }
+    }
+    out[0] = fmix((sum0 + Math.imul(print.order0, 0x9e3779b1)) >>> 0)
+    out[1] = fmix((sum1 + Math.imul(print.order1, 0xc2b2ae35)) >>> 0)
   },
   versionOf: (slot, key) => (key === undefined ? slot.version : (slot.entries.get(key)?.version ?? 0)),
   save(slot) {
@@ -199,12 +220,14 @@ export class MapCell extends Cell<MapSlot> {
     this.readAll = false
   }
   private readKey(tx: TxView, key: string): void {
+    if (!tx.tracks) return
     this.begin(tx)
     if (this.readAll || this.readBy.get(key) === tx.id) return
     this.readBy.set(key, tx.id)
     tx.reads.push({ state: this.name, key, version: this.slot.entries.get(key)?.version ?? 0 })
   }
   private readWhole(tx: TxView): void {
+    if (!tx.tracks) return
     this.begin(tx)
     if (this.readAll) return
     this.readAll = true
