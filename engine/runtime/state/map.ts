@@ -95,14 +95,29 @@ function fmix(h: number): number {
   return (h ^ (h >>> 16)) >>> 0
 }
 
-/** Hashes of values that are objects, by the object (never changed once in state): its canonical text is hashed once. */
-const valueHashes = new WeakMap<object, [number, number]>()
+/**
+ * The canonical text and its hashes of values that are objects, by the
+ * object (never changed once in state): worked out once, however many
+ * entries of however many states hold it (a remembered outcome's writes are
+ * applied in many states, with the same values).
+ */
+const valueTexts = new WeakMap<object, { text: string; hashes: [number, number] }>()
+
+function valueInfo(value: object): { text: string; hashes: [number, number] } {
+  let info = valueTexts.get(value)
+  if (!info) {
+    const text = canonicalText(value as Json)
+    valueTexts.set(value, (info = { text, hashes: hashesOf(text) }))
+  }
+  return info
+}
 
 function valueHashesOf(value: Json): [number, number] {
-  if (typeof value !== 'object' || value === null) return hashesOf(canonicalText(value))
-  let h = valueHashes.get(value)
-  if (!h) valueHashes.set(value, (h = hashesOf(canonicalText(value))))
-  return h
+  return typeof value !== 'object' || value === null ? hashesOf(canonicalText(value)) : valueInfo(value).hashes
+}
+
+function valueText(value: Json): string {
+  return typeof value !== 'object' || value === null ? canonicalText(value) : valueInfo(value).text
 }
 
 /** An entry's hashes (of its key and its value's canonical text), lane 0 in entry[0] and lane 1 in entry[1]: no array made per call. */
@@ -217,7 +232,7 @@ const mapSlots: SlotKind<MapSlot> = {
   canonical(slot) {
     let out = '{'
     forEachEntry(slot, (k, e) => {
-      if (e.value !== undefined) out += JSON.stringify(k) + ':' + canonicalText(e.value) + ','
+      if (e.value !== undefined) out += JSON.stringify(k) + ':' + valueText(e.value) + ','
     })
     return out + '}'
   },
@@ -254,7 +269,7 @@ const mapSlots: SlotKind<MapSlot> = {
 export function entryText(slot: MapSlot, key: string): string | undefined {
   const e = entryOf(slot, key)
   if (!e || e.value === undefined) return undefined
-  return (e.text ??= canonicalText(e.value))
+  return (e.text ??= valueText(e.value))
 }
 
 const DELETED = Symbol('deleted')

@@ -86,6 +86,15 @@ function masksOf(items: readonly Item[]): Bits {
   return b
 }
 
+/** A copy of `items` with `item` inserted at `at`. */
+function inserted(items: readonly Item[], at: number, item: Item): Item[] {
+  const out = new Array<Item>(items.length + 1)
+  for (let j = 0; j < at; j++) out[j] = items[j]!
+  out[at] = item
+  for (let j = at; j < items.length; j++) out[j + 1] = items[j]!
+  return out
+}
+
 function slotOf(items: readonly Item[], version: number, sum: [number, number] | null, b: Bits): SetSlot {
   return { items, version, sum, mask0: b.mask0, mask1: b.mask1, bits0: b.bits0, bits1: b.bits1, bits2: b.bits2 }
 }
@@ -209,7 +218,8 @@ const setSlots: SlotKind<SetSlot> = {
     return slotOf(items, version, null, masksOf(items))
   },
   apply(slot, writes, version, inPlace) {
-    const items = inPlace ? (slot.items as Item[]) : slot.items.slice()
+    // Copied only when a write changes it, to its exact size (a copy grown by an insert would be made twice, and keep room it never uses).
+    let items: Item[] | null = inPlace ? (slot.items as Item[]) : null
     // The fingerprint follows the writes when it is known: a new state's is then ready without a pass over its elements.
     let sum = slot.sum ? [slot.sum[0], slot.sum[1]] as [number, number] : null
     const bits = { mask0: slot.mask0, mask1: slot.mask1, bits0: slot.bits0, bits1: slot.bits1, bits2: slot.bits2 }
@@ -217,17 +227,20 @@ const setSlots: SlotKind<SetSlot> = {
     for (const w of writes) {
       if (w.op !== 'delete' && !(w.op === 'set' && 'key' in w)) continue
       const made = item(w.key, w.op === 'set' ? w.value : undefined, version)
-      const i = indexOf(items, w.key)
-      if (sum && (i >= 0 && items[i]!.value !== undefined) !== (made.value !== undefined)) {
+      const now = items ?? slot.items
+      const i = indexOf(now, w.key)
+      if (sum && (i >= 0 && now[i]!.value !== undefined) !== (made.value !== undefined)) {
         const sign = made.value !== undefined ? 1 : -1
         sum[0] = (sum[0] + sign * made.hash) >>> 0
         sum[1] = (sum[1] + sign * made.hash2) >>> 0
       }
-      if (i >= 0) items[i] = made
-      else items.splice(-i - 1, 0, made)
+      if (i >= 0) (items ??= slot.items.slice())[i] = made
+      else if (items) items.splice(-i - 1, 0, made)
+      else items = inserted(slot.items, -i - 1, made)
       if (made.value === undefined) removed = true
       else addBits(bits, made)
     }
+    items ??= slot.items.slice()
     // An element removed may share its bits with one still there: worked out again.
     return slotOf(items, version, sum, removed ? masksOf(items) : bits)
   },
