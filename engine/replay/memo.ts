@@ -33,6 +33,12 @@ export interface Outcome {
 }
 
 
+/** Outcomes Memo.every found: the first `count` of `list`. */
+export interface Leaves {
+  readonly list: Outcome[]
+  count: number
+}
+
 /** An agent that numbers its sequences of answers and says how many leading answers the last two share (EveryChoiceAgent). */
 interface ResumableAgent extends Agent {
   readonly sequence: number
@@ -124,8 +130,8 @@ export class Memo<W> {
     this.finds = this.hits = 0
   }
 
-  /** The outcomes `every` found (read them before the next call). */
-  private readonly leaves: Outcome[] = []
+  /** The outcomes `every` found (read them before the next call); the array is never shortened, so it is never grown again. */
+  private readonly leaves: Leaves = { list: [], count: 0 }
 
   /**
    * Every outcome of the transaction in `world`, in the order an
@@ -135,22 +141,23 @@ export class Memo<W> {
    * One walk of the trie for all of a state's choices: each read is looked
    * up once, not once per sequence that passes it.
    */
-  every(world: W, max: number): readonly Outcome[] | null {
+  every(world: W, max: number): Leaves | null {
     if (this.off || !this.root) return null
     this.lastWorld = null
     const leaves = this.leaves
-    leaves.length = 0
+    leaves.count = 0
     if (!this.gather(this.root, world, max)) return null
-    this.hits += leaves.length
-    this.weigh(leaves.length)
+    this.hits += leaves.count
+    this.weigh(leaves.count)
     return leaves
   }
 
   private gather(node: Node | undefined, world: W, max: number): boolean {
     while (node) {
       if (node.at === END) {
-        if (this.leaves.length >= max) return false
-        this.leaves.push(node.outcome!)
+        const leaves = this.leaves
+        if (leaves.count >= max) return false
+        leaves.list[leaves.count++] = node.outcome!
         return true
       }
       if (node.at !== CHOOSE) node = node.after(this.worlds.valueOf(world, node.cell, node.key, node.probe))

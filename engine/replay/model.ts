@@ -14,7 +14,7 @@ import { canonicalJson, plainCopy, type Json } from '../runtime/values.ts'
 import { Transaction } from '../runtime/transaction.ts'
 import type { StateKind, Write } from '../runtime/event.ts'
 import type { Moment } from './seek.ts'
-import { Memo, outcomeOf, type Outcome } from './memo.ts'
+import { Memo, outcomeOf, type Leaves, type Outcome } from './memo.ts'
 import type { HistoryLog } from './historyLog.ts'
 import type { RecordedEffect, RecordedInput } from './recordedInputs.ts'
 import { DEFAULT_CLIENT_REQUESTS } from './clients.ts'
@@ -368,7 +368,7 @@ export class Model extends Worlds {
   }
 
   /** Every outcome of `action` in `world` in the order an EveryChoiceAgent tries them, if all (at most `max`) are remembered (Memo.every); else null. */
-  remembered(world: World, action: Action, max: number): readonly Outcome[] | null {
+  remembered(world: World, action: Action, max: number): Leaves | null {
     return this.memoOf(action).every(world, max)
   }
 

@@ -127,8 +127,8 @@ export class Search extends SearchPosition {
     // A transaction about to be tried under its first choice sequence, every outcome remembered: all of them in one go.
     const all = cur.leaves ? null : this.model.remembered(cur.world, action, this.maxOutcomes)
     if (!all) this.settle(cur, action, this.model.outcome(cur.world, action, this.agent))
-    for (let i = 0; all && i < all.length; i++) {
-      const tx = all[i]!
+    for (let i = 0; all && i < all.count; i++) {
+      const tx = all.list[i]!
       // Each outcome that reaches the model begins a piece of its own: a piece cut off is undone only back to it.
       if (i && !tx.failure) this.mark()
       this.take(cur, action, tx)
