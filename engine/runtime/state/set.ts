@@ -245,8 +245,12 @@ const setSlots: SlotKind<SetSlot> = {
     return slotOf(items, version, sum, removed ? masksOf(items) : bits)
   },
   value(slot) {
-    const out: Json[] = []
-    for (const item of slot.items) if (item.value !== undefined) out.push(item.value)
+    // Made at its size (a test may list the set in every state explored).
+    const items = slot.items
+    let n = 0
+    for (let i = 0; i < items.length; i++) if (items[i]!.value !== undefined) n++
+    const out = new Array<Json>(n)
+    for (let i = 0, j = 0; i < items.length; i++) if (items[i]!.value !== undefined) out[j++] = items[i]!.value!
     return out
   },
   read: (slot, key) => (key === undefined ? setSlots.value(slot) : itemOf(slot, key)?.value),
