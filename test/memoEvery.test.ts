@@ -31,7 +31,7 @@ test("a state's remembered outcomes, found in one walk, are those every choice s
     const action = model.actionsAt(world)[0]!
     const all = model.remembered(world, action, 10_000)
     assert.ok(all, `state ${i}: explored, every outcome of its step is remembered`)
-    const walked = all.slice()
+    const walked = all.list.slice(0, all.count)
     const oneByOne: Outcome[] = []
     const ran = model.exec.run(() => {
       agent.reset()

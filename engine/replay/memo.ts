@@ -8,6 +8,7 @@
 import type { Agent } from '../runtime/agent.ts'
 import type { Choice, Write, SourceLocation } from '../runtime/event.ts'
 import type { Transaction } from '../runtime/transaction.ts'
+import { CHOOSE, END, READ, MemoNode as Node } from './memoNode.ts'
 
 export interface Outcome {
   committed: boolean
@@ -31,10 +32,12 @@ export interface Outcome {
   made: readonly string[] | null
 }
 
-type Node =
-  | { at: 'read'; cell: number; key: string | undefined; probe: number; next: Map<string | number, Node> }
-  | { at: 'choose'; n: number; next: (Node | undefined)[] }
-  | { at: 'end'; outcome: Outcome }
+
+/** Outcomes Memo.every found: the first `count` of `list`. */
+export interface Leaves {
+  readonly list: Outcome[]
+  count: number
+}
 
 /** An agent that numbers its sequences of answers and says how many leading answers the last two share (EveryChoiceAgent). */
 interface ResumableAgent extends Agent {
@@ -102,16 +105,16 @@ export class Memo<W> {
     this.walked = 0
     let found: Outcome | null = null
     while (node) {
-      if (node.at === 'end') {
+      if (node.at === END) {
         found = node.outcome
         this.hits++
         break
       }
-      if (node.at === 'choose') {
+      if (node.at === CHOOSE) {
         this.path[index] = node
         this.walked = index + 1
         node = node.next[agent.choose(node.n, index++)]
-      } else node = node.next.get(this.worlds.valueOf(world, node.cell, node.key, node.probe))
+      } else node = node.after(this.worlds.valueOf(world, node.cell, node.key, node.probe))
     }
     this.weigh(1)
     return found
@@ -127,8 +130,8 @@ export class Memo<W> {
     this.finds = this.hits = 0
   }
 
-  /** The outcomes `every` found (read them before the next call). */
-  private readonly leaves: Outcome[] = []
+  /** The outcomes `every` found (read them before the next call); the array is never shortened, so it is never grown again. */
+  private readonly leaves: Leaves = { list: [], count: 0 }
 
   /**
    * Every outcome of the transaction in `world`, in the order an
@@ -138,25 +141,26 @@ export class Memo<W> {
    * One walk of the trie for all of a state's choices: each read is looked
    * up once, not once per sequence that passes it.
    */
-  every(world: W, max: number): readonly Outcome[] | null {
+  every(world: W, max: number): Leaves | null {
     if (this.off || !this.root) return null
     this.lastWorld = null
     const leaves = this.leaves
-    leaves.length = 0
+    leaves.count = 0
     if (!this.gather(this.root, world, max)) return null
-    this.hits += leaves.length
-    this.weigh(leaves.length)
+    this.hits += leaves.count
+    this.weigh(leaves.count)
     return leaves
   }
 
   private gather(node: Node | undefined, world: W, max: number): boolean {
     while (node) {
-      if (node.at === 'end') {
-        if (this.leaves.length >= max) return false
-        this.leaves.push(node.outcome)
+      if (node.at === END) {
+        const leaves = this.leaves
+        if (leaves.count >= max) return false
+        leaves.list[leaves.count++] = node.outcome!
         return true
       }
-      if (node.at === 'read') node = node.next.get(this.worlds.valueOf(world, node.cell, node.key, node.probe))
+      if (node.at !== CHOOSE) node = node.after(this.worlds.valueOf(world, node.cell, node.key, node.probe))
       else {
         if (node.n < 1) return false
         for (let i = 0; i < node.n; i++) if (!this.gather(node.next[i], world, max)) return false
@@ -179,24 +183,24 @@ export class Memo<W> {
     while (r < reads.length || c < choices.length) {
       if (c < choices.length && before[c] === r) {
         const { n, value } = choices[c++]!
-        if (!node) attach((node = { at: 'choose', n, next: [] }))
-        else if (node.at !== 'choose' || node.n !== n) throw this.nondeterministic()
+        if (!node) attach((node = Node.choose(n)))
+        else if (node.at !== CHOOSE || node.n !== n) throw this.nondeterministic()
         const parent = node
         attach = (x) => void (parent.next[value] = x)
         node = parent.next[value]
       } else {
         const read = reads[r++]!
         const cell = this.worlds.cellId(read.state)
-        if (!node) attach((node = { at: 'read', cell, key: read.key, probe: this.worlds.probeOf(cell, read.key), next: new Map() }))
-        else if (node.at !== 'read' || node.cell !== cell || node.key !== read.key) throw this.nondeterministic()
+        if (!node) attach((node = Node.read(cell, read.key, this.worlds.probeOf(cell, read.key))))
+        else if (node.at !== READ || node.cell !== cell || node.key !== read.key) throw this.nondeterministic()
         const parent = node
         const seen = this.worlds.valueOf(world, cell, read.key, node.probe)
-        attach = (x) => void parent.next.set(seen, x)
-        node = parent.next.get(seen)
+        attach = (x) => parent.lead(seen, x)
+        node = parent.after(seen)
       }
     }
-    if (!node) attach({ at: 'end', outcome })
-    else if (node.at !== 'end') throw this.nondeterministic()
+    if (!node) attach(Node.end(outcome))
+    else if (node.at !== END) throw this.nondeterministic()
   }
 
   private nondeterministic(): NondeterminismError {

@@ -14,7 +14,7 @@ import { canonicalJson, plainCopy, type Json } from '../runtime/values.ts'
 import { Transaction } from '../runtime/transaction.ts'
 import type { StateKind, Write } from '../runtime/event.ts'
 import type { Moment } from './seek.ts'
-import { Memo, outcomeOf, type Outcome } from './memo.ts'
+import { Memo, outcomeOf, type Leaves, type Outcome } from './memo.ts'
 import type { HistoryLog } from './historyLog.ts'
 import type { RecordedEffect, RecordedInput } from './recordedInputs.ts'
 import { DEFAULT_CLIENT_REQUESTS } from './clients.ts'
@@ -25,7 +25,7 @@ import { EFFECTS_STATE, effectWrites, type EffectInput, type EffectResponse } fr
 import { EffectChoices, FAULTS, type ActionMoveInput, type EffectMoveInput, type EffectOutcome, type Fault, type WantedEffect } from './effectOutcomes.ts'
 import { ACTION_ID, askedOf, isOutcomeInput, pendingAction, type Action as ActionRequest, type Outcome as ActionOutcomeShape } from '../runtime/effects/action.ts'
 import { requestHash } from '../runtime/effects/request.ts'
-import type { MapSlot } from '../runtime/state/map.ts'
+import { forEachEntry, type MapSlot } from '../runtime/state/map.ts'
 import { coverageOf, instrument, type Coverage } from './coverage.ts'
 import { checkDeclarations } from './declarations.ts'
 import { TEST_AGENT, WorldTests, type Broken } from './worldTests.ts'
@@ -249,12 +249,12 @@ export class Model extends Worlds {
     const slot = world.slots[cell.id] as MapSlot
     let out = this.pendingBySlot.get(slot)
     if (!out) {
-      out = []
-      for (const [id, e] of slot.entries) {
+      const list: Pending[] = []
+      forEachEntry(slot, (id, e) => {
         const action = ACTION_ID.test(id) ? pendingAction(e.value) : null
-        if (action) out.push({ id, action: plainCopy(action as unknown as Json) as unknown as ActionRequest, hash: requestHash(action.request) })
-      }
-      this.pendingBySlot.set(slot, out)
+        if (action) list.push({ id, action: plainCopy(action as unknown as Json) as unknown as ActionRequest, hash: requestHash(action.request) })
+      })
+      this.pendingBySlot.set(slot, (out = list))
     }
     return out
   }
@@ -368,7 +368,7 @@ export class Model extends Worlds {
   }
 
   /** Every outcome of `action` in `world` in the order an EveryChoiceAgent tries them, if all (at most `max`) are remembered (Memo.every); else null. */
-  remembered(world: World, action: Action, max: number): readonly Outcome[] | null {
+  remembered(world: World, action: Action, max: number): Leaves | null {
     return this.memoOf(action).every(world, max)
   }
 

@@ -13,7 +13,7 @@ import { Frontier } from './frontier.ts'
 import { Moves } from './moves.ts'
 import { freeMoves } from './freeMoves.ts'
 import { SearchPosition } from './searchPosition.ts'
-import type { Outcome } from './memo.ts'
+import type { Leaves, Outcome } from './memo.ts'
 import type { Move, Violation } from './explore.ts'
 import { FRONTIER_BYTES, type Expanding, type Queued, type SearchOptions, type StateRef } from './searchTypes.ts'
 export type { Found, Queued, SearchObserver, SearchOptions, StateRef } from './searchTypes.ts'
@@ -127,19 +127,25 @@ export class Search extends SearchPosition {
     // A transaction about to be tried under its first choice sequence, every outcome remembered: all of them in one go.
     const all = cur.leaves ? null : this.model.remembered(cur.world, action, this.maxOutcomes)
     if (!all) this.settle(cur, action, this.model.outcome(cur.world, action, this.agent))
-    for (let i = 0; all && i < all.length; i++) {
-      const tx = all[i]!
-      // Each outcome that reaches the model begins a piece of its own: a piece cut off is undone only back to it.
-      if (i && !tx.failure) this.mark()
-      this.take(cur, action, tx)
-      if (this.full) break
-      // The agent follows, so a piece cut off and not undone goes on from the next sequence.
-      if (!this.agent.follow(tx.choices)) {
-        this.nextAction(cur)
-        break
-      }
-    }
+    else this.takeAll(cur, action, all)
     return !this.full
+  }
+
+  /** Takes in every outcome of a transaction found in one walk of its memo, then moves to the next transaction. */
+  private takeAll(cur: Expanding, action: Action, all: Leaves): void {
+    for (let i = 0; i < all.count; i++) {
+      const tx = all.list[i]!
+      // Each outcome that reaches the model begins a piece of its own: a piece cut off is undone only back to it,
+      // the agent on its sequence (moved there only here: most outcomes, waits, begin no piece).
+      if (i && !tx.failure) {
+        this.agent.follow(all.list[i - 1]!.choices)
+        this.mark()
+      }
+      this.take(cur, action, tx)
+      if (this.full) return
+    }
+    // The walk gave every sequence: the last was the last one.
+    if (all.count) this.nextAction(cur)
   }
 
   /** Lists the transactions of the state being expanded: the app's own, recorded inputs, what clients() sends. */

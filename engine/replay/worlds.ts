@@ -61,6 +61,16 @@ interface Effect {
   after: Map<number, number>[]
 }
 
+/** What the transitions from one world share (Worlds.baseOf): its cells' fingerprint halves, its own fingerprint and key (-1: not looked up yet). */
+interface WorldBase {
+  world: World | null
+  h1s: number[]
+  h2s: number[]
+  h1: number
+  h2: number
+  key: number
+}
+
 export class Worlds implements MemoWorld<World> {
   private readonly texts: Texts
   private readonly tuples = new Tuples()
@@ -71,6 +81,7 @@ export class Worlds implements MemoWorld<World> {
   private readonly lastH1: number[] = []
   private readonly lastH2: number[] = []
   private readonly scratch = [0, 0]
+  private readonly base: WorldBase = { world: null, h1s: [], h2s: [], h1: 0, h2: 0, key: -1 }
   /** Values declared symmetric (test.symmetric): a world's key, canonical key and hash are its orbit's representative's. */
   private symmetry: Symmetry | null = null
 
@@ -169,6 +180,9 @@ export class Worlds implements MemoWorld<World> {
   nextKey(world: World, outcome: Outcome, method: MethodName, at: Situation = world.at): number {
     if (this.symmetry) return this.keyOfParts(this.nextCells(world, outcome, method), at, this.lastCells)
     const l = this.nextLanes(world, outcome, method, at)
+    // Many transitions lead back to the world they start from (a message sent again): its key is at hand, no probe of the table.
+    const base = this.base
+    if (l.h1 === base.h1 && l.h2 === base.h2) return base.key >= 0 ? base.key : (base.key = this.tuples.number(l.h1, l.h2))
     return this.tuples.number(l.h1, l.h2)
   }
 
@@ -196,9 +210,10 @@ export class Worlds implements MemoWorld<World> {
     const keys = world.keys
     const h1 = this.lastH1
     const h2 = this.lastH2
+    const base = this.baseOf(world)
     for (let i = 0; i < keys.length; i++) {
-      h1[i] = t.hash(keys[i]!)
-      h2[i] = t.second(keys[i]!)
+      h1[i] = base.h1s[i]!
+      h2[i] = base.h2s[i]!
     }
     for (let j = 0; j < effect.cells.length; j++) {
       const id = effect.cells[j]!
@@ -216,6 +231,28 @@ export class Worlds implements MemoWorld<World> {
     const l = this.lanes.begin(flagsOf(world.started || method === 'start', world.halted || outcome.halt)).add(t.hash(at.key)).add(t.second(at.key))
     for (let i = 0; i < keys.length; i++) l.add(h1[i]!).add(h2[i]!)
     return l.end(keys.length * 2 + 3)
+  }
+
+  /**
+   * The world whose transitions are being worked out: its cells' halves
+   * (looked up once, not once per transition: a big table's entries are far
+   * apart in memory) and its own fingerprint.
+   */
+  private baseOf(world: World): WorldBase {
+    const base = this.base
+    if (base.world === world) return base
+    const t = this.texts
+    const keys = world.keys
+    for (let i = 0; i < keys.length; i++) {
+      base.h1s[i] = t.hash(keys[i]!)
+      base.h2s[i] = t.second(keys[i]!)
+    }
+    const l = this.fingerprintOfParts(flagsOf(world.started, world.halted), world.at, keys)
+    base.world = world
+    base.h1 = l.h1
+    base.h2 = l.h2
+    base.key = -1
+    return base
   }
 
   /** A number equal for two worlds exactly when no transaction could tell them apart. */

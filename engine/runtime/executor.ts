@@ -229,9 +229,9 @@ export class Executor {
     return { test: t.name, seq: this.head, message, location: tx.failure?.location ?? t.at, saw }
   }
 
-  /** Checks one test against the committed state: why it fails, or null when it holds. Call inside `run`. */
-  checkTest(version: AppVersion, t: AppVersion['tests'][number], agent: Agent): { tx: Transaction; message: string | null } {
-    const { tx, result } = runTest(this, version, t, agent)
+  /** Checks one test against the committed state: why it fails, or null when it holds (`tracks`: as runTest's). Call inside `run`. */
+  checkTest(version: AppVersion, t: AppVersion['tests'][number], agent: Agent, tracks = true): { tx: Transaction; message: string | null } {
+    const { tx, result } = runTest(this, version, t, agent, tracks)
     let message: string | null = null
     if (tx.failure) message = tx.failure.reason
     else if (result === false) message = TEST_FAILED

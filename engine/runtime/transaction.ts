@@ -25,6 +25,8 @@ const NO_OUTPUTS: Outputs = Object.freeze({})
 export class Transaction implements TxView {
   readonly id = nextId++
   readonly reads: Read[] = []
+  /** Whether cells record its reads (TxView.tracks). */
+  tracks = true
   readonly touched: Cell[] = []
   /** Shared and empty until the first choice: most transactions make none. */
   choices: Choice[] = NO_CHOICES

@@ -10,6 +10,8 @@ export interface TxView {
   /** Unique per execution: lets cells tell their overlay for this transaction from a stale one. */
   readonly id: number
   readonly reads: Read[]
+  /** False: nobody will look at `reads` (a test whose memo was switched off), so cells record none. */
+  readonly tracks: boolean
   readonly touched: Cell[]
   /** Called when a transaction needs a fair choice among n (bag.take). */
   choose(n: number): number
@@ -125,7 +127,7 @@ export abstract class Cell<S extends Slot = Slot> {
   }
 
   protected read(tx: TxView, version: number): void {
-    if (this.rTx === tx.id) return
+    if (this.rTx === tx.id || !tx.tracks) return
     this.rTx = tx.id
     tx.reads.push({ state: this.name, version })
   }

@@ -4,12 +4,20 @@ import type { Json } from '../values.ts'
 import { canonicalText } from '../values.ts'
 import type { SourceLocation, Write } from '../event.ts'
 import { Cell, type SlotKind, type TxView } from './cell.ts'
+import { MapKeys } from './mapKeys.ts'
 
 /** An entry: its value (undefined: deleted, its version kept), and its canonical text once asked for (entries are shared between states). */
-type Entries = Map<string, { value: Json | undefined; version: number; text: string | undefined }>
+interface Entry {
+  value: Json | undefined
+  version: number
+  text: string | undefined
+}
 
 export interface MapSlot {
-  readonly entries: Entries
+  /** The keys in order, shared with other slots that have the same (never changed while shared). */
+  readonly keys: MapKeys
+  /** The entry at each position of `keys.names` (undefined where it is null). */
+  readonly entries: readonly (Entry | undefined)[]
   /** Version of the last write to any key: what whole-map reads (keys, size…) depend on. */
   readonly version: number
   /** Its fingerprint's parts (MapPrint), worked out the first time they are asked for: the one field set after it is made. */
@@ -29,6 +37,35 @@ interface MapPrint {
   sum1: number
   order0: number
   order1: number
+}
+
+/** The entry at `key`, or undefined. */
+function entryOf(slot: MapSlot, key: string): Entry | undefined {
+  const i = slot.keys.at(key)
+  return i === undefined ? undefined : slot.entries[i]
+}
+
+/** Calls `f` with each key and its entry, deleted ones included, in the map's order. */
+export function forEachEntry(slot: MapSlot, f: (key: string, entry: Entry) => void): void {
+  const names = slot.keys.names
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]
+    if (name !== null) f(name, slot.entries[i]!)
+  }
+}
+
+/** A slot of `entries` by key, in order, as a snapshot or a fresh value gives them. */
+function slotFrom(entries: Iterable<[string, Entry]>, version: number): MapSlot {
+  const keys = new MapKeys()
+  const list: Entry[] = []
+  for (const [k, e] of entries) {
+    const i = keys.at(k)
+    if (i === undefined) {
+      keys.push(k)
+      list.push(e)
+    } else list[i] = e
+  }
+  return { keys, entries: list, version, print: null }
 }
 
 /** Hashes of texts (keys, values' canonical texts): a remembered outcome's writes are tried in many states, with the same strings. */
@@ -58,14 +95,29 @@ function fmix(h: number): number {
   return (h ^ (h >>> 16)) >>> 0
 }
 
-/** Hashes of values that are objects, by the object (never changed once in state): its canonical text is hashed once. */
-const valueHashes = new WeakMap<object, [number, number]>()
+/**
+ * The canonical text and its hashes of values that are objects, by the
+ * object (never changed once in state): worked out once, however many
+ * entries of however many states hold it (a remembered outcome's writes are
+ * applied in many states, with the same values).
+ */
+const valueTexts = new WeakMap<object, { text: string; hashes: [number, number] }>()
+
+function valueInfo(value: object): { text: string; hashes: [number, number] } {
+  let info = valueTexts.get(value)
+  if (!info) {
+    const text = canonicalText(value as Json)
+    valueTexts.set(value, (info = { text, hashes: hashesOf(text) }))
+  }
+  return info
+}
 
 function valueHashesOf(value: Json): [number, number] {
-  if (typeof value !== 'object' || value === null) return hashesOf(canonicalText(value))
-  let h = valueHashes.get(value)
-  if (!h) valueHashes.set(value, (h = hashesOf(canonicalText(value))))
-  return h
+  return typeof value !== 'object' || value === null ? hashesOf(canonicalText(value)) : valueInfo(value).hashes
+}
+
+function valueText(value: Json): string {
+  return typeof value !== 'object' || value === null ? canonicalText(value) : valueInfo(value).text
 }
 
 /** An entry's hashes (of its key and its value's canonical text), lane 0 in entry[0] and lane 1 in entry[1]: no array made per call. */
@@ -85,9 +137,12 @@ function printOf(slot: MapSlot): MapPrint {
   let sum1 = 0
   let order0 = 0x2545f491
   let order1 = 0x9e3779b9
-  for (const [k, e] of slot.entries) {
-    if (e.value === undefined) continue
-    const h = entryHashes(k, e.value)
+  const names = slot.keys.names
+  for (let i = 0; i < names.length; i++) {
+    const k = names[i]
+    const e = slot.entries[i]
+    if (k === null || e!.value === undefined) continue
+    const h = entryHashes(k, e!.value)
     sum0 = (sum0 + h[0]!) >>> 0
     sum1 = (sum1 + h[1]!) >>> 0
     const o = hashesOf(k)
@@ -103,14 +158,22 @@ function printOf(slot: MapSlot): MapPrint {
  */
 function printAfter(slot: MapSlot, writes: readonly Write[]): MapPrint | null {
   const print = printOf(slot)
+  return sumsAfter(slot, print, writes) ? { sum0: sums[0]!, sum1: sums[1]!, order0: print.order0, order1: print.order1 } : null
+}
+
+/** What sumsAfter works out (no object made per transition: most transitions tried make no new map). */
+const sums = [0, 0]
+
+/** The print's sums after `writes` into `sums`, when each sets a key the map has (and no key twice); else false. */
+function sumsAfter(slot: MapSlot, print: MapPrint, writes: readonly Write[]): boolean {
   let sum0 = print.sum0
   let sum1 = print.sum1
   for (let i = 0; i < writes.length; i++) {
     const w = writes[i]!
-    if (w.op !== 'set' || !('key' in w)) return null
-    const before = slot.entries.get(w.key)?.value
-    if (before === undefined) return null
-    for (let j = 0; j < i; j++) if ((writes[j] as { key?: string }).key === w.key) return null
+    if (w.op !== 'set' || !('key' in w)) return false
+    const before = entryOf(slot, w.key)?.value
+    if (before === undefined) return false
+    for (let j = 0; j < i; j++) if ((writes[j] as { key?: string }).key === w.key) return false
     let h = entryHashes(w.key, before)
     sum0 = (sum0 - h[0]!) >>> 0
     sum1 = (sum1 - h[1]!) >>> 0
@@ -118,70 +181,98 @@ function printAfter(slot: MapSlot, writes: readonly Write[]): MapPrint | null {
     sum0 = (sum0 + h[0]!) >>> 0
     sum1 = (sum1 + h[1]!) >>> 0
   }
-  return { sum0, sum1, order0: print.order0, order1: print.order1 }
+  sums[0] = sum0
+  sums[1] = sum1
+  return true
 }
 
 const mapSlots: SlotKind<MapSlot> = {
   make(value, version) {
-    const entries: Entries = new Map()
-    for (const [k, v] of Object.entries((value ?? {}) as Record<string, Json>)) entries.set(k, { value: v, version, text: undefined })
-    return { entries, version, print: null }
+    return slotFrom(Object.entries((value ?? {}) as Record<string, Json>).map(([k, v]) => [k, { value: v, version, text: undefined }]), version)
   },
   apply(slot, writes, version, inPlace) {
     // The fingerprint follows the writes when it is known (before the entries change, in place or not).
     const print = !inPlace && slot.print ? printAfter(slot, writes) : null
-    const entries = inPlace ? slot.entries : new Map(slot.entries)
+    const entries = inPlace ? (slot.entries as (Entry | undefined)[]) : slot.entries.slice()
+    let keys = slot.keys
+    // The keys are changed only in a copy while another slot holds them (this one, or one made from it).
+    let own = inPlace && !keys.shared
     for (const w of writes) {
-      if (w.op === 'set' && 'key' in w) {
-        // Like a JS Map: a key set again after a delete goes to the end (as the transaction's own view had it).
-        if (entries.get(w.key)?.value === undefined) entries.delete(w.key)
-        entries.set(w.key, { value: w.value, version, text: undefined })
-      } else if (w.op === 'delete') entries.set(w.key, { value: undefined, version, text: undefined })
+      if (w.op !== 'set' && w.op !== 'delete') continue
+      const key = (w as { key: string }).key
+      const entry: Entry = { value: w.op === 'set' ? (w as { value: Json }).value : undefined, version, text: undefined }
+      let i = keys.at(key)
+      // Like a JS Map: a key set again after a delete goes to the end (as the transaction's own view had it); a new key too.
+      if (i !== undefined && (w.op === 'delete' || entries[i]!.value !== undefined)) {
+        entries[i] = entry
+        continue
+      }
+      if (!own) {
+        keys = keys.copy()
+        own = true
+      }
+      if (i !== undefined) entries[i] = undefined
+      i = i === undefined ? keys.push(key) : keys.moveToEnd(key, i)
+      entries[i] = entry
     }
-    return { entries, version, print }
+    if (own && keys.sparse) keys.compact(entries)
+    // The slot made shares the keys with the one before: from now on, neither changes them in place.
+    if (keys === slot.keys && !inPlace) keys.shared = true
+    return { keys, entries, version, print }
   },
   value(slot) {
     const out: Record<string, Json> = {}
-    for (const [k, e] of slot.entries) {
-      if (e.value === undefined) continue
+    forEachEntry(slot, (k, e) => {
+      if (e.value === undefined) return
       // A key named __proto__ is a key like any other: assigned, it would set the object's prototype and vanish from every view of the state.
       if (k === '__proto__') Object.defineProperty(out, k, { value: e.value, enumerable: true, writable: true, configurable: true })
       else out[k] = e.value
-    }
+    })
     return out
   },
-  read: (slot, key) => (key === undefined ? mapSlots.value(slot) : slot.entries.get(key)?.value),
+  read: (slot, key) => (key === undefined ? mapSlots.value(slot) : entryOf(slot, key)?.value),
   /** Entries in their order, which code can observe through keys(). */
   canonical(slot) {
     let out = '{'
-    for (const [k, e] of slot.entries) if (e.value !== undefined) out += JSON.stringify(k) + ':' + canonicalText(e.value) + ','
+    forEachEntry(slot, (k, e) => {
+      if (e.value !== undefined) out += JSON.stringify(k) + ':' + valueText(e.value) + ','
+    })
     return out + '}'
   },
   fingerprint(slot, writes, out) {
-    let print = writes?.length ? printAfter(slot, writes) : printOf(slot)
-    if (!print) print = printOf(mapSlots.apply(slot, writes!, 0, false))
-    out[0] = fmix((print.sum0 + Math.imul(print.order0, 0x9e3779b1)) >>> 0)
-    out[1] = fmix((print.sum1 + Math.imul(print.order1, 0xc2b2ae35)) >>> 0)
+    let print = printOf(slot)
+    let sum0 = print.sum0
+    let sum1 = print.sum1
+    if (writes?.length) {
+      if (sumsAfter(slot, print, writes)) {
+        sum0 = sums[0]!
+        sum1 = sums[1]!
+      } else {
+        print = printOf(mapSlots.apply(slot, writes, 0, false))
+        sum0 = print.sum0
+        sum1 = print.sum1
+      }
+    }
+    out[0] = fmix((sum0 + Math.imul(print.order0, 0x9e3779b1)) >>> 0)
+    out[1] = fmix((sum1 + Math.imul(print.order1, 0xc2b2ae35)) >>> 0)
   },
-  versionOf: (slot, key) => (key === undefined ? slot.version : (slot.entries.get(key)?.version ?? 0)),
+  versionOf: (slot, key) => (key === undefined ? slot.version : (entryOf(slot, key)?.version ?? 0)),
   save(slot) {
     const entries: [string, number, Json?][] = []
-    for (const [k, e] of slot.entries) entries.push(e.value === undefined ? [k, e.version] : [k, e.version, e.value])
+    forEachEntry(slot, (k, e) => void entries.push(e.value === undefined ? [k, e.version] : [k, e.version, e.value]))
     return { version: slot.version, entries }
   },
   load(saved, load) {
     if (!('entries' in saved)) throw new Error('a snapshot of a map without entries')
-    const entries: Entries = new Map()
-    for (const [k, version, value] of saved.entries) entries.set(k, { value: value === undefined ? undefined : load(value), version, text: undefined })
-    return { entries, version: saved.version, print: null }
+    return slotFrom(saved.entries.map(([k, version, value]) => [k, { value: value === undefined ? undefined : load(value), version, text: undefined }]), saved.version)
   },
 }
 
 /** The canonical text of the entry at `key`, or undefined when there is none: worked out once per entry, which states share. */
 export function entryText(slot: MapSlot, key: string): string | undefined {
-  const e = slot.entries.get(key)
+  const e = entryOf(slot, key)
   if (!e || e.value === undefined) return undefined
-  return (e.text ??= canonicalText(e.value))
+  return (e.text ??= valueText(e.value))
 }
 
 const DELETED = Symbol('deleted')
@@ -204,12 +295,14 @@ export class MapCell extends Cell<MapSlot> {
     this.readAll = false
   }
   private readKey(tx: TxView, key: string): void {
+    if (!tx.tracks) return
     this.begin(tx)
     if (this.readAll || this.readBy.get(key) === tx.id) return
     this.readBy.set(key, tx.id)
-    tx.reads.push({ state: this.name, key, version: this.slot.entries.get(key)?.version ?? 0 })
+    tx.reads.push({ state: this.name, key, version: entryOf(this.slot, key)?.version ?? 0 })
   }
   private readWhole(tx: TxView): void {
+    if (!tx.tracks) return
     this.begin(tx)
     if (this.readAll) return
     this.readAll = true
@@ -221,7 +314,7 @@ export class MapCell extends Cell<MapSlot> {
       return v === DELETED ? undefined : v
     }
     this.readKey(tx, key)
-    return this.slot.entries.get(key)?.value
+    return entryOf(this.slot, key)?.value
   }
   has(tx: TxView, key: string): boolean {
     return this.get(tx, key) !== undefined
@@ -238,15 +331,15 @@ export class MapCell extends Cell<MapSlot> {
   view(tx: TxView): [string, Json][] {
     this.readWhole(tx)
     const out: [string, Json][] = []
-    const entries = this.slot.entries
+    const slot = this.slot
     const overlay = this.wTx === tx.id ? this.pending : null
-    for (const [k, e] of entries) {
+    forEachEntry(slot, (k, e) => {
       // A key deleted before this transaction and set again in it comes after the others (below), once.
-      if (e.value === undefined) continue
+      if (e.value === undefined) return
       const v = overlay?.has(k) ? overlay.get(k)! : e.value
       if (v !== DELETED && v !== undefined) out.push([k, v])
-    }
-    if (overlay) for (const [k, v] of overlay) if (v !== DELETED && entries.get(k)?.value === undefined) out.push([k, v])
+    })
+    if (overlay) for (const [k, v] of overlay) if (v !== DELETED && entryOf(slot, k)?.value === undefined) out.push([k, v])
     return out
   }
   writes(): Write[] {

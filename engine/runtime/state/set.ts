@@ -18,11 +18,32 @@ interface Item {
   readonly hash: number
   /** Lane 1: with `hash`, what the set's fingerprint adds up, kept so it is not worked out again per slot. */
   readonly hash2: number
+  /** The element's number (`numberOf`), or -1: a numbered element is there exactly when its bit is set. */
+  readonly num: number
 }
 
 function item(key: string, value: Json | undefined, version: number): Item {
   const h = hashesOf(key)
-  return { key, value, version, hash: h[0], hash2: h[1] }
+  return { key, value, version, hash: h[0], hash2: h[1], num: h[2] }
+}
+
+/**
+ * The first EXACT distinct elements this process meets are numbered, for
+ * good: a slot keeps one bit per numbered element there (`bits0..2`, 30 a
+ * word, so they stay small integers), and has(x) of such an element is one
+ * bit, whatever the set's size. A model's elements are often that few
+ * (PaxosCommit's messages are 66): then no has(x) goes over the items.
+ */
+const EXACT = 90
+const numbers = new Map<string, number>()
+
+function numberOf(key: string): number {
+  let n = numbers.get(key)
+  if (n === undefined) {
+    if (numbers.size >= EXACT) return -1
+    numbers.set(key, (n = numbers.size))
+  }
+  return n
 }
 
 /** Up to this many items, looking for one compares numbers one by one; past it, texts by halves. */
@@ -42,7 +63,13 @@ export interface SetSlot {
    */
   readonly mask0: number
   readonly mask1: number
+  /** A bit per numbered element there: element n is bit n % 30 of word n / 30. */
+  readonly bits0: number
+  readonly bits1: number
+  readonly bits2: number
 }
+
+type Bits = Pick<SetSlot, 'mask0' | 'mask1' | 'bits0' | 'bits1' | 'bits2'>
 
 function bit0(hash: number): number {
   return 1 << hash % 30
@@ -52,16 +79,35 @@ function bit1(hash: number): number {
   return 1 << (hash >>> 10) % 30
 }
 
-/** The masks of the elements there among `items`. */
-function masksOf(items: readonly Item[]): { mask0: number; mask1: number } {
-  let mask0 = 0
-  let mask1 = 0
-  for (const item of items) {
-    if (item.value === undefined) continue
-    mask0 |= bit0(item.hash)
-    mask1 |= bit1(item.hash)
-  }
-  return { mask0, mask1 }
+/** The masks and bits of the elements there among `items`. */
+function masksOf(items: readonly Item[]): Bits {
+  const b = { mask0: 0, mask1: 0, bits0: 0, bits1: 0, bits2: 0 }
+  for (const item of items) if (item.value !== undefined) addBits(b, item)
+  return b
+}
+
+/** A copy of `items` with `item` inserted at `at`. */
+function inserted(items: readonly Item[], at: number, item: Item): Item[] {
+  const out = new Array<Item>(items.length + 1)
+  for (let j = 0; j < at; j++) out[j] = items[j]!
+  out[at] = item
+  for (let j = at; j < items.length; j++) out[j + 1] = items[j]!
+  return out
+}
+
+function slotOf(items: readonly Item[], version: number, sum: [number, number] | null, b: Bits): SetSlot {
+  return { items, version, sum, mask0: b.mask0, mask1: b.mask1, bits0: b.bits0, bits1: b.bits1, bits2: b.bits2 }
+}
+
+/** Marks `item` there in `b`: its own bit if it is numbered, else its bits in the masks. */
+function addBits(b: { -readonly [K in keyof Bits]: number }, item: Item): void {
+  const n = item.num
+  if (n < 0) {
+    b.mask0 |= bit0(item.hash)
+    b.mask1 |= bit1(item.hash)
+  } else if (n < 30) b.bits0 |= 1 << n
+  else if (n < 60) b.bits1 |= 1 << (n - 30)
+  else b.bits2 |= 1 << (n - 60)
 }
 
 /** The index of `key` in sorted items, or -(where it would go) - 1. */
@@ -93,13 +139,21 @@ function itemOf(slot: SetSlot, key: string): Item | undefined {
   return undefined
 }
 
-/** The hash an element is looked up by (hasElement): worked out once by a caller that asks about it often. */
+/**
+ * What an element is looked up by (hasElement): -1 - its number if it has
+ * one, else its hash. Worked out once by a caller that asks about it often.
+ */
 export function elementHashOf(key: string): number {
-  return hashesOf(key)[0]
+  const h = hashesOf(key)
+  return h[2] < 0 ? h[0] : -1 - h[2]
 }
 
-/** Whether the element with canonical text `key` and hash `hash` (elementHashOf) is in the set. */
+/** Whether the element with canonical text `key` and probe `hash` (elementHashOf) is in the set. */
 export function hasElement(slot: SetSlot, key: string, hash: number): boolean {
+  if (hash < 0) {
+    const n = -1 - hash
+    return ((n < 30 ? slot.bits0 >> n : n < 60 ? slot.bits1 >> (n - 30) : slot.bits2 >> (n - 60)) & 1) === 1
+  }
   if (!(slot.mask0 & bit0(hash)) || !(slot.mask1 & bit1(hash))) return false
   const items = slot.items
   if (items.length > SCAN) return itemOf(slot, key)?.value !== undefined
@@ -117,14 +171,15 @@ export function hasElement(slot: SetSlot, key: string, hash: number): boolean {
  * where the canonical text is O(elements).
  */
 /** Element hashes by canonical text; a remembered outcome's writes are tried in many states, with the same key strings. */
-const hashes = new Map<string, [number, number]>()
+/** Per element: its two hashes and its number (numberOf). */
+const hashes = new Map<string, [number, number, number]>()
 
-function hashesOf(key: string): [number, number] {
+function hashesOf(key: string): [number, number, number] {
   let h = hashes.get(key)
   if (!h) {
     // A model's elements are few; a stream of new ones only starts the table over.
     if (hashes.size >= 1 << 20) hashes.clear()
-    hashes.set(key, (h = [elementHash(key, 0), elementHash(key, 1)]))
+    hashes.set(key, (h = [elementHash(key, 0), elementHash(key, 1), numberOf(key)]))
   }
   return h
 }
@@ -160,38 +215,42 @@ const setSlots: SlotKind<SetSlot> = {
     const byKey = new Map<string, Item>()
     for (const v of (value ?? []) as Json[]) byKey.set(canonicalText(v), item(canonicalText(v), v, version))
     const items = [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : 1))
-    return { items, version, sum: null, ...masksOf(items) }
+    return slotOf(items, version, null, masksOf(items))
   },
   apply(slot, writes, version, inPlace) {
-    const items = inPlace ? (slot.items as Item[]) : slot.items.slice()
+    // Copied only when a write changes it, to its exact size (a copy grown by an insert would be made twice, and keep room it never uses).
+    let items: Item[] | null = inPlace ? (slot.items as Item[]) : null
     // The fingerprint follows the writes when it is known: a new state's is then ready without a pass over its elements.
     let sum = slot.sum ? [slot.sum[0], slot.sum[1]] as [number, number] : null
-    let mask0 = slot.mask0
-    let mask1 = slot.mask1
+    const bits = { mask0: slot.mask0, mask1: slot.mask1, bits0: slot.bits0, bits1: slot.bits1, bits2: slot.bits2 }
     let removed = false
     for (const w of writes) {
       if (w.op !== 'delete' && !(w.op === 'set' && 'key' in w)) continue
       const made = item(w.key, w.op === 'set' ? w.value : undefined, version)
-      const i = indexOf(items, w.key)
-      if (sum && (i >= 0 && items[i]!.value !== undefined) !== (made.value !== undefined)) {
+      const now = items ?? slot.items
+      const i = indexOf(now, w.key)
+      if (sum && (i >= 0 && now[i]!.value !== undefined) !== (made.value !== undefined)) {
         const sign = made.value !== undefined ? 1 : -1
         sum[0] = (sum[0] + sign * made.hash) >>> 0
         sum[1] = (sum[1] + sign * made.hash2) >>> 0
       }
-      if (i >= 0) items[i] = made
-      else items.splice(-i - 1, 0, made)
+      if (i >= 0) (items ??= slot.items.slice())[i] = made
+      else if (items) items.splice(-i - 1, 0, made)
+      else items = inserted(slot.items, -i - 1, made)
       if (made.value === undefined) removed = true
-      else {
-        mask0 |= bit0(made.hash)
-        mask1 |= bit1(made.hash)
-      }
+      else addBits(bits, made)
     }
+    items ??= slot.items.slice()
     // An element removed may share its bits with one still there: worked out again.
-    return removed ? { items, version, sum, ...masksOf(items) } : { items, version, sum, mask0, mask1 }
+    return slotOf(items, version, sum, removed ? masksOf(items) : bits)
   },
   value(slot) {
-    const out: Json[] = []
-    for (const item of slot.items) if (item.value !== undefined) out.push(item.value)
+    // Made at its size (a test may list the set in every state explored).
+    const items = slot.items
+    let n = 0
+    for (let i = 0; i < items.length; i++) if (items[i]!.value !== undefined) n++
+    const out = new Array<Json>(n)
+    for (let i = 0, j = 0; i < items.length; i++) if (items[i]!.value !== undefined) out[j++] = items[i]!.value!
     return out
   },
   read: (slot, key) => (key === undefined ? setSlots.value(slot) : itemOf(slot, key)?.value),
@@ -210,11 +269,11 @@ const setSlots: SlotKind<SetSlot> = {
       const w = writes[i] as { op: string; key?: string }
       const key = w.key
       if (key === undefined || (w.op !== 'set' && w.op !== 'delete')) continue
-      const was = now?.get(key) ?? itemOf(slot, key)?.value !== undefined
+      const h = hashesOf(key)
+      const was = now?.get(key) ?? hasElement(slot, key, h[2] < 0 ? h[0] : -1 - h[2])
       const is = w.op === 'set'
       if (was === is) continue
       if (writes!.length > 1) (now ??= new Map()).set(key, is)
-      const h = hashesOf(key)
       a = (is ? a + h[0] : a - h[0]) >>> 0
       b = (is ? b + h[1] : b - h[1]) >>> 0
     }
@@ -230,7 +289,7 @@ const setSlots: SlotKind<SetSlot> = {
     if (!('entries' in saved)) throw new Error('a snapshot of a set without entries')
     const items = saved.entries.map(([key, version, value]) => item(key, value === undefined ? undefined : load(value), version))
     items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-    return { items, version: saved.version, sum: null, ...masksOf(items) }
+    return slotOf(items, saved.version, null, masksOf(items))
   },
 }
 
@@ -259,6 +318,7 @@ export class SetCell extends Cell<SetSlot> {
     const key = canonicalJson(value)
     if (this.wTx === tx.id && this.pending.has(key)) return this.pending.get(key) !== REMOVED
     const item = itemOf(this.slot, key)
+    if (!tx.tracks) return item?.value !== undefined
     this.begin(tx)
     if (!this.readAll && this.readBy.get(key) !== tx.id) {
       this.readBy.set(key, tx.id)
@@ -276,8 +336,8 @@ export class SetCell extends Cell<SetSlot> {
   }
   /** The elements as this transaction sees them, in canonical order: a read of the whole set. */
   elements(tx: TxView): Json[] {
-    this.begin(tx)
-    if (!this.readAll) {
+    if (tx.tracks) this.begin(tx)
+    if (tx.tracks && !this.readAll) {
       this.readAll = true
       tx.reads.push({ state: this.name, version: this.slot.version })
     }

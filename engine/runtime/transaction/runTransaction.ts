@@ -155,10 +155,15 @@ function finishAction(runner: Runner, version: AppVersion, call: Call, time: num
   })
 }
 
-/** Checks an invariant against the committed state, read-only, at the last event's time. Call inside `Executor.run`. */
-export function runTest(runner: Runner, version: AppVersion, test: AppVersion['tests'][number], agent: Agent): { tx: Transaction; result: unknown } {
+/**
+ * Checks an invariant against the committed state, read-only, at the last event's time. Call inside `Executor.run`.
+ * `tracks` false: its reads are not recorded (no one will look at them: a test whose memo was switched off).
+ */
+export function runTest(runner: Runner, version: AppVersion, test: AppVersion['tests'][number], agent: Agent, tracks = true): { tx: Transaction; result: unknown } {
   let result: unknown
-  const tx = transact(runner, begin(runner, 'test', test.name, null, runner.ctx.lastTime, agent, {}), version.app, () => (result = test.property()))
+  const tx = begin(runner, 'test', test.name, null, runner.ctx.lastTime, agent, {})
+  tx.tracks = tracks
+  transact(runner, tx, version.app, () => (result = test.property()))
   return { tx, result }
 }
 
