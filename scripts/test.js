@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`: the layering check, the type check, then every test file under
-// test/ and test/attacks/ with Node's test runner (its summary is the last thing printed).
+// test/ and test/attacks/ with Node's test runner (its summary, then the slowest files, are the last things printed).
 // `node scripts/test.js test/a.test.ts …`: only those files, no checks first.
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
@@ -11,7 +11,16 @@ const only = process.argv.slice(2)
 // test/ and its folders one level down (test/attacks/: attacks through the real surfaces).
 const testsIn = (dir) => readdirSync(dir).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join(dir, f))
 const folders = readdirSync('test', { withFileTypes: true }).filter((d) => d.isDirectory() && d.name !== 'fixtures').map((d) => join('test', d.name)).sort()
-const files = only.length ? only : [...testsIn('test'), ...folders.flatMap(testsIn)]
+// The slowest files start first (from the tables two runs printed last, on two busy cores): started last,
+// one of them would run on alone at the end while the other core idles. A file not named here keeps its place.
+const SLOWEST_FIRST = [
+  'test/ui.test.ts', 'test/cli.test.ts', 'test/durable.test.ts', 'test/shareUi.test.ts', 'test/windowUi.test.ts',
+  'test/protocol.test.ts', 'test/debuggerAgent.test.ts', 'test/effectActions.test.ts', 'test/slowReader.test.ts',
+  'test/debuggerTimeline.test.ts', 'test/effectsUi.test.ts', 'test/attacks/query.test.ts', 'test/attacks/breach.test.ts',
+  'test/crash.test.ts', 'test/exploreInputs.test.ts', 'test/attacks/runLink.test.ts', 'test/replayDivergenceUi.test.ts',
+]
+const all = [...testsIn('test'), ...folders.flatMap(testsIn)]
+const files = only.length ? only : [...SLOWEST_FIRST.filter((f) => all.includes(f)), ...all.filter((f) => !SLOWEST_FIRST.includes(f))]
 
 // Every temporary file of the run (logs of a gigabyte among them) goes in one folder, removed at the end:
 // a test that forgets its own, or is killed half-way, leaves nothing behind to fill the disk.
@@ -57,4 +66,6 @@ if ((await builds).some((status) => status !== 0)) {
 const asked = Number(process.env.LOOM_TEST_CONCURRENCY)
 const concurrency = Number.isSafeInteger(asked) && asked > 0 ? asked : 2
 // A test that hangs fails after 10 minutes, naming itself, instead of holding up the run (CI stops at 90).
-process.exitCode = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=600000', '--test-reporter=spec', ...files], { stdio: 'inherit', env }).status ?? 1
+// After the spec reporter's summary: the slowest files of a run of several (scripts/fileTimes.js).
+const reporters = ['--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=./scripts/fileTimes.js', '--test-reporter-destination=stdout']
+process.exitCode = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=600000', ...reporters, ...files], { stdio: 'inherit', env }).status ?? 1

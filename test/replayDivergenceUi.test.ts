@@ -39,7 +39,8 @@ test('R after a live fix marks each divergence at its event on the new branch, i
     const api = page.locator('.code-cell[data-cell="api"]')
     await api.locator('.view-line', { hasText: BUG }).click()
     await page.keyboard.press('End')
-    await page.keyboard.type(FIX.slice(BUG.length))
+    // In one go, as a paste: typed key by key, a pause of the edit delay would apply a half-typed fix first.
+    await page.keyboard.insertText(FIX.slice(BUG.length))
     await page.keyboard.press('Shift+Enter')
     await page.locator('.tb-meta').filter({ hasNotText: hash }).waitFor(WAIT)
 

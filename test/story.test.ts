@@ -124,7 +124,8 @@ test('the reservations story in a browser: two concurrent requests oversell the 
     const api = page.locator('.code-cell[data-cell="api"]')
     await api.locator('.view-line', { hasText: 'const free = () => seats.get()' }).click()
     await page.keyboard.press('End')
-    await page.keyboard.type(' - holds.size()')
+    // In one go, as a paste: typed key by key, a pause of the edit delay would apply a half-typed fix first.
+    await page.keyboard.insertText(' - holds.size()')
     await page.keyboard.press('Shift+Enter')
     await page.locator('.tb-meta').filter({ hasNotText: hash }).waitFor(WAIT) // a new code event, a new code hash
     await seen(api.locator('.cell-badge[data-state="live"]'), 'running')

@@ -361,7 +361,8 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
       for (let i = 0; i < 4; i++) await page.keyboard.press('ArrowDown')
       await page.keyboard.press('End')
       await page.keyboard.press('Enter')
-      await page.keyboard.type("if (c === '!') throw new Error('no bangs here')")
+      // In one go, as a paste: typed key by key, a pause of the edit delay would apply a half-typed line first.
+      await page.keyboard.insertText("if (c === '!') throw new Error('no bangs here')")
       await page.keyboard.press('Shift+Enter')
       await page.waitForFunction((h) => document.querySelectorAll('.tb-meta')[0]?.textContent !== h, hash, WAIT)
       await typeInTerminal(page, '!')
@@ -382,7 +383,7 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
       const original = await readFile(server.notebook, 'utf8')
       const hash = await codeHash(page)
       await cell(page, 'state').locator('.view-line span', { hasText: /^30$/ }).dblclick()
-      await page.keyboard.type('31')
+      await page.keyboard.insertText('31') // not '3' applied and saved first, on a busy machine
       await page.waitForFunction((h) => document.querySelectorAll('.tb-meta')[0]?.textContent !== h, hash, WAIT)
       await page.locator('.nb-dirty:not([hidden])').waitFor(WAIT)
       await page.keyboard.press('Control+s')
@@ -556,7 +557,8 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
       await page.locator('.code-cell').nth(1).waitFor(WAIT)
       const added = (await page.locator('.code-cell').nth(1).getAttribute('data-cell'))!
       await cell(page, added).locator('.view-lines').click()
-      await page.keyboard.type("const extra = state.var('extra', 41)")
+      // In one go: typed key by key, a pause of the edit delay on a busy machine would declare it with 4 first.
+      await page.keyboard.insertText("const extra = state.var('extra', 41)")
       await seen(page.locator('.state-entry[data-state="extra"]'), '41')
       await cell(page, added).getByRole('button', { name: 'Move up' }).click()
       await page.waitForFunction((id) => document.querySelectorAll('.code-cell')[0]?.getAttribute('data-cell') === id, added, WAIT)
