@@ -115,9 +115,12 @@ export class TopBar {
     this.status = status
     const state = status?.state ?? 'stopped'
     this.pill.dataset.state = state
-    this.pillText.textContent = status ? LABEL[status.state] : 'Not running'
-    // Paused or parked, what the next step waits for is worth saying (paused: it will not wake by itself).
-    const reason = (status?.state === 'parked' || status?.state === 'paused') && status.waiting ? status.waiting : ''
+    // Ready with a reason: the app cannot start (its notebook does not parse or compile, or its log cannot be extended).
+    const cannot = status?.state === 'ready' && !!status.waiting
+    this.pill.dataset.cannot = String(cannot)
+    this.pillText.textContent = cannot ? 'Cannot run' : status ? LABEL[status.state] : 'Not running'
+    // Paused or parked, what the next step waits for is worth saying (paused: it will not wake by itself); unable to start, why.
+    const reason = (status?.state === 'parked' || status?.state === 'paused' || cannot) && status?.waiting ? status.waiting : ''
     // Requests to the app's port wait while a person has paused it: they are served, in order, when it runs.
     const held = status?.held ? `${plural('request', status.held)} waiting` : ''
     this.reason.textContent = [reason, held].filter(Boolean).map((t) => `— ${t}`).join(' ')

@@ -34,6 +34,8 @@ test('a log with acknowledged events that cannot be read: a banner that stays sa
     const banner = page.locator('.banner[data-banner="history"]')
     await banner.waitFor(WAIT)
     assert.equal(await banner.locator('.banner-text').textContent(), 'The app does not run: its log cannot be extended.')
+    // The top bar does not say Ready: it says the app cannot run, and why.
+    await page.locator('.run-pill[data-state="ready"][data-cannot="true"]', { hasText: /^Cannot run\s*— its log cannot be extended: branch 'main': events 1\.\.4 were acknowledged/ }).waitFor(WAIT)
     assert.match((await banner.locator('.banner-detail').textContent())!, /branch 'main': events 1\.\.4 were acknowledged \(record in .*count\.loom\.db\.heads\) but cannot be read from the log — the WAL file was lost or truncated, or the file is damaged \(.*not a Loom log/)
     // Run is refused, and says why.
     await page.keyboard.press('F8')

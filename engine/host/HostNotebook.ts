@@ -59,9 +59,10 @@ export class HostNotebook {
 
   /** Why the app does not run while its notebook keeps it from starting, as the status says it. */
   whyNotRunning(): string {
-    return this.parseError
-      ? `the notebook does not parse${this.parseError.where?.fileLine ? ` (line ${this.parseError.where.fileLine})` : ''}: ${this.parseError.message}`
-      : `the notebook does not compile: ${this.problems[0]?.message ?? 'see its problems'}`
+    if (this.parseError) return `the notebook does not parse${this.parseError.where?.fileLine ? ` (line ${this.parseError.where.fileLine})` : ''}: ${this.parseError.message}`
+    // Code that compiles, on a log that cannot take its events: the log is what to fix.
+    const history = this.problems.find((p) => p.code === 'history')
+    return history ? `its log cannot be extended: ${history.message}` : `the notebook does not compile: ${this.problems[0]?.message ?? 'see its problems'}`
   }
 
   /** The refusal of a request that needs the app, while the notebook keeps it from starting. */
