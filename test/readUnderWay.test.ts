@@ -78,7 +78,9 @@ export function step() {
   assert.deepEqual(events.map((e) => e.kind), ['code'], 'the history while the read is under way: the code, nothing read yet')
   const parked = await until('parked', (s) => s.state === 'parked')
   assert.equal(parked.waiting, `waiting for sys.http.get("${url}")`)
-  assert.equal(hits, 1)
+  // Under way is sent, not yet received: the request reaches the service a moment later on a busy machine.
+  for (let i = 0; i < 600 && hits === 0; i++) await new Promise((r) => setTimeout(r, 100))
+  assert.equal(hits, 1, 'the service got the read once')
   release()
   await until('with the read done', (s) => s.state === 'parked' && !s.reading && s.head >= 3)
   const { values } = await client.call('state', {})
