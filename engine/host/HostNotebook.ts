@@ -60,16 +60,22 @@ export class HostNotebook {
   /** Why the app does not run while its notebook keeps it from starting, as the status says it. */
   whyNotRunning(): string {
     if (this.parseError) return `the notebook does not parse${this.parseError.where?.fileLine ? ` (line ${this.parseError.where.fileLine})` : ''}: ${this.parseError.message}`
-    // Code that compiles, on a log that cannot take its events: the log is what to fix.
-    const history = this.problems.find((p) => p.code === 'history')
+    const history = this.historyProblem()
     return history ? `its log cannot be extended: ${history.message}` : `the notebook does not compile: ${this.problems[0]?.message ?? 'see its problems'}`
   }
 
   /** The refusal of a request that needs the app, while the notebook keeps it from starting. */
   notRunnable(): Refusal {
     if (this.parseError) return new Refusal(`the notebook does not parse: ${this.parseError.message}`, this.parseError.where)
+    const history = this.historyProblem()
+    if (history) return new Refusal(`its log cannot be extended: ${history.message}`, history.where, 'history')
     const first = this.problems[0]
     return new Refusal(`the notebook does not compile: ${first?.message ?? 'see its problems'}; fix it and the app starts`, first?.where)
+  }
+
+  /** Code that compiles, on a log that cannot take its events: then the log, not the notebook, is what to fix. */
+  private historyProblem(): LoomError | undefined {
+    return this.problems.find((p) => p.code === 'history')
   }
 
   editable(): Notebook {
