@@ -11,14 +11,18 @@ import type { World } from './worlds.ts'
  * Hands each free move of the state being expanded to `take`, in order,
  * until `take` returns false (the search is full); returns how many it took.
  */
-export function freeMoves(model: Model, cur: Expanding, take: (world: World, move: Move) => boolean): number {
+export function freeMoves(model: Model, cur: Expanding, take: (cur: Expanding, world: World, move: Move) => boolean): number {
+  // No closure per state: this runs once for every state explored.
   let taken = 0
-  const give = (world: World, move: Move) => (taken++, take(world, move))
-  if (cur.wake && !give(model.clockMoved(cur.world, cur.wake), { method: 'clock', choices: [], time: cur.wake })) return taken
+  if (cur.wake) {
+    taken++
+    if (!take(cur, model.clockMoved(cur.world, cur.wake), { method: 'clock', choices: [], time: cur.wake })) return taken
+  }
   const t = model.nextTty(cur.world)
   if (t >= 0) {
     const r = model.recorded[t]!
-    if (!give(model.ttyTyped(cur.world, t), { method: 'tty', choices: [], input: r.input, recorded: r.seq })) return taken
+    taken++
+    if (!take(cur, model.ttyTyped(cur.world, t), { method: 'tty', choices: [], input: r.input, recorded: r.seq })) return taken
   }
   // Each response recorded for the effect, and each fault (effectOutcomes.ts).
   for (const want of cur.effects?.values() ?? []) {
@@ -26,7 +30,8 @@ export function freeMoves(model: Model, cur: Expanding, take: (world: World, mov
       const input = { ...want, ...o }
       const move: Move = { method: 'effect', choices: [], input: input as unknown as Move['input'], ...(o.fault ? { fault: o.fault } : {}) }
       if (cur.world.at.clock !== model.time) move.time = cur.world.at.clock
-      if (!give(model.effectAnswered(cur.world, input), move)) return taken
+      taken++
+      if (!take(cur, model.effectAnswered(cur.world, input), move)) return taken
     }
   }
   return taken

@@ -311,7 +311,7 @@ export class Search extends SearchPosition {
   private end(cur: Expanding): void {
     this.cur = null
     // Time passing, recorded input typed, an effect answered (freeMoves.ts): a state with any of them is no deadlock.
-    const moved = freeMoves(this.model, cur, (world, move) => (this.freeMove(cur, world, move), !this.full)) > 0
+    const moved = freeMoves(this.model, cur, this.takeFreeMove) > 0
     if (cur.ttyWait && this.model.nextTty(cur.world) < 0) this.ttyUnfed = true
     const tried = cur.actions!.length > 0
     if (tried && !cur.cut && !cur.committed && !moved && !cur.external && !this.model.takesInput) {
@@ -324,6 +324,9 @@ export class Search extends SearchPosition {
       this.report({ kind: 'deadlock', test: 'no deadlock', message, location: this.model.app.methodAt[method] ?? null }, cur, this.depth, 'deadlock')
     }
   }
+
+  /** freeMoves' `take`, made once: whether the search has room for more. */
+  private readonly takeFreeMove = (cur: Expanding, world: World, move: Move): boolean => (this.freeMove(cur, world, move), !this.full)
 
   private freeMove(cur: Expanding, world: World, move: Move): void {
     this.transitions++
