@@ -12,6 +12,7 @@ import { basename, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { repoRoot } from './repoRoot.js'
 import { engineBundleStale } from './engineBundleStale.js'
+import { writeBuildMeta } from './bundleStale.js'
 import { oneByteSource } from './oneByteSource.ts'
 
 const root = repoRoot(import.meta.url)
@@ -82,7 +83,7 @@ function bundleOptions(entryPoints: Record<string, string>, outdir: string): Bui
 export function writeBundle(entryPoints: Record<string, string>, outdir: string): OutputFile[] {
   // Loaded only to build: every `loom serve` checks the bundle, few rebuild it.
   const { buildSync } = createRequire(import.meta.url)('esbuild') as { buildSync: typeof BuildSync }
-  const result = buildSync({ ...bundleOptions(entryPoints, outdir), write: false })
+  const result = buildSync({ ...bundleOptions(entryPoints, outdir), write: false, metafile: true })
   mkdirSync(outdir, { recursive: true })
   const isEntry = (file: OutputFile) => Object.keys(entryPoints).some((name) => basename(file.path) === `${name}.js`)
   const files = [...result.outputFiles].sort((a, b) => Number(isEntry(a)) - Number(isEntry(b)))
@@ -91,6 +92,8 @@ export function writeBundle(entryPoints: Record<string, string>, outdir: string)
     writeFileSync(temp, file.path.endsWith('.js') ? oneByteSource(file.text) : file.contents)
     renameSync(temp, file.path)
   }
+  // What the build read, for the check of whether it is still fresh (scripts/bundleStale.js).
+  writeBuildMeta(outdir, Object.keys(result.metafile!.inputs))
   return files
 }
 

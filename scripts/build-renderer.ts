@@ -6,12 +6,10 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { repoRoot } from './repoRoot.js'
+import { writeBuildMeta } from './bundleStale.js'
 
 // Found, not assumed: the bundled CLI (dist/engine/) carries this script too.
 const root = repoRoot(import.meta.url)
-
-/** The name of the file, beside index.html, that lists every source file the bundle was made from. */
-export const METAFILE = 'build-meta.json'
 
 /** `import text from 'loom:api-types'`: the cell API's declarations, as text for Monaco. */
 const apiTypes: Plugin = {
@@ -75,7 +73,8 @@ export async function buildRenderer(outdir = 'dist/renderer'): Promise<void> {
     }),
   ])
   const inputs: Metafile['inputs'] = { ...app.metafile.inputs, ...workers.metafile.inputs }
-  await writeFile(join(out, METAFILE), JSON.stringify({ inputs: Object.keys(inputs).sort() }, null, 1))
+  // Before index.html, the file whose age says when the bundle was built (scripts/bundleStale.js).
+  writeBuildMeta(out, Object.keys(inputs))
   await writeFile(join(out, 'index.html'), withModulePreloads(await readFile(join(root, 'renderer/index.html'), 'utf8'), app.metafile, out))
 }
 

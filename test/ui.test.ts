@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, Locator, Page, WebSocketRoute } from 'playwright-core'
 import { parseNotebook, NotebookError } from '../engine/index.ts'
-import { METAFILE } from '../scripts/build-renderer.ts'
+import { BUILD_META } from '../scripts/bundleStale.js'
 import { buildUiOnce, CHROMIUM, launchChromium, serveCopy, serveNotebook, type Serving } from './browser.ts'
 
 // Page-side code in evaluate() runs in the browser; the test program itself has no DOM types.
@@ -703,7 +703,7 @@ describe('the UI in a browser', { skip: haveChromium ? false : `no Chromium at $
 
 test('the renderer bundle is made only of renderer code, the shared protocol and browser libraries', async () => {
   const dir = await buildUiOnce()
-  const { inputs } = JSON.parse(await readFile(join(dir, METAFILE), 'utf8')) as { inputs: string[] }
+  const { inputs } = JSON.parse(await readFile(join(dir, BUILD_META), 'utf8')) as { inputs: string[] }
   assert.ok(inputs.some((i) => i.startsWith('renderer/')))
   const allowed = /^(renderer\/|engine\/protocol\/|node_modules\/(monaco-editor|@xterm\/xterm|@xterm\/addon-fit|marked|dompurify|d3|d3-[a-z-]+|internmap|delaunator|robust-predicates|yjs|y-websocket|y-protocols|y-monaco|lib0)\/|loom-text:)/
   assert.deepEqual(inputs.filter((i) => !allowed.test(i)), [])

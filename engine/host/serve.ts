@@ -11,7 +11,7 @@ import type { SpawnEngine } from './engineLink.ts'
 import { attachEngineSocket, ENGINE_PATH } from './engineSocket.ts'
 import { securityHeaders } from './securityHeaders.ts'
 import { serveRendererFile } from './rendererFiles.ts'
-import { rendererStale } from './rendererStale.ts'
+import { bundleStale } from '../../scripts/bundleStale.js'
 import type { ShareOptions, Sharing } from '../share/startShare.ts'
 import { SYNC_PATH } from '../share/syncPath.ts'
 import { guardEndpoint } from '../share/guardEndpoint.ts'
@@ -180,7 +180,7 @@ function listen(server: ReturnType<typeof createServer>, port: number): Promise<
 
 /** Builds the renderer bundle if it is missing or older than its sources; if that fails the page says what to run. */
 async function ensureBuilt(dir: string, say: (line: string) => void): Promise<void> {
-  const stale = rendererStale(dir, REPO)
+  const stale = bundleStale(dir, REPO, ['index.html'])
   if (stale === null) return
   say(`building the UI (dist/renderer/)${stale === 'missing' ? ' for the first time' : ': its sources changed'}…`)
   try {
