@@ -22,17 +22,21 @@ interface Snapshot {
 /**
  * The snapshot's nodes summed by kind: those of V8's type 'code', and its WeakArrayLists, which hold no value
  * of the program (each shape's list of the optimized code that depends on it, the lists of maps and scripts
- * code keeps), count as code.
+ * code keeps), count as code. Nodes of types 'native' and 'synthetic' are memory outside V8's heap (Node's
+ * own C++ objects, buffers' bytes) or none: left out, as process.memoryUsage().heapUsed leaves them out.
  */
 export function heapKinds(snapshotFile: string): HeapKinds {
   const { snapshot, nodes, strings } = JSON.parse(readFileSync(snapshotFile, 'utf8')) as Snapshot
   const fields = snapshot.meta.node_fields
   const [type, name, size] = ['type', 'name', 'self_size'].map((f) => fields.indexOf(f)) as [number, number, number]
-  const code = snapshot.meta.node_types[0].indexOf('code')
+  const types = snapshot.meta.node_types[0]
+  const [code, native, synthetic] = ['code', 'native', 'synthetic'].map((t) => types.indexOf(t))
   let objects = 0
   let compiled = 0
   for (let i = 0; i < nodes.length; i += fields.length) {
-    if (nodes[i + type] === code || strings[nodes[i + name]!] === 'system / WeakArrayList') compiled += nodes[i + size]!
+    const kind = nodes[i + type]
+    if (kind === native || kind === synthetic) continue
+    if (kind === code || strings[nodes[i + name]!] === 'system / WeakArrayList') compiled += nodes[i + size]!
     else objects += nodes[i + size]!
   }
   return { objectsMB: objects / 2 ** 20, codeMB: compiled / 2 ** 20 }
