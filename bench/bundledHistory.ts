@@ -19,7 +19,7 @@ import * as engineBuild from '../scripts/build-engine.ts'
 
 const root = resolve(import.meta.dirname, '..')
 
-/** A history built bundled, with what its heap snapshots held, object and code (heapKinds.ts). */
+/** A history built bundled, with what its heap snapshots held: the program's values and V8's (heapKinds.ts). */
 export type BuiltBundled = Built & { kinds: Record<(typeof SNAPSHOTS)[number], HeapKinds> }
 
 /** buildHistory (durable.ts) in a bundled process of its own; the history is written in `dir`. */

@@ -32,8 +32,8 @@ function judge(d: DurableFigures) {
   return {
     /** What the history holds above the engine once it runs: objects (heap snapshots), at the early and late readings. */
     own: { early: early.objectsMB - running.objectsMB, late: late.objectsMB - running.objectsMB },
-    /** What V8 compiled of the engine meanwhile, which is not the history's. */
-    code: { early: early.codeMB - running.codeMB, late: late.codeMB - running.codeMB },
+    /** What V8 made meanwhile to run the engine (code, shapes), which is not the history's. */
+    v8: { early: early.v8MB - running.v8MB, late: late.v8MB - running.v8MB },
     ratioToInsert: d.stepsPerSecond / d.sqlite.insert,
     ratioToUpdate: d.stepsPerSecond / d.sqlite.update,
     growth,
@@ -63,7 +63,7 @@ export function durableJson(d: DurableFigures): object {
       sqliteRows: { normal: d.sqlite.rows, fullSync: d.sqlite.fullSyncRows },
       seekBudgetMs: h.seekBudgetMs,
       heapUsed: 'a process of its own that builds the history with the engine bundled as loom run runs it (bench/bundledHistory.ts), read once a garbage collection frees nothing more (heapCollected)',
-      historyHeap: "the objects in heap snapshots at each reading, less those once the engine runs; the code V8 compiled meanwhile (bytecode, optimized code, feedback) is codeGrowthMB, not the history's (bench/heapKinds.ts)",
+      historyHeap: "the program's values in heap snapshots at each reading, less those once the engine runs; what V8 made meanwhile to run the engine (optimized code, feedback, shapes) is v8GrowthMB, not the history's (bench/heapKinds.ts)",
       heapCollected: h.heap.collected,
     },
     stepsPerSecond: Math.round(d.stepsPerSecond),
@@ -82,7 +82,7 @@ export function durableJson(d: DurableFigures): object {
       // The process's heap, its engine's code included, and what the history holds above the engine once it runs.
       heapUsedMB: { atOpen: one(h.heap.open.mb), [`at${short(h.heap.running.events)}`]: one(h.heap.running.mb), [`at${short(h.heap.early.events)}`]: one(h.heap.early.mb), [`at${short(h.heap.late.events)}`]: one(h.heap.late.mb), growth: one(j.growth) },
       historyHeapMB: { [`at${short(h.heap.early.events)}`]: ms3(j.own.early), [`at${short(h.heap.late.events)}`]: ms3(j.own.late) },
-      codeGrowthMB: { [`at${short(h.heap.early.events)}`]: ms3(j.code.early), [`at${short(h.heap.late.events)}`]: ms3(j.code.late) },
+      v8GrowthMB: { [`at${short(h.heap.early.events)}`]: ms3(j.v8.early), [`at${short(h.heap.late.events)}`]: ms3(j.v8.late) },
     },
     targets: j.targets,
   }
@@ -118,8 +118,8 @@ export function durableTable(d: DurableFigures): string {
     `  seek CPU p99/max    ${h.seek.cpuP99Ms.toFixed(2)} / ${h.seek.cpuMaxMs.toFixed(2)} ms (user + system: without the waits for a core a loaded machine adds)`,
     `  replay --verify     ${int(h.verifyEventsPerSecond)} events/s (hash chain + re-execution, ok)`,
     `  heap used (bundled) ${h.heap.open.mb.toFixed(1)} MB with the engine open, ${early}, ${late} (growth ${j.growth.toFixed(1)} MB${h.heap.collected ? ', after gc' : ', gc not available: noisy'})`,
-    `  history's own heap  ${j.own.early.toFixed(3)} MB at ${int(h.heap.early.events)} events, ${j.own.late.toFixed(3)} MB at ${int(h.heap.late.events)}: objects (heap snapshots) above the engine once it runs (${h.heap.running.mb.toFixed(1)} MB at ${int(h.heap.running.events)} events, ${h.heap.open.mb.toFixed(1)} MB as it opened)`,
-    `  engine's code       +${j.code.early.toFixed(2)} MB at ${int(h.heap.early.events)} events, +${j.code.late.toFixed(2)} MB at ${int(h.heap.late.events)}: V8 optimizing more of the engine as it runs (counted in the heap used above, not in the history's own)`,
+    `  history's own heap  ${j.own.early.toFixed(3)} MB at ${int(h.heap.early.events)} events, ${j.own.late.toFixed(3)} MB at ${int(h.heap.late.events)}: values (heap snapshots) above the engine once it runs (${h.heap.running.mb.toFixed(1)} MB at ${int(h.heap.running.events)} events, ${h.heap.open.mb.toFixed(1)} MB as it opened)`,
+    `  V8's, meanwhile     +${j.v8.early.toFixed(2)} MB at ${int(h.heap.early.events)} events, +${j.v8.late.toFixed(2)} MB at ${int(h.heap.late.events)}: code and shapes as V8 optimizes more of the engine (in the heap used above, not the history's)`,
     '',
     `target durable steps ≥ ${TARGETS.ratioToInsert}× plain SQLite's one INSERT per transaction: ${met(j.targets.ratio3x)} (${times(j.ratioToInsert)})`,
     `cost of isolation: loom run confined does ${int(d.confined.stepsPerSecond)} steps/s, ${(100 * d.confined.stepsPerSecond / d.stepsPerSecond).toFixed(0)}% of the engine in one process, ${times(d.confined.stepsPerSecond / s.insert)} plain SQLite's INSERT (${d.confined.stepsPerSecond / s.insert >= TARGETS.ratioToInsert ? 'meets' : 'BELOW'} the ${TARGETS.ratioToInsert}× target)`,
