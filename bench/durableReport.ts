@@ -88,6 +88,9 @@ export function durableJson(d: DurableFigures): object {
   }
 }
 
+/** MB as KB to a tenth: the history's own heap is a few hundred bytes either way. */
+const kb = (mb: number) => (Math.round(mb * 10240) / 10 || 0).toFixed(1)
+
 const met = (ok: boolean) => (ok ? 'met' : 'NOT met')
 
 export function durableTable(d: DurableFigures): string {
@@ -118,7 +121,7 @@ export function durableTable(d: DurableFigures): string {
     `  seek CPU p99/max    ${h.seek.cpuP99Ms.toFixed(2)} / ${h.seek.cpuMaxMs.toFixed(2)} ms (user + system: without the waits for a core a loaded machine adds)`,
     `  replay --verify     ${int(h.verifyEventsPerSecond)} events/s (hash chain + re-execution, ok)`,
     `  heap used (bundled) ${h.heap.open.mb.toFixed(1)} MB with the engine open, ${early}, ${late} (growth ${j.growth.toFixed(1)} MB${h.heap.collected ? ', after gc' : ', gc not available: noisy'})`,
-    `  history's own heap  ${j.own.early.toFixed(3)} MB at ${int(h.heap.early.events)} events, ${j.own.late.toFixed(3)} MB at ${int(h.heap.late.events)}: values (heap snapshots) above the engine once it runs (${h.heap.running.mb.toFixed(1)} MB at ${int(h.heap.running.events)} events, ${h.heap.open.mb.toFixed(1)} MB as it opened)`,
+    `  history's own heap  ${kb(j.own.early)} KB at ${int(h.heap.early.events)} events, ${kb(j.own.late)} KB at ${int(h.heap.late.events)}: values (heap snapshots) above the engine once it runs (${h.heap.running.mb.toFixed(1)} MB at ${int(h.heap.running.events)} events, ${h.heap.open.mb.toFixed(1)} MB as it opened)`,
     `  V8's, meanwhile     +${j.v8.early.toFixed(2)} MB at ${int(h.heap.early.events)} events, +${j.v8.late.toFixed(2)} MB at ${int(h.heap.late.events)}: code and shapes as V8 optimizes more of the engine (in the heap used above, not the history's)`,
     '',
     `target durable steps ≥ ${TARGETS.ratioToInsert}× plain SQLite's one INSERT per transaction: ${met(j.targets.ratio3x)} (${times(j.ratioToInsert)})`,
