@@ -74,7 +74,8 @@ export interface Built {
   /**
    * Heap in use, garbage collected: once the engine has opened its log (its code loaded, no step run yet), once it
    * runs (its first hundredth of the steps: the code a step runs compiled), after the first part (a tenth of the
-   * steps) and at the end. What the history itself holds is the difference from `running`.
+   * steps) and at the end. The difference from `running` is not the history's: V8 keeps compiling more of the
+   * engine all the way (bundledHistory.ts tells the two apart in the heap snapshots).
    */
   heap: { open: { events: number; mb: number }; running: { events: number; mb: number }; early: { events: number; mb: number }; late: { events: number; mb: number }; collected: boolean }
 }
