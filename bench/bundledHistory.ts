@@ -11,22 +11,33 @@ import { rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import type { BuildOptions, buildSync as BuildSync } from 'esbuild'
-import type { Built } from './durable.ts'
+import { heapSnapshotFile, SNAPSHOTS, type Built } from './durable.ts'
+import { heapKinds, type HeapKinds } from './heapKinds.ts'
 import { SAMPLE } from './loom.ts'
 // A namespace: an older checkout (the --base of a comparison) lacks writeBundle.
 import * as engineBuild from '../scripts/build-engine.ts'
 
 const root = resolve(import.meta.dirname, '..')
 
+/** A history built bundled, with what its heap snapshots held: the program's values and V8's (heapKinds.ts). */
+export type BuiltBundled = Built & { kinds: Record<(typeof SNAPSHOTS)[number], HeapKinds> }
+
 /** buildHistory (durable.ts) in a bundled process of its own; the history is written in `dir`. */
-export async function buildHistoryBundled(dir: string, steps: number): Promise<Built> {
+export async function buildHistoryBundled(dir: string, steps: number): Promise<BuiltBundled> {
   // Inside the checkout (dist/ is not tracked), where the bundle's imports of packages find node_modules.
   const outdir = join(root, 'dist', `bench-history-${process.pid}`)
   try {
     // The log's writer thread is found beside the entry (sqliteLog.ts names it from import.meta.url).
     bundle({ historyProcess: 'bench/historyProcess.ts', 'logWriter.boot': 'engine/replay/logWriter.ts' }, outdir)
     const { stdout } = await promisify(execFile)(process.execPath, [join(outdir, 'historyProcess.js'), SAMPLE, dir, String(steps)], { cwd: root, maxBuffer: 16 * 2 ** 20 })
-    return JSON.parse(stdout) as Built
+    const built = JSON.parse(stdout) as Built
+    const kinds = Object.fromEntries(SNAPSHOTS.map((reading) => {
+      const file = heapSnapshotFile(dir, reading)
+      const split = heapKinds(file)
+      rmSync(file)
+      return [reading, split]
+    })) as BuiltBundled['kinds']
+    return { ...built, kinds }
   } finally {
     rmSync(outdir, { recursive: true, force: true })
   }

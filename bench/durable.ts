@@ -3,6 +3,7 @@
 import { join, resolve } from 'node:path'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
+import { writeHeapSnapshot } from 'node:v8'
 import { openSession } from '../engine/replay/session.ts'
 import { SqliteLog } from '../engine/replay/sqliteLog.ts'
 import type { Engine } from '../engine/runtime/engine.ts'
@@ -73,14 +74,22 @@ export interface Built {
   /**
    * Heap in use, garbage collected: once the engine has opened its log (its code loaded, no step run yet), once it
    * runs (its first hundredth of the steps: the code a step runs compiled), after the first part (a tenth of the
-   * steps) and at the end. What the history itself holds is the difference from `running`.
+   * steps) and at the end. The difference from `running` is not the history's: V8 keeps compiling more of the
+   * engine all the way (bundledHistory.ts tells the two apart in the heap snapshots).
    */
   heap: { open: { events: number; mb: number }; running: { events: number; mb: number }; early: { events: number; mb: number }; late: { events: number; mb: number }; collected: boolean }
 }
 
+/** The readings buildHistory also takes a heap snapshot at, after reading the heap's size (for heapKinds.ts). */
+export const SNAPSHOTS = ['running', 'early', 'late'] as const
+
+/** Where buildHistory leaves the heap snapshot of a reading: in the history's directory, removed with it. */
+export const heapSnapshotFile = (dir: string, reading: (typeof SNAPSHOTS)[number]) => join(dir, `heap-${reading}.heapsnapshot`)
+
 /**
- * Builds a history of `steps` steps on one engine in two parts (a tenth, then the rest), reading the heap after each.
- * The bench runs it bundled, in a process of its own (bundledHistory.ts).
+ * Builds a history of `steps` steps on one engine in two parts (a tenth, then the rest), reading the heap after each
+ * and leaving a heap snapshot of it (heapSnapshotFile). The bench runs it bundled, in a process of its own
+ * (bundledHistory.ts), and reads the snapshots there, where parsing them does not touch the heap measured.
  */
 export async function buildHistory(dir: string, steps: number, sample = SAMPLE): Promise<Built> {
   const db = join(dir, 'history.loom.db')
@@ -91,10 +100,13 @@ export async function buildHistory(dir: string, steps: number, sample = SAMPLE):
     const first = Math.round(steps / 10)
     let ms = await timedSteps(engine, warm)
     const running = { events: engine.head, ...(await settledHeapMB()) }
+    writeHeapSnapshot(heapSnapshotFile(dir, 'running'))
     ms += await timedSteps(engine, first - warm)
     const early = { events: engine.head, ...(await settledHeapMB()) }
+    writeHeapSnapshot(heapSnapshotFile(dir, 'early'))
     ms += await timedSteps(engine, steps - first)
     const late = { events: engine.head, ...(await settledHeapMB()) }
+    writeHeapSnapshot(heapSnapshotFile(dir, 'late'))
     checkCount(engine, steps)
     return {
       db,

@@ -1,6 +1,6 @@
 // The durable-log figures (Loom's SQLite log against plain SQLite, and a long
 // history's seek, verify, size and heap) as a table section and as JSON.
-import type { Built } from './durable.ts'
+import type { BuiltBundled } from './bundledHistory.ts'
 import type { Seeks } from './history.ts'
 import { columns, int, times } from './report.ts'
 
@@ -15,7 +15,7 @@ export interface DurableFigures {
   confined: { stepsPerSecond: number; os: 'bwrap' | 'none' }
   /** Plain SQLite rows per second, one transaction each, and how many rows were timed. */
   sqlite: { insert: number; update: number; insertFullSync: number; rows: number; fullSyncRows: number }
-  history: Omit<Built, 'db'> & { bytesPerEvent: number; seek: Seeks; seekBudgetMs: number; verifyEventsPerSecond: number }
+  history: Omit<BuiltBundled, 'db'> & { bytesPerEvent: number; seek: Seeks; seekBudgetMs: number; verifyEventsPerSecond: number }
 }
 
 /** '100k', '1M', '1,000,001' → short labels for event counts. */
@@ -28,7 +28,12 @@ function short(n: number): string {
 function judge(d: DurableFigures) {
   const h = d.history
   const growth = h.heap.late.mb - h.heap.early.mb
+  const { running, early, late } = h.kinds
   return {
+    /** What the history holds above the engine once it runs: objects (heap snapshots), at the early and late readings. */
+    own: { early: early.objectsMB - running.objectsMB, late: late.objectsMB - running.objectsMB },
+    /** What V8 made meanwhile to run the engine (code, shapes), which is not the history's. */
+    v8: { early: early.v8MB - running.v8MB, late: late.v8MB - running.v8MB },
     ratioToInsert: d.stepsPerSecond / d.sqlite.insert,
     ratioToUpdate: d.stepsPerSecond / d.sqlite.update,
     growth,
@@ -57,7 +62,8 @@ export function durableJson(d: DurableFigures): object {
       sqlite: 'better-sqlite3, WAL, synchronous=NORMAL (FULL for sqliteInsertFullSyncPerSecond), one autocommitted statement per transaction, fresh file',
       sqliteRows: { normal: d.sqlite.rows, fullSync: d.sqlite.fullSyncRows },
       seekBudgetMs: h.seekBudgetMs,
-      heapUsed: 'a process of its own that builds the history with the engine bundled as loom run runs it (bench/bundledHistory.ts), read after garbage collection (heapCollected)',
+      heapUsed: 'a process of its own that builds the history with the engine bundled as loom run runs it (bench/bundledHistory.ts), read once a garbage collection frees nothing more (heapCollected)',
+      historyHeap: "the program's values in heap snapshots at each reading, less those once the engine runs; what V8 made meanwhile to run the engine (optimized code, feedback, shapes) is v8GrowthMB, not the history's (bench/heapKinds.ts)",
       heapCollected: h.heap.collected,
     },
     stepsPerSecond: Math.round(d.stepsPerSecond),
@@ -75,11 +81,15 @@ export function durableJson(d: DurableFigures): object {
       verifyEventsPerSecond: Math.round(h.verifyEventsPerSecond),
       // The process's heap, its engine's code included, and what the history holds above the engine once it runs.
       heapUsedMB: { atOpen: one(h.heap.open.mb), [`at${short(h.heap.running.events)}`]: one(h.heap.running.mb), [`at${short(h.heap.early.events)}`]: one(h.heap.early.mb), [`at${short(h.heap.late.events)}`]: one(h.heap.late.mb), growth: one(j.growth) },
-      historyHeapMB: { [`at${short(h.heap.early.events)}`]: ms3(h.heap.early.mb - h.heap.running.mb), [`at${short(h.heap.late.events)}`]: ms3(h.heap.late.mb - h.heap.running.mb) },
+      historyHeapMB: { [`at${short(h.heap.early.events)}`]: ms3(j.own.early), [`at${short(h.heap.late.events)}`]: ms3(j.own.late) },
+      v8GrowthMB: { [`at${short(h.heap.early.events)}`]: ms3(j.v8.early), [`at${short(h.heap.late.events)}`]: ms3(j.v8.late) },
     },
     targets: j.targets,
   }
 }
+
+/** MB as KB to a tenth: the history's own heap is a few hundred bytes either way. */
+const kb = (mb: number) => (Math.round(mb * 10240) / 10 || 0).toFixed(1)
 
 const met = (ok: boolean) => (ok ? 'met' : 'NOT met')
 
@@ -111,7 +121,8 @@ export function durableTable(d: DurableFigures): string {
     `  seek CPU p99/max    ${h.seek.cpuP99Ms.toFixed(2)} / ${h.seek.cpuMaxMs.toFixed(2)} ms (user + system: without the waits for a core a loaded machine adds)`,
     `  replay --verify     ${int(h.verifyEventsPerSecond)} events/s (hash chain + re-execution, ok)`,
     `  heap used (bundled) ${h.heap.open.mb.toFixed(1)} MB with the engine open, ${early}, ${late} (growth ${j.growth.toFixed(1)} MB${h.heap.collected ? ', after gc' : ', gc not available: noisy'})`,
-    `  history's own heap  ${(h.heap.early.mb - h.heap.running.mb).toFixed(2)} MB at ${int(h.heap.early.events)} events, ${(h.heap.late.mb - h.heap.running.mb).toFixed(2)} MB at ${int(h.heap.late.events)} (above the engine once it runs: ${h.heap.running.mb.toFixed(1)} MB at ${int(h.heap.running.events)} events, ${h.heap.open.mb.toFixed(1)} MB as it opened)`,
+    `  history's own heap  ${kb(j.own.early)} KB at ${int(h.heap.early.events)} events, ${kb(j.own.late)} KB at ${int(h.heap.late.events)}: values (heap snapshots) above the engine once it runs (${h.heap.running.mb.toFixed(1)} MB at ${int(h.heap.running.events)} events, ${h.heap.open.mb.toFixed(1)} MB as it opened)`,
+    `  V8's, meanwhile     +${j.v8.early.toFixed(2)} MB at ${int(h.heap.early.events)} events, +${j.v8.late.toFixed(2)} MB at ${int(h.heap.late.events)}: code and shapes as V8 optimizes more of the engine (in the heap used above, not the history's)`,
     '',
     `target durable steps ≥ ${TARGETS.ratioToInsert}× plain SQLite's one INSERT per transaction: ${met(j.targets.ratio3x)} (${times(j.ratioToInsert)})`,
     `cost of isolation: loom run confined does ${int(d.confined.stepsPerSecond)} steps/s, ${(100 * d.confined.stepsPerSecond / d.stepsPerSecond).toFixed(0)}% of the engine in one process, ${times(d.confined.stepsPerSecond / s.insert)} plain SQLite's INSERT (${d.confined.stepsPerSecond / s.insert >= TARGETS.ratioToInsert ? 'meets' : 'BELOW'} the ${TARGETS.ratioToInsert}× target)`,
