@@ -19,6 +19,7 @@ import { Panes } from './shell/Panes.ts'
 import { ShortcutsOverlay } from './shell/ShortcutsOverlay.ts'
 import { NotebookSwitcher } from './shell/NotebookSwitcher.ts'
 import { shortcutOf } from './shell/shortcuts.ts'
+import { whyCannotRun } from './cannotRun.ts'
 import './shell/shell.css'
 
 /** How many past events' terminal output to show when the window opens. */
@@ -203,6 +204,7 @@ export class App {
     const restarted = status.restarted && status.restarted !== this.status?.restarted
     this.status = status
     this.topBar.setStatus(status)
+    this.notebook.setCannotRun(whyCannotRun(status))
     this.debugger.setStatus(status)
     this.allowance.status(status)
     if (restarted) {

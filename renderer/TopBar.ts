@@ -5,6 +5,7 @@ import type { AppView, RunState, StatusView } from '../engine/protocol/messages.
 import type { LinkState } from './connection.ts'
 import { h } from './dom.ts'
 import { plural } from './words.ts'
+import { whyCannotRun } from './cannotRun.ts'
 import { keyOf } from './shell/shortcuts.ts'
 import type { ProblemCount } from './timeline/problemLog.ts'
 
@@ -116,7 +117,7 @@ export class TopBar {
     const state = status?.state ?? 'stopped'
     this.pill.dataset.state = state
     // Ready with a reason: the app cannot start (its notebook does not parse or compile, or its log cannot be extended).
-    const cannot = status?.state === 'ready' && !!status.waiting
+    const cannot = whyCannotRun(status) !== null
     this.pill.dataset.cannot = String(cannot)
     this.pillText.textContent = cannot ? 'Cannot run' : status ? LABEL[status.state] : 'Not running'
     // Paused or parked, what the next step waits for is worth saying (paused: it will not wake by itself); unable to start, why.
