@@ -2,7 +2,7 @@
 // engine through one client. Every (re)connection re-reads everything, so the
 // UI never shows a state the engine does not have.
 import { mountProfileAndDiff } from './questions/mountProfileAndDiff.ts'
-import type { EngineClient } from '../engine/protocol/client.ts'
+import { ProtocolError, type EngineClient } from '../engine/protocol/client.ts'
 import type { EventRecord, NotebookView as Notebook, SkippedEvents, StatusView } from '../engine/protocol/messages.ts'
 import type { Hello, LinkState } from './connection.ts'
 import { h } from './dom.ts'
@@ -267,16 +267,23 @@ export class App {
     }
   }
 
-  private async save(): Promise<void> {
+  /** `overwrite`: the person chose to replace a file that changed on disk since Loom read or saved it. */
+  private async save(overwrite = false): Promise<void> {
     if (!this.client) return
     if (this.nb?.parseError) return this.banner.toast('This notebook does not parse; it is not saved, so the file keeps what you wrote.', 'error')
     try {
       await this.notebook.flush()
-      const { path, bytes } = await this.client.call('save', {})
+      const { path, bytes } = await this.client.call('save', overwrite ? { overwrite } : {})
+      this.banner.hide('disk')
       this.topBar.setDirty(false)
       this.allowance.saved()
       this.banner.toast(`Saved ${path.split(/[\\/]/).pop()} (${bytes.toLocaleString()} bytes)`, 'done')
     } catch (err) {
+      // Someone else's change to the file is not thrown away unseen: it stays until the person chooses to replace it.
+      if (err instanceof ProtocolError && err.code === 'changedOnDisk') {
+        return this.banner.show('disk', 'warning', 'Not saved: the file changed on disk.', err.message,
+          { label: 'Save anyway', title: 'Replace the file on disk with this notebook', run: () => void this.save(true) })
+      }
       this.banner.toast(`Not saved: ${(err as Error).message}`, 'error')
     }
   }

@@ -39,7 +39,8 @@ export interface Ops {
   hello: { params: { token?: string; client?: string }; result: { protocol: number; notebook: NotebookView; status: StatusView; share?: ShareView; confined?: ConfinementView | null; app?: AppView } }
   notebook: { params: Record<string, never>; result: NotebookView }
   /** Writes the notebook file: the current text, or `text` when given (Save), or to `path` (Save As). */
-  save: { params: { text?: string; path?: string }; result: { path: string; bytes: number } }
+  /** `overwrite`: write even though the file changed on disk since Loom read or wrote it (refused otherwise, code 'changedOnDisk'). */
+  save: { params: { text?: string; path?: string; overwrite?: boolean }; result: { path: string; bytes: number } }
   /**
    * Replaces the whole notebook text and live-codes the running app, without writing the file
    * (only save writes it): how a shared session's document reaches the engine.
