@@ -16,6 +16,8 @@ import type { Page } from 'playwright-core'
 import { buildUiOnce, CHROMIUM, launchChromium, serveNotebook } from './browser.ts'
 import { notebook } from './helpers.ts'
 
+declare const document: { querySelector(s: string): { getAttribute(name: string): string | null } | null }
+
 const WAIT = { timeout: 45_000 }
 const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}`
 

@@ -39,6 +39,8 @@ export interface HostOptions {
   branch?: string
   /** Set when the engine process was restarted after a crash: why. Shown in the status. */
   restarted?: string
+  /** Set with `restarted`: the notebook as the UIs had it (edits not yet saved), which the app runs instead of the file. */
+  text?: string
   timeLimitMs?: number
   /** What sys.env shows (`loom serve --env K=V`); none by default. */
   env?: Record<string, string>
@@ -202,7 +204,7 @@ export class EngineHost {
   }
 
   private async load(): Promise<void> {
-    await this.notebook.read()
+    await this.notebook.read(this.options.text)
     if (this.notebook.model) {
       try {
         await this.startEngine(this.notebook.text)

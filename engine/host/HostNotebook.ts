@@ -43,13 +43,16 @@ export class HostNotebook {
     this.path = resolve(path)
   }
 
-  /** Reads the file: its text as well as it decodes (never written back while it is not UTF-8), its cells when it parses. */
-  async read(): Promise<void> {
+  /**
+   * Reads the file: its text as well as it decodes (never written back while it is not UTF-8), its cells when it parses.
+   * `unsaved`: the text the UIs had instead (an engine restarted after a crash), which Save will write.
+   */
+  async read(unsaved?: string): Promise<void> {
     const bytes = await readFile(this.path)
     this.onDisk = bytes
-    this.text = bytes.toString('utf8')
+    this.text = unsaved ?? bytes.toString('utf8')
     try {
-      this.model = parseNotebook(decodeNotebook(bytes, this.path), this.path)
+      this.model = parseNotebook(unsaved ?? decodeNotebook(bytes, this.path), this.path)
     } catch (err) {
       if (!(err instanceof NotebookError)) throw err
       this.parseError = err.error
