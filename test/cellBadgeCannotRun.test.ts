@@ -36,6 +36,11 @@ test('a notebook that does not compile: no cell says running, the broken one say
     assert.equal(await badge(page, 'step').textContent(), 'does not compile')
     const note = page.locator('.code-cell[data-cell="step"] .problem-note')
     assert.equal(await note.textContent(), 'the app cannot run until this is fixed')
+    // Run and Step say it too, instead of failing when pressed.
+    for (const b of ['.tb-button.run', '.tb-button.step']) {
+      assert.equal(await page.locator(b).isDisabled(), true, `${b} is disabled`)
+      assert.match((await page.locator(b).getAttribute('title'))!, /^The app cannot run: the notebook does not compile/)
+    }
     await page.screenshot({ path: join(dir, 'cannot-run.png') })
     if (process.env.LOOM_KEEP_SHOTS) writeFileSync(join(process.env.LOOM_KEEP_SHOTS, 'cannot-run.png'), readFileSync(join(dir, 'cannot-run.png')))
 
@@ -45,6 +50,7 @@ test('a notebook that does not compile: no cell says running, the broken one say
     await page.keyboard.insertText(')')
     await page.locator('.code-cell[data-cell="step"]').press('Shift+Enter')
     await page.locator('.run-pill[data-cannot="false"]').waitFor(WAIT)
+    assert.equal(await page.locator('.tb-button.run').isDisabled(), false, 'Run is offered again')
     for (const cell of ['state', 'step']) await badge(page, cell).and(page.locator('[data-state="live"]')).waitFor(WAIT)
     assert.equal(await badge(page, 'state').textContent(), 'running')
     assert.equal(await page.locator('.code-cell[data-cell="step"] .problem').count(), 0)
