@@ -43,6 +43,8 @@ export class App {
   private unsubscribe: (() => void)[] = []
   private status: StatusView | null = null
   private nb: Notebook | null = null
+  /** Not a shared session's page: its cells are the engine's notebook, not a shared document's. */
+  private solo = true
   /** The last event whose terminal output has been printed. */
   private ttySeq = 0
   /** Events are being skipped (this window fell behind) and the terminal has said so: once per burst. */
@@ -142,6 +144,7 @@ export class App {
       client.on('engineCrashed', ({ reason }) => this.crashed(reason)),
     ]
     const first = this.nb === null
+    this.solo = !hello.share
     this.sharing.open(hello)
     this.showNotebook(hello.notebook)
     this.topBar.setApp(hello.app)
@@ -239,6 +242,27 @@ export class App {
     this.topBar.setSaveEnabled(!nb.parseError)
     this.notebook.render(nb)
     if (nb.parseError) this.topBar.setStatus(null)
+    this.offerUnsaved(nb)
+  }
+
+  /** Code the app ran before Loom stopped that was never saved to the file: offered back, not lost in silence. */
+  private offerUnsaved(nb: Notebook): void {
+    const unsaved = nb.unsaved
+    if (!unsaved || !this.solo) return this.banner.hide('unsaved')
+    this.banner.show('unsaved', 'warning', `The app last ran code this file does not have (event ${unsaved.event}): edits not saved before Loom stopped?`,
+      "The file's code runs now. Restore puts that code back into the cells (not saved until you save), and the app runs it.",
+      { label: 'Restore', title: `Put the cells of event ${unsaved.event}'s code back`, run: () => void this.restore(unsaved.text) })
+  }
+
+  private async restore(text: string): Promise<void> {
+    if (!this.client) return
+    try {
+      const r = await this.client.call('editNotebook', { text })
+      this.topBar.setDirty(true)
+      if (!r.ok) this.banner.toast(`Restored, but not running: ${r.problems.map((p) => p.message).join('; ')}`, 'warning')
+    } catch (err) {
+      this.banner.toast(`Could not restore it: ${(err as Error).message}`, 'error')
+    }
   }
 
   /** The state at the selected moment (the head while the timeline is live) for the state editor and the cells. */

@@ -8,7 +8,7 @@ import type { Engine } from '../runtime/engine.ts'
 import { decodeNotebook, parseNotebook, NotebookError, type Notebook } from '../runtime/notebook.ts'
 import { liveCode } from '../runtime/liveCode.ts'
 import { LoomFailure, type LoomError } from '../protocol/loomError.ts'
-import type { EditResult, NotebookView, Result } from '../protocol/messages.ts'
+import type { EditResult, NotebookView, Result, UnsavedCode } from '../protocol/messages.ts'
 import { cellViews } from './notebookCells.ts'
 import { Refusal } from './problems.ts'
 import { writeAtomically } from './saveNotebook.ts'
@@ -38,6 +38,8 @@ export class HostNotebook {
   problems: LoomError[] = []
   /** The file's bytes as Loom last read or wrote them: a save will not silently overwrite anything else (another editor's change). */
   private onDisk: Buffer | null = null
+  /** Code the app ran before this open that the file lacks (unsavedCode.ts), until it is restored or the notebook saved. */
+  unsaved: UnsavedCode | null = null
 
   constructor(path: string, private readonly host: NotebookHost) {
     this.path = resolve(path)
@@ -60,7 +62,7 @@ export class HostNotebook {
   }
 
   view(): NotebookView {
-    return { path: this.path, text: this.text, cells: this.model ? cellViews(this.model) : [], parseError: this.parseError, problems: this.problems }
+    return { path: this.path, text: this.text, cells: this.model ? cellViews(this.model) : [], parseError: this.parseError, problems: this.problems, ...(this.unsaved ? { unsaved: this.unsaved } : {}) }
   }
 
   /** Why the app does not run while its notebook keeps it from starting, as the status says it. */
@@ -115,6 +117,7 @@ export class HostNotebook {
    * the app keeps running the last code that worked.
    */
   private async adopt(text: string, model: Notebook): Promise<EditResult> {
+    if (text === this.unsaved?.text) this.unsaved = null
     this.text = text
     this.model = model
     this.parseError = null
@@ -161,6 +164,7 @@ export class HostNotebook {
       await this.host.write(this.text)
     } else await writeAtomically(target, this.text)
     this.onDisk = Buffer.from(this.text, 'utf8')
+    this.unsaved = null
     if (target !== this.path) {
       this.path = target
       this.host.changed()

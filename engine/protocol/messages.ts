@@ -28,7 +28,7 @@ export interface Moment {
 
 export type { LoomError, LoomErrorCode, Where } from './loomError.ts'
 // What requests answer and notices carry, by concern (statusViews, shareViews, historyViews, previewViews): importers name this module.
-export type { RunState, StatusView, PendingRead, CellView, NotebookView, ConfinementView, AppView } from './statusViews.ts'
+export type { RunState, StatusView, PendingRead, CellView, NotebookView, ConfinementView, AppView, UnsavedCode } from './statusViews.ts'
 export type { GuestEdit, ShareView, SharedProblem, HostPresence } from './shareViews.ts'
 export type { BranchView, RerunDivergence, StateValue, StateEdit, QueryView, RetroLogsView, TimelineBin, SkippedEvents } from './historyViews.ts'
 export type { PreviewSpec, EffectAnswer, PreviewView, ExploreView, EditResult } from './previewViews.ts'
