@@ -14,7 +14,7 @@ import type { Json } from '../runtime/values.ts'
 import { prepareMoment, type PreparedMoment } from '../replay/prepareMoment.ts'
 import type { ExploreResult, Violation } from '../replay/explore.ts'
 import type { Coverage } from '../replay/coverage.ts'
-import { describeChoices, describeMove, type TraceStep } from '../replay/trace.ts'
+import { describeChoices, describeMove, traceFailure, type TraceStep } from '../replay/trace.ts'
 import type { ChoiceTree } from '../replay/choiceTree.ts'
 import { writeBranch } from '../replay/writeBranch.ts'
 import { SqliteLog, type BranchInfo } from '../replay/sqliteLog.ts'
@@ -82,7 +82,7 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
       const target = log ?? SqliteLog.open((p.options.db as string | undefined) ?? defaultDbPath(path))
       try {
         const before = from?.seq ?? 0
-        const info = await saveConfined(target, name, { ...job, kind: 'trace', explore: undefined, trace: { from, moves: violations[pick - 1]!.trace, cells } }, io).catch((err: Error) => {
+        const info = await saveConfined(target, name, { ...job, kind: 'trace', explore: undefined, trace: { from, moves: violations[pick - 1]!.trace, cells, failure: traceFailure(violations[pick - 1]!) } }, io).catch((err: Error) => {
           throw new HistoryError(`cannot save the trace as branch '${name}': ${err.message}`)
         })
         saved = { branch: name, db: target.path, events: [before + 1, info.head], violation: pick }
