@@ -2,7 +2,7 @@
 // engine through one client. Every (re)connection re-reads everything, so the
 // UI never shows a state the engine does not have.
 import { mountProfileAndDiff } from './questions/mountProfileAndDiff.ts'
-import type { EngineClient } from '../engine/protocol/client.ts'
+import { ProtocolError, type EngineClient } from '../engine/protocol/client.ts'
 import type { EventRecord, NotebookView as Notebook, SkippedEvents, StatusView } from '../engine/protocol/messages.ts'
 import type { Hello, LinkState } from './connection.ts'
 import { h } from './dom.ts'
@@ -19,6 +19,7 @@ import { Panes } from './shell/Panes.ts'
 import { ShortcutsOverlay } from './shell/ShortcutsOverlay.ts'
 import { NotebookSwitcher } from './shell/NotebookSwitcher.ts'
 import { shortcutOf } from './shell/shortcuts.ts'
+import { whyCannotRun } from './cannotRun.ts'
 import './shell/shell.css'
 
 /** How many past events' terminal output to show when the window opens. */
@@ -42,6 +43,8 @@ export class App {
   private unsubscribe: (() => void)[] = []
   private status: StatusView | null = null
   private nb: Notebook | null = null
+  /** Not a shared session's page: its cells are the engine's notebook, not a shared document's. */
+  private solo = true
   /** The last event whose terminal output has been printed. */
   private ttySeq = 0
   /** Events are being skipped (this window fell behind) and the terminal has said so: once per burst. */
@@ -141,6 +144,7 @@ export class App {
       client.on('engineCrashed', ({ reason }) => this.crashed(reason)),
     ]
     const first = this.nb === null
+    this.solo = !hello.share
     this.sharing.open(hello)
     this.showNotebook(hello.notebook)
     this.topBar.setApp(hello.app)
@@ -203,6 +207,7 @@ export class App {
     const restarted = status.restarted && status.restarted !== this.status?.restarted
     this.status = status
     this.topBar.setStatus(status)
+    this.notebook.setCannotRun(whyCannotRun(status))
     this.debugger.setStatus(status)
     this.allowance.status(status)
     if (restarted) {
@@ -237,6 +242,27 @@ export class App {
     this.topBar.setSaveEnabled(!nb.parseError)
     this.notebook.render(nb)
     if (nb.parseError) this.topBar.setStatus(null)
+    this.offerUnsaved(nb)
+  }
+
+  /** Code the app ran before Loom stopped that was never saved to the file: offered back, not lost in silence. */
+  private offerUnsaved(nb: Notebook): void {
+    const unsaved = nb.unsaved
+    if (!unsaved || !this.solo) return this.banner.hide('unsaved')
+    this.banner.show('unsaved', 'warning', `The app last ran code this file does not have (event ${unsaved.event}): edits not saved before Loom stopped?`,
+      "The file's code runs now. Restore puts that code back into the cells (not saved until you save), and the app runs it.",
+      { label: 'Restore', title: `Put the cells of event ${unsaved.event}'s code back`, run: () => void this.restore(unsaved.text) })
+  }
+
+  private async restore(text: string): Promise<void> {
+    if (!this.client) return
+    try {
+      const r = await this.client.call('editNotebook', { text })
+      this.topBar.setDirty(true)
+      if (!r.ok) this.banner.toast(`Restored, but not running: ${r.problems.map((p) => p.message).join('; ')}`, 'warning')
+    } catch (err) {
+      this.banner.toast(`Could not restore it: ${(err as Error).message}`, 'error')
+    }
   }
 
   /** The state at the selected moment (the head while the timeline is live) for the state editor and the cells. */
@@ -265,16 +291,23 @@ export class App {
     }
   }
 
-  private async save(): Promise<void> {
+  /** `overwrite`: the person chose to replace a file that changed on disk since Loom read or saved it. */
+  private async save(overwrite = false): Promise<void> {
     if (!this.client) return
     if (this.nb?.parseError) return this.banner.toast('This notebook does not parse; it is not saved, so the file keeps what you wrote.', 'error')
     try {
       await this.notebook.flush()
-      const { path, bytes } = await this.client.call('save', {})
+      const { path, bytes } = await this.client.call('save', overwrite ? { overwrite } : {})
+      this.banner.hide('disk')
       this.topBar.setDirty(false)
       this.allowance.saved()
       this.banner.toast(`Saved ${path.split(/[\\/]/).pop()} (${bytes.toLocaleString()} bytes)`, 'done')
     } catch (err) {
+      // Someone else's change to the file is not thrown away unseen: it stays until the person chooses to replace it.
+      if (err instanceof ProtocolError && err.code === 'changedOnDisk') {
+        return this.banner.show('disk', 'warning', 'Not saved: the file changed on disk.', err.message,
+          { label: 'Save anyway', title: 'Replace the file on disk with this notebook', run: () => void this.save(true) })
+      }
       this.banner.toast(`Not saved: ${(err as Error).message}`, 'error')
     }
   }

@@ -5,6 +5,7 @@ import type { AppView, RunState, StatusView } from '../engine/protocol/messages.
 import type { LinkState } from './connection.ts'
 import { h } from './dom.ts'
 import { plural } from './words.ts'
+import { whyCannotRun } from './cannotRun.ts'
 import { keyOf } from './shell/shortcuts.ts'
 import type { ProblemCount } from './timeline/problemLog.ts'
 
@@ -116,7 +117,8 @@ export class TopBar {
     const state = status?.state ?? 'stopped'
     this.pill.dataset.state = state
     // Ready with a reason: the app cannot start (its notebook does not parse or compile, or its log cannot be extended).
-    const cannot = status?.state === 'ready' && !!status.waiting
+    const why = whyCannotRun(status)
+    const cannot = why !== null
     this.pill.dataset.cannot = String(cannot)
     this.pillText.textContent = cannot ? 'Cannot run' : status ? LABEL[status.state] : 'Not running'
     // Paused or parked, what the next step waits for is worth saying (paused: it will not wake by itself); unable to start, why.
@@ -134,10 +136,12 @@ export class TopBar {
     this.runButton.disabled = !status || status.state === 'halted'
     // Steps are taken one at a time while the app is not running (parked and idle are running: the loop waits).
     this.stepButton.disabled = !status || status.state === 'halted' || running
-    if (this.runRefused) {
+    // Not allowed (a guest's link), or nothing can run: the buttons say why instead of failing when pressed.
+    const refused = this.runRefused ?? (why === null ? null : `The app cannot run: ${why}`)
+    if (refused) {
       for (const b of [this.runButton, this.stepButton]) {
         b.disabled = true
-        b.title = this.runRefused
+        b.title = refused
       }
     } else this.stepButton.title = running ? `Step (${keyOf('step')}): pause the app first` : `Step (${keyOf('step')})`
     this.showHead()

@@ -21,7 +21,7 @@ const COMMANDS = {
   branch: { positional: ['db'], options: { delete: 'text', rename: 'pair', restore: 'text', json: 'flag' } },
   export: { positional: ['db'], options: { branch: 'text', out: 'text' } },
   import: { positional: ['db', 'file'], options: { name: 'text', json: 'flag' } },
-  explore: { positional: ['notebook'], options: { from: 'text', branch: 'text', at: 'count', depth: 'count', 'max-states': 'count', requests: 'count', faults: 'text', 'save-branch': 'text', violation: 'count', db: 'text', tree: 'flag', workers: 'count', 'time-limit': 'count', 'no-deadlock': 'flag', env: 'env', simulate: 'flag', seed: 'count', walks: 'count', coverage: 'flag', graph: 'text', json: 'flag' } },
+  explore: { positional: ['notebook'], options: { from: 'text', branch: 'text', at: 'count', depth: 'count', 'max-states': 'count', requests: 'count', faults: 'text', 'save-branch': 'text', violation: 'text', db: 'text', tree: 'flag', workers: 'count', 'time-limit': 'count', 'no-deadlock': 'flag', env: 'env', simulate: 'flag', seed: 'count', walks: 'count', coverage: 'flag', graph: 'text', json: 'flag' } },
   check: { positional: ['notebook'], options: { json: 'flag' } },
   allow: { positional: ['notebook'], options: {} },
   serve: { positional: ['notebook'], options: { db: 'text', branch: 'text', port: 'count', 'app-port': 'count', 'time-limit': 'count', env: 'env', share: 'flag', sync: 'text', 'share-port': 'count' } },

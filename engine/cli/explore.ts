@@ -14,7 +14,7 @@ import type { Json } from '../runtime/values.ts'
 import { prepareMoment, type PreparedMoment } from '../replay/prepareMoment.ts'
 import type { ExploreResult, Violation } from '../replay/explore.ts'
 import type { Coverage } from '../replay/coverage.ts'
-import { describeChoices, describeMove, type TraceStep } from '../replay/trace.ts'
+import { describeChoices, describeMove, traceFailure, type TraceStep } from '../replay/trace.ts'
 import type { ChoiceTree } from '../replay/choiceTree.ts'
 import { writeBranch } from '../replay/writeBranch.ts'
 import { SqliteLog, type BranchInfo } from '../replay/sqliteLog.ts'
@@ -75,14 +75,13 @@ export async function exploreCommand(p: Parsed, io: Io): Promise<number> {
     const violations = result.violations.map((v, i) => ({ ...v, steps: answer.steps[i]! }))
     let saved: { branch: string; db: string; events: [number, number]; violation: number } | null = null
     const name = p.options['save-branch'] as string | undefined
-    // Which violation to save, as numbered in the report (the first found is often a deadlock, not the test in question).
-    const pick = (p.options.violation as number | undefined) ?? 1
-    if (name && violations.length && (pick < 1 || pick > violations.length)) throw new HistoryError(`--violation ${pick}: exploration found ${violations.length} violation${violations.length === 1 ? '' : 's'} (1..${violations.length})`)
+    // Which violation to save, as numbered in the report or by its test's name (the first found is often a deadlock, not the test in question).
+    const pick = name && violations.length ? pickViolation(p.options.violation as string | undefined, violations) : 1
     if (name && violations.length) {
       const target = log ?? SqliteLog.open((p.options.db as string | undefined) ?? defaultDbPath(path))
       try {
         const before = from?.seq ?? 0
-        const info = await saveConfined(target, name, { ...job, kind: 'trace', explore: undefined, trace: { from, moves: violations[pick - 1]!.trace, cells } }, io).catch((err: Error) => {
+        const info = await saveConfined(target, name, { ...job, kind: 'trace', explore: undefined, trace: { from, moves: violations[pick - 1]!.trace, cells, failure: traceFailure(violations[pick - 1]!) } }, io).catch((err: Error) => {
           throw new HistoryError(`cannot save the trace as branch '${name}': ${err.message}`)
         })
         saved = { branch: name, db: target.path, events: [before + 1, info.head], violation: pick }
@@ -324,4 +323,19 @@ function tree(t: ChoiceTree, p: Parsed, io: Io): number {
 function show(v: Json): string {
   const s = JSON.stringify(v)
   return s.length > 120 ? s.slice(0, 117) + '…' : s
+}
+
+/** `--violation`: K as the report numbers them, or the first violation of the test named so; the first by default. */
+function pickViolation(asked: string | undefined, violations: readonly Violation[]): number {
+  if (asked === undefined) return 1
+  const found = `exploration found ${violations.length} violation${violations.length === 1 ? '' : 's'}`
+  if (/^\d+$/.test(asked)) {
+    const k = Number(asked)
+    if (k < 1 || k > violations.length) throw new HistoryError(`--violation ${k}: ${found} (1..${violations.length})`)
+    return k
+  }
+  const at = violations.findIndex((v) => v.test === asked)
+  if (at >= 0) return at + 1
+  const named = violations.map((v, i) => `${i + 1}: ${v.kind === 'test' ? `test '${v.test}'` : v.kind}`).join(', ')
+  throw new HistoryError(`--violation '${asked}': no violation of a test named so; ${found} (${named})`)
 }

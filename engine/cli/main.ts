@@ -40,12 +40,12 @@ usage:
       list branches; rename (a label: events keep their hashes), delete (archived, restorable)
   loom export DB [--branch B] [--out FILE]                       a branch as portable JSON lines
   loom import DB FILE [--name N]                                 add an exported branch, verified
-  loom explore NB [--from DB [--branch B] [--at S]] [--depth D] [--max-states M] [--requests N] [--faults timeout,refused,5xx,failed,lost|none] [--save-branch N [--violation K] [--db F]] [--workers W] [--env K=V] [--no-deadlock] [--simulate [--seed N] [--walks N]] [--tree] [--json]
+  loom explore NB [--from DB [--branch B] [--at S]] [--depth D] [--max-states M] [--requests N] [--faults timeout,refused,5xx,failed,lost|none] [--save-branch N [--violation K|TEST] [--db F]] [--workers W] [--env K=V] [--no-deadlock] [--simulate [--seed N] [--walks N]] [--tree] [--json]
       every state the app can reach (breadth first over every transaction, every choice, the clock moving to each
       awaited deadline, the inputs a log recorded after S in every order, and requests from the notebook's clients(),
       at most N along a trace, default 3), every test checked in each; exits 1 with the shortest trace to each failure,
       deadlock or error, 3 when none was found but the search was bounded or left inputs unexplored (it says which); --save-branch commits the first
-      as a branch of the log; --tree shows the distinct outcomes of the next transaction instead; --workers W
+      as a branch of the log (--violation: the K-th as numbered, or the first of the test named TEST); --tree shows the distinct outcomes of the next transaction instead; --workers W
       shares the states among W threads (on two cores it is slower than one: handing a state to another thread
       costs more than exploring it; npm run bench measures both); --no-deadlock does not report states where nothing can move;
       --env K=V sets sys.env as for loom run; --simulate takes N seeded random walks (default 1000) of at most --depth moves

@@ -30,6 +30,8 @@ import { debuggerRequests } from './debuggerRequests.ts'
 import { questionRequests } from './questionRequests.ts'
 import type { Evaluator } from './evaluator.ts'
 import { spawnedEvaluator } from './evaluatorSpawn.ts'
+import { unsavedCode } from './unsavedCode.ts'
+import type { EventRecord } from '../runtime/event.ts'
 
 export interface HostOptions {
   notebook: string
@@ -39,6 +41,8 @@ export interface HostOptions {
   branch?: string
   /** Set when the engine process was restarted after a crash: why. Shown in the status. */
   restarted?: string
+  /** Set with `restarted`: the notebook as the UIs had it (edits not yet saved), which the app runs instead of the file. */
+  text?: string
   timeLimitMs?: number
   /** What sys.env shows (`loom serve --env K=V`); none by default. */
   env?: Record<string, string>
@@ -63,6 +67,8 @@ export class EngineHost {
   /** The notebook's text, cells and problems; its edits live-code the app, and only its save writes the file. */
   private readonly notebook: HostNotebook
   private log: HistoryLog | null = null
+  /** The branch's last code event when the app started here: what it ran before this open. */
+  private openedCode: EventRecord | undefined
   private readonly app = new AppRun({
     notRunnable: () => this.notebook.notRunnable(),
     stopped: (err) => {
@@ -202,10 +208,12 @@ export class EngineHost {
   }
 
   private async load(): Promise<void> {
-    await this.notebook.read()
+    await this.notebook.read(this.options.text)
     if (this.notebook.model) {
       try {
         await this.startEngine(this.notebook.text)
+        // Opened afresh (not restarted with the window's text): code it ran that the file lacks is offered back.
+        if (!this.options.text) this.notebook.unsaved = await unsavedCode(this.log!, this.openedCode, this.app.engine!.codeHash, this.notebook.model).catch(() => null)
       } catch (err) {
         // A damaged branch: the history stays readable (and can be forked), the engine does not extend it.
         if (!(err instanceof LoomFailure || err instanceof LogDamageError)) throw err
@@ -222,8 +230,10 @@ export class EngineHost {
     this.log ??= this.logs.open(true)!
     const log = this.log
     for (const [key, cell] of this.options.compiled ?? []) if (!log.keptCells?.get(key)) log.keptCells?.put(key, cell)
+    const resume = this.logs.resume(log)
+    this.openedCode = resume?.code
     const engine = await Engine.fromSource(text, {
-      path: this.notebook.path, log, branch: log.branch, resume: this.logs.resume(log), checkTests: true,
+      path: this.notebook.path, log, branch: log.branch, resume, checkTests: true,
       ...(log.effect ? { performEffect: (r: EffectRequest) => log.effect!(r) } : {}),
       ...(this.options.timeLimitMs ? { timeLimitMs: this.options.timeLimitMs } : {}),
       ...(this.options.env ? { env: this.options.env } : {}),

@@ -2,10 +2,11 @@
 // messages to the process and back; if the process dies, every UI is told
 // (`engineCrashed`), requests it had not answered are answered with an
 // error, and a new process is started on the same log — the committed
-// events are on disk — after which the same connections carry on.
+// events are on disk — with the notebook as the UIs last had it (edits not
+// yet saved are in no file), after which the same connections carry on.
 import type { Message, Notice, Transport } from '../protocol/messages.ts'
 import type { HostOptions } from './EngineHost.ts'
-import { readFromEngine, type EngineProcess, type FromEngine, type SpawnEngine, type ToEngine } from './engineLink.ts'
+import { MAX_NOTEBOOK, readFromEngine, type EngineProcess, type FromEngine, type SpawnEngine, type ToEngine } from './engineLink.ts'
 import { checkRequest, refusalOf } from '../protocol/validate.ts'
 
 export interface SupervisorEvents {
@@ -43,6 +44,8 @@ export class EngineSupervisor {
   private backlog: ToEngine[] = []
   private crashes: number[] = []
   private firstStart: { resolve: () => void; reject: (err: Error) => void } | null = null
+  /** The notebook's text as the engine last told its UIs (unsaved edits included); null until it changed. */
+  private notebookText: string | null = null
 
   constructor(private readonly spawn: SpawnEngine, private readonly options: HostOptions, private readonly events: SupervisorEvents = {}) {}
 
@@ -68,7 +71,9 @@ export class EngineSupervisor {
       else this.events.garbled?.(`the engine process sent a message that is not of the link's shape; it was ignored`)
     })
     child.onExit((reason) => this.exited(child, reason))
-    child.send({ start: { ...this.options, ...(restartedBecause ? { restarted: restartedBecause } : {}) } })
+    // A restart runs what the people had typed, not the file: their edits not yet saved are not thrown away.
+    const text = restartedBecause && this.notebookText !== null ? { text: this.notebookText } : {}
+    child.send({ start: { ...this.options, ...(restartedBecause ? { restarted: restartedBecause } : {}), ...text } })
   }
 
   private fromEngine(child: EngineProcess, m: FromEngine, restartedBecause: string | null): void {
@@ -91,8 +96,16 @@ export class EngineSupervisor {
       const c = this.conns.get(m.conn)
       if (!c) return
       if (m.message.kind === 'response') c.pending.delete(m.message.id)
+      else if (m.message.kind === 'notice') this.remember(m.message.notice)
       send(c.transport, m.message)
     }
+  }
+
+  /** Keeps the notebook's text from a notice that carries it (checked: the engine process may have been broken into). */
+  private remember(notice: Notice): void {
+    if (notice.type !== 'notebook') return
+    const text: unknown = (notice.notebook as { text?: unknown } | undefined)?.text
+    if (typeof text === 'string' && text.length <= MAX_NOTEBOOK) this.notebookText = text
   }
 
   private exited(child: EngineProcess, how: string): void {

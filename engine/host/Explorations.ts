@@ -5,7 +5,7 @@
 // its job, so a violation's trace can be committed as a branch.
 import { Model, type ModelOptions } from '../replay/model.ts'
 import { exploring, type ExploreResult } from '../replay/explore.ts'
-import { describeMove, saveTrace } from '../replay/trace.ts'
+import { describeMove, saveTrace, traceFailure } from '../replay/trace.ts'
 import { NondeterminismError } from '../replay/memo.ts'
 import type { HistoryLog } from '../replay/historyLog.ts'
 import type { SourceLocation } from '../runtime/event.ts'
@@ -78,7 +78,7 @@ export class Explorations {
     this.host.history()
     const log = this.host.openLog()
     try {
-      await saveTrace(kept.text, this.options(kept.branch, kept.seq, log), violation.trace, log, name).catch((err: Error) => {
+      await saveTrace(kept.text, this.options(kept.branch, kept.seq, log), violation.trace, log, name, traceFailure(violation)).catch((err: Error) => {
         throw new Refusal(`cannot save the counterexample as branch '${name}': ${err.message}`)
       })
     } finally {

@@ -3,12 +3,12 @@
 // when it parses, and its problems. Every change of text goes through edit(),
 // which live-codes the app (runtime/liveCode.ts); only save() writes a file.
 import { readFile } from 'node:fs/promises'
-import { resolve } from 'node:path'
+import { basename, resolve } from 'node:path'
 import type { Engine } from '../runtime/engine.ts'
 import { decodeNotebook, parseNotebook, NotebookError, type Notebook } from '../runtime/notebook.ts'
 import { liveCode } from '../runtime/liveCode.ts'
 import { LoomFailure, type LoomError } from '../protocol/loomError.ts'
-import type { EditResult, NotebookView, Result } from '../protocol/messages.ts'
+import type { EditResult, NotebookView, Result, UnsavedCode } from '../protocol/messages.ts'
 import { cellViews } from './notebookCells.ts'
 import { Refusal } from './problems.ts'
 import { writeAtomically } from './saveNotebook.ts'
@@ -36,17 +36,25 @@ export class HostNotebook {
   parseError: LoomError | null = null
   /** The last problems of the running code (or of a refused edit), each at its cell and line. */
   problems: LoomError[] = []
+  /** The file's bytes as Loom last read or wrote them: a save will not silently overwrite anything else (another editor's change). */
+  private onDisk: Buffer | null = null
+  /** Code the app ran before this open that the file lacks (unsavedCode.ts), until it is restored or the notebook saved. */
+  unsaved: UnsavedCode | null = null
 
   constructor(path: string, private readonly host: NotebookHost) {
     this.path = resolve(path)
   }
 
-  /** Reads the file: its text as well as it decodes (never written back while it is not UTF-8), its cells when it parses. */
-  async read(): Promise<void> {
+  /**
+   * Reads the file: its text as well as it decodes (never written back while it is not UTF-8), its cells when it parses.
+   * `unsaved`: the text the UIs had instead (an engine restarted after a crash), which Save will write.
+   */
+  async read(unsaved?: string): Promise<void> {
     const bytes = await readFile(this.path)
-    this.text = bytes.toString('utf8')
+    this.onDisk = bytes
+    this.text = unsaved ?? bytes.toString('utf8')
     try {
-      this.model = parseNotebook(decodeNotebook(bytes, this.path), this.path)
+      this.model = parseNotebook(unsaved ?? decodeNotebook(bytes, this.path), this.path)
     } catch (err) {
       if (!(err instanceof NotebookError)) throw err
       this.parseError = err.error
@@ -54,7 +62,7 @@ export class HostNotebook {
   }
 
   view(): NotebookView {
-    return { path: this.path, text: this.text, cells: this.model ? cellViews(this.model) : [], parseError: this.parseError, problems: this.problems }
+    return { path: this.path, text: this.text, cells: this.model ? cellViews(this.model) : [], parseError: this.parseError, problems: this.problems, ...(this.unsaved ? { unsaved: this.unsaved } : {}) }
   }
 
   /** Why the app does not run while its notebook keeps it from starting, as the status says it. */
@@ -109,6 +117,7 @@ export class HostNotebook {
    * the app keeps running the last code that worked.
    */
   private async adopt(text: string, model: Notebook): Promise<EditResult> {
+    if (text === this.unsaved?.text) this.unsaved = null
     this.text = text
     this.model = model
     this.parseError = null
@@ -133,10 +142,12 @@ export class HostNotebook {
   }
 
   /** Writes the notebook: atomically, so a crash mid-save leaves the old file or the new one, never half. */
-  async save(text: string | undefined, path: string | undefined): Promise<Result<'save'>> {
+  async save(text: string | undefined, path: string | undefined, overwrite = false): Promise<Result<'save'>> {
     if (text === undefined && this.parseError) {
       throw new Refusal(`the notebook does not parse, so Loom will not overwrite it: ${this.parseError.message}; fix it in a text editor`, this.parseError.where)
     }
+    const target = path === undefined ? this.path : resolve(path)
+    if (target === this.path && !overwrite) await this.refuseIfChangedOnDisk()
     if (text !== undefined && text !== this.text) {
       let model: Notebook
       try {
@@ -147,16 +158,25 @@ export class HostNotebook {
       }
       await this.adopt(text, model)
     }
-    const target = path === undefined ? this.path : resolve(path)
     if (this.host.write) {
       // Confined (DESIGN §9): the supervisor writes this notebook, and no other file.
       if (target !== this.path) throw new Refusal(`not saved to ${target}: this engine may write only its own notebook (it runs confined); save it here, then copy the file`)
       await this.host.write(this.text)
     } else await writeAtomically(target, this.text)
+    this.onDisk = Buffer.from(this.text, 'utf8')
+    this.unsaved = null
     if (target !== this.path) {
       this.path = target
       this.host.changed()
     }
     return { path: target, bytes: Buffer.byteLength(this.text) }
+  }
+
+  /** Someone else wrote the file since Loom read or saved it: saving now would throw their change away unseen. */
+  private async refuseIfChangedOnDisk(): Promise<void> {
+    // A file that is gone has nothing to lose: the save writes it again.
+    const now = await readFile(this.path).catch(() => null)
+    if (!now || !this.onDisk || now.equals(this.onDisk)) return
+    throw new Refusal(`${basename(this.path)} changed on disk since Loom read or saved it (another editor?); saving would overwrite that change, so the file is left as it is. Save anyway to replace it with this notebook, or copy what you need from the file first`, { file: this.path }, 'changedOnDisk')
   }
 }

@@ -13,7 +13,7 @@ export function notebookRequests(host: HostAccess, notebook: HostNotebook): Hand
   const edit = (change: () => string, p: GuestEdit) => host.exclusive(() => notebook.edit(change, p.asGuest === true))
   return {
     notebook: () => notebook.view(),
-    save: (p) => host.exclusive(() => notebook.save(p.text, p.path)),
+    save: (p) => host.exclusive(() => notebook.save(p.text, p.path, p.overwrite === true)),
     editNotebook: (p) => edit(() => p.text, p),
     editCell: (p) => edit(() => withCellSource(notebook.editable(), p.cell, p.source), p),
     addCell: (p) =>

@@ -30,7 +30,7 @@ import { progressLine, type ProgressMode } from './exploreProgress.ts'
 import { heapRoom } from '../replay/heapRoom.ts'
 import { exploreParallel } from '../replay/exploreParallel.ts'
 import { choiceTree } from '../replay/choiceTree.ts'
-import { commitTrace, describeTrace } from '../replay/trace.ts'
+import { commitTrace, describeTrace, type TraceFailure } from '../replay/trace.ts'
 import type { Fault } from '../replay/effectOutcomes.ts'
 import { NondeterminismError } from '../replay/memo.ts'
 import { Rerunner, rerunTimeLimit } from '../replay/rerun.ts'
@@ -47,7 +47,7 @@ export interface RunJob {
   /** `loom explore`: the search (or `--tree`) from the start or from a moment the launcher read from its log. */
   explore?: { from: PreparedMoment | null; tree: boolean; depth?: number; maxStates?: number; requests?: number; faults?: Fault[]; workers: number; cells: KeptCell[]; deadlock?: boolean; progress?: ProgressMode; simulate?: { seed: number; walks: number }; coverage?: boolean; draw?: boolean; frontierBytes?: number }
   /** `--save-branch`: a trace's moves, committed through the link to the branch the launcher opened for them. */
-  trace?: { from: PreparedMoment | null; moves: Move[]; cells: KeptCell[] }
+  trace?: { from: PreparedMoment | null; moves: Move[]; cells: KeptCell[]; failure?: TraceFailure | null }
   /** `loom replay --code`: the recorded inputs the launcher sends (as replay batches), re-run onto the link's branch. */
   /** `kept`: the re-run is written to the log's branch; else it stays in memory (retroactive logging, a replay not kept). */
   rerun?: { from: string; startTime: number; maxDivergences: number; kept: boolean; logs?: { limit: number } }
@@ -263,7 +263,7 @@ function givenEnv(job: RunJob): Record<string, string> | undefined {
 /** `--save-branch`: the trace's events, made by running its moves again, committed to the link's branch. */
 async function traceJob(log: RemoteLog, job: RunJob): Promise<unknown> {
   const t = job.trace!
-  await commitTrace(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, from: t.from ?? undefined, cells: t.cells, env: givenEnv(job) }, t.moves, log, log.branch)
+  await commitTrace(job.text, { path: job.notebook, timeLimitMs: job.timeLimitMs, from: t.from ?? undefined, cells: t.cells, env: givenEnv(job) }, t.moves, log, log.branch, t.failure ?? null)
   return { head: log.head }
 }
 

@@ -30,6 +30,8 @@ export type LoomErrorCode =
   | 'history'
   /** A request that cannot be done now (the app runs, the notebook is broken, the engine closes, a role does not allow it). */
   | 'refused'
+  /** The notebook's file changed on disk since Loom read or wrote it (another editor): a save would overwrite that change. */
+  | 'changedOnDisk'
   /** The app or the connection stopped. */
   | 'stopped'
   /** A fault of Loom itself or of the machine (a log that could not be written): said as it was thrown. */
@@ -37,7 +39,7 @@ export type LoomErrorCode =
   | 'not-json' | 'too-large' | 'too-deep' | 'bad-request'
 
 export const LOOM_ERROR_CODES: readonly LoomErrorCode[] = [
-  'parse', 'compile', 'load', 'parked', 'unchanged', 'runtime', 'test', 'timeLimit', 'badInput', 'history', 'refused', 'stopped', 'internal',
+  'parse', 'compile', 'load', 'parked', 'unchanged', 'runtime', 'test', 'timeLimit', 'badInput', 'history', 'refused', 'changedOnDisk', 'stopped', 'internal',
   'not-json', 'too-large', 'too-deep', 'bad-request',
 ]
 

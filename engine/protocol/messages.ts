@@ -28,7 +28,7 @@ export interface Moment {
 
 export type { LoomError, LoomErrorCode, Where } from './loomError.ts'
 // What requests answer and notices carry, by concern (statusViews, shareViews, historyViews, previewViews): importers name this module.
-export type { RunState, StatusView, PendingRead, CellView, NotebookView, ConfinementView, AppView } from './statusViews.ts'
+export type { RunState, StatusView, PendingRead, CellView, NotebookView, ConfinementView, AppView, UnsavedCode } from './statusViews.ts'
 export type { GuestEdit, ShareView, SharedProblem, HostPresence } from './shareViews.ts'
 export type { BranchView, RerunDivergence, StateValue, StateEdit, QueryView, RetroLogsView, TimelineBin, SkippedEvents } from './historyViews.ts'
 export type { PreviewSpec, EffectAnswer, PreviewView, ExploreView, EditResult } from './previewViews.ts'
@@ -39,7 +39,8 @@ export interface Ops {
   hello: { params: { token?: string; client?: string }; result: { protocol: number; notebook: NotebookView; status: StatusView; share?: ShareView; confined?: ConfinementView | null; app?: AppView } }
   notebook: { params: Record<string, never>; result: NotebookView }
   /** Writes the notebook file: the current text, or `text` when given (Save), or to `path` (Save As). */
-  save: { params: { text?: string; path?: string }; result: { path: string; bytes: number } }
+  /** `overwrite`: write even though the file changed on disk since Loom read or wrote it (refused otherwise, code 'changedOnDisk'). */
+  save: { params: { text?: string; path?: string; overwrite?: boolean }; result: { path: string; bytes: number } }
   /**
    * Replaces the whole notebook text and live-codes the running app, without writing the file
    * (only save writes it): how a shared session's document reaches the engine.

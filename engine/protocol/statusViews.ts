@@ -44,6 +44,16 @@ export interface NotebookView {
   parseError: LoomError | null
   /** The last compile problems of the running code (or of a refused edit), each at its cell and line. */
   problems: LoomError[]
+  /** Code the app ran before this open that the file does not have (edits not saved before Loom stopped): offered back. */
+  unsaved?: UnsavedCode
+}
+
+/** Code the app last ran, from edits never saved to the file: which code event, and the notebook with its cells. */
+export interface UnsavedCode {
+  event: number
+  codeHash: string
+  /** The file's text with each cell as that code had it. */
+  text: string
 }
 
 /**

@@ -44,7 +44,7 @@ const none: Spec = {}
 const PARAMS: Partial<Record<Op, Spec>> = {
   hello: { token: { kind: 'string' }, client: { kind: 'string' } },
   notebook: none,
-  save: { text: { kind: 'string' }, path: { kind: 'string' } },
+  save: { text: { kind: 'string' }, path: { kind: 'string' }, overwrite: { kind: 'flag' } },
   stopJob: { job: { kind: 'positive', required: true } },
   editNotebook: { text: { kind: 'string', required: true }, asGuest: { kind: 'flag' } },
   editCell: { cell: { kind: 'string', required: true }, source: { kind: 'string', required: true }, asGuest: { kind: 'flag' } },

@@ -10,7 +10,8 @@ import type { Json } from '../runtime/values.ts'
 import { writeBranch } from './writeBranch.ts'
 import { Model, type ModelOptions } from './model.ts'
 import type { World } from './worlds.ts'
-import type { Move } from './explore.ts'
+import type { Move, Violation } from './explore.ts'
+import { cut, type RecordedFailure } from './history/failures.ts'
 import type { BranchInfo } from './sqliteLog.ts'
 import type { HistoryLog } from './historyLog.ts'
 import type { EventLog } from '../runtime/log.ts'
@@ -101,17 +102,28 @@ export function describeChoices(choices: readonly Choice[]): string {
   return choices.length ? choices.map((c) => `${c.value} of ${c.n}`).join(', then ') : 'no choices'
 }
 
+/** What failed after a trace's last event, as a run records it; a deadlock or a liveness cycle is no failure of one event (null). */
+export type TraceFailure = Omit<RecordedFailure, 'seq'>
+
+export function traceFailure(v: Pick<Violation, 'kind' | 'test' | 'message' | 'location' | 'failing'>): TraceFailure | null {
+  const where = { cell: v.location?.cell ?? null, line: v.location?.line ?? null }
+  if (v.kind === 'test') return { kind: 'test', name: cut(v.test), ...where, message: cut(v.message) }
+  if (v.kind === 'error') return { kind: 'error', name: cut(v.failing?.method ?? v.test), ...where, message: cut(v.message) }
+  return null
+}
+
 /**
  * Commits a trace as branch `name` of `log`: forked from the moment the
  * exploration started at, or a new root for an exploration from the start.
  * A code event comes first when the notebook's code is not the code in force
  * there. Every event is made by running the move again with its choices.
+ * `failure`: the violation it shows, recorded after its last event as a live run records what failed.
  */
-export async function saveTrace(text: string, options: ModelOptions, moves: readonly Move[], log: HistoryLog, name: string): Promise<BranchInfo> {
+export async function saveTrace(text: string, options: ModelOptions, moves: readonly Move[], log: HistoryLog, name: string, failure: TraceFailure | null = null): Promise<BranchInfo> {
   if (log.branchInfo(name)) throw new Error(`${log.path} already has a branch '${name}'; choose another name`)
   const from = options.from
   // Nothing half-made stays behind (writeBranch).
-  await writeBranch(log, name, from ? { branch: from.branch, seq: from.seq } : null, (branch) => commitTrace(text, options, moves, branch, name))
+  await writeBranch(log, name, from ? { branch: from.branch, seq: from.seq } : null, (branch) => commitTrace(text, options, moves, branch, name, failure))
   return log.branchInfo(name)!
 }
 
@@ -121,8 +133,11 @@ export async function saveTrace(text: string, options: ModelOptions, moves: read
  * from): a code event first when the notebook's code is not the code in force
  * there. Flushes; throws when the trace does not reproduce.
  */
-export async function commitTrace(text: string, options: ModelOptions, moves: readonly Move[], log: EventLog, branch: string): Promise<void> {
+export async function commitTrace(text: string, options: ModelOptions, moves: readonly Move[], log: EventLog, branch: string, failure: TraceFailure | null = null): Promise<void> {
   const model = await Model.create(text, { ...options, log, branch })
+  // The branch says what failed on it, so the window marks it and `loom log --failures` lists it (exploration
+  // checked every state along the trace; the failure it was saved for is the one recorded).
+  if (failure) log.side?.recordFailures()
   const exec = model.exec
   const codeHash = model.app.codeHash
   if (model.codeChanged) {
@@ -162,6 +177,7 @@ export async function commitTrace(text: string, options: ModelOptions, moves: re
   while (next < moves.length) {
     if (!exec.run(work, hooks).ok) throw new Error('the trace does not reproduce: a move ran past its time limit')
   }
+  if (failure) log.side?.addFailure({ ...failure, seq: exec.head })
   log.flush()
 }
 

@@ -115,7 +115,7 @@ export function guardEndpoint(endpoint: EngineEndpoint, tokens: Tokens, place?: 
           const granted = roleOfToken(tokens, token)
           if (granted === null) {
             if (token === undefined) return turnAway(id, shared ? 'this session is shared: open it with an invite link (its token is missing)' : 'open Loom with the address loom serve printed: it carries a token, and this page was opened without one')
-            return turnAway(id, shared ? 'the token of this link is not valid for this session; ask the person who shares it for a new link' : 'the token of this address is not valid for this loom serve (it changes each time loom serve starts); open the address it printed')
+            return turnAway(id, shared ? 'the token of this link is not valid for this session (each start of loom serve makes new ones): ask the person who shares it for a new link, or, if you started it, open the address it printed' : 'the token of this address is not valid for this loom serve (it changes each time loom serve starts); open the address it printed')
           }
           if (granted !== 'owner' && guests >= MAX_GUESTS) return refuse(id, `this session already has ${MAX_GUESTS} guests connected; try again later`)
           role = granted

@@ -29,7 +29,7 @@ export interface SharedEditing {
   readOnly: string | null
 }
 
-type CellState = 'live' | 'pending' | 'refused' | 'blocked' | 'failed'
+type CellState = 'live' | 'pending' | 'refused' | 'blocked' | 'failed' | 'cannot' | 'uncompiled'
 
 export class CodeCell {
   readonly element: HTMLElement
@@ -51,6 +51,8 @@ export class CodeCell {
   private lastValues: Record<string, StateValue> = {}
   /** The engine refused this cell's last edit (its own problem or another cell's): the app runs older code for it. */
   private unapplied = false
+  /** Why the app cannot run at all (the top bar's "Cannot run"), or null: then no code runs, old or new. */
+  private cannotRun: string | null = null
 
   constructor(readonly id: string, view: CellView, private readonly host: CodeHost, private readonly shared: SharedEditing | null = null) {
     if (shared) view = { ...view, source: shared.text.toString() }
@@ -222,6 +224,14 @@ export class CodeCell {
     this.renderBadge()
   }
 
+  /** The app cannot run at all (null: it can): the badge says so instead of "running", with the top bar's reason. */
+  setCannotRun(reason: string | null): void {
+    if (reason === this.cannotRun) return
+    this.cannotRun = reason
+    this.renderProblems()
+    this.renderBadge()
+  }
+
   get hasRuntimeProblem(): boolean {
     return this.runtimeProblem !== null
   }
@@ -269,7 +279,8 @@ export class CodeCell {
     for (const p of this.compileProblems) {
       marker(p.author ? `${p.message} (last edited by ${p.author})` : p.message, p.where?.line ?? null, monaco.MarkerSeverity.Error)
       const who = p.author ? `last edited by ${p.author} — ` : ''
-      lines.push(problemLine('error', p.where?.line ?? null, p.message, `${who}not applied — the app keeps running the last good code`))
+      // With no code running at all there is no last good code to keep running.
+      lines.push(problemLine('error', p.where?.line ?? null, p.message, `${who}${this.cannotRun === null ? 'not applied — the app keeps running the last good code' : 'the app cannot run until this is fixed'}`))
     }
     const r = this.runtimeProblem
     if (r) {
@@ -287,19 +298,23 @@ export class CodeCell {
 
   private renderBadge(waiting = false): void {
     if (this.pending) return
-    if (this.compileProblems.length) this.setBadge(waiting ? 'pending' : 'refused')
+    if (this.compileProblems.length) this.setBadge(waiting ? 'pending' : this.cannotRun === null ? 'refused' : 'uncompiled')
+    // Nothing runs, this cell's code included: not "running", nor "not applied" as if older code ran instead.
+    else if (this.cannotRun !== null) this.setBadge(this.runtimeProblem ? 'failed' : 'cannot')
     else if (this.unapplied) this.setBadge('blocked')
     else this.setBadge(this.runtimeProblem ? 'failed' : 'live')
   }
 
   private setBadge(state: CellState): void {
-    const text: Record<CellState, string> = { live: 'running', pending: 'editing…', refused: 'not applied', blocked: 'not applied', failed: 'error' }
+    const text: Record<CellState, string> = { live: 'running', pending: 'editing…', refused: 'not applied', blocked: 'not applied', failed: 'error', cannot: 'cannot run', uncompiled: 'does not compile' }
     const title: Record<CellState, string> = {
       live: 'The running app runs this code',
       pending: 'Waiting for a pause in typing (Shift+Enter applies now)',
       refused: 'The edit has an error; the app keeps running the last good code',
       blocked: 'Another cell has an error; this edit runs once it is fixed',
       failed: 'The last transaction that ran this code failed',
+      cannot: `The app cannot run: ${this.cannotRun}`,
+      uncompiled: 'This cell does not compile: the app cannot run until it is fixed',
     }
     this.badge.textContent = text[state]
     this.badge.title = title[state]

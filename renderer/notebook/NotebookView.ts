@@ -50,6 +50,8 @@ export class NotebookView {
   /** Why this page may not change the notebook (a view link), or null. */
   private readOnly: string | null = null
   private unobserve: (() => void) | null = null
+  /** Why the app cannot run at all (the top bar's "Cannot run"), or null: each code cell's badge says it. */
+  private cannotRun: string | null = null
 
   constructor(private readonly events: NotebookEvents) {
     this.list = h('div.cells')
@@ -89,6 +91,12 @@ export class NotebookView {
     cells.observe(changed)
     this.unobserve = () => cells.unobserve(changed)
     this.renderShared()
+  }
+
+  /** The engine's status changed whether the app can run at all: every code cell says so, as the top bar does. */
+  setCannotRun(reason: string | null): void {
+    this.cannotRun = reason
+    for (const cell of this.codeCells()) cell.setCannotRun(reason)
   }
 
   get shared(): boolean {
@@ -150,6 +158,7 @@ export class NotebookView {
       const cell = b.kind === 'prose'
         ? new ProseCell(b.id, view, { edit: async () => {} }, { text: b.text, readOnly: this.readOnly })
         : new CodeCell(b.id, view, this.codeHost(), { text: b.text, awareness: session.awareness, readOnly: this.readOnly })
+      if (cell instanceof CodeCell) cell.setCannotRun(this.cannotRun)
       this.cells.set(b.id, cell)
       this.boundText.set(b.id, b.text)
     }
@@ -235,7 +244,9 @@ export class NotebookView {
 
   private make(view: CellView): Cell {
     if (view.kind === 'prose') return new ProseCell(view.id, view, { edit: async (cell, source) => void (await this.edit(cell, source)) })
-    return new CodeCell(view.id, view, this.codeHost())
+    const cell = new CodeCell(view.id, view, this.codeHost())
+    cell.setCannotRun(this.cannotRun)
+    return cell
   }
 
   private codeHost() {

@@ -49,6 +49,8 @@ export class Debugger {
   private readonly problems = new ProblemLog()
   /** What the log kept of failures when the window opened. */
   private kept: FailureList[] = []
+  /** The branches this window knows (null before the first list): one that appears later brings the failures kept on it. */
+  private known: Set<string> | null = null
   private readonly watchers: ((m: SelectedMoment) => void)[] = []
 
   constructor(private readonly host: DebuggerHost, extraTab?: { title: string; element: HTMLElement }) {
@@ -227,6 +229,9 @@ export class Debugger {
   }
 
   setBranches(branches: BranchView[]): void {
+    const fresh = this.known ? branches.map((b) => b.name).filter((n) => !this.known!.has(n)) : []
+    this.known = new Set(branches.map((b) => b.name))
+    if (fresh.length) void this.keptOn(fresh)
     this.timeline.setBranches(branches)
     this.branchActions.setBranches(branches)
     this.updateButtons()
@@ -259,6 +264,23 @@ export class Debugger {
   /** The failures the log kept (as a live run found them: the same marks and counts), and how much of each branch has none recorded. */
   recorded(lists: FailureList[]): void {
     this.kept = lists
+    this.markKept(lists)
+  }
+
+  /** A branch that appeared since (a counterexample opened as a branch, an import): the failures kept on it are marked too. */
+  private async keptOn(names: string[]): Promise<void> {
+    const client = this.client
+    if (!client) return
+    try {
+      const lists = (await client.call('failures', {})).filter((l) => names.includes(l.branch))
+      this.kept = [...this.kept, ...lists]
+      this.markKept(lists)
+    } catch {
+      // marks are a nicety: the branch itself is there
+    }
+  }
+
+  private markKept(lists: FailureList[]): void {
     for (const list of lists) {
       this.problems.notRecorded(list.notRecordedUntil)
       for (const f of list.failures) {

@@ -39,7 +39,8 @@ const MAX_TEXT = 2000
 /** Most failure rows written per group commit: a broken test fails after every event, and a flat-out batch has thousands. */
 export const MAX_PER_COMMIT = 1000
 
-const cut = (s: string) => (s.length > MAX_TEXT ? `${s.slice(0, MAX_TEXT)}…` : s)
+/** A name or message as a failure row keeps it (longer ones are cut, so no commit is refused for its length). */
+export const cut = (s: string) => (s.length > MAX_TEXT ? `${s.slice(0, MAX_TEXT)}…` : s)
 
 export function testFailureRecord(f: TestFailure): RecordedFailure {
   return { seq: f.seq, kind: 'test', name: cut(f.test), cell: f.location?.cell ?? null, line: f.location?.line ?? null, message: cut(f.message) }
