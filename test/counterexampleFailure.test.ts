@@ -5,7 +5,7 @@
 // top bar then counts it and E goes to it.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { copyFileSync, existsSync, mkdtempSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
@@ -13,6 +13,7 @@ import { EngineHost } from '../engine/host/EngineHost.ts'
 import { memoryPair } from '../engine/protocol/memoryTransport.ts'
 import { EngineClient } from '../engine/protocol/client.ts'
 import { buildUiOnce, CHROMIUM, launchChromium, serveNotebook } from './browser.ts'
+import { notebook } from './helpers.ts'
 
 function loom(...args: string[]) {
   return spawnSync(process.execPath, ['bin/loom.js', ...args], { encoding: 'utf8', timeout: 120_000 })
@@ -28,7 +29,7 @@ function raceCopy(): { nb: string; db: string } {
 function failuresOf(db: string, branch: string) {
   const r = loom('log', db, '--branch', branch, '--failures', '--json')
   assert.equal(r.status, 0, r.stderr)
-  return JSON.parse(r.stdout) as { failures: { seq: number; kind: string; name: string; cell: string | null }[]; notRecordedUntil: number }
+  return JSON.parse(r.stdout) as { failures: { seq: number; kind: string; name: string; cell: string | null; message: string }[]; notRecordedUntil: number }
 }
 
 test('loom explore --save-branch: the saved branch records the failed test after its last event', () => {
@@ -42,6 +43,28 @@ test('loom explore --save-branch: the saved branch records the failed test after
   const text = loom('log', db, '--branch', 'race')
   assert.match(text.stdout, /✗ test 'no ticket is sold twice' failed/)
   assert.doesNotMatch(text.stderr, /a Loom before this version/)
+})
+
+test('a counterexample that ends elsewhere still records a test that failed on its way, and an error it ends in', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'loom-cx-on-the-way-'))
+  const nb = join(dir, 'way.loom.md')
+  const db = join(dir, 'way.loom.db')
+  // The test fails after the first step (found first); the app waits for good after the second (a deadlock).
+  writeFileSync(nb, notebook({ s: "const n = state.var('n', 0)\nexport function step() {\n  if (n.get() >= 2) sys.abort('done')\n  n.set(n.get() + 1)\n}\ntest('n is never 1', () => n.get() !== 1)" }))
+  const report = loom('explore', nb)
+  const deadlock = /\n\[(\d)\] ✗ deadlock after 2 transactions/.exec(report.stdout)?.[1]
+  assert.ok(deadlock, report.stdout)
+  assert.equal(loom('explore', nb, '--save-branch', 'stuck', '--violation', deadlock).status, 1)
+  const list = failuresOf(db, 'stuck')
+  assert.deepEqual(list.failures.map((f) => [f.seq, f.kind, f.name]), [[2, 'test', 'n is never 1']], 'the state after the first step (event 2, after the code event) fails the test, as a debug run would say')
+  assert.equal(list.notRecordedUntil, 0)
+  assert.doesNotMatch(loom('log', db, '--branch', 'stuck').stderr, /a Loom before this version/)
+
+  // A step that throws: no event, the error kept after the last one.
+  writeFileSync(nb, notebook({ s: "const n = state.var('n', 0)\nexport function step() {\n  if (n.get() === 1) throw new Error('one is too many')\n  n.set(n.get() + 1)\n}" }))
+  const saved = loom('explore', nb, '--save-branch', 'thrown')
+  assert.equal(saved.status, 1, saved.stderr)
+  assert.deepEqual(failuresOf(db, 'thrown').failures.map((f) => [f.kind, f.name, /one is too many/.test(f.message)]), [['error', 'step', true]])
 })
 
 test("the window's Open as branch: the counterexample records its failed test too", async () => {

@@ -11,7 +11,8 @@ import { writeBranch } from './writeBranch.ts'
 import { Model, type ModelOptions } from './model.ts'
 import type { World } from './worlds.ts'
 import type { Move, Violation } from './explore.ts'
-import { cut, type RecordedFailure } from './history/failures.ts'
+import { cut, testFailureRecord, type RecordedFailure } from './history/failures.ts'
+import { TEST_AGENT } from './worldTests.ts'
 import type { BranchInfo } from './sqliteLog.ts'
 import type { HistoryLog } from './historyLog.ts'
 import type { EventLog } from '../runtime/log.ts'
@@ -102,14 +103,12 @@ export function describeChoices(choices: readonly Choice[]): string {
   return choices.length ? choices.map((c) => `${c.value} of ${c.n}`).join(', then ') : 'no choices'
 }
 
-/** What failed after a trace's last event, as a run records it; a deadlock or a liveness cycle is no failure of one event (null). */
+/** What failed after a trace's last event that no check of the branch's tests finds again: a transaction that threw (null for any other violation). */
 export type TraceFailure = Omit<RecordedFailure, 'seq'>
 
 export function traceFailure(v: Pick<Violation, 'kind' | 'test' | 'message' | 'location' | 'failing'>): TraceFailure | null {
-  const where = { cell: v.location?.cell ?? null, line: v.location?.line ?? null }
-  if (v.kind === 'test') return { kind: 'test', name: cut(v.test), ...where, message: cut(v.message) }
-  if (v.kind === 'error') return { kind: 'error', name: cut(v.failing?.method ?? v.test), ...where, message: cut(v.message) }
-  return null
+  if (v.kind !== 'error') return null
+  return { kind: 'error', name: cut(v.failing?.method ?? v.test), cell: v.location?.cell ?? null, line: v.location?.line ?? null, message: cut(v.message) }
 }
 
 /**
@@ -117,7 +116,7 @@ export function traceFailure(v: Pick<Violation, 'kind' | 'test' | 'message' | 'l
  * exploration started at, or a new root for an exploration from the start.
  * A code event comes first when the notebook's code is not the code in force
  * there. Every event is made by running the move again with its choices.
- * `failure`: the violation it shows, recorded after its last event as a live run records what failed.
+ * Every test is checked after every event, as a debug run does; `failure`: an error the trace ends in.
  */
 export async function saveTrace(text: string, options: ModelOptions, moves: readonly Move[], log: HistoryLog, name: string, failure: TraceFailure | null = null): Promise<BranchInfo> {
   if (log.branchInfo(name)) throw new Error(`${log.path} already has a branch '${name}'; choose another name`)
@@ -135,21 +134,35 @@ export async function saveTrace(text: string, options: ModelOptions, moves: read
  */
 export async function commitTrace(text: string, options: ModelOptions, moves: readonly Move[], log: EventLog, branch: string, failure: TraceFailure | null = null): Promise<void> {
   const model = await Model.create(text, { ...options, log, branch })
-  // The branch says what failed on it, so the window marks it and `loom log --failures` lists it (exploration
-  // checked every state along the trace; the failure it was saved for is the one recorded).
-  if (failure) log.side?.recordFailures()
+  // The branch says what failed on it, as a debug run does: every test checked after every commit and each
+  // failure kept beside the log, so the window marks them and `loom log --failures` lists them (a trace to a
+  // deadlock may pass a state where a test fails, found and reported earlier in the search).
+  log.side?.recordFailures()
   const exec = model.exec
   const codeHash = model.app.codeHash
+  const { version } = model
+  const checkTests = () => {
+    for (const t of version.tests) {
+      const f = exec.testFailure(version, t, TEST_AGENT)
+      if (f) log.side?.addFailure(testFailureRecord(f))
+    }
+  }
+  let next = 0
+  let checked = true
   if (model.codeChanged) {
-    // A commit runs no cell code: it needs no time limit.
+    // A commit runs no cell code: it needs no time limit (its tests do, in the first run below).
     const { app } = model
     log.putCode?.({ codeHash, path: app.path, code: app.code, sources: app.sources })
     exec.commit(model.codeTransaction(), codeHash, model.declares)
+    checked = false
   }
-  let next = 0
   // Exploration numbers the actions a trace makes as its own model does; these events make them with their own seqs.
   const ids = new Map<string, string>()
   const work = () => {
+    if (!checked) {
+      checked = true
+      checkTests()
+    }
     while (next < moves.length && !exec.batchSpent) {
       const move = moves[next]!
       // The clock moving on and tty input typed are no events: the transactions after them carry their time and the input they read.
@@ -165,6 +178,7 @@ export async function commitTrace(text: string, options: ModelOptions, moves: re
       const event: EventRecord = exec.commit(tx, codeHash)
       if (tx.halt) exec.commitMarker('halt', codeHash, event.time)
       log.offerSnapshot?.(exec.head, () => exec.store.serialize())
+      checkTests()
     }
   }
   const hooks = {
@@ -177,7 +191,9 @@ export async function commitTrace(text: string, options: ModelOptions, moves: re
   while (next < moves.length) {
     if (!exec.run(work, hooks).ok) throw new Error('the trace does not reproduce: a move ran past its time limit')
   }
-  if (failure) log.side?.addFailure({ ...failure, seq: exec.head })
+  // A transaction that throws is no event: the error the trace was saved for is kept after the last one
+  // (a failed test was kept as it was checked).
+  if (failure?.kind === 'error') log.side?.addFailure({ ...failure, seq: exec.head })
   log.flush()
 }
 
