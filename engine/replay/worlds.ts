@@ -164,10 +164,11 @@ export class Worlds implements MemoWorld<World> {
     const slots = world.slots.slice()
     const keys = world.keys.slice()
     const effect = this.effectOf(tx)
-    effect.cells.forEach((id, j) => {
+    for (let j = 0; j < effect.cells.length; j++) {
+      const id = effect.cells[j]!
       slots[id] = this.cells[id]!.slots.apply(slots[id]!, effect.writes[j]!, 0, false)
       keys[id] = this.cellAfter(world, effect, j, slots[id])
-    })
+    }
     return { slots, keys, started, halted: world.halted || tx.halt, at }
   }
 
