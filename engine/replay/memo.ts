@@ -177,30 +177,40 @@ export class Memo<W> {
     const choices = tx.choices
     const before = tx.readsBeforeChoice ?? []
     let node = this.root
-    let attach = (n: Node): void => void (this.root = n)
+    // Where a missing node goes: under `parent` (null: the root), by the answer or value `via`. No closure
+    // per step: the first states of a search run (and record) almost every transaction.
+    let parent: Node | null = null
+    let via: string | number = 0
     let r = 0
     let c = 0
     while (r < reads.length || c < choices.length) {
       if (c < choices.length && before[c] === r) {
-        const { n, value } = choices[c++]!
-        if (!node) attach((node = Node.choose(n)))
-        else if (node.at !== CHOOSE || node.n !== n) throw this.nondeterministic()
-        const parent = node
-        attach = (x) => void (parent.next[value] = x)
-        node = parent.next[value]
+        const choice = choices[c++]!
+        if (!node) node = this.attach(parent, via, Node.choose(choice.n))
+        else if (node.at !== CHOOSE || node.n !== choice.n) throw this.nondeterministic()
+        parent = node
+        via = choice.value
+        node = node.next[choice.value]
       } else {
         const read = reads[r++]!
         const cell = this.worlds.cellId(read.state)
-        if (!node) attach((node = Node.read(cell, read.key, this.worlds.probeOf(cell, read.key))))
+        if (!node) node = this.attach(parent, via, Node.read(cell, read.key, this.worlds.probeOf(cell, read.key)))
         else if (node.at !== READ || node.cell !== cell || node.key !== read.key) throw this.nondeterministic()
-        const parent = node
-        const seen = this.worlds.valueOf(world, cell, read.key, node.probe)
-        attach = (x) => parent.lead(seen, x)
-        node = parent.after(seen)
+        parent = node
+        via = this.worlds.valueOf(world, cell, read.key, node.probe)
+        node = node.after(via)
       }
     }
-    if (!node) attach(Node.end(outcome))
+    if (!node) this.attach(parent, via, Node.end(outcome))
     else if (node.at !== END) throw this.nondeterministic()
+  }
+
+  /** Puts `node` under `parent` by `via` (a choice's answer, or the value read), or at the root. */
+  private attach(parent: Node | null, via: string | number, node: Node): Node {
+    if (!parent) this.root = node
+    else if (parent.at === CHOOSE) parent.next[via as number] = node
+    else parent.lead(via, node)
+    return node
   }
 
   private nondeterministic(): NondeterminismError {
