@@ -221,21 +221,43 @@ export class Memo<W> {
   }
 }
 
-/** The outcome a memo keeps of a transaction just run. */
+/**
+ * The outcome a memo keeps of a transaction just run. Made by `new`, not as
+ * an object literal: kept for good, a literal's allocation site would be
+ * pretenured mid-search, throwing away the optimised code that makes them
+ * (worlds.ts WorldValue).
+ */
 export function outcomeOf(tx: Transaction): Outcome {
-  return {
-    committed: !tx.failure,
-    writes: tx.writes,
-    choices: tx.choices,
-    halt: tx.halt,
-    tty: tx.tty,
-    failure: tx.failure,
+  return new KeptOutcome(tx)
+}
+
+class KeptOutcome implements Outcome {
+  readonly committed: boolean
+  readonly writes: Write[]
+  readonly choices: Choice[]
+  readonly halt: boolean
+  readonly tty: string
+  readonly failure: Outcome['failure']
+  readonly external: boolean
+  readonly wakeAt: number
+  readonly waitsForInput: boolean
+  readonly ttyRead: number
+  readonly wantsEffect: Transaction['wantsEffect']
+  readonly made: readonly string[] | null
+
+  constructor(tx: Transaction) {
+    this.committed = !tx.failure
+    this.writes = tx.writes
+    this.choices = tx.choices
+    this.halt = tx.halt
+    this.tty = tx.tty
+    this.failure = tx.failure
     // Waiting for the world (a read's response, an action's outcome) is not a deadlock: exploration does not answer it.
-    external: tx.wakeAt > 0 || tx.waitsForInput || tx.wantsEffect !== null || tx.waitsForAction,
-    wakeAt: tx.wakeAt,
-    waitsForInput: tx.waitsForInput,
-    ttyRead: tx.ttyRead.length,
-    wantsEffect: tx.wantsEffect,
-    made: tx.made,
+    this.external = tx.wakeAt > 0 || tx.waitsForInput || tx.wantsEffect !== null || tx.waitsForAction
+    this.wakeAt = tx.wakeAt
+    this.waitsForInput = tx.waitsForInput
+    this.ttyRead = tx.ttyRead.length
+    this.wantsEffect = tx.wantsEffect
+    this.made = tx.made
   }
 }
