@@ -82,9 +82,27 @@ export function delivered(at: Situation, i: number): boolean {
 
 /** What an outcome does to the cells it writes: their writes, and each one's key after by its key before (a class, as WorldValue: kept as long as the outcome). */
 class Effect {
-  readonly cells: number[] = []
-  readonly writes: Write[][] = []
-  readonly after: Map<number, number>[] = []
+  // Array.of, not [] literals: a literal's allocation site would be pretenured as a world's (WorldValue).
+  // Each array is made with its first element, so that it has the kind of elements it keeps from the start.
+  readonly cells: number[]
+  readonly writes: Write[][]
+  readonly after: Map<number, number>[]
+
+  /** The effect of no write (`id` -1), or of `write` to cell `id` so far. */
+  constructor(id: number, write?: Write) {
+    this.cells = id < 0 ? Array.of() : Array.of(id)
+    this.writes = id < 0 ? Array.of() : Array.of(Array.of(write!))
+    this.after = id < 0 ? Array.of() : Array.of(new Map())
+  }
+
+  /** Adds `write`, to cell `id`. */
+  add(id: number, write: Write): void {
+    const j = this.cells.indexOf(id)
+    if (j >= 0) return void this.writes[j]!.push(write)
+    this.cells.push(id)
+    this.writes.push(Array.of(write))
+    this.after.push(new Map())
+  }
 }
 
 /** What the transitions from one world share (Worlds.baseOf): its cells' fingerprint halves, its own fingerprint and key (-1: not looked up yet). */
@@ -338,17 +356,9 @@ export class Worlds implements MemoWorld<World> {
   private effectOf(outcome: { writes: readonly Write[] }): Effect {
     let effect = this.effects.get(outcome)
     if (!effect) {
-      effect = new Effect()
-      for (const w of outcome.writes) {
-        const id = this.cellId(w.state)
-        let j = effect.cells.indexOf(id)
-        if (j < 0) {
-          j = effect.cells.push(id) - 1
-          effect.writes.push([])
-          effect.after.push(new Map())
-        }
-        effect.writes[j]!.push(w)
-      }
+      const writes = outcome.writes
+      effect = writes.length ? new Effect(this.cellId(writes[0]!.state), writes[0]!) : new Effect(-1)
+      for (let i = 1; i < writes.length; i++) effect.add(this.cellId(writes[i]!.state), writes[i]!)
       this.effects.set(outcome, effect)
     }
     return effect
