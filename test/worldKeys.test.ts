@@ -14,6 +14,20 @@ test('a fingerprint table numbers 300,000 fingerprints in the order first seen, 
   assert.equal(table.size, n + 1)
 })
 
+test('a fingerprint is the same whether its halves are given as unsigned or as signed 32-bit numbers', () => {
+  // The kinds' fingerprints and the tables keep halves signed (small integers for the JIT); a half given unsigned is the same half.
+  const table = new Fingerprints()
+  const high = 0x9e3779b9
+  const n = table.number(high, 0xdeadbeef)
+  assert.equal(table.number(high | 0, 0xdeadbeef | 0), n)
+  assert.equal(table.number(high, 0xdeadbeef | 0), n)
+  assert.equal(table.size, 1)
+  const texts = new Texts()
+  const m = texts.fingerprinted(high, 7)
+  assert.equal(texts.fingerprinted(high | 0, 7), m)
+  assert.equal(texts.text(m), `${high.toString(36)}.${(7).toString(36)}`, 'its text spells the halves unsigned, as before')
+})
+
 test('texts get numbers by value; their text is kept only when asked, else text() is the fingerprint', () => {
   const plain = new Texts()
   const a = plain.number('{"a":1}')

@@ -11,7 +11,7 @@ import { closeSync, constants, ftruncateSync, mkdtempSync, openSync, readSync, r
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Slot } from '../runtime/store.ts'
-import type { Situation, World } from './worlds.ts'
+import { worldOf, type Situation, type World } from './worlds.ts'
 
 /** What a level needs of exploration's worlds to write one down and read it back (Worlds). */
 export interface FrontierWorlds {
@@ -319,7 +319,7 @@ class Spill {
       slots[i] = v.slot
       keys[i] = v.key
     }
-    return { world: { slots, keys, started: (flags & 1) !== 0, halted: (flags & 2) !== 0, at: this.situations.get(at)! }, id, shard: this.shard }
+    return { world: worldOf(slots, keys, (flags & 1) !== 0, (flags & 2) !== 0, this.situations.get(at)!), id, shard: this.shard }
   }
 }
 

@@ -5,7 +5,7 @@
 // order, so the receiver grows its tables as batches arrive and makes a
 // state's values from them without parsing anything it has seen before.
 import type { Slot } from '../runtime/store.ts'
-import { flagsOf, type Situation, type SituationData, type World } from './worlds.ts'
+import { flagsOf, worldOf, type Situation, type SituationData, type World } from './worlds.ts'
 
 /** What the tables need of exploration's worlds (Worlds). */
 export interface HandoffWorlds {
@@ -103,7 +103,7 @@ export class Incoming {
   world(item: Handoff): World {
     const slots = item.cells.map((row, i) => this.value(i, row).slot)
     const keys = item.cells.map((row, i) => this.value(i, row).key)
-    return { slots, keys, started: (item.flags & 1) !== 0, halted: (item.flags & 2) !== 0, at: this.situations[item.at]! }
+    return worldOf(slots, keys, (item.flags & 1) !== 0, (item.flags & 2) !== 0, this.situations[item.at]!)
   }
 
   private value(cell: number, row: number): { slot: Slot; key: number } {

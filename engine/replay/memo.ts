@@ -177,30 +177,40 @@ export class Memo<W> {
     const choices = tx.choices
     const before = tx.readsBeforeChoice ?? []
     let node = this.root
-    let attach = (n: Node): void => void (this.root = n)
+    // Where a missing node goes: under `parent` (null: the root), by the answer or value `via`. No closure
+    // per step: the first states of a search run (and record) almost every transaction.
+    let parent: Node | null = null
+    let via: string | number = 0
     let r = 0
     let c = 0
     while (r < reads.length || c < choices.length) {
       if (c < choices.length && before[c] === r) {
-        const { n, value } = choices[c++]!
-        if (!node) attach((node = Node.choose(n)))
-        else if (node.at !== CHOOSE || node.n !== n) throw this.nondeterministic()
-        const parent = node
-        attach = (x) => void (parent.next[value] = x)
-        node = parent.next[value]
+        const choice = choices[c++]!
+        if (!node) node = this.attach(parent, via, Node.choose(choice.n))
+        else if (node.at !== CHOOSE || node.n !== choice.n) throw this.nondeterministic()
+        parent = node
+        via = choice.value
+        node = node.next[choice.value]
       } else {
         const read = reads[r++]!
         const cell = this.worlds.cellId(read.state)
-        if (!node) attach((node = Node.read(cell, read.key, this.worlds.probeOf(cell, read.key))))
+        if (!node) node = this.attach(parent, via, Node.read(cell, read.key, this.worlds.probeOf(cell, read.key)))
         else if (node.at !== READ || node.cell !== cell || node.key !== read.key) throw this.nondeterministic()
-        const parent = node
-        const seen = this.worlds.valueOf(world, cell, read.key, node.probe)
-        attach = (x) => parent.lead(seen, x)
-        node = parent.after(seen)
+        parent = node
+        via = this.worlds.valueOf(world, cell, read.key, node.probe)
+        node = node.after(via)
       }
     }
-    if (!node) attach(Node.end(outcome))
+    if (!node) this.attach(parent, via, Node.end(outcome))
     else if (node.at !== END) throw this.nondeterministic()
+  }
+
+  /** Puts `node` under `parent` by `via` (a choice's answer, or the value read), or at the root. */
+  private attach(parent: Node | null, via: string | number, node: Node): Node {
+    if (!parent) this.root = node
+    else if (parent.at === CHOOSE) parent.next[via as number] = node
+    else parent.lead(via, node)
+    return node
   }
 
   private nondeterministic(): NondeterminismError {
@@ -211,21 +221,43 @@ export class Memo<W> {
   }
 }
 
-/** The outcome a memo keeps of a transaction just run. */
+/**
+ * The outcome a memo keeps of a transaction just run. Made by `new`, not as
+ * an object literal: kept for good, a literal's allocation site would be
+ * pretenured mid-search, throwing away the optimised code that makes them
+ * (worlds.ts WorldValue).
+ */
 export function outcomeOf(tx: Transaction): Outcome {
-  return {
-    committed: !tx.failure,
-    writes: tx.writes,
-    choices: tx.choices,
-    halt: tx.halt,
-    tty: tx.tty,
-    failure: tx.failure,
+  return new KeptOutcome(tx)
+}
+
+class KeptOutcome implements Outcome {
+  readonly committed: boolean
+  readonly writes: Write[]
+  readonly choices: Choice[]
+  readonly halt: boolean
+  readonly tty: string
+  readonly failure: Outcome['failure']
+  readonly external: boolean
+  readonly wakeAt: number
+  readonly waitsForInput: boolean
+  readonly ttyRead: number
+  readonly wantsEffect: Transaction['wantsEffect']
+  readonly made: readonly string[] | null
+
+  constructor(tx: Transaction) {
+    this.committed = !tx.failure
+    this.writes = tx.writes
+    this.choices = tx.choices
+    this.halt = tx.halt
+    this.tty = tx.tty
+    this.failure = tx.failure
     // Waiting for the world (a read's response, an action's outcome) is not a deadlock: exploration does not answer it.
-    external: tx.wakeAt > 0 || tx.waitsForInput || tx.wantsEffect !== null || tx.waitsForAction,
-    wakeAt: tx.wakeAt,
-    waitsForInput: tx.waitsForInput,
-    ttyRead: tx.ttyRead.length,
-    wantsEffect: tx.wantsEffect,
-    made: tx.made,
+    this.external = tx.wakeAt > 0 || tx.waitsForInput || tx.wantsEffect !== null || tx.waitsForAction
+    this.wakeAt = tx.wakeAt
+    this.waitsForInput = tx.waitsForInput
+    this.ttyRead = tx.ttyRead.length
+    this.wantsEffect = tx.wantsEffect
+    this.made = tx.made
   }
 }

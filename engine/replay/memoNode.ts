@@ -8,6 +8,9 @@ export const READ = 0
 export const CHOOSE = 1
 export const END = 2
 
+/** The `next` of a node that is no choice: never written. */
+const NO_NEXT: readonly (MemoNode | undefined)[] = Object.freeze([])
+
 export class MemoNode {
   /** A read: the cell, the key read (undefined: the whole cell), and what the world looks the key up by (MemoWorld.probeOf). */
   cell = 0
@@ -23,9 +26,14 @@ export class MemoNode {
   private v1: string | number | undefined = undefined
   private n1: MemoNode | undefined = undefined
   private more: Map<string | number, MemoNode> | null = null
-  /** A choice: among how many answers, and where each leads. */
+  /**
+   * A choice: among how many answers, and where each leads. Only a choice
+   * has an array of its own (most nodes are reads), made by Array.from: an
+   * array literal's allocation site, pretenured once the trie lives on,
+   * would throw away the optimised code that makes nodes (worlds.ts WorldValue).
+   */
   n = 0
-  readonly next: (MemoNode | undefined)[] = []
+  next = NO_NEXT as (MemoNode | undefined)[]
   /** The end: the outcome. */
   outcome: Outcome | null = null
 
@@ -42,6 +50,7 @@ export class MemoNode {
   static choose(n: number): MemoNode {
     const node = new MemoNode(CHOOSE)
     node.n = n
+    node.next = Array.from({ length: n })
     return node
   }
 

@@ -20,7 +20,7 @@ import type { RecordedEffect, RecordedInput } from './recordedInputs.ts'
 import { DEFAULT_CLIENT_REQUESTS } from './clients.ts'
 import { prepareMoment, type PreparedMoment } from './prepareMoment.ts'
 import { clientMovesIn, type ClientMoves } from './clientMoves.ts'
-import { Worlds, delivered, memoSuffix, type Situation, type World } from './worlds.ts'
+import { Worlds, delivered, memoSuffix, worldAt, type Situation, type World } from './worlds.ts'
 import { EFFECTS_STATE, effectWrites, type EffectInput, type EffectResponse } from '../runtime/effects/request.ts'
 import { EffectChoices, FAULTS, type ActionMoveInput, type EffectMoveInput, type EffectOutcome, type Fault, type WantedEffect } from './effectOutcomes.ts'
 import { ACTION_ID, askedOf, isOutcomeInput, pendingAction, type Action as ActionRequest, type Outcome as ActionOutcomeShape } from '../runtime/effects/action.ts'
@@ -308,7 +308,7 @@ export class Model extends Worlds {
   /** The same world with recorded tty input `i` typed. */
   ttyTyped(world: World, i: number): World {
     const at = world.at
-    return { ...world, at: this.situation(at.clock, at.delivered + 2 ** i, at.tty + (this.recorded[i]!.input as string), at.sent) }
+    return worldAt(world, this.situation(at.clock, at.delivered + 2 ** i, at.tty + (this.recorded[i]!.input as string), at.sent))
   }
 
   /** The answers an effect waited for in some world may get: each is a move (effectAnswered). */

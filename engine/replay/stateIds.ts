@@ -3,9 +3,11 @@
 // seen set is one flat array indexed by key, not a hash table of a million
 // entries probed once per transition.
 
+import { INITIAL } from './worldKeys.ts'
+
 export class StateIds {
-  /** Per key: the state's id plus one (0: not seen). */
-  private ids = new Int32Array(1024)
+  /** Per key: the state's id plus one (0: not seen). Small to begin with (worldKeys.ts Texts). */
+  private ids = new Int32Array(INITIAL)
   /** The keys set since the last clear, while few: a random walk clears after every level, and a whole pass over the array each time would cost more than the walk. */
   private written: number[] | null = []
 

@@ -3,10 +3,12 @@
 // id in one flat array (parents) and one list (moves): no object per state.
 import type { Move } from './explore.ts'
 import type { StateRef } from './searchTypes.ts'
+import { INITIAL } from './worldKeys.ts'
 
 export class Trails {
   /** Per state id: its parent packed as shard · 2³² + id (-1: a starting state). */
-  private parents = new Float64Array(1024)
+  /** Small to begin with (worldKeys.ts Texts). */
+  private parents = new Float64Array(INITIAL)
   private readonly via: (Move | null)[] = []
 
   /** How many states have a trail. */

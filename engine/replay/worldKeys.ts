@@ -1,6 +1,9 @@
 // How exploration tells worlds apart without comparing text: each cell's
 // canonical text gets a number, and a world's list of cells gets one too.
 
+/** The first size of the tables here (and of the search's per-state arrays, stateIds.ts and trails.ts). */
+export const INITIAL = 16
+
 /**
  * Numbers for worlds: a world is its flags, its situation and its cells, and
  * gets one number for that list — by the 64-bit fingerprint (two 32-bit lanes
@@ -63,10 +66,16 @@ function step(h: number, n: number): number {
   return (Math.imul(h, 5) + 0xe6546b64) | 0
 }
 
+/**
+ * Fingerprint halves are kept signed (int32): a small integer in every field
+ * and array that holds them. Unsigned, half of them would be doubles, and the
+ * first one stored would change the shape of the objects holding them —
+ * throwing away code the JIT had just optimised, early in every search.
+ */
 function fmix(h: number): number {
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35)
-  return (h ^ (h >>> 16)) >>> 0
+  return h ^ (h >>> 16)
 }
 
 /**
@@ -80,8 +89,9 @@ function fmix(h: number): number {
  */
 export class Texts {
   private readonly table = new Fingerprints()
-  private hashes = new Uint32Array(1024)
-  private seconds = new Uint32Array(1024)
+  /** Small to begin with: the first growth comes within a search's first states, before the JIT has optimised the code that reads this field (a field first reassigned later throws that code away, mid-search). */
+  private hashes = new Int32Array(INITIAL)
+  private seconds = new Int32Array(INITIAL)
   /** How many numbers have their halves stored. */
   private stored = 0
   /** With `keep`, the texts themselves, by number: for what must read a value back (symmetry renames values). */
@@ -105,14 +115,15 @@ export class Texts {
       h2 = Math.imul(h2 ^ c, 0x5bd1e995)
       h2 ^= h2 >>> 13
     }
-    h1 >>>= 0
-    h2 = (Math.imul(h2 ^ (h2 >>> 15), 0x85ebca6b) ^ text.length) >>> 0
+    h2 = Math.imul(h2 ^ (h2 >>> 15), 0x85ebca6b) ^ text.length
     const n = this.fingerprinted(h1, h2)
     if (this.kept && this.kept[n] === undefined) this.kept[n] = text
     return n
   }
   /** The number of a value known by its fingerprint (a kind's own, SlotKind.fingerprint), not by its text. */
   fingerprinted(h1: number, h2: number): number {
+    h1 |= 0
+    h2 |= 0
     const n = this.table.number(h1, h2)
     // By what is stored, not by whether the table just grew: a call cut off between the two is made again.
     if (n >= this.stored) {
@@ -126,7 +137,7 @@ export class Texts {
   }
   /** The text (with `keep`), or its fingerprint as a short text: equal in every thread for equal texts. */
   text(n: number): string {
-    return this.kept?.[n] ?? this.hashes[n]!.toString(36) + '.' + this.seconds[n]!.toString(36)
+    return this.kept?.[n] ?? (this.hashes[n]! >>> 0).toString(36) + '.' + (this.seconds[n]! >>> 0).toString(36)
   }
   /** The text's hash (FNV-1a): equal texts hash equally in every thread. */
   hash(n: number): number {
@@ -146,12 +157,16 @@ export class Texts {
  */
 export class Fingerprints {
   size = 0
-  private mask = 1023
+  /** Small to begin with, as Texts' arrays. */
+  private mask = INITIAL - 1
   /** Per slot: the two halves, then the entry's number plus one (0: an empty slot). */
-  private slots = new Uint32Array(3 * 1024)
+  private slots = new Int32Array(3 * INITIAL)
 
   /** The number of fingerprint (h1, h2): the one it was given, or the next one. */
   number(h1: number, h2: number): number {
+    // Halves given as unsigned are the same halves.
+    h1 |= 0
+    h2 |= 0
     const slots = this.slots
     let i = slotOf(h1, h2) & this.mask
     for (;;) {
@@ -178,7 +193,7 @@ export class Fingerprints {
   private grow(): void {
     const old = this.slots
     const mask = this.mask * 2 + 1
-    const slots = new Uint32Array(3 * (mask + 1))
+    const slots = new Int32Array(3 * (mask + 1))
     for (let j = 0; j < old.length; j += 3) {
       if (!old[j + 2]) continue
       let i = slotOf(old[j]!, old[j + 1]!) & mask
@@ -200,11 +215,11 @@ export class Fingerprints {
 export function slotOf(h1: number, h2: number): number {
   let x = h1 ^ Math.imul(h2 ^ (h2 >>> 16), 0x85ebca6b)
   x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35)
-  return (x ^ (x >>> 16)) >>> 0
+  return x ^ (x >>> 16)
 }
 
-function grown(a: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> {
-  const b = new Uint32Array(a.length * 2)
+function grown(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(a.length * 2)
   b.set(a)
   return b
 }

@@ -29,6 +29,32 @@ export interface World {
 }
 
 /**
+ * Worlds are made by `new`, never as object literals: a literal's allocation
+ * site that V8 decides to pretenure (worlds live on into the next level)
+ * throws away all the optimised code that allocates there, early in every
+ * search; a class instance has no such site.
+ */
+class WorldValue implements World {
+  constructor(
+    readonly slots: readonly Slot[],
+    readonly keys: readonly number[],
+    readonly started: boolean,
+    readonly halted: boolean,
+    readonly at: Situation,
+  ) {}
+}
+
+/** A world of these parts. */
+export function worldOf(slots: readonly Slot[], keys: readonly number[], started: boolean, halted: boolean, at: Situation): World {
+  return new WorldValue(slots, keys, started, halted, at)
+}
+
+/** The same world at another situation. */
+export function worldAt(world: World, at: Situation): World {
+  return new WorldValue(world.slots, world.keys, world.started, world.halted, at)
+}
+
+/**
  * What besides state tells two worlds apart. The clock is in it because a
  * transaction may read it (sys.time.now) and awaits compare with it; it only
  * ever jumps to a deadline some transaction awaits, so it adds states only
@@ -54,11 +80,29 @@ export function delivered(at: Situation, i: number): boolean {
   return Math.floor(at.delivered / 2 ** i) % 2 === 1
 }
 
-/** What an outcome does to the cells it writes: their writes, and each one's key after by its key before. */
-interface Effect {
-  cells: number[]
-  writes: Write[][]
-  after: Map<number, number>[]
+/** What an outcome does to the cells it writes: their writes, and each one's key after by its key before (a class, as WorldValue: kept as long as the outcome). */
+class Effect {
+  // Array.of, not [] literals: a literal's allocation site would be pretenured as a world's (WorldValue).
+  // Each array is made with its first element, so that it has the kind of elements it keeps from the start.
+  readonly cells: number[]
+  readonly writes: Write[][]
+  readonly after: Map<number, number>[]
+
+  /** The effect of no write (`id` -1), or of `write` to cell `id` so far. */
+  constructor(id: number, write?: Write) {
+    this.cells = id < 0 ? Array.of() : Array.of(id)
+    this.writes = id < 0 ? Array.of() : Array.of(Array.of(write!))
+    this.after = id < 0 ? Array.of() : Array.of(new Map())
+  }
+
+  /** Adds `write`, to cell `id`. */
+  add(id: number, write: Write): void {
+    const j = this.cells.indexOf(id)
+    if (j >= 0) return void this.writes[j]!.push(write)
+    this.cells.push(id)
+    this.writes.push(Array.of(write))
+    this.after.push(new Map())
+  }
 }
 
 /** What the transitions from one world share (Worlds.baseOf): its cells' fingerprint halves, its own fingerprint and key (-1: not looked up yet). */
@@ -136,7 +180,7 @@ export class Worlds implements MemoWorld<World> {
   /** The world the store holds now (slots shared with the store's cells). */
   current(started: boolean, halted: boolean, at: Situation): World {
     const slots = this.cells.map((cell) => cell.share())
-    return { slots, keys: this.keysOf(slots), started, halted, at }
+    return worldOf(slots, this.keysOf(slots), started, halted, at)
   }
 
   /** A cell's slot as JSON: what another thread needs to rebuild it (handoffs.ts). */
@@ -154,7 +198,7 @@ export class Worlds implements MemoWorld<World> {
   /** The same world with the clock moved on to `time` (a deadline some transaction awaits). */
   clockMoved(world: World, time: number): World {
     const at = world.at
-    return { ...world, at: this.situation(time, at.delivered, at.tty, at.sent) }
+    return worldAt(world, this.situation(time, at.delivered, at.tty, at.sent))
   }
 
   /** The world a committed transaction leaves behind: `world` with its writes applied. */
@@ -164,11 +208,12 @@ export class Worlds implements MemoWorld<World> {
     const slots = world.slots.slice()
     const keys = world.keys.slice()
     const effect = this.effectOf(tx)
-    effect.cells.forEach((id, j) => {
+    for (let j = 0; j < effect.cells.length; j++) {
+      const id = effect.cells[j]!
       slots[id] = this.cells[id]!.slots.apply(slots[id]!, effect.writes[j]!, 0, false)
       keys[id] = this.cellAfter(world, effect, j, slots[id])
-    })
-    return { slots, keys, started, halted: world.halted || tx.halt, at }
+    }
+    return worldOf(slots, keys, started, world.halted || tx.halt, at)
   }
 
   /**
@@ -311,17 +356,9 @@ export class Worlds implements MemoWorld<World> {
   private effectOf(outcome: { writes: readonly Write[] }): Effect {
     let effect = this.effects.get(outcome)
     if (!effect) {
-      effect = { cells: [], writes: [], after: [] }
-      for (const w of outcome.writes) {
-        const id = this.cellId(w.state)
-        let j = effect.cells.indexOf(id)
-        if (j < 0) {
-          j = effect.cells.push(id) - 1
-          effect.writes.push([])
-          effect.after.push(new Map())
-        }
-        effect.writes[j]!.push(w)
-      }
+      const writes = outcome.writes
+      effect = writes.length ? new Effect(this.cellId(writes[0]!.state), writes[0]!) : new Effect(-1)
+      for (let i = 1; i < writes.length; i++) effect.add(this.cellId(writes[i]!.state), writes[i]!)
       this.effects.set(outcome, effect)
     }
     return effect

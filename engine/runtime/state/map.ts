@@ -92,7 +92,8 @@ function textHash(text: string, h: number, m: number): number {
 function fmix(h: number): number {
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35)
-  return (h ^ (h >>> 16)) >>> 0
+  // Signed, as every fingerprint half (worldKeys.ts fmix): small integers wherever they are kept.
+  return h ^ (h >>> 16)
 }
 
 /**
@@ -135,21 +136,21 @@ function printOf(slot: MapSlot): MapPrint {
   if (slot.print) return slot.print
   let sum0 = 0
   let sum1 = 0
-  let order0 = 0x2545f491
-  let order1 = 0x9e3779b9
+  let order0 = 0x2545f491 | 0
+  let order1 = 0x9e3779b9 | 0
   const names = slot.keys.names
   for (let i = 0; i < names.length; i++) {
     const k = names[i]
     const e = slot.entries[i]
     if (k === null || e!.value === undefined) continue
     const h = entryHashes(k, e!.value)
-    sum0 = (sum0 + h[0]!) >>> 0
-    sum1 = (sum1 + h[1]!) >>> 0
+    sum0 = (sum0 + h[0]!) | 0
+    sum1 = (sum1 + h[1]!) | 0
     const o = hashesOf(k)
     order0 = Math.imul(order0 ^ o[0], 0x01000193)
     order1 = Math.imul(order1 ^ o[1], 0x5bd1e995)
   }
-  return (slot.print = { sum0, sum1, order0: order0 >>> 0, order1: order1 >>> 0 })
+  return (slot.print = { sum0, sum1, order0, order1 })
 }
 
 /**
@@ -175,11 +176,11 @@ function sumsAfter(slot: MapSlot, print: MapPrint, writes: readonly Write[]): bo
     if (before === undefined) return false
     for (let j = 0; j < i; j++) if ((writes[j] as { key?: string }).key === w.key) return false
     let h = entryHashes(w.key, before)
-    sum0 = (sum0 - h[0]!) >>> 0
-    sum1 = (sum1 - h[1]!) >>> 0
+    sum0 = (sum0 - h[0]!) | 0
+    sum1 = (sum1 - h[1]!) | 0
     h = entryHashes(w.key, w.value)
-    sum0 = (sum0 + h[0]!) >>> 0
-    sum1 = (sum1 + h[1]!) >>> 0
+    sum0 = (sum0 + h[0]!) | 0
+    sum1 = (sum1 + h[1]!) | 0
   }
   sums[0] = sum0
   sums[1] = sum1
@@ -253,8 +254,8 @@ const mapSlots: SlotKind<MapSlot> = {
         sum1 = print.sum1
       }
     }
-    out[0] = fmix((sum0 + Math.imul(print.order0, 0x9e3779b1)) >>> 0)
-    out[1] = fmix((sum1 + Math.imul(print.order1, 0xc2b2ae35)) >>> 0)
+    out[0] = fmix((sum0 + Math.imul(print.order0, 0x9e3779b1)) | 0)
+    out[1] = fmix((sum1 + Math.imul(print.order1, 0xc2b2ae35)) | 0)
   },
   versionOf: (slot, key) => (key === undefined ? slot.version : (entryOf(slot, key)?.version ?? 0)),
   save(slot) {

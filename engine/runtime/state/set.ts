@@ -169,6 +169,7 @@ export function hasElement(slot: SetSlot, key: string, hash: number): boolean {
  * each modulo 2³²): it does not depend on their order, and adding or
  * removing one element changes it by that element's hash alone — O(writes),
  * where the canonical text is O(elements).
+ * The sums are kept signed (as every fingerprint half, worldKeys.ts fmix).
  */
 /** Element hashes by canonical text; a remembered outcome's writes are tried in many states, with the same key strings. */
 /** Per element: its two hashes and its number (numberOf). */
@@ -202,8 +203,8 @@ function sumOf(slot: SetSlot): [number, number] {
     let b = 0
     for (const item of slot.items) {
       if (item.value === undefined) continue
-      a = (a + item.hash) >>> 0
-      b = (b + item.hash2) >>> 0
+      a = (a + item.hash) | 0
+      b = (b + item.hash2) | 0
     }
     slot.sum = sum = [a, b]
   }
@@ -231,8 +232,8 @@ const setSlots: SlotKind<SetSlot> = {
       const i = indexOf(now, w.key)
       if (sum && (i >= 0 && now[i]!.value !== undefined) !== (made.value !== undefined)) {
         const sign = made.value !== undefined ? 1 : -1
-        sum[0] = (sum[0] + sign * made.hash) >>> 0
-        sum[1] = (sum[1] + sign * made.hash2) >>> 0
+        sum[0] = (sum[0] + sign * made.hash) | 0
+        sum[1] = (sum[1] + sign * made.hash2) | 0
       }
       if (i >= 0) (items ??= slot.items.slice())[i] = made
       else if (items) items.splice(-i - 1, 0, made)
@@ -274,8 +275,8 @@ const setSlots: SlotKind<SetSlot> = {
       const is = w.op === 'set'
       if (was === is) continue
       if (writes!.length > 1) (now ??= new Map()).set(key, is)
-      a = (is ? a + h[0] : a - h[0]) >>> 0
-      b = (is ? b + h[1] : b - h[1]) >>> 0
+      a = (is ? a + h[0] : a - h[0]) | 0
+      b = (is ? b + h[1] : b - h[1]) | 0
     }
     out[0] = a
     out[1] = b
