@@ -9,8 +9,8 @@ import assert from 'node:assert/strict'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { spawnSync } from 'node:child_process'
 import type { Page } from 'playwright-core'
+import { damagedCounterLog } from './damagedLog.ts'
 import { buildUiOnce, CHROMIUM, launchChromium, serveNotebook } from './browser.ts'
 import { notebook } from './helpers.ts'
 
@@ -62,16 +62,7 @@ test('a notebook that does not compile: no cell says running, the broken one say
 })
 
 test('a log that cannot be extended: every cell says it cannot run, and why, as the top bar does', { skip }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'loom-cannot-badge-log-'))
-  const nb = join(dir, 'count.loom.md')
-  writeFileSync(nb, notebook({ c: "const n = state.var('n', 0)\nexport function step() { n.set(n.get() + 1) }" }))
-  const run = spawnSync(process.execPath, ['bin/loom.js', 'run', nb, '--steps', '3'], { encoding: 'utf8', timeout: 60_000 })
-  assert.equal(run.status, 0, run.stderr)
-  // The file's first page overwritten: its heads record acknowledged events the log no longer has.
-  const db = join(dir, 'count.loom.db')
-  const bytes = readFileSync(db)
-  bytes.fill(0x5a, 0, 100)
-  writeFileSync(db, bytes)
+  const { dir, nb } = damagedCounterLog('loom-cannot-badge-log-')
   const [ui, browser] = await Promise.all([buildUiOnce(), launchChromium()])
   const server = await serveNotebook(nb, ui, dir)
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } })

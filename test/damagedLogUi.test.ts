@@ -5,27 +5,15 @@
 // refused and nothing is written. A real `loom serve` in Chromium.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { damagedCounterLog } from './damagedLog.ts'
 import { buildUiOnce, CHROMIUM, launchChromium, serveNotebook } from './browser.ts'
-import { notebook } from './helpers.ts'
 
 const WAIT = { timeout: 45_000 }
 const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}`
 
 test('a log with acknowledged events that cannot be read: a banner that stays says so, Run is refused, the file is untouched', { skip }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'loom-damaged-ui-'))
-  const nb = join(dir, 'count.loom.md')
-  writeFileSync(nb, notebook({ c: "const n = state.var('n', 0)\nexport function step() { n.set(n.get() + 1) }" }))
-  const run = spawnSync(process.execPath, ['bin/loom.js', 'run', nb, '--steps', '3'], { encoding: 'utf8', timeout: 60_000 })
-  assert.equal(run.status, 0, run.stderr)
-  const db = join(dir, 'count.loom.db')
-  // The file's first page overwritten, as a disk might: SQLite no longer reads it as a database.
-  const bytes = readFileSync(db)
-  bytes.fill(0x5a, 0, 100)
-  writeFileSync(db, bytes)
+  const { dir, nb, db } = damagedCounterLog('loom-damaged-ui-')
   const [ui, browser] = await Promise.all([buildUiOnce(), launchChromium()])
   const server = await serveNotebook(nb, ui, dir)
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
