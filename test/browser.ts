@@ -180,3 +180,15 @@ export async function hoverText(page: Page, branch: string, seq: number): Promis
   }
   throw new Error(`no event ${seq} under the mouse on ${branch}'s track`)
 }
+
+/**
+ * Live-codes cell `cell` as a person would: types `text` before the last
+ * character of the line showing `line`, then applies it (Shift+Enter).
+ */
+export async function typeBeforeLineEnd(page: Page, cell: string, line: string, text: string): Promise<void> {
+  await page.locator(`.code-cell[data-cell="${cell}"] .view-line`, { hasText: line }).click()
+  await page.keyboard.press('End')
+  await page.keyboard.press('ArrowLeft')
+  await page.keyboard.insertText(text)
+  await page.locator(`.code-cell[data-cell="${cell}"]`).press('Shift+Enter')
+}

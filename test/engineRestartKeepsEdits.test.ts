@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
-import { buildUiOnce, CHROMIUM, launchChromium, serveNotebook } from './browser.ts'
+import { buildUiOnce, CHROMIUM, launchChromium, serveNotebook, typeBeforeLineEnd } from './browser.ts'
 import { notebook } from './helpers.ts'
 
 const WAIT = { timeout: 45_000 }
@@ -31,11 +31,7 @@ test('the engine process killed after an unsaved edit: restarted, it runs the ed
     await head.waitFor(WAIT)
     const fileCode = (await head.textContent())!.split(' · ').pop()!
     // Typed, applied to the running app, not saved.
-    await page.locator('.code-cell[data-cell="c"] .view-line', { hasText: 'n.set(n.get() + 1)' }).click()
-    await page.keyboard.press('End')
-    await page.keyboard.press('ArrowLeft')
-    await page.keyboard.insertText('0')
-    await page.locator('.code-cell[data-cell="c"]').press('Shift+Enter')
+    await typeBeforeLineEnd(page, 'c', 'n.set(n.get() + 1)', '0')
     await page.waitForFunction((h) => !document.querySelector('[data-head]')?.textContent?.endsWith(h), fileCode, WAIT)
     const editedCode = (await head.textContent())!.split(' · ').pop()!
     await page.locator('.nb-dirty:not([hidden])').waitFor(WAIT)

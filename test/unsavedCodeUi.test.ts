@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
-import { buildUiOnce, CHROMIUM, launchChromium, serveNotebook, type Serving } from './browser.ts'
+import { buildUiOnce, CHROMIUM, launchChromium, serveNotebook, type Serving, typeBeforeLineEnd } from './browser.ts'
 import { notebook } from './helpers.ts'
 
 declare const document: { querySelector(s: string): { textContent: string | null } | null }
@@ -37,11 +37,7 @@ test('loom serve killed after an unsaved live edit: reopened, the window offers 
   try {
     let page = await openPage(browser, server)
     const fileCode = await codeOf(page)
-    await page.locator('.code-cell[data-cell="c"] .view-line', { hasText: 'n.set(n.get() + 1)' }).click()
-    await page.keyboard.press('End')
-    await page.keyboard.press('ArrowLeft')
-    await page.keyboard.insertText('0')
-    await page.locator('.code-cell[data-cell="c"]').press('Shift+Enter')
+    await typeBeforeLineEnd(page, 'c', 'n.set(n.get() + 1)', '0')
     await page.waitForFunction((h) => !document.querySelector('[data-head]')?.textContent?.endsWith(h), fileCode, WAIT)
     const editedCode = await codeOf(page)
     await page.close()
