@@ -500,3 +500,25 @@ test('a hand edit cannot make an action: it is refused, and nothing is performed
   s.log.close()
   await srv.close()
 })
+
+test('a hand edit cannot remove or change a performed action: its outcome stays for the id a later step reads', async () => {
+  const srv = await server((_, __, res) => res.end('charged'))
+  const s = await session(ORDER(srv.url), HTTP)
+  try {
+    await settle(s.engine)
+    const kept = value(s.engine, 'sys.effects') as Record<string, unknown>
+    assert.deepEqual(Object.keys(kept), ['2.0'])
+    assert.throws(() => s.engine.edit([{ state: 'sys.effects', key: '2.0', delete: true }]), /an edit cannot remove an action \('2\.0'\)/)
+    assert.throws(() => s.engine.edit([{ state: 'sys.effects', key: '2.0', set: { outcome: { id: '2.0', ok: false, tries: 1 }, at: 1 } }]), /an edit cannot change an action \('2\.0'\)/)
+    assert.throws(() => s.engine.edit([{ state: 'sys.effects', set: {} }]), /an edit cannot remove an action \('2\.0'\)/, 'a whole-state edit that leaves it out')
+    assert.throws(() => s.engine.edit([{ state: 'sys.effects', key: '7.3', set: { note: 'mine' } }]), /an edit cannot make an action \('7\.3'\)/, "an action's id is not a free key")
+    assert.deepEqual(value(s.engine, 'sys.effects'), kept, 'nothing was committed')
+    // Put back exactly as committed: no change to an action, so no refusal.
+    s.engine.edit([{ state: 'sys.effects', set: kept }])
+    assert.deepEqual(value(s.engine, 'sys.effects'), kept)
+  } finally {
+    s.log.close()
+    await srv.close()
+  }
+  await verifies(s.db)
+})

@@ -6,7 +6,7 @@ import { canonicalJson, type Json } from '../values.ts'
 import type { CellHost } from './hostApi.ts'
 import type { StateEdit } from '../../protocol/messages.ts'
 import { EFFECTS_STATE } from '../effects/request.ts'
-import { pendingAction } from '../effects/action.ts'
+import { ACTION_ID, finishedOutcome, pendingAction } from '../effects/action.ts'
 
 /** One change made by hand to one state (an `edit` event): the protocol's, with any value (refused unless plain data). */
 export type Edit = StateEdit<unknown>
@@ -35,7 +35,7 @@ export function applyEdits(host: CellHost, store: Store, inRealm: (v: unknown, t
     // At the cell that declares the state: where the editor shows the refusal.
     const wrong = (what: string) => host.fail(tx, { reason: `state '${c.state}' is a ${cell.kind}: ${what}`, aborted: false, location: cell.declaredAt })
     if ('set' in c) {
-      if (c.state === EFFECTS_STATE) refuseActions(host, tx, cell, c.key, c.set)
+      if (c.state === EFFECTS_STATE) guardActions(host, tx, cell, c.key, c.set, false)
       if (c.key === undefined) replace(host, tx, cell, copy(c.set), wrong)
       else if (cell instanceof MapCell) cell.set(tx, host.key(tx, cell, c.key), host.write(tx, cell, copy(c.set)))
       else wrong('it has no keys')
@@ -43,6 +43,7 @@ export function applyEdits(host: CellHost, store: Store, inRealm: (v: unknown, t
       if (!(cell instanceof QueueCell || cell instanceof BagCell)) wrong('only a queue or bag item can be removed')
       else if (!Number.isSafeInteger(c.remove) || c.remove < 0 || !cell.removeAt(tx, c.remove)) wrong(`it has no item ${String(c.remove)} (it holds ${cell.items(tx).length})`)
     } else if ('delete' in c) {
+      if (c.state === EFFECTS_STATE) guardActions(host, tx, cell, c.key, undefined, true)
       if (cell instanceof MapCell) cell.delete(tx, host.key(tx, cell, c.key))
       else wrong('only a map entry can be deleted')
     } else if ('push' in c) {
@@ -59,16 +60,29 @@ export function applyEdits(host: CellHost, store: Store, inRealm: (v: unknown, t
 }
 
 /**
- * A hand edit cannot make an action (the runner would perform it): actions come from cells, where the
- * grants were checked as they ran. Putting back an entry exactly as it is committed is no new action.
+ * A hand edit cannot make, change or remove an action's entry in sys.effects: actions come from cells, where
+ * the grants were checked as they ran (the runner would perform a made one), and a performed one happened in
+ * another system, whose outcome a later transaction reads by its id. A read's response stays editable
+ * (docs/effects.md). Putting an entry back exactly as it is committed changes nothing.
  */
-function refuseActions(host: CellHost, tx: Transaction, cell: Cell, key: string | undefined, value: unknown): void {
-  const entries = key === undefined ? (value !== null && typeof value === 'object' ? Object.entries(value) : []) : [[key, value] as const]
-  for (const [k, v] of entries) {
-    if (pendingAction(v) && canonicalJson(((cell.value() ?? {}) as Record<string, Json>)[k] ?? null) !== canonicalJson(v as Json)) {
-      host.fail(tx, { reason: `state '${EFFECTS_STATE}': an edit cannot make an action ('${String(k).slice(0, 40)}'); actions come from cells (sys.http.send, sys.fs.write)`, aborted: false, location: null })
-    }
+function guardActions(host: CellHost, tx: Transaction, cell: Cell, key: string | undefined, value: unknown, remove: boolean): void {
+  const now = (cell.value() ?? {}) as Record<string, Json>
+  const given = key !== undefined ? { [key]: remove ? undefined : value } : value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {}
+  // A whole-state edit leaves out what it does not name: those entries are removed too.
+  const keys = key !== undefined ? [key] : [...new Set([...Object.keys(now), ...Object.keys(given)])]
+  for (const k of keys) {
+    const before = Object.hasOwn(now, k) ? now[k] : undefined
+    const after = Object.hasOwn(given, k) ? given[k] : undefined
+    if (!isAction(k, before) && !isAction(k, after)) continue
+    if (before !== undefined && after !== undefined && canonicalJson(before) === canonicalJson(after as Json)) continue
+    const what = before === undefined ? 'make' : after === undefined ? 'remove' : 'change'
+    host.fail(tx, { reason: `state '${EFFECTS_STATE}': an edit cannot ${what} an action ('${String(k).slice(0, 40)}'); actions come from cells (sys.http.send, sys.fs.write) and their outcomes from the runner`, aborted: false, location: null })
   }
+}
+
+/** An action's entry: under an action's id, or holding an action or its outcome. */
+function isAction(key: string, entry: unknown): boolean {
+  return entry !== undefined && (ACTION_ID.test(key) || pendingAction(entry) !== null || finishedOutcome(entry) !== null)
 }
 
 /** A hand edit of a whole state: it holds `value` instead (checked as a cell's write would be). */
