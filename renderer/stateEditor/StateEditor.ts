@@ -175,7 +175,8 @@ export class StateEditor {
       h('td.se-key', { title: k }, k),
       h('td.se-val', null, this.scalar(map[k]!, (v) => this.change([{ state: name, key: k, set: v }]), `${name}.${k}`)),
       h('td.se-tools', null, this.editable ? h('button.icon-button.se-del', { type: 'button', title: `Delete ${k}`, onclick: () => void this.change([{ state: name, key: k, delete: true }]) }, h('span.codicon.codicon-close')) : null)))
-    const table = h('table.se-map', null, h('tbody', null, ...rows))
+    // The columns' widths set once, not by the first row: an empty map's first row spans all three.
+    const table = h('table.se-map', null, h('colgroup', null, h('col.se-key-col'), h('col'), h('col.se-tools-col')), h('tbody', null, ...rows))
     if (!keys.length) table.append(h('tr', null, h('td.se-empty', { colspan: 3 }, 'empty map')))
     if (this.editable) {
       const key = h('input.se-input.se-new-key', { placeholder: 'key', 'aria-label': `New key of ${name}` })
