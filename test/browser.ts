@@ -192,3 +192,24 @@ export async function typeBeforeLineEnd(page: Page, cell: string, line: string, 
   await page.keyboard.insertText(text)
   await page.locator(`.code-cell[data-cell="${cell}"]`).press('Shift+Enter')
 }
+
+/** A real `loom serve` of `notebook` (its folder `cleanup` removed at the end) and a Chromium page on it, not yet opened; `close` ends all three. */
+export async function servedPage(notebook: string, cleanup?: string, viewport = { width: 1400, height: 900 }): Promise<{ page: Page; server: Serving; close: () => Promise<void> }> {
+  const [ui, browser] = await Promise.all([buildUiOnce(), launchChromium()])
+  try {
+    const server = await serveNotebook(notebook, ui, cleanup)
+    const page = await browser.newPage({ viewport })
+    return {
+      page,
+      server,
+      close: async () => {
+        await page.close()
+        await server.stop()
+        await browser.close()
+      },
+    }
+  } catch (err) {
+    await browser.close()
+    throw err
+  }
+}

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { damagedCounterLog } from './damagedLog.ts'
-import { buildUiOnce, CHROMIUM, launchChromium, serveNotebook } from './browser.ts'
+import { CHROMIUM, servedPage } from './browser.ts'
 import { notebook } from './helpers.ts'
 
 const WAIT = { timeout: 45_000 }
@@ -22,9 +22,7 @@ test('a notebook that does not compile: no cell says running, the broken one say
   const dir = mkdtempSync(join(tmpdir(), 'loom-cannot-badge-'))
   const nb = join(dir, 'count.loom.md')
   writeFileSync(nb, notebook({ state: "const n = state.var('n', 0)", step: 'export function step() {\n  n.set(n.get() + 1\n}' }))
-  const [ui, browser] = await Promise.all([buildUiOnce(), launchChromium()])
-  const server = await serveNotebook(nb, ui, dir)
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
+  const { page, server, close } = await servedPage(nb, dir)
   try {
     await page.goto(server.url)
     await page.locator('.run-pill[data-cannot="true"]', { hasText: /^Cannot run\s*— the notebook does not compile/ }).waitFor(WAIT)
@@ -55,17 +53,13 @@ test('a notebook that does not compile: no cell says running, the broken one say
     assert.equal(await badge(page, 'state').textContent(), 'running')
     assert.equal(await page.locator('.code-cell[data-cell="step"] .problem').count(), 0)
   } finally {
-    await page.close()
-    await server.stop()
-    await browser.close()
+    await close()
   }
 })
 
 test('a log that cannot be extended: every cell says it cannot run, and why, as the top bar does', { skip }, async () => {
   const { dir, nb } = damagedCounterLog('loom-cannot-badge-log-')
-  const [ui, browser] = await Promise.all([buildUiOnce(), launchChromium()])
-  const server = await serveNotebook(nb, ui, dir)
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
+  const { page, server, close } = await servedPage(nb, dir)
   try {
     await page.goto(server.url)
     await page.locator('.run-pill[data-cannot="true"]', { hasText: /its log cannot be extended/ }).waitFor(WAIT)
@@ -73,8 +67,6 @@ test('a log that cannot be extended: every cell says it cannot run, and why, as 
     assert.equal(await badge(page, 'c').textContent(), 'cannot run')
     assert.match((await badge(page, 'c').getAttribute('title'))!, /^The app cannot run: its log cannot be extended: branch 'main': events 1\.\.4 were acknowledged/)
   } finally {
-    await page.close()
-    await server.stop()
-    await browser.close()
+    await close()
   }
 })

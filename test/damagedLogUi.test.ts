@@ -7,16 +7,14 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync } from 'node:fs'
 import { damagedCounterLog } from './damagedLog.ts'
-import { buildUiOnce, CHROMIUM, launchChromium, serveNotebook } from './browser.ts'
+import { CHROMIUM, servedPage } from './browser.ts'
 
 const WAIT = { timeout: 45_000 }
 const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}`
 
 test('a log with acknowledged events that cannot be read: a banner that stays says so, Run is refused, the file is untouched', { skip }, async () => {
   const { dir, nb, db } = damagedCounterLog('loom-damaged-ui-')
-  const [ui, browser] = await Promise.all([buildUiOnce(), launchChromium()])
-  const server = await serveNotebook(nb, ui, dir)
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
+  const { page, server, close } = await servedPage(nb, dir)
   try {
     await page.goto(server.url)
     const banner = page.locator('.banner[data-banner="history"]')
@@ -33,8 +31,6 @@ test('a log with acknowledged events that cannot be read: a banner that stays sa
     assert.equal(await banner.isVisible(), true)
     assert.equal(readFileSync(db).subarray(0, 100).every((b) => b === 0x5a), true, 'the damaged file is left as it was')
   } finally {
-    await page.close()
-    await server.stop()
-    await browser.close()
+    await close()
   }
 })

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { buildUiOnce, CHROMIUM, launchChromium, serveNotebook } from './browser.ts'
+import { CHROMIUM, servedPage } from './browser.ts'
 import { notebook } from './helpers.ts'
 
 const WAIT = { timeout: 45_000 }
@@ -17,9 +17,7 @@ test("an empty map's new-entry fields are as wide as a map's with entries", { sk
   const dir = mkdtempSync(join(tmpdir(), 'loom-empty-map-'))
   const nb = join(dir, 'maps.loom.md')
   writeFileSync(nb, notebook({ s: "const empty = state.map<number>('empty')\nconst full = state.map<number>('full', { alice: 1 })" }))
-  const [ui, browser] = await Promise.all([buildUiOnce(), launchChromium()])
-  const server = await serveNotebook(nb, ui, dir)
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
+  const { page, server, close } = await servedPage(nb, dir)
   try {
     await page.goto(server.url)
     await page.locator('.insp-tab[data-tab="state"]').click()
@@ -32,8 +30,6 @@ test("an empty map's new-entry fields are as wide as a map's with entries", { sk
     const [empty, full] = [await widths('empty'), await widths('full')]
     assert.deepEqual(empty, full, 'key width, value width and value field position')
   } finally {
-    await page.close()
-    await server.stop()
-    await browser.close()
+    await close()
   }
 })

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { buildUiOnce, CHROMIUM, launchChromium, serveNotebook } from './browser.ts'
+import { CHROMIUM, servedPage } from './browser.ts'
 import { notebook } from './helpers.ts'
 
 const WAIT = { timeout: 45_000 }
@@ -17,9 +17,7 @@ test('a 3,000,000-character string: the state panel shows its start and its leng
   const dir = mkdtempSync(join(tmpdir(), 'loom-long-value-'))
   const nb = join(dir, 'big.loom.md')
   writeFileSync(nb, notebook({ s: "const big = state.var('big', 'z'.repeat(3_000_000))" }))
-  const [ui, browser] = await Promise.all([buildUiOnce(), launchChromium()])
-  const server = await serveNotebook(nb, ui, dir)
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
+  const { page, server, close } = await servedPage(nb, dir)
   const errors: string[] = []
   page.on('pageerror', (e) => errors.push(e.message))
   try {
@@ -35,8 +33,6 @@ test('a 3,000,000-character string: the state panel shows its start and its leng
     await page.keyboard.press('Escape')
     assert.deepEqual(errors, [])
   } finally {
-    await page.close()
-    await server.stop()
-    await browser.close()
+    await close()
   }
 })

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
-import { buildUiOnce, CHROMIUM, launchChromium, serveNotebook } from './browser.ts'
+import { CHROMIUM, servedPage } from './browser.ts'
 import { notebook } from './helpers.ts'
 
 const WAIT = { timeout: 45_000 }
@@ -38,9 +38,7 @@ test('a map key named __proto__ (or constructor) shows in loom state and loom di
 
 test("a map key named __proto__ shows in the window's state panel", { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}` }, async () => {
   const { dir, nb } = ran()
-  const [ui, browser] = await Promise.all([buildUiOnce(), launchChromium()])
-  const server = await serveNotebook(nb, ui, dir)
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
+  const { page, server, close } = await servedPage(nb, dir)
   try {
     await page.goto(server.url)
     await page.locator('.insp-tab[data-tab="state"]').click()
@@ -48,8 +46,6 @@ test("a map key named __proto__ shows in the window's state panel", { skip: exis
     await entry.getByText('constructor').waitFor(WAIT)
     assert.match(await entry.innerText(), /__proto__\s+\{polluted: true\}/)
   } finally {
-    await page.close()
-    await server.stop()
-    await browser.close()
+    await close()
   }
 })

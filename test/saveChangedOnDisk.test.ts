@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { buildUiOnce, CHROMIUM, launchChromium, serveNotebook } from './browser.ts'
+import { CHROMIUM, servedPage } from './browser.ts'
 import { notebook } from './helpers.ts'
 
 const WAIT = { timeout: 45_000 }
@@ -18,9 +18,7 @@ test('Save after another editor changed the file: refused with a banner, the cha
   const dir = mkdtempSync(join(tmpdir(), 'loom-disk-'))
   const nb = join(dir, 'count.loom.md')
   writeFileSync(nb, notebook({ c: "const n = state.var('n', 0)\nexport function step() { n.set(n.get() + 1) }" }))
-  const [ui, browser] = await Promise.all([buildUiOnce(), launchChromium()])
-  const server = await serveNotebook(nb, ui, dir)
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
+  const { page, server, close } = await servedPage(nb, dir)
   const typeAtEndOf = async (text: string, line: string) => {
     await page.locator('.code-cell[data-cell="c"] .view-line', { hasText: line }).click()
     await page.keyboard.press('End')
@@ -56,8 +54,6 @@ test('Save after another editor changed the file: refused with a banner, the cha
     assert.match(readFileSync(nb, 'utf8'), /\/\/ mine \/\/ again/)
     assert.equal(await banner.count(), 0)
   } finally {
-    await page.close()
-    await server.stop()
-    await browser.close()
+    await close()
   }
 })
