@@ -186,6 +186,8 @@ async function replay(log: RemoteLog, job: NonNullable<RunJob['replay']>, timeLi
 
 /** How long an exploration computes before it lets the event loop turn (a stop asked for waits at most this). */
 const TURN_MS = 50
+/** How often an exploration looks at its heap (heapRoom.ts: near the limit for three looks in a row is full). */
+const HEAP_LOOK_MS = 50
 
 /** What a job answers: its result, or why it could not give one (the launcher turns that into the command's error). */
 export type JobAnswer = { ok: true; value: unknown } | { ok: false; error: { kind: 'input' | 'nondeterminism' | 'range' | 'other'; message: string } }
@@ -233,8 +235,16 @@ async function exploreJob(log: RemoteLog, job: RunJob): Promise<unknown> {
   process.on('SIGINT', abort)
   process.on('SIGTERM', abort)
   // Near the heap limit the search stops with a report rather than ending in V8's out-of-memory abort.
+  // Looked at between batches on this thread (the event loop turns only every TURN_MS, and between two looks
+  // a search can fill its heap), and by a timer while threads search.
   const heap = heapRoom()
-  const watch = setInterval(() => heap.full() && halt('memory', 'the exploration is near its memory limit; stopping it'), 50)
+  let looked = performance.now()
+  const lookAtHeap = () => {
+    if (performance.now() - looked < HEAP_LOOK_MS) return
+    looked = performance.now()
+    if (heap.full()) halt('memory', 'the exploration is near its memory limit; stopping it')
+  }
+  const watch = setInterval(lookAtHeap, HEAP_LOOK_MS)
   const options = { depth: x.depth, maxStates: x.maxStates, deadlock: x.deadlock ?? true, simulate: x.simulate, signal: stop.signal, onProgress: progress.update, draw: x.draw, frontierBytes: x.frontierBytes, spillDir: job.scratch }
   let result: ExploreResult
   try {
@@ -247,7 +257,8 @@ async function exploreJob(log: RemoteLog, job: RunJob): Promise<unknown> {
           result = r.value
           break
         }
-        // The event loop (a stop, the heap's watch) is let in every TURN_MS, not after every 10 ms batch:
+        lookAtHeap()
+        // The event loop (a stop asked for) is let in every TURN_MS, not after every 10 ms batch:
         // each turn cost a cold 100k-state search ~6% of its time.
         if (performance.now() - turned < TURN_MS) continue
         await new Promise(setImmediate)
