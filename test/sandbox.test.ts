@@ -22,6 +22,7 @@ for (const [expr, message] of [
   ['new WeakRef({})', /WeakRef is not available in a Loom cell: it observes garbage collection/],
   ['new FinalizationRegistry(() => 1)', /FinalizationRegistry is not available/],
   ['new SharedArrayBuffer(8)', /SharedArrayBuffer is not available/],
+  ['(gc as any)()', /gc\(\) is not available in a Loom cell: garbage collection is the engine's/],
   ['Atomics.add', /Cannot read properties of undefined/],
   ['(require as any)("fs")', /require is not available in a Loom cell/],
   ['(process as any).env', /process is not available in a Loom cell/],

@@ -186,7 +186,7 @@ async function replay(log: RemoteLog, job: NonNullable<RunJob['replay']>, timeLi
 
 /** How long an exploration computes before it lets the event loop turn (a stop asked for waits at most this). */
 const TURN_MS = 50
-/** How often an exploration looks at its heap (heapRoom.ts: near the limit for three looks in a row is full). */
+/** How often a timer looks at the heap while threads search (this thread's batches each look: heapRoom.ts). */
 const HEAP_LOOK_MS = 50
 
 /** What a job answers: its result, or why it could not give one (the launcher turns that into the command's error). */
@@ -235,13 +235,10 @@ async function exploreJob(log: RemoteLog, job: RunJob): Promise<unknown> {
   process.on('SIGINT', abort)
   process.on('SIGTERM', abort)
   // Near the heap limit the search stops with a report rather than ending in V8's out-of-memory abort.
-  // Looked at between batches on this thread (the event loop turns only every TURN_MS, and between two looks
-  // a search can fill its heap), and by a timer while threads search.
+  // Looked at after every batch on this thread (a look costs microseconds, and a search that grows its heap
+  // fast fills the room left in a few of them), and by a timer while threads search.
   const heap = heapRoom()
-  let looked = performance.now()
   const lookAtHeap = () => {
-    if (performance.now() - looked < HEAP_LOOK_MS) return
-    looked = performance.now()
     if (heap.full()) halt('memory', 'the exploration is near its memory limit; stopping it')
   }
   const watch = setInterval(lookAtHeap, HEAP_LOOK_MS)

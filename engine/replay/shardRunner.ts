@@ -177,14 +177,14 @@ export class ShardRunner {
   }
 
   /**
-   * Asked between batches: a good moment to tell the main thread how far this shard is, about every 100 ms,
-   * and whether its heap (each thread has its own) is near its limit: then every shard stops.
+   * Asked between batches: whether this shard's heap (each thread has its own) is near its limit, then every
+   * shard stops; and about every 100 ms, a good moment to tell the main thread how far this shard is.
    */
   private readonly stopped = (): boolean => {
-    if (performance.now() - this.said > 100) {
+    const heapFull = this.heap.full()
+    if (heapFull) Atomics.store(this.setup.stop, 0, 1)
+    if (heapFull || performance.now() - this.said > 100) {
       this.said = performance.now()
-      const heapFull = this.heap.full()
-      if (heapFull) Atomics.store(this.setup.stop, 0, 1)
       this.post({ type: 'progress', states: this.search.states - this.uncounted, transitions: this.search.transitions, heapFull })
     }
     // A seen set that wants room pauses the level too (every shard, so it can grow).
