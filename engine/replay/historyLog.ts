@@ -14,6 +14,7 @@ import type { BranchInfo, RawEvent, StoredCode } from './sqliteLog.ts'
 import type { Damage, LogDamageError } from './logErrors.ts'
 import type { Moment } from './seek.ts'
 import type { EventTiming } from './history/timings.ts'
+import type { WriteSet } from './history/eventReader.ts'
 import type { Profile } from './profile.ts'
 import type { FailureList } from './history/failures.ts'
 import type { Latency } from './history/latencies.ts'
@@ -32,6 +33,8 @@ export interface HistoryLog extends EventLog {
   branches(): BranchInfo[]
   eventsOf(branch: string, from?: number, limit?: number): EventRecord[]
   iterate(branch: string, from?: number, to?: number): Iterable<EventRecord>
+  /** The write sets of events from..to, without their hashes: what a seek applies. */
+  writeSets(branch: string, from?: number, to?: number): Iterable<WriteSet>
   raw(branch: string, from?: number, to?: number): Iterable<RawEvent>
   event(branch: string, seq: number): EventRecord | null
   hashAt(branch: string, seq: number): string

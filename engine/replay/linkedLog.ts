@@ -19,6 +19,7 @@ import type { FailureList } from './history/failures.ts'
 import type { Latency } from './history/latencies.ts'
 import type { Profile } from './profile.ts'
 import type { BranchInfo, RawEvent, StoredCode } from './sqliteLog.ts'
+import type { WriteSet } from './history/eventReader.ts'
 import { LogDamageError, type Damage } from './logErrors.ts'
 
 /** The fd of the log link in serve's engine process (fd 3 carries the supervisor's messages). */
@@ -104,6 +105,9 @@ export class LinkedLog extends RemoteLog implements HistoryLog {
       if (page.length < Math.min(PAGE, to - at + 1)) return
       at += page.length
     }
+  }
+  writeSets(branch: string, from = 1, to = Infinity): Iterable<WriteSet> {
+    return this.iterate(branch, from, to)
   }
   *raw(branch: string, from = 1, to = Infinity): Generator<RawEvent> {
     for (let at = from; at <= to; ) {

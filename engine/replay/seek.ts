@@ -19,11 +19,7 @@ export type { Moment }
 export function seekStore(log: HistoryLog, at: Moment, load?: (v: Json) => Json, snap = nearestSnapshot(log, at)): Store {
   const store = snap ? Store.from(snap.state, load) : new Store()
   const from = (snap?.seq ?? 0) + 1
-  for (let s = from; s <= at.seq; s += 1000) {
-    for (const e of log.eventsOf(at.branch, s, Math.min(1000, at.seq - s + 1))) {
-      store.apply(load ? e.writes.map((w) => importWrite(w, load)) : e.writes, e.seq)
-    }
-  }
+  for (const e of log.writeSets(at.branch, from, at.seq)) store.apply(load ? e.writes.map((w) => importWrite(w, load)) : e.writes, e.seq)
   return store
 }
 

@@ -20,7 +20,7 @@ import { tableNames, checkFormat } from './history/schema.ts'
 import { initialiseEmpty, openDatabase } from './history/openDatabase.ts'
 import { BranchTable, type BranchInfo } from './history/branchTable.ts'
 import { abandonedBranches } from './history/unfinishedBranches.ts'
-import { EventReader, type RawEvent } from './history/eventReader.ts'
+import { EventReader, type RawEvent, type WriteSet } from './history/eventReader.ts'
 import { GroupCommit, type EncodedCommit, type Target } from './history/groupCommit.ts'
 import { CodeTable, SnapshotTable, KeptCellsTable, type StoredCode } from './history/storedValues.ts'
 import type { Written } from './chunk.ts'
@@ -254,6 +254,9 @@ export class SqliteLog implements HistoryLog {
   }
   raw(branch: string, from = 1, to = Infinity): Generator<RawEvent> {
     return this.reader.raw(branch, from, to)
+  }
+  writeSets(branch: string, from = 1, to = Infinity): Generator<WriteSet> {
+    return this.reader.writeSets(branch, from, to)
   }
   event(branch: string, seq: number): EventRecord | null {
     return this.eventsOf(branch, seq, 1)[0] ?? null
