@@ -43,8 +43,8 @@ export class App {
   private unsubscribe: (() => void)[] = []
   private status: StatusView | null = null
   private nb: Notebook | null = null
-  /** Not a shared session's page: its cells are the engine's notebook, not a shared document's. */
-  private solo = true
+  /** The page of whoever owns the notebook: alone, or the owner of a shared session (not a guest). */
+  private owns = true
   /** The last event whose terminal output has been printed. */
   private ttySeq = 0
   /** Events are being skipped (this window fell behind) and the terminal has said so: once per burst. */
@@ -126,7 +126,8 @@ export class App {
     this.client = client
     this.switcher.attach(client)
     this.switcher.refuse(hello.share ? 'A shared session keeps its notebook: only loom serve, without --share, opens another' : null)
-    this.allowance.attach(client, !hello.share || hello.share.role === 'owner')
+    this.owns = !hello.share || hello.share.role === 'owner'
+    this.allowance.attach(client, this.owns)
     this.notebook.attach(client)
     this.dock.attach(client)
     this.questions.attach(client)
@@ -144,7 +145,6 @@ export class App {
       client.on('engineCrashed', ({ reason }) => this.crashed(reason)),
     ]
     const first = this.nb === null
-    this.solo = !hello.share
     this.sharing.open(hello)
     this.showNotebook(hello.notebook)
     this.topBar.setApp(hello.app)
@@ -245,10 +245,14 @@ export class App {
     this.offerUnsaved(nb)
   }
 
-  /** Code the app ran before Loom stopped that was never saved to the file: offered back, not lost in silence. */
+  /**
+   * Code the app ran before Loom stopped that was never saved to the file: offered back, not lost in silence.
+   * To the owner only (the file is theirs); in a shared session the restored cells reach the shared document
+   * as any change made through the engine does (ShareHost), so every guest sees them.
+   */
   private offerUnsaved(nb: Notebook): void {
     const unsaved = nb.unsaved
-    if (!unsaved || !this.solo) return this.banner.hide('unsaved')
+    if (!unsaved || !this.owns) return this.banner.hide('unsaved')
     this.banner.show('unsaved', 'warning', `The app last ran code this file does not have (event ${unsaved.event}): edits not saved before Loom stopped?`,
       "The file's code runs now. Restore puts that code back into the cells (not saved until you save), and the app runs it.",
       { label: 'Restore', title: `Put the cells of event ${unsaved.event}'s code back`, run: () => void this.restore(unsaved.text) })

@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { copyFile, mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
@@ -69,6 +70,32 @@ export interface Serving {
   /** The pid of the engine process it started last. */
   enginePid(): number | null
   stop(): Promise<void>
+}
+
+/**
+ * The invite link `loom serve --share` printed for `role`, on loopback: the links name this machine's address,
+ * and a test reaches the same listener on 127.0.0.1.
+ */
+export async function inviteLink(server: Serving, role: 'view' | 'edit' | 'run'): Promise<string> {
+  const line = new RegExp(`^\\s+${role}\\s+(http\\S+)`, 'm')
+  for (let i = 0; i < 600 && !line.test(server.stdout()); i++) await new Promise((r) => setTimeout(r, 100))
+  const printed = line.exec(server.stdout())?.[1]
+  if (!printed) throw new Error(`loom serve --share printed no ${role} link in 60 s:\n${server.stdout()}`)
+  const url = new URL(printed)
+  url.hostname = '127.0.0.1'
+  return url.href
+}
+
+/** A port no one listens on now (for a server started again on the same one). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number }
+      s.close(() => resolve(port))
+    })
+  })
 }
 
 /** Copies `sample` into a temporary folder and serves it with `loom serve` on any free port (and `args`, e.g. --share). */

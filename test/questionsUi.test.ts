@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
-import { buildUiOnce, CHROMIUM, launchChromium, serveNotebook, type Serving } from './browser.ts'
+import { buildUiOnce, CHROMIUM, inviteLink, launchChromium, serveNotebook, type Serving } from './browser.ts'
 import { connectEngine } from '../engine/host/socketTransport.ts'
 import { EngineClient } from '../engine/protocol/client.ts'
 
@@ -31,10 +31,7 @@ describe('the Questions tab', { skip: existsSync(CHROMIUM) ? false : `no Chromiu
     let ui: string
     ;[ui, browser] = await Promise.all([buildUiOnce(), launchChromium()])
     server = await serveNotebook(join(dir, 'bank.loom.md'), ui, dir, ['--share'])
-    for (let i = 0; i < 300 && !/^\s+view\s+http/m.test(server.stdout()); i++) await new Promise((r) => setTimeout(r, 100))
-    const link = new URL(/^\s+view\s+(http\S+)/m.exec(server.stdout())![1]!)
-    link.hostname = '127.0.0.1'
-    viewLink = link.href
+    viewLink = await inviteLink(server, 'view')
   })
   after(async () => {
     await browser?.close()

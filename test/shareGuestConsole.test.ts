@@ -4,17 +4,14 @@
 // wrong: no error, no refused resource.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { buildUiOnce, CHROMIUM, launchChromium, serveCopy } from './browser.ts'
+import { buildUiOnce, CHROMIUM, inviteLink, launchChromium, serveCopy } from './browser.ts'
 import { existsSync } from 'node:fs'
 
 test('a guest who opens the printed invite link sees the notebook and no error in the console', { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}` }, async () => {
   const [ui, browser] = await Promise.all([buildUiOnce(), launchChromium()])
   const server = await serveCopy('samples/counter.loom.md', ui, ['--share'])
   try {
-    const deadline = Date.now() + 60_000
-    while (!/^\s+view\s+http/m.test(server.stdout()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
-    const link = /^\s+view\s+(http\S+)/m.exec(server.stdout())?.[1]
-    assert.ok(link, `an invite link is printed: ${server.stdout()}`)
+    const link = await inviteLink(server, 'view')
     const page = await browser.newPage()
     const console: string[] = []
     page.on('console', (m) => m.type() === 'error' && console.push(m.text()))

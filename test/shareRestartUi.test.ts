@@ -8,12 +8,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import type { Page } from 'playwright-core'
-import { buildUiOnce, CHROMIUM, launchChromium, serveNotebook } from './browser.ts'
+import { buildUiOnce, CHROMIUM, freePort, inviteLink, launchChromium, serveNotebook } from './browser.ts'
 import { notebook } from './helpers.ts'
 
 declare const document: { querySelector(s: string): { getAttribute(name: string): string | null } | null }
@@ -21,16 +20,6 @@ declare const document: { querySelector(s: string): { getAttribute(name: string)
 const WAIT = { timeout: 45_000 }
 const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}`
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 const headOf = async (page: Page) => Number(await page.locator('[data-head]').first().getAttribute('data-head'))
 
@@ -50,12 +39,8 @@ test('loom serve --share killed and restarted: owner and guest pages say their t
     return page
   }
   try {
-    const deadline = Date.now() + 30_000
-    while (!/^\s+edit\s+http/m.test(server.stdout()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
-    const edit = new URL(/^\s+edit\s+(http\S+)/m.exec(server.stdout())![1]!)
-    edit.hostname = '127.0.0.1'
     const owner = await open(server.url)
-    const guest = await open(edit.href)
+    const guest = await open(await inviteLink(server, 'edit'))
     await owner.keyboard.press('F8')
     await guest.waitForFunction(() => Number(document.querySelector('[data-head]')?.getAttribute('data-head')) >= 5, null, WAIT)
 

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync } from 'node:fs'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { buildUiOnce, CHROMIUM, launchChromium, serveCopy, type Serving } from './browser.ts'
+import { buildUiOnce, CHROMIUM, inviteLink, launchChromium, serveCopy, type Serving } from './browser.ts'
 import { connectEngine } from '../engine/host/socketTransport.ts'
 import { EngineClient } from '../engine/protocol/client.ts'
 
@@ -38,13 +38,7 @@ describe('a shared session in the browser', { skip: haveChromium ? false : `no C
     let ui: string
     ;[ui, browser] = await Promise.all([buildUiOnce(), launchChromium()])
     server = await serveCopy('samples/counter.loom.md', ui, ['--share'])
-    await until('the invite links are printed', async () => /^\s+run\s+http/m.test(server.stdout()))
-    for (const m of server.stdout().matchAll(/^\s+(view|edit|run)\s+(http\S+)/gm)) {
-      // The links name this machine's address; the test reaches the same listener on loopback.
-      const url = new URL(m[2]!)
-      url.hostname = '127.0.0.1'
-      links[m[1] as Role] = url.href
-    }
+    for (const role of ['view', 'edit', 'run'] as const) links[role] = await inviteLink(server, role)
   })
   after(async () => {
     for (const p of people) await p.context.close()
