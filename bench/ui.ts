@@ -4,14 +4,13 @@
 // the running app (editCell sent → the `code` event of the new code arrives).
 import WebSocket from 'ws'
 import { copyFile, mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
 import { EngineClient } from '../engine/protocol/client.ts'
 import type { EventRecord } from '../engine/protocol/messages.ts'
 import { socketTransport } from '../engine/host/socketTransport.ts'
-import { buildUiOnce, launchChromium, launchChromiumProfile, serveCopy, serveNotebook, type Serving } from '../test/browser.ts'
+import { buildUiOnce, freePort, launchChromium, launchChromiumProfile, serveCopy, serveNotebook, type Serving } from '../test/browser.ts'
 
 /** Issue 16: an editable first cell under 1 s when reopening, under 1.5 s on a first open. */
 export const UI_TARGETS = { reopenMs: 1000, firstOpenMs: 1500, editToRunningMs: 100 }
@@ -207,17 +206,6 @@ function withDeadline<T>(p: Promise<T>, message: string): Promise<T> {
   return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), 30_000)))]).finally(() => clearTimeout(timer))
 }
 
-/** A port free now, for every reopen: the browser keeps its caches per address. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 async function editToRunning(server: Serving, edits: number): Promise<number[]> {
   const origin = new URL(server.url).origin

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { buildUiOnce, CHROMIUM, launchChromium, serveNotebook, typeBeforeLineEnd } from './browser.ts'
-import { notebook } from './helpers.ts'
+import { COUNT_TO_THREE } from './helpers.ts'
 
 const WAIT = { timeout: 45_000 }
 const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}`
@@ -19,7 +19,7 @@ const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}`
 test('the engine process killed after an unsaved edit: restarted, it runs the edit, the cell keeps it, Save writes it', { skip }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'loom-restart-edit-'))
   const nb = join(dir, 'count.loom.md')
-  const original = notebook({ c: "const n = state.var('n', 0)\nexport function step() {\n  if (n.get() >= 3) sys.abort('enough')\n  n.set(n.get() + 1)\n}" })
+  const original = COUNT_TO_THREE
   writeFileSync(nb, original)
   const [ui, browser] = await Promise.all([buildUiOnce(), launchChromium()])
   const server = await serveNotebook(nb, ui, dir)

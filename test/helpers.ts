@@ -8,6 +8,9 @@ export function notebook(cells: Record<string, string>, frontMatter = ''): strin
   return fm + Object.entries(cells).map(([id, src]) => `Prose before ${id}.\n\n\`\`\`ts #${id}\n${src}\n\`\`\`\n`).join('\n')
 }
 
+/** One cell `c` that counts n up to 3 by ones, then waits: the notebook a live edit (`+ 1` → `+ 10`) is made to. */
+export const COUNT_TO_THREE = notebook({ c: "const n = state.var('n', 0)\nexport function step() {\n  if (n.get() >= 3) sys.abort('enough')\n  n.set(n.get() + 1)\n}" })
+
 export function open(cells: Record<string, string>, options: EngineOptions = {}, frontMatter = ''): Promise<Engine> {
   return Engine.fromSource(notebook(cells, frontMatter), { path: 'test.loom.md', clock: 'virtual', startTime: 1_000_000, ...options })
 }

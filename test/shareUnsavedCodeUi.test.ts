@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { buildUiOnce, CHROMIUM, freePort, inviteLink, launchChromium, serveNotebook, typeBeforeLineEnd } from './browser.ts'
-import { notebook } from './helpers.ts'
+import { COUNT_TO_THREE } from './helpers.ts'
 
 declare const document: { querySelector(s: string): { textContent: string | null } | null }
 
@@ -22,7 +22,7 @@ const cellText = async (page: Page) => (await page.locator('.code-cell[data-cell
 test('loom serve --share killed after the owner live-coded: the owner is offered that code back, a guest is not; Restore reaches the guest, Save writes it', { skip }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'loom-share-unsaved-'))
   const nb = join(dir, 'count.loom.md')
-  const original = notebook({ c: "const n = state.var('n', 0)\nexport function step() {\n  if (n.get() >= 3) sys.abort('enough')\n  n.set(n.get() + 1)\n}" })
+  const original = COUNT_TO_THREE
   writeFileSync(nb, original)
   const [port, sharePort] = await Promise.all([freePort(), freePort()])
   const args = ['--share', '--port', String(port), '--share-port', String(sharePort)]

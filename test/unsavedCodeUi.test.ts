@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { buildUiOnce, CHROMIUM, launchChromium, serveNotebook, type Serving, typeBeforeLineEnd } from './browser.ts'
-import { notebook } from './helpers.ts'
+import { COUNT_TO_THREE } from './helpers.ts'
 
 declare const document: { querySelector(s: string): { textContent: string | null } | null }
 
@@ -29,7 +29,7 @@ async function openPage(browser: Browser, server: Serving): Promise<Page> {
 test('loom serve killed after an unsaved live edit: reopened, the window offers that code back; Restore runs it, Save writes it', { skip }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'loom-unsaved-'))
   const nb = join(dir, 'count.loom.md')
-  const original = notebook({ c: "const n = state.var('n', 0)\nexport function step() {\n  if (n.get() >= 3) sys.abort('enough')\n  n.set(n.get() + 1)\n}" })
+  const original = COUNT_TO_THREE
   writeFileSync(nb, original)
   const edited = original.replace('n.get() + 1)', 'n.get() + 10)')
   const [ui, browser] = await Promise.all([buildUiOnce(), launchChromium()])
