@@ -47,12 +47,22 @@ function collector(): (() => void) | null {
   // Started with --expose-gc (a benchmark): the flag stays as it was given.
   if (typeof globalThis.gc === 'function') return globalThis.gc
   for (let tries = 0; tries < 20; tries++) {
-    setFlagsFromString('--expose-gc')
+    // A V8 whose flags cannot change once it runs: no collector of its own.
+    if (!setFlag('--expose-gc')) return null
     const gc: unknown = runInNewContext('typeof gc === "function" ? gc : null')
-    setFlagsFromString('--no-expose-gc')
+    setFlag('--no-expose-gc')
     if (typeof gc === 'function') return gc as () => void
   }
   return null
+}
+
+function setFlag(flag: string): boolean {
+  try {
+    setFlagsFromString(flag)
+    return true
+  } catch {
+    return false
+  }
 }
 
 /** The limit V8 ends the process at: the old generation's (the young one is beside it, and emptied by every scavenge). */
