@@ -7,10 +7,11 @@ import { evenOut } from '../engine/replay/exploreParallel.ts'
 test('two threads claiming the same 100,000 states at once: each state is claimed by exactly one of them', async () => {
   const n = 100_000
   const buffers = SharedSeen.create(2 ** 18)
-  const go = new Int32Array(new SharedArrayBuffer(4))
+  // The start signal, then each thread's progress (seenClaimer.js keeps them in step).
+  const go = new Int32Array(new SharedArrayBuffer(12), 0, 1)
   // One thread walks the states from the start, the other from the middle: every state is raced for.
-  const won = await Promise.all([0, n / 2].map((from) => new Promise<number>((resolve, reject) => {
-    const w = new Worker(new URL('./fixtures/seenClaimer.js', import.meta.url), { workerData: { buffers, n, from, go } })
+  const won = await Promise.all([0, n / 2].map((from, me) => new Promise<number>((resolve, reject) => {
+    const w = new Worker(new URL('./fixtures/seenClaimer.js', import.meta.url), { workerData: { buffers, n, from, go, me } })
     w.once('message', (m: number) => resolve(m))
     w.once('error', reject)
     w.once('exit', (code) => code && reject(new Error(`exit ${code}`)))
