@@ -42,6 +42,8 @@ export const HISTORY_METHODS: Record<string, { args: Arg[]; run: (log: SqliteLog
   branches: { args: [], run: (l) => l.branches() },
   eventsOf: { args: ['str', 'int', 'page'], run: (l, [b, f, n]) => l.eventsOf(b, f, n) },
   raw: { args: ['str', 'int', 'page'], run: (l, [b, f, n]) => [...l.raw(b, f, f + n - 1)] },
+  // Only what a seek applies crosses the link: a seek's pages are a fraction of the events' size.
+  writeSets: { args: ['str', 'int', 'page'], run: (l, [b, f, n]) => Array.from(l.writeSets(b, f, f + n - 1), (e) => ({ seq: e.seq, writes: e.writes })) },
   event: { args: ['str', 'int'], run: (l, [b, s]) => l.event(b, s) },
   hashAt: { args: ['str', 'int'], run: (l, [b, s]) => l.hashAt(b, s) },
   lastOfKind: { args: ['str', 'str', 'int'], run: (l, [b, k, s]) => l.lastOfKind(b, k, s) },

@@ -98,20 +98,19 @@ export class LinkedLog extends RemoteLog implements HistoryLog {
   eventsOf(branch: string, from = 1, limit = Infinity): EventRecord[] {
     return [...this.iterate(branch, from, from + limit - 1)]
   }
-  *iterate(branch: string, from = 1, to = Infinity): Generator<EventRecord> {
-    for (let at = from; at <= to; ) {
-      const page = this.ask('eventsOf', branch, at, Math.min(PAGE, to - at + 1)) as EventRecord[]
-      yield* page
-      if (page.length < Math.min(PAGE, to - at + 1)) return
-      at += page.length
-    }
+  iterate(branch: string, from = 1, to = Infinity): Generator<EventRecord> {
+    return this.paged<EventRecord>('eventsOf', branch, from, to)
   }
-  writeSets(branch: string, from = 1, to = Infinity): Iterable<WriteSet> {
-    return this.iterate(branch, from, to)
+  writeSets(branch: string, from = 1, to = Infinity): Generator<WriteSet> {
+    return this.paged<WriteSet>('writeSets', branch, from, to)
   }
-  *raw(branch: string, from = 1, to = Infinity): Generator<RawEvent> {
+  raw(branch: string, from = 1, to = Infinity): Generator<RawEvent> {
+    return this.paged<RawEvent>('raw', branch, from, to)
+  }
+  /** A history method's answers for `from`..`to`, asked a page (PAGE events) at a time. */
+  private *paged<T>(method: 'eventsOf' | 'writeSets' | 'raw', branch: string, from: number, to: number): Generator<T> {
     for (let at = from; at <= to; ) {
-      const page = this.ask('raw', branch, at, Math.min(PAGE, to - at + 1)) as RawEvent[]
+      const page = this.ask(method, branch, at, Math.min(PAGE, to - at + 1)) as T[]
       yield* page
       if (page.length < Math.min(PAGE, to - at + 1)) return
       at += page.length
