@@ -9,6 +9,8 @@ import { buildHistoryBundled } from './bundledHistory.ts'
 import { osSandbox } from '../engine/host/osSandbox.ts'
 import { bytesPerEvent, randomSeeks, verifyRate } from './history.ts'
 import { settledHeapMB } from './memory.ts'
+import { servedSeeks } from './servedSeeks.ts'
+import { SAMPLE } from './loom.ts'
 import type { DurableFigures } from './durableReport.ts'
 
 export async function measureDurable(quick: boolean, progress: (what: string) => unknown): Promise<DurableFigures> {
@@ -21,6 +23,7 @@ export async function measureDurable(quick: boolean, progress: (what: string) =>
   const seeks = quick ? 1_000 : 10_000
   /** Seeking stops here even if not every planned seek is done, so the run stays bounded. */
   const seekBudgetMs = quick ? 15_000 : 120_000
+  const servedCount = quick ? 300 : 1_000
   const dir = mkdtempSync(tmpdir() + '/loom-bench-')
   try {
     progress(`loom on its durable log, ${steps.toLocaleString('en-US')} steps`)
@@ -39,6 +42,8 @@ export async function measureDurable(quick: boolean, progress: (what: string) =>
     // is whichever one a collection of it happens to land in, on either side (up to 2x from run to run).
     await settledHeapMB()
     const seek = randomSeeks(db, historySteps, seeks, seekBudgetMs)
+    progress(`${servedCount} seeks as the window asks for them, through loom serve's engine process`)
+    const servedSeek = await servedSeeks(SAMPLE, db, historySteps, servedCount)
     progress('replay --verify over all of it')
     const verifyEventsPerSecond = await verifyRate(db)
     return {
@@ -48,7 +53,7 @@ export async function measureDurable(quick: boolean, progress: (what: string) =>
       stepsPerSecond: perSecond(steps, loomMs),
       confined: { stepsPerSecond: perSecond(steps, confinedMs), os: osSandbox().kind },
       sqlite: { insert, update, insertFullSync, rows, fullSyncRows },
-      history: { ...built, bytesPerEvent: bytesPerEvent(db, built.events), seek, seekBudgetMs, verifyEventsPerSecond },
+      history: { ...built, bytesPerEvent: bytesPerEvent(db, built.events), seek, seekBudgetMs, servedSeek, verifyEventsPerSecond },
     }
   } finally {
     rmSync(dir, { recursive: true, force: true })

@@ -2,6 +2,7 @@
 // history's seek, verify, size and heap) as a table section and as JSON.
 import type { BuiltBundled } from './bundledHistory.ts'
 import type { Seeks } from './history.ts'
+import type { ServedSeeks } from './servedSeeks.ts'
 import { columns, int, times } from './report.ts'
 
 export const TARGETS = { ratioToInsert: 3, seekP99Ms: 20, verifyEventsPerSecond: 100_000, heapGrowthMB: 50 }
@@ -15,7 +16,7 @@ export interface DurableFigures {
   confined: { stepsPerSecond: number; os: 'bwrap' | 'none' }
   /** Plain SQLite rows per second, one transaction each, and how many rows were timed. */
   sqlite: { insert: number; update: number; insertFullSync: number; rows: number; fullSyncRows: number }
-  history: Omit<BuiltBundled, 'db'> & { bytesPerEvent: number; seek: Seeks; seekBudgetMs: number; verifyEventsPerSecond: number }
+  history: Omit<BuiltBundled, 'db'> & { bytesPerEvent: number; seek: Seeks; seekBudgetMs: number; servedSeek: ServedSeeks; verifyEventsPerSecond: number }
 }
 
 /** '100k', '1M', '1,000,001' → short labels for event counts. */
@@ -78,6 +79,7 @@ export function durableJson(d: DurableFigures): object {
       buildStepsPerSecond: Math.round(h.buildStepsPerSecond),
       bytesPerEvent: one(h.bytesPerEvent),
       seek: { count: h.seek.count, planned: h.seek.planned, p50Ms: ms3(h.seek.p50Ms), p99Ms: ms3(h.seek.p99Ms), maxMs: ms3(h.seek.maxMs), cpuP99Ms: ms3(h.seek.cpuP99Ms), cpuMaxMs: ms3(h.seek.cpuMaxMs) },
+      servedSeek: { count: h.servedSeek.count, p50Ms: ms3(h.servedSeek.p50Ms), p99Ms: ms3(h.servedSeek.p99Ms) },
       verifyEventsPerSecond: Math.round(h.verifyEventsPerSecond),
       // The process's heap, its engine's code included, and what the history holds above the engine once it runs.
       heapUsedMB: { atOpen: one(h.heap.open.mb), [`at${short(h.heap.running.events)}`]: one(h.heap.running.mb), [`at${short(h.heap.early.events)}`]: one(h.heap.early.mb), [`at${short(h.heap.late.events)}`]: one(h.heap.late.mb), growth: one(j.growth) },
@@ -119,6 +121,7 @@ export function durableTable(d: DurableFigures): string {
     `  log size            ${h.bytesPerEvent.toFixed(1)} bytes/event (${(h.bytesPerEvent * h.events / 2 ** 20).toFixed(1)} MB)`,
     `  seek p50/p99/max    ${h.seek.p50Ms.toFixed(2)} / ${h.seek.p99Ms.toFixed(2)} / ${h.seek.maxMs.toFixed(2)} ms over ${seeks} to seeded-random events`,
     `  seek CPU p99/max    ${h.seek.cpuP99Ms.toFixed(2)} / ${h.seek.cpuMaxMs.toFixed(2)} ms (user + system: without the waits for a core a loaded machine adds)`,
+    `  seek, served p50/p99 ${h.servedSeek.p50Ms.toFixed(2)} / ${h.servedSeek.p99Ms.toFixed(2)} ms over ${int(h.servedSeek.count)} state requests to loom serve's engine process (the log read through its link)`,
     `  replay --verify     ${int(h.verifyEventsPerSecond)} events/s (hash chain + re-execution, ok)`,
     `  heap used (bundled) ${h.heap.open.mb.toFixed(1)} MB with the engine open, ${early}, ${late} (growth ${j.growth.toFixed(1)} MB${h.heap.collected ? ', after gc' : ', gc not available: noisy'})`,
     `  history's own heap  ${kb(j.own.early)} KB at ${int(h.heap.early.events)} events, ${kb(j.own.late)} KB at ${int(h.heap.late.events)}: values (heap snapshots) above the engine once it runs (${h.heap.running.mb.toFixed(1)} MB at ${int(h.heap.running.events)} events, ${h.heap.open.mb.toFixed(1)} MB as it opened)`,
