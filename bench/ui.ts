@@ -206,7 +206,6 @@ function withDeadline<T>(p: Promise<T>, message: string): Promise<T> {
   return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), 30_000)))]).finally(() => clearTimeout(timer))
 }
 
-
 async function editToRunning(server: Serving, edits: number): Promise<number[]> {
   const origin = new URL(server.url).origin
   const ws = new WebSocket(`${origin.replace(/^http/, 'ws')}/engine`, { origin })
