@@ -3,7 +3,7 @@
 // Chromium driven by playwright-core (never a downloaded browser).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { copyFile, mkdtemp, rm } from 'node:fs/promises'
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
@@ -239,4 +239,11 @@ export async function servedPage(notebook: string, cleanup?: string, viewport = 
     await browser.close()
     throw err
   }
+}
+
+/** `text` written as `file` in a folder of its own, served by servedPage (the folder goes with `close`); `server.notebook` is its path. */
+export async function servedText(file: string, text: string, viewport?: { width: number; height: number }): Promise<{ page: Page; server: Serving; close: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'loom-page-'))
+  await writeFile(join(dir, file), text)
+  return servedPage(join(dir, file), dir, viewport)
 }

@@ -4,20 +4,15 @@
 // A real `loom serve` in Chromium.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { CHROMIUM, servedPage } from './browser.ts'
+import { existsSync } from 'node:fs'
+import { CHROMIUM, servedText } from './browser.ts'
 import { notebook } from './helpers.ts'
 
 const WAIT = { timeout: 45_000 }
 const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}`
 
 test("an empty map's new-entry fields are as wide as a map's with entries", { skip }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'loom-empty-map-'))
-  const nb = join(dir, 'maps.loom.md')
-  writeFileSync(nb, notebook({ s: "const empty = state.map<number>('empty')\nconst full = state.map<number>('full', { alice: 1 })" }))
-  const { page, server, close } = await servedPage(nb, dir)
+  const { page, server, close } = await servedText('maps.loom.md', notebook({ s: "const empty = state.map<number>('empty')\nconst full = state.map<number>('full', { alice: 1 })" }))
   try {
     await page.goto(server.url)
     await page.locator('.insp-tab[data-tab="state"]').click()

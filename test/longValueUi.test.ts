@@ -4,20 +4,15 @@
 // serve` in Chromium.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { CHROMIUM, servedPage } from './browser.ts'
+import { existsSync } from 'node:fs'
+import { CHROMIUM, servedText } from './browser.ts'
 import { notebook } from './helpers.ts'
 
 const WAIT = { timeout: 45_000 }
 const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}`
 
 test('a 3,000,000-character string: the state panel shows its start and its length, and its editor holds all of it', { skip }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'loom-long-value-'))
-  const nb = join(dir, 'big.loom.md')
-  writeFileSync(nb, notebook({ s: "const big = state.var('big', 'z'.repeat(3_000_000))" }))
-  const { page, server, close } = await servedPage(nb, dir)
+  const { page, server, close } = await servedText('big.loom.md', notebook({ s: "const big = state.var('big', 'z'.repeat(3_000_000))" }))
   const errors: string[] = []
   page.on('pageerror', (e) => errors.push(e.message))
   try {

@@ -5,20 +5,16 @@
 // need no confirmation. A real `loom serve` in Chromium.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { CHROMIUM, servedPage } from './browser.ts'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { CHROMIUM, servedText } from './browser.ts'
 import { notebook } from './helpers.ts'
 
 const WAIT = { timeout: 45_000 }
 const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}`
 
 test('Save after another editor changed the file: refused with a banner, the change kept, until Save anyway', { skip }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'loom-disk-'))
-  const nb = join(dir, 'count.loom.md')
-  writeFileSync(nb, notebook({ c: "const n = state.var('n', 0)\nexport function step() { n.set(n.get() + 1) }" }))
-  const { page, server, close } = await servedPage(nb, dir)
+  const { page, server, close } = await servedText('count.loom.md', notebook({ c: "const n = state.var('n', 0)\nexport function step() { n.set(n.get() + 1) }" }))
+  const nb = server.notebook
   const typeAtEndOf = async (text: string, line: string) => {
     await page.locator('.code-cell[data-cell="c"] .view-line', { hasText: line }).click()
     await page.keyboard.press('End')
